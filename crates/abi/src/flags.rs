@@ -1,0 +1,222 @@
+//! Flag and command constants of the memory system calls (`asm-generic/mman-common.h`,
+//! `linux/mman.h`, `asm/mman.h`), with tables that spell them.
+
+macro_rules! consts {
+    ($table:ident, $ty:ty, $doc:expr, { $($name:ident = $val:expr,)* }) => {
+        $(#[allow(missing_docs)] pub const $name: $ty = $val;)*
+        #[doc = $doc]
+        pub const $table: &[(&str, $ty)] = &[$((stringify!($name), $val),)*];
+    };
+}
+
+consts!(PROT_NAMES, u64, "Names of the `prot` bits.", {
+    PROT_NONE = 0x0,
+    PROT_READ = 0x1,
+    PROT_WRITE = 0x2,
+    PROT_EXEC = 0x4,
+    PROT_SEM = 0x8,
+    PROT_GROWSDOWN = 0x0100_0000,
+    PROT_GROWSUP = 0x0200_0000,
+});
+
+consts!(MAP_NAMES, u64, "Names of the `mmap` flags (the type first, then modifiers).", {
+    MAP_SHARED = 0x01,
+    MAP_PRIVATE = 0x02,
+    MAP_SHARED_VALIDATE = 0x03,
+    MAP_DROPPABLE = 0x08,
+    MAP_TYPE = 0x0f,
+    MAP_FIXED = 0x10,
+    MAP_ANONYMOUS = 0x20,
+    MAP_32BIT = 0x40,
+    MAP_ABOVE4G = 0x80,
+    MAP_GROWSDOWN = 0x0100,
+    MAP_DENYWRITE = 0x0800,
+    MAP_EXECUTABLE = 0x1000,
+    MAP_LOCKED = 0x2000,
+    MAP_NORESERVE = 0x4000,
+    MAP_POPULATE = 0x8000,
+    MAP_NONBLOCK = 0x1_0000,
+    MAP_STACK = 0x2_0000,
+    MAP_HUGETLB = 0x4_0000,
+    MAP_SYNC = 0x8_0000,
+    MAP_FIXED_NOREPLACE = 0x10_0000,
+    MAP_UNINITIALIZED = 0x400_0000,
+});
+
+/// `MAP_ANON`, the BSD spelling of [`MAP_ANONYMOUS`].
+pub const MAP_ANON: u64 = MAP_ANONYMOUS;
+/// The value `mmap` returns on failure, as a C program sees it.
+pub const MAP_FAILED: u64 = u64::MAX;
+/// The flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK` plus the validated ones).
+pub const MAP_VALIDATE_MASK: u64 = MAP_SHARED
+    | MAP_PRIVATE
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | MAP_DENYWRITE
+    | MAP_EXECUTABLE
+    | MAP_UNINITIALIZED
+    | MAP_GROWSDOWN
+    | MAP_LOCKED
+    | MAP_NORESERVE
+    | MAP_POPULATE
+    | MAP_NONBLOCK
+    | MAP_STACK
+    | MAP_HUGETLB
+    | MAP_32BIT
+    | MAP_ABOVE4G
+    | MAP_HUGE_MASK_BITS
+    | MAP_SYNC
+    | MAP_FIXED_NOREPLACE;
+const MAP_HUGE_MASK_BITS: u64 = 0x3f << 26;
+
+consts!(MREMAP_NAMES, u64, "Names of the `mremap` flags.", {
+    MREMAP_MAYMOVE = 1,
+    MREMAP_FIXED = 2,
+    MREMAP_DONTUNMAP = 4,
+});
+
+consts!(MADV_NAMES, u64, "Names of the `madvise` advice values.", {
+    MADV_NORMAL = 0,
+    MADV_RANDOM = 1,
+    MADV_SEQUENTIAL = 2,
+    MADV_WILLNEED = 3,
+    MADV_DONTNEED = 4,
+    MADV_FREE = 8,
+    MADV_REMOVE = 9,
+    MADV_DONTFORK = 10,
+    MADV_DOFORK = 11,
+    MADV_MERGEABLE = 12,
+    MADV_UNMERGEABLE = 13,
+    MADV_HUGEPAGE = 14,
+    MADV_NOHUGEPAGE = 15,
+    MADV_DONTDUMP = 16,
+    MADV_DODUMP = 17,
+    MADV_WIPEONFORK = 18,
+    MADV_KEEPONFORK = 19,
+    MADV_COLD = 20,
+    MADV_PAGEOUT = 21,
+    MADV_POPULATE_READ = 22,
+    MADV_POPULATE_WRITE = 23,
+    MADV_DONTNEED_LOCKED = 24,
+    MADV_COLLAPSE = 25,
+    MADV_HWPOISON = 100,
+    MADV_SOFT_OFFLINE = 101,
+    MADV_GUARD_INSTALL = 102,
+    MADV_GUARD_REMOVE = 103,
+});
+
+consts!(MS_NAMES, u64, "Names of the `msync` flags.", {
+    MS_ASYNC = 1,
+    MS_INVALIDATE = 2,
+    MS_SYNC = 4,
+});
+
+consts!(MCL_NAMES, u64, "Names of the `mlockall` flags.", {
+    MCL_CURRENT = 1,
+    MCL_FUTURE = 2,
+    MCL_ONFAULT = 4,
+});
+
+consts!(MLOCK_NAMES, u64, "Names of the `mlock2` flags.", {
+    MLOCK_ONFAULT = 1,
+});
+
+consts!(O_NAMES, u64, "Names of the `open` flags.", {
+    O_RDONLY = 0,
+    O_WRONLY = 1,
+    O_RDWR = 2,
+    O_ACCMODE = 3,
+    O_CREAT = 0o100,
+    O_EXCL = 0o200,
+    O_NOCTTY = 0o400,
+    O_TRUNC = 0o1000,
+    O_APPEND = 0o2000,
+    O_NONBLOCK = 0o4000,
+    O_DSYNC = 0o10000,
+    O_DIRECT = 0o40000,
+    O_LARGEFILE = 0o100000,
+    O_DIRECTORY = 0o200000,
+    O_NOFOLLOW = 0o400000,
+    O_NOATIME = 0o1000000,
+    O_CLOEXEC = 0o2000000,
+    O_PATH = 0o10000000,
+    O_TMPFILE = 0o20200000,
+});
+
+consts!(MFD_NAMES, u64, "Names of the `memfd_create` flags.", {
+    MFD_CLOEXEC = 1,
+    MFD_ALLOW_SEALING = 2,
+    MFD_HUGETLB = 4,
+    MFD_NOEXEC_SEAL = 8,
+    MFD_EXEC = 0x10,
+});
+
+/// Every table above, for looking a name up without knowing which call it belongs to.
+pub const ALL_NAMES: &[&[(&str, u64)]] =
+    &[PROT_NAMES, MAP_NAMES, MREMAP_NAMES, MADV_NAMES, MS_NAMES, MCL_NAMES, MLOCK_NAMES, O_NAMES, MFD_NAMES];
+
+/// Returns the value of the constant called `name` in any table (`"MAP_ANON"` included).
+pub fn constant(name: &str) -> Option<u64> {
+    if name == "MAP_ANON" {
+        return Some(MAP_ANON);
+    }
+    ALL_NAMES.iter().flat_map(|t| t.iter()).find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+/// Spells a bit set the way strace does: the names of known bits joined by `|`, then any
+/// unknown rest in hex; `zero` when nothing is set.
+///
+/// `table` holds single bits (or multi-bit fields listed before their parts); entries whose
+/// value is 0 are used only for `zero`.
+pub fn format_bits(value: u64, table: &[(&str, u64)], zero: &str) -> String {
+    if value == 0 {
+        return zero.to_string();
+    }
+    let mut parts = Vec::new();
+    let mut rest = value;
+    for &(name, bit) in table {
+        if bit != 0 && bit.count_ones() == 1 && rest & bit == bit {
+            parts.push(name.to_string());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+    }
+    parts.join("|")
+}
+
+/// Spells `mmap` flags as strace does: the mapping type first, then the modifier bits.
+pub fn format_map_flags(flags: u64) -> String {
+    let ty = match flags & MAP_TYPE {
+        MAP_SHARED => Some("MAP_SHARED"),
+        MAP_PRIVATE => Some("MAP_PRIVATE"),
+        MAP_SHARED_VALIDATE => Some("MAP_SHARED_VALIDATE"),
+        MAP_DROPPABLE => Some("MAP_DROPPABLE"),
+        _ => None,
+    };
+    let (mut parts, rest) = match ty {
+        Some(t) => (vec![t.to_string()], flags & !MAP_TYPE),
+        None => (Vec::new(), flags),
+    };
+    let modifiers: Vec<_> = MAP_NAMES.iter().copied().filter(|&(_, v)| v > MAP_TYPE).collect();
+    if rest != 0 || parts.is_empty() {
+        parts.push(format_bits(rest, &modifiers, "0"));
+    }
+    parts.join("|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spells_flags_like_strace() {
+        assert_eq!(format_bits(PROT_READ | PROT_WRITE, PROT_NAMES, "PROT_NONE"), "PROT_READ|PROT_WRITE");
+        assert_eq!(format_bits(0, PROT_NAMES, "PROT_NONE"), "PROT_NONE");
+        assert_eq!(format_map_flags(MAP_PRIVATE | MAP_ANONYMOUS), "MAP_PRIVATE|MAP_ANONYMOUS");
+        assert_eq!(format_map_flags(MAP_SHARED_VALIDATE | 0x80_0000), "MAP_SHARED_VALIDATE|0x800000");
+        assert_eq!(constant("MAP_FIXED_NOREPLACE"), Some(0x10_0000));
+        assert_eq!(constant("MAP_ANON"), Some(0x20));
+    }
+}

@@ -1,0 +1,130 @@
+//! The system-wide event log: every fault and what the kernel did about it, in the kernel's
+//! own words.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// Anonymous write fault on an empty PTE: a new zeroed page (do_anonymous_page).
+    AnonPage,
+    /// Anonymous read fault: the shared zero page mapped read-only.
+    ZeroPage,
+    /// A read fault on a file mapping; `around` pages mapped in total by fault-around.
+    FileRead {
+        /// Pages mapped, the faulting one included.
+        around: u64,
+    },
+    /// A shmem page allocated on first touch of shared anonymous memory.
+    ShmemPage,
+    /// A write to a private file mapping copied the file page (do_cow_fault).
+    CowFile,
+    /// A write-protect fault copied a shared page (wp_page_copy).
+    CowCopy,
+    /// A write-protect fault found the page exclusive and reused it (wp_page_reuse).
+    CowReuse,
+    /// A write to the zero page: replaced by a new zeroed page.
+    ZeroCow,
+    /// A write fault on a shared mapping: the page-cache page made writable and dirty.
+    SharedWrite,
+    /// The stack VMA grew down to the faulting page.
+    StackGrow {
+        /// New start of the stack VMA.
+        new_start: u64,
+    },
+    /// SIGSEGV with SEGV_MAPERR: no mapping.
+    SegvMaperr,
+    /// SIGSEGV with SEGV_ACCERR: the mapping forbids the access.
+    SegvAccerr,
+    /// SIGBUS with BUS_ADRERR: page beyond the end of the file.
+    Sigbus,
+    /// A kernel copy (copy_to_user / copy_from_user) failed: EFAULT.
+    Efault,
+    /// No memory left for a page.
+    Oom,
+}
+
+/// One logged event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Sequence number.
+    pub seq: u64,
+    /// The task.
+    pub pid: u32,
+    /// Faulting address.
+    pub addr: u64,
+    /// Write access.
+    pub write: bool,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rw = if self.write { "write" } else { "read" };
+        write!(f, "#{} pid {} {rw} {:#x}: ", self.seq, self.pid, self.addr)?;
+        match &self.kind {
+            EventKind::AnonPage => write!(f, "anonymous page: new zeroed page mapped (do_anonymous_page)"),
+            EventKind::ZeroPage => write!(f, "zero page mapped read-only (do_anonymous_page, read)"),
+            EventKind::FileRead { around } => {
+                write!(f, "read fault on file page, fault-around mapped {around} page(s) (do_read_fault)")
+            }
+            EventKind::ShmemPage => write!(f, "shmem page allocated and mapped (shmem_fault)"),
+            EventKind::CowFile => write!(f, "write to private file mapping: page copied (do_cow_fault)"),
+            EventKind::CowCopy => write!(f, "COW copy: page shared, copied for this process (wp_page_copy)"),
+            EventKind::CowReuse => write!(f, "COW reuse: page exclusive, made writable in place (wp_page_reuse)"),
+            EventKind::ZeroCow => write!(f, "write to zero page: new zeroed page (wp_page_copy)"),
+            EventKind::SharedWrite => write!(f, "shared write: page-cache page made writable and dirty (do_shared_fault)"),
+            EventKind::StackGrow { new_start } => write!(f, "stack grew down to {new_start:#x} (expand_downwards)"),
+            EventKind::SegvMaperr => write!(f, "SIGSEGV SEGV_MAPERR: address not mapped"),
+            EventKind::SegvAccerr => write!(f, "SIGSEGV SEGV_ACCERR: access not permitted by the mapping"),
+            EventKind::Sigbus => write!(f, "SIGBUS BUS_ADRERR: page beyond end of file"),
+            EventKind::Efault => write!(f, "kernel copy failed: EFAULT"),
+            EventKind::Oom => write!(f, "out of memory: no free frame"),
+        }
+    }
+}
+
+/// A bounded log of events (the oldest are dropped past the capacity).
+#[derive(Clone, Debug)]
+pub struct EventLog {
+    events: VecDeque<Event>,
+    capacity: usize,
+    next_seq: u64,
+}
+
+impl EventLog {
+    /// A log keeping at most `capacity` events.
+    pub fn new(capacity: usize) -> Self {
+        EventLog { events: VecDeque::new(), capacity, next_seq: 1 }
+    }
+
+    /// Appends an event.
+    pub fn push(&mut self, pid: u32, addr: u64, write: bool, kind: EventKind) {
+        if self.capacity == 0 {
+            self.next_seq += 1;
+            return;
+        }
+        if self.events.len() == self.capacity {
+            self.events.pop_front();
+        }
+        self.events.push_back(Event { seq: self.next_seq, pid, addr, write, kind });
+        self.next_seq += 1;
+    }
+
+    /// Events in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Event> + '_ {
+        self.events.iter()
+    }
+
+    /// Events with sequence numbers at or after `seq`.
+    pub fn since(&self, seq: u64) -> impl Iterator<Item = &Event> + '_ {
+        self.events.iter().filter(move |e| e.seq >= seq)
+    }
+
+    /// The sequence number the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+}

@@ -1,0 +1,9 @@
+//! Physical memory: the buddy allocator of frame numbers ([`buddy`]) and the frame table, the
+//! analogue of Linux's `struct page` array, holding each frame's counts, flags, owner and bytes
+//! ([`table`]).
+
+pub mod buddy;
+pub mod table;
+
+pub use buddy::{BuddyAllocator, MAX_ORDER};
+pub use table::{FrameData, FrameMeta, FrameTable, Owner, PageFlags, Pfn};

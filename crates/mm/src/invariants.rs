@@ -1,0 +1,177 @@
+//! `check_invariants`: every invariant of the model, written once, checked by tests after
+//! every operation (and by the kernel itself after every call when `Config::paranoid` is set).
+//!
+//! * frames: allocator and frame table agree; refcount ≥ mapcount; an anonymous page's
+//!   references are exactly its mappings; a page-cache page has one more (the cache's own);
+//!   each frame's mapcount equals the PTEs that map it across all address spaces;
+//! * page tables: every mapped PTE lies inside a VMA that allows what the PTE allows (a
+//!   writable PTE needs a writable VMA, and in a private mapping an exclusive anonymous
+//!   page); the zero page only in private mappings; VmPTE equals the tables reachable;
+//! * VMAs: sorted, disjoint, page-aligned, below TASK_SIZE; the gap index matches; no two
+//!   neighbours that Linux would have merged (for VMAs created by the model's own rules);
+//!   total/data/exec/stack/locked counters equal sums over VMAs; RSS counters equal the PTEs;
+//! * files: open-file reference counts equal the descriptors and VMAs that hold them.
+
+use crate::file::FileKind;
+use crate::flags::VmFlags;
+use crate::frame::{Owner, PageFlags, Pfn};
+use crate::kernel::{Kernel, RssKind};
+use crate::layout::*;
+use crate::mm::{Mm, Rss};
+use crate::pgtable::{self, Pte};
+use std::collections::HashMap;
+
+/// Checks every invariant of the whole machine; panics with a description on the first
+/// violation.
+pub fn check_kernel(k: &Kernel) {
+    k.m.frames.check_invariants();
+    let mut mapcounts: HashMap<Pfn, u32> = HashMap::new();
+    let mut open_refs: HashMap<u32, u32> = HashMap::new();
+    let mut users: HashMap<usize, u32> = HashMap::new();
+    for t in k.tasks.values() {
+        for o in t.fds.values() {
+            *open_refs.entry(o.0).or_default() += 1;
+        }
+        if let Some(id) = t.mm {
+            *users.entry(id).or_default() += 1;
+            assert!(k.mms[id].is_some(), "task {} uses freed mm {id}", t.pid);
+        }
+    }
+    for (id, mm) in k.mms.iter().enumerate() {
+        let Some(mm) = mm else { continue };
+        assert_eq!(mm.users, users.get(&id).copied().unwrap_or(0), "mm {id}: mm_users does not match its tasks");
+        for v in mm.vmas.iter() {
+            if let Some(f) = v.file {
+                *open_refs.entry(f.open.0).or_default() += 1;
+            }
+        }
+        check_mm(k, id, mm, &mut mapcounts);
+    }
+    let zero = k.m.frames.zero_pfn();
+    for (pfn, meta) in k.m.frames.allocated() {
+        let mapped = mapcounts.get(&pfn).copied().unwrap_or(0);
+        assert_eq!(meta.mapcount, mapped, "pfn {pfn:#x} ({:?}): mapcount {} but {} PTEs map it", meta.owner, meta.mapcount, mapped);
+        match meta.owner {
+            Owner::Anon => {
+                assert_eq!(meta.refcount, meta.mapcount, "anonymous pfn {pfn:#x}: refcount must equal mapcount");
+                assert!(meta.mapcount >= 1, "anonymous pfn {pfn:#x} mapped nowhere (leaked)");
+                if meta.flags.contains(PageFlags::ANON_EXCLUSIVE) {
+                    assert_eq!(meta.mapcount, 1, "exclusive anonymous pfn {pfn:#x} mapped {} times", meta.mapcount);
+                }
+            }
+            Owner::File { file, index } => {
+                let f = k.m.files.get(file as usize).and_then(|f| f.as_ref());
+                let f = f.unwrap_or_else(|| panic!("page-cache pfn {pfn:#x} of destroyed file {file}"));
+                assert_eq!(f.cache.get(&index), Some(&pfn), "pfn {pfn:#x} not in its file's cache at index {index}");
+                assert_eq!(meta.refcount, meta.mapcount + 1, "page-cache pfn {pfn:#x}: refcount must be mappings + 1");
+            }
+            Owner::PageTable => assert_eq!(meta.refcount, 1),
+            Owner::Free | Owner::Reserved => unreachable!(),
+        }
+        assert_ne!(pfn, zero);
+    }
+    for (i, o) in k.m.opens.iter().enumerate() {
+        if let Some(o) = o {
+            assert_eq!(o.refs, open_refs.get(&(i as u32)).copied().unwrap_or(0), "open file {i}: refs do not match fds + VMAs");
+            assert!(k.m.files[o.file.0 as usize].is_some(), "open file {i} of a destroyed file");
+        } else {
+            assert!(!open_refs.contains_key(&(i as u32)), "closed open file {i} still referenced");
+        }
+    }
+    for (i, f) in k.m.files.iter().enumerate() {
+        let Some(f) = f else { continue };
+        let opens = k.m.opens.iter().flatten().filter(|o| o.file.0 == i as u32).count() as u32;
+        assert_eq!(f.opens, opens, "file {i} ({}): open count", f.path);
+        for (&idx, &pfn) in &f.cache {
+            assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx });
+        }
+    }
+}
+
+fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>) {
+    mm.vmas.check_invariants();
+    let (mut total, mut data, mut exec, mut stack, mut locked) = (0, 0, 0, 0, 0);
+    for v in mm.vmas.iter() {
+        assert!(v.start.is_multiple_of(PAGE_SIZE) && v.end.is_multiple_of(PAGE_SIZE), "mm {id}: unaligned VMA {:#x}-{:#x}", v.start, v.end);
+        assert!(v.end <= TASK_SIZE, "mm {id}: VMA above TASK_SIZE");
+        assert!(!v.flags.contains(VmFlags::SHARED) || v.flags.contains(VmFlags::MAYSHARE));
+        let p = v.pages();
+        total += p;
+        if v.flags.contains(VmFlags::LOCKED) {
+            locked += p;
+        }
+        let st = v.flags.contains(VmFlags::GROWSDOWN);
+        if v.flags.contains(VmFlags::EXEC) && !v.flags.contains(VmFlags::WRITE) && !st {
+            exec += p;
+        } else if st {
+            stack += p;
+        } else if v.flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE {
+            data += p;
+        }
+    }
+    assert_eq!(mm.total_vm, total, "mm {id}: total_vm");
+    assert_eq!(mm.data_vm, data, "mm {id}: data_vm");
+    assert_eq!(mm.exec_vm, exec, "mm {id}: exec_vm");
+    assert_eq!(mm.stack_vm, stack, "mm {id}: stack_vm");
+    assert_eq!(mm.locked_vm, locked, "mm {id}: locked_vm");
+    assert_eq!(mm.pgtable_pages, pgtable::count_tables(&k.m.frames, mm.pgd), "mm {id}: VmPTE does not match the tables reachable");
+    let zero = k.m.frames.zero_pfn();
+    let mut rss = Rss::default();
+    for (base, table) in pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE) {
+        for (i, &e) in k.m.frames.table(table).iter().enumerate() {
+            let pte = Pte(e);
+            if pte.is_none() {
+                continue;
+            }
+            let va = base + ((i as u64) << PAGE_SHIFT);
+            assert!(pte.mapped(), "mm {id}: non-empty, non-present PTE at {va:#x} (no swap in the model yet)");
+            let v = mm.vmas.containing(va).unwrap_or_else(|| panic!("mm {id}: PTE at {va:#x} outside every VMA"));
+            let pfn = pte.pfn();
+            if pte.writable() {
+                assert!(v.flags.contains(VmFlags::WRITE), "mm {id}: writable PTE at {va:#x} in a VMA without write");
+                if v.is_cow() {
+                    let meta = k.m.frames.meta(pfn);
+                    assert!(meta.flags.contains(PageFlags::ANON_EXCLUSIVE), "mm {id}: writable PTE at {va:#x} on a non-exclusive page in a private mapping");
+                }
+            }
+            if pfn == zero {
+                assert!(!v.flags.contains(VmFlags::SHARED) && v.file.is_none(), "mm {id}: zero page in a shared or file mapping at {va:#x}");
+                assert!(!pte.writable(), "mm {id}: writable zero page at {va:#x}");
+                continue;
+            }
+            *mapcounts.entry(pfn).or_default() += 1;
+            let meta = k.m.frames.meta(pfn);
+            if let Owner::File { file, index } = meta.owner {
+                let f = v.file.unwrap_or_else(|| panic!("mm {id}: page-cache page in an anonymous VMA at {va:#x}"));
+                assert_eq!(f.file.0, file, "mm {id}: PTE at {va:#x} maps another file's page");
+                assert_eq!(v.page_index(va), index, "mm {id}: PTE at {va:#x} maps the wrong file page");
+                if v.flags.contains(VmFlags::SHARED) || !v.flags.contains(VmFlags::WRITE) {
+                    // fine: shared or read-only views of the cache
+                } else {
+                    assert!(!pte.writable(), "mm {id}: writable PTE on a page-cache page of a private mapping");
+                }
+            } else {
+                assert_eq!(meta.owner, Owner::Anon, "mm {id}: PTE at {va:#x} maps a {:?} frame", meta.owner);
+                assert!(v.anon_vma.is_some(), "mm {id}: anonymous page at {va:#x} in a VMA without anon_vma");
+                assert!(!v.flags.contains(VmFlags::SHARED), "mm {id}: anonymous page in a shared mapping");
+            }
+            match k.m.rss_kind(pfn) {
+                RssKind::Anon => rss.anon += 1,
+                RssKind::File => rss.file += 1,
+                RssKind::Shmem => rss.shmem += 1,
+            }
+        }
+    }
+    assert_eq!(mm.rss, rss, "mm {id}: RSS counters do not match the page tables");
+    let _ = FileKind::Regular;
+}
+
+/// After every task has exited and been reaped: no anonymous page, page table or address
+/// space is left; only page-cache pages of files that still exist remain.
+pub fn check_no_leaks(k: &Kernel) {
+    check_kernel(k);
+    assert!(k.mms.iter().all(|m| m.is_none()), "an address space outlived its tasks");
+    for (pfn, meta) in k.m.frames.allocated() {
+        assert!(matches!(meta.owner, Owner::File { .. }), "pfn {pfn:#x} ({:?}) leaked", meta.owner);
+    }
+}

@@ -1,0 +1,723 @@
+//! `Kernel`: the whole simulated machine — physical memory, files, tasks and their address
+//! spaces — and the system calls as methods.
+//!
+//! System calls live one per file under `ops/`, each an `impl Kernel` block; this file holds
+//! the state, configuration, task bookkeeping and the shared VMA machinery (split, merge,
+//! zap) that the calls are built from.
+
+use crate::event::{EventKind, EventLog};
+use crate::file::{File, FileId, OpenFile, OpenFileId};
+use crate::flags::VmFlags;
+use crate::frame::{FrameTable, Owner, PageFlags, Pfn};
+use crate::layout::*;
+use crate::mm::Mm;
+use crate::pgtable::{self, Pte, PteFlags};
+use crate::vma::{AnonVma, Vma};
+use crate::vma_tree::VmaTree;
+use abi::{Errno, SysResult};
+use std::collections::BTreeMap;
+
+/// A process id.
+pub type Pid = u32;
+
+/// Transparent huge page mode (`/sys/kernel/mm/transparent_hugepage/enabled`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThpMode {
+    /// THP everywhere.
+    Always,
+    /// Only in MADV_HUGEPAGE regions.
+    Madvise,
+    /// Never.
+    Never,
+}
+
+/// Settings of the simulated machine: sysctls, limits, capabilities.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Simulated RAM in bytes.
+    pub ram_bytes: u64,
+    /// `vm.max_map_count`.
+    pub max_map_count: u64,
+    /// `vm.mmap_min_addr`: MAP_FIXED below it needs CAP_SYS_RAWIO.
+    pub mmap_min_addr: u64,
+    /// The kernel's effective `mmap_min_addr` (max of the sysctl and the LSM value): hints
+    /// are raised to it and top-down placement stops at it.
+    pub lsm_mmap_min_addr: u64,
+    /// `stack_guard_gap` in bytes.
+    pub stack_guard_gap: u64,
+    /// `fault_around_bytes`.
+    pub fault_around_bytes: u64,
+    /// The process has CAP_SYS_RAWIO (root).
+    pub cap_sys_rawio: bool,
+    /// THP mode; with THP compiled in, large anonymous mappings are 2 MiB-aligned.
+    pub thp: ThpMode,
+    /// RLIMIT_STACK soft limit in bytes (u64::MAX = unlimited).
+    pub rlimit_stack: u64,
+    /// RLIMIT_DATA soft limit in bytes.
+    pub rlimit_data: u64,
+    /// RLIMIT_AS soft limit in bytes.
+    pub rlimit_as: u64,
+    /// RLIMIT_MEMLOCK soft limit in bytes.
+    pub rlimit_memlock: u64,
+    /// How many events the log keeps (0 = no log).
+    pub event_capacity: usize,
+    /// Run every invariant check after every system call (slow; for tests).
+    pub paranoid: bool,
+    /// The CPU has protection keys (smaps prints a ProtectionKey line).
+    pub pkeys: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ram_bytes: 4 << 30,
+            max_map_count: 65530,
+            mmap_min_addr: 4096,
+            lsm_mmap_min_addr: 65536,
+            stack_guard_gap: 256 * PAGE_SIZE,
+            fault_around_bytes: 64 << 10,
+            cap_sys_rawio: true,
+            thp: ThpMode::Madvise,
+            rlimit_stack: 8 << 20,
+            rlimit_data: u64::MAX,
+            rlimit_as: u64::MAX,
+            rlimit_memlock: 8 << 20,
+            event_capacity: 100_000,
+            paranoid: false,
+            pkeys: true,
+        }
+    }
+}
+
+/// A task (process or thread).
+#[derive(Clone, Debug)]
+pub struct Task {
+    /// Its id.
+    pub pid: Pid,
+    /// Parent's id (0 for none).
+    pub ppid: Pid,
+    /// Its address space, while alive.
+    pub mm: Option<usize>,
+    /// File descriptors.
+    pub fds: BTreeMap<i32, OpenFileId>,
+    /// Exit status once exited.
+    pub exit_code: Option<i32>,
+    /// Minor faults.
+    pub min_flt: u64,
+    /// Major faults.
+    pub maj_flt: u64,
+    /// Command name.
+    pub comm: String,
+}
+
+/// How a user access went wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGSEGV with its si_code and si_addr.
+    Segv {
+        /// `si_code`.
+        code: SegvCode,
+        /// `si_addr`.
+        addr: u64,
+    },
+    /// SIGBUS (BUS_ADRERR) at `addr`.
+    Bus {
+        /// `si_addr`.
+        addr: u64,
+    },
+}
+
+impl Signal {
+    /// Signal number.
+    pub fn signo(self) -> i32 {
+        match self {
+            Signal::Segv { .. } => 11,
+            Signal::Bus { .. } => 7,
+        }
+    }
+    /// `si_code`.
+    pub fn code(self) -> i32 {
+        match self {
+            Signal::Segv { code, .. } => code as i32,
+            Signal::Bus { .. } => 2,
+        }
+    }
+    /// `si_addr`.
+    pub fn addr(self) -> u64 {
+        match self {
+            Signal::Segv { addr, .. } | Signal::Bus { addr } => addr,
+        }
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signal::Segv { code, addr } => write!(f, "SIGSEGV ({}) at {addr:#x}", code.name()),
+            Signal::Bus { addr } => write!(f, "SIGBUS (BUS_ADRERR) at {addr:#x}"),
+        }
+    }
+}
+
+/// SIGSEGV `si_code` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegvCode {
+    /// Address not mapped.
+    MapErr = 1,
+    /// Access not permitted.
+    AccErr = 2,
+    /// A non-canonical address (general protection fault).
+    Kernel = 128,
+}
+
+impl SegvCode {
+    /// C name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SegvCode::MapErr => "SEGV_MAPERR",
+            SegvCode::AccErr => "SEGV_ACCERR",
+            SegvCode::Kernel => "SI_KERNEL",
+        }
+    }
+}
+
+/// What a memory access asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A load.
+    Read,
+    /// A store.
+    Write,
+    /// An instruction fetch.
+    Exec,
+}
+
+/// Everything but the tasks and address spaces: physical memory, files, settings, the log.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    /// Settings.
+    pub config: Config,
+    /// Physical frames.
+    pub frames: FrameTable,
+    /// Files by id (None once destroyed).
+    pub files: Vec<Option<File>>,
+    /// Open file descriptions by id.
+    pub opens: Vec<Option<OpenFile>>,
+    /// Path → file.
+    pub namespace: BTreeMap<String, FileId>,
+    /// Event log.
+    pub events: EventLog,
+    next_anon_vma: u64,
+    next_ino: u64,
+}
+
+/// The simulated machine.
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    /// Memory, files, settings.
+    pub m: Machine,
+    /// Address spaces by id.
+    pub mms: Vec<Option<Mm>>,
+    /// Tasks by pid (exited tasks stay, with `mm` None, until reaped).
+    pub tasks: BTreeMap<Pid, Task>,
+    next_pid: Pid,
+}
+
+impl Machine {
+    /// A new anon_vma identity.
+    pub fn new_anon_vma(&mut self, inherited: bool) -> AnonVma {
+        self.next_anon_vma += 1;
+        AnonVma { id: self.next_anon_vma, inherited }
+    }
+
+    /// A new inode number for a model-created file.
+    pub fn new_ino(&mut self) -> u64 {
+        self.next_ino += 1;
+        self.next_ino
+    }
+
+    /// The file with this id.
+    pub fn file(&self, id: FileId) -> &File {
+        self.files[id.0 as usize].as_ref().expect("dangling file id")
+    }
+
+    /// The file with this id, mutably.
+    pub fn file_mut(&mut self, id: FileId) -> &mut File {
+        self.files[id.0 as usize].as_mut().expect("dangling file id")
+    }
+
+    /// The open file description with this id.
+    pub fn open_file(&self, id: OpenFileId) -> &OpenFile {
+        self.opens[id.0 as usize].as_ref().expect("dangling open file id")
+    }
+
+    /// Takes a reference on an open file description (a new fd or VMA uses it).
+    pub fn get_open(&mut self, id: OpenFileId) {
+        self.opens[id.0 as usize].as_mut().expect("dangling open file id").refs += 1;
+    }
+
+    /// Drops a reference on an open file description, releasing it (and maybe its file).
+    pub fn put_open(&mut self, id: OpenFileId) {
+        let o = self.opens[id.0 as usize].as_mut().expect("dangling open file id");
+        o.refs -= 1;
+        if o.refs == 0 {
+            let file = o.file;
+            self.opens[id.0 as usize] = None;
+            let f = self.file_mut(file);
+            f.opens -= 1;
+            self.maybe_destroy_file(file);
+        }
+    }
+
+    /// Adds a file; returns its id.
+    pub fn add_file(&mut self, file: File) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        self.files.push(Some(file));
+        id
+    }
+
+    /// Opens a file description on `file`, with one reference.
+    pub fn add_open(&mut self, file: FileId, readable: bool, writable: bool) -> OpenFileId {
+        self.file_mut(file).opens += 1;
+        let id = OpenFileId(self.opens.len() as u32);
+        self.opens.push(Some(OpenFile { file, readable, writable, refs: 1, pos: 0 }));
+        id
+    }
+
+    /// Frees a file's page cache and the file once it has no names and no users.
+    pub fn maybe_destroy_file(&mut self, id: FileId) {
+        let f = self.file(id);
+        if f.nlink > 0 || f.opens > 0 {
+            return;
+        }
+        let pages: Vec<Pfn> = f.cache.values().copied().collect();
+        for pfn in pages {
+            self.frames.put(pfn);
+        }
+        self.files[id.0 as usize] = None;
+    }
+
+    /// The frame holding page `index` of `file`, reading it into the page cache if needed.
+    /// `None` when out of memory.
+    pub fn cache_page(&mut self, file: FileId, index: u64) -> Option<Pfn> {
+        if let Some(&pfn) = self.file(file).cache.get(&index) {
+            return Some(pfn);
+        }
+        let shmem = self.file(file).kind != crate::file::FileKind::Regular;
+        let mut flags = PageFlags::UPTODATE;
+        if shmem {
+            flags |= PageFlags::SWAPBACKED;
+        }
+        let pfn = self.frames.alloc(Owner::File { file: file.0, index }, flags)?;
+        if !shmem {
+            let data = self.file(file).source_page(index);
+            self.frames.fill(pfn, &data);
+        }
+        self.file_mut(file).cache.insert(index, pfn);
+        Some(pfn)
+    }
+
+    /// Logs an event.
+    pub fn log(&mut self, pid: Pid, addr: u64, write: bool, kind: EventKind) {
+        self.events.push(pid, addr, write, kind);
+    }
+
+    /// Which RSS counter a mapped frame belongs to.
+    pub fn rss_kind(&self, pfn: Pfn) -> RssKind {
+        match self.frames.meta(pfn).owner {
+            Owner::Anon => RssKind::Anon,
+            Owner::File { file, .. } => match self.files[file as usize].as_ref().map(|f| f.kind) {
+                Some(crate::file::FileKind::Regular) | None => RssKind::File,
+                Some(_) => RssKind::Shmem,
+            },
+            _ => RssKind::File,
+        }
+    }
+}
+
+/// The three RSS counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RssKind {
+    /// Anonymous pages.
+    Anon,
+    /// File pages.
+    File,
+    /// Shmem pages.
+    Shmem,
+}
+
+/// Adds `delta` pages to one RSS counter.
+pub fn rss_add(mm: &mut Mm, kind: RssKind, delta: i64) {
+    if delta < 0 {
+        mm.update_hiwater_rss();
+    }
+    let c = match kind {
+        RssKind::Anon => &mut mm.rss.anon,
+        RssKind::File => &mut mm.rss.file,
+        RssKind::Shmem => &mut mm.rss.shmem,
+    };
+    *c = c.wrapping_add_signed(delta);
+}
+
+/// Accounts `pages` of a VMA with `flags` to the mm's per-kind counters (vm_stat_account).
+pub fn vm_stat_account(mm: &mut Mm, flags: VmFlags, pages: i64) {
+    if pages < 0 {
+        mm.update_hiwater_vm();
+    }
+    mm.total_vm = mm.total_vm.wrapping_add_signed(pages);
+    if flags.contains(VmFlags::LOCKED) {
+        mm.locked_vm = mm.locked_vm.wrapping_add_signed(pages);
+    }
+    let stack = flags.contains(VmFlags::GROWSDOWN);
+    if flags.contains(VmFlags::EXEC) && !flags.contains(VmFlags::WRITE) && !stack {
+        mm.exec_vm = mm.exec_vm.wrapping_add_signed(pages);
+    } else if stack {
+        mm.stack_vm = mm.stack_vm.wrapping_add_signed(pages);
+    } else if flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE {
+        mm.data_vm = mm.data_vm.wrapping_add_signed(pages);
+    }
+}
+
+/// Whether the anon_vmas of two neighbours allow a merge (is_mergeable_anon_vma).
+fn anon_compatible(a: Option<AnonVma>, b: Option<AnonVma>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.id == y.id,
+        (Some(x), None) | (None, Some(x)) => !x.inherited,
+    }
+}
+
+/// Whether `lo` and `hi` (adjacent, `lo` below) can be one VMA (Linux's merge rules).
+pub fn can_merge(lo: &Vma, hi: &Vma) -> bool {
+    lo.end == hi.start
+        && lo.special.is_none()
+        && hi.special.is_none()
+        && !lo.flags.intersects(VmFlags::SPECIAL)
+        && (lo.flags - VmFlags::IGNORE_MERGE) == (hi.flags - VmFlags::IGNORE_MERGE)
+        && lo.file == hi.file
+        && lo.pgoff.wrapping_add(lo.pages()) == hi.pgoff
+        && anon_compatible(lo.anon_vma, hi.anon_vma)
+}
+
+impl Kernel {
+    /// A machine with no tasks.
+    pub fn new(config: Config) -> Self {
+        let frames = FrameTable::new(config.ram_bytes / PAGE_SIZE);
+        let events = EventLog::new(config.event_capacity);
+        Kernel {
+            m: Machine {
+                config,
+                frames,
+                files: Vec::new(),
+                opens: Vec::new(),
+                namespace: BTreeMap::new(),
+                events,
+                next_anon_vma: 0,
+                next_ino: 1000,
+            },
+            mms: Vec::new(),
+            tasks: BTreeMap::new(),
+            next_pid: 1000,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.m.config
+    }
+
+    /// The mm id of a live task, or ESRCH.
+    pub fn mm_id(&self, pid: Pid) -> SysResult<usize> {
+        self.tasks.get(&pid).and_then(|t| t.mm).ok_or(Errno::ESRCH)
+    }
+
+    /// The address space of a live task.
+    pub fn mm(&self, pid: Pid) -> SysResult<&Mm> {
+        let id = self.mm_id(pid)?;
+        Ok(self.mms[id].as_ref().expect("task points at a freed mm"))
+    }
+
+    /// A task.
+    pub fn task(&self, pid: Pid) -> Option<&Task> {
+        self.tasks.get(&pid)
+    }
+
+    pub(crate) fn mm_mut(&mut self, id: usize) -> &mut Mm {
+        self.mms[id].as_mut().expect("freed mm")
+    }
+
+    /// Allocates a pid.
+    pub(crate) fn alloc_pid(&mut self) -> Pid {
+        let p = self.next_pid;
+        self.next_pid += 1;
+        p
+    }
+
+    /// The mmap_base Linux computes without ASLR for a stack rlimit (arch/x86/mm/mmap.c).
+    pub fn mmap_base_for(rlimit_stack: u64, guard_gap: u64) -> u64 {
+        let pad = guard_gap;
+        let mut gap = rlimit_stack;
+        if let Some(g) = gap.checked_add(pad) {
+            gap = g;
+        }
+        let min_gap = 128 << 20;
+        let max_gap = TASK_SIZE / 6 * 5;
+        let gap = gap.clamp(min_gap, max_gap);
+        page_floor(TASK_SIZE - gap)
+    }
+
+    /// Creates a process with an empty address space (no VMAs), as a starting point for
+    /// scenarios and for `exec`.
+    pub fn spawn_empty(&mut self, comm: &str) -> SysResult<Pid> {
+        let pgd = pgtable::alloc_root(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
+        let base = Self::mmap_base_for(self.m.config.rlimit_stack, self.m.config.stack_guard_gap);
+        let mm = Mm {
+            vmas: VmaTree::new(self.m.config.stack_guard_gap),
+            pgd,
+            users: 1,
+            count: 1,
+            mmap_base: base,
+            mmap_legacy_base: page_ceil(TASK_SIZE / 3).unwrap_or(0),
+            start_brk: 0,
+            brk: 0,
+            start_stack: 0,
+            start_code: 0,
+            end_code: 0,
+            start_data: 0,
+            end_data: 0,
+            arg_start: 0,
+            arg_end: 0,
+            env_start: 0,
+            env_end: 0,
+            total_vm: 0,
+            locked_vm: 0,
+            pinned_vm: 0,
+            data_vm: 0,
+            exec_vm: 0,
+            stack_vm: 0,
+            hiwater_vm: 0,
+            hiwater_rss: 0,
+            rss: Default::default(),
+            pgtable_pages: 0,
+            def_flags: VmFlags::empty(),
+        };
+        let id = self.insert_mm(mm);
+        let pid = self.alloc_pid();
+        self.tasks.insert(
+            pid,
+            Task { pid, ppid: 0, mm: Some(id), fds: BTreeMap::new(), exit_code: None, min_flt: 0, maj_flt: 0, comm: comm.to_string() },
+        );
+        Ok(pid)
+    }
+
+    pub(crate) fn insert_mm(&mut self, mm: Mm) -> usize {
+        if let Some(i) = self.mms.iter().position(|m| m.is_none()) {
+            self.mms[i] = Some(mm);
+            i
+        } else {
+            self.mms.push(Some(mm));
+            self.mms.len() - 1
+        }
+    }
+
+    // ---- VMA machinery shared by the calls ----
+
+    /// Inserts a VMA into an mm, taking the file reference and accounting its pages.
+    pub(crate) fn vma_link(&mut self, id: usize, vma: Vma) {
+        if let Some(f) = vma.file {
+            self.m.get_open(f.open);
+        }
+        let mm = self.mms[id].as_mut().expect("freed mm");
+        vm_stat_account(mm, vma.flags, vma.pages() as i64);
+        mm.vmas.insert(vma);
+    }
+
+    /// Removes a VMA (whose pages must already be zapped), dropping its file reference and
+    /// accounting.
+    pub(crate) fn vma_unlink(&mut self, id: usize, start: u64) -> Vma {
+        let mm = self.mms[id].as_mut().expect("freed mm");
+        let vma = mm.vmas.remove(start).expect("unlink of a missing VMA");
+        vm_stat_account(mm, vma.flags, -(vma.pages() as i64));
+        if let Some(f) = vma.file {
+            self.m.put_open(f.open);
+        }
+        vma
+    }
+
+    /// Splits the VMA containing `at` so that a VMA starts at `at` (no map_count check: the
+    /// caller decides). No-op if a VMA already starts there or none contains it.
+    pub(crate) fn split_at(&mut self, id: usize, at: u64) {
+        let mm = self.mm_mut(id);
+        let Some(v) = mm.vmas.containing(at).cloned() else { return };
+        if v.start == at {
+            return;
+        }
+        let upper = v.slice(at, v.end);
+        mm.vmas.update(v.start, |x| x.end = at);
+        if let Some(f) = upper.file {
+            self.m.get_open(f.open);
+        }
+        self.mm_mut(id).vmas.insert(upper);
+    }
+
+    /// Merges the VMA starting at `start` with its neighbours where Linux would.
+    /// Returns the start of the resulting VMA.
+    pub(crate) fn try_merge_around(&mut self, id: usize, start: u64) -> u64 {
+        let mut start = start;
+        let mm = self.mm_mut(id);
+        let cur = mm.vmas.get(start).cloned().expect("merge of a missing VMA");
+        if let Some(prev) = mm.vmas.before(start).cloned() {
+            if can_merge(&prev, &cur) {
+                self.merge_pair(id, prev.start, cur.start);
+                start = prev.start;
+            }
+        }
+        let mm = self.mm_mut(id);
+        let cur = mm.vmas.get(start).cloned().expect("merged VMA vanished");
+        if let Some(next) = mm.vmas.after(start).cloned() {
+            if can_merge(&cur, &next) {
+                self.merge_pair(id, cur.start, next.start);
+            }
+        }
+        start
+    }
+
+    /// Joins two adjacent mergeable VMAs into the lower one.
+    fn merge_pair(&mut self, id: usize, lo: u64, hi: u64) {
+        let mm = self.mm_mut(id);
+        let upper = mm.vmas.remove(hi).expect("merge of a missing VMA");
+        let anon = upper.anon_vma;
+        mm.vmas.update(lo, |v| {
+            v.end = upper.end;
+            if v.anon_vma.is_none() {
+                v.anon_vma = anon;
+            }
+        });
+        if let Some(f) = upper.file {
+            self.m.put_open(f.open);
+        }
+    }
+
+    /// Clears every PTE in `[start, end)` of an mm, dropping page references and RSS
+    /// (zap_page_range). Page tables stay; see [`Kernel::free_pgtables`].
+    pub(crate) fn zap_range(&mut self, id: usize, start: u64, end: u64) {
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let tables = pgtable::leaf_tables(&self.m.frames, pgd, start, end);
+        let zero = self.m.frames.zero_pfn();
+        let mut anon = 0i64;
+        let mut file = 0i64;
+        let mut shmem = 0i64;
+        for (base, table) in tables {
+            let lo = start.max(base);
+            let hi = end.min(base + PMD_SIZE);
+            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
+                let i = pgtable::index(va, 0);
+                let pte = Pte(self.m.frames.table(table)[i]);
+                if pte.is_none() {
+                    continue;
+                }
+                self.m.frames.table_mut(table)[i] = 0;
+                let pfn = pte.pfn();
+                if pfn == zero {
+                    continue;
+                }
+                match self.m.rss_kind(pfn) {
+                    RssKind::Anon => anon -= 1,
+                    RssKind::File => file -= 1,
+                    RssKind::Shmem => shmem -= 1,
+                }
+                let meta = self.m.frames.meta_mut(pfn);
+                meta.mapcount -= 1;
+                if pte.dirty() && matches!(meta.owner, Owner::File { .. }) {
+                    meta.flags |= PageFlags::DIRTY;
+                }
+                self.m.frames.put(pfn);
+            }
+        }
+        let mm = self.mm_mut(id);
+        rss_add(mm, RssKind::Anon, anon);
+        rss_add(mm, RssKind::File, file);
+        rss_add(mm, RssKind::Shmem, shmem);
+    }
+
+    /// Frees page tables left without any VMA between the neighbours of a hole (free_pgtables).
+    pub(crate) fn free_pgtables(&mut self, id: usize, hole_start: u64, hole_end: u64) {
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let floor = mm.vmas.prev_of(hole_start).map(|v| v.end).unwrap_or(0);
+        let ceiling = mm.vmas.next_of(hole_end).map(|v| v.start).unwrap_or(0);
+        let pgd = mm.pgd;
+        let freed = pgtable::free_tables(&mut self.m.frames, pgd, floor, ceiling);
+        self.mm_mut(id).pgtable_pages -= freed;
+    }
+
+    /// Gives a VMA an anon_vma if it has none (anon_vma_prepare), reusing a mergeable
+    /// neighbour's as Linux does so that the two can still merge.
+    pub(crate) fn anon_vma_prepare(&mut self, id: usize, start: u64) {
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let v = mm.vmas.get(start).expect("missing VMA");
+        if v.anon_vma.is_some() {
+            return;
+        }
+        let mut reuse = None;
+        let mut probe = v.clone();
+        for n in [mm.vmas.before(start), mm.vmas.after(start)].into_iter().flatten() {
+            if let Some(a) = n.anon_vma {
+                if a.inherited {
+                    continue;
+                }
+                probe.anon_vma = Some(a);
+                let (lo, hi) = if n.start < v.start { (n, &probe) } else { (&probe, n) };
+                let ok = lo.end == hi.start
+                    && (lo.flags - VmFlags::IGNORE_MERGE - VmFlags::ACCESS) == (hi.flags - VmFlags::IGNORE_MERGE - VmFlags::ACCESS)
+                    && lo.file == hi.file
+                    && lo.pgoff.wrapping_add(lo.pages()) == hi.pgoff;
+                if ok {
+                    reuse = Some(a);
+                    break;
+                }
+            }
+        }
+        let a = match reuse {
+            Some(a) => a,
+            None => self.m.new_anon_vma(false),
+        };
+        self.mm_mut(id).vmas.get_mut_in_place(start).expect("missing VMA").anon_vma = Some(a);
+    }
+
+    /// Installs a PTE at `va`, allocating page tables. `Err(())` when out of memory.
+    pub(crate) fn set_pte(&mut self, id: usize, va: u64, pte: Pte) -> Result<(), ()> {
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let mut new = 0;
+        let t = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new).ok_or(())?;
+        self.mm_mut(id).pgtable_pages += new;
+        self.m.frames.table_mut(t)[pgtable::index(va, 0)] = pte.0;
+        Ok(())
+    }
+
+    /// The PTE mapping `va` in an mm.
+    pub fn pte(&self, id: usize, va: u64) -> Pte {
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        pgtable::lookup(&self.m.frames, pgd, va)
+    }
+
+    /// The PTE flags a VMA's pages get when mapped for `write` (vm_page_prot plus the
+    /// write/dirty bits of the faulting access).
+    pub(crate) fn pte_flags_for(&self, vma: &Vma, writable: bool, dirty: bool) -> PteFlags {
+        let mut f = PteFlags::USER | PteFlags::ACCESSED;
+        if vma.flags.intersects(VmFlags::READ | VmFlags::WRITE | VmFlags::EXEC) {
+            f |= PteFlags::PRESENT;
+        } else {
+            f |= crate::pgtable::PROTNONE;
+        }
+        if writable {
+            f |= PteFlags::WRITABLE;
+        }
+        if dirty {
+            f |= PteFlags::DIRTY;
+        }
+        if !vma.flags.contains(VmFlags::EXEC) {
+            f |= PteFlags::NX;
+        }
+        f
+    }
+}

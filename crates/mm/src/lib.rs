@@ -1,0 +1,36 @@
+//! `mm`: an executable model of the Linux x86-64 process address space.
+//!
+//! A [`Kernel`] owns physical memory ([`frame`]), files and their page cache ([`file`]),
+//! tasks and their address spaces ([`Mm`], made of [`Vma`]s in a [`VmaTree`], with real
+//! four-level page tables in [`pgtable`]). System calls are methods of [`Kernel`] that take a
+//! pid and return `Result<_, Errno>` exactly as Linux would; memory accesses go through the
+//! user path ([`Kernel::load`], [`Kernel::store`]: faults and signals) or the kernel copy path
+//! ([`Kernel::copy_from_user`], [`Kernel::copy_to_user`]: EFAULT).
+//!
+//! The model has no I/O and no `unsafe`, and is deterministic.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod event;
+pub mod file;
+pub mod flags;
+pub mod frame;
+pub mod gap_tree;
+pub mod invariants;
+pub mod kernel;
+pub mod layout;
+pub mod mm;
+pub mod ops;
+pub mod pgtable;
+pub mod vma;
+pub mod vma_tree;
+
+pub use abi::{Errno, SysResult};
+pub use event::{Event, EventKind};
+pub use file::{FileId, FileKind, OpenFileId};
+pub use flags::VmFlags;
+pub use kernel::{Access, Config, Kernel, Pid, SegvCode, Signal, ThpMode};
+pub use mm::Mm;
+pub use vma::Vma;
+pub use vma_tree::VmaTree;
+pub use ops::spawn::{ExecImage, ExecSegment};

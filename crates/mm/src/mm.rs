@@ -1,0 +1,106 @@
+//! `Mm`: one address space (`mm_struct`): its VMAs, page-table root, layout fields and
+//! counters.
+
+use crate::frame::Pfn;
+use crate::vma_tree::VmaTree;
+
+/// Resident-page counters of an address space (Linux `mm_rss_stat`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rss {
+    /// MM_ANONPAGES.
+    pub anon: u64,
+    /// MM_FILEPAGES.
+    pub file: u64,
+    /// MM_SHMEMPAGES.
+    pub shmem: u64,
+}
+
+impl Rss {
+    /// All resident pages.
+    pub fn total(&self) -> u64 {
+        self.anon + self.file + self.shmem
+    }
+}
+
+/// An address space.
+///
+/// # Invariants
+/// VMAs are sorted and disjoint (kept by [`VmaTree`]); `total_vm` is the sum of VMA pages;
+/// the RSS counters equal the present, non-zero-page PTEs of each kind; `pgtable_pages` is the
+/// number of PUD, PMD and PTE tables reachable from `pgd`.
+#[derive(Clone, Debug)]
+pub struct Mm {
+    /// The VMAs.
+    pub vmas: VmaTree,
+    /// Root page table (PGD) frame.
+    pub pgd: Pfn,
+    /// Tasks using this address space (`mm_users`).
+    pub users: u32,
+    /// References to the structure (`mm_count`): 1 for all users together plus lazy holders.
+    pub count: u32,
+    /// Top of the top-down mmap area.
+    pub mmap_base: u64,
+    /// Base of the bottom-up (legacy) mmap area.
+    pub mmap_legacy_base: u64,
+    /// Start of the brk heap.
+    pub start_brk: u64,
+    /// Current program break (not page-rounded).
+    pub brk: u64,
+    /// Address inside the initial stack VMA (`[stack]` is the VMA containing it).
+    pub start_stack: u64,
+    /// Start of the code segment.
+    pub start_code: u64,
+    /// End of the code segment.
+    pub end_code: u64,
+    /// Start of the data segment.
+    pub start_data: u64,
+    /// End of the data segment.
+    pub end_data: u64,
+    /// Argument strings.
+    pub arg_start: u64,
+    /// End of argument strings.
+    pub arg_end: u64,
+    /// Environment strings.
+    pub env_start: u64,
+    /// End of environment strings.
+    pub env_end: u64,
+    /// Pages in all VMAs.
+    pub total_vm: u64,
+    /// Pages of VM_LOCKED VMAs.
+    pub locked_vm: u64,
+    /// Pages pinned.
+    pub pinned_vm: u64,
+    /// Pages of private writable non-stack VMAs.
+    pub data_vm: u64,
+    /// Pages of executable, non-writable, non-stack VMAs.
+    pub exec_vm: u64,
+    /// Pages of stack VMAs.
+    pub stack_vm: u64,
+    /// Highest total_vm seen (VmPeak).
+    pub hiwater_vm: u64,
+    /// Highest RSS seen (VmHWM).
+    pub hiwater_rss: u64,
+    /// Resident pages.
+    pub rss: Rss,
+    /// Page-table pages below the PGD.
+    pub pgtable_pages: u64,
+    /// Flags applied to every new mapping (VM_LOCKED after mlockall(MCL_FUTURE)).
+    pub def_flags: crate::flags::VmFlags,
+}
+
+impl Mm {
+    /// Number of VMAs (`map_count`).
+    pub fn map_count(&self) -> usize {
+        self.vmas.len()
+    }
+
+    /// Records a new RSS high-water mark before the RSS drops (Linux updates VmHWM lazily).
+    pub fn update_hiwater_rss(&mut self) {
+        self.hiwater_rss = self.hiwater_rss.max(self.rss.total());
+    }
+
+    /// Records a new total_vm high-water mark before it drops.
+    pub fn update_hiwater_vm(&mut self) {
+        self.hiwater_vm = self.hiwater_vm.max(self.total_vm);
+    }
+}

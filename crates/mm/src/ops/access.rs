@@ -1,0 +1,121 @@
+//! Memory accesses: the user path (a process's own loads and stores, which fault and may end
+//! in a signal) and the kernel copy path (copy_to_user / copy_from_user, which end in EFAULT).
+
+use crate::event::EventKind;
+use crate::kernel::{Access, Kernel, Pid, Signal};
+use crate::layout::*;
+use crate::pgtable::PteFlags;
+use abi::{Errno, SysResult};
+
+/// `[vsyscall]` is execute-only here: a data access faults with SEGV_MAPERR.
+fn is_vsyscall(addr: u64) -> bool {
+    (VSYSCALL_ADDR..VSYSCALL_ADDR + PAGE_SIZE).contains(&addr)
+}
+
+impl Kernel {
+    /// Makes the page of `addr` accessible for `access`, faulting if needed; returns the frame.
+    fn touch(&mut self, pid: Pid, addr: u64, access: Access) -> Result<u64, super::fault::FaultError> {
+        let id = self.mm_id(pid).map_err(|_| super::fault::FaultError::Segv(crate::SegvCode::MapErr))?;
+        let va = page_floor(addr);
+        if addr >= TASK_SIZE && !is_vsyscall(addr) && super::fault::canonical(addr) {
+            // Kernel half: the user may not touch it.
+            self.m.log(pid, addr, access == Access::Write, EventKind::SegvMaperr);
+            return Err(super::fault::FaultError::Segv(crate::SegvCode::MapErr));
+        }
+        if is_vsyscall(addr) {
+            self.m.log(pid, addr, access == Access::Write, EventKind::SegvMaperr);
+            return Err(super::fault::FaultError::Segv(crate::SegvCode::MapErr));
+        }
+        let pte = if super::fault::canonical(addr) { self.pte(id, va) } else { Default::default() };
+        if !Self::pte_allows(pte, access) {
+            self.handle_fault(pid, addr, access)?;
+        } else {
+            let mut p = pte.with(PteFlags::ACCESSED);
+            if access == Access::Write {
+                p = p.with(PteFlags::DIRTY);
+            }
+            if p != pte {
+                let _ = self.set_pte(id, va, p);
+            }
+        }
+        Ok(self.pte(id, va).pfn())
+    }
+
+    /// The process reads `len` bytes at `addr` itself (user path). On a fault it cannot
+    /// resolve, returns the signal the process would get.
+    pub fn load(&mut self, pid: Pid, addr: u64, len: u64) -> Result<Vec<u8>, Signal> {
+        let mut out = Vec::with_capacity(len.min(1 << 20) as usize);
+        self.read_into(pid, addr, len, Access::Read, &mut out).map_err(|(e, at)| e.signal(at))?;
+        Ok(out)
+    }
+
+    /// The process writes `data` at `addr` itself (user path).
+    pub fn store(&mut self, pid: Pid, addr: u64, data: &[u8]) -> Result<(), Signal> {
+        self.write_from(pid, addr, data, Access::Write).map_err(|(e, at, _)| e.signal(at))
+    }
+
+    /// The process executes at `addr` (only the permission and fault behaviour is modelled).
+    pub fn exec_at(&mut self, pid: Pid, addr: u64) -> Result<(), Signal> {
+        self.touch(pid, addr, Access::Exec).map(|_| ()).map_err(|e| e.signal(addr))
+    }
+
+    fn read_into(&mut self, pid: Pid, addr: u64, len: u64, access: Access, out: &mut Vec<u8>) -> Result<(), (super::fault::FaultError, u64)> {
+        let mut a = addr;
+        let end = addr.saturating_add(len);
+        while a < end {
+            let pfn = self.touch(pid, a, access).map_err(|e| (e, a))?;
+            let off = (a & (PAGE_SIZE - 1)) as usize;
+            let n = ((PAGE_SIZE as usize - off) as u64).min(end - a) as usize;
+            out.extend_from_slice(&self.m.frames.bytes(pfn)[off..off + n]);
+            a += n as u64;
+        }
+        Ok(())
+    }
+
+    fn write_from(&mut self, pid: Pid, addr: u64, data: &[u8], access: Access) -> Result<(), (super::fault::FaultError, u64, usize)> {
+        let mut done = 0usize;
+        while done < data.len() {
+            let a = addr.wrapping_add(done as u64);
+            let pfn = self.touch(pid, a, access).map_err(|e| (e, a, done))?;
+            let off = (a & (PAGE_SIZE - 1)) as usize;
+            let n = (PAGE_SIZE as usize - off).min(data.len() - done);
+            self.m.frames.bytes_mut(pfn)[off..off + n].copy_from_slice(&data[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// copy_from_user: the kernel reads user memory for a system call such as `write`.
+    /// Returns the bytes readable from the start (fewer than `len` if a fault stopped the
+    /// copy), or EFAULT if not even the first byte could be read.
+    pub fn copy_from_user(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<Vec<u8>> {
+        let mut out = Vec::new();
+        match self.read_into(pid, addr, len, Access::Read, &mut out) {
+            Ok(()) => Ok(out),
+            Err((_, at)) => {
+                self.m.log(pid, at, false, EventKind::Efault);
+                if out.is_empty() {
+                    Err(Errno::EFAULT)
+                } else {
+                    Ok(out)
+                }
+            }
+        }
+    }
+
+    /// copy_to_user: the kernel writes user memory for a system call such as `read`.
+    /// Returns how many bytes were written from the start, or EFAULT if none.
+    pub fn copy_to_user(&mut self, pid: Pid, addr: u64, data: &[u8]) -> SysResult<u64> {
+        match self.write_from(pid, addr, data, Access::Write) {
+            Ok(()) => Ok(data.len() as u64),
+            Err((_, at, done)) => {
+                self.m.log(pid, at, true, EventKind::Efault);
+                if done == 0 {
+                    Err(Errno::EFAULT)
+                } else {
+                    Ok(done as u64)
+                }
+            }
+        }
+    }
+}

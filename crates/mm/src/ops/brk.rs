@@ -1,0 +1,96 @@
+//! `brk(2)`: moving the program break, growing or shrinking the `[heap]` VMA.
+//!
+//! brk never fails with an errno: it returns the new break on success and the old one on any
+//! failure.
+
+use crate::flags::VmFlags;
+use crate::kernel::{can_merge, Kernel, Pid};
+use crate::layout::*;
+use crate::vma::Vma;
+use abi::SysResult;
+
+impl Kernel {
+    /// `brk(addr)`: returns the program break after the call.
+    pub fn brk(&mut self, pid: Pid, brk: u64) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        let r = self.do_brk(id, brk);
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+        Ok(r)
+    }
+
+    fn do_brk(&mut self, id: usize, brk: u64) -> u64 {
+        let cfg = self.m.config.clone();
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let orig = mm.brk;
+        let (start_brk, start_data, end_data) = (mm.start_brk, mm.start_data, mm.end_data);
+        if brk < start_brk || brk >= TASK_SIZE {
+            return orig;
+        }
+        // check_data_rlimit: heap plus data segment within RLIMIT_DATA.
+        if cfg.rlimit_data != u64::MAX && (brk - start_brk) + (end_data - start_data) > cfg.rlimit_data {
+            return orig;
+        }
+        let Some(newbrk) = page_ceil(brk) else { return orig };
+        let oldbrk = page_ceil(mm.brk).unwrap_or(mm.brk);
+        if oldbrk == newbrk {
+            self.mm_mut(id).brk = brk;
+            return brk;
+        }
+        if brk <= mm.brk {
+            // Shrink: the range must belong to the brk VMA.
+            let Some(v) = mm.vmas.find(newbrk) else { return orig };
+            if v.start >= oldbrk {
+                return orig;
+            }
+            self.mm_mut(id).brk = brk;
+            if self.do_munmap_range(id, newbrk, oldbrk).is_err() {
+                self.mm_mut(id).brk = orig;
+                return orig;
+            }
+            return brk;
+        }
+        // Grow: one free page must stay below the next VMA's start gap.
+        if let Some(next) = mm.vmas.find(oldbrk) {
+            if newbrk + PAGE_SIZE > mm.vmas.start_gap(next) {
+                return orig;
+            }
+        }
+        if self.do_brk_flags(id, oldbrk, newbrk - oldbrk).is_err() {
+            return orig;
+        }
+        self.mm_mut(id).brk = brk;
+        if self.mms[id].as_ref().expect("freed mm").def_flags.contains(VmFlags::LOCKED) {
+            if let Some(pid) = self.tasks.values().find(|t| t.mm == Some(id)).map(|t| t.pid) {
+                self.populate(pid, oldbrk, newbrk, true);
+            }
+        }
+        brk
+    }
+
+    /// do_brk_flags: extends the brk VMA ending at `addr` or creates one.
+    fn do_brk_flags(&mut self, id: usize, addr: u64, len: u64) -> Result<(), ()> {
+        let pages = len >> PAGE_SHIFT;
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let flags = VmFlags::READ | VmFlags::WRITE | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC | VmFlags::ACCOUNT | mm.def_flags;
+        if !self.may_expand_vm(id, flags, pages) {
+            return Err(());
+        }
+        if mm.map_count() as u64 > self.m.config.max_map_count {
+            return Err(());
+        }
+        let new = Vma { start: addr, end: addr + len, flags, pgoff: addr >> PAGE_SHIFT, file: None, anon_vma: None, special: None };
+        // Only a VMA inside the heap (at or above start_brk) may be extended.
+        let brkvma = mm.vmas.prev_of(addr).filter(|v| v.start >= mm.start_brk && v.end == addr).cloned();
+        match brkvma {
+            Some(b) if can_merge(&b, &new) => {
+                let mm = self.mm_mut(id);
+                mm.vmas.update(b.start, |v| v.end = addr + len);
+                crate::kernel::vm_stat_account(mm, flags, pages as i64);
+            }
+            _ => self.vma_link(id, new),
+        }
+        Ok(())
+    }
+}

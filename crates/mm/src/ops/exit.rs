@@ -1,0 +1,59 @@
+//! `exit(2)`: a task leaves; when the last user of an address space goes, exit_mmap tears
+//! down every VMA, page and page table.
+
+use crate::kernel::{Kernel, Pid};
+use abi::{Errno, SysResult};
+
+impl Kernel {
+    /// `exit(code)`: the task ends; its fds are closed and its mm released.
+    pub fn exit(&mut self, pid: Pid, code: i32) -> SysResult<()> {
+        let task = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if task.exit_code.is_some() {
+            return Err(Errno::ESRCH);
+        }
+        task.exit_code = Some(code);
+        let fds = std::mem::take(&mut task.fds);
+        let mm = task.mm.take();
+        for (_, o) in fds {
+            self.m.put_open(o);
+        }
+        if let Some(id) = mm {
+            self.mmput(id);
+        }
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+        Ok(())
+    }
+
+    /// Drops one user of an mm; the last one tears it down.
+    pub(crate) fn mmput(&mut self, id: usize) {
+        let mm = self.mm_mut(id);
+        mm.users -= 1;
+        if mm.users == 0 {
+            self.exit_mmap(id);
+            self.mms[id] = None;
+        }
+    }
+
+    /// Unmaps everything and frees every page table, the PGD included.
+    pub(crate) fn exit_mmap(&mut self, id: usize) {
+        let starts: Vec<u64> = self.mms[id].as_ref().expect("freed mm").vmas.iter().map(|v| v.start).collect();
+        self.zap_range(id, 0, crate::layout::TASK_SIZE);
+        for s in starts {
+            self.vma_unlink(id, s);
+        }
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let freed = crate::pgtable::free_tables(&mut self.m.frames, pgd, 0, 0);
+        let mm = self.mm_mut(id);
+        mm.pgtable_pages -= freed;
+        self.m.frames.free(pgd);
+    }
+
+    /// Removes an exited task from the task table (wait4 reaping it). Returns its exit code.
+    pub fn reap(&mut self, pid: Pid) -> SysResult<i32> {
+        let code = self.tasks.get(&pid).ok_or(Errno::ECHILD)?.exit_code.ok_or(Errno::EAGAIN)?;
+        self.tasks.remove(&pid);
+        Ok(code)
+    }
+}

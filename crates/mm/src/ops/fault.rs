@@ -1,0 +1,349 @@
+//! The page-fault handler.
+//!
+//! A fault arrives with an address and an access (read, write, exec) from either the user
+//! path or the kernel copy path. The handler finds the VMA (growing a stack VMA down if the
+//! address is just below one), checks the access against the VMA (SEGV_ACCERR), then looks at
+//! the PTE:
+//!
+//! * empty, anonymous private: a read maps the shared zero page read-only; a write maps a new
+//!   zeroed page (do_anonymous_page);
+//! * empty, file or shmem: a read maps the page-cache page and, for files, up to
+//!   `fault_around_bytes` of neighbouring cached pages (do_read_fault); a write to a private
+//!   mapping copies the page into a new anonymous one (do_cow_fault); a write to a shared
+//!   mapping maps the cache page writable and dirties it (do_shared_fault). Pages wholly past
+//!   EOF give SIGBUS;
+//! * present but read-only on a write (do_wp_page): a shared mapping makes the page writable;
+//!   a private one reuses the page if it is anonymous and exclusive to this process (or its
+//!   only reference), and otherwise copies it.
+
+use crate::event::EventKind;
+use crate::file::FileKind;
+use crate::flags::VmFlags;
+use crate::frame::{Owner, PageFlags, Pfn};
+use crate::kernel::{rss_add, vm_stat_account, Access, Kernel, Pid, RssKind, SegvCode, Signal};
+use crate::layout::*;
+use crate::pgtable::{self, Pte, PteFlags};
+use crate::vma::Vma;
+
+/// Why a fault could not be resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FaultError {
+    /// SIGSEGV with this code.
+    Segv(SegvCode),
+    /// SIGBUS: beyond end of file.
+    Bus,
+    /// No memory.
+    Oom,
+}
+
+impl FaultError {
+    pub(crate) fn signal(self, addr: u64) -> Signal {
+        match self {
+            FaultError::Segv(SegvCode::Kernel) => Signal::Segv { code: SegvCode::Kernel, addr: 0 },
+            FaultError::Segv(code) => Signal::Segv { code, addr },
+            FaultError::Bus | FaultError::Oom => Signal::Bus { addr },
+        }
+    }
+}
+
+/// Whether `addr` is canonical on 48-bit x86-64.
+pub(crate) fn canonical(addr: u64) -> bool {
+    let top = addr >> 47;
+    top == 0 || top == 0x1ffff
+}
+
+impl Kernel {
+    /// Whether the PTE already allows `access` without a fault.
+    pub(crate) fn pte_allows(pte: Pte, access: Access) -> bool {
+        pte.present()
+            && match access {
+                Access::Read => true,
+                Access::Write => pte.writable(),
+                Access::Exec => !pte.flags().contains(PteFlags::NX),
+            }
+    }
+
+    /// Handles a fault at `addr` in the mm of `pid` (handle_mm_fault plus the x86 entry).
+    pub(crate) fn handle_fault(&mut self, pid: Pid, addr: u64, access: Access) -> Result<(), FaultError> {
+        let id = self.mm_id(pid).map_err(|_| FaultError::Segv(SegvCode::MapErr))?;
+        let write = access == Access::Write;
+        if !canonical(addr) {
+            return Err(FaultError::Segv(SegvCode::Kernel));
+        }
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let vma = match mm.vmas.find(addr) {
+            Some(v) if v.start <= addr => v.clone(),
+            Some(v) if v.flags.contains(VmFlags::GROWSDOWN) => {
+                let v = v.clone();
+                self.expand_stack(id, pid, &v, addr).map_err(|_| {
+                    self.m.log(pid, addr, write, EventKind::SegvMaperr);
+                    FaultError::Segv(SegvCode::MapErr)
+                })?
+            }
+            _ => {
+                self.m.log(pid, addr, write, EventKind::SegvMaperr);
+                return Err(FaultError::Segv(SegvCode::MapErr));
+            }
+        };
+        let allowed = match access {
+            Access::Read => vma.flags.intersects(VmFlags::ACCESS),
+            Access::Write => vma.flags.contains(VmFlags::WRITE),
+            Access::Exec => vma.flags.contains(VmFlags::EXEC),
+        };
+        if !allowed {
+            self.m.log(pid, addr, write, EventKind::SegvAccerr);
+            return Err(FaultError::Segv(SegvCode::AccErr));
+        }
+        let va = page_floor(addr);
+        let pte = self.pte(id, va);
+        let r = if !pte.mapped() {
+            self.fault_none(id, pid, &vma, va, addr, write)
+        } else if write && !pte.writable() {
+            self.fault_wp(id, pid, &vma, va, addr, pte)
+        } else {
+            // The MMU would set accessed/dirty itself.
+            let mut p = pte.with(PteFlags::ACCESSED);
+            if write {
+                p = p.with(PteFlags::DIRTY);
+            }
+            let _ = self.set_pte(id, va, p);
+            Ok(())
+        };
+        match r {
+            Ok(()) => {
+                if let Some(t) = self.tasks.get_mut(&pid) {
+                    t.min_flt += 1;
+                }
+                Ok(())
+            }
+            Err(FaultError::Bus) => {
+                self.m.log(pid, addr, write, EventKind::Sigbus);
+                Err(FaultError::Bus)
+            }
+            Err(e) => {
+                self.m.log(pid, addr, write, EventKind::Oom);
+                Err(e)
+            }
+        }
+    }
+
+    /// Grows a GROWSDOWN VMA down to the page of `addr` (expand_downwards).
+    fn expand_stack(&mut self, id: usize, pid: Pid, v: &Vma, addr: u64) -> Result<Vma, ()> {
+        let cfg = &self.m.config;
+        let new_start = page_floor(addr);
+        if new_start < cfg.lsm_mmap_min_addr {
+            return Err(());
+        }
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        if let Some(prev) = mm.vmas.before(v.start) {
+            let guard_applies = !prev.flags.contains(VmFlags::GROWSDOWN) && prev.flags.intersects(VmFlags::ACCESS);
+            if guard_applies && new_start.saturating_sub(prev.end) < cfg.stack_guard_gap || new_start < prev.end {
+                return Err(());
+            }
+        }
+        let size = v.end - new_start;
+        if size > cfg.rlimit_stack {
+            return Err(());
+        }
+        let grow = (v.start - new_start) >> PAGE_SHIFT;
+        if !self.may_expand_vm(id, v.flags, grow) {
+            return Err(());
+        }
+        let mm = self.mm_mut(id);
+        mm.vmas.update(v.start, |x| {
+            x.start = new_start;
+            x.pgoff = x.pgoff.wrapping_sub(grow);
+        });
+        vm_stat_account(mm, v.flags, grow as i64);
+        self.m.log(pid, addr, false, EventKind::StackGrow { new_start });
+        Ok(self.mms[id].as_ref().expect("freed mm").vmas.get(new_start).cloned().expect("grown VMA"))
+    }
+
+    /// A fault on an empty PTE.
+    fn fault_none(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64, write: bool) -> Result<(), FaultError> {
+        let Some(f) = vma.file else {
+            return self.do_anonymous_page(id, pid, vma, va, addr, write);
+        };
+        let index = vma.page_index(va);
+        let file = self.m.file(f.file);
+        let beyond_eof = match file.kind {
+            FileKind::Regular | FileKind::Shmem => index >= file.size_pages(),
+            _ => false,
+        };
+        if beyond_eof {
+            return Err(FaultError::Bus);
+        }
+        if !write {
+            return self.do_read_fault(id, pid, vma, va, addr);
+        }
+        if !vma.flags.contains(VmFlags::SHARED) {
+            // do_cow_fault: a private copy of the file page.
+            let src = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
+            let start = self.vma_start_of(id, va);
+            self.anon_vma_prepare(id, start);
+            let new = self.m.frames.alloc(Owner::Anon, PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED).ok_or(FaultError::Oom)?;
+            self.m.frames.copy_frame(src, new);
+            self.map_page(id, vma, va, new, true, true)?;
+            self.m.log(pid, addr, true, EventKind::CowFile);
+            return Ok(());
+        }
+        // do_shared_fault.
+        let pfn = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
+        self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+        self.m.frames.get(pfn);
+        self.map_page(id, vma, va, pfn, true, true)?;
+        self.m.log(pid, addr, true, EventKind::SharedWrite);
+        Ok(())
+    }
+
+    /// Start of the VMA containing `va` now (it may have changed through stack growth).
+    fn vma_start_of(&self, id: usize, va: u64) -> u64 {
+        self.mms[id].as_ref().expect("freed mm").vmas.containing(va).map(|v| v.start).unwrap_or(va)
+    }
+
+    /// Installs a PTE for `pfn` (whose reference the caller already holds for this mapping)
+    /// and does the rmap and RSS accounting.
+    fn map_page(&mut self, id: usize, vma: &Vma, va: u64, pfn: Pfn, writable: bool, dirty: bool) -> Result<(), FaultError> {
+        let flags = self.pte_flags_for(vma, writable, dirty);
+        if self.set_pte(id, va, Pte::new(pfn, flags)).is_err() {
+            self.m.frames.put(pfn);
+            return Err(FaultError::Oom);
+        }
+        self.m.frames.meta_mut(pfn).mapcount += 1;
+        let kind = self.m.rss_kind(pfn);
+        rss_add(self.mm_mut(id), kind, 1);
+        Ok(())
+    }
+
+    fn do_anonymous_page(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64, write: bool) -> Result<(), FaultError> {
+        if !write {
+            let zero = self.m.frames.zero_pfn();
+            let flags = self.pte_flags_for(vma, false, false) | PteFlags::SPECIAL;
+            self.set_pte(id, va, Pte::new(zero, flags)).map_err(|_| FaultError::Oom)?;
+            self.m.log(pid, addr, false, EventKind::ZeroPage);
+            return Ok(());
+        }
+        let start = self.vma_start_of(id, va);
+        self.anon_vma_prepare(id, start);
+        let pfn = self
+            .m
+            .frames
+            .alloc(Owner::Anon, PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED)
+            .ok_or(FaultError::Oom)?;
+        self.map_page(id, vma, va, pfn, true, true)?;
+        self.m.log(pid, addr, true, EventKind::AnonPage);
+        Ok(())
+    }
+
+    /// do_read_fault with fault-around.
+    fn do_read_fault(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64) -> Result<(), FaultError> {
+        let f = vma.file.expect("file VMA");
+        let kind = self.m.file(f.file).kind;
+        // Shared writable mappings of shmem have no write-notify: pages map writable at once.
+        let writable_now = vma.flags.contains(VmFlags::SHARED) && vma.flags.contains(VmFlags::WRITE) && kind != FileKind::Regular;
+        let mut mapped = 0;
+        let nr = self.m.config.fault_around_bytes >> PAGE_SHIFT;
+        if nr > 1 {
+            // The window is aligned on the PTE index and clamped to the VMA and page table.
+            let pte_off = pgtable::index(va, 0) as u64;
+            let vma_off = (va - vma.start) >> PAGE_SHIFT;
+            let from = (pte_off & !(nr - 1)).max(pte_off - pte_off.min(vma_off));
+            let to = (from + nr).min(512).min(pte_off + vma.pages() - vma_off) - 1;
+            let table_base = va & !(PMD_SIZE - 1);
+            let file = self.m.file(f.file);
+            let last = file.size_pages().saturating_sub(1);
+            for pte_i in from..=to {
+                let pva = table_base + (pte_i << PAGE_SHIFT);
+                let index = vma.page_index(pva);
+                if index > last && kind == FileKind::Regular {
+                    continue;
+                }
+                if !self.m.file(f.file).page_cached(index) || self.pte(id, pva).mapped() {
+                    continue;
+                }
+                let pfn = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
+                self.m.frames.get(pfn);
+                self.map_page(id, vma, pva, pfn, writable_now, false)?;
+                mapped += 1;
+            }
+        }
+        if !self.pte(id, va).mapped() {
+            let index = vma.page_index(va);
+            let fresh = !self.m.file(f.file).cache.contains_key(&index);
+            let pfn = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
+            self.m.frames.get(pfn);
+            self.map_page(id, vma, va, pfn, writable_now, false)?;
+            mapped += 1;
+            if fresh && kind == FileKind::Shmem {
+                self.m.log(pid, addr, false, EventKind::ShmemPage);
+                return Ok(());
+            }
+        }
+        self.m.log(pid, addr, false, EventKind::FileRead { around: mapped });
+        Ok(())
+    }
+
+    /// do_wp_page: a write to a present, write-protected PTE in a writable VMA.
+    fn fault_wp(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64, pte: Pte) -> Result<(), FaultError> {
+        let pfn = pte.pfn();
+        if vma.flags.contains(VmFlags::SHARED) {
+            self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+            self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED)).map_err(|_| FaultError::Oom)?;
+            self.m.log(pid, addr, true, EventKind::SharedWrite);
+            return Ok(());
+        }
+        let zero = self.m.frames.zero_pfn();
+        let meta = self.m.frames.meta(pfn);
+        if pfn != zero && meta.owner == Owner::Anon {
+            // Reuse when no one else can see the page.
+            let exclusive = meta.flags.contains(PageFlags::ANON_EXCLUSIVE) || meta.refcount == 1;
+            if exclusive {
+                self.m.frames.meta_mut(pfn).flags |= PageFlags::ANON_EXCLUSIVE;
+                self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED)).map_err(|_| FaultError::Oom)?;
+                self.m.log(pid, addr, true, EventKind::CowReuse);
+                return Ok(());
+            }
+        }
+        // wp_page_copy: a new anonymous page replaces the shared one.
+        let start = self.vma_start_of(id, va);
+        self.anon_vma_prepare(id, start);
+        let new = self
+            .m
+            .frames
+            .alloc(Owner::Anon, PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED)
+            .ok_or(FaultError::Oom)?;
+        self.m.frames.copy_frame(pfn, new);
+        let flags = self.pte_flags_for(vma, true, true);
+        self.set_pte(id, va, Pte::new(new, flags)).map_err(|_| FaultError::Oom)?;
+        self.m.frames.meta_mut(new).mapcount += 1;
+        rss_add(self.mm_mut(id), RssKind::Anon, 1);
+        if pfn == zero {
+            self.m.log(pid, addr, true, EventKind::ZeroCow);
+        } else {
+            let old_kind = self.m.rss_kind(pfn);
+            rss_add(self.mm_mut(id), old_kind, -1);
+            self.m.frames.meta_mut(pfn).mapcount -= 1;
+            self.m.frames.put(pfn);
+            self.m.log(pid, addr, true, EventKind::CowCopy);
+        }
+        Ok(())
+    }
+
+    /// Faults in every page of `[start, end)` (MAP_POPULATE, MAP_LOCKED), ignoring failures.
+    pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64, write: bool) {
+        let access = if write { Access::Write } else { Access::Read };
+        let Ok(id) = self.mm_id(pid) else { return };
+        let mut va = start;
+        while va < end {
+            let pte = self.pte(id, va);
+            if !Self::pte_allows(pte, access) {
+                let vma_ok = self.mms[id].as_ref().expect("freed mm").vmas.containing(va).is_some_and(|v| v.flags.intersects(VmFlags::ACCESS));
+                // Like GUP, population stops quietly at the first page it cannot fault in.
+                if !vma_ok || self.handle_fault(pid, va, access).is_err() {
+                    return;
+                }
+            }
+            va += PAGE_SIZE;
+        }
+    }
+}

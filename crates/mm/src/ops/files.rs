@@ -1,0 +1,283 @@
+//! File system calls the address space depends on: open/close/dup, read/write/pwrite,
+//! ftruncate, unlink, memfd_create, and importing host files.
+
+use crate::file::{File, FileId, FileKind};
+use crate::frame::PageFlags;
+use crate::kernel::{Kernel, Pid};
+use crate::layout::*;
+use abi::*;
+use std::sync::Arc;
+
+/// Device numbers the model gives files it creates itself (an ext4-like disk).
+pub const MODEL_DEV: (u32, u32) = (0xfe, 0x01);
+
+impl Kernel {
+    /// Creates (or replaces) a regular file at `path` with `contents`, as a filesystem would
+    /// after the file was written. Returns its id.
+    pub fn create_file(&mut self, path: &str, contents: &[u8]) -> FileId {
+        if let Some(old) = self.m.namespace.remove(path) {
+            self.m.file_mut(old).nlink -= 1;
+            self.m.maybe_destroy_file(old);
+        }
+        let ino = self.m.new_ino();
+        let id = self.m.add_file(File {
+            path: path.to_string(),
+            major: MODEL_DEV.0,
+            minor: MODEL_DEV.1,
+            ino,
+            size: contents.len() as u64,
+            kind: FileKind::Regular,
+            cache: Default::default(),
+            source: Some(Arc::from(contents)),
+            nlink: 1,
+            opens: 0,
+            always_deleted: false,
+            noexec: false,
+        });
+        self.m.namespace.insert(path.to_string(), id);
+        id
+    }
+
+    /// Makes a host file visible in the model with the host's identity (device, inode) and
+    /// contents. Reading the host is the caller's job.
+    pub fn import_file(&mut self, path: &str, major: u32, minor: u32, ino: u64, contents: Arc<[u8]>) -> FileId {
+        let id = self.create_file(path, &[]);
+        let f = self.m.file_mut(id);
+        f.major = major;
+        f.minor = minor;
+        f.ino = ino;
+        f.size = contents.len() as u64;
+        f.source = Some(contents);
+        id
+    }
+
+    /// Looks a path up.
+    pub fn lookup(&self, path: &str) -> Option<FileId> {
+        self.m.namespace.get(path).copied()
+    }
+
+    fn install_fd(&mut self, pid: Pid, o: crate::file::OpenFileId) -> SysResult<u64> {
+        let task = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        let mut fd = 0;
+        while task.fds.contains_key(&fd) {
+            fd += 1;
+        }
+        task.fds.insert(fd, o);
+        Ok(fd as u64)
+    }
+
+    /// `open(path, flags)`: returns the lowest free descriptor.
+    pub fn open(&mut self, pid: Pid, path: &str, flags: u64) -> SysResult<u64> {
+        self.task(pid).ok_or(Errno::ESRCH)?;
+        let id = match self.lookup(path) {
+            Some(id) => {
+                if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+                    return Err(Errno::EEXIST);
+                }
+                id
+            }
+            None if flags & O_CREAT != 0 => self.create_file(path, &[]),
+            None => return Err(Errno::ENOENT),
+        };
+        let acc = flags & O_ACCMODE;
+        let readable = acc == O_RDONLY || acc == O_RDWR;
+        let writable = acc == O_WRONLY || acc == O_RDWR;
+        if flags & O_TRUNC != 0 && writable {
+            self.truncate_file(id, 0);
+        }
+        let o = self.m.add_open(id, readable, writable);
+        self.install_fd(pid, o)
+    }
+
+    /// `memfd_create(name, flags)`: an anonymous shmem file, shown as `/memfd:NAME (deleted)`.
+    pub fn memfd_create(&mut self, pid: Pid, name: &str, _flags: u64) -> SysResult<u64> {
+        self.task(pid).ok_or(Errno::ESRCH)?;
+        let ino = self.m.new_ino();
+        let id = self.m.add_file(File {
+            path: format!("/memfd:{name}"),
+            major: 0,
+            minor: 1,
+            ino,
+            size: 0,
+            kind: FileKind::Shmem,
+            cache: Default::default(),
+            source: None,
+            nlink: 0,
+            opens: 0,
+            always_deleted: true,
+            noexec: false,
+        });
+        let o = self.m.add_open(id, true, true);
+        self.install_fd(pid, o)
+    }
+
+    /// `close(fd)`.
+    pub fn close(&mut self, pid: Pid, fd: i64) -> SysResult<u64> {
+        let fd = i32::try_from(fd).map_err(|_| Errno::EBADF)?;
+        let o = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?.fds.remove(&fd).ok_or(Errno::EBADF)?;
+        self.m.put_open(o);
+        Ok(0)
+    }
+
+    /// `dup(fd)`: a new descriptor for the same open file description.
+    pub fn dup(&mut self, pid: Pid, fd: i64) -> SysResult<u64> {
+        let o = self.fd_open(pid, fd)?;
+        self.m.get_open(o);
+        self.install_fd(pid, o)
+    }
+
+    fn fd_open(&self, pid: Pid, fd: i64) -> SysResult<crate::file::OpenFileId> {
+        let fd = i32::try_from(fd).map_err(|_| Errno::EBADF)?;
+        self.task(pid).ok_or(Errno::ESRCH)?.fds.get(&fd).copied().ok_or(Errno::EBADF)
+    }
+
+    /// The file behind a descriptor.
+    pub fn fd_file(&self, pid: Pid, fd: i64) -> SysResult<FileId> {
+        Ok(self.m.open_file(self.fd_open(pid, fd)?).file)
+    }
+
+    /// Writes `data` into a file's page cache at `offset` (the data path of write/pwrite).
+    pub fn file_write(&mut self, file: FileId, offset: u64, data: &[u8]) -> SysResult<u64> {
+        let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+        let mut done = 0usize;
+        while done < data.len() {
+            let pos = offset + done as u64;
+            let index = pos >> PAGE_SHIFT;
+            let pfn = self.m.cache_page(file, index).ok_or(Errno::ENOSPC)?;
+            let off = (pos & (PAGE_SIZE - 1)) as usize;
+            let n = (PAGE_SIZE as usize - off).min(data.len() - done);
+            self.m.frames.bytes_mut(pfn)[off..off + n].copy_from_slice(&data[done..done + n]);
+            self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+            done += n;
+        }
+        let f = self.m.file_mut(file);
+        f.size = f.size.max(end);
+        Ok(data.len() as u64)
+    }
+
+    /// Reads up to `len` bytes of a file at `offset` through the page cache.
+    pub fn file_read(&mut self, file: FileId, offset: u64, len: u64) -> SysResult<Vec<u8>> {
+        let size = self.m.file(file).size;
+        let end = offset.saturating_add(len).min(size);
+        let mut out = Vec::new();
+        let mut pos = offset;
+        while pos < end {
+            let index = pos >> PAGE_SHIFT;
+            let pfn = self.m.cache_page(file, index).ok_or(Errno::ENOMEM)?;
+            let off = (pos & (PAGE_SIZE - 1)) as usize;
+            let n = ((PAGE_SIZE - off as u64).min(end - pos)) as usize;
+            out.extend_from_slice(&self.m.frames.bytes(pfn)[off..off + n]);
+            pos += n as u64;
+        }
+        Ok(out)
+    }
+
+    /// `pwrite(fd, <data>, offset)` with the data given directly (not from process memory).
+    pub fn pwrite_bytes(&mut self, pid: Pid, fd: i64, data: &[u8], offset: u64) -> SysResult<u64> {
+        let o = self.fd_open(pid, fd)?;
+        let of = self.m.open_file(o).clone();
+        if !of.writable {
+            return Err(Errno::EBADF);
+        }
+        self.file_write(of.file, offset, data)
+    }
+
+    /// `write(fd, buf, len)`: copies from process memory into the file at its position.
+    pub fn write(&mut self, pid: Pid, fd: i64, buf: u64, len: u64) -> SysResult<u64> {
+        let o = self.fd_open(pid, fd)?;
+        let of = self.m.open_file(o).clone();
+        if !of.writable {
+            return Err(Errno::EBADF);
+        }
+        let data = self.copy_from_user(pid, buf, len)?;
+        let n = self.file_write(of.file, of.pos, &data)?;
+        self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;
+        Ok(n)
+    }
+
+    /// `read(fd, buf, len)`: copies from the file at its position into process memory.
+    pub fn read(&mut self, pid: Pid, fd: i64, buf: u64, len: u64) -> SysResult<u64> {
+        let o = self.fd_open(pid, fd)?;
+        let of = self.m.open_file(o).clone();
+        if !of.readable {
+            return Err(Errno::EBADF);
+        }
+        let data = self.file_read(of.file, of.pos, len)?;
+        let n = self.copy_to_user(pid, buf, &data)?;
+        self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;
+        Ok(n)
+    }
+
+    /// `ftruncate(fd, len)`.
+    pub fn ftruncate(&mut self, pid: Pid, fd: i64, len: u64) -> SysResult<u64> {
+        let o = self.fd_open(pid, fd)?;
+        let of = self.m.open_file(o).clone();
+        if !of.writable {
+            return Err(Errno::EINVAL);
+        }
+        if len > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        self.truncate_file(of.file, len);
+        Ok(0)
+    }
+
+    /// Sets a file's size; pages wholly beyond the new end are unmapped from every process
+    /// (private copies included, as truncate does) and dropped from the page cache.
+    pub fn truncate_file(&mut self, file: FileId, len: u64) {
+        let old = self.m.file(file).size;
+        let keep_pages = len.div_ceil(PAGE_SIZE);
+        if len < old {
+            for id in 0..self.mms.len() {
+                let Some(mm) = self.mms[id].as_ref() else { continue };
+                let ranges: Vec<(u64, u64)> = mm
+                    .vmas
+                    .iter()
+                    .filter(|v| v.file.is_some_and(|f| f.file == file))
+                    .filter_map(|v| {
+                        let last = v.pgoff + v.pages();
+                        if last <= keep_pages {
+                            return None;
+                        }
+                        let from = if v.pgoff >= keep_pages { v.start } else { v.start + ((keep_pages - v.pgoff) << PAGE_SHIFT) };
+                        Some((from, v.end))
+                    })
+                    .collect();
+                for (s, e) in ranges {
+                    self.zap_range(id, s, e);
+                }
+            }
+            let f = self.m.file_mut(file);
+            let dropped: Vec<_> = f.cache.range(keep_pages..).map(|(&i, &p)| (i, p)).collect();
+            for (i, _) in &dropped {
+                f.cache.remove(i);
+            }
+            for (_, p) in dropped {
+                self.m.frames.put(p);
+            }
+            // The bytes past EOF in the last page read as zero afterwards.
+            if len % PAGE_SIZE != 0 {
+                if let Some(&pfn) = self.m.file(file).cache.get(&(len >> PAGE_SHIFT)) {
+                    self.m.frames.bytes_mut(pfn)[(len % PAGE_SIZE) as usize..].fill(0);
+                }
+            }
+        }
+        let f = self.m.file_mut(file);
+        if len < old {
+            if let Some(src) = &f.source {
+                if (src.len() as u64) > len {
+                    f.source = Some(Arc::from(&src[..len as usize]));
+                }
+            }
+        }
+        f.size = len;
+    }
+
+    /// `unlink(path)`: the name goes; the file lives on while open or mapped.
+    pub fn unlink(&mut self, path: &str) -> SysResult<u64> {
+        let id = self.m.namespace.remove(path).ok_or(Errno::ENOENT)?;
+        self.m.file_mut(id).nlink -= 1;
+        self.m.maybe_destroy_file(id);
+        Ok(0)
+    }
+}

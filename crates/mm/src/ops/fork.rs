@@ -1,0 +1,127 @@
+//! `fork(2)`: a copy of the address space that shares every page until one side writes.
+//!
+//! dup_mmap walks the parent's VMAs in order. DONTCOPY VMAs are left out (the child has a
+//! hole); WIPEONFORK VMAs are copied without pages; mlock state is not inherited. Page tables
+//! are copied only for VMAs that have anonymous pages (an anon_vma): shared and untouched file
+//! mappings fault their pages in again in the child. In private writable VMAs both parent and
+//! child PTEs are write-protected and the pages lose their anon-exclusive mark, so the first
+//! write on either side takes a COW fault.
+
+use crate::flags::VmFlags;
+use crate::frame::PageFlags;
+use crate::kernel::{rss_add, Kernel, Pid, RssKind, Task};
+use crate::layout::*;
+use crate::pgtable::{self, Pte, PteFlags};
+use abi::{Errno, SysResult};
+
+impl Kernel {
+    /// `fork()`: returns the child's pid.
+    pub fn fork(&mut self, pid: Pid) -> SysResult<Pid> {
+        let pid_mm = self.mm_id(pid)?;
+        let parent = self.mms[pid_mm].as_ref().expect("freed mm").clone_shell();
+        let child_pgd = pgtable::alloc_root(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
+        let mut child = parent;
+        child.pgd = child_pgd;
+        let cid = self.insert_mm(child);
+        let vmas: Vec<_> = self.mms[pid_mm].as_ref().expect("freed mm").vmas.iter().cloned().collect();
+        for v in vmas {
+            if v.flags.contains(VmFlags::DONTCOPY) {
+                continue;
+            }
+            let mut c = v.clone();
+            c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+            let wipe = v.flags.contains(VmFlags::WIPEONFORK);
+            c.anon_vma = if wipe || v.anon_vma.is_none() { None } else { Some(self.m.new_anon_vma(true)) };
+            self.vma_link(cid, c.clone());
+            if !wipe && (v.anon_vma.is_some() || v.flags.intersects(VmFlags::PFNMAP | VmFlags::MIXEDMAP)) {
+                if self.copy_page_range(pid_mm, cid, &v).is_err() {
+                    self.exit_mmap(cid);
+                    self.mms[cid] = None;
+                    return Err(Errno::ENOMEM);
+                }
+            }
+        }
+        let cm = self.mm_mut(cid);
+        cm.hiwater_rss = cm.rss.total();
+        cm.hiwater_vm = cm.total_vm;
+        let child_pid = self.alloc_pid();
+        let parent_task = self.tasks[&pid].clone();
+        for &o in parent_task.fds.values() {
+            self.m.get_open(o);
+        }
+        self.tasks.insert(
+            child_pid,
+            Task { pid: child_pid, ppid: pid, mm: Some(cid), fds: parent_task.fds, exit_code: None, min_flt: 0, maj_flt: 0, comm: parent_task.comm },
+        );
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+        Ok(child_pid)
+    }
+
+    /// copy_page_range for one VMA.
+    fn copy_page_range(&mut self, from: usize, to: usize, v: &crate::vma::Vma) -> Result<(), ()> {
+        let pgd = self.mms[from].as_ref().expect("freed mm").pgd;
+        let cow = v.is_cow();
+        let shared = v.flags.contains(VmFlags::SHARED);
+        let zero = self.m.frames.zero_pfn();
+        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
+            let lo = v.start.max(base);
+            let hi = v.end.min(base + PMD_SIZE);
+            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
+                let i = pgtable::index(va, 0);
+                let mut pte = Pte(self.m.frames.table(table)[i]);
+                if !pte.mapped() {
+                    continue;
+                }
+                let pfn = pte.pfn();
+                if cow && pte.writable() {
+                    pte = pte.without(PteFlags::WRITABLE);
+                    self.m.frames.table_mut(table)[i] = pte.0;
+                }
+                let mut child_pte = pte.without(PteFlags::ACCESSED);
+                if shared {
+                    child_pte = child_pte.without(PteFlags::DIRTY);
+                }
+                if pfn != zero {
+                    let meta = self.m.frames.meta_mut(pfn);
+                    meta.refcount += 1;
+                    meta.mapcount += 1;
+                    if cow {
+                        meta.flags -= PageFlags::ANON_EXCLUSIVE;
+                    }
+                    let kind = self.m.rss_kind(pfn);
+                    rss_add(self.mm_mut(to), kind, 1);
+                }
+                self.set_pte(to, va, child_pte)?;
+            }
+        }
+        let _ = RssKind::Anon;
+        Ok(())
+    }
+}
+
+impl crate::mm::Mm {
+    /// A copy of the layout fields and counters with no VMAs and no page tables: the start
+    /// of a forked child's mm.
+    fn clone_shell(&self) -> crate::mm::Mm {
+        crate::mm::Mm {
+            vmas: crate::vma_tree::VmaTree::new(self.vmas.guard_gap()),
+            pgd: 0,
+            users: 1,
+            count: 1,
+            total_vm: 0,
+            locked_vm: 0,
+            pinned_vm: 0,
+            data_vm: 0,
+            exec_vm: 0,
+            stack_vm: 0,
+            hiwater_vm: 0,
+            hiwater_rss: 0,
+            rss: Default::default(),
+            pgtable_pages: 0,
+            def_flags: VmFlags::empty(),
+            ..*self
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! `mmap(2)`: argument checks in Linux's order, placement (get_unmapped_area), and the new
+//! VMA with merging (mmap_region).
+
+use crate::file::{File, FileKind, OpenFileId};
+use crate::flags::VmFlags;
+use crate::kernel::{can_merge, Kernel, Pid, ThpMode};
+use crate::layout::*;
+use crate::vma::{Vma, VmaFile};
+use abi::*;
+
+/// Flags plain MAP_SHARED / MAP_PRIVATE keep (LEGACY_MAP_MASK); others are dropped silently,
+/// while MAP_SHARED_VALIDATE rejects them.
+const LEGACY_MAP_MASK: u64 = MAP_SHARED
+    | MAP_PRIVATE
+    | MAP_FIXED
+    | MAP_ANONYMOUS
+    | MAP_DENYWRITE
+    | MAP_EXECUTABLE
+    | MAP_UNINITIALIZED
+    | MAP_GROWSDOWN
+    | MAP_LOCKED
+    | MAP_NORESERVE
+    | MAP_POPULATE
+    | MAP_NONBLOCK
+    | MAP_STACK
+    | MAP_HUGETLB
+    | MAP_32BIT
+    | (0x3f << 26);
+
+/// The last address of the default 47-bit mmap window.
+const DEFAULT_MAP_WINDOW: u64 = TASK_SIZE;
+
+impl Kernel {
+    /// `mmap(addr, len, prot, flags, fd, offset)`: returns the address of the new mapping.
+    pub fn mmap(&mut self, pid: Pid, addr: u64, len: u64, prot: u64, flags: u64, fd: i64, offset: u64) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        // arch/x86/kernel/sys_x86_64.c: the byte offset must be page-aligned.
+        if offset & !PAGE_MASK != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let open = if flags & MAP_ANONYMOUS == 0 {
+            let fd = i32::try_from(fd).map_err(|_| Errno::EBADF)?;
+            Some(*self.tasks[&pid].fds.get(&fd).ok_or(Errno::EBADF)?)
+        } else {
+            None
+        };
+        let r = self.do_mmap(id, open, addr, len, prot, flags, offset >> PAGE_SHIFT);
+        if let Ok(a) = r {
+            if self.m.config.paranoid {
+                crate::invariants::check_kernel(self);
+            }
+            // MAP_POPULATE (without MAP_NONBLOCK) or VM_LOCKED prefaults the range.
+            let vma_flags = self.mm(pid)?.vmas.containing(a).map(|v| v.flags).unwrap_or_default();
+            if flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE || vma_flags.contains(VmFlags::LOCKED) {
+                let len = page_ceil(len).unwrap_or(0);
+                self.populate(pid, a, a + len, vma_flags.contains(VmFlags::WRITE) && !vma_flags.contains(VmFlags::SHARED));
+            }
+        }
+        r
+    }
+
+    /// do_mmap: everything after the file lookup.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn do_mmap(&mut self, id: usize, open: Option<OpenFileId>, addr: u64, len: u64, prot: u64, mut flags: u64, pgoff: u64) -> SysResult<u64> {
+        let cfg = self.m.config.clone();
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut addr = addr;
+        if flags & MAP_FIXED == 0 {
+            addr = self.round_hint_to_min(addr);
+        }
+        let len = match page_ceil(len) {
+            Some(l) if l != 0 => l,
+            _ => return Err(Errno::ENOMEM),
+        };
+        let mut pgoff = pgoff;
+        if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
+            return Err(Errno::EOVERFLOW);
+        }
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        if mm.map_count() as u64 > cfg.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
+        if flags & MAP_FIXED_NOREPLACE != 0 {
+            flags |= MAP_FIXED;
+        }
+        let file = open.map(|o| self.m.open_file(o).file);
+        // Anonymous shared memory is a shmem object of its own; its pgoff is 0.
+        let anon_shared = file.is_none() && flags & MAP_TYPE == MAP_SHARED;
+        let addr = self.get_unmapped_area(id, file, addr, len, pgoff, flags, anon_shared)?;
+        if flags & MAP_FIXED_NOREPLACE != 0 {
+            let mm = self.mms[id].as_ref().expect("freed mm");
+            if mm.vmas.range(addr, addr + len).next().is_some() {
+                return Err(Errno::EEXIST);
+            }
+        }
+        let mut vm_flags = VmFlags::from_prot(prot) | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC;
+        if flags & MAP_GROWSDOWN != 0 {
+            vm_flags |= VmFlags::GROWSDOWN;
+        }
+        if flags & MAP_LOCKED != 0 {
+            vm_flags |= VmFlags::LOCKED;
+        }
+        if flags & MAP_SYNC != 0 {
+            vm_flags |= VmFlags::SYNC;
+        }
+        if flags & MAP_STACK != 0 {
+            vm_flags |= VmFlags::NOHUGEPAGE;
+        }
+        vm_flags |= self.mms[id].as_ref().expect("freed mm").def_flags;
+        if flags & MAP_LOCKED != 0 {
+            if cfg.rlimit_memlock == 0 && !cfg.cap_sys_rawio {
+                return Err(Errno::EPERM);
+            }
+            let locked = self.mms[id].as_ref().expect("freed mm").locked_vm + (len >> PAGE_SHIFT);
+            if locked > cfg.rlimit_memlock >> PAGE_SHIFT && !cfg.cap_sys_rawio {
+                return Err(Errno::EAGAIN);
+            }
+        }
+        if let Some(o) = open {
+            let of = self.m.open_file(o).clone();
+            let f = self.m.file(of.file).clone();
+            match flags & MAP_TYPE {
+                MAP_SHARED | MAP_SHARED_VALIDATE => {
+                    if flags & MAP_TYPE == MAP_SHARED {
+                        flags &= LEGACY_MAP_MASK;
+                    }
+                    let supported = LEGACY_MAP_MASK | if f.kind == FileKind::Regular { MAP_SYNC } else { 0 };
+                    if flags & !supported != 0 {
+                        return Err(Errno::EOPNOTSUPP);
+                    }
+                    if prot & PROT_WRITE != 0 && !of.writable {
+                        return Err(Errno::EACCES);
+                    }
+                    vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
+                    if !of.writable {
+                        vm_flags -= VmFlags::MAYWRITE | VmFlags::SHARED;
+                    }
+                    self.check_private_file(&of, &f, &mut vm_flags)?;
+                }
+                MAP_PRIVATE => self.check_private_file(&of, &f, &mut vm_flags)?,
+                _ => return Err(Errno::EINVAL),
+            }
+            // ext4 without DAX refuses MAP_SYNC mappings.
+            if vm_flags.contains(VmFlags::SYNC) && f.kind == FileKind::Regular && flags & MAP_TYPE == MAP_SHARED_VALIDATE {
+                return Err(Errno::EOPNOTSUPP);
+            }
+        } else {
+            match flags & MAP_TYPE {
+                MAP_SHARED => {
+                    if vm_flags.contains(VmFlags::GROWSDOWN) {
+                        return Err(Errno::EINVAL);
+                    }
+                    pgoff = 0;
+                    vm_flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
+                }
+                MAP_PRIVATE => pgoff = addr >> PAGE_SHIFT,
+                _ => return Err(Errno::EINVAL),
+            }
+        }
+        if flags & MAP_NORESERVE != 0 {
+            vm_flags |= VmFlags::NORESERVE;
+        }
+        self.mmap_region(id, open, addr, len, vm_flags, pgoff, anon_shared)
+    }
+
+    fn check_private_file(&self, of: &crate::file::OpenFile, f: &File, vm_flags: &mut VmFlags) -> SysResult<()> {
+        if !of.readable {
+            return Err(Errno::EACCES);
+        }
+        if f.noexec {
+            if vm_flags.contains(VmFlags::EXEC) {
+                return Err(Errno::EPERM);
+            }
+            *vm_flags -= VmFlags::MAYEXEC;
+        }
+        if f.kind == FileKind::Unmappable {
+            return Err(Errno::ENODEV);
+        }
+        if vm_flags.contains(VmFlags::GROWSDOWN) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// round_hint_to_min: a non-fixed hint is page-floored and raised to mmap_min_addr.
+    fn round_hint_to_min(&self, hint: u64) -> u64 {
+        let hint = hint & PAGE_MASK;
+        let min = self.m.config.lsm_mmap_min_addr;
+        if hint != 0 && hint < min {
+            return page_ceil(min).unwrap_or(min);
+        }
+        hint
+    }
+
+    /// Checks RLIMIT_AS and RLIMIT_DATA for `pages` more of a VMA with `flags` (may_expand_vm).
+    pub(crate) fn may_expand_vm(&self, id: usize, flags: VmFlags, pages: u64) -> bool {
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let cfg = &self.m.config;
+        if mm.total_vm + pages > cfg.rlimit_as >> PAGE_SHIFT {
+            return false;
+        }
+        let data = flags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::GROWSDOWN) == VmFlags::WRITE;
+        if data && mm.data_vm + pages > cfg.rlimit_data >> PAGE_SHIFT {
+            return false;
+        }
+        true
+    }
+
+    /// get_unmapped_area: where a mapping of `len` bytes goes.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn get_unmapped_area(&self, id: usize, file: Option<crate::file::FileId>, addr: u64, len: u64, pgoff: u64, flags: u64, anon_shared: bool) -> SysResult<u64> {
+        if len > TASK_SIZE {
+            return Err(Errno::ENOMEM);
+        }
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let result = if flags & MAP_FIXED != 0 {
+            addr
+        } else {
+            // Which helper Linux picks decides whether the result is 2 MiB-aligned.
+            let thp = self.m.config.thp != ThpMode::Never;
+            let thp_align = match file {
+                Some(f) => thp && self.m.file(f).kind == FileKind::Regular,
+                None => thp && !anon_shared && addr == 0 && len % PMD_SIZE == 0,
+            };
+            let pgoff = if file.is_none() { 0 } else { pgoff };
+            let mut found = None;
+            if thp_align {
+                found = self.thp_unmapped_area(mm, addr, len, pgoff << PAGE_SHIFT);
+            }
+            match found {
+                Some(a) => a,
+                None => self.arch_unmapped_area_topdown(mm, addr, len)?,
+            }
+        };
+        if result > TASK_SIZE - len {
+            return Err(Errno::ENOMEM);
+        }
+        if result & !PAGE_MASK != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if result < self.m.config.mmap_min_addr && !self.m.config.cap_sys_rawio {
+            return Err(Errno::EPERM);
+        }
+        Ok(result)
+    }
+
+    /// __thp_get_unmapped_area: search with 2 MiB of slack, then align the result so the
+    /// file offset and the address agree modulo 2 MiB.
+    fn thp_unmapped_area(&self, mm: &crate::mm::Mm, addr: u64, len: u64, off: u64) -> Option<u64> {
+        let size = PMD_SIZE;
+        let off_end = off.checked_add(len)?;
+        let off_align = off.checked_add(size - 1)? & !(size - 1);
+        if off_end <= off_align || off_end - off_align < size {
+            return None;
+        }
+        let len_pad = len.checked_add(size)?;
+        off.checked_add(len_pad)?;
+        let ret = self.arch_unmapped_area_topdown(mm, addr, len_pad).ok()?;
+        if ret == addr {
+            return Some(addr);
+        }
+        let off_sub = off.wrapping_sub(ret) & (size - 1);
+        if off_sub == 0 {
+            return Some(ret + size);
+        }
+        Some(ret + off_sub)
+    }
+
+    /// arch_get_unmapped_area_topdown (x86-64): honour a usable hint, else the highest gap
+    /// below mmap_base, else bottom-up from the legacy base.
+    fn arch_unmapped_area_topdown(&self, mm: &crate::mm::Mm, addr: u64, len: u64) -> SysResult<u64> {
+        if len > TASK_SIZE {
+            return Err(Errno::ENOMEM);
+        }
+        if addr != 0 {
+            let a = addr & PAGE_MASK;
+            let valid = TASK_SIZE - len >= a && (a > DEFAULT_MAP_WINDOW) == (a + len > DEFAULT_MAP_WINDOW);
+            if valid {
+                match mm.vmas.find(a) {
+                    None => return Ok(a),
+                    Some(v) if a + len <= mm.vmas.start_gap(v) => return Ok(a),
+                    _ => {}
+                }
+            }
+        }
+        let low = PAGE_SIZE.max(self.m.config.lsm_mmap_min_addr);
+        if let Some(a) = mm.vmas.find_top_down(low, mm.mmap_base, len, PAGE_SIZE, 0, 0) {
+            return Ok(a);
+        }
+        // A failed top-down search falls back to bottom-up from the legacy base.
+        let low = mm.mmap_legacy_base.max(self.m.config.lsm_mmap_min_addr);
+        mm.vmas.find_bottom_up(low, TASK_SIZE, len, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)
+    }
+
+    /// mmap_region: unmap what a fixed mapping replaces, then merge or insert the VMA.
+    #[allow(clippy::too_many_arguments)]
+    fn mmap_region(&mut self, id: usize, open: Option<OpenFileId>, addr: u64, len: u64, mut vm_flags: VmFlags, pgoff: u64, anon_shared: bool) -> SysResult<u64> {
+        let end = addr + len;
+        let pages = len >> PAGE_SHIFT;
+        if !self.may_expand_vm(id, vm_flags, pages) {
+            let mm = self.mms[id].as_ref().expect("freed mm");
+            let overlap: u64 = mm.vmas.range(addr, end).map(|v| (v.end.min(end) - v.start.max(addr)) >> PAGE_SHIFT).sum();
+            if !self.may_expand_vm(id, vm_flags, pages - overlap) {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        // MAP_FIXED over existing mappings: unmap them first (a middle cut needs a free slot).
+        self.do_munmap_range(id, addr, end)?;
+        // accountable_mapping: private writable memory is charged (VM_ACCOUNT).
+        if vm_flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE {
+            vm_flags |= VmFlags::ACCOUNT;
+        }
+        let file = if anon_shared {
+            let ino = self.m.new_ino();
+            let f = self.m.add_file(File {
+                path: "/dev/zero".into(),
+                major: 0,
+                minor: 1,
+                ino,
+                size: len,
+                kind: FileKind::Shmem,
+                cache: Default::default(),
+                source: None,
+                nlink: 0,
+                opens: 0,
+                always_deleted: true,
+                noexec: false,
+            });
+            let o = self.m.add_open(f, true, true);
+            Some(VmaFile { file: f, open: o })
+        } else {
+            open.map(|o| VmaFile { file: self.m.open_file(o).file, open: o })
+        };
+        let vma = Vma { start: addr, end, flags: vm_flags, pgoff, file, anon_vma: None, special: None };
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let prev = mm.vmas.prev_of(addr).filter(|p| can_merge(p, &vma)).map(|p| p.start);
+        let next = mm.vmas.next_of(end).filter(|n| can_merge(&vma, n)).map(|n| n.start);
+        self.vma_link(id, vma);
+        if anon_shared {
+            // The VMA holds the only reference to its fresh shmem object.
+            self.m.put_open(file.expect("shmem file").open);
+        }
+        if prev.is_some() || next.is_some() {
+            self.try_merge_around(id, addr);
+        }
+        Ok(addr)
+    }
+}

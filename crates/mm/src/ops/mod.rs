@@ -1,0 +1,12 @@
+//! The system calls, one per file, each an `impl Kernel` block.
+
+mod access;
+mod brk;
+mod exit;
+mod fault;
+mod files;
+mod fork;
+mod mmap;
+mod mprotect;
+mod munmap;
+pub mod spawn;

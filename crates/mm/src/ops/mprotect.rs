@@ -1,0 +1,173 @@
+//! `mprotect(2)`: new protections VMA by VMA, splitting and merging (mprotect_fixup), and
+//! the PTEs updated to match (change_protection).
+
+use crate::flags::VmFlags;
+use crate::frame::PageFlags;
+use crate::kernel::{can_merge, vm_stat_account, Kernel, Pid};
+use crate::layout::*;
+use crate::pgtable::{self, Pte, PteFlags};
+use crate::vma::Vma;
+use abi::*;
+
+impl Kernel {
+    /// `mprotect(addr, len, prot)`.
+    pub fn mprotect(&mut self, pid: Pid, addr: u64, len: u64, prot: u64) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        let r = self.do_mprotect(id, addr, len, prot);
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+        r.map(|_| 0)
+    }
+
+    fn do_mprotect(&mut self, id: usize, start: u64, len: u64, prot: u64) -> SysResult<()> {
+        let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+        let prot = prot & !(PROT_GROWSDOWN | PROT_GROWSUP);
+        if grows == PROT_GROWSDOWN | PROT_GROWSUP {
+            return Err(Errno::EINVAL);
+        }
+        if start & !PAGE_MASK != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
+        let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if end <= start {
+            return Err(Errno::ENOMEM);
+        }
+        if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let Some(first) = mm.vmas.find(start).filter(|v| v.start < end).cloned() else {
+            return Err(Errno::ENOMEM);
+        };
+        let mut start = start;
+        if grows & PROT_GROWSDOWN != 0 {
+            start = first.start;
+            if !first.flags.contains(VmFlags::GROWSDOWN) {
+                return Err(Errno::EINVAL);
+            }
+        } else if first.start > start {
+            return Err(Errno::ENOMEM);
+        }
+        let want = VmFlags::from_prot(prot);
+        let mut at = start;
+        while at < end {
+            let mm = self.mms[id].as_ref().expect("freed mm");
+            let Some(v) = mm.vmas.find(at).cloned() else { break };
+            if v.start > at {
+                // A hole: the VMAs before it stay changed.
+                return Err(Errno::ENOMEM);
+            }
+            let new_flags = want | (v.flags - VmFlags::ACCESS);
+            let may = VmFlags::from_bits_truncate((new_flags.bits() >> 4) & VmFlags::ACCESS.bits());
+            if !(new_flags.access() - may).is_empty() {
+                return Err(Errno::EACCES);
+            }
+            let to = v.end.min(end);
+            self.mprotect_fixup(id, &v, at, to, new_flags)?;
+            at = to;
+        }
+        if at < end {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// Applies `new_flags` to `[start, end)` of the VMA `v`.
+    fn mprotect_fixup(&mut self, id: usize, v: &Vma, start: u64, end: u64, mut new_flags: VmFlags) -> SysResult<()> {
+        let old = v.flags;
+        if new_flags == old {
+            return Ok(());
+        }
+        if new_flags.contains(VmFlags::WRITE) {
+            if !old.intersects(VmFlags::ACCOUNT | VmFlags::WRITE | VmFlags::HUGETLB | VmFlags::SHARED | VmFlags::NORESERVE) {
+                new_flags |= VmFlags::ACCOUNT;
+            }
+        } else if old.contains(VmFlags::ACCOUNT) && v.file.is_none() && v.special.is_none() && v.anon_vma.is_none() {
+            // An anonymous VMA that never had pages stops being charged.
+            new_flags -= VmFlags::ACCOUNT;
+        }
+        let new_start = self.vma_modify(id, v, start, end, |x| x.flags = new_flags)?;
+        let _ = new_start;
+        let pages = ((end - start) >> PAGE_SHIFT) as i64;
+        let mm = self.mm_mut(id);
+        vm_stat_account(mm, old, -pages);
+        vm_stat_account(mm, new_flags, pages);
+        let vma = self.mms[id].as_ref().expect("freed mm").vmas.containing(start).cloned().expect("modified VMA");
+        self.change_protection(id, &vma, start, end);
+        Ok(())
+    }
+
+    /// Changes the part `[start, end)` of VMA `v` with `change`, merging with a neighbour
+    /// where the result allows (vma_modify), else splitting. Splits need a free map slot.
+    /// Returns the start of the VMA now holding `start`.
+    pub(crate) fn vma_modify(&mut self, id: usize, v: &Vma, start: u64, end: u64, change: impl Fn(&mut Vma)) -> SysResult<u64> {
+        let max = self.m.config.max_map_count;
+        let mut changed = v.slice(start, end);
+        change(&mut changed);
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let prev = mm.vmas.before(v.start).cloned();
+        let next = mm.vmas.after(v.start).cloned();
+        let merge_prev = start == v.start && prev.as_ref().is_some_and(|p| can_merge(p, &changed));
+        let merge_next = end == v.end && next.as_ref().is_some_and(|n| can_merge(&changed, n));
+        if !merge_prev && !merge_next {
+            let splits = (start > v.start) as u64 + (end < v.end) as u64;
+            if splits > 0 && mm.map_count() as u64 >= max {
+                return Err(Errno::ENOMEM);
+            }
+            if splits == 2 && mm.map_count() as u64 + 1 >= max {
+                // The first split happens, the second fails, as in Linux.
+                self.split_at(id, start);
+                return Err(Errno::ENOMEM);
+            }
+        }
+        self.split_at(id, start);
+        self.split_at(id, end);
+        let mm = self.mm_mut(id);
+        mm.vmas.update(start, |x| change(x));
+        Ok(self.try_merge_around(id, start))
+    }
+
+    /// Rewrites the PTEs of `[start, end)` to match the VMA's protections.
+    pub(crate) fn change_protection(&mut self, id: usize, vma: &Vma, start: u64, end: u64) {
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let zero = self.m.frames.zero_pfn();
+        let writable = vma.flags.contains(VmFlags::WRITE);
+        let shared = vma.flags.contains(VmFlags::SHARED);
+        let accessible = vma.flags.intersects(VmFlags::READ | VmFlags::WRITE | VmFlags::EXEC);
+        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
+            let lo = start.max(base);
+            let hi = end.min(base + PMD_SIZE);
+            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
+                let i = pgtable::index(va, 0);
+                let pte = Pte(self.m.frames.table(table)[i]);
+                if !pte.mapped() {
+                    continue;
+                }
+                let pfn = pte.pfn();
+                let mut p = pte.without(PteFlags::WRITABLE | PteFlags::NX | PteFlags::PRESENT | PteFlags::PROTNONE);
+                p = p.with(if accessible { PteFlags::PRESENT } else { PteFlags::PROTNONE });
+                if !vma.flags.contains(VmFlags::EXEC) {
+                    p = p.with(PteFlags::NX);
+                }
+                // A write upgrade happens only where no write fault is needed later:
+                // exclusive anonymous pages, or shared pages already dirty.
+                let keep_write = writable
+                    && pfn != zero
+                    && if shared {
+                        pte.dirty()
+                    } else {
+                        self.m.frames.meta(pfn).flags.contains(PageFlags::ANON_EXCLUSIVE)
+                    };
+                if keep_write && accessible {
+                    p = p.with(PteFlags::WRITABLE);
+                }
+                self.m.frames.table_mut(table)[i] = p.0;
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! `munmap(2)`: splitting the VMAs at the edges of the range, zapping their pages and freeing
+//! the page tables left empty.
+
+use crate::kernel::{Kernel, Pid};
+use crate::layout::*;
+use abi::{Errno, SysResult};
+
+impl Kernel {
+    /// `munmap(addr, len)`.
+    pub fn munmap(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        if addr & !PAGE_MASK != 0 || addr > TASK_SIZE || len > TASK_SIZE - addr {
+            return Err(Errno::EINVAL);
+        }
+        let end = addr + page_ceil(len).ok_or(Errno::EINVAL)?;
+        if end == addr {
+            return Err(Errno::EINVAL);
+        }
+        self.do_munmap_range(id, addr, end)?;
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+        Ok(0)
+    }
+
+    /// Unmaps `[start, end)` (page-aligned) in an mm: do_vmi_munmap.
+    pub(crate) fn do_munmap_range(&mut self, id: usize, start: u64, end: u64) -> SysResult<()> {
+        let max = self.m.config.max_map_count;
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let Some(first) = mm.vmas.find(start).filter(|v| v.start < end).cloned() else {
+            return Ok(());
+        };
+        let last = mm.vmas.range(start, end).last().cloned().expect("range has a first VMA");
+        // Special mappings (the vDSO) cannot be split.
+        if (first.start < start && first.special.is_some()) || (last.end > end && last.special.is_some()) {
+            return Err(Errno::EINVAL);
+        }
+        if first.start < start {
+            // Cutting a hole in the middle of one VMA adds one; Linux checks the limit here.
+            if end < first.end && mm.map_count() as u64 >= max {
+                return Err(Errno::ENOMEM);
+            }
+            self.split_at(id, start);
+        }
+        if last.end > end {
+            self.split_at(id, end);
+        }
+        let starts = self.mms[id].as_ref().expect("freed mm").vmas.starts_in(start, end);
+        let mm = self.mm_mut(id);
+        mm.update_hiwater_vm();
+        self.zap_range(id, start, end);
+        for s in starts {
+            self.vma_unlink(id, s);
+        }
+        self.free_pgtables(id, start, end);
+        Ok(())
+    }
+}

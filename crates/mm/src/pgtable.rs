@@ -1,0 +1,269 @@
+//! x86-64 four-level page tables: PGD → PUD → PMD → PTE, 512 eight-byte entries per level,
+//! 48-bit virtual addresses, 4 KiB pages.
+//!
+//! Every table is a frame from the frame allocator whose contents are its 512 entries, so
+//! page-table memory is real and accounted (VmPTE counts PUD, PMD and PTE tables, as Linux's
+//! `mm_pgtables_bytes` does). The functions here only walk and edit tables; what an entry
+//! means for a page (refcounts, rmap) is the caller's business.
+
+use crate::frame::{FrameTable, Owner, PageFlags, Pfn};
+use crate::layout::PAGE_SHIFT;
+use bitflags::bitflags;
+
+bitflags! {
+    /// Bits of a page-table entry, as the x86-64 MMU defines them (plus Linux's software bit).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+    pub struct PteFlags: u64 {
+        /// The entry maps something; the MMU faults on any access when clear.
+        const PRESENT = 1 << 0;
+        /// Writes allowed; the MMU raises a protection fault on a write when clear.
+        const WRITABLE = 1 << 1;
+        /// User-mode access allowed.
+        const USER = 1 << 2;
+        /// Set by the MMU on any access.
+        const ACCESSED = 1 << 5;
+        /// Set by the MMU on a write (leaf entries).
+        const DIRTY = 1 << 6;
+        /// Linux `_PAGE_PROTNONE` (the global bit reused): mapped but inaccessible (PROT_NONE);
+        /// the MMU sees a non-present entry.
+        const PROTNONE = 1 << 8;
+        /// Linux `_PAGE_SPECIAL` (software bit 9): no `struct page` refcounting (zero page).
+        const SPECIAL = 1 << 9;
+        /// Instruction fetch not allowed.
+        const NX = 1 << 63;
+    }
+}
+
+/// Mapped but inaccessible.
+pub const PROTNONE: PteFlags = PteFlags::PROTNONE;
+
+/// Bits of an entry that hold the physical frame number.
+pub const PFN_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// A page-table entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Pte(pub u64);
+
+impl Pte {
+    /// An entry mapping `pfn` with `flags`.
+    pub fn new(pfn: Pfn, flags: PteFlags) -> Pte {
+        Pte((pfn << PAGE_SHIFT) & PFN_MASK | flags.bits())
+    }
+    /// The frame mapped.
+    pub fn pfn(self) -> Pfn {
+        (self.0 & PFN_MASK) >> PAGE_SHIFT
+    }
+    /// The flag bits.
+    pub fn flags(self) -> PteFlags {
+        PteFlags::from_bits_truncate(self.0)
+    }
+    /// Whether the present bit is set.
+    pub fn present(self) -> bool {
+        self.0 & PteFlags::PRESENT.bits() != 0
+    }
+    /// Whether the entry maps a page, accessible or PROT_NONE (Linux `pte_present`).
+    pub fn mapped(self) -> bool {
+        self.0 & (PteFlags::PRESENT.bits() | PteFlags::PROTNONE.bits()) != 0
+    }
+    /// Whether the entry is empty (`pte_none`).
+    pub fn is_none(self) -> bool {
+        self.0 == 0
+    }
+    /// Whether writes are allowed.
+    pub fn writable(self) -> bool {
+        self.0 & PteFlags::WRITABLE.bits() != 0
+    }
+    /// Whether the dirty bit is set.
+    pub fn dirty(self) -> bool {
+        self.0 & PteFlags::DIRTY.bits() != 0
+    }
+    /// Returns the entry with `f` set.
+    pub fn with(self, f: PteFlags) -> Pte {
+        Pte(self.0 | f.bits())
+    }
+    /// Returns the entry with `f` cleared.
+    pub fn without(self, f: PteFlags) -> Pte {
+        Pte(self.0 & !f.bits())
+    }
+}
+
+/// Index into the table at `level` (3 = PGD, 2 = PUD, 1 = PMD, 0 = PTE) for `va`.
+pub fn index(va: u64, level: u32) -> usize {
+    ((va >> (PAGE_SHIFT + 9 * level)) & 511) as usize
+}
+
+/// Bytes covered by one entry at `level`.
+pub fn entry_span(level: u32) -> u64 {
+    1u64 << (PAGE_SHIFT + 9 * level)
+}
+
+const TABLE_ENTRY: PteFlags = PteFlags::PRESENT.union(PteFlags::WRITABLE).union(PteFlags::USER).union(PteFlags::ACCESSED);
+
+/// Allocates an empty top-level table (PGD).
+pub fn alloc_root(frames: &mut FrameTable) -> Option<Pfn> {
+    let pfn = frames.alloc(Owner::PageTable, PageFlags::PGTABLE)?;
+    frames.table_mut(pfn);
+    Some(pfn)
+}
+
+/// Returns the leaf (PTE-level) table covering `va`, if it exists.
+pub fn leaf_table(frames: &FrameTable, root: Pfn, va: u64) -> Option<Pfn> {
+    let mut table = root;
+    for level in (1..=3).rev() {
+        let e = Pte(frames.table(table)[index(va, level)]);
+        if !e.present() {
+            return None;
+        }
+        table = e.pfn();
+    }
+    Some(table)
+}
+
+/// Returns the entry mapping `va` (empty if any level is missing).
+pub fn lookup(frames: &FrameTable, root: Pfn, va: u64) -> Pte {
+    match leaf_table(frames, root, va) {
+        Some(t) => Pte(frames.table(t)[index(va, 0)]),
+        None => Pte(0),
+    }
+}
+
+/// Returns the leaf table covering `va`, allocating missing levels. Counts each new table in
+/// `new_tables`. `None` when memory is exhausted.
+pub fn leaf_table_alloc(frames: &mut FrameTable, root: Pfn, va: u64, new_tables: &mut u64) -> Option<Pfn> {
+    let mut table = root;
+    for level in (1..=3).rev() {
+        let i = index(va, level);
+        let e = Pte(frames.table(table)[i]);
+        table = if e.present() {
+            e.pfn()
+        } else {
+            let t = frames.alloc(Owner::PageTable, PageFlags::PGTABLE)?;
+            frames.table_mut(t);
+            frames.table_mut(table)[i] = Pte::new(t, TABLE_ENTRY).0;
+            *new_tables += 1;
+            t
+        };
+    }
+    Some(table)
+}
+
+/// Lists the existing leaf tables that cover part of `[start, end)`, with the virtual
+/// address each one starts at.
+pub fn leaf_tables(frames: &FrameTable, root: Pfn, start: u64, end: u64) -> Vec<(u64, Pfn)> {
+    let mut out = Vec::new();
+    collect_leaves(frames, root, 3, 0, start, end, &mut out);
+    out
+}
+
+fn collect_leaves(frames: &FrameTable, table: Pfn, level: u32, base: u64, start: u64, end: u64, out: &mut Vec<(u64, Pfn)>) {
+    let span = entry_span(level);
+    let first = if start > base { ((start - base) / span) as usize } else { 0 };
+    for i in first..512 {
+        let va = base + i as u64 * span;
+        if va >= end {
+            break;
+        }
+        let e = Pte(frames.table(table)[i]);
+        if !e.present() {
+            continue;
+        }
+        if level == 1 {
+            out.push((va, e.pfn()));
+        } else {
+            collect_leaves(frames, e.pfn(), level - 1, va, start, end, out);
+        }
+    }
+}
+
+/// Frees every table below the root whose whole span lies inside `[floor, ceiling)`
+/// (`ceiling` 0 meaning the top of the address space), like Linux's `free_pgtables` after an
+/// unmap. Returns how many tables were freed.
+///
+/// The caller must already have cleared every leaf entry in that range.
+pub fn free_tables(frames: &mut FrameTable, root: Pfn, floor: u64, ceiling: u64) -> u64 {
+    let ceiling = if ceiling == 0 { u64::MAX } else { ceiling };
+    let mut freed = 0;
+    free_within(frames, root, 3, 0, floor, ceiling, &mut freed);
+    freed
+}
+
+fn free_within(frames: &mut FrameTable, table: Pfn, level: u32, base: u64, floor: u64, ceiling: u64, freed: &mut u64) {
+    let span = entry_span(level);
+    let first = if floor > base { ((floor - base) / span) as usize } else { 0 };
+    for i in first..512 {
+        let lo = base + i as u64 * span;
+        if lo >= ceiling {
+            break;
+        }
+        let e = Pte(frames.table(table)[i]);
+        if !e.present() || level == 0 {
+            continue;
+        }
+        let hi = lo + span - 1; // inclusive, so the top entry does not overflow
+        if lo >= floor && hi <= ceiling - 1 {
+            free_subtree(frames, e.pfn(), level - 1, freed);
+            frames.table_mut(table)[i] = 0;
+        } else {
+            free_within(frames, e.pfn(), level - 1, lo, floor, ceiling, freed);
+        }
+    }
+}
+
+fn free_subtree(frames: &mut FrameTable, table: Pfn, level: u32, freed: &mut u64) {
+    if level > 0 {
+        for i in 0..512 {
+            let e = Pte(frames.table(table)[i]);
+            if e.present() {
+                free_subtree(frames, e.pfn(), level - 1, freed);
+            }
+        }
+    } else {
+        debug_assert!(frames.table(table).iter().all(|&e| e == 0), "freeing a PTE table that still maps pages");
+    }
+    frames.free(table);
+    *freed += 1;
+}
+
+/// Counts page tables below the root (PUD, PMD and PTE tables).
+pub fn count_tables(frames: &FrameTable, root: Pfn) -> u64 {
+    fn walk(frames: &FrameTable, t: Pfn, level: u32) -> u64 {
+        if level == 0 {
+            return 0;
+        }
+        frames.table(t).iter().map(|&e| Pte(e)).filter(|e| e.present()).map(|e| 1 + walk(frames, e.pfn(), level - 1)).sum()
+    }
+    walk(frames, root, 3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_allocates_three_levels_then_reuses_them() {
+        let mut frames = FrameTable::new(1024);
+        let root = alloc_root(&mut frames).unwrap();
+        let mut n = 0;
+        let t = leaf_table_alloc(&mut frames, root, 0x7fff_ffff_e000, &mut n).unwrap();
+        assert_eq!(n, 3);
+        let t2 = leaf_table_alloc(&mut frames, root, 0x7fff_ffe0_0000, &mut n).unwrap();
+        assert_eq!((t, n), (t2, 3));
+        frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = Pte::new(42, PteFlags::PRESENT).0;
+        assert_eq!(lookup(&frames, root, 0x7fff_ffff_e123).pfn(), 42);
+        frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = 0;
+        assert_eq!(free_tables(&mut frames, root, 0, 0), 3);
+        assert_eq!(count_tables(&frames, root), 0);
+    }
+
+    #[test]
+    fn free_keeps_tables_shared_with_neighbours() {
+        let mut frames = FrameTable::new(1024);
+        let root = alloc_root(&mut frames).unwrap();
+        let mut n = 0;
+        leaf_table_alloc(&mut frames, root, 0x40_0000, &mut n).unwrap();
+        leaf_table_alloc(&mut frames, root, 0x60_0000, &mut n).unwrap();
+        // A neighbour still ends inside the first table's 2 MiB: only the second is freed.
+        assert_eq!(free_tables(&mut frames, root, 0x40_1000, 0x8000_0000), 1);
+        assert_eq!(count_tables(&frames, root), 3);
+    }
+}

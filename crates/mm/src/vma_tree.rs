@@ -1,0 +1,191 @@
+//! `VmaTree`: the VMAs of one address space, ordered by address, with a free-gap index for
+//! O(log n) placement.
+//!
+//! VMAs live in a `BTreeMap` keyed by start address; the gaps between them live in a
+//! [`GapTree`] augmented with subtree maxima, the role Linux's maple tree plays for
+//! `unmapped_area_topdown`. Gaps are stored as the room a new mapping may use: a gap ending at
+//! a GROWSDOWN VMA stops `stack_guard_gap` below it.
+
+use crate::flags::VmFlags;
+use crate::gap_tree::GapTree;
+use crate::vma::Vma;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// The VMAs of an address space plus the index of the room between them.
+#[derive(Clone, Debug)]
+pub struct VmaTree {
+    vmas: BTreeMap<u64, Vma>,
+    gaps: GapTree,
+    guard_gap: u64,
+}
+
+impl VmaTree {
+    /// An empty address space; the whole range is one gap.
+    pub fn new(guard_gap: u64) -> Self {
+        let mut gaps = GapTree::new();
+        gaps.insert(0, u64::MAX);
+        VmaTree { vmas: BTreeMap::new(), gaps, guard_gap }
+    }
+
+    /// The stack guard gap this tree keeps below GROWSDOWN VMAs.
+    pub fn guard_gap(&self) -> u64 {
+        self.guard_gap
+    }
+
+    /// Number of VMAs (`map_count`).
+    pub fn len(&self) -> usize {
+        self.vmas.len()
+    }
+
+    /// Whether there are no VMAs.
+    pub fn is_empty(&self) -> bool {
+        self.vmas.is_empty()
+    }
+
+    /// Iterates VMAs in address order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vma> + '_ {
+        self.vmas.values()
+    }
+
+    /// VMAs that intersect `[start, end)`, in order.
+    pub fn range(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> + '_ {
+        let first = self.find(start).map(|v| v.start).unwrap_or(u64::MAX);
+        self.vmas.range(first..).map(|(_, v)| v).take_while(move |v| v.start < end)
+    }
+
+    /// Starts of the VMAs that intersect `[start, end)`.
+    pub fn starts_in(&self, start: u64, end: u64) -> Vec<u64> {
+        self.range(start, end).map(|v| v.start).collect()
+    }
+
+    /// The first VMA with `end > addr` (Linux `find_vma`): the one containing `addr` or the
+    /// next one above it.
+    pub fn find(&self, addr: u64) -> Option<&Vma> {
+        if let Some((_, v)) = self.vmas.range(..=addr).next_back() {
+            if v.end > addr {
+                return Some(v);
+            }
+        }
+        self.vmas.range((Bound::Excluded(addr), Bound::Unbounded)).next().map(|(_, v)| v)
+    }
+
+    /// The VMA containing `addr`.
+    pub fn containing(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| v.end > addr)
+    }
+
+    /// The VMA starting exactly at `start`.
+    pub fn get(&self, start: u64) -> Option<&Vma> {
+        self.vmas.get(&start)
+    }
+
+    /// The last VMA that ends at or below `addr`.
+    pub fn prev_of(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.range(..addr).next_back().map(|(_, v)| v).filter(|v| v.end <= addr)
+    }
+
+    /// The first VMA that starts at or above `addr`.
+    pub fn next_of(&self, addr: u64) -> Option<&Vma> {
+        self.vmas.range(addr..).next().map(|(_, v)| v)
+    }
+
+    /// The VMA just below the one starting at `start`.
+    pub fn before(&self, start: u64) -> Option<&Vma> {
+        self.vmas.range(..start).next_back().map(|(_, v)| v)
+    }
+
+    /// The VMA just above the one starting at `start`.
+    pub fn after(&self, start: u64) -> Option<&Vma> {
+        self.vmas.range((Bound::Excluded(start), Bound::Unbounded)).next().map(|(_, v)| v)
+    }
+
+    /// Where the gap below `vma` must end for a new mapping (Linux vm_start_gap).
+    pub fn start_gap(&self, vma: &Vma) -> u64 {
+        if vma.flags.contains(VmFlags::GROWSDOWN) {
+            vma.start.saturating_sub(self.guard_gap)
+        } else {
+            vma.start
+        }
+    }
+
+    /// The indexed room between the VMA ending at `from` (or address 0) and `next`.
+    fn index_gap(&mut self, from: u64, next: Option<&Vma>) {
+        let end = next.map(|v| self.start_gap(v)).unwrap_or(u64::MAX);
+        if end > from {
+            self.gaps.insert(from, end);
+        }
+    }
+
+    /// Inserts a VMA; the range must be free.
+    pub fn insert(&mut self, vma: Vma) {
+        debug_assert!(vma.start < vma.end);
+        debug_assert!(self.find(vma.start).is_none_or(|v| v.start >= vma.end), "insert over an existing VMA");
+        let below = self.vmas.range(..vma.start).next_back().map(|(_, v)| v.end).unwrap_or(0);
+        let next = self.vmas.range(vma.start..).next().map(|(_, v)| v.clone());
+        self.gaps.remove(below);
+        self.index_gap(below, Some(&vma));
+        self.index_gap(vma.end, next.as_ref());
+        self.vmas.insert(vma.start, vma);
+    }
+
+    /// Removes and returns the VMA starting at `start`.
+    pub fn remove(&mut self, start: u64) -> Option<Vma> {
+        let vma = self.vmas.remove(&start)?;
+        let below = self.vmas.range(..start).next_back().map(|(_, v)| v.end).unwrap_or(0);
+        let next = self.vmas.range(start..).next().map(|(_, v)| v.clone());
+        self.gaps.remove(below);
+        self.gaps.remove(vma.end);
+        self.index_gap(below, next.as_ref());
+        Some(vma)
+    }
+
+    /// Changes a VMA through `f`; its new range must not overlap another VMA.
+    pub fn update(&mut self, start: u64, f: impl FnOnce(&mut Vma)) {
+        let mut vma = self.remove(start).expect("update of a missing VMA");
+        f(&mut vma);
+        self.insert(vma);
+    }
+
+    /// Mutable access to a VMA's fields that do not move it (flags, anon_vma, ...).
+    pub fn get_mut_in_place(&mut self, start: u64) -> Option<&mut Vma> {
+        self.vmas.get_mut(&start)
+    }
+
+    /// Highest free address range `[a, a+len)` in `[low, high)` (top-down placement).
+    pub fn find_top_down(&self, low: u64, high: u64, len: u64, align: u64, slack: u64, offset: u64) -> Option<u64> {
+        self.gaps.find_top_down(low, high, len, align, slack, offset)
+    }
+
+    /// Lowest free address range `[a, a+len)` in `[low, high)` (bottom-up placement).
+    pub fn find_bottom_up(&self, low: u64, high: u64, len: u64, align: u64, slack: u64, offset: u64) -> Option<u64> {
+        self.gaps.find_bottom_up(low, high, len, align, slack, offset)
+    }
+
+    /// The free-gap index.
+    pub fn gaps(&self) -> &GapTree {
+        &self.gaps
+    }
+
+    /// Checks ordering, non-overlap and that the gap index matches the VMAs exactly.
+    pub fn check_invariants(&self) {
+        self.gaps.check_invariants();
+        let mut expect = Vec::new();
+        let mut prev_end = 0u64;
+        let mut first = true;
+        for (&k, v) in &self.vmas {
+            assert_eq!(k, v.start, "VMA keyed at {k:#x} starts at {:#x}", v.start);
+            assert!(v.start < v.end, "empty VMA at {:#x}", v.start);
+            assert!(first || v.start >= prev_end, "VMAs overlap at {:#x}", v.start);
+            let end = self.start_gap(v);
+            if end > prev_end {
+                expect.push((prev_end, end));
+            }
+            prev_end = v.end;
+            first = false;
+        }
+        expect.push((prev_end, u64::MAX));
+        let got: Vec<_> = self.gaps.iter().collect();
+        assert_eq!(got, expect, "gap index out of date");
+    }
+}

@@ -1,0 +1,72 @@
+//! `/proc/PID/maps`.
+
+use mm::vma::Vma;
+use mm::{Kernel, Mm, Pid, SysResult};
+use std::fmt::Write;
+
+/// The name column of a VMA, as get_vma_name chooses it: file path (with ` (deleted)`), a
+/// special mapping's name, `[heap]`, `[stack]`, or nothing.
+pub fn vma_name(k: &Kernel, mm: &Mm, v: &Vma) -> Option<String> {
+    if let Some(f) = v.file {
+        let file = k.m.file(f.file);
+        let mut s = file.path.replace('\n', "\\012");
+        if file.deleted() {
+            s.push_str(" (deleted)");
+        }
+        return Some(s);
+    }
+    if let Some(sp) = v.special {
+        return Some(sp.name().to_string());
+    }
+    if v.start < mm.brk && v.end > mm.start_brk {
+        return Some("[heap]".into());
+    }
+    if v.start <= mm.start_stack && v.end >= mm.start_stack {
+        return Some("[stack]".into());
+    }
+    None
+}
+
+/// One maps line (with its newline).
+pub fn maps_line(k: &Kernel, mm: &Mm, v: &Vma) -> String {
+    let (pgoff, major, minor, ino) = match v.file {
+        Some(f) => {
+            let file = k.m.file(f.file);
+            (v.pgoff << 12, file.major, file.minor, file.ino)
+        }
+        None => (0, 0, 0, 0),
+    };
+    let p = v.flags.perms();
+    header(v.start, v.end, std::str::from_utf8(&p).unwrap_or("????"), pgoff, major, minor, ino, vma_name(k, mm, v).as_deref())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn header(start: u64, end: u64, perms: &str, pgoff: u64, major: u32, minor: u32, ino: u64, name: Option<&str>) -> String {
+    let mut s = String::with_capacity(96);
+    let _ = write!(s, "{start:08x}-{end:08x} {perms} {pgoff:08x} {major:02x}:{minor:02x} {ino} ");
+    if let Some(name) = name {
+        // seq_pad: the name starts after column 72 (25 + 6 * sizeof(void *) - 1), with at
+        // least the one space already written.
+        while s.len() < 72 {
+            s.push(' ');
+        }
+        s.push(' ');
+        s.push_str(name);
+    }
+    s.push('\n');
+    s
+}
+
+/// The `[vsyscall]` gate line every 64-bit process shows last.
+pub const VSYSCALL_LINE: &str = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
+
+/// `/proc/PID/maps`.
+pub fn maps(k: &Kernel, pid: Pid) -> SysResult<String> {
+    let mm = k.mm(pid)?;
+    let mut s = String::new();
+    for v in mm.vmas.iter() {
+        s.push_str(&maps_line(k, mm, v));
+    }
+    s.push_str(VSYSCALL_LINE);
+    Ok(s)
+}

@@ -1,0 +1,192 @@
+//! `/proc/PID/smaps` and `smaps_rollup`: per-VMA residency computed page by page the way
+//! smaps_account does it.
+
+use crate::maps::{header, maps_line};
+use mm::flags::VmFlags;
+use mm::frame::{Owner, PageFlags};
+use mm::pgtable::{self, Pte, PteFlags};
+use mm::vma::Vma;
+use mm::{Kernel, Mm, Pid, SysResult};
+use std::fmt::Write;
+
+/// Residency of a range, in bytes (Pss values in bytes << 12, as Linux keeps them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemUsage {
+    /// Resident bytes.
+    pub rss: u64,
+    /// Proportional set size << 12.
+    pub pss: u64,
+    /// Dirty part of pss << 12.
+    pub pss_dirty: u64,
+    /// Anonymous part of pss << 12.
+    pub pss_anon: u64,
+    /// File part of pss << 12.
+    pub pss_file: u64,
+    /// Shmem part of pss << 12.
+    pub pss_shmem: u64,
+    /// Clean pages mapped elsewhere too.
+    pub shared_clean: u64,
+    /// Dirty pages mapped elsewhere too.
+    pub shared_dirty: u64,
+    /// Clean pages mapped only here.
+    pub private_clean: u64,
+    /// Dirty pages mapped only here.
+    pub private_dirty: u64,
+    /// Recently accessed.
+    pub referenced: u64,
+    /// Anonymous.
+    pub anonymous: u64,
+    /// Pss of locked pages << 12.
+    pub pss_locked: u64,
+}
+
+impl MemUsage {
+    fn add(&mut self, o: &MemUsage) {
+        self.rss += o.rss;
+        self.pss += o.pss;
+        self.pss_dirty += o.pss_dirty;
+        self.pss_anon += o.pss_anon;
+        self.pss_file += o.pss_file;
+        self.pss_shmem += o.pss_shmem;
+        self.shared_clean += o.shared_clean;
+        self.shared_dirty += o.shared_dirty;
+        self.private_clean += o.private_clean;
+        self.private_dirty += o.private_dirty;
+        self.referenced += o.referenced;
+        self.anonymous += o.anonymous;
+        self.pss_locked += o.pss_locked;
+    }
+}
+
+const PSS_SHIFT: u32 = 12;
+
+/// Walks the PTEs of one VMA and sums what smaps shows.
+pub fn vma_usage(k: &Kernel, mm: &Mm, v: &Vma) -> MemUsage {
+    let mut u = MemUsage::default();
+    let zero = k.m.frames.zero_pfn();
+    let locked = v.flags.contains(VmFlags::LOCKED);
+    for (base, table) in pgtable::leaf_tables(&k.m.frames, mm.pgd, v.start, v.end) {
+        let lo = v.start.max(base);
+        let hi = v.end.min(base + (1 << 21));
+        for va in (lo..hi).step_by(4096) {
+            let pte = Pte(k.m.frames.table(table)[pgtable::index(va, 0)]);
+            if !pte.mapped() || pte.pfn() == zero {
+                continue;
+            }
+            let meta = k.m.frames.meta(pte.pfn());
+            let anon = meta.owner == Owner::Anon;
+            let size = 4096u64;
+            let dirty = pte.dirty() || meta.flags.contains(PageFlags::DIRTY);
+            let (pss, private) = if meta.refcount == 1 || meta.mapcount < 2 {
+                (size << PSS_SHIFT, true)
+            } else {
+                ((size << PSS_SHIFT) / meta.mapcount as u64, false)
+            };
+            u.rss += size;
+            if pte.flags().contains(PteFlags::ACCESSED) || meta.flags.contains(PageFlags::REFERENCED) {
+                u.referenced += size;
+            }
+            if anon {
+                u.anonymous += size;
+                u.pss_anon += pss;
+            } else if meta.flags.contains(PageFlags::SWAPBACKED) {
+                u.pss_shmem += pss;
+            } else {
+                u.pss_file += pss;
+            }
+            u.pss += pss;
+            if dirty {
+                u.pss_dirty += pss;
+                if private {
+                    u.private_dirty += size;
+                } else {
+                    u.shared_dirty += size;
+                }
+            } else if private {
+                u.private_clean += size;
+            } else {
+                u.shared_clean += size;
+            }
+            if locked {
+                u.pss_locked += pss;
+            }
+        }
+    }
+    u
+}
+
+fn kb(s: &mut String, name: &str, bytes: u64) {
+    let _ = writeln!(s, "{:<16}{:>8} kB", format!("{name}:"), bytes >> 10);
+}
+
+fn usage_lines(s: &mut String, u: &MemUsage, rollup: bool) {
+    kb(s, "Rss", u.rss);
+    kb(s, "Pss", u.pss >> PSS_SHIFT);
+    kb(s, "Pss_Dirty", u.pss_dirty >> PSS_SHIFT);
+    if rollup {
+        kb(s, "Pss_Anon", u.pss_anon >> PSS_SHIFT);
+        kb(s, "Pss_File", u.pss_file >> PSS_SHIFT);
+        kb(s, "Pss_Shmem", u.pss_shmem >> PSS_SHIFT);
+    }
+    kb(s, "Shared_Clean", u.shared_clean);
+    kb(s, "Shared_Dirty", u.shared_dirty);
+    kb(s, "Private_Clean", u.private_clean);
+    kb(s, "Private_Dirty", u.private_dirty);
+    kb(s, "Referenced", u.referenced);
+    kb(s, "Anonymous", u.anonymous);
+    kb(s, "KSM", 0);
+    kb(s, "LazyFree", 0);
+    kb(s, "AnonHugePages", 0);
+    kb(s, "ShmemPmdMapped", 0);
+    kb(s, "FilePmdMapped", 0);
+    kb(s, "Shared_Hugetlb", 0);
+    kb(s, "Private_Hugetlb", 0);
+    kb(s, "Swap", 0);
+    kb(s, "SwapPss", 0);
+    kb(s, "Locked", u.pss_locked >> PSS_SHIFT);
+}
+
+/// Whether THP could back this VMA (the THPeligible line), for the configured THP mode.
+fn thp_eligible(k: &Kernel, v: &Vma) -> bool {
+    use mm::ThpMode;
+    let mode_ok = match k.config().thp {
+        ThpMode::Always => !v.flags.contains(VmFlags::NOHUGEPAGE),
+        ThpMode::Madvise => v.flags.contains(VmFlags::HUGEPAGE),
+        ThpMode::Never => false,
+    };
+    let start = (v.start + (1 << 21) - 1) & !((1 << 21) - 1);
+    mode_ok && v.file.is_none() && v.special.is_none() && start + (1 << 21) <= v.end
+}
+
+/// `/proc/PID/smaps`.
+pub fn smaps(k: &Kernel, pid: Pid) -> SysResult<String> {
+    let mm = k.mm(pid)?;
+    let mut s = String::new();
+    for v in mm.vmas.iter() {
+        s.push_str(&maps_line(k, mm, v));
+        kb(&mut s, "Size", v.len());
+        kb(&mut s, "KernelPageSize", 4096);
+        kb(&mut s, "MMUPageSize", 4096);
+        usage_lines(&mut s, &vma_usage(k, mm, v), false);
+        let _ = writeln!(s, "THPeligible:    {:>8}", thp_eligible(k, v) as u8);
+        if k.config().pkeys {
+            let _ = writeln!(s, "ProtectionKey:  {:>8}", 0);
+        }
+        let _ = writeln!(s, "VmFlags: {}", v.flags.smaps_letters());
+    }
+    Ok(s)
+}
+
+/// `/proc/PID/smaps_rollup`.
+pub fn smaps_rollup(k: &Kernel, pid: Pid) -> SysResult<String> {
+    let mm = k.mm(pid)?;
+    let mut total = MemUsage::default();
+    for v in mm.vmas.iter() {
+        total.add(&vma_usage(k, mm, v));
+    }
+    let first = mm.vmas.iter().next().map(|v| v.start).unwrap_or(0);
+    let last = mm.vmas.iter().next_back().map(|v| v.end).unwrap_or(0);
+    let mut s = header(first, last, "---p", 0, 0, 0, 0, Some("[rollup]"));
+    usage_lines(&mut s, &total, true);
+    Ok(s)
+}
