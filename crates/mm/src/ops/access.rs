@@ -54,6 +54,21 @@ impl Kernel {
         self.write_from(pid, addr, data, Access::Write).map_err(|(e, at, _)| e.signal(at))
     }
 
+    /// Like [`Kernel::load`], but also returns the bytes read before a fault.
+    pub fn load_partial(&mut self, pid: Pid, addr: u64, len: u64) -> (Vec<u8>, Option<Signal>) {
+        let mut out = Vec::new();
+        let r = self.read_into(pid, addr, len, Access::Read, &mut out);
+        (out, r.err().map(|(e, at)| e.signal(at)))
+    }
+
+    /// Like [`Kernel::store`], but also returns how many bytes were written before a fault.
+    pub fn store_partial(&mut self, pid: Pid, addr: u64, data: &[u8]) -> (u64, Option<Signal>) {
+        match self.write_from(pid, addr, data, Access::Write) {
+            Ok(()) => (data.len() as u64, None),
+            Err((e, at, done)) => (done as u64, Some(e.signal(at))),
+        }
+    }
+
     /// The process executes at `addr` (only the permission and fault behaviour is modelled).
     pub fn exec_at(&mut self, pid: Pid, addr: u64) -> Result<(), Signal> {
         self.touch(pid, addr, Access::Exec).map(|_| ()).map_err(|e| e.signal(addr))

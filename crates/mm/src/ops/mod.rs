@@ -6,6 +6,7 @@ mod exit;
 mod fault;
 mod files;
 mod fork;
+mod import;
 mod mmap;
 mod mprotect;
 mod munmap;

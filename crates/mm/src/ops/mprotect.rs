@@ -107,6 +107,10 @@ impl Kernel {
     /// Returns the start of the VMA now holding `start`.
     pub(crate) fn vma_modify(&mut self, id: usize, v: &Vma, start: u64, end: u64, change: impl Fn(&mut Vma)) -> SysResult<u64> {
         let max = self.m.config.max_map_count;
+        // Special mappings refuse to be split (special_mapping_split).
+        if v.special.is_some() && (start > v.start || end < v.end) {
+            return Err(Errno::EINVAL);
+        }
         let mut changed = v.slice(start, end);
         change(&mut changed);
         let mm = self.mms[id].as_ref().expect("freed mm");

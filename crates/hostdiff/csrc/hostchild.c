@@ -1,0 +1,1238 @@
+/*
+ * hostchild: the host-kernel half of mmsim's differential tester.
+ *
+ * The Rust crate `hostdiff` runs this program as
+ *
+ *     setarch <machine> -R hostchild supervise TMPDIR [TIMEOUT_SECONDS]
+ *
+ * with a script on standard input, and reads what really happened from
+ * standard output.  Three roles live in this one file:
+ *
+ *   supervise   reads the script, creates the files, becomes a child
+ *               subreaper, fork+execs itself as process 0 and reaps every
+ *               process of the run.  An abnormal death (a signal or a
+ *               non-zero exit) is reported on stderr and ends the whole
+ *               process group, so nothing is ever left waiting.
+ *   child       process 0 (run by the supervisor as `hostchild child`, in
+ *               TMPDIR, with an empty environment, from fd 9 by execveat):
+ *               starts from a fresh execve, so its address space
+ *               is a real exec's, then sets itself up, writes the init block
+ *               and walks the steps.  Its forks are processes 1, 2, ...
+ *   file-bytes  prints file_byte(FILE, OFFSET .. OFFSET+LEN) to stdout, so
+ *               tests can check that C and Rust agree on file contents.
+ *
+ * Input (script) protocol, one item per line, numbers in decimal:
+ *
+ *     mmsim-hostchild 1
+ *     files N             then N lines: SIZE
+ *     opens M             then M lines: FILE MODE   (MODE is r, w or rw)
+ *     steps K             then K lines: PROC SAVE KIND ARGS...
+ *
+ * SAVE is '-' or the index of a result slot in the shared page that receives
+ * the step's value (0 if it gives none), for later steps' addresses.  An
+ * address is `a<u64>` (absolute) or `r<slot>:<i64>` (slot value + offset); an
+ * fd is `o<slot>` (an fd of `opens`) or `x<i64>` (that number as is).  KIND
+ * and ARGS:
+ *
+ *     mmap ADDR LEN PROT FLAGS FD OFFSET     munmap ADDR LEN
+ *     mprotect ADDR LEN PROT                 brk ADDR
+ *     load ADDR LEN        store ADDR LEN BYTE
+ *     kread ADDR LEN       kwrite ADDR LEN BYTE
+ *     fork  exit  maps  smaps                ftruncate SLOT LEN
+ *
+ * Output protocol: records, each a header line of space-separated words,
+ * numbers in decimal.  `C N` is followed by N raw bytes that are appended to
+ * a pending buffer; the records marked (*) below take that buffer as their
+ * data and empty it, the others leave it to be discarded.
+ *
+ *     pid INDEX PID                          a process of the run (info)
+ *     init START_BRK BRK START_STACK STACK_RLIMIT SYNC_PAGE NFILES
+ *     file I MAJOR MINOR INO SIZE            (*) the data is the path
+ *     maps / smaps                           (*) the init texts
+ *     ready                                  end of the init block
+ *     val STEP VALUE      err STEP ERRNO     done STEP
+ *     bytes STEP (*)      text STEP (*)
+ *     sig STEP SIGNO CODE ADDR DONE
+ *     fail MESSAGE                           the run cannot go on
+ *
+ * Sequencing: process 0 creates one shared anonymous page holding a step
+ * counter, the pid of a process that has just exited, and the result slots.
+ * Every process parses every step line in order; for a step of its own it
+ * futex-waits until the counter equals the step's index, executes it, writes
+ * its record, publishes its value, then increments the counter and wakes
+ * everyone.  Only the process whose turn it is writes to stdout, so records
+ * come out in step order.  Forks use clone(CLONE_PARENT) so that every
+ * process of the run is a direct child of the supervisor, which therefore
+ * sees each death at once.  An exiting process leaves its pid in the shared
+ * page; whoever runs the next step first waits (pidfd + poll) until that
+ * process is really gone, so its address space has been torn down as the
+ * model assumes.
+ *
+ * After the init block nothing may change the address space except the
+ * steps: no malloc, no stdio; every buffer is static and touched in advance,
+ * the stack is grown in advance, and /proc files are read with read(2).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef PR_SET_THP_DISABLE
+#define PR_SET_THP_DISABLE 41
+#endif
+
+/* Limits shared with the Rust side (host.rs checks scripts against them). */
+#define SCRIPT_MAX (4u << 20) /* bytes of script text */
+#define IOBUF_SIZE 65536u     /* chunk size; also the kernel-copy limit */
+#define MAX_OPENS 256
+#define SYNC_SLOTS 504 /* result slots in the shared page */
+#define STACK_PREGROW (256u << 10)
+#define EXEC_FD 9 /* the fd process 0 is executed from */
+
+/* The shared page: the only memory the processes of a run share. */
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#define SYNC_PAGE_ADDR 0x100000000000UL
+/* The base of an address relative to a step that gave no value: far from
+ * everything, so steps on a failed mapping's range touch nothing. Must
+ * equal NO_VALUE_BASE in host.rs. */
+#define NO_VALUE_BASE 0x200000000000UL
+
+struct sync_page {
+    uint32_t counter;  /* index of the step whose turn it is */
+    int32_t exit_pid;  /* a process that exited at the last step, or 0 */
+    uint64_t reserved[7];
+    uint64_t slots[SYNC_SLOTS];
+};
+_Static_assert(sizeof(struct sync_page) == 4096, "sync page is one page");
+
+enum kind {
+    K_MMAP, K_MUNMAP, K_MPROTECT, K_BRK, K_LOAD, K_STORE, K_KREAD, K_KWRITE,
+    K_FORK, K_EXIT, K_MAPS, K_SMAPS, K_FTRUNCATE,
+};
+
+struct addr {
+    int slot; /* -1: absolute */
+    uint64_t abs;
+    int64_t off;
+};
+
+struct step {
+    uint64_t proc;
+    int save; /* -1: none */
+    enum kind kind;
+    struct addr addr;
+    uint64_t len, prot, flags, offset, byte;
+    int64_t fd;
+};
+
+/*
+ * All mutable state of process 0 and its forks.  Static, so that it lives in
+ * the binary's own .bss and is faulted in before the init block.
+ */
+static char g_script[SCRIPT_MAX];
+static unsigned char g_io[IOBUF_SIZE];   /* staging for output data */
+static unsigned char g_fill[IOBUF_SIZE]; /* kwrite's source bytes */
+static char g_line[1024];                /* one header line */
+static char g_path[4096];
+static int g_fds[MAX_OPENS];
+static struct sync_page *g_sync;
+
+/* Fault recovery for user accesses. */
+static sigjmp_buf g_jmp;
+static volatile sig_atomic_t g_in_access;
+static volatile int g_fault_signo, g_fault_code;
+static volatile uint64_t g_fault_addr;
+static volatile uint64_t g_done; /* bytes accessed before a fault */
+
+/* ------------------------------------------------------------------ */
+/* The content of the test files: must equal host.rs's file_byte().    */
+
+static uint8_t file_byte(uint64_t file, uint64_t offset)
+{
+    uint64_t x = (file + 1) * 0x9E3779B97F4A7C15ull;
+    x ^= (offset >> 12) * 0xBF58476D1CE4E5B9ull;
+    x ^= (offset & 0xfff) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    x *= 0xD6E8FEB86659FD93ull;
+    x ^= x >> 32;
+    uint8_t b = (uint8_t)x;
+    /* The first byte of every page is odd: no page is ever all zero. */
+    if ((offset & 0xfff) == 0)
+        b |= 1;
+    return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output without stdio: header lines are built in g_line.             */
+
+static void write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(3); /* the reader is gone: nothing left to tell */
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static char *g_lp;
+
+static void lb_begin(void) { g_lp = g_line; }
+
+static void lb_char(char c)
+{
+    /* Keep room for the newline; overlong lines are cut. */
+    if (g_lp < g_line + sizeof g_line - 2)
+        *g_lp++ = c;
+}
+
+static void lb_str(const char *s)
+{
+    /* A record is one line: a newline in a message becomes a space. */
+    for (; *s; s++)
+        lb_char(*s == '\n' ? ' ' : *s);
+}
+
+/* Appends a space and the decimal number (with its sign). */
+static void lb_num(uint64_t magnitude, int negative)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude);
+    lb_char(' ');
+    if (negative)
+        lb_char('-');
+    while (n > 0)
+        lb_char(tmp[--n]);
+}
+
+static void lb_u64(uint64_t v) { lb_num(v, 0); }
+
+static void lb_i64(int64_t v)
+{
+    lb_num(v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+}
+
+static void lb_end(void)
+{
+    *g_lp++ = '\n';
+    write_all(1, g_line, (size_t)(g_lp - g_line));
+}
+
+static void emit_chunk(const void *data, size_t n)
+{
+    if (n == 0)
+        return;
+    lb_begin();
+    lb_str("C");
+    lb_u64(n);
+    lb_end();
+    write_all(1, data, n);
+}
+
+static void emit_step(const char *what, uint64_t step)
+{
+    lb_begin();
+    lb_str(what);
+    lb_u64(step);
+    lb_end();
+}
+
+static void emit_step_u64(const char *what, uint64_t step, uint64_t v)
+{
+    lb_begin();
+    lb_str(what);
+    lb_u64(step);
+    lb_u64(v);
+    lb_end();
+}
+
+/* Reports that the run cannot go on, and ends this process abnormally so the
+ * supervisor stops the others. */
+static void __attribute__((noreturn)) fail(const char *msg, const char *detail)
+{
+    lb_begin();
+    lb_str("fail ");
+    lb_str(msg);
+    if (detail) {
+        lb_str(": ");
+        lb_str(detail);
+    }
+    lb_end();
+    _exit(2);
+}
+
+static void __attribute__((noreturn)) fail_errno(const char *msg)
+{
+    fail(msg, strerror(errno));
+}
+
+/* ------------------------------------------------------------------ */
+/* Script parsing: a cursor over NUL-terminated text, no allocation.   */
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* Returns the next word of the current line (never crossing a newline). */
+static const char *word(const char **cur, size_t *len)
+{
+    const char *p = *cur;
+    while (is_space(*p))
+        p++;
+    const char *start = p;
+    while (*p && *p != '\n' && !is_space(*p))
+        p++;
+    *len = (size_t)(p - start);
+    *cur = p;
+    return start;
+}
+
+static int word_is(const char *w, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(w, lit, n) == 0;
+}
+
+static void end_line(const char **cur)
+{
+    const char *p = *cur;
+    while (is_space(*p))
+        p++;
+    if (*p != '\n')
+        fail("script: trailing text on a line", NULL);
+    *cur = p + 1;
+}
+
+static int digits_u64(const char *w, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w[i] < '0' || w[i] > '9')
+            return 0;
+        uint64_t d = (uint64_t)(w[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+static int digits_i64(const char *w, size_t n, int64_t *out)
+{
+    uint64_t v;
+    if (n > 0 && w[0] == '-') {
+        if (!digits_u64(w + 1, n - 1, &v) || v > (uint64_t)INT64_MAX + 1)
+            return 0;
+        *out = (int64_t)((uint64_t)0 - v);
+        return 1;
+    }
+    if (!digits_u64(w, n, &v) || v > (uint64_t)INT64_MAX)
+        return 0;
+    *out = (int64_t)v;
+    return 1;
+}
+
+static uint64_t parse_u64(const char **cur)
+{
+    size_t n;
+    const char *w = word(cur, &n);
+    uint64_t v;
+    if (!digits_u64(w, n, &v))
+        fail("script: expected a number", NULL);
+    return v;
+}
+
+static void expect_word(const char **cur, const char *lit)
+{
+    size_t n;
+    const char *w = word(cur, &n);
+    if (!word_is(w, n, lit))
+        fail("script: expected keyword", lit);
+}
+
+static struct addr parse_addr(const char **cur)
+{
+    size_t n;
+    const char *w = word(cur, &n);
+    struct addr a = { .slot = -1, .abs = 0, .off = 0 };
+    if (n >= 2 && w[0] == 'a' && digits_u64(w + 1, n - 1, &a.abs))
+        return a;
+    if (n >= 4 && w[0] == 'r') {
+        const char *colon = memchr(w, ':', n);
+        uint64_t slot;
+        if (colon && digits_u64(w + 1, (size_t)(colon - w - 1), &slot) &&
+            slot < SYNC_SLOTS &&
+            digits_i64(colon + 1, (size_t)(w + n - colon - 1), &a.off)) {
+            a.slot = (int)slot;
+            return a;
+        }
+    }
+    fail("script: bad address", NULL);
+}
+
+static int64_t parse_fd(const char **cur)
+{
+    size_t n;
+    const char *w = word(cur, &n);
+    uint64_t slot;
+    int64_t raw;
+    if (n >= 2 && w[0] == 'o' && digits_u64(w + 1, n - 1, &slot) &&
+        slot < MAX_OPENS)
+        return g_fds[slot];
+    if (n >= 2 && w[0] == 'x' && digits_i64(w + 1, n - 1, &raw))
+        return raw;
+    fail("script: bad fd", NULL);
+}
+
+static void parse_step(const char **cur, struct step *st)
+{
+    size_t n;
+    const char *w;
+    memset(st, 0, sizeof *st);
+    st->proc = parse_u64(cur);
+    w = word(cur, &n);
+    if (word_is(w, n, "-")) {
+        st->save = -1;
+    } else {
+        uint64_t s;
+        if (!digits_u64(w, n, &s) || s >= SYNC_SLOTS)
+            fail("script: bad result slot", NULL);
+        st->save = (int)s;
+    }
+    w = word(cur, &n);
+    if (word_is(w, n, "mmap")) {
+        st->kind = K_MMAP;
+        st->addr = parse_addr(cur);
+        st->len = parse_u64(cur);
+        st->prot = parse_u64(cur);
+        st->flags = parse_u64(cur);
+        st->fd = parse_fd(cur);
+        st->offset = parse_u64(cur);
+    } else if (word_is(w, n, "munmap")) {
+        st->kind = K_MUNMAP;
+        st->addr = parse_addr(cur);
+        st->len = parse_u64(cur);
+    } else if (word_is(w, n, "mprotect")) {
+        st->kind = K_MPROTECT;
+        st->addr = parse_addr(cur);
+        st->len = parse_u64(cur);
+        st->prot = parse_u64(cur);
+    } else if (word_is(w, n, "brk")) {
+        st->kind = K_BRK;
+        st->addr = parse_addr(cur);
+    } else if (word_is(w, n, "load") || word_is(w, n, "kread")) {
+        st->kind = w[0] == 'l' ? K_LOAD : K_KREAD;
+        st->addr = parse_addr(cur);
+        st->len = parse_u64(cur);
+    } else if (word_is(w, n, "store") || word_is(w, n, "kwrite")) {
+        st->kind = w[0] == 's' ? K_STORE : K_KWRITE;
+        st->addr = parse_addr(cur);
+        st->len = parse_u64(cur);
+        st->byte = parse_u64(cur);
+    } else if (word_is(w, n, "fork")) {
+        st->kind = K_FORK;
+    } else if (word_is(w, n, "exit")) {
+        st->kind = K_EXIT;
+    } else if (word_is(w, n, "maps")) {
+        st->kind = K_MAPS;
+    } else if (word_is(w, n, "smaps")) {
+        st->kind = K_SMAPS;
+    } else if (word_is(w, n, "ftruncate")) {
+        st->kind = K_FTRUNCATE;
+        uint64_t slot = parse_u64(cur);
+        if (slot >= MAX_OPENS)
+            fail("script: bad fd slot", NULL);
+        st->fd = g_fds[slot];
+        st->len = parse_u64(cur);
+    } else {
+        fail("script: unknown step kind", NULL);
+    }
+    if ((st->kind == K_KREAD || st->kind == K_KWRITE) && st->len > IOBUF_SIZE)
+        fail("script: kernel copy longer than 64 KiB", NULL);
+    end_line(cur);
+}
+
+/* ------------------------------------------------------------------ */
+/* Process 0 set-up.                                                    */
+
+static void __attribute__((noinline)) grow_stack(size_t bytes)
+{
+    /* Touch every page from the top down, so each fault extends the stack
+     * VMA by one page and the stack never grows during the run. */
+    volatile char pad[bytes];
+    for (size_t i = bytes; i >= 4096; i -= 4096)
+        pad[i - 1] = 0;
+    pad[0] = 0;
+    (void)pad[0]; /* a volatile read: counts as a use */
+}
+
+static void on_fault(int signo, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (!g_in_access) {
+        /* A fault of the harness itself: die of it, so the supervisor
+         * reports the signal. */
+        signal(signo, SIG_DFL);
+        return;
+    }
+    g_in_access = 0;
+    g_fault_signo = signo;
+    g_fault_code = si->si_code;
+    g_fault_addr = (uint64_t)(uintptr_t)si->si_addr;
+    siglongjmp(g_jmp, 1);
+}
+
+static size_t read_file_into(const char *path, void *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail_errno(path);
+    size_t have = 0;
+    for (;;) {
+        if (have == cap)
+            fail("file too large for its buffer", path);
+        ssize_t r = read(fd, (char *)buf + have, cap - have);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            fail_errno(path);
+        }
+        if (r == 0)
+            break;
+        have += (size_t)r;
+    }
+    close(fd);
+    return have;
+}
+
+/* Streams a /proc text as chunks (the record that ends it is the caller's). */
+static void stream_proc(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail_errno(path);
+    for (;;) {
+        ssize_t r = read(fd, g_io, sizeof g_io);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            fail_errno(path);
+        }
+        if (r == 0)
+            break;
+        emit_chunk(g_io, (size_t)r);
+    }
+    close(fd);
+}
+
+/* Returns field `field` (1-based, as in proc(5)) of /proc/self/stat. */
+static uint64_t stat_field(const char *text, int field)
+{
+    const char *p = strrchr(text, ')');
+    if (!p)
+        fail("unexpected /proc/self/stat", NULL);
+    p++;
+    /* The word after ')' is field 3. */
+    for (int f = 3;; f++) {
+        size_t n;
+        const char *w = word(&p, &n);
+        if (n == 0)
+            fail("short /proc/self/stat", NULL);
+        if (f == field) {
+            uint64_t v;
+            if (!digits_u64(w, n, &v))
+                fail("bad /proc/self/stat field", NULL);
+            return v;
+        }
+    }
+}
+
+static void set_path(const char *dir, const char *name, uint64_t i)
+{
+    char *p = g_path;
+    size_t dl = strlen(dir), nl = strlen(name);
+    if (dl + nl + 24 > sizeof g_path)
+        fail("temporary directory path too long", NULL);
+    if (dl > 0) {
+        memcpy(p, dir, dl);
+        p += dl;
+        *p++ = '/';
+    }
+    memcpy(p, name, nl);
+    p += nl;
+    if (i != UINT64_MAX) {
+        char tmp[24];
+        int n = 0;
+        do {
+            tmp[n++] = (char)('0' + i % 10);
+            i /= 10;
+        } while (i);
+        while (n > 0)
+            *p++ = tmp[--n];
+    }
+    *p = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sequencing.                                                          */
+
+static long futex(uint32_t *uaddr, int op, uint32_t val)
+{
+    /* Not FUTEX_PRIVATE: the page is shared between processes. */
+    return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+static void wait_turn(uint64_t step)
+{
+    for (;;) {
+        uint32_t v = __atomic_load_n(&g_sync->counter, __ATOMIC_ACQUIRE);
+        if (v == (uint32_t)step)
+            return;
+        if (v > (uint32_t)step)
+            fail("sequencing: the counter passed a step of this process",
+                 NULL);
+        futex(&g_sync->counter, FUTEX_WAIT, v);
+    }
+}
+
+static void advance(uint64_t step)
+{
+    __atomic_store_n(&g_sync->counter, (uint32_t)(step + 1), __ATOMIC_RELEASE);
+    futex(&g_sync->counter, FUTEX_WAKE, INT_MAX);
+}
+
+/* Waits until a process that exited at the previous step is gone, so that
+ * its address space has been torn down (exit_mm runs before the task
+ * becomes a zombie, and a pidfd polls readable only then). */
+static void settle_exit(void)
+{
+    int32_t pid = g_sync->exit_pid;
+    if (pid == 0)
+        return;
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd >= 0) {
+        struct pollfd p = { .fd = pfd, .events = POLLIN };
+        while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+        close(pfd);
+    } else if (errno != ESRCH) {
+        fail_errno("pidfd_open");
+    }
+    g_sync->exit_pid = 0;
+}
+
+static int overlaps_sync_page(uint64_t addr, uint64_t len)
+{
+    uint64_t s = (uint64_t)(uintptr_t)g_sync;
+    uint64_t end = addr + len;
+    if (end < addr)
+        end = UINT64_MAX;
+    return addr < s + 4096 && end > s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Steps.                                                               */
+
+static void emit_result(uint64_t i, long r)
+{
+    if (r == -1)
+        emit_step_u64("err", i, (uint64_t)errno);
+    else
+        emit_step_u64("val", i, (uint64_t)r);
+}
+
+static void emit_signal(uint64_t i)
+{
+    lb_begin();
+    lb_str("sig");
+    lb_u64(i);
+    lb_u64((uint64_t)g_fault_signo);
+    lb_i64(g_fault_code);
+    lb_u64(g_fault_addr);
+    lb_u64(g_done);
+    lb_end();
+}
+
+static void do_load(uint64_t i, uint64_t addr, uint64_t len)
+{
+    static size_t fill; /* static: its value must survive siglongjmp */
+    fill = 0;
+    g_done = 0;
+    if (sigsetjmp(g_jmp, 1)) {
+        emit_signal(i);
+        return;
+    }
+    g_in_access = 1;
+    while (g_done < len) {
+        g_io[fill++] = *(volatile uint8_t *)(uintptr_t)(addr + g_done);
+        g_done = g_done + 1;
+        if (fill == sizeof g_io) {
+            g_in_access = 0;
+            emit_chunk(g_io, fill);
+            fill = 0;
+            g_in_access = 1;
+        }
+    }
+    g_in_access = 0;
+    emit_chunk(g_io, fill);
+    emit_step("bytes", i);
+}
+
+static void do_store(uint64_t i, uint64_t addr, uint64_t len, uint8_t byte)
+{
+    g_done = 0;
+    if (sigsetjmp(g_jmp, 1)) {
+        emit_signal(i);
+        return;
+    }
+    g_in_access = 1;
+    while (g_done < len) {
+        *(volatile uint8_t *)(uintptr_t)(addr + g_done) = byte;
+        g_done = g_done + 1;
+    }
+    g_in_access = 0;
+    emit_step("done", i);
+}
+
+static void make_pipe(int p[2])
+{
+    /* Non-blocking: a pipe holds 64 KiB, and a mistake must not hang. */
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        fail_errno("pipe2");
+}
+
+static void do_kread(uint64_t i, uint64_t addr, uint64_t len)
+{
+    int p[2];
+    make_pipe(p);
+    long n = syscall(SYS_write, p[1], addr, len);
+    if (n < 0) {
+        int e = errno;
+        close(p[0]);
+        close(p[1]);
+        emit_step_u64("err", i, (uint64_t)e);
+        return;
+    }
+    size_t have = 0;
+    while (have < (size_t)n) {
+        ssize_t r = read(p[0], g_io + have, (size_t)n - have);
+        if (r <= 0)
+            fail("kread: the pipe gave back less than was written", NULL);
+        have += (size_t)r;
+    }
+    close(p[0]);
+    close(p[1]);
+    emit_chunk(g_io, have);
+    emit_step("bytes", i);
+}
+
+static void do_kwrite(uint64_t i, uint64_t addr, uint64_t len, uint8_t byte)
+{
+    int p[2];
+    make_pipe(p);
+    memset(g_fill, byte, (size_t)len);
+    ssize_t w = write(p[1], g_fill, (size_t)len);
+    if (w != (ssize_t)len)
+        fail("kwrite: could not fill the pipe", NULL);
+    long n = syscall(SYS_read, p[0], addr, len);
+    int e = errno;
+    close(p[0]);
+    close(p[1]);
+    errno = e;
+    emit_result(i, n);
+}
+
+static void __attribute__((noreturn))
+run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
+{
+    for (uint64_t i = 0; i < nsteps; i++) {
+        struct step st;
+        uint64_t child_index = 0;
+        parse_step(&cur, &st);
+        if (st.kind == K_FORK)
+            child_index = next_index++; /* every process counts forks */
+        if (st.proc != me)
+            continue;
+        wait_turn(i);
+        settle_exit();
+
+        uint64_t addr = st.addr.abs;
+        if (st.addr.slot >= 0)
+            addr = g_sync->slots[st.addr.slot] + (uint64_t)st.addr.off;
+        int has_value = 0;
+        uint64_t value = 0;
+        long r;
+
+        switch (st.kind) {
+        case K_MMAP:
+            /* MAP_FIXED over the sync page would silently detach this
+             * process from the others: refuse rather than hang. */
+            if ((st.flags & MAP_FIXED) && overlaps_sync_page(addr, st.len))
+                fail("step would map over the harness's sync page", NULL);
+            r = syscall(SYS_mmap, addr, st.len, st.prot, st.flags, st.fd,
+                        st.offset);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MUNMAP:
+            if (overlaps_sync_page(addr, st.len))
+                fail("step would unmap the harness's sync page", NULL);
+            r = syscall(SYS_munmap, addr, st.len);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MPROTECT:
+            if (overlaps_sync_page(addr, st.len))
+                fail("step would change the harness's sync page", NULL);
+            r = syscall(SYS_mprotect, addr, st.len, st.prot);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_BRK:
+            /* The raw brk returns the (possibly unchanged) break. */
+            r = syscall(SYS_brk, addr);
+            emit_step_u64("val", i, (uint64_t)r);
+            has_value = 1;
+            value = (uint64_t)r;
+            break;
+        case K_FTRUNCATE:
+            r = syscall(SYS_ftruncate, st.fd, st.len);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_LOAD:
+            do_load(i, addr, st.len);
+            break;
+        case K_STORE:
+            do_store(i, addr, st.len, (uint8_t)st.byte);
+            break;
+        case K_KREAD:
+            do_kread(i, addr, st.len);
+            break;
+        case K_KWRITE:
+            do_kwrite(i, addr, st.len, (uint8_t)st.byte);
+            break;
+        case K_MAPS:
+        case K_SMAPS:
+            stream_proc(st.kind == K_MAPS ? "/proc/self/maps"
+                                          : "/proc/self/smaps");
+            emit_step("text", i);
+            break;
+        case K_FORK: {
+            /* clone(CLONE_PARENT) is fork(2) for the address space, but makes
+             * the new process the supervisor's child, so the supervisor sees
+             * its death at once.  The raw call also skips glibc's fork
+             * handlers, which would write to memory in both processes. */
+            pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0,
+                                       NULL, NULL, 0);
+            if (pid < 0)
+                fail_errno("fork");
+            if (pid == 0) {
+                me = child_index;
+                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                continue; /* the parent finishes this step */
+            }
+            lb_begin();
+            lb_str("pid");
+            lb_u64(child_index);
+            lb_u64((uint64_t)pid);
+            lb_end();
+            emit_step_u64("val", i, child_index);
+            has_value = 1;
+            value = child_index;
+            break;
+        }
+        case K_EXIT:
+            emit_step("done", i);
+            if (st.save >= 0)
+                g_sync->slots[st.save] = NO_VALUE_BASE;
+            g_sync->exit_pid = (int32_t)getpid();
+            advance(i);
+            _exit(0);
+        }
+        if (st.save >= 0)
+            g_sync->slots[st.save] = has_value ? value : NO_VALUE_BASE;
+        advance(i);
+    }
+    /* Every process stays until the end, so that sharing (COW, Pss) is what
+     * the model assumes for processes that never called exit. */
+    wait_turn(nsteps);
+    _exit(0);
+}
+
+static int child_main(void)
+{
+    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_STACK, &rl) < 0)
+        fail_errno("getrlimit");
+    size_t grow = STACK_PREGROW;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 4 * (rlim_t)grow)
+        grow = (size_t)(rl.rlim_cur / 4) & ~(size_t)4095;
+    grow_stack(grow);
+
+    /* Far from where the steps' mappings go (top-down below mmap_base), so
+     * random steps addressed relative to their own mappings never reach it,
+     * and it does not change where NULL-hint mappings are placed. */
+    void *sp = (void *)syscall(SYS_mmap, SYNC_PAGE_ADDR, 4096,
+                               PROT_READ | PROT_WRITE,
+                               MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                               -1, 0);
+    if (sp == MAP_FAILED)
+        fail_errno("mmap of the sync page");
+    g_sync = sp;
+
+    /* Fault in every static buffer now, so that the steps change nothing of
+     * the harness's own memory but what they must (the stack, a few
+     * variables). */
+    memset(g_sync, 0, sizeof *g_sync);
+    memset(g_io, 0, sizeof g_io);
+    memset(g_fill, 0, sizeof g_fill);
+    memset(g_line, 0, sizeof g_line);
+    memset(g_path, 0, sizeof g_path);
+    memset(g_script, 0, sizeof g_script);
+
+    /* The supervisor made the run's directory our working directory. */
+    set_path("", "script", UINT64_MAX);
+    size_t n = read_file_into(g_path, g_script, sizeof g_script - 1);
+    g_script[n] = 0;
+
+    const char *cur = g_script;
+    expect_word(&cur, "mmsim-hostchild");
+    if (parse_u64(&cur) != 1)
+        fail("script: unsupported protocol version", NULL);
+    end_line(&cur);
+    expect_word(&cur, "files");
+    uint64_t nfiles = parse_u64(&cur);
+    end_line(&cur);
+    for (uint64_t i = 0; i < nfiles; i++) {
+        parse_u64(&cur);
+        end_line(&cur);
+    }
+    expect_word(&cur, "opens");
+    uint64_t nopens = parse_u64(&cur);
+    end_line(&cur);
+    if (nopens > MAX_OPENS)
+        fail("script: too many opens", NULL);
+    for (uint64_t i = 0; i < MAX_OPENS; i++)
+        g_fds[i] = -1;
+    for (uint64_t i = 0; i < nopens; i++) {
+        uint64_t file = parse_u64(&cur);
+        size_t wn;
+        const char *w = word(&cur, &wn);
+        int mode;
+        if (word_is(w, wn, "r"))
+            mode = O_RDONLY;
+        else if (word_is(w, wn, "w"))
+            mode = O_WRONLY;
+        else if (word_is(w, wn, "rw"))
+            mode = O_RDWR;
+        else
+            fail("script: bad open mode", NULL);
+        end_line(&cur);
+        if (file >= nfiles)
+            fail("script: open of an unknown file", NULL);
+        set_path("", "f", file);
+        g_fds[i] = open(g_path, mode | O_CLOEXEC);
+        if (g_fds[i] < 0)
+            fail_errno(g_path);
+    }
+    expect_word(&cur, "steps");
+    uint64_t nsteps = parse_u64(&cur);
+    end_line(&cur);
+    if (nsteps >= UINT32_MAX)
+        fail("script: too many steps", NULL);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, NULL) < 0 || sigaction(SIGBUS, &sa, NULL) < 0)
+        fail_errno("sigaction");
+
+    /* The init block. */
+    lb_begin();
+    lb_str("pid");
+    lb_u64(0);
+    lb_u64((uint64_t)getpid());
+    lb_end();
+
+    size_t sl = read_file_into("/proc/self/stat", g_io, sizeof g_io - 1);
+    g_io[sl] = 0;
+    uint64_t start_stack = stat_field((const char *)g_io, 28);
+    uint64_t start_brk = stat_field((const char *)g_io, 47);
+    /* The current break is not in /proc/self/stat (field 48 is arg_start):
+     * brk(0) returns it without changing anything. */
+    uint64_t brk_now = (uint64_t)syscall(SYS_brk, 0);
+    lb_begin();
+    lb_str("init");
+    lb_u64(start_brk);
+    lb_u64(brk_now);
+    lb_u64(start_stack);
+    lb_u64(rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur);
+    lb_u64((uint64_t)(uintptr_t)g_sync);
+    lb_u64(nfiles);
+    lb_end();
+    static char cwd[2048];
+    if (!getcwd(cwd, sizeof cwd))
+        fail_errno("getcwd");
+    for (uint64_t i = 0; i < nfiles; i++) {
+        struct stat stt;
+        set_path(cwd, "f", i);
+        if (stat(g_path, &stt) < 0)
+            fail_errno(g_path);
+        emit_chunk(g_path, strlen(g_path));
+        lb_begin();
+        lb_str("file");
+        lb_u64(i);
+        lb_u64(major(stt.st_dev));
+        lb_u64(minor(stt.st_dev));
+        lb_u64((uint64_t)stt.st_ino);
+        lb_u64((uint64_t)stt.st_size);
+        lb_end();
+    }
+    stream_proc("/proc/self/maps");
+    lb_begin();
+    lb_str("maps");
+    lb_end();
+    stream_proc("/proc/self/smaps");
+    lb_begin();
+    lb_str("smaps");
+    lb_end();
+    lb_begin();
+    lb_str("ready");
+    lb_end();
+
+    run_steps(cur, nsteps, 0, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* The supervisor: ordinary C, allocation allowed; it is not measured.  */
+
+static void sup_die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "hostchild supervisor: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+static void on_alarm(int signo)
+{
+    (void)signo;
+    static const char msg[] =
+        "hostchild supervisor: time limit reached; killing the run\n";
+    write_all(2, msg, sizeof msg - 1);
+    kill(0, SIGKILL);
+}
+
+static void create_file(uint64_t index, uint64_t size)
+{
+    static unsigned char buf[IOBUF_SIZE];
+    set_path("", "f", index);
+    int fd = open(g_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        sup_die("cannot create %s", g_path);
+    for (uint64_t off = 0; off < size;) {
+        size_t n = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
+        for (size_t k = 0; k < n; k++)
+            buf[k] = file_byte(index, off + k);
+        write_all(fd, buf, n);
+        off += n;
+    }
+    if (close(fd) < 0)
+        sup_die("cannot write %s", g_path);
+}
+
+static int supervise(const char *tmpdir, unsigned timeout)
+{
+    /* Own process group, so that ending the run can never reach the
+     * caller; and die with the caller. */
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+    /* Work in the run's directory: process 0 inherits it and so needs no
+     * path in its arguments. */
+    if (chdir(tmpdir) < 0)
+        sup_die("cannot enter %s", tmpdir);
+
+    /* ASLR off for process 0 even without setarch: the personality is
+     * inherited across fork and execve. */
+    int pers = personality(0xffffffff);
+    if (pers != -1 && !(pers & ADDR_NO_RANDOMIZE))
+        personality((unsigned long)pers | ADDR_NO_RANDOMIZE);
+
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    for (;;) {
+        if (!text)
+            sup_die("%s", "out of memory");
+        if (len + 1 >= cap) {
+            cap *= 2;
+            text = realloc(text, cap);
+            continue;
+        }
+        ssize_t r = read(0, text + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            sup_die("%s", "cannot read the script");
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    text[len] = 0;
+    if (len >= SCRIPT_MAX)
+        sup_die("%s", "script too large");
+
+    /* The files: only the header is needed here; process 0 checks the
+     * rest. */
+    unsigned long long nfiles, size;
+    int used;
+    const char *p = text;
+    if (sscanf(p, "mmsim-hostchild 1\nfiles %llu\n%n", &nfiles, &used) < 1)
+        sup_die("%s", "bad script header");
+    p += used;
+    for (unsigned long long i = 0; i < nfiles; i++) {
+        if (sscanf(p, "%llu\n%n", &size, &used) < 1)
+            sup_die("%s", "bad file line");
+        p += used;
+        create_file(i, size);
+    }
+
+    set_path("", "script", UINT64_MAX);
+    int fd = open(g_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        sup_die("cannot create %s", g_path);
+    write_all(fd, text, len);
+    close(fd);
+    free(text);
+
+    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        sup_die("%s", "cannot open /proc/self/exe");
+
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        sup_die("%s", "cannot become a subreaper");
+    signal(SIGALRM, on_alarm);
+    alarm(timeout);
+
+    pid_t sup = getpid();
+    pid_t p0 = fork();
+    if (p0 < 0)
+        sup_die("%s", "fork failed");
+    if (p0 == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() != sup)
+            _exit(1);
+        signal(SIGALRM, SIG_DFL);
+        /* Process 0's initial stack holds its arguments, environment and
+         * exec file name, so they are all fixed: no directory, no build
+         * path, no environment.  Executing the binary through an fd at a
+         * fixed number makes the file name "/dev/fd/9" wherever the binary
+         * lives. */
+        char *argv[] = { "hostchild", "child", NULL };
+        char *envp[] = { NULL };
+        if (dup3(self, EXEC_FD, O_CLOEXEC) < 0)
+            _exit(127);
+        syscall(SYS_execveat, EXEC_FD, "", argv, envp, AT_EMPTY_PATH);
+        fprintf(stderr, "hostchild supervisor: cannot execute itself: %s\n",
+                strerror(errno));
+        _exit(127);
+    }
+
+    for (;;) {
+        int status;
+        pid_t w = waitpid(-1, &status, __WALL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD: everyone is gone */
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        char msg[256];
+        if (WIFSIGNALED(status))
+            snprintf(msg, sizeof msg,
+                     "hostchild supervisor: process pid %d was killed by "
+                     "signal %d (%s)\n",
+                     (int)w, WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+            snprintf(msg, sizeof msg,
+                     "hostchild supervisor: process pid %d exited with "
+                     "status %d\n",
+                     (int)w, WEXITSTATUS(status));
+        write_all(2, msg, strlen(msg));
+        /* The others may wait for a step that will never come. */
+        kill(0, SIGKILL);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "supervise") == 0) {
+        unsigned timeout = 60;
+        if (argc >= 4)
+            timeout = (unsigned)strtoul(argv[3], NULL, 10);
+        return supervise(argv[2], timeout ? timeout : 60);
+    }
+    if (argc == 2 && strcmp(argv[1], "child") == 0)
+        return child_main();
+    if (argc == 5 && strcmp(argv[1], "file-bytes") == 0) {
+        uint64_t file = strtoull(argv[2], NULL, 10);
+        uint64_t off = strtoull(argv[3], NULL, 10);
+        uint64_t len = strtoull(argv[4], NULL, 10);
+        for (uint64_t done = 0; done < len;) {
+            size_t n = len - done < sizeof g_io ? (size_t)(len - done)
+                                                : sizeof g_io;
+            for (size_t k = 0; k < n; k++)
+                g_io[k] = file_byte(file, off + done + k);
+            write_all(1, g_io, n);
+            done += n;
+        }
+        return 0;
+    }
+    fprintf(stderr,
+            "usage: hostchild supervise TMPDIR [TIMEOUT] < script\n"
+            "       hostchild file-bytes FILE OFFSET LEN\n");
+    return 2;
+}

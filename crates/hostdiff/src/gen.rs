@@ -1,0 +1,189 @@
+//! Random scripts for differential runs: sequences of the memory calls, accesses, forks and
+//! exits that exercise placement, merging, splitting, COW and faults, built only from
+//! addresses the script itself obtained (so they are meaningful on any machine).
+
+use crate::host::{Addr, Fd, HostScript, Op, OpenMode};
+use abi::*;
+
+const PAGE: u64 = 4096;
+
+/// A small deterministic generator (splitmix64), so a seed names a script everywhere.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    /// True with probability `pct`%.
+    pub fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+    /// One of `items`.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Region {
+    step: usize,
+    pages: u64,
+}
+
+/// Builds a random script of about `steps` steps from `seed`.
+pub fn random_script(seed: u64, steps: usize) -> HostScript {
+    let mut r = Rng::new(seed);
+    let mut s = HostScript::new();
+    let small = s.add_file(3 * PAGE + 1000);
+    let large = s.add_file(40 * PAGE);
+    let huge = s.add_file(3 << 20);
+    let small_rw = s.open(small, OpenMode::ReadWrite);
+    let small_ro = s.open(small, OpenMode::ReadOnly);
+    let large_rw = s.open(large, OpenMode::ReadWrite);
+    let huge_ro = s.open(huge, OpenMode::ReadOnly);
+    let fds = [(small_rw, 4u64), (small_ro, 4), (large_rw, 40), (huge_ro, 768)];
+    // Per process: alive, and the regions it can name.
+    let mut procs: Vec<Option<Vec<Region>>> = vec![Some(Vec::new())];
+    let brk0 = s.push(0, Op::Brk { addr: Addr::Abs(0) });
+    // A buffer between the harness's own mappings (the vDSO just above) and the script's:
+    // steps addressed relative to the script's mappings can run past their ends, and must
+    // not reach memory the harness needs to keep running. (Not a multiple of 2 MiB, so it is
+    // not THP-aligned away from the vDSO.)
+    s.push(0, Op::Mmap { addr: Addr::Abs(0), len: (8 << 20) + PAGE, prot: PROT_NONE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, fd: Fd::None, offset: 0 });
+    let prots = [PROT_READ, PROT_READ | PROT_WRITE, PROT_NONE, PROT_READ | PROT_EXEC, PROT_WRITE, PROT_READ | PROT_WRITE | PROT_EXEC];
+    while s.steps.len() < steps {
+        let alive: Vec<usize> = procs.iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i).collect();
+        let p = r.pick(&alive);
+        let regions = procs[p].clone().unwrap_or_default();
+        let at = |r: &mut Rng, regions: &[Region]| -> Option<(Addr, u64)> {
+            if regions.is_empty() {
+                return None;
+            }
+            let reg = regions[r.below(regions.len() as u64) as usize];
+            let off = r.below(reg.pages + 2) as i64 - 1;
+            Some((Addr::Result { op: reg.step, offset: off * PAGE as i64 }, reg.pages))
+        };
+        match r.below(100) {
+            0..=29 => {
+                let pages = match r.below(20) {
+                    0 => 512,
+                    1 => 1024,
+                    2 => 600,
+                    _ => 1 + r.below(16),
+                };
+                let prot = r.pick(&prots);
+                let (mut flags, fd, mut offset) = match r.below(10) {
+                    0..=4 => (MAP_PRIVATE | MAP_ANONYMOUS, Fd::None, 0),
+                    5 => (MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0),
+                    6 | 7 => {
+                        let (slot, fpages) = r.pick(&fds);
+                        (MAP_PRIVATE, Fd::Slot(slot), r.below(fpages) * PAGE)
+                    }
+                    _ => {
+                        let (slot, fpages) = r.pick(&fds);
+                        (MAP_SHARED, Fd::Slot(slot), r.below(fpages) * PAGE)
+                    }
+                };
+                if r.chance(8) {
+                    flags |= r.pick(&[MAP_NORESERVE, MAP_STACK, MAP_POPULATE, MAP_GROWSDOWN, MAP_LOCKED]);
+                }
+                let mut addr = Addr::Abs(0);
+                if r.chance(25) {
+                    if let Some((a, _)) = at(&mut r, &regions) {
+                        addr = a;
+                        flags |= r.pick(&[MAP_FIXED, MAP_FIXED_NOREPLACE, 0]);
+                    }
+                }
+                if r.chance(3) {
+                    offset += r.pick(&[1, PAGE / 2]);
+                }
+                let len = if r.chance(3) { r.pick(&[0, u64::MAX - PAGE, 1 << 47]) } else { pages * PAGE - r.below(2) * r.below(PAGE) };
+                let step = s.push(p, Op::Mmap { addr, len, prot, flags, fd, offset });
+                if let Some(list) = procs[p].as_mut() {
+                    list.push(Region { step, pages });
+                }
+            }
+            30..=39 => {
+                if let Some((addr, pages)) = at(&mut r, &regions) {
+                    let len = (1 + r.below(pages + 1)) * PAGE - r.below(2) * r.below(PAGE);
+                    s.push(p, Op::Munmap { addr, len });
+                }
+            }
+            40..=51 => {
+                if let Some((addr, pages)) = at(&mut r, &regions) {
+                    let len = (1 + r.below(pages + 1)) * PAGE;
+                    let mut prot = r.pick(&prots);
+                    if r.chance(3) {
+                        prot |= PROT_GROWSDOWN;
+                    }
+                    s.push(p, Op::Mprotect { addr, len, prot });
+                }
+            }
+            52..=65 => {
+                if let Some((addr, _)) = at(&mut r, &regions) {
+                    let addr = match addr {
+                        Addr::Result { op, offset } => Addr::Result { op, offset: offset + r.below(PAGE) as i64 },
+                        a => a,
+                    };
+                    s.push(p, Op::Store { addr, len: 1 + r.below(3 * PAGE), byte: 1 + r.below(255) as u8 });
+                }
+            }
+            66..=77 => {
+                if let Some((addr, _)) = at(&mut r, &regions) {
+                    s.push(p, Op::Load { addr, len: 1 + r.below(2 * PAGE) });
+                }
+            }
+            78..=81 => {
+                if let Some((addr, _)) = at(&mut r, &regions) {
+                    if r.chance(50) {
+                        s.push(p, Op::KRead { addr, len: 1 + r.below(3 * PAGE) });
+                    } else {
+                        s.push(p, Op::KWrite { addr, len: 1 + r.below(3 * PAGE), byte: 0x5a });
+                    }
+                }
+            }
+            82..=85 => {
+                if alive.len() < 3 && procs.len() < 8 {
+                    s.push(p, Op::Fork);
+                    procs.push(Some(regions.clone()));
+                }
+            }
+            86..=87 => {
+                if p != 0 {
+                    s.push(p, Op::Exit);
+                    procs[p] = None;
+                }
+            }
+            88..=92 => {
+                if p == 0 {
+                    // Never below the harness's own break: its heap holds data it needs.
+                    let delta = r.below(40) as i64;
+                    s.push(0, Op::Brk { addr: Addr::Result { op: brk0, offset: delta * PAGE as i64 + r.below(2) as i64 * 100 } });
+                }
+            }
+            _ => {
+                s.push(p, Op::Maps);
+            }
+        }
+    }
+    for (i, p) in procs.iter().enumerate() {
+        if p.is_some() {
+            s.push(i, Op::Maps);
+        }
+    }
+    s
+}

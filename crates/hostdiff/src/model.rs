@@ -1,0 +1,265 @@
+//! The model side of a differential run: builds a model process from the host's initial
+//! address space ([`HostInit`]), runs the same steps on it, and returns outcomes in the
+//! host's terms, so the two can be compared field by field.
+
+use crate::host::{file_byte, Addr, Fd, HostInit, HostScript, Op, OpenMode, Outcome};
+use abi::*;
+use mm::file::FileKind;
+use mm::vma::{Special, Vma, VmaFile};
+use mm::{Config, Kernel, Pid, VmFlags};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// One VMA of a host smaps text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmapsVma {
+    /// Start address.
+    pub start: u64,
+    /// End address.
+    pub end: u64,
+    /// The `rwxp` column.
+    pub perms: String,
+    /// File offset in bytes.
+    pub offset: u64,
+    /// Device major.
+    pub major: u32,
+    /// Device minor.
+    pub minor: u32,
+    /// Inode.
+    pub ino: u64,
+    /// Name column (may be empty).
+    pub name: String,
+    /// VmFlags.
+    pub flags: VmFlags,
+    /// Anonymous kB (tells whether the VMA has an anon_vma).
+    pub anonymous_kb: u64,
+}
+
+/// Parses one maps line: `start-end perms offset maj:min inode [name]`.
+pub fn parse_maps_line(line: &str) -> Option<(u64, u64, String, u64, u32, u32, u64, String)> {
+    let mut it = line.splitn(6, ' ');
+    let range = it.next()?;
+    let perms = it.next()?.to_string();
+    let offset = u64::from_str_radix(it.next()?, 16).ok()?;
+    let dev = it.next()?;
+    let ino = it.next()?.parse().ok()?;
+    let name = it.next().unwrap_or("").trim_start().to_string();
+    let (s, e) = range.split_once('-')?;
+    let (maj, min) = dev.split_once(':')?;
+    Some((
+        u64::from_str_radix(s, 16).ok()?,
+        u64::from_str_radix(e, 16).ok()?,
+        perms,
+        offset,
+        u32::from_str_radix(maj, 16).ok()?,
+        u32::from_str_radix(min, 16).ok()?,
+        ino,
+        name,
+    ))
+}
+
+/// Parses an smaps text into its VMAs.
+pub fn parse_smaps(text: &str) -> Vec<SmapsVma> {
+    let mut out: Vec<SmapsVma> = Vec::new();
+    for line in text.lines() {
+        if let Some((start, end, perms, offset, major, minor, ino, name)) = parse_maps_line(line) {
+            if line.split(' ').next().is_some_and(|r| r.contains('-')) {
+                out.push(SmapsVma { start, end, perms, offset, major, minor, ino, name, flags: VmFlags::empty(), anonymous_kb: 0 });
+                continue;
+            }
+        }
+        let Some(last) = out.last_mut() else { continue };
+        if let Some(rest) = line.strip_prefix("VmFlags:") {
+            last.flags = VmFlags::from_smaps_letters(rest);
+        } else if let Some(rest) = line.strip_prefix("Anonymous:") {
+            last.anonymous_kb = rest.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+        }
+    }
+    out
+}
+
+/// A model process set up like the host's process 0, plus the fds of the script's opens.
+pub struct ModelRun {
+    /// The model.
+    pub kernel: Kernel,
+    /// Model pid of each process index (None once exited).
+    pub pids: Vec<Option<Pid>>,
+}
+
+/// Builds the model's process 0 from the host's initial state.
+pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, String> {
+    let config = Config {
+        rlimit_stack: init.stack_rlimit,
+        pkeys: init.smaps.contains("ProtectionKey:"),
+        ram_bytes: 1 << 30,
+        ..Config::default()
+    };
+    let mut k = Kernel::new(config);
+    let pid = k.spawn_empty("hostchild").map_err(|e| e.to_string())?;
+    // Descriptors 0-2 exist in the host child; the script's opens come after them.
+    let null = k.create_file("/dev/null", &[]);
+    k.m.file_mut(null).kind = FileKind::Unmappable;
+    for _ in 0..3 {
+        k.open(pid, "/dev/null", O_RDWR).map_err(|e| e.to_string())?;
+    }
+    for (i, f) in init.files.iter().enumerate() {
+        let bytes: Vec<u8> = (0..f.size).map(|o| file_byte(i, o)).collect();
+        k.import_file(&f.path, f.major, f.minor, f.ino, Arc::from(bytes));
+    }
+    for o in &script.opens {
+        let flags = match o.mode {
+            OpenMode::ReadOnly => O_RDONLY,
+            OpenMode::WriteOnly => O_WRONLY,
+            OpenMode::ReadWrite => O_RDWR,
+        };
+        let path = &init.files.get(o.file).ok_or("open of a missing file")?.path;
+        k.open(pid, path, flags).map_err(|e| e.to_string())?;
+    }
+    // One open file description per mapped path, as a loader opens each library once.
+    let mut opened: BTreeMap<String, (mm::FileId, mm::OpenFileId)> = BTreeMap::new();
+    for v in parse_smaps(&init.smaps) {
+        let special = match v.name.as_str() {
+            "[vvar]" => Some(Special::Vvar),
+            "[vvar_vclock]" => Some(Special::VvarVclock),
+            "[vdso]" => Some(Special::Vdso),
+            _ => None,
+        };
+        if v.start >= mm::layout::TASK_SIZE {
+            continue; // [vsyscall] is not a VMA
+        }
+        let file = if v.ino != 0 || v.name.starts_with('/') {
+            let key = v.name.clone();
+            let (fid, oid) = match opened.get(&key) {
+                Some(&x) => x,
+                None => {
+                    let path = v.name.trim_end_matches(" (deleted)").to_string();
+                    let fid = match k.lookup(&path) {
+                        Some(f) if !v.name.ends_with(" (deleted)") => f,
+                        _ => {
+                            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(v.offset + (v.end - v.start));
+                            let fid = k.import_file(&format!("{path}\u{0}{}", v.ino), v.major, v.minor, v.ino, Arc::from(vec![0u8; 0]));
+                            let f = k.m.file_mut(fid);
+                            f.path = path.clone();
+                            f.size = size;
+                            if v.name.ends_with(" (deleted)") {
+                                f.always_deleted = true;
+                                f.kind = FileKind::Shmem;
+                                f.size = v.offset + (v.end - v.start);
+                            }
+                            fid
+                        }
+                    };
+                    let oid = k.open_description(fid, true, true);
+                    opened.insert(key, (fid, oid));
+                    (fid, oid)
+                }
+            };
+            Some(VmaFile { file: fid, open: oid })
+        } else {
+            None
+        };
+        let pgoff = if file.is_some() { v.offset >> 12 } else { v.start >> 12 };
+        let anon_vma = (v.anonymous_kb > 0 || v.perms.starts_with("rw") && file.is_none() && special.is_none()).then(|| k.m.new_anon_vma(false));
+        let vma = Vma { start: v.start, end: v.end, flags: v.flags, pgoff, file, anon_vma, special };
+        k.import_vma(pid, vma).map_err(|e| format!("importing {:#x}-{:#x}: {e}", v.start, v.end))?;
+    }
+    for (_, (_, oid)) in opened {
+        k.release_open(oid);
+    }
+    k.set_layout(pid, init.start_brk, init.brk, init.start_stack).map_err(|e| e.to_string())?;
+    Ok(ModelRun { kernel: k, pids: vec![Some(pid)] })
+}
+
+/// The fd number of open slot `i` in process 0 (after 0, 1, 2).
+fn slot_fd(i: usize) -> i64 {
+    3 + i as i64
+}
+
+/// Pipe semantics of the kernel copy path: a pipe moves whole pages, so a copy that faults
+/// part-way counts only the pages before the fault.
+fn pipe_count(done: u64, len: u64) -> u64 {
+    if done >= len {
+        len
+    } else {
+        done / 4096 * 4096
+    }
+}
+
+/// Runs every step on the model; returns outcomes in the host's terms.
+pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>, String> {
+    let mut run = build_model(script, init)?;
+    let mut outcomes: Vec<Outcome> = Vec::with_capacity(script.steps.len());
+    for (i, step) in script.steps.iter().enumerate() {
+        let pid = run.pids.get(step.proc).copied().flatten().ok_or_else(|| format!("step {i}: process {} is not alive", step.proc))?;
+        let resolve = |a: Addr| match a {
+            Addr::Abs(v) => v,
+            Addr::Result { op, offset } => outcomes.get(op).and_then(|o: &Outcome| o.value()).unwrap_or(crate::host::NO_VALUE_BASE).wrapping_add(offset as u64),
+        };
+        let k = &mut run.kernel;
+        let val = |r: SysResult<u64>| match r {
+            Ok(v) => Outcome::Value(v),
+            Err(e) => Outcome::Errno(e as i32),
+        };
+        let out = match &step.op {
+            Op::Mmap { addr, len, prot, flags, fd, offset } => {
+                let fd = match fd {
+                    Fd::None => -1,
+                    Fd::Slot(s) => slot_fd(*s),
+                    Fd::Raw(r) => *r,
+                };
+                val(k.mmap(pid, resolve(*addr), *len, *prot, *flags, fd, *offset))
+            }
+            Op::Munmap { addr, len } => val(k.munmap(pid, resolve(*addr), *len)),
+            Op::Mprotect { addr, len, prot } => val(k.mprotect(pid, resolve(*addr), *len, *prot)),
+            Op::Brk { addr } => val(k.brk(pid, resolve(*addr))),
+            Op::Load { addr, len } => {
+                let a = resolve(*addr);
+                match k.load_partial(pid, a, *len) {
+                    (b, None) => Outcome::Bytes(b),
+                    (b, Some(sig)) => Outcome::Signal { signo: sig.signo(), code: sig.code(), addr: sig.addr(), done: b.len() as u64 },
+                }
+            }
+            Op::Store { addr, len, byte } => {
+                let a = resolve(*addr);
+                match k.store_partial(pid, a, &vec![*byte; *len as usize]) {
+                    (_, None) => Outcome::Done,
+                    (done, Some(sig)) => Outcome::Signal { signo: sig.signo(), code: sig.code(), addr: sig.addr(), done },
+                }
+            }
+            Op::KRead { addr, len } => match k.copy_from_user(pid, resolve(*addr), *len) {
+                Ok(b) => {
+                    let n = pipe_count(b.len() as u64, *len);
+                    if n == 0 {
+                        Outcome::Errno(Errno::EFAULT as i32)
+                    } else {
+                        Outcome::Bytes(b[..n as usize].to_vec())
+                    }
+                }
+                Err(e) => Outcome::Errno(e as i32),
+            },
+            Op::KWrite { addr, len, byte } => match k.copy_to_user(pid, resolve(*addr), &vec![*byte; *len as usize]) {
+                Ok(done) => match pipe_count(done, *len) {
+                    0 => Outcome::Errno(Errno::EFAULT as i32),
+                    n => Outcome::Value(n),
+                },
+                Err(e) => Outcome::Errno(e as i32),
+            },
+            Op::Fork => {
+                let c = k.fork(pid).map_err(|e| format!("step {i}: fork failed in the model: {e}"))?;
+                run.pids.push(Some(c));
+                Outcome::Value((run.pids.len() - 1) as u64)
+            }
+            Op::Exit => {
+                k.exit(pid, 0).map_err(|e| e.to_string())?;
+                k.reap(pid).map_err(|e| e.to_string())?;
+                run.pids[step.proc] = None;
+                Outcome::Done
+            }
+            Op::Maps => Outcome::Text(procfs::maps(k, pid).map_err(|e| e.to_string())?),
+            Op::Smaps => Outcome::Text(procfs::smaps(k, pid).map_err(|e| e.to_string())?),
+            Op::Ftruncate { fd, len } => val(k.ftruncate(pid, slot_fd(*fd), *len)),
+        };
+        outcomes.push(out);
+    }
+    Ok(outcomes)
+}

@@ -1,0 +1,68 @@
+//! Differential test: random scripts run on the host kernel and on the model, compared step
+//! by step (results, errno, bytes, signals, maps text).
+//!
+//! `MMSIM_DIFF_CASES` sets the number of random scripts (default 40) and `MMSIM_DIFF_SEED`
+//! the first seed, to run many more locally or to replay one.
+
+use hostdiff::compare::compare;
+use hostdiff::gen::random_script;
+use hostdiff::model::run_on_model;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[test]
+fn random_scripts_match_the_host_kernel() {
+    if !hostdiff::is_supported() {
+        eprintln!("note: host runs are not supported here; skipping");
+        return;
+    }
+    let cases = env_u64("MMSIM_DIFF_CASES", 40);
+    let first = env_u64("MMSIM_DIFF_SEED", 1);
+    let steps = env_u64("MMSIM_DIFF_STEPS", 60) as usize;
+    let mut failures = Vec::new();
+    for seed in first..first + cases {
+        let script = random_script(seed, steps);
+        let host = match hostdiff::run_on_host(&script) {
+            Ok(h) => h,
+            Err(e) => {
+                let steps: Vec<String> = script.steps.iter().enumerate().map(|(i, s)| format!("{i}: p{} {:?}", s.proc, s.op)).collect();
+                panic!("seed {seed}: host run failed: {e}\n{}", steps.join("\n"))
+            }
+        };
+        let model = match run_on_model(&script, &host.init) {
+            Ok(m) => m,
+            Err(e) => {
+                failures.push(format!("seed {seed}: model run failed: {e}"));
+                continue;
+            }
+        };
+        let mismatches = compare(&script, &host, &model);
+        if let Some(first) = mismatches.first() {
+            failures.push(format!("seed {seed}: step {}: {}", first.step, first.what));
+        }
+    }
+    eprintln!("{} random differential cases, {} with mismatches", cases, failures.len());
+    assert!(failures.is_empty(), "{} of {cases} cases differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Prints the script, host and model outcomes of one seed: `MMSIM_DIFF_DEBUG=SEED cargo test
+/// -p hostdiff --test differential debug_one_seed -- --nocapture`.
+#[test]
+fn debug_one_seed() {
+    let Some(seed) = std::env::var("MMSIM_DIFF_DEBUG").ok().and_then(|v| v.parse::<u64>().ok()) else { return };
+    let steps = env_u64("MMSIM_DIFF_STEPS", 60) as usize;
+    let script = random_script(seed, steps);
+    let host = hostdiff::run_on_host(&script).expect("host run");
+    let model = run_on_model(&script, &host.init).expect("model run");
+    for (i, st) in script.steps.iter().enumerate() {
+        let same = hostdiff::compare::normalize_text(&format!("{:?}", host.outcomes[i])) == hostdiff::compare::normalize_text(&format!("{:?}", model[i]));
+        let fmt = |o: &hostdiff::Outcome| match o {
+            hostdiff::Outcome::Text(t) => format!("\n{t}"),
+            hostdiff::Outcome::Bytes(b) => format!("{} bytes", b.len()),
+            o => format!("{o:?}"),
+        };
+        println!("{i}: p{} {:?}\n   host {}{}", st.proc, st.op, fmt(&host.outcomes[i]), if same { String::new() } else { format!("\n   MODEL {}", fmt(&model[i])) });
+    }
+}

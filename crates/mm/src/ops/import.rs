@@ -1,0 +1,50 @@
+//! Building an address space from outside observations: the VMAs and layout fields of a
+//! real process (its `/proc/PID/smaps`), so that later calls can be compared with the host.
+
+use crate::file::{FileId, OpenFileId};
+use crate::kernel::{Kernel, Pid};
+use crate::layout::*;
+use crate::vma::Vma;
+use abi::{Errno, SysResult};
+
+impl Kernel {
+    /// Inserts `vma` as it is (flags, offset, file, anon_vma) into the address space of `pid`.
+    /// The range must be free and page-aligned; a file VMA must name a live open file.
+    pub fn import_vma(&mut self, pid: Pid, vma: Vma) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        if vma.start >= vma.end || vma.start & !PAGE_MASK != 0 || vma.end & !PAGE_MASK != 0 || vma.end > TASK_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        if self.mms[id].as_ref().expect("freed mm").vmas.range(vma.start, vma.end).next().is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if let Some(f) = vma.file {
+            if self.m.opens.get(f.open.0 as usize).and_then(|o| o.as_ref()).is_none_or(|o| o.file != f.file) {
+                return Err(Errno::EBADF);
+            }
+        }
+        self.vma_link(id, vma);
+        Ok(())
+    }
+
+    /// Sets the brk and stack fields of an address space (as /proc/PID/stat shows them).
+    pub fn set_layout(&mut self, pid: Pid, start_brk: u64, brk: u64, start_stack: u64) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let mm = self.mm_mut(id);
+        mm.start_brk = start_brk;
+        mm.brk = brk;
+        mm.start_stack = start_stack;
+        Ok(())
+    }
+
+    /// Opens a file description on `file` that no descriptor holds yet; the caller passes it
+    /// to [`Kernel::import_vma`] and then drops this reference with [`Kernel::release_open`].
+    pub fn open_description(&mut self, file: FileId, readable: bool, writable: bool) -> OpenFileId {
+        self.m.add_open(file, readable, writable)
+    }
+
+    /// Drops a reference taken by [`Kernel::open_description`].
+    pub fn release_open(&mut self, open: OpenFileId) {
+        self.m.put_open(open);
+    }
+}

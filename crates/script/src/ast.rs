@@ -1,0 +1,520 @@
+//! The syntax tree of a scenario: [`Program`] → [`Stmt`] → [`StmtKind`], with [`Expr`] for
+//! values. Every node that can fail at run time keeps the [`Pos`] it came from.
+
+use crate::error::Pos;
+
+/// A parsed scenario.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Program {
+    /// The statements, in order.
+    pub stmts: Vec<Stmt>,
+}
+
+/// One statement (one line of the script).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stmt {
+    /// Where it starts.
+    pub pos: Pos,
+    /// The process given with a `NAME:` prefix, if any.
+    pub proc: Option<Name>,
+    /// What it does.
+    pub kind: StmtKind,
+}
+
+/// A name as written, with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name {
+    /// The name.
+    pub name: String,
+    /// Where it was written.
+    pub pos: Pos,
+}
+
+/// What a statement does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StmtKind {
+    /// `process NAME [empty]`: a new process running the demo program (or with an empty
+    /// address space); it becomes the current process.
+    Process {
+        /// Its name.
+        name: Name,
+        /// `empty`: no program, no VMAs.
+        empty: bool,
+    },
+    /// `use NAME`: makes a process the current one.
+    Use(Name),
+    /// `file "PATH" SIZE|"TEXT"`: a file in the model's file system.
+    File {
+        /// The path (a string expression).
+        path: Expr,
+        /// A size (patterned contents) or the contents as a string.
+        contents: Expr,
+    },
+    /// `set NAME VALUE`: a setting of the simulated machine.
+    Set {
+        /// The setting.
+        name: Name,
+        /// Its value; a bare word such as `always` or `unlimited` is an [`Expr::Var`].
+        value: Expr,
+    },
+    /// `VAR = EXPR`: binds a variable.
+    Let {
+        /// The variable.
+        var: Name,
+        /// The value.
+        value: Expr,
+    },
+    /// `[VAR =] call(args)`: a system call.
+    Call {
+        /// The variable that receives the result (for `fork`, the child's process name).
+        var: Option<Name>,
+        /// The call.
+        call: Syscall,
+        /// Its arguments.
+        args: Vec<Expr>,
+    },
+    /// `store ADDR "text"` or `store ADDR BYTE x LEN`: the process writes its memory.
+    Store {
+        /// Address.
+        addr: Expr,
+        /// What to write.
+        data: StoreData,
+    },
+    /// `load ADDR LEN`: the process reads its memory.
+    Load {
+        /// Address.
+        addr: Expr,
+        /// Byte count.
+        len: Expr,
+    },
+    /// `exec ADDR`: the process fetches an instruction.
+    Exec {
+        /// Address.
+        addr: Expr,
+    },
+    /// `maps`, `smaps`, `rollup`, `status`, `statm`, `events`, `faults` `[NAME]`.
+    View {
+        /// Which view.
+        view: View,
+        /// The process named after the view, if any.
+        name: Option<Name>,
+    },
+    /// `free`: free and total frames of the machine.
+    Free,
+    /// `print ITEM, ...`: prints strings as they are and values as `EXPR = N (0xN)`.
+    Print(Vec<PrintItem>),
+    /// `expect ...`: a check; a failure is reported and the run goes on.
+    Expect(Expect),
+}
+
+/// The data of a `store`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreData {
+    /// A string expression: its bytes.
+    Bytes(Expr),
+    /// `BYTE x LEN`: `LEN` copies of one byte.
+    Fill {
+        /// The byte value (0..=255).
+        byte: Expr,
+        /// How many.
+        len: Expr,
+    },
+}
+
+/// One item of a `print`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrintItem {
+    /// The value.
+    pub expr: Expr,
+    /// Its source text, shown before the value.
+    pub text: String,
+}
+
+/// The views of a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// `/proc/PID/maps`.
+    Maps,
+    /// `/proc/PID/smaps`.
+    Smaps,
+    /// `/proc/PID/smaps_rollup`.
+    Rollup,
+    /// The memory lines of `/proc/PID/status`.
+    Status,
+    /// `/proc/PID/statm`.
+    Statm,
+    /// Fault events since the previous `events` for the process.
+    Events,
+    /// Minor and major fault counts.
+    Faults,
+}
+
+impl View {
+    /// Every view with its keyword.
+    pub const ALL: [(View, &'static str); 7] = [
+        (View::Maps, "maps"),
+        (View::Smaps, "smaps"),
+        (View::Rollup, "rollup"),
+        (View::Status, "status"),
+        (View::Statm, "statm"),
+        (View::Events, "events"),
+        (View::Faults, "faults"),
+    ];
+
+    /// Returns the view a keyword names.
+    pub fn from_keyword(word: &str) -> Option<View> {
+        View::ALL.iter().find(|(_, k)| *k == word).map(|&(v, _)| v)
+    }
+
+    /// Whether the view is /proc text that `expect VIEW contains` can search.
+    pub fn is_text(self) -> bool {
+        matches!(self, View::Maps | View::Smaps | View::Rollup | View::Status | View::Statm)
+    }
+}
+
+/// An `expect` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expect {
+    /// The condition's source text, quoted in the failure message.
+    pub text: String,
+    /// What is checked.
+    pub check: Check,
+}
+
+/// What an `expect` checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// `expect EXPR OP EXPR`.
+    Compare {
+        /// Left side.
+        left: Expr,
+        /// Comparison.
+        op: CmpOp,
+        /// Right side.
+        right: Expr,
+    },
+    /// `expect [NAME:] load ADDR LEN == "text"` (or `!=`): the process reads its memory.
+    Load {
+        /// The process prefix, if any.
+        proc: Option<Name>,
+        /// Address.
+        addr: Expr,
+        /// Length.
+        len: Expr,
+        /// `==` or `!=`.
+        op: CmpOp,
+        /// The expected bytes (a string expression).
+        want: Expr,
+    },
+    /// `expect VIEW [NAME] [not] contains "text"`.
+    Contains {
+        /// Which /proc view.
+        view: View,
+        /// Process, if named.
+        name: Option<Name>,
+        /// `not contains`.
+        negated: bool,
+        /// The text searched for.
+        text: Expr,
+    },
+    /// `expect VIEW [NAME] lines OP N`.
+    Lines {
+        /// Which /proc view.
+        view: View,
+        /// Process, if named.
+        name: Option<Name>,
+        /// Comparison.
+        op: CmpOp,
+        /// The line count to compare with.
+        count: Expr,
+    },
+}
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl CmpOp {
+    /// Returns whether `a OP b` holds.
+    pub fn holds<T: PartialOrd>(self, a: &T, b: &T) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// The system calls a script can make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syscall {
+    /// `mmap(addr, len, prot, flags, fd, offset)`
+    Mmap,
+    /// `munmap(addr, len)`
+    Munmap,
+    /// `mprotect(addr, len, prot)`
+    Mprotect,
+    /// `brk(addr)`
+    Brk,
+    /// `open("path", flags[, mode])`
+    Open,
+    /// `close(fd)`
+    Close,
+    /// `dup(fd)`
+    Dup,
+    /// `read(fd, addr, len)`
+    Read,
+    /// `write(fd, addr, len)`
+    Write,
+    /// `pwrite(fd, "data", offset)`
+    Pwrite,
+    /// `ftruncate(fd, len)`
+    Ftruncate,
+    /// `unlink("path")`
+    Unlink,
+    /// `memfd_create("name"[, flags])`
+    MemfdCreate,
+    /// `CHILD = fork([PARENT])`
+    Fork,
+    /// `exit(code)`
+    Exit,
+}
+
+impl Syscall {
+    /// Every call with its name and the argument counts it accepts.
+    pub const ALL: [(Syscall, &'static str, usize, usize); 15] = [
+        (Syscall::Mmap, "mmap", 6, 6),
+        (Syscall::Munmap, "munmap", 2, 2),
+        (Syscall::Mprotect, "mprotect", 3, 3),
+        (Syscall::Brk, "brk", 1, 1),
+        (Syscall::Open, "open", 2, 3),
+        (Syscall::Close, "close", 1, 1),
+        (Syscall::Dup, "dup", 1, 1),
+        (Syscall::Read, "read", 3, 3),
+        (Syscall::Write, "write", 3, 3),
+        (Syscall::Pwrite, "pwrite", 3, 3),
+        (Syscall::Ftruncate, "ftruncate", 2, 2),
+        (Syscall::Unlink, "unlink", 1, 1),
+        (Syscall::MemfdCreate, "memfd_create", 1, 2),
+        (Syscall::Fork, "fork", 0, 1),
+        (Syscall::Exit, "exit", 1, 1),
+    ];
+
+    /// Returns the call with this name.
+    pub fn from_name(name: &str) -> Option<Syscall> {
+        Syscall::ALL.iter().find(|e| e.1 == name).map(|e| e.0)
+    }
+
+    /// The call's C name.
+    pub fn name(self) -> &'static str {
+        Syscall::ALL.iter().find(|e| e.0 == self).map(|e| e.1).unwrap_or("?")
+    }
+
+    /// The fewest and most arguments the call takes.
+    pub fn arity(self) -> (usize, usize) {
+        Syscall::ALL.iter().find(|e| e.0 == self).map(|e| (e.2, e.3)).unwrap_or((0, 0))
+    }
+}
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expr {
+    /// A number.
+    Num(u64),
+    /// A string literal.
+    Str(Vec<u8>),
+    /// A name: a variable, a built-in variable (`errno`, `result`, `signal`, ...) or a
+    /// constant (`PROT_READ`, `ENOMEM`, `NULL`, ...).
+    Var(Name),
+    /// A query function such as `rss(A)` or `pfn(A, p)`.
+    Func {
+        /// Which function.
+        func: Func,
+        /// The process named as first argument, if given.
+        proc: Option<Name>,
+        /// The remaining arguments.
+        args: Vec<Expr>,
+        /// Where the call is written.
+        pos: Pos,
+    },
+    /// A unary operation.
+    Unary {
+        /// The operator.
+        op: UnOp,
+        /// Its operand.
+        expr: Box<Expr>,
+        /// Where the operator is.
+        pos: Pos,
+    },
+    /// A binary operation.
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+        /// Where the operator is.
+        pos: Pos,
+    },
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    /// `-x`: two's complement, so `-1` is the all-ones value C passes as fd -1.
+    Neg,
+    /// `~x`: bitwise not.
+    Not,
+}
+
+/// Binary operators, C precedence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+` (numbers; also joins strings)
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Rem,
+    /// `<<`
+    Shl,
+    /// `>>`
+    Shr,
+    /// `&`
+    And,
+    /// `|`
+    Or,
+}
+
+/// The query functions usable in expressions. Those that take a process accept it as the
+/// first argument or, when it is left out, use the current process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    /// Resident bytes (VmRSS).
+    Rss,
+    /// Resident anonymous bytes (RssAnon).
+    Anon,
+    /// Resident file bytes (RssFile).
+    FileRss,
+    /// Resident shmem bytes (RssShmem).
+    Shmem,
+    /// Number of VMAs (map_count).
+    Vmas,
+    /// Mapped bytes (VmSize).
+    Vmsize,
+    /// Minor faults.
+    Minflt,
+    /// Major faults.
+    Majflt,
+    /// The process id.
+    Pid,
+    /// Free frames of the machine.
+    FreeFrames,
+    /// All frames of the machine.
+    TotalFrames,
+    /// The shared zero page's frame number.
+    ZeroPfn,
+    /// 1 if a page-table entry maps the page at the address (Linux `pte_present`).
+    PtePresent,
+    /// The frame mapped at the address, or 0.
+    Pfn,
+    /// The byte at the address, read by the process itself (it may fault the page in).
+    LoadByte,
+}
+
+/// Whether a function takes a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcArg {
+    /// No process.
+    None,
+    /// A process first, optional (the current one when left out).
+    Optional,
+}
+
+impl Func {
+    /// Every function: name, process argument, and the number of other arguments.
+    pub const ALL: [(Func, &'static str, ProcArg, usize); 15] = [
+        (Func::Rss, "rss", ProcArg::Optional, 0),
+        (Func::Anon, "anon", ProcArg::Optional, 0),
+        (Func::FileRss, "file_rss", ProcArg::Optional, 0),
+        (Func::Shmem, "shmem", ProcArg::Optional, 0),
+        (Func::Vmas, "vmas", ProcArg::Optional, 0),
+        (Func::Vmsize, "vmsize", ProcArg::Optional, 0),
+        (Func::Minflt, "minflt", ProcArg::Optional, 0),
+        (Func::Majflt, "majflt", ProcArg::Optional, 0),
+        (Func::Pid, "pid", ProcArg::Optional, 0),
+        (Func::FreeFrames, "free_frames", ProcArg::None, 0),
+        (Func::TotalFrames, "total_frames", ProcArg::None, 0),
+        (Func::ZeroPfn, "zero_pfn", ProcArg::None, 0),
+        (Func::PtePresent, "pte_present", ProcArg::Optional, 1),
+        (Func::Pfn, "pfn", ProcArg::Optional, 1),
+        (Func::LoadByte, "load_byte", ProcArg::Optional, 1),
+    ];
+
+    /// Returns the function with this name, its process argument kind and other argument
+    /// count.
+    pub fn lookup(name: &str) -> Option<(Func, ProcArg, usize)> {
+        Func::ALL.iter().find(|e| e.1 == name).map(|e| (e.0, e.2, e.3))
+    }
+
+    /// The function's name.
+    pub fn name(self) -> &'static str {
+        Func::ALL.iter().find(|e| e.0 == self).map(|e| e.1).unwrap_or("?")
+    }
+}
+
+impl Expr {
+    /// Where the expression starts (approximately, for operators: the operator).
+    pub fn pos(&self) -> Option<Pos> {
+        match self {
+            Expr::Num(_) | Expr::Str(_) => None,
+            Expr::Var(n) => Some(n.pos),
+            Expr::Func { pos, .. } | Expr::Unary { pos, .. } | Expr::Binary { pos, .. } => Some(*pos),
+        }
+    }
+
+    /// Whether the expression is a literal or a constant (no variables, no functions), so
+    /// that an expect failure need not repeat its value.
+    pub fn is_literal(&self) -> bool {
+        match self {
+            Expr::Num(_) | Expr::Str(_) => true,
+            Expr::Var(n) => crate::value::constant(&n.name).is_some(),
+            Expr::Func { .. } => false,
+            Expr::Unary { expr, .. } => expr.is_literal(),
+            Expr::Binary { left, right, .. } => left.is_literal() && right.is_literal(),
+        }
+    }
+}
