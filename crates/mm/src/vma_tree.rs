@@ -3,8 +3,9 @@
 //!
 //! VMAs live in a `BTreeMap` keyed by start address; the gaps between them live in a
 //! [`GapTree`] augmented with subtree maxima, the role Linux's maple tree plays for
-//! `unmapped_area_topdown`. Gaps are stored as the room a new mapping may use: a gap ending at
-//! a GROWSDOWN VMA stops `stack_guard_gap` below it.
+//! `unmapped_area_topdown`. The stack guard gap is applied the way Linux applies it: a gap
+//! found just below a GROWSDOWN VMA lowers the search's upper limit to the guard's start and
+//! the search starts again, which also skips every other gap above that limit.
 
 use crate::flags::VmFlags;
 use crate::gap_tree::GapTree;
@@ -109,9 +110,9 @@ impl VmaTree {
         }
     }
 
-    /// The indexed room between the VMA ending at `from` (or address 0) and `next`.
+    /// Indexes the free range between the VMA ending at `from` (or address 0) and `next`.
     fn index_gap(&mut self, from: u64, next: Option<&Vma>) {
-        let end = next.map(|v| self.start_gap(v)).unwrap_or(u64::MAX);
+        let end = next.map(|v| v.start).unwrap_or(u64::MAX);
         if end > from {
             self.gaps.insert(from, end);
         }
@@ -152,14 +153,36 @@ impl VmaTree {
         self.vmas.get_mut(&start)
     }
 
-    /// Highest free address range `[a, a+len)` in `[low, high)` (top-down placement).
+    /// Highest free address range `[a, a+len)` in `[low, high)` (unmapped_area_topdown).
     pub fn find_top_down(&self, low: u64, high: u64, len: u64, align: u64, slack: u64, offset: u64) -> Option<u64> {
-        self.gaps.find_top_down(low, high, len, align, slack, offset)
+        let mut high = high;
+        loop {
+            let a = self.gaps.find_top_down(low, high, len, align, slack, offset)?;
+            let (_, gap_end) = self.gaps.containing(a)?;
+            match self.vmas.get(&gap_end) {
+                // Linux lowers the limit to the stack guard and searches again from there.
+                Some(next) if next.flags.contains(VmFlags::GROWSDOWN) && self.start_gap(next) < high.min(gap_end) => {
+                    high = self.start_gap(next);
+                }
+                _ => return Some(a),
+            }
+        }
     }
 
-    /// Lowest free address range `[a, a+len)` in `[low, high)` (bottom-up placement).
+    /// Lowest free address range `[a, a+len)` in `[low, high)` (unmapped_area).
     pub fn find_bottom_up(&self, low: u64, high: u64, len: u64, align: u64, slack: u64, offset: u64) -> Option<u64> {
-        self.gaps.find_bottom_up(low, high, len, align, slack, offset)
+        let mut low = low;
+        loop {
+            let a = self.gaps.find_bottom_up(low, high, len, align, slack, offset)?;
+            let (_, gap_end) = self.gaps.containing(a)?;
+            match self.vmas.get(&gap_end) {
+                // A stack's guard overlapping the candidate moves the search above that stack.
+                Some(next) if next.flags.contains(VmFlags::GROWSDOWN) && self.start_gap(next) < a + len => {
+                    low = next.end;
+                }
+                _ => return Some(a),
+            }
+        }
     }
 
     /// The free-gap index.
@@ -177,7 +200,7 @@ impl VmaTree {
             assert_eq!(k, v.start, "VMA keyed at {k:#x} starts at {:#x}", v.start);
             assert!(v.start < v.end, "empty VMA at {:#x}", v.start);
             assert!(first || v.start >= prev_end, "VMAs overlap at {:#x}", v.start);
-            let end = self.start_gap(v);
+            let end = v.start;
             if end > prev_end {
                 expect.push((prev_end, end));
             }

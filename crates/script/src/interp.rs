@@ -1,0 +1,894 @@
+//! The interpreter: runs [`Stmt`]s against an [`mm::Kernel`], keeping the script's state
+//! (processes by name, the current process, variables, and the `errno`/`result`/`signal`
+//! registers) and reporting to an [`Output`].
+//!
+//! The trace it writes is modelled on `strace -f`: every line a process causes starts with
+//! the process's name, calls are spelled with C names and return values, and failures show
+//! the errno and its text. Faults do not kill a simulated process: this is a teaching tool,
+//! and seeing what happens after a SIGSEGV is more useful than a dead process.
+
+use crate::ast::*;
+use crate::error::{Pos, ScriptError};
+use crate::output::{ExpectOutcome, Output};
+use crate::program;
+use crate::value::{self, show_bytes, Value};
+use abi::{Errno, PAGE_MASK, PAGE_SIZE};
+use mm::{Config, Kernel, Pid, Signal, ThpMode};
+use std::collections::{BTreeMap, HashMap};
+
+/// The most bytes one `load`, `store`, `read`, `write` or `file` may move. The model keeps
+/// every touched page in host memory, so an accidental `store p 0 x 1T` must not take the
+/// host down.
+pub const MAX_TRANSFER: u64 = 64 << 20;
+
+/// Smallest and largest simulated RAM `set ram` accepts.
+pub const RAM_RANGE: (u64, u64) = (1 << 20, 1 << 40);
+
+/// How a run behaves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Check every invariant of the model after every statement (and let the model check
+    /// itself after every call). A violation is a bug in the model and panics.
+    pub paranoid: bool,
+}
+
+/// What the script knows about one process it named.
+#[derive(Clone, Debug)]
+struct Proc {
+    pid: Pid,
+    /// The first event sequence number `events` has not shown yet.
+    events_seq: u64,
+    alive: bool,
+}
+
+/// The state of a running script.
+#[derive(Debug)]
+pub struct Interpreter {
+    kernel: Kernel,
+    opts: Options,
+    procs: BTreeMap<String, Proc>,
+    current: Option<String>,
+    vars: HashMap<String, Value>,
+    errno: u64,
+    result: u64,
+    signal: u64,
+    sigcode: u64,
+    sigaddr: u64,
+    passed: usize,
+    failed: usize,
+}
+
+type RResult<T> = Result<T, ScriptError>;
+
+/// How a call's return value is shown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ret {
+    Hex,
+    Dec,
+}
+
+impl Interpreter {
+    /// A fresh machine with the default configuration (4 GiB of RAM, Linux's sysctls).
+    pub fn new(opts: Options) -> Self {
+        let config = Config { paranoid: opts.paranoid, ..Config::default() };
+        Interpreter {
+            kernel: Kernel::new(config),
+            opts,
+            procs: BTreeMap::new(),
+            current: None,
+            vars: HashMap::new(),
+            errno: 0,
+            result: 0,
+            signal: 0,
+            sigcode: 0,
+            sigaddr: 0,
+            passed: 0,
+            failed: 0,
+        }
+    }
+
+    /// The simulated machine.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// How many expects passed and failed so far.
+    pub fn expect_counts(&self) -> (usize, usize) {
+        (self.passed, self.failed)
+    }
+
+    /// The pid of a named process that is still running.
+    pub fn pid_of(&self, name: &str) -> Option<Pid> {
+        self.procs.get(name).filter(|p| p.alive).map(|p| p.pid)
+    }
+
+    /// Runs every statement of `program` in order, stopping at the first error.
+    pub fn run_program(&mut self, program: &Program, out: &mut dyn Output) -> RResult<()> {
+        for stmt in &program.stmts {
+            self.run_stmt(stmt, out)?;
+        }
+        Ok(())
+    }
+
+    /// Parses and runs one line (as the REPL does); `line` numbers it for errors.
+    pub fn run_line(&mut self, text: &str, line: usize, out: &mut dyn Output) -> RResult<()> {
+        match crate::parser::parse_line(text, line)? {
+            Some(stmt) => self.run_stmt(&stmt, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs one statement.
+    pub fn run_stmt(&mut self, stmt: &Stmt, out: &mut dyn Output) -> RResult<()> {
+        let cx = Cx { proc: stmt.proc.as_ref(), pos: stmt.pos };
+        match &stmt.kind {
+            StmtKind::Process { name, empty } => self.process(name, *empty, out)?,
+            StmtKind::Use(name) => {
+                self.live(name)?;
+                self.current = Some(name.name.clone());
+            }
+            StmtKind::File { path, contents } => self.file(cx, path, contents, out)?,
+            StmtKind::Set { name, value } => self.set(cx, name, value)?,
+            StmtKind::Let { var, value } => {
+                let v = self.eval(cx, value)?;
+                self.vars.insert(var.name.clone(), v);
+            }
+            StmtKind::Call { var, call, args } => self.call(cx, var.as_ref(), *call, args, out)?,
+            StmtKind::Store { addr, data } => self.store(cx, addr, data, out)?,
+            StmtKind::Load { addr, len } => {
+                let (name, pid) = self.target(cx, None)?;
+                let addr = self.int(cx, addr)?;
+                let len = self.length(cx, len)?;
+                let shown = match self.kernel.load(pid, addr, len) {
+                    Ok(bytes) => {
+                        self.clear_signal();
+                        show_bytes(&bytes)
+                    }
+                    Err(sig) => self.fault(sig),
+                };
+                emit(out, format!("{name}: load {addr:#x} {len} = {shown}"));
+            }
+            StmtKind::Exec { addr } => {
+                let (name, pid) = self.target(cx, None)?;
+                let addr = self.int(cx, addr)?;
+                let shown = match self.kernel.exec_at(pid, addr) {
+                    Ok(()) => {
+                        self.clear_signal();
+                        "ok".to_string()
+                    }
+                    Err(sig) => self.fault(sig),
+                };
+                emit(out, format!("{name}: exec {addr:#x} = {shown}"));
+            }
+            StmtKind::View { view, name } => self.view(cx, *view, name.as_ref(), out)?,
+            StmtKind::Free => {
+                let f = &self.kernel.m.frames;
+                let (free, total) = (f.free_frames(), f.total_frames());
+                emit(out, format!("free: {free} of {total} frames free ({} KiB of {} KiB)", free * 4, total * 4));
+            }
+            StmtKind::Print(items) => {
+                let mut parts = Vec::new();
+                for item in items {
+                    match self.eval(cx, &item.expr)? {
+                        Value::Str(s) => parts.push(String::from_utf8_lossy(&s).into_owned()),
+                        Value::Int(n) => parts.push(format!("{} = {n} ({n:#x})", item.text)),
+                    }
+                }
+                emit(out, parts.join(" "));
+            }
+            StmtKind::Expect(e) => self.expect(cx, stmt.pos.line, e, out)?,
+        }
+        if self.opts.paranoid {
+            mm::invariants::check_kernel(&self.kernel);
+        }
+        Ok(())
+    }
+
+    // ---- processes ----
+
+    fn process(&mut self, name: &Name, empty: bool, out: &mut dyn Output) -> RResult<()> {
+        if self.procs.get(&name.name).is_some_and(|p| p.alive) {
+            return Err(name.pos.error(format!("process `{}` already exists", name.name)));
+        }
+        let events_seq = self.kernel.m.events.next_seq();
+        let spawned = if empty {
+            self.kernel.spawn_empty(&name.name)
+        } else {
+            let path = program::program_path(&name.name);
+            self.kernel.create_file(&path, &program::program_bytes(&name.name));
+            self.kernel.spawn(&name.name, &program::program_image(&name.name))
+        };
+        let pid = spawned.map_err(|e| name.pos.error(format!("cannot create process `{}`: {e}", name.name)))?;
+        self.procs.insert(name.name.clone(), Proc { pid, events_seq, alive: true });
+        self.current = Some(name.name.clone());
+        let what = if empty { "an empty address space".to_string() } else { program::program_path(&name.name) };
+        emit(out, format!("process {}: pid {pid}, {what}", name.name));
+        Ok(())
+    }
+
+    /// The pid of a named process, which must be running.
+    fn live(&self, name: &Name) -> RResult<Pid> {
+        match self.procs.get(&name.name) {
+            Some(p) if p.alive => Ok(p.pid),
+            Some(_) => Err(name.pos.error(format!("process `{}` has exited", name.name))),
+            None => Err(name.pos.error(format!("unknown process `{}`", name.name))),
+        }
+    }
+
+    /// The process a statement acts on: the one named, else the `NAME:` prefix, else the
+    /// current one.
+    fn target(&self, cx: Cx, named: Option<&Name>) -> RResult<(String, Pid)> {
+        if let Some(n) = named.or(cx.proc) {
+            return Ok((n.name.clone(), self.live(n)?));
+        }
+        match &self.current {
+            Some(c) => match self.procs.get(c) {
+                Some(p) if p.alive => Ok((c.clone(), p.pid)),
+                _ => Err(cx.pos.error(format!("no current process (`{c}` has exited); name one with `use NAME`"))),
+            },
+            None => Err(cx.pos.error("no process yet: create one with `process NAME`")),
+        }
+    }
+
+    // ---- settings and files ----
+
+    fn set(&mut self, cx: Cx, name: &Name, value: &Expr) -> RResult<()> {
+        let word = match value {
+            Expr::Var(n) if self.vars.get(&n.name).is_none() && value::constant(&n.name).is_none() => {
+                Some(n.name.as_str())
+            }
+            _ => None,
+        };
+        let vpos = value.pos().unwrap_or(cx.pos);
+        let limit = |this: &mut Self| -> RResult<u64> {
+            match word {
+                Some("unlimited" | "RLIM_INFINITY") => Ok(u64::MAX),
+                _ => this.int(cx, value),
+            }
+        };
+        match name.name.as_str() {
+            "max_map_count" => self.kernel.m.config.max_map_count = self.int(cx, value)?,
+            "rlimit_stack" => self.kernel.m.config.rlimit_stack = limit(self)?,
+            "rlimit_data" => self.kernel.m.config.rlimit_data = limit(self)?,
+            "rlimit_as" => self.kernel.m.config.rlimit_as = limit(self)?,
+            "thp" => {
+                self.kernel.m.config.thp = match word {
+                    Some("always") => ThpMode::Always,
+                    Some("madvise") => ThpMode::Madvise,
+                    Some("never") => ThpMode::Never,
+                    _ => return Err(vpos.error("`set thp` takes always, madvise or never")),
+                }
+            }
+            "fault_around_bytes" => {
+                let v = self.int(cx, value)?;
+                // Linux accepts powers of two up to one page table's worth of pages.
+                if v < PAGE_SIZE || !v.is_power_of_two() || v > 512 * PAGE_SIZE {
+                    return Err(vpos.error("fault_around_bytes must be a power of two from 4K to 2M"));
+                }
+                self.kernel.m.config.fault_around_bytes = v;
+            }
+            "ram" => {
+                let v = self.int(cx, value)?;
+                if !(RAM_RANGE.0..=RAM_RANGE.1).contains(&v) {
+                    return Err(vpos.error("ram must be between 1M and 1T"));
+                }
+                if !self.kernel.tasks.is_empty() || !self.kernel.m.files.is_empty() {
+                    return Err(name.pos.error("`set ram` must come before the first process or file"));
+                }
+                let config = Config { ram_bytes: v & PAGE_MASK, ..self.kernel.m.config.clone() };
+                self.kernel = Kernel::new(config);
+            }
+            other => {
+                return Err(name.pos.error(format!(
+                    "unknown setting `{other}` (known: max_map_count, ram, rlimit_stack, rlimit_data, \
+                     rlimit_as, thp, fault_around_bytes)"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    fn file(&mut self, cx: Cx, path: &Expr, contents: &Expr, out: &mut dyn Output) -> RResult<()> {
+        let path = self.path(cx, path)?;
+        let bytes = match self.eval(cx, contents)? {
+            Value::Str(s) => s,
+            Value::Int(n) => {
+                if n > MAX_TRANSFER {
+                    return Err(contents.pos().unwrap_or(cx.pos).error("a file can be at most 64M"));
+                }
+                program::patterned_contents(n as usize)
+            }
+        };
+        self.kernel.create_file(&path, &bytes);
+        emit(out, format!("file {}: {} bytes", path, bytes.len()));
+        Ok(())
+    }
+
+    // ---- system calls ----
+
+    fn call(&mut self, cx: Cx, var: Option<&Name>, call: Syscall, args: &[Expr], out: &mut dyn Output) -> RResult<()> {
+        if call == Syscall::Fork {
+            return self.fork(cx, var, args, out);
+        }
+        let (name, pid) = self.target(cx, None)?;
+        if call == Syscall::Exit {
+            let code = self.int(cx, &args[0])? as i32;
+            emit(out, format!("{name}: exit({code}) = ?"));
+            let k = &mut self.kernel;
+            let status = k.exit(pid, code).and_then(|_| k.reap(pid)).map_err(|e| cx.pos.error(format!("exit failed: {e}")))?;
+            if let Some(p) = self.procs.get_mut(&name) {
+                p.alive = false;
+            }
+            emit(out, format!("+++ {name} exited with {} +++", status & 0xff));
+            return Ok(());
+        }
+        let (shown, r, ret) = match call {
+            Syscall::Mmap => {
+                let v = self.ints(cx, args)?;
+                let (addr, len, prot, flags, fd, off) = (v[0], v[1], v[2], v[3], v[4] as i64, v[5]);
+                let shown = format!(
+                    "{}, {len}, {}, {}, {fd}, {}",
+                    fmt_addr(addr),
+                    abi::format_bits(prot, abi::PROT_NAMES, "PROT_NONE"),
+                    abi::format_map_flags(flags),
+                    fmt_off(off)
+                );
+                (shown, self.kernel.mmap(pid, addr, len, prot, flags, fd, off), Ret::Hex)
+            }
+            Syscall::Munmap => {
+                let v = self.ints(cx, args)?;
+                (format!("{:#x}, {}", v[0], v[1]), self.kernel.munmap(pid, v[0], v[1]), Ret::Dec)
+            }
+            Syscall::Mprotect => {
+                let v = self.ints(cx, args)?;
+                let prot = abi::format_bits(v[2], abi::PROT_NAMES, "PROT_NONE");
+                (format!("{:#x}, {}, {prot}", v[0], v[1]), self.kernel.mprotect(pid, v[0], v[1], v[2]), Ret::Dec)
+            }
+            Syscall::Brk => {
+                let a = self.int(cx, &args[0])?;
+                (fmt_addr(a), self.kernel.brk(pid, a), Ret::Hex)
+            }
+            Syscall::Open => {
+                let path = self.path(cx, &args[0])?;
+                let flags = self.int(cx, &args[1])?;
+                let mut shown = format!("{}, {}", value::quote(path.as_bytes()), fmt_open_flags(flags));
+                if let Some(mode) = args.get(2) {
+                    shown.push_str(&format!(", {:#o}", self.int(cx, mode)?));
+                }
+                (shown, self.kernel.open(pid, &path, flags), Ret::Dec)
+            }
+            Syscall::Close => {
+                let fd = self.int(cx, &args[0])? as i64;
+                (fd.to_string(), self.kernel.close(pid, fd), Ret::Dec)
+            }
+            Syscall::Dup => {
+                let fd = self.int(cx, &args[0])? as i64;
+                (fd.to_string(), self.kernel.dup(pid, fd), Ret::Dec)
+            }
+            Syscall::Read | Syscall::Write => {
+                let fd = self.int(cx, &args[0])? as i64;
+                let buf = self.int(cx, &args[1])?;
+                let len = self.length(cx, &args[2])?;
+                let r = if call == Syscall::Read {
+                    self.kernel.read(pid, fd, buf, len)
+                } else {
+                    self.kernel.write(pid, fd, buf, len)
+                };
+                (format!("{fd}, {buf:#x}, {len}"), r, Ret::Dec)
+            }
+            Syscall::Pwrite => {
+                let fd = self.int(cx, &args[0])? as i64;
+                let data = self.string(cx, &args[1])?;
+                let off = self.int(cx, &args[2])?;
+                let shown = format!("{fd}, {}, {off}", value::quote(&data[..data.len().min(value::SHOW_BYTES)]));
+                (shown, self.kernel.pwrite_bytes(pid, fd, &data, off), Ret::Dec)
+            }
+            Syscall::Ftruncate => {
+                let fd = self.int(cx, &args[0])? as i64;
+                let len = self.int(cx, &args[1])?;
+                (format!("{fd}, {len}"), self.kernel.ftruncate(pid, fd, len), Ret::Dec)
+            }
+            Syscall::Unlink => {
+                let path = self.path(cx, &args[0])?;
+                (value::quote(path.as_bytes()), self.kernel.unlink(&path), Ret::Dec)
+            }
+            Syscall::MemfdCreate => {
+                let mname = self.path(cx, &args[0])?;
+                let flags = match args.get(1) {
+                    Some(f) => self.int(cx, f)?,
+                    None => 0,
+                };
+                let shown = format!("{}, {}", value::quote(mname.as_bytes()), abi::format_bits(flags, abi::MFD_NAMES, "0"));
+                (shown, self.kernel.memfd_create(pid, &mname, flags), Ret::Dec)
+            }
+            Syscall::Fork | Syscall::Exit => unreachable!("handled above"),
+        };
+        let value = self.record(r);
+        emit(out, format!("{name}: {}({shown}) = {}", call.name(), fmt_result(r, ret)));
+        if let Some(v) = var {
+            self.vars.insert(v.name.clone(), Value::Int(value));
+        }
+        Ok(())
+    }
+
+    /// Sets `errno` and `result` from a call's outcome; returns the value a C program would
+    /// see (-1 on failure).
+    fn record(&mut self, r: Result<u64, Errno>) -> u64 {
+        match r {
+            Ok(v) => {
+                self.errno = 0;
+                self.result = v;
+            }
+            Err(e) => {
+                self.errno = e as i32 as u64;
+                self.result = u64::MAX;
+            }
+        }
+        self.result
+    }
+
+    fn fork(&mut self, cx: Cx, var: Option<&Name>, args: &[Expr], out: &mut dyn Output) -> RResult<()> {
+        let Some(child) = var else {
+            return Err(cx.pos.error("`fork` needs a name for the child: `CHILD = fork()`"));
+        };
+        let named = match args.first() {
+            Some(Expr::Var(n)) => Some(n),
+            _ => None,
+        };
+        if let (Some(a), Some(b)) = (named, cx.proc) {
+            if a.name != b.name {
+                return Err(a.pos.error(format!("the parent is given twice (`{}:` and `{}`)", b.name, a.name)));
+            }
+        }
+        let (parent, ppid) = self.target(cx, named)?;
+        if self.procs.get(&child.name).is_some_and(|p| p.alive) {
+            return Err(child.pos.error(format!("process `{}` already exists", child.name)));
+        }
+        let events_seq = self.kernel.m.events.next_seq();
+        let r = self.kernel.fork(ppid).map(u64::from);
+        self.record(r);
+        match r {
+            Ok(pid) => {
+                self.procs.insert(child.name.clone(), Proc { pid: pid as Pid, events_seq, alive: true });
+                emit(out, format!("{parent}: fork() = {pid} ({})", child.name));
+            }
+            Err(_) => emit(out, format!("{parent}: fork() = {}", fmt_result(r, Ret::Dec))),
+        }
+        Ok(())
+    }
+
+    // ---- memory ----
+
+    fn store(&mut self, cx: Cx, addr: &Expr, data: &StoreData, out: &mut dyn Output) -> RResult<()> {
+        let (name, pid) = self.target(cx, None)?;
+        let addr = self.int(cx, addr)?;
+        let (bytes, what) = match data {
+            StoreData::Bytes(e) => {
+                let s = self.string(cx, e)?;
+                if s.len() as u64 > MAX_TRANSFER {
+                    return Err(e.pos().unwrap_or(cx.pos).error("a store can write at most 64M"));
+                }
+                let what = value::quote(&s[..s.len().min(value::SHOW_BYTES)]);
+                (s, what)
+            }
+            StoreData::Fill { byte, len } => {
+                let b = self.int(cx, byte)?;
+                let b = u8::try_from(b).map_err(|_| byte.pos().unwrap_or(cx.pos).error("the fill byte must be 0..255"))?;
+                let n = self.length(cx, len)?;
+                (vec![b; n as usize], format!("{b:#04x} x {n}"))
+            }
+        };
+        let shown = match self.kernel.store(pid, addr, &bytes) {
+            Ok(()) => {
+                self.clear_signal();
+                "ok".to_string()
+            }
+            Err(sig) => self.fault(sig),
+        };
+        emit(out, format!("{name}: store {addr:#x} {what} = {shown}"));
+        Ok(())
+    }
+
+    fn clear_signal(&mut self) {
+        self.signal = 0;
+        self.sigcode = 0;
+        self.sigaddr = 0;
+    }
+
+    /// Records a signal in `signal`, `sigcode` and `sigaddr`; returns how it is shown.
+    fn fault(&mut self, sig: Signal) -> String {
+        self.signal = sig.signo() as u64;
+        self.sigcode = sig.code() as u64;
+        self.sigaddr = sig.addr();
+        sig.to_string()
+    }
+
+    // ---- views ----
+
+    fn view_text(&mut self, cx: Cx, view: View, named: Option<&Name>) -> RResult<(String, Pid, String)> {
+        let (name, pid) = self.target(cx, named)?;
+        let k = &self.kernel;
+        let text = match view {
+            View::Maps => procfs::maps(k, pid),
+            View::Smaps => procfs::smaps(k, pid),
+            View::Rollup => procfs::smaps_rollup(k, pid),
+            View::Status => procfs::status(k, pid),
+            View::Statm => procfs::statm(k, pid),
+            View::Events | View::Faults => Ok(String::new()),
+        }
+        .map_err(|e| cx.pos.error(format!("cannot read the view: {e}")))?;
+        Ok((name, pid, text))
+    }
+
+    fn view(&mut self, cx: Cx, view: View, named: Option<&Name>, out: &mut dyn Output) -> RResult<()> {
+        let (name, pid, text) = self.view_text(cx, view, named)?;
+        match view {
+            View::Events => {
+                let seq = self.procs.get(&name).map(|p| p.events_seq).unwrap_or(0);
+                let lines: Vec<String> =
+                    self.kernel.m.events.since(seq).filter(|e| e.pid == pid).map(|e| format!("  {e}\n")).collect();
+                let next = self.kernel.m.events.next_seq();
+                if let Some(p) = self.procs.get_mut(&name) {
+                    p.events_seq = next;
+                }
+                if lines.is_empty() {
+                    emit(out, format!("{name}: events: none"));
+                } else {
+                    emit(out, format!("{name}: events:"));
+                    out.text(&lines.concat());
+                }
+            }
+            View::Faults => {
+                let t = self.kernel.task(pid);
+                let (min, maj) = t.map(|t| (t.min_flt, t.maj_flt)).unwrap_or((0, 0));
+                emit(out, format!("{name}: faults: min_flt {min}, maj_flt {maj}"));
+            }
+            _ => {
+                let file = match view {
+                    View::Maps => "maps",
+                    View::Smaps => "smaps",
+                    View::Rollup => "smaps_rollup",
+                    View::Status => "status",
+                    _ => "statm",
+                };
+                emit(out, format!("{name}: cat /proc/{pid}/{file}"));
+                out.text(&text);
+            }
+        }
+        Ok(())
+    }
+
+    // ---- expect ----
+
+    fn expect(&mut self, cx: Cx, line: usize, e: &Expect, out: &mut dyn Output) -> RResult<()> {
+        let failure: Option<String> = match &e.check {
+            Check::Compare { left, op, right } => {
+                let a = self.eval(cx, left)?;
+                let b = self.eval(cx, right)?;
+                let holds = match (&a, &b) {
+                    (Value::Int(x), Value::Int(y)) => op.holds(x, y),
+                    (Value::Str(x), Value::Str(y)) => op.holds(x, y),
+                    _ => {
+                        let p = right.pos().or(left.pos()).unwrap_or(cx.pos);
+                        return Err(p.error(format!("cannot compare {} with {}", a.kind(), b.kind())));
+                    }
+                };
+                (!holds).then(|| {
+                    let got = self.show_hinted(left, &a);
+                    if right.is_literal() {
+                        format!("got {got}")
+                    } else {
+                        format!("got {got}; right side is {}", self.show_hinted(right, &b))
+                    }
+                })
+            }
+            Check::Load { proc, addr, len, op, want } => {
+                let cx2 = Cx { proc: proc.as_ref(), pos: cx.pos };
+                let (_, pid) = self.target(cx2, None)?;
+                let addr = self.int(cx, addr)?;
+                let len = self.length(cx, len)?;
+                let want = self.string(cx, want)?;
+                match self.kernel.load(pid, addr, len) {
+                    Ok(bytes) => {
+                        self.clear_signal();
+                        (!op.holds(&bytes, &want)).then(|| format!("got {}", show_bytes(&bytes)))
+                    }
+                    Err(sig) => Some(format!("got {}", self.fault(sig))),
+                }
+            }
+            Check::Contains { view, name, negated, text } => {
+                let needle = self.string(cx, text)?;
+                let (pname, _, hay) = self.view_text(cx, *view, name.as_ref())?;
+                let found = hay.contains(String::from_utf8_lossy(&needle).as_ref());
+                (found == *negated).then(|| {
+                    let how = if *negated { "found" } else { "not found" };
+                    format!("{how} in {} of {pname}\n{}", view_keyword(*view), indent(&hay))
+                })
+            }
+            Check::Lines { view, name, op, count } => {
+                let want = self.int(cx, count)?;
+                let (pname, _, hay) = self.view_text(cx, *view, name.as_ref())?;
+                let n = hay.lines().count() as u64;
+                (!op.holds(&n, &want)).then(|| format!("got {n} lines in {} of {pname}\n{}", view_keyword(*view), indent(&hay)))
+            }
+        };
+        let outcome = ExpectOutcome {
+            line,
+            passed: failure.is_none(),
+            condition: e.text.clone(),
+            detail: failure.unwrap_or_default(),
+        };
+        if outcome.passed {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        out.expect(&outcome);
+        Ok(())
+    }
+
+    /// Shows a value the way its expression suggests: `errno` as a name, `signal` as a
+    /// signal name, other numbers as numbers.
+    fn show_hinted(&self, e: &Expr, v: &Value) -> String {
+        match (e, v) {
+            (Expr::Var(n), Value::Int(x)) if n.name == "errno" => value::errno_name(*x),
+            (Expr::Var(n), Value::Int(x)) if n.name == "signal" => value::signal_name(*x),
+            _ => v.show(),
+        }
+    }
+
+    // ---- expressions ----
+
+    /// Evaluates an expression in the context of a statement.
+    fn eval(&mut self, cx: Cx, e: &Expr) -> RResult<Value> {
+        Ok(match e {
+            Expr::Num(n) => Value::Int(*n),
+            Expr::Str(s) => Value::Str(s.clone()),
+            Expr::Var(n) => self.lookup(n)?,
+            Expr::Unary { op, expr, .. } => {
+                let v = self.int(cx, expr)?;
+                Value::Int(match op {
+                    UnOp::Neg => v.wrapping_neg(),
+                    UnOp::Not => !v,
+                })
+            }
+            Expr::Binary { op, left, right, pos } => {
+                let a = self.eval(cx, left)?;
+                let b = self.eval(cx, right)?;
+                match (a, b) {
+                    (Value::Int(x), Value::Int(y)) => Value::Int(arith(*op, x, y, *pos)?),
+                    (Value::Str(mut x), Value::Str(y)) if *op == BinOp::Add => {
+                        x.extend_from_slice(&y);
+                        Value::Str(x)
+                    }
+                    (a, b) => {
+                        return Err(pos.error(format!("cannot apply `{}` to {} and {}", binop_symbol(*op), a.kind(), b.kind())))
+                    }
+                }
+            }
+            Expr::Func { func, proc, args, pos } => Value::Int(self.func(cx, *func, proc.as_ref(), args, *pos)?),
+        })
+    }
+
+    fn lookup(&self, n: &Name) -> RResult<Value> {
+        if let Some(v) = self.vars.get(&n.name) {
+            return Ok(v.clone());
+        }
+        let builtin = match n.name.as_str() {
+            "errno" => Some(self.errno),
+            "result" => Some(self.result),
+            "signal" => Some(self.signal),
+            "sigcode" => Some(self.sigcode),
+            "sigaddr" => Some(self.sigaddr),
+            _ => None,
+        };
+        if let Some(v) = builtin.or_else(|| value::constant(&n.name)) {
+            return Ok(Value::Int(v));
+        }
+        if self.procs.contains_key(&n.name) {
+            return Err(n.pos.error(format!("`{0}` is a process, not a value (its pid is `pid({0})`)", n.name)));
+        }
+        Err(n.pos.error(format!("unknown name `{}`", n.name)))
+    }
+
+    fn int(&mut self, cx: Cx, e: &Expr) -> RResult<u64> {
+        match self.eval(cx, e)? {
+            Value::Int(n) => Ok(n),
+            Value::Str(_) => Err(e.pos().unwrap_or(cx.pos).error("expected a number, found a string")),
+        }
+    }
+
+    fn ints(&mut self, cx: Cx, es: &[Expr]) -> RResult<Vec<u64>> {
+        es.iter().map(|e| self.int(cx, e)).collect()
+    }
+
+    /// A byte count for a memory transfer, at most [`MAX_TRANSFER`].
+    fn length(&mut self, cx: Cx, e: &Expr) -> RResult<u64> {
+        let n = self.int(cx, e)?;
+        if n > MAX_TRANSFER {
+            return Err(e.pos().unwrap_or(cx.pos).error(format!("length {n} is over the simulator's limit of 64M per transfer")));
+        }
+        Ok(n)
+    }
+
+    fn string(&mut self, cx: Cx, e: &Expr) -> RResult<Vec<u8>> {
+        match self.eval(cx, e)? {
+            Value::Str(s) => Ok(s),
+            Value::Int(_) => Err(e.pos().unwrap_or(cx.pos).error("expected a string, found a number")),
+        }
+    }
+
+    /// A path or name: a string that is valid UTF-8.
+    fn path(&mut self, cx: Cx, e: &Expr) -> RResult<String> {
+        let s = self.string(cx, e)?;
+        String::from_utf8(s).map_err(|_| e.pos().unwrap_or(cx.pos).error("a path must be valid UTF-8"))
+    }
+
+    fn func(&mut self, cx: Cx, func: Func, proc: Option<&Name>, args: &[Expr], pos: Pos) -> RResult<u64> {
+        let frames = &self.kernel.m.frames;
+        match func {
+            Func::FreeFrames => return Ok(frames.free_frames()),
+            Func::TotalFrames => return Ok(frames.total_frames()),
+            Func::ZeroPfn => return Ok(frames.zero_pfn()),
+            _ => {}
+        }
+        let fcx = Cx { proc: cx.proc, pos };
+        let (name, pid) = self.target(fcx, proc)?;
+        let addr = match args.first() {
+            Some(a) => Some(self.int(cx, a)?),
+            None => None,
+        };
+        let k = &self.kernel;
+        let mm = k.mm(pid).map_err(|e| pos.error(format!("process `{name}`: {e}")))?;
+        let task = k.task(pid);
+        let pte = |addr: u64| {
+            if addr >= mm::layout::TASK_SIZE {
+                return None;
+            }
+            let pte = mm::pgtable::lookup(&k.m.frames, mm.pgd, addr & PAGE_MASK);
+            pte.mapped().then(|| pte.pfn())
+        };
+        Ok(match func {
+            Func::Rss => mm.rss.total() * PAGE_SIZE,
+            Func::Anon => mm.rss.anon * PAGE_SIZE,
+            Func::FileRss => mm.rss.file * PAGE_SIZE,
+            Func::Shmem => mm.rss.shmem * PAGE_SIZE,
+            Func::Vmas => mm.map_count() as u64,
+            Func::Vmsize => mm.total_vm * PAGE_SIZE,
+            Func::Minflt => task.map(|t| t.min_flt).unwrap_or(0),
+            Func::Majflt => task.map(|t| t.maj_flt).unwrap_or(0),
+            Func::Pid => u64::from(pid),
+            Func::PtePresent => pte(addr.unwrap_or(0)).is_some() as u64,
+            Func::Pfn => pte(addr.unwrap_or(0)).unwrap_or(0),
+            Func::LoadByte => {
+                let a = addr.unwrap_or(0);
+                match self.kernel.load(pid, a, 1) {
+                    Ok(b) => u64::from(b.first().copied().unwrap_or(0)),
+                    Err(sig) => return Err(pos.error(format!("load_byte({name}, {a:#x}): {sig}"))),
+                }
+            }
+            Func::FreeFrames | Func::TotalFrames | Func::ZeroPfn => unreachable!("answered above"),
+        })
+    }
+}
+
+/// What a statement's expressions need to know: its process prefix and its position.
+#[derive(Clone, Copy)]
+struct Cx<'a> {
+    proc: Option<&'a Name>,
+    pos: Pos,
+}
+
+fn emit(out: &mut dyn Output, mut line: String) {
+    line.push('\n');
+    out.text(&line);
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+fn view_keyword(view: View) -> &'static str {
+    View::ALL.iter().find(|(v, _)| *v == view).map(|(_, k)| *k).unwrap_or("?")
+}
+
+fn binop_symbol(op: BinOp) -> &'static str {
+    match op {
+        BinOp::Add => "+",
+        BinOp::Sub => "-",
+        BinOp::Mul => "*",
+        BinOp::Div => "/",
+        BinOp::Rem => "%",
+        BinOp::Shl => "<<",
+        BinOp::Shr => ">>",
+        BinOp::And => "&",
+        BinOp::Or => "|",
+    }
+}
+
+/// Checked arithmetic: a script that overflows has a mistake in it, so it is an error rather
+/// than a silently wrapped address.
+fn arith(op: BinOp, x: u64, y: u64, pos: Pos) -> RResult<u64> {
+    let overflow = || pos.error(format!("arithmetic overflow in `{}`", binop_symbol(op)));
+    match op {
+        BinOp::Add => x.checked_add(y).ok_or_else(overflow),
+        BinOp::Sub => x.checked_sub(y).ok_or_else(|| pos.error("arithmetic underflow in `-` (the result would be negative)")),
+        BinOp::Mul => x.checked_mul(y).ok_or_else(overflow),
+        BinOp::Div => x.checked_div(y).ok_or_else(|| pos.error("division by zero")),
+        BinOp::Rem => x.checked_rem(y).ok_or_else(|| pos.error("division by zero")),
+        BinOp::Shl => {
+            let r = u32::try_from(y).ok().and_then(|s| x.checked_shl(s)).ok_or_else(overflow)?;
+            if r >> y != x {
+                return Err(overflow());
+            }
+            Ok(r)
+        }
+        BinOp::Shr => Ok(u32::try_from(y).ok().and_then(|s| x.checked_shr(s)).unwrap_or(0)),
+        BinOp::And => Ok(x & y),
+        BinOp::Or => Ok(x | y),
+    }
+}
+
+fn fmt_addr(v: u64) -> String {
+    if v == 0 {
+        "NULL".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+fn fmt_off(v: u64) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
+/// Spells `open` flags as strace does: the access mode, then the other flags.
+fn fmt_open_flags(flags: u64) -> String {
+    let mode = match flags & abi::O_ACCMODE {
+        abi::O_RDONLY => "O_RDONLY",
+        abi::O_WRONLY => "O_WRONLY",
+        abi::O_RDWR => "O_RDWR",
+        _ => "O_ACCMODE",
+    };
+    let rest = flags & !abi::O_ACCMODE;
+    if rest == 0 {
+        mode.to_string()
+    } else {
+        format!("{mode}|{}", abi::format_bits(rest, abi::O_NAMES, "0"))
+    }
+}
+
+fn fmt_result(r: Result<u64, Errno>, ret: Ret) -> String {
+    match r {
+        Ok(v) if ret == Ret::Hex => format!("{v:#x}"),
+        Ok(v) => v.to_string(),
+        Err(e) => format!("-1 {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_is_checked() {
+        let p = Pos { line: 1, col: 5 };
+        assert_eq!(arith(BinOp::Add, 1, 2, p).unwrap(), 3);
+        assert!(arith(BinOp::Add, u64::MAX, 1, p).is_err());
+        assert!(arith(BinOp::Sub, 1, 2, p).is_err());
+        assert_eq!(arith(BinOp::Div, 7, 0, p).unwrap_err().message, "division by zero");
+        assert!(arith(BinOp::Shl, 1, 64, p).is_err());
+        assert!(arith(BinOp::Shl, 3, 63, p).is_err());
+        assert_eq!(arith(BinOp::Shl, 1, 63, p).unwrap(), 1 << 63);
+        assert_eq!(arith(BinOp::Shr, 1, 99, p).unwrap(), 0);
+    }
+
+    #[test]
+    fn open_flags_spell_the_access_mode() {
+        assert_eq!(fmt_open_flags(abi::O_RDONLY), "O_RDONLY");
+        assert_eq!(fmt_open_flags(abi::O_RDWR | abi::O_CREAT), "O_RDWR|O_CREAT");
+    }
+}
