@@ -51,6 +51,36 @@ pub fn diff_lines(host: &str, model: &str) -> String {
     out
 }
 
+/// A diff of two maps or smaps texts record by record: records only on one side, and for
+/// records on both sides the lines that differ.
+pub fn diff_records(host: &str, model: &str) -> String {
+    let h = smaps_records(host);
+    let m = smaps_records(model);
+    let mut out = String::new();
+    for hr in &h {
+        match m.iter().find(|r| r[0] == hr[0]) {
+            None => {
+                let _ = writeln!(out, "  - host only : {}", hr[0]);
+            }
+            Some(mr) if mr != hr => {
+                let _ = writeln!(out, "  ~ differs   : {}", hr[0]);
+                for (a, b) in hr.iter().zip(mr.iter()).skip(1) {
+                    if a != b {
+                        let _ = writeln!(out, "      host {a:<32} model {b}");
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for mr in &m {
+        if !h.iter().any(|r| r[0] == mr[0]) {
+            let _ = writeln!(out, "  + model only: {}", mr[0]);
+        }
+    }
+    out
+}
+
 fn describe(o: &Outcome) -> String {
     match o {
         Outcome::Value(v) => format!("{v:#x}"),
@@ -63,19 +93,65 @@ fn describe(o: &Outcome) -> String {
     }
 }
 
+/// Splits an smaps text into records (header line plus its field lines).
+fn smaps_records(text: &str) -> Vec<Vec<&str>> {
+    let mut out: Vec<Vec<&str>> = Vec::new();
+    for line in text.lines() {
+        let is_header = line.split(' ').next().is_some_and(|r| r.contains('-') && r.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
+        if is_header || out.is_empty() {
+            out.push(vec![line]);
+        } else if let Some(last) = out.last_mut() {
+            last.push(line);
+        }
+    }
+    out
+}
+
+/// Makes an smaps text comparable: records of mappings that existed before the script ran
+/// keep only their header and VmFlags (the model cannot know their residency).
+pub fn normalize_smaps(text: &str, init_ranges: &[(u64, u64)]) -> String {
+    let mut out = String::new();
+    for rec in smaps_records(text) {
+        let range = crate::model::parse_maps_line(rec[0]).map(|p| (p.0, p.1));
+        let inherited = range.is_some_and(|(s, e)| init_ranges.iter().any(|&(a, b)| s < b && a < e));
+        for line in rec {
+            if inherited && !(line == rec_header(line) || line.starts_with("VmFlags:") || line.starts_with("Size:")) {
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    normalize_text(&out)
+}
+
+fn rec_header(line: &str) -> &str {
+    if crate::model::parse_maps_line(line).is_some() && line.split(' ').next().is_some_and(|r| r.contains('-')) {
+        line
+    } else {
+        ""
+    }
+}
+
 /// Compares every step; `smaps_residency` also compares the smaps residency lines (otherwise
 /// only the maps lines and VmFlags of smaps texts).
 pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mismatch> {
     let mut out = Vec::new();
+    let init_ranges: Vec<(u64, u64)> = host.init.maps.lines().filter_map(crate::model::parse_maps_line).map(|p| (p.0, p.1)).collect();
+    let norm = |op: &crate::host::Op, t: &str| match op {
+        crate::host::Op::Smaps => normalize_smaps(t, &init_ranges),
+        _ => normalize_text(t),
+    };
     for (i, (h, m)) in host.outcomes.iter().zip(model).enumerate() {
+        let op = &script.steps[i].op;
         let ok = match (h, m) {
-            (Outcome::Text(a), Outcome::Text(b)) => normalize_text(a) == normalize_text(b),
+            (Outcome::Text(a), Outcome::Text(b)) => norm(op, a) == norm(op, b),
             _ => h == m,
         };
         if !ok {
             let what = match (h, m) {
                 (Outcome::Text(a), Outcome::Text(b)) => {
-                    format!("{:?}: text differs\n{}", script.steps[i].op, diff_lines(&normalize_text(a), &normalize_text(b)))
+                    format!("{op:?}: text differs\n{}", diff_records(&norm(op, a), &norm(op, b)))
                 }
                 _ => format!("{:?} (process {}): host {}, model {}", script.steps[i].op, script.steps[i].proc, describe(h), describe(m)),
             };

@@ -176,13 +176,13 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
                 }
             }
             _ => {
-                s.push(p, Op::Maps);
+                s.push(p, if r.chance(50) { Op::Smaps } else { Op::Maps });
             }
         }
     }
     for (i, p) in procs.iter().enumerate() {
         if p.is_some() {
-            s.push(i, Op::Maps);
+            s.push(i, Op::Smaps);
         }
     }
     s

@@ -104,7 +104,9 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
     }
     for (i, f) in init.files.iter().enumerate() {
         let bytes: Vec<u8> = (0..f.size).map(|o| file_byte(i, o)).collect();
-        k.import_file(&f.path, f.major, f.minor, f.ino, Arc::from(bytes));
+        let id = k.import_file(&f.path, f.major, f.minor, f.ino, Arc::from(bytes));
+        // The supervisor has just written them: their pages are dirty in the page cache.
+        k.m.file_mut(id).unwritten = true;
     }
     for o in &script.opens {
         let flags = match o.mode {

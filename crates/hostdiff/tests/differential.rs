@@ -62,13 +62,16 @@ fn debug_one_seed() {
     }
     let host = hostdiff::run_on_host(&script).expect("host run");
     let model = run_on_model(&script, &host.init).expect("model run");
+    let mismatches = compare(&script, &host, &model);
     for (i, st) in script.steps.iter().enumerate() {
-        let same = hostdiff::compare::normalize_text(&format!("{:?}", host.outcomes[i])) == hostdiff::compare::normalize_text(&format!("{:?}", model[i]));
         let fmt = |o: &hostdiff::Outcome| match o {
-            hostdiff::Outcome::Text(t) => format!("\n{t}"),
+            hostdiff::Outcome::Text(_) => "text".to_string(),
             hostdiff::Outcome::Bytes(b) => format!("{} bytes", b.len()),
             o => format!("{o:?}"),
         };
-        println!("{i}: p{} {:?}\n   host {}{}", st.proc, st.op, fmt(&host.outcomes[i]), if same { String::new() } else { format!("\n   MODEL {}", fmt(&model[i])) });
+        println!("{i}: p{} {:?} -> {}", st.proc, st.op, fmt(&host.outcomes[i]));
+        for m in mismatches.iter().filter(|m| m.step == i) {
+            println!("   MISMATCH {}", m.what);
+        }
     }
 }

@@ -62,6 +62,9 @@ pub struct File {
     pub always_deleted: bool,
     /// Filesystem mounted noexec.
     pub noexec: bool,
+    /// The file was just written and not yet written back: its pages enter the page cache
+    /// dirty (smaps counts them as Dirty even when mapped read-only).
+    pub unwritten: bool,
 }
 
 impl File {

@@ -305,6 +305,9 @@ impl Machine {
         }
         let shmem = self.file(file).kind != crate::file::FileKind::Regular;
         let mut flags = PageFlags::UPTODATE;
+        if self.file(file).unwritten {
+            flags |= PageFlags::DIRTY;
+        }
         if shmem {
             flags |= PageFlags::SWAPBACKED;
         }

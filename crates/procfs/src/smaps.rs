@@ -158,22 +158,29 @@ fn thp_eligible(k: &Kernel, v: &Vma) -> bool {
     mode_ok && v.file.is_none() && v.special.is_none() && start + (1 << 21) <= v.end
 }
 
-/// `/proc/PID/smaps`.
+/// One smaps record after its header line.
+fn record(s: &mut String, k: &Kernel, size: u64, usage: &MemUsage, thp: bool, flags: VmFlags) {
+    kb(s, "Size", size);
+    kb(s, "KernelPageSize", 4096);
+    kb(s, "MMUPageSize", 4096);
+    usage_lines(s, usage, false);
+    let _ = writeln!(s, "THPeligible:    {:>8}", thp as u8);
+    if k.config().pkeys {
+        let _ = writeln!(s, "ProtectionKey:  {:>8}", 0);
+    }
+    let _ = writeln!(s, "VmFlags: {}", flags.smaps_letters());
+}
+
+/// `/proc/PID/smaps`, ending with the `[vsyscall]` gate area as Linux prints it.
 pub fn smaps(k: &Kernel, pid: Pid) -> SysResult<String> {
     let mm = k.mm(pid)?;
     let mut s = String::new();
     for v in mm.vmas.iter() {
         s.push_str(&maps_line(k, mm, v));
-        kb(&mut s, "Size", v.len());
-        kb(&mut s, "KernelPageSize", 4096);
-        kb(&mut s, "MMUPageSize", 4096);
-        usage_lines(&mut s, &vma_usage(k, mm, v), false);
-        let _ = writeln!(s, "THPeligible:    {:>8}", thp_eligible(k, v) as u8);
-        if k.config().pkeys {
-            let _ = writeln!(s, "ProtectionKey:  {:>8}", 0);
-        }
-        let _ = writeln!(s, "VmFlags: {}", v.flags.smaps_letters());
+        record(&mut s, k, v.len(), &vma_usage(k, mm, v), thp_eligible(k, v), v.flags);
     }
+    s.push_str(crate::maps::VSYSCALL_LINE);
+    record(&mut s, k, 4096, &MemUsage::default(), false, VmFlags::EXEC);
     Ok(s)
 }
 

@@ -540,7 +540,7 @@ mod tests {
         parse_line(s, 7).unwrap_err()
     }
 
-    fn var(name: &str, col: usize) -> Expr {
+    fn var_at(name: &str, col: usize) -> Expr {
         Expr::Var(Name { name: name.into(), pos: Pos { line: 1, col } })
     }
 
@@ -561,7 +561,7 @@ mod tests {
         assert_eq!(var.unwrap().name, "p");
         assert_eq!(call, Syscall::Mmap);
         assert_eq!(args.len(), 6);
-        assert_eq!(args[0], var("NULL", 13));
+        assert_eq!(args[0], var_at("NULL", 13));
         assert_eq!(args[1], Expr::Num(16384));
         assert!(matches!(args[2], Expr::Binary { op: BinOp::Or, .. }));
         assert!(matches!(args[4], Expr::Unary { op: UnOp::Neg, .. }));
@@ -580,7 +580,7 @@ mod tests {
     fn fork_forms() {
         let StmtKind::Call { var, args, .. } = one("B = fork(A)").kind else { panic!() };
         assert_eq!(var.unwrap().name, "B");
-        assert_eq!(args, vec![var("A", 10)]);
+        assert_eq!(args, vec![var_at("A", 10)]);
         let s = one("A: B = fork()");
         assert_eq!(s.proc.unwrap().name, "A");
         assert_eq!(err("fork()").message, "`fork` needs a name for the child: `CHILD = fork()`");
@@ -664,7 +664,7 @@ mod tests {
             ("x = rss(A, B)", 5, "wrong number of arguments: use `rss([PROCESS])`"),
             ("x = pfn(1, p)", 9, "the first argument of `pfn([PROCESS], ADDR)` is a process name"),
             ("x = nosuch(1)", 5, "unknown function `nosuch`"),
-            ("x = mmap", 5, "expected `(`, found end of line"),
+            ("x = mmap", 9, "expected `(`, found end of line"),
             ("expect rss(A) = 3", 15, "expected a comparison; use `==` to compare"),
             ("expect 1", 9, "expected a comparison (== != < <= > >=), found end of line"),
             ("errno = 3", 1, "cannot assign to `errno`: it is set by the interpreter"),

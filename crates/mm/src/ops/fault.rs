@@ -171,6 +171,11 @@ impl Kernel {
             _ => false,
         };
         if beyond_eof {
+            // Fault-around runs before the page itself is looked up, so the cached pages
+            // around a SIGBUS address still get mapped.
+            if !write {
+                self.fault_around(id, vma, va)?;
+            }
             return Err(FaultError::Bus);
         }
         if !write {
@@ -235,12 +240,20 @@ impl Kernel {
         Ok(())
     }
 
-    /// do_read_fault with fault-around.
-    fn do_read_fault(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64) -> Result<(), FaultError> {
+    /// Whether read faults of this VMA map its pages writable at once: shared writable
+    /// mappings of shmem have no write-notify.
+    fn read_maps_writable(&self, vma: &Vma) -> bool {
+        let kind = vma.file.map(|f| self.m.file(f.file).kind);
+        vma.flags.contains(VmFlags::SHARED) && vma.flags.contains(VmFlags::WRITE) && kind != Some(FileKind::Regular)
+    }
+
+    /// do_fault_around: maps the cached pages in the `fault_around_bytes` window around `va`
+    /// (aligned on the PTE index, clamped to the VMA, the page table and EOF). Returns how
+    /// many pages it mapped.
+    fn fault_around(&mut self, id: usize, vma: &Vma, va: u64) -> Result<u64, FaultError> {
         let f = vma.file.expect("file VMA");
         let kind = self.m.file(f.file).kind;
-        // Shared writable mappings of shmem have no write-notify: pages map writable at once.
-        let writable_now = vma.flags.contains(VmFlags::SHARED) && vma.flags.contains(VmFlags::WRITE) && kind != FileKind::Regular;
+        let writable_now = self.read_maps_writable(vma);
         let mut mapped = 0;
         let nr = self.m.config.fault_around_bytes >> PAGE_SHIFT;
         if nr > 1 {
@@ -267,6 +280,15 @@ impl Kernel {
                 mapped += 1;
             }
         }
+        Ok(mapped)
+    }
+
+    /// do_read_fault: fault-around, then the faulting page itself if still unmapped.
+    fn do_read_fault(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64) -> Result<(), FaultError> {
+        let f = vma.file.expect("file VMA");
+        let kind = self.m.file(f.file).kind;
+        let writable_now = self.read_maps_writable(vma);
+        let mut mapped = self.fault_around(id, vma, va)?;
         if !self.pte(id, va).mapped() {
             let index = vma.page_index(va);
             let fresh = !self.m.file(f.file).cache.contains_key(&index);

@@ -33,6 +33,7 @@ impl Kernel {
             opens: 0,
             always_deleted: false,
             noexec: false,
+            unwritten: true,
         });
         self.m.namespace.insert(path.to_string(), id);
         id
@@ -48,6 +49,7 @@ impl Kernel {
         f.ino = ino;
         f.size = contents.len() as u64;
         f.source = Some(contents);
+        f.unwritten = false;
         id
     }
 
@@ -106,6 +108,7 @@ impl Kernel {
             opens: 0,
             always_deleted: true,
             noexec: false,
+            unwritten: true,
         });
         let o = self.m.add_open(id, true, true);
         self.install_fd(pid, o)

@@ -327,6 +327,7 @@ impl Kernel {
                 opens: 0,
                 always_deleted: true,
                 noexec: false,
+                unwritten: false,
             });
             let o = self.m.add_open(f, true, true);
             Some(VmaFile { file: f, open: o })

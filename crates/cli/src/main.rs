@@ -1,0 +1,194 @@
+//! `mmsim`: the command line of the Linux address-space model.
+//!
+//! `run` runs a scenario file, `repl` reads scenario statements interactively, and `tour`
+//! runs the built-in lessons. Exit status: 0 when everything ran and every expect held, 1
+//! when an expect failed, 2 for an error in a script (or in its arguments), 3 when the model
+//! itself broke (an internal invariant failed: a bug in mmsim).
+
+mod repl;
+mod tour;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use script::{ExpectOutcome, Options, Output};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// An executable model of the Linux x86-64 process address space.
+#[derive(Debug, Parser)]
+#[command(name = "mmsim", version, about)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario file (see docs/scenario-language.md).
+    Run {
+        /// The scenario, usually FILE.mm.
+        file: PathBuf,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Type scenario statements interactively (history in ~/.mmsim_history).
+    Repl {
+        /// Check every invariant of the model after every statement.
+        #[arg(long)]
+        paranoid: bool,
+    },
+    /// Run the built-in lessons: fork and copy-on-write, the four kinds of mmap, ...
+    Tour {
+        /// List the lessons instead of running them.
+        #[arg(long)]
+        list: bool,
+        /// Run only this lesson.
+        name: Option<String>,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+}
+
+/// How a scenario run reports.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct RunFlags {
+    /// Check every invariant of the model after every statement (slow).
+    #[arg(long)]
+    paranoid: bool,
+    /// Print only failed expects and errors.
+    #[arg(long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print the expects that hold.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// Exit statuses.
+const EXIT_EXPECT_FAILED: u8 = 1;
+const EXIT_SCRIPT_ERROR: u8 = 2;
+const EXIT_MODEL_BUG: u8 = 3;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mmsim: error: {e:#}");
+            ExitCode::from(EXIT_SCRIPT_ERROR)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        Command::Run { file, flags } => {
+            let source = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let shown = file.display().to_string();
+            let mut out = Console::new(&shown, flags);
+            Ok(run_scenario(&shown, &source, flags, &mut out))
+        }
+        Command::Repl { paranoid } => {
+            repl::run(Options { paranoid })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tour { list, name, flags } => tour::run(list, name.as_deref(), flags),
+    }
+}
+
+/// Runs one scenario to the end, printing as it goes; returns the exit status.
+fn run_scenario(file: &str, source: &str, flags: RunFlags, out: &mut Console) -> ExitCode {
+    let program = match script::parse_program(source) {
+        Ok(p) => p,
+        Err(e) => {
+            report_error(file, source, &e);
+            return ExitCode::from(EXIT_SCRIPT_ERROR);
+        }
+    };
+    let mut interp = script::Interpreter::new(Options { paranoid: flags.paranoid });
+    let result = guard_model(|| interp.run_program(&program, out));
+    let status = match result {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => {
+            report_error(file, source, &e);
+            Some(EXIT_SCRIPT_ERROR)
+        }
+        Err(msg) => {
+            eprintln!("{file}: internal error: the model broke an invariant (a bug in mmsim): {msg}");
+            Some(EXIT_MODEL_BUG)
+        }
+    };
+    let (passed, failed) = interp.expect_counts();
+    if failed > 0 || (flags.verbose && passed > 0) {
+        eprintln!("{file}: {passed} expects passed, {failed} failed");
+    }
+    match status {
+        Some(code) => ExitCode::from(code),
+        None if failed > 0 => ExitCode::from(EXIT_EXPECT_FAILED),
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// Runs `f`, turning a panic inside the model into an error message. The model panics only
+/// when one of its own invariants breaks, which is a bug to report, not a crash to show.
+fn guard_model<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r.map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".to_string())
+    })
+}
+
+/// Prints an error as `FILE:LINE:COL: error: message`, then the line with a caret.
+fn report_error(file: &str, source: &str, e: &script::ScriptError) {
+    eprintln!("{}", e.render(file));
+    if let Some(line) = source.lines().nth(e.line.saturating_sub(1)) {
+        eprintln!("{}", e.caret(line));
+    }
+}
+
+/// Output to the terminal: the trace on stdout, expect failures on stderr.
+struct Console {
+    file: String,
+    flags: RunFlags,
+}
+
+impl Console {
+    fn new(file: &str, flags: RunFlags) -> Self {
+        Console { file: file.to_string(), flags }
+    }
+}
+
+impl Output for Console {
+    fn text(&mut self, text: &str) {
+        if !self.flags.quiet {
+            // A closed pipe (`mmsim run x.mm | head`) is not an error worth reporting.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+    }
+
+    fn expect(&mut self, outcome: &ExpectOutcome) {
+        if !outcome.passed {
+            let _ = std::io::stdout().flush();
+            eprintln!("{}", outcome.render(&self.file));
+        } else if self.flags.verbose {
+            println!("{}", outcome.render(&self.file));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_app() {
+        Args::command().debug_assert();
+    }
+}

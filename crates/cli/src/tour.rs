@@ -1,0 +1,78 @@
+//! `mmsim tour`: the lessons under `examples/`, built into the binary so the tour works from
+//! anywhere.
+//!
+//! Each lesson runs on a fresh machine under a header naming it. The first comment line of
+//! a lesson is its title in `--list`.
+
+use crate::{run_scenario, Console, RunFlags};
+use std::process::ExitCode;
+
+/// The lessons, in teaching order: (name, source).
+pub const LESSONS: &[(&str, &str)] = &[
+    ("segments", include_str!("../../../examples/segments.mm")),
+    ("demand-paging", include_str!("../../../examples/demand-paging.mm")),
+    ("zero-page", include_str!("../../../examples/zero-page.mm")),
+    ("fork-cow", include_str!("../../../examples/fork-cow.mm")),
+    ("four-mmaps", include_str!("../../../examples/four-mmaps.mm")),
+    ("munmap-split", include_str!("../../../examples/munmap-split.mm")),
+    ("mprotect", include_str!("../../../examples/mprotect.mm")),
+];
+
+/// The title of a lesson: its first comment line.
+fn title(source: &str) -> &str {
+    source
+        .lines()
+        .find_map(|l| l.trim().strip_prefix('#'))
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+/// Runs `mmsim tour`.
+pub fn run(list: bool, name: Option<&str>, flags: RunFlags) -> anyhow::Result<ExitCode> {
+    if list {
+        for (n, src) in LESSONS {
+            println!("{n:<14} {}", title(src));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let chosen: Vec<_> = match name {
+        Some(n) => {
+            let n = n.strip_suffix(".mm").unwrap_or(n);
+            let found: Vec<_> = LESSONS.iter().filter(|(l, _)| *l == n).collect();
+            if found.is_empty() {
+                let names: Vec<_> = LESSONS.iter().map(|(l, _)| *l).collect();
+                anyhow::bail!("no lesson called `{n}` (lessons: {})", names.join(", "));
+            }
+            found
+        }
+        None => LESSONS.iter().collect(),
+    };
+    let mut worst = ExitCode::SUCCESS;
+    for (i, (n, src)) in chosen.iter().enumerate() {
+        if !flags.quiet {
+            if i > 0 {
+                println!();
+            }
+            println!("==================== {n}: {} ====================", title(src));
+        }
+        let file = format!("examples/{n}.mm");
+        let mut out = Console::new(&file, flags);
+        let code = run_scenario(&file, src, flags, &mut out);
+        if code != ExitCode::SUCCESS {
+            worst = code;
+        }
+    }
+    Ok(worst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lesson_has_a_title() {
+        for (n, src) in LESSONS {
+            assert!(!title(src).is_empty(), "{n} has no title comment");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+# four-mmaps (todo)

@@ -1,0 +1,1 @@
+# munmap-split (todo)

@@ -1,0 +1,1 @@
+# zero-page (todo)
