@@ -38,6 +38,10 @@ use crate::protocol;
 /// mapping, so steps addressed relative to a failed mapping touch nothing.
 pub const NO_VALUE_BASE: u64 = 0x2000_0000_0000;
 
+/// The size of the writes the host child creates its files with (its IOBUF_SIZE); the page
+/// cache's folio sizes follow from it.
+pub const HOST_WRITE_CHUNK: usize = 65536;
+
 /// Largest kernel copy.
 pub const MAX_KERNEL_COPY: u64 = 64 * 1024;
 /// The longest [`Op::Load`] or [`Op::Store`] (the host child touches bytes

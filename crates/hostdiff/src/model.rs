@@ -104,9 +104,12 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
     }
     for (i, f) in init.files.iter().enumerate() {
         let bytes: Vec<u8> = (0..f.size).map(|o| file_byte(i, o)).collect();
-        let id = k.import_file(&f.path, f.major, f.minor, f.ino, Arc::from(bytes));
-        // The supervisor has just written them: their pages are dirty in the page cache.
-        k.m.file_mut(id).unwritten = true;
+        let id = k.import_file(&f.path, f.major, f.minor, f.ino, Arc::from(Vec::new()));
+        // The supervisor wrote them just now, in chunks of its buffer size: the same writes
+        // give the model the same page-cache folios, all dirty.
+        for (n, chunk) in bytes.chunks(crate::host::HOST_WRITE_CHUNK).enumerate() {
+            k.file_write(id, (n * crate::host::HOST_WRITE_CHUNK) as u64, chunk).map_err(|e| e.to_string())?;
+        }
     }
     for o in &script.opens {
         let flags = match o.mode {

@@ -65,9 +65,65 @@ pub struct File {
     /// The file was just written and not yet written back: its pages enter the page cache
     /// dirty (smaps counts them as Dirty even when mapped read-only).
     pub unwritten: bool,
+    /// Large folios of the page cache: first page index → order (pages not listed are in
+    /// order-0 folios). The folio layout decides how much a fault maps (fault-around maps
+    /// whole folios), so it follows how the file was written.
+    pub folios: BTreeMap<u64, u8>,
 }
 
+/// The largest page-cache folio order for a regular file (PMD size).
+pub const MAX_FOLIO_ORDER: u8 = 9;
+
 impl File {
+    /// The folio holding page `index`: its first page index and order.
+    pub fn folio_of(&self, index: u64) -> (u64, u8) {
+        match self.folios.range(..=index).next_back() {
+            Some((&start, &order)) if index < start + (1u64 << order) => (start, order),
+            _ => (index, 0),
+        }
+    }
+
+    /// Records the folios a buffered write of `[pos, pos + len)` creates for pages not yet
+    /// cached (generic_perform_write: chunks of at most the largest folio size, each new
+    /// folio as large as the chunk's length allows, aligned on its index, and smaller where
+    /// a page of its range is already cached). `cached` tells which pages already are.
+    pub fn form_folios(&mut self, pos: u64, len: u64, cached: impl Fn(&File, u64) -> bool) {
+        let page = crate::layout::PAGE_SIZE;
+        let chunk = page << MAX_FOLIO_ORDER;
+        let end = pos.saturating_add(len);
+        let mut pos = pos;
+        while pos < end {
+            let bytes = (chunk - (pos & (chunk - 1))).min(end - pos);
+            let index = pos / page;
+            let (start, order) = if cached(self, index) {
+                self.folio_of(index)
+            } else {
+                let mut order = (63 - bytes.leading_zeros()).saturating_sub(crate::layout::PAGE_SHIFT).min(MAX_FOLIO_ORDER as u32) as u8;
+                if index & ((1u64 << order) - 1) != 0 {
+                    order = index.trailing_zeros() as u8;
+                }
+                while order > 0 && (index..index + (1u64 << order)).any(|i| cached(self, i)) {
+                    order -= 1;
+                }
+                if order > 0 {
+                    self.folios.insert(index, order);
+                }
+                (index, order)
+            };
+            let folio_end = (start + (1u64 << order)) * page;
+            pos += bytes.min(folio_end - pos);
+        }
+    }
+
+    /// Drops the folios of pages at or beyond `index` (truncation).
+    pub fn drop_folios_from(&mut self, index: u64) {
+        let (start, _) = self.folio_of(index);
+        let gone: Vec<u64> = self.folios.range(start.min(index)..).map(|(&s, _)| s).collect();
+        for s in gone {
+            self.folios.remove(&s);
+        }
+    }
+
     /// Whether page `index` is in the page cache and up to date (for fault-around and mincore).
     pub fn page_cached(&self, index: u64) -> bool {
         match self.kind {

@@ -425,6 +425,8 @@ pub enum BinOp {
 pub enum Func {
     /// Resident bytes (VmRSS).
     Rss,
+    /// Proportional set size in bytes (the Pss of smaps_rollup, unrounded).
+    Pss,
     /// Resident anonymous bytes (RssAnon).
     Anon,
     /// Resident file bytes (RssFile).
@@ -453,6 +455,8 @@ pub enum Func {
     Pfn,
     /// The byte at the address, read by the process itself (it may fault the page in).
     LoadByte,
+    /// A number as a string of at least 8 lowercase hex digits, as maps prints addresses.
+    Hex,
 }
 
 /// Whether a function takes a process.
@@ -466,8 +470,9 @@ pub enum ProcArg {
 
 impl Func {
     /// Every function: name, process argument, and the number of other arguments.
-    pub const ALL: [(Func, &'static str, ProcArg, usize); 15] = [
+    pub const ALL: [(Func, &'static str, ProcArg, usize); 17] = [
         (Func::Rss, "rss", ProcArg::Optional, 0),
+        (Func::Pss, "pss", ProcArg::Optional, 0),
         (Func::Anon, "anon", ProcArg::Optional, 0),
         (Func::FileRss, "file_rss", ProcArg::Optional, 0),
         (Func::Shmem, "shmem", ProcArg::Optional, 0),
@@ -482,6 +487,7 @@ impl Func {
         (Func::PtePresent, "pte_present", ProcArg::Optional, 1),
         (Func::Pfn, "pfn", ProcArg::Optional, 1),
         (Func::LoadByte, "load_byte", ProcArg::Optional, 1),
+        (Func::Hex, "hex", ProcArg::None, 1),
     ];
 
     /// Returns the function with this name, its process argument kind and other argument

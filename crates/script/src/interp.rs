@@ -666,6 +666,10 @@ impl Interpreter {
                     }
                 }
             }
+            Expr::Func { func: Func::Hex, args, .. } => {
+                let n = self.int(cx, &args[0])?;
+                Value::Str(format!("{n:08x}").into_bytes())
+            }
             Expr::Func { func, proc, args, pos } => Value::Int(self.func(cx, *func, proc.as_ref(), args, *pos)?),
         })
     }
@@ -750,6 +754,8 @@ impl Interpreter {
         };
         Ok(match func {
             Func::Rss => mm.rss.total() * PAGE_SIZE,
+            // smaps keeps Pss in bytes << 12; the sum over VMAs is exact until shifted back.
+            Func::Pss => mm.vmas.iter().map(|v| procfs::vma_usage(k, mm, v).pss).sum::<u64>() >> 12,
             Func::Anon => mm.rss.anon * PAGE_SIZE,
             Func::FileRss => mm.rss.file * PAGE_SIZE,
             Func::Shmem => mm.rss.shmem * PAGE_SIZE,
@@ -767,7 +773,7 @@ impl Interpreter {
                     Err(sig) => return Err(pos.error(format!("load_byte({name}, {a:#x}): {sig}"))),
                 }
             }
-            Func::FreeFrames | Func::TotalFrames | Func::ZeroPfn => unreachable!("answered above"),
+            Func::FreeFrames | Func::TotalFrames | Func::ZeroPfn | Func::Hex => unreachable!("answered above"),
         })
     }
 }

@@ -256,29 +256,59 @@ impl Kernel {
         let writable_now = self.read_maps_writable(vma);
         let mut mapped = 0;
         let nr = self.m.config.fault_around_bytes >> PAGE_SHIFT;
-        if nr > 1 {
-            // The window is aligned on the PTE index and clamped to the VMA and page table.
-            let pte_off = pgtable::index(va, 0) as u64;
-            let vma_off = (va - vma.start) >> PAGE_SHIFT;
-            let from = (pte_off & !(nr - 1)).max(pte_off - pte_off.min(vma_off));
-            let to = (from + nr).min(512).min(pte_off + vma.pages() - vma_off) - 1;
-            let table_base = va & !(PMD_SIZE - 1);
-            let file = self.m.file(f.file);
-            let last = file.size_pages().saturating_sub(1);
-            for pte_i in from..=to {
-                let pva = table_base + (pte_i << PAGE_SHIFT);
-                let index = vma.page_index(pva);
-                if index > last && kind == FileKind::Regular {
-                    continue;
-                }
-                if !self.m.file(f.file).page_cached(index) || self.pte(id, pva).mapped() {
-                    continue;
-                }
-                let pfn = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
-                self.m.frames.get(pfn);
-                self.map_page(id, vma, pva, pfn, writable_now, false)?;
-                mapped += 1;
+        if nr <= 1 {
+            return Ok(0);
+        }
+        // The window is aligned on the PTE index and clamped to the VMA and page table.
+        let pte_off = pgtable::index(va, 0) as u64;
+        let vma_off = (va - vma.start) >> PAGE_SHIFT;
+        let from = (pte_off & !(nr - 1)).max(pte_off - pte_off.min(vma_off));
+        let to = (from + nr).min(512).min(pte_off + vma.pages() - vma_off);
+        let table_base = va & !(PMD_SIZE - 1);
+        let (win_lo, win_hi) = (table_base + (from << PAGE_SHIFT), table_base + (to << PAGE_SHIFT));
+        let size_pages = self.m.file(f.file).size_pages();
+        let mut pva = win_lo;
+        while pva < win_hi {
+            let index = vma.page_index(pva);
+            if kind == FileKind::Regular && index >= size_pages {
+                break;
             }
+            let file = self.m.file(f.file);
+            if !file.page_cached(index) {
+                pva += PAGE_SIZE;
+                continue;
+            }
+            // A large folio that lies wholly inside the VMA, one page table and the file is
+            // mapped whole, even beyond the window; otherwise only its pages in the window.
+            let (fstart, order) = file.folio_of(index);
+            let n = 1u64 << order;
+            let folio_va = pva.checked_sub((index - fstart) << PAGE_SHIFT);
+            let folio_end = folio_va.map(|a| a + (n << PAGE_SHIFT));
+            let whole = match (folio_va, folio_end) {
+                (Some(a), Some(e)) => {
+                    order > 0 && a >= vma.start && e <= vma.end && a & !(PMD_SIZE - 1) == (e - 1) & !(PMD_SIZE - 1) && fstart + n <= size_pages
+                }
+                _ => false,
+            };
+            let (lo, hi) = if whole {
+                (folio_va.unwrap_or(pva), folio_end.unwrap_or(pva))
+            } else {
+                let e = folio_end.unwrap_or(pva + PAGE_SIZE).min(win_hi);
+                let eof = vma.start + ((size_pages.saturating_sub(vma.pgoff)) << PAGE_SHIFT);
+                (pva, if kind == FileKind::Regular { e.min(eof.max(pva)) } else { e })
+            };
+            let mut a = lo;
+            while a < hi {
+                let idx = vma.page_index(a);
+                if self.m.file(f.file).page_cached(idx) && !self.pte(id, a).mapped() {
+                    let pfn = self.m.cache_page(f.file, idx).ok_or(FaultError::Oom)?;
+                    self.m.frames.get(pfn);
+                    self.map_page(id, vma, a, pfn, writable_now, false)?;
+                    mapped += 1;
+                }
+                a += PAGE_SIZE;
+            }
+            pva = hi.max(pva + PAGE_SIZE);
         }
         Ok(mapped)
     }

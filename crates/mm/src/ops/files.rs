@@ -15,6 +15,13 @@ impl Kernel {
     /// Creates (or replaces) a regular file at `path` with `contents`, as a filesystem would
     /// after the file was written. Returns its id.
     pub fn create_file(&mut self, path: &str, contents: &[u8]) -> FileId {
+        let id = self.create_file_raw(path, contents);
+        // As if written with one write(2): that decides the page cache's folio sizes.
+        self.m.file_mut(id).form_folios(0, contents.len() as u64, |_, _| false);
+        id
+    }
+
+    fn create_file_raw(&mut self, path: &str, contents: &[u8]) -> FileId {
         if let Some(old) = self.m.namespace.remove(path) {
             self.m.file_mut(old).nlink -= 1;
             self.m.maybe_destroy_file(old);
@@ -34,6 +41,7 @@ impl Kernel {
             always_deleted: false,
             noexec: false,
             unwritten: true,
+            folios: Default::default(),
         });
         self.m.namespace.insert(path.to_string(), id);
         id
@@ -42,7 +50,7 @@ impl Kernel {
     /// Makes a host file visible in the model with the host's identity (device, inode) and
     /// contents. Reading the host is the caller's job.
     pub fn import_file(&mut self, path: &str, major: u32, minor: u32, ino: u64, contents: Arc<[u8]>) -> FileId {
-        let id = self.create_file(path, &[]);
+        let id = self.create_file_raw(path, &[]);
         let f = self.m.file_mut(id);
         f.major = major;
         f.minor = minor;
@@ -109,6 +117,7 @@ impl Kernel {
             always_deleted: true,
             noexec: false,
             unwritten: true,
+            folios: Default::default(),
         });
         let o = self.m.add_open(id, true, true);
         self.install_fd(pid, o)
@@ -142,6 +151,7 @@ impl Kernel {
     /// Writes `data` into a file's page cache at `offset` (the data path of write/pwrite).
     pub fn file_write(&mut self, file: FileId, offset: u64, data: &[u8]) -> SysResult<u64> {
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
+        self.m.file_mut(file).form_folios(offset, data.len() as u64, |f, i| f.page_cached(i));
         let mut done = 0usize;
         while done < data.len() {
             let pos = offset + done as u64;
@@ -251,6 +261,7 @@ impl Kernel {
                 }
             }
             let f = self.m.file_mut(file);
+            f.drop_folios_from(keep_pages);
             let dropped: Vec<_> = f.cache.range(keep_pages..).map(|(&i, &p)| (i, p)).collect();
             for (i, _) in &dropped {
                 f.cache.remove(i);

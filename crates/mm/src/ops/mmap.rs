@@ -328,6 +328,7 @@ impl Kernel {
                 always_deleted: true,
                 noexec: false,
                 unwritten: false,
+                folios: Default::default(),
             });
             let o = self.m.add_open(f, true, true);
             Some(VmaFile { file: f, open: o })

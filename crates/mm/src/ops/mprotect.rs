@@ -99,6 +99,13 @@ impl Kernel {
         vm_stat_account(mm, new_flags, pages);
         let vma = self.mms[id].as_ref().expect("freed mm").vmas.containing(start).cloned().expect("modified VMA");
         self.change_protection(id, &vma, start, end);
+        // A private locked VMA that becomes writable is populated for writing at once, so the
+        // COW breaks happen now rather than as faults later (mprotect_fixup).
+        if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED && new_flags.contains(VmFlags::WRITE) {
+            if let Some(pid) = self.tasks.values().find(|t| t.mm == Some(id)).map(|t| t.pid) {
+                self.populate(pid, start, end, true);
+            }
+        }
         Ok(())
     }
 
