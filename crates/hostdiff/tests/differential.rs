@@ -54,11 +54,11 @@ fn debug_one_seed() {
     let Some(seed) = std::env::var("MMSIM_DIFF_DEBUG").ok().and_then(|v| v.parse::<u64>().ok()) else { return };
     let steps = env_u64("MMSIM_DIFF_STEPS", 60) as usize;
     let mut script = random_script(seed, steps);
-    // MMSIM_DIFF_UPTO=N[:P]: keep the first N steps, then show process P's maps.
+    // MMSIM_DIFF_UPTO=N[:P]: keep the first N steps, then show process P's smaps.
     if let Some(upto) = std::env::var("MMSIM_DIFF_UPTO").ok() {
         let (n, p) = upto.split_once(':').unwrap_or((&upto, "0"));
         script.steps.truncate(n.parse().expect("MMSIM_DIFF_UPTO"));
-        script.push(p.parse().expect("process"), hostdiff::Op::Maps);
+        script.push(p.parse().expect("process"), hostdiff::Op::Smaps);
     }
     let host = hostdiff::run_on_host(&script).expect("host run");
     let model = run_on_model(&script, &host.init).expect("model run");

@@ -320,6 +320,38 @@ impl Machine {
         Some(pfn)
     }
 
+    /// mark_page_accessed on the folio holding `pfn` (classic LRU): the first touch sets
+    /// PG_referenced; the next activates the folio and clears it; later touches set it again.
+    pub fn mark_accessed(&mut self, pfn: Pfn) {
+        if pfn == self.frames.zero_pfn() {
+            return;
+        }
+        let pfns = self.folio_pfns(pfn);
+        let flags = self.frames.meta(pfn).flags;
+        for p in pfns {
+            let m = self.frames.meta_mut(p);
+            if !flags.contains(PageFlags::REFERENCED) {
+                m.flags |= PageFlags::REFERENCED;
+            } else if !flags.contains(PageFlags::ACTIVE) {
+                m.flags |= PageFlags::ACTIVE;
+                m.flags -= PageFlags::REFERENCED;
+            }
+        }
+    }
+
+    /// The frames of the folio holding `pfn` (a large page-cache folio, or just `pfn`).
+    pub fn folio_pfns(&self, pfn: Pfn) -> Vec<Pfn> {
+        if let Owner::File { file, index } = self.frames.meta(pfn).owner {
+            if let Some(f) = self.files.get(file as usize).and_then(|f| f.as_ref()) {
+                let (start, order) = f.folio_of(index);
+                if order > 0 {
+                    return (start..start + (1u64 << order)).filter_map(|i| f.cache.get(&i).copied()).collect();
+                }
+            }
+        }
+        vec![pfn]
+    }
+
     /// Logs an event.
     pub fn log(&mut self, pid: Pid, addr: u64, write: bool, kind: EventKind) {
         self.events.push(pid, addr, write, kind);

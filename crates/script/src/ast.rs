@@ -347,10 +347,10 @@ impl Syscall {
 /// An expression.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expr {
-    /// A number.
-    Num(u64),
-    /// A string literal.
-    Str(Vec<u8>),
+    /// A number, and where it is written.
+    Num(u64, Pos),
+    /// A string literal, and where it is written.
+    Str(Vec<u8>, Pos),
     /// A name: a variable, a built-in variable (`errno`, `result`, `signal`, ...) or a
     /// constant (`PROT_READ`, `ENOMEM`, `NULL`, ...).
     Var(Name),
@@ -503,12 +503,12 @@ impl Func {
 }
 
 impl Expr {
-    /// Where the expression starts (approximately, for operators: the operator).
-    pub fn pos(&self) -> Option<Pos> {
+    /// Where the expression is (for an operation: its operator).
+    pub fn pos(&self) -> Pos {
         match self {
-            Expr::Num(_) | Expr::Str(_) => None,
-            Expr::Var(n) => Some(n.pos),
-            Expr::Func { pos, .. } | Expr::Unary { pos, .. } | Expr::Binary { pos, .. } => Some(*pos),
+            Expr::Num(_, pos) | Expr::Str(_, pos) => *pos,
+            Expr::Var(n) => n.pos,
+            Expr::Func { pos, .. } | Expr::Unary { pos, .. } | Expr::Binary { pos, .. } => *pos,
         }
     }
 
@@ -516,7 +516,7 @@ impl Expr {
     /// that an expect failure need not repeat its value.
     pub fn is_literal(&self) -> bool {
         match self {
-            Expr::Num(_) | Expr::Str(_) => true,
+            Expr::Num(..) | Expr::Str(..) => true,
             Expr::Var(n) => crate::value::constant(&n.name).is_some(),
             Expr::Func { .. } => false,
             Expr::Unary { expr, .. } => expr.is_literal(),

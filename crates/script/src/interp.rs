@@ -239,7 +239,7 @@ impl Interpreter {
             }
             _ => None,
         };
-        let vpos = value.pos().unwrap_or(cx.pos);
+        let vpos = value.pos();
         let limit = |this: &mut Self| -> RResult<u64> {
             match word {
                 Some("unlimited" | "RLIM_INFINITY") => Ok(u64::MAX),
@@ -248,7 +248,13 @@ impl Interpreter {
         };
         match name.name.as_str() {
             "max_map_count" => self.kernel.m.config.max_map_count = self.int(cx, value)?,
-            "rlimit_stack" => self.kernel.m.config.rlimit_stack = limit(self)?,
+            // Only whole pages of the stack limit matter to Linux (exec masks it with
+            // PAGE_MASK, mmap_base rounds its gap to pages, stack sizes are whole pages), and
+            // the model expects it page-aligned, so it is stored rounded down.
+            "rlimit_stack" => {
+                let v = limit(self)?;
+                self.kernel.m.config.rlimit_stack = if v == u64::MAX { v } else { v & PAGE_MASK };
+            }
             "rlimit_data" => self.kernel.m.config.rlimit_data = limit(self)?,
             "rlimit_as" => self.kernel.m.config.rlimit_as = limit(self)?,
             "thp" => {
@@ -294,7 +300,7 @@ impl Interpreter {
             Value::Str(s) => s,
             Value::Int(n) => {
                 if n > MAX_TRANSFER {
-                    return Err(contents.pos().unwrap_or(cx.pos).error("a file can be at most 64M"));
+                    return Err(contents.pos().error("a file can be at most 64M"));
                 }
                 program::patterned_contents(n as usize)
             }
@@ -381,7 +387,14 @@ impl Interpreter {
                 let data = self.string(cx, &args[1])?;
                 let off = self.int(cx, &args[2])?;
                 let shown = format!("{fd}, {}, {off}", value::quote(&data[..data.len().min(value::SHOW_BYTES)]));
-                (shown, self.kernel.pwrite_bytes(pid, fd, &data, off), Ret::Dec)
+                // Linux: ksys_pwrite64 rejects a negative loff_t with EINVAL before anything
+                // else. Answered here because the model overflows on such offsets.
+                let r = if off > i64::MAX as u64 {
+                    Err(Errno::EINVAL)
+                } else {
+                    self.kernel.pwrite_bytes(pid, fd, &data, off)
+                };
+                (shown, r, Ret::Dec)
             }
             Syscall::Ftruncate => {
                 let fd = self.int(cx, &args[0])? as i64;
@@ -466,14 +479,14 @@ impl Interpreter {
             StoreData::Bytes(e) => {
                 let s = self.string(cx, e)?;
                 if s.len() as u64 > MAX_TRANSFER {
-                    return Err(e.pos().unwrap_or(cx.pos).error("a store can write at most 64M"));
+                    return Err(e.pos().error("a store can write at most 64M"));
                 }
                 let what = value::quote(&s[..s.len().min(value::SHOW_BYTES)]);
                 (s, what)
             }
             StoreData::Fill { byte, len } => {
                 let b = self.int(cx, byte)?;
-                let b = u8::try_from(b).map_err(|_| byte.pos().unwrap_or(cx.pos).error("the fill byte must be 0..255"))?;
+                let b = u8::try_from(b).map_err(|_| byte.pos().error("the fill byte must be 0..255"))?;
                 let n = self.length(cx, len)?;
                 (vec![b; n as usize], format!("{b:#04x} x {n}"))
             }
@@ -569,7 +582,7 @@ impl Interpreter {
                     (Value::Int(x), Value::Int(y)) => op.holds(x, y),
                     (Value::Str(x), Value::Str(y)) => op.holds(x, y),
                     _ => {
-                        let p = right.pos().or(left.pos()).unwrap_or(cx.pos);
+                        let p = right.pos();
                         return Err(p.error(format!("cannot compare {} with {}", a.kind(), b.kind())));
                     }
                 };
@@ -642,8 +655,8 @@ impl Interpreter {
     /// Evaluates an expression in the context of a statement.
     fn eval(&mut self, cx: Cx, e: &Expr) -> RResult<Value> {
         Ok(match e {
-            Expr::Num(n) => Value::Int(*n),
-            Expr::Str(s) => Value::Str(s.clone()),
+            Expr::Num(n, _) => Value::Int(*n),
+            Expr::Str(s, _) => Value::Str(s.clone()),
             Expr::Var(n) => self.lookup(n)?,
             Expr::Unary { op, expr, .. } => {
                 let v = self.int(cx, expr)?;
@@ -698,7 +711,7 @@ impl Interpreter {
     fn int(&mut self, cx: Cx, e: &Expr) -> RResult<u64> {
         match self.eval(cx, e)? {
             Value::Int(n) => Ok(n),
-            Value::Str(_) => Err(e.pos().unwrap_or(cx.pos).error("expected a number, found a string")),
+            Value::Str(_) => Err(e.pos().error("expected a number, found a string")),
         }
     }
 
@@ -710,7 +723,7 @@ impl Interpreter {
     fn length(&mut self, cx: Cx, e: &Expr) -> RResult<u64> {
         let n = self.int(cx, e)?;
         if n > MAX_TRANSFER {
-            return Err(e.pos().unwrap_or(cx.pos).error(format!("length {n} is over the simulator's limit of 64M per transfer")));
+            return Err(e.pos().error(format!("length {n} is over the simulator's limit of 64M per transfer")));
         }
         Ok(n)
     }
@@ -718,14 +731,14 @@ impl Interpreter {
     fn string(&mut self, cx: Cx, e: &Expr) -> RResult<Vec<u8>> {
         match self.eval(cx, e)? {
             Value::Str(s) => Ok(s),
-            Value::Int(_) => Err(e.pos().unwrap_or(cx.pos).error("expected a string, found a number")),
+            Value::Int(_) => Err(e.pos().error("expected a string, found a number")),
         }
     }
 
     /// A path or name: a string that is valid UTF-8.
     fn path(&mut self, cx: Cx, e: &Expr) -> RResult<String> {
         let s = self.string(cx, e)?;
-        String::from_utf8(s).map_err(|_| e.pos().unwrap_or(cx.pos).error("a path must be valid UTF-8"))
+        String::from_utf8(s).map_err(|_| e.pos().error("a path must be valid UTF-8"))
     }
 
     fn func(&mut self, cx: Cx, func: Func, proc: Option<&Name>, args: &[Expr], pos: Pos) -> RResult<u64> {

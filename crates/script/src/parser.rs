@@ -473,8 +473,8 @@ impl Parser {
             return Err(pos.error("expected an expression, found end of line"));
         };
         match tok.tok {
-            Tok::Num(n) => Ok(Expr::Num(n)),
-            Tok::Str(s) => Ok(Expr::Str(s)),
+            Tok::Num(n) => Ok(Expr::Num(n, pos)),
+            Tok::Str(s) => Ok(Expr::Str(s, pos)),
             Tok::LParen => {
                 let e = self.expr()?;
                 self.expect_tok(Tok::RParen, "`)`")?;
@@ -562,7 +562,7 @@ mod tests {
         assert_eq!(call, Syscall::Mmap);
         assert_eq!(args.len(), 6);
         assert_eq!(args[0], var_at("NULL", 13));
-        assert_eq!(args[1], Expr::Num(16384));
+        assert_eq!(args[1], Expr::Num(16384, Pos { line: 1, col: 19 }));
         assert!(matches!(args[2], Expr::Binary { op: BinOp::Or, .. }));
         assert!(matches!(args[4], Expr::Unary { op: UnOp::Neg, .. }));
     }
@@ -590,10 +590,10 @@ mod tests {
     #[test]
     fn store_forms() {
         let StmtKind::Store { data, .. } = one(r#"store p "hi\n""#).kind else { panic!() };
-        assert_eq!(data, StoreData::Bytes(Expr::Str(b"hi\n".to_vec())));
+        assert_eq!(data, StoreData::Bytes(Expr::Str(b"hi\n".to_vec(), Pos { line: 1, col: 9 })));
         let StmtKind::Store { addr, data } = one("B: store p + 4K 0x41 x 2*4K").kind else { panic!() };
         assert!(matches!(addr, Expr::Binary { op: BinOp::Add, .. }));
-        assert!(matches!(data, StoreData::Fill { byte: Expr::Num(0x41), len: Expr::Binary { .. } }));
+        assert!(matches!(data, StoreData::Fill { byte: Expr::Num(0x41, _), len: Expr::Binary { .. } }));
     }
 
     #[test]

@@ -37,6 +37,8 @@ bitflags! {
         const PGTABLE = 1 << 7;
         /// Reserved at boot; never allocated (the zero page).
         const RESERVED = 1 << 8;
+        /// On the active LRU list.
+        const ACTIVE = 1 << 9;
     }
 }
 

@@ -141,6 +141,10 @@ impl Kernel {
                 return Err(());
             }
         }
+        // expand_downwards prepares the anon_vma before the size checks, so even a refused
+        // growth leaves the stack VMA with one.
+        self.anon_vma_prepare(id, v.start);
+        let cfg = &self.m.config;
         let size = v.end - new_start;
         if size > cfg.rlimit_stack {
             return Err(());
@@ -165,6 +169,12 @@ impl Kernel {
             return self.do_anonymous_page(id, pid, vma, va, addr, write);
         };
         let index = vma.page_index(va);
+        if write && !vma.flags.contains(VmFlags::SHARED) {
+            // do_cow_fault prepares the anon_vma before it looks the page up, so the VMA
+            // gets one even when the fault then fails with SIGBUS.
+            let start = self.vma_start_of(id, va);
+            self.anon_vma_prepare(id, start);
+        }
         let file = self.m.file(f.file);
         let beyond_eof = match file.kind {
             FileKind::Regular | FileKind::Shmem => index >= file.size_pages(),
@@ -267,6 +277,21 @@ impl Kernel {
         let table_base = va & !(PMD_SIZE - 1);
         let (win_lo, win_hi) = (table_base + (from << PAGE_SHIFT), table_base + (to << PAGE_SHIFT));
         let size_pages = self.m.file(f.file).size_pages();
+        let first = vma.page_index(win_lo);
+        if kind == FileKind::Regular {
+            if first >= size_pages {
+                return Ok(0);
+            }
+            // filemap_map_pages installs a missing page table only when the file extends
+            // past the window's first folio; otherwise it maps nothing (measured on 6.18:
+            // visible when the fault is past EOF and ends in SIGBUS).
+            let (fstart, order) = self.m.file(f.file).folio_of(first);
+            let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+            let table_missing = pgtable::leaf_table(&self.m.frames, pgd, va).is_none();
+            if table_missing && fstart + (1u64 << order) >= size_pages {
+                return Ok(0);
+            }
+        }
         let mut pva = win_lo;
         while pva < win_hi {
             let index = vma.page_index(pva);
@@ -395,6 +420,9 @@ impl Kernel {
                     return;
                 }
             }
+            // GUP with FOLL_TOUCH marks every page it returns accessed.
+            let pfn = self.pte(id, va).pfn();
+            self.m.mark_accessed(pfn);
             va += PAGE_SIZE;
         }
     }
