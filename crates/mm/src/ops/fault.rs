@@ -278,17 +278,19 @@ impl Kernel {
         let (win_lo, win_hi) = (table_base + (from << PAGE_SHIFT), table_base + (to << PAGE_SHIFT));
         let size_pages = self.m.file(f.file).size_pages();
         let first = vma.page_index(win_lo);
+        // Whether large folios may be mapped whole: filemap_map_pages allows it (and installs
+        // a missing page table) only when the file extends past the window's first folio, so
+        // that nothing maps across EOF. Without a page table it then maps nothing at all
+        // (measured on 6.18: visible when the fault is past EOF and ends in SIGBUS).
+        let mut can_map_large = true;
         if kind == FileKind::Regular {
             if first >= size_pages {
                 return Ok(0);
             }
-            // filemap_map_pages installs a missing page table only when the file extends
-            // past the window's first folio; otherwise it maps nothing (measured on 6.18:
-            // visible when the fault is past EOF and ends in SIGBUS).
             let (fstart, order) = self.m.file(f.file).folio_of(first);
+            can_map_large = fstart + (1u64 << order) < size_pages;
             let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
-            let table_missing = pgtable::leaf_table(&self.m.frames, pgd, va).is_none();
-            if table_missing && fstart + (1u64 << order) >= size_pages {
+            if !can_map_large && pgtable::leaf_table(&self.m.frames, pgd, va).is_none() {
                 return Ok(0);
             }
         }
@@ -310,9 +312,7 @@ impl Kernel {
             let folio_va = pva.checked_sub((index - fstart) << PAGE_SHIFT);
             let folio_end = folio_va.map(|a| a + (n << PAGE_SHIFT));
             let whole = match (folio_va, folio_end) {
-                (Some(a), Some(e)) => {
-                    order > 0 && a >= vma.start && e <= vma.end && a & !(PMD_SIZE - 1) == (e - 1) & !(PMD_SIZE - 1) && fstart + n <= size_pages
-                }
+                (Some(a), Some(e)) => can_map_large && order > 0 && Self::folio_fits(vma, a, e),
                 _ => false,
             };
             let (lo, hi) = if whole {
@@ -338,6 +338,11 @@ impl Kernel {
         Ok(mapped)
     }
 
+    /// Whether a folio at virtual `[start, end)` lies inside the VMA and one page table.
+    fn folio_fits(vma: &Vma, start: u64, end: u64) -> bool {
+        start >= vma.start && end <= vma.end && start & !(PMD_SIZE - 1) == (end - 1) & !(PMD_SIZE - 1)
+    }
+
     /// do_read_fault: fault-around, then the faulting page itself if still unmapped.
     fn do_read_fault(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64) -> Result<(), FaultError> {
         let f = vma.file.expect("file VMA");
@@ -347,10 +352,22 @@ impl Kernel {
         if !self.pte(id, va).mapped() {
             let index = vma.page_index(va);
             let fresh = !self.m.file(f.file).cache.contains_key(&index);
-            let pfn = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
-            self.m.frames.get(pfn);
-            self.map_page(id, vma, va, pfn, writable_now, false)?;
-            mapped += 1;
+            // finish_fault maps a large folio whole when it fits the VMA and page table and
+            // none of its PTEs is set yet; otherwise just the faulting page.
+            let (fstart, order) = self.m.file(f.file).folio_of(index);
+            let n = 1u64 << order;
+            let folio_va = va.checked_sub((index - fstart) << PAGE_SHIFT);
+            let whole = order > 0
+                && kind == FileKind::Regular
+                && folio_va.is_some_and(|a| Self::folio_fits(vma, a, a + (n << PAGE_SHIFT)) && (0..n).all(|i| !self.pte(id, a + (i << PAGE_SHIFT)).mapped()));
+            let (lo, count) = if whole { (folio_va.unwrap_or(va), n) } else { (va, 1) };
+            for i in 0..count {
+                let a = lo + (i << PAGE_SHIFT);
+                let pfn = self.m.cache_page(f.file, vma.page_index(a)).ok_or(FaultError::Oom)?;
+                self.m.frames.get(pfn);
+                self.map_page(id, vma, a, pfn, writable_now, false)?;
+                mapped += 1;
+            }
             if fresh && kind == FileKind::Shmem {
                 self.m.log(pid, addr, false, EventKind::ShmemPage);
                 return Ok(());
