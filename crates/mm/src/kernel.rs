@@ -636,6 +636,21 @@ impl Kernel {
     /// Clears every PTE in `[start, end)` of an mm, dropping page references and RSS
     /// (zap_page_range). Page tables stay; see [`Kernel::free_pgtables`].
     pub(crate) fn zap_range(&mut self, id: usize, start: u64, end: u64) {
+        // Per VMA, because unmapping a young PTE of a page-cache page counts as an access
+        // of that page unless the VMA declared its access pattern (vma_has_recency).
+        let vmas: Vec<(u64, u64, bool)> = self.mms[id]
+            .as_ref()
+            .expect("freed mm")
+            .vmas
+            .range(start, end)
+            .map(|v| (v.start.max(start), v.end.min(end), !v.flags.intersects(VmFlags::SEQ_READ | VmFlags::RAND_READ)))
+            .collect();
+        for (lo, hi, recency) in vmas {
+            self.zap_vma_range(id, lo, hi, recency);
+        }
+    }
+
+    fn zap_vma_range(&mut self, id: usize, start: u64, end: u64, recency: bool) {
         let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
         let tables = pgtable::leaf_tables(&self.m.frames, pgd, start, end);
         let zero = self.m.frames.zero_pfn();
@@ -663,8 +678,12 @@ impl Kernel {
                 }
                 let meta = self.m.frames.meta_mut(pfn);
                 meta.mapcount -= 1;
-                if pte.dirty() && matches!(meta.owner, Owner::File { .. }) {
+                let is_file = matches!(meta.owner, Owner::File { .. });
+                if pte.dirty() && is_file {
                     meta.flags |= PageFlags::DIRTY;
+                }
+                if is_file && recency && pte.flags().contains(PteFlags::ACCESSED) {
+                    self.m.mark_accessed(pfn);
                 }
                 self.m.frames.put(pfn);
             }

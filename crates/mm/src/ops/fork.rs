@@ -66,6 +66,12 @@ impl Kernel {
         let shared = v.flags.contains(VmFlags::SHARED);
         let zero = self.m.frames.zero_pfn();
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
+            // copy_pte_range allocates the child's table for every table the parent has in
+            // the range, whether or not any entry in it is copied.
+            let child_pgd = self.mms[to].as_ref().expect("freed mm").pgd;
+            let mut new = 0;
+            pgtable::leaf_table_alloc(&mut self.m.frames, child_pgd, v.start.max(base), &mut new).ok_or(())?;
+            self.mm_mut(to).pgtable_pages += new;
             let lo = v.start.max(base);
             let hi = v.end.min(base + PMD_SIZE);
             for va in (lo..hi).step_by(PAGE_SIZE as usize) {

@@ -1,0 +1,142 @@
+//! The `mmsim` command as a user runs it: exit statuses, where messages go, and their form.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn mmsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mmsim"))
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// Writes a scenario to a scratch file and returns its path.
+fn scenario(name: &str, text: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn run_an_example() {
+    let o = mmsim().arg("run").arg(examples().join("fork-cow.mm")).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("process A: pid 1000, /usr/bin/A\n"), "{out}");
+    assert!(out.contains("A: fork() = 1001 (B)\n"), "{out}");
+    assert!(out.contains("COW copy"), "{out}");
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn quiet_prints_nothing_when_all_is_well() {
+    let o = mmsim().args(["run", "--quiet", "--paranoid"]).arg(examples().join("mprotect.mm")).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn a_failing_expect_names_its_line_and_exits_1() {
+    let path = scenario(
+        "failing.mm",
+        "process A\n# a comment\nexpect vmas(A) == 1\nmaps\nexpect errno == 0\n",
+    );
+    let o = mmsim().arg("run").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    let file = path.display().to_string();
+    assert!(err.starts_with(&format!("{file}:3: expect failed: vmas(A) == 1 (got 9)\n")), "{err}");
+    assert!(err.contains(&format!("{file}: 1 expects passed, 1 failed")), "{err}");
+    // The run went on after the failure.
+    assert!(stdout(&o).contains("[vsyscall]"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_syntax_error_exits_2_with_file_line_col() {
+    let path = scenario("syntax.mm", "process A\nmaps\np = mmap(NULL, 4K\n");
+    let o = mmsim().arg("run").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let want = format!("{}:3:18: error: expected `,` or `)`, found end of line\n", path.display());
+    assert!(err.starts_with(&want), "{err}");
+    // Nothing ran: the whole file is checked first.
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn a_runtime_error_stops_the_run_with_status_2() {
+    let path = scenario("runtime.mm", "process A\nmaps B\nmaps\n");
+    let o = mmsim().arg("run").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.starts_with(&format!("{}:2:6: error: unknown process `B`\n", path.display())), "{err}");
+    assert!(!stdout(&o).contains("[vsyscall]"), "the run should have stopped at line 2");
+}
+
+#[test]
+fn a_missing_file_is_an_error() {
+    let o = mmsim().args(["run", "/nonexistent/x.mm"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read /nonexistent/x.mm"), "{}", stderr(&o));
+}
+
+#[test]
+fn tour_lists_and_runs_the_lessons() {
+    let o = mmsim().args(["tour", "--list"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let list = stdout(&o);
+    for name in ["segments", "fork-cow", "four-mmaps", "munmap-split", "mprotect", "demand-paging", "zero-page"] {
+        assert!(list.contains(name), "{name} missing from {list}");
+    }
+    let o = mmsim().args(["tour", "zero-page"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("==================== zero-page: "), "{}", stdout(&o));
+    let o = mmsim().args(["tour", "nosuch"]).output().unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("no lesson called `nosuch`"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_whole_tour_passes() {
+    let o = mmsim().args(["tour", "--quiet"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn the_repl_reports_errors_and_goes_on() {
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("repl-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut child = mmsim()
+        .arg("repl")
+        .env("HOME", &home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"process A\nbogus 1\nexpect vmas(A) == 9\nexpect vmas(A) == 1\nmaps\nquit\n").unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("error: unknown statement `bogus`"), "{out}");
+    assert!(out.contains("ok\n"), "{out}");
+    assert!(out.contains("repl:4: expect failed: vmas(A) == 1 (got 9)"), "{out}");
+    assert!(out.contains("[vsyscall]"), "the session went on after the error: {out}");
+}
