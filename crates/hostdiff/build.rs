@@ -60,13 +60,7 @@ fn main() {
 }
 
 /// Runs the compiler; on success forwards any diagnostics as warnings.
-fn compile(
-    cc: &str,
-    common: &[&str],
-    extra: &[&str],
-    source: &Path,
-    exe: &Path,
-) -> Result<(), String> {
+fn compile(cc: &str, common: &[&str], extra: &[&str], source: &Path, exe: &Path) -> Result<(), String> {
     let output = Command::new(cc)
         .args(common)
         .args(extra)

@@ -20,11 +20,7 @@ pub const LESSONS: &[(&str, &str)] = &[
 
 /// The title of a lesson: its first comment line.
 fn title(source: &str) -> &str {
-    source
-        .lines()
-        .find_map(|l| l.trim().strip_prefix('#'))
-        .map(str::trim)
-        .unwrap_or("")
+    source.lines().find_map(|l| l.trim().strip_prefix('#')).map(str::trim).unwrap_or("")
 }
 
 /// Runs `mmsim tour`.

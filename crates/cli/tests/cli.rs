@@ -49,10 +49,7 @@ fn quiet_prints_nothing_when_all_is_well() {
 
 #[test]
 fn a_failing_expect_names_its_line_and_exits_1() {
-    let path = scenario(
-        "failing.mm",
-        "process A\n# a comment\nexpect vmas(A) == 1\nmaps\nexpect errno == 0\n",
-    );
+    let path = scenario("failing.mm", "process A\n# a comment\nexpect vmas(A) == 1\nmaps\nexpect errno == 0\n");
     let o = mmsim().arg("run").arg(&path).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);

@@ -84,10 +84,14 @@ pub fn diff_records(host: &str, model: &str) -> String {
 fn describe(o: &Outcome) -> String {
     match o {
         Outcome::Value(v) => format!("{v:#x}"),
-        Outcome::Errno(e) => abi::Errno::from_raw(*e).map(|e| e.name().to_string()).unwrap_or_else(|| format!("errno {e}")),
+        Outcome::Errno(e) => {
+            abi::Errno::from_raw(*e).map(|e| e.name().to_string()).unwrap_or_else(|| format!("errno {e}"))
+        }
         Outcome::Bytes(b) if b.len() <= 16 => format!("bytes {b:02x?}"),
         Outcome::Bytes(b) => format!("{} bytes starting {:02x?}", b.len(), &b[..16]),
-        Outcome::Signal { signo, code, addr, done } => format!("signal {signo} code {code} at {addr:#x} after {done} bytes"),
+        Outcome::Signal { signo, code, addr, done } => {
+            format!("signal {signo} code {code} at {addr:#x} after {done} bytes")
+        }
         Outcome::Text(_) => "text".into(),
         Outcome::Done => "done".into(),
     }
@@ -97,7 +101,10 @@ fn describe(o: &Outcome) -> String {
 fn smaps_records(text: &str) -> Vec<Vec<&str>> {
     let mut out: Vec<Vec<&str>> = Vec::new();
     for line in text.lines() {
-        let is_header = line.split(' ').next().is_some_and(|r| r.contains('-') && r.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
+        let is_header = line
+            .split(' ')
+            .next()
+            .is_some_and(|r| r.contains('-') && r.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
         if is_header || out.is_empty() {
             out.push(vec![line]);
         } else if let Some(last) = out.last_mut() {
@@ -112,7 +119,7 @@ fn smaps_records(text: &str) -> Vec<Vec<&str>> {
 pub fn normalize_smaps(text: &str, init_ranges: &[(u64, u64)]) -> String {
     let mut out = String::new();
     for rec in smaps_records(text) {
-        let range = crate::model::parse_maps_line(rec[0]).map(|p| (p.0, p.1));
+        let range = crate::model::parse_maps_line(rec[0]).map(|p| (p.start, p.end));
         let inherited = range.is_some_and(|(s, e)| init_ranges.iter().any(|&(a, b)| s < b && a < e));
         for line in rec {
             if inherited && !(line == rec_header(line) || line.starts_with("VmFlags:") || line.starts_with("Size:")) {
@@ -137,7 +144,8 @@ fn rec_header(line: &str) -> &str {
 /// only the maps lines and VmFlags of smaps texts).
 pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mismatch> {
     let mut out = Vec::new();
-    let init_ranges: Vec<(u64, u64)> = host.init.maps.lines().filter_map(crate::model::parse_maps_line).map(|p| (p.0, p.1)).collect();
+    let init_ranges: Vec<(u64, u64)> =
+        host.init.maps.lines().filter_map(crate::model::parse_maps_line).map(|p| (p.start, p.end)).collect();
     let norm = |op: &crate::host::Op, t: &str| match op {
         crate::host::Op::Smaps => normalize_smaps(t, &init_ranges),
         _ => normalize_text(t),
@@ -153,13 +161,22 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
                 (Outcome::Text(a), Outcome::Text(b)) => {
                     format!("{op:?}: text differs\n{}", diff_records(&norm(op, a), &norm(op, b)))
                 }
-                _ => format!("{:?} (process {}): host {}, model {}", script.steps[i].op, script.steps[i].proc, describe(h), describe(m)),
+                _ => format!(
+                    "{:?} (process {}): host {}, model {}",
+                    script.steps[i].op,
+                    script.steps[i].proc,
+                    describe(h),
+                    describe(m)
+                ),
             };
             out.push(Mismatch { step: i, what });
         }
     }
     if host.outcomes.len() != model.len() {
-        out.push(Mismatch { step: model.len().min(host.outcomes.len()), what: format!("host gave {} outcomes, model {}", host.outcomes.len(), model.len()) });
+        out.push(Mismatch {
+            step: model.len().min(host.outcomes.len()),
+            what: format!("host gave {} outcomes, model {}", host.outcomes.len(), model.len()),
+        });
     }
     out
 }

@@ -63,8 +63,25 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
     // steps addressed relative to the script's mappings can run past their ends, and must
     // not reach memory the harness needs to keep running. (Not a multiple of 2 MiB, so it is
     // not THP-aligned away from the vDSO.)
-    s.push(0, Op::Mmap { addr: Addr::Abs(0), len: (8 << 20) + PAGE, prot: PROT_NONE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, fd: Fd::None, offset: 0 });
-    let prots = [PROT_READ, PROT_READ | PROT_WRITE, PROT_NONE, PROT_READ | PROT_EXEC, PROT_WRITE, PROT_READ | PROT_WRITE | PROT_EXEC];
+    s.push(
+        0,
+        Op::Mmap {
+            addr: Addr::Abs(0),
+            len: (8 << 20) + PAGE,
+            prot: PROT_NONE,
+            flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+            fd: Fd::None,
+            offset: 0,
+        },
+    );
+    let prots = [
+        PROT_READ,
+        PROT_READ | PROT_WRITE,
+        PROT_NONE,
+        PROT_READ | PROT_EXEC,
+        PROT_WRITE,
+        PROT_READ | PROT_WRITE | PROT_EXEC,
+    ];
     while s.steps.len() < steps {
         let alive: Vec<usize> = procs.iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i).collect();
         let p = r.pick(&alive);
@@ -111,7 +128,11 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
                 if r.chance(3) {
                     offset += r.pick(&[1, PAGE / 2]);
                 }
-                let len = if r.chance(3) { r.pick(&[0, u64::MAX - PAGE, 1 << 47]) } else { pages * PAGE - r.below(2) * r.below(PAGE) };
+                let len = if r.chance(3) {
+                    r.pick(&[0, u64::MAX - PAGE, 1 << 47])
+                } else {
+                    pages * PAGE - r.below(2) * r.below(PAGE)
+                };
                 let step = s.push(p, Op::Mmap { addr, len, prot, flags, fd, offset });
                 if let Some(list) = procs[p].as_mut() {
                     list.push(Region { step, pages });
@@ -172,7 +193,12 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
                 if p == 0 {
                     // Never below the harness's own break: its heap holds data it needs.
                     let delta = r.below(40) as i64;
-                    s.push(0, Op::Brk { addr: Addr::Result { op: brk0, offset: delta * PAGE as i64 + r.below(2) as i64 * 100 } });
+                    s.push(
+                        0,
+                        Op::Brk {
+                            addr: Addr::Result { op: brk0, offset: delta * PAGE as i64 + r.below(2) as i64 * 100 },
+                        },
+                    );
                 }
             }
             _ => {

@@ -380,10 +380,7 @@ pub enum HostError {
     #[error("could not run the host child: {0}")]
     Io(#[from] std::io::Error),
     /// The run did not finish in time; all its processes were killed.
-    #[error(
-        "the host run did not finish within {after:?}; it was killed{}",
-        stderr_suffix(stderr)
-    )]
+    #[error("the host run did not finish within {after:?}; it was killed{}", stderr_suffix(stderr))]
     Timeout {
         /// The time limit.
         after: Duration,
@@ -420,9 +417,7 @@ fn stderr_suffix(stderr: &str) -> String {
 /// differ, and the first byte of every page is odd, so no page is all zero
 /// (a zero-filled page would look like anonymous memory).
 pub fn file_byte(file: usize, offset: u64) -> u8 {
-    let mut x = (file as u64)
-        .wrapping_add(1)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut x = (file as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     x ^= (offset >> 12).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x ^= (offset & 0xfff).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^= x >> 31;
@@ -462,10 +457,7 @@ pub fn run_on_host(script: &HostScript) -> Result<HostRun, HostError> {
 
 /// Runs `script` on the host kernel; after `timeout` every process of the
 /// run is killed and [`HostError::Timeout`] returned.
-pub fn run_on_host_with_timeout(
-    script: &HostScript,
-    timeout: Duration,
-) -> Result<HostRun, HostError> {
+pub fn run_on_host_with_timeout(script: &HostScript, timeout: Duration) -> Result<HostRun, HostError> {
     let slots = plan(script)?;
     let input = protocol::encode(script, &slots);
     if input.len() > MAX_SCRIPT_BYTES {
@@ -475,13 +467,10 @@ pub fn run_on_host_with_timeout(
         )));
     }
     if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
-        return Err(HostError::Unsupported(
-            "only Linux x86-64 is supported".into(),
-        ));
+        return Err(HostError::Unsupported("only Linux x86-64 is supported".into()));
     }
-    let child = host_child_path().ok_or_else(|| {
-        HostError::Unsupported("the C host child was not built (see the build warnings)".into())
-    })?;
+    let child = host_child_path()
+        .ok_or_else(|| HostError::Unsupported("the C host child was not built (see the build warnings)".into()))?;
     // A fresh directory per run: the files are new, so no page of them is
     // cached by an earlier run's mappings.
     let dir = tempfile::Builder::new().prefix("mmsim-host").tempdir()?;
@@ -496,16 +485,10 @@ pub fn run_on_host_with_timeout(
 /// results alive at the same time count against [`MAX_LIVE_RESULTS`].
 fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
     if script.steps.len() > MAX_STEPS {
-        return Err(HostError::InvalidScript(format!(
-            "{} steps, more than {MAX_STEPS}",
-            script.steps.len()
-        )));
+        return Err(HostError::InvalidScript(format!("{} steps, more than {MAX_STEPS}", script.steps.len())));
     }
     if script.opens.len() > MAX_OPENS {
-        return Err(HostError::InvalidScript(format!(
-            "{} opens, more than {MAX_OPENS}",
-            script.opens.len()
-        )));
+        return Err(HostError::InvalidScript(format!("{} opens, more than {MAX_OPENS}", script.opens.len())));
     }
     for (i, file) in script.files.iter().enumerate() {
         if file.size > MAX_FILE_SIZE {
@@ -537,9 +520,7 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
         }
         if let Some(Addr::Result { op, .. }) = step.op.addr() {
             if op >= i {
-                return Err(bad(format!(
-                    "the address uses the result of step {op}, which is not an earlier step"
-                )));
+                return Err(bad(format!("the address uses the result of step {op}, which is not an earlier step")));
             }
             last_use[op] = Some(i);
         }
@@ -551,16 +532,8 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
             }
         };
         match step.op {
-            Op::Mmap {
-                fd: Fd::Slot(s), ..
-            }
-            | Op::Ftruncate { fd: s, .. }
-                if s >= script.opens.len() =>
-            {
-                return Err(bad(format!(
-                    "fd slot {s} does not exist ({} opens)",
-                    script.opens.len()
-                )));
+            Op::Mmap { fd: Fd::Slot(s), .. } | Op::Ftruncate { fd: s, .. } if s >= script.opens.len() => {
+                return Err(bad(format!("fd slot {s} does not exist ({} opens)", script.opens.len())));
             }
             Op::Load { len, .. } => check_len(len, MAX_USER_ACCESS, "a load")?,
             Op::Store { len, .. } => check_len(len, MAX_USER_ACCESS, "a store")?,
@@ -609,12 +582,7 @@ struct RawRun {
 
 /// Runs the supervisor with `input` on stdin and collects its output, killing
 /// the whole run after `timeout`.
-fn run_child(
-    child_path: &Path,
-    dir: &Path,
-    input: Vec<u8>,
-    timeout: Duration,
-) -> Result<RawRun, HostError> {
+fn run_child(child_path: &Path, dir: &Path, input: Vec<u8>, timeout: Duration) -> Result<RawRun, HostError> {
     use std::os::unix::process::CommandExt;
 
     let mut cmd = match find_setarch() {
@@ -668,10 +636,7 @@ fn run_child(
     });
 
     let start = Instant::now();
-    let timed_out = matches!(
-        done_rx.recv_timeout(timeout),
-        Err(mpsc::RecvTimeoutError::Timeout)
-    );
+    let timed_out = matches!(done_rx.recv_timeout(timeout), Err(mpsc::RecvTimeoutError::Timeout));
     let status = if timed_out {
         kill_run(&mut child);
         None
@@ -682,19 +647,10 @@ fn run_child(
     };
     let _ = in_thread.join();
     let stderr_text = err_thread.join().unwrap_or_default();
-    let stdout = out_thread
-        .join()
-        .map_err(|_| HostError::Protocol("the stdout reader panicked".into()))??;
+    let stdout = out_thread.join().map_err(|_| HostError::Protocol("the stdout reader panicked".into()))??;
     match status {
-        Some(status) => Ok(RawRun {
-            stdout,
-            stderr: stderr_text,
-            status,
-        }),
-        None => Err(HostError::Timeout {
-            after: timeout,
-            stderr: stderr_text,
-        }),
+        Some(status) => Ok(RawRun { stdout, stderr: stderr_text, status }),
+        None => Err(HostError::Timeout { after: timeout, stderr: stderr_text }),
     }
 }
 
@@ -730,46 +686,30 @@ fn find_setarch() -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
     std::env::split_paths(&path)
         .map(|dir| dir.join("setarch"))
-        .find(|p| {
-            p.metadata()
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+        .find(|p| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
 }
 
 /// Returns `uname -m`, the architecture name setarch expects.
 fn machine() -> String {
-    rustix::system::uname()
-        .machine()
-        .to_string_lossy()
-        .into_owned()
+    rustix::system::uname().machine().to_string_lossy().into_owned()
 }
 
 /// Turns the child's output into a [`HostRun`], or the most telling error.
 fn interpret(raw: RawRun, nsteps: usize) -> Result<HostRun, HostError> {
     let parsed = protocol::parse(&raw.stdout);
     if let Some(message) = parsed.fail {
-        return Err(HostError::Child {
-            message,
-            stderr: raw.stderr,
-        });
+        return Err(HostError::Child { message, stderr: raw.stderr });
     }
     if !raw.status.success() {
-        let mut message = format!(
-            "the host child ended with {} after {} of {nsteps} steps",
-            raw.status,
-            parsed.outcomes.len()
-        );
+        let mut message =
+            format!("the host child ended with {} after {} of {nsteps} steps", raw.status, parsed.outcomes.len());
         // The supervisor names processes by pid: say which process that is.
         for (index, pid) in &parsed.pids {
             if raw.stderr.contains(&format!("pid {pid} ")) {
                 message.push_str(&format!("; pid {pid} is process {index}"));
             }
         }
-        return Err(HostError::Child {
-            message,
-            stderr: raw.stderr,
-        });
+        return Err(HostError::Child { message, stderr: raw.stderr });
     }
     if let Some(error) = parsed.error {
         return Err(HostError::Protocol(error));
@@ -778,15 +718,9 @@ fn interpret(raw: RawRun, nsteps: usize) -> Result<HostRun, HostError> {
         return Err(HostError::Protocol("no init block".into()));
     };
     if parsed.outcomes.len() != nsteps {
-        return Err(HostError::Protocol(format!(
-            "{} outcomes for {nsteps} steps",
-            parsed.outcomes.len()
-        )));
+        return Err(HostError::Protocol(format!("{} outcomes for {nsteps} steps", parsed.outcomes.len())));
     }
-    Ok(HostRun {
-        init,
-        outcomes: parsed.outcomes,
-    })
+    Ok(HostRun { init, outcomes: parsed.outcomes })
 }
 
 #[cfg(test)]
@@ -794,14 +728,7 @@ mod tests {
     use super::*;
 
     fn mmap_anon(len: u64) -> Op {
-        Op::Mmap {
-            addr: Addr::Abs(0),
-            len,
-            prot: 3,
-            flags: 0x22,
-            fd: Fd::None,
-            offset: 0,
-        }
+        Op::Mmap { addr: Addr::Abs(0), len, prot: 3, flags: 0x22, fd: Fd::None, offset: 0 }
     }
 
     #[test]
@@ -810,11 +737,7 @@ mod tests {
             for page in 0..64u64 {
                 assert_eq!(file_byte(file, page << 12) & 1, 1);
             }
-            let page = |p: u64| {
-                (0..4096)
-                    .map(|o| file_byte(file, (p << 12) + o))
-                    .collect::<Vec<_>>()
-            };
+            let page = |p: u64| (0..4096).map(|o| file_byte(file, (p << 12) + o)).collect::<Vec<_>>();
             assert_ne!(page(0), page(1));
         }
         assert_ne!(file_byte(0, 5), file_byte(1, 5));
@@ -824,10 +747,7 @@ mod tests {
     fn steps_of_unborn_or_dead_processes_are_rejected() {
         let mut s = HostScript::new();
         s.push(1, Op::Maps);
-        assert!(matches!(
-            plan(&s),
-            Err(HostError::InvalidStep { step: 0, .. })
-        ));
+        assert!(matches!(plan(&s), Err(HostError::InvalidStep { step: 0, .. })));
 
         let mut s = HostScript::new();
         s.push(0, Op::Fork);
@@ -835,22 +755,13 @@ mod tests {
         s.push(0, Op::Maps);
         s.push(1, Op::Maps);
         let err = plan(&s).unwrap_err();
-        assert!(
-            matches!(err, HostError::InvalidStep { step: 3, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, HostError::InvalidStep { step: 3, .. }), "{err}");
     }
 
     #[test]
     fn forward_results_bad_slots_and_long_copies_are_rejected() {
         let mut s = HostScript::new();
-        s.push(
-            0,
-            Op::Load {
-                addr: Addr::Result { op: 0, offset: 0 },
-                len: 1,
-            },
-        );
+        s.push(0, Op::Load { addr: Addr::Result { op: 0, offset: 0 }, len: 1 });
         assert!(plan(&s).is_err());
 
         let mut s = HostScript::new();
@@ -858,13 +769,7 @@ mod tests {
         assert!(plan(&s).is_err());
 
         let mut s = HostScript::new();
-        s.push(
-            0,
-            Op::KRead {
-                addr: Addr::Abs(0),
-                len: MAX_KERNEL_COPY + 1,
-            },
-        );
+        s.push(0, Op::KRead { addr: Addr::Abs(0), len: MAX_KERNEL_COPY + 1 });
         assert!(plan(&s).is_err());
 
         let mut s = HostScript::new();
@@ -878,29 +783,15 @@ mod tests {
         let mut s = HostScript::new();
         for _ in 0..2 * MAX_LIVE_RESULTS {
             let m = s.push(0, mmap_anon(4096));
-            s.push(
-                0,
-                Op::Munmap {
-                    addr: Addr::Result { op: m, offset: 0 },
-                    len: 4096,
-                },
-            );
+            s.push(0, Op::Munmap { addr: Addr::Result { op: m, offset: 0 }, len: 4096 });
         }
         let slots = plan(&s).unwrap();
         assert!(slots.iter().flatten().all(|&slot| slot < 2));
 
         let mut s = HostScript::new();
-        let first: Vec<usize> = (0..=MAX_LIVE_RESULTS)
-            .map(|_| s.push(0, mmap_anon(4096)))
-            .collect();
+        let first: Vec<usize> = (0..=MAX_LIVE_RESULTS).map(|_| s.push(0, mmap_anon(4096))).collect();
         for m in first {
-            s.push(
-                0,
-                Op::Munmap {
-                    addr: Addr::Result { op: m, offset: 0 },
-                    len: 4096,
-                },
-            );
+            s.push(0, Op::Munmap { addr: Addr::Result { op: m, offset: 0 }, len: 4096 });
         }
         assert!(plan(&s).is_err());
     }

@@ -35,8 +35,29 @@ pub struct SmapsVma {
     pub anonymous_kb: u64,
 }
 
+/// The fields of one maps line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapsLine {
+    /// Start address.
+    pub start: u64,
+    /// End address.
+    pub end: u64,
+    /// The `rwxp` column.
+    pub perms: String,
+    /// File offset in bytes.
+    pub offset: u64,
+    /// Device major.
+    pub major: u32,
+    /// Device minor.
+    pub minor: u32,
+    /// Inode.
+    pub ino: u64,
+    /// Name column (may be empty).
+    pub name: String,
+}
+
 /// Parses one maps line: `start-end perms offset maj:min inode [name]`.
-pub fn parse_maps_line(line: &str) -> Option<(u64, u64, String, u64, u32, u32, u64, String)> {
+pub fn parse_maps_line(line: &str) -> Option<MapsLine> {
     let mut it = line.splitn(6, ' ');
     let range = it.next()?;
     let perms = it.next()?.to_string();
@@ -46,27 +67,36 @@ pub fn parse_maps_line(line: &str) -> Option<(u64, u64, String, u64, u32, u32, u
     let name = it.next().unwrap_or("").trim_start().to_string();
     let (s, e) = range.split_once('-')?;
     let (maj, min) = dev.split_once(':')?;
-    Some((
-        u64::from_str_radix(s, 16).ok()?,
-        u64::from_str_radix(e, 16).ok()?,
+    Some(MapsLine {
+        start: u64::from_str_radix(s, 16).ok()?,
+        end: u64::from_str_radix(e, 16).ok()?,
         perms,
         offset,
-        u32::from_str_radix(maj, 16).ok()?,
-        u32::from_str_radix(min, 16).ok()?,
+        major: u32::from_str_radix(maj, 16).ok()?,
+        minor: u32::from_str_radix(min, 16).ok()?,
         ino,
         name,
-    ))
+    })
 }
 
 /// Parses an smaps text into its VMAs.
 pub fn parse_smaps(text: &str) -> Vec<SmapsVma> {
     let mut out: Vec<SmapsVma> = Vec::new();
     for line in text.lines() {
-        if let Some((start, end, perms, offset, major, minor, ino, name)) = parse_maps_line(line) {
-            if line.split(' ').next().is_some_and(|r| r.contains('-')) {
-                out.push(SmapsVma { start, end, perms, offset, major, minor, ino, name, flags: VmFlags::empty(), anonymous_kb: 0 });
-                continue;
-            }
+        if let Some(m) = parse_maps_line(line) {
+            out.push(SmapsVma {
+                start: m.start,
+                end: m.end,
+                perms: m.perms,
+                offset: m.offset,
+                major: m.major,
+                minor: m.minor,
+                ino: m.ino,
+                name: m.name,
+                flags: VmFlags::empty(),
+                anonymous_kb: 0,
+            });
+            continue;
         }
         let Some(last) = out.last_mut() else { continue };
         if let Some(rest) = line.strip_prefix("VmFlags:") {
@@ -79,6 +109,7 @@ pub fn parse_smaps(text: &str) -> Vec<SmapsVma> {
 }
 
 /// A model process set up like the host's process 0, plus the fds of the script's opens.
+#[derive(Debug)]
 pub struct ModelRun {
     /// The model.
     pub kernel: Kernel,
@@ -141,8 +172,15 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
                     let fid = match k.lookup(&path) {
                         Some(f) if !v.name.ends_with(" (deleted)") => f,
                         _ => {
-                            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(v.offset + (v.end - v.start));
-                            let fid = k.import_file(&format!("{path}\u{0}{}", v.ino), v.major, v.minor, v.ino, Arc::from(vec![0u8; 0]));
+                            let size =
+                                std::fs::metadata(&path).map(|m| m.len()).unwrap_or(v.offset + (v.end - v.start));
+                            let fid = k.import_file(
+                                &format!("{path}\u{0}{}", v.ino),
+                                v.major,
+                                v.minor,
+                                v.ino,
+                                Arc::from(vec![0u8; 0]),
+                            );
                             let f = k.m.file_mut(fid);
                             f.path = path.clone();
                             f.size = size;
@@ -164,7 +202,8 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
             None
         };
         let pgoff = if file.is_some() { v.offset >> 12 } else { v.start >> 12 };
-        let anon_vma = (v.anonymous_kb > 0 || v.perms.starts_with("rw") && file.is_none() && special.is_none()).then(|| k.m.new_anon_vma(false));
+        let anon_vma = (v.anonymous_kb > 0 || v.perms.starts_with("rw") && file.is_none() && special.is_none())
+            .then(|| k.m.new_anon_vma(false));
         let vma = Vma { start: v.start, end: v.end, flags: v.flags, pgoff, file, anon_vma, special };
         k.import_vma(pid, vma).map_err(|e| format!("importing {:#x}-{:#x}: {e}", v.start, v.end))?;
     }
@@ -195,10 +234,19 @@ pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>
     let mut run = build_model(script, init)?;
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(script.steps.len());
     for (i, step) in script.steps.iter().enumerate() {
-        let pid = run.pids.get(step.proc).copied().flatten().ok_or_else(|| format!("step {i}: process {} is not alive", step.proc))?;
+        let pid = run
+            .pids
+            .get(step.proc)
+            .copied()
+            .flatten()
+            .ok_or_else(|| format!("step {i}: process {} is not alive", step.proc))?;
         let resolve = |a: Addr| match a {
             Addr::Abs(v) => v,
-            Addr::Result { op, offset } => outcomes.get(op).and_then(|o: &Outcome| o.value()).unwrap_or(crate::host::NO_VALUE_BASE).wrapping_add(offset as u64),
+            Addr::Result { op, offset } => outcomes
+                .get(op)
+                .and_then(|o: &Outcome| o.value())
+                .unwrap_or(crate::host::NO_VALUE_BASE)
+                .wrapping_add(offset as u64),
         };
         let k = &mut run.kernel;
         let val = |r: SysResult<u64>| match r {
@@ -221,14 +269,18 @@ pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>
                 let a = resolve(*addr);
                 match k.load_partial(pid, a, *len) {
                     (b, None) => Outcome::Bytes(b),
-                    (b, Some(sig)) => Outcome::Signal { signo: sig.signo(), code: sig.code(), addr: sig.addr(), done: b.len() as u64 },
+                    (b, Some(sig)) => {
+                        Outcome::Signal { signo: sig.signo(), code: sig.code(), addr: sig.addr(), done: b.len() as u64 }
+                    }
                 }
             }
             Op::Store { addr, len, byte } => {
                 let a = resolve(*addr);
                 match k.store_partial(pid, a, &vec![*byte; *len as usize]) {
                     (_, None) => Outcome::Done,
-                    (done, Some(sig)) => Outcome::Signal { signo: sig.signo(), code: sig.code(), addr: sig.addr(), done },
+                    (done, Some(sig)) => {
+                        Outcome::Signal { signo: sig.signo(), code: sig.code(), addr: sig.addr(), done }
+                    }
                 }
             }
             Op::KRead { addr, len } => match k.copy_from_user(pid, resolve(*addr), *len) {

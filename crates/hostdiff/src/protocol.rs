@@ -47,19 +47,9 @@ pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>]) -> String {
         let save = slots[i].map_or_else(|| "-".to_string(), |s| s.to_string());
         let _ = write!(out, "{} {save} ", step.proc);
         let _ = match step.op {
-            Op::Mmap {
-                addr: a,
-                len,
-                prot,
-                flags,
-                fd: f,
-                offset,
-            } => write!(
-                out,
-                "mmap {} {len} {prot} {flags} {} {offset}",
-                addr(a),
-                fd(f)
-            ),
+            Op::Mmap { addr: a, len, prot, flags, fd: f, offset } => {
+                write!(out, "mmap {} {len} {prot} {flags} {} {offset}", addr(a), fd(f))
+            }
             Op::Munmap { addr: a, len } => write!(out, "munmap {} {len}", addr(a)),
             Op::Mprotect { addr: a, len, prot } => {
                 write!(out, "mprotect {} {len} {prot}", addr(a))
@@ -128,16 +118,14 @@ fn parse_into(bytes: &[u8], parsed: &mut Parsed) -> Result<(), String> {
             .position(|&b| b == b'\n')
             .map(|n| pos + n)
             .ok_or("the output ends in the middle of a line")?;
-        let line = std::str::from_utf8(&bytes[pos..end])
-            .map_err(|_| format!("a record header is not UTF-8 at byte {pos}"))?;
+        let line =
+            std::str::from_utf8(&bytes[pos..end]).map_err(|_| format!("a record header is not UTF-8 at byte {pos}"))?;
         pos = end + 1;
         let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
 
         if kind == "C" {
             let n: usize = number(rest, line)?;
-            let data = bytes
-                .get(pos..pos + n)
-                .ok_or("the output ends in the middle of a data chunk")?;
+            let data = bytes.get(pos..pos + n).ok_or("the output ends in the middle of a data chunk")?;
             pending.extend_from_slice(data);
             pos += n;
             continue;
@@ -189,20 +177,13 @@ fn parse_into(bytes: &[u8], parsed: &mut Parsed) -> Result<(), String> {
                 "smaps" => builder.smaps = Some(text(data)),
                 "ready" => {
                     let b = init.take().expect("inside the init block");
-                    let (
-                        Some([start_brk, brk, start_stack, stack_rlimit, sync_page]),
-                        Some(maps),
-                        Some(smaps),
-                    ) = (b.numbers, b.maps, b.smaps)
+                    let (Some([start_brk, brk, start_stack, stack_rlimit, sync_page]), Some(maps), Some(smaps)) =
+                        (b.numbers, b.maps, b.smaps)
                     else {
                         return Err("the init block is incomplete".into());
                     };
                     if b.files.len() != b.nfiles {
-                        return Err(format!(
-                            "{} file records for {} files",
-                            b.files.len(),
-                            b.nfiles
-                        ));
+                        return Err(format!("{} file records for {} files", b.files.len(), b.nfiles));
                     }
                     parsed.init = Some(HostInit {
                         maps,
@@ -224,10 +205,7 @@ fn parse_into(bytes: &[u8], parsed: &mut Parsed) -> Result<(), String> {
             return Err(format!("a record without a step: {line:?}"));
         };
         if number::<usize>(step, line)? != parsed.outcomes.len() {
-            return Err(format!(
-                "record for step {step} where step {} was due: {line:?}",
-                parsed.outcomes.len()
-            ));
+            return Err(format!("record for step {step} where step {} was due: {line:?}", parsed.outcomes.len()));
         }
         let outcome = match kind {
             "val" => {
@@ -270,14 +248,11 @@ fn parse_into(bytes: &[u8], parsed: &mut Parsed) -> Result<(), String> {
 }
 
 fn fields_n<'a, const N: usize>(fields: &[&'a str], line: &str) -> Result<[&'a str; N], String> {
-    fields
-        .try_into()
-        .map_err(|_| format!("expected {N} fields after the step: {line:?}"))
+    fields.try_into().map_err(|_| format!("expected {N} fields after the step: {line:?}"))
 }
 
 fn number<T: std::str::FromStr>(s: &str, line: &str) -> Result<T, String> {
-    s.parse()
-        .map_err(|_| format!("bad number {s:?} in {line:?}"))
+    s.parse().map_err(|_| format!("bad number {s:?} in {line:?}"))
 }
 
 /// /proc text is UTF-8 unless a path is not; keep what can be kept.
@@ -294,29 +269,13 @@ mod tests {
     fn encodes_addresses_fds_and_slots() {
         let script = HostScript {
             files: vec![crate::FileSpec { size: 5 }],
-            opens: vec![crate::OpenSpec {
-                file: 0,
-                mode: OpenMode::ReadWrite,
-            }],
+            opens: vec![crate::OpenSpec { file: 0, mode: OpenMode::ReadWrite }],
             steps: vec![
                 Step {
                     proc: 0,
-                    op: Op::Mmap {
-                        addr: Addr::Abs(0),
-                        len: 4096,
-                        prot: 1,
-                        flags: 2,
-                        fd: Fd::Slot(0),
-                        offset: 0,
-                    },
+                    op: Op::Mmap { addr: Addr::Abs(0), len: 4096, prot: 1, flags: 2, fd: Fd::Slot(0), offset: 0 },
                 },
-                Step {
-                    proc: 0,
-                    op: Op::Load {
-                        addr: Addr::Result { op: 0, offset: -4 },
-                        len: 8,
-                    },
-                },
+                Step { proc: 0, op: Op::Load { addr: Addr::Result { op: 0, offset: -4 }, len: 8 } },
             ],
         };
         let text = encode(&script, &[Some(3), None]);
@@ -329,8 +288,7 @@ mod tests {
 
     #[test]
     fn parses_records_and_chunks() {
-        let out =
-            b"pid 0 7\ninit 1 2 3 4 5 1\nC 3\n/f0file 0 254 1 99 10\nC 2\nm\nmaps\nsmaps\nready\n\
+        let out = b"pid 0 7\ninit 1 2 3 4 5 1\nC 3\n/f0file 0 254 1 99 10\nC 2\nm\nmaps\nsmaps\nready\n\
 val 0 42\nC 2\nabbytes 1\nC 5\nxxxxxsig 2 11 1 4096 0\nerr 3 14\nC 1\nttext 4\ndone 5\n";
         let p = parse(out);
         assert_eq!(p.error, None);
@@ -338,21 +296,13 @@ val 0 42\nC 2\nabbytes 1\nC 5\nxxxxxsig 2 11 1 4096 0\nerr 3 14\nC 1\nttext 4\nd
         assert_eq!(init.maps, "m\n");
         assert_eq!(init.smaps, "");
         assert_eq!(init.files[0].path, "/f0");
-        assert_eq!(
-            (init.files[0].major, init.files[0].minor, init.files[0].ino),
-            (254, 1, 99)
-        );
+        assert_eq!((init.files[0].major, init.files[0].minor, init.files[0].ino), (254, 1, 99));
         assert_eq!(
             p.outcomes,
             vec![
                 Outcome::Value(42),
                 Outcome::Bytes(b"ab".to_vec()),
-                Outcome::Signal {
-                    signo: 11,
-                    code: 1,
-                    addr: 4096,
-                    done: 0
-                },
+                Outcome::Signal { signo: 11, code: 1, addr: 4096, done: 0 },
                 Outcome::Errno(14),
                 Outcome::Text("t".into()),
                 Outcome::Done,
@@ -363,9 +313,7 @@ val 0 42\nC 2\nabbytes 1\nC 5\nxxxxxsig 2 11 1 4096 0\nerr 3 14\nC 1\nttext 4\nd
 
     #[test]
     fn reports_truncation_and_disorder() {
-        assert!(parse(b"init 1 2 3 4 5 0\nmaps\nsmaps\nready\nval 1 0\n")
-            .error
-            .is_some());
+        assert!(parse(b"init 1 2 3 4 5 0\nmaps\nsmaps\nready\nval 1 0\n").error.is_some());
         assert!(parse(b"C 10\nabc").error.is_some());
         assert!(parse(b"init 1 2").error.is_some());
         let p = parse(b"fail something broke\n");

@@ -27,7 +27,8 @@ fn random_scripts_match_the_host_kernel() {
         let host = match hostdiff::run_on_host(&script) {
             Ok(h) => h,
             Err(e) => {
-                let steps: Vec<String> = script.steps.iter().enumerate().map(|(i, s)| format!("{i}: p{} {:?}", s.proc, s.op)).collect();
+                let steps: Vec<String> =
+                    script.steps.iter().enumerate().map(|(i, s)| format!("{i}: p{} {:?}", s.proc, s.op)).collect();
                 panic!("seed {seed}: host run failed: {e}\n{}", steps.join("\n"))
             }
         };
@@ -55,7 +56,7 @@ fn debug_one_seed() {
     let steps = env_u64("MMSIM_DIFF_STEPS", 60) as usize;
     let mut script = random_script(seed, steps);
     // MMSIM_DIFF_UPTO=N[:P]: keep the first N steps, then show process P's smaps.
-    if let Some(upto) = std::env::var("MMSIM_DIFF_UPTO").ok() {
+    if let Ok(upto) = std::env::var("MMSIM_DIFF_UPTO") {
         let (n, p) = upto.split_once(':').unwrap_or((&upto, "0"));
         script.steps.truncate(n.parse().expect("MMSIM_DIFF_UPTO"));
         script.push(p.parse().expect("process"), hostdiff::Op::Smaps);

@@ -61,68 +61,18 @@ fn smoke_script() -> Smoke {
             offset: 0,
         },
     );
-    s.push(
-        0,
-        Op::Store {
-            addr: at(anon, 0),
-            len: 3 * PAGE,
-            byte: 0xaa,
-        },
-    );
-    s.push(
-        0,
-        Op::Load {
-            addr: at(anon, 0),
-            len: 16,
-        },
-    );
-    s.push(
-        0,
-        Op::Munmap {
-            addr: at(anon, PAGE as i64),
-            len: PAGE,
-        },
-    );
-    s.push(
-        0,
-        Op::Load {
-            addr: at(anon, PAGE as i64),
-            len: 1,
-        },
-    );
+    s.push(0, Op::Store { addr: at(anon, 0), len: 3 * PAGE, byte: 0xaa });
+    s.push(0, Op::Load { addr: at(anon, 0), len: 16 });
+    s.push(0, Op::Munmap { addr: at(anon, PAGE as i64), len: PAGE });
+    s.push(0, Op::Load { addr: at(anon, PAGE as i64), len: 1 });
     // A load that runs into the hole: two bytes, then the fault.
-    s.push(
-        0,
-        Op::Load {
-            addr: at(anon, PAGE as i64 - 2),
-            len: 4,
-        },
-    );
+    s.push(0, Op::Load { addr: at(anon, PAGE as i64 - 2), len: 4 });
 
     // Fork: the child writes, both read; the parent keeps its bytes (COW).
     s.push(0, Op::Fork);
-    s.push(
-        1,
-        Op::Store {
-            addr: at(anon, 0),
-            len: 8,
-            byte: 0xbb,
-        },
-    );
-    s.push(
-        1,
-        Op::Load {
-            addr: at(anon, 0),
-            len: 8,
-        },
-    );
-    s.push(
-        0,
-        Op::Load {
-            addr: at(anon, 0),
-            len: 8,
-        },
-    );
+    s.push(1, Op::Store { addr: at(anon, 0), len: 8, byte: 0xbb });
+    s.push(1, Op::Load { addr: at(anon, 0), len: 8 });
+    s.push(0, Op::Load { addr: at(anon, 0), len: 8 });
 
     // A private read-only file mapping of three pages over a 6000-byte file.
     let file_map = s.push(
@@ -136,66 +86,16 @@ fn smoke_script() -> Smoke {
             offset: 0,
         },
     );
-    s.push(
-        0,
-        Op::Load {
-            addr: at(file_map, 0),
-            len: FILE_SIZE,
-        },
-    );
-    s.push(
-        0,
-        Op::Load {
-            addr: at(file_map, FILE_SIZE as i64),
-            len: 2 * PAGE - FILE_SIZE,
-        },
-    );
-    s.push(
-        0,
-        Op::Load {
-            addr: at(file_map, 2 * PAGE as i64),
-            len: 1,
-        },
-    );
-    s.push(
-        0,
-        Op::Store {
-            addr: at(file_map, 0),
-            len: 1,
-            byte: 1,
-        },
-    );
+    s.push(0, Op::Load { addr: at(file_map, 0), len: FILE_SIZE });
+    s.push(0, Op::Load { addr: at(file_map, FILE_SIZE as i64), len: 2 * PAGE - FILE_SIZE });
+    s.push(0, Op::Load { addr: at(file_map, 2 * PAGE as i64), len: 1 });
+    s.push(0, Op::Store { addr: at(file_map, 0), len: 1, byte: 1 });
 
     // The kernel copy path.
-    s.push(
-        0,
-        Op::KRead {
-            addr: at(anon, PAGE as i64),
-            len: 16,
-        },
-    );
-    s.push(
-        0,
-        Op::KRead {
-            addr: at(anon, 0),
-            len: 8,
-        },
-    );
-    s.push(
-        1,
-        Op::KWrite {
-            addr: at(anon, 2 * PAGE as i64),
-            len: 10,
-            byte: 0xcc,
-        },
-    );
-    s.push(
-        1,
-        Op::Load {
-            addr: at(anon, 2 * PAGE as i64),
-            len: 12,
-        },
-    );
+    s.push(0, Op::KRead { addr: at(anon, PAGE as i64), len: 16 });
+    s.push(0, Op::KRead { addr: at(anon, 0), len: 8 });
+    s.push(1, Op::KWrite { addr: at(anon, 2 * PAGE as i64), len: 10, byte: 0xcc });
+    s.push(1, Op::Load { addr: at(anon, 2 * PAGE as i64), len: 12 });
 
     s.push(
         0,
@@ -214,11 +114,7 @@ fn smoke_script() -> Smoke {
     s.push(1, Op::Smaps);
     s.push(1, Op::Exit);
     s.push(0, Op::Smaps);
-    Smoke {
-        script: s,
-        anon,
-        file_map,
-    }
+    Smoke { script: s, anon, file_map }
 }
 
 fn value(run: &HostRun, step: usize) -> u64 {
@@ -259,12 +155,7 @@ fn smoke_script_matches_what_linux_does() {
     assert_eq!(o[1], Outcome::Done);
     assert_eq!(o[2], Outcome::Bytes(vec![0xaa; 16]));
     assert_eq!(o[3], Outcome::Value(0));
-    let maperr = |addr, done| Outcome::Signal {
-        signo: SIGSEGV,
-        code: SEGV_MAPERR,
-        addr,
-        done,
-    };
+    let maperr = |addr, done| Outcome::Signal { signo: SIGSEGV, code: SEGV_MAPERR, addr, done };
     assert_eq!(o[4], maperr(m + PAGE, 0));
     assert_eq!(o[5], maperr(m + PAGE, 2));
 
@@ -272,40 +163,15 @@ fn smoke_script_matches_what_linux_does() {
     assert_eq!(o[6], Outcome::Value(1));
     assert_eq!(o[7], Outcome::Done);
     assert_eq!(o[8], Outcome::Bytes(vec![0xbb; 8]));
-    assert_eq!(
-        o[9],
-        Outcome::Bytes(vec![0xaa; 8]),
-        "the parent must keep its bytes"
-    );
+    assert_eq!(o[9], Outcome::Bytes(vec![0xaa; 8]), "the parent must keep its bytes");
 
     // The file mapping: contents, zeros past EOF in the EOF page, SIGBUS
     // beyond it, SEGV_ACCERR for a store to a read-only mapping.
-    let expected: Vec<u8> = (0..FILE_SIZE)
-        .map(|off| hostdiff::file_byte(0, off))
-        .collect();
+    let expected: Vec<u8> = (0..FILE_SIZE).map(|off| hostdiff::file_byte(0, off)).collect();
     assert_eq!(o[11], Outcome::Bytes(expected));
-    assert_eq!(
-        o[12],
-        Outcome::Bytes(vec![0; (2 * PAGE - FILE_SIZE) as usize])
-    );
-    assert_eq!(
-        o[13],
-        Outcome::Signal {
-            signo: SIGBUS,
-            code: BUS_ADRERR,
-            addr: f + 2 * PAGE,
-            done: 0
-        }
-    );
-    assert_eq!(
-        o[14],
-        Outcome::Signal {
-            signo: SIGSEGV,
-            code: SEGV_ACCERR,
-            addr: f,
-            done: 0
-        }
-    );
+    assert_eq!(o[12], Outcome::Bytes(vec![0; (2 * PAGE - FILE_SIZE) as usize]));
+    assert_eq!(o[13], Outcome::Signal { signo: SIGBUS, code: BUS_ADRERR, addr: f + 2 * PAGE, done: 0 });
+    assert_eq!(o[14], Outcome::Signal { signo: SIGSEGV, code: SEGV_ACCERR, addr: f, done: 0 });
 
     // The kernel copy path: EFAULT from a hole, bytes otherwise, and a
     // kernel write into the child's memory.
@@ -317,51 +183,30 @@ fn smoke_script_matches_what_linux_does() {
     assert_eq!(o[18], Outcome::Bytes(cc));
 
     assert_eq!(o[19], Outcome::Errno(EINVAL), "mmap with len 0");
-    assert_eq!(
-        o[20],
-        Outcome::Value(run.init.brk),
-        "brk(0) gives the break"
-    );
+    assert_eq!(o[20], Outcome::Value(run.init.brk), "brk(0) gives the break");
 
     // maps of both processes.
     let file = &run.init.files[0];
     assert_eq!(file.size, FILE_SIZE);
-    let file_line = format!(
-        "{f:08x}-{:08x} r--p 00000000 {:02x}:{:02x} {}",
-        f + 3 * PAGE,
-        file.major,
-        file.minor,
-        file.ino
-    );
+    let file_line =
+        format!("{f:08x}-{:08x} r--p 00000000 {:02x}:{:02x} {}", f + 3 * PAGE, file.major, file.minor, file.ino);
     let parent = text(&run, 21);
     let child = text(&run, 22);
     for (who, maps) in [("parent", parent), ("child", child)] {
-        assert!(
-            maps.contains(&anon_line(m, m + PAGE, "rw-p")),
-            "{who} maps lacks the first anonymous page:\n{maps}"
-        );
+        assert!(maps.contains(&anon_line(m, m + PAGE, "rw-p")), "{who} maps lacks the first anonymous page:\n{maps}");
         assert!(
             maps.contains(&anon_line(m + 2 * PAGE, m + 3 * PAGE, "rw-p")),
             "{who} maps lacks the third anonymous page:\n{maps}"
         );
-        assert!(
-            !maps.contains(&format!("{:08x}-", m + PAGE)),
-            "{who} maps shows the hole as mapped:\n{maps}"
-        );
-        assert!(
-            maps.contains("[stack]") && maps.contains("[vdso]"),
-            "{maps}"
-        );
+        assert!(!maps.contains(&format!("{:08x}-", m + PAGE)), "{who} maps shows the hole as mapped:\n{maps}");
+        assert!(maps.contains("[stack]") && maps.contains("[vdso]"), "{maps}");
     }
     let line = parent
         .lines()
         .find(|l| l.starts_with(&file_line))
         .unwrap_or_else(|| panic!("no line {file_line:?} in the parent's maps:\n{parent}"));
     assert!(line.ends_with(&file.path), "{line}");
-    assert!(
-        !child.contains(&file.path),
-        "the child forked before the file mapping:\n{child}"
-    );
+    assert!(!child.contains(&file.path), "the child forked before the file mapping:\n{child}");
     assert!(text(&run, 23).contains("Private_Dirty:"));
     assert_eq!(o[24], Outcome::Done);
     assert!(text(&run, 25).contains("VmFlags:"));
@@ -382,10 +227,8 @@ fn normalize(text: &str, run: &HostRun) -> String {
     let mut out = String::new();
     for line in text.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let is_maps_line = fields.len() >= 5
-            && fields[0].contains('-')
-            && fields[1].len() == 4
-            && fields[3].contains(':');
+        let is_maps_line =
+            fields.len() >= 5 && fields[0].contains('-') && fields[1].len() == 4 && fields[3].contains(':');
         if is_maps_line {
             let mut fields = fields;
             if fields[3] != "00:00" {
@@ -405,13 +248,7 @@ fn normalize(text: &str, run: &HostRun) -> String {
 
 fn normalized(run: &HostRun) -> (Vec<u64>, Vec<String>, Vec<Outcome>) {
     let init = &run.init;
-    let numbers = vec![
-        init.start_brk,
-        init.brk,
-        init.start_stack,
-        init.stack_rlimit,
-        init.sync_page,
-    ];
+    let numbers = vec![init.start_brk, init.brk, init.start_stack, init.stack_rlimit, init.sync_page];
     let texts = vec![normalize(&init.maps, run), normalize(&init.smaps, run)];
     let outcomes = run
         .outcomes
@@ -448,18 +285,11 @@ fn c_and_rust_file_byte_agree() {
     let child = hostdiff::host_child_path().expect("supported");
     for (file, offset, len) in [(0usize, 0u64, 3 * PAGE), (1, 4090, 300), (7, 1 << 30, 5000)] {
         let out = Command::new(&child)
-            .args([
-                "file-bytes",
-                &file.to_string(),
-                &offset.to_string(),
-                &len.to_string(),
-            ])
+            .args(["file-bytes", &file.to_string(), &offset.to_string(), &len.to_string()])
             .output()
             .expect("run the host child");
         assert!(out.status.success());
-        let expected: Vec<u8> = (0..len)
-            .map(|k| hostdiff::file_byte(file, offset + k))
-            .collect();
+        let expected: Vec<u8> = (0..len).map(|k| hostdiff::file_byte(file, offset + k)).collect();
         assert_eq!(out.stdout, expected, "file {file} at {offset}");
     }
 }
@@ -474,25 +304,14 @@ fn a_process_that_dies_is_reported_not_waited_for() {
     let mut s = HostScript::new();
     s.push(0, Op::Maps);
     let run = hostdiff::run_on_host(&s).unwrap_or_else(|e| panic!("{e}"));
-    let stack = run
-        .init
-        .maps
-        .lines()
-        .find(|l| l.ends_with("[stack]"))
-        .expect("a stack line");
+    let stack = run.init.maps.lines().find(|l| l.ends_with("[stack]")).expect("a stack line");
     let (range, _) = stack.split_once(' ').expect("a range");
     let (lo, hi) = range.split_once('-').expect("start-end");
     let lo = u64::from_str_radix(lo, 16).expect("hex");
     let hi = u64::from_str_radix(hi, 16).expect("hex");
 
     let mut s = HostScript::new();
-    s.push(
-        0,
-        Op::Munmap {
-            addr: Addr::Abs(lo),
-            len: hi - lo,
-        },
-    );
+    s.push(0, Op::Munmap { addr: Addr::Abs(lo), len: hi - lo });
     s.push(0, Op::Maps);
     let t0 = Instant::now();
     let err = hostdiff::run_on_host(&s).expect_err("process 0 cannot survive that");
@@ -528,14 +347,7 @@ fn a_run_over_its_time_limit_is_killed() {
         },
     );
     s.push(0, Op::Fork);
-    s.push(
-        1,
-        Op::Store {
-            addr: at(m, 0),
-            len: hostdiff::MAX_USER_ACCESS,
-            byte: 1,
-        },
-    );
+    s.push(1, Op::Store { addr: at(m, 0), len: hostdiff::MAX_USER_ACCESS, byte: 1 });
     let t0 = Instant::now();
     let err = hostdiff::run_on_host_with_timeout(&s, std::time::Duration::from_millis(20))
         .expect_err("cannot finish in 20 ms");

@@ -75,7 +75,9 @@ impl fmt::Display for Event {
             EventKind::CowCopy => write!(f, "COW copy: page shared, copied for this process (wp_page_copy)"),
             EventKind::CowReuse => write!(f, "COW reuse: page exclusive, made writable in place (wp_page_reuse)"),
             EventKind::ZeroCow => write!(f, "write to zero page: new zeroed page (wp_page_copy)"),
-            EventKind::SharedWrite => write!(f, "shared write: page-cache page made writable and dirty (do_shared_fault)"),
+            EventKind::SharedWrite => {
+                write!(f, "shared write: page-cache page made writable and dirty (do_shared_fault)")
+            }
             EventKind::StackGrow { new_start } => write!(f, "stack grew down to {new_start:#x} (expand_downwards)"),
             EventKind::SegvMaperr => write!(f, "SIGSEGV SEGV_MAPERR: address not mapped"),
             EventKind::SegvAccerr => write!(f, "SIGSEGV SEGV_ACCERR: access not permitted by the mapping"),

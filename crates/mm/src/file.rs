@@ -98,7 +98,9 @@ impl File {
             let (start, order) = if cached(self, index) {
                 self.folio_of(index)
             } else {
-                let mut order = (63 - bytes.leading_zeros()).saturating_sub(crate::layout::PAGE_SHIFT).min(MAX_FOLIO_ORDER as u32) as u8;
+                let mut order = (63 - bytes.leading_zeros())
+                    .saturating_sub(crate::layout::PAGE_SHIFT)
+                    .min(MAX_FOLIO_ORDER as u32) as u8;
                 if index & ((1u64 << order) - 1) != 0 {
                     order = index.trailing_zeros() as u8;
                 }

@@ -109,10 +109,7 @@ const LETTERS: &[(VmFlags, &str)] = &[
 
 impl VmFlags {
     /// Flags that make a VMA special: never merged, never expanded (Linux `VM_SPECIAL`).
-    pub const SPECIAL: VmFlags = VmFlags::IO
-        .union(VmFlags::DONTEXPAND)
-        .union(VmFlags::PFNMAP)
-        .union(VmFlags::MIXEDMAP);
+    pub const SPECIAL: VmFlags = VmFlags::IO.union(VmFlags::DONTEXPAND).union(VmFlags::PFNMAP).union(VmFlags::MIXEDMAP);
 
     /// READ, WRITE and EXEC (Linux `VM_ACCESS_FLAGS`).
     pub const ACCESS: VmFlags = VmFlags::READ.union(VmFlags::WRITE).union(VmFlags::EXEC);
@@ -176,7 +173,8 @@ mod tests {
 
     #[test]
     fn smaps_letters_round_trip() {
-        let f = VmFlags::READ | VmFlags::WRITE | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC | VmFlags::ACCOUNT;
+        let f =
+            VmFlags::READ | VmFlags::WRITE | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC | VmFlags::ACCOUNT;
         assert_eq!(f.smaps_letters(), "rd wr mr mw me ac ");
         assert_eq!(VmFlags::from_smaps_letters("rd wr mr mw me ac"), f);
         assert_eq!(&f.perms(), b"rw-p");

@@ -49,18 +49,11 @@ struct Leaf {
 
 impl Leaf {
     fn empty() -> Self {
-        Leaf {
-            len: 0,
-            start: [0; LEAF_CAP],
-            end: [0; LEAF_CAP],
-        }
+        Leaf { len: 0, start: [0; LEAF_CAP], end: [0; LEAF_CAP] }
     }
 
     fn max_len(&self) -> u64 {
-        (0..self.len)
-            .map(|j| self.end[j] - self.start[j])
-            .max()
-            .unwrap_or(0)
+        (0..self.len).map(|j| self.end[j] - self.start[j]).max().unwrap_or(0)
     }
 }
 
@@ -77,12 +70,7 @@ struct Inner {
 
 impl Inner {
     fn empty() -> Self {
-        Inner {
-            len: 0,
-            key: [0; INNER_CAP],
-            max: [0; INNER_CAP],
-            child: [0; INNER_CAP],
-        }
+        Inner { len: 0, key: [0; INNER_CAP], max: [0; INNER_CAP], child: [0; INNER_CAP] }
     }
 
     fn max_len(&self) -> u64 {
@@ -93,9 +81,7 @@ impl Inner {
     /// `key <= x`, or `None` if `x` precedes every key.
     #[inline]
     fn child_for(&self, x: u64) -> Option<usize> {
-        self.key[..self.len]
-            .partition_point(|&k| k <= x)
-            .checked_sub(1)
+        self.key[..self.len].partition_point(|&k| k <= x).checked_sub(1)
     }
 
     /// Inserts a child entry at `pos`; the caller guarantees room.
@@ -164,14 +150,7 @@ struct Query {
 impl Query {
     /// `None` when no gap can ever qualify (empty window, overflowing size)
     /// or the alignment is not a power of two.
-    fn new(
-        low: u64,
-        high: u64,
-        length: u64,
-        align: u64,
-        align_slack: u64,
-        align_offset: u64,
-    ) -> Option<Self> {
+    fn new(low: u64, high: u64, length: u64, align: u64, align_slack: u64, align_offset: u64) -> Option<Self> {
         if low >= high || !align.is_power_of_two() {
             return None;
         }
@@ -179,14 +158,7 @@ impl Query {
         if need > high - low {
             return None;
         }
-        Some(Query {
-            low,
-            high,
-            length,
-            need,
-            mask: align - 1,
-            offset: align_offset,
-        })
+        Some(Query { low, high, length, need, mask: align - 1, offset: align_offset })
     }
 
     /// Clips `[start, end)` to the window; `Some` only if the clipped part is
@@ -294,10 +266,7 @@ impl GapTree {
     /// overlap; this is checked only in debug builds (an empty range is
     /// ignored in release builds).
     pub fn insert(&mut self, start: u64, end: u64) {
-        debug_assert!(
-            start < end,
-            "GapTree::insert: empty gap [{start:#x}, {end:#x})"
-        );
+        debug_assert!(start < end, "GapTree::insert: empty gap [{start:#x}, {end:#x})");
         debug_assert!(
             self.overlap(start, end).is_none(),
             "GapTree::insert: [{start:#x}, {end:#x}) overlaps {:x?}",
@@ -325,8 +294,7 @@ impl GapTree {
     /// below `end` has the largest end of all such gaps (they are sorted and
     /// disjoint), so it is the only one that needs checking.
     fn overlap(&self, start: u64, end: u64) -> Option<(u64, u64)> {
-        self.last_start_le(end.checked_sub(1)?)
-            .filter(|&(_, e)| e > start)
+        self.last_start_le(end.checked_sub(1)?).filter(|&(_, e)| e > start)
     }
 
     /// Inserts into the subtree of node `i` at height `h`; if the node had to
@@ -377,14 +345,7 @@ impl GapTree {
         Some((key, self.alloc_leaf(right)))
     }
 
-    fn inner_insert(
-        &mut self,
-        i: u32,
-        pos: usize,
-        key: u64,
-        max: u64,
-        child: u32,
-    ) -> Option<(u64, u32)> {
+    fn inner_insert(&mut self, i: u32, pos: usize, key: u64, max: u64, child: u32) -> Option<(u64, u32)> {
         let n = &mut self.inners[i as usize];
         if n.len < INNER_CAP {
             n.insert_at(pos, key, max, child);
@@ -528,9 +489,7 @@ impl GapTree {
 
     /// The gap starting exactly at `start`, if any: its end.
     pub fn get(&self, start: u64) -> Option<u64> {
-        self.last_start_le(start)
-            .filter(|&(s, _)| s == start)
-            .map(|(_, e)| e)
+        self.last_start_le(start).filter(|&(s, _)| s == start).map(|(_, e)| e)
     }
 
     /// The gap containing `addr` (`start <= addr < end`), as `(start, end)`.
@@ -568,13 +527,7 @@ impl GapTree {
 
     /// Iterates the gaps in address order as `(start, end)`.
     pub fn iter(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        let mut it = Iter {
-            tree: self,
-            path: Vec::new(),
-            leaf: 0,
-            pos: 0,
-            done: self.len == 0,
-        };
+        let mut it = Iter { tree: self, path: Vec::new(), leaf: 0, pos: 0, done: self.len == 0 };
         if !it.done {
             it.descend(self.root, self.height);
         }
@@ -715,16 +668,13 @@ impl GapTree {
         let mut leaf_seen = vec![false; self.leaves.len()];
         let mut inner_seen = vec![false; self.inners.len()];
         for &f in &self.free_leaves {
-            let s = leaf_seen
-                .get_mut(f as usize)
-                .unwrap_or_else(|| panic!("GapTree: free leaf {f} out of range"));
+            let s = leaf_seen.get_mut(f as usize).unwrap_or_else(|| panic!("GapTree: free leaf {f} out of range"));
             assert!(!*s, "GapTree: leaf {f} on the free list twice");
             *s = true;
         }
         for &f in &self.free_inners {
-            let s = inner_seen
-                .get_mut(f as usize)
-                .unwrap_or_else(|| panic!("GapTree: free inner node {f} out of range"));
+            let s =
+                inner_seen.get_mut(f as usize).unwrap_or_else(|| panic!("GapTree: free inner node {f} out of range"));
             assert!(!*s, "GapTree: inner node {f} on the free list twice");
             *s = true;
         }
@@ -744,16 +694,10 @@ impl GapTree {
             };
             self.check_node(self.root, self.height, true, &mut ctx);
             if self.height > 0 {
-                assert!(
-                    self.inner(self.root).len >= 2,
-                    "GapTree: inner root with a single child"
-                );
+                assert!(self.inner(self.root).len >= 2, "GapTree: inner root with a single child");
             }
         }
-        assert_eq!(
-            count, self.len,
-            "GapTree: len field disagrees with gap count"
-        );
+        assert_eq!(count, self.len, "GapTree: len field disagrees with gap count");
         assert!(
             leaf_seen.iter().all(|&s| s) && inner_seen.iter().all(|&s| s),
             "GapTree: arena slot neither reachable nor on a free list"
@@ -764,59 +708,34 @@ impl GapTree {
     /// (smallest start, largest length).
     fn check_node(&self, i: u32, h: u32, is_root: bool, ctx: &mut CheckCtx<'_>) -> (u64, u64) {
         if h == 0 {
-            let seen = ctx
-                .leaf_seen
-                .get_mut(i as usize)
-                .unwrap_or_else(|| panic!("GapTree: leaf link {i} out of range"));
+            let seen =
+                ctx.leaf_seen.get_mut(i as usize).unwrap_or_else(|| panic!("GapTree: leaf link {i} out of range"));
             assert!(!*seen, "GapTree: leaf {i} reachable twice or also free");
             *seen = true;
             let leaf = self.leaf(i);
             assert!(leaf.len <= LEAF_CAP, "GapTree: leaf {i} overfull");
-            assert!(
-                is_root || leaf.len >= LEAF_MIN,
-                "GapTree: leaf {i} underfull ({} gaps)",
-                leaf.len
-            );
+            assert!(is_root || leaf.len >= LEAF_MIN, "GapTree: leaf {i} underfull ({} gaps)", leaf.len);
             for j in 0..leaf.len {
                 let (s, e) = (leaf.start[j], leaf.end[j]);
                 assert!(s < e, "GapTree: empty gap [{s:#x}, {e:#x})");
                 if let Some(pe) = *ctx.prev_end {
-                    assert!(
-                        pe <= s,
-                        "GapTree: gap [{s:#x}, {e:#x}) out of order or overlapping previous end {pe:#x}"
-                    );
+                    assert!(pe <= s, "GapTree: gap [{s:#x}, {e:#x}) out of order or overlapping previous end {pe:#x}");
                 }
                 *ctx.prev_end = Some(e);
             }
             *ctx.count += leaf.len;
             return (leaf.start[0], leaf.max_len());
         }
-        let seen = ctx
-            .inner_seen
-            .get_mut(i as usize)
-            .unwrap_or_else(|| panic!("GapTree: inner link {i} out of range"));
-        assert!(
-            !*seen,
-            "GapTree: inner node {i} reachable twice or also free"
-        );
+        let seen = ctx.inner_seen.get_mut(i as usize).unwrap_or_else(|| panic!("GapTree: inner link {i} out of range"));
+        assert!(!*seen, "GapTree: inner node {i} reachable twice or also free");
         *seen = true;
         let n = self.inner(i);
         assert!(n.len <= INNER_CAP, "GapTree: inner node {i} overfull");
-        assert!(
-            is_root || n.len >= INNER_MIN,
-            "GapTree: inner node {i} underfull ({} children)",
-            n.len
-        );
+        assert!(is_root || n.len >= INNER_MIN, "GapTree: inner node {i} underfull ({} children)", n.len);
         for k in 0..n.len {
             let (min, max) = self.check_node(n.child[k], h - 1, false, ctx);
-            assert_eq!(
-                n.key[k], min,
-                "GapTree: inner node {i} slot {k}: key is not the child's smallest start"
-            );
-            assert_eq!(
-                n.max[k], max,
-                "GapTree: inner node {i} slot {k}: wrong maximum gap length"
-            );
+            assert_eq!(n.key[k], min, "GapTree: inner node {i} slot {k}: key is not the child's smallest start");
+            assert_eq!(n.max[k], max, "GapTree: inner node {i} slot {k}: wrong maximum gap length");
         }
         (n.key[0], n.max_len())
     }
@@ -958,10 +877,7 @@ mod tests {
         }
 
         fn overlaps(&self, s: u64, e: u64) -> bool {
-            self.gaps
-                .range(..e)
-                .next_back()
-                .is_some_and(|(_, &pe)| pe > s)
+            self.gaps.range(..e).next_back().is_some_and(|(_, &pe)| pe > s)
         }
     }
 
@@ -1005,10 +921,7 @@ mod tests {
         assert!(!t.is_empty());
         assert_eq!(t.get(0x3000), Some(0x4000));
         assert_eq!(t.get(0x3001), None);
-        assert_eq!(
-            t.iter().collect::<Vec<_>>(),
-            vec![(0x1000, 0x2000), (0x3000, 0x4000), (0x5000, 0x6000)]
-        );
+        assert_eq!(t.iter().collect::<Vec<_>>(), vec![(0x1000, 0x2000), (0x3000, 0x4000), (0x5000, 0x6000)]);
     }
 
     #[test]
@@ -1029,17 +942,10 @@ mod tests {
         let arena = (t.leaves.len(), t.inners.len());
         for i in 0..1000u64 {
             t.insert(0x10_0000 + i * 0x2000, 0x10_1000 + i * 0x2000);
-            assert_eq!(
-                t.remove(0x10_0000 + i * 0x2000),
-                Some(0x10_1000 + i * 0x2000)
-            );
+            assert_eq!(t.remove(0x10_0000 + i * 0x2000), Some(0x10_1000 + i * 0x2000));
         }
         t.check_invariants();
-        assert_eq!(
-            (t.leaves.len(), t.inners.len()),
-            arena,
-            "arena grew under churn"
-        );
+        assert_eq!((t.leaves.len(), t.inners.len()), arena, "arena grew under churn");
         assert_eq!(t.remove(0x3000), Some(0x4000));
         t.check_invariants();
         assert!(t.is_empty());
@@ -1098,28 +1004,13 @@ mod tests {
         let t = tree_of(&[(0x1000, 0x40_0000)]);
         let m2 = 0x20_0000;
         // Linux style: slack = align - page.
-        assert_eq!(
-            t.find_top_down(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0),
-            Some(0x20_0000)
-        );
-        assert_eq!(
-            t.find_bottom_up(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0),
-            Some(0x20_0000)
-        );
+        assert_eq!(t.find_top_down(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0), Some(0x20_0000));
+        assert_eq!(t.find_bottom_up(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0), Some(0x20_0000));
         // With an offset the congruence class shifts.
-        assert_eq!(
-            t.find_top_down(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0x3000),
-            Some(0x20_3000)
-        );
-        assert_eq!(
-            t.find_bottom_up(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0x3000),
-            Some(0x3000)
-        );
+        assert_eq!(t.find_top_down(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0x3000), Some(0x20_3000));
+        assert_eq!(t.find_bottom_up(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0x3000), Some(0x3000));
         // Offsets larger than the alignment act modulo the alignment.
-        assert_eq!(
-            t.find_bottom_up(0, u64::MAX, 0x1000, m2, 0, 0x7_0020_3000),
-            Some(0x3000)
-        );
+        assert_eq!(t.find_bottom_up(0, u64::MAX, 0x1000, m2, 0, 0x7_0020_3000), Some(0x3000));
         // Non-power-of-two alignment is rejected rather than misbehaving.
         assert_eq!(t.find_top_down(0, u64::MAX, 0x1000, 3 * PAGE, 0, 0), None);
         assert_eq!(t.find_bottom_up(0, u64::MAX, 0x1000, 0, 0, 0), None);
@@ -1131,19 +1022,10 @@ mod tests {
         // the lower gap does.
         let k64 = 0x1_0000;
         let t = tree_of(&[(0x10_0000, 0x12_0000), (0x20_1000, 0x20_3000)]);
-        assert_eq!(
-            t.find_top_down(0, u64::MAX, 0x1000, k64, 0, 0),
-            Some(0x11_0000)
-        );
-        assert_eq!(
-            t.find_top_down(0, u64::MAX, 0x2000, k64, 0, 0),
-            Some(0x11_0000)
-        );
+        assert_eq!(t.find_top_down(0, u64::MAX, 0x1000, k64, 0, 0), Some(0x11_0000));
+        assert_eq!(t.find_top_down(0, u64::MAX, 0x2000, k64, 0, 0), Some(0x11_0000));
         let t = tree_of(&[(0x1000, 0x3000), (0x10_0000, 0x12_0000)]);
-        assert_eq!(
-            t.find_bottom_up(0, u64::MAX, 0x2000, k64, 0, 0),
-            Some(0x10_0000)
-        );
+        assert_eq!(t.find_bottom_up(0, u64::MAX, 0x2000, k64, 0, 0), Some(0x10_0000));
         // Nothing aligned fits anywhere.
         let t = tree_of(&[(0x1000, 0x3000), (0x5000, 0x7000)]);
         assert_eq!(t.find_top_down(0, u64::MAX, 0x2000, k64, 0, 0), None);
@@ -1154,14 +1036,8 @@ mod tests {
     fn slack_is_part_of_need() {
         let t = tree_of(&[(0x1000, 0x3000), (0x10000, 0x11000)]);
         // The upper gap is exactly one page: with slack it no longer qualifies.
-        assert_eq!(
-            t.find_top_down(0, u64::MAX, 0x1000, PAGE, 0, 0),
-            Some(0x10000)
-        );
-        assert_eq!(
-            t.find_top_down(0, u64::MAX, 0x1000, PAGE, 0x1000, 0),
-            Some(0x2000)
-        );
+        assert_eq!(t.find_top_down(0, u64::MAX, 0x1000, PAGE, 0, 0), Some(0x10000));
+        assert_eq!(t.find_top_down(0, u64::MAX, 0x1000, PAGE, 0x1000, 0), Some(0x2000));
         assert_eq!(t.find_top_down(0, u64::MAX, 0x1000, PAGE, 0x2000, 0), None);
     }
 
@@ -1174,44 +1050,20 @@ mod tests {
         assert_eq!(t.get(top_gap.0), Some(u64::MAX));
         // u64::MAX is odd, so the page-aligned top slot ends below it.
         assert_eq!(top(&t, 0, u64::MAX, 0x1000), Some(u64::MAX - 0x1fff));
-        assert_eq!(
-            bottom(&t, 0x1000, u64::MAX, 0x1000),
-            Some(u64::MAX - 0xf_ffff)
-        );
+        assert_eq!(bottom(&t, 0x1000, u64::MAX, 0x1000), Some(u64::MAX - 0xf_ffff));
         // Overflowing sizes and offsets never panic.
-        assert_eq!(
-            t.find_top_down(0, u64::MAX, u64::MAX, PAGE, u64::MAX, 0),
-            None
-        );
-        assert_eq!(
-            t.find_bottom_up(0, u64::MAX, u64::MAX, PAGE, 1, u64::MAX),
-            None
-        );
+        assert_eq!(t.find_top_down(0, u64::MAX, u64::MAX, PAGE, u64::MAX, 0), None);
+        assert_eq!(t.find_bottom_up(0, u64::MAX, u64::MAX, PAGE, 1, u64::MAX), None);
         assert_eq!(t.find_top_down(0, u64::MAX, 1, 1 << 63, 0, u64::MAX), None);
         assert_eq!(t.find_bottom_up(0, u64::MAX, 1, 1 << 63, 0, u64::MAX), None);
-        assert_eq!(
-            t.find_top_down(0, u64::MAX, 0x1000, PAGE, 0, u64::MAX),
-            Some(u64::MAX - 0x1000)
-        );
+        assert_eq!(t.find_top_down(0, u64::MAX, 0x1000, PAGE, 0, u64::MAX), Some(u64::MAX - 0x1000));
         // The whole address space as one gap.
         let whole = tree_of(&[(0, u64::MAX)]);
         assert_eq!(whole.find_top_down(0, u64::MAX, u64::MAX, 1, 0, 0), Some(0));
-        assert_eq!(
-            whole.find_bottom_up(0, u64::MAX, u64::MAX, 1, 0, 0),
-            Some(0)
-        );
-        assert_eq!(
-            whole.find_bottom_up(1, u64::MAX, u64::MAX - 1, 1 << 63, 0, 0),
-            None
-        );
-        assert_eq!(
-            whole.find_top_down(0, u64::MAX, 1, 1 << 63, 0, 0),
-            Some(1 << 63)
-        );
-        assert_eq!(
-            whole.find_bottom_up(1, u64::MAX, 1, 1 << 63, 0, 0),
-            Some(1 << 63)
-        );
+        assert_eq!(whole.find_bottom_up(0, u64::MAX, u64::MAX, 1, 0, 0), Some(0));
+        assert_eq!(whole.find_bottom_up(1, u64::MAX, u64::MAX - 1, 1 << 63, 0, 0), None);
+        assert_eq!(whole.find_top_down(0, u64::MAX, 1, 1 << 63, 0, 0), Some(1 << 63));
+        assert_eq!(whole.find_bottom_up(1, u64::MAX, 1, 1 << 63, 0, 0), Some(1 << 63));
     }
 
     #[test]
@@ -1243,22 +1095,9 @@ mod tests {
             assert_eq!(t.remove(s), n.gaps.remove(&s));
             if k % 499 == 0 {
                 t.check_invariants();
-                let p = Params {
-                    low: 0,
-                    high: u64::MAX,
-                    length: 2 * PAGE,
-                    align: PAGE,
-                    slack: 0,
-                    offset: 0,
-                };
-                assert_eq!(
-                    t.find_top_down(0, u64::MAX, 2 * PAGE, PAGE, 0, 0),
-                    n.top(&p)
-                );
-                assert_eq!(
-                    t.find_bottom_up(0, u64::MAX, 2 * PAGE, PAGE, 0, 0),
-                    n.bottom(&p)
-                );
+                let p = Params { low: 0, high: u64::MAX, length: 2 * PAGE, align: PAGE, slack: 0, offset: 0 };
+                assert_eq!(t.find_top_down(0, u64::MAX, 2 * PAGE, PAGE, 0, 0), n.top(&p));
+                assert_eq!(t.find_bottom_up(0, u64::MAX, 2 * PAGE, PAGE, 0, 0), n.bottom(&p));
                 assert!(t.iter().eq(n.gaps.iter().map(|(&s, &e)| (s, e))));
             }
         }
@@ -1320,19 +1159,8 @@ mod tests {
             2 => r.below(align),
             _ => r.below(3) * PAGE,
         };
-        let offset = if r.below(3) == 0 {
-            r.next()
-        } else {
-            r.below(4) * PAGE
-        };
-        Params {
-            low,
-            high,
-            length,
-            align,
-            slack,
-            offset,
-        }
+        let offset = if r.below(3) == 0 { r.next() } else { r.below(4) * PAGE };
+        Params { low, high, length, align, slack, offset }
     }
 
     fn check_queries(t: &GapTree, n: &Naive, r: &mut Rng) {
@@ -1360,12 +1188,7 @@ mod tests {
             p.offset
         );
         let a = addr(r);
-        let want = n
-            .gaps
-            .range(..=a)
-            .next_back()
-            .filter(|(_, &e)| a < e)
-            .map(|(&s, &e)| (s, e));
+        let want = n.gaps.range(..=a).next_back().filter(|(_, &e)| a < e).map(|(&s, &e)| (s, e));
         assert_eq!(t.containing(a), want, "containing({a:#x})");
         assert_eq!(t.get(a), n.gaps.get(&a).copied(), "get({a:#x})");
     }
@@ -1441,14 +1264,8 @@ mod tests {
                 slack: if r.below(2) == 0 { align - PAGE } else { 0 },
                 offset: r.below(8) * PAGE,
             };
-            assert_eq!(
-                t.find_top_down(p.low, p.high, p.length, p.align, p.slack, p.offset),
-                n.top(&p)
-            );
-            assert_eq!(
-                t.find_bottom_up(p.low, p.high, p.length, p.align, p.slack, p.offset),
-                n.bottom(&p)
-            );
+            assert_eq!(t.find_top_down(p.low, p.high, p.length, p.align, p.slack, p.offset), n.top(&p));
+            assert_eq!(t.find_bottom_up(p.low, p.high, p.length, p.align, p.slack, p.offset), n.bottom(&p));
             // Carve the found range out of its gap, as mmap would.
             if let Some(x) = n.top(&p) {
                 let (s, e) = t.containing(x).unwrap();

@@ -50,7 +50,11 @@ pub fn check_kernel(k: &Kernel) {
     let zero = k.m.frames.zero_pfn();
     for (pfn, meta) in k.m.frames.allocated() {
         let mapped = mapcounts.get(&pfn).copied().unwrap_or(0);
-        assert_eq!(meta.mapcount, mapped, "pfn {pfn:#x} ({:?}): mapcount {} but {} PTEs map it", meta.owner, meta.mapcount, mapped);
+        assert_eq!(
+            meta.mapcount, mapped,
+            "pfn {pfn:#x} ({:?}): mapcount {} but {} PTEs map it",
+            meta.owner, meta.mapcount, mapped
+        );
         match meta.owner {
             Owner::Anon => {
                 assert_eq!(meta.refcount, meta.mapcount, "anonymous pfn {pfn:#x}: refcount must equal mapcount");
@@ -72,7 +76,11 @@ pub fn check_kernel(k: &Kernel) {
     }
     for (i, o) in k.m.opens.iter().enumerate() {
         if let Some(o) = o {
-            assert_eq!(o.refs, open_refs.get(&(i as u32)).copied().unwrap_or(0), "open file {i}: refs do not match fds + VMAs");
+            assert_eq!(
+                o.refs,
+                open_refs.get(&(i as u32)).copied().unwrap_or(0),
+                "open file {i}: refs do not match fds + VMAs"
+            );
             assert!(k.m.files[o.file.0 as usize].is_some(), "open file {i} of a destroyed file");
         } else {
             assert!(!open_refs.contains_key(&(i as u32)), "closed open file {i} still referenced");
@@ -92,7 +100,12 @@ fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>) {
     mm.vmas.check_invariants();
     let (mut total, mut data, mut exec, mut stack, mut locked) = (0, 0, 0, 0, 0);
     for v in mm.vmas.iter() {
-        assert!(v.start.is_multiple_of(PAGE_SIZE) && v.end.is_multiple_of(PAGE_SIZE), "mm {id}: unaligned VMA {:#x}-{:#x}", v.start, v.end);
+        assert!(
+            v.start.is_multiple_of(PAGE_SIZE) && v.end.is_multiple_of(PAGE_SIZE),
+            "mm {id}: unaligned VMA {:#x}-{:#x}",
+            v.start,
+            v.end
+        );
         assert!(v.end <= TASK_SIZE, "mm {id}: VMA above TASK_SIZE");
         assert!(!v.flags.contains(VmFlags::SHARED) || v.flags.contains(VmFlags::MAYSHARE));
         let p = v.pages();
@@ -114,7 +127,11 @@ fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>) {
     assert_eq!(mm.exec_vm, exec, "mm {id}: exec_vm");
     assert_eq!(mm.stack_vm, stack, "mm {id}: stack_vm");
     assert_eq!(mm.locked_vm, locked, "mm {id}: locked_vm");
-    assert_eq!(mm.pgtable_pages, pgtable::count_tables(&k.m.frames, mm.pgd), "mm {id}: VmPTE does not match the tables reachable");
+    assert_eq!(
+        mm.pgtable_pages,
+        pgtable::count_tables(&k.m.frames, mm.pgd),
+        "mm {id}: VmPTE does not match the tables reachable"
+    );
     let zero = k.m.frames.zero_pfn();
     let mut rss = Rss::default();
     for (base, table) in pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE) {
@@ -131,11 +148,17 @@ fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>) {
                 assert!(v.flags.contains(VmFlags::WRITE), "mm {id}: writable PTE at {va:#x} in a VMA without write");
                 if v.is_cow() {
                     let meta = k.m.frames.meta(pfn);
-                    assert!(meta.flags.contains(PageFlags::ANON_EXCLUSIVE), "mm {id}: writable PTE at {va:#x} on a non-exclusive page in a private mapping");
+                    assert!(
+                        meta.flags.contains(PageFlags::ANON_EXCLUSIVE),
+                        "mm {id}: writable PTE at {va:#x} on a non-exclusive page in a private mapping"
+                    );
                 }
             }
             if pfn == zero {
-                assert!(!v.flags.contains(VmFlags::SHARED) && v.file.is_none(), "mm {id}: zero page in a shared or file mapping at {va:#x}");
+                assert!(
+                    !v.flags.contains(VmFlags::SHARED) && v.file.is_none(),
+                    "mm {id}: zero page in a shared or file mapping at {va:#x}"
+                );
                 assert!(!pte.writable(), "mm {id}: writable zero page at {va:#x}");
                 continue;
             }

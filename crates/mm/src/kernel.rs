@@ -540,7 +540,16 @@ impl Kernel {
         let pid = self.alloc_pid();
         self.tasks.insert(
             pid,
-            Task { pid, ppid: 0, mm: Some(id), fds: BTreeMap::new(), exit_code: None, min_flt: 0, maj_flt: 0, comm: comm.to_string() },
+            Task {
+                pid,
+                ppid: 0,
+                mm: Some(id),
+                fds: BTreeMap::new(),
+                exit_code: None,
+                min_flt: 0,
+                maj_flt: 0,
+                comm: comm.to_string(),
+            },
         );
         Ok(pid)
     }
@@ -722,7 +731,8 @@ impl Kernel {
                 probe.anon_vma = Some(a);
                 let (lo, hi) = if n.start < v.start { (n, &probe) } else { (&probe, n) };
                 let ok = lo.end == hi.start
-                    && (lo.flags - VmFlags::IGNORE_MERGE - VmFlags::ACCESS) == (hi.flags - VmFlags::IGNORE_MERGE - VmFlags::ACCESS)
+                    && (lo.flags - VmFlags::IGNORE_MERGE - VmFlags::ACCESS)
+                        == (hi.flags - VmFlags::IGNORE_MERGE - VmFlags::ACCESS)
                     && lo.file == hi.file
                     && lo.pgoff.wrapping_add(lo.pages()) == hi.pgoff;
                 if ok {

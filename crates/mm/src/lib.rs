@@ -31,6 +31,6 @@ pub use file::{FileId, FileKind, OpenFileId};
 pub use flags::VmFlags;
 pub use kernel::{Access, Config, Kernel, Pid, SegvCode, Signal, ThpMode};
 pub use mm::Mm;
+pub use ops::spawn::{ExecImage, ExecSegment};
 pub use vma::Vma;
 pub use vma_tree::VmaTree;
-pub use ops::spawn::{ExecImage, ExecSegment};

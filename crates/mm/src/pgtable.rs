@@ -97,7 +97,8 @@ pub fn entry_span(level: u32) -> u64 {
     1u64 << (PAGE_SHIFT + 9 * level)
 }
 
-const TABLE_ENTRY: PteFlags = PteFlags::PRESENT.union(PteFlags::WRITABLE).union(PteFlags::USER).union(PteFlags::ACCESSED);
+const TABLE_ENTRY: PteFlags =
+    PteFlags::PRESENT.union(PteFlags::WRITABLE).union(PteFlags::USER).union(PteFlags::ACCESSED);
 
 /// Allocates an empty top-level table (PGD).
 pub fn alloc_root(frames: &mut FrameTable) -> Option<Pfn> {
@@ -155,7 +156,15 @@ pub fn leaf_tables(frames: &FrameTable, root: Pfn, start: u64, end: u64) -> Vec<
     out
 }
 
-fn collect_leaves(frames: &FrameTable, table: Pfn, level: u32, base: u64, start: u64, end: u64, out: &mut Vec<(u64, Pfn)>) {
+fn collect_leaves(
+    frames: &FrameTable,
+    table: Pfn,
+    level: u32,
+    base: u64,
+    start: u64,
+    end: u64,
+    out: &mut Vec<(u64, Pfn)>,
+) {
     let span = entry_span(level);
     let first = if start > base { ((start - base) / span) as usize } else { 0 };
     for i in first..512 {
@@ -200,7 +209,7 @@ fn free_within(frames: &mut FrameTable, table: Pfn, level: u32, base: u64, floor
             continue;
         }
         let hi = lo + span - 1; // inclusive, so the top entry does not overflow
-        if lo >= floor && hi <= ceiling - 1 {
+        if lo >= floor && hi < ceiling {
             free_subtree(frames, e.pfn(), level - 1, freed);
             frames.table_mut(table)[i] = 0;
         } else {
@@ -230,7 +239,13 @@ pub fn count_tables(frames: &FrameTable, root: Pfn) -> u64 {
         if level == 0 {
             return 0;
         }
-        frames.table(t).iter().map(|&e| Pte(e)).filter(|e| e.present()).map(|e| 1 + walk(frames, e.pfn(), level - 1)).sum()
+        frames
+            .table(t)
+            .iter()
+            .map(|&e| Pte(e))
+            .filter(|e| e.present())
+            .map(|e| 1 + walk(frames, e.pfn(), level - 1))
+            .sum()
     }
     walk(frames, root, 3)
 }

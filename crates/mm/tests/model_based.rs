@@ -36,7 +36,13 @@ enum Op {
 }
 
 fn prot() -> impl Strategy<Value = u64> {
-    prop_oneof![Just(PROT_NONE), Just(PROT_READ), Just(PROT_READ | PROT_WRITE), Just(PROT_WRITE), Just(PROT_READ | PROT_EXEC)]
+    prop_oneof![
+        Just(PROT_NONE),
+        Just(PROT_READ),
+        Just(PROT_READ | PROT_WRITE),
+        Just(PROT_WRITE),
+        Just(PROT_READ | PROT_EXEC)
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -92,7 +98,14 @@ impl Reference {
     }
 
     /// A user access: Ok(bytes) or the signal (page index of the fault, code).
-    fn access(&mut self, proc: usize, page: u64, off: u64, len: u64, store: Option<u8>) -> Result<Vec<u8>, (u64, Signal)> {
+    fn access(
+        &mut self,
+        proc: usize,
+        page: u64,
+        off: u64,
+        len: u64,
+        store: Option<u8>,
+    ) -> Result<Vec<u8>, (u64, Signal)> {
         let mut out = Vec::new();
         let mut pos = page * 4096 + off;
         let end = pos + len;
@@ -137,11 +150,14 @@ fn run(ops: Vec<Op>) {
     let p0 = k.spawn_empty("t").unwrap();
     let fd = k.open(p0, "/data", O_RDWR).unwrap() as i64;
     let mut r = Reference::default();
-    let mut file_obj: Vec<Vec<u8>> = data.chunks(PAGE).map(|c| {
-        let mut v = c.to_vec();
-        v.resize(PAGE, 0);
-        v
-    }).collect();
+    let mut file_obj: Vec<Vec<u8>> = data
+        .chunks(PAGE)
+        .map(|c| {
+            let mut v = c.to_vec();
+            v.resize(PAGE, 0);
+            v
+        })
+        .collect();
     file_obj.resize(FILE_PAGES as usize, vec![0; PAGE]);
     r.objects.push(file_obj);
     r.procs.push(Some(BTreeMap::new()));

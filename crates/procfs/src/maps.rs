@@ -37,11 +37,29 @@ pub fn maps_line(k: &Kernel, mm: &Mm, v: &Vma) -> String {
         None => (0, 0, 0, 0),
     };
     let p = v.flags.perms();
-    header(v.start, v.end, std::str::from_utf8(&p).unwrap_or("????"), pgoff, major, minor, ino, vma_name(k, mm, v).as_deref())
+    header(
+        v.start,
+        v.end,
+        std::str::from_utf8(&p).unwrap_or("????"),
+        pgoff,
+        major,
+        minor,
+        ino,
+        vma_name(k, mm, v).as_deref(),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn header(start: u64, end: u64, perms: &str, pgoff: u64, major: u32, minor: u32, ino: u64, name: Option<&str>) -> String {
+pub(crate) fn header(
+    start: u64,
+    end: u64,
+    perms: &str,
+    pgoff: u64,
+    major: u32,
+    minor: u32,
+    ino: u64,
+    name: Option<&str>,
+) -> String {
     let mut s = String::with_capacity(96);
     let _ = write!(s, "{start:08x}-{end:08x} {perms} {pgoff:08x} {major:02x}:{minor:02x} {ino} ");
     if let Some(name) = name {

@@ -30,11 +30,8 @@ impl ScriptError {
 
     /// Returns the offending source line with a caret under the column, for humans.
     pub fn caret(&self, source_line: &str) -> String {
-        let pad: String = source_line
-            .chars()
-            .take(self.col.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
+        let pad: String =
+            source_line.chars().take(self.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
         format!("    {source_line}\n    {pad}^")
     }
 }

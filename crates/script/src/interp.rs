@@ -234,7 +234,7 @@ impl Interpreter {
 
     fn set(&mut self, cx: Cx, name: &Name, value: &Expr) -> RResult<()> {
         let word = match value {
-            Expr::Var(n) if self.vars.get(&n.name).is_none() && value::constant(&n.name).is_none() => {
+            Expr::Var(n) if !self.vars.contains_key(&n.name) && value::constant(&n.name).is_none() => {
                 Some(n.name.as_str())
             }
             _ => None,
@@ -321,7 +321,8 @@ impl Interpreter {
             let code = self.int(cx, &args[0])? as i32;
             emit(out, format!("{name}: exit({code}) = ?"));
             let k = &mut self.kernel;
-            let status = k.exit(pid, code).and_then(|_| k.reap(pid)).map_err(|e| cx.pos.error(format!("exit failed: {e}")))?;
+            let status =
+                k.exit(pid, code).and_then(|_| k.reap(pid)).map_err(|e| cx.pos.error(format!("exit failed: {e}")))?;
             if let Some(p) = self.procs.get_mut(&name) {
                 p.alive = false;
             }
@@ -411,7 +412,8 @@ impl Interpreter {
                     Some(f) => self.int(cx, f)?,
                     None => 0,
                 };
-                let shown = format!("{}, {}", value::quote(mname.as_bytes()), abi::format_bits(flags, abi::MFD_NAMES, "0"));
+                let shown =
+                    format!("{}, {}", value::quote(mname.as_bytes()), abi::format_bits(flags, abi::MFD_NAMES, "0"));
                 (shown, self.kernel.memfd_create(pid, &mname, flags), Ret::Dec)
             }
             Syscall::Fork | Syscall::Exit => unreachable!("handled above"),
@@ -622,7 +624,8 @@ impl Interpreter {
                 let want = self.int(cx, count)?;
                 let (pname, _, hay) = self.view_text(cx, *view, name.as_ref())?;
                 let n = hay.lines().count() as u64;
-                (!op.holds(&n, &want)).then(|| format!("got {n} lines in {} of {pname}\n{}", view_keyword(*view), indent(&hay)))
+                (!op.holds(&n, &want))
+                    .then(|| format!("got {n} lines in {} of {pname}\n{}", view_keyword(*view), indent(&hay)))
             }
         };
         let outcome = ExpectOutcome {
@@ -675,7 +678,12 @@ impl Interpreter {
                         Value::Str(x)
                     }
                     (a, b) => {
-                        return Err(pos.error(format!("cannot apply `{}` to {} and {}", binop_symbol(*op), a.kind(), b.kind())))
+                        return Err(pos.error(format!(
+                            "cannot apply `{}` to {} and {}",
+                            binop_symbol(*op),
+                            a.kind(),
+                            b.kind()
+                        )))
                     }
                 }
             }
@@ -831,7 +839,9 @@ fn arith(op: BinOp, x: u64, y: u64, pos: Pos) -> RResult<u64> {
     let overflow = || pos.error(format!("arithmetic overflow in `{}`", binop_symbol(op)));
     match op {
         BinOp::Add => x.checked_add(y).ok_or_else(overflow),
-        BinOp::Sub => x.checked_sub(y).ok_or_else(|| pos.error("arithmetic underflow in `-` (the result would be negative)")),
+        BinOp::Sub => {
+            x.checked_sub(y).ok_or_else(|| pos.error("arithmetic underflow in `-` (the result would be negative)"))
+        }
         BinOp::Mul => x.checked_mul(y).ok_or_else(overflow),
         BinOp::Div => x.checked_div(y).ok_or_else(|| pos.error("division by zero")),
         BinOp::Rem => x.checked_rem(y).ok_or_else(|| pos.error("division by zero")),

@@ -207,9 +207,7 @@ fn parse_number(word: &str) -> Result<u64, String> {
         std::num::IntErrorKind::PosOverflow => format!("number `{word}` does not fit in 64 bits"),
         _ => bad(),
     })?;
-    value
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("number `{word}` does not fit in 64 bits"))
+    value.checked_mul(1u64 << shift).ok_or_else(|| format!("number `{word}` does not fit in 64 bits"))
 }
 
 /// Lexes a string literal starting at the quote `chars[start]`; returns its bytes and the
@@ -241,9 +239,7 @@ fn lex_string(chars: &[char], start: usize, line: usize) -> Result<(Vec<u8>, usi
                         let v = (hex.len() == 2)
                             .then(|| u8::from_str_radix(&hex, 16).ok())
                             .flatten()
-                            .ok_or_else(|| {
-                                ScriptError::new(line, esc_col, "`\\x` needs two hex digits".to_string())
-                            })?;
+                            .ok_or_else(|| ScriptError::new(line, esc_col, "`\\x` needs two hex digits".to_string()))?;
                         bytes.push(v);
                         i += 2;
                     }

@@ -246,10 +246,9 @@ impl Parser {
                         _ => None,
                     };
                     if let (Some(p), Some(n)) = (&proc, &name) {
-                        return Err(n.pos.error(format!(
-                            "the process is given twice (`{}:` and `{}`)",
-                            p.name, n.name
-                        )));
+                        return Err(n
+                            .pos
+                            .error(format!("the process is given twice (`{}:` and `{}`)", p.name, n.name)));
                     }
                     StmtKind::View { view, name }
                 } else if let Some(call) = Syscall::from_name(w) {
@@ -497,9 +496,9 @@ impl Parser {
     fn function(&mut self, name: String, pos: Pos) -> PResult<Expr> {
         let Some((func, proc_arg, n)) = Func::lookup(&name) else {
             if Syscall::from_name(&name).is_some() {
-                return Err(pos.error(format!(
-                    "`{name}` is a system call: write it as a statement, e.g. `r = {name}(...)`"
-                )));
+                return Err(
+                    pos.error(format!("`{name}` is a system call: write it as a statement, e.g. `r = {name}(...)`"))
+                );
             }
             return Err(pos.error(format!("unknown function `{name}`")));
         };
@@ -625,9 +624,7 @@ mod tests {
 
     #[test]
     fn functions_take_an_optional_process() {
-        let StmtKind::Let { value, .. } = one("x = pfn(A, p) + pfn(p) + rss() + free_frames()").kind else {
-            panic!()
-        };
+        let StmtKind::Let { value, .. } = one("x = pfn(A, p) + pfn(p) + rss() + free_frames()").kind else { panic!() };
         let mut funcs = Vec::new();
         fn walk(e: &Expr, out: &mut Vec<(Func, Option<String>, usize)>) {
             match e {

@@ -41,14 +41,8 @@ pub fn show_int(n: u64) -> String {
 }
 
 /// The signal numbers and codes a script can compare with `signal` and `sigcode`.
-const SIGNALS: &[(&str, u64)] = &[
-    ("SIGBUS", 7),
-    ("SIGSEGV", 11),
-    ("SEGV_MAPERR", 1),
-    ("SEGV_ACCERR", 2),
-    ("BUS_ADRERR", 2),
-    ("SI_KERNEL", 128),
-];
+const SIGNALS: &[(&str, u64)] =
+    &[("SIGBUS", 7), ("SIGSEGV", 11), ("SEGV_MAPERR", 1), ("SEGV_ACCERR", 2), ("BUS_ADRERR", 2), ("SI_KERNEL", 128)];
 
 /// Returns the value of a named constant: `NULL`, `PAGE_SIZE`, `TASK_SIZE`, `MAP_FAILED`,
 /// every C flag name `abi` knows (`PROT_*`, `MAP_*`, `O_*`, `MADV_*`, ...), the errno names

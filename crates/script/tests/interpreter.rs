@@ -91,9 +91,8 @@ fn fork_and_exit_manage_processes() {
 fn events_show_each_fault_once() {
     let mut i = Interpreter::new(Options::default());
     let mut out = Transcript::default();
-    for (n, line) in ["process A empty", "p = mmap(0, 8K, 3, 0x22, -1, 0)", "store p 1 x 8K", "events", "events"]
-        .iter()
-        .enumerate()
+    for (n, line) in
+        ["process A empty", "p = mmap(0, 8K, 3, 0x22, -1, 0)", "store p 1 x 8K", "events", "events"].iter().enumerate()
     {
         i.run_line(line, n + 1, &mut out).unwrap();
     }
@@ -115,7 +114,11 @@ fn strings_and_fills() {
     assert_eq!(r.unwrap(), (2, 0));
     assert!(out.text.contains("A: store 0x7ffff7ffe000 \"ab\\x00c\" = ok\n"), "{}", out.text);
     assert!(out.text.contains("A: load 0x7ffff7ffe000 4 = 61 62 00 63\n"), "{}", out.text);
-    assert!(out.text.contains("hex: hex(p) = \"7ffff7ffe000\"\n") || out.text.contains("hex: 7ffff7ffe000\n"), "{}", out.text);
+    assert!(
+        out.text.contains("hex: hex(p) = \"7ffff7ffe000\"\n") || out.text.contains("hex: 7ffff7ffe000\n"),
+        "{}",
+        out.text
+    );
 }
 
 #[test]

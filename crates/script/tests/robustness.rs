@@ -77,8 +77,17 @@ fn statement() -> impl Strategy<Value = String> {
         (n(), 0u32..300, 0u32..20000).prop_map(|(a, b, l)| format!("store {a} {b} x {l}")),
         (n(), 0u32..9000).prop_map(|(a, l)| format!("load {a} {l}")),
         n().prop_map(|a| format!("exec {a}")),
-        prop_oneof![Just("maps"), Just("smaps"), Just("rollup"), Just("status"), Just("statm"), Just("events"), Just("faults"), Just("free")]
-            .prop_map(str::to_string),
+        prop_oneof![
+            Just("maps"),
+            Just("smaps"),
+            Just("rollup"),
+            Just("status"),
+            Just("statm"),
+            Just("events"),
+            Just("faults"),
+            Just("free")
+        ]
+        .prop_map(str::to_string),
         n().prop_map(|a| format!("print rss(), pss(), pfn({a}), pte_present({a}), vmas(), vmsize(), minflt()")),
         n().prop_map(|a| format!("expect load_byte({a}) == 0")),
         (n(), n()).prop_map(|(a, b)| format!("expect {a} / {b} < {a} << {b}")),

@@ -71,12 +71,7 @@ impl BuddyAllocator {
         let end = start
             .checked_add(count)
             .filter(|&end| end <= self.total_frames)
-            .unwrap_or_else(|| {
-                panic!(
-                    "reserve({start}, {count}) exceeds the {} managed frames",
-                    self.total_frames
-                )
-            });
+            .unwrap_or_else(|| panic!("reserve({start}, {count}) exceeds the {} managed frames", self.total_frames));
         // A reservation over an allocated frame could not be honoured: the
         // later free() would hand the frame back to the free lists.
         debug_assert_eq!(
@@ -133,15 +128,9 @@ impl BuddyAllocator {
     /// extends past `total_frames`. With debug assertions, also if any frame
     /// of the block is already free (double free) or reserved.
     pub fn free(&mut self, pfn: u64, order: u8) {
-        assert!(
-            order <= MAX_ORDER,
-            "free({pfn}, {order}): order > {MAX_ORDER}"
-        );
+        assert!(order <= MAX_ORDER, "free({pfn}, {order}): order > {MAX_ORDER}");
         let size = block_frames(order);
-        assert!(
-            pfn % size == 0,
-            "free({pfn}, {order}): pfn not aligned to the order"
-        );
+        assert!(pfn.is_multiple_of(size), "free({pfn}, {order}): pfn not aligned to the order");
         assert!(
             pfn < self.total_frames && size <= self.total_frames - pfn,
             "free({pfn}, {order}): block exceeds the {} managed frames",
@@ -153,10 +142,7 @@ impl BuddyAllocator {
             self.first_free_overlap(pfn, pfn + size)
         );
         debug_assert!(
-            !self
-                .reserved
-                .iter()
-                .any(|&(start, end)| start < pfn + size && pfn < end),
+            !self.reserved.iter().any(|&(start, end)| start < pfn + size && pfn < end),
             "free({pfn}, {order}): overlaps a reserved range"
         );
 
@@ -198,10 +184,7 @@ impl BuddyAllocator {
         for (order, list) in (0..=MAX_ORDER).zip(&self.free_lists) {
             let size = block_frames(order);
             for &pfn in list {
-                assert!(
-                    pfn % size == 0,
-                    "free block {pfn} of order {order} is not aligned"
-                );
+                assert!(pfn % size == 0, "free block {pfn} of order {order} is not aligned");
                 assert!(
                     pfn < self.total_frames && size <= self.total_frames - pfn,
                     "free block {pfn} of order {order} exceeds the {} managed frames",
@@ -232,10 +215,7 @@ impl BuddyAllocator {
                 "free block {a} of order {a_order} overlaps free block {b} of order {b_order}"
             );
         }
-        assert_eq!(
-            free_sum, self.free_frames,
-            "free frame counter disagrees with the free lists"
-        );
+        assert_eq!(free_sum, self.free_frames, "free frame counter disagrees with the free lists");
         assert!(
             self.free_frames + self.reserved_frames <= self.total_frames,
             "{} free + {} reserved frames exceed the {} managed frames",
@@ -251,11 +231,7 @@ impl BuddyAllocator {
     fn free_range(&mut self, start: u64, end: u64) {
         let mut pfn = start;
         while pfn < end {
-            let align = if pfn == 0 {
-                MAX_ORDER
-            } else {
-                pfn.trailing_zeros().min(u32::from(MAX_ORDER)) as u8
-            };
+            let align = if pfn == 0 { MAX_ORDER } else { pfn.trailing_zeros().min(u32::from(MAX_ORDER)) as u8 };
             let fit = (end - pfn).ilog2().min(u32::from(MAX_ORDER)) as u8;
             let order = align.min(fit);
             self.free_lists[order as usize].insert(pfn);
@@ -267,14 +243,12 @@ impl BuddyAllocator {
     /// Returns a free block `(pfn, order)` sharing a frame with
     /// `[start, end)`, if any.
     fn first_free_overlap(&self, start: u64, end: u64) -> Option<(u64, u8)> {
-        (0..=MAX_ORDER)
-            .zip(&self.free_lists)
-            .find_map(|(order, list)| {
-                // Free blocks of one order are disjoint and equally sized, so the
-                // last one starting before `end` is the only candidate.
-                let &pfn = list.range(..end).next_back()?;
-                (pfn + block_frames(order) > start).then_some((pfn, order))
-            })
+        (0..=MAX_ORDER).zip(&self.free_lists).find_map(|(order, list)| {
+            // Free blocks of one order are disjoint and equally sized, so the
+            // last one starting before `end` is the only candidate.
+            let &pfn = list.range(..end).next_back()?;
+            (pfn + block_frames(order) > start).then_some((pfn, order))
+        })
     }
 }
 
@@ -571,9 +545,7 @@ mod tests {
                         }
                         assert_disjoint_insert(&mut live, pfn, order);
                     } else {
-                        assert!(buddy.free_blocks()[order as usize..]
-                            .iter()
-                            .all(|&n| n == 0));
+                        assert!(buddy.free_blocks()[order as usize..].iter().all(|&n| n == 0));
                     }
                 } else {
                     let nth = rng.below(live.len() as u64) as usize;

@@ -317,11 +317,7 @@ impl FrameTable {
 
     /// Number of frames whose bytes are allocated on the host (memory actually used).
     pub fn frames_with_bytes(&self) -> u64 {
-        self.chunks
-            .iter()
-            .flatten()
-            .map(|c| c.data.iter().filter(|d| d.is_some()).count() as u64)
-            .sum()
+        self.chunks.iter().flatten().map(|c| c.data.iter().filter(|d| d.is_some()).count() as u64).sum()
     }
 
     /// Checks the frame table against the allocator.

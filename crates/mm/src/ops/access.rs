@@ -74,7 +74,14 @@ impl Kernel {
         self.touch(pid, addr, Access::Exec).map(|_| ()).map_err(|e| e.signal(addr))
     }
 
-    fn read_into(&mut self, pid: Pid, addr: u64, len: u64, access: Access, out: &mut Vec<u8>) -> Result<(), (super::fault::FaultError, u64)> {
+    fn read_into(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        len: u64,
+        access: Access,
+        out: &mut Vec<u8>,
+    ) -> Result<(), (super::fault::FaultError, u64)> {
         let mut a = addr;
         let end = addr.saturating_add(len);
         while a < end {
@@ -87,7 +94,13 @@ impl Kernel {
         Ok(())
     }
 
-    fn write_from(&mut self, pid: Pid, addr: u64, data: &[u8], access: Access) -> Result<(), (super::fault::FaultError, u64, usize)> {
+    fn write_from(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        data: &[u8],
+        access: Access,
+    ) -> Result<(), (super::fault::FaultError, u64, usize)> {
         let mut done = 0usize;
         while done < data.len() {
             let a = addr.wrapping_add(done as u64);

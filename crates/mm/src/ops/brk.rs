@@ -73,14 +73,28 @@ impl Kernel {
     fn do_brk_flags(&mut self, id: usize, addr: u64, len: u64) -> Result<(), ()> {
         let pages = len >> PAGE_SHIFT;
         let mm = self.mms[id].as_ref().expect("freed mm");
-        let flags = VmFlags::READ | VmFlags::WRITE | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC | VmFlags::ACCOUNT | mm.def_flags;
+        let flags = VmFlags::READ
+            | VmFlags::WRITE
+            | VmFlags::MAYREAD
+            | VmFlags::MAYWRITE
+            | VmFlags::MAYEXEC
+            | VmFlags::ACCOUNT
+            | mm.def_flags;
         if !self.may_expand_vm(id, flags, pages) {
             return Err(());
         }
         if mm.map_count() as u64 > self.m.config.max_map_count {
             return Err(());
         }
-        let new = Vma { start: addr, end: addr + len, flags, pgoff: addr >> PAGE_SHIFT, file: None, anon_vma: None, special: None };
+        let new = Vma {
+            start: addr,
+            end: addr + len,
+            flags,
+            pgoff: addr >> PAGE_SHIFT,
+            file: None,
+            anon_vma: None,
+            special: None,
+        };
         // Only a VMA inside the heap (at or above start_brk) may be extended.
         let brkvma = mm.vmas.prev_of(addr).filter(|v| v.start >= mm.start_brk && v.end == addr).cloned();
         match brkvma {

@@ -164,7 +164,15 @@ impl Kernel {
     }
 
     /// A fault on an empty PTE.
-    fn fault_none(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64, write: bool) -> Result<(), FaultError> {
+    fn fault_none(
+        &mut self,
+        id: usize,
+        pid: Pid,
+        vma: &Vma,
+        va: u64,
+        addr: u64,
+        write: bool,
+    ) -> Result<(), FaultError> {
         let Some(f) = vma.file else {
             return self.do_anonymous_page(id, pid, vma, va, addr, write);
         };
@@ -196,7 +204,14 @@ impl Kernel {
             let src = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
             let start = self.vma_start_of(id, va);
             self.anon_vma_prepare(id, start);
-            let new = self.m.frames.alloc(Owner::Anon, PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED).ok_or(FaultError::Oom)?;
+            let new = self
+                .m
+                .frames
+                .alloc(
+                    Owner::Anon,
+                    PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED,
+                )
+                .ok_or(FaultError::Oom)?;
             self.m.frames.copy_frame(src, new);
             self.map_page(id, vma, va, new, true, true)?;
             self.m.log(pid, addr, true, EventKind::CowFile);
@@ -218,7 +233,15 @@ impl Kernel {
 
     /// Installs a PTE for `pfn` (whose reference the caller already holds for this mapping)
     /// and does the rmap and RSS accounting.
-    fn map_page(&mut self, id: usize, vma: &Vma, va: u64, pfn: Pfn, writable: bool, dirty: bool) -> Result<(), FaultError> {
+    fn map_page(
+        &mut self,
+        id: usize,
+        vma: &Vma,
+        va: u64,
+        pfn: Pfn,
+        writable: bool,
+        dirty: bool,
+    ) -> Result<(), FaultError> {
         let flags = self.pte_flags_for(vma, writable, dirty);
         if self.set_pte(id, va, Pte::new(pfn, flags)).is_err() {
             self.m.frames.put(pfn);
@@ -230,7 +253,15 @@ impl Kernel {
         Ok(())
     }
 
-    fn do_anonymous_page(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64, write: bool) -> Result<(), FaultError> {
+    fn do_anonymous_page(
+        &mut self,
+        id: usize,
+        pid: Pid,
+        vma: &Vma,
+        va: u64,
+        addr: u64,
+        write: bool,
+    ) -> Result<(), FaultError> {
         if !write {
             let zero = self.m.frames.zero_pfn();
             let flags = self.pte_flags_for(vma, false, false) | PteFlags::SPECIAL;
@@ -243,7 +274,10 @@ impl Kernel {
         let pfn = self
             .m
             .frames
-            .alloc(Owner::Anon, PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED)
+            .alloc(
+                Owner::Anon,
+                PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED,
+            )
             .ok_or(FaultError::Oom)?;
         self.map_page(id, vma, va, pfn, true, true)?;
         self.m.log(pid, addr, true, EventKind::AnonPage);
@@ -359,7 +393,10 @@ impl Kernel {
             let folio_va = va.checked_sub((index - fstart) << PAGE_SHIFT);
             let whole = order > 0
                 && kind == FileKind::Regular
-                && folio_va.is_some_and(|a| Self::folio_fits(vma, a, a + (n << PAGE_SHIFT)) && (0..n).all(|i| !self.pte(id, a + (i << PAGE_SHIFT)).mapped()));
+                && folio_va.is_some_and(|a| {
+                    Self::folio_fits(vma, a, a + (n << PAGE_SHIFT))
+                        && (0..n).all(|i| !self.pte(id, a + (i << PAGE_SHIFT)).mapped())
+                });
             let (lo, count) = if whole { (folio_va.unwrap_or(va), n) } else { (va, 1) };
             for i in 0..count {
                 let a = lo + (i << PAGE_SHIFT);
@@ -382,7 +419,8 @@ impl Kernel {
         let pfn = pte.pfn();
         if vma.flags.contains(VmFlags::SHARED) {
             self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
-            self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED)).map_err(|_| FaultError::Oom)?;
+            self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED))
+                .map_err(|_| FaultError::Oom)?;
             self.m.log(pid, addr, true, EventKind::SharedWrite);
             return Ok(());
         }
@@ -393,7 +431,8 @@ impl Kernel {
             let exclusive = meta.flags.contains(PageFlags::ANON_EXCLUSIVE) || meta.refcount == 1;
             if exclusive {
                 self.m.frames.meta_mut(pfn).flags |= PageFlags::ANON_EXCLUSIVE;
-                self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED)).map_err(|_| FaultError::Oom)?;
+                self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED))
+                    .map_err(|_| FaultError::Oom)?;
                 self.m.log(pid, addr, true, EventKind::CowReuse);
                 return Ok(());
             }
@@ -404,7 +443,10 @@ impl Kernel {
         let new = self
             .m
             .frames
-            .alloc(Owner::Anon, PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED)
+            .alloc(
+                Owner::Anon,
+                PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED,
+            )
             .ok_or(FaultError::Oom)?;
         self.m.frames.copy_frame(pfn, new);
         let flags = self.pte_flags_for(vma, true, true);
@@ -431,7 +473,12 @@ impl Kernel {
         while va < end {
             let pte = self.pte(id, va);
             if !Self::pte_allows(pte, access) {
-                let vma_ok = self.mms[id].as_ref().expect("freed mm").vmas.containing(va).is_some_and(|v| v.flags.intersects(VmFlags::ACCESS));
+                let vma_ok = self.mms[id]
+                    .as_ref()
+                    .expect("freed mm")
+                    .vmas
+                    .containing(va)
+                    .is_some_and(|v| v.flags.intersects(VmFlags::ACCESS));
                 // Like GUP, population stops quietly at the first page it cannot fault in.
                 if !vma_ok || self.handle_fault(pid, va, access).is_err() {
                     return;

@@ -252,7 +252,11 @@ impl Kernel {
                         if last <= keep_pages {
                             return None;
                         }
-                        let from = if v.pgoff >= keep_pages { v.start } else { v.start + ((keep_pages - v.pgoff) << PAGE_SHIFT) };
+                        let from = if v.pgoff >= keep_pages {
+                            v.start
+                        } else {
+                            v.start + ((keep_pages - v.pgoff) << PAGE_SHIFT)
+                        };
                         Some((from, v.end))
                     })
                     .collect();
@@ -270,7 +274,7 @@ impl Kernel {
                 self.m.frames.put(p);
             }
             // The bytes past EOF in the last page read as zero afterwards.
-            if len % PAGE_SIZE != 0 {
+            if !len.is_multiple_of(PAGE_SIZE) {
                 if let Some(&pfn) = self.m.file(file).cache.get(&(len >> PAGE_SHIFT)) {
                     self.m.frames.bytes_mut(pfn)[(len % PAGE_SIZE) as usize..].fill(0);
                 }

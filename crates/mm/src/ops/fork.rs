@@ -33,12 +33,11 @@ impl Kernel {
             let wipe = v.flags.contains(VmFlags::WIPEONFORK);
             c.anon_vma = if wipe || v.anon_vma.is_none() { None } else { Some(self.m.new_anon_vma(true)) };
             self.vma_link(cid, c.clone());
-            if !wipe && (v.anon_vma.is_some() || v.flags.intersects(VmFlags::PFNMAP | VmFlags::MIXEDMAP)) {
-                if self.copy_page_range(pid_mm, cid, &v).is_err() {
-                    self.exit_mmap(cid);
-                    self.mms[cid] = None;
-                    return Err(Errno::ENOMEM);
-                }
+            let copy = !wipe && (v.anon_vma.is_some() || v.flags.intersects(VmFlags::PFNMAP | VmFlags::MIXEDMAP));
+            if copy && self.copy_page_range(pid_mm, cid, &v).is_err() {
+                self.exit_mmap(cid);
+                self.mms[cid] = None;
+                return Err(Errno::ENOMEM);
             }
         }
         let cm = self.mm_mut(cid);
@@ -51,7 +50,16 @@ impl Kernel {
         }
         self.tasks.insert(
             child_pid,
-            Task { pid: child_pid, ppid: pid, mm: Some(cid), fds: parent_task.fds, exit_code: None, min_flt: 0, maj_flt: 0, comm: parent_task.comm },
+            Task {
+                pid: child_pid,
+                ppid: pid,
+                mm: Some(cid),
+                fds: parent_task.fds,
+                exit_code: None,
+                min_flt: 0,
+                maj_flt: 0,
+                comm: parent_task.comm,
+            },
         );
         if self.m.config.paranoid {
             crate::invariants::check_kernel(self);

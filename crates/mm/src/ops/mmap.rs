@@ -32,7 +32,17 @@ const DEFAULT_MAP_WINDOW: u64 = TASK_SIZE;
 
 impl Kernel {
     /// `mmap(addr, len, prot, flags, fd, offset)`: returns the address of the new mapping.
-    pub fn mmap(&mut self, pid: Pid, addr: u64, len: u64, prot: u64, flags: u64, fd: i64, offset: u64) -> SysResult<u64> {
+    #[allow(clippy::too_many_arguments)] // the system call's own six arguments, plus the pid
+    pub fn mmap(
+        &mut self,
+        pid: Pid,
+        addr: u64,
+        len: u64,
+        prot: u64,
+        flags: u64,
+        fd: i64,
+        offset: u64,
+    ) -> SysResult<u64> {
         let id = self.mm_id(pid)?;
         // arch/x86/kernel/sys_x86_64.c: the byte offset must be page-aligned.
         if offset & !PAGE_MASK != 0 {
@@ -53,7 +63,12 @@ impl Kernel {
             let vma_flags = self.mm(pid)?.vmas.containing(a).map(|v| v.flags).unwrap_or_default();
             if flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE || vma_flags.contains(VmFlags::LOCKED) {
                 let len = page_ceil(len).unwrap_or(0);
-                self.populate(pid, a, a + len, vma_flags.contains(VmFlags::WRITE) && !vma_flags.contains(VmFlags::SHARED));
+                self.populate(
+                    pid,
+                    a,
+                    a + len,
+                    vma_flags.contains(VmFlags::WRITE) && !vma_flags.contains(VmFlags::SHARED),
+                );
             }
         }
         r
@@ -61,7 +76,16 @@ impl Kernel {
 
     /// do_mmap: everything after the file lookup.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn do_mmap(&mut self, id: usize, open: Option<OpenFileId>, addr: u64, len: u64, prot: u64, mut flags: u64, pgoff: u64) -> SysResult<u64> {
+    pub(crate) fn do_mmap(
+        &mut self,
+        id: usize,
+        open: Option<OpenFileId>,
+        addr: u64,
+        len: u64,
+        prot: u64,
+        mut flags: u64,
+        pgoff: u64,
+    ) -> SysResult<u64> {
         let cfg = self.m.config.clone();
         if len == 0 {
             return Err(Errno::EINVAL);
@@ -143,7 +167,10 @@ impl Kernel {
                 _ => return Err(Errno::EINVAL),
             }
             // ext4 without DAX refuses MAP_SYNC mappings.
-            if vm_flags.contains(VmFlags::SYNC) && f.kind == FileKind::Regular && flags & MAP_TYPE == MAP_SHARED_VALIDATE {
+            if vm_flags.contains(VmFlags::SYNC)
+                && f.kind == FileKind::Regular
+                && flags & MAP_TYPE == MAP_SHARED_VALIDATE
+            {
                 return Err(Errno::EOPNOTSUPP);
             }
         } else {
@@ -210,7 +237,16 @@ impl Kernel {
 
     /// get_unmapped_area: where a mapping of `len` bytes goes.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn get_unmapped_area(&self, id: usize, file: Option<crate::file::FileId>, addr: u64, len: u64, pgoff: u64, flags: u64, anon_shared: bool) -> SysResult<u64> {
+    pub(crate) fn get_unmapped_area(
+        &self,
+        id: usize,
+        file: Option<crate::file::FileId>,
+        addr: u64,
+        len: u64,
+        pgoff: u64,
+        flags: u64,
+        anon_shared: bool,
+    ) -> SysResult<u64> {
         if len > TASK_SIZE {
             return Err(Errno::ENOMEM);
         }
@@ -222,7 +258,7 @@ impl Kernel {
             let thp = self.m.config.thp != ThpMode::Never;
             let thp_align = match file {
                 Some(f) => thp && self.m.file(f).kind == FileKind::Regular,
-                None => thp && !anon_shared && addr == 0 && len % PMD_SIZE == 0,
+                None => thp && !anon_shared && addr == 0 && len.is_multiple_of(PMD_SIZE),
             };
             let pgoff = if file.is_none() { 0 } else { pgoff };
             let mut found = None;
@@ -296,12 +332,22 @@ impl Kernel {
 
     /// mmap_region: unmap what a fixed mapping replaces, then merge or insert the VMA.
     #[allow(clippy::too_many_arguments)]
-    fn mmap_region(&mut self, id: usize, open: Option<OpenFileId>, addr: u64, len: u64, mut vm_flags: VmFlags, pgoff: u64, anon_shared: bool) -> SysResult<u64> {
+    fn mmap_region(
+        &mut self,
+        id: usize,
+        open: Option<OpenFileId>,
+        addr: u64,
+        len: u64,
+        mut vm_flags: VmFlags,
+        pgoff: u64,
+        anon_shared: bool,
+    ) -> SysResult<u64> {
         let end = addr + len;
         let pages = len >> PAGE_SHIFT;
         if !self.may_expand_vm(id, vm_flags, pages) {
             let mm = self.mms[id].as_ref().expect("freed mm");
-            let overlap: u64 = mm.vmas.range(addr, end).map(|v| (v.end.min(end) - v.start.max(addr)) >> PAGE_SHIFT).sum();
+            let overlap: u64 =
+                mm.vmas.range(addr, end).map(|v| (v.end.min(end) - v.start.max(addr)) >> PAGE_SHIFT).sum();
             if !self.may_expand_vm(id, vm_flags, pages - overlap) {
                 return Err(Errno::ENOMEM);
             }

@@ -84,7 +84,9 @@ impl Kernel {
             return Ok(());
         }
         if new_flags.contains(VmFlags::WRITE) {
-            if !old.intersects(VmFlags::ACCOUNT | VmFlags::WRITE | VmFlags::HUGETLB | VmFlags::SHARED | VmFlags::NORESERVE) {
+            if !old
+                .intersects(VmFlags::ACCOUNT | VmFlags::WRITE | VmFlags::HUGETLB | VmFlags::SHARED | VmFlags::NORESERVE)
+            {
                 new_flags |= VmFlags::ACCOUNT;
             }
         } else if old.contains(VmFlags::ACCOUNT) && v.file.is_none() && v.special.is_none() && v.anon_vma.is_none() {
@@ -101,7 +103,9 @@ impl Kernel {
         self.change_protection(id, &vma, start, end);
         // A private locked VMA that becomes writable is populated for writing at once, so the
         // COW breaks happen now rather than as faults later (mprotect_fixup).
-        if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED && new_flags.contains(VmFlags::WRITE) {
+        if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED
+            && new_flags.contains(VmFlags::WRITE)
+        {
             if let Some(pid) = self.tasks.values().find(|t| t.mm == Some(id)).map(|t| t.pid) {
                 self.populate(pid, start, end, true);
             }
@@ -112,7 +116,14 @@ impl Kernel {
     /// Changes the part `[start, end)` of VMA `v` with `change`, merging with a neighbour
     /// where the result allows (vma_modify), else splitting. Splits need a free map slot.
     /// Returns the start of the VMA now holding `start`.
-    pub(crate) fn vma_modify(&mut self, id: usize, v: &Vma, start: u64, end: u64, change: impl Fn(&mut Vma)) -> SysResult<u64> {
+    pub(crate) fn vma_modify(
+        &mut self,
+        id: usize,
+        v: &Vma,
+        start: u64,
+        end: u64,
+        change: impl Fn(&mut Vma),
+    ) -> SysResult<u64> {
         let max = self.m.config.max_map_count;
         // Special mappings refuse to be split (special_mapping_split).
         if v.special.is_some() && (start > v.start || end < v.end) {

@@ -64,12 +64,29 @@ impl Kernel {
         let stack_top = TASK_SIZE;
         let used = page_ceil(image.stack_bytes.max(1)).ok_or(Errno::E2BIG)?;
         let size = (used + (128 << 10)).min(self.m.config.rlimit_stack.max(used));
-        let mut sflags = VmFlags::READ | VmFlags::WRITE | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC | VmFlags::GROWSDOWN | VmFlags::ACCOUNT;
+        let mut sflags = VmFlags::READ
+            | VmFlags::WRITE
+            | VmFlags::MAYREAD
+            | VmFlags::MAYWRITE
+            | VmFlags::MAYEXEC
+            | VmFlags::GROWSDOWN
+            | VmFlags::ACCOUNT;
         if image.exec_stack {
             sflags |= VmFlags::EXEC;
         }
         let sstart = stack_top - size;
-        self.vma_link(id, Vma { start: sstart, end: stack_top, flags: sflags, pgoff: sstart >> PAGE_SHIFT, file: None, anon_vma: None, special: None });
+        self.vma_link(
+            id,
+            Vma {
+                start: sstart,
+                end: stack_top,
+                flags: sflags,
+                pgoff: sstart >> PAGE_SHIFT,
+                file: None,
+                anon_vma: None,
+                special: None,
+            },
+        );
         // The program's segments, through one open file description as exec has.
         let fd = self.open(pid, &image.path, O_RDONLY)? as i64;
         let base = if image.pie { ELF_ET_DYN_BASE } else { 0 };
@@ -82,7 +99,15 @@ impl Kernel {
             let mem_end = page_ceil(va + s.memsz).ok_or(Errno::ENOMEM)?;
             if file_end > map_start {
                 let off = page_floor(s.offset);
-                let r = self.mmap(pid, map_start, file_end - map_start, s.prot, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, off)?;
+                let r = self.mmap(
+                    pid,
+                    map_start,
+                    file_end - map_start,
+                    s.prot,
+                    MAP_PRIVATE | MAP_FIXED_NOREPLACE,
+                    fd,
+                    off,
+                )?;
                 debug_assert_eq!(r, map_start);
             }
             if s.memsz > s.filesz {
@@ -94,11 +119,27 @@ impl Kernel {
                     self.copy_to_user(pid, tail, &vec![0u8; n]).map_err(|_| Errno::EFAULT)?;
                 }
                 if mem_end > file_end {
-                    let mut f = VmFlags::READ | VmFlags::WRITE | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC | VmFlags::ACCOUNT;
+                    let mut f = VmFlags::READ
+                        | VmFlags::WRITE
+                        | VmFlags::MAYREAD
+                        | VmFlags::MAYWRITE
+                        | VmFlags::MAYEXEC
+                        | VmFlags::ACCOUNT;
                     if s.prot & PROT_EXEC != 0 {
                         f |= VmFlags::EXEC;
                     }
-                    self.vma_link(id, Vma { start: file_end, end: mem_end, flags: f, pgoff: file_end >> PAGE_SHIFT, file: None, anon_vma: None, special: None });
+                    self.vma_link(
+                        id,
+                        Vma {
+                            start: file_end,
+                            end: mem_end,
+                            flags: f,
+                            pgoff: file_end >> PAGE_SHIFT,
+                            file: None,
+                            anon_vma: None,
+                            special: None,
+                        },
+                    );
                 }
             }
             if s.prot & PROT_EXEC != 0 {
@@ -113,12 +154,34 @@ impl Kernel {
         self.close(pid, fd)?;
         // vDSO: one 8-page top-down allocation split into [vvar], [vvar_vclock], [vdso].
         let mm = self.mms[id].as_ref().expect("freed mm");
-        let vbase = mm.vmas.find_top_down(self.m.config.lsm_mmap_min_addr, mm.mmap_base, 8 * PAGE_SIZE, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)?;
-        let data = VmFlags::READ | VmFlags::MAYREAD | VmFlags::PFNMAP | VmFlags::IO | VmFlags::DONTEXPAND | VmFlags::DONTDUMP;
-        let code = VmFlags::READ | VmFlags::EXEC | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC | VmFlags::DONTEXPAND;
-        for (off, pages, flags, sp) in [(0, 4, data, Special::Vvar), (4, 2, data, Special::VvarVclock), (6, 2, code, Special::Vdso)] {
+        let vbase = mm
+            .vmas
+            .find_top_down(self.m.config.lsm_mmap_min_addr, mm.mmap_base, 8 * PAGE_SIZE, PAGE_SIZE, 0, 0)
+            .ok_or(Errno::ENOMEM)?;
+        let data =
+            VmFlags::READ | VmFlags::MAYREAD | VmFlags::PFNMAP | VmFlags::IO | VmFlags::DONTEXPAND | VmFlags::DONTDUMP;
+        let code = VmFlags::READ
+            | VmFlags::EXEC
+            | VmFlags::MAYREAD
+            | VmFlags::MAYWRITE
+            | VmFlags::MAYEXEC
+            | VmFlags::DONTEXPAND;
+        for (off, pages, flags, sp) in
+            [(0, 4, data, Special::Vvar), (4, 2, data, Special::VvarVclock), (6, 2, code, Special::Vdso)]
+        {
             let start = vbase + off * PAGE_SIZE;
-            self.vma_link(id, Vma { start, end: start + pages * PAGE_SIZE, flags, pgoff: 0, file: None, anon_vma: None, special: Some(sp) });
+            self.vma_link(
+                id,
+                Vma {
+                    start,
+                    end: start + pages * PAGE_SIZE,
+                    flags,
+                    pgoff: 0,
+                    file: None,
+                    anon_vma: None,
+                    special: Some(sp),
+                },
+            );
         }
         let brk = page_ceil(end_all).ok_or(Errno::ENOMEM)?;
         let mm = self.mm_mut(id);
