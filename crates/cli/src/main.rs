@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 /// An executable model of the Linux x86-64 process address space.
 #[derive(Debug, Parser)]
-#[command(name = "mmsim", version, about)]
+#[command(name = "mmsim", version)]
 struct Args {
     #[command(subcommand)]
     command: Command,
@@ -86,7 +86,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             let source = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let shown = file.display().to_string();
             let mut out = Console::new(&shown, flags);
-            Ok(run_scenario(&shown, &source, flags, &mut out))
+            Ok(run_scenario(&shown, &source, flags, false, &mut out))
         }
         Command::Repl { paranoid } => {
             repl::run(Options { paranoid })?;
@@ -96,8 +96,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Runs one scenario to the end, printing as it goes; returns the exit status.
-fn run_scenario(file: &str, source: &str, flags: RunFlags, out: &mut Console) -> ExitCode {
+/// Runs one scenario to the end, printing as it goes; returns the exit status. With
+/// `narrate`, the comment lines before each statement are printed before it runs, so that a
+/// lesson explains itself.
+fn run_scenario(file: &str, source: &str, flags: RunFlags, narrate: bool, out: &mut Console) -> ExitCode {
     let program = match script::parse_program(source) {
         Ok(p) => p,
         Err(e) => {
@@ -106,7 +108,22 @@ fn run_scenario(file: &str, source: &str, flags: RunFlags, out: &mut Console) ->
         }
     };
     let mut interp = script::Interpreter::new(Options { paranoid: flags.paranoid });
-    let result = guard_model(|| interp.run_program(&program, out));
+    let lines: Vec<&str> = source.lines().collect();
+    let mut shown_upto = 0;
+    let result = guard_model(|| {
+        for stmt in &program.stmts {
+            if narrate {
+                let line = stmt.pos.line - 1;
+                let notes = comment_block(&lines[shown_upto.min(line)..line]);
+                if !notes.is_empty() {
+                    out.text(&notes);
+                }
+                shown_upto = stmt.pos.line;
+            }
+            interp.run_stmt(stmt, out)?;
+        }
+        Ok(())
+    });
     let status = match result {
         Ok(Ok(())) => None,
         Ok(Err(e)) => {
@@ -127,6 +144,13 @@ fn run_scenario(file: &str, source: &str, flags: RunFlags, out: &mut Console) ->
         None if failed > 0 => ExitCode::from(EXIT_EXPECT_FAILED),
         None => ExitCode::SUCCESS,
     }
+}
+
+/// The comment lines that end just before a statement (the last paragraph of comments in
+/// `lines`), ready to print.
+fn comment_block(lines: &[&str]) -> String {
+    let start = lines.iter().rposition(|l| !l.trim_start().starts_with('#')).map_or(0, |i| i + 1);
+    lines[start..].iter().map(|l| format!("{}\n", l.trim())).collect()
 }
 
 /// Runs `f`, turning a panic inside the model into an error message. The model panics only
@@ -190,5 +214,13 @@ mod tests {
     #[test]
     fn verify_app() {
         Args::command().debug_assert();
+    }
+
+    #[test]
+    fn narration_takes_the_comments_just_before_a_statement() {
+        let lines = ["# old", "x = 1", "", "# first", "  # second"];
+        assert_eq!(comment_block(&lines), "# first\n# second\n");
+        assert_eq!(comment_block(&lines[..2]), "");
+        assert_eq!(comment_block(&lines[..1]), "# old\n");
     }
 }

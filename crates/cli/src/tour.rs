@@ -1,8 +1,9 @@
 //! `mmsim tour`: the lessons under `examples/`, built into the binary so the tour works from
 //! anywhere.
 //!
-//! Each lesson runs on a fresh machine under a header naming it. The first comment line of
-//! a lesson is its title in `--list`.
+//! Each lesson runs on a fresh machine under a header naming it, and its comments are
+//! printed as it goes, so the lesson explains itself. The first comment line of a lesson is
+//! its title in `--list`.
 
 use crate::{run_scenario, Console, RunFlags};
 use std::process::ExitCode;
@@ -49,11 +50,11 @@ pub fn run(list: bool, name: Option<&str>, flags: RunFlags) -> anyhow::Result<Ex
             if i > 0 {
                 println!();
             }
-            println!("==================== {n}: {} ====================", title(src));
+            println!("=== {n} (examples/{n}.mm) ===");
         }
         let file = format!("examples/{n}.mm");
         let mut out = Console::new(&file, flags);
-        let code = run_scenario(&file, src, flags, &mut out);
+        let code = run_scenario(&file, src, flags, true, &mut out);
         if code != ExitCode::SUCCESS {
             worst = code;
         }

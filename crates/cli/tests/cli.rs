@@ -99,7 +99,7 @@ fn tour_lists_and_runs_the_lessons() {
     }
     let o = mmsim().args(["tour", "zero-page"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).starts_with("==================== zero-page: "), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("=== zero-page (examples/zero-page.mm) ===\n# The zero page"), "{}", stdout(&o));
     let o = mmsim().args(["tour", "nosuch"]).output().unwrap();
     assert_ne!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("no lesson called `nosuch`"), "{}", stderr(&o));

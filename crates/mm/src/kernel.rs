@@ -311,6 +311,12 @@ impl Machine {
         if shmem {
             flags |= PageFlags::SWAPBACKED;
         }
+        // Flags are the folio's: a page of a large folio takes its siblings' LRU state.
+        let (fstart, order) = self.file(file).folio_of(index);
+        let sibling = (fstart..fstart + (1u64 << order)).find_map(|i| self.file(file).cache.get(&i).copied());
+        if let Some(sib) = sibling {
+            flags |= self.frames.meta(sib).flags & (PageFlags::REFERENCED | PageFlags::ACTIVE);
+        }
         let pfn = self.frames.alloc(Owner::File { file: file.0, index }, flags)?;
         if !shmem {
             let data = self.file(file).source_page(index);
@@ -336,6 +342,17 @@ impl Machine {
                 m.flags |= PageFlags::ACTIVE;
                 m.flags -= PageFlags::REFERENCED;
             }
+        }
+    }
+
+    /// Identifies the page-cache folio holding `pfn`: (file, first index).
+    pub fn folio_key(&self, pfn: Pfn) -> (u32, u64) {
+        match self.frames.meta(pfn).owner {
+            Owner::File { file, index } => {
+                let start = self.files.get(file as usize).and_then(|f| f.as_ref()).map(|f| f.folio_of(index).0);
+                (file, start.unwrap_or(index))
+            }
+            _ => (u32::MAX, pfn),
         }
     }
 
@@ -666,6 +683,7 @@ impl Kernel {
         let mut anon = 0i64;
         let mut file = 0i64;
         let mut shmem = 0i64;
+        let mut batch: Option<((u32, u64), u64, bool, Pfn)> = None;
         for (base, table) in tables {
             let lo = start.max(base);
             let hi = end.min(base + PMD_SIZE);
@@ -691,11 +709,29 @@ impl Kernel {
                 if pte.dirty() && is_file {
                     meta.flags |= PageFlags::DIRTY;
                 }
-                if is_file && recency && pte.flags().contains(PteFlags::ACCESSED) {
-                    self.m.mark_accessed(pfn);
+                if is_file && recency {
+                    // zap handles the PTEs of one folio as a batch: one access for the batch
+                    // if any of them is young.
+                    let key = self.m.folio_key(pfn);
+                    let young = pte.flags().contains(PteFlags::ACCESSED);
+                    match &mut batch {
+                        Some((k, end, y, _)) if *k == key && *end == va => {
+                            *y |= young;
+                            *end = va + PAGE_SIZE;
+                        }
+                        _ => {
+                            if let Some((_, _, true, p)) = batch.take() {
+                                self.m.mark_accessed(p);
+                            }
+                            batch = Some((key, va + PAGE_SIZE, young, pfn));
+                        }
+                    }
                 }
                 self.m.frames.put(pfn);
             }
+        }
+        if let Some((_, _, true, p)) = batch {
+            self.m.mark_accessed(p);
         }
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, anon);

@@ -217,13 +217,39 @@ impl Kernel {
             self.m.log(pid, addr, true, EventKind::CowFile);
             return Ok(());
         }
-        // do_shared_fault.
-        let pfn = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
-        self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
-        self.m.frames.get(pfn);
-        self.map_page(id, vma, va, pfn, true, true)?;
+        // do_shared_fault: finish_fault maps the folio writable and dirty.
+        let (lo, count) = self.finish_fault_span(id, vma, va);
+        for i in 0..count {
+            let a = lo + (i << PAGE_SHIFT);
+            let pfn = self.m.cache_page(f.file, vma.page_index(a)).ok_or(FaultError::Oom)?;
+            self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+            self.m.frames.get(pfn);
+            self.map_page(id, vma, a, pfn, true, true)?;
+        }
         self.m.log(pid, addr, true, EventKind::SharedWrite);
         Ok(())
+    }
+
+    /// The pages finish_fault maps for a fault at `va` of a file VMA: the whole large folio
+    /// when it fits the VMA and page table and none of its PTEs is set yet, otherwise the
+    /// faulting page alone. Returns the first address and the page count.
+    fn finish_fault_span(&self, id: usize, vma: &Vma, va: u64) -> (u64, u64) {
+        let Some(f) = vma.file else { return (va, 1) };
+        let file = self.m.file(f.file);
+        let index = vma.page_index(va);
+        let (fstart, order) = file.folio_of(index);
+        let n = 1u64 << order;
+        let folio_va = va.checked_sub((index - fstart) << PAGE_SHIFT);
+        let whole = order > 0
+            && file.kind == FileKind::Regular
+            && folio_va.is_some_and(|a| {
+                Self::folio_fits(vma, a, a + (n << PAGE_SHIFT))
+                    && (0..n).all(|i| !self.pte(id, a + (i << PAGE_SHIFT)).mapped())
+            });
+        match folio_va {
+            Some(a) if whole => (a, n),
+            _ => (va, 1),
+        }
     }
 
     /// Start of the VMA containing `va` now (it may have changed through stack growth).
@@ -386,18 +412,7 @@ impl Kernel {
         if !self.pte(id, va).mapped() {
             let index = vma.page_index(va);
             let fresh = !self.m.file(f.file).cache.contains_key(&index);
-            // finish_fault maps a large folio whole when it fits the VMA and page table and
-            // none of its PTEs is set yet; otherwise just the faulting page.
-            let (fstart, order) = self.m.file(f.file).folio_of(index);
-            let n = 1u64 << order;
-            let folio_va = va.checked_sub((index - fstart) << PAGE_SHIFT);
-            let whole = order > 0
-                && kind == FileKind::Regular
-                && folio_va.is_some_and(|a| {
-                    Self::folio_fits(vma, a, a + (n << PAGE_SHIFT))
-                        && (0..n).all(|i| !self.pte(id, a + (i << PAGE_SHIFT)).mapped())
-                });
-            let (lo, count) = if whole { (folio_va.unwrap_or(va), n) } else { (va, 1) };
+            let (lo, count) = self.finish_fault_span(id, vma, va);
             for i in 0..count {
                 let a = lo + (i << PAGE_SHIFT);
                 let pfn = self.m.cache_page(f.file, vma.page_index(a)).ok_or(FaultError::Oom)?;
