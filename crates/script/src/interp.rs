@@ -313,6 +313,11 @@ impl Interpreter {
     // ---- system calls ----
 
     fn call(&mut self, cx: Cx, var: Option<&Name>, call: Syscall, args: &[Expr], out: &mut dyn Output) -> RResult<()> {
+        // The parser checks this; a syntax tree built by hand might not have been.
+        let (lo, hi) = call.arity();
+        if args.len() < lo || args.len() > hi {
+            return Err(cx.pos.error(format!("`{}` takes {lo} to {hi} arguments, got {}", call.name(), args.len())));
+        }
         if call == Syscall::Fork {
             return self.fork(cx, var, args, out);
         }
@@ -687,8 +692,11 @@ impl Interpreter {
                     }
                 }
             }
-            Expr::Func { func: Func::Hex, args, .. } => {
-                let n = self.int(cx, &args[0])?;
+            Expr::Func { func: Func::Hex, args, pos, .. } => {
+                let [arg] = args.as_slice() else {
+                    return Err(pos.error("`hex` takes one argument"));
+                };
+                let n = self.int(cx, arg)?;
                 Value::Str(format!("{n:08x}").into_bytes())
             }
             Expr::Func { func, proc, args, pos } => Value::Int(self.func(cx, *func, proc.as_ref(), args, *pos)?),
