@@ -1,7 +1,7 @@
 //! Differential test: random scripts run on the host kernel and on the model, compared step
 //! by step (results, errno, bytes, signals, maps text).
 //!
-//! `MMSIM_DIFF_CASES` sets the number of random scripts (default 40) and `MMSIM_DIFF_SEED`
+//! `MMSIM_DIFF_CASES` sets the number of random scripts (default 150) and `MMSIM_DIFF_SEED`
 //! the first seed, to run many more locally or to replay one.
 
 use hostdiff::compare::compare;
@@ -18,7 +18,7 @@ fn random_scripts_match_the_host_kernel() {
         eprintln!("note: host runs are not supported here; skipping");
         return;
     }
-    let cases = env_u64("MMSIM_DIFF_CASES", 40);
+    let cases = env_u64("MMSIM_DIFF_CASES", 150);
     let first = env_u64("MMSIM_DIFF_SEED", 1);
     let steps = env_u64("MMSIM_DIFF_STEPS", 60) as usize;
     let mut failures = Vec::new();

@@ -90,7 +90,8 @@ impl File {
     pub fn form_folios(&mut self, pos: u64, len: u64, cached: impl Fn(&File, u64) -> bool) {
         let page = crate::layout::PAGE_SIZE;
         let chunk = page << MAX_FOLIO_ORDER;
-        let end = pos.saturating_add(len);
+        // Callers bound writes by the filesystem's maximum size; saturate anyway.
+        let end = pos.saturating_add(len).min(u64::MAX - chunk);
         let mut pos = pos;
         while pos < end {
             let bytes = (chunk - (pos & (chunk - 1))).min(end - pos);

@@ -515,7 +515,8 @@ impl Kernel {
         let min_gap = 128 << 20;
         let max_gap = TASK_SIZE / 6 * 5;
         let gap = gap.clamp(min_gap, max_gap);
-        page_floor(TASK_SIZE - gap)
+        // PAGE_ALIGN rounds up: an rlimit that is not page-aligned moves the base up.
+        page_ceil(TASK_SIZE - gap).unwrap_or(TASK_SIZE)
     }
 
     /// Creates a process with an empty address space (no VMAs), as a starting point for

@@ -13,9 +13,21 @@ fn program(k: &mut Kernel) -> Pid {
         path: "/usr/bin/demo".into(),
         segments: vec![
             ExecSegment { vaddr: 0x40_0000, memsz: 0x1000, filesz: 0x1000, offset: 0, prot: PROT_READ },
-            ExecSegment { vaddr: 0x40_1000, memsz: 0x2000, filesz: 0x2000, offset: 0x1000, prot: PROT_READ | PROT_EXEC },
+            ExecSegment {
+                vaddr: 0x40_1000,
+                memsz: 0x2000,
+                filesz: 0x2000,
+                offset: 0x1000,
+                prot: PROT_READ | PROT_EXEC,
+            },
             ExecSegment { vaddr: 0x40_3000, memsz: 0x1000, filesz: 0x1000, offset: 0x3000, prot: PROT_READ },
-            ExecSegment { vaddr: 0x40_4e10, memsz: 0x3200, filesz: 0x200, offset: 0x3e10, prot: PROT_READ | PROT_WRITE },
+            ExecSegment {
+                vaddr: 0x40_4e10,
+                memsz: 0x3200,
+                filesz: 0x200,
+                offset: 0x3e10,
+                prot: PROT_READ | PROT_WRITE,
+            },
         ],
         pie: false,
         stack_bytes: 0x400,

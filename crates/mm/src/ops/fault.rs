@@ -75,7 +75,7 @@ impl Kernel {
             Some(v) if v.start <= addr => v.clone(),
             Some(v) if v.flags.contains(VmFlags::GROWSDOWN) => {
                 let v = v.clone();
-                self.expand_stack(id, pid, &v, addr).map_err(|_| {
+                self.expand_stack(id, pid, &v, addr, write).map_err(|_| {
                     self.m.log(pid, addr, write, EventKind::SegvMaperr);
                     FaultError::Segv(SegvCode::MapErr)
                 })?
@@ -128,7 +128,7 @@ impl Kernel {
     }
 
     /// Grows a GROWSDOWN VMA down to the page of `addr` (expand_downwards).
-    fn expand_stack(&mut self, id: usize, pid: Pid, v: &Vma, addr: u64) -> Result<Vma, ()> {
+    fn expand_stack(&mut self, id: usize, pid: Pid, v: &Vma, addr: u64, write: bool) -> Result<Vma, ()> {
         let cfg = &self.m.config;
         let new_start = page_floor(addr);
         if new_start < cfg.lsm_mmap_min_addr {
@@ -159,7 +159,7 @@ impl Kernel {
             x.pgoff = x.pgoff.wrapping_sub(grow);
         });
         vm_stat_account(mm, v.flags, grow as i64);
-        self.m.log(pid, addr, false, EventKind::StackGrow { new_start });
+        self.m.log(pid, addr, write, EventKind::StackGrow { new_start });
         Ok(self.mms[id].as_ref().expect("freed mm").vmas.get(new_start).cloned().expect("grown VMA"))
     }
 

@@ -8,6 +8,12 @@ use crate::layout::*;
 use abi::*;
 use std::sync::Arc;
 
+/// The largest size of a file on ext4 with 4 KiB blocks (s_maxbytes).
+pub const EXT4_MAX_BYTES: u64 = 0xfff_ffff_f000;
+
+/// The most one read or write transfers (MAX_RW_COUNT).
+pub const MAX_RW_COUNT: usize = 0x7fff_f000;
+
 /// Device numbers the model gives files it creates itself (an ext4-like disk).
 pub const MODEL_DEV: (u32, u32) = (0xfe, 0x01);
 
@@ -150,6 +156,11 @@ impl Kernel {
 
     /// Writes `data` into a file's page cache at `offset` (the data path of write/pwrite).
     pub fn file_write(&mut self, file: FileId, offset: u64, data: &[u8]) -> SysResult<u64> {
+        // ext4's largest file (s_maxbytes with 4 KiB blocks): writes stop there.
+        if offset >= EXT4_MAX_BYTES {
+            return Err(Errno::EFBIG);
+        }
+        let data = &data[..data.len().min((EXT4_MAX_BYTES - offset) as usize).min(MAX_RW_COUNT)];
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         self.m.file_mut(file).form_folios(offset, data.len() as u64, |f, i| f.page_cached(i));
         let mut done = 0usize;
@@ -188,6 +199,10 @@ impl Kernel {
     /// `pwrite(fd, <data>, offset)` with the data given directly (not from process memory).
     pub fn pwrite_bytes(&mut self, pid: Pid, fd: i64, data: &[u8], offset: u64) -> SysResult<u64> {
         let o = self.fd_open(pid, fd)?;
+        // ksys_pwrite64: a negative offset is invalid.
+        if offset > i64::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
         let of = self.m.open_file(o).clone();
         if !of.writable {
             return Err(Errno::EBADF);
@@ -202,7 +217,7 @@ impl Kernel {
         if !of.writable {
             return Err(Errno::EBADF);
         }
-        let data = self.copy_from_user(pid, buf, len)?;
+        let data = self.copy_from_user(pid, buf, len.min(MAX_RW_COUNT as u64))?;
         let n = self.file_write(of.file, of.pos, &data)?;
         self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;
         Ok(n)
@@ -215,7 +230,7 @@ impl Kernel {
         if !of.readable {
             return Err(Errno::EBADF);
         }
-        let data = self.file_read(of.file, of.pos, len)?;
+        let data = self.file_read(of.file, of.pos, len.min(MAX_RW_COUNT as u64))?;
         let n = self.copy_to_user(pid, buf, &data)?;
         self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;
         Ok(n)

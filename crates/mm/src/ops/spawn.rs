@@ -63,7 +63,9 @@ impl Kernel {
         // The stack: the pages the strings and tables span, plus 128 KiB, capped by the rlimit.
         let stack_top = TASK_SIZE;
         let used = page_ceil(image.stack_bytes.max(1)).ok_or(Errno::E2BIG)?;
-        let size = (used + (128 << 10)).min(self.m.config.rlimit_stack.max(used));
+        // setup_arg_pages: grow by 128 KiB, but not past the (page-floored) stack rlimit.
+        let rlimit = page_floor(self.m.config.rlimit_stack);
+        let size = if used + (128 << 10) > rlimit { rlimit.max(used) } else { used + (128 << 10) };
         let mut sflags = VmFlags::READ
             | VmFlags::WRITE
             | VmFlags::MAYREAD
@@ -183,6 +185,10 @@ impl Kernel {
                 },
             );
         }
+        // execve writes the argument and environment strings and the ELF tables at the top
+        // of the stack, so those pages are resident and dirty in a fresh process.
+        let top = stack_top - image.stack_bytes.max(8);
+        self.copy_to_user(pid, top, &vec![0u8; (stack_top - top) as usize]).map_err(|_| Errno::EFAULT)?;
         let brk = page_ceil(end_all).ok_or(Errno::ENOMEM)?;
         let mm = self.mm_mut(id);
         mm.start_brk = brk;
