@@ -5,6 +5,7 @@
 //! when an expect failed, 2 for an error in a script (or in its arguments), 3 when the model
 //! itself broke (an internal invariant failed: a bug in mmsim).
 
+mod check;
 mod repl;
 mod tour;
 
@@ -37,6 +38,21 @@ enum Command {
         /// Check every invariant of the model after every statement.
         #[arg(long)]
         paranoid: bool,
+    },
+    /// Run a scenario's calls on this machine's kernel and on the model, and report every
+    /// difference (results, errno, bytes, signals, maps and smaps text).
+    Check {
+        /// The scenario (FILE.mm); not needed with --random.
+        file: Option<PathBuf>,
+        /// Instead of a scenario, run this many random scripts.
+        #[arg(long, value_name = "N")]
+        random: Option<u64>,
+        /// First seed of the random scripts.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Steps per random script.
+        #[arg(long, default_value_t = 60)]
+        steps: usize,
     },
     /// Run the built-in lessons: fork and copy-on-write, the four kinds of mmap, ...
     Tour {
@@ -93,6 +109,34 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tour { list, name, flags } => tour::run(list, name.as_deref(), flags),
+        Command::Check { file, random, seed, steps } => {
+            let report = match (file, random) {
+                (_, Some(n)) => check::run_random(n, seed, steps)?,
+                (Some(file), None) => {
+                    let source =
+                        std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                    let shown = file.display().to_string();
+                    let program = match script::parse_program(&source) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            report_error(&shown, &source, &e);
+                            return Ok(ExitCode::from(EXIT_SCRIPT_ERROR));
+                        }
+                    };
+                    let t = match check::translate(&program) {
+                        Ok(t) => t,
+                        Err(u) => {
+                            eprintln!("{shown}:{}: cannot check: {}", u.line, u.what);
+                            return Ok(ExitCode::from(EXIT_SCRIPT_ERROR));
+                        }
+                    };
+                    check::run_check(&shown, &t)?
+                }
+                (None, None) => anyhow::bail!("give a scenario file or --random N"),
+            };
+            print!("{}", report.text);
+            Ok(if report.differences == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_EXPECT_FAILED) })
+        }
     }
 }
 

@@ -137,3 +137,43 @@ fn the_repl_reports_errors_and_goes_on() {
     assert!(out.contains("repl:4: expect failed: vmas(A) == 1 (got 9)"), "{out}");
     assert!(out.contains("[vsyscall]"), "the session went on after the error: {out}");
 }
+
+/// Whether this machine can run scenarios on its own kernel (Linux x86-64 with the C child).
+fn host_supported() -> bool {
+    let o = mmsim().args(["check", "--random", "1", "--steps", "5"]).output().unwrap();
+    let ok = o.status.code() == Some(0);
+    if !ok {
+        eprintln!("note: `mmsim check` is not supported here: {}", stderr(&o));
+    }
+    ok
+}
+
+#[test]
+fn check_runs_a_scenario_on_the_host_and_the_model() {
+    if !host_supported() {
+        return;
+    }
+    let o = mmsim().arg("check").arg(examples().join("check/basics.mm")).output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.ends_with("23 steps, 0 differences\n"), "{out}");
+    assert!(out.contains("basics.mm:8: [same] p0 Mmap"), "{out}");
+}
+
+#[test]
+fn check_reports_what_it_cannot_run_on_the_host() {
+    let path = scenario("uncheckable.mm", "process A\np = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nq = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmunmap(p, 4K)\nmunmap(p + q, 4K)\n");
+    let o = mmsim().arg("check").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("uncheckable.mm:5: cannot check: arithmetic on call results"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_random_scripts_agree() {
+    if !host_supported() {
+        return;
+    }
+    let o = mmsim().args(["check", "--random", "10", "--seed", "500"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).ends_with("10 random scripts (") || stdout(&o).contains("0 with differences"), "{}", stdout(&o));
+}

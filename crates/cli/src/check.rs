@@ -1,0 +1,401 @@
+//! `mmsim check`: runs a scenario's system calls on this machine's kernel and on the model,
+//! side by side, and reports every difference.
+//!
+//! The scenario is translated into a host script (`hostdiff::HostScript`): each call,
+//! memory access, fork, exit and `/proc` view becomes one step, done by the process the
+//! statement names. Addresses are kept symbolic — "the result of step k plus an offset" — so
+//! that the host and the model each use their own results; an expression that mixes two
+//! results, or a call the host runner does not know, is reported as not checkable. Both sides
+//! start from the same address space: the host runner's own process, which the model imports.
+//! Files declared with `file "PATH" SIZE` are created by the host runner (with its byte
+//! pattern, whatever the scenario's contents) and opened by `open` calls, which are hoisted
+//! before the first step. `expect` lines, `print`, `events` and other model-only views are
+//! skipped; use `mmsim run` for them.
+
+use abi::Errno;
+use hostdiff::compare::{compare, Mismatch};
+use hostdiff::{Addr, Fd, HostScript, Op, OpenMode, Outcome};
+use script::ast::{BinOp, Expr, Program, StmtKind, StoreData, Syscall, UnOp, View};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// A value as the translation knows it: a constant, or a step's result plus an offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sym {
+    Const(u64),
+    Step(usize, i64),
+}
+
+impl Sym {
+    fn addr(self) -> Addr {
+        match self {
+            Sym::Const(v) => Addr::Abs(v),
+            Sym::Step(op, offset) => Addr::Result { op, offset },
+        }
+    }
+}
+
+/// Why a statement cannot be checked against the host.
+#[derive(Debug)]
+pub struct Unsupported {
+    /// Line of the statement.
+    pub line: usize,
+    /// What is not supported.
+    pub what: String,
+}
+
+/// A translated scenario: the host script and, for each step, the scenario line it came from.
+#[derive(Debug, Default)]
+pub struct Translation {
+    /// The steps.
+    pub script: HostScript,
+    /// Scenario line of each step.
+    pub lines: Vec<usize>,
+    /// Statements left out (model-only views, expects), with their lines.
+    pub skipped: Vec<(usize, String)>,
+}
+
+#[derive(Default)]
+struct Translator {
+    t: Translation,
+    vars: BTreeMap<String, Sym>,
+    procs: BTreeMap<String, usize>,
+    alive: Vec<bool>,
+    current: Option<usize>,
+    files: BTreeMap<Vec<u8>, usize>,
+    fds: BTreeMap<u64, usize>,
+}
+
+fn unsupported<T>(line: usize, what: impl Into<String>) -> Result<T, Unsupported> {
+    Err(Unsupported { line, what: what.into() })
+}
+
+impl Translator {
+    fn eval(&self, line: usize, e: &Expr) -> Result<Sym, Unsupported> {
+        match e {
+            Expr::Num(v, _) => Ok(Sym::Const(*v)),
+            Expr::Var(name) => {
+                if let Some(v) = self.vars.get(&name.name) {
+                    return Ok(*v);
+                }
+                if name.name == "NULL" {
+                    return Ok(Sym::Const(0));
+                }
+                match abi::constant(&name.name).or_else(|| Errno::from_name(&name.name).map(|e| e as u64)) {
+                    Some(v) => Ok(Sym::Const(v)),
+                    None => unsupported(line, format!("unknown name `{}`", name.name)),
+                }
+            }
+            Expr::Unary { op: UnOp::Neg, expr, .. } => match self.eval(line, expr)? {
+                Sym::Const(v) => Ok(Sym::Const(v.wrapping_neg())),
+                _ => unsupported(line, "negating a call result"),
+            },
+            Expr::Binary { op, left, right, .. } => {
+                let (a, b) = (self.eval(line, left)?, self.eval(line, right)?);
+                match (op, a, b) {
+                    (_, Sym::Const(x), Sym::Const(y)) => {
+                        let v = match op {
+                            BinOp::Add => x.wrapping_add(y),
+                            BinOp::Sub => x.wrapping_sub(y),
+                            BinOp::Mul => x.wrapping_mul(y),
+                            BinOp::Div if y != 0 => x / y,
+                            BinOp::Rem if y != 0 => x % y,
+                            BinOp::Shl => x.checked_shl(y as u32).unwrap_or(0),
+                            BinOp::Shr => x.checked_shr(y as u32).unwrap_or(0),
+                            BinOp::And => x & y,
+                            BinOp::Or => x | y,
+                            _ => return unsupported(line, "division by zero"),
+                        };
+                        Ok(Sym::Const(v))
+                    }
+                    (BinOp::Add, Sym::Step(k, o), Sym::Const(c)) | (BinOp::Add, Sym::Const(c), Sym::Step(k, o)) => {
+                        Ok(Sym::Step(k, o.wrapping_add(c as i64)))
+                    }
+                    (BinOp::Sub, Sym::Step(k, o), Sym::Const(c)) => Ok(Sym::Step(k, o.wrapping_sub(c as i64))),
+                    (BinOp::Sub, Sym::Step(k, o), Sym::Step(j, p)) if k == j => {
+                        Ok(Sym::Const(o.wrapping_sub(p) as u64))
+                    }
+                    _ => unsupported(line, "arithmetic on call results other than `result ± constant`"),
+                }
+            }
+            _ => unsupported(line, "an expression the host cannot evaluate (functions, strings)"),
+        }
+    }
+
+    fn num(&self, line: usize, e: &Expr) -> Result<u64, Unsupported> {
+        match self.eval(line, e)? {
+            Sym::Const(v) => Ok(v),
+            Sym::Step(..) => unsupported(line, "a call result where a constant is needed"),
+        }
+    }
+
+    fn proc_of(&self, line: usize, name: Option<&script::ast::Name>) -> Result<usize, Unsupported> {
+        let p = match name {
+            Some(n) => *self
+                .procs
+                .get(&n.name)
+                .ok_or_else(|| Unsupported { line, what: format!("unknown process `{}`", n.name) })?,
+            None => self.current.ok_or_else(|| Unsupported { line, what: "no process yet".into() })?,
+        };
+        if !self.alive[p] {
+            return unsupported(line, "the process has exited");
+        }
+        Ok(p)
+    }
+
+    fn push(&mut self, line: usize, proc: usize, op: Op) -> usize {
+        self.t.lines.push(line);
+        self.t.script.push(proc, op)
+    }
+
+    fn stmt(&mut self, line: usize, proc: Option<&script::ast::Name>, kind: &StmtKind) -> Result<(), Unsupported> {
+        match kind {
+            StmtKind::Process { name, .. } => {
+                if !self.procs.is_empty() {
+                    return unsupported(line, "a second `process`: the host side has one root process (use fork)");
+                }
+                self.procs.insert(name.name.clone(), 0);
+                self.alive.push(true);
+                self.current = Some(0);
+            }
+            StmtKind::Use(name) => self.current = Some(self.proc_of(line, Some(name))?),
+            StmtKind::File { path, contents } => {
+                let Expr::Str(path, _) = path else { return unsupported(line, "a file path that is not a string") };
+                let size = match contents {
+                    Expr::Str(bytes, _) => bytes.len() as u64,
+                    e => self.num(line, e)?,
+                };
+                let f = self.t.script.add_file(size);
+                self.files.insert(path.clone(), f);
+            }
+            StmtKind::Set { name, .. } => {
+                return unsupported(line, format!("`set {}`: the host's settings are its own", name.name))
+            }
+            StmtKind::Let { var, value } => {
+                let v = self.eval(line, value)?;
+                self.vars.insert(var.name.clone(), v);
+            }
+            StmtKind::Call { var, call, args } => self.call(line, proc, var.as_ref(), *call, args)?,
+            StmtKind::Store { addr, data } => {
+                let p = self.proc_of(line, proc)?;
+                let addr = self.eval(line, addr)?.addr();
+                let (len, byte) = match data {
+                    StoreData::Fill { byte, len } => (self.num(line, len)?, self.num(line, byte)? as u8),
+                    StoreData::Bytes(Expr::Str(bytes, _)) => match bytes.first() {
+                        Some(&b) if bytes.iter().all(|&x| x == b) => (bytes.len() as u64, b),
+                        _ => {
+                            return unsupported(
+                                line,
+                                "storing a string of different bytes (use `store ADDR BYTE x LEN`)",
+                            )
+                        }
+                    },
+                    StoreData::Bytes(_) => return unsupported(line, "storing a computed value"),
+                };
+                self.push(line, p, Op::Store { addr, len, byte });
+            }
+            StmtKind::Load { addr, len } => {
+                let p = self.proc_of(line, proc)?;
+                let addr = self.eval(line, addr)?.addr();
+                let len = self.num(line, len)?;
+                self.push(line, p, Op::Load { addr, len });
+            }
+            StmtKind::View { view, name } => {
+                let p = self.proc_of(line, name.as_ref().or(proc))?;
+                match view {
+                    View::Maps => {
+                        self.push(line, p, Op::Maps);
+                    }
+                    View::Smaps => {
+                        self.push(line, p, Op::Smaps);
+                    }
+                    _ => self.t.skipped.push((line, "a view only the model has".into())),
+                }
+            }
+            StmtKind::Exec { .. } | StmtKind::Free | StmtKind::Print(_) | StmtKind::Expect(_) => {
+                self.t.skipped.push((line, "model-only statement".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn call(
+        &mut self,
+        line: usize,
+        proc: Option<&script::ast::Name>,
+        var: Option<&script::ast::Name>,
+        call: Syscall,
+        args: &[Expr],
+    ) -> Result<(), Unsupported> {
+        let p = self.proc_of(line, proc)?;
+        let step = match call {
+            Syscall::Mmap => {
+                let addr = self.eval(line, &args[0])?.addr();
+                let len = self.num(line, &args[1])?;
+                let prot = self.num(line, &args[2])?;
+                let flags = self.num(line, &args[3])?;
+                let fdv = self.num(line, &args[4])? as i64;
+                let offset = self.num(line, &args[5])?;
+                let fd = if flags & abi::MAP_ANONYMOUS != 0 && fdv == -1 {
+                    Fd::None
+                } else {
+                    match self.fds.get(&(fdv as u64)) {
+                        Some(&slot) => Fd::Slot(slot),
+                        None => Fd::Raw(fdv),
+                    }
+                };
+                Some(self.push(line, p, Op::Mmap { addr, len, prot, flags, fd, offset }))
+            }
+            Syscall::Munmap => {
+                let addr = self.eval(line, &args[0])?.addr();
+                let len = self.num(line, &args[1])?;
+                Some(self.push(line, p, Op::Munmap { addr, len }))
+            }
+            Syscall::Mprotect => {
+                let addr = self.eval(line, &args[0])?.addr();
+                let len = self.num(line, &args[1])?;
+                let prot = self.num(line, &args[2])?;
+                Some(self.push(line, p, Op::Mprotect { addr, len, prot }))
+            }
+            Syscall::Brk => {
+                let addr = self.eval(line, &args[0])?.addr();
+                Some(self.push(line, p, Op::Brk { addr }))
+            }
+            Syscall::Open => {
+                let Expr::Str(path, _) = &args[0] else {
+                    return unsupported(line, "an open path that is not a string");
+                };
+                let Some(&file) = self.files.get(path) else {
+                    return unsupported(line, "open of a file not declared with `file` in the scenario");
+                };
+                let flags = self.num(line, &args[1])?;
+                let mode = match flags & abi::O_ACCMODE {
+                    abi::O_RDONLY => OpenMode::ReadOnly,
+                    abi::O_WRONLY => OpenMode::WriteOnly,
+                    _ => OpenMode::ReadWrite,
+                };
+                let slot = self.t.script.open(file, mode);
+                // The host runner opens every file before the first step, in order, from 3.
+                let fd = 3 + slot as u64;
+                self.fds.insert(fd, slot);
+                if let Some(v) = var {
+                    self.vars.insert(v.name.clone(), Sym::Const(fd));
+                }
+                None
+            }
+            Syscall::Ftruncate => {
+                let fd = self.num(line, &args[0])?;
+                let Some(&slot) = self.fds.get(&fd) else {
+                    return unsupported(line, "ftruncate of an fd not opened by the scenario");
+                };
+                let len = self.num(line, &args[1])?;
+                Some(self.push(line, p, Op::Ftruncate { fd: slot, len }))
+            }
+            Syscall::Fork => {
+                self.push(line, p, Op::Fork);
+                let child = self.alive.len();
+                self.alive.push(true);
+                if let Some(v) = var {
+                    self.procs.insert(v.name.clone(), child);
+                    self.current = Some(child);
+                }
+                return Ok(());
+            }
+            Syscall::Exit => {
+                self.push(line, p, Op::Exit);
+                self.alive[p] = false;
+                None
+            }
+            other => return unsupported(line, format!("`{}` is not run on the host by check yet", other.name())),
+        };
+        if let (Some(v), Some(s)) = (var, step) {
+            self.vars.insert(v.name.clone(), Sym::Step(s, 0));
+        }
+        Ok(())
+    }
+}
+
+/// Translates a parsed scenario; stops at the first statement that cannot be checked.
+pub fn translate(program: &Program) -> Result<Translation, Unsupported> {
+    let mut tr = Translator::default();
+    for stmt in &program.stmts {
+        tr.stmt(stmt.pos.line, stmt.proc.as_ref(), &stmt.kind)?;
+    }
+    Ok(tr.t)
+}
+
+fn describe(o: &Outcome) -> String {
+    match o {
+        Outcome::Value(v) => format!("{v:#x}"),
+        Outcome::Errno(e) => {
+            Errno::from_raw(*e).map(|e| format!("-1 {}", e.name())).unwrap_or_else(|| format!("errno {e}"))
+        }
+        Outcome::Bytes(b) => format!("{} bytes", b.len()),
+        Outcome::Signal { signo, code, addr, .. } => format!("signal {signo} (code {code}) at {addr:#x}"),
+        Outcome::Text(t) => format!("{} lines of text", t.lines().count()),
+        Outcome::Done => "ok".into(),
+    }
+}
+
+/// The result of checking: the report text and the number of differences.
+pub struct CheckReport {
+    /// Human-readable report.
+    pub text: String,
+    /// Steps (or random scripts) that differed.
+    pub differences: usize,
+}
+
+/// Runs a translated scenario on the host and on the model and compares.
+pub fn run_check(name: &str, t: &Translation) -> anyhow::Result<CheckReport> {
+    if !hostdiff::is_supported() {
+        anyhow::bail!("comparing with the host kernel needs Linux x86-64 and a C compiler at build time");
+    }
+    let host = hostdiff::run_on_host(&t.script).map_err(|e| anyhow::anyhow!("host run failed: {e}"))?;
+    let model =
+        hostdiff::model::run_on_model(&t.script, &host.init).map_err(|e| anyhow::anyhow!("model run failed: {e}"))?;
+    let mismatches: Vec<Mismatch> = compare(&t.script, &host, &model);
+    let mut text = String::new();
+    for (i, step) in t.script.steps.iter().enumerate() {
+        let line = t.lines.get(i).copied().unwrap_or(0);
+        let mark = if mismatches.iter().any(|m| m.step == i) { "DIFF" } else { "same" };
+        let _ = writeln!(
+            text,
+            "{name}:{line}: [{mark}] p{} {:?} -> host {}",
+            step.proc,
+            step.op,
+            describe(&host.outcomes[i])
+        );
+        for m in mismatches.iter().filter(|m| m.step == i) {
+            let _ = writeln!(text, "    model differs: {}", m.what.trim_end().replace('\n', "\n    "));
+        }
+    }
+    for (line, why) in &t.skipped {
+        let _ = writeln!(text, "{name}:{line}: skipped ({why})");
+    }
+    let _ = writeln!(text, "{} steps, {} differences", t.script.steps.len(), mismatches.len());
+    Ok(CheckReport { text, differences: mismatches.len() })
+}
+
+/// Runs `count` random scripts from `seed` on both sides; returns the report.
+pub fn run_random(count: u64, seed: u64, steps: usize) -> anyhow::Result<CheckReport> {
+    if !hostdiff::is_supported() {
+        anyhow::bail!("comparing with the host kernel needs Linux x86-64 and a C compiler at build time");
+    }
+    let mut text = String::new();
+    let mut differences = 0;
+    let mut total = 0;
+    for s in seed..seed + count {
+        let script = hostdiff::gen::random_script(s, steps);
+        let host = hostdiff::run_on_host(&script).map_err(|e| anyhow::anyhow!("seed {s}: host run failed: {e}"))?;
+        let model = hostdiff::model::run_on_model(&script, &host.init)
+            .map_err(|e| anyhow::anyhow!("seed {s}: model run failed: {e}"))?;
+        total += script.steps.len();
+        let m = compare(&script, &host, &model);
+        if let Some(first) = m.first() {
+            differences += 1;
+            let _ = writeln!(text, "seed {s}: step {}: {}", first.step, first.what.trim_end());
+        }
+    }
+    let _ = writeln!(text, "{count} random scripts ({total} steps), {differences} with differences");
+    Ok(CheckReport { text, differences })
+}
