@@ -54,6 +54,25 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         steps: usize,
     },
+    /// Time the model on memory workloads (with --vs-host, also this machine's kernel doing
+    /// the same work) and print ns per operation and the host/model ratio.
+    Bench {
+        /// Also run every workload on the host kernel, in a child process.
+        #[arg(long)]
+        vs_host: bool,
+        /// Also write the rows as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Tiny sizes (a smoke run, not a measurement).
+        #[arg(long)]
+        quick: bool,
+        /// Runs per workload; the median is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Only these workloads (fault-anon, fault-file, mmap-munmap, mprotect-split,
+        /// fork-exit, vma-1m).
+        workloads: Vec<String>,
+    },
     /// Run the built-in lessons: fork and copy-on-write, the four kinds of mmap, ...
     Tour {
         /// List the lessons instead of running them.
@@ -109,6 +128,28 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tour { list, name, flags } => tour::run(list, name.as_deref(), flags),
+        Command::Bench { vs_host, json, quick, runs, workloads } => {
+            let scale = if quick { bench::Scale::quick() } else { bench::Scale::full() };
+            let chosen: Vec<bench::Workload> = if workloads.is_empty() {
+                bench::Workload::ALL.to_vec()
+            } else {
+                workloads
+                    .iter()
+                    .map(|w| bench::Workload::from_name(w).ok_or_else(|| anyhow::anyhow!("unknown workload `{w}`")))
+                    .collect::<anyhow::Result<_>>()?
+            };
+            let mut rows = Vec::new();
+            for w in chosen {
+                eprintln!("running {} ...", w.name());
+                rows.push(bench::measure(w, &scale, runs, vs_host).map_err(|e| anyhow::anyhow!(e))?);
+            }
+            print!("{}", bench::table(&rows));
+            if let Some(path) = json {
+                let text = serde_json::to_string_pretty(&rows)?;
+                std::fs::write(&path, text + "\n").with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { file, random, seed, steps } => {
             let report = match (file, random) {
                 (_, Some(n)) => check::run_random(n, seed, steps)?,

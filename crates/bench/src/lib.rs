@@ -1,0 +1,499 @@
+//! `bench`: the workloads of `mmsim bench`, run on the model and (with `--vs-host`) on this
+//! machine's kernel, with ns per operation for both and their ratio.
+//!
+//! Each workload does the same system calls and memory accesses on both sides: the host side
+//! is `csrc/hostbench.c`, run as a child process with transparent huge pages disabled (the
+//! model has none). Only the part that does the work is timed (not building the starting
+//! state). Memory figures come from this process's own `/proc/self/status`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use abi::*;
+use mm::{Config, Kernel, Pid};
+use serde::Serialize;
+use std::time::Instant;
+
+const PAGE: u64 = 4096;
+
+/// A benchmark workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Write every page of a private anonymous mapping.
+    FaultAnon,
+    /// Read every page of a file mapping whose pages are in the page cache.
+    FaultFile,
+    /// mmap/munmap pairs of 1-16 pages with NULL hints among many live VMAs.
+    MmapMunmap,
+    /// mprotect of single pages of a large mapping, alternating protections.
+    MprotectSplit,
+    /// fork of a process with written memory, a write to every page in the child, exit.
+    ForkExit,
+    /// mmap/munmap/find with a million VMAs, against the same with a thousand.
+    Vma1m,
+}
+
+impl Workload {
+    /// Every workload, in table order.
+    pub const ALL: [Workload; 6] = [
+        Workload::FaultAnon,
+        Workload::FaultFile,
+        Workload::MmapMunmap,
+        Workload::MprotectSplit,
+        Workload::ForkExit,
+        Workload::Vma1m,
+    ];
+
+    /// The name used on the command line and in the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::FaultAnon => "fault-anon",
+            Workload::FaultFile => "fault-file",
+            Workload::MmapMunmap => "mmap-munmap",
+            Workload::MprotectSplit => "mprotect-split",
+            Workload::ForkExit => "fork-exit",
+            Workload::Vma1m => "vma-1m",
+        }
+    }
+
+    /// The workload with this name.
+    pub fn from_name(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+}
+
+/// Sizes of the workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scale {
+    /// fault-anon mapping size in MiB.
+    pub fault_anon_mb: u64,
+    /// fault-file mapping size in MiB.
+    pub fault_file_mb: u64,
+    /// mmap-munmap pairs.
+    pub mmap_pairs: u64,
+    /// mmap-munmap live VMAs.
+    pub mmap_live: u64,
+    /// mprotect-split calls.
+    pub mprotect_calls: u64,
+    /// mprotect-split mapping size in MiB.
+    pub mprotect_mb: u64,
+    /// fork-exit memory in MiB.
+    pub fork_mb: u64,
+    /// VMAs of the big vma-1m address space (model).
+    pub vmas_big: u64,
+    /// VMAs of the big address space on the host (within its max_map_count).
+    pub host_vmas_big: u64,
+    /// VMAs of the small address space.
+    pub vmas_small: u64,
+    /// Operations of vma-1m at each size.
+    pub vma_ops: u64,
+}
+
+impl Scale {
+    /// The sizes the issue names.
+    pub fn full() -> Self {
+        Scale {
+            fault_anon_mb: 256,
+            fault_file_mb: 64,
+            mmap_pairs: 100_000,
+            mmap_live: 1_000,
+            mprotect_calls: 100_000,
+            mprotect_mb: 1024,
+            fork_mb: 256,
+            vmas_big: 1_000_000,
+            host_vmas_big: 60_000,
+            vmas_small: 1_000,
+            vma_ops: 100_000,
+        }
+    }
+
+    /// Tiny sizes, for a smoke run in CI.
+    pub fn quick() -> Self {
+        Scale {
+            fault_anon_mb: 4,
+            fault_file_mb: 2,
+            mmap_pairs: 1_000,
+            mmap_live: 100,
+            mprotect_calls: 1_000,
+            mprotect_mb: 16,
+            fork_mb: 4,
+            vmas_big: 10_000,
+            host_vmas_big: 10_000,
+            vmas_small: 100,
+            vma_ops: 1_000,
+        }
+    }
+}
+
+/// One timed run: total nanoseconds and operations.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Nanoseconds.
+    pub ns: u64,
+    /// Operations.
+    pub ops: u64,
+}
+
+impl Timing {
+    /// Nanoseconds per operation.
+    pub fn per_op(self) -> f64 {
+        self.ns as f64 / self.ops.max(1) as f64
+    }
+}
+
+/// What a model run measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelRun {
+    /// The timed part.
+    pub timing: Timing,
+    /// For vma-1m: the same operations with few VMAs.
+    pub small: Option<Timing>,
+    /// Host memory (bytes) the model used per resident simulated page, where measured.
+    pub bytes_per_page: Option<f64>,
+    /// Host memory (bytes) per VMA, where measured.
+    pub bytes_per_vma: Option<f64>,
+    /// Peak resident memory of this process after the run, in KiB.
+    pub peak_rss_kb: u64,
+}
+
+/// A row of the report, as the JSON shows it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Row {
+    /// Workload name.
+    pub workload: String,
+    /// Host ns per operation (None without --vs-host).
+    pub host_ns_per_op: Option<f64>,
+    /// Model ns per operation.
+    pub model_ns_per_op: f64,
+    /// host / model.
+    pub ratio: Option<f64>,
+    /// Operations per run.
+    pub ops: u64,
+    /// vma-1m: model cost per operation at the big size over the cost at the small size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<f64>,
+    /// vma-1m: the host's own scaling (its big size is within its max_map_count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_scaling: Option<f64>,
+    /// Host bytes per resident simulated page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_bytes_per_page: Option<f64>,
+    /// Host bytes per VMA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_bytes_per_vma: Option<f64>,
+    /// Peak RSS of mmsim after the workload (KiB).
+    pub peak_rss_kb: u64,
+}
+
+/// Reads a `kB` field of this process's /proc/self/status.
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn kernel(ram: u64) -> (Kernel, Pid) {
+    let mut k = Kernel::new(Config { ram_bytes: ram, event_capacity: 0, ..Config::default() });
+    let p = k.spawn_empty("bench").expect("spawn");
+    (k, p)
+}
+
+/// The xorshift generator the host side uses too, so both do the same operations.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn timed(f: impl FnOnce() -> u64) -> Timing {
+    let t = Instant::now();
+    let ops = f();
+    Timing { ns: t.elapsed().as_nanos() as u64, ops }
+}
+
+const RW: u64 = PROT_READ | PROT_WRITE;
+const ANON: u64 = MAP_PRIVATE | MAP_ANONYMOUS;
+
+fn make_vmas(k: &mut Kernel, p: Pid, n: u64) -> Vec<u64> {
+    (0..n).map(|i| k.mmap(p, 0, PAGE, if i & 1 == 1 { PROT_READ } else { RW }, ANON, -1, 0).expect("mmap")).collect()
+}
+
+/// Runs a workload on the model.
+pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
+    let mut out = ModelRun::default();
+    match w {
+        Workload::FaultAnon => {
+            let len = s.fault_anon_mb << 20;
+            let (mut k, p) = kernel(2 * len + (64 << 20));
+            let a = k.mmap(p, 0, len, RW, ANON, -1, 0).expect("mmap");
+            let before = status_kb("VmRSS:");
+            out.timing = timed(|| {
+                for off in (0..len).step_by(PAGE as usize) {
+                    k.store(p, a + off, &[1]).expect("store");
+                }
+                len / PAGE
+            });
+            let after = status_kb("VmRSS:");
+            out.bytes_per_page = Some((after.saturating_sub(before) * 1024) as f64 / (len / PAGE) as f64);
+        }
+        Workload::FaultFile => {
+            let len = s.fault_file_mb << 20;
+            let (mut k, p) = kernel(2 * len + (64 << 20));
+            // Written in 64 KiB pieces, as the host side writes its file.
+            let f = k.create_file("/tmp/bench", &[]);
+            let chunk = vec![7u8; 65536];
+            for off in (0..len).step_by(chunk.len()) {
+                k.file_write(f, off, &chunk).expect("write");
+            }
+            let fd = k.open(p, "/tmp/bench", O_RDONLY).expect("open") as i64;
+            let a = k.mmap(p, 0, len, PROT_READ, MAP_PRIVATE, fd, 0).expect("mmap");
+            out.timing = timed(|| {
+                for off in (0..len).step_by(PAGE as usize) {
+                    k.load(p, a + off, 1).expect("load");
+                }
+                len / PAGE
+            });
+        }
+        Workload::MmapMunmap => {
+            let (mut k, p) = kernel(1 << 30);
+            make_vmas(&mut k, p, s.mmap_live);
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+            out.timing = timed(|| {
+                for _ in 0..s.mmap_pairs {
+                    let len = (1 + rng.next() % 16) * PAGE;
+                    let a = k.mmap(p, 0, len, RW, ANON, -1, 0).expect("mmap");
+                    k.munmap(p, a, len).expect("munmap");
+                }
+                s.mmap_pairs
+            });
+        }
+        Workload::MprotectSplit => {
+            let len = s.mprotect_mb << 20;
+            let (mut k, p) = kernel(1 << 30);
+            let a = k.mmap(p, 0, len, RW, ANON | MAP_NORESERVE, -1, 0).expect("mmap");
+            let pages = len / PAGE;
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+            let mut page = 0;
+            out.timing = timed(|| {
+                for i in 0..s.mprotect_calls {
+                    if i & 1 == 0 {
+                        page = rng.next() % pages;
+                    }
+                    let prot = if i & 1 == 1 { RW } else { PROT_READ };
+                    k.mprotect(p, a + page * PAGE, PAGE, prot).expect("mprotect");
+                }
+                s.mprotect_calls
+            });
+        }
+        Workload::ForkExit => {
+            let len = s.fork_mb << 20;
+            let (mut k, p) = kernel(3 * len + (64 << 20));
+            let a = k.mmap(p, 0, len, RW, ANON, -1, 0).expect("mmap");
+            for off in (0..len).step_by(PAGE as usize) {
+                k.store(p, a + off, &[1]).expect("store");
+            }
+            out.timing = timed(|| {
+                let c = k.fork(p).expect("fork");
+                for off in (0..len).step_by(PAGE as usize) {
+                    k.store(c, a + off, &[2]).expect("store");
+                }
+                k.exit(c, 0).expect("exit");
+                k.reap(c).expect("reap");
+                len / PAGE
+            });
+        }
+        Workload::Vma1m => {
+            let before = status_kb("VmRSS:");
+            let big = vma_ops(s.vmas_big, s.vma_ops, Some(&mut out.bytes_per_vma), before);
+            out.timing = big;
+            out.small = Some(vma_ops(s.vmas_small, s.vma_ops, None, 0));
+        }
+    }
+    out.peak_rss_kb = status_kb("VmHWM:");
+    out
+}
+
+/// `ops` rounds of mmap(NULL) + munmap + find with `count` live VMAs.
+fn vma_ops(count: u64, ops: u64, bytes_per_vma: Option<&mut Option<f64>>, rss_before_kb: u64) -> Timing {
+    let mut k = Kernel::new(Config {
+        ram_bytes: 1 << 30,
+        event_capacity: 0,
+        max_map_count: count * 2 + 100,
+        ..Config::default()
+    });
+    let p = k.spawn_empty("bench").expect("spawn");
+    let vmas = make_vmas(&mut k, p, count);
+    if let Some(b) = bytes_per_vma {
+        let after = status_kb("VmRSS:");
+        *b = Some((after.saturating_sub(rss_before_kb) * 1024) as f64 / count as f64);
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut found = 0u64;
+    let t = timed(|| {
+        for _ in 0..ops {
+            let a = k.mmap(p, 0, PAGE, PROT_READ, ANON | MAP_NORESERVE, -1, 0).expect("mmap");
+            k.munmap(p, a, PAGE).expect("munmap");
+            let target = vmas[(rng.next() % count) as usize];
+            found += k.mm(p).expect("mm").vmas.find(target).map(|v| v.start).unwrap_or(0) & 1;
+        }
+        ops
+    });
+    assert_eq!(found, 0);
+    t
+}
+
+/// The host side: where `csrc/hostbench.c` was built, if it was.
+pub fn host_bench_path() -> Option<&'static str> {
+    let p = env!("MMSIM_HOSTBENCH");
+    (!p.is_empty()).then_some(p)
+}
+
+fn host(args: &[String]) -> Result<Timing, String> {
+    let exe = host_bench_path().ok_or("the host benchmark program was not built (no C compiler)")?;
+    let out = std::process::Command::new(exe).args(args).output().map_err(|e| format!("cannot run {exe}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{exe} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().map(|v| v.parse::<u64>());
+    match (it.next(), it.next()) {
+        (Some(Ok(ns)), Some(Ok(ops))) => Ok(Timing { ns, ops }),
+        _ => Err(format!("unexpected output from {exe}: {text}")),
+    }
+}
+
+/// Runs a workload on the host kernel; for vma-1m returns (big, small).
+pub fn run_host(w: Workload, s: &Scale) -> Result<(Timing, Option<Timing>), String> {
+    let a = |v: u64| v.to_string();
+    Ok(match w {
+        Workload::FaultAnon => (host(&["fault-anon".into(), a(s.fault_anon_mb)])?, None),
+        Workload::FaultFile => {
+            let dir = std::env::temp_dir().display().to_string();
+            (host(&["fault-file".into(), a(s.fault_file_mb), dir])?, None)
+        }
+        Workload::MmapMunmap => (host(&["mmap-munmap".into(), a(s.mmap_pairs), a(s.mmap_live)])?, None),
+        Workload::MprotectSplit => (host(&["mprotect-split".into(), a(s.mprotect_calls), a(s.mprotect_mb)])?, None),
+        Workload::ForkExit => (host(&["fork-exit".into(), a(s.fork_mb)])?, None),
+        Workload::Vma1m => {
+            let big = host(&["vma-ops".into(), a(s.host_vmas_big), a(s.vma_ops)])?;
+            let small = host(&["vma-ops".into(), a(s.vmas_small), a(s.vma_ops)])?;
+            (big, Some(small))
+        }
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Runs a workload `runs` times on the model (and host) and builds its row from the medians.
+pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row, String> {
+    let runs = runs.max(1);
+    let mut model = Vec::new();
+    let mut small = Vec::new();
+    let mut last = ModelRun::default();
+    for _ in 0..runs {
+        last = run_model(w, s);
+        model.push(last.timing.per_op());
+        if let Some(t) = last.small {
+            small.push(t.per_op());
+        }
+    }
+    let model_ns = median(model);
+    let scaling = (!small.is_empty()).then(|| model_ns / median(small));
+    let (mut host_ns, mut host_scaling) = (None, None);
+    if vs_host {
+        let mut h = Vec::new();
+        let mut hs = Vec::new();
+        for _ in 0..runs {
+            let (big, small) = run_host(w, s)?;
+            h.push(big.per_op());
+            if let Some(t) = small {
+                hs.push(t.per_op());
+            }
+        }
+        let hn = median(h);
+        host_ns = Some(hn);
+        host_scaling = (!hs.is_empty()).then(|| hn / median(hs));
+    }
+    Ok(Row {
+        workload: w.name().into(),
+        host_ns_per_op: host_ns,
+        model_ns_per_op: model_ns,
+        ratio: host_ns.map(|h| h / model_ns),
+        ops: last.timing.ops,
+        scaling,
+        host_scaling,
+        model_bytes_per_page: last.bytes_per_page,
+        model_bytes_per_vma: last.bytes_per_vma,
+        peak_rss_kb: last.peak_rss_kb,
+    })
+}
+
+/// The report as a table.
+pub fn table(rows: &[Row]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "{:<16} {:>14} {:>14} {:>11}  notes", "workload", "host ns/op", "model ns/op", "host/model");
+    for r in rows {
+        let host = r.host_ns_per_op.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+        let ratio = r.ratio.map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into());
+        let mut notes = Vec::new();
+        if let Some(sc) = r.scaling {
+            notes.push(format!("model cost at big/small size {sc:.2}x"));
+        }
+        if let Some(sc) = r.host_scaling {
+            notes.push(format!("host {sc:.2}x"));
+        }
+        if let Some(b) = r.model_bytes_per_page {
+            notes.push(format!("{b:.0} B/resident page"));
+        }
+        if let Some(b) = r.model_bytes_per_vma {
+            notes.push(format!("{b:.0} B/VMA"));
+        }
+        notes.push(format!("peak RSS {} MiB", r.peak_rss_kb / 1024));
+        let _ = writeln!(
+            s,
+            "{:<16} {:>14} {:>14.1} {:>11}  {}",
+            r.workload,
+            host,
+            r.model_ns_per_op,
+            ratio,
+            notes.join(", ")
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_runs_on_the_model_at_quick_size() {
+        for w in Workload::ALL {
+            let r = measure(w, &Scale::quick(), 1, false).unwrap();
+            assert!(r.ops > 0 && r.model_ns_per_op > 0.0, "{r:?}");
+            assert_eq!(Workload::from_name(w.name()), Some(w));
+        }
+    }
+
+    #[test]
+    fn the_json_rows_have_the_documented_fields() {
+        let r = measure(Workload::MmapMunmap, &Scale::quick(), 1, false).unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        for key in ["workload", "host_ns_per_op", "model_ns_per_op", "ratio"] {
+            assert!(v.get(key).is_some(), "{key} missing in {v}");
+        }
+    }
+}
