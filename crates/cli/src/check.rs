@@ -168,6 +168,9 @@ impl Translator {
                 let f = self.t.script.add_file(size);
                 self.files.insert(path.clone(), f);
             }
+            StmtKind::Import { .. } => {
+                return unsupported(line, "`import`: the host runner maps only the files the scenario declares")
+            }
             StmtKind::Set { name, .. } => {
                 return unsupported(line, format!("`set {}`: the host's settings are its own", name.name))
             }

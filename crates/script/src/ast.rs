@@ -50,6 +50,12 @@ pub enum StmtKind {
         /// A size (patterned contents) or the contents as a string.
         contents: Expr,
     },
+    /// `import "PATH"`: makes a file of this machine visible in the model, with its contents
+    /// and its real device and inode numbers (read-only import).
+    Import {
+        /// The path (a string expression).
+        path: Expr,
+    },
     /// `set NAME VALUE`: a setting of the simulated machine.
     Set {
         /// The setting.

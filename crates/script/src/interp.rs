@@ -128,6 +128,7 @@ impl Interpreter {
                 self.current = Some(name.name.clone());
             }
             StmtKind::File { path, contents } => self.file(cx, path, contents, out)?,
+            StmtKind::Import { path } => self.import(cx, path, out)?,
             StmtKind::Set { name, value } => self.set(cx, name, value)?,
             StmtKind::Let { var, value } => {
                 let v = self.eval(cx, value)?;
@@ -307,6 +308,25 @@ impl Interpreter {
         };
         self.kernel.create_file(&path, &bytes);
         emit(out, format!("file {}: {} bytes", path, bytes.len()));
+        Ok(())
+    }
+
+    /// Reads a host file (the one place the interpreter touches the host's file system) and
+    /// imports it read-only with its real identity.
+    fn import(&mut self, cx: Cx, path: &Expr, out: &mut dyn Output) -> RResult<()> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.path(cx, path)?;
+        let meta = std::fs::metadata(&path).map_err(|e| cx.pos.error(format!("cannot import {path}: {e}")))?;
+        if meta.len() > MAX_TRANSFER {
+            return Err(cx.pos.error(format!("cannot import {path}: larger than 64M")));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| cx.pos.error(format!("cannot import {path}: {e}")))?;
+        // Linux's new_encode_dev layout of st_dev.
+        let dev = meta.dev();
+        let major = (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32;
+        let minor = ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32;
+        self.kernel.import_file(&path, major, minor, meta.ino(), std::sync::Arc::from(bytes));
+        emit(out, format!("import {path}: {} bytes, device {major:02x}:{minor:02x}, inode {}", meta.len(), meta.ino()));
         Ok(())
     }
 

@@ -185,6 +185,11 @@ impl Parser {
                 let contents = self.expr()?;
                 StmtKind::File { path, contents }
             }
+            "import" => {
+                no_prefix(&proc, "import")?;
+                self.i += 1;
+                StmtKind::Import { path: self.expr()? }
+            }
             "set" => {
                 no_prefix(&proc, "set")?;
                 self.i += 1;

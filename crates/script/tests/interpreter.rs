@@ -150,3 +150,18 @@ fn settings_change_the_machine() {
          p = mmap(0, 4K, 3, 0x22, -1, 0)\nexpect p < 0x200000000000\n");
     assert_eq!(r.unwrap(), (2, 0));
 }
+
+#[test]
+fn import_takes_a_host_file_with_its_identity() {
+    use std::os::unix::fs::MetadataExt;
+    let path = std::env::current_exe().unwrap();
+    let meta = std::fs::metadata(&path).unwrap();
+    let src = format!(
+        "import \"{p}\"\nprocess A empty\nfd = open(\"{p}\", O_RDONLY)\nm = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE, fd, 0)\nexpect A: load m 4 == \"\\x7fELF\"\nexpect maps A contains \" {ino} \"\n",
+        p = path.display(),
+        ino = meta.ino()
+    );
+    let mut out = script::Transcript::default();
+    let (passed, failed) = script::run_source(&src, script::Options::default(), &mut out).unwrap();
+    assert_eq!((passed, failed), (2, 0), "{:?}", out);
+}
