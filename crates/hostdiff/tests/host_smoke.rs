@@ -246,23 +246,24 @@ fn normalize(text: &str, run: &HostRun) -> String {
     out
 }
 
+/// Drops the smaps lines that depend on who else maps a page: the harness's own text pages
+/// are shared with whatever other runs are alive at the same moment (tests run in parallel).
+fn without_sharing(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("Pss") && !l.starts_with("Shared_") && !l.starts_with("Private_"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn normalized(run: &HostRun) -> (Vec<u64>, Vec<String>, Vec<Outcome>) {
     let init = &run.init;
     let numbers = vec![init.start_brk, init.brk, init.start_stack, init.stack_rlimit, init.sync_page];
-    // The harness's own text pages are shared with whatever other runs are alive at the
-    // same moment (tests run in parallel), so its proportional sizes vary: leave them out.
-    let smaps: String = init
-        .smaps
-        .lines()
-        .filter(|l| !l.starts_with("Pss") && !l.starts_with("Shared_") && !l.starts_with("Private_"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let texts = vec![normalize(&init.maps, run), normalize(&smaps, run)];
+    let texts = vec![normalize(&init.maps, run), normalize(&without_sharing(&init.smaps), run)];
     let outcomes = run
         .outcomes
         .iter()
         .map(|o| match o {
-            Outcome::Text(t) => Outcome::Text(normalize(t, run)),
+            Outcome::Text(t) => Outcome::Text(normalize(&without_sharing(t), run)),
             other => other.clone(),
         })
         .collect();

@@ -79,8 +79,8 @@ pub struct FrameMeta {
 /// The bytes of a frame.
 #[derive(Clone, Debug)]
 pub enum FrameData {
-    /// A data page.
-    Bytes(Box<[u8; PAGE_SIZE as usize]>),
+    /// A data page's bytes up to the highest written one (the rest reads as zero).
+    Bytes(Box<[u8]>),
     /// A page-table page: 512 entries.
     Table(Box<[u64; 512]>),
 }
@@ -110,8 +110,6 @@ pub struct FrameTable {
     /// Frames allocated as page-table pages.
     pub pagetable_frames: u64,
 }
-
-static ZERO_PAGE: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
 
 impl FrameTable {
     /// Creates the physical memory of `total_frames` frames, reserving pfn 0 (never handed
@@ -220,61 +218,107 @@ impl FrameTable {
         }
     }
 
-    /// The bytes of a data frame (zeros if never written).
-    pub fn bytes(&self, pfn: Pfn) -> &[u8; PAGE_SIZE as usize] {
+    fn stored(&self, pfn: Pfn) -> &[u8] {
         match &self.chunks[(pfn >> CHUNK_SHIFT) as usize] {
             Some(c) => match &c.data[pfn as usize & (CHUNK_FRAMES - 1)] {
                 Some(FrameData::Bytes(b)) => b,
-                _ => &ZERO_PAGE,
+                _ => &[],
             },
-            None => &ZERO_PAGE,
+            None => &[],
         }
     }
 
-    /// Whether the frame has bytes allocated (was ever written).
+    /// Copies `buf.len()` bytes of the frame from offset `off` into `buf` (bytes never
+    /// written read as zero).
+    pub fn read(&self, pfn: Pfn, off: usize, buf: &mut [u8]) {
+        debug_assert!(off + buf.len() <= PAGE_SIZE as usize);
+        let stored = self.stored(pfn);
+        let have = stored.len().saturating_sub(off).min(buf.len());
+        if have > 0 {
+            buf[..have].copy_from_slice(&stored[off..off + have]);
+        }
+        buf[have..].fill(0);
+    }
+
+    /// Appends `n` bytes of the frame from offset `off` to `out`.
+    pub fn read_append(&self, pfn: Pfn, off: usize, n: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + n, 0);
+        self.read(pfn, off, &mut out[start..]);
+    }
+
+    /// The whole page (a copy).
+    pub fn page(&self, pfn: Pfn) -> [u8; PAGE_SIZE as usize] {
+        let mut p = [0; PAGE_SIZE as usize];
+        self.read(pfn, 0, &mut p);
+        p
+    }
+
+    /// Whether the frame has bytes stored (was ever written with something).
     pub fn has_bytes(&self, pfn: Pfn) -> bool {
-        matches!(
-            self.chunks[(pfn >> CHUNK_SHIFT) as usize].as_ref().map(|c| &c.data[pfn as usize & (CHUNK_FRAMES - 1)]),
-            Some(Some(FrameData::Bytes(_)))
-        )
+        !self.stored(pfn).is_empty()
     }
 
-    /// The bytes of a data frame for writing, allocating them on first write.
-    pub fn bytes_mut(&mut self, pfn: Pfn) -> &mut [u8; PAGE_SIZE as usize] {
+    /// Writes `data` at offset `off` of the frame.
+    ///
+    /// A frame stores only the bytes up to the highest one written (rounded up to a power
+    /// of two, at least 64): a page touched by one small store costs the host a small
+    /// allocation instead of a fresh 4 KiB page, which would cost the host a page fault of
+    /// its own.
+    pub fn write(&mut self, pfn: Pfn, off: usize, data: &[u8]) {
         debug_assert!(pfn != self.zero_pfn, "write to the zero page");
-        let c = self.chunk_mut(pfn);
-        let slot = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)];
-        if !matches!(slot, Some(FrameData::Bytes(_))) {
-            *slot = Some(FrameData::Bytes(Box::new([0; PAGE_SIZE as usize])));
-        }
-        match slot {
-            Some(FrameData::Bytes(b)) => b,
-            _ => unreachable!(),
-        }
-    }
-
-    /// Copies the contents of `from` into `to` (a COW copy); a never-written source stays
-    /// unallocated in the copy too.
-    pub fn copy_frame(&mut self, from: Pfn, to: Pfn) {
-        if from == self.zero_pfn || !self.has_bytes(from) {
-            let c = self.chunk_mut(to);
-            c.data[to as usize & (CHUNK_FRAMES - 1)] = None;
+        debug_assert!(off + data.len() <= PAGE_SIZE as usize);
+        let need = off + data.len();
+        if need == 0 {
             return;
         }
-        let data = *self.bytes(from);
-        *self.bytes_mut(to) = data;
+        let c = self.chunk_mut(pfn);
+        let slot = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)];
+        let cur = match slot {
+            Some(FrameData::Bytes(b)) => b.len(),
+            _ => 0,
+        };
+        if need > cur {
+            if data.iter().all(|&b| b == 0) && cur <= off {
+                // Zeros past the stored bytes are already what a read returns.
+                return;
+            }
+            let size = need.next_power_of_two().clamp(64, PAGE_SIZE as usize);
+            let mut grown = vec![0u8; size].into_boxed_slice();
+            if let Some(FrameData::Bytes(b)) = slot {
+                grown[..cur].copy_from_slice(b);
+            }
+            *slot = Some(FrameData::Bytes(grown));
+        }
+        if let Some(FrameData::Bytes(b)) = slot {
+            b[off..need].copy_from_slice(data);
+        }
+    }
+
+    /// Sets bytes `[from, PAGE_SIZE)` of the frame to zero.
+    pub fn zero_from(&mut self, pfn: Pfn, from: usize) {
+        let c = self.chunk_mut(pfn);
+        if let Some(FrameData::Bytes(b)) = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)] {
+            if from < b.len() {
+                b[from..].fill(0);
+            }
+        }
+    }
+
+    /// Copies the contents of `from` into `to` (a COW copy); only the stored bytes move.
+    pub fn copy_frame(&mut self, from: Pfn, to: Pfn) {
+        let data: Option<Box<[u8]>> =
+            if from == self.zero_pfn || !self.has_bytes(from) { None } else { Some(self.stored(from).into()) };
+        let c = self.chunk_mut(to);
+        c.data[to as usize & (CHUNK_FRAMES - 1)] = data.map(FrameData::Bytes);
     }
 
     /// Fills a frame with `bytes` (shorter input is zero-padded).
     pub fn fill(&mut self, pfn: Pfn, bytes: &[u8]) {
-        if bytes.iter().all(|&b| b == 0) {
-            let c = self.chunk_mut(pfn);
-            c.data[pfn as usize & (CHUNK_FRAMES - 1)] = None;
-            return;
-        }
-        let page = self.bytes_mut(pfn);
-        page[..bytes.len()].copy_from_slice(bytes);
-        page[bytes.len()..].fill(0);
+        let used = bytes.iter().rposition(|&b| b != 0).map(|i| i + 1).unwrap_or(0);
+        let c = self.chunk_mut(pfn);
+        c.data[pfn as usize & (CHUNK_FRAMES - 1)] = None;
+        self.write(pfn, 0, &bytes[..used]);
     }
 
     /// The entries of a page-table frame.
@@ -333,5 +377,31 @@ impl FrameTable {
             assert!(m.refcount >= 1, "pfn {pfn:#x} allocated with refcount 0");
             assert!(m.refcount >= m.mapcount, "pfn {pfn:#x}: refcount {} < mapcount {}", m.refcount, m.mapcount);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_stores_only_what_was_written_and_reads_zeros_beyond() {
+        let mut t = FrameTable::new(64);
+        let pfn = t.alloc(Owner::Anon, PageFlags::ANON).unwrap();
+        assert!(!t.has_bytes(pfn));
+        t.write(pfn, 10, b"abc");
+        let mut buf = [9u8; 16];
+        t.read(pfn, 8, &mut buf);
+        assert_eq!(&buf[..6], &[0, 0, b'a', b'b', b'c', 0]);
+        t.read(pfn, 4000, &mut buf);
+        assert_eq!(buf, [0; 16]);
+        t.write(pfn, 4090, b"xyz");
+        assert_eq!(&t.page(pfn)[4088..4093], &[0, 0, b'x', b'y', b'z']);
+        assert_eq!(&t.page(pfn)[10..13], b"abc");
+        let copy = t.alloc(Owner::Anon, PageFlags::ANON).unwrap();
+        t.copy_frame(pfn, copy);
+        assert_eq!(t.page(copy), t.page(pfn));
+        t.zero_from(copy, 11);
+        assert_eq!(&t.page(copy)[10..13], &[b'a', 0, 0]);
     }
 }

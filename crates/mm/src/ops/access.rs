@@ -92,7 +92,7 @@ impl Kernel {
             let pfn = self.touch(pid, a, access).map_err(|e| (e, a))?;
             let off = (a & (PAGE_SIZE - 1)) as usize;
             let n = ((PAGE_SIZE as usize - off) as u64).min(end - a) as usize;
-            out.extend_from_slice(&self.m.frames.bytes(pfn)[off..off + n]);
+            self.m.frames.read_append(pfn, off, n, out);
             a += n as u64;
         }
         Ok(())
@@ -111,7 +111,7 @@ impl Kernel {
             let pfn = self.touch(pid, a, access).map_err(|e| (e, a, done))?;
             let off = (a & (PAGE_SIZE - 1)) as usize;
             let n = (PAGE_SIZE as usize - off).min(data.len() - done);
-            self.m.frames.bytes_mut(pfn)[off..off + n].copy_from_slice(&data[done..done + n]);
+            self.m.frames.write(pfn, off, &data[done..done + n]);
             done += n;
         }
         Ok(())

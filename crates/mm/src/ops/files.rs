@@ -170,7 +170,7 @@ impl Kernel {
             let pfn = self.m.cache_page(file, index).ok_or(Errno::ENOSPC)?;
             let off = (pos & (PAGE_SIZE - 1)) as usize;
             let n = (PAGE_SIZE as usize - off).min(data.len() - done);
-            self.m.frames.bytes_mut(pfn)[off..off + n].copy_from_slice(&data[done..done + n]);
+            self.m.frames.write(pfn, off, &data[done..done + n]);
             self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
             done += n;
         }
@@ -190,7 +190,7 @@ impl Kernel {
             let pfn = self.m.cache_page(file, index).ok_or(Errno::ENOMEM)?;
             let off = (pos & (PAGE_SIZE - 1)) as usize;
             let n = ((PAGE_SIZE - off as u64).min(end - pos)) as usize;
-            out.extend_from_slice(&self.m.frames.bytes(pfn)[off..off + n]);
+            self.m.frames.read_append(pfn, off, n, &mut out);
             pos += n as u64;
         }
         Ok(out)
@@ -291,7 +291,7 @@ impl Kernel {
             // The bytes past EOF in the last page read as zero afterwards.
             if !len.is_multiple_of(PAGE_SIZE) {
                 if let Some(&pfn) = self.m.file(file).cache.get(&(len >> PAGE_SHIFT)) {
-                    self.m.frames.bytes_mut(pfn)[(len % PAGE_SIZE) as usize..].fill(0);
+                    self.m.frames.zero_from(pfn, (len % PAGE_SIZE) as usize);
                 }
             }
         }
