@@ -746,7 +746,7 @@ impl Kernel {
         let floor = mm.vmas.prev_of(hole_start).map(|v| v.end).unwrap_or(0);
         let ceiling = mm.vmas.next_of(hole_end).map(|v| v.start).unwrap_or(0);
         let pgd = mm.pgd;
-        let freed = pgtable::free_tables(&mut self.m.frames, pgd, floor, ceiling);
+        let freed = pgtable::free_tables(&mut self.m.frames, pgd, hole_start, hole_end, floor, ceiling);
         self.mm_mut(id).pgtable_pages -= freed;
     }
 

@@ -184,24 +184,37 @@ fn collect_leaves(
     }
 }
 
-/// Frees every table below the root whose whole span lies inside `[floor, ceiling)`
-/// (`ceiling` 0 meaning the top of the address space), like Linux's `free_pgtables` after an
-/// unmap. Returns how many tables were freed.
+/// Frees the tables below the root that cover part of the unmapped range `[start, end)` and
+/// whose whole span lies inside `[floor, ceiling)` (`ceiling` 0 meaning the top of the
+/// address space), like Linux's `free_pgtables` after an unmap: `floor` and `ceiling` are the
+/// ends of the neighbouring VMAs, whose tables must stay. Returns how many tables were freed.
 ///
 /// The caller must already have cleared every leaf entry in that range.
-pub fn free_tables(frames: &mut FrameTable, root: Pfn, floor: u64, ceiling: u64) -> u64 {
+pub fn free_tables(frames: &mut FrameTable, root: Pfn, start: u64, end: u64, floor: u64, ceiling: u64) -> u64 {
     let ceiling = if ceiling == 0 { u64::MAX } else { ceiling };
+    let end = if end == 0 { u64::MAX } else { end };
     let mut freed = 0;
-    free_within(frames, root, 3, 0, floor, ceiling, &mut freed);
+    let bounds = Bounds { start, end, floor, ceiling };
+    free_within(frames, root, 3, 0, &bounds, &mut freed);
     freed
 }
 
-fn free_within(frames: &mut FrameTable, table: Pfn, level: u32, base: u64, floor: u64, ceiling: u64, freed: &mut u64) {
+/// The range being unmapped and the range whose tables may go.
+struct Bounds {
+    start: u64,
+    end: u64,
+    floor: u64,
+    ceiling: u64,
+}
+
+fn free_within(frames: &mut FrameTable, table: Pfn, level: u32, base: u64, b: &Bounds, freed: &mut u64) {
     let span = entry_span(level);
-    let first = if floor > base { ((floor - base) / span) as usize } else { 0 };
+    // Only the entries that cover part of the unmapped range: its neighbours' tables stay,
+    // and elsewhere there is nothing left to free.
+    let first = if b.start > base { ((b.start - base) / span) as usize } else { 0 };
     for i in first..512 {
         let lo = base + i as u64 * span;
-        if lo >= ceiling {
+        if lo >= b.end || lo >= b.ceiling {
             break;
         }
         let e = Pte(frames.table(table)[i]);
@@ -209,11 +222,11 @@ fn free_within(frames: &mut FrameTable, table: Pfn, level: u32, base: u64, floor
             continue;
         }
         let hi = lo + span - 1; // inclusive, so the top entry does not overflow
-        if lo >= floor && hi < ceiling {
+        if lo >= b.floor && hi < b.ceiling {
             free_subtree(frames, e.pfn(), level - 1, freed);
             frames.table_mut(table)[i] = 0;
         } else {
-            free_within(frames, e.pfn(), level - 1, lo, floor, ceiling, freed);
+            free_within(frames, e.pfn(), level - 1, lo, b, freed);
         }
     }
 }
@@ -266,7 +279,7 @@ mod tests {
         frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = Pte::new(42, PteFlags::PRESENT).0;
         assert_eq!(lookup(&frames, root, 0x7fff_ffff_e123).pfn(), 42);
         frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = 0;
-        assert_eq!(free_tables(&mut frames, root, 0, 0), 3);
+        assert_eq!(free_tables(&mut frames, root, 0, 0, 0, 0), 3);
         assert_eq!(count_tables(&frames, root), 0);
     }
 
@@ -278,7 +291,7 @@ mod tests {
         leaf_table_alloc(&mut frames, root, 0x40_0000, &mut n).unwrap();
         leaf_table_alloc(&mut frames, root, 0x60_0000, &mut n).unwrap();
         // A neighbour still ends inside the first table's 2 MiB: only the second is freed.
-        assert_eq!(free_tables(&mut frames, root, 0x40_1000, 0x8000_0000), 1);
+        assert_eq!(free_tables(&mut frames, root, 0x40_1000, 0x8000_0000, 0x40_1000, 0x8000_0000), 1);
         assert_eq!(count_tables(&frames, root), 3);
     }
 }

@@ -13,10 +13,81 @@ use crate::vma::Vma;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+/// VMAs by start address: a small ordered index of slot numbers over a slab of VMAs, so
+/// the search structure stays compact (12 bytes an entry) with a million VMAs.
+#[derive(Clone, Debug, Default)]
+struct VmaMap {
+    index: BTreeMap<u64, u32>,
+    slab: Vec<Option<Vma>>,
+    free: Vec<u32>,
+}
+
+impl VmaMap {
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    fn slot(&self, i: u32) -> &Vma {
+        self.slab[i as usize].as_ref().expect("index points at an empty slot")
+    }
+
+    fn values(&self) -> impl DoubleEndedIterator<Item = &Vma> + '_ {
+        self.index.values().map(|&i| self.slot(i))
+    }
+
+    fn range<R: std::ops::RangeBounds<u64>>(&self, r: R) -> impl DoubleEndedIterator<Item = (&u64, &Vma)> + '_ {
+        self.index.range(r).map(|(k, &i)| (k, self.slot(i)))
+    }
+
+    fn get(&self, start: &u64) -> Option<&Vma> {
+        self.index.get(start).map(|&i| self.slot(i))
+    }
+
+    fn get_mut(&mut self, start: &u64) -> Option<&mut Vma> {
+        let i = *self.index.get(start)?;
+        self.slab[i as usize].as_mut()
+    }
+
+    fn insert(&mut self, start: u64, vma: Vma) {
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(vma);
+                i
+            }
+            None => {
+                self.slab.push(Some(vma));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        if let Some(old) = self.index.insert(start, i) {
+            self.slab[old as usize] = None;
+            self.free.push(old);
+        }
+    }
+
+    fn remove(&mut self, start: &u64) -> Option<Vma> {
+        let i = self.index.remove(start)?;
+        self.free.push(i);
+        self.slab[i as usize].take()
+    }
+}
+
+impl<'a> IntoIterator for &'a VmaMap {
+    type Item = (&'a u64, &'a Vma);
+    type IntoIter = Box<dyn Iterator<Item = (&'a u64, &'a Vma)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.range(..))
+    }
+}
+
 /// The VMAs of an address space plus the index of the room between them.
 #[derive(Clone, Debug)]
 pub struct VmaTree {
-    vmas: BTreeMap<u64, Vma>,
+    vmas: VmaMap,
     gaps: GapTree,
     guard_gap: u64,
 }
@@ -26,7 +97,7 @@ impl VmaTree {
     pub fn new(guard_gap: u64) -> Self {
         let mut gaps = GapTree::new();
         gaps.insert(0, u64::MAX);
-        VmaTree { vmas: BTreeMap::new(), gaps, guard_gap }
+        VmaTree { vmas: VmaMap::default(), gaps, guard_gap }
     }
 
     /// The stack guard gap this tree keeps below GROWSDOWN VMAs.

@@ -44,7 +44,7 @@ impl Kernel {
             self.vma_unlink(id, s);
         }
         let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
-        let freed = crate::pgtable::free_tables(&mut self.m.frames, pgd, 0, 0);
+        let freed = crate::pgtable::free_tables(&mut self.m.frames, pgd, 0, 0, 0, 0);
         let mm = self.mm_mut(id);
         mm.pgtable_pages -= freed;
         self.m.frames.free(pgd);
