@@ -1,0 +1,111 @@
+//! Benchmarks of the model's hot paths (`cargo bench -p mm`): page-table walk, VMA lookup,
+//! free-gap search, the anonymous fault, the COW copy, and fork's copy of the page tables.
+//! They use the public API only; `mmsim bench` compares whole workloads with the host kernel.
+
+use abi::*;
+use mm::{pgtable, Config, Kernel, Pid};
+
+fn main() {
+    divan::main();
+}
+
+const RW: u64 = PROT_READ | PROT_WRITE;
+const ANON: u64 = MAP_PRIVATE | MAP_ANONYMOUS;
+
+fn kernel() -> (Kernel, Pid) {
+    let mut k =
+        Kernel::new(Config { ram_bytes: 1 << 30, event_capacity: 0, max_map_count: 1 << 21, ..Config::default() });
+    let p = k.spawn_empty("bench").unwrap();
+    (k, p)
+}
+
+/// A process with `n` one-page VMAs that cannot merge; returns their addresses.
+fn with_vmas(n: usize) -> (Kernel, Pid, Vec<u64>) {
+    let (mut k, p) = kernel();
+    let v = (0..n).map(|i| k.mmap(p, 0, 4096, if i % 2 == 0 { RW } else { PROT_READ }, ANON, -1, 0).unwrap()).collect();
+    (k, p, v)
+}
+
+#[divan::bench(args = [1_000, 100_000, 1_000_000])]
+fn vma_find(b: divan::Bencher, n: usize) {
+    let (k, p, v) = with_vmas(n);
+    let mm = k.mm(p).unwrap();
+    let mut i = 0usize;
+    b.bench_local(|| {
+        i = (i + 7919) % v.len();
+        divan::black_box(mm.vmas.find(v[i]))
+    });
+}
+
+#[divan::bench(args = [1_000, 100_000, 1_000_000])]
+fn gap_search_top_down(b: divan::Bencher, n: usize) {
+    let (k, p, _) = with_vmas(n);
+    let mm = k.mm(p).unwrap();
+    b.bench_local(|| divan::black_box(mm.vmas.find_top_down(65536, mm.mmap_base, 3 * 4096, 4096, 0, 0)));
+}
+
+#[divan::bench]
+fn page_table_walk(b: divan::Bencher) {
+    let (mut k, p) = kernel();
+    let a = k.mmap(p, 0, 64 << 20, RW, ANON, -1, 0).unwrap();
+    for off in (0..64 << 20).step_by(4096) {
+        k.store(p, a + off, &[1]).unwrap();
+    }
+    let pgd = k.mm(p).unwrap().pgd;
+    let mut off = 0u64;
+    b.bench_local(|| {
+        off = (off + 4096 * 97) % (64 << 20);
+        divan::black_box(pgtable::lookup(&k.m.frames, pgd, a + off))
+    });
+}
+
+#[divan::bench(args = [64, 4096])]
+fn anonymous_write_fault(b: divan::Bencher, pages: u64) {
+    b.counter(divan::counter::ItemsCount::new(pages as usize))
+        .with_inputs(|| {
+            let (mut k, p) = kernel();
+            let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
+            (k, p, a)
+        })
+        .bench_local_values(|(mut k, p, a)| {
+            for i in 0..pages {
+                k.store(p, a + i * 4096, &[1]).unwrap();
+            }
+            k
+        });
+}
+
+#[divan::bench(args = [64, 4096])]
+fn cow_copy_after_fork(b: divan::Bencher, pages: u64) {
+    b.counter(divan::counter::ItemsCount::new(pages as usize))
+        .with_inputs(|| {
+            let (mut k, p) = kernel();
+            let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
+            k.store(p, a, &vec![1u8; (pages * 4096) as usize]).unwrap();
+            let c = k.fork(p).unwrap();
+            (k, c, a)
+        })
+        .bench_local_values(|(mut k, c, a)| {
+            for i in 0..pages {
+                k.store(c, a + i * 4096, &[2]).unwrap();
+            }
+            k
+        });
+}
+
+#[divan::bench(args = [64, 4096, 65536])]
+fn fork_page_tables(b: divan::Bencher, pages: u64) {
+    b.counter(divan::counter::ItemsCount::new(pages as usize))
+        .with_inputs(|| {
+            let (mut k, p) = kernel();
+            let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
+            for i in 0..pages {
+                k.store(p, a + i * 4096, &[1]).unwrap();
+            }
+            (k, p)
+        })
+        .bench_local_values(|(mut k, p)| {
+            k.fork(p).unwrap();
+            k
+        });
+}
