@@ -149,6 +149,8 @@ pub struct ModelRun {
     pub small: Option<Timing>,
     /// Host memory (bytes) the model used per resident simulated page, where measured.
     pub bytes_per_page: Option<f64>,
+    /// Host memory (bytes) per simulated page written whole, where measured.
+    pub bytes_per_full_page: Option<f64>,
     /// Host memory (bytes) per VMA, where measured.
     pub bytes_per_vma: Option<f64>,
     /// Peak resident memory of this process after the run, in KiB.
@@ -177,6 +179,9 @@ pub struct Row {
     /// Host bytes per resident simulated page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bytes_per_page: Option<f64>,
+    /// Host bytes per resident simulated page written whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_bytes_per_full_page: Option<f64>,
     /// Host bytes per VMA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bytes_per_vma: Option<f64>,
@@ -244,6 +249,13 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
             });
             let after = status_kb("VmRSS:");
             out.bytes_per_page = Some((after.saturating_sub(before) * 1024) as f64 / (len / PAGE) as f64);
+            // The same pages written whole (untimed): the host memory a full page costs.
+            let full = vec![0x5au8; PAGE as usize];
+            for off in (0..len).step_by(PAGE as usize) {
+                k.store(p, a + off, &full).expect("store");
+            }
+            let full_after = status_kb("VmRSS:");
+            out.bytes_per_full_page = Some((full_after.saturating_sub(before) * 1024) as f64 / (len / PAGE) as f64);
         }
         Workload::FaultFile => {
             let len = s.fault_file_mb << 20;
@@ -435,6 +447,7 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
         scaling,
         host_scaling,
         model_bytes_per_page: last.bytes_per_page,
+        model_bytes_per_full_page: last.bytes_per_full_page,
         model_bytes_per_vma: last.bytes_per_vma,
         peak_rss_kb: last.peak_rss_kb,
     })
@@ -457,6 +470,9 @@ pub fn table(rows: &[Row]) -> String {
         }
         if let Some(b) = r.model_bytes_per_page {
             notes.push(format!("{b:.0} B/resident page"));
+        }
+        if let Some(b) = r.model_bytes_per_full_page {
+            notes.push(format!("{b:.0} B/page written whole"));
         }
         if let Some(b) = r.model_bytes_per_vma {
             notes.push(format!("{b:.0} B/VMA"));

@@ -64,6 +64,7 @@ pub fn check_kernel(k: &Kernel) {
                 }
             }
             Owner::File { file, index } => {
+                let index = u64::from(index);
                 let f = k.m.files.get(file as usize).and_then(|f| f.as_ref());
                 let f = f.unwrap_or_else(|| panic!("page-cache pfn {pfn:#x} of destroyed file {file}"));
                 assert_eq!(f.cache.get(&index), Some(&pfn), "pfn {pfn:#x} not in its file's cache at index {index}");
@@ -91,7 +92,7 @@ pub fn check_kernel(k: &Kernel) {
         let opens = k.m.opens.iter().flatten().filter(|o| o.file.0 == i as u32).count() as u32;
         assert_eq!(f.opens, opens, "file {i} ({}): open count", f.path);
         for (&idx, &pfn) in &f.cache {
-            assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx });
+            assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx as u32 });
         }
     }
 }
@@ -167,7 +168,7 @@ fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>) {
             if let Owner::File { file, index } = meta.owner {
                 let f = v.file.unwrap_or_else(|| panic!("mm {id}: page-cache page in an anonymous VMA at {va:#x}"));
                 assert_eq!(f.file.0, file, "mm {id}: PTE at {va:#x} maps another file's page");
-                assert_eq!(v.page_index(va), index, "mm {id}: PTE at {va:#x} maps the wrong file page");
+                assert_eq!(v.page_index(va), u64::from(index), "mm {id}: PTE at {va:#x} maps the wrong file page");
                 if v.flags.contains(VmFlags::SHARED) || !v.flags.contains(VmFlags::WRITE) {
                     // fine: shared or read-only views of the cache
                 } else {

@@ -317,7 +317,7 @@ impl Machine {
         if let Some(sib) = sibling {
             flags |= self.frames.meta(sib).flags & (PageFlags::REFERENCED | PageFlags::ACTIVE);
         }
-        let pfn = self.frames.alloc(Owner::File { file: file.0, index }, flags)?;
+        let pfn = self.frames.alloc(Owner::File { file: file.0, index: u32::try_from(index).ok()? }, flags)?;
         if !shmem {
             let data = self.file(file).source_page(index);
             self.frames.fill(pfn, &data);
@@ -349,6 +349,7 @@ impl Machine {
     pub fn folio_key(&self, pfn: Pfn) -> (u32, u64) {
         match self.frames.meta(pfn).owner {
             Owner::File { file, index } => {
+                let index = u64::from(index);
                 let start = self.files.get(file as usize).and_then(|f| f.as_ref()).map(|f| f.folio_of(index).0);
                 (file, start.unwrap_or(index))
             }
@@ -360,7 +361,7 @@ impl Machine {
     pub fn folio_pfns(&self, pfn: Pfn) -> Vec<Pfn> {
         if let Owner::File { file, index } = self.frames.meta(pfn).owner {
             if let Some(f) = self.files.get(file as usize).and_then(|f| f.as_ref()) {
-                let (start, order) = f.folio_of(index);
+                let (start, order) = f.folio_of(u64::from(index));
                 if order > 0 {
                     return (start..start + (1u64 << order)).filter_map(|i| f.cache.get(&i).copied()).collect();
                 }

@@ -52,12 +52,13 @@ pub enum Owner {
     Reserved,
     /// An anonymous page.
     Anon,
-    /// A page-cache page: page `index` of file `file`.
+    /// A page-cache page: page `index` of file `file` (files end below 16 TiB, so a page
+    /// index fits 32 bits; keeping it small keeps the frame table at 24 bytes a frame).
     File {
         /// The file's id.
         file: u32,
         /// Page index within the file.
-        index: u64,
+        index: u32,
     },
     /// A page-table page.
     PageTable,
@@ -77,12 +78,54 @@ pub struct FrameMeta {
 }
 
 /// The bytes of a frame.
+///
+/// A data page keeps only its bytes up to the highest one written, in one of four sizes (the
+/// rest reads as zero). Each size is a thin box, so a slot costs 16 bytes, not 24.
 #[derive(Clone, Debug)]
 pub enum FrameData {
-    /// A data page's bytes up to the highest written one (the rest reads as zero).
-    Bytes(Box<[u8]>),
+    /// Up to 64 bytes.
+    Bytes64(Box<[u8; 64]>),
+    /// Up to 512 bytes.
+    Bytes512(Box<[u8; 512]>),
+    /// Up to 2048 bytes.
+    Bytes2k(Box<[u8; 2048]>),
+    /// A whole page.
+    Bytes(Box<[u8; PAGE_SIZE as usize]>),
     /// A page-table page: 512 entries.
     Table(Box<[u64; 512]>),
+}
+
+impl FrameData {
+    /// Room for at least `n` bytes of a data page, zeroed.
+    fn with_capacity(n: usize) -> FrameData {
+        match n {
+            0..=64 => FrameData::Bytes64(Box::new([0; 64])),
+            65..=512 => FrameData::Bytes512(Box::new([0; 512])),
+            513..=2048 => FrameData::Bytes2k(Box::new([0; 2048])),
+            _ => FrameData::Bytes(Box::new([0; PAGE_SIZE as usize])),
+        }
+    }
+
+    /// The stored bytes of a data page (none for a page table).
+    fn bytes(&self) -> &[u8] {
+        match self {
+            FrameData::Bytes64(b) => &b[..],
+            FrameData::Bytes512(b) => &b[..],
+            FrameData::Bytes2k(b) => &b[..],
+            FrameData::Bytes(b) => &b[..],
+            FrameData::Table(_) => &[],
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            FrameData::Bytes64(b) => &mut b[..],
+            FrameData::Bytes512(b) => &mut b[..],
+            FrameData::Bytes2k(b) => &mut b[..],
+            FrameData::Bytes(b) => &mut b[..],
+            FrameData::Table(_) => &mut [],
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -220,10 +263,7 @@ impl FrameTable {
 
     fn stored(&self, pfn: Pfn) -> &[u8] {
         match &self.chunks[(pfn >> CHUNK_SHIFT) as usize] {
-            Some(c) => match &c.data[pfn as usize & (CHUNK_FRAMES - 1)] {
-                Some(FrameData::Bytes(b)) => b,
-                _ => &[],
-            },
+            Some(c) => c.data[pfn as usize & (CHUNK_FRAMES - 1)].as_ref().map(FrameData::bytes).unwrap_or(&[]),
             None => &[],
         }
     }
@@ -274,31 +314,29 @@ impl FrameTable {
         }
         let c = self.chunk_mut(pfn);
         let slot = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)];
-        let cur = match slot {
-            Some(FrameData::Bytes(b)) => b.len(),
-            _ => 0,
-        };
+        let cur = slot.as_ref().map(|d| d.bytes().len()).unwrap_or(0);
         if need > cur {
             if data.iter().all(|&b| b == 0) && cur <= off {
                 // Zeros past the stored bytes are already what a read returns.
                 return;
             }
-            let size = need.next_power_of_two().clamp(64, PAGE_SIZE as usize);
-            let mut grown = vec![0u8; size].into_boxed_slice();
-            if let Some(FrameData::Bytes(b)) = slot {
-                grown[..cur].copy_from_slice(b);
+            let old = slot.take();
+            let mut grown = FrameData::with_capacity(need);
+            if let Some(old) = &old {
+                grown.bytes_mut()[..cur].copy_from_slice(old.bytes());
             }
-            *slot = Some(FrameData::Bytes(grown));
+            *slot = Some(grown);
         }
-        if let Some(FrameData::Bytes(b)) = slot {
-            b[off..need].copy_from_slice(data);
+        if let Some(d) = slot {
+            d.bytes_mut()[off..need].copy_from_slice(data);
         }
     }
 
     /// Sets bytes `[from, PAGE_SIZE)` of the frame to zero.
     pub fn zero_from(&mut self, pfn: Pfn, from: usize) {
         let c = self.chunk_mut(pfn);
-        if let Some(FrameData::Bytes(b)) = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)] {
+        if let Some(d) = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)] {
+            let b = d.bytes_mut();
             if from < b.len() {
                 b[from..].fill(0);
             }
@@ -307,10 +345,16 @@ impl FrameTable {
 
     /// Copies the contents of `from` into `to` (a COW copy); only the stored bytes move.
     pub fn copy_frame(&mut self, from: Pfn, to: Pfn) {
-        let data: Option<Box<[u8]>> =
-            if from == self.zero_pfn || !self.has_bytes(from) { None } else { Some(self.stored(from).into()) };
+        let data = if from == self.zero_pfn || !self.has_bytes(from) {
+            None
+        } else {
+            let src = self.stored(from);
+            let mut d = FrameData::with_capacity(src.len());
+            d.bytes_mut()[..src.len()].copy_from_slice(src);
+            Some(d)
+        };
         let c = self.chunk_mut(to);
-        c.data[to as usize & (CHUNK_FRAMES - 1)] = data.map(FrameData::Bytes);
+        c.data[to as usize & (CHUNK_FRAMES - 1)] = data;
     }
 
     /// Fills a frame with `bytes` (shorter input is zero-padded).
