@@ -50,6 +50,10 @@ pub enum Arg {
     /// A value followed by a `-y`/`-yy` decoration: `3</etc/passwd>`, `AT_FDCWD</tmp>`,
     /// `1<pipe:[114835]>`. The decoration text is decoded like a string.
     Decorated(Box<(Arg, Vec<u8>)>),
+    /// A named argument, as strace prints some calls' arguments:
+    /// `clone(child_stack=NULL, flags=CLONE_VM|SIGCHLD, child_tidptr=0x7f…)`. Accessors look
+    /// through the name to the value.
+    Named(Box<(String, Arg)>),
     /// `...`: strace left something out.
     Ellipsis,
     /// Text the parser did not recognize, kept verbatim (lossily converted to UTF-8).
@@ -96,13 +100,14 @@ pub enum FlagPart<'a> {
 }
 
 impl Arg {
-    /// Returns the value under any comment or `-y` decoration around it.
+    /// Returns the value under any comment, `-y` decoration or argument name around it.
     pub fn peeled(&self) -> &Arg {
         let mut arg = self;
         loop {
             match arg {
                 Arg::Commented(inner) => arg = &inner.0,
                 Arg::Decorated(inner) => arg = &inner.0,
+                Arg::Named(inner) => arg = &inner.1,
                 _ => return arg,
             }
         }
@@ -200,6 +205,14 @@ impl Arg {
         }
     }
 
+    /// Returns the name of a named argument (`flags` in `flags=CLONE_VM`).
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Arg::Named(inner) => Some(&inner.0),
+            _ => None,
+        }
+    }
+
     /// Returns the `-y` decoration (usually a path) attached to this value.
     pub fn decoration(&self) -> Option<&[u8]> {
         let mut arg = self;
@@ -207,6 +220,7 @@ impl Arg {
             match arg {
                 Arg::Decorated(inner) => return Some(&inner.1),
                 Arg::Commented(inner) => arg = &inner.0,
+                Arg::Named(inner) => arg = &inner.1,
                 _ => return None,
             }
         }
@@ -220,6 +234,7 @@ impl Arg {
                 Arg::Commented(inner) => return Some(&inner.1),
                 Arg::Comment(text) => return Some(text),
                 Arg::Decorated(inner) => arg = &inner.0,
+                Arg::Named(inner) => arg = &inner.1,
                 _ => return None,
             }
         }

@@ -19,12 +19,13 @@ pub struct Event {
     /// Byte offset of the start of that line in the input, for consumers that want to show
     /// the original text: seek there and read one line.
     pub offset: u64,
-    /// The pid (thread id) from the `[pid N]` or `N ` prefix.
+    /// The pid (thread id) the line belongs to: from its `[pid N]` or `N ` prefix, or, for a
+    /// line without one, the pid of the only process traced at that point.
     ///
-    /// `None` when the line had no prefix: strace leaves it out while it traces a single
-    /// process, so the line belongs to the only process traced at that point — at the start of
-    /// a trace, the root. [`crate::Parser::root_pid`] tells the root's pid once the parser has
-    /// seen it.
+    /// strace leaves the prefix out while it traces a single process (when writing to stderr;
+    /// `-o FILE` prefixes every line). `None` means the parser could not name that process
+    /// yet: at the start of a trace it is the root, whose pid [`crate::Parser::root_pid`]
+    /// tells once the parser has learned it (glibc's early `set_tid_address` gives it away).
     pub pid: Option<u32>,
     /// The `-t`/`-tt`/`-ttt`/`-r` time stamp, when the trace has them.
     pub timestamp: Option<Timestamp>,
@@ -151,6 +152,11 @@ impl Syscall {
     /// Returns argument `index` (0-based).
     pub fn arg(&self, index: usize) -> Option<&Arg> {
         self.args.get(index)
+    }
+
+    /// Returns the argument printed as `name=value` (`clone`'s `flags`, `child_stack`, …).
+    pub fn arg_named(&self, name: &str) -> Option<&Arg> {
+        self.args.iter().find(|a| a.name() == Some(name))
     }
 
     /// Returns argument `index` as an unsigned number (`NULL` is 0; `-1` is `u64::MAX`).

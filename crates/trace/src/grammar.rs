@@ -35,7 +35,13 @@ pub(crate) fn parse_list(
         if c.at_end() {
             return if eof_ok { Ok(()) } else { Err(c.fail("the line ends inside a list")) };
         }
+        // Some calls name their arguments: `clone(child_stack=NULL, flags=…)`.
+        let name = parse_field_name(c);
         let item = parse_item(c, close, depth, false);
+        let item = match name {
+            Some(name) => Arg::Named(Box::new((name, item))),
+            None => item,
+        };
         out.extend(std::iter::once(item));
         c.skip_spaces();
         if !c.eat(b',') && c.peek() != Some(close) && !c.at_end() {
@@ -563,6 +569,15 @@ mod tests {
             Arg::Other("&sin6_addr".into()),
             Arg::Int(5)
         ]);
+    }
+
+    #[test]
+    fn named_arguments_keep_their_names() {
+        let all = args("child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7ffff7d9fa10");
+        assert_eq!(all[0].name(), Some("child_stack"));
+        assert!(all[0].is_null());
+        assert_eq!(all[1].flag_parts().count(), 2);
+        assert_eq!(all[2].as_u64(), Some(0x7ffff7d9fa10));
     }
 
     #[test]

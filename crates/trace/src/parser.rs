@@ -8,13 +8,13 @@
 //! Calls still waiting at the end of the input, or when their process exits, come out as
 //! incomplete events.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{self, BufRead};
 
 use crate::cursor::Cursor;
 use crate::error::ParseError;
 use crate::event::{Event, EventKind, Ret, Syscall, Timestamp};
-use crate::line::{classify, diagnostic_pid, parse_call_tail, parse_prefix, Body};
+use crate::line::{classify, diagnostic_pid, parse_call_tail, parse_prefix, Body, Prefix};
 
 /// Lines longer than this are skipped with an error unless [`Parser::max_line_len`] says
 /// otherwise. strace's `-s 1048576` strings take up to 4 MiB once escaped, so real lines stay
@@ -57,7 +57,9 @@ pub struct Parser<R> {
     pending: HashMap<Option<u32>, Pending>,
     /// Events and errors ready to be handed out.
     ready: VecDeque<Result<Event, ParseError>>,
-    root: RootPid,
+    pids: Pids,
+    /// The start of a line interrupted by a `strace:` message.
+    carry: Option<Carry>,
     max_line_len: usize,
     finished: bool,
 }
@@ -75,45 +77,110 @@ struct Pending {
     text_column: usize,
 }
 
-/// What the parser has learned about the pid of the lines that carry none.
+/// What the parser knows about pids, to attribute lines that carry none.
+///
+/// strace leaves the `[pid N]` prefix out whenever it traces a single process (when writing
+/// to stderr; `-o FILE` prefixes every line). Such a line belongs to the one live process,
+/// which the parser can name once it knows the pids of the processes alive at that point.
 #[derive(Debug, Default)]
-struct RootPid {
-    pid: Option<u32>,
+struct Pids {
+    /// The first process of the trace, once learned.
+    root: Option<u32>,
     saw_first_line: bool,
     saw_unprefixed: bool,
     /// Pids known to be children of the unprefixed process, so not the root.
     children: Vec<u32>,
+    /// Processes (threads) seen and not yet gone.
+    live: HashSet<u32>,
 }
 
-impl RootPid {
-    fn learn(&mut self, pid: u32) {
-        self.pid.get_or_insert(pid);
-    }
-
-    /// Looks at the pid prefix of each line that makes an event.
-    fn on_line(&mut self, pid: Option<u32>) {
-        let first = !self.saw_first_line;
-        self.saw_first_line = true;
-        match pid {
-            None => self.saw_unprefixed = true,
-            // With `-o FILE` every line is prefixed, and the first is the root's.
-            Some(pid) if first => self.learn(pid),
-            // The first prefixed line that is not a known child is the formerly unprefixed
-            // process, now prefixed because a second process appeared.
-            Some(pid) if self.saw_unprefixed && !self.children.contains(&pid) => self.learn(pid),
-            Some(_) => {}
+impl Pids {
+    fn learn_root(&mut self, pid: u32) {
+        if self.root.is_none() {
+            self.root = Some(pid);
+            self.live.insert(pid);
         }
     }
 
-    /// Looks at complete calls of the unprefixed process for its pid and its children.
+    /// Returns the pid a line belongs to, given its prefix.
+    fn resolve(&self, prefix: Option<u32>) -> Option<u32> {
+        match prefix {
+            Some(pid) => Some(pid),
+            // Without a known root, a lone live pid may be a child whose parent's lines are
+            // still unprefixed, so only guess once the root is known.
+            None if self.root.is_some() && self.live.len() == 1 => self.live.iter().next().copied(),
+            None => None,
+        }
+    }
+
+    /// Takes note of the prefix of a line that makes an event.
+    fn on_line(&mut self, prefix: Option<u32>) {
+        let first = !self.saw_first_line;
+        self.saw_first_line = true;
+        match prefix {
+            None => self.saw_unprefixed = true,
+            Some(pid) => {
+                self.live.insert(pid);
+                if first || (self.saw_unprefixed && !self.children.contains(&pid)) {
+                    // With `-o FILE` every line is prefixed, and the first is the root's. After
+                    // unprefixed lines, the first prefixed line that is not a known child is
+                    // the formerly lone process, prefixed now that a second one appeared.
+                    self.learn_root(pid);
+                }
+            }
+        }
+    }
+
+    /// Looks at a complete call of an unprefixed line for the pid and children of its process.
     fn on_unprefixed_call(&mut self, call: &Syscall) {
         let Ret::Value(value) = call.ret else { return };
         let Ok(value) = u32::try_from(value) else { return };
         match call.name.as_str() {
             // The main thread's tid is the pid.
-            "getpid" | "gettid" | "set_tid_address" => self.learn(value),
+            "getpid" | "gettid" | "set_tid_address" if self.live.is_empty() => self.learn_root(value),
             "clone" | "clone3" | "fork" | "vfork" => self.children.push(value),
             _ => {}
+        }
+    }
+
+    fn on_attached(&mut self, pid: u32) {
+        self.children.push(pid);
+        self.live.insert(pid);
+    }
+
+    fn on_gone(&mut self, pid: Option<u32>) {
+        if let Some(pid) = pid {
+            self.live.remove(&pid);
+        }
+    }
+}
+
+/// The start of a line that strace interrupted with a `strace: Process N attached` message
+/// (stderr output only); the rest of the line follows on the next line.
+#[derive(Debug)]
+struct Carry {
+    text: Vec<u8>,
+    line: u64,
+    offset: u64,
+    /// The pid the fragment belongs to, resolved before the message changed the live set.
+    pid: Option<u32>,
+}
+
+/// Where the line being parsed came from, to give errors the right line and column.
+#[derive(Clone, Copy, Debug)]
+struct Origin {
+    /// The line the text begins on.
+    line: u64,
+    /// For text joined from a carried fragment: the fragment's length, and the number of the
+    /// line holding the rest.
+    continued: Option<(usize, u64)>,
+}
+
+impl Origin {
+    fn error(self, pos: usize, message: impl Into<String>) -> ParseError {
+        match self.continued {
+            Some((carried, rest_line)) if pos >= carried => ParseError::at(rest_line, pos - carried, message),
+            _ => ParseError::at(self.line, pos, message),
         }
     }
 }
@@ -129,7 +196,8 @@ impl<R: BufRead> Parser<R> {
             next_offset: 0,
             pending: HashMap::new(),
             ready: VecDeque::new(),
-            root: RootPid::default(),
+            pids: Pids::default(),
+            carry: None,
             max_line_len: DEFAULT_MAX_LINE_LEN,
             finished: false,
         }
@@ -141,15 +209,15 @@ impl<R: BufRead> Parser<R> {
         self
     }
 
-    /// Returns the pid of the process whose lines carry no pid prefix, once the parser has
-    /// seen it: strace omits the prefix while it traces one process, and at the start of a
-    /// trace that process is the root.
+    /// Returns the pid of the first process of the trace, once the parser has learned it.
     ///
-    /// The parser learns it from the first line when that is prefixed (`-o FILE`), from the
-    /// result of `set_tid_address`/`getpid`/`gettid` on an unprefixed line, or from the first
-    /// prefixed line of a process that is not a known child.
+    /// strace omits the pid prefix while it traces one process (unless it writes to a file),
+    /// so the first lines of a trace may have none. The parser learns the root's pid from the
+    /// first line when that is prefixed, from the result of `set_tid_address`, `getpid` or
+    /// `gettid` on an unprefixed line, or from the first prefixed line of a process that is not
+    /// a known child. Events before that have [`Event::pid`] `None`.
     pub fn root_pid(&self) -> Option<u32> {
-        self.root.pid
+        self.pids.root
     }
 
     /// Returns the number of the last line read (1-based; 0 before the first).
@@ -157,8 +225,9 @@ impl<R: BufRead> Parser<R> {
         self.line_no
     }
 
-    /// Returns the text of the last line read, without its line ending; this is the line of
-    /// the event just returned, except for incomplete calls flushed at the end.
+    /// Returns the text of the last line read, without its line ending. It is the line of the
+    /// event just returned, except for split calls (their other part), incomplete calls
+    /// reported late, and lines interrupted by a `strace:` message.
     pub fn current_line(&self) -> &[u8] {
         &self.line
     }
@@ -205,61 +274,84 @@ impl<R: BufRead> Parser<R> {
         Ok(read_any)
     }
 
-    /// Queues the events of the line in `self.line`.
+    /// Queues the events of the line just read into `self.line`.
     fn process_line(&mut self, offset: u64) {
         let line = std::mem::take(&mut self.line);
-        if !line.trim_ascii().is_empty() {
-            self.process(&line, offset);
+        if let Some(split) = find_interrupting_message(&line) {
+            // `vfork(strace: Process 3989 attached`: report the message now, keep the start of
+            // the call for the next line, which holds its rest.
+            let fragment = &line[..split];
+            if self.carry.is_none() {
+                let pid = self.pids.resolve(parse_prefix(fragment).pid);
+                self.carry = Some(Carry { text: Vec::new(), line: self.line_no, offset, pid });
+            }
+            if let Some(carry) = &mut self.carry {
+                carry.text.extend_from_slice(fragment);
+            }
+            let message = &line[split..];
+            self.process(message, offset, Origin { line: self.line_no, continued: None }, parse_prefix(message));
+        } else if let Some(carry) = self.carry.take() {
+            let mut joined = carry.text;
+            let carried = joined.len();
+            joined.extend_from_slice(&line);
+            let origin = Origin { line: carry.line, continued: Some((carried, self.line_no)) };
+            let mut prefix = parse_prefix(&joined);
+            prefix.pid = prefix.pid.or(carry.pid);
+            self.process(&joined, carry.offset, origin, prefix);
+        } else if !line.trim_ascii().is_empty() {
+            self.process(&line, offset, Origin { line: self.line_no, continued: None }, parse_prefix(&line));
         }
         self.line = line;
     }
 
-    fn process(&mut self, line: &[u8], offset: u64) {
-        let line_no = self.line_no;
-        let prefix = parse_prefix(line);
-        let pid = prefix.pid;
+    fn process(&mut self, line: &[u8], offset: u64, origin: Origin, prefix: Prefix) {
         let body = match classify(line, prefix.body_start) {
             Ok(body) => body,
             Err(fail) => {
-                self.ready.push_back(Err(ParseError::at(line_no, fail.pos, fail.message)));
+                self.ready.push_back(Err(origin.error(fail.pos, fail.message)));
                 return;
             }
         };
-        let event = |kind| Event { line: line_no, offset, pid, timestamp: prefix.timestamp, kind };
+        let event = |pid, kind| Event { line: origin.line, offset, pid, timestamp: prefix.timestamp, kind };
         match body {
             Body::Event(kind) => {
                 let pid = match kind {
                     EventKind::Attached | EventKind::Detached => diagnostic_pid(line, prefix.body_start),
-                    _ => pid,
+                    _ => {
+                        self.pids.on_line(prefix.pid);
+                        self.pids.resolve(prefix.pid)
+                    }
                 };
                 match kind {
                     EventKind::Attached => {
                         if let Some(child) = pid {
-                            self.root.children.push(child);
+                            self.pids.on_attached(child);
                         }
                     }
-                    EventKind::Exited { .. } | EventKind::Killed { .. } => {
-                        self.root.on_line(pid);
+                    EventKind::Detached | EventKind::Exited { .. } | EventKind::Killed { .. } => {
                         self.flush_pending(pid);
+                        self.pids.on_gone(pid);
                     }
                     EventKind::SupersededByExecve { thread } => {
-                        self.root.on_line(pid);
-                        // The execve of `thread` resumes under this pid.
+                        // The execve of `thread` resumes under this pid; the other threads,
+                        // this pid's old thread included, are gone.
                         self.flush_pending(pid);
                         if let Some(call) = self.pending.remove(&Some(thread)) {
                             self.pending.insert(pid, call);
                         }
+                        self.pids.on_gone(Some(thread));
                     }
-                    _ => self.root.on_line(pid),
+                    _ => {}
                 }
-                self.ready.push_back(Ok(Event { pid, ..event(kind) }));
+                self.ready.push_back(Ok(event(pid, kind)));
             }
             Body::Call { name, args_start, unfinished: Some(end) } => {
-                self.root.on_line(pid);
+                self.pids.on_line(prefix.pid);
+                let pid = self.pids.resolve(prefix.pid);
                 self.flush_pending(pid);
                 let pending = Pending {
                     name: name.to_vec(),
-                    line: line_no,
+                    line: origin.line,
                     offset,
                     timestamp: prefix.timestamp,
                     text: line[args_start..end].to_vec(),
@@ -268,45 +360,68 @@ impl<R: BufRead> Parser<R> {
                 self.pending.insert(pid, pending);
             }
             Body::Call { name, args_start, unfinished: None } => {
-                self.root.on_line(pid);
+                self.pids.on_line(prefix.pid);
+                let pid = self.pids.resolve(prefix.pid);
                 self.flush_pending(pid);
                 let mut c = Cursor::new(line);
                 c.pos = args_start;
                 match parse_call_tail(&mut c, name, false) {
                     Ok(call) => {
-                        if pid.is_none() {
-                            self.root.on_unprefixed_call(&call);
+                        if prefix.pid.is_none() {
+                            self.pids.on_unprefixed_call(&call);
                         }
-                        self.ready.push_back(Ok(event(EventKind::Syscall(call))));
+                        self.ready.push_back(Ok(event(pid, EventKind::Syscall(call))));
                     }
-                    Err(fail) => self.ready.push_back(Err(ParseError::at(line_no, fail.pos, fail.message))),
+                    Err(fail) => self.ready.push_back(Err(origin.error(fail.pos, fail.message))),
                 }
             }
             Body::Resumed { name, rest_start } => {
-                self.root.on_line(pid);
-                self.resume(line, name, rest_start, pid, event(EventKind::Other(String::new())));
+                self.pids.on_line(prefix.pid);
+                let pid = self.pids.resolve(prefix.pid);
+                self.resume(line, name, rest_start, prefix.pid.is_none(), event(pid, EventKind::Other(String::new())), origin);
+            }
+        }
+    }
+
+    /// Returns the key of the pending first part that a `<... NAME resumed>` line of `pid`
+    /// continues.
+    fn pending_key_for(&mut self, pid: Option<u32>, name: &[u8]) -> Option<Option<u32>> {
+        if self.pending.contains_key(&pid) {
+            return Some(pid);
+        }
+        match pid {
+            // The call began while its process was alone and before its pid was known.
+            Some(pid) if self.pending.get(&None).is_some_and(|p| p.name == name) => {
+                self.pids.learn_root(pid);
+                Some(None)
+            }
+            Some(_) => None,
+            // An unprefixed line whose process the parser cannot name: take the only call of
+            // that name waiting.
+            None => {
+                let mut candidates = self.pending.iter().filter(|(_, p)| p.name == name).map(|(key, _)| *key);
+                let first = candidates.next()?;
+                candidates.next().is_none().then_some(first)
             }
         }
     }
 
     /// Joins a `<... NAME resumed>` line with the first part of its call.
-    fn resume(&mut self, line: &[u8], name: &[u8], mut rest_start: usize, pid: Option<u32>, template: Event) {
-        let line_no = self.line_no;
-        let mut key = pid;
-        if !self.pending.contains_key(&key) && pid.is_some() {
-            // The call began while its process was the only one traced, so unprefixed.
-            if self.pending.get(&None).is_some_and(|p| p.name == name) {
-                key = None;
-                if let Some(pid) = pid {
-                    self.root.learn(pid);
-                }
-            }
-        }
-        let Some(first) = self.pending.remove(&key) else {
+    fn resume(
+        &mut self,
+        line: &[u8],
+        name: &[u8],
+        mut rest_start: usize,
+        unprefixed: bool,
+        template: Event,
+        origin: Origin,
+    ) {
+        let Some(key) = self.pending_key_for(template.pid, name) else {
             let message = format!("`<... {} resumed>` without its `<unfinished ...>` line", String::from_utf8_lossy(name));
-            self.ready.push_back(Err(ParseError::at(line_no, 0, message)));
+            self.ready.push_back(Err(origin.error(0, message)));
             return;
         };
+        let Some(first) = self.pending.remove(&key) else { return };
         if first.name != name {
             let message = format!(
                 "`<... {} resumed>` while `{}` was unfinished",
@@ -314,7 +429,7 @@ impl<R: BufRead> Parser<R> {
                 String::from_utf8_lossy(&first.name)
             );
             self.push_incomplete(key, first);
-            self.ready.push_back(Err(ParseError::at(line_no, 0, message)));
+            self.ready.push_back(Err(origin.error(0, message)));
             return;
         }
         // A call cut short by the death of its process: `<... read resumed> <unfinished ...>) = ?`.
@@ -332,16 +447,17 @@ impl<R: BufRead> Parser<R> {
         match parse_call_tail(&mut c, name, false) {
             Ok(mut call) => {
                 call.unfinished_line = Some(first.line);
-                if key.is_none() && pid.is_none() {
-                    self.root.on_unprefixed_call(&call);
+                if unprefixed {
+                    self.pids.on_unprefixed_call(&call);
                 }
-                self.ready.push_back(Ok(Event { kind: EventKind::Syscall(call), ..template }));
+                let pid = template.pid.or(key);
+                self.ready.push_back(Ok(Event { pid, kind: EventKind::Syscall(call), ..template }));
             }
             Err(fail) => {
                 let error = if fail.pos < first.text.len() {
                     ParseError::at(first.line, first.text_column + fail.pos, fail.message)
                 } else {
-                    ParseError::at(line_no, rest_start + (fail.pos - first.text.len()), fail.message)
+                    origin.error(rest_start + (fail.pos - first.text.len()), fail.message)
                 };
                 self.ready.push_back(Err(error));
             }
@@ -377,14 +493,35 @@ impl<R: BufRead> Parser<R> {
         }
     }
 
-    /// Reports every call still unfinished, in the order they began.
-    fn flush_all_pending(&mut self) {
+    /// Handles the end of the input: a carried fragment, then every call still unfinished, in
+    /// the order they began.
+    fn finish(&mut self) {
+        if let Some(carry) = self.carry.take() {
+            let origin = Origin { line: carry.line, continued: None };
+            let mut prefix = parse_prefix(&carry.text);
+            prefix.pid = prefix.pid.or(carry.pid);
+            self.process(&carry.text, carry.offset, origin, prefix);
+        }
         let mut left: Vec<_> = self.pending.drain().collect();
         left.sort_by_key(|(_, p)| p.line);
         for (pid, first) in left {
             self.push_incomplete(pid, first);
         }
     }
+}
+
+/// Returns where a `strace: Process N attached` (or `detached`) message starts when it
+/// interrupts a line instead of starting one.
+fn find_interrupting_message(line: &[u8]) -> Option<usize> {
+    const MESSAGE: &[u8] = b"strace: Process ";
+    let start = memchr::memmem::rfind(line, MESSAGE)?;
+    if start == 0 {
+        return None;
+    }
+    let rest = &line[start + MESSAGE.len()..];
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let tail = &rest[digits..];
+    (digits > 0 && (tail == b" attached" || tail == b" detached")).then_some(start)
 }
 
 impl<R: BufRead> Iterator for Parser<R> {
@@ -406,12 +543,12 @@ impl<R: BufRead> Iterator for Parser<R> {
                 }
                 Ok(false) => {
                     self.finished = true;
-                    self.flush_all_pending();
+                    self.finish();
                 }
                 Err(e) => {
                     self.finished = true;
                     self.ready.push_back(Err(ParseError::at(self.line_no + 1, 0, format!("read error: {e}"))));
-                    self.flush_all_pending();
+                    self.finish();
                 }
             }
         }
