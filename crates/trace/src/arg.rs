@@ -34,7 +34,7 @@ pub enum Arg {
         /// `true` for `~[…]`: every signal except the listed ones.
         negated: bool,
         /// The signal names as printed (`RTMIN`, `SIGCHLD`, `KILL`).
-        names: Vec<String>,
+        names: Box<[String]>,
     },
     /// `{key=value, bare value, …}`.
     Struct(Vec<Field>),

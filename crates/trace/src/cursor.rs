@@ -105,7 +105,16 @@ pub(crate) fn is_ident_byte(b: u8) -> bool {
 
 /// Returns the identifier bytes as a `String`; they are ASCII by construction.
 pub(crate) fn ident_string(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    text_string(bytes)
+}
+
+/// Returns `bytes` as a `String`, replacing invalid UTF-8 (checking valid text is much
+/// cheaper than `from_utf8_lossy`'s chunking, and valid text is the common case).
+pub(crate) fn text_string(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// Parses a run of decimal digits that fits a `u64`.

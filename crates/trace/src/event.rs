@@ -1,5 +1,6 @@
 //! The typed events a trace is made of: [`Event`], [`EventKind`], [`Syscall`] and [`Ret`].
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use smallvec::SmallVec;
@@ -79,8 +80,9 @@ pub enum EventKind {
 /// One system call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Syscall {
-    /// The call name as strace prints it (`mmap`, `clone3`, `syscall_0x1c3`).
-    pub name: String,
+    /// The call name as strace prints it (`mmap`, `clone3`, `syscall_0x1c3`); frequent names
+    /// are borrowed from a static table, so reading a trace does not allocate each one.
+    pub name: Cow<'static, str>,
     /// The arguments, in C order, joined from both parts of a split call.
     pub args: Args,
     /// The result.

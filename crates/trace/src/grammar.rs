@@ -10,7 +10,7 @@
 //! `&sin6_addr`) cost one opaque element, never the whole line.
 
 use crate::arg::{Arg, CallArg, Field, QuotedStr};
-use crate::cursor::{ident_string, is_ident_byte, is_ident_start, parse_decimal, Cursor, Fail};
+use crate::cursor::{ident_string, is_ident_byte, is_ident_start, parse_decimal, text_string, Cursor, Fail};
 use crate::escape::{decode_escape, hex_digit, unescape};
 
 /// Deeper nesting than this is parsed as raw text, so hostile input cannot exhaust the stack.
@@ -25,7 +25,7 @@ pub(crate) fn parse_list(
     close: u8,
     eof_ok: bool,
     depth: u32,
-    out: &mut impl Extend<Arg>,
+    out: &mut impl PushArg,
 ) -> Result<(), Fail> {
     loop {
         c.skip_spaces();
@@ -42,11 +42,29 @@ pub(crate) fn parse_list(
             Some(name) => Arg::Named(Box::new((name, item))),
             None => item,
         };
-        out.extend(std::iter::once(item));
+        out.push_arg(item);
         c.skip_spaces();
         if !c.eat(b',') && c.peek() != Some(close) && !c.at_end() {
             return Err(c.fail("expected `,` or a closing bracket"));
         }
+    }
+}
+
+/// A list that parsed elements are pushed to (a `Vec` for nested lists, the inline
+/// [`crate::Args`] for call arguments).
+pub(crate) trait PushArg {
+    fn push_arg(&mut self, arg: Arg);
+}
+
+impl PushArg for Vec<Arg> {
+    fn push_arg(&mut self, arg: Arg) {
+        self.push(arg);
+    }
+}
+
+impl PushArg for crate::Args {
+    fn push_arg(&mut self, arg: Arg) {
+        self.push(arg);
     }
 }
 
@@ -77,7 +95,7 @@ fn parse_item(c: &mut Cursor<'_>, close: u8, depth: u32, space_separated: bool) 
     c.pos = start;
     let end = scan_raw(c.bytes, start, close);
     c.pos = end;
-    Arg::Other(String::from_utf8_lossy(c.bytes[start..end].trim_ascii()).into_owned())
+    Arg::Other(text_string(c.bytes[start..end].trim_ascii()))
 }
 
 /// Returns the offset of the first `,` or `close` at nesting depth 0 from `start` (or of an
@@ -123,7 +141,7 @@ pub(crate) fn parse_value(c: &mut Cursor<'_>, depth: u32) -> Result<Arg, Fail> {
             while c.eat(b'|') {
                 parse_flag_operand(c)?;
             }
-            value = Arg::Flags(String::from_utf8_lossy(&c.bytes[start..c.pos]).into_owned());
+            value = Arg::Flags(text_string(&c.bytes[start..c.pos]));
         } else if let Arg::Int(left) = value {
             if c.peek() == Some(b'*') && c.peek_at(1).is_some_and(|b| b.is_ascii_digit()) {
                 c.advance(1);
@@ -217,9 +235,13 @@ pub(crate) fn parse_number(c: &mut Cursor<'_>) -> Result<u64, Fail> {
     let magnitude = parse_unsigned(c)?;
     if negative {
         // strace prints small negatives (-1, -100); anything below i64::MIN is not a C value.
-        let signed = i64::try_from(magnitude)
-            .map(|m| -m)
-            .or_else(|_| if magnitude == 1 << 63 { Ok(i64::MIN) } else { Err(c.fail("number out of range")) })?;
+        let signed = i64::try_from(magnitude).map(|m| -m).or_else(|_| {
+            if magnitude == 1 << 63 {
+                Ok(i64::MIN)
+            } else {
+                Err(c.fail("number out of range"))
+            }
+        })?;
         // Two's complement is the documented representation of negative numbers.
         Ok(signed as u64)
     } else {
@@ -321,7 +343,7 @@ fn parse_bracket(c: &mut Cursor<'_>, negated: bool, depth: u32) -> Result<Arg, F
             _ => Err(c.fail("a signal set holds names or numbers")),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Arg::SigSet { negated, names })
+    Ok(Arg::SigSet { negated, names: names.into_boxed_slice() })
 }
 
 /// Parses `{…}`: members `name=value` or bare values.
@@ -369,7 +391,7 @@ fn parse_comment(c: &mut Cursor<'_>) -> Result<String, Fail> {
     c.advance(2);
     let rest = c.rest();
     let end = memchr::memmem::find(rest, b"*/").ok_or(Fail { pos: open, message: "unterminated comment" })?;
-    let text = String::from_utf8_lossy(rest[..end].trim_ascii()).into_owned();
+    let text = text_string(rest[..end].trim_ascii());
     c.advance(end + 2);
     Ok(text)
 }
@@ -434,15 +456,24 @@ mod tests {
     }
 
     #[test]
+    fn an_argument_fits_in_four_words() {
+        // Calls keep six arguments inline, so the size of one matters for speed.
+        assert_eq!(std::mem::size_of::<Arg>(), 32);
+    }
+
+    #[test]
     fn integers_in_every_base() {
-        assert_eq!(args("0, 42, -1, 0x7fff0000, 0644, 18446744073709551615"), vec![
-            Arg::Int(0),
-            Arg::Int(42),
-            Arg::Int(u64::MAX),
-            Arg::Int(0x7fff0000),
-            Arg::Int(0o644),
-            Arg::Int(u64::MAX),
-        ]);
+        assert_eq!(
+            args("0, 42, -1, 0x7fff0000, 0644, 18446744073709551615"),
+            vec![
+                Arg::Int(0),
+                Arg::Int(42),
+                Arg::Int(u64::MAX),
+                Arg::Int(0x7fff0000),
+                Arg::Int(0o644),
+                Arg::Int(u64::MAX),
+            ]
+        );
     }
 
     #[test]
@@ -453,12 +484,15 @@ mod tests {
 
     #[test]
     fn null_names_and_flag_sets() {
-        assert_eq!(args("NULL, AT_FDCWD, PROT_READ|PROT_WRITE, S_IFREG|0644"), vec![
-            Arg::Null,
-            ident("AT_FDCWD"),
-            Arg::Flags("PROT_READ|PROT_WRITE".into()),
-            Arg::Flags("S_IFREG|0644".into()),
-        ]);
+        assert_eq!(
+            args("NULL, AT_FDCWD, PROT_READ|PROT_WRITE, S_IFREG|0644"),
+            vec![
+                Arg::Null,
+                ident("AT_FDCWD"),
+                Arg::Flags("PROT_READ|PROT_WRITE".into()),
+                Arg::Flags("S_IFREG|0644".into()),
+            ]
+        );
     }
 
     #[test]
@@ -469,7 +503,10 @@ mod tests {
     #[test]
     fn truncated_strings_are_flagged() {
         let arg = one(r#""\177ELF"..."#);
-        assert_eq!(arg.as_quoted().unwrap(), &QuotedStr { bytes: b"\x7fELF".to_vec(), truncated: true, at_sign: false });
+        assert_eq!(
+            arg.as_quoted().unwrap(),
+            &QuotedStr { bytes: b"\x7fELF".to_vec(), truncated: true, at_sign: false }
+        );
     }
 
     #[test]
@@ -482,12 +519,10 @@ mod tests {
 
     #[test]
     fn arrays_nest_and_keep_elisions() {
-        assert_eq!(one(r#"["cat", ["x"], [], ...]"#), Arg::Array(vec![
-            string(b"cat"),
-            Arg::Array(vec![string(b"x")]),
-            Arg::Array(vec![]),
-            Arg::Ellipsis,
-        ]));
+        assert_eq!(
+            one(r#"["cat", ["x"], [], ...]"#),
+            Arg::Array(vec![string(b"cat"), Arg::Array(vec![string(b"x")]), Arg::Array(vec![]), Arg::Ellipsis,])
+        );
     }
 
     #[test]
@@ -524,9 +559,11 @@ mod tests {
 
     #[test]
     fn signal_sets_with_spaces_or_negation() {
-        assert_eq!(one("~[RTMIN RT_1]"), Arg::SigSet { negated: true, names: vec!["RTMIN".into(), "RT_1".into()] });
-        assert_eq!(one("[KILL STOP]"), Arg::SigSet { negated: false, names: vec!["KILL".into(), "STOP".into()] });
-        assert_eq!(one("~[]"), Arg::SigSet { negated: true, names: vec![] });
+        let sigset =
+            |negated, names: &[&str]| Arg::SigSet { negated, names: names.iter().map(|n| n.to_string()).collect() };
+        assert_eq!(one("~[RTMIN RT_1]"), sigset(true, &["RTMIN", "RT_1"]));
+        assert_eq!(one("[KILL STOP]"), sigset(false, &["KILL", "STOP"]));
+        assert_eq!(one("~[]"), sigset(true, &[]));
         assert_eq!(one("[CHLD]"), Arg::Array(vec![ident("CHLD")]));
         let action = one("{sa_handler=SIG_DFL, sa_mask=~[RTMIN RT_1], sa_flags=SA_RESTORER}");
         assert_eq!(action.field("sa_mask").unwrap().sigset_names(), Some((true, vec!["RTMIN", "RT_1"])));
@@ -564,11 +601,10 @@ mod tests {
         let arg = one("[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]");
         let inner = &arg.as_array().unwrap()[0];
         assert_eq!(inner.as_struct().unwrap()[0].value, Arg::Other("WIFEXITED(s) && WEXITSTATUS(s) == 0".into()));
-        assert_eq!(args("AF_INET6, &sin6_addr, 5"), vec![
-            ident("AF_INET6"),
-            Arg::Other("&sin6_addr".into()),
-            Arg::Int(5)
-        ]);
+        assert_eq!(
+            args("AF_INET6, &sin6_addr, 5"),
+            vec![ident("AF_INET6"), Arg::Other("&sin6_addr".into()), Arg::Int(5)]
+        );
     }
 
     #[test]

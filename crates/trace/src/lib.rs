@@ -37,6 +37,7 @@ mod escape;
 mod event;
 mod grammar;
 mod line;
+mod names;
 mod parser;
 
 pub use arg::{Arg, CallArg, Field, FlagPart, QuotedStr};

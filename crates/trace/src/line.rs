@@ -16,6 +16,7 @@ use crate::arg::Arg;
 use crate::cursor::{ident_string, is_ident_byte, parse_decimal, Cursor, Fail};
 use crate::event::{Args, EventKind, Ret, Syscall, Timestamp};
 use crate::grammar::{parse_decoration, parse_list, parse_number, parse_value};
+use crate::names::call_name;
 
 const UNFINISHED: &[u8] = b"<unfinished ...>";
 
@@ -168,7 +169,7 @@ pub(crate) fn parse_call_tail(c: &mut Cursor<'_>, name: &[u8], eof_ok: bool) -> 
     let mut args = Args::new();
     parse_list(c, b')', eof_ok, 0, &mut args)?;
     let mut call = Syscall {
-        name: ident_string(name),
+        name: call_name(name),
         args,
         ret: Ret::Unknown,
         ret_decoration: None,
@@ -350,7 +351,7 @@ pub(crate) fn diagnostic_pid(line: &[u8], body_start: usize) -> Option<u32> {
 }
 
 pub(crate) fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    crate::cursor::text_string(bytes)
 }
 
 /// Parses one complete call line body (for tests and simple consumers).
@@ -393,9 +394,10 @@ mod tests {
 
     #[test]
     fn a_simple_mmap_line() {
-        let call =
-            parse_complete("1234  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fc3000")
-                .unwrap();
+        let call = parse_complete(
+            "1234  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fc3000",
+        )
+        .unwrap();
         assert_eq!(call.name, "mmap");
         assert_eq!(call.args.len(), 6);
         assert_eq!(call.arg_u64(1), Some(8192));
@@ -407,15 +409,18 @@ mod tests {
 
     #[test]
     fn errors_with_errno_and_message() {
-        let call = parse_complete(r#"access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)"#).unwrap();
+        let call =
+            parse_complete(r#"access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)"#).unwrap();
         assert_eq!(call.ret, Ret::Error { errno: "ENOENT".into(), message: "No such file or directory".into() });
-        let call = parse_complete("mmap(NULL, 1, PROT_READ, MAP_PRIVATE, -1, 0) = -1 ENOMEM (Cannot allocate memory)").unwrap();
+        let call = parse_complete("mmap(NULL, 1, PROT_READ, MAP_PRIVATE, -1, 0) = -1 ENOMEM (Cannot allocate memory)")
+            .unwrap();
         assert_eq!(call.errno(), Some("ENOMEM"));
     }
 
     #[test]
     fn restarted_calls_and_unknown_results() {
-        let call = parse_complete("read(0, 0x7ffc, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)").unwrap();
+        let call =
+            parse_complete("read(0, 0x7ffc, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)").unwrap();
         assert_eq!(call.errno(), Some("ERESTARTSYS"));
         let call = parse_complete("exit_group(0)                     = ?").unwrap();
         assert_eq!(call.ret, Ret::Unknown);
@@ -429,14 +434,16 @@ mod tests {
         assert_eq!((call.ret_u64(), call.ret_note.as_deref()), (Some(1), Some("flags FD_CLOEXEC")));
         let call = parse_complete("poll([{fd=3, events=POLLIN}], 1, 0) = 1 ([{fd=3, revents=POLLIN}])").unwrap();
         assert_eq!(call.ret_note.as_deref(), Some("[{fd=3, revents=POLLIN}]"));
-        let call =
-            parse_complete(r#"openat(AT_FDCWD</tmp/tr>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache> <0.000033>"#)
-                .unwrap();
+        let call = parse_complete(
+            r#"openat(AT_FDCWD</tmp/tr>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache> <0.000033>"#,
+        )
+        .unwrap();
         assert_eq!(call.ret_u64(), Some(3));
         assert_eq!(call.ret_decoration.as_deref(), Some(&b"/etc/ld.so.cache"[..]));
         assert_eq!(call.duration, Some(Duration::from_micros(33)));
         assert_eq!(call.arg_decoration(0), Some(&b"/tmp/tr"[..]));
-        let call = parse_complete("select(1, [0], NULL, NULL, {tv_sec=0, tv_usec=0}) = 0 (Timeout) <0.000010>").unwrap();
+        let call =
+            parse_complete("select(1, [0], NULL, NULL, {tv_sec=0, tv_usec=0}) = 0 (Timeout) <0.000010>").unwrap();
         assert_eq!((call.ret_note.as_deref(), call.duration), (Some("Timeout"), Some(Duration::from_micros(10))));
     }
 
@@ -477,10 +484,10 @@ mod tests {
         }
         assert_eq!(kind("+++ exited with 3 +++"), EventKind::Exited { code: 3 });
         assert_eq!(kind("+++ killed by SIGKILL +++"), EventKind::Killed { signal: "SIGKILL".into(), core: false });
-        assert_eq!(kind("+++ killed by SIGSEGV (core dumped) +++"), EventKind::Killed {
-            signal: "SIGSEGV".into(),
-            core: true
-        });
+        assert_eq!(
+            kind("+++ killed by SIGSEGV (core dumped) +++"),
+            EventKind::Killed { signal: "SIGSEGV".into(), core: true }
+        );
         assert_eq!(kind("+++ superseded by execve in pid 27775 +++"), EventKind::SupersededByExecve { thread: 27775 });
         assert_eq!(kind("strace: Process 20209 attached"), EventKind::Attached);
         assert_eq!(kind("strace: Process 20209 detached"), EventKind::Detached);

@@ -92,6 +92,8 @@ struct Pids {
     children: Vec<u32>,
     /// Processes (threads) seen and not yet gone.
     live: HashSet<u32>,
+    /// The pid of the last prefixed line, known to be in `live` unless it left since.
+    last_prefixed: Option<u32>,
 }
 
 impl Pids {
@@ -120,7 +122,11 @@ impl Pids {
         match prefix {
             None => self.saw_unprefixed = true,
             Some(pid) => {
-                self.live.insert(pid);
+                // Most lines come from the same few pids; skip the hashing for a repeat.
+                if self.last_prefixed != Some(pid) {
+                    self.last_prefixed = Some(pid);
+                    self.live.insert(pid);
+                }
                 if first || (self.saw_unprefixed && !self.children.contains(&pid)) {
                     // With `-o FILE` every line is prefixed, and the first is the root's. After
                     // unprefixed lines, the first prefixed line that is not a known child is
@@ -135,7 +141,7 @@ impl Pids {
     fn on_unprefixed_call(&mut self, call: &Syscall) {
         let Ret::Value(value) = call.ret else { return };
         let Ok(value) = u32::try_from(value) else { return };
-        match call.name.as_str() {
+        match &*call.name {
             // The main thread's tid is the pid.
             "getpid" | "gettid" | "set_tid_address" if self.live.is_empty() => self.learn_root(value),
             "clone" | "clone3" | "fork" | "vfork" => self.children.push(value),
@@ -151,6 +157,9 @@ impl Pids {
     fn on_gone(&mut self, pid: Option<u32>) {
         if let Some(pid) = pid {
             self.live.remove(&pid);
+            if self.last_prefixed == Some(pid) {
+                self.last_prefixed = None;
+            }
         }
     }
 }
@@ -378,7 +387,14 @@ impl<R: BufRead> Parser<R> {
             Body::Resumed { name, rest_start } => {
                 self.pids.on_line(prefix.pid);
                 let pid = self.pids.resolve(prefix.pid);
-                self.resume(line, name, rest_start, prefix.pid.is_none(), event(pid, EventKind::Other(String::new())), origin);
+                self.resume(
+                    line,
+                    name,
+                    rest_start,
+                    prefix.pid.is_none(),
+                    event(pid, EventKind::Other(String::new())),
+                    origin,
+                );
             }
         }
     }
@@ -417,7 +433,8 @@ impl<R: BufRead> Parser<R> {
         origin: Origin,
     ) {
         let Some(key) = self.pending_key_for(template.pid, name) else {
-            let message = format!("`<... {} resumed>` without its `<unfinished ...>` line", String::from_utf8_lossy(name));
+            let message =
+                format!("`<... {} resumed>` without its `<unfinished ...>` line", String::from_utf8_lossy(name));
             self.ready.push_back(Err(origin.error(0, message)));
             return;
         };
@@ -467,6 +484,9 @@ impl<R: BufRead> Parser<R> {
 
     /// Reports the unfinished call of `pid`, if any, as incomplete.
     fn flush_pending(&mut self, pid: Option<u32>) {
+        if self.pending.is_empty() {
+            return;
+        }
         if let Some(first) = self.pending.remove(&pid) {
             self.push_incomplete(pid, first);
         }
@@ -514,6 +534,9 @@ impl<R: BufRead> Parser<R> {
 /// interrupts a line instead of starting one.
 fn find_interrupting_message(line: &[u8]) -> Option<usize> {
     const MESSAGE: &[u8] = b"strace: Process ";
+    if !(line.ends_with(b" attached") || line.ends_with(b" detached")) {
+        return None;
+    }
     let start = memchr::memmem::rfind(line, MESSAGE)?;
     if start == 0 {
         return None;
