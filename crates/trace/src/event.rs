@@ -37,8 +37,9 @@ pub struct Event {
 /// What an [`Event`] reports.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
-    /// A system call with its arguments and result.
-    Syscall(Syscall),
+    /// A system call with its arguments and result (boxed: it is much larger than the other
+    /// kinds, and events are moved around a lot).
+    Syscall(Box<Syscall>),
     /// `--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=0x1234} ---`: a signal was
     /// delivered.
     Signal {

@@ -379,7 +379,7 @@ impl<R: BufRead> Parser<R> {
                         if prefix.pid.is_none() {
                             self.pids.on_unprefixed_call(&call);
                         }
-                        self.ready.push_back(Ok(event(pid, EventKind::Syscall(call))));
+                        self.ready.push_back(Ok(event(pid, EventKind::Syscall(Box::new(call)))));
                     }
                     Err(fail) => self.ready.push_back(Err(origin.error(fail.pos, fail.message))),
                 }
@@ -468,7 +468,7 @@ impl<R: BufRead> Parser<R> {
                     self.pids.on_unprefixed_call(&call);
                 }
                 let pid = template.pid.or(key);
-                self.ready.push_back(Ok(Event { pid, kind: EventKind::Syscall(call), ..template }));
+                self.ready.push_back(Ok(Event { pid, kind: EventKind::Syscall(Box::new(call)), ..template }));
             }
             Err(fail) => {
                 let error = if fail.pos < first.text.len() {
@@ -504,7 +504,7 @@ impl<R: BufRead> Parser<R> {
                     offset: first.offset,
                     pid,
                     timestamp: first.timestamp,
-                    kind: EventKind::Syscall(call),
+                    kind: EventKind::Syscall(Box::new(call)),
                 }));
             }
             Err(fail) => {
