@@ -14,7 +14,21 @@
 //!   see through strace's comments and `-y` decorations.
 //!
 //! It accepts what users add to the recording flags: `-tt`/`-ttt`/`-r` time stamps, `-T`
-//! durations, `-y`/`-yy` fd decorations, `-o FILE` or stderr pid prefixes.
+//! durations, `-y`/`-yy` fd decorations, `-X verbose` comments, `-i`/`-n` brackets,
+//! `--decode-pids=comm`, and both `-o FILE` and stderr output (where strace omits the pid of
+//! a lone process, and may cut a line in two with `strace: Process N attached`).
+//!
+//! # Not supported
+//!
+//! - C expressions inside arguments, such as wait statuses `{WIFEXITED(s) && WEXITSTATUS(s) ==
+//!   0}`, `&sin6_addr` or `restart_syscall`'s `<... resuming interrupted read ...>`, are kept
+//!   as raw text ([`Arg::Other`]) element by element.
+//! - Output of the traced program mixed into strace's stderr, and the `-c`/`-C` summary table,
+//!   are not trace lines: they come out as errors.
+//! - Whole-second time stamps (`--absolute-timestamps=precision:s` with the Unix format) look
+//!   like pids and are read as such; fractional ones are fine.
+//! - `-ff` writes one file per process without pids; each file parses on its own, with
+//!   [`Event::pid`] `None` until the pid is learned.
 //!
 //! ```
 //! use trace::{Parser, Ret};

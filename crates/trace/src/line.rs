@@ -53,18 +53,16 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
     let start = c.pos;
     if c.eat_str(b"[pid") {
         c.skip_spaces();
-        let pid = c.take_digits();
-        if let (Some(pid), true) = (parse_decimal(pid).and_then(|p| u32::try_from(p).ok()), c.eat(b']')) {
+        let pid = parse_pid(&mut c);
+        if let (Some(pid), true) = (pid, c.eat(b']')) {
             prefix.pid = Some(pid);
             c.skip_spaces();
         } else {
             c.pos = start;
         }
     } else if c.peek().is_some_and(|b| b.is_ascii_digit()) {
-        let digits = c.take_digits();
-        let is_pid = c.peek() == Some(b' ');
-        match parse_decimal(digits).and_then(|p| u32::try_from(p).ok()) {
-            Some(pid) if is_pid => {
+        match parse_pid(&mut c) {
+            Some(pid) if c.peek() == Some(b' ') => {
                 prefix.pid = Some(pid);
                 c.skip_spaces();
             }
@@ -79,8 +77,31 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
         }
         _ => c.pos = before_time,
     }
+    // `-i` prints the instruction pointer, `[00007ffff7fe3c8b] `, and `-n` the syscall number,
+    // `[  9] `; neither matters here.
+    while c.peek() == Some(b'[') {
+        let rest = c.rest();
+        let inner = rest[1..].iter().take_while(|b| b.is_ascii_hexdigit() || **b == b' ').count();
+        if inner > 0 && rest.get(1 + inner) == Some(&b']') && rest.get(2 + inner) == Some(&b' ') {
+            c.advance(2 + inner);
+            c.skip_spaces();
+        } else {
+            break;
+        }
+    }
     prefix.body_start = c.pos;
     prefix
+}
+
+/// Parses a pid, and the `<comm>` that `--decode-pids=comm` adds after it.
+fn parse_pid(c: &mut Cursor<'_>) -> Option<u32> {
+    let pid = u32::try_from(parse_decimal(c.take_digits())?).ok()?;
+    if c.peek() == Some(b'<') {
+        // A command name is at most 15 bytes, so a `>` further away is something else.
+        let end = c.rest().iter().take(18).position(|&b| b == b'>')?;
+        c.advance(end + 1);
+    }
+    Some(pid)
 }
 
 /// Parses `SECONDS.FRACTION` or `HH:MM:SS[.FRACTION]`.
@@ -388,6 +409,13 @@ mod tests {
         assert_eq!(&b"19980  1795653895.935651 brk("[p.body_start..], b"brk(");
         let p = parse_prefix(b"     0.000123 brk(NULL) = 0x1000");
         assert_eq!(p.timestamp, Some(Timestamp { seconds: 0, nanos: 123_000 }));
+        let p = parse_prefix(b"[pid 1234<thr>] [00007ffff7fe3c8b] brk(NULL) = 0x1000");
+        assert_eq!(p.pid, Some(1234));
+        assert_eq!(&b"[pid 1234<thr>] [00007ffff7fe3c8b] brk(NULL) = 0x1000"[p.body_start..], b"brk(NULL) = 0x1000");
+        let p = parse_prefix(b"1234<cat> [  9] mmap(");
+        assert_eq!((p.pid, p.body_start), (Some(1234), 16));
+        let p = parse_prefix(b"[ Process PID=1234 runs in 32 bit mode. ]");
+        assert_eq!(p.body_start, 0);
         let p = parse_prefix(b"brk(NULL) = 0x1000");
         assert_eq!((p.pid, p.timestamp, p.body_start), (None, None, 0));
     }

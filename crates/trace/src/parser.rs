@@ -127,7 +127,7 @@ impl Pids {
                     self.last_prefixed = Some(pid);
                     self.live.insert(pid);
                 }
-                if first || (self.saw_unprefixed && !self.children.contains(&pid)) {
+                if self.root.is_none() && (first || (self.saw_unprefixed && !self.children.contains(&pid))) {
                     // With `-o FILE` every line is prefixed, and the first is the root's. After
                     // unprefixed lines, the first prefixed line that is not a known child is
                     // the formerly lone process, prefixed now that a second one appeared.
@@ -144,13 +144,15 @@ impl Pids {
         match &*call.name {
             // The main thread's tid is the pid.
             "getpid" | "gettid" | "set_tid_address" if self.live.is_empty() => self.learn_root(value),
-            "clone" | "clone3" | "fork" | "vfork" => self.children.push(value),
+            "clone" | "clone3" | "fork" | "vfork" if self.root.is_none() => self.children.push(value),
             _ => {}
         }
     }
 
     fn on_attached(&mut self, pid: u32) {
-        self.children.push(pid);
+        if self.root.is_none() {
+            self.children.push(pid);
+        }
         self.live.insert(pid);
     }
 

@@ -315,3 +315,39 @@ strace: ptrace(PTRACE_SEIZE, 1): Operation not permitted
     assert!(matches!(&all[2].kind, EventKind::Other(_)));
     assert!(matches!(&all[3].kind, EventKind::Diagnostic(text) if text.starts_with("ptrace")));
 }
+
+#[test]
+fn lines_in_the_formats_of_older_and_newer_strace_versions() {
+    // strace 4.x: padded pids, signals without siginfo, positional sigaction structs,
+    // `[/* N vars */]` environments; strace 6.x options: -X verbose, -n, -i, --decode-pids.
+    let all = events(
+        "\
+execve(\"/bin/ls\", [\"ls\"], [/* 30 vars */]) = 0
+[pid  1234] rt_sigaction(SIGINT, {SIG_IGN, [], SA_RESTORER, 0x7f0a1b2c3d40}, {SIG_DFL, [], 0}, 8) = 0
+[pid  1234] --- SIGCHLD (Child exited) @ 0 (0) ---
+[pid  1234] fstat(3, {st_mode=S_IFREG|0644, st_size=12345, ...}) = 0
+[pid  1234] mmap(NULL, 8192, 0x3 /* PROT_READ|PROT_WRITE */, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */, -1, 0) = 0x7f0000000000
+[pid  1234] [  9] mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000002000
+[pid 1234<ls>] [00007ffff7fe3c8b] munmap(0x7f0000002000, 4096) = 0
+1234  1795653895.935651123 brk(NULL) = 0x555555560000
+",
+    );
+    assert_eq!(call(&all[0]).arg(2).and_then(Arg::as_array), Some(&[Arg::Comment("30 vars".into())][..]));
+    let sigaction = call(&all[1]);
+    let new_action = sigaction.arg_struct(1).unwrap();
+    assert_eq!(new_action[0].value.as_ident(), Some("SIG_IGN"));
+    assert_eq!(new_action[3].value.as_u64(), Some(0x7f0a1b2c3d40));
+    match &all[2].kind {
+        EventKind::Signal { signal, info } => {
+            assert_eq!(signal, "SIGCHLD");
+            assert_eq!(info, &Some(Arg::Other("(Child exited) @ 0 (0)".into())));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(call(&all[3]).arg_struct(1).map(|s| s.len()), Some(3));
+    let verbose = call(&all[4]);
+    assert_eq!((verbose.arg_flags(2), verbose.arg(2).and_then(Arg::comment)), (Some(3), Some("PROT_READ|PROT_WRITE")));
+    assert_eq!(call(&all[5]).arg_u64(1), Some(4096));
+    assert_eq!((all[6].pid, call(&all[6]).name.as_ref()), (Some(1234), "munmap"));
+    assert_eq!(all[7].timestamp.map(|t| t.nanos), Some(935_651_123));
+}
