@@ -388,15 +388,7 @@ impl<R: BufRead> Parser<R> {
             }
             Body::Resumed { name, rest_start } => {
                 self.pids.on_line(prefix.pid);
-                let pid = self.pids.resolve(prefix.pid);
-                self.resume(
-                    line,
-                    name,
-                    rest_start,
-                    prefix.pid.is_none(),
-                    event(pid, EventKind::Other(String::new())),
-                    origin,
-                );
+                self.resume(line, name, rest_start, prefix.pid, origin, event);
             }
         }
     }
@@ -424,17 +416,19 @@ impl<R: BufRead> Parser<R> {
         }
     }
 
-    /// Joins a `<... NAME resumed>` line with the first part of its call.
+    /// Joins a `<... NAME resumed>` line with the first part of its call; `event` makes the
+    /// event of this line.
     fn resume(
         &mut self,
         line: &[u8],
         name: &[u8],
         mut rest_start: usize,
-        unprefixed: bool,
-        template: Event,
+        prefix_pid: Option<u32>,
         origin: Origin,
+        event: impl FnOnce(Option<u32>, EventKind) -> Event,
     ) {
-        let Some(key) = self.pending_key_for(template.pid, name) else {
+        let pid = self.pids.resolve(prefix_pid);
+        let Some(key) = self.pending_key_for(pid, name) else {
             let message =
                 format!("`<... {} resumed>` without its `<unfinished ...>` line", String::from_utf8_lossy(name));
             self.ready.push_back(Err(origin.error(0, message)));
@@ -466,11 +460,10 @@ impl<R: BufRead> Parser<R> {
         match parse_call_tail(&mut c, name, false) {
             Ok(mut call) => {
                 call.unfinished_line = Some(first.line);
-                if unprefixed {
+                if prefix_pid.is_none() {
                     self.pids.on_unprefixed_call(&call);
                 }
-                let pid = template.pid.or(key);
-                self.ready.push_back(Ok(Event { pid, kind: EventKind::Syscall(Box::new(call)), ..template }));
+                self.ready.push_back(Ok(event(pid.or(key), EventKind::Syscall(Box::new(call)))));
             }
             Err(fail) => {
                 let error = if fail.pos < first.text.len() {
