@@ -186,19 +186,21 @@ fn take_call_name<'a>(c: &mut Cursor<'a>) -> &'a [u8] {
 ///
 /// With `eof_ok` the text may end inside the arguments (a call that never resumed); the
 /// result is then [`Ret::Unknown`].
-pub(crate) fn parse_call_tail(c: &mut Cursor<'_>, name: &[u8], eof_ok: bool) -> Result<Syscall, Fail> {
-    let mut args = Args::new();
-    parse_list(c, b')', eof_ok, 0, &mut args)?;
-    let mut call = Syscall {
+///
+/// The call is built in its box from the start, so its arguments are parsed in place rather
+/// than moved there afterwards.
+pub(crate) fn parse_call_tail(c: &mut Cursor<'_>, name: &[u8], eof_ok: bool) -> Result<Box<Syscall>, Fail> {
+    let mut call = Box::new(Syscall {
         name: call_name(name),
-        args,
+        args: Args::new(),
         ret: Ret::Unknown,
         ret_decoration: None,
         ret_note: None,
         duration: None,
         unfinished_line: None,
         incomplete: false,
-    };
+    });
+    parse_list(c, b')', eof_ok, 0, &mut call.args)?;
     c.skip_spaces();
     if c.at_end() && eof_ok {
         return Ok(call);
@@ -377,7 +379,7 @@ pub(crate) fn lossy(bytes: &[u8]) -> String {
 
 /// Parses one complete call line body (for tests and simple consumers).
 #[cfg(test)]
-fn parse_complete(line: &str) -> Result<Syscall, Fail> {
+fn parse_complete(line: &str) -> Result<Box<Syscall>, Fail> {
     let prefix = parse_prefix(line.as_bytes());
     match classify(line.as_bytes(), prefix.body_start)? {
         Body::Call { name, args_start, unfinished: None } => {
