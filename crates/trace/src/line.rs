@@ -1,0 +1,535 @@
+//! Parsing of one line of strace output, without memory of other lines.
+//!
+//! A line is `[pid N] ` or `N ` (optional), a time stamp (optional), then a body:
+//! - `NAME(ARGS) = RET [annotations]`: a complete call;
+//! - `NAME(ARGS <unfinished ...>`: the first part of a split call;
+//! - `<... NAME resumed>REST) = RET`: its second part;
+//! - `--- SIG… {…} ---`, `+++ exited with N +++`, `+++ killed by SIG… +++`,
+//!   `+++ superseded by execve in pid N +++`, `strace: …`.
+//!
+//! Joining the parts of split calls is [`crate::parser`]'s job; this module only says which
+//! kind of line it saw and parses complete calls (also the text the parser joins).
+
+use std::time::Duration;
+
+use crate::arg::Arg;
+use crate::cursor::{ident_string, is_ident_byte, parse_decimal, Cursor, Fail};
+use crate::event::{Args, EventKind, Ret, Syscall, Timestamp};
+use crate::grammar::{parse_decoration, parse_list, parse_number, parse_value};
+use crate::names::call_name;
+
+const UNFINISHED: &[u8] = b"<unfinished ...>";
+
+/// What comes before the body of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Prefix {
+    pub pid: Option<u32>,
+    pub timestamp: Option<Timestamp>,
+    /// Offset of the body in the line.
+    pub body_start: usize,
+}
+
+/// The body of a line, classified.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Body<'a> {
+    /// A call line; `args_start` is the offset just after `(`. Its end tells whether it is
+    /// complete or the first part of a split call.
+    Call { name: &'a [u8], args_start: usize, unfinished: Option<usize> },
+    /// `<... NAME resumed>`; `rest_start` is the offset of what follows `>`.
+    Resumed { name: &'a [u8], rest_start: usize },
+    /// A line that makes an event on its own.
+    Event(EventKind),
+}
+
+/// Reads the `[pid N] ` / `N ` prefix and the time stamp.
+///
+/// A leading number followed by a space is a pid, one followed by `.` or `:` is a time stamp:
+/// `-o FILE` writes `1234 ` before every line, `-tt` writes `12:34:56.789012 `, `-ttt`
+/// `1795653895.935651 ` and `-r` `     0.000123 `.
+pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
+    let mut c = Cursor::new(line);
+    let mut prefix = Prefix::default();
+    c.skip_spaces();
+    let start = c.pos;
+    if c.eat_str(b"[pid") {
+        c.skip_spaces();
+        let pid = parse_pid(&mut c);
+        if let (Some(pid), true) = (pid, c.eat(b']')) {
+            prefix.pid = Some(pid);
+            c.skip_spaces();
+        } else {
+            c.pos = start;
+        }
+    } else if c.peek().is_some_and(|b| b.is_ascii_digit()) {
+        match parse_pid(&mut c) {
+            Some(pid) if c.peek() == Some(b' ') => {
+                prefix.pid = Some(pid);
+                c.skip_spaces();
+            }
+            _ => c.pos = start,
+        }
+    }
+    let before_time = c.pos;
+    match parse_timestamp(&mut c) {
+        Some(ts) if c.peek() == Some(b' ') => {
+            prefix.timestamp = Some(ts);
+            c.skip_spaces();
+        }
+        _ => c.pos = before_time,
+    }
+    // `-i` prints the instruction pointer, `[00007ffff7fe3c8b] `, and `-n` the syscall number,
+    // `[  9] `; neither matters here.
+    while c.peek() == Some(b'[') {
+        let rest = c.rest();
+        let inner = rest[1..].iter().take_while(|b| b.is_ascii_hexdigit() || **b == b' ').count();
+        if inner > 0 && rest.get(1 + inner) == Some(&b']') && rest.get(2 + inner) == Some(&b' ') {
+            c.advance(2 + inner);
+            c.skip_spaces();
+        } else {
+            break;
+        }
+    }
+    prefix.body_start = c.pos;
+    prefix
+}
+
+/// Parses a pid, and the `<comm>` that `--decode-pids=comm` adds after it.
+fn parse_pid(c: &mut Cursor<'_>) -> Option<u32> {
+    let pid = u32::try_from(parse_decimal(c.take_digits())?).ok()?;
+    if c.peek() == Some(b'<') {
+        // A command name is at most 15 bytes, so a `>` further away is something else.
+        let end = c.rest().iter().take(18).position(|&b| b == b'>')?;
+        c.advance(end + 1);
+    }
+    Some(pid)
+}
+
+/// Parses `SECONDS.FRACTION` or `HH:MM:SS[.FRACTION]`.
+fn parse_timestamp(c: &mut Cursor<'_>) -> Option<Timestamp> {
+    let first = parse_decimal(c.take_digits())?;
+    let seconds = if c.peek() == Some(b':') {
+        c.advance(1);
+        let minutes = parse_decimal(c.take_digits())?;
+        if !c.eat(b':') {
+            return None;
+        }
+        let secs = parse_decimal(c.take_digits())?;
+        first.checked_mul(3600)?.checked_add(minutes.checked_mul(60)?)?.checked_add(secs)?
+    } else if c.peek() == Some(b'.') {
+        first
+    } else {
+        return None;
+    };
+    let mut nanos = 0u32;
+    if c.eat(b'.') {
+        let digits = c.take_digits();
+        if digits.is_empty() {
+            return None;
+        }
+        // Keep nanosecond precision; more digits than that are dropped.
+        for i in 0..9 {
+            let d = digits.get(i).map_or(0, |d| u32::from(d - b'0'));
+            nanos = nanos * 10 + d;
+        }
+    }
+    Some(Timestamp { seconds, nanos })
+}
+
+/// Classifies the body of a line that starts at `body_start`.
+pub(crate) fn classify(line: &[u8], body_start: usize) -> Result<Body<'_>, Fail> {
+    let mut c = Cursor::new(line);
+    c.pos = body_start;
+    if c.eat_str(b"<... ") {
+        let name_start = c.pos;
+        let name = take_call_name(&mut c);
+        if name.is_empty() {
+            return Err(Fail { pos: name_start, message: "expected a call name after `<...`" });
+        }
+        c.skip_spaces();
+        if !c.eat_str(b"resumed>") {
+            return Err(c.fail("expected `resumed>`"));
+        }
+        return Ok(Body::Resumed { name, rest_start: c.pos });
+    }
+    if c.starts_with(b"--- ") {
+        return Ok(Body::Event(parse_signal(&line[body_start..])));
+    }
+    if c.starts_with(b"+++ ") {
+        return parse_exit(&line[body_start..]).map(Body::Event).ok_or(c.fail("unrecognized `+++` line"));
+    }
+    if c.eat_str(b"strace: ") {
+        return Ok(Body::Event(parse_diagnostic(c.rest())));
+    }
+    if c.starts_with(b"[ ") || c.starts_with(b"> ") {
+        return Ok(Body::Event(EventKind::Other(lossy(&line[body_start..]))));
+    }
+    let name = take_call_name(&mut c);
+    if name.is_empty() || !c.eat(b'(') {
+        return Err(Fail { pos: body_start, message: "unrecognized line" });
+    }
+    let args_start = c.pos;
+    let trimmed = line.trim_ascii_end();
+    let unfinished = trimmed.ends_with(UNFINISHED).then(|| trimmed.len() - UNFINISHED.len());
+    Ok(Body::Call { name, args_start, unfinished: unfinished.filter(|&u| u >= args_start) })
+}
+
+/// Takes a call name: identifier bytes, and `?` which strace uses for unknown calls.
+fn take_call_name<'a>(c: &mut Cursor<'a>) -> &'a [u8] {
+    let start = c.pos;
+    while c.peek().is_some_and(|b| is_ident_byte(b) || b == b'?') {
+        c.advance(1);
+    }
+    &c.bytes[start..c.pos]
+}
+
+/// Parses `ARGS) = RET …` from the cursor (just after the `(`), filling in a [`Syscall`].
+///
+/// With `eof_ok` the text may end inside the arguments (a call that never resumed); the
+/// result is then [`Ret::Unknown`].
+///
+/// The call is built in its box from the start, so its arguments are parsed in place rather
+/// than moved there afterwards.
+pub(crate) fn parse_call_tail(c: &mut Cursor<'_>, name: &[u8], eof_ok: bool) -> Result<Box<Syscall>, Fail> {
+    let mut call = Box::new(Syscall {
+        name: call_name(name),
+        args: Args::new(),
+        ret: Ret::Unknown,
+        ret_decoration: None,
+        ret_note: None,
+        duration: None,
+        unfinished_line: None,
+        incomplete: false,
+    });
+    parse_list(c, b')', eof_ok, 0, &mut call.args)?;
+    c.skip_spaces();
+    if c.at_end() && eof_ok {
+        return Ok(call);
+    }
+    if !c.eat(b'=') {
+        return Err(c.fail("expected `=` and a return value after `)`"));
+    }
+    c.skip_spaces();
+    parse_ret(c, &mut call)?;
+    Ok(call)
+}
+
+/// Parses the return value and what may follow it: an errno with its message, a `-y`
+/// decoration, a note in parentheses, a `-T` duration.
+fn parse_ret(c: &mut Cursor<'_>, call: &mut Syscall) -> Result<(), Fail> {
+    if c.eat(b'?') {
+        call.ret = Ret::Unknown;
+    } else if c.peek().is_some_and(|b| b == b'-' || b.is_ascii_digit()) {
+        call.ret = Ret::Value(parse_number(c)?);
+        // `= 3</etc/passwd>`: the -y path of a returned fd sticks to the number, while a -T
+        // duration comes after a space.
+        if c.peek() == Some(b'<') {
+            call.ret_decoration = Some(parse_decoration(c)?);
+        }
+    } else {
+        return Err(c.fail("expected a return value"));
+    }
+    loop {
+        c.skip_spaces();
+        match c.peek() {
+            None => return Ok(()),
+            Some(b'E') if matches!(call.ret, Ret::Value(_) | Ret::Unknown) => {
+                let errno = ident_string(c.take_ident_chars());
+                call.ret = Ret::Error { errno, message: String::new() };
+            }
+            Some(b'(') => {
+                let text = take_parenthesized(c)?;
+                match &mut call.ret {
+                    Ret::Error { message, .. } if message.is_empty() => *message = text,
+                    _ => call.ret_note = Some(text),
+                }
+            }
+            Some(b'<') => {
+                let start = c.pos;
+                let end = memchr::memchr(b'>', c.rest()).ok_or(c.fail("unterminated `<`"))?;
+                let inner = &c.rest()[1..end];
+                c.advance(end + 1);
+                if inner != b"unavailable" {
+                    call.duration =
+                        Some(parse_duration(inner).ok_or(Fail { pos: start, message: "bad `-T` duration" })?);
+                }
+            }
+            Some(_) => return Err(c.fail("unexpected text after the return value")),
+        }
+    }
+}
+
+/// Takes `(…)` with nested parentheses and strings, returning the text inside.
+fn take_parenthesized(c: &mut Cursor<'_>) -> Result<String, Fail> {
+    let open = c.pos;
+    let bytes = c.bytes;
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    c.pos = i + 1;
+                    return Ok(lossy(&bytes[open + 1..i]));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Err(Fail { pos: open, message: "unclosed `(` after the return value" })
+}
+
+/// Parses the inside of a `-T` duration, `0.000012`.
+fn parse_duration(text: &[u8]) -> Option<Duration> {
+    let mut c = Cursor::new(text);
+    let seconds = parse_decimal(c.take_digits())?;
+    let mut nanos = 0u32;
+    if c.eat(b'.') {
+        let digits = c.take_digits();
+        for i in 0..9 {
+            nanos = nanos * 10 + digits.get(i).map_or(0, |d| u32::from(d - b'0'));
+        }
+    }
+    c.at_end().then(|| Duration::new(seconds, nanos))
+}
+
+/// Parses `--- SIGNAME {siginfo} ---` (other `---` lines become [`EventKind::Other`]).
+fn parse_signal(body: &[u8]) -> EventKind {
+    let inner = body.trim_ascii_end();
+    let inner = inner.strip_prefix(b"--- ").unwrap_or(inner);
+    let inner = inner.strip_suffix(b" ---").unwrap_or(inner);
+    let mut c = Cursor::new(inner);
+    let name = c.take_ident_chars();
+    if !name.starts_with(b"SIG") {
+        return EventKind::Other(lossy(body));
+    }
+    c.skip_spaces();
+    let info = if c.peek() == Some(b'{') {
+        match parse_value(&mut c, 0) {
+            Ok(value) => Some(value),
+            Err(_) => Some(Arg::Other(lossy(c.rest()))),
+        }
+    } else if c.at_end() {
+        None
+    } else {
+        // Old strace versions print `(Child exited) @ 0 (0)` instead of a struct.
+        Some(Arg::Other(lossy(c.rest())))
+    };
+    EventKind::Signal { signal: ident_string(name), info }
+}
+
+/// Parses the `+++ … +++` lines.
+fn parse_exit(body: &[u8]) -> Option<EventKind> {
+    let inner = body.trim_ascii_end().strip_prefix(b"+++ ")?.strip_suffix(b" +++")?;
+    if let Some(code) = inner.strip_prefix(b"exited with ") {
+        let mut c = Cursor::new(code);
+        let value = parse_number(&mut c).ok()?;
+        // Exit statuses are 0..=255; a negative one would still be an i32.
+        return c.at_end().then(|| EventKind::Exited { code: value as i64 as i32 });
+    }
+    if let Some(rest) = inner.strip_prefix(b"killed by ") {
+        let mut c = Cursor::new(rest);
+        let signal = ident_string(c.take_ident_chars());
+        c.skip_spaces();
+        let core = c.eat_str(b"(core dumped)");
+        c.skip_spaces();
+        return (!signal.is_empty() && c.at_end()).then_some(EventKind::Killed { signal, core });
+    }
+    if let Some(pid) = inner.strip_prefix(b"superseded by execve in pid ") {
+        let thread = u32::try_from(parse_decimal(pid)?).ok()?;
+        return Some(EventKind::SupersededByExecve { thread });
+    }
+    None
+}
+
+/// Parses what follows `strace: `.
+fn parse_diagnostic(text: &[u8]) -> EventKind {
+    let text = text.trim_ascii_end();
+    if let Some(rest) = text.strip_prefix(b"Process ") {
+        let mut c = Cursor::new(rest);
+        if parse_decimal(c.take_digits()).is_some() {
+            match c.rest() {
+                b" attached" => return EventKind::Attached,
+                b" detached" => return EventKind::Detached,
+                _ => {}
+            }
+        }
+    }
+    EventKind::Diagnostic(lossy(text))
+}
+
+/// Returns the pid named by `strace: Process N …`, which belongs to the event, not the line.
+pub(crate) fn diagnostic_pid(line: &[u8], body_start: usize) -> Option<u32> {
+    let rest = line.get(body_start..)?.strip_prefix(b"strace: Process ")?;
+    let mut c = Cursor::new(rest);
+    u32::try_from(parse_decimal(c.take_digits())?).ok()
+}
+
+pub(crate) fn lossy(bytes: &[u8]) -> String {
+    crate::cursor::text_string(bytes)
+}
+
+/// Parses one complete call line body (for tests and simple consumers).
+#[cfg(test)]
+fn parse_complete(line: &str) -> Result<Box<Syscall>, Fail> {
+    let prefix = parse_prefix(line.as_bytes());
+    match classify(line.as_bytes(), prefix.body_start)? {
+        Body::Call { name, args_start, unfinished: None } => {
+            let mut c = Cursor::new(line.as_bytes());
+            c.pos = args_start;
+            parse_call_tail(&mut c, name, false)
+        }
+        other => panic!("not a complete call: {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_in_every_form() {
+        let p = parse_prefix(b"[pid 20209] mmap(");
+        assert_eq!((p.pid, p.timestamp, p.body_start), (Some(20209), None, 12));
+        let p = parse_prefix(b"[pid  123] 00:44:55.955767 close(3) = 0");
+        assert_eq!(p.pid, Some(123));
+        assert_eq!(p.timestamp, Some(Timestamp { seconds: 2695, nanos: 955_767_000 }));
+        let p = parse_prefix(b"19980 brk(NULL)");
+        assert_eq!((p.pid, p.body_start), (Some(19980), 6));
+        let p = parse_prefix(b"1795653895.935651 execve(");
+        assert_eq!((p.pid, p.timestamp), (None, Some(Timestamp { seconds: 1795653895, nanos: 935_651_000 })));
+        let p = parse_prefix(b"19980  1795653895.935651 brk(");
+        assert_eq!(p.pid, Some(19980));
+        assert_eq!(&b"19980  1795653895.935651 brk("[p.body_start..], b"brk(");
+        let p = parse_prefix(b"     0.000123 brk(NULL) = 0x1000");
+        assert_eq!(p.timestamp, Some(Timestamp { seconds: 0, nanos: 123_000 }));
+        let p = parse_prefix(b"[pid 1234<thr>] [00007ffff7fe3c8b] brk(NULL) = 0x1000");
+        assert_eq!(p.pid, Some(1234));
+        assert_eq!(&b"[pid 1234<thr>] [00007ffff7fe3c8b] brk(NULL) = 0x1000"[p.body_start..], b"brk(NULL) = 0x1000");
+        let p = parse_prefix(b"1234<cat> [  9] mmap(");
+        assert_eq!((p.pid, p.body_start), (Some(1234), 16));
+        let p = parse_prefix(b"[ Process PID=1234 runs in 32 bit mode. ]");
+        assert_eq!(p.body_start, 0);
+        let p = parse_prefix(b"brk(NULL) = 0x1000");
+        assert_eq!((p.pid, p.timestamp, p.body_start), (None, None, 0));
+    }
+
+    #[test]
+    fn a_simple_mmap_line() {
+        let call = parse_complete(
+            "1234  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7fc3000",
+        )
+        .unwrap();
+        assert_eq!(call.name, "mmap");
+        assert_eq!(call.args.len(), 6);
+        assert_eq!(call.arg_u64(1), Some(8192));
+        assert_eq!(call.arg_flags(2), Some(3));
+        assert_eq!(call.arg_flags(3), Some(0x22));
+        assert_eq!(call.arg_i64(4), Some(-1));
+        assert_eq!(call.ret, Ret::Value(0x7ffff7fc3000));
+    }
+
+    #[test]
+    fn errors_with_errno_and_message() {
+        let call =
+            parse_complete(r#"access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)"#).unwrap();
+        assert_eq!(call.ret, Ret::Error { errno: "ENOENT".into(), message: "No such file or directory".into() });
+        let call = parse_complete("mmap(NULL, 1, PROT_READ, MAP_PRIVATE, -1, 0) = -1 ENOMEM (Cannot allocate memory)")
+            .unwrap();
+        assert_eq!(call.errno(), Some("ENOMEM"));
+    }
+
+    #[test]
+    fn restarted_calls_and_unknown_results() {
+        let call =
+            parse_complete("read(0, 0x7ffc, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)").unwrap();
+        assert_eq!(call.errno(), Some("ERESTARTSYS"));
+        let call = parse_complete("exit_group(0)                     = ?").unwrap();
+        assert_eq!(call.ret, Ret::Unknown);
+        let call = parse_complete("exit_group(0) = ? <unavailable>").unwrap();
+        assert_eq!((call.ret, call.duration), (Ret::Unknown, None));
+    }
+
+    #[test]
+    fn annotations_after_the_value() {
+        let call = parse_complete("fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)").unwrap();
+        assert_eq!((call.ret_u64(), call.ret_note.as_deref()), (Some(1), Some("flags FD_CLOEXEC")));
+        let call = parse_complete("poll([{fd=3, events=POLLIN}], 1, 0) = 1 ([{fd=3, revents=POLLIN}])").unwrap();
+        assert_eq!(call.ret_note.as_deref(), Some("[{fd=3, revents=POLLIN}]"));
+        let call = parse_complete(
+            r#"openat(AT_FDCWD</tmp/tr>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache> <0.000033>"#,
+        )
+        .unwrap();
+        assert_eq!(call.ret_u64(), Some(3));
+        assert_eq!(call.ret_decoration.as_deref(), Some(&b"/etc/ld.so.cache"[..]));
+        assert_eq!(call.duration, Some(Duration::from_micros(33)));
+        assert_eq!(call.arg_decoration(0), Some(&b"/tmp/tr"[..]));
+        let call =
+            parse_complete("select(1, [0], NULL, NULL, {tv_sec=0, tv_usec=0}) = 0 (Timeout) <0.000010>").unwrap();
+        assert_eq!((call.ret_note.as_deref(), call.duration), (Some("Timeout"), Some(Duration::from_micros(10))));
+    }
+
+    #[test]
+    fn unfinished_and_resumed_lines_are_recognized() {
+        let line = b"20209 munmap(0x7ffff4000000, 37748736 <unfinished ...>";
+        let prefix = parse_prefix(line);
+        match classify(line, prefix.body_start).unwrap() {
+            Body::Call { name, unfinished: Some(end), args_start } => {
+                assert_eq!(name, b"munmap");
+                assert_eq!(&line[args_start..end], b"0x7ffff4000000, 37748736 ");
+            }
+            other => panic!("{other:?}"),
+        }
+        let line = b"20204 <... clone3 resumed> => {parent_tid=[20211]}, 88) = 20211";
+        match classify(line, parse_prefix(line).body_start).unwrap() {
+            Body::Resumed { name, rest_start } => {
+                assert_eq!(name, b"clone3");
+                assert_eq!(&line[rest_start..], b" => {parent_tid=[20211]}, 88) = 20211");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn signals_exits_and_diagnostics() {
+        let kind = |line: &str| match classify(line.as_bytes(), 0).unwrap() {
+            Body::Event(kind) => kind,
+            other => panic!("{other:?}"),
+        };
+        match kind("--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=0x1234} ---") {
+            EventKind::Signal { signal, info: Some(info) } => {
+                assert_eq!(signal, "SIGSEGV");
+                assert_eq!(info.field("si_addr").and_then(Arg::as_u64), Some(0x1234));
+                assert_eq!(info.field("si_code").and_then(Arg::as_ident), Some("SEGV_MAPERR"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(kind("+++ exited with 3 +++"), EventKind::Exited { code: 3 });
+        assert_eq!(kind("+++ killed by SIGKILL +++"), EventKind::Killed { signal: "SIGKILL".into(), core: false });
+        assert_eq!(
+            kind("+++ killed by SIGSEGV (core dumped) +++"),
+            EventKind::Killed { signal: "SIGSEGV".into(), core: true }
+        );
+        assert_eq!(kind("+++ superseded by execve in pid 27775 +++"), EventKind::SupersededByExecve { thread: 27775 });
+        assert_eq!(kind("strace: Process 20209 attached"), EventKind::Attached);
+        assert_eq!(kind("strace: Process 20209 detached"), EventKind::Detached);
+        assert_eq!(kind("strace: exec of 'x' failed"), EventKind::Diagnostic("exec of 'x' failed".into()));
+        assert_eq!(kind("--- stopped by SIGSTOP ---"), EventKind::Other("--- stopped by SIGSTOP ---".into()));
+        assert_eq!(diagnostic_pid(b"strace: Process 20209 attached", 0), Some(20209));
+    }
+
+    #[test]
+    fn garbage_is_an_error_with_a_position() {
+        assert!(classify(b"hello world", 0).is_err());
+        let err = parse_complete("mmap(NULL, 4096) = zzz").unwrap_err();
+        assert_eq!(err.pos, 19);
+    }
+}
