@@ -15,7 +15,7 @@ use crate::pgtable::{self, Pte, PteFlags};
 use crate::vma::{AnonVma, Vma};
 use crate::vma_tree::VmaTree;
 use abi::{Errno, SysResult};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A process id.
 pub type Pid = u32;
@@ -65,6 +65,8 @@ pub struct Config {
     pub paranoid: bool,
     /// The CPU has protection keys (smaps prints a ProtectionKey line).
     pub pkeys: bool,
+    /// Pages of the vDSO parts execve maps.
+    pub vdso: crate::ops::exec::VdsoLayout,
 }
 
 impl Default for Config {
@@ -85,6 +87,7 @@ impl Default for Config {
             event_capacity: 100_000,
             paranoid: false,
             pkeys: true,
+            vdso: Default::default(),
         }
     }
 }
@@ -100,6 +103,8 @@ pub struct Task {
     pub mm: Option<usize>,
     /// File descriptors.
     pub fds: BTreeMap<i32, OpenFileId>,
+    /// Descriptors with FD_CLOEXEC: execve closes them.
+    pub cloexec: BTreeSet<i32>,
     /// Exit status once exited.
     pub exit_code: Option<i32>,
     /// Minor faults.
@@ -523,6 +528,28 @@ impl Kernel {
     /// Creates a process with an empty address space (no VMAs), as a starting point for
     /// scenarios and for `exec`.
     pub fn spawn_empty(&mut self, comm: &str) -> SysResult<Pid> {
+        let id = self.new_mm()?;
+        let pid = self.alloc_pid();
+        self.tasks.insert(
+            pid,
+            Task {
+                pid,
+                ppid: 0,
+                mm: Some(id),
+                fds: BTreeMap::new(),
+                cloexec: BTreeSet::new(),
+                exit_code: None,
+                min_flt: 0,
+                maj_flt: 0,
+                comm: comm.to_string(),
+            },
+        );
+        Ok(pid)
+    }
+
+    /// Allocates an address space with no VMAs and one user (mm_alloc), laid out for the
+    /// configured stack limit without randomization.
+    pub(crate) fn new_mm(&mut self) -> SysResult<usize> {
         let pgd = pgtable::alloc_root(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
         let base = Self::mmap_base_for(self.m.config.rlimit_stack, self.m.config.stack_guard_gap);
         let mm = Mm {
@@ -555,22 +582,7 @@ impl Kernel {
             pgtable_pages: 0,
             def_flags: VmFlags::empty(),
         };
-        let id = self.insert_mm(mm);
-        let pid = self.alloc_pid();
-        self.tasks.insert(
-            pid,
-            Task {
-                pid,
-                ppid: 0,
-                mm: Some(id),
-                fds: BTreeMap::new(),
-                exit_code: None,
-                min_flt: 0,
-                maj_flt: 0,
-                comm: comm.to_string(),
-            },
-        );
-        Ok(pid)
+        Ok(self.insert_mm(mm))
     }
 
     pub(crate) fn insert_mm(&mut self, mm: Mm) -> usize {

@@ -31,6 +31,9 @@ pub use file::{FileId, FileKind, OpenFileId};
 pub use flags::VmFlags;
 pub use kernel::{Access, Config, Kernel, Pid, SegvCode, Signal, ThpMode};
 pub use mm::Mm;
-pub use ops::spawn::{ExecImage, ExecSegment};
+pub use ops::exec::{
+    at, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecRequest, LoadSegment, StackExec, VdsoLayout,
+    EXEC_FATAL_STATUS,
+};
 pub use vma::Vma;
 pub use vma_tree::VmaTree;

@@ -5,35 +5,27 @@
 //! byte for byte.
 
 use abi::*;
-use mm::{Config, ExecImage, ExecSegment, Kernel, Pid};
+use mm::{Config, ElfImage, ElfKind, ExecFile, ExecRequest, Kernel, LoadSegment, Pid, StackExec};
 
 fn program(k: &mut Kernel) -> Pid {
-    k.create_file("/usr/bin/demo", &vec![0x90u8; 0x5000]);
-    let image = ExecImage {
-        path: "/usr/bin/demo".into(),
+    let file = k.create_file("/usr/bin/demo", &vec![0x90u8; 0x5000]);
+    let seg = |vaddr, memsz, filesz, offset, prot| LoadSegment { vaddr, memsz, filesz, offset, prot, align: 0x1000 };
+    let image = ElfImage {
+        kind: ElfKind::Exec,
+        entry: 0x40_1000,
+        phoff: 64,
+        phnum: 4,
         segments: vec![
-            ExecSegment { vaddr: 0x40_0000, memsz: 0x1000, filesz: 0x1000, offset: 0, prot: PROT_READ },
-            ExecSegment {
-                vaddr: 0x40_1000,
-                memsz: 0x2000,
-                filesz: 0x2000,
-                offset: 0x1000,
-                prot: PROT_READ | PROT_EXEC,
-            },
-            ExecSegment { vaddr: 0x40_3000, memsz: 0x1000, filesz: 0x1000, offset: 0x3000, prot: PROT_READ },
-            ExecSegment {
-                vaddr: 0x40_4e10,
-                memsz: 0x3200,
-                filesz: 0x200,
-                offset: 0x3e10,
-                prot: PROT_READ | PROT_WRITE,
-            },
+            seg(0x40_0000, 0x1000, 0x1000, 0, PROT_READ),
+            seg(0x40_1000, 0x2000, 0x2000, 0x1000, PROT_READ | PROT_EXEC),
+            seg(0x40_3000, 0x1000, 0x1000, 0x3000, PROT_READ),
+            seg(0x40_4e10, 0x3200, 0x200, 0x3e10, PROT_READ | PROT_WRITE),
         ],
-        pie: false,
-        stack_bytes: 0x400,
-        exec_stack: false,
+        interp: None,
+        stack: StackExec::Disable,
+        relro: None,
     };
-    k.spawn("demo", &image).unwrap()
+    k.spawn(&ExecRequest::new("/usr/bin/demo", ExecFile { file, image })).unwrap()
 }
 
 fn scenario() -> (Kernel, Pid, Pid) {

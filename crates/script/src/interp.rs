@@ -196,8 +196,9 @@ impl Interpreter {
             self.kernel.spawn_empty(&name.name)
         } else {
             let path = program::program_path(&name.name);
-            self.kernel.create_file(&path, &program::program_bytes(&name.name));
-            self.kernel.spawn(&name.name, &program::program_image(&name.name))
+            let file = self.kernel.create_file(&path, &program::program_bytes(&name.name));
+            let image = program::program_image();
+            self.kernel.spawn(&mm::ExecRequest::new(&path, mm::ExecFile { file, image }))
         };
         let pid = spawned.map_err(|e| name.pos.error(format!("cannot create process `{}`: {e}", name.name)))?;
         self.procs.insert(name.name.clone(), Proc { pid, events_seq, alive: true });

@@ -14,7 +14,7 @@
 //! anonymous memory. The program break starts right after the bss, at `0x409000`.
 
 use abi::{PROT_EXEC, PROT_READ, PROT_WRITE};
-use mm::{ExecImage, ExecSegment};
+use mm::{ElfImage, ElfKind, LoadSegment, StackExec};
 
 /// Size of the program file: headers, text, rodata, data and a symbol table after them.
 pub const PROGRAM_SIZE: usize = 0x5000;
@@ -51,20 +51,24 @@ fn fill(dst: &mut [u8], pattern: &[u8]) {
     }
 }
 
-/// Returns the image `execve` would build for the demo program of process `name`.
-pub fn program_image(name: &str) -> ExecImage {
-    let seg = |vaddr, memsz, filesz, offset, prot| ExecSegment { vaddr, memsz, filesz, offset, prot };
-    ExecImage {
-        path: program_path(name),
+/// Returns the headers of the demo program, as an ELF loader reads them: a static ET_EXEC
+/// with its entry point at the start of `.text`.
+pub fn program_image() -> ElfImage {
+    let seg = |vaddr, memsz, filesz, offset, prot| LoadSegment { vaddr, memsz, filesz, offset, prot, align: 0x1000 };
+    ElfImage {
+        kind: ElfKind::Exec,
+        entry: 0x401000,
+        phoff: 64,
+        phnum: 4,
         segments: vec![
             seg(0x400000, 0x1000, 0x1000, 0x0, PROT_READ),
             seg(0x401000, 0x2000, 0x2000, 0x1000, PROT_READ | PROT_EXEC),
             seg(0x403000, 0x1000, 0x1000, 0x3000, PROT_READ),
             seg(DATA_ADDR, 0x3200, 0x200, 0x3e10, PROT_READ | PROT_WRITE),
         ],
-        pie: false,
-        stack_bytes: 0x400,
-        exec_stack: false,
+        interp: None,
+        stack: StackExec::Disable,
+        relro: None,
     }
 }
 
@@ -87,7 +91,7 @@ mod tests {
         let f = program_bytes("A");
         assert_eq!(&f[..4], b"\x7fELF");
         assert_eq!(&f[0x3e10..0x3e1d], b"hello, world\n");
-        let img = program_image("A");
+        let img = program_image();
         let last = img.segments.last().unwrap();
         assert_eq!(last.offset % 4096, last.vaddr % 4096);
         assert!(last.offset + last.filesz <= f.len() as u64);

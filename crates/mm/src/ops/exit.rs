@@ -13,6 +13,7 @@ impl Kernel {
         }
         task.exit_code = Some(code);
         let fds = std::mem::take(&mut task.fds);
+        task.cloexec.clear();
         let mm = task.mm.take();
         for (_, o) in fds {
             self.m.put_open(o);

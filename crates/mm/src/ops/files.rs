@@ -79,6 +79,7 @@ impl Kernel {
             fd += 1;
         }
         task.fds.insert(fd, o);
+        task.cloexec.remove(&fd);
         Ok(fd as u64)
     }
 
@@ -102,11 +103,27 @@ impl Kernel {
             self.truncate_file(id, 0);
         }
         let o = self.m.add_open(id, readable, writable);
-        self.install_fd(pid, o)
+        let fd = self.install_fd(pid, o)?;
+        if flags & O_CLOEXEC != 0 {
+            self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?.cloexec.insert(fd as i32);
+        }
+        Ok(fd)
+    }
+
+    /// Sets or clears FD_CLOEXEC on a descriptor (`fcntl(fd, F_SETFD, ...)`).
+    pub fn set_cloexec(&mut self, pid: Pid, fd: i64, on: bool) -> SysResult<()> {
+        self.fd_open(pid, fd)?;
+        let task = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        if on {
+            task.cloexec.insert(fd as i32);
+        } else {
+            task.cloexec.remove(&(fd as i32));
+        }
+        Ok(())
     }
 
     /// `memfd_create(name, flags)`: an anonymous shmem file, shown as `/memfd:NAME (deleted)`.
-    pub fn memfd_create(&mut self, pid: Pid, name: &str, _flags: u64) -> SysResult<u64> {
+    pub fn memfd_create(&mut self, pid: Pid, name: &str, flags: u64) -> SysResult<u64> {
         self.task(pid).ok_or(Errno::ESRCH)?;
         let ino = self.m.new_ino();
         let id = self.m.add_file(File {
@@ -126,13 +143,19 @@ impl Kernel {
             folios: Default::default(),
         });
         let o = self.m.add_open(id, true, true);
-        self.install_fd(pid, o)
+        let fd = self.install_fd(pid, o)?;
+        if flags & MFD_CLOEXEC != 0 {
+            self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?.cloexec.insert(fd as i32);
+        }
+        Ok(fd)
     }
 
     /// `close(fd)`.
     pub fn close(&mut self, pid: Pid, fd: i64) -> SysResult<u64> {
         let fd = i32::try_from(fd).map_err(|_| Errno::EBADF)?;
-        let o = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?.fds.remove(&fd).ok_or(Errno::EBADF)?;
+        let task = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        let o = task.fds.remove(&fd).ok_or(Errno::EBADF)?;
+        task.cloexec.remove(&fd);
         self.m.put_open(o);
         Ok(0)
     }

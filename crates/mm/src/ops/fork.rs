@@ -55,6 +55,7 @@ impl Kernel {
                 ppid: pid,
                 mm: Some(cid),
                 fds: parent_task.fds,
+                cloexec: parent_task.cloexec,
                 exit_code: None,
                 min_flt: 0,
                 maj_flt: 0,

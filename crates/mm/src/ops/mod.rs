@@ -2,6 +2,7 @@
 
 mod access;
 mod brk;
+pub mod exec;
 mod exit;
 mod fault;
 mod files;
@@ -10,4 +11,4 @@ mod import;
 mod mmap;
 mod mprotect;
 mod munmap;
-pub mod spawn;
+mod spawn;

@@ -1,0 +1,166 @@
+//! Bringing host files and host kernel facts into the model: an executable and its
+//! interpreter imported with their real device and inode, the auxiliary-vector template
+//! and the vDSO layout of the running kernel.
+
+use crate::error::{LoadError, Role};
+use mm::{at, AuxvProfile, ExecFile, ExecRequest, FileId, Kernel, VdsoLayout};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Why a host program could not be turned into an exec request.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// Reading or stat'ing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The kernel would refuse the file.
+    #[error("{path}: {err}")]
+    Load {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        err: LoadError,
+        /// Program or interpreter.
+        role: Role,
+    },
+}
+
+impl HostError {
+    /// Returns the errno `execve` gives for this failure.
+    pub fn errno(&self) -> abi::Errno {
+        match self {
+            HostError::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => abi::Errno::ENOENT,
+                std::io::ErrorKind::PermissionDenied => abi::Errno::EACCES,
+                _ => abi::Errno::EIO,
+            },
+            HostError::Load { err, role, .. } => err.errno(*role),
+        }
+    }
+}
+
+/// Splits a `st_dev` into the (major, minor) pair `/proc/PID/maps` prints (the kernel's
+/// new_decode_dev).
+pub fn dev_major_minor(dev: u64) -> (u32, u32) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major as u32, minor as u32)
+}
+
+/// Imports the host file at `path` into the model under its canonical path (the name maps
+/// prints, symbolic links resolved), with its device, inode and contents. Returns the model
+/// file and its bytes.
+pub fn import_file(k: &mut Kernel, path: &Path) -> Result<(FileId, Arc<[u8]>), HostError> {
+    let io = |source| HostError::Io { path: path.display().to_string(), source };
+    let real = std::fs::canonicalize(path).map_err(io)?;
+    let meta = std::fs::metadata(&real).map_err(io)?;
+    let bytes: Arc<[u8]> = std::fs::read(&real).map_err(io)?.into();
+    let (major, minor) = dev_major_minor(meta.dev());
+    let name = real.to_string_lossy().into_owned();
+    let id = match k.lookup(&name) {
+        // Already imported: the same inode keeps its page cache.
+        Some(id) if k.m.file(id).ino == meta.ino() && k.m.file(id).major == major && k.m.file(id).minor == minor => id,
+        _ => k.import_file(&name, major, minor, meta.ino(), bytes.clone()),
+    };
+    Ok((id, bytes))
+}
+
+/// Builds the request for `execve(path, argv, envp)` of a host program: the program and
+/// its interpreter imported into `k`, the auxiliary vector of the running kernel, and
+/// `filename` exactly as given.
+pub fn exec_request(
+    k: &mut Kernel,
+    path: &str,
+    argv: &[impl AsRef<[u8]>],
+    envp: &[impl AsRef<[u8]>],
+) -> Result<ExecRequest, HostError> {
+    let (file, bytes) = import_file(k, Path::new(path))?;
+    let image =
+        crate::parse(&bytes).map_err(|err| HostError::Load { path: path.to_string(), err, role: Role::Program })?;
+    let interp = match &image.interp {
+        Some(ipath) => {
+            let (ifile, ibytes) = import_file(k, Path::new(ipath))?;
+            let iimage = crate::parse_interpreter(&ibytes).map_err(|err| HostError::Load {
+                path: ipath.clone(),
+                err,
+                role: Role::Interpreter,
+            })?;
+            Some(ExecFile { file: ifile, image: iimage })
+        }
+        None => None,
+    };
+    let auxv = auxv_profile().unwrap_or_default();
+    let mut req = ExecRequest::new(path, ExecFile { file, image }).args(argv).env(envp);
+    req.interp = interp;
+    req.auxv = auxv;
+    Ok(req)
+}
+
+/// Reads the auxiliary vector of this process as a template for the model: the entry types
+/// in the kernel's order, with this process's values, and the platform strings they point
+/// to.
+pub fn auxv_profile() -> std::io::Result<AuxvProfile> {
+    let raw = std::fs::read("/proc/self/auxv")?;
+    let mut entries = Vec::new();
+    for pair in raw.chunks_exact(16) {
+        let t = u64::from_le_bytes(pair[..8].try_into().expect("8 bytes"));
+        let v = u64::from_le_bytes(pair[8..].try_into().expect("8 bytes"));
+        if t == at::NULL {
+            break;
+        }
+        entries.push((t, v));
+    }
+    let string_at = |t: u64| -> std::io::Result<Vec<u8>> {
+        match entries.iter().find(|e| e.0 == t) {
+            Some(&(_, addr)) => read_c_string(addr),
+            None => Ok(Vec::new()),
+        }
+    };
+    let platform = string_at(at::PLATFORM)?;
+    let base_platform = string_at(at::BASE_PLATFORM)?;
+    Ok(AuxvProfile { entries, platform, base_platform })
+}
+
+/// Reads a NUL-terminated string of this process's memory through /proc/self/mem.
+fn read_c_string(addr: u64) -> std::io::Result<Vec<u8>> {
+    let mut f = std::fs::File::open("/proc/self/mem")?;
+    f.seek(SeekFrom::Start(addr))?;
+    let mut buf = vec![0u8; 256];
+    let n = f.read(&mut buf)?;
+    buf.truncate(n);
+    if let Some(end) = buf.iter().position(|&b| b == 0) {
+        buf.truncate(end);
+    }
+    Ok(buf)
+}
+
+/// Measures the vDSO parts of this process from its maps.
+pub fn vdso_layout() -> std::io::Result<VdsoLayout> {
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    Ok(vdso_layout_from_maps(&maps))
+}
+
+/// Reads the vDSO parts from a maps text (absent parts count 0 pages).
+pub fn vdso_layout_from_maps(maps: &str) -> VdsoLayout {
+    let mut layout = VdsoLayout { vvar_pages: 0, vvar_vclock_pages: 0, vdso_pages: 0 };
+    for line in maps.lines() {
+        let Some(range) = line.split_whitespace().next() else { continue };
+        let Some((a, b)) = range.split_once('-') else { continue };
+        let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) else { continue };
+        let pages = b.saturating_sub(a) / abi::PAGE_SIZE;
+        match line.split_whitespace().nth(5) {
+            Some("[vvar]") => layout.vvar_pages += pages,
+            Some("[vvar_vclock]") => layout.vvar_vclock_pages += pages,
+            Some("[vdso]") => layout.vdso_pages += pages,
+            _ => {}
+        }
+    }
+    layout
+}

@@ -1,0 +1,80 @@
+//! The vDSO: the kernel's code and data pages every process gets, mapped as one top-down
+//! allocation right after the program and its interpreter (map_vdso), so it lands directly
+//! below the interpreter, or below mmap_base for a static program.
+
+use crate::flags::VmFlags;
+use crate::kernel::Kernel;
+use crate::layout::*;
+use crate::vma::{Special, Vma};
+use abi::SysResult;
+
+/// How many pages each part of the vDSO has on the modelled kernel. Linux 6.18 on x86-64
+/// has four data pages (`[vvar]`: time, time namespace, getrandom, architecture data), two
+/// clock pages (`[vvar_vclock]`: pvclock and Hyper-V) and two code pages (`[vdso]`); other
+/// kernels differ, so this is measured from the host where it matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VdsoLayout {
+    /// Pages of `[vvar]`.
+    pub vvar_pages: u64,
+    /// Pages of `[vvar_vclock]` (0 on kernels that do not split it out).
+    pub vvar_vclock_pages: u64,
+    /// Pages of `[vdso]`.
+    pub vdso_pages: u64,
+}
+
+impl Default for VdsoLayout {
+    fn default() -> Self {
+        VdsoLayout { vvar_pages: 4, vvar_vclock_pages: 2, vdso_pages: 2 }
+    }
+}
+
+impl VdsoLayout {
+    /// Total size in bytes.
+    pub fn len(&self) -> u64 {
+        (self.vvar_pages + self.vvar_vclock_pages + self.vdso_pages) * PAGE_SIZE
+    }
+
+    /// Whether the layout has no pages at all (no vDSO).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Kernel {
+    /// map_vdso: places the vDSO with no hint and returns the address of its code (what
+    /// AT_SYSINFO_EHDR reports).
+    pub(crate) fn map_vdso(&mut self, id: usize, layout: VdsoLayout) -> SysResult<u64> {
+        let len = layout.len();
+        let base = self.get_unmapped_area(id, None, 0, len, 0, 0, false)?;
+        let data =
+            VmFlags::READ | VmFlags::MAYREAD | VmFlags::PFNMAP | VmFlags::IO | VmFlags::DONTEXPAND | VmFlags::DONTDUMP;
+        let code = VmFlags::READ
+            | VmFlags::EXEC
+            | VmFlags::MAYREAD
+            | VmFlags::MAYWRITE
+            | VmFlags::MAYEXEC
+            | VmFlags::DONTEXPAND;
+        let parts = [
+            (layout.vvar_pages, data, Special::Vvar),
+            (layout.vvar_vclock_pages, data, Special::VvarVclock),
+            (layout.vdso_pages, code, Special::Vdso),
+        ];
+        let mut start = base;
+        let mut text = base;
+        for (pages, flags, special) in parts {
+            if special == Special::Vdso {
+                text = start;
+            }
+            if pages == 0 {
+                continue;
+            }
+            let end = start + pages * PAGE_SIZE;
+            self.vma_link(
+                id,
+                Vma { start, end, flags, pgoff: 0, file: None, anon_vma: None, special: Some(special) },
+            );
+            start = end;
+        }
+        Ok(text)
+    }
+}
