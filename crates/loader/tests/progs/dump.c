@@ -1,0 +1,109 @@
+/*
+ * Dumps what the kernel's execve built, before doing anything else: /proc/self/maps,
+ * /proc/self/stat and the initial stack (from the entry stack pointer to the top of the
+ * [stack] mapping), with raw system calls and no C library.
+ *
+ * Output: "maps LEN\n" LEN bytes, "stat LEN\n" LEN bytes, "stack SP LEN\n" LEN bytes, with
+ * LEN and SP in hexadecimal.
+ *
+ * Built -nostdlib as a static executable, a static-pie, or as the "interpreter" of a PIE
+ * program (then it runs at the interpreter's entry and shows the program's layout).
+ * -DBIG_BSS adds 8 MiB of bss.
+ */
+
+asm(".globl _start\n"
+    "_start:\n"
+    "    mov %rsp, %rdi\n"
+    "    and $-16, %rsp\n"
+    "    call dump_main\n"
+    "    hlt\n");
+
+static long sys3(long n, long a, long b, long c)
+{
+    long r;
+    asm volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+    return r;
+}
+
+/* Initialized data, so that the data segment has file bytes before its bss. */
+static volatile char data[100] = { 1 };
+static char buf[1 << 16];
+#ifdef BIG_BSS
+static volatile char big[8 << 20];
+#endif
+
+static void put(const char *p, long n)
+{
+    while (n > 0) {
+        long w = sys3(1, 1, (long)p, n);
+        if (w <= 0)
+            sys3(60, 3, 0, 0);
+        p += w;
+        n -= w;
+    }
+}
+
+static void put_hex(unsigned long v)
+{
+    char t[17];
+    int i = 16;
+    t[i] = 0;
+    do {
+        t[--i] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    put(t + i, 16 - i);
+}
+
+static long slurp(const char *path)
+{
+    long fd = sys3(2, (long)path, 0, 0), n = 0, r;
+    if (fd < 0)
+        sys3(60, 4, 0, 0);
+    while ((r = sys3(0, fd, (long)(buf + n), (long)sizeof(buf) - n)) > 0)
+        n += r;
+    sys3(3, fd, 0, 0);
+    return n;
+}
+
+static void section(const char *name, long namelen, long n)
+{
+    put(name, namelen);
+    put(" ", 1);
+    put_hex((unsigned long)n);
+    put("\n", 1);
+    put(buf, n);
+}
+
+void dump_main(unsigned long sp)
+{
+    long n = slurp("/proc/self/maps");
+    /* The end of the [stack] line's range, found before buf is reused. */
+    unsigned long top = 0;
+    for (long i = 0; i + 7 <= n; i++) {
+        if (buf[i] == '[' && buf[i + 1] == 's' && buf[i + 2] == 't' && buf[i + 3] == 'a' && buf[i + 6] == ']') {
+            long j = i;
+            while (j > 0 && buf[j - 1] != '\n')
+                j--;
+            while (buf[j] != '-')
+                j++;
+            for (j++; buf[j] != ' '; j++)
+                top = top * 16 + (unsigned long)(buf[j] <= '9' ? buf[j] - '0' : buf[j] - 'a' + 10);
+            break;
+        }
+    }
+    section("maps", 4, n);
+    n = slurp("/proc/self/stat");
+    section("stat", 4, n);
+    put("stack ", 6);
+    put_hex(sp);
+    put(" ", 1);
+    put_hex(top - sp);
+    put("\n", 1);
+    put((const char *)sp, (long)(top - sp));
+    data[0] = 2;
+#ifdef BIG_BSS
+    big[0] = 1;
+#endif
+    sys3(60, 0, 0, 0);
+}
