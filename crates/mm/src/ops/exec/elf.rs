@@ -351,8 +351,7 @@ impl Kernel {
             } else if no_base != 0 && image.kind == ElfKind::Dyn {
                 load_addr = vaddr.wrapping_neg();
             }
-            let map =
-                self.elf_load(pid, id, open, load_addr.wrapping_add(vaddr), seg, seg.prot, flags, total_size)?;
+            let map = self.elf_load(pid, id, open, load_addr.wrapping_add(vaddr), seg, seg.prot, flags, total_size)?;
             total_size = 0;
             if map >= TASK_SIZE {
                 return Err(Errno::EINVAL);

@@ -217,15 +217,7 @@ impl Kernel {
         }
         self.vma_link(
             id,
-            Vma {
-                start,
-                end: stack_top,
-                flags,
-                pgoff: start >> PAGE_SHIFT,
-                file: None,
-                anon_vma: None,
-                special: None,
-            },
+            Vma { start, end: stack_top, flags, pgoff: start >> PAGE_SHIFT, file: None, anon_vma: None, special: None },
         );
         let low = strings.low() - shift;
         self.write_stack(pid, low, &strings.bytes)?;

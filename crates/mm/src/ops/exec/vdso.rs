@@ -69,10 +69,7 @@ impl Kernel {
                 continue;
             }
             let end = start + pages * PAGE_SIZE;
-            self.vma_link(
-                id,
-                Vma { start, end, flags, pgoff: 0, file: None, anon_vma: None, special: Some(special) },
-            );
+            self.vma_link(id, Vma { start, end, flags, pgoff: 0, file: None, anon_vma: None, special: Some(special) });
             start = end;
         }
         Ok(text)
