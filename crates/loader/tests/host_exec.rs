@@ -110,6 +110,8 @@ struct HostRun {
     stat: Vec<u64>,
     sp: u64,
     stack: Vec<u8>,
+    /// The memory lines of /proc/self/status, read by the first instructions.
+    status: String,
 }
 
 /// Runs `prog` with exactly `argv` (argv[0] is the path) and `envp`, no randomization,
@@ -155,7 +157,13 @@ fn parse_dump(out: &[u8]) -> Option<HostRun> {
     let sp = hex(h.get(1)?)?;
     let n = hex(h.get(2)?)? as usize;
     let stack = out.get(pos..pos + n)?.to_vec();
-    Some(HostRun { maps, stat, sp, stack })
+    pos += n;
+    let h = header(out, &mut pos)?;
+    let n = hex(h.get(1)?)? as usize;
+    let status = std::str::from_utf8(out.get(pos..pos + n)?).ok()?;
+    let status =
+        status.lines().filter(|l| l.starts_with("Vm") || l.starts_with("Rss")).map(|l| format!("{l}\n")).collect();
+    Some(HostRun { maps, stat, sp, stack, status })
 }
 
 /// The AT_RANDOM bytes of a dumped initial stack.
@@ -177,16 +185,16 @@ fn random_bytes(run: &HostRun) -> [u8; 16] {
     panic!("no AT_RANDOM");
 }
 
-/// The model after the same exec.
-fn run_model(prog: &str, args: &[String], envp: &[String], stack: Stack, random: [u8; 16]) -> (Kernel, Pid) {
+/// The model after the same exec, and the entry point.
+fn run_model(prog: &str, args: &[String], envp: &[String], stack: Stack, random: [u8; 16]) -> (Kernel, Pid, u64) {
     let vdso = loader::host::vdso_layout().expect("read own maps");
     let mut k = Kernel::new(Config { ram_bytes: 1 << 30, rlimit_stack: stack.bytes(), vdso, ..Config::default() });
     let mut req = loader::host::exec_request(&mut k, prog, args, envp).expect("import program");
     req.random_bytes = random;
     let pid = k.spawn_empty("sh").unwrap();
-    k.execve(pid, &req).expect("model execve");
+    let info = k.execve(pid, &req).expect("model execve");
     mm::invariants::check_kernel(&k);
-    (k, pid)
+    (k, pid, info.entry)
 }
 
 /// Runs one case on both sides and compares everything the dump shows.
@@ -202,7 +210,11 @@ fn compare(prog: &str, extra_args: &[&str], envp: &[String], stack: Stack) {
         stack.shell()
     );
     let host = run_host(&path, &args, envp, stack).unwrap_or_else(|e| panic!("{what}: host run failed: {e}"));
-    let (mut k, pid) = run_model(&path, &args, envp, stack, random_bytes(&host));
+    let (mut k, pid, entry) = run_model(&path, &args, envp, stack, random_bytes(&host));
+    // The program's first instruction fetch, then its status read (tests/progs/dump.c).
+    k.exec_at(pid, entry).expect("entry point executable");
+    let status = procfs::status(&k, pid).unwrap();
+    assert_eq!(status, host.status, "{what}: status memory lines differ\n--- host\n{}--- model\n{status}", host.status);
     let maps = procfs::maps(&k, pid).unwrap();
     assert_eq!(maps, host.maps, "{what}: maps differ\n--- host\n{}--- model\n{maps}", host.maps);
     let mm = k.mm(pid).unwrap().clone();

@@ -3,20 +3,39 @@
  * /proc/self/stat and the initial stack (from the entry stack pointer to the top of the
  * [stack] mapping), with raw system calls and no C library.
  *
- * Output: "maps LEN\n" LEN bytes, "stat LEN\n" LEN bytes, "stack SP LEN\n" LEN bytes, with
- * LEN and SP in hexadecimal.
+ * Output: "maps LEN\n" LEN bytes, "stat LEN\n" LEN bytes, "stack SP LEN\n" LEN bytes,
+ * "status LEN\n" LEN bytes, with LEN and SP in hexadecimal.
  *
  * Built -nostdlib as a static executable, a static-pie, or as the "interpreter" of a PIE
  * program (then it runs at the interpreter's entry and shows the program's layout).
  * -DBIG_BSS adds 8 MiB of bss.
  */
 
+/*
+ * The entry point first reads /proc/self/status, before touching anything but the page it
+ * runs from (the path is stored right after the code, and nothing is pushed on the stack),
+ * so the memory counters show exactly what execve left plus that one instruction fetch.
+ */
 asm(".globl _start\n"
     "_start:\n"
+    "    lea status_path(%rip), %rdi\n"
+    "    xor %esi, %esi\n"
+    "    mov $2, %eax\n"
+    "    syscall\n"
+    "    mov %rax, %rdi\n"
+    "    lea sbuf(%rip), %rsi\n"
+    "    mov $4096, %edx\n"
+    "    xor %eax, %eax\n"
+    "    syscall\n"
+    "    mov %rax, slen(%rip)\n"
     "    mov %rsp, %rdi\n"
     "    and $-16, %rsp\n"
     "    call dump_main\n"
-    "    hlt\n");
+    "    hlt\n"
+    "status_path: .asciz \"/proc/self/status\"\n");
+
+__attribute__((used)) static char sbuf[4096];
+__attribute__((used)) static long slen;
 
 static long sys3(long n, long a, long b, long c)
 {
@@ -101,6 +120,10 @@ void dump_main(unsigned long sp)
     put_hex(top - sp);
     put("\n", 1);
     put((const char *)sp, (long)(top - sp));
+    put("status ", 7);
+    put_hex((unsigned long)slen);
+    put("\n", 1);
+    put(sbuf, slen);
     data[0] = 2;
 #ifdef BIG_BSS
     big[0] = 1;
