@@ -513,16 +513,7 @@ impl Kernel {
 
     /// The mmap_base Linux computes without ASLR for a stack rlimit (arch/x86/mm/mmap.c).
     pub fn mmap_base_for(rlimit_stack: u64, guard_gap: u64) -> u64 {
-        let pad = guard_gap;
-        let mut gap = rlimit_stack;
-        if let Some(g) = gap.checked_add(pad) {
-            gap = g;
-        }
-        let min_gap = 128 << 20;
-        let max_gap = TASK_SIZE / 6 * 5;
-        let gap = gap.clamp(min_gap, max_gap);
-        // PAGE_ALIGN rounds up: an rlimit that is not page-aligned moves the base up.
-        page_ceil(TASK_SIZE - gap).unwrap_or(TASK_SIZE)
+        crate::ops::exec::mmap_base(rlimit_stack, guard_gap, false, 0)
     }
 
     /// Creates a process with an empty address space (no VMAs), as a starting point for
