@@ -36,7 +36,18 @@ fn progs() -> Option<&'static Progs> {
                 eprintln!("note: gcc or setarch missing; host exec comparisons skipped");
                 return None;
             }
-            let dir = std::env::temp_dir().join(format!("mmsim-exec-{}", std::process::id()));
+            // One directory per test process under the target directory; those of finished
+            // runs are removed.
+            let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+            for old in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+                let name = old.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("exec-progs-") {
+                    if !Path::new("/proc").join(pid).exists() {
+                        let _ = std::fs::remove_dir_all(old.path());
+                    }
+                }
+            }
+            let dir = tmp.join(format!("exec-progs-{}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("temp dir");
             let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs");
             let dump = src.join("dump.c");
