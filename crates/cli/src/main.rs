@@ -6,6 +6,7 @@
 //! itself broke (an internal invariant failed: a bug in mmsim).
 
 mod check;
+mod record;
 mod repl;
 mod tour;
 
@@ -53,6 +54,32 @@ enum Command {
         /// Steps per random script.
         #[arg(long, default_value_t = 60)]
         steps: usize,
+    },
+    /// Run a command under `setarch -R strace -f -v -s 1048576` and keep its trace, for
+    /// `mmsim replay`.
+    Record {
+        /// Where to write the trace.
+        #[arg(short, long, default_value = "mmsim.trace")]
+        output: PathBuf,
+        /// The command and its arguments (after `--`).
+        #[arg(required = true, last = true)]
+        command: Vec<String>,
+    },
+    /// Rebuild a recorded program's address space on the model, call by call.
+    Replay {
+        /// Check every result of an address-space call, every EFAULT, and every read of
+        /// /proc/PID/maps against the trace.
+        #[arg(long, conflicts_with = "strict")]
+        verify: bool,
+        /// Also check the smaps residency of the trace's own mappings (for programs that
+        /// touch their mappings through system calls only).
+        #[arg(long)]
+        strict: bool,
+        /// Go on after a line that cannot be read or replayed.
+        #[arg(long)]
+        keep_going: bool,
+        /// The trace (from `mmsim record`).
+        file: PathBuf,
     },
     /// Time the model on memory workloads (with --vs-host, also this machine's kernel doing
     /// the same work) and print ns per operation and the host/model ratio.
@@ -128,6 +155,17 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tour { list, name, flags } => tour::run(list, name.as_deref(), flags),
+        Command::Record { output, command } => record::record(&output, &command),
+        Command::Replay { verify, strict, keep_going, file } => {
+            let mode = if strict {
+                replay::Mode::Strict
+            } else if verify {
+                replay::Mode::Verify
+            } else {
+                replay::Mode::Run
+            };
+            record::replay(&file, replay::Options { mode, keep_going })
+        }
         Command::Bench { vs_host, json, quick, runs, workloads } => {
             let scale = if quick { bench::Scale::quick() } else { bench::Scale::full() };
             let chosen: Vec<bench::Workload> = if workloads.is_empty() {

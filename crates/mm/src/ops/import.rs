@@ -27,6 +27,20 @@ impl Kernel {
         Ok(())
     }
 
+    /// Records that the process has written to the private mapping holding `addr`, without
+    /// saying where: the VMA gets its anon_vma as a first write fault would give it. A trace
+    /// replay uses this for memory a real program writes with plain stores, which no system
+    /// call shows but which decides later merges.
+    pub fn assume_written(&mut self, pid: Pid, addr: u64) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let vma = self.mms[id].as_ref().expect("freed mm").vmas.containing(addr).cloned().ok_or(Errno::EFAULT)?;
+        if vma.flags.contains(crate::flags::VmFlags::SHARED) || vma.special.is_some() {
+            return Ok(());
+        }
+        self.anon_vma_prepare(id, vma.start);
+        Ok(())
+    }
+
     /// Sets the brk and stack fields of an address space (as /proc/PID/stat shows them).
     pub fn set_layout(&mut self, pid: Pid, start_brk: u64, brk: u64, start_stack: u64) -> SysResult<()> {
         let id = self.mm_id(pid)?;

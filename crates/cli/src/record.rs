@@ -1,0 +1,63 @@
+//! `mmsim record` and `mmsim replay`: the edges of trace replay (running strace, reading the
+//! file, the progress bar and the report).
+
+use anyhow::Context;
+use std::io::{BufReader, IsTerminal};
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+/// Runs `command` under `setarch -R strace -f -v -s 1048576 -o OUTPUT`.
+pub fn record(output: &Path, command: &[String]) -> anyhow::Result<ExitCode> {
+    let arch = if cfg!(target_arch = "x86_64") { "x86_64" } else { std::env::consts::ARCH };
+    let status = Command::new("setarch")
+        .args([arch, "-R", "strace", "-f", "-v", "-s", "1048576", "-o"])
+        .arg(output)
+        .arg("--")
+        .args(command)
+        .status()
+        .context("cannot run `setarch -R strace` (install strace: `apt-get install strace`)")?;
+    eprintln!("mmsim: trace written to {}", output.display());
+    Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
+}
+
+/// Replays a trace and prints every mismatch, then the summary; exit status 0 only when
+/// nothing failed.
+pub fn replay(file: &Path, opts: replay::Options) -> anyhow::Result<ExitCode> {
+    let open = || std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()));
+    let ids = replay::Identities::collect(BufReader::new(open()?));
+    let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new(size);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let reader = BufReader::with_capacity(1 << 20, open()?);
+    let started = std::time::Instant::now();
+    let report = replay::replay(reader, ids, opts, |lines| {
+        if let Some(b) = &bar {
+            b.set_message(format!("{lines} lines"));
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for e in &report.errors {
+        eprintln!("{}: {e}", file.display());
+    }
+    for m in &report.mismatches {
+        println!("{}:{m}", file.display());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    eprintln!("{} lines in {:.2} s ({:.0} lines/s)", report.lines, secs, report.lines as f64 / secs.max(1e-9));
+    print!("{}", report.summary());
+    let _ = std::io::stdout().flush();
+    let ok = report.failed == 0 && (opts.keep_going || report.errors.is_empty());
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,109 @@
+//! File identity from the trace itself: a first pass over the log collects the device and
+//! inode that stat-family calls reported for each path (and, through the descriptors the
+//! trace opened, for each file behind an fd), wherever in the log they appear — also after
+//! the file was mapped. The replay names files with these, and asks the host only for files
+//! the trace never stat'ed.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use trace::{Arg, EventKind, Parser, Syscall};
+
+/// A file's identity as `ls -i` and maps show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Device major.
+    pub major: u32,
+    /// Device minor.
+    pub minor: u32,
+    /// Inode number.
+    pub ino: u64,
+}
+
+/// Path → identity, as the trace reported it.
+#[derive(Clone, Debug, Default)]
+pub struct Identities {
+    by_path: HashMap<String, Identity>,
+}
+
+impl Identities {
+    /// The identity the trace showed for `path`.
+    pub fn get(&self, path: &str) -> Option<Identity> {
+        self.by_path.get(path).copied()
+    }
+
+    /// How many paths have one.
+    pub fn len(&self) -> usize {
+        self.by_path.len()
+    }
+
+    /// Whether none was found.
+    pub fn is_empty(&self) -> bool {
+        self.by_path.is_empty()
+    }
+
+    /// Reads a whole log and collects identities. Lines that do not parse are skipped here;
+    /// the replay itself reports them.
+    pub fn collect<R: BufRead>(input: R) -> Identities {
+        let mut ids = Identities::default();
+        // Per pid, descriptor → path, to attribute fstat results.
+        let mut fds: HashMap<(u32, u64), String> = HashMap::new();
+        for event in Parser::new(input).flatten() {
+            let EventKind::Syscall(call) = &event.kind else { continue };
+            let pid = event.pid.unwrap_or(0);
+            match call.name.as_ref() {
+                "openat" | "open" | "creat" => {
+                    let path_arg = if call.name == "openat" { 1 } else { 0 };
+                    if let (Some(path), Some(fd)) = (call.arg_str(path_arg), call.ret.value()) {
+                        fds.insert((pid, fd), String::from_utf8_lossy(path).into_owned());
+                    }
+                }
+                "fstat" => {
+                    if let (Some(fd), Some(id)) = (call.arg_u64(0), stat_identity(call, 1)) {
+                        if let Some(p) = fds.get(&(pid, fd)) {
+                            ids.by_path.insert(p.clone(), id);
+                        }
+                    }
+                }
+                "stat" | "lstat" => {
+                    if let (Some(path), Some(id)) = (call.arg_str(0), stat_identity(call, 1)) {
+                        ids.by_path.insert(String::from_utf8_lossy(path).into_owned(), id);
+                    }
+                }
+                "newfstatat" | "fstatat64" | "statx" => {
+                    let Some(id) = stat_identity(call, 2) else { continue };
+                    let path = call.arg_str(1).map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
+                    if path.is_empty() {
+                        if let Some(fd) = call.arg_u64(0) {
+                            if let Some(p) = fds.get(&(pid, fd)) {
+                                ids.by_path.insert(p.clone(), id);
+                            }
+                        }
+                    } else {
+                        ids.by_path.insert(path, id);
+                    }
+                }
+                _ => {}
+            }
+        }
+        ids
+    }
+}
+
+/// The identity in a `stat` or `statx` result structure at argument `index`, if the call
+/// succeeded.
+fn stat_identity(call: &Syscall, index: usize) -> Option<Identity> {
+    call.ret.value()?;
+    let st = call.arg(index)?;
+    if let (Some(ino), Some(dev)) = (st.field("st_ino").and_then(Arg::as_u64), st.field("st_dev")) {
+        let (major, minor) = match dev.as_call() {
+            Some(("makedev", args)) if args.len() == 2 => (args[0].as_u64()? as u32, args[1].as_u64()? as u32),
+            _ => loader::host::dev_major_minor(dev.as_u64()?),
+        };
+        return Some(Identity { major, minor, ino });
+    }
+    // statx: stx_ino, stx_dev_major, stx_dev_minor.
+    let ino = st.field("stx_ino")?.as_u64()?;
+    let major = st.field("stx_dev_major")?.as_u64()? as u32;
+    let minor = st.field("stx_dev_minor")?.as_u64()? as u32;
+    Some(Identity { major, minor, ino })
+}

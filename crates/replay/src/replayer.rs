@@ -1,0 +1,1012 @@
+//! The replay loop: one model task per traced task, one descriptor table per group of tasks
+//! that share one, and a handler per system call.
+
+use crate::identity::Identities;
+use crate::report::{Mismatch, Mode, Report};
+use abi::*;
+use mm::{Config, FileId, Kernel, OpenFileId, Pid};
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::sync::mpsc;
+use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
+
+/// How a replay runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// What is checked.
+    pub mode: Mode,
+    /// Go on after a line that cannot be read or replayed (otherwise stop there).
+    pub keep_going: bool,
+}
+
+/// What a descriptor is, beyond the model's open file description.
+#[derive(Clone, Debug)]
+enum FdKind {
+    /// A file the model has.
+    File(FileId),
+    /// A /proc text of a process: what, whose (trace pid), and how far it was read.
+    Proc { what: ProcText, target: u32, pos: u64 },
+    /// Anything else (pipe, socket, directory, device).
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProcText {
+    Maps,
+    Smaps,
+}
+
+/// A descriptor table and the traced tasks that share it.
+#[derive(Clone, Debug, Default)]
+struct FdTable {
+    members: Vec<u32>,
+    kinds: BTreeMap<i32, FdKind>,
+}
+
+#[derive(Clone, Debug)]
+struct Proc {
+    pid: Pid,
+    table: usize,
+    cwd: String,
+}
+
+/// Replays a log on a fresh model.
+#[derive(Debug)]
+pub struct Replayer {
+    k: Kernel,
+    opts: Options,
+    ids: Identities,
+    procs: HashMap<u32, Proc>,
+    tables: Vec<FdTable>,
+    /// Events of tasks whose creating clone has not completed yet, in order.
+    pending: HashMap<u32, Vec<Event>>,
+    /// File positions by open file description (shared by dup'ed descriptors).
+    positions: HashMap<OpenFileId, u64>,
+    /// Ranges the log mapped with mmap/mremap, per model address space, for strict checks.
+    created: HashMap<usize, Vec<(u64, u64)>>,
+    other_file: Option<FileId>,
+    root: Option<u32>,
+    report: Report,
+    stop: bool,
+}
+
+/// Replays the log read from `input` (and, for file identities, `identities` collected from
+/// the same log by a first pass). The parser runs in its own thread.
+pub fn replay<R: BufRead + Send + 'static>(
+    input: R,
+    identities: Identities,
+    opts: Options,
+    mut progress: impl FnMut(u64),
+) -> Report {
+    let (tx, rx) = mpsc::sync_channel::<Vec<Result<Event, ParseError>>>(64);
+    let parser = std::thread::spawn(move || {
+        let mut batch = Vec::with_capacity(1024);
+        for item in Parser::new(input) {
+            batch.push(item);
+            if batch.len() == 1024 && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(1024))).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(batch);
+    });
+    let mut r = Replayer::new(identities, opts);
+    'outer: for batch in rx {
+        for item in batch {
+            match item {
+                Ok(ev) => {
+                    r.report.lines = r.report.lines.max(ev.line);
+                    r.event(ev);
+                }
+                Err(e) => {
+                    r.report.lines = r.report.lines.max(e.line);
+                    r.error(format!("line {}:{}: {}", e.line, e.column, e.message));
+                }
+            }
+            if r.stop {
+                break 'outer;
+            }
+        }
+        progress(r.report.lines);
+    }
+    drop(parser);
+    r.finish()
+}
+
+fn ret_text(ret: &Ret) -> String {
+    match ret {
+        Ret::Value(v) => format!("{v:#x}"),
+        Ret::Error { errno, .. } => format!("-1 {errno}"),
+        Ret::Unknown => "?".into(),
+    }
+}
+
+fn result_text(r: &SysResult<u64>) -> String {
+    match r {
+        Ok(v) => format!("{v:#x}"),
+        Err(e) => format!("-1 {}", e.name()),
+    }
+}
+
+/// Calls with no effect on the address space or the descriptors the model tracks; they are
+/// known, and not checked.
+const NO_MM_EFFECT: &[&str] = &[
+    "access",
+    "faccessat",
+    "faccessat2",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "rseq",
+    "prlimit64",
+    "getrlimit",
+    "setrlimit",
+    "getrandom",
+    "futex",
+    "futex_waitv",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sigaltstack",
+    "getpid",
+    "getppid",
+    "gettid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "getgroups",
+    "uname",
+    "ioctl",
+    "newfstatat",
+    "fstat",
+    "stat",
+    "lstat",
+    "statx",
+    "statfs",
+    "fstatfs",
+    "getdents64",
+    "readlink",
+    "readlinkat",
+    "getcwd",
+    "sysinfo",
+    "clock_gettime",
+    "clock_getres",
+    "clock_nanosleep",
+    "nanosleep",
+    "gettimeofday",
+    "time",
+    "sched_yield",
+    "sched_getaffinity",
+    "sched_setaffinity",
+    "sched_getparam",
+    "sched_getscheduler",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "connect",
+    "bind",
+    "listen",
+    "getsockname",
+    "getpeername",
+    "setsockopt",
+    "getsockopt",
+    "shutdown",
+    "kill",
+    "tgkill",
+    "tkill",
+    "getpgrp",
+    "getpgid",
+    "setpgid",
+    "getsid",
+    "setsid",
+    "umask",
+    "getpriority",
+    "setpriority",
+    "prctl",
+    "capget",
+    "capset",
+    "getresuid",
+    "getresgid",
+    "setuid",
+    "setgid",
+    "setresuid",
+    "setresgid",
+    "fadvise64",
+    "fsync",
+    "fdatasync",
+    "sync",
+    "syncfs",
+    "flock",
+    "utimensat",
+    "fchmod",
+    "fchmodat",
+    "chmod",
+    "fchown",
+    "fchownat",
+    "chown",
+    "lchown",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "symlink",
+    "symlinkat",
+    "link",
+    "linkat",
+    "times",
+    "getrusage",
+    "wait4",
+    "waitid",
+    "exit",
+    "exit_group",
+    "restart_syscall",
+    "pause",
+    "alarm",
+    "setitimer",
+    "getitimer",
+    "timer_create",
+    "timer_settime",
+    "timer_delete",
+    "rt_sigsuspend",
+    "rt_sigtimedwait",
+    "rt_sigqueueinfo",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "membarrier",
+    "pkey_alloc",
+    "pkey_free",
+    "sendmsg",
+    "recvmsg",
+    "sendto",
+    "recvfrom",
+    "sendmmsg",
+    "recvmmsg",
+    "splice",
+    "tee",
+    "sendfile",
+    "copy_file_range",
+    "fchdir",
+    "get_mempolicy",
+    "set_mempolicy",
+    "mbind",
+    "getcpu",
+    "personality",
+    "ptrace",
+    "seccomp",
+    "write",
+    "writev",
+    "pwrite64",
+    "pwritev",
+    "pwritev2",
+    "read",
+    "readv",
+    "pread64",
+    "preadv",
+    "preadv2",
+];
+
+impl Replayer {
+    /// A replayer with a fresh model configured like this machine.
+    pub fn new(ids: Identities, opts: Options) -> Self {
+        let pkeys = std::fs::read_to_string("/proc/self/smaps").map(|s| s.contains("ProtectionKey:")).unwrap_or(false);
+        let mut config = Config { event_capacity: 0, pkeys, ram_bytes: 16 << 30, ..Config::default() };
+        if let Ok(v) = loader::host::vdso_layout() {
+            config.vdso = v;
+        }
+        Replayer {
+            k: Kernel::new(config),
+            opts,
+            ids,
+            procs: HashMap::new(),
+            tables: Vec::new(),
+            pending: HashMap::new(),
+            positions: HashMap::new(),
+            created: HashMap::new(),
+            other_file: None,
+            root: None,
+            report: Report::default(),
+            stop: false,
+        }
+    }
+
+    /// The model after (part of) the replay.
+    pub fn kernel(&self) -> &Kernel {
+        &self.k
+    }
+
+    fn finish(self) -> Report {
+        self.report
+    }
+
+    fn error(&mut self, msg: String) {
+        self.report.errors.push(msg);
+        if !self.opts.keep_going {
+            self.stop = true;
+        }
+    }
+
+    fn verify(&self) -> bool {
+        self.opts.mode >= Mode::Verify
+    }
+
+    fn check(&mut self, line: u64, what: &str, expected: &Ret, got: SysResult<u64>) {
+        if !self.verify() {
+            return;
+        }
+        let ok = match (expected, &got) {
+            (Ret::Value(v), Ok(g)) => v == g,
+            (Ret::Error { errno, .. }, Err(e)) => errno == e.name(),
+            (Ret::Unknown, _) => return,
+            _ => false,
+        };
+        if ok {
+            self.report.passed += 1;
+        } else {
+            self.report.mismatch(Mismatch {
+                line,
+                call: what.to_string(),
+                expected: ret_text(expected),
+                got: result_text(&got),
+                diff: None,
+            });
+        }
+    }
+
+    /// Handles one event, holding back those of tasks whose clone has not returned yet.
+    pub fn event(&mut self, ev: Event) {
+        let tpid = match ev.pid {
+            Some(p) => p,
+            None => match self.root {
+                Some(r) => r,
+                None => 0,
+            },
+        };
+        if !self.procs.contains_key(&tpid) {
+            if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) {
+                self.start_root(tpid);
+            } else {
+                self.pending.entry(tpid).or_default().push(ev);
+                return;
+            }
+        }
+        self.dispatch(tpid, ev);
+    }
+
+    fn start_root(&mut self, tpid: u32) {
+        self.root = Some(tpid);
+        let pid = match self.k.spawn_empty("strace-child") {
+            Ok(p) => p,
+            Err(e) => return self.error(format!("cannot create the first task: {e}")),
+        };
+        let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_else(|_| "/".into());
+        self.tables.push(FdTable { members: vec![tpid], kinds: BTreeMap::new() });
+        self.procs.insert(tpid, Proc { pid, table: self.tables.len() - 1, cwd });
+        // The traced program inherits stdin, stdout and stderr.
+        for fd in 0..3 {
+            self.install_other(tpid, fd, false);
+        }
+    }
+
+    fn dispatch(&mut self, tpid: u32, ev: Event) {
+        match ev.kind {
+            EventKind::Syscall(call) => self.syscall(tpid, ev.line, &call),
+            EventKind::Exited { .. } | EventKind::Killed { .. } => self.task_exit(tpid),
+            _ => {}
+        }
+    }
+
+    fn task_exit(&mut self, tpid: u32) {
+        let Some(p) = self.procs.remove(&tpid) else { return };
+        self.tables[p.table].members.retain(|&m| m != tpid);
+        if let Err(e) = self.k.exit(p.pid, 0) {
+            self.error(format!("exit of task {tpid}: {e}"));
+        }
+        let _ = self.k.reap(p.pid);
+    }
+
+    fn mpid(&self, tpid: u32) -> Pid {
+        self.procs[&tpid].pid
+    }
+
+    fn syscall(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let name = c.name.as_ref();
+        let pid = self.mpid(tpid);
+        match name {
+            "execve" | "execveat" => self.execve(tpid, line, c),
+            "brk" => {
+                let old = self.k.mm(pid).map(|m| m.brk).unwrap_or(0);
+                let got = self.k.brk(pid, c.arg_u64(0).unwrap_or(0));
+                if let Ok(new) = got {
+                    if new > old && old > 0 {
+                        self.program_writes(pid, old.saturating_sub(1).max(new - 1));
+                    }
+                }
+                self.check(line, "brk", &c.ret, got);
+            }
+            "mmap" | "mmap2" => self.mmap(tpid, line, c),
+            "munmap" => {
+                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+                let got = self.k.munmap(pid, a, l);
+                self.check(line, "munmap", &c.ret, got);
+            }
+            "mprotect" | "pkey_mprotect" => {
+                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+                let prot = c.arg(2).and_then(|a| a.flags_value()).unwrap_or(0);
+                let got = self.k.mprotect(pid, a, l, prot);
+                if got.is_ok() && prot & PROT_WRITE != 0 {
+                    self.program_writes(pid, a);
+                }
+                self.check(line, "mprotect", &c.ret, got);
+            }
+            "openat" | "open" | "creat" => self.open(tpid, line, c),
+            "close" => self.close(tpid, c),
+            "dup" | "dup2" | "dup3" => self.dup(tpid, c),
+            "fcntl" => self.fcntl(tpid, c),
+            "pipe" | "pipe2" | "socketpair" => self.pipe(tpid, c),
+            "socket" | "eventfd" | "eventfd2" | "epoll_create" | "epoll_create1" | "timerfd_create" | "signalfd4"
+            | "inotify_init1" | "pidfd_open" | "accept" | "accept4" | "userfaultfd" | "perf_event_open" => {
+                if let Some(fd) = c.ret.value() {
+                    self.install_other(tpid, fd as i32, false);
+                }
+            }
+            "memfd_create" => self.memfd(tpid, c),
+            "read" | "pread64" => self.read(tpid, line, c),
+            "write" | "pwrite64" => self.write(tpid, c),
+            "ftruncate" => {
+                if let (Some(fd), Some(len), Ret::Value(_)) = (c.arg_u64(0), c.arg_u64(1), &c.ret) {
+                    let _ = self.k.ftruncate(pid, fd as i64, len);
+                }
+            }
+            "lseek" => {
+                if let (Some(fd), Some(pos)) = (c.arg_u64(0), c.ret.value()) {
+                    if let Some(o) = self.k.fd_description(pid, fd as i32) {
+                        self.positions.insert(o, pos);
+                    }
+                }
+            }
+            "unlink" | "unlinkat" => {
+                let arg = if name == "unlinkat" { 1 } else { 0 };
+                if let (Some(p), Ret::Value(_)) = (c.arg_str(arg), &c.ret) {
+                    let path = self.abs_path(tpid, &String::from_utf8_lossy(p));
+                    let _ = self.k.unlink(&path);
+                }
+            }
+            "rename" | "renameat" | "renameat2" => {
+                let (a, b) = if name == "rename" { (0, 1) } else { (1, 3) };
+                if let (Some(from), Some(to), Ret::Value(_)) = (c.arg_str(a), c.arg_str(b), &c.ret) {
+                    let (from, to) =
+                        (String::from_utf8_lossy(from).into_owned(), String::from_utf8_lossy(to).into_owned());
+                    let (from, to) = (self.abs_path(tpid, &from), self.abs_path(tpid, &to));
+                    let _ = self.k.rename(&from, &to);
+                }
+            }
+            "chdir" => {
+                if let (Some(p), Ret::Value(_)) = (c.arg_str(0), &c.ret) {
+                    let path = self.abs_path(tpid, &String::from_utf8_lossy(p));
+                    if let Some(pr) = self.procs.get_mut(&tpid) {
+                        pr.cwd = path;
+                    }
+                }
+            }
+            "clone" | "clone3" | "fork" | "vfork" => self.clone(tpid, line, c),
+            _ if NO_MM_EFFECT.contains(&name) => {}
+            _ => *self.report.unknown.entry(name.to_string()).or_default() += 1,
+        }
+    }
+
+    fn abs_path(&self, tpid: u32, path: &str) -> String {
+        if path.starts_with('/') {
+            return path.to_string();
+        }
+        let cwd = self.procs.get(&tpid).map(|p| p.cwd.as_str()).unwrap_or("/");
+        format!("{}/{}", cwd.trim_end_matches('/'), path)
+    }
+
+    // ---- processes ----
+
+    fn execve(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Some(file) = c.arg_str(0).map(|p| String::from_utf8_lossy(p).into_owned()) else { return };
+        let strings = |a: Option<&Arg>| -> Vec<Vec<u8>> {
+            a.and_then(Arg::as_array)
+                .map(|v| v.iter().filter_map(|s| s.as_bytes().map(<[u8]>::to_vec)).collect())
+                .unwrap_or_default()
+        };
+        let mut argv = strings(c.arg(1));
+        let envp = strings(c.arg(2));
+        let mut path = self.abs_path(tpid, &file);
+        // binfmt_script: `#!INTERPRETER [ARG]` runs the interpreter with the script's path
+        // in place of argv[0] (nested up to the kernel's limit of four levels).
+        let mut name = file.clone();
+        for _ in 0..4 {
+            let Some((interp, arg)) = shebang(&path) else { break };
+            let mut next = vec![interp.clone().into_bytes()];
+            next.extend(arg.map(String::into_bytes));
+            next.push(name.clone().into_bytes());
+            next.extend(argv.iter().skip(1).cloned());
+            argv = next;
+            name = interp.clone();
+            path = interp;
+        }
+        let pid = self.mpid(tpid);
+        let got = match loader::host::exec_request(&mut self.k, &path, &argv, &envp) {
+            Ok(mut req) => {
+                req.filename = file.clone();
+                self.k.execve(pid, &req).map(|_| 0)
+            }
+            Err(e) => Err(e.errno()),
+        };
+        if got.is_ok() {
+            // The new image keeps the descriptors that were not close-on-exec.
+            let table = self.procs[&tpid].table;
+            let open: Vec<i32> = self.tables[table].kinds.keys().copied().collect();
+            for fd in open {
+                if self.k.fd_description(pid, fd).is_none() {
+                    self.tables[table].kinds.remove(&fd);
+                }
+            }
+            self.created.remove(&self.k.mm_id(pid).unwrap_or(usize::MAX));
+        }
+        self.check(line, "execve", &c.ret, got);
+    }
+
+    fn clone(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Some(child_tid) = c.ret.value() else { return };
+        let child_tid = child_tid as u32;
+        let flags = match c.name.as_ref() {
+            "fork" => SIGCHLD_FLAGS,
+            "vfork" => CLONE_VM | CLONE_VFORK,
+            "clone3" => c.arg(0).and_then(|a| a.field("flags")).and_then(Arg::flags_value_with_clone).unwrap_or(0),
+            _ => c.arg_named("flags").or_else(|| c.arg(1)).and_then(Arg::flags_value_with_clone).unwrap_or(0),
+        };
+        let pid = self.mpid(tpid);
+        let child = match self.k.clone_task(pid, flags & CLONE_VM != 0) {
+            Ok(p) => p,
+            Err(e) => return self.error(format!("line {line}: clone in the model failed: {e}")),
+        };
+        let parent = self.procs[&tpid].clone();
+        let table = if flags & CLONE_FILES != 0 {
+            self.tables[parent.table].members.push(child_tid);
+            parent.table
+        } else {
+            let copy = FdTable { members: vec![child_tid], kinds: self.tables[parent.table].kinds.clone() };
+            self.tables.push(copy);
+            self.tables.len() - 1
+        };
+        self.procs.insert(child_tid, Proc { pid: child, table, cwd: parent.cwd });
+        if let Some(events) = self.pending.remove(&child_tid) {
+            for ev in events {
+                self.dispatch(child_tid, ev);
+            }
+        }
+    }
+
+    // ---- descriptors ----
+
+    fn other_file(&mut self) -> FileId {
+        match self.other_file {
+            Some(f) => f,
+            None => {
+                let f = self.k.unmappable_file("anon_inode:[other]");
+                self.other_file = Some(f);
+                f
+            }
+        }
+    }
+
+    /// Installs an open file description at `fd` in every task sharing `tpid`'s table.
+    fn install(&mut self, tpid: u32, fd: i32, open: OpenFileId, kind: FdKind, cloexec: bool) {
+        let table = self.procs[&tpid].table;
+        let members = self.tables[table].members.clone();
+        for m in members {
+            if let Some(p) = self.procs.get(&m) {
+                let _ = self.k.fd_install_at(p.pid, fd, open, cloexec);
+            }
+        }
+        self.tables[table].kinds.insert(fd, kind);
+    }
+
+    fn install_other(&mut self, tpid: u32, fd: i32, cloexec: bool) {
+        let f = self.other_file();
+        let o = self.k.open_description(f, true, true);
+        self.install(tpid, fd, o, FdKind::Other, cloexec);
+        self.k.release_open(o);
+    }
+
+    fn close_fd(&mut self, tpid: u32, fd: i32) {
+        let table = self.procs[&tpid].table;
+        let members = self.tables[table].members.clone();
+        for m in members {
+            if let Some(p) = self.procs.get(&m) {
+                let _ = self.k.close(p.pid, fd as i64);
+            }
+        }
+        self.tables[table].kinds.remove(&fd);
+    }
+
+    fn close(&mut self, tpid: u32, c: &Syscall) {
+        if let (Some(fd), Ret::Value(_)) = (c.arg_u64(0), &c.ret) {
+            self.close_fd(tpid, fd as i32);
+        }
+    }
+
+    fn dup(&mut self, tpid: u32, c: &Syscall) {
+        let (Some(old), Some(new)) = (c.arg_u64(0), c.ret.value()) else { return };
+        let cloexec = c.name == "dup3" && c.arg_flags(2).is_some_and(|f| f & O_CLOEXEC != 0);
+        self.dup_to(tpid, old as i32, new as i32, cloexec);
+    }
+
+    fn dup_to(&mut self, tpid: u32, old: i32, new: i32, cloexec: bool) {
+        if old == new {
+            return;
+        }
+        let pid = self.mpid(tpid);
+        let table = self.procs[&tpid].table;
+        let Some(open) = self.k.fd_description(pid, old) else { return };
+        let kind = self.tables[table].kinds.get(&old).cloned().unwrap_or(FdKind::Other);
+        self.install(tpid, new, open, kind, cloexec);
+    }
+
+    fn fcntl(&mut self, tpid: u32, c: &Syscall) {
+        let (Some(fd), Some(cmd)) = (c.arg_u64(0), c.arg(1).and_then(Arg::as_ident)) else { return };
+        match cmd {
+            "F_DUPFD" | "F_DUPFD_CLOEXEC" => {
+                if let Some(new) = c.ret.value() {
+                    self.dup_to(tpid, fd as i32, new as i32, cmd == "F_DUPFD_CLOEXEC");
+                }
+            }
+            "F_SETFD" => {
+                if let (Some(flags), Ret::Value(_)) = (c.arg_flags(2), &c.ret) {
+                    let table = self.procs[&tpid].table;
+                    for m in self.tables[table].members.clone() {
+                        if let Some(p) = self.procs.get(&m) {
+                            let _ = self.k.set_cloexec(p.pid, fd as i64, flags & 1 != 0);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn pipe(&mut self, tpid: u32, c: &Syscall) {
+        let Ret::Value(_) = c.ret else { return };
+        let arg = if c.name == "socketpair" { 3 } else { 0 };
+        let cloexec = c.arg_flags(if c.name == "pipe2" { 1 } else { 9 }).is_some_and(|f| f & O_CLOEXEC != 0);
+        let fds: Vec<u64> =
+            c.arg(arg).and_then(Arg::as_array).map(|a| a.iter().filter_map(Arg::as_u64).collect()).unwrap_or_default();
+        for fd in fds {
+            self.install_other(tpid, fd as i32, cloexec);
+        }
+    }
+
+    fn memfd(&mut self, tpid: u32, c: &Syscall) {
+        let (Some(name), Some(fd)) = (c.arg_str(0), c.ret.value()) else { return };
+        let name = String::from_utf8_lossy(name).into_owned();
+        let flags = c.arg_flags(1).unwrap_or(0);
+        let pid = self.mpid(tpid);
+        // The model picks the lowest free number; move it to the one the log shows.
+        match self.k.memfd_create(pid, &name, flags) {
+            Ok(got) if got as i32 != fd as i32 => {
+                let o = self.k.fd_description(pid, got as i32).expect("just created");
+                let file = self.k.m.open_file(o).file;
+                self.install(tpid, fd as i32, o, FdKind::File(file), flags & MFD_CLOEXEC != 0);
+                let _ = self.k.close(pid, got as i64);
+            }
+            Ok(got) => {
+                let o = self.k.fd_description(pid, got as i32).expect("just created");
+                let file = self.k.m.open_file(o).file;
+                let table = self.procs[&tpid].table;
+                self.tables[table].kinds.insert(fd as i32, FdKind::File(file));
+            }
+            Err(e) => self.error(format!("memfd_create in the model failed: {e}")),
+        }
+    }
+
+    /// The model file for a path the log opened: already known, imported from this machine
+    /// (identity from the log's stat results when it has them), or new and empty.
+    fn file_for(&mut self, path: &str, create: bool) -> Option<FileId> {
+        let real = std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string());
+        if let Some(id) = self.k.lookup(&real) {
+            return Some(id);
+        }
+        let meta = std::fs::metadata(&real).ok();
+        if create || meta.is_none() {
+            return Some(self.k.create_file(&real, &[]));
+        }
+        let meta = meta?;
+        if !meta.is_file() {
+            return None;
+        }
+        use std::os::unix::fs::MetadataExt;
+        let bytes: std::sync::Arc<[u8]> = std::fs::read(&real).ok()?.into();
+        let id = match self.ids.get(path).or_else(|| self.ids.get(&real)) {
+            Some(i) => (i.major, i.minor, i.ino),
+            None => {
+                let (ma, mi) = loader::host::dev_major_minor(meta.dev());
+                (ma, mi, meta.ino())
+            }
+        };
+        Some(self.k.import_file(&real, id.0, id.1, id.2, bytes))
+    }
+
+    fn open(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Some(fd) = c.ret.value() else { return };
+        let fd = fd as i32;
+        let (path_arg, flags_arg) = match c.name.as_ref() {
+            "openat" => (1, 2),
+            "creat" => (0, usize::MAX),
+            _ => (0, 1),
+        };
+        let Some(raw) = c.arg_str(path_arg) else { return };
+        let path = self.abs_path(tpid, &String::from_utf8_lossy(raw));
+        let flags = if c.name == "creat" { O_CREAT | O_WRONLY | O_TRUNC } else { c.arg_flags(flags_arg).unwrap_or(0) };
+        let cloexec = flags & O_CLOEXEC != 0;
+        if let Some((what, target)) = self.proc_text(tpid, &path) {
+            let f = self.other_file();
+            let o = self.k.open_description(f, true, false);
+            self.install(tpid, fd, o, FdKind::Proc { what, target, pos: 0 }, cloexec);
+            self.k.release_open(o);
+            return;
+        }
+        let created = flags & O_CREAT != 0 && self.k.lookup(&path).is_none() && std::fs::metadata(&path).is_err();
+        match self.file_for(&path, created) {
+            Some(file) => {
+                if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY {
+                    self.k.truncate_file(file, 0);
+                }
+                let acc = flags & O_ACCMODE;
+                let o = self.k.open_description(file, acc != O_WRONLY, acc != O_RDONLY);
+                self.install(tpid, fd, o, FdKind::File(file), cloexec);
+                self.k.release_open(o);
+            }
+            None => {
+                let _ = line;
+                self.install_other(tpid, fd, cloexec);
+            }
+        }
+    }
+
+    /// Whether `path` is a /proc text the replay checks: (which, whose trace pid).
+    fn proc_text(&self, tpid: u32, path: &str) -> Option<(ProcText, u32)> {
+        let rest = path.strip_prefix("/proc/")?;
+        let (who, what) = rest.split_once('/')?;
+        let what = match what {
+            "maps" => ProcText::Maps,
+            "smaps" => ProcText::Smaps,
+            _ => return None,
+        };
+        let target = match who {
+            "self" | "thread-self" => tpid,
+            n => n.parse().ok()?,
+        };
+        Some((what, target))
+    }
+
+    // ---- reads and writes ----
+
+    fn read(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Some(fd) = c.arg_u64(0) else { return };
+        let table = self.procs[&tpid].table;
+        let kind = self.tables[table].kinds.get(&(fd as i32)).cloned();
+        let data = c.arg_str(1).map(<[u8]>::to_vec);
+        if let (Some(FdKind::Proc { what, target, pos }), Some(n)) = (&kind, c.ret.value()) {
+            let (what, target, pos) = (*what, *target, *pos);
+            let data = data.unwrap_or_default();
+            self.check_proc_read(line, what, target, pos, &data);
+            if let Some(FdKind::Proc { pos, .. }) = self.tables[table].kinds.get_mut(&(fd as i32)) {
+                *pos += n;
+            }
+            return;
+        }
+        // A read that failed with EFAULT names its buffer: the model must fault there too.
+        if let Ret::Error { errno, .. } = &c.ret {
+            if errno == "EFAULT" {
+                if let Some(buf) = c.arg_u64(1) {
+                    let len = c.arg_u64(2).unwrap_or(1).max(1);
+                    let pid = self.mpid(tpid);
+                    let got = self.k.copy_to_user(pid, buf, &vec![0; len.min(4096) as usize]).map(|_| 0);
+                    self.check(line, &format!("{}(EFAULT buffer)", c.name), &c.ret, got);
+                }
+            }
+            return;
+        }
+        // Advance the file position of ordinary reads.
+        if let (Some(FdKind::File(_)), Some(n), "read") = (&kind, c.ret.value(), c.name.as_ref()) {
+            let pid = self.mpid(tpid);
+            if let Some(o) = self.k.fd_description(pid, fd as i32) {
+                *self.positions.entry(o).or_default() += n;
+            }
+        }
+    }
+
+    fn write(&mut self, tpid: u32, c: &Syscall) {
+        let (Some(fd), Some(n)) = (c.arg_u64(0), c.ret.value()) else { return };
+        let table = self.procs[&tpid].table;
+        let Some(FdKind::File(file)) = self.tables[table].kinds.get(&(fd as i32)).cloned() else { return };
+        let pid = self.mpid(tpid);
+        let Some(o) = self.k.fd_description(pid, fd as i32) else { return };
+        let mut data = c.arg_str(1).map(<[u8]>::to_vec).unwrap_or_default();
+        data.resize(n as usize, 0);
+        let offset =
+            if c.name == "pwrite64" { c.arg_u64(3).unwrap_or(0) } else { *self.positions.get(&o).unwrap_or(&0) };
+        let _ = self.k.file_write(file, offset, &data);
+        if c.name == "write" {
+            *self.positions.entry(o).or_default() += n;
+        }
+    }
+
+    fn check_proc_read(&mut self, line: u64, what: ProcText, target: u32, pos: u64, data: &[u8]) {
+        if !self.verify() {
+            return;
+        }
+        let Some(p) = self.procs.get(&target) else {
+            return self.error(format!("line {line}: read of /proc of an unknown task {target}"));
+        };
+        let text = match what {
+            ProcText::Maps => procfs::maps(&self.k, p.pid),
+            ProcText::Smaps => procfs::smaps(&self.k, p.pid),
+        };
+        let Ok(text) = text else { return };
+        if what == ProcText::Smaps && self.opts.mode < Mode::Strict {
+            return;
+        }
+        let start = (pos as usize).min(text.len());
+        let end = (start + data.len()).min(text.len());
+        let model = &text.as_bytes()[start..end];
+        let (want, got) = if what == ProcText::Smaps {
+            let created = self.created.get(&self.k.mm_id(p.pid).unwrap_or(usize::MAX)).cloned().unwrap_or_default();
+            (smaps_of(&String::from_utf8_lossy(data), &created), smaps_of(&String::from_utf8_lossy(model), &created))
+        } else {
+            (String::from_utf8_lossy(data).into_owned(), String::from_utf8_lossy(model).into_owned())
+        };
+        let name = if what == ProcText::Maps { "read(/proc/PID/maps)" } else { "read(/proc/PID/smaps)" };
+        if want == got {
+            self.report.passed += 1;
+        } else {
+            self.report.mismatch(Mismatch {
+                line,
+                call: name.into(),
+                expected: format!("{} bytes of text", want.len()),
+                got: format!("{} bytes", got.len()),
+                diff: Some(diff(&want, &got)),
+            });
+        }
+    }
+
+    // ---- memory ----
+
+    /// A real program writes the private writable memory it maps (heap, bss, relocations,
+    /// stacks) with plain stores the trace cannot show; those first writes give the VMA an
+    /// anon_vma, which decides how later neighbours merge. In verify mode the replay assumes
+    /// them; strict mode is for programs that touch memory only through system calls.
+    fn program_writes(&mut self, pid: Pid, addr: u64) {
+        if self.opts.mode != Mode::Strict {
+            let _ = self.k.assume_written(pid, addr);
+        }
+    }
+
+    fn mmap(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let pid = self.mpid(tpid);
+        let addr = c.arg_u64(0).unwrap_or(0);
+        let len = c.arg_u64(1).unwrap_or(0);
+        let prot = c.arg(2).and_then(Arg::flags_value).unwrap_or(0);
+        let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0);
+        let fd = c.arg_i64(4).unwrap_or(-1);
+        let off = c.arg_u64(5).unwrap_or(0);
+        let got = self.k.mmap(pid, addr, len, prot, flags, fd, off);
+        if let Ok(a) = got {
+            if let Ok(id) = self.k.mm_id(pid) {
+                self.created.entry(id).or_default().push((a, a.saturating_add(len)));
+            }
+            if prot & PROT_WRITE != 0 && flags & MAP_TYPE == MAP_PRIVATE {
+                self.program_writes(pid, a);
+            }
+        }
+        self.check(line, "mmap", &c.ret, got);
+    }
+}
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_VFORK: u64 = 0x4000;
+const SIGCHLD_FLAGS: u64 = 17;
+
+/// Flag names of clone that the abi tables do not have.
+trait CloneFlags {
+    fn flags_value_with_clone(&self) -> Option<u64>;
+}
+
+impl CloneFlags for Arg {
+    fn flags_value_with_clone(&self) -> Option<u64> {
+        self.flags_value_with(|name| {
+            Some(match name {
+                "CLONE_VM" => CLONE_VM,
+                "CLONE_FS" => 0x200,
+                "CLONE_FILES" => CLONE_FILES,
+                "CLONE_SIGHAND" => 0x800,
+                "CLONE_PIDFD" => 0x1000,
+                "CLONE_PTRACE" => 0x2000,
+                "CLONE_VFORK" => CLONE_VFORK,
+                "CLONE_PARENT" => 0x8000,
+                "CLONE_THREAD" => 0x10000,
+                "CLONE_NEWNS" => 0x20000,
+                "CLONE_SYSVSEM" => 0x40000,
+                "CLONE_SETTLS" => 0x80000,
+                "CLONE_PARENT_SETTID" => 0x10_0000,
+                "CLONE_CHILD_CLEARTID" => 0x20_0000,
+                "CLONE_DETACHED" => 0x40_0000,
+                "CLONE_UNTRACED" => 0x80_0000,
+                "CLONE_CHILD_SETTID" => 0x100_0000,
+                "CLONE_NEWCGROUP" => 0x200_0000,
+                "CLONE_NEWUTS" => 0x400_0000,
+                "CLONE_NEWIPC" => 0x800_0000,
+                "CLONE_NEWUSER" => 0x1000_0000,
+                "CLONE_NEWPID" => 0x2000_0000,
+                "CLONE_NEWNET" => 0x4000_0000,
+                "CLONE_IO" => 0x8000_0000,
+                _ if name.starts_with("SIG") => 0,
+                _ => return abi::constant(name),
+            })
+        })
+    }
+}
+
+/// The interpreter line of a `#!` script on this machine: (interpreter, optional argument).
+fn shebang(path: &str) -> Option<(String, Option<String>)> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let head = &head[..n];
+    let rest = head.strip_prefix(b"#!")?;
+    let line = rest.split(|&b| b == b'\n').next()?;
+    let line = String::from_utf8_lossy(line);
+    let line = line.trim_matches(|c| c == ' ' || c == '\t');
+    let (interp, arg) = match line.find([' ', '\t']) {
+        Some(i) => (&line[..i], Some(line[i..].trim_matches(|c| c == ' ' || c == '\t').to_string())),
+        None => (line, None),
+    };
+    (!interp.is_empty()).then(|| (interp.to_string(), arg.filter(|a| !a.is_empty())))
+}
+
+/// The smaps records (header and residency lines) of mappings inside `created`.
+fn smaps_of(text: &str, created: &[(u64, u64)]) -> String {
+    let mut out = String::new();
+    let mut keep = false;
+    for line in text.lines() {
+        let header = line
+            .split(' ')
+            .next()
+            .and_then(|r| r.split_once('-'))
+            .and_then(|(a, b)| Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?)));
+        if let Some((s, e)) = header {
+            keep = created.iter().any(|&(a, b)| s >= a && e <= b);
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Lines only in the log (`-`) or only in the model (`+`).
+fn diff(want: &str, got: &str) -> String {
+    let w: Vec<&str> = want.lines().collect();
+    let g: Vec<&str> = got.lines().collect();
+    let mut out = String::new();
+    for l in &w {
+        if !g.contains(l) {
+            out.push_str(&format!("  - log  : {l}\n"));
+        }
+    }
+    for l in &g {
+        if !w.contains(l) {
+            out.push_str(&format!("  + model: {l}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,81 @@
+//! What a replay found: checks passed and failed, each mismatch with its line, calls the
+//! model does not know, and lines that could not be read.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// How much a replay checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mode {
+    /// Rebuild the address space only.
+    Run,
+    /// Check results, EFAULTs and /proc maps text.
+    Verify,
+    /// Also check the smaps residency of the log's own mappings.
+    Strict,
+}
+
+/// One difference between the log and the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// Line of the log.
+    pub line: u64,
+    /// The call, as a short text.
+    pub call: String,
+    /// What the log says.
+    pub expected: String,
+    /// What the model did.
+    pub got: String,
+    /// For /proc text: the lines that differ.
+    pub diff: Option<String>,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}: expected {}, got {}", self.line, self.call, self.expected, self.got)?;
+        if let Some(d) = &self.diff {
+            write!(f, "\n{}", d.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of a replay.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Lines read.
+    pub lines: u64,
+    /// Checks that held.
+    pub passed: u64,
+    /// Checks that failed.
+    pub failed: u64,
+    /// The failed checks (the first 1000).
+    pub mismatches: Vec<Mismatch>,
+    /// Calls the model does not know, by name, with counts.
+    pub unknown: BTreeMap<String, u64>,
+    /// Lines that could not be read or replayed, with their messages.
+    pub errors: Vec<String>,
+}
+
+impl Report {
+    pub(crate) fn mismatch(&mut self, m: Mismatch) {
+        self.failed += 1;
+        if self.mismatches.len() < 1000 {
+            self.mismatches.push(m);
+        }
+    }
+
+    /// The closing lines: unknown calls, then `N passed, M failed`.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        if !self.unknown.is_empty() {
+            let list: Vec<String> = self.unknown.iter().map(|(k, v)| format!("{k} ({v})")).collect();
+            s.push_str(&format!("calls not modelled: {}\n", list.join(", ")));
+        }
+        if !self.errors.is_empty() {
+            s.push_str(&format!("{} lines could not be replayed\n", self.errors.len()));
+        }
+        s.push_str(&format!("{} passed, {} failed\n", self.passed, self.failed));
+        s
+    }
+}
