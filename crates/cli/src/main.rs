@@ -61,6 +61,11 @@ enum Command {
         /// Where to write the trace.
         #[arg(short, long, default_value = "mmsim.trace")]
         output: PathBuf,
+        /// Also log the buffer address and the bytes of every read and write
+        /// (`-e raw=read,write,pread64,pwrite64 -e read=all -e write=all`), so that
+        /// `replay --strict` can check memory contents.
+        #[arg(long)]
+        buffers: bool,
         /// The command and its arguments (after `--`).
         #[arg(required = true, last = true)]
         command: Vec<String>,
@@ -78,6 +83,9 @@ enum Command {
         /// Go on after a line that cannot be read or replayed.
         #[arg(long)]
         keep_going: bool,
+        /// The directory the program was recorded in (default: the current one).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<PathBuf>,
         /// The trace (from `mmsim record`).
         file: PathBuf,
     },
@@ -155,8 +163,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tour { list, name, flags } => tour::run(list, name.as_deref(), flags),
-        Command::Record { output, command } => record::record(&output, &command),
-        Command::Replay { verify, strict, keep_going, file } => {
+        Command::Record { output, buffers, command } => record::record(&output, buffers, &command),
+        Command::Replay { verify, strict, keep_going, cwd, file } => {
             let mode = if strict {
                 replay::Mode::Strict
             } else if verify {
@@ -164,7 +172,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 replay::Mode::Run
             };
-            record::replay(&file, replay::Options { mode, keep_going })
+            record::replay(&file, replay::Options { mode, keep_going, cwd })
         }
         Command::Bench { vs_host, json, quick, runs, workloads } => {
             let scale = if quick { bench::Scale::quick() } else { bench::Scale::full() };

@@ -6,11 +6,17 @@ use std::io::{BufReader, IsTerminal};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-/// Runs `command` under `setarch -R strace -f -v -s 1048576 -o OUTPUT`.
-pub fn record(output: &Path, command: &[String]) -> anyhow::Result<ExitCode> {
+/// Runs `command` under `setarch -R strace -f -v -s 1048576 -o OUTPUT` (with `buffers`,
+/// also logging read and write buffers by address with their bytes).
+pub fn record(output: &Path, buffers: bool, command: &[String]) -> anyhow::Result<ExitCode> {
     let arch = if cfg!(target_arch = "x86_64") { "x86_64" } else { std::env::consts::ARCH };
-    let status = Command::new("setarch")
-        .args([arch, "-R", "strace", "-f", "-v", "-s", "1048576", "-o"])
+    let mut cmd = Command::new("setarch");
+    cmd.args([arch, "-R", "strace", "-f", "-v", "-s", "1048576"]);
+    if buffers {
+        cmd.args(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"]);
+    }
+    let status = cmd
+        .arg("-o")
         .arg(output)
         .arg("--")
         .args(command)
@@ -23,6 +29,7 @@ pub fn record(output: &Path, command: &[String]) -> anyhow::Result<ExitCode> {
 /// Replays a trace and prints every mismatch, then the summary; exit status 0 only when
 /// nothing failed.
 pub fn replay(file: &Path, opts: replay::Options) -> anyhow::Result<ExitCode> {
+    let keep_going = opts.keep_going;
     let open = || std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()));
     let ids = replay::Identities::collect(BufReader::new(open()?));
     let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
@@ -58,6 +65,6 @@ pub fn replay(file: &Path, opts: replay::Options) -> anyhow::Result<ExitCode> {
     eprintln!("{} lines in {:.2} s ({:.0} lines/s)", report.lines, secs, report.lines as f64 / secs.max(1e-9));
     print!("{}", report.summary());
     let _ = std::io::stdout().flush();
-    let ok = report.failed == 0 && (opts.keep_going || report.errors.is_empty());
+    let ok = report.failed == 0 && (keep_going || report.errors.is_empty());
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

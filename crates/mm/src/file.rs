@@ -128,11 +128,23 @@ impl File {
     }
 
     /// Whether page `index` is in the page cache and up to date (for fault-around and mincore).
+    ///
+    /// A regular file's initial contents (imported or created with contents) count as cached;
+    /// other pages only once something read or wrote them: a hole left by extending a file
+    /// is not in the cache until a fault or read brings it in.
     pub fn page_cached(&self, index: u64) -> bool {
-        match self.kind {
-            FileKind::Regular => index < self.size_pages(),
-            _ => self.cache.contains_key(&index),
+        if self.cache.contains_key(&index) {
+            return true;
         }
+        match self.kind {
+            FileKind::Regular => index < self.size_pages() && index < self.source_pages(),
+            _ => false,
+        }
+    }
+
+    /// Pages spanned by the initial contents.
+    pub fn source_pages(&self) -> u64 {
+        self.source.as_ref().map(|s| (s.len() as u64).div_ceil(crate::layout::PAGE_SIZE)).unwrap_or(0)
     }
 
     /// Pages spanned by the file size (DIV_ROUND_UP(i_size, PAGE_SIZE)).

@@ -310,7 +310,8 @@ impl Machine {
         }
         let shmem = self.file(file).kind != crate::file::FileKind::Regular;
         let mut flags = PageFlags::UPTODATE;
-        if self.file(file).unwritten {
+        // Just-written initial contents are dirty; a hole read in is a clean page of zeros.
+        if self.file(file).unwritten && index < self.file(file).source_pages() {
             flags |= PageFlags::DIRTY;
         }
         if shmem {
@@ -373,6 +374,25 @@ impl Machine {
             }
         }
         vec![pfn]
+    }
+
+    /// Brings page `index` of a regular file into the page cache if it is not there, the way
+    /// a fault on it does: mmap read-around reads the 32-page window around it (pages past
+    /// EOF excluded), each page in an order-0 folio. Returns whether it had to (a major fault).
+    pub fn read_around(&mut self, file: FileId, index: u64) -> Option<bool> {
+        let f = self.file(file);
+        if f.kind != crate::file::FileKind::Regular || f.page_cached(index) {
+            return Some(false);
+        }
+        let window = 32u64;
+        let lo = index.saturating_sub(window / 2);
+        let hi = (lo + window).min(f.size_pages());
+        for i in lo..hi {
+            if !self.file(file).page_cached(i) {
+                self.cache_page(file, i)?;
+            }
+        }
+        Some(true)
     }
 
     /// Logs an event.

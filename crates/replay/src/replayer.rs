@@ -11,12 +11,15 @@ use std::sync::mpsc;
 use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
 
 /// How a replay runs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// What is checked.
     pub mode: Mode,
     /// Go on after a line that cannot be read or replayed (otherwise stop there).
     pub keep_going: bool,
+    /// The directory the traced program started in (relative paths in the log are relative
+    /// to it); this process's own directory when not given.
+    pub cwd: Option<std::path::PathBuf>,
 }
 
 /// What a descriptor is, beyond the model's open file description.
@@ -43,6 +46,15 @@ struct FdTable {
     kinds: BTreeMap<i32, FdKind>,
 }
 
+/// A read or write whose buffer address the log shows, with the bytes dumped after it.
+#[derive(Clone, Debug)]
+struct RawIo {
+    tpid: u32,
+    line: u64,
+    call: Box<Syscall>,
+    bytes: Vec<u8>,
+}
+
 #[derive(Clone, Debug)]
 struct Proc {
     pid: Pid,
@@ -62,10 +74,18 @@ pub struct Replayer {
     pending: HashMap<u32, Vec<Event>>,
     /// File positions by open file description (shared by dup'ed descriptors).
     positions: HashMap<OpenFileId, u64>,
-    /// Ranges the log mapped with mmap/mremap, per model address space, for strict checks.
+    /// Ranges the program itself mapped with mmap, per model address space, for strict
+    /// residency checks.
     created: HashMap<usize, Vec<(u64, u64)>>,
+    /// Address spaces whose program has started (its C library registered rseq or a robust
+    /// futex list, which it does right before main): mappings made before that are the
+    /// loader's and the library's, whose residency depends on code the log does not show.
+    started: std::collections::HashSet<usize>,
     other_file: Option<FileId>,
     root: Option<u32>,
+    /// A read or write logged with its buffer address (`-e raw=`), waiting for the dump
+    /// lines (`-e read=`/`-e write=`) that carry its bytes.
+    raw_io: Option<RawIo>,
     report: Report,
     stop: bool,
 }
@@ -306,8 +326,10 @@ impl Replayer {
             pending: HashMap::new(),
             positions: HashMap::new(),
             created: HashMap::new(),
+            started: Default::default(),
             other_file: None,
             root: None,
+            raw_io: None,
             report: Report::default(),
             stop: false,
         }
@@ -318,7 +340,8 @@ impl Replayer {
         &self.k
     }
 
-    fn finish(self) -> Report {
+    fn finish(mut self) -> Report {
+        self.flush_raw_io();
         self.report
     }
 
@@ -358,12 +381,20 @@ impl Replayer {
 
     /// Handles one event, holding back those of tasks whose clone has not returned yet.
     pub fn event(&mut self, ev: Event) {
+        if let EventKind::Dump { offset, bytes } = &ev.kind {
+            if let Some(io) = &mut self.raw_io {
+                let at = *offset as usize;
+                if io.bytes.len() < at + bytes.len() {
+                    io.bytes.resize(at + bytes.len(), 0);
+                }
+                io.bytes[at..at + bytes.len()].copy_from_slice(bytes);
+            }
+            return;
+        }
+        self.flush_raw_io();
         let tpid = match ev.pid {
             Some(p) => p,
-            None => match self.root {
-                Some(r) => r,
-                None => 0,
-            },
+            None => self.root.unwrap_or_default(),
         };
         if !self.procs.contains_key(&tpid) {
             if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) {
@@ -382,7 +413,13 @@ impl Replayer {
             Ok(p) => p,
             Err(e) => return self.error(format!("cannot create the first task: {e}")),
         };
-        let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_else(|_| "/".into());
+        let cwd = self
+            .opts
+            .cwd
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "/".into());
         self.tables.push(FdTable { members: vec![tpid], kinds: BTreeMap::new() });
         self.procs.insert(tpid, Proc { pid, table: self.tables.len() - 1, cwd });
         // The traced program inherits stdin, stdout and stderr.
@@ -454,8 +491,18 @@ impl Replayer {
                 }
             }
             "memfd_create" => self.memfd(tpid, c),
-            "read" | "pread64" => self.read(tpid, line, c),
-            "write" | "pwrite64" => self.write(tpid, c),
+            "read" | "pread64" | "write" | "pwrite64" if c.arg(1).and_then(Arg::as_u64).is_some() => {
+                // Logged raw: the bytes follow as dump lines.
+                self.raw_io = Some(RawIo { tpid, line, call: Box::new(c.clone()), bytes: Vec::new() });
+            }
+            "read" | "pread64" => {
+                let data = c.arg_str(1).map(<[u8]>::to_vec);
+                self.read(tpid, line, c, data);
+            }
+            "write" | "pwrite64" => {
+                let data = c.arg_str(1).map(<[u8]>::to_vec);
+                self.write(tpid, c, data);
+            }
             "ftruncate" => {
                 if let (Some(fd), Some(len), Ret::Value(_)) = (c.arg_u64(0), c.arg_u64(1), &c.ret) {
                     let _ = self.k.ftruncate(pid, fd as i64, len);
@@ -493,6 +540,11 @@ impl Replayer {
                 }
             }
             "clone" | "clone3" | "fork" | "vfork" => self.clone(tpid, line, c),
+            "rseq" | "set_robust_list" => {
+                if let Ok(id) = self.k.mm_id(pid) {
+                    self.started.insert(id);
+                }
+            }
             _ if NO_MM_EFFECT.contains(&name) => {}
             _ => *self.report.unknown.entry(name.to_string()).or_default() += 1,
         }
@@ -548,7 +600,9 @@ impl Replayer {
                     self.tables[table].kinds.remove(&fd);
                 }
             }
-            self.created.remove(&self.k.mm_id(pid).unwrap_or(usize::MAX));
+            let id = self.k.mm_id(pid).unwrap_or(usize::MAX);
+            self.created.remove(&id);
+            self.started.remove(&id);
         }
         self.check(line, "execve", &c.ret, got);
     }
@@ -576,6 +630,17 @@ impl Replayer {
             self.tables.push(copy);
             self.tables.len() - 1
         };
+        // A forked child runs the same program: its own mappings are the parent's.
+        if let (Ok(from), Ok(to)) = (self.k.mm_id(pid), self.k.mm_id(child)) {
+            if from != to {
+                if self.started.contains(&from) {
+                    self.started.insert(to);
+                }
+                if let Some(r) = self.created.get(&from).cloned() {
+                    self.created.insert(to, r);
+                }
+            }
+        }
         self.procs.insert(child_tid, Proc { pid: child, table, cwd: parent.cwd });
         if let Some(events) = self.pending.remove(&child_tid) {
             for ev in events {
@@ -708,14 +773,26 @@ impl Replayer {
 
     /// The model file for a path the log opened: already known, imported from this machine
     /// (identity from the log's stat results when it has them), or new and empty.
-    fn file_for(&mut self, path: &str, create: bool) -> Option<FileId> {
+    fn file_for(&mut self, path: &str, raw: &str, create: bool) -> Option<FileId> {
         let real = std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string());
         if let Some(id) = self.k.lookup(&real) {
             return Some(id);
         }
         let meta = std::fs::metadata(&real).ok();
         if create || meta.is_none() {
-            return Some(self.k.create_file(&real, &[]));
+            // A file the program creates: its identity is what the log's stat calls showed,
+            // else the device of the directory it is in (the inode cannot be known).
+            let id = self.k.create_file(&real, &[]);
+            let known = self.ids.get(raw).or_else(|| self.ids.get(path)).or_else(|| self.ids.get(&real));
+            let dir = std::path::Path::new(&real).parent().and_then(|d| std::fs::metadata(d).ok());
+            let f = self.k.m.file_mut(id);
+            if let Some(i) = known {
+                (f.major, f.minor, f.ino) = (i.major, i.minor, i.ino);
+            } else if let Some(d) = dir {
+                use std::os::unix::fs::MetadataExt;
+                (f.major, f.minor) = loader::host::dev_major_minor(d.dev());
+            }
+            return Some(id);
         }
         let meta = meta?;
         if !meta.is_file() {
@@ -723,7 +800,7 @@ impl Replayer {
         }
         use std::os::unix::fs::MetadataExt;
         let bytes: std::sync::Arc<[u8]> = std::fs::read(&real).ok()?.into();
-        let id = match self.ids.get(path).or_else(|| self.ids.get(&real)) {
+        let id = match self.ids.get(raw).or_else(|| self.ids.get(path)).or_else(|| self.ids.get(&real)) {
             Some(i) => (i.major, i.minor, i.ino),
             None => {
                 let (ma, mi) = loader::host::dev_major_minor(meta.dev());
@@ -742,7 +819,8 @@ impl Replayer {
             _ => (0, 1),
         };
         let Some(raw) = c.arg_str(path_arg) else { return };
-        let path = self.abs_path(tpid, &String::from_utf8_lossy(raw));
+        let raw = String::from_utf8_lossy(raw).into_owned();
+        let path = self.abs_path(tpid, &raw);
         let flags = if c.name == "creat" { O_CREAT | O_WRONLY | O_TRUNC } else { c.arg_flags(flags_arg).unwrap_or(0) };
         let cloexec = flags & O_CLOEXEC != 0;
         if let Some((what, target)) = self.proc_text(tpid, &path) {
@@ -753,7 +831,7 @@ impl Replayer {
             return;
         }
         let created = flags & O_CREAT != 0 && self.k.lookup(&path).is_none() && std::fs::metadata(&path).is_err();
-        match self.file_for(&path, created) {
+        match self.file_for(&path, &raw, created) {
             Some(file) => {
                 if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY {
                     self.k.truncate_file(file, 0);
@@ -788,11 +866,10 @@ impl Replayer {
 
     // ---- reads and writes ----
 
-    fn read(&mut self, tpid: u32, line: u64, c: &Syscall) {
+    fn read(&mut self, tpid: u32, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
         let Some(fd) = c.arg_u64(0) else { return };
         let table = self.procs[&tpid].table;
         let kind = self.tables[table].kinds.get(&(fd as i32)).cloned();
-        let data = c.arg_str(1).map(<[u8]>::to_vec);
         if let (Some(FdKind::Proc { what, target, pos }), Some(n)) = (&kind, c.ret.value()) {
             let (what, target, pos) = (*what, *target, *pos);
             let data = data.unwrap_or_default();
@@ -823,13 +900,13 @@ impl Replayer {
         }
     }
 
-    fn write(&mut self, tpid: u32, c: &Syscall) {
+    fn write(&mut self, tpid: u32, c: &Syscall, data: Option<Vec<u8>>) {
         let (Some(fd), Some(n)) = (c.arg_u64(0), c.ret.value()) else { return };
         let table = self.procs[&tpid].table;
         let Some(FdKind::File(file)) = self.tables[table].kinds.get(&(fd as i32)).cloned() else { return };
         let pid = self.mpid(tpid);
         let Some(o) = self.k.fd_description(pid, fd as i32) else { return };
-        let mut data = c.arg_str(1).map(<[u8]>::to_vec).unwrap_or_default();
+        let mut data = data.unwrap_or_default();
         data.resize(n as usize, 0);
         let offset =
             if c.name == "pwrite64" { c.arg_u64(3).unwrap_or(0) } else { *self.positions.get(&o).unwrap_or(&0) };
@@ -877,6 +954,66 @@ impl Replayer {
         }
     }
 
+    /// Finishes a read or write logged with its buffer address: the bytes read go into the
+    /// model's memory at that address (the kernel copy path, which can fault), and in strict
+    /// mode the bytes written must be what the model's memory holds there.
+    fn flush_raw_io(&mut self) {
+        let Some(io) = self.raw_io.take() else { return };
+        let c = &io.call;
+        let Some(buf) = c.arg_u64(1) else { return };
+        if !self.procs.contains_key(&io.tpid) {
+            return;
+        }
+        let pid = self.mpid(io.tpid);
+        let reading = c.name.starts_with("read") || c.name.starts_with("pread");
+        match c.ret {
+            Ret::Value(n) => {
+                let mut data = io.bytes.clone();
+                data.resize(n as usize, 0);
+                if reading {
+                    let got = self.k.copy_to_user(pid, buf, &data);
+                    if got.is_err() {
+                        self.check(io.line, &format!("{} into {buf:#x}", c.name), &c.ret, got);
+                    }
+                    self.read(io.tpid, io.line, c, Some(data));
+                } else {
+                    if self.opts.mode >= Mode::Strict {
+                        let got = self.k.copy_from_user(pid, buf, n);
+                        let what = format!("{} from {buf:#x} (memory contents)", c.name);
+                        match got {
+                            Ok(bytes) if bytes == data => self.report.passed += 1,
+                            Ok(bytes) => self.report.mismatch(Mismatch {
+                                line: io.line,
+                                call: what,
+                                expected: format!("{:02x?}", &data[..data.len().min(32)]),
+                                got: format!("{:02x?}", &bytes[..bytes.len().min(32)]),
+                                diff: None,
+                            }),
+                            Err(e) => self.report.mismatch(Mismatch {
+                                line: io.line,
+                                call: what,
+                                expected: format!("{n} bytes"),
+                                got: format!("-1 {}", e.name()),
+                                diff: None,
+                            }),
+                        }
+                    }
+                    self.write(io.tpid, c, Some(data));
+                }
+            }
+            Ret::Error { ref errno, .. } if errno == "EFAULT" => {
+                let len = c.arg_u64(2).unwrap_or(1).clamp(1, 4096);
+                let got = if reading {
+                    self.k.copy_to_user(pid, buf, &vec![0; len as usize])
+                } else {
+                    self.k.copy_from_user(pid, buf, len).map(|b| b.len() as u64)
+                };
+                self.check(io.line, &format!("{} at {buf:#x}", c.name), &c.ret, got.map(|_| 0));
+            }
+            _ => {}
+        }
+    }
+
     // ---- memory ----
 
     /// A real program writes the private writable memory it maps (heap, bss, relocations,
@@ -900,7 +1037,9 @@ impl Replayer {
         let got = self.k.mmap(pid, addr, len, prot, flags, fd, off);
         if let Ok(a) = got {
             if let Ok(id) = self.k.mm_id(pid) {
-                self.created.entry(id).or_default().push((a, a.saturating_add(len)));
+                if self.started.contains(&id) {
+                    self.created.entry(id).or_default().push((a, a.saturating_add(len)));
+                }
             }
             if prot & PROT_WRITE != 0 && flags & MAP_TYPE == MAP_PRIVATE {
                 self.program_writes(pid, a);

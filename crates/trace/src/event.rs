@@ -73,6 +73,14 @@ pub enum EventKind {
     Detached,
     /// Any other `strace: …` message, without the `strace: ` part.
     Diagnostic(String),
+    /// A line of the hexadecimal dump `-e read=` / `-e write=` print after a call: `offset`
+    /// of these bytes in the call's buffer. It belongs to the call printed just before.
+    Dump {
+        /// Offset of the first byte in the buffer.
+        offset: u64,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
     /// A line that is not an event but is not an error either (`[ Process PID=N runs in 32 bit
     /// mode. ]`, `-k` stack frames, `--- stopped by SIGSTOP ---`), kept verbatim.
     Other(String),

@@ -135,6 +135,30 @@ fn parse_timestamp(c: &mut Cursor<'_>) -> Option<Timestamp> {
     Some(Timestamp { seconds, nanos })
 }
 
+/// Parses a line of strace's hex dump, `| 00010  68 65 6c 6c ...  hell... |`: a 5-digit
+/// (or longer) hex offset, then up to 16 bytes in fixed columns (three characters a byte, one
+/// more space after the eighth), then the same bytes as text.
+fn parse_dump(body: &[u8]) -> Option<EventKind> {
+    let rest = body.strip_prefix(b"| ")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits < 5 {
+        return None;
+    }
+    let offset = u64::from_str_radix(std::str::from_utf8(&rest[..digits]).ok()?, 16).ok()?;
+    let hex = rest.get(digits..)?.strip_prefix(b"  ")?;
+    let mut bytes = Vec::with_capacity(16);
+    for i in 0..16 {
+        let at = i * 3 + usize::from(i >= 8);
+        let pair = match hex.get(at..at + 2) {
+            Some(p) if p.iter().all(u8::is_ascii_hexdigit) => p,
+            _ => break,
+        };
+        let text = std::str::from_utf8(pair).ok()?;
+        bytes.push(u8::from_str_radix(text, 16).ok()?);
+    }
+    (!bytes.is_empty()).then_some(EventKind::Dump { offset, bytes })
+}
+
 /// Classifies the body of a line that starts at `body_start`.
 pub(crate) fn classify(line: &[u8], body_start: usize) -> Result<Body<'_>, Fail> {
     let mut c = Cursor::new(line);
@@ -159,6 +183,9 @@ pub(crate) fn classify(line: &[u8], body_start: usize) -> Result<Body<'_>, Fail>
     }
     if c.eat_str(b"strace: ") {
         return Ok(Body::Event(parse_diagnostic(c.rest())));
+    }
+    if c.starts_with(b"| ") {
+        return parse_dump(&line[body_start..]).map(Body::Event).ok_or(c.fail("unrecognized dump line"));
     }
     if c.starts_with(b"[ ") || c.starts_with(b"> ") {
         return Ok(Body::Event(EventKind::Other(lossy(&line[body_start..]))));

@@ -351,3 +351,18 @@ execve(\"/bin/ls\", [\"ls\"], [/* 30 vars */]) = 0
     assert_eq!((all[6].pid, call(&all[6]).name.as_ref()), (Some(1234), "munmap"));
     assert_eq!(all[7].timestamp.map(|t| t.nanos), Some(935_651_123));
 }
+
+#[test]
+fn hex_dump_lines_follow_raw_reads_and_writes() {
+    let log = "7  write(0x4, 0x7ffff7fbe000, 0xb)   = 0xb\n | 00000  68 65 6c 6c 6f 20 77 6f  72 6c 64                 hello world      |\n | 00010  41 42                                             AB               |\n";
+    let events: Vec<_> = trace::Parser::new(log.as_bytes()).collect::<Result<_, _>>().unwrap();
+    assert_eq!(events.len(), 3);
+    match &events[1].kind {
+        trace::EventKind::Dump { offset, bytes } => {
+            assert_eq!(*offset, 0);
+            assert_eq!(bytes, b"hello world");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&events[2].kind, trace::EventKind::Dump { offset: 0x10, bytes } if bytes == b"AB"));
+}

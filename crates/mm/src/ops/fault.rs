@@ -201,6 +201,7 @@ impl Kernel {
         }
         if !vma.flags.contains(VmFlags::SHARED) {
             // do_cow_fault: a private copy of the file page.
+            self.m.read_around(f.file, index).ok_or(FaultError::Oom)?;
             let src = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
             let start = self.vma_start_of(id, va);
             self.anon_vma_prepare(id, start);
@@ -218,6 +219,7 @@ impl Kernel {
             return Ok(());
         }
         // do_shared_fault: finish_fault maps the folio writable and dirty.
+        self.m.read_around(f.file, index).ok_or(FaultError::Oom)?;
         let (lo, count) = self.finish_fault_span(id, vma, va);
         for i in 0..count {
             let a = lo + (i << PAGE_SHIFT);
@@ -411,6 +413,7 @@ impl Kernel {
         let mut mapped = self.fault_around(id, vma, va)?;
         if !self.pte(id, va).mapped() {
             let index = vma.page_index(va);
+            self.m.read_around(f.file, index).ok_or(FaultError::Oom)?;
             let fresh = !self.m.file(f.file).cache.contains_key(&index);
             let (lo, count) = self.finish_fault_span(id, vma, va);
             for i in 0..count {

@@ -1,0 +1,179 @@
+//! Replays of traces recorded fresh on this machine, so they match its kernel and files:
+//! real programs reading their own maps (`--verify`), and C programs that touch their
+//! mappings only through system calls (`--strict`, static and dynamic). Every replay must
+//! end with zero mismatches. Skipped, with a note, where strace, setarch or gcc is missing.
+
+use replay::{Identities, Mode, Options, Report};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn have(tool: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
+}
+
+fn scratch() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-tests");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Records `cmd` as `mmsim record` does (with `buffers`, also raw read/write buffers).
+fn record(name: &str, cmd: &[&str], buffers: bool, dir: &Path) -> Option<PathBuf> {
+    if !have("strace") || !have("setarch") {
+        eprintln!("note: strace or setarch missing; skipping {name}");
+        return None;
+    }
+    let out = dir.join(format!("{name}.trace"));
+    let mut c = Command::new("setarch");
+    c.args(["x86_64", "-R", "strace", "-f", "-v", "-s", "1048576"]);
+    if buffers {
+        c.args(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"]);
+    }
+    let status = c.arg("-o").arg(&out).arg("--").args(cmd).current_dir(dir).output().expect("run strace");
+    assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
+    Some(out)
+}
+
+fn replay_file(path: &Path, mode: Mode) -> Report {
+    let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
+    let file = std::fs::File::open(path).unwrap();
+    let cwd = Some(path.parent().unwrap().to_path_buf());
+    replay::replay(BufReader::new(file), ids, Options { mode, keep_going: false, cwd }, |_| {})
+}
+
+#[track_caller]
+fn assert_clean(name: &str, r: &Report, min_checks: u64) {
+    let problems: Vec<String> = r.mismatches.iter().map(|m| m.to_string()).chain(r.errors.iter().cloned()).collect();
+    assert!(problems.is_empty(), "{name}: {}\n{}", r.summary(), problems.join("\n"));
+    assert!(r.passed >= min_checks, "{name}: only {} checks ran", r.passed);
+    assert_eq!(r.failed, 0);
+}
+
+/// How many reads of /proc/PID/maps a trace has (each one is a checked comparison).
+fn maps_reads(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("openat(AT_FDCWD, \"/proc/self/maps\""))
+        .count()
+}
+
+#[test]
+fn cat_reading_its_maps() {
+    let dir = scratch();
+    let Some(t) = record("cat", &["cat", "/proc/self/maps"], false, &dir) else { return };
+    assert_eq!(maps_reads(&t), 1);
+    assert_clean("cat", &replay_file(&t, Mode::Verify), 20);
+}
+
+#[test]
+fn a_shell_running_two_cats() {
+    let dir = scratch();
+    let Some(t) = record("sh", &["sh", "-c", "cat /proc/self/maps; cat /proc/self/maps"], false, &dir) else { return };
+    assert_eq!(maps_reads(&t), 2);
+    assert_clean("sh", &replay_file(&t, Mode::Verify), 50);
+}
+
+#[test]
+fn python_reading_its_maps() {
+    if !have("python3") {
+        return;
+    }
+    let dir = scratch();
+    let Some(t) = record("python", &["python3", "-c", "print(open('/proc/self/maps').read())"], false, &dir) else {
+        return;
+    };
+    assert_clean("python3", &replay_file(&t, Mode::Verify), 100);
+}
+
+#[test]
+fn perl_reading_its_maps() {
+    if !have("perl") {
+        return;
+    }
+    let dir = scratch();
+    let Some(t) = record("perl", &["perl", "-e", "open F, '/proc/self/maps'; print <F>"], false, &dir) else { return };
+    assert_clean("perl", &replay_file(&t, Mode::Verify), 30);
+}
+
+fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
+    if !have("gcc") {
+        eprintln!("note: gcc missing; skipping {name}");
+        return None;
+    }
+    let exe = dir.join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
+    let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
+    if !out.status.success() {
+        eprintln!("note: cannot build {name}: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    Some(exe)
+}
+
+#[test]
+fn a_threaded_program() {
+    let dir = scratch();
+    let Some(exe) = compile("threads", "threads.c", &["-pthread"], &dir) else { return };
+    let Some(t) = record("threads", &[exe.to_str().unwrap()], false, &dir) else { return };
+    assert!(maps_reads(&t) >= 4);
+    assert_clean("threads", &replay_file(&t, Mode::Verify), 20);
+}
+
+#[test]
+fn strict_replay_of_a_dynamic_program() {
+    let dir = scratch();
+    let Some(exe) = compile("strict-dynamic", "strict.c", &[], &dir) else { return };
+    let Some(t) = record("strict-dynamic", &[exe.to_str().unwrap()], true, &dir) else { return };
+    assert_clean("strict dynamic", &replay_file(&t, Mode::Strict), 30);
+}
+
+#[test]
+fn strict_replay_of_a_static_program() {
+    let dir = scratch();
+    let Some(exe) = compile("strict-static", "strict.c", &["-static"], &dir) else { return };
+    let Some(t) = record("strict-static", &[exe.to_str().unwrap()], true, &dir) else { return };
+    assert_clean("strict static", &replay_file(&t, Mode::Strict), 25);
+}
+
+#[test]
+fn a_mismatch_is_reported_with_its_line_and_a_diff() {
+    let dir = scratch();
+    let Some(t) = record("cat-bad", &["cat", "/proc/self/maps"], false, &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap().replace("[heap]", "[HEAP]");
+    let bad = dir.join("cat-bad-edited.trace");
+    std::fs::write(&bad, text).unwrap();
+    let r = replay_file(&bad, Mode::Verify);
+    assert_eq!(r.failed, 1, "{}", r.summary());
+    let m = &r.mismatches[0];
+    assert!(m.call.contains("maps"), "{m}");
+    assert!(m.diff.as_deref().unwrap_or("").contains("[HEAP]"), "{m}");
+    assert!(r.summary().ends_with(&format!("{} passed, 1 failed\n", r.passed)));
+}
+
+#[test]
+fn broken_logs_give_line_numbers_and_keep_going_continues() {
+    let dir = scratch();
+    let Some(t) = record("cat-cut", &["cat", "/proc/self/maps"], false, &dir) else { return };
+    let mut text = std::fs::read_to_string(&t).unwrap();
+    text.insert_str(text.find('\n').unwrap() + 1, "1234 mmap(NULL, 4096, PROT_READ\ngarbage \u{1} line\n");
+    let broken = dir.join("cat-broken.trace");
+    std::fs::write(&broken, &text).unwrap();
+    let ids = Identities::collect(BufReader::new(std::fs::File::open(&broken).unwrap()));
+    let stop = replay::replay(
+        BufReader::new(std::fs::File::open(&broken).unwrap()),
+        ids.clone(),
+        Options { mode: Mode::Verify, keep_going: false, cwd: None },
+        |_| {},
+    );
+    assert!(!stop.errors.is_empty() && stop.errors[0].starts_with("line 2:"), "{:?}", stop.errors);
+    let going = replay::replay(
+        BufReader::new(std::fs::File::open(&broken).unwrap()),
+        ids,
+        Options { mode: Mode::Verify, keep_going: true, cwd: None },
+        |_| {},
+    );
+    assert_eq!(going.failed, 0, "{}", going.summary());
+    assert!(going.passed > stop.passed);
+}
