@@ -30,17 +30,21 @@ pub enum Workload {
     ForkExit,
     /// mmap/munmap/find with a million VMAs, against the same with a thousand.
     Vma1m,
+    /// Replaying (with --verify) a generated trace of mmap/munmap pairs; one operation is
+    /// one trace line.
+    Replay,
 }
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 6] = [
+    pub const ALL: [Workload; 7] = [
         Workload::FaultAnon,
         Workload::FaultFile,
         Workload::MmapMunmap,
         Workload::MprotectSplit,
         Workload::ForkExit,
         Workload::Vma1m,
+        Workload::Replay,
     ];
 
     /// The name used on the command line and in the JSON.
@@ -52,6 +56,7 @@ impl Workload {
             Workload::MprotectSplit => "mprotect-split",
             Workload::ForkExit => "fork-exit",
             Workload::Vma1m => "vma-1m",
+            Workload::Replay => "replay",
         }
     }
 
@@ -86,6 +91,8 @@ pub struct Scale {
     pub vmas_small: u64,
     /// Operations of vma-1m at each size.
     pub vma_ops: u64,
+    /// Lines of the generated trace.
+    pub replay_lines: u64,
 }
 
 impl Scale {
@@ -103,6 +110,7 @@ impl Scale {
             host_vmas_big: 60_000,
             vmas_small: 1_000,
             vma_ops: 100_000,
+            replay_lines: 2_000_000,
         }
     }
 
@@ -120,6 +128,7 @@ impl Scale {
             host_vmas_big: 10_000,
             vmas_small: 100,
             vma_ops: 1_000,
+            replay_lines: 10_000,
         }
     }
 }
@@ -323,6 +332,20 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 len / PAGE
             });
         }
+        Workload::Replay => {
+            let mut log = Vec::new();
+            for _ in 0..s.replay_lines / 2 {
+                log.extend_from_slice(b"1000  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000\n");
+                log.extend_from_slice(b"1000  munmap(0x7ffff7ffd000, 8192)     = 0\n");
+            }
+            let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+            out.timing = timed(|| {
+                let ids = replay::Identities::collect(&log[..]);
+                let r = replay::replay(std::io::Cursor::new(log.clone()), ids, opts, |_| {});
+                assert_eq!(r.failed, 0, "{}", r.summary());
+                r.lines
+            });
+        }
         Workload::Vma1m => {
             let before = status_kb("VmRSS:");
             let big = vma_ops(s.vmas_big, s.vma_ops, Some(&mut out.bytes_per_vma), before);
@@ -395,6 +418,7 @@ pub fn run_host(w: Workload, s: &Scale) -> Result<(Timing, Option<Timing>), Stri
         Workload::MmapMunmap => (host(&["mmap-munmap".into(), a(s.mmap_pairs), a(s.mmap_live)])?, None),
         Workload::MprotectSplit => (host(&["mprotect-split".into(), a(s.mprotect_calls), a(s.mprotect_mb)])?, None),
         Workload::ForkExit => (host(&["fork-exit".into(), a(s.fork_mb)])?, None),
+        Workload::Replay => return Err("replay has no host side (it replays a log)".into()),
         Workload::Vma1m => {
             let big = host(&["vma-ops".into(), a(s.host_vmas_big), a(s.vma_ops)])?;
             let small = host(&["vma-ops".into(), a(s.vmas_small), a(s.vma_ops)])?;
@@ -424,7 +448,7 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
     let model_ns = median(model);
     let scaling = (!small.is_empty()).then(|| model_ns / median(small));
     let (mut host_ns, mut host_scaling) = (None, None);
-    if vs_host {
+    if vs_host && w != Workload::Replay {
         let mut h = Vec::new();
         let mut hs = Vec::new();
         for _ in 0..runs {

@@ -47,7 +47,18 @@ impl Identities {
         let mut ids = Identities::default();
         // Per pid, descriptor → path, to attribute fstat results.
         let mut fds: HashMap<(u32, u64), String> = HashMap::new();
-        for event in Parser::new(input).flatten() {
+        // Only opens and stats matter here: skip every other line before parsing it.
+        let wanted = input.split(b'\n').map_while(Result::ok).filter(|l| {
+            memchr::memmem::find(l, b"stat").is_some()
+                || memchr::memmem::find(l, b"open").is_some()
+                || memchr::memmem::find(l, b"creat").is_some()
+        });
+        let mut text = Vec::new();
+        for mut l in wanted {
+            l.push(b'\n');
+            text.extend_from_slice(&l);
+        }
+        for event in Parser::new(&text[..]).flatten() {
             let EventKind::Syscall(call) = &event.kind else { continue };
             let pid = event.pid.unwrap_or(0);
             match call.name.as_ref() {
