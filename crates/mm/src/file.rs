@@ -69,6 +69,15 @@ pub struct File {
     /// order-0 folios). The folio layout decides how much a fault maps (fault-around maps
     /// whole folios), so it follows how the file was written.
     pub folios: BTreeMap<u64, u8>,
+    /// Pages below EOF of a regular file that are not in the page cache (evicted by
+    /// MADV_PAGEOUT or punched out by MADV_REMOVE); every other page is cached.
+    pub evicted: std::collections::BTreeSet<u64>,
+    /// Pages this object holds charged to the commit limit: the size of a shared anonymous
+    /// object at creation (shmem_acct_size), or the allocated pages of a memfd
+    /// (VM_NORESERVE objects charge per page, shmem_acct_blocks).
+    pub acct_pages: u64,
+    /// The object was created VM_NORESERVE (memfd): it charges pages as they are allocated.
+    pub acct_per_page: bool,
 }
 
 /// The largest page-cache folio order for a regular file (PMD size).
@@ -129,15 +138,18 @@ impl File {
 
     /// Whether page `index` is in the page cache and up to date (for fault-around and mincore).
     ///
-    /// A regular file's initial contents (imported or created with contents) count as cached;
-    /// other pages only once something read or wrote them: a hole left by extending a file
-    /// is not in the cache until a fault or read brings it in.
+    /// A regular file's initial contents (imported or created with contents) count as cached,
+    /// except pages evicted since (MADV_PAGEOUT, a punched hole); other pages only once
+    /// something read or wrote them: a hole left by extending a file is not in the cache
+    /// until a fault or read brings it in.
     pub fn page_cached(&self, index: u64) -> bool {
         if self.cache.contains_key(&index) {
             return true;
         }
         match self.kind {
-            FileKind::Regular => index < self.size_pages() && index < self.source_pages(),
+            FileKind::Regular => {
+                index < self.size_pages() && index < self.source_pages() && !self.evicted.contains(&index)
+            }
             _ => false,
         }
     }

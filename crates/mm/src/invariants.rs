@@ -10,7 +10,10 @@
 //! * VMAs: sorted, disjoint, page-aligned, below TASK_SIZE; the gap index matches; no two
 //!   neighbours that Linux would have merged (for VMAs created by the model's own rules);
 //!   total/data/exec/stack/locked counters equal sums over VMAs; RSS counters equal the PTEs;
-//! * files: open-file reference counts equal the descriptors and VMAs that hold them.
+//! * files: open-file reference counts equal the descriptors and VMAs that hold them;
+//! * accounting: Committed_AS equals the pages of accounted VMAs plus the charges shmem
+//!   objects hold plus the charges Linux leaks; each frame's mlock count equals the PTEs
+//!   that map it from VM_LOCKED VMAs, and PG_mlocked is set exactly while it is non-zero.
 
 use crate::file::FileKind;
 use crate::flags::VmFlags;
@@ -26,6 +29,8 @@ use std::collections::HashMap;
 pub fn check_kernel(k: &Kernel) {
     k.m.frames.check_invariants();
     let mut mapcounts: HashMap<Pfn, u32> = HashMap::new();
+    let mut lockcounts: HashMap<Pfn, u32> = HashMap::new();
+    let mut accounted = 0u64;
     let mut open_refs: HashMap<u32, u32> = HashMap::new();
     let mut users: HashMap<usize, u32> = HashMap::new();
     for t in k.tasks.values() {
@@ -44,8 +49,11 @@ pub fn check_kernel(k: &Kernel) {
             if let Some(f) = v.file {
                 *open_refs.entry(f.open.0).or_default() += 1;
             }
+            if v.flags.contains(VmFlags::ACCOUNT) {
+                accounted += v.pages();
+            }
         }
-        check_mm(k, id, mm, &mut mapcounts);
+        check_mm(k, id, mm, &mut mapcounts, &mut lockcounts);
     }
     let zero = k.m.frames.zero_pfn();
     for (pfn, meta) in k.m.frames.allocated() {
@@ -54,6 +62,13 @@ pub fn check_kernel(k: &Kernel) {
             meta.mapcount, mapped,
             "pfn {pfn:#x} ({:?}): mapcount {} but {} PTEs map it",
             meta.owner, meta.mapcount, mapped
+        );
+        let locked = lockcounts.get(&pfn).copied().unwrap_or(0);
+        assert_eq!(meta.mlock_count, locked, "pfn {pfn:#x}: mlock count {} but {locked} locked PTEs", meta.mlock_count);
+        assert_eq!(
+            meta.flags.contains(PageFlags::MLOCKED),
+            locked > 0,
+            "pfn {pfn:#x}: PG_mlocked does not match its locked mappings"
         );
         match meta.owner {
             Owner::Anon => {
@@ -87,6 +102,13 @@ pub fn check_kernel(k: &Kernel) {
             assert!(!open_refs.contains_key(&(i as u32)), "closed open file {i} still referenced");
         }
     }
+    let shmem_charges: u64 = k.m.files.iter().flatten().map(|f| f.acct_pages).sum();
+    assert_eq!(
+        k.m.committed,
+        accounted + shmem_charges + k.m.committed_leaked,
+        "Committed_AS: accounted VMAs {accounted} + shmem {shmem_charges} + leaked {}",
+        k.m.committed_leaked
+    );
     for (i, f) in k.m.files.iter().enumerate() {
         let Some(f) = f else { continue };
         let opens = k.m.opens.iter().flatten().filter(|o| o.file.0 == i as u32).count() as u32;
@@ -97,7 +119,13 @@ pub fn check_kernel(k: &Kernel) {
     }
 }
 
-fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>) {
+fn check_mm(
+    k: &Kernel,
+    id: usize,
+    mm: &Mm,
+    mapcounts: &mut HashMap<Pfn, u32>,
+    lockcounts: &mut HashMap<Pfn, u32>,
+) {
     mm.vmas.check_invariants();
     let (mut total, mut data, mut exec, mut stack, mut locked) = (0, 0, 0, 0, 0);
     for v in mm.vmas.iter() {
@@ -164,6 +192,9 @@ fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>) {
                 continue;
             }
             *mapcounts.entry(pfn).or_default() += 1;
+            if v.flags.contains(VmFlags::LOCKED) {
+                *lockcounts.entry(pfn).or_default() += 1;
+            }
             let meta = k.m.frames.meta(pfn);
             if let Owner::File { file, index } = meta.owner {
                 let f = v.file.unwrap_or_else(|| panic!("mm {id}: page-cache page in an anonymous VMA at {va:#x}"));

@@ -67,6 +67,21 @@ pub struct Config {
     pub pkeys: bool,
     /// Pages of the vDSO parts execve maps.
     pub vdso: crate::ops::exec::VdsoLayout,
+    /// Processes have CAP_IPC_LOCK (root): mlock ignores RLIMIT_MEMLOCK.
+    pub cap_ipc_lock: bool,
+    /// Processes have CAP_SYS_ADMIN (root): pagemap shows PFNs, and the overcommit check
+    /// does not keep the admin reserve back.
+    pub cap_sys_admin: bool,
+    /// `vm.overcommit_memory`: 0 heuristic, 1 always, 2 never (strict accounting).
+    pub overcommit_memory: u8,
+    /// `vm.overcommit_ratio` (percent of RAM in the commit limit when `overcommit_kbytes` is 0).
+    pub overcommit_ratio: u64,
+    /// `vm.overcommit_kbytes` (0: use the ratio).
+    pub overcommit_kbytes: u64,
+    /// `vm.admin_reserve_kbytes`; `None` computes Linux's boot default from the RAM size.
+    pub admin_reserve_kbytes: Option<u64>,
+    /// `vm.user_reserve_kbytes`; `None` computes Linux's boot default from the RAM size.
+    pub user_reserve_kbytes: Option<u64>,
 }
 
 impl Default for Config {
@@ -88,8 +103,78 @@ impl Default for Config {
             paranoid: false,
             pkeys: true,
             vdso: Default::default(),
+            cap_ipc_lock: true,
+            cap_sys_admin: true,
+            overcommit_memory: 0,
+            overcommit_ratio: 50,
+            overcommit_kbytes: 0,
+            admin_reserve_kbytes: None,
+            user_reserve_kbytes: None,
         }
     }
+}
+
+/// The resource limits (soft limits, in bytes) a task can set for itself with setrlimit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rlimit {
+    /// RLIMIT_STACK: how far a stack may grow.
+    Stack,
+    /// RLIMIT_DATA: private writable memory and the heap.
+    Data,
+    /// RLIMIT_AS: the whole address space.
+    As,
+    /// RLIMIT_MEMLOCK: locked memory without CAP_IPC_LOCK.
+    Memlock,
+}
+
+/// Limits a task set for itself; `None` means the machine's default from [`Config`] (what
+/// the shell that started it set), so `Config` changes still reach tasks that set nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskLimits {
+    /// RLIMIT_STACK.
+    pub stack: Option<u64>,
+    /// RLIMIT_DATA.
+    pub data: Option<u64>,
+    /// RLIMIT_AS.
+    pub as_: Option<u64>,
+    /// RLIMIT_MEMLOCK.
+    pub memlock: Option<u64>,
+}
+
+/// The capabilities the model knows about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cap {
+    /// CAP_SYS_RAWIO: MAP_FIXED below `vm.mmap_min_addr`.
+    SysRawio,
+    /// CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK.
+    IpcLock,
+    /// CAP_SYS_ADMIN: PFNs in pagemap, the admin reserve of strict overcommit.
+    SysAdmin,
+}
+
+/// System-wide event counters (`/proc/vmstat`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmEvents {
+    /// pgfault: every fault handled with a VMA found, successful or not (mm_account_fault).
+    pub pgfault: u64,
+    /// pgmajfault: faults that had to read a page in.
+    pub pgmajfault: u64,
+    /// pgalloc_normal: pages allocated for user memory and page tables.
+    pub pgalloc: u64,
+    /// pgfree: pages freed.
+    pub pgfree: u64,
+    /// unevictable_pgs_mlocked: pages that became mlocked.
+    pub mlocked: u64,
+    /// unevictable_pgs_munlocked: pages that stopped being mlocked.
+    pub munlocked: u64,
+    /// pglazyfree: pages MADV_FREE made lazily freeable.
+    pub pglazyfree: u64,
+    /// pgactivate: pages moved to the active LRU.
+    pub pgactivate: u64,
+    /// pgdeactivate: pages moved to the inactive LRU.
+    pub pgdeactivate: u64,
+    /// thp_fault_alloc stays 0 here; kept so the vmstat text lists it.
+    pub thp_fault_alloc: u64,
 }
 
 /// A task (process or thread).
@@ -113,6 +198,10 @@ pub struct Task {
     pub maj_flt: u64,
     /// Command name.
     pub comm: String,
+    /// Limits the task set itself with setrlimit.
+    pub limits: TaskLimits,
+    /// The task dropped every capability (capset to an empty set).
+    pub caps_dropped: bool,
 }
 
 /// How a user access went wrong.
@@ -212,6 +301,16 @@ pub struct Machine {
     pub namespace: BTreeMap<String, FileId>,
     /// Event log.
     pub events: EventLog,
+    /// Pages charged to the commit limit (`vm_committed_as`, Committed_AS).
+    pub committed: u64,
+    /// Charges Linux never gives back (see [`Machine::vm_acct_leak`]); kept apart so the
+    /// invariant checker can still balance the rest.
+    pub committed_leaked: u64,
+    /// Event counters.
+    pub vmstat: VmEvents,
+    /// Set when a page had to be read from the disk since the flag was last cleared (the
+    /// fault handler turns it into a major fault).
+    pub read_io: bool,
     next_anon_vma: u64,
     next_ino: u64,
 }
@@ -289,13 +388,16 @@ impl Machine {
         id
     }
 
-    /// Frees a file's page cache and the file once it has no names and no users.
+    /// Frees a file's page cache and the file once it has no names and no users; a shmem
+    /// object gives its commit charge back (shmem_evict_inode).
     pub fn maybe_destroy_file(&mut self, id: FileId) {
         let f = self.file(id);
         if f.nlink > 0 || f.opens > 0 {
             return;
         }
+        let acct = f.acct_pages;
         let pages: Vec<Pfn> = f.cache.values().copied().collect();
+        self.vm_unacct_memory(acct);
         for pfn in pages {
             self.frames.put(pfn);
         }
@@ -307,6 +409,15 @@ impl Machine {
     pub fn cache_page(&mut self, file: FileId, index: u64) -> Option<Pfn> {
         if let Some(&pfn) = self.file(file).cache.get(&index) {
             return Some(pfn);
+        }
+        // A regular-file page that was evicted is read back from the disk: a major fault.
+        if self.file_mut(file).evicted.remove(&index) {
+            self.read_io = true;
+        }
+        // A memfd charges each page it allocates (shmem_acct_blocks).
+        if self.file(file).acct_per_page {
+            self.vm_acct_memory(1);
+            self.file_mut(file).acct_pages += 1;
         }
         let shmem = self.file(file).kind != crate::file::FileKind::Regular;
         let mut flags = PageFlags::UPTODATE;
@@ -392,7 +503,106 @@ impl Machine {
                 self.cache_page(file, i)?;
             }
         }
+        // The fault that needed this is a major one.
+        self.read_io = true;
         Some(true)
+    }
+
+    /// Charges `pages` to the commit limit without checking it (vm_acct_memory).
+    pub fn vm_acct_memory(&mut self, pages: u64) {
+        self.committed += pages;
+    }
+
+    /// Gives `pages` back (vm_unacct_memory).
+    pub fn vm_unacct_memory(&mut self, pages: u64) {
+        debug_assert!(self.committed >= pages, "commit charge underflow");
+        self.committed = self.committed.saturating_sub(pages);
+    }
+
+    /// Records a charge Linux keeps although no VMA or object holds it any more (the old
+    /// VMA of MREMAP_DONTUNMAP loses VM_ACCOUNT without an uncharge; a stack without
+    /// VM_ACCOUNT is charged when it grows but never uncharged).
+    pub fn vm_acct_leak(&mut self, pages: u64) {
+        self.committed_leaked += pages;
+    }
+
+    /// RAM pages the kernel manages (totalram_pages, MemTotal).
+    pub fn totalram_pages(&self) -> u64 {
+        self.frames.total_frames()
+    }
+
+    /// `vm.admin_reserve_kbytes`: the boot default is min(3% of free memory, 8 MiB)
+    /// (init_admin_reserve).
+    pub fn admin_reserve_kbytes(&self) -> u64 {
+        self.config.admin_reserve_kbytes.unwrap_or(((self.totalram_pages() * 4) / 32).min(8 << 10))
+    }
+
+    /// `vm.user_reserve_kbytes`: the boot default is min(3% of free memory, 128 MiB)
+    /// (init_user_reserve).
+    pub fn user_reserve_kbytes(&self) -> u64 {
+        self.config.user_reserve_kbytes.unwrap_or(((self.totalram_pages() * 4) / 32).min(128 << 10))
+    }
+
+    /// CommitLimit in pages (vm_commit_limit): `overcommit_kbytes`, or `overcommit_ratio`
+    /// percent of RAM; no swap in the model.
+    pub fn commit_limit(&self) -> u64 {
+        let c = &self.config;
+        if c.overcommit_kbytes != 0 {
+            c.overcommit_kbytes >> (PAGE_SHIFT - 10)
+        } else {
+            self.totalram_pages() * c.overcommit_ratio / 100
+        }
+    }
+
+    /// Whether `pages` more may be committed (__vm_enough_memory): always in mode 1; in
+    /// mode 0 unless a single request exceeds RAM plus swap; in mode 2 while Committed_AS
+    /// stays below the commit limit less the admin reserve (without CAP_SYS_ADMIN) and less
+    /// a user reserve of min(total_vm / 32, user_reserve_kbytes). Does not charge.
+    pub fn vm_enough_memory(&self, pages: u64, total_vm: Option<u64>, cap_sys_admin: bool) -> bool {
+        match self.config.overcommit_memory {
+            1 => true,
+            2 => {
+                let mut allowed = self.commit_limit() as i64;
+                if !cap_sys_admin {
+                    allowed -= (self.admin_reserve_kbytes() >> (PAGE_SHIFT - 10)) as i64;
+                }
+                if let Some(total_vm) = total_vm {
+                    let reserve = self.user_reserve_kbytes() >> (PAGE_SHIFT - 10);
+                    allowed -= (total_vm / 32).min(reserve) as i64;
+                }
+                ((self.committed + pages) as i64) < allowed
+            }
+            _ => pages <= self.totalram_pages(),
+        }
+    }
+
+    /// Marks a frame mapped once more from a VM_LOCKED VMA (mlock_vma_folio): the first such
+    /// mapping sets PG_mlocked.
+    pub fn mlock_page(&mut self, pfn: Pfn) {
+        if pfn == self.frames.zero_pfn() {
+            return;
+        }
+        let m = self.frames.meta_mut(pfn);
+        m.mlock_count += 1;
+        if !m.flags.contains(PageFlags::MLOCKED) {
+            m.flags |= PageFlags::MLOCKED;
+            self.vmstat.mlocked += 1;
+        }
+    }
+
+    /// Undoes [`Machine::mlock_page`] (munlock_vma_folio): the last locked mapping gone
+    /// clears PG_mlocked.
+    pub fn munlock_page(&mut self, pfn: Pfn) {
+        if pfn == self.frames.zero_pfn() {
+            return;
+        }
+        let m = self.frames.meta_mut(pfn);
+        debug_assert!(m.mlock_count > 0, "munlock of a page that is not mlocked");
+        m.mlock_count = m.mlock_count.saturating_sub(1);
+        if m.mlock_count == 0 && m.flags.contains(PageFlags::MLOCKED) {
+            m.flags -= PageFlags::MLOCKED;
+            self.vmstat.munlocked += 1;
+        }
     }
 
     /// Logs an event.
@@ -490,6 +700,10 @@ impl Kernel {
                 opens: Vec::new(),
                 namespace: BTreeMap::new(),
                 events,
+                committed: 0,
+                committed_leaked: 0,
+                vmstat: VmEvents::default(),
+                read_io: false,
                 next_anon_vma: 0,
                 next_ino: 1000,
             },
@@ -518,6 +732,43 @@ impl Kernel {
     /// A task.
     pub fn task(&self, pid: Pid) -> Option<&Task> {
         self.tasks.get(&pid)
+    }
+
+    /// The task whose address space is `id` (the one a system call on that mm runs in).
+    pub(crate) fn task_of_mm(&self, id: usize) -> Option<&Task> {
+        self.tasks.values().find(|t| t.mm == Some(id))
+    }
+
+    /// The soft limit `r` of the task using mm `id`, in bytes (u64::MAX = unlimited).
+    pub fn rlimit(&self, id: usize, r: Rlimit) -> u64 {
+        let own = self.task_of_mm(id).map(|t| t.limits).unwrap_or_default();
+        let c = &self.m.config;
+        match r {
+            Rlimit::Stack => own.stack.unwrap_or(c.rlimit_stack),
+            Rlimit::Data => own.data.unwrap_or(c.rlimit_data),
+            Rlimit::As => own.as_.unwrap_or(c.rlimit_as),
+            Rlimit::Memlock => own.memlock.unwrap_or(c.rlimit_memlock),
+        }
+    }
+
+    /// Whether the task using mm `id` has capability `cap`.
+    pub fn capable(&self, id: usize, cap: Cap) -> bool {
+        if self.task_of_mm(id).is_some_and(|t| t.caps_dropped) {
+            return false;
+        }
+        let c = &self.m.config;
+        match cap {
+            Cap::SysRawio => c.cap_sys_rawio,
+            Cap::IpcLock => c.cap_ipc_lock,
+            Cap::SysAdmin => c.cap_sys_admin,
+        }
+    }
+
+    /// security_vm_enough_memory_mm for mm `id`: whether `pages` more may be committed
+    /// (the check only; the charge follows from the VMA or object that takes the pages).
+    pub(crate) fn may_commit(&self, id: usize, pages: u64) -> bool {
+        let total_vm = self.mms.get(id).and_then(|m| m.as_ref()).map(|m| m.total_vm);
+        self.m.vm_enough_memory(pages, total_vm, self.capable(id, Cap::SysAdmin))
     }
 
     pub(crate) fn mm_mut(&mut self, id: usize) -> &mut Mm {
@@ -553,6 +804,8 @@ impl Kernel {
                 min_flt: 0,
                 maj_flt: 0,
                 comm: comm.to_string(),
+                limits: TaskLimits::default(),
+                caps_dropped: false,
             },
         );
         Ok(pid)
@@ -613,6 +866,11 @@ impl Kernel {
         if let Some(f) = vma.file {
             self.m.get_open(f.open);
         }
+        // An accounted VMA holds its pages' commit charge; callers that must check the
+        // limit (mmap, fork, brk) do so before linking.
+        if vma.flags.contains(VmFlags::ACCOUNT) {
+            self.m.vm_acct_memory(vma.pages());
+        }
         let mm = self.mms[id].as_mut().expect("freed mm");
         vm_stat_account(mm, vma.flags, vma.pages() as i64);
         mm.vmas.insert(vma);
@@ -624,6 +882,9 @@ impl Kernel {
         let mm = self.mms[id].as_mut().expect("freed mm");
         let vma = mm.vmas.remove(start).expect("unlink of a missing VMA");
         vm_stat_account(mm, vma.flags, -(vma.pages() as i64));
+        if vma.flags.contains(VmFlags::ACCOUNT) {
+            self.m.vm_unacct_memory(vma.pages());
+        }
         if let Some(f) = vma.file {
             self.m.put_open(f.open);
         }
@@ -689,19 +950,21 @@ impl Kernel {
     pub(crate) fn zap_range(&mut self, id: usize, start: u64, end: u64) {
         // Per VMA, because unmapping a young PTE of a page-cache page counts as an access
         // of that page unless the VMA declared its access pattern (vma_has_recency).
-        let vmas: Vec<(u64, u64, bool)> = self.mms[id]
+        let vmas: Vec<(u64, u64, VmFlags)> = self.mms[id]
             .as_ref()
             .expect("freed mm")
             .vmas
             .range(start, end)
-            .map(|v| (v.start.max(start), v.end.min(end), !v.flags.intersects(VmFlags::SEQ_READ | VmFlags::RAND_READ)))
+            .map(|v| (v.start.max(start), v.end.min(end), v.flags))
             .collect();
-        for (lo, hi, recency) in vmas {
-            self.zap_vma_range(id, lo, hi, recency);
+        for (lo, hi, flags) in vmas {
+            self.zap_vma_range(id, lo, hi, flags);
         }
     }
 
-    fn zap_vma_range(&mut self, id: usize, start: u64, end: u64, recency: bool) {
+    fn zap_vma_range(&mut self, id: usize, start: u64, end: u64, vm_flags: VmFlags) {
+        let recency = !vm_flags.intersects(VmFlags::SEQ_READ | VmFlags::RAND_READ);
+        let locked = vm_flags.contains(VmFlags::LOCKED);
         let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
         let tables = pgtable::leaf_tables(&self.m.frames, pgd, start, end);
         let zero = self.m.frames.zero_pfn();
@@ -727,6 +990,9 @@ impl Kernel {
                     RssKind::Anon => anon -= 1,
                     RssKind::File => file -= 1,
                     RssKind::Shmem => shmem -= 1,
+                }
+                if locked {
+                    self.m.munlock_page(pfn);
                 }
                 let meta = self.m.frames.meta_mut(pfn);
                 meta.mapcount -= 1;

@@ -75,6 +75,9 @@ pub struct FrameMeta {
     pub flags: PageFlags,
     /// Owner.
     pub owner: Owner,
+    /// Mappings of the frame from VM_LOCKED VMAs (Linux's mlock_count); PG_mlocked is set
+    /// exactly while it is non-zero.
+    pub mlock_count: u32,
 }
 
 /// The bytes of a frame.
@@ -152,6 +155,10 @@ pub struct FrameTable {
     zero_pfn: Pfn,
     /// Frames allocated as page-table pages.
     pub pagetable_frames: u64,
+    /// Frames handed out since boot (vmstat pgalloc).
+    pub allocs: u64,
+    /// Frames given back since boot (vmstat pgfree).
+    pub frees: u64,
 }
 
 impl FrameTable {
@@ -164,6 +171,8 @@ impl FrameTable {
             chunks: vec![None; nchunks],
             zero_pfn: 1,
             pagetable_frames: 0,
+            allocs: 0,
+            frees: 0,
         };
         t.buddy.reserve(0, 2);
         for pfn in 0..2 {
@@ -217,10 +226,11 @@ impl FrameTable {
         let pfn = self.buddy.alloc(0)?;
         let m = self.meta_mut(pfn);
         debug_assert_eq!(m.owner, Owner::Free);
-        *m = FrameMeta { refcount: 1, mapcount: 0, flags, owner };
+        *m = FrameMeta { refcount: 1, mapcount: 0, flags, owner, mlock_count: 0 };
         if owner == Owner::PageTable {
             self.pagetable_frames += 1;
         }
+        self.allocs += 1;
         Some(pfn)
     }
 
@@ -231,6 +241,7 @@ impl FrameTable {
         if m.owner == Owner::PageTable {
             self.pagetable_frames -= 1;
         }
+        self.frees += 1;
         let c = self.chunk_mut(pfn);
         let i = pfn as usize & (CHUNK_FRAMES - 1);
         c.meta[i] = FrameMeta::default();

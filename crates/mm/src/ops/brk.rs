@@ -21,7 +21,6 @@ impl Kernel {
     }
 
     fn do_brk(&mut self, id: usize, brk: u64) -> u64 {
-        let cfg = self.m.config.clone();
         let mm = self.mms[id].as_ref().expect("freed mm");
         let orig = mm.brk;
         let (start_brk, start_data, end_data) = (mm.start_brk, mm.start_data, mm.end_data);
@@ -29,7 +28,8 @@ impl Kernel {
             return orig;
         }
         // check_data_rlimit: heap plus data segment within RLIMIT_DATA.
-        if cfg.rlimit_data != u64::MAX && (brk - start_brk) + (end_data - start_data) > cfg.rlimit_data {
+        let rlimit_data = self.rlimit(id, crate::kernel::Rlimit::Data);
+        if rlimit_data != u64::MAX && (brk - start_brk) + (end_data - start_data) > rlimit_data {
             return orig;
         }
         let Some(newbrk) = page_ceil(brk) else { return orig };
@@ -86,6 +86,10 @@ impl Kernel {
         if mm.map_count() as u64 > self.m.config.max_map_count {
             return Err(());
         }
+        if !self.may_commit(id, pages) {
+            return Err(());
+        }
+        let mm = self.mms[id].as_ref().expect("freed mm");
         let new = Vma {
             start: addr,
             end: addr + len,
@@ -102,6 +106,7 @@ impl Kernel {
                 let mm = self.mm_mut(id);
                 mm.vmas.update(b.start, |v| v.end = addr + len);
                 crate::kernel::vm_stat_account(mm, flags, pages as i64);
+                self.m.vm_acct_memory(pages);
             }
             _ => self.vma_link(id, new),
         }

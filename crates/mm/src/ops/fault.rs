@@ -21,6 +21,7 @@ use crate::file::FileKind;
 use crate::flags::VmFlags;
 use crate::frame::{Owner, PageFlags, Pfn};
 use crate::kernel::{rss_add, vm_stat_account, Access, Kernel, Pid, RssKind, SegvCode, Signal};
+use abi::Errno;
 use crate::layout::*;
 use crate::pgtable::{self, Pte, PteFlags};
 use crate::vma::Vma;
@@ -94,6 +95,9 @@ impl Kernel {
             self.m.log(pid, addr, write, EventKind::SegvAccerr);
             return Err(FaultError::Segv(SegvCode::AccErr));
         }
+        // mm_account_fault: pgfault counts every fault that reached a VMA, failed or not.
+        self.m.vmstat.pgfault += 1;
+        self.m.read_io = false;
         let va = page_floor(addr);
         let pte = self.pte(id, va);
         let r = if !pte.mapped() {
@@ -111,8 +115,17 @@ impl Kernel {
         };
         match r {
             Ok(()) => {
+                // A fault that had to read the page from the disk is major (filemap_fault).
+                let major = std::mem::take(&mut self.m.read_io);
+                if major {
+                    self.m.vmstat.pgmajfault += 1;
+                }
                 if let Some(t) = self.tasks.get_mut(&pid) {
-                    t.min_flt += 1;
+                    if major {
+                        t.maj_flt += 1;
+                    } else {
+                        t.min_flt += 1;
+                    }
                 }
                 Ok(())
             }
@@ -144,14 +157,29 @@ impl Kernel {
         // expand_downwards prepares the anon_vma before the size checks, so even a refused
         // growth leaves the stack VMA with one.
         self.anon_vma_prepare(id, v.start);
-        let cfg = &self.m.config;
+        // acct_stack_growth, in its order: RLIMIT_AS/DATA, RLIMIT_STACK, RLIMIT_MEMLOCK,
+        // and the commit charge last.
         let size = v.end - new_start;
-        if size > cfg.rlimit_stack {
-            return Err(());
-        }
         let grow = (v.start - new_start) >> PAGE_SHIFT;
         if !self.may_expand_vm(id, v.flags, grow) {
             return Err(());
+        }
+        if size > self.rlimit(id, crate::kernel::Rlimit::Stack) {
+            return Err(());
+        }
+        if !self.mlock_future_ok(id, v.flags, grow << PAGE_SHIFT) {
+            return Err(());
+        }
+        if !self.may_commit(id, grow) {
+            return Err(());
+        }
+        // The growth is charged whether or not the VMA is accounted; a stack without
+        // VM_ACCOUNT never gives it back.
+        if v.flags.contains(VmFlags::ACCOUNT) {
+            self.m.vm_acct_memory(grow);
+        } else {
+            self.m.vm_acct_memory(grow);
+            self.m.vm_acct_leak(grow);
         }
         let mm = self.mm_mut(id);
         mm.vmas.update(v.start, |x| {
@@ -276,6 +304,9 @@ impl Kernel {
             return Err(FaultError::Oom);
         }
         self.m.frames.meta_mut(pfn).mapcount += 1;
+        if vma.flags.contains(VmFlags::LOCKED) {
+            self.m.mlock_page(pfn);
+        }
         let kind = self.m.rss_kind(pfn);
         rss_add(self.mm_mut(id), kind, 1);
         Ok(())
@@ -470,12 +501,19 @@ impl Kernel {
         let flags = self.pte_flags_for(vma, true, true);
         self.set_pte(id, va, Pte::new(new, flags)).map_err(|_| FaultError::Oom)?;
         self.m.frames.meta_mut(new).mapcount += 1;
+        let locked = vma.flags.contains(VmFlags::LOCKED);
+        if locked {
+            self.m.mlock_page(new);
+        }
         rss_add(self.mm_mut(id), RssKind::Anon, 1);
         if pfn == zero {
             self.m.log(pid, addr, true, EventKind::ZeroCow);
         } else {
             let old_kind = self.m.rss_kind(pfn);
             rss_add(self.mm_mut(id), old_kind, -1);
+            if locked {
+                self.m.munlock_page(pfn);
+            }
             self.m.frames.meta_mut(pfn).mapcount -= 1;
             self.m.frames.put(pfn);
             self.m.log(pid, addr, true, EventKind::CowCopy);
@@ -483,29 +521,105 @@ impl Kernel {
         Ok(())
     }
 
-    /// Faults in every page of `[start, end)` (MAP_POPULATE, MAP_LOCKED), ignoring failures.
-    pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64, write: bool) {
-        let access = if write { Access::Write } else { Access::Read };
-        let Ok(id) = self.mm_id(pid) else { return };
-        let mut va = start;
-        while va < end {
-            let pte = self.pte(id, va);
-            if !Self::pte_allows(pte, access) {
-                let vma_ok = self.mms[id]
-                    .as_ref()
-                    .expect("freed mm")
-                    .vmas
-                    .containing(va)
-                    .is_some_and(|v| v.flags.intersects(VmFlags::ACCESS));
-                // Like GUP, population stops quietly at the first page it cannot fault in.
-                if !vma_ok || self.handle_fault(pid, va, access).is_err() {
-                    return;
+    /// Faults in every page of `[start, end)` the way mm_populate does for MAP_POPULATE,
+    /// MAP_LOCKED, mlockall and locked VMAs made writable: VMA by VMA, skipping what cannot
+    /// be populated and continuing after a failure at the next VMA.
+    pub(crate) fn populate(&mut self, pid: Pid, start: u64, end: u64, _write: bool) {
+        let _ = self.mm_populate(pid, start, end, true);
+    }
+
+    /// __mm_populate over `[start, end)`: for each VMA (VM_IO and VM_PFNMAP skipped),
+    /// populate_vma_page_range. Returns the first error unless `ignore_errors`.
+    pub(crate) fn mm_populate(&mut self, pid: Pid, start: u64, end: u64, ignore_errors: bool) -> Result<(), Errno> {
+        let Ok(id) = self.mm_id(pid) else { return Ok(()) };
+        let mut at = start;
+        while at < end {
+            let mm = self.mms[id].as_ref().expect("freed mm");
+            let Some(v) = mm.vmas.find(at).filter(|v| v.start < end).cloned() else { break };
+            let lo = at.max(v.start);
+            let hi = end.min(v.end);
+            at = hi;
+            if v.flags.intersects(VmFlags::IO | VmFlags::PFNMAP) {
+                continue;
+            }
+            // populate_vma_page_range: LOCKONFAULT VMAs fault nothing now; inaccessible ones
+            // fail; writable private VMAs are written to break COW, the rest read (FOLL_FORCE).
+            let r = if v.flags.contains(VmFlags::LOCKONFAULT) {
+                Ok(())
+            } else if !v.flags.intersects(VmFlags::ACCESS) {
+                Err(Errno::EFAULT)
+            } else {
+                let write = v.flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
+                self.get_user_pages(pid, lo, hi, Gup { write, force: !write, madv_populate: false })
+            };
+            if let Err(e) = r {
+                if !ignore_errors {
+                    return Err(e);
                 }
             }
-            // GUP with FOLL_TOUCH marks every page it returns accessed.
+        }
+        Ok(())
+    }
+
+    /// __get_user_pages without a pages array: faults `[start, end)` in for `gup.write`,
+    /// marking each page accessed (FOLL_TOUCH). Stops at the first page it cannot get,
+    /// leaving the earlier ones mapped.
+    pub(crate) fn get_user_pages(&mut self, pid: Pid, start: u64, end: u64, gup: Gup) -> Result<(), Errno> {
+        let id = self.mm_id(pid)?;
+        let access = if gup.write { Access::Write } else { Access::Read };
+        let mut va = start;
+        while va < end {
+            let mm = self.mms[id].as_ref().expect("freed mm");
+            let Some(v) = mm.vmas.containing(va).cloned() else {
+                return Err(if gup.madv_populate { Errno::ENOMEM } else { Errno::EFAULT });
+            };
+            if let Err(e) = Self::check_vma_flags(&v, gup) {
+                return Err(if gup.madv_populate { Errno::EINVAL } else { e });
+            }
+            let pte = self.pte(id, va);
+            if !Self::pte_allows(pte, access) {
+                match self.handle_fault(pid, va, access) {
+                    Ok(()) => {}
+                    Err(FaultError::Oom) => return Err(Errno::ENOMEM),
+                    Err(_) => return Err(Errno::EFAULT),
+                }
+            } else if gup.write && !pte.dirty() {
+                // FOLL_TOUCH on a writable but clean PTE dirties the folio instead.
+                let pfn = pte.pfn();
+                if pfn != self.m.frames.zero_pfn() {
+                    self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+                }
+            }
             let pfn = self.pte(id, va).pfn();
             self.m.mark_accessed(pfn);
             va += PAGE_SIZE;
         }
+        Ok(())
     }
+
+    /// check_vma_flags: what GUP may do in a VMA.
+    fn check_vma_flags(v: &Vma, gup: Gup) -> Result<(), Errno> {
+        if v.flags.intersects(VmFlags::IO | VmFlags::PFNMAP) {
+            return Err(Errno::EFAULT);
+        }
+        if gup.write {
+            if !v.flags.contains(VmFlags::WRITE) && !(gup.force && v.is_cow()) {
+                return Err(Errno::EFAULT);
+            }
+        } else if !v.flags.contains(VmFlags::READ) && !(gup.force && v.flags.contains(VmFlags::MAYREAD)) {
+            return Err(Errno::EFAULT);
+        }
+        Ok(())
+    }
+}
+
+/// How [`Kernel::get_user_pages`] runs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Gup {
+    /// FOLL_WRITE.
+    pub write: bool,
+    /// FOLL_FORCE: access a VMA its protections would refuse (mlock's read population).
+    pub force: bool,
+    /// FOLL_MADV_POPULATE: a missing VMA is ENOMEM and a refused one EINVAL.
+    pub madv_populate: bool,
 }

@@ -51,6 +51,9 @@ impl Kernel {
             noexec: false,
             unwritten: false,
             folios: Default::default(),
+            evicted: Default::default(),
+            acct_pages: 0,
+            acct_per_page: false,
         })
     }
 

@@ -48,6 +48,9 @@ impl Kernel {
             noexec: false,
             unwritten: true,
             folios: Default::default(),
+            evicted: Default::default(),
+            acct_pages: 0,
+            acct_per_page: false,
         });
         self.m.namespace.insert(path.to_string(), id);
         id
@@ -141,6 +144,9 @@ impl Kernel {
             noexec: false,
             unwritten: true,
             folios: Default::default(),
+            evicted: Default::default(),
+            acct_pages: 0,
+            acct_per_page: true,
         });
         let o = self.m.add_open(id, true, true);
         let fd = self.install_fd(pid, o)?;
@@ -307,6 +313,12 @@ impl Kernel {
             let dropped: Vec<_> = f.cache.range(keep_pages..).map(|(&i, &p)| (i, p)).collect();
             for (i, _) in &dropped {
                 f.cache.remove(i);
+            }
+            f.evicted = f.evicted.split_off(&0).into_iter().filter(|&i| i < keep_pages).collect();
+            if f.acct_per_page {
+                let n = dropped.len() as u64;
+                f.acct_pages -= n;
+                self.m.vm_unacct_memory(n);
             }
             for (_, p) in dropped {
                 self.m.frames.put(p);

@@ -28,6 +28,12 @@ impl Kernel {
             if v.flags.contains(VmFlags::DONTCOPY) {
                 continue;
             }
+            // dup_mmap charges every accounted VMA it copies.
+            if v.flags.contains(VmFlags::ACCOUNT) && !self.may_commit(pid_mm, v.pages()) {
+                self.exit_mmap(cid);
+                self.mms[cid] = None;
+                return Err(Errno::ENOMEM);
+            }
             let mut c = v.clone();
             c.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
             let wipe = v.flags.contains(VmFlags::WIPEONFORK);
@@ -60,6 +66,8 @@ impl Kernel {
                 min_flt: 0,
                 maj_flt: 0,
                 comm: parent_task.comm,
+                limits: parent_task.limits,
+                caps_dropped: parent_task.caps_dropped,
             },
         );
         if self.m.config.paranoid {

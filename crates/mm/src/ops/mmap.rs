@@ -3,7 +3,7 @@
 
 use crate::file::{File, FileKind, OpenFileId};
 use crate::flags::VmFlags;
-use crate::kernel::{can_merge, Kernel, Pid, ThpMode};
+use crate::kernel::{can_merge, Cap, Kernel, Pid, Rlimit, ThpMode};
 use crate::layout::*;
 use crate::vma::{Vma, VmaFile};
 use abi::*;
@@ -133,14 +133,12 @@ impl Kernel {
             vm_flags |= VmFlags::NOHUGEPAGE;
         }
         vm_flags |= self.mms[id].as_ref().expect("freed mm").def_flags;
-        if flags & MAP_LOCKED != 0 {
-            if cfg.rlimit_memlock == 0 && !cfg.cap_sys_rawio {
-                return Err(Errno::EPERM);
-            }
-            let locked = self.mms[id].as_ref().expect("freed mm").locked_vm + (len >> PAGE_SHIFT);
-            if locked > cfg.rlimit_memlock >> PAGE_SHIFT && !cfg.cap_sys_rawio {
-                return Err(Errno::EAGAIN);
-            }
+        if flags & MAP_LOCKED != 0 && !self.can_do_mlock(id) {
+            return Err(Errno::EPERM);
+        }
+        // mlock_future_ok: VM_LOCKED from MAP_LOCKED or from mlockall(MCL_FUTURE).
+        if !self.mlock_future_ok(id, vm_flags, len) {
+            return Err(Errno::EAGAIN);
         }
         if let Some(o) = open {
             let of = self.m.open_file(o).clone();
@@ -186,7 +184,8 @@ impl Kernel {
                 _ => return Err(Errno::EINVAL),
             }
         }
-        if flags & MAP_NORESERVE != 0 {
+        // MAP_NORESERVE is honoured only while overcommit is allowed.
+        if flags & MAP_NORESERVE != 0 && cfg.overcommit_memory != 2 {
             vm_flags |= VmFlags::NORESERVE;
         }
         self.mmap_region(id, open, addr, len, vm_flags, pgoff, anon_shared)
@@ -224,15 +223,31 @@ impl Kernel {
     /// Checks RLIMIT_AS and RLIMIT_DATA for `pages` more of a VMA with `flags` (may_expand_vm).
     pub(crate) fn may_expand_vm(&self, id: usize, flags: VmFlags, pages: u64) -> bool {
         let mm = self.mms[id].as_ref().expect("freed mm");
-        let cfg = &self.m.config;
-        if mm.total_vm + pages > cfg.rlimit_as >> PAGE_SHIFT {
+        if mm.total_vm + pages > self.rlimit(id, Rlimit::As) >> PAGE_SHIFT {
             return false;
         }
         let data = flags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::GROWSDOWN) == VmFlags::WRITE;
-        if data && mm.data_vm + pages > cfg.rlimit_data >> PAGE_SHIFT {
+        let limit = self.rlimit(id, Rlimit::Data);
+        // Linux lets a soft limit of 0 pass while the hard limit allows (the Valgrind
+        // workaround); the model's hard limits are unlimited.
+        if data && mm.data_vm + pages > limit >> PAGE_SHIFT && limit != 0 {
             return false;
         }
         true
+    }
+
+    /// can_do_mlock: a non-zero RLIMIT_MEMLOCK or CAP_IPC_LOCK.
+    pub(crate) fn can_do_mlock(&self, id: usize) -> bool {
+        self.rlimit(id, Rlimit::Memlock) != 0 || self.capable(id, Cap::IpcLock)
+    }
+
+    /// mlock_future_ok: whether `bytes` more of a VMA with `flags` may be locked.
+    pub(crate) fn mlock_future_ok(&self, id: usize, flags: VmFlags, bytes: u64) -> bool {
+        if !flags.contains(VmFlags::LOCKED) || self.capable(id, Cap::IpcLock) {
+            return true;
+        }
+        let locked = (bytes >> PAGE_SHIFT) + self.mms[id].as_ref().expect("freed mm").locked_vm;
+        locked <= self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT
     }
 
     /// get_unmapped_area: where a mapping of `len` bytes goes.
@@ -276,7 +291,7 @@ impl Kernel {
         if result & !PAGE_MASK != 0 {
             return Err(Errno::EINVAL);
         }
-        if result < self.m.config.mmap_min_addr && !self.m.config.cap_sys_rawio {
+        if result < self.m.config.mmap_min_addr && !self.capable(id, Cap::SysRawio) {
             return Err(Errno::EPERM);
         }
         Ok(result)
@@ -344,20 +359,36 @@ impl Kernel {
     ) -> SysResult<u64> {
         let end = addr + len;
         let pages = len >> PAGE_SHIFT;
-        if !self.may_expand_vm(id, vm_flags, pages) {
-            let mm = self.mms[id].as_ref().expect("freed mm");
-            let overlap: u64 =
-                mm.vmas.range(addr, end).map(|v| (v.end.min(end) - v.start.max(addr)) >> PAGE_SHIFT).sum();
-            if !self.may_expand_vm(id, vm_flags, pages - overlap) {
-                return Err(Errno::ENOMEM);
+        // __mmap_prepare: the VMAs a fixed mapping replaces are gathered first (a middle cut
+        // needs a free map slot), then RLIMIT_AS/DATA and the commit charge are checked
+        // counting the replaced pages as freed; any failure leaves them in place.
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let (mut overlap, mut overlap_acct) = (0, 0);
+        for v in mm.vmas.range(addr, end) {
+            let n = (v.end.min(end) - v.start.max(addr)) >> PAGE_SHIFT;
+            overlap += n;
+            if v.flags.contains(VmFlags::ACCOUNT) {
+                overlap_acct += n;
             }
         }
-        // MAP_FIXED over existing mappings: unmap them first (a middle cut needs a free slot).
-        self.do_munmap_range(id, addr, end)?;
+        self.check_munmap_splits(id, addr, end)?;
+        if !self.may_expand_vm(id, vm_flags, pages - overlap) {
+            return Err(Errno::ENOMEM);
+        }
         // accountable_mapping: private writable memory is charged (VM_ACCOUNT).
         if vm_flags & (VmFlags::NORESERVE | VmFlags::SHARED | VmFlags::WRITE) == VmFlags::WRITE {
+            if pages > overlap_acct && !self.may_commit(id, pages - overlap_acct) {
+                return Err(Errno::ENOMEM);
+            }
             vm_flags |= VmFlags::ACCOUNT;
         }
+        // shmem_zero_setup: a shared anonymous object charges its whole size unless
+        // MAP_NORESERVE (shmem_acct_size).
+        let shmem_acct = if anon_shared && !vm_flags.contains(VmFlags::NORESERVE) { pages } else { 0 };
+        if shmem_acct > 0 && !self.may_commit(id, shmem_acct) {
+            return Err(Errno::ENOMEM);
+        }
+        self.do_munmap_range(id, addr, end)?;
         let file = if anon_shared {
             let ino = self.m.new_ino();
             let f = self.m.add_file(File {
@@ -375,7 +406,12 @@ impl Kernel {
                 noexec: false,
                 unwritten: false,
                 folios: Default::default(),
+            evicted: Default::default(),
+            acct_pages: 0,
+            acct_per_page: false,
             });
+            self.m.file_mut(f).acct_pages = shmem_acct;
+            self.m.vm_acct_memory(shmem_acct);
             let o = self.m.add_open(f, true, true);
             Some(VmaFile { file: f, open: o })
         } else {

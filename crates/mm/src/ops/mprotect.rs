@@ -83,19 +83,30 @@ impl Kernel {
         if new_flags == old {
             return Ok(());
         }
+        let pages = ((end - start) >> PAGE_SHIFT) as i64;
+        // Making private memory writable charges it to the commit limit (ENOMEM before any
+        // change); an anonymous VMA that never had pages stops being charged.
+        let mut charge = 0i64;
         if new_flags.contains(VmFlags::WRITE) {
             if !old
                 .intersects(VmFlags::ACCOUNT | VmFlags::WRITE | VmFlags::HUGETLB | VmFlags::SHARED | VmFlags::NORESERVE)
             {
+                if !self.may_commit(id, pages as u64) {
+                    return Err(Errno::ENOMEM);
+                }
+                charge = pages;
                 new_flags |= VmFlags::ACCOUNT;
             }
         } else if old.contains(VmFlags::ACCOUNT) && v.file.is_none() && v.special.is_none() && v.anon_vma.is_none() {
-            // An anonymous VMA that never had pages stops being charged.
+            charge = -pages;
             new_flags -= VmFlags::ACCOUNT;
         }
-        let new_start = self.vma_modify(id, v, start, end, |x| x.flags = new_flags)?;
-        let _ = new_start;
-        let pages = ((end - start) >> PAGE_SHIFT) as i64;
+        self.vma_modify(id, v, start, end, |x| x.flags = new_flags)?;
+        if charge > 0 {
+            self.m.vm_acct_memory(charge as u64);
+        } else {
+            self.m.vm_unacct_memory((-charge) as u64);
+        }
         let mm = self.mm_mut(id);
         vm_stat_account(mm, old, -pages);
         vm_stat_account(mm, new_flags, pages);

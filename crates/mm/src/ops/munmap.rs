@@ -23,23 +23,34 @@ impl Kernel {
         Ok(0)
     }
 
+    /// The checks of vms_gather_munmap_vmas for unmapping `[start, end)`, without changing
+    /// anything: special mappings refuse to be split, and a cut in the middle of one VMA
+    /// needs a free map slot.
+    pub(crate) fn check_munmap_splits(&self, id: usize, start: u64, end: u64) -> SysResult<()> {
+        let max = self.m.config.max_map_count;
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let Some(first) = mm.vmas.find(start).filter(|v| v.start < end) else {
+            return Ok(());
+        };
+        let last = mm.vmas.range(start, end).last().expect("range has a first VMA");
+        if (first.start < start && first.special.is_some()) || (last.end > end && last.special.is_some()) {
+            return Err(Errno::EINVAL);
+        }
+        if first.start < start && end < first.end && mm.map_count() as u64 >= max {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
     /// Unmaps `[start, end)` (page-aligned) in an mm: do_vmi_munmap.
     pub(crate) fn do_munmap_range(&mut self, id: usize, start: u64, end: u64) -> SysResult<()> {
-        let max = self.m.config.max_map_count;
+        self.check_munmap_splits(id, start, end)?;
         let mm = self.mms[id].as_ref().expect("freed mm");
         let Some(first) = mm.vmas.find(start).filter(|v| v.start < end).cloned() else {
             return Ok(());
         };
         let last = mm.vmas.range(start, end).last().cloned().expect("range has a first VMA");
-        // Special mappings (the vDSO) cannot be split.
-        if (first.start < start && first.special.is_some()) || (last.end > end && last.special.is_some()) {
-            return Err(Errno::EINVAL);
-        }
         if first.start < start {
-            // Cutting a hole in the middle of one VMA adds one; Linux checks the limit here.
-            if end < first.end && mm.map_count() as u64 >= max {
-                return Err(Errno::ENOMEM);
-            }
             self.split_at(id, start);
         }
         if last.end > end {
