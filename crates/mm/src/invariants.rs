@@ -155,7 +155,7 @@ fn check_mm(
     assert_eq!(mm.data_vm, data, "mm {id}: data_vm");
     assert_eq!(mm.exec_vm, exec, "mm {id}: exec_vm");
     assert_eq!(mm.stack_vm, stack, "mm {id}: stack_vm");
-    assert_eq!(mm.locked_vm, locked, "mm {id}: locked_vm");
+    assert_eq!(mm.locked_vm, locked + mm.locked_vm_stale, "mm {id}: locked_vm");
     assert_eq!(
         mm.pgtable_pages,
         pgtable::count_tables(&k.m.frames, mm.pgd),

@@ -836,6 +836,7 @@ impl Kernel {
             env_end: 0,
             total_vm: 0,
             locked_vm: 0,
+            locked_vm_stale: 0,
             pinned_vm: 0,
             data_vm: 0,
             exec_vm: 0,
@@ -844,6 +845,7 @@ impl Kernel {
             hiwater_rss: 0,
             rss: Default::default(),
             pgtable_pages: 0,
+            thp_disabled: false,
             def_flags: VmFlags::empty(),
         };
         Ok(self.insert_mm(mm))
@@ -962,7 +964,8 @@ impl Kernel {
         }
     }
 
-    fn zap_vma_range(&mut self, id: usize, start: u64, end: u64, vm_flags: VmFlags) {
+    /// Zaps `[start, end)`, which lies in one VMA with flags `vm_flags`.
+    pub(crate) fn zap_vma_range(&mut self, id: usize, start: u64, end: u64, vm_flags: VmFlags) {
         let recency = !vm_flags.intersects(VmFlags::SEQ_READ | VmFlags::RAND_READ);
         let locked = vm_flags.contains(VmFlags::LOCKED);
         let pgd = self.mms[id].as_ref().expect("freed mm").pgd;

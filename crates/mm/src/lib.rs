@@ -29,7 +29,7 @@ pub use abi::{Errno, SysResult};
 pub use event::{Event, EventKind};
 pub use file::{FileId, FileKind, OpenFileId};
 pub use flags::VmFlags;
-pub use kernel::{Access, Config, Kernel, Pid, SegvCode, Signal, ThpMode};
+pub use kernel::{Access, Cap, Config, Kernel, Pid, Rlimit, SegvCode, Signal, ThpMode};
 pub use mm::Mm;
 pub use ops::exec::{
     at, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecRequest, LoadSegment, StackExec, VdsoLayout,

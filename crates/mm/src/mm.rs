@@ -66,8 +66,11 @@ pub struct Mm {
     pub env_end: u64,
     /// Pages in all VMAs.
     pub total_vm: u64,
-    /// Pages of VM_LOCKED VMAs.
+    /// Pages of VM_LOCKED VMAs, plus `locked_vm_stale`.
     pub locked_vm: u64,
+    /// Pages that stay counted in `locked_vm` although no VMA holds them locked any more:
+    /// MREMAP_DONTUNMAP unlocks the old VMA without uncounting it, as Linux does.
+    pub locked_vm_stale: u64,
     /// Pages pinned.
     pub pinned_vm: u64,
     /// Pages of private writable non-stack VMAs.
@@ -84,6 +87,9 @@ pub struct Mm {
     pub rss: Rss,
     /// Page-table pages below the PGD.
     pub pgtable_pages: u64,
+    /// THP is disabled for this address space (prctl PR_SET_THP_DISABLE, MMF_DISABLE_THP):
+    /// smaps says THPeligible 0 and MADV_COLLAPSE fails.
+    pub thp_disabled: bool,
     /// Flags applied to every new mapping (VM_LOCKED after mlockall(MCL_FUTURE)).
     pub def_flags: crate::flags::VmFlags,
 }

@@ -148,6 +148,46 @@ pub fn leaf_table_alloc(frames: &mut FrameTable, root: Pfn, va: u64, new_tables:
     Some(table)
 }
 
+/// Returns the table of `level` (2 = PUD table, 1 = PMD table, 0 = PTE table) on the walk
+/// to `va`, if every table above it exists.
+pub fn table_at(frames: &FrameTable, root: Pfn, va: u64, level: u32) -> Option<Pfn> {
+    let mut table = root;
+    for l in (level + 1..=3).rev() {
+        let e = Pte(frames.table(table)[index(va, l)]);
+        if !e.present() {
+            return None;
+        }
+        table = e.pfn();
+    }
+    Some(table)
+}
+
+/// Like [`table_at`], allocating the missing tables down to `level`; counts each new one
+/// in `new_tables`. `None` when memory is exhausted.
+pub fn table_at_alloc(frames: &mut FrameTable, root: Pfn, va: u64, level: u32, new_tables: &mut u64) -> Option<Pfn> {
+    let mut table = root;
+    for l in (level + 1..=3).rev() {
+        let i = index(va, l);
+        let e = Pte(frames.table(table)[i]);
+        table = if e.present() {
+            e.pfn()
+        } else {
+            let t = frames.alloc(Owner::PageTable, PageFlags::PGTABLE)?;
+            frames.table_mut(t);
+            frames.table_mut(table)[i] = Pte::new(t, TABLE_ENTRY).0;
+            *new_tables += 1;
+            t
+        };
+    }
+    Some(table)
+}
+
+/// Makes the entry for `va` in the parent table `parent` (of level `level + 1`) point at
+/// `child`, a table of `level` (pmd_populate / pud_populate).
+pub fn set_table_entry(frames: &mut FrameTable, parent: Pfn, va: u64, level: u32, child: Option<Pfn>) {
+    frames.table_mut(parent)[index(va, level + 1)] = child.map(|c| Pte::new(c, TABLE_ENTRY).0).unwrap_or(0);
+}
+
 /// Lists the existing leaf tables that cover part of `[start, end)`, with the virtual
 /// address each one starts at.
 pub fn leaf_tables(frames: &FrameTable, root: Pfn, start: u64, end: u64) -> Vec<(u64, Pfn)> {

@@ -135,6 +135,7 @@ impl crate::mm::Mm {
             count: 1,
             total_vm: 0,
             locked_vm: 0,
+            locked_vm_stale: 0,
             pinned_vm: 0,
             data_vm: 0,
             exec_vm: 0,

@@ -1,0 +1,472 @@
+//! `madvise(2)`: advice that changes VMA flags (splitting and merging like mprotect), and
+//! advice that acts on the pages (mm/madvise.c, 6.18).
+//!
+//! The range is walked VMA by VMA; a hole does not stop the walk but makes the call return
+//! ENOMEM at the end, while the first error of a VMA stops it (the VMAs before stay
+//! changed). A flag change that cannot split for want of map slots fails with EAGAIN, not
+//! ENOMEM. The population advice (MADV_POPULATE_READ/WRITE) is GUP over the whole range
+//! instead: a missing VMA is ENOMEM, a VMA whose protections refuse the access EINVAL, a
+//! page beyond EOF EFAULT.
+//!
+//! Page advice, without swap:
+//! * DONTNEED zaps the range (private anonymous pages read back as zeros, file pages from
+//!   the page cache) and frees PTE tables it emptied completely (CONFIG_PT_RECLAIM);
+//! * FREE cleans the exclusive anonymous pages and makes them lazily freeable (PG_swapbacked
+//!   cleared: smaps LazyFree); a later write dirties them again and keeps the new data, a
+//!   read finds the old data, as nothing reclaims them here;
+//! * COLD clears the young bit and PG_referenced of pages mapped only here and deactivates
+//!   them; PAGEOUT clears PG_referenced and tries to reclaim: anonymous pages cannot be
+//!   swapped and are activated, clean page-cache pages are unmapped and evicted, dirty ones
+//!   unmapped and kept;
+//! * REMOVE punches a hole in the file of a shared writable mapping; WILLNEED reads evicted
+//!   file pages back into the page cache.
+
+use crate::file::FileKind;
+use crate::flags::VmFlags;
+use crate::frame::{Owner, PageFlags};
+use crate::kernel::{Kernel, Pid, ThpMode};
+use crate::layout::*;
+use crate::pgtable::{self, Pte, PteFlags};
+use crate::vma::Vma;
+use abi::*;
+
+impl Kernel {
+    /// `madvise(addr, len, advice)`.
+    pub fn madvise(&mut self, pid: Pid, start: u64, len: u64, advice: u64) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        if !advice_valid(advice) || start & !PAGE_MASK != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let plen = len.wrapping_add(PAGE_SIZE - 1) & PAGE_MASK;
+        // A length that rounds up from near 2^64 to 0, or a range that wraps, is invalid.
+        if (len != 0 && plen == 0) || start.checked_add(plen).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        if plen == 0 {
+            return Ok(0);
+        }
+        let end = start + plen;
+        let r = match advice {
+            MADV_HWPOISON | MADV_SOFT_OFFLINE => Err(Errno::EPERM),
+            MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
+                let write = advice == MADV_POPULATE_WRITE;
+                self.get_user_pages(pid, start, end, super::fault::Gup { write, force: false, madv_populate: true })
+            }
+            _ => self.madvise_walk(id, start, end, advice),
+        };
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+        r.map(|_| 0)
+    }
+
+    /// madvise_walk_vmas.
+    fn madvise_walk(&mut self, id: usize, start: u64, end: u64, advice: u64) -> SysResult<()> {
+        let mut unmapped = false;
+        let mut at = start;
+        loop {
+            let mm = self.mms[id].as_ref().expect("freed mm");
+            let Some(v) = mm.vmas.find(at).cloned() else { return Err(Errno::ENOMEM) };
+            if at < v.start {
+                unmapped = true;
+                at = v.start;
+                if at >= end {
+                    break;
+                }
+            }
+            let to = v.end.min(end);
+            self.madvise_vma(id, &v, at, to, advice)?;
+            if to >= end {
+                break;
+            }
+            at = to;
+        }
+        if unmapped {
+            Err(Errno::ENOMEM)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// madvise_vma_behavior: one VMA's part `[start, end)`.
+    fn madvise_vma(&mut self, id: usize, v: &Vma, start: u64, end: u64, advice: u64) -> SysResult<()> {
+        let mut f = v.flags;
+        match advice {
+            MADV_REMOVE => return self.madvise_remove(v, start, end),
+            MADV_WILLNEED => {
+                self.madvise_willneed(v, start, end);
+                return Ok(());
+            }
+            MADV_COLD | MADV_PAGEOUT => {
+                // can_madv_lru_vma.
+                if v.flags.intersects(VmFlags::LOCKED | VmFlags::PFNMAP | VmFlags::HUGETLB) {
+                    return Err(Errno::EINVAL);
+                }
+                self.madvise_cold_or_pageout(id, v, start, end, advice == MADV_PAGEOUT);
+                return Ok(());
+            }
+            MADV_DONTNEED | MADV_DONTNEED_LOCKED | MADV_FREE => {
+                let mut forbidden = VmFlags::PFNMAP;
+                if advice != MADV_DONTNEED_LOCKED {
+                    forbidden |= VmFlags::LOCKED;
+                }
+                if v.flags.intersects(forbidden) {
+                    return Err(Errno::EINVAL);
+                }
+                if advice == MADV_FREE {
+                    // MADV_FREE works only on anonymous memory.
+                    if !v.is_private_anon() {
+                        return Err(Errno::EINVAL);
+                    }
+                    self.madvise_free(id, start, end);
+                } else {
+                    self.zap_range(id, start, end);
+                    self.reclaim_empty_pte_tables(id, start, end);
+                }
+                return Ok(());
+            }
+            MADV_COLLAPSE => return self.madvise_collapse(id, v),
+            MADV_GUARD_INSTALL | MADV_GUARD_REMOVE => return Err(Errno::EINVAL),
+            MADV_NORMAL => f -= VmFlags::RAND_READ | VmFlags::SEQ_READ,
+            MADV_SEQUENTIAL => f = (f - VmFlags::RAND_READ) | VmFlags::SEQ_READ,
+            MADV_RANDOM => f = (f - VmFlags::SEQ_READ) | VmFlags::RAND_READ,
+            MADV_DONTFORK => f |= VmFlags::DONTCOPY,
+            MADV_DOFORK => {
+                if f.contains(VmFlags::IO) {
+                    return Err(Errno::EINVAL);
+                }
+                f -= VmFlags::DONTCOPY;
+            }
+            MADV_WIPEONFORK => {
+                // Only for private anonymous memory.
+                if v.file.is_some() || f.contains(VmFlags::SHARED) {
+                    return Err(Errno::EINVAL);
+                }
+                f |= VmFlags::WIPEONFORK;
+            }
+            MADV_KEEPONFORK => f -= VmFlags::WIPEONFORK,
+            MADV_DONTDUMP => f |= VmFlags::DONTDUMP,
+            MADV_DODUMP => {
+                if f.intersects(VmFlags::SPECIAL) && !f.contains(VmFlags::HUGETLB) {
+                    return Err(Errno::EINVAL);
+                }
+                f -= VmFlags::DONTDUMP;
+            }
+            MADV_MERGEABLE => {
+                // ksm_madvise: VMAs KSM cannot work on keep their flags silently.
+                let incompatible = VmFlags::SHARED
+                    | VmFlags::MAYSHARE
+                    | VmFlags::PFNMAP
+                    | VmFlags::IO
+                    | VmFlags::DONTEXPAND
+                    | VmFlags::HUGETLB
+                    | VmFlags::MIXEDMAP;
+                if !f.intersects(incompatible) {
+                    f |= VmFlags::MERGEABLE;
+                }
+            }
+            MADV_UNMERGEABLE => f -= VmFlags::MERGEABLE,
+            MADV_HUGEPAGE => f = (f - VmFlags::NOHUGEPAGE) | VmFlags::HUGEPAGE,
+            MADV_NOHUGEPAGE => f = (f - VmFlags::HUGEPAGE) | VmFlags::NOHUGEPAGE,
+            _ => return Err(Errno::EINVAL),
+        }
+        if f == v.flags {
+            return Ok(());
+        }
+        // madvise_update_vma; a split short of map slots reports EAGAIN.
+        match self.vma_modify(id, v, start, end, |x| x.flags = f) {
+            Ok(_) => Ok(()),
+            Err(Errno::ENOMEM) => Err(Errno::EAGAIN),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// madvise_free_pte_range over `[start, end)` of a private anonymous VMA.
+    fn madvise_free(&mut self, id: usize, start: u64, end: u64) {
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let zero = self.m.frames.zero_pfn();
+        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
+            let lo = start.max(base);
+            let hi = end.min(base + PMD_SIZE);
+            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
+                let i = pgtable::index(va, 0);
+                let pte = Pte(self.m.frames.table(table)[i]);
+                if !pte.mapped() || pte.pfn() == zero {
+                    continue;
+                }
+                let pfn = pte.pfn();
+                let meta = self.m.frames.meta(pfn);
+                if meta.owner != Owner::Anon {
+                    continue;
+                }
+                // A dirty folio is cleaned only when this mapping is its only one.
+                if meta.flags.contains(PageFlags::DIRTY) {
+                    if meta.mapcount != 1 {
+                        continue;
+                    }
+                    self.m.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
+                }
+                self.m.frames.table_mut(table)[i] = pte.without(PteFlags::ACCESSED | PteFlags::DIRTY).0;
+                // folio_mark_lazyfree (its LRU move taken as done: the per-CPU batch drained).
+                let m = self.m.frames.meta_mut(pfn);
+                if m.flags.contains(PageFlags::SWAPBACKED) && !m.flags.contains(PageFlags::MLOCKED) {
+                    m.flags -= PageFlags::SWAPBACKED | PageFlags::ACTIVE | PageFlags::REFERENCED;
+                    self.m.vmstat.pglazyfree += 1;
+                }
+            }
+        }
+    }
+
+    /// madvise_cold_or_pageout_pte_range for the pages mapped only here (small folios; the
+    /// model does not split large page-cache folios).
+    fn madvise_cold_or_pageout(&mut self, id: usize, v: &Vma, start: u64, end: u64, pageout: bool) {
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let zero = self.m.frames.zero_pfn();
+        let mut reclaim = Vec::new();
+        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
+            let lo = start.max(base);
+            let hi = end.min(base + PMD_SIZE);
+            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
+                let i = pgtable::index(va, 0);
+                let pte = Pte(self.m.frames.table(table)[i]);
+                if !pte.mapped() || pte.pfn() == zero {
+                    continue;
+                }
+                let pfn = pte.pfn();
+                if self.m.folio_pfns(pfn).len() > 1 || self.m.frames.meta(pfn).mapcount != 1 {
+                    continue;
+                }
+                if !pageout && pte.flags().contains(PteFlags::ACCESSED) {
+                    self.m.frames.table_mut(table)[i] = pte.without(PteFlags::ACCESSED).0;
+                }
+                self.m.frames.meta_mut(pfn).flags -= PageFlags::REFERENCED;
+                if pageout {
+                    reclaim.push((va, pfn));
+                } else if self.m.frames.meta(pfn).flags.contains(PageFlags::ACTIVE) {
+                    // folio_deactivate (the per-CPU batch taken as drained).
+                    self.m.frames.meta_mut(pfn).flags -= PageFlags::ACTIVE;
+                    self.m.vmstat.pgdeactivate += 1;
+                }
+            }
+        }
+        for (va, pfn) in reclaim {
+            self.pageout_page(id, v, va, pfn);
+        }
+    }
+
+    /// shrink_folio_list for one page MADV_PAGEOUT isolated, without swap: anonymous memory
+    /// cannot go anywhere and is activated; a page-cache page is unmapped, then evicted if
+    /// clean and kept (activated) if dirty or shmem.
+    fn pageout_page(&mut self, id: usize, v: &Vma, va: u64, pfn: u64) {
+        let meta = self.m.frames.meta(pfn);
+        let activate = |k: &mut Kernel| {
+            let m = k.m.frames.meta_mut(pfn);
+            if !m.flags.contains(PageFlags::ACTIVE) && !m.flags.contains(PageFlags::MLOCKED) {
+                m.flags |= PageFlags::ACTIVE;
+                k.m.vmstat.pgactivate += 1;
+            }
+        };
+        let Owner::File { file, index } = meta.owner else {
+            activate(self);
+            return;
+        };
+        // try_to_unmap: the PTE's dirty bit moves to the folio.
+        let pte = self.pte(id, va);
+        if pte.dirty() {
+            self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+        }
+        // Reclaim's unmap is not an access: zap without the recency rule.
+        self.zap_vma_range(id, va, va + PAGE_SIZE, v.flags | VmFlags::RAND_READ);
+        let f = crate::file::FileId(file);
+        let regular = self.m.file(f).kind == FileKind::Regular;
+        let m = self.m.frames.meta(pfn);
+        if regular && !m.flags.contains(PageFlags::DIRTY) && m.mapcount == 0 {
+            let fm = self.m.file_mut(f);
+            fm.cache.remove(&index);
+            fm.evicted.insert(index);
+            self.m.frames.put(pfn);
+        } else {
+            activate(self);
+        }
+    }
+
+    /// madvise_remove: punch a hole in the file of a shared writable mapping.
+    fn madvise_remove(&mut self, v: &Vma, start: u64, end: u64) -> SysResult<()> {
+        if v.flags.contains(VmFlags::LOCKED) {
+            return Err(Errno::EINVAL);
+        }
+        let Some(f) = v.file else { return Err(Errno::EINVAL) };
+        if !v.flags.contains(VmFlags::SHARED | VmFlags::MAYWRITE) {
+            return Err(Errno::EACCES);
+        }
+        let first = v.page_index(start);
+        let pages = (end - start) >> PAGE_SHIFT;
+        self.punch_hole(f.file, first, first + pages);
+        Ok(())
+    }
+
+    /// madvise_willneed: a regular file's evicted pages in the range are read back into the
+    /// page cache (readahead); anonymous and shmem memory have nothing to read without swap.
+    fn madvise_willneed(&mut self, v: &Vma, start: u64, end: u64) {
+        let Some(f) = v.file else { return };
+        if self.m.file(f.file).kind != FileKind::Regular {
+            return;
+        }
+        let size = self.m.file(f.file).size_pages();
+        let first = v.page_index(start);
+        let last = v.page_index(end - PAGE_SIZE).min(size.saturating_sub(1));
+        let evicted: Vec<u64> = self.m.file(f.file).evicted.range(first..=last).copied().collect();
+        for i in evicted {
+            self.m.cache_page(f.file, i);
+        }
+        self.m.read_io = false;
+    }
+
+    /// madvise_collapse: refused (EINVAL) where THP cannot be used; collapsing itself is not
+    /// modelled, so an eligible range is left as it is.
+    fn madvise_collapse(&mut self, id: usize, v: &Vma) -> SysResult<()> {
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let aligned = (v.start + PMD_SIZE - 1) & !(PMD_SIZE - 1);
+        let fits = aligned.checked_add(PMD_SIZE).is_some_and(|e| e <= v.end);
+        if mm.thp_disabled || self.m.config.thp == ThpMode::Never || !fits || v.special.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        Ok(())
+    }
+
+    /// Frees the PTE tables that a zap of `[start, end)` left empty and that lie wholly
+    /// inside it (CONFIG_PT_RECLAIM, done for MADV_DONTNEED).
+    fn reclaim_empty_pte_tables(&mut self, id: usize, start: u64, end: u64) {
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
+            if base < start || base + PMD_SIZE > end {
+                continue;
+            }
+            if self.m.frames.table(table).iter().any(|&e| e != 0) {
+                continue;
+            }
+            let pmd = pgtable::table_at(&self.m.frames, pgd, base, 1).expect("PMD table of a PTE table");
+            pgtable::set_table_entry(&mut self.m.frames, pmd, base, 0, None);
+            self.m.frames.free(table);
+            self.mm_mut(id).pgtable_pages -= 1;
+        }
+    }
+
+    /// Removes pages `[first, last)` of `file` from the page cache and from every mapping
+    /// of them (COW copies stay), as a hole punched with fallocate: shmem pages are freed,
+    /// a regular file reads zeros there afterwards.
+    pub(crate) fn punch_hole(&mut self, file: crate::file::FileId, first: u64, last: u64) {
+        for id in 0..self.mms.len() {
+            let Some(mm) = self.mms[id].as_ref() else { continue };
+            let ranges: Vec<(u64, u64)> = mm
+                .vmas
+                .iter()
+                .filter(|v| v.file.is_some_and(|f| f.file == file))
+                .filter_map(|v| {
+                    let lo = first.max(v.pgoff);
+                    let hi = last.min(v.pgoff + v.pages());
+                    (lo < hi).then(|| (v.start + ((lo - v.pgoff) << PAGE_SHIFT), v.start + ((hi - v.pgoff) << PAGE_SHIFT)))
+                })
+                .collect();
+            for (s, e) in ranges {
+                self.zap_file_pages(id, s, e, file);
+            }
+        }
+        let f = self.m.file_mut(file);
+        let gone: Vec<(u64, u64)> = f.cache.range(first..last).map(|(&i, &p)| (i, p)).collect();
+        for (i, _) in &gone {
+            f.cache.remove(i);
+        }
+        if f.acct_per_page {
+            f.acct_pages -= gone.len() as u64;
+            let n = gone.len() as u64;
+            self.m.vm_unacct_memory(n);
+        }
+        for (_, p) in gone {
+            self.m.frames.put(p);
+        }
+        let f = self.m.file_mut(file);
+        if f.kind == FileKind::Regular {
+            let size = f.size_pages();
+            for i in first..last.min(size) {
+                f.evicted.insert(i);
+            }
+            if let Some(src) = &f.source {
+                let lo = (first.saturating_mul(PAGE_SIZE) as usize).min(src.len());
+                let hi = (last.saturating_mul(PAGE_SIZE) as usize).min(src.len());
+                if lo < hi {
+                    let mut bytes = src.to_vec();
+                    bytes[lo..hi].fill(0);
+                    f.source = Some(bytes.into());
+                }
+            }
+        }
+    }
+}
+
+impl Kernel {
+    /// unmap_mapping_range without even_cows: clears the PTEs of `[start, end)` that map
+    /// page-cache pages of `file`, leaving private copies.
+    fn zap_file_pages(&mut self, id: usize, start: u64, end: u64, file: crate::file::FileId) {
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let locked = mm.vmas.containing(start).is_some_and(|v| v.flags.contains(VmFlags::LOCKED));
+        let pgd = mm.pgd;
+        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
+            let lo = start.max(base);
+            let hi = end.min(base + PMD_SIZE);
+            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
+                let i = pgtable::index(va, 0);
+                let pte = Pte(self.m.frames.table(table)[i]);
+                if !pte.mapped() {
+                    continue;
+                }
+                let pfn = pte.pfn();
+                if !matches!(self.m.frames.meta(pfn).owner, Owner::File { file: f, .. } if f == file.0) {
+                    continue;
+                }
+                self.m.frames.table_mut(table)[i] = 0;
+                let kind = self.m.rss_kind(pfn);
+                crate::kernel::rss_add(self.mm_mut(id), kind, -1);
+                if locked {
+                    self.m.munlock_page(pfn);
+                }
+                self.m.frames.meta_mut(pfn).mapcount -= 1;
+                self.m.frames.put(pfn);
+            }
+        }
+    }
+}
+
+/// madvise_behavior_valid for this kernel's configuration (KSM, THP, memory failure).
+fn advice_valid(advice: u64) -> bool {
+    matches!(
+        advice,
+        MADV_NORMAL
+            | MADV_RANDOM
+            | MADV_SEQUENTIAL
+            | MADV_WILLNEED
+            | MADV_DONTNEED
+            | MADV_FREE
+            | MADV_REMOVE
+            | MADV_DONTFORK
+            | MADV_DOFORK
+            | MADV_MERGEABLE
+            | MADV_UNMERGEABLE
+            | MADV_HUGEPAGE
+            | MADV_NOHUGEPAGE
+            | MADV_DONTDUMP
+            | MADV_DODUMP
+            | MADV_WIPEONFORK
+            | MADV_KEEPONFORK
+            | MADV_COLD
+            | MADV_PAGEOUT
+            | MADV_POPULATE_READ
+            | MADV_POPULATE_WRITE
+            | MADV_DONTNEED_LOCKED
+            | MADV_COLLAPSE
+            | MADV_HWPOISON
+            | MADV_SOFT_OFFLINE
+            | MADV_GUARD_INSTALL
+            | MADV_GUARD_REMOVE
+    )
+}

@@ -1,0 +1,227 @@
+//! `mlock(2)`, `mlock2(2)`, `munlock(2)`, `mlockall(2)` and `munlockall(2)`: VM_LOCKED and
+//! VM_LOCKONFAULT on VMAs (splitting and merging like any flag change), the locked_vm count
+//! RLIMIT_MEMLOCK is checked against, PG_mlocked on the pages mapped there, and the faulting
+//! in that locking promises (mm/mlock.c).
+//!
+//! The order is Linux's: flags first, over the whole range (VMAs before a hole are already
+//! changed when the hole gives ENOMEM), then population, whose failures come back in
+//! POSIX's words (EFAULT as ENOMEM, ENOMEM as EAGAIN) while the flags stay set — which is
+//! why mlock of a PROT_NONE mapping fails yet leaves it locked.
+
+use crate::flags::VmFlags;
+use crate::kernel::{vm_stat_account, Cap, Kernel, Pid, Rlimit};
+use crate::layout::*;
+use crate::pgtable::{self, Pte};
+use abi::*;
+
+/// VM_LOCKED and VM_LOCKONFAULT (VM_LOCKED_MASK).
+const LOCKED_MASK: VmFlags = VmFlags::LOCKED.union(VmFlags::LOCKONFAULT);
+
+impl Kernel {
+    /// `mlock(addr, len)`.
+    pub fn mlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<u64> {
+        self.do_mlock(pid, addr, len, VmFlags::LOCKED)
+    }
+
+    /// `mlock2(addr, len, flags)`: MLOCK_ONFAULT locks pages only as they are faulted in.
+    pub fn mlock2(&mut self, pid: Pid, addr: u64, len: u64, flags: u64) -> SysResult<u64> {
+        if flags & !MLOCK_ONFAULT != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut f = VmFlags::LOCKED;
+        if flags & MLOCK_ONFAULT != 0 {
+            f |= VmFlags::LOCKONFAULT;
+        }
+        self.do_mlock(pid, addr, len, f)
+    }
+
+    /// `munlock(addr, len)`: needs no limit.
+    pub fn munlock(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        let (start, len) = Self::mlock_range(addr, len);
+        let r = self.apply_vma_lock_flags(id, start, len, VmFlags::empty());
+        self.check_after_call();
+        r.map(|_| 0)
+    }
+
+    /// `mlockall(flags)`: MCL_CURRENT locks every VMA now, MCL_FUTURE every later one
+    /// (mm->def_flags), MCL_ONFAULT makes either lock on fault.
+    pub fn mlockall(&mut self, pid: Pid, flags: u64) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        if flags == 0 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 || flags == MCL_ONFAULT {
+            return Err(Errno::EINVAL);
+        }
+        if !self.can_do_mlock(id) {
+            return Err(Errno::EPERM);
+        }
+        let limit = self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT;
+        let total_vm = self.mms[id].as_ref().expect("freed mm").total_vm;
+        if flags & MCL_CURRENT != 0 && total_vm > limit && !self.capable(id, Cap::IpcLock) {
+            return Err(Errno::ENOMEM);
+        }
+        self.apply_mlockall_flags(id, flags);
+        if flags & MCL_CURRENT != 0 {
+            let _ = self.mm_populate(pid, 0, TASK_SIZE, true);
+        }
+        self.check_after_call();
+        Ok(0)
+    }
+
+    /// `munlockall()`.
+    pub fn munlockall(&mut self, pid: Pid) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        self.apply_mlockall_flags(id, 0);
+        self.check_after_call();
+        Ok(0)
+    }
+
+    fn check_after_call(&self) {
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+    }
+
+    /// The page-aligned range mlock and munlock work on: the start rounded down, the length
+    /// grown by the start's offset and rounded up (wrapping, as the kernel's PAGE_ALIGN).
+    fn mlock_range(addr: u64, len: u64) -> (u64, u64) {
+        let len = len.wrapping_add(addr & !PAGE_MASK).wrapping_add(PAGE_SIZE - 1) & PAGE_MASK;
+        (addr & PAGE_MASK, len)
+    }
+
+    /// do_mlock: the limit check, the flags, then population.
+    fn do_mlock(&mut self, pid: Pid, addr: u64, len: u64, flags: VmFlags) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        if !self.can_do_mlock(id) {
+            return Err(Errno::EPERM);
+        }
+        let (start, len) = Self::mlock_range(addr, len);
+        let limit = self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT;
+        let mut locked = (len >> PAGE_SHIFT) + self.mms[id].as_ref().expect("freed mm").locked_vm;
+        let cap = self.capable(id, Cap::IpcLock);
+        if locked > limit && !cap {
+            // Pages of the range already locked are not counted twice.
+            locked -= self.count_mlocked_pages(id, start, len);
+        }
+        let r = if locked <= limit || cap { self.apply_vma_lock_flags(id, start, len, flags) } else { Err(Errno::ENOMEM) };
+        let r = r.and_then(|_| {
+            // __mlock_posix_error_return: EFAULT reads as ENOMEM, ENOMEM as EAGAIN.
+            self.mm_populate(pid, start, start.wrapping_add(len), false).map_err(|e| match e {
+                Errno::EFAULT => Errno::ENOMEM,
+                Errno::ENOMEM => Errno::EAGAIN,
+                e => e,
+            })
+        });
+        self.check_after_call();
+        r.map(|_| 0)
+    }
+
+    /// count_mm_mlocked_page_nr: pages of `[start, start + len)` in VM_LOCKED VMAs.
+    fn count_mlocked_pages(&self, id: usize, start: u64, len: u64) -> u64 {
+        let end = start.saturating_add(len);
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        mm.vmas
+            .range(start, end)
+            .filter(|v| v.flags.contains(VmFlags::LOCKED))
+            .map(|v| (v.end.min(end) - v.start.max(start)) >> PAGE_SHIFT)
+            .sum()
+    }
+
+    /// apply_vma_lock_flags: sets the lock flags on every VMA of the range, which must be
+    /// mapped without holes (ENOMEM at the first hole, the VMAs before it already changed).
+    fn apply_vma_lock_flags(&mut self, id: usize, start: u64, len: u64, flags: VmFlags) -> SysResult<()> {
+        let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end == start {
+            return Ok(());
+        }
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        if mm.vmas.containing(start).is_none() {
+            return Err(Errno::ENOMEM);
+        }
+        let mut at = start;
+        while at < end {
+            let mm = self.mms[id].as_ref().expect("freed mm");
+            let Some(v) = mm.vmas.containing(at).cloned() else { return Err(Errno::ENOMEM) };
+            let to = v.end.min(end);
+            let new_flags = (v.flags - LOCKED_MASK) | flags;
+            self.mlock_fixup(id, &v, at, to, new_flags)?;
+            at = to;
+        }
+        Ok(())
+    }
+
+    /// mlock_fixup: one VMA's part gets `new_flags`; special, hugetlb and gate VMAs are left
+    /// as they are. Pages already mapped there are mlocked or munlocked.
+    fn mlock_fixup(&mut self, id: usize, v: &crate::vma::Vma, start: u64, end: u64, new_flags: VmFlags) -> SysResult<()> {
+        let old = v.flags;
+        if new_flags == old || old.intersects(VmFlags::SPECIAL) || v.special.is_some() {
+            return Ok(());
+        }
+        // vma_modify fails with ENOMEM when a split finds no free map slot.
+        self.vma_modify(id, v, start, end, |x| x.flags = new_flags)?;
+        let pages = ((end - start) >> PAGE_SHIFT) as i64;
+        let mm = self.mm_mut(id);
+        // vm_stat_account keeps locked_vm from the flags: take the old flags' pages out and
+        // the new ones' in.
+        vm_stat_account(mm, old, -pages);
+        vm_stat_account(mm, new_flags, pages);
+        let was = old.contains(VmFlags::LOCKED);
+        let now = new_flags.contains(VmFlags::LOCKED);
+        if was != now {
+            self.mlock_present_pages(id, start, end, now);
+        }
+        Ok(())
+    }
+
+    /// mlock_vma_pages_range: the pages mapped in `[start, end)` become (or stop being)
+    /// mlocked.
+    fn mlock_present_pages(&mut self, id: usize, start: u64, end: u64, lock: bool) {
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let zero = self.m.frames.zero_pfn();
+        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
+            let lo = start.max(base);
+            let hi = end.min(base + PMD_SIZE);
+            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
+                let pte = Pte(self.m.frames.table(table)[pgtable::index(va, 0)]);
+                if !pte.mapped() || pte.pfn() == zero {
+                    continue;
+                }
+                if lock {
+                    self.m.mlock_page(pte.pfn());
+                } else {
+                    self.m.munlock_page(pte.pfn());
+                }
+            }
+        }
+    }
+
+    /// apply_mlockall_flags: def_flags for MCL_FUTURE, and every VMA relocked (or unlocked)
+    /// for MCL_CURRENT; failures are ignored VMA by VMA.
+    fn apply_mlockall_flags(&mut self, id: usize, flags: u64) {
+        let mm = self.mm_mut(id);
+        mm.def_flags -= LOCKED_MASK;
+        if flags & MCL_FUTURE != 0 {
+            mm.def_flags |= VmFlags::LOCKED;
+            if flags & MCL_ONFAULT != 0 {
+                mm.def_flags |= VmFlags::LOCKONFAULT;
+            }
+            if flags & MCL_CURRENT == 0 {
+                return;
+            }
+        }
+        let mut to_add = VmFlags::empty();
+        if flags & MCL_CURRENT != 0 {
+            to_add |= VmFlags::LOCKED;
+            if flags & MCL_ONFAULT != 0 {
+                to_add |= VmFlags::LOCKONFAULT;
+            }
+        }
+        let mut at = 0;
+        loop {
+            let mm = self.mms[id].as_ref().expect("freed mm");
+            let Some(v) = mm.vmas.find(at).cloned() else { break };
+            at = v.end;
+            let new_flags = (v.flags - LOCKED_MASK) | to_add;
+            let _ = self.mlock_fixup(id, &v, v.start, v.end, new_flags);
+        }
+    }
+}
