@@ -1,0 +1,124 @@
+//! Behaviour tests of mremap, madvise, mlock, mincore and msync on the model, with every
+//! invariant checked after every call (`Config::paranoid`).
+
+use abi::*;
+use mm::invariants::check_no_leaks;
+use mm::{Config, Kernel, Pid};
+
+const P: u64 = 4096;
+
+fn setup() -> (Kernel, Pid) {
+    let mut k = Kernel::new(Config { ram_bytes: 64 << 20, paranoid: true, ..Config::default() });
+    let pid = k.spawn_empty("t").unwrap();
+    (k, pid)
+}
+
+fn anon(k: &mut Kernel, pid: Pid, addr: u64, len: u64) -> u64 {
+    k.mmap(pid, addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0).unwrap()
+}
+
+fn finish(mut k: Kernel, pid: Pid) {
+    k.exit(pid, 0).unwrap();
+    k.reap(pid).unwrap();
+    check_no_leaks(&k);
+}
+
+#[test]
+fn mremap_move_carries_contents_and_frees_the_source() {
+    let (mut k, pid) = setup();
+    let a = anon(&mut k, pid, 0x1000_0000, 4 * P);
+    k.store(pid, a, &[7; 4 * P as usize]).unwrap();
+    let blocker = anon(&mut k, pid, a + 4 * P, P);
+    let b = k.mremap(pid, a, 4 * P, 8 * P, MREMAP_MAYMOVE, 0).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(k.load(pid, b, 4 * P).unwrap(), vec![7; 4 * P as usize]);
+    assert_eq!(k.load(pid, b + 4 * P, 1).unwrap(), vec![0]);
+    assert!(k.load(pid, a, 1).is_err());
+    assert_eq!(k.mremap(pid, blocker, P, 2 * P, 0, 0), Ok(blocker));
+    assert_eq!(k.mremap(pid, b, 8 * P, 2 * P, 0, 0), Ok(b));
+    finish(k, pid);
+}
+
+#[test]
+fn mremap_fixed_moves_several_vmas_keeping_gaps() {
+    let (mut k, pid) = setup();
+    let a = anon(&mut k, pid, 0x1000_0000, 8 * P);
+    k.store(pid, a, &[1; 8 * P as usize]).unwrap();
+    k.mprotect(pid, a + 2 * P, 2 * P, PROT_READ).unwrap();
+    k.munmap(pid, a + 5 * P, P).unwrap();
+    let dst = 0x2000_0000;
+    assert_eq!(k.mremap(pid, a, 8 * P, 8 * P, MREMAP_MAYMOVE | MREMAP_FIXED, dst), Ok(dst));
+    assert_eq!(k.load(pid, dst + 7 * P, 1).unwrap(), vec![1]);
+    assert!(k.load(pid, dst + 5 * P, 1).is_err());
+    assert_eq!(k.mm(pid).unwrap().vmas.range(dst, dst + 8 * P).count(), 4);
+    finish(k, pid);
+}
+
+#[test]
+fn dontunmap_leaves_an_empty_source() {
+    let (mut k, pid) = setup();
+    let a = anon(&mut k, pid, 0x1000_0000, 2 * P);
+    k.store(pid, a, &[3; 2 * P as usize]).unwrap();
+    k.mlock(pid, a, 2 * P).unwrap();
+    let b = k.mremap(pid, a, 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, 0).unwrap();
+    assert_eq!(k.load(pid, b, 1).unwrap(), vec![3]);
+    assert_eq!(k.load(pid, a, 1).unwrap(), vec![0]);
+    // Linux keeps counting the old range in locked_vm.
+    assert_eq!(k.mm(pid).unwrap().locked_vm, 4);
+    finish(k, pid);
+}
+
+#[test]
+fn madvise_dontneed_free_and_flag_splits() {
+    let (mut k, pid) = setup();
+    let a = anon(&mut k, pid, 0x1000_0000, 4 * P);
+    k.store(pid, a, &[9; 4 * P as usize]).unwrap();
+    k.madvise(pid, a, P, MADV_DONTNEED).unwrap();
+    assert_eq!(k.load(pid, a, 1).unwrap(), vec![0]);
+    k.madvise(pid, a + P, P, MADV_FREE).unwrap();
+    assert_eq!(k.load(pid, a + P, 1).unwrap(), vec![9]);
+    k.madvise(pid, a + P, P, MADV_DONTFORK).unwrap();
+    assert_eq!(k.mm(pid).unwrap().vmas.len(), 3);
+    k.madvise(pid, a + P, P, MADV_DOFORK).unwrap();
+    assert_eq!(k.mm(pid).unwrap().vmas.len(), 1);
+    assert_eq!(k.madvise(pid, a, 8 * P, MADV_NORMAL), Err(Errno::ENOMEM));
+    assert_eq!(k.madvise(pid, a, P, 999), Err(Errno::EINVAL));
+    assert_eq!(k.madvise(pid, a, P, MADV_POPULATE_WRITE), Ok(0));
+    finish(k, pid);
+}
+
+#[test]
+fn mlock_populates_and_counts() {
+    let (mut k, pid) = setup();
+    let a = anon(&mut k, pid, 0x1000_0000, 4 * P);
+    k.mlock(pid, a + 1, 10).unwrap();
+    assert_eq!(k.mm(pid).unwrap().locked_vm, 1);
+    assert_eq!(k.mm(pid).unwrap().rss.anon, 1);
+    k.mlock2(pid, a + P, P, MLOCK_ONFAULT).unwrap();
+    assert_eq!(k.mm(pid).unwrap().rss.anon, 1);
+    k.munlock(pid, a, 4 * P).unwrap();
+    assert_eq!(k.mm(pid).unwrap().locked_vm, 0);
+    let n = k.mmap(pid, 0, P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).unwrap();
+    assert_eq!(k.mlock(pid, n, P), Err(Errno::ENOMEM));
+    assert_eq!(k.mlockall(pid, MCL_ONFAULT), Err(Errno::EINVAL));
+    k.mlockall(pid, MCL_CURRENT | MCL_FUTURE).unwrap();
+    k.munlockall(pid).unwrap();
+    finish(k, pid);
+}
+
+#[test]
+fn mincore_and_msync() {
+    let (mut k, pid) = setup();
+    k.create_file("/f", &vec![5u8; 3 * P as usize]);
+    let fd = k.open(pid, "/f", O_RDWR).unwrap() as i64;
+    let f = k.mmap(pid, 0, 4 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0).unwrap();
+    let a = anon(&mut k, pid, 0x1000_0000, 2 * P);
+    k.load(pid, a, 1).unwrap();
+    assert_eq!(k.mincore_vec(pid, a, 2 * P).unwrap(), (vec![1, 0], None));
+    assert_eq!(k.mincore_vec(pid, f, 4 * P).unwrap(), (vec![1, 1, 1, 0], None));
+    k.store(pid, f, &[1]).unwrap();
+    assert_eq!(k.msync(pid, f, 4 * P, MS_SYNC), Ok(0));
+    assert_eq!(k.msync(pid, f, P, MS_SYNC | MS_ASYNC), Err(Errno::EINVAL));
+    k.store(pid, f, &[2]).unwrap();
+    finish(k, pid);
+}
