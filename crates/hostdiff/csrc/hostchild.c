@@ -38,7 +38,14 @@
  *     mprotect ADDR LEN PROT                 brk ADDR
  *     load ADDR LEN        store ADDR LEN BYTE
  *     kread ADDR LEN       kwrite ADDR LEN BYTE
- *     fork  exit  maps  smaps                ftruncate SLOT LEN
+ *     fork  exit  maps  smaps  status        ftruncate SLOT LEN
+ *     mremap ADDR OLDLEN NEWLEN FLAGS ADDR   madvise ADDR LEN ADVICE
+ *     mlock ADDR LEN FLAGS (mlock2)          munlock ADDR LEN
+ *     mlockall FLAGS       munlockall        msync ADDR LEN FLAGS
+ *     mincore ADDR LEN     (the vector, at most 65536 pages)
+ *     pagemap ADDR PAGES   (pread of /proc/self/pagemap, at most 8192 pages)
+ *     setrlimit RESOURCE VALUE  (the soft limit; the hard one stays)
+ *     dropcaps             (capset to an empty set)
  *
  * Output protocol: records, each a header line of space-separated words,
  * numbers in decimal.  `C N` is followed by N raw bytes that are appended to
@@ -51,7 +58,7 @@
  *     maps / smaps                           (*) the init texts
  *     ready                                  end of the init block
  *     val STEP VALUE      err STEP ERRNO     done STEP
- *     bytes STEP (*)      text STEP (*)
+ *     bytes STEP (*)      text STEP (*)      (mincore and pagemap give bytes)
  *     sig STEP SIGNO CODE ADDR DONE
  *     fail MESSAGE                           the run cannot go on
  *
@@ -71,6 +78,14 @@
  * After the init block nothing may change the address space except the
  * steps: no malloc, no stdio; every buffer is static and touched in advance,
  * the stack is grown in advance, and /proc files are read with read(2).
+ *
+ * Per-CPU LRU batches: the kernel moves pages between LRU lists (MADV_FREE's
+ * lazy-free move, MADV_COLD's deactivation, new pages' first LRU insertion) in
+ * per-CPU batches drained at arbitrary later moments, and a page in a batch
+ * holds an extra reference that can turn a COW reuse into a copy.  To make
+ * runs deterministic the supervisor pins the run to one CPU, and after every
+ * madvise step the taking process drains that CPU's batches (through its own
+ * never-touched drain page, below), so the model can assume drained batches.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,6 +146,8 @@ _Static_assert(sizeof(struct sync_page) == 4096, "sync page is one page");
 enum kind {
     K_MMAP, K_MUNMAP, K_MPROTECT, K_BRK, K_LOAD, K_STORE, K_KREAD, K_KWRITE,
     K_FORK, K_EXIT, K_MAPS, K_SMAPS, K_FTRUNCATE,
+    K_MREMAP, K_MADVISE, K_MLOCK, K_MUNLOCK, K_MLOCKALL, K_MUNLOCKALL,
+    K_MINCORE, K_MSYNC, K_PAGEMAP, K_STATUS, K_SETRLIMIT, K_DROPCAPS,
 };
 
 struct addr {
@@ -143,8 +160,8 @@ struct step {
     uint64_t proc;
     int save; /* -1: none */
     enum kind kind;
-    struct addr addr;
-    uint64_t len, prot, flags, offset, byte;
+    struct addr addr, addr2;
+    uint64_t len, len2, prot, flags, offset, byte;
     int64_t fd;
 };
 
@@ -469,6 +486,41 @@ static void parse_step(const char **cur, struct step *st)
         st->kind = K_MAPS;
     } else if (word_is(w, n, "smaps")) {
         st->kind = K_SMAPS;
+    } else if (word_is(w, n, "mremap")) {
+        st->kind = K_MREMAP;
+        st->addr = parse_addr(cur);
+        st->len = parse_u64(cur);
+        st->len2 = parse_u64(cur);
+        st->flags = parse_u64(cur);
+        st->addr2 = parse_addr(cur);
+    } else if (word_is(w, n, "madvise") || word_is(w, n, "mlock") ||
+               word_is(w, n, "msync")) {
+        st->kind = w[1] == 'a' ? K_MADVISE : w[1] == 'l' ? K_MLOCK : K_MSYNC;
+        st->addr = parse_addr(cur);
+        st->len = parse_u64(cur);
+        st->flags = parse_u64(cur);
+    } else if (word_is(w, n, "munlock") || word_is(w, n, "mincore") ||
+               word_is(w, n, "pagemap")) {
+        st->kind = w[1] == 'u' ? K_MUNLOCK : w[1] == 'i' ? K_MINCORE : K_PAGEMAP;
+        st->addr = parse_addr(cur);
+        st->len = parse_u64(cur);
+        if (st->kind == K_MINCORE && st->len > (uint64_t)IOBUF_SIZE * 4096)
+            fail("script: mincore of more than 65536 pages", NULL);
+        if (st->kind == K_PAGEMAP && st->len > IOBUF_SIZE / 8)
+            fail("script: pagemap of more than 8192 pages", NULL);
+    } else if (word_is(w, n, "mlockall")) {
+        st->kind = K_MLOCKALL;
+        st->flags = parse_u64(cur);
+    } else if (word_is(w, n, "munlockall")) {
+        st->kind = K_MUNLOCKALL;
+    } else if (word_is(w, n, "status")) {
+        st->kind = K_STATUS;
+    } else if (word_is(w, n, "setrlimit")) {
+        st->kind = K_SETRLIMIT;
+        st->flags = parse_u64(cur);
+        st->len = parse_u64(cur);
+    } else if (word_is(w, n, "dropcaps")) {
+        st->kind = K_DROPCAPS;
     } else if (word_is(w, n, "ftruncate")) {
         st->kind = K_FTRUNCATE;
         uint64_t slot = parse_u64(cur);
@@ -774,6 +826,72 @@ static void do_kwrite(uint64_t i, uint64_t addr, uint64_t len, uint8_t byte)
     emit_result(i, n);
 }
 
+/* A private anonymous page no step touches.  madvise(MADV_FREE) of it does
+ * nothing but drain this CPU's LRU batches first (DONTNEED and munmap no
+ * longer drain in 6.18); once mlockall has locked it, MADV_FREE is refused, and
+ * munlock + mlock of it drains instead (mlock_vma_pages_range ends with a
+ * drain).  g_drain_locked follows mlockall(MCL_CURRENT)/munlockall in this
+ * process: 0 unlocked, 1 locked, 2 locked on fault. */
+#define DRAIN_PAGE_ADDR (SYNC_PAGE_ADDR + 0x10000UL)
+static int g_drain_locked;
+
+static void drain_lru_batches(void)
+{
+    if (!g_drain_locked) {
+        syscall(SYS_madvise, DRAIN_PAGE_ADDR, 4096, MADV_FREE);
+        return;
+    }
+    syscall(SYS_munlock, DRAIN_PAGE_ADDR, 4096);
+    syscall(SYS_mlock2, DRAIN_PAGE_ADDR, 4096, g_drain_locked == 2 ? 1 : 0);
+}
+
+static void do_pagemap(uint64_t i, uint64_t addr, uint64_t pages)
+{
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail_errno("/proc/self/pagemap");
+    ssize_t n = pread(fd, g_io, (size_t)(pages * 8), (off_t)((addr / 4096) * 8));
+    int e = errno;
+    close(fd);
+    if (n < 0) {
+        emit_step_u64("err", i, (uint64_t)e);
+        return;
+    }
+    emit_chunk(g_io, (size_t)n);
+    emit_step("bytes", i);
+}
+
+static void do_mincore(uint64_t i, uint64_t addr, uint64_t len)
+{
+    long r = syscall(SYS_mincore, addr, len, g_io);
+    if (r < 0) {
+        emit_step_u64("err", i, (uint64_t)errno);
+        return;
+    }
+    emit_chunk(g_io, (size_t)((len + 4095) / 4096));
+    emit_step("bytes", i);
+}
+
+struct cap_header { uint32_t version; int pid; };
+struct cap_data { uint32_t effective, permitted, inheritable; };
+
+static long drop_caps(void)
+{
+    struct cap_header h = { 0x20080522, 0 }; /* _LINUX_CAPABILITY_VERSION_3 */
+    struct cap_data d[2];
+    memset(d, 0, sizeof d);
+    return syscall(SYS_capset, &h, d);
+}
+
+static long set_soft_limit(int resource, uint64_t value)
+{
+    struct rlimit rl;
+    if (getrlimit(resource, &rl) < 0)
+        return -1;
+    rl.rlim_cur = value == UINT64_MAX ? RLIM_INFINITY : (rlim_t)value;
+    return setrlimit(resource, &rl);
+}
+
 static void __attribute__((noreturn))
 run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
 {
@@ -791,6 +909,9 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
         uint64_t addr = st.addr.abs;
         if (st.addr.slot >= 0)
             addr = g_sync->slots[st.addr.slot] + (uint64_t)st.addr.off;
+        uint64_t addr2 = st.addr2.abs;
+        if (st.addr2.slot >= 0)
+            addr2 = g_sync->slots[st.addr2.slot] + (uint64_t)st.addr2.off;
         int has_value = 0;
         uint64_t value = 0;
         long r;
@@ -836,6 +957,84 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             has_value = r != -1;
             value = (uint64_t)r;
             break;
+        case K_MREMAP:
+            if (overlaps_sync_page(addr, st.len) ||
+                ((st.flags & MREMAP_FIXED) && overlaps_sync_page(addr2, st.len2)))
+                fail("step would move the harness's sync page", NULL);
+            r = syscall(SYS_mremap, addr, st.len, st.len2, st.flags, addr2);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MADVISE:
+            if (overlaps_sync_page(addr, st.len))
+                fail("step would advise on the harness's sync page", NULL);
+            r = syscall(SYS_madvise, addr, st.len, st.flags);
+            {
+                int e = errno;
+                drain_lru_batches();
+                errno = e;
+            }
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MLOCK:
+            r = syscall(SYS_mlock2, addr, st.len, st.flags);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MUNLOCK:
+            r = syscall(SYS_munlock, addr, st.len);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MLOCKALL:
+            r = syscall(SYS_mlockall, st.flags);
+            if (r == 0 && (st.flags & MCL_CURRENT))
+                g_drain_locked = (st.flags & MCL_ONFAULT) ? 2 : 1;
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MUNLOCKALL:
+            r = syscall(SYS_munlockall);
+            if (r == 0)
+                g_drain_locked = 0;
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MSYNC:
+            r = syscall(SYS_msync, addr, st.len, st.flags);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_MINCORE:
+            do_mincore(i, addr, st.len);
+            break;
+        case K_PAGEMAP:
+            do_pagemap(i, addr, st.len);
+            break;
+        case K_STATUS:
+            stream_proc("/proc/self/status");
+            emit_step("text", i);
+            break;
+        case K_SETRLIMIT:
+            r = set_soft_limit((int)st.flags, st.len);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_DROPCAPS:
+            r = drop_caps();
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
         case K_LOAD:
             do_load(i, addr, st.len);
             break;
@@ -865,6 +1064,7 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
                 fail_errno("fork");
             if (pid == 0) {
                 me = child_index;
+                g_drain_locked = 0; /* a child inherits no locks */
                 prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 continue; /* the parent finishes this step */
             }
@@ -918,6 +1118,10 @@ static int child_main(void)
     if (sp == MAP_FAILED)
         fail_errno("mmap of the sync page");
     g_sync = sp;
+    if ((void *)syscall(SYS_mmap, DRAIN_PAGE_ADDR, 4096, PROT_READ,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                        -1, 0) == MAP_FAILED)
+        fail_errno("mmap of the drain page");
 
     /* Fault in every static buffer now, so that the steps change nothing of
      * the harness's own memory but what they must (the stack, a few
@@ -1154,6 +1358,16 @@ static int supervise(const char *tmpdir, unsigned timeout)
         sup_die("%s", "cannot become a subreaper");
     signal(SIGALRM, on_alarm);
     alarm(timeout);
+
+    /* One CPU for the whole run (see "Per-CPU LRU batches" above). */
+    {
+        int cpu = sched_getcpu();
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu < 0 ? 0 : cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) < 0)
+            sup_die("%s", "cannot pin the run to one CPU");
+    }
 
     pid_t sup = getpid();
     pid_t p0 = fork();

@@ -181,11 +181,103 @@ pub enum Op {
         /// The new size.
         len: u64,
     },
+    /// `mremap(addr, old_len, new_len, flags, new_addr)`: the raw system call, so the fifth
+    /// argument always reaches the kernel.
+    Mremap {
+        /// The old address.
+        addr: Addr,
+        /// The old length.
+        old_len: u64,
+        /// The new length.
+        new_len: u64,
+        /// MREMAP_* bits.
+        flags: u64,
+        /// The new address argument.
+        new_addr: Addr,
+    },
+    /// `madvise(addr, len, advice)`.
+    Madvise {
+        /// The address argument.
+        addr: Addr,
+        /// The length argument.
+        len: u64,
+        /// MADV_* value.
+        advice: u64,
+    },
+    /// `mlock2(addr, len, flags)` (flags 0 is `mlock`).
+    Mlock {
+        /// The address argument.
+        addr: Addr,
+        /// The length argument.
+        len: u64,
+        /// MLOCK_* bits.
+        flags: u64,
+    },
+    /// `munlock(addr, len)`.
+    Munlock {
+        /// The address argument.
+        addr: Addr,
+        /// The length argument.
+        len: u64,
+    },
+    /// `mlockall(flags)`.
+    Mlockall {
+        /// MCL_* bits.
+        flags: u64,
+    },
+    /// `munlockall()`.
+    Munlockall,
+    /// `mincore(addr, len, vec)` into a buffer of the harness: [`Outcome::Bytes`] with the
+    /// vector, or the errno.
+    Mincore {
+        /// The address argument.
+        addr: Addr,
+        /// The length argument, at most [`MAX_MINCORE_LEN`].
+        len: u64,
+    },
+    /// `msync(addr, len, flags)`.
+    Msync {
+        /// The address argument.
+        addr: Addr,
+        /// The length argument.
+        len: u64,
+        /// MS_* bits.
+        flags: u64,
+    },
+    /// The `/proc/self/pagemap` entries of `pages` pages from the page of `addr`:
+    /// [`Outcome::Bytes`], 8 little-endian bytes per page.
+    Pagemap {
+        /// An address in the first page.
+        addr: Addr,
+        /// How many pages, at most [`MAX_PAGEMAP_PAGES`].
+        pages: u64,
+    },
+    /// The process's `/proc/self/status`.
+    Status,
+    /// `setrlimit(resource, {value, unchanged hard limit})`; `u64::MAX` is RLIM_INFINITY.
+    Setrlimit {
+        /// RLIMIT_DATA 2, RLIMIT_STACK 3, RLIMIT_MEMLOCK 8, RLIMIT_AS 9.
+        resource: u32,
+        /// The new soft limit.
+        value: u64,
+    },
+    /// The process drops every capability (`capset` to an empty set).
+    DropCaps,
 }
 
+/// The longest [`Op::Mincore`] range: one vector byte per page of the harness's buffer.
+pub const MAX_MINCORE_LEN: u64 = 65536 * 4096;
+/// The most pages of one [`Op::Pagemap`].
+pub const MAX_PAGEMAP_PAGES: u64 = 8192;
+
 impl Op {
-    /// Returns the address argument, if the operation has one.
+    /// Returns the (first) address argument, if the operation has one.
     pub fn addr(&self) -> Option<Addr> {
+        self.addrs().first().copied()
+    }
+
+    /// Returns every address argument.
+    pub fn addrs(&self) -> Vec<Addr> {
         match *self {
             Op::Mmap { addr, .. }
             | Op::Munmap { addr, .. }
@@ -194,8 +286,24 @@ impl Op {
             | Op::Load { addr, .. }
             | Op::Store { addr, .. }
             | Op::KRead { addr, .. }
-            | Op::KWrite { addr, .. } => Some(addr),
-            Op::Fork | Op::Exit | Op::Maps | Op::Smaps | Op::Ftruncate { .. } => None,
+            | Op::KWrite { addr, .. }
+            | Op::Madvise { addr, .. }
+            | Op::Mlock { addr, .. }
+            | Op::Munlock { addr, .. }
+            | Op::Mincore { addr, .. }
+            | Op::Msync { addr, .. }
+            | Op::Pagemap { addr, .. } => vec![addr],
+            Op::Mremap { addr, new_addr, .. } => vec![addr, new_addr],
+            Op::Fork
+            | Op::Exit
+            | Op::Maps
+            | Op::Smaps
+            | Op::Status
+            | Op::Ftruncate { .. }
+            | Op::Mlockall { .. }
+            | Op::Munlockall
+            | Op::Setrlimit { .. }
+            | Op::DropCaps => vec![],
         }
     }
 }
@@ -297,7 +405,7 @@ pub enum Outcome {
         /// How many bytes were accessed before the faulting one.
         done: u64,
     },
-    /// The text of Maps or Smaps.
+    /// The text of Maps, Smaps or Status.
     Text(String),
     /// A Store or Exit that completed.
     Done,
@@ -518,11 +626,15 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
             Some(false) => return Err(bad(format!("process {} has exited", step.proc))),
             Some(true) => {}
         }
-        if let Some(Addr::Result { op, .. }) = step.op.addr() {
-            if op >= i {
-                return Err(bad(format!("the address uses the result of step {op}, which is not an earlier step")));
+        for a in step.op.addrs() {
+            if let Addr::Result { op, .. } = a {
+                if op >= i {
+                    return Err(bad(format!(
+                        "the address uses the result of step {op}, which is not an earlier step"
+                    )));
+                }
+                last_use[op] = Some(i);
             }
-            last_use[op] = Some(i);
         }
         let check_len = |len: u64, max: u64, what: &str| {
             if len > max {
@@ -539,6 +651,8 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
             Op::Store { len, .. } => check_len(len, MAX_USER_ACCESS, "a store")?,
             Op::KRead { len, .. } => check_len(len, MAX_KERNEL_COPY, "a kernel read")?,
             Op::KWrite { len, .. } => check_len(len, MAX_KERNEL_COPY, "a kernel write")?,
+            Op::Mincore { len, .. } => check_len(len, MAX_MINCORE_LEN, "a mincore")?,
+            Op::Pagemap { pages, .. } => check_len(pages, MAX_PAGEMAP_PAGES, "a pagemap read (pages)")?,
             Op::Fork => {
                 if alive.len() >= MAX_PROCESSES {
                     return Err(bad(format!("more than {MAX_PROCESSES} processes")));

@@ -122,11 +122,14 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
     let config = Config {
         rlimit_stack: init.stack_rlimit,
         pkeys: init.smaps.contains("ProtectionKey:"),
-        ram_bytes: 1 << 30,
+        // The host's RAM size, so that the overcommit heuristic refuses what the host does.
+        ram_bytes: host_ram_bytes().unwrap_or(1 << 30),
         ..Config::default()
     };
     let mut k = Kernel::new(config);
     let pid = k.spawn_empty("hostchild").map_err(|e| e.to_string())?;
+    // The host child disabled THP for itself (PR_SET_THP_DISABLE) before the init block.
+    k.set_thp_disable(pid, true).map_err(|e| e.to_string())?;
     // Descriptors 0-2 exist in the host child; the script's opens come after them.
     let null = k.create_file("/dev/null", &[]);
     k.m.file_mut(null).kind = FileKind::Unmappable;
@@ -153,6 +156,7 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
     }
     // One open file description per mapped path, as a loader opens each library once.
     let mut opened: BTreeMap<String, (mm::FileId, mm::OpenFileId)> = BTreeMap::new();
+    let mut prev: Option<Vma> = None;
     for v in parse_smaps(&init.smaps) {
         let special = match v.name.as_str() {
             "[vvar]" => Some(Special::Vvar),
@@ -202,9 +206,24 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
             None
         };
         let pgoff = if file.is_some() { v.offset >> 12 } else { v.start >> 12 };
-        let anon_vma = (v.anonymous_kb > 0 || v.perms.starts_with("rw") && file.is_none() && special.is_none())
-            .then(|| k.m.new_anon_vma(false));
+        let has_anon = v.anonymous_kb > 0 || v.perms.starts_with("rw") && file.is_none() && special.is_none();
+        // anon_vma_prepare gives a VMA its neighbour's anon_vma when the two could merge
+        // but for it (the program's bss and the heap above it, say), so such neighbours
+        // share one and merge once their flags agree.
+        let shared = prev.as_ref().and_then(|p: &Vma| {
+            let compatible = p.end == v.start
+                && p.anon_vma.is_some()
+                && p.file.is_none()
+                && file.is_none()
+                && special.is_none()
+                && p.special.is_none()
+                && (p.flags - VmFlags::ACCESS) == (v.flags - VmFlags::ACCESS)
+                && p.pgoff + ((p.end - p.start) >> 12) == pgoff;
+            compatible.then_some(p.anon_vma).flatten()
+        });
+        let anon_vma = has_anon.then(|| shared.unwrap_or_else(|| k.m.new_anon_vma(false)));
         let vma = Vma { start: v.start, end: v.end, flags: v.flags, pgoff, file, anon_vma, special };
+        prev = Some(vma.clone());
         k.import_vma(pid, vma).map_err(|e| format!("importing {:#x}-{:#x}: {e}", v.start, v.end))?;
     }
     for (_, (_, oid)) in opened {
@@ -212,6 +231,25 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
     }
     k.set_layout(pid, init.start_brk, init.brk, init.start_stack).map_err(|e| e.to_string())?;
     Ok(ModelRun { kernel: k, pids: vec![Some(pid)] })
+}
+
+/// MemTotal of the host, in bytes (the model's RAM for differential runs).
+fn host_ram_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The model's name for a host RLIMIT_* number.
+fn rlimit_of(resource: u32) -> Option<mm::Rlimit> {
+    match resource {
+        2 => Some(mm::Rlimit::Data),
+        3 => Some(mm::Rlimit::Stack),
+        8 => Some(mm::Rlimit::Memlock),
+        9 => Some(mm::Rlimit::As),
+        _ => None,
+    }
 }
 
 /// The fd number of open slot `i` in process 0 (after 0, 1, 2).
@@ -315,6 +353,32 @@ pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>
             Op::Maps => Outcome::Text(procfs::maps(k, pid).map_err(|e| e.to_string())?),
             Op::Smaps => Outcome::Text(procfs::smaps(k, pid).map_err(|e| e.to_string())?),
             Op::Ftruncate { fd, len } => val(k.ftruncate(pid, slot_fd(*fd), *len)),
+            Op::Mremap { addr, old_len, new_len, flags, new_addr } => {
+                val(k.mremap(pid, resolve(*addr), *old_len, *new_len, *flags, resolve(*new_addr)))
+            }
+            Op::Madvise { addr, len, advice } => val(k.madvise(pid, resolve(*addr), *len, *advice)),
+            Op::Mlock { addr, len, flags } => val(k.mlock2(pid, resolve(*addr), *len, *flags)),
+            Op::Munlock { addr, len } => val(k.munlock(pid, resolve(*addr), *len)),
+            Op::Mlockall { flags } => val(k.mlockall(pid, *flags)),
+            Op::Munlockall => val(k.munlockall(pid)),
+            Op::Msync { addr, len, flags } => val(k.msync(pid, resolve(*addr), *len, *flags)),
+            Op::Mincore { addr, len } => match k.mincore_vec(pid, resolve(*addr), *len) {
+                Ok((v, None)) => Outcome::Bytes(v),
+                Ok((_, Some(e))) | Err(e) => Outcome::Errno(e as i32),
+            },
+            Op::Pagemap { addr, pages } => {
+                let page = resolve(*addr) / 4096;
+                match procfs::pagemap_read(k, pid, pid, page.wrapping_mul(8), pages * 8) {
+                    Ok(b) => Outcome::Bytes(b),
+                    Err(e) => Outcome::Errno(e as i32),
+                }
+            }
+            Op::Status => Outcome::Text(procfs::status(k, pid).map_err(|e| e.to_string())?),
+            Op::Setrlimit { resource, value } => match rlimit_of(*resource) {
+                Some(r) => val(k.setrlimit(pid, r, *value)),
+                None => return Err(format!("step {i}: resource {resource} is not modelled")),
+            },
+            Op::DropCaps => val(k.drop_capabilities(pid)),
         };
         outcomes.push(out);
     }

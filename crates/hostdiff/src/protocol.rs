@@ -66,6 +66,20 @@ pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>]) -> String {
             Op::Maps => write!(out, "maps"),
             Op::Smaps => write!(out, "smaps"),
             Op::Ftruncate { fd: slot, len } => write!(out, "ftruncate {slot} {len}"),
+            Op::Mremap { addr: a, old_len, new_len, flags, new_addr } => {
+                write!(out, "mremap {} {old_len} {new_len} {flags} {}", addr(a), addr(new_addr))
+            }
+            Op::Madvise { addr: a, len, advice } => write!(out, "madvise {} {len} {advice}", addr(a)),
+            Op::Mlock { addr: a, len, flags } => write!(out, "mlock {} {len} {flags}", addr(a)),
+            Op::Munlock { addr: a, len } => write!(out, "munlock {} {len}", addr(a)),
+            Op::Mlockall { flags } => write!(out, "mlockall {flags}"),
+            Op::Munlockall => write!(out, "munlockall"),
+            Op::Mincore { addr: a, len } => write!(out, "mincore {} {len}", addr(a)),
+            Op::Msync { addr: a, len, flags } => write!(out, "msync {} {len} {flags}", addr(a)),
+            Op::Pagemap { addr: a, pages } => write!(out, "pagemap {} {pages}", addr(a)),
+            Op::Status => write!(out, "status"),
+            Op::Setrlimit { resource, value } => write!(out, "setrlimit {resource} {value}"),
+            Op::DropCaps => write!(out, "dropcaps"),
         };
         out.push('\n');
     }

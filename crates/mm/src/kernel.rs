@@ -428,11 +428,13 @@ impl Machine {
         if shmem {
             flags |= PageFlags::SWAPBACKED;
         }
-        // Flags are the folio's: a page of a large folio takes its siblings' LRU state.
+        // Flags are the folio's: a page of a large folio takes its siblings' LRU state and
+        // dirtiness (which may differ from the file's initial state after a writeback).
         let (fstart, order) = self.file(file).folio_of(index);
         let sibling = (fstart..fstart + (1u64 << order)).find_map(|i| self.file(file).cache.get(&i).copied());
         if let Some(sib) = sibling {
-            flags |= self.frames.meta(sib).flags & (PageFlags::REFERENCED | PageFlags::ACTIVE);
+            flags -= PageFlags::DIRTY;
+            flags |= self.frames.meta(sib).flags & (PageFlags::REFERENCED | PageFlags::ACTIVE | PageFlags::DIRTY);
         }
         let pfn = self.frames.alloc(Owner::File { file: file.0, index: u32::try_from(index).ok()? }, flags)?;
         if !shmem {
@@ -441,6 +443,17 @@ impl Machine {
         }
         self.file_mut(file).cache.insert(index, pfn);
         Some(pfn)
+    }
+
+    /// folio_mark_dirty: the whole folio holding `pfn` becomes dirty (smaps then counts
+    /// every mapped page of it as dirty).
+    pub fn folio_mark_dirty(&mut self, pfn: Pfn) {
+        if pfn == self.frames.zero_pfn() {
+            return;
+        }
+        for p in self.folio_pfns(pfn) {
+            self.frames.meta_mut(p).flags |= PageFlags::DIRTY;
+        }
     }
 
     /// mark_page_accessed on the folio holding `pfn` (classic LRU): the first touch sets
@@ -1001,7 +1014,7 @@ impl Kernel {
                 meta.mapcount -= 1;
                 let is_file = matches!(meta.owner, Owner::File { .. });
                 if pte.dirty() && is_file {
-                    meta.flags |= PageFlags::DIRTY;
+                    self.m.folio_mark_dirty(pfn);
                 }
                 if is_file && recency {
                     // zap handles the PTEs of one folio as a batch: one access for the batch

@@ -1,13 +1,23 @@
 //! `procfs`: pure functions from the model's state to the exact text Linux prints in
-//! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines) and `statm`
-//! (fs/proc/task_mmu.c, fs/proc/array.c).
+//! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines), `statm` and
+//! `pagemap` (fs/proc/task_mmu.c, fs/proc/array.c), and in `/proc/meminfo` and
+//! `/proc/vmstat`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod maps;
+mod meminfo;
+mod pagemap;
 mod smaps;
 mod status;
+mod vmstat;
 
 pub use maps::{maps, maps_line, vma_name};
 pub use smaps::{smaps, smaps_rollup, vma_usage, MemUsage};
+pub use meminfo::{mem_counts, meminfo, MemCounts};
+pub use pagemap::{
+    pagemap, pagemap_read, PM_FILE, PM_GUARD_REGION, PM_MMAP_EXCLUSIVE, PM_PFN_MASK, PM_PRESENT, PM_SOFT_DIRTY,
+    PM_SWAP, PM_UFFD_WP,
+};
 pub use status::{statm, status};
+pub use vmstat::vmstat;

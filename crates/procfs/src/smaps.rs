@@ -38,6 +38,8 @@ pub struct MemUsage {
     pub anonymous: u64,
     /// Pss of locked pages << 12.
     pub pss_locked: u64,
+    /// Clean anonymous pages MADV_FREE made lazily freeable.
+    pub lazyfree: u64,
 }
 
 impl MemUsage {
@@ -55,6 +57,7 @@ impl MemUsage {
         self.referenced += o.referenced;
         self.anonymous += o.anonymous;
         self.pss_locked += o.pss_locked;
+        self.lazyfree += o.lazyfree;
     }
 }
 
@@ -89,6 +92,9 @@ pub fn vma_usage(k: &Kernel, mm: &Mm, v: &Vma) -> MemUsage {
             if anon {
                 u.anonymous += size;
                 u.pss_anon += pss;
+                if !meta.flags.contains(PageFlags::SWAPBACKED) && !dirty {
+                    u.lazyfree += size;
+                }
             } else if meta.flags.contains(PageFlags::SWAPBACKED) {
                 u.pss_shmem += pss;
             } else {
@@ -135,7 +141,7 @@ fn usage_lines(s: &mut String, u: &MemUsage, rollup: bool) {
     kb(s, "Referenced", u.referenced);
     kb(s, "Anonymous", u.anonymous);
     kb(s, "KSM", 0);
-    kb(s, "LazyFree", 0);
+    kb(s, "LazyFree", u.lazyfree);
     kb(s, "AnonHugePages", 0);
     kb(s, "ShmemPmdMapped", 0);
     kb(s, "FilePmdMapped", 0);
@@ -146,8 +152,13 @@ fn usage_lines(s: &mut String, u: &MemUsage, rollup: bool) {
     kb(s, "Locked", u.pss_locked >> PSS_SHIFT);
 }
 
-/// Whether THP could back this VMA (the THPeligible line), for the configured THP mode.
-fn thp_eligible(k: &Kernel, v: &Vma) -> bool {
+/// Whether THP could back this VMA (the THPeligible line): anonymous memory the THP mode
+/// allows (VM_HUGEPAGE in madvise mode, anything but VM_NOHUGEPAGE in always mode) with room
+/// for an aligned 2 MiB page, in an address space that did not disable THP.
+fn thp_eligible(k: &Kernel, mm: &Mm, v: &Vma) -> bool {
+    if mm.thp_disabled {
+        return false;
+    }
     use mm::ThpMode;
     let mode_ok = match k.config().thp {
         ThpMode::Always => !v.flags.contains(VmFlags::NOHUGEPAGE),
@@ -177,7 +188,7 @@ pub fn smaps(k: &Kernel, pid: Pid) -> SysResult<String> {
     let mut s = String::new();
     for v in mm.vmas.iter() {
         s.push_str(&maps_line(k, mm, v));
-        record(&mut s, k, v.len(), &vma_usage(k, mm, v), thp_eligible(k, v), v.flags);
+        record(&mut s, k, v.len(), &vma_usage(k, mm, v), thp_eligible(k, mm, v), v.flags);
     }
     s.push_str(crate::maps::VSYSCALL_LINE);
     record(&mut s, k, 4096, &MemUsage::default(), false, VmFlags::EXEC);

@@ -205,6 +205,7 @@ impl Kernel {
             return self.do_anonymous_page(id, pid, vma, va, addr, write);
         };
         let index = vma.page_index(va);
+        self.read_around(vma, f.file, index);
         if write && !vma.flags.contains(VmFlags::SHARED) {
             // do_cow_fault prepares the anon_vma before it looks the page up, so the VMA
             // gets one even when the fault then fails with SIGBUS.
@@ -252,12 +253,31 @@ impl Kernel {
         for i in 0..count {
             let a = lo + (i << PAGE_SHIFT);
             let pfn = self.m.cache_page(f.file, vma.page_index(a)).ok_or(FaultError::Oom)?;
-            self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+            self.m.folio_mark_dirty(pfn);
             self.m.frames.get(pfn);
             self.map_page(id, vma, a, pfn, true, true)?;
         }
         self.m.log(pid, addr, true, EventKind::SharedWrite);
         Ok(())
+    }
+
+    /// do_sync_mmap_readahead: a fault on a regular-file page that is not in the page cache
+    /// reads it in with its neighbours, `ra_pages` (32) centred on it, except in a
+    /// MADV_RANDOM VMA, which reads the page alone. The read makes the fault major.
+    fn read_around(&mut self, vma: &Vma, file: crate::file::FileId, index: u64) {
+        let f = self.m.file(file);
+        if f.kind != FileKind::Regular || !f.evicted.contains(&index) || index >= f.size_pages() {
+            return;
+        }
+        let (lo, hi) = if vma.flags.contains(VmFlags::RAND_READ) {
+            (index, index + 1)
+        } else {
+            (index.saturating_sub(16), (index.saturating_sub(16) + 32).min(f.size_pages()))
+        };
+        let evicted: Vec<u64> = f.evicted.range(lo..hi).copied().collect();
+        for i in evicted {
+            self.m.cache_page(file, i);
+        }
     }
 
     /// The pages finish_fault maps for a fault at `va` of a file VMA: the whole large folio
@@ -467,7 +487,7 @@ impl Kernel {
     fn fault_wp(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64, pte: Pte) -> Result<(), FaultError> {
         let pfn = pte.pfn();
         if vma.flags.contains(VmFlags::SHARED) {
-            self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+            self.m.folio_mark_dirty(pfn);
             self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED))
                 .map_err(|_| FaultError::Oom)?;
             self.m.log(pid, addr, true, EventKind::SharedWrite);
@@ -587,7 +607,7 @@ impl Kernel {
                 // FOLL_TOUCH on a writable but clean PTE dirties the folio instead.
                 let pfn = pte.pfn();
                 if pfn != self.m.frames.zero_pfn() {
-                    self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+                    self.m.folio_mark_dirty(pfn);
                 }
             }
             let pfn = self.pte(id, va).pfn();

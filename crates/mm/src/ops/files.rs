@@ -2,7 +2,6 @@
 //! ftruncate, unlink, memfd_create, and importing host files.
 
 use crate::file::{File, FileId, FileKind};
-use crate::frame::PageFlags;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
 use abi::*;
@@ -200,7 +199,7 @@ impl Kernel {
             let off = (pos & (PAGE_SIZE - 1)) as usize;
             let n = (PAGE_SIZE as usize - off).min(data.len() - done);
             self.m.frames.write(pfn, off, &data[done..done + n]);
-            self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+            self.m.folio_mark_dirty(pfn);
             done += n;
         }
         let f = self.m.file_mut(file);

@@ -273,7 +273,7 @@ impl Kernel {
         // try_to_unmap: the PTE's dirty bit moves to the folio.
         let pte = self.pte(id, va);
         if pte.dirty() {
-            self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
+            self.m.folio_mark_dirty(pfn);
         }
         // Reclaim's unmap is not an access: zap without the recency rule.
         self.zap_vma_range(id, va, va + PAGE_SIZE, v.flags | VmFlags::RAND_READ);
@@ -282,8 +282,8 @@ impl Kernel {
         let m = self.m.frames.meta(pfn);
         if regular && !m.flags.contains(PageFlags::DIRTY) && m.mapcount == 0 {
             let fm = self.m.file_mut(f);
-            fm.cache.remove(&index);
-            fm.evicted.insert(index);
+            fm.cache.remove(&u64::from(index));
+            fm.evicted.insert(u64::from(index));
             self.m.frames.put(pfn);
         } else {
             activate(self);
@@ -352,10 +352,88 @@ impl Kernel {
         }
     }
 
-    /// Removes pages `[first, last)` of `file` from the page cache and from every mapping
-    /// of them (COW copies stay), as a hole punched with fallocate: shmem pages are freed,
-    /// a regular file reads zeros there afterwards.
+    /// Punches the hole `[first, last)` (page indexes) into `file`, as fallocate does:
+    /// every mapping of the affected page-cache pages is cleared (private copies stay).
+    /// shmem pages are freed. For a regular file, whole folios in the hole leave the page
+    /// cache and read back as zeros; a large folio only partly in the hole stays cached,
+    /// zeroed there, unmapped as a whole and split into single pages
+    /// (truncate_inode_partial_folio).
     pub(crate) fn punch_hole(&mut self, file: crate::file::FileId, first: u64, last: u64) {
+        let regular = self.m.file(file).kind == FileKind::Regular;
+        // The page ranges to unmap, and which of them leave the cache.
+        let mut unmap: Vec<(u64, u64)> = Vec::new();
+        let mut remove: Vec<(u64, u64)> = Vec::new();
+        let mut split: Vec<u64> = Vec::new();
+        if regular {
+            let size = self.m.file(file).size_pages();
+            let mut i = first;
+            while i < last.min(size) {
+                let (fs, order) = self.m.file(file).folio_of(i);
+                let fe = fs + (1u64 << order);
+                if fs >= first && fe <= last {
+                    remove.push((fs, fe));
+                    unmap.push((fs, fe));
+                } else {
+                    unmap.push((fs, fe));
+                    split.push(fs);
+                }
+                i = fe;
+            }
+        } else {
+            remove.push((first, last));
+            unmap.push((first, last));
+        }
+        for &(lo, hi) in &unmap {
+            self.unmap_file_range(file, lo, hi);
+        }
+        // Zero the hole's bytes where pages stay cached, and in the file's content.
+        for &fs in &split {
+            let (_, order) = self.m.file(file).folio_of(fs);
+            for i in first.max(fs)..last.min(fs + (1u64 << order)) {
+                if let Some(&p) = self.m.file(file).cache.get(&i) {
+                    self.m.frames.fill(p, &[]);
+                }
+            }
+            self.m.file_mut(file).folios.remove(&fs);
+        }
+        for (lo, hi) in remove {
+            let f = self.m.file_mut(file);
+            let gone: Vec<(u64, u64)> = f.cache.range(lo..hi).map(|(&i, &p)| (i, p)).collect();
+            for (i, _) in &gone {
+                f.cache.remove(i);
+            }
+            if f.acct_per_page {
+                f.acct_pages -= gone.len() as u64;
+                let n = gone.len() as u64;
+                self.m.vm_unacct_memory(n);
+            }
+            for (_, p) in gone {
+                self.m.frames.put(p);
+            }
+            let f = self.m.file_mut(file);
+            if f.kind == FileKind::Regular {
+                for i in lo..hi.min(f.size_pages()) {
+                    f.evicted.insert(i);
+                }
+            }
+        }
+        let f = self.m.file_mut(file);
+        if f.kind == FileKind::Regular {
+            if let Some(src) = &f.source {
+                let lo = (first.saturating_mul(PAGE_SIZE) as usize).min(src.len());
+                let hi = (last.saturating_mul(PAGE_SIZE) as usize).min(src.len());
+                if lo < hi {
+                    let mut bytes = src.to_vec();
+                    bytes[lo..hi].fill(0);
+                    f.source = Some(bytes.into());
+                }
+            }
+        }
+    }
+
+    /// unmap_mapping_range without even_cows over page indexes `[first, last)` of `file`,
+    /// in every address space.
+    fn unmap_file_range(&mut self, file: crate::file::FileId, first: u64, last: u64) {
         for id in 0..self.mms.len() {
             let Some(mm) = self.mms[id].as_ref() else { continue };
             let ranges: Vec<(u64, u64)> = mm
@@ -372,41 +450,12 @@ impl Kernel {
                 self.zap_file_pages(id, s, e, file);
             }
         }
-        let f = self.m.file_mut(file);
-        let gone: Vec<(u64, u64)> = f.cache.range(first..last).map(|(&i, &p)| (i, p)).collect();
-        for (i, _) in &gone {
-            f.cache.remove(i);
-        }
-        if f.acct_per_page {
-            f.acct_pages -= gone.len() as u64;
-            let n = gone.len() as u64;
-            self.m.vm_unacct_memory(n);
-        }
-        for (_, p) in gone {
-            self.m.frames.put(p);
-        }
-        let f = self.m.file_mut(file);
-        if f.kind == FileKind::Regular {
-            let size = f.size_pages();
-            for i in first..last.min(size) {
-                f.evicted.insert(i);
-            }
-            if let Some(src) = &f.source {
-                let lo = (first.saturating_mul(PAGE_SIZE) as usize).min(src.len());
-                let hi = (last.saturating_mul(PAGE_SIZE) as usize).min(src.len());
-                if lo < hi {
-                    let mut bytes = src.to_vec();
-                    bytes[lo..hi].fill(0);
-                    f.source = Some(bytes.into());
-                }
-            }
-        }
     }
 }
 
 impl Kernel {
-    /// unmap_mapping_range without even_cows: clears the PTEs of `[start, end)` that map
-    /// page-cache pages of `file`, leaving private copies.
+    /// Clears the PTEs of `[start, end)` that map page-cache pages of `file`, leaving
+    /// private copies.
     fn zap_file_pages(&mut self, id: usize, start: u64, end: u64, file: crate::file::FileId) {
         let mm = self.mms[id].as_ref().expect("freed mm");
         let locked = mm.vmas.containing(start).is_some_and(|v| v.flags.contains(VmFlags::LOCKED));
@@ -425,6 +474,9 @@ impl Kernel {
                     continue;
                 }
                 self.m.frames.table_mut(table)[i] = 0;
+                if pte.dirty() {
+                    self.m.folio_mark_dirty(pfn);
+                }
                 let kind = self.m.rss_kind(pfn);
                 crate::kernel::rss_add(self.mm_mut(id), kind, -1);
                 if locked {

@@ -1,0 +1,382 @@
+//! Curated differential scripts: the errno tables and behaviours of mremap, madvise, the
+//! mlock family, mincore, msync, pagemap and the resource limits, each run on the host
+//! kernel and on the model and compared step by step.
+
+use abi::*;
+use hostdiff::compare::compare;
+use hostdiff::model::run_on_model;
+use hostdiff::{Addr, Fd, HostScript, Op, OpenMode};
+
+const P: u64 = 4096;
+
+/// A script under construction, with shortcuts for the common steps.
+struct S {
+    s: HostScript,
+}
+
+fn at(op: usize, pages: i64) -> Addr {
+    Addr::Result { op, offset: pages * P as i64 }
+}
+
+impl S {
+    fn new() -> Self {
+        let mut s = HostScript::new();
+        // Room between the harness's mappings and the script's (see gen.rs).
+        s.push(
+            0,
+            Op::Mmap {
+                addr: Addr::Abs(0),
+                len: (8 << 20) + P,
+                prot: PROT_NONE,
+                flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                fd: Fd::None,
+                offset: 0,
+            },
+        );
+        S { s }
+    }
+    fn op(&mut self, op: Op) -> usize {
+        self.s.push(0, op)
+    }
+    fn on(&mut self, proc: usize, op: Op) -> usize {
+        self.s.push(proc, op)
+    }
+    fn anon(&mut self, pages: u64, prot: u64) -> usize {
+        self.map(pages, prot, MAP_PRIVATE | MAP_ANONYMOUS, Fd::None, 0)
+    }
+    fn map(&mut self, pages: u64, prot: u64, flags: u64, fd: Fd, offset: u64) -> usize {
+        self.op(Op::Mmap { addr: Addr::Abs(0), len: pages * P, prot, flags, fd, offset })
+    }
+    fn store(&mut self, m: usize, page: i64, pages: u64) {
+        self.op(Op::Store { addr: at(m, page), len: pages * P, byte: 0x5a });
+    }
+    fn madvise(&mut self, m: usize, page: i64, pages: u64, advice: u64) {
+        self.op(Op::Madvise { addr: at(m, page), len: pages * P, advice });
+    }
+    fn views(&mut self, m: usize, pages: u64) {
+        self.op(Op::Smaps);
+        self.op(Op::Mincore { addr: at(m, 0), len: pages * P });
+        self.op(Op::Pagemap { addr: at(m, 0), pages });
+        self.op(Op::Status);
+    }
+}
+
+fn check(name: &str, s: S) {
+    if !hostdiff::is_supported() {
+        eprintln!("note: host runs are not supported here; skipping {name}");
+        return;
+    }
+    let mut script = s.s;
+    script.push(0, Op::Smaps);
+    script.push(0, Op::Status);
+    let host = hostdiff::run_on_host(&script).unwrap_or_else(|e| panic!("{name}: host run failed: {e}"));
+    let model = run_on_model(&script, &host.init).unwrap_or_else(|e| panic!("{name}: model run failed: {e}"));
+    let mismatches = compare(&script, &host, &model);
+    // MMSIM_DIFF_VERBOSE=1 prints every step with both outcomes.
+    if std::env::var_os("MMSIM_DIFF_VERBOSE").is_some() {
+        for (i, st) in script.steps.iter().enumerate() {
+            let fmt = |o: &hostdiff::Outcome| match o {
+                hostdiff::Outcome::Text(_) => "text".to_string(),
+                hostdiff::Outcome::Bytes(b) if b.len() > 64 => format!("{} bytes", b.len()),
+                o => format!("{o:?}"),
+            };
+            println!("{i}: p{} {:?} -> host {} / model {}", st.proc, st.op, fmt(&host.outcomes[i]), fmt(&model[i]));
+        }
+    }
+    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+    assert!(report.is_empty(), "{name}: {} mismatches:\n{}", report.len(), report.join("\n"));
+}
+
+#[test]
+fn mremap_errno_table() {
+    let mut s = S::new();
+    let a = s.anon(4, PROT_READ | PROT_WRITE);
+    let mr = |addr, old_len, new_len, flags, new_addr| Op::Mremap { addr, old_len, new_len, flags, new_addr };
+    s.op(mr(Addr::Result { op: a, offset: 1 }, P, P, 0, Addr::Abs(0)));
+    s.op(mr(at(a, 0), P, P, 0x80, Addr::Abs(0)));
+    s.op(mr(at(a, 0), P, P, MREMAP_FIXED, at(a, 100)));
+    s.op(mr(at(a, 0), P, P, MREMAP_DONTUNMAP, Addr::Abs(0)));
+    s.op(mr(at(a, 0), P, 2 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, Addr::Abs(0)));
+    s.op(mr(at(a, 0), P, 0, MREMAP_MAYMOVE, Addr::Abs(0)));
+    s.op(mr(at(a, 0), P, 1 << 47, 0, Addr::Abs(0)));
+    s.op(mr(Addr::Abs(0x1_0000_0000), P, P, MREMAP_MAYMOVE, Addr::Abs(0)));
+    s.op(mr(at(a, 0), 0, P, MREMAP_MAYMOVE, Addr::Abs(0)));
+    s.op(mr(at(a, 0), 8 * P, 9 * P, MREMAP_MAYMOVE, Addr::Abs(0)));
+    s.op(mr(at(a, 0), 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_FIXED, at(a, 1)));
+    s.op(mr(at(a, 0), P, P, MREMAP_MAYMOVE | MREMAP_FIXED, Addr::Result { op: a, offset: 100 * P as i64 + 1 }));
+    s.op(mr(at(a, 0), P, P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, Addr::Result { op: a, offset: -(100 * P as i64) + 1 }));
+    s.op(mr(at(a, 0), 4 * P, 4 * P, 0, Addr::Abs(0)));
+    s.op(mr(at(a, 0), 8 * P, 8 * P, 0, Addr::Abs(0)));
+    s.store(a, 0, 4);
+    s.op(mr(at(a, 0), 4 * P, 2 * P, 0, Addr::Abs(0)));
+    let g = s.anon(3, PROT_READ | PROT_WRITE);
+    s.op(Op::Mprotect { addr: at(g, 1), len: P, prot: PROT_READ });
+    s.op(mr(at(g, 0), P, 2 * P, 0, Addr::Abs(0)));
+    let moved = s.op(mr(at(g, 0), P, 2 * P, MREMAP_MAYMOVE, Addr::Abs(0)));
+    s.op(Op::Load { addr: at(moved, 0), len: 2 * P });
+    s.op(Op::Maps);
+    check("mremap errno table", s);
+}
+
+#[test]
+fn mremap_moves_grow_and_merge() {
+    let mut s = S::new();
+    // Several VMAs moved by one same-size MREMAP_FIXED, gaps kept.
+    let m = s.anon(8, PROT_READ | PROT_WRITE);
+    s.store(m, 0, 8);
+    s.op(Op::Mprotect { addr: at(m, 2), len: 2 * P, prot: PROT_READ });
+    s.op(Op::Munmap { addr: at(m, 5), len: P });
+    let dst = s.anon(16, PROT_NONE);
+    let mv = s.op(Op::Mremap { addr: at(m, 0), old_len: 8 * P, new_len: 8 * P, flags: MREMAP_MAYMOVE | MREMAP_FIXED, new_addr: at(dst, 4) });
+    s.op(Op::Load { addr: at(mv, 0), len: 8 * P });
+    s.views(dst, 16);
+    // Untouched anonymous memory moved next to a compatible VMA merges with it.
+    let u1 = s.anon(2, PROT_READ | PROT_WRITE);
+    let u2 = s.anon(2, PROT_READ | PROT_WRITE);
+    s.op(Op::Munmap { addr: at(u1, 2), len: 4 * P });
+    s.op(Op::Mremap { addr: at(u2, 0), old_len: 2 * P, new_len: 2 * P, flags: MREMAP_MAYMOVE | MREMAP_FIXED, new_addr: at(u1, 2) });
+    // In-place growth up to the next VMA, merging with it.
+    let e = s.anon(6, PROT_READ | PROT_WRITE);
+    s.op(Op::Munmap { addr: at(e, 2), len: 2 * P });
+    s.op(Op::Mremap { addr: at(e, 0), old_len: 2 * P, new_len: 4 * P, flags: 0, new_addr: Addr::Abs(0) });
+    // DONTUNMAP of a locked, written mapping: the source stays, empty and unlocked.
+    let l = s.anon(4, PROT_READ | PROT_WRITE);
+    s.store(l, 0, 4);
+    s.op(Op::Mlock { addr: at(l, 0), len: 4 * P, flags: 0 });
+    let d = s.op(Op::Mremap { addr: at(l, 0), old_len: 4 * P, new_len: 4 * P, flags: MREMAP_MAYMOVE | MREMAP_DONTUNMAP, new_addr: Addr::Abs(0) });
+    s.op(Op::Load { addr: at(l, 0), len: 4 });
+    s.op(Op::Load { addr: at(d, 0), len: 4 });
+    s.views(l, 4);
+    // Shared anonymous memory duplicated with old_len 0.
+    let sh = s.map(2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
+    s.store(sh, 0, 1);
+    let dup = s.op(Op::Mremap { addr: at(sh, 0), old_len: 0, new_len: 2 * P, flags: MREMAP_MAYMOVE, new_addr: Addr::Abs(0) });
+    s.op(Op::Load { addr: at(dup, 0), len: 8 });
+    // A locked mapping grown in place is populated.
+    let lg = s.anon(2, PROT_READ | PROT_WRITE);
+    s.op(Op::Munmap { addr: at(lg, 2), len: 8 * P });
+    s.op(Op::Mlock { addr: at(lg, 0), len: 2 * P, flags: 0 });
+    s.op(Op::Mremap { addr: at(lg, 0), old_len: 2 * P, new_len: 4 * P, flags: 0, new_addr: Addr::Abs(0) });
+    s.views(lg, 4);
+    check("mremap moves", s);
+}
+
+#[test]
+fn madvise_errno_table() {
+    let mut s = S::new();
+    let file = s.s.add_file(16 * P);
+    let ro = s.s.open(file, OpenMode::ReadOnly);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let a = s.anon(4, PROT_READ | PROT_WRITE);
+    s.op(Op::Madvise { addr: Addr::Result { op: a, offset: 1 }, len: P, advice: MADV_DONTNEED });
+    s.madvise(a, 0, 0, MADV_DONTNEED);
+    s.op(Op::Madvise { addr: at(a, 0), len: 1, advice: MADV_DONTNEED });
+    s.madvise(a, 0, 1, 999);
+    s.op(Op::Madvise { addr: Addr::Abs(0x1_0000_0000), len: P, advice: MADV_DONTNEED });
+    s.op(Op::Madvise { addr: at(a, 0), len: u64::MAX, advice: MADV_NORMAL });
+    let h = s.anon(3, PROT_READ | PROT_WRITE);
+    s.op(Op::Munmap { addr: at(h, 1), len: P });
+    s.madvise(h, 0, 3, MADV_DONTNEED);
+    s.madvise(h, 0, 3, MADV_WILLNEED);
+    s.madvise(h, 0, 3, MADV_DONTFORK);
+    let l = s.anon(1, PROT_READ | PROT_WRITE);
+    s.op(Op::Mlock { addr: at(l, 0), len: P, flags: 0 });
+    for adv in [MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_COLD, MADV_PAGEOUT, MADV_DONTNEED_LOCKED] {
+        s.madvise(l, 0, 1, adv);
+    }
+    let f = s.map(1, PROT_READ, MAP_PRIVATE, Fd::Slot(ro), 0);
+    let sa = s.map(1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
+    let sf = s.map(1, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    let sfr = s.map(1, PROT_READ, MAP_SHARED, Fd::Slot(ro), 0);
+    for (m, adv) in [
+        (f, MADV_FREE),
+        (sa, MADV_FREE),
+        (a, MADV_FREE),
+        (f, MADV_WIPEONFORK),
+        (sa, MADV_WIPEONFORK),
+        (a, MADV_WIPEONFORK),
+        (f, MADV_KEEPONFORK),
+        (f, MADV_DONTFORK),
+        (f, MADV_DOFORK),
+        (a, MADV_REMOVE),
+        (f, MADV_REMOVE),
+        (sa, MADV_REMOVE),
+        (sf, MADV_REMOVE),
+        (sfr, MADV_REMOVE),
+        (f, MADV_DONTNEED),
+        (a, MADV_POPULATE_READ),
+        (a, MADV_POPULATE_WRITE),
+        (f, MADV_POPULATE_WRITE),
+        (f, MADV_WILLNEED),
+        (a, MADV_HUGEPAGE),
+        (a, MADV_MERGEABLE),
+        (sa, MADV_MERGEABLE),
+        (a, MADV_COLLAPSE),
+        (a, MADV_NOHUGEPAGE),
+        (a, MADV_UNMERGEABLE),
+    ] {
+        s.madvise(m, 0, 1, adv);
+    }
+    let pn = s.anon(1, PROT_NONE);
+    s.madvise(pn, 0, 1, MADV_POPULATE_READ);
+    s.op(Op::Madvise { addr: Addr::Abs(0x1_0000_0000), len: P, advice: MADV_POPULATE_READ });
+    let beof = s.map(32, PROT_READ, MAP_PRIVATE, Fd::Slot(ro), 0);
+    s.madvise(beof, 0, 32, MADV_POPULATE_READ);
+    s.views(beof, 32);
+    check("madvise errno table", s);
+}
+
+#[test]
+fn madvise_page_behaviours() {
+    let mut s = S::new();
+    // DONTNEED: private anonymous pages read back as zeros.
+    let a = s.anon(8, PROT_READ | PROT_WRITE);
+    s.store(a, 0, 8);
+    s.madvise(a, 2, 2, MADV_DONTNEED);
+    s.op(Op::Load { addr: at(a, 0), len: 8 * P });
+    // FREE: clean and lazily freeable; a later write dirties one page again.
+    s.madvise(a, 4, 4, MADV_FREE);
+    s.views(a, 8);
+    s.op(Op::Store { addr: at(a, 5), len: 1, byte: 1 });
+    s.op(Op::Load { addr: at(a, 6), len: 2 });
+    s.views(a, 8);
+    // COLD and PAGEOUT on populated anonymous memory.
+    let c = s.anon(6, PROT_READ | PROT_WRITE);
+    s.madvise(c, 0, 6, MADV_POPULATE_WRITE);
+    s.madvise(c, 0, 3, MADV_COLD);
+    s.madvise(c, 3, 3, MADV_PAGEOUT);
+    s.views(c, 6);
+    // Flag advice splits and re-merges.
+    let f = s.anon(8, PROT_READ | PROT_WRITE);
+    for adv in [MADV_DONTFORK, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTDUMP, MADV_HUGEPAGE, MADV_WIPEONFORK] {
+        s.madvise(f, 2, 2, adv);
+        s.op(Op::Maps);
+    }
+    for adv in [MADV_DOFORK, MADV_NORMAL, MADV_DODUMP, MADV_NOHUGEPAGE, MADV_KEEPONFORK] {
+        s.madvise(f, 2, 2, adv);
+    }
+    s.views(f, 8);
+    // DONTFORK and WIPEONFORK seen by a child.
+    let w = s.anon(4, PROT_READ | PROT_WRITE);
+    s.store(w, 0, 4);
+    s.madvise(w, 0, 1, MADV_DONTFORK);
+    s.madvise(w, 1, 1, MADV_WIPEONFORK);
+    s.op(Op::Fork);
+    s.on(1, Op::Load { addr: at(w, 0), len: 1 });
+    s.on(1, Op::Load { addr: at(w, 1), len: 2 * P });
+    s.on(1, Op::Smaps);
+    s.on(1, Op::Exit);
+    // REMOVE on shared anonymous memory frees its pages.
+    let sa = s.map(4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
+    s.store(sa, 0, 4);
+    s.madvise(sa, 1, 2, MADV_REMOVE);
+    s.op(Op::Load { addr: at(sa, 0), len: 4 * P });
+    s.views(sa, 4);
+    check("madvise behaviours", s);
+}
+
+#[test]
+fn mlock_mincore_msync_tables() {
+    let mut s = S::new();
+    let file = s.s.add_file(16 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let a = s.anon(4, PROT_READ | PROT_WRITE);
+    s.op(Op::Mlock { addr: Addr::Result { op: a, offset: 1 }, len: 10, flags: 0 });
+    s.op(Op::Mlock { addr: at(a, 0), len: 0, flags: 0 });
+    s.op(Op::Mlock { addr: Addr::Abs(0x1_0000_0000), len: P, flags: 0 });
+    s.op(Op::Munlock { addr: Addr::Abs(0x1_0000_0000), len: P });
+    s.op(Op::Mlock { addr: at(a, 0), len: P, flags: 2 });
+    s.op(Op::Mlock { addr: at(a, 1), len: P, flags: MLOCK_ONFAULT });
+    s.op(Op::Mlockall { flags: 0 });
+    s.op(Op::Mlockall { flags: MCL_ONFAULT });
+    s.op(Op::Mlockall { flags: 0x10 });
+    let pn = s.anon(1, PROT_NONE);
+    s.op(Op::Mlock { addr: at(pn, 0), len: P, flags: 0 });
+    let h = s.anon(3, PROT_READ | PROT_WRITE);
+    s.op(Op::Munmap { addr: at(h, 1), len: P });
+    s.op(Op::Mlock { addr: at(h, 0), len: 3 * P, flags: 0 });
+    s.op(Op::Munlock { addr: at(h, 0), len: 3 * P });
+    s.views(a, 4);
+    s.op(Op::Store { addr: at(a, 1), len: 1, byte: 1 });
+    s.views(a, 4);
+    s.op(Op::Munlock { addr: at(a, 0), len: 4 * P });
+    s.op(Op::Maps);
+    // mincore.
+    let m = s.anon(4, PROT_READ | PROT_WRITE);
+    s.op(Op::Mincore { addr: Addr::Result { op: m, offset: 1 }, len: P });
+    s.op(Op::Mincore { addr: at(m, 0), len: 0 });
+    s.op(Op::Mincore { addr: Addr::Abs(0x1_0000_0000), len: P });
+    s.op(Op::Mincore { addr: Addr::Abs(0x7fff_ffff_f000), len: 2 * P });
+    s.op(Op::Load { addr: at(m, 0), len: 1 });
+    s.op(Op::Store { addr: at(m, 1), len: 1, byte: 1 });
+    s.op(Op::Mincore { addr: at(m, 0), len: 4 * P });
+    s.op(Op::Mincore { addr: at(pn, 0), len: P });
+    s.op(Op::Mincore { addr: at(h, 0), len: 3 * P });
+    // msync.
+    s.op(Op::Msync { addr: at(a, 0), len: P, flags: 8 });
+    s.op(Op::Msync { addr: at(a, 0), len: P, flags: MS_ASYNC | MS_SYNC });
+    s.op(Op::Msync { addr: at(a, 0), len: P, flags: 0 });
+    s.op(Op::Msync { addr: Addr::Result { op: a, offset: 1 }, len: P, flags: MS_SYNC });
+    s.op(Op::Msync { addr: at(a, 0), len: 0, flags: MS_SYNC });
+    s.op(Op::Msync { addr: Addr::Abs(0x1_0000_0000), len: P, flags: MS_SYNC });
+    s.op(Op::Msync { addr: at(h, 0), len: 3 * P, flags: MS_SYNC });
+    s.op(Op::Msync { addr: at(h, 0), len: 3 * P, flags: MS_ASYNC });
+    s.op(Op::Msync { addr: at(a, 0), len: u64::MAX, flags: MS_SYNC });
+    let sf = s.map(4, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    s.op(Op::Mlock { addr: at(sf, 0), len: P, flags: 0 });
+    s.op(Op::Msync { addr: at(sf, 0), len: P, flags: MS_INVALIDATE });
+    s.op(Op::Msync { addr: at(sf, 0), len: P, flags: MS_SYNC | MS_INVALIDATE });
+    s.op(Op::Store { addr: at(sf, 1), len: 2 * P, byte: 3 });
+    s.views(sf, 4);
+    s.op(Op::Msync { addr: at(sf, 0), len: 4 * P, flags: MS_SYNC });
+    s.views(sf, 4);
+    s.op(Op::Store { addr: at(sf, 2), len: 1, byte: 4 });
+    s.views(sf, 4);
+    s.op(Op::Mlockall { flags: MCL_CURRENT | MCL_FUTURE });
+    let after = s.anon(2, PROT_READ | PROT_WRITE);
+    s.views(after, 2);
+    s.op(Op::Munlockall);
+    s.op(Op::Maps);
+    check("mlock, mincore, msync", s);
+}
+
+#[test]
+fn limits_and_capabilities() {
+    let mut s = S::new();
+    s.op(Op::Setrlimit { resource: 2, value: 1 << 20 });
+    s.anon(1024, PROT_READ | PROT_WRITE);
+    s.anon(1024, PROT_READ);
+    s.map(1024, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
+    s.op(Op::Setrlimit { resource: 2, value: u64::MAX });
+    s.op(Op::Setrlimit { resource: 9, value: 256 << 20 });
+    s.anon(1 << 16, PROT_NONE);
+    let g = s.anon(4, PROT_READ | PROT_WRITE);
+    s.op(Op::Mremap { addr: at(g, 0), old_len: 4 * P, new_len: 1 << 28, flags: MREMAP_MAYMOVE, new_addr: Addr::Abs(0) });
+    s.op(Op::Setrlimit { resource: 9, value: u64::MAX });
+    // RLIMIT_MEMLOCK binds once CAP_IPC_LOCK is gone.
+    s.op(Op::Fork);
+    s.on(1, Op::DropCaps);
+    s.on(1, Op::Mlock { addr: at(g, 0), len: P, flags: 0 });
+    s.on(1, Op::Setrlimit { resource: 8, value: 2 * P });
+    s.on(1, Op::Mlock { addr: at(g, 0), len: 4 * P, flags: 0 });
+    s.on(1, Op::Mlock { addr: at(g, 0), len: 2 * P, flags: 0 });
+    s.on(1, Op::Mmap { addr: Addr::Abs(0), len: 4 * P, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, fd: Fd::None, offset: 0 });
+    s.on(1, Op::Mlockall { flags: MCL_CURRENT });
+    s.on(1, Op::Mlockall { flags: MCL_FUTURE });
+    s.on(1, Op::Mmap { addr: Addr::Abs(0), len: 4 * P, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS, fd: Fd::None, offset: 0 });
+    s.on(1, Op::Brk { addr: Addr::Abs(0) });
+    s.on(1, Op::Setrlimit { resource: 8, value: 0 });
+    s.on(1, Op::Mlock { addr: at(g, 0), len: P, flags: 0 });
+    s.on(1, Op::Munlock { addr: at(g, 0), len: P });
+    s.on(1, Op::Pagemap { addr: at(g, 0), pages: 4 });
+    s.on(1, Op::Status);
+    s.on(1, Op::Exit);
+    // A stack grows down to its rlimit.
+    let st = s.map(1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, Fd::None, 0);
+    s.op(Op::Setrlimit { resource: 3, value: 64 * P });
+    s.op(Op::Store { addr: at(st, -10), len: 1, byte: 1 });
+    s.op(Op::Store { addr: at(st, -63), len: 1, byte: 1 });
+    s.op(Op::Store { addr: at(st, -64), len: 1, byte: 1 });
+    s.op(Op::Maps);
+    check("limits", s);
+}

@@ -1,0 +1,170 @@
+//! `/proc/meminfo`: the machine's memory, from the frame table, the page cache and the
+//! commit accounting (fs/proc/meminfo.c). Kernel-side pools the model does not have (slab,
+//! vmalloc, kernel stacks, huge pages) read 0.
+//!
+//! Regular files are wholly cached in the model, but their pages get a frame only when
+//! first touched; the counts below include the pages not yet given one (they are in the
+//! real page cache), and MemFree leaves room for them.
+
+use mm::file::FileKind;
+use mm::frame::{Owner, PageFlags};
+use mm::Kernel;
+use std::fmt::Write;
+
+/// The page counts behind `/proc/meminfo` and `/proc/vmstat`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemCounts {
+    /// All RAM pages.
+    pub total: u64,
+    /// Free pages.
+    pub free: u64,
+    /// Page-cache pages (shmem included).
+    pub file_pages: u64,
+    /// Dirty page-cache pages of regular files.
+    pub dirty: u64,
+    /// Anonymous pages mapped somewhere.
+    pub anon: u64,
+    /// Page-cache pages mapped somewhere.
+    pub mapped: u64,
+    /// shmem pages.
+    pub shmem: u64,
+    /// mlocked pages.
+    pub mlocked: u64,
+    /// Page-table pages.
+    pub page_tables: u64,
+    /// Active swap-backed pages (anonymous and shmem).
+    pub active_anon: u64,
+    /// Inactive swap-backed pages.
+    pub inactive_anon: u64,
+    /// Active file-backed pages.
+    pub active_file: u64,
+    /// Inactive file-backed pages (lazily freeable anonymous pages included).
+    pub inactive_file: u64,
+}
+
+/// Counts every frame and cached page once.
+pub fn mem_counts(k: &Kernel) -> MemCounts {
+    let mut c = MemCounts { total: k.m.frames.total_frames(), ..Default::default() };
+    let mut unmaterialized = 0;
+    for f in k.m.files.iter().flatten() {
+        if f.kind == FileKind::Regular {
+            let cached = f.size_pages().saturating_sub(f.evicted.len() as u64);
+            let missing = cached.saturating_sub(f.cache.len() as u64);
+            unmaterialized += missing;
+            c.file_pages += missing;
+            c.inactive_file += missing;
+            if f.unwritten {
+                c.dirty += missing;
+            }
+        }
+    }
+    for (_, meta) in k.m.frames.allocated() {
+        let evictable = !meta.flags.contains(PageFlags::MLOCKED);
+        let active = meta.flags.contains(PageFlags::ACTIVE);
+        match meta.owner {
+            Owner::Anon => {
+                if meta.mapcount > 0 {
+                    c.anon += 1;
+                }
+                if evictable {
+                    let swapbacked = meta.flags.contains(PageFlags::SWAPBACKED);
+                    match (swapbacked, active) {
+                        (true, true) => c.active_anon += 1,
+                        (true, false) => c.inactive_anon += 1,
+                        (false, true) => c.active_file += 1,
+                        (false, false) => c.inactive_file += 1,
+                    }
+                }
+            }
+            Owner::File { file, .. } => {
+                c.file_pages += 1;
+                if meta.mapcount > 0 {
+                    c.mapped += 1;
+                }
+                let shmem = k.m.files.get(file as usize).and_then(|f| f.as_ref()).is_some_and(|f| f.kind != FileKind::Regular);
+                if shmem {
+                    c.shmem += 1;
+                } else if meta.flags.contains(PageFlags::DIRTY) {
+                    c.dirty += 1;
+                }
+                if evictable {
+                    match (shmem, active) {
+                        (true, true) => c.active_anon += 1,
+                        (true, false) => c.inactive_anon += 1,
+                        (false, true) => c.active_file += 1,
+                        (false, false) => c.inactive_file += 1,
+                    }
+                }
+            }
+            Owner::PageTable => c.page_tables += 1,
+            Owner::Free | Owner::Reserved => {}
+        }
+        if meta.flags.contains(PageFlags::MLOCKED) {
+            c.mlocked += 1;
+        }
+    }
+    c.free = k.m.frames.free_frames().saturating_sub(unmaterialized);
+    c
+}
+
+fn line(s: &mut String, name: &str, pages: u64) {
+    let _ = writeln!(s, "{:<16}{:>8} kB", format!("{name}:"), pages * 4);
+}
+
+/// `/proc/meminfo`.
+pub fn meminfo(k: &Kernel) -> String {
+    let c = mem_counts(k);
+    let mut s = String::new();
+    let cached = c.file_pages;
+    line(&mut s, "MemTotal", c.total);
+    line(&mut s, "MemFree", c.free);
+    // si_mem_available without watermarks: free pages plus the reclaimable page cache.
+    line(&mut s, "MemAvailable", c.free + c.active_file + c.inactive_file);
+    line(&mut s, "Buffers", 0);
+    line(&mut s, "Cached", cached);
+    line(&mut s, "SwapCached", 0);
+    line(&mut s, "Active", c.active_anon + c.active_file);
+    line(&mut s, "Inactive", c.inactive_anon + c.inactive_file);
+    line(&mut s, "Active(anon)", c.active_anon);
+    line(&mut s, "Inactive(anon)", c.inactive_anon);
+    line(&mut s, "Active(file)", c.active_file);
+    line(&mut s, "Inactive(file)", c.inactive_file);
+    line(&mut s, "Unevictable", c.mlocked);
+    line(&mut s, "Mlocked", c.mlocked);
+    line(&mut s, "SwapTotal", 0);
+    line(&mut s, "SwapFree", 0);
+    line(&mut s, "Dirty", c.dirty);
+    line(&mut s, "Writeback", 0);
+    line(&mut s, "AnonPages", c.anon);
+    line(&mut s, "Mapped", c.mapped);
+    line(&mut s, "Shmem", c.shmem);
+    line(&mut s, "KReclaimable", 0);
+    line(&mut s, "Slab", 0);
+    line(&mut s, "SReclaimable", 0);
+    line(&mut s, "SUnreclaim", 0);
+    line(&mut s, "KernelStack", 0);
+    line(&mut s, "PageTables", c.page_tables);
+    line(&mut s, "SecPageTables", 0);
+    line(&mut s, "NFS_Unstable", 0);
+    line(&mut s, "Bounce", 0);
+    line(&mut s, "WritebackTmp", 0);
+    line(&mut s, "CommitLimit", k.m.commit_limit());
+    line(&mut s, "Committed_AS", k.m.committed);
+    let _ = writeln!(s, "VmallocTotal:   {:>8} kB", 34359738367u64);
+    line(&mut s, "VmallocUsed", 0);
+    line(&mut s, "VmallocChunk", 0);
+    line(&mut s, "Percpu", 0);
+    line(&mut s, "HardwareCorrupted", 0);
+    line(&mut s, "AnonHugePages", 0);
+    line(&mut s, "ShmemHugePages", 0);
+    line(&mut s, "ShmemPmdMapped", 0);
+    line(&mut s, "FileHugePages", 0);
+    line(&mut s, "FilePmdMapped", 0);
+    let _ = writeln!(s, "HugePages_Total:       0");
+    let _ = writeln!(s, "HugePages_Free:        0");
+    let _ = writeln!(s, "HugePages_Rsvd:        0");
+    let _ = writeln!(s, "HugePages_Surp:        0");
+    let _ = writeln!(s, "Hugepagesize:       2048 kB");
+    line(&mut s, "Hugetlb", 0);
+    s
+}

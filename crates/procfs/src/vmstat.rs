@@ -1,0 +1,43 @@
+//! `/proc/vmstat`: page counts and event counters, one `name value` per line
+//! (mm/vmstat.c), the subset the model keeps.
+
+use crate::meminfo::mem_counts;
+use mm::Kernel;
+use std::fmt::Write;
+
+/// `/proc/vmstat`.
+pub fn vmstat(k: &Kernel) -> String {
+    let c = mem_counts(k);
+    let e = &k.m.vmstat;
+    let lines: [(&str, u64); 24] = [
+        ("nr_free_pages", c.free),
+        ("nr_inactive_anon", c.inactive_anon),
+        ("nr_active_anon", c.active_anon),
+        ("nr_inactive_file", c.inactive_file),
+        ("nr_active_file", c.active_file),
+        ("nr_unevictable", c.mlocked),
+        ("nr_mlock", c.mlocked),
+        ("nr_anon_pages", c.anon),
+        ("nr_mapped", c.mapped),
+        ("nr_file_pages", c.file_pages),
+        ("nr_dirty", c.dirty),
+        ("nr_shmem", c.shmem),
+        ("nr_page_table_pages", c.page_tables),
+        ("pgalloc_normal", k.m.frames.allocs),
+        ("pgfree", k.m.frames.frees),
+        ("pgactivate", e.pgactivate),
+        ("pgdeactivate", e.pgdeactivate),
+        ("pglazyfree", e.pglazyfree),
+        ("pgfault", e.pgfault),
+        ("pgmajfault", e.pgmajfault),
+        ("unevictable_pgs_mlocked", e.mlocked),
+        ("unevictable_pgs_munlocked", e.munlocked),
+        ("thp_fault_alloc", e.thp_fault_alloc),
+        ("thp_collapse_alloc", 0),
+    ];
+    let mut s = String::new();
+    for (name, v) in lines {
+        let _ = writeln!(s, "{name} {v}");
+    }
+    s
+}
