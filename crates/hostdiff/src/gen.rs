@@ -1,6 +1,8 @@
-//! Random scripts for differential runs: sequences of the memory calls, accesses, forks and
-//! exits that exercise placement, merging, splitting, COW and faults, built only from
-//! addresses the script itself obtained (so they are meaningful on any machine).
+//! Random scripts for differential runs: sequences of the memory calls (mmap, munmap,
+//! mprotect, brk, mremap, madvise, the mlock family, msync), accesses, forks and exits
+//! that exercise placement, merging, splitting, COW and faults, with views of the result
+//! (maps, smaps, status, mincore vectors, pagemap entries), built only from addresses the
+//! script itself obtained (so they are meaningful on any machine).
 
 use crate::host::{Addr, Fd, HostScript, Op, OpenMode};
 use abi::*;
@@ -42,6 +44,8 @@ impl Rng {
 struct Region {
     step: usize,
     pages: u64,
+    /// Made as private anonymous memory (page-level LRU advice stays on such regions).
+    anon: bool,
 }
 
 /// Builds a random script of about `steps` steps from `seed`.
@@ -94,6 +98,18 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
             let off = r.below(reg.pages + 2) as i64 - 1;
             Some((Addr::Result { op: reg.step, offset: off * PAGE as i64 }, reg.pages))
         };
+        if r.chance(35) {
+            if let Some(op) = new_call(&mut r, &regions, p) {
+                let is_remap = matches!(op, Op::Mremap { .. });
+                let step = s.push(p, op);
+                if is_remap {
+                    if let (Some(list), Some(Op::Mremap { new_len, .. })) = (procs[p].as_mut(), s.steps.get(step).map(|st| &st.op)) {
+                        list.push(Region { step, pages: new_len.div_ceil(PAGE).min(1024), anon: false });
+                    }
+                }
+            }
+            continue;
+        }
         match r.below(100) {
             0..=29 => {
                 let pages = match r.below(20) {
@@ -133,9 +149,10 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
                 } else {
                     pages * PAGE - r.below(2) * r.below(PAGE)
                 };
+                let anon = matches!(fd, Fd::None) && flags & MAP_TYPE == MAP_PRIVATE;
                 let step = s.push(p, Op::Mmap { addr, len, prot, flags, fd, offset });
                 if let Some(list) = procs[p].as_mut() {
-                    list.push(Region { step, pages });
+                    list.push(Region { step, pages, anon });
                 }
             }
             30..=39 => {
@@ -212,4 +229,116 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
         }
     }
     s
+}
+
+/// Picks a region and an address in it (or just past it): the step whose value is the
+/// region's start, an offset of whole pages, and the region's size in pages.
+fn pick_at(r: &mut Rng, regions: &[Region]) -> Option<(Addr, Region)> {
+    if regions.is_empty() {
+        return None;
+    }
+    let reg = regions[r.below(regions.len() as u64) as usize];
+    let off = r.below(reg.pages + 2) as i64 - 1;
+    Some((Addr::Result { op: reg.step, offset: off * PAGE as i64 }, reg))
+}
+
+/// A random step of the calls beyond mmap/munmap/mprotect/brk, or None when there is no
+/// region to aim at.
+fn new_call(r: &mut Rng, regions: &[Region], proc: usize) -> Option<Op> {
+    let (addr, reg) = pick_at(r, regions)?;
+    let len = |r: &mut Rng, reg: Region| -> u64 {
+        match r.below(12) {
+            0 => 0,
+            1 => r.below(PAGE) + 1,
+            2 => u64::MAX - r.below(2) * PAGE,
+            _ => (1 + r.below(reg.pages + 1)) * PAGE,
+        }
+    };
+    Some(match r.below(100) {
+        0..=17 => {
+            let old_len = if r.chance(5) { 0 } else { len(r, reg) };
+            let new_len = match r.below(4) {
+                0 => old_len,
+                1 => old_len / PAGE / 2 * PAGE,
+                _ => (1 + r.below(2 * reg.pages + 2)) * PAGE,
+            };
+            let flags = r.pick(&[
+                0,
+                0,
+                MREMAP_MAYMOVE,
+                MREMAP_MAYMOVE,
+                MREMAP_MAYMOVE | MREMAP_FIXED,
+                MREMAP_MAYMOVE | MREMAP_FIXED,
+                MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+                MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+                MREMAP_FIXED,
+                0x80,
+            ]);
+            let (new_addr, _) = pick_at(r, regions)?;
+            let new_addr = match new_addr {
+                Addr::Result { op, offset } => Addr::Result { op, offset: offset + r.below(3) as i64 * 1000 * PAGE as i64 },
+                a => a,
+            };
+            Op::Mremap { addr, old_len, new_len, flags, new_addr }
+        }
+        18..=44 => {
+            let mut advice = r.pick(&[
+                MADV_NORMAL,
+                MADV_RANDOM,
+                MADV_SEQUENTIAL,
+                MADV_WILLNEED,
+                MADV_DONTNEED,
+                MADV_DONTNEED,
+                MADV_FREE,
+                MADV_FREE,
+                MADV_REMOVE,
+                MADV_DONTFORK,
+                MADV_DOFORK,
+                MADV_MERGEABLE,
+                MADV_UNMERGEABLE,
+                MADV_HUGEPAGE,
+                MADV_NOHUGEPAGE,
+                MADV_DONTDUMP,
+                MADV_DODUMP,
+                MADV_WIPEONFORK,
+                MADV_KEEPONFORK,
+                MADV_POPULATE_READ,
+                MADV_POPULATE_WRITE,
+                MADV_DONTNEED_LOCKED,
+                MADV_COLLAPSE,
+                999,
+            ]);
+            // LRU advice only where the pages are anonymous: the model does not split the
+            // large page-cache folios of the test files as Linux does.
+            if reg.anon && r.chance(15) {
+                advice = r.pick(&[MADV_COLD, MADV_PAGEOUT]);
+            }
+            let len = len(r, reg);
+            let len = if advice == MADV_COLD || advice == MADV_PAGEOUT { len.min((reg.pages + 1) * PAGE) } else { len };
+            Op::Madvise { addr, len, advice }
+        }
+        45..=56 => Op::Mlock { addr, len: len(r, reg), flags: r.pick(&[0, 0, MLOCK_ONFAULT, 2]) },
+        57..=63 => Op::Munlock { addr, len: len(r, reg) },
+        64..=65 => Op::Mlockall { flags: r.pick(&[MCL_CURRENT, MCL_FUTURE, MCL_CURRENT | MCL_ONFAULT, MCL_FUTURE | MCL_ONFAULT, 0]) },
+        66..=68 => Op::Munlockall,
+        69..=77 => Op::Msync { addr, len: len(r, reg), flags: r.pick(&[MS_SYNC, MS_SYNC, MS_ASYNC, MS_INVALIDATE, MS_SYNC | MS_INVALIDATE, 0, 8]) },
+        78..=86 => {
+            let l = len(r, reg);
+            Op::Mincore { addr, len: if l > crate::host::MAX_MINCORE_LEN { (reg.pages + 1) * PAGE } else { l } }
+        }
+        87..=94 => Op::Pagemap { addr, pages: 1 + r.below(reg.pages + 1) },
+        95..=96 => Op::Status,
+        97..=98 => {
+            let resource = r.pick(&[2u32, 9]);
+            let value = if r.chance(50) { u64::MAX } else { (64 + r.below(4096)) << 20 };
+            Op::Setrlimit { resource, value }
+        }
+        _ => {
+            if proc == 0 {
+                Op::Status
+            } else {
+                Op::DropCaps
+            }
+        }
+    })
 }

@@ -192,7 +192,7 @@ fn check_mm(
                 continue;
             }
             *mapcounts.entry(pfn).or_default() += 1;
-            if v.flags.contains(VmFlags::LOCKED) {
+            if v.flags.contains(VmFlags::LOCKED) && !k.m.in_large_folio(pfn) {
                 *lockcounts.entry(pfn).or_default() += 1;
             }
             let meta = k.m.frames.meta(pfn);

@@ -468,6 +468,9 @@ impl Machine {
             let m = self.frames.meta_mut(p);
             if !flags.contains(PageFlags::REFERENCED) {
                 m.flags |= PageFlags::REFERENCED;
+            } else if flags.contains(PageFlags::MLOCKED) {
+                // An mlocked folio sits on the unevictable list, which is never rotated:
+                // a further access changes nothing.
             } else if !flags.contains(PageFlags::ACTIVE) {
                 m.flags |= PageFlags::ACTIVE;
                 m.flags -= PageFlags::REFERENCED;
@@ -589,10 +592,22 @@ impl Machine {
         }
     }
 
+    /// Whether `pfn` belongs to a large page-cache folio. Linux mlocks such a folio only when
+    /// one mlock() covers all of it, and never at fault time; the model leaves them all
+    /// unlocked.
+    pub fn in_large_folio(&self, pfn: Pfn) -> bool {
+        match self.frames.meta(pfn).owner {
+            Owner::File { file, index } => {
+                self.files.get(file as usize).and_then(|f| f.as_ref()).is_some_and(|f| f.folio_of(index).1 > 0)
+            }
+            _ => false,
+        }
+    }
+
     /// Marks a frame mapped once more from a VM_LOCKED VMA (mlock_vma_folio): the first such
     /// mapping sets PG_mlocked.
     pub fn mlock_page(&mut self, pfn: Pfn) {
-        if pfn == self.frames.zero_pfn() {
+        if pfn == self.frames.zero_pfn() || self.in_large_folio(pfn) {
             return;
         }
         let m = self.frames.meta_mut(pfn);
@@ -606,7 +621,7 @@ impl Machine {
     /// Undoes [`Machine::mlock_page`] (munlock_vma_folio): the last locked mapping gone
     /// clears PG_mlocked.
     pub fn munlock_page(&mut self, pfn: Pfn) {
-        if pfn == self.frames.zero_pfn() {
+        if pfn == self.frames.zero_pfn() || self.in_large_folio(pfn) {
             return;
         }
         let m = self.frames.meta_mut(pfn);

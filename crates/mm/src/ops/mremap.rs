@@ -323,7 +323,8 @@ impl Kernel {
             let len = end.min(vma.end) - a;
             let offset = if seen { vma.start - last_end } else { 0 };
             last_end = vma.end;
-            cursor = a + len;
+            // The walk goes on after this VMA (which DONTUNMAP leaves in place).
+            cursor = vma.end;
             let mut part = Remap { addr: a, old_len: len, new_len: len, new_addr: target + offset, ..*r };
             self.check_prep_vma(id, &vma, &mut part)?;
             let moved = self.mremap_to(id, &mut part)?;
