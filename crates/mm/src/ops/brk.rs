@@ -99,8 +99,9 @@ impl Kernel {
             anon_vma: None,
             special: None,
         };
-        // Only a VMA inside the heap (at or above start_brk) may be extended.
-        let brkvma = mm.vmas.prev_of(addr).filter(|v| v.start >= mm.start_brk && v.end == addr).cloned();
+        // vma_prev_limit(start_brk): only a VMA reaching above start_brk may be extended (so
+        // the bss below an empty heap never is, but a VMA the heap was merged into is).
+        let brkvma = mm.vmas.prev_of(addr).filter(|v| v.end > mm.start_brk && v.end == addr).cloned();
         match brkvma {
             Some(b) if can_merge(&b, &new) => {
                 let mm = self.mm_mut(id);

@@ -205,7 +205,6 @@ impl Kernel {
             return self.do_anonymous_page(id, pid, vma, va, addr, write);
         };
         let index = vma.page_index(va);
-        self.read_around(vma, f.file, index);
         if write && !vma.flags.contains(VmFlags::SHARED) {
             // do_cow_fault prepares the anon_vma before it looks the page up, so the VMA
             // gets one even when the fault then fails with SIGBUS.
@@ -259,25 +258,6 @@ impl Kernel {
         }
         self.m.log(pid, addr, true, EventKind::SharedWrite);
         Ok(())
-    }
-
-    /// do_sync_mmap_readahead: a fault on a regular-file page that is not in the page cache
-    /// reads it in with its neighbours, `ra_pages` (32) centred on it, except in a
-    /// MADV_RANDOM VMA, which reads the page alone. The read makes the fault major.
-    fn read_around(&mut self, vma: &Vma, file: crate::file::FileId, index: u64) {
-        let f = self.m.file(file);
-        if f.kind != FileKind::Regular || !f.evicted.contains(&index) || index >= f.size_pages() {
-            return;
-        }
-        let (lo, hi) = if vma.flags.contains(VmFlags::RAND_READ) {
-            (index, index + 1)
-        } else {
-            (index.saturating_sub(16), (index.saturating_sub(16) + 32).min(f.size_pages()))
-        };
-        let evicted: Vec<u64> = f.evicted.range(lo..hi).copied().collect();
-        for i in evicted {
-            self.m.cache_page(file, i);
-        }
     }
 
     /// The pages finish_fault maps for a fault at `va` of a file VMA: the whole large folio

@@ -364,16 +364,21 @@ impl Kernel {
         let mut unmap: Vec<(u64, u64)> = Vec::new();
         let mut remove: Vec<(u64, u64)> = Vec::new();
         let mut split: Vec<u64> = Vec::new();
+        // ext4 ends a hole reaching past EOF at the end of the page holding EOF, so that page
+        // goes too.
         if regular {
-            let size = self.m.file(file).size_pages();
+            let full = last.min(self.m.file(file).size_pages());
+            if first >= full {
+                return;
+            }
             let mut i = first;
-            while i < last.min(size) {
+            while i < full {
                 let (fs, order) = self.m.file(file).folio_of(i);
                 let fe = fs + (1u64 << order);
-                if fs >= first && fe <= last {
+                if fs >= first && fe <= full {
                     remove.push((fs, fe));
                     unmap.push((fs, fe));
-                } else {
+                } else if order > 0 {
                     unmap.push((fs, fe));
                     split.push(fs);
                 }
@@ -387,14 +392,16 @@ impl Kernel {
             self.unmap_file_range(file, lo, hi);
         }
         // Zero the hole's bytes where pages stay cached, and in the file's content.
+        let mut zero_pages: Vec<u64> = Vec::new();
         for &fs in &split {
             let (_, order) = self.m.file(file).folio_of(fs);
-            for i in first.max(fs)..last.min(fs + (1u64 << order)) {
-                if let Some(&p) = self.m.file(file).cache.get(&i) {
-                    self.m.frames.fill(p, &[]);
-                }
-            }
+            zero_pages.extend(first.max(fs)..last.min(fs + (1u64 << order)));
             self.m.file_mut(file).folios.remove(&fs);
+        }
+        for i in zero_pages {
+            if let Some(&p) = self.m.file(file).cache.get(&i) {
+                self.m.frames.fill(p, &[]);
+            }
         }
         for (lo, hi) in remove {
             let f = self.m.file_mut(file);
