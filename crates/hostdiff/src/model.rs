@@ -33,6 +33,8 @@ pub struct SmapsVma {
     pub flags: VmFlags,
     /// Anonymous kB (tells whether the VMA has an anon_vma).
     pub anonymous_kb: u64,
+    /// Rss kB (tells whether the VMA has page tables).
+    pub rss_kb: u64,
 }
 
 /// The fields of one maps line.
@@ -95,6 +97,7 @@ pub fn parse_smaps(text: &str) -> Vec<SmapsVma> {
                 name: m.name,
                 flags: VmFlags::empty(),
                 anonymous_kb: 0,
+                rss_kb: 0,
             });
             continue;
         }
@@ -103,6 +106,8 @@ pub fn parse_smaps(text: &str) -> Vec<SmapsVma> {
             last.flags = VmFlags::from_smaps_letters(rest);
         } else if let Some(rest) = line.strip_prefix("Anonymous:") {
             last.anonymous_kb = rest.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+        } else if let Some(rest) = line.strip_prefix("Rss:") {
+            last.rss_kb = rest.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
         }
     }
     out
@@ -225,6 +230,9 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
         let vma = Vma { start: v.start, end: v.end, flags: v.flags, pgoff, file, anon_vma, special };
         prev = Some(vma.clone());
         k.import_vma(pid, vma).map_err(|e| format!("importing {:#x}-{:#x}: {e}", v.start, v.end))?;
+        if v.rss_kb > 0 {
+            k.import_page_tables(pid, v.start, v.end).map_err(|e| e.to_string())?;
+        }
     }
     for (_, (_, oid)) in opened {
         k.release_open(oid);

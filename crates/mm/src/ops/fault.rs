@@ -404,8 +404,11 @@ impl Kernel {
             let n = 1u64 << order;
             let folio_va = pva.checked_sub((index - fstart) << PAGE_SHIFT);
             let folio_end = folio_va.map(|a| a + (n << PAGE_SHIFT));
+            // Each folio mapped whole must also end before the page holding EOF, so that no
+            // PTE is set across i_size (filemap_map_pages checks it folio by folio).
+            let ends_before_eof = kind != FileKind::Regular || fstart + n < size_pages;
             let whole = match (folio_va, folio_end) {
-                (Some(a), Some(e)) => can_map_large && order > 0 && Self::folio_fits(vma, a, e),
+                (Some(a), Some(e)) => can_map_large && ends_before_eof && order > 0 && Self::folio_fits(vma, a, e),
                 _ => false,
             };
             let (lo, hi) = if whole {

@@ -41,6 +41,23 @@ impl Kernel {
         Ok(())
     }
 
+    /// Gives `[start, end)` of `pid`'s address space page tables down to the PTE level, as a
+    /// real process has them where it has resident pages (their entries stay empty: the
+    /// model does not know those pages). Table existence is observable: fault-around maps
+    /// nothing at EOF without one, and mremap builds tables where the source had some.
+    pub fn import_page_tables(&mut self, pid: Pid, start: u64, end: u64) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let mut va = start & !(PMD_SIZE - 1);
+        while va < end {
+            let mut new = 0;
+            crate::pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new).ok_or(Errno::ENOMEM)?;
+            self.mm_mut(id).pgtable_pages += new;
+            va += PMD_SIZE;
+        }
+        Ok(())
+    }
+
     /// Sets the brk and stack fields of an address space (as /proc/PID/stat shows them).
     pub fn set_layout(&mut self, pid: Pid, start_brk: u64, brk: u64, start_stack: u64) -> SysResult<()> {
         let id = self.mm_id(pid)?;

@@ -267,6 +267,16 @@ impl Kernel {
             }
         };
         let Owner::File { file, index } = meta.owner else {
+            // A lazily freeable page still clean is simply discarded (try_to_unmap_one);
+            // one written again since MADV_FREE becomes swap-backed again and stays.
+            let pte = self.pte(id, va);
+            if !meta.flags.contains(PageFlags::SWAPBACKED) {
+                if !pte.dirty() && !meta.flags.contains(PageFlags::DIRTY) {
+                    self.zap_vma_range(id, va, va + PAGE_SIZE, v.flags | VmFlags::RAND_READ);
+                    return;
+                }
+                self.m.frames.meta_mut(pfn).flags |= PageFlags::SWAPBACKED;
+            }
             activate(self);
             return;
         };
