@@ -103,7 +103,9 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
                 let is_remap = matches!(op, Op::Mremap { .. });
                 let step = s.push(p, op);
                 if is_remap {
-                    if let (Some(list), Some(Op::Mremap { new_len, .. })) = (procs[p].as_mut(), s.steps.get(step).map(|st| &st.op)) {
+                    if let (Some(list), Some(Op::Mremap { new_len, .. })) =
+                        (procs[p].as_mut(), s.steps.get(step).map(|st| &st.op))
+                    {
                         list.push(Region { step, pages: new_len.div_ceil(PAGE).min(1024), anon: false });
                     }
                 }
@@ -276,7 +278,9 @@ fn new_call(r: &mut Rng, regions: &[Region], proc: usize) -> Option<Op> {
             ]);
             let (new_addr, _) = pick_at(r, regions)?;
             let new_addr = match new_addr {
-                Addr::Result { op, offset } => Addr::Result { op, offset: offset + r.below(3) as i64 * 1000 * PAGE as i64 },
+                Addr::Result { op, offset } => {
+                    Addr::Result { op, offset: offset + r.below(3) as i64 * 1000 * PAGE as i64 }
+                }
                 a => a,
             };
             Op::Mremap { addr, old_len, new_len, flags, new_addr }
@@ -319,9 +323,15 @@ fn new_call(r: &mut Rng, regions: &[Region], proc: usize) -> Option<Op> {
         }
         45..=56 => Op::Mlock { addr, len: len(r, reg), flags: r.pick(&[0, 0, MLOCK_ONFAULT, 2]) },
         57..=63 => Op::Munlock { addr, len: len(r, reg) },
-        64..=65 => Op::Mlockall { flags: r.pick(&[MCL_CURRENT, MCL_FUTURE, MCL_CURRENT | MCL_ONFAULT, MCL_FUTURE | MCL_ONFAULT, 0]) },
+        64..=65 => Op::Mlockall {
+            flags: r.pick(&[MCL_CURRENT, MCL_FUTURE, MCL_CURRENT | MCL_ONFAULT, MCL_FUTURE | MCL_ONFAULT, 0]),
+        },
         66..=68 => Op::Munlockall,
-        69..=77 => Op::Msync { addr, len: len(r, reg), flags: r.pick(&[MS_SYNC, MS_SYNC, MS_ASYNC, MS_INVALIDATE, MS_SYNC | MS_INVALIDATE, 0, 8]) },
+        69..=77 => Op::Msync {
+            addr,
+            len: len(r, reg),
+            flags: r.pick(&[MS_SYNC, MS_SYNC, MS_ASYNC, MS_INVALIDATE, MS_SYNC | MS_INVALIDATE, 0, 8]),
+        },
         78..=86 => {
             let l = len(r, reg);
             Op::Mincore { addr, len: if l > crate::host::MAX_MINCORE_LEN { (reg.pages + 1) * PAGE } else { l } }

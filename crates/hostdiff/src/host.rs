@@ -629,9 +629,7 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
         for a in step.op.addrs() {
             if let Addr::Result { op, .. } = a {
                 if op >= i {
-                    return Err(bad(format!(
-                        "the address uses the result of step {op}, which is not an earlier step"
-                    )));
+                    return Err(bad(format!("the address uses the result of step {op}, which is not an earlier step")));
                 }
                 last_use[op] = Some(i);
             }

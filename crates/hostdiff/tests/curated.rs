@@ -127,14 +127,26 @@ fn mremap_moves_grow_and_merge() {
     s.op(Op::Mprotect { addr: at(m, 2), len: 2 * P, prot: PROT_READ });
     s.op(Op::Munmap { addr: at(m, 5), len: P });
     let dst = s.anon(16, PROT_NONE);
-    let mv = s.op(Op::Mremap { addr: at(m, 0), old_len: 8 * P, new_len: 8 * P, flags: MREMAP_MAYMOVE | MREMAP_FIXED, new_addr: at(dst, 4) });
+    let mv = s.op(Op::Mremap {
+        addr: at(m, 0),
+        old_len: 8 * P,
+        new_len: 8 * P,
+        flags: MREMAP_MAYMOVE | MREMAP_FIXED,
+        new_addr: at(dst, 4),
+    });
     s.op(Op::Load { addr: at(mv, 0), len: 8 * P });
     s.views(dst, 16);
     // Untouched anonymous memory moved next to a compatible VMA merges with it.
     let u1 = s.anon(2, PROT_READ | PROT_WRITE);
     let u2 = s.anon(2, PROT_READ | PROT_WRITE);
     s.op(Op::Munmap { addr: at(u1, 2), len: 4 * P });
-    s.op(Op::Mremap { addr: at(u2, 0), old_len: 2 * P, new_len: 2 * P, flags: MREMAP_MAYMOVE | MREMAP_FIXED, new_addr: at(u1, 2) });
+    s.op(Op::Mremap {
+        addr: at(u2, 0),
+        old_len: 2 * P,
+        new_len: 2 * P,
+        flags: MREMAP_MAYMOVE | MREMAP_FIXED,
+        new_addr: at(u1, 2),
+    });
     // In-place growth up to the next VMA, merging with it.
     let e = s.anon(6, PROT_READ | PROT_WRITE);
     s.op(Op::Munmap { addr: at(e, 2), len: 2 * P });
@@ -143,14 +155,21 @@ fn mremap_moves_grow_and_merge() {
     let l = s.anon(4, PROT_READ | PROT_WRITE);
     s.store(l, 0, 4);
     s.op(Op::Mlock { addr: at(l, 0), len: 4 * P, flags: 0 });
-    let d = s.op(Op::Mremap { addr: at(l, 0), old_len: 4 * P, new_len: 4 * P, flags: MREMAP_MAYMOVE | MREMAP_DONTUNMAP, new_addr: Addr::Abs(0) });
+    let d = s.op(Op::Mremap {
+        addr: at(l, 0),
+        old_len: 4 * P,
+        new_len: 4 * P,
+        flags: MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+        new_addr: Addr::Abs(0),
+    });
     s.op(Op::Load { addr: at(l, 0), len: 4 });
     s.op(Op::Load { addr: at(d, 0), len: 4 });
     s.views(l, 4);
     // Shared anonymous memory duplicated with old_len 0.
     let sh = s.map(2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
     s.store(sh, 0, 1);
-    let dup = s.op(Op::Mremap { addr: at(sh, 0), old_len: 0, new_len: 2 * P, flags: MREMAP_MAYMOVE, new_addr: Addr::Abs(0) });
+    let dup =
+        s.op(Op::Mremap { addr: at(sh, 0), old_len: 0, new_len: 2 * P, flags: MREMAP_MAYMOVE, new_addr: Addr::Abs(0) });
     s.op(Op::Load { addr: at(dup, 0), len: 8 });
     // A locked mapping grown in place is populated.
     let lg = s.anon(2, PROT_READ | PROT_WRITE);
@@ -351,7 +370,13 @@ fn limits_and_capabilities() {
     s.op(Op::Setrlimit { resource: 9, value: 256 << 20 });
     s.anon(1 << 16, PROT_NONE);
     let g = s.anon(4, PROT_READ | PROT_WRITE);
-    s.op(Op::Mremap { addr: at(g, 0), old_len: 4 * P, new_len: 1 << 28, flags: MREMAP_MAYMOVE, new_addr: Addr::Abs(0) });
+    s.op(Op::Mremap {
+        addr: at(g, 0),
+        old_len: 4 * P,
+        new_len: 1 << 28,
+        flags: MREMAP_MAYMOVE,
+        new_addr: Addr::Abs(0),
+    });
     s.op(Op::Setrlimit { resource: 9, value: u64::MAX });
     // RLIMIT_MEMLOCK binds once CAP_IPC_LOCK is gone.
     s.op(Op::Fork);
@@ -360,10 +385,30 @@ fn limits_and_capabilities() {
     s.on(1, Op::Setrlimit { resource: 8, value: 2 * P });
     s.on(1, Op::Mlock { addr: at(g, 0), len: 4 * P, flags: 0 });
     s.on(1, Op::Mlock { addr: at(g, 0), len: 2 * P, flags: 0 });
-    s.on(1, Op::Mmap { addr: Addr::Abs(0), len: 4 * P, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, fd: Fd::None, offset: 0 });
+    s.on(
+        1,
+        Op::Mmap {
+            addr: Addr::Abs(0),
+            len: 4 * P,
+            prot: PROT_READ,
+            flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED,
+            fd: Fd::None,
+            offset: 0,
+        },
+    );
     s.on(1, Op::Mlockall { flags: MCL_CURRENT });
     s.on(1, Op::Mlockall { flags: MCL_FUTURE });
-    s.on(1, Op::Mmap { addr: Addr::Abs(0), len: 4 * P, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS, fd: Fd::None, offset: 0 });
+    s.on(
+        1,
+        Op::Mmap {
+            addr: Addr::Abs(0),
+            len: 4 * P,
+            prot: PROT_READ,
+            flags: MAP_PRIVATE | MAP_ANONYMOUS,
+            fd: Fd::None,
+            offset: 0,
+        },
+    );
     s.on(1, Op::Brk { addr: Addr::Abs(0) });
     s.on(1, Op::Setrlimit { resource: 8, value: 0 });
     s.on(1, Op::Mlock { addr: at(g, 0), len: P, flags: 0 });

@@ -119,13 +119,7 @@ pub fn check_kernel(k: &Kernel) {
     }
 }
 
-fn check_mm(
-    k: &Kernel,
-    id: usize,
-    mm: &Mm,
-    mapcounts: &mut HashMap<Pfn, u32>,
-    lockcounts: &mut HashMap<Pfn, u32>,
-) {
+fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, lockcounts: &mut HashMap<Pfn, u32>) {
     mm.vmas.check_invariants();
     let (mut total, mut data, mut exec, mut stack, mut locked) = (0, 0, 0, 0, 0);
     for v in mm.vmas.iter() {

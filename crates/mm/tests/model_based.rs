@@ -1,7 +1,7 @@
-//! Model-based test: random sequences of mmap/munmap/mprotect/loads/stores/fork/exit applied
-//! to the model and to a simple reference (a map from page to its protection and contents),
-//! comparing every result and every byte, and checking the model's invariants after every
-//! step.
+//! Model-based test: random sequences of mmap/munmap/mprotect/mremap/madvise(DONTNEED)/
+//! loads/stores/fork/exit applied to the model and to a simple reference (a map from page to
+//! its protection and contents), comparing every result and every byte, and checking the
+//! model's invariants after every step.
 
 use abi::*;
 use mm::invariants::{check_kernel, check_no_leaks};
@@ -25,14 +25,57 @@ enum Kind {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Mmap { page: u64, pages: u64, prot: u64, kind: Kind, file_page: u64 },
-    Munmap { page: u64, pages: u64 },
-    Mprotect { page: u64, pages: u64, prot: u64 },
-    Store { proc: usize, page: u64, off: u64, len: u64, byte: u8 },
-    Load { proc: usize, page: u64, off: u64, len: u64 },
-    KRead { proc: usize, page: u64, len: u64 },
-    Fork { proc: usize },
-    Exit { proc: usize },
+    Mmap {
+        page: u64,
+        pages: u64,
+        prot: u64,
+        kind: Kind,
+        file_page: u64,
+    },
+    Munmap {
+        page: u64,
+        pages: u64,
+    },
+    Mprotect {
+        page: u64,
+        pages: u64,
+        prot: u64,
+    },
+    /// A same-size MREMAP_FIXED move of a whole mapped range.
+    Mremap {
+        page: u64,
+        pages: u64,
+        to: u64,
+    },
+    /// MADV_DONTNEED.
+    Dontneed {
+        page: u64,
+        pages: u64,
+    },
+    Store {
+        proc: usize,
+        page: u64,
+        off: u64,
+        len: u64,
+        byte: u8,
+    },
+    Load {
+        proc: usize,
+        page: u64,
+        off: u64,
+        len: u64,
+    },
+    KRead {
+        proc: usize,
+        page: u64,
+        len: u64,
+    },
+    Fork {
+        proc: usize,
+    },
+    Exit {
+        proc: usize,
+    },
 }
 
 fn prot() -> impl Strategy<Value = u64> {
@@ -51,6 +94,8 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0..WINDOW_PAGES, 1..8u64, prot(), kind, 0..FILE_PAGES).prop_map(|(page, pages, prot, kind, file_page)| Op::Mmap { page, pages, prot, kind, file_page }),
         2 => (0..WINDOW_PAGES, 1..6u64).prop_map(|(page, pages)| Op::Munmap { page, pages }),
         2 => (0..WINDOW_PAGES, 1..6u64, prot()).prop_map(|(page, pages, prot)| Op::Mprotect { page, pages, prot }),
+        1 => (0..WINDOW_PAGES, 1..6u64, 0..WINDOW_PAGES).prop_map(|(page, pages, to)| Op::Mremap { page, pages, to }),
+        1 => (0..WINDOW_PAGES, 1..6u64).prop_map(|(page, pages)| Op::Dontneed { page, pages }),
         6 => (0..4usize, 0..WINDOW_PAGES, 0..4096u64, 1..6000u64, any::<u8>()).prop_map(|(proc, page, off, len, byte)| Op::Store { proc, page, off, len, byte }),
         4 => (0..4usize, 0..WINDOW_PAGES, 0..4096u64, 1..6000u64).prop_map(|(proc, page, off, len)| Op::Load { proc, page, off, len }),
         1 => (0..4usize, 0..WINDOW_PAGES, 1..9000u64).prop_map(|(proc, page, len)| Op::KRead { proc, page, len }),
@@ -74,6 +119,8 @@ enum Backing {
 struct Page {
     prot: u64,
     backing: Backing,
+    /// The file page a private file mapping shows until written (for MADV_DONTNEED).
+    origin: Option<u64>,
 }
 
 /// Object 0 is the file; the others are shared anonymous objects.
@@ -189,7 +236,8 @@ fn run(ops: Vec<Op>) {
                         Kind::PrivFile => Backing::FileView(file_page + i),
                         Kind::SharedFile => Backing::Shared(0, file_page + i),
                     };
-                    m.insert(page + i, Page { prot, backing });
+                    let origin = matches!(kind, Kind::PrivFile).then_some(file_page + i);
+                    m.insert(page + i, Page { prot, backing, origin });
                 }
             }
             Op::Munmap { page, pages } => {
@@ -213,6 +261,54 @@ fn run(ops: Vec<Op>) {
                     }
                 }
                 assert_eq!(got, want, "{ctx}");
+            }
+            Op::Mremap { page, pages, to } => {
+                let pages = pages.min(WINDOW_PAGES - page).min(WINDOW_PAGES - to);
+                let m = r.procs[0].as_mut().unwrap();
+                let all_mapped = (page..page + pages).all(|p| m.contains_key(&p));
+                let overlap = page < to + pages && to < page + pages;
+                let got = k.mremap(
+                    p0,
+                    WINDOW + page * 4096,
+                    pages * 4096,
+                    pages * 4096,
+                    MREMAP_MAYMOVE | MREMAP_FIXED,
+                    WINDOW + to * 4096,
+                );
+                let starts_mapped = m.contains_key(&page);
+                if overlap {
+                    assert_eq!(got, Err(Errno::EINVAL), "{ctx}");
+                } else if !starts_mapped {
+                    assert_eq!(got, Err(Errno::EFAULT), "{ctx}");
+                } else {
+                    // Each mapped page lands at the same offset from `to`; the destination's
+                    // pages facing the source's holes stay as they were.
+                    assert_eq!(got, Ok(WINDOW + to * 4096), "{ctx}");
+                    let _ = all_mapped;
+                    let moved: Vec<(u64, Page)> =
+                        (page..page + pages).filter_map(|p| m.remove(&p).map(|pg| (p, pg))).collect();
+                    for (p, pg) in moved {
+                        m.insert(p - page + to, pg);
+                    }
+                }
+            }
+            Op::Dontneed { page, pages } => {
+                let got = k.madvise(p0, WINDOW + page * 4096, pages * 4096, MADV_DONTNEED);
+                let m = r.procs[0].as_mut().unwrap();
+                let all_mapped = (page..page + pages).all(|p| m.contains_key(&p));
+                assert_eq!(got, if all_mapped { Ok(0) } else { Err(Errno::ENOMEM) }, "{ctx}");
+                for p in page..page + pages {
+                    if let Some(pg) = m.get_mut(&p) {
+                        // Private pages lose their own bytes: anonymous memory reads zeros
+                        // again, a private file page the file's bytes.
+                        if let Backing::Own(_) = pg.backing {
+                            pg.backing = match &pg.origin {
+                                Some(i) => Backing::FileView(*i),
+                                None => Backing::Own(vec![0; PAGE]),
+                            };
+                        }
+                    }
+                }
             }
             Op::Store { proc, .. } | Op::Load { proc, .. } if pids.get(proc).copied().flatten().is_none() => {}
             Op::Store { proc, page, off, len, byte } => {

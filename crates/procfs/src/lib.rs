@@ -13,11 +13,11 @@ mod status;
 mod vmstat;
 
 pub use maps::{maps, maps_line, vma_name};
-pub use smaps::{smaps, smaps_rollup, vma_usage, MemUsage};
 pub use meminfo::{mem_counts, meminfo, MemCounts};
 pub use pagemap::{
     pagemap, pagemap_read, PM_FILE, PM_GUARD_REGION, PM_MMAP_EXCLUSIVE, PM_PFN_MASK, PM_PRESENT, PM_SOFT_DIRTY,
     PM_SWAP, PM_UFFD_WP,
 };
+pub use smaps::{smaps, smaps_rollup, vma_usage, MemUsage};
 pub use status::{statm, status};
 pub use vmstat::vmstat;

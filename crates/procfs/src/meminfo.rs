@@ -81,7 +81,8 @@ pub fn mem_counts(k: &Kernel) -> MemCounts {
                 if meta.mapcount > 0 {
                     c.mapped += 1;
                 }
-                let shmem = k.m.files.get(file as usize).and_then(|f| f.as_ref()).is_some_and(|f| f.kind != FileKind::Regular);
+                let shmem =
+                    k.m.files.get(file as usize).and_then(|f| f.as_ref()).is_some_and(|f| f.kind != FileKind::Regular);
                 if shmem {
                     c.shmem += 1;
                 } else if meta.flags.contains(PageFlags::DIRTY) {

@@ -74,7 +74,7 @@ pub fn pagemap(k: &Kernel, pid: Pid, reader: Pid, vpn: u64, count: u64) -> SysRe
 /// The bytes a `pread` of `len` bytes at `offset` of `/proc/PID/pagemap` returns: both must
 /// be multiples of 8 (EINVAL otherwise).
 pub fn pagemap_read(k: &Kernel, pid: Pid, reader: Pid, offset: u64, len: u64) -> SysResult<Vec<u8>> {
-    if offset % 8 != 0 || len % 8 != 0 {
+    if !offset.is_multiple_of(8) || !len.is_multiple_of(8) {
         return Err(mm::Errno::EINVAL);
     }
     let entries = pagemap(k, pid, reader, offset / 8, len / 8)?;

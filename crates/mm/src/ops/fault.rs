@@ -21,10 +21,10 @@ use crate::file::FileKind;
 use crate::flags::VmFlags;
 use crate::frame::{Owner, PageFlags, Pfn};
 use crate::kernel::{rss_add, vm_stat_account, Access, Kernel, Pid, RssKind, SegvCode, Signal};
-use abi::Errno;
 use crate::layout::*;
 use crate::pgtable::{self, Pte, PteFlags};
 use crate::vma::Vma;
+use abi::Errno;
 
 /// Why a fault could not be resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -606,11 +606,15 @@ impl Kernel {
             return Err(Errno::EFAULT);
         }
         if gup.write {
-            if !v.flags.contains(VmFlags::WRITE) && !(gup.force && v.is_cow()) {
+            let may = v.flags.contains(VmFlags::WRITE) || gup.force && v.is_cow();
+            if !may {
                 return Err(Errno::EFAULT);
             }
-        } else if !v.flags.contains(VmFlags::READ) && !(gup.force && v.flags.contains(VmFlags::MAYREAD)) {
-            return Err(Errno::EFAULT);
+        } else {
+            let may = v.flags.contains(VmFlags::READ) || gup.force && v.flags.contains(VmFlags::MAYREAD);
+            if !may {
+                return Err(Errno::EFAULT);
+            }
         }
         Ok(())
     }

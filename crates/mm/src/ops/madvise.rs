@@ -460,7 +460,8 @@ impl Kernel {
                 .filter_map(|v| {
                     let lo = first.max(v.pgoff);
                     let hi = last.min(v.pgoff + v.pages());
-                    (lo < hi).then(|| (v.start + ((lo - v.pgoff) << PAGE_SHIFT), v.start + ((hi - v.pgoff) << PAGE_SHIFT)))
+                    (lo < hi)
+                        .then(|| (v.start + ((lo - v.pgoff) << PAGE_SHIFT), v.start + ((hi - v.pgoff) << PAGE_SHIFT)))
                 })
                 .collect();
             for (s, e) in ranges {

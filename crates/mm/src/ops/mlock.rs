@@ -102,7 +102,8 @@ impl Kernel {
             // Pages of the range already locked are not counted twice.
             locked -= self.count_mlocked_pages(id, start, len);
         }
-        let r = if locked <= limit || cap { self.apply_vma_lock_flags(id, start, len, flags) } else { Err(Errno::ENOMEM) };
+        let r =
+            if locked <= limit || cap { self.apply_vma_lock_flags(id, start, len, flags) } else { Err(Errno::ENOMEM) };
         let r = r.and_then(|_| {
             // __mlock_posix_error_return: EFAULT reads as ENOMEM, ENOMEM as EAGAIN.
             self.mm_populate(pid, start, start.wrapping_add(len), false).map_err(|e| match e {
@@ -151,7 +152,14 @@ impl Kernel {
 
     /// mlock_fixup: one VMA's part gets `new_flags`; special, hugetlb and gate VMAs are left
     /// as they are. Pages already mapped there are mlocked or munlocked.
-    fn mlock_fixup(&mut self, id: usize, v: &crate::vma::Vma, start: u64, end: u64, new_flags: VmFlags) -> SysResult<()> {
+    fn mlock_fixup(
+        &mut self,
+        id: usize,
+        v: &crate::vma::Vma,
+        start: u64,
+        end: u64,
+        new_flags: VmFlags,
+    ) -> SysResult<()> {
         let old = v.flags;
         if new_flags == old || old.intersects(VmFlags::SPECIAL) || v.special.is_some() {
             return Ok(());

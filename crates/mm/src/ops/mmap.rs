@@ -406,9 +406,9 @@ impl Kernel {
                 noexec: false,
                 unwritten: false,
                 folios: Default::default(),
-            evicted: Default::default(),
-            acct_pages: 0,
-            acct_per_page: false,
+                evicted: Default::default(),
+                acct_pages: 0,
+                acct_per_page: false,
             });
             self.m.file_mut(f).acct_pages = shmem_acct;
             self.m.vm_acct_memory(shmem_acct);

@@ -89,8 +89,14 @@ impl Kernel {
         new_addr: u64,
     ) -> SysResult<u64> {
         let id = self.mm_id(pid)?;
-        let mut r =
-            Remap { addr, old_len: page_align(old_len), new_len: page_align(new_len), flags, new_addr, populate_expand: false };
+        let mut r = Remap {
+            addr,
+            old_len: page_align(old_len),
+            new_len: page_align(new_len),
+            flags,
+            new_addr,
+            populate_expand: false,
+        };
         let res = self.do_mremap(id, &mut r);
         if let Ok(at) = res {
             // The grown part of a locked mapping is faulted in, as mlock promises.
