@@ -597,9 +597,11 @@ impl Machine {
     /// unlocked.
     pub fn in_large_folio(&self, pfn: Pfn) -> bool {
         match self.frames.meta(pfn).owner {
-            Owner::File { file, index } => {
-                self.files.get(file as usize).and_then(|f| f.as_ref()).is_some_and(|f| f.folio_of(index).1 > 0)
-            }
+            Owner::File { file, index } => self
+                .files
+                .get(file as usize)
+                .and_then(|f| f.as_ref())
+                .is_some_and(|f| f.folio_of(u64::from(index)).1 > 0),
             _ => false,
         }
     }
