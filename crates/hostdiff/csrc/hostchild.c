@@ -826,23 +826,16 @@ static void do_kwrite(uint64_t i, uint64_t addr, uint64_t len, uint8_t byte)
     emit_result(i, n);
 }
 
-/* A private anonymous page no step touches.  madvise(MADV_FREE) of it does
- * nothing but drain this CPU's LRU batches first (DONTNEED and munmap no
- * longer drain in 6.18); once mlockall has locked it, MADV_FREE is refused, and
- * munlock + mlock of it drains instead (mlock_vma_pages_range ends with a
- * drain).  g_drain_locked follows mlockall(MCL_CURRENT)/munlockall in this
- * process: 0 unlocked, 1 locked, 2 locked on fault. */
+/* A private anonymous read-only page no step touches.  MADV_POPULATE_READ of
+ * it drains this CPU's LRU batches once it has faulted it in (faultin_page_range
+ * ends with lru_add_drain), and unlike MADV_FREE, MADV_COLD or munlock it works
+ * whether or not mlockall has locked the page and needs no capability; in
+ * 6.18 MADV_DONTNEED and munmap no longer drain. */
 #define DRAIN_PAGE_ADDR (SYNC_PAGE_ADDR + 0x10000UL)
-static int g_drain_locked;
 
 static void drain_lru_batches(void)
 {
-    if (!g_drain_locked) {
-        syscall(SYS_madvise, DRAIN_PAGE_ADDR, 4096, MADV_FREE);
-        return;
-    }
-    syscall(SYS_munlock, DRAIN_PAGE_ADDR, 4096);
-    syscall(SYS_mlock2, DRAIN_PAGE_ADDR, 4096, g_drain_locked == 2 ? 1 : 0);
+    syscall(SYS_madvise, DRAIN_PAGE_ADDR, 4096, 22 /* MADV_POPULATE_READ */);
 }
 
 static void do_pagemap(uint64_t i, uint64_t addr, uint64_t pages)
@@ -993,16 +986,12 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             break;
         case K_MLOCKALL:
             r = syscall(SYS_mlockall, st.flags);
-            if (r == 0 && (st.flags & MCL_CURRENT))
-                g_drain_locked = (st.flags & MCL_ONFAULT) ? 2 : 1;
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
             break;
         case K_MUNLOCKALL:
             r = syscall(SYS_munlockall);
-            if (r == 0)
-                g_drain_locked = 0;
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
@@ -1064,7 +1053,6 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
                 fail_errno("fork");
             if (pid == 0) {
                 me = child_index;
-                g_drain_locked = 0; /* a child inherits no locks */
                 prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
                 continue; /* the parent finishes this step */
             }
