@@ -20,8 +20,10 @@
 //! initial stack (argv, an empty environment, AT_EXECFN `/dev/fd/9`) is the
 //! same wherever the binary and the directory are. Before [`HostInit`] is
 //! taken it has disabled THP for itself (`PR_SET_THP_DISABLE`), grown its
-//! stack by 256 KiB, mapped the one-page shared sync page (the first mmap, so
-//! it sits right below `[vvar]`) and opened the fds of `opens` (3, 4, ...).
+//! stack by 256 KiB, mapped the one-page shared sync page and a one-page
+//! private drain page (used to drain the per-CPU LRU batches after madvise,
+//! see hostchild.c) and opened the fds of `opens` (3, 4, ...). The whole run
+//! is pinned to one CPU.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

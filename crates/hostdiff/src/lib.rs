@@ -1,11 +1,12 @@
 //! The host-kernel side of mmsim's differential tester.
 //!
-//! A [`HostScript`] lists memory system calls (mmap, munmap, mprotect, brk),
+//! A [`HostScript`] lists memory system calls (mmap, munmap, mprotect, brk, mremap,
+//! madvise, mlock and its family, msync, mincore, setrlimit, dropping capabilities),
 //! memory accesses by the process itself ([`Op::Load`], [`Op::Store`]) and by
 //! the kernel on its behalf ([`Op::KRead`], [`Op::KWrite`]), forks, exits and
-//! `/proc` views, each done by one numbered process. [`run_on_host`] runs it
-//! on the real kernel and returns exactly what happened, step by step, so a
-//! model can be held against it.
+//! `/proc` views (maps, smaps, status, pagemap), each done by one numbered
+//! process. [`run_on_host`] runs it on the real kernel and returns exactly
+//! what happened, step by step, so a model can be held against it.
 //!
 //! How it works: a small C program (`csrc/hostchild.c`, built by `build.rs`)
 //! is started under `setarch -R`, so addresses are reproducible. Its

@@ -1,5 +1,6 @@
 //! Differential test: random scripts run on the host kernel and on the model, compared step
-//! by step (results, errno, bytes, signals, maps text).
+//! by step (results, errno, bytes, signals, maps and smaps text, mincore vectors, pagemap
+//! flags, status lines).
 //!
 //! `MMSIM_DIFF_CASES` sets the number of random scripts (default 150) and `MMSIM_DIFF_SEED`
 //! the first seed, to run many more locally or to replay one.
