@@ -196,6 +196,11 @@ impl Kernel {
         if !self.may_expand_vm(id, flags, pages) || mm.map_count() as u64 > self.m.config.max_map_count {
             return Err(Errno::ENOMEM);
         }
+        // vm_brk_flags charges the commit limit (security_vm_enough_memory_mm).
+        if flags.contains(VmFlags::ACCOUNT) && !self.may_commit(id, pages) {
+            return Err(Errno::ENOMEM);
+        }
+        let mm = self.mms[id].as_ref().expect("freed mm");
         let new = Vma {
             start: addr,
             end: addr + len,
@@ -210,6 +215,9 @@ impl Kernel {
                 let mm = self.mm_mut(id);
                 mm.vmas.update(prev, |v| v.end = addr + len);
                 vm_stat_account(mm, flags, pages as i64);
+                if flags.contains(VmFlags::ACCOUNT) {
+                    self.m.vm_acct_memory(pages);
+                }
             }
             None => self.vma_link(id, new),
         }
