@@ -479,6 +479,49 @@ impl Replayer {
                 }
                 self.check(line, "mprotect", &c.ret, got);
             }
+            "mremap" => {
+                let a = |i| c.arg_u64(i).unwrap_or(0);
+                let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0);
+                let got = self.k.mremap(pid, a(0), a(1), a(2), flags, a(4));
+                if let Ok(new) = got {
+                    if let Ok(id) = self.k.mm_id(pid) {
+                        if self.started.contains(&id) {
+                            self.created.entry(id).or_default().push((new, new.saturating_add(a(2))));
+                        }
+                    }
+                }
+                self.check(line, "mremap", &c.ret, got);
+            }
+            "madvise" => {
+                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+                let advice = c.arg(2).and_then(Arg::flags_value).unwrap_or(u64::MAX);
+                let got = self.k.madvise(pid, a, l, advice);
+                self.check(line, "madvise", &c.ret, got);
+            }
+            "mlock" | "munlock" | "mlock2" => {
+                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+                let got = match c.name.as_ref() {
+                    "mlock" => self.k.mlock(pid, a, l),
+                    "munlock" => self.k.munlock(pid, a, l),
+                    _ => self.k.mlock2(pid, a, l, c.arg(2).and_then(Arg::flags_value).unwrap_or(0)),
+                };
+                self.check(line, &c.name, &c.ret, got);
+            }
+            "mlockall" => {
+                let got = self.k.mlockall(pid, c.arg(0).and_then(Arg::flags_value).unwrap_or(0));
+                self.check(line, "mlockall", &c.ret, got);
+            }
+            "munlockall" => {
+                let got = self.k.munlockall(pid);
+                self.check(line, "munlockall", &c.ret, got);
+            }
+            "msync" => {
+                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+                let got = self.k.msync(pid, a, l, c.arg(2).and_then(Arg::flags_value).unwrap_or(0));
+                self.check(line, "msync", &c.ret, got);
+            }
+            "mincore" => self.mincore(tpid, line, c),
+            "prlimit64" | "setrlimit" => self.setrlimit(tpid, c),
             "openat" | "open" | "creat" => self.open(tpid, line, c),
             "close" => self.close(tpid, c),
             "dup" | "dup2" | "dup3" => self.dup(tpid, c),
@@ -977,7 +1020,9 @@ impl Replayer {
                     }
                     self.read(io.tpid, io.line, c, Some(data));
                 } else {
-                    if self.opts.mode >= Mode::Strict {
+                    // No dump means strace could not read the buffer, and neither did the
+                    // kernel (a write to /dev/null reads nothing): there is nothing to check.
+                    if self.opts.mode >= Mode::Strict && !io.bytes.is_empty() {
                         let got = self.k.copy_from_user(pid, buf, n);
                         let what = format!("{} from {buf:#x} (memory contents)", c.name);
                         match got {
@@ -1012,6 +1057,80 @@ impl Replayer {
             }
             _ => {}
         }
+    }
+
+    /// mincore: the result is checked; in strict mode also the vector the log shows (for
+    /// programs whose residency follows from their system calls alone).
+    fn mincore(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let pid = self.mpid(tpid);
+        let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+        let logged: Option<Vec<u8>> =
+            c.arg(2).and_then(Arg::as_array).map(|v| v.iter().filter_map(|b| b.as_u64().map(|x| x as u8)).collect());
+        let model = self.k.mincore_vec(pid, a, l);
+        let got = match (&model, c.arg(2).and_then(Arg::as_u64)) {
+            (Ok((_, Some(e))), _) => Err(*e),
+            (Ok(_), _) => Ok(0),
+            (Err(e), _) => Err(*e),
+        };
+        self.check(line, "mincore", &c.ret, got);
+        if self.opts.mode >= Mode::Strict {
+            if let (Some(want), Ok((have, None))) = (logged, model) {
+                let n = want.len().min(have.len());
+                let have: Vec<u8> = have[..n].iter().map(|b| b & 1).collect();
+                if want[..n] == have[..] {
+                    self.report.passed += 1;
+                } else {
+                    self.report.mismatch(Mismatch {
+                        line,
+                        call: "mincore vector".into(),
+                        expected: format!("{:?}", &want[..n]),
+                        got: format!("{have:?}"),
+                        diff: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// prlimit64/setrlimit of the memory limits: later calls (and execs) obey them.
+    fn setrlimit(&mut self, tpid: u32, c: &Syscall) {
+        let Ret::Value(_) = c.ret else { return };
+        let (resource, new) = if c.name == "prlimit64" {
+            if c.arg_u64(0).is_some_and(|p| p != 0) {
+                return;
+            }
+            (c.arg(1), c.arg(2))
+        } else {
+            (c.arg(0), c.arg(1))
+        };
+        let Some(res) = resource.and_then(Arg::as_ident) else { return };
+        let which = match res {
+            "RLIMIT_STACK" => mm::Rlimit::Stack,
+            "RLIMIT_DATA" => mm::Rlimit::Data,
+            "RLIMIT_AS" => mm::Rlimit::As,
+            "RLIMIT_MEMLOCK" => mm::Rlimit::Memlock,
+            _ => return,
+        };
+        let Some(cur) = new.and_then(|n| n.field("rlim_cur")) else { return };
+        let value = match cur.as_ident() {
+            Some("RLIM64_INFINITY") | Some("RLIM_INFINITY") => u64::MAX,
+            _ => match cur.as_u64() {
+                Some(v) => v,
+                None => {
+                    // strace prints multiples of 1024 as `N*1024`.
+                    let text = format!("{cur:?}");
+                    let digits: String = text.chars().filter(|ch| ch.is_ascii_digit() || *ch == '*').collect();
+                    let mut it = digits.split('*').filter_map(|d| d.parse::<u64>().ok());
+                    match (it.next(), it.next()) {
+                        (Some(a), Some(b)) => a.saturating_mul(b),
+                        (Some(a), None) => a,
+                        _ => return,
+                    }
+                }
+            },
+        };
+        let pid = self.mpid(tpid);
+        let _ = self.k.setrlimit(pid, which, value);
     }
 
     // ---- memory ----

@@ -177,3 +177,13 @@ fn broken_logs_give_line_numbers_and_keep_going_continues() {
     assert_eq!(going.failed, 0, "{}", going.summary());
     assert!(going.passed > stop.passed);
 }
+
+#[test]
+fn strict_replay_of_mremap_madvise_mlock_mincore_msync() {
+    let dir = scratch();
+    for (name, flags) in [("calls-dynamic", &[][..]), ("calls-static", &["-static"][..])] {
+        let Some(exe) = compile(name, "calls.c", flags, &dir) else { return };
+        let Some(t) = record(name, &[exe.to_str().unwrap()], true, &dir) else { return };
+        assert_clean(name, &replay_file(&t, Mode::Strict), 45);
+    }
+}
