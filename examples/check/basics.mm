@@ -30,3 +30,17 @@ smaps B
 B: exit(0)
 A: munmap(q, 8K)
 smaps A
+
+# The wider surface: mremap, madvise, mlock, mincore, msync.
+use A
+m = mmap(NULL, 8K, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
+store m 0x61 x 8K
+r = mremap(m, 8K, 64K, MREMAP_MAYMOVE)
+load r+4K 4
+madvise(r, 4K, MADV_DONTNEED)
+load r 4
+mlock(r+8K, 8K)
+mincore(r, 64K, 0)
+msync(s, 16K, MS_SYNC)
+madvise(r, 4K, 12345)
+maps A

@@ -309,6 +309,53 @@ impl Translator {
                 self.alive[p] = false;
                 None
             }
+            Syscall::Mremap => {
+                let addr = self.eval(line, &args[0])?.addr();
+                let old_len = self.num(line, &args[1])?;
+                let new_len = self.num(line, &args[2])?;
+                let flags = self.num(line, &args[3])?;
+                let new_addr = match args.get(4) {
+                    Some(e) => self.eval(line, e)?.addr(),
+                    None => Addr::Abs(0),
+                };
+                Some(self.push(line, p, Op::Mremap { addr, old_len, new_len, flags, new_addr }))
+            }
+            Syscall::Madvise => {
+                let addr = self.eval(line, &args[0])?.addr();
+                let (len, advice) = (self.num(line, &args[1])?, self.num(line, &args[2])?);
+                Some(self.push(line, p, Op::Madvise { addr, len, advice }))
+            }
+            Syscall::Mlock | Syscall::Mlock2 => {
+                let addr = self.eval(line, &args[0])?.addr();
+                let len = self.num(line, &args[1])?;
+                let flags = match args.get(2) {
+                    Some(e) => self.num(line, e)?,
+                    None => 0,
+                };
+                Some(self.push(line, p, Op::Mlock { addr, len, flags }))
+            }
+            Syscall::Munlock => {
+                let addr = self.eval(line, &args[0])?.addr();
+                let len = self.num(line, &args[1])?;
+                Some(self.push(line, p, Op::Munlock { addr, len }))
+            }
+            Syscall::Mlockall => {
+                let flags = self.num(line, &args[0])?;
+                Some(self.push(line, p, Op::Mlockall { flags }))
+            }
+            Syscall::Munlockall => Some(self.push(line, p, Op::Munlockall)),
+            Syscall::Mincore => {
+                // The host runner keeps the vector itself; the scenario's vector address is
+                // not used there.
+                let addr = self.eval(line, &args[0])?.addr();
+                let len = self.num(line, &args[1])?;
+                Some(self.push(line, p, Op::Mincore { addr, len }))
+            }
+            Syscall::Msync => {
+                let addr = self.eval(line, &args[0])?.addr();
+                let (len, flags) = (self.num(line, &args[1])?, self.num(line, &args[2])?);
+                Some(self.push(line, p, Op::Msync { addr, len, flags }))
+            }
             other => return unsupported(line, format!("`{}` is not run on the host by check yet", other.name())),
         };
         if let (Some(v), Some(s)) = (var, step) {

@@ -156,7 +156,7 @@ fn check_runs_a_scenario_on_the_host_and_the_model() {
     let o = mmsim().arg("check").arg(examples().join("check/basics.mm")).output().unwrap();
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
-    assert!(out.ends_with("23 steps, 0 differences\n"), "{out}");
+    assert!(out.ends_with("34 steps, 0 differences\n"), "{out}");
     assert!(out.contains("basics.mm:8: [same] p0 Mmap"), "{out}");
 }
 

@@ -312,11 +312,29 @@ pub enum Syscall {
     Fork,
     /// `exit(code)`
     Exit,
+    /// `mremap(addr, old_len, new_len, flags[, new_addr])`
+    Mremap,
+    /// `madvise(addr, len, advice)`
+    Madvise,
+    /// `mlock(addr, len)`
+    Mlock,
+    /// `mlock2(addr, len, flags)`
+    Mlock2,
+    /// `munlock(addr, len)`
+    Munlock,
+    /// `mlockall(flags)`
+    Mlockall,
+    /// `munlockall()`
+    Munlockall,
+    /// `mincore(addr, len, vec)`: the vector goes to process memory at `vec`
+    Mincore,
+    /// `msync(addr, len, flags)`
+    Msync,
 }
 
 impl Syscall {
     /// Every call with its name and the argument counts it accepts.
-    pub const ALL: [(Syscall, &'static str, usize, usize); 15] = [
+    pub const ALL: [(Syscall, &'static str, usize, usize); 24] = [
         (Syscall::Mmap, "mmap", 6, 6),
         (Syscall::Munmap, "munmap", 2, 2),
         (Syscall::Mprotect, "mprotect", 3, 3),
@@ -332,6 +350,15 @@ impl Syscall {
         (Syscall::MemfdCreate, "memfd_create", 1, 2),
         (Syscall::Fork, "fork", 0, 1),
         (Syscall::Exit, "exit", 1, 1),
+        (Syscall::Mremap, "mremap", 4, 5),
+        (Syscall::Madvise, "madvise", 3, 3),
+        (Syscall::Mlock, "mlock", 2, 2),
+        (Syscall::Mlock2, "mlock2", 3, 3),
+        (Syscall::Munlock, "munlock", 2, 2),
+        (Syscall::Mlockall, "mlockall", 1, 1),
+        (Syscall::Munlockall, "munlockall", 0, 0),
+        (Syscall::Mincore, "mincore", 3, 3),
+        (Syscall::Msync, "msync", 3, 3),
     ];
 
     /// Returns the call with this name.

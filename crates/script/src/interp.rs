@@ -442,6 +442,48 @@ impl Interpreter {
                     format!("{}, {}", value::quote(mname.as_bytes()), abi::format_bits(flags, abi::MFD_NAMES, "0"));
                 (shown, self.kernel.memfd_create(pid, &mname, flags), Ret::Dec)
             }
+            Syscall::Mremap => {
+                let v = self.ints(cx, args)?;
+                let new_addr = v.get(4).copied().unwrap_or(0);
+                let flags = abi::format_bits(v[3], abi::MREMAP_NAMES, "0");
+                let shown = format!("{:#x}, {}, {}, {flags}, {}", v[0], v[1], v[2], fmt_addr(new_addr));
+                (shown, self.kernel.mremap(pid, v[0], v[1], v[2], v[3], new_addr), Ret::Hex)
+            }
+            Syscall::Madvise => {
+                let v = self.ints(cx, args)?;
+                let advice = abi::MADV_NAMES.iter().find(|(_, x)| *x == v[2]).map(|(n, _)| n.to_string());
+                let shown = format!("{:#x}, {}, {}", v[0], v[1], advice.unwrap_or_else(|| v[2].to_string()));
+                (shown, self.kernel.madvise(pid, v[0], v[1], v[2]), Ret::Dec)
+            }
+            Syscall::Mlock | Syscall::Munlock => {
+                let v = self.ints(cx, args)?;
+                let r = if call == Syscall::Mlock {
+                    self.kernel.mlock(pid, v[0], v[1])
+                } else {
+                    self.kernel.munlock(pid, v[0], v[1])
+                };
+                (format!("{:#x}, {}", v[0], v[1]), r, Ret::Dec)
+            }
+            Syscall::Mlock2 => {
+                let v = self.ints(cx, args)?;
+                let flags = abi::format_bits(v[2], abi::MLOCK_NAMES, "0");
+                (format!("{:#x}, {}, {flags}", v[0], v[1]), self.kernel.mlock2(pid, v[0], v[1], v[2]), Ret::Dec)
+            }
+            Syscall::Mlockall => {
+                let f = self.int(cx, &args[0])?;
+                (abi::format_bits(f, abi::MCL_NAMES, "0"), self.kernel.mlockall(pid, f), Ret::Dec)
+            }
+            Syscall::Munlockall => (String::new(), self.kernel.munlockall(pid), Ret::Dec),
+            Syscall::Mincore => {
+                let v = self.ints(cx, args)?;
+                let shown = format!("{:#x}, {}, {:#x}", v[0], v[1], v[2]);
+                (shown, self.kernel.mincore(pid, v[0], v[1], v[2]), Ret::Dec)
+            }
+            Syscall::Msync => {
+                let v = self.ints(cx, args)?;
+                let flags = abi::format_bits(v[2], abi::MS_NAMES, "0");
+                (format!("{:#x}, {}, {flags}", v[0], v[1]), self.kernel.msync(pid, v[0], v[1], v[2]), Ret::Dec)
+            }
             Syscall::Fork | Syscall::Exit => unreachable!("handled above"),
         };
         let value = self.record(r);
