@@ -679,7 +679,7 @@ mod tests {
             ("expect events A contains \"x\"", 8, "`expect` can search maps, smaps, rollup, status and statm"),
             ("expect load p 1 < \"a\"", 17, "a load is compared with `==` or `!=`"),
             ("x = exit(0)", 1, "`exit` does not return"),
-            ("madvise(p, 4K, 4)", 1, "unknown system call `madvise`"),
+            ("mbind(p, 4K, 4)", 1, "unknown system call `mbind`"),
             ("x = 0x", 5, "invalid number `0x`"),
             ("x = \"abc", 5, "unterminated string"),
             ("= 3", 1, "expected a statement, found `=`"),
