@@ -339,6 +339,7 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 log.extend_from_slice(b"1000  munmap(0x7ffff7ffd000, 8192)     = 0\n");
             }
             let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+            let log: std::sync::Arc<[u8]> = log.into();
             out.timing = timed(|| {
                 let ids = replay::Identities::collect(&log[..]);
                 let r = replay::replay(std::io::Cursor::new(log.clone()), ids, opts, |_| {});
@@ -438,8 +439,11 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
     let mut model = Vec::new();
     let mut small = Vec::new();
     let mut last = ModelRun::default();
+    let mut first: Option<ModelRun> = None;
     for _ in 0..runs {
         last = run_model(w, s);
+        // Memory is measured on a fresh process only: later runs reuse freed host memory.
+        first.get_or_insert_with(|| last.clone());
         model.push(last.timing.per_op());
         if let Some(t) = last.small {
             small.push(t.per_op());
@@ -470,9 +474,9 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
         ops: last.timing.ops,
         scaling,
         host_scaling,
-        model_bytes_per_page: last.bytes_per_page,
-        model_bytes_per_full_page: last.bytes_per_full_page,
-        model_bytes_per_vma: last.bytes_per_vma,
+        model_bytes_per_page: first.as_ref().and_then(|f| f.bytes_per_page),
+        model_bytes_per_full_page: first.as_ref().and_then(|f| f.bytes_per_full_page),
+        model_bytes_per_vma: first.as_ref().and_then(|f| f.bytes_per_vma),
         peak_rss_kb: last.peak_rss_kb,
     })
 }

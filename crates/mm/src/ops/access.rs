@@ -26,18 +26,26 @@ impl Kernel {
             self.m.log(pid, addr, access == Access::Write, EventKind::SegvMaperr);
             return Err(super::fault::FaultError::Segv(crate::SegvCode::MapErr));
         }
-        let pte = if super::fault::canonical(addr) { self.pte(id, va) } else { Default::default() };
-        if !Self::pte_allows(pte, access) {
-            self.handle_fault(pid, addr, access)?;
-        } else {
-            let mut p = pte.with(PteFlags::ACCESSED);
-            if access == Access::Write {
-                p = p.with(PteFlags::DIRTY);
-            }
-            if p != pte {
-                let _ = self.set_pte(id, va, p);
+        // The MMU's walk: one lookup of the leaf table, and the accessed/dirty bits set in
+        // place when the access needs no fault.
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let leaf =
+            if super::fault::canonical(addr) { crate::pgtable::leaf_table(&self.m.frames, pgd, va) } else { None };
+        if let Some(table) = leaf {
+            let i = crate::pgtable::index(va, 0);
+            let pte = crate::pgtable::Pte(self.m.frames.table(table)[i]);
+            if Self::pte_allows(pte, access) {
+                let mut p = pte.with(PteFlags::ACCESSED);
+                if access == Access::Write {
+                    p = p.with(PteFlags::DIRTY);
+                }
+                if p != pte {
+                    self.m.frames.table_mut(table)[i] = p.0;
+                }
+                return Ok(pte.pfn());
             }
         }
+        self.handle_fault(pid, addr, access)?;
         Ok(self.pte(id, va).pfn())
     }
 

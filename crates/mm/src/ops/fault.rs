@@ -387,6 +387,13 @@ impl Kernel {
                 return Ok(0);
             }
         }
+        // Every page mapped here lies in the faulting address's page table (a folio mapped
+        // whole never crosses one): find or make it once and fill its entries directly.
+        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let mut new_tables = 0;
+        let table = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new_tables).ok_or(FaultError::Oom)?;
+        self.mm_mut(id).pgtable_pages += new_tables;
+        let pte_flags = self.pte_flags_for(vma, writable_now, false);
         let mut pva = win_lo;
         while pva < win_hi {
             let index = vma.page_index(pva);
@@ -421,16 +428,21 @@ impl Kernel {
             let mut a = lo;
             while a < hi {
                 let idx = vma.page_index(a);
-                if self.m.file(f.file).page_cached(idx) && !self.pte(id, a).mapped() {
+                let i = pgtable::index(a, 0);
+                if self.m.frames.table(table)[i] == 0 && self.m.file(f.file).page_cached(idx) {
                     let pfn = self.m.cache_page(f.file, idx).ok_or(FaultError::Oom)?;
-                    self.m.frames.get(pfn);
-                    self.map_page(id, vma, a, pfn, writable_now, false)?;
+                    let meta = self.m.frames.meta_mut(pfn);
+                    meta.refcount += 1;
+                    meta.mapcount += 1;
+                    self.m.frames.table_mut(table)[i] = Pte::new(pfn, pte_flags).0;
                     mapped += 1;
                 }
                 a += PAGE_SIZE;
             }
             pva = hi.max(pva + PAGE_SIZE);
         }
+        let rss = if kind == FileKind::Regular { RssKind::File } else { RssKind::Shmem };
+        rss_add(self.mm_mut(id), rss, mapped as i64);
         Ok(mapped)
     }
 
