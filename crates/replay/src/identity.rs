@@ -47,16 +47,25 @@ impl Identities {
         let mut ids = Identities::default();
         // Per pid, descriptor → path, to attribute fstat results.
         let mut fds: HashMap<(u32, u64), String> = HashMap::new();
-        // Only opens and stats matter here: skip every other line before parsing it.
-        let wanted = input.split(b'\n').map_while(Result::ok).filter(|l| {
-            memchr::memmem::find(l, b"stat").is_some()
-                || memchr::memmem::find(l, b"open").is_some()
-                || memchr::memmem::find(l, b"creat").is_some()
-        });
+        // Only opens and stats matter here: skip every other line before parsing it (one
+        // buffer for all lines; the calls all have a `t(`: stat(, fstatat(, openat(, creat().
+        let mut input = input;
         let mut text = Vec::new();
-        for mut l in wanted {
-            l.push(b'\n');
-            text.extend_from_slice(&l);
+        let mut line = Vec::new();
+        let finder = memchr::memmem::Finder::new(b"t(");
+        while input.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            let wanted = finder.find_iter(&line).any(|i| {
+                let head = &line[..i + 1];
+                head.ends_with(b"stat") || head.ends_with(b"at") || head.ends_with(b"creat") || head.ends_with(b"statx")
+            }) || memchr::memmem::find(&line, b"open(").is_some()
+                || memchr::memmem::find(&line, b"resumed>").is_some();
+            if wanted {
+                text.extend_from_slice(&line);
+                if !line.ends_with(b"\n") {
+                    text.push(b'\n');
+                }
+            }
+            line.clear();
         }
         for event in Parser::new(&text[..]).flatten() {
             let EventKind::Syscall(call) = &event.kind else { continue };
