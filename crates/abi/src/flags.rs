@@ -47,8 +47,9 @@ consts!(MAP_NAMES, u64, "Names of the `mmap` flags (the type first, then modifie
 pub const MAP_ANON: u64 = MAP_ANONYMOUS;
 /// The value `mmap` returns on failure, as a C program sees it.
 pub const MAP_FAILED: u64 = u64::MAX;
-/// The flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK` plus the validated ones).
-pub const MAP_VALIDATE_MASK: u64 = MAP_SHARED
+/// The flags plain MAP_SHARED and MAP_PRIVATE keep (Linux `LEGACY_MAP_MASK`); others are
+/// dropped silently, while MAP_SHARED_VALIDATE rejects them.
+pub const LEGACY_MAP_MASK: u64 = MAP_SHARED
     | MAP_PRIVATE
     | MAP_FIXED
     | MAP_ANONYMOUS
@@ -63,10 +64,9 @@ pub const MAP_VALIDATE_MASK: u64 = MAP_SHARED
     | MAP_STACK
     | MAP_HUGETLB
     | MAP_32BIT
-    | MAP_ABOVE4G
-    | MAP_HUGE_MASK_BITS
-    | MAP_SYNC
-    | MAP_FIXED_NOREPLACE;
+    | MAP_HUGE_MASK_BITS;
+/// The flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK` plus the validated ones).
+pub const MAP_VALIDATE_MASK: u64 = LEGACY_MAP_MASK | MAP_ABOVE4G | MAP_SYNC | MAP_FIXED_NOREPLACE;
 const MAP_HUGE_MASK_BITS: u64 = 0x3f << 26;
 
 consts!(MREMAP_NAMES, u64, "Names of the `mremap` flags.", {

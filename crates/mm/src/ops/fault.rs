@@ -282,6 +282,12 @@ impl Kernel {
         }
     }
 
+    /// A new anonymous page, exclusive to the process that faults it in.
+    fn alloc_anon_page(&mut self) -> Result<Pfn, FaultError> {
+        let flags = PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED;
+        self.m.frames.alloc(Owner::Anon, flags).ok_or(FaultError::Oom)
+    }
+
     /// Start of the VMA containing `va` now (it may have changed through stack growth).
     fn vma_start_of(&self, id: usize, va: u64) -> u64 {
         self.mms[id].as_ref().expect("freed mm").vmas.containing(va).map(|v| v.start).unwrap_or(va)
@@ -330,14 +336,7 @@ impl Kernel {
         }
         let start = self.vma_start_of(id, va);
         self.anon_vma_prepare(id, start);
-        let pfn = self
-            .m
-            .frames
-            .alloc(
-                Owner::Anon,
-                PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED,
-            )
-            .ok_or(FaultError::Oom)?;
+        let pfn = self.alloc_anon_page()?;
         self.map_page(id, vma, va, pfn, true, true)?;
         self.m.log(pid, addr, true, EventKind::AnonPage);
         Ok(())
@@ -394,6 +393,7 @@ impl Kernel {
         let table = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new_tables).ok_or(FaultError::Oom)?;
         self.mm_mut(id).pgtable_pages += new_tables;
         let pte_flags = self.pte_flags_for(vma, writable_now, false);
+        let locked = vma.flags.contains(VmFlags::LOCKED);
         let mut pva = win_lo;
         while pva < win_hi {
             let index = vma.page_index(pva);
@@ -435,6 +435,9 @@ impl Kernel {
                     meta.refcount += 1;
                     meta.mapcount += 1;
                     self.m.frames.table_mut(table)[i] = Pte::new(pfn, pte_flags).0;
+                    if locked {
+                        self.m.mlock_page(pfn);
+                    }
                     mapped += 1;
                 }
                 a += PAGE_SIZE;
@@ -504,14 +507,7 @@ impl Kernel {
         // wp_page_copy: a new anonymous page replaces the shared one.
         let start = self.vma_start_of(id, va);
         self.anon_vma_prepare(id, start);
-        let new = self
-            .m
-            .frames
-            .alloc(
-                Owner::Anon,
-                PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED,
-            )
-            .ok_or(FaultError::Oom)?;
+        let new = self.alloc_anon_page()?;
         self.m.frames.copy_frame(pfn, new);
         let flags = self.pte_flags_for(vma, true, true);
         self.set_pte(id, va, Pte::new(new, flags)).map_err(|_| FaultError::Oom)?;

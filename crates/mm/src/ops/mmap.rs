@@ -8,25 +8,6 @@ use crate::layout::*;
 use crate::vma::{Vma, VmaFile};
 use abi::*;
 
-/// Flags plain MAP_SHARED / MAP_PRIVATE keep (LEGACY_MAP_MASK); others are dropped silently,
-/// while MAP_SHARED_VALIDATE rejects them.
-const LEGACY_MAP_MASK: u64 = MAP_SHARED
-    | MAP_PRIVATE
-    | MAP_FIXED
-    | MAP_ANONYMOUS
-    | MAP_DENYWRITE
-    | MAP_EXECUTABLE
-    | MAP_UNINITIALIZED
-    | MAP_GROWSDOWN
-    | MAP_LOCKED
-    | MAP_NORESERVE
-    | MAP_POPULATE
-    | MAP_NONBLOCK
-    | MAP_STACK
-    | MAP_HUGETLB
-    | MAP_32BIT
-    | (0x3f << 26);
-
 /// The last address of the default 47-bit mmap window.
 const DEFAULT_MAP_WINDOW: u64 = TASK_SIZE;
 
