@@ -496,7 +496,7 @@ impl Machine {
             if let Some(f) = self.files.get(file as usize).and_then(|f| f.as_ref()) {
                 let (start, order) = f.folio_of(u64::from(index));
                 if order > 0 {
-                    return (start..start + (1u64 << order)).filter_map(|i| f.cache.get(&i).copied()).collect();
+                    return f.cache.range(start..start + (1u64 << order)).map(|(_, &p)| p).collect();
                 }
             }
         }

@@ -429,8 +429,16 @@ impl Kernel {
             while a < hi {
                 let idx = vma.page_index(a);
                 let i = pgtable::index(a, 0);
-                if self.m.frames.table(table)[i] == 0 && self.m.file(f.file).page_cached(idx) {
-                    let pfn = self.m.cache_page(f.file, idx).ok_or(FaultError::Oom)?;
+                if self.m.frames.table(table)[i] == 0 {
+                    let file = self.m.file(f.file);
+                    let pfn = match file.cache.get(&idx) {
+                        Some(&pfn) => pfn,
+                        None if file.page_cached(idx) => self.m.cache_page(f.file, idx).ok_or(FaultError::Oom)?,
+                        None => {
+                            a += PAGE_SIZE;
+                            continue;
+                        }
+                    };
                     let meta = self.m.frames.meta_mut(pfn);
                     meta.refcount += 1;
                     meta.mapcount += 1;

@@ -123,7 +123,7 @@ impl Kernel {
         }
         if let Some(o) = open {
             let of = self.m.open_file(o).clone();
-            let f = self.m.file(of.file).clone();
+            let f = self.m.file(of.file);
             match flags & MAP_TYPE {
                 MAP_SHARED | MAP_SHARED_VALIDATE => {
                     if flags & MAP_TYPE == MAP_SHARED {
@@ -140,9 +140,9 @@ impl Kernel {
                     if !of.writable {
                         vm_flags -= VmFlags::MAYWRITE | VmFlags::SHARED;
                     }
-                    self.check_private_file(&of, &f, &mut vm_flags)?;
+                    self.check_private_file(&of, f, &mut vm_flags)?;
                 }
-                MAP_PRIVATE => self.check_private_file(&of, &f, &mut vm_flags)?,
+                MAP_PRIVATE => self.check_private_file(&of, f, &mut vm_flags)?,
                 _ => return Err(Errno::EINVAL),
             }
             // ext4 without DAX refuses MAP_SYNC mappings.
