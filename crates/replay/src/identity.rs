@@ -53,12 +53,14 @@ impl Identities {
         let mut text = Vec::new();
         let mut line = Vec::new();
         let finder = memchr::memmem::Finder::new(b"t(");
+        let open_call = memchr::memmem::Finder::new(b"open(");
+        let resumed = memchr::memmem::Finder::new(b"resumed>");
         while input.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
             let wanted = finder.find_iter(&line).any(|i| {
                 let head = &line[..i + 1];
                 head.ends_with(b"stat") || head.ends_with(b"at") || head.ends_with(b"creat") || head.ends_with(b"statx")
-            }) || memchr::memmem::find(&line, b"open(").is_some()
-                || memchr::memmem::find(&line, b"resumed>").is_some();
+            }) || open_call.find(&line).is_some()
+                || resumed.find(&line).is_some();
             if wanted {
                 text.extend_from_slice(&line);
                 if !line.ends_with(b"\n") {
