@@ -394,6 +394,7 @@ impl Kernel {
         self.mm_mut(id).pgtable_pages += new_tables;
         let pte_flags = self.pte_flags_for(vma, writable_now, false);
         let locked = vma.flags.contains(VmFlags::LOCKED);
+        let mut in_cache: Vec<(u64, Pfn)> = Vec::new();
         let mut pva = win_lo;
         while pva < win_hi {
             let index = vma.page_index(pva);
@@ -425,14 +426,25 @@ impl Kernel {
                 let eof = vma.start + ((size_pages.saturating_sub(vma.pgoff)) << PAGE_SHIFT);
                 (pva, if kind == FileKind::Regular { e.min(eof.max(pva)) } else { e })
             };
+            // The cached frames of the span, found with one walk of the page-cache map
+            // rather than a lookup per page.
+            let idx_lo = vma.page_index(lo);
+            let idx_hi = idx_lo + (hi.saturating_sub(lo) >> PAGE_SHIFT);
+            in_cache.clear();
+            in_cache.extend(self.m.file(f.file).cache.range(idx_lo..idx_hi).map(|(&i, &p)| (i, p)));
+            let mut next = 0;
             let mut a = lo;
             while a < hi {
                 let idx = vma.page_index(a);
                 let i = pgtable::index(a, 0);
+                while next < in_cache.len() && in_cache[next].0 < idx {
+                    next += 1;
+                }
+                let hit = in_cache.get(next).filter(|&&(j, _)| j == idx).map(|&(_, p)| p);
                 if self.m.frames.table(table)[i] == 0 {
                     let file = self.m.file(f.file);
-                    let pfn = match file.cache.get(&idx) {
-                        Some(&pfn) => pfn,
+                    let pfn = match hit {
+                        Some(pfn) => pfn,
                         None if file.page_cached(idx) => self.m.cache_page(f.file, idx).ok_or(FaultError::Oom)?,
                         None => {
                             a += PAGE_SIZE;
