@@ -188,6 +188,38 @@ pub fn set_table_entry(frames: &mut FrameTable, parent: Pfn, va: u64, level: u32
     frames.table_mut(parent)[index(va, level + 1)] = child.map(|c| Pte::new(c, TABLE_ENTRY).0).unwrap_or(0);
 }
 
+/// A present or PROT_NONE entry found by [`mapped_ptes`]: the leaf table holding it, its
+/// index there, the virtual address it maps and its value when it was listed.
+#[derive(Clone, Copy, Debug)]
+pub struct PteSlot {
+    /// The leaf table.
+    pub table: Pfn,
+    /// The entry's index in it.
+    pub index: usize,
+    /// The virtual address the entry maps.
+    pub va: u64,
+    /// The entry as listed.
+    pub pte: Pte,
+}
+
+/// Lists the mapped entries of `[start, end)` in address order. They are listed before the
+/// caller acts on them, so a caller may rewrite or clear each entry as it goes.
+pub fn mapped_ptes(frames: &FrameTable, root: Pfn, start: u64, end: u64) -> Vec<PteSlot> {
+    let mut out = Vec::new();
+    for (base, table) in leaf_tables(frames, root, start, end) {
+        let entries = frames.table(table);
+        let (lo, hi) = (start.max(base), end.min(base + crate::layout::PMD_SIZE));
+        for va in (lo..hi).step_by(crate::layout::PAGE_SIZE as usize) {
+            let index = index(va, 0);
+            let pte = Pte(entries[index]);
+            if pte.mapped() {
+                out.push(PteSlot { table, index, va, pte });
+            }
+        }
+    }
+    out
+}
+
 /// Lists the existing leaf tables that cover part of `[start, end)`, with the virtual
 /// address each one starts at.
 pub fn leaf_tables(frames: &FrameTable, root: Pfn, start: u64, end: u64) -> Vec<(u64, Pfn)> {

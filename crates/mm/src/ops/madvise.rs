@@ -26,7 +26,7 @@ use crate::flags::VmFlags;
 use crate::frame::{Owner, PageFlags};
 use crate::kernel::{Kernel, Pid, ThpMode};
 use crate::layout::*;
-use crate::pgtable::{self, Pte, PteFlags};
+use crate::pgtable::{self, PteFlags};
 use crate::vma::Vma;
 use abi::*;
 
@@ -185,34 +185,28 @@ impl Kernel {
     fn madvise_free(&mut self, id: usize, start: u64, end: u64) {
         let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
         let zero = self.m.frames.zero_pfn();
-        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
-            let lo = start.max(base);
-            let hi = end.min(base + PMD_SIZE);
-            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                let i = pgtable::index(va, 0);
-                let pte = Pte(self.m.frames.table(table)[i]);
-                if !pte.mapped() || pte.pfn() == zero {
+        for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
+            if pte.pfn() == zero {
+                continue;
+            }
+            let pfn = pte.pfn();
+            let meta = self.m.frames.meta(pfn);
+            if meta.owner != Owner::Anon {
+                continue;
+            }
+            // A dirty folio is cleaned only when this mapping is its only one.
+            if meta.flags.contains(PageFlags::DIRTY) {
+                if meta.mapcount != 1 {
                     continue;
                 }
-                let pfn = pte.pfn();
-                let meta = self.m.frames.meta(pfn);
-                if meta.owner != Owner::Anon {
-                    continue;
-                }
-                // A dirty folio is cleaned only when this mapping is its only one.
-                if meta.flags.contains(PageFlags::DIRTY) {
-                    if meta.mapcount != 1 {
-                        continue;
-                    }
-                    self.m.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
-                }
-                self.m.frames.table_mut(table)[i] = pte.without(PteFlags::ACCESSED | PteFlags::DIRTY).0;
-                // folio_mark_lazyfree (its LRU move taken as done: the per-CPU batch drained).
-                let m = self.m.frames.meta_mut(pfn);
-                if m.flags.contains(PageFlags::SWAPBACKED) && !m.flags.contains(PageFlags::MLOCKED) {
-                    m.flags -= PageFlags::SWAPBACKED | PageFlags::ACTIVE | PageFlags::REFERENCED;
-                    self.m.vmstat.pglazyfree += 1;
-                }
+                self.m.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
+            }
+            self.m.frames.table_mut(table)[i] = pte.without(PteFlags::ACCESSED | PteFlags::DIRTY).0;
+            // folio_mark_lazyfree (its LRU move taken as done: the per-CPU batch drained).
+            let m = self.m.frames.meta_mut(pfn);
+            if m.flags.contains(PageFlags::SWAPBACKED) && !m.flags.contains(PageFlags::MLOCKED) {
+                m.flags -= PageFlags::SWAPBACKED | PageFlags::ACTIVE | PageFlags::REFERENCED;
+                self.m.vmstat.pglazyfree += 1;
             }
         }
     }
@@ -223,30 +217,24 @@ impl Kernel {
         let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
         let zero = self.m.frames.zero_pfn();
         let mut reclaim = Vec::new();
-        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
-            let lo = start.max(base);
-            let hi = end.min(base + PMD_SIZE);
-            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                let i = pgtable::index(va, 0);
-                let pte = Pte(self.m.frames.table(table)[i]);
-                if !pte.mapped() || pte.pfn() == zero {
-                    continue;
-                }
-                let pfn = pte.pfn();
-                if self.m.folio_pfns(pfn).len() > 1 || self.m.frames.meta(pfn).mapcount != 1 {
-                    continue;
-                }
-                if !pageout && pte.flags().contains(PteFlags::ACCESSED) {
-                    self.m.frames.table_mut(table)[i] = pte.without(PteFlags::ACCESSED).0;
-                }
-                self.m.frames.meta_mut(pfn).flags -= PageFlags::REFERENCED;
-                if pageout {
-                    reclaim.push((va, pfn));
-                } else if self.m.frames.meta(pfn).flags.contains(PageFlags::ACTIVE) {
-                    // folio_deactivate (the per-CPU batch taken as drained).
-                    self.m.frames.meta_mut(pfn).flags -= PageFlags::ACTIVE;
-                    self.m.vmstat.pgdeactivate += 1;
-                }
+        for pgtable::PteSlot { table, index: i, va, pte } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
+            if pte.pfn() == zero {
+                continue;
+            }
+            let pfn = pte.pfn();
+            if self.m.folio_pfns(pfn).len() > 1 || self.m.frames.meta(pfn).mapcount != 1 {
+                continue;
+            }
+            if !pageout && pte.flags().contains(PteFlags::ACCESSED) {
+                self.m.frames.table_mut(table)[i] = pte.without(PteFlags::ACCESSED).0;
+            }
+            self.m.frames.meta_mut(pfn).flags -= PageFlags::REFERENCED;
+            if pageout {
+                reclaim.push((va, pfn));
+            } else if self.m.frames.meta(pfn).flags.contains(PageFlags::ACTIVE) {
+                // folio_deactivate (the per-CPU batch taken as drained).
+                self.m.frames.meta_mut(pfn).flags -= PageFlags::ACTIVE;
+                self.m.vmstat.pgdeactivate += 1;
             }
         }
         for (va, pfn) in reclaim {
@@ -478,31 +466,22 @@ impl Kernel {
         let mm = self.mms[id].as_ref().expect("freed mm");
         let locked = mm.vmas.containing(start).is_some_and(|v| v.flags.contains(VmFlags::LOCKED));
         let pgd = mm.pgd;
-        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
-            let lo = start.max(base);
-            let hi = end.min(base + PMD_SIZE);
-            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                let i = pgtable::index(va, 0);
-                let pte = Pte(self.m.frames.table(table)[i]);
-                if !pte.mapped() {
-                    continue;
-                }
-                let pfn = pte.pfn();
-                if !matches!(self.m.frames.meta(pfn).owner, Owner::File { file: f, .. } if f == file.0) {
-                    continue;
-                }
-                self.m.frames.table_mut(table)[i] = 0;
-                if pte.dirty() {
-                    self.m.folio_mark_dirty(pfn);
-                }
-                let kind = self.m.rss_kind(pfn);
-                crate::kernel::rss_add(self.mm_mut(id), kind, -1);
-                if locked {
-                    self.m.munlock_page(pfn);
-                }
-                self.m.frames.meta_mut(pfn).mapcount -= 1;
-                self.m.frames.put(pfn);
+        for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
+            let pfn = pte.pfn();
+            if !matches!(self.m.frames.meta(pfn).owner, Owner::File { file: f, .. } if f == file.0) {
+                continue;
             }
+            self.m.frames.table_mut(table)[i] = 0;
+            if pte.dirty() {
+                self.m.folio_mark_dirty(pfn);
+            }
+            let kind = self.m.rss_kind(pfn);
+            crate::kernel::rss_add(self.mm_mut(id), kind, -1);
+            if locked {
+                self.m.munlock_page(pfn);
+            }
+            self.m.frames.meta_mut(pfn).mapcount -= 1;
+            self.m.frames.put(pfn);
         }
     }
 }

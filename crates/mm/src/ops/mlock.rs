@@ -11,7 +11,7 @@
 use crate::flags::VmFlags;
 use crate::kernel::{vm_stat_account, Cap, Kernel, Pid, Rlimit};
 use crate::layout::*;
-use crate::pgtable::{self, Pte};
+use crate::pgtable;
 use abi::*;
 
 /// VM_LOCKED and VM_LOCKONFAULT (VM_LOCKED_MASK).
@@ -185,19 +185,15 @@ impl Kernel {
     fn mlock_present_pages(&mut self, id: usize, start: u64, end: u64, lock: bool) {
         let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
         let zero = self.m.frames.zero_pfn();
-        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
-            let lo = start.max(base);
-            let hi = end.min(base + PMD_SIZE);
-            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                let pte = Pte(self.m.frames.table(table)[pgtable::index(va, 0)]);
-                if !pte.mapped() || pte.pfn() == zero {
-                    continue;
-                }
-                if lock {
-                    self.m.mlock_page(pte.pfn());
-                } else {
-                    self.m.munlock_page(pte.pfn());
-                }
+        for slot in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
+            let pfn = slot.pte.pfn();
+            if pfn == zero {
+                continue;
+            }
+            if lock {
+                self.m.mlock_page(pfn);
+            } else {
+                self.m.munlock_page(pfn);
             }
         }
     }

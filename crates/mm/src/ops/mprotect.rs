@@ -5,7 +5,7 @@ use crate::flags::VmFlags;
 use crate::frame::PageFlags;
 use crate::kernel::{can_merge, vm_stat_account, Kernel, Pid};
 use crate::layout::*;
-use crate::pgtable::{self, Pte, PteFlags};
+use crate::pgtable::{self, PteFlags};
 use crate::vma::Vma;
 use abi::*;
 
@@ -172,35 +172,22 @@ impl Kernel {
         let writable = vma.flags.contains(VmFlags::WRITE);
         let shared = vma.flags.contains(VmFlags::SHARED);
         let accessible = vma.flags.intersects(VmFlags::READ | VmFlags::WRITE | VmFlags::EXEC);
-        for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
-            let lo = start.max(base);
-            let hi = end.min(base + PMD_SIZE);
-            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                let i = pgtable::index(va, 0);
-                let pte = Pte(self.m.frames.table(table)[i]);
-                if !pte.mapped() {
-                    continue;
-                }
-                let pfn = pte.pfn();
-                let mut p = pte.without(PteFlags::WRITABLE | PteFlags::NX | PteFlags::PRESENT | PteFlags::PROTNONE);
-                p = p.with(if accessible { PteFlags::PRESENT } else { PteFlags::PROTNONE });
-                if !vma.flags.contains(VmFlags::EXEC) {
-                    p = p.with(PteFlags::NX);
-                }
-                // A write upgrade happens only where no write fault is needed later:
-                // exclusive anonymous pages, or shared pages already dirty.
-                let keep_write = writable
-                    && pfn != zero
-                    && if shared {
-                        pte.dirty()
-                    } else {
-                        self.m.frames.meta(pfn).flags.contains(PageFlags::ANON_EXCLUSIVE)
-                    };
-                if keep_write && accessible {
-                    p = p.with(PteFlags::WRITABLE);
-                }
-                self.m.frames.table_mut(table)[i] = p.0;
+        for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
+            let pfn = pte.pfn();
+            let mut p = pte.without(PteFlags::WRITABLE | PteFlags::NX | PteFlags::PRESENT | PteFlags::PROTNONE);
+            p = p.with(if accessible { PteFlags::PRESENT } else { PteFlags::PROTNONE });
+            if !vma.flags.contains(VmFlags::EXEC) {
+                p = p.with(PteFlags::NX);
             }
+            // A write upgrade happens only where no write fault is needed later:
+            // exclusive anonymous pages, or shared pages already dirty.
+            let keep_write = writable
+                && pfn != zero
+                && if shared { pte.dirty() } else { self.m.frames.meta(pfn).flags.contains(PageFlags::ANON_EXCLUSIVE) };
+            if keep_write && accessible {
+                p = p.with(PteFlags::WRITABLE);
+            }
+            self.m.frames.table_mut(table)[i] = p.0;
         }
     }
 }
