@@ -109,15 +109,7 @@ pub fn alloc_root(frames: &mut FrameTable) -> Option<Pfn> {
 
 /// Returns the leaf (PTE-level) table covering `va`, if it exists.
 pub fn leaf_table(frames: &FrameTable, root: Pfn, va: u64) -> Option<Pfn> {
-    let mut table = root;
-    for level in (1..=3).rev() {
-        let e = Pte(frames.table(table)[index(va, level)]);
-        if !e.present() {
-            return None;
-        }
-        table = e.pfn();
-    }
-    Some(table)
+    table_at(frames, root, va, 0)
 }
 
 /// Returns the entry mapping `va` (empty if any level is missing).
@@ -131,21 +123,7 @@ pub fn lookup(frames: &FrameTable, root: Pfn, va: u64) -> Pte {
 /// Returns the leaf table covering `va`, allocating missing levels. Counts each new table in
 /// `new_tables`. `None` when memory is exhausted.
 pub fn leaf_table_alloc(frames: &mut FrameTable, root: Pfn, va: u64, new_tables: &mut u64) -> Option<Pfn> {
-    let mut table = root;
-    for level in (1..=3).rev() {
-        let i = index(va, level);
-        let e = Pte(frames.table(table)[i]);
-        table = if e.present() {
-            e.pfn()
-        } else {
-            let t = frames.alloc(Owner::PageTable, PageFlags::PGTABLE)?;
-            frames.table_mut(t);
-            frames.table_mut(table)[i] = Pte::new(t, TABLE_ENTRY).0;
-            *new_tables += 1;
-            t
-        };
-    }
-    Some(table)
+    table_at_alloc(frames, root, va, 0, new_tables)
 }
 
 /// Returns the table of `level` (2 = PUD table, 1 = PMD table, 0 = PTE table) on the walk
