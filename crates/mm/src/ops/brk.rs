@@ -57,7 +57,8 @@ impl Kernel {
                 return orig;
             }
         }
-        if self.do_brk_flags(id, oldbrk, newbrk - oldbrk).is_err() {
+        let start_brk = self.mms[id].as_ref().expect("freed mm").start_brk;
+        if self.do_brk_flags(id, oldbrk, newbrk - oldbrk, VmFlags::empty(), start_brk).is_err() {
             return orig;
         }
         self.mm_mut(id).brk = brk;
@@ -69,11 +70,21 @@ impl Kernel {
         brk
     }
 
-    /// do_brk_flags: extends the brk VMA ending at `addr` or creates one.
-    fn do_brk_flags(&mut self, id: usize, addr: u64, len: u64) -> Result<(), ()> {
+    /// do_brk_flags: extends the anonymous VMA ending at `addr` or creates one, with `extra`
+    /// flags beyond the data defaults. Only a VMA that ends above `prev_limit` may be
+    /// extended (brk passes start_brk, vma_prev_limit; the ELF loader's vm_brk_flags 0).
+    pub(crate) fn do_brk_flags(
+        &mut self,
+        id: usize,
+        addr: u64,
+        len: u64,
+        extra: VmFlags,
+        prev_limit: u64,
+    ) -> Result<(), ()> {
         let pages = len >> PAGE_SHIFT;
         let mm = self.mms[id].as_ref().expect("freed mm");
-        let flags = VmFlags::READ
+        let flags = extra
+            | VmFlags::READ
             | VmFlags::WRITE
             | VmFlags::MAYREAD
             | VmFlags::MAYWRITE
@@ -99,9 +110,9 @@ impl Kernel {
             anon_vma: None,
             special: None,
         };
-        // vma_prev_limit(start_brk): only a VMA reaching above start_brk may be extended (so
-        // the bss below an empty heap never is, but a VMA the heap was merged into is).
-        let brkvma = mm.vmas.prev_of(addr).filter(|v| v.end > mm.start_brk && v.end == addr).cloned();
+        // With brk's limit, the bss below an empty heap is never extended, but a VMA the
+        // heap was merged into is.
+        let brkvma = mm.vmas.prev_of(addr).filter(|v| v.end > prev_limit && v.end == addr).cloned();
         match brkvma {
             Some(b) if can_merge(&b, &new) => {
                 let mm = self.mm_mut(id);

@@ -12,9 +12,8 @@
 use super::image::{ElfImage, ElfKind, LoadSegment};
 use crate::file::OpenFileId;
 use crate::flags::VmFlags;
-use crate::kernel::{can_merge, vm_stat_account, Kernel, Pid};
+use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
-use crate::vma::Vma;
 use abi::*;
 
 /// ELF_ET_DYN_BASE before alignment: 2/3 of the 47-bit window.
@@ -181,47 +180,9 @@ impl Kernel {
             return Err(Errno::EPERM);
         }
         self.do_munmap_range(id, addr, addr + len)?;
-        let mm = self.mms[id].as_ref().expect("freed mm");
-        let mut flags = VmFlags::READ
-            | VmFlags::WRITE
-            | VmFlags::MAYREAD
-            | VmFlags::MAYWRITE
-            | VmFlags::MAYEXEC
-            | VmFlags::ACCOUNT
-            | mm.def_flags;
-        if exec {
-            flags |= VmFlags::EXEC;
-        }
-        let pages = len >> PAGE_SHIFT;
-        if !self.may_expand_vm(id, flags, pages) || mm.map_count() as u64 > self.m.config.max_map_count {
-            return Err(Errno::ENOMEM);
-        }
-        // vm_brk_flags charges the commit limit (security_vm_enough_memory_mm).
-        if flags.contains(VmFlags::ACCOUNT) && !self.may_commit(id, pages) {
-            return Err(Errno::ENOMEM);
-        }
-        let mm = self.mms[id].as_ref().expect("freed mm");
-        let new = Vma {
-            start: addr,
-            end: addr + len,
-            flags,
-            pgoff: addr >> PAGE_SHIFT,
-            file: None,
-            anon_vma: None,
-            special: None,
-        };
-        match mm.vmas.prev_of(addr).filter(|p| p.end == addr && can_merge(p, &new)).map(|p| p.start) {
-            Some(prev) => {
-                let mm = self.mm_mut(id);
-                mm.vmas.update(prev, |v| v.end = addr + len);
-                vm_stat_account(mm, flags, pages as i64);
-                if flags.contains(VmFlags::ACCOUNT) {
-                    self.m.vm_acct_memory(pages);
-                }
-            }
-            None => self.vma_link(id, new),
-        }
-        Ok(())
+        let extra = if exec { VmFlags::EXEC } else { VmFlags::empty() };
+        // The limit checks and the commit charge fail alike with ENOMEM.
+        self.do_brk_flags(id, addr, len, extra, 0).map_err(|()| Errno::ENOMEM)
     }
 
     /// The PT_LOAD loop of load_elf_binary: maps the program and returns where it went.
