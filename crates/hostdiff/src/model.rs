@@ -13,22 +13,8 @@ use std::sync::Arc;
 /// One VMA of a host smaps text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmapsVma {
-    /// Start address.
-    pub start: u64,
-    /// End address.
-    pub end: u64,
-    /// The `rwxp` column.
-    pub perms: String,
-    /// File offset in bytes.
-    pub offset: u64,
-    /// Device major.
-    pub major: u32,
-    /// Device minor.
-    pub minor: u32,
-    /// Inode.
-    pub ino: u64,
-    /// Name column (may be empty).
-    pub name: String,
+    /// Its header line.
+    pub maps: MapsLine,
     /// VmFlags.
     pub flags: VmFlags,
     /// Anonymous kB (tells whether the VMA has an anon_vma).
@@ -86,19 +72,7 @@ pub fn parse_smaps(text: &str) -> Vec<SmapsVma> {
     let mut out: Vec<SmapsVma> = Vec::new();
     for line in text.lines() {
         if let Some(m) = parse_maps_line(line) {
-            out.push(SmapsVma {
-                start: m.start,
-                end: m.end,
-                perms: m.perms,
-                offset: m.offset,
-                major: m.major,
-                minor: m.minor,
-                ino: m.ino,
-                name: m.name,
-                flags: VmFlags::empty(),
-                anonymous_kb: 0,
-                rss_kb: 0,
-            });
+            out.push(SmapsVma { maps: m, flags: VmFlags::empty(), anonymous_kb: 0, rss_kb: 0 });
             continue;
         }
         let Some(last) = out.last_mut() else { continue };
@@ -163,40 +137,41 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
     let mut opened: BTreeMap<String, (mm::FileId, mm::OpenFileId)> = BTreeMap::new();
     let mut prev: Option<Vma> = None;
     for v in parse_smaps(&init.smaps) {
-        let special = match v.name.as_str() {
+        let special = match v.maps.name.as_str() {
             "[vvar]" => Some(Special::Vvar),
             "[vvar_vclock]" => Some(Special::VvarVclock),
             "[vdso]" => Some(Special::Vdso),
             _ => None,
         };
-        if v.start >= mm::layout::TASK_SIZE {
+        if v.maps.start >= mm::layout::TASK_SIZE {
             continue; // [vsyscall] is not a VMA
         }
-        let file = if v.ino != 0 || v.name.starts_with('/') {
-            let key = v.name.clone();
+        let file = if v.maps.ino != 0 || v.maps.name.starts_with('/') {
+            let key = v.maps.name.clone();
             let (fid, oid) = match opened.get(&key) {
                 Some(&x) => x,
                 None => {
-                    let path = v.name.trim_end_matches(" (deleted)").to_string();
+                    let path = v.maps.name.trim_end_matches(" (deleted)").to_string();
                     let fid = match k.lookup(&path) {
-                        Some(f) if !v.name.ends_with(" (deleted)") => f,
+                        Some(f) if !v.maps.name.ends_with(" (deleted)") => f,
                         _ => {
-                            let size =
-                                std::fs::metadata(&path).map(|m| m.len()).unwrap_or(v.offset + (v.end - v.start));
+                            let size = std::fs::metadata(&path)
+                                .map(|m| m.len())
+                                .unwrap_or(v.maps.offset + (v.maps.end - v.maps.start));
                             let fid = k.import_file(
-                                &format!("{path}\u{0}{}", v.ino),
-                                v.major,
-                                v.minor,
-                                v.ino,
+                                &format!("{path}\u{0}{}", v.maps.ino),
+                                v.maps.major,
+                                v.maps.minor,
+                                v.maps.ino,
                                 Arc::from(vec![0u8; 0]),
                             );
                             let f = k.m.file_mut(fid);
                             f.path = path.clone();
                             f.size = size;
-                            if v.name.ends_with(" (deleted)") {
+                            if v.maps.name.ends_with(" (deleted)") {
                                 f.always_deleted = true;
                                 f.kind = FileKind::Shmem;
-                                f.size = v.offset + (v.end - v.start);
+                                f.size = v.maps.offset + (v.maps.end - v.maps.start);
                             }
                             fid
                         }
@@ -210,13 +185,13 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
         } else {
             None
         };
-        let pgoff = if file.is_some() { v.offset >> 12 } else { v.start >> 12 };
-        let has_anon = v.anonymous_kb > 0 || v.perms.starts_with("rw") && file.is_none() && special.is_none();
+        let pgoff = if file.is_some() { v.maps.offset >> 12 } else { v.maps.start >> 12 };
+        let has_anon = v.anonymous_kb > 0 || v.maps.perms.starts_with("rw") && file.is_none() && special.is_none();
         // anon_vma_prepare gives a VMA its neighbour's anon_vma when the two could merge
         // but for it (the program's bss and the heap above it, say), so such neighbours
         // share one and merge once their flags agree.
         let shared = prev.as_ref().and_then(|p: &Vma| {
-            let compatible = p.end == v.start
+            let compatible = p.end == v.maps.start
                 && p.anon_vma.is_some()
                 && p.file.is_none()
                 && file.is_none()
@@ -227,11 +202,11 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
             compatible.then_some(p.anon_vma).flatten()
         });
         let anon_vma = has_anon.then(|| shared.unwrap_or_else(|| k.m.new_anon_vma(false)));
-        let vma = Vma { start: v.start, end: v.end, flags: v.flags, pgoff, file, anon_vma, special };
+        let vma = Vma { start: v.maps.start, end: v.maps.end, flags: v.flags, pgoff, file, anon_vma, special };
         prev = Some(vma.clone());
-        k.import_vma(pid, vma).map_err(|e| format!("importing {:#x}-{:#x}: {e}", v.start, v.end))?;
+        k.import_vma(pid, vma).map_err(|e| format!("importing {:#x}-{:#x}: {e}", v.maps.start, v.maps.end))?;
         if v.rss_kb > 0 {
-            k.import_page_tables(pid, v.start, v.end).map_err(|e| e.to_string())?;
+            k.import_page_tables(pid, v.maps.start, v.maps.end).map_err(|e| e.to_string())?;
         }
     }
     for (_, (_, oid)) in opened {
