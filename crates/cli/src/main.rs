@@ -17,6 +17,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// A replay moves every parsed event from the parser thread to the replayer thread, which frees
+// it; glibc's allocator serialises such cross-thread frees on an arena lock, mimalloc does not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An executable model of the Linux x86-64 process address space.
 #[derive(Debug, Parser)]
 #[command(name = "mmsim", version)]

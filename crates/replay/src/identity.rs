@@ -47,28 +47,7 @@ impl Identities {
         let mut ids = Identities::default();
         // Per pid, descriptor → path, to attribute fstat results.
         let mut fds: HashMap<(u32, u64), String> = HashMap::new();
-        // Only opens and stats matter here: skip every other line before parsing it (one
-        // buffer for all lines; the calls all have a `t(`: stat(, fstatat(, openat(, creat().
-        let mut input = input;
-        let mut text = Vec::new();
-        let mut line = Vec::new();
-        let finder = memchr::memmem::Finder::new(b"t(");
-        let open_call = memchr::memmem::Finder::new(b"open(");
-        let resumed = memchr::memmem::Finder::new(b"resumed>");
-        while input.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-            let wanted = finder.find_iter(&line).any(|i| {
-                let head = &line[..i + 1];
-                head.ends_with(b"stat") || head.ends_with(b"at") || head.ends_with(b"creat") || head.ends_with(b"statx")
-            }) || open_call.find(&line).is_some()
-                || resumed.find(&line).is_some();
-            if wanted {
-                text.extend_from_slice(&line);
-                if !line.ends_with(b"\n") {
-                    text.push(b'\n');
-                }
-            }
-            line.clear();
-        }
+        let text = wanted_lines(input);
         for event in Parser::new(&text[..]).flatten() {
             let EventKind::Syscall(call) = &event.kind else { continue };
             let pid = event.pid.unwrap_or(0);
@@ -109,6 +88,70 @@ impl Identities {
         }
         ids
     }
+}
+
+/// The lines of `input` that may open or stat a file, or resume a call that may: opens and
+/// stats are all that matter to identities, and skipping every other line before parsing it
+/// keeps this pass cheap. The text is searched a block at a time for the few spellings those
+/// lines have (`stat(`, `fstatat(`, `statx(`, `openat(`, `creat(` all have a `t(`; then
+/// `open(` and `resumed>`), and only the lines around a hit are looked at.
+fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
+    const BLOCK: usize = 1 << 20;
+    let t_paren = memchr::memmem::Finder::new(b"t(");
+    let open_call = memchr::memmem::Finder::new(b"open(");
+    let resumed = memchr::memmem::Finder::new(b"resumed>");
+    let mut text = Vec::new();
+    let mut block: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
+    let mut hits = Vec::new();
+    loop {
+        // Fill the block with whole lines (a line longer than the block is read whole).
+        let mut eof = false;
+        while block.len() < BLOCK {
+            match input.fill_buf() {
+                Ok([]) | Err(_) => {
+                    eof = true;
+                    break;
+                }
+                Ok(buf) => {
+                    let n = buf.len();
+                    block.extend_from_slice(buf);
+                    input.consume(n);
+                }
+            }
+        }
+        if !eof && !block.ends_with(b"\n") && input.read_until(b'\n', &mut block).unwrap_or(0) == 0 {
+            eof = true;
+        }
+        if block.is_empty() {
+            break;
+        }
+        hits.clear();
+        hits.extend(t_paren.find_iter(&block).filter(|&i| {
+            let head = &block[..i + 1];
+            head.ends_with(b"stat") || head.ends_with(b"at") || head.ends_with(b"creat") || head.ends_with(b"statx")
+        }));
+        hits.extend(open_call.find_iter(&block));
+        hits.extend(resumed.find_iter(&block));
+        hits.sort_unstable();
+        let mut copied_to = 0;
+        for &hit in &hits {
+            if hit < copied_to {
+                continue;
+            }
+            let start = memchr::memrchr(b'\n', &block[..hit]).map_or(0, |i| i + 1);
+            let end = memchr::memchr(b'\n', &block[hit..]).map_or(block.len(), |i| hit + i + 1);
+            text.extend_from_slice(&block[start..end]);
+            if !text.ends_with(b"\n") {
+                text.push(b'\n');
+            }
+            copied_to = end;
+        }
+        block.clear();
+        if eof {
+            break;
+        }
+    }
+    text
 }
 
 /// The identity in a `stat` or `statx` result structure at argument `index`, if the call

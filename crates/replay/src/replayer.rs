@@ -5,7 +5,8 @@ use crate::identity::Identities;
 use crate::report::{Mismatch, Mode, Report};
 use abi::*;
 use mm::{Config, FileId, Kernel, OpenFileId, Pid};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::mpsc;
 use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
@@ -80,7 +81,7 @@ pub struct Replayer {
     /// Address spaces whose program has started (its C library registered rseq or a robust
     /// futex list, which it does right before main): mappings made before that are the
     /// loader's and the library's, whose residency depends on code the log does not show.
-    started: std::collections::HashSet<usize>,
+    started: HashSet<usize>,
     other_file: Option<FileId>,
     root: Option<u32>,
     /// A read or write logged with its buffer address (`-e raw=`), waiting for the dump
@@ -98,20 +99,33 @@ pub fn replay<R: BufRead + Send + 'static>(
     opts: Options,
     mut progress: impl FnMut(u64),
 ) -> Report {
-    let (tx, rx) = mpsc::sync_channel::<Vec<Result<Event, ParseError>>>(64);
+    // Batches go to the replayer and come back to the parser thread, which drops their
+    // events there: freeing memory in the thread that allocated it is the cheap case, and the
+    // replayer thread, the slower of the two, is spared the work. A few small batches in
+    // flight keep the events still in cache when the replayer reads them.
+    let (tx, rx) = mpsc::sync_channel::<Vec<Result<Event, ParseError>>>(4);
+    let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
     let parser = std::thread::spawn(move || {
-        let mut batch = Vec::with_capacity(1024);
+        const BATCH: usize = 256;
+        let mut batch = Vec::with_capacity(BATCH);
         for item in Parser::new(input) {
             batch.push(item);
-            if batch.len() == 1024 && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(1024))).is_err() {
-                return;
+            if batch.len() == BATCH {
+                let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                next.clear();
+                if tx.send(std::mem::replace(&mut batch, next)).is_err() {
+                    return;
+                }
             }
         }
         let _ = tx.send(batch);
     });
     let mut r = Replayer::new(identities, opts);
     'outer: for batch in rx {
-        for item in batch {
+        for (i, item) in batch.iter().enumerate() {
+            if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
+                warm(ahead);
+            }
             match item {
                 Ok(ev) => {
                     r.report.lines = r.report.lines.max(ev.line);
@@ -127,9 +141,25 @@ pub fn replay<R: BufRead + Send + 'static>(
             }
         }
         progress(r.report.lines);
+        let _ = back_tx.send(batch);
     }
     drop(parser);
     r.finish()
+}
+
+/// How many events ahead of the one being replayed [`warm`] reads.
+const LOOK_AHEAD: usize = 4;
+
+/// Reads a few words spread over an event the replayer will soon handle. The parser thread
+/// wrote it, so it sits in another core's cache; loading it early, while other work goes on,
+/// lets those transfers overlap instead of stalling the replayer one cache line at a time
+/// (they were a third of its time).
+fn warm(ev: &Event) {
+    if let EventKind::Syscall(call) = &ev.kind {
+        let args = call.args.len() + call.args.last().map_or(0, |a| usize::from(a.is_null()));
+        let ret = usize::from(matches!(call.ret, Ret::Value(_)));
+        std::hint::black_box(args + ret + call.name.len());
+    }
 }
 
 fn ret_text(ret: &Ret) -> String {
@@ -321,11 +351,11 @@ impl Replayer {
             k: Kernel::new(config),
             opts,
             ids,
-            procs: HashMap::new(),
+            procs: HashMap::default(),
             tables: Vec::new(),
-            pending: HashMap::new(),
-            positions: HashMap::new(),
-            created: HashMap::new(),
+            pending: HashMap::default(),
+            positions: HashMap::default(),
+            created: HashMap::default(),
             started: Default::default(),
             other_file: None,
             root: None,
@@ -380,7 +410,7 @@ impl Replayer {
     }
 
     /// Handles one event, holding back those of tasks whose clone has not returned yet.
-    pub fn event(&mut self, ev: Event) {
+    pub fn event(&mut self, ev: &Event) {
         if let EventKind::Dump { offset, bytes } = &ev.kind {
             if let Some(io) = &mut self.raw_io {
                 let at = *offset as usize;
@@ -400,7 +430,7 @@ impl Replayer {
             if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) {
                 self.start_root(tpid);
             } else {
-                self.pending.entry(tpid).or_default().push(ev);
+                self.pending.entry(tpid).or_default().push(ev.clone());
                 return;
             }
         }
@@ -428,9 +458,9 @@ impl Replayer {
         }
     }
 
-    fn dispatch(&mut self, tpid: u32, ev: Event) {
-        match ev.kind {
-            EventKind::Syscall(call) => self.syscall(tpid, ev.line, &call),
+    fn dispatch(&mut self, tpid: u32, ev: &Event) {
+        match &ev.kind {
+            EventKind::Syscall(call) => self.syscall(tpid, ev.line, call),
             EventKind::Exited { .. } | EventKind::Killed { .. } => self.task_exit(tpid),
             _ => {}
         }
@@ -687,7 +717,7 @@ impl Replayer {
         self.procs.insert(child_tid, Proc { pid: child, table, cwd: parent.cwd });
         if let Some(events) = self.pending.remove(&child_tid) {
             for ev in events {
-                self.dispatch(child_tid, ev);
+                self.dispatch(child_tid, &ev);
             }
         }
     }

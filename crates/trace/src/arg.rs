@@ -6,6 +6,8 @@
 //! (`/* comments */` and `-y` paths), so consumers ask for "the number" or "the field `st_ino`"
 //! without caring how it was printed.
 
+use std::sync::Arc;
+
 /// One argument value, as strace printed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Arg {
@@ -20,8 +22,8 @@ pub enum Arg {
     /// A single symbolic name, such as `AT_FDCWD`, `PROT_NONE` or `SIGCHLD`.
     Ident(String),
     /// Names and numbers joined by `|`, such as `PROT_READ|PROT_WRITE` or `S_IFREG|0644`,
-    /// kept as printed; see [`Arg::flag_parts`] and [`Arg::flags_value`].
-    Flags(String),
+    /// kept as printed with their value; see [`Arg::flag_parts`] and [`Arg::flags_value`].
+    Flags(FlagSet),
     /// A quoted string, decoded to bytes.
     Str(QuotedStr),
     /// `[a, b, …]`. An elided tail shows up as an [`Arg::Ellipsis`] element.
@@ -58,6 +60,37 @@ pub enum Arg {
     Ellipsis,
     /// Text the parser did not recognize, kept verbatim (lossily converted to UTF-8).
     Other(String),
+}
+
+/// A flag set as printed (`PROT_READ|PROT_WRITE`), with its value in the `abi` tables.
+///
+/// The value is worked out when the set is parsed: a replay reads the flags of every `mmap`
+/// and `mprotect` in the consumer's thread, while parsing runs in a thread of its own. The
+/// text is shared (a trace repeats the same few sets), so a clone does not copy it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagSet(Arc<(Box<str>, Option<u64>)>);
+
+impl FlagSet {
+    /// The set printed as `text`, its names looked up in the `abi` tables.
+    pub fn new(text: &str) -> FlagSet {
+        FlagSet(Arc::new((text.into(), evaluate_flags(text, abi::constant))))
+    }
+
+    /// The set as printed.
+    pub fn text(&self) -> &str {
+        &self.0 .0
+    }
+
+    /// The value of the set in the `abi` tables; `None` if a name is not there.
+    pub fn value(&self) -> Option<u64> {
+        self.0 .1
+    }
+}
+
+impl From<&str> for FlagSet {
+    fn from(text: &str) -> FlagSet {
+        FlagSet::new(text)
+    }
 }
 
 /// A quoted string argument.
@@ -245,15 +278,12 @@ impl Arg {
     /// Yields nothing for values that are not flags, names or numbers.
     pub fn flag_parts(&self) -> impl Iterator<Item = FlagPart<'_>> {
         let (text, number) = match self.peeled() {
-            Arg::Flags(text) | Arg::Ident(text) => (text.as_str(), None),
+            Arg::Flags(set) => (set.text(), None),
+            Arg::Ident(text) => (text.as_str(), None),
             Arg::Int(v) => ("", Some(*v)),
             _ => ("", None),
         };
-        let names = text.split('|').filter(|s| !s.is_empty()).map(|part| match parse_flag_number(part) {
-            Some(v) => FlagPart::Number(v),
-            None => FlagPart::Name(part),
-        });
-        number.map(FlagPart::Number).into_iter().chain(names)
+        number.map(FlagPart::Number).into_iter().chain(flag_operands(text))
     }
 
     /// Returns the numeric value of a flag set, looking names up in the `abi` crate's tables
@@ -261,21 +291,21 @@ impl Arg {
     ///
     /// `NULL` and plain numbers evaluate to themselves.
     pub fn flags_value(&self) -> Option<u64> {
-        self.flags_value_with(abi::constant)
+        match self.peeled() {
+            Arg::Flags(set) => set.value(),
+            _ => self.flags_value_with(abi::constant),
+        }
     }
 
     /// Returns the numeric value of a flag set, looking names up with `lookup`.
     pub fn flags_value_with(&self, lookup: impl Fn(&str) -> Option<u64>) -> Option<u64> {
         match self.peeled() {
-            Arg::Null => return Some(0),
-            Arg::Int(v) => return Some(*v),
-            Arg::Flags(_) | Arg::Ident(_) => {}
-            _ => return None,
+            Arg::Null => Some(0),
+            Arg::Int(v) => Some(*v),
+            Arg::Flags(set) => evaluate_flags(set.text(), lookup),
+            Arg::Ident(name) => evaluate_flags(name, lookup),
+            _ => None,
         }
-        self.flag_parts().try_fold(0u64, |acc, part| match part {
-            FlagPart::Number(v) => Some(acc | v),
-            FlagPart::Name(name) => lookup(name).map(|v| acc | v),
-        })
     }
 
     /// Returns the signal names of a signal set (`[CHLD]`, `[RTMIN RT_1]`, `~[]`) and whether
@@ -295,6 +325,22 @@ impl Arg {
     pub fn is_null(&self) -> bool {
         matches!(self.peeled(), Arg::Null)
     }
+}
+
+/// The operands of the flag set printed as `text`.
+fn flag_operands(text: &str) -> impl Iterator<Item = FlagPart<'_>> {
+    text.split('|').filter(|s| !s.is_empty()).map(|part| match parse_flag_number(part) {
+        Some(v) => FlagPart::Number(v),
+        None => FlagPart::Name(part),
+    })
+}
+
+/// The value of the flag set printed as `text`, names looked up with `lookup`.
+fn evaluate_flags(text: &str, lookup: impl Fn(&str) -> Option<u64>) -> Option<u64> {
+    flag_operands(text).try_fold(0u64, |acc, part| match part {
+        FlagPart::Number(v) => Some(acc | v),
+        FlagPart::Name(name) => lookup(name).map(|v| acc | v),
+    })
 }
 
 /// Parses one numeric operand of a flag set (`0644`, `0x40`, `12`).
@@ -317,7 +363,7 @@ mod tests {
     use super::*;
 
     fn flags(text: &str) -> Arg {
-        Arg::Flags(text.to_string())
+        Arg::Flags(text.into())
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! nesting depth. So new or odd notations (`{WIFEXITED(s) && WEXITSTATUS(s) == 0}`,
 //! `&sin6_addr`) cost one opaque element, never the whole line.
 
-use crate::arg::{Arg, CallArg, Field, QuotedStr};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::arg::{Arg, CallArg, Field, FlagSet, QuotedStr};
 use crate::cursor::{ident_string, is_ident_byte, is_ident_start, parse_decimal, text_string, Cursor, Fail};
 use crate::escape::{decode_escape, hex_digit, unescape};
 
@@ -133,15 +136,19 @@ pub(crate) fn parse_value(c: &mut Cursor<'_>, depth: u32) -> Result<Arg, Fail> {
         return Err(c.fail("nested too deeply"));
     }
     let start = c.pos;
-    let mut value = parse_primary(c, depth)?;
+    let mut value = match parse_flag_set(c)? {
+        Some(set) => set,
+        None => parse_primary(c, depth)?,
+    };
 
     // Flag sets, products and shifts only follow names and numbers.
-    if matches!(value, Arg::Ident(_) | Arg::Int(_)) {
+    if matches!(value, Arg::Ident(_) | Arg::Int(_) | Arg::Flags(_)) {
         if c.peek() == Some(b'|') {
+            // A set led by a negative number (the common sets were taken whole above).
             while c.eat(b'|') {
                 parse_flag_operand(c)?;
             }
-            value = Arg::Flags(text_string(&c.bytes[start..c.pos]));
+            value = Arg::Flags(flag_set(&c.bytes[start..c.pos]));
         } else if let Arg::Int(left) = value {
             if c.peek() == Some(b'*') && c.peek_at(1).is_some_and(|b| b.is_ascii_digit()) {
                 c.advance(1);
@@ -215,6 +222,54 @@ fn parse_primary(c: &mut Cursor<'_>, depth: u32) -> Result<Arg, Fail> {
         Some(_) => Err(c.fail("unexpected character")),
         None => Err(c.fail("missing value")),
     }
+}
+
+/// Parses a flag set led by a name or an unsigned number (`PROT_READ|PROT_WRITE`,
+/// `S_IFREG|0644`) without building its first operand on its own; `None`, with the cursor
+/// unmoved, when the value ahead is not such a set.
+fn parse_flag_set(c: &mut Cursor<'_>) -> Result<Option<Arg>, Fail> {
+    let start = c.pos;
+    match c.peek() {
+        Some(b) if is_ident_start(b) => {
+            c.take_ident_chars();
+        }
+        Some(b'0'..=b'9') => {
+            if parse_unsigned(c).is_err() {
+                c.pos = start;
+                return Ok(None);
+            }
+        }
+        _ => return Ok(None),
+    }
+    if c.peek() != Some(b'|') {
+        c.pos = start;
+        return Ok(None);
+    }
+    while c.eat(b'|') {
+        parse_flag_operand(c)?;
+    }
+    Ok(Some(Arg::Flags(flag_set(&c.bytes[start..c.pos]))))
+}
+
+/// The flag set printed as `text`, from a per-thread table of the sets seen so far: a trace
+/// repeats a few dozen sets (`PROT_READ|PROT_WRITE`, `O_RDONLY|O_CLOEXEC`) over and over, and
+/// the table spares each repeat its allocation and its name lookups.
+fn flag_set(text: &[u8]) -> FlagSet {
+    /// Sets beyond this many are built each time, so odd input cannot grow the table.
+    const MAX_SETS: usize = 4096;
+    thread_local! {
+        static SEEN: RefCell<HashMap<Box<[u8]>, FlagSet>> = RefCell::new(HashMap::new());
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some(set) = seen.get(text) {
+            return set.clone();
+        }
+        let set = FlagSet::new(&text_string(text));
+        if seen.len() < MAX_SETS {
+            seen.insert(text.into(), set.clone());
+        }
+        set
+    })
 }
 
 /// Consumes one operand after a `|`: a name or a number.

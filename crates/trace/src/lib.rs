@@ -54,7 +54,7 @@ mod line;
 mod names;
 mod parser;
 
-pub use arg::{Arg, CallArg, Field, FlagPart, QuotedStr};
+pub use arg::{Arg, CallArg, Field, FlagPart, FlagSet, QuotedStr};
 pub use error::ParseError;
 pub use event::{Args, Event, EventKind, Ret, Syscall, Timestamp};
 pub use parser::{Parser, DEFAULT_MAX_LINE_LEN};
