@@ -129,6 +129,11 @@ pub fn leaf_table_alloc(frames: &mut FrameTable, root: Pfn, va: u64, new_tables:
 /// Returns the table of `level` (2 = PUD table, 1 = PMD table, 0 = PTE table) on the walk
 /// to `va`, if every table above it exists.
 pub fn table_at(frames: &FrameTable, root: Pfn, va: u64, level: u32) -> Option<Pfn> {
+    if level == 0 {
+        if let Some(table) = frames.remembered_leaf(root, va) {
+            return Some(table);
+        }
+    }
     let mut table = root;
     for l in (level + 1..=3).rev() {
         let e = Pte(frames.table(table)[index(va, l)]);
@@ -137,12 +142,20 @@ pub fn table_at(frames: &FrameTable, root: Pfn, va: u64, level: u32) -> Option<P
         }
         table = e.pfn();
     }
+    if level == 0 {
+        frames.remember_leaf(root, va, table);
+    }
     Some(table)
 }
 
 /// Like [`table_at`], allocating the missing tables down to `level`; counts each new one
 /// in `new_tables`. `None` when memory is exhausted.
 pub fn table_at_alloc(frames: &mut FrameTable, root: Pfn, va: u64, level: u32, new_tables: &mut u64) -> Option<Pfn> {
+    if level == 0 {
+        if let Some(table) = frames.remembered_leaf(root, va) {
+            return Some(table);
+        }
+    }
     let mut table = root;
     for l in (level + 1..=3).rev() {
         let i = index(va, l);
@@ -157,12 +170,16 @@ pub fn table_at_alloc(frames: &mut FrameTable, root: Pfn, va: u64, level: u32, n
             t
         };
     }
+    if level == 0 {
+        frames.remember_leaf(root, va, table);
+    }
     Some(table)
 }
 
 /// Makes the entry for `va` in the parent table `parent` (of level `level + 1`) point at
 /// `child`, a table of `level` (pmd_populate / pud_populate).
 pub fn set_table_entry(frames: &mut FrameTable, parent: Pfn, va: u64, level: u32, child: Option<Pfn>) {
+    frames.forget_leaf();
     frames.table_mut(parent)[index(va, level + 1)] = child.map(|c| Pte::new(c, TABLE_ENTRY).0).unwrap_or(0);
 }
 
@@ -331,6 +348,33 @@ mod tests {
         frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = 0;
         assert_eq!(free_tables(&mut frames, root, 0, 0, 0, 0), 3);
         assert_eq!(count_tables(&frames, root), 0);
+    }
+
+    #[test]
+    fn the_remembered_leaf_table_goes_with_the_tables() {
+        let mut frames = FrameTable::new(1024);
+        let root = alloc_root(&mut frames).unwrap();
+        let other_root = alloc_root(&mut frames).unwrap();
+        let mut n = 0;
+        let t = leaf_table_alloc(&mut frames, root, 0x40_0000, &mut n).unwrap();
+        assert_eq!(leaf_table(&frames, root, 0x40_1000), Some(t));
+        // Another address space, or another 2 MiB of this one, is not the remembered table.
+        assert_eq!(leaf_table(&frames, other_root, 0x40_1000), None);
+        assert_eq!(leaf_table(&frames, root, 0x60_0000), None);
+        assert_eq!(leaf_table(&frames, root, 0x40_2000), Some(t));
+        // Freed tables are not found again, even when their frames come back as tables.
+        free_tables(&mut frames, root, 0x40_0000, 0x60_0000, 0, 0);
+        assert_eq!(leaf_table(&frames, root, 0x40_0000), None);
+        leaf_table_alloc(&mut frames, root, 0x8000_0000, &mut n).unwrap();
+        assert_eq!(leaf_table(&frames, root, 0x40_0000), None);
+        // A repointed upper entry is seen at once.
+        let t = leaf_table_alloc(&mut frames, root, 0x40_0000, &mut n).unwrap();
+        let pmd = table_at(&frames, root, 0x40_0000, 1).unwrap();
+        assert_eq!(leaf_table(&frames, root, 0x40_0000), Some(t));
+        set_table_entry(&mut frames, pmd, 0x40_0000, 0, None);
+        assert_eq!(leaf_table(&frames, root, 0x40_0000), None);
+        set_table_entry(&mut frames, pmd, 0x40_0000, 0, Some(t));
+        assert_eq!(leaf_table(&frames, root, 0x40_0000), Some(t));
     }
 
     #[test]

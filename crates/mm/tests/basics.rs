@@ -77,3 +77,22 @@ fn munmap_in_the_middle_splits_and_mprotect_merges_back() {
     k.munmap(p, a + 4096, 4096).unwrap();
     assert_eq!(k.mm(p).unwrap().map_count(), 2);
 }
+
+#[test]
+fn load_into_reads_what_load_reads_without_allocating() {
+    let mut k = kernel();
+    let p = k.spawn_empty("t").unwrap();
+    let a = k.mmap(p, 0, 3 * 4096, RW, ANON, -1, 0).unwrap();
+    k.store(p, a + 4090, b"across a page boundary").unwrap();
+    let mut buf = [0u8; 22];
+    k.load_into(p, a + 4090, &mut buf).unwrap();
+    assert_eq!(&buf[..], &k.load(p, a + 4090, 22).unwrap()[..]);
+    assert_eq!(&buf[..], b"across a page boundary");
+    // A fault on the way gives the signal load gives, at the first unreadable address.
+    k.munmap(p, a + 8192, 4096).unwrap();
+    let mut big = [0u8; 8];
+    let got = k.load_into(p, a + 8188, &mut big);
+    assert!(matches!(got, Err(Signal::Segv { code: mm::SegvCode::MapErr, addr }) if addr == a + 8192), "{got:?}");
+    assert_eq!(got.err(), k.load(p, a + 8188, 8).err());
+    check_kernel(&k);
+}

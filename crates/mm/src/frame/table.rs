@@ -6,8 +6,9 @@
 //! until it is used.
 
 use super::buddy::BuddyAllocator;
-use crate::layout::PAGE_SIZE;
+use crate::layout::{PAGE_SIZE, PMD_SIZE};
 use bitflags::bitflags;
+use std::cell::Cell;
 
 /// A physical frame number.
 pub type Pfn = u64;
@@ -159,6 +160,11 @@ pub struct FrameTable {
     pub allocs: u64,
     /// Frames given back since boot (vmstat pgfree).
     pub frees: u64,
+    /// The leaf table last found on a walk: (root, 2 MiB span of the address, leaf table).
+    /// It plays the part of the paging-structure caches of a real MMU: walks of one address
+    /// space come in runs over neighbouring pages, and this spares each of them the three
+    /// upper levels. Freeing any page-table frame, or repointing an upper entry, forgets it.
+    leaf_hint: Cell<Option<(Pfn, u64, Pfn)>>,
 }
 
 impl FrameTable {
@@ -173,6 +179,7 @@ impl FrameTable {
             pagetable_frames: 0,
             allocs: 0,
             frees: 0,
+            leaf_hint: Cell::new(None),
         };
         t.buddy.reserve(0, 2);
         for pfn in 0..2 {
@@ -181,6 +188,24 @@ impl FrameTable {
             m.flags = PageFlags::RESERVED | PageFlags::UPTODATE;
         }
         t
+    }
+
+    /// The leaf table remembered for `va` in the address space of `root`.
+    pub(crate) fn remembered_leaf(&self, root: Pfn, va: u64) -> Option<Pfn> {
+        match self.leaf_hint.get() {
+            Some((r, span, table)) if r == root && span == va / PMD_SIZE => Some(table),
+            _ => None,
+        }
+    }
+
+    /// Remembers that `table` is the leaf table for `va` under `root`.
+    pub(crate) fn remember_leaf(&self, root: Pfn, va: u64, table: Pfn) {
+        self.leaf_hint.set(Some((root, va / PMD_SIZE, table)));
+    }
+
+    /// Forgets the remembered leaf table (an upper-level entry changed).
+    pub(crate) fn forget_leaf(&self) {
+        self.leaf_hint.set(None);
     }
 
     /// The shared zero page.
@@ -240,6 +265,7 @@ impl FrameTable {
         debug_assert!(!matches!(m.owner, Owner::Free | Owner::Reserved), "freeing pfn {pfn:#x} owned by {:?}", m.owner);
         if m.owner == Owner::PageTable {
             self.pagetable_frames -= 1;
+            self.forget_leaf();
         }
         self.frees += 1;
         let c = self.chunk_mut(pfn);

@@ -97,11 +97,39 @@ impl Kernel {
         let mut a = addr;
         let end = addr.saturating_add(len);
         while a < end {
-            let pfn = self.touch(pid, a, access).map_err(|e| (e, a))?;
-            let off = (a & (PAGE_SIZE - 1)) as usize;
-            let n = ((PAGE_SIZE as usize - off) as u64).min(end - a) as usize;
+            let (pfn, off, n) = self.read_step(pid, a, end - a, access).map_err(|e| (e, a))?;
             self.m.frames.read_append(pfn, off, n, out);
             a += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Makes the page of `a` readable for `access` and says where its bytes are: the frame,
+    /// the offset of `a` in it, and how many bytes from there up to the end of the page (at
+    /// most `max`).
+    fn read_step(
+        &mut self,
+        pid: Pid,
+        a: u64,
+        max: u64,
+        access: Access,
+    ) -> Result<(u64, usize, usize), super::fault::FaultError> {
+        let pfn = self.touch(pid, a, access)?;
+        let off = (a & (PAGE_SIZE - 1)) as usize;
+        let n = ((PAGE_SIZE as usize - off) as u64).min(max) as usize;
+        Ok((pfn, off, n))
+    }
+
+    /// The process reads `buf.len()` bytes at `addr` into `buf` itself (user path), like
+    /// [`Kernel::load`] but without allocating: the call an emulator makes for each load.
+    pub fn load_into(&mut self, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Signal> {
+        let mut done = 0;
+        while done < buf.len() {
+            let a = addr.wrapping_add(done as u64);
+            let (pfn, off, n) =
+                self.read_step(pid, a, (buf.len() - done) as u64, Access::Read).map_err(|e| e.signal(a))?;
+            self.m.frames.read(pfn, off, &mut buf[done..done + n]);
+            done += n;
         }
         Ok(())
     }

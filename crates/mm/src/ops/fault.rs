@@ -395,6 +395,7 @@ impl Kernel {
         let pte_flags = self.pte_flags_for(vma, writable_now, false);
         let locked = vma.flags.contains(VmFlags::LOCKED);
         let mut in_cache: Vec<(u64, Pfn)> = Vec::new();
+        let mut to_map: Vec<(usize, u64, Option<Pfn>)> = Vec::new();
         let mut pva = win_lo;
         while pva < win_hi {
             let index = vma.page_index(pva);
@@ -432,6 +433,11 @@ impl Kernel {
             let idx_hi = idx_lo + (hi.saturating_sub(lo) >> PAGE_SHIFT);
             in_cache.clear();
             in_cache.extend(self.m.file(f.file).cache.range(idx_lo..idx_hi).map(|(&i, &p)| (i, p)));
+            // First the empty entries of the span and what goes in them (read with one look
+            // at the table), then the frames' counts, then the entries (written in one go).
+            to_map.clear();
+            let entries = self.m.frames.table(table);
+            let file = self.m.file(f.file);
             let mut next = 0;
             let mut a = lo;
             while a < hi {
@@ -440,28 +446,33 @@ impl Kernel {
                 while next < in_cache.len() && in_cache[next].0 < idx {
                     next += 1;
                 }
-                let hit = in_cache.get(next).filter(|&&(j, _)| j == idx).map(|&(_, p)| p);
-                if self.m.frames.table(table)[i] == 0 {
-                    let file = self.m.file(f.file);
-                    let pfn = match hit {
-                        Some(pfn) => pfn,
-                        None if file.page_cached(idx) => self.m.cache_page(f.file, idx).ok_or(FaultError::Oom)?,
-                        None => {
-                            a += PAGE_SIZE;
-                            continue;
-                        }
-                    };
-                    let meta = self.m.frames.meta_mut(pfn);
-                    meta.refcount += 1;
-                    meta.mapcount += 1;
-                    self.m.frames.table_mut(table)[i] = Pte::new(pfn, pte_flags).0;
-                    if locked {
-                        self.m.mlock_page(pfn);
+                if entries[i] == 0 {
+                    match in_cache.get(next).filter(|&&(j, _)| j == idx) {
+                        Some(&(_, pfn)) => to_map.push((i, idx, Some(pfn))),
+                        None if file.page_cached(idx) => to_map.push((i, idx, None)),
+                        None => {}
                     }
-                    mapped += 1;
                 }
                 a += PAGE_SIZE;
             }
+            for slot in to_map.iter_mut() {
+                let pfn = match slot.2 {
+                    Some(pfn) => pfn,
+                    None => self.m.cache_page(f.file, slot.1).ok_or(FaultError::Oom)?,
+                };
+                slot.2 = Some(pfn);
+                let meta = self.m.frames.meta_mut(pfn);
+                meta.refcount += 1;
+                meta.mapcount += 1;
+                if locked {
+                    self.m.mlock_page(pfn);
+                }
+            }
+            let entries = self.m.frames.table_mut(table);
+            for &(i, _, pfn) in &to_map {
+                entries[i] = Pte::new(pfn.expect("resolved above"), pte_flags).0;
+            }
+            mapped += to_map.len() as u64;
             pva = hi.max(pva + PAGE_SIZE);
         }
         let rss = if kind == FileKind::Regular { RssKind::File } else { RssKind::Shmem };
