@@ -23,6 +23,7 @@ pub mod mm;
 pub mod ops;
 pub mod pgtable;
 pub mod vma;
+pub mod vma_index;
 pub mod vma_tree;
 
 pub use abi::{Errno, SysResult};

@@ -10,14 +10,14 @@
 use crate::flags::VmFlags;
 use crate::gap_tree::GapTree;
 use crate::vma::Vma;
-use std::collections::BTreeMap;
-use std::ops::Bound;
+use crate::vma_index::VmaIndex;
 
-/// VMAs by start address: a small ordered index of slot numbers over a slab of VMAs, so
-/// the search structure stays compact (12 bytes an entry) with a million VMAs.
+/// VMAs by start address: a compact ordered index of slot numbers ([`VmaIndex`]) over a slab
+/// of VMAs, so the search structure stays small (12 bytes an entry, plus slack) with a
+/// million VMAs.
 #[derive(Clone, Debug, Default)]
 struct VmaMap {
-    index: BTreeMap<u64, u32>,
+    index: VmaIndex,
     slab: Vec<Option<Vma>>,
     free: Vec<u32>,
 }
@@ -35,20 +35,45 @@ impl VmaMap {
         self.slab[i as usize].as_ref().expect("index points at an empty slot")
     }
 
+    fn at(&self, entry: Option<(u64, u32)>) -> Option<&Vma> {
+        entry.map(|(_, i)| self.slot(i))
+    }
+
     fn values(&self) -> impl DoubleEndedIterator<Item = &Vma> + '_ {
-        self.index.values().map(|&i| self.slot(i))
+        self.index.iter().map(|(_, i)| self.slot(i))
     }
 
-    fn range<R: std::ops::RangeBounds<u64>>(&self, r: R) -> impl DoubleEndedIterator<Item = (&u64, &Vma)> + '_ {
-        self.index.range(r).map(|(k, &i)| (k, self.slot(i)))
+    /// VMAs starting at or above `start`, in order.
+    fn from(&self, start: u64) -> impl Iterator<Item = &Vma> + '_ {
+        self.index.iter_from(start).map(|(_, i)| self.slot(i))
     }
 
-    fn get(&self, start: &u64) -> Option<&Vma> {
-        self.index.get(start).map(|&i| self.slot(i))
+    /// The VMA with the highest start `<= addr`.
+    fn last_le(&self, addr: u64) -> Option<&Vma> {
+        self.at(self.index.last_le(addr))
     }
 
-    fn get_mut(&mut self, start: &u64) -> Option<&mut Vma> {
-        let i = *self.index.get(start)?;
+    /// The VMA with the highest start `< addr`.
+    fn last_lt(&self, addr: u64) -> Option<&Vma> {
+        self.at(self.index.last_lt(addr))
+    }
+
+    /// The VMA with the lowest start `>= addr`.
+    fn first_ge(&self, addr: u64) -> Option<&Vma> {
+        self.at(self.index.first_ge(addr))
+    }
+
+    /// The VMA with the lowest start `> addr`.
+    fn first_gt(&self, addr: u64) -> Option<&Vma> {
+        self.at(self.index.first_gt(addr))
+    }
+
+    fn get(&self, start: u64) -> Option<&Vma> {
+        self.index.get(start).map(|i| self.slot(i))
+    }
+
+    fn get_mut(&mut self, start: u64) -> Option<&mut Vma> {
+        let i = self.index.get(start)?;
         self.slab[i as usize].as_mut()
     }
 
@@ -69,18 +94,10 @@ impl VmaMap {
         }
     }
 
-    fn remove(&mut self, start: &u64) -> Option<Vma> {
+    fn remove(&mut self, start: u64) -> Option<Vma> {
         let i = self.index.remove(start)?;
         self.free.push(i);
         self.slab[i as usize].take()
-    }
-}
-
-impl<'a> IntoIterator for &'a VmaMap {
-    type Item = (&'a u64, &'a Vma);
-    type IntoIter = Box<dyn Iterator<Item = (&'a u64, &'a Vma)> + 'a>;
-    fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.range(..))
     }
 }
 
@@ -123,7 +140,7 @@ impl VmaTree {
     /// VMAs that intersect `[start, end)`, in order.
     pub fn range(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> + '_ {
         let first = self.find(start).map(|v| v.start).unwrap_or(u64::MAX);
-        self.vmas.range(first..).map(|(_, v)| v).take_while(move |v| v.start < end)
+        self.vmas.from(first).take_while(move |v| v.start < end)
     }
 
     /// Starts of the VMAs that intersect `[start, end)`.
@@ -134,42 +151,42 @@ impl VmaTree {
     /// The first VMA with `end > addr` (Linux `find_vma`): the one containing `addr` or the
     /// next one above it.
     pub fn find(&self, addr: u64) -> Option<&Vma> {
-        if let Some((_, v)) = self.vmas.range(..=addr).next_back() {
+        if let Some(v) = self.vmas.last_le(addr) {
             if v.end > addr {
                 return Some(v);
             }
         }
-        self.vmas.range((Bound::Excluded(addr), Bound::Unbounded)).next().map(|(_, v)| v)
+        self.vmas.first_gt(addr)
     }
 
     /// The VMA containing `addr`.
     pub fn containing(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| v.end > addr)
+        self.vmas.last_le(addr).filter(|v| v.end > addr)
     }
 
     /// The VMA starting exactly at `start`.
     pub fn get(&self, start: u64) -> Option<&Vma> {
-        self.vmas.get(&start)
+        self.vmas.get(start)
     }
 
     /// The last VMA that ends at or below `addr`.
     pub fn prev_of(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(..addr).next_back().map(|(_, v)| v).filter(|v| v.end <= addr)
+        self.vmas.last_lt(addr).filter(|v| v.end <= addr)
     }
 
     /// The first VMA that starts at or above `addr`.
     pub fn next_of(&self, addr: u64) -> Option<&Vma> {
-        self.vmas.range(addr..).next().map(|(_, v)| v)
+        self.vmas.first_ge(addr)
     }
 
     /// The VMA just below the one starting at `start`.
     pub fn before(&self, start: u64) -> Option<&Vma> {
-        self.vmas.range(..start).next_back().map(|(_, v)| v)
+        self.vmas.last_lt(start)
     }
 
     /// The VMA just above the one starting at `start`.
     pub fn after(&self, start: u64) -> Option<&Vma> {
-        self.vmas.range((Bound::Excluded(start), Bound::Unbounded)).next().map(|(_, v)| v)
+        self.vmas.first_gt(start)
     }
 
     /// Where the gap below `vma` must end for a new mapping (Linux vm_start_gap).
@@ -181,9 +198,10 @@ impl VmaTree {
         }
     }
 
-    /// Indexes the free range between the VMA ending at `from` (or address 0) and `next`.
-    fn index_gap(&mut self, from: u64, next: Option<&Vma>) {
-        let end = next.map(|v| v.start).unwrap_or(u64::MAX);
+    /// Indexes the free range between the VMA ending at `from` (or address 0) and the one
+    /// starting at `next` (or the top of the address space).
+    fn index_gap(&mut self, from: u64, next: Option<u64>) {
+        let end = next.unwrap_or(u64::MAX);
         if end > from {
             self.gaps.insert(from, end);
         }
@@ -193,22 +211,22 @@ impl VmaTree {
     pub fn insert(&mut self, vma: Vma) {
         debug_assert!(vma.start < vma.end);
         debug_assert!(self.find(vma.start).is_none_or(|v| v.start >= vma.end), "insert over an existing VMA");
-        let below = self.vmas.range(..vma.start).next_back().map(|(_, v)| v.end).unwrap_or(0);
-        let next = self.vmas.range(vma.start..).next().map(|(_, v)| v.clone());
+        let below = self.vmas.last_lt(vma.start).map(|v| v.end).unwrap_or(0);
+        let next = self.vmas.first_ge(vma.start).map(|v| v.start);
         self.gaps.remove(below);
-        self.index_gap(below, Some(&vma));
-        self.index_gap(vma.end, next.as_ref());
+        self.index_gap(below, Some(vma.start));
+        self.index_gap(vma.end, next);
         self.vmas.insert(vma.start, vma);
     }
 
     /// Removes and returns the VMA starting at `start`.
     pub fn remove(&mut self, start: u64) -> Option<Vma> {
-        let vma = self.vmas.remove(&start)?;
-        let below = self.vmas.range(..start).next_back().map(|(_, v)| v.end).unwrap_or(0);
-        let next = self.vmas.range(start..).next().map(|(_, v)| v.clone());
+        let vma = self.vmas.remove(start)?;
+        let below = self.vmas.last_lt(start).map(|v| v.end).unwrap_or(0);
+        let next = self.vmas.first_ge(start).map(|v| v.start);
         self.gaps.remove(below);
         self.gaps.remove(vma.end);
-        self.index_gap(below, next.as_ref());
+        self.index_gap(below, next);
         Some(vma)
     }
 
@@ -221,7 +239,7 @@ impl VmaTree {
 
     /// Mutable access to a VMA's fields that do not move it (flags, anon_vma, ...).
     pub fn get_mut_in_place(&mut self, start: u64) -> Option<&mut Vma> {
-        self.vmas.get_mut(&start)
+        self.vmas.get_mut(start)
     }
 
     /// Highest free address range `[a, a+len)` in `[low, high)` (unmapped_area_topdown).
@@ -230,7 +248,7 @@ impl VmaTree {
         loop {
             let a = self.gaps.find_top_down(low, high, len, align, slack, offset)?;
             let (_, gap_end) = self.gaps.containing(a)?;
-            match self.vmas.get(&gap_end) {
+            match self.vmas.get(gap_end) {
                 // Linux lowers the limit to the stack guard and searches again from there.
                 Some(next) if next.flags.contains(VmFlags::GROWSDOWN) && self.start_gap(next) < high.min(gap_end) => {
                     high = self.start_gap(next);
@@ -246,7 +264,7 @@ impl VmaTree {
         loop {
             let a = self.gaps.find_bottom_up(low, high, len, align, slack, offset)?;
             let (_, gap_end) = self.gaps.containing(a)?;
-            match self.vmas.get(&gap_end) {
+            match self.vmas.get(gap_end) {
                 // A stack's guard overlapping the candidate moves the search above that stack.
                 Some(next) if next.flags.contains(VmFlags::GROWSDOWN) && self.start_gap(next) < a + len => {
                     low = next.end;
@@ -267,7 +285,9 @@ impl VmaTree {
         let mut expect = Vec::new();
         let mut prev_end = 0u64;
         let mut first = true;
-        for (&k, v) in &self.vmas {
+        self.vmas.index.check_invariants();
+        for (k, i) in self.vmas.index.iter() {
+            let v = self.vmas.slot(i);
             assert_eq!(k, v.start, "VMA keyed at {k:#x} starts at {:#x}", v.start);
             assert!(v.start < v.end, "empty VMA at {:#x}", v.start);
             assert!(first || v.start >= prev_end, "VMAs overlap at {:#x}", v.start);
