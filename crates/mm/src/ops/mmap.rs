@@ -344,15 +344,20 @@ impl Kernel {
         // needs a free map slot), then RLIMIT_AS/DATA and the commit charge are checked
         // counting the replaced pages as freed; any failure leaves them in place.
         let mm = self.mms[id].as_ref().expect("freed mm");
+        // A hinted or fixed mapping may replace others; one placed in a gap (the usual case)
+        // has nothing to gather or unmap.
+        let replaces = mm.vmas.find(addr).is_some_and(|v| v.start < end);
         let (mut overlap, mut overlap_acct) = (0, 0);
-        for v in mm.vmas.range(addr, end) {
-            let n = (v.end.min(end) - v.start.max(addr)) >> PAGE_SHIFT;
-            overlap += n;
-            if v.flags.contains(VmFlags::ACCOUNT) {
-                overlap_acct += n;
+        if replaces {
+            for v in mm.vmas.range(addr, end) {
+                let n = (v.end.min(end) - v.start.max(addr)) >> PAGE_SHIFT;
+                overlap += n;
+                if v.flags.contains(VmFlags::ACCOUNT) {
+                    overlap_acct += n;
+                }
             }
+            self.check_munmap_splits(id, addr, end)?;
         }
-        self.check_munmap_splits(id, addr, end)?;
         if !self.may_expand_vm(id, vm_flags, pages - overlap) {
             return Err(Errno::ENOMEM);
         }
@@ -369,7 +374,9 @@ impl Kernel {
         if shmem_acct > 0 && !self.may_commit(id, shmem_acct) {
             return Err(Errno::ENOMEM);
         }
-        self.do_munmap_range(id, addr, end)?;
+        if replaces {
+            self.do_munmap_range(id, addr, end)?;
+        }
         let file = if anon_shared {
             let ino = self.m.new_ino();
             let f = self.m.add_file(File {

@@ -3,6 +3,8 @@
 
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
+use crate::mm::Mm;
+use crate::vma::Vma;
 use abi::{Errno, SysResult};
 
 impl Kernel {
@@ -27,16 +29,18 @@ impl Kernel {
     /// anything: special mappings refuse to be split, and a cut in the middle of one VMA
     /// needs a free map slot.
     pub(crate) fn check_munmap_splits(&self, id: usize, start: u64, end: u64) -> SysResult<()> {
-        let max = self.m.config.max_map_count;
         let mm = self.mms[id].as_ref().expect("freed mm");
-        let Some(first) = mm.vmas.find(start).filter(|v| v.start < end) else {
-            return Ok(());
-        };
-        let last = mm.vmas.range(start, end).last().expect("range has a first VMA");
+        match munmap_edges(mm, start, end) {
+            Some((first, last)) => self.check_splits(mm, first, last, start, end),
+            None => Ok(()),
+        }
+    }
+
+    fn check_splits(&self, mm: &Mm, first: &Vma, last: &Vma, start: u64, end: u64) -> SysResult<()> {
         if (first.start < start && first.special.is_some()) || (last.end > end && last.special.is_some()) {
             return Err(Errno::EINVAL);
         }
-        if first.start < start && end < first.end && mm.map_count() as u64 >= max {
+        if first.start < start && end < first.end && mm.map_count() as u64 >= self.m.config.max_map_count {
             return Err(Errno::ENOMEM);
         }
         Ok(())
@@ -44,16 +48,16 @@ impl Kernel {
 
     /// Unmaps `[start, end)` (page-aligned) in an mm: do_vmi_munmap.
     pub(crate) fn do_munmap_range(&mut self, id: usize, start: u64, end: u64) -> SysResult<()> {
-        self.check_munmap_splits(id, start, end)?;
         let mm = self.mms[id].as_ref().expect("freed mm");
-        let Some(first) = mm.vmas.find(start).filter(|v| v.start < end).cloned() else {
+        let Some((first, last)) = munmap_edges(mm, start, end) else {
             return Ok(());
         };
-        let last = mm.vmas.range(start, end).last().cloned().expect("range has a first VMA");
-        if first.start < start {
+        self.check_splits(mm, first, last, start, end)?;
+        let (split_first, split_last) = (first.start < start, last.end > end);
+        if split_first {
             self.split_at(id, start);
         }
-        if last.end > end {
+        if split_last {
             self.split_at(id, end);
         }
         let starts = self.mms[id].as_ref().expect("freed mm").vmas.starts_in(start, end);
@@ -66,4 +70,12 @@ impl Kernel {
         self.free_pgtables(id, start, end);
         Ok(())
     }
+}
+
+/// The first and last VMAs that `[start, end)` touches, if any.
+fn munmap_edges(mm: &Mm, start: u64, end: u64) -> Option<(&Vma, &Vma)> {
+    let first = mm.vmas.find(start).filter(|v| v.start < end)?;
+    // Most unmaps fall inside one VMA: no walk to find the last.
+    let last = if first.end >= end { first } else { mm.vmas.range(start, end).last().unwrap_or(first) };
+    Some((first, last))
 }
