@@ -9,8 +9,8 @@
 //! nesting depth. So new or odd notations (`{WIFEXITED(s) && WEXITSTATUS(s) == 0}`,
 //! `&sin6_addr`) cost one opaque element, never the whole line.
 
+use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use crate::arg::{Arg, CallArg, Field, FlagSet, QuotedStr};
 use crate::cursor::{ident_string, is_ident_byte, is_ident_start, parse_decimal, text_string, Cursor, Fail};
@@ -258,7 +258,7 @@ fn flag_set(text: &[u8]) -> FlagSet {
     /// Sets beyond this many are built each time, so odd input cannot grow the table.
     const MAX_SETS: usize = 4096;
     thread_local! {
-        static SEEN: RefCell<HashMap<Box<[u8]>, FlagSet>> = RefCell::new(HashMap::new());
+        static SEEN: RefCell<FxHashMap<Box<[u8]>, FlagSet>> = RefCell::new(FxHashMap::default());
     }
     SEEN.with_borrow_mut(|seen| {
         if let Some(set) = seen.get(text) {
@@ -308,16 +308,18 @@ fn parse_unsigned(c: &mut Cursor<'_>) -> Result<u64, Fail> {
     let start = c.pos;
     let value = if c.starts_with(b"0x") || c.starts_with(b"0X") {
         c.advance(2);
-        let mut value: u64 = 0;
-        let mut digits = 0;
-        while let Some(d) = c.peek().and_then(hex_digit) {
-            value = value.checked_mul(16).ok_or_else(|| c.fail("number out of range"))? | u64::from(d);
-            digits += 1;
-            c.advance(1);
-        }
+        let digits = c.rest().iter().take_while(|b| b.is_ascii_hexdigit()).count();
         if digits == 0 {
             return Err(Fail { pos: start, message: "expected hex digits after 0x" });
         }
+        let text = &c.rest()[..digits];
+        // Sixteen digits always fit; longer runs only with leading zeros.
+        let significant = &text[text.iter().take_while(|&&b| b == b'0').count()..];
+        if significant.len() > 16 {
+            return Err(c.fail("number out of range"));
+        }
+        let value = significant.iter().fold(0u64, |v, &b| v << 4 | u64::from(hex_digit(b).unwrap_or(0)));
+        c.advance(digits);
         value
     } else if c.peek() == Some(b'0') && c.peek_at(1).is_some_and(|b| b.is_ascii_digit()) {
         c.advance(1);
