@@ -48,6 +48,15 @@ pub enum EventKind {
         /// The `siginfo_t` struct, when printed.
         info: Option<Arg>,
     },
+    /// The first part of a call strace split in two (`NAME(ARGS <unfinished ...>`), with the
+    /// arguments it shows; only when asked for with [`crate::Parser::report_call_starts`]. The
+    /// whole call comes later as a [`EventKind::Syscall`].
+    CallStarted {
+        /// The call name.
+        name: String,
+        /// The arguments printed before `<unfinished ...>`.
+        args: Args,
+    },
     /// `+++ exited with N +++`.
     Exited {
         /// The exit status.

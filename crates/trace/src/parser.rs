@@ -62,6 +62,8 @@ pub struct Parser<R> {
     /// The start of a line interrupted by a `strace:` message.
     carry: Option<Carry>,
     max_line_len: usize,
+    /// Whether the first part of a split call makes an [`EventKind::CallStarted`] event.
+    report_call_starts: bool,
     finished: bool,
 }
 
@@ -252,6 +254,7 @@ impl<R: BufRead> Parser<R> {
             pids: Pids::default(),
             carry: None,
             max_line_len: DEFAULT_MAX_LINE_LEN,
+            report_call_starts: false,
             finished: false,
         }
     }
@@ -259,6 +262,15 @@ impl<R: BufRead> Parser<R> {
     /// Sets the longest line the parser accepts; longer lines are skipped with an error.
     pub fn max_line_len(mut self, bytes: usize) -> Self {
         self.max_line_len = bytes;
+        self
+    }
+
+    /// Also reports where split calls start: each `NAME(ARGS <unfinished ...>` line makes an
+    /// [`EventKind::CallStarted`] event with the arguments shown so far, before the whole call
+    /// comes out at its `<... NAME resumed>` line. A consumer that needs to know what else
+    /// happened while a call was in progress (in another thread) asks for these.
+    pub fn report_call_starts(mut self, yes: bool) -> Self {
+        self.report_call_starts = yes;
         self
     }
 
@@ -402,6 +414,13 @@ impl<R: BufRead> Parser<R> {
                 self.pids.on_line(prefix.pid);
                 let pid = self.pids.resolve(prefix.pid);
                 self.flush_pending(pid);
+                if self.report_call_starts {
+                    let started = EventKind::CallStarted {
+                        name: String::from_utf8_lossy(name).into_owned(),
+                        args: crate::parse_args(&line[args_start..end]),
+                    };
+                    self.ready.push_back(Ok(event(pid, started)));
+                }
                 let pending = Pending {
                     name: name.to_vec(),
                     line: origin.line,

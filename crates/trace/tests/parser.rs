@@ -46,6 +46,27 @@ fn split_calls_from_interleaved_pids_are_joined_with_both_line_numbers() {
 }
 
 #[test]
+fn starts_of_split_calls_are_reported_when_asked_for() {
+    let log = "\
+7 read(3,  <unfinished ...>
+8 mprotect(0x7fffe8000000, 135168, PROT_READ|PROT_WRITE) = 0
+7 <... read resumed>\"abc\", 65536) = 3
+";
+    let plain: Vec<_> = events(log).into_iter().map(|e| e.line).collect();
+    assert_eq!(plain, [2, 3], "not reported unless asked for");
+    let all: Vec<Event> = Parser::new(log.as_bytes()).report_call_starts(true).collect::<Result<_, _>>().unwrap();
+    assert_eq!(all.iter().map(|e| e.line).collect::<Vec<_>>(), [1, 2, 3]);
+    match &all[0].kind {
+        EventKind::CallStarted { name, args } => {
+            assert_eq!((name.as_str(), all[0].pid), ("read", Some(7)));
+            assert_eq!(args.iter().map(Arg::as_u64).collect::<Vec<_>>(), [Some(3)]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(call(&all[2]).unfinished_line, Some(1));
+}
+
+#[test]
 fn an_in_out_argument_split_across_the_two_parts_is_joined() {
     let all = events(
         "\
