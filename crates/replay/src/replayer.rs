@@ -87,14 +87,14 @@ pub struct Replayer {
     /// A read or write logged with its buffer address (`-e raw=`), waiting for the dump
     /// lines (`-e read=`/`-e write=`) that carry its bytes.
     raw_io: Option<RawIo>,
-    /// For a task inside a split read of `/proc/PID/maps` or `smaps`: which text, and the
-    /// text as it was when the read started and after each call completed since. The kernel
-    /// produced the text at one moment of the read, before or after each call other threads
-    /// made meanwhile, so any of these states is a right answer.
-    read_starts: HashMap<u32, (ProcText, u32, Vec<String>)>,
+    /// Reads of `/proc/PID/maps` or `smaps` strace split, by reading task: the replay as it
+    /// was when the read began, and the calls of other threads that ended since.
+    read_starts: HashMap<u32, ReadWindow>,
     /// Calls strace showed started and not yet finished, by task: name and the arguments
     /// shown. A `/proc` read may see the effect of one of them before its line completes.
     in_progress: HashMap<u32, (String, trace::Args)>,
+    /// Calls of other threads done ahead of their end line, by task, with their result.
+    applied_early: HashMap<u32, (Syscall, SysResult<u64>)>,
     report: Report,
     stop: bool,
 }
@@ -167,6 +167,36 @@ fn warm(ev: &Event) {
         let args = call.args.len() + call.args.last().map_or(0, |a| usize::from(a.is_null()));
         let ret = usize::from(matches!(call.ret, Ret::Value(_)));
         std::hint::black_box(args + ret + call.name.len());
+    }
+}
+
+/// A read of `/proc` in progress in a threaded program. The kernel made its text at one
+/// moment of the read, before or after each call other threads made meanwhile (strace's
+/// order of lines is not the kernel's order), so the text of any state the address space
+/// may have been in is a right answer.
+#[derive(Clone, Debug)]
+struct ReadWindow {
+    /// The replay when the read began (without windows of its own).
+    start: Box<Replayer>,
+    /// Calls of other threads that ended while the read was in progress, in order.
+    since: Vec<(u32, Syscall)>,
+}
+
+/// Calls that change an address space's mappings.
+const CHANGES_MAPS: [&str; 9] =
+    ["mmap", "munmap", "mprotect", "mremap", "brk", "madvise", "mlock", "munlock", "pkey_mprotect"];
+
+/// A call known only from its start: its name and arguments, the result unknown.
+fn started_call(name: &str, args: &trace::Args) -> Syscall {
+    Syscall {
+        name: name.to_string().into(),
+        args: args.clone(),
+        ret: Ret::Unknown,
+        ret_decoration: None,
+        ret_note: None,
+        duration: None,
+        unfinished_line: None,
+        incomplete: true,
     }
 }
 
@@ -367,6 +397,7 @@ impl Replayer {
             started: Default::default(),
             read_starts: HashMap::default(),
             in_progress: HashMap::default(),
+            applied_early: HashMap::default(),
             other_file: None,
             root: None,
             raw_io: None,
@@ -478,8 +509,23 @@ impl Replayer {
             }
             EventKind::Syscall(call) => {
                 self.in_progress.remove(&tpid);
-                self.syscall(tpid, ev.line, call);
-                self.note_states_during_reads();
+                if let Some((_, result)) = self.applied_early.remove(&tpid) {
+                    // Done already, ahead of its line (see `syscall_reordered`).
+                    self.check(ev.line, &call.name, &call.ret, result);
+                } else if let Some(twin) = self.early_twin(tpid, call) {
+                    // Another thread's identical mmap, done ahead, made the mapping this one
+                    // returned: this call made it, and the other one is still to come.
+                    let (_, result) = self.applied_early.remove(&twin).expect("found above");
+                    self.check(ev.line, &call.name, &call.ret, result);
+                } else if self.verify()
+                    && matches!(call.name.as_ref(), "mmap" | "mremap" | "brk")
+                    && !self.concurrent_calls(tpid).is_empty()
+                {
+                    self.syscall_reordered(tpid, ev.line, call);
+                } else {
+                    self.syscall(tpid, ev.line, call);
+                }
+                self.note_call_during_reads(tpid, call);
             }
             EventKind::Exited { .. } | EventKind::Killed { .. } => self.task_exit(tpid),
             _ => {}
@@ -488,6 +534,7 @@ impl Replayer {
 
     fn task_exit(&mut self, tpid: u32) {
         self.in_progress.remove(&tpid);
+        self.applied_early.remove(&tpid);
         self.read_starts.remove(&tpid);
         let Some(p) = self.procs.remove(&tpid) else { return };
         self.tables[p.table].members.retain(|&m| m != tpid);
@@ -970,33 +1017,26 @@ impl Replayer {
         }
     }
 
-    /// A split read started: if it reads `/proc`, remember the text as it is now.
+    /// A split read started: if it reads `/proc`, remember the replay as it is now.
     fn read_started(&mut self, tpid: u32, fd: Option<u64>) {
         self.read_starts.remove(&tpid);
         let (Some(fd), Some(p)) = (fd, self.procs.get(&tpid)) else { return };
-        if let (true, Some(&FdKind::Proc { what, target, .. })) =
-            (self.verify(), self.tables[p.table].kinds.get(&(fd as i32)))
-        {
-            if let Some(text) = self.proc_text_now(what, target) {
-                self.read_starts.insert(tpid, (what, target, vec![text]));
-            }
+        if let (true, Some(FdKind::Proc { .. })) = (self.verify(), self.tables[p.table].kinds.get(&(fd as i32))) {
+            let mut start = Clone::clone(self);
+            start.read_starts.clear();
+            self.read_starts.insert(tpid, ReadWindow { start: Box::new(start), since: Vec::new() });
         }
     }
 
-    /// After a call, adds the state it left to the candidates of the `/proc` reads still in
-    /// progress (nothing to do, and nothing rendered, when there are none).
-    fn note_states_during_reads(&mut self) {
-        if self.read_starts.is_empty() {
+    /// After task `tpid`'s call ended: the reads of `/proc` other tasks have in progress
+    /// may have seen the address space before or after it.
+    fn note_call_during_reads(&mut self, tpid: u32, call: &Syscall) {
+        if self.read_starts.is_empty() || !CHANGES_MAPS.contains(&call.name.as_ref()) {
             return;
         }
-        let reads: Vec<(u32, ProcText, u32)> =
-            self.read_starts.iter().map(|(&t, &(w, target, _))| (t, w, target)).collect();
-        for (tpid, what, target) in reads {
-            let Some(text) = self.proc_text_now(what, target) else { continue };
-            if let Some((_, _, states)) = self.read_starts.get_mut(&tpid) {
-                if states.last() != Some(&text) {
-                    states.push(text);
-                }
+        for (&reader, window) in self.read_starts.iter_mut() {
+            if reader != tpid {
+                window.since.push((tpid, call.clone()));
             }
         }
     }
@@ -1005,11 +1045,11 @@ impl Replayer {
         let Some(fd) = c.arg_u64(0) else { return };
         let table = self.procs[&tpid].table;
         let kind = self.tables[table].kinds.get(&(fd as i32)).cloned();
-        let during = self.read_starts.remove(&tpid).filter(|_| c.unfinished_line.is_some()).map(|(_, _, v)| v);
+        let window = self.read_starts.remove(&tpid).filter(|_| c.unfinished_line.is_some());
         if let (Some(FdKind::Proc { what, target, pos }), Some(n)) = (&kind, c.ret.value()) {
             let (what, target, pos) = (*what, *target, *pos);
             let data = data.unwrap_or_default();
-            self.check_proc_read(tpid, line, what, target, pos, &data, during.unwrap_or_default());
+            self.check_proc_read(tpid, line, what, target, pos, &data, window);
             if let Some(FdKind::Proc { pos, .. }) = self.tables[table].kinds.get_mut(&(fd as i32)) {
                 *pos += n;
             }
@@ -1052,51 +1092,143 @@ impl Replayer {
         }
     }
 
-    /// Whether the text a `/proc` read of `target` by `reader` gave (`fits` tells) is the one
-    /// the model shows once a call another thread of that address space had in progress is
-    /// done: such a call may take effect before strace prints its end. Each such call is
-    /// tried on a copy of the replay, on its own and then all of them in order.
-    fn in_progress_explains(&self, reader: u32, what: ProcText, target: u32, fits: &dyn Fn(&str) -> bool) -> bool {
-        const CHANGES_MM: [&str; 8] = ["mmap", "munmap", "mprotect", "mremap", "brk", "madvise", "mlock", "munlock"];
+    /// The `mmap`, `munmap` and `mprotect` calls that tasks sharing `tpid`'s address space
+    /// have in progress (their arguments are all shown when they start), as calls.
+    fn concurrent_calls(&self, tpid: u32) -> Vec<(u32, Syscall)> {
         let mm_of = |t: &u32| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
-        let Some(mm) = mm_of(&target) else { return false };
-        let mut calls: Vec<(u32, Syscall)> = self
+        let Some(mm) = mm_of(&tpid) else { return Vec::new() };
+        let mut calls: Vec<_> = self
             .in_progress
             .iter()
-            .filter(|(t, (name, _))| **t != reader && CHANGES_MM.contains(&name.as_str()) && mm_of(t) == Some(mm))
-            .map(|(&t, (name, args))| {
-                let call = Syscall {
-                    name: name.clone().into(),
-                    args: args.clone(),
-                    ret: Ret::Unknown,
-                    ret_decoration: None,
-                    ret_note: None,
-                    duration: None,
-                    unfinished_line: None,
-                    incomplete: true,
+            .filter(|(t, (name, args))| {
+                let complete = match name.as_str() {
+                    "mmap" => args.len() == 6,
+                    "munmap" => args.len() == 2,
+                    "mprotect" => args.len() == 3,
+                    _ => false,
                 };
-                (t, call)
+                **t != tpid && complete && mm_of(t) == Some(mm)
             })
+            .map(|(&t, (name, args))| (t, started_call(name, args)))
             .collect();
+        calls.sort_by_key(|c| c.0);
+        calls
+    }
+
+    /// Replays a placing call (`mmap`, `mremap`, `brk`) made while other threads had mapping
+    /// calls in progress. The kernel may have done those first, though strace prints their
+    /// ends later: when the call's result does not match in the order of the lines, the
+    /// replay tries again with them done first, and keeps that order if it matches (their
+    /// own results are checked when their lines come).
+    fn syscall_reordered(&mut self, tpid: u32, line: u64, call: &Syscall) {
+        let before = Clone::clone(&*self);
+        let failed = self.report.failed;
+        self.syscall(tpid, line, call);
+        if self.report.failed == failed {
+            return;
+        }
+        // Which of them went first is unknown: try the smaller sets first, each in task
+        // order. A handful of threads at most are ever caught in the middle of such calls.
+        let early = before.concurrent_calls(tpid);
+        let n = early.len().min(4);
+        let mut sets: Vec<u32> = (1..1u32 << n).collect();
+        sets.sort_by_key(|set| set.count_ones());
+        for set in sets {
+            let mut other = Clone::clone(&before);
+            for (i, (t, call)) in early.iter().take(n).enumerate() {
+                if set & (1 << i) != 0 {
+                    other.apply_early(*t, call);
+                }
+            }
+            other.syscall(tpid, line, call);
+            if other.report.failed == failed {
+                *self = other;
+                return;
+            }
+        }
+    }
+
+    /// Does task `t`'s call, known from its start, ahead of its line; its result is checked
+    /// when the line comes.
+    fn apply_early(&mut self, t: u32, early: &Syscall) {
+        let Some(pid) = self.procs.get(&t).map(|p| p.pid) else { return };
+        let (a, l) = (early.arg_u64(0).unwrap_or(0), early.arg_u64(1).unwrap_or(0));
+        let result = match early.name.as_ref() {
+            "mmap" => self.mmap_call(t, early),
+            "munmap" => self.k.munmap(pid, a, l),
+            _ => {
+                let prot = early.arg_flags(2).unwrap_or(0);
+                let got = self.k.mprotect(pid, a, l, prot);
+                if got.is_ok() && prot & PROT_WRITE != 0 {
+                    self.program_writes(pid, a);
+                }
+                got
+            }
+        };
+        self.in_progress.remove(&t);
+        self.applied_early.insert(t, (early.clone(), result));
+    }
+
+    /// A task other than `tpid` whose `mmap`, done ahead of its line with the same arguments
+    /// as `call`, returned what `call` did in the trace. Identical anonymous calls cannot be
+    /// told apart until their results come, so the early one may have been the other's.
+    fn early_twin(&self, tpid: u32, call: &Syscall) -> Option<u32> {
+        if self.applied_early.is_empty() || call.name != "mmap" {
+            return None;
+        }
+        let want = call.ret.value()?;
+        self.applied_early
+            .iter()
+            .filter(|(&t, (early, result))| t != tpid && early.args == call.args && *result == Ok(want))
+            .map(|(&t, _)| t)
+            .min()
+    }
+
+    /// Whether the text a `/proc` read of `target` by `reader` gave (`fits` tells) is the
+    /// text of a state the address space may have been in during the read: the state when
+    /// it began (`window`, for a split read; now, otherwise) with any of the calls other
+    /// threads ended meanwhile or still have in progress done, in their order.
+    fn concurrent_state_explains(
+        &self,
+        reader: u32,
+        what: ProcText,
+        target: u32,
+        window: Option<&ReadWindow>,
+        fits: &dyn Fn(&str) -> bool,
+    ) -> bool {
+        let mm_of = |t: &u32| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
+        let Some(mm) = mm_of(&target) else { return false };
+        let mut calls: Vec<(u32, Syscall)> = window.map(|w| w.since.clone()).unwrap_or_default();
+        let mut in_progress: Vec<(u32, Syscall)> = self
+            .in_progress
+            .iter()
+            .filter(|(t, (name, _))| **t != reader && CHANGES_MAPS.contains(&name.as_str()) && mm_of(t) == Some(mm))
+            .map(|(&t, (name, args))| (t, started_call(name, args)))
+            .collect();
+        in_progress.sort_by_key(|c| c.0);
+        calls.extend(in_progress);
         if calls.is_empty() {
             return false;
         }
-        calls.sort_by_key(|(t, _)| *t);
-        let attempt = |calls: &[(u32, Syscall)]| {
-            let mut copy = self.clone();
+        let base: &Replayer = window.map_or(self, |w| &w.start);
+        // At most a handful of calls overlap one read; beyond six, only the first six vary.
+        let n = calls.len().min(6);
+        (0..1u32 << n).any(|set| {
+            let mut copy = Clone::clone(base);
             copy.in_progress.clear();
             copy.read_starts.clear();
-            for (t, call) in calls {
-                copy.syscall(*t, 0, call);
+            for (i, (t, call)) in calls.iter().take(n).enumerate() {
+                if set & (1 << i) != 0 {
+                    copy.syscall(*t, 0, call);
+                }
             }
             copy.proc_text_now(what, target).is_some_and(|text| fits(&text))
-        };
-        calls.iter().any(|c| attempt(std::slice::from_ref(c))) || (calls.len() > 1 && attempt(&calls))
+        })
     }
 
     /// Checks the bytes a read of `/proc/PID/maps` or `smaps` gave against the model's text
-    /// now, or, for a read that was split by other threads' calls, against the texts of the
-    /// states it went through (`during`).
+    /// now, or, when other threads' calls overlap the read, against the states the address
+    /// space may have been in (see [`Replayer::concurrent_state_explains`]).
     #[allow(clippy::too_many_arguments)]
     fn check_proc_read(
         &mut self,
@@ -1106,7 +1238,7 @@ impl Replayer {
         target: u32,
         pos: u64,
         data: &[u8],
-        during: Vec<String>,
+        window: Option<ReadWindow>,
     ) {
         if !self.verify() {
             return;
@@ -1128,14 +1260,14 @@ impl Replayer {
                 text.into_owned()
             }
         };
-        let window = |text: &str| {
+        let part = |text: &str| {
             let start = (pos as usize).min(text.len());
             let end = (start + data.len()).min(text.len());
             view(&text.as_bytes()[start..end])
         };
-        let (want, got) = (view(data), window(&text));
-        let earlier_matches = during.iter().any(|t| window(t) == want)
-            || (want != got && self.in_progress_explains(reader, what, target, &|t: &str| window(t) == want));
+        let (want, got) = (view(data), part(&text));
+        let earlier_matches = want != got
+            && self.concurrent_state_explains(reader, what, target, window.as_ref(), &|t: &str| part(t) == want);
         let name = if what == ProcText::Maps { "read(/proc/PID/maps)" } else { "read(/proc/PID/smaps)" };
         if want == got || earlier_matches {
             self.report.passed += 1;
@@ -1299,6 +1431,12 @@ impl Replayer {
     }
 
     fn mmap(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let got = self.mmap_call(tpid, c);
+        self.check(line, "mmap", &c.ret, got);
+    }
+
+    /// Does an `mmap` call on the model, with the replay's bookkeeping; returns its result.
+    fn mmap_call(&mut self, tpid: u32, c: &Syscall) -> SysResult<u64> {
         let pid = self.mpid(tpid);
         let addr = c.arg_u64(0).unwrap_or(0);
         let len = c.arg_u64(1).unwrap_or(0);
@@ -1317,7 +1455,7 @@ impl Replayer {
                 self.program_writes(pid, a);
             }
         }
-        self.check(line, "mmap", &c.ret, got);
+        got
     }
 }
 
