@@ -30,7 +30,7 @@ const INNER_MIN: usize = INNER_CAP / 4;
 /// Where to split a full node of `cap` entries (`min` at least per node)
 /// that is about to receive an entry at `pos`: the number of entries the
 /// left half keeps.  Appends at either end keep the old node nearly full.
-fn split_point(cap: usize, min: usize, pos: usize) -> usize {
+pub(crate) fn split_point(cap: usize, min: usize, pos: usize) -> usize {
     if pos == cap {
         cap + 1 - min
     } else if pos == 0 {

@@ -11,6 +11,8 @@
 //! smallest key when the child was made; removals may leave it lower than the smallest key
 //! left, never higher). A lookup of `x` goes to the last child whose bound is at most `x`.
 
+use crate::gap_tree::split_point;
+
 /// Entries per leaf: 32 keys fill four cache lines, which a lookup at a million VMAs reads
 /// from memory.
 const LEAF_CAP: usize = 32;
@@ -50,20 +52,35 @@ impl Leaf {
     }
 
     fn insert_at(&mut self, pos: usize, key: u64, val: u32) {
-        self.keys.copy_within(pos..self.len, pos + 1);
-        self.vals.copy_within(pos..self.len, pos + 1);
-        self.keys[pos] = key;
-        self.vals[pos] = val;
-        self.len += 1;
+        insert_pair(&mut self.keys, &mut self.vals, &mut self.len, pos, (key, val));
     }
 
     fn remove_at(&mut self, pos: usize) -> (u64, u32) {
-        let out = (self.keys[pos], self.vals[pos]);
-        self.keys.copy_within(pos + 1..self.len, pos);
-        self.vals.copy_within(pos + 1..self.len, pos);
-        self.len -= 1;
-        out
+        remove_pair(&mut self.keys, &mut self.vals, &mut self.len, pos)
     }
+}
+
+/// Puts `(key, val)` at `pos` of a node's two arrays of `len` entries, shifting the rest up.
+fn insert_pair<const N: usize>(
+    keys: &mut [u64; N],
+    vals: &mut [u32; N],
+    len: &mut usize,
+    pos: usize,
+    pair: (u64, u32),
+) {
+    keys.copy_within(pos..*len, pos + 1);
+    vals.copy_within(pos..*len, pos + 1);
+    (keys[pos], vals[pos]) = pair;
+    *len += 1;
+}
+
+/// Takes the entry at `pos` out of a node's two arrays of `len` entries.
+fn remove_pair<const N: usize>(keys: &mut [u64; N], vals: &mut [u32; N], len: &mut usize, pos: usize) -> (u64, u32) {
+    let out = (keys[pos], vals[pos]);
+    keys.copy_within(pos + 1..*len, pos);
+    vals.copy_within(pos + 1..*len, pos);
+    *len -= 1;
+    out
 }
 
 impl Inner {
@@ -77,19 +94,11 @@ impl Inner {
     }
 
     fn insert_at(&mut self, pos: usize, bound: u64, child: u32) {
-        self.bounds.copy_within(pos..self.len, pos + 1);
-        self.child.copy_within(pos..self.len, pos + 1);
-        self.bounds[pos] = bound;
-        self.child[pos] = child;
-        self.len += 1;
+        insert_pair(&mut self.bounds, &mut self.child, &mut self.len, pos, (bound, child));
     }
 
     fn remove_at(&mut self, pos: usize) -> (u64, u32) {
-        let out = (self.bounds[pos], self.child[pos]);
-        self.bounds.copy_within(pos + 1..self.len, pos);
-        self.child.copy_within(pos + 1..self.len, pos);
-        self.len -= 1;
-        out
+        remove_pair(&mut self.bounds, &mut self.child, &mut self.len, pos)
     }
 }
 
@@ -105,18 +114,6 @@ fn count_le(keys: &[u64], x: u64) -> usize {
 /// How many of the sorted `keys` are `< x`.
 fn count_lt(keys: &[u64], x: u64) -> usize {
     keys.iter().position(|&k| k >= x).unwrap_or(keys.len())
-}
-
-/// Where a full node of `cap` entries about to take one at `pos` splits: how many entries
-/// the left half keeps. Appends at either end keep the old node nearly full.
-fn split_point(cap: usize, min: usize, pos: usize) -> usize {
-    if pos == cap {
-        cap + 1 - min
-    } else if pos == 0 {
-        min - 1
-    } else {
-        cap / 2
-    }
 }
 
 /// A position in the leaf list: leaf and entry.
@@ -325,8 +322,9 @@ impl VmaIndex {
         }
     }
 
-    /// Stores `val` under `key`, returning the value it replaces.
-    pub fn insert(&mut self, key: u64, val: u32) -> Option<u32> {
+    /// The walk down to `key`'s leaf: the inner nodes passed with the child taken in each,
+    /// the leaf, and where `key` is or would go in it.
+    fn walk_to(&self, key: u64) -> ([(u32, usize); MAX_HEIGHT], u32, usize) {
         let mut path = [(0u32, 0usize); MAX_HEIGHT];
         let mut node = self.root;
         for slot in path.iter_mut().take(self.height) {
@@ -335,8 +333,14 @@ impl VmaIndex {
             *slot = (node, c);
             node = inner.child[c];
         }
+        let leaf = self.leaf(node);
+        (path, node, count_lt(&leaf.keys[..leaf.len], key))
+    }
+
+    /// Stores `val` under `key`, returning the value it replaces.
+    pub fn insert(&mut self, key: u64, val: u32) -> Option<u32> {
+        let (path, node, pos) = self.walk_to(key);
         let leaf = &mut self.leaves[node as usize];
-        let pos = count_lt(&leaf.keys[..leaf.len], key);
         if pos < leaf.len && leaf.keys[pos] == key {
             return Some(std::mem::replace(&mut leaf.vals[pos], val));
         }
@@ -402,16 +406,8 @@ impl VmaIndex {
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: u64) -> Option<u32> {
-        let mut path = [(0u32, 0usize); MAX_HEIGHT];
-        let mut node = self.root;
-        for slot in path.iter_mut().take(self.height) {
-            let inner = &self.inners[node as usize];
-            let c = inner.child_for(key);
-            *slot = (node, c);
-            node = inner.child[c];
-        }
+        let (path, node, pos) = self.walk_to(key);
         let leaf = &mut self.leaves[node as usize];
-        let pos = count_lt(&leaf.keys[..leaf.len], key);
         if pos == leaf.len || leaf.keys[pos] != key {
             return None;
         }
