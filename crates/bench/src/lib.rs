@@ -10,7 +10,7 @@
 
 use abi::*;
 use mm::{Config, Kernel, Pid};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 const PAGE: u64 = 4096;
@@ -167,7 +167,7 @@ pub struct ModelRun {
 }
 
 /// A row of the report, as the JSON shows it.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Row {
     /// Workload name.
     pub workload: String,
@@ -194,7 +194,7 @@ pub struct Row {
     /// Host bytes per VMA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bytes_per_vma: Option<f64>,
-    /// Peak RSS of mmsim after the workload (KiB).
+    /// Peak RSS of the process that ran the workload on the model (KiB).
     pub peak_rss_kb: u64,
 }
 

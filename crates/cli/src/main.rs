@@ -110,8 +110,12 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
         /// Only these workloads (fault-anon, fault-file, mmap-munmap, mprotect-split,
-        /// fork-exit, vma-1m).
+        /// fork-exit, vma-1m, replay).
         workloads: Vec<String>,
+        /// Measure in this process and print the rows as JSON lines (each workload otherwise
+        /// runs in a fresh `mmsim` process of its own, as the host side does).
+        #[arg(long, hide = true)]
+        in_process: bool,
     },
     /// Run the built-in lessons: fork and copy-on-write, the four kinds of mmap, ...
     Tour {
@@ -143,6 +147,27 @@ struct RunFlags {
 const EXIT_EXPECT_FAILED: u8 = 1;
 const EXIT_SCRIPT_ERROR: u8 = 2;
 const EXIT_MODEL_BUG: u8 = 3;
+
+/// Measures one workload in a fresh `mmsim` process, so that no workload runs on the heap
+/// another one left behind (the model's memory layout, and its peak RSS, are its own).
+fn measure_isolated(w: bench::Workload, quick: bool, runs: usize, vs_host: bool) -> anyhow::Result<bench::Row> {
+    let exe = std::env::current_exe().context("cannot find the mmsim executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["bench", "--in-process", "--runs", &runs.to_string(), w.name()]);
+    if quick {
+        cmd.arg("--quick");
+    }
+    if vs_host {
+        cmd.arg("--vs-host");
+    }
+    let out = cmd.stderr(std::process::Stdio::inherit()).output().context("cannot run mmsim bench")?;
+    if !out.status.success() {
+        anyhow::bail!("the {} workload failed ({})", w.name(), out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).with_context(|| format!("unexpected output of the {} workload: {line}", w.name()))
+}
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -179,7 +204,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             record::replay(&file, replay::Options { mode, keep_going, cwd })
         }
-        Command::Bench { vs_host, json, quick, runs, workloads } => {
+        Command::Bench { vs_host, json, quick, runs, workloads, in_process } => {
             let scale = if quick { bench::Scale::quick() } else { bench::Scale::full() };
             let chosen: Vec<bench::Workload> = if workloads.is_empty() {
                 bench::Workload::ALL.to_vec()
@@ -189,10 +214,17 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .map(|w| bench::Workload::from_name(w).ok_or_else(|| anyhow::anyhow!("unknown workload `{w}`")))
                     .collect::<anyhow::Result<_>>()?
             };
+            if in_process {
+                for w in chosen {
+                    let row = bench::measure(w, &scale, runs, vs_host).map_err(|e| anyhow::anyhow!(e))?;
+                    println!("{}", serde_json::to_string(&row)?);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut rows = Vec::new();
             for w in chosen {
                 eprintln!("running {} ...", w.name());
-                rows.push(bench::measure(w, &scale, runs, vs_host).map_err(|e| anyhow::anyhow!(e))?);
+                rows.push(measure_isolated(w, quick, runs, vs_host)?);
             }
             print!("{}", bench::table(&rows));
             if let Some(path) = json {
