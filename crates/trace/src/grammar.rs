@@ -228,23 +228,19 @@ fn parse_primary(c: &mut Cursor<'_>, depth: u32) -> Result<Arg, Fail> {
 /// `S_IFREG|0644`) without building its first operand on its own; `None`, with the cursor
 /// unmoved, when the value ahead is not such a set.
 fn parse_flag_set(c: &mut Cursor<'_>) -> Result<Option<Arg>, Fail> {
-    let start = c.pos;
-    match c.peek() {
-        Some(b) if is_ident_start(b) => {
-            c.take_ident_chars();
-        }
-        Some(b'0'..=b'9') => {
-            if parse_unsigned(c).is_err() {
-                c.pos = start;
-                return Ok(None);
-            }
-        }
+    // Most values are not sets: find the first operand's extent without parsing it, and
+    // parse (and check) the operands only when a `|` follows.
+    let rest = c.rest();
+    let first_len = match c.peek() {
+        Some(b) if is_ident_start(b) => rest.iter().take_while(|&&b| is_ident_byte(b)).count(),
+        Some(b'0'..=b'9') => rest.iter().take_while(|b| b.is_ascii_alphanumeric()).count(),
         _ => return Ok(None),
-    }
-    if c.peek() != Some(b'|') {
-        c.pos = start;
+    };
+    if rest.get(first_len) != Some(&b'|') {
         return Ok(None);
     }
+    let start = c.pos;
+    parse_flag_operand(c)?;
     while c.eat(b'|') {
         parse_flag_operand(c)?;
     }
