@@ -71,7 +71,9 @@ impl Identities {
                     }
                 }
                 "newfstatat" | "fstatat64" | "statx" => {
-                    let Some(id) = stat_identity(call, 2) else { continue };
+                    // statx(dirfd, path, flags, mask, statxbuf); the others (dirfd, path, statbuf, flags).
+                    let buf = if call.name == "statx" { 4 } else { 2 };
+                    let Some(id) = stat_identity(call, buf) else { continue };
                     let path = call.arg_str(1).map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
                     if path.is_empty() {
                         if let Some(fd) = call.arg_u64(0) {
@@ -93,48 +95,78 @@ impl Identities {
 /// The lines of `input` that may open or stat a file, or resume a call that may: opens and
 /// stats are all that matter to identities, and skipping every other line before parsing it
 /// keeps this pass cheap. The text is searched a block at a time for the few spellings those
-/// lines have (`stat(`, `fstatat(`, `statx(`, `openat(`, `creat(` all have a `t(`; then
+/// lines have (`stat(`, `fstatat(`, `openat(`, `creat(` all have a `t(`; then `statx(`,
 /// `open(` and `resumed>`), and only the lines around a hit are looked at.
 fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
     const BLOCK: usize = 1 << 20;
-    let t_paren = memchr::memmem::Finder::new(b"t(");
-    let open_call = memchr::memmem::Finder::new(b"open(");
-    let resumed = memchr::memmem::Finder::new(b"resumed>");
+    let finders = Finders {
+        t_paren: memchr::memmem::Finder::new(b"t("),
+        open_call: memchr::memmem::Finder::new(b"open("),
+        resumed: memchr::memmem::Finder::new(b"resumed>"),
+        statx: memchr::memmem::Finder::new(b"statx("),
+    };
     let mut text = Vec::new();
-    let mut block: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
+    // The start of a line the reader's buffer cut; every whole line is searched in place.
+    let mut carry: Vec<u8> = Vec::new();
     let mut hits = Vec::new();
     loop {
-        // Fill the block with whole lines (a line longer than the block is read whole).
-        let mut eof = false;
-        while block.len() < BLOCK {
-            match input.fill_buf() {
-                Ok([]) | Err(_) => {
-                    eof = true;
-                    break;
+        let buf = match input.fill_buf() {
+            Ok([]) | Err(_) => break,
+            Ok(buf) => buf,
+        };
+        let chunk = &buf[..buf.len().min(BLOCK)];
+        let used = if !carry.is_empty() {
+            // Finish the cut line first.
+            let end = memchr::memchr(b'\n', chunk).map_or(chunk.len(), |i| i + 1);
+            carry.extend_from_slice(&chunk[..end]);
+            if carry.ends_with(b"\n") {
+                finders.copy_wanted(&carry, &mut hits, &mut text);
+                carry.clear();
+            }
+            end
+        } else {
+            match memchr::memrchr(b'\n', chunk) {
+                Some(i) => {
+                    finders.copy_wanted(&chunk[..=i], &mut hits, &mut text);
+                    i + 1
                 }
-                Ok(buf) => {
-                    let n = buf.len();
-                    block.extend_from_slice(buf);
-                    input.consume(n);
+                None => {
+                    carry.extend_from_slice(chunk);
+                    chunk.len()
                 }
             }
-        }
-        if !eof && !block.ends_with(b"\n") && input.read_until(b'\n', &mut block).unwrap_or(0) == 0 {
-            eof = true;
-        }
-        if block.is_empty() {
-            break;
-        }
+        };
+        input.consume(used);
+    }
+    if !carry.is_empty() {
+        finders.copy_wanted(&carry, &mut hits, &mut text);
+    }
+    text
+}
+
+/// The searches [`wanted_lines`] makes.
+struct Finders {
+    t_paren: memchr::memmem::Finder<'static>,
+    open_call: memchr::memmem::Finder<'static>,
+    resumed: memchr::memmem::Finder<'static>,
+    statx: memchr::memmem::Finder<'static>,
+}
+
+impl Finders {
+    /// Appends to `text` the lines of `block` (whole lines) that may open or stat a file, or
+    /// resume a call that may.
+    fn copy_wanted(&self, block: &[u8], hits: &mut Vec<usize>, text: &mut Vec<u8>) {
         hits.clear();
-        hits.extend(t_paren.find_iter(&block).filter(|&i| {
+        hits.extend(self.t_paren.find_iter(block).filter(|&i| {
             let head = &block[..i + 1];
             head.ends_with(b"stat") || head.ends_with(b"at") || head.ends_with(b"creat") || head.ends_with(b"statx")
         }));
-        hits.extend(open_call.find_iter(&block));
-        hits.extend(resumed.find_iter(&block));
+        hits.extend(self.open_call.find_iter(block));
+        hits.extend(self.resumed.find_iter(block));
+        hits.extend(self.statx.find_iter(block));
         hits.sort_unstable();
         let mut copied_to = 0;
-        for &hit in &hits {
+        for &hit in hits.iter() {
             if hit < copied_to {
                 continue;
             }
@@ -146,12 +178,7 @@ fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
             }
             copied_to = end;
         }
-        block.clear();
-        if eof {
-            break;
-        }
     }
-    text
 }
 
 /// The identity in a `stat` or `statx` result structure at argument `index`, if the call
@@ -171,4 +198,37 @@ fn stat_identity(call: &Syscall, index: usize) -> Option<Identity> {
     let major = st.field("stx_dev_major")?.as_u64()? as u32;
     let minor = st.field("stx_dev_minor")?.as_u64()? as u32;
     Some(Identity { major, minor, ino })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufReader;
+
+    const LOG: &str = "\
+100 openat(AT_FDCWD, \"/lib/libc.so.6\", O_RDONLY|O_CLOEXEC) = 3
+100 fstat(3, {st_dev=makedev(0xfe, 0x1), st_ino=1835398, st_mode=S_IFREG|0755, st_size=2072888}) = 0
+100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000
+100 newfstatat(AT_FDCWD, \"/etc/ld.so.cache\", {st_dev=makedev(0xfe, 0x2), st_ino=77, st_mode=S_IFREG|0644, st_size=5}, 0) = 0
+100 statx(AT_FDCWD, \"/tmp/x\", AT_STATX_SYNC_AS_STAT, STATX_ALL, <unfinished ...>
+101 munmap(0x7ffff7ffd000, 8192) = 0
+100 <... statx resumed>{stx_mask=STATX_ALL, stx_ino=99, stx_dev_major=254, stx_dev_minor=3}) = 0";
+
+    fn all(ids: &Identities) -> Vec<(String, Identity)> {
+        let mut v: Vec<_> = ids.by_path.iter().map(|(p, i)| (p.clone(), *i)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    #[test]
+    fn lines_cut_by_the_reader_buffer_are_searched_whole() {
+        let whole = Identities::collect(LOG.as_bytes());
+        assert_eq!(whole.len(), 3, "{:?}", all(&whole));
+        assert_eq!(whole.get("/lib/libc.so.6"), Some(Identity { major: 0xfe, minor: 1, ino: 1835398 }));
+        assert_eq!(whole.get("/tmp/x"), Some(Identity { major: 254, minor: 3, ino: 99 }));
+        for capacity in [1, 2, 7, 13, 64, 100, 4096] {
+            let cut = Identities::collect(BufReader::with_capacity(capacity, LOG.as_bytes()));
+            assert_eq!(all(&cut), all(&whole), "buffer of {capacity} bytes");
+        }
+    }
 }
