@@ -563,20 +563,9 @@ impl Replayer {
                 }
                 self.check(line, "brk", &c.ret, got);
             }
-            "mmap" | "mmap2" => self.mmap(tpid, line, c),
-            "munmap" => {
-                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
-                let got = self.k.munmap(pid, a, l);
-                self.check(line, "munmap", &c.ret, got);
-            }
-            "mprotect" | "pkey_mprotect" => {
-                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
-                let prot = c.arg(2).and_then(|a| a.flags_value()).unwrap_or(0);
-                let got = self.k.mprotect(pid, a, l, prot);
-                if got.is_ok() && prot & PROT_WRITE != 0 {
-                    self.program_writes(pid, a);
-                }
-                self.check(line, "mprotect", &c.ret, got);
+            "mmap" | "mmap2" | "munmap" | "mprotect" | "pkey_mprotect" => {
+                let (what, got) = self.maps_call(tpid, c);
+                self.check(line, what, &c.ret, got);
             }
             "mremap" => {
                 let a = |i| c.arg_u64(i).unwrap_or(0);
@@ -1092,27 +1081,35 @@ impl Replayer {
         }
     }
 
-    /// The `mmap`, `munmap` and `mprotect` calls that tasks sharing `tpid`'s address space
-    /// have in progress (their arguments are all shown when they start), as calls.
-    fn concurrent_calls(&self, tpid: u32) -> Vec<(u32, Syscall)> {
+    /// The calls that tasks other than `except`, sharing `task`'s address space, have in
+    /// progress and `wanted` picks (by name and the arguments shown), as calls, in task order.
+    fn calls_in_progress(
+        &self,
+        task: u32,
+        except: u32,
+        wanted: impl Fn(&str, &trace::Args) -> bool,
+    ) -> Vec<(u32, Syscall)> {
         let mm_of = |t: &u32| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
-        let Some(mm) = mm_of(&tpid) else { return Vec::new() };
+        let Some(mm) = mm_of(&task) else { return Vec::new() };
         let mut calls: Vec<_> = self
             .in_progress
             .iter()
-            .filter(|(t, (name, args))| {
-                let complete = match name.as_str() {
-                    "mmap" => args.len() == 6,
-                    "munmap" => args.len() == 2,
-                    "mprotect" => args.len() == 3,
-                    _ => false,
-                };
-                **t != tpid && complete && mm_of(t) == Some(mm)
-            })
+            .filter(|(t, (name, args))| **t != except && wanted(name, args) && mm_of(t) == Some(mm))
             .map(|(&t, (name, args))| (t, started_call(name, args)))
             .collect();
         calls.sort_by_key(|c| c.0);
         calls
+    }
+
+    /// The `mmap`, `munmap` and `mprotect` calls that tasks sharing `tpid`'s address space
+    /// have in progress (their arguments are all shown when they start).
+    fn concurrent_calls(&self, tpid: u32) -> Vec<(u32, Syscall)> {
+        self.calls_in_progress(tpid, tpid, |name, args| match name {
+            "mmap" => args.len() == 6,
+            "munmap" => args.len() == 2,
+            "mprotect" => args.len() == 3,
+            _ => false,
+        })
     }
 
     /// Replays a placing call (`mmap`, `mremap`, `brk`) made while other threads had mapping
@@ -1151,20 +1148,10 @@ impl Replayer {
     /// Does task `t`'s call, known from its start, ahead of its line; its result is checked
     /// when the line comes.
     fn apply_early(&mut self, t: u32, early: &Syscall) {
-        let Some(pid) = self.procs.get(&t).map(|p| p.pid) else { return };
-        let (a, l) = (early.arg_u64(0).unwrap_or(0), early.arg_u64(1).unwrap_or(0));
-        let result = match early.name.as_ref() {
-            "mmap" => self.mmap_call(t, early),
-            "munmap" => self.k.munmap(pid, a, l),
-            _ => {
-                let prot = early.arg_flags(2).unwrap_or(0);
-                let got = self.k.mprotect(pid, a, l, prot);
-                if got.is_ok() && prot & PROT_WRITE != 0 {
-                    self.program_writes(pid, a);
-                }
-                got
-            }
-        };
+        if !self.procs.contains_key(&t) {
+            return;
+        }
+        let (_, result) = self.maps_call(t, early);
         self.in_progress.remove(&t);
         self.applied_early.insert(t, (early.clone(), result));
     }
@@ -1196,17 +1183,8 @@ impl Replayer {
         window: Option<&ReadWindow>,
         fits: &dyn Fn(&str) -> bool,
     ) -> bool {
-        let mm_of = |t: &u32| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
-        let Some(mm) = mm_of(&target) else { return false };
         let mut calls: Vec<(u32, Syscall)> = window.map(|w| w.since.clone()).unwrap_or_default();
-        let mut in_progress: Vec<(u32, Syscall)> = self
-            .in_progress
-            .iter()
-            .filter(|(t, (name, _))| **t != reader && CHANGES_MAPS.contains(&name.as_str()) && mm_of(t) == Some(mm))
-            .map(|(&t, (name, args))| (t, started_call(name, args)))
-            .collect();
-        in_progress.sort_by_key(|c| c.0);
-        calls.extend(in_progress);
+        calls.extend(self.calls_in_progress(target, reader, |name, _| CHANGES_MAPS.contains(&name)));
         if calls.is_empty() {
             return false;
         }
@@ -1430,32 +1408,38 @@ impl Replayer {
         }
     }
 
-    fn mmap(&mut self, tpid: u32, line: u64, c: &Syscall) {
-        let got = self.mmap_call(tpid, c);
-        self.check(line, "mmap", &c.ret, got);
-    }
-
-    /// Does an `mmap` call on the model, with the replay's bookkeeping; returns its result.
-    fn mmap_call(&mut self, tpid: u32, c: &Syscall) -> SysResult<u64> {
+    /// Does an `mmap`, `munmap` or `mprotect` call on the model, with the replay's
+    /// bookkeeping; returns the name its result is checked under, and the result.
+    fn maps_call(&mut self, tpid: u32, c: &Syscall) -> (&'static str, SysResult<u64>) {
         let pid = self.mpid(tpid);
-        let addr = c.arg_u64(0).unwrap_or(0);
-        let len = c.arg_u64(1).unwrap_or(0);
+        let (addr, len) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
         let prot = c.arg(2).and_then(Arg::flags_value).unwrap_or(0);
-        let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0);
-        let fd = c.arg_i64(4).unwrap_or(-1);
-        let off = c.arg_u64(5).unwrap_or(0);
-        let got = self.k.mmap(pid, addr, len, prot, flags, fd, off);
-        if let Ok(a) = got {
-            if let Ok(id) = self.k.mm_id(pid) {
-                if self.started.contains(&id) {
-                    self.created.entry(id).or_default().push((a, a.saturating_add(len)));
+        match c.name.as_ref() {
+            "munmap" => ("munmap", self.k.munmap(pid, addr, len)),
+            "mprotect" | "pkey_mprotect" => {
+                let got = self.k.mprotect(pid, addr, len, prot);
+                if got.is_ok() && prot & PROT_WRITE != 0 {
+                    self.program_writes(pid, addr);
                 }
+                ("mprotect", got)
             }
-            if prot & PROT_WRITE != 0 && flags & MAP_TYPE == MAP_PRIVATE {
-                self.program_writes(pid, a);
+            _ => {
+                let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0);
+                let (fd, off) = (c.arg_i64(4).unwrap_or(-1), c.arg_u64(5).unwrap_or(0));
+                let got = self.k.mmap(pid, addr, len, prot, flags, fd, off);
+                if let Ok(a) = got {
+                    if let Ok(id) = self.k.mm_id(pid) {
+                        if self.started.contains(&id) {
+                            self.created.entry(id).or_default().push((a, a.saturating_add(len)));
+                        }
+                    }
+                    if prot & PROT_WRITE != 0 && flags & MAP_TYPE == MAP_PRIVATE {
+                        self.program_writes(pid, a);
+                    }
+                }
+                ("mmap", got)
             }
         }
-        got
     }
 }
 
