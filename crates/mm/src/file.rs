@@ -84,6 +84,31 @@ pub struct File {
 pub const MAX_FOLIO_ORDER: u8 = 9;
 
 impl File {
+    /// A file named `path` with device `dev` (major, minor) and inode `ino`, of size 0,
+    /// nothing cached, no name in the namespace and no one holding it open; callers set
+    /// the rest with struct update syntax.
+    pub fn new(path: String, dev: (u32, u32), ino: u64, kind: FileKind) -> File {
+        File {
+            path,
+            major: dev.0,
+            minor: dev.1,
+            ino,
+            size: 0,
+            kind,
+            cache: BTreeMap::new(),
+            source: None,
+            nlink: 0,
+            opens: 0,
+            always_deleted: false,
+            noexec: false,
+            unwritten: false,
+            folios: BTreeMap::new(),
+            evicted: Default::default(),
+            acct_pages: 0,
+            acct_per_page: false,
+        }
+    }
+
     /// The folio holding page `index`: its first page index and order.
     pub fn folio_of(&self, index: u64) -> (u64, u8) {
         match self.folios.range(..=index).next_back() {

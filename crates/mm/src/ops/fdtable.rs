@@ -36,25 +36,7 @@ impl Kernel {
     /// directory): it can be held by descriptors, and mmap of it fails with ENODEV.
     pub fn unmappable_file(&mut self, name: &str) -> FileId {
         let ino = self.m.new_ino();
-        self.m.add_file(File {
-            path: name.to_string(),
-            major: 0,
-            minor: 0xe,
-            ino,
-            size: 0,
-            kind: FileKind::Unmappable,
-            cache: Default::default(),
-            source: None,
-            nlink: 0,
-            opens: 0,
-            always_deleted: false,
-            noexec: false,
-            unwritten: false,
-            folios: Default::default(),
-            evicted: Default::default(),
-            acct_pages: 0,
-            acct_per_page: false,
-        })
+        self.m.add_file(File::new(name.to_string(), (0, 0xe), ino, FileKind::Unmappable))
     }
 
     /// `rename(from, to)` in the model's namespace.

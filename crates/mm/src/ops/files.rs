@@ -33,23 +33,11 @@ impl Kernel {
         }
         let ino = self.m.new_ino();
         let id = self.m.add_file(File {
-            path: path.to_string(),
-            major: MODEL_DEV.0,
-            minor: MODEL_DEV.1,
-            ino,
             size: contents.len() as u64,
-            kind: FileKind::Regular,
-            cache: Default::default(),
             source: Some(Arc::from(contents)),
             nlink: 1,
-            opens: 0,
-            always_deleted: false,
-            noexec: false,
             unwritten: true,
-            folios: Default::default(),
-            evicted: Default::default(),
-            acct_pages: 0,
-            acct_per_page: false,
+            ..File::new(path.to_string(), MODEL_DEV, ino, FileKind::Regular)
         });
         self.m.namespace.insert(path.to_string(), id);
         id
@@ -129,23 +117,10 @@ impl Kernel {
         self.task(pid).ok_or(Errno::ESRCH)?;
         let ino = self.m.new_ino();
         let id = self.m.add_file(File {
-            path: format!("/memfd:{name}"),
-            major: 0,
-            minor: 1,
-            ino,
-            size: 0,
-            kind: FileKind::Shmem,
-            cache: Default::default(),
-            source: None,
-            nlink: 0,
-            opens: 0,
             always_deleted: true,
-            noexec: false,
             unwritten: true,
-            folios: Default::default(),
-            evicted: Default::default(),
-            acct_pages: 0,
             acct_per_page: true,
+            ..File::new(format!("/memfd:{name}"), (0, 1), ino, FileKind::Shmem)
         });
         let o = self.m.add_open(id, true, true);
         let fd = self.install_fd(pid, o)?;
@@ -278,6 +253,21 @@ impl Kernel {
         Ok(0)
     }
 
+    /// The virtual ranges where address space `id` (if still there) maps the pages
+    /// `[first, last)` of `file`.
+    pub(crate) fn file_page_ranges(&self, id: usize, file: FileId, first: u64, last: u64) -> Vec<(u64, u64)> {
+        let Some(mm) = self.mms[id].as_ref() else { return Vec::new() };
+        mm.vmas
+            .iter()
+            .filter(|v| v.file.is_some_and(|f| f.file == file))
+            .filter_map(|v| {
+                let lo = first.max(v.pgoff);
+                let hi = last.min(v.pgoff + v.pages());
+                (lo < hi).then(|| (v.start + ((lo - v.pgoff) << PAGE_SHIFT), v.start + ((hi - v.pgoff) << PAGE_SHIFT)))
+            })
+            .collect()
+    }
+
     /// Sets a file's size; pages wholly beyond the new end are unmapped from every process
     /// (private copies included, as truncate does) and dropped from the page cache.
     pub fn truncate_file(&mut self, file: FileId, len: u64) {
@@ -285,25 +275,7 @@ impl Kernel {
         let keep_pages = len.div_ceil(PAGE_SIZE);
         if len < old {
             for id in 0..self.mms.len() {
-                let Some(mm) = self.mms[id].as_ref() else { continue };
-                let ranges: Vec<(u64, u64)> = mm
-                    .vmas
-                    .iter()
-                    .filter(|v| v.file.is_some_and(|f| f.file == file))
-                    .filter_map(|v| {
-                        let last = v.pgoff + v.pages();
-                        if last <= keep_pages {
-                            return None;
-                        }
-                        let from = if v.pgoff >= keep_pages {
-                            v.start
-                        } else {
-                            v.start + ((keep_pages - v.pgoff) << PAGE_SHIFT)
-                        };
-                        Some((from, v.end))
-                    })
-                    .collect();
-                for (s, e) in ranges {
+                for (s, e) in self.file_page_ranges(id, file, keep_pages, u64::MAX) {
                     self.zap_range(id, s, e);
                 }
             }

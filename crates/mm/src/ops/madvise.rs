@@ -440,19 +440,7 @@ impl Kernel {
     /// in every address space.
     fn unmap_file_range(&mut self, file: crate::file::FileId, first: u64, last: u64) {
         for id in 0..self.mms.len() {
-            let Some(mm) = self.mms[id].as_ref() else { continue };
-            let ranges: Vec<(u64, u64)> = mm
-                .vmas
-                .iter()
-                .filter(|v| v.file.is_some_and(|f| f.file == file))
-                .filter_map(|v| {
-                    let lo = first.max(v.pgoff);
-                    let hi = last.min(v.pgoff + v.pages());
-                    (lo < hi)
-                        .then(|| (v.start + ((lo - v.pgoff) << PAGE_SHIFT), v.start + ((hi - v.pgoff) << PAGE_SHIFT)))
-                })
-                .collect();
-            for (s, e) in ranges {
+            for (s, e) in self.file_page_ranges(id, file, first, last) {
                 self.zap_file_pages(id, s, e, file);
             }
         }

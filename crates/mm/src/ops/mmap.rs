@@ -380,25 +380,11 @@ impl Kernel {
         let file = if anon_shared {
             let ino = self.m.new_ino();
             let f = self.m.add_file(File {
-                path: "/dev/zero".into(),
-                major: 0,
-                minor: 1,
-                ino,
                 size: len,
-                kind: FileKind::Shmem,
-                cache: Default::default(),
-                source: None,
-                nlink: 0,
-                opens: 0,
                 always_deleted: true,
-                noexec: false,
-                unwritten: false,
-                folios: Default::default(),
-                evicted: Default::default(),
-                acct_pages: 0,
-                acct_per_page: false,
+                acct_pages: shmem_acct,
+                ..File::new("/dev/zero".into(), (0, 1), ino, FileKind::Shmem)
             });
-            self.m.file_mut(f).acct_pages = shmem_acct;
             self.m.vm_acct_memory(shmem_acct);
             let o = self.m.add_open(f, true, true);
             Some(VmaFile { file: f, open: o })
