@@ -109,3 +109,13 @@ fn fork_page_tables(b: divan::Bencher, pages: u64) {
             k
         });
 }
+
+/// One mmap(NULL) of a page and its munmap among `n` live VMAs: the placing half of `vma-1m`.
+#[divan::bench(args = [1_000, 1_000_000])]
+fn mmap_munmap_among(b: divan::Bencher, n: usize) {
+    let (mut k, p, _) = with_vmas(n);
+    b.bench_local(|| {
+        let a = k.mmap(p, 0, 4096, PROT_READ, ANON | MAP_NORESERVE, -1, 0).unwrap();
+        k.munmap(p, a, 4096).unwrap();
+    });
+}
