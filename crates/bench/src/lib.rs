@@ -147,6 +147,12 @@ impl Timing {
     pub fn per_op(self) -> f64 {
         self.ns as f64 / self.ops.max(1) as f64
     }
+
+    /// Adds another timed stretch of the same work.
+    pub fn add(&mut self, t: Timing) {
+        self.ns += t.ns;
+        self.ops += t.ops;
+    }
 }
 
 /// What a model run measured.
@@ -351,51 +357,72 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
         }
         Workload::Vma1m => {
             let before = status_kb("VmRSS:");
-            let big = vma_ops(s.vmas_big, s.vma_ops, Some(&mut out.bytes_per_vma), before);
-            out.timing = big;
-            out.small = Some(vma_ops(s.vmas_small, s.vma_ops, None, 0));
+            let mut big = VmaSpace::build(s.vmas_big);
+            let after = status_kb("VmRSS:");
+            out.bytes_per_vma = Some((after.saturating_sub(before) * 1024) as f64 / s.vmas_big as f64);
+            let mut small = VmaSpace::build(s.vmas_small);
+            // The two sizes take turns in blocks, so that both costs are measured under the
+            // same machine conditions: on a shared machine the same code's speed drifts by up
+            // to a factor of two within seconds, and two measurements taken one after the
+            // other gave ratios anywhere from 1.3x to 2.1x.
+            const BLOCKS: u64 = 20;
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+            let (mut big_t, mut small_t) = (Timing::default(), Timing::default());
+            for b in 0..BLOCKS {
+                let n = s.vma_ops / BLOCKS + u64::from(b < s.vma_ops % BLOCKS);
+                small_t.add(timed(|| small.rounds(n, &mut rng)));
+                big_t.add(timed(|| big.rounds(n, &mut rng)));
+            }
+            out.timing = big_t;
+            out.small = Some(small_t);
         }
     }
     out.peak_rss_kb = status_kb("VmHWM:");
     out
 }
 
-/// `ops` rounds of mmap(NULL) + munmap + find with `count` live VMAs.
-///
-/// The address found is a random page of the span the VMAs cover, computed rather than read
-/// from the table of their addresses: at a million VMAs that table is 8 MiB, and reading it
-/// would add a cache miss of the benchmark's own to every round at the big size only.
-fn vma_ops(count: u64, ops: u64, bytes_per_vma: Option<&mut Option<f64>>, rss_before_kb: u64) -> Timing {
-    let mut k = Kernel::new(Config {
-        ram_bytes: 1 << 30,
-        event_capacity: 0,
-        max_map_count: count * 2 + 100,
-        ..Config::default()
-    });
-    let p = k.spawn_empty("bench").expect("spawn");
-    let vmas = make_vmas(&mut k, p, count);
-    if let Some(b) = bytes_per_vma {
-        let after = status_kb("VmRSS:");
-        *b = Some((after.saturating_sub(rss_before_kb) * 1024) as f64 / count as f64);
+/// An address space of `count` one-page VMAs for the vma-1m rounds.
+struct VmaSpace {
+    k: Kernel,
+    p: Pid,
+    /// The lowest VMA's start; they cover `pages` pages from there, side by side.
+    lo: u64,
+    pages: u64,
+}
+
+impl VmaSpace {
+    fn build(count: u64) -> VmaSpace {
+        let mut k = Kernel::new(Config {
+            ram_bytes: 1 << 30,
+            event_capacity: 0,
+            max_map_count: count * 2 + 100,
+            ..Config::default()
+        });
+        let p = k.spawn_empty("bench").expect("spawn");
+        let vmas = make_vmas(&mut k, p, count);
+        let lo = vmas.iter().copied().min().expect("VMAs");
+        let pages = (vmas.iter().copied().max().expect("VMAs") + PAGE - lo) / PAGE;
+        // The model places them side by side, so every page of the span is in one of them.
+        assert_eq!(pages, count, "the VMAs cover one span");
+        VmaSpace { k, p, lo, pages }
     }
-    let lo = vmas.iter().copied().min().expect("VMAs");
-    let pages = (vmas.iter().copied().max().expect("VMAs") + PAGE - lo) / PAGE;
-    // The model places them side by side, so every page of the span is in one of them.
-    assert_eq!(pages, count, "the VMAs cover one span");
-    drop(vmas);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut missed = 0u64;
-    let t = timed(|| {
-        for _ in 0..ops {
-            let a = k.mmap(p, 0, PAGE, PROT_READ, ANON | MAP_NORESERVE, -1, 0).expect("mmap");
-            k.munmap(p, a, PAGE).expect("munmap");
-            let target = lo + rng.next() % pages * PAGE;
-            missed += u64::from(!k.mm(p).expect("mm").vmas.find(target).is_some_and(|v| v.contains(target)));
+
+    /// `n` rounds of mmap(NULL) + munmap + find; returns `n`.
+    ///
+    /// The address found is a random page of the span, computed rather than read from the
+    /// table of the VMAs' addresses: at a million VMAs that table is 8 MiB, and reading it
+    /// would add a cache miss of the benchmark's own to every round at the big size only.
+    fn rounds(&mut self, n: u64, rng: &mut Rng) -> u64 {
+        let VmaSpace { k, p, lo, pages } = self;
+        for _ in 0..n {
+            let a = k.mmap(*p, 0, PAGE, PROT_READ, ANON | MAP_NORESERVE, -1, 0).expect("mmap");
+            k.munmap(*p, a, PAGE).expect("munmap");
+            let target = *lo + rng.next() % *pages * PAGE;
+            let found = k.mm(*p).expect("mm").vmas.find(target).is_some_and(|v| v.contains(target));
+            assert!(found, "no VMA holds {target:#x}");
         }
-        ops
-    });
-    assert_eq!(missed, 0);
-    t
+        n
+    }
 }
 
 /// The host side: where `csrc/hostbench.c` was built, if it was.
@@ -448,7 +475,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row, String> {
     let runs = runs.max(1);
     let mut model = Vec::new();
-    let mut small = Vec::new();
+    let mut scalings = Vec::new();
     let mut last = ModelRun::default();
     let mut first: Option<ModelRun> = None;
     for _ in 0..runs {
@@ -457,11 +484,13 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
         first.get_or_insert_with(|| last.clone());
         model.push(last.timing.per_op());
         if let Some(t) = last.small {
-            small.push(t.per_op());
+            scalings.push(last.timing.per_op() / t.per_op());
         }
     }
     let model_ns = median(model);
-    let scaling = (!small.is_empty()).then(|| model_ns / median(small));
+    // Each run's big and small costs were measured side by side (see vma-1m): the median of
+    // the runs' ratios, not a ratio of medians taken at different times.
+    let scaling = (!scalings.is_empty()).then(|| median(scalings));
     let (mut host_ns, mut host_scaling) = (None, None);
     if vs_host && w != Workload::Replay {
         let mut h = Vec::new();
