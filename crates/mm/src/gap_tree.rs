@@ -5,7 +5,7 @@
 //! `unmapped_area_topdown` / `unmapped_area`) take O(log n) instead of a scan
 //! over every gap.
 //!
-//! Implementation: a B+tree kept in two arenas (`Vec`s of fixed-size leaf and
+//! Implementation: a B+tree kept in two arenas ([`Arena`]s of fixed-size leaf and
 //! inner nodes addressed by `u32`).  Leaves hold the gaps sorted by start;
 //! every inner-node slot records its child's smallest gap start and largest
 //! gap length.  A wide tree rather than a binary one because at a million
@@ -13,6 +13,8 @@
 //! a depth of about 5 touches far fewer distinct pages than a binary tree's
 //! depth of 25 or more.  Nothing depends on randomness, so behaviour is fully
 //! deterministic.
+
+use crate::arena::Arena;
 
 /// Maximum number of gaps per leaf.
 const LEAF_CAP: usize = 16;
@@ -107,24 +109,12 @@ impl Inner {
     }
 }
 
-/// Two distinct elements of a slice, mutably, in the order asked for.
-fn pair_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
-    assert_ne!(a, b, "pair_mut: same index twice");
-    if a < b {
-        let (x, y) = v.split_at_mut(b);
-        (&mut x[a], &mut y[0])
-    } else {
-        let (x, y) = v.split_at_mut(a);
-        (&mut y[0], &mut x[b])
-    }
-}
-
 /// Index of the free gaps of an address space, supporting Linux-style
 /// top-down and bottom-up placement searches in O(log n).
 #[derive(Clone, Debug, Default)]
 pub struct GapTree {
-    leaves: Vec<Leaf>,
-    inners: Vec<Inner>,
+    leaves: Arena<Leaf>,
+    inners: Arena<Inner>,
     /// Released arena slots, reused before the arenas grow so that
     /// insert/remove churn runs in constant memory.
     free_leaves: Vec<u32>,
@@ -208,32 +198,28 @@ impl GapTree {
 
     fn alloc_leaf(&mut self, leaf: Leaf) -> u32 {
         if let Some(i) = self.free_leaves.pop() {
-            self.leaves[i as usize] = leaf;
+            self.leaves[i] = leaf;
             i
         } else {
-            let i = u32::try_from(self.leaves.len()).expect("GapTree: leaf arena exceeds u32");
-            self.leaves.push(leaf);
-            i
+            self.leaves.push(leaf)
         }
     }
 
     fn alloc_inner(&mut self, inner: Inner) -> u32 {
         if let Some(i) = self.free_inners.pop() {
-            self.inners[i as usize] = inner;
+            self.inners[i] = inner;
             i
         } else {
-            let i = u32::try_from(self.inners.len()).expect("GapTree: inner arena exceeds u32");
-            self.inners.push(inner);
-            i
+            self.inners.push(inner)
         }
     }
 
     fn leaf(&self, i: u32) -> &Leaf {
-        &self.leaves[i as usize]
+        &self.leaves[i]
     }
 
     fn inner(&self, i: u32) -> &Inner {
-        &self.inners[i as usize]
+        &self.inners[i]
     }
 
     /// Node count of node `i` at height `h` (leaf gaps or inner children).
@@ -307,7 +293,7 @@ impl GapTree {
         let pos = n.child_for(start).unwrap_or(0);
         let c = n.child[pos];
         let split = self.insert_rec(c, h - 1, start, end);
-        let n = &mut self.inners[i as usize];
+        let n = &mut self.inners[i];
         n.key[pos] = n.key[pos].min(start);
         match split {
             None => {
@@ -317,14 +303,14 @@ impl GapTree {
             Some((key, sib)) => {
                 let cmax = self.node_max(c, h - 1);
                 let smax = self.node_max(sib, h - 1);
-                self.inners[i as usize].max[pos] = cmax;
+                self.inners[i].max[pos] = cmax;
                 self.inner_insert(i, pos + 1, key, smax, sib)
             }
         }
     }
 
     fn leaf_insert(&mut self, i: u32, start: u64, end: u64) -> Option<(u64, u32)> {
-        let leaf = &mut self.leaves[i as usize];
+        let leaf = &mut self.leaves[i];
         let pos = leaf.start[..leaf.len].partition_point(|&s| s < start);
         if leaf.len < LEAF_CAP {
             leaf_put(leaf, pos, start, end);
@@ -346,7 +332,7 @@ impl GapTree {
     }
 
     fn inner_insert(&mut self, i: u32, pos: usize, key: u64, max: u64, child: u32) -> Option<(u64, u32)> {
-        let n = &mut self.inners[i as usize];
+        let n = &mut self.inners[i];
         if n.len < INNER_CAP {
             n.insert_at(pos, key, max, child);
             return None;
@@ -388,7 +374,7 @@ impl GapTree {
     /// the tree untouched.
     fn remove_rec(&mut self, i: u32, h: u32, start: u64) -> Option<u64> {
         if h == 0 {
-            let leaf = &mut self.leaves[i as usize];
+            let leaf = &mut self.leaves[i];
             let n = leaf.len;
             let pos = leaf.start[..n].partition_point(|&s| s < start);
             if pos == n || leaf.start[pos] != start {
@@ -406,7 +392,7 @@ impl GapTree {
         let clen = self.node_len(c, h - 1);
         // Non-root children keep at least MIN - 1 >= 1 entries here.
         let (cmin, cmax) = (self.node_min(c, h - 1), self.node_max(c, h - 1));
-        let n = &mut self.inners[i as usize];
+        let n = &mut self.inners[i];
         n.key[pos] = cmin;
         n.max[pos] = cmax;
         let min = if h == 1 { LEAF_MIN } else { INNER_MIN };
@@ -426,7 +412,7 @@ impl GapTree {
             (n.child[l], n.child[l + 1])
         };
         let merged = if ch == 0 {
-            let (a, b) = pair_mut(&mut self.leaves, lc as usize, rc as usize);
+            let (a, b) = self.leaves.pair_mut(lc, rc);
             if a.len + b.len <= LEAF_CAP {
                 a.start[a.len..a.len + b.len].copy_from_slice(&b.start[..b.len]);
                 a.end[a.len..a.len + b.len].copy_from_slice(&b.end[..b.len]);
@@ -447,7 +433,7 @@ impl GapTree {
                 false
             }
         } else {
-            let (a, b) = pair_mut(&mut self.inners, lc as usize, rc as usize);
+            let (a, b) = self.inners.pair_mut(lc, rc);
             if a.len + b.len <= INNER_CAP {
                 let (x, y) = (a.len, b.len);
                 a.key[x..x + y].copy_from_slice(&b.key[..y]);
@@ -469,7 +455,7 @@ impl GapTree {
             }
         };
         if merged {
-            self.inners[p as usize].remove_at(l + 1);
+            self.inners[p].remove_at(l + 1);
             if ch == 0 {
                 self.free_leaves.push(rc);
             } else {
@@ -477,12 +463,12 @@ impl GapTree {
             }
         } else {
             let (rmin, rmax) = (self.node_min(rc, ch), self.node_max(rc, ch));
-            let n = &mut self.inners[p as usize];
+            let n = &mut self.inners[p];
             n.key[l + 1] = rmin;
             n.max[l + 1] = rmax;
         }
         let (lmin, lmax) = (self.node_min(lc, ch), self.node_max(lc, ch));
-        let n = &mut self.inners[p as usize];
+        let n = &mut self.inners[p];
         n.key[l] = lmin;
         n.max[l] = lmax;
     }

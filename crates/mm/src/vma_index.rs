@@ -1,11 +1,15 @@
-//! `VmaIndex`: the ordered map from a VMA's start address to its slab slot.
+//! `VmaIndex`: the VMAs of an address space ordered by start address, stored in the tree.
 //!
-//! A B+tree with wide nodes kept in two arenas (`Vec`s of nodes addressed by `u32`), its
-//! leaves linked both ways for in-order walks. It replaces `std`'s `BTreeMap` because at a
-//! million VMAs every lookup is a chain of cache and TLB misses, one or two per level: leaves
-//! of 32 entries under inner nodes of 64 make the tree four levels deep where `BTreeMap`'s
-//! nodes of 11 make it seven, and the levels above the leaves stay in cache. Measured on the
-//! `vma_find` benchmark: 930 to 390-440 ns at a million VMAs, 410 to about 200 ns at 100,000.
+//! A B+tree with wide nodes kept in two [`Arena`]s (nodes addressed by `u32`), its
+//! leaves linked both ways for in-order walks. The leaves hold the values themselves (the
+//! VMAs), and a lookup compares the values' own keys: at a million VMAs the leaf a random
+//! lookup lands in is not in cache, and with the values beside their keys that is the only
+//! memory the lookup waits for (keys in the leaf and VMAs in a slab of their own cost a
+//! second miss: a random lookup at a million VMAs measured 470-520 ns that way, 360-410
+//! this way). It replaces `std`'s `BTreeMap` because at a million VMAs every lookup is a chain
+//! of cache and TLB misses, one or two per level: inner nodes of 64 children make the tree
+//! four levels deep where `BTreeMap`'s nodes of 11 make it seven, and the levels above the
+//! leaves stay in cache.
 //!
 //! Inner nodes hold, for each child but the first, a lower bound of the keys below it (the
 //! smallest key when the child was made; removals may leave it lower than the smallest key
@@ -17,11 +21,11 @@
 
 use std::cell::Cell;
 
+use crate::arena::Arena;
 use crate::gap_tree::split_point;
 
-/// Entries per leaf: 32 keys fill four cache lines, which a lookup at a million VMAs reads
-/// from memory.
-const LEAF_CAP: usize = 32;
+/// Entries per leaf: sixteen 64-byte VMAs, whose lines a lookup's scan fetches together.
+const LEAF_CAP: usize = 16;
 /// Smallest entry count of a leaf other than the root. A quarter rather than a half lets
 /// splits be lopsided: address spaces grow in address order, up or down, and an even split
 /// would leave every leaf half empty.
@@ -30,18 +34,24 @@ const LEAF_MIN: usize = LEAF_CAP / 4;
 const INNER_CAP: usize = 64;
 /// Smallest child count of an inner node other than the root.
 const INNER_MIN: usize = INNER_CAP / 4;
-/// Deepest tree the path arrays hold: 8 * 16^7 entries at the least, beyond any address space.
+/// Deepest tree the path arrays hold: 4 * 16^7 entries at the least, beyond any address space.
 const MAX_HEIGHT: usize = 8;
 /// No leaf (the ends of the leaf list).
 const NIL: u32 = u32::MAX;
 
+/// What the index stores: values that carry their own key.
+pub trait Keyed {
+    /// The value's place in the order; no two values in an index share one.
+    fn key(&self) -> u64;
+}
+
 #[derive(Clone, Debug)]
-struct Leaf {
+struct Leaf<V> {
     len: usize,
-    keys: [u64; LEAF_CAP],
-    vals: [u32; LEAF_CAP],
     prev: u32,
     next: u32,
+    /// `Some` below `len`, `None` from there on.
+    items: [Option<V>; LEAF_CAP],
 }
 
 #[derive(Clone, Debug)]
@@ -52,17 +62,49 @@ struct Inner {
     child: [u32; INNER_CAP],
 }
 
-impl Leaf {
-    fn empty() -> Leaf {
-        Leaf { len: 0, keys: [0; LEAF_CAP], vals: [0; LEAF_CAP], prev: NIL, next: NIL }
+impl<V: Keyed> Leaf<V> {
+    fn empty() -> Leaf<V> {
+        Leaf { len: 0, prev: NIL, next: NIL, items: std::array::from_fn(|_| None) }
     }
 
-    fn insert_at(&mut self, pos: usize, key: u64, val: u32) {
-        insert_pair(&mut self.keys, &mut self.vals, &mut self.len, pos, (key, val));
+    fn key(&self, i: usize) -> u64 {
+        self.items[i].as_ref().map_or(u64::MAX, Keyed::key)
     }
 
-    fn remove_at(&mut self, pos: usize) -> (u64, u32) {
-        remove_pair(&mut self.keys, &mut self.vals, &mut self.len, pos)
+    fn item(&self, i: usize) -> &V {
+        self.items[i].as_ref().expect("an entry below the leaf's length")
+    }
+
+    /// How many entries have keys `<= x`. A scan from the front (see [`count_le`]).
+    fn count_le(&self, x: u64) -> usize {
+        (0..self.len).position(|i| self.key(i) > x).unwrap_or(self.len)
+    }
+
+    /// How many entries have keys `< x`.
+    fn count_lt(&self, x: u64) -> usize {
+        (0..self.len).position(|i| self.key(i) >= x).unwrap_or(self.len)
+    }
+
+    fn insert_at(&mut self, pos: usize, v: V) {
+        self.items[pos..=self.len].rotate_right(1);
+        self.items[pos] = Some(v);
+        self.len += 1;
+    }
+
+    fn remove_at(&mut self, pos: usize) -> V {
+        let v = self.items[pos].take().expect("an entry below the leaf's length");
+        self.items[pos..self.len].rotate_left(1);
+        self.len -= 1;
+        v
+    }
+
+    /// Moves the entries from `from` on into `to`, after its own.
+    fn move_tail(&mut self, from: usize, to: &mut Leaf<V>) {
+        for i in from..self.len {
+            to.items[to.len] = self.items[i].take();
+            to.len += 1;
+        }
+        self.len = from;
     }
 }
 
@@ -117,11 +159,6 @@ fn count_le(keys: &[u64], x: u64) -> usize {
     keys.iter().position(|&k| k > x).unwrap_or(keys.len())
 }
 
-/// How many of the sorted `keys` are `< x`.
-fn count_lt(keys: &[u64], x: u64) -> usize {
-    keys.iter().position(|&k| k >= x).unwrap_or(keys.len())
-}
-
 /// A position in the leaf list: leaf and entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Pos {
@@ -129,11 +166,11 @@ struct Pos {
     at: usize,
 }
 
-/// Start address → slot, ordered; see the module documentation.
+/// Values ordered by key; see the module documentation.
 #[derive(Clone, Debug)]
-pub struct VmaIndex {
-    leaves: Vec<Leaf>,
-    inners: Vec<Inner>,
+pub struct VmaIndex<V> {
+    leaves: Arena<Leaf<V>>,
+    inners: Arena<Inner>,
     free_leaves: Vec<u32>,
     free_inners: Vec<u32>,
     root: u32,
@@ -144,18 +181,20 @@ pub struct VmaIndex {
     hint: Cell<u32>,
 }
 
-impl Default for VmaIndex {
+impl<V: Keyed> Default for VmaIndex<V> {
     fn default() -> Self {
         VmaIndex::new()
     }
 }
 
-impl VmaIndex {
+impl<V: Keyed> VmaIndex<V> {
     /// An empty index.
-    pub fn new() -> VmaIndex {
+    pub fn new() -> VmaIndex<V> {
+        let mut leaves = Arena::default();
+        leaves.push(Leaf::empty());
         VmaIndex {
-            leaves: vec![Leaf::empty()],
-            inners: Vec::new(),
+            leaves,
+            inners: Arena::default(),
             free_leaves: Vec::new(),
             free_inners: Vec::new(),
             root: 0,
@@ -175,41 +214,35 @@ impl VmaIndex {
         self.len == 0
     }
 
-    fn alloc_leaf(&mut self, leaf: Leaf) -> u32 {
+    fn alloc_leaf(&mut self, leaf: Leaf<V>) -> u32 {
         match self.free_leaves.pop() {
             Some(i) => {
-                self.leaves[i as usize] = leaf;
+                self.leaves[i] = leaf;
                 i
             }
-            None => {
-                self.leaves.push(leaf);
-                (self.leaves.len() - 1) as u32
-            }
+            None => self.leaves.push(leaf),
         }
     }
 
     fn alloc_inner(&mut self, inner: Inner) -> u32 {
         match self.free_inners.pop() {
             Some(i) => {
-                self.inners[i as usize] = inner;
+                self.inners[i] = inner;
                 i
             }
-            None => {
-                self.inners.push(inner);
-                (self.inners.len() - 1) as u32
-            }
+            None => self.inners.push(inner),
         }
     }
 
-    fn leaf(&self, i: u32) -> &Leaf {
-        &self.leaves[i as usize]
+    fn leaf(&self, i: u32) -> &Leaf<V> {
+        &self.leaves[i]
     }
 
     /// Whether the last key `<= x` is in `leaf` (true when `x` lies between the leaf's first
     /// key and the next leaf's), so that a lookup may start there instead of at the root.
     fn leaf_holds(&self, leaf: u32, x: u64) -> bool {
         let l = self.leaf(leaf);
-        l.len > 0 && l.keys[0] <= x && (l.next == NIL || x < self.leaf(l.next).keys[0])
+        l.len > 0 && l.key(0) <= x && (l.next == NIL || x < self.leaf(l.next).key(0))
     }
 
     /// The leaf whose key range holds `x`, or the one after it when a stale bound misleads
@@ -221,7 +254,7 @@ impl VmaIndex {
         }
         let mut node = self.root;
         for _ in 0..self.height {
-            let inner = &self.inners[node as usize];
+            let inner = &self.inners[node];
             node = inner.child[inner.child_for(x)];
         }
         self.hint.set(node);
@@ -232,15 +265,14 @@ impl VmaIndex {
     fn end_leaf(&self, last: bool) -> u32 {
         let mut node = self.root;
         for _ in 0..self.height {
-            let inner = &self.inners[node as usize];
+            let inner = &self.inners[node];
             node = inner.child[if last { inner.len - 1 } else { 0 }];
         }
         node
     }
 
-    fn entry(&self, p: Pos) -> (u64, u32) {
-        let l = self.leaf(p.leaf);
-        (l.keys[p.at], l.vals[p.at])
+    fn entry(&self, p: Pos) -> &V {
+        self.leaf(p.leaf).item(p.at)
     }
 
     fn step_back(&self, p: Pos) -> Option<Pos> {
@@ -265,10 +297,7 @@ impl VmaIndex {
             return None;
         }
         let leaf = self.leaf_for(x);
-        let n = {
-            let l = self.leaf(leaf);
-            count_le(&l.keys[..l.len], x)
-        };
+        let n = self.leaf(leaf).count_le(x);
         if n > 0 {
             return Some(Pos { leaf, at: n - 1 });
         }
@@ -281,7 +310,7 @@ impl VmaIndex {
     /// The position of the first key `>= x`.
     fn pos_ge(&self, x: u64) -> Option<Pos> {
         match self.pos_le(x) {
-            Some(p) if self.entry(p).0 == x => Some(p),
+            Some(p) if self.entry(p).key() == x => Some(p),
             Some(p) => self.step_forward(p),
             None if self.len == 0 => None,
             None => Some(Pos { leaf: self.end_leaf(false), at: 0 }),
@@ -289,37 +318,43 @@ impl VmaIndex {
     }
 
     /// The entry with the largest key `<= x`.
-    pub fn last_le(&self, x: u64) -> Option<(u64, u32)> {
+    pub fn last_le(&self, x: u64) -> Option<&V> {
         self.pos_le(x).map(|p| self.entry(p))
     }
 
     /// The entry with the largest key `< x`.
-    pub fn last_lt(&self, x: u64) -> Option<(u64, u32)> {
+    pub fn last_lt(&self, x: u64) -> Option<&V> {
         let p = self.pos_le(x)?;
-        let p = if self.entry(p).0 == x { self.step_back(p)? } else { p };
+        let p = if self.entry(p).key() == x { self.step_back(p)? } else { p };
         Some(self.entry(p))
     }
 
     /// The entry with the smallest key `>= x`.
-    pub fn first_ge(&self, x: u64) -> Option<(u64, u32)> {
+    pub fn first_ge(&self, x: u64) -> Option<&V> {
         self.pos_ge(x).map(|p| self.entry(p))
     }
 
     /// The entry with the smallest key `> x`.
-    pub fn first_gt(&self, x: u64) -> Option<(u64, u32)> {
+    pub fn first_gt(&self, x: u64) -> Option<&V> {
         match x.checked_add(1) {
             Some(y) => self.first_ge(y),
             None => None,
         }
     }
 
-    /// The value stored under `key`.
-    pub fn get(&self, key: u64) -> Option<u32> {
-        self.last_le(key).filter(|&(k, _)| k == key).map(|(_, v)| v)
+    /// The entry whose key is `key`.
+    pub fn get(&self, key: u64) -> Option<&V> {
+        self.last_le(key).filter(|v| v.key() == key)
+    }
+
+    /// The entry whose key is `key`, to change in ways that keep its key.
+    pub fn get_mut(&mut self, key: u64) -> Option<&mut V> {
+        let p = self.pos_le(key).filter(|&p| self.entry(p).key() == key)?;
+        self.leaves[p.leaf].items[p.at].as_mut()
     }
 
     /// Entries with keys `>= x`, in order.
-    pub fn iter_from(&self, x: u64) -> Iter<'_> {
+    pub fn iter_from(&self, x: u64) -> Iter<'_, V> {
         let front = self.pos_ge(x);
         let remaining = match front {
             // Counted lazily: the walk ends at the list's end.
@@ -330,7 +365,7 @@ impl VmaIndex {
     }
 
     /// Every entry, in order (both ways).
-    pub fn iter(&self) -> Iter<'_> {
+    pub fn iter(&self) -> Iter<'_, V> {
         if self.len == 0 {
             return Iter { index: self, front: None, back: None, remaining: 0 };
         }
@@ -350,53 +385,50 @@ impl VmaIndex {
         let mut path = [(0u32, 0usize); MAX_HEIGHT];
         let mut node = self.root;
         for slot in path.iter_mut().take(self.height) {
-            let inner = &self.inners[node as usize];
+            let inner = &self.inners[node];
             let c = inner.child_for(key);
             *slot = (node, c);
             node = inner.child[c];
         }
         self.hint.set(node);
-        let leaf = self.leaf(node);
-        (path, node, count_lt(&leaf.keys[..leaf.len], key))
+        (path, node, self.leaf(node).count_lt(key))
     }
 
-    /// Stores `val` under `key`, returning the value it replaces.
-    pub fn insert(&mut self, key: u64, val: u32) -> Option<u32> {
+    /// Stores `v` under its key, returning the entry it replaces.
+    pub fn insert(&mut self, v: V) -> Option<V> {
+        let key = v.key();
         let (path, node, pos) = self.walk_to(key);
-        let leaf = &mut self.leaves[node as usize];
-        if pos < leaf.len && leaf.keys[pos] == key {
-            return Some(std::mem::replace(&mut leaf.vals[pos], val));
+        let leaf = &mut self.leaves[node];
+        if pos < leaf.len && leaf.key(pos) == key {
+            return leaf.items[pos].replace(v);
         }
         self.len += 1;
         if leaf.len < LEAF_CAP {
-            leaf.insert_at(pos, key, val);
+            leaf.insert_at(pos, v);
             return None;
         }
         // Split the full leaf, then push the new right half's bound up the path.
         let keep = split_point(LEAF_CAP, LEAF_MIN, pos);
         let mut right = Leaf::empty();
-        right.len = LEAF_CAP - keep;
-        right.keys[..right.len].copy_from_slice(&leaf.keys[keep..]);
-        right.vals[..right.len].copy_from_slice(&leaf.vals[keep..]);
-        leaf.len = keep;
+        leaf.move_tail(keep, &mut right);
         right.prev = node;
         right.next = leaf.next;
         let right_id = self.alloc_leaf(right);
-        let after = self.leaves[right_id as usize].next;
+        let after = self.leaves[right_id].next;
         if after != NIL {
-            self.leaves[after as usize].prev = right_id;
+            self.leaves[after].prev = right_id;
         }
-        self.leaves[node as usize].next = right_id;
+        self.leaves[node].next = right_id;
         if pos < keep {
-            self.leaves[node as usize].insert_at(pos, key, val);
+            self.leaves[node].insert_at(pos, v);
         } else {
-            self.leaves[right_id as usize].insert_at(pos - keep, key, val);
+            self.leaves[right_id].insert_at(pos - keep, v);
         }
-        let mut bound = self.leaves[right_id as usize].keys[0];
+        let mut bound = self.leaves[right_id].key(0);
         let mut new_child = right_id;
         for level in (0..self.height).rev() {
             let (parent, c) = path[level];
-            let p = &mut self.inners[parent as usize];
+            let p = &mut self.inners[parent];
             if p.len < INNER_CAP {
                 p.insert_at(c + 1, bound, new_child);
                 return None;
@@ -409,11 +441,11 @@ impl VmaIndex {
             p.len = keep;
             let right_id = self.alloc_inner(right);
             if c + 1 < keep {
-                self.inners[parent as usize].insert_at(c + 1, bound, new_child);
+                self.inners[parent].insert_at(c + 1, bound, new_child);
             } else {
-                self.inners[right_id as usize].insert_at(c + 1 - keep, bound, new_child);
+                self.inners[right_id].insert_at(c + 1 - keep, bound, new_child);
             }
-            bound = self.inners[right_id as usize].bounds[0];
+            bound = self.inners[right_id].bounds[0];
             new_child = right_id;
         }
         // The root split: a new root above both halves.
@@ -427,28 +459,28 @@ impl VmaIndex {
         None
     }
 
-    /// Removes `key`, returning its value.
-    pub fn remove(&mut self, key: u64) -> Option<u32> {
+    /// Removes and returns the entry whose key is `key`.
+    pub fn remove(&mut self, key: u64) -> Option<V> {
         let hint = self.hint.get();
         if hint != NIL && self.leaf_holds(hint, key) {
-            let leaf = &mut self.leaves[hint as usize];
+            let leaf = &mut self.leaves[hint];
             if self.height == 0 || leaf.len > LEAF_MIN {
                 // The leaf stays big enough: no walk needed, and a bound left below the
                 // leaf's new first key is allowed.
-                let pos = count_lt(&leaf.keys[..leaf.len], key);
-                if pos == leaf.len || leaf.keys[pos] != key {
+                let pos = leaf.count_lt(key);
+                if pos == leaf.len || leaf.key(pos) != key {
                     return None;
                 }
                 self.len -= 1;
-                return Some(leaf.remove_at(pos).1);
+                return Some(leaf.remove_at(pos));
             }
         }
         let (path, node, pos) = self.walk_to(key);
-        let leaf = &mut self.leaves[node as usize];
-        if pos == leaf.len || leaf.keys[pos] != key {
+        let leaf = &mut self.leaves[node];
+        if pos == leaf.len || leaf.key(pos) != key {
             return None;
         }
-        let (_, val) = leaf.remove_at(pos);
+        let val = leaf.remove_at(pos);
         self.len -= 1;
         if self.height == 0 || leaf.len >= LEAF_MIN {
             return Some(val);
@@ -457,12 +489,12 @@ impl VmaIndex {
         let (parent, c) = path[self.height - 1];
         let mut merged = self.fix_leaf(parent, c);
         let mut level = self.height - 1;
-        while merged && level > 0 && self.inners[path[level].0 as usize].len < INNER_MIN {
+        while merged && level > 0 && self.inners[path[level].0].len < INNER_MIN {
             let (grand, gc) = path[level - 1];
             merged = self.fix_inner(grand, gc);
             level -= 1;
         }
-        let root = &self.inners[self.root as usize];
+        let root = &self.inners[self.root];
         if self.height > 0 && root.len == 1 {
             let only = root.child[0];
             self.free_inners.push(self.root);
@@ -475,86 +507,79 @@ impl VmaIndex {
     /// Refills the short leaf `child[c]` of `parent`; returns whether two leaves merged (the
     /// parent lost a child).
     fn fix_leaf(&mut self, parent: u32, c: usize) -> bool {
-        let p = &self.inners[parent as usize];
+        let p = &self.inners[parent];
         let (left_c, right_c) = if c > 0 { (c - 1, c) } else { (c, c + 1) };
         let (left, right) = (p.child[left_c], p.child[right_c]);
         let (ll, rl) = (self.leaf(left).len, self.leaf(right).len);
         if c > 0 && ll > LEAF_MIN {
             // Borrow the left sibling's last entry.
-            let (k, v) = {
-                let l = &mut self.leaves[left as usize];
-                l.len -= 1;
-                (l.keys[l.len], l.vals[l.len])
-            };
-            self.leaves[right as usize].insert_at(0, k, v);
-            self.inners[parent as usize].bounds[right_c] = k;
+            let v = self.leaves[left].remove_at(ll - 1);
+            let k = v.key();
+            self.leaves[right].insert_at(0, v);
+            self.inners[parent].bounds[right_c] = k;
             return false;
         }
         if c == 0 && rl > LEAF_MIN {
             // Borrow the right sibling's first entry.
-            let (k, v) = self.leaves[right as usize].remove_at(0);
-            let l = &mut self.leaves[left as usize];
-            let n = l.len;
-            l.insert_at(n, k, v);
-            self.inners[parent as usize].bounds[right_c] = self.leaf(right).keys[0];
+            let v = self.leaves[right].remove_at(0);
+            self.leaves[left].insert_at(ll, v);
+            self.inners[parent].bounds[right_c] = self.leaf(right).key(0);
             return false;
         }
         // Merge the right leaf into the left one.
-        let r = self.leaves[right as usize].clone();
-        let l = &mut self.leaves[left as usize];
-        l.keys[ll..ll + rl].copy_from_slice(&r.keys[..rl]);
-        l.vals[ll..ll + rl].copy_from_slice(&r.vals[..rl]);
-        l.len = ll + rl;
+        let mut r = std::mem::replace(&mut self.leaves[right], Leaf::empty());
+        let l = &mut self.leaves[left];
+        r.move_tail(0, l);
         l.next = r.next;
         if r.next != NIL {
-            self.leaves[r.next as usize].prev = left;
+            self.leaves[r.next].prev = left;
         }
         self.free_leaves.push(right);
         self.hint.set(NIL);
-        self.inners[parent as usize].remove_at(right_c);
+        self.inners[parent].remove_at(right_c);
         true
     }
 
     /// Refills the short inner node `child[c]` of `parent`, like [`VmaIndex::fix_leaf`].
     fn fix_inner(&mut self, parent: u32, c: usize) -> bool {
-        let p = &self.inners[parent as usize];
+        let p = &self.inners[parent];
         let (left_c, right_c) = if c > 0 { (c - 1, c) } else { (c, c + 1) };
         let (left, right) = (p.child[left_c], p.child[right_c]);
         let between = p.bounds[right_c];
-        let (ll, rl) = (self.inners[left as usize].len, self.inners[right as usize].len);
+        let (ll, rl) = (self.inners[left].len, self.inners[right].len);
         if c > 0 && ll > INNER_MIN {
             // The left sibling's last child moves over; the old first child of this node
             // gets the bound that used to separate the two nodes.
             let (b, ch) = {
-                let l = &mut self.inners[left as usize];
+                let l = &mut self.inners[left];
                 l.len -= 1;
                 (l.bounds[l.len], l.child[l.len])
             };
-            let r = &mut self.inners[right as usize];
+            let r = &mut self.inners[right];
             r.bounds[0] = between;
             r.insert_at(0, b, ch);
-            self.inners[parent as usize].bounds[right_c] = b;
+            self.inners[parent].bounds[right_c] = b;
             return false;
         }
         if c == 0 && rl > INNER_MIN {
-            let r = &mut self.inners[right as usize];
+            let r = &mut self.inners[right];
             let (_, ch) = r.remove_at(0);
             let next_bound = r.bounds[0];
-            let l = &mut self.inners[left as usize];
+            let l = &mut self.inners[left];
             let n = l.len;
             l.insert_at(n, between, ch);
-            self.inners[parent as usize].bounds[right_c] = next_bound;
+            self.inners[parent].bounds[right_c] = next_bound;
             return false;
         }
-        let r = self.inners[right as usize].clone();
-        let l = &mut self.inners[left as usize];
+        let r = self.inners[right].clone();
+        let l = &mut self.inners[left];
         l.bounds[ll] = between;
         l.child[ll] = r.child[0];
         l.bounds[ll + 1..ll + rl].copy_from_slice(&r.bounds[1..rl]);
         l.child[ll + 1..ll + rl].copy_from_slice(&r.child[1..rl]);
         l.len = ll + rl;
         self.free_inners.push(right);
-        self.inners[parent as usize].remove_at(right_c);
+        self.inners[parent].remove_at(right_c);
         true
     }
 
@@ -565,6 +590,9 @@ impl VmaIndex {
         assert_eq!(count, self.len, "entry count");
         let mut prev = NIL;
         for (i, &leaf) in leaves_in_order.iter().enumerate() {
+            let l = self.leaf(leaf);
+            assert!(l.items[..l.len].iter().all(Option::is_some), "entries below a leaf's length");
+            assert!(l.items[l.len..].iter().all(Option::is_none), "no entries past a leaf's length");
             assert_eq!(self.leaf(leaf).prev, prev, "leaf list back link");
             let next = leaves_in_order.get(i + 1).copied().unwrap_or(NIL);
             assert_eq!(self.leaf(leaf).next, next, "leaf list forward link");
@@ -589,12 +617,13 @@ impl VmaIndex {
         if height == 0 {
             let l = self.leaf(node);
             assert!(l.len <= LEAF_CAP && (is_root || l.len >= LEAF_MIN), "leaf size {}", l.len);
-            assert!(l.keys[..l.len].windows(2).all(|w| w[0] < w[1]), "leaf keys in order");
-            assert!(l.keys[..l.len].iter().all(|&k| within(k)), "leaf keys within their bounds");
+            let keys: Vec<u64> = (0..l.len).map(|i| l.key(i)).collect();
+            assert!(keys.windows(2).all(|w| w[0] < w[1]), "leaf keys in order");
+            assert!(keys.iter().all(|&k| within(k)), "leaf keys within their bounds");
             leaves.push(node);
             return l.len;
         }
-        let n = &self.inners[node as usize];
+        let n = &self.inners[node];
         assert!(n.len <= INNER_CAP && n.len >= if is_root { 2 } else { INNER_MIN }, "inner size {}", n.len);
         assert!(n.bounds[1..n.len].windows(2).all(|w| w[0] < w[1]), "inner bounds in order");
         (0..n.len)
@@ -612,18 +641,18 @@ impl VmaIndex {
 
 /// An in-order walk over a [`VmaIndex`], from the front and (for [`VmaIndex::iter`]) the back.
 #[derive(Clone, Debug)]
-pub struct Iter<'a> {
-    index: &'a VmaIndex,
+pub struct Iter<'a, V> {
+    index: &'a VmaIndex<V>,
     front: Option<Pos>,
     back: Option<Pos>,
     /// Entries left between `front` and `back` (`usize::MAX`: up to the end of the list).
     remaining: usize,
 }
 
-impl Iterator for Iter<'_> {
-    type Item = (u64, u32);
+impl<'a, V: Keyed> Iterator for Iter<'a, V> {
+    type Item = &'a V;
 
-    fn next(&mut self) -> Option<(u64, u32)> {
+    fn next(&mut self) -> Option<&'a V> {
         if self.remaining == 0 {
             return None;
         }
@@ -639,8 +668,8 @@ impl Iterator for Iter<'_> {
     }
 }
 
-impl DoubleEndedIterator for Iter<'_> {
-    fn next_back(&mut self) -> Option<(u64, u32)> {
+impl<V: Keyed> DoubleEndedIterator for Iter<'_, V> {
+    fn next_back(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
             return None;
         }
@@ -685,25 +714,41 @@ mod tests {
     enum Op {
         Insert(u64),
         Remove(u64),
+        Change(u64),
+    }
+
+    /// An entry of the tests: key and value.
+    #[derive(Clone, Debug, PartialEq)]
+    struct E(u64, u32);
+
+    impl Keyed for E {
+        fn key(&self) -> u64 {
+            self.0
+        }
+    }
+
+    fn pair(e: &E) -> (u64, u32) {
+        (e.0, e.1)
     }
 
     fn op(space: u64) -> impl Strategy<Value = Op> {
-        prop_oneof![(0..space).prop_map(Op::Insert), (0..space).prop_map(Op::Remove)]
+        prop_oneof![(0..space).prop_map(Op::Insert), (0..space).prop_map(Op::Remove), (0..space).prop_map(Op::Change)]
     }
 
-    fn agree(index: &VmaIndex, model: &BTreeMap<u64, u32>, probes: &[u64]) {
+    fn agree(index: &VmaIndex<E>, model: &BTreeMap<u64, u32>, probes: &[u64]) {
         index.check_invariants();
         assert_eq!(index.len(), model.len());
-        assert!(index.iter().eq(model.iter().map(|(&k, &v)| (k, v))));
-        assert!(index.iter().rev().eq(model.iter().rev().map(|(&k, &v)| (k, v))));
+        assert!(index.iter().map(pair).eq(model.iter().map(|(&k, &v)| (k, v))));
+        assert!(index.iter().rev().map(pair).eq(model.iter().rev().map(|(&k, &v)| (k, v))));
         for &x in probes {
             let le = model.range(..=x).next_back().map(|(&k, &v)| (k, v));
             let lt = model.range(..x).next_back().map(|(&k, &v)| (k, v));
             let ge = model.range(x..).next().map(|(&k, &v)| (k, v));
             let gt = model.range((Excluded(x), Unbounded)).next().map(|(&k, &v)| (k, v));
-            assert_eq!((index.last_le(x), index.last_lt(x), index.first_ge(x), index.first_gt(x)), (le, lt, ge, gt));
-            assert_eq!(index.get(x), model.get(&x).copied());
-            assert!(index.iter_from(x).take(70).eq(model.range(x..).take(70).map(|(&k, &v)| (k, v))));
+            let got = [index.last_le(x), index.last_lt(x), index.first_ge(x), index.first_gt(x)].map(|e| e.map(pair));
+            assert_eq!(got, [le, lt, ge, gt]);
+            assert_eq!(index.get(x).map(|e| e.1), model.get(&x).copied());
+            assert!(index.iter_from(x).take(70).map(pair).eq(model.range(x..).take(70).map(|(&k, &v)| (k, v))));
         }
     }
 
@@ -715,8 +760,17 @@ mod tests {
             let mut model = BTreeMap::new();
             for (i, op) in ops.iter().enumerate() {
                 match *op {
-                    Op::Insert(k) => assert_eq!(index.insert(k, i as u32), model.insert(k, i as u32)),
-                    Op::Remove(k) => assert_eq!(index.remove(k), model.remove(&k)),
+                    Op::Insert(k) => assert_eq!(index.insert(E(k, i as u32)).map(|e| e.1), model.insert(k, i as u32)),
+                    Op::Remove(k) => assert_eq!(index.remove(k).map(|e| e.1), model.remove(&k)),
+                    Op::Change(k) => {
+                        // In place, as the VMA code changes a VMA's flags.
+                        if let Some(e) = index.get_mut(k) {
+                            e.1 = e.1.wrapping_add(1);
+                        }
+                        if let Some(v) = model.get_mut(&k) {
+                            *v = v.wrapping_add(1);
+                        }
+                    }
                 }
                 if i % 997 == 0 {
                     agree(&index, &model, &probes);
@@ -738,12 +792,12 @@ mod tests {
             let mut index = VmaIndex::new();
             let mut model = BTreeMap::new();
             for (i, &k) in keys.iter().enumerate() {
-                assert_eq!(index.insert(k, i as u32), model.insert(k, i as u32));
+                assert_eq!(index.insert(E(k, i as u32)).map(|e| e.1), model.insert(k, i as u32));
             }
             agree(&index, &model, &probes);
             for (i, &k) in keys.iter().rev().enumerate() {
                 if i % keep_one_in != 0 || keep_one_in == 1 {
-                    assert_eq!(index.remove(k), model.remove(&k));
+                    assert_eq!(index.remove(k).map(|e| e.1), model.remove(&k));
                 }
                 if i % 2999 == 0 {
                     agree(&index, &model, &probes);
@@ -759,12 +813,12 @@ mod tests {
         let mut model = BTreeMap::new();
         for i in 0..20_000u64 {
             let k = (1 << 40) - i * 4096;
-            index.insert(k, i as u32);
+            index.insert(E(k, i as u32));
             model.insert(k, i as u32);
         }
         for i in 0..20_000u64 {
             let k = i * 4096 + (1 << 41);
-            index.insert(k, i as u32);
+            index.insert(E(k, i as u32));
             model.insert(k, i as u32);
         }
         agree(&index, &model, &[0, 4096, 1 << 40, (1 << 41) + 8192, u64::MAX]);
@@ -772,7 +826,7 @@ mod tests {
         assert!(index.leaves.len() < 2 * 40_000 / (LEAF_CAP - LEAF_MIN), "{} leaves", index.leaves.len());
         for i in (0..40_000u64).step_by(3) {
             let k = if i < 20_000 { (1 << 40) - i * 4096 } else { (i - 20_000) * 4096 + (1 << 41) };
-            assert_eq!(index.remove(k), model.remove(&k));
+            assert_eq!(index.remove(k).map(|e| e.1), model.remove(&k));
         }
         agree(&index, &model, &[0, 4096, 1 << 40, (1 << 41) + 8192, u64::MAX]);
         for k in model.keys().copied().collect::<Vec<_>>() {

@@ -1,7 +1,7 @@
 //! `VmaTree`: the VMAs of one address space, ordered by address, with a free-gap index for
 //! O(log n) placement.
 //!
-//! VMAs live in a `BTreeMap` keyed by start address; the gaps between them live in a
+//! VMAs live in a [`VmaIndex`] (a B+tree holding them) ordered by start address; the gaps between them live in a
 //! [`GapTree`] augmented with subtree maxima, the role Linux's maple tree plays for
 //! `unmapped_area_topdown`. The stack guard gap is applied the way Linux applies it: a gap
 //! found just below a GROWSDOWN VMA lowers the search's upper limit to the guard's start and
@@ -10,101 +10,18 @@
 use crate::flags::VmFlags;
 use crate::gap_tree::GapTree;
 use crate::vma::Vma;
-use crate::vma_index::VmaIndex;
+use crate::vma_index::{Keyed, VmaIndex};
 
-/// VMAs by start address: a compact ordered index of slot numbers ([`VmaIndex`]) over a slab
-/// of VMAs, so the search structure stays small (12 bytes an entry, plus slack) with a
-/// million VMAs.
-#[derive(Clone, Debug, Default)]
-struct VmaMap {
-    index: VmaIndex,
-    slab: Vec<Option<Vma>>,
-    free: Vec<u32>,
-}
-
-impl VmaMap {
-    fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-
-    fn slot(&self, i: u32) -> &Vma {
-        self.slab[i as usize].as_ref().expect("index points at an empty slot")
-    }
-
-    fn at(&self, entry: Option<(u64, u32)>) -> Option<&Vma> {
-        entry.map(|(_, i)| self.slot(i))
-    }
-
-    fn values(&self) -> impl DoubleEndedIterator<Item = &Vma> + '_ {
-        self.index.iter().map(|(_, i)| self.slot(i))
-    }
-
-    /// VMAs starting at or above `start`, in order.
-    fn from(&self, start: u64) -> impl Iterator<Item = &Vma> + '_ {
-        self.index.iter_from(start).map(|(_, i)| self.slot(i))
-    }
-
-    /// The VMA with the highest start `<= addr`.
-    fn last_le(&self, addr: u64) -> Option<&Vma> {
-        self.at(self.index.last_le(addr))
-    }
-
-    /// The VMA with the highest start `< addr`.
-    fn last_lt(&self, addr: u64) -> Option<&Vma> {
-        self.at(self.index.last_lt(addr))
-    }
-
-    /// The VMA with the lowest start `>= addr`.
-    fn first_ge(&self, addr: u64) -> Option<&Vma> {
-        self.at(self.index.first_ge(addr))
-    }
-
-    /// The VMA with the lowest start `> addr`.
-    fn first_gt(&self, addr: u64) -> Option<&Vma> {
-        self.at(self.index.first_gt(addr))
-    }
-
-    fn get(&self, start: u64) -> Option<&Vma> {
-        self.index.get(start).map(|i| self.slot(i))
-    }
-
-    fn get_mut(&mut self, start: u64) -> Option<&mut Vma> {
-        let i = self.index.get(start)?;
-        self.slab[i as usize].as_mut()
-    }
-
-    fn insert(&mut self, start: u64, vma: Vma) {
-        let i = match self.free.pop() {
-            Some(i) => {
-                self.slab[i as usize] = Some(vma);
-                i
-            }
-            None => {
-                self.slab.push(Some(vma));
-                (self.slab.len() - 1) as u32
-            }
-        };
-        if let Some(old) = self.index.insert(start, i) {
-            self.slab[old as usize] = None;
-            self.free.push(old);
-        }
-    }
-
-    fn remove(&mut self, start: u64) -> Option<Vma> {
-        let i = self.index.remove(start)?;
-        self.free.push(i);
-        self.slab[i as usize].take()
+impl Keyed for Vma {
+    fn key(&self) -> u64 {
+        self.start
     }
 }
 
 /// The VMAs of an address space plus the index of the room between them.
 #[derive(Clone, Debug)]
 pub struct VmaTree {
-    vmas: VmaMap,
+    vmas: VmaIndex<Vma>,
     gaps: GapTree,
     guard_gap: u64,
 }
@@ -114,7 +31,7 @@ impl VmaTree {
     pub fn new(guard_gap: u64) -> Self {
         let mut gaps = GapTree::new();
         gaps.insert(0, u64::MAX);
-        VmaTree { vmas: VmaMap::default(), gaps, guard_gap }
+        VmaTree { vmas: VmaIndex::new(), gaps, guard_gap }
     }
 
     /// The stack guard gap this tree keeps below GROWSDOWN VMAs.
@@ -134,13 +51,13 @@ impl VmaTree {
 
     /// Iterates VMAs in address order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Vma> + '_ {
-        self.vmas.values()
+        self.vmas.iter()
     }
 
     /// VMAs that intersect `[start, end)`, in order.
     pub fn range(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> + '_ {
         let first = self.find(start).map(|v| v.start).unwrap_or(u64::MAX);
-        self.vmas.from(first).take_while(move |v| v.start < end)
+        self.vmas.iter_from(first).take_while(move |v| v.start < end)
     }
 
     /// Starts of the VMAs that intersect `[start, end)`.
@@ -216,7 +133,7 @@ impl VmaTree {
         self.gaps.remove(below);
         self.index_gap(below, Some(vma.start));
         self.index_gap(vma.end, next);
-        self.vmas.insert(vma.start, vma);
+        self.vmas.insert(vma);
     }
 
     /// Removes and returns the VMA starting at `start`.
@@ -285,10 +202,8 @@ impl VmaTree {
         let mut expect = Vec::new();
         let mut prev_end = 0u64;
         let mut first = true;
-        self.vmas.index.check_invariants();
-        for (k, i) in self.vmas.index.iter() {
-            let v = self.vmas.slot(i);
-            assert_eq!(k, v.start, "VMA keyed at {k:#x} starts at {:#x}", v.start);
+        self.vmas.check_invariants();
+        for v in self.vmas.iter() {
             assert!(v.start < v.end, "empty VMA at {:#x}", v.start);
             assert!(first || v.start >= prev_end, "VMAs overlap at {:#x}", v.start);
             let end = v.start;
