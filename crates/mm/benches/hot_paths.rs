@@ -119,3 +119,17 @@ fn mmap_munmap_among(b: divan::Bencher, n: usize) {
         k.munmap(p, a, 4096).unwrap();
     });
 }
+
+/// mmap/munmap in the newest of `n` processes: the cost must not grow with the task count.
+#[divan::bench(args = [1, 1_000])]
+fn mmap_munmap_beside_tasks(b: divan::Bencher, n: usize) {
+    let (mut k, _) = kernel();
+    for _ in 1..n {
+        k.spawn_empty("other").unwrap();
+    }
+    let p = k.spawn_empty("newest").unwrap();
+    b.bench_local(|| {
+        let a = k.mmap(p, 0, 4096, PROT_READ, ANON, -1, 0).unwrap();
+        k.munmap(p, a, 4096).unwrap();
+    });
+}

@@ -39,9 +39,16 @@ pub fn check_kernel(k: &Kernel) {
         }
         if let Some(id) = t.mm {
             *users.entry(id).or_default() += 1;
+            assert!(
+                k.mm_tasks().get(&id).is_some_and(|s| s.contains(&t.pid)),
+                "task {} missing from mm {id}'s tasks",
+                t.pid
+            );
             assert!(k.mms[id].is_some(), "task {} uses freed mm {id}", t.pid);
         }
     }
+    let recorded: usize = k.mm_tasks().values().map(|s| s.len()).sum();
+    assert_eq!(recorded, users.values().sum::<u32>() as usize, "tasks recorded as using an mm they do not use");
     for (id, mm) in k.mms.iter().enumerate() {
         let Some(mm) = mm else { continue };
         assert_eq!(mm.users, users.get(&id).copied().unwrap_or(0), "mm {id}: mm_users does not match its tasks");

@@ -324,6 +324,9 @@ pub struct Kernel {
     pub mms: Vec<Option<Mm>>,
     /// Tasks by pid (exited tasks stay, with `mm` None, until reaped).
     pub tasks: BTreeMap<Pid, Task>,
+    /// The tasks using each address space, so that a call finds the limits and capabilities
+    /// of its mm's task without scanning every task (twice per mmap).
+    mm_tasks: BTreeMap<usize, BTreeSet<Pid>>,
     next_pid: Pid,
 }
 
@@ -739,6 +742,7 @@ impl Kernel {
             },
             mms: Vec::new(),
             tasks: BTreeMap::new(),
+            mm_tasks: BTreeMap::new(),
             next_pid: 1000,
         }
     }
@@ -766,7 +770,28 @@ impl Kernel {
 
     /// The task whose address space is `id` (the one a system call on that mm runs in).
     pub(crate) fn task_of_mm(&self, id: usize) -> Option<&Task> {
-        self.tasks.values().find(|t| t.mm == Some(id))
+        let pid = self.mm_tasks.get(&id)?.first()?;
+        self.tasks.get(pid)
+    }
+
+    /// Records that task `pid` now uses mm `id` (its `mm` field is set by the caller).
+    pub(crate) fn attach_mm(&mut self, pid: Pid, id: usize) {
+        self.mm_tasks.entry(id).or_default().insert(pid);
+    }
+
+    /// Records that task `pid` no longer uses mm `id`.
+    pub(crate) fn detach_mm(&mut self, pid: Pid, id: usize) {
+        if let Some(set) = self.mm_tasks.get_mut(&id) {
+            set.remove(&pid);
+            if set.is_empty() {
+                self.mm_tasks.remove(&id);
+            }
+        }
+    }
+
+    /// The tasks using each mm, as recorded (for the invariant check).
+    pub(crate) fn mm_tasks(&self) -> &BTreeMap<usize, BTreeSet<Pid>> {
+        &self.mm_tasks
     }
 
     /// The soft limit `r` of the task using mm `id`, in bytes (u64::MAX = unlimited).
@@ -838,6 +863,7 @@ impl Kernel {
                 caps_dropped: false,
             },
         );
+        self.attach_mm(pid, id);
         Ok(pid)
     }
 

@@ -211,17 +211,7 @@ fn execve_tears_down_the_old_address_space() {
 
 /// Makes a task that shares `parent`'s address space, as vfork or clone(CLONE_VM) does.
 fn clone_vm(k: &mut Kernel, parent: Pid) -> Pid {
-    let mut t = k.task(parent).unwrap().clone();
-    let id = t.mm.unwrap();
-    t.pid = 9999;
-    t.ppid = parent;
-    for &o in t.fds.values() {
-        k.m.get_open(o);
-    }
-    k.mms[id].as_mut().unwrap().users += 1;
-    let pid = t.pid;
-    k.tasks.insert(pid, t);
-    pid
+    k.clone_task(parent, true).unwrap()
 }
 
 #[test]

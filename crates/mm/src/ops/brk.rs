@@ -63,7 +63,7 @@ impl Kernel {
         }
         self.mm_mut(id).brk = brk;
         if self.mms[id].as_ref().expect("freed mm").def_flags.contains(VmFlags::LOCKED) {
-            if let Some(pid) = self.tasks.values().find(|t| t.mm == Some(id)).map(|t| t.pid) {
+            if let Some(pid) = self.task_of_mm(id).map(|t| t.pid) {
                 self.populate(pid, oldbrk, newbrk, true);
             }
         }

@@ -19,6 +19,7 @@ impl Kernel {
             self.m.put_open(o);
         }
         if let Some(id) = mm {
+            self.detach_mm(pid, id);
             self.mmput(id);
         }
         if self.m.config.paranoid {

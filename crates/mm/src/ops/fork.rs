@@ -70,6 +70,7 @@ impl Kernel {
                 caps_dropped: parent_task.caps_dropped,
             },
         );
+        self.attach_mm(child_pid, cid);
         if self.m.config.paranoid {
             crate::invariants::check_kernel(self);
         }

@@ -117,7 +117,7 @@ impl Kernel {
         if old & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::LOCKED) == VmFlags::LOCKED
             && new_flags.contains(VmFlags::WRITE)
         {
-            if let Some(pid) = self.tasks.values().find(|t| t.mm == Some(id)).map(|t| t.pid) {
+            if let Some(pid) = self.task_of_mm(id).map(|t| t.pid) {
                 self.populate(pid, start, end, true);
             }
         }

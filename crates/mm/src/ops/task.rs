@@ -21,6 +21,7 @@ impl Kernel {
         }
         let child = self.alloc_pid();
         self.tasks.insert(child, Task { pid: child, ppid: pid, min_flt: 0, maj_flt: 0, exit_code: None, ..parent });
+        self.attach_mm(child, id);
         if self.m.config.paranoid {
             crate::invariants::check_kernel(self);
         }

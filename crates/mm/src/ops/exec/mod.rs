@@ -110,7 +110,9 @@ impl Kernel {
 
         // The point of no return.
         let old = self.tasks.get_mut(&pid).expect("checked above").mm.replace(new);
+        self.attach_mm(pid, new);
         if let Some(old) = old {
+            self.detach_mm(pid, old);
             self.mmput(old);
         }
         self.close_on_exec(pid);
