@@ -73,6 +73,8 @@ pub struct Scale {
     pub fault_anon_mb: u64,
     /// fault-file mapping size in MiB.
     pub fault_file_mb: u64,
+    /// fault-file passes over the file, each through a new mapping.
+    pub fault_file_passes: u64,
     /// mmap-munmap pairs.
     pub mmap_pairs: u64,
     /// mmap-munmap live VMAs.
@@ -101,6 +103,7 @@ impl Scale {
         Scale {
             fault_anon_mb: 256,
             fault_file_mb: 64,
+            fault_file_passes: 8,
             mmap_pairs: 100_000,
             mmap_live: 1_000,
             mprotect_calls: 100_000,
@@ -119,6 +122,7 @@ impl Scale {
         Scale {
             fault_anon_mb: 4,
             fault_file_mb: 2,
+            fault_file_passes: 2,
             mmap_pairs: 1_000,
             mmap_live: 100,
             mprotect_calls: 1_000,
@@ -282,15 +286,20 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 k.file_write(f, off, &chunk).expect("write");
             }
             let fd = k.open(p, "/tmp/bench", O_RDONLY).expect("open") as i64;
-            let a = k.mmap(p, 0, len, PROT_READ, MAP_PRIVATE, fd, 0).expect("mmap");
-            out.timing = timed(|| {
-                // One byte a page, as the host side reads, into a buffer of the caller's.
-                let mut byte = [0u8];
-                for off in (0..len).step_by(PAGE as usize) {
-                    k.load_into(p, a + off, &mut byte).expect("load");
-                }
-                len / PAGE
-            });
+            // Several passes, each through a new mapping, as the host side does: one pass
+            // takes a few milliseconds, short enough for one hiccup of the machine to show.
+            for _ in 0..s.fault_file_passes {
+                let a = k.mmap(p, 0, len, PROT_READ, MAP_PRIVATE, fd, 0).expect("mmap");
+                out.timing.add(timed(|| {
+                    // One byte a page, as the host side reads, into a buffer of the caller's.
+                    let mut byte = [0u8];
+                    for off in (0..len).step_by(PAGE as usize) {
+                        k.load_into(p, a + off, &mut byte).expect("load");
+                    }
+                    len / PAGE
+                }));
+                k.munmap(p, a, len).expect("munmap");
+            }
         }
         Workload::MmapMunmap => {
             let (mut k, p) = kernel(1 << 30);
@@ -452,7 +461,7 @@ pub fn run_host(w: Workload, s: &Scale) -> Result<(Timing, Option<Timing>), Stri
         Workload::FaultAnon => (host(&["fault-anon".into(), a(s.fault_anon_mb)])?, None),
         Workload::FaultFile => {
             let dir = std::env::temp_dir().display().to_string();
-            (host(&["fault-file".into(), a(s.fault_file_mb), dir])?, None)
+            (host(&["fault-file".into(), a(s.fault_file_mb), dir, a(s.fault_file_passes)])?, None)
         }
         Workload::MmapMunmap => (host(&["mmap-munmap".into(), a(s.mmap_pairs), a(s.mmap_live)])?, None),
         Workload::MprotectSplit => (host(&["mprotect-split".into(), a(s.mprotect_calls), a(s.mprotect_mb)])?, None),
@@ -474,10 +483,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs a workload `runs` times on the model (and host) and builds its row from the medians.
 pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row, String> {
     let runs = runs.max(1);
-    let mut model = Vec::new();
-    let mut scalings = Vec::new();
+    let with_host = vs_host && w != Workload::Replay;
+    let (mut model, mut scalings, mut host, mut host_small) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut last = ModelRun::default();
     let mut first: Option<ModelRun> = None;
+    // The model's and the host's runs take turns, so that both medians sample the same
+    // stretch of the machine's drifting speed (it varies by up to 2x within seconds here).
     for _ in 0..runs {
         last = run_model(w, s);
         // Memory is measured on a fresh process only: later runs reuse freed host memory.
@@ -486,26 +497,18 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
         if let Some(t) = last.small {
             scalings.push(last.timing.per_op() / t.per_op());
         }
+        if with_host {
+            let (big, small) = run_host(w, s)?;
+            host.push(big.per_op());
+            host_small.extend(small.map(Timing::per_op));
+        }
     }
     let model_ns = median(model);
     // Each run's big and small costs were measured side by side (see vma-1m): the median of
     // the runs' ratios, not a ratio of medians taken at different times.
     let scaling = (!scalings.is_empty()).then(|| median(scalings));
-    let (mut host_ns, mut host_scaling) = (None, None);
-    if vs_host && w != Workload::Replay {
-        let mut h = Vec::new();
-        let mut hs = Vec::new();
-        for _ in 0..runs {
-            let (big, small) = run_host(w, s)?;
-            h.push(big.per_op());
-            if let Some(t) = small {
-                hs.push(t.per_op());
-            }
-        }
-        let hn = median(h);
-        host_ns = Some(hn);
-        host_scaling = (!hs.is_empty()).then(|| hn / median(hs));
-    }
+    let host_ns = (!host.is_empty()).then(|| median(host));
+    let host_scaling = host_ns.filter(|_| !host_small.is_empty()).map(|h| h / median(host_small));
     Ok(Row {
         workload: w.name().into(),
         host_ns_per_op: host_ns,
