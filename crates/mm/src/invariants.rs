@@ -71,7 +71,8 @@ pub fn check_kernel(k: &Kernel) {
             meta.owner, meta.mapcount, mapped
         );
         let locked = lockcounts.get(&pfn).copied().unwrap_or(0);
-        assert_eq!(meta.mlock_count, locked, "pfn {pfn:#x}: mlock count {} but {locked} locked PTEs", meta.mlock_count);
+        let count = k.m.frames.mlock_count(pfn);
+        assert_eq!(count, locked, "pfn {pfn:#x}: mlock count {count} but {locked} locked PTEs");
         assert_eq!(
             meta.flags.contains(PageFlags::MLOCKED),
             locked > 0,

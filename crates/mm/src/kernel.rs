@@ -615,8 +615,8 @@ impl Machine {
         if pfn == self.frames.zero_pfn() || self.in_large_folio(pfn) {
             return;
         }
+        self.frames.mlock_count_inc(pfn);
         let m = self.frames.meta_mut(pfn);
-        m.mlock_count += 1;
         if !m.flags.contains(PageFlags::MLOCKED) {
             m.flags |= PageFlags::MLOCKED;
             self.vmstat.mlocked += 1;
@@ -629,10 +629,10 @@ impl Machine {
         if pfn == self.frames.zero_pfn() || self.in_large_folio(pfn) {
             return;
         }
+        debug_assert!(self.frames.mlock_count(pfn) > 0, "munlock of a page that is not mlocked");
+        let left = self.frames.mlock_count_dec(pfn);
         let m = self.frames.meta_mut(pfn);
-        debug_assert!(m.mlock_count > 0, "munlock of a page that is not mlocked");
-        m.mlock_count = m.mlock_count.saturating_sub(1);
-        if m.mlock_count == 0 && m.flags.contains(PageFlags::MLOCKED) {
+        if left == 0 && m.flags.contains(PageFlags::MLOCKED) {
             m.flags -= PageFlags::MLOCKED;
             self.vmstat.munlocked += 1;
         }
