@@ -9,7 +9,7 @@
 //! what a file just written or recently read looks like on a real machine. Shmem files (shared
 //! anonymous memory, memfd) have only the pages that were touched.
 
-use crate::frame::Pfn;
+use crate::page_cache::PageCache;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ pub struct File {
     /// Kind.
     pub kind: FileKind,
     /// Page cache: page index → frame.
-    pub cache: BTreeMap<u64, Pfn>,
+    pub cache: PageCache,
     /// Bytes imported from the host, the content of pages not yet in `cache`.
     pub source: Option<Arc<[u8]>>,
     /// Directory entries naming the file; 0 once unlinked.
@@ -95,7 +95,7 @@ impl File {
             ino,
             size: 0,
             kind,
-            cache: BTreeMap::new(),
+            cache: PageCache::new(),
             source: None,
             nlink: 0,
             opens: 0,
@@ -168,7 +168,7 @@ impl File {
     /// something read or wrote them: a hole left by extending a file is not in the cache
     /// until a fault or read brings it in.
     pub fn page_cached(&self, index: u64) -> bool {
-        if self.cache.contains_key(&index) {
+        if self.cache.contains(index) {
             return true;
         }
         match self.kind {

@@ -90,7 +90,7 @@ pub fn check_kernel(k: &Kernel) {
                 let index = u64::from(index);
                 let f = k.m.files.get(file as usize).and_then(|f| f.as_ref());
                 let f = f.unwrap_or_else(|| panic!("page-cache pfn {pfn:#x} of destroyed file {file}"));
-                assert_eq!(f.cache.get(&index), Some(&pfn), "pfn {pfn:#x} not in its file's cache at index {index}");
+                assert_eq!(f.cache.get(index), Some(pfn), "pfn {pfn:#x} not in its file's cache at index {index}");
                 assert_eq!(meta.refcount, meta.mapcount + 1, "page-cache pfn {pfn:#x}: refcount must be mappings + 1");
             }
             Owner::PageTable => assert_eq!(meta.refcount, 1),
@@ -121,7 +121,8 @@ pub fn check_kernel(k: &Kernel) {
         let Some(f) = f else { continue };
         let opens = k.m.opens.iter().flatten().filter(|o| o.file.0 == i as u32).count() as u32;
         assert_eq!(f.opens, opens, "file {i} ({}): open count", f.path);
-        for (&idx, &pfn) in &f.cache {
+        f.cache.check_invariants();
+        for (idx, pfn) in f.cache.iter() {
             assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx as u32 });
         }
     }

@@ -399,7 +399,7 @@ impl Machine {
             return;
         }
         let acct = f.acct_pages;
-        let pages: Vec<Pfn> = f.cache.values().copied().collect();
+        let pages: Vec<Pfn> = f.cache.frames().collect();
         self.vm_unacct_memory(acct);
         for pfn in pages {
             self.frames.put(pfn);
@@ -410,7 +410,7 @@ impl Machine {
     /// The frame holding page `index` of `file`, reading it into the page cache if needed.
     /// `None` when out of memory.
     pub fn cache_page(&mut self, file: FileId, index: u64) -> Option<Pfn> {
-        if let Some(&pfn) = self.file(file).cache.get(&index) {
+        if let Some(pfn) = self.file(file).cache.get(index) {
             return Some(pfn);
         }
         // A regular-file page that was evicted is read back from the disk: a major fault.
@@ -434,7 +434,7 @@ impl Machine {
         // Flags are the folio's: a page of a large folio takes its siblings' LRU state and
         // dirtiness (which may differ from the file's initial state after a writeback).
         let (fstart, order) = self.file(file).folio_of(index);
-        let sibling = (fstart..fstart + (1u64 << order)).find_map(|i| self.file(file).cache.get(&i).copied());
+        let sibling = (fstart..fstart + (1u64 << order)).find_map(|i| self.file(file).cache.get(i));
         if let Some(sib) = sibling {
             flags -= PageFlags::DIRTY;
             flags |= self.frames.meta(sib).flags & (PageFlags::REFERENCED | PageFlags::ACTIVE | PageFlags::DIRTY);
@@ -499,7 +499,7 @@ impl Machine {
             if let Some(f) = self.files.get(file as usize).and_then(|f| f.as_ref()) {
                 let (start, order) = f.folio_of(u64::from(index));
                 if order > 0 {
-                    return f.cache.range(start..start + (1u64 << order)).map(|(_, &p)| p).collect();
+                    return f.cache.range(start..start + (1u64 << order)).map(|(_, p)| p).collect();
                 }
             }
         }

@@ -22,6 +22,7 @@ pub mod kernel;
 pub mod layout;
 pub mod mm;
 pub mod ops;
+pub mod page_cache;
 pub mod pgtable;
 pub mod vma;
 pub mod vma_index;

@@ -79,6 +79,18 @@ pub struct FrameMeta {
     pub owner: Owner,
 }
 
+/// The length of `bytes` without its trailing zeros.
+///
+/// Whole 64-byte blocks are tested first, with an OR the compiler turns into vector code: a
+/// byte-by-byte scan of a zeroed page took about half of the time of writing a new file.
+fn used_len(bytes: &[u8]) -> usize {
+    let mut end = bytes.len();
+    while end >= 64 && bytes[end - 64..end].iter().fold(0, |acc, &b| acc | b) == 0 {
+        end -= 64;
+    }
+    bytes[..end].iter().rposition(|&b| b != 0).map_or(0, |i| i + 1)
+}
+
 /// The bytes of a frame.
 ///
 /// A data page keeps only its bytes up to the highest one written, in one of four sizes (the
@@ -423,7 +435,7 @@ impl FrameTable {
 
     /// Fills a frame with `bytes` (shorter input is zero-padded).
     pub fn fill(&mut self, pfn: Pfn, bytes: &[u8]) {
-        let used = bytes.iter().rposition(|&b| b != 0).map(|i| i + 1).unwrap_or(0);
+        let used = used_len(bytes);
         let c = self.chunk_mut(pfn);
         c.data[pfn as usize & (CHUNK_FRAMES - 1)] = None;
         self.write(pfn, 0, &bytes[..used]);
@@ -491,6 +503,21 @@ impl FrameTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn used_length_is_up_to_the_last_non_zero_byte() {
+        for len in [0usize, 1, 63, 64, 65, 200, 4096] {
+            assert_eq!(used_len(&vec![0; len]), 0);
+            for last in [0, len / 3, len.saturating_sub(65), len.saturating_sub(1)] {
+                if last < len {
+                    let mut b = vec![0u8; len];
+                    b[last] = 9;
+                    b[last / 2] = 1;
+                    assert_eq!(used_len(&b), last + 1, "len {len}, last {last}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_frame_stores_only_what_was_written_and_reads_zeros_beyond() {

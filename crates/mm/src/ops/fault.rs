@@ -375,11 +375,14 @@ impl Kernel {
         // that nothing maps across EOF. Without a page table it then maps nothing at all
         // (measured on 6.18: visible when the fault is past EOF and ends in SIGBUS).
         let mut can_map_large = true;
+        // The first page's folio, looked up once for both uses below.
+        let mut first_folio = None;
         if kind == FileKind::Regular {
             if first >= size_pages {
                 return Ok(0);
             }
             let (fstart, order) = self.m.file(f.file).folio_of(first);
+            first_folio = Some((fstart, order));
             can_map_large = fstart + (1u64 << order) < size_pages;
             let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
             if !can_map_large && pgtable::leaf_table(&self.m.frames, pgd, va).is_none() {
@@ -409,7 +412,10 @@ impl Kernel {
             }
             // A large folio that lies wholly inside the VMA, one page table and the file is
             // mapped whole, even beyond the window; otherwise only its pages in the window.
-            let (fstart, order) = file.folio_of(index);
+            let (fstart, order) = match first_folio.take() {
+                Some(folio) if index == first => folio,
+                _ => file.folio_of(index),
+            };
             let n = 1u64 << order;
             let folio_va = pva.checked_sub((index - fstart) << PAGE_SHIFT);
             let folio_end = folio_va.map(|a| a + (n << PAGE_SHIFT));
@@ -432,7 +438,7 @@ impl Kernel {
             let idx_lo = vma.page_index(lo);
             let idx_hi = idx_lo + (hi.saturating_sub(lo) >> PAGE_SHIFT);
             in_cache.clear();
-            in_cache.extend(self.m.file(f.file).cache.range(idx_lo..idx_hi).map(|(&i, &p)| (i, p)));
+            in_cache.extend(self.m.file(f.file).cache.range(idx_lo..idx_hi));
             // First the empty entries of the span and what goes in them (read with one look
             // at the table), then the frames' counts, then the entries (written in one go).
             to_map.clear();
@@ -494,7 +500,7 @@ impl Kernel {
         if !self.pte(id, va).mapped() {
             let index = vma.page_index(va);
             self.m.read_around(f.file, index).ok_or(FaultError::Oom)?;
-            let fresh = !self.m.file(f.file).cache.contains_key(&index);
+            let fresh = !self.m.file(f.file).cache.contains(index);
             let (lo, count) = self.finish_fault_span(id, vma, va);
             for i in 0..count {
                 let a = lo + (i << PAGE_SHIFT);

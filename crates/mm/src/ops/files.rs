@@ -281,9 +281,9 @@ impl Kernel {
             }
             let f = self.m.file_mut(file);
             f.drop_folios_from(keep_pages);
-            let dropped: Vec<_> = f.cache.range(keep_pages..).map(|(&i, &p)| (i, p)).collect();
+            let dropped: Vec<_> = f.cache.range(keep_pages..).collect();
             for (i, _) in &dropped {
-                f.cache.remove(i);
+                f.cache.remove(*i);
             }
             f.evicted = f.evicted.split_off(&0).into_iter().filter(|&i| i < keep_pages).collect();
             if f.acct_per_page {
@@ -296,7 +296,7 @@ impl Kernel {
             }
             // The bytes past EOF in the last page read as zero afterwards.
             if !len.is_multiple_of(PAGE_SIZE) {
-                if let Some(&pfn) = self.m.file(file).cache.get(&(len >> PAGE_SHIFT)) {
+                if let Some(pfn) = self.m.file(file).cache.get(len >> PAGE_SHIFT) {
                     self.m.frames.zero_from(pfn, (len % PAGE_SIZE) as usize);
                 }
             }

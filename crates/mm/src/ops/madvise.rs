@@ -280,7 +280,7 @@ impl Kernel {
         let m = self.m.frames.meta(pfn);
         if regular && !m.flags.contains(PageFlags::DIRTY) && m.mapcount == 0 {
             let fm = self.m.file_mut(f);
-            fm.cache.remove(&u64::from(index));
+            fm.cache.remove(u64::from(index));
             fm.evicted.insert(u64::from(index));
             self.m.frames.put(pfn);
         } else {
@@ -397,15 +397,15 @@ impl Kernel {
             self.m.file_mut(file).folios.remove(&fs);
         }
         for i in zero_pages {
-            if let Some(&p) = self.m.file(file).cache.get(&i) {
+            if let Some(p) = self.m.file(file).cache.get(i) {
                 self.m.frames.fill(p, &[]);
             }
         }
         for (lo, hi) in remove {
             let f = self.m.file_mut(file);
-            let gone: Vec<(u64, u64)> = f.cache.range(lo..hi).map(|(&i, &p)| (i, p)).collect();
+            let gone: Vec<(u64, u64)> = f.cache.range(lo..hi).collect();
             for (i, _) in &gone {
-                f.cache.remove(i);
+                f.cache.remove(*i);
             }
             if f.acct_per_page {
                 f.acct_pages -= gone.len() as u64;
