@@ -454,9 +454,24 @@ impl Machine {
         if pfn == self.frames.zero_pfn() {
             return;
         }
-        for p in self.folio_pfns(pfn) {
-            self.frames.meta_mut(p).flags |= PageFlags::DIRTY;
+        self.update_folio(pfn, |m| m.flags |= PageFlags::DIRTY);
+    }
+
+    /// Applies `f` to the metadata of every frame of the folio holding `pfn`, without
+    /// collecting them first (munmap of a file mapping does this once a folio).
+    fn update_folio(&mut self, pfn: Pfn, mut f: impl FnMut(&mut crate::frame::FrameMeta)) {
+        if let Owner::File { file, index } = self.frames.meta(pfn).owner {
+            if let Some(fl) = self.files.get(file as usize).and_then(|x| x.as_ref()) {
+                let (start, order) = fl.folio_of(u64::from(index));
+                if order > 0 {
+                    for (_, p) in fl.cache.range(start..start + (1u64 << order)) {
+                        f(self.frames.meta_mut(p));
+                    }
+                    return;
+                }
+            }
         }
+        f(self.frames.meta_mut(pfn));
     }
 
     /// mark_page_accessed on the folio holding `pfn` (classic LRU): the first touch sets
@@ -465,10 +480,8 @@ impl Machine {
         if pfn == self.frames.zero_pfn() {
             return;
         }
-        let pfns = self.folio_pfns(pfn);
         let flags = self.frames.meta(pfn).flags;
-        for p in pfns {
-            let m = self.frames.meta_mut(p);
+        self.update_folio(pfn, |m| {
             if !flags.contains(PageFlags::REFERENCED) {
                 m.flags |= PageFlags::REFERENCED;
             } else if flags.contains(PageFlags::MLOCKED) {
@@ -478,7 +491,7 @@ impl Machine {
                 m.flags |= PageFlags::ACTIVE;
                 m.flags -= PageFlags::REFERENCED;
             }
-        }
+        });
     }
 
     /// Identifies the page-cache folio holding `pfn`: (file, first index).
