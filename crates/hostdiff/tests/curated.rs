@@ -425,3 +425,28 @@ fn limits_and_capabilities() {
     s.op(Op::Maps);
     check("limits", s);
 }
+
+#[test]
+fn pageout_takes_a_large_folio_whole_or_leaves_it() {
+    let mut s = S::new();
+    // Written in one go, the file's pages form folios of 8, 2, 1 and 1 pages (ext4).
+    let file = s.s.add_file(12 * P - 1000);
+    let ro = s.s.open(file, OpenMode::ReadOnly);
+    let m = s.map(12, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(ro), 0);
+    s.op(Op::Load { addr: at(m, 3), len: 1 });
+    s.views(m, 12);
+    // A range that cuts a folio leaves it mapped.
+    s.madvise(m, 0, 2, MADV_PAGEOUT);
+    s.views(m, 12);
+    // One that holds the first folio whole and cuts the second unmaps the first only.
+    s.madvise(m, 0, 9, MADV_PAGEOUT);
+    s.views(m, 12);
+    // Folios another mapping also maps stay.
+    let other = s.map(12, PROT_READ, MAP_PRIVATE, Fd::Slot(ro), 0);
+    s.op(Op::Load { addr: at(other, 0), len: 1 });
+    s.op(Op::Load { addr: at(m, 0), len: 1 });
+    s.madvise(m, 0, 12, MADV_PAGEOUT);
+    s.views(m, 12);
+    s.views(other, 12);
+    check("pageout of large folios", s);
+}

@@ -76,4 +76,12 @@ fn debug_one_seed() {
             println!("   MISMATCH {}", m.what);
         }
     }
+    // MMSIM_DIFF_SHOW=1: also print both texts of the last step (the smaps MMSIM_DIFF_UPTO asks for).
+    if std::env::var_os("MMSIM_DIFF_SHOW").is_some() {
+        for (who, outcomes) in [("host", &host.outcomes), ("model", &model)] {
+            if let Some(hostdiff::Outcome::Text(t)) = outcomes.last() {
+                println!("--- {who}:\n{t}");
+            }
+        }
+    }
 }
