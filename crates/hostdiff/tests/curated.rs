@@ -450,3 +450,53 @@ fn pageout_takes_a_large_folio_whole_or_leaves_it() {
     s.views(other, 12);
     check("pageout of large folios", s);
 }
+
+#[test]
+fn mincore_of_a_file_mapping_split_by_mprotect() {
+    let mut s = S::new();
+    let file = s.s.add_file(40 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    // Pieces with different protections, a failed mlock across the end (it locks what it
+    // reaches), a kernel read, then mincore within and across the pieces.
+    let m = s.map(14, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 35 * P);
+    s.op(Op::Mprotect { addr: at(m, 6), len: 11 * P, prot: PROT_NONE });
+    s.op(Op::Munlockall);
+    s.op(Op::Mlock { addr: at(m, 8), len: 8 * P, flags: 0 });
+    s.op(Op::Mprotect { addr: at(m, 3), len: 3 * P, prot: PROT_READ | PROT_WRITE | PROT_EXEC });
+    s.op(Op::Mincore { addr: at(m, 0), len: 14 * P });
+    s.op(Op::KRead { addr: at(m, 0), len: 337 });
+    s.op(Op::Mincore { addr: at(m, 0), len: 14 * P });
+    s.madvise(m, 2, 15, MADV_REMOVE);
+    s.op(Op::Mincore { addr: at(m, 0), len: 14 * P });
+    s.op(Op::Mprotect { addr: at(m, 13), len: 2 * P, prot: PROT_WRITE });
+    s.op(Op::Load { addr: at(m, 7), len: 5716 });
+    s.op(Op::Fork);
+    s.op(Op::Fork);
+    // Across an anonymous mapping placed just below and into the file mapping's pieces.
+    let below = s.anon(13, PROT_READ | PROT_EXEC);
+    s.op(Op::Mincore { addr: at(below, 4), len: 14 * P });
+    s.op(Op::Maps);
+    s.op(Op::Maps);
+    check("mincore after mprotect splits", s);
+}
+
+#[test]
+fn hole_punching_leaves_a_cut_large_folio_whole() {
+    let mut s = S::new();
+    // 40 pages written at once: folios of 32 and 8 pages (ext4).
+    let file = s.s.add_file(40 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let m = s.map(40, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    s.op(Op::Load { addr: at(m, 0), len: 40 * P });
+    // Pieces of the 8-page folio, then all but two pages of the 32-page one: both stay
+    // cached (zeroed where punched); a whole folio goes.
+    for (lo, n) in [(37, 1), (38, 2), (2, 1), (3, 29)] {
+        s.madvise(m, lo, n, MADV_REMOVE);
+        s.op(Op::Mincore { addr: at(m, 0), len: 40 * P });
+    }
+    s.op(Op::Load { addr: at(m, 0), len: 40 * P });
+    s.views(m, 40);
+    s.madvise(m, 32, 8, MADV_REMOVE);
+    s.views(m, 40);
+    check("hole punching in large folios", s);
+}
