@@ -74,6 +74,14 @@ fn debug_one_seed() {
         println!("{i}: p{} {:?} -> {}", st.proc, st.op, fmt(&host.outcomes[i]));
         for m in mismatches.iter().filter(|m| m.step == i) {
             println!("   MISMATCH {}", m.what);
+            // With MMSIM_DIFF_SHOW, the 8-byte entries (pagemap) that differ.
+            if let (hostdiff::Outcome::Bytes(h), hostdiff::Outcome::Bytes(m), true) =
+                (&host.outcomes[i], &model[i], std::env::var_os("MMSIM_DIFF_SHOW").is_some())
+            {
+                for (k, (x, y)) in h.chunks(8).zip(m.chunks(8)).enumerate().filter(|(_, (x, y))| x != y) {
+                    println!("     entry {k}: host {x:02x?} model {y:02x?}");
+                }
+            }
         }
     }
     // MMSIM_DIFF_SHOW=1: also print both texts of the last step (the smaps MMSIM_DIFF_UPTO asks for).
