@@ -5,7 +5,9 @@
 //! insert in a million would stop for a copy of all of them, and the allocator keeps the old
 //! copy resident for a while (measured: 240 instead of 92 bytes per VMA right after building
 //! a million). Chunks of a fixed size grow without either. The first chunk grows as a `Vec`
-//! does, so that the many small address spaces (a few dozen VMAs each) stay small.
+//! does, so that the many small address spaces (a few dozen VMAs each) stay small. Slots the
+//! tree releases are kept on a free list and handed out again before the arena grows, so
+//! insert/remove churn runs in constant memory.
 
 use std::ops::{Index, IndexMut};
 
@@ -23,6 +25,8 @@ pub struct Arena<T> {
     /// reallocate it.
     chunks: Vec<Vec<T>>,
     len: usize,
+    /// Released slots, reused first.
+    free: Vec<u32>,
 }
 
 impl<T: Clone> Clone for Arena<T> {
@@ -38,18 +42,18 @@ impl<T: Clone> Clone for Arena<T> {
                 copy
             })
             .collect();
-        Arena { chunks, len: self.len }
+        Arena { chunks, len: self.len, free: self.free.clone() }
     }
 }
 
 impl<T> Default for Arena<T> {
     fn default() -> Self {
-        Arena { chunks: Vec::new(), len: 0 }
+        Arena { chunks: Vec::new(), len: 0, free: Vec::new() }
     }
 }
 
 impl<T> Arena<T> {
-    /// Number of nodes.
+    /// Number of slots, released ones included.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -59,8 +63,29 @@ impl<T> Arena<T> {
         self.len == 0
     }
 
-    /// Appends `node`, returning its address.
-    pub fn push(&mut self, node: T) -> u32 {
+    /// Stores `node` in a released slot, or a new one; returns its address.
+    pub fn alloc(&mut self, node: T) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self[i] = node;
+                i
+            }
+            None => self.push(node),
+        }
+    }
+
+    /// Hands slot `i` back for reuse; its node stays there until then.
+    pub fn release(&mut self, i: u32) {
+        self.free.push(i);
+    }
+
+    /// The released slots.
+    pub fn released(&self) -> &[u32] {
+        &self.free
+    }
+
+    /// Appends `node` in a new slot, returning its address.
+    fn push(&mut self, node: T) -> u32 {
         if self.len.is_multiple_of(CHUNK) {
             let room = if self.chunks.is_empty() { 0 } else { CHUNK };
             self.chunks.push(Vec::with_capacity(room));
@@ -111,7 +136,7 @@ mod tests {
         let mut a = Arena::default();
         assert!(a.is_empty());
         for i in 0..(3 * CHUNK as u32 + 5) {
-            assert_eq!(a.push(i * 7), i);
+            assert_eq!(a.alloc(i * 7), i);
         }
         assert_eq!(a.len(), 3 * CHUNK + 5);
         a[CHUNK as u32] = 1;
@@ -123,10 +148,21 @@ mod tests {
     }
 
     #[test]
+    fn released_slots_are_reused_before_growing() {
+        let mut a = Arena::default();
+        let (x, y) = (a.alloc('x'), a.alloc('y'));
+        a.release(x);
+        assert_eq!(a.released(), [x]);
+        assert_eq!(a.alloc('z'), x);
+        assert!(a.released().is_empty());
+        assert_eq!((a.len(), a[x], a[y]), (2, 'z', 'y'));
+    }
+
+    #[test]
     fn pairs_within_and_across_chunks() {
         let mut a = Arena::default();
         for i in 0..(2 * CHUNK as u32) {
-            a.push(i);
+            a.alloc(i);
         }
         for (x, y) in [(3, 9), (9, 3), (5, CHUNK as u32 + 1), (CHUNK as u32 + 1, 5)] {
             let (p, q) = a.pair_mut(x, y);

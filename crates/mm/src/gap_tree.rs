@@ -115,10 +115,6 @@ impl Inner {
 pub struct GapTree {
     leaves: Arena<Leaf>,
     inners: Arena<Inner>,
-    /// Released arena slots, reused before the arenas grow so that
-    /// insert/remove churn runs in constant memory.
-    free_leaves: Vec<u32>,
-    free_inners: Vec<u32>,
     /// Root node; meaningful only once `leaves` is non-empty.
     root: u32,
     /// Number of inner levels above the leaves (0: the root is a leaf).
@@ -196,24 +192,6 @@ impl GapTree {
         Self::default()
     }
 
-    fn alloc_leaf(&mut self, leaf: Leaf) -> u32 {
-        if let Some(i) = self.free_leaves.pop() {
-            self.leaves[i] = leaf;
-            i
-        } else {
-            self.leaves.push(leaf)
-        }
-    }
-
-    fn alloc_inner(&mut self, inner: Inner) -> u32 {
-        if let Some(i) = self.free_inners.pop() {
-            self.inners[i] = inner;
-            i
-        } else {
-            self.inners.push(inner)
-        }
-    }
-
     fn leaf(&self, i: u32) -> &Leaf {
         &self.leaves[i]
     }
@@ -262,7 +240,7 @@ impl GapTree {
             return;
         }
         if self.leaves.is_empty() {
-            self.root = self.alloc_leaf(Leaf::empty());
+            self.root = self.leaves.alloc(Leaf::empty());
             self.height = 0;
         }
         if let Some((key, sib)) = self.insert_rec(self.root, self.height, start, end) {
@@ -270,7 +248,7 @@ impl GapTree {
             let mut n = Inner::empty();
             n.insert_at(0, self.node_min(old, h), self.node_max(old, h), old);
             n.insert_at(1, key, self.node_max(sib, h), sib);
-            self.root = self.alloc_inner(n);
+            self.root = self.inners.alloc(n);
             self.height += 1;
         }
         self.len += 1;
@@ -328,7 +306,7 @@ impl GapTree {
             leaf_put(&mut right, pos - half, start, end);
         }
         let key = right.start[0];
-        Some((key, self.alloc_leaf(right)))
+        Some((key, self.leaves.alloc(right)))
     }
 
     fn inner_insert(&mut self, i: u32, pos: usize, key: u64, max: u64, child: u32) -> Option<(u64, u32)> {
@@ -350,7 +328,7 @@ impl GapTree {
             right.insert_at(pos - half, key, max, child);
         }
         let rkey = right.key[0];
-        Some((rkey, self.alloc_inner(right)))
+        Some((rkey, self.inners.alloc(right)))
     }
 
     /// Removes the gap that starts exactly at `start`; returns its end, or
@@ -365,7 +343,7 @@ impl GapTree {
             let old = self.root;
             self.root = self.inner(old).child[0];
             self.height -= 1;
-            self.free_inners.push(old);
+            self.inners.release(old);
         }
         Some(end)
     }
@@ -457,9 +435,9 @@ impl GapTree {
         if merged {
             self.inners[p].remove_at(l + 1);
             if ch == 0 {
-                self.free_leaves.push(rc);
+                self.leaves.release(rc);
             } else {
-                self.free_inners.push(rc);
+                self.inners.release(rc);
             }
         } else {
             let (rmin, rmax) = (self.node_min(rc, ch), self.node_max(rc, ch));
@@ -653,12 +631,12 @@ impl GapTree {
     pub fn check_invariants(&self) {
         let mut leaf_seen = vec![false; self.leaves.len()];
         let mut inner_seen = vec![false; self.inners.len()];
-        for &f in &self.free_leaves {
+        for &f in self.leaves.released() {
             let s = leaf_seen.get_mut(f as usize).unwrap_or_else(|| panic!("GapTree: free leaf {f} out of range"));
             assert!(!*s, "GapTree: leaf {f} on the free list twice");
             *s = true;
         }
-        for &f in &self.free_inners {
+        for &f in self.inners.released() {
             let s =
                 inner_seen.get_mut(f as usize).unwrap_or_else(|| panic!("GapTree: free inner node {f} out of range"));
             assert!(!*s, "GapTree: inner node {f} on the free list twice");

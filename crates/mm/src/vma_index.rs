@@ -171,8 +171,6 @@ struct Pos {
 pub struct VmaIndex<V> {
     leaves: Arena<Leaf<V>>,
     inners: Arena<Inner>,
-    free_leaves: Vec<u32>,
-    free_inners: Vec<u32>,
     root: u32,
     /// Levels of inner nodes above the leaves (0: the root is a leaf).
     height: usize,
@@ -191,17 +189,8 @@ impl<V: Keyed> VmaIndex<V> {
     /// An empty index.
     pub fn new() -> VmaIndex<V> {
         let mut leaves = Arena::default();
-        leaves.push(Leaf::empty());
-        VmaIndex {
-            leaves,
-            inners: Arena::default(),
-            free_leaves: Vec::new(),
-            free_inners: Vec::new(),
-            root: 0,
-            height: 0,
-            len: 0,
-            hint: Cell::new(NIL),
-        }
+        leaves.alloc(Leaf::empty());
+        VmaIndex { leaves, inners: Arena::default(), root: 0, height: 0, len: 0, hint: Cell::new(NIL) }
     }
 
     /// Number of entries.
@@ -212,26 +201,6 @@ impl<V: Keyed> VmaIndex<V> {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    fn alloc_leaf(&mut self, leaf: Leaf<V>) -> u32 {
-        match self.free_leaves.pop() {
-            Some(i) => {
-                self.leaves[i] = leaf;
-                i
-            }
-            None => self.leaves.push(leaf),
-        }
-    }
-
-    fn alloc_inner(&mut self, inner: Inner) -> u32 {
-        match self.free_inners.pop() {
-            Some(i) => {
-                self.inners[i] = inner;
-                i
-            }
-            None => self.inners.push(inner),
-        }
     }
 
     fn leaf(&self, i: u32) -> &Leaf<V> {
@@ -413,7 +382,7 @@ impl<V: Keyed> VmaIndex<V> {
         leaf.move_tail(keep, &mut right);
         right.prev = node;
         right.next = leaf.next;
-        let right_id = self.alloc_leaf(right);
+        let right_id = self.leaves.alloc(right);
         let after = self.leaves[right_id].next;
         if after != NIL {
             self.leaves[after].prev = right_id;
@@ -439,7 +408,7 @@ impl<V: Keyed> VmaIndex<V> {
             right.bounds[..right.len].copy_from_slice(&p.bounds[keep..]);
             right.child[..right.len].copy_from_slice(&p.child[keep..]);
             p.len = keep;
-            let right_id = self.alloc_inner(right);
+            let right_id = self.inners.alloc(right);
             if c + 1 < keep {
                 self.inners[parent].insert_at(c + 1, bound, new_child);
             } else {
@@ -454,7 +423,7 @@ impl<V: Keyed> VmaIndex<V> {
         root.child[0] = self.root;
         root.bounds[1] = bound;
         root.child[1] = new_child;
-        self.root = self.alloc_inner(root);
+        self.root = self.inners.alloc(root);
         self.height += 1;
         None
     }
@@ -497,7 +466,7 @@ impl<V: Keyed> VmaIndex<V> {
         let root = &self.inners[self.root];
         if self.height > 0 && root.len == 1 {
             let only = root.child[0];
-            self.free_inners.push(self.root);
+            self.inners.release(self.root);
             self.root = only;
             self.height -= 1;
         }
@@ -534,7 +503,7 @@ impl<V: Keyed> VmaIndex<V> {
         if r.next != NIL {
             self.leaves[r.next].prev = left;
         }
-        self.free_leaves.push(right);
+        self.leaves.release(right);
         self.hint.set(NIL);
         self.inners[parent].remove_at(right_c);
         true
@@ -578,7 +547,7 @@ impl<V: Keyed> VmaIndex<V> {
         l.bounds[ll + 1..ll + rl].copy_from_slice(&r.bounds[1..rl]);
         l.child[ll + 1..ll + rl].copy_from_slice(&r.child[1..rl]);
         l.len = ll + rl;
-        self.free_inners.push(right);
+        self.inners.release(right);
         self.inners[parent].remove_at(right_c);
         true
     }
