@@ -65,6 +65,8 @@ fn debug_one_seed() {
     let host = hostdiff::run_on_host(&script).expect("host run");
     let model = run_on_model(&script, &host.init).expect("model run");
     let mismatches = compare(&script, &host, &model);
+    // MMSIM_DIFF_SHOW=1: also the differing pagemap entries, and both texts of the last step.
+    let show = std::env::var_os("MMSIM_DIFF_SHOW").is_some();
     for (i, st) in script.steps.iter().enumerate() {
         let fmt = |o: &hostdiff::Outcome| match o {
             hostdiff::Outcome::Text(_) => "text".to_string(),
@@ -74,9 +76,8 @@ fn debug_one_seed() {
         println!("{i}: p{} {:?} -> {}", st.proc, st.op, fmt(&host.outcomes[i]));
         for m in mismatches.iter().filter(|m| m.step == i) {
             println!("   MISMATCH {}", m.what);
-            // With MMSIM_DIFF_SHOW, the 8-byte entries (pagemap) that differ.
             if let (hostdiff::Outcome::Bytes(h), hostdiff::Outcome::Bytes(m), true) =
-                (&host.outcomes[i], &model[i], std::env::var_os("MMSIM_DIFF_SHOW").is_some())
+                (&host.outcomes[i], &model[i], show)
             {
                 for (k, (x, y)) in h.chunks(8).zip(m.chunks(8)).enumerate().filter(|(_, (x, y))| x != y) {
                     println!("     entry {k}: host {x:02x?} model {y:02x?}");
@@ -84,8 +85,7 @@ fn debug_one_seed() {
             }
         }
     }
-    // MMSIM_DIFF_SHOW=1: also print both texts of the last step (the smaps MMSIM_DIFF_UPTO asks for).
-    if std::env::var_os("MMSIM_DIFF_SHOW").is_some() {
+    if show {
         for (who, outcomes) in [("host", &host.outcomes), ("model", &model)] {
             if let Some(hostdiff::Outcome::Text(t)) = outcomes.last() {
                 println!("--- {who}:\n{t}");

@@ -460,18 +460,24 @@ impl Machine {
     /// Applies `f` to the metadata of every frame of the folio holding `pfn`, without
     /// collecting them first (munmap of a file mapping does this once a folio).
     fn update_folio(&mut self, pfn: Pfn, mut f: impl FnMut(&mut crate::frame::FrameMeta)) {
-        if let Owner::File { file, index } = self.frames.meta(pfn).owner {
-            if let Some(fl) = self.files.get(file as usize).and_then(|x| x.as_ref()) {
-                let (start, order) = fl.folio_of(u64::from(index));
-                if order > 0 {
-                    for (_, p) in fl.cache.range(start..start + (1u64 << order)) {
-                        f(self.frames.meta_mut(p));
-                    }
-                    return;
+        match self.large_folio(pfn) {
+            Some((file, pages)) => {
+                // `files` and `frames` borrowed apart: the folio's frames change as it is walked.
+                let fl = self.files[file.0 as usize].as_ref().expect("file of a cached page");
+                for (_, p) in fl.cache.range(pages) {
+                    f(self.frames.meta_mut(p));
                 }
             }
+            None => f(self.frames.meta_mut(pfn)),
         }
-        f(self.frames.meta_mut(pfn));
+    }
+
+    /// The file and page range of the large page-cache folio holding `pfn`, if it is in one.
+    fn large_folio(&self, pfn: Pfn) -> Option<(FileId, std::ops::Range<u64>)> {
+        let Owner::File { file, index } = self.frames.meta(pfn).owner else { return None };
+        let f = self.files.get(file as usize)?.as_ref()?;
+        let (start, order) = f.folio_of(u64::from(index));
+        (order > 0).then(|| (FileId(file), start..start + (1u64 << order)))
     }
 
     /// mark_page_accessed on the folio holding `pfn` (classic LRU): the first touch sets
@@ -508,15 +514,10 @@ impl Machine {
 
     /// The frames of the folio holding `pfn` (a large page-cache folio, or just `pfn`).
     pub fn folio_pfns(&self, pfn: Pfn) -> Vec<Pfn> {
-        if let Owner::File { file, index } = self.frames.meta(pfn).owner {
-            if let Some(f) = self.files.get(file as usize).and_then(|f| f.as_ref()) {
-                let (start, order) = f.folio_of(u64::from(index));
-                if order > 0 {
-                    return f.cache.range(start..start + (1u64 << order)).map(|(_, p)| p).collect();
-                }
-            }
+        match self.large_folio(pfn) {
+            Some((file, pages)) => self.file(file).cache.range(pages).map(|(_, p)| p).collect(),
+            None => vec![pfn],
         }
-        vec![pfn]
     }
 
     /// Brings page `index` of a regular file into the page cache if it is not there, the way
@@ -612,14 +613,7 @@ impl Machine {
     /// one mlock() covers all of it, and never at fault time; the model leaves them all
     /// unlocked.
     pub fn in_large_folio(&self, pfn: Pfn) -> bool {
-        match self.frames.meta(pfn).owner {
-            Owner::File { file, index } => self
-                .files
-                .get(file as usize)
-                .and_then(|f| f.as_ref())
-                .is_some_and(|f| f.folio_of(u64::from(index)).1 > 0),
-            _ => false,
-        }
+        self.large_folio(pfn).is_some()
     }
 
     /// Marks a frame mapped once more from a VM_LOCKED VMA (mlock_vma_folio): the first such

@@ -224,7 +224,7 @@ impl Kernel {
                 continue;
             }
             let pfn = pte.pfn();
-            if self.m.folio_pfns(pfn).len() > 1 {
+            if self.m.in_large_folio(pfn) {
                 // A large folio is paged out whole when the range holds all of it and only
                 // this address space maps it; one the range cuts is left alone, not split
                 // (measured on 6.18, ext4: pageout of pages 0-8 of a file in folios 0-7 and
@@ -280,8 +280,8 @@ impl Kernel {
         whole.then_some((va, pfns))
     }
 
-    /// shrink_folio_list for a large page-cache folio MADV_PAGEOUT isolated whole: unmapped,
-    /// then evicted if clean, kept (activated) if dirty.
+    /// shrink_folio_list for a page-cache folio MADV_PAGEOUT isolated (a single page, or a
+    /// large folio whole): unmapped, then evicted if clean, kept (activated) if dirty or shmem.
     fn pageout_folio(&mut self, id: usize, v: &Vma, va: u64, pfns: &[u64]) {
         for (k, &p) in pfns.iter().enumerate() {
             self.m.frames.meta_mut(p).flags -= PageFlags::REFERENCED;
@@ -307,59 +307,39 @@ impl Kernel {
             }
         } else {
             for &p in pfns {
-                let m = self.m.frames.meta_mut(p);
-                if !m.flags.contains(PageFlags::ACTIVE) && !m.flags.contains(PageFlags::MLOCKED) {
-                    m.flags |= PageFlags::ACTIVE;
-                    self.m.vmstat.pgactivate += 1;
-                }
+                self.pageout_activate(p);
             }
         }
     }
 
+    /// What reclaim does with a page it cannot free: puts it on the active list (an mlocked
+    /// page stays on the unevictable one).
+    fn pageout_activate(&mut self, pfn: u64) {
+        let m = self.m.frames.meta_mut(pfn);
+        if !m.flags.contains(PageFlags::ACTIVE) && !m.flags.contains(PageFlags::MLOCKED) {
+            m.flags |= PageFlags::ACTIVE;
+            self.m.vmstat.pgactivate += 1;
+        }
+    }
+
     /// shrink_folio_list for one page MADV_PAGEOUT isolated, without swap: anonymous memory
-    /// cannot go anywhere and is activated; a page-cache page is unmapped, then evicted if
-    /// clean and kept (activated) if dirty or shmem.
+    /// cannot go anywhere and is activated; a page-cache page goes as a folio of one.
     fn pageout_page(&mut self, id: usize, v: &Vma, va: u64, pfn: u64) {
         let meta = self.m.frames.meta(pfn);
-        let activate = |k: &mut Kernel| {
-            let m = k.m.frames.meta_mut(pfn);
-            if !m.flags.contains(PageFlags::ACTIVE) && !m.flags.contains(PageFlags::MLOCKED) {
-                m.flags |= PageFlags::ACTIVE;
-                k.m.vmstat.pgactivate += 1;
-            }
-        };
-        let Owner::File { file, index } = meta.owner else {
-            // A lazily freeable page still clean is simply discarded (try_to_unmap_one);
-            // one written again since MADV_FREE becomes swap-backed again and stays.
-            let pte = self.pte(id, va);
-            if !meta.flags.contains(PageFlags::SWAPBACKED) {
-                if !pte.dirty() && !meta.flags.contains(PageFlags::DIRTY) {
-                    self.zap_vma_range(id, va, va + PAGE_SIZE, v.flags | VmFlags::RAND_READ);
-                    return;
-                }
-                self.m.frames.meta_mut(pfn).flags |= PageFlags::SWAPBACKED;
-            }
-            activate(self);
+        if matches!(meta.owner, Owner::File { .. }) {
+            self.pageout_folio(id, v, va, &[pfn]);
             return;
-        };
-        // try_to_unmap: the PTE's dirty bit moves to the folio.
-        let pte = self.pte(id, va);
-        if pte.dirty() {
-            self.m.folio_mark_dirty(pfn);
         }
-        // Reclaim's unmap is not an access: zap without the recency rule.
-        self.zap_vma_range(id, va, va + PAGE_SIZE, v.flags | VmFlags::RAND_READ);
-        let f = crate::file::FileId(file);
-        let regular = self.m.file(f).kind == FileKind::Regular;
-        let m = self.m.frames.meta(pfn);
-        if regular && !m.flags.contains(PageFlags::DIRTY) && m.mapcount == 0 {
-            let fm = self.m.file_mut(f);
-            fm.cache.remove(u64::from(index));
-            fm.evicted.insert(u64::from(index));
-            self.m.frames.put(pfn);
-        } else {
-            activate(self);
+        // A lazily freeable page still clean is simply discarded (try_to_unmap_one); one
+        // written again since MADV_FREE becomes swap-backed again and stays.
+        if !meta.flags.contains(PageFlags::SWAPBACKED) {
+            if !self.pte(id, va).dirty() && !meta.flags.contains(PageFlags::DIRTY) {
+                self.zap_vma_range(id, va, va + PAGE_SIZE, v.flags | VmFlags::RAND_READ);
+                return;
+            }
+            self.m.frames.meta_mut(pfn).flags |= PageFlags::SWAPBACKED;
         }
+        self.pageout_activate(pfn);
     }
 
     /// madvise_remove: punch a hole in the file of a shared writable mapping.
