@@ -8,7 +8,9 @@
 //! linking fails (no `libc.a`), a dynamic build is used instead.
 //!
 //! The path is exported as `MMSIM_HOSTCHILD`; it is empty when nothing could
-//! be built, and `hostdiff::is_supported()` then returns false.
+//! be built, and `hostdiff::is_supported()` then returns false. Under
+//! `MMSIM_REQUIRE_HOST=1` (as CI sets it) a child that cannot be built is an
+//! error of the build, not a warning.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -18,13 +20,14 @@ fn main() {
     println!("cargo:rerun-if-changed=csrc/hostchild.c");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=HOSTDIFF_CC");
+    println!("cargo:rerun-if-env-changed=MMSIM_REQUIRE_HOST");
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let target_os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let target_arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     if target_os != "linux" || target_arch != "x86_64" {
         // The child uses Linux-only calls and x86-64 system call numbers.
-        export("");
+        unbuilt(&format!("the host child needs Linux on x86-64, not {target_os} on {target_arch}"));
         return;
     }
 
@@ -48,14 +51,7 @@ fn main() {
             );
             export_path(&exe);
         }
-        Err(e) => {
-            println!(
-                "cargo:warning=hostdiff: could not build the host child with C compiler `{cc}`; \
-                 host differential tests will be skipped: {}",
-                first_line(&e)
-            );
-            export("");
-        }
+        Err(e) => unbuilt(&format!("could not build the host child with C compiler `{cc}`: {}", first_line(&e))),
     }
 }
 
@@ -86,11 +82,19 @@ fn first_line(s: &str) -> &str {
 fn export_path(exe: &Path) {
     match exe.to_str() {
         Some(path) => export(path),
-        None => {
-            println!("cargo:warning=hostdiff: OUT_DIR is not UTF-8; host tests will be skipped");
-            export("");
-        }
+        None => unbuilt("OUT_DIR is not UTF-8"),
     }
+}
+
+/// No host child: a warning (host tests skip), or under `MMSIM_REQUIRE_HOST=1` a failed build.
+fn unbuilt(reason: &str) {
+    let required = env::var_os("MMSIM_REQUIRE_HOST").is_some_and(|v| !v.is_empty() && v != "0");
+    if required {
+        eprintln!("error: hostdiff: {reason} (MMSIM_REQUIRE_HOST=1 requires the host child)");
+        std::process::exit(1);
+    }
+    println!("cargo:warning=hostdiff: {reason}; host differential tests will be skipped");
+    export("");
 }
 
 fn export(value: &str) {

@@ -397,8 +397,8 @@ pub struct CheckReport {
 
 /// Runs a translated scenario on the host and on the model and compares.
 pub fn run_check(name: &str, t: &Translation) -> anyhow::Result<CheckReport> {
-    if !hostdiff::is_supported() {
-        anyhow::bail!("comparing with the host kernel needs Linux x86-64 and a C compiler at build time");
+    if let Err(reason) = hostdiff::support() {
+        anyhow::bail!("cannot compare with the host kernel: {reason}");
     }
     let host = hostdiff::run_on_host(&t.script).map_err(|e| anyhow::anyhow!("host run failed: {e}"))?;
     let model =
@@ -428,8 +428,8 @@ pub fn run_check(name: &str, t: &Translation) -> anyhow::Result<CheckReport> {
 
 /// Runs `count` random scripts from `seed` on both sides; returns the report.
 pub fn run_random(count: u64, seed: u64, steps: usize) -> anyhow::Result<CheckReport> {
-    if !hostdiff::is_supported() {
-        anyhow::bail!("comparing with the host kernel needs Linux x86-64 and a C compiler at build time");
+    if let Err(reason) = hostdiff::support() {
+        anyhow::bail!("cannot compare with the host kernel: {reason}");
     }
     let mut text = String::new();
     let mut differences = 0;

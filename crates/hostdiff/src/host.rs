@@ -547,17 +547,32 @@ pub fn file_byte(file: usize, offset: u64) -> u8 {
 /// overrides the path chosen at build time (for an installed binary whose
 /// build directory is gone).
 pub fn host_child_path() -> Option<PathBuf> {
-    let path = match std::env::var_os("MMSIM_HOSTCHILD") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => PathBuf::from(env!("MMSIM_HOSTCHILD")),
+    support().ok()
+}
+
+/// The path of the C host child when [`run_on_host`] can work here (Linux x86-64 with the
+/// child built, or `MMSIM_HOSTCHILD` naming it), otherwise why not.
+pub fn support() -> Result<PathBuf, String> {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return Err("host runs need Linux on x86-64".into());
+    }
+    let (path, source) = match std::env::var_os("MMSIM_HOSTCHILD") {
+        Some(p) if !p.is_empty() => (PathBuf::from(p), "MMSIM_HOSTCHILD"),
+        _ => (PathBuf::from(env!("MMSIM_HOSTCHILD")), "the build"),
     };
-    (!path.as_os_str().is_empty() && path.is_file()).then_some(path)
+    if path.as_os_str().is_empty() {
+        return Err("the C host child was not built (see hostdiff's build warnings: is a C compiler installed?)".into());
+    }
+    if !path.is_file() {
+        return Err(format!("the C host child {} (from {source}) is not a file", path.display()));
+    }
+    Ok(path)
 }
 
 /// Returns whether [`run_on_host`] can work here: Linux x86-64 with the C
-/// host child built.
+/// host child built. [`support`] says why not.
 pub fn is_supported() -> bool {
-    cfg!(all(target_os = "linux", target_arch = "x86_64")) && host_child_path().is_some()
+    support().is_ok()
 }
 
 /// Runs `script` on the host kernel within [`DEFAULT_TIMEOUT`].
@@ -576,11 +591,7 @@ pub fn run_on_host_with_timeout(script: &HostScript, timeout: Duration) -> Resul
             input.len()
         )));
     }
-    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
-        return Err(HostError::Unsupported("only Linux x86-64 is supported".into()));
-    }
-    let child = host_child_path()
-        .ok_or_else(|| HostError::Unsupported("the C host child was not built (see the build warnings)".into()))?;
+    let child = support().map_err(HostError::Unsupported)?;
     // A fresh directory per run: the files are new, so no page of them is
     // cached by an earlier run's mappings.
     let dir = tempfile::Builder::new().prefix("mmsim-host").tempdir()?;

@@ -62,8 +62,7 @@ impl S {
 }
 
 fn check(name: &str, s: S) {
-    if !hostdiff::is_supported() {
-        eprintln!("note: host runs are not supported here; skipping {name}");
+    if hostreq::need(name, hostdiff::support()).is_none() {
         return;
     }
     let mut script = s.s;
@@ -499,4 +498,44 @@ fn hole_punching_leaves_a_cut_large_folio_whole() {
     s.madvise(m, 32, 8, MADV_REMOVE);
     s.views(m, 40);
     check("hole punching in large folios", s);
+}
+
+/// Runs one test of this binary again in a child process with `env` set (and
+/// `MMSIM_REQUIRE_HOST` as `require` says); returns whether it passed and all it printed.
+fn rerun_self(test: &str, env: &[(&str, &str)], require: bool) -> (bool, String) {
+    let mut c = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+    c.args(["--exact", test, "--nocapture", "--test-threads=1"]).envs(env.iter().copied());
+    if require {
+        c.env(hostreq::REQUIRE_VAR, "1");
+    } else {
+        c.env_remove(hostreq::REQUIRE_VAR);
+    }
+    let out = c.output().expect("run the test binary");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// A host child that is not there makes a curated test skip with a note, and fail with
+/// the reason under MMSIM_REQUIRE_HOST=1 (the child path is hidden through its run-time
+/// override, so the real skip path runs).
+#[test]
+fn a_missing_host_child_skips_and_fails_under_require_host() {
+    let hidden = [("MMSIM_HOSTCHILD", "/nonexistent/mmsim-hostchild")];
+    let (passed, text) = rerun_self("mremap_errno_table", &hidden, false);
+    assert!(passed, "without MMSIM_REQUIRE_HOST the test skips:\n{text}");
+    assert!(
+        text.contains("note: skipping mremap errno table: the C host child /nonexistent/mmsim-hostchild"),
+        "{text}"
+    );
+    assert!(text.contains("1 passed"), "{text}");
+    let (passed, text) = rerun_self("mremap_errno_table", &hidden, true);
+    assert!(!passed, "under MMSIM_REQUIRE_HOST=1 the test fails:\n{text}");
+    assert!(
+        text.contains(
+            "mremap errno table cannot run on this host: the C host child /nonexistent/mmsim-hostchild (from \
+             MMSIM_HOSTCHILD) is not a file"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("1 failed"), "{text}");
 }

@@ -6,7 +6,8 @@
 //! initial stack. The same file is then exec'd in the model (imported with its real device
 //! and inode) and the model's maps, mm fields and stack bytes must be the same, byte for byte.
 //!
-//! Skipped, with a note, where gcc or setarch is missing.
+//! Skipped, with a note, where gcc or setarch is missing; failed instead under
+//! `MMSIM_REQUIRE_HOST=1` (see the `hostreq` crate).
 
 use mm::{at, Config, Kernel, Pid};
 use std::path::{Path, PathBuf};
@@ -24,18 +25,14 @@ impl Progs {
     }
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
-}
-
+/// The compiled programs; when the tools are missing, a note (or under
+/// `MMSIM_REQUIRE_HOST=1` a failure) and None.
+#[track_caller]
 fn progs() -> Option<&'static Progs> {
-    static PROGS: OnceLock<Option<Progs>> = OnceLock::new();
-    PROGS
+    static PROGS: OnceLock<Result<Progs, String>> = OnceLock::new();
+    let built = PROGS
         .get_or_init(|| {
-            if !have("gcc") || !have("setarch") {
-                eprintln!("note: gcc or setarch missing; host exec comparisons skipped");
-                return None;
-            }
+            hostreq::check_tools(&["gcc", "setarch"])?;
             // One directory per test process under the target directory; those of finished
             // runs are removed.
             let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -88,9 +85,10 @@ fn progs() -> Option<&'static Progs> {
                     .expect("run gcc");
                 assert!(out.status.success(), "gcc {name}: {}", String::from_utf8_lossy(&out.stderr));
             }
-            Some(Progs { dir })
+            Ok(Progs { dir })
         })
-        .as_ref()
+        .as_ref();
+    hostreq::need("a host exec comparison", built.map_err(String::clone))
 }
 
 /// A stack limit as `ulimit -s` takes it (KiB or "unlimited") and as the model takes it.

@@ -1,16 +1,13 @@
 //! Replays of traces recorded fresh on this machine, so they match its kernel and files:
 //! real programs reading their own maps (`--verify`), and C programs that touch their
 //! mappings only through system calls (`--strict`, static and dynamic). Every replay must
-//! end with zero mismatches. Skipped, with a note, where strace, setarch or gcc is missing.
+//! end with zero mismatches. Skipped, with a note, where strace, setarch or gcc is missing;
+//! failed instead under `MMSIM_REQUIRE_HOST=1` (see the `hostreq` crate).
 
 use replay::{Identities, Mode, Options, Report};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
-}
 
 fn scratch() -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-tests");
@@ -20,8 +17,7 @@ fn scratch() -> PathBuf {
 
 /// Records `cmd` as `mmsim record` does (with `buffers`, also raw read/write buffers).
 fn record(name: &str, cmd: &[&str], buffers: bool, dir: &Path) -> Option<PathBuf> {
-    if !have("strace") || !have("setarch") {
-        eprintln!("note: strace or setarch missing; skipping {name}");
+    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
         return None;
     }
     let out = dir.join(format!("{name}.trace"));
@@ -77,7 +73,7 @@ fn a_shell_running_two_cats() {
 
 #[test]
 fn python_reading_its_maps() {
-    if !have("python3") {
+    if !hostreq::need_tools("the python3 replay", &["python3"]) {
         return;
     }
     let dir = scratch();
@@ -89,7 +85,7 @@ fn python_reading_its_maps() {
 
 #[test]
 fn perl_reading_its_maps() {
-    if !have("perl") {
+    if !hostreq::need_tools("the perl replay", &["perl"]) {
         return;
     }
     let dir = scratch();
@@ -98,15 +94,14 @@ fn perl_reading_its_maps() {
 }
 
 fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
-    if !have("gcc") {
-        eprintln!("note: gcc missing; skipping {name}");
+    if !hostreq::need_tools(&format!("building {name}"), &["gcc"]) {
         return None;
     }
     let exe = dir.join(name);
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
     let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
     if !out.status.success() {
-        eprintln!("note: cannot build {name}: {}", String::from_utf8_lossy(&out.stderr));
+        hostreq::skip(&format!("building {name}"), &String::from_utf8_lossy(&out.stderr));
         return None;
     }
     Some(exe)
@@ -205,4 +200,34 @@ fn strict_replay_of_mremap_madvise_mlock_mincore_msync() {
         let Some(t) = record(name, &[exe.to_str().unwrap()], true, &dir) else { return };
         assert_clean(name, &replay_file(&t, Mode::Strict), 45);
     }
+}
+
+/// Without strace and setarch in PATH a real replay skips with a note, and fails naming
+/// them under MMSIM_REQUIRE_HOST=1 (this test binary runs one of its tests again with a
+/// PATH that holds an empty directory only).
+#[test]
+fn a_missing_strace_skips_and_fails_under_require_host() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = |require: bool| {
+        let mut c = Command::new(std::env::current_exe().unwrap());
+        c.args(["--exact", "cat_reading_its_maps", "--nocapture", "--test-threads=1"]).env("PATH", empty.path());
+        if require {
+            c.env(hostreq::REQUIRE_VAR, "1");
+        } else {
+            c.env_remove(hostreq::REQUIRE_VAR);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let reason = format!("strace, setarch not found in PATH ({})", empty.path().display());
+    let (passed, text) = run(false);
+    assert!(passed, "{text}");
+    assert!(text.contains(&format!("note: skipping recording cat: {reason}")), "{text}");
+    let (passed, text) = run(true);
+    assert!(!passed, "{text}");
+    assert!(text.contains(&format!("recording cat cannot run on this host: {reason}")), "{text}");
+    assert!(text.contains("1 failed"), "{text}");
 }

@@ -23,12 +23,11 @@ enum Output {
     Stderr,
 }
 
+/// Whether strace and setarch are here; otherwise a note (or, under `MMSIM_REQUIRE_HOST=1`,
+/// a failure naming what is missing).
+#[track_caller]
 fn strace_available() -> bool {
-    let found = Command::new("strace").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
-    if !found {
-        eprintln!("note: strace is not installed; skipping the real-trace tests");
-    }
-    found
+    hostreq::need_tools("a real-trace test", &["strace", "setarch"])
 }
 
 /// Runs `command` under `setarch -R strace -f -v -s 1048576 EXTRA` and returns the log.
@@ -392,8 +391,8 @@ fn a_multi_threaded_c_program() {
     let compiled = Command::new("gcc").arg("-O1").arg("-pthread").arg("-o").arg(&binary).arg(&source).status();
     match compiled {
         Ok(status) => assert!(status.success(), "gcc failed"),
-        Err(_) => {
-            eprintln!("note: gcc is not installed; skipping the threaded program");
+        Err(e) => {
+            hostreq::skip("the threaded program", &format!("cannot run gcc: {e}"));
             return;
         }
     }
