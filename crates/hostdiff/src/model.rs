@@ -271,6 +271,9 @@ pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>
         };
         let k = &mut run.kernel;
         let val = |r: SysResult<u64>| match r {
+            // A raw error code the model has no name for (mmap's MAP_FIXED at -4095, say):
+            // the host's syscall() turns it into errno.
+            Ok(v) if mm::layout::is_err_value(v) => Outcome::Errno(v.wrapping_neg() as i32),
             Ok(v) => Outcome::Value(v),
             Err(e) => Outcome::Errno(e as i32),
         };

@@ -539,3 +539,171 @@ fn a_missing_host_child_skips_and_fails_under_require_host() {
     );
     assert!(text.contains("1 failed"), "{text}");
 }
+
+/// Process 0 is a static binary, so its vDSO ends at mmap_base and the harness's first
+/// mapping (step 0 of every script, [`S::new`]) lies directly below `[vvar]`.
+const VVAR: i64 = (8 << 20) + P as i64;
+
+#[test]
+fn map_fixed_noreplace_is_fixed_before_rounding() {
+    let mut s = S::new();
+    let a = s.anon(8, PROT_READ | PROT_WRITE);
+    s.op(Op::Munmap { addr: at(a, 4), len: 4 * P });
+    let nr = |addr, len| Op::Mmap {
+        addr,
+        len,
+        prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+        fd: Fd::None,
+        offset: 0,
+    };
+    // Unaligned: EINVAL (not rounded down like a hint).
+    s.op(nr(Addr::Result { op: a, offset: 4 * P as i64 + 1 }, P));
+    // Any overlap: EEXIST.
+    s.op(nr(at(a, 3), 2 * P));
+    s.op(nr(at(a, 7), P));
+    // Free: mapped where asked, merging with the neighbour below.
+    s.op(nr(at(a, 4), 2 * P));
+    // Below the 64 KiB hint floor (but above vm.mmap_min_addr): taken as it is.
+    s.op(nr(Addr::Abs(0x8000), P));
+    s.op(nr(Addr::Abs(0x8001), P));
+    s.op(Op::Maps);
+    check("MAP_FIXED_NOREPLACE", s);
+}
+
+#[test]
+fn map_fixed_at_an_error_value_returns_it() {
+    let mut s = S::new();
+    for flags in [MAP_FIXED, MAP_FIXED_NOREPLACE] {
+        for addr in [u64::MAX, 0u64.wrapping_sub(11), 0u64.wrapping_sub(22), 0u64.wrapping_sub(4095)] {
+            s.op(Op::Mmap {
+                addr: Addr::Abs(addr),
+                len: P,
+                prot: PROT_READ,
+                flags: MAP_PRIVATE | MAP_ANONYMOUS | flags,
+                fd: Fd::None,
+                offset: 0,
+            });
+        }
+    }
+    // The last page is no error value: ENOMEM.
+    s.op(Op::Mmap {
+        addr: Addr::Abs(0u64.wrapping_sub(4096)),
+        len: P,
+        prot: PROT_READ,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        fd: Fd::None,
+        offset: 0,
+    });
+    s.op(Op::Maps);
+    check("MAP_FIXED at -4095..-1", s);
+}
+
+#[test]
+fn kernel_copies_check_the_whole_range_first() {
+    let mut s = S::new();
+    let a = s.anon(4, PROT_READ | PROT_WRITE);
+    s.store(a, 0, 4);
+    for addr in [u64::MAX, 0u64.wrapping_sub(4096), TASK_TOP, TASK_TOP - 99, 1 << 47] {
+        s.op(Op::KRead { addr: Addr::Abs(addr), len: 100 });
+        s.op(Op::KWrite { addr: Addr::Abs(addr), len: 100, byte: 1 });
+    }
+    // The stack ends at the top of the user space: a copy that starts in its pages and runs
+    // one byte past the top fails as a whole instead of copying those pages.
+    s.op(Op::KRead { addr: Addr::Abs(TASK_TOP - P), len: P + 1 });
+    s.op(Op::KRead { addr: Addr::Abs(TASK_TOP - 2 * P), len: 2 * P + 1 });
+    s.op(Op::KWrite { addr: Addr::Abs(TASK_TOP - 2 * P), len: 2 * P + 1, byte: 0 });
+    check("access_ok", s);
+}
+
+/// The top of the user address space (TASK_SIZE, 4-level paging).
+const TASK_TOP: u64 = 0x7fff_ffff_f000;
+
+#[test]
+fn mremap_fixed_that_unmaps_its_own_source_gives_efault() {
+    let mut s = S::new();
+    let a = s.anon(16, PROT_READ | PROT_WRITE);
+    s.store(a, 0, 16);
+    let mr = |addr, old_len, new_len, new_addr| Op::Mremap {
+        addr,
+        old_len,
+        new_len,
+        flags: MREMAP_MAYMOVE | MREMAP_FIXED,
+        new_addr,
+    };
+    // An old range that wraps past 2^64 escapes the overlap check; the destination's unmap
+    // takes the source with it.
+    s.op(mr(at(a, 2), 0u64.wrapping_sub(4097), 10 * P, at(a, 1)));
+    s.op(Op::Maps);
+    // The same with the destination elsewhere: the source stays, the shrink's unmap fails.
+    let b = s.anon(16, PROT_READ | PROT_WRITE);
+    let d = s.anon(16, PROT_READ | PROT_WRITE);
+    s.op(mr(at(b, 2), 0u64.wrapping_sub(4097), 10 * P, at(d, 0)));
+    s.op(mr(at(b, 2), 0u64.wrapping_sub(4097), 100 * P, at(d, 0)));
+    s.op(Op::Maps);
+    check("mremap wrapping old range", s);
+}
+
+#[test]
+fn a_range_ending_inside_the_vdso_fails_after_the_first_split() {
+    let mut s = S::new();
+    // Four pages right below [vvar], in the harness's reserved region.
+    let low = |pages: i64| at(0, VVAR / P as i64 - pages);
+    let fixed = |addr, len| Op::Mmap {
+        addr,
+        len,
+        prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        fd: Fd::None,
+        offset: 0,
+    };
+    s.op(fixed(low(4), 4 * P));
+    s.op(Op::Munmap { addr: low(2), len: 3 * P });
+    s.op(Op::Maps);
+    s.op(fixed(low(3), 4 * P));
+    s.op(Op::Maps);
+    s.op(Op::Mremap { addr: low(4), old_len: 5 * P, new_len: P, flags: 0, new_addr: Addr::Abs(0) });
+    s.op(Op::Maps);
+    let src = s.anon(2, PROT_READ | PROT_WRITE);
+    s.op(Op::Mremap {
+        addr: at(src, 0),
+        old_len: 2 * P,
+        new_len: 2 * P,
+        flags: MREMAP_MAYMOVE | MREMAP_FIXED,
+        new_addr: low(1),
+    });
+    s.op(Op::Maps);
+    // Starting inside [vvar]: nothing is split.
+    s.op(Op::Munmap { addr: at(0, VVAR / P as i64 + 1), len: 4 * P });
+    // A mapping refused by RLIMIT_AS after its range was gathered leaves both cuts.
+    let c = s.anon(8, PROT_READ | PROT_WRITE);
+    s.op(Op::Setrlimit { resource: 9, value: 0 });
+    s.op(Op::Mmap {
+        addr: at(c, 6),
+        len: 4 * P,
+        prot: PROT_READ,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        fd: Fd::None,
+        offset: 0,
+    });
+    s.op(Op::Mmap {
+        addr: at(c, 2),
+        len: 2 * P,
+        prot: PROT_READ,
+        flags: MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED,
+        fd: Fd::None,
+        offset: 0,
+    });
+    s.op(Op::Setrlimit { resource: 9, value: u64::MAX });
+    s.op(Op::Maps);
+    check("splits left by failed unmaps", s);
+}
+
+#[test]
+fn mincore_of_the_vdso_reports_every_page() {
+    let mut s = S::new();
+    s.op(Op::Mincore { addr: at(0, VVAR / P as i64), len: 8 * P });
+    s.op(Op::Mincore { addr: at(0, VVAR / P as i64 - 1), len: 9 * P });
+    s.op(Op::Mincore { addr: at(0, VVAR / P as i64), len: 8 * P });
+    check("mincore of the vDSO", s);
+}

@@ -18,6 +18,15 @@ pub const VSYSCALL_ADDR: u64 = 0xffff_ffff_ff60_0000;
 /// Where a PIE executable is loaded with ASLR off (2/3 of the 47-bit window, page-floored).
 pub const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4000;
 
+/// The largest error code a system call returns; a return value in `[-MAX_ERRNO, -1]` is an
+/// error (IS_ERR_VALUE).
+pub const MAX_ERRNO: u64 = 4095;
+
+/// Returns whether a raw return value `x` is an error code (IS_ERR_VALUE).
+pub const fn is_err_value(x: u64) -> bool {
+    x > u64::MAX - MAX_ERRNO
+}
+
 /// Rounds `x` down to a page boundary.
 pub const fn page_floor(x: u64) -> u64 {
     x & PAGE_MASK

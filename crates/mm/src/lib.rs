@@ -34,6 +34,7 @@ pub use file::{FileId, FileKind, OpenFileId};
 pub use flags::VmFlags;
 pub use kernel::{Access, Cap, Config, Kernel, Pid, Rlimit, SegvCode, Signal, ThpMode};
 pub use mm::Mm;
+pub use ops::access_ok;
 pub use ops::exec::{
     at, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecRequest, LoadSegment, StackExec, VdsoLayout,
     EXEC_FATAL_STATUS,

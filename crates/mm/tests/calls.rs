@@ -122,3 +122,23 @@ fn mincore_and_msync() {
     k.store(pid, f, &[2]).unwrap();
     finish(k, pid);
 }
+
+#[test]
+fn read_and_write_check_the_whole_buffer_before_copying() {
+    // Measured on 6.18: write(fd, 0xffffffffffffffff, 100), write(fd, buf, SIZE_MAX) and a
+    // copy of the stack's last page plus one byte all give EFAULT and copy nothing.
+    let (mut k, pid) = setup();
+    k.create_file("/f", &[1; 3 * P as usize]);
+    let fd = k.open(pid, "/f", O_RDWR).unwrap() as i64;
+    let a = anon(&mut k, pid, 0x7fff_ffff_d000, 2 * P);
+    k.store(pid, a, &[9; 2 * P as usize]).unwrap();
+    assert_eq!(k.write(pid, fd, u64::MAX, 100), Err(Errno::EFAULT));
+    assert_eq!(k.write(pid, fd, a, u64::MAX), Err(Errno::EFAULT));
+    assert_eq!(k.write(pid, fd, a, 2 * P + 1), Err(Errno::EFAULT));
+    assert_eq!(k.read(pid, fd, a, 2 * P + 1), Err(Errno::EFAULT));
+    assert_eq!(k.copy_from_user(pid, u64::MAX, 100), Err(Errno::EFAULT));
+    assert_eq!(k.copy_to_user(pid, a + P, &[0; P as usize + 1]), Err(Errno::EFAULT));
+    assert_eq!(k.load(pid, a, 2 * P).unwrap(), vec![9; 2 * P as usize]);
+    assert_eq!(k.write(pid, fd, a, 2 * P), Ok(2 * P));
+    finish(k, pid);
+}

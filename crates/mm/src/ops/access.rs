@@ -12,6 +12,13 @@ fn is_vsyscall(addr: u64) -> bool {
     (VSYSCALL_ADDR..VSYSCALL_ADDR + PAGE_SIZE).contains(&addr)
 }
 
+/// access_ok (x86-64): the whole user range `[addr, addr + len)` ends at or below the top of
+/// the user address space and does not wrap around. System calls check it before they copy
+/// anything, so such a range gives EFAULT even where its first bytes are mapped.
+pub fn access_ok(addr: u64, len: u64) -> bool {
+    addr.checked_add(len).is_some_and(|end| end <= TASK_SIZE)
+}
+
 impl Kernel {
     /// Makes the page of `addr` accessible for `access`, faulting if needed; returns the frame.
     fn touch(&mut self, pid: Pid, addr: u64, access: Access) -> Result<u64, super::fault::FaultError> {
@@ -155,8 +162,13 @@ impl Kernel {
 
     /// copy_from_user: the kernel reads user memory for a system call such as `write`.
     /// Returns the bytes readable from the start (fewer than `len` if a fault stopped the
-    /// copy), or EFAULT if not even the first byte could be read.
+    /// copy), or EFAULT if not even the first byte could be read or the range fails
+    /// [`access_ok`].
     pub fn copy_from_user(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<Vec<u8>> {
+        if !access_ok(addr, len) {
+            self.m.log(pid, addr, false, EventKind::Efault);
+            return Err(Errno::EFAULT);
+        }
         let mut out = Vec::new();
         match self.read_into(pid, addr, len, Access::Read, &mut out) {
             Ok(()) => Ok(out),
@@ -172,8 +184,13 @@ impl Kernel {
     }
 
     /// copy_to_user: the kernel writes user memory for a system call such as `read`.
-    /// Returns how many bytes were written from the start, or EFAULT if none.
+    /// Returns how many bytes were written from the start, or EFAULT if none or if the range
+    /// fails [`access_ok`].
     pub fn copy_to_user(&mut self, pid: Pid, addr: u64, data: &[u8]) -> SysResult<u64> {
+        if !access_ok(addr, data.len() as u64) {
+            self.m.log(pid, addr, true, EventKind::Efault);
+            return Err(Errno::EFAULT);
+        }
         match self.write_from(pid, addr, data, Access::Write) {
             Ok(()) => Ok(data.len() as u64),
             Err((_, at, done)) => {

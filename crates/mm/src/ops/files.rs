@@ -220,6 +220,10 @@ impl Kernel {
         if !of.writable {
             return Err(Errno::EBADF);
         }
+        // vfs_write checks the whole buffer before anything is copied.
+        if !super::access_ok(buf, len) {
+            return Err(Errno::EFAULT);
+        }
         let data = self.copy_from_user(pid, buf, len.min(MAX_RW_COUNT as u64))?;
         let n = self.file_write(of.file, of.pos, &data)?;
         self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;
@@ -232,6 +236,10 @@ impl Kernel {
         let of = self.m.open_file(o).clone();
         if !of.readable {
             return Err(Errno::EBADF);
+        }
+        // vfs_read checks the whole buffer before anything is copied.
+        if !super::access_ok(buf, len) {
+            return Err(Errno::EFAULT);
         }
         let data = self.file_read(of.file, of.pos, len.min(MAX_RW_COUNT as u64))?;
         let n = self.copy_to_user(pid, buf, &data)?;

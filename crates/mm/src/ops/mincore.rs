@@ -2,7 +2,8 @@
 //!
 //! A mapped PTE (the zero page and PROT_NONE pages included) counts as resident; an empty
 //! one in a file VMA asks the page cache, in an anonymous VMA it is not resident (no swap
-//! here). The vector is filled VMA by VMA, so a hole ends the call with ENOMEM after the
+//! here). The special mappings (`[vvar]`, `[vvar_vclock]`, `[vdso]`) report every page
+//! resident. The vector is filled VMA by VMA, so a hole ends the call with ENOMEM after the
 //! VMAs before it were reported.
 
 use crate::kernel::{Kernel, Pid};
@@ -47,6 +48,13 @@ impl Kernel {
         while at < end {
             let Some(v) = mm.vmas.containing(at) else { return Ok((out, Some(Errno::ENOMEM))) };
             let to = v.end.min(end);
+            // can_do_mincore: a VMA that is neither anonymous nor a file's ([vvar],
+            // [vvar_vclock], [vdso]) is not looked at; every page is reported resident.
+            if v.special.is_some() {
+                out.resize(out.len() + ((to - at) >> PAGE_SHIFT) as usize, 1);
+                at = to;
+                continue;
+            }
             while at < to {
                 let pte = self.pte(id, at);
                 let resident = if pte.mapped() {

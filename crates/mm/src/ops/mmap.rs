@@ -36,7 +36,7 @@ impl Kernel {
             None
         };
         let r = self.do_mmap(id, open, addr, len, prot, flags, offset >> PAGE_SHIFT);
-        if let Ok(a) = r {
+        if let Some(a) = r.ok().filter(|&a| !is_err_value(a)) {
             if self.m.config.paranoid {
                 crate::invariants::check_kernel(self);
             }
@@ -71,6 +71,11 @@ impl Kernel {
         if len == 0 {
             return Err(Errno::EINVAL);
         }
+        // MAP_FIXED_NOREPLACE is MAP_FIXED from here on (before the hint rounding): an
+        // unaligned address fails, and a low one is taken as it is.
+        if flags & MAP_FIXED_NOREPLACE != 0 {
+            flags |= MAP_FIXED;
+        }
         let mut addr = addr;
         if flags & MAP_FIXED == 0 {
             addr = self.round_hint_to_min(addr);
@@ -87,12 +92,19 @@ impl Kernel {
         if mm.map_count() as u64 > cfg.max_map_count {
             return Err(Errno::ENOMEM);
         }
-        if flags & MAP_FIXED_NOREPLACE != 0 {
-            flags |= MAP_FIXED;
-        }
         let file = open.map(|o| self.m.open_file(o).file);
         // Anonymous shared memory is a shmem object of its own; its pgoff is 0.
         let anon_shared = file.is_none() && flags & MAP_TYPE == MAP_SHARED;
+        // __get_unmapped_area hands a fixed address through unchanged and then takes one in
+        // the last 4095 bytes for an error code (IS_ERR_VALUE): mmap returns it as it is, so
+        // the caller sees errno -addr. A code the model has no name for comes back as the raw
+        // value the kernel returns.
+        if flags & MAP_FIXED != 0 && len <= TASK_SIZE && is_err_value(addr) {
+            return match i32::try_from(addr.wrapping_neg()).ok().and_then(Errno::from_raw) {
+                Some(e) => Err(e),
+                None => Ok(addr),
+            };
+        }
         let addr = self.get_unmapped_area(id, file, addr, len, pgoff, flags, anon_shared)?;
         if flags & MAP_FIXED_NOREPLACE != 0 {
             let mm = self.mms[id].as_ref().expect("freed mm");
@@ -340,9 +352,10 @@ impl Kernel {
     ) -> SysResult<u64> {
         let end = addr + len;
         let pages = len >> PAGE_SHIFT;
-        // __mmap_prepare: the VMAs a fixed mapping replaces are gathered first (a middle cut
-        // needs a free map slot), then RLIMIT_AS/DATA and the commit charge are checked
-        // counting the replaced pages as freed; any failure leaves them in place.
+        // __mmap_prepare: the VMAs a fixed mapping replaces are gathered first, which splits
+        // the ones it cuts (a middle cut needs a free map slot), then RLIMIT_AS/DATA and the
+        // commit charge are checked counting the replaced pages as freed; any failure leaves
+        // them in place, but split.
         let mm = self.mms[id].as_ref().expect("freed mm");
         // A hinted or fixed mapping may replace others; one placed in a gap (the usual case)
         // has nothing to gather or unmap.
@@ -356,7 +369,7 @@ impl Kernel {
                     overlap_acct += n;
                 }
             }
-            self.check_munmap_splits(id, addr, end)?;
+            self.split_munmap_edges(id, addr, end)?;
         }
         if !self.may_expand_vm(id, vm_flags, pages - overlap) {
             return Err(Errno::ENOMEM);

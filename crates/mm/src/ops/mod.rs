@@ -20,3 +20,5 @@ mod msync;
 mod munmap;
 mod spawn;
 mod task;
+
+pub use access::access_ok;

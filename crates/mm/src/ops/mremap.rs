@@ -293,6 +293,12 @@ impl Kernel {
     fn mremap_to(&mut self, id: usize, r: &mut Remap) -> SysResult<u64> {
         if r.flags & MREMAP_FIXED != 0 {
             self.unmap_checked(id, r.new_addr, r.new_len)?;
+            // Unmapping the destination may have taken the source with it (an old range that
+            // wraps past the end of the address space escapes the overlap check): the VMA is
+            // looked up again at once.
+            if self.mms[id].as_ref().expect("freed mm").vmas.containing(r.addr).is_none() {
+                return Err(Errno::EFAULT);
+            }
         }
         if r.kind() == RemapType::Shrink {
             self.unmap_checked(id, r.addr + r.new_len, r.delta())?;

@@ -25,23 +25,34 @@ impl Kernel {
         Ok(0)
     }
 
-    /// The checks of vms_gather_munmap_vmas for unmapping `[start, end)`, without changing
-    /// anything: special mappings refuse to be split, and a cut in the middle of one VMA
-    /// needs a free map slot.
-    pub(crate) fn check_munmap_splits(&self, id: usize, start: u64, end: u64) -> SysResult<()> {
+    /// The splits of vms_gather_munmap_vmas for unmapping `[start, end)`: the VMA the range
+    /// starts inside is split at `start` (a cut in the middle of one VMA needs a free map
+    /// slot), then the one it ends inside at `end`. Special mappings refuse to be split
+    /// (EINVAL); a failure at the end leaves the first split done, as Linux does, and so do
+    /// the failures of the callers' later checks.
+    pub(crate) fn split_munmap_edges(&mut self, id: usize, start: u64, end: u64) -> SysResult<()> {
         let mm = self.mms[id].as_ref().expect("freed mm");
-        match munmap_edges(mm, start, end) {
-            Some((first, last)) => self.check_splits(mm, first, last, start, end),
-            None => Ok(()),
+        let Some((first, _)) = munmap_edges(mm, start, end) else {
+            return Ok(());
+        };
+        if first.start < start {
+            if end < first.end && mm.map_count() as u64 >= self.m.config.max_map_count {
+                return Err(Errno::ENOMEM);
+            }
+            if first.special.is_some() {
+                return Err(Errno::EINVAL);
+            }
+            self.split_at(id, start);
         }
-    }
-
-    fn check_splits(&self, mm: &Mm, first: &Vma, last: &Vma, start: u64, end: u64) -> SysResult<()> {
-        if (first.start < start && first.special.is_some()) || (last.end > end && last.special.is_some()) {
-            return Err(Errno::EINVAL);
-        }
-        if first.start < start && end < first.end && mm.map_count() as u64 >= self.m.config.max_map_count {
-            return Err(Errno::ENOMEM);
+        let mm = self.mms[id].as_ref().expect("freed mm");
+        let Some((_, last)) = munmap_edges(mm, start, end) else {
+            return Ok(());
+        };
+        if last.end > end {
+            if last.special.is_some() {
+                return Err(Errno::EINVAL);
+            }
+            self.split_at(id, end);
         }
         Ok(())
     }
@@ -49,17 +60,10 @@ impl Kernel {
     /// Unmaps `[start, end)` (page-aligned) in an mm: do_vmi_munmap.
     pub(crate) fn do_munmap_range(&mut self, id: usize, start: u64, end: u64) -> SysResult<()> {
         let mm = self.mms[id].as_ref().expect("freed mm");
-        let Some((first, last)) = munmap_edges(mm, start, end) else {
+        if munmap_edges(mm, start, end).is_none() {
             return Ok(());
-        };
-        self.check_splits(mm, first, last, start, end)?;
-        let (split_first, split_last) = (first.start < start, last.end > end);
-        if split_first {
-            self.split_at(id, start);
         }
-        if split_last {
-            self.split_at(id, end);
-        }
+        self.split_munmap_edges(id, start, end)?;
         let starts = self.mms[id].as_ref().expect("freed mm").vmas.starts_in(start, end);
         let mm = self.mm_mut(id);
         mm.update_hiwater_vm();
