@@ -54,14 +54,62 @@ pub fn dev_major_minor(dev: u64) -> (u32, u32) {
     (major as u32, minor as u32)
 }
 
+/// What kind of file `meta` describes, for messages.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    match () {
+        _ if t.is_dir() => "a directory",
+        _ if t.is_fifo() => "a FIFO",
+        _ if t.is_socket() => "a socket",
+        _ if t.is_char_device() => "a character device",
+        _ if t.is_block_device() => "a block device",
+        _ => "not a regular file",
+    }
+}
+
+/// Opens the host file at `path` for reading if it is a regular file, and only then: a FIFO,
+/// a device or a directory is an error of kind `PermissionDenied` (execve's EACCES) that says
+/// what it is, and nothing is opened that could block (a FIFO without a writer) or that has
+/// no end (`/dev/zero`). The open is non-blocking, and the file's type is checked again on
+/// the open file.
+pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = |meta: &std::fs::Metadata| {
+        std::io::Error::new(std::io::ErrorKind::PermissionDenied, file_kind(meta).to_string())
+    };
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(abi::O_NONBLOCK as i32).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    Ok((file, meta))
+}
+
+/// Reads the regular host file at `path` (see [`open_regular`]): at most the size it has
+/// when opened, and an error of kind `InvalidData` when that is more than `max` bytes.
+pub fn read_regular(path: &Path, max: u64) -> std::io::Result<(std::fs::Metadata, Vec<u8>)> {
+    let (file, meta) = open_regular(path)?;
+    if meta.len() > max {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than {max} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(meta.len()).read_to_end(&mut bytes)?;
+    Ok((meta, bytes))
+}
+
 /// Imports the host file at `path` into the model under its canonical path (the name maps
 /// prints, symbolic links resolved), with its device, inode and contents. Returns the model
 /// file and its bytes.
 pub fn import_file(k: &mut Kernel, path: &Path) -> Result<(FileId, Arc<[u8]>), HostError> {
     let io = |source| HostError::Io { path: path.display().to_string(), source };
     let real = std::fs::canonicalize(path).map_err(io)?;
-    let meta = std::fs::metadata(&real).map_err(io)?;
-    let bytes: Arc<[u8]> = std::fs::read(&real).map_err(io)?.into();
+    let (meta, bytes) = read_regular(&real, u64::MAX).map_err(io)?;
+    let bytes: Arc<[u8]> = bytes.into();
     let (major, minor) = dev_major_minor(meta.dev());
     let name = real.to_string_lossy().into_owned();
     let id = match k.lookup(&name) {

@@ -109,12 +109,34 @@ fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
     // The start of a line the reader's buffer cut; every whole line is searched in place.
     let mut carry: Vec<u8> = Vec::new();
     let mut hits = Vec::new();
+    // The bytes of a line too long for the parser read so far (which skips it, and gives up
+    // on the input after twice its limit): the same lines are left out here.
+    let limit = trace::DEFAULT_MAX_LINE_LEN;
+    let mut overlong: Option<usize> = None;
     loop {
         let buf = match input.fill_buf() {
             Ok([]) | Err(_) => break,
             Ok(buf) => buf,
         };
         let chunk = &buf[..buf.len().min(BLOCK)];
+        if let Some(skipped) = &mut overlong {
+            let end = memchr::memchr(b'\n', chunk);
+            *skipped = skipped.saturating_add(end.unwrap_or(chunk.len()));
+            if *skipped > limit.saturating_mul(2) {
+                break;
+            }
+            let used = end.map_or(chunk.len(), |i| i + 1);
+            if end.is_some() {
+                overlong = None;
+            }
+            input.consume(used);
+            continue;
+        }
+        if carry.len() > limit {
+            overlong = Some(carry.len());
+            carry = Vec::new();
+            continue;
+        }
         let used = if !carry.is_empty() {
             // Finish the cut line first.
             let end = memchr::memchr(b'\n', chunk).map_or(chunk.len(), |i| i + 1);

@@ -82,8 +82,14 @@ pub struct Replayer {
     /// futex list, which it does right before main): mappings made before that are the
     /// loader's and the library's, whose residency depends on code the log does not show.
     started: HashSet<usize>,
-    other_file: Option<FileId>,
+    /// The file every descriptor of an unmodelled kind (pipe, socket, device) opens, and the
+    /// open description of it the replayer holds, so that the model keeps it while no task
+    /// has one of those descriptors (after the last task exited, or closed them all).
+    other_file: Option<(FileId, OpenFileId)>,
     root: Option<u32>,
+    /// Tasks that exited (trace pid → the line of their `+++ exited` or `+++ killed`), until
+    /// a clone makes a new task with the same id.
+    exited: HashMap<u32, u64>,
     /// A read or write logged with its buffer address (`-e raw=`), waiting for the dump
     /// lines (`-e read=`/`-e write=`) that carry its bytes.
     raw_io: Option<RawIo>,
@@ -154,6 +160,18 @@ pub fn replay<R: BufRead + Send + 'static>(
     drop(parser);
     r.finish()
 }
+
+/// The most one read or write transfers (Linux's MAX_RW_COUNT): a larger result cannot be
+/// in a real log.
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
+
+/// The piece in which bytes a log does not show (counted, not dumped) are written to the
+/// model and compared, so that no host buffer is as large as a count in the log.
+const IO_PIECE: u64 = 1 << 16;
+
+/// A raw read of at most this many bytes hands its bytes, zero-padded to the count read, to
+/// the `/proc` read check; a larger one, only the bytes dumped.
+const MAX_PADDED_READ: u64 = 1 << 24;
 
 /// How many events ahead of the one being replayed [`warm`] reads.
 const LOOK_AHEAD: usize = 4;
@@ -400,6 +418,7 @@ impl Replayer {
             applied_early: HashMap::default(),
             other_file: None,
             root: None,
+            exited: HashMap::default(),
             raw_io: None,
             report: Report::default(),
             stop: false,
@@ -453,13 +472,7 @@ impl Replayer {
     /// Handles one event, holding back those of tasks whose clone has not returned yet.
     pub fn event(&mut self, ev: &Event) {
         if let EventKind::Dump { offset, bytes } = &ev.kind {
-            if let Some(io) = &mut self.raw_io {
-                let at = *offset as usize;
-                if io.bytes.len() < at + bytes.len() {
-                    io.bytes.resize(at + bytes.len(), 0);
-                }
-                io.bytes[at..at + bytes.len()].copy_from_slice(bytes);
-            }
+            self.dump_line(ev.line, *offset, bytes);
             return;
         }
         self.flush_raw_io();
@@ -468,6 +481,10 @@ impl Replayer {
             None => self.root.unwrap_or_default(),
         };
         if !self.procs.contains_key(&tpid) {
+            if let (true, Some(&exit)) = (self.procs.is_empty(), self.exited.get(&tpid)) {
+                // No task is left to clone a new one with this id.
+                return self.after_exit(ev.line, tpid, exit);
+            }
             if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) {
                 self.start_root(tpid);
             } else {
@@ -499,7 +516,57 @@ impl Replayer {
         }
     }
 
+    /// A line of task `tpid` after its exit on line `exit`, which no clone has reused.
+    fn after_exit(&mut self, line: u64, tpid: u32, exit: u64) {
+        self.error(format!("line {line}: task {tpid} exited on line {exit}; it has no lines after that"));
+    }
+
+    /// A line of a `-e read=`/`-e write=` dump of the buffer of the raw read or write before
+    /// it. strace prints the buffer's bytes in order, at most the call's count: anything else
+    /// is not a dump of that call.
+    fn dump_line(&mut self, line: u64, offset: u64, bytes: &[u8]) {
+        let Some(io) = &mut self.raw_io else { return };
+        let count = io.call.arg_u64(2).unwrap_or(0).min(MAX_RW_COUNT);
+        let next = io.bytes.len() as u64;
+        let problem = if offset > next {
+            Some(format!("dump offset {offset:#x} leaves a gap after the {next:#x} bytes dumped so far"))
+        } else if offset.saturating_add(bytes.len() as u64) > count {
+            Some(format!("dump offset {offset:#x} goes beyond the buffer of {count} bytes"))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            let msg = format!("line {line}: {problem} of the {} on line {}", io.call.name, io.line);
+            self.raw_io = None;
+            return self.error(msg);
+        }
+        let at = offset as usize;
+        let end = at + bytes.len();
+        if io.bytes.len() < end {
+            io.bytes.resize(end, 0);
+        }
+        io.bytes[at..end].copy_from_slice(bytes);
+    }
+
+    /// The byte count a read or write returned, when it is one the kernel can return (at most
+    /// the count asked for, and at most MAX_RW_COUNT); otherwise an error, and None.
+    fn io_result(&mut self, line: u64, c: &Syscall) -> Option<u64> {
+        let n = c.ret.value()?;
+        let count = c.arg_u64(2).unwrap_or(0);
+        if n > count || n > MAX_RW_COUNT {
+            let most = count.min(MAX_RW_COUNT);
+            self.error(format!("line {line}: {} returned {n}, more than the {most} bytes it can transfer", c.name));
+            return None;
+        }
+        Some(n)
+    }
+
     fn dispatch(&mut self, tpid: u32, ev: &Event) {
+        if !self.procs.contains_key(&tpid) {
+            // Held until its clone returned, then its task exited before this line.
+            let exit = self.exited.get(&tpid).copied().unwrap_or(0);
+            return self.after_exit(ev.line, tpid, exit);
+        }
         match &ev.kind {
             EventKind::CallStarted { name, args } => {
                 if name == "read" || name == "pread64" {
@@ -527,7 +594,10 @@ impl Replayer {
                 }
                 self.note_call_during_reads(tpid, call);
             }
-            EventKind::Exited { .. } | EventKind::Killed { .. } => self.task_exit(tpid),
+            EventKind::Exited { .. } | EventKind::Killed { .. } => {
+                self.exited.insert(tpid, ev.line);
+                self.task_exit(tpid);
+            }
             _ => {}
         }
     }
@@ -632,7 +702,7 @@ impl Replayer {
             }
             "write" | "pwrite64" => {
                 let data = c.arg_str(1).map(<[u8]>::to_vec);
-                self.write(tpid, c, data);
+                self.write(tpid, line, c, data);
             }
             "ftruncate" => {
                 if let (Some(fd), Some(len), Ret::Value(_)) = (c.arg_u64(0), c.arg_u64(1), &c.ret) {
@@ -773,6 +843,7 @@ impl Replayer {
             }
         }
         self.procs.insert(child_tid, Proc { pid: child, table, cwd: parent.cwd });
+        self.exited.remove(&child_tid);
         if let Some(events) = self.pending.remove(&child_tid) {
             for ev in events {
                 self.dispatch(child_tid, &ev);
@@ -784,10 +855,11 @@ impl Replayer {
 
     fn other_file(&mut self) -> FileId {
         match self.other_file {
-            Some(f) => f,
+            Some((f, _)) => f,
             None => {
                 let f = self.k.unmappable_file("anon_inode:[other]");
-                self.other_file = Some(f);
+                let held = self.k.open_description(f, true, true);
+                self.other_file = Some((f, held));
                 f
             }
         }
@@ -930,7 +1002,8 @@ impl Replayer {
             return None;
         }
         use std::os::unix::fs::MetadataExt;
-        let bytes: std::sync::Arc<[u8]> = std::fs::read(&real).ok()?.into();
+        let (meta, bytes) = loader::host::read_regular(std::path::Path::new(&real), u64::MAX).ok()?;
+        let bytes: std::sync::Arc<[u8]> = bytes.into();
         let id = match self.ids.get(raw).or_else(|| self.ids.get(path)).or_else(|| self.ids.get(&real)) {
             Some(i) => (i.major, i.minor, i.ino),
             None => {
@@ -1032,6 +1105,9 @@ impl Replayer {
 
     fn read(&mut self, tpid: u32, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
         let Some(fd) = c.arg_u64(0) else { return };
+        if c.ret.value().is_some() && self.io_result(line, c).is_none() {
+            return;
+        }
         let table = self.procs[&tpid].table;
         let kind = self.tables[table].kinds.get(&(fd as i32)).cloned();
         let window = self.read_starts.remove(&tpid).filter(|_| c.unfinished_line.is_some());
@@ -1065,17 +1141,30 @@ impl Replayer {
         }
     }
 
-    fn write(&mut self, tpid: u32, c: &Syscall, data: Option<Vec<u8>>) {
-        let (Some(fd), Some(n)) = (c.arg_u64(0), c.ret.value()) else { return };
+    fn write(&mut self, tpid: u32, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
+        let Some(fd) = c.arg_u64(0) else { return };
+        let Some(n) = self.io_result(line, c) else { return };
         let table = self.procs[&tpid].table;
         let Some(FdKind::File(file)) = self.tables[table].kinds.get(&(fd as i32)).cloned() else { return };
         let pid = self.mpid(tpid);
         let Some(o) = self.k.fd_description(pid, fd as i32) else { return };
         let mut data = data.unwrap_or_default();
-        data.resize(n as usize, 0);
+        data.truncate(n as usize);
         let offset =
             if c.name == "pwrite64" { c.arg_u64(3).unwrap_or(0) } else { *self.positions.get(&o).unwrap_or(&0) };
-        let _ = self.k.file_write(file, offset, &data);
+        // The bytes the log shows, then zeros for those it does not, a piece at a time.
+        let mut done = 0;
+        if !data.is_empty() {
+            done = self.k.file_write(file, offset, &data).unwrap_or(n);
+        }
+        let zeros = vec![0u8; (n - done).min(IO_PIECE) as usize];
+        while done < n {
+            let len = (n - done).min(IO_PIECE) as usize;
+            match self.k.file_write(file, offset.saturating_add(done), &zeros[..len]) {
+                Ok(w) if w > 0 => done += w,
+                _ => break,
+            }
+        }
         if c.name == "write" {
             *self.positions.entry(o).or_default() += n;
         }
@@ -1273,28 +1362,33 @@ impl Replayer {
         let pid = self.mpid(io.tpid);
         let reading = c.name.starts_with("read") || c.name.starts_with("pread");
         match c.ret {
-            Ret::Value(n) => {
+            Ret::Value(_) => {
+                let Some(n) = self.io_result(io.line, c) else { return };
                 let mut data = io.bytes.clone();
-                data.resize(n as usize, 0);
+                data.truncate(n as usize);
                 if reading {
-                    let got = self.k.copy_to_user(pid, buf, &data);
+                    // The bytes not dumped are taken as zeros, copied a piece at a time.
+                    let got = self.copy_to_user_padded(pid, buf, &data, n);
                     if got.is_err() {
                         self.check(io.line, &format!("{} into {buf:#x}", c.name), &c.ret, got);
+                    }
+                    if n <= MAX_PADDED_READ {
+                        data.resize(n as usize, 0);
                     }
                     self.read(io.tpid, io.line, c, Some(data));
                 } else {
                     // No dump means strace could not read the buffer, and neither did the
                     // kernel (a write to /dev/null reads nothing): there is nothing to check.
                     if self.opts.mode >= Mode::Strict && !io.bytes.is_empty() {
-                        let got = self.k.copy_from_user(pid, buf, n);
+                        let got = self.user_bytes_differ(pid, buf, &data, n);
                         let what = format!("{} from {buf:#x} (memory contents)", c.name);
                         match got {
-                            Ok(bytes) if bytes == data => self.report.passed += 1,
-                            Ok(bytes) => self.report.mismatch(Mismatch {
+                            Ok(None) => self.report.passed += 1,
+                            Ok(Some((want, bytes))) => self.report.mismatch(Mismatch {
                                 line: io.line,
                                 call: what,
-                                expected: format!("{:02x?}", &data[..data.len().min(32)]),
-                                got: format!("{:02x?}", &bytes[..bytes.len().min(32)]),
+                                expected: format!("{want:02x?}"),
+                                got: format!("{bytes:02x?}"),
                                 diff: None,
                             }),
                             Err(e) => self.report.mismatch(Mismatch {
@@ -1306,7 +1400,7 @@ impl Replayer {
                             }),
                         }
                     }
-                    self.write(io.tpid, c, Some(data));
+                    self.write(io.tpid, io.line, c, Some(data));
                 }
             }
             Ret::Error { ref errno, .. } if errno == "EFAULT" => {
@@ -1320,6 +1414,64 @@ impl Replayer {
             }
             _ => {}
         }
+    }
+
+    /// copy_to_user of `data` and then zeros, `n` bytes in all, the zeros a piece at a time
+    /// (a count in the log is not a size to allocate on this host). Like one copy_to_user:
+    /// the bytes copied from the start, or EFAULT when not even the first one was.
+    fn copy_to_user_padded(&mut self, pid: Pid, buf: u64, data: &[u8], n: u64) -> SysResult<u64> {
+        let head = &data[..data.len().min(n as usize)];
+        let mut done = 0;
+        if !head.is_empty() {
+            done = self.k.copy_to_user(pid, buf, head)?;
+            if done < head.len() as u64 {
+                return Ok(done);
+            }
+        }
+        let zeros = vec![0u8; (n - done).min(IO_PIECE) as usize];
+        while done < n {
+            let len = (n - done).min(IO_PIECE) as usize;
+            match self.k.copy_to_user(pid, buf.wrapping_add(done), &zeros[..len]) {
+                Ok(w) => {
+                    done += w;
+                    if w < len as u64 {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
+    /// Whether the `n` bytes of user memory at `buf` are `data` followed by zeros, read a
+    /// piece at a time: None when they are, otherwise the first 32 bytes expected and the
+    /// first 32 read; EFAULT when not even the first byte can be read.
+    #[allow(clippy::type_complexity)]
+    fn user_bytes_differ(&mut self, pid: Pid, buf: u64, data: &[u8], n: u64) -> SysResult<Option<(Vec<u8>, Vec<u8>)>> {
+        let want_at = |at: u64, len: usize| -> Vec<u8> {
+            (at..at + len as u64).map(|i| data.get(i as usize).copied().unwrap_or(0)).collect()
+        };
+        let heads = |first: &[u8]| (want_at(0, (n as usize).min(32)), first[..first.len().min(32)].to_vec());
+        let mut done = 0u64;
+        let mut first = Vec::new();
+        while done < n {
+            let len = (n - done).min(IO_PIECE);
+            let piece = match self.k.copy_from_user(pid, buf.wrapping_add(done), len) {
+                Ok(p) => p,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => Vec::new(),
+            };
+            if done == 0 {
+                first = piece[..piece.len().min(32)].to_vec();
+            }
+            if piece.len() as u64 != len || piece != want_at(done, len as usize) {
+                return Ok(Some(heads(&first)));
+            }
+            done += len;
+        }
+        Ok(None)
     }
 
     /// mincore: the result is checked; in strict mode also the vector the log shows (for
@@ -1492,7 +1644,7 @@ impl CloneFlags for Arg {
 fn shebang(path: &str) -> Option<(String, Option<String>)> {
     use std::io::Read;
     let mut head = [0u8; 256];
-    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let n = loader::host::open_regular(std::path::Path::new(path)).ok()?.0.read(&mut head).ok()?;
     let head = &head[..n];
     let rest = head.strip_prefix(b"#!")?;
     let line = rest.split(|&b| b == b'\n').next()?;

@@ -317,11 +317,9 @@ impl Interpreter {
     fn import(&mut self, cx: Cx, path: &Expr, out: &mut dyn Output) -> RResult<()> {
         use std::os::unix::fs::MetadataExt;
         let path = self.path(cx, path)?;
-        let meta = std::fs::metadata(&path).map_err(|e| cx.pos.error(format!("cannot import {path}: {e}")))?;
-        if meta.len() > MAX_TRANSFER {
-            return Err(cx.pos.error(format!("cannot import {path}: larger than 64M")));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| cx.pos.error(format!("cannot import {path}: {e}")))?;
+        // A regular file only, read up to its size: a FIFO would block, /dev/zero never end.
+        let (meta, bytes) = loader::host::read_regular(std::path::Path::new(&path), MAX_TRANSFER)
+            .map_err(|e| cx.pos.error(format!("cannot import {path}: {e}")))?;
         // Linux's new_encode_dev layout of st_dev.
         let dev = meta.dev();
         let major = (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32;

@@ -20,6 +20,8 @@ use crate::line::{classify, diagnostic_pid, parse_call_tail, parse_prefix, Body,
 /// Lines longer than this are skipped with an error unless [`Parser::max_line_len`] says
 /// otherwise. strace's `-s 1048576` strings take up to 4 MiB once escaped, so real lines stay
 /// far below it, while a file that is not a trace cannot make the parser hold gigabytes.
+/// A line that has not ended after twice the limit ends the input (with an error): an endless
+/// input such as `/dev/zero` cannot keep the parser reading forever.
 pub const DEFAULT_MAX_LINE_LEN: usize = 256 << 20;
 
 const UNFINISHED: &[u8] = b"<unfinished ...>";
@@ -297,12 +299,24 @@ impl<R: BufRead> Parser<R> {
         &self.line
     }
 
-    /// Reads the next line into `self.line`; returns `Ok(false)` at the end of the input.
+    /// Reads the next line into `self.line`; returns `Ok(false)` at the end of the input (also
+    /// when a line is endless: longer than twice the limit, which ends the input with an
+    /// error).
     fn read_line(&mut self) -> io::Result<bool> {
         self.line.clear();
         let mut read_any = false;
         let mut too_long = false;
+        let mut length = 0usize;
         loop {
+            if too_long && length > self.max_line_len.saturating_mul(2) {
+                let message = format!(
+                    "line longer than {} bytes, and no end of line after {length} bytes: reading stops here",
+                    self.max_line_len
+                );
+                self.ready.push_back(Err(ParseError::at(self.line_no + 1, self.max_line_len, message)));
+                self.line.clear();
+                return Ok(false);
+            }
             let available = match self.reader.fill_buf() {
                 Ok(bytes) => bytes,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -317,10 +331,12 @@ impl<R: BufRead> Parser<R> {
                 None => (available.len(), false),
             };
             let content = &available[..chunk_len - usize::from(ends_line)];
-            if self.line.len() + content.len() <= self.max_line_len {
+            length = length.saturating_add(content.len());
+            if !too_long && self.line.len() + content.len() <= self.max_line_len {
                 self.line.extend_from_slice(content);
             } else {
                 too_long = true;
+                self.line = Vec::new();
             }
             self.reader.consume(chunk_len);
             self.next_offset += chunk_len as u64;
@@ -331,7 +347,7 @@ impl<R: BufRead> Parser<R> {
         if too_long {
             self.line.clear();
             let message = format!("line longer than {} bytes, skipped", self.max_line_len);
-            self.ready.push_back(Err(ParseError::at(self.line_no + 1, 0, message)));
+            self.ready.push_back(Err(ParseError::at(self.line_no + 1, self.max_line_len, message)));
         }
         if self.line.last() == Some(&b'\r') {
             self.line.pop();

@@ -314,6 +314,24 @@ fn overlong_lines_are_skipped_with_an_error() {
 }
 
 #[test]
+fn an_endless_line_ends_the_input_with_an_error_at_the_limit() {
+    // Like /dev/zero: the parser gives up after twice the limit instead of reading forever.
+    let endless = std::io::BufReader::new(std::io::repeat(b'x'));
+    let results: Vec<_> = Parser::new(endless).max_line_len(1000).collect();
+    assert_eq!(results.len(), 1);
+    let e = results[0].as_ref().unwrap_err();
+    assert_eq!((e.line, e.column), (1, 1001));
+    assert!(e.message.starts_with("line longer than 1000 bytes, and no end of line after"), "{e}");
+    // A line just over the limit is skipped, and the next one read.
+    let long = format!("1 getpid() = 1\n{}\n1 getppid() = 0\n", "y".repeat(1500));
+    let results: Vec<_> = Parser::new(long.as_bytes()).max_line_len(1000).collect();
+    assert_eq!(results.len(), 3);
+    let e = results[1].as_ref().unwrap_err();
+    assert_eq!((e.line, e.column), (2, 1001));
+    assert_eq!(results[2].as_ref().unwrap().line, 3);
+}
+
+#[test]
 fn offsets_point_at_the_start_of_each_line() {
     let text = "1 getpid() = 1\n1 getppid() = 0\n";
     let all = events(text);

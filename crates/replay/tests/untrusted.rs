@@ -1,0 +1,133 @@
+//! Traces no strace would write (mutated, cut, or not traces at all): each replays to an
+//! error with its line, or to mismatches, never a panic, a hang or a host allocation sized
+//! by a number in the log. One test per input that once crashed, hung or exhausted the host.
+
+use replay::{Identities, Mode, Options, Report};
+use std::io::BufReader;
+
+fn opts(keep_going: bool) -> Options {
+    Options { mode: Mode::Strict, keep_going, cwd: Some(std::env::temp_dir()) }
+}
+
+/// Replays `text` (both passes, as `mmsim replay` does), catching a panic as a failure.
+fn replay_text(text: &str) -> Report {
+    let text = text.to_string();
+    std::panic::catch_unwind(move || {
+        let ids = Identities::collect(text.as_bytes());
+        replay::replay(std::io::Cursor::new(text.into_bytes()), ids, opts(false), |_| {})
+    })
+    .unwrap_or_else(|e| {
+        let what = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+        panic!("replay panicked: {}", what.unwrap_or_default())
+    })
+}
+
+#[track_caller]
+fn assert_error(r: &Report, want: &str) {
+    assert!(
+        r.errors.iter().any(|e| e.contains(want)),
+        "wanted an error with {want:?}, got {:?}\n{}",
+        r.errors,
+        r.summary()
+    );
+}
+
+#[test]
+fn a_line_after_the_exit_of_the_last_task_is_an_error() {
+    let r = replay_text("100 exit_group(0) = ?\n100 +++ exited with 0 +++\n100 brk(NULL) = 0x555555560000\n");
+    assert_error(&r, "line 3: task 100 exited on line 2; it has no lines after that");
+}
+
+#[test]
+fn a_held_line_of_a_child_after_its_exit_is_an_error() {
+    let r = replay_text(
+        "100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD <unfinished ...>\n\
+         101 +++ exited with 0 +++\n\
+         101 brk(NULL) = 0x555555560000\n\
+         100 <... clone resumed>, child_tidptr=0x7ffff7d8aa10) = 101\n",
+    );
+    assert_error(&r, "line 3: task 101 exited on line 2");
+}
+
+#[test]
+fn descriptors_of_unmodelled_kinds_outlive_every_task() {
+    // The file behind pipes and sockets stays in the model when no task has one open.
+    let r = replay_text(
+        "100 close(0) = 0\n100 close(1) = 0\n100 close(2) = 0\n100 pipe2([0, 1], 0) = 0\n\
+         100 socket(AF_UNIX, SOCK_STREAM, 0) = 2\n100 exit_group(0) = ?\n100 +++ exited with 0 +++\n",
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+}
+
+#[test]
+fn dump_offsets_must_follow_each_other_within_the_count() {
+    let dump = |offset: &str| {
+        format!(
+            "100 read(0, 0x7fffffffe000, 16) = 16\n | {offset}  41 41 41 41 41 41 41 41  41 41 41 41 41 41 41 41  \
+             AAAAAAAAAAAAAAAA |\n100 exit_group(0) = ?\n"
+        )
+    };
+    assert_error(&replay_text(&dump("fffffffffffffff8")), "line 2: dump offset 0xfffffffffffffff8 leaves a gap");
+    assert_error(&replay_text(&dump("7fffffffffff")), "line 2: dump offset 0x7fffffffffff leaves a gap");
+    let r = replay_text(&dump("00000").replace("16) = 16", "8) = 8"));
+    assert_error(&r, "line 2: dump offset 0x0 goes beyond the buffer of 8 bytes of the read on line 1");
+    // In order and within the count: no error.
+    assert!(replay_text(&dump("00000")).errors.is_empty());
+}
+
+#[test]
+fn a_result_larger_than_any_read_or_write_can_return_is_an_error() {
+    let r = replay_text("100 read(0, 0x7fffffffe000, 16) = 9223372036854775808\n");
+    assert_error(&r, "line 1: read returned 9223372036854775808, more than the 16 bytes it can transfer");
+    let path = std::env::temp_dir().join(format!("mmsim-untrusted-{}", std::process::id()));
+    let r = replay_text(&format!(
+        "100 openat(AT_FDCWD, \"{}\", O_WRONLY|O_CREAT, 0644) = 3\n100 write(3, \"\", 9233720368) = 9233720368\n",
+        path.display()
+    ));
+    assert_error(&r, "line 2: write returned 9233720368, more than the 2147479552 bytes it can transfer");
+    let r = replay_text("100 read(0, 0x7fffffffe000, 4096) = 8192\n");
+    assert_error(&r, "line 1: read returned 8192, more than the 4096 bytes");
+}
+
+#[test]
+fn a_large_raw_read_is_copied_in_pieces() {
+    // 1 GiB read into a mapping of that size: the model takes the pages, the replayer
+    // allocates no buffer of that size (it would not fail here either, but the mapping is
+    // mostly beyond what the dumps show, and the copy must agree with the model's memory).
+    let r = replay_text(
+        "100 mmap(NULL, 1073741824, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE, -1, 0) = 0x7f0000000000\n\
+         100 read(0, 0x7f0000000000, 1073741824) = 65552\n | 00000  41 41 41 41 41 41 41 41  41 41 41 41 41 41 41 41  AAAAAAAAAAAAAAAA |\n\
+         100 write(1, 0x7f0000000000, 65552) = 65552\n | 00000  41 41 41 41 41 41 41 41  41 41 41 41 41 41 41 41  AAAAAAAAAAAAAAAA |\n\
+         100 exit_group(0) = ?\n",
+    );
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+}
+
+#[test]
+fn an_endless_input_ends_at_the_line_length_limit() {
+    // As `mmsim replay /dev/zero`: one line without end.
+    let endless = || BufReader::new(std::io::repeat(0));
+    let ids = Identities::collect(endless());
+    assert!(ids.is_empty());
+    let r = replay::replay(endless(), ids, opts(true), |_| {});
+    let limit = trace::DEFAULT_MAX_LINE_LEN;
+    assert_error(&r, &format!("line 1:{}: line longer than {limit} bytes, and no end of line", limit + 1));
+}
+
+#[test]
+fn execve_of_a_device_or_a_fifo_fails_with_eacces_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for path in ["/dev/zero".to_string(), fifo.display().to_string()] {
+        let r = replay_text(&format!("100 execve(\"{path}\", [\"x\"], []) = 0\n100 exit_group(0) = ?\n"));
+        assert_eq!(r.failed, 1, "{path}: {}", r.summary());
+        assert!(r.mismatches[0].got.contains("EACCES"), "{path}: {}", r.mismatches[0]);
+    }
+    // The host side: a FIFO is not opened for reading (that would block), /dev/zero not read.
+    let err = loader::host::read_regular(&fifo, u64::MAX).unwrap_err();
+    assert_eq!(err.to_string(), "a FIFO");
+    let err = loader::host::read_regular(std::path::Path::new("/dev/zero"), u64::MAX).unwrap_err();
+    assert_eq!(err.to_string(), "a character device");
+}
