@@ -11,6 +11,8 @@ use std::io::BufRead;
 use std::sync::mpsc;
 use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
 
+mod fds;
+
 /// How a replay runs.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -28,8 +30,13 @@ pub struct Options {
 enum FdKind {
     /// A file the model has.
     File(FileId),
-    /// A /proc text of a process: what, whose (trace pid), and how far it was read.
-    Proc { what: ProcText, target: u32, pos: u64 },
+    /// A /proc text of a process: what, and whose (trace pid). How far it was read is the
+    /// position of its open file description (shared with its duplicates).
+    Proc { what: ProcText, target: u32 },
+    /// A descriptor whose open the trace does not show (a filter such as `-e trace=memory`
+    /// hid it, or the trace began later): a file the model knows nothing of but what the
+    /// calls on it show.
+    Unseen,
     /// Anything else (pipe, socket, directory, device).
     Other,
 }
@@ -45,6 +52,9 @@ enum ProcText {
 struct FdTable {
     members: Vec<u32>,
     kinds: BTreeMap<i32, FdKind>,
+    /// The path each descriptor was opened by, where known (for `fchdir` and opens relative
+    /// to a directory descriptor).
+    paths: BTreeMap<i32, String>,
 }
 
 /// A read or write whose buffer address the log shows, with the bytes dumped after it.
@@ -375,7 +385,6 @@ const NO_MM_EFFECT: &[&str] = &[
     "tee",
     "sendfile",
     "copy_file_range",
-    "fchdir",
     "get_mempolicy",
     "set_mempolicy",
     "mbind",
@@ -432,6 +441,12 @@ impl Replayer {
 
     fn finish(mut self) -> Report {
         self.flush_raw_io();
+        let orphans: usize = self.pending.values().map(Vec::len).sum();
+        if orphans > 0 {
+            self.report
+                .unchecked
+                .insert("events of tasks whose creation the trace does not show".into(), orphans as u64);
+        }
         self.report
     }
 
@@ -476,6 +491,11 @@ impl Replayer {
             return;
         }
         self.flush_raw_io();
+        if matches!(ev.kind, EventKind::Other(_)) {
+            // `-k` stack frames and notes: nothing happened (and after a task's exit they
+            // must not start a new one).
+            return;
+        }
         let tpid = match ev.pid {
             Some(p) => p,
             None => self.root.unwrap_or_default(),
@@ -487,6 +507,8 @@ impl Replayer {
             }
             if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) {
                 self.start_root(tpid);
+            } else if self.creation_hidden(tpid, ev) {
+                self.adopt(tpid);
             } else {
                 self.pending.entry(tpid).or_default().push(ev.clone());
                 return;
@@ -508,7 +530,7 @@ impl Replayer {
             .or_else(|| std::env::current_dir().ok())
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "/".into());
-        self.tables.push(FdTable { members: vec![tpid], kinds: BTreeMap::new() });
+        self.tables.push(FdTable { members: vec![tpid], ..FdTable::default() });
         self.procs.insert(tpid, Proc { pid, table: self.tables.len() - 1, cwd });
         // The traced program inherits stdin, stdout and stderr.
         for fd in 0..3 {
@@ -709,37 +731,29 @@ impl Replayer {
                     let _ = self.k.ftruncate(pid, fd as i64, len);
                 }
             }
-            "lseek" => {
-                if let (Some(fd), Some(pos)) = (c.arg_u64(0), c.ret.value()) {
-                    if let Some(o) = self.k.fd_description(pid, fd as i32) {
-                        self.positions.insert(o, pos);
-                    }
-                }
-            }
+            "lseek" => self.lseek(tpid, c),
             "unlink" | "unlinkat" => {
-                let arg = if name == "unlinkat" { 1 } else { 0 };
-                if let (Some(p), Ret::Value(_)) = (c.arg_str(arg), &c.ret) {
-                    let path = self.abs_path(tpid, &String::from_utf8_lossy(p));
+                let path = if name == "unlinkat" {
+                    self.path_arg_at(tpid, c, 0, 1)
+                } else {
+                    self.path_arg_at(tpid, c, usize::MAX, 0)
+                };
+                if let (Some(path), Ret::Value(_)) = (path, &c.ret) {
                     let _ = self.k.unlink(&path);
                 }
             }
             "rename" | "renameat" | "renameat2" => {
-                let (a, b) = if name == "rename" { (0, 1) } else { (1, 3) };
-                if let (Some(from), Some(to), Ret::Value(_)) = (c.arg_str(a), c.arg_str(b), &c.ret) {
-                    let (from, to) =
-                        (String::from_utf8_lossy(from).into_owned(), String::from_utf8_lossy(to).into_owned());
-                    let (from, to) = (self.abs_path(tpid, &from), self.abs_path(tpid, &to));
+                let (from, to) = if name == "rename" {
+                    (self.path_arg_at(tpid, c, usize::MAX, 0), self.path_arg_at(tpid, c, usize::MAX, 1))
+                } else {
+                    (self.path_arg_at(tpid, c, 0, 1), self.path_arg_at(tpid, c, 2, 3))
+                };
+                if let (Some(from), Some(to), Ret::Value(_)) = (from, to, &c.ret) {
                     let _ = self.k.rename(&from, &to);
                 }
             }
-            "chdir" => {
-                if let (Some(p), Ret::Value(_)) = (c.arg_str(0), &c.ret) {
-                    let path = self.abs_path(tpid, &String::from_utf8_lossy(p));
-                    if let Some(pr) = self.procs.get_mut(&tpid) {
-                        pr.cwd = path;
-                    }
-                }
-            }
+            "chdir" | "fchdir" => self.chdir(tpid, c),
+            "close_range" => self.close_range(tpid, c),
             "clone" | "clone3" | "fork" | "vfork" => self.clone(tpid, line, c),
             "rseq" | "set_robust_list" => {
                 if let Ok(id) = self.k.mm_id(pid) {
@@ -752,11 +766,8 @@ impl Replayer {
     }
 
     fn abs_path(&self, tpid: u32, path: &str) -> String {
-        if path.starts_with('/') {
-            return path.to_string();
-        }
         let cwd = self.procs.get(&tpid).map(|p| p.cwd.as_str()).unwrap_or("/");
-        format!("{}/{}", cwd.trim_end_matches('/'), path)
+        fds::join(cwd, path)
     }
 
     // ---- processes ----
@@ -827,7 +838,7 @@ impl Replayer {
             self.tables[parent.table].members.push(child_tid);
             parent.table
         } else {
-            let copy = FdTable { members: vec![child_tid], kinds: self.tables[parent.table].kinds.clone() };
+            let copy = FdTable { members: vec![child_tid], ..self.tables[parent.table].clone() };
             self.tables.push(copy);
             self.tables.len() - 1
         };
@@ -875,6 +886,7 @@ impl Replayer {
             }
         }
         self.tables[table].kinds.insert(fd, kind);
+        self.tables[table].paths.remove(&fd);
     }
 
     fn install_other(&mut self, tpid: u32, fd: i32, cloexec: bool) {
@@ -893,6 +905,7 @@ impl Replayer {
             }
         }
         self.tables[table].kinds.remove(&fd);
+        self.tables[table].paths.remove(&fd);
     }
 
     fn close(&mut self, tpid: u32, c: &Syscall) {
@@ -915,11 +928,28 @@ impl Replayer {
         let table = self.procs[&tpid].table;
         let Some(open) = self.k.fd_description(pid, old) else { return };
         let kind = self.tables[table].kinds.get(&old).cloned().unwrap_or(FdKind::Other);
+        let path = self.tables[table].paths.get(&old).cloned();
         self.install(tpid, new, open, kind, cloexec);
+        if let Some(path) = path {
+            self.tables[table].paths.insert(new, path);
+        }
     }
 
     fn fcntl(&mut self, tpid: u32, c: &Syscall) {
-        let (Some(fd), Some(cmd)) = (c.arg_u64(0), c.arg(1).and_then(Arg::as_ident)) else { return };
+        let Some(fd) = c.arg_u64(0) else { return };
+        // `-X raw` prints the command as a number.
+        let cmd =
+            match c.arg(1).and_then(|a| a.as_ident().map(str::to_string).or_else(|| a.as_u64().map(|n| n.to_string())))
+            {
+                Some(cmd) => cmd,
+                None => return,
+            };
+        let cmd = match cmd.as_str() {
+            "0" => "F_DUPFD",
+            "1030" => "F_DUPFD_CLOEXEC",
+            "2" => "F_SETFD",
+            other => other,
+        };
         match cmd {
             "F_DUPFD" | "F_DUPFD_CLOEXEC" => {
                 if let Some(new) = c.ret.value() {
@@ -1024,14 +1054,19 @@ impl Replayer {
         };
         let Some(raw) = c.arg_str(path_arg) else { return };
         let raw = String::from_utf8_lossy(raw).into_owned();
-        let path = self.abs_path(tpid, &raw);
+        let dirfd = if c.name == "openat" { 0 } else { usize::MAX };
+        let Some(path) = self.path_arg_at(tpid, c, dirfd, path_arg) else {
+            // Relative to a directory the replay cannot name: the file is unknown.
+            return self.install_other(tpid, fd, false);
+        };
         let flags = if c.name == "creat" { O_CREAT | O_WRONLY | O_TRUNC } else { c.arg_flags(flags_arg).unwrap_or(0) };
         let cloexec = flags & O_CLOEXEC != 0;
         if let Some((what, target)) = self.proc_text(tpid, &path) {
             let f = self.other_file();
             let o = self.k.open_description(f, true, false);
-            self.install(tpid, fd, o, FdKind::Proc { what, target, pos: 0 }, cloexec);
+            self.install(tpid, fd, o, FdKind::Proc { what, target }, cloexec);
             self.k.release_open(o);
+            self.set_fd_path(tpid, fd, path);
             return;
         }
         let created = flags & O_CREAT != 0 && self.k.lookup(&path).is_none() && std::fs::metadata(&path).is_err();
@@ -1050,6 +1085,7 @@ impl Replayer {
                 self.install_other(tpid, fd, cloexec);
             }
         }
+        self.set_fd_path(tpid, fd, path);
     }
 
     /// Whether `path` is a /proc text the replay checks: (which, whose trace pid).
@@ -1111,12 +1147,21 @@ impl Replayer {
         let table = self.procs[&tpid].table;
         let kind = self.tables[table].kinds.get(&(fd as i32)).cloned();
         let window = self.read_starts.remove(&tpid).filter(|_| c.unfinished_line.is_some());
-        if let (Some(FdKind::Proc { what, target, pos }), Some(n)) = (&kind, c.ret.value()) {
-            let (what, target, pos) = (*what, *target, *pos);
+        if let (Some(FdKind::Proc { what, target }), Some(n)) = (&kind, c.ret.value()) {
+            let (what, target) = (*what, *target);
             let data = data.unwrap_or_default();
+            // read continues from the file position; pread64 reads at its offset and leaves
+            // the position alone.
+            let open = self.k.fd_description(self.mpid(tpid), fd as i32);
+            let pread = c.name == "pread64";
+            let pos = match (pread, open) {
+                (true, _) => c.arg_u64(3).unwrap_or(0),
+                (false, Some(o)) => self.positions.get(&o).copied().unwrap_or(0),
+                (false, None) => 0,
+            };
             self.check_proc_read(tpid, line, what, target, pos, &data, window);
-            if let Some(FdKind::Proc { pos, .. }) = self.tables[table].kinds.get_mut(&(fd as i32)) {
-                *pos += n;
+            if let (false, Some(o)) = (pread, open) {
+                self.positions.insert(o, pos + n);
             }
             return;
         }
@@ -1578,6 +1623,9 @@ impl Replayer {
             _ => {
                 let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0);
                 let (fd, off) = (c.arg_i64(4).unwrap_or(-1), c.arg_u64(5).unwrap_or(0));
+                if flags & MAP_ANONYMOUS == 0 && fd >= 0 && c.ret.value().is_some() {
+                    self.unseen_fd(tpid, c, fd as i32);
+                }
                 let got = self.k.mmap(pid, addr, len, prot, flags, fd, off);
                 if let Ok(a) = got {
                     if let Ok(id) = self.k.mm_id(pid) {

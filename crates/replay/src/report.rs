@@ -55,6 +55,12 @@ pub struct Report {
     pub unknown: BTreeMap<String, u64>,
     /// Lines that could not be read or replayed, with their messages.
     pub errors: Vec<String>,
+    /// Checks the trace made impossible (a filter hid the calls they need, the trace began
+    /// late), by what, with counts: never reported as mismatches.
+    pub unchecked: BTreeMap<String, u64>,
+    /// What the replay took from the trace rather than from this machine, and from where
+    /// (e.g. the directory the program started in).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -68,6 +74,14 @@ impl Report {
     /// The closing lines: unknown calls, then `N passed, M failed`.
     pub fn summary(&self) -> String {
         let mut s = String::new();
+        for note in &self.notes {
+            s.push_str(note);
+            s.push('\n');
+        }
+        if !self.unchecked.is_empty() {
+            let list: Vec<String> = self.unchecked.iter().map(|(k, v)| format!("{k} ({v})")).collect();
+            s.push_str(&format!("not checkable from this trace: {}\n", list.join(", ")));
+        }
         if !self.unknown.is_empty() {
             let list: Vec<String> = self.unknown.iter().map(|(k, v)| format!("{k} ({v})")).collect();
             s.push_str(&format!("calls not modelled: {}\n", list.join(", ")));

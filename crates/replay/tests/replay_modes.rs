@@ -1,0 +1,207 @@
+//! Traces recorded fresh on this machine in the recording modes users pick (plain `strace -f
+//! -o`, `-s N`, `-v`, time stamps, `-y`/`-yy`, `-X`, `-k`, `-e trace=` filters, `-ff`), and
+//! programs whose descriptor state the replay must follow (lseek and pread of /proc files,
+//! dup*, close_range, chdir/fchdir and opens relative to a directory descriptor). Every
+//! replay must end with zero mismatches. All run under `setarch -R` (ASLR off). Skipped, with
+//! a note, where strace, setarch or gcc is missing.
+
+use replay::{Identities, Mode, Options, Report};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn have(tool: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
+}
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-modes").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs `cmd` in `dir` under `setarch -R strace -f <flags> -o OUT`; returns OUT.
+fn record(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<PathBuf> {
+    if !have("strace") || !have("setarch") {
+        eprintln!("note: strace or setarch missing; skipping {name}");
+        return None;
+    }
+    let out = dir.join(format!("{name}.trace"));
+    let status = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-f"])
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg("--")
+        .args(cmd)
+        .current_dir(dir)
+        .output()
+        .expect("run strace");
+    assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
+    Some(out)
+}
+
+fn replay_text(text: Vec<u8>, cwd: Option<PathBuf>) -> Report {
+    let ids = Identities::collect(&text[..]);
+    replay::replay(std::io::Cursor::new(text), ids, Options { mode: Mode::Verify, keep_going: false, cwd }, |_| {})
+}
+
+fn replay_file(path: &Path) -> Report {
+    let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
+    let cwd = Some(path.parent().unwrap().to_path_buf());
+    let file = std::fs::File::open(path).unwrap();
+    replay::replay(BufReader::new(file), ids, Options { mode: Mode::Verify, keep_going: false, cwd }, |_| {})
+}
+
+#[track_caller]
+fn assert_clean(name: &str, r: &Report, min_checks: u64) {
+    let problems: Vec<String> = r.mismatches.iter().map(|m| m.to_string()).chain(r.errors.iter().cloned()).collect();
+    assert!(problems.is_empty(), "{name}: {}\n{}", r.summary(), problems.join("\n"));
+    assert!(r.passed >= min_checks, "{name}: only {} checks ran\n{}", r.passed, r.summary());
+    assert_eq!(r.failed, 0);
+}
+
+/// How many times the trace reads a maps file (each one a checked comparison).
+fn maps_reads(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut fds = Vec::new();
+    let mut reads = 0;
+    for l in text.lines() {
+        if l.contains("\"/proc/self/maps\"") {
+            if let Some(fd) = l.rsplit("= ").next().and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()) {
+                fds.push(format!("read({fd}"));
+            }
+        }
+        if fds.iter().any(|f| l.contains(f.as_str())) && l.contains("r--p") {
+            reads += 1;
+        }
+    }
+    reads
+}
+
+/// The modes that change how lines look, each on `cat` and on a shell running two.
+const LOOKS: &[(&str, &[&str])] = &[
+    ("plain", &[]),
+    ("s64", &["-s", "64"]),
+    ("v", &["-v", "-s", "1048576"]),
+    ("tt", &["-tt"]),
+    ("ttt-T", &["-ttt", "-T", "-v"]),
+    ("r", &["-r"]),
+    ("y", &["-y", "-s", "4096"]),
+    ("yy", &["-yy", "-v", "-s", "4096"]),
+    ("X-raw", &["-X", "raw", "-s", "4096"]),
+    ("X-verbose", &["-X", "verbose", "-s", "4096"]),
+    ("k", &["-k", "-s", "4096"]),
+];
+
+#[test]
+fn every_line_format_of_cat_and_a_shell() {
+    let dir = scratch("looks");
+    for (mode, flags) in LOOKS {
+        let name = format!("cat-{mode}");
+        let Some(t) = record(&name, flags, &["cat", "/proc/self/maps"], &dir) else { return };
+        assert_eq!(maps_reads(&t), 1, "{name}");
+        assert_clean(&name, &replay_file(&t), 20);
+        let name = format!("sh-{mode}");
+        let Some(t) = record(&name, flags, &["sh", "-c", "cat /proc/self/maps; cat /proc/self/maps"], &dir) else {
+            return;
+        };
+        assert_eq!(maps_reads(&t), 2, "{name}");
+        assert_clean(&name, &replay_file(&t), 50);
+    }
+}
+
+/// Plain strace shows 32 bytes of each read: the maps text is compared on that prefix.
+#[test]
+fn a_truncated_maps_read_compares_the_prefix_it_shows() {
+    let dir = scratch("truncated");
+    let Some(t) = record("cat", &[], &["cat", "/proc/self/maps"], &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    assert!(text.lines().any(|l| l.contains("read(3, \"555555554000-") && l.contains("\"...")), "{text}");
+    assert_clean("cat", &replay_file(&t), 20);
+    // A prefix that differs is still a mismatch.
+    let bad = text.replace("read(3, \"555555554000-", "read(3, \"555555554000+");
+    let r = replay_text(bad.into_bytes(), Some(dir));
+    assert_eq!(r.failed, 1, "{}", r.summary());
+}
+
+/// Filters hide calls: opens and closes (an mmap of a descriptor never seen opened is an
+/// unknown file, said so in the report), or everything but the memory calls and execve.
+#[test]
+fn filtered_traces() {
+    let dir = scratch("filters");
+    let cases: &[(&str, &[&str])] = &[
+        ("no-open-close", &["-e", "trace=!openat,close"]),
+        ("memory-execve", &["-e", "trace=%memory,execve"]),
+        ("memory-process-read", &["-e", "trace=%memory,%process,read", "-s", "4096"]),
+        ("memory-execve-y", &["-e", "trace=%memory,execve,read", "-y", "-s", "4096"]),
+    ];
+    for (name, flags) in cases {
+        let Some(t) = record(name, flags, &["sh", "-c", "cat /proc/self/maps; cat /proc/self/maps"], &dir) else {
+            return;
+        };
+        let r = replay_file(&t);
+        assert_clean(name, &r, 30);
+        if !name.ends_with("-y") {
+            assert!(r.summary().contains("file name and identity of an mmap of a descriptor"), "{}", r.summary());
+        }
+    }
+}
+
+fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
+    if !have("gcc") {
+        eprintln!("note: gcc missing; skipping {name}");
+        return None;
+    }
+    let exe = dir.join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
+    let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
+    if !out.status.success() {
+        eprintln!("note: cannot build {name}: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    Some(exe)
+}
+
+/// lseek and pread64 of /proc/self/maps, dup/dup2/dup3/F_DUPFD*, close_range, chdir,
+/// fchdir and openat relative to directory descriptors (the mapped files' full paths are in
+/// the maps text), in several recording modes.
+#[test]
+fn descriptor_state() {
+    let dir = scratch("fds");
+    let Some(exe) = compile("fds", "fds.c", &[], &dir) else { return };
+    let exe = exe.to_str().unwrap();
+    let modes: &[(&str, &[&str])] = &[
+        ("v", &["-v", "-s", "1048576"]),
+        ("plain", &[]),
+        ("yy", &["-yy", "-s", "1048576"]),
+        ("X-raw", &["-X", "raw", "-s", "1048576"]),
+    ];
+    for (mode, flags) in modes {
+        let run = dir.join(mode);
+        std::fs::create_dir_all(&run).unwrap();
+        let name = format!("fds-{mode}");
+        let Some(t) = record(&name, flags, &[exe], &run) else { return };
+        let text = std::fs::read_to_string(&t).unwrap();
+        for call in ["lseek(", "pread64(", "dup2(", "dup3(", "fcntl(", "close_range(", "fchdir("] {
+            assert!(text.contains(call), "{name}: no {call}");
+        }
+        assert_clean(&name, &replay_file(&t), 35);
+    }
+}
+
+/// `grep` rewinds its maps file with `lseek(3, 0, SEEK_SET)` and reads it again.
+#[test]
+fn grep_rewinding_its_maps() {
+    if !have("grep") {
+        return;
+    }
+    let dir = scratch("grep");
+    let Some(t) = record("grep", &["-v", "-s", "1048576"], &["grep", "-c", "-e", "r", "/proc/self/maps"], &dir) else {
+        return;
+    };
+    assert!(std::fs::read_to_string(&t).unwrap().contains("lseek(3, 0, SEEK_SET)"));
+    assert_clean("grep", &replay_file(&t), 30);
+}
