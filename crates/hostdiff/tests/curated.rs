@@ -707,3 +707,41 @@ fn mincore_of_the_vdso_reports_every_page() {
     s.op(Op::Mincore { addr: at(0, VVAR / P as i64), len: 8 * P });
     check("mincore of the vDSO", s);
 }
+
+#[test]
+fn brk_in_a_forked_child_does_not_extend_the_shared_heap() {
+    let mut s = S::new();
+    let b0 = s.op(Op::Brk { addr: Addr::Abs(0) });
+    s.op(Op::Brk { addr: Addr::Result { op: b0, offset: 4 * P as i64 } });
+    s.op(Op::Store { addr: at(b0, 0), len: 8, byte: 1 });
+    s.op(Op::Fork);
+    s.on(1, Op::Brk { addr: Addr::Result { op: b0, offset: 8 * P as i64 } });
+    s.on(1, Op::Store { addr: at(b0, 6), len: 8, byte: 2 });
+    s.on(1, Op::Maps);
+    s.on(1, Op::Smaps);
+    s.on(1, Op::Brk { addr: Addr::Result { op: b0, offset: 2 * P as i64 } });
+    s.on(1, Op::Brk { addr: Addr::Result { op: b0, offset: 12 * P as i64 } });
+    s.on(1, Op::Maps);
+    s.on(1, Op::Exit);
+    // The parent's own heap, never shared after the child is gone, still grows in place;
+    // a fresh heap of an untouched parent too.
+    s.op(Op::Brk { addr: Addr::Result { op: b0, offset: 8 * P as i64 } });
+    s.op(Op::Maps);
+    check("brk after fork", s);
+}
+
+#[test]
+fn vdso_data_pages_without_backing_fault() {
+    let mut s = S::new();
+    let page = |i: i64| at(0, VVAR / P as i64 + i);
+    // [vvar]'s time-namespace (1) and architecture (3) pages, [vvar_vclock]'s Hyper-V
+    // page (5): SIGBUS for the process, EFAULT for a kernel copy.
+    for i in [1, 3, 5] {
+        s.op(Op::Load { addr: page(i), len: 8 });
+        s.op(Op::KRead { addr: page(i), len: 64 });
+        s.op(Op::KWrite { addr: page(i), len: 64, byte: 0 });
+    }
+    s.op(Op::KRead { addr: Addr::Result { op: 0, offset: VVAR + 2 * P as i64 - 64 }, len: 128 });
+    s.op(Op::Smaps);
+    check("unbacked vDSO data pages", s);
+}

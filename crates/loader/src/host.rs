@@ -197,7 +197,7 @@ pub fn vdso_layout() -> std::io::Result<VdsoLayout> {
 
 /// Reads the vDSO parts from a maps text (absent parts count 0 pages).
 pub fn vdso_layout_from_maps(maps: &str) -> VdsoLayout {
-    let mut layout = VdsoLayout { vvar_pages: 0, vvar_vclock_pages: 0, vdso_pages: 0 };
+    let mut layout = VdsoLayout { vvar_pages: 0, vvar_vclock_pages: 0, vdso_pages: 0, ..VdsoLayout::default() };
     for line in maps.lines() {
         let Some(range) = line.split_whitespace().next() else { continue };
         let Some((a, b)) = range.split_once('-') else { continue };

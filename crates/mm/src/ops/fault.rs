@@ -100,7 +100,9 @@ impl Kernel {
         self.m.read_io = false;
         let va = page_floor(addr);
         let pte = self.pte(id, va);
-        let r = if !pte.mapped() {
+        let r = if !pte.mapped() && self.vdso_page_unbacked(&vma, va) {
+            Err(FaultError::Bus)
+        } else if !pte.mapped() {
             self.fault_none(id, pid, &vma, va, addr, write)
         } else if write && !pte.writable() {
             self.fault_wp(id, pid, &vma, va, addr, pte)

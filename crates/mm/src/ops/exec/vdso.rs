@@ -20,11 +20,21 @@ pub struct VdsoLayout {
     pub vvar_vclock_pages: u64,
     /// Pages of `[vdso]`.
     pub vdso_pages: u64,
+    /// The data pages with nothing behind them, as a bit set over the pages of `[vvar]`
+    /// followed by those of `[vvar_vclock]` (bit 0 is the first page of `[vvar]`). Their
+    /// fault handlers give SIGBUS, so a load faults with SIGBUS and a kernel copy gives
+    /// EFAULT.
+    pub unbacked: u64,
 }
+
+/// The data pages without backing on the modelled machine (Linux 6.18, a KVM guest outside
+/// any time namespace), measured: the time-namespace page and the architecture page of
+/// `[vvar]`, and the Hyper-V clock page of `[vvar_vclock]`; the pvclock page is there.
+pub const UNBACKED_VDSO_DATA: u64 = 1 << 1 | 1 << 3 | 1 << 5;
 
 impl Default for VdsoLayout {
     fn default() -> Self {
-        VdsoLayout { vvar_pages: 4, vvar_vclock_pages: 2, vdso_pages: 2 }
+        VdsoLayout { vvar_pages: 4, vvar_vclock_pages: 2, vdso_pages: 2, unbacked: UNBACKED_VDSO_DATA }
     }
 }
 
@@ -41,6 +51,19 @@ impl VdsoLayout {
 }
 
 impl Kernel {
+    /// Whether the page at `va` of the special mapping `vma` is a data page with nothing
+    /// behind it (its fault gives SIGBUS).
+    pub(crate) fn vdso_page_unbacked(&self, vma: &Vma, va: u64) -> bool {
+        let layout = &self.m.config.vdso;
+        let index = (va - vma.start) >> PAGE_SHIFT;
+        let bit = match vma.special {
+            Some(Special::Vvar) => index,
+            Some(Special::VvarVclock) => layout.vvar_pages + index,
+            _ => return false,
+        };
+        bit < 64 && layout.unbacked & (1 << bit) != 0
+    }
+
     /// map_vdso: places the vDSO with no hint and returns the address of its code (what
     /// AT_SYSINFO_EHDR reports).
     pub(crate) fn map_vdso(&mut self, id: usize, layout: VdsoLayout) -> SysResult<u64> {
