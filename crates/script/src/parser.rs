@@ -13,6 +13,12 @@ use crate::lexer::{lex_line, Tok, Token};
 /// Built-in variables: set by the interpreter, not assignable.
 pub const BUILTIN_VARS: [&str; 5] = ["errno", "result", "signal", "sigcode", "sigaddr"];
 
+/// The deepest an expression may be: levels of parentheses, unary operators and function
+/// arguments while parsing, and of operators in its tree (a chain `1+1+…` of N terms is N-1
+/// deep). Everything that walks an expression (the parser, the interpreter, `mmsim check`'s
+/// translation) recurses that deep at most, far within a thread's stack.
+pub const MAX_EXPR_DEPTH: usize = 256;
+
 /// Parses a whole script. Stops at the first error.
 pub fn parse_program(source: &str) -> Result<Program, ScriptError> {
     let mut stmts = Vec::new();
@@ -30,7 +36,7 @@ pub fn parse_line(text: &str, line: usize) -> Result<Option<Stmt>, ScriptError> 
     if toks.is_empty() {
         return Ok(None);
     }
-    let mut p = Parser { toks, i: 0, line, chars: text.chars().collect() };
+    let mut p = Parser { toks, i: 0, line, chars: text.chars().collect(), nest: 0 };
     let stmt = p.statement()?;
     p.end()?;
     Ok(Some(stmt))
@@ -49,6 +55,55 @@ struct Parser {
     i: usize,
     line: usize,
     chars: Vec<char>,
+    /// How deep the parse is in nested expressions (parentheses, unary operators, function
+    /// arguments), at most [`MAX_EXPR_DEPTH`].
+    nest: usize,
+}
+
+/// The error for an expression deeper than [`MAX_EXPR_DEPTH`], at `pos`.
+fn too_deep(pos: Pos) -> ScriptError {
+    pos.error(format!(
+        "expression nested too deeply: more than {MAX_EXPR_DEPTH} levels of parentheses, operators or function calls"
+    ))
+}
+
+/// How deep the tree of `e` is (a leaf is 1), measured without recursion.
+fn depth_of(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let _ = walk(e, |depth| {
+        deepest = deepest.max(depth);
+        true
+    });
+    deepest
+}
+
+/// Checks that the tree of `e` is at most [`MAX_EXPR_DEPTH`] deep, without recursion.
+fn check_depth(e: &Expr) -> PResult<()> {
+    match walk(e, |depth| depth <= MAX_EXPR_DEPTH) {
+        Some(pos) => Err(too_deep(pos)),
+        None => Ok(()),
+    }
+}
+
+/// Visits the nodes of `e` with their depth, left to right, until `go_on` says no; returns
+/// the position of that node.
+fn walk(e: &Expr, mut go_on: impl FnMut(usize) -> bool) -> Option<Pos> {
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, depth)) = stack.pop() {
+        if !go_on(depth) {
+            return Some(e.pos());
+        }
+        match e {
+            Expr::Num(..) | Expr::Str(..) | Expr::Var(_) => {}
+            Expr::Unary { expr, .. } => stack.push((expr, depth + 1)),
+            Expr::Binary { left, right, .. } => {
+                stack.push((right, depth + 1));
+                stack.push((left, depth + 1));
+            }
+            Expr::Func { args, .. } => stack.extend(args.iter().rev().map(|a| (a, depth + 1))),
+        }
+    }
+    None
 }
 
 type PResult<T> = Result<T, ScriptError>;
@@ -432,8 +487,25 @@ impl Parser {
     }
 
     /// An expression, C precedence: `|` < `&` < shifts < `+ -` < `* / %` < unary.
+    /// At most [`MAX_EXPR_DEPTH`] deep, nested or chained.
     pub(crate) fn expr(&mut self) -> PResult<Expr> {
-        self.binary(0)
+        self.deeper()?;
+        let e = self.binary(0);
+        self.nest -= 1;
+        let e = e?;
+        if self.nest == 0 {
+            check_depth(&e)?;
+        }
+        Ok(e)
+    }
+
+    /// One more level of nesting, unless that is one too many.
+    fn deeper(&mut self) -> PResult<()> {
+        if self.nest >= MAX_EXPR_DEPTH {
+            return Err(too_deep(self.pos()));
+        }
+        self.nest += 1;
+        Ok(())
     }
 
     fn binary(&mut self, level: usize) -> PResult<Expr> {
@@ -448,6 +520,8 @@ impl Parser {
             return self.unary();
         }
         let mut left = self.binary(level + 1)?;
+        // A chain is parsed in a loop, but its tree is as deep as it is long.
+        let mut depth = None;
         loop {
             let Some(&(_, op)) = LEVELS[level].iter().find(|(t, _)| Some(t) == self.peek()) else {
                 return Ok(left);
@@ -455,6 +529,11 @@ impl Parser {
             let pos = self.pos();
             self.i += 1;
             let right = self.binary(level + 1)?;
+            let d = 1 + depth.unwrap_or_else(|| depth_of(&left)).max(depth_of(&right));
+            if d > MAX_EXPR_DEPTH {
+                return Err(too_deep(pos));
+            }
+            depth = Some(d);
             left = Expr::Binary { op, left: Box::new(left), right: Box::new(right), pos };
         }
     }
@@ -467,8 +546,10 @@ impl Parser {
             _ => return self.primary(),
         };
         self.i += 1;
-        let expr = self.unary()?;
-        Ok(Expr::Unary { op, expr: Box::new(expr), pos })
+        self.deeper()?;
+        let expr = self.unary();
+        self.nest -= 1;
+        Ok(Expr::Unary { op, expr: Box::new(expr?), pos })
     }
 
     fn primary(&mut self) -> PResult<Expr> {
