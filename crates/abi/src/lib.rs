@@ -9,9 +9,11 @@
 
 mod errno;
 mod flags;
+mod personality;
 
 pub use errno::{Errno, SysResult};
 pub use flags::*;
+pub use personality::*;
 
 /// Size of a base page on x86-64.
 pub const PAGE_SIZE: u64 = 4096;

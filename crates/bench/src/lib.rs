@@ -359,7 +359,7 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
             let log: std::sync::Arc<[u8]> = log.into();
             out.timing = timed(|| {
                 let ids = replay::Identities::collect(&log[..]);
-                let r = replay::replay(std::io::Cursor::new(log.clone()), ids, opts, |_| {});
+                let r = replay::replay(|| Ok(std::io::Cursor::new(log.clone())), ids, opts, |_| {});
                 assert_eq!(r.failed, 0, "{}", r.summary());
                 r.lines
             });

@@ -43,9 +43,9 @@ pub fn replay(file: &Path, opts: replay::Options) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let reader = BufReader::with_capacity(1 << 20, open()?);
     let started = std::time::Instant::now();
-    let report = replay::replay(reader, ids, opts, |lines| {
+    let reopen = || open().map(|f| BufReader::with_capacity(1 << 20, f)).map_err(std::io::Error::other);
+    let report = replay::replay(reopen, ids, opts, |lines| {
         if let Some(b) = &bar {
             b.set_message(format!("{lines} lines"));
         }
@@ -56,13 +56,17 @@ pub fn replay(file: &Path, opts: replay::Options) -> anyhow::Result<ExitCode> {
     for e in &report.errors {
         eprintln!("{}: {e}", file.display());
     }
+    for b in &report.bindings {
+        println!("{}: {b}", file.display());
+    }
     for m in &report.mismatches {
         println!("{}:{m}", file.display());
     }
     let secs = started.elapsed().as_secs_f64();
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    eprintln!("{} lines in {:.2} s ({:.0} lines/s)", report.lines, secs, report.lines as f64 / secs.max(1e-9));
+    let runs = if report.runs > 1 { format!(", {} runs to learn the unknowns", report.runs) } else { String::new() };
+    eprintln!("{} lines in {:.2} s ({:.0} lines/s{runs})", report.lines, secs, report.lines as f64 / secs.max(1e-9));
     print!("{}", report.summary());
     let _ = std::io::stdout().flush();
     let ok = report.failed == 0 && (keep_going || report.errors.is_empty());

@@ -106,16 +106,29 @@ pub fn read_regular(path: &Path, max: u64) -> std::io::Result<(std::fs::Metadata
 /// prints, symbolic links resolved), with its device, inode and contents. Returns the model
 /// file and its bytes.
 pub fn import_file(k: &mut Kernel, path: &Path) -> Result<(FileId, Arc<[u8]>), HostError> {
+    import_file_as(k, path, &|_| None)
+}
+
+/// A file's identity as (device major, device minor, inode), when the caller knows it
+/// better than this machine does (a trace's stat results), by path as given or canonical.
+pub type KnownIdentity<'a> = &'a dyn Fn(&str) -> Option<(u32, u32, u64)>;
+
+/// [`import_file`] with the identity `known` gives for the path (as given, or canonical)
+/// in place of the host's.
+pub fn import_file_as(k: &mut Kernel, path: &Path, known: KnownIdentity) -> Result<(FileId, Arc<[u8]>), HostError> {
     let io = |source| HostError::Io { path: path.display().to_string(), source };
     let real = std::fs::canonicalize(path).map_err(io)?;
     let (meta, bytes) = read_regular(&real, u64::MAX).map_err(io)?;
     let bytes: Arc<[u8]> = bytes.into();
-    let (major, minor) = dev_major_minor(meta.dev());
     let name = real.to_string_lossy().into_owned();
+    let (major, minor, ino) = known(&path.to_string_lossy()).or_else(|| known(&name)).unwrap_or_else(|| {
+        let (major, minor) = dev_major_minor(meta.dev());
+        (major, minor, meta.ino())
+    });
     let id = match k.lookup(&name) {
         // Already imported: the same inode keeps its page cache.
-        Some(id) if k.m.file(id).ino == meta.ino() && k.m.file(id).major == major && k.m.file(id).minor == minor => id,
-        _ => k.import_file(&name, major, minor, meta.ino(), bytes.clone()),
+        Some(id) if k.m.file(id).ino == ino && k.m.file(id).major == major && k.m.file(id).minor == minor => id,
+        _ => k.import_file(&name, major, minor, ino, bytes.clone()),
     };
     Ok((id, bytes))
 }
@@ -129,12 +142,24 @@ pub fn exec_request(
     argv: &[impl AsRef<[u8]>],
     envp: &[impl AsRef<[u8]>],
 ) -> Result<ExecRequest, HostError> {
-    let (file, bytes) = import_file(k, Path::new(path))?;
+    exec_request_as(k, path, argv, envp, &|_| None)
+}
+
+/// [`exec_request`] with the program's and interpreter's identities from `known` where it
+/// has them.
+pub fn exec_request_as(
+    k: &mut Kernel,
+    path: &str,
+    argv: &[impl AsRef<[u8]>],
+    envp: &[impl AsRef<[u8]>],
+    known: KnownIdentity,
+) -> Result<ExecRequest, HostError> {
+    let (file, bytes) = import_file_as(k, Path::new(path), known)?;
     let image =
         crate::parse(&bytes).map_err(|err| HostError::Load { path: path.to_string(), err, role: Role::Program })?;
     let interp = match &image.interp {
         Some(ipath) => {
-            let (ifile, ibytes) = import_file(k, Path::new(ipath))?;
+            let (ifile, ibytes) = import_file_as(k, Path::new(ipath), known)?;
             let iimage = crate::parse_interpreter(&ibytes).map_err(|err| HostError::Load {
                 path: ipath.clone(),
                 err,

@@ -202,6 +202,9 @@ pub struct Task {
     pub limits: TaskLimits,
     /// The task dropped every capability (capset to an empty set).
     pub caps_dropped: bool,
+    /// Its execution domain and flags (`personality(2)`): ADDR_NO_RANDOMIZE,
+    /// ADDR_COMPAT_LAYOUT, READ_IMPLIES_EXEC, ... Inherited across fork and exec.
+    pub personality: u32,
 }
 
 /// How a user access went wrong.
@@ -868,6 +871,7 @@ impl Kernel {
                 comm: comm.to_string(),
                 limits: TaskLimits::default(),
                 caps_dropped: false,
+                personality: 0,
             },
         );
         self.attach_mm(pid, id);
@@ -886,6 +890,7 @@ impl Kernel {
             count: 1,
             mmap_base: base,
             mmap_legacy_base: page_ceil(TASK_SIZE / 3).unwrap_or(0),
+            legacy_layout: false,
             start_brk: 0,
             brk: 0,
             start_stack: 0,

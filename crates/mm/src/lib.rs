@@ -36,8 +36,8 @@ pub use kernel::{Access, Cap, Config, Kernel, Pid, Rlimit, SegvCode, Signal, Thp
 pub use mm::Mm;
 pub use ops::access_ok;
 pub use ops::exec::{
-    at, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecRequest, LoadSegment, StackExec, VdsoLayout,
-    EXEC_FATAL_STATUS,
+    at, mmap_base, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecPlacement, ExecRequest, LoadSegment,
+    StackExec, VdsoLayout, EXEC_FATAL_STATUS,
 };
 pub use vma::Vma;
 pub use vma_tree::VmaTree;

@@ -42,6 +42,9 @@ pub struct Mm {
     pub mmap_base: u64,
     /// Base of the bottom-up (legacy) mmap area.
     pub mmap_legacy_base: u64,
+    /// Whether unplaced mappings go bottom-up from `mmap_legacy_base` (the legacy layout
+    /// exec picks for an unlimited stack or ADDR_COMPAT_LAYOUT) instead of top-down.
+    pub legacy_layout: bool,
     /// Start of the brk heap.
     pub start_brk: u64,
     /// Current program break (not page-rounded).

@@ -31,6 +31,11 @@ impl Identities {
         self.by_path.get(path).copied()
     }
 
+    /// Adds an identity learned elsewhere (a `/proc` read) for a path no stat showed.
+    pub(crate) fn learn(&mut self, path: &str, id: Identity) {
+        self.by_path.entry(path.to_string()).or_insert(id);
+    }
+
     /// How many paths have one.
     pub fn len(&self) -> usize {
         self.by_path.len()

@@ -18,6 +18,7 @@
 mod identity;
 mod replayer;
 mod report;
+pub mod unknowns;
 
 pub use identity::{Identities, Identity};
 pub use replayer::{replay, Options, Replayer};

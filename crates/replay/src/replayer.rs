@@ -1,8 +1,9 @@
 //! The replay loop: one model task per traced task, one descriptor table per group of tasks
 //! that share one, and a handler per system call.
 
-use crate::identity::Identities;
+use crate::identity::{Identities, Identity};
 use crate::report::{Mismatch, Mode, Report};
+use crate::unknowns::{parse_maps, Bound, ExecUnknowns, Learned};
 use abi::*;
 use mm::{Config, FileId, Kernel, OpenFileId, Pid};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -113,16 +114,77 @@ pub struct Replayer {
     applied_early: HashMap<u32, (Syscall, SysResult<u64>)>,
     report: Report,
     stop: bool,
+    /// Unknowns bound so far: by earlier runs over the log, then by this one.
+    learned: Learned,
+    /// The exec that laid out each model address space, for learning its unknowns.
+    execs: HashMap<usize, ExecCtx>,
+    /// Model tasks whose stack limit a call in the log set (theirs or a parent's): what
+    /// they report of it is not what the first task inherited.
+    stack_limit_set: HashSet<Pid>,
 }
 
-/// Replays the log read from `input` (and, for file identities, `identities` collected from
-/// the same log by a first pass). The parser runs in its own thread.
-pub fn replay<R: BufRead + Send + 'static>(
+/// The exec behind an address space: what the learning of its unknowns needs.
+#[derive(Clone, Debug)]
+struct ExecCtx {
+    /// The line of the execve (the key of its unknowns).
+    line: u64,
+    info: mm::ExecInfo,
+    /// The program's model file, and the interpreter's.
+    program: FileId,
+    interp: Option<FileId>,
+    /// The program's PT_GNU_RELRO start (link-time address).
+    relro: Option<u64>,
+}
+
+/// Replays a log on a fresh model. `open` reads the log from its start; it is called again
+/// for each further run over the log, as long as a run binds unknowns the earlier runs did
+/// not know (see [`crate::unknowns`]); the last run's report is returned, with every
+/// binding. `identities` are the file identities a first pass collected from the same log.
+pub fn replay<R, F>(mut open: F, identities: Identities, opts: Options, mut progress: impl FnMut(u64)) -> Report
+where
+    R: BufRead + Send + 'static,
+    F: FnMut() -> std::io::Result<R>,
+{
+    let mut learned = Learned::default();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let input = match open() {
+            Ok(i) => i,
+            Err(e) => {
+                let mut report = Report::default();
+                report.errors.push(format!("cannot read the log again: {e}"));
+                return report;
+            }
+        };
+        let (mut report, now) = replay_once(input, identities.clone(), opts.clone(), learned.clone(), &mut progress);
+        // A run that bound nothing new replayed with everything it could know: it stands.
+        // Each run binds at least one more value, and there are finitely many; the cap is
+        // for logs that contradict themselves in ways that keep moving.
+        if now == learned || runs == MAX_RUNS {
+            report.bindings = now.lines();
+            report.runs = runs;
+            return report;
+        }
+        if std::env::var_os("MMSIM_DEBUG_LEARN").is_some() {
+            eprintln!("run {runs} learned:\n{now}");
+        }
+        learned = now;
+    }
+}
+
+/// At most this many runs over a log.
+const MAX_RUNS: u32 = 8;
+
+/// One run over the log with what earlier runs learned; returns its report and everything
+/// known at its end. The parser runs in its own thread.
+fn replay_once<R: BufRead + Send + 'static>(
     input: R,
     identities: Identities,
     opts: Options,
-    mut progress: impl FnMut(u64),
-) -> Report {
+    learned: Learned,
+    progress: &mut impl FnMut(u64),
+) -> (Report, Learned) {
     // Batches go to the replayer and come back to the parser thread, which drops their
     // events there: freeing memory in the thread that allocated it is the cheap case, and the
     // replayer thread, the slower of the two, is spared the work. A few small batches in
@@ -144,7 +206,7 @@ pub fn replay<R: BufRead + Send + 'static>(
         }
         let _ = tx.send(batch);
     });
-    let mut r = Replayer::new(identities, opts);
+    let mut r = Replayer::with_learned(identities, opts, learned);
     'outer: for batch in rx {
         for (i, item) in batch.iter().enumerate() {
             if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
@@ -407,6 +469,14 @@ const NO_MM_EFFECT: &[&str] = &[
 impl Replayer {
     /// A replayer with a fresh model configured like this machine.
     pub fn new(ids: Identities, opts: Options) -> Self {
+        Self::with_learned(ids, opts, Learned::default())
+    }
+
+    /// A replayer that knows the unknowns `learned` binds.
+    pub fn with_learned(mut ids: Identities, opts: Options, learned: Learned) -> Self {
+        for (path, b) in &learned.files {
+            ids.learn(path, b.value);
+        }
         let pkeys = std::fs::read_to_string("/proc/self/smaps").map(|s| s.contains("ProtectionKey:")).unwrap_or(false);
         let mut config = Config { event_capacity: 0, pkeys, ram_bytes: 16 << 30, ..Config::default() };
         if let Ok(v) = loader::host::vdso_layout() {
@@ -431,6 +501,9 @@ impl Replayer {
             raw_io: None,
             report: Report::default(),
             stop: false,
+            learned,
+            execs: HashMap::default(),
+            stack_limit_set: HashSet::default(),
         }
     }
 
@@ -439,7 +512,7 @@ impl Replayer {
         &self.k
     }
 
-    fn finish(mut self) -> Report {
+    fn finish(mut self) -> (Report, Learned) {
         self.flush_raw_io();
         let orphans: usize = self.pending.values().map(Vec::len).sum();
         if orphans > 0 {
@@ -447,7 +520,7 @@ impl Replayer {
                 .unchecked
                 .insert("events of tasks whose creation the trace does not show".into(), orphans as u64);
         }
-        self.report
+        (self.report, self.learned)
     }
 
     fn error(&mut self, msg: String) {
@@ -535,6 +608,14 @@ impl Replayer {
         // The traced program inherits stdin, stdout and stderr.
         for fd in 0..3 {
             self.install_other(tpid, fd, false);
+        }
+        // And what the log showed of its limits and personality from before it started.
+        if let Some(b) = self.learned.start_rlimit_stack {
+            let _ = self.k.setrlimit(pid, mm::Rlimit::Stack, b.value);
+        }
+        let unlimited = self.learned.start_rlimit_stack.is_some_and(|b| b.value == u64::MAX);
+        if self.learned.start_legacy.is_some_and(|b| b.value) && !unlimited {
+            let _ = self.k.personality(pid, u64::from(ADDR_COMPAT_LAYOUT));
         }
     }
 
@@ -646,8 +727,9 @@ impl Replayer {
         match name {
             "execve" | "execveat" => self.execve(tpid, line, c),
             "brk" => {
-                let old = self.k.mm(pid).map(|m| m.brk).unwrap_or(0);
+                let (start, old) = self.k.mm(pid).map(|m| (m.start_brk, m.brk)).unwrap_or((0, 0));
                 let got = self.k.brk(pid, c.arg_u64(0).unwrap_or(0));
+                self.learn_from_result(tpid, line, c, (start, old), &got);
                 if let Ok(new) = got {
                     if new > old && old > 0 {
                         self.program_writes(pid, old.saturating_sub(1).max(new - 1));
@@ -657,6 +739,7 @@ impl Replayer {
             }
             "mmap" | "mmap2" | "munmap" | "mprotect" | "pkey_mprotect" => {
                 let (what, got) = self.maps_call(tpid, c);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
                 self.check(line, what, &c.ret, got);
             }
             "mremap" => {
@@ -701,7 +784,18 @@ impl Replayer {
                 self.check(line, "msync", &c.ret, got);
             }
             "mincore" => self.mincore(tpid, line, c),
-            "prlimit64" | "setrlimit" => self.setrlimit(tpid, c),
+            "prlimit64" | "setrlimit" | "getrlimit" => {
+                self.learn_stack_limit(tpid, line, c);
+                if c.name != "getrlimit" {
+                    self.setrlimit(tpid, c);
+                }
+            }
+            "personality" => {
+                if let (Some(p), Ret::Value(_)) = (c.arg(0).and_then(|a| a.flags_value_with(personality_flag)), &c.ret)
+                {
+                    let _ = self.k.personality(pid, p);
+                }
+            }
             "openat" | "open" | "creat" => self.open(tpid, line, c),
             "close" => self.close(tpid, c),
             "dup" | "dup2" | "dup3" => self.dup(tpid, c),
@@ -796,13 +890,40 @@ impl Replayer {
             path = interp;
         }
         let pid = self.mpid(tpid);
-        let got = match loader::host::exec_request(&mut self.k, &path, &argv, &envp) {
+        let unknowns = self.learned.execs.get(&line).copied().unwrap_or_default();
+        let ids = &self.ids;
+        let known = |p: &str| ids.get(p).map(|i| (i.major, i.minor, i.ino));
+        let mut ctx = None;
+        let got = match loader::host::exec_request_as(&mut self.k, &path, &argv, &envp, &known) {
             Ok(mut req) => {
                 req.filename = file.clone();
-                self.k.execve(pid, &req).map(|_| 0)
+                req.placement = mm::ExecPlacement {
+                    randomized: unknowns.any(),
+                    mmap_rnd: unknowns.mmap_rnd.map(|b| b.value),
+                    stack_top: unknowns.stack_top.map(|b| b.value),
+                    load_bias: unknowns.load_bias.map(|b| b.value),
+                    start_brk: unknowns.start_brk.map(|b| b.value),
+                };
+                let r = self.k.execve(pid, &req);
+                if let Ok(info) = &r {
+                    ctx = Some(ExecCtx {
+                        line,
+                        info: info.clone(),
+                        program: req.program.file,
+                        interp: req.interp.as_ref().map(|i| i.file),
+                        relro: req.program.image.relro.map(|r| r.0),
+                    });
+                }
+                r.map(|_| 0)
             }
             Err(e) => Err(e.errno()),
         };
+        if let Some(ctx) = ctx {
+            self.check_placement(line, &ctx, &unknowns);
+            if let Ok(id) = self.k.mm_id(pid) {
+                self.execs.insert(id, ctx);
+            }
+        }
         if got.is_ok() {
             // The new image keeps the descriptors that were not close-on-exec.
             let table = self.procs[&tpid].table;
@@ -842,9 +963,15 @@ impl Replayer {
             self.tables.push(copy);
             self.tables.len() - 1
         };
+        if self.stack_limit_set.contains(&pid) {
+            self.stack_limit_set.insert(child);
+        }
         // A forked child runs the same program: its own mappings are the parent's.
         if let (Ok(from), Ok(to)) = (self.k.mm_id(pid), self.k.mm_id(child)) {
             if from != to {
+                if let Some(ctx) = self.execs.get(&from).cloned() {
+                    self.execs.insert(to, ctx);
+                }
                 if self.started.contains(&from) {
                     self.started.insert(to);
                 }
@@ -859,6 +986,252 @@ impl Replayer {
             for ev in events {
                 self.dispatch(child_tid, &ev);
             }
+        }
+    }
+
+    // ---- unknowns (see crate::unknowns) ----
+
+    /// After an exec that used bound values: each must be one Linux could have drawn.
+    fn check_placement(&mut self, line: u64, ctx: &ExecCtx, u: &ExecUnknowns) {
+        if !self.verify() {
+            return;
+        }
+        let info = &ctx.info;
+        let aligned = |v: u64| v % PAGE_SIZE == 0;
+        let mut wrong = Vec::new();
+        // The heap's range follows from where the program went: unknown while a PIE's
+        // load bias is.
+        let bias_known = info.load_bias_range.is_none() || u.load_bias.is_some();
+        if let (Some(b), true) = (u.start_brk, bias_known) {
+            let (lo, hi) = info.brk_range;
+            if !(lo..hi).contains(&b.value) || !aligned(b.value) {
+                wrong.push((b.line, "start_brk", format!("a page in [{lo:#x}, {hi:#x})"), b.value));
+            }
+        }
+        if let Some(b) = u.load_bias {
+            match info.load_bias_range {
+                Some((lo, hi)) if (lo..hi).contains(&b.value) && aligned(b.value) => {}
+                Some((lo, hi)) => wrong.push((b.line, "load_bias", format!("a page in [{lo:#x}, {hi:#x})"), b.value)),
+                None => wrong.push((b.line, "load_bias", "none: the program is not a PIE".into(), b.value)),
+            }
+        }
+        if let Some(b) = u.mmap_rnd {
+            if b.value >= MMAP_RND_RANGE || !aligned(b.value) {
+                wrong.push((b.line, "mmap_rnd", format!("a page below {MMAP_RND_RANGE:#x}"), b.value));
+            }
+        }
+        if let Some(b) = u.stack_top {
+            let lo = TASK_SIZE - STACK_RND_RANGE - 2 * PAGE_SIZE;
+            if !(lo..=TASK_SIZE).contains(&b.value) || !aligned(b.value) {
+                wrong.push((b.line, "stack_top", format!("a page in [{lo:#x}, {TASK_SIZE:#x}]"), b.value));
+            }
+        }
+        for (at, what, range, value) in wrong {
+            self.report.mismatch(Mismatch {
+                line: at,
+                call: format!("{what} of the execve at line {line} (learned here)"),
+                expected: range,
+                got: format!("{value:#x}"),
+                diff: None,
+            });
+        }
+    }
+
+    /// The exec behind `tpid`'s address space, with the model's id of that space.
+    fn exec_of(&self, tpid: u32) -> Option<(usize, ExecCtx)> {
+        let pid = self.procs.get(&tpid)?.pid;
+        let id = self.k.mm_id(pid).ok()?;
+        Some((id, self.execs.get(&id)?.clone()))
+    }
+
+    fn unknowns(&mut self, exec: u64) -> &mut ExecUnknowns {
+        self.learned.execs.entry(exec).or_default()
+    }
+
+    /// The mmap_rnd the address space `pid` was laid out with.
+    fn mmap_rnd_now(&self, pid: Pid, ctx: &ExecCtx) -> Option<u64> {
+        let m = self.k.mm(pid).ok()?;
+        if m.legacy_layout {
+            return Some(m.mmap_legacy_base.wrapping_sub(TASK_UNMAPPED_BASE));
+        }
+        let base0 = mm::mmap_base(ctx.info.rlimit_stack, self.k.config().stack_guard_gap, true, 0);
+        Some(base0.wrapping_sub(m.mmap_base))
+    }
+
+    /// Binds the mmap area's draw so that an allocation the model put at `got` lands at
+    /// `want` (the area moves as a whole); false if no draw Linux could make does that.
+    fn bind_mmap_area(&mut self, tpid: u32, line: u64, want: u64, got: u64, weak: bool) -> bool {
+        let Some((_, ctx)) = self.exec_of(tpid) else { return false };
+        let known = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
+        if known.mmap_rnd.is_some() && (weak || !known.mmap_rnd_weak) {
+            return false;
+        }
+        let pid = self.mpid(tpid);
+        let Ok(m) = self.k.mm(pid) else { return false };
+        let legacy = m.legacy_layout;
+        let Some(now) = self.mmap_rnd_now(pid, &ctx) else { return false };
+        let delta = want.wrapping_sub(got);
+        // Top-down, a larger draw moves the area down; bottom-up, up.
+        let rnd = if legacy { now.wrapping_add(delta) } else { now.wrapping_sub(delta) };
+        if rnd < MMAP_RND_RANGE && rnd % PAGE_SIZE == 0 {
+            let u = self.unknowns(ctx.line);
+            u.mmap_rnd = Some(Bound { value: rnd, line });
+            u.mmap_rnd_weak = weak;
+            return true;
+        }
+        // An address in the bottom-up area where the model went top-down: the first task
+        // came with the legacy layout (an unlimited stack, or ADDR_COMPAT_LAYOUT).
+        let in_legacy_area = (TASK_UNMAPPED_BASE..TASK_UNMAPPED_BASE + 2 * MMAP_RND_RANGE).contains(&want);
+        if !legacy && in_legacy_area && self.learned.start_legacy.is_none() && !self.stack_limit_set.contains(&pid) {
+            self.learned.start_legacy = Some(Bound { value: true, line });
+            return true;
+        }
+        false
+    }
+
+    /// A result of an address-space call that the model did not predict: binds the
+    /// unknown that explains it, if one is still open.
+    fn learn_from_result(&mut self, tpid: u32, line: u64, c: &Syscall, before: (u64, u64), got: &SysResult<u64>) {
+        let want = match c.ret {
+            Ret::Value(v) => Ok(v),
+            Ret::Error { .. } => Err(()),
+            Ret::Unknown => return,
+        };
+        if want.ok() == got.ok() && want.is_ok() {
+            return;
+        }
+        let Some((_, ctx)) = self.exec_of(tpid) else { return };
+        let addr = c.arg_u64(0).unwrap_or(0);
+        match c.name.as_ref() {
+            "brk" => {
+                // brk(NULL) before the heap moved tells where it starts.
+                let (start_brk, brk) = before;
+                if let (Ok(r), 0, true) = (want, addr, start_brk == brk) {
+                    let u = self.unknowns(ctx.line);
+                    if u.start_brk.is_none() && r % PAGE_SIZE == 0 {
+                        u.start_brk = Some(Bound { value: r, line });
+                    }
+                }
+            }
+            "mmap" | "mmap2" | "mremap" => {
+                let flags = if c.name == "mremap" { 0 } else { c.arg(3).and_then(Arg::flags_value).unwrap_or(0) };
+                let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+                if let (Ok(r), Ok(g), false, false) = (want, got, fixed, c.name == "mremap") {
+                    // A mapping of 2 MiB or more may be placed 2 MiB-aligned (THP), which
+                    // hides the low bits of the draw.
+                    let len = c.arg_u64(1).unwrap_or(0);
+                    self.bind_mmap_area(tpid, line, r, *g, len >= HPAGE_SIZE);
+                }
+            }
+            "mprotect" | "pkey_mprotect" => {
+                // ld.so (or a static-pie's own start code) makes the program's RELRO
+                // read-only: that reveals the load bias.
+                let Some(relro) = ctx.relro else { return };
+                let Some((lo, hi)) = ctx.info.load_bias_range else {
+                    // A program without an interpreter that is its own loader sits in the
+                    // mmap area: its RELRO shows where the area is.
+                    let model_at = ctx.info.load_bias.wrapping_add(page_floor(relro));
+                    if ctx.info.load_bias != 0 && want.is_ok() {
+                        self.bind_mmap_area(tpid, line, addr, model_at, false);
+                    }
+                    return;
+                };
+                let bias = addr.wrapping_sub(page_floor(relro));
+                let u = self.unknowns(ctx.line);
+                if want.is_ok() && u.load_bias.is_none() && (lo..hi).contains(&bias) && bias % PAGE_SIZE == 0 {
+                    u.load_bias = Some(Bound { value: bias, line });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A `/proc/PID/maps` read the model did not predict: binds what it shows of the
+    /// layout (stack, heap, program, interpreter or vDSO) and of file identities, where
+    /// still open.
+    fn learn_from_maps(&mut self, target: u32, line: u64, log_text: &str, model_text: &str) {
+        let Some((_, ctx)) = self.exec_of(target) else { return };
+        let pid = self.mpid(target);
+        let log = parse_maps(log_text);
+        let model = parse_maps(model_text);
+        let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
+            lines.iter().find(|l| l.path == path && (l.offset == 0 || path.starts_with('['))).cloned()
+        };
+        let u = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
+        if u.stack_top.is_none() {
+            if let Some(l) = by_path(&log, "[stack]") {
+                if by_path(&model, "[stack]").map(|m| m.end) != Some(l.end) {
+                    self.unknowns(ctx.line).stack_top = Some(Bound { value: l.end, line });
+                }
+            }
+        }
+        if u.start_brk.is_none() {
+            if let Some(l) = by_path(&log, "[heap]") {
+                if by_path(&model, "[heap]").map(|m| m.start) != Some(l.start) {
+                    self.unknowns(ctx.line).start_brk = Some(Bound { value: l.start, line });
+                }
+            }
+        }
+        let name = |k: &Kernel, f: FileId| k.m.file(f).path.clone();
+        let program = name(&self.k, ctx.program);
+        if u.load_bias.is_none() && ctx.info.load_bias_range.is_some() {
+            if let (Some(l), Some(m)) = (by_path(&log, &program), by_path(&model, &program)) {
+                if l.start != m.start {
+                    let bias = ctx.info.load_bias.wrapping_add(l.start.wrapping_sub(m.start));
+                    self.unknowns(ctx.line).load_bias = Some(Bound { value: bias, line });
+                }
+            }
+        }
+        if u.mmap_rnd.is_none() || u.mmap_rnd_weak {
+            // The interpreter (or, for a static program, the vDSO) is the first thing in the
+            // mmap area.
+            let first = ctx.interp.map(|f| name(&self.k, f)).unwrap_or_else(|| "[vdso]".into());
+            if let (Some(l), Some(m)) = (by_path(&log, &first), by_path(&model, &first)) {
+                if l.start != m.start {
+                    self.bind_mmap_area(target, line, l.start, m.start, false);
+                }
+            }
+        }
+        for l in &log {
+            if !l.path.starts_with('/') || l.ino == 0 || self.learned.files.contains_key(&l.path) {
+                continue;
+            }
+            let Some(m) = model.iter().find(|m| m.path == l.path) else { continue };
+            let (got, want) = ((m.major, m.minor, m.ino), (l.major, l.minor, l.ino));
+            // A stat in the log wins: then a different identity here is a mismatch.
+            if got != want && self.ids.get(&l.path).is_none() {
+                let id = Identity { major: l.major, minor: l.minor, ino: l.ino };
+                self.learned.files.insert(l.path.clone(), Bound { value: id, line });
+            }
+        }
+        let _ = pid;
+    }
+
+    /// What a prlimit64/getrlimit in the log showed of RLIMIT_STACK: the limit the first
+    /// task inherited, if no call in the log set it before.
+    fn learn_stack_limit(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Ret::Value(_) = c.ret else { return };
+        let pid = self.mpid(tpid);
+        let (resource, new, old) = match c.name.as_ref() {
+            "prlimit64" if c.arg_u64(0).map_or(true, |p| p == 0) => (c.arg(1), c.arg(2), c.arg(3)),
+            "getrlimit" => (c.arg(0), None, c.arg(1)),
+            "setrlimit" => (c.arg(0), c.arg(1), None),
+            _ => return,
+        };
+        if resource.and_then(Arg::as_ident) != Some("RLIMIT_STACK") {
+            return;
+        }
+        if let Some(v) = old.and_then(|o| o.field("rlim_cur")).and_then(rlim_value) {
+            let set = self.stack_limit_set.contains(&pid);
+            if !set && self.learned.start_rlimit_stack.is_none() {
+                let now = self.k.mm_id(pid).map(|id| self.k.rlimit(id, mm::Rlimit::Stack)).unwrap_or(0);
+                if now != v {
+                    self.learned.start_rlimit_stack = Some(Bound { value: v, line });
+                }
+            }
+        }
+        if new.is_some_and(|n| !n.is_null()) {
+            self.stack_limit_set.insert(pid);
         }
     }
 
@@ -1381,6 +1754,11 @@ impl Replayer {
         let earlier_matches = want != got
             && self.concurrent_state_explains(reader, what, target, window.as_ref(), &|t: &str| part(t) == want);
         let name = if what == ProcText::Maps { "read(/proc/PID/maps)" } else { "read(/proc/PID/smaps)" };
+        if want != got && !earlier_matches && what == ProcText::Maps {
+            // Whole lines only: a read that starts inside a line leaves that line out.
+            let from = if pos == 0 { 0 } else { want.find('\n').map_or(want.len(), |i| i + 1) };
+            self.learn_from_maps(target, line, &want[from..], &text);
+        }
         if want == got || earlier_matches {
             self.report.passed += 1;
         } else {
@@ -1571,24 +1949,7 @@ impl Replayer {
             "RLIMIT_MEMLOCK" => mm::Rlimit::Memlock,
             _ => return,
         };
-        let Some(cur) = new.and_then(|n| n.field("rlim_cur")) else { return };
-        let value = match cur.as_ident() {
-            Some("RLIM64_INFINITY") | Some("RLIM_INFINITY") => u64::MAX,
-            _ => match cur.as_u64() {
-                Some(v) => v,
-                None => {
-                    // strace prints multiples of 1024 as `N*1024`.
-                    let text = format!("{cur:?}");
-                    let digits: String = text.chars().filter(|ch| ch.is_ascii_digit() || *ch == '*').collect();
-                    let mut it = digits.split('*').filter_map(|d| d.parse::<u64>().ok());
-                    match (it.next(), it.next()) {
-                        (Some(a), Some(b)) => a.saturating_mul(b),
-                        (Some(a), None) => a,
-                        _ => return,
-                    }
-                }
-            },
-        };
+        let Some(value) = new.and_then(|n| n.field("rlim_cur")).and_then(rlim_value) else { return };
         let pid = self.mpid(tpid);
         let _ = self.k.setrlimit(pid, which, value);
     }
@@ -1689,6 +2050,47 @@ impl CloneFlags for Arg {
 }
 
 /// The interpreter line of a `#!` script on this machine: (interpreter, optional argument).
+/// The value of a personality flag name strace prints.
+fn personality_flag(name: &str) -> Option<u64> {
+    PERSONALITY_NAMES.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+/// A limit as strace prints it: a number, `N*1024`, or RLIM64_INFINITY.
+fn rlim_value(cur: &Arg) -> Option<u64> {
+    match cur.as_ident() {
+        Some("RLIM64_INFINITY") | Some("RLIM_INFINITY") => Some(u64::MAX),
+        _ => match cur.as_u64() {
+            Some(v) => Some(v),
+            None => {
+                // strace prints multiples of 1024 as `N*1024`.
+                let text = format!("{cur:?}");
+                let digits: String = text.chars().filter(|ch| ch.is_ascii_digit() || *ch == '*').collect();
+                let mut it = digits.split('*').filter_map(|d| d.parse::<u64>().ok());
+                match (it.next(), it.next()) {
+                    (Some(a), Some(b)) => Some(a.saturating_mul(b)),
+                    (Some(a), None) => Some(a),
+                    _ => None,
+                }
+            }
+        },
+    }
+}
+
+/// The size of a PMD-mapped transparent huge page.
+const HPAGE_SIZE: u64 = 2 << 20;
+/// The range of arch_mmap_rnd's draw on x86-64 (28 bits of pages).
+const MMAP_RND_RANGE: u64 = 1 << 40;
+/// The range of randomize_stack_top's drop on x86-64 (22 bits of pages).
+const STACK_RND_RANGE: u64 = 0x3f_ffff << 12;
+/// TASK_SIZE of a 64-bit process.
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+/// Where the legacy layout's mmap area starts before randomization (TASK_SIZE / 3).
+const TASK_UNMAPPED_BASE: u64 = 0x2aaa_aaaa_b000;
+
+fn page_floor(a: u64) -> u64 {
+    a & !(PAGE_SIZE - 1)
+}
+
 fn shebang(path: &str) -> Option<(String, Option<String>)> {
     use std::io::Read;
     let mut head = [0u8; 256];

@@ -61,6 +61,10 @@ pub struct Report {
     /// What the replay took from the trace rather than from this machine, and from where
     /// (e.g. the directory the program started in).
     pub notes: Vec<String>,
+    /// What the replay learned from the log (see [`crate::unknowns`]), one binding a line.
+    pub bindings: Vec<String>,
+    /// How many runs over the log it took to learn it.
+    pub runs: u32,
 }
 
 impl Report {

@@ -45,14 +45,15 @@ fn record(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<PathBu
 
 fn replay_text(text: Vec<u8>, cwd: Option<PathBuf>) -> Report {
     let ids = Identities::collect(&text[..]);
-    replay::replay(std::io::Cursor::new(text), ids, Options { mode: Mode::Verify, keep_going: false, cwd }, |_| {})
+    let opts = Options { mode: Mode::Verify, keep_going: false, cwd };
+    replay::replay(|| Ok(std::io::Cursor::new(text.clone())), ids, opts, |_| {})
 }
 
 fn replay_file(path: &Path) -> Report {
     let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
     let cwd = Some(path.parent().unwrap().to_path_buf());
-    let file = std::fs::File::open(path).unwrap();
-    replay::replay(BufReader::new(file), ids, Options { mode: Mode::Verify, keep_going: false, cwd }, |_| {})
+    let opts = Options { mode: Mode::Verify, keep_going: false, cwd };
+    replay::replay(|| std::fs::File::open(path).map(BufReader::new), ids, opts, |_| {})
 }
 
 #[track_caller]

@@ -33,9 +33,13 @@ fn record(name: &str, cmd: &[&str], buffers: bool, dir: &Path) -> Option<PathBuf
 
 fn replay_file(path: &Path, mode: Mode) -> Report {
     let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
-    let file = std::fs::File::open(path).unwrap();
     let cwd = Some(path.parent().unwrap().to_path_buf());
-    replay::replay(BufReader::new(file), ids, Options { mode, keep_going: false, cwd }, |_| {})
+    replay::replay(
+        || std::fs::File::open(path).map(BufReader::new),
+        ids,
+        Options { mode, keep_going: false, cwd },
+        |_| {},
+    )
 }
 
 #[track_caller]
@@ -176,14 +180,14 @@ fn broken_logs_give_line_numbers_and_keep_going_continues() {
     std::fs::write(&broken, &text).unwrap();
     let ids = Identities::collect(BufReader::new(std::fs::File::open(&broken).unwrap()));
     let stop = replay::replay(
-        BufReader::new(std::fs::File::open(&broken).unwrap()),
+        || std::fs::File::open(&broken).map(BufReader::new),
         ids.clone(),
         Options { mode: Mode::Verify, keep_going: false, cwd: None },
         |_| {},
     );
     assert!(!stop.errors.is_empty() && stop.errors[0].starts_with("line 2:"), "{:?}", stop.errors);
     let going = replay::replay(
-        BufReader::new(std::fs::File::open(&broken).unwrap()),
+        || std::fs::File::open(&broken).map(BufReader::new),
         ids,
         Options { mode: Mode::Verify, keep_going: true, cwd: None },
         |_| {},

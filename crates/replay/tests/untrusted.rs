@@ -14,7 +14,8 @@ fn replay_text(text: &str) -> Report {
     let text = text.to_string();
     std::panic::catch_unwind(move || {
         let ids = Identities::collect(text.as_bytes());
-        replay::replay(std::io::Cursor::new(text.into_bytes()), ids, opts(false), |_| {})
+        let bytes = text.into_bytes();
+        replay::replay(|| Ok(std::io::Cursor::new(bytes.clone())), ids, opts(false), |_| {})
     })
     .unwrap_or_else(|e| {
         let what = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
@@ -109,7 +110,7 @@ fn an_endless_input_ends_at_the_line_length_limit() {
     let endless = || BufReader::new(std::io::repeat(0));
     let ids = Identities::collect(endless());
     assert!(ids.is_empty());
-    let r = replay::replay(endless(), ids, opts(true), |_| {});
+    let r = replay::replay(|| Ok(endless()), ids, opts(true), |_| {});
     let limit = trace::DEFAULT_MAX_LINE_LEN;
     assert_error(&r, &format!("line 1:{}: line longer than {limit} bytes, and no end of line", limit + 1));
 }

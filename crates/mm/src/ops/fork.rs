@@ -68,6 +68,7 @@ impl Kernel {
                 comm: parent_task.comm,
                 limits: parent_task.limits,
                 caps_dropped: parent_task.caps_dropped,
+                personality: parent_task.personality,
             },
         );
         self.attach_mm(child_pid, cid);

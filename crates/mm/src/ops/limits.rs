@@ -28,6 +28,17 @@ impl Kernel {
         Ok(0)
     }
 
+    /// `personality(persona)`: sets the task's execution domain and flags and returns the
+    /// old value; 0xffffffff only asks. The layout flags take effect at the next execve.
+    pub fn personality(&mut self, pid: Pid, persona: u64) -> SysResult<u64> {
+        let t = self.tasks.get_mut(&pid).filter(|t| t.exit_code.is_none()).ok_or(Errno::ESRCH)?;
+        let old = t.personality;
+        if persona != 0xffff_ffff {
+            t.personality = persona as u32;
+        }
+        Ok(u64::from(old))
+    }
+
     /// `prctl(PR_SET_THP_DISABLE, disable)`: no transparent huge pages for the address
     /// space (inherited across fork).
     pub fn set_thp_disable(&mut self, pid: Pid, disable: bool) -> SysResult<u64> {

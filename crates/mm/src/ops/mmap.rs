@@ -275,7 +275,7 @@ impl Kernel {
             }
             match found {
                 Some(a) => a,
-                None => self.arch_unmapped_area_topdown(mm, addr, len)?,
+                None => self.arch_unmapped_area(mm, addr, len)?,
             }
         };
         if result > TASK_SIZE - len {
@@ -301,7 +301,7 @@ impl Kernel {
         }
         let len_pad = len.checked_add(size)?;
         off.checked_add(len_pad)?;
-        let ret = self.arch_unmapped_area_topdown(mm, addr, len_pad).ok()?;
+        let ret = self.arch_unmapped_area(mm, addr, len_pad).ok()?;
         if ret == addr {
             return Some(addr);
         }
@@ -310,6 +310,38 @@ impl Kernel {
             return Some(ret + size);
         }
         Some(ret + off_sub)
+    }
+
+    /// The address space's own placement: top-down below mmap_base, or bottom-up in the
+    /// legacy layout.
+    fn arch_unmapped_area(&self, mm: &crate::mm::Mm, addr: u64, len: u64) -> SysResult<u64> {
+        if mm.legacy_layout {
+            self.arch_unmapped_area_bottom_up(mm, addr, len)
+        } else {
+            self.arch_unmapped_area_topdown(mm, addr, len)
+        }
+    }
+
+    /// arch_get_unmapped_area (x86-64, the legacy layout): a usable hint rounded up to a
+    /// page, else the lowest gap above the legacy base.
+    fn arch_unmapped_area_bottom_up(&self, mm: &crate::mm::Mm, addr: u64, len: u64) -> SysResult<u64> {
+        let end = if addr > DEFAULT_MAP_WINDOW { TASK_SIZE } else { DEFAULT_MAP_WINDOW };
+        if len > end {
+            return Err(Errno::ENOMEM);
+        }
+        if addr != 0 {
+            if let Some(a) = page_ceil(addr) {
+                if end - len >= a {
+                    match mm.vmas.find(a) {
+                        None => return Ok(a),
+                        Some(v) if a + len <= mm.vmas.start_gap(v) => return Ok(a),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let low = mm.mmap_legacy_base.max(self.m.config.lsm_mmap_min_addr);
+        mm.vmas.find_bottom_up(low, end, len, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)
     }
 
     /// arch_get_unmapped_area_topdown (x86-64): honour a usable hint, else the highest gap

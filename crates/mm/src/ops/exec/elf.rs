@@ -10,6 +10,7 @@
 //! the search finds room for all of it.
 
 use super::image::{ElfImage, ElfKind, LoadSegment};
+use super::random::MMAP_RND_BITS;
 use crate::file::OpenFileId;
 use crate::flags::VmFlags;
 use crate::kernel::{Kernel, Pid};
@@ -48,6 +49,8 @@ pub(crate) struct ProgramLayout {
     pub start_data: u64,
     /// mm->end_data.
     pub end_data: u64,
+    /// The range a PIE's load bias is drawn from, for a PIE with an interpreter.
+    pub load_bias_range: Option<(u64, u64)>,
 }
 
 impl Kernel {
@@ -188,6 +191,7 @@ impl Kernel {
     /// The PT_LOAD loop of load_elf_binary: maps the program and returns where it went.
     /// `has_interp` decides where a position-independent program goes: at ELF_ET_DYN_BASE
     /// when an interpreter will run it, in the mmap area when it runs itself.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn load_program(
         &mut self,
         pid: Pid,
@@ -196,7 +200,9 @@ impl Kernel {
         image: &ElfImage,
         has_interp: bool,
         mut rng: Option<&mut super::random::ExecRng>,
+        given_bias: Option<u64>,
     ) -> SysResult<ProgramLayout> {
+        let mut load_bias_range = None;
         let mut first = true;
         let mut load_bias: u64 = 0;
         let mut phdr: u64 = 0;
@@ -227,6 +233,12 @@ impl Kernel {
                     }
                     if alignment != 0 {
                         load_bias &= !(alignment - 1);
+                    }
+                    let low = page_floor(ELF_ET_DYN_BASE_RAW & !(alignment.max(1) - 1));
+                    load_bias_range = Some((low, low + (1 << (MMAP_RND_BITS + PAGE_SHIFT))));
+                    if let Some(b) = given_bias {
+                        // The final bias is what the caller knows: undo the step below.
+                        load_bias = b.wrapping_add(vaddr);
                     }
                     flags |= MAP_FIXED_NOREPLACE;
                 } else if alignment > PAGE_SIZE {
@@ -281,6 +293,7 @@ impl Kernel {
             elf_brk = elf_brk.max(seg.vaddr + seg.memsz);
         }
         Ok(ProgramLayout {
+            load_bias_range,
             load_bias,
             entry: image.entry.wrapping_add(load_bias),
             phdr: phdr.wrapping_add(load_bias),

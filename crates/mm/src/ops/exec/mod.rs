@@ -39,7 +39,7 @@ pub mod request;
 pub mod vdso;
 
 pub use image::{ElfImage, ElfKind, LoadSegment, StackExec};
-pub use request::{at, AuxvProfile, ExecFile, ExecInfo, ExecRequest};
+pub use request::{at, AuxvProfile, ExecFile, ExecInfo, ExecPlacement, ExecRequest};
 pub use vdso::VdsoLayout;
 
 use crate::file::{FileId, FileKind, OpenFileId};
@@ -60,6 +60,9 @@ const STACK_INITIAL_EXPANSION: u64 = 128 << 10;
 
 /// Where the 64-bit stack ends before randomization (STACK_TOP).
 const STACK_TOP: u64 = TASK_SIZE;
+
+/// How far above the bss arch_randomize_brk may move the heap of a 64-bit process (1 GiB).
+const BRK_RANDOM_RANGE: u64 = 1 << 30;
 
 /// The length of a task's command name (TASK_COMM_LEN less the NUL).
 const COMM_LEN: usize = 15;
@@ -105,7 +108,10 @@ impl Kernel {
             }
         };
         let cfg = &self.m.config;
-        let strings = args::copy_strings(&req.filename, &req.argv, &req.envp, cfg.rlimit_stack, cfg.rlimit_as)?;
+        // The task's own stack limit, as setrlimit left it before the exec.
+        let rlimit_stack = task.limits.stack.unwrap_or(cfg.rlimit_stack);
+        let rlimit_as = task.limits.as_.unwrap_or(cfg.rlimit_as);
+        let strings = args::copy_strings(&req.filename, &req.argv, &req.envp, rlimit_stack, rlimit_as)?;
         let new = self.new_mm()?;
 
         // The point of no return.
@@ -176,13 +182,23 @@ impl Kernel {
     ) -> SysResult<ExecInfo> {
         let cfg = self.m.config.clone();
         let prog = &req.program.image;
+        let place = req.placement;
         let mut rng = req.aslr.map(ExecRng::new);
+        let randomized = rng.is_some() || place.randomized;
+        let task = self.tasks.get(&pid).expect("live task");
+        let rlimit_stack = task.limits.stack.unwrap_or(cfg.rlimit_stack);
+        // mmap_is_legacy on x86: ADDR_COMPAT_LAYOUT only (vm.legacy_va_layout is 0). An
+        // unlimited stack keeps the top-down layout, with mmap_base at the lowest the gap
+        // clamp allows (TASK_SIZE / 6).
+        let legacy = task.personality & abi::ADDR_COMPAT_LAYOUT != 0;
 
         // setup_new_exec: the mmap layout for this stack limit.
-        let rnd = rng.as_mut().map_or(0, ExecRng::mmap_rnd);
+        let drawn = rng.as_mut().map_or(0, ExecRng::mmap_rnd);
+        let rnd = place.mmap_rnd.unwrap_or(drawn);
         let mm = self.mm_mut(id);
-        mm.mmap_base = mmap_base(cfg.rlimit_stack, cfg.stack_guard_gap, rng.is_some(), rnd);
-        mm.mmap_legacy_base = page_ceil(TASK_SIZE / 3).unwrap_or(0) + rnd;
+        mm.mmap_base = mmap_base(rlimit_stack, cfg.stack_guard_gap, randomized, rnd);
+        mm.mmap_legacy_base = page_ceil(TASK_SIZE / 3).unwrap_or(0).wrapping_add(rnd);
+        mm.legacy_layout = legacy;
 
         // setup_arg_pages: the stack's final top, its VMA, its initial expansion.
         let mut stack_top = STACK_TOP;
@@ -190,6 +206,7 @@ impl Kernel {
             stack_top -= r.stack_rnd();
         }
         let stack_top = page_ceil(args::arch_align_stack(stack_top, rng.as_mut())).unwrap_or(STACK_TOP);
+        let stack_top = place.stack_top.unwrap_or(stack_top);
         let shift = STACK_TOP_MAX - stack_top;
         let tmp_start = page_floor(strings.low()).min(STACK_TOP_MAX - PAGE_SIZE);
         let stack_size = STACK_TOP_MAX - tmp_start;
@@ -197,7 +214,7 @@ impl Kernel {
         if stack_top < min_addr || stack_size >= stack_top - min_addr {
             return Err(Errno::ENOMEM);
         }
-        let rlim = cfg.rlimit_stack & PAGE_MASK;
+        let rlim = rlimit_stack & PAGE_MASK;
         let stack_base = stack_top - rlim.min(stack_size + STACK_INITIAL_EXPANSION);
         let mut start = tmp_start - shift;
         if stack_base < start {
@@ -227,7 +244,7 @@ impl Kernel {
         // The program, then its interpreter.
         let open = self.m.add_open(req.program.file, true, false);
         opens.push(open);
-        let layout = self.load_program(pid, id, open, prog, interp.is_some(), rng.as_mut())?;
+        let layout = self.load_program(pid, id, open, prog, interp.is_some(), rng.as_mut(), place.load_bias)?;
         let mut interp_base = 0;
         let entry = match interp {
             Some(i) => {
@@ -313,16 +330,34 @@ impl Kernel {
             brk_moved = true;
         }
         let mut brk = page_ceil(elf_brk).unwrap_or(elf_brk);
-        if let Some(r) = rng.as_mut() {
+        let mut brk_range = (brk, brk.saturating_add(1));
+        if randomized {
             if !brk_moved {
                 brk += PAGE_SIZE;
             }
-            brk = r.randomize_page(brk, 1 << 30);
+            brk_range = (brk, brk.saturating_add(BRK_RANDOM_RANGE));
+            if let Some(r) = rng.as_mut() {
+                brk = r.randomize_page(brk, BRK_RANDOM_RANGE);
+            }
         }
+        let brk = place.start_brk.unwrap_or(brk);
         let mm = self.mm_mut(id);
         mm.start_brk = brk;
         mm.brk = brk;
-        Ok(ExecInfo { entry, sp: tables.sp, load_bias: layout.load_bias, interp_base, auxv })
+        Ok(ExecInfo {
+            entry,
+            sp: tables.sp,
+            load_bias: layout.load_bias,
+            interp_base,
+            auxv,
+            randomized,
+            legacy_layout: legacy,
+            rlimit_stack,
+            stack_top,
+            start_brk: brk,
+            brk_range,
+            load_bias_range: layout.load_bias_range,
+        })
     }
 
     /// Writes what exec puts on the new stack through the kernel copy path (the pages become

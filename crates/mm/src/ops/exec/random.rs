@@ -7,7 +7,7 @@ use crate::layout::*;
 /// Stack top randomization mask, in pages (STACK_RND_MASK on x86-64: 22 bits, 16 GiB).
 const STACK_RND_MASK: u64 = 0x3f_ffff;
 /// Bits of mmap randomization on x86-64, in pages (mmap_rnd_bits default).
-const MMAP_RND_BITS: u32 = 28;
+pub(crate) const MMAP_RND_BITS: u32 = 28;
 
 /// A splitmix64 stream standing in for `get_random_long()`.
 #[derive(Clone, Debug)]

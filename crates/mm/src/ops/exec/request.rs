@@ -139,6 +139,30 @@ pub struct ExecRequest {
     /// `randomize_va_space` 0); `Some(seed)` randomizes as `randomize_va_space` 2 does, with
     /// random numbers drawn from `seed`.
     pub aslr: Option<u64>,
+    /// Randomized parts of the layout the caller already knows (a replay that learned them
+    /// from a trace); each one given replaces Linux's draw.
+    pub placement: ExecPlacement,
+}
+
+/// Where a randomized exec puts things, for a caller that knows: each value replaces the
+/// random draw (or, without randomization, the fixed value) Linux would use. Values that
+/// Linux could not have drawn are taken as given; [`ExecInfo`] reports the ranges Linux
+/// draws from, so the caller can tell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecPlacement {
+    /// Lay out as `randomize_va_space` 2 does (the mmap gap padded for stack
+    /// randomization, a page between bss and brk) even without a seed; draws not given
+    /// below are then 0.
+    pub randomized: bool,
+    /// arch_mmap_rnd's draw for the mmap area: mmap_base = the unrandomized base less it,
+    /// the legacy base = TASK_UNMAPPED_BASE plus it.
+    pub mmap_rnd: Option<u64>,
+    /// The stack's final top (page-aligned), after randomize_stack_top and arch_align_stack.
+    pub stack_top: Option<u64>,
+    /// A PIE program's load bias.
+    pub load_bias: Option<u64>,
+    /// The start of the program break.
+    pub start_brk: Option<u64>,
 }
 
 impl ExecRequest {
@@ -154,6 +178,7 @@ impl ExecRequest {
             auxv: AuxvProfile::default(),
             random_bytes: [0; 16],
             aslr: None,
+            placement: ExecPlacement::default(),
         }
     }
 
@@ -198,4 +223,19 @@ pub struct ExecInfo {
     pub interp_base: u64,
     /// The auxiliary vector written on the stack, without AT_NULL.
     pub auxv: Vec<(u64, u64)>,
+    /// Whether the layout was randomized.
+    pub randomized: bool,
+    /// Whether unplaced mappings go bottom-up (the legacy layout).
+    pub legacy_layout: bool,
+    /// The stack limit the layout was computed for.
+    pub rlimit_stack: u64,
+    /// The stack's top.
+    pub stack_top: u64,
+    /// The start of the program break, and the range `[low, high)` Linux draws it from
+    /// (one value when not randomized).
+    pub start_brk: u64,
+    /// See `start_brk`.
+    pub brk_range: (u64, u64),
+    /// The range a PIE's load bias is drawn from, for a PIE with an interpreter.
+    pub load_bias_range: Option<(u64, u64)>,
 }

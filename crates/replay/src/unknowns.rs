@@ -1,0 +1,207 @@
+//! What a trace does not determine, learned from the trace itself.
+//!
+//! A log recorded with ASLR on, or on a machine whose shell raised the stack limit, or of a
+//! program whose files the replaying machine names differently, leaves values open that the
+//! kernel chose before or outside the log: where each exec put the mmap area, the stack,
+//! the program and the heap, which device and inode each mapped file has, which stack limit
+//! the first task inherited. Each is an *unknown*. The replay binds an unknown at the first
+//! line that reveals it (a result that only one value explains, or a `/proc` read that shows
+//! it) and from then on checks every other line against the binding: a line that
+//! contradicts it is a mismatch, like any other.
+//!
+//! A binding made at line N also decides what the model did before line N (an exec lays out
+//! everything at once), so the replay runs again from the start with every binding known,
+//! until a run binds nothing new; the last run's report is the replay's. Each value bound
+//! must be one Linux could have drawn (its randomization range and alignment); otherwise
+//! the binding is itself reported as a mismatch.
+
+use crate::identity::Identity;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A value bound from the log, and the line that revealed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound<T> {
+    /// The value.
+    pub value: T,
+    /// The line of the log it was learned from.
+    pub line: u64,
+}
+
+/// The randomized parts of one exec's layout. `None`: not revealed (yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecUnknowns {
+    /// arch_mmap_rnd's draw: places the mmap area, the interpreter and the vDSO.
+    pub mmap_rnd: Option<Bound<u64>>,
+    /// `mmap_rnd` came from a 2 MiB-aligned placement, which many draws explain: a later
+    /// line that pins it down replaces it.
+    pub mmap_rnd_weak: bool,
+    /// The stack's top.
+    pub stack_top: Option<Bound<u64>>,
+    /// A PIE program's load bias.
+    pub load_bias: Option<Bound<u64>>,
+    /// The start of the heap.
+    pub start_brk: Option<Bound<u64>>,
+}
+
+impl ExecUnknowns {
+    /// Whether anything is bound (then the exec was randomized).
+    pub fn any(&self) -> bool {
+        self.mmap_rnd.is_some() || self.stack_top.is_some() || self.load_bias.is_some() || self.start_brk.is_some()
+    }
+}
+
+/// Everything a replay learned, carried from one run over the log to the next.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Learned {
+    /// By the line of the execve that laid the address space out.
+    pub execs: BTreeMap<u64, ExecUnknowns>,
+    /// File identities no stat in the log showed, learned from `/proc` reads, by the
+    /// canonical path maps prints.
+    pub files: BTreeMap<String, Bound<Identity>>,
+    /// The stack limit the first task inherited (u64::MAX: unlimited).
+    pub start_rlimit_stack: Option<Bound<u64>>,
+    /// Whether the first task inherited the legacy mmap layout (an unlimited stack or
+    /// ADDR_COMPAT_LAYOUT, before the log starts).
+    pub start_legacy: Option<Bound<bool>>,
+}
+
+impl Learned {
+    /// How many values are bound.
+    pub fn len(&self) -> usize {
+        let execs: usize = self
+            .execs
+            .values()
+            .map(|e| {
+                usize::from(e.mmap_rnd.is_some())
+                    + usize::from(e.stack_top.is_some())
+                    + usize::from(e.load_bias.is_some())
+                    + usize::from(e.start_brk.is_some())
+            })
+            .sum();
+        execs
+            + self.files.len()
+            + usize::from(self.start_rlimit_stack.is_some())
+            + usize::from(self.start_legacy.is_some())
+    }
+
+    /// Whether nothing is bound.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bindings as the report lists them, one a line.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(b) = self.start_rlimit_stack {
+            let v = if b.value == u64::MAX { "unlimited".to_string() } else { format!("{}", b.value) };
+            out.push(format!("bound RLIMIT_STACK at start = {v} from line {}", b.line));
+        }
+        if let Some(b) = self.start_legacy {
+            out.push(format!("bound legacy mmap layout at start = {} from line {}", b.value, b.line));
+        }
+        for (exec, u) in &self.execs {
+            let at = format!("(execve at line {exec})");
+            if let Some(b) = u.mmap_rnd {
+                out.push(format!("bound mmap_rnd = {:#x} from line {} {at}", b.value, b.line));
+            }
+            if let Some(b) = u.load_bias {
+                out.push(format!("bound load_bias = {:#x} from line {} {at}", b.value, b.line));
+            }
+            if let Some(b) = u.start_brk {
+                out.push(format!("bound start_brk = {:#x} from line {} {at}", b.value, b.line));
+            }
+            if let Some(b) = u.stack_top {
+                out.push(format!("bound stack_top = {:#x} from line {} {at}", b.value, b.line));
+            }
+        }
+        for (path, b) in &self.files {
+            let i = b.value;
+            out.push(format!("bound {path} = {:02x}:{:02x} {} from line {}", i.major, i.minor, i.ino, b.line));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Learned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for l in self.lines() {
+            writeln!(f, "{l}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One line of `/proc/PID/maps`, as far as the learning needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MapsLine {
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+    pub major: u32,
+    pub minor: u32,
+    pub ino: u64,
+    pub path: String,
+}
+
+/// Parses the whole lines of a maps text (a line cut short by the read is left out).
+pub(crate) fn parse_maps(text: &str) -> Vec<MapsLine> {
+    let mut out = Vec::new();
+    for line in text.split_inclusive('\n') {
+        let Some(line) = line.strip_suffix('\n') else { break };
+        if let Some(l) = parse_maps_line(line) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+fn parse_maps_line(line: &str) -> Option<MapsLine> {
+    let mut it = line.splitn(6, ' ');
+    let range = it.next()?;
+    let _perms = it.next()?;
+    let offset = u64::from_str_radix(it.next()?, 16).ok()?;
+    let (major, minor) = it.next()?.split_once(':')?;
+    let ino = it.next()?.parse().ok()?;
+    let path = it.next().unwrap_or("").trim_start().to_string();
+    let (start, end) = range.split_once('-')?;
+    Some(MapsLine {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        offset,
+        major: u32::from_str_radix(major, 16).ok()?,
+        minor: u32::from_str_radix(minor, 16).ok()?,
+        ino,
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_lines_parse_and_a_cut_line_is_left_out() {
+        let text = "55b1d9419000-55b1d941b000 r--p 00000000 fe:00 247030                     /usr/bin/cat\n\
+                    7ffc18998000-7ffc189b9000 rw-p 00000000 00:00 0                          [stack]\n\
+                    7ffc189b9000-7ffc18";
+        let lines = parse_maps(text);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].start, 0x55b1d9419000);
+        assert_eq!((lines[0].major, lines[0].minor, lines[0].ino), (0xfe, 0, 247030));
+        assert_eq!(lines[0].path, "/usr/bin/cat");
+        assert_eq!(lines[1].path, "[stack]");
+        assert_eq!(lines[1].end, 0x7ffc189b9000);
+    }
+
+    #[test]
+    fn bindings_are_listed_with_their_lines() {
+        let mut l = Learned::default();
+        l.execs.entry(1).or_default().mmap_rnd = Some(Bound { value: 0x7000, line: 3 });
+        l.execs.entry(1).or_default().start_brk = Some(Bound { value: 0x5555_6000_0000, line: 2 });
+        let text = l.to_string();
+        assert!(text.contains("bound mmap_rnd = 0x7000 from line 3 (execve at line 1)"), "{text}");
+        assert!(text.contains("bound start_brk = 0x555560000000 from line 2"), "{text}");
+        assert_eq!(l.len(), 2);
+    }
+}
