@@ -1,0 +1,224 @@
+//! Traces recorded the way users record them: plain `strace -f -o FILE`, with address-space
+//! randomization on, under a raised stack limit, with `setarch -L`. What such a log leaves
+//! open (where each exec put the mmap area, the stack, the program and the heap; the stack
+//! limit the first task inherited) must be learned from the log itself, and the replay must
+//! end with zero mismatches. Also: a log edited to contradict itself after a binding gives a
+//! mismatch, never a silent pass.
+
+use replay::{Identities, Mode, Options, Report};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-aslr").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Whether this machine randomizes address spaces (the tests that assert bindings need it).
+fn aslr_on() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/randomize_va_space").is_ok_and(|s| s.trim() != "0")
+}
+
+/// Runs `sh -c SCRIPT` with `$STRACE` standing for `strace -f <flags> -o OUT` (no setarch);
+/// returns OUT.
+fn record(name: &str, flags: &str, script: &str, dir: &Path) -> Option<PathBuf> {
+    if !hostreq::need_tools(name, &["strace", "sh", "setarch"]) {
+        return None;
+    }
+    let out = dir.join(format!("{name}.trace"));
+    let strace = format!("strace -f {flags} -o {}", out.display());
+    let status =
+        Command::new("sh").arg("-c").arg(script.replace("$STRACE", &strace)).current_dir(dir).output().expect("run sh");
+    assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
+    Some(out)
+}
+
+fn replay_file(path: &Path) -> Report {
+    let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
+    let opts = Options { mode: Mode::Verify, keep_going: false, cwd: Some(path.parent().unwrap().to_path_buf()) };
+    replay::replay(|| std::fs::File::open(path).map(BufReader::new), ids, opts, |_| {})
+}
+
+#[track_caller]
+fn assert_clean(name: &str, r: &Report, min_checks: u64) {
+    let problems: Vec<String> = r.mismatches.iter().map(|m| m.to_string()).chain(r.errors.iter().cloned()).collect();
+    assert!(problems.is_empty(), "{name}: {}{}\n{}", r.bindings.join("\n"), r.summary(), problems.join("\n"));
+    assert!(r.passed >= min_checks, "{name}: only {} checks ran", r.passed);
+}
+
+/// Asserts that a binding whose text contains `what` was made.
+#[track_caller]
+fn assert_bound(name: &str, r: &Report, what: &str) {
+    if aslr_on() {
+        assert!(
+            r.bindings.iter().any(|b| b.contains(what)),
+            "{name}: no binding of {what} in\n{}",
+            r.bindings.join("\n")
+        );
+    }
+}
+
+fn compile(name: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
+    if !hostreq::need_tools(name, &["gcc"]) {
+        return None;
+    }
+    let exe = dir.join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs/maps_reader.c");
+    let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
+    if !out.status.success() {
+        hostreq::skip(name, &format!("gcc {flags:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
+        return None;
+    }
+    Some(exe)
+}
+
+#[test]
+fn plain_strace_of_cat_with_aslr() {
+    let dir = scratch("cat");
+    let Some(t) = record("cat", "", "$STRACE cat /proc/self/maps >/dev/null", &dir) else { return };
+    let r = replay_file(&t);
+    assert_clean("cat", &r, 30);
+    for what in ["mmap_rnd", "load_bias", "start_brk"] {
+        assert_bound("cat", &r, what);
+    }
+    // The heap's start comes from the first brk, on line 2.
+    if aslr_on() {
+        assert!(
+            r.bindings.iter().any(|b| b.starts_with("bound start_brk") && b.contains("from line 2 ")),
+            "{:?}",
+            r.bindings
+        );
+    }
+}
+
+#[test]
+fn a_whole_maps_read_binds_the_stack() {
+    let dir = scratch("cat-full");
+    let Some(t) = record("cat-full", "-s 65536", "$STRACE cat /proc/self/maps >/dev/null", &dir) else { return };
+    let r = replay_file(&t);
+    assert_clean("cat -s 65536", &r, 30);
+    assert_bound("cat -s 65536", &r, "stack_top");
+}
+
+#[test]
+fn programs_of_every_kind_with_aslr() {
+    let dir = scratch("kinds");
+    for (name, flags) in [
+        ("dynamic-pie", &["-pie", "-fPIE"][..]),
+        ("no-pie", &["-no-pie"][..]),
+        ("static", &["-static"][..]),
+        ("static-pie", &["-static-pie"][..]),
+    ] {
+        let Some(exe) = compile(name, flags, &dir) else { return };
+        let exe = exe.display().to_string();
+        for (suffix, flags) in [("", ""), ("-whole", "-s 65536")] {
+            let name = format!("{name}{suffix}");
+            let Some(t) = record(&name, flags, &format!("$STRACE {exe} >/dev/null"), &dir) else { return };
+            let r = replay_file(&t);
+            assert_clean(&name, &r, 8);
+            assert_bound(&name, &r, "mmap_rnd");
+        }
+    }
+}
+
+#[test]
+fn a_shell_raising_its_stack_limit_before_exec() {
+    let dir = scratch("ulimit");
+    let Some(t) = record("ulimit", "", "$STRACE sh -c 'ulimit -s unlimited; cat /proc/self/maps' >/dev/null", &dir)
+    else {
+        return;
+    };
+    let r = replay_file(&t);
+    assert_clean("sh -c 'ulimit -s unlimited; cat'", &r, 40);
+}
+
+#[test]
+fn a_stack_limit_inherited_from_before_the_trace() {
+    let dir = scratch("inherited");
+    let Some(t) = record("inherited", "", "ulimit -s unlimited; $STRACE cat /proc/self/maps >/dev/null", &dir) else {
+        return;
+    };
+    let r = replay_file(&t);
+    assert_clean("ulimit -s unlimited; strace cat", &r, 30);
+    // cat asks for its stack limit: that is where the replay learns it.
+    assert!(r.bindings.iter().any(|b| b.starts_with("bound RLIMIT_STACK at start = unlimited")), "{:?}", r.bindings);
+}
+
+#[test]
+fn the_legacy_layout_of_setarch_l() {
+    let dir = scratch("legacy");
+    for (name, flags) in [("setarch-L", "-L"), ("setarch-LR", "-L -R")] {
+        let Some(t) = record(name, "", &format!("$STRACE setarch {flags} cat /proc/self/maps >/dev/null"), &dir) else {
+            return;
+        };
+        assert_clean(name, &replay_file(&t), 60);
+    }
+    // Started under setarch -L: the first task's layout is bottom-up before the log begins.
+    let Some(t) = record("inherited-L", "-s 65536", "setarch -L $STRACE cat /proc/self/maps >/dev/null", &dir) else {
+        return;
+    };
+    let r = replay_file(&t);
+    assert_clean("setarch -L strace cat", &r, 30);
+    assert!(r.bindings.iter().any(|b| b.starts_with("bound legacy mmap layout at start = true")), "{:?}", r.bindings);
+}
+
+#[test]
+fn a_log_that_contradicts_a_binding_gives_a_mismatch() {
+    let dir = scratch("hostile");
+    let Some(t) = record("hostile", "-s 65536", "$STRACE cat /proc/self/maps >/dev/null", &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    // The second mmap(NULL) of the log moved by a page: the first one bound the area.
+    let mut seen = 0;
+    let edited: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.contains(" mmap(NULL, ") && l.contains("= 0x") {
+                seen += 1;
+                if seen == 2 {
+                    let (head, addr) = l.rsplit_once("= 0x").unwrap();
+                    let a = u64::from_str_radix(addr.trim(), 16).unwrap();
+                    return format!("{head}= {:#x}", a - 0x1000);
+                }
+            }
+            l.to_string()
+        })
+        .collect();
+    let bad = dir.join("hostile-edited.trace");
+    std::fs::write(&bad, edited.join("\n") + "\n").unwrap();
+    let r = replay_file(&bad);
+    assert!(r.failed >= 1, "an mmap moved against the bound area passed: {}", r.summary());
+    assert!(r.mismatches.iter().any(|m| m.call == "mmap"), "{:?}", r.mismatches);
+
+    // A file whose inode the log states twice, differently.
+    let inode_of_cat = text
+        .lines()
+        .find(|l| l.contains("/usr/bin/cat") && l.contains("r--p 00000000"))
+        .and_then(|l| l.split_whitespace().nth(4).map(str::to_string));
+    let ino = inode_of_cat.expect("the whole maps text names cat");
+    {
+        let stat = format!(
+            "{} newfstatat(AT_FDCWD, \"/usr/bin/cat\", {{st_dev=makedev(0x1, 0x2), st_ino={}, st_mode=S_IFREG|0755, st_size=1, ...}}, 0) = 0\n",
+            text.split_whitespace().next().unwrap(),
+            ino.parse::<u64>().unwrap() + 1
+        );
+        let twice = dir.join("hostile-inode.trace");
+        std::fs::write(&twice, format!("{}{stat}", text)).unwrap();
+        let r = replay_file(&twice);
+        assert!(r.failed >= 1, "a stat contradicting maps passed: {}", r.summary());
+    }
+}
+
+#[test]
+fn python_with_aslr() {
+    if !hostreq::need_tools("python with aslr", &["python3"]) {
+        return;
+    }
+    let dir = scratch("python");
+    let script = "$STRACE python3 -c \"print(open('/proc/self/maps').read()[:10])\" >/dev/null";
+    let Some(t) = record("python", "", script, &dir) else { return };
+    assert_clean("python3", &replay_file(&t), 100);
+}
