@@ -142,3 +142,40 @@ fn read_and_write_check_the_whole_buffer_before_copying() {
     assert_eq!(k.write(pid, fd, a, 2 * P), Ok(2 * P));
     finish(k, pid);
 }
+
+/// mincore walks a step at a time (at most a page of vector bytes, within one VMA) and copies
+/// each step before the next, as Linux does: over a 64 TiB PROT_NONE mapping with a one-page
+/// vector it fails with EFAULT at the second step, having written the first, and makes no
+/// vector of the whole range. The argument checks come first: EINVAL, ENOMEM for the range,
+/// EFAULT for a vector beyond the user address space (even with len 0). Measured on 6.18.
+#[test]
+fn mincore_of_a_huge_range_goes_step_by_step() {
+    let (mut k, pid) = setup();
+    let big = 64u64 << 40;
+    let m = k.mmap(pid, 0, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0).unwrap();
+    // Low, so that vec + 2^34 is inside the user address space (access_ok).
+    let vec = anon(&mut k, pid, 0x1000_0000, 2 * P);
+    k.munmap(pid, vec + P, P).unwrap();
+    k.copy_to_user(pid, vec, &[7; P as usize]).unwrap();
+    assert_eq!(k.mincore(pid, m, big, vec), Err(Errno::EFAULT));
+    assert!(k.copy_from_user(pid, vec, P).unwrap() == vec![0; P as usize], "the first step was copied");
+    k.copy_to_user(pid, vec, &[7; P as usize]).unwrap();
+    assert_eq!(k.mincore(pid, m, big, vec + 1), Err(Errno::EFAULT));
+    assert_eq!(k.copy_from_user(pid, vec, 2).unwrap(), vec![7, 0], "a partial copy of the first step");
+    assert_eq!(k.mincore(pid, m, 4096 * P, vec), Ok(0));
+    assert_eq!(k.mincore(pid, m, 4097 * P, vec), Err(Errno::EFAULT));
+    assert_eq!(k.mincore(pid, 0x10000, P, 0xffff_8000_0000_0000), Err(Errno::EFAULT));
+    assert_eq!(k.mincore(pid, 0x10000, 2 * P, 0x7fff_ffff_efff), Err(Errno::EFAULT));
+    assert_eq!(k.mincore(pid, 0x10000, P, 0x7fff_ffff_efff), Err(Errno::ENOMEM), "vec + pages == TASK_SIZE");
+    assert_eq!(k.mincore(pid, 0x10000, 0, 0x7fff_ffff_f000), Ok(0));
+    assert_eq!(k.mincore(pid, m, 0, 0xffff_8000_0000_0000), Err(Errno::EFAULT));
+    assert_eq!(k.mincore(pid, 0x10000, P, 0x20000), Err(Errno::ENOMEM));
+    assert_eq!(k.mincore(pid, m, P, 0x20000), Err(Errno::EFAULT));
+    assert_eq!(k.mincore(pid, m + big - P, 2 * P, vec), Err(Errno::ENOMEM));
+    assert_eq!(k.mincore(pid, m + 1, P, vec), Err(Errno::EINVAL));
+    assert_eq!(k.mincore(pid, m, 1 << 47, vec), Err(Errno::ENOMEM));
+    // The vector alone, as far as asked: the error is the whole range's.
+    assert_eq!(k.mincore_prefix(pid, m, big, 3).unwrap(), (vec![0, 0, 0], None));
+    assert_eq!(k.mincore_prefix(pid, m + big - 2 * P, 3 * P, 5).unwrap(), (vec![0, 0], Some(Errno::ENOMEM)));
+    finish(k, pid);
+}

@@ -1904,7 +1904,9 @@ impl Replayer {
         let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
         let logged: Option<Vec<u8>> =
             c.arg(2).and_then(Arg::as_array).map(|v| v.iter().filter_map(|b| b.as_u64().map(|x| x as u8)).collect());
-        let model = self.k.mincore_vec(pid, a, l);
+        // The vector as far as the log shows it (its length is the input's, not the call's).
+        let shown = logged.as_ref().map_or(0, |v| v.len() as u64);
+        let model = self.k.mincore_prefix(pid, a, l, shown);
         let got = match (&model, c.arg(2).and_then(Arg::as_u64)) {
             (Ok((_, Some(e))), _) => Err(*e),
             (Ok(_), _) => Ok(0),
