@@ -20,6 +20,7 @@ consts!(PROT_NAMES, u64, "Names of the `prot` bits.", {
 });
 
 consts!(MAP_NAMES, u64, "Names of the `mmap` flags (the type first, then modifiers).", {
+    MAP_FILE = 0x00,
     MAP_SHARED = 0x01,
     MAP_PRIVATE = 0x02,
     MAP_SHARED_VALIDATE = 0x03,
@@ -42,6 +43,11 @@ consts!(MAP_NAMES, u64, "Names of the `mmap` flags (the type first, then modifie
     MAP_FIXED_NOREPLACE = 0x10_0000,
     MAP_UNINITIALIZED = 0x400_0000,
 });
+
+/// Where the log2 of a MAP_HUGETLB page size goes in the `mmap` flags.
+pub const MAP_HUGE_SHIFT: u64 = 26;
+/// The mask of that field (after the shift).
+pub const MAP_HUGE_MASK: u64 = 0x3f;
 
 /// `MAP_ANON`, the BSD spelling of [`MAP_ANONYMOUS`].
 pub const MAP_ANON: u64 = MAP_ANONYMOUS;
@@ -157,8 +163,10 @@ pub const ALL_NAMES: &[&[(&str, u64)]] =
 
 /// Returns the value of the constant called `name` in any table (`"MAP_ANON"` included).
 pub fn constant(name: &str) -> Option<u64> {
-    if name == "MAP_ANON" {
-        return Some(MAP_ANON);
+    match name {
+        "MAP_ANON" => return Some(MAP_ANON),
+        "MAP_HUGE_SHIFT" => return Some(MAP_HUGE_SHIFT),
+        _ => {}
     }
     ALL_NAMES.iter().flat_map(|t| t.iter()).find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
@@ -186,22 +194,29 @@ pub fn format_bits(value: u64, table: &[(&str, u64)], zero: &str) -> String {
     parts.join("|")
 }
 
-/// Spells `mmap` flags as strace does: the mapping type first, then the modifier bits.
+/// Spells `mmap` flags as strace does: the mapping type first (`MAP_FILE` for 0, the number
+/// with a `MAP_???` comment for a type without a name), then the modifier bits, then the
+/// huge page size field as `N<<MAP_HUGE_SHIFT`. Only the low 32 bits count: the argument is
+/// a C `int`.
 pub fn format_map_flags(flags: u64) -> String {
-    let ty = match flags & MAP_TYPE {
-        MAP_SHARED => Some("MAP_SHARED"),
-        MAP_PRIVATE => Some("MAP_PRIVATE"),
-        MAP_SHARED_VALIDATE => Some("MAP_SHARED_VALIDATE"),
-        MAP_DROPPABLE => Some("MAP_DROPPABLE"),
-        _ => None,
-    };
-    let (mut parts, rest) = match ty {
-        Some(t) => (vec![t.to_string()], flags & !MAP_TYPE),
-        None => (Vec::new(), flags),
-    };
+    let flags = flags & 0xffff_ffff;
+    let ty = flags & MAP_TYPE;
+    let mut parts = vec![match ty {
+        MAP_FILE => "MAP_FILE".to_string(),
+        MAP_SHARED => "MAP_SHARED".to_string(),
+        MAP_PRIVATE => "MAP_PRIVATE".to_string(),
+        MAP_SHARED_VALIDATE => "MAP_SHARED_VALIDATE".to_string(),
+        MAP_DROPPABLE => "MAP_DROPPABLE".to_string(),
+        t => format!("{t:#x} /* MAP_??? */"),
+    }];
+    let huge = (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+    let rest = flags & !MAP_TYPE & !(MAP_HUGE_MASK << MAP_HUGE_SHIFT);
     let modifiers: Vec<_> = MAP_NAMES.iter().copied().filter(|&(_, v)| v > MAP_TYPE).collect();
-    if rest != 0 || parts.is_empty() {
+    if rest != 0 {
         parts.push(format_bits(rest, &modifiers, "0"));
+    }
+    if huge != 0 {
+        parts.push(format!("{huge}<<MAP_HUGE_SHIFT"));
     }
     parts.join("|")
 }

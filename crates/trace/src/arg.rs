@@ -73,7 +73,8 @@ pub struct FlagSet(Arc<(Box<str>, Option<u64>)>);
 impl FlagSet {
     /// The set printed as `text`, its names looked up in the `abi` tables.
     pub fn new(text: &str) -> FlagSet {
-        FlagSet(Arc::new((text.into(), evaluate_flags(text, abi::constant))))
+        let value = evaluate_flags(text, abi::constant).and_then(|(v, unknown)| unknown.is_empty().then_some(v));
+        FlagSet(Arc::new((text.into(), value)))
     }
 
     /// The set as printed.
@@ -298,12 +299,37 @@ impl Arg {
     }
 
     /// Returns the numeric value of a flag set, looking names up with `lookup`.
+    ///
+    /// Besides names and numbers, an operand may be a number with strace's comment for bits
+    /// it has no name for (`0x4 /* MAP_??? */|MAP_ANONYMOUS`) or a shifted field
+    /// (`16<<MAP_HUGE_SHIFT`).
     pub fn flags_value_with(&self, lookup: impl Fn(&str) -> Option<u64>) -> Option<u64> {
+        let (value, unknown) = self.flags_value_known_with(lookup)?;
+        unknown.is_empty().then_some(value)
+    }
+
+    /// Like [`Arg::flags_value`], but an operand whose name the `abi` tables do not know
+    /// does not make the whole value unknown: returns the value of the operands that are
+    /// known, and the names of those that are not (for the caller to report).
+    pub fn flags_value_known(&self) -> Option<(u64, Vec<&str>)> {
         match self.peeled() {
-            Arg::Null => Some(0),
-            Arg::Int(v) => Some(*v),
+            Arg::Flags(set) => match set.value() {
+                Some(v) => Some((v, Vec::new())),
+                None => self.flags_value_known_with(abi::constant),
+            },
+            _ => self.flags_value_known_with(abi::constant),
+        }
+    }
+
+    /// [`Arg::flags_value_known`] with names looked up with `lookup`.
+    pub fn flags_value_known_with(&self, lookup: impl Fn(&str) -> Option<u64>) -> Option<(u64, Vec<&str>)> {
+        match self.peeled() {
+            Arg::Null => Some((0, Vec::new())),
+            Arg::Int(v) => Some((*v, Vec::new())),
             Arg::Flags(set) => evaluate_flags(set.text(), lookup),
             Arg::Ident(name) => evaluate_flags(name, lookup),
+            // What the grammar could not type: a flag set with comments or shifts in it.
+            Arg::Other(text) if text.contains('|') || text.contains("<<") => evaluate_flags(text, lookup),
             _ => None,
         }
     }
@@ -327,20 +353,63 @@ impl Arg {
     }
 }
 
-/// The operands of the flag set printed as `text`.
+/// The operands of the flag set printed as `text`; strace's comment on a number it has no
+/// name for (`0x4 /* MAP_??? */`) is dropped.
 fn flag_operands(text: &str) -> impl Iterator<Item = FlagPart<'_>> {
-    text.split('|').filter(|s| !s.is_empty()).map(|part| match parse_flag_number(part) {
+    text.split('|').map(strip_comment).filter(|s| !s.is_empty()).map(|part| match parse_flag_number(part) {
         Some(v) => FlagPart::Number(v),
         None => FlagPart::Name(part),
     })
 }
 
-/// The value of the flag set printed as `text`, names looked up with `lookup`.
-fn evaluate_flags(text: &str, lookup: impl Fn(&str) -> Option<u64>) -> Option<u64> {
-    flag_operands(text).try_fold(0u64, |acc, part| match part {
-        FlagPart::Number(v) => Some(acc | v),
-        FlagPart::Name(name) => lookup(name).map(|v| acc | v),
-    })
+/// `part` without a trailing `/* ... */` comment, trimmed.
+fn strip_comment(part: &str) -> &str {
+    let part = part.trim();
+    match part.find("/*") {
+        Some(i) if part.ends_with("*/") => part[..i].trim_end(),
+        _ => part,
+    }
+}
+
+/// The value of the flag set printed as `text`, names looked up with `lookup`, and the
+/// names `lookup` does not know (they add nothing to the value). `None` when an operand is
+/// neither a name, a number nor a shifted field.
+fn evaluate_flags(text: &str, lookup: impl Fn(&str) -> Option<u64>) -> Option<(u64, Vec<&str>)> {
+    let mut value = 0u64;
+    let mut unknown = Vec::new();
+    for part in flag_operands(text) {
+        match part {
+            FlagPart::Number(v) => value |= v,
+            FlagPart::Name(name) => {
+                if let Some((n, field)) = name.split_once("<<") {
+                    // `16<<MAP_HUGE_SHIFT`: a number shifted by a named (or numeric) amount.
+                    let n = parse_flag_number(n.trim())?;
+                    let field = field.trim();
+                    let shift = parse_flag_number(field).or_else(|| lookup(field));
+                    match shift {
+                        Some(sh) if sh < 64 => value |= n.checked_shl(sh as u32)?,
+                        Some(_) => return None,
+                        None => unknown.push(field),
+                    }
+                } else if !is_name(name) {
+                    return None;
+                } else {
+                    match lookup(name) {
+                        Some(v) => value |= v,
+                        None => unknown.push(name),
+                    }
+                }
+            }
+        }
+    }
+    Some((value, unknown))
+}
+
+/// Whether `text` can be a C identifier.
+fn is_name(text: &str) -> bool {
+    let mut bytes = text.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Parses one numeric operand of a flag set (`0644`, `0x40`, `12`).
@@ -377,6 +446,16 @@ mod tests {
     #[test]
     fn unknown_flag_names_make_the_value_unknown() {
         assert_eq!(flags("PROT_READ|NOT_A_FLAG").flags_value(), None);
+    }
+
+    #[test]
+    fn unknown_flag_names_leave_the_known_part() {
+        let f = flags("MAP_PRIVATE|MAP_ANONYMOUS|MAP_WHATEVER");
+        assert_eq!(f.flags_value_known(), Some((0x22, vec!["MAP_WHATEVER"])));
+        assert_eq!(Arg::Other("0x4 /* MAP_??? */|MAP_ANONYMOUS".into()).flags_value(), Some(0x24));
+        assert_eq!(Arg::Other("MAP_PRIVATE|16<<MAP_HUGE_SHIFT".into()).flags_value(), Some(0x4000_0002));
+        assert_eq!(Arg::Ident("MAP_FILE".into()).flags_value(), Some(0));
+        assert_eq!(Arg::Other("a b|c".into()).flags_value_known(), None);
     }
 
     #[test]

@@ -444,3 +444,47 @@ fn stderr_output_without_prefixes_for_a_lone_process() {
     let unnamed = events.iter().take_while(|e| e.pid.is_none()).count();
     assert!(events[unnamed..].iter().all(|e| e.pid.is_some()), "once the root is known, every line has a pid");
 }
+
+const MMAP_FLAGS_C: &str = r#"
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        syscall(SYS_mmap, 0, 7 * 4096, 0, strtoul(argv[i], 0, 0), -1, 0);
+    return 0;
+}
+"#;
+
+/// The `mmap` flag words strace prints for map types without a name (0 is `MAP_FILE`, others
+/// a number with a `MAP_???` comment), huge page size fields and unnamed bits evaluate back
+/// to the flags the program passed, and `abi::format_map_flags` spells them as strace does.
+#[test]
+fn mmap_flag_words_as_strace_prints_them() {
+    if !strace_available() || !hostreq::need_tools("the mmap flags program", &["gcc"]) {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let source = dir.path().join("mmap_flags.c");
+    let binary = dir.path().join("mmap_flags");
+    std::fs::write(&source, MMAP_FLAGS_C).unwrap();
+    let status = Command::new("gcc").arg("-O1").arg("-o").arg(&binary).arg(&source).status().expect("run gcc");
+    assert!(status.success(), "gcc failed");
+    let flags: [u64; 12] =
+        [0, 0x20, 0x30, 0x24, 0x5, 0x2f, 0x20_0000, 0x4000_0022, 0x8000_0022, 0x422, 0x23, 0x0c00_0021];
+    let mut command = vec![binary.to_str().unwrap().to_string()];
+    command.extend(flags.iter().map(|f| format!("{f:#x}")));
+    let command: Vec<&str> = command.iter().map(String::as_str).collect();
+    let log = record(dir.path(), "mmap_flags", &[], Output::File, &command);
+    let events = parse_all(&log);
+    let ours: Vec<&Syscall> =
+        calls(&events, "mmap").map(|(_, c)| c).filter(|c| c.arg_u64(1) == Some(7 * 4096)).collect();
+    assert_eq!(ours.len(), flags.len(), "one mmap line per flag word");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("mmap(NULL, 28672, PROT_NONE, ")).collect();
+    for ((call, &want), line) in ours.iter().zip(&flags).zip(&lines) {
+        assert_eq!(call.arg(3).and_then(Arg::flags_value), Some(want), "{line}");
+        let printed = line.split("PROT_NONE, ").nth(1).and_then(|r| r.split(", -1, 0)").next()).unwrap();
+        assert_eq!(abi::format_map_flags(want), printed, "{line}");
+    }
+}
