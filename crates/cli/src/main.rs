@@ -91,8 +91,12 @@ enum Command {
         /// The directory the program was recorded in (default: the current one).
         #[arg(long, value_name = "DIR")]
         cwd: Option<PathBuf>,
-        /// The trace (from `mmsim record`).
-        file: PathBuf,
+        /// The trace (from `mmsim record`, or `strace -f -o FILE`); for a trace written with
+        /// `strace -ff -o PREFIX`, the PREFIX or the set of `PREFIX.PID` files, merged in a
+        /// fixed order (by time stamps when every line has one; otherwise each child's file
+        /// follows the line where its parent's clone/fork/vfork returned its pid).
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
     },
     /// Time the model on memory workloads (with --vs-host, also this machine's kernel doing
     /// the same work) and print ns per operation and the host/model ratio.
@@ -194,7 +198,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::Tour { list, name, flags } => tour::run(list, name.as_deref(), flags),
         Command::Record { output, buffers, command } => record::record(&output, buffers, &command),
-        Command::Replay { verify, strict, keep_going, cwd, file } => {
+        Command::Replay { verify, strict, keep_going, cwd, files } => {
             let mode = if strict {
                 replay::Mode::Strict
             } else if verify {
@@ -202,7 +206,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 replay::Mode::Run
             };
-            record::replay(&file, replay::Options { mode, keep_going, cwd })
+            record::replay(&files, replay::Options { mode, keep_going, cwd })
         }
         Command::Bench { vs_host, json, quick, runs, workloads, in_process } => {
             let scale = if quick { bench::Scale::quick() } else { bench::Scale::full() };

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use std::io::{BufReader, IsTerminal};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// Runs `command` under `setarch -R strace -f -v -s 1048576 -o OUTPUT` (with `buffers`,
@@ -26,13 +26,75 @@ pub fn record(output: &Path, buffers: bool, command: &[String]) -> anyhow::Resul
     Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
 }
 
+/// Where a replay reads its trace: one file, streamed, or the per-process files of
+/// `strace -ff`, merged in memory.
+enum Input {
+    File(PathBuf),
+    Merged(Vec<u8>),
+}
+
+/// The trace `files` name: one file; or, for `strace -ff -o PREFIX`, the prefix (when no
+/// file has that name) or the `PREFIX.PID` files themselves.
+fn input(files: &[PathBuf]) -> anyhow::Result<(String, Input)> {
+    let per_pid: Vec<(u32, PathBuf)> = match files {
+        [one] if one.exists() => return Ok((one.display().to_string(), Input::File(one.clone()))),
+        [prefix] => {
+            let found = trace::per_pid_files(prefix).unwrap_or_default();
+            if found.is_empty() {
+                anyhow::bail!("cannot open {}: no such file, nor {0}.PID files of `strace -ff`", prefix.display());
+            }
+            found
+        }
+        many => many
+            .iter()
+            .map(|f| {
+                trace::pid_suffix(f)
+                    .map(|pid| (pid, f.clone()))
+                    .with_context(|| format!("{}: several files are `strace -ff` files, named PREFIX.PID", f.display()))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let mut logs = Vec::new();
+    for (pid, path) in &per_pid {
+        logs.push((*pid, std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?));
+    }
+    let label = per_pid[0].1.with_extension("").display().to_string();
+    eprintln!(
+        "mmsim: merged {} per-process files of `strace -ff` ({label}.*); line numbers below are those of the merged log",
+        per_pid.len()
+    );
+    Ok((label, Input::Merged(trace::merge_per_pid(&logs))))
+}
+
 /// Replays a trace and prints every mismatch, then the summary; exit status 0 only when
 /// nothing failed.
-pub fn replay(file: &Path, opts: replay::Options) -> anyhow::Result<ExitCode> {
+pub fn replay(files: &[PathBuf], opts: replay::Options) -> anyhow::Result<ExitCode> {
+    let (label, input) = input(files)?;
+    match input {
+        Input::File(file) => {
+            let open = || std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()));
+            let ids = replay::Identities::collect(BufReader::new(open()?));
+            let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
+            let reopen = || open().map(|f| BufReader::with_capacity(1 << 20, f)).map_err(std::io::Error::other);
+            run(&label, reopen, ids, size, opts)
+        }
+        Input::Merged(text) => {
+            let ids = replay::Identities::collect(&text[..]);
+            let size = text.len() as u64;
+            let text: std::sync::Arc<[u8]> = text.into();
+            run(&label, || Ok(std::io::Cursor::new(text.clone())), ids, size, opts)
+        }
+    }
+}
+
+fn run<R: std::io::BufRead + Send + 'static>(
+    file: &str,
+    reopen: impl FnMut() -> std::io::Result<R>,
+    ids: replay::Identities,
+    size: u64,
+    opts: replay::Options,
+) -> anyhow::Result<ExitCode> {
     let keep_going = opts.keep_going;
-    let open = || std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()));
-    let ids = replay::Identities::collect(BufReader::new(open()?));
-    let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = if std::io::stderr().is_terminal() {
         let b = indicatif::ProgressBar::new(size);
         b.set_style(
@@ -44,7 +106,6 @@ pub fn replay(file: &Path, opts: replay::Options) -> anyhow::Result<ExitCode> {
         None
     };
     let started = std::time::Instant::now();
-    let reopen = || open().map(|f| BufReader::with_capacity(1 << 20, f)).map_err(std::io::Error::other);
     let report = replay::replay(reopen, ids, opts, |lines| {
         if let Some(b) = &bar {
             b.set_message(format!("{lines} lines"));
@@ -54,13 +115,13 @@ pub fn replay(file: &Path, opts: replay::Options) -> anyhow::Result<ExitCode> {
         b.finish_and_clear();
     }
     for e in &report.errors {
-        eprintln!("{}: {e}", file.display());
+        eprintln!("{file}: {e}");
     }
     for b in &report.bindings {
-        println!("{}: {b}", file.display());
+        println!("{file}: {b}");
     }
     for m in &report.mismatches {
-        println!("{}:{m}", file.display());
+        println!("{file}:{m}");
     }
     let secs = started.elapsed().as_secs_f64();
     use std::io::Write;

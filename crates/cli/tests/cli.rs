@@ -174,3 +174,32 @@ fn check_random_scripts_agree() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).ends_with("10 random scripts (") || stdout(&o).contains("0 with differences"), "{}", stdout(&o));
 }
+
+/// `mmsim replay` takes the `-o` prefix of `strace -ff`, or its files, and merges them.
+#[test]
+fn replay_merges_the_files_of_strace_ff() {
+    if !hostreq::need_tools("recording with strace -ff", &["strace", "setarch"]) {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-tests/ff");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let prefix = dir.join("sh.trace");
+    let o = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-ff", "-o"])
+        .arg(&prefix)
+        .args(["sh", "-c", "cat /proc/self/maps; cat /proc/self/maps"])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 3);
+    for args in [vec![prefix.clone()], files] {
+        let o = mmsim().args(["replay", "--verify", "--cwd"]).arg(&dir).args(&args).output().unwrap();
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+        assert!(out.ends_with(" passed, 0 failed\n") && !out.ends_with("\n0 passed, 0 failed\n"), "{out}");
+        assert!(stderr(&o).contains("merged 3 per-process files"), "{}", stderr(&o));
+    }
+}

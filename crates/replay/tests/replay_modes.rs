@@ -3,16 +3,13 @@
 //! programs whose descriptor state the replay must follow (lseek and pread of /proc files,
 //! dup*, close_range, chdir/fchdir and opens relative to a directory descriptor). Every
 //! replay must end with zero mismatches. All run under `setarch -R` (ASLR off). Skipped, with
-//! a note, where strace, setarch or gcc is missing.
+//! a note, where strace, setarch or gcc is missing; failed instead under
+//! `MMSIM_REQUIRE_HOST=1` (see the `hostreq` crate).
 
 use replay::{Identities, Mode, Options, Report};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
-}
 
 /// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -24,8 +21,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs `cmd` in `dir` under `setarch -R strace -f <flags> -o OUT`; returns OUT.
 fn record(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<PathBuf> {
-    if !have("strace") || !have("setarch") {
-        eprintln!("note: strace or setarch missing; skipping {name}");
+    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
         return None;
     }
     let out = dir.join(format!("{name}.trace"));
@@ -152,15 +148,14 @@ fn filtered_traces() {
 }
 
 fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
-    if !have("gcc") {
-        eprintln!("note: gcc missing; skipping {name}");
+    if !hostreq::need_tools(&format!("building {name}"), &["gcc"]) {
         return None;
     }
     let exe = dir.join(name);
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
     let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
     if !out.status.success() {
-        eprintln!("note: cannot build {name}: {}", String::from_utf8_lossy(&out.stderr));
+        hostreq::skip(&format!("building {name}"), &String::from_utf8_lossy(&out.stderr));
         return None;
     }
     Some(exe)
@@ -196,7 +191,7 @@ fn descriptor_state() {
 /// `grep` rewinds its maps file with `lseek(3, 0, SEEK_SET)` and reads it again.
 #[test]
 fn grep_rewinding_its_maps() {
-    if !have("grep") {
+    if !hostreq::need_tools("grep_rewinding_its_maps", &["grep"]) {
         return;
     }
     let dir = scratch("grep");
@@ -205,4 +200,49 @@ fn grep_rewinding_its_maps() {
     };
     assert!(std::fs::read_to_string(&t).unwrap().contains("lseek(3, 0, SEEK_SET)"));
     assert_clean("grep", &replay_file(&t), 30);
+}
+
+/// Runs `cmd` in `dir` under `setarch -R strace -ff <flags> -o PREFIX`; returns the merged
+/// log of the per-process files and how many there were.
+fn record_ff(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<(Vec<u8>, usize)> {
+    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
+        return None;
+    }
+    let prefix = dir.join(name);
+    let status = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-ff"])
+        .args(flags)
+        .arg("-o")
+        .arg(&prefix)
+        .arg("--")
+        .args(cmd)
+        .current_dir(dir)
+        .output()
+        .expect("run strace");
+    assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
+    let files = trace::per_pid_files(&prefix).unwrap();
+    let logs: Vec<(u32, Vec<u8>)> = files.iter().map(|(pid, p)| (*pid, std::fs::read(p).unwrap())).collect();
+    Some((trace::merge_per_pid(&logs), files.len()))
+}
+
+/// `-ff`: one file per process, merged (by time stamps when they are absolute, otherwise
+/// each child after the call that created it), for a shell running two programs, and for
+/// threads (whose files the merge orders; the program runs them one at a time).
+#[test]
+fn per_process_files_of_strace_ff() {
+    let dir = scratch("ff");
+    let sh = ["sh", "-c", "cat /proc/self/maps; cat /proc/self/maps"];
+    for (mode, flags) in [("plain", &[][..]), ("v", &["-v", "-s", "4096"][..]), ("tt", &["-tt", "-s", "4096"][..])] {
+        let name = format!("sh-{mode}");
+        let Some((text, files)) = record_ff(&name, flags, &sh, &dir) else { return };
+        assert_eq!(files, 3, "{name}");
+        assert_clean(&name, &replay_text(text, Some(dir.clone())), 50);
+    }
+    let Some(exe) = compile("threads", "threads.c", &["-pthread"], &dir) else { return };
+    for (mode, flags) in [("plain", &["-s", "100000"][..]), ("ttt", &["-ttt", "-s", "100000"][..])] {
+        let name = format!("threads-{mode}");
+        let Some((text, files)) = record_ff(&name, flags, &[exe.to_str().unwrap()], &dir) else { return };
+        assert_eq!(files, 4, "{name}");
+        assert_clean(&name, &replay_text(text, Some(dir.clone())), 20);
+    }
 }

@@ -28,7 +28,8 @@
 //! - Whole-second time stamps (`--absolute-timestamps=precision:s` with the Unix format) look
 //!   like pids and are read as such; fractional ones are fine.
 //! - `-ff` writes one file per process without pids; each file parses on its own, with
-//!   [`Event::pid`] `None` until the pid is learned.
+//!   [`Event::pid`] `None` until the pid is learned. [`merge_per_pid`] joins such files into
+//!   one log with pids ([`per_pid_files`] finds them from the `-o` prefix).
 //!
 //! ```
 //! use trace::{Parser, Ret};
@@ -53,11 +54,13 @@ mod grammar;
 mod line;
 mod names;
 mod parser;
+mod perpid;
 
 pub use arg::{Arg, CallArg, Field, FlagPart, FlagSet, QuotedStr};
 pub use error::ParseError;
 pub use event::{Args, Event, EventKind, Ret, Syscall, Timestamp};
 pub use parser::{Parser, DEFAULT_MAX_LINE_LEN};
+pub use perpid::{merge_per_pid, per_pid_files, pid_suffix};
 
 /// Parses the argument list of one call, `text` being what strace printed between the
 /// parentheses (for consumers that hold argument text from elsewhere, and for tests).
