@@ -6,7 +6,7 @@ use replay::{Identities, Mode, Options, Report};
 fn replay_text(text: &str) -> Report {
     let ids = Identities::collect(text.as_bytes());
     let opts = Options { mode: Mode::Verify, keep_going: true, cwd: Some(std::env::temp_dir()) };
-    replay::replay(std::io::Cursor::new(text.as_bytes().to_vec()), ids, opts, |_| {})
+    replay::replay(|| Ok(std::io::Cursor::new(text.as_bytes().to_vec())), ids, opts, |_| {})
 }
 
 #[test]
