@@ -7,6 +7,8 @@ use hostdiff::compare::compare;
 use hostdiff::model::run_on_model;
 use hostdiff::{Addr, Fd, HostScript, Op, OpenMode};
 
+mod pins;
+
 const P: u64 = 4096;
 
 /// A script under construction, with shortcuts for the common steps.
@@ -83,7 +85,17 @@ fn check(name: &str, s: S) {
         }
     }
     let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+    // What Linux gives, pinned: the host and the model must each give it.
+    let host_pins = pins::summarize(&script, &host.init, &host.outcomes);
+    let model_pins = pins::summarize(&script, &host.init, &model);
+    if let Some(path) = std::env::var_os("MMSIM_PIN_PRINT") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("MMSIM_PIN_PRINT file");
+        writeln!(f, "== {name}\n{}\n", host_pins.join("\n")).expect("write the pins");
+    }
     assert!(report.is_empty(), "{name}: {} mismatches:\n{}", report.len(), report.join("\n"));
+    pins::check(name, "host", &host_pins).unwrap_or_else(|e| panic!("{e}"));
+    pins::check(name, "model", &model_pins).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
