@@ -103,6 +103,12 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
         pkeys: init.smaps.contains("ProtectionKey:"),
         // The host's RAM size, so that the overcommit heuristic refuses what the host does.
         ram_bytes: host_ram_bytes().unwrap_or(1 << 30),
+        // The read-ahead window of the disk the script's files are on.
+        read_ahead_kb: init
+            .files
+            .first()
+            .and_then(|f| host_read_ahead_kb(f.major, f.minor))
+            .unwrap_or(Config::default().read_ahead_kb),
         ..Config::default()
     };
     let mut k = Kernel::new(config);
@@ -222,6 +228,13 @@ fn host_ram_bytes() -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// `read_ahead_kb` of the backing device of a filesystem (its bdi, named by the device
+/// numbers files on it report).
+fn host_read_ahead_kb(major: u32, minor: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/sys/class/bdi/{major}:{minor}/read_ahead_kb")).ok()?;
+    text.trim().parse().ok()
 }
 
 /// The model's name for a host RLIMIT_* number.

@@ -757,3 +757,55 @@ fn vdso_data_pages_without_backing_fault() {
     s.op(Op::Smaps);
     check("unbacked vDSO data pages", s);
 }
+
+#[test]
+fn a_write_through_a_writable_shared_pte_dirties_the_pte_only() {
+    let mut s = S::new();
+    // Shared anonymous memory: a read fault maps the page writable but clean (shmem needs
+    // no write notification); the store then dirties the PTE, not the folio. The child's
+    // copy of the PTE is made clean, so it sees the page clean.
+    let sa = s.map(4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
+    s.op(Op::Load { addr: at(sa, 0), len: 2 * P });
+    s.op(Op::Store { addr: at(sa, 0), len: 8, byte: 1 });
+    s.op(Op::Store { addr: at(sa, 2), len: 8, byte: 1 });
+    s.views(sa, 4);
+    s.op(Op::Fork);
+    s.on(1, Op::Smaps);
+    s.on(1, Op::Pagemap { addr: at(sa, 0), pages: 4 });
+    s.on(1, Op::Store { addr: at(sa, 1), len: 8, byte: 2 });
+    s.on(1, Op::Store { addr: at(sa, 2), len: 8, byte: 2 });
+    s.on(1, Op::Smaps);
+    s.on(1, Op::Fork);
+    s.on(2, Op::Smaps);
+    s.on(2, Op::Store { addr: at(sa, 3), len: 8, byte: 2 });
+    s.on(2, Op::Smaps);
+    s.op(Op::Smaps);
+    s.on(1, Op::Exit);
+    s.on(2, Op::Exit);
+    check("writes through writable shared PTEs", s);
+}
+
+#[test]
+fn a_read_fault_on_a_hole_reads_ahead_and_maps_around() {
+    let mut s = S::new();
+    // Four written pages, then a hole to page 64 and beyond (the read-ahead window of the
+    // disk is measured by the model side from the host).
+    let file = s.s.add_file(4 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    s.op(Op::Ftruncate { fd: rw, len: 4096 * P });
+    let m = s.map(64, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    s.op(Op::Mincore { addr: at(m, 0), len: 64 * P });
+    // The read fault reads zeroed folios in, and the retried fault maps them around.
+    s.op(Op::Load { addr: at(m, 40), len: 8 });
+    s.views(m, 64);
+    // A private mapping far into the hole: the same, and a write copies a zero page.
+    let p = s.map(64, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(rw), 3000 * P);
+    s.op(Op::Load { addr: at(p, 20), len: 8 });
+    s.op(Op::Store { addr: at(p, 50), len: 8, byte: 3 });
+    s.views(p, 64);
+    // A kernel copy faults the same way.
+    let q = s.map(16, PROT_READ, MAP_SHARED, Fd::Slot(rw), 2000 * P);
+    s.op(Op::KRead { addr: at(q, 3), len: 100 });
+    s.views(q, 16);
+    check("read faults on a hole", s);
+}

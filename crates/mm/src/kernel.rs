@@ -47,6 +47,10 @@ pub struct Config {
     pub stack_guard_gap: u64,
     /// `fault_around_bytes`.
     pub fault_around_bytes: u64,
+    /// The read-ahead window of the disk files are on (`read_ahead_kb` of its backing
+    /// device), in KiB: how much a page-cache miss of a mapped file reads around the page.
+    /// 128 is the kernel's default (VM_READAHEAD_PAGES); disks often set more.
+    pub read_ahead_kb: u64,
     /// The process has CAP_SYS_RAWIO (root).
     pub cap_sys_rawio: bool,
     /// THP mode; with THP compiled in, large anonymous mappings are 2 MiB-aligned.
@@ -93,6 +97,7 @@ impl Default for Config {
             lsm_mmap_min_addr: 65536,
             stack_guard_gap: 256 * PAGE_SIZE,
             fault_around_bytes: 64 << 10,
+            read_ahead_kb: 128,
             cap_sys_rawio: true,
             thp: ThpMode::Madvise,
             rlimit_stack: 8 << 20,
@@ -524,14 +529,16 @@ impl Machine {
     }
 
     /// Brings page `index` of a regular file into the page cache if it is not there, the way
-    /// a fault on it does: mmap read-around reads the 32-page window around it (pages past
-    /// EOF excluded), each page in an order-0 folio. Returns whether it had to (a major fault).
+    /// a fault on it does: mmap read-around reads the read-ahead window centred on it
+    /// ([`Config::read_ahead_kb`], pages past EOF excluded), each page in an order-0 folio;
+    /// a never-written page (a hole) comes in as a clean page of zeros. Returns whether it
+    /// had to (a major fault).
     pub fn read_around(&mut self, file: FileId, index: u64) -> Option<bool> {
         let f = self.file(file);
         if f.kind != crate::file::FileKind::Regular || f.page_cached(index) {
             return Some(false);
         }
-        let window = 32u64;
+        let window = (self.config.read_ahead_kb >> (PAGE_SHIFT - 10)).max(1);
         let lo = index.saturating_sub(window / 2);
         let hi = (lo + window).min(f.size_pages());
         for i in lo..hi {

@@ -499,9 +499,13 @@ impl Kernel {
         let kind = self.m.file(f.file).kind;
         let writable_now = self.read_maps_writable(vma);
         let mut mapped = self.fault_around(id, vma, va)?;
+        let index = vma.page_index(va);
+        if !self.pte(id, va).mapped() && self.m.read_around(f.file, index).ok_or(FaultError::Oom)? {
+            // filemap_fault dropped the mmap lock to read the window in and asked for a
+            // retry: the retried fault's fault-around maps the window's pages now cached.
+            mapped += self.fault_around(id, vma, va)?;
+        }
         if !self.pte(id, va).mapped() {
-            let index = vma.page_index(va);
-            self.m.read_around(f.file, index).ok_or(FaultError::Oom)?;
             let fresh = !self.m.file(f.file).cache.contains(index);
             let (lo, count) = self.finish_fault_span(id, vma, va);
             for i in 0..count {
