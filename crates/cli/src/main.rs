@@ -88,7 +88,8 @@ enum Command {
         /// Go on after a line that cannot be read or replayed.
         #[arg(long)]
         keep_going: bool,
-        /// The directory the program was recorded in (default: the current one).
+        /// The directory the program was recorded in (default: what the trace shows of it —
+        /// a getcwd result, a -y decoration, the PWD of its execve — else the current one).
         #[arg(long, value_name = "DIR")]
         cwd: Option<PathBuf>,
         /// The trace (from `mmsim record`, or `strace -f -o FILE`); for a trace written with

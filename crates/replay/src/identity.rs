@@ -4,6 +4,7 @@
 //! the file was mapped. The replay names files with these, and asks the host only for files
 //! the trace never stat'ed.
 
+use crate::cwd::{CwdLearner, StartCwd};
 use std::collections::HashMap;
 use std::io::BufRead;
 use trace::{Arg, EventKind, Parser, Syscall};
@@ -23,6 +24,8 @@ pub struct Identity {
 #[derive(Clone, Debug, Default)]
 pub struct Identities {
     by_path: HashMap<String, Identity>,
+    /// The directory the program started in, when the trace shows it.
+    start_cwd: Option<StartCwd>,
 }
 
 impl Identities {
@@ -34,6 +37,12 @@ impl Identities {
     /// Adds an identity learned elsewhere (a `/proc` read) for a path no stat showed.
     pub(crate) fn learn(&mut self, path: &str, id: Identity) {
         self.by_path.entry(path.to_string()).or_insert(id);
+    }
+
+    /// The directory the traced program started in, and what showed it, when the trace
+    /// does (collected in the same pass; see [`StartCwd`]).
+    pub fn start_cwd(&self) -> Option<&StartCwd> {
+        self.start_cwd.as_ref()
     }
 
     /// How many paths have one.
@@ -53,7 +62,9 @@ impl Identities {
         // Per pid, descriptor → path, to attribute fstat results.
         let mut fds: HashMap<(u32, u64), String> = HashMap::new();
         let text = wanted_lines(input);
+        let mut cwd = CwdLearner::default();
         for event in Parser::new(&text[..]).flatten() {
+            cwd.observe(&event);
             let EventKind::Syscall(call) = &event.kind else { continue };
             let pid = event.pid.unwrap_or(0);
             match call.name.as_ref() {
@@ -93,6 +104,7 @@ impl Identities {
                 _ => {}
             }
         }
+        ids.start_cwd = cwd.result();
         ids
     }
 }
@@ -109,6 +121,7 @@ fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
         open_call: memchr::memmem::Finder::new(b"open("),
         resumed: memchr::memmem::Finder::new(b"resumed>"),
         statx: memchr::memmem::Finder::new(b"statx("),
+        cwd_calls: [&b"getcwd("[..], b"readlink(", b"chdir(", b"execve("].map(memchr::memmem::Finder::new),
     };
     let mut text = Vec::new();
     // The start of a line the reader's buffer cut; every whole line is searched in place.
@@ -177,6 +190,8 @@ struct Finders {
     open_call: memchr::memmem::Finder<'static>,
     resumed: memchr::memmem::Finder<'static>,
     statx: memchr::memmem::Finder<'static>,
+    /// Calls that show the starting directory (or end what can be learned of it).
+    cwd_calls: [memchr::memmem::Finder<'static>; 4],
 }
 
 impl Finders {
@@ -191,6 +206,9 @@ impl Finders {
         hits.extend(self.open_call.find_iter(block));
         hits.extend(self.resumed.find_iter(block));
         hits.extend(self.statx.find_iter(block));
+        for f in &self.cwd_calls {
+            hits.extend(f.find_iter(block));
+        }
         hits.sort_unstable();
         let mut copied_to = 0;
         for &hit in hits.iter() {

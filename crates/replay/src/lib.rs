@@ -15,11 +15,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cwd;
 mod identity;
 mod replayer;
 mod report;
 pub mod unknowns;
 
+pub use cwd::StartCwd;
 pub use identity::{Identities, Identity};
 pub use replayer::{replay, Options, Replayer};
 pub use report::{Mismatch, Mode, Report};

@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
 
 mod fds;
+pub(crate) use fds::join as join_path;
 
 /// How a replay runs.
 #[derive(Clone, Debug)]
@@ -22,7 +23,8 @@ pub struct Options {
     /// Go on after a line that cannot be read or replayed (otherwise stop there).
     pub keep_going: bool,
     /// The directory the traced program started in (relative paths in the log are relative
-    /// to it); this process's own directory when not given.
+    /// to it); when not given, what the trace shows of it ([`crate::StartCwd`]), else this
+    /// process's own directory. The report's notes say which.
     pub cwd: Option<std::path::PathBuf>,
 }
 
@@ -596,13 +598,7 @@ impl Replayer {
             Ok(p) => p,
             Err(e) => return self.error(format!("cannot create the first task: {e}")),
         };
-        let cwd = self
-            .opts
-            .cwd
-            .clone()
-            .or_else(|| std::env::current_dir().ok())
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "/".into());
+        let cwd = self.start_cwd();
         self.tables.push(FdTable { members: vec![tpid], ..FdTable::default() });
         self.procs.insert(tpid, Proc { pid, table: self.tables.len() - 1, cwd });
         // The traced program inherits stdin, stdout and stderr.

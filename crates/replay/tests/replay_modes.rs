@@ -246,3 +246,44 @@ fn per_process_files_of_strace_ff() {
         assert_clean(&name, &replay_text(text, Some(dir.clone())), 20);
     }
 }
+
+/// Without `--cwd`, the starting directory comes from the trace: a getcwd result (the shell
+/// asks for it when PWD is unset), a `-y` decoration, or the PWD variable execve shows; the
+/// program opens and maps files by relative paths and reads its maps, so a wrong directory
+/// would show as mismatches. The report says where the directory came from.
+#[test]
+fn the_starting_directory_comes_from_the_trace() {
+    let dir = scratch("cwd");
+    let Some(exe) = compile("fds", "fds.c", &[], &dir) else { return };
+    let exe = exe.to_str().unwrap();
+    let cases: &[(&str, &[&str], Option<&str>, &str)] = &[
+        ("getcwd", &["-s", "4096"], None, "from the getcwd result"),
+        ("decoration", &["-y", "-s", "4096"], None, "from the -y decoration of a"),
+        ("pwd", &["-v", "-s", "4096"], Some("PWD"), "from the PWD variable of the execve"),
+    ];
+    for (name, flags, pwd, source) in cases {
+        if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
+            return;
+        }
+        let run = dir.join(name);
+        std::fs::create_dir_all(&run).unwrap();
+        let out = run.join("t.trace");
+        let mut c = Command::new("setarch");
+        c.args(["x86_64", "-R", "strace", "-f"]).args(*flags).arg("-o").arg(&out).arg("--");
+        if *name == "getcwd" {
+            c.args(["sh", "-c", &format!("exec {exe}")]);
+        } else {
+            c.arg(exe);
+        }
+        c.current_dir(&run).env_remove("PWD");
+        if pwd.is_some() {
+            c.env("PWD", &run);
+        }
+        let status = c.output().expect("run strace");
+        assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
+        let r = replay_text(std::fs::read(&out).unwrap(), None);
+        let note = format!("starting directory {} ({source}", run.display());
+        assert!(r.notes.iter().any(|n| n.starts_with(&note)), "{name}: {:?}, want {note}", r.notes);
+        assert_clean(name, &r, 35);
+    }
+}

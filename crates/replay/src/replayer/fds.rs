@@ -17,7 +17,7 @@ const AT_FDCWD: i64 = -100;
 
 /// `path` resolved against the directory `base` (when relative), with `.` and empty
 /// components dropped and `..` taken lexically (a trace shows no symlinks).
-pub(super) fn join(base: &str, path: &str) -> String {
+pub(crate) fn join(base: &str, path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     let whole = if path.starts_with('/') { [path, ""] } else { [base, path] };
     for piece in whole {
@@ -174,6 +174,24 @@ impl Replayer {
         }
     }
 
+    /// The directory the traced program started in: `--cwd` when given, else what the trace
+    /// showed (see [`crate::StartCwd`]), else this process's own; the report says which.
+    pub(super) fn start_cwd(&mut self) -> String {
+        const NOTE: &str = "starting directory";
+        let (path, from) = match (&self.opts.cwd, self.ids.start_cwd()) {
+            (Some(dir), _) => (dir.display().to_string(), "given with --cwd".to_string()),
+            (None, Some(learned)) => (learned.path.clone(), format!("from {}", learned.source)),
+            (None, None) => {
+                let here = std::env::current_dir().map_or_else(|_| "/".to_string(), |p| p.display().to_string());
+                (here, "not in the trace: this process's own".to_string())
+            }
+        };
+        if !self.report.notes.iter().any(|n| n.starts_with(NOTE)) {
+            self.report.notes.push(format!("{NOTE} {path} ({from})"));
+        }
+        path
+    }
+
     /// Whether `ev`, the first event of a task the replay does not know, starts a process
     /// whose creation a filter hid: an `execve` while no task has a clone, fork or vfork in
     /// progress (when one has, the task is its child, held back until the call returns).
@@ -198,7 +216,7 @@ impl Replayer {
             Ok(p) => p,
             Err(e) => return self.error(format!("cannot create task {tpid}: {e}")),
         };
-        let cwd = self.opts.cwd.as_ref().map_or_else(|| "/".to_string(), |p| p.display().to_string());
+        let cwd = self.start_cwd();
         self.tables.push(super::FdTable { members: vec![tpid], ..Default::default() });
         self.procs.insert(tpid, super::Proc { pid, table: self.tables.len() - 1, cwd });
         for fd in 0..3 {
