@@ -35,6 +35,7 @@ pub use flags::VmFlags;
 pub use kernel::{Access, Cap, Config, Kernel, Pid, Rlimit, SegvCode, Signal, ThpMode};
 pub use mm::Mm;
 pub use ops::access_ok;
+pub use ops::adopt::AdoptedVma;
 pub use ops::exec::{
     at, mmap_base, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecPlacement, ExecRequest, LoadSegment,
     StackExec, VdsoLayout, EXEC_FATAL_STATUS,

@@ -3,7 +3,7 @@
 
 use crate::identity::{Identities, Identity};
 use crate::report::{Mismatch, Mode, Report};
-use crate::unknowns::{parse_maps, Bound, ExecUnknowns, Learned};
+use crate::unknowns::{parse_maps, AttachedStart, Bound, ExecUnknowns, Learned};
 use abi::*;
 use mm::{Config, FileId, Kernel, OpenFileId, Pid};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -123,6 +123,33 @@ pub struct Replayer {
     /// Model tasks whose stack limit a call in the log set (theirs or a parent's): what
     /// they report of it is not what the first task inherited.
     stack_limit_set: HashSet<Pid>,
+    /// For a log attached to a running process: what its calls showed before its first
+    /// maps read.
+    attached_calls: Option<AttachedCalls>,
+}
+
+/// What the calls of an attached process showed before its first maps read.
+#[derive(Clone, Debug, Default)]
+struct AttachedCalls {
+    /// Ranges the log's own calls mapped.
+    created: Vec<(u64, u64)>,
+    /// The program break the first brk call returned.
+    first_brk: Option<u64>,
+}
+
+/// The key of the unknowns of a process the trace attached to (no execve line).
+const ATTACHED: u64 = 0;
+
+/// What the report calls the checks an attached process's unseen mappings make impossible.
+const UNSEEN_PLACEMENT: &str = "placements and maps text of a process attached to before the trace showed its mappings";
+
+/// Whether an event is an execve (the start of a trace that ran its program).
+fn is_exec(ev: &Event) -> bool {
+    match &ev.kind {
+        EventKind::Syscall(c) => matches!(c.name.as_ref(), "execve" | "execveat"),
+        EventKind::CallStarted { name, .. } => matches!(name.as_str(), "execve" | "execveat"),
+        _ => false,
+    }
 }
 
 /// The exec behind an address space: what the learning of its unknowns needs.
@@ -131,8 +158,9 @@ struct ExecCtx {
     /// The line of the execve (the key of its unknowns).
     line: u64,
     info: mm::ExecInfo,
-    /// The program's model file, and the interpreter's.
-    program: FileId,
+    /// The program's model file (none for a process the trace attached to), and the
+    /// interpreter's.
+    program: Option<FileId>,
     interp: Option<FileId>,
     /// The program's PT_GNU_RELRO start (link-time address).
     relro: Option<u64>,
@@ -506,6 +534,7 @@ impl Replayer {
             learned,
             execs: HashMap::default(),
             stack_limit_set: HashSet::default(),
+            attached_calls: None,
         }
     }
 
@@ -581,7 +610,11 @@ impl Replayer {
                 return self.after_exit(ev.line, tpid, exit);
             }
             if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) {
+                let first = self.root.is_none();
                 self.start_root(tpid);
+                if first && !is_exec(ev) {
+                    self.start_attached(tpid);
+                }
             } else if self.creation_hidden(tpid, ev) {
                 self.adopt(tpid);
             } else {
@@ -743,6 +776,23 @@ impl Replayer {
                 }
                 self.check(line, "brk", &c.ret, got);
             }
+            "mmap" | "mmap2" if self.placed_by_the_unknown(tpid, c) => {
+                // Where an attached process's mapping goes depends on mappings the trace
+                // never showed: it goes where the log says, unchecked.
+                let (mut placed, r) = (c.clone(), c.ret.value().unwrap_or(0));
+                let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0) | MAP_FIXED_NOREPLACE;
+                if placed.args.len() > 3 {
+                    placed.args[0] = Arg::Int(r);
+                    placed.args[3] = Arg::Int(flags);
+                }
+                let (what, got) = self.maps_call(tpid, &placed);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
+                if got == Ok(r) {
+                    *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;
+                } else {
+                    self.check(line, what, &c.ret, got);
+                }
+            }
             "mmap" | "mmap2" | "munmap" | "mprotect" | "pkey_mprotect" => {
                 let (what, got) = self.maps_call(tpid, c);
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
@@ -752,6 +802,7 @@ impl Replayer {
                 let a = |i| c.arg_u64(i).unwrap_or(0);
                 let flags = self.flag_arg(c, 3);
                 let got = self.k.mremap(pid, a(0), a(1), a(2), flags, a(4));
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
                 if let Ok(new) = got {
                     if let Ok(id) = self.k.mm_id(pid) {
                         if self.started.contains(&id) {
@@ -765,6 +816,7 @@ impl Replayer {
                 let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
                 let advice = c.arg(2).and_then(Arg::flags_value).unwrap_or(u64::MAX);
                 let got = self.k.madvise(pid, a, l, advice);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
                 self.check(line, "madvise", &c.ret, got);
             }
             "mlock" | "munlock" | "mlock2" => {
@@ -777,6 +829,7 @@ impl Replayer {
                         self.k.mlock2(pid, a, l, flags)
                     }
                 };
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
                 self.check(line, &c.name, &c.ret, got);
             }
             "mlockall" => {
@@ -920,7 +973,7 @@ impl Replayer {
                     ctx = Some(ExecCtx {
                         line,
                         info: info.clone(),
-                        program: req.program.file,
+                        program: Some(req.program.file),
                         interp: req.interp.as_ref().map(|i| i.file),
                         relro: req.program.image.relro.map(|r| r.0),
                     });
@@ -1077,6 +1130,9 @@ impl Replayer {
         if known.mmap_rnd.is_some() && (weak || !known.mmap_rnd_weak) {
             return false;
         }
+        if ctx.line == ATTACHED && self.learned.attached.is_some() {
+            return false;
+        }
         let pid = self.mpid(tpid);
         let Ok(m) = self.k.mm(pid) else { return false };
         let legacy = m.legacy_layout;
@@ -1108,10 +1164,13 @@ impl Replayer {
             Ret::Error { .. } => Err(()),
             Ret::Unknown => return,
         };
+        let Some((_, ctx)) = self.exec_of(tpid) else { return };
+        if ctx.line == ATTACHED && self.learned.attached.is_none() {
+            self.learn_attached_call(line, c, want.is_ok(), got);
+        }
         if want.ok() == got.ok() && want.is_ok() {
             return;
         }
-        let Some((_, ctx)) = self.exec_of(tpid) else { return };
         let addr = c.arg_u64(0).unwrap_or(0);
         match c.name.as_ref() {
             "brk" => {
@@ -1162,6 +1221,12 @@ impl Replayer {
     /// still open.
     fn learn_from_maps(&mut self, target: u32, line: u64, log_text: &str, model_text: &str) {
         let Some((_, ctx)) = self.exec_of(target) else { return };
+        if ctx.line == ATTACHED {
+            if self.learned.attached.is_none() {
+                self.learn_attached_start(line, log_text);
+            }
+            return;
+        }
         let pid = self.mpid(target);
         let log = parse_maps(log_text);
         let model = parse_maps(model_text);
@@ -1184,7 +1249,7 @@ impl Replayer {
             }
         }
         let name = |k: &Kernel, f: FileId| k.m.file(f).path.clone();
-        let program = name(&self.k, ctx.program);
+        let program = ctx.program.map(|f| name(&self.k, f)).unwrap_or_default();
         if u.load_bias.is_none() && ctx.info.load_bias_range.is_some() {
             if let (Some(l), Some(m)) = (by_path(&log, &program), by_path(&model, &program)) {
                 if l.start != m.start {
@@ -1216,6 +1281,178 @@ impl Replayer {
             }
         }
         let _ = pid;
+    }
+
+    /// Whether `c` is an mmap of a process the trace attached to, placed by the kernel (no
+    /// MAP_FIXED), while nothing in the log has shown that process's whole address space.
+    fn placed_by_the_unknown(&self, tpid: u32, c: &Syscall) -> bool {
+        let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0);
+        self.learned.attached.is_none()
+            && c.ret.value().is_some()
+            && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0
+            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
+    }
+
+    /// A process the trace attached to: its address space existed before the first line.
+    /// What earlier runs learned of it is installed now; what this run learns comes from
+    /// its first maps read, or from the calls that touch it.
+    fn start_attached(&mut self, tpid: u32) {
+        let pid = self.mpid(tpid);
+        let Ok(id) = self.k.mm_id(pid) else { return };
+        let rlimit_stack = self.k.rlimit(id, mm::Rlimit::Stack);
+        let info = mm::ExecInfo {
+            entry: 0,
+            sp: 0,
+            load_bias: 0,
+            interp_base: 0,
+            auxv: Vec::new(),
+            randomized: true,
+            legacy_layout: false,
+            rlimit_stack,
+            stack_top: TASK_SIZE,
+            start_brk: 0,
+            brk_range: (0, u64::MAX),
+            load_bias_range: None,
+        };
+        self.execs.insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None });
+        self.attached_calls = Some(AttachedCalls::default());
+        let gap = self.k.config().stack_guard_gap;
+        if let Some(b) = self.learned.attached.clone() {
+            let a = b.value;
+            for v in &a.vmas {
+                self.adopt_line(pid, tpid, v);
+            }
+            let stack = a.vmas.iter().find(|v| v.path == "[stack]").map(|v| v.end - PAGE_SIZE);
+            let _ = self.k.adopt_layout(pid, a.mmap_base, a.heap, stack);
+            return;
+        }
+        for b in self.learned.attached_touched.clone() {
+            let (start, end, prot) = b.value;
+            let v = mm::AdoptedVma { start, end, prot, shared: false, file: None, grows_down: false };
+            let _ = self.k.adopt_vma(pid, v);
+        }
+        if let Some(b) = self.learned.execs.get(&ATTACHED).and_then(|u| u.mmap_rnd) {
+            let base = mm::mmap_base(rlimit_stack, gap, true, b.value);
+            let _ = self.k.adopt_layout(pid, base, None, None);
+        }
+    }
+
+    /// Installs one mapping of an attached process as its maps line shows it.
+    fn adopt_line(&mut self, pid: Pid, tpid: u32, v: &crate::unknowns::MapsLine) {
+        let p = v.perms.as_bytes();
+        let prot = (if p.first() == Some(&b'r') { PROT_READ } else { 0 })
+            | (if p.get(1) == Some(&b'w') { PROT_WRITE } else { 0 })
+            | (if p.get(2) == Some(&b'x') { PROT_EXEC } else { 0 });
+        let shared = p.get(3) == Some(&b's');
+        let file = if v.path.starts_with('/') && v.ino != 0 {
+            let path = v.path.trim_end_matches(" (deleted)").to_string();
+            self.file_for(&path, &path, false).map(|f| (f, v.offset))
+        } else {
+            None
+        };
+        match v.path.as_str() {
+            "[vvar]" => {
+                let _ = self.k.adopt_vdso(pid, v.start);
+            }
+            "[vvar_vclock]" | "[vdso]" | "[vsyscall]" => {}
+            _ => {
+                let grows_down = v.path == "[stack]";
+                let a = mm::AdoptedVma { start: v.start, end: v.end, prot, shared, file, grows_down };
+                if let Err(e) = self.k.adopt_vma(pid, a) {
+                    let _ = tpid;
+                    self.error(format!(
+                        "cannot install the attached process's mapping {:#x}-{:#x}: {e}",
+                        v.start, v.end
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Notes what a call of an attached process shows before its first maps read: the
+    /// ranges the log's own calls mapped, the program break, and mappings a call found
+    /// that the model does not have.
+    fn learn_attached_call(&mut self, line: u64, c: &Syscall, ok: bool, got: &SysResult<u64>) {
+        let Some(calls) = self.attached_calls.as_mut() else { return };
+        let (addr, len) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+        match (c.name.as_ref(), c.ret.value()) {
+            ("mmap" | "mmap2", Some(r)) => calls.created.push((r, r.saturating_add(len))),
+            ("mremap", Some(r)) => calls.created.push((r, r.saturating_add(c.arg_u64(2).unwrap_or(0)))),
+            ("brk", Some(r)) => {
+                calls.first_brk.get_or_insert(r);
+            }
+            ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync", Some(_))
+                if ok && got.is_err() =>
+            {
+                let prot = if c.name.contains("mprotect") {
+                    c.arg(2).and_then(Arg::flags_value).unwrap_or(0)
+                } else {
+                    PROT_READ | PROT_WRITE
+                };
+                let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+                let b = Bound { value: (page_floor(addr), end, prot), line };
+                self.learned.attached_touched.push(b);
+            }
+            _ => {}
+        }
+    }
+
+    /// An attached process's first maps read: its mappings less those the log's calls
+    /// made before it are what it had when the trace began.
+    fn learn_attached_start(&mut self, line: u64, log_text: &str) {
+        let Some(calls) = self.attached_calls.clone() else { return };
+        // Only a whole text shows the whole address space ([vsyscall] is its last line).
+        if !log_text.contains("[vsyscall]") {
+            return;
+        }
+        let mut vmas = Vec::new();
+        for l in parse_maps(log_text) {
+            // The parts of the line no call of the log made.
+            let mut pieces = vec![(l.start, l.end)];
+            for &(cs, ce) in &calls.created {
+                pieces = pieces
+                    .into_iter()
+                    .flat_map(|(s, e)| {
+                        let ce = ce.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+                        if ce <= s || cs >= e {
+                            vec![(s, e)]
+                        } else {
+                            [(s, cs.max(s)), (ce.min(e), e)].into_iter().filter(|(a, b)| a < b).collect()
+                        }
+                    })
+                    .collect();
+            }
+            for (s, e) in pieces {
+                let offset = if l.ino != 0 { l.offset + (s - l.start) } else { l.offset };
+                vmas.push(crate::unknowns::MapsLine { start: s, end: e, offset, ..l.clone() });
+            }
+        }
+        // The mmap area ends where the highest mapping below the stack ends (the
+        // interpreter, or the vDSO of a static program, went first below mmap_base).
+        let stack_start = vmas.iter().find(|v| v.path == "[stack]").map_or(TASK_SIZE, |v| v.start);
+        let mmap_base = vmas.iter().filter(|v| v.end <= stack_start).map(|v| v.end).max().unwrap_or(TASK_SIZE);
+        let heap = vmas.iter().find(|v| v.path == "[heap]").map(|v| {
+            let brk = calls.first_brk.filter(|&b| b >= v.start && b <= v.end).unwrap_or(v.end);
+            (v.start, brk)
+        });
+        if let Some((start, brk)) = heap {
+            // The heap before the log: up to the break the first brk call showed.
+            let end = brk.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+            for v in vmas.iter_mut().filter(|v| v.path == "[heap]") {
+                v.end = v.end.min(end.max(start + PAGE_SIZE));
+            }
+        }
+        // The identities maps shows are the files'.
+        for v in &vmas {
+            if v.path.starts_with('/') && v.ino != 0 && self.ids.get(&v.path).is_none() {
+                let id = Identity { major: v.major, minor: v.minor, ino: v.ino };
+                self.learned.files.entry(v.path.clone()).or_insert(Bound { value: id, line });
+            }
+        }
+        let start = AttachedStart { vmas, mmap_base, heap };
+        self.learned.attached = Some(Bound { value: start, line });
+        // The whole address space supersedes what single calls showed of it.
+        self.learned.attached_touched.clear();
     }
 
     /// What a prlimit64/getrlimit in the log showed of RLIMIT_STACK: the limit the first
@@ -1743,6 +1980,14 @@ impl Replayer {
             return self.error(format!("line {line}: read of /proc of an unknown task {target}"));
         };
         let Some(text) = self.proc_text_now(what, target) else { return };
+        if self.learned.attached.is_none() && self.exec_of(target).is_some_and(|(_, c)| c.line == ATTACHED) {
+            // The text shows mappings made before the trace, which it never showed whole.
+            if what == ProcText::Maps && pos == 0 {
+                self.learn_attached_start(line, &String::from_utf8_lossy(data));
+            }
+            *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;
+            return;
+        }
         if what == ProcText::Smaps && self.opts.mode < Mode::Strict {
             return;
         }

@@ -64,6 +64,24 @@ pub struct Learned {
     /// Whether the first task inherited the legacy mmap layout (an unlimited stack or
     /// ADDR_COMPAT_LAYOUT, before the log starts).
     pub start_legacy: Option<Bound<bool>>,
+    /// For a log that attached to a running process (`strace -p`): its address space
+    /// before the log began, from its first maps read.
+    pub attached: Option<Bound<AttachedStart>>,
+    /// For an attached process without a maps read: ranges calls showed mapped (a
+    /// successful mprotect, madvise, mlock ... where the model had nothing), with the
+    /// protection the call gave them.
+    pub attached_touched: Vec<Bound<(u64, u64, u64)>>,
+}
+
+/// The address space a traced process had when the trace attached to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachedStart {
+    /// Its mappings, as maps showed them, less what calls in the log made before the read.
+    pub vmas: Vec<MapsLine>,
+    /// Where unplaced mappings went below: the top of the mmap area.
+    pub mmap_base: u64,
+    /// The heap, and the program break when the log began (if a brk call showed it).
+    pub heap: Option<(u64, u64)>,
 }
 
 impl Learned {
@@ -83,6 +101,8 @@ impl Learned {
             + self.files.len()
             + usize::from(self.start_rlimit_stack.is_some())
             + usize::from(self.start_legacy.is_some())
+            + usize::from(self.attached.is_some())
+            + self.attached_touched.len()
     }
 
     /// Whether nothing is bound.
@@ -99,6 +119,19 @@ impl Learned {
         }
         if let Some(b) = self.start_legacy {
             out.push(format!("bound legacy mmap layout at start = {} from line {}", b.value, b.line));
+        }
+        if let Some(b) = &self.attached {
+            let a = &b.value;
+            out.push(format!(
+                "bound the attached process's {} mappings (mmap_base {:#x}) from line {}",
+                a.vmas.len(),
+                a.mmap_base,
+                b.line
+            ));
+        }
+        for b in &self.attached_touched {
+            let (s, e, _) = b.value;
+            out.push(format!("bound a mapping {s:#x}-{e:#x} of the attached process from line {}", b.line));
         }
         for (exec, u) in &self.execs {
             let at = format!("(execve at line {exec})");
@@ -132,11 +165,14 @@ impl fmt::Display for Learned {
     }
 }
 
-/// One line of `/proc/PID/maps`, as far as the learning needs it.
+/// One line of `/proc/PID/maps`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct MapsLine {
+#[allow(missing_docs)]
+pub struct MapsLine {
     pub start: u64,
     pub end: u64,
+    /// `rwxp` / `rwxs`.
+    pub perms: String,
     pub offset: u64,
     pub major: u32,
     pub minor: u32,
@@ -159,7 +195,7 @@ pub(crate) fn parse_maps(text: &str) -> Vec<MapsLine> {
 fn parse_maps_line(line: &str) -> Option<MapsLine> {
     let mut it = line.splitn(6, ' ');
     let range = it.next()?;
-    let _perms = it.next()?;
+    let perms = it.next()?.to_string();
     let offset = u64::from_str_radix(it.next()?, 16).ok()?;
     let (major, minor) = it.next()?.split_once(':')?;
     let ino = it.next()?.parse().ok()?;
@@ -168,6 +204,7 @@ fn parse_maps_line(line: &str) -> Option<MapsLine> {
     Some(MapsLine {
         start: u64::from_str_radix(start, 16).ok()?,
         end: u64::from_str_radix(end, 16).ok()?,
+        perms,
         offset,
         major: u32::from_str_radix(major, 16).ok()?,
         minor: u32::from_str_radix(minor, 16).ok()?,

@@ -1,6 +1,7 @@
 //! The system calls, one per file, each an `impl Kernel` block.
 
 mod access;
+pub mod adopt;
 mod brk;
 pub mod exec;
 mod exit;

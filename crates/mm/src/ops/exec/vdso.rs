@@ -69,6 +69,11 @@ impl Kernel {
     pub(crate) fn map_vdso(&mut self, id: usize, layout: VdsoLayout) -> SysResult<u64> {
         let len = layout.len();
         let base = self.get_unmapped_area(id, None, 0, len, 0, 0, false)?;
+        self.link_vdso(id, layout, base)
+    }
+
+    /// Links the vDSO's VMAs at `base` (its data pages first); returns the code's address.
+    pub(crate) fn link_vdso(&mut self, id: usize, layout: VdsoLayout, base: u64) -> SysResult<u64> {
         let data =
             VmFlags::READ | VmFlags::MAYREAD | VmFlags::PFNMAP | VmFlags::IO | VmFlags::DONTEXPAND | VmFlags::DONTDUMP;
         let code = VmFlags::READ

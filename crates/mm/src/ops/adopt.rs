@@ -1,0 +1,103 @@
+//! Address spaces the model did not see being built: a process a trace attached to
+//! (`strace -p`) already had mappings when the log begins. [`Kernel::adopt_vma`] installs
+//! one mapping as `/proc/PID/maps` showed it, and [`Kernel::adopt_layout`] sets the bounds
+//! that placement and maps read (mmap_base, the heap, the stack).
+//!
+//! An adopted VMA keeps its own identity: neighbours are not merged into it, as the kernel
+//! did not merge them (they showed as separate lines), and a private writable one gets an
+//! anon_vma of its own, as a mapping whose pages were written has.
+
+use crate::file::FileId;
+use crate::flags::VmFlags;
+use crate::kernel::{Kernel, Pid};
+use crate::layout::*;
+use crate::vma::{Vma, VmaFile};
+use abi::*;
+
+/// A mapping found existing, as one line of maps shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdoptedVma {
+    /// First address.
+    pub start: u64,
+    /// One past the last.
+    pub end: u64,
+    /// PROT_* bits.
+    pub prot: u64,
+    /// `s` in maps: a shared mapping.
+    pub shared: bool,
+    /// The file behind it, and the offset of `start` in it (bytes).
+    pub file: Option<(FileId, u64)>,
+    /// A stack that grows down (`[stack]`).
+    pub grows_down: bool,
+}
+
+impl Kernel {
+    /// Installs a mapping `pid`'s address space already had. EINVAL for a range that is
+    /// empty, unaligned or beyond TASK_SIZE; EEXIST if it overlaps a VMA.
+    pub fn adopt_vma(&mut self, pid: Pid, v: AdoptedVma) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        if v.start >= v.end || v.start & !PAGE_MASK != 0 || v.end & !PAGE_MASK != 0 || v.end > TASK_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        let mm = self.mms[id].as_ref().expect("live mm");
+        if mm.vmas.find(v.start).is_some_and(|o| o.start < v.end) {
+            return Err(Errno::EEXIST);
+        }
+        let mut flags = VmFlags::from_prot(v.prot) | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC;
+        if v.shared {
+            flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
+        } else if v.prot & PROT_WRITE != 0 || (v.file.is_none() && v.prot != PROT_NONE) {
+            // Maps cannot tell whether a private mapping was writable when it was made
+            // (which charges it, VM_ACCOUNT, for good): anonymous memory that is readable is
+            // taken to have been (heaps, arenas, stacks made read-only later), a PROT_NONE
+            // reservation not.
+            flags |= VmFlags::ACCOUNT;
+        }
+        if v.grows_down {
+            flags |= VmFlags::GROWSDOWN;
+        }
+        let (file, pgoff) = match v.file {
+            Some((f, off)) => {
+                let open = self.m.add_open(f, true, v.shared && v.prot & PROT_WRITE != 0);
+                (Some(VmaFile { file: f, open }), off >> PAGE_SHIFT)
+            }
+            None => (None, v.start >> PAGE_SHIFT),
+        };
+        let anon_vma = (!v.shared && (file.is_none() || v.prot & PROT_WRITE != 0)).then(|| self.m.new_anon_vma(false));
+        self.vma_link(id, Vma { start: v.start, end: v.end, flags, pgoff, file, anon_vma, special: None });
+        if let Some(f) = file {
+            self.m.put_open(f.open);
+        }
+        Ok(())
+    }
+
+    /// Sets the bounds of an adopted address space: where unplaced mappings go below
+    /// (`mmap_base`), the heap (`start_brk`..`brk`) and an address in the stack.
+    pub fn adopt_layout(
+        &mut self,
+        pid: Pid,
+        mmap_base: u64,
+        heap: Option<(u64, u64)>,
+        stack: Option<u64>,
+    ) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let mm = self.mm_mut(id);
+        mm.mmap_base = mmap_base;
+        if let Some((start, end)) = heap {
+            mm.start_brk = start;
+            mm.brk = end;
+        }
+        if let Some(s) = stack {
+            mm.start_stack = s;
+        }
+        Ok(())
+    }
+
+    /// Maps the vDSO and its data pages with the data pages starting at `base`, as an
+    /// adopted address space showed them.
+    pub fn adopt_vdso(&mut self, pid: Pid, base: u64) -> SysResult<u64> {
+        let id = self.mm_id(pid)?;
+        let layout = self.m.config.vdso;
+        self.link_vdso(id, layout, base)
+    }
+}
