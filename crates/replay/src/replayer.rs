@@ -780,7 +780,7 @@ impl Replayer {
                 // Where an attached process's mapping goes depends on mappings the trace
                 // never showed: it goes where the log says, unchecked.
                 let (mut placed, r) = (c.clone(), c.ret.value().unwrap_or(0));
-                let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0) | MAP_FIXED_NOREPLACE;
+                let flags = self.flag_arg(c, 3) | MAP_FIXED_NOREPLACE;
                 if placed.args.len() > 3 {
                     placed.args[0] = Arg::Int(r);
                     placed.args[3] = Arg::Int(flags);
@@ -1130,7 +1130,7 @@ impl Replayer {
         if known.mmap_rnd.is_some() && (weak || !known.mmap_rnd_weak) {
             return false;
         }
-        if ctx.line == ATTACHED && self.learned.attached.is_some() {
+        if ctx.line == ATTACHED {
             return false;
         }
         let pid = self.mpid(tpid);
@@ -1165,8 +1165,21 @@ impl Replayer {
             Ret::Unknown => return,
         };
         let Some((_, ctx)) = self.exec_of(tpid) else { return };
-        if ctx.line == ATTACHED && self.learned.attached.is_none() {
-            self.learn_attached_call(line, c, want.is_ok(), got);
+        if ctx.line == ATTACHED {
+            // A log without an execve: the process is taken to start empty, with the
+            // layout of a fresh exec, until a result shows it had mappings before the log.
+            let contradicted = match (want, got) {
+                (Ok(a), Ok(b)) => a != *b,
+                (Ok(_), Err(_)) | (Err(_), Ok(_)) => true,
+                _ => false,
+            };
+            if contradicted && self.learned.attached_before.is_none() {
+                self.learned.attached_before = Some(Bound { value: true, line });
+            }
+            if self.learned.attached.is_none() {
+                self.learn_attached_call(line, c, want.is_ok(), got);
+            }
+            return;
         }
         if want.ok() == got.ok() && want.is_ok() {
             return;
@@ -1184,7 +1197,11 @@ impl Replayer {
                 }
             }
             "mmap" | "mmap2" | "mremap" => {
-                let flags = if c.name == "mremap" { 0 } else { c.arg(3).and_then(Arg::flags_value).unwrap_or(0) };
+                let flags = if c.name == "mremap" {
+                    0
+                } else {
+                    c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v)
+                };
                 let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
                 if let (Ok(r), Ok(g), false, false) = (want, got, fixed, c.name == "mremap") {
                     // A mapping of 2 MiB or more may be placed 2 MiB-aligned (THP), which
@@ -1286,8 +1303,9 @@ impl Replayer {
     /// Whether `c` is an mmap of a process the trace attached to, placed by the kernel (no
     /// MAP_FIXED), while nothing in the log has shown that process's whole address space.
     fn placed_by_the_unknown(&self, tpid: u32, c: &Syscall) -> bool {
-        let flags = c.arg(3).and_then(Arg::flags_value).unwrap_or(0);
+        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
         self.learned.attached.is_none()
+            && self.learned.attached_before.is_some()
             && c.ret.value().is_some()
             && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0
             && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
@@ -1980,7 +1998,14 @@ impl Replayer {
             return self.error(format!("line {line}: read of /proc of an unknown task {target}"));
         };
         let Some(text) = self.proc_text_now(what, target) else { return };
-        if self.learned.attached.is_none() && self.exec_of(target).is_some_and(|(_, c)| c.line == ATTACHED) {
+        let attached = self.exec_of(target).is_some_and(|(_, c)| c.line == ATTACHED);
+        if attached && self.learned.attached_before.is_none() && self.learned.attached.is_none() {
+            let (want, got) = (String::from_utf8_lossy(data), text.as_bytes().get(pos as usize..).unwrap_or(&[]));
+            if !got.starts_with(want.as_bytes()) {
+                self.learned.attached_before = Some(Bound { value: true, line });
+            }
+        }
+        if attached && self.learned.attached.is_none() && self.learned.attached_before.is_some() {
             // The text shows mappings made before the trace, which it never showed whole.
             if what == ProcText::Maps && pos == 0 {
                 self.learn_attached_start(line, &String::from_utf8_lossy(data));

@@ -64,8 +64,11 @@ pub struct Learned {
     /// Whether the first task inherited the legacy mmap layout (an unlimited stack or
     /// ADDR_COMPAT_LAYOUT, before the log starts).
     pub start_legacy: Option<Bound<bool>>,
-    /// For a log that attached to a running process (`strace -p`): its address space
-    /// before the log began, from its first maps read.
+    /// A log without an execve whose results show the process had mappings before the
+    /// log began (it was attached to, `strace -p`).
+    pub attached_before: Option<Bound<bool>>,
+    /// For a log that attached to a running process: its address space before the log
+    /// began, from its first whole maps read.
     pub attached: Option<Bound<AttachedStart>>,
     /// For an attached process without a maps read: ranges calls showed mapped (a
     /// successful mprotect, madvise, mlock ... where the model had nothing), with the
@@ -102,6 +105,7 @@ impl Learned {
             + usize::from(self.start_rlimit_stack.is_some())
             + usize::from(self.start_legacy.is_some())
             + usize::from(self.attached.is_some())
+            + usize::from(self.attached_before.is_some())
             + self.attached_touched.len()
     }
 
@@ -119,6 +123,9 @@ impl Learned {
         }
         if let Some(b) = self.start_legacy {
             out.push(format!("bound legacy mmap layout at start = {} from line {}", b.value, b.line));
+        }
+        if let Some(b) = self.attached_before {
+            out.push(format!("bound the process existed before the trace (attached) from line {}", b.line));
         }
         if let Some(b) = &self.attached {
             let a = &b.value;
