@@ -357,6 +357,9 @@ pub struct HostScript {
     pub opens: Vec<OpenSpec>,
     /// The steps, in order.
     pub steps: Vec<Step>,
+    /// Create the files on tmpfs (in a directory under `/dev/shm`) instead of the temporary
+    /// directory's disk.
+    pub tmpfs: bool,
 }
 
 impl HostScript {
@@ -594,7 +597,9 @@ pub fn run_on_host_with_timeout(script: &HostScript, timeout: Duration) -> Resul
     let child = support().map_err(HostError::Unsupported)?;
     // A fresh directory per run: the files are new, so no page of them is
     // cached by an earlier run's mappings.
-    let dir = tempfile::Builder::new().prefix("mmsim-host").tempdir()?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("mmsim-host");
+    let dir = if script.tmpfs { builder.tempdir_in("/dev/shm")? } else { builder.tempdir()? };
     let raw = run_child(&child, dir.path(), input.into_bytes(), timeout)?;
     interpret(raw, script.steps.len())
 }

@@ -291,6 +291,7 @@ mod tests {
                 },
                 Step { proc: 0, op: Op::Load { addr: Addr::Result { op: 0, offset: -4 }, len: 8 } },
             ],
+            tmpfs: false,
         };
         let text = encode(&script, &[Some(3), None]);
         assert_eq!(

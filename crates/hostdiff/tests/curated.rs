@@ -809,3 +809,33 @@ fn a_read_fault_on_a_hole_reads_ahead_and_maps_around() {
     s.views(q, 16);
     check("read faults on a hole", s);
 }
+
+#[test]
+fn files_in_dev_shm_are_tmpfs() {
+    let mut s = S::new();
+    s.s.tmpfs = true;
+    // Eight written pages, then a hole up to 4 MiB.
+    let file = s.s.add_file(8 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    s.op(Op::Ftruncate { fd: rw, len: 1024 * P });
+    // No THP alignment of a 4 MiB mapping (huge=never).
+    let m = s.map(1024, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    // Never-written pages are not there: mincore 0, and a read fault maps only what exists.
+    s.op(Op::Mincore { addr: at(m, 0), len: 32 * P });
+    s.op(Op::Load { addr: at(m, 2), len: 8 });
+    s.op(Op::Load { addr: at(m, 20), len: 8 });
+    s.op(Op::Mincore { addr: at(m, 0), len: 32 * P });
+    s.views(m, 32);
+    // A write into the hole creates a page; no writeback cleans anything.
+    s.op(Op::Store { addr: at(m, 24), len: 8, byte: 7 });
+    s.op(Op::Msync { addr: at(m, 0), len: 1024 * P, flags: MS_SYNC });
+    s.views(m, 32);
+    // A private mapping: reads map the existing pages, a read of the hole allocates one.
+    let p = s.map(32, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(rw), 0);
+    s.op(Op::Load { addr: at(p, 4), len: 8 });
+    s.op(Op::Load { addr: at(p, 28), len: 8 });
+    s.op(Op::KRead { addr: at(p, 29), len: 100 });
+    s.views(p, 32);
+    s.op(Op::Mincore { addr: at(m, 0), len: 32 * P });
+    check("files in /dev/shm", s);
+}

@@ -122,6 +122,10 @@ impl File {
     /// folio as large as the chunk's length allows, aligned on its index, and smaller where
     /// a page of its range is already cached). `cached` tells which pages already are.
     pub fn form_folios(&mut self, pos: u64, len: u64, cached: impl Fn(&File, u64) -> bool) {
+        // tmpfs (huge=never) and other shmem objects use order-0 folios only.
+        if self.kind != FileKind::Regular {
+            return;
+        }
         let page = crate::layout::PAGE_SIZE;
         let chunk = page << MAX_FOLIO_ORDER;
         // Callers bound writes by the filesystem's maximum size; saturate anyway.

@@ -179,3 +179,19 @@ fn mincore_of_a_huge_range_goes_step_by_step() {
     assert_eq!(k.mincore_prefix(pid, m + big - 2 * P, 3 * P, 5).unwrap(), (vec![0, 0], Some(Errno::ENOMEM)));
     finish(k, pid);
 }
+
+#[test]
+fn a_file_created_in_dev_shm_is_tmpfs() {
+    // As the curated host test measures: an extended tmpfs file has no pages in its hole.
+    let (mut k, pid) = setup();
+    let fd = k.open(pid, "/dev/shm/t", O_RDWR | O_CREAT).unwrap() as i64;
+    k.ftruncate(pid, fd, 16 * P).unwrap();
+    let m = k.mmap(pid, 0, 16 * P, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0).unwrap();
+    assert_eq!(k.mincore_vec(pid, m, 16 * P).unwrap(), (vec![0; 16], None));
+    k.store(pid, m + 3 * P, &[1]).unwrap();
+    let (v, _) = k.mincore_vec(pid, m, 16 * P).unwrap();
+    assert_eq!(v.iter().filter(|&&b| b == 1).count(), 1);
+    let f = k.lookup("/dev/shm/t").unwrap();
+    assert_eq!(k.m.file(f).kind, mm::FileKind::Shmem);
+    finish(k, pid);
+}

@@ -16,13 +16,28 @@ pub const MAX_RW_COUNT: usize = 0x7fff_f000;
 /// Device numbers the model gives files it creates itself (an ext4-like disk).
 pub const MODEL_DEV: (u32, u32) = (0xfe, 0x01);
 
+/// The directories where tmpfs is mounted (`/dev/shm`, mounted `huge=never`): files there
+/// are shmem objects, not ext4 files.
+pub const TMPFS_DIRS: &[&str] = &["/dev/shm/"];
+
+/// Device numbers the model gives files it creates on tmpfs (those of `/dev/shm` on the
+/// machine the model was measured on).
+pub const TMPFS_DEV: (u32, u32) = (0, 0x1b);
+
+/// Whether `path` names a file on tmpfs ([`TMPFS_DIRS`]).
+pub fn on_tmpfs(path: &str) -> bool {
+    TMPFS_DIRS.iter().any(|d| path.starts_with(d))
+}
+
 impl Kernel {
     /// Creates (or replaces) a regular file at `path` with `contents`, as a filesystem would
-    /// after the file was written. Returns its id.
+    /// after the file was written. Returns its id. A path on tmpfs ([`on_tmpfs`]) gives a
+    /// shmem file, whose pages are the ones written.
     pub fn create_file(&mut self, path: &str, contents: &[u8]) -> FileId {
         let id = self.create_file_raw(path, contents);
         // As if written with one write(2): that decides the page cache's folio sizes.
         self.m.file_mut(id).form_folios(0, contents.len() as u64, |_, _| false);
+        self.materialize_shmem(id);
         id
     }
 
@@ -32,19 +47,39 @@ impl Kernel {
             self.m.maybe_destroy_file(old);
         }
         let ino = self.m.new_ino();
+        let tmpfs = on_tmpfs(path);
+        let (dev, kind) = if tmpfs { (TMPFS_DEV, FileKind::Shmem) } else { (MODEL_DEV, FileKind::Regular) };
         let id = self.m.add_file(File {
             size: contents.len() as u64,
             source: Some(Arc::from(contents)),
             nlink: 1,
             unwritten: true,
-            ..File::new(path.to_string(), MODEL_DEV, ino, FileKind::Regular)
+            // tmpfs files are VM_NORESERVE: each page is charged as it is allocated.
+            acct_per_page: tmpfs,
+            ..File::new(path.to_string(), dev, ino, kind)
         });
         self.m.namespace.insert(path.to_string(), id);
         id
     }
 
+    /// A shmem file has only the pages something wrote: its initial contents become pages
+    /// of the page cache now (dirty, as written), since it has no disk to read them from.
+    fn materialize_shmem(&mut self, id: FileId) {
+        let f = self.m.file_mut(id);
+        if f.kind != FileKind::Shmem {
+            return;
+        }
+        let Some(data) = f.source.take() else { return };
+        let size = f.size;
+        f.size = 0;
+        // The contents were bounded by the caller's memory; a write cannot fail but by size.
+        let _ = self.file_write(id, 0, &data);
+        self.m.file_mut(id).size = size;
+    }
+
     /// Makes a host file visible in the model with the host's identity (device, inode) and
-    /// contents. Reading the host is the caller's job.
+    /// contents. Reading the host is the caller's job. A file on tmpfs ([`on_tmpfs`]) is a
+    /// shmem file whose contents are all in pages.
     pub fn import_file(&mut self, path: &str, major: u32, minor: u32, ino: u64, contents: Arc<[u8]>) -> FileId {
         let id = self.create_file_raw(path, &[]);
         let f = self.m.file_mut(id);
@@ -54,6 +89,7 @@ impl Kernel {
         f.size = contents.len() as u64;
         f.source = Some(contents);
         f.unwritten = false;
+        self.materialize_shmem(id);
         id
     }
 
