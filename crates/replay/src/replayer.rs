@@ -140,6 +140,14 @@ struct AttachedCalls {
 /// The key of the unknowns of a process the trace attached to (no execve line).
 const ATTACHED: u64 = 0;
 
+/// Whether a maps name is that of a shared memory object (shmem inode numbers come from
+/// the machine-wide counter).
+fn is_shmem_name(path: &str) -> bool {
+    path == "/dev/zero (deleted)"
+        || (path.starts_with("/memfd:") && path.ends_with(" (deleted)"))
+        || path.starts_with("/SYSV")
+}
+
 /// What the report calls the checks an attached process's unseen mappings make impossible.
 const UNSEEN_PLACEMENT: &str = "placements and maps text of a process attached to before the trace showed its mappings";
 
@@ -1286,6 +1294,14 @@ impl Replayer {
             }
         }
         for l in &log {
+            if is_shmem_name(&l.path) {
+                // The object the model has at the same place, under the same name.
+                let Some(m) = model.iter().find(|m| m.start == l.start && m.path == l.path) else { continue };
+                if m.ino != l.ino && !self.learned.shmem_inos.contains_key(&m.ino) {
+                    self.learned.shmem_inos.insert(m.ino, Bound { value: l.ino, line });
+                }
+                continue;
+            }
             if !l.path.starts_with('/') || l.ino == 0 || self.learned.files.contains_key(&l.path) {
                 continue;
             }
@@ -1745,6 +1761,21 @@ impl Replayer {
 
     // ---- reads and writes ----
 
+    /// Gives shared memory objects the inode numbers reads showed (see
+    /// [`Learned::shmem_inos`]).
+    fn name_shmem_objects(&mut self) {
+        if self.learned.shmem_inos.is_empty() {
+            return;
+        }
+        for slot in self.k.m.files.iter_mut().flatten() {
+            if let Some(b) = self.learned.shmem_inos.get(&slot.ino) {
+                if is_shmem_name(&slot.path) || slot.path.starts_with("/dev/zero") || slot.path.starts_with("/memfd:") {
+                    slot.ino = b.value;
+                }
+            }
+        }
+    }
+
     /// The model's text of `/proc/PID/maps` or `smaps` for `target`, now.
     fn proc_text_now(&self, what: ProcText, target: u32) -> Option<String> {
         let p = self.procs.get(&target)?;
@@ -1757,6 +1788,7 @@ impl Replayer {
     /// A split read started: if it reads `/proc`, remember the replay as it is now.
     fn read_started(&mut self, tpid: u32, fd: Option<u64>) {
         self.read_starts.remove(&tpid);
+        self.name_shmem_objects();
         let (Some(fd), Some(p)) = (fd, self.procs.get(&tpid)) else { return };
         if let (true, Some(FdKind::Proc { .. })) = (self.verify(), self.tables[p.table].kinds.get(&(fd as i32))) {
             let mut start = Clone::clone(self);
@@ -1994,6 +2026,7 @@ impl Replayer {
         if !self.verify() {
             return;
         }
+        self.name_shmem_objects();
         let Some(p) = self.procs.get(&target) else {
             return self.error(format!("line {line}: read of /proc of an unknown task {target}"));
         };

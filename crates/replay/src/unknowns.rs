@@ -59,6 +59,12 @@ pub struct Learned {
     /// File identities no stat in the log showed, learned from `/proc` reads, by the
     /// canonical path maps prints.
     pub files: BTreeMap<String, Bound<Identity>>,
+    /// Inode numbers of shared memory objects (`/dev/zero (deleted)`, memfd, SysV shm), by
+    /// the number the model gave the object. Linux takes them from a counter every CPU
+    /// draws batches from for pipes, sockets and shmem of the whole machine, so the next
+    /// number is not determined by the trace: each object's is bound when a read first
+    /// shows it, and checked from then on.
+    pub shmem_inos: BTreeMap<u64, Bound<u64>>,
     /// The stack limit the first task inherited (u64::MAX: unlimited).
     pub start_rlimit_stack: Option<Bound<u64>>,
     /// Whether the first task inherited the legacy mmap layout (an unlimited stack or
@@ -102,6 +108,7 @@ impl Learned {
             .sum();
         execs
             + self.files.len()
+            + self.shmem_inos.len()
             + usize::from(self.start_rlimit_stack.is_some())
             + usize::from(self.start_legacy.is_some())
             + usize::from(self.attached.is_some())
@@ -154,6 +161,9 @@ impl Learned {
             if let Some(b) = u.stack_top {
                 out.push(format!("bound stack_top = {:#x} from line {} {at}", b.value, b.line));
             }
+        }
+        for (model, b) in &self.shmem_inos {
+            out.push(format!("bound the inode of shared memory object {model} = {} from line {}", b.value, b.line));
         }
         for (path, b) in &self.files {
             let i = b.value;

@@ -287,3 +287,22 @@ fn a_process_attached_to_with_strace_p() {
         assert!(!r.unchecked.is_empty(), "{name}: {}", r.summary());
     }
 }
+
+#[test]
+fn shared_memory_inode_numbers_are_bound_per_object() {
+    let dir = scratch("shmem");
+    if !hostreq::need_tools("shmem.c", &["gcc"]) {
+        return;
+    }
+    let exe = dir.join("shmem");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs/shmem_maps.c");
+    let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let Some(t) = record("shmem", "-s 65536", &format!("$STRACE {} >/dev/null", exe.display()), &dir) else { return };
+    let r = replay_file(&t);
+    assert_clean("shared memory objects", &r, 15);
+    // Four objects, each bound where a read first shows it: three at the first read, the
+    // fourth, made after it, at the second.
+    let bound: Vec<&String> = r.bindings.iter().filter(|b| b.contains("shared memory object")).collect();
+    assert_eq!(bound.len(), 4, "{:?}", r.bindings);
+}
