@@ -9,9 +9,17 @@
 //! at that point. [`Mode::Strict`] adds what holds only for programs that touch their mappings
 //! through system calls alone: the smaps residency of mappings the log created with mmap.
 //!
+//! What the log does not determine (ASLR's draws, inherited limits, identities no stat
+//! showed, the address space of a process attached to) is learned from the log itself
+//! ([`unknowns`]): bound at the first line that reveals it, checked on every later line; the
+//! replay runs over the log again until a run learns nothing new.
+//!
 //! File identity (device, inode) comes from the log's own stat results ([`Identities`],
 //! collected by a first pass); file contents come from this machine's files, so a log
 //! replays on any machine that has the same files.
+//!
+//! This crate depends on the model (`mm`), its `/proc` renderers (`procfs`), the ELF
+//! loader and the strace parser; nothing depends on it but the CLI and the bench.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
