@@ -517,8 +517,12 @@ impl Replayer {
         }
         let pkeys = std::fs::read_to_string("/proc/self/smaps").map(|s| s.contains("ProtectionKey:")).unwrap_or(false);
         let mut config = Config { event_capacity: 0, pkeys, ram_bytes: 16 << 30, ..Config::default() };
+        // The recording machine's vDSO, where a maps read showed it; else this machine's.
         if let Ok(v) = loader::host::vdso_layout() {
             config.vdso = v;
+        }
+        if let Some(b) = learned.vdso_pages {
+            (config.vdso.vvar_pages, config.vdso.vvar_vclock_pages, config.vdso.vdso_pages) = b.value;
         }
         Replayer {
             k: Kernel::new(config),
@@ -1258,6 +1262,16 @@ impl Replayer {
         let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
             lines.iter().find(|l| l.path == path && (l.offset == 0 || path.starts_with('['))).cloned()
         };
+        if self.learned.vdso_pages.is_none() {
+            let pages = |lines: &[crate::unknowns::MapsLine], name: &str| {
+                lines.iter().find(|l| l.path == name).map_or(0, |l| (l.end - l.start) / PAGE_SIZE)
+            };
+            let shown = (pages(&log, "[vvar]"), pages(&log, "[vvar_vclock]"), pages(&log, "[vdso]"));
+            let have = (pages(&model, "[vvar]"), pages(&model, "[vvar_vclock]"), pages(&model, "[vdso]"));
+            if shown.2 != 0 && shown != have {
+                self.learned.vdso_pages = Some(Bound { value: shown, line });
+            }
+        }
         let u = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
         if u.stack_top.is_none() {
             if let Some(l) = by_path(&log, "[stack]") {

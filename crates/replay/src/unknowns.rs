@@ -65,6 +65,9 @@ pub struct Learned {
     /// number is not determined by the trace: each object's is bound when a read first
     /// shows it, and checked from then on.
     pub shmem_inos: BTreeMap<u64, Bound<u64>>,
+    /// The sizes in pages of `[vvar]`, `[vvar_vclock]` and `[vdso]` on the recording
+    /// machine's kernel, from the first maps read that shows them.
+    pub vdso_pages: Option<Bound<(u64, u64, u64)>>,
     /// The stack limit the first task inherited (u64::MAX: unlimited).
     pub start_rlimit_stack: Option<Bound<u64>>,
     /// Whether the first task inherited the legacy mmap layout (an unlimited stack or
@@ -109,6 +112,7 @@ impl Learned {
         execs
             + self.files.len()
             + self.shmem_inos.len()
+            + usize::from(self.vdso_pages.is_some())
             + usize::from(self.start_rlimit_stack.is_some())
             + usize::from(self.start_legacy.is_some())
             + usize::from(self.attached.is_some())
@@ -161,6 +165,13 @@ impl Learned {
             if let Some(b) = u.stack_top {
                 out.push(format!("bound stack_top = {:#x} from line {} {at}", b.value, b.line));
             }
+        }
+        if let Some(b) = self.vdso_pages {
+            let (a, c, d) = b.value;
+            out.push(format!(
+                "bound the vDSO's pages = [vvar] {a}, [vvar_vclock] {c}, [vdso] {d} from line {}",
+                b.line
+            ));
         }
         for (model, b) in &self.shmem_inos {
             out.push(format!("bound the inode of shared memory object {model} = {} from line {}", b.value, b.line));

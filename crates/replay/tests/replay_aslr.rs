@@ -63,11 +63,15 @@ fn assert_bound(name: &str, r: &Report, what: &str) {
 }
 
 fn compile(name: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
+    compile_from("maps_reader.c", name, flags, dir)
+}
+
+fn compile_from(source: &str, name: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
     if !hostreq::need_tools(name, &["gcc"]) {
         return None;
     }
     let exe = dir.join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs/maps_reader.c");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
     let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
     if !out.status.success() {
         hostreq::skip(name, &format!("gcc {flags:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
@@ -305,4 +309,29 @@ fn shared_memory_inode_numbers_are_bound_per_object() {
     // fourth, made after it, at the second.
     let bound: Vec<&String> = r.bindings.iter().filter(|b| b.contains("shared memory object")).collect();
     assert_eq!(bound.len(), 4, "{:?}", r.bindings);
+}
+
+#[test]
+fn the_vdso_size_of_the_recording_kernel_is_learned_from_maps() {
+    let dir = scratch("vdso");
+    let Some(exe) = compile_from("maps_only.c", "static-vdso", &["-static"], &dir) else { return };
+    let Some(t) = record("static-vdso", "-s 65536", &format!("$STRACE {} >/dev/null", exe.display()), &dir) else {
+        return;
+    };
+    // As a kernel whose [vvar] has one page less would have laid it out: the vDSO is the
+    // first thing in the mmap area of a static program that maps nothing, so only [vvar]'s
+    // start moves.
+    let text = std::fs::read_to_string(&t).unwrap();
+    let at = text.find(" r--p 00000000 00:00 0                          [vvar]").expect("a whole maps read");
+    // The line starts after the escaped newline (or the quote) before it.
+    let before = &text[..at];
+    let line_start = before.rfind("\\n").map(|i| i + 2).max(before.rfind('"').map(|i| i + 1)).unwrap();
+    let (start, _) = text[line_start..at].split_once('-').unwrap();
+    let moved = format!("{:x}", u64::from_str_radix(start, 16).unwrap() + 0x1000);
+    let edited = format!("{}{}{}", &text[..line_start], moved, &text[line_start + start.len()..]);
+    let other = dir.join("static-vdso-other-kernel.trace");
+    std::fs::write(&other, edited).unwrap();
+    let r = replay_file(&other);
+    assert_clean("a three-page [vvar]", &r, 8);
+    assert!(r.bindings.iter().any(|b| b.contains("[vvar] 3, [vvar_vclock] 2, [vdso] 2")), "{:?}", r.bindings);
 }
