@@ -1,0 +1,549 @@
+//! Learning the unknowns of a replay (see [`crate::unknowns`]): each exec's random draws,
+//! the first task's inherited limits, the address space of a process the trace attached
+//! to, the vDSO's size, file and shared-memory identities. Each is bound at the first line
+//! that reveals it.
+
+use super::*;
+use crate::unknowns::{parse_maps, AttachedStart, ExecUnknowns};
+
+/// What the calls of an attached process showed before its first maps read.
+#[derive(Clone, Debug, Default)]
+pub(super) struct AttachedCalls {
+    /// Ranges the log's own calls mapped.
+    pub(super) created: Vec<(u64, u64)>,
+    /// The program break the first brk call returned.
+    pub(super) first_brk: Option<u64>,
+}
+
+/// The key of the unknowns of a process the trace attached to (no execve line).
+pub(super) const ATTACHED: u64 = 0;
+
+/// Whether a maps name is that of a shared memory object (shmem inode numbers come from
+/// the machine-wide counter).
+pub(super) fn is_shmem_name(path: &str) -> bool {
+    path == "/dev/zero (deleted)"
+        || (path.starts_with("/memfd:") && path.ends_with(" (deleted)"))
+        || path.starts_with("/SYSV")
+}
+
+/// What the report calls the checks an attached process's unseen mappings make impossible.
+pub(super) const UNSEEN_PLACEMENT: &str =
+    "placements and maps text of a process attached to before the trace showed its mappings";
+
+/// The exec behind an address space: what the learning of its unknowns needs.
+#[derive(Clone, Debug)]
+pub(super) struct ExecCtx {
+    /// The line of the execve (the key of its unknowns).
+    pub(super) line: u64,
+    pub(super) info: mm::ExecInfo,
+    /// The program's model file (none for a process the trace attached to), and the
+    /// interpreter's.
+    pub(super) program: Option<FileId>,
+    pub(super) interp: Option<FileId>,
+    /// The program's PT_GNU_RELRO start (link-time address).
+    pub(super) relro: Option<u64>,
+}
+
+/// The size of a PMD-mapped transparent huge page.
+pub(super) const HPAGE_SIZE: u64 = 2 << 20;
+/// The range of arch_mmap_rnd's draw on x86-64 (28 bits of pages).
+pub(super) const MMAP_RND_RANGE: u64 = 1 << 40;
+/// The range of randomize_stack_top's drop on x86-64 (22 bits of pages).
+pub(super) const STACK_RND_RANGE: u64 = 0x3f_ffff << 12;
+/// TASK_SIZE of a 64-bit process.
+pub(super) const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+/// Where the legacy layout's mmap area starts before randomization (TASK_SIZE / 3).
+pub(super) const TASK_UNMAPPED_BASE: u64 = 0x2aaa_aaaa_b000;
+
+/// The start of the page holding `a`.
+pub(super) fn page_floor(a: u64) -> u64 {
+    a & !(PAGE_SIZE - 1)
+}
+
+impl Replayer {
+    /// After an exec that used bound values: each must be one Linux could have drawn.
+    pub(super) fn check_placement(&mut self, line: u64, ctx: &ExecCtx, u: &ExecUnknowns) {
+        if !self.verify() {
+            return;
+        }
+        let info = &ctx.info;
+        let aligned = |v: u64| v % PAGE_SIZE == 0;
+        let mut wrong = Vec::new();
+        // The heap's range follows from where the program went: unknown while a PIE's
+        // load bias is.
+        let bias_known = info.load_bias_range.is_none() || u.load_bias.is_some();
+        if let (Some(b), true) = (u.start_brk, bias_known) {
+            let (lo, hi) = info.brk_range;
+            if !(lo..hi).contains(&b.value) || !aligned(b.value) {
+                wrong.push((b.line, "start_brk", format!("a page in [{lo:#x}, {hi:#x})"), b.value));
+            }
+        }
+        if let Some(b) = u.load_bias {
+            match info.load_bias_range {
+                Some((lo, hi)) if (lo..hi).contains(&b.value) && aligned(b.value) => {}
+                Some((lo, hi)) => wrong.push((b.line, "load_bias", format!("a page in [{lo:#x}, {hi:#x})"), b.value)),
+                None => wrong.push((b.line, "load_bias", "none: the program is not a PIE".into(), b.value)),
+            }
+        }
+        if let Some(b) = u.mmap_rnd {
+            if b.value >= MMAP_RND_RANGE || !aligned(b.value) {
+                wrong.push((b.line, "mmap_rnd", format!("a page below {MMAP_RND_RANGE:#x}"), b.value));
+            }
+        }
+        if let Some(b) = u.stack_top {
+            let lo = TASK_SIZE - STACK_RND_RANGE - 2 * PAGE_SIZE;
+            if !(lo..=TASK_SIZE).contains(&b.value) || !aligned(b.value) {
+                wrong.push((b.line, "stack_top", format!("a page in [{lo:#x}, {TASK_SIZE:#x}]"), b.value));
+            }
+        }
+        for (at, what, range, value) in wrong {
+            self.report.mismatch(Mismatch {
+                line: at,
+                call: format!("{what} of the execve at line {line} (learned here)"),
+                expected: range,
+                got: format!("{value:#x}"),
+                diff: None,
+            });
+        }
+    }
+
+    /// The exec behind `tpid`'s address space, with the model's id of that space.
+    pub(super) fn exec_of(&self, tpid: u32) -> Option<(usize, ExecCtx)> {
+        let pid = self.procs.get(&tpid)?.pid;
+        let id = self.k.mm_id(pid).ok()?;
+        Some((id, self.execs.get(&id)?.clone()))
+    }
+
+    pub(super) fn unknowns(&mut self, exec: u64) -> &mut ExecUnknowns {
+        self.learned.execs.entry(exec).or_default()
+    }
+
+    /// The mmap_rnd the address space `pid` was laid out with.
+    pub(super) fn mmap_rnd_now(&self, pid: Pid, ctx: &ExecCtx) -> Option<u64> {
+        let m = self.k.mm(pid).ok()?;
+        if m.legacy_layout {
+            return Some(m.mmap_legacy_base.wrapping_sub(TASK_UNMAPPED_BASE));
+        }
+        let base0 = mm::mmap_base(ctx.info.rlimit_stack, self.k.config().stack_guard_gap, true, 0);
+        Some(base0.wrapping_sub(m.mmap_base))
+    }
+
+    /// Binds the mmap area's draw so that an allocation the model put at `got` lands at
+    /// `want` (the area moves as a whole); false if no draw Linux could make does that.
+    pub(super) fn bind_mmap_area(&mut self, tpid: u32, line: u64, want: u64, got: u64, weak: bool) -> bool {
+        let Some((_, ctx)) = self.exec_of(tpid) else { return false };
+        let known = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
+        if known.mmap_rnd.is_some() && (weak || !known.mmap_rnd_weak) {
+            return false;
+        }
+        if ctx.line == ATTACHED {
+            return false;
+        }
+        let pid = self.mpid(tpid);
+        let Ok(m) = self.k.mm(pid) else { return false };
+        let legacy = m.legacy_layout;
+        let Some(now) = self.mmap_rnd_now(pid, &ctx) else { return false };
+        let delta = want.wrapping_sub(got);
+        // Top-down, a larger draw moves the area down; bottom-up, up.
+        let rnd = if legacy { now.wrapping_add(delta) } else { now.wrapping_sub(delta) };
+        if rnd < MMAP_RND_RANGE && rnd % PAGE_SIZE == 0 {
+            let u = self.unknowns(ctx.line);
+            u.mmap_rnd = Some(Bound { value: rnd, line });
+            u.mmap_rnd_weak = weak;
+            return true;
+        }
+        // An address in the bottom-up area where the model went top-down: the first task
+        // came with the legacy layout (an unlimited stack, or ADDR_COMPAT_LAYOUT).
+        let in_legacy_area = (TASK_UNMAPPED_BASE..TASK_UNMAPPED_BASE + 2 * MMAP_RND_RANGE).contains(&want);
+        if !legacy && in_legacy_area && self.learned.start_legacy.is_none() && !self.stack_limit_set.contains(&pid) {
+            self.learned.start_legacy = Some(Bound { value: true, line });
+            return true;
+        }
+        false
+    }
+
+    /// A result of an address-space call that the model did not predict: binds the
+    /// unknown that explains it, if one is still open.
+    pub(super) fn learn_from_result(
+        &mut self,
+        tpid: u32,
+        line: u64,
+        c: &Syscall,
+        before: (u64, u64),
+        got: &SysResult<u64>,
+    ) {
+        let want = match c.ret {
+            Ret::Value(v) => Ok(v),
+            Ret::Error { .. } => Err(()),
+            Ret::Unknown => return,
+        };
+        let Some((_, ctx)) = self.exec_of(tpid) else { return };
+        if ctx.line == ATTACHED {
+            // A log without an execve: the process is taken to start empty, with the
+            // layout of a fresh exec, until a result shows it had mappings before the log.
+            let contradicted = match (want, got) {
+                (Ok(a), Ok(b)) => a != *b,
+                (Ok(_), Err(_)) | (Err(_), Ok(_)) => true,
+                _ => false,
+            };
+            if contradicted && self.learned.attached_before.is_none() {
+                self.learned.attached_before = Some(Bound { value: true, line });
+            }
+            if self.learned.attached.is_none() {
+                self.learn_attached_call(line, c, want.is_ok(), got);
+            }
+            return;
+        }
+        if want.ok() == got.ok() && want.is_ok() {
+            return;
+        }
+        let addr = c.arg_u64(0).unwrap_or(0);
+        match c.name.as_ref() {
+            "brk" => {
+                // brk(NULL) before the heap moved tells where it starts.
+                let (start_brk, brk) = before;
+                if let (Ok(r), 0, true) = (want, addr, start_brk == brk) {
+                    let u = self.unknowns(ctx.line);
+                    if u.start_brk.is_none() && r % PAGE_SIZE == 0 {
+                        u.start_brk = Some(Bound { value: r, line });
+                    }
+                }
+            }
+            "mmap" | "mmap2" | "mremap" => {
+                let flags = if c.name == "mremap" {
+                    0
+                } else {
+                    c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v)
+                };
+                let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+                if let (Ok(r), Ok(g), false, false) = (want, got, fixed, c.name == "mremap") {
+                    // A mapping of 2 MiB or more may be placed 2 MiB-aligned (THP), which
+                    // hides the low bits of the draw.
+                    let len = c.arg_u64(1).unwrap_or(0);
+                    self.bind_mmap_area(tpid, line, r, *g, len >= HPAGE_SIZE);
+                }
+            }
+            "mprotect" | "pkey_mprotect" => {
+                // ld.so (or a static-pie's own start code) makes the program's RELRO
+                // read-only: that reveals the load bias.
+                let Some(relro) = ctx.relro else { return };
+                let Some((lo, hi)) = ctx.info.load_bias_range else {
+                    // A program without an interpreter that is its own loader sits in the
+                    // mmap area: its RELRO shows where the area is.
+                    let model_at = ctx.info.load_bias.wrapping_add(page_floor(relro));
+                    if ctx.info.load_bias != 0 && want.is_ok() {
+                        self.bind_mmap_area(tpid, line, addr, model_at, false);
+                    }
+                    return;
+                };
+                let bias = addr.wrapping_sub(page_floor(relro));
+                let u = self.unknowns(ctx.line);
+                if want.is_ok() && u.load_bias.is_none() && (lo..hi).contains(&bias) && bias % PAGE_SIZE == 0 {
+                    u.load_bias = Some(Bound { value: bias, line });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A `/proc/PID/maps` read the model did not predict: binds what it shows of the
+    /// layout (stack, heap, program, interpreter or vDSO) and of file identities, where
+    /// still open.
+    pub(super) fn learn_from_maps(&mut self, target: u32, line: u64, log_text: &str, model_text: &str) {
+        let Some((_, ctx)) = self.exec_of(target) else { return };
+        if ctx.line == ATTACHED {
+            if self.learned.attached.is_none() {
+                self.learn_attached_start(line, log_text);
+            }
+            return;
+        }
+        let pid = self.mpid(target);
+        let log = parse_maps(log_text);
+        let model = parse_maps(model_text);
+        let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
+            lines.iter().find(|l| l.path == path && (l.offset == 0 || path.starts_with('['))).cloned()
+        };
+        if self.learned.vdso_pages.is_none() {
+            let pages = |lines: &[crate::unknowns::MapsLine], name: &str| {
+                lines.iter().find(|l| l.path == name).map_or(0, |l| (l.end - l.start) / PAGE_SIZE)
+            };
+            let shown = (pages(&log, "[vvar]"), pages(&log, "[vvar_vclock]"), pages(&log, "[vdso]"));
+            let have = (pages(&model, "[vvar]"), pages(&model, "[vvar_vclock]"), pages(&model, "[vdso]"));
+            if shown.2 != 0 && shown != have {
+                self.learned.vdso_pages = Some(Bound { value: shown, line });
+            }
+        }
+        let u = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
+        if u.stack_top.is_none() {
+            if let Some(l) = by_path(&log, "[stack]") {
+                if by_path(&model, "[stack]").map(|m| m.end) != Some(l.end) {
+                    self.unknowns(ctx.line).stack_top = Some(Bound { value: l.end, line });
+                }
+            }
+        }
+        if u.start_brk.is_none() {
+            if let Some(l) = by_path(&log, "[heap]") {
+                if by_path(&model, "[heap]").map(|m| m.start) != Some(l.start) {
+                    self.unknowns(ctx.line).start_brk = Some(Bound { value: l.start, line });
+                }
+            }
+        }
+        let name = |k: &Kernel, f: FileId| k.m.file(f).path.clone();
+        let program = ctx.program.map(|f| name(&self.k, f)).unwrap_or_default();
+        if u.load_bias.is_none() && ctx.info.load_bias_range.is_some() {
+            if let (Some(l), Some(m)) = (by_path(&log, &program), by_path(&model, &program)) {
+                if l.start != m.start {
+                    let bias = ctx.info.load_bias.wrapping_add(l.start.wrapping_sub(m.start));
+                    self.unknowns(ctx.line).load_bias = Some(Bound { value: bias, line });
+                }
+            }
+        }
+        if u.mmap_rnd.is_none() || u.mmap_rnd_weak {
+            // The interpreter (or, for a static program, the vDSO) is the first thing in the
+            // mmap area.
+            let first = ctx.interp.map(|f| name(&self.k, f)).unwrap_or_else(|| "[vdso]".into());
+            if let (Some(l), Some(m)) = (by_path(&log, &first), by_path(&model, &first)) {
+                if l.start != m.start {
+                    self.bind_mmap_area(target, line, l.start, m.start, false);
+                }
+            }
+        }
+        for l in &log {
+            if is_shmem_name(&l.path) {
+                // The object the model has at the same place, under the same name.
+                let Some(m) = model.iter().find(|m| m.start == l.start && m.path == l.path) else { continue };
+                if m.ino != l.ino && !self.learned.shmem_inos.contains_key(&m.ino) {
+                    self.learned.shmem_inos.insert(m.ino, Bound { value: l.ino, line });
+                }
+                continue;
+            }
+            if !l.path.starts_with('/') || l.ino == 0 || self.learned.files.contains_key(&l.path) {
+                continue;
+            }
+            let Some(m) = model.iter().find(|m| m.path == l.path) else { continue };
+            let (got, want) = ((m.major, m.minor, m.ino), (l.major, l.minor, l.ino));
+            // A stat in the log wins: then a different identity here is a mismatch.
+            if got != want && self.ids.get(&l.path).is_none() {
+                let id = Identity { major: l.major, minor: l.minor, ino: l.ino };
+                self.learned.files.insert(l.path.clone(), Bound { value: id, line });
+            }
+        }
+        let _ = pid;
+    }
+
+    /// Whether `c` is an mmap of a process the trace attached to, placed by the kernel (no
+    /// MAP_FIXED), while nothing in the log has shown that process's whole address space.
+    pub(super) fn placed_by_the_unknown(&self, tpid: u32, c: &Syscall) -> bool {
+        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
+        self.learned.attached.is_none()
+            && self.learned.attached_before.is_some()
+            && c.ret.value().is_some()
+            && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0
+            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
+    }
+
+    /// A process the trace attached to: its address space existed before the first line.
+    /// What earlier runs learned of it is installed now; what this run learns comes from
+    /// its first maps read, or from the calls that touch it.
+    pub(super) fn start_attached(&mut self, tpid: u32) {
+        let pid = self.mpid(tpid);
+        let Ok(id) = self.k.mm_id(pid) else { return };
+        let rlimit_stack = self.k.rlimit(id, mm::Rlimit::Stack);
+        let info = mm::ExecInfo {
+            entry: 0,
+            sp: 0,
+            load_bias: 0,
+            interp_base: 0,
+            auxv: Vec::new(),
+            randomized: true,
+            legacy_layout: false,
+            rlimit_stack,
+            stack_top: TASK_SIZE,
+            start_brk: 0,
+            brk_range: (0, u64::MAX),
+            load_bias_range: None,
+        };
+        self.execs.insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None });
+        self.attached_calls = Some(AttachedCalls::default());
+        let gap = self.k.config().stack_guard_gap;
+        if let Some(b) = self.learned.attached.clone() {
+            let a = b.value;
+            for v in &a.vmas {
+                self.adopt_line(pid, tpid, v);
+            }
+            let stack = a.vmas.iter().find(|v| v.path == "[stack]").map(|v| v.end - PAGE_SIZE);
+            let _ = self.k.adopt_layout(pid, a.mmap_base, a.heap, stack);
+            return;
+        }
+        for b in self.learned.attached_touched.clone() {
+            let (start, end, prot) = b.value;
+            let v = mm::AdoptedVma { start, end, prot, shared: false, file: None, grows_down: false };
+            let _ = self.k.adopt_vma(pid, v);
+        }
+        if let Some(b) = self.learned.execs.get(&ATTACHED).and_then(|u| u.mmap_rnd) {
+            let base = mm::mmap_base(rlimit_stack, gap, true, b.value);
+            let _ = self.k.adopt_layout(pid, base, None, None);
+        }
+    }
+
+    /// Installs one mapping of an attached process as its maps line shows it.
+    pub(super) fn adopt_line(&mut self, pid: Pid, tpid: u32, v: &crate::unknowns::MapsLine) {
+        let p = v.perms.as_bytes();
+        let prot = (if p.first() == Some(&b'r') { PROT_READ } else { 0 })
+            | (if p.get(1) == Some(&b'w') { PROT_WRITE } else { 0 })
+            | (if p.get(2) == Some(&b'x') { PROT_EXEC } else { 0 });
+        let shared = p.get(3) == Some(&b's');
+        let file = if v.path.starts_with('/') && v.ino != 0 {
+            let path = v.path.trim_end_matches(" (deleted)").to_string();
+            self.file_for(&path, &path, false).map(|f| (f, v.offset))
+        } else {
+            None
+        };
+        match v.path.as_str() {
+            "[vvar]" => {
+                let _ = self.k.adopt_vdso(pid, v.start);
+            }
+            "[vvar_vclock]" | "[vdso]" | "[vsyscall]" => {}
+            _ => {
+                let grows_down = v.path == "[stack]";
+                let a = mm::AdoptedVma { start: v.start, end: v.end, prot, shared, file, grows_down };
+                if let Err(e) = self.k.adopt_vma(pid, a) {
+                    let _ = tpid;
+                    self.error(format!(
+                        "cannot install the attached process's mapping {:#x}-{:#x}: {e}",
+                        v.start, v.end
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Notes what a call of an attached process shows before its first maps read: the
+    /// ranges the log's own calls mapped, the program break, and mappings a call found
+    /// that the model does not have.
+    pub(super) fn learn_attached_call(&mut self, line: u64, c: &Syscall, ok: bool, got: &SysResult<u64>) {
+        let Some(calls) = self.attached_calls.as_mut() else { return };
+        let (addr, len) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+        match (c.name.as_ref(), c.ret.value()) {
+            ("mmap" | "mmap2", Some(r)) => calls.created.push((r, r.saturating_add(len))),
+            ("mremap", Some(r)) => calls.created.push((r, r.saturating_add(c.arg_u64(2).unwrap_or(0)))),
+            ("brk", Some(r)) => {
+                calls.first_brk.get_or_insert(r);
+            }
+            ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync", Some(_))
+                if ok && got.is_err() =>
+            {
+                let prot = if c.name.contains("mprotect") {
+                    c.arg(2).and_then(Arg::flags_value).unwrap_or(0)
+                } else {
+                    PROT_READ | PROT_WRITE
+                };
+                let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+                let b = Bound { value: (page_floor(addr), end, prot), line };
+                self.learned.attached_touched.push(b);
+            }
+            _ => {}
+        }
+    }
+
+    /// An attached process's first maps read: its mappings less those the log's calls
+    /// made before it are what it had when the trace began.
+    pub(super) fn learn_attached_start(&mut self, line: u64, log_text: &str) {
+        let Some(calls) = self.attached_calls.clone() else { return };
+        // Only a whole text shows the whole address space ([vsyscall] is its last line).
+        if !log_text.contains("[vsyscall]") {
+            return;
+        }
+        let mut vmas = Vec::new();
+        for l in parse_maps(log_text) {
+            // The parts of the line no call of the log made.
+            let mut pieces = vec![(l.start, l.end)];
+            for &(cs, ce) in &calls.created {
+                pieces = pieces
+                    .into_iter()
+                    .flat_map(|(s, e)| {
+                        let ce = ce.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+                        if ce <= s || cs >= e {
+                            vec![(s, e)]
+                        } else {
+                            [(s, cs.max(s)), (ce.min(e), e)].into_iter().filter(|(a, b)| a < b).collect()
+                        }
+                    })
+                    .collect();
+            }
+            for (s, e) in pieces {
+                let offset = if l.ino != 0 { l.offset + (s - l.start) } else { l.offset };
+                vmas.push(crate::unknowns::MapsLine { start: s, end: e, offset, ..l.clone() });
+            }
+        }
+        // The mmap area ends where the highest mapping below the stack ends (the
+        // interpreter, or the vDSO of a static program, went first below mmap_base).
+        let stack_start = vmas.iter().find(|v| v.path == "[stack]").map_or(TASK_SIZE, |v| v.start);
+        let mmap_base = vmas.iter().filter(|v| v.end <= stack_start).map(|v| v.end).max().unwrap_or(TASK_SIZE);
+        let heap = vmas.iter().find(|v| v.path == "[heap]").map(|v| {
+            let brk = calls.first_brk.filter(|&b| b >= v.start && b <= v.end).unwrap_or(v.end);
+            (v.start, brk)
+        });
+        if let Some((start, brk)) = heap {
+            // The heap before the log: up to the break the first brk call showed.
+            let end = brk.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+            for v in vmas.iter_mut().filter(|v| v.path == "[heap]") {
+                v.end = v.end.min(end.max(start + PAGE_SIZE));
+            }
+        }
+        // The identities maps shows are the files'.
+        for v in &vmas {
+            if v.path.starts_with('/') && v.ino != 0 && self.ids.get(&v.path).is_none() {
+                let id = Identity { major: v.major, minor: v.minor, ino: v.ino };
+                self.learned.files.entry(v.path.clone()).or_insert(Bound { value: id, line });
+            }
+        }
+        let start = AttachedStart { vmas, mmap_base, heap };
+        self.learned.attached = Some(Bound { value: start, line });
+        // The whole address space supersedes what single calls showed of it.
+        self.learned.attached_touched.clear();
+    }
+
+    /// What a prlimit64/getrlimit in the log showed of RLIMIT_STACK: the limit the first
+    /// task inherited, if no call in the log set it before.
+    pub(super) fn learn_stack_limit(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Ret::Value(_) = c.ret else { return };
+        let pid = self.mpid(tpid);
+        let (resource, new, old) = match c.name.as_ref() {
+            "prlimit64" if c.arg_u64(0).map_or(true, |p| p == 0) => (c.arg(1), c.arg(2), c.arg(3)),
+            "getrlimit" => (c.arg(0), None, c.arg(1)),
+            "setrlimit" => (c.arg(0), c.arg(1), None),
+            _ => return,
+        };
+        if resource.and_then(Arg::as_ident) != Some("RLIMIT_STACK") {
+            return;
+        }
+        if let Some(v) = old.and_then(|o| o.field("rlim_cur")).and_then(rlim_value) {
+            let set = self.stack_limit_set.contains(&pid);
+            if !set && self.learned.start_rlimit_stack.is_none() {
+                let now = self.k.mm_id(pid).map(|id| self.k.rlimit(id, mm::Rlimit::Stack)).unwrap_or(0);
+                if now != v {
+                    self.learned.start_rlimit_stack = Some(Bound { value: v, line });
+                }
+            }
+        }
+        if new.is_some_and(|n| !n.is_null()) {
+            self.stack_limit_set.insert(pid);
+        }
+    }
+
+    /// Gives shared memory objects the inode numbers reads showed (see
+    /// [`Learned::shmem_inos`]).
+    pub(super) fn name_shmem_objects(&mut self) {
+        if self.learned.shmem_inos.is_empty() {
+            return;
+        }
+        for slot in self.k.m.files.iter_mut().flatten() {
+            if let Some(b) = self.learned.shmem_inos.get(&slot.ino) {
+                if is_shmem_name(&slot.path) || slot.path.starts_with("/dev/zero") || slot.path.starts_with("/memfd:") {
+                    slot.ino = b.value;
+                }
+            }
+        }
+    }
+}
