@@ -431,10 +431,16 @@ pub fn run_random(count: u64, seed: u64, steps: usize) -> anyhow::Result<CheckRe
     if let Err(reason) = hostdiff::support() {
         anyhow::bail!("cannot compare with the host kernel: {reason}");
     }
+    if steps > hostdiff::MAX_STEPS {
+        anyhow::bail!("--steps {steps}: at most {} steps a script", hostdiff::MAX_STEPS);
+    }
+    if seed.checked_add(count.saturating_sub(1)).is_none() {
+        anyhow::bail!("--seed {seed} with --random {count}: the last seed would be beyond {}", u64::MAX);
+    }
     let mut text = String::new();
     let mut differences = 0;
     let mut total = 0;
-    for s in seed..seed + count {
+    for s in (0..count).map(|i| seed + i) {
         let script = hostdiff::gen::random_script(s, steps);
         let host = hostdiff::run_on_host(&script).map_err(|e| anyhow::anyhow!("seed {s}: host run failed: {e}"))?;
         let model = hostdiff::model::run_on_model(&script, &host.init)

@@ -185,10 +185,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The most a scenario file may hold.
+const MAX_SCENARIO_BYTES: u64 = 64 << 20;
+
+/// Reads a scenario: a regular file only (a FIFO would block, `/dev/zero` never end), of
+/// at most [`MAX_SCENARIO_BYTES`], in UTF-8.
+fn read_scenario(file: &std::path::Path) -> anyhow::Result<String> {
+    let (_, bytes) = loader::host::read_regular(file, MAX_SCENARIO_BYTES)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!("cannot read {}: not UTF-8 text (byte {})", file.display(), e.utf8_error().valid_up_to() + 1)
+    })
+}
+
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Run { file, flags } => {
-            let source = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let source = read_scenario(&file)?;
             let shown = file.display().to_string();
             let mut out = Console::new(&shown, flags);
             Ok(run_scenario(&shown, &source, flags, false, &mut out))
@@ -242,8 +255,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             let report = match (file, random) {
                 (_, Some(n)) => check::run_random(n, seed, steps)?,
                 (Some(file), None) => {
-                    let source =
-                        std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                    let source = read_scenario(&file)?;
                     let shown = file.display().to_string();
                     let program = match script::parse_program(&source) {
                         Ok(p) => p,

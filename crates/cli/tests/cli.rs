@@ -203,3 +203,41 @@ fn replay_merges_the_files_of_strace_ff() {
         assert!(stderr(&o).contains("merged 3 per-process files"), "{}", stderr(&o));
     }
 }
+
+/// Files that are not scenarios and arguments out of range are errors with a reason (exit
+/// status 2), never a hang on a device or a FIFO, nor an overflow.
+#[test]
+fn bad_files_and_arguments_are_errors() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo.mm");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let fifo = fifo.display().to_string();
+    let cases: [(&[&str], String); 6] = [
+        (&["run", "/dev/zero"], "mmsim: error: cannot read /dev/zero: a character device\n".into()),
+        (&["check", "/dev/zero"], "mmsim: error: cannot read /dev/zero: a character device\n".into()),
+        (&["run", &fifo], format!("mmsim: error: cannot read {fifo}: a FIFO\n")),
+        (&["run", "/"], "mmsim: error: cannot read /: a directory\n".into()),
+        (
+            &["check", "--random", "2", "--seed", "18446744073709551615"],
+            "mmsim: error: --seed 18446744073709551615 with --random 2: the last seed would be beyond \
+             18446744073709551615\n"
+                .into(),
+        ),
+        (
+            &["check", "--random", "1", "--steps", "100000000"],
+            "mmsim: error: --steps 100000000: at most 1048576 steps a script\n".into(),
+        ),
+    ];
+    for (args, want) in cases {
+        let o = mmsim().args(args).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), want, "{args:?}");
+    }
+    let binary = scenario("binary.mm", "");
+    std::fs::write(&binary, b"process A\n\xff\n").unwrap();
+    let o = mmsim().arg("run").arg(&binary).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).ends_with("binary.mm: not UTF-8 text (byte 11)\n"), "{}", stderr(&o));
+}
