@@ -109,6 +109,8 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
             .first()
             .and_then(|f| host_read_ahead_kb(f.major, f.minor))
             .unwrap_or(Config::default().read_ahead_kb),
+        // The host child runs on this kernel: its vDSO is this process's.
+        vdso_image: host_vdso_image(),
         ..Config::default()
     };
     let mut k = Kernel::new(config);
@@ -228,6 +230,20 @@ fn host_ram_bytes() -> Option<u64> {
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// The bytes of this process's `[vdso]` (read through `/proc/self/mem`), which are the
+/// running kernel's vDSO image.
+pub fn host_vdso_image() -> Option<Arc<[u8]>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let line = maps.lines().find(|l| l.ends_with("[vdso]"))?;
+    let m = parse_maps_line(line)?;
+    let mut mem = std::fs::File::open("/proc/self/mem").ok()?;
+    mem.seek(SeekFrom::Start(m.start)).ok()?;
+    let mut bytes = vec![0u8; (m.end - m.start) as usize];
+    mem.read_exact(&mut bytes).ok()?;
+    Some(Arc::from(bytes))
 }
 
 /// `read_ahead_kb` of the backing device of a filesystem (its bdi, named by the device

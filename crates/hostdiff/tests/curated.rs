@@ -839,3 +839,34 @@ fn files_in_dev_shm_are_tmpfs() {
     s.op(Op::Mincore { addr: at(m, 0), len: 32 * P });
     check("files in /dev/shm", s);
 }
+
+#[test]
+fn the_vdso_holds_the_kernels_image() {
+    let mut s = S::new();
+    let vdso = |off: i64| Addr::Result { op: 0, offset: VVAR + 6 * P as i64 + off };
+    // The start of its ELF header (e_ident, e_type, e_machine: the same in every x86-64
+    // kernel build, so they can be pinned), by the process and by a kernel copy; the whole
+    // image, which differs between builds, is compared unpinned below.
+    s.op(Op::Load { addr: vdso(0), len: 20 });
+    s.op(Op::KRead { addr: vdso(0), len: 20 });
+    s.op(Op::Mincore { addr: vdso(0), len: 2 * P });
+    check("the vDSO image", s);
+}
+
+/// The whole vDSO image, loaded by the process and copied by the kernel, is the host's
+/// (compared with the host only: it differs between kernel builds, so it is not pinned).
+#[test]
+fn the_whole_vdso_image_is_the_hosts() {
+    if hostreq::need("the whole vDSO image", hostdiff::support()).is_none() {
+        return;
+    }
+    let mut s = S::new();
+    let vdso = |off: i64| Addr::Result { op: 0, offset: VVAR + 6 * P as i64 + off };
+    s.op(Op::Load { addr: vdso(0), len: 2 * P });
+    s.op(Op::KRead { addr: vdso(100), len: 2 * P - 100 });
+    let host = hostdiff::run_on_host(&s.s).expect("host run");
+    let model = run_on_model(&s.s, &host.init).expect("model run");
+    let mismatches = compare(&s.s, &host, &model);
+    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+    assert!(report.is_empty(), "{}", report.join("\n"));
+}

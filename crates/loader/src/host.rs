@@ -220,6 +220,26 @@ pub fn vdso_layout() -> std::io::Result<VdsoLayout> {
     Ok(vdso_layout_from_maps(&maps))
 }
 
+/// The running kernel's vDSO image: the bytes of this process's `[vdso]`, read through
+/// `/proc/self/mem` (for [`mm::Config::vdso_image`]).
+pub fn vdso_image() -> std::io::Result<std::sync::Arc<[u8]>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    let range = maps
+        .lines()
+        .find(|l| l.ends_with("[vdso]"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?)))
+        .filter(|(a, b)| a < b && b - a <= 1 << 20)
+        .ok_or_else(|| std::io::Error::other("no [vdso] in /proc/self/maps"))?;
+    let mut mem = std::fs::File::open("/proc/self/mem")?;
+    mem.seek(SeekFrom::Start(range.0))?;
+    let mut bytes = vec![0u8; (range.1 - range.0) as usize];
+    mem.read_exact(&mut bytes)?;
+    Ok(std::sync::Arc::from(bytes))
+}
+
 /// Reads the vDSO parts from a maps text (absent parts count 0 pages).
 pub fn vdso_layout_from_maps(maps: &str) -> VdsoLayout {
     let mut layout = VdsoLayout { vvar_pages: 0, vvar_vclock_pages: 0, vdso_pages: 0, ..VdsoLayout::default() };

@@ -200,6 +200,19 @@ fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, l
             }
             let meta = k.m.frames.meta(pfn);
             if let Owner::File { file, index } = meta.owner {
+                if v.special.is_some() {
+                    // The vDSO image's pages, in [vdso] only, at their page of it.
+                    assert_eq!(k.m.vdso_file.map(|f| f.0), Some(file), "mm {id}: special mapping maps a file page");
+                    assert_eq!(v.special, Some(crate::vma::Special::Vdso), "mm {id}: vDSO page outside [vdso]");
+                    assert_eq!((va - v.start) >> 12, u64::from(index), "mm {id}: wrong vDSO page at {va:#x}");
+                    assert!(!pte.writable(), "mm {id}: writable vDSO page at {va:#x}");
+                    match k.m.rss_kind(pfn) {
+                        RssKind::Anon => rss.anon += 1,
+                        RssKind::File => rss.file += 1,
+                        RssKind::Shmem => rss.shmem += 1,
+                    }
+                    continue;
+                }
                 let f = v.file.unwrap_or_else(|| panic!("mm {id}: page-cache page in an anonymous VMA at {va:#x}"));
                 assert_eq!(f.file.0, file, "mm {id}: PTE at {va:#x} maps another file's page");
                 assert_eq!(v.page_index(va), u64::from(index), "mm {id}: PTE at {va:#x} maps the wrong file page");

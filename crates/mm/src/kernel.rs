@@ -71,6 +71,10 @@ pub struct Config {
     pub pkeys: bool,
     /// Pages of the vDSO parts execve maps.
     pub vdso: crate::ops::exec::VdsoLayout,
+    /// The bytes of the vDSO's code pages (`[vdso]`), as the kernel being modelled has
+    /// them (the caller reads them from the host, e.g. through `/proc/self/mem` at
+    /// `AT_SYSINFO_EHDR`). `None`: the pages read as zeros.
+    pub vdso_image: Option<std::sync::Arc<[u8]>>,
     /// Processes have CAP_IPC_LOCK (root): mlock ignores RLIMIT_MEMLOCK.
     pub cap_ipc_lock: bool,
     /// Processes have CAP_SYS_ADMIN (root): pagemap shows PFNs, and the overcommit check
@@ -108,6 +112,7 @@ impl Default for Config {
             paranoid: false,
             pkeys: true,
             vdso: Default::default(),
+            vdso_image: None,
             cap_ipc_lock: true,
             cap_sys_admin: true,
             overcommit_memory: 0,
@@ -319,6 +324,10 @@ pub struct Machine {
     /// Set when a page had to be read from the disk since the flag was last cleared (the
     /// fault handler turns it into a major fault).
     pub read_io: bool,
+    /// The kernel's copy of the vDSO code ([`Config::vdso_image`]), made when a process
+    /// first faults on `[vdso]`: a file the machine holds open, whose pages every `[vdso]`
+    /// VMA maps.
+    pub vdso_file: Option<FileId>,
     next_anon_vma: u64,
     next_ino: u64,
 }
@@ -754,6 +763,7 @@ impl Kernel {
                 committed_leaked: 0,
                 vmstat: VmEvents::default(),
                 read_io: false,
+                vdso_file: None,
                 next_anon_vma: 0,
                 next_ino: 1000,
             },

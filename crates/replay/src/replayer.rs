@@ -490,6 +490,9 @@ impl Replayer {
         if let Some(b) = learned.vdso_pages {
             (config.vdso.vvar_pages, config.vdso.vvar_vclock_pages, config.vdso.vdso_pages) = b.value;
         }
+        // This machine's vDSO code, where it has the recording machine's size.
+        config.vdso_image =
+            loader::host::vdso_image().ok().filter(|img| img.len() as u64 == config.vdso.vdso_pages * PAGE_SIZE);
         Replayer {
             k: Kernel::new(config),
             opts,

@@ -102,6 +102,12 @@ impl Kernel {
         let pte = self.pte(id, va);
         let r = if !pte.mapped() && self.vdso_page_unbacked(&vma, va) {
             Err(FaultError::Bus)
+        } else if !pte.mapped() && vma.special.is_some() && self.m.config.vdso_image.is_some() {
+            match self.vdso_fault(id, &vma, va) {
+                Ok(true) => Ok(()),
+                Ok(false) => self.fault_none(id, pid, &vma, va, addr, write),
+                Err(e) => Err(e),
+            }
         } else if !pte.mapped() {
             self.fault_none(id, pid, &vma, va, addr, write)
         } else if write && !pte.writable() {
@@ -293,6 +299,11 @@ impl Kernel {
     /// Start of the VMA containing `va` now (it may have changed through stack growth).
     fn vma_start_of(&self, id: usize, va: u64) -> u64 {
         self.mms[id].as_ref().expect("freed mm").vmas.containing(va).map(|v| v.start).unwrap_or(va)
+    }
+
+    /// Maps a page of a special mapping (the vDSO code) read-only, as its fault handler does.
+    pub(crate) fn map_special_page(&mut self, id: usize, vma: &Vma, va: u64, pfn: Pfn) -> Result<(), FaultError> {
+        self.map_page(id, vma, va, pfn, false, false)
     }
 
     /// Installs a PTE for `pfn` (whose reference the caller already holds for this mapping)

@@ -64,6 +64,48 @@ impl Kernel {
         bit < 64 && layout.unbacked & (1 << bit) != 0
     }
 
+    /// The file holding the vDSO image, made on first use; `None` without an image.
+    fn vdso_file(&mut self) -> Option<crate::file::FileId> {
+        if let Some(f) = self.m.vdso_file {
+            return Some(f);
+        }
+        let image = self.m.config.vdso_image.clone()?;
+        let ino = self.m.new_ino();
+        let f = self.m.add_file(crate::file::File {
+            size: image.len() as u64,
+            source: Some(image),
+            // The kernel holds it for good.
+            opens: 1,
+            always_deleted: true,
+            ..crate::file::File::new("[vdso]".into(), (0, 0), ino, crate::file::FileKind::Regular)
+        });
+        self.m.vdso_file = Some(f);
+        Some(f)
+    }
+
+    /// A fault on a page of `[vdso]` with an image: the image's page is mapped (the special
+    /// mapping's fault handler; no fault-around). Returns `false` without an image.
+    pub(crate) fn vdso_fault(
+        &mut self,
+        id: usize,
+        vma: &Vma,
+        va: u64,
+    ) -> Result<bool, super::super::fault::FaultError> {
+        use super::super::fault::FaultError;
+        if vma.special != Some(Special::Vdso) {
+            return Ok(false);
+        }
+        let Some(file) = self.vdso_file() else { return Ok(false) };
+        let index = (va - vma.start) >> PAGE_SHIFT;
+        if index >= self.m.file(file).size_pages() {
+            return Err(FaultError::Bus);
+        }
+        let pfn = self.m.cache_page(file, index).ok_or(FaultError::Oom)?;
+        self.m.frames.get(pfn);
+        self.map_special_page(id, vma, va, pfn)?;
+        Ok(true)
+    }
+
     /// map_vdso: places the vDSO with no hint and returns the address of its code (what
     /// AT_SYSINFO_EHDR reports).
     pub(crate) fn map_vdso(&mut self, id: usize, layout: VdsoLayout) -> SysResult<u64> {
