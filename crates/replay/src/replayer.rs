@@ -487,6 +487,7 @@ impl Replayer {
         if let Ok(v) = loader::host::vdso_layout() {
             config.vdso = v;
         }
+        learn::apply_settings(&mut config, &learned);
         if let Some(b) = learned.vdso_pages {
             (config.vdso.vvar_pages, config.vdso.vvar_vclock_pages, config.vdso.vdso_pages) = b.value;
         }
@@ -1349,6 +1350,10 @@ impl Replayer {
                 }
             }
             return;
+        }
+        if let (Some(FdKind::File(f)), Some(d)) = (&kind, &data) {
+            let path = self.k.m.file(*f).path.clone();
+            self.learn_setting(line, &path, d);
         }
         // Advance the file position of ordinary reads.
         if let (Some(FdKind::File(_)), Some(n), "read") = (&kind, c.ret.value(), c.name.as_ref()) {

@@ -68,6 +68,10 @@ pub struct Learned {
     /// The sizes in pages of `[vvar]`, `[vvar_vclock]` and `[vdso]` on the recording
     /// machine's kernel, from the first maps read that shows them.
     pub vdso_pages: Option<Bound<(u64, u64, u64)>>,
+    /// Settings of the recording machine that reads in the log showed, by the file read
+    /// (`/sys/kernel/mm/transparent_hugepage/enabled`, `/proc/sys/vm/overcommit_memory`,
+    /// ...), with the value as the replay uses it.
+    pub settings: BTreeMap<String, Bound<u64>>,
     /// The stack limit the first task inherited (u64::MAX: unlimited).
     pub start_rlimit_stack: Option<Bound<u64>>,
     /// Whether the first task inherited the legacy mmap layout (an unlimited stack or
@@ -113,6 +117,7 @@ impl Learned {
             + self.files.len()
             + self.shmem_inos.len()
             + usize::from(self.vdso_pages.is_some())
+            + self.settings.len()
             + usize::from(self.start_rlimit_stack.is_some())
             + usize::from(self.start_legacy.is_some())
             + usize::from(self.attached.is_some())
@@ -172,6 +177,9 @@ impl Learned {
                 "bound the vDSO's pages = [vvar] {a}, [vvar_vclock] {c}, [vdso] {d} from line {}",
                 b.line
             ));
+        }
+        for (file, b) in &self.settings {
+            out.push(format!("bound {file} = {} from line {}", b.value, b.line));
         }
         for (model, b) in &self.shmem_inos {
             out.push(format!("bound the inode of shared memory object {model} = {} from line {}", b.value, b.line));

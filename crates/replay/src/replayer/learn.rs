@@ -546,4 +546,93 @@ impl Replayer {
             }
         }
     }
+
+    /// A read of a file that shows a setting of the recording machine (THP mode,
+    /// overcommit, fault-around): binds it, where it differs from what the model assumed.
+    pub(super) fn learn_setting(&mut self, line: u64, path: &str, data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let Some(value) = setting_value(path, &text) else { return };
+        if self.learned.settings.contains_key(path) {
+            return;
+        }
+        if setting_now(self.k.config(), path) != Some(value) {
+            self.learned.settings.insert(path.to_string(), Bound { value, line });
+        }
+    }
+}
+
+/// The files whose contents are settings the model has, and how each reads.
+const SETTINGS: [&str; 4] = [
+    "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/proc/sys/vm/overcommit_memory",
+    "/proc/sys/vm/overcommit_ratio",
+    "/sys/kernel/debug/fault_around_bytes",
+];
+
+/// The value a read of setting file `path` shows (THP: 0 never, 1 madvise, 2 always).
+pub(super) fn setting_value(path: &str, text: &str) -> Option<u64> {
+    if !SETTINGS.contains(&path) {
+        return None;
+    }
+    if path.ends_with("transparent_hugepage/enabled") {
+        let chosen = text.split('[').nth(1)?.split(']').next()?;
+        return match chosen {
+            "never" => Some(0),
+            "madvise" => Some(1),
+            "always" => Some(2),
+            _ => None,
+        };
+    }
+    text.trim().parse().ok()
+}
+
+/// The model's value of setting `path`.
+fn setting_now(c: &mm::Config, path: &str) -> Option<u64> {
+    Some(match path {
+        "/sys/kernel/mm/transparent_hugepage/enabled" => match c.thp {
+            mm::ThpMode::Never => 0,
+            mm::ThpMode::Madvise => 1,
+            mm::ThpMode::Always => 2,
+        },
+        "/proc/sys/vm/overcommit_memory" => u64::from(c.overcommit_memory),
+        "/proc/sys/vm/overcommit_ratio" => c.overcommit_ratio,
+        "/sys/kernel/debug/fault_around_bytes" => c.fault_around_bytes,
+        _ => return None,
+    })
+}
+
+/// Sets what the log showed of the recording machine's settings in a model configuration.
+pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
+    for (path, b) in &learned.settings {
+        let v = b.value;
+        match path.as_str() {
+            "/sys/kernel/mm/transparent_hugepage/enabled" => {
+                c.thp = [mm::ThpMode::Never, mm::ThpMode::Madvise, mm::ThpMode::Always][v.min(2) as usize];
+            }
+            "/proc/sys/vm/overcommit_memory" => c.overcommit_memory = v.min(2) as u8,
+            "/proc/sys/vm/overcommit_ratio" => c.overcommit_ratio = v,
+            "/sys/kernel/debug/fault_around_bytes" => c.fault_around_bytes = v,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_as_linux_prints_them() {
+        assert_eq!(setting_value("/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never\n"), Some(1));
+        assert_eq!(setting_value("/sys/kernel/mm/transparent_hugepage/enabled", "[always] madvise never\n"), Some(2));
+        assert_eq!(setting_value("/proc/sys/vm/overcommit_memory", "2\n"), Some(2));
+        assert_eq!(setting_value("/proc/sys/vm/overcommit_ratio", "50\n"), Some(50));
+        assert_eq!(setting_value("/etc/passwd", "2\n"), None);
+        let mut c = mm::Config::default();
+        let mut l = Learned::default();
+        l.settings.insert("/proc/sys/vm/overcommit_memory".into(), Bound { value: 2, line: 7 });
+        l.settings.insert("/sys/kernel/mm/transparent_hugepage/enabled".into(), Bound { value: 0, line: 9 });
+        apply_settings(&mut c, &l);
+        assert_eq!((c.overcommit_memory, c.thp), (2, mm::ThpMode::Never));
+    }
 }
