@@ -269,16 +269,6 @@ fn slot_fd(i: usize) -> i64 {
     3 + i as i64
 }
 
-/// Pipe semantics of the kernel copy path: a pipe moves whole pages, so a copy that faults
-/// part-way counts only the pages before the fault.
-fn pipe_count(done: u64, len: u64) -> u64 {
-    if done >= len {
-        len
-    } else {
-        done / 4096 * 4096
-    }
-}
-
 /// Runs every step on the model; returns outcomes in the host's terms.
 pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>, String> {
     let mut run = build_model(script, init)?;
@@ -336,24 +326,14 @@ pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>
                     }
                 }
             }
-            Op::KRead { addr, len } => match k.copy_from_user(pid, resolve(*addr), *len) {
-                Ok(b) => {
-                    let n = pipe_count(b.len() as u64, *len);
-                    if n == 0 {
-                        Outcome::Errno(Errno::EFAULT as i32)
-                    } else {
-                        Outcome::Bytes(b[..n as usize].to_vec())
-                    }
-                }
+            // The host child's kernel copies are a write to a pipe and a read from one.
+            Op::KRead { addr, len } => match k.pipe_copy_from_user(pid, resolve(*addr), *len) {
+                Ok(b) => Outcome::Bytes(b),
                 Err(e) => Outcome::Errno(e as i32),
             },
-            Op::KWrite { addr, len, byte } => match k.copy_to_user(pid, resolve(*addr), &vec![*byte; *len as usize]) {
-                Ok(done) => match pipe_count(done, *len) {
-                    0 => Outcome::Errno(Errno::EFAULT as i32),
-                    n => Outcome::Value(n),
-                },
-                Err(e) => Outcome::Errno(e as i32),
-            },
+            Op::KWrite { addr, len, byte } => {
+                val(k.pipe_copy_to_user(pid, resolve(*addr), &vec![*byte; *len as usize]))
+            }
             Op::Fork => {
                 let c = k.fork(pid).map_err(|e| format!("step {i}: fork failed in the model: {e}"))?;
                 run.pids.push(Some(c));

@@ -772,6 +772,11 @@ fn a_write_through_a_writable_shared_pte_dirties_the_pte_only() {
     s.op(Op::Fork);
     s.on(1, Op::Smaps);
     s.on(1, Op::Pagemap { addr: at(sa, 0), pages: 4 });
+    // The child faults the parent's pages in: page 0 was dirtied through the parent's PTE
+    // only, page 2 by a write fault (which dirties the folio).
+    s.on(1, Op::Load { addr: at(sa, 0), len: 8 });
+    s.on(1, Op::Load { addr: at(sa, 2), len: 8 });
+    s.on(1, Op::Smaps);
     s.on(1, Op::Store { addr: at(sa, 1), len: 8, byte: 2 });
     s.on(1, Op::Store { addr: at(sa, 2), len: 8, byte: 2 });
     s.on(1, Op::Smaps);

@@ -43,7 +43,10 @@ enum FdKind {
     /// hid it, or the trace began later): a file the model knows nothing of but what the
     /// calls on it show.
     Unseen,
-    /// Anything else (pipe, socket, directory, device).
+    /// A pipe end: its reads and writes copy page-sized pieces (see
+    /// [`Kernel::pipe_copy_from_user`]).
+    Pipe,
+    /// Anything else (socket, directory, device).
     Other,
 }
 
@@ -1063,9 +1066,13 @@ impl Replayer {
     }
 
     fn install_other(&mut self, tpid: u32, fd: i32, cloexec: bool) {
+        self.install_unmodelled(tpid, fd, cloexec, FdKind::Other);
+    }
+
+    fn install_unmodelled(&mut self, tpid: u32, fd: i32, cloexec: bool, kind: FdKind) {
         let f = self.other_file();
         let o = self.k.open_description(f, true, true);
-        self.install(tpid, fd, o, FdKind::Other, cloexec);
+        self.install(tpid, fd, o, kind, cloexec);
         self.k.release_open(o);
     }
 
@@ -1149,9 +1156,53 @@ impl Replayer {
         let cloexec = c.arg_flags(if c.name == "pipe2" { 1 } else { 9 }).is_some_and(|f| f & O_CLOEXEC != 0);
         let fds: Vec<u64> =
             c.arg(arg).and_then(Arg::as_array).map(|a| a.iter().filter_map(Arg::as_u64).collect()).unwrap_or_default();
+        let kind = if c.name == "socketpair" { FdKind::Other } else { FdKind::Pipe };
         for fd in fds {
-            self.install_other(tpid, fd as i32, cloexec);
+            self.install_unmodelled(tpid, fd as i32, cloexec, kind.clone());
         }
+    }
+
+    /// The check of a read or write that failed with EFAULT: the kernel checked the whole
+    /// buffer with access_ok first, then copied (a pipe a page-sized piece at a time); the
+    /// model must fault at the same point. Returns the model's result.
+    fn efault_copy(&mut self, pid: Pid, reading: bool, pipe: bool, buf: u64, len: u64) -> SysResult<u64> {
+        if !mm::access_ok(buf, len) {
+            return Err(Errno::EFAULT);
+        }
+        let len = len.clamp(1, 4096);
+        match (reading, pipe) {
+            (true, true) => self.k.pipe_copy_to_user(pid, buf, &vec![0; len as usize]),
+            (true, false) => self.k.copy_to_user(pid, buf, &vec![0; len as usize]),
+            (false, true) => self.k.pipe_copy_from_user(pid, buf, len).map(|b| b.len() as u64),
+            (false, false) => self.k.copy_from_user(pid, buf, len).map(|b| b.len() as u64),
+        }
+    }
+
+    /// Whether `buf` lies in a VMA the process can access but that lacks VM_READ, so that
+    /// the tracer's process_vm_readv cannot read it while the kernel's own copy can.
+    fn unreadable_for_tracer(&self, pid: Pid, buf: u64) -> bool {
+        let Ok(mm) = self.k.mm(pid) else { return false };
+        mm.vmas.containing(buf).is_some_and(|v| {
+            !v.flags.contains(mm::VmFlags::READ) && v.flags.intersects(mm::VmFlags::WRITE | mm::VmFlags::EXEC)
+        })
+    }
+
+    /// The kernel's copy of `n` bytes from `buf`, a piece at a time, for its faults only.
+    fn fault_in_user_bytes(&mut self, pid: Pid, buf: u64, n: u64) {
+        let mut done = 0;
+        while done < n {
+            let len = (n - done).min(IO_PIECE);
+            match self.k.copy_from_user(pid, buf.wrapping_add(done), len) {
+                Ok(b) if b.len() as u64 == len => done += len,
+                _ => break,
+            }
+        }
+    }
+
+    /// Whether descriptor `fd` of task `tpid` is a pipe end.
+    fn is_pipe(&self, tpid: u32, fd: Option<u64>) -> bool {
+        let table = self.procs[&tpid].table;
+        fd.is_some_and(|fd| matches!(self.tables[table].kinds.get(&(fd as i32)), Some(FdKind::Pipe)))
     }
 
     fn memfd(&mut self, tpid: u32, c: &Syscall) {
@@ -1343,9 +1394,10 @@ impl Replayer {
         if let Ret::Error { errno, .. } = &c.ret {
             if errno == "EFAULT" {
                 if let Some(buf) = c.arg_u64(1) {
-                    let len = c.arg_u64(2).unwrap_or(1).max(1);
+                    let len = c.arg_u64(2).unwrap_or(1);
                     let pid = self.mpid(tpid);
-                    let got = self.k.copy_to_user(pid, buf, &vec![0; len.min(4096) as usize]).map(|_| 0);
+                    let pipe = self.is_pipe(tpid, c.arg_u64(0));
+                    let got = self.efault_copy(pid, true, pipe, buf, len).map(|_| 0);
                     self.check(line, &format!("{}(EFAULT buffer)", c.name), &c.ret, got);
                 }
             }
@@ -1621,8 +1673,13 @@ impl Replayer {
                     }
                     self.read(io.tpid, io.line, c, Some(data));
                 } else {
-                    // No dump means strace could not read the buffer, and neither did the
-                    // kernel (a write to /dev/null reads nothing): there is nothing to check.
+                    // No dump means strace could not read the buffer. Where its VMA lacks
+                    // VM_READ (PROT_WRITE or PROT_EXEC only) the kernel still could: its
+                    // pages are faulted in. Otherwise (a write to /dev/null reads nothing)
+                    // there is nothing to check.
+                    if io.bytes.is_empty() && n > 0 && self.unreadable_for_tracer(pid, buf) {
+                        self.fault_in_user_bytes(pid, buf, n);
+                    }
                     if self.opts.mode >= Mode::Strict && !io.bytes.is_empty() {
                         let got = self.user_bytes_differ(pid, buf, &data, n);
                         let what = format!("{} from {buf:#x} (memory contents)", c.name);
@@ -1648,12 +1705,9 @@ impl Replayer {
                 }
             }
             Ret::Error { ref errno, .. } if errno == "EFAULT" => {
-                let len = c.arg_u64(2).unwrap_or(1).clamp(1, 4096);
-                let got = if reading {
-                    self.k.copy_to_user(pid, buf, &vec![0; len as usize])
-                } else {
-                    self.k.copy_from_user(pid, buf, len).map(|b| b.len() as u64)
-                };
+                let len = c.arg_u64(2).unwrap_or(1);
+                let pipe = self.is_pipe(io.tpid, c.arg_u64(0));
+                let got = self.efault_copy(pid, reading, pipe, buf, len);
                 self.check(io.line, &format!("{} at {buf:#x}", c.name), &c.ret, got.map(|_| 0));
             }
             _ => {}

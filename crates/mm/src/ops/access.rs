@@ -183,6 +183,34 @@ impl Kernel {
         }
     }
 
+    /// What `write` to a pipe takes from `[addr, addr + len)` (pipe_write): the buffer is
+    /// copied a page-sized piece at a time from its start, and a piece that faults part-way
+    /// is dropped with everything after it. Returns the bytes of the whole pieces, or EFAULT
+    /// when the first piece faults (or the range fails [`access_ok`]).
+    pub fn pipe_copy_from_user(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<Vec<u8>> {
+        let mut bytes = self.copy_from_user(pid, addr, len)?;
+        if (bytes.len() as u64) < len {
+            bytes.truncate(bytes.len() / PAGE_SIZE as usize * PAGE_SIZE as usize);
+        }
+        if bytes.is_empty() && len > 0 {
+            return Err(Errno::EFAULT);
+        }
+        Ok(bytes)
+    }
+
+    /// What `read` from a pipe gives into `[addr, addr + data.len())` (pipe_read), the data
+    /// having been written to the pipe in page-sized buffers: a buffer whose copy faults
+    /// part-way counts for nothing and ends the read. Returns the bytes counted, or EFAULT
+    /// when the first buffer's copy faults (or the range fails [`access_ok`]).
+    pub fn pipe_copy_to_user(&mut self, pid: Pid, addr: u64, data: &[u8]) -> SysResult<u64> {
+        let done = self.copy_to_user(pid, addr, data)?;
+        let n = if done < data.len() as u64 { done / PAGE_SIZE * PAGE_SIZE } else { done };
+        if n == 0 && !data.is_empty() {
+            return Err(Errno::EFAULT);
+        }
+        Ok(n)
+    }
+
     /// copy_to_user: the kernel writes user memory for a system call such as `read`.
     /// Returns how many bytes were written from the start, or EFAULT if none or if the range
     /// fails [`access_ok`].
