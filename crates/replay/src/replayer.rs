@@ -750,6 +750,18 @@ impl Replayer {
         let pid = self.mpid(tpid);
         match name {
             "execve" | "execveat" => self.execve(tpid, line, c),
+            "brk" if self.unseen_start(tpid) => {
+                // The heap of a process whose start the trace does not show (attached to, or
+                // its execve filtered out): the break is what the log says, unchecked.
+                let got = self.k.brk(pid, c.arg_u64(0).unwrap_or(0));
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
+                if let (Some(r), true) = (c.ret.value(), got != Ok(c.ret.value().unwrap_or(0))) {
+                    let start = self.k.mm(pid).map(|m| m.start_brk).unwrap_or(0);
+                    let start = if start == 0 || c.arg_u64(0) == Some(0) { r } else { start.min(r) };
+                    let _ = self.k.adopt_heap(pid, start, r);
+                }
+                *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;
+            }
             "brk" => {
                 let (start, old) = self.k.mm(pid).map(|m| (m.start_brk, m.brk)).unwrap_or((0, 0));
                 let got = self.k.brk(pid, c.arg_u64(0).unwrap_or(0));

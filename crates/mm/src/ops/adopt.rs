@@ -93,6 +93,17 @@ impl Kernel {
         Ok(())
     }
 
+    /// Sets the heap of an adopted address space to `start`..`brk` as a log showed it (an
+    /// execve the log does not show may have moved it); a heap VMA beyond the new break
+    /// stays until the log's calls remove it.
+    pub fn adopt_heap(&mut self, pid: Pid, start: u64, brk: u64) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let mm = self.mm_mut(id);
+        mm.start_brk = start;
+        mm.brk = brk;
+        Ok(())
+    }
+
     /// Maps the vDSO and its data pages with the data pages starting at `base`, as an
     /// adopted address space showed them.
     pub fn adopt_vdso(&mut self, pid: Pid, base: u64) -> SysResult<u64> {

@@ -331,6 +331,14 @@ impl Replayer {
         let _ = pid;
     }
 
+    /// Whether `tpid`'s process existed before the log showed how it began (attached to,
+    /// or its execve filtered out) and no whole maps read has shown its address space.
+    pub(super) fn unseen_start(&self, tpid: u32) -> bool {
+        self.learned.attached.is_none()
+            && self.learned.attached_before.is_some()
+            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
+    }
+
     /// Whether `c` is an mmap of a process the trace attached to, placed by the kernel (no
     /// MAP_FIXED), while nothing in the log has shown that process's whole address space.
     pub(super) fn placed_by_the_unknown(&self, tpid: u32, c: &Syscall) -> bool {
