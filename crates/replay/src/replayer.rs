@@ -15,6 +15,7 @@ use std::io::BufRead;
 use std::sync::mpsc;
 use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
 
+mod blind;
 mod fds;
 pub(crate) use fds::join as join_path;
 
@@ -122,6 +123,11 @@ pub struct Replayer {
     applied_early: HashMap<u32, (Syscall, SysResult<u64>)>,
     report: Report,
     stop: bool,
+    /// Address spaces whose start the trace does not show, or that calls a filter hid
+    /// changed (see `blind`).
+    blind: HashSet<usize>,
+    /// What the replay saw of calls a filter hid.
+    hidden: blind::Hidden,
     /// Unknowns bound so far: by earlier runs over the log, then by this one.
     learned: Learned,
     /// The exec that laid out each model address space, for learning its unknowns.
@@ -516,6 +522,8 @@ impl Replayer {
             raw_io: None,
             report: Report::default(),
             stop: false,
+            blind: HashSet::default(),
+            hidden: blind::Hidden::default(),
             learned,
             execs: HashMap::default(),
             stack_limit_set: HashSet::default(),
@@ -602,6 +610,7 @@ impl Replayer {
                 }
             } else if self.creation_hidden(tpid, ev) {
                 self.adopt(tpid);
+                self.check_start_shown(tpid, ev);
             } else {
                 self.pending.entry(tpid).or_default().push(ev.clone());
                 return;
@@ -746,6 +755,9 @@ impl Replayer {
     }
 
     fn syscall(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        if self.blind_call(tpid, line, c) {
+            return;
+        }
         let name = c.name.as_ref();
         let pid = self.mpid(tpid);
         match name {
@@ -1035,6 +1047,9 @@ impl Replayer {
                 }
                 if self.started.contains(&from) {
                     self.started.insert(to);
+                }
+                if self.blind.contains(&from) {
+                    self.blind.insert(to);
                 }
                 if let Some(r) = self.created.get(&from).cloned() {
                     self.created.insert(to, r);
@@ -1396,11 +1411,25 @@ impl Replayer {
                 (false, Some(o)) => self.positions.get(&o).copied().unwrap_or(0),
                 (false, None) => 0,
             };
-            self.check_proc_read(tpid, line, what, target, pos, &data, window);
+            if self.blind_maps_read(target) {
+                // Not comparable, but what it shows is still learned.
+                let (passed, failed, shown) = (self.report.passed, self.report.failed, self.report.mismatches.len());
+                self.check_proc_read(tpid, line, what, target, pos, &data, window);
+                (self.report.passed, self.report.failed) = (passed, failed);
+                self.report.mismatches.truncate(shown);
+            } else {
+                self.check_proc_read(tpid, line, what, target, pos, &data, window);
+            }
             if let (false, Some(o)) = (pread, open) {
                 self.positions.insert(o, pos + n);
             }
             return;
+        }
+        let proc_path = |d: &[u8]| d.starts_with(b"/proc/") && (d.ends_with(b"/maps") || d.ends_with(b"/smaps"));
+        if !matches!(kind, Some(FdKind::Proc { .. })) && c.arg(0).and_then(Arg::decoration).is_some_and(proc_path) {
+            // A /proc file opened out of the trace's sight: where the read began is unknown.
+            *self.report.unchecked.entry("reads of /proc files opened out of the trace's sight".into()).or_default() +=
+                1;
         }
         // A read that failed with EFAULT names its buffer: the model must fault there too.
         if let Ret::Error { errno, .. } = &c.ret {

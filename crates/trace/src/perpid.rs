@@ -104,8 +104,40 @@ pub fn merge_per_pid(logs: &[(u32, Vec<u8>)]) -> Vec<u8> {
     let mut out = Vec::new();
     match by_time_stamps(&parsed) {
         Some(order) => {
+            // A child's first lines may be stamped before its parent's clone returned; they
+            // wait for that line, so that each child follows its creation in the log too.
+            let index: BTreeMap<u32, usize> = parsed.iter().enumerate().map(|(i, l)| (l.pid, i)).collect();
+            let created: BTreeSet<usize> = parsed
+                .iter()
+                .flat_map(|l| l.creates.values().flatten())
+                .filter_map(|c| index.get(c).copied())
+                .collect();
+            let mut released: Vec<bool> = (0..parsed.len()).map(|i| !created.contains(&i)).collect();
+            let mut held: Vec<Vec<usize>> = vec![Vec::new(); parsed.len()];
             for (file, line) in order {
-                push_line(&mut out, parsed[file].pid, parsed[file].lines[line]);
+                if !released[file] {
+                    held[file].push(line);
+                    continue;
+                }
+                let mut todo = vec![(file, line)];
+                while let Some((f, l)) = todo.pop() {
+                    push_line(&mut out, parsed[f].pid, parsed[f].lines[l]);
+                    for child in parsed[f].creates.get(&l).into_iter().flatten() {
+                        if let Some(&c) = index.get(child) {
+                            if !released[c] {
+                                released[c] = true;
+                                // In their order, before anything later.
+                                todo.extend(std::mem::take(&mut held[c]).into_iter().rev().map(|l| (c, l)));
+                            }
+                        }
+                    }
+                }
+            }
+            // Files whose creating line never came (a cut log): at the end, in order.
+            for (f, lines) in held.iter().enumerate() {
+                for &l in lines {
+                    push_line(&mut out, parsed[f].pid, parsed[f].lines[l]);
+                }
             }
         }
         None => {
@@ -200,6 +232,11 @@ mod tests {
         let parent = "10:00:00.000001 clone(child_stack=NULL, flags=SIGCHLD) = 12\n10:00:00.000005 exit_group(0) = ?\n";
         let child = "10:00:00.000002 brk(NULL) = 0x1000\n10:00:00.000009 exit_group(0) = ?\n";
         let text = merged(&[(11, parent), (12, child)]);
+        let pids: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+        assert_eq!(pids, ["11", "12", "11", "12"], "{text}");
+        // A child that ran before its parent's clone returned still follows that line.
+        let early = "10:00:00.000000 brk(NULL) = 0x1000\n10:00:00.000009 exit_group(0) = ?\n";
+        let text = merged(&[(11, parent), (12, early)]);
         let pids: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
         assert_eq!(pids, ["11", "12", "11", "12"], "{text}");
         // A file whose stamps go back (relative ones, `-r`) makes the splice order apply.

@@ -193,16 +193,12 @@ impl Replayer {
     }
 
     /// Whether `ev`, the first event of a task the replay does not know, starts a process
-    /// whose creation a filter hid: an `execve` while no task has a clone, fork or vfork in
+    /// whose creation a filter hid: a call while no task has a clone, fork or vfork in
     /// progress (when one has, the task is its child, held back until the call returns).
+    /// strace prints the start of a creating call before any line of the child.
     pub(super) fn creation_hidden(&self, tpid: u32, ev: &Event) -> bool {
-        let execve = match &ev.kind {
-            EventKind::Syscall(c) => c.name == "execve" || c.name == "execveat",
-            EventKind::CallStarted { name, .. } => name == "execve" || name == "execveat",
-            _ => false,
-        };
-        execve
-            && !self.pending.contains_key(&tpid)
+        let call = matches!(ev.kind, EventKind::Syscall(_) | EventKind::CallStarted { .. });
+        call && !self.pending.contains_key(&tpid)
             && !self
                 .in_progress
                 .values()
@@ -212,6 +208,7 @@ impl Replayer {
     /// Starts task `tpid` as a process of its own, with the standard descriptors, in the
     /// directory the first task started in.
     pub(super) fn adopt(&mut self, tpid: u32) {
+        self.hidden.calls_hidden = true;
         let pid = match self.k.spawn_empty("strace-child") {
             Ok(p) => p,
             Err(e) => return self.error(format!("cannot create task {tpid}: {e}")),
@@ -260,6 +257,7 @@ impl Replayer {
                 self.k.create_file(&name, &[])
             }
         };
+        self.hidden.calls_hidden = true;
         let o = self.k.open_description(file, true, true);
         self.install(tpid, fd, o, FdKind::Unseen, false);
         self.k.release_open(o);

@@ -1,0 +1,257 @@
+//! Address spaces the trace does not show whole: a process that appears with no call
+//! creating it and no execve (a filter such as `-e trace=memory` hid both), or one whose
+//! calls a filter hid (`-e trace=mmap,read` hides munmap and brk; an mmap of a descriptor
+//! never seen opened, or a process no traced call created, shows the trace is filtered).
+//! The model's state stands until a call it cannot explain (an mmap the kernel placed
+//! elsewhere, a call that succeeded on a range the model does not map); from there the
+//! replay follows that address space instead of predicting it, and checks only what the
+//! trace determines:
+//!
+//! - an `mmap` placed by the kernel (no `MAP_FIXED`) goes where the trace says; when the
+//!   trace shows munmap calls, what is checked is that nothing the trace mapped (and did not
+//!   unmap) was there;
+//! - `munmap`, whose result depends on its arguments only, is checked as usual, so are calls
+//!   on ranges the trace mapped itself; calls on ranges it never showed are followed where
+//!   they can be and not checked;
+//! - `brk`: a break the model never had (no execve) is taken from the first result;
+//! - reads of `/proc/PID/maps` are not compared (what they learn is still learned).
+//!
+//! The first process of a trace without an execve (`strace -p`, or a filter that hides it)
+//! is learned over several runs instead (see `learn`). The report's `not checkable from
+//! this trace` line counts each kind. A later `execve` starts a known address space again.
+
+use super::Replayer;
+use crate::report::Mismatch;
+use abi::*;
+use trace::{Arg, Event, EventKind, Ret, Syscall};
+
+/// What the replay saw of calls a filter hid.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Hidden {
+    /// Some call was hidden: a descriptor was used that the trace never showed opened, or
+    /// a process appeared that no traced call created.
+    pub(super) calls_hidden: bool,
+    /// The trace shows munmap calls (a filter hides a call by name, so then all of them).
+    pub(super) munmap_seen: bool,
+}
+
+const HIDDEN: &str = "address spaces that calls the trace does not show (a filter hid them) made differ from the model";
+const UNSEEN_START: &str = "calls in an address space whose start (execve) the trace does not show";
+const PLACEMENT: &str =
+    "placement of mmap in an address space the trace does not show whole (its start, or calls a filter hid)";
+const MAPS_READ: &str = "reads of /proc/PID/maps of an address space whose start the trace does not show";
+
+impl Replayer {
+    /// After the first task started: when its first event is not an `execve`, its address
+    /// space is one the trace does not show the start of.
+    pub(super) fn check_start_shown(&mut self, tpid: u32, ev: &Event) {
+        let execve = match &ev.kind {
+            EventKind::Syscall(c) => c.name == "execve" || c.name == "execveat",
+            EventKind::CallStarted { name, .. } => name == "execve" || name == "execveat",
+            _ => false,
+        };
+        if execve || !self.procs.contains_key(&tpid) {
+            return;
+        }
+        // The model's empty address space stands for it until a call shows otherwise.
+        self.hidden.calls_hidden = true;
+        self.report.notes.push(format!(
+            "the trace does not show how pid {tpid}'s program started (no execve: a filter hid it, or strace \
+             attached later): from the first call the model's empty start cannot explain, the replay follows it"
+        ));
+    }
+
+    /// Whether task `tpid`'s address space is one whose start the trace does not show.
+    pub(super) fn blind_task(&self, tpid: u32) -> bool {
+        let Some(p) = self.procs.get(&tpid) else { return false };
+        self.k.mm_id(p.pid).is_ok_and(|id| self.blind.contains(&id))
+    }
+
+    /// A read of `target`'s maps that cannot be compared; true when that is so.
+    pub(super) fn blind_maps_read(&mut self, target: u32) -> bool {
+        let blind = self.blind_task(target);
+        if blind {
+            self.unchecked(MAPS_READ);
+        }
+        blind
+    }
+
+    fn unchecked(&mut self, what: &str) {
+        *self.report.unchecked.entry(what.to_string()).or_default() += 1;
+    }
+
+    /// Whether the model maps every page of `[start, start + len)` of task `tpid`.
+    fn all_known(&self, tpid: u32, start: u64, len: u64) -> bool {
+        let Ok(mm) = self.k.mm(self.mpid(tpid)) else { return false };
+        let end = start.saturating_add(len.div_ceil(PAGE_SIZE) * PAGE_SIZE);
+        let mut at = start;
+        for v in mm.vmas.range(start, end) {
+            if v.start > at {
+                return false;
+            }
+            at = v.end;
+        }
+        at >= end
+    }
+
+    /// In a trace that hid calls, whether call `c` shows that the address space is not what
+    /// the model has: an mmap the kernel placed elsewhere than the model would (a hidden
+    /// munmap, brk, ... explains that), a break the model never had (a hidden execve), a
+    /// call that succeeded on a range the model does not map. Then from there on the replay follows that
+    /// address space (`Some(false)`: `c` is still to do). An mmap placed where the model
+    /// puts it is done and checked as usual (`Some(true)`). `None`: nothing to see.
+    fn hidden_changes(&mut self, tpid: u32, line: u64, c: &Syscall) -> Option<bool> {
+        let pid = self.mpid(tpid);
+        let id = self.k.mm_id(pid).ok()?;
+        if c.name == "brk" {
+            // A break the model never had (the execve that set it is not in the trace):
+            // the result gives it.
+            let Some(Some(mm)) = self.k.mms.get_mut(id) else { return None };
+            let Ret::Value(now) = c.ret else { return None };
+            if mm.start_brk != 0 {
+                return None;
+            }
+            (mm.start_brk, mm.brk) = (now, now);
+            self.unchecked(UNSEEN_START);
+            return Some(true);
+        }
+        // A process attached to (`strace -p`) is learned by the runs (see `learn`).
+        if !self.hidden.calls_hidden || self.execs.get(&id).is_some_and(|e| e.line == super::learn::ATTACHED) {
+            return None;
+        }
+        let arg = |i| c.arg_u64(i).unwrap_or(0);
+        match c.name.as_ref() {
+            "mmap" | "mmap2" => {
+                let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
+                let Ret::Value(want) = c.ret else { return None };
+                if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
+                    return None;
+                }
+                let (what, got) = self.maps_call(tpid, c);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
+                if got == Ok(want) {
+                    self.check(line, what, &c.ret, got);
+                    return Some(true);
+                }
+                if let Ok(at) = got {
+                    let _ = self.k.munmap(pid, at, arg(1));
+                }
+            }
+            "mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync" | "mincore"
+            | "mremap" => {
+                // Success on a range the model does not map; an error it explains itself.
+                if c.ret.value().is_none() || self.all_known(tpid, arg(0), arg(1)) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+        {
+            self.blind.insert(id);
+            self.unchecked(HIDDEN);
+            self.report.notes.push(format!(
+                "line {line}: pid {tpid}'s {} shows an address space the model does not have, and the trace \
+                 hides calls: from here on the replay follows that address space",
+                c.name
+            ));
+        }
+        Some(false)
+    }
+
+    /// Replays call `c` of task `tpid` when its address space is one whose start the trace
+    /// does not show; returns false when the call is to be replayed (and checked) as usual.
+    pub(super) fn blind_call(&mut self, tpid: u32, line: u64, c: &Syscall) -> bool {
+        if c.name == "munmap" {
+            self.hidden.munmap_seen = true;
+        }
+        if !self.blind_task(tpid) {
+            match self.hidden_changes(tpid, line, c) {
+                None => return false,
+                Some(done) if done => return true,
+                Some(_) => {}
+            }
+        }
+        let pid = self.mpid(tpid);
+        let arg = |i| c.arg_u64(i).unwrap_or(0);
+        match c.name.as_ref() {
+            "mmap" | "mmap2" => {
+                let Ret::Value(at) = c.ret else {
+                    // Which error the kernel gave may depend on what the trace does not show.
+                    self.unchecked(UNSEEN_START);
+                    return true;
+                };
+                let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
+                let len = arg(1).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                let placed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0;
+                if placed {
+                    self.unchecked(PLACEMENT);
+                }
+                if placed && self.hidden.munmap_seen {
+                    // The kernel put it in a hole: nothing the trace mapped (and did not
+                    // unmap: munmap calls are traced) may be there.
+                    let over = self
+                        .k
+                        .mm(pid)
+                        .ok()
+                        .and_then(|mm| mm.vmas.range(at, at.saturating_add(len)).next().map(|v| (v.start, v.end)));
+                    match over {
+                        None => self.report.passed += 1,
+                        Some((s, e)) => self.report.mismatch(Mismatch {
+                            line,
+                            call: "mmap".into(),
+                            expected: format!("{at:#x} (in a hole)"),
+                            got: format!("a mapping at {s:#x}-{e:#x} that the trace made there and did not unmap"),
+                            diff: None,
+                        }),
+                    }
+                }
+                let mut fixed = c.clone();
+                fixed.args[0] = Arg::Int(at);
+                fixed.args[3] = Arg::Int((flags & !MAP_FIXED_NOREPLACE) | MAP_FIXED);
+                let (_, got) = self.maps_call(tpid, &fixed);
+                if got != Ok(at) {
+                    self.unchecked(UNSEEN_START);
+                }
+                true
+            }
+            "munmap" => false,
+            "mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync" | "mincore"
+                if self.all_known(tpid, arg(0), arg(1)) =>
+            {
+                false
+            }
+            "mremap" if self.all_known(tpid, arg(0), arg(1)) => false,
+            "mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync" | "mincore" => {
+                self.unchecked(UNSEEN_START);
+                true
+            }
+            "mremap" => {
+                // Moved or grown from a range the trace never showed: it is now at the result.
+                if let Ret::Value(new) = c.ret {
+                    let _ = self.k.munmap(pid, arg(0), arg(1));
+                    let anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+                    let _ = self.k.mmap(pid, new, arg(2), PROT_READ | PROT_WRITE, anon, -1, 0);
+                }
+                self.unchecked(UNSEEN_START);
+                true
+            }
+            "brk" => {
+                if let (Ret::Value(now), Ok(id)) = (&c.ret, self.k.mm_id(pid)) {
+                    let known = self.k.mms.get(id).and_then(Option::as_ref).is_some_and(|mm| mm.start_brk != 0);
+                    if known {
+                        let _ = self.k.brk(pid, arg(0));
+                    }
+                    if let Some(Some(mm)) = self.k.mms.get_mut(id) {
+                        if !known {
+                            mm.start_brk = *now;
+                        }
+                        mm.brk = *now;
+                    }
+                }
+                self.unchecked(UNSEEN_START);
+                true
+            }
+            _ => false,
+        }
+    }
+}
