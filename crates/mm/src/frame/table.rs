@@ -107,6 +107,11 @@ pub enum FrameData {
     Bytes(Box<[u8; PAGE_SIZE as usize]>),
     /// A page-table page: 512 entries.
     Table(Box<[u64; 512]>),
+    /// A page-table page whose 512 entries all map the zero page the same way, sharing one
+    /// copy with every other such table (see [`FrameTable::share_zero_table`]): populating a
+    /// huge read-only mapping then costs no host memory for its tables. Written to, it gets
+    /// a copy of its own first.
+    SharedTable(std::sync::Arc<[u64; 512]>),
 }
 
 impl FrameData {
@@ -127,7 +132,7 @@ impl FrameData {
             FrameData::Bytes512(b) => &b[..],
             FrameData::Bytes2k(b) => &b[..],
             FrameData::Bytes(b) => &b[..],
-            FrameData::Table(_) => &[],
+            FrameData::Table(_) | FrameData::SharedTable(_) => &[],
         }
     }
 
@@ -137,7 +142,7 @@ impl FrameData {
             FrameData::Bytes512(b) => &mut b[..],
             FrameData::Bytes2k(b) => &mut b[..],
             FrameData::Bytes(b) => &mut b[..],
-            FrameData::Table(_) => &mut [],
+            FrameData::Table(_) | FrameData::SharedTable(_) => &mut [],
         }
     }
 }
@@ -179,6 +184,9 @@ pub struct FrameTable {
     /// that have any: few frames do, and a field in every frame's metadata would cost 4 bytes
     /// a page (measured 4159-4162 bytes a whole written page with it, against 4160 allowed).
     mlock_counts: BTreeMap<Pfn, u32>,
+    /// The one copy of a table of 512 equal zero-page entries, by entry (a handful of
+    /// permission variants at most), that [`FrameData::SharedTable`]s share.
+    zero_tables: BTreeMap<u64, std::sync::Arc<[u64; 512]>>,
 }
 
 impl FrameTable {
@@ -195,6 +203,7 @@ impl FrameTable {
             frees: 0,
             leaf_hint: Cell::new(None),
             mlock_counts: BTreeMap::new(),
+            zero_tables: BTreeMap::new(),
         };
         t.buddy.reserve(0, 2);
         for pfn in 0..2 {
@@ -447,6 +456,7 @@ impl FrameTable {
         match &self.chunks[(pfn >> CHUNK_SHIFT) as usize] {
             Some(c) => match &c.data[pfn as usize & (CHUNK_FRAMES - 1)] {
                 Some(FrameData::Table(t)) => t,
+                Some(FrameData::SharedTable(t)) => t,
                 _ => &EMPTY,
             },
             None => &EMPTY,
@@ -457,13 +467,36 @@ impl FrameTable {
     pub fn table_mut(&mut self, pfn: Pfn) -> &mut [u64; 512] {
         let c = self.chunk_mut(pfn);
         let slot = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)];
-        if !matches!(slot, Some(FrameData::Table(_))) {
-            *slot = Some(FrameData::Table(Box::new([0; 512])));
+        match slot {
+            Some(FrameData::Table(_)) => {}
+            Some(FrameData::SharedTable(t)) => *slot = Some(FrameData::Table(Box::new(**t))),
+            _ => *slot = Some(FrameData::Table(Box::new([0; 512]))),
         }
         match slot {
             Some(FrameData::Table(t)) => t,
             _ => unreachable!(),
         }
+    }
+
+    /// Makes the page-table frame `pfn` share its entries with every other table like it when
+    /// all 512 of them map the zero page with the same bits (a populated read-only private
+    /// mapping): its own copy is freed. What the table holds does not change.
+    pub fn share_zero_table(&mut self, pfn: Pfn) {
+        let entries = self.table(pfn);
+        let first = entries[0];
+        let zero = crate::pgtable::Pte(first);
+        if !zero.mapped() || zero.pfn() != self.zero_pfn || entries.iter().any(|&e| e != first) {
+            return;
+        }
+        let shared = self.zero_tables.entry(first).or_insert_with(|| std::sync::Arc::new([first; 512])).clone();
+        let c = self.chunk_mut(pfn);
+        c.data[pfn as usize & (CHUNK_FRAMES - 1)] = Some(FrameData::SharedTable(shared));
+    }
+
+    /// How many page-table frames share their entries ([`FrameTable::share_zero_table`]).
+    pub fn shared_tables(&self) -> usize {
+        let chunks = self.chunks.iter().flatten();
+        chunks.map(|c| c.data.iter().filter(|d| matches!(d, Some(FrameData::SharedTable(_)))).count()).sum()
     }
 
     /// Iterates every allocated (non-free, non-reserved) frame with its metadata.

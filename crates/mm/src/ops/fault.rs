@@ -658,6 +658,14 @@ impl Kernel {
             let pfn = self.pte(id, va).pfn();
             self.m.mark_accessed(pfn);
             va += PAGE_SIZE;
+            // A leaf table just filled with the zero page (a populated read-only mapping)
+            // shares one copy with all such tables: no host memory a table.
+            if pfn == self.m.frames.zero_pfn() && (va & ((PAGE_SIZE << 9) - 1) == 0 || va >= end) {
+                let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+                if let Some(t) = crate::pgtable::leaf_table(&self.m.frames, pgd, va - PAGE_SIZE) {
+                    self.m.frames.share_zero_table(t);
+                }
+            }
         }
         Ok(())
     }

@@ -187,7 +187,10 @@ impl Kernel {
             if keep_write && accessible {
                 p = p.with(PteFlags::WRITABLE);
             }
-            self.m.frames.table_mut(table)[i] = p.0;
+            // An entry that stays the same is left alone (a shared zero-page table stays shared).
+            if p != pte {
+                self.m.frames.table_mut(table)[i] = p.0;
+            }
         }
     }
 }
