@@ -875,3 +875,21 @@ fn the_whole_vdso_image_is_the_hosts() {
     let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
     assert!(report.is_empty(), "{}", report.join("\n"));
 }
+
+#[test]
+fn anon_vma_prepare_tries_the_next_vma_first() {
+    let mut s = S::new();
+    // Three pieces of one mapping, the middle one write-only (flags that differ only in
+    // access bits still share an anon_vma). The upper and lower pieces get anon_vmas of
+    // their own; the middle one, touched last, takes its next neighbour's.
+    let m = s.anon(3, PROT_READ | PROT_WRITE);
+    s.op(Op::Mprotect { addr: at(m, 1), len: P, prot: PROT_WRITE });
+    s.store(m, 2, 1);
+    s.store(m, 0, 1);
+    s.store(m, 1, 1);
+    // Made alike again, the middle piece merges with the upper one only.
+    s.op(Op::Mprotect { addr: at(m, 1), len: P, prot: PROT_READ | PROT_WRITE });
+    s.op(Op::Maps);
+    s.views(m, 3);
+    check("anon_vma reuse order", s);
+}

@@ -1138,7 +1138,8 @@ impl Kernel {
         }
         let mut reuse = None;
         let mut probe = v.clone();
-        for n in [mm.vmas.before(start), mm.vmas.after(start)].into_iter().flatten() {
+        // find_mergeable_anon_vma tries the next VMA first, then the previous one.
+        for n in [mm.vmas.after(start), mm.vmas.before(start)].into_iter().flatten() {
             if let Some(a) = n.anon_vma {
                 if a.inherited {
                     continue;
