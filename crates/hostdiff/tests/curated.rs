@@ -893,3 +893,23 @@ fn anon_vma_prepare_tries_the_next_vma_first() {
     s.views(m, 3);
     check("anon_vma reuse order", s);
 }
+
+#[test]
+fn mprotect_makes_shared_memory_ptes_writable_at_once() {
+    let mut s = S::new();
+    // Shared anonymous memory has write permission in its page protection (no write
+    // notification): after a round trip through PROT_READ the read-faulted PTEs are
+    // writable again, so the store dirties the PTE only and the folio stays clean; a
+    // forked child faulting the page in sees it clean.
+    let sa = s.map(2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
+    s.op(Op::Load { addr: at(sa, 0), len: 2 * P });
+    s.op(Op::Mprotect { addr: at(sa, 0), len: 2 * P, prot: PROT_READ });
+    s.op(Op::Mprotect { addr: at(sa, 0), len: 2 * P, prot: PROT_WRITE });
+    s.op(Op::Store { addr: at(sa, 0), len: 8, byte: 1 });
+    s.views(sa, 2);
+    s.op(Op::Fork);
+    s.on(1, Op::Load { addr: at(sa, 0), len: 2 * P });
+    s.on(1, Op::Smaps);
+    s.on(1, Op::Exit);
+    check("mprotect of shared memory", s);
+}

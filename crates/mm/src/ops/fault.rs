@@ -357,7 +357,7 @@ impl Kernel {
 
     /// Whether read faults of this VMA map its pages writable at once: shared writable
     /// mappings of shmem have no write-notify.
-    fn read_maps_writable(&self, vma: &Vma) -> bool {
+    pub(crate) fn read_maps_writable(&self, vma: &Vma) -> bool {
         let kind = vma.file.map(|f| self.m.file(f.file).kind);
         vma.flags.contains(VmFlags::SHARED) && vma.flags.contains(VmFlags::WRITE) && kind != Some(FileKind::Regular)
     }

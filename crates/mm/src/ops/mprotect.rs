@@ -172,6 +172,9 @@ impl Kernel {
         let writable = vma.flags.contains(VmFlags::WRITE);
         let shared = vma.flags.contains(VmFlags::SHARED);
         let accessible = vma.flags.intersects(VmFlags::READ | VmFlags::WRITE | VmFlags::EXEC);
+        // A shared writable mapping without write notification (shmem) has write permission
+        // in its page protection itself: every present PTE becomes writable.
+        let no_writenotify = self.read_maps_writable(vma);
         for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
             let pfn = pte.pfn();
             let mut p = pte.without(PteFlags::WRITABLE | PteFlags::NX | PteFlags::PRESENT | PteFlags::PROTNONE);
@@ -179,11 +182,15 @@ impl Kernel {
             if !vma.flags.contains(VmFlags::EXEC) {
                 p = p.with(PteFlags::NX);
             }
-            // A write upgrade happens only where no write fault is needed later:
+            // Otherwise a write upgrade happens only where no write fault is needed later:
             // exclusive anonymous pages, or shared pages already dirty.
             let keep_write = writable
                 && pfn != zero
-                && if shared { pte.dirty() } else { self.m.frames.meta(pfn).flags.contains(PageFlags::ANON_EXCLUSIVE) };
+                && if shared {
+                    no_writenotify || pte.dirty()
+                } else {
+                    self.m.frames.meta(pfn).flags.contains(PageFlags::ANON_EXCLUSIVE)
+                };
             if keep_write && accessible {
                 p = p.with(PteFlags::WRITABLE);
             }
