@@ -71,6 +71,9 @@ enum Command {
         /// `replay --strict` can check memory contents.
         #[arg(long)]
         buffers: bool,
+        /// Keep whole files beside the trace, not only the pages the replay reads.
+        #[arg(long)]
+        whole_files: bool,
         /// The command and its arguments (after `--`).
         #[arg(required = true, last = true)]
         command: Vec<String>,
@@ -92,6 +95,14 @@ enum Command {
         /// a getcwd result, a -y decoration, the PWD of its execve — else the current one).
         #[arg(long, value_name = "DIR")]
         cwd: Option<PathBuf>,
+        /// A copy of the recording machine's files (an unpacked container image, a chroot):
+        /// paths in the trace resolve under DIR, for what the bundle beside the trace lacks.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Read the files from this machine (or --root), not from the bundle beside the
+        /// trace; the bundle then only serves to check that they are the recorded ones.
+        #[arg(long)]
+        no_bundle: bool,
         /// The trace (from `mmsim record`, or `strace -f -o FILE`); for a trace written with
         /// `strace -ff -o PREFIX`, the PREFIX or the set of `PREFIX.PID` files, merged in a
         /// fixed order (by time stamps when every line has one; otherwise each child's file
@@ -211,8 +222,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tour { list, name, flags } => tour::run(list, name.as_deref(), flags),
-        Command::Record { output, buffers, command } => record::record(&output, buffers, &command),
-        Command::Replay { verify, strict, keep_going, cwd, files } => {
+        Command::Record { output, buffers, whole_files, command } => {
+            record::record(&output, buffers, whole_files, &command)
+        }
+        Command::Replay { verify, strict, keep_going, cwd, root, no_bundle, files } => {
             let mode = if strict {
                 replay::Mode::Strict
             } else if verify {
@@ -220,7 +233,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 replay::Mode::Run
             };
-            record::replay(&files, replay::Options { mode, keep_going, cwd })
+            record::replay(&files, replay::Options { mode, keep_going, cwd }, record::FileOptions { root, no_bundle })
         }
         Command::Bench { vs_host, json, quick, runs, workloads, in_process } => {
             let scale = if quick { bench::Scale::quick() } else { bench::Scale::full() };

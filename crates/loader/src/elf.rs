@@ -8,7 +8,7 @@
 //! file the kernel accepts parses here and one it refuses fails here with the same errno.
 
 use crate::error::LoadError;
-use mm::{ElfImage, ElfKind, LoadSegment, StackExec};
+use mm::{Content, ElfImage, ElfKind, LoadSegment, StackExec};
 use object::elf::{self, FileHeader64, ProgramHeader64};
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::{LittleEndian as LE, ReadRef};
@@ -25,6 +25,12 @@ const PHENT_SIZE: usize = 56;
 /// Errors are those the kernel reports before the point of no return; see
 /// [`LoadError::errno`] with [`Role::Program`].
 pub fn parse(bytes: &[u8]) -> Result<ElfImage, LoadError> {
+    parse_content(&bytes)
+}
+
+/// [`parse`] reading only the parts of the file the kernel reads (the ELF header, the
+/// program headers and the PT_INTERP path), from a file whose bytes come on demand.
+pub fn parse_content(bytes: &dyn Content) -> Result<ElfImage, LoadError> {
     let header = header(bytes)?;
     let kind = match header.e_type(LE) {
         elf::ET_EXEC => ElfKind::Exec,
@@ -41,8 +47,14 @@ pub fn parse(bytes: &[u8]) -> Result<ElfImage, LoadError> {
 /// type parses (as [`ElfKind::Other`]) and makes the exec fatal. Errors map to errno with
 /// [`Role::Interpreter`].
 pub fn parse_interpreter(bytes: &[u8]) -> Result<ElfImage, LoadError> {
+    parse_interpreter_content(&bytes)
+}
+
+/// [`parse_interpreter`] reading only what the kernel reads, from a file whose bytes come
+/// on demand.
+pub fn parse_interpreter_content(bytes: &dyn Content) -> Result<ElfImage, LoadError> {
     // The interpreter's header is read with a plain read, which must return 64 bytes.
-    if bytes.len() < std::mem::size_of::<FileHeader64<LE>>() {
+    if bytes.len() < std::mem::size_of::<FileHeader64<LE>>() as u64 {
         return Err(LoadError::ShortRead("the interpreter's ELF header"));
     }
     let header = header(bytes)?;
@@ -57,11 +69,12 @@ pub fn parse_interpreter(bytes: &[u8]) -> Result<ElfImage, LoadError> {
 
 /// The 64-byte header from the start of the file, zero-padded like the kernel's buffer,
 /// with the magic checked.
-fn header(bytes: &[u8]) -> Result<FileHeader64<LE>, LoadError> {
+fn header(bytes: &dyn Content) -> Result<FileHeader64<LE>, LoadError> {
     let mut buf = [0u8; std::mem::size_of::<FileHeader64<LE>>()];
-    let n = bytes.len().min(buf.len());
-    buf[..n].copy_from_slice(&bytes[..n]);
-    let header: FileHeader64<LE> = *buf[..].read_at::<FileHeader64<LE>>(0).map_err(|()| LoadError::NotElf)?;
+    // Zero-padded past the end of a short file.
+    bytes.read_at(0, &mut buf);
+    let header: FileHeader64<LE> =
+        *<&[u8] as ReadRef>::read_at::<FileHeader64<LE>>(&buf[..], 0).map_err(|()| LoadError::NotElf)?;
     if header.e_ident().magic != elf::ELFMAG {
         return Err(LoadError::NotElf);
     }
@@ -77,7 +90,7 @@ fn check_machine(header: &FileHeader64<LE>) -> Result<(), LoadError> {
 }
 
 /// The program headers (load_elf_phdrs) and what exec takes from them.
-fn image(bytes: &[u8], header: &FileHeader64<LE>, kind: ElfKind) -> Result<ElfImage, LoadError> {
+fn image(bytes: &dyn Content, header: &FileHeader64<LE>, kind: ElfKind) -> Result<ElfImage, LoadError> {
     if usize::from(header.e_phentsize(LE)) != PHENT_SIZE {
         return Err(LoadError::BadProgramHeaders("e_phentsize is not 56"));
     }
@@ -87,8 +100,10 @@ fn image(bytes: &[u8], header: &FileHeader64<LE>, kind: ElfKind) -> Result<ElfIm
         return Err(LoadError::BadProgramHeaders("none, or more than one page of them"));
     }
     let phoff = header.e_phoff(LE);
-    let phdrs: &[ProgramHeader64<LE>] = bytes
-        .read_slice_at(phoff, usize::from(phnum))
+    let table =
+        read_exact_at(bytes, phoff, size as u64).ok_or(LoadError::BadProgramHeaders("past the end of the file"))?;
+    let phdrs: &[ProgramHeader64<LE>] = table[..]
+        .read_slice_at(0, usize::from(phnum))
         .map_err(|()| LoadError::BadProgramHeaders("past the end of the file"))?;
     let mut img = ElfImage {
         kind,
@@ -139,15 +154,26 @@ fn prot(flags: u32) -> u64 {
 
 /// The interpreter path of a PT_INTERP header: 2 to PATH_MAX bytes, the last one NUL; the
 /// path is the C string at its start.
-fn interp(bytes: &[u8], ph: &ProgramHeader64<LE>) -> Result<String, LoadError> {
+fn interp(bytes: &dyn Content, ph: &ProgramHeader64<LE>) -> Result<String, LoadError> {
     let len = ph.p_filesz(LE);
     if !(2..=PATH_MAX).contains(&len) {
         return Err(LoadError::BadInterp("length not within 2..=PATH_MAX"));
     }
-    let data = bytes.read_bytes_at(ph.p_offset(LE), len).map_err(|()| LoadError::ShortRead("the PT_INTERP path"))?;
+    let data = read_exact_at(bytes, ph.p_offset(LE), len).ok_or(LoadError::ShortRead("the PT_INTERP path"))?;
     if data[data.len() - 1] != 0 {
         return Err(LoadError::BadInterp("not NUL-terminated"));
     }
     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     Ok(String::from_utf8_lossy(&data[..end]).into_owned())
+}
+
+/// The `len` bytes at `offset`, or `None` when the file ends before their end.
+fn read_exact_at(bytes: &dyn Content, offset: u64, len: u64) -> Option<Vec<u8>> {
+    let end = offset.checked_add(len)?;
+    if end > bytes.len() {
+        return None;
+    }
+    let mut buf = vec![0u8; usize::try_from(len).ok()?];
+    bytes.read_at(offset, &mut buf);
+    Some(buf)
 }

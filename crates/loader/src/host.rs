@@ -3,7 +3,7 @@
 //! and the vDSO layout of the running kernel.
 
 use crate::error::{LoadError, Role};
-use mm::{at, AuxvProfile, ExecFile, ExecRequest, FileId, Kernel, VdsoLayout};
+use mm::{at, AuxvProfile, Content, ExecFile, ExecRequest, FileId, Kernel, Source, VdsoLayout};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -133,6 +133,151 @@ pub fn import_file_as(k: &mut Kernel, path: &Path, known: KnownIdentity) -> Resu
     Ok((id, bytes))
 }
 
+/// A host file whose bytes are read when asked for ([`Content`]): nothing is read up front,
+/// and a page the model never needs is never read. The length is the file's size when it
+/// was opened; bytes the file no longer has (it shrank since) read as zeros.
+#[derive(Debug)]
+pub struct HostContent {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl HostContent {
+    /// Wraps an open file of `len` bytes.
+    pub fn new(file: std::fs::File, len: u64) -> HostContent {
+        HostContent { file, len }
+    }
+}
+
+impl Content for HostContent {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        use std::os::unix::fs::FileExt;
+        let mut done = 0;
+        while done < buf.len() {
+            match self.file.read_at(&mut buf[done..], offset.saturating_add(done as u64)) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        buf[done..].fill(0);
+    }
+}
+
+/// A regular file found for the model: the name maps prints (symbolic links resolved), its
+/// identity, its size and modification time, and its bytes (read on demand).
+#[derive(Clone, Debug)]
+pub struct Opened {
+    /// The canonical path.
+    pub name: String,
+    /// Device major, minor and inode number.
+    pub id: (u32, u32, u64),
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time (seconds, nanoseconds).
+    pub mtime: (i64, i64),
+    /// The bytes.
+    pub content: std::sync::Arc<dyn Content>,
+}
+
+/// Where `execve` finds files and host facts: this machine, a directory standing for
+/// another machine's root, a trace's bundle of recorded files.
+pub trait Opener {
+    /// The regular file at `path` (errors as `open` gives them: NotFound is ENOENT, a
+    /// directory or device PermissionDenied).
+    fn open(&self, path: &str) -> std::io::Result<Opened>;
+    /// The auxiliary-vector template of the kernel the program ran on.
+    fn auxv(&self) -> AuxvProfile {
+        auxv_profile().unwrap_or_default()
+    }
+}
+
+/// Opens host files lazily, with the identity `known` gives where it has one.
+pub struct HostOpener<'a> {
+    /// Identities known better than the host knows them.
+    pub known: KnownIdentity<'a>,
+}
+
+/// Opens the regular host file at `path` without reading it: canonical name, metadata and
+/// lazy content.
+pub fn open_host(path: &Path) -> std::io::Result<(String, std::fs::Metadata, HostContent)> {
+    let real = std::fs::canonicalize(path)?;
+    let (file, meta) = open_regular(&real)?;
+    let len = meta.len();
+    Ok((real.to_string_lossy().into_owned(), meta, HostContent::new(file, len)))
+}
+
+impl Opener for HostOpener<'_> {
+    fn open(&self, path: &str) -> std::io::Result<Opened> {
+        let (name, meta, content) = open_host(Path::new(path))?;
+        let id = (self.known)(path).or_else(|| (self.known)(&name)).unwrap_or_else(|| {
+            let (major, minor) = dev_major_minor(meta.dev());
+            (major, minor, meta.ino())
+        });
+        Ok(Opened {
+            name,
+            id,
+            size: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            content: std::sync::Arc::new(content),
+        })
+    }
+}
+
+/// Makes `opened` a model file (reusing the model file of the same name and identity, with
+/// its page cache).
+pub fn import_opened(k: &mut Kernel, opened: &Opened) -> FileId {
+    let (major, minor, ino) = opened.id;
+    match k.lookup(&opened.name) {
+        Some(id) if k.m.file(id).ino == ino && k.m.file(id).major == major && k.m.file(id).minor == minor => id,
+        _ => k.import_file_from(&opened.name, major, minor, ino, Source::new(opened.content.clone())),
+    }
+}
+
+/// [`exec_request`] finding the program and interpreter through `opener`; only the ELF
+/// headers, program headers and interpreter path are read, the rest of the files when the
+/// model needs their pages.
+pub fn exec_request_with(
+    k: &mut Kernel,
+    path: &str,
+    argv: &[impl AsRef<[u8]>],
+    envp: &[impl AsRef<[u8]>],
+    opener: &dyn Opener,
+) -> Result<ExecRequest, HostError> {
+    fn io(path: &str) -> impl Fn(std::io::Error) -> HostError + '_ {
+        move |source| HostError::Io { path: path.to_string(), source }
+    }
+    let prog = opener.open(path).map_err(io(path))?;
+    let file = import_opened(k, &prog);
+    let image = crate::parse_content(&*prog.content).map_err(|err| HostError::Load {
+        path: path.to_string(),
+        err,
+        role: Role::Program,
+    })?;
+    let interp = match &image.interp {
+        Some(ipath) => {
+            let it = opener.open(ipath).map_err(io(ipath))?;
+            let ifile = import_opened(k, &it);
+            let iimage = crate::parse_interpreter_content(&*it.content).map_err(|err| HostError::Load {
+                path: ipath.clone(),
+                err,
+                role: Role::Interpreter,
+            })?;
+            Some(ExecFile { file: ifile, image: iimage })
+        }
+        None => None,
+    };
+    let mut req = ExecRequest::new(path, ExecFile { file, image }).args(argv).env(envp);
+    req.interp = interp;
+    req.auxv = opener.auxv();
+    Ok(req)
+}
+
 /// Builds the request for `execve(path, argv, envp)` of a host program: the program and
 /// its interpreter imported into `k`, the auxiliary vector of the running kernel, and
 /// `filename` exactly as given.
@@ -154,26 +299,7 @@ pub fn exec_request_as(
     envp: &[impl AsRef<[u8]>],
     known: KnownIdentity,
 ) -> Result<ExecRequest, HostError> {
-    let (file, bytes) = import_file_as(k, Path::new(path), known)?;
-    let image =
-        crate::parse(&bytes).map_err(|err| HostError::Load { path: path.to_string(), err, role: Role::Program })?;
-    let interp = match &image.interp {
-        Some(ipath) => {
-            let (ifile, ibytes) = import_file_as(k, Path::new(ipath), known)?;
-            let iimage = crate::parse_interpreter(&ibytes).map_err(|err| HostError::Load {
-                path: ipath.clone(),
-                err,
-                role: Role::Interpreter,
-            })?;
-            Some(ExecFile { file: ifile, image: iimage })
-        }
-        None => None,
-    };
-    let auxv = auxv_profile().unwrap_or_default();
-    let mut req = ExecRequest::new(path, ExecFile { file, image }).args(argv).env(envp);
-    req.interp = interp;
-    req.auxv = auxv;
-    Ok(req)
+    exec_request_with(k, path, argv, envp, &HostOpener { known })
 }
 
 /// Reads the auxiliary vector of this process as a template for the model: the entry types

@@ -14,5 +14,5 @@ mod elf;
 mod error;
 pub mod host;
 
-pub use elf::{parse, parse_interpreter};
+pub use elf::{parse, parse_content, parse_interpreter, parse_interpreter_content};
 pub use error::{LoadError, Role};

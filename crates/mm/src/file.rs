@@ -13,6 +13,132 @@ use crate::page_cache::PageCache;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Where a file's initial bytes come from: memory, or something outside the model that
+/// reads them on demand (a host file, a trace's bundle of recorded pages). The model asks
+/// for the bytes of a page when the page first enters the page cache (a fault, a copy, a
+/// read), never for the whole file; the reading itself, and its errors, belong to the
+/// implementation (the model stays free of I/O).
+pub trait Content: Send + Sync + std::fmt::Debug {
+    /// The length in bytes.
+    fn len(&self) -> u64;
+    /// Whether the length is 0.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fills `buf` with the bytes at `offset`; bytes it cannot give (past the end, or
+    /// unreadable) are zeros.
+    fn read_at(&self, offset: u64, buf: &mut [u8]);
+}
+
+/// Copies the bytes of `src` at `offset` into `buf`, zeros past its end.
+fn copy_at(src: &[u8], offset: u64, buf: &mut [u8]) {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(src.len());
+    let n = (src.len() - start).min(buf.len());
+    buf[..n].copy_from_slice(&src[start..start + n]);
+    buf[n..].fill(0);
+}
+
+impl Content for &[u8] {
+    fn len(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        copy_at(self, offset, buf)
+    }
+}
+
+impl Content for Vec<u8> {
+    fn len(&self) -> u64 {
+        self.as_slice().len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        copy_at(self, offset, buf)
+    }
+}
+
+/// In-memory bytes as a [`Content`].
+#[derive(Debug)]
+struct Bytes(Arc<[u8]>);
+
+impl Content for Bytes {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        copy_at(&self.0, offset, buf)
+    }
+}
+
+/// A file's initial contents: a [`Content`], cut short by truncation and with the ranges
+/// the model punched out (MADV_REMOVE) reading as zeros.
+#[derive(Clone, Debug)]
+pub struct Source {
+    content: Arc<dyn Content>,
+    len: u64,
+    /// Byte ranges `[start, end)` that read as zeros.
+    holes: Vec<(u64, u64)>,
+}
+
+impl Source {
+    /// The whole of `content`.
+    pub fn new(content: Arc<dyn Content>) -> Source {
+        let len = content.len();
+        Source { content, len, holes: Vec::new() }
+    }
+
+    /// Bytes held in memory.
+    pub fn bytes(bytes: Arc<[u8]>) -> Source {
+        Source::new(Arc::new(Bytes(bytes)))
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the length is 0.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// What provides the bytes.
+    pub fn content(&self) -> &Arc<dyn Content> {
+        &self.content
+    }
+
+    /// Fills `buf` with the bytes at `offset` (zeros past the end and in holes).
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        let avail = self.len.saturating_sub(offset).min(buf.len() as u64) as usize;
+        if avail > 0 {
+            self.content.read_at(offset, &mut buf[..avail]);
+        }
+        buf[avail..].fill(0);
+        let end = offset.saturating_add(avail as u64);
+        for &(lo, hi) in &self.holes {
+            let (lo, hi) = (lo.max(offset), hi.min(end));
+            if lo < hi {
+                buf[(lo - offset) as usize..(hi - offset) as usize].fill(0);
+            }
+        }
+    }
+
+    /// Shortens the contents to `len` bytes (a longer `len` changes nothing).
+    pub fn truncate(&mut self, len: u64) {
+        self.len = self.len.min(len);
+    }
+
+    /// Makes `[start, end)` read as zeros.
+    pub fn punch(&mut self, start: u64, end: u64) {
+        let end = end.min(self.len);
+        if start < end {
+            self.holes.push((start, end));
+        }
+    }
+}
+
 /// Identifies a file (inode) in the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
@@ -52,8 +178,9 @@ pub struct File {
     pub kind: FileKind,
     /// Page cache: page index → frame.
     pub cache: PageCache,
-    /// Bytes imported from the host, the content of pages not yet in `cache`.
-    pub source: Option<Arc<[u8]>>,
+    /// The file's initial contents (imported from outside the model, or written at
+    /// creation): the bytes of pages not yet in `cache`, read when a page is first needed.
+    pub source: Option<Source>,
     /// Directory entries naming the file; 0 once unlinked.
     pub nlink: u32,
     /// Open file descriptions referring to it.
@@ -185,7 +312,7 @@ impl File {
 
     /// Pages spanned by the initial contents.
     pub fn source_pages(&self) -> u64 {
-        self.source.as_ref().map(|s| (s.len() as u64).div_ceil(crate::layout::PAGE_SIZE)).unwrap_or(0)
+        self.source.as_ref().map(|s| s.len().div_ceil(crate::layout::PAGE_SIZE)).unwrap_or(0)
     }
 
     /// Pages spanned by the file size (DIV_ROUND_UP(i_size, PAGE_SIZE)).
@@ -202,12 +329,7 @@ impl File {
     pub fn source_page(&self, index: u64) -> Vec<u8> {
         let mut page = vec![0u8; crate::layout::PAGE_SIZE as usize];
         if let Some(src) = &self.source {
-            let off = index.saturating_mul(crate::layout::PAGE_SIZE);
-            if off < src.len() as u64 {
-                let off = off as usize;
-                let n = (src.len() - off).min(page.len());
-                page[..n].copy_from_slice(&src[off..off + n]);
-            }
+            src.read_at(index.saturating_mul(crate::layout::PAGE_SIZE), &mut page);
         }
         let valid = self.size.saturating_sub(index.saturating_mul(crate::layout::PAGE_SIZE));
         if valid < page.len() as u64 {

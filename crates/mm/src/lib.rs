@@ -30,7 +30,7 @@ pub mod vma_tree;
 
 pub use abi::{Errno, SysResult};
 pub use event::{Event, EventKind};
-pub use file::{FileId, FileKind, OpenFileId};
+pub use file::{Content, FileId, FileKind, OpenFileId, Source};
 pub use flags::VmFlags;
 pub use kernel::{Access, Cap, Config, Kernel, Pid, Rlimit, SegvCode, Signal, ThpMode};
 pub use mm::Mm;

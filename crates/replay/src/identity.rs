@@ -20,18 +20,56 @@ pub struct Identity {
     pub ino: u64,
 }
 
+/// What a stat-family call in the trace showed of a file besides its identity: for telling
+/// whether the replaying machine's file is the one the program saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatFacts {
+    /// The identity.
+    pub id: Identity,
+    /// `st_size`.
+    pub size: Option<u64>,
+    /// `st_mtime` (seconds).
+    pub mtime: Option<i64>,
+    /// The line of the call.
+    pub line: u64,
+}
+
 /// Path → identity, as the trace reported it.
 #[derive(Clone, Debug, Default)]
 pub struct Identities {
     by_path: HashMap<String, Identity>,
     /// The directory the program started in, when the trace shows it.
     start_cwd: Option<StartCwd>,
+    /// The first stat result of each path, with size and mtime.
+    stats: HashMap<String, StatFacts>,
+    /// Paths the trace opened for writing, created or truncated: their
+    /// contents on the replaying machine need not be what the program first saw.
+    written: std::collections::HashSet<String>,
 }
 
 impl Identities {
     /// The identity the trace showed for `path`.
     pub fn get(&self, path: &str) -> Option<Identity> {
         self.by_path.get(path).copied()
+    }
+
+    /// What the trace's first stat of `path` showed (size, mtime, identity, line).
+    pub fn stat(&self, path: &str) -> Option<StatFacts> {
+        self.stats.get(path).copied()
+    }
+
+    /// Whether the trace opened `path` for writing (or created or truncated it).
+    pub fn written(&self, path: &str) -> bool {
+        self.written.contains(path)
+    }
+
+    /// Records `id` for `path`, and the first stat facts of it.
+    fn insert(&mut self, path: String, id: Identity, call: &Syscall, buf: usize, line: u64) {
+        if !self.stats.contains_key(&path) {
+            let (size, mtime) = stat_size_mtime(call, buf);
+            self.stats.insert(path.clone(), StatFacts { id, size, mtime, line });
+        }
+        self.by_path.insert(path, id);
     }
 
     /// Adds an identity learned elsewhere (a `/proc` read) for a path no stat showed.
@@ -71,19 +109,24 @@ impl Identities {
                 "openat" | "open" | "creat" => {
                     let path_arg = if call.name == "openat" { 1 } else { 0 };
                     if let (Some(path), Some(fd)) = (call.arg_str(path_arg), call.ret.value()) {
-                        fds.insert((pid, fd), String::from_utf8_lossy(path).into_owned());
+                        let path = String::from_utf8_lossy(path).into_owned();
+                        let flags = if call.name == "creat" { 1 } else { call.arg_flags(path_arg + 1).unwrap_or(0) };
+                        if flags & (abi::O_ACCMODE | abi::O_CREAT | abi::O_TRUNC) != 0 {
+                            ids.written.insert(path.clone());
+                        }
+                        fds.insert((pid, fd), path);
                     }
                 }
                 "fstat" => {
                     if let (Some(fd), Some(id)) = (call.arg_u64(0), stat_identity(call, 1)) {
                         if let Some(p) = fds.get(&(pid, fd)) {
-                            ids.by_path.insert(p.clone(), id);
+                            ids.insert(p.clone(), id, call, 1, event.line);
                         }
                     }
                 }
                 "stat" | "lstat" => {
                     if let (Some(path), Some(id)) = (call.arg_str(0), stat_identity(call, 1)) {
-                        ids.by_path.insert(String::from_utf8_lossy(path).into_owned(), id);
+                        ids.insert(String::from_utf8_lossy(path).into_owned(), id, call, 1, event.line);
                     }
                 }
                 "newfstatat" | "fstatat64" | "statx" => {
@@ -94,11 +137,11 @@ impl Identities {
                     if path.is_empty() {
                         if let Some(fd) = call.arg_u64(0) {
                             if let Some(p) = fds.get(&(pid, fd)) {
-                                ids.by_path.insert(p.clone(), id);
+                                ids.insert(p.clone(), id, call, buf, event.line);
                             }
                         }
                     } else {
-                        ids.by_path.insert(path, id);
+                        ids.insert(path, id, call, buf, event.line);
                     }
                 }
                 _ => {}
@@ -228,6 +271,17 @@ impl Finders {
 
 /// The identity in a `stat` or `statx` result structure at argument `index`, if the call
 /// succeeded.
+/// The size and modification time (seconds) a stat-family result shows.
+fn stat_size_mtime(call: &Syscall, index: usize) -> (Option<u64>, Option<i64>) {
+    let Some(st) = call.arg(index) else { return (None, None) };
+    if let Some(size) = st.field("st_size") {
+        return (size.as_u64(), st.field("st_mtime").and_then(Arg::as_i64));
+    }
+    let size = st.field("stx_size").and_then(Arg::as_u64);
+    let mtime = st.field("stx_mtime").and_then(|t| t.field("tv_sec")).and_then(Arg::as_i64);
+    (size, mtime)
+}
+
 fn stat_identity(call: &Syscall, index: usize) -> Option<Identity> {
     call.ret.value()?;
     let st = call.arg(index)?;

@@ -15,8 +15,9 @@
 //! replay runs over the log again until a run learns nothing new.
 //!
 //! File identity (device, inode) comes from the log's own stat results ([`Identities`],
-//! collected by a first pass); file contents come from this machine's files, so a log
-//! replays on any machine that has the same files.
+//! collected by a first pass); everything else about files comes from [`Files`]: the bundle
+//! `mmsim record` keeps beside the trace, a copy of the recording machine's root, or this
+//! machine's files, read a page at a time when the model needs it (see [`files`]).
 //!
 //! This crate depends on the model (`mm`), its `/proc` renderers (`procfs`), the ELF
 //! loader and the strace parser; nothing depends on it but the CLI and the bench.
@@ -24,12 +25,14 @@
 #![warn(missing_docs)]
 
 mod cwd;
+pub mod files;
 mod identity;
 mod replayer;
 mod report;
 pub mod unknowns;
 
 pub use cwd::StartCwd;
-pub use identity::{Identities, Identity};
-pub use replayer::{replay, Options, Replayer};
+pub use files::{bundle_path, Bundle, Files};
+pub use identity::{Identities, Identity, StatFacts};
+pub use replayer::{replay, replay_with, Options, Replayer};
 pub use report::{Mismatch, Mode, Report};

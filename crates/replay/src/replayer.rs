@@ -1,6 +1,7 @@
 //! The replay loop: one model task per traced task, one descriptor table per group of tasks
 //! that share one, and a handler per system call.
 
+use crate::files::Files;
 use crate::identity::{Identities, Identity};
 use crate::report::{Mismatch, Mode, Report};
 mod learn;
@@ -86,6 +87,8 @@ struct Proc {
 /// Replays a log on a fresh model.
 #[derive(Clone, Debug)]
 pub struct Replayer {
+    /// The recording machine's files.
+    files: std::sync::Arc<Files>,
     k: Kernel,
     opts: Options,
     ids: Identities,
@@ -153,11 +156,34 @@ fn is_exec(ev: &Event) -> bool {
 /// for each further run over the log, as long as a run binds unknowns the earlier runs did
 /// not know (see [`crate::unknowns`]); the last run's report is returned, with every
 /// binding. `identities` are the file identities a first pass collected from the same log.
-pub fn replay<R, F>(mut open: F, identities: Identities, opts: Options, mut progress: impl FnMut(u64)) -> Report
+pub fn replay<R, F>(open: F, identities: Identities, opts: Options, progress: impl FnMut(u64)) -> Report
 where
     R: BufRead + Send + 'static,
     F: FnMut() -> std::io::Result<R>,
 {
+    replay_with(open, identities, opts, std::sync::Arc::new(Files::host()), progress)
+}
+
+/// [`replay`] finding the recording machine's files through `files` (a bundle recorded
+/// beside the trace, a root directory, this machine: see [`crate::files`]). The report
+/// lists the files found different from the recording's, and notes where files came from.
+pub fn replay_with<R, F>(
+    mut open: F,
+    identities: Identities,
+    opts: Options,
+    files: std::sync::Arc<Files>,
+    mut progress: impl FnMut(u64),
+) -> Report
+where
+    R: BufRead + Send + 'static,
+    F: FnMut() -> std::io::Result<R>,
+{
+    files.set_trace(&identities);
+    let done = |mut report: Report| {
+        report.differs = files.differs();
+        report.notes.extend(files.notes());
+        report
+    };
     let mut learned = Learned::default();
     let mut runs = 0;
     loop {
@@ -167,17 +193,18 @@ where
             Err(e) => {
                 let mut report = Report::default();
                 report.errors.push(format!("cannot read the log again: {e}"));
-                return report;
+                return done(report);
             }
         };
-        let (mut report, now) = replay_once(input, identities.clone(), opts.clone(), learned.clone(), &mut progress);
+        let (mut report, now) =
+            replay_once(input, identities.clone(), opts.clone(), learned.clone(), files.clone(), &mut progress);
         // A run that bound nothing new replayed with everything it could know: it stands.
         // Each run binds at least one more value, and there are finitely many; the cap is
         // for logs that contradict themselves in ways that keep moving.
         if now == learned || runs == MAX_RUNS {
             report.bindings = now.lines();
             report.runs = runs;
-            return report;
+            return done(report);
         }
         if std::env::var_os("MMSIM_DEBUG_LEARN").is_some() {
             eprintln!("run {runs} learned:\n{now}");
@@ -196,6 +223,7 @@ fn replay_once<R: BufRead + Send + 'static>(
     identities: Identities,
     opts: Options,
     learned: Learned,
+    files: std::sync::Arc<Files>,
     progress: &mut impl FnMut(u64),
 ) -> (Report, Learned) {
     // Batches go to the replayer and come back to the parser thread, which drops their
@@ -219,7 +247,7 @@ fn replay_once<R: BufRead + Send + 'static>(
         }
         let _ = tx.send(batch);
     });
-    let mut r = Replayer::with_learned(identities, opts, learned);
+    let mut r = Replayer::with_files(identities, opts, learned, files);
     'outer: for batch in rx {
         for (i, item) in batch.iter().enumerate() {
             if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
@@ -486,24 +514,29 @@ impl Replayer {
     }
 
     /// A replayer that knows the unknowns `learned` binds.
-    pub fn with_learned(mut ids: Identities, opts: Options, learned: Learned) -> Self {
+    pub fn with_learned(ids: Identities, opts: Options, learned: Learned) -> Self {
+        Replayer::with_files(ids, opts, learned, std::sync::Arc::new(Files::host()))
+    }
+
+    fn with_files(mut ids: Identities, opts: Options, learned: Learned, files: std::sync::Arc<Files>) -> Self {
         for (path, b) in &learned.files {
             ids.learn(path, b.value);
         }
-        let pkeys = std::fs::read_to_string("/proc/self/smaps").map(|s| s.contains("ProtectionKey:")).unwrap_or(false);
-        let mut config = Config { event_capacity: 0, pkeys, ram_bytes: 16 << 30, ..Config::default() };
-        // The recording machine's vDSO, where a maps read showed it; else this machine's.
-        if let Ok(v) = loader::host::vdso_layout() {
+        let mut config = Config { event_capacity: 0, pkeys: files.pkeys(), ram_bytes: 16 << 30, ..Config::default() };
+        // The recording machine's vDSO, where a maps read showed it; else the bundle's, else
+        // this machine's.
+        if let Some(v) = files.vdso() {
             config.vdso = v;
         }
         learn::apply_settings(&mut config, &learned);
         if let Some(b) = learned.vdso_pages {
             (config.vdso.vvar_pages, config.vdso.vvar_vclock_pages, config.vdso.vdso_pages) = b.value;
         }
-        // This machine's vDSO code, where it has the recording machine's size.
-        config.vdso_image =
-            loader::host::vdso_image().ok().filter(|img| img.len() as u64 == config.vdso.vdso_pages * PAGE_SIZE);
+        // The recording machine's vDSO code (the bundle's, else this machine's), where it
+        // has the recording machine's size.
+        config.vdso_image = files.vdso_image().filter(|img| img.len() as u64 == config.vdso.vdso_pages * PAGE_SIZE);
         Replayer {
+            files,
             k: Kernel::new(config),
             opts,
             ids,
@@ -953,7 +986,7 @@ impl Replayer {
         // in place of argv[0] (nested up to the kernel's limit of four levels).
         let mut name = file.clone();
         for _ in 0..4 {
-            let Some((interp, arg)) = shebang(&path) else { break };
+            let Some((interp, arg)) = self.files.head(&path, 256).as_deref().and_then(shebang) else { break };
             let mut next = vec![interp.clone().into_bytes()];
             next.extend(arg.map(String::into_bytes));
             next.push(name.clone().into_bytes());
@@ -967,7 +1000,8 @@ impl Replayer {
         let ids = &self.ids;
         let known = |p: &str| ids.get(p).map(|i| (i.major, i.minor, i.ino));
         let mut ctx = None;
-        let got = match loader::host::exec_request_as(&mut self.k, &path, &argv, &envp, &known) {
+        let opener = crate::files::FilesOpener { files: &self.files, known: &known };
+        let got = match loader::host::exec_request_with(&mut self.k, &path, &argv, &envp, &opener) {
             Ok(mut req) => {
                 req.filename = file.clone();
                 req.placement = mm::ExecPlacement {
@@ -1258,41 +1292,31 @@ impl Replayer {
     /// The model file for a path the log opened: already known, imported from this machine
     /// (identity from the log's stat results when it has them), or new and empty.
     fn file_for(&mut self, path: &str, raw: &str, create: bool) -> Option<FileId> {
-        let real = std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string());
+        let real = self.files.canonical(path).unwrap_or_else(|| path.to_string());
         if let Some(id) = self.k.lookup(&real) {
             return Some(id);
         }
-        let meta = std::fs::metadata(&real).ok();
+        let meta = self.files.stat(&real);
         if create || meta.is_none() {
             // A file the program creates: its identity is what the log's stat calls showed,
             // else the device of the directory it is in (the inode cannot be known).
             let id = self.k.create_file(&real, &[]);
             let known = self.ids.get(raw).or_else(|| self.ids.get(path)).or_else(|| self.ids.get(&real));
-            let dir = std::path::Path::new(&real).parent().and_then(|d| std::fs::metadata(d).ok());
+            let dir = std::path::Path::new(&real).parent().and_then(|d| self.files.stat(&d.to_string_lossy()));
             let f = self.k.m.file_mut(id);
             if let Some(i) = known {
                 (f.major, f.minor, f.ino) = (i.major, i.minor, i.ino);
             } else if let Some(d) = dir {
-                use std::os::unix::fs::MetadataExt;
-                (f.major, f.minor) = loader::host::dev_major_minor(d.dev());
+                (f.major, f.minor) = (d.major, d.minor);
             }
             return Some(id);
         }
-        let meta = meta?;
-        if !meta.is_file() {
-            return None;
-        }
-        use std::os::unix::fs::MetadataExt;
-        let (meta, bytes) = loader::host::read_regular(std::path::Path::new(&real), u64::MAX).ok()?;
-        let bytes: std::sync::Arc<[u8]> = bytes.into();
-        let id = match self.ids.get(raw).or_else(|| self.ids.get(path)).or_else(|| self.ids.get(&real)) {
-            Some(i) => (i.major, i.minor, i.ino),
-            None => {
-                let (ma, mi) = loader::host::dev_major_minor(meta.dev());
-                (ma, mi, meta.ino())
-            }
-        };
-        Some(self.k.import_file(&real, id.0, id.1, id.2, bytes))
+        let ids = &self.ids;
+        let known = |p: &str| ids.get(p).map(|i| (i.major, i.minor, i.ino));
+        let known =
+            |p: &str| if p == real { known(raw).or_else(|| known(path)).or_else(|| known(p)) } else { known(p) };
+        let opened = self.files.open(&real, &[raw, path], &known).ok()?;
+        Some(self.k.import_file_from(&real, opened.id.0, opened.id.1, opened.id.2, mm::Source::new(opened.content)))
     }
 
     fn open(&mut self, tpid: u32, line: u64, c: &Syscall) {
@@ -1320,7 +1344,7 @@ impl Replayer {
             self.set_fd_path(tpid, fd, path);
             return;
         }
-        let created = flags & O_CREAT != 0 && self.k.lookup(&path).is_none() && std::fs::metadata(&path).is_err();
+        let created = flags & O_CREAT != 0 && self.k.lookup(&path).is_none() && self.files.stat(&path).is_none();
         match self.file_for(&path, &raw, created) {
             Some(file) => {
                 if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY {
@@ -1994,11 +2018,7 @@ fn rlim_value(cur: &Arg) -> Option<u64> {
     }
 }
 
-fn shebang(path: &str) -> Option<(String, Option<String>)> {
-    use std::io::Read;
-    let mut head = [0u8; 256];
-    let n = loader::host::open_regular(std::path::Path::new(path)).ok()?.0.read(&mut head).ok()?;
-    let head = &head[..n];
+fn shebang(head: &[u8]) -> Option<(String, Option<String>)> {
     let rest = head.strip_prefix(b"#!")?;
     let line = rest.split(|&b| b == b'\n').next()?;
     let line = String::from_utf8_lossy(line);

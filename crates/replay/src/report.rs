@@ -61,6 +61,9 @@ pub struct Report {
     /// What the replay took from the trace rather than from this machine, and from where
     /// (e.g. the directory the program started in).
     pub notes: Vec<String>,
+    /// Files of the replaying machine (or of the root directory) found different from the
+    /// ones the trace was recorded with, one line each: which file, and how.
+    pub differs: Vec<String>,
     /// What the replay learned from the log (see [`crate::unknowns`]), one binding a line.
     pub bindings: Vec<String>,
     /// How many runs over the log it took to learn it.
@@ -92,6 +95,9 @@ impl Report {
         }
         if !self.errors.is_empty() {
             s.push_str(&format!("{} lines could not be replayed\n", self.errors.len()));
+        }
+        if !self.differs.is_empty() {
+            s.push_str(&format!("{} files differ from the recording's\n", self.differs.len()));
         }
         s.push_str(&format!("{} passed, {} failed\n", self.passed, self.failed));
         s

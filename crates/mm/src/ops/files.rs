@@ -1,7 +1,7 @@
 //! File system calls the address space depends on: open/close/dup, read/write/pwrite,
 //! ftruncate, unlink, memfd_create, and importing host files.
 
-use crate::file::{File, FileId, FileKind};
+use crate::file::{File, FileId, FileKind, Source};
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
 use abi::*;
@@ -51,7 +51,7 @@ impl Kernel {
         let (dev, kind) = if tmpfs { (TMPFS_DEV, FileKind::Shmem) } else { (MODEL_DEV, FileKind::Regular) };
         let id = self.m.add_file(File {
             size: contents.len() as u64,
-            source: Some(Arc::from(contents)),
+            source: Some(Source::bytes(Arc::from(contents))),
             nlink: 1,
             unwritten: true,
             // tmpfs files are VM_NORESERVE: each page is charged as it is allocated.
@@ -69,7 +69,10 @@ impl Kernel {
         if f.kind != FileKind::Shmem {
             return;
         }
-        let Some(data) = f.source.take() else { return };
+        let Some(src) = f.source.take() else { return };
+        // tmpfs contents live in memory: all of them become pages now.
+        let mut data = vec![0u8; usize::try_from(src.len()).unwrap_or(0)];
+        src.read_at(0, &mut data);
         let size = f.size;
         f.size = 0;
         // The contents were bounded by the caller's memory; a write cannot fail but by size.
@@ -81,13 +84,19 @@ impl Kernel {
     /// contents. Reading the host is the caller's job. A file on tmpfs ([`on_tmpfs`]) is a
     /// shmem file whose contents are all in pages.
     pub fn import_file(&mut self, path: &str, major: u32, minor: u32, ino: u64, contents: Arc<[u8]>) -> FileId {
+        self.import_file_from(path, major, minor, ino, Source::bytes(contents))
+    }
+
+    /// [`Kernel::import_file`] with contents read on demand: a page's bytes are asked of
+    /// `source` when the page first enters the page cache.
+    pub fn import_file_from(&mut self, path: &str, major: u32, minor: u32, ino: u64, source: Source) -> FileId {
         let id = self.create_file_raw(path, &[]);
         let f = self.m.file_mut(id);
         f.major = major;
         f.minor = minor;
         f.ino = ino;
-        f.size = contents.len() as u64;
-        f.source = Some(contents);
+        f.size = source.len();
+        f.source = Some(source);
         f.unwritten = false;
         self.materialize_shmem(id);
         id
@@ -347,10 +356,8 @@ impl Kernel {
         }
         let f = self.m.file_mut(file);
         if len < old {
-            if let Some(src) = &f.source {
-                if (src.len() as u64) > len {
-                    f.source = Some(Arc::from(&src[..len as usize]));
-                }
+            if let Some(src) = &mut f.source {
+                src.truncate(len);
             }
         }
         f.size = len;

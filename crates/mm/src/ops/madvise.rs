@@ -477,14 +477,8 @@ impl Kernel {
         }
         let f = self.m.file_mut(file);
         if f.kind == FileKind::Regular {
-            if let Some(src) = &f.source {
-                let lo = (first.saturating_mul(PAGE_SIZE) as usize).min(src.len());
-                let hi = (last.saturating_mul(PAGE_SIZE) as usize).min(src.len());
-                if lo < hi {
-                    let mut bytes = src.to_vec();
-                    bytes[lo..hi].fill(0);
-                    f.source = Some(bytes.into());
-                }
+            if let Some(src) = &mut f.source {
+                src.punch(first.saturating_mul(PAGE_SIZE), last.saturating_mul(PAGE_SIZE));
             }
         }
     }

@@ -73,7 +73,7 @@ impl Kernel {
         let ino = self.m.new_ino();
         let f = self.m.add_file(crate::file::File {
             size: image.len() as u64,
-            source: Some(image),
+            source: Some(crate::file::Source::bytes(image)),
             // The kernel holds it for good.
             opens: 1,
             always_deleted: true,

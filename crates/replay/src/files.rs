@@ -1,0 +1,761 @@
+//! Where a replay finds the files of the machine a trace was recorded on.
+//!
+//! A replay needs a few things of the files a log executes, opens and maps: whether a path
+//! exists and what it resolves to, each file's type, identity, size and modification time,
+//! and the bytes of the pages the model reads (ELF headers, program headers, the PT_INTERP
+//! path, a `#!` line, and the pages a fault or a copy brings into the page cache), plus a few
+//! facts of the kernel (the auxiliary-vector template, the vDSO layout, protection keys).
+//! [`Files`] answers those questions from, in order:
+//!
+//! 1. a **bundle** recorded beside the trace (`X.trace.files`, see [`bundle_path`]), which
+//!    holds every answer the replay needed when the trace was recorded, and only the pages
+//!    it read (or whole files, when recorded with `--whole-files`);
+//! 2. a **root** directory standing for the recording machine's `/` (an unpacked container
+//!    image, a chroot): paths of the log resolve under it, symbolic links too;
+//! 3. this machine's files.
+//!
+//! A question the bundle cannot answer falls back to the root or this machine, with a note
+//! in the report. A file read from the root or this machine is compared with what the
+//! recording saw — the bundle's record of it, or the trace's own stat results — and a file
+//! whose size (or, with a bundle, recorded bytes) differs is reported as one line that says
+//! which file and how ([`Files::differs`]).
+//!
+//! Nothing is read up front: a file's bytes come from the file itself, a page at a time,
+//! when the model asks ([`mm::Content`]). Every answer is kept, so the runs of a replay over
+//! its log ask each question once.
+//!
+//! # The bundle format
+//!
+//! One file: the line `mmsim-files 1`, then one line of JSON (the manifest: the answers, by
+//! path as the replay asked, and for each file read, which pages of it follow), then the
+//! bytes of those pages, one after another (a file's last page only up to its size).
+
+use crate::identity::Identities;
+use loader::host::{HostContent, KnownIdentity, Opened, Opener};
+use mm::{AuxvProfile, Content, VdsoLayout};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The first line of a bundle.
+const MAGIC: &[u8] = b"mmsim-files 1\n";
+/// The model's page size.
+const PAGE: u64 = 4096;
+
+/// The bundle kept beside `trace`: `TRACE.files`.
+pub fn bundle_path(trace: &Path) -> PathBuf {
+    let mut name = trace.as_os_str().to_owned();
+    name.push(".files");
+    PathBuf::from(name)
+}
+
+/// What kind of object a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// Anything else (device, FIFO, socket).
+    Other,
+}
+
+/// What `stat` shows of a path (symbolic links followed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Type.
+    pub kind: Kind,
+    /// Device major.
+    pub major: u32,
+    /// Device minor.
+    pub minor: u32,
+    /// Inode number.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, seconds.
+    pub mtime: i64,
+    /// Modification time, nanoseconds.
+    pub mtime_nsec: i64,
+}
+
+impl Meta {
+    fn of(m: &std::fs::Metadata) -> Meta {
+        use std::os::unix::fs::MetadataExt;
+        let kind = if m.is_file() {
+            Kind::File
+        } else if m.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::Other
+        };
+        let (major, minor) = loader::host::dev_major_minor(m.dev());
+        Meta { kind, major, minor, ino: m.ino(), size: m.len(), mtime: m.mtime(), mtime_nsec: m.mtime_nsec() }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    /// The directory the traced program started in.
+    cwd: Option<String>,
+    /// Path asked → the path it resolves to (symbolic links followed), none if it does not exist.
+    canonical: BTreeMap<String, Option<String>>,
+    /// Path asked → what stat showed, none if it does not exist.
+    stat: BTreeMap<String, Option<Meta>>,
+    /// Canonical path → the pages of it kept.
+    contents: BTreeMap<String, Pages>,
+    /// The auxiliary-vector template of the recording kernel.
+    auxv: Option<Auxv>,
+    /// Whether the recording kernel shows protection keys in smaps.
+    pkeys: Option<bool>,
+    /// The vDSO layout: [vvar] pages, [vvar_vclock] pages, [vdso] pages, unbacked bits.
+    vdso: Option<[u64; 4]>,
+    /// The vDSO image: where its bytes are after the manifest, and how many.
+    #[serde(default)]
+    vdso_image: Option<(u64, u64)>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Pages {
+    /// The file's size.
+    size: u64,
+    /// Every page is kept.
+    whole: bool,
+    /// (page index, offset of its bytes after the manifest).
+    pages: Vec<(u64, u64)>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Auxv {
+    entries: Vec<(u64, u64)>,
+    platform: Vec<u8>,
+    base_platform: Vec<u8>,
+}
+
+/// A bundle read from disk.
+#[derive(Debug)]
+pub struct Bundle {
+    manifest: Manifest,
+    blob: Arc<[u8]>,
+}
+
+impl Bundle {
+    /// Reads the bundle at `path`.
+    pub fn read(path: &Path) -> std::io::Result<Bundle> {
+        let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not a bundle: {what}"));
+        let data = std::fs::read(path)?;
+        let rest = data.strip_prefix(MAGIC).ok_or_else(|| bad("no `mmsim-files 1` line"))?;
+        let end = memchr::memchr(b'\n', rest).ok_or_else(|| bad("no manifest"))?;
+        let manifest: Manifest = serde_json::from_slice(&rest[..end]).map_err(|e| bad(&e.to_string()))?;
+        let blob: Arc<[u8]> = Arc::from(&rest[end + 1..]);
+        for p in manifest.contents.values() {
+            if p.pages.iter().any(|&(_, off)| off.saturating_add(PAGE.min(p.size)) > blob.len() as u64 + PAGE) {
+                return Err(bad("a page past the end"));
+            }
+        }
+        Ok(Bundle { manifest, blob })
+    }
+
+    /// The directory the traced program started in, as recorded.
+    pub fn cwd(&self) -> Option<&str> {
+        self.manifest.cwd.as_deref()
+    }
+
+    /// How many files it has pages of, and how many bytes of pages.
+    pub fn size(&self) -> (usize, usize) {
+        (self.manifest.contents.len(), self.blob.len())
+    }
+}
+
+/// A file's bytes from a bundle: the pages kept, and zeros (with a note) for any other.
+#[derive(Debug)]
+struct BundleContent {
+    name: String,
+    size: u64,
+    pages: HashMap<u64, u64>,
+    blob: Arc<[u8]>,
+    notes: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl Content for BundleContent {
+    fn len(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let pos = offset.saturating_add(done as u64);
+            let index = pos / PAGE;
+            let in_page = (pos % PAGE) as usize;
+            let n = (PAGE as usize - in_page).min(buf.len() - done);
+            let out = &mut buf[done..done + n];
+            out.fill(0);
+            if pos < self.size {
+                match self.pages.get(&index) {
+                    Some(&at) => {
+                        let page_len = (self.size - index * PAGE).min(PAGE) as usize;
+                        let start = (at as usize).saturating_add(in_page).min(self.blob.len());
+                        let avail = page_len.saturating_sub(in_page).min(n).min(self.blob.len() - start);
+                        out[..avail].copy_from_slice(&self.blob[start..start + avail]);
+                    }
+                    None => {
+                        lock(&self.notes)
+                            .insert(format!("{}: page {index} is not in the bundle (read as zeros)", self.name));
+                    }
+                }
+            }
+            done += n;
+        }
+    }
+}
+
+/// A host file being recorded: which pages were read.
+#[derive(Debug)]
+struct Recorded {
+    inner: HostContent,
+    pages: Mutex<BTreeSet<u64>>,
+}
+
+impl Content for Recorded {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        let end = offset.saturating_add(buf.len() as u64).min(self.inner.len());
+        if offset < end {
+            lock(&self.pages).extend(offset / PAGE..end.div_ceil(PAGE));
+        }
+        self.inner.read_at(offset, buf)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Answers kept, by path asked.
+#[derive(Default)]
+struct State {
+    canonical: HashMap<String, Option<String>>,
+    stat: HashMap<String, Option<Meta>>,
+    contents: HashMap<String, Option<Arc<dyn Content>>>,
+    /// Recorded files, by canonical path (recording only).
+    recorded: BTreeMap<String, Arc<Recorded>>,
+    /// Files found different from the recording's, by path: the message.
+    differs: BTreeMap<String, String>,
+    auxv: Option<AuxvProfile>,
+    pkeys: Option<bool>,
+    vdso: Option<VdsoLayout>,
+    vdso_image: Option<Option<Arc<[u8]>>>,
+}
+
+/// The recording machine's files, as a replay sees them (see the module documentation).
+pub struct Files {
+    root: Option<PathBuf>,
+    bundle: Option<Bundle>,
+    /// The bundle only tells what the files were (to check this machine's), not their bytes.
+    reference_only: bool,
+    /// Keep what is asked, to write a bundle; whole files when `whole`.
+    recording: bool,
+    whole: bool,
+    trace: Mutex<Option<Arc<Identities>>>,
+    state: Mutex<State>,
+    notes: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl std::fmt::Debug for Files {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Files")
+            .field("root", &self.root)
+            .field("bundle", &self.bundle.is_some())
+            .field("recording", &self.recording)
+            .finish()
+    }
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Files::host()
+    }
+}
+
+impl Files {
+    /// This machine's files.
+    pub fn host() -> Files {
+        Files {
+            root: None,
+            bundle: None,
+            reference_only: false,
+            recording: false,
+            whole: false,
+            trace: Mutex::new(None),
+            state: Mutex::new(State::default()),
+            notes: Arc::default(),
+        }
+    }
+
+    /// The files under `dir`, which stands for the recording machine's root directory.
+    pub fn rooted(dir: &Path) -> Files {
+        Files { root: Some(dir.to_path_buf()), ..Files::host() }
+    }
+
+    /// Answers from `bundle` first (the rest as before). With `reference_only`, the bundle
+    /// only serves to check the files read elsewhere.
+    pub fn with_bundle(mut self, bundle: Bundle, reference_only: bool) -> Files {
+        self.bundle = Some(bundle);
+        self.reference_only = reference_only;
+        self
+    }
+
+    /// This machine's files, keeping every answer and the pages read (every page with
+    /// `whole`) for [`Files::write_bundle`].
+    pub fn recorder(whole: bool) -> Files {
+        Files { recording: true, whole, ..Files::host() }
+    }
+
+    /// Gives the trace's stat results, to check files against.
+    pub fn set_trace(&self, ids: &Identities) {
+        *lock(&self.trace) = Some(Arc::new(ids.clone()));
+    }
+
+    /// The bundle whose answers come first, if any (and not for reference only).
+    fn answers(&self) -> Option<&Manifest> {
+        self.bundle.as_ref().filter(|_| !self.reference_only).map(|b| &b.manifest)
+    }
+
+    fn note(&self, s: String) {
+        lock(&self.notes).insert(s);
+    }
+
+    fn not_in_bundle(&self, path: &str) {
+        if self.answers().is_some() {
+            let place = if self.root.is_some() { "the root directory" } else { "this machine" };
+            self.note(format!("{path}: not in the bundle; taken from {place}"));
+        }
+    }
+
+    /// The path as it is on the base (this machine, or under the root).
+    fn base_path(&self, canonical: &str) -> PathBuf {
+        match &self.root {
+            Some(r) => r.join(canonical.trim_start_matches('/')),
+            None => PathBuf::from(canonical),
+        }
+    }
+
+    fn base_canonical(&self, path: &str) -> Option<String> {
+        match &self.root {
+            None => std::fs::canonicalize(path).ok().map(|p| p.to_string_lossy().into_owned()),
+            Some(root) => resolve_under(root, path),
+        }
+    }
+
+    /// What `path` resolves to (symbolic links followed, `.` and `..` gone), if it exists.
+    pub fn canonical(&self, path: &str) -> Option<String> {
+        if let Some(a) = lock(&self.state).canonical.get(path) {
+            return a.clone();
+        }
+        let answer = match self.answers().and_then(|m| m.canonical.get(path)) {
+            Some(a) => a.clone(),
+            None => {
+                self.not_in_bundle(path);
+                self.base_canonical(path)
+            }
+        };
+        lock(&self.state).canonical.insert(path.to_string(), answer.clone());
+        answer
+    }
+
+    /// What stat shows of `path`, if it exists.
+    pub fn stat(&self, path: &str) -> Option<Meta> {
+        if let Some(a) = lock(&self.state).stat.get(path) {
+            return *a;
+        }
+        let answer = match self.answers().and_then(|m| m.stat.get(path)) {
+            Some(a) => *a,
+            None => {
+                self.not_in_bundle(path);
+                match &self.root {
+                    None => std::fs::metadata(path).ok().map(|m| Meta::of(&m)),
+                    Some(_) => self
+                        .base_canonical(path)
+                        .and_then(|c| std::fs::metadata(self.base_path(&c)).ok())
+                        .map(|m| Meta::of(&m)),
+                }
+            }
+        };
+        lock(&self.state).stat.insert(path.to_string(), answer);
+        answer
+    }
+
+    /// The bytes of the regular file whose canonical path is `canonical`, read on demand;
+    /// a file read from the root or this machine is checked against the recording's (the
+    /// trace's stats are looked up by `names` too).
+    fn content(&self, canonical: &str, names: &[&str]) -> Option<Arc<dyn Content>> {
+        if let Some(a) = lock(&self.state).contents.get(canonical) {
+            return a.clone();
+        }
+        let answer: Option<Arc<dyn Content>> = match self.answers().and_then(|m| m.contents.get(canonical)) {
+            Some(p) => {
+                let blob = self.bundle.as_ref().map(|b| b.blob.clone()).unwrap_or_else(|| Arc::from(&[][..]));
+                Some(Arc::new(BundleContent {
+                    name: canonical.to_string(),
+                    size: p.size,
+                    pages: p.pages.iter().copied().collect(),
+                    blob,
+                    notes: self.notes.clone(),
+                }))
+            }
+            None => {
+                // The bundle may know the file without having any page of it (the replay
+                // read none when it was recorded): then it has its answers to stat.
+                if self.answers().is_some_and(|m| !m.stat.contains_key(canonical)) {
+                    self.not_in_bundle(canonical);
+                }
+                let base = self.base_path(canonical);
+                match loader::host::open_regular(&base) {
+                    Ok((file, m)) => {
+                        let inner = HostContent::new(file, m.len());
+                        let here = Meta::of(&m);
+                        if self.recording {
+                            let r = Arc::new(Recorded { inner, pages: Mutex::default() });
+                            lock(&self.state).recorded.insert(canonical.to_string(), r.clone());
+                            Some(r as Arc<dyn Content>)
+                        } else {
+                            let c: Arc<dyn Content> = Arc::new(inner);
+                            self.check(canonical, names, &here, &*c);
+                            Some(c)
+                        }
+                    }
+                    Err(_) => None,
+                }
+            }
+        };
+        lock(&self.state).contents.insert(canonical.to_string(), answer.clone());
+        answer
+    }
+
+    /// Compares a file read from the base with what the recording saw of it: the bundle's
+    /// record, else the trace's first stat of it. A different size, or different recorded
+    /// bytes, make it a differing file; a different modification time alone a note.
+    fn check(&self, canonical: &str, names: &[&str], here: &Meta, content: &dyn Content) {
+        let where_ = if self.root.is_some() { "under the root" } else { "here" };
+        if let Some(b) = &self.bundle {
+            let m = &b.manifest;
+            let was = m.stat.get(canonical).copied().flatten();
+            if let Some(was) = was {
+                if was.size != here.size {
+                    return self.differ(
+                        canonical,
+                        format!("{} bytes when recorded (the bundle), {} bytes {where_}", was.size, here.size),
+                    );
+                }
+            }
+            if let Some(p) = m.contents.get(canonical) {
+                let mut buf = vec![0u8; PAGE as usize];
+                for &(index, at) in &p.pages {
+                    let len = (p.size.saturating_sub(index * PAGE)).min(PAGE) as usize;
+                    let at = at as usize;
+                    let Some(rec) = b.blob.get(at..at + len) else { continue };
+                    content.read_at(index * PAGE, &mut buf[..len]);
+                    if buf[..len] != *rec {
+                        return self.differ(
+                            canonical,
+                            format!("page {index} {where_} is not the page recorded in the bundle"),
+                        );
+                    }
+                }
+            }
+            if let Some(was) = was {
+                if (was.mtime, was.mtime_nsec) != (here.mtime, here.mtime_nsec) && !p_checked(m, canonical) {
+                    self.note(format!(
+                        "{canonical}: modified at {} when recorded, {} {where_} (same size; contents not checked)",
+                        was.mtime, here.mtime
+                    ));
+                }
+                return;
+            }
+        }
+        let trace = lock(&self.trace).clone();
+        let Some(ids) = trace else { return };
+        let mut names = names.to_vec();
+        names.push(canonical);
+        if names.iter().any(|n| ids.written(n)) {
+            return;
+        }
+        let Some(st) = names.iter().find_map(|n| ids.stat(n)) else { return };
+        if let Some(size) = st.size {
+            if size != here.size {
+                return self.differ(
+                    canonical,
+                    format!("{size} bytes in the trace (line {}), {} bytes {where_}", st.line, here.size),
+                );
+            }
+        }
+        if st.mtime.is_some_and(|t| t != here.mtime) {
+            self.note(format!(
+                "{canonical}: modified at {} in the trace (line {}), {} {where_} (same size; contents not checked)",
+                st.mtime.unwrap_or(0),
+                st.line,
+                here.mtime
+            ));
+        }
+    }
+
+    fn differ(&self, path: &str, how: String) {
+        lock(&self.state).differs.entry(path.to_string()).or_insert_with(|| format!("file differs: {path}: {how}"));
+    }
+
+    /// Opens the regular file at `path` (absolute): its canonical name, identity from `known`
+    /// or its own, size, mtime and content. `also` are other names the trace gave it.
+    pub fn open(&self, path: &str, also: &[&str], known: KnownIdentity) -> std::io::Result<Opened> {
+        let not_found = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let name = self.canonical(path).ok_or_else(not_found)?;
+        let meta = self.stat(&name).ok_or_else(not_found)?;
+        match meta.kind {
+            Kind::File => {}
+            Kind::Dir => return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "a directory")),
+            Kind::Other => return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "not a regular file")),
+        }
+        let mut names = also.to_vec();
+        names.push(path);
+        let content = self.content(&name, &names).ok_or_else(not_found)?;
+        let id = known(path).or_else(|| known(&name)).unwrap_or((meta.major, meta.minor, meta.ino));
+        Ok(Opened { name, id, size: meta.size, mtime: (meta.mtime, meta.mtime_nsec), content })
+    }
+
+    /// The first bytes (at most `n`) of the regular file at `path`, if it is one.
+    pub fn head(&self, path: &str, n: usize) -> Option<Vec<u8>> {
+        let f = self.open(path, &[], &|_| None).ok()?;
+        let len = (f.content.len().min(n as u64)) as usize;
+        let mut buf = vec![0u8; len];
+        f.content.read_at(0, &mut buf);
+        Some(buf)
+    }
+
+    /// The auxiliary-vector template of the recording kernel.
+    pub fn auxv(&self) -> AuxvProfile {
+        if let Some(a) = &lock(&self.state).auxv {
+            return a.clone();
+        }
+        let a = match self.answers().and_then(|m| m.auxv.clone()) {
+            Some(a) => AuxvProfile { entries: a.entries, platform: a.platform, base_platform: a.base_platform },
+            None => loader::host::auxv_profile().unwrap_or_default(),
+        };
+        lock(&self.state).auxv = Some(a.clone());
+        a
+    }
+
+    /// Whether the recording kernel shows protection keys in smaps.
+    pub fn pkeys(&self) -> bool {
+        if let Some(p) = lock(&self.state).pkeys {
+            return p;
+        }
+        let p = match self.answers().and_then(|m| m.pkeys) {
+            Some(p) => p,
+            None => std::fs::read_to_string("/proc/self/smaps").map(|s| s.contains("ProtectionKey:")).unwrap_or(false),
+        };
+        lock(&self.state).pkeys = Some(p);
+        p
+    }
+
+    /// The vDSO layout of the recording kernel, if known.
+    pub fn vdso(&self) -> Option<VdsoLayout> {
+        if let Some(v) = lock(&self.state).vdso {
+            return Some(v);
+        }
+        let v = match self.answers().and_then(|m| m.vdso) {
+            Some([vvar, vclock, vdso, unbacked]) => {
+                Some(VdsoLayout { vvar_pages: vvar, vvar_vclock_pages: vclock, vdso_pages: vdso, unbacked })
+            }
+            None => loader::host::vdso_layout().ok(),
+        };
+        lock(&self.state).vdso = v;
+        v
+    }
+
+    /// The vDSO image of the recording kernel, if known.
+    pub fn vdso_image(&self) -> Option<Arc<[u8]>> {
+        if let Some(v) = &lock(&self.state).vdso_image {
+            return v.clone();
+        }
+        let v = match (self.answers().and_then(|m| m.vdso_image), &self.bundle) {
+            (Some((at, len)), Some(b)) => b.blob.get(at as usize..(at + len) as usize).map(Arc::from),
+            _ => loader::host::vdso_image().ok(),
+        };
+        lock(&self.state).vdso_image = Some(v.clone());
+        v
+    }
+
+    /// The files found to differ from the recording's, one line each.
+    pub fn differs(&self) -> Vec<String> {
+        lock(&self.state).differs.values().cloned().collect()
+    }
+
+    /// Notes on where answers came from (files the bundle lacks, pages it lacks, files
+    /// modified since).
+    pub fn notes(&self) -> Vec<String> {
+        lock(&self.notes).iter().cloned().collect()
+    }
+
+    /// Writes what a recording replay asked as a bundle at `path`; `cwd` is the directory
+    /// the program started in. Returns how many files it has pages of and the bytes of
+    /// pages.
+    pub fn write_bundle(&self, path: &Path, cwd: Option<&str>) -> std::io::Result<(usize, usize)> {
+        let st = lock(&self.state);
+        let mut m = Manifest {
+            cwd: cwd.map(str::to_string),
+            canonical: st.canonical.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            stat: st.stat.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            contents: BTreeMap::new(),
+            auxv: st.auxv.as_ref().map(|a| Auxv {
+                entries: a.entries.clone(),
+                platform: a.platform.clone(),
+                base_platform: a.base_platform.clone(),
+            }),
+            pkeys: st.pkeys,
+            vdso: st.vdso.map(|v| [v.vvar_pages, v.vvar_vclock_pages, v.vdso_pages, v.unbacked]),
+            vdso_image: None,
+        };
+        let mut blob = Vec::new();
+        if let Some(Some(img)) = &st.vdso_image {
+            m.vdso_image = Some((0, img.len() as u64));
+            blob.extend_from_slice(img);
+        }
+        let mut buf = vec![0u8; PAGE as usize];
+        for (name, r) in &st.recorded {
+            let size = r.inner.len();
+            let pages: Vec<u64> =
+                if self.whole { (0..size.div_ceil(PAGE)).collect() } else { lock(&r.pages).iter().copied().collect() };
+            let mut kept = Pages { size, whole: self.whole, pages: Vec::new() };
+            for index in pages {
+                let len = size.saturating_sub(index * PAGE).min(PAGE) as usize;
+                if len == 0 {
+                    continue;
+                }
+                r.inner.read_at(index * PAGE, &mut buf[..len]);
+                kept.pages.push((index, blob.len() as u64));
+                blob.extend_from_slice(&buf[..len]);
+            }
+            m.contents.insert(name.clone(), kept);
+        }
+        let json = serde_json::to_vec(&m).map_err(std::io::Error::other)?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&json)?;
+        out.write_all(b"\n")?;
+        out.write_all(&blob)?;
+        out.flush()?;
+        Ok((m.contents.len(), blob.len()))
+    }
+}
+
+/// Whether the bundle kept pages of `canonical` (then they were compared).
+fn p_checked(m: &Manifest, canonical: &str) -> bool {
+    m.contents.get(canonical).is_some_and(|p| !p.pages.is_empty())
+}
+
+/// [`Opener`] over [`Files`], with the identities the trace showed.
+pub(crate) struct FilesOpener<'a> {
+    pub files: &'a Files,
+    pub known: KnownIdentity<'a>,
+}
+
+impl Opener for FilesOpener<'_> {
+    fn open(&self, path: &str) -> std::io::Result<Opened> {
+        self.files.open(path, &[], self.known)
+    }
+
+    fn auxv(&self) -> AuxvProfile {
+        self.files.auxv()
+    }
+}
+
+/// Resolves `path` (absolute) as the kernel would with `root` as the root directory:
+/// symbolic links followed (absolute targets under `root`), `..` stopping at the root.
+/// Returns the path inside the root, if it exists.
+pub fn resolve_under(root: &Path, path: &str) -> Option<String> {
+    let mut todo: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let here = root.join(done.join("/")).join(&c);
+        let meta = std::fs::symlink_metadata(&here).ok()?;
+        if meta.file_type().is_symlink() {
+            links += 1;
+            if links > 40 {
+                return None;
+            }
+            let target = std::fs::read_link(&here).ok()?;
+            let target = target.to_string_lossy().into_owned();
+            if target.starts_with('/') {
+                done.clear();
+            }
+            todo.extend(target.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string));
+        } else {
+            done.push(c);
+        }
+    }
+    Some(format!("/{}", done.join("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_under_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+        std::fs::write(root.join("usr/lib/libx.so.1"), b"x").unwrap();
+        std::os::unix::fs::symlink("usr/lib", root.join("lib")).unwrap();
+        std::os::unix::fs::symlink("/usr/lib/libx.so.1", root.join("usr/lib/libx.so")).unwrap();
+        assert_eq!(resolve_under(root, "/lib/libx.so").as_deref(), Some("/usr/lib/libx.so.1"));
+        assert_eq!(resolve_under(root, "/lib/../lib/./libx.so.1").as_deref(), Some("/usr/lib/libx.so.1"));
+        assert_eq!(resolve_under(root, "/../../usr/lib").as_deref(), Some("/usr/lib"));
+        assert_eq!(resolve_under(root, "/nothing"), None);
+    }
+
+    #[test]
+    fn a_bundle_gives_back_the_pages_read_and_zeros_with_a_note_for_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data");
+        let bytes: Vec<u8> = (0..3 * PAGE + 100).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &bytes).unwrap();
+        let path = file.to_string_lossy().into_owned();
+        let rec = Files::recorder(false);
+        let f = rec.open(&path, &[], &|_| None).unwrap();
+        let mut buf = vec![0u8; 10];
+        f.content.read_at(PAGE + 5, &mut buf);
+        f.content.read_at(3 * PAGE + 90, &mut buf);
+        let out = dir.path().join("t.files");
+        assert_eq!(rec.write_bundle(&out, Some("/w")).unwrap(), (1, (PAGE + 100) as usize));
+        std::fs::remove_file(&file).unwrap();
+        let files = Files::host().with_bundle(Bundle::read(&out).unwrap(), false);
+        assert_eq!(files.bundle.as_ref().unwrap().cwd(), Some("/w"));
+        let g = files.open(&path, &[], &|_| None).unwrap();
+        assert_eq!(g.size, bytes.len() as u64);
+        let mut page = vec![0u8; PAGE as usize];
+        g.content.read_at(PAGE, &mut page);
+        assert_eq!(page, bytes[PAGE as usize..2 * PAGE as usize]);
+        g.content.read_at(3 * PAGE, &mut page);
+        assert_eq!(page[..100], bytes[3 * PAGE as usize..]);
+        assert!(page[100..].iter().all(|&b| b == 0));
+        assert!(files.notes().is_empty(), "{:?}", files.notes());
+        g.content.read_at(0, &mut page);
+        assert!(page.iter().all(|&b| b == 0));
+        assert_eq!(files.notes().len(), 1, "{:?}", files.notes());
+    }
+}
