@@ -35,20 +35,7 @@ pub fn normalize_text(text: &str) -> String {
 
 /// A line diff of two texts (lines only in one side, marked `-` host and `+` model).
 pub fn diff_lines(host: &str, model: &str) -> String {
-    let h: Vec<&str> = host.lines().collect();
-    let m: Vec<&str> = model.lines().collect();
-    let mut out = String::new();
-    for l in &h {
-        if !m.contains(l) {
-            let _ = writeln!(out, "  - host : {l}");
-        }
-    }
-    for l in &m {
-        if !h.contains(l) {
-            let _ = writeln!(out, "  + model: {l}");
-        }
-    }
-    out
+    procfs::parse::diff_lines("host", host, "model", model)
 }
 
 /// A diff of two maps or smaps texts record by record: records only on one side, and for

@@ -351,12 +351,10 @@ pub fn vdso_layout() -> std::io::Result<VdsoLayout> {
 pub fn vdso_image() -> std::io::Result<std::sync::Arc<[u8]>> {
     use std::io::{Read, Seek, SeekFrom};
     let maps = std::fs::read_to_string("/proc/self/maps")?;
-    let range = maps
-        .lines()
-        .find(|l| l.ends_with("[vdso]"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|r| r.split_once('-'))
-        .and_then(|(a, b)| Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?)))
+    let range = procfs::parse::parse_maps(&maps)
+        .into_iter()
+        .find(|l| l.name == "[vdso]")
+        .map(|l| (l.start, l.end))
         .filter(|(a, b)| a < b && b - a <= 1 << 20)
         .ok_or_else(|| std::io::Error::other("no [vdso] in /proc/self/maps"))?;
     let mut mem = std::fs::File::open("/proc/self/mem")?;
@@ -369,15 +367,12 @@ pub fn vdso_image() -> std::io::Result<std::sync::Arc<[u8]>> {
 /// Reads the vDSO parts from a maps text (absent parts count 0 pages).
 pub fn vdso_layout_from_maps(maps: &str) -> VdsoLayout {
     let mut layout = VdsoLayout { vvar_pages: 0, vvar_vclock_pages: 0, vdso_pages: 0, ..VdsoLayout::default() };
-    for line in maps.lines() {
-        let Some(range) = line.split_whitespace().next() else { continue };
-        let Some((a, b)) = range.split_once('-') else { continue };
-        let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) else { continue };
-        let pages = b.saturating_sub(a) / abi::PAGE_SIZE;
-        match line.split_whitespace().nth(5) {
-            Some("[vvar]") => layout.vvar_pages += pages,
-            Some("[vvar_vclock]") => layout.vvar_vclock_pages += pages,
-            Some("[vdso]") => layout.vdso_pages += pages,
+    for line in maps.lines().filter_map(procfs::parse::parse_maps_line) {
+        let pages = line.end.saturating_sub(line.start) / abi::PAGE_SIZE;
+        match line.name.as_str() {
+            "[vvar]" => layout.vvar_pages += pages,
+            "[vvar_vclock]" => layout.vvar_vclock_pages += pages,
+            "[vdso]" => layout.vdso_pages += pages,
             _ => {}
         }
     }

@@ -8,6 +8,7 @@
 mod maps;
 mod meminfo;
 mod pagemap;
+pub mod parse;
 mod smaps;
 mod status;
 mod vmstat;

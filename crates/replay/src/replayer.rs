@@ -2035,13 +2035,8 @@ fn smaps_of(text: &str, created: &[(u64, u64)]) -> String {
     let mut out = String::new();
     let mut keep = false;
     for line in text.lines() {
-        let header = line
-            .split(' ')
-            .next()
-            .and_then(|r| r.split_once('-'))
-            .and_then(|(a, b)| Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?)));
-        if let Some((s, e)) = header {
-            keep = created.iter().any(|&(a, b)| s >= a && e <= b);
+        if let Some(h) = procfs::parse::parse_maps_line(line) {
+            keep = created.iter().any(|&(a, b)| h.start >= a && h.end <= b);
         }
         if keep {
             out.push_str(line);
@@ -2053,18 +2048,5 @@ fn smaps_of(text: &str, created: &[(u64, u64)]) -> String {
 
 /// Lines only in the log (`-`) or only in the model (`+`).
 fn diff(want: &str, got: &str) -> String {
-    let w: Vec<&str> = want.lines().collect();
-    let g: Vec<&str> = got.lines().collect();
-    let mut out = String::new();
-    for l in &w {
-        if !g.contains(l) {
-            out.push_str(&format!("  - log  : {l}\n"));
-        }
-    }
-    for l in &g {
-        if !w.contains(l) {
-            out.push_str(&format!("  + model: {l}\n"));
-        }
-    }
-    out
+    procfs::parse::diff_lines("log", want, "model", got)
 }

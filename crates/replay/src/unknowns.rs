@@ -201,71 +201,11 @@ impl fmt::Display for Learned {
     }
 }
 
-/// One line of `/proc/PID/maps`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub struct MapsLine {
-    pub start: u64,
-    pub end: u64,
-    /// `rwxp` / `rwxs`.
-    pub perms: String,
-    pub offset: u64,
-    pub major: u32,
-    pub minor: u32,
-    pub ino: u64,
-    pub path: String,
-}
-
-/// Parses the whole lines of a maps text (a line cut short by the read is left out).
-pub(crate) fn parse_maps(text: &str) -> Vec<MapsLine> {
-    let mut out = Vec::new();
-    for line in text.split_inclusive('\n') {
-        let Some(line) = line.strip_suffix('\n') else { break };
-        if let Some(l) = parse_maps_line(line) {
-            out.push(l);
-        }
-    }
-    out
-}
-
-fn parse_maps_line(line: &str) -> Option<MapsLine> {
-    let mut it = line.splitn(6, ' ');
-    let range = it.next()?;
-    let perms = it.next()?.to_string();
-    let offset = u64::from_str_radix(it.next()?, 16).ok()?;
-    let (major, minor) = it.next()?.split_once(':')?;
-    let ino = it.next()?.parse().ok()?;
-    let path = it.next().unwrap_or("").trim_start().to_string();
-    let (start, end) = range.split_once('-')?;
-    Some(MapsLine {
-        start: u64::from_str_radix(start, 16).ok()?,
-        end: u64::from_str_radix(end, 16).ok()?,
-        perms,
-        offset,
-        major: u32::from_str_radix(major, 16).ok()?,
-        minor: u32::from_str_radix(minor, 16).ok()?,
-        ino,
-        path,
-    })
-}
+pub use procfs::parse::MapsLine;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn maps_lines_parse_and_a_cut_line_is_left_out() {
-        let text = "55b1d9419000-55b1d941b000 r--p 00000000 fe:00 247030                     /usr/bin/cat\n\
-                    7ffc18998000-7ffc189b9000 rw-p 00000000 00:00 0                          [stack]\n\
-                    7ffc189b9000-7ffc18";
-        let lines = parse_maps(text);
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].start, 0x55b1d9419000);
-        assert_eq!((lines[0].major, lines[0].minor, lines[0].ino), (0xfe, 0, 247030));
-        assert_eq!(lines[0].path, "/usr/bin/cat");
-        assert_eq!(lines[1].path, "[stack]");
-        assert_eq!(lines[1].end, 0x7ffc189b9000);
-    }
 
     #[test]
     fn bindings_are_listed_with_their_lines() {

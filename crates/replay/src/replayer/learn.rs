@@ -4,7 +4,8 @@
 //! that reveals it.
 
 use super::*;
-use crate::unknowns::{parse_maps, AttachedStart, ExecUnknowns};
+use crate::unknowns::{AttachedStart, ExecUnknowns};
+use procfs::parse::parse_maps;
 
 /// What the calls of an attached process showed before its first maps read.
 #[derive(Clone, Debug, Default)]
@@ -261,11 +262,11 @@ impl Replayer {
         let log = parse_maps(log_text);
         let model = parse_maps(model_text);
         let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
-            lines.iter().find(|l| l.path == path && (l.offset == 0 || path.starts_with('['))).cloned()
+            lines.iter().find(|l| l.name == path && (l.offset == 0 || path.starts_with('['))).cloned()
         };
         if self.learned.vdso_pages.is_none() {
             let pages = |lines: &[crate::unknowns::MapsLine], name: &str| {
-                lines.iter().find(|l| l.path == name).map_or(0, |l| (l.end - l.start) / PAGE_SIZE)
+                lines.iter().find(|l| l.name == name).map_or(0, |l| (l.end - l.start) / PAGE_SIZE)
             };
             let shown = (pages(&log, "[vvar]"), pages(&log, "[vvar_vclock]"), pages(&log, "[vdso]"));
             let have = (pages(&model, "[vvar]"), pages(&model, "[vvar_vclock]"), pages(&model, "[vdso]"));
@@ -309,23 +310,23 @@ impl Replayer {
             }
         }
         for l in &log {
-            if is_shmem_name(&l.path) {
+            if is_shmem_name(&l.name) {
                 // The object the model has at the same place, under the same name.
-                let Some(m) = model.iter().find(|m| m.start == l.start && m.path == l.path) else { continue };
+                let Some(m) = model.iter().find(|m| m.start == l.start && m.name == l.name) else { continue };
                 if m.ino != l.ino && !self.learned.shmem_inos.contains_key(&m.ino) {
                     self.learned.shmem_inos.insert(m.ino, Bound { value: l.ino, line });
                 }
                 continue;
             }
-            if !l.path.starts_with('/') || l.ino == 0 || self.learned.files.contains_key(&l.path) {
+            if !l.name.starts_with('/') || l.ino == 0 || self.learned.files.contains_key(&l.name) {
                 continue;
             }
-            let Some(m) = model.iter().find(|m| m.path == l.path) else { continue };
+            let Some(m) = model.iter().find(|m| m.name == l.name) else { continue };
             let (got, want) = ((m.major, m.minor, m.ino), (l.major, l.minor, l.ino));
             // A stat in the log wins: then a different identity here is a mismatch.
-            if got != want && self.ids.get(&l.path).is_none() {
+            if got != want && self.ids.get(&l.name).is_none() {
                 let id = Identity { major: l.major, minor: l.minor, ino: l.ino };
-                self.learned.files.insert(l.path.clone(), Bound { value: id, line });
+                self.learned.files.insert(l.name.clone(), Bound { value: id, line });
             }
         }
         let _ = pid;
@@ -379,7 +380,7 @@ impl Replayer {
             for v in &a.vmas {
                 self.adopt_line(pid, tpid, v);
             }
-            let stack = a.vmas.iter().find(|v| v.path == "[stack]").map(|v| v.end - PAGE_SIZE);
+            let stack = a.vmas.iter().find(|v| v.name == "[stack]").map(|v| v.end - PAGE_SIZE);
             let _ = self.k.adopt_layout(pid, a.mmap_base, a.heap, stack);
             return;
         }
@@ -401,19 +402,19 @@ impl Replayer {
             | (if p.get(1) == Some(&b'w') { PROT_WRITE } else { 0 })
             | (if p.get(2) == Some(&b'x') { PROT_EXEC } else { 0 });
         let shared = p.get(3) == Some(&b's');
-        let file = if v.path.starts_with('/') && v.ino != 0 {
-            let path = v.path.trim_end_matches(" (deleted)").to_string();
+        let file = if v.name.starts_with('/') && v.ino != 0 {
+            let path = v.name.trim_end_matches(" (deleted)").to_string();
             self.file_for(&path, &path, false).map(|f| (f, v.offset))
         } else {
             None
         };
-        match v.path.as_str() {
+        match v.name.as_str() {
             "[vvar]" => {
                 let _ = self.k.adopt_vdso(pid, v.start);
             }
             "[vvar_vclock]" | "[vdso]" | "[vsyscall]" => {}
             _ => {
-                let grows_down = v.path == "[stack]";
+                let grows_down = v.name == "[stack]";
                 let a = mm::AdoptedVma { start: v.start, end: v.end, prot, shared, file, grows_down };
                 if let Err(e) = self.k.adopt_vma(pid, a) {
                     let _ = tpid;
@@ -486,24 +487,24 @@ impl Replayer {
         }
         // The mmap area ends where the highest mapping below the stack ends (the
         // interpreter, or the vDSO of a static program, went first below mmap_base).
-        let stack_start = vmas.iter().find(|v| v.path == "[stack]").map_or(TASK_SIZE, |v| v.start);
+        let stack_start = vmas.iter().find(|v| v.name == "[stack]").map_or(TASK_SIZE, |v| v.start);
         let mmap_base = vmas.iter().filter(|v| v.end <= stack_start).map(|v| v.end).max().unwrap_or(TASK_SIZE);
-        let heap = vmas.iter().find(|v| v.path == "[heap]").map(|v| {
+        let heap = vmas.iter().find(|v| v.name == "[heap]").map(|v| {
             let brk = calls.first_brk.filter(|&b| b >= v.start && b <= v.end).unwrap_or(v.end);
             (v.start, brk)
         });
         if let Some((start, brk)) = heap {
             // The heap before the log: up to the break the first brk call showed.
             let end = brk.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
-            for v in vmas.iter_mut().filter(|v| v.path == "[heap]") {
+            for v in vmas.iter_mut().filter(|v| v.name == "[heap]") {
                 v.end = v.end.min(end.max(start + PAGE_SIZE));
             }
         }
         // The identities maps shows are the files'.
         for v in &vmas {
-            if v.path.starts_with('/') && v.ino != 0 && self.ids.get(&v.path).is_none() {
+            if v.name.starts_with('/') && v.ino != 0 && self.ids.get(&v.name).is_none() {
                 let id = Identity { major: v.major, minor: v.minor, ino: v.ino };
-                self.learned.files.entry(v.path.clone()).or_insert(Bound { value: id, line });
+                self.learned.files.entry(v.name.clone()).or_insert(Bound { value: id, line });
             }
         }
         let start = AttachedStart { vmas, mmap_base, heap };

@@ -1,0 +1,130 @@
+//! Reading `/proc` text back: the one parser of maps and smaps lines, and the one line diff,
+//! that the replay, the host comparison and the loader share (a maps or smaps text of the
+//! real kernel, or of the model, into fields).
+
+use mm::VmFlags;
+use std::fmt::Write;
+
+/// The fields of one maps line (also an smaps record's header).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapsLine {
+    /// Start address.
+    pub start: u64,
+    /// End address.
+    pub end: u64,
+    /// The `rwxp` / `rwxs` column.
+    pub perms: String,
+    /// File offset in bytes.
+    pub offset: u64,
+    /// Device major.
+    pub major: u32,
+    /// Device minor.
+    pub minor: u32,
+    /// Inode.
+    pub ino: u64,
+    /// Name column (may be empty): a path, `[heap]`, `[stack]`, `[vdso]`, ...
+    pub name: String,
+}
+
+/// Parses one maps line: `start-end perms offset maj:min inode [name]`.
+pub fn parse_maps_line(line: &str) -> Option<MapsLine> {
+    let mut it = line.splitn(6, ' ');
+    let range = it.next()?;
+    let perms = it.next()?.to_string();
+    let offset = u64::from_str_radix(it.next()?, 16).ok()?;
+    let dev = it.next()?;
+    let ino = it.next()?.parse().ok()?;
+    let name = it.next().unwrap_or("").trim_start().to_string();
+    let (s, e) = range.split_once('-')?;
+    let (maj, min) = dev.split_once(':')?;
+    Some(MapsLine {
+        start: u64::from_str_radix(s, 16).ok()?,
+        end: u64::from_str_radix(e, 16).ok()?,
+        perms,
+        offset,
+        major: u32::from_str_radix(maj, 16).ok()?,
+        minor: u32::from_str_radix(min, 16).ok()?,
+        ino,
+        name,
+    })
+}
+
+/// The whole lines of a maps text (a last line cut short by a read is left out).
+pub fn parse_maps(text: &str) -> Vec<MapsLine> {
+    text.split_inclusive('\n').filter_map(|l| l.strip_suffix('\n')).filter_map(parse_maps_line).collect()
+}
+
+/// One VMA of an smaps text, with the fields the comparisons use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmapsVma {
+    /// Its header line.
+    pub maps: MapsLine,
+    /// VmFlags.
+    pub flags: VmFlags,
+    /// Anonymous kB (tells whether the VMA has an anon_vma).
+    pub anonymous_kb: u64,
+    /// Rss kB (tells whether the VMA has page tables).
+    pub rss_kb: u64,
+}
+
+/// Parses an smaps text into its VMAs.
+pub fn parse_smaps(text: &str) -> Vec<SmapsVma> {
+    let mut out: Vec<SmapsVma> = Vec::new();
+    let kb = |rest: &str| rest.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+    for line in text.lines() {
+        if let Some(m) = parse_maps_line(line) {
+            out.push(SmapsVma { maps: m, flags: VmFlags::empty(), anonymous_kb: 0, rss_kb: 0 });
+            continue;
+        }
+        let Some(last) = out.last_mut() else { continue };
+        if let Some(rest) = line.strip_prefix("VmFlags:") {
+            last.flags = VmFlags::from_smaps_letters(rest);
+        } else if let Some(rest) = line.strip_prefix("Anonymous:") {
+            last.anonymous_kb = kb(rest);
+        } else if let Some(rest) = line.strip_prefix("Rss:") {
+            last.rss_kb = kb(rest);
+        }
+    }
+    out
+}
+
+/// The lines only in `left` (marked `- LEFT:`) and only in `right` (`+ RIGHT:`), each side
+/// in its order; the labels are padded to one width.
+pub fn diff_lines(left_label: &str, left: &str, right_label: &str, right: &str) -> String {
+    let l: Vec<&str> = left.lines().collect();
+    let r: Vec<&str> = right.lines().collect();
+    let width = left_label.len().max(right_label.len());
+    let mut out = String::new();
+    for x in l.iter().filter(|x| !r.contains(x)) {
+        let _ = writeln!(out, "  - {left_label:<width$}: {x}");
+    }
+    for x in r.iter().filter(|x| !l.contains(x)) {
+        let _ = writeln!(out, "  + {right_label:<width$}: {x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_lines_parse_and_a_cut_line_is_left_out() {
+        let text = "55b1d9419000-55b1d941b000 r--p 00000000 fe:00 247030                     /usr/bin/cat\n\
+                    7ffc18998000-7ffc189b9000 rw-p 00000000 00:00 0                          [stack]\n\
+                    7ffc189b9000-7ffc18";
+        let lines = parse_maps(text);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].start, 0x55b1d9419000);
+        assert_eq!((lines[0].major, lines[0].minor, lines[0].ino), (0xfe, 0, 247030));
+        assert_eq!(lines[0].name, "/usr/bin/cat");
+        assert_eq!(lines[1].name, "[stack]");
+        assert_eq!(lines[1].end, 0x7ffc189b9000);
+    }
+
+    #[test]
+    fn the_diff_lists_each_side_s_own_lines() {
+        let d = diff_lines("log", "a\nb\nc\n", "model", "a\nc\nd\n");
+        assert_eq!(d, "  - log  : b\n  + model: d\n");
+    }
+}
