@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds one fuzz target with AFL++ instrumentation and fuzzes it for SECONDS seconds.
+#
+#   fuzz/run.sh TARGET SECONDS        TARGET: replay, script or calls
+#
+# Needs cargo-afl (`cargo install cargo-afl`; it builds AFL++'s runtime on first use,
+# `cargo afl config --build`). Runs at the lowest priority (nice 19); a second run of the
+# same target resumes from its last state. Findings land in fuzz/out/TARGET/default/
+# {crashes,hangs}; the seeds are fuzz/corpus/TARGET. At the end it prints afl-fuzz's
+# execs_done, the number of executions, of this run.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+target=${1:?usage: fuzz/run.sh TARGET SECONDS (TARGET: replay, script or calls)}
+seconds=${2:?usage: fuzz/run.sh TARGET SECONDS}
+case "$target" in
+    replay | script | calls) ;;
+    *) echo "unknown target '$target' (replay, script or calls)" >&2; exit 2 ;;
+esac
+
+if ! cargo afl --version >/dev/null 2>&1; then
+    echo "cargo-afl is missing: cargo install cargo-afl" >&2
+    exit 2
+fi
+# AFL++'s runtime for this toolchain (built once; an error when it already is).
+cargo afl config --build >/dev/null 2>&1 || true
+
+(cd afl && nice -n 19 cargo afl build --release --locked --bin "$target")
+
+out=out/$target
+mkdir -p "$out"
+# Each run adds to the same queue; one that stopped is resumed.
+export AFL_AUTORESUME=1
+# Not a dedicated machine: no CPU pinning, no governor check, no core-dump setup demanded.
+export AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
+export AFL_NO_UI=1 AFL_QUIET=1
+# An input that runs longer than 2 s is a hang; one that needs more than 2 GiB of address
+# space is a crash (the replay's parser thread and the model's tables fit easily).
+nice -n 19 cargo afl fuzz -V "$seconds" -t 2000 -m 2048 -i "corpus/$target" -o "$out" \
+    -- "afl/target/release/$target" || true
+
+stats=$out/default/fuzzer_stats
+if [ -f "$stats" ]; then
+    grep -E '^(run_time|execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs) ' "$stats"
+    ls "$out/default/crashes" "$out/default/hangs" 2>/dev/null | grep -v README || true
+fi

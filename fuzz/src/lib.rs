@@ -1,0 +1,58 @@
+//! `fuzz`: the fuzz targets of mmsim, as plain functions from bytes to nothing that must
+//! never panic, hang or allocate beyond what the input justifies.
+//!
+//! - [`replay_trace`]: the bytes are a strace log; it is read for file identities
+//!   ([`replay::Identities::collect`]) and replayed in verify mode, going on after errors.
+//! - [`run_scenario`]: the bytes are a scenario; it is parsed and run as `mmsim run` does
+//!   (up to its first error), with the model's invariants checked after every call.
+//! - [`run_calls`]: the bytes are decoded into a sequence of system calls with arbitrary
+//!   arguments (absurd ones included: near 2^64, unaligned, overflowing), loads and stores,
+//!   forks and exits, applied to an [`mm::Kernel`]; [`mm::invariants::check_kernel`] runs
+//!   after each, and nothing may leak once every task has exited.
+//!
+//! `fuzz/afl` (a crate outside the workspace, built with `cargo afl`) runs each under
+//! AFL++; `fuzz/run.sh TARGET SECONDS` builds and runs one. The seed corpora are in
+//! `fuzz/corpus/TARGET`; `tests/corpora.rs` runs every file there through its target, so the
+//! corpora (and every input the fuzzer once found) are checked by `cargo test` without AFL.
+//!
+//! This crate depends on the model and its front ends and nothing depends on it.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod calls;
+
+pub use calls::run_calls;
+
+/// A fuzz target: takes any bytes, and panics only on a bug.
+pub type Target = fn(&[u8]);
+
+/// The fuzz targets, by the name `fuzz/run.sh` and the corpus directories use.
+pub const TARGETS: [(&str, Target); 3] = [("replay", replay_trace), ("script", run_scenario), ("calls", run_calls)];
+
+/// Replays `data` as a strace log: identities first, then the replay itself in verify mode
+/// with `keep_going`, as `mmsim replay --verify --keep-going` does. Relative paths in the
+/// log are relative to `/`.
+pub fn replay_trace(data: &[u8]) {
+    let ids = replay::Identities::collect(data);
+    let bytes = data.to_vec();
+    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: true, cwd: Some("/".into()) };
+    let report = replay::replay(|| Ok(std::io::Cursor::new(bytes.clone())), ids, opts, |_| {});
+    // Rendering the report is part of what a user sees.
+    let _ = report.summary();
+}
+
+/// Parses and runs `data` as a scenario (invalid UTF-8 is replaced, as a lossy reader
+/// would), statement by statement until the first error, with the model's invariants
+/// checked after every system call; then renders nothing but counts the expects.
+pub fn run_scenario(data: &[u8]) {
+    let source = String::from_utf8_lossy(data);
+    let Ok(program) = script::parse_program(&source) else { return };
+    let mut interp = script::Interpreter::new(script::Options { paranoid: true });
+    let mut out = script::Transcript::default();
+    for stmt in &program.stmts {
+        if interp.run_stmt(stmt, &mut out).is_err() {
+            break;
+        }
+    }
+    let _ = interp.expect_counts();
+}
