@@ -598,6 +598,11 @@ impl Replayer {
         let ok = match (expected, &got) {
             (Ret::Value(v), Ok(g)) => v == g,
             (Ret::Error { errno, .. }, Err(e)) => errno == e.name(),
+            // An error code the model returns raw because errno has no name for it, which
+            // strace prints as `-1 (errno N)`.
+            (Ret::Error { errno, .. }, Ok(g)) if mm::layout::is_err_value(*g) => {
+                *errno == format!("errno {}", g.wrapping_neg())
+            }
             (Ret::Unknown, _) => return,
             _ => false,
         };

@@ -61,3 +61,18 @@ fn a_write_from_a_buffer_without_prot_read_faults_it_in() {
     let r = replay::replay(|| Ok(std::io::Cursor::new(text.as_bytes().to_vec())), ids, opts, |_| {});
     assert_eq!(r.failed, 0, "{}\n{:?}", r.summary(), r.mismatches);
 }
+
+#[test]
+fn map_fixed_at_an_error_value_replays_as_that_errno() {
+    // As strace prints it on 6.18: the address comes back as an error code, with a name
+    // where errno has one and as a bare number where it has none.
+    let r = replay_text(
+        "100 mmap(0xffffffffffffffff, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = -1 EPERM (Operation not permitted)\n\
+         100 mmap(0xfffffffffffffff4, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM (Cannot allocate memory)\n\
+         100 mmap(0xfffffffffffff001, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS, -1, 0) = -1 (errno 4095)\n\
+         100 mmap(0xffffffffffffffff, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0) = -1 EPERM (Operation not permitted)\n\
+         100 exit_group(0) = ?\n100 +++ exited with 0 +++\n",
+    );
+    assert_eq!(r.failed, 0, "{}\n{:?}", r.summary(), r.mismatches);
+    assert_eq!(r.passed, 4, "{}", r.summary());
+}

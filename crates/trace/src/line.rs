@@ -242,6 +242,11 @@ pub(crate) fn parse_call_tail(c: &mut Cursor<'_>, name: &[u8], eof_ok: bool) -> 
 
 /// Parses the return value and what may follow it: an errno with its message, a `-y`
 /// decoration, a note in parentheses, a `-T` duration.
+/// Whether `text` is how strace names an error code without a name: `errno 4095`.
+fn is_unnamed_errno(text: &str) -> bool {
+    text.strip_prefix("errno ").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn parse_ret(c: &mut Cursor<'_>, call: &mut Syscall) -> Result<(), Fail> {
     if c.eat(b'?') {
         call.ret = Ret::Unknown;
@@ -267,6 +272,10 @@ fn parse_ret(c: &mut Cursor<'_>, call: &mut Syscall) -> Result<(), Fail> {
                 let text = take_parenthesized(c)?;
                 match &mut call.ret {
                     Ret::Error { message, .. } if message.is_empty() => *message = text,
+                    // `-1 (errno 4095)`: an error code errno has no name for.
+                    Ret::Value(u64::MAX) if is_unnamed_errno(&text) => {
+                        call.ret = Ret::Error { errno: text, message: String::new() };
+                    }
                     _ => call.ret_note = Some(text),
                 }
             }
@@ -469,6 +478,10 @@ mod tests {
         let call =
             parse_complete(r#"access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)"#).unwrap();
         assert_eq!(call.ret, Ret::Error { errno: "ENOENT".into(), message: "No such file or directory".into() });
+        let call =
+            parse_complete("mmap(0xfffffffffffff001, 4096, PROT_READ, MAP_PRIVATE|MAP_FIXED, -1, 0) = -1 (errno 4095)")
+                .unwrap();
+        assert_eq!(call.ret, Ret::Error { errno: "errno 4095".into(), message: String::new() });
         let call = parse_complete("mmap(NULL, 1, PROT_READ, MAP_PRIVATE, -1, 0) = -1 ENOMEM (Cannot allocate memory)")
             .unwrap();
         assert_eq!(call.errno(), Some("ENOMEM"));
