@@ -18,6 +18,7 @@ use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
 
 mod blind;
 mod fds;
+mod seq;
 pub(crate) use fds::join as join_path;
 
 /// How a replay runs.
@@ -98,6 +99,8 @@ pub struct Replayer {
     pending: HashMap<u32, Vec<Event>>,
     /// File positions by open file description (shared by dup'ed descriptors).
     positions: HashMap<OpenFileId, u64>,
+    /// Where each reader of a /proc text is, as its seq_file keeps it (see `seq`).
+    seqs: HashMap<OpenFileId, seq::SeqState>,
     /// Ranges the program itself mapped with mmap, per model address space, for strict
     /// residency checks.
     created: HashMap<usize, Vec<(u64, u64)>>,
@@ -544,6 +547,7 @@ impl Replayer {
             tables: Vec::new(),
             pending: HashMap::default(),
             positions: HashMap::default(),
+            seqs: HashMap::default(),
             created: HashMap::default(),
             started: Default::default(),
             read_starts: HashMap::default(),
@@ -1435,11 +1439,9 @@ impl Replayer {
             // the position alone.
             let open = self.k.fd_description(self.mpid(tpid), fd as i32);
             let pread = c.name == "pread64";
-            let pos = match (pread, open) {
-                (true, _) => c.arg_u64(3).unwrap_or(0),
-                (false, Some(o)) => self.positions.get(&o).copied().unwrap_or(0),
-                (false, None) => 0,
-            };
+            let text = self.proc_text_now(what, target);
+            let pread_at = if pread { Some(c.arg_u64(3).unwrap_or(0)) } else { None };
+            let pos = self.seq_read_start(open, text.as_deref(), pread_at);
             if self.blind_maps_read(target) {
                 // Not comparable, but what it shows is still learned.
                 let (passed, failed, shown) = (self.report.passed, self.report.failed, self.report.mismatches.len());
@@ -1449,8 +1451,9 @@ impl Replayer {
             } else {
                 self.check_proc_read(tpid, line, what, target, pos, &data, window);
             }
+            self.seq_read_done(open, text.as_deref(), pos, n);
             if let (false, Some(o)) = (pread, open) {
-                self.positions.insert(o, pos + n);
+                *self.positions.entry(o).or_default() += n;
             }
             return;
         }

@@ -324,3 +324,20 @@ fn the_starting_directory_comes_from_the_trace() {
         assert_clean(name, &r, 35);
     }
 }
+
+/// /proc/self/maps read in short pieces while the program maps and unmaps below and above
+/// the point read to: each read goes on by address after the rest of a cut line, as a
+/// seq_file does; lseek and pread64 at other offsets make the text again from the start.
+#[test]
+fn maps_read_in_pieces_as_a_seq_file() {
+    let dir = scratch("seqfile");
+    let Some(exe) = compile("seqfile", "seqfile.c", &[], &dir) else { return };
+    for (mode, flags) in [("v", &["-v", "-s", "1048576"][..]), ("plain", &[][..])] {
+        let name = format!("seqfile-{mode}");
+        let Some(t) = record(&name, flags, &[exe.to_str().unwrap()], &dir) else { return };
+        let reads = std::fs::read_to_string(&t).unwrap().matches("read64(3, \"").count()
+            + std::fs::read_to_string(&t).unwrap().matches(" read(3, \"").count();
+        assert!(reads >= 10, "{name}: {reads} reads");
+        assert_clean(&name, &replay_file(&t), 12);
+    }
+}

@@ -119,6 +119,7 @@ impl Replayer {
         let Ok(fd) = i32::try_from(fd) else { return };
         if let Some(o) = self.k.fd_description(self.mpid(tpid), fd) {
             self.positions.insert(o, pos);
+            self.seq_lseek(tpid, c, o, pos);
         }
     }
 
