@@ -341,3 +341,15 @@ fn maps_read_in_pieces_as_a_seq_file() {
         assert_clean(&name, &replay_file(&t), 12);
     }
 }
+
+/// A thread's chdir moves the whole process: the main thread's relative open after it is in
+/// the new directory (its mapping is named by that path in the maps text).
+#[test]
+fn a_thread_changes_the_directory_of_its_process() {
+    let dir = scratch("thread-chdir");
+    let Some(exe) = compile("thread_chdir", "thread_chdir.c", &["-pthread"], &dir) else { return };
+    let Some(t) = record("thread_chdir", &["-v", "-s", "1048576"], &[exe.to_str().unwrap()], &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    assert!(text.contains("/sub/file\\n"), "the maps read shows the file");
+    assert_clean("thread_chdir", &replay_file(&t), 10);
+}

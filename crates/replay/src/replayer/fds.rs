@@ -99,8 +99,13 @@ impl Replayer {
         };
         match dir {
             Some(dir) => {
-                if let Some(p) = self.procs.get_mut(&tpid) {
-                    p.cwd = dir;
+                // Threads share their directory (CLONE_FS) as they share descriptors
+                // (CLONE_FILES): pthreads ask for both, fork and vfork for neither.
+                let table = self.procs[&tpid].table;
+                for m in self.tables[table].members.clone() {
+                    if let Some(p) = self.procs.get_mut(&m) {
+                        p.cwd = dir.clone();
+                    }
                 }
             }
             None => {
