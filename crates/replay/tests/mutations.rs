@@ -90,7 +90,8 @@ fn mutate(lines: &mut Vec<String>, rng: &mut Rng) {
     let calls: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].starts_with(" |")).collect();
     let i = if calls.is_empty() || rng.below(5) == 0 { rng.below(lines.len()) } else { calls[rng.below(calls.len())] };
     let other = rng.below(lines.len());
-    match rng.below(10) {
+    let pid = |l: &str| l.split_whitespace().next().filter(|p| p.parse::<u32>().is_ok()).map(str::to_string);
+    match rng.below(12) {
         0 => {
             lines.remove(i);
         }
@@ -126,9 +127,30 @@ fn mutate(lines: &mut Vec<String>, rng: &mut Rng) {
         }
         8 => {
             // Another task's line: take the pid of a random other line.
-            let pid = |l: &str| l.split_whitespace().next().filter(|p| p.parse::<u32>().is_ok()).map(str::to_string);
             if let (Some(old), Some(new)) = (pid(&lines[i]), pid(&lines[other])) {
                 lines[i] = lines[i].replacen(&old, &new, 1);
+            }
+        }
+        9 => {
+            // A task's end, or a signal, anywhere.
+            if let Some(p) = pid(&lines[other]) {
+                let event = [
+                    format!("{p} +++ exited with 0 +++"),
+                    format!("{p} +++ killed by SIGKILL +++"),
+                    format!("{p} --- SIGSEGV {{si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=0x10}} ---"),
+                    format!("{p} +++ superseded by execve in pid {p} +++"),
+                ];
+                lines.insert(i, event[rng.below(event.len())].clone());
+            }
+        }
+        10 => {
+            // A call split in two, its end elsewhere.
+            if let (Some(p), Some(open)) = (pid(&lines[i]), lines[i].find('(')) {
+                let name = lines[i][..open].split_whitespace().last().unwrap_or("read").to_string();
+                let (head, tail) = lines[i].split_at(open + 1);
+                let (head, tail) = (format!("{head} <unfinished ...>"), format!("{p} <... {name} resumed>{tail}"));
+                lines[i] = head;
+                lines.insert(other.max(i + 1).min(lines.len()), tail);
             }
         }
         _ => {

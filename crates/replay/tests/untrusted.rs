@@ -146,3 +146,29 @@ fn mincore_of_a_huge_range_makes_only_the_vector_the_log_shows() {
     assert!(r.errors.is_empty() && r.failed == 0, "{:?}\n{}", r.errors, r.summary());
     assert_eq!(r.passed, 4, "{}", r.summary());
 }
+
+#[test]
+fn lengths_near_2_64_in_a_trace_that_hides_calls_are_not_an_overflow() {
+    // The recorded `cat` with its ld.so.cache open failing: the mmap of that descriptor shows
+    // the trace hides something, and the replay follows the address space from there. A
+    // length near 2^64 in a call it then follows was an overflow (found by tests/mutations).
+    let lines: Vec<&str> = include_str!("corpus/cat.trace").lines().collect();
+    assert!(lines[4].ends_with("O_RDONLY|O_CLOEXEC) = 3") && lines[26].contains("mprotect(0x7ffff7ffb000, 8192,"));
+    for call in [
+        "4392  mprotect(0x7ffff7ffb000, 0xfffffffffffffff8, PROT_READ) = 0",
+        "4392  mmap(NULL, 0xfffffffffffffff8, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7f00000",
+        "4392  mmap(NULL, 4096) = 0x7ffff7f00000",
+    ] {
+        let mut t: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        t[4] = t[4].replace("O_RDONLY|O_CLOEXEC) = 3", "O_RDONLY|O_CLOEXEC) = -1");
+        t[26] = call.to_string();
+        let text = t.join("\n") + "\n";
+        let r = std::panic::catch_unwind(|| {
+            let ids = Identities::collect(text.as_bytes());
+            let opts = Options { mode: Mode::Strict, keep_going: true, cwd: Some(std::env::temp_dir()) };
+            replay::replay(|| Ok(std::io::Cursor::new(text.clone().into_bytes())), ids, opts, |_| {})
+        });
+        let r = r.unwrap_or_else(|_| panic!("{call}: the replay panicked"));
+        assert!(r.lines >= 40, "{call}: {}", r.summary());
+    }
+}

@@ -83,7 +83,7 @@ impl Replayer {
     /// Whether the model maps every page of `[start, start + len)` of task `tpid`.
     fn all_known(&self, tpid: u32, start: u64, len: u64) -> bool {
         let Ok(mm) = self.k.mm(self.mpid(tpid)) else { return false };
-        let end = start.saturating_add(len.div_ceil(PAGE_SIZE) * PAGE_SIZE);
+        let end = start.saturating_add(len.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE));
         let mut at = start;
         for v in mm.vmas.range(start, end) {
             if v.start > at {
@@ -181,7 +181,7 @@ impl Replayer {
                     return true;
                 };
                 let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
-                let len = arg(1).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                let len = arg(1).div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE);
                 let placed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0;
                 if placed {
                     self.unchecked(PLACEMENT);
@@ -206,8 +206,10 @@ impl Replayer {
                     }
                 }
                 let mut fixed = c.clone();
-                fixed.args[0] = Arg::Int(at);
-                fixed.args[3] = Arg::Int((flags & !MAP_FIXED_NOREPLACE) | MAP_FIXED);
+                if fixed.args.len() > 3 {
+                    fixed.args[0] = Arg::Int(at);
+                    fixed.args[3] = Arg::Int((flags & !MAP_FIXED_NOREPLACE) | MAP_FIXED);
+                }
                 let (_, got) = self.maps_call(tpid, &fixed);
                 if got != Ok(at) {
                     self.unchecked(UNSEEN_START);
