@@ -33,11 +33,15 @@ pub enum Workload {
     /// Replaying (with --verify) a generated trace of mmap/munmap pairs; one operation is
     /// one trace line.
     Replay,
+    /// Replaying (with --verify) traces of real programs recorded with strace when the
+    /// bench starts (`cat`, a shell running `cat`, `python3` where installed), reading the
+    /// programs' files from this machine; one operation is one trace line.
+    ReplayReal,
 }
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 8] = [
         Workload::FaultAnon,
         Workload::FaultFile,
         Workload::MmapMunmap,
@@ -45,6 +49,7 @@ impl Workload {
         Workload::ForkExit,
         Workload::Vma1m,
         Workload::Replay,
+        Workload::ReplayReal,
     ];
 
     /// The name used on the command line and in the JSON.
@@ -57,6 +62,7 @@ impl Workload {
             Workload::ForkExit => "fork-exit",
             Workload::Vma1m => "vma-1m",
             Workload::Replay => "replay",
+            Workload::ReplayReal => "replay-real",
         }
     }
 
@@ -95,6 +101,8 @@ pub struct Scale {
     pub vma_ops: u64,
     /// Lines of the generated trace.
     pub replay_lines: u64,
+    /// Replays of each recorded real program's trace (replay-real).
+    pub replay_real_rounds: u64,
 }
 
 impl Scale {
@@ -114,6 +122,7 @@ impl Scale {
             vmas_small: 1_000,
             vma_ops: 100_000,
             replay_lines: 2_000_000,
+            replay_real_rounds: 20,
         }
     }
 
@@ -133,6 +142,7 @@ impl Scale {
             vmas_small: 100,
             vma_ops: 1_000,
             replay_lines: 10_000,
+            replay_real_rounds: 1,
         }
     }
 }
@@ -364,6 +374,24 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 r.lines
             });
         }
+        Workload::ReplayReal => {
+            let traces = match real_traces() {
+                Ok(t) => t,
+                Err(e) => panic!("replay-real: {e}"),
+            };
+            let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+            for _ in 0..s.replay_real_rounds {
+                for (name, log) in traces {
+                    let t = timed(|| {
+                        let ids = replay::Identities::collect(&log[..]);
+                        let r = replay::replay(|| Ok(std::io::Cursor::new(log.clone())), ids, opts.clone(), |_| {});
+                        assert_eq!(r.failed, 0, "replay-real {name}: {}", r.summary());
+                        r.lines
+                    });
+                    out.timing.add(t);
+                }
+            }
+        }
         Workload::Vma1m => {
             let before = status_kb("VmRSS:");
             let mut big = VmaSpace::build(s.vmas_big);
@@ -466,13 +494,63 @@ pub fn run_host(w: Workload, s: &Scale) -> Result<(Timing, Option<Timing>), Stri
         Workload::MmapMunmap => (host(&["mmap-munmap".into(), a(s.mmap_pairs), a(s.mmap_live)])?, None),
         Workload::MprotectSplit => (host(&["mprotect-split".into(), a(s.mprotect_calls), a(s.mprotect_mb)])?, None),
         Workload::ForkExit => (host(&["fork-exit".into(), a(s.fork_mb)])?, None),
-        Workload::Replay => return Err("replay has no host side (it replays a log)".into()),
+        Workload::Replay | Workload::ReplayReal => return Err("replay has no host side (it replays a log)".into()),
         Workload::Vma1m => {
             let big = host(&["vma-ops".into(), a(s.host_vmas_big), a(s.vma_ops)])?;
             let small = host(&["vma-ops".into(), a(s.vmas_small), a(s.vma_ops)])?;
             (big, Some(small))
         }
     })
+}
+
+/// The real programs replay-real records: name and command line.
+fn real_programs() -> Vec<(&'static str, Vec<String>)> {
+    let on_path = |tool: &str| {
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    };
+    let mut v = vec![
+        ("cat", vec!["cat".to_string(), "/proc/self/maps".to_string()]),
+        ("sh", vec!["sh".into(), "-c".into(), "cat /proc/self/maps; cat /proc/self/maps > /dev/null".into()]),
+    ];
+    if on_path("python3") {
+        v.push(("python3", vec!["python3".into(), "-c".into(), "open('/proc/self/maps').read()".into()]));
+    }
+    v
+}
+
+/// A recorded real program's trace: the program's name and the trace's text.
+pub type RealTrace = (&'static str, std::sync::Arc<[u8]>);
+
+/// The traces of [`real_programs`], recorded once per process (`setarch -R strace -f -v -s
+/// 1048576`, as `mmsim record` does) in a temporary directory: name and text.
+pub fn real_traces() -> Result<&'static [RealTrace], String> {
+    static TRACES: std::sync::OnceLock<Result<Vec<RealTrace>, String>> = std::sync::OnceLock::new();
+    let r = TRACES.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("mmsim-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut out = Vec::new();
+        for (name, cmd) in real_programs() {
+            let file = dir.join(format!("{name}.trace"));
+            let status = std::process::Command::new("setarch")
+                .args(["x86_64", "-R", "strace", "-f", "-v", "-s", "1048576", "-o"])
+                .arg(&file)
+                .arg("--")
+                .args(&cmd)
+                .current_dir(&dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .map_err(|e| format!("cannot run `setarch -R strace` (are strace and setarch installed?): {e}"))?;
+            if !status.success() {
+                return Err(format!("recording {name} with strace failed ({status})"));
+            }
+            let text = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            out.push((name, text.into()));
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(out)
+    });
+    r.as_deref().map_err(Clone::clone)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -483,7 +561,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// Runs a workload `runs` times on the model (and host) and builds its row from the medians.
 pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row, String> {
     let runs = runs.max(1);
-    let with_host = vs_host && w != Workload::Replay;
+    if w == Workload::ReplayReal {
+        real_traces()?;
+    }
+    let with_host = vs_host && w != Workload::Replay && w != Workload::ReplayReal;
     let (mut model, mut scalings, mut host, mut host_small) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut last = ModelRun::default();
     let mut first: Option<ModelRun> = None;
@@ -569,6 +650,9 @@ mod tests {
     #[test]
     fn every_workload_runs_on_the_model_at_quick_size() {
         for w in Workload::ALL {
+            if w == Workload::ReplayReal && !hostreq::need_tools("replay-real", &["strace", "setarch"]) {
+                continue;
+            }
             let r = measure(w, &Scale::quick(), 1, false).unwrap();
             assert!(r.ops > 0 && r.model_ns_per_op > 0.0, "{r:?}");
             assert_eq!(Workload::from_name(w.name()), Some(w));

@@ -442,6 +442,10 @@ impl Files {
     /// record, else the trace's first stat of it. A different size, or different recorded
     /// bytes, make it a differing file; a different modification time alone a note.
     fn check(&self, canonical: &str, names: &[&str], here: &Meta, content: &dyn Content) {
+        // Kernel-made files (sysfs, procfs, devices, runtime state) change by themselves.
+        if ["/sys/", "/proc/", "/dev/", "/run/"].iter().any(|d| canonical.starts_with(d)) {
+            return;
+        }
         let where_ = if self.root.is_some() { "under the root" } else { "here" };
         if let Some(b) = &self.bundle {
             let m = &b.manifest;
@@ -543,7 +547,7 @@ impl Files {
         }
         let a = match self.answers().and_then(|m| m.auxv.clone()) {
             Some(a) => AuxvProfile { entries: a.entries, platform: a.platform, base_platform: a.base_platform },
-            None => loader::host::auxv_profile().unwrap_or_default(),
+            None => host_facts().auxv.clone(),
         };
         lock(&self.state).auxv = Some(a.clone());
         a
@@ -556,7 +560,7 @@ impl Files {
         }
         let p = match self.answers().and_then(|m| m.pkeys) {
             Some(p) => p,
-            None => std::fs::read_to_string("/proc/self/smaps").map(|s| s.contains("ProtectionKey:")).unwrap_or(false),
+            None => host_facts().pkeys,
         };
         lock(&self.state).pkeys = Some(p);
         p
@@ -571,7 +575,7 @@ impl Files {
             Some([vvar, vclock, vdso, unbacked]) => {
                 Some(VdsoLayout { vvar_pages: vvar, vvar_vclock_pages: vclock, vdso_pages: vdso, unbacked })
             }
-            None => loader::host::vdso_layout().ok(),
+            None => host_facts().vdso,
         };
         lock(&self.state).vdso = v;
         v
@@ -584,7 +588,7 @@ impl Files {
         }
         let v = match (self.answers().and_then(|m| m.vdso_image), &self.bundle) {
             (Some((at, len)), Some(b)) => b.blob.get(at as usize..(at + len) as usize).map(Arc::from),
-            _ => loader::host::vdso_image().ok(),
+            _ => host_facts().vdso_image.clone(),
         };
         lock(&self.state).vdso_image = Some(v.clone());
         v
@@ -651,6 +655,25 @@ impl Files {
         out.flush()?;
         Ok((m.contents.len(), blob.len()))
     }
+}
+
+/// Facts of this machine's kernel a replay needs, read once per process (reading them is
+/// most of the cost of replaying a short trace).
+struct HostFacts {
+    auxv: AuxvProfile,
+    pkeys: bool,
+    vdso: Option<VdsoLayout>,
+    vdso_image: Option<Arc<[u8]>>,
+}
+
+fn host_facts() -> &'static HostFacts {
+    static FACTS: std::sync::OnceLock<HostFacts> = std::sync::OnceLock::new();
+    FACTS.get_or_init(|| HostFacts {
+        auxv: loader::host::auxv_profile().unwrap_or_default(),
+        pkeys: std::fs::read_to_string("/proc/self/smaps").map(|s| s.contains("ProtectionKey:")).unwrap_or(false),
+        vdso: loader::host::vdso_layout().ok(),
+        vdso_image: loader::host::vdso_image().ok(),
+    })
 }
 
 /// Whether the bundle kept pages of `canonical` (then they were compared).
