@@ -144,6 +144,8 @@ pub struct Replayer {
     /// For a log attached to a running process: what its calls showed before its first
     /// maps read.
     attached_calls: Option<AttachedCalls>,
+    /// The maps text each reader has read of each target so far, from offset 0.
+    maps_seen: HashMap<(u32, u32), String>,
 }
 
 /// Whether an event is an execve (the start of a trace that ran its program).
@@ -565,6 +567,7 @@ impl Replayer {
             execs: HashMap::default(),
             stack_limit_set: HashSet::default(),
             attached_calls: None,
+            maps_seen: HashMap::default(),
         }
     }
 
@@ -1700,10 +1703,18 @@ impl Replayer {
         let earlier_matches = want != got
             && self.concurrent_state_explains(reader, what, target, window.as_ref(), &|t: &str| part(t) == want);
         let name = if what == ProcText::Maps { "read(/proc/PID/maps)" } else { "read(/proc/PID/smaps)" };
-        if want != got && !earlier_matches && what == ProcText::Maps {
-            // Whole lines only: a read that starts inside a line leaves that line out.
-            let from = if pos == 0 { 0 } else { want.find('\n').map_or(want.len(), |i| i + 1) };
-            self.learn_from_maps(target, line, &want[from..], &text);
+        if what == ProcText::Maps && !earlier_matches {
+            // The text read so far, from offset 0: a line a small read cut in two is whole
+            // once the next read brings its end.
+            let seen = self.maps_seen.entry((reader, target)).or_default();
+            if pos == 0 {
+                seen.clear();
+            }
+            if pos == seen.len() as u64 {
+                seen.push_str(&String::from_utf8_lossy(data));
+                let seen = seen.clone();
+                self.learn_from_maps(target, line, &seen, &text);
+            }
         }
         if want == got || earlier_matches {
             self.report.passed += 1;

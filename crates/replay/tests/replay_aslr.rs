@@ -350,3 +350,16 @@ fn a_memory_filter_hiding_every_execve_with_aslr() {
     assert_clean("strace -e trace=memory", &r, 5);
     assert!(!r.unchecked.is_empty(), "{}", r.summary());
 }
+
+#[test]
+fn a_maps_text_read_in_small_pieces() {
+    let dir = scratch("chunks");
+    // dd reads the text 100 bytes at a time: no piece holds more than one whole line.
+    let Some(t) = record("chunks", "-s 65536", "$STRACE dd if=/proc/self/maps bs=100 status=none >/dev/null", &dir)
+    else {
+        return;
+    };
+    let r = replay_file(&t);
+    assert_clean("dd bs=100 of maps", &r, 20);
+    assert!(!r.bindings.iter().any(|b| b.contains("vDSO's pages")), "{:?}", r.bindings);
+}

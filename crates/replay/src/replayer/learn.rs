@@ -253,7 +253,7 @@ impl Replayer {
     pub(super) fn learn_from_maps(&mut self, target: u32, line: u64, log_text: &str, model_text: &str) {
         let Some((_, ctx)) = self.exec_of(target) else { return };
         if ctx.line == ATTACHED {
-            if self.learned.attached.is_none() {
+            if self.learned.attached.is_none() && self.learned.attached_before.is_some() {
                 self.learn_attached_start(line, log_text);
             }
             return;
@@ -270,7 +270,8 @@ impl Replayer {
             };
             let shown = (pages(&log, "[vvar]"), pages(&log, "[vvar_vclock]"), pages(&log, "[vdso]"));
             let have = (pages(&model, "[vvar]"), pages(&model, "[vvar_vclock]"), pages(&model, "[vdso]"));
-            if shown.2 != 0 && shown != have {
+            // A read of part of the text may show some of the three lines only.
+            if shown.0 != 0 && shown.2 != 0 && shown != have {
                 self.learned.vdso_pages = Some(Bound { value: shown, line });
             }
         }
