@@ -10,7 +10,10 @@
 //! - a `readlink` of `/proc/self/cwd` (or the caller's own `/proc/PID/cwd`).
 //!
 //! Failing those, the `PWD` variable of the first `execve` (which shells keep; `-v` shows
-//! it). Without any, the replay takes its own directory, and says so.
+//! it) — but a program started by another program may inherit a stale one, so it is taken
+//! only when the first relative path the trace opened or stat'ed successfully (without
+//! creating it) exists under it on this machine. Without any, the replay takes its own
+//! directory, and says so.
 
 use trace::{Arg, Event, EventKind, Syscall};
 
@@ -30,6 +33,8 @@ pub(crate) struct CwdLearner {
     pwd: Option<StartCwd>,
     /// A chdir or fchdir succeeded: later evidence is of another directory.
     moved: bool,
+    /// The first relative path opened or stat'ed successfully, not created, before then.
+    first_relative: Option<String>,
 }
 
 fn absolute(bytes: &[u8]) -> Option<String> {
@@ -89,6 +94,9 @@ impl CwdLearner {
             _ => None,
         };
         let found = found.or_else(|| decorated_cwd(call).map(|p| (p, format!("the -y decoration of a {name}{who}"))));
+        if self.first_relative.is_none() {
+            self.first_relative = relative_use(call);
+        }
         if let Some((path, source)) = found {
             self.found = Some(StartCwd { path: crate::replayer::join_path("/", &path), source });
         }
@@ -96,8 +104,30 @@ impl CwdLearner {
 
     /// The starting directory, if the trace showed it.
     pub(crate) fn result(self) -> Option<StartCwd> {
-        self.found.or(self.pwd)
+        let rel = self.first_relative;
+        let pwd = self.pwd.filter(|p| rel.as_ref().map_or(true, |r| std::path::Path::new(&p.path).join(r).exists()));
+        self.found.or(pwd)
     }
+}
+
+/// The relative path a successful open (not creating) or stat of the current directory
+/// names.
+fn relative_use(call: &Syscall) -> Option<String> {
+    let (dirfd, path) = match call.name.as_ref() {
+        "openat" | "newfstatat" | "statx" | "faccessat" | "faccessat2" => (Some(0), 1),
+        "open" | "stat" | "lstat" | "access" => (None, 0),
+        _ => return None,
+    };
+    if dirfd.is_some_and(|i| !is_at_fdcwd(call.arg(i))) {
+        return None;
+    }
+    if call.name.starts_with("open")
+        && call.arg(path + 1).and_then(Arg::flags_value).map_or(true, |f| f & abi::O_CREAT != 0)
+    {
+        return None;
+    }
+    let rel = full_string(call, path)?;
+    (!rel.is_empty() && !rel.starts_with(b"/")).then(|| String::from_utf8_lossy(&rel).into_owned())
 }
 
 /// A string argument shown whole (not cut at strace's `-s` limit).
@@ -158,6 +188,18 @@ mod tests {
         assert_eq!(learn(log).unwrap().path, "/w/e");
         let log = "7 readlink(\"/proc/self/cwd\", \"/srv\", 4095) = 4\n";
         assert_eq!(learn(log).unwrap().path, "/srv");
+    }
+
+    #[test]
+    fn a_pwd_without_the_files_the_trace_opens_there_is_stale() {
+        let exec = |pwd: &str| format!("1 execve(\"/bin/x\", [\"x\"], [\"PWD={pwd}\"]) = 0\n");
+        let log = format!("{}1 openat(AT_FDCWD, \"etc\", O_RDONLY|O_DIRECTORY) = 3\n", exec("/"));
+        assert_eq!(learn(&log).unwrap().path, "/");
+        let log = format!("{}1 openat(AT_FDCWD, \"etc\", O_RDONLY|O_DIRECTORY) = 3\n", exec("/no/such/dir"));
+        assert_eq!(learn(&log), None);
+        // A file the trace creates tells nothing.
+        let log = format!("{}1 openat(AT_FDCWD, \"new\", O_RDWR|O_CREAT, 0600) = 3\n", exec("/no/such/dir"));
+        assert_eq!(learn(&log).unwrap().path, "/no/such/dir");
     }
 
     #[test]

@@ -323,6 +323,23 @@ fn the_starting_directory_comes_from_the_trace() {
         assert!(r.notes.iter().any(|n| n.starts_with(&note)), "{name}: {:?}, want {note}", r.notes);
         assert_clean(name, &r, 35);
     }
+    // A stale PWD (the files the program opens by relative paths are not under it) is not
+    // taken for the directory.
+    let run = dir.join("stale");
+    std::fs::create_dir_all(&run).unwrap();
+    let out = run.join("t.trace");
+    let status = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-f", "-v", "-o"])
+        .arg(&out)
+        .arg("--")
+        .arg(exe)
+        .current_dir(&run)
+        .env("PWD", &dir)
+        .output()
+        .expect("run strace");
+    assert!(status.status.success());
+    let r = replay_text(std::fs::read(&out).unwrap(), None);
+    assert!(r.notes.iter().any(|n| n.contains("(not in the trace")), "{:?}", r.notes);
 }
 
 /// /proc/self/maps read in short pieces while the program maps and unmaps below and above

@@ -185,7 +185,10 @@ impl Replayer {
     pub(super) fn start_cwd(&mut self) -> String {
         const NOTE: &str = "starting directory";
         let (path, from) = match (&self.opts.cwd, self.ids.start_cwd()) {
-            (Some(dir), _) => (dir.display().to_string(), "given with --cwd".to_string()),
+            (Some(dir), _) => {
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                (dir.display().to_string(), "given with --cwd".to_string())
+            }
             (None, Some(learned)) => (learned.path.clone(), format!("from {}", learned.source)),
             (None, None) => {
                 let here = std::env::current_dir().map_or_else(|_| "/".to_string(), |p| p.display().to_string());
