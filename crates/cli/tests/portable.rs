@@ -101,6 +101,12 @@ fn a_bundle_replays_programs_whose_files_are_gone() {
     std::fs::copy(hostreq::find_tool("cat").expect("cat"), &cat).unwrap();
     let cat_trace = dir.join("cat.trace");
     record(&dir, &cat_trace, &[], &[cat.to_str().unwrap(), "/proc/self/maps"]);
+    // A script run by its `#!` line: the interpreter is found from the bundle's copy of it.
+    let script = dir.join("maps.sh");
+    std::fs::write(&script, "#!/bin/sh\ncat /proc/self/maps\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script_trace = dir.join("script.trace");
+    record(&dir, &script_trace, &[], &[script.to_str().unwrap()]);
     // The whole files, on request.
     let whole = dir.join("whole.trace");
     record(&dir, &whole, &["--whole-files"], &[prog.to_str().unwrap(), "data.bin"]);
@@ -112,10 +118,10 @@ fn a_bundle_replays_programs_whose_files_are_gone() {
     let kept_whole = std::fs::metadata(replay::bundle_path(&whole)).unwrap().len();
     assert!(kept_whole > libc, "whole-files bundle of {kept_whole} bytes");
 
-    for f in ["prog", "cat", "data.bin", "prog.c"] {
+    for f in ["prog", "cat", "data.bin", "prog.c", "maps.sh"] {
         std::fs::remove_file(dir.join(f)).unwrap();
     }
-    for t in [&trace, &cat_trace, &whole] {
+    for t in [&trace, &cat_trace, &script_trace, &whole] {
         let o = replay(t, &[]);
         assert_clean(&o, 5);
         assert!(!text(&o).contains("not in the bundle"), "{}", text(&o));
