@@ -1161,7 +1161,7 @@ impl Kernel {
             Some(a) => a,
             None => self.m.new_anon_vma(false),
         };
-        self.mm_mut(id).vmas.get_mut_in_place(start).expect("missing VMA").anon_vma = Some(a);
+        self.mm_mut(id).vmas.update(start, |v| v.anon_vma = Some(a));
     }
 
     /// Installs a PTE at `va`, allocating page tables. `Err(())` when out of memory.

@@ -16,7 +16,6 @@ pub mod event;
 pub mod file;
 pub mod flags;
 pub mod frame;
-pub mod gap_tree;
 pub mod invariants;
 pub mod kernel;
 pub mod layout;

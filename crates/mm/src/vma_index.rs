@@ -1,19 +1,28 @@
-//! `VmaIndex`: the VMAs of an address space ordered by start address, stored in the tree.
+//! `VmaIndex`: the VMAs of an address space ordered by start address, stored in one tree that
+//! also indexes the free gaps between them.
 //!
-//! A B+tree with wide nodes kept in two [`Arena`]s (nodes addressed by `u32`), its
-//! leaves linked both ways for in-order walks. The leaves hold the values themselves (the
-//! VMAs), and a lookup compares the values' own keys: at a million VMAs the leaf a random
-//! lookup lands in is not in cache, and with the values beside their keys that is the only
-//! memory the lookup waits for (keys in the leaf and VMAs in a slab of their own cost a
-//! second miss: a random lookup at a million VMAs measured 470-520 ns that way, 360-410
-//! this way). It replaces `std`'s `BTreeMap` because at a million VMAs every lookup is a chain
-//! of cache and TLB misses, one or two per level: inner nodes of 64 children make the tree
-//! four levels deep where `BTreeMap`'s nodes of 11 make it seven, and the levels above the
-//! leaves stay in cache.
+//! A B+tree with wide nodes kept in two [`Arena`]s (nodes addressed by `u32`), its leaves
+//! linked both ways for in-order walks. The leaves hold the values themselves (the VMAs), and
+//! a lookup compares the values' own starts: at a million VMAs the leaf a random lookup lands
+//! in is not in cache, and with the values beside their keys that is the only memory the
+//! lookup waits for (keys in the leaf and VMAs in a slab of their own cost a second miss: a
+//! random lookup at a million VMAs measured 470-520 ns that way, 360-410 this way). Inner
+//! nodes of 64 children make the tree four levels deep at a million VMAs where `BTreeMap`'s
+//! nodes of 11 make it seven, and the levels above the leaves stay in cache.
 //!
 //! Inner nodes hold, for each child but the first, a lower bound of the keys below it (the
 //! smallest key when the child was made; removals may leave it lower than the smallest key
 //! left, never higher). A lookup of `x` goes to the last child whose bound is at most `x`.
+//!
+//! **The gaps.** Every value owns the free range below it: from the end of the value before
+//! it (or address 0) to its own start; the range above the last value is the top gap. Each
+//! leaf keeps the end of the value before its first one (`lo`), so a leaf knows all its gaps,
+//! and each inner node keeps, for each child, the largest gap below any value in its subtree,
+//! as Linux's maple tree keeps `gap` in its allocation-range nodes. The free-gap searches
+//! (`unmapped_area_topdown`/`unmapped_area`, in [`search`]) skip every subtree whose largest
+//! gap is too small, so they take O(log n). A value's bounds change only through
+//! [`VmaIndex::insert`], [`VmaIndex::remove`] and [`VmaIndex::update`], which keep the gaps
+//! of the leaves and the maxima above them up to date.
 //!
 //! The leaf of the last lookup is remembered: one `mmap` or `munmap` looks up the same few
 //! neighbouring VMAs a dozen times, and a walk from the root costs a level per lookup that
@@ -22,7 +31,10 @@
 use std::cell::Cell;
 
 use crate::arena::Arena;
-use crate::gap_tree::split_point;
+
+mod search;
+#[cfg(test)]
+mod tests;
 
 /// Entries per leaf: sixteen 64-byte VMAs, whose lines a lookup's scan fetches together.
 const LEAF_CAP: usize = 16;
@@ -39,10 +51,26 @@ const MAX_HEIGHT: usize = 8;
 /// No leaf (the ends of the leaf list).
 const NIL: u32 = u32::MAX;
 
-/// What the index stores: values that carry their own key.
-pub trait Keyed {
-    /// The value's place in the order; no two values in an index share one.
-    fn key(&self) -> u64;
+/// What the index stores: values that cover a range `[start, end)` of addresses; the ranges
+/// of the values in one index never overlap, and the start is the value's key.
+pub trait Span {
+    /// First address (the key).
+    fn start(&self) -> u64;
+    /// One past the last address.
+    fn end(&self) -> u64;
+}
+
+/// Where a full node of `cap` entries (`min` at least per node) that is about to receive an
+/// entry at `pos` splits: the number of entries the left half keeps. Appends at either end
+/// keep the old node nearly full.
+fn split_point(cap: usize, min: usize, pos: usize) -> usize {
+    if pos == cap {
+        cap + 1 - min
+    } else if pos == 0 {
+        min - 1
+    } else {
+        cap / 2
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -50,6 +78,9 @@ struct Leaf<V> {
     len: usize,
     prev: u32,
     next: u32,
+    /// The end of the value before this leaf's first one (0 for the first leaf): where the
+    /// gap below the first value starts.
+    lo: u64,
     /// `Some` below `len`, `None` from there on.
     items: [Option<V>; LEAF_CAP],
 }
@@ -60,19 +91,50 @@ struct Inner {
     /// `bounds[i]` bounds the keys of `child[i]` from below; `bounds[0]` is not used.
     bounds: [u64; INNER_CAP],
     child: [u32; INNER_CAP],
+    /// `gap[i]`: the largest gap below a value in `child[i]`'s subtree.
+    gap: [u64; INNER_CAP],
 }
 
-impl<V: Keyed> Leaf<V> {
+impl<V: Span> Leaf<V> {
     fn empty() -> Leaf<V> {
-        Leaf { len: 0, prev: NIL, next: NIL, items: std::array::from_fn(|_| None) }
+        Leaf { len: 0, prev: NIL, next: NIL, lo: 0, items: std::array::from_fn(|_| None) }
     }
 
     fn key(&self, i: usize) -> u64 {
-        self.items[i].as_ref().map_or(u64::MAX, Keyed::key)
+        self.items[i].as_ref().map_or(u64::MAX, Span::start)
     }
 
     fn item(&self, i: usize) -> &V {
         self.items[i].as_ref().expect("an entry below the leaf's length")
+    }
+
+    /// Where the gap below entry `i` starts.
+    fn gap_start(&self, i: usize) -> u64 {
+        if i == 0 {
+            self.lo
+        } else {
+            self.item(i - 1).end()
+        }
+    }
+
+    /// The end of the last entry (`lo` for an empty leaf).
+    fn last_end(&self) -> u64 {
+        if self.len == 0 {
+            self.lo
+        } else {
+            self.item(self.len - 1).end()
+        }
+    }
+
+    /// The largest gap below an entry of this leaf.
+    fn max_gap(&self) -> u64 {
+        let mut prev = self.lo;
+        let mut max = 0;
+        for v in self.items[..self.len].iter().flatten() {
+            max = max.max(v.start().saturating_sub(prev));
+            prev = v.end();
+        }
+        max
     }
 
     /// How many entries have keys `<= x`. A scan from the front (see [`count_le`]).
@@ -108,32 +170,9 @@ impl<V: Keyed> Leaf<V> {
     }
 }
 
-/// Puts `(key, val)` at `pos` of a node's two arrays of `len` entries, shifting the rest up.
-fn insert_pair<const N: usize>(
-    keys: &mut [u64; N],
-    vals: &mut [u32; N],
-    len: &mut usize,
-    pos: usize,
-    pair: (u64, u32),
-) {
-    keys.copy_within(pos..*len, pos + 1);
-    vals.copy_within(pos..*len, pos + 1);
-    (keys[pos], vals[pos]) = pair;
-    *len += 1;
-}
-
-/// Takes the entry at `pos` out of a node's two arrays of `len` entries.
-fn remove_pair<const N: usize>(keys: &mut [u64; N], vals: &mut [u32; N], len: &mut usize, pos: usize) -> (u64, u32) {
-    let out = (keys[pos], vals[pos]);
-    keys.copy_within(pos + 1..*len, pos);
-    vals.copy_within(pos + 1..*len, pos);
-    *len -= 1;
-    out
-}
-
 impl Inner {
     fn empty() -> Inner {
-        Inner { len: 0, bounds: [0; INNER_CAP], child: [0; INNER_CAP] }
+        Inner { len: 0, bounds: [0; INNER_CAP], child: [0; INNER_CAP], gap: [0; INNER_CAP] }
     }
 
     /// The child to descend into for `x`.
@@ -141,12 +180,28 @@ impl Inner {
         count_le(&self.bounds[1..self.len], x)
     }
 
-    fn insert_at(&mut self, pos: usize, bound: u64, child: u32) {
-        insert_pair(&mut self.bounds, &mut self.child, &mut self.len, pos, (bound, child));
+    /// The largest gap below a value in this subtree.
+    fn max_gap(&self) -> u64 {
+        self.gap[..self.len].iter().copied().max().unwrap_or(0)
     }
 
-    fn remove_at(&mut self, pos: usize) -> (u64, u32) {
-        remove_pair(&mut self.bounds, &mut self.child, &mut self.len, pos)
+    fn insert_at(&mut self, pos: usize, bound: u64, child: u32, gap: u64) {
+        let n = self.len;
+        self.bounds.copy_within(pos..n, pos + 1);
+        self.child.copy_within(pos..n, pos + 1);
+        self.gap.copy_within(pos..n, pos + 1);
+        (self.bounds[pos], self.child[pos], self.gap[pos]) = (bound, child, gap);
+        self.len += 1;
+    }
+
+    fn remove_at(&mut self, pos: usize) -> (u64, u32, u64) {
+        let n = self.len;
+        let out = (self.bounds[pos], self.child[pos], self.gap[pos]);
+        self.bounds.copy_within(pos + 1..n, pos);
+        self.child.copy_within(pos + 1..n, pos);
+        self.gap.copy_within(pos + 1..n, pos);
+        self.len -= 1;
+        out
     }
 }
 
@@ -166,7 +221,10 @@ struct Pos {
     at: usize,
 }
 
-/// Values ordered by key; see the module documentation.
+/// The inner nodes a walk passed, each with the child it took.
+type Path = [(u32, usize); MAX_HEIGHT];
+
+/// Values ordered by start, with their gaps; see the module documentation.
 #[derive(Clone, Debug)]
 pub struct VmaIndex<V> {
     leaves: Arena<Leaf<V>>,
@@ -179,13 +237,13 @@ pub struct VmaIndex<V> {
     hint: Cell<u32>,
 }
 
-impl<V: Keyed> Default for VmaIndex<V> {
+impl<V: Span> Default for VmaIndex<V> {
     fn default() -> Self {
         VmaIndex::new()
     }
 }
 
-impl<V: Keyed> VmaIndex<V> {
+impl<V: Span> VmaIndex<V> {
     /// An empty index.
     pub fn new() -> VmaIndex<V> {
         let mut leaves = Arena::default();
@@ -240,6 +298,11 @@ impl<V: Keyed> VmaIndex<V> {
         node
     }
 
+    /// The end of the last entry (0 when there is none): where the top gap starts.
+    pub fn last_end(&self) -> u64 {
+        self.leaf(self.end_leaf(true)).last_end()
+    }
+
     fn entry(&self, p: Pos) -> &V {
         self.leaf(p.leaf).item(p.at)
     }
@@ -279,7 +342,7 @@ impl<V: Keyed> VmaIndex<V> {
     /// The position of the first key `>= x`.
     fn pos_ge(&self, x: u64) -> Option<Pos> {
         match self.pos_le(x) {
-            Some(p) if self.entry(p).key() == x => Some(p),
+            Some(p) if self.entry(p).start() == x => Some(p),
             Some(p) => self.step_forward(p),
             None if self.len == 0 => None,
             None => Some(Pos { leaf: self.end_leaf(false), at: 0 }),
@@ -294,7 +357,7 @@ impl<V: Keyed> VmaIndex<V> {
     /// The entry with the largest key `< x`.
     pub fn last_lt(&self, x: u64) -> Option<&V> {
         let p = self.pos_le(x)?;
-        let p = if self.entry(p).key() == x { self.step_back(p)? } else { p };
+        let p = if self.entry(p).start() == x { self.step_back(p)? } else { p };
         Some(self.entry(p))
     }
 
@@ -313,13 +376,7 @@ impl<V: Keyed> VmaIndex<V> {
 
     /// The entry whose key is `key`.
     pub fn get(&self, key: u64) -> Option<&V> {
-        self.last_le(key).filter(|v| v.key() == key)
-    }
-
-    /// The entry whose key is `key`, to change in ways that keep its key.
-    pub fn get_mut(&mut self, key: u64) -> Option<&mut V> {
-        let p = self.pos_le(key).filter(|&p| self.entry(p).key() == key)?;
-        self.leaves[p.leaf].items[p.at].as_mut()
+        self.last_le(key).filter(|v| v.start() == key)
     }
 
     /// Entries with keys `>= x`, in order.
@@ -350,7 +407,7 @@ impl<V: Keyed> VmaIndex<V> {
 
     /// The walk down to `key`'s leaf: the inner nodes passed with the child taken in each,
     /// the leaf, and where `key` is or would go in it.
-    fn walk_to(&self, key: u64) -> ([(u32, usize); MAX_HEIGHT], u32, usize) {
+    fn walk_to(&self, key: u64) -> (Path, u32, usize) {
         let mut path = [(0u32, 0usize); MAX_HEIGHT];
         let mut node = self.root;
         for slot in path.iter_mut().take(self.height) {
@@ -363,17 +420,62 @@ impl<V: Keyed> VmaIndex<V> {
         (path, node, self.leaf(node).count_lt(key))
     }
 
-    /// Stores `v` under its key, returning the entry it replaces.
+    /// Recomputes the largest gap of `leaf`, reached by `path`, and of the nodes above it.
+    /// With `early`, stops at the first level whose value did not change (right when the rest
+    /// of the tree is up to date).
+    fn refresh(&mut self, path: &Path, leaf: u32, early: bool) {
+        let mut gap = self.leaf(leaf).max_gap();
+        for &(parent, c) in path[..self.height].iter().rev() {
+            let p = &mut self.inners[parent];
+            if early && p.gap[c] == gap {
+                return;
+            }
+            p.gap[c] = gap;
+            gap = p.max_gap();
+        }
+    }
+
+    /// Sets the `lo` of `leaf` (the end of the entry before it) and, if it changed, the
+    /// gaps above the leaf.
+    fn sync_lo(&mut self, leaf: u32) {
+        if leaf == NIL {
+            return;
+        }
+        let l = self.leaf(leaf);
+        let lo = if l.prev == NIL { 0 } else { self.leaf(l.prev).last_end() };
+        if l.lo == lo || l.len == 0 {
+            self.leaves[leaf].lo = lo;
+            return;
+        }
+        let key = l.key(0);
+        self.leaves[leaf].lo = lo;
+        let (path, node, _) = self.walk_to(key);
+        debug_assert_eq!(node, leaf, "a walk to a leaf's first key ends in it");
+        self.refresh(&path, node, true);
+    }
+
+    /// Stores `v` under its start, returning the entry it replaces.
     pub fn insert(&mut self, v: V) -> Option<V> {
-        let key = v.key();
+        let key = v.start();
         let (path, node, pos) = self.walk_to(key);
         let leaf = &mut self.leaves[node];
         if pos < leaf.len && leaf.key(pos) == key {
-            return leaf.items[pos].replace(v);
+            let old = leaf.items[pos].replace(v);
+            let next = (pos + 1 == leaf.len).then_some(leaf.next);
+            self.refresh(&path, node, true);
+            if let Some(next) = next {
+                self.sync_lo(next);
+            }
+            return old;
         }
         self.len += 1;
         if leaf.len < LEAF_CAP {
             leaf.insert_at(pos, v);
+            let next = (pos + 1 == leaf.len).then_some(leaf.next);
+            self.refresh(&path, node, true);
+            if let Some(next) = next {
+                self.sync_lo(next);
+            }
             return None;
         }
         // Split the full leaf, then push the new right half's bound up the path.
@@ -393,66 +495,72 @@ impl<V: Keyed> VmaIndex<V> {
         } else {
             self.leaves[right_id].insert_at(pos - keep, v);
         }
-        let mut bound = self.leaves[right_id].key(0);
-        let mut new_child = right_id;
+        self.leaves[right_id].lo = self.leaf(node).last_end();
+        let mut child_gap = self.leaf(node).max_gap();
+        let mut carry = Some((self.leaf(right_id).key(0), right_id, self.leaf(right_id).max_gap()));
         for level in (0..self.height).rev() {
             let (parent, c) = path[level];
             let p = &mut self.inners[parent];
-            if p.len < INNER_CAP {
-                p.insert_at(c + 1, bound, new_child);
-                return None;
+            p.gap[c] = child_gap;
+            if let Some((bound, new_child, new_gap)) = carry.take() {
+                if p.len < INNER_CAP {
+                    p.insert_at(c + 1, bound, new_child, new_gap);
+                } else {
+                    let keep = split_point(INNER_CAP, INNER_MIN, c + 1);
+                    let mut right = Inner::empty();
+                    right.len = INNER_CAP - keep;
+                    right.bounds[..right.len].copy_from_slice(&p.bounds[keep..]);
+                    right.child[..right.len].copy_from_slice(&p.child[keep..]);
+                    right.gap[..right.len].copy_from_slice(&p.gap[keep..]);
+                    p.len = keep;
+                    if c + 1 < keep {
+                        p.insert_at(c + 1, bound, new_child, new_gap);
+                    } else {
+                        right.insert_at(c + 1 - keep, bound, new_child, new_gap);
+                    }
+                    let (rb, rg) = (right.bounds[0], right.max_gap());
+                    carry = Some((rb, self.inners.alloc(right), rg));
+                }
             }
-            let keep = split_point(INNER_CAP, INNER_MIN, c + 1);
-            let mut right = Inner::empty();
-            right.len = INNER_CAP - keep;
-            right.bounds[..right.len].copy_from_slice(&p.bounds[keep..]);
-            right.child[..right.len].copy_from_slice(&p.child[keep..]);
-            p.len = keep;
-            let right_id = self.inners.alloc(right);
-            if c + 1 < keep {
-                self.inners[parent].insert_at(c + 1, bound, new_child);
-            } else {
-                self.inners[right_id].insert_at(c + 1 - keep, bound, new_child);
-            }
-            bound = self.inners[right_id].bounds[0];
-            new_child = right_id;
+            child_gap = self.inners[parent].max_gap();
         }
-        // The root split: a new root above both halves.
-        let mut root = Inner::empty();
-        root.len = 2;
-        root.child[0] = self.root;
-        root.bounds[1] = bound;
-        root.child[1] = new_child;
-        self.root = self.inners.alloc(root);
-        self.height += 1;
+        if let Some((bound, new_child, new_gap)) = carry {
+            // The root split: a new root above both halves.
+            let mut root = Inner::empty();
+            root.len = 2;
+            (root.child[0], root.gap[0]) = (self.root, child_gap);
+            (root.bounds[1], root.child[1], root.gap[1]) = (bound, new_child, new_gap);
+            self.root = self.inners.alloc(root);
+            self.height += 1;
+        }
+        let next = self.leaf(right_id).next;
+        self.sync_lo(next);
         None
     }
 
     /// Removes and returns the entry whose key is `key`.
     pub fn remove(&mut self, key: u64) -> Option<V> {
-        let hint = self.hint.get();
-        if hint != NIL && self.leaf_holds(hint, key) {
-            let leaf = &mut self.leaves[hint];
-            if self.height == 0 || leaf.len > LEAF_MIN {
-                // The leaf stays big enough: no walk needed, and a bound left below the
-                // leaf's new first key is allowed.
-                let pos = leaf.count_lt(key);
-                if pos == leaf.len || leaf.key(pos) != key {
-                    return None;
-                }
-                self.len -= 1;
-                return Some(leaf.remove_at(pos));
-            }
-        }
         let (path, node, pos) = self.walk_to(key);
-        let leaf = &mut self.leaves[node];
+        let leaf = &self.leaves[node];
         if pos == leaf.len || leaf.key(pos) != key {
             return None;
         }
+        Some(self.remove_at(&path, node, pos, key))
+    }
+
+    /// Removes the entry at `pos` of `node`, reached by `path` from a walk to `key` (the
+    /// entry's start in the order, which [`VmaIndex::update`] may have changed since).
+    fn remove_at(&mut self, path: &Path, node: u32, pos: usize, key: u64) -> V {
+        let leaf = &mut self.leaves[node];
         let val = leaf.remove_at(pos);
         self.len -= 1;
         if self.height == 0 || leaf.len >= LEAF_MIN {
-            return Some(val);
+            let next = (pos == leaf.len).then_some(leaf.next);
+            self.refresh(path, node, true);
+            if let Some(next) = next {
+                self.sync_lo(next);
+            }
+            return val;
         }
         // The leaf is short: borrow from a sibling, or merge with it and go up.
         let (parent, c) = path[self.height - 1];
@@ -470,43 +578,89 @@ impl<V: Keyed> VmaIndex<V> {
             self.root = only;
             self.height -= 1;
         }
-        Some(val)
+        // Every node that changed is on the walk to `key` or a sibling of one, whose gap
+        // its parent on the walk got from `fix_*`: the walk recomputes the rest.
+        let (path, node, _) = self.walk_to(key);
+        self.refresh(&path, node, false);
+        // The entry after the removed one has a new gap below it.
+        if let Some(p) = self.pos_ge(key) {
+            if p.at == 0 {
+                self.sync_lo(p.leaf);
+            }
+        }
+        val
+    }
+
+    /// Changes the entry whose key is `key` through `f`, which may move its bounds (its new
+    /// range must not overlap another entry); returns false when there is no such entry.
+    pub fn update(&mut self, key: u64, f: impl FnOnce(&mut V)) -> bool {
+        let (path, node, pos) = self.walk_to(key);
+        let leaf = &mut self.leaves[node];
+        if pos == leaf.len || leaf.key(pos) != key {
+            return false;
+        }
+        let item = leaf.items[pos].as_mut().expect("an entry below the leaf's length");
+        let end = item.end();
+        f(item);
+        let (new_start, new_end) = (item.start(), item.end());
+        if new_start != key {
+            // It moves in the order: out, and in again under its new key.
+            let v = self.remove_at(&path, node, pos, key);
+            self.insert(v);
+        } else if new_end != end {
+            debug_assert!(pos + 1 == leaf.len || new_end <= leaf.key(pos + 1), "update over the next entry");
+            let next = (pos + 1 == leaf.len).then_some(leaf.next);
+            self.refresh(&path, node, true);
+            if let Some(next) = next {
+                self.sync_lo(next);
+            }
+        }
+        true
     }
 
     /// Refills the short leaf `child[c]` of `parent`; returns whether two leaves merged (the
-    /// parent lost a child).
+    /// parent lost a child). Sets the parent's gaps of the leaves it changes.
     fn fix_leaf(&mut self, parent: u32, c: usize) -> bool {
         let p = &self.inners[parent];
         let (left_c, right_c) = if c > 0 { (c - 1, c) } else { (c, c + 1) };
         let (left, right) = (p.child[left_c], p.child[right_c]);
         let (ll, rl) = (self.leaf(left).len, self.leaf(right).len);
-        if c > 0 && ll > LEAF_MIN {
+        let merged = if c > 0 && ll > LEAF_MIN {
             // Borrow the left sibling's last entry.
             let v = self.leaves[left].remove_at(ll - 1);
-            let k = v.key();
+            let k = v.start();
             self.leaves[right].insert_at(0, v);
+            self.leaves[right].lo = self.leaf(left).last_end();
             self.inners[parent].bounds[right_c] = k;
-            return false;
-        }
-        if c == 0 && rl > LEAF_MIN {
+            false
+        } else if c == 0 && rl > LEAF_MIN {
             // Borrow the right sibling's first entry.
             let v = self.leaves[right].remove_at(0);
             self.leaves[left].insert_at(ll, v);
+            self.leaves[right].lo = self.leaf(left).last_end();
             self.inners[parent].bounds[right_c] = self.leaf(right).key(0);
-            return false;
+            false
+        } else {
+            // Merge the right leaf into the left one.
+            let mut r = std::mem::replace(&mut self.leaves[right], Leaf::empty());
+            let l = &mut self.leaves[left];
+            r.move_tail(0, l);
+            l.next = r.next;
+            if r.next != NIL {
+                self.leaves[r.next].prev = left;
+            }
+            self.leaves.release(right);
+            self.hint.set(NIL);
+            self.inners[parent].remove_at(right_c);
+            true
+        };
+        let gl = self.leaf(left).max_gap();
+        self.inners[parent].gap[left_c] = gl;
+        if !merged {
+            let gr = self.leaf(right).max_gap();
+            self.inners[parent].gap[right_c] = gr;
         }
-        // Merge the right leaf into the left one.
-        let mut r = std::mem::replace(&mut self.leaves[right], Leaf::empty());
-        let l = &mut self.leaves[left];
-        r.move_tail(0, l);
-        l.next = r.next;
-        if r.next != NIL {
-            self.leaves[r.next].prev = left;
-        }
-        self.leaves.release(right);
-        self.hint.set(NIL);
-        self.inners[parent].remove_at(right_c);
-        true
+        merged
     }
 
     /// Refills the short inner node `child[c]` of `parent`, like [`VmaIndex::fix_leaf`].
@@ -516,63 +670,81 @@ impl<V: Keyed> VmaIndex<V> {
         let (left, right) = (p.child[left_c], p.child[right_c]);
         let between = p.bounds[right_c];
         let (ll, rl) = (self.inners[left].len, self.inners[right].len);
-        if c > 0 && ll > INNER_MIN {
+        let merged = if c > 0 && ll > INNER_MIN {
             // The left sibling's last child moves over; the old first child of this node
             // gets the bound that used to separate the two nodes.
-            let (b, ch) = {
+            let (b, ch, g) = {
                 let l = &mut self.inners[left];
                 l.len -= 1;
-                (l.bounds[l.len], l.child[l.len])
+                (l.bounds[l.len], l.child[l.len], l.gap[l.len])
             };
             let r = &mut self.inners[right];
             r.bounds[0] = between;
-            r.insert_at(0, b, ch);
+            r.insert_at(0, b, ch, g);
             self.inners[parent].bounds[right_c] = b;
-            return false;
-        }
-        if c == 0 && rl > INNER_MIN {
+            false
+        } else if c == 0 && rl > INNER_MIN {
             let r = &mut self.inners[right];
-            let (_, ch) = r.remove_at(0);
+            let (_, ch, g) = r.remove_at(0);
             let next_bound = r.bounds[0];
             let l = &mut self.inners[left];
             let n = l.len;
-            l.insert_at(n, between, ch);
+            l.insert_at(n, between, ch, g);
             self.inners[parent].bounds[right_c] = next_bound;
-            return false;
+            false
+        } else {
+            let r = self.inners[right].clone();
+            let l = &mut self.inners[left];
+            l.bounds[ll] = between;
+            l.bounds[ll + 1..ll + rl].copy_from_slice(&r.bounds[1..rl]);
+            l.child[ll..ll + rl].copy_from_slice(&r.child[..rl]);
+            l.gap[ll..ll + rl].copy_from_slice(&r.gap[..rl]);
+            l.len = ll + rl;
+            self.inners.release(right);
+            self.inners[parent].remove_at(right_c);
+            true
+        };
+        let gl = self.inners[left].max_gap();
+        self.inners[parent].gap[left_c] = gl;
+        if !merged {
+            let gr = self.inners[right].max_gap();
+            self.inners[parent].gap[right_c] = gr;
         }
-        let r = self.inners[right].clone();
-        let l = &mut self.inners[left];
-        l.bounds[ll] = between;
-        l.child[ll] = r.child[0];
-        l.bounds[ll + 1..ll + rl].copy_from_slice(&r.bounds[1..rl]);
-        l.child[ll + 1..ll + rl].copy_from_slice(&r.child[1..rl]);
-        l.len = ll + rl;
-        self.inners.release(right);
-        self.inners[parent].remove_at(right_c);
-        true
+        merged
     }
 
-    /// Checks the structure: sizes, order, bounds, equal depth and the leaf list.
+    /// Checks the structure (sizes, order, bounds, equal depth, the leaf list) and the gaps:
+    /// each leaf's `lo` and each inner node's largest gaps against a recomputation from the
+    /// entries.
     pub fn check_invariants(&self) {
         let mut leaves_in_order = Vec::new();
-        let count = self.check_node(self.root, self.height, true, None, None, &mut leaves_in_order);
+        let (count, _) = self.check_node(self.root, self.height, true, None, None, &mut leaves_in_order);
         assert_eq!(count, self.len, "entry count");
         let mut prev = NIL;
+        let mut prev_end = 0;
         for (i, &leaf) in leaves_in_order.iter().enumerate() {
             let l = self.leaf(leaf);
             assert!(l.items[..l.len].iter().all(Option::is_some), "entries below a leaf's length");
             assert!(l.items[l.len..].iter().all(Option::is_none), "no entries past a leaf's length");
-            assert_eq!(self.leaf(leaf).prev, prev, "leaf list back link");
+            assert_eq!(l.prev, prev, "leaf list back link");
             let next = leaves_in_order.get(i + 1).copied().unwrap_or(NIL);
-            assert_eq!(self.leaf(leaf).next, next, "leaf list forward link");
+            assert_eq!(l.next, next, "leaf list forward link");
+            assert_eq!(l.lo, prev_end, "a leaf's lo is the end of the entry before it");
+            for v in l.items[..l.len].iter().flatten() {
+                assert!(v.start() < v.end(), "empty entry at {:#x}", v.start());
+                assert!(v.start() >= prev_end, "entries overlap at {:#x}", v.start());
+                prev_end = v.end();
+            }
             prev = leaf;
         }
+        assert_eq!(self.last_end(), prev_end, "the top gap's start");
         let hint = self.hint.get();
         assert!(hint == NIL || leaves_in_order.contains(&hint), "the lookup hint names a leaf in the tree");
     }
 
     /// Checks the subtree at `node` (`height` levels above the leaves) against the bounds
-    /// `[lo, hi)` its parent gives it; returns its entry count.
+    /// `[lo, hi)` its parent gives it; returns its entry count and its largest gap, computed
+    /// from the entries.
     fn check_node(
         &self,
         node: u32,
@@ -581,7 +753,7 @@ impl<V: Keyed> VmaIndex<V> {
         lo: Option<u64>,
         hi: Option<u64>,
         leaves: &mut Vec<u32>,
-    ) -> usize {
+    ) -> (usize, u64) {
         let within = |k: u64| lo.is_none_or(|lo| k >= lo) && hi.is_none_or(|hi| k < hi);
         if height == 0 {
             let l = self.leaf(node);
@@ -590,21 +762,25 @@ impl<V: Keyed> VmaIndex<V> {
             assert!(keys.windows(2).all(|w| w[0] < w[1]), "leaf keys in order");
             assert!(keys.iter().all(|&k| within(k)), "leaf keys within their bounds");
             leaves.push(node);
-            return l.len;
+            let gap = (0..l.len).map(|i| l.key(i).saturating_sub(l.gap_start(i))).max().unwrap_or(0);
+            return (l.len, gap);
         }
         let n = &self.inners[node];
         assert!(n.len <= INNER_CAP && n.len >= if is_root { 2 } else { INNER_MIN }, "inner size {}", n.len);
         assert!(n.bounds[1..n.len].windows(2).all(|w| w[0] < w[1]), "inner bounds in order");
-        (0..n.len)
-            .map(|i| {
-                let clo = if i == 0 { lo } else { Some(n.bounds[i]) };
-                let chi = if i + 1 < n.len { Some(n.bounds[i + 1]) } else { hi };
-                if i > 0 {
-                    assert!(within(n.bounds[i]), "inner bound within the parent's");
-                }
-                self.check_node(n.child[i], height - 1, false, clo, chi, leaves)
-            })
-            .sum()
+        let (mut count, mut gap) = (0, 0);
+        for i in 0..n.len {
+            let clo = if i == 0 { lo } else { Some(n.bounds[i]) };
+            let chi = if i + 1 < n.len { Some(n.bounds[i + 1]) } else { hi };
+            if i > 0 {
+                assert!(within(n.bounds[i]), "inner bound within the parent's");
+            }
+            let (c, g) = self.check_node(n.child[i], height - 1, false, clo, chi, leaves);
+            assert_eq!(n.gap[i], g, "inner node {node} child {i}: largest gap out of date");
+            count += c;
+            gap = gap.max(g);
+        }
+        (count, gap)
     }
 }
 
@@ -618,7 +794,7 @@ pub struct Iter<'a, V> {
     remaining: usize,
 }
 
-impl<'a, V: Keyed> Iterator for Iter<'a, V> {
+impl<'a, V: Span> Iterator for Iter<'a, V> {
     type Item = &'a V;
 
     fn next(&mut self) -> Option<&'a V> {
@@ -637,7 +813,7 @@ impl<'a, V: Keyed> Iterator for Iter<'a, V> {
     }
 }
 
-impl<V: Keyed> DoubleEndedIterator for Iter<'_, V> {
+impl<V: Span> DoubleEndedIterator for Iter<'_, V> {
     fn next_back(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
             return None;
@@ -669,139 +845,5 @@ impl<V: Keyed> DoubleEndedIterator for Iter<'_, V> {
         self.remaining -= 1;
         self.back = self.index.step_back(back);
         Some(self.index.entry(back))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use std::collections::BTreeMap;
-    use std::ops::Bound::{Excluded, Unbounded};
-
-    #[derive(Clone, Debug)]
-    enum Op {
-        Insert(u64),
-        Remove(u64),
-        Change(u64),
-    }
-
-    /// An entry of the tests: key and value.
-    #[derive(Clone, Debug, PartialEq)]
-    struct E(u64, u32);
-
-    impl Keyed for E {
-        fn key(&self) -> u64 {
-            self.0
-        }
-    }
-
-    fn pair(e: &E) -> (u64, u32) {
-        (e.0, e.1)
-    }
-
-    fn op(space: u64) -> impl Strategy<Value = Op> {
-        prop_oneof![(0..space).prop_map(Op::Insert), (0..space).prop_map(Op::Remove), (0..space).prop_map(Op::Change)]
-    }
-
-    fn agree(index: &VmaIndex<E>, model: &BTreeMap<u64, u32>, probes: &[u64]) {
-        index.check_invariants();
-        assert_eq!(index.len(), model.len());
-        assert!(index.iter().map(pair).eq(model.iter().map(|(&k, &v)| (k, v))));
-        assert!(index.iter().rev().map(pair).eq(model.iter().rev().map(|(&k, &v)| (k, v))));
-        for &x in probes {
-            let le = model.range(..=x).next_back().map(|(&k, &v)| (k, v));
-            let lt = model.range(..x).next_back().map(|(&k, &v)| (k, v));
-            let ge = model.range(x..).next().map(|(&k, &v)| (k, v));
-            let gt = model.range((Excluded(x), Unbounded)).next().map(|(&k, &v)| (k, v));
-            let got = [index.last_le(x), index.last_lt(x), index.first_ge(x), index.first_gt(x)].map(|e| e.map(pair));
-            assert_eq!(got, [le, lt, ge, gt]);
-            assert_eq!(index.get(x).map(|e| e.1), model.get(&x).copied());
-            assert!(index.iter_from(x).take(70).map(pair).eq(model.range(x..).take(70).map(|(&k, &v)| (k, v))));
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-        #[test]
-        fn behaves_like_a_btreemap(ops in prop::collection::vec(op(3000), 1..6000), probes in prop::collection::vec(0u64..3100, 8)) {
-            let mut index = VmaIndex::new();
-            let mut model = BTreeMap::new();
-            for (i, op) in ops.iter().enumerate() {
-                match *op {
-                    Op::Insert(k) => assert_eq!(index.insert(E(k, i as u32)).map(|e| e.1), model.insert(k, i as u32)),
-                    Op::Remove(k) => assert_eq!(index.remove(k).map(|e| e.1), model.remove(&k)),
-                    Op::Change(k) => {
-                        // In place, as the VMA code changes a VMA's flags.
-                        if let Some(e) = index.get_mut(k) {
-                            e.1 = e.1.wrapping_add(1);
-                        }
-                        if let Some(v) = model.get_mut(&k) {
-                            *v = v.wrapping_add(1);
-                        }
-                    }
-                }
-                if i % 997 == 0 {
-                    agree(&index, &model, &probes);
-                }
-            }
-            agree(&index, &model, &probes);
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(12))]
-        // Big enough for three levels, so inner nodes split, lend and merge too.
-        #[test]
-        fn deep_trees_shrink_like_a_btreemap(
-            keys in prop::collection::vec(0u64..1_000_000, 5000..12_000),
-            keep_one_in in 1usize..6,
-            probes in prop::collection::vec(0u64..1_000_100, 8),
-        ) {
-            let mut index = VmaIndex::new();
-            let mut model = BTreeMap::new();
-            for (i, &k) in keys.iter().enumerate() {
-                assert_eq!(index.insert(E(k, i as u32)).map(|e| e.1), model.insert(k, i as u32));
-            }
-            agree(&index, &model, &probes);
-            for (i, &k) in keys.iter().rev().enumerate() {
-                if i % keep_one_in != 0 || keep_one_in == 1 {
-                    assert_eq!(index.remove(k).map(|e| e.1), model.remove(&k));
-                }
-                if i % 2999 == 0 {
-                    agree(&index, &model, &probes);
-                }
-            }
-            agree(&index, &model, &probes);
-        }
-    }
-
-    #[test]
-    fn grows_and_shrinks_in_address_order_both_ways() {
-        let mut index = VmaIndex::new();
-        let mut model = BTreeMap::new();
-        for i in 0..20_000u64 {
-            let k = (1 << 40) - i * 4096;
-            index.insert(E(k, i as u32));
-            model.insert(k, i as u32);
-        }
-        for i in 0..20_000u64 {
-            let k = i * 4096 + (1 << 41);
-            index.insert(E(k, i as u32));
-            model.insert(k, i as u32);
-        }
-        agree(&index, &model, &[0, 4096, 1 << 40, (1 << 41) + 8192, u64::MAX]);
-        // Appends keep leaves nearly full: far fewer than twice the minimum count.
-        assert!(index.leaves.len() < 2 * 40_000 / (LEAF_CAP - LEAF_MIN), "{} leaves", index.leaves.len());
-        for i in (0..40_000u64).step_by(3) {
-            let k = if i < 20_000 { (1 << 40) - i * 4096 } else { (i - 20_000) * 4096 + (1 << 41) };
-            assert_eq!(index.remove(k).map(|e| e.1), model.remove(&k));
-        }
-        agree(&index, &model, &[0, 4096, 1 << 40, (1 << 41) + 8192, u64::MAX]);
-        for k in model.keys().copied().collect::<Vec<_>>() {
-            index.remove(k);
-        }
-        index.check_invariants();
-        assert!(index.is_empty() && index.iter().next().is_none() && index.last_le(u64::MAX).is_none());
     }
 }

@@ -1,37 +1,38 @@
-//! `VmaTree`: the VMAs of one address space, ordered by address, with a free-gap index for
-//! O(log n) placement.
+//! `VmaTree`: the VMAs of one address space, ordered by address, with the free gaps between
+//! them indexed for O(log n) placement.
 //!
-//! VMAs live in a [`VmaIndex`] (a B+tree holding them) ordered by start address; the gaps between them live in a
-//! [`GapTree`] augmented with subtree maxima, the role Linux's maple tree plays for
-//! `unmapped_area_topdown`. The stack guard gap is applied the way Linux applies it: a gap
+//! One structure, a [`VmaIndex`], holds the VMAs in its leaves and, in its inner nodes, the
+//! largest free gap below each subtree, the role Linux's maple tree plays for `find_vma` and
+//! `unmapped_area_topdown`. A VMA's bounds change only through this type's methods, so the
+//! gaps cannot go stale. The stack guard gap is applied the way Linux applies it: a gap
 //! found just below a GROWSDOWN VMA lowers the search's upper limit to the guard's start and
 //! the search starts again, which also skips every other gap above that limit.
 
 use crate::flags::VmFlags;
-use crate::gap_tree::GapTree;
 use crate::vma::Vma;
-use crate::vma_index::{Keyed, VmaIndex};
+use crate::vma_index::{Span, VmaIndex};
 
-impl Keyed for Vma {
-    fn key(&self) -> u64 {
+impl Span for Vma {
+    fn start(&self) -> u64 {
         self.start
+    }
+
+    fn end(&self) -> u64 {
+        self.end
     }
 }
 
-/// The VMAs of an address space plus the index of the room between them.
+/// The VMAs of an address space and the room between them.
 #[derive(Clone, Debug)]
 pub struct VmaTree {
     vmas: VmaIndex<Vma>,
-    gaps: GapTree,
     guard_gap: u64,
 }
 
 impl VmaTree {
     /// An empty address space; the whole range is one gap.
     pub fn new(guard_gap: u64) -> Self {
-        let mut gaps = GapTree::new();
-        gaps.insert(0, u64::MAX);
-        VmaTree { vmas: VmaIndex::new(), gaps, guard_gap }
+        VmaTree { vmas: VmaIndex::new(), guard_gap }
     }
 
     /// The stack guard gap this tree keeps below GROWSDOWN VMAs.
@@ -115,59 +116,35 @@ impl VmaTree {
         }
     }
 
-    /// Indexes the free range between the VMA ending at `from` (or address 0) and the one
-    /// starting at `next` (or the top of the address space).
-    fn index_gap(&mut self, from: u64, next: Option<u64>) {
-        let end = next.unwrap_or(u64::MAX);
-        if end > from {
-            self.gaps.insert(from, end);
-        }
-    }
-
     /// Inserts a VMA; the range must be free.
     pub fn insert(&mut self, vma: Vma) {
         debug_assert!(vma.start < vma.end);
         debug_assert!(self.find(vma.start).is_none_or(|v| v.start >= vma.end), "insert over an existing VMA");
-        let below = self.vmas.last_lt(vma.start).map(|v| v.end).unwrap_or(0);
-        let next = self.vmas.first_ge(vma.start).map(|v| v.start);
-        self.gaps.remove(below);
-        self.index_gap(below, Some(vma.start));
-        self.index_gap(vma.end, next);
         self.vmas.insert(vma);
     }
 
     /// Removes and returns the VMA starting at `start`.
     pub fn remove(&mut self, start: u64) -> Option<Vma> {
-        let vma = self.vmas.remove(start)?;
-        let below = self.vmas.last_lt(start).map(|v| v.end).unwrap_or(0);
-        let next = self.vmas.first_ge(start).map(|v| v.start);
-        self.gaps.remove(below);
-        self.gaps.remove(vma.end);
-        self.index_gap(below, next);
-        Some(vma)
+        self.vmas.remove(start)
     }
 
-    /// Changes a VMA through `f`; its new range must not overlap another VMA.
+    /// Changes the VMA starting at `start` through `f`, which may move its bounds (its new
+    /// range must not overlap another VMA): the one way to change a VMA in place.
     pub fn update(&mut self, start: u64, f: impl FnOnce(&mut Vma)) {
-        let mut vma = self.remove(start).expect("update of a missing VMA");
-        f(&mut vma);
-        self.insert(vma);
-    }
-
-    /// Mutable access to a VMA's fields that do not move it (flags, anon_vma, ...).
-    pub fn get_mut_in_place(&mut self, start: u64) -> Option<&mut Vma> {
-        self.vmas.get_mut(start)
+        let found = self.vmas.update(start, f);
+        assert!(found, "update of a missing VMA at {start:#x}");
     }
 
     /// Highest free address range `[a, a+len)` in `[low, high)` (unmapped_area_topdown).
     pub fn find_top_down(&self, low: u64, high: u64, len: u64, align: u64, slack: u64, offset: u64) -> Option<u64> {
         let mut high = high;
         loop {
-            let a = self.gaps.find_top_down(low, high, len, align, slack, offset)?;
-            let (_, gap_end) = self.gaps.containing(a)?;
-            match self.vmas.get(gap_end) {
+            let (a, next) = self.vmas.gap_top_down(low, high, len, align, slack, offset)?;
+            match next {
                 // Linux lowers the limit to the stack guard and searches again from there.
-                Some(next) if next.flags.contains(VmFlags::GROWSDOWN) && self.start_gap(next) < high.min(gap_end) => {
+                Some(next)
+                    if next.flags.contains(VmFlags::GROWSDOWN) && self.start_gap(next) < high.min(next.start) =>
+                {
                     high = self.start_gap(next);
                 }
                 _ => return Some(a),
@@ -179,9 +156,8 @@ impl VmaTree {
     pub fn find_bottom_up(&self, low: u64, high: u64, len: u64, align: u64, slack: u64, offset: u64) -> Option<u64> {
         let mut low = low;
         loop {
-            let a = self.gaps.find_bottom_up(low, high, len, align, slack, offset)?;
-            let (_, gap_end) = self.gaps.containing(a)?;
-            match self.vmas.get(gap_end) {
+            let (a, next) = self.vmas.gap_bottom_up(low, high, len, align, slack, offset)?;
+            match next {
                 // A stack's guard overlapping the candidate moves the search above that stack.
                 Some(next) if next.flags.contains(VmFlags::GROWSDOWN) && self.start_gap(next) < a + len => {
                     low = next.end;
@@ -191,30 +167,22 @@ impl VmaTree {
         }
     }
 
-    /// The free-gap index.
-    pub fn gaps(&self) -> &GapTree {
-        &self.gaps
+    /// The free gaps `[start, end)` in address order, the top one (up to `u64::MAX`) last.
+    pub fn gaps(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let mut prev_end = 0;
+        self.vmas
+            .iter()
+            .filter_map(move |v| {
+                let gap = (prev_end, v.start);
+                prev_end = v.end;
+                (gap.0 < gap.1).then_some(gap)
+            })
+            .chain(std::iter::once((self.vmas.last_end(), u64::MAX)).filter(|g| g.0 < g.1))
     }
 
-    /// Checks ordering, non-overlap and that the gap index matches the VMAs exactly.
+    /// Checks ordering, non-overlap, and the gaps the tree keeps against a recomputation
+    /// from the VMAs.
     pub fn check_invariants(&self) {
-        self.gaps.check_invariants();
-        let mut expect = Vec::new();
-        let mut prev_end = 0u64;
-        let mut first = true;
         self.vmas.check_invariants();
-        for v in self.vmas.iter() {
-            assert!(v.start < v.end, "empty VMA at {:#x}", v.start);
-            assert!(first || v.start >= prev_end, "VMAs overlap at {:#x}", v.start);
-            let end = v.start;
-            if end > prev_end {
-                expect.push((prev_end, end));
-            }
-            prev_end = v.end;
-            first = false;
-        }
-        expect.push((prev_end, u64::MAX));
-        let got: Vec<_> = self.gaps.iter().collect();
-        assert_eq!(got, expect, "gap index out of date");
     }
 }

@@ -455,11 +455,12 @@ impl Kernel {
         let mm = self.mm_mut(id);
         let Some(old) = mm.vmas.containing(r.addr).cloned() else { return };
         let whole = old.start == r.addr && old.end == r.addr + r.old_len;
-        let v = mm.vmas.get_mut_in_place(old.start).expect("source VMA");
-        v.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
-        if whole {
-            v.anon_vma = None;
-        }
+        mm.vmas.update(old.start, |v| {
+            v.flags -= VmFlags::LOCKED | VmFlags::LOCKONFAULT;
+            if whole {
+                v.anon_vma = None;
+            }
+        });
         if old.flags.contains(VmFlags::LOCKED) {
             mm.locked_vm_stale += old.pages();
         }
