@@ -18,7 +18,10 @@
 //! it (or address 0) to its own start; the range above the last value is the top gap. Each
 //! leaf keeps the end of the value before its first one (`lo`), so a leaf knows all its gaps,
 //! and each inner node keeps, for each child, the largest gap below any value in its subtree,
-//! as Linux's maple tree keeps `gap` in its allocation-range nodes. The free-gap searches
+//! as Linux's maple tree keeps `gap` in its allocation-range nodes. The two gaps at the ends,
+//! below the first value and above the last, are not in those maxima: the searches look at
+//! them on their own, so that an address space with little room between its mappings (a
+//! million VMAs side by side) is searched without a walk down the tree. The free-gap searches
 //! (`unmapped_area_topdown`/`unmapped_area`, in [`search`]) skip every subtree whose largest
 //! gap is too small, so they take O(log n). A value's bounds change only through
 //! [`VmaIndex::insert`], [`VmaIndex::remove`] and [`VmaIndex::update`], which keep the gaps
@@ -91,8 +94,8 @@ struct Inner {
     /// `bounds[i]` bounds the keys of `child[i]` from below; `bounds[0]` is not used.
     bounds: [u64; INNER_CAP],
     child: [u32; INNER_CAP],
-    /// `gap[i]`: the largest gap below a value in `child[i]`'s subtree.
-    gap: [u64; INNER_CAP],
+    /// `gap[i]`: the largest gap below a value in `child[i]`'s subtree, in [`squeeze`]d form.
+    gap: [u32; INNER_CAP],
 }
 
 impl<V: Span> Leaf<V> {
@@ -126,11 +129,21 @@ impl<V: Span> Leaf<V> {
         }
     }
 
-    /// The largest gap below an entry of this leaf.
+    /// Entries whose gaps the tree indexes start here: the gap below the very first entry
+    /// (at the front of the first leaf) is left to the searches, like the top gap.
+    fn first_indexed(&self) -> usize {
+        usize::from(self.prev == NIL)
+    }
+
+    /// The largest indexed gap below an entry of this leaf.
     fn max_gap(&self) -> u64 {
-        let mut prev = self.lo;
+        let first = self.first_indexed();
+        if self.len <= first {
+            return 0;
+        }
+        let mut prev = self.gap_start(first);
         let mut max = 0;
-        for v in self.items[..self.len].iter().flatten() {
+        for v in self.items[first..self.len].iter().flatten() {
             max = max.max(v.start().saturating_sub(prev));
             prev = v.end();
         }
@@ -181,11 +194,11 @@ impl Inner {
     }
 
     /// The largest gap below a value in this subtree.
-    fn max_gap(&self) -> u64 {
+    fn max_gap(&self) -> u32 {
         self.gap[..self.len].iter().copied().max().unwrap_or(0)
     }
 
-    fn insert_at(&mut self, pos: usize, bound: u64, child: u32, gap: u64) {
+    fn insert_at(&mut self, pos: usize, bound: u64, child: u32, gap: u32) {
         let n = self.len;
         self.bounds.copy_within(pos..n, pos + 1);
         self.child.copy_within(pos..n, pos + 1);
@@ -194,7 +207,7 @@ impl Inner {
         self.len += 1;
     }
 
-    fn remove_at(&mut self, pos: usize) -> (u64, u32, u64) {
+    fn remove_at(&mut self, pos: usize) -> (u64, u32, u32) {
         let n = self.len;
         let out = (self.bounds[pos], self.child[pos], self.gap[pos]);
         self.bounds.copy_within(pos + 1..n, pos);
@@ -203,6 +216,15 @@ impl Inner {
         self.len -= 1;
         out
     }
+}
+
+/// A gap's length as inner nodes keep it: in pages, rounded up, at most `u32::MAX`. Half
+/// the size of the length in bytes, so that a search's and an update's scans of a node's
+/// 64 gaps read four cache lines instead of eight; as it never decreases as the length
+/// grows, the largest squeezed gap is the squeezed largest gap, and a gap of at least `n`
+/// bytes has a squeezed length of at least `squeeze(n)`.
+pub(crate) fn squeeze(len: u64) -> u32 {
+    u32::try_from(len.div_ceil(1 << 12)).unwrap_or(u32::MAX)
 }
 
 /// How many of the sorted `keys` are `<= x`: the index of the first one above it.
@@ -421,17 +443,47 @@ impl<V: Span> VmaIndex<V> {
     }
 
     /// Recomputes the largest gap of `leaf`, reached by `path`, and of the nodes above it.
-    /// With `early`, stops at the first level whose value did not change (right when the rest
-    /// of the tree is up to date).
+    /// With `early` (right when the rest of the tree is up to date), see [`VmaIndex::lift`];
+    /// without, every node on the path is scanned.
     fn refresh(&mut self, path: &Path, leaf: u32, early: bool) {
-        let mut gap = self.leaf(leaf).max_gap();
+        let gap = squeeze(self.leaf(leaf).max_gap());
+        if early {
+            return self.lift(path, self.height, gap);
+        }
+        let mut gap = gap;
         for &(parent, c) in path[..self.height].iter().rev() {
             let p = &mut self.inners[parent];
-            if early && p.gap[c] == gap {
+            p.gap[c] = gap;
+            gap = p.max_gap();
+        }
+    }
+
+    /// Records `gap` as the new largest gap of the node `depth` levels below the root on
+    /// `path`, where the rest of the tree is up to date: stops at the first level whose value
+    /// did not change, and works out each node's new largest gap from its old one (which its
+    /// parent holds) without a scan of its children, unless the child that changed held the
+    /// largest gap and it shrank.
+    fn lift(&mut self, path: &Path, depth: usize, mut gap: u32) {
+        for level in (0..depth).rev() {
+            let (parent, c) = path[level];
+            let p = &mut self.inners[parent];
+            let old = p.gap[c];
+            if old == gap {
                 return;
             }
             p.gap[c] = gap;
-            gap = p.max_gap();
+            if level == 0 {
+                return;
+            }
+            let (grand, gc) = path[level - 1];
+            let was = self.inners[grand].gap[gc];
+            gap = if gap >= was {
+                gap
+            } else if old < was {
+                was
+            } else {
+                self.inners[parent].max_gap()
+            };
         }
     }
 
@@ -496,8 +548,8 @@ impl<V: Span> VmaIndex<V> {
             self.leaves[right_id].insert_at(pos - keep, v);
         }
         self.leaves[right_id].lo = self.leaf(node).last_end();
-        let mut child_gap = self.leaf(node).max_gap();
-        let mut carry = Some((self.leaf(right_id).key(0), right_id, self.leaf(right_id).max_gap()));
+        let mut child_gap = squeeze(self.leaf(node).max_gap());
+        let mut carry = Some((self.leaf(right_id).key(0), right_id, squeeze(self.leaf(right_id).max_gap())));
         for level in (0..self.height).rev() {
             let (parent, c) = path[level];
             let p = &mut self.inners[parent];
@@ -563,8 +615,21 @@ impl<V: Span> VmaIndex<V> {
             return val;
         }
         // The leaf is short: borrow from a sibling, or merge with it and go up.
+        let was_last = pos == leaf.len;
         let (parent, c) = path[self.height - 1];
         let mut merged = self.fix_leaf(parent, c);
+        if !merged {
+            // Two leaves under one parent changed: its largest gap goes up from there.
+            let gap = self.inners[parent].max_gap();
+            self.lift(path, self.height - 1, gap);
+            if was_last {
+                // The entry after the removed one starts the next leaf (after a borrow from
+                // the right it moved here, and the right leaf's lo is already its end).
+                let next = self.leaf(node).next;
+                self.sync_lo(next);
+            }
+            return val;
+        }
         let mut level = self.height - 1;
         while merged && level > 0 && self.inners[path[level].0].len < INNER_MIN {
             let (grand, gc) = path[level - 1];
@@ -654,10 +719,10 @@ impl<V: Span> VmaIndex<V> {
             self.inners[parent].remove_at(right_c);
             true
         };
-        let gl = self.leaf(left).max_gap();
+        let gl = squeeze(self.leaf(left).max_gap());
         self.inners[parent].gap[left_c] = gl;
         if !merged {
-            let gr = self.leaf(right).max_gap();
+            let gr = squeeze(self.leaf(right).max_gap());
             self.inners[parent].gap[right_c] = gr;
         }
         merged
@@ -762,7 +827,7 @@ impl<V: Span> VmaIndex<V> {
             assert!(keys.windows(2).all(|w| w[0] < w[1]), "leaf keys in order");
             assert!(keys.iter().all(|&k| within(k)), "leaf keys within their bounds");
             leaves.push(node);
-            let gap = (0..l.len).map(|i| l.key(i).saturating_sub(l.gap_start(i))).max().unwrap_or(0);
+            let gap = (l.first_indexed()..l.len).map(|i| l.key(i).saturating_sub(l.gap_start(i))).max().unwrap_or(0);
             return (l.len, gap);
         }
         let n = &self.inners[node];
@@ -776,7 +841,7 @@ impl<V: Span> VmaIndex<V> {
                 assert!(within(n.bounds[i]), "inner bound within the parent's");
             }
             let (c, g) = self.check_node(n.child[i], height - 1, false, clo, chi, leaves);
-            assert_eq!(n.gap[i], g, "inner node {node} child {i}: largest gap out of date");
+            assert_eq!(n.gap[i], squeeze(g), "inner node {node} child {i}: largest gap out of date");
             count += c;
             gap = gap.max(g);
         }

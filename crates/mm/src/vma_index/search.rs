@@ -5,7 +5,7 @@
 //! its address range inside the window is long enough; only subtrees straddling the window's
 //! ends can pass that test without holding a fit, so a search visits O(height) nodes.
 
-use super::{Pos, Span, VmaIndex};
+use super::{squeeze, Pos, Span, VmaIndex};
 
 /// Parameters of one placement search, validated once up front.
 struct Query {
@@ -14,6 +14,8 @@ struct Query {
     length: u64,
     /// `length + align_slack`: the clipped length a gap needs to qualify.
     need: u64,
+    /// `need` as inner nodes keep gaps: a subtree whose largest gap is below it holds no fit.
+    need_squeezed: u32,
     mask: u64,
     offset: u64,
 }
@@ -29,7 +31,7 @@ impl Query {
         if need > high - low {
             return None;
         }
-        Some(Query { low, high, length, need, mask: align - 1, offset: align_offset })
+        Some(Query { low, high, length, need, need_squeezed: squeeze(need), mask: align - 1, offset: align_offset })
     }
 
     /// Clips `[start, end)` to the window; `Some` only if the clipped part is non-empty and
@@ -41,14 +43,10 @@ impl Query {
         (cs < ce && ce - cs >= self.need).then_some((cs, ce))
     }
 
-    /// Could a subtree whose gaps all lie within `[lo, hi)` hold a qualifying clipped gap,
-    /// given its largest unclipped gap?
+    /// Could a subtree whose gaps all lie within `[lo, hi)` hold a qualifying clipped gap?
     #[inline]
-    fn may_fit(&self, max_len: u64, lo: u64, hi: u64) -> bool {
-        max_len >= self.need
-            && hi > self.low
-            && lo < self.high
-            && hi.min(self.high).saturating_sub(lo.max(self.low)) >= self.need
+    fn may_fit(&self, lo: u64, hi: u64) -> bool {
+        hi > self.low && lo < self.high && hi.min(self.high).saturating_sub(lo.max(self.low)) >= self.need
     }
 
     /// Highest aligned address for the clipped gap `[cs, ce)`.
@@ -112,14 +110,19 @@ impl<V: Span> VmaIndex<V> {
             return None;
         }
         let b = Bounds { key_lo: 0, gap_lo: 0, gap_hi: top };
-        self.top_rec(&q, self.root, self.height, b).map(|(a, p)| (a, Some(self.entry(p))))
+        if let Some((a, p)) = self.top_rec(&q, self.root, self.height, b) {
+            return Some((a, Some(self.entry(p))));
+        }
+        let first = self.leaf(self.end_leaf(false)).item(0);
+        let a = q.qualifying(0, first.start()).and_then(|(cs, ce)| q.fit_top(cs, ce))?;
+        Some((a, Some(first)))
     }
 
     /// Searches node `node` at `height`, highest gap first.
     fn top_rec(&self, q: &Query, node: u32, height: usize, b: Bounds) -> Option<(u64, Pos)> {
         if height == 0 {
             let l = self.leaf(node);
-            for j in (0..l.len).rev() {
+            for j in (l.first_indexed()..l.len).rev() {
                 let end = l.key(j);
                 if end <= q.low {
                     break;
@@ -133,11 +136,18 @@ impl<V: Span> VmaIndex<V> {
         }
         let n = &self.inners[node];
         let key_lo = |k: usize| if k == 0 { b.key_lo } else { n.bounds[k] };
-        // Children past the first whose keys start at or above `high` hold no gap below it
-        // but the first gap of that child.
-        let below = n.bounds[1..n.len].iter().take_while(|&&x| x < q.high).count();
-        let mut k = (below + 1).min(n.len - 1);
+        let mut k = n.len;
         loop {
+            // Children whose largest gap is too small first, in a tight loop.
+            loop {
+                if k == 0 {
+                    return None;
+                }
+                k -= 1;
+                if n.gap[k] >= q.need_squeezed {
+                    break;
+                }
+            }
             let c = Bounds {
                 key_lo: key_lo(k),
                 gap_lo: if k == 0 { b.gap_lo } else { key_lo(k - 1) },
@@ -146,15 +156,11 @@ impl<V: Span> VmaIndex<V> {
             if c.gap_hi <= q.low {
                 return None;
             }
-            if q.may_fit(n.gap[k], c.gap_lo, c.gap_hi) {
+            if c.gap_lo < q.high && q.may_fit(c.gap_lo, c.gap_hi) {
                 if let Some(found) = self.top_rec(q, n.child[k], height - 1, c) {
                     return Some(found);
                 }
             }
-            if k == 0 {
-                return None;
-            }
-            k -= 1;
         }
     }
 
@@ -173,6 +179,10 @@ impl<V: Span> VmaIndex<V> {
         let q = Query::new(low, high, length, align, align_slack, align_offset)?;
         let top = self.last_end();
         if self.len > 0 {
+            let first = self.leaf(self.end_leaf(false)).item(0);
+            if let Some(a) = q.qualifying(0, first.start()).and_then(|(cs, ce)| q.fit_bottom(cs, ce)) {
+                return Some((a, Some(first)));
+            }
             let b = Bounds { key_lo: 0, gap_lo: 0, gap_hi: top };
             if let Some((a, p)) = self.bottom_rec(&q, self.root, self.height, b) {
                 return Some((a, Some(self.entry(p))));
@@ -186,7 +196,7 @@ impl<V: Span> VmaIndex<V> {
     fn bottom_rec(&self, q: &Query, node: u32, height: usize, b: Bounds) -> Option<(u64, Pos)> {
         if height == 0 {
             let l = self.leaf(node);
-            for j in 0..l.len {
+            for j in l.first_indexed()..l.len {
                 let start = l.gap_start(j);
                 if start >= q.high {
                     break;
@@ -201,8 +211,12 @@ impl<V: Span> VmaIndex<V> {
         let n = &self.inners[node];
         let key_lo = |k: usize| if k == 0 { b.key_lo } else { n.bounds[k] };
         // Children whose successor's keys start at or below `low` hold no gap above it.
-        let first = n.bounds[1..n.len].iter().take_while(|&&x| x <= q.low).count();
-        for k in first..n.len {
+        let mut k = n.bounds[1..n.len].iter().take_while(|&&x| x <= q.low).count();
+        while k < n.len {
+            if n.gap[k] < q.need_squeezed {
+                k += 1;
+                continue;
+            }
             let c = Bounds {
                 key_lo: key_lo(k),
                 gap_lo: if k == 0 { b.gap_lo } else { key_lo(k - 1) },
@@ -211,11 +225,12 @@ impl<V: Span> VmaIndex<V> {
             if c.gap_lo >= q.high {
                 return None;
             }
-            if q.may_fit(n.gap[k], c.gap_lo, c.gap_hi) {
+            if q.may_fit(c.gap_lo, c.gap_hi) {
                 if let Some(found) = self.bottom_rec(q, n.child[k], height - 1, c) {
                     return Some(found);
                 }
             }
+            k += 1;
         }
         None
     }
