@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod arena;
+pub mod call;
 pub mod event;
 pub mod file;
 pub mod flags;
@@ -28,6 +29,7 @@ pub mod vma_index;
 pub mod vma_tree;
 
 pub use abi::{Errno, SysResult};
+pub use call::Call;
 pub use event::{Event, EventKind};
 pub use file::{Content, FileId, FileKind, OpenFileId, Source};
 pub use flags::VmFlags;
