@@ -25,7 +25,7 @@ fi
 # AFL++'s runtime for this toolchain (built once; an error when it already is).
 cargo afl config --build >/dev/null 2>&1 || true
 
-(cd afl && nice -n 19 cargo afl build --release --locked --bin "$target")
+(cd afl && nice -n 19 cargo afl build --release --bin "$target")
 
 out=out/$target
 mkdir -p "$out"
@@ -36,7 +36,10 @@ export AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHE
 export AFL_NO_UI=1 AFL_QUIET=1
 # An input that runs longer than 2 s is a hang; one that needs more than 2 GiB of address
 # space is a crash (the replay's parser thread and the model's tables fit easily).
-nice -n 19 cargo afl fuzz -V "$seconds" -t 2000 -m 2048 -i "corpus/$target" -o "$out" \
+# The words of the input language, where it has them.
+dict=()
+[ -f "dict/$target.dict" ] && dict=(-x "dict/$target.dict")
+nice -n 19 cargo afl fuzz -V "$seconds" -t 2000 -m 2048 "${dict[@]}" -i "corpus/$target" -o "$out" \
     -- "afl/target/release/$target" || true
 
 stats=$out/default/fuzzer_stats

@@ -37,9 +37,14 @@ pub fn parse_maps_line(line: &str) -> Option<MapsLine> {
     let name = it.next().unwrap_or("").trim_start().to_string();
     let (s, e) = range.split_once('-')?;
     let (maj, min) = dev.split_once(':')?;
+    let (start, end) = (u64::from_str_radix(s, 16).ok()?, u64::from_str_radix(e, 16).ok()?);
+    // Linux never shows a range that ends before it starts: not a maps line.
+    if end < start {
+        return None;
+    }
     Some(MapsLine {
-        start: u64::from_str_radix(s, 16).ok()?,
-        end: u64::from_str_radix(e, 16).ok()?,
+        start,
+        end,
         perms,
         offset,
         major: u32::from_str_radix(maj, 16).ok()?,
@@ -120,6 +125,13 @@ mod tests {
         assert_eq!(lines[0].name, "/usr/bin/cat");
         assert_eq!(lines[1].name, "[stack]");
         assert_eq!(lines[1].end, 0x7ffc189b9000);
+    }
+
+    #[test]
+    fn a_range_that_ends_before_it_starts_is_not_a_maps_line() {
+        // Found by fuzzing the replay: a page count of such a line underflowed.
+        assert_eq!(parse_maps_line("7ffff7fc5000-7ffff7fc1000 r-xp 00000000 00:00 0 [vdso]"), None);
+        assert!(parse_maps_line("7ffff7fc1000-7ffff7fc5000 r-xp 00000000 00:00 0 [vdso]").is_some());
     }
 
     #[test]

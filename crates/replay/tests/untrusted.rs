@@ -172,3 +172,33 @@ fn lengths_near_2_64_in_a_trace_that_hides_calls_are_not_an_overflow() {
         assert!(r.lines >= 40, "{call}: {}", r.summary());
     }
 }
+
+// Found by fuzzing (fuzz/run.sh replay), minimized.
+
+#[test]
+fn a_short_mmap_line_in_an_address_space_the_trace_hides_is_not_a_panic() {
+    // The first line (no pid) makes the second task's space one the trace does not show the
+    // start of; an mmap line with two arguments there indexed its missing flags.
+    let r = replay_text("brk(NULL) = 0x555555560000\n100 mmap(0x10000, 4096) = 0x10000\n");
+    assert_eq!(r.lines, 2, "{}", r.summary());
+}
+
+#[test]
+fn an_mmap_length_near_2_64_in_an_address_space_the_trace_hides_is_not_an_overflow() {
+    let r = replay_text(
+        "brk(NULL) = 0x555555560000\n\
+         100 mmap(NULL, 18446744073709551615, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x10000\n",
+    );
+    assert_eq!(r.lines, 2, "{}", r.summary());
+}
+
+#[test]
+fn a_maps_line_that_ends_before_it_starts_is_not_a_mapping() {
+    // [vdso] shown from 0x7ffff7fc5000 to 0x7ffff7fc1000: its page count underflowed.
+    let r = replay_text(
+        "4392  execve(\"/usr/bin/cat\", [\"cat\", \"/proc/self/maps\"], [\"PATH=/usr/bin:/bin\"]) = 0\n\
+         4392  openat(AT_FDCWD, \"/proc/self/maps\", O_RDONLY) = 3\n\
+         4392  read(3, \"7ffff7fc5000-7ffff7fc1000 r-xp 00000000 00:00 0                          [vdso]\\n\", 131072) = 80\n",
+    );
+    assert!(r.failed > 0 || !r.errors.is_empty(), "{}", r.summary());
+}
