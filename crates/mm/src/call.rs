@@ -233,7 +233,8 @@ impl fmt::Display for Call {
                 write!(f, "{name}({}, {len}, {})", Addr(addr), format_bits(flags & 0xffff_ffff, MS_NAMES, "0"))
             }
             Call::Mincore { addr, len, vec } => write!(f, "{name}({}, {len}, {})", Addr(addr), Addr(vec)),
-            Call::Ftruncate { fd, len } => write!(f, "{name}({fd}, {len})"),
+            // off_t: strace prints it signed.
+            Call::Ftruncate { fd, len } => write!(f, "{name}({fd}, {})", len as i64),
         }
     }
 }

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod call;
 mod cwd;
 pub mod files;
 mod identity;
@@ -31,6 +32,7 @@ mod replayer;
 mod report;
 pub mod unknowns;
 
+pub use call::call_of;
 pub use cwd::StartCwd;
 pub use files::{bundle_path, Bundle, Files};
 pub use identity::{Identities, Identity, StatFacts};
