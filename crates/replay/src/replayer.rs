@@ -1,6 +1,7 @@
 //! The replay loop: one model task per traced task, one descriptor table per group of tasks
 //! that share one, and a handler per system call.
 
+use crate::call::call_with;
 use crate::files::Files;
 use crate::identity::{Identities, Identity};
 use crate::report::{Mismatch, Mode, Report};
@@ -9,7 +10,7 @@ mod learn;
 use crate::unknowns::{Bound, Learned};
 use abi::*;
 use learn::{AttachedCalls, ExecCtx, ATTACHED, UNSEEN_PLACEMENT};
-use mm::{Config, FileId, Kernel, OpenFileId, Pid};
+use mm::{Call, Config, FileId, Kernel, OpenFileId, Pid};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -795,6 +796,20 @@ impl Replayer {
         value
     }
 
+    /// The model's [`Call`] for line `c`, flag names the `abi` tables do not know reported
+    /// by [`Self::flag_arg`]; `None` when `c` is not an address-space call.
+    fn model_call(&mut self, c: &Syscall) -> Option<Call> {
+        call_with(c, |c, i| self.flag_arg(c, i))
+    }
+
+    /// Does the address-space call of line `c` on the model (ENOSYS for another call).
+    fn apply(&mut self, pid: Pid, c: &Syscall) -> SysResult<u64> {
+        match self.model_call(c) {
+            Some(call) => self.k.dispatch(pid, &call),
+            None => Err(Errno::ENOSYS),
+        }
+    }
+
     fn mpid(&self, tpid: u32) -> Pid {
         self.procs[&tpid].pid
     }
@@ -810,7 +825,7 @@ impl Replayer {
             "brk" if self.unseen_start(tpid) => {
                 // The heap of a process whose start the trace does not show (attached to, or
                 // its execve filtered out): the break is what the log says, unchecked.
-                let got = self.k.brk(pid, c.arg_u64(0).unwrap_or(0));
+                let got = self.apply(pid, c);
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 if let (Some(r), true) = (c.ret.value(), got != Ok(c.ret.value().unwrap_or(0))) {
                     let start = self.k.mm(pid).map(|m| m.start_brk).unwrap_or(0);
@@ -821,7 +836,7 @@ impl Replayer {
             }
             "brk" => {
                 let (start, old) = self.k.mm(pid).map(|m| (m.start_brk, m.brk)).unwrap_or((0, 0));
-                let got = self.k.brk(pid, c.arg_u64(0).unwrap_or(0));
+                let got = self.apply(pid, c);
                 self.learn_from_result(tpid, line, c, (start, old), &got);
                 if let Ok(new) = got {
                     if new > old && old > 0 {
@@ -853,53 +868,26 @@ impl Replayer {
                 self.check(line, what, &c.ret, got);
             }
             "mremap" => {
-                let a = |i| c.arg_u64(i).unwrap_or(0);
-                let flags = self.flag_arg(c, 3);
-                let got = self.k.mremap(pid, a(0), a(1), a(2), flags, a(4));
+                let got = self.apply(pid, c);
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 if let Ok(new) = got {
                     if let Ok(id) = self.k.mm_id(pid) {
                         if self.started.contains(&id) {
-                            self.created.entry(id).or_default().push((new, new.saturating_add(a(2))));
+                            let new_len = c.arg_u64(2).unwrap_or(0);
+                            self.created.entry(id).or_default().push((new, new.saturating_add(new_len)));
                         }
                     }
                 }
                 self.check(line, "mremap", &c.ret, got);
             }
-            "madvise" => {
-                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
-                let advice = c.arg(2).and_then(Arg::flags_value).unwrap_or(u64::MAX);
-                let got = self.k.madvise(pid, a, l, advice);
-                self.learn_from_result(tpid, line, c, (0, 0), &got);
-                self.check(line, "madvise", &c.ret, got);
-            }
-            "mlock" | "munlock" | "mlock2" => {
-                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
-                let got = match c.name.as_ref() {
-                    "mlock" => self.k.mlock(pid, a, l),
-                    "munlock" => self.k.munlock(pid, a, l),
-                    _ => {
-                        let flags = self.flag_arg(c, 2);
-                        self.k.mlock2(pid, a, l, flags)
-                    }
-                };
+            "madvise" | "mlock" | "munlock" | "mlock2" => {
+                let got = self.apply(pid, c);
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 self.check(line, &c.name, &c.ret, got);
             }
-            "mlockall" => {
-                let flags = self.flag_arg(c, 0);
-                let got = self.k.mlockall(pid, flags);
-                self.check(line, "mlockall", &c.ret, got);
-            }
-            "munlockall" => {
-                let got = self.k.munlockall(pid);
-                self.check(line, "munlockall", &c.ret, got);
-            }
-            "msync" => {
-                let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
-                let flags = self.flag_arg(c, 2);
-                let got = self.k.msync(pid, a, l, flags);
-                self.check(line, "msync", &c.ret, got);
+            "mlockall" | "munlockall" | "msync" => {
+                let got = self.apply(pid, c);
+                self.check(line, &c.name, &c.ret, got);
             }
             "mincore" => self.mincore(tpid, line, c),
             "prlimit64" | "setrlimit" | "getrlimit" => {
@@ -1931,24 +1919,20 @@ impl Replayer {
     /// bookkeeping; returns the name its result is checked under, and the result.
     fn maps_call(&mut self, tpid: u32, c: &Syscall) -> (&'static str, SysResult<u64>) {
         let pid = self.mpid(tpid);
-        let (addr, len) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
-        let prot = self.flag_arg(c, 2);
-        match c.name.as_ref() {
-            "munmap" => ("munmap", self.k.munmap(pid, addr, len)),
-            "mprotect" | "pkey_mprotect" => {
-                let got = self.k.mprotect(pid, addr, len, prot);
+        let Some(call) = self.model_call(c) else { return ("mmap", Err(Errno::ENOSYS)) };
+        match call {
+            Call::Mprotect { addr, prot, .. } => {
+                let got = self.k.dispatch(pid, &call);
                 if got.is_ok() && prot & PROT_WRITE != 0 {
                     self.program_writes(pid, addr);
                 }
                 ("mprotect", got)
             }
-            _ => {
-                let flags = self.flag_arg(c, 3);
-                let (fd, off) = (c.arg_i64(4).unwrap_or(-1), c.arg_u64(5).unwrap_or(0));
+            Call::Mmap { len, prot, flags, fd, .. } => {
                 if flags & MAP_ANONYMOUS == 0 && fd >= 0 && c.ret.value().is_some() {
                     self.unseen_fd(tpid, c, fd as i32);
                 }
-                let got = self.k.mmap(pid, addr, len, prot, flags, fd, off);
+                let got = self.k.dispatch(pid, &call);
                 if let Ok(a) = got {
                     if let Ok(id) = self.k.mm_id(pid) {
                         if self.started.contains(&id) {
@@ -1961,6 +1945,7 @@ impl Replayer {
                 }
                 ("mmap", got)
             }
+            other => (other.name(), self.k.dispatch(pid, &other)),
         }
     }
 }
