@@ -13,7 +13,7 @@ use crate::output::{ExpectOutcome, Output};
 use crate::program;
 use crate::value::{self, show_bytes, Value};
 use abi::{Errno, PAGE_MASK, PAGE_SIZE};
-use mm::{Config, Kernel, Pid, Signal, ThpMode};
+use mm::{Call, Config, Kernel, Pid, Signal, ThpMode};
 use std::collections::{BTreeMap, HashMap};
 
 /// The most bytes one `load`, `store`, `read`, `write` or `file` may move. The model keeps
@@ -354,30 +354,30 @@ impl Interpreter {
             return Ok(());
         }
         let (shown, r, ret) = match call {
-            Syscall::Mmap => {
+            Syscall::Mmap
+            | Syscall::Munmap
+            | Syscall::Mprotect
+            | Syscall::Brk
+            | Syscall::Ftruncate
+            | Syscall::Mremap
+            | Syscall::Madvise
+            | Syscall::Mlock
+            | Syscall::Munlock
+            | Syscall::Mlock2
+            | Syscall::Mlockall
+            | Syscall::Munlockall
+            | Syscall::Mincore
+            | Syscall::Msync => {
                 let v = self.ints(cx, args)?;
-                let (addr, len, prot, flags, fd, off) = (v[0], v[1], v[2], v[3], v[4] as i64, v[5]);
-                let shown = format!(
-                    "{}, {len}, {}, {}, {fd}, {}",
-                    fmt_addr(addr),
-                    abi::format_bits(prot, abi::PROT_NAMES, "PROT_NONE"),
-                    abi::format_map_flags(flags),
-                    fmt_off(off)
-                );
-                (shown, self.kernel.mmap(pid, addr, len, prot, flags, fd, off), Ret::Hex)
-            }
-            Syscall::Munmap => {
-                let v = self.ints(cx, args)?;
-                (format!("{:#x}, {}", v[0], v[1]), self.kernel.munmap(pid, v[0], v[1]), Ret::Dec)
-            }
-            Syscall::Mprotect => {
-                let v = self.ints(cx, args)?;
-                let prot = abi::format_bits(v[2], abi::PROT_NAMES, "PROT_NONE");
-                (format!("{:#x}, {}, {prot}", v[0], v[1]), self.kernel.mprotect(pid, v[0], v[1], v[2]), Ret::Dec)
-            }
-            Syscall::Brk => {
-                let a = self.int(cx, &args[0])?;
-                (fmt_addr(a), self.kernel.brk(pid, a), Ret::Hex)
+                let Some(c) = mm_call(call, &v) else {
+                    return Err(cx.pos.error(format!("`{}` is not an address-space call", call.name())));
+                };
+                let ret = if matches!(c, Call::Mmap { .. } | Call::Mremap { .. } | Call::Brk { .. }) {
+                    Ret::Hex
+                } else {
+                    Ret::Dec
+                };
+                (shown(&c), self.kernel.dispatch(pid, &c), ret)
             }
             Syscall::Open => {
                 let path = self.path(cx, &args[0])?;
@@ -421,11 +421,6 @@ impl Interpreter {
                 };
                 (shown, r, Ret::Dec)
             }
-            Syscall::Ftruncate => {
-                let fd = self.int(cx, &args[0])? as i64;
-                let len = self.int(cx, &args[1])?;
-                (format!("{fd}, {len}"), self.kernel.ftruncate(pid, fd, len), Ret::Dec)
-            }
             Syscall::Unlink => {
                 let path = self.path(cx, &args[0])?;
                 (value::quote(path.as_bytes()), self.kernel.unlink(&path), Ret::Dec)
@@ -439,48 +434,6 @@ impl Interpreter {
                 let shown =
                     format!("{}, {}", value::quote(mname.as_bytes()), abi::format_bits(flags, abi::MFD_NAMES, "0"));
                 (shown, self.kernel.memfd_create(pid, &mname, flags), Ret::Dec)
-            }
-            Syscall::Mremap => {
-                let v = self.ints(cx, args)?;
-                let new_addr = v.get(4).copied().unwrap_or(0);
-                let flags = abi::format_bits(v[3], abi::MREMAP_NAMES, "0");
-                let shown = format!("{:#x}, {}, {}, {flags}, {}", v[0], v[1], v[2], fmt_addr(new_addr));
-                (shown, self.kernel.mremap(pid, v[0], v[1], v[2], v[3], new_addr), Ret::Hex)
-            }
-            Syscall::Madvise => {
-                let v = self.ints(cx, args)?;
-                let advice = abi::MADV_NAMES.iter().find(|(_, x)| *x == v[2]).map(|(n, _)| n.to_string());
-                let shown = format!("{:#x}, {}, {}", v[0], v[1], advice.unwrap_or_else(|| v[2].to_string()));
-                (shown, self.kernel.madvise(pid, v[0], v[1], v[2]), Ret::Dec)
-            }
-            Syscall::Mlock | Syscall::Munlock => {
-                let v = self.ints(cx, args)?;
-                let r = if call == Syscall::Mlock {
-                    self.kernel.mlock(pid, v[0], v[1])
-                } else {
-                    self.kernel.munlock(pid, v[0], v[1])
-                };
-                (format!("{:#x}, {}", v[0], v[1]), r, Ret::Dec)
-            }
-            Syscall::Mlock2 => {
-                let v = self.ints(cx, args)?;
-                let flags = abi::format_bits(v[2], abi::MLOCK_NAMES, "0");
-                (format!("{:#x}, {}, {flags}", v[0], v[1]), self.kernel.mlock2(pid, v[0], v[1], v[2]), Ret::Dec)
-            }
-            Syscall::Mlockall => {
-                let f = self.int(cx, &args[0])?;
-                (abi::format_bits(f, abi::MCL_NAMES, "0"), self.kernel.mlockall(pid, f), Ret::Dec)
-            }
-            Syscall::Munlockall => (String::new(), self.kernel.munlockall(pid), Ret::Dec),
-            Syscall::Mincore => {
-                let v = self.ints(cx, args)?;
-                let shown = format!("{:#x}, {}, {:#x}", v[0], v[1], v[2]);
-                (shown, self.kernel.mincore(pid, v[0], v[1], v[2]), Ret::Dec)
-            }
-            Syscall::Msync => {
-                let v = self.ints(cx, args)?;
-                let flags = abi::format_bits(v[2], abi::MS_NAMES, "0");
-                (format!("{:#x}, {}, {flags}", v[0], v[1]), self.kernel.msync(pid, v[0], v[1], v[2]), Ret::Dec)
             }
             Syscall::Fork | Syscall::Exit => unreachable!("handled above"),
         };
@@ -924,6 +877,73 @@ fn arith(op: BinOp, x: u64, y: u64, pos: Pos) -> RResult<u64> {
         BinOp::Shr => Ok(u32::try_from(y).ok().and_then(|s| x.checked_shr(s)).unwrap_or(0)),
         BinOp::And => Ok(x & y),
         BinOp::Or => Ok(x | y),
+    }
+}
+
+/// The model's call for an address-space call statement whose arguments evaluated to `v`
+/// (the parser checked their number; a missing one reads as 0).
+fn mm_call(call: Syscall, v: &[u64]) -> Option<Call> {
+    let at = |i: usize| v.get(i).copied().unwrap_or(0);
+    Some(match call {
+        Syscall::Mmap => {
+            Call::Mmap { addr: at(0), len: at(1), prot: at(2), flags: at(3), fd: at(4) as i64, off: at(5) }
+        }
+        Syscall::Munmap => Call::Munmap { addr: at(0), len: at(1) },
+        Syscall::Mprotect => Call::Mprotect { addr: at(0), len: at(1), prot: at(2) },
+        Syscall::Brk => Call::Brk { addr: at(0) },
+        Syscall::Ftruncate => Call::Ftruncate { fd: at(0) as i64, len: at(1) },
+        Syscall::Mremap => {
+            Call::Mremap { old_addr: at(0), old_len: at(1), new_len: at(2), flags: at(3), new_addr: at(4) }
+        }
+        Syscall::Madvise => Call::Madvise { addr: at(0), len: at(1), advice: at(2) },
+        Syscall::Mlock => Call::Mlock { addr: at(0), len: at(1) },
+        Syscall::Munlock => Call::Munlock { addr: at(0), len: at(1) },
+        Syscall::Mlock2 => Call::Mlock2 { addr: at(0), len: at(1), flags: at(2) },
+        Syscall::Mlockall => Call::Mlockall { flags: at(0) },
+        Syscall::Munlockall => Call::Munlockall,
+        Syscall::Mincore => Call::Mincore { addr: at(0), len: at(1), vec: at(2) },
+        Syscall::Msync => Call::Msync { addr: at(0), len: at(1), flags: at(2) },
+        _ => return None,
+    })
+}
+
+/// The arguments of an address-space call as a scenario's output shows them (close to
+/// strace's spelling, but addresses always in hex and an unnamed advice in decimal).
+fn shown(c: &Call) -> String {
+    match *c {
+        Call::Mmap { addr, len, prot, flags, fd, off } => format!(
+            "{}, {len}, {}, {}, {fd}, {}",
+            fmt_addr(addr),
+            abi::format_bits(prot, abi::PROT_NAMES, "PROT_NONE"),
+            abi::format_map_flags(flags),
+            fmt_off(off)
+        ),
+        Call::Munmap { addr, len } | Call::Mlock { addr, len } | Call::Munlock { addr, len } => {
+            format!("{addr:#x}, {len}")
+        }
+        Call::Mprotect { addr, len, prot } => {
+            format!("{addr:#x}, {len}, {}", abi::format_bits(prot, abi::PROT_NAMES, "PROT_NONE"))
+        }
+        Call::Brk { addr } => fmt_addr(addr),
+        Call::Ftruncate { fd, len } => format!("{fd}, {len}"),
+        Call::Mremap { old_addr, old_len, new_len, flags, new_addr } => format!(
+            "{old_addr:#x}, {old_len}, {new_len}, {}, {}",
+            abi::format_bits(flags, abi::MREMAP_NAMES, "0"),
+            fmt_addr(new_addr)
+        ),
+        Call::Madvise { addr, len, advice } => {
+            let name = abi::MADV_NAMES.iter().find(|(_, x)| *x == advice).map(|(n, _)| n.to_string());
+            format!("{addr:#x}, {len}, {}", name.unwrap_or_else(|| advice.to_string()))
+        }
+        Call::Mlock2 { addr, len, flags } => {
+            format!("{addr:#x}, {len}, {}", abi::format_bits(flags, abi::MLOCK_NAMES, "0"))
+        }
+        Call::Mlockall { flags } => abi::format_bits(flags, abi::MCL_NAMES, "0"),
+        Call::Munlockall => String::new(),
+        Call::Mincore { addr, len, vec } => format!("{addr:#x}, {len}, {vec:#x}"),
+        Call::Msync { addr, len, flags } => {
+            format!("{addr:#x}, {len}, {}", abi::format_bits(flags, abi::MS_NAMES, "0"))
+        }
     }
 }
 
