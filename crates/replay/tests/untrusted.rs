@@ -202,3 +202,15 @@ fn a_maps_line_that_ends_before_it_starts_is_not_a_mapping() {
     );
     assert!(r.failed > 0 || !r.errors.is_empty(), "{}", r.summary());
 }
+
+#[test]
+fn a_stack_shown_beyond_the_top_of_the_address_space_is_a_mismatch_not_an_underflow() {
+    // The `[stack]` end learned from the maps read became the exec's stack top on the next
+    // run over the log, above STACK_TOP_MAX (found by fuzzing).
+    let r = replay_text(
+        "4392  execve(\"/usr/bin/cat\", [\"cat\", \"/proc/self/maps\"], [\"PATH=/usr/bin:/bin\"]) = 0\n\
+         4392  openat(AT_FDCWD, \"/proc/self/maps\", O_RDONLY) = 3\n\
+         4392  read(3, \"7ffffffde000-fffffffffffff000 rw-p 00000000 00:00 0                          [stack]\\n\", 131072) = 90\n",
+    );
+    assert_eq!(r.lines, 3, "{}", r.summary());
+}
