@@ -6,7 +6,7 @@ use crate::host::{file_byte, Addr, Fd, HostInit, HostScript, Op, OpenMode, Outco
 use abi::*;
 use mm::file::FileKind;
 use mm::vma::{Special, Vma, VmaFile};
-use mm::{Config, Kernel, Pid, VmFlags};
+use mm::{Call, Config, Kernel, Pid, VmFlags};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -221,18 +221,51 @@ pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>
             Ok(v) => Outcome::Value(v),
             Err(e) => Outcome::Errno(e as i32),
         };
-        let out = match &step.op {
+        // The address-space calls, as the model's one vocabulary has them.
+        let call = match &step.op {
             Op::Mmap { addr, len, prot, flags, fd, offset } => {
                 let fd = match fd {
                     Fd::None => -1,
                     Fd::Slot(s) => slot_fd(*s),
                     Fd::Raw(r) => *r,
                 };
-                val(k.mmap(pid, resolve(*addr), *len, *prot, *flags, fd, *offset))
+                Some(Call::Mmap { addr: resolve(*addr), len: *len, prot: *prot, flags: *flags, fd, off: *offset })
             }
-            Op::Munmap { addr, len } => val(k.munmap(pid, resolve(*addr), *len)),
-            Op::Mprotect { addr, len, prot } => val(k.mprotect(pid, resolve(*addr), *len, *prot)),
-            Op::Brk { addr } => val(k.brk(pid, resolve(*addr))),
+            Op::Munmap { addr, len } => Some(Call::Munmap { addr: resolve(*addr), len: *len }),
+            Op::Mprotect { addr, len, prot } => Some(Call::Mprotect { addr: resolve(*addr), len: *len, prot: *prot }),
+            Op::Brk { addr } => Some(Call::Brk { addr: resolve(*addr) }),
+            Op::Ftruncate { fd, len } => Some(Call::Ftruncate { fd: slot_fd(*fd), len: *len }),
+            Op::Mremap { addr, old_len, new_len, flags, new_addr } => Some(Call::Mremap {
+                old_addr: resolve(*addr),
+                old_len: *old_len,
+                new_len: *new_len,
+                flags: *flags,
+                new_addr: resolve(*new_addr),
+            }),
+            Op::Madvise { addr, len, advice } => {
+                Some(Call::Madvise { addr: resolve(*addr), len: *len, advice: *advice })
+            }
+            // The host child calls mlock2 for every mlock step.
+            Op::Mlock { addr, len, flags } => Some(Call::Mlock2 { addr: resolve(*addr), len: *len, flags: *flags }),
+            Op::Munlock { addr, len } => Some(Call::Munlock { addr: resolve(*addr), len: *len }),
+            Op::Mlockall { flags } => Some(Call::Mlockall { flags: *flags }),
+            Op::Munlockall => Some(Call::Munlockall),
+            Op::Msync { addr, len, flags } => Some(Call::Msync { addr: resolve(*addr), len: *len, flags: *flags }),
+            _ => None,
+        };
+        let out = match &step.op {
+            Op::Mmap { .. }
+            | Op::Munmap { .. }
+            | Op::Mprotect { .. }
+            | Op::Brk { .. }
+            | Op::Ftruncate { .. }
+            | Op::Mremap { .. }
+            | Op::Madvise { .. }
+            | Op::Mlock { .. }
+            | Op::Munlock { .. }
+            | Op::Mlockall { .. }
+            | Op::Munlockall
+            | Op::Msync { .. } => val(call.map_or(Err(Errno::ENOSYS), |c| k.dispatch(pid, &c))),
             Op::Load { addr, len } => {
                 let a = resolve(*addr);
                 match k.load_partial(pid, a, *len) {
@@ -272,16 +305,6 @@ pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>
             }
             Op::Maps => Outcome::Text(procfs::maps(k, pid).map_err(|e| e.to_string())?),
             Op::Smaps => Outcome::Text(procfs::smaps(k, pid).map_err(|e| e.to_string())?),
-            Op::Ftruncate { fd, len } => val(k.ftruncate(pid, slot_fd(*fd), *len)),
-            Op::Mremap { addr, old_len, new_len, flags, new_addr } => {
-                val(k.mremap(pid, resolve(*addr), *old_len, *new_len, *flags, resolve(*new_addr)))
-            }
-            Op::Madvise { addr, len, advice } => val(k.madvise(pid, resolve(*addr), *len, *advice)),
-            Op::Mlock { addr, len, flags } => val(k.mlock2(pid, resolve(*addr), *len, *flags)),
-            Op::Munlock { addr, len } => val(k.munlock(pid, resolve(*addr), *len)),
-            Op::Mlockall { flags } => val(k.mlockall(pid, *flags)),
-            Op::Munlockall => val(k.munlockall(pid)),
-            Op::Msync { addr, len, flags } => val(k.msync(pid, resolve(*addr), *len, *flags)),
             Op::Mincore { addr, len } => match k.mincore_vec(pid, resolve(*addr), *len) {
                 Ok((v, None)) => Outcome::Bytes(v),
                 Ok((_, Some(e))) | Err(e) => Outcome::Errno(e as i32),
