@@ -214,3 +214,16 @@ fn a_stack_shown_beyond_the_top_of_the_address_space_is_a_mismatch_not_an_underf
     );
     assert_eq!(r.lines, 3, "{}", r.summary());
 }
+
+#[test]
+fn a_stack_shown_ending_between_pages_is_a_mismatch_not_a_broken_model() {
+    // The `[stack]` end learned from the maps read, not page-aligned, became the exec's stack
+    // top: the model freed a page table that still mapped pages (found by fuzzing).
+    let r = replay_text(
+        "4392  execve(\"/usr/bin/cat\", [\"cat\", \"/proc/self/maps\"], [\"PATH=/usr/bin:/bin\"]) = 0\n\
+         4392  openat(AT_FDCWD, \"/proc/self/maps\", O_RDONLY) = 3\n\
+         4392  read(3, \"7fffff000-7ffffff00 rw-p 00000000 00:00 0                          [stack]\\n\", 131072) = 90\n\
+         4392  +++ exited with 0 +++\n",
+    );
+    assert_eq!(r.lines, 4, "{}", r.summary());
+}

@@ -206,9 +206,10 @@ impl Kernel {
             stack_top -= r.stack_rnd();
         }
         let stack_top = page_ceil(args::arch_align_stack(stack_top, rng.as_mut())).unwrap_or(STACK_TOP);
-        // A top above the highest Linux can draw (a log that shows one) cannot be taken as
-        // given: the stack would end outside the address space.
-        let stack_top = place.stack_top.filter(|&t| t <= STACK_TOP_MAX).unwrap_or(stack_top);
+        // A top above the highest Linux can draw, or not page-aligned (a log that shows one),
+        // cannot be taken as given: the stack would end outside the address space or between
+        // pages.
+        let stack_top = place.stack_top.filter(|&t| t <= STACK_TOP_MAX && t % PAGE_SIZE == 0).unwrap_or(stack_top);
         let shift = STACK_TOP_MAX - stack_top;
         let tmp_start = page_floor(strings.low()).min(STACK_TOP_MAX - PAGE_SIZE);
         let stack_size = STACK_TOP_MAX - tmp_start;
