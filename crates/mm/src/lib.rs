@@ -7,6 +7,10 @@
 //! user path ([`Kernel::load`], [`Kernel::store`]: faults and signals) or the kernel copy path
 //! ([`Kernel::copy_from_user`], [`Kernel::copy_to_user`]: EFAULT).
 //!
+//! [`Call`] names each address-space call with its arguments as Linux takes them;
+//! [`Kernel::dispatch`] runs one, and its `Display` prints it as strace does. Front ends (the
+//! scenario language, the replayer, the host comparison) translate into it.
+//!
 //! The model has no I/O and no `unsafe`, and is deterministic.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
