@@ -1,0 +1,91 @@
+//! The binding rule of each unknown, on short logs written here (no strace needed): a
+//! value is bound at the first line that reveals it, checked on every later line, and bound
+//! only when Linux could have drawn it. The logs exec this machine's `/bin/true`; where the
+//! model puts things by default is asked from the model (a first replay), not typed in.
+
+use replay::{Identities, Mode, Options, Report};
+
+fn replay_text(text: &str) -> Report {
+    let ids = Identities::collect(text.as_bytes());
+    let opts = Options { mode: Mode::Verify, keep_going: true, cwd: Some("/".into()) };
+    let bytes = text.as_bytes().to_vec();
+    replay::replay(|| Ok(std::io::Cursor::new(bytes.clone())), ids, opts, |_| {})
+}
+
+const EXEC: &str = "100 execve(\"/bin/true\", [\"true\"], 0x7ffc00000000 /* 0 vars */) = 0\n";
+const MMAP: &str = "mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)";
+
+/// What the model returns for `call` right after the exec, without randomization: the
+/// `got` of a mismatch against a result no draw explains (not page-aligned).
+fn model_default(call: &str) -> u64 {
+    let r = replay_text(&format!("{EXEC}100 {call} = 0x1001\n"));
+    let m = r.mismatches.iter().find(|m| m.line == 2).unwrap_or_else(|| panic!("{}", r.summary()));
+    u64::from_str_radix(m.got.trim_start_matches("0x"), 16).unwrap()
+}
+
+fn need_true() -> bool {
+    std::path::Path::new("/bin/true").exists() || {
+        hostreq::skip("unknowns rules", "no /bin/true");
+        false
+    }
+}
+
+#[test]
+fn the_first_brk_binds_the_heap_and_later_ones_are_checked() {
+    if !need_true() {
+        return;
+    }
+    let base = model_default("brk(NULL)");
+    let moved = base + 0x1234000;
+    let r = replay_text(&format!("{EXEC}100 brk(NULL) = {moved:#x}\n100 brk(NULL) = {moved:#x}\n"));
+    assert_eq!(r.failed, 0, "{}\n{:?}", r.summary(), r.mismatches);
+    assert!(
+        r.bindings.iter().any(|b| b.starts_with(&format!("bound start_brk = {moved:#x} from line 2 "))),
+        "{:?}",
+        r.bindings
+    );
+    // Bound once: a later line that disagrees is a mismatch, not a new binding.
+    let r = replay_text(&format!("{EXEC}100 brk(NULL) = {moved:#x}\n100 brk(NULL) = {:#x}\n", moved + 0x1000));
+    assert_eq!(r.failed, 1, "{}", r.summary());
+    assert_eq!(r.mismatches[0].line, 3);
+}
+
+#[test]
+fn the_first_unplaced_mmap_binds_the_mmap_area_within_linux_s_range() {
+    if !need_true() {
+        return;
+    }
+    let base = model_default(MMAP);
+    // 64 GiB lower: a draw Linux can make (below 2^40), once the randomized layout's
+    // 16 GiB stack pad is counted.
+    let low = base - (64 << 30);
+    let r = replay_text(&format!("{EXEC}100 {MMAP} = {low:#x}\n100 {MMAP} = {:#x}\n", low - 0x2000));
+    assert_eq!(r.failed, 0, "{}\n{:?}", r.summary(), r.mismatches);
+    assert!(
+        r.bindings.iter().any(|b| b.starts_with("bound mmap_rnd = ") && b.contains("from line 2 ")),
+        "{:?}",
+        r.bindings
+    );
+    // The second allocation is checked against the bound area: off by a page, a mismatch.
+    let r = replay_text(&format!("{EXEC}100 {MMAP} = {low:#x}\n100 {MMAP} = {:#x}\n", low - 0x3000));
+    assert_eq!(r.failed, 1, "{}", r.summary());
+    // An address no draw explains (2^41 below) binds nothing and is a mismatch.
+    let far = base - (2 << 40);
+    let r = replay_text(&format!("{EXEC}100 {MMAP} = {far:#x}\n"));
+    assert_eq!(r.failed, 1, "{}", r.summary());
+    assert!(!r.bindings.iter().any(|b| b.contains("mmap_rnd")), "{:?}", r.bindings);
+}
+
+#[test]
+fn a_stack_limit_shown_before_any_call_set_it_is_the_inherited_one() {
+    if !need_true() {
+        return;
+    }
+    let shown = "100 prlimit64(0, RLIMIT_STACK, NULL, {rlim_cur=RLIM64_INFINITY, rlim_max=RLIM64_INFINITY}) = 0\n";
+    let r = replay_text(&format!("{EXEC}{shown}"));
+    assert!(r.bindings.iter().any(|b| b == "bound RLIMIT_STACK at start = unlimited from line 2"), "{:?}", r.bindings);
+    // After the log set the limit itself, what it shows is not what was inherited.
+    let set = "100 prlimit64(0, RLIMIT_STACK, {rlim_cur=16384*1024, rlim_max=RLIM64_INFINITY}, NULL) = 0\n";
+    let r = replay_text(&format!("{EXEC}{set}{shown}"));
+    assert!(!r.bindings.iter().any(|b| b.contains("RLIMIT_STACK")), "{:?}", r.bindings);
+}
