@@ -906,7 +906,7 @@ impl Kernel {
             users: 1,
             count: 1,
             mmap_base: base,
-            mmap_legacy_base: page_ceil(TASK_SIZE / 3).unwrap_or(0),
+            mmap_legacy_base: TASK_UNMAPPED_BASE,
             legacy_layout: false,
             start_brk: 0,
             brk: 0,

@@ -15,6 +15,9 @@ pub const PUD_SIZE: u64 = 1 << 30;
 pub const PGDIR_SIZE: u64 = 1 << 39;
 /// The `[vsyscall]` page, a gate area outside the VMA tree.
 pub const VSYSCALL_ADDR: u64 = 0xffff_ffff_ff60_0000;
+/// Where the bottom-up (legacy) mmap area starts before randomization: TASK_SIZE / 3,
+/// page-aligned up.
+pub const TASK_UNMAPPED_BASE: u64 = (TASK_SIZE / 3 + PAGE_SIZE - 1) & PAGE_MASK;
 /// Where a PIE executable is loaded with ASLR off (2/3 of the 47-bit window, page-floored).
 pub const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4000;
 

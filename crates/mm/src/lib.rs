@@ -43,7 +43,7 @@ pub use ops::access_ok;
 pub use ops::adopt::AdoptedVma;
 pub use ops::exec::{
     at, mmap_base, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecPlacement, ExecRequest, LoadSegment,
-    StackExec, VdsoLayout, EXEC_FATAL_STATUS,
+    StackExec, VdsoLayout, EXEC_FATAL_STATUS, MMAP_RND_RANGE, STACK_RND_RANGE,
 };
 pub use vma::Vma;
 pub use vma_tree::VmaTree;

@@ -45,21 +45,9 @@ pub(super) struct ExecCtx {
     pub(super) relro: Option<u64>,
 }
 
-/// The size of a PMD-mapped transparent huge page.
-pub(super) const HPAGE_SIZE: u64 = 2 << 20;
-/// The range of arch_mmap_rnd's draw on x86-64 (28 bits of pages).
-pub(super) const MMAP_RND_RANGE: u64 = 1 << 40;
-/// The range of randomize_stack_top's drop on x86-64 (22 bits of pages).
-pub(super) const STACK_RND_RANGE: u64 = 0x3f_ffff << 12;
-/// TASK_SIZE of a 64-bit process.
-pub(super) const TASK_SIZE: u64 = 0x7fff_ffff_f000;
-/// Where the legacy layout's mmap area starts before randomization (TASK_SIZE / 3).
-pub(super) const TASK_UNMAPPED_BASE: u64 = 0x2aaa_aaaa_b000;
-
-/// The start of the page holding `a`.
-pub(super) fn page_floor(a: u64) -> u64 {
-    a & !(PAGE_SIZE - 1)
-}
+pub(super) use mm::layout::{page_floor, TASK_SIZE};
+use mm::layout::{PMD_SIZE, TASK_UNMAPPED_BASE};
+use mm::{MMAP_RND_RANGE, STACK_RND_RANGE};
 
 impl Replayer {
     /// After an exec that used bound values: each must be one Linux could have drawn.
@@ -221,7 +209,7 @@ impl Replayer {
                     // A mapping of 2 MiB or more may be placed 2 MiB-aligned (THP), which
                     // hides the low bits of the draw.
                     let len = c.arg_u64(1).unwrap_or(0);
-                    self.bind_mmap_area(tpid, line, r, *g, len >= HPAGE_SIZE);
+                    self.bind_mmap_area(tpid, line, r, *g, len >= PMD_SIZE);
                 }
             }
             "mprotect" | "pkey_mprotect" => {
@@ -258,7 +246,6 @@ impl Replayer {
             }
             return;
         }
-        let pid = self.mpid(target);
         let log = parse_maps(log_text);
         let model = parse_maps(model_text);
         let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
@@ -330,7 +317,6 @@ impl Replayer {
                 self.learned.files.insert(l.name.clone(), Bound { value: id, line });
             }
         }
-        let _ = pid;
     }
 
     /// Whether `tpid`'s process existed before the log showed how it began (attached to,
@@ -379,7 +365,7 @@ impl Replayer {
         if let Some(b) = self.learned.attached.clone() {
             let a = b.value;
             for v in &a.vmas {
-                self.adopt_line(pid, tpid, v);
+                self.adopt_line(pid, v);
             }
             let stack = a.vmas.iter().find(|v| v.name == "[stack]").map(|v| v.end - PAGE_SIZE);
             let _ = self.k.adopt_layout(pid, a.mmap_base, a.heap, stack);
@@ -397,7 +383,7 @@ impl Replayer {
     }
 
     /// Installs one mapping of an attached process as its maps line shows it.
-    pub(super) fn adopt_line(&mut self, pid: Pid, tpid: u32, v: &crate::unknowns::MapsLine) {
+    pub(super) fn adopt_line(&mut self, pid: Pid, v: &crate::unknowns::MapsLine) {
         let p = v.perms.as_bytes();
         let prot = (if p.first() == Some(&b'r') { PROT_READ } else { 0 })
             | (if p.get(1) == Some(&b'w') { PROT_WRITE } else { 0 })
@@ -418,7 +404,6 @@ impl Replayer {
                 let grows_down = v.name == "[stack]";
                 let a = mm::AdoptedVma { start: v.start, end: v.end, prot, shared, file, grows_down };
                 if let Err(e) = self.k.adopt_vma(pid, a) {
-                    let _ = tpid;
                     self.error(format!(
                         "cannot install the attached process's mapping {:#x}-{:#x}: {e}",
                         v.start, v.end

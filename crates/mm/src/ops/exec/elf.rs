@@ -10,7 +10,6 @@
 //! the search finds room for all of it.
 
 use super::image::{ElfImage, ElfKind, LoadSegment};
-use super::random::MMAP_RND_BITS;
 use crate::file::OpenFileId;
 use crate::flags::VmFlags;
 use crate::kernel::{Kernel, Pid};
@@ -235,7 +234,7 @@ impl Kernel {
                         load_bias &= !(alignment - 1);
                     }
                     let low = page_floor(ELF_ET_DYN_BASE_RAW & !(alignment.max(1) - 1));
-                    load_bias_range = Some((low, low + (1 << (MMAP_RND_BITS + PAGE_SHIFT))));
+                    load_bias_range = Some((low, low + super::MMAP_RND_RANGE));
                     if let Some(b) = given_bias {
                         // The final bias is what the caller knows: undo the step below.
                         load_bias = b.wrapping_add(vaddr);

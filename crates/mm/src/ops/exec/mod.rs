@@ -61,6 +61,12 @@ const STACK_INITIAL_EXPANSION: u64 = 128 << 10;
 /// Where the 64-bit stack ends before randomization (STACK_TOP).
 const STACK_TOP: u64 = TASK_SIZE;
 
+/// The range of arch_mmap_rnd's draw on x86-64 (mmap_rnd_bits pages): how far ASLR moves
+/// the mmap area and a PIE.
+pub const MMAP_RND_RANGE: u64 = 1 << (random::MMAP_RND_BITS + PAGE_SHIFT);
+/// How far randomize_stack_top may lower the stack on x86-64.
+pub const STACK_RND_RANGE: u64 = random::STACK_MAX_RANDOM;
+
 /// How far above the bss arch_randomize_brk may move the heap of a 64-bit process (1 GiB).
 const BRK_RANDOM_RANGE: u64 = 1 << 30;
 
@@ -197,7 +203,7 @@ impl Kernel {
         let rnd = place.mmap_rnd.unwrap_or(drawn);
         let mm = self.mm_mut(id);
         mm.mmap_base = mmap_base(rlimit_stack, cfg.stack_guard_gap, randomized, rnd);
-        mm.mmap_legacy_base = page_ceil(TASK_SIZE / 3).unwrap_or(0).wrapping_add(rnd);
+        mm.mmap_legacy_base = TASK_UNMAPPED_BASE.wrapping_add(rnd);
         mm.legacy_layout = legacy;
 
         // setup_arg_pages: the stack's final top, its VMA, its initial expansion.
