@@ -44,7 +44,7 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
     k.set_thp_disable(pid, true).map_err(|e| e.to_string())?;
     // Descriptors 0-2 exist in the host child; the script's opens come after them.
     let null = k.create_file("/dev/null", &[]);
-    k.m.file_mut(null).kind = FileKind::Unmappable;
+    k.set_file_kind(null, FileKind::Unmappable);
     for _ in 0..3 {
         k.open(pid, "/dev/null", O_RDWR).map_err(|e| e.to_string())?;
     }
@@ -98,13 +98,11 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
                                 v.maps.ino,
                                 Arc::from(vec![0u8; 0]),
                             );
-                            let f = k.m.file_mut(fid);
-                            f.path = path.clone();
-                            f.size = size;
                             if v.maps.name.ends_with(" (deleted)") {
-                                f.always_deleted = true;
-                                f.kind = FileKind::Shmem;
-                                f.size = v.maps.offset + (v.maps.end - v.maps.start);
+                                let size = v.maps.offset + (v.maps.end - v.maps.start);
+                                k.set_file_as_mapped(fid, &path, size, true);
+                            } else {
+                                k.set_file_as_mapped(fid, &path, size, false);
                             }
                             fid
                         }
@@ -134,7 +132,7 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
                 && p.pgoff + ((p.end - p.start) >> 12) == pgoff;
             compatible.then_some(p.anon_vma).flatten()
         });
-        let anon_vma = has_anon.then(|| shared.unwrap_or_else(|| k.m.new_anon_vma(false)));
+        let anon_vma = has_anon.then(|| shared.unwrap_or_else(|| k.new_anon_vma()));
         let vma = Vma { start: v.maps.start, end: v.maps.end, flags: v.flags, pgoff, file, anon_vma, special };
         prev = Some(vma.clone());
         k.import_vma(pid, vma).map_err(|e| format!("importing {:#x}-{:#x}: {e}", v.maps.start, v.maps.end))?;

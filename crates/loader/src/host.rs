@@ -127,7 +127,7 @@ pub fn import_file_as(k: &mut Kernel, path: &Path, known: KnownIdentity) -> Resu
     });
     let id = match k.lookup(&name) {
         // Already imported: the same inode keeps its page cache.
-        Some(id) if k.m.file(id).ino == ino && k.m.file(id).major == major && k.m.file(id).minor == minor => id,
+        Some(id) if k.file(id).ino == ino && k.file(id).major == major && k.file(id).minor == minor => id,
         _ => k.import_file(&name, major, minor, ino, bytes.clone()),
     };
     Ok((id, bytes))
@@ -234,7 +234,7 @@ impl Opener for HostOpener<'_> {
 pub fn import_opened(k: &mut Kernel, opened: &Opened) -> FileId {
     let (major, minor, ino) = opened.id;
     match k.lookup(&opened.name) {
-        Some(id) if k.m.file(id).ino == ino && k.m.file(id).major == major && k.m.file(id).minor == minor => id,
+        Some(id) if k.file(id).ino == ino && k.file(id).major == major && k.file(id).minor == minor => id,
         _ => k.import_file_from(&opened.name, major, minor, ino, Source::new(opened.content.clone())),
     }
 }

@@ -55,7 +55,7 @@ fn page_table_walk(b: divan::Bencher) {
     let mut off = 0u64;
     b.bench_local(|| {
         off = (off + 4096 * 97) % (64 << 20);
-        divan::black_box(pgtable::lookup(&k.m.frames, pgd, a + off))
+        divan::black_box(pgtable::lookup(&k.machine().frames, pgd, a + off))
     });
 }
 

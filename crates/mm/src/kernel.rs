@@ -336,11 +336,11 @@ pub struct Machine {
 #[derive(Clone, Debug)]
 pub struct Kernel {
     /// Memory, files, settings.
-    pub m: Machine,
+    pub(crate) m: Machine,
     /// Address spaces by id.
-    pub mms: Vec<Option<Mm>>,
+    pub(crate) mms: Vec<Option<Mm>>,
     /// Tasks by pid (exited tasks stay, with `mm` None, until reaped).
-    pub tasks: BTreeMap<Pid, Task>,
+    pub(crate) tasks: BTreeMap<Pid, Task>,
     /// The tasks using each address space, so that a call finds the limits and capabilities
     /// of its mm's task without scanning every task (twice per mmap).
     mm_tasks: BTreeMap<usize, BTreeSet<Pid>>,
@@ -777,6 +777,34 @@ impl Kernel {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.m.config
+    }
+
+    /// The configuration, to change a setting (a sysctl, a limit the shell set) between
+    /// calls. Changes reach tasks that did not set their own limits; the RAM size is fixed
+    /// once the machine is made.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.m.config
+    }
+
+    /// Physical memory, files, counters and the event log, read-only: what /proc views and
+    /// front ends show. Changes go through the kernel's calls.
+    pub fn machine(&self) -> &Machine {
+        &self.m
+    }
+
+    /// The file with this id (it must not have been destroyed).
+    pub fn file(&self, id: FileId) -> &File {
+        self.m.file(id)
+    }
+
+    /// Every file that still exists, with its id.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &File)> {
+        self.m.files.iter().enumerate().filter_map(|(i, f)| Some((FileId(i as u32), f.as_ref()?)))
+    }
+
+    /// Every task, exited ones not yet reaped included, by pid.
+    pub fn tasks(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.values()
     }
 
     /// The mm id of a live task, or ESRCH.

@@ -38,7 +38,7 @@ fn fork_shares_pages_until_a_write_then_copies() {
     assert_eq!(k.load(c, a, 6).unwrap(), b"child!");
     // The child copied; the parent's page is exclusive again only by refcount: reuse.
     k.store(p, a, b"again!").unwrap();
-    let ev: Vec<_> = k.m.events.iter().map(|e| e.kind.clone()).collect();
+    let ev: Vec<_> = k.machine().events.iter().map(|e| e.kind.clone()).collect();
     assert!(ev.contains(&mm::EventKind::CowCopy));
     assert!(ev.contains(&mm::EventKind::CowReuse));
     k.exit(c, 0).unwrap();

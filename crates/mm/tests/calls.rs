@@ -192,7 +192,7 @@ fn a_file_created_in_dev_shm_is_tmpfs() {
     let (v, _) = k.mincore_vec(pid, m, 16 * P).unwrap();
     assert_eq!(v.iter().filter(|&&b| b == 1).count(), 1);
     let f = k.lookup("/dev/shm/t").unwrap();
-    assert_eq!(k.m.file(f).kind, mm::FileKind::Shmem);
+    assert_eq!(k.file(f).kind, mm::FileKind::Shmem);
     finish(k, pid);
 }
 
@@ -206,18 +206,18 @@ fn zero_page_tables_are_shared_and_unshared_on_write() {
     let len = 64u64 << 20;
     let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE;
     let a = k.mmap(pid, 0x4000_0000, len, PROT_READ, flags | MAP_FIXED, -1, 0).unwrap();
-    assert_eq!(k.m.frames.shared_tables(), 32, "one per 2 MiB");
+    assert_eq!(k.machine().frames.shared_tables(), 32, "one per 2 MiB");
     assert_eq!(k.load(pid, a + len - 1, 1).unwrap(), vec![0]);
     k.mprotect(pid, a, len, PROT_READ | PROT_WRITE).unwrap();
     k.store(pid, a + 5 * P, &[9]).unwrap();
-    assert_eq!(k.m.frames.shared_tables(), 31, "the written table has its own entries");
+    assert_eq!(k.machine().frames.shared_tables(), 31, "the written table has its own entries");
     assert_eq!(k.load(pid, a + 5 * P, 2).unwrap(), vec![9, 0]);
     assert_eq!(k.load(pid, a + 6 * P, 1).unwrap(), vec![0]);
     // mlockall populates a writable private mapping for writing: every zero page is
     // replaced by a page of its own, and no table maps the zero page any more.
     k.mlockall(pid, MCL_CURRENT).unwrap();
-    assert_eq!(k.m.frames.shared_tables(), 0);
+    assert_eq!(k.machine().frames.shared_tables(), 0);
     k.munmap(pid, a, len).unwrap();
-    assert_eq!(k.m.frames.shared_tables(), 0);
+    assert_eq!(k.machine().frames.shared_tables(), 0);
     finish(k, pid);
 }

@@ -50,7 +50,7 @@ fn maps_starts(k: &Kernel, pid: Pid) -> Vec<(u64, u64)> {
 }
 
 fn anon_frames(k: &Kernel) -> usize {
-    k.m.frames.allocated().filter(|(_, m)| m.owner == Owner::Anon).count()
+    k.machine().frames.allocated().filter(|(_, m)| m.owner == Owner::Anon).count()
 }
 
 #[test]

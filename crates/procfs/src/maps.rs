@@ -8,7 +8,7 @@ use std::fmt::Write;
 /// special mapping's name, `[heap]`, `[stack]`, or nothing.
 pub fn vma_name(k: &Kernel, mm: &Mm, v: &Vma) -> Option<String> {
     if let Some(f) = v.file {
-        let file = k.m.file(f.file);
+        let file = k.file(f.file);
         let mut s = file.path.replace('\n', "\\012");
         if file.deleted() {
             s.push_str(" (deleted)");
@@ -31,7 +31,7 @@ pub fn vma_name(k: &Kernel, mm: &Mm, v: &Vma) -> Option<String> {
 pub fn maps_line(k: &Kernel, mm: &Mm, v: &Vma) -> String {
     let (pgoff, major, minor, ino) = match v.file {
         Some(f) => {
-            let file = k.m.file(f.file);
+            let file = k.file(f.file);
             (v.pgoff << 12, file.major, file.minor, file.ino)
         }
         None => (0, 0, 0, 0),

@@ -44,9 +44,9 @@ pub struct MemCounts {
 
 /// Counts every frame and cached page once.
 pub fn mem_counts(k: &Kernel) -> MemCounts {
-    let mut c = MemCounts { total: k.m.frames.total_frames(), ..Default::default() };
+    let mut c = MemCounts { total: k.machine().frames.total_frames(), ..Default::default() };
     let mut unmaterialized = 0;
-    for f in k.m.files.iter().flatten() {
+    for f in k.machine().files.iter().flatten() {
         if f.kind == FileKind::Regular {
             let cached = f.size_pages().saturating_sub(f.evicted.len() as u64);
             let missing = cached.saturating_sub(f.cache.len() as u64);
@@ -58,7 +58,7 @@ pub fn mem_counts(k: &Kernel) -> MemCounts {
             }
         }
     }
-    for (_, meta) in k.m.frames.allocated() {
+    for (_, meta) in k.machine().frames.allocated() {
         let evictable = !meta.flags.contains(PageFlags::MLOCKED);
         let active = meta.flags.contains(PageFlags::ACTIVE);
         match meta.owner {
@@ -81,8 +81,12 @@ pub fn mem_counts(k: &Kernel) -> MemCounts {
                 if meta.mapcount > 0 {
                     c.mapped += 1;
                 }
-                let shmem =
-                    k.m.files.get(file as usize).and_then(|f| f.as_ref()).is_some_and(|f| f.kind != FileKind::Regular);
+                let shmem = k
+                    .machine()
+                    .files
+                    .get(file as usize)
+                    .and_then(|f| f.as_ref())
+                    .is_some_and(|f| f.kind != FileKind::Regular);
                 if shmem {
                     c.shmem += 1;
                 } else if meta.flags.contains(PageFlags::DIRTY) {
@@ -104,7 +108,7 @@ pub fn mem_counts(k: &Kernel) -> MemCounts {
             c.mlocked += 1;
         }
     }
-    c.free = k.m.frames.free_frames().saturating_sub(unmaterialized);
+    c.free = k.machine().frames.free_frames().saturating_sub(unmaterialized);
     c
 }
 
@@ -149,8 +153,8 @@ pub fn meminfo(k: &Kernel) -> String {
     line(&mut s, "NFS_Unstable", 0);
     line(&mut s, "Bounce", 0);
     line(&mut s, "WritebackTmp", 0);
-    line(&mut s, "CommitLimit", k.m.commit_limit());
-    line(&mut s, "Committed_AS", k.m.committed);
+    line(&mut s, "CommitLimit", k.machine().commit_limit());
+    line(&mut s, "Committed_AS", k.machine().committed);
     let _ = writeln!(s, "VmallocTotal:   {:>8} kB", 34359738367u64);
     line(&mut s, "VmallocUsed", 0);
     line(&mut s, "VmallocChunk", 0);

@@ -39,7 +39,7 @@ pub fn pagemap(k: &Kernel, pid: Pid, reader: Pid, vpn: u64, count: u64) -> SysRe
     let mm = k.mm(pid)?;
     let last = mm::layout::TASK_SIZE >> 12;
     let end = vpn.saturating_add(count).min(last);
-    let zero = k.m.frames.zero_pfn();
+    let zero = k.machine().frames.zero_pfn();
     let mut out = Vec::with_capacity(end.saturating_sub(vpn).min(1 << 20) as usize);
     for v in vpn..end {
         let va = v << 12;
@@ -58,7 +58,7 @@ pub fn pagemap(k: &Kernel, pid: Pid, reader: Pid, vpn: u64, count: u64) -> SysRe
             e |= pfn & PM_PFN_MASK;
         }
         if pfn != zero {
-            let meta = k.m.frames.meta(pfn);
+            let meta = k.machine().frames.meta(pfn);
             if meta.owner != Owner::Anon {
                 e |= PM_FILE;
             }

@@ -66,17 +66,17 @@ const PSS_SHIFT: u32 = 12;
 /// Walks the PTEs of one VMA and sums what smaps shows.
 pub fn vma_usage(k: &Kernel, mm: &Mm, v: &Vma) -> MemUsage {
     let mut u = MemUsage::default();
-    let zero = k.m.frames.zero_pfn();
+    let zero = k.machine().frames.zero_pfn();
     let locked = v.flags.contains(VmFlags::LOCKED);
-    for (base, table) in pgtable::leaf_tables(&k.m.frames, mm.pgd, v.start, v.end) {
+    for (base, table) in pgtable::leaf_tables(&k.machine().frames, mm.pgd, v.start, v.end) {
         let lo = v.start.max(base);
         let hi = v.end.min(base + (1 << 21));
         for va in (lo..hi).step_by(4096) {
-            let pte = Pte(k.m.frames.table(table)[pgtable::index(va, 0)]);
+            let pte = Pte(k.machine().frames.table(table)[pgtable::index(va, 0)]);
             if !pte.mapped() || pte.pfn() == zero {
                 continue;
             }
-            let meta = k.m.frames.meta(pte.pfn());
+            let meta = k.machine().frames.meta(pte.pfn());
             let anon = meta.owner == Owner::Anon;
             let size = 4096u64;
             let dirty = pte.dirty() || meta.flags.contains(PageFlags::DIRTY);

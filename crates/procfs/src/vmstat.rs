@@ -8,7 +8,7 @@ use std::fmt::Write;
 /// `/proc/vmstat`.
 pub fn vmstat(k: &Kernel) -> String {
     let c = mem_counts(k);
-    let e = &k.m.vmstat;
+    let e = &k.machine().vmstat;
     let lines: [(&str, u64); 24] = [
         ("nr_free_pages", c.free),
         ("nr_inactive_anon", c.inactive_anon),
@@ -23,8 +23,8 @@ pub fn vmstat(k: &Kernel) -> String {
         ("nr_dirty", c.dirty),
         ("nr_shmem", c.shmem),
         ("nr_page_table_pages", c.page_tables),
-        ("pgalloc_normal", k.m.frames.allocs),
-        ("pgfree", k.m.frames.frees),
+        ("pgalloc_normal", k.machine().frames.allocs),
+        ("pgfree", k.machine().frames.frees),
         ("pgactivate", e.pgactivate),
         ("pgdeactivate", e.pgdeactivate),
         ("pglazyfree", e.pglazyfree),

@@ -89,8 +89,8 @@ fn strict_overcommit_refuses_beyond_the_commit_limit() {
     let m = procfs::meminfo(&k);
     assert_eq!(field(&m, "Committed_AS:"), 24 << 10);
     // Mode 1 charges but never refuses; mode 0 refuses one request larger than RAM.
-    k.m.config.overcommit_memory = 1;
+    k.config_mut().overcommit_memory = 1;
     assert!(k.mmap(pid, 0, 1 << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).is_ok());
-    k.m.config.overcommit_memory = 0;
+    k.config_mut().overcommit_memory = 0;
     assert_eq!(k.mmap(pid, 0, 1 << 30, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), Err(Errno::ENOMEM));
 }

@@ -1275,13 +1275,13 @@ impl Replayer {
         match self.k.memfd_create(pid, &name, flags) {
             Ok(got) if got as i32 != fd as i32 => {
                 let o = self.k.fd_description(pid, got as i32).expect("just created");
-                let file = self.k.m.open_file(o).file;
+                let file = self.k.machine().open_file(o).file;
                 self.install(tpid, fd as i32, o, FdKind::File(file), flags & MFD_CLOEXEC != 0);
                 let _ = self.k.close(pid, got as i64);
             }
             Ok(got) => {
                 let o = self.k.fd_description(pid, got as i32).expect("just created");
-                let file = self.k.m.open_file(o).file;
+                let file = self.k.machine().open_file(o).file;
                 let table = self.procs[&tpid].table;
                 self.tables[table].kinds.insert(fd as i32, FdKind::File(file));
             }
@@ -1303,11 +1303,11 @@ impl Replayer {
             let id = self.k.create_file(&real, &[]);
             let known = self.ids.get(raw).or_else(|| self.ids.get(path)).or_else(|| self.ids.get(&real));
             let dir = std::path::Path::new(&real).parent().and_then(|d| self.files.stat(&d.to_string_lossy()));
-            let f = self.k.m.file_mut(id);
             if let Some(i) = known {
-                (f.major, f.minor, f.ino) = (i.major, i.minor, i.ino);
+                self.k.set_file_identity(id, i.major, i.minor, i.ino);
             } else if let Some(d) = dir {
-                (f.major, f.minor) = (d.major, d.minor);
+                let ino = self.k.file(id).ino;
+                self.k.set_file_identity(id, d.major, d.minor, ino);
             }
             return Some(id);
         }
@@ -1468,7 +1468,7 @@ impl Replayer {
             return;
         }
         if let (Some(FdKind::File(f)), Some(d)) = (&kind, &data) {
-            let path = self.k.m.file(*f).path.clone();
+            let path = self.k.file(*f).path.clone();
             self.learn_setting(line, &path, d);
         }
         // Advance the file position of ordinary reads.

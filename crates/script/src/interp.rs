@@ -163,7 +163,7 @@ impl Interpreter {
             }
             StmtKind::View { view, name } => self.view(cx, *view, name.as_ref(), out)?,
             StmtKind::Free => {
-                let f = &self.kernel.m.frames;
+                let f = &self.kernel.machine().frames;
                 let (free, total) = (f.free_frames(), f.total_frames());
                 emit(out, format!("free: {free} of {total} frames free ({} KiB of {} KiB)", free * 4, total * 4));
             }
@@ -191,7 +191,7 @@ impl Interpreter {
         if self.procs.get(&name.name).is_some_and(|p| p.alive) {
             return Err(name.pos.error(format!("process `{}` already exists", name.name)));
         }
-        let events_seq = self.kernel.m.events.next_seq();
+        let events_seq = self.kernel.machine().events.next_seq();
         let spawned = if empty {
             self.kernel.spawn_empty(&name.name)
         } else {
@@ -249,18 +249,18 @@ impl Interpreter {
             }
         };
         match name.name.as_str() {
-            "max_map_count" => self.kernel.m.config.max_map_count = self.int(cx, value)?,
+            "max_map_count" => self.kernel.config_mut().max_map_count = self.int(cx, value)?,
             // Only whole pages of the stack limit matter to Linux (exec masks it with
             // PAGE_MASK, mmap_base rounds its gap to pages, stack sizes are whole pages), and
             // the model expects it page-aligned, so it is stored rounded down.
             "rlimit_stack" => {
                 let v = limit(self)?;
-                self.kernel.m.config.rlimit_stack = if v == u64::MAX { v } else { v & PAGE_MASK };
+                self.kernel.config_mut().rlimit_stack = if v == u64::MAX { v } else { v & PAGE_MASK };
             }
-            "rlimit_data" => self.kernel.m.config.rlimit_data = limit(self)?,
-            "rlimit_as" => self.kernel.m.config.rlimit_as = limit(self)?,
+            "rlimit_data" => self.kernel.config_mut().rlimit_data = limit(self)?,
+            "rlimit_as" => self.kernel.config_mut().rlimit_as = limit(self)?,
             "thp" => {
-                self.kernel.m.config.thp = match word {
+                self.kernel.config_mut().thp = match word {
                     Some("always") => ThpMode::Always,
                     Some("madvise") => ThpMode::Madvise,
                     Some("never") => ThpMode::Never,
@@ -273,17 +273,17 @@ impl Interpreter {
                 if v < PAGE_SIZE || !v.is_power_of_two() || v > 512 * PAGE_SIZE {
                     return Err(vpos.error("fault_around_bytes must be a power of two from 4K to 2M"));
                 }
-                self.kernel.m.config.fault_around_bytes = v;
+                self.kernel.config_mut().fault_around_bytes = v;
             }
             "ram" => {
                 let v = self.int(cx, value)?;
                 if !(RAM_RANGE.0..=RAM_RANGE.1).contains(&v) {
                     return Err(vpos.error("ram must be between 1M and 1T"));
                 }
-                if !self.kernel.tasks.is_empty() || !self.kernel.m.files.is_empty() {
+                if self.kernel.tasks().next().is_some() || !self.kernel.machine().files.is_empty() {
                     return Err(name.pos.error("`set ram` must come before the first process or file"));
                 }
-                let config = Config { ram_bytes: v & PAGE_MASK, ..self.kernel.m.config.clone() };
+                let config = Config { ram_bytes: v & PAGE_MASK, ..self.kernel.machine().config.clone() };
                 self.kernel = Kernel::new(config);
             }
             other => {
@@ -478,7 +478,7 @@ impl Interpreter {
         if self.procs.get(&child.name).is_some_and(|p| p.alive) {
             return Err(child.pos.error(format!("process `{}` already exists", child.name)));
         }
-        let events_seq = self.kernel.m.events.next_seq();
+        let events_seq = self.kernel.machine().events.next_seq();
         let r = self.kernel.fork(ppid).map(u64::from);
         self.record(r);
         match r {
@@ -559,9 +559,15 @@ impl Interpreter {
         match view {
             View::Events => {
                 let seq = self.procs.get(&name).map(|p| p.events_seq).unwrap_or(0);
-                let lines: Vec<String> =
-                    self.kernel.m.events.since(seq).filter(|e| e.pid == pid).map(|e| format!("  {e}\n")).collect();
-                let next = self.kernel.m.events.next_seq();
+                let lines: Vec<String> = self
+                    .kernel
+                    .machine()
+                    .events
+                    .since(seq)
+                    .filter(|e| e.pid == pid)
+                    .map(|e| format!("  {e}\n"))
+                    .collect();
+                let next = self.kernel.machine().events.next_seq();
                 if let Some(p) = self.procs.get_mut(&name) {
                     p.events_seq = next;
                 }
@@ -772,7 +778,7 @@ impl Interpreter {
     }
 
     fn func(&mut self, cx: Cx, func: Func, proc: Option<&Name>, args: &[Expr], pos: Pos) -> RResult<u64> {
-        let frames = &self.kernel.m.frames;
+        let frames = &self.kernel.machine().frames;
         match func {
             Func::FreeFrames => return Ok(frames.free_frames()),
             Func::TotalFrames => return Ok(frames.total_frames()),
@@ -792,7 +798,7 @@ impl Interpreter {
             if addr >= mm::layout::TASK_SIZE {
                 return None;
             }
-            let pte = mm::pgtable::lookup(&k.m.frames, mm.pgd, addr & PAGE_MASK);
+            let pte = mm::pgtable::lookup(&k.machine().frames, mm.pgd, addr & PAGE_MASK);
             pte.mapped().then(|| pte.pfn())
         };
         Ok(match func {

@@ -1,9 +1,10 @@
 //! Building an address space from outside observations: the VMAs and layout fields of a
 //! real process (its `/proc/PID/smaps`), so that later calls can be compared with the host.
 
-use crate::file::{FileId, OpenFileId};
+use crate::file::{FileId, FileKind, OpenFileId};
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
+use crate::vma::AnonVma;
 use crate::vma::Vma;
 use abi::{Errno, SysResult};
 
@@ -77,5 +78,35 @@ impl Kernel {
     /// Drops a reference taken by [`Kernel::open_description`].
     pub fn release_open(&mut self, open: OpenFileId) {
         self.m.put_open(open);
+    }
+
+    /// Gives a file the identity (device and inode) the observed machine showed for it.
+    pub fn set_file_identity(&mut self, file: FileId, major: u32, minor: u32, ino: u64) {
+        let f = self.m.file_mut(file);
+        (f.major, f.minor, f.ino) = (major, minor, ino);
+    }
+
+    /// Makes a file that nothing maps yet stand for an object of another kind (`/dev/null`
+    /// as an unmappable device, say).
+    pub fn set_file_kind(&mut self, file: FileId, kind: FileKind) {
+        self.m.file_mut(file).kind = kind;
+    }
+
+    /// Describes an imported file as the observed process's maps showed it: the path maps
+    /// prints, its size and, for a deleted file (an unlinked tmpfs object, a memfd), that it
+    /// is a shmem object that shows as deleted whose size covers the mapping (`size`).
+    pub fn set_file_as_mapped(&mut self, file: FileId, path: &str, size: u64, deleted: bool) {
+        let f = self.m.file_mut(file);
+        f.path = path.to_string();
+        f.size = size;
+        if deleted {
+            f.always_deleted = true;
+            f.kind = FileKind::Shmem;
+        }
+    }
+
+    /// A new anon_vma identity for a VMA being imported (see [`Kernel::import_vma`]).
+    pub fn new_anon_vma(&mut self) -> AnonVma {
+        self.m.new_anon_vma(false)
     }
 }

@@ -106,12 +106,11 @@ impl Replayer {
         if c.name == "brk" {
             // A break the model never had (the execve that set it is not in the trace):
             // the result gives it.
-            let Some(Some(mm)) = self.k.mms.get_mut(id) else { return None };
             let Ret::Value(now) = c.ret else { return None };
-            if mm.start_brk != 0 {
+            if self.k.mm(pid).ok()?.start_brk != 0 {
                 return None;
             }
-            (mm.start_brk, mm.brk) = (now, now);
+            self.k.adopt_heap(pid, now, now).ok()?;
             self.unchecked(UNSEEN_START);
             return Some(true);
         }
@@ -238,16 +237,14 @@ impl Replayer {
                 true
             }
             "brk" => {
-                if let (Ret::Value(now), Ok(id)) = (&c.ret, self.k.mm_id(pid)) {
-                    let known = self.k.mms.get(id).and_then(Option::as_ref).is_some_and(|mm| mm.start_brk != 0);
+                if let (Ret::Value(now), Ok(mm)) = (&c.ret, self.k.mm(pid)) {
+                    let known = mm.start_brk != 0;
                     if known {
                         let _ = self.k.brk(pid, arg(0));
                     }
-                    if let Some(Some(mm)) = self.k.mms.get_mut(id) {
-                        if !known {
-                            mm.start_brk = *now;
-                        }
-                        mm.brk = *now;
+                    if let Ok(mm) = self.k.mm(pid) {
+                        let start = if known { mm.start_brk } else { *now };
+                        let _ = self.k.adopt_heap(pid, start, *now);
                     }
                 }
                 self.unchecked(UNSEEN_START);

@@ -277,7 +277,7 @@ impl Replayer {
                 }
             }
         }
-        let name = |k: &Kernel, f: FileId| k.m.file(f).path.clone();
+        let name = |k: &Kernel, f: FileId| k.file(f).path.clone();
         let program = ctx.program.map(|f| name(&self.k, f)).unwrap_or_default();
         if u.load_bias.is_none() && ctx.info.load_bias_range.is_some() {
             if let (Some(l), Some(m)) = (by_path(&log, &program), by_path(&model, &program)) {
@@ -533,12 +533,17 @@ impl Replayer {
         if self.learned.shmem_inos.is_empty() {
             return;
         }
-        for slot in self.k.m.files.iter_mut().flatten() {
-            if let Some(b) = self.learned.shmem_inos.get(&slot.ino) {
-                if is_shmem_name(&slot.path) || slot.path.starts_with("/dev/zero") || slot.path.starts_with("/memfd:") {
-                    slot.ino = b.value;
-                }
-            }
+        let renamed: Vec<(FileId, u32, u32, u64)> = self
+            .k
+            .files()
+            .filter_map(|(id, f)| {
+                let b = self.learned.shmem_inos.get(&f.ino)?;
+                let shmem = is_shmem_name(&f.path) || f.path.starts_with("/dev/zero") || f.path.starts_with("/memfd:");
+                shmem.then_some((id, f.major, f.minor, b.value))
+            })
+            .collect();
+        for (id, major, minor, ino) in renamed {
+            self.k.set_file_identity(id, major, minor, ino);
         }
     }
 
