@@ -21,6 +21,7 @@ use crate::frame::{Owner, PageFlags, Pfn};
 use crate::kernel::{Kernel, RssKind};
 use crate::layout::*;
 use crate::mm::{Mm, Rss};
+use crate::mm_table::MmId;
 use crate::pgtable::{self, Pte};
 use std::collections::HashMap;
 
@@ -32,7 +33,7 @@ pub fn check_kernel(k: &Kernel) {
     let mut lockcounts: HashMap<Pfn, u32> = HashMap::new();
     let mut accounted = 0u64;
     let mut open_refs: HashMap<u32, u32> = HashMap::new();
-    let mut users: HashMap<usize, u32> = HashMap::new();
+    let mut users: HashMap<MmId, u32> = HashMap::new();
     for t in k.tasks.values() {
         for o in t.fds.values() {
             *open_refs.entry(o.0).or_default() += 1;
@@ -41,17 +42,16 @@ pub fn check_kernel(k: &Kernel) {
             *users.entry(id).or_default() += 1;
             assert!(
                 k.mm_tasks().get(&id).is_some_and(|s| s.contains(&t.pid)),
-                "task {} missing from mm {id}'s tasks",
+                "task {} missing from {id}'s tasks",
                 t.pid
             );
-            assert!(k.mms[id].is_some(), "task {} uses freed mm {id}", t.pid);
+            assert!(k.mms.get(id).is_some(), "task {} uses freed {id}", t.pid);
         }
     }
     let recorded: usize = k.mm_tasks().values().map(|s| s.len()).sum();
     assert_eq!(recorded, users.values().sum::<u32>() as usize, "tasks recorded as using an mm they do not use");
-    for (id, mm) in k.mms.iter().enumerate() {
-        let Some(mm) = mm else { continue };
-        assert_eq!(mm.users, users.get(&id).copied().unwrap_or(0), "mm {id}: mm_users does not match its tasks");
+    for (id, mm) in k.mms.iter() {
+        assert_eq!(mm.users, users.get(&id).copied().unwrap_or(0), "{id}: mm_users does not match its tasks");
         for v in mm.vmas.iter() {
             if let Some(f) = v.file {
                 *open_refs.entry(f.open.0).or_default() += 1;
@@ -128,7 +128,7 @@ pub fn check_kernel(k: &Kernel) {
     }
 }
 
-fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, lockcounts: &mut HashMap<Pfn, u32>) {
+fn check_mm(k: &Kernel, id: MmId, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, lockcounts: &mut HashMap<Pfn, u32>) {
     mm.vmas.check_invariants();
     let (mut total, mut data, mut exec, mut stack, mut locked) = (0, 0, 0, 0, 0);
     for v in mm.vmas.iter() {
@@ -241,7 +241,7 @@ fn check_mm(k: &Kernel, id: usize, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, l
 /// space is left; only page-cache pages of files that still exist remain.
 pub fn check_no_leaks(k: &Kernel) {
     check_kernel(k);
-    assert!(k.mms.iter().all(|m| m.is_none()), "an address space outlived its tasks");
+    assert!(k.mms.is_empty(), "an address space outlived its tasks");
     for (pfn, meta) in k.m.frames.allocated() {
         assert!(matches!(meta.owner, Owner::File { .. }), "pfn {pfn:#x} ({:?}) leaked", meta.owner);
     }

@@ -15,8 +15,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounting;
 pub mod arena;
 pub mod call;
+pub mod config;
 pub mod event;
 pub mod file;
 pub mod flags;
@@ -24,11 +26,16 @@ pub mod frame;
 pub mod invariants;
 pub mod kernel;
 pub mod layout;
+pub mod machine;
 pub mod mm;
+pub mod mm_table;
 pub mod ops;
 pub mod page_cache;
 pub mod pgtable;
+pub mod signal;
+pub mod task;
 pub mod vma;
+pub mod vma_edit;
 pub mod vma_index;
 pub mod vma_tree;
 
@@ -39,6 +46,7 @@ pub use file::{Content, FileId, FileKind, OpenFileId, Source};
 pub use flags::VmFlags;
 pub use kernel::{Access, Cap, Config, Kernel, Pid, Rlimit, SegvCode, Signal, ThpMode};
 pub use mm::Mm;
+pub use mm_table::MmId;
 pub use ops::access_ok;
 pub use ops::adopt::AdoptedVma;
 pub use ops::exec::{

@@ -98,6 +98,50 @@ pub struct Mm {
 }
 
 impl Mm {
+    /// An address space with no VMAs and one user, its page-table root at `pgd`, laid out
+    /// top-down from `mmap_base`.
+    pub(crate) fn new(pgd: Pfn, stack_guard_gap: u64, mmap_base: u64) -> Mm {
+        Mm {
+            vmas: VmaTree::new(stack_guard_gap),
+            pgd,
+            users: 1,
+            count: 1,
+            mmap_base,
+            mmap_legacy_base: crate::layout::TASK_UNMAPPED_BASE,
+            legacy_layout: false,
+            start_brk: 0,
+            brk: 0,
+            start_stack: 0,
+            start_code: 0,
+            end_code: 0,
+            start_data: 0,
+            end_data: 0,
+            arg_start: 0,
+            arg_end: 0,
+            env_start: 0,
+            env_end: 0,
+            total_vm: 0,
+            locked_vm: 0,
+            locked_vm_stale: 0,
+            pinned_vm: 0,
+            data_vm: 0,
+            exec_vm: 0,
+            stack_vm: 0,
+            hiwater_vm: 0,
+            hiwater_rss: 0,
+            rss: Default::default(),
+            pgtable_pages: 0,
+            thp_disabled: false,
+            def_flags: crate::flags::VmFlags::empty(),
+        }
+    }
+
+    /// An address space with nothing in it, for unit tests that need one.
+    #[cfg(test)]
+    pub(crate) fn empty_for_tests() -> Mm {
+        Mm::new(0, 0, 0)
+    }
+
     /// Number of VMAs (`map_count`).
     pub fn map_count(&self) -> usize {
         self.vmas.len()

@@ -10,7 +10,7 @@ mod learn;
 use crate::unknowns::{Bound, Learned};
 use abi::*;
 use learn::{AttachedCalls, ExecCtx, ATTACHED, UNSEEN_PLACEMENT};
-use mm::{Call, Config, FileId, Kernel, OpenFileId, Pid};
+use mm::{Call, Config, FileId, Kernel, MmId, OpenFileId, Pid};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -104,11 +104,11 @@ pub struct Replayer {
     seqs: HashMap<OpenFileId, seq::SeqState>,
     /// Ranges the program itself mapped with mmap, per model address space, for strict
     /// residency checks.
-    created: HashMap<usize, Vec<(u64, u64)>>,
+    created: HashMap<MmId, Vec<(u64, u64)>>,
     /// Address spaces whose program has started (its C library registered rseq or a robust
     /// futex list, which it does right before main): mappings made before that are the
     /// loader's and the library's, whose residency depends on code the log does not show.
-    started: HashSet<usize>,
+    started: HashSet<MmId>,
     /// The file every descriptor of an unmodelled kind (pipe, socket, device) opens, and the
     /// open description of it the replayer holds, so that the model keeps it while no task
     /// has one of those descriptors (after the last task exited, or closed them all).
@@ -132,13 +132,13 @@ pub struct Replayer {
     stop: bool,
     /// Address spaces whose start the trace does not show, or that calls a filter hid
     /// changed (see `blind`).
-    blind: HashSet<usize>,
+    blind: HashSet<MmId>,
     /// What the replay saw of calls a filter hid.
     hidden: blind::Hidden,
     /// Unknowns bound so far: by earlier runs over the log, then by this one.
     learned: Learned,
     /// The exec that laid out each model address space, for learning its unknowns.
-    execs: HashMap<usize, ExecCtx>,
+    execs: HashMap<MmId, ExecCtx>,
     /// Model tasks whose stack limit a call in the log set (theirs or a parent's): what
     /// they report of it is not what the first task inherited.
     stack_limit_set: HashSet<Pid>,
@@ -1040,9 +1040,10 @@ impl Replayer {
                     self.tables[table].kinds.remove(&fd);
                 }
             }
-            let id = self.k.mm_id(pid).unwrap_or(usize::MAX);
-            self.created.remove(&id);
-            self.started.remove(&id);
+            if let Ok(id) = self.k.mm_id(pid) {
+                self.created.remove(&id);
+                self.started.remove(&id);
+            }
         }
         self.check(line, "execve", &c.ret, got);
     }
@@ -1672,7 +1673,7 @@ impl Replayer {
         if what == ProcText::Smaps && self.opts.mode < Mode::Strict {
             return;
         }
-        let created = self.created.get(&self.k.mm_id(p.pid).unwrap_or(usize::MAX)).cloned().unwrap_or_default();
+        let created = self.k.mm_id(p.pid).ok().and_then(|id| self.created.get(&id)).cloned().unwrap_or_default();
         // The part of a text this read covers, as compared (smaps: the fields checked).
         let view = |bytes: &[u8]| {
             let text = String::from_utf8_lossy(bytes);

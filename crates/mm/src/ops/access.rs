@@ -35,7 +35,7 @@ impl Kernel {
         }
         // The MMU's walk: one lookup of the leaf table, and the accessed/dirty bits set in
         // place when the access needs no fault.
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let pgd = self.mms[id].pgd;
         let leaf =
             if super::fault::canonical(addr) { crate::pgtable::leaf_table(&self.m.frames, pgd, va) } else { None };
         if let Some(table) = leaf {

@@ -39,7 +39,7 @@ impl Kernel {
         if v.start >= v.end || v.start & !PAGE_MASK != 0 || v.end & !PAGE_MASK != 0 || v.end > TASK_SIZE {
             return Err(Errno::EINVAL);
         }
-        let mm = self.mms[id].as_ref().expect("live mm");
+        let mm = &self.mms[id];
         if mm.vmas.find(v.start).is_some_and(|o| o.start < v.end) {
             return Err(Errno::EEXIST);
         }

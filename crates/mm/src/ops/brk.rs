@@ -6,6 +6,7 @@
 use crate::flags::VmFlags;
 use crate::kernel::{can_merge, Kernel, Pid};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::vma::Vma;
 use abi::SysResult;
 
@@ -20,8 +21,8 @@ impl Kernel {
         Ok(r)
     }
 
-    fn do_brk(&mut self, id: usize, brk: u64) -> u64 {
-        let mm = self.mms[id].as_ref().expect("freed mm");
+    fn do_brk(&mut self, id: MmId, brk: u64) -> u64 {
+        let mm = &self.mms[id];
         let orig = mm.brk;
         let (start_brk, start_data, end_data) = (mm.start_brk, mm.start_data, mm.end_data);
         if brk < start_brk || brk >= TASK_SIZE {
@@ -57,12 +58,12 @@ impl Kernel {
                 return orig;
             }
         }
-        let start_brk = self.mms[id].as_ref().expect("freed mm").start_brk;
+        let start_brk = self.mms[id].start_brk;
         if self.do_brk_flags(id, oldbrk, newbrk - oldbrk, VmFlags::empty(), start_brk).is_err() {
             return orig;
         }
         self.mm_mut(id).brk = brk;
-        if self.mms[id].as_ref().expect("freed mm").def_flags.contains(VmFlags::LOCKED) {
+        if self.mms[id].def_flags.contains(VmFlags::LOCKED) {
             if let Some(pid) = self.task_of_mm(id).map(|t| t.pid) {
                 self.populate(pid, oldbrk, newbrk, true);
             }
@@ -75,14 +76,14 @@ impl Kernel {
     /// extended (brk passes start_brk, vma_prev_limit; the ELF loader's vm_brk_flags 0).
     pub(crate) fn do_brk_flags(
         &mut self,
-        id: usize,
+        id: MmId,
         addr: u64,
         len: u64,
         extra: VmFlags,
         prev_limit: u64,
     ) -> Result<(), ()> {
         let pages = len >> PAGE_SHIFT;
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let flags = extra
             | VmFlags::READ
             | VmFlags::WRITE
@@ -100,7 +101,7 @@ impl Kernel {
         if !self.may_commit(id, pages) {
             return Err(());
         }
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let new = Vma {
             start: addr,
             end: addr + len,

@@ -2,6 +2,7 @@
 //! down every VMA, page and page table.
 
 use crate::kernel::{Kernel, Pid};
+use crate::mm_table::MmId;
 use abi::{Errno, SysResult};
 
 impl Kernel {
@@ -29,23 +30,23 @@ impl Kernel {
     }
 
     /// Drops one user of an mm; the last one tears it down.
-    pub(crate) fn mmput(&mut self, id: usize) {
+    pub(crate) fn mmput(&mut self, id: MmId) {
         let mm = self.mm_mut(id);
         mm.users -= 1;
         if mm.users == 0 {
             self.exit_mmap(id);
-            self.mms[id] = None;
+            self.mms.remove(id);
         }
     }
 
     /// Unmaps everything and frees every page table, the PGD included.
-    pub(crate) fn exit_mmap(&mut self, id: usize) {
-        let starts: Vec<u64> = self.mms[id].as_ref().expect("freed mm").vmas.iter().map(|v| v.start).collect();
+    pub(crate) fn exit_mmap(&mut self, id: MmId) {
+        let starts: Vec<u64> = self.mms[id].vmas.iter().map(|v| v.start).collect();
         self.zap_range(id, 0, crate::layout::TASK_SIZE);
         for s in starts {
             self.vma_unlink(id, s);
         }
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let pgd = self.mms[id].pgd;
         let freed = crate::pgtable::free_tables(&mut self.m.frames, pgd, 0, 0, 0, 0);
         let mm = self.mm_mut(id);
         mm.pgtable_pages -= freed;

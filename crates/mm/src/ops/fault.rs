@@ -22,6 +22,7 @@ use crate::flags::VmFlags;
 use crate::frame::{Owner, PageFlags, Pfn};
 use crate::kernel::{rss_add, vm_stat_account, Access, Kernel, Pid, RssKind, SegvCode, Signal};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::pgtable::{self, Pte, PteFlags};
 use crate::vma::Vma;
 use abi::Errno;
@@ -71,7 +72,7 @@ impl Kernel {
         if !canonical(addr) {
             return Err(FaultError::Segv(SegvCode::Kernel));
         }
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let vma = match mm.vmas.find(addr) {
             Some(v) if v.start <= addr => v.clone(),
             Some(v) if v.flags.contains(VmFlags::GROWSDOWN) => {
@@ -149,13 +150,13 @@ impl Kernel {
     }
 
     /// Grows a GROWSDOWN VMA down to the page of `addr` (expand_downwards).
-    fn expand_stack(&mut self, id: usize, pid: Pid, v: &Vma, addr: u64, write: bool) -> Result<Vma, ()> {
+    fn expand_stack(&mut self, id: MmId, pid: Pid, v: &Vma, addr: u64, write: bool) -> Result<Vma, ()> {
         let cfg = &self.m.config;
         let new_start = page_floor(addr);
         if new_start < cfg.lsm_mmap_min_addr {
             return Err(());
         }
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         if let Some(prev) = mm.vmas.before(v.start) {
             let guard_applies = !prev.flags.contains(VmFlags::GROWSDOWN) && prev.flags.intersects(VmFlags::ACCESS);
             if guard_applies && new_start.saturating_sub(prev.end) < cfg.stack_guard_gap || new_start < prev.end {
@@ -196,19 +197,11 @@ impl Kernel {
         });
         vm_stat_account(mm, v.flags, grow as i64);
         self.m.log(pid, addr, write, EventKind::StackGrow { new_start });
-        Ok(self.mms[id].as_ref().expect("freed mm").vmas.get(new_start).cloned().expect("grown VMA"))
+        Ok(self.mms[id].vmas.get(new_start).cloned().expect("grown VMA"))
     }
 
     /// A fault on an empty PTE.
-    fn fault_none(
-        &mut self,
-        id: usize,
-        pid: Pid,
-        vma: &Vma,
-        va: u64,
-        addr: u64,
-        write: bool,
-    ) -> Result<(), FaultError> {
+    fn fault_none(&mut self, id: MmId, pid: Pid, vma: &Vma, va: u64, addr: u64, write: bool) -> Result<(), FaultError> {
         let Some(f) = vma.file else {
             return self.do_anonymous_page(id, pid, vma, va, addr, write);
         };
@@ -271,7 +264,7 @@ impl Kernel {
     /// The pages finish_fault maps for a fault at `va` of a file VMA: the whole large folio
     /// when it fits the VMA and page table and none of its PTEs is set yet, otherwise the
     /// faulting page alone. Returns the first address and the page count.
-    fn finish_fault_span(&self, id: usize, vma: &Vma, va: u64) -> (u64, u64) {
+    fn finish_fault_span(&self, id: MmId, vma: &Vma, va: u64) -> (u64, u64) {
         let Some(f) = vma.file else { return (va, 1) };
         let file = self.m.file(f.file);
         let index = vma.page_index(va);
@@ -297,12 +290,12 @@ impl Kernel {
     }
 
     /// Start of the VMA containing `va` now (it may have changed through stack growth).
-    fn vma_start_of(&self, id: usize, va: u64) -> u64 {
-        self.mms[id].as_ref().expect("freed mm").vmas.containing(va).map(|v| v.start).unwrap_or(va)
+    fn vma_start_of(&self, id: MmId, va: u64) -> u64 {
+        self.mms[id].vmas.containing(va).map(|v| v.start).unwrap_or(va)
     }
 
     /// Maps a page of a special mapping (the vDSO code) read-only, as its fault handler does.
-    pub(crate) fn map_special_page(&mut self, id: usize, vma: &Vma, va: u64, pfn: Pfn) -> Result<(), FaultError> {
+    pub(crate) fn map_special_page(&mut self, id: MmId, vma: &Vma, va: u64, pfn: Pfn) -> Result<(), FaultError> {
         self.map_page(id, vma, va, pfn, false, false)
     }
 
@@ -310,7 +303,7 @@ impl Kernel {
     /// and does the rmap and RSS accounting.
     fn map_page(
         &mut self,
-        id: usize,
+        id: MmId,
         vma: &Vma,
         va: u64,
         pfn: Pfn,
@@ -333,7 +326,7 @@ impl Kernel {
 
     fn do_anonymous_page(
         &mut self,
-        id: usize,
+        id: MmId,
         pid: Pid,
         vma: &Vma,
         va: u64,
@@ -365,7 +358,7 @@ impl Kernel {
     /// do_fault_around: maps the cached pages in the `fault_around_bytes` window around `va`
     /// (aligned on the PTE index, clamped to the VMA, the page table and EOF). Returns how
     /// many pages it mapped.
-    fn fault_around(&mut self, id: usize, vma: &Vma, va: u64) -> Result<u64, FaultError> {
+    fn fault_around(&mut self, id: MmId, vma: &Vma, va: u64) -> Result<u64, FaultError> {
         let f = vma.file.expect("file VMA");
         let kind = self.m.file(f.file).kind;
         let writable_now = self.read_maps_writable(vma);
@@ -397,14 +390,14 @@ impl Kernel {
             let (fstart, order) = self.m.file(f.file).folio_of(first);
             first_folio = Some((fstart, order));
             can_map_large = fstart + (1u64 << order) < size_pages;
-            let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+            let pgd = self.mms[id].pgd;
             if !can_map_large && pgtable::leaf_table(&self.m.frames, pgd, va).is_none() {
                 return Ok(0);
             }
         }
         // Every page mapped here lies in the faulting address's page table (a folio mapped
         // whole never crosses one): find or make it once and fill its entries directly.
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let pgd = self.mms[id].pgd;
         let mut new_tables = 0;
         let table = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new_tables).ok_or(FaultError::Oom)?;
         self.mm_mut(id).pgtable_pages += new_tables;
@@ -505,7 +498,7 @@ impl Kernel {
     }
 
     /// do_read_fault: fault-around, then the faulting page itself if still unmapped.
-    fn do_read_fault(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64) -> Result<(), FaultError> {
+    fn do_read_fault(&mut self, id: MmId, pid: Pid, vma: &Vma, va: u64, addr: u64) -> Result<(), FaultError> {
         let f = vma.file.expect("file VMA");
         let kind = self.m.file(f.file).kind;
         let writable_now = self.read_maps_writable(vma);
@@ -536,7 +529,7 @@ impl Kernel {
     }
 
     /// do_wp_page: a write to a present, write-protected PTE in a writable VMA.
-    fn fault_wp(&mut self, id: usize, pid: Pid, vma: &Vma, va: u64, addr: u64, pte: Pte) -> Result<(), FaultError> {
+    fn fault_wp(&mut self, id: MmId, pid: Pid, vma: &Vma, va: u64, addr: u64, pte: Pte) -> Result<(), FaultError> {
         let pfn = pte.pfn();
         if vma.flags.contains(VmFlags::SHARED) {
             self.m.folio_mark_dirty(pfn);
@@ -599,7 +592,7 @@ impl Kernel {
         let Ok(id) = self.mm_id(pid) else { return Ok(()) };
         let mut at = start;
         while at < end {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             let Some(v) = mm.vmas.find(at).filter(|v| v.start < end).cloned() else { break };
             let lo = at.max(v.start);
             let hi = end.min(v.end);
@@ -634,7 +627,7 @@ impl Kernel {
         let access = if gup.write { Access::Write } else { Access::Read };
         let mut va = start;
         while va < end {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             let Some(v) = mm.vmas.containing(va).cloned() else {
                 return Err(if gup.madv_populate { Errno::ENOMEM } else { Errno::EFAULT });
             };
@@ -661,7 +654,7 @@ impl Kernel {
             // A leaf table just filled with the zero page (a populated read-only mapping)
             // shares one copy with all such tables: no host memory a table.
             if pfn == self.m.frames.zero_pfn() && (va & ((PAGE_SIZE << 9) - 1) == 0 || va >= end) {
-                let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+                let pgd = self.mms[id].pgd;
                 if let Some(t) = crate::pgtable::leaf_table(&self.m.frames, pgd, va - PAGE_SIZE) {
                     self.m.frames.share_zero_table(t);
                 }

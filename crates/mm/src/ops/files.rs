@@ -4,6 +4,7 @@
 use crate::file::{File, FileId, FileKind, Source};
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use abi::*;
 use std::sync::Arc;
 
@@ -308,8 +309,8 @@ impl Kernel {
 
     /// The virtual ranges where address space `id` (if still there) maps the pages
     /// `[first, last)` of `file`.
-    pub(crate) fn file_page_ranges(&self, id: usize, file: FileId, first: u64, last: u64) -> Vec<(u64, u64)> {
-        let Some(mm) = self.mms[id].as_ref() else { return Vec::new() };
+    pub(crate) fn file_page_ranges(&self, id: MmId, file: FileId, first: u64, last: u64) -> Vec<(u64, u64)> {
+        let Some(mm) = self.mms.get(id) else { return Vec::new() };
         mm.vmas
             .iter()
             .filter(|v| v.file.is_some_and(|f| f.file == file))
@@ -327,7 +328,7 @@ impl Kernel {
         let old = self.m.file(file).size;
         let keep_pages = len.div_ceil(PAGE_SIZE);
         if len < old {
-            for id in 0..self.mms.len() {
+            for id in self.mms.ids() {
                 for (s, e) in self.file_page_ranges(id, file, keep_pages, u64::MAX) {
                     self.zap_range(id, s, e);
                 }

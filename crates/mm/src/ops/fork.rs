@@ -11,6 +11,7 @@ use crate::flags::VmFlags;
 use crate::frame::PageFlags;
 use crate::kernel::{rss_add, Kernel, Pid, RssKind, Task};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::pgtable::{self, Pte, PteFlags};
 use abi::{Errno, SysResult};
 
@@ -18,12 +19,12 @@ impl Kernel {
     /// `fork()`: returns the child's pid.
     pub fn fork(&mut self, pid: Pid) -> SysResult<Pid> {
         let pid_mm = self.mm_id(pid)?;
-        let parent = self.mms[pid_mm].as_ref().expect("freed mm").clone_shell();
+        let parent = self.mms[pid_mm].clone_shell();
         let child_pgd = pgtable::alloc_root(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
         let mut child = parent;
         child.pgd = child_pgd;
         let cid = self.insert_mm(child);
-        let vmas: Vec<_> = self.mms[pid_mm].as_ref().expect("freed mm").vmas.iter().cloned().collect();
+        let vmas: Vec<_> = self.mms[pid_mm].vmas.iter().cloned().collect();
         for v in vmas {
             if v.flags.contains(VmFlags::DONTCOPY) {
                 continue;
@@ -31,7 +32,7 @@ impl Kernel {
             // dup_mmap charges every accounted VMA it copies.
             if v.flags.contains(VmFlags::ACCOUNT) && !self.may_commit(pid_mm, v.pages()) {
                 self.exit_mmap(cid);
-                self.mms[cid] = None;
+                self.mms.remove(cid);
                 return Err(Errno::ENOMEM);
             }
             let mut c = v.clone();
@@ -42,7 +43,7 @@ impl Kernel {
             let copy = !wipe && (v.anon_vma.is_some() || v.flags.intersects(VmFlags::PFNMAP | VmFlags::MIXEDMAP));
             if copy && self.copy_page_range(pid_mm, cid, &v).is_err() {
                 self.exit_mmap(cid);
-                self.mms[cid] = None;
+                self.mms.remove(cid);
                 return Err(Errno::ENOMEM);
             }
         }
@@ -79,15 +80,15 @@ impl Kernel {
     }
 
     /// copy_page_range for one VMA.
-    fn copy_page_range(&mut self, from: usize, to: usize, v: &crate::vma::Vma) -> Result<(), ()> {
-        let pgd = self.mms[from].as_ref().expect("freed mm").pgd;
+    fn copy_page_range(&mut self, from: MmId, to: MmId, v: &crate::vma::Vma) -> Result<(), ()> {
+        let pgd = self.mms[from].pgd;
         let cow = v.is_cow();
         let shared = v.flags.contains(VmFlags::SHARED);
         let zero = self.m.frames.zero_pfn();
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
             // copy_pte_range allocates the child's table for every table the parent has in
             // the range, whether or not any entry in it is copied.
-            let child_pgd = self.mms[to].as_ref().expect("freed mm").pgd;
+            let child_pgd = self.mms[to].pgd;
             let mut new = 0;
             pgtable::leaf_table_alloc(&mut self.m.frames, child_pgd, v.start.max(base), &mut new).ok_or(())?;
             self.mm_mut(to).pgtable_pages += new;

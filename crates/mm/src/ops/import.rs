@@ -16,7 +16,7 @@ impl Kernel {
         if vma.start >= vma.end || vma.start & !PAGE_MASK != 0 || vma.end & !PAGE_MASK != 0 || vma.end > TASK_SIZE {
             return Err(Errno::EINVAL);
         }
-        if self.mms[id].as_ref().expect("freed mm").vmas.range(vma.start, vma.end).next().is_some() {
+        if self.mms[id].vmas.range(vma.start, vma.end).next().is_some() {
             return Err(Errno::EEXIST);
         }
         if let Some(f) = vma.file {
@@ -34,7 +34,7 @@ impl Kernel {
     /// call shows but which decides later merges.
     pub fn assume_written(&mut self, pid: Pid, addr: u64) -> SysResult<()> {
         let id = self.mm_id(pid)?;
-        let vma = self.mms[id].as_ref().expect("freed mm").vmas.containing(addr).cloned().ok_or(Errno::EFAULT)?;
+        let vma = self.mms[id].vmas.containing(addr).cloned().ok_or(Errno::EFAULT)?;
         if vma.flags.contains(crate::flags::VmFlags::SHARED) || vma.special.is_some() {
             return Ok(());
         }
@@ -48,7 +48,7 @@ impl Kernel {
     /// nothing at EOF without one, and mremap builds tables where the source had some.
     pub fn import_page_tables(&mut self, pid: Pid, start: u64, end: u64) -> SysResult<()> {
         let id = self.mm_id(pid)?;
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+        let pgd = self.mms[id].pgd;
         let mut va = start & !(PMD_SIZE - 1);
         while va < end {
             let mut new = 0;

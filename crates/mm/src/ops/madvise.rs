@@ -27,6 +27,7 @@ use crate::flags::VmFlags;
 use crate::frame::{Owner, PageFlags};
 use crate::kernel::{Kernel, Pid, ThpMode};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::pgtable::{self, PteFlags};
 use crate::vma::Vma;
 use abi::*;
@@ -62,11 +63,11 @@ impl Kernel {
     }
 
     /// madvise_walk_vmas.
-    fn madvise_walk(&mut self, id: usize, start: u64, end: u64, advice: u64) -> SysResult<()> {
+    fn madvise_walk(&mut self, id: MmId, start: u64, end: u64, advice: u64) -> SysResult<()> {
         let mut unmapped = false;
         let mut at = start;
         loop {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             let Some(v) = mm.vmas.find(at).cloned() else { return Err(Errno::ENOMEM) };
             if at < v.start {
                 unmapped = true;
@@ -90,7 +91,7 @@ impl Kernel {
     }
 
     /// madvise_vma_behavior: one VMA's part `[start, end)`.
-    fn madvise_vma(&mut self, id: usize, v: &Vma, start: u64, end: u64, advice: u64) -> SysResult<()> {
+    fn madvise_vma(&mut self, id: MmId, v: &Vma, start: u64, end: u64, advice: u64) -> SysResult<()> {
         let mut f = v.flags;
         match advice {
             MADV_REMOVE => return self.madvise_remove(v, start, end),
@@ -183,8 +184,8 @@ impl Kernel {
     }
 
     /// madvise_free_pte_range over `[start, end)` of a private anonymous VMA.
-    fn madvise_free(&mut self, id: usize, start: u64, end: u64) {
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+    fn madvise_free(&mut self, id: MmId, start: u64, end: u64) {
+        let pgd = self.mms[id].pgd;
         let zero = self.m.frames.zero_pfn();
         for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
             if pte.pfn() == zero {
@@ -214,8 +215,8 @@ impl Kernel {
 
     /// madvise_cold_or_pageout_pte_range for the pages mapped only here (small folios; the
     /// model does not split large page-cache folios).
-    fn madvise_cold_or_pageout(&mut self, id: usize, v: &Vma, start: u64, end: u64, pageout: bool) {
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+    fn madvise_cold_or_pageout(&mut self, id: MmId, v: &Vma, start: u64, end: u64, pageout: bool) {
+        let pgd = self.mms[id].pgd;
         let zero = self.m.frames.zero_pfn();
         let mut reclaim = Vec::new();
         let mut folios = Vec::new();
@@ -262,7 +263,7 @@ impl Kernel {
     /// The large folio of the page `pfn` mapped at `va`, as (address of its first page, its
     /// frames), when this is its first page, all of it lies in `[start, end)` mapped in
     /// order, and no other mapping maps any of it.
-    fn whole_folio_at(&self, id: usize, va: u64, pfn: u64, start: u64, end: u64) -> Option<(u64, Vec<u64>)> {
+    fn whole_folio_at(&self, id: MmId, va: u64, pfn: u64, start: u64, end: u64) -> Option<(u64, Vec<u64>)> {
         let Owner::File { file, index } = self.m.frames.meta(pfn).owner else { return None };
         let (first, order) = self.m.file(crate::file::FileId(file)).folio_of(u64::from(index));
         if first != u64::from(index) {
@@ -282,7 +283,7 @@ impl Kernel {
 
     /// shrink_folio_list for a page-cache folio MADV_PAGEOUT isolated (a single page, or a
     /// large folio whole): unmapped, then evicted if clean, kept (activated) if dirty or shmem.
-    fn pageout_folio(&mut self, id: usize, v: &Vma, va: u64, pfns: &[u64]) {
+    fn pageout_folio(&mut self, id: MmId, v: &Vma, va: u64, pfns: &[u64]) {
         for (k, &p) in pfns.iter().enumerate() {
             self.m.frames.meta_mut(p).flags -= PageFlags::REFERENCED;
             if self.pte(id, va + ((k as u64) << PAGE_SHIFT)).dirty() {
@@ -324,7 +325,7 @@ impl Kernel {
 
     /// shrink_folio_list for one page MADV_PAGEOUT isolated, without swap: anonymous memory
     /// cannot go anywhere and is activated; a page-cache page goes as a folio of one.
-    fn pageout_page(&mut self, id: usize, v: &Vma, va: u64, pfn: u64) {
+    fn pageout_page(&mut self, id: MmId, v: &Vma, va: u64, pfn: u64) {
         let meta = self.m.frames.meta(pfn);
         if matches!(meta.owner, Owner::File { .. }) {
             self.pageout_folio(id, v, va, &[pfn]);
@@ -376,8 +377,8 @@ impl Kernel {
 
     /// madvise_collapse: refused (EINVAL) where THP cannot be used; collapsing itself is not
     /// modelled, so an eligible range is left as it is.
-    fn madvise_collapse(&mut self, id: usize, v: &Vma) -> SysResult<()> {
-        let mm = self.mms[id].as_ref().expect("freed mm");
+    fn madvise_collapse(&mut self, id: MmId, v: &Vma) -> SysResult<()> {
+        let mm = &self.mms[id];
         let aligned = (v.start + PMD_SIZE - 1) & !(PMD_SIZE - 1);
         let fits = aligned.checked_add(PMD_SIZE).is_some_and(|e| e <= v.end);
         if mm.thp_disabled || self.m.config.thp == ThpMode::Never || !fits || v.special.is_some() {
@@ -388,8 +389,8 @@ impl Kernel {
 
     /// Frees the PTE tables that a zap of `[start, end)` left empty and that lie wholly
     /// inside it (CONFIG_PT_RECLAIM, done for MADV_DONTNEED).
-    fn reclaim_empty_pte_tables(&mut self, id: usize, start: u64, end: u64) {
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+    fn reclaim_empty_pte_tables(&mut self, id: MmId, start: u64, end: u64) {
+        let pgd = self.mms[id].pgd;
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
             if base < start || base + PMD_SIZE > end {
                 continue;
@@ -486,7 +487,7 @@ impl Kernel {
     /// unmap_mapping_range without even_cows over page indexes `[first, last)` of `file`,
     /// in every address space.
     fn unmap_file_range(&mut self, file: crate::file::FileId, first: u64, last: u64) {
-        for id in 0..self.mms.len() {
+        for id in self.mms.ids() {
             for (s, e) in self.file_page_ranges(id, file, first, last) {
                 self.zap_file_pages(id, s, e, file);
             }
@@ -497,8 +498,8 @@ impl Kernel {
 impl Kernel {
     /// Clears the PTEs of `[start, end)` that map page-cache pages of `file`, leaving
     /// private copies.
-    fn zap_file_pages(&mut self, id: usize, start: u64, end: u64, file: crate::file::FileId) {
-        let mm = self.mms[id].as_ref().expect("freed mm");
+    fn zap_file_pages(&mut self, id: MmId, start: u64, end: u64, file: crate::file::FileId) {
+        let mm = &self.mms[id];
         let locked = mm.vmas.containing(start).is_some_and(|v| v.flags.contains(VmFlags::LOCKED));
         let pgd = mm.pgd;
         for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {

@@ -8,6 +8,7 @@
 
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use abi::*;
 
 /// The most pages one step of the walk covers: Linux fills one page of bytes at a time
@@ -57,7 +58,7 @@ impl Kernel {
         let pages = check_args(start, len)?;
         let end = start + pages * PAGE_SIZE;
         // A hole anywhere in the range ends the walk there.
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let mut reached = start;
         while reached < end {
             match mm.vmas.containing(reached) {
@@ -78,8 +79,8 @@ impl Kernel {
     /// One step of the walk (Linux's do_mincore): appends the bytes of the pages from `at`
     /// to the end of its VMA, `end`, or [`CHUNK_PAGES`] pages, whichever comes first, and
     /// returns how many; ENOMEM when no VMA holds `at`.
-    fn mincore_step(&self, id: usize, at: u64, end: u64, out: &mut Vec<u8>) -> SysResult<u64> {
-        let mm = self.mms[id].as_ref().expect("freed mm");
+    fn mincore_step(&self, id: MmId, at: u64, end: u64, out: &mut Vec<u8>) -> SysResult<u64> {
+        let mm = &self.mms[id];
         let Some(v) = mm.vmas.containing(at) else { return Err(Errno::ENOMEM) };
         let to = v.end.min(end).min(at + CHUNK_PAGES * PAGE_SIZE);
         let n = (to - at) >> PAGE_SHIFT;

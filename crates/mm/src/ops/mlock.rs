@@ -11,6 +11,7 @@
 use crate::flags::VmFlags;
 use crate::kernel::{vm_stat_account, Cap, Kernel, Pid, Rlimit};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::pgtable;
 use abi::*;
 
@@ -55,7 +56,7 @@ impl Kernel {
             return Err(Errno::EPERM);
         }
         let limit = self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT;
-        let total_vm = self.mms[id].as_ref().expect("freed mm").total_vm;
+        let total_vm = self.mms[id].total_vm;
         if flags & MCL_CURRENT != 0 && total_vm > limit && !self.capable(id, Cap::IpcLock) {
             return Err(Errno::ENOMEM);
         }
@@ -96,7 +97,7 @@ impl Kernel {
         }
         let (start, len) = Self::mlock_range(addr, len);
         let limit = self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT;
-        let mut locked = (len >> PAGE_SHIFT) + self.mms[id].as_ref().expect("freed mm").locked_vm;
+        let mut locked = (len >> PAGE_SHIFT) + self.mms[id].locked_vm;
         let cap = self.capable(id, Cap::IpcLock);
         if locked > limit && !cap {
             // Pages of the range already locked are not counted twice.
@@ -117,9 +118,9 @@ impl Kernel {
     }
 
     /// count_mm_mlocked_page_nr: pages of `[start, start + len)` in VM_LOCKED VMAs.
-    fn count_mlocked_pages(&self, id: usize, start: u64, len: u64) -> u64 {
+    fn count_mlocked_pages(&self, id: MmId, start: u64, len: u64) -> u64 {
         let end = start.saturating_add(len);
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         mm.vmas
             .range(start, end)
             .filter(|v| v.flags.contains(VmFlags::LOCKED))
@@ -129,18 +130,18 @@ impl Kernel {
 
     /// apply_vma_lock_flags: sets the lock flags on every VMA of the range, which must be
     /// mapped without holes (ENOMEM at the first hole, the VMAs before it already changed).
-    fn apply_vma_lock_flags(&mut self, id: usize, start: u64, len: u64, flags: VmFlags) -> SysResult<()> {
+    fn apply_vma_lock_flags(&mut self, id: MmId, start: u64, len: u64, flags: VmFlags) -> SysResult<()> {
         let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
         if end == start {
             return Ok(());
         }
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         if mm.vmas.containing(start).is_none() {
             return Err(Errno::ENOMEM);
         }
         let mut at = start;
         while at < end {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             let Some(v) = mm.vmas.containing(at).cloned() else { return Err(Errno::ENOMEM) };
             let to = v.end.min(end);
             let new_flags = (v.flags - LOCKED_MASK) | flags;
@@ -154,7 +155,7 @@ impl Kernel {
     /// as they are. Pages already mapped there are mlocked or munlocked.
     fn mlock_fixup(
         &mut self,
-        id: usize,
+        id: MmId,
         v: &crate::vma::Vma,
         start: u64,
         end: u64,
@@ -182,8 +183,8 @@ impl Kernel {
 
     /// mlock_vma_pages_range: the pages mapped in `[start, end)` become (or stop being)
     /// mlocked.
-    fn mlock_present_pages(&mut self, id: usize, start: u64, end: u64, lock: bool) {
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+    fn mlock_present_pages(&mut self, id: MmId, start: u64, end: u64, lock: bool) {
+        let pgd = self.mms[id].pgd;
         let zero = self.m.frames.zero_pfn();
         for slot in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
             let pfn = slot.pte.pfn();
@@ -200,7 +201,7 @@ impl Kernel {
 
     /// apply_mlockall_flags: def_flags for MCL_FUTURE, and every VMA relocked (or unlocked)
     /// for MCL_CURRENT; failures are ignored VMA by VMA.
-    fn apply_mlockall_flags(&mut self, id: usize, flags: u64) {
+    fn apply_mlockall_flags(&mut self, id: MmId, flags: u64) {
         let mm = self.mm_mut(id);
         mm.def_flags -= LOCKED_MASK;
         if flags & MCL_FUTURE != 0 {
@@ -221,7 +222,7 @@ impl Kernel {
         }
         let mut at = 0;
         loop {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             let Some(v) = mm.vmas.find(at).cloned() else { break };
             at = v.end;
             let new_flags = (v.flags - LOCKED_MASK) | to_add;

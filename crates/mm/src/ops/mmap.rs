@@ -5,6 +5,7 @@ use crate::file::{File, FileKind, OpenFileId};
 use crate::flags::VmFlags;
 use crate::kernel::{can_merge, Cap, Kernel, Pid, Rlimit};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::vma::{Vma, VmaFile};
 use abi::*;
 
@@ -59,7 +60,7 @@ impl Kernel {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn do_mmap(
         &mut self,
-        id: usize,
+        id: MmId,
         open: Option<OpenFileId>,
         addr: u64,
         len: u64,
@@ -88,7 +89,7 @@ impl Kernel {
         if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
             return Err(Errno::EOVERFLOW);
         }
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         if mm.map_count() as u64 > cfg.max_map_count {
             return Err(Errno::ENOMEM);
         }
@@ -107,7 +108,7 @@ impl Kernel {
         }
         let addr = self.get_unmapped_area(id, file, addr, len, pgoff, flags, anon_shared)?;
         if flags & MAP_FIXED_NOREPLACE != 0 {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             if mm.vmas.range(addr, addr + len).next().is_some() {
                 return Err(Errno::EEXIST);
             }
@@ -125,7 +126,7 @@ impl Kernel {
         if flags & MAP_STACK != 0 {
             vm_flags |= VmFlags::NOHUGEPAGE;
         }
-        vm_flags |= self.mms[id].as_ref().expect("freed mm").def_flags;
+        vm_flags |= self.mms[id].def_flags;
         if flags & MAP_LOCKED != 0 && !self.can_do_mlock(id) {
             return Err(Errno::EPERM);
         }
@@ -214,8 +215,8 @@ impl Kernel {
     }
 
     /// Checks RLIMIT_AS and RLIMIT_DATA for `pages` more of a VMA with `flags` (may_expand_vm).
-    pub(crate) fn may_expand_vm(&self, id: usize, flags: VmFlags, pages: u64) -> bool {
-        let mm = self.mms[id].as_ref().expect("freed mm");
+    pub(crate) fn may_expand_vm(&self, id: MmId, flags: VmFlags, pages: u64) -> bool {
+        let mm = &self.mms[id];
         if mm.total_vm + pages > self.rlimit(id, Rlimit::As) >> PAGE_SHIFT {
             return false;
         }
@@ -230,16 +231,16 @@ impl Kernel {
     }
 
     /// can_do_mlock: a non-zero RLIMIT_MEMLOCK or CAP_IPC_LOCK.
-    pub(crate) fn can_do_mlock(&self, id: usize) -> bool {
+    pub(crate) fn can_do_mlock(&self, id: MmId) -> bool {
         self.rlimit(id, Rlimit::Memlock) != 0 || self.capable(id, Cap::IpcLock)
     }
 
     /// mlock_future_ok: whether `bytes` more of a VMA with `flags` may be locked.
-    pub(crate) fn mlock_future_ok(&self, id: usize, flags: VmFlags, bytes: u64) -> bool {
+    pub(crate) fn mlock_future_ok(&self, id: MmId, flags: VmFlags, bytes: u64) -> bool {
         if !flags.contains(VmFlags::LOCKED) || self.capable(id, Cap::IpcLock) {
             return true;
         }
-        let locked = (bytes >> PAGE_SHIFT) + self.mms[id].as_ref().expect("freed mm").locked_vm;
+        let locked = (bytes >> PAGE_SHIFT) + self.mms[id].locked_vm;
         locked <= self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT
     }
 
@@ -247,7 +248,7 @@ impl Kernel {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn get_unmapped_area(
         &self,
-        id: usize,
+        id: MmId,
         file: Option<crate::file::FileId>,
         addr: u64,
         len: u64,
@@ -258,7 +259,7 @@ impl Kernel {
         if len > TASK_SIZE {
             return Err(Errno::ENOMEM);
         }
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let result = if flags & MAP_FIXED != 0 {
             addr
         } else {
@@ -376,7 +377,7 @@ impl Kernel {
     #[allow(clippy::too_many_arguments)]
     fn mmap_region(
         &mut self,
-        id: usize,
+        id: MmId,
         open: Option<OpenFileId>,
         addr: u64,
         len: u64,
@@ -390,7 +391,7 @@ impl Kernel {
         // the ones it cuts (a middle cut needs a free map slot), then RLIMIT_AS/DATA and the
         // commit charge are checked counting the replaced pages as freed; any failure leaves
         // them in place, but split.
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         // A hinted or fixed mapping may replace others; one placed in a gap (the usual case)
         // has nothing to gather or unmap.
         let replaces = mm.vmas.find(addr).is_some_and(|v| v.start < end);
@@ -439,7 +440,7 @@ impl Kernel {
             open.map(|o| VmaFile { file: self.m.open_file(o).file, open: o })
         };
         let vma = Vma { start: addr, end, flags: vm_flags, pgoff, file, anon_vma: None, special: None };
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let prev = mm.vmas.prev_of(addr).filter(|p| can_merge(p, &vma)).map(|p| p.start);
         let next = mm.vmas.next_of(end).filter(|n| can_merge(&vma, n)).map(|n| n.start);
         self.vma_link(id, vma);

@@ -5,6 +5,7 @@ use crate::flags::VmFlags;
 use crate::frame::PageFlags;
 use crate::kernel::{can_merge, vm_stat_account, Kernel, Pid};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::pgtable::{self, PteFlags};
 use crate::vma::Vma;
 use abi::*;
@@ -20,7 +21,7 @@ impl Kernel {
         r.map(|_| 0)
     }
 
-    fn do_mprotect(&mut self, id: usize, start: u64, len: u64, prot: u64) -> SysResult<()> {
+    fn do_mprotect(&mut self, id: MmId, start: u64, len: u64, prot: u64) -> SysResult<()> {
         let grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
         let prot = prot & !(PROT_GROWSDOWN | PROT_GROWSUP);
         if grows == PROT_GROWSDOWN | PROT_GROWSUP {
@@ -40,7 +41,7 @@ impl Kernel {
         if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM) != 0 {
             return Err(Errno::EINVAL);
         }
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let Some(first) = mm.vmas.find(start).filter(|v| v.start < end).cloned() else {
             return Err(Errno::ENOMEM);
         };
@@ -56,7 +57,7 @@ impl Kernel {
         let want = VmFlags::from_prot(prot);
         let mut at = start;
         while at < end {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             let Some(v) = mm.vmas.find(at).cloned() else { break };
             if v.start > at {
                 // A hole: the VMAs before it stay changed.
@@ -78,7 +79,7 @@ impl Kernel {
     }
 
     /// Applies `new_flags` to `[start, end)` of the VMA `v`.
-    fn mprotect_fixup(&mut self, id: usize, v: &Vma, start: u64, end: u64, mut new_flags: VmFlags) -> SysResult<()> {
+    fn mprotect_fixup(&mut self, id: MmId, v: &Vma, start: u64, end: u64, mut new_flags: VmFlags) -> SysResult<()> {
         let old = v.flags;
         if new_flags == old {
             return Ok(());
@@ -110,7 +111,7 @@ impl Kernel {
         let mm = self.mm_mut(id);
         vm_stat_account(mm, old, -pages);
         vm_stat_account(mm, new_flags, pages);
-        let vma = self.mms[id].as_ref().expect("freed mm").vmas.containing(start).cloned().expect("modified VMA");
+        let vma = self.mms[id].vmas.containing(start).cloned().expect("modified VMA");
         self.change_protection(id, &vma, start, end);
         // A private locked VMA that becomes writable is populated for writing at once, so the
         // COW breaks happen now rather than as faults later (mprotect_fixup).
@@ -129,7 +130,7 @@ impl Kernel {
     /// Returns the start of the VMA now holding `start`.
     pub(crate) fn vma_modify(
         &mut self,
-        id: usize,
+        id: MmId,
         v: &Vma,
         start: u64,
         end: u64,
@@ -142,7 +143,7 @@ impl Kernel {
         }
         let mut changed = v.slice(start, end);
         change(&mut changed);
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let prev = mm.vmas.before(v.start).cloned();
         let next = mm.vmas.after(v.start).cloned();
         let merge_prev = start == v.start && prev.as_ref().is_some_and(|p| can_merge(p, &changed));
@@ -166,8 +167,8 @@ impl Kernel {
     }
 
     /// Rewrites the PTEs of `[start, end)` to match the VMA's protections.
-    pub(crate) fn change_protection(&mut self, id: usize, vma: &Vma, start: u64, end: u64) {
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+    pub(crate) fn change_protection(&mut self, id: MmId, vma: &Vma, start: u64, end: u64) {
+        let pgd = self.mms[id].pgd;
         let zero = self.m.frames.zero_pfn();
         let writable = vma.flags.contains(VmFlags::WRITE);
         let shared = vma.flags.contains(VmFlags::SHARED);

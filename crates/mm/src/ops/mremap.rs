@@ -22,6 +22,7 @@
 use crate::flags::VmFlags;
 use crate::kernel::{can_merge, Kernel, Pid};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::pgtable::{self, Pte};
 use crate::vma::Vma;
 use abi::*;
@@ -110,13 +111,13 @@ impl Kernel {
         res
     }
 
-    fn do_mremap(&mut self, id: usize, r: &mut Remap) -> SysResult<u64> {
+    fn do_mremap(&mut self, id: MmId, r: &mut Remap) -> SysResult<u64> {
         self.check_mremap_params(id, r)?;
         // A same-size MREMAP_FIXED is a move, and may take several VMAs along.
         if r.flags & MREMAP_FIXED != 0 && r.old_len == r.new_len {
             return self.remap_move(id, r);
         }
-        let vma = self.mms[id].as_ref().expect("freed mm").vmas.containing(r.addr).cloned();
+        let vma = self.mms[id].vmas.containing(r.addr).cloned();
         let vma = vma.ok_or(Errno::EFAULT)?;
         self.check_prep_vma(id, &vma, r)?;
         if r.implies_new_addr() {
@@ -127,7 +128,7 @@ impl Kernel {
     }
 
     /// check_mremap_params: everything that needs no VMA.
-    fn check_mremap_params(&self, id: usize, r: &Remap) -> SysResult<()> {
+    fn check_mremap_params(&self, id: MmId, r: &Remap) -> SysResult<()> {
         if r.flags & !(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -155,7 +156,7 @@ impl Kernel {
         }
         // The worst case splits both the source and the destination in three; the move must
         // stay four maps below the limit (move_vma's own check).
-        let count = self.mms[id].as_ref().expect("freed mm").map_count() as u64;
+        let count = self.mms[id].map_count() as u64;
         if count + 2 >= self.m.config.max_map_count.saturating_sub(3) {
             return Err(Errno::ENOMEM);
         }
@@ -164,7 +165,7 @@ impl Kernel {
 
     /// check_prep_vma: the checks against the VMA holding the old address, for requests
     /// that grow or move it.
-    fn check_prep_vma(&self, id: usize, vma: &Vma, r: &mut Remap) -> SysResult<()> {
+    fn check_prep_vma(&self, id: MmId, vma: &Vma, r: &mut Remap) -> SysResult<()> {
         if !r.implies_new_addr() {
             r.new_addr = r.addr;
         }
@@ -207,7 +208,7 @@ impl Kernel {
     }
 
     /// mremap_at: resize at the old address, moving only if growing in place fails.
-    fn mremap_at(&mut self, id: usize, vma: &Vma, r: &mut Remap) -> SysResult<u64> {
+    fn mremap_at(&mut self, id: MmId, vma: &Vma, r: &mut Remap) -> SysResult<u64> {
         match r.kind() {
             RemapType::NoResize => Ok(r.addr),
             RemapType::Shrink => {
@@ -219,7 +220,7 @@ impl Kernel {
     }
 
     /// do_vmi_munmap's own argument checks, then the unmap.
-    fn unmap_checked(&mut self, id: usize, start: u64, len: u64) -> SysResult<()> {
+    fn unmap_checked(&mut self, id: MmId, start: u64, len: u64) -> SysResult<()> {
         if start & !PAGE_MASK != 0 || start > TASK_SIZE || len > TASK_SIZE - start {
             return Err(Errno::EINVAL);
         }
@@ -232,7 +233,7 @@ impl Kernel {
 
     /// expand_vma: grow in place when the range ends at the VMA's end and the space after it
     /// is free, else move (MREMAP_MAYMOVE) or fail with ENOMEM.
-    fn expand_vma(&mut self, id: usize, vma: &Vma, r: &mut Remap) -> SysResult<u64> {
+    fn expand_vma(&mut self, id: MmId, vma: &Vma, r: &mut Remap) -> SysResult<u64> {
         if vma.end - r.addr == r.old_len && self.vma_expandable(id, vma, r.delta()) {
             if vma.flags.contains(VmFlags::ACCOUNT) && !self.may_commit(id, r.delta() >> PAGE_SHIFT) {
                 return Err(Errno::ENOMEM);
@@ -248,9 +249,9 @@ impl Kernel {
     }
 
     /// vma_expandable: nothing in the way and the grown VMA still a valid fixed mapping.
-    fn vma_expandable(&self, id: usize, vma: &Vma, delta: u64) -> bool {
+    fn vma_expandable(&self, id: MmId, vma: &Vma, delta: u64) -> bool {
         let Some(end) = vma.end.checked_add(delta) else { return false };
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         if mm.vmas.range(vma.end, end).next().is_some() {
             return false;
         }
@@ -260,7 +261,7 @@ impl Kernel {
 
     /// vma_merge_extend: the VMA starting at `start` grows by `delta` bytes (charged and
     /// counted) and absorbs the next VMA if they are now compatible neighbours.
-    fn extend_vma(&mut self, id: usize, start: u64, delta: u64) {
+    fn extend_vma(&mut self, id: MmId, start: u64, delta: u64) {
         let pages = delta >> PAGE_SHIFT;
         let mm = self.mm_mut(id);
         let flags = mm.vmas.get(start).expect("VMA to extend").flags;
@@ -274,7 +275,7 @@ impl Kernel {
 
     /// vrm_set_new_addr: where the moved mapping goes (get_unmapped_area with the VMA's file
     /// and offset; MREMAP_FIXED makes it MAP_FIXED, MREMAP_DONTUNMAP alone a hint).
-    fn set_new_addr(&mut self, id: usize, vma: &Vma, r: &mut Remap) -> SysResult<()> {
+    fn set_new_addr(&mut self, id: MmId, vma: &Vma, r: &mut Remap) -> SysResult<()> {
         let pgoff = vma.page_index(r.addr);
         let hint = if r.implies_new_addr() { r.new_addr } else { 0 };
         let mut map_flags = 0;
@@ -290,13 +291,13 @@ impl Kernel {
     }
 
     /// mremap_to: move to the address the call names (or hints at, with DONTUNMAP alone).
-    fn mremap_to(&mut self, id: usize, r: &mut Remap) -> SysResult<u64> {
+    fn mremap_to(&mut self, id: MmId, r: &mut Remap) -> SysResult<u64> {
         if r.flags & MREMAP_FIXED != 0 {
             self.unmap_checked(id, r.new_addr, r.new_len)?;
             // Unmapping the destination may have taken the source with it (an old range that
             // wraps past the end of the address space escapes the overlap check): the VMA is
             // looked up again at once.
-            if self.mms[id].as_ref().expect("freed mm").vmas.containing(r.addr).is_none() {
+            if self.mms[id].vmas.containing(r.addr).is_none() {
                 return Err(Errno::EFAULT);
             }
         }
@@ -305,7 +306,7 @@ impl Kernel {
             r.old_len = r.new_len;
         }
         // The destination may have cut the source VMA; look it up again.
-        let vma = self.mms[id].as_ref().expect("freed mm").vmas.containing(r.addr).cloned();
+        let vma = self.mms[id].vmas.containing(r.addr).cloned();
         let vma = vma.ok_or(Errno::EFAULT)?;
         if r.flags & MREMAP_DONTUNMAP != 0 && !self.may_expand_vm(id, vma.flags, r.old_len >> PAGE_SHIFT) {
             return Err(Errno::ENOMEM);
@@ -317,7 +318,7 @@ impl Kernel {
     /// remap_move: a same-size MREMAP_FIXED over `[addr, addr + old_len)`, VMA by VMA, each
     /// part landing at the destination with the source's gaps kept between them. The range
     /// must start inside a VMA; a failure part-way leaves the parts already moved.
-    fn remap_move(&mut self, id: usize, r: &mut Remap) -> SysResult<u64> {
+    fn remap_move(&mut self, id: MmId, r: &mut Remap) -> SysResult<u64> {
         let start = r.addr;
         let end = r.addr + r.old_len;
         let mut target = r.new_addr;
@@ -326,7 +327,7 @@ impl Kernel {
         let mut cursor = start;
         let mut seen = false;
         loop {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             let Some(vma) = mm.vmas.find(cursor).filter(|v| v.start < end).cloned() else { break };
             if !seen && start < vma.start {
                 return Err(Errno::EFAULT);
@@ -351,8 +352,8 @@ impl Kernel {
 
     /// move_vma: copy the VMA to `new_addr`, move its page tables, then unmap the source (or,
     /// with DONTUNMAP, leave it empty and unlocked).
-    fn move_vma(&mut self, id: usize, r: &mut Remap) -> SysResult<u64> {
-        let mm = self.mms[id].as_ref().expect("freed mm");
+    fn move_vma(&mut self, id: MmId, r: &mut Remap) -> SysResult<u64> {
+        let mm = &self.mms[id];
         // prep_move_vma: room for splitting the source in three.
         if mm.map_count() as u64 >= self.m.config.max_map_count.saturating_sub(3) {
             return Err(Errno::ENOMEM);
@@ -368,7 +369,7 @@ impl Kernel {
         if vma.flags.contains(VmFlags::ACCOUNT) && !self.may_commit(id, charge >> PAGE_SHIFT) {
             return Err(Errno::ENOMEM);
         }
-        let hiwater_vm = self.mms[id].as_ref().expect("freed mm").hiwater_vm;
+        let hiwater_vm = self.mms[id].hiwater_vm;
         self.copy_vma(id, &vma, r.addr, r.new_addr, r.new_len);
         self.move_page_tables(id, r.addr, r.new_addr, r.old_len);
         if r.flags & MREMAP_DONTUNMAP != 0 {
@@ -385,13 +386,13 @@ impl Kernel {
     /// copy_vma: a VMA like `vma` (the part from `addr`) at `[new_addr, new_addr + len)`,
     /// merged into a compatible neighbour where possible. An anonymous VMA that never had a
     /// page takes the destination's page offset, so that it can merge there.
-    fn copy_vma(&mut self, id: usize, vma: &Vma, addr: u64, new_addr: u64, len: u64) {
+    fn copy_vma(&mut self, id: MmId, vma: &Vma, addr: u64, new_addr: u64, len: u64) {
         let mut pgoff = vma.page_index(addr);
         if vma.is_private_anon() && vma.anon_vma.is_none() {
             pgoff = new_addr >> PAGE_SHIFT;
         }
         let copy = Vma { start: new_addr, end: new_addr + len, pgoff, ..vma.clone() };
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let mergeable = mm.vmas.prev_of(new_addr).is_some_and(|p| can_merge(p, &copy))
             || mm.vmas.next_of(copy.end).is_some_and(|n| can_merge(&copy, n));
         self.vma_link(id, copy);
@@ -403,8 +404,8 @@ impl Kernel {
     /// move_page_tables: the PTEs of `[old, old + len)` move to `new`. Where the source has
     /// a table, the destination gets one at that level; a PTE table covering a whole aligned
     /// 2 MiB extent on both sides moves as it is (move_normal_pmd).
-    fn move_page_tables(&mut self, id: usize, old: u64, new: u64, len: u64) {
-        let pgd = self.mms[id].as_ref().expect("freed mm").pgd;
+    fn move_page_tables(&mut self, id: MmId, old: u64, new: u64, len: u64) {
+        let pgd = self.mms[id].pgd;
         let mut done = 0;
         while done < len {
             let (o, n) = (old + done, new + done);
@@ -451,7 +452,7 @@ impl Kernel {
 
     /// dontunmap_complete: the source VMA stays, unlocked (its locked pages still counted in
     /// locked_vm, as Linux leaves them), and loses its anon_vma if it moved whole.
-    fn dontunmap_complete(&mut self, id: usize, r: &Remap) {
+    fn dontunmap_complete(&mut self, id: MmId, r: &Remap) {
         let mm = self.mm_mut(id);
         let Some(old) = mm.vmas.containing(r.addr).cloned() else { return };
         let whole = old.start == r.addr && old.end == r.addr + r.old_len;

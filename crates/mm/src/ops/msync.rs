@@ -12,6 +12,7 @@ use crate::flags::VmFlags;
 use crate::frame::PageFlags;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::pgtable::{self, Pte, PteFlags};
 use abi::*;
 
@@ -37,7 +38,7 @@ impl Kernel {
         let mut unmapped = false;
         let mut at = start;
         loop {
-            let mm = self.mms[id].as_ref().expect("freed mm");
+            let mm = &self.mms[id];
             let Some(v) = mm.vmas.find(at).cloned() else { return Err(Errno::ENOMEM) };
             if at < v.start {
                 // With MS_ASYNC alone the answer is ENOMEM and nothing is left to do.
@@ -116,12 +117,11 @@ impl Kernel {
     }
 
     /// Every (mm, address) whose PTE maps one of `pfns` (an rmap walk over the file's VMAs).
-    fn mappings_of(&self, pfns: &[u64]) -> Vec<(usize, u64)> {
+    fn mappings_of(&self, pfns: &[u64]) -> Vec<(MmId, u64)> {
         let Some(&first) = pfns.first() else { return Vec::new() };
         let crate::frame::Owner::File { file, .. } = self.m.frames.meta(first).owner else { return Vec::new() };
         let mut out = Vec::new();
-        for (id, mm) in self.mms.iter().enumerate() {
-            let Some(mm) = mm else { continue };
+        for (id, mm) in self.mms.iter() {
             for v in mm.vmas.iter().filter(|v| v.file.is_some_and(|f| f.file.0 == file)) {
                 for (base, table) in pgtable::leaf_tables(&self.m.frames, mm.pgd, v.start, v.end) {
                     let lo = v.start.max(base);

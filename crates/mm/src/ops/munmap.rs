@@ -4,6 +4,7 @@
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
 use crate::mm::Mm;
+use crate::mm_table::MmId;
 use crate::vma::Vma;
 use abi::{Errno, SysResult};
 
@@ -30,8 +31,8 @@ impl Kernel {
     /// slot), then the one it ends inside at `end`. Special mappings refuse to be split
     /// (EINVAL); a failure at the end leaves the first split done, as Linux does, and so do
     /// the failures of the callers' later checks.
-    pub(crate) fn split_munmap_edges(&mut self, id: usize, start: u64, end: u64) -> SysResult<()> {
-        let mm = self.mms[id].as_ref().expect("freed mm");
+    pub(crate) fn split_munmap_edges(&mut self, id: MmId, start: u64, end: u64) -> SysResult<()> {
+        let mm = &self.mms[id];
         let Some((first, _)) = munmap_edges(mm, start, end) else {
             return Ok(());
         };
@@ -44,7 +45,7 @@ impl Kernel {
             }
             self.split_at(id, start);
         }
-        let mm = self.mms[id].as_ref().expect("freed mm");
+        let mm = &self.mms[id];
         let Some((_, last)) = munmap_edges(mm, start, end) else {
             return Ok(());
         };
@@ -58,13 +59,13 @@ impl Kernel {
     }
 
     /// Unmaps `[start, end)` (page-aligned) in an mm: do_vmi_munmap.
-    pub(crate) fn do_munmap_range(&mut self, id: usize, start: u64, end: u64) -> SysResult<()> {
-        let mm = self.mms[id].as_ref().expect("freed mm");
+    pub(crate) fn do_munmap_range(&mut self, id: MmId, start: u64, end: u64) -> SysResult<()> {
+        let mm = &self.mms[id];
         if munmap_edges(mm, start, end).is_none() {
             return Ok(());
         }
         self.split_munmap_edges(id, start, end)?;
-        let starts = self.mms[id].as_ref().expect("freed mm").vmas.starts_in(start, end);
+        let starts = self.mms[id].vmas.starts_in(start, end);
         let mm = self.mm_mut(id);
         mm.update_hiwater_vm();
         self.zap_range(id, start, end);

@@ -97,7 +97,7 @@ impl Replayer {
     }
 
     /// The exec behind `tpid`'s address space, with the model's id of that space.
-    pub(super) fn exec_of(&self, tpid: u32) -> Option<(usize, ExecCtx)> {
+    pub(super) fn exec_of(&self, tpid: u32) -> Option<(MmId, ExecCtx)> {
         let pid = self.procs.get(&tpid)?.pid;
         let id = self.k.mm_id(pid).ok()?;
         Some((id, self.execs.get(&id)?.clone()))

@@ -14,6 +14,7 @@ use crate::file::OpenFileId;
 use crate::flags::VmFlags;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use abi::*;
 
 /// ELF_ET_DYN_BASE before alignment: 2/3 of the 47-bit window.
@@ -57,7 +58,7 @@ impl Kernel {
     #[allow(clippy::too_many_arguments)]
     fn exec_vm_mmap(
         &mut self,
-        id: usize,
+        id: MmId,
         open: OpenFileId,
         addr: u64,
         len: u64,
@@ -72,7 +73,7 @@ impl Kernel {
     }
 
     /// vm_munmap with its argument checks (callers in exec ignore the result, as Linux does).
-    pub(crate) fn exec_vm_munmap(&mut self, id: usize, start: u64, len: u64) -> SysResult<()> {
+    pub(crate) fn exec_vm_munmap(&mut self, id: MmId, start: u64, len: u64) -> SysResult<()> {
         if page_offset(start) != 0 || start > TASK_SIZE || len > TASK_SIZE - start {
             return Err(Errno::EINVAL);
         }
@@ -89,7 +90,7 @@ impl Kernel {
     #[allow(clippy::too_many_arguments)]
     fn elf_map(
         &mut self,
-        id: usize,
+        id: MmId,
         open: OpenFileId,
         addr: u64,
         seg: &LoadSegment,
@@ -121,7 +122,7 @@ impl Kernel {
     pub(crate) fn elf_load(
         &mut self,
         pid: Pid,
-        id: usize,
+        id: MmId,
         open: OpenFileId,
         addr: u64,
         seg: &LoadSegment,
@@ -166,7 +167,7 @@ impl Kernel {
     /// vm_brk_flags: anonymous memory at a fixed place, replacing what was there, made as
     /// brk makes it (the data-segment flags plus VM_ACCOUNT, extending a mergeable
     /// predecessor). Only the bss of exec uses it.
-    pub(crate) fn vm_brk_flags(&mut self, id: usize, addr: u64, request: u64, exec: bool) -> SysResult<()> {
+    pub(crate) fn vm_brk_flags(&mut self, id: MmId, addr: u64, request: u64, exec: bool) -> SysResult<()> {
         let len = page_ceil(request).ok_or(Errno::ENOMEM)?;
         if len == 0 {
             return Ok(());
@@ -194,7 +195,7 @@ impl Kernel {
     pub(crate) fn load_program(
         &mut self,
         pid: Pid,
-        id: usize,
+        id: MmId,
         open: OpenFileId,
         image: &ElfImage,
         has_interp: bool,
@@ -310,7 +311,7 @@ impl Kernel {
     pub(crate) fn load_interp(
         &mut self,
         pid: Pid,
-        id: usize,
+        id: MmId,
         open: OpenFileId,
         image: &ElfImage,
         no_base: u64,

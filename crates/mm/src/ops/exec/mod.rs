@@ -46,6 +46,7 @@ use crate::file::{FileId, FileKind, OpenFileId};
 use crate::flags::VmFlags;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::vma::Vma;
 use abi::{Errno, SysResult};
 use args::STACK_TOP_MAX;
@@ -180,7 +181,7 @@ impl Kernel {
     fn exec_image(
         &mut self,
         pid: Pid,
-        id: usize,
+        id: MmId,
         req: &ExecRequest,
         interp: Option<&ExecFile>,
         strings: &args::ArgStrings,

@@ -5,6 +5,7 @@
 use crate::flags::VmFlags;
 use crate::kernel::Kernel;
 use crate::layout::*;
+use crate::mm_table::MmId;
 use crate::vma::{Special, Vma};
 use abi::SysResult;
 
@@ -85,12 +86,7 @@ impl Kernel {
 
     /// A fault on a page of `[vdso]` with an image: the image's page is mapped (the special
     /// mapping's fault handler; no fault-around). Returns `false` without an image.
-    pub(crate) fn vdso_fault(
-        &mut self,
-        id: usize,
-        vma: &Vma,
-        va: u64,
-    ) -> Result<bool, super::super::fault::FaultError> {
+    pub(crate) fn vdso_fault(&mut self, id: MmId, vma: &Vma, va: u64) -> Result<bool, super::super::fault::FaultError> {
         use super::super::fault::FaultError;
         if vma.special != Some(Special::Vdso) {
             return Ok(false);
@@ -108,14 +104,14 @@ impl Kernel {
 
     /// map_vdso: places the vDSO with no hint and returns the address of its code (what
     /// AT_SYSINFO_EHDR reports).
-    pub(crate) fn map_vdso(&mut self, id: usize, layout: VdsoLayout) -> SysResult<u64> {
+    pub(crate) fn map_vdso(&mut self, id: MmId, layout: VdsoLayout) -> SysResult<u64> {
         let len = layout.len();
         let base = self.get_unmapped_area(id, None, 0, len, 0, 0, false)?;
         self.link_vdso(id, layout, base)
     }
 
     /// Links the vDSO's VMAs at `base` (its data pages first); returns the code's address.
-    pub(crate) fn link_vdso(&mut self, id: usize, layout: VdsoLayout, base: u64) -> SysResult<u64> {
+    pub(crate) fn link_vdso(&mut self, id: MmId, layout: VdsoLayout, base: u64) -> SysResult<u64> {
         let data =
             VmFlags::READ | VmFlags::MAYREAD | VmFlags::PFNMAP | VmFlags::IO | VmFlags::DONTEXPAND | VmFlags::DONTDUMP;
         let code = VmFlags::READ

@@ -1,0 +1,133 @@
+//! The settings of the simulated machine: sysctls, the limits a shell hands its children,
+//! capabilities, the THP mode. Tasks may override the limits for themselves (see
+//! [`crate::task::TaskLimits`]).
+
+use crate::layout::*;
+
+/// Transparent huge page mode (`/sys/kernel/mm/transparent_hugepage/enabled`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThpMode {
+    /// THP everywhere.
+    Always,
+    /// Only in MADV_HUGEPAGE regions.
+    Madvise,
+    /// Never.
+    Never,
+}
+
+/// Settings of the simulated machine: sysctls, limits, capabilities.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Simulated RAM in bytes.
+    pub ram_bytes: u64,
+    /// `vm.max_map_count`.
+    pub max_map_count: u64,
+    /// `vm.mmap_min_addr`: MAP_FIXED below it needs CAP_SYS_RAWIO.
+    pub mmap_min_addr: u64,
+    /// The kernel's effective `mmap_min_addr` (max of the sysctl and the LSM value): hints
+    /// are raised to it and top-down placement stops at it.
+    pub lsm_mmap_min_addr: u64,
+    /// `stack_guard_gap` in bytes.
+    pub stack_guard_gap: u64,
+    /// `fault_around_bytes`.
+    pub fault_around_bytes: u64,
+    /// The read-ahead window of the disk files are on (`read_ahead_kb` of its backing
+    /// device), in KiB: how much a page-cache miss of a mapped file reads around the page.
+    /// 128 is the kernel's default (VM_READAHEAD_PAGES); disks often set more.
+    pub read_ahead_kb: u64,
+    /// The process has CAP_SYS_RAWIO (root).
+    pub cap_sys_rawio: bool,
+    /// THP mode; with THP compiled in, large anonymous mappings are 2 MiB-aligned.
+    pub thp: ThpMode,
+    /// RLIMIT_STACK soft limit in bytes (u64::MAX = unlimited).
+    pub rlimit_stack: u64,
+    /// RLIMIT_DATA soft limit in bytes.
+    pub rlimit_data: u64,
+    /// RLIMIT_AS soft limit in bytes.
+    pub rlimit_as: u64,
+    /// RLIMIT_MEMLOCK soft limit in bytes.
+    pub rlimit_memlock: u64,
+    /// How many events the log keeps (0 = no log).
+    pub event_capacity: usize,
+    /// Run every invariant check after every system call (slow; for tests).
+    pub paranoid: bool,
+    /// The CPU has protection keys (smaps prints a ProtectionKey line).
+    pub pkeys: bool,
+    /// Pages of the vDSO parts execve maps.
+    pub vdso: crate::ops::exec::VdsoLayout,
+    /// The bytes of the vDSO's code pages (`[vdso]`), as the kernel being modelled has
+    /// them (the caller reads them from the host, e.g. through `/proc/self/mem` at
+    /// `AT_SYSINFO_EHDR`). `None`: the pages read as zeros.
+    pub vdso_image: Option<std::sync::Arc<[u8]>>,
+    /// Processes have CAP_IPC_LOCK (root): mlock ignores RLIMIT_MEMLOCK.
+    pub cap_ipc_lock: bool,
+    /// Processes have CAP_SYS_ADMIN (root): pagemap shows PFNs, and the overcommit check
+    /// does not keep the admin reserve back.
+    pub cap_sys_admin: bool,
+    /// `vm.overcommit_memory`: 0 heuristic, 1 always, 2 never (strict accounting).
+    pub overcommit_memory: u8,
+    /// `vm.overcommit_ratio` (percent of RAM in the commit limit when `overcommit_kbytes` is 0).
+    pub overcommit_ratio: u64,
+    /// `vm.overcommit_kbytes` (0: use the ratio).
+    pub overcommit_kbytes: u64,
+    /// `vm.admin_reserve_kbytes`; `None` computes Linux's boot default from the RAM size.
+    pub admin_reserve_kbytes: Option<u64>,
+    /// `vm.user_reserve_kbytes`; `None` computes Linux's boot default from the RAM size.
+    pub user_reserve_kbytes: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            ram_bytes: 4 << 30,
+            max_map_count: 65530,
+            mmap_min_addr: 4096,
+            lsm_mmap_min_addr: 65536,
+            stack_guard_gap: 256 * PAGE_SIZE,
+            fault_around_bytes: 64 << 10,
+            read_ahead_kb: 128,
+            cap_sys_rawio: true,
+            thp: ThpMode::Madvise,
+            rlimit_stack: 8 << 20,
+            rlimit_data: u64::MAX,
+            rlimit_as: u64::MAX,
+            rlimit_memlock: 8 << 20,
+            event_capacity: 100_000,
+            paranoid: false,
+            pkeys: true,
+            vdso: Default::default(),
+            vdso_image: None,
+            cap_ipc_lock: true,
+            cap_sys_admin: true,
+            overcommit_memory: 0,
+            overcommit_ratio: 50,
+            overcommit_kbytes: 0,
+            admin_reserve_kbytes: None,
+            user_reserve_kbytes: None,
+        }
+    }
+}
+
+/// The resource limits (soft limits, in bytes) a task can set for itself with setrlimit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rlimit {
+    /// RLIMIT_STACK: how far a stack may grow.
+    Stack,
+    /// RLIMIT_DATA: private writable memory and the heap.
+    Data,
+    /// RLIMIT_AS: the whole address space.
+    As,
+    /// RLIMIT_MEMLOCK: locked memory without CAP_IPC_LOCK.
+    Memlock,
+}
+
+/// The capabilities the model knows about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cap {
+    /// CAP_SYS_RAWIO: MAP_FIXED below `vm.mmap_min_addr`.
+    SysRawio,
+    /// CAP_IPC_LOCK: mlock beyond RLIMIT_MEMLOCK.
+    IpcLock,
+    /// CAP_SYS_ADMIN: PFNs in pagemap, the admin reserve of strict overcommit.
+    SysAdmin,
+}

@@ -1,0 +1,428 @@
+//! The machine under the processes: physical frames, files and their page cache, open file
+//! descriptions, the commit charge, event counters and the event log, with the page-level
+//! operations on them (reading a page into the cache, marking folios dirty, accessed or
+//! mlocked) that do not depend on any one address space.
+
+use crate::accounting::RssKind;
+use crate::config::Config;
+use crate::event::{EventKind, EventLog};
+use crate::file::{File, FileId, OpenFile, OpenFileId};
+use crate::frame::{FrameTable, Owner, PageFlags, Pfn};
+use crate::kernel::Pid;
+use crate::layout::*;
+use crate::vma::AnonVma;
+use std::collections::BTreeMap;
+
+/// System-wide event counters (`/proc/vmstat`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VmEvents {
+    /// pgfault: every fault handled with a VMA found, successful or not (mm_account_fault).
+    pub pgfault: u64,
+    /// pgmajfault: faults that had to read a page in.
+    pub pgmajfault: u64,
+    /// pgalloc_normal: pages allocated for user memory and page tables.
+    pub pgalloc: u64,
+    /// pgfree: pages freed.
+    pub pgfree: u64,
+    /// unevictable_pgs_mlocked: pages that became mlocked.
+    pub mlocked: u64,
+    /// unevictable_pgs_munlocked: pages that stopped being mlocked.
+    pub munlocked: u64,
+    /// pglazyfree: pages MADV_FREE made lazily freeable.
+    pub pglazyfree: u64,
+    /// pgactivate: pages moved to the active LRU.
+    pub pgactivate: u64,
+    /// pgdeactivate: pages moved to the inactive LRU.
+    pub pgdeactivate: u64,
+    /// thp_fault_alloc stays 0 here; kept so the vmstat text lists it.
+    pub thp_fault_alloc: u64,
+}
+
+/// Everything but the tasks and address spaces: physical memory, files, settings, the log.
+#[derive(Clone, Debug)]
+pub struct Machine {
+    /// Settings.
+    pub config: Config,
+    /// Physical frames.
+    pub frames: FrameTable,
+    /// Files by id (None once destroyed).
+    pub files: Vec<Option<File>>,
+    /// Open file descriptions by id.
+    pub opens: Vec<Option<OpenFile>>,
+    /// Path → file.
+    pub namespace: BTreeMap<String, FileId>,
+    /// Event log.
+    pub events: EventLog,
+    /// Pages charged to the commit limit (`vm_committed_as`, Committed_AS).
+    pub committed: u64,
+    /// Charges Linux never gives back (see [`Machine::vm_acct_leak`]); kept apart so the
+    /// invariant checker can still balance the rest.
+    pub committed_leaked: u64,
+    /// Event counters.
+    pub vmstat: VmEvents,
+    /// Set when a page had to be read from the disk since the flag was last cleared (the
+    /// fault handler turns it into a major fault).
+    pub read_io: bool,
+    /// The kernel's copy of the vDSO code ([`Config::vdso_image`]), made when a process
+    /// first faults on `[vdso]`: a file the machine holds open, whose pages every `[vdso]`
+    /// VMA maps.
+    pub vdso_file: Option<FileId>,
+    next_anon_vma: u64,
+    next_ino: u64,
+}
+
+impl Machine {
+    /// A machine with `config`'s RAM free, no files and an empty event log.
+    pub(crate) fn new(config: Config) -> Self {
+        let frames = FrameTable::new(config.ram_bytes / PAGE_SIZE);
+        let events = EventLog::new(config.event_capacity);
+        Machine {
+            config,
+            frames,
+            files: Vec::new(),
+            opens: Vec::new(),
+            namespace: BTreeMap::new(),
+            events,
+            committed: 0,
+            committed_leaked: 0,
+            vmstat: VmEvents::default(),
+            read_io: false,
+            vdso_file: None,
+            next_anon_vma: 0,
+            next_ino: 1000,
+        }
+    }
+
+    /// A new anon_vma identity.
+    pub fn new_anon_vma(&mut self, inherited: bool) -> AnonVma {
+        self.next_anon_vma += 1;
+        AnonVma { id: self.next_anon_vma, inherited }
+    }
+
+    /// A new inode number for a model-created file.
+    pub fn new_ino(&mut self) -> u64 {
+        self.next_ino += 1;
+        self.next_ino
+    }
+
+    /// The file with this id.
+    pub fn file(&self, id: FileId) -> &File {
+        self.files[id.0 as usize].as_ref().expect("dangling file id")
+    }
+
+    /// The file with this id, mutably.
+    pub fn file_mut(&mut self, id: FileId) -> &mut File {
+        self.files[id.0 as usize].as_mut().expect("dangling file id")
+    }
+
+    /// The open file description with this id.
+    pub fn open_file(&self, id: OpenFileId) -> &OpenFile {
+        self.opens[id.0 as usize].as_ref().expect("dangling open file id")
+    }
+
+    /// Takes a reference on an open file description (a new fd or VMA uses it).
+    pub fn get_open(&mut self, id: OpenFileId) {
+        self.opens[id.0 as usize].as_mut().expect("dangling open file id").refs += 1;
+    }
+
+    /// Drops a reference on an open file description, releasing it (and maybe its file).
+    pub fn put_open(&mut self, id: OpenFileId) {
+        let o = self.opens[id.0 as usize].as_mut().expect("dangling open file id");
+        o.refs -= 1;
+        if o.refs == 0 {
+            let file = o.file;
+            self.opens[id.0 as usize] = None;
+            let f = self.file_mut(file);
+            f.opens -= 1;
+            self.maybe_destroy_file(file);
+        }
+    }
+
+    /// Adds a file; returns its id.
+    pub fn add_file(&mut self, file: File) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        self.files.push(Some(file));
+        id
+    }
+
+    /// Opens a file description on `file`, with one reference.
+    pub fn add_open(&mut self, file: FileId, readable: bool, writable: bool) -> OpenFileId {
+        self.file_mut(file).opens += 1;
+        let id = OpenFileId(self.opens.len() as u32);
+        self.opens.push(Some(OpenFile { file, readable, writable, refs: 1, pos: 0 }));
+        id
+    }
+
+    /// Frees a file's page cache and the file once it has no names and no users; a shmem
+    /// object gives its commit charge back (shmem_evict_inode).
+    pub fn maybe_destroy_file(&mut self, id: FileId) {
+        let f = self.file(id);
+        if f.nlink > 0 || f.opens > 0 {
+            return;
+        }
+        let acct = f.acct_pages;
+        let pages: Vec<Pfn> = f.cache.frames().collect();
+        self.vm_unacct_memory(acct);
+        for pfn in pages {
+            self.frames.put(pfn);
+        }
+        self.files[id.0 as usize] = None;
+    }
+
+    /// The frame holding page `index` of `file`, reading it into the page cache if needed.
+    /// `None` when out of memory.
+    pub fn cache_page(&mut self, file: FileId, index: u64) -> Option<Pfn> {
+        if let Some(pfn) = self.file(file).cache.get(index) {
+            return Some(pfn);
+        }
+        // A regular-file page that was evicted is read back from the disk: a major fault.
+        if self.file_mut(file).evicted.remove(&index) {
+            self.read_io = true;
+        }
+        // A memfd charges each page it allocates (shmem_acct_blocks).
+        if self.file(file).acct_per_page {
+            self.vm_acct_memory(1);
+            self.file_mut(file).acct_pages += 1;
+        }
+        let shmem = self.file(file).kind != crate::file::FileKind::Regular;
+        let mut flags = PageFlags::UPTODATE;
+        // Just-written initial contents are dirty; a hole read in is a clean page of zeros.
+        if self.file(file).unwritten && index < self.file(file).source_pages() {
+            flags |= PageFlags::DIRTY;
+        }
+        if shmem {
+            flags |= PageFlags::SWAPBACKED;
+        }
+        // Flags are the folio's: a page of a large folio takes its siblings' LRU state and
+        // dirtiness (which may differ from the file's initial state after a writeback).
+        let (fstart, order) = self.file(file).folio_of(index);
+        let sibling = (fstart..fstart + (1u64 << order)).find_map(|i| self.file(file).cache.get(i));
+        if let Some(sib) = sibling {
+            flags -= PageFlags::DIRTY;
+            flags |= self.frames.meta(sib).flags & (PageFlags::REFERENCED | PageFlags::ACTIVE | PageFlags::DIRTY);
+        }
+        let pfn = self.frames.alloc(Owner::File { file: file.0, index: u32::try_from(index).ok()? }, flags)?;
+        if !shmem {
+            let data = self.file(file).source_page(index);
+            self.frames.fill(pfn, &data);
+        }
+        self.file_mut(file).cache.insert(index, pfn);
+        Some(pfn)
+    }
+
+    /// folio_mark_dirty: the whole folio holding `pfn` becomes dirty (smaps then counts
+    /// every mapped page of it as dirty).
+    pub fn folio_mark_dirty(&mut self, pfn: Pfn) {
+        if pfn == self.frames.zero_pfn() {
+            return;
+        }
+        self.update_folio(pfn, |m| m.flags |= PageFlags::DIRTY);
+    }
+
+    /// Applies `f` to the metadata of every frame of the folio holding `pfn`, without
+    /// collecting them first (munmap of a file mapping does this once a folio).
+    fn update_folio(&mut self, pfn: Pfn, mut f: impl FnMut(&mut crate::frame::FrameMeta)) {
+        match self.large_folio(pfn) {
+            Some((file, pages)) => {
+                // `files` and `frames` borrowed apart: the folio's frames change as it is walked.
+                let fl = self.files[file.0 as usize].as_ref().expect("file of a cached page");
+                for (_, p) in fl.cache.range(pages) {
+                    f(self.frames.meta_mut(p));
+                }
+            }
+            None => f(self.frames.meta_mut(pfn)),
+        }
+    }
+
+    /// The file and page range of the large page-cache folio holding `pfn`, if it is in one.
+    fn large_folio(&self, pfn: Pfn) -> Option<(FileId, std::ops::Range<u64>)> {
+        let Owner::File { file, index } = self.frames.meta(pfn).owner else { return None };
+        let f = self.files.get(file as usize)?.as_ref()?;
+        let (start, order) = f.folio_of(u64::from(index));
+        (order > 0).then(|| (FileId(file), start..start + (1u64 << order)))
+    }
+
+    /// mark_page_accessed on the folio holding `pfn` (classic LRU): the first touch sets
+    /// PG_referenced; the next activates the folio and clears it; later touches set it again.
+    pub fn mark_accessed(&mut self, pfn: Pfn) {
+        if pfn == self.frames.zero_pfn() {
+            return;
+        }
+        let flags = self.frames.meta(pfn).flags;
+        self.update_folio(pfn, |m| {
+            if !flags.contains(PageFlags::REFERENCED) {
+                m.flags |= PageFlags::REFERENCED;
+            } else if flags.contains(PageFlags::MLOCKED) {
+                // An mlocked folio sits on the unevictable list, which is never rotated:
+                // a further access changes nothing.
+            } else if !flags.contains(PageFlags::ACTIVE) {
+                m.flags |= PageFlags::ACTIVE;
+                m.flags -= PageFlags::REFERENCED;
+            }
+        });
+    }
+
+    /// Identifies the page-cache folio holding `pfn`: (file, first index).
+    pub fn folio_key(&self, pfn: Pfn) -> (u32, u64) {
+        match self.frames.meta(pfn).owner {
+            Owner::File { file, index } => {
+                let index = u64::from(index);
+                let start = self.files.get(file as usize).and_then(|f| f.as_ref()).map(|f| f.folio_of(index).0);
+                (file, start.unwrap_or(index))
+            }
+            _ => (u32::MAX, pfn),
+        }
+    }
+
+    /// The frames of the folio holding `pfn` (a large page-cache folio, or just `pfn`).
+    pub fn folio_pfns(&self, pfn: Pfn) -> Vec<Pfn> {
+        match self.large_folio(pfn) {
+            Some((file, pages)) => self.file(file).cache.range(pages).map(|(_, p)| p).collect(),
+            None => vec![pfn],
+        }
+    }
+
+    /// Brings page `index` of a regular file into the page cache if it is not there, the way
+    /// a fault on it does: mmap read-around reads the read-ahead window centred on it
+    /// ([`Config::read_ahead_kb`], pages past EOF excluded), each page in an order-0 folio;
+    /// a never-written page (a hole) comes in as a clean page of zeros. Returns whether it
+    /// had to (a major fault).
+    pub fn read_around(&mut self, file: FileId, index: u64) -> Option<bool> {
+        let f = self.file(file);
+        if f.kind != crate::file::FileKind::Regular || f.page_cached(index) {
+            return Some(false);
+        }
+        let window = (self.config.read_ahead_kb >> (PAGE_SHIFT - 10)).max(1);
+        let lo = index.saturating_sub(window / 2);
+        let hi = (lo + window).min(f.size_pages());
+        for i in lo..hi {
+            if !self.file(file).page_cached(i) {
+                self.cache_page(file, i)?;
+            }
+        }
+        // The fault that needed this is a major one.
+        self.read_io = true;
+        Some(true)
+    }
+
+    /// Charges `pages` to the commit limit without checking it (vm_acct_memory).
+    pub fn vm_acct_memory(&mut self, pages: u64) {
+        self.committed += pages;
+    }
+
+    /// Gives `pages` back (vm_unacct_memory).
+    pub fn vm_unacct_memory(&mut self, pages: u64) {
+        debug_assert!(self.committed >= pages, "commit charge underflow");
+        self.committed = self.committed.saturating_sub(pages);
+    }
+
+    /// Records a charge Linux keeps although no VMA or object holds it any more (the old
+    /// VMA of MREMAP_DONTUNMAP loses VM_ACCOUNT without an uncharge; a stack without
+    /// VM_ACCOUNT is charged when it grows but never uncharged).
+    pub fn vm_acct_leak(&mut self, pages: u64) {
+        self.committed_leaked += pages;
+    }
+
+    /// RAM pages the kernel manages (totalram_pages, MemTotal).
+    pub fn totalram_pages(&self) -> u64 {
+        self.frames.total_frames()
+    }
+
+    /// `vm.admin_reserve_kbytes`: the boot default is min(3% of free memory, 8 MiB)
+    /// (init_admin_reserve).
+    pub fn admin_reserve_kbytes(&self) -> u64 {
+        self.config.admin_reserve_kbytes.unwrap_or(((self.totalram_pages() * 4) / 32).min(8 << 10))
+    }
+
+    /// `vm.user_reserve_kbytes`: the boot default is min(3% of free memory, 128 MiB)
+    /// (init_user_reserve).
+    pub fn user_reserve_kbytes(&self) -> u64 {
+        self.config.user_reserve_kbytes.unwrap_or(((self.totalram_pages() * 4) / 32).min(128 << 10))
+    }
+
+    /// CommitLimit in pages (vm_commit_limit): `overcommit_kbytes`, or `overcommit_ratio`
+    /// percent of RAM; no swap in the model.
+    pub fn commit_limit(&self) -> u64 {
+        let c = &self.config;
+        if c.overcommit_kbytes != 0 {
+            c.overcommit_kbytes >> (PAGE_SHIFT - 10)
+        } else {
+            self.totalram_pages() * c.overcommit_ratio / 100
+        }
+    }
+
+    /// Whether `pages` more may be committed (__vm_enough_memory): always in mode 1; in
+    /// mode 0 unless a single request exceeds RAM plus swap; in mode 2 while Committed_AS
+    /// stays below the commit limit less the admin reserve (without CAP_SYS_ADMIN) and less
+    /// a user reserve of min(total_vm / 32, user_reserve_kbytes). Does not charge.
+    pub fn vm_enough_memory(&self, pages: u64, total_vm: Option<u64>, cap_sys_admin: bool) -> bool {
+        match self.config.overcommit_memory {
+            1 => true,
+            2 => {
+                let mut allowed = self.commit_limit() as i64;
+                if !cap_sys_admin {
+                    allowed -= (self.admin_reserve_kbytes() >> (PAGE_SHIFT - 10)) as i64;
+                }
+                if let Some(total_vm) = total_vm {
+                    let reserve = self.user_reserve_kbytes() >> (PAGE_SHIFT - 10);
+                    allowed -= (total_vm / 32).min(reserve) as i64;
+                }
+                ((self.committed + pages) as i64) < allowed
+            }
+            _ => pages <= self.totalram_pages(),
+        }
+    }
+
+    /// Whether `pfn` belongs to a large page-cache folio. Linux mlocks such a folio only when
+    /// one mlock() covers all of it, and never at fault time; the model leaves them all
+    /// unlocked.
+    pub fn in_large_folio(&self, pfn: Pfn) -> bool {
+        self.large_folio(pfn).is_some()
+    }
+
+    /// Marks a frame mapped once more from a VM_LOCKED VMA (mlock_vma_folio): the first such
+    /// mapping sets PG_mlocked.
+    pub fn mlock_page(&mut self, pfn: Pfn) {
+        if pfn == self.frames.zero_pfn() || self.in_large_folio(pfn) {
+            return;
+        }
+        self.frames.mlock_count_inc(pfn);
+        let m = self.frames.meta_mut(pfn);
+        if !m.flags.contains(PageFlags::MLOCKED) {
+            m.flags |= PageFlags::MLOCKED;
+            self.vmstat.mlocked += 1;
+        }
+    }
+
+    /// Undoes [`Machine::mlock_page`] (munlock_vma_folio): the last locked mapping gone
+    /// clears PG_mlocked.
+    pub fn munlock_page(&mut self, pfn: Pfn) {
+        if pfn == self.frames.zero_pfn() || self.in_large_folio(pfn) {
+            return;
+        }
+        debug_assert!(self.frames.mlock_count(pfn) > 0, "munlock of a page that is not mlocked");
+        let left = self.frames.mlock_count_dec(pfn);
+        let m = self.frames.meta_mut(pfn);
+        if left == 0 && m.flags.contains(PageFlags::MLOCKED) {
+            m.flags -= PageFlags::MLOCKED;
+            self.vmstat.munlocked += 1;
+        }
+    }
+
+    /// Logs an event.
+    pub fn log(&mut self, pid: Pid, addr: u64, write: bool, kind: EventKind) {
+        self.events.push(pid, addr, write, kind);
+    }
+
+    /// Which RSS counter a mapped frame belongs to.
+    pub fn rss_kind(&self, pfn: Pfn) -> RssKind {
+        match self.frames.meta(pfn).owner {
+            Owner::Anon => RssKind::Anon,
+            Owner::File { file, .. } => match self.files[file as usize].as_ref().map(|f| f.kind) {
+                Some(crate::file::FileKind::Regular) | None => RssKind::File,
+                Some(_) => RssKind::Shmem,
+            },
+            _ => RssKind::File,
+        }
+    }
+}
