@@ -1,8 +1,10 @@
-//! Descriptor state beyond open and close: the path behind each descriptor (so `fchdir` and
-//! opens relative to a directory descriptor resolve as the kernel resolved them), `chdir`,
-//! `lseek`, `close_range`, and descriptors whose open the trace does not show.
+//! Descriptors and paths: open, close, dup, fcntl, pipe and memfd_create in the model and in
+//! the replayer's own descriptor tables (what each descriptor is beyond its open file
+//! description), the path behind each descriptor (so `fchdir` and opens relative to a
+//! directory descriptor resolve as the kernel resolved them), `chdir`, `lseek`,
+//! `close_range`, and descriptors whose open the trace does not show.
 
-use super::{FdKind, Replayer};
+use super::*;
 use trace::{Arg, Event, EventKind, Ret, Syscall};
 
 /// `CLOSE_RANGE_UNSHARE` and `CLOSE_RANGE_CLOEXEC` (linux/close_range.h).
@@ -273,6 +275,234 @@ impl Replayer {
         if let Some(path) = decorated {
             self.set_fd_path(tpid, fd, path);
         }
+    }
+}
+
+impl Replayer {
+    pub(super) fn abs_path(&self, tpid: u32, path: &str) -> String {
+        let cwd = self.procs.get(&tpid).map(|p| p.cwd.as_str()).unwrap_or("/");
+        fds::join(cwd, path)
+    }
+
+    // ---- processes ----
+
+    pub(super) fn other_file(&mut self) -> FileId {
+        match self.other_file {
+            Some((f, _)) => f,
+            None => {
+                let f = self.k.unmappable_file("anon_inode:[other]");
+                let held = self.k.open_description(f, true, true);
+                self.other_file = Some((f, held));
+                f
+            }
+        }
+    }
+
+    /// Installs an open file description at `fd` in every task sharing `tpid`'s table.
+    pub(super) fn install(&mut self, tpid: u32, fd: i32, open: OpenFileId, kind: FdKind, cloexec: bool) {
+        let table = self.procs[&tpid].table;
+        let members = self.tables[table].members.clone();
+        for m in members {
+            if let Some(p) = self.procs.get(&m) {
+                let _ = self.k.fd_install_at(p.pid, fd, open, cloexec);
+            }
+        }
+        self.tables[table].kinds.insert(fd, kind);
+        self.tables[table].paths.remove(&fd);
+    }
+
+    pub(super) fn install_other(&mut self, tpid: u32, fd: i32, cloexec: bool) {
+        self.install_unmodelled(tpid, fd, cloexec, FdKind::Other);
+    }
+
+    pub(super) fn install_unmodelled(&mut self, tpid: u32, fd: i32, cloexec: bool, kind: FdKind) {
+        let f = self.other_file();
+        let o = self.k.open_description(f, true, true);
+        self.install(tpid, fd, o, kind, cloexec);
+        self.k.release_open(o);
+    }
+
+    pub(super) fn close_fd(&mut self, tpid: u32, fd: i32) {
+        let table = self.procs[&tpid].table;
+        let members = self.tables[table].members.clone();
+        for m in members {
+            if let Some(p) = self.procs.get(&m) {
+                let _ = self.k.close(p.pid, fd as i64);
+            }
+        }
+        self.tables[table].kinds.remove(&fd);
+        self.tables[table].paths.remove(&fd);
+    }
+
+    pub(super) fn close(&mut self, tpid: u32, c: &Syscall) {
+        if let (Some(fd), Ret::Value(_)) = (c.arg_u64(0), &c.ret) {
+            self.close_fd(tpid, fd as i32);
+        }
+    }
+
+    pub(super) fn dup(&mut self, tpid: u32, c: &Syscall) {
+        let (Some(old), Some(new)) = (c.arg_u64(0), c.ret.value()) else { return };
+        let cloexec = c.name == "dup3" && c.arg_flags(2).is_some_and(|f| f & O_CLOEXEC != 0);
+        self.dup_to(tpid, old as i32, new as i32, cloexec);
+    }
+
+    pub(super) fn dup_to(&mut self, tpid: u32, old: i32, new: i32, cloexec: bool) {
+        if old == new {
+            return;
+        }
+        let pid = self.mpid(tpid);
+        let table = self.procs[&tpid].table;
+        let Some(open) = self.k.fd_description(pid, old) else { return };
+        let kind = self.tables[table].kinds.get(&old).cloned().unwrap_or(FdKind::Other);
+        let path = self.tables[table].paths.get(&old).cloned();
+        self.install(tpid, new, open, kind, cloexec);
+        if let Some(path) = path {
+            self.tables[table].paths.insert(new, path);
+        }
+    }
+
+    pub(super) fn fcntl(&mut self, tpid: u32, c: &Syscall) {
+        let Some(fd) = c.arg_u64(0) else { return };
+        // `-X raw` prints the command as a number.
+        let cmd =
+            match c.arg(1).and_then(|a| a.as_ident().map(str::to_string).or_else(|| a.as_u64().map(|n| n.to_string())))
+            {
+                Some(cmd) => cmd,
+                None => return,
+            };
+        let cmd = match cmd.as_str() {
+            "0" => "F_DUPFD",
+            "1030" => "F_DUPFD_CLOEXEC",
+            "2" => "F_SETFD",
+            other => other,
+        };
+        match cmd {
+            "F_DUPFD" | "F_DUPFD_CLOEXEC" => {
+                if let Some(new) = c.ret.value() {
+                    self.dup_to(tpid, fd as i32, new as i32, cmd == "F_DUPFD_CLOEXEC");
+                }
+            }
+            "F_SETFD" => {
+                if let (Some(flags), Ret::Value(_)) = (c.arg_flags(2), &c.ret) {
+                    let table = self.procs[&tpid].table;
+                    for m in self.tables[table].members.clone() {
+                        if let Some(p) = self.procs.get(&m) {
+                            let _ = self.k.set_cloexec(p.pid, fd as i64, flags & 1 != 0);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn pipe(&mut self, tpid: u32, c: &Syscall) {
+        let Ret::Value(_) = c.ret else { return };
+        let arg = if c.name == "socketpair" { 3 } else { 0 };
+        let cloexec = c.arg_flags(if c.name == "pipe2" { 1 } else { 9 }).is_some_and(|f| f & O_CLOEXEC != 0);
+        let fds: Vec<u64> =
+            c.arg(arg).and_then(Arg::as_array).map(|a| a.iter().filter_map(Arg::as_u64).collect()).unwrap_or_default();
+        let kind = if c.name == "socketpair" { FdKind::Other } else { FdKind::Pipe };
+        for fd in fds {
+            self.install_unmodelled(tpid, fd as i32, cloexec, kind.clone());
+        }
+    }
+
+    pub(super) fn memfd(&mut self, tpid: u32, c: &Syscall) {
+        let (Some(name), Some(fd)) = (c.arg_str(0), c.ret.value()) else { return };
+        let name = String::from_utf8_lossy(name).into_owned();
+        let flags = c.arg_flags(1).unwrap_or(0);
+        let pid = self.mpid(tpid);
+        // The model picks the lowest free number; move it to the one the log shows.
+        match self.k.memfd_create(pid, &name, flags) {
+            Ok(got) if got as i32 != fd as i32 => {
+                let o = self.k.fd_description(pid, got as i32).expect("just created");
+                let file = self.k.machine().open_file(o).file;
+                self.install(tpid, fd as i32, o, FdKind::File(file), flags & MFD_CLOEXEC != 0);
+                let _ = self.k.close(pid, got as i64);
+            }
+            Ok(got) => {
+                let o = self.k.fd_description(pid, got as i32).expect("just created");
+                let file = self.k.machine().open_file(o).file;
+                let table = self.procs[&tpid].table;
+                self.tables[table].kinds.insert(fd as i32, FdKind::File(file));
+            }
+            Err(e) => self.error(format!("memfd_create in the model failed: {e}")),
+        }
+    }
+
+    /// The model file for a path the log opened: already known, imported from this machine
+    /// (identity from the log's stat results when it has them), or new and empty.
+    pub(super) fn file_for(&mut self, path: &str, raw: &str, create: bool) -> Option<FileId> {
+        let real = self.files.canonical(path).unwrap_or_else(|| path.to_string());
+        if let Some(id) = self.k.lookup(&real) {
+            return Some(id);
+        }
+        let meta = self.files.stat(&real);
+        if create || meta.is_none() {
+            // A file the program creates: its identity is what the log's stat calls showed,
+            // else the device of the directory it is in (the inode cannot be known).
+            let id = self.k.create_file(&real, &[]);
+            let known = self.ids.get(raw).or_else(|| self.ids.get(path)).or_else(|| self.ids.get(&real));
+            let dir = std::path::Path::new(&real).parent().and_then(|d| self.files.stat(&d.to_string_lossy()));
+            if let Some(i) = known {
+                self.k.set_file_identity(id, i.major, i.minor, i.ino);
+            } else if let Some(d) = dir {
+                let ino = self.k.file(id).ino;
+                self.k.set_file_identity(id, d.major, d.minor, ino);
+            }
+            return Some(id);
+        }
+        let ids = &self.ids;
+        let known = |p: &str| ids.get(p).map(|i| (i.major, i.minor, i.ino));
+        let known =
+            |p: &str| if p == real { known(raw).or_else(|| known(path)).or_else(|| known(p)) } else { known(p) };
+        let opened = self.files.open(&real, &[raw, path], &known).ok()?;
+        Some(self.k.import_file_from(&real, opened.id.0, opened.id.1, opened.id.2, mm::Source::new(opened.content)))
+    }
+
+    pub(super) fn open(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Some(fd) = c.ret.value() else { return };
+        let fd = fd as i32;
+        let (path_arg, flags_arg) = match c.name.as_ref() {
+            "openat" => (1, 2),
+            "creat" => (0, usize::MAX),
+            _ => (0, 1),
+        };
+        let Some(raw) = c.arg_str(path_arg) else { return };
+        let raw = String::from_utf8_lossy(raw).into_owned();
+        let dirfd = if c.name == "openat" { 0 } else { usize::MAX };
+        let Some(path) = self.path_arg_at(tpid, c, dirfd, path_arg) else {
+            // Relative to a directory the replay cannot name: the file is unknown.
+            return self.install_other(tpid, fd, false);
+        };
+        let flags = if c.name == "creat" { O_CREAT | O_WRONLY | O_TRUNC } else { c.arg_flags(flags_arg).unwrap_or(0) };
+        let cloexec = flags & O_CLOEXEC != 0;
+        if let Some((what, target)) = self.proc_text(tpid, &path) {
+            let f = self.other_file();
+            let o = self.k.open_description(f, true, false);
+            self.install(tpid, fd, o, FdKind::Proc { what, target }, cloexec);
+            self.k.release_open(o);
+            self.set_fd_path(tpid, fd, path);
+            return;
+        }
+        let created = flags & O_CREAT != 0 && self.k.lookup(&path).is_none() && self.files.stat(&path).is_none();
+        match self.file_for(&path, &raw, created) {
+            Some(file) => {
+                if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY {
+                    self.k.truncate_file(file, 0);
+                }
+                let acc = flags & O_ACCMODE;
+                let o = self.k.open_description(file, acc != O_WRONLY, acc != O_RDONLY);
+                self.install(tpid, fd, o, FdKind::File(file), cloexec);
+                self.k.release_open(o);
+            }
+            None => {
+                let _ = line;
+                self.install_other(tpid, fd, cloexec);
+            }
+        }
+        self.set_fd_path(tpid, fd, path);
     }
 }
 

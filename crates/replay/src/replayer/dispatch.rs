@@ -1,0 +1,428 @@
+//! Call dispatch: each system call of the log to its handler, the address-space calls
+//! through [`mm::Call`] and [`Kernel::dispatch`], and the calls known to have no effect
+//! on what the model tracks.
+
+use super::*;
+
+/// Calls with no effect on the address space or the descriptors the model tracks; they are
+/// known, and not checked.
+pub(super) const NO_MM_EFFECT: &[&str] = &[
+    "access",
+    "faccessat",
+    "faccessat2",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "rseq",
+    "prlimit64",
+    "getrlimit",
+    "setrlimit",
+    "getrandom",
+    "futex",
+    "futex_waitv",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sigaltstack",
+    "getpid",
+    "getppid",
+    "gettid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "getgroups",
+    "uname",
+    "ioctl",
+    "newfstatat",
+    "fstat",
+    "stat",
+    "lstat",
+    "statx",
+    "statfs",
+    "fstatfs",
+    "getdents64",
+    "readlink",
+    "readlinkat",
+    "getcwd",
+    "sysinfo",
+    "clock_gettime",
+    "clock_getres",
+    "clock_nanosleep",
+    "nanosleep",
+    "gettimeofday",
+    "time",
+    "sched_yield",
+    "sched_getaffinity",
+    "sched_setaffinity",
+    "sched_getparam",
+    "sched_getscheduler",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "epoll_ctl",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "connect",
+    "bind",
+    "listen",
+    "getsockname",
+    "getpeername",
+    "setsockopt",
+    "getsockopt",
+    "shutdown",
+    "kill",
+    "tgkill",
+    "tkill",
+    "getpgrp",
+    "getpgid",
+    "setpgid",
+    "getsid",
+    "setsid",
+    "umask",
+    "getpriority",
+    "setpriority",
+    "prctl",
+    "capget",
+    "capset",
+    "getresuid",
+    "getresgid",
+    "setuid",
+    "setgid",
+    "setresuid",
+    "setresgid",
+    "fadvise64",
+    "fsync",
+    "fdatasync",
+    "sync",
+    "syncfs",
+    "flock",
+    "utimensat",
+    "fchmod",
+    "fchmodat",
+    "chmod",
+    "fchown",
+    "fchownat",
+    "chown",
+    "lchown",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "symlink",
+    "symlinkat",
+    "link",
+    "linkat",
+    "times",
+    "getrusage",
+    "wait4",
+    "waitid",
+    "exit",
+    "exit_group",
+    "restart_syscall",
+    "pause",
+    "alarm",
+    "setitimer",
+    "getitimer",
+    "timer_create",
+    "timer_settime",
+    "timer_delete",
+    "rt_sigsuspend",
+    "rt_sigtimedwait",
+    "rt_sigqueueinfo",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "membarrier",
+    "pkey_alloc",
+    "pkey_free",
+    "sendmsg",
+    "recvmsg",
+    "sendto",
+    "recvfrom",
+    "sendmmsg",
+    "recvmmsg",
+    "splice",
+    "tee",
+    "sendfile",
+    "copy_file_range",
+    "get_mempolicy",
+    "set_mempolicy",
+    "mbind",
+    "getcpu",
+    "personality",
+    "ptrace",
+    "seccomp",
+    "write",
+    "writev",
+    "pwrite64",
+    "pwritev",
+    "pwritev2",
+    "read",
+    "readv",
+    "pread64",
+    "preadv",
+    "preadv2",
+];
+
+/// The interpreter line of a `#!` script on this machine: (interpreter, optional argument).
+/// The value of a personality flag name strace prints.
+pub(super) fn personality_flag(name: &str) -> Option<u64> {
+    PERSONALITY_NAMES.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+}
+
+impl Replayer {
+    /// The value of flag-word argument `i`: a name the `abi` tables do not know adds no bits
+    /// (instead of making the whole word 0) and is listed among what is not modelled.
+    pub(super) fn flag_arg(&mut self, c: &Syscall, i: usize) -> u64 {
+        let Some((value, unknown)) = c.arg(i).and_then(Arg::flags_value_known) else { return 0 };
+        for name in unknown {
+            *self.report.unknown.entry(format!("flag {name}")).or_default() += 1;
+        }
+        value
+    }
+
+    /// The model's [`Call`] for line `c`, flag names the `abi` tables do not know reported
+    /// by [`Self::flag_arg`]; `None` when `c` is not an address-space call.
+    pub(super) fn model_call(&mut self, c: &Syscall) -> Option<Call> {
+        call_with(c, |c, i| self.flag_arg(c, i))
+    }
+
+    /// Does the address-space call of line `c` on the model (ENOSYS for another call).
+    pub(super) fn apply(&mut self, pid: Pid, c: &Syscall) -> SysResult<u64> {
+        match self.model_call(c) {
+            Some(call) => self.k.dispatch(pid, &call),
+            None => Err(Errno::ENOSYS),
+        }
+    }
+
+    pub(super) fn syscall(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        if self.blind_call(tpid, line, c) {
+            return;
+        }
+        let name = c.name.as_ref();
+        let pid = self.mpid(tpid);
+        match name {
+            "execve" | "execveat" => self.execve(tpid, line, c),
+            "brk" if self.unseen_start(tpid) => {
+                // The heap of a process whose start the trace does not show (attached to, or
+                // its execve filtered out): the break is what the log says, unchecked.
+                let got = self.apply(pid, c);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
+                if let (Some(r), true) = (c.ret.value(), got != Ok(c.ret.value().unwrap_or(0))) {
+                    let start = self.k.mm(pid).map(|m| m.start_brk).unwrap_or(0);
+                    let start = if start == 0 || c.arg_u64(0) == Some(0) { r } else { start.min(r) };
+                    let _ = self.k.adopt_heap(pid, start, r);
+                }
+                *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;
+            }
+            "brk" => {
+                let (start, old) = self.k.mm(pid).map(|m| (m.start_brk, m.brk)).unwrap_or((0, 0));
+                let got = self.apply(pid, c);
+                self.learn_from_result(tpid, line, c, (start, old), &got);
+                if let Ok(new) = got {
+                    if new > old && old > 0 {
+                        self.program_writes(pid, old.saturating_sub(1).max(new - 1));
+                    }
+                }
+                self.check(line, "brk", &c.ret, got);
+            }
+            "mmap" | "mmap2" if self.placed_by_the_unknown(tpid, c) => {
+                // Where an attached process's mapping goes depends on mappings the trace
+                // never showed: it goes where the log says, unchecked.
+                let (mut placed, r) = (c.clone(), c.ret.value().unwrap_or(0));
+                let flags = self.flag_arg(c, 3) | MAP_FIXED_NOREPLACE;
+                if placed.args.len() > 3 {
+                    placed.args[0] = Arg::Int(r);
+                    placed.args[3] = Arg::Int(flags);
+                }
+                let (what, got) = self.maps_call(tpid, &placed);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
+                if got == Ok(r) {
+                    *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;
+                } else {
+                    self.check(line, what, &c.ret, got);
+                }
+            }
+            "mmap" | "mmap2" | "munmap" | "mprotect" | "pkey_mprotect" => {
+                let (what, got) = self.maps_call(tpid, c);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
+                self.check(line, what, &c.ret, got);
+            }
+            "mremap" => {
+                let got = self.apply(pid, c);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
+                if let Ok(new) = got {
+                    if let Ok(id) = self.k.mm_id(pid) {
+                        if self.started.contains(&id) {
+                            let new_len = c.arg_u64(2).unwrap_or(0);
+                            self.created.entry(id).or_default().push((new, new.saturating_add(new_len)));
+                        }
+                    }
+                }
+                self.check(line, "mremap", &c.ret, got);
+            }
+            "madvise" | "mlock" | "munlock" | "mlock2" => {
+                let got = self.apply(pid, c);
+                self.learn_from_result(tpid, line, c, (0, 0), &got);
+                self.check(line, &c.name, &c.ret, got);
+            }
+            "mlockall" | "munlockall" | "msync" => {
+                let got = self.apply(pid, c);
+                self.check(line, &c.name, &c.ret, got);
+            }
+            "mincore" => self.mincore(tpid, line, c),
+            "prlimit64" | "setrlimit" | "getrlimit" => {
+                self.learn_stack_limit(tpid, line, c);
+                if c.name != "getrlimit" {
+                    self.setrlimit(tpid, c);
+                }
+            }
+            "personality" => {
+                if let (Some(p), Ret::Value(_)) = (c.arg(0).and_then(|a| a.flags_value_with(personality_flag)), &c.ret)
+                {
+                    let _ = self.k.personality(pid, p);
+                }
+            }
+            "openat" | "open" | "creat" => self.open(tpid, line, c),
+            "close" => self.close(tpid, c),
+            "dup" | "dup2" | "dup3" => self.dup(tpid, c),
+            "fcntl" => self.fcntl(tpid, c),
+            "pipe" | "pipe2" | "socketpair" => self.pipe(tpid, c),
+            "socket" | "eventfd" | "eventfd2" | "epoll_create" | "epoll_create1" | "timerfd_create" | "signalfd4"
+            | "inotify_init1" | "pidfd_open" | "accept" | "accept4" | "userfaultfd" | "perf_event_open" => {
+                if let Some(fd) = c.ret.value() {
+                    self.install_other(tpid, fd as i32, false);
+                }
+            }
+            "memfd_create" => self.memfd(tpid, c),
+            "read" | "pread64" | "write" | "pwrite64" if c.arg(1).and_then(Arg::as_u64).is_some() => {
+                // Logged raw: the bytes follow as dump lines.
+                self.raw_io = Some(RawIo { tpid, line, call: Box::new(c.clone()), bytes: Vec::new() });
+            }
+            "read" | "pread64" => {
+                let data = c.arg_str(1).map(<[u8]>::to_vec);
+                self.read(tpid, line, c, data);
+            }
+            "write" | "pwrite64" => {
+                let data = c.arg_str(1).map(<[u8]>::to_vec);
+                self.write(tpid, line, c, data);
+            }
+            "ftruncate" => {
+                if let (Some(fd), Some(len), Ret::Value(_)) = (c.arg_u64(0), c.arg_u64(1), &c.ret) {
+                    let _ = self.k.ftruncate(pid, fd as i64, len);
+                }
+            }
+            "lseek" => self.lseek(tpid, c),
+            "unlink" | "unlinkat" => {
+                let path = if name == "unlinkat" {
+                    self.path_arg_at(tpid, c, 0, 1)
+                } else {
+                    self.path_arg_at(tpid, c, usize::MAX, 0)
+                };
+                if let (Some(path), Ret::Value(_)) = (path, &c.ret) {
+                    let _ = self.k.unlink(&path);
+                }
+            }
+            "rename" | "renameat" | "renameat2" => {
+                let (from, to) = if name == "rename" {
+                    (self.path_arg_at(tpid, c, usize::MAX, 0), self.path_arg_at(tpid, c, usize::MAX, 1))
+                } else {
+                    (self.path_arg_at(tpid, c, 0, 1), self.path_arg_at(tpid, c, 2, 3))
+                };
+                if let (Some(from), Some(to), Ret::Value(_)) = (from, to, &c.ret) {
+                    let _ = self.k.rename(&from, &to);
+                }
+            }
+            "chdir" | "fchdir" => self.chdir(tpid, c),
+            "close_range" => self.close_range(tpid, c),
+            "clone" | "clone3" | "fork" | "vfork" => self.clone(tpid, line, c),
+            "rseq" | "set_robust_list" => {
+                if let Ok(id) = self.k.mm_id(pid) {
+                    self.started.insert(id);
+                }
+            }
+            _ if NO_MM_EFFECT.contains(&name) => {}
+            _ => *self.report.unknown.entry(name.to_string()).or_default() += 1,
+        }
+    }
+
+    /// mincore: the result is checked; in strict mode also the vector the log shows (for
+    /// programs whose residency follows from their system calls alone).
+    pub(super) fn mincore(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let pid = self.mpid(tpid);
+        let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+        let logged: Option<Vec<u8>> =
+            c.arg(2).and_then(Arg::as_array).map(|v| v.iter().filter_map(|b| b.as_u64().map(|x| x as u8)).collect());
+        // The vector as far as the log shows it (its length is the input's, not the call's).
+        let shown = logged.as_ref().map_or(0, |v| v.len() as u64);
+        let model = self.k.mincore_prefix(pid, a, l, shown);
+        let got = match (&model, c.arg(2).and_then(Arg::as_u64)) {
+            (Ok((_, Some(e))), _) => Err(*e),
+            (Ok(_), _) => Ok(0),
+            (Err(e), _) => Err(*e),
+        };
+        self.check(line, "mincore", &c.ret, got);
+        if self.opts.mode >= Mode::Strict {
+            if let (Some(want), Ok((have, None))) = (logged, model) {
+                let n = want.len().min(have.len());
+                let have: Vec<u8> = have[..n].iter().map(|b| b & 1).collect();
+                if want[..n] == have[..] {
+                    self.report.passed += 1;
+                } else {
+                    self.report.mismatch(Mismatch {
+                        line,
+                        call: "mincore vector".into(),
+                        expected: format!("{:?}", &want[..n]),
+                        got: format!("{have:?}"),
+                        diff: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A real program writes the private writable memory it maps (heap, bss, relocations,
+    /// stacks) with plain stores the trace cannot show; those first writes give the VMA an
+    /// anon_vma, which decides how later neighbours merge. In verify mode the replay assumes
+    /// them; strict mode is for programs that touch memory only through system calls.
+    pub(super) fn program_writes(&mut self, pid: Pid, addr: u64) {
+        if self.opts.mode != Mode::Strict {
+            let _ = self.k.assume_written(pid, addr);
+        }
+    }
+
+    /// Does an `mmap`, `munmap` or `mprotect` call on the model, with the replay's
+    /// bookkeeping; returns the name its result is checked under, and the result.
+    pub(super) fn maps_call(&mut self, tpid: u32, c: &Syscall) -> (&'static str, SysResult<u64>) {
+        let pid = self.mpid(tpid);
+        let Some(call) = self.model_call(c) else { return ("mmap", Err(Errno::ENOSYS)) };
+        match call {
+            Call::Mprotect { addr, prot, .. } => {
+                let got = self.k.dispatch(pid, &call);
+                if got.is_ok() && prot & PROT_WRITE != 0 {
+                    self.program_writes(pid, addr);
+                }
+                ("mprotect", got)
+            }
+            Call::Mmap { len, prot, flags, fd, .. } => {
+                if flags & MAP_ANONYMOUS == 0 && fd >= 0 && c.ret.value().is_some() {
+                    self.unseen_fd(tpid, c, fd as i32);
+                }
+                let got = self.k.dispatch(pid, &call);
+                if let Ok(a) = got {
+                    if let Ok(id) = self.k.mm_id(pid) {
+                        if self.started.contains(&id) {
+                            self.created.entry(id).or_default().push((a, a.saturating_add(len)));
+                        }
+                    }
+                    if prot & PROT_WRITE != 0 && flags & MAP_TYPE == MAP_PRIVATE {
+                        self.program_writes(pid, a);
+                    }
+                }
+                ("mmap", got)
+            }
+            other => (other.name(), self.k.dispatch(pid, &other)),
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Tasks and processes: the first task, execve (with `#!` scripts), clone/fork/vfork, exits,
+//! and the stack limit a task sets for itself and its children.
+
+use super::*;
+
+pub(super) const CLONE_VM: u64 = 0x100;
+pub(super) const CLONE_FILES: u64 = 0x400;
+pub(super) const CLONE_VFORK: u64 = 0x4000;
+pub(super) const SIGCHLD_FLAGS: u64 = 17;
+
+/// Flag names of clone that the abi tables do not have.
+pub(super) trait CloneFlags {
+    fn flags_value_with_clone(&self) -> Option<u64>;
+}
+
+impl CloneFlags for Arg {
+    fn flags_value_with_clone(&self) -> Option<u64> {
+        self.flags_value_with(|name| {
+            Some(match name {
+                "CLONE_VM" => CLONE_VM,
+                "CLONE_FS" => 0x200,
+                "CLONE_FILES" => CLONE_FILES,
+                "CLONE_SIGHAND" => 0x800,
+                "CLONE_PIDFD" => 0x1000,
+                "CLONE_PTRACE" => 0x2000,
+                "CLONE_VFORK" => CLONE_VFORK,
+                "CLONE_PARENT" => 0x8000,
+                "CLONE_THREAD" => 0x10000,
+                "CLONE_NEWNS" => 0x20000,
+                "CLONE_SYSVSEM" => 0x40000,
+                "CLONE_SETTLS" => 0x80000,
+                "CLONE_PARENT_SETTID" => 0x10_0000,
+                "CLONE_CHILD_CLEARTID" => 0x20_0000,
+                "CLONE_DETACHED" => 0x40_0000,
+                "CLONE_UNTRACED" => 0x80_0000,
+                "CLONE_CHILD_SETTID" => 0x100_0000,
+                "CLONE_NEWCGROUP" => 0x200_0000,
+                "CLONE_NEWUTS" => 0x400_0000,
+                "CLONE_NEWIPC" => 0x800_0000,
+                "CLONE_NEWUSER" => 0x1000_0000,
+                "CLONE_NEWPID" => 0x2000_0000,
+                "CLONE_NEWNET" => 0x4000_0000,
+                "CLONE_IO" => 0x8000_0000,
+                _ if name.starts_with("SIG") => 0,
+                _ => return abi::constant(name),
+            })
+        })
+    }
+}
+
+/// A limit as strace prints it: a number, `N*1024`, or RLIM64_INFINITY.
+pub(super) fn rlim_value(cur: &Arg) -> Option<u64> {
+    match cur.as_ident() {
+        Some("RLIM64_INFINITY") | Some("RLIM_INFINITY") => Some(u64::MAX),
+        _ => match cur.as_u64() {
+            Some(v) => Some(v),
+            None => {
+                // strace prints multiples of 1024 as `N*1024`.
+                let text = format!("{cur:?}");
+                let digits: String = text.chars().filter(|ch| ch.is_ascii_digit() || *ch == '*').collect();
+                let mut it = digits.split('*').filter_map(|d| d.parse::<u64>().ok());
+                match (it.next(), it.next()) {
+                    (Some(a), Some(b)) => Some(a.saturating_mul(b)),
+                    (Some(a), None) => Some(a),
+                    _ => None,
+                }
+            }
+        },
+    }
+}
+
+pub(super) fn shebang(head: &[u8]) -> Option<(String, Option<String>)> {
+    let rest = head.strip_prefix(b"#!")?;
+    let line = rest.split(|&b| b == b'\n').next()?;
+    let line = String::from_utf8_lossy(line);
+    let line = line.trim_matches(|c| c == ' ' || c == '\t');
+    let (interp, arg) = match line.find([' ', '\t']) {
+        Some(i) => (&line[..i], Some(line[i..].trim_matches(|c| c == ' ' || c == '\t').to_string())),
+        None => (line, None),
+    };
+    (!interp.is_empty()).then(|| (interp.to_string(), arg.filter(|a| !a.is_empty())))
+}
+
+impl Replayer {
+    pub(super) fn start_root(&mut self, tpid: u32) {
+        self.root = Some(tpid);
+        let pid = match self.k.spawn_empty("strace-child") {
+            Ok(p) => p,
+            Err(e) => return self.error(format!("cannot create the first task: {e}")),
+        };
+        let cwd = self.start_cwd();
+        self.tables.push(FdTable { members: vec![tpid], ..FdTable::default() });
+        self.procs.insert(tpid, Proc { pid, table: self.tables.len() - 1, cwd });
+        // The traced program inherits stdin, stdout and stderr.
+        for fd in 0..3 {
+            self.install_other(tpid, fd, false);
+        }
+        // And what the log showed of its limits and personality from before it started.
+        if let Some(b) = self.learned.start_rlimit_stack {
+            let _ = self.k.setrlimit(pid, mm::Rlimit::Stack, b.value);
+        }
+        let unlimited = self.learned.start_rlimit_stack.is_some_and(|b| b.value == u64::MAX);
+        if self.learned.start_legacy.is_some_and(|b| b.value) && !unlimited {
+            let _ = self.k.personality(pid, u64::from(ADDR_COMPAT_LAYOUT));
+        }
+    }
+
+    /// A line of task `tpid` after its exit on line `exit`, which no clone has reused.
+    pub(super) fn after_exit(&mut self, line: u64, tpid: u32, exit: u64) {
+        self.error(format!("line {line}: task {tpid} exited on line {exit}; it has no lines after that"));
+    }
+
+    pub(super) fn task_exit(&mut self, tpid: u32) {
+        self.in_progress.remove(&tpid);
+        self.applied_early.remove(&tpid);
+        self.read_starts.remove(&tpid);
+        let Some(p) = self.procs.remove(&tpid) else { return };
+        self.tables[p.table].members.retain(|&m| m != tpid);
+        if let Err(e) = self.k.exit(p.pid, 0) {
+            self.error(format!("exit of task {tpid}: {e}"));
+        }
+        let _ = self.k.reap(p.pid);
+    }
+
+    pub(super) fn execve(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Some(file) = c.arg_str(0).map(|p| String::from_utf8_lossy(p).into_owned()) else { return };
+        let strings = |a: Option<&Arg>| -> Vec<Vec<u8>> {
+            a.and_then(Arg::as_array)
+                .map(|v| v.iter().filter_map(|s| s.as_bytes().map(<[u8]>::to_vec)).collect())
+                .unwrap_or_default()
+        };
+        let mut argv = strings(c.arg(1));
+        let envp = strings(c.arg(2));
+        let mut path = self.abs_path(tpid, &file);
+        // binfmt_script: `#!INTERPRETER [ARG]` runs the interpreter with the script's path
+        // in place of argv[0] (nested up to the kernel's limit of four levels).
+        let mut name = file.clone();
+        for _ in 0..4 {
+            let Some((interp, arg)) = self.files.head(&path, 256).as_deref().and_then(shebang) else { break };
+            let mut next = vec![interp.clone().into_bytes()];
+            next.extend(arg.map(String::into_bytes));
+            next.push(name.clone().into_bytes());
+            next.extend(argv.iter().skip(1).cloned());
+            argv = next;
+            name = interp.clone();
+            path = interp;
+        }
+        let pid = self.mpid(tpid);
+        let unknowns = self.learned.execs.get(&line).copied().unwrap_or_default();
+        let ids = &self.ids;
+        let known = |p: &str| ids.get(p).map(|i| (i.major, i.minor, i.ino));
+        let mut ctx = None;
+        let opener = crate::files::FilesOpener { files: &self.files, known: &known };
+        let got = match loader::host::exec_request_with(&mut self.k, &path, &argv, &envp, &opener) {
+            Ok(mut req) => {
+                req.filename = file.clone();
+                req.placement = mm::ExecPlacement {
+                    randomized: unknowns.any(),
+                    mmap_rnd: unknowns.mmap_rnd.map(|b| b.value),
+                    stack_top: unknowns.stack_top.map(|b| b.value),
+                    load_bias: unknowns.load_bias.map(|b| b.value),
+                    start_brk: unknowns.start_brk.map(|b| b.value),
+                };
+                let r = self.k.execve(pid, &req);
+                if let Ok(info) = &r {
+                    ctx = Some(ExecCtx {
+                        line,
+                        info: info.clone(),
+                        program: Some(req.program.file),
+                        interp: req.interp.as_ref().map(|i| i.file),
+                        relro: req.program.image.relro.map(|r| r.0),
+                    });
+                }
+                r.map(|_| 0)
+            }
+            Err(e) => Err(e.errno()),
+        };
+        if let Some(ctx) = ctx {
+            self.check_placement(line, &ctx, &unknowns);
+            if let Ok(id) = self.k.mm_id(pid) {
+                self.execs.insert(id, ctx);
+            }
+        }
+        if got.is_ok() {
+            // The new image keeps the descriptors that were not close-on-exec.
+            let table = self.procs[&tpid].table;
+            let open: Vec<i32> = self.tables[table].kinds.keys().copied().collect();
+            for fd in open {
+                if self.k.fd_description(pid, fd).is_none() {
+                    self.tables[table].kinds.remove(&fd);
+                }
+            }
+            if let Ok(id) = self.k.mm_id(pid) {
+                self.created.remove(&id);
+                self.started.remove(&id);
+            }
+        }
+        self.check(line, "execve", &c.ret, got);
+    }
+
+    pub(super) fn clone(&mut self, tpid: u32, line: u64, c: &Syscall) {
+        let Some(child_tid) = c.ret.value() else { return };
+        let child_tid = child_tid as u32;
+        let flags = match c.name.as_ref() {
+            "fork" => SIGCHLD_FLAGS,
+            "vfork" => CLONE_VM | CLONE_VFORK,
+            "clone3" => c.arg(0).and_then(|a| a.field("flags")).and_then(Arg::flags_value_with_clone).unwrap_or(0),
+            _ => c.arg_named("flags").or_else(|| c.arg(1)).and_then(Arg::flags_value_with_clone).unwrap_or(0),
+        };
+        let pid = self.mpid(tpid);
+        let child = match self.k.clone_task(pid, flags & CLONE_VM != 0) {
+            Ok(p) => p,
+            Err(e) => return self.error(format!("line {line}: clone in the model failed: {e}")),
+        };
+        let parent = self.procs[&tpid].clone();
+        let table = if flags & CLONE_FILES != 0 {
+            self.tables[parent.table].members.push(child_tid);
+            parent.table
+        } else {
+            let copy = FdTable { members: vec![child_tid], ..self.tables[parent.table].clone() };
+            self.tables.push(copy);
+            self.tables.len() - 1
+        };
+        if self.stack_limit_set.contains(&pid) {
+            self.stack_limit_set.insert(child);
+        }
+        // A forked child runs the same program: its own mappings are the parent's.
+        if let (Ok(from), Ok(to)) = (self.k.mm_id(pid), self.k.mm_id(child)) {
+            if from != to {
+                if let Some(ctx) = self.execs.get(&from).cloned() {
+                    self.execs.insert(to, ctx);
+                }
+                if self.started.contains(&from) {
+                    self.started.insert(to);
+                }
+                if self.blind.contains(&from) {
+                    self.blind.insert(to);
+                }
+                if let Some(r) = self.created.get(&from).cloned() {
+                    self.created.insert(to, r);
+                }
+            }
+        }
+        self.procs.insert(child_tid, Proc { pid: child, table, cwd: parent.cwd });
+        self.exited.remove(&child_tid);
+        if let Some(events) = self.pending.remove(&child_tid) {
+            for ev in events {
+                self.dispatch(child_tid, &ev);
+            }
+        }
+    }
+
+    // ---- descriptors ----
+
+    /// prlimit64/setrlimit of the memory limits: later calls (and execs) obey them.
+    pub(super) fn setrlimit(&mut self, tpid: u32, c: &Syscall) {
+        let Ret::Value(_) = c.ret else { return };
+        let (resource, new) = if c.name == "prlimit64" {
+            if c.arg_u64(0).is_some_and(|p| p != 0) {
+                return;
+            }
+            (c.arg(1), c.arg(2))
+        } else {
+            (c.arg(0), c.arg(1))
+        };
+        let Some(res) = resource.and_then(Arg::as_ident) else { return };
+        let which = match res {
+            "RLIMIT_STACK" => mm::Rlimit::Stack,
+            "RLIMIT_DATA" => mm::Rlimit::Data,
+            "RLIMIT_AS" => mm::Rlimit::As,
+            "RLIMIT_MEMLOCK" => mm::Rlimit::Memlock,
+            _ => return,
+        };
+        let Some(value) = new.and_then(|n| n.field("rlim_cur")).and_then(rlim_value) else { return };
+        let pid = self.mpid(tpid);
+        let _ = self.k.setrlimit(pid, which, value);
+    }
+
+    // ---- memory ----
+}

@@ -1,0 +1,164 @@
+//! Reads of `/proc/PID/maps` and `smaps`: which text a descriptor reads, where a read
+//! began, and the check of what the log shows against the model's text.
+
+use super::*;
+
+/// The smaps records (header and residency lines) of mappings inside `created`.
+pub(super) fn smaps_of(text: &str, created: &[(u64, u64)]) -> String {
+    let mut out = String::new();
+    let mut keep = false;
+    for line in text.lines() {
+        if let Some(h) = procfs::parse::parse_maps_line(line) {
+            keep = created.iter().any(|&(a, b)| h.start >= a && h.end <= b);
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Lines only in the log (`-`) or only in the model (`+`).
+pub(super) fn diff(want: &str, got: &str) -> String {
+    procfs::parse::diff_lines("log", want, "model", got)
+}
+
+impl Replayer {
+    /// Whether `path` is a /proc text the replay checks: (which, whose trace pid).
+    pub(super) fn proc_text(&self, tpid: u32, path: &str) -> Option<(ProcText, u32)> {
+        let rest = path.strip_prefix("/proc/")?;
+        let (who, what) = rest.split_once('/')?;
+        let what = match what {
+            "maps" => ProcText::Maps,
+            "smaps" => ProcText::Smaps,
+            _ => return None,
+        };
+        let target = match who {
+            "self" | "thread-self" => tpid,
+            n => n.parse().ok()?,
+        };
+        Some((what, target))
+    }
+
+    // ---- reads and writes ----
+
+    /// The model's text of `/proc/PID/maps` or `smaps` for `target`, now.
+    pub(super) fn proc_text_now(&self, what: ProcText, target: u32) -> Option<String> {
+        let p = self.procs.get(&target)?;
+        match what {
+            ProcText::Maps => procfs::maps(&self.k, p.pid).ok(),
+            ProcText::Smaps => procfs::smaps(&self.k, p.pid).ok(),
+        }
+    }
+
+    /// A split read started: if it reads `/proc`, remember the replay as it is now.
+    pub(super) fn read_started(&mut self, tpid: u32, fd: Option<u64>) {
+        self.read_starts.remove(&tpid);
+        self.name_shmem_objects();
+        let (Some(fd), Some(p)) = (fd, self.procs.get(&tpid)) else { return };
+        if let (true, Some(FdKind::Proc { .. })) = (self.verify(), self.tables[p.table].kinds.get(&(fd as i32))) {
+            let mut start = Clone::clone(self);
+            start.read_starts.clear();
+            self.read_starts.insert(tpid, ReadWindow { start: Box::new(start), since: Vec::new() });
+        }
+    }
+
+    /// After task `tpid`'s call ended: the reads of `/proc` other tasks have in progress
+    /// may have seen the address space before or after it.
+    pub(super) fn note_call_during_reads(&mut self, tpid: u32, call: &Syscall) {
+        if self.read_starts.is_empty() || !CHANGES_MAPS.contains(&call.name.as_ref()) {
+            return;
+        }
+        for (&reader, window) in self.read_starts.iter_mut() {
+            if reader != tpid {
+                window.since.push((tpid, call.clone()));
+            }
+        }
+    }
+
+    /// Checks the bytes a read of `/proc/PID/maps` or `smaps` gave against the model's text
+    /// now, or, when other threads' calls overlap the read, against the states the address
+    /// space may have been in (see [`Replayer::concurrent_state_explains`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn check_proc_read(
+        &mut self,
+        reader: u32,
+        line: u64,
+        what: ProcText,
+        target: u32,
+        pos: u64,
+        data: &[u8],
+        window: Option<ReadWindow>,
+    ) {
+        if !self.verify() {
+            return;
+        }
+        self.name_shmem_objects();
+        let Some(p) = self.procs.get(&target) else {
+            return self.error(format!("line {line}: read of /proc of an unknown task {target}"));
+        };
+        let Some(text) = self.proc_text_now(what, target) else { return };
+        let attached = self.exec_of(target).is_some_and(|(_, c)| c.line == ATTACHED);
+        if attached && self.learned.attached_before.is_none() && self.learned.attached.is_none() {
+            let (want, got) = (String::from_utf8_lossy(data), text.as_bytes().get(pos as usize..).unwrap_or(&[]));
+            if !got.starts_with(want.as_bytes()) {
+                self.learned.attached_before = Some(Bound { value: true, line });
+            }
+        }
+        if attached && self.learned.attached.is_none() && self.learned.attached_before.is_some() {
+            // The text shows mappings made before the trace, which it never showed whole.
+            if what == ProcText::Maps && pos == 0 {
+                self.learn_attached_start(line, &String::from_utf8_lossy(data));
+            }
+            *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;
+            return;
+        }
+        if what == ProcText::Smaps && self.opts.mode < Mode::Strict {
+            return;
+        }
+        let created = self.k.mm_id(p.pid).ok().and_then(|id| self.created.get(&id)).cloned().unwrap_or_default();
+        // The part of a text this read covers, as compared (smaps: the fields checked).
+        let view = |bytes: &[u8]| {
+            let text = String::from_utf8_lossy(bytes);
+            if what == ProcText::Smaps {
+                smaps_of(&text, &created)
+            } else {
+                text.into_owned()
+            }
+        };
+        let part = |text: &str| {
+            let start = (pos as usize).min(text.len());
+            let end = (start + data.len()).min(text.len());
+            view(&text.as_bytes()[start..end])
+        };
+        let (want, got) = (view(data), part(&text));
+        let earlier_matches = want != got
+            && self.concurrent_state_explains(reader, what, target, window.as_ref(), &|t: &str| part(t) == want);
+        let name = if what == ProcText::Maps { "read(/proc/PID/maps)" } else { "read(/proc/PID/smaps)" };
+        if what == ProcText::Maps && !earlier_matches {
+            // The text read so far, from offset 0: a line a small read cut in two is whole
+            // once the next read brings its end.
+            let seen = self.maps_seen.entry((reader, target)).or_default();
+            if pos == 0 {
+                seen.clear();
+            }
+            if pos == seen.len() as u64 {
+                seen.push_str(&String::from_utf8_lossy(data));
+                let seen = seen.clone();
+                self.learn_from_maps(target, line, &seen, &text);
+            }
+        }
+        if want == got || earlier_matches {
+            self.report.passed += 1;
+        } else {
+            self.report.mismatch(Mismatch {
+                line,
+                call: name.into(),
+                expected: format!("{} bytes of text", want.len()),
+                got: format!("{} bytes", got.len()),
+                diff: Some(diff(&want, &got)),
+            });
+        }
+    }
+}
