@@ -8,7 +8,7 @@
 
 use abi::*;
 use mm::invariants::{check_kernel, check_no_leaks};
-use mm::{Config, Kernel, Pid, Rlimit};
+use mm::{Call, Config, Kernel, Pid, Rlimit};
 
 /// Where the window of colliding fixed mappings starts.
 const WINDOW: u64 = 0x2000_0000;
@@ -162,6 +162,13 @@ fn machine() -> (Kernel, Vec<Pid>) {
     (k, pids)
 }
 
+/// Runs one address-space call through the model's one entry for them, and prints it as
+/// strace would (the printing must not fail on any arguments either).
+fn call(k: &mut Kernel, pid: Pid, call: Call) {
+    let _ = call.to_string();
+    let _ = k.dispatch(pid, &call);
+}
+
 /// Decodes `data` into calls and applies them; see the module's documentation.
 pub fn run_calls(data: &[u8]) {
     let mut inp = Input { data };
@@ -177,48 +184,48 @@ pub fn run_calls(data: &[u8]) {
             0 | 1 => {
                 let (addr, len, prot, flags, fd, off) =
                     (inp.num(), inp.num(), inp.prot(), inp.map_flags(), inp.fd(), inp.num());
-                let _ = k.mmap(pid, addr, len, prot, flags, fd, off);
+                call(&mut k, pid, Call::Mmap { addr, len, prot, flags, fd, off });
             }
             2 => {
-                let _ = k.munmap(pid, inp.num(), inp.num());
+                call(&mut k, pid, Call::Munmap { addr: inp.num(), len: inp.num() });
             }
             3 => {
-                let _ = k.mprotect(pid, inp.num(), inp.num(), inp.prot());
+                call(&mut k, pid, Call::Mprotect { addr: inp.num(), len: inp.num(), prot: inp.prot() });
             }
             4 => {
                 let (addr, old, new, flags, to) = (inp.num(), inp.num(), inp.num(), inp.flags(MREMAP_NAMES), inp.num());
-                let _ = k.mremap(pid, addr, old, new, flags, to);
+                call(&mut k, pid, Call::Mremap { old_addr: addr, old_len: old, new_len: new, flags, new_addr: to });
             }
             5 => {
-                let _ = k.brk(pid, inp.num());
+                call(&mut k, pid, Call::Brk { addr: inp.num() });
             }
             6 => {
                 let (addr, len, advice) = (inp.num(), inp.num(), inp.one_of(MADV_NAMES));
-                let _ = k.madvise(pid, addr, len, advice);
+                call(&mut k, pid, Call::Madvise { addr, len, advice });
             }
             7 => {
-                let _ = k.mlock(pid, inp.num(), inp.num());
+                call(&mut k, pid, Call::Mlock { addr: inp.num(), len: inp.num() });
             }
             8 => {
                 let (addr, len, flags) = (inp.num(), inp.num(), inp.flags(MLOCK_NAMES));
-                let _ = k.mlock2(pid, addr, len, flags);
+                call(&mut k, pid, Call::Mlock2 { addr, len, flags });
             }
             9 => {
-                let _ = k.munlock(pid, inp.num(), inp.num());
+                call(&mut k, pid, Call::Munlock { addr: inp.num(), len: inp.num() });
             }
             10 => {
-                let _ = k.mlockall(pid, inp.flags(MCL_NAMES));
+                call(&mut k, pid, Call::Mlockall { flags: inp.flags(MCL_NAMES) });
             }
             11 => {
-                let _ = k.munlockall(pid);
+                call(&mut k, pid, Call::Munlockall);
             }
             12 => {
                 let (addr, len, vec) = (inp.num(), inp.num(), inp.num());
-                let _ = k.mincore(pid, addr, len, vec);
+                call(&mut k, pid, Call::Mincore { addr, len, vec });
             }
             13 => {
                 let (addr, len, flags) = (inp.num(), inp.num(), inp.flags(MS_NAMES));
-                let _ = k.msync(pid, addr, len, flags);
+                call(&mut k, pid, Call::Msync { addr, len, flags });
             }
             14 => {
                 if pids.len() < MAX_PROCS {
@@ -278,7 +285,7 @@ pub fn run_calls(data: &[u8]) {
             }
             27 => {
                 let (fd, len) = (inp.fd(), inp.num());
-                let _ = k.ftruncate(pid, fd, len);
+                call(&mut k, pid, Call::Ftruncate { fd, len });
             }
             28 => match inp.byte() % 4 {
                 0 => {

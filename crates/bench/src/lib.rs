@@ -9,7 +9,7 @@
 #![warn(missing_docs)]
 
 use abi::*;
-use mm::{Config, Kernel, Pid};
+use mm::{Call, Config, Kernel, Pid};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -258,7 +258,22 @@ const RW: u64 = PROT_READ | PROT_WRITE;
 const ANON: u64 = MAP_PRIVATE | MAP_ANONYMOUS;
 
 fn make_vmas(k: &mut Kernel, p: Pid, n: u64) -> Vec<u64> {
-    (0..n).map(|i| k.mmap(p, 0, PAGE, if i & 1 == 1 { PROT_READ } else { RW }, ANON, -1, 0).expect("mmap")).collect()
+    (0..n)
+        .map(|i| {
+            k.dispatch(
+                p,
+                &Call::Mmap {
+                    addr: 0,
+                    len: PAGE,
+                    prot: if i & 1 == 1 { PROT_READ } else { RW },
+                    flags: ANON,
+                    fd: -1,
+                    off: 0,
+                },
+            )
+            .expect("mmap")
+        })
+        .collect()
 }
 
 /// Runs a workload on the model.
@@ -268,7 +283,7 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
         Workload::FaultAnon => {
             let len = s.fault_anon_mb << 20;
             let (mut k, p) = kernel(2 * len + (64 << 20));
-            let a = k.mmap(p, 0, len, RW, ANON, -1, 0).expect("mmap");
+            let a = k.dispatch(p, &Call::Mmap { addr: 0, len, prot: RW, flags: ANON, fd: -1, off: 0 }).expect("mmap");
             let before = status_kb("VmRSS:");
             out.timing = timed(|| {
                 for off in (0..len).step_by(PAGE as usize) {
@@ -299,7 +314,9 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
             // Several passes, each through a new mapping, as the host side does: one pass
             // takes a few milliseconds, short enough for one hiccup of the machine to show.
             for _ in 0..s.fault_file_passes {
-                let a = k.mmap(p, 0, len, PROT_READ, MAP_PRIVATE, fd, 0).expect("mmap");
+                let a = k
+                    .dispatch(p, &Call::Mmap { addr: 0, len, prot: PROT_READ, flags: MAP_PRIVATE, fd, off: 0 })
+                    .expect("mmap");
                 out.timing.add(timed(|| {
                     // One byte a page, as the host side reads, into a buffer of the caller's.
                     let mut byte = [0u8];
@@ -308,7 +325,7 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                     }
                     len / PAGE
                 }));
-                k.munmap(p, a, len).expect("munmap");
+                k.dispatch(p, &Call::Munmap { addr: a, len }).expect("munmap");
             }
         }
         Workload::MmapMunmap => {
@@ -318,8 +335,10 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
             out.timing = timed(|| {
                 for _ in 0..s.mmap_pairs {
                     let len = (1 + rng.next() % 16) * PAGE;
-                    let a = k.mmap(p, 0, len, RW, ANON, -1, 0).expect("mmap");
-                    k.munmap(p, a, len).expect("munmap");
+                    let a = k
+                        .dispatch(p, &Call::Mmap { addr: 0, len, prot: RW, flags: ANON, fd: -1, off: 0 })
+                        .expect("mmap");
+                    k.dispatch(p, &Call::Munmap { addr: a, len }).expect("munmap");
                 }
                 s.mmap_pairs
             });
@@ -327,7 +346,9 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
         Workload::MprotectSplit => {
             let len = s.mprotect_mb << 20;
             let (mut k, p) = kernel(1 << 30);
-            let a = k.mmap(p, 0, len, RW, ANON | MAP_NORESERVE, -1, 0).expect("mmap");
+            let a = k
+                .dispatch(p, &Call::Mmap { addr: 0, len, prot: RW, flags: ANON | MAP_NORESERVE, fd: -1, off: 0 })
+                .expect("mmap");
             let pages = len / PAGE;
             let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
             let mut page = 0;
@@ -337,7 +358,7 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                         page = rng.next() % pages;
                     }
                     let prot = if i & 1 == 1 { RW } else { PROT_READ };
-                    k.mprotect(p, a + page * PAGE, PAGE, prot).expect("mprotect");
+                    k.dispatch(p, &Call::Mprotect { addr: a + page * PAGE, len: PAGE, prot }).expect("mprotect");
                 }
                 s.mprotect_calls
             });
@@ -345,7 +366,7 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
         Workload::ForkExit => {
             let len = s.fork_mb << 20;
             let (mut k, p) = kernel(3 * len + (64 << 20));
-            let a = k.mmap(p, 0, len, RW, ANON, -1, 0).expect("mmap");
+            let a = k.dispatch(p, &Call::Mmap { addr: 0, len, prot: RW, flags: ANON, fd: -1, off: 0 }).expect("mmap");
             for off in (0..len).step_by(PAGE as usize) {
                 k.store(p, a + off, &[1]).expect("store");
             }
@@ -452,8 +473,13 @@ impl VmaSpace {
     fn rounds(&mut self, n: u64, rng: &mut Rng) -> u64 {
         let VmaSpace { k, p, lo, pages } = self;
         for _ in 0..n {
-            let a = k.mmap(*p, 0, PAGE, PROT_READ, ANON | MAP_NORESERVE, -1, 0).expect("mmap");
-            k.munmap(*p, a, PAGE).expect("munmap");
+            let a = k
+                .dispatch(
+                    *p,
+                    &Call::Mmap { addr: 0, len: PAGE, prot: PROT_READ, flags: ANON | MAP_NORESERVE, fd: -1, off: 0 },
+                )
+                .expect("mmap");
+            k.dispatch(*p, &Call::Munmap { addr: a, len: PAGE }).expect("munmap");
             let target = *lo + rng.next() % *pages * PAGE;
             let found = k.mm(*p).expect("mm").vmas.find(target).is_some_and(|v| v.contains(target));
             assert!(found, "no VMA holds {target:#x}");

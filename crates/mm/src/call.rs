@@ -153,6 +153,7 @@ impl Call {
 
 impl Kernel {
     /// Runs `call` as task `pid`: the same as calling the method of that name.
+    #[inline]
     pub fn dispatch(&mut self, pid: Pid, call: &Call) -> SysResult<u64> {
         match *call {
             Call::Mmap { addr, len, prot, flags, fd, off } => self.mmap(pid, addr, len, prot, flags, fd, off),
