@@ -170,7 +170,11 @@ fn run<R: std::io::BufRead + Send + 'static>(
         b.finish_and_clear();
     }
     for e in &report.errors {
-        eprintln!("{file}: {e}");
+        if e.line > 0 {
+            eprintln!("{file}:{e}");
+        } else {
+            eprintln!("{file}: {e}");
+        }
     }
     for b in &report.bindings {
         println!("{file}: {b}");

@@ -37,4 +37,4 @@ pub use cwd::StartCwd;
 pub use files::{bundle_path, Bundle, Files};
 pub use identity::{Identities, Identity, StatFacts};
 pub use replayer::{replay, replay_with, Options, Replayer};
-pub use report::{Mismatch, Mode, Report};
+pub use report::{Mismatch, Mode, ReplayError, Report};

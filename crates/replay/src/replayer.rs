@@ -10,7 +10,7 @@
 use crate::call::call_with;
 use crate::files::Files;
 use crate::identity::{Identities, Identity};
-use crate::report::{Mismatch, Mode, Report};
+use crate::report::{Mismatch, Mode, ReplayError, Report};
 use crate::unknowns::{Bound, Learned};
 use abi::*;
 use learn::{AttachedCalls, ExecCtx, ATTACHED, UNSEEN_PLACEMENT};
@@ -161,6 +161,8 @@ pub struct Replayer {
     attached_calls: Option<AttachedCalls>,
     /// The maps text each reader has read of each target so far, from offset 0.
     maps_seen: HashMap<(u32, u32), String>,
+    /// The line of the event being replayed (what an error is about).
+    line: u64,
 }
 
 /// Whether an event is an execve (the start of a trace that ran its program).
@@ -243,6 +245,7 @@ impl Replayer {
             stack_limit_set: HashSet::default(),
             attached_calls: None,
             maps_seen: HashMap::default(),
+            line: 0,
         }
     }
 
@@ -262,8 +265,14 @@ impl Replayer {
         (self.report, self.learned)
     }
 
+    /// Reports that the line being replayed cannot be (see [`ReplayError`]).
     fn error(&mut self, msg: String) {
-        self.report.errors.push(msg);
+        self.error_at(self.line, 1, msg);
+    }
+
+    /// Reports that line `line` cannot be read or replayed from `column` on.
+    fn error_at(&mut self, line: u64, column: u32, message: String) {
+        self.report.errors.push(ReplayError { line, column, message });
         if !self.opts.keep_going {
             self.stop = true;
         }
@@ -303,6 +312,7 @@ impl Replayer {
 
     /// Handles one event, holding back those of tasks whose clone has not returned yet.
     pub fn event(&mut self, ev: &Event) {
+        self.line = ev.line;
         if let EventKind::Dump { offset, bytes } = &ev.kind {
             self.dump_line(ev.line, *offset, bytes);
             return;
@@ -340,6 +350,7 @@ impl Replayer {
     }
 
     fn dispatch(&mut self, tpid: u32, ev: &Event) {
+        self.line = ev.line;
         if !self.procs.contains_key(&tpid) {
             // Held until its clone returned, then its task exited before this line.
             let exit = self.exited.get(&tpid).copied().unwrap_or(0);

@@ -40,6 +40,30 @@ impl fmt::Display for Mismatch {
     }
 }
 
+/// A line of the log that could not be read or replayed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayError {
+    /// The line (from 1); 0 for a failure that is not about one line (the log could not be
+    /// opened again for a further run).
+    pub line: u64,
+    /// The byte column (from 1) where the problem is: where the parser could go no further
+    /// on a malformed line; 1 for a line that was read but cannot be replayed (a line of a
+    /// task after its exit, a result no call can return), which the whole line is.
+    pub column: u32,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// `LINE:COLUMN: MESSAGE`, to follow a file name and a colon as compilers print it.
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return f.write_str(&self.message);
+        }
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
 /// The outcome of a replay.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
@@ -54,7 +78,7 @@ pub struct Report {
     /// Calls the model does not know, by name, with counts.
     pub unknown: BTreeMap<String, u64>,
     /// Lines that could not be read or replayed, with their messages.
-    pub errors: Vec<String>,
+    pub errors: Vec<ReplayError>,
     /// Checks the trace made impossible (a filter hid the calls they need, the trace began
     /// late), by what, with counts: never reported as mismatches.
     pub unchecked: BTreeMap<String, u64>,

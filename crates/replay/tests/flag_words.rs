@@ -3,12 +3,15 @@
 //! EFAULT comes where Linux gives it; buffers strace cannot read are still read by the
 //! kernel.
 
-use replay::{Identities, Mode, Options, Report};
+mod common;
+
+use replay::{Mode, Options, Report};
 
 fn replay_text(text: &str) -> Report {
-    let ids = Identities::collect(text.as_bytes());
-    let opts = Options { mode: Mode::Verify, keep_going: true, cwd: Some(std::env::temp_dir()) };
-    replay::replay(|| Ok(std::io::Cursor::new(text.as_bytes().to_vec())), ids, opts, |_| {})
+    common::replay_bytes(
+        text.as_bytes(),
+        Options { mode: Mode::Verify, keep_going: true, cwd: Some(std::env::temp_dir()) },
+    )
 }
 
 #[test]
@@ -56,9 +59,8 @@ fn a_write_from_a_buffer_without_prot_read_faults_it_in() {
 100 exit_group(0) = ?
 100 +++ exited with 0 +++
 ";
-    let ids = Identities::collect(text.as_bytes());
     let opts = Options { mode: Mode::Strict, keep_going: true, cwd: Some(std::env::temp_dir()) };
-    let r = replay::replay(|| Ok(std::io::Cursor::new(text.as_bytes().to_vec())), ids, opts, |_| {});
+    let r = common::replay_bytes(text.as_bytes(), opts);
     assert_eq!(r.failed, 0, "{}\n{:?}", r.summary(), r.mismatches);
 }
 

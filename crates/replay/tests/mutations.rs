@@ -8,7 +8,9 @@
 //! Deterministic (a fixed seed); `MMSIM_MUTANTS=N` runs N mutants of each trace instead of
 //! the default, and `MMSIM_MUTANT_SEED=S` starts elsewhere.
 
-use replay::{Identities, Mode, Options};
+mod common;
+
+use replay::{Mode, Options};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -204,10 +206,7 @@ fn mutated_traces_replay_without_panics() {
             let cwd = Some(dir.clone());
             let text = mutant.clone();
             let caught = std::panic::catch_unwind(move || {
-                let ids = Identities::collect(text.as_bytes());
-                let opts = Options { mode: Mode::Strict, keep_going: true, cwd };
-                let bytes = text.into_bytes();
-                replay::replay(|| Ok(std::io::Cursor::new(bytes.clone())), ids, opts, |_| {})
+                common::replay_bytes(text.as_bytes(), Options { mode: Mode::Strict, keep_going: true, cwd })
             });
             replayed += 1;
             if caught.is_err() || PANICS.load(Ordering::SeqCst) != before {

@@ -5,17 +5,15 @@
 //! end with zero mismatches. Also: a log edited to contradict itself after a binding gives a
 //! mismatch, never a silent pass.
 
-use replay::{Identities, Mode, Options, Report};
-use std::io::BufReader;
+mod common;
+
+use common::assert_clean;
+use replay::{Mode, Report};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-aslr").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("replay-aslr", name)
 }
 
 /// Whether this machine randomizes address spaces (the tests that assert bindings need it).
@@ -38,16 +36,7 @@ fn record(name: &str, flags: &str, script: &str, dir: &Path) -> Option<PathBuf> 
 }
 
 fn replay_file(path: &Path) -> Report {
-    let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
-    let opts = Options { mode: Mode::Verify, keep_going: false, cwd: Some(path.parent().unwrap().to_path_buf()) };
-    replay::replay(|| std::fs::File::open(path).map(BufReader::new), ids, opts, |_| {})
-}
-
-#[track_caller]
-fn assert_clean(name: &str, r: &Report, min_checks: u64) {
-    let problems: Vec<String> = r.mismatches.iter().map(|m| m.to_string()).chain(r.errors.iter().cloned()).collect();
-    assert!(problems.is_empty(), "{name}: {}{}\n{}", r.bindings.join("\n"), r.summary(), problems.join("\n"));
-    assert!(r.passed >= min_checks, "{name}: only {} checks ran", r.passed);
+    common::replay_file(path, Mode::Verify)
 }
 
 /// Asserts that a binding whose text contains `what` was made.
@@ -67,17 +56,7 @@ fn compile(name: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
 }
 
 fn compile_from(source: &str, name: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
-    if !hostreq::need_tools(name, &["gcc"]) {
-        return None;
-    }
-    let exe = dir.join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
-    let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
-    if !out.status.success() {
-        hostreq::skip(name, &format!("gcc {flags:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
-        return None;
-    }
-    Some(exe)
+    common::compile(name, source, flags, dir)
 }
 
 #[test]

@@ -6,58 +6,23 @@
 //! a note, where strace, setarch or gcc is missing; failed instead under
 //! `MMSIM_REQUIRE_HOST=1` (see the `hostreq` crate).
 
-use replay::{Identities, Mode, Options, Report};
-use std::io::BufReader;
+mod common;
+
+use common::{assert_clean, compile, record};
+use replay::{Mode, Options, Report};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A fresh directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-modes").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Runs `cmd` in `dir` under `setarch -R strace -f <flags> -o OUT`; returns OUT.
-fn record(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<PathBuf> {
-    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
-        return None;
-    }
-    let out = dir.join(format!("{name}.trace"));
-    let status = Command::new("setarch")
-        .args(["x86_64", "-R", "strace", "-f"])
-        .args(flags)
-        .arg("-o")
-        .arg(&out)
-        .arg("--")
-        .args(cmd)
-        .current_dir(dir)
-        .output()
-        .expect("run strace");
-    assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
-    Some(out)
+    common::scratch("replay-modes", name)
 }
 
 fn replay_text(text: Vec<u8>, cwd: Option<PathBuf>) -> Report {
-    let ids = Identities::collect(&text[..]);
-    let opts = Options { mode: Mode::Verify, keep_going: false, cwd };
-    replay::replay(|| Ok(std::io::Cursor::new(text.clone())), ids, opts, |_| {})
+    common::replay_bytes(&text, Options { mode: Mode::Verify, keep_going: false, cwd })
 }
 
 fn replay_file(path: &Path) -> Report {
-    let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
-    let cwd = Some(path.parent().unwrap().to_path_buf());
-    let opts = Options { mode: Mode::Verify, keep_going: false, cwd };
-    replay::replay(|| std::fs::File::open(path).map(BufReader::new), ids, opts, |_| {})
-}
-
-#[track_caller]
-fn assert_clean(name: &str, r: &Report, min_checks: u64) {
-    let problems: Vec<String> = r.mismatches.iter().map(|m| m.to_string()).chain(r.errors.iter().cloned()).collect();
-    assert!(problems.is_empty(), "{name}: {}\n{}", r.summary(), problems.join("\n"));
-    assert!(r.passed >= min_checks, "{name}: only {} checks ran\n{}", r.passed, r.summary());
-    assert_eq!(r.failed, 0);
+    common::replay_file(path, Mode::Verify)
 }
 
 /// How many times the trace reads a maps file (each one a checked comparison).
@@ -182,20 +147,6 @@ fn a_filtered_trace_edited_to_overlap_a_live_mapping_is_a_mismatch() {
     let r = replay_text(bad.into_bytes(), Some(dir));
     assert_eq!(r.failed, 1, "{}", r.summary());
     assert_eq!(r.mismatches[0].call, "mmap", "{}", r.mismatches[0]);
-}
-
-fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
-    if !hostreq::need_tools(&format!("building {name}"), &["gcc"]) {
-        return None;
-    }
-    let exe = dir.join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
-    let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
-    if !out.status.success() {
-        hostreq::skip(&format!("building {name}"), &String::from_utf8_lossy(&out.stderr));
-        return None;
-    }
-    Some(exe)
 }
 
 /// lseek and pread64 of /proc/self/maps, dup/dup2/dup3/F_DUPFD*, close_range, chdir,

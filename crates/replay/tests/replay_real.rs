@@ -4,50 +4,21 @@
 //! end with zero mismatches. Skipped, with a note, where strace, setarch or gcc is missing;
 //! failed instead under `MMSIM_REQUIRE_HOST=1` (see the `hostreq` crate).
 
-use replay::{Identities, Mode, Options, Report};
+mod common;
+
+use common::{assert_clean, compile, replay_file, scratch};
+use replay::{Identities, Mode, Options};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn scratch() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-tests");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// Records `cmd` as `mmsim record` does (with `buffers`, also raw read/write buffers).
 fn record(name: &str, cmd: &[&str], buffers: bool, dir: &Path) -> Option<PathBuf> {
-    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
-        return None;
-    }
-    let out = dir.join(format!("{name}.trace"));
-    let mut c = Command::new("setarch");
-    c.args(["x86_64", "-R", "strace", "-f", "-v", "-s", "1048576"]);
+    let mut flags = vec!["-v", "-s", "1048576"];
     if buffers {
-        c.args(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"]);
+        flags.extend(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"]);
     }
-    let status = c.arg("-o").arg(&out).arg("--").args(cmd).current_dir(dir).output().expect("run strace");
-    assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
-    Some(out)
-}
-
-fn replay_file(path: &Path, mode: Mode) -> Report {
-    let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
-    let cwd = Some(path.parent().unwrap().to_path_buf());
-    replay::replay(
-        || std::fs::File::open(path).map(BufReader::new),
-        ids,
-        Options { mode, keep_going: false, cwd },
-        |_| {},
-    )
-}
-
-#[track_caller]
-fn assert_clean(name: &str, r: &Report, min_checks: u64) {
-    let problems: Vec<String> = r.mismatches.iter().map(|m| m.to_string()).chain(r.errors.iter().cloned()).collect();
-    assert!(problems.is_empty(), "{name}: {}\n{}", r.summary(), problems.join("\n"));
-    assert!(r.passed >= min_checks, "{name}: only {} checks ran", r.passed);
-    assert_eq!(r.failed, 0);
+    common::record(name, &flags, cmd, dir)
 }
 
 /// How many reads of /proc/PID/maps a trace has (each one is a checked comparison).
@@ -61,7 +32,7 @@ fn maps_reads(path: &Path) -> usize {
 
 #[test]
 fn cat_reading_its_maps() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "cat_reading_its_maps");
     let Some(t) = record("cat", &["cat", "/proc/self/maps"], false, &dir) else { return };
     assert_eq!(maps_reads(&t), 1);
     assert_clean("cat", &replay_file(&t, Mode::Verify), 20);
@@ -69,7 +40,7 @@ fn cat_reading_its_maps() {
 
 #[test]
 fn a_shell_running_two_cats() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "a_shell_running_two_cats");
     let Some(t) = record("sh", &["sh", "-c", "cat /proc/self/maps; cat /proc/self/maps"], false, &dir) else { return };
     assert_eq!(maps_reads(&t), 2);
     assert_clean("sh", &replay_file(&t, Mode::Verify), 50);
@@ -80,7 +51,7 @@ fn python_reading_its_maps() {
     if !hostreq::need_tools("the python3 replay", &["python3"]) {
         return;
     }
-    let dir = scratch();
+    let dir = scratch("replay-real", "python_reading_its_maps");
     let Some(t) = record("python", &["python3", "-c", "print(open('/proc/self/maps').read())"], false, &dir) else {
         return;
     };
@@ -92,28 +63,14 @@ fn perl_reading_its_maps() {
     if !hostreq::need_tools("the perl replay", &["perl"]) {
         return;
     }
-    let dir = scratch();
+    let dir = scratch("replay-real", "perl_reading_its_maps");
     let Some(t) = record("perl", &["perl", "-e", "open F, '/proc/self/maps'; print <F>"], false, &dir) else { return };
     assert_clean("perl", &replay_file(&t, Mode::Verify), 30);
 }
 
-fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
-    if !hostreq::need_tools(&format!("building {name}"), &["gcc"]) {
-        return None;
-    }
-    let exe = dir.join(name);
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
-    let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
-    if !out.status.success() {
-        hostreq::skip(&format!("building {name}"), &String::from_utf8_lossy(&out.stderr));
-        return None;
-    }
-    Some(exe)
-}
-
 #[test]
 fn a_threaded_program() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "a_threaded_program");
     let Some(exe) = compile("threads", "threads.c", &["-pthread"], &dir) else { return };
     // Each recording interleaves the threads' starts and ends with the main thread
     // differently: several recordings, each replayed clean.
@@ -131,7 +88,7 @@ fn a_threaded_program() {
 #[test]
 #[ignore = "best effort: a few recordings in a thousand interleave beyond what the replay reorders"]
 fn threads_racing_on_their_mappings() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "threads_racing_on_their_mappings");
     let Some(exe) = compile("threads_racing", "threads_racing.c", &["-pthread"], &dir) else { return };
     for _ in 0..20 {
         let Some(t) = record("threads_racing", &[exe.to_str().unwrap()], false, &dir) else { return };
@@ -141,7 +98,7 @@ fn threads_racing_on_their_mappings() {
 
 #[test]
 fn strict_replay_of_a_dynamic_program() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "strict_replay_of_a_dynamic_program");
     let Some(exe) = compile("strict-dynamic", "strict.c", &[], &dir) else { return };
     let Some(t) = record("strict-dynamic", &[exe.to_str().unwrap()], true, &dir) else { return };
     assert_clean("strict dynamic", &replay_file(&t, Mode::Strict), 30);
@@ -149,7 +106,7 @@ fn strict_replay_of_a_dynamic_program() {
 
 #[test]
 fn strict_replay_of_a_static_program() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "strict_replay_of_a_static_program");
     let Some(exe) = compile("strict-static", "strict.c", &["-static"], &dir) else { return };
     let Some(t) = record("strict-static", &[exe.to_str().unwrap()], true, &dir) else { return };
     assert_clean("strict static", &replay_file(&t, Mode::Strict), 25);
@@ -157,7 +114,7 @@ fn strict_replay_of_a_static_program() {
 
 #[test]
 fn a_mismatch_is_reported_with_its_line_and_a_diff() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "a_mismatch_is_reported_with_its_line_and_a_diff");
     let Some(t) = record("cat-bad", &["cat", "/proc/self/maps"], false, &dir) else { return };
     let text = std::fs::read_to_string(&t).unwrap().replace("[heap]", "[HEAP]");
     let bad = dir.join("cat-bad-edited.trace");
@@ -172,7 +129,7 @@ fn a_mismatch_is_reported_with_its_line_and_a_diff() {
 
 #[test]
 fn broken_logs_give_line_numbers_and_keep_going_continues() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "broken_logs_give_line_numbers_and_keep_going_continues");
     let Some(t) = record("cat-cut", &["cat", "/proc/self/maps"], false, &dir) else { return };
     let mut text = std::fs::read_to_string(&t).unwrap();
     text.insert_str(text.find('\n').unwrap() + 1, "1234 mmap(NULL, 4096, PROT_READ\ngarbage \u{1} line\n");
@@ -185,7 +142,8 @@ fn broken_logs_give_line_numbers_and_keep_going_continues() {
         Options { mode: Mode::Verify, keep_going: false, cwd: None },
         |_| {},
     );
-    assert!(!stop.errors.is_empty() && stop.errors[0].starts_with("line 2:"), "{:?}", stop.errors);
+    // Line 2 stops at its end, where the call's arguments go on no further: column 32.
+    assert!(!stop.errors.is_empty() && (stop.errors[0].line, stop.errors[0].column) == (2, 32), "{:?}", stop.errors);
     let going = replay::replay(
         || std::fs::File::open(&broken).map(BufReader::new),
         ids,
@@ -198,7 +156,7 @@ fn broken_logs_give_line_numbers_and_keep_going_continues() {
 
 #[test]
 fn strict_replay_of_mremap_madvise_mlock_mincore_msync() {
-    let dir = scratch();
+    let dir = scratch("replay-real", "strict_replay_of_mremap_madvise_mlock_mincore_msync");
     for (name, flags) in [("calls-dynamic", &[][..]), ("calls-static", &["-static"][..])] {
         let Some(exe) = compile(name, "calls.c", flags, &dir) else { return };
         let Some(t) = record(name, &[exe.to_str().unwrap()], true, &dir) else { return };

@@ -5,8 +5,9 @@
 //! mode to `never` for the length of one recording (as root), so it lives in its own test
 //! binary: no other test records meanwhile.
 
-use replay::{Identities, Mode, Options};
-use std::io::BufReader;
+mod common;
+
+use replay::Mode;
 use std::path::Path;
 use std::process::Command;
 
@@ -50,11 +51,7 @@ fn the_thp_mode_is_learned_from_the_read_that_shows_it() {
             .unwrap();
         assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     }
-    let ids = Identities::collect(BufReader::new(std::fs::File::open(&trace).unwrap()));
-    let opts = Options { mode: Mode::Verify, keep_going: false, cwd: Some(dir.clone()) };
-    let r = replay::replay(|| std::fs::File::open(&trace).map(BufReader::new), ids, opts, |_| {});
-    let problems: Vec<String> = r.mismatches.iter().map(|m| m.to_string()).chain(r.errors.iter().cloned()).collect();
-    assert!(problems.is_empty(), "{}\n{}", r.summary(), problems.join("\n"));
-    assert!(r.passed >= 10, "{}", r.summary());
+    let r = common::replay_file(&trace, Mode::Verify);
+    common::assert_clean("thp never", &r, 10);
     assert!(r.bindings.iter().any(|b| b.starts_with(&format!("bound {THP} = 0 "))), "{:?}", r.bindings);
 }

@@ -3,13 +3,12 @@
 //! only when Linux could have drawn it. The logs exec this machine's `/bin/true`; where the
 //! model puts things by default is asked from the model (a first replay), not typed in.
 
-use replay::{Identities, Mode, Options, Report};
+mod common;
+
+use replay::{Mode, Options, Report};
 
 fn replay_text(text: &str) -> Report {
-    let ids = Identities::collect(text.as_bytes());
-    let opts = Options { mode: Mode::Verify, keep_going: true, cwd: Some("/".into()) };
-    let bytes = text.as_bytes().to_vec();
-    replay::replay(|| Ok(std::io::Cursor::new(bytes.clone())), ids, opts, |_| {})
+    common::replay_bytes(text.as_bytes(), Options { mode: Mode::Verify, keep_going: true, cwd: Some("/".into()) })
 }
 
 const EXEC: &str = "100 execve(\"/bin/true\", [\"true\"], 0x7ffc00000000 /* 0 vars */) = 0\n";

@@ -2,6 +2,8 @@
 //! error with its line, or to mismatches, never a panic, a hang or a host allocation sized
 //! by a number in the log. One test per input that once crashed, hung or exhausted the host.
 
+mod common;
+
 use replay::{Identities, Mode, Options, Report};
 use std::io::BufReader;
 
@@ -12,12 +14,7 @@ fn opts(keep_going: bool) -> Options {
 /// Replays `text` (both passes, as `mmsim replay` does), catching a panic as a failure.
 fn replay_text(text: &str) -> Report {
     let text = text.to_string();
-    std::panic::catch_unwind(move || {
-        let ids = Identities::collect(text.as_bytes());
-        let bytes = text.into_bytes();
-        replay::replay(|| Ok(std::io::Cursor::new(bytes.clone())), ids, opts(false), |_| {})
-    })
-    .unwrap_or_else(|e| {
+    std::panic::catch_unwind(move || common::replay_bytes(text.as_bytes(), opts(false))).unwrap_or_else(|e| {
         let what = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
         panic!("replay panicked: {}", what.unwrap_or_default())
     })
@@ -26,7 +23,7 @@ fn replay_text(text: &str) -> Report {
 #[track_caller]
 fn assert_error(r: &Report, want: &str) {
     assert!(
-        r.errors.iter().any(|e| e.contains(want)),
+        r.errors.iter().any(|e| e.to_string().contains(want)),
         "wanted an error with {want:?}, got {:?}\n{}",
         r.errors,
         r.summary()
@@ -36,7 +33,7 @@ fn assert_error(r: &Report, want: &str) {
 #[test]
 fn a_line_after_the_exit_of_the_last_task_is_an_error() {
     let r = replay_text("100 exit_group(0) = ?\n100 +++ exited with 0 +++\n100 brk(NULL) = 0x555555560000\n");
-    assert_error(&r, "line 3: task 100 exited on line 2; it has no lines after that");
+    assert_error(&r, "3:1: task 100 exited on line 2; it has no lines after that");
 }
 
 #[test]
@@ -47,7 +44,7 @@ fn a_held_line_of_a_child_after_its_exit_is_an_error() {
          101 brk(NULL) = 0x555555560000\n\
          100 <... clone resumed>, child_tidptr=0x7ffff7d8aa10) = 101\n",
     );
-    assert_error(&r, "line 3: task 101 exited on line 2");
+    assert_error(&r, "3:1: task 101 exited on line 2");
 }
 
 #[test]
@@ -68,10 +65,10 @@ fn dump_offsets_must_follow_each_other_within_the_count() {
              AAAAAAAAAAAAAAAA |\n100 exit_group(0) = ?\n"
         )
     };
-    assert_error(&replay_text(&dump("fffffffffffffff8")), "line 2: dump offset 0xfffffffffffffff8 leaves a gap");
-    assert_error(&replay_text(&dump("7fffffffffff")), "line 2: dump offset 0x7fffffffffff leaves a gap");
+    assert_error(&replay_text(&dump("fffffffffffffff8")), "2:1: dump offset 0xfffffffffffffff8 leaves a gap");
+    assert_error(&replay_text(&dump("7fffffffffff")), "2:1: dump offset 0x7fffffffffff leaves a gap");
     let r = replay_text(&dump("00000").replace("16) = 16", "8) = 8"));
-    assert_error(&r, "line 2: dump offset 0x0 goes beyond the buffer of 8 bytes of the read on line 1");
+    assert_error(&r, "2:1: dump offset 0x0 goes beyond the buffer of 8 bytes of the read on line 1");
     // In order and within the count: no error.
     assert!(replay_text(&dump("00000")).errors.is_empty());
 }
@@ -79,15 +76,15 @@ fn dump_offsets_must_follow_each_other_within_the_count() {
 #[test]
 fn a_result_larger_than_any_read_or_write_can_return_is_an_error() {
     let r = replay_text("100 read(0, 0x7fffffffe000, 16) = 9223372036854775808\n");
-    assert_error(&r, "line 1: read returned 9223372036854775808, more than the 16 bytes it can transfer");
+    assert_error(&r, "1:1: read returned 9223372036854775808, more than the 16 bytes it can transfer");
     let path = std::env::temp_dir().join(format!("mmsim-untrusted-{}", std::process::id()));
     let r = replay_text(&format!(
         "100 openat(AT_FDCWD, \"{}\", O_WRONLY|O_CREAT, 0644) = 3\n100 write(3, \"\", 9233720368) = 9233720368\n",
         path.display()
     ));
-    assert_error(&r, "line 2: write returned 9233720368, more than the 2147479552 bytes it can transfer");
+    assert_error(&r, "2:1: write returned 9233720368, more than the 2147479552 bytes it can transfer");
     let r = replay_text("100 read(0, 0x7fffffffe000, 4096) = 8192\n");
-    assert_error(&r, "line 1: read returned 8192, more than the 4096 bytes");
+    assert_error(&r, "1:1: read returned 8192, more than the 4096 bytes");
 }
 
 #[test]
@@ -112,7 +109,7 @@ fn an_endless_input_ends_at_the_line_length_limit() {
     assert!(ids.is_empty());
     let r = replay::replay(|| Ok(endless()), ids, opts(true), |_| {});
     let limit = trace::DEFAULT_MAX_LINE_LEN;
-    assert_error(&r, &format!("line 1:{}: line longer than {limit} bytes, and no end of line", limit + 1));
+    assert_error(&r, &format!("1:{}: line longer than {limit} bytes, and no end of line", limit + 1));
 }
 
 #[test]
@@ -164,9 +161,8 @@ fn lengths_near_2_64_in_a_trace_that_hides_calls_are_not_an_overflow() {
         t[26] = call.to_string();
         let text = t.join("\n") + "\n";
         let r = std::panic::catch_unwind(|| {
-            let ids = Identities::collect(text.as_bytes());
             let opts = Options { mode: Mode::Strict, keep_going: true, cwd: Some(std::env::temp_dir()) };
-            replay::replay(|| Ok(std::io::Cursor::new(text.clone().into_bytes())), ids, opts, |_| {})
+            common::replay_bytes(text.as_bytes(), opts)
         });
         let r = r.unwrap_or_else(|_| panic!("{call}: the replay panicked"));
         assert!(r.lines >= 40, "{call}: {}", r.summary());
@@ -226,4 +222,15 @@ fn a_stack_shown_ending_between_pages_is_a_mismatch_not_a_broken_model() {
          4392  +++ exited with 0 +++\n",
     );
     assert_eq!(r.lines, 4, "{}", r.summary());
+}
+
+#[test]
+fn a_malformed_line_is_reported_at_the_column_where_reading_it_stopped() {
+    let line = "100 mmap(NULL, 4096, PROT_READ";
+    let r = replay_text(&format!("100 brk(NULL) = 0x555555560000\n{line}\n"));
+    let e = r.errors.first().unwrap_or_else(|| panic!("no error\n{}", r.summary()));
+    // The arguments end where the line does: the column just past its last byte.
+    let column = line.len() as u32 + 1;
+    assert_eq!((e.line, e.column), (2, column), "{e}");
+    assert!(e.to_string().starts_with(&format!("2:{column}: ")), "{e}");
 }

@@ -32,9 +32,9 @@ impl Replayer {
             None
         };
         if let Some(problem) = problem {
-            let msg = format!("line {line}: {problem} of the {} on line {}", io.call.name, io.line);
+            let msg = format!("{problem} of the {} on line {}", io.call.name, io.line);
             self.raw_io = None;
-            return self.error(msg);
+            return self.error_at(line, 1, msg);
         }
         let at = offset as usize;
         let end = at + bytes.len();
@@ -51,7 +51,7 @@ impl Replayer {
         let count = c.arg_u64(2).unwrap_or(0);
         if n > count || n > MAX_RW_COUNT {
             let most = count.min(MAX_RW_COUNT);
-            self.error(format!("line {line}: {} returned {n}, more than the {most} bytes it can transfer", c.name));
+            self.error_at(line, 1, format!("{} returned {n}, more than the {most} bytes it can transfer", c.name));
             return None;
         }
         Some(n)

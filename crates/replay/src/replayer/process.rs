@@ -107,7 +107,7 @@ impl Replayer {
 
     /// A line of task `tpid` after its exit on line `exit`, which no clone has reused.
     pub(super) fn after_exit(&mut self, line: u64, tpid: u32, exit: u64) {
-        self.error(format!("line {line}: task {tpid} exited on line {exit}; it has no lines after that"));
+        self.error_at(line, 1, format!("task {tpid} exited on line {exit}; it has no lines after that"));
     }
 
     pub(super) fn task_exit(&mut self, tpid: u32) {
@@ -210,7 +210,7 @@ impl Replayer {
         let pid = self.mpid(tpid);
         let child = match self.k.clone_task(pid, flags & CLONE_VM != 0) {
             Ok(p) => p,
-            Err(e) => return self.error(format!("line {line}: clone in the model failed: {e}")),
+            Err(e) => return self.error_at(line, 1, format!("clone in the model failed: {e}")),
         };
         let parent = self.procs[&tpid].clone();
         let table = if flags & CLONE_FILES != 0 {

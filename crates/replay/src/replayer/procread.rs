@@ -96,7 +96,7 @@ impl Replayer {
         }
         self.name_shmem_objects();
         let Some(p) = self.procs.get(&target) else {
-            return self.error(format!("line {line}: read of /proc of an unknown task {target}"));
+            return self.error_at(line, 1, format!("read of /proc of an unknown task {target}"));
         };
         let Some(text) = self.proc_text_now(what, target) else { return };
         let attached = self.exec_of(target).is_some_and(|(_, c)| c.line == ATTACHED);

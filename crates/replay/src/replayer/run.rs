@@ -44,7 +44,11 @@ where
             Ok(i) => i,
             Err(e) => {
                 let mut report = Report::default();
-                report.errors.push(format!("cannot read the log again: {e}"));
+                report.errors.push(ReplayError {
+                    line: 0,
+                    column: 1,
+                    message: format!("cannot read the log again: {e}"),
+                });
                 return done(report);
             }
         };
@@ -112,7 +116,7 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
                 }
                 Err(e) => {
                     r.report.lines = r.report.lines.max(e.line);
-                    r.error(format!("line {}:{}: {}", e.line, e.column, e.message));
+                    r.error_at(e.line, e.column, e.message.clone());
                 }
             }
             if r.stop {

@@ -1,0 +1,86 @@
+//! What the replay tests share: a scratch directory per test, recording a command under
+//! strace, building a test program, replaying a log (from a file or from bytes), and the
+//! assertion that a replay ran clean. Each test file uses part of it.
+#![allow(dead_code)]
+
+use replay::{Identities, Mode, Options, Report};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A fresh, empty directory `NAME` under the group `GROUP` of the test target's temporary
+/// directory.
+pub fn scratch(group: &str, name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(group).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs `cmd` in `dir` under `setarch -R strace -f <flags> -o OUT` (ASLR off) and returns
+/// OUT, `DIR/NAME.trace`; `None`, with the note `hostreq` gives, where strace or setarch is
+/// missing.
+pub fn record(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<PathBuf> {
+    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
+        return None;
+    }
+    let out = dir.join(format!("{name}.trace"));
+    let status = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-f"])
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg("--")
+        .args(cmd)
+        .current_dir(dir)
+        .output()
+        .expect("run strace");
+    assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
+    Some(out)
+}
+
+/// Builds `tests/progs/SOURCE` into `DIR/NAME` with `gcc -O1 <flags>`; `None`, with a
+/// note, where gcc is missing or the build fails.
+pub fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
+    if !hostreq::need_tools(&format!("building {name}"), &["gcc"]) {
+        return None;
+    }
+    let exe = dir.join(name);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/progs").join(source);
+    let out = Command::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&src).args(flags).output().unwrap();
+    if !out.status.success() {
+        hostreq::skip(&format!("building {name}"), &String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    Some(exe)
+}
+
+/// Replays the log at `path` in `mode`, stopping at the first error, with relative paths
+/// relative to the log's directory (where it was recorded).
+pub fn replay_file(path: &Path, mode: Mode) -> Report {
+    let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
+    let opts = Options { mode, keep_going: false, cwd: Some(path.parent().unwrap().to_path_buf()) };
+    replay::replay(|| std::fs::File::open(path).map(BufReader::new), ids, opts, |_| {})
+}
+
+/// Replays `text` as `mmsim replay` does (identities first, then the runs over the log).
+pub fn replay_bytes(text: &[u8], opts: Options) -> Report {
+    let ids = Identities::collect(text);
+    let bytes = text.to_vec();
+    replay::replay(|| Ok(std::io::Cursor::new(bytes.clone())), ids, opts, |_| {})
+}
+
+/// Every problem of a replay, one a line: mismatches, then errors.
+pub fn problems(r: &Report) -> Vec<String> {
+    r.mismatches.iter().map(|m| m.to_string()).chain(r.errors.iter().map(|e| e.to_string())).collect()
+}
+
+/// Asserts that a replay had no mismatch and no error and made at least `min_checks`
+/// checks; the failure shows what the replay learned, its summary and every problem.
+#[track_caller]
+pub fn assert_clean(name: &str, r: &Report, min_checks: u64) {
+    let problems = problems(r);
+    assert!(problems.is_empty(), "{name}: {}\n{}\n{}", r.bindings.join("\n"), r.summary(), problems.join("\n"));
+    assert!(r.passed >= min_checks, "{name}: only {} checks ran\n{}", r.passed, r.summary());
+    assert_eq!(r.failed, 0);
+}
