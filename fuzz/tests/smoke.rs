@@ -68,7 +68,7 @@ fn dictionary(path: &Path) -> Vec<Vec<u8>> {
         if close <= open {
             continue;
         }
-        let body = line[open + 1..close].as_bytes();
+        let body = &line.as_bytes()[open + 1..close];
         let mut word = Vec::new();
         let mut i = 0;
         while i < body.len() {
