@@ -62,6 +62,43 @@ pub fn check_tools(tools: &[&str]) -> Result<(), String> {
     Err(format!("{} not found in PATH ({})", missing.join(", "), path.to_string_lossy()))
 }
 
+/// `Ok` when `gcc -m32` builds and links 32-bit programs, dynamic and static (Debian's
+/// `gcc-multilib`), otherwise the reason.
+pub fn check_gcc_m32() -> Result<(), String> {
+    use std::sync::OnceLock;
+    static RESULT: OnceLock<Result<(), String>> = OnceLock::new();
+    RESULT
+        .get_or_init(|| {
+            check_tools(&["gcc"])?;
+            let dir = std::env::temp_dir().join(format!("mmsim-m32-check-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let src = dir.join("t.c");
+            std::fs::write(&src, "int main(void) { return 0; }\n").map_err(|e| e.to_string())?;
+            let mut result = Ok(());
+            for extra in [&[][..], &["-static"][..]] {
+                let out = std::process::Command::new("gcc")
+                    .arg("-m32")
+                    .args(extra)
+                    .arg("-o")
+                    .arg(dir.join("t"))
+                    .arg(&src)
+                    .output()
+                    .map_err(|e| e.to_string())?;
+                if !out.status.success() {
+                    result = Err(format!(
+                        "gcc -m32 {} cannot build a 32-bit program (install gcc-multilib): {}",
+                        extra.join(" "),
+                        String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("")
+                    ));
+                    break;
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            result
+        })
+        .clone()
+}
+
 /// The first executable file called `name` in the directories of `PATH`.
 pub fn find_tool(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;

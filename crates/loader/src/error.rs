@@ -11,9 +11,8 @@ pub enum LoadError {
     /// `e_type` is neither ET_EXEC nor ET_DYN.
     #[error("ELF type {0} is not executable (only ET_EXEC and ET_DYN are)")]
     BadType(u16),
-    /// `e_machine` is not x86-64 (32-bit programs go through the compat loader, which the
-    /// model does not have).
-    #[error("ELF machine {0} is not x86-64")]
+    /// `e_machine` is neither x86-64 nor i386 (the native and the compat loader).
+    #[error("ELF machine {0} is neither x86-64 nor i386")]
     WrongMachine(u16),
     /// The program headers are missing, of the wrong entry size, too many, or past the end
     /// of the file.

@@ -1,6 +1,7 @@
 //! The model's execve against the host kernel's.
 //!
-//! Small C programs (tests/progs) are compiled here with gcc, without a C library, and run
+//! Small C programs (tests/progs) are compiled here with gcc, without a C library (as 64-bit
+//! programs, and with `-m32` as 32-bit ones, which run as ia32 compat processes), and run
 //! under `setarch -R` with a controlled argv, environment and stack limit. At their entry
 //! point, before anything else, they print /proc/self/maps, /proc/self/stat and their whole
 //! initial stack. The same file is then exec'd in the model (imported with its real device
@@ -17,6 +18,8 @@ use std::sync::OnceLock;
 /// The compiled test programs, or None when the tools are missing.
 struct Progs {
     dir: PathBuf,
+    /// Whether the 32-bit programs could be built (gcc-multilib), or why not.
+    m32: Result<(), String>,
 }
 
 impl Progs {
@@ -33,6 +36,7 @@ fn progs() -> Option<&'static Progs> {
     let built = PROGS
         .get_or_init(|| {
             hostreq::check_tools(&["gcc", "setarch"])?;
+            let m32 = hostreq::check_gcc_m32();
             // One directory per test process under the target directory; those of finished
             // runs are removed.
             let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -50,6 +54,11 @@ fn progs() -> Option<&'static Progs> {
             let dump = src.join("dump.c");
             let main = src.join("pie_main.c");
             let interp = dir.join("interp");
+            let interp32 = dir.join("interp32");
+            let with_m32 = |mut v: Vec<String>| {
+                v.insert(0, "-m32".into());
+                v
+            };
             let builds: Vec<(&str, Vec<String>, &Path)> = vec![
                 ("static", vec!["-static".into()], &dump),
                 ("static_execstack", vec!["-static".into(), "-Wl,-z,execstack".into()], &dump),
@@ -72,8 +81,35 @@ fn progs() -> Option<&'static Progs> {
                     ],
                     &main,
                 ),
+                ("static32", with_m32(vec!["-static".into()]), &dump),
+                ("static32_bigbss", with_m32(vec!["-static".into(), "-DBIG_BSS".into()]), &dump),
+                ("static32_execstack", with_m32(vec!["-static".into(), "-Wl,-z,execstack".into()]), &dump),
+                ("spie32", with_m32(vec!["-static-pie".into(), "-fPIE".into()]), &dump),
+                ("interp32", with_m32(vec!["-static-pie".into(), "-fPIE".into()]), &dump),
+                (
+                    "pie32",
+                    with_m32(vec![
+                        "-fPIE".into(),
+                        "-pie".into(),
+                        format!("-Wl,--dynamic-linker={}", interp32.display()),
+                    ]),
+                    &main,
+                ),
+                (
+                    "pie32_bigbss",
+                    with_m32(vec![
+                        "-fPIE".into(),
+                        "-pie".into(),
+                        "-DBIG_BSS".into(),
+                        format!("-Wl,--dynamic-linker={}", interp32.display()),
+                    ]),
+                    &main,
+                ),
             ];
             for (name, flags, source) in builds {
+                if m32.is_err() && flags.first().is_some_and(|f| f == "-m32") {
+                    continue;
+                }
                 let out = Command::new("gcc")
                     .args(["-O1", "-fno-stack-protector", "-fno-builtin", "-ffreestanding", "-fcf-protection=none"])
                     .arg("-nostdlib")
@@ -85,7 +121,7 @@ fn progs() -> Option<&'static Progs> {
                     .expect("run gcc");
                 assert!(out.status.success(), "gcc {name}: {}", String::from_utf8_lossy(&out.stderr));
             }
-            Ok(Progs { dir })
+            Ok(Progs { dir, m32 })
         })
         .as_ref();
     hostreq::need("a host exec comparison", built.map_err(String::clone))
@@ -175,9 +211,13 @@ fn parse_dump(out: &[u8]) -> Option<HostRun> {
     Some(HostRun { maps, stat, sp, stack, status })
 }
 
-/// The AT_RANDOM bytes of a dumped initial stack.
-fn random_bytes(run: &HostRun) -> [u8; 16] {
-    let word = |i: usize| u64::from_le_bytes(run.stack[i * 8..i * 8 + 8].try_into().unwrap());
+/// The AT_RANDOM bytes of a dumped initial stack of words of `w` bytes.
+fn random_bytes(run: &HostRun, w: usize) -> [u8; 16] {
+    let word = |i: usize| {
+        let mut b = [0u8; 8];
+        b[..w].copy_from_slice(&run.stack[i * w..i * w + w]);
+        u64::from_le_bytes(b)
+    };
     let argc = word(0) as usize;
     let mut i = argc + 2;
     while word(i) != 0 {
@@ -210,6 +250,10 @@ fn run_model(prog: &str, args: &[String], envp: &[String], stack: Stack, random:
 #[track_caller]
 fn compare(prog: &str, extra_args: &[&str], envp: &[String], stack: Stack) {
     let Some(p) = progs() else { return };
+    let word = if prog.contains("32") { 4 } else { 8 };
+    if word == 4 && hostreq::need("a 32-bit host exec comparison", p.m32.clone()).is_none() {
+        return;
+    }
     let path = p.path(prog);
     let mut args = vec![path.clone()];
     args.extend(extra_args.iter().map(|s| s.to_string()));
@@ -219,7 +263,7 @@ fn compare(prog: &str, extra_args: &[&str], envp: &[String], stack: Stack) {
         stack.shell()
     );
     let host = run_host(&path, &args, envp, stack).unwrap_or_else(|e| panic!("{what}: host run failed: {e}"));
-    let (mut k, pid, entry) = run_model(&path, &args, envp, stack, random_bytes(&host));
+    let (mut k, pid, entry) = run_model(&path, &args, envp, stack, random_bytes(&host, word));
     // The program's first instruction fetch, then its status read (tests/progs/dump.c).
     k.exec_at(pid, entry).expect("entry point executable");
     let status = procfs::status(&k, pid).unwrap();
@@ -343,4 +387,38 @@ fn too_long_strings_fail_with_e2big_on_both() {
     assert!(k.task(pid).unwrap().exit_code.is_none());
     // With the default limit the same strings fit, on both sides.
     compare("static", &[], &envp, Stack::Kib(8192));
+}
+
+#[test]
+fn ia32_static_exec_matches_host() {
+    for stack in LIMITS {
+        compare("static32", &[], &[], stack);
+        compare("static32", &["one", "two"], &env_of(200), stack);
+        compare("static32", &["a"], &env_of(20_000), stack);
+    }
+    compare("static32_execstack", &[], &[], Stack::Kib(8192));
+}
+
+#[test]
+fn ia32_static_pie_matches_host() {
+    for stack in LIMITS {
+        compare("spie32", &[], &[], stack);
+        compare("spie32", &["x"], &env_of(5000), stack);
+    }
+}
+
+#[test]
+fn ia32_pie_with_interpreter_matches_host() {
+    for stack in LIMITS {
+        compare("pie32", &[], &[], stack);
+        compare("pie32", &["p", "q", "r"], &env_of(9000), stack);
+    }
+}
+
+#[test]
+fn ia32_large_bss_matches_host() {
+    for stack in [Stack::Kib(8192), Stack::Unlimited] {
+        compare("static32_bigbss", &[], &[], stack);
+        compare("pie32_bigbss", &[], &env_of(100), stack);
+    }
 }

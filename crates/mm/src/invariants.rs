@@ -138,7 +138,7 @@ fn check_mm(k: &Kernel, id: MmId, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, lo
             v.start,
             v.end
         );
-        assert!(v.end <= TASK_SIZE, "mm {id}: VMA above TASK_SIZE");
+        assert!(v.end <= mm.space.task_size, "mm {id}: VMA above TASK_SIZE");
         assert!(!v.flags.contains(VmFlags::SHARED) || v.flags.contains(VmFlags::MAYSHARE));
         let p = v.pages();
         total += p;
@@ -154,6 +154,16 @@ fn check_mm(k: &Kernel, id: MmId, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, lo
             data += p;
         }
     }
+    let s = &mm.space;
+    assert!(
+        s.task_size.is_multiple_of(PAGE_SIZE)
+            && s.unmapped_base < s.task_size
+            && s.elf_et_dyn_base < s.task_size
+            && matches!(s.word_size, 4 | 8)
+            && s.task_size <= TASK_SIZE,
+        "mm {id}: inconsistent user space {s:?}"
+    );
+    assert!(mm.mmap_base <= s.task_size, "mm {id}: mmap_base {:#x} above TASK_SIZE", mm.mmap_base);
     assert_eq!(mm.total_vm, total, "mm {id}: total_vm");
     assert_eq!(mm.data_vm, data, "mm {id}: data_vm");
     assert_eq!(mm.exec_vm, exec, "mm {id}: exec_vm");

@@ -157,6 +157,11 @@ impl Kernel {
         self.m.vm_enough_memory(pages, total_vm, self.capable(id, Cap::SysAdmin))
     }
 
+    /// The top of user space of address space `id` (`TASK_SIZE` as its system calls see it).
+    pub(crate) fn task_size(&self, id: MmId) -> u64 {
+        self.mms[id].space.task_size
+    }
+
     pub(crate) fn mm_mut(&mut self, id: MmId) -> &mut Mm {
         &mut self.mms[id]
     }

@@ -33,6 +33,7 @@ pub mod ops;
 pub mod page_cache;
 pub mod pgtable;
 pub mod signal;
+pub mod space;
 pub mod task;
 pub mod vma;
 pub mod vma_edit;
@@ -50,8 +51,9 @@ pub use mm_table::MmId;
 pub use ops::access_ok;
 pub use ops::adopt::AdoptedVma;
 pub use ops::exec::{
-    at, mmap_base, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecPlacement, ExecRequest, LoadSegment,
-    StackExec, VdsoLayout, EXEC_FATAL_STATUS, MMAP_RND_RANGE, STACK_RND_RANGE,
+    at, exec_space, mmap_base, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecPlacement, ExecRequest,
+    LoadSegment, Machine, StackExec, VdsoLayout, EXEC_FATAL_STATUS, MMAP_RND_RANGE, STACK_RND_RANGE,
 };
+pub use space::{Abi, UserSpace};
 pub use vma::Vma;
 pub use vma_tree::VmaTree;

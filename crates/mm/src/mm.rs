@@ -38,6 +38,9 @@ pub struct Mm {
     pub users: u32,
     /// References to the structure (`mm_count`): 1 for all users together plus lazy holders.
     pub count: u32,
+    /// The shape of this address space: 64-bit or ia32 compat, its TASK_SIZE and where
+    /// exec and mmap put things.
+    pub space: crate::space::UserSpace,
     /// Top of the top-down mmap area.
     pub mmap_base: u64,
     /// Base of the bottom-up (legacy) mmap area.
@@ -106,6 +109,7 @@ impl Mm {
             pgd,
             users: 1,
             count: 1,
+            space: crate::space::UserSpace::x86_64(),
             mmap_base,
             mmap_legacy_base: crate::layout::TASK_UNMAPPED_BASE,
             legacy_layout: false,

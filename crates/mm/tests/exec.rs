@@ -21,6 +21,7 @@ fn seg(vaddr: u64, memsz: u64, filesz: u64, offset: u64, prot: u64) -> LoadSegme
 fn image(kind: ElfKind, base: u64, interp: Option<&str>) -> ElfImage {
     ElfImage {
         kind,
+        machine: mm::Machine::X86_64,
         entry: base + 0x1000,
         phoff: 64,
         phnum: 4,

@@ -85,6 +85,9 @@ pub fn maps(k: &Kernel, pid: Pid) -> SysResult<String> {
     for v in mm.vmas.iter() {
         s.push_str(&maps_line(k, mm, v));
     }
-    s.push_str(VSYSCALL_LINE);
+    // A 32-bit process has no vsyscall page.
+    if mm.space.vsyscall {
+        s.push_str(VSYSCALL_LINE);
+    }
     Ok(s)
 }

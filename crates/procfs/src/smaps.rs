@@ -190,8 +190,10 @@ pub fn smaps(k: &Kernel, pid: Pid) -> SysResult<String> {
         s.push_str(&maps_line(k, mm, v));
         record(&mut s, k, v.len(), &vma_usage(k, mm, v), thp_eligible(k, mm, v), v.flags);
     }
-    s.push_str(crate::maps::VSYSCALL_LINE);
-    record(&mut s, k, 4096, &MemUsage::default(), false, VmFlags::EXEC);
+    if mm.space.vsyscall {
+        s.push_str(crate::maps::VSYSCALL_LINE);
+        record(&mut s, k, 4096, &MemUsage::default(), false, VmFlags::EXEC);
+    }
     Ok(s)
 }
 

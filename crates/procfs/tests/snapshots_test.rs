@@ -12,6 +12,7 @@ fn program(k: &mut Kernel) -> Pid {
     let seg = |vaddr, memsz, filesz, offset, prot| LoadSegment { vaddr, memsz, filesz, offset, prot, align: 0x1000 };
     let image = ElfImage {
         kind: ElfKind::Exec,
+        machine: mm::Machine::X86_64,
         entry: 0x40_1000,
         phoff: 64,
         phnum: 4,

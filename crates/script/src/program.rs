@@ -57,6 +57,7 @@ pub fn program_image() -> ElfImage {
     let seg = |vaddr, memsz, filesz, offset, prot| LoadSegment { vaddr, memsz, filesz, offset, prot, align: 0x1000 };
     ElfImage {
         kind: ElfKind::Exec,
+        machine: mm::Machine::X86_64,
         entry: 0x401000,
         phoff: 64,
         phnum: 4,

@@ -8,7 +8,7 @@
  *
  * Built -nostdlib as a static executable, a static-pie, or as the "interpreter" of a PIE
  * program (then it runs at the interpreter's entry and shows the program's layout).
- * -DBIG_BSS adds 8 MiB of bss.
+ * -DBIG_BSS adds 8 MiB of bss. With -m32 it is a 32-bit program of the same behaviour.
  */
 
 /*
@@ -16,6 +16,37 @@
  * runs from (the path is stored right after the code, and nothing is pushed on the stack),
  * so the memory counters show exactly what execve left plus that one instruction fetch.
  */
+#ifdef __i386__
+/* The 32-bit build (gcc -m32): system calls through int $0x80, position-independent
+ * addressing through the address of a label (the call pushes into the stack page the
+ * kernel already wrote). */
+asm(".globl _start\n"
+    "_start:\n"
+    "    call 1f\n"
+    "1:  pop %esi\n"
+    "    lea (status_path-1b)(%esi), %ebx\n"
+    "    xor %ecx, %ecx\n"
+    "    mov $5, %eax\n"
+    "    int $0x80\n"
+    "    mov %eax, %ebx\n"
+    "    lea (sbuf-1b)(%esi), %ecx\n"
+    "    mov $4096, %edx\n"
+    "    mov $3, %eax\n"
+    "    int $0x80\n"
+    "    mov %eax, (slen-1b)(%esi)\n"
+    "    mov %esp, %eax\n"
+    "    and $-16, %esp\n"
+    "    sub $12, %esp\n"
+    "    push %eax\n"
+    "    call dump_main\n"
+    "    hlt\n"
+    "status_path: .asciz \"/proc/self/status\"\n");
+#define SYS_READ 3
+#define SYS_WRITE 4
+#define SYS_OPEN 5
+#define SYS_CLOSE 6
+#define SYS_EXIT 1
+#else
 asm(".globl _start\n"
     "_start:\n"
     "    lea status_path(%rip), %rdi\n"
@@ -34,13 +65,24 @@ asm(".globl _start\n"
     "    hlt\n"
     "status_path: .asciz \"/proc/self/status\"\n");
 
+#define SYS_READ 0
+#define SYS_WRITE 1
+#define SYS_OPEN 2
+#define SYS_CLOSE 3
+#define SYS_EXIT 60
+#endif
+
 __attribute__((used)) static char sbuf[4096];
 __attribute__((used)) static long slen;
 
 static long sys3(long n, long a, long b, long c)
 {
     long r;
+#ifdef __i386__
+    asm volatile("int $0x80" : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c) : "memory");
+#else
     asm volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+#endif
     return r;
 }
 
@@ -54,9 +96,9 @@ static volatile char big[8 << 20];
 static void put(const char *p, long n)
 {
     while (n > 0) {
-        long w = sys3(1, 1, (long)p, n);
+        long w = sys3(SYS_WRITE, 1, (long)p, n);
         if (w <= 0)
-            sys3(60, 3, 0, 0);
+            sys3(SYS_EXIT, 3, 0, 0);
         p += w;
         n -= w;
     }
@@ -76,12 +118,12 @@ static void put_hex(unsigned long v)
 
 static long slurp(const char *path)
 {
-    long fd = sys3(2, (long)path, 0, 0), n = 0, r;
+    long fd = sys3(SYS_OPEN, (long)path, 0, 0), n = 0, r;
     if (fd < 0)
-        sys3(60, 4, 0, 0);
-    while ((r = sys3(0, fd, (long)(buf + n), (long)sizeof(buf) - n)) > 0)
+        sys3(SYS_EXIT, 4, 0, 0);
+    while ((r = sys3(SYS_READ, fd, (long)(buf + n), (long)sizeof(buf) - n)) > 0)
         n += r;
-    sys3(3, fd, 0, 0);
+    sys3(SYS_CLOSE, fd, 0, 0);
     return n;
 }
 
@@ -128,5 +170,5 @@ void dump_main(unsigned long sp)
 #ifdef BIG_BSS
     big[0] = 1;
 #endif
-    sys3(60, 0, 0, 0);
+    sys3(SYS_EXIT, 0, 0, 0);
 }

@@ -36,7 +36,7 @@ impl Kernel {
     /// empty, unaligned or beyond TASK_SIZE; EEXIST if it overlaps a VMA.
     pub fn adopt_vma(&mut self, pid: Pid, v: AdoptedVma) -> SysResult<()> {
         let id = self.mm_id(pid)?;
-        if v.start >= v.end || v.start & !PAGE_MASK != 0 || v.end & !PAGE_MASK != 0 || v.end > TASK_SIZE {
+        if v.start >= v.end || v.start & !PAGE_MASK != 0 || v.end & !PAGE_MASK != 0 || v.end > self.task_size(id) {
             return Err(Errno::EINVAL);
         }
         let mm = &self.mms[id];

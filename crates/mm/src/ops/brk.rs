@@ -25,7 +25,7 @@ impl Kernel {
         let mm = &self.mms[id];
         let orig = mm.brk;
         let (start_brk, start_data, end_data) = (mm.start_brk, mm.start_data, mm.end_data);
-        if brk < start_brk || brk >= TASK_SIZE {
+        if brk < start_brk || brk >= mm.space.task_size {
             return orig;
         }
         // check_data_rlimit: heap plus data segment within RLIMIT_DATA.

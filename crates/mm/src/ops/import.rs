@@ -13,7 +13,11 @@ impl Kernel {
     /// The range must be free and page-aligned; a file VMA must name a live open file.
     pub fn import_vma(&mut self, pid: Pid, vma: Vma) -> SysResult<()> {
         let id = self.mm_id(pid)?;
-        if vma.start >= vma.end || vma.start & !PAGE_MASK != 0 || vma.end & !PAGE_MASK != 0 || vma.end > TASK_SIZE {
+        if vma.start >= vma.end
+            || vma.start & !PAGE_MASK != 0
+            || vma.end & !PAGE_MASK != 0
+            || vma.end > self.task_size(id)
+        {
             return Err(Errno::EINVAL);
         }
         if self.mms[id].vmas.range(vma.start, vma.end).next().is_some() {

@@ -100,7 +100,7 @@ impl Kernel {
         // the last 4095 bytes for an error code (IS_ERR_VALUE): mmap returns it as it is, so
         // the caller sees errno -addr. A code the model has no name for comes back as the raw
         // value the kernel returns.
-        if flags & MAP_FIXED != 0 && len <= TASK_SIZE && is_err_value(addr) {
+        if flags & MAP_FIXED != 0 && len <= self.task_size(id) && is_err_value(addr) {
             return match i32::try_from(addr.wrapping_neg()).ok().and_then(Errno::from_raw) {
                 Some(e) => Err(e),
                 None => Ok(addr),
@@ -256,21 +256,23 @@ impl Kernel {
         flags: u64,
         anon_shared: bool,
     ) -> SysResult<u64> {
-        if len > TASK_SIZE {
+        let mm = &self.mms[id];
+        let task_size = mm.space.task_size;
+        if len > task_size {
             return Err(Errno::ENOMEM);
         }
-        let mm = &self.mms[id];
         let result = if flags & MAP_FIXED != 0 {
             addr
         } else {
             // Which helper Linux picks decides whether the result is 2 MiB-aligned. The
             // choice follows the kernel's build (CONFIG_TRANSPARENT_HUGEPAGE), not the THP
             // mode: with `never`, a 4 MiB file or anonymous mapping is still placed 2 MiB-
-            // aligned (measured on 6.18).
-            let thp_align = match file {
-                Some(f) => self.m.file(f).kind == FileKind::Regular,
-                None => !anon_shared && addr == 0 && len.is_multiple_of(PMD_SIZE),
-            };
+            // aligned (measured on 6.18). A compat (32-bit) call never aligns.
+            let thp_align = mm.space.thp_align
+                && match file {
+                    Some(f) => self.m.file(f).kind == FileKind::Regular,
+                    None => !anon_shared && addr == 0 && len.is_multiple_of(PMD_SIZE),
+                };
             let pgoff = if file.is_none() { 0 } else { pgoff };
             let mut found = None;
             if thp_align {
@@ -281,7 +283,7 @@ impl Kernel {
                 None => self.arch_unmapped_area(mm, addr, len)?,
             }
         };
-        if result > TASK_SIZE - len {
+        if result > task_size - len {
             return Err(Errno::ENOMEM);
         }
         if result & !PAGE_MASK != 0 {
@@ -328,7 +330,8 @@ impl Kernel {
     /// arch_get_unmapped_area (x86-64, the legacy layout): a usable hint rounded up to a
     /// page, else the lowest gap above the legacy base.
     fn arch_unmapped_area_bottom_up(&self, mm: &crate::mm::Mm, addr: u64, len: u64) -> SysResult<u64> {
-        let end = if addr > DEFAULT_MAP_WINDOW { TASK_SIZE } else { DEFAULT_MAP_WINDOW };
+        // 4-level paging: the 64-bit window is all of TASK_SIZE; a compat call ends at its own.
+        let end = mm.space.task_size;
         if len > end {
             return Err(Errno::ENOMEM);
         }
@@ -350,12 +353,13 @@ impl Kernel {
     /// arch_get_unmapped_area_topdown (x86-64): honour a usable hint, else the highest gap
     /// below mmap_base, else bottom-up from the legacy base.
     fn arch_unmapped_area_topdown(&self, mm: &crate::mm::Mm, addr: u64, len: u64) -> SysResult<u64> {
-        if len > TASK_SIZE {
+        let task_size = mm.space.task_size;
+        if len > task_size {
             return Err(Errno::ENOMEM);
         }
         if addr != 0 {
             let a = addr & PAGE_MASK;
-            let valid = TASK_SIZE - len >= a && (a > DEFAULT_MAP_WINDOW) == (a + len > DEFAULT_MAP_WINDOW);
+            let valid = task_size - len >= a && (a > DEFAULT_MAP_WINDOW) == (a + len > DEFAULT_MAP_WINDOW);
             if valid {
                 match mm.vmas.find(a) {
                     None => return Ok(a),
@@ -370,7 +374,7 @@ impl Kernel {
         }
         // A failed top-down search falls back to bottom-up from the legacy base.
         let low = mm.mmap_legacy_base.max(self.m.config.lsm_mmap_min_addr);
-        mm.vmas.find_bottom_up(low, TASK_SIZE, len, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)
+        mm.vmas.find_bottom_up(low, task_size, len, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)
     }
 
     /// mmap_region: unmap what a fixed mapping replaces, then merge or insert the VMA.

@@ -135,14 +135,15 @@ impl Kernel {
         if r.addr & !PAGE_MASK != 0 {
             return Err(Errno::EINVAL);
         }
+        let task_size = self.task_size(id);
         // A zero old length is allowed (duplicating a shared mapping); a zero new one not.
-        if r.new_len == 0 || r.new_len > TASK_SIZE {
+        if r.new_len == 0 || r.new_len > task_size {
             return Err(Errno::EINVAL);
         }
         if !r.implies_new_addr() {
             return Ok(());
         }
-        if r.new_addr > TASK_SIZE - r.new_len || r.new_addr & !PAGE_MASK != 0 {
+        if r.new_addr > task_size - r.new_len || r.new_addr & !PAGE_MASK != 0 {
             return Err(Errno::EINVAL);
         }
         if r.flags & MREMAP_MAYMOVE == 0 {
@@ -221,7 +222,8 @@ impl Kernel {
 
     /// do_vmi_munmap's own argument checks, then the unmap.
     fn unmap_checked(&mut self, id: MmId, start: u64, len: u64) -> SysResult<()> {
-        if start & !PAGE_MASK != 0 || start > TASK_SIZE || len > TASK_SIZE - start {
+        let task_size = self.task_size(id);
+        if start & !PAGE_MASK != 0 || start > task_size || len > task_size - start {
             return Err(Errno::EINVAL);
         }
         let len = page_ceil(len).ok_or(Errno::EINVAL)?;
@@ -256,7 +258,7 @@ impl Kernel {
             return false;
         }
         let len = end - vma.start;
-        len <= TASK_SIZE && vma.start <= TASK_SIZE - len
+        len <= mm.space.task_size && vma.start <= mm.space.task_size - len
     }
 
     /// vma_merge_extend: the VMA starting at `start` grows by `delta` bytes (charged and

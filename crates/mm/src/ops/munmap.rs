@@ -12,7 +12,8 @@ impl Kernel {
     /// `munmap(addr, len)`.
     pub fn munmap(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<u64> {
         let id = self.mm_id(pid)?;
-        if addr & !PAGE_MASK != 0 || addr > TASK_SIZE || len > TASK_SIZE - addr {
+        let task_size = self.task_size(id);
+        if addr & !PAGE_MASK != 0 || addr > task_size || len > task_size - addr {
             return Err(Errno::EINVAL);
         }
         let end = addr + page_ceil(len).ok_or(Errno::EINVAL)?;

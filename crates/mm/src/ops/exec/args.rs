@@ -13,10 +13,13 @@
 //! | the platform string "x86_64" (AT_PLATFORM) | 7 |
 //! | the 16 random bytes (AT_RANDOM) | 16 |
 //! | padding so that the stack pointer is 16-byte aligned | 0–15 |
-//! | the auxiliary vector, AT_NULL included | 16 per entry |
-//! | envp pointers, NULL | 8 each |
-//! | argv pointers, NULL | 8 each |
-//! | argc (the initial stack pointer points here) | 8 |
+//! | the auxiliary vector, AT_NULL included | 2 words per entry |
+//! | envp pointers, NULL | a word each |
+//! | argv pointers, NULL | a word each |
+//! | argc (the initial stack pointer points here) | a word |
+//!
+//! A word is 8 bytes in a 64-bit process and 4 in a 32-bit one (the platform string is then
+//! "i686").
 //!
 //! The strings are copied first, into a temporary stack at the top of the address space
 //! (STACK_TOP_MAX), which grows page by page as they are written; then the stack moves to its
@@ -166,6 +169,7 @@ pub(crate) fn place_tables(
     argc: u64,
     envc: u64,
     profile: &AuxvProfile,
+    word_size: u64,
     rng: Option<&mut ExecRng>,
 ) -> StackTables {
     let has = |t: u64| profile.entries.iter().any(|&(k, _)| k == t);
@@ -189,6 +193,6 @@ pub(crate) fn place_tables(
     let auxv_words = 2 * (profile.entries.len() as u64 + 1);
     let items = (argc + 1) + (envc + 1) + 1;
     // STACK_ADD then STACK_ROUND: room for the vector and the pointers, aligned down to 16.
-    let sp = (p - 8 * auxv_words - 8 * items) & !0xf;
+    let sp = (p - word_size * auxv_words - word_size * items) & !0xf;
     StackTables { sp, platform, base_platform, random, auxv_words }
 }

@@ -17,9 +17,6 @@ use crate::layout::*;
 use crate::mm_table::MmId;
 use abi::*;
 
-/// ELF_ET_DYN_BASE before alignment: 2/3 of the 47-bit window.
-pub(crate) const ELF_ET_DYN_BASE_RAW: u64 = 0x5555_5555_4aaa;
-
 /// Byte offset of `v` in its page (ELF_PAGEOFFSET).
 fn page_offset(v: u64) -> u64 {
     v & (PAGE_SIZE - 1)
@@ -74,7 +71,8 @@ impl Kernel {
 
     /// vm_munmap with its argument checks (callers in exec ignore the result, as Linux does).
     pub(crate) fn exec_vm_munmap(&mut self, id: MmId, start: u64, len: u64) -> SysResult<()> {
-        if page_offset(start) != 0 || start > TASK_SIZE || len > TASK_SIZE - start {
+        let task_size = self.task_size(id);
+        if page_offset(start) != 0 || start > task_size || len > task_size - start {
             return Err(Errno::EINVAL);
         }
         let end = start + page_align_wrapping(len);
@@ -173,7 +171,8 @@ impl Kernel {
             return Ok(());
         }
         // check_brk_limits: the generic checks of a MAP_FIXED placement.
-        if len > TASK_SIZE || addr > TASK_SIZE - len {
+        let task_size = self.task_size(id);
+        if len > task_size || addr > task_size - len {
             return Err(Errno::ENOMEM);
         }
         if page_offset(addr) != 0 {
@@ -202,6 +201,8 @@ impl Kernel {
         mut rng: Option<&mut super::random::ExecRng>,
         given_bias: Option<u64>,
     ) -> SysResult<ProgramLayout> {
+        let space = self.mms[id].space;
+        let task_size = space.task_size;
         let mut load_bias_range = None;
         let mut first = true;
         let mut load_bias: u64 = 0;
@@ -227,15 +228,15 @@ impl Kernel {
                 if has_interp {
                     // A PIE program: offset from ELF_ET_DYN_BASE, away from the mmap area
                     // where its loader goes.
-                    load_bias = ELF_ET_DYN_BASE_RAW;
+                    load_bias = space.elf_et_dyn_base;
                     if let Some(r) = rng.as_deref_mut() {
-                        load_bias += r.mmap_rnd();
+                        load_bias += r.mmap_rnd(&space);
                     }
                     if alignment != 0 {
                         load_bias &= !(alignment - 1);
                     }
-                    let low = page_floor(ELF_ET_DYN_BASE_RAW & !(alignment.max(1) - 1));
-                    load_bias_range = Some((low, low + super::MMAP_RND_RANGE));
+                    let low = page_floor(space.elf_et_dyn_base & !(alignment.max(1) - 1));
+                    load_bias_range = Some((low, low + space.mmap_rnd_range()));
                     if let Some(b) = given_bias {
                         // The final bias is what the caller knows: undo the step below.
                         load_bias = b.wrapping_add(vaddr);
@@ -245,7 +246,7 @@ impl Kernel {
                     // A loader asking for large alignment: find room by mapping at no
                     // particular address, give it back, and map again aligned.
                     let probe = self.elf_load(pid, id, open, 0, seg, prot, flags, total_size)?;
-                    if probe >= TASK_SIZE {
+                    if probe >= task_size {
                         return Err(Errno::EINVAL);
                     }
                     let _ = self.exec_vm_munmap(id, probe, total_size);
@@ -259,7 +260,7 @@ impl Kernel {
                 load_bias = page_floor(load_bias.wrapping_sub(vaddr));
             }
             let map = self.elf_load(pid, id, open, load_bias.wrapping_add(vaddr), seg, prot, flags, total_size)?;
-            if map >= TASK_SIZE {
+            if map >= task_size {
                 return Err(Errno::EINVAL);
             }
             if first {
@@ -280,7 +281,7 @@ impl Kernel {
             if start_data < k {
                 start_data = k;
             }
-            if k >= TASK_SIZE || seg.filesz > seg.memsz || seg.memsz > TASK_SIZE || TASK_SIZE - seg.memsz < k {
+            if k >= task_size || seg.filesz > seg.memsz || seg.memsz > task_size || task_size - seg.memsz < k {
                 return Err(Errno::EINVAL);
             }
             let k = seg.vaddr + seg.filesz;
@@ -319,6 +320,7 @@ impl Kernel {
         if !matches!(image.kind, ElfKind::Exec | ElfKind::Dyn) {
             return Err(Errno::ELIBBAD);
         }
+        let task_size = self.task_size(id);
         let mut total_size = image.total_mapping_size();
         if total_size == 0 {
             return Err(Errno::EINVAL);
@@ -335,7 +337,7 @@ impl Kernel {
             }
             let map = self.elf_load(pid, id, open, load_addr.wrapping_add(vaddr), seg, seg.prot, flags, total_size)?;
             total_size = 0;
-            if map >= TASK_SIZE {
+            if map >= task_size {
                 return Err(Errno::EINVAL);
             }
             if !load_addr_set && image.kind == ElfKind::Dyn {
@@ -343,7 +345,7 @@ impl Kernel {
                 load_addr_set = true;
             }
             let k = load_addr.wrapping_add(seg.vaddr);
-            if k >= TASK_SIZE || seg.filesz > seg.memsz || seg.memsz > TASK_SIZE || TASK_SIZE - seg.memsz < k {
+            if k >= task_size || seg.filesz > seg.memsz || seg.memsz > task_size || task_size - seg.memsz < k {
                 return Err(Errno::ENOMEM);
             }
         }

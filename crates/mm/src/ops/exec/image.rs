@@ -19,6 +19,17 @@ pub enum ElfKind {
     Other(u16),
 }
 
+/// The instruction set an ELF file is for (`e_machine`, with the matching `EI_CLASS`
+/// header layout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Machine {
+    /// `EM_X86_64`, 64-bit headers: a 64-bit process.
+    #[default]
+    X86_64,
+    /// `EM_386`, 32-bit headers: on the x86-64 kernel, an ia32 compat process.
+    I386,
+}
+
 /// What the program asks for its stack (PT_GNU_STACK).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum StackExec {
@@ -53,6 +64,8 @@ pub struct LoadSegment {
 pub struct ElfImage {
     /// `e_type`.
     pub kind: ElfKind,
+    /// `e_machine`: which kind of process the program becomes.
+    pub machine: Machine,
     /// `e_entry`.
     pub entry: u64,
     /// `e_phoff`: where the program headers are in the file (for AT_PHDR).

@@ -38,7 +38,7 @@ mod random;
 pub mod request;
 pub mod vdso;
 
-pub use image::{ElfImage, ElfKind, LoadSegment, StackExec};
+pub use image::{ElfImage, ElfKind, LoadSegment, Machine, StackExec};
 pub use request::{at, AuxvProfile, ExecFile, ExecInfo, ExecPlacement, ExecRequest};
 pub use vdso::VdsoLayout;
 
@@ -47,6 +47,7 @@ use crate::flags::VmFlags;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
 use crate::mm_table::MmId;
+use crate::space::UserSpace;
 use crate::vma::Vma;
 use abi::{Errno, SysResult};
 use args::STACK_TOP_MAX;
@@ -59,33 +60,28 @@ pub const EXEC_FATAL_STATUS: i32 = 128 + 11;
 /// How far setup_arg_pages grows the stack beyond the strings (128 KiB).
 const STACK_INITIAL_EXPANSION: u64 = 128 << 10;
 
-/// Where the 64-bit stack ends before randomization (STACK_TOP).
-const STACK_TOP: u64 = TASK_SIZE;
-
-/// The range of arch_mmap_rnd's draw on x86-64 (mmap_rnd_bits pages): how far ASLR moves
-/// the mmap area and a PIE.
-pub const MMAP_RND_RANGE: u64 = 1 << (random::MMAP_RND_BITS + PAGE_SHIFT);
-/// How far randomize_stack_top may lower the stack on x86-64.
-pub const STACK_RND_RANGE: u64 = random::STACK_MAX_RANDOM;
-
-/// How far above the bss arch_randomize_brk may move the heap of a 64-bit process (1 GiB).
-const BRK_RANDOM_RANGE: u64 = 1 << 30;
+/// The range of arch_mmap_rnd's draw for a 64-bit process (mmap_rnd_bits pages): how far
+/// ASLR moves the mmap area and a PIE.
+pub const MMAP_RND_RANGE: u64 = 1 << (UserSpace::x86_64().mmap_rnd_bits + PAGE_SHIFT);
+/// How far randomize_stack_top may lower the stack of a 64-bit process.
+pub const STACK_RND_RANGE: u64 = UserSpace::x86_64().stack_rnd_mask << PAGE_SHIFT;
 
 /// The length of a task's command name (TASK_COMM_LEN less the NUL).
 const COMM_LEN: usize = 15;
 
-/// The mmap_base arch_pick_mmap_layout computes: below the stack limit, the stack's
-/// randomization range (with ASLR) and the guard gap, clamped to [128 MiB, 5/6 of the
-/// address space], less the random offset.
+/// The mmap_base arch_pick_mmap_layout computes for a 64-bit process (see
+/// [`UserSpace::mmap_base`]).
 pub fn mmap_base(rlimit_stack: u64, guard_gap: u64, randomized: bool, rnd: u64) -> u64 {
-    let pad = guard_gap + if randomized { random::STACK_MAX_RANDOM } else { 0 };
-    let mut gap = rlimit_stack;
-    // Limits close to RLIM_INFINITY would overflow: then the pad is left out.
-    if let Some(g) = gap.checked_add(pad) {
-        gap = g;
+    UserSpace::x86_64().mmap_base(rlimit_stack, guard_gap, randomized, rnd)
+}
+
+/// The address space an exec of `prog` builds on the x86-64 kernel, for the personality the
+/// task has (SET_PERSONALITY: a 32-bit program gets the compat space).
+pub fn exec_space(prog: &ElfImage, personality: u32) -> UserSpace {
+    match prog.machine {
+        Machine::X86_64 => UserSpace::x86_64(),
+        Machine::I386 => UserSpace::ia32_compat(personality),
     }
-    let gap = gap.clamp(128 << 20, TASK_SIZE / 6 * 5);
-    page_ceil(TASK_SIZE - gap - rnd).unwrap_or(TASK_SIZE)
 }
 
 impl Kernel {
@@ -111,6 +107,11 @@ impl Kernel {
             (Some(_), None) => return Err(Errno::ENOENT),
             (Some(_), Some(i)) => {
                 self.check_exec_file(i.file)?;
+                // The interpreter must be for the same architecture as the program (the
+                // binary format's elf_check_arch), checked before the point of no return.
+                if i.image.machine != prog.machine {
+                    return Err(Errno::ELIBBAD);
+                }
                 Some(i)
             }
         };
@@ -194,29 +195,33 @@ impl Kernel {
         let randomized = rng.is_some() || place.randomized;
         let task = self.tasks.get(&pid).expect("live task");
         let rlimit_stack = task.limits.stack.unwrap_or(cfg.rlimit_stack);
+        // SET_PERSONALITY: the program's class decides the address space's shape.
+        let space = exec_space(prog, task.personality);
+        let task_size = space.task_size;
         // mmap_is_legacy on x86: ADDR_COMPAT_LAYOUT only (vm.legacy_va_layout is 0). An
         // unlimited stack keeps the top-down layout, with mmap_base at the lowest the gap
         // clamp allows (TASK_SIZE / 6).
         let legacy = task.personality & abi::ADDR_COMPAT_LAYOUT != 0;
 
         // setup_new_exec: the mmap layout for this stack limit.
-        let drawn = rng.as_mut().map_or(0, ExecRng::mmap_rnd);
+        let drawn = rng.as_mut().map_or(0, |r| r.mmap_rnd(&space));
         let rnd = place.mmap_rnd.unwrap_or(drawn);
         let mm = self.mm_mut(id);
-        mm.mmap_base = mmap_base(rlimit_stack, cfg.stack_guard_gap, randomized, rnd);
-        mm.mmap_legacy_base = TASK_UNMAPPED_BASE.wrapping_add(rnd);
+        mm.space = space;
+        mm.mmap_base = space.mmap_base(rlimit_stack, cfg.stack_guard_gap, randomized, rnd);
+        mm.mmap_legacy_base = space.unmapped_base.wrapping_add(rnd).min(task_size - PAGE_SIZE);
         mm.legacy_layout = legacy;
 
         // setup_arg_pages: the stack's final top, its VMA, its initial expansion.
-        let mut stack_top = STACK_TOP;
+        let mut stack_top = space.stack_top;
         if let Some(r) = rng.as_mut() {
-            stack_top -= r.stack_rnd();
+            stack_top -= r.stack_rnd(&space);
         }
-        let stack_top = page_ceil(args::arch_align_stack(stack_top, rng.as_mut())).unwrap_or(STACK_TOP);
+        let stack_top = page_ceil(args::arch_align_stack(stack_top, rng.as_mut())).unwrap_or(space.stack_top);
         // A top above the highest Linux can draw, or not page-aligned (a log that shows one),
         // cannot be taken as given: the stack would end outside the address space or between
         // pages.
-        let stack_top = place.stack_top.filter(|&t| t <= STACK_TOP_MAX && t % PAGE_SIZE == 0).unwrap_or(stack_top);
+        let stack_top = place.stack_top.filter(|&t| t <= space.stack_top && t % PAGE_SIZE == 0).unwrap_or(stack_top);
         let shift = STACK_TOP_MAX - stack_top;
         let tmp_start = page_floor(strings.low()).min(STACK_TOP_MAX - PAGE_SIZE);
         let stack_size = STACK_TOP_MAX - tmp_start;
@@ -265,7 +270,7 @@ impl Kernel {
             }
             None => layout.entry,
         };
-        if entry >= TASK_SIZE {
+        if entry >= task_size {
             return Err(Errno::EINVAL);
         }
 
@@ -275,7 +280,8 @@ impl Kernel {
         // create_elf_tables.
         let argc = strings.argv.len() as u64;
         let envc = strings.envp.len() as u64;
-        let tables = args::place_tables(low, argc, envc, &req.auxv, rng.as_mut());
+        let auxv_profile = if space.is_32bit() { req.auxv.ia32() } else { req.auxv.clone() };
+        let tables = args::place_tables(low, argc, envc, &auxv_profile, space.word_size, rng.as_mut());
         // The tables may reach below the stack VMA when the strings already filled a small
         // stack limit: the first write grows the stack (find_extend_vma), or fails the exec.
         if let Some((addr, s)) = &tables.platform {
@@ -286,13 +292,14 @@ impl Kernel {
         }
         self.write_stack(pid, tables.random, &req.random_bytes)?;
         let execfn = low + strings.env_end;
-        let auxv: Vec<(u64, u64)> = req
-            .auxv
+        let auxv: Vec<(u64, u64)> = auxv_profile
             .entries
             .iter()
             .map(|&(t, v)| {
                 let v = match t {
                     at::SYSINFO_EHDR => vdso,
+                    // The 32-bit vDSO's system-call entry (__kernel_vsyscall).
+                    at::SYSINFO => vdso + vdso::VDSO32_SYSINFO_OFFSET,
                     at::PHDR => layout.phdr,
                     at::PHNUM => u64::from(prog.phnum),
                     at::BASE => interp_base,
@@ -317,7 +324,12 @@ impl Kernel {
             words.push(v);
         }
         words.extend([at::NULL, 0]);
-        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let bytes: Vec<u8> = if space.is_32bit() {
+            // elf_addr_t is 32 bits wide in a compat process: the values are truncated.
+            words.iter().flat_map(|&w| (w as u32).to_le_bytes()).collect()
+        } else {
+            words.iter().flat_map(|w| w.to_le_bytes()).collect()
+        };
         debug_assert_eq!(words.len() as u64, argc + envc + 3 + tables.auxv_words);
         self.write_stack(pid, tables.sp, &bytes)?;
 
@@ -336,7 +348,7 @@ impl Kernel {
         let mut brk_moved = false;
         if prog.kind == ElfKind::Dyn && interp.is_none() {
             // A loader's heap goes where PIE programs would be, away from the mmap area.
-            elf_brk = elf::ELF_ET_DYN_BASE_RAW;
+            elf_brk = space.elf_et_dyn_base;
             brk_moved = true;
         }
         let mut brk = page_ceil(elf_brk).unwrap_or(elf_brk);
@@ -345,9 +357,9 @@ impl Kernel {
             if !brk_moved {
                 brk += PAGE_SIZE;
             }
-            brk_range = (brk, brk.saturating_add(BRK_RANDOM_RANGE));
+            brk_range = (brk, brk.saturating_add(space.brk_rnd_range));
             if let Some(r) = rng.as_mut() {
-                brk = r.randomize_page(brk, BRK_RANDOM_RANGE);
+                brk = r.randomize_page(brk, space.brk_rnd_range);
             }
         }
         let brk = place.start_brk.unwrap_or(brk);

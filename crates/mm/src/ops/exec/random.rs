@@ -3,11 +3,7 @@
 //! ranges and alignments do.
 
 use crate::layout::*;
-
-/// Stack top randomization mask, in pages (STACK_RND_MASK on x86-64: 22 bits, 16 GiB).
-const STACK_RND_MASK: u64 = 0x3f_ffff;
-/// Bits of mmap randomization on x86-64, in pages (mmap_rnd_bits default).
-pub(crate) const MMAP_RND_BITS: u32 = 28;
+use crate::space::UserSpace;
 
 /// A splitmix64 stream standing in for `get_random_long()`.
 #[derive(Clone, Debug)]
@@ -26,14 +22,16 @@ impl ExecRng {
         z ^ (z >> 31)
     }
 
-    /// arch_mmap_rnd: a page-aligned offset below 2^28 pages.
-    pub(crate) fn mmap_rnd(&mut self) -> u64 {
-        (self.next() & ((1 << MMAP_RND_BITS) - 1)) << PAGE_SHIFT
+    /// arch_mmap_rnd: a page-aligned offset below 2^bits pages (28 bits for a 64-bit
+    /// process, 8 for a compat one).
+    pub(crate) fn mmap_rnd(&mut self, space: &UserSpace) -> u64 {
+        (self.next() & ((1 << space.mmap_rnd_bits) - 1)) << PAGE_SHIFT
     }
 
-    /// randomize_stack_top's drop: a page-aligned offset below 16 GiB.
-    pub(crate) fn stack_rnd(&mut self) -> u64 {
-        (self.next() & STACK_RND_MASK) << PAGE_SHIFT
+    /// randomize_stack_top's drop: a page-aligned offset within the space's stack mask
+    /// (16 GiB for a 64-bit process, 8 MiB for a compat one).
+    pub(crate) fn stack_rnd(&mut self, space: &UserSpace) -> u64 {
+        (self.next() & space.stack_rnd_mask) << PAGE_SHIFT
     }
 
     /// arch_align_stack's drop: below 8 KiB.
@@ -60,7 +58,3 @@ impl ExecRng {
         start + ((self.next() % pages) << PAGE_SHIFT)
     }
 }
-
-/// The vertical space Linux keeps for stack randomization when it sizes the mmap gap
-/// (stack_maxrandom_size).
-pub(crate) const STACK_MAX_RANDOM: u64 = STACK_RND_MASK << PAGE_SHIFT;

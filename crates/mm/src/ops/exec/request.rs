@@ -59,6 +59,8 @@ pub mod at {
     pub const RSEQ_ALIGN: u64 = 28;
     /// Address of the file name passed to execve.
     pub const EXECFN: u64 = 31;
+    /// Entry point of the 32-bit vDSO's system-call routine (ia32 only).
+    pub const SYSINFO: u64 = 32;
     /// Address of the vDSO's ELF header.
     pub const SYSINFO_EHDR: u64 = 33;
     /// Minimal signal stack size.
@@ -114,6 +116,25 @@ impl Default for AuxvProfile {
             platform: b"x86_64".to_vec(),
             base_platform: Vec::new(),
         }
+    }
+}
+
+impl AuxvProfile {
+    /// The vector the same kernel gives a 32-bit (ia32 compat) program, derived from this
+    /// 64-bit one as Linux derives it: AT_SYSINFO (the 32-bit vDSO's entry) before
+    /// AT_SYSINFO_EHDR (ARCH_DLINFO_IA32), 32-byte program headers (AT_PHENT), and the
+    /// platform string "i686"; the capabilities, credentials and the rest are the same.
+    pub fn ia32(&self) -> AuxvProfile {
+        let mut entries = Vec::with_capacity(self.entries.len() + 1);
+        for &(t, v) in &self.entries {
+            match t {
+                at::SYSINFO => continue,
+                at::SYSINFO_EHDR => entries.extend([(at::SYSINFO, 0), (t, v)]),
+                at::PHENT => entries.push((t, 32)),
+                _ => entries.push((t, v)),
+            }
+        }
+        AuxvProfile { entries, platform: b"i686".to_vec(), base_platform: self.base_platform.clone() }
     }
 }
 

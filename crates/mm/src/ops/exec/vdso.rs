@@ -28,6 +28,11 @@ pub struct VdsoLayout {
     pub unbacked: u64,
 }
 
+/// Where `__kernel_vsyscall`, the system-call entry of the 32-bit vDSO that AT_SYSINFO
+/// points to, lies in the image of the modelled kernel (Linux 6.18 x86-64; measured with
+/// `LD_SHOW_AUXV=1` on a `gcc -m32` program: AT_SYSINFO − AT_SYSINFO_EHDR).
+pub const VDSO32_SYSINFO_OFFSET: u64 = 0x5e0;
+
 /// The data pages without backing on the modelled machine (Linux 6.18, a KVM guest outside
 /// any time namespace), measured: the time-namespace page and the architecture page of
 /// `[vvar]`, and the Hyper-V clock page of `[vvar_vclock]`; the pvclock page is there.
