@@ -4,6 +4,9 @@
 //! types of the model live in `mm`; this crate only says what the numbers are and how they are
 //! spelled, so that the scenario language, the strace parser and the host comparison all read
 //! and print flags the same way.
+//!
+//! It depends on no other crate of the workspace, and must not: every other crate depends on
+//! it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

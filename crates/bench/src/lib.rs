@@ -5,6 +5,8 @@
 //! is `csrc/hostbench.c`, run as a child process with transparent huge pages disabled (the
 //! model has none). Only the part that does the work is timed (not building the starting
 //! state). Memory figures come from this process's own `/proc/self/status`.
+//!
+//! It depends on the model (`mm`), the replayer and `abi`; only the CLI depends on it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

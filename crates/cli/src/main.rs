@@ -4,6 +4,8 @@
 //! runs the built-in lessons. Exit status: 0 when everything ran and every expect held, 1
 //! when an expect failed, 2 for an error in a script (or in its arguments), 3 when the model
 //! itself broke (an internal invariant failed: a bug in mmsim).
+//!
+//! The binary depends on every library crate of the workspace; nothing depends on it.
 
 mod check;
 mod record;

@@ -31,6 +31,10 @@
 //! assert_eq!(run.outcomes[2], Outcome::Bytes(vec![7; 4]));
 //! # Ok::<(), hostdiff::HostError>(())
 //! ```
+//!
+//! It depends on the model (`mm`), `procfs` and `abi`; only the CLI (`mmsim check`) and tests
+//! depend on it, and it must not depend on the scenario language or the replay (the CLI
+//! translates scenarios into host scripts).
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 

@@ -7,6 +7,9 @@
 //! * [`host`] imports host executables into a [`mm::Kernel`] with their real identity and
 //!   measures the running kernel's auxiliary vector and vDSO, so that an exec in the model
 //!   can be compared with the same exec on the host.
+//!
+//! It depends on the model (`mm`), `procfs` and `abi`; the scenario language, the replayer and
+//! the CLI depend on it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

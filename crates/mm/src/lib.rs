@@ -11,7 +11,15 @@
 //! [`Kernel::dispatch`] runs one, and its `Display` prints it as strace does. Front ends (the
 //! scenario language, the replayer, the host comparison) translate into it.
 //!
+//! The kernel's state is private to this crate: other crates read it through
+//! [`Kernel::machine`], [`Kernel::mm`], [`Kernel::task`], [`Kernel::tasks`], [`Kernel::file`]
+//! and [`Kernel::files`], and change it only through calls. Address spaces are named by a
+//! generational [`MmId`].
+//!
 //! The model has no I/O and no `unsafe`, and is deterministic.
+//!
+//! It depends only on `abi` (and `bitflags`); it must not depend on any front end (scenario
+//! language, replay, host comparison, `/proc` text), which all depend on it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

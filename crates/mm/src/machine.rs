@@ -48,25 +48,25 @@ pub struct Machine {
     /// Files by id (None once destroyed).
     pub files: Vec<Option<File>>,
     /// Open file descriptions by id.
-    pub opens: Vec<Option<OpenFile>>,
+    pub(crate) opens: Vec<Option<OpenFile>>,
     /// Path → file.
-    pub namespace: BTreeMap<String, FileId>,
+    pub(crate) namespace: BTreeMap<String, FileId>,
     /// Event log.
     pub events: EventLog,
     /// Pages charged to the commit limit (`vm_committed_as`, Committed_AS).
     pub committed: u64,
     /// Charges Linux never gives back (see [`Machine::vm_acct_leak`]); kept apart so the
     /// invariant checker can still balance the rest.
-    pub committed_leaked: u64,
+    pub(crate) committed_leaked: u64,
     /// Event counters.
     pub vmstat: VmEvents,
     /// Set when a page had to be read from the disk since the flag was last cleared (the
     /// fault handler turns it into a major fault).
-    pub read_io: bool,
+    pub(crate) read_io: bool,
     /// The kernel's copy of the vDSO code ([`Config::vdso_image`]), made when a process
     /// first faults on `[vdso]`: a file the machine holds open, whose pages every `[vdso]`
     /// VMA maps.
-    pub vdso_file: Option<FileId>,
+    pub(crate) vdso_file: Option<FileId>,
     next_anon_vma: u64,
     next_ino: u64,
 }

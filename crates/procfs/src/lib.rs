@@ -2,6 +2,10 @@
 //! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines), `statm` and
 //! `pagemap` (fs/proc/task_mmu.c, fs/proc/array.c), and in `/proc/meminfo` and
 //! `/proc/vmstat`.
+//!
+//! It depends on the model (`mm`) and `abi` only, and reads the model through `Kernel`'s read
+//! API; the front ends (scenarios, replay, host comparison, loader) depend on it, never the
+//! other way.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

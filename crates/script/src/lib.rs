@@ -25,6 +25,9 @@
 //! The rest of this page is the language reference, also found in
 //! `docs/scenario-language.md`.
 //!
+//!
+//! It depends on the model (`mm`), `procfs`, the ELF `loader` and `abi`; only the CLI and the
+//! fuzz targets depend on it, and it must not depend on the replay or the host comparison.
 #![doc = include_str!("../../../docs/scenario-language.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]

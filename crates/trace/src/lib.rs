@@ -42,6 +42,9 @@
 //! assert_eq!(mmap.arg_flags(2), Some(abi::PROT_READ | abi::PROT_WRITE));
 //! assert_eq!(mmap.ret, Ret::Value(0x7ffff7fc3000));
 //! ```
+//!
+//! It depends on `abi` only (for flag names), not on the model: a log is parsed the same
+//! whatever replays it. The replayer and the CLI depend on it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
