@@ -49,6 +49,18 @@ pub struct Options {
     pub cwd: Option<std::path::PathBuf>,
 }
 
+/// A task as the log names it (the pid strace prints), as opposed to the model's pid for
+/// it ([`Replayer::mpid`] maps one to the other): the two are both numbers, and mixing them
+/// up would compile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct TracePid(pub(crate) u32);
+
+impl std::fmt::Display for TracePid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// What a descriptor is, beyond the model's open file description.
 #[derive(Clone, Debug)]
 enum FdKind {
@@ -56,7 +68,7 @@ enum FdKind {
     File(FileId),
     /// A /proc text of a process: what, and whose (trace pid). How far it was read is the
     /// position of its open file description (shared with its duplicates).
-    Proc { what: ProcText, target: u32 },
+    Proc { what: ProcText, target: TracePid },
     /// A descriptor whose open the trace does not show (a filter such as `-e trace=memory`
     /// hid it, or the trace began later): a file the model knows nothing of but what the
     /// calls on it show.
@@ -77,7 +89,7 @@ enum ProcText {
 /// A descriptor table and the traced tasks that share it.
 #[derive(Clone, Debug, Default)]
 struct FdTable {
-    members: Vec<u32>,
+    members: Vec<TracePid>,
     kinds: BTreeMap<i32, FdKind>,
     /// The path each descriptor was opened by, where known (for `fchdir` and opens relative
     /// to a directory descriptor).
@@ -87,7 +99,7 @@ struct FdTable {
 /// A read or write whose buffer address the log shows, with the bytes dumped after it.
 #[derive(Clone, Debug)]
 struct RawIo {
-    tpid: u32,
+    tpid: TracePid,
     line: u64,
     call: Box<Syscall>,
     bytes: Vec<u8>,
@@ -108,10 +120,10 @@ pub struct Replayer {
     k: Kernel,
     opts: Options,
     ids: Identities,
-    procs: HashMap<u32, Proc>,
+    procs: HashMap<TracePid, Proc>,
     tables: Vec<FdTable>,
     /// Events of tasks whose creating clone has not completed yet, in order.
-    pending: HashMap<u32, Vec<Event>>,
+    pending: HashMap<TracePid, Vec<Event>>,
     /// File positions by open file description (shared by dup'ed descriptors).
     positions: HashMap<OpenFileId, u64>,
     /// Where each reader of a /proc text is, as its seq_file keeps it (see `seq`).
@@ -127,21 +139,21 @@ pub struct Replayer {
     /// open description of it the replayer holds, so that the model keeps it while no task
     /// has one of those descriptors (after the last task exited, or closed them all).
     other_file: Option<(FileId, OpenFileId)>,
-    root: Option<u32>,
+    root: Option<TracePid>,
     /// Tasks that exited (trace pid → the line of their `+++ exited` or `+++ killed`), until
     /// a clone makes a new task with the same id.
-    exited: HashMap<u32, u64>,
+    exited: HashMap<TracePid, u64>,
     /// A read or write logged with its buffer address (`-e raw=`), waiting for the dump
     /// lines (`-e read=`/`-e write=`) that carry its bytes.
     raw_io: Option<RawIo>,
     /// Reads of `/proc/PID/maps` or `smaps` strace split, by reading task: the replay as it
     /// was when the read began, and the calls of other threads that ended since.
-    read_starts: HashMap<u32, ReadWindow>,
+    read_starts: HashMap<TracePid, ReadWindow>,
     /// Calls strace showed started and not yet finished, by task: name and the arguments
     /// shown. A `/proc` read may see the effect of one of them before its line completes.
-    in_progress: HashMap<u32, (String, trace::Args)>,
+    in_progress: HashMap<TracePid, (String, trace::Args)>,
     /// Calls of other threads done ahead of their end line, by task, with their result.
-    applied_early: HashMap<u32, (Syscall, SysResult<u64>)>,
+    applied_early: HashMap<TracePid, (Syscall, SysResult<u64>)>,
     report: Report,
     stop: bool,
     /// Address spaces whose start the trace does not show, or that calls a filter hid
@@ -160,7 +172,7 @@ pub struct Replayer {
     /// maps read.
     attached_calls: Option<AttachedCalls>,
     /// The maps text each reader has read of each target so far, from offset 0.
-    maps_seen: HashMap<(u32, u32), String>,
+    maps_seen: HashMap<(TracePid, TracePid), String>,
     /// The line of the event being replayed (what an error is about).
     line: u64,
 }
@@ -324,7 +336,7 @@ impl Replayer {
             return;
         }
         let tpid = match ev.pid {
-            Some(p) => p,
+            Some(p) => TracePid(p),
             None => self.root.unwrap_or_default(),
         };
         if !self.procs.contains_key(&tpid) {
@@ -349,7 +361,7 @@ impl Replayer {
         self.dispatch(tpid, ev);
     }
 
-    fn dispatch(&mut self, tpid: u32, ev: &Event) {
+    fn dispatch(&mut self, tpid: TracePid, ev: &Event) {
         self.line = ev.line;
         if !self.procs.contains_key(&tpid) {
             // Held until its clone returned, then its task exited before this line.
@@ -391,7 +403,7 @@ impl Replayer {
         }
     }
 
-    fn mpid(&self, tpid: u32) -> Pid {
+    fn mpid(&self, tpid: TracePid) -> Pid {
         self.procs[&tpid].pid
     }
 }

@@ -21,6 +21,7 @@
 //! this trace` line counts each kind. A later `execve` starts a known address space again.
 
 use super::Replayer;
+use super::TracePid;
 use crate::report::Mismatch;
 use abi::*;
 use trace::{Arg, Event, EventKind, Ret, Syscall};
@@ -44,7 +45,7 @@ const MAPS_READ: &str = "reads of /proc/PID/maps of an address space whose start
 impl Replayer {
     /// After the first task started: when its first event is not an `execve`, its address
     /// space is one the trace does not show the start of.
-    pub(super) fn check_start_shown(&mut self, tpid: u32, ev: &Event) {
+    pub(super) fn check_start_shown(&mut self, tpid: TracePid, ev: &Event) {
         let execve = match &ev.kind {
             EventKind::Syscall(c) => c.name == "execve" || c.name == "execveat",
             EventKind::CallStarted { name, .. } => name == "execve" || name == "execveat",
@@ -62,13 +63,13 @@ impl Replayer {
     }
 
     /// Whether task `tpid`'s address space is one whose start the trace does not show.
-    pub(super) fn blind_task(&self, tpid: u32) -> bool {
+    pub(super) fn blind_task(&self, tpid: TracePid) -> bool {
         let Some(p) = self.procs.get(&tpid) else { return false };
         self.k.mm_id(p.pid).is_ok_and(|id| self.blind.contains(&id))
     }
 
     /// A read of `target`'s maps that cannot be compared; true when that is so.
-    pub(super) fn blind_maps_read(&mut self, target: u32) -> bool {
+    pub(super) fn blind_maps_read(&mut self, target: TracePid) -> bool {
         let blind = self.blind_task(target);
         if blind {
             self.unchecked(MAPS_READ);
@@ -81,7 +82,7 @@ impl Replayer {
     }
 
     /// Whether the model maps every page of `[start, start + len)` of task `tpid`.
-    fn all_known(&self, tpid: u32, start: u64, len: u64) -> bool {
+    fn all_known(&self, tpid: TracePid, start: u64, len: u64) -> bool {
         let Ok(mm) = self.k.mm(self.mpid(tpid)) else { return false };
         let end = start.saturating_add(len.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE));
         let mut at = start;
@@ -100,7 +101,7 @@ impl Replayer {
     /// call that succeeded on a range the model does not map. Then from there on the replay follows that
     /// address space (`Some(false)`: `c` is still to do). An mmap placed where the model
     /// puts it is done and checked as usual (`Some(true)`). `None`: nothing to see.
-    fn hidden_changes(&mut self, tpid: u32, line: u64, c: &Syscall) -> Option<bool> {
+    fn hidden_changes(&mut self, tpid: TracePid, line: u64, c: &Syscall) -> Option<bool> {
         let pid = self.mpid(tpid);
         let id = self.k.mm_id(pid).ok()?;
         if c.name == "brk" {
@@ -159,7 +160,7 @@ impl Replayer {
 
     /// Replays call `c` of task `tpid` when its address space is one whose start the trace
     /// does not show; returns false when the call is to be replayed (and checked) as usual.
-    pub(super) fn blind_call(&mut self, tpid: u32, line: u64, c: &Syscall) -> bool {
+    pub(super) fn blind_call(&mut self, tpid: TracePid, line: u64, c: &Syscall) -> bool {
         if c.name == "munmap" {
             self.hidden.munmap_seen = true;
         }

@@ -196,7 +196,7 @@ impl Replayer {
         }
     }
 
-    pub(super) fn syscall(&mut self, tpid: u32, line: u64, c: &Syscall) {
+    pub(super) fn syscall(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         if self.blind_call(tpid, line, c) {
             return;
         }
@@ -349,7 +349,7 @@ impl Replayer {
 
     /// mincore: the result is checked; in strict mode also the vector the log shows (for
     /// programs whose residency follows from their system calls alone).
-    pub(super) fn mincore(&mut self, tpid: u32, line: u64, c: &Syscall) {
+    pub(super) fn mincore(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let pid = self.mpid(tpid);
         let (a, l) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
         let logged: Option<Vec<u8>> =
@@ -394,7 +394,7 @@ impl Replayer {
 
     /// Does an `mmap`, `munmap` or `mprotect` call on the model, with the replay's
     /// bookkeeping; returns the name its result is checked under, and the result.
-    pub(super) fn maps_call(&mut self, tpid: u32, c: &Syscall) -> (&'static str, SysResult<u64>) {
+    pub(super) fn maps_call(&mut self, tpid: TracePid, c: &Syscall) -> (&'static str, SysResult<u64>) {
         let pid = self.mpid(tpid);
         let Some(call) = self.model_call(c) else { return ("mmap", Err(Errno::ENOSYS)) };
         match call {

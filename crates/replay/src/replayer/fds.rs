@@ -54,7 +54,7 @@ impl Replayer {
     /// The directory a `*at` call's directory argument `dirfd` names (`usize::MAX`: the
     /// call has none, the current directory): its `-y` decoration when the log has one,
     /// else the path the replay knows for that descriptor, or the task's directory.
-    fn dir_of(&self, tpid: u32, c: &Syscall, dirfd: usize) -> Option<String> {
+    fn dir_of(&self, tpid: TracePid, c: &Syscall, dirfd: usize) -> Option<String> {
         let cwd = || self.procs.get(&tpid).map(|p| p.cwd.clone());
         if dirfd == usize::MAX {
             return cwd();
@@ -74,7 +74,7 @@ impl Replayer {
     /// The absolute path a call names by its directory argument `dirfd` (`usize::MAX`:
     /// none) and path argument `path`; `None` when it is relative to a directory the replay
     /// cannot name.
-    pub(super) fn path_arg_at(&self, tpid: u32, c: &Syscall, dirfd: usize, path: usize) -> Option<String> {
+    pub(super) fn path_arg_at(&self, tpid: TracePid, c: &Syscall, dirfd: usize, path: usize) -> Option<String> {
         let raw = String::from_utf8_lossy(c.arg_str(path)?).into_owned();
         if raw.starts_with('/') {
             return Some(join("/", &raw));
@@ -83,13 +83,13 @@ impl Replayer {
     }
 
     /// Remembers the path descriptor `fd` was opened by.
-    pub(super) fn set_fd_path(&mut self, tpid: u32, fd: i32, path: String) {
+    pub(super) fn set_fd_path(&mut self, tpid: TracePid, fd: i32, path: String) {
         let table = self.procs[&tpid].table;
         self.tables[table].paths.insert(fd, path);
     }
 
     /// `chdir(path)` and `fchdir(fd)`.
-    pub(super) fn chdir(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn chdir(&mut self, tpid: TracePid, c: &Syscall) {
         let Ret::Value(_) = c.ret else { return };
         let dir = if c.name == "fchdir" {
             decorated_path(c.arg(0)).or_else(|| {
@@ -121,7 +121,7 @@ impl Replayer {
     }
 
     /// `lseek`: the new position of the open file description (shared with duplicates).
-    pub(super) fn lseek(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn lseek(&mut self, tpid: TracePid, c: &Syscall) {
         let (Some(fd), Some(pos)) = (c.arg_i64(0), c.ret.value()) else { return };
         let Ok(fd) = i32::try_from(fd) else { return };
         if let Some(o) = self.k.fd_description(self.mpid(tpid), fd) {
@@ -133,7 +133,7 @@ impl Replayer {
     /// `close_range(first, last, flags)`: closes the descriptors in the range, or with
     /// `CLOSE_RANGE_CLOEXEC` marks them close-on-exec; `CLOSE_RANGE_UNSHARE` first gives the
     /// task a table of its own.
-    pub(super) fn close_range(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn close_range(&mut self, tpid: TracePid, c: &Syscall) {
         let Ret::Value(_) = c.ret else { return };
         let (Some(first), Some(last)) = (c.arg_u64(0), c.arg_u64(1)) else { return };
         let flags = c
@@ -169,7 +169,7 @@ impl Replayer {
     }
 
     /// Gives `tpid` a copy of the descriptor table it shares with other tasks.
-    fn unshare_table(&mut self, tpid: u32) {
+    fn unshare_table(&mut self, tpid: TracePid) {
         let table = self.procs[&tpid].table;
         if self.tables[table].members.len() <= 1 {
             return;
@@ -207,7 +207,7 @@ impl Replayer {
     /// whose creation a filter hid: a call while no task has a clone, fork or vfork in
     /// progress (when one has, the task is its child, held back until the call returns).
     /// strace prints the start of a creating call before any line of the child.
-    pub(super) fn creation_hidden(&self, tpid: u32, ev: &Event) -> bool {
+    pub(super) fn creation_hidden(&self, tpid: TracePid, ev: &Event) -> bool {
         let call = matches!(ev.kind, EventKind::Syscall(_) | EventKind::CallStarted { .. });
         call && !self.pending.contains_key(&tpid)
             && !self
@@ -218,7 +218,7 @@ impl Replayer {
 
     /// Starts task `tpid` as a process of its own, with the standard descriptors, in the
     /// directory the first task started in.
-    pub(super) fn adopt(&mut self, tpid: u32) {
+    pub(super) fn adopt(&mut self, tpid: TracePid) {
         self.hidden.calls_hidden = true;
         let pid = match self.k.spawn_empty("strace-child") {
             Ok(p) => p,
@@ -241,7 +241,7 @@ impl Replayer {
     /// saw `fd` opened (a filter such as `-e trace=memory` hid the open, or the trace began
     /// later), it stands for an unknown file: the one its `-y` decoration names when the log
     /// has one, else a placeholder. Its name, identity and contents are then unchecked.
-    pub(super) fn unseen_fd(&mut self, tpid: u32, c: &Syscall, fd: i32) {
+    pub(super) fn unseen_fd(&mut self, tpid: TracePid, c: &Syscall, fd: i32) {
         let pid = self.mpid(tpid);
         let table = self.procs[&tpid].table;
         let decorated = decorated_path(c.arg(4));
@@ -279,7 +279,7 @@ impl Replayer {
 }
 
 impl Replayer {
-    pub(super) fn abs_path(&self, tpid: u32, path: &str) -> String {
+    pub(super) fn abs_path(&self, tpid: TracePid, path: &str) -> String {
         let cwd = self.procs.get(&tpid).map(|p| p.cwd.as_str()).unwrap_or("/");
         fds::join(cwd, path)
     }
@@ -299,7 +299,7 @@ impl Replayer {
     }
 
     /// Installs an open file description at `fd` in every task sharing `tpid`'s table.
-    pub(super) fn install(&mut self, tpid: u32, fd: i32, open: OpenFileId, kind: FdKind, cloexec: bool) {
+    pub(super) fn install(&mut self, tpid: TracePid, fd: i32, open: OpenFileId, kind: FdKind, cloexec: bool) {
         let table = self.procs[&tpid].table;
         let members = self.tables[table].members.clone();
         for m in members {
@@ -311,18 +311,18 @@ impl Replayer {
         self.tables[table].paths.remove(&fd);
     }
 
-    pub(super) fn install_other(&mut self, tpid: u32, fd: i32, cloexec: bool) {
+    pub(super) fn install_other(&mut self, tpid: TracePid, fd: i32, cloexec: bool) {
         self.install_unmodelled(tpid, fd, cloexec, FdKind::Other);
     }
 
-    pub(super) fn install_unmodelled(&mut self, tpid: u32, fd: i32, cloexec: bool, kind: FdKind) {
+    pub(super) fn install_unmodelled(&mut self, tpid: TracePid, fd: i32, cloexec: bool, kind: FdKind) {
         let f = self.other_file();
         let o = self.k.open_description(f, true, true);
         self.install(tpid, fd, o, kind, cloexec);
         self.k.release_open(o);
     }
 
-    pub(super) fn close_fd(&mut self, tpid: u32, fd: i32) {
+    pub(super) fn close_fd(&mut self, tpid: TracePid, fd: i32) {
         let table = self.procs[&tpid].table;
         let members = self.tables[table].members.clone();
         for m in members {
@@ -334,19 +334,19 @@ impl Replayer {
         self.tables[table].paths.remove(&fd);
     }
 
-    pub(super) fn close(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn close(&mut self, tpid: TracePid, c: &Syscall) {
         if let (Some(fd), Ret::Value(_)) = (c.arg_u64(0), &c.ret) {
             self.close_fd(tpid, fd as i32);
         }
     }
 
-    pub(super) fn dup(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn dup(&mut self, tpid: TracePid, c: &Syscall) {
         let (Some(old), Some(new)) = (c.arg_u64(0), c.ret.value()) else { return };
         let cloexec = c.name == "dup3" && c.arg_flags(2).is_some_and(|f| f & O_CLOEXEC != 0);
         self.dup_to(tpid, old as i32, new as i32, cloexec);
     }
 
-    pub(super) fn dup_to(&mut self, tpid: u32, old: i32, new: i32, cloexec: bool) {
+    pub(super) fn dup_to(&mut self, tpid: TracePid, old: i32, new: i32, cloexec: bool) {
         if old == new {
             return;
         }
@@ -361,7 +361,7 @@ impl Replayer {
         }
     }
 
-    pub(super) fn fcntl(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn fcntl(&mut self, tpid: TracePid, c: &Syscall) {
         let Some(fd) = c.arg_u64(0) else { return };
         // `-X raw` prints the command as a number.
         let cmd =
@@ -396,7 +396,7 @@ impl Replayer {
         }
     }
 
-    pub(super) fn pipe(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn pipe(&mut self, tpid: TracePid, c: &Syscall) {
         let Ret::Value(_) = c.ret else { return };
         let arg = if c.name == "socketpair" { 3 } else { 0 };
         let cloexec = c.arg_flags(if c.name == "pipe2" { 1 } else { 9 }).is_some_and(|f| f & O_CLOEXEC != 0);
@@ -408,7 +408,7 @@ impl Replayer {
         }
     }
 
-    pub(super) fn memfd(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn memfd(&mut self, tpid: TracePid, c: &Syscall) {
         let (Some(name), Some(fd)) = (c.arg_str(0), c.ret.value()) else { return };
         let name = String::from_utf8_lossy(name).into_owned();
         let flags = c.arg_flags(1).unwrap_or(0);
@@ -461,7 +461,7 @@ impl Replayer {
         Some(self.k.import_file_from(&real, opened.id.0, opened.id.1, opened.id.2, mm::Source::new(opened.content)))
     }
 
-    pub(super) fn open(&mut self, tpid: u32, line: u64, c: &Syscall) {
+    pub(super) fn open(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let Some(fd) = c.ret.value() else { return };
         let fd = fd as i32;
         let (path_arg, flags_arg) = match c.name.as_ref() {

@@ -95,12 +95,12 @@ impl Replayer {
     }
 
     /// Whether descriptor `fd` of task `tpid` is a pipe end.
-    pub(super) fn is_pipe(&self, tpid: u32, fd: Option<u64>) -> bool {
+    pub(super) fn is_pipe(&self, tpid: TracePid, fd: Option<u64>) -> bool {
         let table = self.procs[&tpid].table;
         fd.is_some_and(|fd| matches!(self.tables[table].kinds.get(&(fd as i32)), Some(FdKind::Pipe)))
     }
 
-    pub(super) fn read(&mut self, tpid: u32, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
+    pub(super) fn read(&mut self, tpid: TracePid, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
         let Some(fd) = c.arg_u64(0) else { return };
         if c.ret.value().is_some() && self.io_result(line, c).is_none() {
             return;
@@ -165,7 +165,7 @@ impl Replayer {
         }
     }
 
-    pub(super) fn write(&mut self, tpid: u32, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
+    pub(super) fn write(&mut self, tpid: TracePid, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
         let Some(fd) = c.arg_u64(0) else { return };
         let Some(n) = self.io_result(line, c) else { return };
         let table = self.procs[&tpid].table;

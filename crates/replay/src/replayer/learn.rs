@@ -97,7 +97,7 @@ impl Replayer {
     }
 
     /// The exec behind `tpid`'s address space, with the model's id of that space.
-    pub(super) fn exec_of(&self, tpid: u32) -> Option<(MmId, ExecCtx)> {
+    pub(super) fn exec_of(&self, tpid: TracePid) -> Option<(MmId, ExecCtx)> {
         let pid = self.procs.get(&tpid)?.pid;
         let id = self.k.mm_id(pid).ok()?;
         Some((id, self.execs.get(&id)?.clone()))
@@ -119,7 +119,7 @@ impl Replayer {
 
     /// Binds the mmap area's draw so that an allocation the model put at `got` lands at
     /// `want` (the area moves as a whole); false if no draw Linux could make does that.
-    pub(super) fn bind_mmap_area(&mut self, tpid: u32, line: u64, want: u64, got: u64, weak: bool) -> bool {
+    pub(super) fn bind_mmap_area(&mut self, tpid: TracePid, line: u64, want: u64, got: u64, weak: bool) -> bool {
         let Some((_, ctx)) = self.exec_of(tpid) else { return false };
         let known = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
         if known.mmap_rnd.is_some() && (weak || !known.mmap_rnd_weak) {
@@ -155,7 +155,7 @@ impl Replayer {
     /// unknown that explains it, if one is still open.
     pub(super) fn learn_from_result(
         &mut self,
-        tpid: u32,
+        tpid: TracePid,
         line: u64,
         c: &Syscall,
         before: (u64, u64),
@@ -238,7 +238,7 @@ impl Replayer {
     /// A `/proc/PID/maps` read the model did not predict: binds what it shows of the
     /// layout (stack, heap, program, interpreter or vDSO) and of file identities, where
     /// still open.
-    pub(super) fn learn_from_maps(&mut self, target: u32, line: u64, log_text: &str, model_text: &str) {
+    pub(super) fn learn_from_maps(&mut self, target: TracePid, line: u64, log_text: &str, model_text: &str) {
         let Some((_, ctx)) = self.exec_of(target) else { return };
         if ctx.line == ATTACHED {
             if self.learned.attached.is_none() && self.learned.attached_before.is_some() {
@@ -321,7 +321,7 @@ impl Replayer {
 
     /// Whether `tpid`'s process existed before the log showed how it began (attached to,
     /// or its execve filtered out) and no whole maps read has shown its address space.
-    pub(super) fn unseen_start(&self, tpid: u32) -> bool {
+    pub(super) fn unseen_start(&self, tpid: TracePid) -> bool {
         self.learned.attached.is_none()
             && self.learned.attached_before.is_some()
             && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
@@ -329,7 +329,7 @@ impl Replayer {
 
     /// Whether `c` is an mmap of a process the trace attached to, placed by the kernel (no
     /// MAP_FIXED), while nothing in the log has shown that process's whole address space.
-    pub(super) fn placed_by_the_unknown(&self, tpid: u32, c: &Syscall) -> bool {
+    pub(super) fn placed_by_the_unknown(&self, tpid: TracePid, c: &Syscall) -> bool {
         let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
         self.learned.attached.is_none()
             && self.learned.attached_before.is_some()
@@ -341,7 +341,7 @@ impl Replayer {
     /// A process the trace attached to: its address space existed before the first line.
     /// What earlier runs learned of it is installed now; what this run learns comes from
     /// its first maps read, or from the calls that touch it.
-    pub(super) fn start_attached(&mut self, tpid: u32) {
+    pub(super) fn start_attached(&mut self, tpid: TracePid) {
         let pid = self.mpid(tpid);
         let Ok(id) = self.k.mm_id(pid) else { return };
         let rlimit_stack = self.k.rlimit(id, mm::Rlimit::Stack);
@@ -501,7 +501,7 @@ impl Replayer {
 
     /// What a prlimit64/getrlimit in the log showed of RLIMIT_STACK: the limit the first
     /// task inherited, if no call in the log set it before.
-    pub(super) fn learn_stack_limit(&mut self, tpid: u32, line: u64, c: &Syscall) {
+    pub(super) fn learn_stack_limit(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let Ret::Value(_) = c.ret else { return };
         let pid = self.mpid(tpid);
         let (resource, new, old) = match c.name.as_ref() {

@@ -82,7 +82,7 @@ pub(super) fn shebang(head: &[u8]) -> Option<(String, Option<String>)> {
 }
 
 impl Replayer {
-    pub(super) fn start_root(&mut self, tpid: u32) {
+    pub(super) fn start_root(&mut self, tpid: TracePid) {
         self.root = Some(tpid);
         let pid = match self.k.spawn_empty("strace-child") {
             Ok(p) => p,
@@ -106,11 +106,11 @@ impl Replayer {
     }
 
     /// A line of task `tpid` after its exit on line `exit`, which no clone has reused.
-    pub(super) fn after_exit(&mut self, line: u64, tpid: u32, exit: u64) {
+    pub(super) fn after_exit(&mut self, line: u64, tpid: TracePid, exit: u64) {
         self.error_at(line, 1, format!("task {tpid} exited on line {exit}; it has no lines after that"));
     }
 
-    pub(super) fn task_exit(&mut self, tpid: u32) {
+    pub(super) fn task_exit(&mut self, tpid: TracePid) {
         self.in_progress.remove(&tpid);
         self.applied_early.remove(&tpid);
         self.read_starts.remove(&tpid);
@@ -122,7 +122,7 @@ impl Replayer {
         let _ = self.k.reap(p.pid);
     }
 
-    pub(super) fn execve(&mut self, tpid: u32, line: u64, c: &Syscall) {
+    pub(super) fn execve(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let Some(file) = c.arg_str(0).map(|p| String::from_utf8_lossy(p).into_owned()) else { return };
         let strings = |a: Option<&Arg>| -> Vec<Vec<u8>> {
             a.and_then(Arg::as_array)
@@ -198,9 +198,9 @@ impl Replayer {
         self.check(line, "execve", &c.ret, got);
     }
 
-    pub(super) fn clone(&mut self, tpid: u32, line: u64, c: &Syscall) {
+    pub(super) fn clone(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let Some(child_tid) = c.ret.value() else { return };
-        let child_tid = child_tid as u32;
+        let child_tid = TracePid(child_tid as u32);
         let flags = match c.name.as_ref() {
             "fork" => SIGCHLD_FLAGS,
             "vfork" => CLONE_VM | CLONE_VFORK,
@@ -253,7 +253,7 @@ impl Replayer {
     // ---- descriptors ----
 
     /// prlimit64/setrlimit of the memory limits: later calls (and execs) obey them.
-    pub(super) fn setrlimit(&mut self, tpid: u32, c: &Syscall) {
+    pub(super) fn setrlimit(&mut self, tpid: TracePid, c: &Syscall) {
         let Ret::Value(_) = c.ret else { return };
         let (resource, new) = if c.name == "prlimit64" {
             if c.arg_u64(0).is_some_and(|p| p != 0) {

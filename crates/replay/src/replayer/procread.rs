@@ -26,7 +26,7 @@ pub(super) fn diff(want: &str, got: &str) -> String {
 
 impl Replayer {
     /// Whether `path` is a /proc text the replay checks: (which, whose trace pid).
-    pub(super) fn proc_text(&self, tpid: u32, path: &str) -> Option<(ProcText, u32)> {
+    pub(super) fn proc_text(&self, tpid: TracePid, path: &str) -> Option<(ProcText, TracePid)> {
         let rest = path.strip_prefix("/proc/")?;
         let (who, what) = rest.split_once('/')?;
         let what = match what {
@@ -36,7 +36,7 @@ impl Replayer {
         };
         let target = match who {
             "self" | "thread-self" => tpid,
-            n => n.parse().ok()?,
+            n => TracePid(n.parse().ok()?),
         };
         Some((what, target))
     }
@@ -44,7 +44,7 @@ impl Replayer {
     // ---- reads and writes ----
 
     /// The model's text of `/proc/PID/maps` or `smaps` for `target`, now.
-    pub(super) fn proc_text_now(&self, what: ProcText, target: u32) -> Option<String> {
+    pub(super) fn proc_text_now(&self, what: ProcText, target: TracePid) -> Option<String> {
         let p = self.procs.get(&target)?;
         match what {
             ProcText::Maps => procfs::maps(&self.k, p.pid).ok(),
@@ -53,7 +53,7 @@ impl Replayer {
     }
 
     /// A split read started: if it reads `/proc`, remember the replay as it is now.
-    pub(super) fn read_started(&mut self, tpid: u32, fd: Option<u64>) {
+    pub(super) fn read_started(&mut self, tpid: TracePid, fd: Option<u64>) {
         self.read_starts.remove(&tpid);
         self.name_shmem_objects();
         let (Some(fd), Some(p)) = (fd, self.procs.get(&tpid)) else { return };
@@ -66,7 +66,7 @@ impl Replayer {
 
     /// After task `tpid`'s call ended: the reads of `/proc` other tasks have in progress
     /// may have seen the address space before or after it.
-    pub(super) fn note_call_during_reads(&mut self, tpid: u32, call: &Syscall) {
+    pub(super) fn note_call_during_reads(&mut self, tpid: TracePid, call: &Syscall) {
         if self.read_starts.is_empty() || !CHANGES_MAPS.contains(&call.name.as_ref()) {
             return;
         }
@@ -83,10 +83,10 @@ impl Replayer {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn check_proc_read(
         &mut self,
-        reader: u32,
+        reader: TracePid,
         line: u64,
         what: ProcText,
-        target: u32,
+        target: TracePid,
         pos: u64,
         data: &[u8],
         window: Option<ReadWindow>,

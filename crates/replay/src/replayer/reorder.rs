@@ -13,7 +13,7 @@ pub(super) struct ReadWindow {
     /// The replay when the read began (without windows of its own).
     pub(super) start: Box<Replayer>,
     /// Calls of other threads that ended while the read was in progress, in order.
-    pub(super) since: Vec<(u32, Syscall)>,
+    pub(super) since: Vec<(TracePid, Syscall)>,
 }
 
 /// Calls that change an address space's mappings.
@@ -39,11 +39,11 @@ impl Replayer {
     /// progress and `wanted` picks (by name and the arguments shown), as calls, in task order.
     pub(super) fn calls_in_progress(
         &self,
-        task: u32,
-        except: u32,
+        task: TracePid,
+        except: TracePid,
         wanted: impl Fn(&str, &trace::Args) -> bool,
-    ) -> Vec<(u32, Syscall)> {
-        let mm_of = |t: &u32| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
+    ) -> Vec<(TracePid, Syscall)> {
+        let mm_of = |t: &TracePid| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
         let Some(mm) = mm_of(&task) else { return Vec::new() };
         let mut calls: Vec<_> = self
             .in_progress
@@ -57,7 +57,7 @@ impl Replayer {
 
     /// The `mmap`, `munmap` and `mprotect` calls that tasks sharing `tpid`'s address space
     /// have in progress (their arguments are all shown when they start).
-    pub(super) fn concurrent_calls(&self, tpid: u32) -> Vec<(u32, Syscall)> {
+    pub(super) fn concurrent_calls(&self, tpid: TracePid) -> Vec<(TracePid, Syscall)> {
         self.calls_in_progress(tpid, tpid, |name, args| match name {
             "mmap" => args.len() == 6,
             "munmap" => args.len() == 2,
@@ -71,7 +71,7 @@ impl Replayer {
     /// ends later: when the call's result does not match in the order of the lines, the
     /// replay tries again with them done first, and keeps that order if it matches (their
     /// own results are checked when their lines come).
-    pub(super) fn syscall_reordered(&mut self, tpid: u32, line: u64, call: &Syscall) {
+    pub(super) fn syscall_reordered(&mut self, tpid: TracePid, line: u64, call: &Syscall) {
         let before = Clone::clone(&*self);
         let failed = self.report.failed;
         self.syscall(tpid, line, call);
@@ -101,7 +101,7 @@ impl Replayer {
 
     /// Does task `t`'s call, known from its start, ahead of its line; its result is checked
     /// when the line comes.
-    pub(super) fn apply_early(&mut self, t: u32, early: &Syscall) {
+    pub(super) fn apply_early(&mut self, t: TracePid, early: &Syscall) {
         if !self.procs.contains_key(&t) {
             return;
         }
@@ -113,7 +113,7 @@ impl Replayer {
     /// A task other than `tpid` whose `mmap`, done ahead of its line with the same arguments
     /// as `call`, returned what `call` did in the trace. Identical anonymous calls cannot be
     /// told apart until their results come, so the early one may have been the other's.
-    pub(super) fn early_twin(&self, tpid: u32, call: &Syscall) -> Option<u32> {
+    pub(super) fn early_twin(&self, tpid: TracePid, call: &Syscall) -> Option<TracePid> {
         if self.applied_early.is_empty() || call.name != "mmap" {
             return None;
         }
@@ -131,13 +131,13 @@ impl Replayer {
     /// threads ended meanwhile or still have in progress done, in their order.
     pub(super) fn concurrent_state_explains(
         &self,
-        reader: u32,
+        reader: TracePid,
         what: ProcText,
-        target: u32,
+        target: TracePid,
         window: Option<&ReadWindow>,
         fits: &dyn Fn(&str) -> bool,
     ) -> bool {
-        let mut calls: Vec<(u32, Syscall)> = window.map(|w| w.since.clone()).unwrap_or_default();
+        let mut calls: Vec<(TracePid, Syscall)> = window.map(|w| w.since.clone()).unwrap_or_default();
         calls.extend(self.calls_in_progress(target, reader, |name, _| CHANGES_MAPS.contains(&name)));
         if calls.is_empty() {
             return false;

@@ -6,6 +6,7 @@
 //! than where the last one ended (`lseek`, `pread64`) makes the text again from the start
 //! up to that offset. (Behaviour measured on Linux 6.18 with tests/progs/seqfile.c.)
 
+use super::TracePid;
 use super::{FdKind, Replayer};
 use mm::OpenFileId;
 use trace::Syscall;
@@ -104,7 +105,7 @@ impl Replayer {
     }
 
     /// `lseek` of a /proc text: a new offset makes the text again up to it.
-    pub(super) fn seq_lseek(&mut self, tpid: u32, c: &Syscall, o: OpenFileId, pos: u64) {
+    pub(super) fn seq_lseek(&mut self, tpid: TracePid, c: &Syscall, o: OpenFileId, pos: u64) {
         let (Some(fd), Some(p)) = (c.arg_i64(0), self.procs.get(&tpid)) else { return };
         let Some(FdKind::Proc { what, target }) = self.tables[p.table].kinds.get(&(fd as i32)).cloned() else { return };
         if self.seqs.get(&o).map_or(0, |s| s.read_pos) == pos {
