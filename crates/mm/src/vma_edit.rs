@@ -5,7 +5,7 @@
 
 use crate::accounting::{rss_add, vm_stat_account, RssKind};
 use crate::flags::VmFlags;
-use crate::frame::{Owner, Pfn};
+use crate::frame::{OutOfMemory, Owner, Pfn};
 use crate::kernel::Kernel;
 use crate::layout::*;
 use crate::mm_table::MmId;
@@ -245,11 +245,11 @@ impl Kernel {
         self.mm_mut(id).vmas.update(start, |v| v.anon_vma = Some(a));
     }
 
-    /// Installs a PTE at `va`, allocating page tables. `Err(())` when out of memory.
-    pub(crate) fn set_pte(&mut self, id: MmId, va: u64, pte: Pte) -> Result<(), ()> {
+    /// Installs a PTE at `va`, allocating the page tables it needs.
+    pub(crate) fn set_pte(&mut self, id: MmId, va: u64, pte: Pte) -> Result<(), OutOfMemory> {
         let pgd = self.mms[id].pgd;
         let mut new = 0;
-        let t = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new).ok_or(())?;
+        let t = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new).ok_or(OutOfMemory)?;
         self.mm_mut(id).pgtable_pages += new;
         self.m.frames.table_mut(t)[pgtable::index(va, 0)] = pte.0;
         Ok(())

@@ -8,7 +8,7 @@ use crate::kernel::{can_merge, Kernel, Pid};
 use crate::layout::*;
 use crate::mm_table::MmId;
 use crate::vma::Vma;
-use abi::SysResult;
+use abi::{Errno, SysResult};
 
 impl Kernel {
     /// `brk(addr)`: returns the program break after the call.
@@ -81,7 +81,7 @@ impl Kernel {
         len: u64,
         extra: VmFlags,
         prev_limit: u64,
-    ) -> Result<(), ()> {
+    ) -> SysResult<()> {
         let pages = len >> PAGE_SHIFT;
         let mm = &self.mms[id];
         let flags = extra
@@ -93,13 +93,13 @@ impl Kernel {
             | VmFlags::ACCOUNT
             | mm.def_flags;
         if !self.may_expand_vm(id, flags, pages) {
-            return Err(());
+            return Err(Errno::ENOMEM);
         }
         if mm.map_count() as u64 > self.m.config.max_map_count {
-            return Err(());
+            return Err(Errno::ENOMEM);
         }
         if !self.may_commit(id, pages) {
-            return Err(());
+            return Err(Errno::ENOMEM);
         }
         let mm = &self.mms[id];
         let new = Vma {

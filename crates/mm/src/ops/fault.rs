@@ -25,7 +25,7 @@ use crate::layout::*;
 use crate::mm_table::MmId;
 use crate::pgtable::{self, Pte, PteFlags};
 use crate::vma::Vma;
-use abi::Errno;
+use abi::{Errno, SysResult};
 
 /// Why a fault could not be resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,17 +150,17 @@ impl Kernel {
     }
 
     /// Grows a GROWSDOWN VMA down to the page of `addr` (expand_downwards).
-    fn expand_stack(&mut self, id: MmId, pid: Pid, v: &Vma, addr: u64, write: bool) -> Result<Vma, ()> {
+    fn expand_stack(&mut self, id: MmId, pid: Pid, v: &Vma, addr: u64, write: bool) -> SysResult<Vma> {
         let cfg = &self.m.config;
         let new_start = page_floor(addr);
         if new_start < cfg.lsm_mmap_min_addr {
-            return Err(());
+            return Err(Errno::EPERM);
         }
         let mm = &self.mms[id];
         if let Some(prev) = mm.vmas.before(v.start) {
             let guard_applies = !prev.flags.contains(VmFlags::GROWSDOWN) && prev.flags.intersects(VmFlags::ACCESS);
             if guard_applies && new_start.saturating_sub(prev.end) < cfg.stack_guard_gap || new_start < prev.end {
-                return Err(());
+                return Err(Errno::ENOMEM);
             }
         }
         // expand_downwards prepares the anon_vma before the size checks, so even a refused
@@ -171,16 +171,16 @@ impl Kernel {
         let size = v.end - new_start;
         let grow = (v.start - new_start) >> PAGE_SHIFT;
         if !self.may_expand_vm(id, v.flags, grow) {
-            return Err(());
+            return Err(Errno::ENOMEM);
         }
         if size > self.rlimit(id, crate::kernel::Rlimit::Stack) {
-            return Err(());
+            return Err(Errno::ENOMEM);
         }
         if !self.mlock_future_ok(id, v.flags, grow << PAGE_SHIFT) {
-            return Err(());
+            return Err(Errno::ENOMEM);
         }
         if !self.may_commit(id, grow) {
-            return Err(());
+            return Err(Errno::ENOMEM);
         }
         // The growth is charged whether or not the VMA is accounted; a stack without
         // VM_ACCOUNT never gives it back.

@@ -80,7 +80,7 @@ impl Kernel {
     }
 
     /// copy_page_range for one VMA.
-    fn copy_page_range(&mut self, from: MmId, to: MmId, v: &crate::vma::Vma) -> Result<(), ()> {
+    fn copy_page_range(&mut self, from: MmId, to: MmId, v: &crate::vma::Vma) -> Result<(), crate::frame::OutOfMemory> {
         let pgd = self.mms[from].pgd;
         let cow = v.is_cow();
         let shared = v.flags.contains(VmFlags::SHARED);
@@ -90,7 +90,8 @@ impl Kernel {
             // the range, whether or not any entry in it is copied.
             let child_pgd = self.mms[to].pgd;
             let mut new = 0;
-            pgtable::leaf_table_alloc(&mut self.m.frames, child_pgd, v.start.max(base), &mut new).ok_or(())?;
+            pgtable::leaf_table_alloc(&mut self.m.frames, child_pgd, v.start.max(base), &mut new)
+                .ok_or(crate::frame::OutOfMemory)?;
             self.mm_mut(to).pgtable_pages += new;
             let lo = v.start.max(base);
             let hi = v.end.min(base + PMD_SIZE);

@@ -184,7 +184,7 @@ impl Kernel {
         self.do_munmap_range(id, addr, addr + len)?;
         let extra = if exec { VmFlags::EXEC } else { VmFlags::empty() };
         // The limit checks and the commit charge fail alike with ENOMEM.
-        self.do_brk_flags(id, addr, len, extra, 0).map_err(|()| Errno::ENOMEM)
+        self.do_brk_flags(id, addr, len, extra, 0)
     }
 
     /// The PT_LOAD loop of load_elf_binary: maps the program and returns where it went.
