@@ -2,6 +2,7 @@
 //! ftruncate, unlink, memfd_create, and importing host files.
 
 use crate::file::{File, FileId, FileKind, Source};
+use crate::flags::VmFlags;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
 use crate::mm_table::MmId;
@@ -333,6 +334,9 @@ impl Kernel {
                     self.zap_range(id, s, e);
                 }
             }
+            // The large folio that straddles the new end is split (truncate_inode_partial_folio):
+            // its pages below the end become small folios.
+            let split_from = self.m.file(file).folio_of(keep_pages).0.min(keep_pages);
             let f = self.m.file_mut(file);
             f.drop_folios_from(keep_pages);
             let dropped: Vec<_> = f.cache.range(keep_pages..).collect();
@@ -348,6 +352,7 @@ impl Kernel {
             for (_, p) in dropped {
                 self.m.frames.put(p);
             }
+            self.mlock_split_pages(file, split_from, keep_pages);
             // The bytes past EOF in the last page read as zero afterwards.
             if !len.is_multiple_of(PAGE_SIZE) {
                 if let Some(pfn) = self.m.file(file).cache.get(len >> PAGE_SHIFT) {
@@ -362,6 +367,33 @@ impl Kernel {
             }
         }
         f.size = len;
+    }
+
+    /// Pages `[first, end)` of `file` just became small folios (a split large folio): each
+    /// mapping of one in a VM_LOCKED VMA now mlocks it, as mlock_vma_folio does for small
+    /// folios. Linux leaves them on the evictable list until an rmap walk (reclaim's
+    /// folio_referenced_one) finds them in the locked VMA; the model does that at once, so
+    /// that every small page a locked VMA maps counts that mapping in its mlock count.
+    fn mlock_split_pages(&mut self, file: FileId, first: u64, end: u64) {
+        for index in first..end {
+            let Some(pfn) = self.m.file(file).cache.get(index) else { continue };
+            let mut locked = 0;
+            for (id, mm) in self.mms.iter() {
+                for v in mm.vmas.iter().filter(|v| v.flags.contains(VmFlags::LOCKED)) {
+                    let maps_file = v.file.is_some_and(|f| f.file == file);
+                    if !maps_file || index < v.pgoff || index >= v.pgoff + v.pages() {
+                        continue;
+                    }
+                    let pte = self.pte(id, v.start + ((index - v.pgoff) << PAGE_SHIFT));
+                    if pte.mapped() && pte.pfn() == pfn {
+                        locked += 1;
+                    }
+                }
+            }
+            for _ in 0..locked {
+                self.m.mlock_page(pfn);
+            }
+        }
     }
 
     /// `unlink(path)`: the name goes; the file lives on while open or mapped.
