@@ -157,6 +157,29 @@ static void fork_exit(size_t mb)
     report(now_ns() - t, len / PAGE);
 }
 
+/* fork of a process with `mb` of written private memory, `forks` times; each child exits at
+ * once and the parent waits for it. One operation = one fork, exit and wait. */
+static void fork_big(size_t mb, size_t forks)
+{
+    size_t len = mb << 20;
+    volatile char *p = map(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    for (size_t off = 0; off < len; off += PAGE)
+        p[off] = 1;
+    uint64_t total = 0;
+    for (size_t i = 0; i < forks; i++) {
+        uint64_t t = now_ns();
+        pid_t pid = fork();
+        if (pid < 0)
+            die("fork");
+        if (pid == 0)
+            _exit(0);
+        int st;
+        waitpid(pid, &st, 0);
+        total += now_ns() - t;
+    }
+    report(total, forks);
+}
+
 /* With `count` VMAs: mmap(NULL) + munmap + a VMA lookup (madvise NORMAL on a random page of
  * the span the VMAs cover) per operation. The page is computed, not read from a table of the
  * VMAs: a million-entry table would add a cache miss of the benchmark's own to every
@@ -202,6 +225,8 @@ int main(int argc, char **argv)
         mprotect_split(a, b);
     else if (!strcmp(w, "fork-exit"))
         fork_exit(a);
+    else if (!strcmp(w, "fork-big"))
+        fork_big(a, b);
     else if (!strcmp(w, "vma-ops"))
         vma_ops(a, b);
     else

@@ -32,6 +32,9 @@ pub enum Workload {
     ForkExit,
     /// mmap/munmap/find with a million VMAs, against the same with a thousand.
     Vma1m,
+    /// fork of a process with 1 GiB of written memory, the child exiting at once, and the
+    /// wait for it; one operation is one fork.
+    ForkBig,
     /// Replaying (with --verify) a generated trace of mmap/munmap pairs; one operation is
     /// one trace line.
     Replay,
@@ -43,13 +46,14 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
         Workload::FaultAnon,
         Workload::FaultFile,
         Workload::MmapMunmap,
         Workload::MprotectSplit,
         Workload::ForkExit,
         Workload::Vma1m,
+        Workload::ForkBig,
         Workload::Replay,
         Workload::ReplayReal,
     ];
@@ -63,6 +67,7 @@ impl Workload {
             Workload::MprotectSplit => "mprotect-split",
             Workload::ForkExit => "fork-exit",
             Workload::Vma1m => "vma-1m",
+            Workload::ForkBig => "fork-1g",
             Workload::Replay => "replay",
             Workload::ReplayReal => "replay-real",
         }
@@ -93,6 +98,10 @@ pub struct Scale {
     pub mprotect_mb: u64,
     /// fork-exit memory in MiB.
     pub fork_mb: u64,
+    /// fork-1g memory in MiB.
+    pub fork_big_mb: u64,
+    /// fork-1g forks per run.
+    pub fork_big_forks: u64,
     /// VMAs of the big vma-1m address space (model).
     pub vmas_big: u64,
     /// VMAs of the big address space on the host (within its max_map_count).
@@ -119,6 +128,8 @@ impl Scale {
             mprotect_calls: 100_000,
             mprotect_mb: 1024,
             fork_mb: 256,
+            fork_big_mb: 1024,
+            fork_big_forks: 5,
             vmas_big: 1_000_000,
             host_vmas_big: 60_000,
             vmas_small: 1_000,
@@ -139,6 +150,8 @@ impl Scale {
             mprotect_calls: 1_000,
             mprotect_mb: 16,
             fork_mb: 4,
+            fork_big_mb: 8,
+            fork_big_forks: 2,
             vmas_big: 10_000,
             host_vmas_big: 10_000,
             vmas_small: 100,
@@ -182,6 +195,9 @@ pub struct ModelRun {
     pub bytes_per_page: Option<f64>,
     /// Host memory (bytes) per simulated page written whole, where measured.
     pub bytes_per_full_page: Option<f64>,
+    /// Host memory (bytes) per resident simulated page beyond its 4096 bytes of contents:
+    /// the metadata a page costs (frame table entry, page-table entry, allocator overhead).
+    pub meta_bytes_per_page: Option<f64>,
     /// Host memory (bytes) per VMA, where measured.
     pub bytes_per_vma: Option<f64>,
     /// Peak resident memory of this process after the run, in KiB.
@@ -213,6 +229,10 @@ pub struct Row {
     /// Host bytes per resident simulated page written whole.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bytes_per_full_page: Option<f64>,
+    /// Host bytes of metadata per resident simulated page (a page written whole, less its
+    /// 4096 bytes of contents).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_meta_bytes_per_page: Option<f64>,
     /// Host bytes per VMA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bytes_per_vma: Option<f64>,
@@ -301,7 +321,9 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 k.store(p, a + off, &full).expect("store");
             }
             let full_after = status_kb("VmRSS:");
-            out.bytes_per_full_page = Some((full_after.saturating_sub(before) * 1024) as f64 / (len / PAGE) as f64);
+            let full = (full_after.saturating_sub(before) * 1024) as f64 / (len / PAGE) as f64;
+            out.bytes_per_full_page = Some(full);
+            out.meta_bytes_per_page = Some(full - PAGE as f64);
         }
         Workload::FaultFile => {
             let len = s.fault_file_mb << 20;
@@ -381,6 +403,22 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 k.reap(c).expect("reap");
                 len / PAGE
             });
+        }
+        Workload::ForkBig => {
+            let len = s.fork_big_mb << 20;
+            let (mut k, p) = kernel(2 * len + (64 << 20));
+            let a = k.mmap(p, 0, len, RW, ANON, -1, 0).expect("mmap");
+            for off in (0..len).step_by(PAGE as usize) {
+                k.store(p, a + off, &[1]).expect("store");
+            }
+            for _ in 0..s.fork_big_forks {
+                out.timing.add(timed(|| {
+                    let c = k.fork(p).expect("fork");
+                    k.exit(c, 0).expect("exit");
+                    k.reap(c).expect("reap");
+                    1
+                }));
+            }
         }
         Workload::Replay => {
             let mut log = Vec::new();
@@ -522,6 +560,7 @@ pub fn run_host(w: Workload, s: &Scale) -> Result<(Timing, Option<Timing>), Stri
         Workload::MmapMunmap => (host(&["mmap-munmap".into(), a(s.mmap_pairs), a(s.mmap_live)])?, None),
         Workload::MprotectSplit => (host(&["mprotect-split".into(), a(s.mprotect_calls), a(s.mprotect_mb)])?, None),
         Workload::ForkExit => (host(&["fork-exit".into(), a(s.fork_mb)])?, None),
+        Workload::ForkBig => (host(&["fork-big".into(), a(s.fork_big_mb), a(s.fork_big_forks)])?, None),
         Workload::Replay | Workload::ReplayReal => return Err("replay has no host side (it replays a log)".into()),
         Workload::Vma1m => {
             let big = host(&["vma-ops".into(), a(s.host_vmas_big), a(s.vma_ops)])?;
@@ -628,6 +667,7 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
         host_scaling,
         model_bytes_per_page: first.as_ref().and_then(|f| f.bytes_per_page),
         model_bytes_per_full_page: first.as_ref().and_then(|f| f.bytes_per_full_page),
+        model_meta_bytes_per_page: first.as_ref().and_then(|f| f.meta_bytes_per_page),
         model_bytes_per_vma: first.as_ref().and_then(|f| f.bytes_per_vma),
         peak_rss_kb: last.peak_rss_kb,
     })
@@ -653,6 +693,9 @@ pub fn table(rows: &[Row]) -> String {
         }
         if let Some(b) = r.model_bytes_per_full_page {
             notes.push(format!("{b:.0} B/page written whole"));
+        }
+        if let Some(b) = r.model_meta_bytes_per_page {
+            notes.push(format!("{b:.0} B metadata/resident page"));
         }
         if let Some(b) = r.model_bytes_per_vma {
             notes.push(format!("{b:.0} B/VMA"));

@@ -1,9 +1,14 @@
 //! Benchmarks of the model's hot paths (`cargo bench -p mm`): page-table walk, VMA lookup,
-//! free-gap search, the anonymous fault, the COW copy, and fork's copy of the page tables.
-//! They use the public API only; `mmsim bench` compares whole workloads with the host kernel.
+//! free-gap search, the anonymous fault, the file read fault (fault-around), the COW copy,
+//! fork's copy of the page tables, and fork plus exit. They use the public API only, and the
+//! allocator the `mmsim` binary uses; `mmsim bench` compares whole workloads with the host
+//! kernel.
 
 use abi::*;
 use mm::{pgtable, Config, Kernel, Pid};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     divan::main();
@@ -75,6 +80,31 @@ fn anonymous_write_fault(b: divan::Bencher, pages: u64) {
         });
 }
 
+/// A read of one byte a page through a new private mapping of a cached file written in
+/// 64 KiB pieces (16-page folios): one fault a folio, fault-around mapping the rest.
+#[divan::bench(args = [64, 4096])]
+fn file_read_fault(b: divan::Bencher, pages: u64) {
+    b.counter(divan::counter::ItemsCount::new(pages as usize))
+        .with_inputs(|| {
+            let (mut k, p) = kernel();
+            let f = k.create_file("/tmp/bench", &[]);
+            let chunk = vec![7u8; 65536];
+            for off in (0..pages * 4096).step_by(chunk.len()) {
+                k.file_write(f, off, &chunk).unwrap();
+            }
+            let fd = k.open(p, "/tmp/bench", O_RDONLY).unwrap() as i64;
+            let a = k.mmap(p, 0, pages * 4096, PROT_READ, MAP_PRIVATE, fd, 0).unwrap();
+            (k, p, a)
+        })
+        .bench_local_values(|(mut k, p, a)| {
+            let mut byte = [0u8];
+            for i in 0..pages {
+                k.load_into(p, a + i * 4096, &mut byte).unwrap();
+            }
+            k
+        });
+}
+
 #[divan::bench(args = [64, 4096])]
 fn cow_copy_after_fork(b: divan::Bencher, pages: u64) {
     b.counter(divan::counter::ItemsCount::new(pages as usize))
@@ -108,6 +138,22 @@ fn fork_page_tables(b: divan::Bencher, pages: u64) {
             k.fork(p).unwrap();
             k
         });
+}
+
+/// fork of a process with `pages` written pages, the child's exit and its reaping: the
+/// copy of the page tables and their zap.
+#[divan::bench(args = [4096, 65536])]
+fn fork_exit_populated(b: divan::Bencher, pages: u64) {
+    let (mut k, p) = kernel();
+    let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
+    for i in 0..pages {
+        k.store(p, a + i * 4096, &[1]).unwrap();
+    }
+    b.counter(divan::counter::ItemsCount::new(pages as usize)).bench_local(|| {
+        let c = k.fork(p).unwrap();
+        k.exit(c, 0).unwrap();
+        k.reap(c).unwrap();
+    });
 }
 
 /// One mmap(NULL) of a page and its munmap among `n` live VMAs: the placing half of `vma-1m`.

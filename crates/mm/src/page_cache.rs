@@ -122,6 +122,12 @@ impl PageCache {
         r
     }
 
+    /// For each index of `lo..hi` in turn, its frame if cached: one map lookup a block of
+    /// 64 pages, not one a page (fault-around asks this for each page of its window).
+    pub fn frames_of(&self, lo: u64, hi: u64) -> FramesOf<'_> {
+        FramesOf { cache: self, next: lo, hi, block: None }
+    }
+
     /// Every cached page, in order, as (index, frame).
     pub fn iter(&self) -> impl Iterator<Item = (u64, Pfn)> + '_ {
         self.range(..)
@@ -137,6 +143,37 @@ impl PageCache {
         assert!(self.blocks.values().all(|b| b.present != 0), "page cache: an empty block is kept");
         let n: u32 = self.blocks.values().map(|b| b.present.count_ones()).sum();
         assert_eq!(n as usize, self.len, "page cache: page count");
+    }
+}
+
+/// The frames of a [`PageCache::frames_of`].
+#[derive(Debug)]
+pub struct FramesOf<'a> {
+    cache: &'a PageCache,
+    next: u64,
+    hi: u64,
+    /// The block of the last index given (its number, and the block if it exists).
+    block: Option<(u64, Option<&'a Block>)>,
+}
+
+impl Iterator for FramesOf<'_> {
+    type Item = Option<Pfn>;
+
+    fn next(&mut self) -> Option<Option<Pfn>> {
+        if self.next >= self.hi {
+            return None;
+        }
+        let (b, i) = split(self.next);
+        self.next += 1;
+        let block = match self.block {
+            Some((cur, block)) if cur == b => block,
+            _ => {
+                let block = self.cache.blocks.get(&b).map(|x| &**x);
+                self.block = Some((b, block));
+                block
+            }
+        };
+        Some(block.filter(|x| x.present >> i & 1 == 1).map(|x| x.frames[i]))
     }
 }
 
@@ -214,6 +251,11 @@ mod tests {
             prop_assert!(cache.iter().eq(model.iter().map(|(&i, &p)| (i, p))));
             for i in 0..720 {
                 prop_assert_eq!(cache.get(i), model.get(&i).copied());
+            }
+            for &(a, b, _, _) in &ranges {
+                let got: Vec<_> = cache.frames_of(a, b).collect();
+                let want: Vec<_> = (a..b.max(a)).map(|i| model.get(&i).copied()).collect();
+                prop_assert_eq!(got, want);
             }
             for &(a, b, sk, ek) in &ranges {
                 let start = [Included(a), Excluded(a), Unbounded][sk as usize];

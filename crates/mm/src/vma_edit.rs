@@ -144,13 +144,19 @@ impl Kernel {
         for (base, table) in tables {
             let lo = start.max(base);
             let hi = end.min(base + PMD_SIZE);
-            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                let i = pgtable::index(va, 0);
-                let pte = Pte(self.m.frames.table(table)[i]);
+            let (first, last) = (pgtable::index(lo, 0), pgtable::index(hi - 1, 0));
+            // The entries are read and cleared a table at a time (nothing below reads them).
+            let entries = *self.m.frames.table(table);
+            if entries[first..=last].iter().all(|&e| e == 0) {
+                continue;
+            }
+            self.m.frames.table_mut(table)[first..=last].fill(0);
+            for (i, &e) in entries.iter().enumerate().take(last + 1).skip(first) {
+                let pte = Pte(e);
                 if pte.is_none() {
                     continue;
                 }
-                self.m.frames.table_mut(table)[i] = 0;
+                let va = base + ((i as u64) << PAGE_SHIFT);
                 let pfn = pte.pfn();
                 if pfn == zero {
                     continue;

@@ -403,8 +403,9 @@ impl Kernel {
         self.mm_mut(id).pgtable_pages += new_tables;
         let pte_flags = self.pte_flags_for(vma, writable_now, false);
         let locked = vma.flags.contains(VmFlags::LOCKED);
-        let mut in_cache: Vec<(u64, Pfn)> = Vec::new();
-        let mut to_map: Vec<(usize, u64, Option<Pfn>)> = Vec::new();
+        // Sized for the window: one allocation a fault (a folio mapped whole past the
+        // window grows it).
+        let mut to_map: Vec<(usize, u64, Option<Pfn>)> = Vec::with_capacity(nr as usize);
         let mut pva = win_lo;
         while pva < win_hi {
             let index = vma.page_index(pva);
@@ -439,33 +440,25 @@ impl Kernel {
                 let eof = vma.start + ((size_pages.saturating_sub(vma.pgoff)) << PAGE_SHIFT);
                 (pva, if kind == FileKind::Regular { e.min(eof.max(pva)) } else { e })
             };
-            // The cached frames of the span, found with one walk of the page-cache map
-            // rather than a lookup per page.
+            // The cached frames of the span, found with a map lookup a block of pages rather
+            // than one a page.
             let idx_lo = vma.page_index(lo);
             let idx_hi = idx_lo + (hi.saturating_sub(lo) >> PAGE_SHIFT);
-            in_cache.clear();
-            in_cache.extend(self.m.file(f.file).cache.range(idx_lo..idx_hi));
+            let file = self.m.file(f.file);
+            let in_cache = file.cache.frames_of(idx_lo, idx_hi);
             // First the empty entries of the span and what goes in them (read with one look
             // at the table), then the frames' counts, then the entries (written in one go).
             to_map.clear();
             let entries = self.m.frames.table(table);
-            let file = self.m.file(f.file);
-            let mut next = 0;
-            let mut a = lo;
-            while a < hi {
-                let idx = vma.page_index(a);
-                let i = pgtable::index(a, 0);
-                while next < in_cache.len() && in_cache[next].0 < idx {
-                    next += 1;
-                }
+            for (idx, cached) in (idx_lo..).zip(in_cache) {
+                let i = pgtable::index(lo + ((idx - idx_lo) << PAGE_SHIFT), 0);
                 if entries[i] == 0 {
-                    match in_cache.get(next).filter(|&&(j, _)| j == idx) {
-                        Some(&(_, pfn)) => to_map.push((i, idx, Some(pfn))),
+                    match cached {
+                        Some(pfn) => to_map.push((i, idx, Some(pfn))),
                         None if file.page_cached(idx) => to_map.push((i, idx, None)),
                         None => {}
                     }
                 }
-                a += PAGE_SIZE;
             }
             for slot in to_map.iter_mut() {
                 let pfn = match slot.2 {

@@ -85,45 +85,66 @@ impl Kernel {
         let cow = v.is_cow();
         let shared = v.flags.contains(VmFlags::SHARED);
         let zero = self.m.frames.zero_pfn();
+        let (mut anon, mut file, mut shmem) = (0i64, 0i64, 0i64);
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
             // copy_pte_range allocates the child's table for every table the parent has in
             // the range, whether or not any entry in it is copied.
             let child_pgd = self.mms[to].pgd;
             let mut new = 0;
-            pgtable::leaf_table_alloc(&mut self.m.frames, child_pgd, v.start.max(base), &mut new)
+            let child_table = pgtable::leaf_table_alloc(&mut self.m.frames, child_pgd, v.start.max(base), &mut new)
                 .ok_or(crate::frame::OutOfMemory)?;
             self.mm_mut(to).pgtable_pages += new;
             let lo = v.start.max(base);
             let hi = v.end.min(base + PMD_SIZE);
-            for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                let i = pgtable::index(va, 0);
-                let mut pte = Pte(self.m.frames.table(table)[i]);
+            let (first, last) = (pgtable::index(lo, 0), pgtable::index(hi - 1, 0));
+            // The table is copied a whole table at a time: both tables are read once and
+            // written once, not looked up again for each entry.
+            let parent = *self.m.frames.table(table);
+            let mut parent_after = parent;
+            let mut child = *self.m.frames.table(child_table);
+            let (mut parent_changed, mut child_changed) = (false, false);
+            for i in first..=last {
+                let mut pte = Pte(parent[i]);
                 if !pte.mapped() {
                     continue;
                 }
                 let pfn = pte.pfn();
                 if cow && pte.writable() {
                     pte = pte.without(PteFlags::WRITABLE);
-                    self.m.frames.table_mut(table)[i] = pte.0;
+                    parent_after[i] = pte.0;
+                    parent_changed = true;
                 }
                 let mut child_pte = pte.without(PteFlags::ACCESSED);
                 if shared {
                     child_pte = child_pte.without(PteFlags::DIRTY);
                 }
                 if pfn != zero {
+                    match self.m.rss_kind(pfn) {
+                        RssKind::Anon => anon += 1,
+                        RssKind::File => file += 1,
+                        RssKind::Shmem => shmem += 1,
+                    }
                     let meta = self.m.frames.meta_mut(pfn);
                     meta.refcount += 1;
                     meta.mapcount += 1;
                     if cow {
                         meta.flags -= PageFlags::ANON_EXCLUSIVE;
                     }
-                    let kind = self.m.rss_kind(pfn);
-                    rss_add(self.mm_mut(to), kind, 1);
                 }
-                self.set_pte(to, va, child_pte)?;
+                child[i] = child_pte.0;
+                child_changed = true;
+            }
+            if parent_changed {
+                *self.m.frames.table_mut(table) = parent_after;
+            }
+            if child_changed {
+                *self.m.frames.table_mut(child_table) = child;
             }
         }
-        let _ = RssKind::Anon;
+        let mm = self.mm_mut(to);
+        rss_add(mm, RssKind::Anon, anon);
+        rss_add(mm, RssKind::File, file);
+        rss_add(mm, RssKind::Shmem, shmem);
         Ok(())
     }
 }
