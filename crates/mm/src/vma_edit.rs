@@ -123,10 +123,15 @@ impl Kernel {
     pub(crate) fn zap_range(&mut self, id: MmId, start: u64, end: u64) {
         // Per VMA, because unmapping a young PTE of a page-cache page counts as an access
         // of that page unless the VMA declared its access pattern (vma_has_recency).
-        let vmas: Vec<(u64, u64, VmFlags)> =
-            self.mms[id].vmas.range(start, end).map(|v| (v.start.max(start), v.end.min(end), v.flags)).collect();
-        for (lo, hi, flags) in vmas {
+        // One lookup a VMA rather than a list of them (zapping changes no VMA).
+        let mut at = start;
+        while at < end {
+            let next = self.mms[id].vmas.find(at).filter(|v| v.start < end);
+            let Some((lo, hi, flags)) = next.map(|v| (v.start.max(start), v.end.min(end), v.flags)) else {
+                break;
+            };
             self.zap_vma_range(id, lo, hi, flags);
+            at = hi;
         }
     }
 

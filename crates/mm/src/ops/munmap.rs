@@ -62,15 +62,19 @@ impl Kernel {
     /// Unmaps `[start, end)` (page-aligned) in an mm: do_vmi_munmap.
     pub(crate) fn do_munmap_range(&mut self, id: MmId, start: u64, end: u64) -> SysResult<()> {
         let mm = &self.mms[id];
-        if munmap_edges(mm, start, end).is_none() {
+        let Some((first, last)) = munmap_edges(mm, start, end) else {
             return Ok(());
+        };
+        // Only a VMA that sticks out of the range is split (the usual unmap of whole VMAs
+        // looks nothing up again).
+        if first.start < start || last.end > end {
+            self.split_munmap_edges(id, start, end)?;
         }
-        self.split_munmap_edges(id, start, end)?;
-        let starts = self.mms[id].vmas.starts_in(start, end);
         let mm = self.mm_mut(id);
         mm.update_hiwater_vm();
         self.zap_range(id, start, end);
-        for s in starts {
+        // Every VMA the range touches now lies inside it.
+        while let Some(s) = self.mms[id].vmas.next_of(start).map(|v| v.start).filter(|&s| s < end) {
             self.vma_unlink(id, s);
         }
         self.free_pgtables(id, start, end);
