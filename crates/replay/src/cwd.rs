@@ -84,7 +84,7 @@ impl CwdLearner {
                 if self.pwd.is_none() {
                     let env = call.arg(2).and_then(Arg::as_array).unwrap_or_default();
                     self.pwd = env.iter().filter_map(|v| v.as_quoted()).filter(|q| !q.truncated).find_map(|q| {
-                        let text = q.bytes.strip_prefix(b"PWD=")?;
+                        let text = q.bytes().strip_prefix(b"PWD=")?;
                         absolute(text)
                             .map(|path| StartCwd { path, source: format!("the PWD variable of the execve{who}") })
                     });
@@ -133,7 +133,7 @@ fn relative_use(call: &Syscall) -> Option<String> {
 /// A string argument shown whole (not cut at strace's `-s` limit).
 fn full_string(call: &Syscall, index: usize) -> Option<Vec<u8>> {
     let q = call.arg(index)?.as_quoted()?;
-    (!q.truncated).then(|| q.bytes.clone())
+    (!q.truncated).then(|| q.bytes().to_vec())
 }
 
 /// The directory a `-y` decoration shows: of `AT_FDCWD` itself, or of a relative path opened

@@ -152,24 +152,17 @@ impl Identities {
     }
 }
 
-/// The lines of `input` that may open or stat a file, or resume a call that may: opens and
-/// stats are all that matter to identities, and skipping every other line before parsing it
-/// keeps this pass cheap. The text is searched a block at a time for the few spellings those
-/// lines have (`stat(`, `fstatat(`, `openat(`, `creat(` all have a `t(`; then `statx(`,
-/// `open(` and `resumed>`), and only the lines around a hit are looked at.
+/// The lines of `input` that may open or stat a file, or resume a call that may, or show the
+/// starting directory: opens and stats are all that matter to identities, and skipping every
+/// other line before parsing it keeps this pass cheap. Only the call name at the start of each
+/// line is looked at ([`wanted_line`]), never the arguments: a read of a binary file is
+/// megabytes of escaped text in which any spelling turns up.
 fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
     const BLOCK: usize = 1 << 20;
-    let finders = Finders {
-        t_paren: memchr::memmem::Finder::new(b"t("),
-        open_call: memchr::memmem::Finder::new(b"open("),
-        resumed: memchr::memmem::Finder::new(b"resumed>"),
-        statx: memchr::memmem::Finder::new(b"statx("),
-        cwd_calls: [&b"getcwd("[..], b"readlink(", b"chdir(", b"execve("].map(memchr::memmem::Finder::new),
-    };
+    let resumed = memchr::memmem::Finder::new(b" resumed>");
     let mut text = Vec::new();
     // The start of a line the reader's buffer cut; every whole line is searched in place.
     let mut carry: Vec<u8> = Vec::new();
-    let mut hits = Vec::new();
     // The bytes of a line too long for the parser read so far (which skips it, and gives up
     // on the input after twice its limit): the same lines are left out here.
     let limit = trace::DEFAULT_MAX_LINE_LEN;
@@ -203,14 +196,14 @@ fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
             let end = memchr::memchr(b'\n', chunk).map_or(chunk.len(), |i| i + 1);
             carry.extend_from_slice(&chunk[..end]);
             if carry.ends_with(b"\n") {
-                finders.copy_wanted(&carry, &mut hits, &mut text);
+                copy_wanted(&resumed, &carry, &mut text);
                 carry.clear();
             }
             end
         } else {
             match memchr::memrchr(b'\n', chunk) {
                 Some(i) => {
-                    finders.copy_wanted(&chunk[..=i], &mut hits, &mut text);
+                    copy_wanted(&resumed, &chunk[..=i], &mut text);
                     i + 1
                 }
                 None => {
@@ -222,51 +215,55 @@ fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
         input.consume(used);
     }
     if !carry.is_empty() {
-        finders.copy_wanted(&carry, &mut hits, &mut text);
+        copy_wanted(&resumed, &carry, &mut text);
     }
     text
 }
 
-/// The searches [`wanted_lines`] makes.
-struct Finders {
-    t_paren: memchr::memmem::Finder<'static>,
-    open_call: memchr::memmem::Finder<'static>,
-    resumed: memchr::memmem::Finder<'static>,
-    statx: memchr::memmem::Finder<'static>,
-    /// Calls that show the starting directory (or end what can be learned of it).
-    cwd_calls: [memchr::memmem::Finder<'static>; 4],
-}
-
-impl Finders {
-    /// Appends to `text` the lines of `block` (whole lines) that may open or stat a file, or
-    /// resume a call that may.
-    fn copy_wanted(&self, block: &[u8], hits: &mut Vec<usize>, text: &mut Vec<u8>) {
-        hits.clear();
-        hits.extend(self.t_paren.find_iter(block).filter(|&i| {
-            let head = &block[..i + 1];
-            head.ends_with(b"stat") || head.ends_with(b"at") || head.ends_with(b"creat") || head.ends_with(b"statx")
-        }));
-        hits.extend(self.open_call.find_iter(block));
-        hits.extend(self.resumed.find_iter(block));
-        hits.extend(self.statx.find_iter(block));
-        for f in &self.cwd_calls {
-            hits.extend(f.find_iter(block));
-        }
-        hits.sort_unstable();
-        let mut copied_to = 0;
-        for &hit in hits.iter() {
-            if hit < copied_to {
-                continue;
-            }
-            let start = memchr::memrchr(b'\n', &block[..hit]).map_or(0, |i| i + 1);
-            let end = memchr::memchr(b'\n', &block[hit..]).map_or(block.len(), |i| hit + i + 1);
-            text.extend_from_slice(&block[start..end]);
+/// Appends to `text` the lines of `block` (whole lines) that [`wanted_line`] wants.
+fn copy_wanted(resumed: &memchr::memmem::Finder<'_>, block: &[u8], text: &mut Vec<u8>) {
+    let mut start = 0;
+    while start < block.len() {
+        let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i + 1);
+        let line = &block[start..end];
+        if wanted_line(resumed, line) {
+            text.extend_from_slice(line);
             if !text.ends_with(b"\n") {
                 text.push(b'\n');
             }
-            copied_to = end;
         }
+        start = end;
     }
+}
+
+/// How far into a line its call name can start: after a pid, time stamps, `-i`/`-n`
+/// brackets and a `--decode-pids=comm` name, all short.
+const NAME_WITHIN: usize = 256;
+
+/// Whether a line is a call (or the resumption of one) that may open or stat a file
+/// (`open`, and names ending in `at`, `stat` or `statx`: `openat`, `newfstatat`,
+/// `fstat`, `lstat`, ...) or show the starting directory (`getcwd`, `readlink`, `chdir`,
+/// `fchdir`, `execve`; see [`CwdLearner`]); judged by the name alone.
+fn wanted_line(resumed: &memchr::memmem::Finder<'_>, line: &[u8]) -> bool {
+    let head = &line[..line.len().min(NAME_WITHIN)];
+    let paren = memchr::memchr(b'(', head);
+    let name = match resumed.find(head) {
+        // `<... NAME resumed>`, before any parenthesis of the line.
+        Some(r) if paren.map_or(true, |p| r < p) => {
+            let Some(open) = memchr::memmem::rfind(&head[..r], b"<... ") else { return false };
+            &head[open + 5..r]
+        }
+        _ => {
+            let Some(p) = paren else { return false };
+            let start = head[..p].iter().rposition(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).map_or(0, |i| i + 1);
+            &head[start..p]
+        }
+    };
+    name.ends_with(b"at")
+        || name.ends_with(b"stat")
+        || name.ends_with(b"statx")
+        || name == b"open"
+        || [&b"getcwd"[..], b"readlink", b"chdir", b"execve"].iter().any(|n| name.ends_with(n))
 }
 
 /// The identity in a `stat` or `statx` result structure at argument `index`, if the call
@@ -312,6 +309,20 @@ mod tests {
 100 statx(AT_FDCWD, \"/tmp/x\", AT_STATX_SYNC_AS_STAT, STATX_ALL, <unfinished ...>
 101 munmap(0x7ffff7ffd000, 8192) = 0
 100 <... statx resumed>{stx_mask=STATX_ALL, stx_ino=99, stx_dev_major=254, stx_dev_minor=3}) = 0";
+
+    #[test]
+    fn lines_are_wanted_by_their_call_name_only() {
+        let finder = memchr::memmem::Finder::new(b" resumed>");
+        let wanted = |line: &str| wanted_line(&finder, line.as_bytes());
+        assert!(wanted("100 openat(AT_FDCWD, \"/x\", O_RDONLY) = 3"));
+        assert!(wanted("[pid 7] 12:00:00.000001 newfstatat(3, \"\", {st_ino=1}, AT_EMPTY_PATH) = 0"));
+        assert!(wanted("100 <... statx resumed>{stx_ino=99}) = 0"));
+        assert!(wanted("fstat(3, {st_ino=1}) = 0"));
+        assert!(wanted("100 execve(\"/bin/true\", [\"true\"], []) = 0"));
+        assert!(!wanted("100 read(3, \"openat(AT_FDCWD, <... stat resumed>\", 40) = 40"));
+        assert!(!wanted("100 <... read resumed>\"stat(x)\", 7) = 7"));
+        assert!(!wanted("100 +++ exited with 0 +++"));
+    }
 
     fn all(ids: &Identities) -> Vec<(String, Identity)> {
         let mut v: Vec<_> = ids.by_path.iter().map(|(p, i)| (p.clone(), *i)).collect();

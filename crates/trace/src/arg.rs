@@ -95,16 +95,78 @@ impl From<&str> for FlagSet {
 }
 
 /// A quoted string argument.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+///
+/// Its bytes are decoded from strace's C escapes when first asked for
+/// ([`QuotedStr::bytes`]): a trace recorded with `-s 1048576` holds megabytes of file
+/// contents in read buffers, printed mostly as escapes, which a replay seldom looks at.
+#[derive(Clone, Debug, Default)]
 pub struct QuotedStr {
-    /// The bytes after decoding the C escapes.
-    pub bytes: Vec<u8>,
+    text: Text,
     /// `true` when strace printed `...` after the closing quote: the string was longer than
-    /// its `-s` limit and `bytes` is only its beginning.
+    /// its `-s` limit and its bytes are only its beginning.
     pub truncated: bool,
     /// `true` for `@"…"`, strace's spelling of an abstract Unix socket name.
     pub at_sign: bool,
 }
+
+/// The bytes of a [`QuotedStr`]: as they are, or as printed with escapes and decoded once
+/// someone reads them.
+#[derive(Clone, Debug)]
+enum Text {
+    Plain(Box<[u8]>),
+    Escaped(Box<Escaped>),
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::Plain(Box::default())
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Escaped {
+    printed: Box<[u8]>,
+    decoded: std::sync::OnceLock<Box<[u8]>>,
+}
+
+/// Escaped strings up to this long (most paths and names) are decoded right away; only
+/// longer ones wait until their bytes are read.
+const DECODE_AT_ONCE: usize = 64;
+
+impl QuotedStr {
+    /// A string of these bytes.
+    pub fn new(bytes: impl Into<Box<[u8]>>, truncated: bool, at_sign: bool) -> QuotedStr {
+        QuotedStr { text: Text::Plain(bytes.into()), truncated, at_sign }
+    }
+
+    /// A string as strace printed it between the quotes, C escapes and all.
+    pub(crate) fn printed(printed: &[u8], truncated: bool, at_sign: bool) -> QuotedStr {
+        let text = if memchr::memchr(b'\\', printed).is_none() {
+            Text::Plain(printed.into())
+        } else if printed.len() <= DECODE_AT_ONCE {
+            Text::Plain(crate::escape::unescape(printed).into())
+        } else {
+            Text::Escaped(Box::new(Escaped { printed: printed.into(), decoded: std::sync::OnceLock::new() }))
+        };
+        QuotedStr { text, truncated, at_sign }
+    }
+
+    /// The bytes, C escapes decoded.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.text {
+            Text::Plain(bytes) => bytes,
+            Text::Escaped(e) => e.decoded.get_or_init(|| crate::escape::unescape(&e.printed).into()),
+        }
+    }
+}
+
+impl PartialEq for QuotedStr {
+    fn eq(&self, other: &Self) -> bool {
+        (self.truncated, self.at_sign) == (other.truncated, other.at_sign) && self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for QuotedStr {}
 
 /// One member of a struct: `name=value`, or a bare value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,7 +227,7 @@ impl Arg {
     /// Returns the decoded bytes of a quoted string.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self.peeled() {
-            Arg::Str(s) => Some(&s.bytes),
+            Arg::Str(s) => Some(s.bytes()),
             _ => None,
         }
     }

@@ -82,15 +82,12 @@ pub(crate) fn decode_escape(src: &[u8], out: &mut Vec<u8>) -> usize {
 pub(crate) fn unescape(src: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(src.len());
     let mut i = 0;
-    while i < src.len() {
-        let b = src[i];
-        i += 1;
-        if b == b'\\' {
-            i += decode_escape(&src[i..], &mut out);
-        } else {
-            out.push(b);
-        }
+    while let Some(found) = memchr::memchr(b'\\', &src[i..]) {
+        out.extend_from_slice(&src[i..i + found]);
+        i += found + 1;
+        i += decode_escape(&src[i..], &mut out);
     }
+    out.extend_from_slice(&src[i..]);
     out
 }
 

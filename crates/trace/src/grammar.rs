@@ -14,7 +14,7 @@ use std::cell::RefCell;
 
 use crate::arg::{Arg, CallArg, Field, FlagSet, QuotedStr};
 use crate::cursor::{ident_string, is_ident_byte, is_ident_start, parse_decimal, text_string, Cursor, Fail};
-use crate::escape::{decode_escape, hex_digit, unescape};
+use crate::escape::{hex_digit, unescape};
 
 /// Deeper nesting than this is parsed as raw text, so hostile input cannot exhaust the stack.
 const MAX_DEPTH: u32 = 48;
@@ -336,26 +336,29 @@ fn parse_unsigned(c: &mut Cursor<'_>) -> Result<u64, Fail> {
     Ok(value)
 }
 
-/// Parses a quoted string starting at `"`, then the `...` that marks truncation.
+/// Parses a quoted string starting at `"`, then the `...` that marks truncation. The bytes
+/// are kept as printed (see [`QuotedStr`]): finding the closing quote is all the parsing a
+/// string needs, since a quote inside is escaped by an odd run of backslashes before it.
 fn parse_string(c: &mut Cursor<'_>, at_sign: bool) -> Result<Arg, Fail> {
     let open = c.pos;
     c.advance(1);
-    let mut bytes = Vec::new();
-    loop {
-        let rest = c.rest();
-        let Some(stop) = memchr::memchr2(b'"', b'\\', rest) else {
+    let rest = c.rest();
+    let mut from = 0;
+    let end = loop {
+        let Some(found) = memchr::memchr(b'"', &rest[from..]) else {
             return Err(Fail { pos: open, message: "unterminated string" });
         };
-        bytes.extend_from_slice(&rest[..stop]);
-        c.advance(stop + 1);
-        if rest[stop] == b'"' {
-            break;
+        let quote = from + found;
+        // The run cannot reach back past `from`: the byte before it is a quote.
+        let backslashes = rest[from..quote].iter().rev().take_while(|&&b| b == b'\\').count();
+        if backslashes % 2 == 0 {
+            break quote;
         }
-        let used = decode_escape(c.rest(), &mut bytes);
-        c.advance(used);
-    }
+        from = quote + 1;
+    };
+    c.advance(end + 1);
     let truncated = c.eat_str(b"...");
-    Ok(Arg::Str(QuotedStr { bytes, truncated, at_sign }))
+    Ok(Arg::Str(QuotedStr::printed(&rest[..end], truncated, at_sign)))
 }
 
 /// Parses `[…]` (the `~` already consumed when `negated`): an array, or a signal set when
@@ -505,7 +508,7 @@ mod tests {
     }
 
     fn string(bytes: &[u8]) -> Arg {
-        Arg::Str(QuotedStr { bytes: bytes.to_vec(), truncated: false, at_sign: false })
+        Arg::Str(QuotedStr::new(bytes, false, false))
     }
 
     #[test]
@@ -554,11 +557,22 @@ mod tests {
     }
 
     #[test]
+    fn long_strings_decode_when_read_as_short_ones_do() {
+        // Past the length decoded at once, with escaped quotes and backslashes at the ends.
+        let printed = r#"\"\\\0\x41\177ELF\2\1\1\3\0\0 text \"quoted\" \\\\ and more text to make it long\\"#;
+        let arg = args(&format!("\"{printed}\", 3")).remove(0);
+        let short: Vec<u8> = [&b"\"\\\0A\x7fELF\x02\x01\x01\x03\0\0 text \"quoted\" \\\\ and more"[..], b" text to make it long\\"].concat();
+        assert_eq!(arg.as_bytes(), Some(&short[..]));
+        assert_eq!(arg, string(&short));
+        assert_eq!(one(&format!("\"{printed}\"...")).as_quoted().map(|q| q.truncated), Some(true));
+    }
+
+    #[test]
     fn truncated_strings_are_flagged() {
         let arg = one(r#""\177ELF"..."#);
         assert_eq!(
             arg.as_quoted().unwrap(),
-            &QuotedStr { bytes: b"\x7fELF".to_vec(), truncated: true, at_sign: false }
+            &QuotedStr::new(&b"\x7fELF"[..], true, false)
         );
     }
 
@@ -567,7 +581,7 @@ mod tests {
         let arg = one(r#"{sa_family=AF_UNIX, sun_path=@"/tmp/.X11-unix/X0"}"#);
         let path = arg.field("sun_path").unwrap().as_quoted().unwrap();
         assert!(path.at_sign);
-        assert_eq!(path.bytes, b"/tmp/.X11-unix/X0");
+        assert_eq!(path.bytes(), b"/tmp/.X11-unix/X0");
     }
 
     #[test]

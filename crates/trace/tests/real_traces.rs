@@ -158,12 +158,12 @@ fn check_call(call: &Syscall) {
                 // With -s 1048576 nothing a program reads here is cut, so the decoded bytes
                 // are exactly what the call returned.
                 assert!(!data.truncated);
-                assert_eq!(data.bytes.len() as u64, count, "{}", context());
+                assert_eq!(data.bytes().len() as u64, count, "{}", context());
             }
         }
         "write" => {
             if let (Some(count), Some(data)) = (call.ret_u64(), call.arg(1).and_then(Arg::as_quoted)) {
-                assert_eq!(data.bytes.len() as u64, count, "{}", context());
+                assert_eq!(data.bytes().len() as u64, count, "{}", context());
             }
         }
         "newfstatat" | "fstat" | "stat" | "lstat" => {

@@ -300,10 +300,7 @@ impl Replayer {
                 // Logged raw: the bytes follow as dump lines.
                 self.raw_io = Some(RawIo { tpid, line, call: Box::new(c.clone()), bytes: Vec::new() });
             }
-            "read" | "pread64" => {
-                let data = c.arg_str(1).map(<[u8]>::to_vec);
-                self.read(tpid, line, c, data);
-            }
+            "read" | "pread64" => self.read(tpid, line, c, None),
             "write" | "pwrite64" => {
                 let data = c.arg_str(1).map(<[u8]>::to_vec);
                 self.write(tpid, line, c, data);

@@ -100,7 +100,10 @@ impl Replayer {
         fd.is_some_and(|fd| matches!(self.tables[table].kinds.get(&(fd as i32)), Some(FdKind::Pipe)))
     }
 
-    pub(super) fn read(&mut self, tpid: TracePid, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
+    /// A read or pread64; `dumped` is the bytes a raw read's dump lines showed, otherwise
+    /// the buffer argument holds them (decoded only when something looks at them).
+    pub(super) fn read(&mut self, tpid: TracePid, line: u64, c: &Syscall, dumped: Option<&[u8]>) {
+        let data = || dumped.or_else(|| c.arg_str(1));
         let Some(fd) = c.arg_u64(0) else { return };
         if c.ret.value().is_some() && self.io_result(line, c).is_none() {
             return;
@@ -110,7 +113,7 @@ impl Replayer {
         let window = self.read_starts.remove(&tpid).filter(|_| c.unfinished_line.is_some());
         if let (Some(FdKind::Proc { what, target }), Some(n)) = (&kind, c.ret.value()) {
             let (what, target) = (*what, *target);
-            let data = data.unwrap_or_default();
+            let data = data().unwrap_or_default();
             // read continues from the file position; pread64 reads at its offset and leaves
             // the position alone.
             let open = self.k.fd_description(self.mpid(tpid), fd as i32);
@@ -121,11 +124,11 @@ impl Replayer {
             if self.blind_maps_read(target) {
                 // Not comparable, but what it shows is still learned.
                 let (passed, failed, shown) = (self.report.passed, self.report.failed, self.report.mismatches.len());
-                self.check_proc_read(tpid, line, what, target, pos, &data, window);
+                self.check_proc_read(tpid, line, what, target, pos, data, window);
                 (self.report.passed, self.report.failed) = (passed, failed);
                 self.report.mismatches.truncate(shown);
             } else {
-                self.check_proc_read(tpid, line, what, target, pos, &data, window);
+                self.check_proc_read(tpid, line, what, target, pos, data, window);
             }
             self.seq_read_done(open, text.as_deref(), pos, n);
             if let (false, Some(o)) = (pread, open) {
@@ -152,9 +155,14 @@ impl Replayer {
             }
             return;
         }
-        if let (Some(FdKind::File(f)), Some(d)) = (&kind, &data) {
-            let path = self.k.file(*f).path.clone();
-            self.learn_setting(line, &path, d);
+        if let Some(FdKind::File(f)) = &kind {
+            let path = &self.k.file(*f).path;
+            if learn::is_setting(path) {
+                if let Some(d) = data() {
+                    let path = path.clone();
+                    self.learn_setting(line, &path, d);
+                }
+            }
         }
         // Advance the file position of ordinary reads.
         if let (Some(FdKind::File(_)), Some(n), "read") = (&kind, c.ret.value(), c.name.as_ref()) {
@@ -220,7 +228,7 @@ impl Replayer {
                     if n <= MAX_PADDED_READ {
                         data.resize(n as usize, 0);
                     }
-                    self.read(io.tpid, io.line, c, Some(data));
+                    self.read(io.tpid, io.line, c, Some(&data));
                 } else {
                     // No dump means strace could not read the buffer. Where its VMA lacks
                     // VM_READ (PROT_WRITE or PROT_EXEC only) the kernel still could: its

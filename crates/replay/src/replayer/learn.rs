@@ -569,9 +569,14 @@ const SETTINGS: [&str; 4] = [
     "/sys/kernel/debug/fault_around_bytes",
 ];
 
+/// Whether `path` is one of the files whose contents are settings the model has.
+pub(super) fn is_setting(path: &str) -> bool {
+    SETTINGS.contains(&path)
+}
+
 /// The value a read of setting file `path` shows (THP: 0 never, 1 madvise, 2 always).
 pub(super) fn setting_value(path: &str, text: &str) -> Option<u64> {
-    if !SETTINGS.contains(&path) {
+    if !is_setting(path) {
         return None;
     }
     if path.ends_with("transparent_hugepage/enabled") {

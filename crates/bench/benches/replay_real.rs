@@ -1,0 +1,47 @@
+//! `cargo bench -p bench --bench replay_real`: the parts of the `replay-real` row (the
+//! recorded real programs `mmsim bench` replays), each on its own: parsing the traces, the
+//! file-identity pass, and the whole replay with --verify. Needs strace and setarch, as the
+//! row does.
+
+use divan::counter::ItemsCount;
+
+// As in the `mmsim` binary, whose allocator the row measures.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    divan::main();
+}
+
+fn traces() -> &'static [bench::RealTrace] {
+    bench::real_traces().unwrap_or_else(|e| panic!("replay-real traces: {e}"))
+}
+
+fn lines(log: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', log).count()
+}
+
+#[divan::bench(args = ["cat", "sh", "python3"])]
+fn parse(b: divan::Bencher, name: &str) {
+    let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
+    b.counter(ItemsCount::new(lines(log)))
+        .bench(|| trace::Parser::new(divan::black_box(&log[..])).report_call_starts(true).count());
+}
+
+#[divan::bench(args = ["cat", "sh", "python3"])]
+fn identities(b: divan::Bencher, name: &str) {
+    let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
+    b.counter(ItemsCount::new(lines(log))).bench(|| replay::Identities::collect(divan::black_box(&log[..])).len());
+}
+
+#[divan::bench(args = ["cat", "sh", "python3"])]
+fn replay_verify(b: divan::Bencher, name: &str) {
+    let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
+    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+    b.counter(ItemsCount::new(lines(log))).bench(|| {
+        let ids = replay::Identities::collect(&log[..]);
+        let r = replay::replay(|| Ok(std::io::Cursor::new(log.clone())), ids, opts.clone(), |_| {});
+        assert_eq!(r.failed, 0, "{name}: {}", r.summary());
+        r.lines
+    });
+}
