@@ -42,11 +42,14 @@ pub enum Workload {
     /// bench starts (`cat`, a shell running `cat`, `python3` where installed), reading the
     /// programs' files from this machine; one operation is one trace line.
     ReplayReal,
+    /// `mmsim check --random`: random scripts run on this machine's kernel and on the model
+    /// and compared, one after the other on one thread; one operation is one script.
+    CheckRandom,
 }
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 9] = [
+    pub const ALL: [Workload; 10] = [
         Workload::FaultAnon,
         Workload::FaultFile,
         Workload::MmapMunmap,
@@ -56,6 +59,7 @@ impl Workload {
         Workload::ForkBig,
         Workload::Replay,
         Workload::ReplayReal,
+        Workload::CheckRandom,
     ];
 
     /// The name used on the command line and in the JSON.
@@ -70,6 +74,7 @@ impl Workload {
             Workload::ForkBig => "fork-1g",
             Workload::Replay => "replay",
             Workload::ReplayReal => "replay-real",
+            Workload::CheckRandom => "check-random",
         }
     }
 
@@ -114,6 +119,8 @@ pub struct Scale {
     pub replay_lines: u64,
     /// Replays of each recorded real program's trace (replay-real).
     pub replay_real_rounds: u64,
+    /// Random scripts of check-random.
+    pub check_scripts: u64,
 }
 
 impl Scale {
@@ -136,6 +143,7 @@ impl Scale {
             vma_ops: 100_000,
             replay_lines: 2_000_000,
             replay_real_rounds: 20,
+            check_scripts: 100,
         }
     }
 
@@ -158,6 +166,7 @@ impl Scale {
             vma_ops: 1_000,
             replay_lines: 10_000,
             replay_real_rounds: 1,
+            check_scripts: 2,
         }
     }
 }
@@ -453,6 +462,18 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 }
             }
         }
+        Workload::CheckRandom => {
+            out.timing = timed(|| {
+                for seed in 1..=s.check_scripts {
+                    let script = hostdiff::gen::random_script(seed, CHECK_STEPS);
+                    let host = hostdiff::run_on_host(&script).unwrap_or_else(|e| panic!("seed {seed}: host run: {e}"));
+                    let model = hostdiff::model::run_on_model(&script, &host.init)
+                        .unwrap_or_else(|e| panic!("seed {seed}: model run: {e}"));
+                    std::hint::black_box(hostdiff::compare::compare(&script, &host, &model));
+                }
+                s.check_scripts
+            });
+        }
         Workload::Vma1m => {
             let before = status_kb("VmRSS:");
             let mut big = VmaSpace::build(s.vmas_big);
@@ -478,6 +499,9 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
     out.peak_rss_kb = status_kb("VmHWM:");
     out
 }
+
+/// Steps of each check-random script (`mmsim check --random`'s default).
+const CHECK_STEPS: usize = 60;
 
 /// An address space of `count` one-page VMAs for the vma-1m rounds.
 struct VmaSpace {
@@ -562,6 +586,7 @@ pub fn run_host(w: Workload, s: &Scale) -> Result<(Timing, Option<Timing>), Stri
         Workload::ForkExit => (host(&["fork-exit".into(), a(s.fork_mb)])?, None),
         Workload::ForkBig => (host(&["fork-big".into(), a(s.fork_big_mb), a(s.fork_big_forks)])?, None),
         Workload::Replay | Workload::ReplayReal => return Err("replay has no host side (it replays a log)".into()),
+        Workload::CheckRandom => return Err("check-random runs on the host and the model at once".into()),
         Workload::Vma1m => {
             let big = host(&["vma-ops".into(), a(s.host_vmas_big), a(s.vma_ops)])?;
             let small = host(&["vma-ops".into(), a(s.vmas_small), a(s.vma_ops)])?;
@@ -631,7 +656,10 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
     if w == Workload::ReplayReal {
         real_traces()?;
     }
-    let with_host = vs_host && w != Workload::Replay && w != Workload::ReplayReal;
+    if w == Workload::CheckRandom {
+        hostdiff::support().map_err(|e| format!("check-random cannot run on this host: {e}"))?;
+    }
+    let with_host = vs_host && !matches!(w, Workload::Replay | Workload::ReplayReal | Workload::CheckRandom);
     let (mut model, mut scalings, mut host, mut host_small) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut last = ModelRun::default();
     let mut first: Option<ModelRun> = None;
@@ -700,6 +728,9 @@ pub fn table(rows: &[Row]) -> String {
         if let Some(b) = r.model_bytes_per_vma {
             notes.push(format!("{b:.0} B/VMA"));
         }
+        if r.workload == Workload::CheckRandom.name() {
+            notes.push(format!("{:.1} scripts/s on one thread", 1e9 / r.model_ns_per_op));
+        }
         notes.push(format!("peak RSS {} MiB", r.peak_rss_kb / 1024));
         let _ = writeln!(
             s,
@@ -722,6 +753,9 @@ mod tests {
     fn every_workload_runs_on_the_model_at_quick_size() {
         for w in Workload::ALL {
             if w == Workload::ReplayReal && !hostreq::need_tools("replay-real", &["strace", "setarch"]) {
+                continue;
+            }
+            if w == Workload::CheckRandom && hostreq::need("check-random", hostdiff::support()).is_none() {
                 continue;
             }
             let r = measure(w, &Scale::quick(), 1, false).unwrap();

@@ -12,6 +12,7 @@
 //! before the first step. `expect` lines, `print`, `events` and other model-only views are
 //! skipped; use `mmsim run` for them.
 
+use crate::jobs::Shard;
 use abi::Errno;
 use hostdiff::compare::{compare, Mismatch};
 use hostdiff::{Addr, Fd, HostScript, Op, OpenMode, Outcome};
@@ -426,8 +427,10 @@ pub fn run_check(name: &str, t: &Translation) -> anyhow::Result<CheckReport> {
     Ok(CheckReport { text, differences: mismatches.len() })
 }
 
-/// Runs `count` random scripts from `seed` on both sides; returns the report.
-pub fn run_random(count: u64, seed: u64, steps: usize) -> anyhow::Result<CheckReport> {
+/// Runs `count` random scripts from `seed` on both sides (only `shard`'s slice of them, on
+/// `jobs` threads); returns the report, the same whatever `jobs`: a line for each script that
+/// differed, in seed order, then the count.
+pub fn run_random(count: u64, seed: u64, steps: usize, jobs: usize, shard: Shard) -> anyhow::Result<CheckReport> {
     if let Err(reason) = hostdiff::support() {
         anyhow::bail!("cannot compare with the host kernel: {reason}");
     }
@@ -437,21 +440,51 @@ pub fn run_random(count: u64, seed: u64, steps: usize) -> anyhow::Result<CheckRe
     if seed.checked_add(count.saturating_sub(1)).is_none() {
         anyhow::bail!("--seed {seed} with --random {count}: the last seed would be beyond {}", u64::MAX);
     }
+    let part = shard.range(count);
+    let first = seed + part.start;
+    let n = part.end - part.start;
     let mut text = String::new();
     let mut differences = 0;
     let mut total = 0;
-    for s in (0..count).map(|i| seed + i) {
-        let script = hostdiff::gen::random_script(s, steps);
-        let host = hostdiff::run_on_host(&script).map_err(|e| anyhow::anyhow!("seed {s}: host run failed: {e}"))?;
-        let model = hostdiff::model::run_on_model(&script, &host.init)
-            .map_err(|e| anyhow::anyhow!("seed {s}: model run failed: {e}"))?;
-        total += script.steps.len();
-        let m = compare(&script, &host, &model);
-        if let Some(first) = m.first() {
-            differences += 1;
-            let _ = writeln!(text, "seed {s}: step {}: {}", first.step, first.what.trim_end());
-        }
+    let mut failed = None;
+    crate::jobs::run_ordered(
+        n,
+        jobs,
+        |i| one_random(first + i, steps),
+        |_, result| match result {
+            Ok((steps, difference)) => {
+                total += steps;
+                if let Some(line) = difference {
+                    differences += 1;
+                    text.push_str(&line);
+                }
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        },
+    );
+    if let Some(e) = failed {
+        return Err(e);
     }
-    let _ = writeln!(text, "{count} random scripts ({total} steps), {differences} with differences");
+    if shard.is_part() {
+        let seeds = if n == 0 { "no seeds".to_string() } else { format!("seeds {first} to {}", first + n - 1) };
+        let _ = write!(text, "shard {shard} ({seeds}): ");
+    }
+    let _ = writeln!(text, "{n} random scripts ({total} steps), {differences} with differences");
     Ok(CheckReport { text, differences })
+}
+
+/// Runs the random script of `seed` on both sides: its number of steps, and the line that
+/// reports its first difference, if any.
+fn one_random(seed: u64, steps: usize) -> anyhow::Result<(usize, Option<String>)> {
+    let script = hostdiff::gen::random_script(seed, steps);
+    let host = hostdiff::run_on_host(&script).map_err(|e| anyhow::anyhow!("seed {seed}: host run failed: {e}"))?;
+    let model = hostdiff::model::run_on_model(&script, &host.init)
+        .map_err(|e| anyhow::anyhow!("seed {seed}: model run failed: {e}"))?;
+    let m = compare(&script, &host, &model);
+    let line = m.first().map(|first| format!("seed {seed}: step {}: {}\n", first.step, first.what.trim_end()));
+    Ok((script.steps.len(), line))
 }

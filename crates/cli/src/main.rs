@@ -8,6 +8,7 @@
 //! The binary depends on every library crate of the workspace; nothing depends on it.
 
 mod check;
+mod jobs;
 mod record;
 mod repl;
 mod tour;
@@ -61,6 +62,8 @@ enum Command {
         /// Steps per random script.
         #[arg(long, default_value_t = 60)]
         steps: usize,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Run a command under `setarch -R strace -f -v -s 1048576` and keep its trace, for
     /// `mmsim replay`.
@@ -109,8 +112,14 @@ enum Command {
         /// `strace -ff -o PREFIX`, the PREFIX or the set of `PREFIX.PID` files, merged in a
         /// fixed order (by time stamps when every line has one; otherwise each child's file
         /// follows the line where its parent's clone/fork/vfork returned its pid).
+        ///
+        /// Several traces, or a directory of them, are replayed each on its own, in parallel
+        /// (see --jobs and --shard), and reported in the order of the files (a directory's
+        /// in name order); `PREFIX.PID` files of one `strace -ff` run count as one trace.
         #[arg(required = true, num_args = 1..)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        spread: Spread,
     },
     /// Time the model on memory workloads (with --vs-host, also this machine's kernel doing
     /// the same work) and print ns per operation and the host/model ratio.
@@ -128,7 +137,7 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
         /// Only these workloads (fault-anon, fault-file, mmap-munmap, mprotect-split,
-        /// fork-exit, vma-1m, fork-1g, replay, replay-real).
+        /// fork-exit, vma-1m, fork-1g, replay, replay-real, check-random).
         workloads: Vec<String>,
         /// Measure in this process and print the rows as JSON lines (each workload otherwise
         /// runs in a fresh `mmsim` process of its own, as the host side does).
@@ -145,6 +154,25 @@ enum Command {
         #[command(flatten)]
         flags: RunFlags,
     },
+}
+
+/// How a run of many random scripts or traces is spread over threads and machines.
+#[derive(Debug, Clone, Copy, clap::Args)]
+struct Spread {
+    /// Threads to run on (default: every core). The output does not depend on it.
+    #[arg(long, value_name = "N", value_parser = jobs::parse_jobs)]
+    jobs: Option<usize>,
+    /// Run only the I-th of N equal slices of the seeds (or traces), for splitting a large run
+    /// across machines: the outputs of shards 1/N to N/N, one after the other, are the whole
+    /// run's (see docs/parallel-runs.md).
+    #[arg(long, value_name = "I/N", default_value = "1/1")]
+    shard: jobs::Shard,
+}
+
+impl Spread {
+    fn jobs(self) -> usize {
+        self.jobs.unwrap_or_else(jobs::all_cores)
+    }
 }
 
 /// How a scenario run reports.
@@ -227,7 +255,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Record { output, buffers, whole_files, command } => {
             record::record(&output, buffers, whole_files, &command)
         }
-        Command::Replay { verify, strict, keep_going, cwd, root, no_bundle, files } => {
+        Command::Replay { verify, strict, keep_going, cwd, root, no_bundle, files, spread } => {
             let mode = if strict {
                 replay::Mode::Strict
             } else if verify {
@@ -235,7 +263,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 replay::Mode::Run
             };
-            record::replay(&files, replay::Options { mode, keep_going, cwd }, record::FileOptions { root, no_bundle })
+            let opts = replay::Options { mode, keep_going, cwd };
+            record::replay(&files, opts, record::FileOptions { root, no_bundle }, spread.jobs(), spread.shard)
         }
         Command::Bench { vs_host, json, quick, runs, workloads, in_process } => {
             let scale = if quick { bench::Scale::quick() } else { bench::Scale::full() };
@@ -260,7 +289,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                 match measure_isolated(w, quick, runs, vs_host) {
                     Ok(row) => rows.push(row),
                     // It needs strace to record its programs: a note where it cannot run.
-                    Err(e) if w == bench::Workload::ReplayReal => eprintln!("note: {e:#}"),
+                    Err(e) if matches!(w, bench::Workload::ReplayReal | bench::Workload::CheckRandom) => {
+                        eprintln!("note: {e:#}")
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -271,9 +302,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { file, random, seed, steps } => {
+        Command::Check { file, random, seed, steps, spread } => {
             let report = match (file, random) {
-                (_, Some(n)) => check::run_random(n, seed, steps)?,
+                (_, Some(n)) => check::run_random(n, seed, steps, spread.jobs(), spread.shard)?,
                 (Some(file), None) => {
                     let source = read_scenario(&file)?;
                     let shown = file.display().to_string();

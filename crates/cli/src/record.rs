@@ -44,36 +44,89 @@ enum Input {
     Merged(Vec<u8>),
 }
 
-/// The trace `files` name: one file; or, for `strace -ff -o PREFIX`, the prefix (when no
-/// file has that name) or the `PREFIX.PID` files themselves.
-fn input(files: &[PathBuf]) -> anyhow::Result<(String, Input)> {
-    let per_pid: Vec<(u32, PathBuf)> = match files {
-        [one] if one.exists() => return Ok((one.display().to_string(), Input::File(one.clone()))),
-        [prefix] => {
+/// One trace among the files a replay was given: a file, or the `PREFIX.PID` files of one
+/// `strace -ff` run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TraceFiles {
+    One(PathBuf),
+    PerPid(Vec<(u32, PathBuf)>),
+}
+
+/// The traces `files` name, in order: one file; for `strace -ff -o PREFIX`, the prefix (when
+/// no file has that name) or the `PREFIX.PID` files themselves; several traces; directories
+/// of traces (their files in name order, less the bundles `mmsim record` keeps beside them).
+/// `PREFIX.PID` files with the same PREFIX are one trace.
+fn traces(files: &[PathBuf]) -> anyhow::Result<Vec<TraceFiles>> {
+    if let [prefix] = files {
+        if !prefix.exists() {
             let found = trace::per_pid_files(prefix).unwrap_or_default();
             if found.is_empty() {
                 anyhow::bail!("cannot open {}: no such file, nor {0}.PID files of `strace -ff`", prefix.display());
             }
-            found
+            return Ok(vec![TraceFiles::PerPid(found)]);
         }
-        many => many
-            .iter()
-            .map(|f| {
-                trace::pid_suffix(f)
-                    .map(|pid| (pid, f.clone()))
-                    .with_context(|| format!("{}: several files are `strace -ff` files, named PREFIX.PID", f.display()))
-            })
-            .collect::<anyhow::Result<_>>()?,
+    }
+    let mut listed = Vec::new();
+    for f in files {
+        if f.is_dir() {
+            let mut inside = Vec::new();
+            for entry in std::fs::read_dir(f).with_context(|| format!("cannot list {}", f.display()))? {
+                let path = entry.with_context(|| format!("cannot list {}", f.display()))?.path();
+                let bundle = path.extension().is_some_and(|e| e == "files") && path.with_extension("").is_file();
+                if path.is_file() && !bundle {
+                    inside.push(path);
+                }
+            }
+            inside.sort();
+            listed.extend(inside);
+        } else {
+            listed.push(f.clone());
+        }
+    }
+    let mut out: Vec<TraceFiles> = Vec::new();
+    for f in listed {
+        match trace::pid_suffix(&f) {
+            Some(pid) => {
+                let prefix = f.with_extension("");
+                let group = out.iter_mut().find_map(|t| match t {
+                    TraceFiles::PerPid(v) if v[0].1.with_extension("") == prefix => Some(v),
+                    _ => None,
+                });
+                match group {
+                    Some(v) => v.push((pid, f)),
+                    None => out.push(TraceFiles::PerPid(vec![(pid, f)])),
+                }
+            }
+            None => out.push(TraceFiles::One(f)),
+        }
+    }
+    anyhow::ensure!(
+        !out.is_empty(),
+        "no trace files in {}",
+        files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+    );
+    Ok(out)
+}
+
+/// A trace's name in the report, and where its text comes from. `notes` gets a line for a
+/// merged `strace -ff` set.
+fn input(t: &TraceFiles, notes: &mut Vec<(Stream, String)>) -> anyhow::Result<(String, Input)> {
+    let per_pid = match t {
+        TraceFiles::One(f) => return Ok((f.display().to_string(), Input::File(f.clone()))),
+        TraceFiles::PerPid(v) => v,
     };
     let mut logs = Vec::new();
-    for (pid, path) in &per_pid {
+    for (pid, path) in per_pid {
         logs.push((*pid, std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?));
     }
     let label = per_pid[0].1.with_extension("").display().to_string();
-    eprintln!(
-        "mmsim: merged {} per-process files of `strace -ff` ({label}.*); line numbers below are those of the merged log",
-        per_pid.len()
-    );
+    notes.push((
+        Stream::Err,
+        format!(
+            "mmsim: merged {} per-process files of `strace -ff` ({label}.*); line numbers below are those of the merged log\n",
+            per_pid.len()
+        ),
+    ));
     Ok((label, Input::Merged(trace::merge_per_pid(&logs))))
 }
 
@@ -102,11 +155,98 @@ pub struct FileOptions {
     pub no_bundle: bool,
 }
 
-/// Replays a trace and prints every mismatch, then the summary; exit status 0 only when
-/// nothing failed. The bundle beside the trace (`TRACE.files`), when there is one, answers
+/// Where a line of a replay's report goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stream {
+    Out,
+    Err,
+}
+
+/// A replay's report: its lines in order, each to stdout or stderr, and whether it was clean.
+#[derive(Debug, Default)]
+struct Replayed {
+    /// The trace's name.
+    label: String,
+    lines: Vec<(Stream, String)>,
+    ok: bool,
+}
+
+impl Replayed {
+    fn print(&self) {
+        use std::io::Write;
+        for (stream, text) in &self.lines {
+            match stream {
+                Stream::Out => {
+                    print!("{text}");
+                }
+                Stream::Err => {
+                    let _ = std::io::stdout().flush();
+                    eprint!("{text}");
+                }
+            }
+        }
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// Replays traces and prints every mismatch, then the summary; exit status 0 only when
+/// nothing failed. The bundle beside a trace (`TRACE.files`), when there is one, answers
 /// what the replay asks of the recording machine's files; then `--root`, then this machine.
-pub fn replay(files: &[PathBuf], mut opts: replay::Options, fopts: FileOptions) -> anyhow::Result<ExitCode> {
-    let (label, input) = input(files)?;
+/// Several traces are replayed each on its own, on `jobs` threads (only `shard`'s slice of
+/// them), and reported in order, with a count at the end.
+pub fn replay(
+    files: &[PathBuf],
+    opts: replay::Options,
+    fopts: FileOptions,
+    jobs: usize,
+    shard: crate::jobs::Shard,
+) -> anyhow::Result<ExitCode> {
+    let all = traces(files)?;
+    if all.len() == 1 && !shard.is_part() {
+        let r = replay_one(&all[0], opts, &fopts, std::io::stderr().is_terminal())?;
+        r.print();
+        return Ok(if r.ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    let part = shard.range(all.len() as u64);
+    let mine = &all[part.start as usize..part.end as usize];
+    let (mut clean, mut failed) = (0, 0);
+    crate::jobs::run_ordered(
+        mine.len() as u64,
+        jobs,
+        |i| replay_one(&mine[i as usize], opts.clone(), &fopts, false),
+        |_, r| {
+            match r {
+                Ok(r) => {
+                    println!("== {}", r.label);
+                    r.print();
+                    if r.ok {
+                        clean += 1;
+                    } else {
+                        failed += 1;
+                    }
+                }
+                Err(e) => {
+                    println!("mmsim: error: {e:#}");
+                    failed += 1;
+                }
+            }
+            true
+        },
+    );
+    let which = if shard.is_part() {
+        let range = if mine.is_empty() { "none".to_string() } else { format!("{} to {}", part.start + 1, part.end) };
+        format!("shard {shard} (traces {range} of {}): ", all.len())
+    } else {
+        String::new()
+    };
+    println!("{which}{} traces replayed: {clean} clean, {failed} with mismatches or errors", mine.len());
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Replays one trace; with `bar`, showing its progress on the terminal.
+fn replay_one(t: &TraceFiles, mut opts: replay::Options, fopts: &FileOptions, bar: bool) -> anyhow::Result<Replayed> {
+    let mut notes = Vec::new();
+    let (label, input) = input(t, &mut notes)?;
     let mut found = match &fopts.root {
         Some(dir) => {
             anyhow::ensure!(dir.is_dir(), "--root {}: not a directory", dir.display());
@@ -124,21 +264,25 @@ pub fn replay(files: &[PathBuf], mut opts: replay::Options, fopts: FileOptions) 
         found = found.with_bundle(bundle, fopts.no_bundle);
     }
     let found = std::sync::Arc::new(found);
-    match input {
+    let mut r = match input {
         Input::File(file) => {
             let open = || std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()));
             let ids = replay::Identities::collect(BufReader::new(open()?));
             let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
             let reopen = || open().map(|f| BufReader::with_capacity(1 << 20, f)).map_err(std::io::Error::other);
-            run(&label, reopen, ids, size, opts, found)
+            run(&label, reopen, ids, size, opts, found, bar)
         }
         Input::Merged(text) => {
             let ids = replay::Identities::collect(&text[..]);
             let size = text.len() as u64;
             let text: std::sync::Arc<[u8]> = text.into();
-            run(&label, || Ok(std::io::Cursor::new(text.clone())), ids, size, opts, found)
+            run(&label, || Ok(std::io::Cursor::new(text.clone())), ids, size, opts, found, bar)
         }
-    }
+    };
+    notes.append(&mut r.lines);
+    r.lines = notes;
+    r.label = label;
+    Ok(r)
 }
 
 fn run<R: std::io::BufRead + Send + 'static>(
@@ -148,9 +292,10 @@ fn run<R: std::io::BufRead + Send + 'static>(
     size: u64,
     opts: replay::Options,
     found: std::sync::Arc<replay::Files>,
-) -> anyhow::Result<ExitCode> {
+    bar: bool,
+) -> Replayed {
     let keep_going = opts.keep_going;
-    let bar = if std::io::stderr().is_terminal() {
+    let bar = if bar {
         let b = indicatif::ProgressBar::new(size);
         b.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
@@ -169,37 +314,42 @@ fn run<R: std::io::BufRead + Send + 'static>(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let mut out = Replayed::default();
+    let mut say = |stream, text: String| out.lines.push((stream, text + "\n"));
     for e in &report.errors {
         if e.line > 0 {
-            eprintln!("{file}:{e}");
+            say(Stream::Err, format!("{file}:{e}"));
         } else {
-            eprintln!("{file}: {e}");
+            say(Stream::Err, format!("{file}: {e}"));
         }
     }
     for b in &report.bindings {
-        println!("{file}: {b}");
+        say(Stream::Out, format!("{file}: {b}"));
     }
     for d in &report.differs {
-        println!("{file}: {d}");
+        say(Stream::Out, format!("{file}: {d}"));
     }
     // Mismatches that follow from a differing file are its consequences: show a few.
     let shown = if report.differs.is_empty() { report.mismatches.len() } else { 3 };
     for m in report.mismatches.iter().take(shown) {
-        println!("{file}:{m}");
+        say(Stream::Out, format!("{file}:{m}"));
     }
     if report.failed > shown as u64 {
-        println!(
-            "{file}: ... and {} more mismatches, likely consequences of the differing files above",
-            report.failed - shown as u64
+        say(
+            Stream::Out,
+            format!(
+                "{file}: ... and {} more mismatches, likely consequences of the differing files above",
+                report.failed - shown as u64
+            ),
         );
     }
     let secs = started.elapsed().as_secs_f64();
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
     let runs = if report.runs > 1 { format!(", {} runs to learn the unknowns", report.runs) } else { String::new() };
-    eprintln!("{} lines in {:.2} s ({:.0} lines/s{runs})", report.lines, secs, report.lines as f64 / secs.max(1e-9));
-    print!("{}", report.summary());
-    let _ = std::io::stdout().flush();
-    let ok = report.failed == 0 && report.differs.is_empty() && (keep_going || report.errors.is_empty());
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    say(
+        Stream::Err,
+        format!("{} lines in {:.2} s ({:.0} lines/s{runs})", report.lines, secs, report.lines as f64 / secs.max(1e-9)),
+    );
+    out.lines.push((Stream::Out, report.summary()));
+    out.ok = report.failed == 0 && report.differs.is_empty() && (keep_going || report.errors.is_empty());
+    out
 }

@@ -561,7 +561,9 @@ mod tests {
         // Past the length decoded at once, with escaped quotes and backslashes at the ends.
         let printed = r#"\"\\\0\x41\177ELF\2\1\1\3\0\0 text \"quoted\" \\\\ and more text to make it long\\"#;
         let arg = args(&format!("\"{printed}\", 3")).remove(0);
-        let short: Vec<u8> = [&b"\"\\\0A\x7fELF\x02\x01\x01\x03\0\0 text \"quoted\" \\\\ and more"[..], b" text to make it long\\"].concat();
+        let short: Vec<u8> =
+            [&b"\"\\\0A\x7fELF\x02\x01\x01\x03\0\0 text \"quoted\" \\\\ and more"[..], b" text to make it long\\"]
+                .concat();
         assert_eq!(arg.as_bytes(), Some(&short[..]));
         assert_eq!(arg, string(&short));
         assert_eq!(one(&format!("\"{printed}\"...")).as_quoted().map(|q| q.truncated), Some(true));
@@ -570,10 +572,7 @@ mod tests {
     #[test]
     fn truncated_strings_are_flagged() {
         let arg = one(r#""\177ELF"..."#);
-        assert_eq!(
-            arg.as_quoted().unwrap(),
-            &QuotedStr::new(&b"\x7fELF"[..], true, false)
-        );
+        assert_eq!(arg.as_quoted().unwrap(), &QuotedStr::new(&b"\x7fELF"[..], true, false));
     }
 
     #[test]
