@@ -240,6 +240,20 @@ fn copy_wanted(resumed: &memchr::memmem::Finder<'_>, block: &[u8], text: &mut Ve
 /// brackets and a `--decode-pids=comm` name, all short.
 const NAME_WITHIN: usize = 256;
 
+/// Whether a whole call line failed (`= -1 ENOENT (No such file or directory)`, perhaps with
+/// a `-T` duration after): nothing it shows is an identity or a directory (programs that
+/// search a path fail many opens and stats).
+fn failed(line: &[u8]) -> bool {
+    let line = line.trim_ascii_end();
+    let tail = &line[line.len().saturating_sub(TAIL)..];
+    // The last `) = ` is the result's: a path that holds one comes before it.
+    let result = memchr::memmem::rfind(tail, b") = ").map(|i| &tail[i + 4..]);
+    !line.ends_with(b"<unfinished ...>") && result.is_some_and(|r| r.starts_with(b"-1 E"))
+}
+
+/// How far from its end a line's result is: an errno name and its message, a duration.
+const TAIL: usize = 160;
+
 /// Whether a line is a call (or the resumption of one) that may open or stat a file
 /// (`open`, and names ending in `at`, `stat` or `statx`: `openat`, `newfstatat`,
 /// `fstat`, `lstat`, ...) or show the starting directory (`getcwd`, `readlink`, `chdir`,
@@ -255,6 +269,9 @@ fn wanted_line(resumed: &memchr::memmem::Finder<'_>, line: &[u8]) -> bool {
         }
         _ => {
             let Some(p) = paren else { return false };
+            if failed(line) {
+                return false;
+            }
             let start = head[..p].iter().rposition(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).map_or(0, |i| i + 1);
             &head[start..p]
         }
@@ -322,6 +339,12 @@ mod tests {
         assert!(!wanted("100 read(3, \"openat(AT_FDCWD, <... stat resumed>\", 40) = 40"));
         assert!(!wanted("100 <... read resumed>\"stat(x)\", 7) = 7"));
         assert!(!wanted("100 +++ exited with 0 +++"));
+        assert!(!wanted("100 openat(AT_FDCWD, \"/x\", O_RDONLY) = -1 ENOENT (No such file or directory)"));
+        assert!(!wanted(
+            "100 newfstatat(AT_FDCWD, \"/x\", 0x7ffc, 0) = -1 ENOENT (No such file or directory) <0.000011>"
+        ));
+        assert!(wanted("100 openat(AT_FDCWD, \"/x\", O_RDONLY <unfinished ...>"));
+        assert!(wanted("100 openat(AT_FDCWD, \"/a) = -1 Eb\", O_RDONLY) = 3"));
     }
 
     fn all(ids: &Identities) -> Vec<(String, Identity)> {

@@ -20,7 +20,7 @@ pub enum Arg {
     /// (`8192*1024`, `1<<20`) are evaluated.
     Int(u64),
     /// A single symbolic name, such as `AT_FDCWD`, `PROT_NONE` or `SIGCHLD`.
-    Ident(String),
+    Ident(Arc<str>),
     /// Names and numbers joined by `|`, such as `PROT_READ|PROT_WRITE` or `S_IFREG|0644`,
     /// kept as printed with their value; see [`Arg::flag_parts`] and [`Arg::flags_value`].
     Flags(FlagSet),
@@ -55,7 +55,7 @@ pub enum Arg {
     /// A named argument, as strace prints some calls' arguments:
     /// `clone(child_stack=NULL, flags=CLONE_VM|SIGCHLD, child_tidptr=0x7f…)`. Accessors look
     /// through the name to the value.
-    Named(Box<(String, Arg)>),
+    Named(Box<(Arc<str>, Arg)>),
     /// `...`: strace left something out.
     Ellipsis,
     /// Text the parser did not recognize, kept verbatim (lossily converted to UTF-8).
@@ -171,8 +171,9 @@ impl Eq for QuotedStr {}
 /// One member of a struct: `name=value`, or a bare value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Field {
-    /// The member name, or `None` for a value printed without one.
-    pub name: Option<String>,
+    /// The member name, or `None` for a value printed without one. Names are shared: a
+    /// trace repeats the same few (`st_ino`, `sa_handler`) over and over.
+    pub name: Option<Arc<str>>,
     /// The member value.
     pub value: Arg,
 }
@@ -243,7 +244,7 @@ impl Arg {
     /// Returns the name of a single symbolic value such as `AT_FDCWD`.
     pub fn as_ident(&self) -> Option<&str> {
         match self.peeled() {
-            Arg::Ident(name) => Some(name),
+            Arg::Ident(name) => Some(&**name),
             _ => None,
         }
     }
@@ -304,7 +305,7 @@ impl Arg {
     /// Returns the name of a named argument (`flags` in `flags=CLONE_VM`).
     pub fn name(&self) -> Option<&str> {
         match self {
-            Arg::Named(inner) => Some(&inner.0),
+            Arg::Named(inner) => Some(&*inner.0),
             _ => None,
         }
     }
@@ -342,7 +343,7 @@ impl Arg {
     pub fn flag_parts(&self) -> impl Iterator<Item = FlagPart<'_>> {
         let (text, number) = match self.peeled() {
             Arg::Flags(set) => (set.text(), None),
-            Arg::Ident(text) => (text.as_str(), None),
+            Arg::Ident(text) => (&**text, None),
             Arg::Int(v) => ("", Some(*v)),
             _ => ("", None),
         };

@@ -11,6 +11,7 @@
 
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use crate::arg::{Arg, CallArg, Field, FlagSet, QuotedStr};
 use crate::cursor::{ident_string, is_ident_byte, is_ident_start, parse_decimal, text_string, Cursor, Fail};
@@ -216,7 +217,7 @@ fn parse_primary(c: &mut Cursor<'_>, depth: u32) -> Result<Arg, Fail> {
             if name == b"NULL" {
                 Ok(Arg::Null)
             } else {
-                Ok(Arg::Ident(ident_string(name)))
+                Ok(Arg::Ident(interned(name)))
             }
         }
         Some(_) => Err(c.fail("unexpected character")),
@@ -265,6 +266,27 @@ fn flag_set(text: &[u8]) -> FlagSet {
             seen.insert(text.into(), set.clone());
         }
         set
+    })
+}
+
+/// The identifier `name`, from a per-thread table of those seen so far (as [`flag_set`]
+/// does for flag sets): names and struct members repeat on every line, and sharing them
+/// spares an allocation each.
+fn interned(name: &[u8]) -> Arc<str> {
+    /// Names beyond this many are built each time, so odd input cannot grow the table.
+    const MAX_NAMES: usize = 8192;
+    thread_local! {
+        static SEEN: RefCell<FxHashMap<Box<[u8]>, Arc<str>>> = RefCell::new(FxHashMap::default());
+    }
+    SEEN.with_borrow_mut(|seen| {
+        if let Some(n) = seen.get(name) {
+            return n.clone();
+        }
+        let n: Arc<str> = ident_string(name).into();
+        if seen.len() < MAX_NAMES {
+            seen.insert(name.into(), n.clone());
+        }
+        n
     })
 }
 
@@ -394,7 +416,7 @@ fn parse_bracket(c: &mut Cursor<'_>, negated: bool, depth: u32) -> Result<Arg, F
     let names = items
         .into_iter()
         .map(|item| match item {
-            Arg::Ident(name) => Ok(name),
+            Arg::Ident(name) => Ok(name.to_string()),
             Arg::Int(number) => Ok(number.to_string()),
             _ => Err(c.fail("a signal set holds names or numbers")),
         })
@@ -426,7 +448,7 @@ fn parse_struct(c: &mut Cursor<'_>, depth: u32) -> Result<Arg, Fail> {
 }
 
 /// Consumes `name=` if it is next (but not `name==` or `name=>`), and returns the name.
-fn parse_field_name(c: &mut Cursor<'_>) -> Option<String> {
+fn parse_field_name(c: &mut Cursor<'_>) -> Option<Arc<str>> {
     if !c.peek().is_some_and(is_ident_start) {
         return None;
     }
@@ -434,7 +456,7 @@ fn parse_field_name(c: &mut Cursor<'_>) -> Option<String> {
     let name = c.take_ident_chars();
     if c.peek() == Some(b'=') && !matches!(c.peek_at(1), Some(b'=' | b'>')) {
         c.advance(1);
-        Some(ident_string(name))
+        Some(interned(name))
     } else {
         c.pos = start;
         None
@@ -504,7 +526,7 @@ mod tests {
     }
 
     fn ident(name: &str) -> Arg {
-        Arg::Ident(name.to_string())
+        Arg::Ident(name.into())
     }
 
     fn string(bytes: &[u8]) -> Arg {
