@@ -175,6 +175,10 @@ impl Translator {
             StmtKind::Set { name, .. } => {
                 return unsupported(line, format!("`set {}`: the host's settings are its own", name.name))
             }
+            StmtKind::Cat { .. } | StmtKind::Echo { .. } | StmtKind::Mkdir { .. } | StmtKind::Rmdir { .. } => {
+                return unsupported(line, "files by path and memory cgroups: the host runner does not touch them")
+            }
+            StmtKind::Dmesg => return unsupported(line, "`dmesg`: the host's kernel log is its own"),
             StmtKind::Let { var, value } => {
                 let v = self.eval(line, value)?;
                 self.vars.insert(var.name.clone(), v);

@@ -41,8 +41,13 @@ pub enum EventKind {
     Sigbus,
     /// A kernel copy (copy_to_user / copy_from_user) failed: EFAULT.
     Efault,
-    /// No memory left for a page.
+    /// No memory left for a page, and no task the OOM killer could kill.
     Oom,
+    /// The OOM killer killed `victim` to free memory (out_of_memory).
+    OomKill {
+        /// The task killed.
+        victim: u32,
+    },
 }
 
 /// One logged event.
@@ -83,7 +88,10 @@ impl fmt::Display for Event {
             EventKind::SegvAccerr => write!(f, "SIGSEGV SEGV_ACCERR: access not permitted by the mapping"),
             EventKind::Sigbus => write!(f, "SIGBUS BUS_ADRERR: page beyond end of file"),
             EventKind::Efault => write!(f, "kernel copy failed: EFAULT"),
-            EventKind::Oom => write!(f, "out of memory: no free frame"),
+            EventKind::Oom => write!(f, "out of memory: no free frame and no task to kill (out_of_memory)"),
+            EventKind::OomKill { victim } => {
+                write!(f, "out of memory: killed process {victim} to free its memory (out_of_memory, oom_kill_process)")
+            }
         }
     }
 }

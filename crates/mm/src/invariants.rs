@@ -13,7 +13,13 @@
 //! * files: open-file reference counts equal the descriptors and VMAs that hold them;
 //! * accounting: Committed_AS equals the pages of accounted VMAs plus the charges shmem
 //!   objects hold plus the charges Linux leaks; each frame's mlock count equals the PTEs
-//!   that map it from VM_LOCKED VMAs, and PG_mlocked is set exactly while it is non-zero.
+//!   that map it from VM_LOCKED VMAs, and PG_mlocked is set exactly while it is non-zero;
+//! * memory cgroups: each group's usage equals the frames charged to it and its
+//!   descendants (so no charge outlives its frame, and a machine whose tasks all exited
+//!   and whose files are gone has nothing charged); every task and every charged frame
+//!   belongs to a live group; the peak is at least the usage; a group's usage is within
+//!   its limit unless it has no task the OOM killer could kill (a limit lowered below the
+//!   usage of page cache alone).
 
 use crate::file::FileKind;
 use crate::flags::VmFlags;
@@ -110,6 +116,7 @@ pub fn check_kernel(k: &Kernel) {
             assert!(!open_refs.contains_key(&(i as u32)), "closed open file {i} still referenced");
         }
     }
+    check_memcgs(k);
     let shmem_charges: u64 = k.m.files.iter().flatten().map(|f| f.acct_pages).sum();
     assert_eq!(
         k.m.committed,
@@ -124,6 +131,34 @@ pub fn check_kernel(k: &Kernel) {
         f.cache.check_invariants();
         for (idx, pfn) in f.cache.iter() {
             assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx as u32 });
+        }
+    }
+}
+
+fn check_memcgs(k: &Kernel) {
+    let memcgs = &k.m.frames.memcgs;
+    let mut charged: HashMap<crate::memcg::MemcgId, u64> = HashMap::new();
+    for (pfn, meta) in k.m.frames.allocated() {
+        assert!(memcgs.get(meta.memcg).is_some(), "pfn {pfn:#x} charged to removed memcg {}", meta.memcg);
+        for g in memcgs.ancestry(meta.memcg) {
+            *charged.entry(g).or_default() += 1;
+        }
+    }
+    for t in k.tasks.values() {
+        assert!(memcgs.get(t.memcg).is_some(), "task {} in removed memcg {}", t.pid, t.memcg);
+    }
+    for (id, g) in memcgs.iter() {
+        if id == crate::memcg::ROOT_MEMCG {
+            continue;
+        }
+        let want = charged.get(&id).copied().unwrap_or(0);
+        assert_eq!(g.usage, want, "memcg /{}: usage {} but {want} frames charged to it and below", g.path, g.usage);
+        assert!(g.watermark >= g.usage, "memcg /{}: peak below usage", g.path);
+        if g.usage > g.max {
+            let killable = k.tasks.values().any(|t| {
+                t.mm.is_some() && memcgs.is_descendant(t.memcg, id) && t.oom_score_adj != crate::oom::OOM_SCORE_ADJ_MIN
+            });
+            assert!(!killable, "memcg /{}: usage {} over its limit {} with killable tasks", g.path, g.usage, g.max);
         }
     }
 }

@@ -198,6 +198,9 @@ impl Kernel {
                 limits: TaskLimits::default(),
                 caps_dropped: false,
                 personality: 0,
+                memcg: crate::memcg::ROOT_MEMCG,
+                oom_score_adj: 0,
+                killed_by: None,
             },
         );
         self.attach_mm(pid, id);

@@ -36,6 +36,8 @@ pub struct VmEvents {
     pub pgdeactivate: u64,
     /// thp_fault_alloc stays 0 here; kept so the vmstat text lists it.
     pub thp_fault_alloc: u64,
+    /// oom_kill: processes the OOM killer killed.
+    pub oom_kill: u64,
 }
 
 /// Everything but the tasks and address spaces: physical memory, files, settings, the log.
@@ -67,6 +69,9 @@ pub struct Machine {
     /// first faults on `[vdso]`: a file the machine holds open, whose pages every `[vdso]`
     /// VMA maps.
     pub(crate) vdso_file: Option<FileId>,
+    /// The kernel log (`dmesg`): the lines the model prints as Linux would, e.g. the OOM
+    /// killer's report.
+    pub kmsg: Vec<String>,
     next_anon_vma: u64,
     next_ino: u64,
 }
@@ -88,6 +93,7 @@ impl Machine {
             vmstat: VmEvents::default(),
             read_io: false,
             vdso_file: None,
+            kmsg: Vec::new(),
             next_anon_vma: 0,
             next_ino: 1000,
         }

@@ -16,6 +16,9 @@ pub enum Signal {
         /// `si_addr`.
         addr: u64,
     },
+    /// SIGKILL: the OOM killer chose the task while its access waited for memory; the task
+    /// is gone.
+    Kill,
 }
 
 impl Signal {
@@ -24,6 +27,7 @@ impl Signal {
         match self {
             Signal::Segv { .. } => 11,
             Signal::Bus { .. } => 7,
+            Signal::Kill => 9,
         }
     }
     /// `si_code`.
@@ -31,12 +35,14 @@ impl Signal {
         match self {
             Signal::Segv { code, .. } => code as i32,
             Signal::Bus { .. } => 2,
+            Signal::Kill => 0,
         }
     }
     /// `si_addr`.
     pub fn addr(self) -> u64 {
         match self {
             Signal::Segv { addr, .. } | Signal::Bus { addr } => addr,
+            Signal::Kill => 0,
         }
     }
 }
@@ -46,6 +52,7 @@ impl std::fmt::Display for Signal {
         match self {
             Signal::Segv { code, addr } => write!(f, "SIGSEGV ({}) at {addr:#x}", code.name()),
             Signal::Bus { addr } => write!(f, "SIGBUS (BUS_ADRERR) at {addr:#x}"),
+            Signal::Kill => write!(f, "SIGKILL (killed by the OOM killer)"),
         }
     }
 }

@@ -34,6 +34,24 @@ pub struct Task {
     /// Its execution domain and flags (`personality(2)`): ADDR_NO_RANDOMIZE,
     /// ADDR_COMPAT_LAYOUT, READ_IMPLIES_EXEC, ... Inherited across fork and exec.
     pub personality: u32,
+    /// The memory cgroup the task belongs to (inherited across fork).
+    pub memcg: crate::memcg::MemcgId,
+    /// `/proc/PID/oom_score_adj`, -1000 (never killed) to 1000 (inherited across fork).
+    pub oom_score_adj: i16,
+    /// The signal that killed the task, once it was killed (the OOM killer's SIGKILL).
+    pub killed_by: Option<i32>,
+}
+
+impl Task {
+    /// The status `wait4` reports for the exited task: the signal number when a signal
+    /// killed it, else the exit code shifted left by 8 (None while it runs).
+    pub fn wait_status(&self) -> Option<i32> {
+        match (self.killed_by, self.exit_code) {
+            (Some(sig), _) => Some(sig),
+            (None, Some(code)) => Some((code & 0xff) << 8),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Limits a task set for itself; `None` means the machine's default from [`Config`] (what

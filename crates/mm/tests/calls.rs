@@ -202,7 +202,10 @@ fn a_file_created_in_dev_shm_is_tmpfs() {
 /// copy of its own; munmap frees them all.
 #[test]
 fn zero_page_tables_are_shared_and_unshared_on_write() {
-    let (mut k, pid) = setup();
+    // Room for the 64 MiB mlockall makes resident (on a 64 MiB machine the OOM killer would
+    // end the process).
+    let mut k = Kernel::new(Config { ram_bytes: 256 << 20, paranoid: true, ..Config::default() });
+    let pid = k.spawn_empty("t").unwrap();
     let len = 64u64 << 20;
     let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE;
     let a = k.mmap(pid, 0x4000_0000, len, PROT_READ, flags | MAP_FIXED, -1, 0).unwrap();

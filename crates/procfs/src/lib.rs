@@ -1,7 +1,7 @@
 //! `procfs`: pure functions from the model's state to the exact text Linux prints in
 //! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines), `statm` and
 //! `pagemap` (fs/proc/task_mmu.c, fs/proc/array.c), and in `/proc/meminfo` and
-//! `/proc/vmstat`.
+//! `/proc/vmstat`; and the memory cgroup files and `/proc/PID/oom_score` ([`cgroup`]).
 //!
 //! It depends on the model (`mm`) and `abi` only, and reads the model through `Kernel`'s read
 //! API; the front ends (scenarios, replay, host comparison, loader) depend on it, never the
@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cgroup;
 mod maps;
 mod meminfo;
 mod pagemap;

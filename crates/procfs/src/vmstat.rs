@@ -9,7 +9,7 @@ use std::fmt::Write;
 pub fn vmstat(k: &Kernel) -> String {
     let c = mem_counts(k);
     let e = &k.machine().vmstat;
-    let lines: [(&str, u64); 24] = [
+    let lines: [(&str, u64); 25] = [
         ("nr_free_pages", c.free),
         ("nr_inactive_anon", c.inactive_anon),
         ("nr_active_anon", c.active_anon),
@@ -30,6 +30,7 @@ pub fn vmstat(k: &Kernel) -> String {
         ("pglazyfree", e.pglazyfree),
         ("pgfault", e.pgfault),
         ("pgmajfault", e.pgmajfault),
+        ("oom_kill", e.oom_kill),
         ("unevictable_pgs_mlocked", e.mlocked),
         ("unevictable_pgs_munlocked", e.munlocked),
         ("thp_fault_alloc", e.thp_fault_alloc),

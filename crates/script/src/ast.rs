@@ -111,6 +111,31 @@ pub enum StmtKind {
     Print(Vec<PrintItem>),
     /// `expect ...`: a check; a failure is reported and the run goes on.
     Expect(Expect),
+    /// `cat PATH`: prints a file of `/proc` or of the memory cgroup file system.
+    Cat {
+        /// The path (a string expression).
+        path: Expr,
+    },
+    /// `echo VALUE > PATH`: writes a value (a number, a string, or a bare word such as
+    /// `max`) to a `/proc` or cgroup file.
+    Echo {
+        /// What is written.
+        value: Expr,
+        /// The file (a string expression).
+        path: Expr,
+    },
+    /// `mkdir PATH`: creates a memory cgroup.
+    Mkdir {
+        /// The directory (a string expression).
+        path: Expr,
+    },
+    /// `rmdir PATH`: removes a memory cgroup.
+    Rmdir {
+        /// The directory (a string expression).
+        path: Expr,
+    },
+    /// `dmesg`: prints the kernel log lines not shown yet.
+    Dmesg,
 }
 
 /// The data of a `store`.
@@ -490,6 +515,14 @@ pub enum Func {
     LoadByte,
     /// A number as a string of at least 8 lowercase hex digits, as maps prints addresses.
     Hex,
+    /// The status `wait` gave for a process that ended (exit code << 8, or the signal).
+    WaitStatus,
+    /// The number a `/proc` or cgroup file holds.
+    FileValue,
+    /// The number after a key in a `key value` file (memory.stat, memory.events).
+    FileKey,
+    /// How many kernel log lines contain a text.
+    DmesgCount,
 }
 
 /// Whether a function takes a process.
@@ -503,7 +536,7 @@ pub enum ProcArg {
 
 impl Func {
     /// Every function: name, process argument, and the number of other arguments.
-    pub const ALL: [(Func, &'static str, ProcArg, usize); 17] = [
+    pub const ALL: [(Func, &'static str, ProcArg, usize); 21] = [
         (Func::Rss, "rss", ProcArg::Optional, 0),
         (Func::Pss, "pss", ProcArg::Optional, 0),
         (Func::Anon, "anon", ProcArg::Optional, 0),
@@ -521,6 +554,10 @@ impl Func {
         (Func::Pfn, "pfn", ProcArg::Optional, 1),
         (Func::LoadByte, "load_byte", ProcArg::Optional, 1),
         (Func::Hex, "hex", ProcArg::None, 1),
+        (Func::WaitStatus, "wait_status", ProcArg::Optional, 0),
+        (Func::FileValue, "file_value", ProcArg::None, 1),
+        (Func::FileKey, "file_key", ProcArg::None, 2),
+        (Func::DmesgCount, "dmesg_count", ProcArg::None, 1),
     ];
 
     /// Returns the function with this name, its process argument kind and other argument

@@ -5,7 +5,8 @@
 //! The trace it writes is modelled on `strace -f`: every line a process causes starts with
 //! the process's name, calls are spelled with C names and return values, and failures show
 //! the errno and its text. Faults do not kill a simulated process: this is a teaching tool,
-//! and seeing what happens after a SIGSEGV is more useful than a dead process.
+//! and seeing what happens after a SIGSEGV is more useful than a dead process. The OOM
+//! killer's SIGKILL does end one ([`sysfs`] reports it).
 
 use crate::ast::*;
 use crate::error::{Pos, ScriptError};
@@ -15,6 +16,8 @@ use crate::value::{self, show_bytes, Value};
 use abi::{Errno, PAGE_MASK, PAGE_SIZE};
 use mm::{Call, Config, Kernel, Pid, Signal, ThpMode};
 use std::collections::{BTreeMap, HashMap};
+
+mod sysfs;
 
 /// The most bytes one `load`, `store`, `read`, `write` or `file` may move. The model keeps
 /// every touched page in host memory, so an accidental `store p 0 x 1T` must not take the
@@ -39,6 +42,8 @@ struct Proc {
     /// The first event sequence number `events` has not shown yet.
     events_seq: u64,
     alive: bool,
+    /// Its wait status once it ended (exit code << 8, or the signal that killed it).
+    status: Option<i32>,
 }
 
 /// The state of a running script.
@@ -56,6 +61,8 @@ pub struct Interpreter {
     sigaddr: u64,
     passed: usize,
     failed: usize,
+    /// Kernel log lines `dmesg` has shown.
+    kmsg_shown: usize,
 }
 
 type RResult<T> = Result<T, ScriptError>;
@@ -84,6 +91,7 @@ impl Interpreter {
             sigaddr: 0,
             passed: 0,
             failed: 0,
+            kmsg_shown: 0,
         }
     }
 
@@ -178,7 +186,13 @@ impl Interpreter {
                 emit(out, parts.join(" "));
             }
             StmtKind::Expect(e) => self.expect(cx, stmt.pos.line, e, out)?,
+            k @ (StmtKind::Cat { .. }
+            | StmtKind::Echo { .. }
+            | StmtKind::Mkdir { .. }
+            | StmtKind::Rmdir { .. }
+            | StmtKind::Dmesg) => self.sysfs_stmt(cx, k, out)?,
         }
+        self.notice_kills(out);
         if self.opts.paranoid {
             mm::invariants::check_kernel(&self.kernel);
         }
@@ -201,7 +215,7 @@ impl Interpreter {
             self.kernel.spawn(&mm::ExecRequest::new(&path, mm::ExecFile { file, image }))
         };
         let pid = spawned.map_err(|e| name.pos.error(format!("cannot create process `{}`: {e}", name.name)))?;
-        self.procs.insert(name.name.clone(), Proc { pid, events_seq, alive: true });
+        self.procs.insert(name.name.clone(), Proc { pid, events_seq, alive: true, status: None });
         self.current = Some(name.name.clone());
         let what = if empty { "an empty address space".to_string() } else { program::program_path(&name.name) };
         emit(out, format!("process {}: pid {pid}, {what}", name.name));
@@ -286,10 +300,21 @@ impl Interpreter {
                 let config = Config { ram_bytes: v & PAGE_MASK, ..self.kernel.machine().config.clone() };
                 self.kernel = Kernel::new(config);
             }
+            "cgroup" => {
+                let v = self.int(cx, value)?;
+                self.set_cgroup_version(v, vpos)?;
+            }
+            "overcommit_memory" => {
+                let v = self.int(cx, value)?;
+                if v > 2 {
+                    return Err(vpos.error("overcommit_memory takes 0, 1 or 2"));
+                }
+                self.kernel.config_mut().overcommit_memory = v as u8;
+            }
             other => {
                 return Err(name.pos.error(format!(
                     "unknown setting `{other}` (known: max_map_count, ram, rlimit_stack, rlimit_data, \
-                     rlimit_as, thp, fault_around_bytes)"
+                     rlimit_as, thp, fault_around_bytes, cgroup, overcommit_memory)"
                 )))
             }
         }
@@ -349,6 +374,7 @@ impl Interpreter {
                 k.exit(pid, code).and_then(|_| k.reap(pid)).map_err(|e| cx.pos.error(format!("exit failed: {e}")))?;
             if let Some(p) = self.procs.get_mut(&name) {
                 p.alive = false;
+                p.status = Some((status & 0xff) << 8);
             }
             emit(out, format!("+++ {name} exited with {} +++", status & 0xff));
             return Ok(());
@@ -483,7 +509,7 @@ impl Interpreter {
         self.record(r);
         match r {
             Ok(pid) => {
-                self.procs.insert(child.name.clone(), Proc { pid: pid as Pid, events_seq, alive: true });
+                self.procs.insert(child.name.clone(), Proc { pid: pid as Pid, events_seq, alive: true, status: None });
                 emit(out, format!("{parent}: fork() = {pid} ({})", child.name));
             }
             Err(_) => emit(out, format!("{parent}: fork() = {}", fmt_result(r, Ret::Dec))),
@@ -778,6 +804,9 @@ impl Interpreter {
     }
 
     fn func(&mut self, cx: Cx, func: Func, proc: Option<&Name>, args: &[Expr], pos: Pos) -> RResult<u64> {
+        if let Some(v) = self.sysfs_func(cx, func, proc, args, pos)? {
+            return Ok(v);
+        }
         let frames = &self.kernel.machine().frames;
         match func {
             Func::FreeFrames => return Ok(frames.free_frames()),
@@ -822,7 +851,14 @@ impl Interpreter {
                     Err(sig) => return Err(pos.error(format!("load_byte({name}, {a:#x}): {sig}"))),
                 }
             }
-            Func::FreeFrames | Func::TotalFrames | Func::ZeroPfn | Func::Hex => unreachable!("answered above"),
+            Func::FreeFrames
+            | Func::TotalFrames
+            | Func::ZeroPfn
+            | Func::Hex
+            | Func::WaitStatus
+            | Func::FileValue
+            | Func::FileKey
+            | Func::DmesgCount => unreachable!("answered above"),
         })
     }
 }

@@ -274,6 +274,33 @@ impl Parser {
                 self.i += 1;
                 StmtKind::Exec { addr: self.expr()? }
             }
+            "cat" => {
+                self.i += 1;
+                StmtKind::Cat { path: self.expr()? }
+            }
+            "echo" => {
+                self.i += 1;
+                let value = self.expr()?;
+                if !self.eat(&Tok::Gt) {
+                    return self.error(format!("expected `>` and a file after the value, found {}", self.found()));
+                }
+                StmtKind::Echo { value, path: self.expr()? }
+            }
+            "mkdir" => {
+                no_prefix(&proc, "mkdir")?;
+                self.i += 1;
+                StmtKind::Mkdir { path: self.expr()? }
+            }
+            "rmdir" => {
+                no_prefix(&proc, "rmdir")?;
+                self.i += 1;
+                StmtKind::Rmdir { path: self.expr()? }
+            }
+            "dmesg" => {
+                no_prefix(&proc, "dmesg")?;
+                self.i += 1;
+                StmtKind::Dmesg
+            }
             "free" => {
                 no_prefix(&proc, "free")?;
                 self.i += 1;

@@ -77,6 +77,8 @@ pub struct FrameMeta {
     pub flags: PageFlags,
     /// Owner.
     pub owner: Owner,
+    /// The memory cgroup the frame is charged to (it fits in the padding after `flags`).
+    pub memcg: crate::memcg::MemcgId,
 }
 
 /// The length of `bytes` without its trailing zeros.
@@ -187,6 +189,8 @@ pub struct FrameTable {
     /// The one copy of a table of 512 equal zero-page entries, by entry (a handful of
     /// permission variants at most), that [`FrameData::SharedTable`]s share.
     zero_tables: BTreeMap<u64, std::sync::Arc<[u64; 512]>>,
+    /// The memory cgroups each allocation is charged to.
+    pub memcgs: crate::memcg::Memcgs,
 }
 
 impl FrameTable {
@@ -204,6 +208,7 @@ impl FrameTable {
             leaf_hint: Cell::new(None),
             mlock_counts: BTreeMap::new(),
             zero_tables: BTreeMap::new(),
+            memcgs: Default::default(),
         };
         t.buddy.reserve(0, 2);
         for pfn in 0..2 {
@@ -293,12 +298,20 @@ impl FrameTable {
         &mut self.chunk_mut(pfn).meta[pfn as usize & (CHUNK_FRAMES - 1)]
     }
 
-    /// Allocates one frame for `owner` with refcount 1, or `None` when memory is exhausted.
+    /// Allocates one frame for `owner` with refcount 1, charged to the memory cgroup being
+    /// charged ([`crate::memcg::Memcgs::charge_to`]), or `None` when memory is exhausted or
+    /// the charge would exceed a group's limit (then [`crate::memcg::Memcgs::last_refusal`]
+    /// names the group; otherwise it is cleared).
     pub fn alloc(&mut self, owner: Owner, flags: PageFlags) -> Option<Pfn> {
-        let pfn = self.buddy.alloc(0)?;
+        self.memcgs.last_refusal = None;
+        let memcg = self.memcgs.try_charge(1).ok()?;
+        let Some(pfn) = self.buddy.alloc(0) else {
+            self.memcgs.uncharge(memcg, 1);
+            return None;
+        };
         let m = self.meta_mut(pfn);
         debug_assert_eq!(m.owner, Owner::Free);
-        *m = FrameMeta { refcount: 1, mapcount: 0, flags, owner };
+        *m = FrameMeta { refcount: 1, mapcount: 0, flags, owner, memcg };
         if owner == Owner::PageTable {
             self.pagetable_frames += 1;
         }
@@ -316,6 +329,7 @@ impl FrameTable {
         }
         self.frees += 1;
         debug_assert_eq!(self.mlock_count(pfn), 0, "freeing mlocked pfn {pfn:#x}");
+        self.memcgs.uncharge(m.memcg, 1);
         let c = self.chunk_mut(pfn);
         let i = pfn as usize & (CHUNK_FRAMES - 1);
         c.meta[i] = FrameMeta::default();
@@ -516,6 +530,16 @@ impl FrameTable {
         })
     }
 
+    /// Moves every frame charged to `from` to `to` (an ancestor that already counts them):
+    /// rmdir of a group leaves its page-cache pages charged to its parent.
+    pub fn recharge_frames(&mut self, from: crate::memcg::MemcgId, to: crate::memcg::MemcgId) {
+        for c in self.chunks.iter_mut().flatten() {
+            for m in c.meta.iter_mut().filter(|m| m.memcg == from && !matches!(m.owner, Owner::Free)) {
+                m.memcg = to;
+            }
+        }
+    }
+
     /// Number of frames whose bytes are allocated on the host (memory actually used).
     pub fn frames_with_bytes(&self) -> u64 {
         self.chunks.iter().flatten().map(|c| c.data.iter().filter(|d| d.is_some()).count() as u64).sum()
@@ -540,6 +564,11 @@ impl FrameTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_metadata_stays_24_bytes() {
+        assert_eq!(std::mem::size_of::<FrameMeta>(), 24);
+    }
 
     #[test]
     fn used_length_is_up_to_the_last_non_zero_byte() {

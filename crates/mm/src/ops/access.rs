@@ -172,6 +172,8 @@ impl Kernel {
         let mut out = Vec::new();
         match self.read_into(pid, addr, len, Access::Read, &mut out) {
             Ok(()) => Ok(out),
+            // The OOM killer took the task: the call never returns to it.
+            Err((super::fault::FaultError::Killed, _)) => Err(Errno::EINTR),
             Err((_, at)) => {
                 self.m.log(pid, at, false, EventKind::Efault);
                 if out.is_empty() {
@@ -221,6 +223,7 @@ impl Kernel {
         }
         match self.write_from(pid, addr, data, Access::Write) {
             Ok(()) => Ok(data.len() as u64),
+            Err((super::fault::FaultError::Killed, _, _)) => Err(Errno::EINTR),
             Err((_, at, done)) => {
                 self.m.log(pid, at, true, EventKind::Efault);
                 if done == 0 {

@@ -34,8 +34,10 @@ pub(crate) enum FaultError {
     Segv(SegvCode),
     /// SIGBUS: beyond end of file.
     Bus,
-    /// No memory.
+    /// No memory, and the OOM killer found no task to kill.
     Oom,
+    /// The OOM killer chose the faulting task itself: it is gone.
+    Killed,
 }
 
 impl FaultError {
@@ -44,6 +46,7 @@ impl FaultError {
             FaultError::Segv(SegvCode::Kernel) => Signal::Segv { code: SegvCode::Kernel, addr: 0 },
             FaultError::Segv(code) => Signal::Segv { code, addr },
             FaultError::Bus | FaultError::Oom => Signal::Bus { addr },
+            FaultError::Killed => Signal::Kill,
         }
     }
 }
@@ -66,7 +69,31 @@ impl Kernel {
     }
 
     /// Handles a fault at `addr` in the mm of `pid` (handle_mm_fault plus the x86 entry).
+    /// The pages it allocates are charged to the task's memory cgroup; when an allocation
+    /// fails, reclaim and then the OOM killer make room and the fault starts over
+    /// ([`crate::oom`]).
     pub(crate) fn handle_fault(&mut self, pid: Pid, addr: u64, access: Access) -> Result<(), FaultError> {
+        let before = self.charging_as(pid);
+        let mut rounds = 0;
+        let r = loop {
+            match self.handle_fault_once(pid, addr, access) {
+                Err(FaultError::Oom) => match self.make_room(pid, &mut rounds) {
+                    crate::oom::Room::Retry => continue,
+                    crate::oom::Room::Killed => break Err(FaultError::Killed),
+                    crate::oom::Room::NoVictim => {
+                        self.m.log(pid, addr, access == Access::Write, EventKind::Oom);
+                        break Err(FaultError::Oom);
+                    }
+                },
+                r => break r,
+            }
+        };
+        self.m.frames.memcgs.charge_to = before;
+        r
+    }
+
+    /// One attempt at a fault; `Err(FaultError::Oom)` when an allocation failed.
+    fn handle_fault_once(&mut self, pid: Pid, addr: u64, access: Access) -> Result<(), FaultError> {
         let id = self.mm_id(pid).map_err(|_| FaultError::Segv(SegvCode::MapErr))?;
         let write = access == Access::Write;
         if !canonical(addr) {
@@ -129,6 +156,8 @@ impl Kernel {
                 if major {
                     self.m.vmstat.pgmajfault += 1;
                 }
+                let memcg = self.m.frames.memcgs.charge_to;
+                self.m.frames.memcgs.count_fault(memcg, major);
                 if let Some(t) = self.tasks.get_mut(&pid) {
                     if major {
                         t.maj_flt += 1;
@@ -142,10 +171,7 @@ impl Kernel {
                 self.m.log(pid, addr, write, EventKind::Sigbus);
                 Err(FaultError::Bus)
             }
-            Err(e) => {
-                self.m.log(pid, addr, write, EventKind::Oom);
-                Err(e)
-            }
+            Err(e) => Err(e),
         }
     }
 
@@ -399,8 +425,10 @@ impl Kernel {
         // whole never crosses one): find or make it once and fill its entries directly.
         let pgd = self.mms[id].pgd;
         let mut new_tables = 0;
-        let table = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new_tables).ok_or(FaultError::Oom)?;
+        // Upper tables allocated before a failure stay in the tree: count them either way.
+        let table = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new_tables);
         self.mm_mut(id).pgtable_pages += new_tables;
+        let table = table.ok_or(FaultError::Oom)?;
         let pte_flags = self.pte_flags_for(vma, writable_now, false);
         let locked = vma.flags.contains(VmFlags::LOCKED);
         // Sized for the window: one allocation a fault (a folio mapped whole past the
@@ -604,7 +632,8 @@ impl Kernel {
                 self.get_user_pages(pid, lo, hi, Gup { write, force: !write, madv_populate: false })
             };
             if let Err(e) = r {
-                if !ignore_errors {
+                // EINTR: the OOM killer took the task (and its address space).
+                if !ignore_errors || e == Errno::EINTR {
                     return Err(e);
                 }
             }
@@ -632,6 +661,8 @@ impl Kernel {
                 match self.handle_fault(pid, va, access) {
                     Ok(()) => {}
                     Err(FaultError::Oom) => return Err(Errno::ENOMEM),
+                    // A fatal signal stops GUP with EINTR; the task is gone.
+                    Err(FaultError::Killed) => return Err(Errno::EINTR),
                     Err(_) => return Err(Errno::EFAULT),
                 }
             } else if gup.write && !pte.dirty() {

@@ -257,7 +257,10 @@ impl Kernel {
         if !of.writable {
             return Err(Errno::EBADF);
         }
-        self.file_write(of.file, offset, data)
+        let before = self.charging_as(pid);
+        let n = self.file_write(of.file, offset, data);
+        self.m.frames.memcgs.charge_to = before;
+        n
     }
 
     /// `write(fd, buf, len)`: copies from process memory into the file at its position.
@@ -272,7 +275,11 @@ impl Kernel {
             return Err(Errno::EFAULT);
         }
         let data = self.copy_from_user(pid, buf, len.min(MAX_RW_COUNT as u64))?;
-        let n = self.file_write(of.file, of.pos, &data)?;
+        // Page-cache pages the write allocates are charged to the writer's memory cgroup.
+        let before = self.charging_as(pid);
+        let n = self.file_write(of.file, of.pos, &data);
+        self.m.frames.memcgs.charge_to = before;
+        let n = n?;
         self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;
         Ok(n)
     }
@@ -288,8 +295,10 @@ impl Kernel {
         if !super::access_ok(buf, len) {
             return Err(Errno::EFAULT);
         }
-        let data = self.file_read(of.file, of.pos, len.min(MAX_RW_COUNT as u64))?;
-        let n = self.copy_to_user(pid, buf, &data)?;
+        let before = self.charging_as(pid);
+        let data = self.file_read(of.file, of.pos, len.min(MAX_RW_COUNT as u64));
+        self.m.frames.memcgs.charge_to = before;
+        let n = self.copy_to_user(pid, buf, &data?)?;
         self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;
         Ok(n)
     }

@@ -16,8 +16,16 @@ use crate::pgtable::{self, Pte, PteFlags};
 use abi::{Errno, SysResult};
 
 impl Kernel {
-    /// `fork()`: returns the child's pid.
+    /// `fork()`: returns the child's pid. The pages and page tables the copy allocates are
+    /// charged to the parent's memory cgroup, which the child joins.
     pub fn fork(&mut self, pid: Pid) -> SysResult<Pid> {
+        let before = self.charging_as(pid);
+        let r = self.dup_process(pid);
+        self.m.frames.memcgs.charge_to = before;
+        r
+    }
+
+    fn dup_process(&mut self, pid: Pid) -> SysResult<Pid> {
         let pid_mm = self.mm_id(pid)?;
         let parent = self.mms[pid_mm].clone_shell();
         let child_pgd = pgtable::alloc_root(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
@@ -70,6 +78,9 @@ impl Kernel {
                 limits: parent_task.limits,
                 caps_dropped: parent_task.caps_dropped,
                 personality: parent_task.personality,
+                memcg: parent_task.memcg,
+                oom_score_adj: parent_task.oom_score_adj,
+                killed_by: None,
             },
         );
         self.attach_mm(child_pid, cid);
@@ -91,9 +102,10 @@ impl Kernel {
             // the range, whether or not any entry in it is copied.
             let child_pgd = self.mms[to].pgd;
             let mut new = 0;
-            let child_table = pgtable::leaf_table_alloc(&mut self.m.frames, child_pgd, v.start.max(base), &mut new)
-                .ok_or(crate::frame::OutOfMemory)?;
+            // Tables allocated before a failure stay in the tree: count them either way.
+            let child_table = pgtable::leaf_table_alloc(&mut self.m.frames, child_pgd, v.start.max(base), &mut new);
             self.mm_mut(to).pgtable_pages += new;
+            let child_table = child_table.ok_or(crate::frame::OutOfMemory)?;
             let lo = v.start.max(base);
             let hi = v.end.min(base + PMD_SIZE);
             let (first, last) = (pgtable::index(lo, 0), pgtable::index(hi - 1, 0));

@@ -56,8 +56,9 @@ impl Kernel {
         let mut va = start & !(PMD_SIZE - 1);
         while va < end {
             let mut new = 0;
-            crate::pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new).ok_or(Errno::ENOMEM)?;
+            let t = crate::pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new);
             self.mm_mut(id).pgtable_pages += new;
+            t.ok_or(Errno::ENOMEM)?;
             va += PMD_SIZE;
         }
         Ok(())

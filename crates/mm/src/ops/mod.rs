@@ -3,6 +3,7 @@
 mod access;
 pub mod adopt;
 mod brk;
+pub mod cgroup;
 pub mod exec;
 mod exit;
 mod fault;

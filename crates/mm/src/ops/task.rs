@@ -20,7 +20,10 @@ impl Kernel {
             self.m.get_open(o);
         }
         let child = self.alloc_pid();
-        self.tasks.insert(child, Task { pid: child, ppid: pid, min_flt: 0, maj_flt: 0, exit_code: None, ..parent });
+        self.tasks.insert(
+            child,
+            Task { pid: child, ppid: pid, min_flt: 0, maj_flt: 0, exit_code: None, killed_by: None, ..parent },
+        );
         self.attach_mm(child, id);
         if self.m.config.paranoid {
             crate::invariants::check_kernel(self);

@@ -1,0 +1,82 @@
+//! The text of the values written to a memory cgroup's limit files.
+//!
+//! cgroup v2 takes `max` or a byte count with an optional K/M/G/T suffix (memparse) in
+//! `memory.max`, `memory.high` and `memory.swap.max`; v1 takes a byte count or `-1` in
+//! `memory.limit_in_bytes` and `memory.memsw.limit_in_bytes`. Either way the count is rounded
+//! down to whole pages (page_counter_memparse).
+
+use super::NO_LIMIT;
+use crate::layout::PAGE_SHIFT;
+use abi::Errno;
+
+/// Parses a limit written to a cgroup file into pages; `max` (v2) and `-1` (v1) mean no
+/// limit. EINVAL for anything else that is not a number with an optional suffix.
+pub fn parse_limit(text: &str) -> Result<u64, Errno> {
+    let t = text.trim();
+    if t == "max" || t == "-1" {
+        return Ok(NO_LIMIT);
+    }
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                'P' => 50,
+                'E' => 60,
+                _ => return Err(Errno::EINVAL),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Errno::EINVAL);
+    }
+    let n: u64 = digits.parse().map_err(|_| Errno::EINVAL)?;
+    // memparse saturates; anything at or beyond PAGE_COUNTER_MAX pages is "max".
+    let bytes = n.checked_shl(shift).filter(|b| b >> shift == n).unwrap_or(u64::MAX);
+    let pages = bytes >> PAGE_SHIFT;
+    Ok(if pages >= PAGE_COUNTER_MAX { NO_LIMIT } else { pages })
+}
+
+/// The largest page count a counter holds (LONG_MAX / PAGE_SIZE on 64-bit).
+pub const PAGE_COUNTER_MAX: u64 = (i64::MAX as u64) >> PAGE_SHIFT;
+
+/// A limit as v2 prints it: `max`, or bytes.
+pub fn show_v2(pages: u64) -> String {
+    if pages == NO_LIMIT {
+        "max".into()
+    } else {
+        (pages << PAGE_SHIFT).to_string()
+    }
+}
+
+/// A limit as v1 prints it: bytes, PAGE_COUNTER_MAX pages for no limit
+/// (9223372036854771712).
+pub fn show_v1(pages: u64) -> String {
+    (pages.min(PAGE_COUNTER_MAX) << PAGE_SHIFT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_parse_like_memparse_rounded_down_to_pages() {
+        assert_eq!(parse_limit("max\n"), Ok(NO_LIMIT));
+        assert_eq!(parse_limit("-1"), Ok(NO_LIMIT));
+        assert_eq!(parse_limit("16M"), Ok(4096));
+        assert_eq!(parse_limit("4097"), Ok(1));
+        assert_eq!(parse_limit("100k"), Ok(25));
+        assert_eq!(parse_limit("99999999999999999999"), Err(Errno::EINVAL));
+        assert_eq!(parse_limit("16E"), Ok(NO_LIMIT));
+        for bad in ["", "x", "1.5M", "-2", "12Q"] {
+            assert_eq!(parse_limit(bad), Err(Errno::EINVAL), "{bad:?}");
+        }
+        assert_eq!(show_v1(NO_LIMIT), "9223372036854771712");
+        assert_eq!(show_v2(NO_LIMIT), "max");
+        assert_eq!(show_v2(4096), "16777216");
+    }
+}

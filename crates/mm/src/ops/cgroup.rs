@@ -1,0 +1,162 @@
+//! The memory cgroup file system as a task uses it: `mkdir` and `rmdir` of a group, writing
+//! a pid to `cgroup.procs` (v1 `tasks` too) to move a task, and writing the limit files.
+//!
+//! Moving a task does not move the charges of the pages it already has (cgroup v2 never
+//! does; v1 only with `memory.move_charge_at_immigrate`, off by default): its next pages
+//! are charged to the new group.
+//!
+//! Lowering `memory.max` below the group's usage reclaims, then (v2) OOM-kills tasks of the
+//! group until the usage fits (memory_max_write); v1's `memory.limit_in_bytes` refuses with
+//! EBUSY instead (mem_cgroup_resize_max).
+
+use crate::kernel::{Kernel, Pid};
+use crate::memcg::files::parse_limit;
+use crate::memcg::{CgroupVersion, Limit, MemcgId, NO_LIMIT};
+use crate::oom::{OomScope, Room};
+use abi::{Errno, SysResult};
+
+/// A path below the cgroup mount split into the group (relative path, "" for the root) and
+/// the file name, if it names a file; None when the path is not below the mount.
+pub fn split_cgroup_path(version: CgroupVersion, path: &str) -> Option<(String, Option<String>)> {
+    let rest = path.strip_prefix(version.mount())?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    match parts.split_last() {
+        Some((last, dirs)) if last.contains('.') || *last == "tasks" => Some((dirs.join("/"), Some(last.to_string()))),
+        _ => Some((parts.join("/"), None)),
+    }
+}
+
+impl Kernel {
+    /// Chooses the cgroup interface (v1 or v2); EBUSY once a group exists.
+    pub fn set_cgroup_version(&mut self, version: CgroupVersion) -> SysResult<()> {
+        if self.m.frames.memcgs.any_limits() {
+            return Err(Errno::EBUSY);
+        }
+        self.m.frames.memcgs.version = version;
+        Ok(())
+    }
+
+    /// The group at `path` (relative to the mount), or ENOENT.
+    pub fn memcg_lookup(&self, path: &str) -> SysResult<MemcgId> {
+        self.m.frames.memcgs.lookup(path.trim_matches('/')).ok_or(Errno::ENOENT)
+    }
+
+    /// `mkdir` of a group below the cgroup mount.
+    pub fn cgroup_mkdir(&mut self, path: &str) -> SysResult<MemcgId> {
+        let path = path.trim_matches('/');
+        if path.split('/').any(|p| p.is_empty() || p == "." || p == ".." || p.contains('.')) {
+            return Err(if path.is_empty() { Errno::EEXIST } else { Errno::EINVAL });
+        }
+        self.m.frames.memcgs.create(path)
+    }
+
+    /// `rmdir` of a group: EBUSY while a task is in it or it has children. Pages still
+    /// charged to it (page cache its tasks left) are charged to its parent from then on.
+    pub fn cgroup_rmdir(&mut self, path: &str) -> SysResult<()> {
+        let id = self.memcg_lookup(path)?;
+        if self.tasks.values().any(|t| t.memcg == id && t.exit_code.is_none()) {
+            return Err(Errno::EBUSY);
+        }
+        let parent = self.m.frames.memcgs.remove(id)?;
+        self.m.frames.recharge_frames(id, parent);
+        for t in self.tasks.values_mut().filter(|t| t.memcg == id) {
+            t.memcg = parent;
+        }
+        Ok(())
+    }
+
+    /// Moves task `pid` into the group at `path` (writing its pid to `cgroup.procs`).
+    pub fn cgroup_attach(&mut self, path: &str, pid: Pid) -> SysResult<()> {
+        let id = self.memcg_lookup(path)?;
+        let t = self.tasks.get_mut(&pid).filter(|t| t.exit_code.is_none()).ok_or(Errno::ESRCH)?;
+        t.memcg = id;
+        Ok(())
+    }
+
+    /// Writes `value` to the file `file` of the group at `path`, as task `writer` (whose
+    /// name the OOM report shows if the write has to kill). The writable files are
+    /// `memory.max`, `memory.high`, `memory.swap.max` (v2), `memory.limit_in_bytes`,
+    /// `memory.memsw.limit_in_bytes` (v1), and `cgroup.procs` (v1 `tasks` too).
+    pub fn cgroup_write(&mut self, writer: Pid, path: &str, file: &str, value: &str) -> SysResult<()> {
+        let id = self.memcg_lookup(path)?;
+        let v1 = self.m.frames.memcgs.version == CgroupVersion::V1;
+        match (file, v1) {
+            ("cgroup.procs", _) | ("tasks", true) => {
+                let pid: Pid = value.trim().parse().map_err(|_| Errno::EINVAL)?;
+                return self.cgroup_attach(path, pid);
+            }
+            _ if id == crate::memcg::ROOT_MEMCG => return Err(Errno::EINVAL),
+            _ => {}
+        }
+        let pages = parse_limit(value)?;
+        let g = self.m.frames.memcgs.get(id).expect("looked-up memcg").clone();
+        match (file, v1) {
+            ("memory.max", false) => {
+                self.m.frames.memcgs.set_limit(id, Limit::Max, pages);
+                self.shrink_to_limit(writer, id);
+            }
+            ("memory.high", false) => self.m.frames.memcgs.set_limit(id, Limit::High, pages),
+            ("memory.swap.max", false) => self.m.frames.memcgs.set_limit(id, Limit::SwapMax, pages),
+            ("memory.limit_in_bytes", true) => {
+                // v1 keeps memory+swap at or above memory: the memsw limit is max + swap_max.
+                let memsw = g.max.saturating_add(g.swap_max);
+                if pages > memsw && memsw != NO_LIMIT {
+                    return Err(Errno::EINVAL);
+                }
+                if g.usage > pages && self.reclaim_for_allocation(OomScope::Memcg(id), g.usage - pages) == 0 {
+                    return Err(Errno::EBUSY);
+                }
+                let swap = if memsw == NO_LIMIT { NO_LIMIT } else { memsw - pages };
+                self.m.frames.memcgs.set_limit(id, Limit::Max, pages);
+                self.m.frames.memcgs.set_limit(id, Limit::SwapMax, swap);
+            }
+            ("memory.memsw.limit_in_bytes", true) => {
+                if pages < g.max {
+                    return Err(Errno::EINVAL);
+                }
+                let swap = if pages == NO_LIMIT { NO_LIMIT } else { pages - g.max };
+                self.m.frames.memcgs.set_limit(id, Limit::SwapMax, swap);
+            }
+            _ => return Err(Errno::EACCES),
+        }
+        Ok(())
+    }
+
+    /// memory_max_write's loop: reclaim, then OOM-kill tasks of the group, until its usage
+    /// fits its new limit or nothing is left to kill.
+    fn shrink_to_limit(&mut self, writer: Pid, id: MemcgId) {
+        let mut rounds = 0;
+        loop {
+            let Some(g) = self.m.frames.memcgs.get(id) else { return };
+            if g.usage <= g.max {
+                return;
+            }
+            self.m.frames.memcgs.last_refusal = Some(crate::memcg::OverLimit(id));
+            if self.make_room(writer, &mut rounds) == Room::NoVictim {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroup_paths_split_into_group_and_file() {
+        let v2 = CgroupVersion::V2;
+        assert_eq!(
+            split_cgroup_path(v2, "/sys/fs/cgroup/a/b/memory.max"),
+            Some(("a/b".into(), Some("memory.max".into())))
+        );
+        assert_eq!(split_cgroup_path(v2, "/sys/fs/cgroup/a/"), Some(("a".into(), None)));
+        assert_eq!(split_cgroup_path(v2, "/sys/fs/cgroup/memory.stat"), Some(("".into(), Some("memory.stat".into()))));
+        assert_eq!(split_cgroup_path(v2, "/sys/fs/cgroupx/a"), None);
+        let v1 = CgroupVersion::V1;
+        assert_eq!(split_cgroup_path(v1, "/sys/fs/cgroup/memory/g/tasks"), Some(("g".into(), Some("tasks".into()))));
+    }
+}

@@ -1,0 +1,259 @@
+//! The memory cgroup files (mm/memcontrol.c): v2's `memory.current`, `memory.max`,
+//! `memory.high`, `memory.swap.max`, `memory.peak`, `memory.events`, `memory.stat` and
+//! `cgroup.procs`; v1's `memory.usage_in_bytes`, `memory.limit_in_bytes`,
+//! `memory.max_usage_in_bytes`, `memory.failcnt`, `memory.memsw.limit_in_bytes`,
+//! `memory.oom_control`, `memory.stat` and `tasks`; and `/proc/PID/oom_score`,
+//! `oom_score_adj`.
+//!
+//! `memory.stat` holds the fields the model keeps, in Linux's order: sizes by kind of page
+//! and LRU list, and the fault counters (v2 leaves out the kernel's slab, socket, zswap and
+//! reclaim-scan lines, v1 the workingset ones).
+
+use mm::frame::{Owner, PageFlags};
+use mm::memcg::files::{show_v1, show_v2, PAGE_COUNTER_MAX};
+use mm::memcg::{CgroupVersion, MemcgEvents, MemcgId, NO_LIMIT};
+use mm::{FileKind, Kernel, Pid, SysResult};
+use std::fmt::Write;
+
+/// Pages charged to a group and its descendants, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemcgStat {
+    /// Anonymous pages.
+    pub anon: u64,
+    /// Page-cache pages of regular files.
+    pub file: u64,
+    /// Shmem pages (counted in `file` too, as Linux does).
+    pub shmem: u64,
+    /// Page-table pages.
+    pub pagetables: u64,
+    /// File pages mapped by some process.
+    pub file_mapped: u64,
+    /// Dirty file pages.
+    pub file_dirty: u64,
+    /// Anonymous (and shmem) pages on the inactive list.
+    pub inactive_anon: u64,
+    /// ... on the active list.
+    pub active_anon: u64,
+    /// File pages on the inactive list.
+    pub inactive_file: u64,
+    /// ... on the active list.
+    pub active_file: u64,
+    /// mlocked pages.
+    pub unevictable: u64,
+}
+
+/// Counts the frames charged to group `id` and its descendants.
+pub fn memcg_stat(k: &Kernel, id: MemcgId) -> MemcgStat {
+    let memcgs = &k.machine().frames.memcgs;
+    let mut s = MemcgStat::default();
+    for (_, m) in k.machine().frames.allocated() {
+        if !memcgs.is_descendant(m.memcg, id) {
+            continue;
+        }
+        let active = m.flags.contains(PageFlags::ACTIVE);
+        let lru_anon = match m.owner {
+            Owner::Anon => {
+                s.anon += 1;
+                true
+            }
+            Owner::File { file, .. } => {
+                s.file += 1;
+                let shmem = k
+                    .machine()
+                    .files
+                    .get(file as usize)
+                    .and_then(|f| f.as_ref())
+                    .is_some_and(|f| f.kind != FileKind::Regular);
+                s.shmem += u64::from(shmem);
+                s.file_mapped += u64::from(m.mapcount > 0);
+                s.file_dirty += u64::from(m.flags.contains(PageFlags::DIRTY));
+                shmem
+            }
+            Owner::PageTable => {
+                s.pagetables += 1;
+                continue;
+            }
+            Owner::Free | Owner::Reserved => continue,
+        };
+        if m.flags.contains(PageFlags::MLOCKED) {
+            s.unevictable += 1;
+        } else {
+            let slot = match (lru_anon, active) {
+                (true, false) => &mut s.inactive_anon,
+                (true, true) => &mut s.active_anon,
+                (false, false) => &mut s.inactive_file,
+                (false, true) => &mut s.active_file,
+            };
+            *slot += 1;
+        }
+    }
+    s
+}
+
+/// The text of `file` in the group at `path` (relative to the mount), as the machine's
+/// cgroup version shows it. ENOENT for a file that version does not have.
+pub fn cgroup_file(k: &Kernel, path: &str, file: &str) -> SysResult<String> {
+    let id = k.memcg_lookup(path)?;
+    let memcgs = &k.machine().frames.memcgs;
+    let g = memcgs.get(id).expect("looked-up memcg");
+    let root = id == mm::memcg::ROOT_MEMCG;
+    let bytes = |pages: u64| (pages << 12).to_string() + "\n";
+    let procs = || {
+        let mut s = String::new();
+        for t in k.tasks().filter(|t| t.memcg == id && t.exit_code.is_none()) {
+            let _ = writeln!(s, "{}", t.pid);
+        }
+        s
+    };
+    let text = match (memcgs.version, file) {
+        (_, "cgroup.procs") | (CgroupVersion::V1, "tasks") => procs(),
+        (CgroupVersion::V2, "memory.current") if !root => bytes(g.usage),
+        (CgroupVersion::V2, "memory.peak") if !root => bytes(g.watermark),
+        (CgroupVersion::V2, "memory.max") if !root => show_v2(g.max) + "\n",
+        (CgroupVersion::V2, "memory.high") if !root => show_v2(g.high) + "\n",
+        (CgroupVersion::V2, "memory.low" | "memory.min") if !root => "0\n".into(),
+        (CgroupVersion::V2, "memory.swap.max") if !root => show_v2(g.swap_max) + "\n",
+        (CgroupVersion::V2, "memory.swap.current") if !root => "0\n".into(),
+        (CgroupVersion::V2, "memory.events") if !root => events(&g.events),
+        (CgroupVersion::V2, "memory.events.local") if !root => events(&g.events_local),
+        (CgroupVersion::V2, "memory.stat") => stat_v2(k, id),
+        (CgroupVersion::V1, "memory.usage_in_bytes") => bytes(g.usage),
+        (CgroupVersion::V1, "memory.memsw.usage_in_bytes") => bytes(g.usage),
+        (CgroupVersion::V1, "memory.max_usage_in_bytes") => bytes(g.watermark),
+        (CgroupVersion::V1, "memory.memsw.max_usage_in_bytes") => bytes(g.watermark),
+        (CgroupVersion::V1, "memory.limit_in_bytes") => show_v1(g.max) + "\n",
+        (CgroupVersion::V1, "memory.memsw.limit_in_bytes") => show_v1(g.max.saturating_add(g.swap_max)) + "\n",
+        (CgroupVersion::V1, "memory.failcnt") => format!("{}\n", g.failcnt),
+        (CgroupVersion::V1, "memory.oom_control") => {
+            format!("oom_kill_disable 0\nunder_oom 0\noom_kill {}\n", g.events.oom_kill)
+        }
+        (CgroupVersion::V1, "memory.stat") => stat_v1(k, id),
+        _ => return Err(mm::Errno::ENOENT),
+    };
+    Ok(text)
+}
+
+fn events(e: &MemcgEvents) -> String {
+    format!("low {}\nhigh {}\nmax {}\noom {}\noom_kill {}\noom_group_kill 0\n", e.low, e.high, e.max, e.oom, e.oom_kill)
+}
+
+fn stat_v2(k: &Kernel, id: MemcgId) -> String {
+    let s = memcg_stat(k, id);
+    let b = |p: u64| p << 12;
+    let lines: [(&str, u64); 26] = [
+        ("anon", b(s.anon)),
+        ("file", b(s.file)),
+        ("kernel", b(s.pagetables)),
+        ("kernel_stack", 0),
+        ("pagetables", b(s.pagetables)),
+        ("sec_pagetables", 0),
+        ("percpu", 0),
+        ("sock", 0),
+        ("vmalloc", 0),
+        ("shmem", b(s.shmem)),
+        ("file_mapped", b(s.file_mapped)),
+        ("file_dirty", b(s.file_dirty)),
+        ("file_writeback", 0),
+        ("swapcached", 0),
+        ("anon_thp", 0),
+        ("file_thp", 0),
+        ("shmem_thp", 0),
+        ("inactive_anon", b(s.inactive_anon)),
+        ("active_anon", b(s.active_anon)),
+        ("inactive_file", b(s.inactive_file)),
+        ("active_file", b(s.active_file)),
+        ("unevictable", b(s.unevictable)),
+        ("slab_reclaimable", 0),
+        ("slab_unreclaimable", 0),
+        ("pgfault", subtree(k, id, |m| m.pgfault)),
+        ("pgmajfault", subtree(k, id, |m| m.pgmajfault)),
+    ];
+    let mut out = String::new();
+    for (name, v) in lines {
+        let _ = writeln!(out, "{name} {v}");
+    }
+    out
+}
+
+/// A counter summed over a group and its descendants.
+fn subtree(k: &Kernel, id: MemcgId, f: impl Fn(&mm::memcg::Memcg) -> u64) -> u64 {
+    let memcgs = &k.machine().frames.memcgs;
+    memcgs.iter().filter(|(g, _)| memcgs.is_descendant(*g, id)).map(|(_, m)| f(m)).sum()
+}
+
+fn stat_v1(k: &Kernel, id: MemcgId) -> String {
+    let memcgs = &k.machine().frames.memcgs;
+    let g = memcgs.get(id).expect("memcg");
+    // The local numbers count this group's own frames: its stat less its children's.
+    let total = memcg_stat(k, id);
+    let mut local = total;
+    for c in memcgs.children(id) {
+        let cs = memcg_stat(k, c);
+        local.anon -= cs.anon;
+        local.file -= cs.file;
+        local.shmem -= cs.shmem;
+        local.file_mapped -= cs.file_mapped;
+        local.file_dirty -= cs.file_dirty;
+        local.inactive_anon -= cs.inactive_anon;
+        local.active_anon -= cs.active_anon;
+        local.inactive_file -= cs.inactive_file;
+        local.active_file -= cs.active_file;
+        local.unevictable -= cs.unevictable;
+    }
+    let b = |p: u64| p << 12;
+    let rows = |s: &MemcgStat, pgpgin: u64, pgpgout: u64, pgfault: u64, pgmajfault: u64| {
+        [
+            ("cache", b(s.file)),
+            ("rss", b(s.anon)),
+            ("rss_huge", 0),
+            ("shmem", b(s.shmem)),
+            ("mapped_file", b(s.file_mapped)),
+            ("dirty", b(s.file_dirty)),
+            ("writeback", 0),
+            ("swap", 0),
+            ("swapcached", 0),
+            ("pgpgin", pgpgin),
+            ("pgpgout", pgpgout),
+            ("pgfault", pgfault),
+            ("pgmajfault", pgmajfault),
+            ("inactive_anon", b(s.inactive_anon)),
+            ("active_anon", b(s.active_anon)),
+            ("inactive_file", b(s.inactive_file)),
+            ("active_file", b(s.active_file)),
+            ("unevictable", b(s.unevictable)),
+        ]
+    };
+    let mut out = String::new();
+    for (name, v) in rows(&local, g.pgpgin, g.pgpgout, g.pgfault, g.pgmajfault) {
+        let _ = writeln!(out, "{name} {v}");
+    }
+    // hierarchical_*: the lowest limit on the way to the root.
+    let chain = memcgs.ancestry(id);
+    let lowest = |f: &dyn Fn(&mm::memcg::Memcg) -> u64| {
+        chain.iter().filter_map(|&c| memcgs.get(c)).map(f).min().unwrap_or(NO_LIMIT).min(PAGE_COUNTER_MAX)
+    };
+    let _ = writeln!(out, "hierarchical_memory_limit {}", lowest(&|m| m.max) << 12);
+    let _ = writeln!(out, "hierarchical_memsw_limit {}", lowest(&|m| m.max.saturating_add(m.swap_max)) << 12);
+    let totals = rows(
+        &total,
+        subtree(k, id, |m| m.pgpgin),
+        subtree(k, id, |m| m.pgpgout),
+        subtree(k, id, |m| m.pgfault),
+        subtree(k, id, |m| m.pgmajfault),
+    );
+    for (name, v) in totals {
+        let _ = writeln!(out, "total_{name} {v}");
+    }
+    out
+}
+
+/// `/proc/PID/oom_score`.
+pub fn oom_score(k: &Kernel, pid: Pid) -> SysResult<String> {
+    Ok(format!("{}\n", k.oom_score(pid)?))
+}
+
+/// `/proc/PID/oom_score_adj`.
+pub fn oom_score_adj(k: &Kernel, pid: Pid) -> SysResult<String> {
+    let t = k.task(pid).ok_or(mm::Errno::ESRCH)?;
+    Ok(format!("{}\n", t.oom_score_adj))
+}
