@@ -17,6 +17,7 @@ pub const LESSONS: &[(&str, &str)] = &[
     ("four-mmaps", include_str!("../../../examples/four-mmaps.mm")),
     ("munmap-split", include_str!("../../../examples/munmap-split.mm")),
     ("mprotect", include_str!("../../../examples/mprotect.mm")),
+    ("oom-killer", include_str!("../../../examples/oom-killer.mm")),
 ];
 
 /// The title of a lesson: its first comment line.

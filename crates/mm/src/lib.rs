@@ -26,6 +26,7 @@
 pub mod accounting;
 pub mod arena;
 pub mod call;
+pub mod clean_cache;
 pub mod config;
 pub mod event;
 pub mod file;

@@ -5,8 +5,8 @@
 //! 1. An allocation fails: the buddy allocator is empty (a *global* OOM), or the charge
 //!    would take a memory cgroup over `memory.max` (a *memcg* OOM, whose `max` event counts
 //!    the refusal).
-//! 2. Reclaim tries to free pages in that scope ([`Kernel::reclaim_for_allocation`]); if
-//!    it frees some, the allocation is retried.
+//! 2. Reclaim tries to free pages in that scope ([`Kernel::reclaim_for_allocation`]: for
+//!    now clean page cache only); if it frees some, the allocation is retried.
 //! 3. Otherwise `out_of_memory` picks a victim among the tasks of the scope (every task, or
 //!    the tasks of the cgroup and its descendants): the one with the highest
 //!    [`Kernel::oom_badness`] — its resident pages, swap entries and page-table pages, plus
@@ -139,7 +139,11 @@ impl Kernel {
             }
             let Some(points) = self.oom_badness(t.pid, total) else { continue };
             // A later task with equal points replaces the earlier one.
-            if chosen.map_or(true, |(_, best)| best <= points) {
+            let better = match chosen {
+                None => true,
+                Some((_, best)) => best <= points,
+            };
+            if better {
                 chosen = Some((t.pid, points));
             }
         }
@@ -171,14 +175,14 @@ impl Kernel {
         }
     }
 
-    /// Frees up to `nr_pages` frames in `scope` for an allocation that failed; returns how
-    /// many it freed. This is the one place the OOM path asks reclaim for memory.
+    /// Frees at least `nr_pages` frames (a batch of SWAP_CLUSTER_MAX at least) in `scope`
+    /// for an allocation that failed, if it can; returns how many it freed. This is the one
+    /// place the OOM path asks reclaim for memory.
     ///
-    /// The model has no reclaim yet (no LRU scanning, no swap), so nothing is freed and the
-    /// OOM killer runs at once.
+    /// Until the model has LRU scanning and swap, reclaim drops clean, unmapped page-cache
+    /// pages ([`crate::clean_cache`]); anonymous, dirty and mapped pages stay.
     pub(crate) fn reclaim_for_allocation(&mut self, scope: OomScope, nr_pages: u64) -> u64 {
-        let _ = (scope, nr_pages);
-        0
+        self.drop_clean_cache(scope, nr_pages.max(crate::clean_cache::SWAP_CLUSTER_MAX))
     }
 
     /// Kills `victim` for an OOM in `scope` that task `current` ran into: logs Linux's
@@ -291,6 +295,17 @@ impl Kernel {
             v.oom_score_adj
         ));
         self.m.kmsg.extend(lines);
+    }
+
+    /// mem_cgroup_handle_over_high, on the way back to the task after a fault: each group of
+    /// the task's chain that is above its `memory.high` counts a `high` event and reclaims
+    /// its excess (the task is not throttled).
+    pub(crate) fn handle_over_high(&mut self) {
+        let charge_to = self.m.frames.memcgs.charge_to;
+        for (g, excess) in self.m.frames.memcgs.above_high(charge_to) {
+            self.m.frames.memcgs.event(g, MemcgEvent::High);
+            self.reclaim_for_allocation(OomScope::Memcg(g), excess);
+        }
     }
 
     /// Sets the group new frames are charged to for work done for `pid` (its task's group;

@@ -260,8 +260,10 @@ impl Kernel {
     pub(crate) fn set_pte(&mut self, id: MmId, va: u64, pte: Pte) -> Result<(), OutOfMemory> {
         let pgd = self.mms[id].pgd;
         let mut new = 0;
-        let t = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new).ok_or(OutOfMemory)?;
+        // Upper tables allocated before a failure stay in the tree: count them either way.
+        let t = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new);
         self.mm_mut(id).pgtable_pages += new;
+        let t = t.ok_or(OutOfMemory)?;
         self.m.frames.table_mut(t)[pgtable::index(va, 0)] = pte.0;
         Ok(())
     }

@@ -245,3 +245,48 @@ fn random_scripts_under_memory_pressure_never_panic_or_leak() {
     }
     assert!(kills > 0, "the scripts never reached the OOM killer");
 }
+
+/// A process in a group reads a file through a mapping, unmaps it, then needs anonymous
+/// memory: reclaim drops the clean, unmapped page cache charged to the group instead of
+/// killing, and the file reads back from the disk (a major fault).
+#[test]
+fn a_group_at_its_limit_drops_clean_page_cache_before_killing() {
+    let mut k = kernel(64 * MIB);
+    let data: std::sync::Arc<[u8]> = vec![5u8; (3 * MIB) as usize].into();
+    k.import_file("/data", 8, 1, 77, data);
+    k.cgroup_mkdir("g").unwrap();
+    let p = k.spawn_empty("reader").unwrap();
+    k.cgroup_attach("g", p).unwrap();
+    k.cgroup_write(p, "g", "memory.max", "4M").unwrap();
+    let fd = k.open(p, "/data", O_RDONLY).unwrap();
+    let m = k.mmap(p, 0, 3 * MIB, PROT_READ, MAP_PRIVATE, fd as i64, 0).unwrap();
+    for off in (0..3 * MIB).step_by(4096) {
+        k.load(p, m + off, 1).unwrap();
+    }
+    let g = k.memcg_lookup("g").unwrap();
+    assert!(k.machine().frames.memcgs.get(g).unwrap().usage >= 768, "the file pages are charged to the group");
+    k.munmap(p, m, 3 * MIB).unwrap();
+    let a = k.mmap(p, 0, 3 * MIB, RW, ANON, -1, 0).unwrap();
+    k.store(p, a, &vec![1u8; (3 * MIB) as usize]).unwrap();
+    assert!(k.task(p).unwrap().exit_code.is_none(), "reclaim made room: nobody was killed");
+    assert_eq!(k.machine().vmstat.oom_kill, 0);
+    let m = k.mmap(p, 0, 3 * MIB, PROT_READ, MAP_PRIVATE, fd as i64, 0).unwrap();
+    let majors = k.task(p).unwrap().maj_flt;
+    assert_eq!(k.load(p, m, 1).unwrap(), vec![5]);
+    assert!(k.task(p).unwrap().maj_flt > majors, "a dropped page comes back from the disk");
+    check_kernel(&k);
+}
+
+#[test]
+fn going_over_memory_high_counts_high_events_and_never_kills() {
+    let mut k = kernel(64 * MIB);
+    k.cgroup_mkdir("g").unwrap();
+    let p = k.spawn_empty("p").unwrap();
+    k.cgroup_attach("g", p).unwrap();
+    k.cgroup_write(p, "g", "memory.high", "1M").unwrap();
+    let a = k.mmap(p, 0, 2 * MIB, RW, ANON, -1, 0).unwrap();
+    k.store(p, a, &vec![1u8; (2 * MIB) as usize]).unwrap();
+    let g = k.machine().frames.memcgs.get(k.memcg_lookup("g").unwrap()).unwrap();
+    assert!(g.events.high > 0 && g.events.max == 0 && g.events.oom_kill == 0, "{:?}", g.events);
+    assert!(g.usage > 256, "high is not a hard limit");
+}

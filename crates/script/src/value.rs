@@ -41,8 +41,15 @@ pub fn show_int(n: u64) -> String {
 }
 
 /// The signal numbers and codes a script can compare with `signal` and `sigcode`.
-const SIGNALS: &[(&str, u64)] =
-    &[("SIGBUS", 7), ("SIGSEGV", 11), ("SEGV_MAPERR", 1), ("SEGV_ACCERR", 2), ("BUS_ADRERR", 2), ("SI_KERNEL", 128)];
+const SIGNALS: &[(&str, u64)] = &[
+    ("SIGKILL", 9),
+    ("SIGBUS", 7),
+    ("SIGSEGV", 11),
+    ("SEGV_MAPERR", 1),
+    ("SEGV_ACCERR", 2),
+    ("BUS_ADRERR", 2),
+    ("SI_KERNEL", 128),
+];
 
 /// Returns the value of a named constant: `NULL`, `PAGE_SIZE`, `TASK_SIZE`, `MAP_FAILED`,
 /// every C flag name `abi` knows (`PROT_*`, `MAP_*`, `O_*`, `MADV_*`, ...), the errno names
@@ -69,6 +76,7 @@ pub fn signal_name(signo: u64) -> String {
     match signo {
         0 => "0".to_string(),
         7 => "SIGBUS".to_string(),
+        9 => "SIGKILL".to_string(),
         11 => "SIGSEGV".to_string(),
         n => n.to_string(),
     }

@@ -106,8 +106,11 @@ impl Kernel {
                 if pages > memsw && memsw != NO_LIMIT {
                     return Err(Errno::EINVAL);
                 }
-                if g.usage > pages && self.reclaim_for_allocation(OomScope::Memcg(id), g.usage - pages) == 0 {
-                    return Err(Errno::EBUSY);
+                if g.usage > pages {
+                    self.reclaim_for_allocation(OomScope::Memcg(id), g.usage - pages);
+                    if self.m.frames.memcgs.get(id).is_some_and(|g| g.usage > pages) {
+                        return Err(Errno::EBUSY);
+                    }
                 }
                 let swap = if memsw == NO_LIMIT { NO_LIMIT } else { memsw - pages };
                 self.m.frames.memcgs.set_limit(id, Limit::Max, pages);

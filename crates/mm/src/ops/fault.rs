@@ -88,6 +88,9 @@ impl Kernel {
                 r => break r,
             }
         };
+        if r.is_ok() {
+            self.handle_over_high();
+        }
         self.m.frames.memcgs.charge_to = before;
         r
     }

@@ -225,7 +225,7 @@ impl Interpreter {
         }
         for (name, pid, status) in ended {
             let _ = self.kernel.reap(pid);
-            emit(out, format!("+++ {name} killed by {} +++", signal_name(status)));
+            emit(out, format!("+++ {name} killed by {} +++", value::signal_name(status as u64)));
         }
     }
 }
@@ -234,13 +234,4 @@ impl Interpreter {
 /// value).
 fn is_builtin(name: &str) -> bool {
     matches!(name, "result" | "errno" | "signal" | "sigcode" | "sigaddr")
-}
-
-fn signal_name(sig: i32) -> String {
-    match sig {
-        9 => "SIGKILL".into(),
-        7 => "SIGBUS".into(),
-        11 => "SIGSEGV".into(),
-        n => format!("signal {n}"),
-    }
 }
