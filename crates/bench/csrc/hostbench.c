@@ -207,6 +207,50 @@ static void vma_ops(size_t count, size_t ops)
     report(now_ns() - t, ops);
 }
 
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+/* Swap-out: MADV_PAGEOUT of a written private anonymous mapping to the active swap file
+ * (the caller set one up); one operation is one page. */
+static void swap_out(size_t mb)
+{
+    size_t len = mb << 20;
+    volatile char *p = map(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    for (size_t off = 0; off < len; off += PAGE)
+        p[off] = 1;
+    uint64_t t = now_ns();
+    if (madvise((void *)p, len, MADV_PAGEOUT))
+        die("madvise");
+    report(now_ns() - t, len / PAGE);
+}
+
+/* Swap-in: pages paged out, read back once (from the swap cache) and paged out again
+ * (freed: clean in the swap cache), then read in order: major faults with swap readahead
+ * from the device. Waits for the writes between the steps. One operation is one page. */
+static void swap_in(size_t mb)
+{
+    size_t len = mb << 20;
+    volatile char *p = map(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    for (size_t off = 0; off < len; off += PAGE)
+        p[off] = 1;
+    if (madvise((void *)p, len, MADV_PAGEOUT))
+        die("madvise");
+    usleep(300000);
+    char sum = 0;
+    for (size_t off = 0; off < len; off += PAGE)
+        sum += p[off];
+    if (madvise((void *)p, len, MADV_PAGEOUT))
+        die("madvise");
+    usleep(300000);
+    uint64_t t = now_ns();
+    for (size_t off = 0; off < len; off += PAGE)
+        sum += p[off];
+    report(now_ns() - t, len / PAGE);
+    if (sum == 42)
+        fputs("", stderr);
+}
+
 int main(int argc, char **argv)
 {
     prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
@@ -229,6 +273,10 @@ int main(int argc, char **argv)
         fork_big(a, b);
     else if (!strcmp(w, "vma-ops"))
         vma_ops(a, b);
+    else if (!strcmp(w, "swap-out"))
+        swap_out(a);
+    else if (!strcmp(w, "swap-in"))
+        swap_in(a);
     else
         return 2;
     return 0;

@@ -35,6 +35,11 @@ pub enum Workload {
     /// fork of a process with 1 GiB of written memory, the child exiting at once, and the
     /// wait for it; one operation is one fork.
     ForkBig,
+    /// MADV_PAGEOUT of written anonymous memory to a swap device; one operation is one page.
+    SwapOut,
+    /// Reading back anonymous memory paged out to a swap device and no longer in the swap
+    /// cache (major faults with swap readahead); one operation is one page.
+    SwapIn,
     /// Replaying (with --verify) a generated trace of mmap/munmap pairs; one operation is
     /// one trace line.
     Replay,
@@ -49,7 +54,7 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 12] = [
         Workload::FaultAnon,
         Workload::FaultFile,
         Workload::MmapMunmap,
@@ -57,6 +62,8 @@ impl Workload {
         Workload::ForkExit,
         Workload::Vma1m,
         Workload::ForkBig,
+        Workload::SwapOut,
+        Workload::SwapIn,
         Workload::Replay,
         Workload::ReplayReal,
         Workload::CheckRandom,
@@ -72,6 +79,8 @@ impl Workload {
             Workload::ForkExit => "fork-exit",
             Workload::Vma1m => "vma-1m",
             Workload::ForkBig => "fork-1g",
+            Workload::SwapOut => "swap-out",
+            Workload::SwapIn => "swap-in",
             Workload::Replay => "replay",
             Workload::ReplayReal => "replay-real",
             Workload::CheckRandom => "check-random",
@@ -121,6 +130,8 @@ pub struct Scale {
     pub replay_real_rounds: u64,
     /// Random scripts of check-random.
     pub check_scripts: u64,
+    /// swap-out and swap-in mapping size in MiB.
+    pub swap_mb: u64,
 }
 
 impl Scale {
@@ -144,6 +155,7 @@ impl Scale {
             replay_lines: 2_000_000,
             replay_real_rounds: 20,
             check_scripts: 100,
+            swap_mb: 64,
         }
     }
 
@@ -167,6 +179,7 @@ impl Scale {
             replay_lines: 10_000,
             replay_real_rounds: 1,
             check_scripts: 2,
+            swap_mb: 2,
         }
     }
 }
@@ -311,6 +324,33 @@ fn make_vmas(k: &mut Kernel, p: Pid, n: u64) -> Vec<u64> {
 pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
     let mut out = ModelRun::default();
     match w {
+        Workload::SwapOut | Workload::SwapIn => {
+            let len = s.swap_mb << 20;
+            let (mut k, p) = kernel(2 * len + (64 << 20));
+            let spec =
+                mm::swap::SwapSpec { path: "/swap".into(), size: 2 * len + PAGE, priority: None, partition: false };
+            k.swapon(&spec).expect("swapon");
+            let a = k.mmap(p, 0, len, RW, ANON, -1, 0).expect("mmap");
+            for off in (0..len).step_by(PAGE as usize) {
+                k.store(p, a + off, &[1]).expect("store");
+            }
+            if w == Workload::SwapOut {
+                out.timing = timed(|| {
+                    k.madvise(p, a, len, MADV_PAGEOUT).expect("madvise");
+                    len / PAGE
+                });
+            } else {
+                k.madvise(p, a, len, MADV_PAGEOUT).expect("madvise");
+                k.load(p, a, len).expect("load");
+                k.madvise(p, a, len, MADV_PAGEOUT).expect("madvise");
+                out.timing = timed(|| {
+                    for off in (0..len).step_by(PAGE as usize) {
+                        k.load(p, a + off, 1).expect("load");
+                    }
+                    len / PAGE
+                });
+            }
+        }
         Workload::FaultAnon => {
             let len = s.fault_anon_mb << 20;
             let (mut k, p) = kernel(2 * len + (64 << 20));
@@ -585,6 +625,11 @@ pub fn run_host(w: Workload, s: &Scale) -> Result<(Timing, Option<Timing>), Stri
         Workload::MprotectSplit => (host(&["mprotect-split".into(), a(s.mprotect_calls), a(s.mprotect_mb)])?, None),
         Workload::ForkExit => (host(&["fork-exit".into(), a(s.fork_mb)])?, None),
         Workload::ForkBig => (host(&["fork-big".into(), a(s.fork_big_mb), a(s.fork_big_forks)])?, None),
+        Workload::SwapOut | Workload::SwapIn => {
+            // A swap file twice the mapping, active only while the host side runs.
+            let _swap = hostdiff::swapfile::HostSwap::new(2 * (s.swap_mb << 20) + PAGE)?;
+            (host(&[w.name().into(), a(s.swap_mb)])?, None)
+        }
         Workload::Replay | Workload::ReplayReal => return Err("replay has no host side (it replays a log)".into()),
         Workload::CheckRandom => return Err("check-random runs on the host and the model at once".into()),
         Workload::Vma1m => {

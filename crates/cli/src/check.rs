@@ -220,6 +220,9 @@ impl Translator {
                     _ => self.t.skipped.push((line, "a view only the model has".into())),
                 }
             }
+            StmtKind::Swapon { .. } | StmtKind::Swapoff { .. } | StmtKind::Swaps => {
+                self.t.skipped.push((line, "swap statements are not run on the host by `mmsim check`".into()));
+            }
             StmtKind::Exec { .. } | StmtKind::Free | StmtKind::Print(_) | StmtKind::Expect(_) => {
                 self.t.skipped.push((line, "model-only statement".into()));
             }

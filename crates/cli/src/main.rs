@@ -137,7 +137,7 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
         /// Only these workloads (fault-anon, fault-file, mmap-munmap, mprotect-split,
-        /// fork-exit, vma-1m, fork-1g, replay, replay-real, check-random).
+        /// fork-exit, vma-1m, fork-1g, swap-out, swap-in, replay, replay-real, check-random).
         workloads: Vec<String>,
         /// Measure in this process and print the rows as JSON lines (each workload otherwise
         /// runs in a fresh `mmsim` process of its own, as the host side does).

@@ -129,6 +129,8 @@ fn rec_header(line: &str) -> &str {
 
 /// Makes pagemap entries comparable: a PFN is the host's physical address, not something a
 /// model can know; only whether one is shown (non-zero) is kept, with the flag bits 55-63.
+/// A swap entry (bit 62 without bit 63) is kept whole: its type and slot are the model's
+/// business.
 pub fn mask_pagemap(bytes: &[u8]) -> Vec<u64> {
     bytes
         .chunks(8)
@@ -136,6 +138,9 @@ pub fn mask_pagemap(bytes: &[u8]) -> Vec<u64> {
             let mut b = [0u8; 8];
             b[..c.len()].copy_from_slice(c);
             let e = u64::from_le_bytes(b);
+            if e >> 62 == 1 {
+                return e;
+            }
             let pfn_shown = (e & ((1 << 55) - 1) != 0) as u64;
             (e & !((1 << 55) - 1)) | pfn_shown
         })
@@ -143,10 +148,10 @@ pub fn mask_pagemap(bytes: &[u8]) -> Vec<u64> {
 }
 
 /// Keeps the `/proc/PID/status` lines that follow from the VMAs alone (VmSize, VmLck,
-/// VmPin, VmData, VmStk); the others count the harness's own resident pages or its
+/// VmPin, VmData, VmStk) and VmSwap (the harness's own pages never go to swap); the others count the harness's own resident pages or its
 /// history before the script, which a model built from its VMAs cannot know.
 pub fn normalize_status(text: &str) -> String {
-    let keep = ["VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:"];
+    let keep = ["VmSize:", "VmLck:", "VmPin:", "VmData:", "VmStk:", "VmSwap:"];
     text.lines().filter(|l| keep.iter().any(|k| l.starts_with(k))).map(|l| format!("{l}\n")).collect()
 }
 

@@ -600,6 +600,8 @@ pub fn run_on_host_with_timeout(script: &HostScript, timeout: Duration) -> Resul
     let mut builder = tempfile::Builder::new();
     builder.prefix("mmsim-host");
     let dir = if script.tmpfs { builder.tempdir_in("/dev/shm")? } else { builder.tempdir()? };
+    // Kept apart from any host swap file another test has active (see swapfile.rs).
+    let _lock = crate::swapfile::shared_lock();
     let raw = run_child(&child, dir.path(), input.into_bytes(), timeout)?;
     interpret(raw, script.steps.len())
 }

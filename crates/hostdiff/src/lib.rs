@@ -43,6 +43,7 @@ pub mod gen;
 mod host;
 pub mod model;
 mod protocol;
+pub mod swapfile;
 
 pub use host::{
     file_byte, host_child_path, is_supported, run_on_host, run_on_host_with_timeout, support, Addr, Fd, FileSpec,

@@ -194,7 +194,18 @@ fn slot_fd(i: usize) -> i64 {
 
 /// Runs every step on the model; returns outcomes in the host's terms.
 pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>, String> {
+    run_on_model_with(script, init, &|_| Ok(()))
+}
+
+/// Like [`run_on_model`], with `prepare` run on the model kernel before the first step
+/// (e.g. to activate the swap device the host has).
+pub fn run_on_model_with(
+    script: &HostScript,
+    init: &HostInit,
+    prepare: &dyn Fn(&mut Kernel) -> Result<(), String>,
+) -> Result<Vec<Outcome>, String> {
     let mut run = build_model(script, init)?;
+    prepare(&mut run.kernel)?;
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(script.steps.len());
     for (i, step) in script.steps.iter().enumerate() {
         let pid = run

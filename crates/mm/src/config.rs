@@ -64,6 +64,8 @@ pub struct Config {
     /// Processes have CAP_SYS_ADMIN (root): pagemap shows PFNs, and the overcommit check
     /// does not keep the admin reserve back.
     pub cap_sys_admin: bool,
+    /// `vm.page-cluster`: swap readahead reads at most 2^page_cluster pages (at most 32).
+    pub page_cluster: u32,
     /// `vm.overcommit_memory`: 0 heuristic, 1 always, 2 never (strict accounting).
     pub overcommit_memory: u8,
     /// `vm.overcommit_ratio` (percent of RAM in the commit limit when `overcommit_kbytes` is 0).
@@ -99,6 +101,7 @@ impl Default for Config {
             vdso_image: None,
             cap_ipc_lock: true,
             cap_sys_admin: true,
+            page_cluster: 3,
             overcommit_memory: 0,
             overcommit_ratio: 50,
             overcommit_kbytes: 0,

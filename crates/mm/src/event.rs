@@ -48,6 +48,45 @@ pub enum EventKind {
         /// The task killed.
         victim: u32,
     },
+    /// Reclaim gave an anonymous page a swap slot and put it in the swap cache
+    /// (add_to_swap).
+    AddToSwap {
+        /// The device.
+        swap_type: u8,
+        /// The slot.
+        offset: u64,
+    },
+    /// A dirty swap-cache page was written to its slot (pageout, swap_writepage).
+    SwapWrite {
+        /// The device.
+        swap_type: u8,
+        /// The slot.
+        offset: u64,
+    },
+    /// A clean swap-cache page nothing maps was freed (shrink_folio_list,
+    /// __remove_mapping).
+    SwapCacheFreed {
+        /// The device.
+        swap_type: u8,
+        /// The slot.
+        offset: u64,
+    },
+    /// A fault on a swap PTE mapped the page back (do_swap_page).
+    SwapIn {
+        /// The device.
+        swap_type: u8,
+        /// The slot.
+        offset: u64,
+        /// The page had to be read from the device (not found in the swap cache).
+        major: bool,
+    },
+    /// swapoff mapped a swapped-out page back (unuse_pte).
+    Unuse {
+        /// The device.
+        swap_type: u8,
+        /// The slot.
+        offset: u64,
+    },
 }
 
 /// One logged event.
@@ -91,6 +130,24 @@ impl fmt::Display for Event {
             EventKind::Oom => write!(f, "out of memory: no free frame and no task to kill (out_of_memory)"),
             EventKind::OomKill { victim } => {
                 write!(f, "out of memory: killed process {victim} to free its memory (out_of_memory, oom_kill_process)")
+            }
+            EventKind::AddToSwap { swap_type, offset } => {
+                write!(f, "page given swap slot {swap_type}:{offset} and added to the swap cache (add_to_swap)")
+            }
+            EventKind::SwapWrite { swap_type, offset } => {
+                write!(f, "page unmapped and written to swap slot {swap_type}:{offset} (shrink_folio_list, pageout)")
+            }
+            EventKind::SwapCacheFreed { swap_type, offset } => {
+                write!(f, "clean swap-cache page of slot {swap_type}:{offset} freed (shrink_folio_list)")
+            }
+            EventKind::SwapIn { swap_type, offset, major: true } => {
+                write!(f, "major fault: page read back from swap slot {swap_type}:{offset} (do_swap_page)")
+            }
+            EventKind::SwapIn { swap_type, offset, major: false } => {
+                write!(f, "minor fault: swap slot {swap_type}:{offset} found in the swap cache (do_swap_page)")
+            }
+            EventKind::Unuse { swap_type, offset } => {
+                write!(f, "swapoff: page of swap slot {swap_type}:{offset} mapped back (unuse_pte)")
             }
         }
     }

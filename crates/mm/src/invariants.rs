@@ -20,6 +20,11 @@
 //!   belongs to a live group; the peak is at least the usage; a group's usage is within
 //!   its limit unless it has no task the OOM killer could kill (a limit lowered below the
 //!   usage of page cache alone).
+//! * swap: each slot's count equals the swap PTEs naming it, in private anonymous memory
+//!   only; a slot in use is named by a PTE or held by the swap cache (none leaked); the
+//!   swap cache and the slots agree; an anonymous page's references are its mappings plus
+//!   one if the swap cache holds it, and only a swap-cache page may be mapped nowhere;
+//!   MM_SWAPENTS equals the swap PTEs.
 
 use crate::file::FileKind;
 use crate::flags::VmFlags;
@@ -35,6 +40,8 @@ use std::collections::HashMap;
 /// violation.
 pub fn check_kernel(k: &Kernel) {
     k.m.frames.check_invariants();
+    k.m.swap.check_invariants();
+    let mut swapcounts: HashMap<crate::swap::SwapEntry, u32> = HashMap::new();
     let mut mapcounts: HashMap<Pfn, u32> = HashMap::new();
     let mut lockcounts: HashMap<Pfn, u32> = HashMap::new();
     let mut accounted = 0u64;
@@ -66,7 +73,7 @@ pub fn check_kernel(k: &Kernel) {
                 accounted += v.pages();
             }
         }
-        check_mm(k, id, mm, &mut mapcounts, &mut lockcounts);
+        check_mm(k, id, mm, &mut mapcounts, &mut lockcounts, &mut swapcounts);
     }
     let zero = k.m.frames.zero_pfn();
     for (pfn, meta) in k.m.frames.allocated() {
@@ -86,8 +93,13 @@ pub fn check_kernel(k: &Kernel) {
         );
         match meta.owner {
             Owner::Anon => {
-                assert_eq!(meta.refcount, meta.mapcount, "anonymous pfn {pfn:#x}: refcount must equal mapcount");
-                assert!(meta.mapcount >= 1, "anonymous pfn {pfn:#x} mapped nowhere (leaked)");
+                let cached = k.m.swap.slot_of(pfn).is_some();
+                assert_eq!(
+                    meta.refcount,
+                    meta.mapcount + u32::from(cached),
+                    "anonymous pfn {pfn:#x}: refcount must equal mapcount (+1 in the swap cache)"
+                );
+                assert!(meta.mapcount >= 1 || cached, "anonymous pfn {pfn:#x} mapped nowhere (leaked)");
                 if meta.flags.contains(PageFlags::ANON_EXCLUSIVE) {
                     assert_eq!(meta.mapcount, 1, "exclusive anonymous pfn {pfn:#x} mapped {} times", meta.mapcount);
                 }
@@ -103,6 +115,17 @@ pub fn check_kernel(k: &Kernel) {
             Owner::Free | Owner::Reserved => unreachable!(),
         }
         assert_ne!(pfn, zero);
+    }
+    for (t, d) in k.m.swap.devices.iter().enumerate() {
+        let Some(d) = d else { continue };
+        for (offset, slot) in d.slots() {
+            let e = crate::swap::SwapEntry { swap_type: t as u8, offset };
+            let named = swapcounts.remove(&e).unwrap_or(0);
+            assert_eq!(slot.count, named, "swap slot {t}:{offset}: count {} but {named} swap PTEs", slot.count);
+        }
+    }
+    if let Some((e, n)) = swapcounts.iter().next() {
+        panic!("{n} swap PTEs name free swap slot {}:{}", e.swap_type, e.offset);
     }
     for (i, o) in k.m.opens.iter().enumerate() {
         if let Some(o) = o {
@@ -163,7 +186,14 @@ fn check_memcgs(k: &Kernel) {
     }
 }
 
-fn check_mm(k: &Kernel, id: MmId, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, lockcounts: &mut HashMap<Pfn, u32>) {
+fn check_mm(
+    k: &Kernel,
+    id: MmId,
+    mm: &Mm,
+    mapcounts: &mut HashMap<Pfn, u32>,
+    lockcounts: &mut HashMap<Pfn, u32>,
+    swapcounts: &mut HashMap<crate::swap::SwapEntry, u32>,
+) {
     mm.vmas.check_invariants();
     let (mut total, mut data, mut exec, mut stack, mut locked) = (0, 0, 0, 0, 0);
     for v in mm.vmas.iter() {
@@ -218,8 +248,16 @@ fn check_mm(k: &Kernel, id: MmId, mm: &Mm, mapcounts: &mut HashMap<Pfn, u32>, lo
                 continue;
             }
             let va = base + ((i as u64) << PAGE_SHIFT);
-            assert!(pte.mapped(), "mm {id}: non-empty, non-present PTE at {va:#x} (no swap in the model yet)");
             let v = mm.vmas.containing(va).unwrap_or_else(|| panic!("mm {id}: PTE at {va:#x} outside every VMA"));
+            if let Some((e, _)) = crate::swap::SwapEntry::from_pte(pte) {
+                assert!(
+                    v.anon_vma.is_some() && !v.flags.contains(VmFlags::SHARED),
+                    "mm {id}: swap PTE at {va:#x} outside private anonymous memory"
+                );
+                *swapcounts.entry(e).or_default() += 1;
+                rss.swap += 1;
+                continue;
+            }
             let pfn = pte.pfn();
             if pte.writable() {
                 assert!(v.flags.contains(VmFlags::WRITE), "mm {id}: writable PTE at {va:#x} in a VMA without write");
@@ -289,5 +327,8 @@ pub fn check_no_leaks(k: &Kernel) {
     assert!(k.mms.is_empty(), "an address space outlived its tasks");
     for (pfn, meta) in k.m.frames.allocated() {
         assert!(matches!(meta.owner, Owner::File { .. }), "pfn {pfn:#x} ({:?}) leaked", meta.owner);
+    }
+    for d in k.m.swap.devices.iter().flatten() {
+        assert_eq!(d.inuse(), 0, "{}: {} swap slots leaked", d.path, d.inuse());
     }
 }

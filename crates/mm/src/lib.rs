@@ -45,6 +45,7 @@ pub mod page_cache;
 pub mod pgtable;
 pub mod signal;
 pub mod space;
+pub mod swap;
 pub mod task;
 pub mod vma;
 pub mod vma_edit;

@@ -65,6 +65,8 @@ pub struct Machine {
     /// Set when a page had to be read from the disk since the flag was last cleared (the
     /// fault handler turns it into a major fault).
     pub(crate) read_io: bool,
+    /// Swap devices and the swap cache.
+    pub swap: crate::swap::Swap,
     /// The kernel's copy of the vDSO code ([`Config::vdso_image`]), made when a process
     /// first faults on `[vdso]`: a file the machine holds open, whose pages every `[vdso]`
     /// VMA maps.
@@ -92,6 +94,7 @@ impl Machine {
             committed_leaked: 0,
             vmstat: VmEvents::default(),
             read_io: false,
+            swap: crate::swap::Swap::new(),
             vdso_file: None,
             kmsg: Vec::new(),
             next_anon_vma: 0,
@@ -347,14 +350,15 @@ impl Machine {
     }
 
     /// CommitLimit in pages (vm_commit_limit): `overcommit_kbytes`, or `overcommit_ratio`
-    /// percent of RAM; no swap in the model.
+    /// percent of RAM, plus all swap.
     pub fn commit_limit(&self) -> u64 {
         let c = &self.config;
-        if c.overcommit_kbytes != 0 {
+        let ram = if c.overcommit_kbytes != 0 {
             c.overcommit_kbytes >> (PAGE_SHIFT - 10)
         } else {
             self.totalram_pages() * c.overcommit_ratio / 100
-        }
+        };
+        ram + self.swap.total_pages()
     }
 
     /// Whether `pages` more may be committed (__vm_enough_memory): always in mode 1; in
@@ -375,7 +379,7 @@ impl Machine {
                 }
                 ((self.committed + pages) as i64) < allowed
             }
-            _ => pages <= self.totalram_pages(),
+            _ => pages <= self.totalram_pages() + self.swap.total_pages(),
         }
     }
 

@@ -13,6 +13,8 @@ pub struct Rss {
     pub file: u64,
     /// MM_SHMEMPAGES.
     pub shmem: u64,
+    /// MM_SWAPENTS: swap PTEs (not resident, so not in [`Rss::total`]).
+    pub swap: u64,
 }
 
 impl Rss {

@@ -55,6 +55,7 @@ impl Kernel {
         let mm = &mut self.mms[id];
         let vma = mm.vmas.remove(start).expect("unlink of a missing VMA");
         vm_stat_account(mm, vma.flags, -(vma.pages() as i64));
+        self.m.swap.ra.remove(&(id, start));
         if vma.flags.contains(VmFlags::ACCOUNT) {
             self.m.vm_unacct_memory(vma.pages());
         }
@@ -161,6 +162,10 @@ impl Kernel {
                 if pte.is_none() {
                     continue;
                 }
+                if let Some((e, _)) = crate::swap::SwapEntry::from_pte(pte) {
+                    self.zap_swap_pte(id, e);
+                    continue;
+                }
                 let va = base + ((i as u64) << PAGE_SHIFT);
                 let pfn = pte.pfn();
                 if pfn == zero {
@@ -199,6 +204,9 @@ impl Kernel {
                     }
                 }
                 self.m.frames.put(pfn);
+                if !is_file {
+                    self.free_swap_cache(pfn);
+                }
             }
         }
         if let Some((_, _, true, p)) = batch {

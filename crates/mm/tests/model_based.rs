@@ -1,7 +1,8 @@
-//! Model-based test: random sequences of mmap/munmap/mprotect/mremap/madvise(DONTNEED)/
-//! loads/stores/fork/exit applied to the model and to a simple reference (a map from page to
-//! its protection and contents), comparing every result and every byte, and checking the
-//! model's invariants after every step.
+//! Model-based test: random sequences of mmap/munmap/mprotect/mremap/madvise(DONTNEED,
+//! PAGEOUT, COLD, WILLNEED)/loads/stores/fork/exit/swapoff+swapon applied to the model, with
+//! a swap device, and to a simple reference (a map from page to its protection and
+//! contents, which swapping must not change), comparing every result and every byte, and
+//! checking the model's invariants (swap counts and slots included) after every step.
 
 use abi::*;
 use mm::invariants::{check_kernel, check_no_leaks};
@@ -73,6 +74,15 @@ enum Op {
     Fork {
         proc: usize,
     },
+    /// MADV_PAGEOUT, MADV_COLD or MADV_WILLNEED by one process.
+    Advise {
+        proc: usize,
+        page: u64,
+        pages: u64,
+        advice: u64,
+    },
+    /// swapoff then swapon of the swap device.
+    SwapCycle,
     Exit {
         proc: usize,
     },
@@ -100,6 +110,9 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0..4usize, 0..WINDOW_PAGES, 0..4096u64, 1..6000u64).prop_map(|(proc, page, off, len)| Op::Load { proc, page, off, len }),
         1 => (0..4usize, 0..WINDOW_PAGES, 1..9000u64).prop_map(|(proc, page, len)| Op::KRead { proc, page, len }),
         1 => (0..4usize).prop_map(|proc| Op::Fork { proc }),
+        3 => (0..4usize, 0..WINDOW_PAGES, 1..12u64, prop_oneof![Just(MADV_PAGEOUT), Just(MADV_COLD), Just(MADV_WILLNEED)])
+            .prop_map(|(proc, page, pages, advice)| Op::Advise { proc, page, pages, advice }),
+        1 => Just(Op::SwapCycle),
         1 => (1..4usize).prop_map(|proc| Op::Exit { proc }),
     ]
 }
@@ -192,6 +205,8 @@ fn file_contents() -> Vec<u8> {
 
 fn run(ops: Vec<Op>) {
     let mut k = Kernel::new(Config { ram_bytes: 32 << 20, paranoid: true, ..Config::default() });
+    let swap = mm::swap::SwapSpec { path: "/swap".into(), size: 1 << 20, priority: None, partition: false };
+    k.swapon(&swap).unwrap();
     let data = file_contents();
     k.create_file("/data", &data);
     let p0 = k.spawn_empty("t").unwrap();
@@ -346,6 +361,18 @@ fn run(ops: Vec<Op>) {
                 let copy = r.procs[proc].clone();
                 r.procs.push(copy);
             }
+            Op::Advise { proc, page, pages, advice } => {
+                let Some(pid) = pids.get(proc).copied().flatten() else { continue };
+                let pages = pages.min(WINDOW_PAGES - page);
+                let got = k.madvise(pid, WINDOW + page * 4096, pages * 4096, advice);
+                let m = r.procs[proc].as_ref().unwrap();
+                let all_mapped = (page..page + pages).all(|p| m.contains_key(&p));
+                assert_eq!(got, if all_mapped { Ok(0) } else { Err(Errno::ENOMEM) }, "{ctx}");
+            }
+            Op::SwapCycle => {
+                assert_eq!(k.swapoff("/swap"), Ok(()), "{ctx}");
+                assert_eq!(k.swapon(&swap), Ok(()), "{ctx}");
+            }
             Op::Exit { proc } => {
                 let Some(pid) = pids.get(proc).copied().flatten() else { continue };
                 k.exit(pid, 0).unwrap();
@@ -374,6 +401,7 @@ fn run(ops: Vec<Op>) {
         k.reap(pid).unwrap();
     }
     check_no_leaks(&k);
+    assert_eq!(k.machine().swap.free_pages(), k.machine().swap.total_pages(), "swap slots leaked");
 }
 
 proptest! {

@@ -1,7 +1,7 @@
 //! `procfs`: pure functions from the model's state to the exact text Linux prints in
 //! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines), `statm` and
 //! `pagemap` (fs/proc/task_mmu.c, fs/proc/array.c), and in `/proc/meminfo` and
-//! `/proc/vmstat`; and the memory cgroup files and `/proc/PID/oom_score` ([`cgroup`]).
+//! `/proc/vmstat` and `/proc/swaps`; and the memory cgroup files and `/proc/PID/oom_score` ([`cgroup`]).
 //!
 //! It depends on the model (`mm`) and `abi` only, and reads the model through `Kernel`'s read
 //! API; the front ends (scenarios, replay, host comparison, loader) depend on it, never the
@@ -16,6 +16,7 @@ mod pagemap;
 pub mod parse;
 mod smaps;
 mod status;
+mod swaps;
 mod vmstat;
 
 pub use maps::{maps, maps_line, vma_name};
@@ -26,4 +27,5 @@ pub use pagemap::{
 };
 pub use smaps::{smaps, smaps_rollup, vma_usage, MemUsage};
 pub use status::{statm, status};
+pub use swaps::swaps;
 pub use vmstat::vmstat;

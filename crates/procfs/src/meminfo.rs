@@ -18,8 +18,10 @@ pub struct MemCounts {
     pub total: u64,
     /// Free pages.
     pub free: u64,
-    /// Page-cache pages (shmem included).
+    /// Page-cache pages (shmem and the swap cache included, as NR_FILE_PAGES).
     pub file_pages: u64,
+    /// Swap-cache pages.
+    pub swap_cached: u64,
     /// Dirty page-cache pages of regular files.
     pub dirty: u64,
     /// Anonymous pages mapped somewhere.
@@ -44,7 +46,13 @@ pub struct MemCounts {
 
 /// Counts every frame and cached page once.
 pub fn mem_counts(k: &Kernel) -> MemCounts {
-    let mut c = MemCounts { total: k.machine().frames.total_frames(), ..Default::default() };
+    let swap_cached = k.machine().swap.cached_pages();
+    let mut c = MemCounts {
+        total: k.machine().frames.total_frames(),
+        swap_cached,
+        file_pages: swap_cached,
+        ..Default::default()
+    };
     let mut unmaterialized = 0;
     for f in k.machine().files.iter().flatten() {
         if f.kind == FileKind::Regular {
@@ -120,14 +128,14 @@ fn line(s: &mut String, name: &str, pages: u64) {
 pub fn meminfo(k: &Kernel) -> String {
     let c = mem_counts(k);
     let mut s = String::new();
-    let cached = c.file_pages;
+    let cached = c.file_pages - c.swap_cached;
     line(&mut s, "MemTotal", c.total);
     line(&mut s, "MemFree", c.free);
     // si_mem_available without watermarks: free pages plus the reclaimable page cache.
     line(&mut s, "MemAvailable", c.free + c.active_file + c.inactive_file);
     line(&mut s, "Buffers", 0);
     line(&mut s, "Cached", cached);
-    line(&mut s, "SwapCached", 0);
+    line(&mut s, "SwapCached", c.swap_cached);
     line(&mut s, "Active", c.active_anon + c.active_file);
     line(&mut s, "Inactive", c.inactive_anon + c.inactive_file);
     line(&mut s, "Active(anon)", c.active_anon);
@@ -136,8 +144,8 @@ pub fn meminfo(k: &Kernel) -> String {
     line(&mut s, "Inactive(file)", c.inactive_file);
     line(&mut s, "Unevictable", c.mlocked);
     line(&mut s, "Mlocked", c.mlocked);
-    line(&mut s, "SwapTotal", 0);
-    line(&mut s, "SwapFree", 0);
+    line(&mut s, "SwapTotal", k.machine().swap.total_pages());
+    line(&mut s, "SwapFree", k.machine().swap.free_pages());
     line(&mut s, "Dirty", c.dirty);
     line(&mut s, "Writeback", 0);
     line(&mut s, "AnonPages", c.anon);

@@ -4,7 +4,8 @@
 //! Bits 0-54 hold the PFN, shown only to a reader with CAP_SYS_ADMIN (0 otherwise); bit 55
 //! is soft-dirty (never set: this kernel has no CONFIG_MEM_SOFT_DIRTY); bit 56 says the page
 //! is mapped exactly once (its mapcount, not the anon-exclusive flag); bit 61 marks a
-//! page-cache or shmem page; bit 62 a swap entry (none here); bit 63 a present PTE, PROT_NONE
+//! page-cache or shmem page; bit 62 a swap entry, whose type (bits 0-4) and
+//! slot offset (bits 5-54) replace the PFN, shown under the same condition; bit 63 a present PTE, PROT_NONE
 //! ones included. The shared zero page is present with its PFN but neither file nor
 //! exclusive, as it has no `struct page` to count. Untouched pages read 0.
 
@@ -48,6 +49,11 @@ pub fn pagemap(k: &Kernel, pid: Pid, reader: Pid, vpn: u64, count: u64) -> SysRe
             continue;
         }
         let pte: Pte = k.pte(id, va);
+        if let Some((e, _)) = mm::swap::SwapEntry::from_pte(pte) {
+            // The slot is shown only to CAP_SYS_ADMIN, like a PFN.
+            out.push(PM_SWAP | if show_pfn { e.pagemap_bits() & PM_PFN_MASK } else { 0 });
+            continue;
+        }
         if !pte.mapped() {
             out.push(0);
             continue;

@@ -40,6 +40,10 @@ pub struct MemUsage {
     pub pss_locked: u64,
     /// Clean anonymous pages MADV_FREE made lazily freeable.
     pub lazyfree: u64,
+    /// Bytes of swap PTEs.
+    pub swap: u64,
+    /// Swap shared among the slots' users, fixed point (PSS_SHIFT).
+    pub swap_pss: u64,
 }
 
 impl MemUsage {
@@ -58,6 +62,8 @@ impl MemUsage {
         self.anonymous += o.anonymous;
         self.pss_locked += o.pss_locked;
         self.lazyfree += o.lazyfree;
+        self.swap += o.swap;
+        self.swap_pss += o.swap_pss;
     }
 }
 
@@ -73,6 +79,12 @@ pub fn vma_usage(k: &Kernel, mm: &Mm, v: &Vma) -> MemUsage {
         let hi = v.end.min(base + (1 << 21));
         for va in (lo..hi).step_by(4096) {
             let pte = Pte(k.machine().frames.table(table)[pgtable::index(va, 0)]);
+            if let Some((e, _)) = mm::swap::SwapEntry::from_pte(pte) {
+                // smaps_pte_entry: a slot named by n PTEs counts 1/n to each.
+                u.swap += 4096;
+                u.swap_pss += (4096u64 << PSS_SHIFT) / u64::from(k.machine().swap.count(e).max(1));
+                continue;
+            }
             if !pte.mapped() || pte.pfn() == zero {
                 continue;
             }
@@ -147,8 +159,8 @@ fn usage_lines(s: &mut String, u: &MemUsage, rollup: bool) {
     kb(s, "FilePmdMapped", 0);
     kb(s, "Shared_Hugetlb", 0);
     kb(s, "Private_Hugetlb", 0);
-    kb(s, "Swap", 0);
-    kb(s, "SwapPss", 0);
+    kb(s, "Swap", u.swap);
+    kb(s, "SwapPss", u.swap_pss >> PSS_SHIFT);
     kb(s, "Locked", u.pss_locked >> PSS_SHIFT);
 }
 

@@ -34,7 +34,7 @@ pub fn status(k: &Kernel, pid: Pid) -> SysResult<String> {
     line(&mut s, "VmExe", text_bytes >> 10);
     line(&mut s, "VmLib", lib_bytes >> 10);
     line(&mut s, "VmPTE", mm.pgtable_pages * 4);
-    line(&mut s, "VmSwap", 0);
+    line(&mut s, "VmSwap", kb(mm.rss.swap));
     Ok(s)
 }
 

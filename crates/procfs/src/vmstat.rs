@@ -9,7 +9,7 @@ use std::fmt::Write;
 pub fn vmstat(k: &Kernel) -> String {
     let c = mem_counts(k);
     let e = &k.machine().vmstat;
-    let lines: [(&str, u64); 25] = [
+    let lines: [(&str, u64); 30] = [
         ("nr_free_pages", c.free),
         ("nr_inactive_anon", c.inactive_anon),
         ("nr_active_anon", c.active_anon),
@@ -23,11 +23,14 @@ pub fn vmstat(k: &Kernel) -> String {
         ("nr_dirty", c.dirty),
         ("nr_shmem", c.shmem),
         ("nr_page_table_pages", c.page_tables),
+        ("nr_swapcached", c.swap_cached),
         ("pgalloc_normal", k.machine().frames.allocs),
         ("pgfree", k.machine().frames.frees),
         ("pgactivate", e.pgactivate),
         ("pgdeactivate", e.pgdeactivate),
         ("pglazyfree", e.pglazyfree),
+        ("pswpin", k.machine().swap.pswpin),
+        ("pswpout", k.machine().swap.pswpout),
         ("pgfault", e.pgfault),
         ("pgmajfault", e.pgmajfault),
         ("oom_kill", e.oom_kill),
@@ -35,6 +38,8 @@ pub fn vmstat(k: &Kernel) -> String {
         ("unevictable_pgs_munlocked", e.munlocked),
         ("thp_fault_alloc", e.thp_fault_alloc),
         ("thp_collapse_alloc", 0),
+        ("swap_ra", k.machine().swap.swap_ra),
+        ("swap_ra_hit", k.machine().swap.swap_ra_hit),
     ];
     let mut s = String::new();
     for (name, v) in lines {

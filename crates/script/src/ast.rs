@@ -107,6 +107,23 @@ pub enum StmtKind {
     },
     /// `free`: free and total frames of the machine.
     Free,
+    /// `swapon "PATH" SIZE [priority N]`: activates a swap file of SIZE bytes (as if made
+    /// by mkswap), with priority N or the next default one.
+    Swapon {
+        /// The path (a string expression).
+        path: Expr,
+        /// Its size in bytes, header page included.
+        size: Expr,
+        /// The priority given, if any.
+        priority: Option<Expr>,
+    },
+    /// `swapoff "PATH"`: brings every page of the device back and deactivates it.
+    Swapoff {
+        /// The path (a string expression).
+        path: Expr,
+    },
+    /// `swaps`: the text of `/proc/swaps`.
+    Swaps,
     /// `print ITEM, ...`: prints strings as they are and values as `EXPR = N (0xN)`.
     Print(Vec<PrintItem>),
     /// `expect ...`: a check; a failure is reported and the run goes on.

@@ -175,6 +175,29 @@ impl Interpreter {
                 let (free, total) = (f.free_frames(), f.total_frames());
                 emit(out, format!("free: {free} of {total} frames free ({} KiB of {} KiB)", free * 4, total * 4));
             }
+            StmtKind::Swapon { path, size, priority } => {
+                let path = String::from_utf8_lossy(&self.string(cx, path)?).into_owned();
+                let size = self.int(cx, size)?;
+                let priority = match priority {
+                    Some(p) => Some(
+                        i32::try_from(self.int(cx, p)? as i64).map_err(|_| p.pos().error("priority out of range"))?,
+                    ),
+                    None => None,
+                };
+                let spec = mm::swap::SwapSpec { path: path.clone(), size, priority, partition: false };
+                match self.kernel.swapon(&spec) {
+                    Ok(()) => emit(out, format!("swapon {path}: {} KiB of swap", (size >> 12).saturating_sub(1) * 4)),
+                    Err(e) => emit(out, format!("swapon {path}: -1 {}", e.name())),
+                }
+            }
+            StmtKind::Swapoff { path } => {
+                let path = String::from_utf8_lossy(&self.string(cx, path)?).into_owned();
+                match self.kernel.swapoff(&path) {
+                    Ok(()) => emit(out, format!("swapoff {path}: every page back in memory")),
+                    Err(e) => emit(out, format!("swapoff {path}: -1 {}", e.name())),
+                }
+            }
+            StmtKind::Swaps => out.text(&procfs::swaps(&self.kernel)),
             StmtKind::Print(items) => {
                 let mut parts = Vec::new();
                 for item in items {
@@ -264,6 +287,13 @@ impl Interpreter {
         };
         match name.name.as_str() {
             "max_map_count" => self.kernel.config_mut().max_map_count = self.int(cx, value)?,
+            "page_cluster" => {
+                let v = self.int(cx, value)?;
+                self.kernel.config_mut().page_cluster = u32::try_from(v)
+                    .ok()
+                    .filter(|&v| v <= 31)
+                    .ok_or_else(|| vpos.error("page_cluster must be 0 to 31"))?;
+            }
             // Only whole pages of the stack limit matter to Linux (exec masks it with
             // PAGE_MASK, mmap_base rounds its gap to pages, stack sizes are whole pages), and
             // the model expects it page-aligned, so it is stored rounded down.
@@ -314,7 +344,7 @@ impl Interpreter {
             other => {
                 return Err(name.pos.error(format!(
                     "unknown setting `{other}` (known: max_map_count, ram, rlimit_stack, rlimit_data, \
-                     rlimit_as, thp, fault_around_bytes, cgroup, overcommit_memory)"
+                     rlimit_as, thp, fault_around_bytes, cgroup, overcommit_memory, page_cluster)"
                 )))
             }
         }

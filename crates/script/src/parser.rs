@@ -306,6 +306,33 @@ impl Parser {
                 self.i += 1;
                 StmtKind::Free
             }
+            "swapon" => {
+                no_prefix(&proc, "swapon")?;
+                self.i += 1;
+                let path = self.expr()?;
+                let size = self.expr()?;
+                let priority = match self.peek_ident() {
+                    Some("priority") => {
+                        self.i += 1;
+                        Some(self.expr()?)
+                    }
+                    Some(_) => {
+                        return self.error(format!("expected `priority` or end of line, found {}", self.found()))
+                    }
+                    None => None,
+                };
+                StmtKind::Swapon { path, size, priority }
+            }
+            "swapoff" => {
+                no_prefix(&proc, "swapoff")?;
+                self.i += 1;
+                StmtKind::Swapoff { path: self.expr()? }
+            }
+            "swaps" => {
+                no_prefix(&proc, "swaps")?;
+                self.i += 1;
+                StmtKind::Swaps
+            }
             "print" => {
                 no_prefix(&proc, "print")?;
                 self.i += 1;

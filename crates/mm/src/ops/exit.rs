@@ -36,6 +36,7 @@ impl Kernel {
         if mm.users == 0 {
             self.exit_mmap(id);
             self.mms.remove(id);
+            self.m.swap.forget_mm(id);
         }
     }
 

@@ -131,7 +131,9 @@ impl Kernel {
         self.m.read_io = false;
         let va = page_floor(addr);
         let pte = self.pte(id, va);
-        let r = if !pte.mapped() && self.vdso_page_unbacked(&vma, va) {
+        let r = if crate::swap::is_swap_pte(pte) {
+            self.do_swap_page(id, pid, &vma, addr, write, pte)
+        } else if !pte.mapped() && self.vdso_page_unbacked(&vma, va) {
             Err(FaultError::Bus)
         } else if !pte.mapped() && vma.special.is_some() && self.m.config.vdso_image.is_some() {
             match self.vdso_fault(id, &vma, va) {
@@ -553,7 +555,15 @@ impl Kernel {
     }
 
     /// do_wp_page: a write to a present, write-protected PTE in a writable VMA.
-    fn fault_wp(&mut self, id: MmId, pid: Pid, vma: &Vma, va: u64, addr: u64, pte: Pte) -> Result<(), FaultError> {
+    pub(crate) fn fault_wp(
+        &mut self,
+        id: MmId,
+        pid: Pid,
+        vma: &Vma,
+        va: u64,
+        addr: u64,
+        pte: Pte,
+    ) -> Result<(), FaultError> {
         let pfn = pte.pfn();
         if vma.flags.contains(VmFlags::SHARED) {
             self.m.folio_mark_dirty(pfn);

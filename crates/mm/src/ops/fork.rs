@@ -96,7 +96,7 @@ impl Kernel {
         let cow = v.is_cow();
         let shared = v.flags.contains(VmFlags::SHARED);
         let zero = self.m.frames.zero_pfn();
-        let (mut anon, mut file, mut shmem) = (0i64, 0i64, 0i64);
+        let (mut anon, mut file, mut shmem, mut swap) = (0i64, 0i64, 0i64, 0u64);
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
             // copy_pte_range allocates the child's table for every table the parent has in
             // the range, whether or not any entry in it is copied.
@@ -117,6 +117,18 @@ impl Kernel {
             let (mut parent_changed, mut child_changed) = (false, false);
             for i in first..=last {
                 let mut pte = Pte(parent[i]);
+                if let Some((e, exclusive)) = crate::swap::SwapEntry::from_pte(pte) {
+                    // copy_nonpresent_pte: both now share the slot, neither exclusively.
+                    self.m.swap.dup(e);
+                    if exclusive {
+                        parent_after[i] = e.to_pte(false).0;
+                        parent_changed = true;
+                    }
+                    child[i] = e.to_pte(false).0;
+                    child_changed = true;
+                    swap += 1;
+                    continue;
+                }
                 if !pte.mapped() {
                     continue;
                 }
@@ -157,6 +169,7 @@ impl Kernel {
         rss_add(mm, RssKind::Anon, anon);
         rss_add(mm, RssKind::File, file);
         rss_add(mm, RssKind::Shmem, shmem);
+        mm.rss.swap += swap;
         Ok(())
     }
 }

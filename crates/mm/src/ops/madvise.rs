@@ -96,6 +96,9 @@ impl Kernel {
         match advice {
             MADV_REMOVE => return self.madvise_remove(v, start, end),
             MADV_WILLNEED => {
+                if v.file.is_none() {
+                    self.swapin_range(id, start, end);
+                }
                 self.madvise_willneed(v, start, end);
                 return Ok(());
             }
@@ -185,6 +188,8 @@ impl Kernel {
 
     /// madvise_free_pte_range over `[start, end)` of a private anonymous VMA.
     fn madvise_free(&mut self, id: MmId, start: u64, end: u64) {
+        // Swapped-out pages are simply dropped, slot and all.
+        self.drop_swap_ptes(id, start, end);
         let pgd = self.mms[id].pgd;
         let zero = self.m.frames.zero_pfn();
         for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
@@ -323,8 +328,9 @@ impl Kernel {
         }
     }
 
-    /// shrink_folio_list for one page MADV_PAGEOUT isolated, without swap: anonymous memory
-    /// cannot go anywhere and is activated; a page-cache page goes as a folio of one.
+    /// shrink_folio_list for one page MADV_PAGEOUT isolated: anonymous memory goes to swap
+    /// (and is activated when there is no swap slot for it); a page-cache page goes as a
+    /// folio of one.
     fn pageout_page(&mut self, id: MmId, v: &Vma, va: u64, pfn: u64) {
         let meta = self.m.frames.meta(pfn);
         if matches!(meta.owner, Owner::File { .. }) {
@@ -338,9 +344,14 @@ impl Kernel {
                 self.zap_vma_range(id, va, va + PAGE_SIZE, v.flags | VmFlags::RAND_READ);
                 return;
             }
+            // try_to_unmap_one gives up on it this time.
             self.m.frames.meta_mut(pfn).flags |= PageFlags::SWAPBACKED;
+            self.pageout_activate(pfn);
+            return;
         }
-        self.pageout_activate(pfn);
+        if self.swap_out_page(id, va, pfn, false) == crate::swap::swapout::SwapOutResult::NoSwap {
+            self.pageout_activate(pfn);
+        }
     }
 
     /// madvise_remove: punch a hole in the file of a shared writable mapping.

@@ -95,6 +95,9 @@ impl Kernel {
             let pte = self.pte(id, page);
             let resident = if pte.mapped() {
                 true
+            } else if let Some((e, _)) = crate::swap::SwapEntry::from_pte(pte) {
+                // A swapped-out page is resident while the swap cache holds it.
+                self.m.swap.lookup(e).is_some()
             } else if let Some(f) = v.file {
                 self.m.file(f.file).page_cached(v.page_index(page))
             } else {

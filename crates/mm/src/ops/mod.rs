@@ -6,7 +6,7 @@ mod brk;
 pub mod cgroup;
 pub mod exec;
 mod exit;
-mod fault;
+pub(crate) mod fault;
 mod fdtable;
 mod files;
 mod fork;

@@ -1,0 +1,267 @@
+//! One swap device (a swap file or partition): its slots, their reference counts
+//! (Linux's `swap_map`), the bytes written to them, and the allocator that picks a free
+//! slot.
+//!
+//! # Slot allocation
+//! Linux (mm/swapfile.c, 6.x) groups slots in clusters of 512 (`SWAPFILE_CLUSTER`). On a
+//! rotational disk, as this machine's, every CPU shares one allocation cursor
+//! (`si->global_cluster`): the next free slot at or after the cursor in the cursor's
+//! cluster; when that cluster has none, a new cluster is taken, a partly used one first
+//! (the "nonfull" list, oldest first), else a free one (ascending at first, freed ones
+//! queued behind). Slot 0 holds the swap header, so cluster 0 starts partly used and the
+//! first slot handed out is 1. Slots freed behind the cursor are therefore not reused
+//! until the cursor has left their cluster (measured: pages out at slots 1-8, unmapped,
+//! the next pages out go to 9, 10, ...). The model follows these rules; Linux's
+//! fragment lists for large folios and discards do not arise (4 KiB pages only).
+
+use std::collections::{BTreeMap, VecDeque};
+
+/// Slots per cluster.
+pub const SWAPFILE_CLUSTER: u64 = 512;
+
+/// One slot in use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Slot {
+    /// Swap PTEs that refer to the slot (the count in `swap_map`).
+    pub count: u32,
+    /// A page of the swap cache holds the slot (`SWAP_HAS_CACHE`).
+    pub cached: bool,
+}
+
+/// An active swap device.
+#[derive(Clone, Debug)]
+pub struct SwapDevice {
+    /// The path given to swapon.
+    pub path: String,
+    /// Whether it is a block device ("partition" in /proc/swaps) or a file.
+    pub partition: bool,
+    /// Slots including the header (`si->max`).
+    pub max: u64,
+    /// Priority: higher is used first.
+    pub prio: i32,
+    slots: BTreeMap<u64, Slot>,
+    /// Bytes last written to each slot, without trailing zeros (a zero page keeps none).
+    data: BTreeMap<u64, Box<[u8]>>,
+    /// Used slots of each cluster that has any (the header counts).
+    cluster_used: BTreeMap<u64, u64>,
+    /// The allocation cursor: the next slot to try.
+    next: Option<u64>,
+    /// Partly used clusters not under the cursor, oldest first.
+    nonfull: VecDeque<u64>,
+    /// Clusters never used yet start here (ascending).
+    fresh: u64,
+    /// Clusters that became empty again, in the order they did.
+    freed: VecDeque<u64>,
+}
+
+impl SwapDevice {
+    /// A device of `pages` pages (header included), as swapon finds it after mkswap.
+    pub fn new(path: &str, pages: u64, prio: i32, partition: bool) -> SwapDevice {
+        let mut d = SwapDevice {
+            path: path.to_string(),
+            partition,
+            max: pages,
+            prio,
+            slots: BTreeMap::new(),
+            data: BTreeMap::new(),
+            cluster_used: BTreeMap::new(),
+            next: None,
+            nonfull: VecDeque::new(),
+            fresh: 1,
+            freed: VecDeque::new(),
+        };
+        // The header slot is never handed out: its cluster starts partly used.
+        d.cluster_used.insert(0, 1);
+        if pages > 1 {
+            d.nonfull.push_back(0);
+        }
+        d
+    }
+
+    /// Usable slots (`si->pages`): all but the header.
+    pub fn pages(&self) -> u64 {
+        self.max.saturating_sub(1)
+    }
+
+    /// Slots in use (`si->inuse_pages`).
+    pub fn inuse(&self) -> u64 {
+        self.slots.len() as u64
+    }
+
+    /// The state of `offset`, if in use.
+    pub fn slot(&self, offset: u64) -> Option<Slot> {
+        self.slots.get(&offset).copied()
+    }
+
+    /// Every slot in use, in offset order.
+    pub fn slots(&self) -> impl Iterator<Item = (u64, Slot)> + '_ {
+        self.slots.iter().map(|(&o, &s)| (o, s))
+    }
+
+    fn clusters(&self) -> u64 {
+        self.max.div_ceil(SWAPFILE_CLUSTER)
+    }
+
+    fn cluster_end(&self, c: u64) -> u64 {
+        ((c + 1) * SWAPFILE_CLUSTER).min(self.max)
+    }
+
+    /// The first free slot of cluster `c` at or after `from`.
+    fn scan(&self, c: u64, from: u64) -> Option<u64> {
+        let end = self.cluster_end(c);
+        let mut o = from.max(c * SWAPFILE_CLUSTER).max(1);
+        for (&used, _) in self.slots.range(o..end) {
+            if used != o {
+                return Some(o);
+            }
+            o += 1;
+        }
+        (o < end).then_some(o)
+    }
+
+    /// Allocates a free slot for the swap cache (count 0, cached); `None` when full.
+    pub fn alloc_slot(&mut self) -> Option<u64> {
+        let mut found = self.next.and_then(|n| self.scan(n / SWAPFILE_CLUSTER, n));
+        while found.is_none() {
+            let c = if let Some(c) = self.nonfull.pop_front() {
+                c
+            } else if self.fresh < self.clusters() {
+                self.fresh += 1;
+                self.fresh - 1
+            } else {
+                self.freed.pop_front()?
+            };
+            found = self.scan(c, 0);
+        }
+        let o = found?;
+        self.slots.insert(o, Slot { count: 0, cached: true });
+        *self.cluster_used.entry(o / SWAPFILE_CLUSTER).or_default() += 1;
+        self.nonfull.retain(|&c| c != o / SWAPFILE_CLUSTER);
+        // The cursor stays inside its cluster: past the end, the next allocation takes a
+        // cluster from the lists.
+        self.next = ((o + 1) % SWAPFILE_CLUSTER != 0).then_some(o + 1);
+        Some(o)
+    }
+
+    /// Changes a slot in use with `f`; frees it when no PTE and no cache page hold it any
+    /// more. Returns the slot's new state (`None`: freed).
+    pub fn update(&mut self, offset: u64, f: impl FnOnce(&mut Slot)) -> Option<Slot> {
+        let s = self.slots.get_mut(&offset).expect("update of a free swap slot");
+        f(s);
+        let s = *s;
+        if s.count > 0 || s.cached {
+            return Some(s);
+        }
+        self.slots.remove(&offset);
+        self.data.remove(&offset);
+        let c = offset / SWAPFILE_CLUSTER;
+        let cursor_here = self.next.is_some_and(|n| n / SWAPFILE_CLUSTER == c && n < self.cluster_end(c));
+        let size = self.cluster_end(c) - c * SWAPFILE_CLUSTER;
+        let used = self.cluster_used.get_mut(&c).expect("cluster count of a used slot");
+        let was_full = *used == size;
+        *used -= 1;
+        if *used == 0 {
+            self.cluster_used.remove(&c);
+            self.nonfull.retain(|&x| x != c);
+            if !cursor_here {
+                self.freed.push_back(c);
+            }
+        } else if was_full && !cursor_here {
+            self.nonfull.push_back(c);
+        }
+        None
+    }
+
+    /// Stores the bytes of a page written to `offset`.
+    pub fn write(&mut self, offset: u64, bytes: &[u8]) {
+        let used = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        if used == 0 {
+            self.data.remove(&offset);
+        } else {
+            self.data.insert(offset, bytes[..used].into());
+        }
+    }
+
+    /// The bytes stored at `offset` (trailing zeros omitted).
+    pub fn read(&self, offset: u64) -> &[u8] {
+        self.data.get(&offset).map_or(&[], |b| &b[..])
+    }
+
+    /// Host bytes held for page contents.
+    pub fn data_bytes(&self) -> u64 {
+        self.data.values().map(|b| b.len() as u64).sum()
+    }
+
+    /// Panics if the allocator's bookkeeping disagrees with the slots.
+    pub fn check_invariants(&self) {
+        let mut per_cluster: BTreeMap<u64, u64> = BTreeMap::new();
+        per_cluster.insert(0, 1);
+        for (&o, s) in &self.slots {
+            assert!(o >= 1 && o < self.max, "swap slot {o} outside 1..{}", self.max);
+            assert!(s.count > 0 || s.cached, "swap slot {o} held by nobody (leaked)");
+            *per_cluster.entry(o / SWAPFILE_CLUSTER).or_default() += 1;
+        }
+        assert_eq!(per_cluster, self.cluster_used, "{}: cluster counts disagree with the slots", self.path);
+        for o in self.data.keys() {
+            assert!(self.slots.contains_key(o), "{}: bytes kept for free slot {o}", self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_slots_follow_the_header_in_order() {
+        let mut d = SwapDevice::new("/swap", 16384, -2, false);
+        let got: Vec<u64> = (0..8).map(|_| d.alloc_slot().unwrap()).collect();
+        assert_eq!(got, (1..=8).collect::<Vec<_>>());
+        // Freed slots behind the cursor are not reused while it stays in their cluster.
+        for o in 1..=8 {
+            assert_eq!(d.update(o, |s| s.cached = false), None);
+        }
+        assert_eq!(d.alloc_slot(), Some(9));
+        d.check_invariants();
+    }
+
+    #[test]
+    fn a_full_device_refuses_and_frees_make_room() {
+        let mut d = SwapDevice::new("/swap", 5, -2, false);
+        let got: Vec<u64> = std::iter::from_fn(|| d.alloc_slot()).collect();
+        assert_eq!(got, [1, 2, 3, 4]);
+        d.update(2, |s| s.cached = false);
+        assert_eq!(d.alloc_slot(), Some(2));
+        assert_eq!(d.inuse(), 4);
+        d.check_invariants();
+    }
+
+    #[test]
+    fn a_full_cluster_with_a_hole_is_reused_before_a_fresh_one() {
+        let mut d = SwapDevice::new("/swap", 3 * SWAPFILE_CLUSTER, -2, false);
+        for _ in 1..SWAPFILE_CLUSTER {
+            d.alloc_slot().unwrap();
+        }
+        // Cluster 0 is full and the cursor left it: a slot freed there makes it the
+        // first partly used cluster, taken before a fresh one.
+        d.update(5, |s| s.cached = false);
+        assert_eq!(d.alloc_slot(), Some(5));
+        assert_eq!(d.alloc_slot(), Some(SWAPFILE_CLUSTER));
+        d.update(7, |s| s.cached = false);
+        assert_eq!(d.alloc_slot(), Some(SWAPFILE_CLUSTER + 1));
+        d.check_invariants();
+    }
+
+    #[test]
+    fn contents_keep_only_non_zero_bytes() {
+        let mut d = SwapDevice::new("/swap", 64, 0, false);
+        let o = d.alloc_slot().unwrap();
+        let mut page = [0u8; 4096];
+        page[10] = 7;
+        d.write(o, &page);
+        assert_eq!(d.read(o).len(), 11);
+        assert_eq!(d.data_bytes(), 11);
+        d.write(o, &[0; 4096]);
+        assert_eq!(d.read(o), &[] as &[u8]);
+    }
+}

@@ -1,0 +1,213 @@
+//! Swap: devices, the swap cache, and the paths that move anonymous pages out to a device
+//! and back.
+//!
+//! * [`entry`]: swap entries and the non-present PTEs that hold them;
+//! * [`device`]: one device's slots, counts, contents and slot allocator;
+//! * [`Swap`] (here): the active devices by priority and the swap cache, the pages that
+//!   are both in memory and in a slot (`SwapCached`);
+//! * `swapout`: `shrink_folio_list` for an anonymous page (`add_to_swap`,
+//!   `try_to_unmap`, `pageout`), used by MADV_PAGEOUT and by reclaim;
+//! * `swapin`: `do_swap_page` with VMA-based swap readahead, and MADV_WILLNEED;
+//! * `swapfile`: the `swapon` and `swapoff` calls (`try_to_unuse`).
+//!
+//! # Counts
+//! A slot is held by each swap PTE that names it (its count) and by the swap-cache page
+//! that holds its contents, if any. A swap-cache page holds one frame reference of its
+//! own, like a page-cache page. A slot with neither is free; a page in the swap cache
+//! that no PTE maps and whose slot no PTE names is reclaimable at once.
+
+pub mod device;
+pub mod entry;
+mod swapfile;
+mod swapin;
+pub mod swapout;
+
+pub use device::{Slot, SwapDevice, SWAPFILE_CLUSTER};
+pub use entry::{is_swap_pte, SwapEntry, MAX_SWAPFILES};
+pub use swapfile::SwapSpec;
+
+use crate::frame::Pfn;
+use std::collections::BTreeMap;
+
+/// The VMA-based swap readahead state of a VMA (`swap_readahead_info`). The model keeps
+/// it beside the VMA, keyed by address space and VMA start; a VMA that never swapped in
+/// starts with 4 hits (GET_SWAP_RA_VAL), so its first major fault reads a window of 8.
+/// (The table is not updated when a VMA is split, merged or moved: Linux copies the value
+/// to both halves of a split, the model keeps it with the part that keeps the start.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwapReadahead {
+    /// The page (virtual page number) of the last major swap fault.
+    pub prev_vpn: u64,
+    /// The window used then, in pages.
+    pub win: u64,
+    /// Readahead pages found in the swap cache since.
+    pub hits: u64,
+}
+
+impl Default for SwapReadahead {
+    fn default() -> Self {
+        SwapReadahead { prev_vpn: 0, win: 0, hits: 4 }
+    }
+}
+
+/// The swap subsystem of a machine.
+#[derive(Clone, Debug, Default)]
+pub struct Swap {
+    /// Active devices by swap type (index); `None` for a type not in use.
+    pub devices: Vec<Option<SwapDevice>>,
+    /// The swap cache: slot → page.
+    cache: BTreeMap<SwapEntry, Pfn>,
+    /// The slot of each swap-cache page (`folio->swap`).
+    slot_of: BTreeMap<Pfn, SwapEntry>,
+    /// Swap-cache pages brought in by readahead and not yet used (`PG_readahead`).
+    readahead: std::collections::BTreeSet<Pfn>,
+    /// Readahead state per (address space, VMA start).
+    pub ra: BTreeMap<(crate::mm_table::MmId, u64), SwapReadahead>,
+    /// The priority the next swapon without one gets (Linux starts at -2 and counts down).
+    pub least_priority: i32,
+    /// vmstat pswpin: pages read from swap.
+    pub pswpin: u64,
+    /// vmstat pswpout: pages written to swap.
+    pub pswpout: u64,
+    /// vmstat swap_ra: pages read ahead.
+    pub swap_ra: u64,
+    /// vmstat swap_ra_hit: read-ahead pages later used.
+    pub swap_ra_hit: u64,
+}
+
+impl Swap {
+    /// No device.
+    pub fn new() -> Swap {
+        Swap { least_priority: -1, ..Swap::default() }
+    }
+
+    /// Forgets the readahead state of a torn-down address space (its id may be reused).
+    pub(crate) fn forget_mm(&mut self, id: crate::mm_table::MmId) {
+        self.ra.retain(|&(m, _), _| m != id);
+    }
+
+    /// The device of swap type `t`.
+    pub fn device(&self, t: u8) -> Option<&SwapDevice> {
+        self.devices.get(t as usize).and_then(|d| d.as_ref())
+    }
+
+    fn device_mut(&mut self, t: u8) -> &mut SwapDevice {
+        self.devices[t as usize].as_mut().expect("swap entry of an inactive device")
+    }
+
+    /// Total usable slots (SwapTotal in pages).
+    pub fn total_pages(&self) -> u64 {
+        self.devices.iter().flatten().map(|d| d.pages()).sum()
+    }
+
+    /// Free slots (SwapFree in pages).
+    pub fn free_pages(&self) -> u64 {
+        self.devices.iter().flatten().map(|d| d.pages() - d.inuse()).sum()
+    }
+
+    /// Pages in the swap cache (SwapCached).
+    pub fn cached_pages(&self) -> u64 {
+        self.cache.len() as u64
+    }
+
+    /// Whether more than half of swap is in use (`vm_swap_full`): then pages swapped back
+    /// in give their slots up at once.
+    pub fn vm_swap_full(&self) -> bool {
+        self.free_pages() * 2 < self.total_pages()
+    }
+
+    /// The swap-cache page holding `e`, if any.
+    pub fn lookup(&self, e: SwapEntry) -> Option<Pfn> {
+        self.cache.get(&e).copied()
+    }
+
+    /// The slot whose contents the swap-cache page `pfn` holds, if it is one.
+    pub fn slot_of(&self, pfn: Pfn) -> Option<SwapEntry> {
+        self.slot_of.get(&pfn).copied()
+    }
+
+    /// Every page of the swap cache with its slot.
+    pub fn cache_iter(&self) -> impl Iterator<Item = (SwapEntry, Pfn)> + '_ {
+        self.cache.iter().map(|(&e, &p)| (e, p))
+    }
+
+    /// The count of PTEs naming `e` (0 for a free or cache-only slot).
+    pub fn count(&self, e: SwapEntry) -> u32 {
+        self.device(e.swap_type).and_then(|d| d.slot(e.offset)).map_or(0, |s| s.count)
+    }
+
+    /// Allocates a slot on the highest-priority device with room (`folio_alloc_swap`),
+    /// marked as held by the swap cache.
+    pub(crate) fn alloc(&mut self) -> Option<SwapEntry> {
+        let mut order: Vec<(i32, usize)> =
+            self.devices.iter().enumerate().filter_map(|(t, d)| d.as_ref().map(|d| (d.prio, t))).collect();
+        order.sort_by_key(|&(prio, t)| (std::cmp::Reverse(prio), t));
+        for (_, t) in order {
+            if let Some(offset) = self.devices[t].as_mut().and_then(|d| d.alloc_slot()) {
+                return Some(SwapEntry { swap_type: t as u8, offset });
+            }
+        }
+        None
+    }
+
+    /// Puts `pfn` in the swap cache as the page of `e` (whose slot is already marked cached).
+    pub(crate) fn cache_insert(&mut self, e: SwapEntry, pfn: Pfn) {
+        let old = self.cache.insert(e, pfn);
+        debug_assert!(old.is_none(), "swap cache already holds {e:?}");
+        self.slot_of.insert(pfn, e);
+    }
+
+    /// Takes `pfn` out of the swap cache (`__delete_from_swap_cache`), releasing the
+    /// cache's hold on the slot; the caller drops the frame reference.
+    pub(crate) fn cache_remove(&mut self, pfn: Pfn) -> SwapEntry {
+        let e = self.slot_of.remove(&pfn).expect("page not in the swap cache");
+        self.cache.remove(&e);
+        self.readahead.remove(&pfn);
+        self.device_mut(e.swap_type).update(e.offset, |s| s.cached = false);
+        e
+    }
+
+    /// One more PTE names `e` (`swap_duplicate`).
+    pub(crate) fn dup(&mut self, e: SwapEntry) {
+        self.device_mut(e.swap_type).update(e.offset, |s| s.count += 1);
+    }
+
+    /// One PTE naming `e` fewer (`swap_free`). Returns the PTEs still naming it.
+    pub(crate) fn put(&mut self, e: SwapEntry) -> u32 {
+        self.device_mut(e.swap_type).update(e.offset, |s| s.count -= 1).map_or(0, |s| s.count)
+    }
+
+    /// Marks `pfn` as brought in by readahead.
+    pub(crate) fn mark_readahead(&mut self, pfn: Pfn) {
+        self.readahead.insert(pfn);
+    }
+
+    /// Clears the readahead mark of `pfn`; true if it had one (a readahead hit).
+    pub(crate) fn take_readahead(&mut self, pfn: Pfn) -> bool {
+        self.readahead.remove(&pfn)
+    }
+
+    /// Panics if the swap cache and the devices disagree: each cached page's slot is in
+    /// use and marked cached, and each slot marked cached has its page.
+    pub fn check_invariants(&self) {
+        for d in self.devices.iter().flatten() {
+            d.check_invariants();
+        }
+        assert_eq!(self.cache.len(), self.slot_of.len(), "swap cache maps disagree");
+        for (&e, &pfn) in &self.cache {
+            assert_eq!(self.slot_of.get(&pfn), Some(&e), "swap cache page {pfn:#x} does not name {e:?}");
+            let slot = self.device(e.swap_type).and_then(|d| d.slot(e.offset));
+            assert!(slot.is_some_and(|s| s.cached), "swap cache page {pfn:#x}: slot {e:?} not marked cached");
+        }
+        for (t, d) in self.devices.iter().enumerate() {
+            let Some(d) = d else { continue };
+            for (o, s) in d.slots() {
+                let e = SwapEntry { swap_type: t as u8, offset: o };
+                assert_eq!(s.cached, self.cache.contains_key(&e), "{e:?}: cached flag without a cache page");
+            }
+        }
+        for p in &self.readahead {
+            assert!(self.slot_of.contains_key(p), "readahead mark on pfn {p:#x} outside the swap cache");
+        }
+    }
+}
