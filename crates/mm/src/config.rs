@@ -76,6 +76,9 @@ pub struct Config {
     pub admin_reserve_kbytes: Option<u64>,
     /// `vm.user_reserve_kbytes`; `None` computes Linux's boot default from the RAM size.
     pub user_reserve_kbytes: Option<u64>,
+    /// Which kernel the machine runs: x86-64 (default), or native i386 with or without PAE
+    /// (the kernel half's layout, zones and page-table format; see [`crate::kalloc`]).
+    pub kernel_arch: crate::kalloc::KernelArch,
 }
 
 impl Default for Config {
@@ -107,6 +110,7 @@ impl Default for Config {
             overcommit_kbytes: 0,
             admin_reserve_kbytes: None,
             user_reserve_kbytes: None,
+            kernel_arch: crate::kalloc::KernelArch::X86_64,
         }
     }
 }

@@ -111,7 +111,7 @@ pub fn check_kernel(k: &Kernel) {
                 assert_eq!(f.cache.get(index), Some(pfn), "pfn {pfn:#x} not in its file's cache at index {index}");
                 assert_eq!(meta.refcount, meta.mapcount + 1, "page-cache pfn {pfn:#x}: refcount must be mappings + 1");
             }
-            Owner::PageTable => assert_eq!(meta.refcount, 1),
+            Owner::PageTable | Owner::Kernel(_) => assert_eq!(meta.refcount, 1),
             Owner::Free | Owner::Reserved => unreachable!(),
         }
         assert_ne!(pfn, zero);
@@ -127,6 +127,7 @@ pub fn check_kernel(k: &Kernel) {
     if let Some((e, n)) = swapcounts.iter().next() {
         panic!("{n} swap PTEs name free swap slot {}:{}", e.swap_type, e.offset);
     }
+    k.m.kalloc.check_invariants(&k.m.frames);
     for (i, o) in k.m.opens.iter().enumerate() {
         if let Some(o) = o {
             assert_eq!(
@@ -321,12 +322,14 @@ fn check_mm(
 }
 
 /// After every task has exited and been reaped: no anonymous page, page table or address
-/// space is left; only page-cache pages of files that still exist remain.
+/// space is left; only page-cache pages of files that still exist, and what the kernel allocated
+/// for itself, remain.
 pub fn check_no_leaks(k: &Kernel) {
     check_kernel(k);
     assert!(k.mms.is_empty(), "an address space outlived its tasks");
     for (pfn, meta) in k.m.frames.allocated() {
-        assert!(matches!(meta.owner, Owner::File { .. }), "pfn {pfn:#x} ({:?}) leaked", meta.owner);
+        // The kernel's own allocations outlive tasks; check_kernel accounted for each.
+        assert!(matches!(meta.owner, Owner::File { .. } | Owner::Kernel(_)), "pfn {pfn:#x} ({:?}) leaked", meta.owner);
     }
     for d in k.m.swap.devices.iter().flatten() {
         assert_eq!(d.inuse(), 0, "{}: {} swap slots leaked", d.path, d.inuse());

@@ -33,6 +33,7 @@ pub mod file;
 pub mod flags;
 pub mod frame;
 pub mod invariants;
+pub mod kalloc;
 pub mod kernel;
 pub mod layout;
 pub mod machine;

@@ -74,6 +74,8 @@ pub struct Machine {
     /// The kernel log (`dmesg`): the lines the model prints as Linux would, e.g. the OOM
     /// killer's report.
     pub kmsg: Vec<String>,
+    /// The kernel's own allocators (zones, slab, vmalloc, kmap) and its page tables.
+    pub(crate) kalloc: crate::kalloc::KernelAlloc,
     next_anon_vma: u64,
     next_ino: u64,
 }
@@ -81,7 +83,8 @@ pub struct Machine {
 impl Machine {
     /// A machine with `config`'s RAM free, no files and an empty event log.
     pub(crate) fn new(config: Config) -> Self {
-        let frames = FrameTable::new(config.ram_bytes / PAGE_SIZE);
+        let mut frames = FrameTable::new(config.ram_bytes / PAGE_SIZE);
+        let kalloc = crate::kalloc::KernelAlloc::boot(config.kernel_arch, &mut frames);
         let events = EventLog::new(config.event_capacity);
         Machine {
             config,
@@ -97,6 +100,7 @@ impl Machine {
             swap: crate::swap::Swap::new(),
             vdso_file: None,
             kmsg: Vec::new(),
+            kalloc,
             next_anon_vma: 0,
             next_ino: 1000,
         }

@@ -35,6 +35,9 @@ pub struct BuddyAllocator {
     /// Half-open ranges passed to [`BuddyAllocator::reserve`], kept so that
     /// freeing a reserved frame can be caught.
     reserved: Vec<(u64, u64)>,
+    /// First pfns of the zones after the first ([`BuddyAllocator::set_zone_boundaries`]):
+    /// no free block straddles one, as Linux never merges buddies of different zones.
+    boundaries: Vec<u64>,
 }
 
 impl BuddyAllocator {
@@ -52,6 +55,7 @@ impl BuddyAllocator {
             reserved_frames: 0,
             free_lists,
             reserved: Vec::new(),
+            boundaries: Vec::new(),
         };
         this.free_range(max_blocks << MAX_ORDER, total_frames);
         this
@@ -119,6 +123,61 @@ impl BuddyAllocator {
         Some(pfn)
     }
 
+    /// Splits memory into zones at `boundaries` (first pfns of every zone but the first):
+    /// free blocks that straddle one are cut in two, and a freed block never coalesces with
+    /// a buddy across one. Only valid right after new() (with or without reservations).
+    pub fn set_zone_boundaries(&mut self, boundaries: &[u64]) {
+        let mut cut = Vec::new();
+        for (order, list) in (0..=MAX_ORDER).zip(&self.free_lists) {
+            let size = block_frames(order);
+            for &b in boundaries {
+                let lowest = b.saturating_sub(size - 1);
+                cut.extend(list.range(lowest..b).filter(|&&pfn| pfn < b && b < pfn + size).map(|&pfn| (pfn, order)));
+            }
+        }
+        self.boundaries = boundaries.to_vec();
+        for (pfn, order) in cut {
+            if self.free_lists[order as usize].remove(&pfn) {
+                self.free_frames -= block_frames(order);
+                let end = pfn + block_frames(order);
+                let mut at = pfn;
+                for &b in boundaries.iter().filter(|&&b| pfn < b && b < end) {
+                    self.free_range(at, b);
+                    at = b;
+                }
+                self.free_range(at, end);
+            }
+        }
+    }
+
+    /// Whether the block `[start, start + size)` contains a zone boundary inside it.
+    fn straddles_zone(&self, start: u64, size: u64) -> bool {
+        self.boundaries.iter().any(|&b| start < b && b < start + size)
+    }
+
+    /// Allocates like [`BuddyAllocator::alloc`], but only a block that starts in
+    /// `[lo, hi)` (a zone, whose blocks never leave it): the lowest such block of the
+    /// smallest order that has one.
+    pub fn alloc_in(&mut self, order: u8, lo: u64, hi: u64) -> Option<u64> {
+        if order > MAX_ORDER {
+            return None;
+        }
+        let (found, pfn) =
+            (order..=MAX_ORDER).find_map(|o| self.free_lists[o as usize].range(lo..hi).next().map(|&p| (o, p)))?;
+        self.free_lists[found as usize].remove(&pfn);
+        for split in (order..found).rev() {
+            self.free_lists[split as usize].insert(pfn + block_frames(split));
+        }
+        self.free_frames -= block_frames(order);
+        Some(pfn)
+    }
+
+    /// Number of free blocks of each order that start in `[lo, hi)` (one zone's line of
+    /// /proc/buddyinfo).
+    pub fn free_blocks_in(&self, lo: u64, hi: u64) -> [u64; MAX_ORDER as usize + 1] {
+        std::array::from_fn(|order| self.free_lists[order].range(lo..hi).count() as u64)
+    }
+
     /// Frees a block previously returned by alloc with the same order,
     /// coalescing with free buddies up to MAX_ORDER.
     ///
@@ -149,7 +208,9 @@ impl BuddyAllocator {
         let (mut pfn, mut order) = (pfn, order);
         while order < MAX_ORDER {
             let buddy = pfn ^ block_frames(order);
-            if !self.free_lists[order as usize].remove(&buddy) {
+            if self.straddles_zone(pfn.min(buddy), 2 * block_frames(order))
+                || !self.free_lists[order as usize].remove(&buddy)
+            {
                 break;
             }
             pfn = pfn.min(buddy);
@@ -190,7 +251,7 @@ impl BuddyAllocator {
                     "free block {pfn} of order {order} exceeds the {} managed frames",
                     self.total_frames
                 );
-                if order < MAX_ORDER {
+                if order < MAX_ORDER && !self.straddles_zone(pfn.min(pfn ^ size), 2 * size) {
                     let buddy = pfn ^ size;
                     assert!(
                         !list.contains(&buddy),
@@ -203,6 +264,7 @@ impl BuddyAllocator {
                         "free block {pfn} of order {order} overlaps reserved range [{start}, {end})"
                     );
                 }
+                assert!(!self.straddles_zone(pfn, size), "free block {pfn} of order {order} straddles a zone boundary");
                 free_sum += size;
                 blocks.push((pfn, order));
             }

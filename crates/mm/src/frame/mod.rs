@@ -6,7 +6,7 @@ pub mod buddy;
 pub mod table;
 
 pub use buddy::{BuddyAllocator, MAX_ORDER};
-pub use table::{FrameData, FrameMeta, FrameTable, Owner, PageFlags, Pfn};
+pub use table::{FrameData, FrameMeta, FrameTable, KernelUse, Owner, PageFlags, Pfn};
 
 /// No free frame was left for a page or a page table; the call that needed it fails with
 /// ENOMEM, a fault with an OOM.

@@ -64,6 +64,22 @@ pub enum Owner {
     },
     /// A page-table page.
     PageTable,
+    /// Memory the kernel took for itself through its allocators ([`crate::kalloc`]): user
+    /// pages can never have it until it is freed.
+    Kernel(KernelUse),
+}
+
+/// What the kernel uses a frame of its own for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KernelUse {
+    /// A block from `__get_free_pages` (or a `kmalloc` too large for the slab caches).
+    Pages,
+    /// A slab of a `kmalloc` cache.
+    Slab,
+    /// A page behind a vmalloc area.
+    Vmalloc,
+    /// A page table of the kernel's own address space (vmalloc area, kmap window).
+    PageTable,
 }
 
 /// The `struct page` analogue.
@@ -317,6 +333,39 @@ impl FrameTable {
         }
         self.allocs += 1;
         Some(pfn)
+    }
+
+    /// Allocates a block of `2^order` frames for the kernel's own use from the zone
+    /// `[lo, hi)`; every frame of it gets refcount 1 and the owner. `None` when the zone has
+    /// no free block that large.
+    pub fn alloc_kernel_block(&mut self, order: u8, lo: Pfn, hi: Pfn, used: KernelUse) -> Option<Pfn> {
+        let pfn = self.buddy.alloc_in(order, lo, hi)?;
+        for p in pfn..pfn + (1 << order) {
+            let m = self.meta_mut(p);
+            debug_assert_eq!(m.owner, Owner::Free);
+            *m = FrameMeta { refcount: 1, mapcount: 0, flags: PageFlags::empty(), owner: Owner::Kernel(used) };
+        }
+        self.allocs += 1 << order;
+        Some(pfn)
+    }
+
+    /// Returns a block from [`FrameTable::alloc_kernel_block`] to the free lists.
+    pub fn free_kernel_block(&mut self, pfn: Pfn, order: u8) {
+        for p in pfn..pfn + (1 << order) {
+            debug_assert!(matches!(self.meta(p).owner, Owner::Kernel(_)), "pfn {p:#x} is not the kernel's");
+            let c = self.chunk_mut(p);
+            let i = p as usize & (CHUNK_FRAMES - 1);
+            c.meta[i] = FrameMeta::default();
+            c.data[i] = None;
+        }
+        self.frees += 1 << order;
+        self.buddy.free(pfn, order);
+    }
+
+    /// Splits the free lists into zones (see [`BuddyAllocator::set_zone_boundaries`]); only
+    /// right after [`FrameTable::new`].
+    pub fn set_zone_boundaries(&mut self, boundaries: &[Pfn]) {
+        self.buddy.set_zone_boundaries(boundaries);
     }
 
     /// Returns a frame to the allocator, dropping its contents.

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Regenerates tests/golden/i386/{686,686-pae}/: boots Debian's native i386 kernel under
+# qemu-system-i386 (TCG) with a busybox initramfs holding the static 32-bit exam program and
+# the oracle module (scripts/i386-oracle/), and keeps what each experiment printed.
+#
+# Needs (Debian bookworm, as root):
+#   dpkg --add-architecture i386 && apt-get update
+#   apt-get install -y qemu-system-x86 busybox-static:i386 gcc-multilib cpio \
+#     linux-image-686:i386 linux-image-686-pae:i386 \
+#     linux-headers-$KVER-686:i386 linux-headers-$KVER-686-pae:i386
+# The guest runs with ASLR off (randomize_va_space=0), one CPU and $RAM of memory (the model
+# is run with the same values by the golden tests; see tests/golden/i386/README.md).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+src=$here/i386-oracle
+RAM=${RAM:-1024}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+gcc -m32 -static -O1 -o "$work/exam" "$src/exam.c"
+
+for flavour in 686 686-pae; do
+  vmlinuz=$(ls /boot/vmlinuz-*-"$flavour" | sort -V | tail -1)
+  kver=${vmlinuz#/boot/vmlinuz-}
+  out=$repo/tests/golden/i386/$flavour
+  mkdir -p "$out"
+  root=$work/root-$flavour
+  mkdir -p "$root"/{bin,proc,sys,dev}
+  cp /bin/busybox "$root/bin/busybox"
+  file -L "$root/bin/busybox" | grep -q 'Intel 80386' || { echo "busybox is not i386 (install busybox-static:i386)"; exit 1; }
+  cp "$src/init" "$root/init"
+  cp "$work/exam" "$root/exam"
+  # The module, built against this kernel's headers (kbuild's host tools from the i386
+  # headers package run through multiarch).
+  mod=$work/mod-$flavour
+  mkdir -p "$mod"
+  cp "$src/kmod.c" "$src/Kbuild" "$mod/"
+  if make -s -C "/usr/src/linux-headers-$kver" M="$mod" ARCH=x86 modules >"$work/kbuild-$flavour.log" 2>&1; then
+    cp "$mod/kmod.ko" "$root/kmod.ko"
+  else
+    echo "module build failed for $kver (see below); goldens without the module" >&2
+    tail -20 "$work/kbuild-$flavour.log" >&2
+  fi
+  (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd-$flavour.gz"
+  timeout 600 qemu-system-i386 -accel tcg -m "$RAM" -smp 1 -nographic -no-reboot \
+    -kernel "$vmlinuz" -initrd "$work/initrd-$flavour.gz" \
+    -append "console=ttyS0 loglevel=1 no_hash_pointers nokaslr norandmaps panic=-1" \
+    </dev/null | tr -d '\r' >"$work/console-$flavour.txt" || true
+  grep -q '=== end$' "$work/console-$flavour.txt" || { echo "guest did not finish"; tail -30 "$work/console-$flavour.txt"; exit 1; }
+  # Split the console into one file per "=== NAME" section.
+  rm -f "$out"/*.txt
+  awk -v dir="$out" '
+    /=== [a-z0-9-]+$/ { sub(/.*=== /, ""); name = $0; next }
+    name != "" && name != "end" { print > (dir "/" name ".txt") }
+  ' "$work/console-$flavour.txt"
+  # The module's lines without their time stamps: the addresses the tests compare.
+  sed -n 's/^\[[ 0-9.]*\] \(mmsim: \)/\1/p' "$out/dmesg.txt" >"$out/module.txt"
+  {
+    echo "kernel: $kver ($(dpkg-query -W -f '${Version}' "linux-image-$kver:i386" 2>/dev/null || true))"
+    echo "qemu: $(qemu-system-i386 --version | head -1)"
+    echo "ram_mib: $RAM"
+    echo "cpus: 1"
+    echo "cmdline: console=ttyS0 loglevel=1 no_hash_pointers nokaslr norandmaps panic=-1"
+  } >"$out/ORACLE"
+  echo "wrote $out"
+done
