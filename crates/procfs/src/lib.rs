@@ -1,7 +1,9 @@
 //! `procfs`: pure functions from the model's state to the exact text Linux prints in
 //! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines), `statm` and
 //! `pagemap` (fs/proc/task_mmu.c, fs/proc/array.c), and in `/proc/meminfo` and
-//! `/proc/vmstat` and `/proc/swaps`; and the memory cgroup files and `/proc/PID/oom_score` ([`cgroup`]).
+//! `/proc/vmstat`, `/proc/swaps`, the kernel-allocator views `/proc/buddyinfo`, `/proc/zoneinfo`
+//! (essentials), `/proc/slabinfo` and `/proc/vmallocinfo`; and the memory cgroup files and
+//! `/proc/PID/oom_score` ([`cgroup`]).
 //!
 //! It depends on the model (`mm`) and `abi` only, and reads the model through `Kernel`'s read
 //! API; the front ends (scenarios, replay, host comparison, loader) depend on it, never the
@@ -13,11 +15,14 @@ pub mod cgroup;
 mod maps;
 mod meminfo;
 mod pagemap;
+mod slabinfo;
 pub mod parse;
 mod smaps;
 mod status;
 mod swaps;
+mod vmallocinfo;
 mod vmstat;
+mod zones;
 
 pub use maps::{maps, maps_line, vma_name};
 pub use meminfo::{mem_counts, meminfo, MemCounts};
@@ -27,5 +32,8 @@ pub use pagemap::{
 };
 pub use smaps::{smaps, smaps_rollup, vma_usage, MemUsage};
 pub use status::{statm, status};
+pub use slabinfo::{slabinfo, SLABINFO_HEADER};
 pub use swaps::swaps;
+pub use vmallocinfo::vmallocinfo;
 pub use vmstat::vmstat;
+pub use zones::{buddyinfo, zone_free_pages, zoneinfo};

@@ -1,13 +1,14 @@
 //! `/proc/meminfo`: the machine's memory, from the frame table, the page cache and the
-//! commit accounting (fs/proc/meminfo.c). Kernel-side pools the model does not have (slab,
-//! vmalloc, kernel stacks, huge pages) read 0.
+//! commit accounting (fs/proc/meminfo.c). Slab, VmallocUsed and PageTables count the frames
+//! the kernel allocators hold (mm::kalloc); pools the model does not have (kernel stacks,
+//! reclaimable slab, huge pages) read 0.
 //!
 //! Regular files are wholly cached in the model, but their pages get a frame only when
 //! first touched; the counts below include the pages not yet given one (they are in the
 //! real page cache), and MemFree leaves room for them.
 
 use mm::file::FileKind;
-use mm::frame::{Owner, PageFlags};
+use mm::frame::{KernelUse, Owner, PageFlags};
 use mm::Kernel;
 use std::fmt::Write;
 
@@ -32,8 +33,14 @@ pub struct MemCounts {
     pub shmem: u64,
     /// mlocked pages.
     pub mlocked: u64,
-    /// Page-table pages.
+    /// Page-table pages (the kernel's own included).
     pub page_tables: u64,
+    /// Slab pages of the kmalloc caches (all unreclaimable).
+    pub slab: u64,
+    /// Pages behind vmalloc areas.
+    pub vmalloc: u64,
+    /// Pages the kernel holds directly from the page allocator (`__get_free_pages`).
+    pub kernel_pages: u64,
     /// Active swap-backed pages (anonymous and shmem).
     pub active_anon: u64,
     /// Inactive swap-backed pages.
@@ -109,7 +116,10 @@ pub fn mem_counts(k: &Kernel) -> MemCounts {
                     }
                 }
             }
-            Owner::PageTable => c.page_tables += 1,
+            Owner::PageTable | Owner::Kernel(KernelUse::PageTable) => c.page_tables += 1,
+            Owner::Kernel(KernelUse::Slab) => c.slab += 1,
+            Owner::Kernel(KernelUse::Vmalloc) => c.vmalloc += 1,
+            Owner::Kernel(KernelUse::Pages) => c.kernel_pages += 1,
             Owner::Free | Owner::Reserved => {}
         }
         if meta.flags.contains(PageFlags::MLOCKED) {
@@ -152,9 +162,9 @@ pub fn meminfo(k: &Kernel) -> String {
     line(&mut s, "Mapped", c.mapped);
     line(&mut s, "Shmem", c.shmem);
     line(&mut s, "KReclaimable", 0);
-    line(&mut s, "Slab", 0);
+    line(&mut s, "Slab", c.slab);
     line(&mut s, "SReclaimable", 0);
-    line(&mut s, "SUnreclaim", 0);
+    line(&mut s, "SUnreclaim", c.slab);
     line(&mut s, "KernelStack", 0);
     line(&mut s, "PageTables", c.page_tables);
     line(&mut s, "SecPageTables", 0);
@@ -163,8 +173,11 @@ pub fn meminfo(k: &Kernel) -> String {
     line(&mut s, "WritebackTmp", 0);
     line(&mut s, "CommitLimit", k.machine().commit_limit());
     line(&mut s, "Committed_AS", k.machine().committed);
-    let _ = writeln!(s, "VmallocTotal:   {:>8} kB", 34359738367u64);
-    line(&mut s, "VmallocUsed", 0);
+    let l = k.kalloc().layout;
+    // x86-64's VMALLOC_END is the last byte (VMALLOC_TOTAL = 32 TiB - 1), i386's the end.
+    let total = l.vmalloc_end - l.vmalloc_start - u64::from(!l.arch.is_i386());
+    let _ = writeln!(s, "VmallocTotal:   {:>8} kB", total >> 10);
+    line(&mut s, "VmallocUsed", c.vmalloc);
     line(&mut s, "VmallocChunk", 0);
     line(&mut s, "Percpu", 0);
     line(&mut s, "HardwareCorrupted", 0);

@@ -84,7 +84,8 @@ pub enum Gfp {
 /// The zones of a machine, in `enum zone_type` order (empty ones included).
 pub fn zones_for(layout: &KernelLayout, total_frames: u64) -> Vec<Zone> {
     let dma_end = total_frames.min(MAX_DMA_PFN);
-    let mut zones = vec![Zone { kind: ZoneKind::Dma, start_pfn: 0, end_pfn: dma_end }];
+    // The BIOS keeps the first page, so ZONE_DMA starts at pfn 1 (zoneinfo: spanned 4095).
+    let mut zones = vec![Zone { kind: ZoneKind::Dma, start_pfn: 1.min(dma_end), end_pfn: dma_end }];
     match layout.arch {
         KernelArch::X86_64 => {
             let dma32_end = total_frames.min(MAX_DMA32_PFN).max(dma_end);
@@ -103,7 +104,7 @@ pub fn zones_for(layout: &KernelLayout, total_frames: u64) -> Vec<Zone> {
 
 /// The first pfn of every non-empty zone but the first: where buddies must not merge.
 pub fn boundaries(zones: &[Zone]) -> Vec<Pfn> {
-    zones.iter().filter(|z| z.spanned() > 0 && z.start_pfn > 0).map(|z| z.start_pfn).collect()
+    zones.iter().skip(1).filter(|z| z.spanned() > 0).map(|z| z.start_pfn).collect()
 }
 
 /// The zones an allocation with `gfp` tries, highest first (its zonelist).
