@@ -150,67 +150,63 @@ impl Kernel {
             return None;
         }
         let area_size = vmalloc::area_size(size)?;
-        let ka = &mut self.m.kalloc;
+        let ka = &self.m.kalloc;
         let start = ka.vmap.find_free(area_size, ka.layout.vmalloc_start, ka.layout.vmalloc_end)?;
-        let arch = ka.arch();
         let npages = (area_size >> PAGE_SHIFT) - 1;
-        let mut pages = Vec::with_capacity(npages as usize);
-        for i in 0..npages {
-            let va = start + (i << PAGE_SHIFT);
-            let Some(pfn) = ka.alloc_block(&mut self.m.frames, Gfp::HighUser, 0, KernelUse::Vmalloc) else {
-                // Out of memory half-way: give back what was taken, as __vmalloc_area_node does.
-                for (j, &p) in pages.iter().enumerate() {
-                    ka.tables.set(arch, &mut self.m.frames, start + ((j as u64) << PAGE_SHIFT), None);
-                    self.m.frames.free_kernel_block(p, 0);
-                }
-                return None;
-            };
-            let (need_pmd, need_pte) = ka.tables.missing(arch, va);
-            let pmd = if need_pmd { ka.alloc_block(&mut self.m.frames, Gfp::Kernel, 0, KernelUse::PageTable) } else { None };
-            let pte = if need_pte { ka.alloc_block(&mut self.m.frames, Gfp::Kernel, 0, KernelUse::PageTable) } else { None };
-            if (need_pmd && pmd.is_none()) || (need_pte && pte.is_none()) {
-                for t in [pmd, pte].into_iter().flatten() {
-                    self.m.frames.free_kernel_block(t, 0);
-                }
-                self.m.frames.free_kernel_block(pfn, 0);
-                for (j, &p) in pages.iter().enumerate() {
-                    ka.tables.set(arch, &mut self.m.frames, start + ((j as u64) << PAGE_SHIFT), None);
-                    self.m.frames.free_kernel_block(p, 0);
-                }
-                return None;
-            }
-            ka.tables.install(arch, &mut self.m.frames, va, pmd, pte);
-            ka.tables.set(arch, &mut self.m.frames, va, Some(pfn));
-            pages.push(pfn);
-        }
-        ka.vmap.insert(VmapArea {
-            start,
-            size: area_size,
-            pages,
-            caller: caller.to_string(),
-            kind: "vmalloc".to_string(),
-            phys: None,
-        });
-        Some(start)
+        self.map_area(VmapArea { start, size: area_size, pages: vec![], caller: caller.into(), kind: "vmalloc".into(), phys: None }, npages)
     }
 
-    /// Takes a range of the vmalloc area without pages, as boot-time `ioremap`s and areas
-    /// taken before the model's story starts do (used to reproduce a real kernel's vmalloc
-    /// area from its /proc/vmallocinfo). Fails if the range is outside the area or taken.
-    pub fn vmap_reserve(&mut self, start: u64, size: u64, caller: &str, kind: &str, phys: Option<u64>) -> bool {
-        let ka = &mut self.m.kalloc;
+    /// Takes the range `[start, start + size)` of the vmalloc area (guard page included) with
+    /// `pages` pages behind it, as a real kernel's /proc/vmallocinfo shows one: used to
+    /// start the model from the areas a booted kernel already has (`ioremap`s have no pages
+    /// and a `phys`). Fails if the range is outside the area, unaligned, taken, or memory
+    /// runs out.
+    pub fn vmap_adopt(&mut self, start: u64, size: u64, pages: u64, caller: &str, kind: &str, phys: Option<u64>) -> bool {
+        let ka = &self.m.kalloc;
         let Some(end) = start.checked_add(size) else { return false };
         let fits = start % PAGE_SIZE == 0
-            && size > 0
             && size % PAGE_SIZE == 0
+            && pages < size / PAGE_SIZE
             && start >= ka.layout.vmalloc_start
             && end <= ka.layout.vmalloc_end;
         if !fits || ka.vmap.overlapping(start, end).is_some() {
             return false;
         }
         let area = VmapArea { start, size, pages: vec![], caller: caller.into(), kind: kind.into(), phys };
+        self.map_area(area, pages).is_some()
+    }
+
+    /// Backs the first `npages` pages of a free range with new frames mapped by kernel PTEs
+    /// and records the area; on running out of memory gives everything back.
+    fn map_area(&mut self, mut area: VmapArea, npages: u64) -> Option<u64> {
+        let ka = &mut self.m.kalloc;
+        let arch = ka.arch();
+        let start = area.start;
+        for i in 0..npages {
+            let va = start + (i << PAGE_SHIFT);
+            let page = ka.alloc_block(&mut self.m.frames, Gfp::HighUser, 0, KernelUse::Vmalloc);
+            let (need_pmd, need_pte) = ka.tables.missing(arch, va);
+            let mut table = || ka.alloc_block(&mut self.m.frames, Gfp::Kernel, 0, KernelUse::PageTable);
+            let pmd = if need_pmd { table() } else { None };
+            let pte = if need_pte { table() } else { None };
+            if page.is_none() || (need_pmd && pmd.is_none()) || (need_pte && pte.is_none()) {
+                // Out of memory half-way: give back what was taken, as __vmalloc_area_node does.
+                for f in [page, pmd, pte].into_iter().flatten() {
+                    self.m.frames.free_kernel_block(f, 0);
+                }
+                for (j, &p) in area.pages.iter().enumerate() {
+                    ka.tables.set(arch, &mut self.m.frames, start + ((j as u64) << PAGE_SHIFT), None);
+                    self.m.frames.free_kernel_block(p, 0);
+                }
+                return None;
+            }
+            let pfn = page?;
+            ka.tables.install(arch, &mut self.m.frames, va, pmd, pte);
+            ka.tables.set(arch, &mut self.m.frames, va, Some(pfn));
+            area.pages.push(pfn);
+        }
         ka.vmap.insert(area);
-        true
+        Some(start)
     }
 
     /// `vfree(addr)`: unmaps the area's pages from the kernel page table (the tables stay),
