@@ -15,8 +15,8 @@ pub mod cgroup;
 mod maps;
 mod meminfo;
 mod pagemap;
-mod slabinfo;
 pub mod parse;
+mod slabinfo;
 mod smaps;
 mod status;
 mod swaps;
@@ -30,9 +30,9 @@ pub use pagemap::{
     pagemap, pagemap_read, PM_FILE, PM_GUARD_REGION, PM_MMAP_EXCLUSIVE, PM_PFN_MASK, PM_PRESENT, PM_SOFT_DIRTY,
     PM_SWAP, PM_UFFD_WP,
 };
+pub use slabinfo::{slabinfo, SLABINFO_HEADER};
 pub use smaps::{smaps, smaps_rollup, vma_usage, MemUsage};
 pub use status::{statm, status};
-pub use slabinfo::{slabinfo, SLABINFO_HEADER};
 pub use swaps::swaps;
 pub use vmallocinfo::vmallocinfo;
 pub use vmstat::vmstat;

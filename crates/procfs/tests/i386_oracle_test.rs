@@ -97,7 +97,9 @@ fn kmalloc_caches_have_the_oracle_slab_geometry() {
                 .collect()
         };
         let model = procfs::slabinfo(&kernel(arch));
-        assert!(model.starts_with(&golden(flavour, "slabinfo-before.txt").lines().take(2).collect::<Vec<_>>().join("\n")));
+        assert!(
+            model.starts_with(&golden(flavour, "slabinfo-before.txt").lines().take(2).collect::<Vec<_>>().join("\n"))
+        );
         assert_eq!(geometry(&model), geometry(&golden(flavour, "slabinfo-before.txt")), "{flavour}");
     }
 }
@@ -160,7 +162,10 @@ fn vmalloc_of_a_million_bytes_lands_where_the_oracle_put_it() {
         let first = k.kalloc().vmap.find(got).unwrap().pages[0];
         let oracle_first = hex(&module_values(flavour, "mmsim: vmalloc(1000000)")["first_pfn"]);
         let l = k.kalloc().layout;
-        assert!(first >= l.max_low_pfn && oracle_first >= l.max_low_pfn, "{flavour}: vmalloc's pages come from HighMem");
+        assert!(
+            first >= l.max_low_pfn && oracle_first >= l.max_low_pfn,
+            "{flavour}: vmalloc's pages come from HighMem"
+        );
         mm::invariants::check_kernel(&k);
     }
 }

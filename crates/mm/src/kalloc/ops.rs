@@ -20,7 +20,9 @@ pub enum KfreeError {
 impl std::fmt::Display for KfreeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            KfreeError::NotAllocated(a) => write!(f, "{a:#x} was not allocated by this allocator (or was already freed)"),
+            KfreeError::NotAllocated(a) => {
+                write!(f, "{a:#x} was not allocated by this allocator (or was already freed)")
+            }
         }
     }
 }
@@ -60,7 +62,7 @@ impl Kernel {
     /// `free_pages(addr, order)`.
     pub fn free_pages(&mut self, addr: u64, order: u8) -> Result<(), KfreeError> {
         let pfn = self.m.kalloc.layout.direct_map_pfn(addr).ok_or(KfreeError::NotAllocated(addr))?;
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(KfreeError::NotAllocated(addr));
         }
         self.free_pages_pfn(pfn, order).map_err(|_| KfreeError::NotAllocated(addr))
@@ -107,7 +109,7 @@ impl Kernel {
         let ka = &mut self.m.kalloc;
         let pfn = ka.layout.direct_map_pfn(addr).ok_or(KfreeError::NotAllocated(addr))?;
         if let Some(&order) = ka.page_blocks.get(&pfn) {
-            if addr % PAGE_SIZE != 0 {
+            if !addr.is_multiple_of(PAGE_SIZE) {
                 return Err(KfreeError::NotAllocated(addr));
             }
             return self.free_pages_pfn(pfn, order);
@@ -121,7 +123,7 @@ impl Kernel {
         let cache = &mut ka.caches[index];
         let offset = addr - ka.layout.direct_map(first).unwrap_or(0);
         let object = offset / u64::from(cache.size);
-        if offset % u64::from(cache.size) != 0 || object >= u64::from(cache.objects) {
+        if !offset.is_multiple_of(u64::from(cache.size)) || object >= u64::from(cache.objects) {
             return Err(KfreeError::NotAllocated(addr));
         }
         let objects = cache.objects;
@@ -131,8 +133,7 @@ impl Kernel {
             return Err(KfreeError::NotAllocated(addr));
         }
         if slab.free.len() as u32 == objects {
-            let partial_others =
-                cache.slabs.iter().filter(|(&p, s)| p != first && !s.free.is_empty()).count();
+            let partial_others = cache.slabs.iter().filter(|(&p, s)| p != first && !s.free.is_empty()).count();
             if partial_others >= min_partial {
                 let order = cache.order;
                 cache.slabs.remove(&first);
@@ -153,7 +154,17 @@ impl Kernel {
         let ka = &self.m.kalloc;
         let start = ka.vmap.find_free(area_size, ka.layout.vmalloc_start, ka.layout.vmalloc_end)?;
         let npages = (area_size >> PAGE_SHIFT) - 1;
-        self.map_area(VmapArea { start, size: area_size, pages: vec![], caller: caller.into(), kind: "vmalloc".into(), phys: None }, npages)
+        self.map_area(
+            VmapArea {
+                start,
+                size: area_size,
+                pages: vec![],
+                caller: caller.into(),
+                kind: "vmalloc".into(),
+                phys: None,
+            },
+            npages,
+        )
     }
 
     /// Takes the range `[start, start + size)` of the vmalloc area (guard page included) with
@@ -161,11 +172,19 @@ impl Kernel {
     /// start the model from the areas a booted kernel already has (`ioremap`s have no pages
     /// and a `phys`). Fails if the range is outside the area, unaligned, taken, or memory
     /// runs out.
-    pub fn vmap_adopt(&mut self, start: u64, size: u64, pages: u64, caller: &str, kind: &str, phys: Option<u64>) -> bool {
+    pub fn vmap_adopt(
+        &mut self,
+        start: u64,
+        size: u64,
+        pages: u64,
+        caller: &str,
+        kind: &str,
+        phys: Option<u64>,
+    ) -> bool {
         let ka = &self.m.kalloc;
         let Some(end) = start.checked_add(size) else { return false };
-        let fits = start % PAGE_SIZE == 0
-            && size % PAGE_SIZE == 0
+        let fits = start.is_multiple_of(PAGE_SIZE)
+            && size.is_multiple_of(PAGE_SIZE)
             && pages < size / PAGE_SIZE
             && start >= ka.layout.vmalloc_start
             && end <= ka.layout.vmalloc_end;
