@@ -226,6 +226,9 @@ impl Translator {
             StmtKind::Exec { .. } | StmtKind::Free | StmtKind::Print(_) | StmtKind::Expect(_) => {
                 self.t.skipped.push((line, "model-only statement".into()));
             }
+            StmtKind::Kernel { .. } | StmtKind::KernelView(_) | StmtKind::Module { .. } | StmtKind::Explain(_) => {
+                return unsupported(line, "a kernel-side statement: the host runner runs user code only");
+            }
         }
         Ok(())
     }

@@ -18,6 +18,8 @@ pub const LESSONS: &[(&str, &str)] = &[
     ("munmap-split", include_str!("../../../examples/munmap-split.mm")),
     ("mprotect", include_str!("../../../examples/mprotect.mm")),
     ("oom-killer", include_str!("../../../examples/oom-killer.mm")),
+    ("kernel-x86_64", include_str!("../../../examples/kernel-x86_64.mm")),
+    ("kernel-i386", include_str!("../../../examples/kernel-i386.mm")),
 ];
 
 /// The title of a lesson: its first comment line.

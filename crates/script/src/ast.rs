@@ -153,6 +153,129 @@ pub enum StmtKind {
     },
     /// `dmesg`: prints the kernel log lines not shown yet.
     Dmesg,
+    /// `[VAR =] kmalloc(100)` and the other kernel allocator calls a module makes.
+    Kernel {
+        /// The variable that receives the result.
+        var: Option<Name>,
+        /// The call.
+        call: KernelCall,
+        /// Its arguments.
+        args: Vec<Expr>,
+    },
+    /// `buddyinfo`, `zoneinfo`, `slabinfo`, `vmallocinfo`, `meminfo`: machine-wide /proc files.
+    KernelView(KernelView),
+    /// `module vmas [NAME]` or `module alloc`: the seeds' two kernel modules.
+    Module {
+        /// Which module.
+        module: Module,
+        /// For `vmas`, the process whose VMAs are walked (else the current one).
+        name: Option<Name>,
+    },
+    /// `explain ADDR`: why a kernel address is where it is.
+    Explain(Expr),
+}
+
+/// A kernel allocator call, as a module makes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelCall {
+    /// `__get_free_page()`: one lowmem page, its direct-map address.
+    GetFreePage,
+    /// `__get_free_pages(order)`.
+    GetFreePages,
+    /// `free_page(addr)`.
+    FreePage,
+    /// `free_pages(addr, order)`.
+    FreePages,
+    /// `alloc_page()`: one page with GFP_HIGHUSER (highmem first); its pfn.
+    AllocPage,
+    /// `__free_page(pfn)`.
+    FreePagePfn,
+    /// `kmalloc(size)`.
+    Kmalloc,
+    /// `kfree(addr)`.
+    Kfree,
+    /// `vmalloc(size)`.
+    Vmalloc,
+    /// `vfree(addr)`.
+    Vfree,
+    /// `kmap(pfn)`.
+    Kmap,
+    /// `kunmap(pfn)`.
+    Kunmap,
+}
+
+impl KernelCall {
+    /// Every call with its name and argument count.
+    pub const ALL: [(KernelCall, &'static str, usize); 12] = [
+        (KernelCall::GetFreePage, "__get_free_page", 0),
+        (KernelCall::GetFreePages, "__get_free_pages", 1),
+        (KernelCall::FreePage, "free_page", 1),
+        (KernelCall::FreePages, "free_pages", 2),
+        (KernelCall::AllocPage, "alloc_page", 0),
+        (KernelCall::FreePagePfn, "__free_page", 1),
+        (KernelCall::Kmalloc, "kmalloc", 1),
+        (KernelCall::Kfree, "kfree", 1),
+        (KernelCall::Vmalloc, "vmalloc", 1),
+        (KernelCall::Vfree, "vfree", 1),
+        (KernelCall::Kmap, "kmap", 1),
+        (KernelCall::Kunmap, "kunmap", 1),
+    ];
+
+    /// The call with this name.
+    pub fn from_name(name: &str) -> Option<KernelCall> {
+        KernelCall::ALL.iter().find(|e| e.1 == name).map(|e| e.0)
+    }
+
+    /// The call's C name.
+    pub fn name(self) -> &'static str {
+        KernelCall::ALL.iter().find(|e| e.0 == self).map_or("?", |e| e.1)
+    }
+
+    /// How many arguments it takes.
+    pub fn arity(self) -> usize {
+        KernelCall::ALL.iter().find(|e| e.0 == self).map_or(0, |e| e.2)
+    }
+}
+
+/// A machine-wide /proc file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelView {
+    /// `/proc/buddyinfo`.
+    Buddyinfo,
+    /// `/proc/zoneinfo` (essentials).
+    Zoneinfo,
+    /// `/proc/slabinfo`.
+    Slabinfo,
+    /// `/proc/vmallocinfo`.
+    Vmallocinfo,
+    /// `/proc/meminfo`.
+    Meminfo,
+}
+
+impl KernelView {
+    /// Every view with its keyword.
+    pub const ALL: [(KernelView, &'static str); 5] = [
+        (KernelView::Buddyinfo, "buddyinfo"),
+        (KernelView::Zoneinfo, "zoneinfo"),
+        (KernelView::Slabinfo, "slabinfo"),
+        (KernelView::Vmallocinfo, "vmallocinfo"),
+        (KernelView::Meminfo, "meminfo"),
+    ];
+
+    /// The view a keyword names.
+    pub fn from_keyword(word: &str) -> Option<KernelView> {
+        KernelView::ALL.iter().find(|(_, k)| *k == word).map(|&(v, _)| v)
+    }
+}
+
+/// The seeds' kernel modules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    /// Walks a process's VMAs with `for_each_vma` and prints each `vm_start`-`vm_end`.
+    Vmas,
+    /// Allocates with `__get_free_page`, `kmalloc(100)` and `vmalloc(1000000)` and prints the
+    /// addresses, each explained.
+    Alloc,
 }
 
 /// The data of a `store`.

@@ -214,6 +214,10 @@ impl Interpreter {
             | StmtKind::Mkdir { .. }
             | StmtKind::Rmdir { .. }
             | StmtKind::Dmesg) => self.sysfs_stmt(cx, k, out)?,
+            StmtKind::Kernel { var, call, args } => self.kernel_call(stmt.pos, var.as_ref(), *call, args, out)?,
+            StmtKind::KernelView(view) => self.kernel_view(*view, out),
+            StmtKind::Module { module, name } => self.module(stmt.pos, *module, name.as_ref(), out)?,
+            StmtKind::Explain(addr) => self.explain(stmt.pos, addr, out)?,
         }
         self.notice_kills(out);
         if self.opts.paranoid {
@@ -222,11 +226,35 @@ impl Interpreter {
         Ok(())
     }
 
+    // ---- helpers for the kernel-side statements (kernel_stmt.rs) ----
+
+    pub(crate) fn kernel_mut(&mut self) -> &mut Kernel {
+        &mut self.kernel
+    }
+
+    pub(crate) fn int_at(&mut self, pos: Pos, e: &Expr) -> RResult<u64> {
+        self.int(Cx { proc: None, pos }, e)
+    }
+
+    pub(crate) fn set_var(&mut self, name: &str, v: Value) {
+        self.vars.insert(name.to_string(), v);
+    }
+
+    pub(crate) fn process_for(&self, pos: Pos, named: Option<&Name>) -> RResult<(String, Pid)> {
+        self.target(Cx { proc: None, pos }, named)
+    }
+
     // ---- processes ----
 
     fn process(&mut self, name: &Name, empty: bool, out: &mut dyn Output) -> RResult<()> {
         if self.procs.get(&name.name).is_some_and(|p| p.alive) {
             return Err(name.pos.error(format!("process `{}` already exists", name.name)));
+        }
+        if self.kernel.machine().config.kernel_arch.is_i386() {
+            return Err(name.pos.error(
+                "native i386 processes are not modelled yet: with `set arch i386` the model has the i386 \
+                 kernel's side (zones, kmalloc, vmalloc, kmap); processes run on x86_64",
+            ));
         }
         let events_seq = self.kernel.machine().events.next_seq();
         let spawned = if empty {
@@ -341,9 +369,27 @@ impl Interpreter {
                 }
                 self.kernel.config_mut().overcommit_memory = v as u8;
             }
+            "arch" => {
+                // `i386-pae` lexes as a subtraction of two words; take it as the name it spells.
+                let spelled = match value {
+                    Expr::Binary { op: BinOp::Sub, left, right, .. } => match (&**left, &**right) {
+                        (Expr::Var(a), Expr::Var(b)) => Some(format!("{}-{}", a.name, b.name)),
+                        _ => None,
+                    },
+                    _ => word.map(str::to_string),
+                };
+                let arch = spelled.as_deref().and_then(mm::kalloc::KernelArch::from_name).ok_or_else(|| {
+                    vpos.error("`set arch` takes x86_64, i386 or i386-pae")
+                })?;
+                if self.kernel.tasks().next().is_some() || !self.kernel.machine().files.is_empty() {
+                    return Err(name.pos.error("`set arch` must come before the first process or file"));
+                }
+                let config = Config { kernel_arch: arch, ..self.kernel.machine().config.clone() };
+                self.kernel = Kernel::new(config);
+            }
             other => {
                 return Err(name.pos.error(format!(
-                    "unknown setting `{other}` (known: max_map_count, ram, rlimit_stack, rlimit_data, \
+                    "unknown setting `{other}` (known: arch, max_map_count, ram, rlimit_stack, rlimit_data, \
                      rlimit_as, thp, fault_around_bytes, cgroup, overcommit_memory, page_cluster)"
                 )))
             }

@@ -35,6 +35,7 @@
 pub mod ast;
 pub mod error;
 pub mod interp;
+mod kernel_stmt;
 pub mod lexer;
 pub mod output;
 pub mod parser;

@@ -352,8 +352,36 @@ impl Parser {
                 self.i += 1;
                 StmtKind::Expect(self.expect_stmt()?)
             }
+            "module" => {
+                no_prefix(&proc, "module")?;
+                self.i += 1;
+                let which = self.name("`vmas` or `alloc`")?;
+                let module = match which.name.as_str() {
+                    "vmas" => Module::Vmas,
+                    "alloc" => Module::Alloc,
+                    other => return Err(which.pos.error(format!("unknown module `{other}` (known: vmas, alloc)"))),
+                };
+                let name = match (module, self.peek()) {
+                    (Module::Vmas, Some(Tok::Ident(_))) => Some(self.name("a process name")?),
+                    _ => None,
+                };
+                StmtKind::Module { module, name }
+            }
+            "explain" => {
+                no_prefix(&proc, "explain")?;
+                self.i += 1;
+                StmtKind::Explain(self.expr()?)
+            }
             w => {
-                if let Some(view) = View::from_keyword(w) {
+                if let Some(view) = KernelView::from_keyword(w) {
+                    no_prefix(&proc, w)?;
+                    self.i += 1;
+                    StmtKind::KernelView(view)
+                } else if let Some(call) = KernelCall::from_name(w) {
+                    no_prefix(&proc, w)?;
+                    self.i += 1;
+                    self.kernel_call(kw_pos, None, call)?
+                } else if let Some(view) = View::from_keyword(w) {
                     self.i += 1;
                     let name = match self.peek() {
                         Some(Tok::Ident(_)) => Some(self.name("a process name")?),
@@ -380,6 +408,13 @@ impl Parser {
 
     fn assignment(&mut self, start: Pos, proc: Option<Name>, var: Name) -> PResult<Stmt> {
         // Call names are not variables, so `x = mmap` is a call missing its `(`.
+        if let Some(call) = self.peek_ident().and_then(KernelCall::from_name) {
+            no_prefix(&proc, call.name())?;
+            let pos = self.pos();
+            self.i += 1;
+            let kind = self.kernel_call(pos, Some(var), call)?;
+            return Ok(Stmt { pos: start, proc, kind });
+        }
         let is_call = self.peek_ident().and_then(Syscall::from_name);
         if let Some(call) = is_call {
             let pos = self.pos();
@@ -416,6 +451,21 @@ impl Parser {
             }
         }
         Ok((args, at))
+    }
+
+    fn kernel_call(&mut self, pos: Pos, var: Option<Name>, call: KernelCall) -> PResult<StmtKind> {
+        let (args, _) = self.arguments()?;
+        let n = call.arity();
+        if args.len() != n {
+            let s = if n == 1 { "" } else { "s" };
+            return Err(pos.error(format!("`{}` takes {n} argument{s}, got {}", call.name(), args.len())));
+        }
+        if let Some(v) = &var {
+            if BUILTIN_VARS.contains(&v.name.as_str()) || crate::value::constant(&v.name).is_some() {
+                return Err(v.pos.error(format!("cannot assign to `{}`", v.name)));
+            }
+        }
+        Ok(StmtKind::Kernel { var, call, args })
     }
 
     fn call(&mut self, pos: Pos, var: Option<Name>, call: Syscall) -> PResult<StmtKind> {

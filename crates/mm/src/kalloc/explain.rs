@@ -26,7 +26,8 @@ pub fn explain(ka: &KernelAlloc, frames: &FrameTable, addr: u64) -> String {
         if let Some((&first, &order)) = ka.page_blocks.range(..=pfn).next_back().filter(|(&f, &o)| pfn < f + (1 << o)) {
             s += &format!(
                 "; it is a block of {} page(s) from the buddy allocator (order {order}, first pfn {first:#x}): \
-                 the lowest free block of the first zone in GFP_KERNEL's zonelist (Normal, then lower zones)",
+                 a free block of the smallest order that has one, in the first zone of GFP_KERNEL's zonelist \
+                 (Normal, then lower zones) with one",
                 1u64 << order
             );
         } else if let Some(c) = ka.caches.iter().find(|c| c.slab_of(pfn).is_some()) {
