@@ -378,9 +378,10 @@ impl Interpreter {
                     },
                     _ => word.map(str::to_string),
                 };
-                let arch = spelled.as_deref().and_then(mm::kalloc::KernelArch::from_name).ok_or_else(|| {
-                    vpos.error("`set arch` takes x86_64, i386 or i386-pae")
-                })?;
+                let arch = spelled
+                    .as_deref()
+                    .and_then(mm::kalloc::KernelArch::from_name)
+                    .ok_or_else(|| vpos.error("`set arch` takes x86_64, i386 or i386-pae"))?;
                 if self.kernel.tasks().next().is_some() || !self.kernel.machine().files.is_empty() {
                     return Err(name.pos.error("`set arch` must come before the first process or file"));
                 }

@@ -36,7 +36,10 @@ impl Interpreter {
             return Err(pos.error(format!("`{}` takes {} argument(s)", call.name(), call.arity())));
         }
         let order = |x: u64| -> Result<u8, crate::ScriptError> {
-            u8::try_from(x).ok().filter(|&o| o <= mm::frame::MAX_ORDER).ok_or_else(|| pos.error("order must be 0 to 10"))
+            u8::try_from(x)
+                .ok()
+                .filter(|&o| o <= mm::frame::MAX_ORDER)
+                .ok_or_else(|| pos.error("order must be 0 to 10"))
         };
         let k: &mut Kernel = self.kernel_mut();
         let freed = |r: Result<(), mm::kalloc::ops::KfreeError>| {
@@ -101,7 +104,8 @@ impl Interpreter {
                 let mm = k.mm(pid).map_err(|e| pos.error(format!("no address space: {e}")))?;
                 // for_each_vma visits the maple tree in address order, as mm->mmap/vm_next did.
                 emit(out, format!("module vmas: for_each_vma over {name} (pid {pid})"));
-                let lines: Vec<String> = mm.vmas.iter().map(|v| format!("  vma {:#x}-{:#x}\n", v.start, v.end)).collect();
+                let lines: Vec<String> =
+                    mm.vmas.iter().map(|v| format!("  vma {:#x}-{:#x}\n", v.start, v.end)).collect();
                 out.text(&lines.concat());
             }
             Module::Alloc => {
@@ -109,7 +113,10 @@ impl Interpreter {
                 let page = k.get_free_pages(0).unwrap_or(0);
                 let obj = k.kmalloc(100).unwrap_or(0);
                 let area = k.vmalloc(1_000_000, "alloc_init [module]").unwrap_or(0);
-                emit(out, "module alloc: __get_free_page(GFP_KERNEL), kmalloc(100, GFP_KERNEL), vmalloc(1000000)".into());
+                emit(
+                    out,
+                    "module alloc: __get_free_page(GFP_KERNEL), kmalloc(100, GFP_KERNEL), vmalloc(1000000)".into(),
+                );
                 for (what, addr) in [("__get_free_page", page), ("kmalloc(100)", obj), ("vmalloc(1000000)", area)] {
                     if addr == 0 {
                         emit(out, format!("  {what} = NULL (out of memory)"));

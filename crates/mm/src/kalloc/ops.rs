@@ -147,7 +147,8 @@ impl Kernel {
     /// vmalloc area, each page from the page allocator (highmem first on i386) and mapped by
     /// the kernel's page table. `None` for 0 bytes, or when space or memory runs out.
     pub fn vmalloc(&mut self, size: u64, caller: &str) -> Option<u64> {
-        if size == 0 {
+        // Linux: __vmalloc_node_range refuses 0 and more pages than the machine has.
+        if size == 0 || size >> PAGE_SHIFT > self.m.frames.total_frames() {
             return None;
         }
         let area_size = vmalloc::area_size(size)?;
@@ -333,6 +334,8 @@ mod tests {
         k.vfree(v).unwrap();
         assert_eq!(k.m.frames.free_frames(), before + 245);
         assert_eq!(k.vfree(v), Err(KfreeError::NotAllocated(v)));
+        assert_eq!(k.vmalloc(2 << 30, "test"), None, "more than the RAM");
+        assert_eq!(k.vmalloc(u64::MAX, "test"), None);
         k.kfree(obj).unwrap();
         assert!(k.kfree(obj).is_err(), "double free refused");
         k.free_pages(page, 0).unwrap();
