@@ -223,7 +223,11 @@ impl Translator {
             StmtKind::Swapon { .. } | StmtKind::Swapoff { .. } | StmtKind::Swaps => {
                 self.t.skipped.push((line, "swap statements are not run on the host by `mmsim check`".into()));
             }
-            StmtKind::Exec { .. } | StmtKind::Free | StmtKind::Print(_) | StmtKind::Expect(_) => {
+            StmtKind::Exec { .. }
+            | StmtKind::Free
+            | StmtKind::Print(_)
+            | StmtKind::Expect(_)
+            | StmtKind::Report { .. } => {
                 self.t.skipped.push((line, "model-only statement".into()));
             }
             StmtKind::Kernel { .. } | StmtKind::KernelView(_) | StmtKind::Module { .. } | StmtKind::Explain(_) => {

@@ -85,29 +85,8 @@ enum Command {
     },
     /// Rebuild a recorded program's address space on the model, call by call.
     Replay {
-        /// Check every result of an address-space call, every EFAULT, and every read of
-        /// /proc/PID/maps against the trace.
-        #[arg(long, conflicts_with = "strict")]
-        verify: bool,
-        /// Also check the smaps residency of the trace's own mappings (for programs that
-        /// touch their mappings through system calls only).
-        #[arg(long)]
-        strict: bool,
-        /// Go on after a line that cannot be read or replayed.
-        #[arg(long)]
-        keep_going: bool,
-        /// The directory the program was recorded in (default: what the trace shows of it —
-        /// a getcwd result, a -y decoration, the PWD of its execve — else the current one).
-        #[arg(long, value_name = "DIR")]
-        cwd: Option<PathBuf>,
-        /// A copy of the recording machine's files (an unpacked container image, a chroot):
-        /// paths in the trace resolve under DIR, for what the bundle beside the trace lacks.
-        #[arg(long, value_name = "DIR")]
-        root: Option<PathBuf>,
-        /// Read the files from this machine (or --root), not from the bundle beside the
-        /// trace; the bundle then only serves to check that they are the recorded ones.
-        #[arg(long)]
-        no_bundle: bool,
+        #[command(flatten)]
+        replay: ReplayFlags,
         /// The trace (from `mmsim record`, or `strace -f -o FILE`); for a trace written with
         /// `strace -ff -o PREFIX`, the PREFIX or the set of `PREFIX.PID` files, merged in a
         /// fixed order (by time stamps when every line has one; otherwise each child's file
@@ -120,6 +99,20 @@ enum Command {
         files: Vec<PathBuf>,
         #[command(flatten)]
         spread: Spread,
+    },
+    /// Write an HTML page of a run: the address space at any moment (with every page's
+    /// state), a timeline, the processes and the frames they share, page-table walks, the
+    /// fault log and, for a trace, the mismatches. The page is one file that works offline.
+    Report {
+        /// Where to write the page.
+        #[arg(short, long, value_name = "FILE.html")]
+        output: PathBuf,
+        #[command(flatten)]
+        replay: ReplayFlags,
+        /// A scenario (FILE.mm), or a trace as `replay` takes it (one file, or the files of
+        /// `strace -ff`).
+        #[arg(required = true, num_args = 1..)]
+        input: Vec<PathBuf>,
     },
     /// Time the model on memory workloads (with --vs-host, also this machine's kernel doing
     /// the same work) and print ns per operation and the host/model ratio.
@@ -149,6 +142,9 @@ enum Command {
         /// List the lessons instead of running them.
         #[arg(long)]
         list: bool,
+        /// Also write an HTML report of each lesson into DIR (DIR/LESSON.html).
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
         /// Run only this lesson.
         name: Option<String>,
         #[command(flatten)]
@@ -172,6 +168,50 @@ struct Spread {
 impl Spread {
     fn jobs(self) -> usize {
         self.jobs.unwrap_or_else(jobs::all_cores)
+    }
+}
+
+/// How a trace is replayed (`replay` and `report`).
+#[derive(Debug, Clone, clap::Args)]
+struct ReplayFlags {
+    /// Check every result of an address-space call, every EFAULT, and every read of
+    /// /proc/PID/maps against the trace.
+    #[arg(long, conflicts_with = "strict")]
+    verify: bool,
+    /// Also check the smaps residency of the trace's own mappings (for programs that
+    /// touch their mappings through system calls only).
+    #[arg(long)]
+    strict: bool,
+    /// Go on after a line that cannot be read or replayed.
+    #[arg(long)]
+    keep_going: bool,
+    /// The directory the program was recorded in (default: what the trace shows of it —
+    /// a getcwd result, a -y decoration, the PWD of its execve — else the current one).
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<PathBuf>,
+    /// A copy of the recording machine's files (an unpacked container image, a chroot):
+    /// paths in the trace resolve under DIR, for what the bundle beside the trace lacks.
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Read the files from this machine (or --root), not from the bundle beside the
+    /// trace; the bundle then only serves to check that they are the recorded ones.
+    #[arg(long)]
+    no_bundle: bool,
+}
+
+impl ReplayFlags {
+    fn options(&self) -> (replay::Options, record::FileOptions) {
+        let mode = if self.strict {
+            replay::Mode::Strict
+        } else if self.verify {
+            replay::Mode::Verify
+        } else {
+            replay::Mode::Run
+        };
+        (
+            replay::Options { mode, keep_going: self.keep_going, cwd: self.cwd.clone() },
+            record::FileOptions { root: self.root.clone(), no_bundle: self.no_bundle },
+        )
     }
 }
 
@@ -245,26 +285,35 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             let source = read_scenario(&file)?;
             let shown = file.display().to_string();
             let mut out = Console::new(&shown, flags);
-            Ok(run_scenario(&shown, &source, flags, false, &mut out))
+            Ok(run_scenario(&shown, &source, flags, false, &mut out, None))
         }
         Command::Repl { paranoid } => {
             repl::run(Options { paranoid })?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Tour { list, name, flags } => tour::run(list, name.as_deref(), flags),
+        Command::Tour { list, report, name, flags } => tour::run(list, name.as_deref(), flags, report.as_deref()),
         Command::Record { output, buffers, whole_files, command } => {
             record::record(&output, buffers, whole_files, &command)
         }
-        Command::Replay { verify, strict, keep_going, cwd, root, no_bundle, files, spread } => {
-            let mode = if strict {
-                replay::Mode::Strict
-            } else if verify {
-                replay::Mode::Verify
+        Command::Replay { replay, files, spread } => {
+            let (opts, fopts) = replay.options();
+            record::replay(&files, opts, fopts, spread.jobs(), spread.shard)
+        }
+        Command::Report { output, replay, input } => {
+            let is_scenario = matches!(&input[..], [one] if one.extension().is_some_and(|e| e == "mm"));
+            if is_scenario {
+                let file = &input[0];
+                let source = read_scenario(file)?;
+                let shown = file.display().to_string();
+                let flags = RunFlags { paranoid: false, quiet: true, verbose: false };
+                let mut out = Console::new(&shown, flags);
+                let code = run_scenario(&shown, &source, flags, false, &mut out, Some(&output));
+                eprintln!("mmsim: report of {shown} written to {}", output.display());
+                Ok(code)
             } else {
-                replay::Mode::Run
-            };
-            let opts = replay::Options { mode, keep_going, cwd };
-            record::replay(&files, opts, record::FileOptions { root, no_bundle }, spread.jobs(), spread.shard)
+                let (opts, fopts) = replay.options();
+                record::report(&input, opts, fopts, &output)
+            }
         }
         Command::Bench { vs_host, json, quick, runs, workloads, in_process } => {
             let scale = if quick { bench::Scale::quick() } else { bench::Scale::full() };
@@ -335,7 +384,18 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Runs one scenario to the end, printing as it goes; returns the exit status. With
 /// `narrate`, the comment lines before each statement are printed before it runs, so that a
 /// lesson explains itself.
-fn run_scenario(file: &str, source: &str, flags: RunFlags, narrate: bool, out: &mut Console) -> ExitCode {
+///
+/// With `report_to`, or when the scenario has a `report` statement, the run is recorded
+/// statement by statement for the HTML report; with `report_to`, the report of the whole
+/// run is written there at the end (also after an error, up to it).
+fn run_scenario(
+    file: &str,
+    source: &str,
+    flags: RunFlags,
+    narrate: bool,
+    out: &mut Console,
+    report_to: Option<&std::path::Path>,
+) -> ExitCode {
     let program = match script::parse_program(source) {
         Ok(p) => p,
         Err(e) => {
@@ -346,8 +406,19 @@ fn run_scenario(file: &str, source: &str, flags: RunFlags, narrate: bool, out: &
     let mut interp = script::Interpreter::new(Options { paranoid: flags.paranoid });
     let lines: Vec<&str> = source.lines().collect();
     let mut shown_upto = 0;
+    let reports = program.stmts.iter().any(|s| matches!(s.kind, script::ast::StmtKind::Report { .. }));
+    let title = std::path::Path::new(file).file_name().map_or(file.to_string(), |n| n.to_string_lossy().into_owned());
+    let mut sink = if reports || report_to.is_some() {
+        Sink::Recorded(Box::new(report::ScenarioReporter::new(&title, source, out)))
+    } else {
+        Sink::Plain(out)
+    };
     let result = guard_model(|| {
         for stmt in &program.stmts {
+            let out: &mut dyn Output = match &mut sink {
+                Sink::Plain(c) => &mut **c,
+                Sink::Recorded(r) => &mut **r,
+            };
             if narrate {
                 let line = stmt.pos.line - 1;
                 let notes = comment_block(&lines[shown_upto.min(line)..line]);
@@ -356,10 +427,20 @@ fn run_scenario(file: &str, source: &str, flags: RunFlags, narrate: bool, out: &
                 }
                 shown_upto = stmt.pos.line;
             }
-            interp.run_stmt(stmt, out)?;
+            let r = interp.run_stmt(stmt, out);
+            if let Sink::Recorded(rec) = &mut sink {
+                rec.after(interp.kernel(), stmt);
+            }
+            r?;
         }
         Ok(())
     });
+    if let (Some(path), Sink::Recorded(rec)) = (report_to, &sink) {
+        if let Err(e) = report::write(path, &rec.data()) {
+            eprintln!("{file}: cannot write the report {}: {e}", path.display());
+            return ExitCode::from(EXIT_SCRIPT_ERROR);
+        }
+    }
     let status = match result {
         Ok(Ok(())) => None,
         Ok(Err(e)) => {
@@ -410,6 +491,13 @@ fn report_error(file: &str, source: &str, e: &script::ScriptError) {
     if let Some(line) = source.lines().nth(e.line.saturating_sub(1)) {
         eprintln!("{}", e.caret(line));
     }
+}
+
+/// Where a scenario's output goes: the terminal, or the terminal through a recorder for
+/// the HTML report.
+enum Sink<'a> {
+    Plain(&'a mut Console),
+    Recorded(Box<report::ScenarioReporter<'a>>),
 }
 
 /// Output to the terminal: the trace on stdout, expect failures on stderr.

@@ -244,26 +244,9 @@ pub fn replay(
 }
 
 /// Replays one trace; with `bar`, showing its progress on the terminal.
-fn replay_one(t: &TraceFiles, mut opts: replay::Options, fopts: &FileOptions, bar: bool) -> anyhow::Result<Replayed> {
+fn replay_one(t: &TraceFiles, opts: replay::Options, fopts: &FileOptions, bar: bool) -> anyhow::Result<Replayed> {
     let mut notes = Vec::new();
-    let (label, input) = input(t, &mut notes)?;
-    let mut found = match &fopts.root {
-        Some(dir) => {
-            anyhow::ensure!(dir.is_dir(), "--root {}: not a directory", dir.display());
-            replay::Files::rooted(dir)
-        }
-        None => replay::Files::host(),
-    };
-    let bundle_file = replay::bundle_path(Path::new(&label));
-    if bundle_file.exists() {
-        let bundle =
-            replay::Bundle::read(&bundle_file).with_context(|| format!("cannot read {}", bundle_file.display()))?;
-        if opts.cwd.is_none() {
-            opts.cwd = bundle.cwd().map(std::path::PathBuf::from);
-        }
-        found = found.with_bundle(bundle, fopts.no_bundle);
-    }
-    let found = std::sync::Arc::new(found);
+    let (label, input, opts, found) = prepare(t, opts, fopts, &mut notes)?;
     let mut r = match input {
         Input::File(file) => {
             let open = || std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()));
@@ -283,6 +266,75 @@ fn replay_one(t: &TraceFiles, mut opts: replay::Options, fopts: &FileOptions, ba
     r.lines = notes;
     r.label = label;
     Ok(r)
+}
+
+/// `mmsim report TRACE -o FILE`: replays the trace as `replay` does and writes the HTML
+/// report of the run; prints the replay's summary. Exit status 0 when the page was written.
+pub fn report(files: &[PathBuf], opts: replay::Options, fopts: FileOptions, output: &Path) -> anyhow::Result<ExitCode> {
+    let all = traces(files)?;
+    anyhow::ensure!(all.len() == 1, "a report is of one trace (or one `strace -ff` set), not {}", all.len());
+    let mut notes = Vec::new();
+    let (label, input, opts, found) = prepare(&all[0], opts, &fopts, &mut notes)?;
+    for (_, note) in &notes {
+        eprint!("{note}");
+    }
+    let title = Path::new(&label).file_name().map_or(label.clone(), |n| n.to_string_lossy().into_owned());
+    let (data, summary) = match input {
+        Input::File(file) => {
+            let open = || {
+                std::fs::File::open(&file)
+                    .map(|f| BufReader::with_capacity(1 << 20, f))
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open {}: {e}", file.display())))
+            };
+            let lines = report::trace::count_lines(open()?)?;
+            let (data, rep) = report::report_trace(&title, open, lines, opts, found)?;
+            (data, rep.summary())
+        }
+        Input::Merged(text) => {
+            let text: std::sync::Arc<[u8]> = text.into();
+            let lines = report::trace::count_lines(&text[..])?;
+            let (data, rep) =
+                report::report_trace(&title, || Ok(std::io::Cursor::new(text.clone())), lines, opts, found)?;
+            (data, rep.summary())
+        }
+    };
+    report::write(output, &data).with_context(|| format!("cannot write {}", output.display()))?;
+    print!("{summary}");
+    eprintln!(
+        "mmsim: report of {label} written to {} ({} stops, {} faults)",
+        output.display(),
+        data.stops.len(),
+        data.faults_total
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The trace's name and input, the options completed by the bundle beside it, and where
+/// the recording machine's files come from: the bundle, `--root`, this machine.
+fn prepare(
+    t: &TraceFiles,
+    mut opts: replay::Options,
+    fopts: &FileOptions,
+    notes: &mut Vec<(Stream, String)>,
+) -> anyhow::Result<(String, Input, replay::Options, std::sync::Arc<replay::Files>)> {
+    let (label, input) = input(t, notes)?;
+    let mut found = match &fopts.root {
+        Some(dir) => {
+            anyhow::ensure!(dir.is_dir(), "--root {}: not a directory", dir.display());
+            replay::Files::rooted(dir)
+        }
+        None => replay::Files::host(),
+    };
+    let bundle_file = replay::bundle_path(Path::new(&label));
+    if bundle_file.exists() {
+        let bundle =
+            replay::Bundle::read(&bundle_file).with_context(|| format!("cannot read {}", bundle_file.display()))?;
+        if opts.cwd.is_none() {
+            opts.cwd = bundle.cwd().map(std::path::PathBuf::from);
+        }
+        found = found.with_bundle(bundle, fopts.no_bundle);
+    }
+    Ok((label, input, opts, std::sync::Arc::new(found)))
 }
 
 fn run<R: std::io::BufRead + Send + 'static>(

@@ -6,6 +6,8 @@
 //! its title in `--list`.
 
 use crate::{run_scenario, Console, RunFlags};
+use anyhow::Context;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The lessons, in teaching order: (name, source).
@@ -28,12 +30,16 @@ fn title(source: &str) -> &str {
 }
 
 /// Runs `mmsim tour`.
-pub fn run(list: bool, name: Option<&str>, flags: RunFlags) -> anyhow::Result<ExitCode> {
+/// With `report_dir`, each lesson's HTML report is written there as `LESSON.html`.
+pub fn run(list: bool, name: Option<&str>, flags: RunFlags, report_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     if list {
         for (n, src) in LESSONS {
             println!("{n:<14} {}", title(src));
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(d) = report_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
     let chosen: Vec<_> = match name {
         Some(n) => {
@@ -57,7 +63,13 @@ pub fn run(list: bool, name: Option<&str>, flags: RunFlags) -> anyhow::Result<Ex
         }
         let file = format!("examples/{n}.mm");
         let mut out = Console::new(&file, flags);
-        let code = run_scenario(&file, src, flags, true, &mut out);
+        let page = report_dir.map(|d| d.join(format!("{n}.html")));
+        let code = run_scenario(&file, src, flags, true, &mut out, page.as_deref());
+        if let Some(p) = &page {
+            if !flags.quiet {
+                println!("report: {}", p.display());
+            }
+        }
         if code != ExitCode::SUCCESS {
             worst = code;
         }

@@ -181,7 +181,7 @@ impl EventLog {
     }
 
     /// Events in order.
-    pub fn iter(&self) -> impl Iterator<Item = &Event> + '_ {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
         self.events.iter()
     }
 

@@ -36,5 +36,5 @@ pub use call::call_of;
 pub use cwd::StartCwd;
 pub use files::{bundle_path, Bundle, Files};
 pub use identity::{Identities, Identity, StatFacts};
-pub use replayer::{replay, replay_with, Options, Replayer};
+pub use replayer::{replay, replay_observed, replay_with, Observer, Options, Replayer};
 pub use report::{Mismatch, Mode, ReplayError, Report};

@@ -34,7 +34,7 @@ mod seq;
 pub(crate) use fds::join as join_path;
 use process::*;
 use reorder::*;
-pub use run::{replay, replay_with};
+pub use run::{replay, replay_observed, replay_with, Observer};
 
 /// How a replay runs.
 #[derive(Clone, Debug)]
@@ -209,14 +209,20 @@ impl Replayer {
 
     /// A replayer that knows the unknowns `learned` binds.
     pub fn with_learned(ids: Identities, opts: Options, learned: Learned) -> Self {
-        Replayer::with_files(ids, opts, learned, std::sync::Arc::new(Files::host()))
+        Replayer::with_files(ids, opts, learned, std::sync::Arc::new(Files::host()), 0)
     }
 
-    fn with_files(mut ids: Identities, opts: Options, learned: Learned, files: std::sync::Arc<Files>) -> Self {
+    fn with_files(
+        mut ids: Identities,
+        opts: Options,
+        learned: Learned,
+        files: std::sync::Arc<Files>,
+        event_capacity: usize,
+    ) -> Self {
         for (path, b) in &learned.files {
             ids.learn(path, b.value);
         }
-        let mut config = Config { event_capacity: 0, pkeys: files.pkeys(), ram_bytes: 16 << 30, ..Config::default() };
+        let mut config = Config { event_capacity, pkeys: files.pkeys(), ram_bytes: 16 << 30, ..Config::default() };
         // The recording machine's vDSO, where a maps read showed it; else the bundle's, else
         // this machine's.
         if let Some(v) = files.vdso() {
@@ -264,6 +270,16 @@ impl Replayer {
     /// The model after (part of) the replay.
     pub fn kernel(&self) -> &Kernel {
         &self.k
+    }
+
+    /// What the replay found so far.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// The traced tasks the replay knows, as (pid in the trace, pid in the model).
+    pub fn trace_pids(&self) -> impl Iterator<Item = (u32, Pid)> + '_ {
+        self.procs.iter().map(|(t, p)| (*t, p.pid))
     }
 
     fn finish(mut self) -> (Report, Learned) {

@@ -173,6 +173,12 @@ pub enum StmtKind {
     },
     /// `explain ADDR`: why a kernel address is where it is.
     Explain(Expr),
+    /// `report "FILE"`: writes the HTML report of the run so far to FILE (where the
+    /// [`crate::Output`] can: `mmsim run` does).
+    Report {
+        /// The file (a string expression).
+        path: Expr,
+    },
 }
 
 /// A kernel allocator call, as a module makes it.

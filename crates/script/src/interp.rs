@@ -137,6 +137,12 @@ impl Interpreter {
             }
             StmtKind::File { path, contents } => self.file(cx, path, contents, out)?,
             StmtKind::Import { path } => self.import(cx, path, out)?,
+            StmtKind::Report { path } => {
+                let path = self.path(cx, path)?;
+                let done =
+                    out.report(&path).map_err(|e| cx.pos.error(format!("cannot write the report {path}: {e}")))?;
+                emit(out, done);
+            }
             StmtKind::Set { name, value } => self.set(cx, name, value)?,
             StmtKind::Let { var, value } => {
                 let v = self.eval(cx, value)?;

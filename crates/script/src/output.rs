@@ -44,6 +44,13 @@ pub trait Output {
     fn text(&mut self, text: &str);
     /// The outcome of an `expect`.
     fn expect(&mut self, outcome: &ExpectOutcome);
+    /// `report FILE`: writes the HTML report of the run so far to `path`; returns the line
+    /// to show. Only an output that watches the run statement by statement can (the
+    /// `mmsim` command's, with the `report` crate); others refuse.
+    fn report(&mut self, path: &str) -> Result<String, String> {
+        let _ = path;
+        Err("this way of running scenarios keeps no history to report (use `mmsim run` or `mmsim report`)".into())
+    }
 }
 
 /// An [`Output`] that keeps everything: the trace text and every expect outcome.

@@ -245,6 +245,11 @@ impl Parser {
                 self.i += 1;
                 StmtKind::Import { path: self.expr()? }
             }
+            "report" => {
+                no_prefix(&proc, "report")?;
+                self.i += 1;
+                StmtKind::Report { path: self.expr()? }
+            }
             "set" => {
                 no_prefix(&proc, "set")?;
                 self.i += 1;

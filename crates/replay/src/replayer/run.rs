@@ -20,11 +20,50 @@ where
 /// beside the trace, a root directory, this machine: see [`crate::files`]). The report
 /// lists the files found different from the recording's, and notes where files came from.
 pub fn replay_with<R, F>(
+    open: F,
+    identities: Identities,
+    opts: Options,
+    files: std::sync::Arc<Files>,
+    progress: impl FnMut(u64),
+) -> Report
+where
+    R: BufRead + Send + 'static,
+    F: FnMut() -> std::io::Result<R>,
+{
+    replay_observed(open, identities, opts, files, progress, &mut NoObserver)
+}
+
+/// Watches a replay event by event (`mmsim report` draws the address space from it).
+pub trait Observer {
+    /// How many fault events the model keeps in its event log; 0 (the default) keeps none,
+    /// which is what a replay that shows no faults wants.
+    fn event_capacity(&self) -> usize {
+        0
+    }
+    /// A run over the log begins: what the observer saw of an earlier run is void (that run
+    /// learned something and the replay starts again).
+    fn run_started(&mut self) {}
+    /// Event `ev` is about to be replayed on `r`.
+    fn before(&mut self, _ev: &Event, _r: &Replayer) {}
+    /// Event `ev` was replayed on `r`.
+    fn after(&mut self, ev: &Event, r: &Replayer);
+}
+
+/// The observer of a replay nobody watches.
+struct NoObserver;
+
+impl Observer for NoObserver {
+    fn after(&mut self, _ev: &Event, _r: &Replayer) {}
+}
+
+/// [`replay_with`] showing every event to `observer`, before and after it is replayed.
+pub fn replay_observed<R, F>(
     mut open: F,
     identities: Identities,
     opts: Options,
     files: std::sync::Arc<Files>,
     mut progress: impl FnMut(u64),
+    observer: &mut dyn Observer,
 ) -> Report
 where
     R: BufRead + Send + 'static,
@@ -52,8 +91,16 @@ where
                 return done(report);
             }
         };
-        let (mut report, now) =
-            replay_once(input, identities.clone(), opts.clone(), learned.clone(), files.clone(), &mut progress);
+        observer.run_started();
+        let (mut report, now) = replay_once(
+            input,
+            identities.clone(),
+            opts.clone(),
+            learned.clone(),
+            files.clone(),
+            &mut progress,
+            observer,
+        );
         // A run that bound nothing new replayed with everything it could know: it stands.
         // Each run binds at least one more value, and there are finitely many; the cap is
         // for logs that contradict themselves in ways that keep moving.
@@ -81,6 +128,7 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
     learned: Learned,
     files: std::sync::Arc<Files>,
     progress: &mut impl FnMut(u64),
+    observer: &mut dyn Observer,
 ) -> (Report, Learned) {
     // Batches go to the replayer and come back to the parser thread, which drops their
     // events there: freeing memory in the thread that allocated it is the cheap case, and the
@@ -103,7 +151,7 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
         }
         let _ = tx.send(batch);
     });
-    let mut r = Replayer::with_files(identities, opts, learned, files);
+    let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity());
     'outer: for batch in rx {
         for (i, item) in batch.iter().enumerate() {
             if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
@@ -112,7 +160,9 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
             match item {
                 Ok(ev) => {
                     r.report.lines = r.report.lines.max(ev.line);
+                    observer.before(ev, &r);
                     r.event(ev);
+                    observer.after(ev, &r);
                 }
                 Err(e) => {
                     r.report.lines = r.report.lines.max(e.line);
