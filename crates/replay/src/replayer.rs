@@ -279,7 +279,7 @@ impl Replayer {
 
     /// The traced tasks the replay knows, as (pid in the trace, pid in the model).
     pub fn trace_pids(&self) -> impl Iterator<Item = (u32, Pid)> + '_ {
-        self.procs.iter().map(|(t, p)| (*t, p.pid))
+        self.procs.iter().map(|(t, p)| (t.0, p.pid))
     }
 
     fn finish(mut self) -> (Report, Learned) {

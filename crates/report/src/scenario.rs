@@ -148,6 +148,33 @@ mod tests {
     }
 
     #[test]
+    fn the_report_statement_writes_the_run_so_far() {
+        let dir = std::env::temp_dir().join(format!("mmsim-report-stmt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let page = dir.join("early.html");
+        let src = format!(
+            "process A empty\nreport \"{}\"\np = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\n",
+            page.display()
+        );
+        let (data, transcript, err) = report_scenario("stmt", &src);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(data.stops.len(), 3);
+        assert!(transcript.text.contains("written (1 stops)"), "{}", transcript.text);
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(html.contains("\"source\":\"scenario\""));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_output_that_keeps_no_history_refuses_the_report_statement() {
+        let err =
+            script::run_source("report \"x.html\"\n", script::Options::default(), &mut script::Transcript::default())
+                .expect_err("refused");
+        assert_eq!(err.line, 1);
+        assert!(err.message.contains("keeps no history"), "{}", err.message);
+    }
+
+    #[test]
     fn a_script_error_ends_the_report_where_it_happened() {
         let (data, _, err) = report_scenario("bad", "process A empty\nmunmap(q, 4K)\n");
         assert_eq!(err.expect("an error").line, 2);

@@ -216,3 +216,53 @@ pub fn count_lines(mut r: impl BufRead) -> std::io::Result<u64> {
         r.consume(len);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(line: &str) -> Event {
+        trace::Parser::new(line.as_bytes()).next().expect("an event").expect("parsed")
+    }
+
+    #[test]
+    fn a_read_of_maps_text_is_recognised() {
+        let maps = r#"1000  read(3, "555555554000-555555556000 r--p 00000000 fe:00 123 /usr/bin/cat\n", 131072) = 64"#;
+        assert!(reads_maps_text(&event(maps)));
+        let other = r#"1000  read(3, "hello-world 1234", 131072) = 16"#;
+        assert!(!reads_maps_text(&event(other)));
+        let write = r#"1000  write(1, "555555554000-555555556000 r--p", 29) = 29"#;
+        assert!(!reads_maps_text(&event(write)));
+    }
+
+    #[test]
+    fn quoted_lines_are_read_back_from_the_trace() {
+        let mut data = ReportData::default();
+        data.stops.push(crate::model::Stop {
+            x: 2,
+            before: false,
+            text: String::new(),
+            procs: Vec::new(),
+            sharing: Vec::new(),
+            faults_upto: 0,
+        });
+        data.mismatches.push(MismatchRow {
+            line: 3,
+            call: "brk".into(),
+            expected: "1".into(),
+            got: "2".into(),
+            diff: None,
+            text: String::new(),
+            stop: None,
+        });
+        fill_lines(&mut data, "one\ntwo\nthree\nfour\n".as_bytes());
+        assert_eq!(data.stops[0].text, "two");
+        assert_eq!(data.mismatches[0].text, "three");
+    }
+
+    #[test]
+    fn lines_are_counted() {
+        assert_eq!(count_lines("a\nb\nc\n".as_bytes()).unwrap(), 3);
+        assert_eq!(count_lines("".as_bytes()).unwrap(), 0);
+    }
+}
