@@ -76,9 +76,9 @@ impl Kernel {
         }
     }
 
-    /// Swap pages of the machine (total_swap_pages). The model has no swap devices yet.
+    /// Swap pages of the machine (total_swap_pages): every active device's usable slots.
     pub fn total_swap_pages(&self) -> u64 {
-        0
+        self.m.swap.total_pages()
     }
 
     /// oom_badness: the task's resident pages, swap entries and page-table pages, plus
@@ -90,7 +90,7 @@ impl Kernel {
         if t.oom_score_adj == OOM_SCORE_ADJ_MIN {
             return None;
         }
-        let swapents = 0u64;
+        let swapents = mm.rss.swap;
         let points = (mm.rss.total() + swapents + mm.pgtable_pages) as i64;
         let adj = i64::from(t.oom_score_adj) * (totalpages / 1000) as i64;
         Some(points + adj)

@@ -73,7 +73,8 @@ pub fn memcg_stat(k: &Kernel, id: MemcgId) -> MemcgStat {
                 s.pagetables += 1;
                 continue;
             }
-            Owner::Free | Owner::Reserved => continue,
+            // Kernel allocations are charged to no group (no __GFP_ACCOUNT in the model).
+            Owner::Free | Owner::Reserved | Owner::Kernel(_) => continue,
         };
         if m.flags.contains(PageFlags::MLOCKED) {
             s.unevictable += 1;

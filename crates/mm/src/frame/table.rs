@@ -343,7 +343,14 @@ impl FrameTable {
         for p in pfn..pfn + (1 << order) {
             let m = self.meta_mut(p);
             debug_assert_eq!(m.owner, Owner::Free);
-            *m = FrameMeta { refcount: 1, mapcount: 0, flags: PageFlags::empty(), owner: Owner::Kernel(used) };
+            // Kernel allocations without __GFP_ACCOUNT charge no memory cgroup.
+            *m = FrameMeta {
+                refcount: 1,
+                mapcount: 0,
+                flags: PageFlags::empty(),
+                owner: Owner::Kernel(used),
+                memcg: crate::memcg::ROOT_MEMCG,
+            };
         }
         self.allocs += 1 << order;
         Some(pfn)
