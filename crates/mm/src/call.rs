@@ -29,6 +29,14 @@ pub enum Call {
         /// The byte offset in the file.
         off: u64,
     },
+    /// i386's old `mmap(struct mmap_arg_struct *args)` (system call 90 of a 32-bit
+    /// process): the six arguments are 32-bit words in the caller's memory at `args`.
+    /// strace shows the call as `mmap` with the words when it could read them, which is
+    /// [`Call::Mmap`], and as `mmap(ADDR)` when it could not.
+    OldMmap {
+        /// Address of the six words.
+        args: u64,
+    },
     /// `munmap(addr, len)`.
     Munmap {
         /// Start of the range.
@@ -133,7 +141,7 @@ impl Call {
     /// The system call's name as strace prints it.
     pub fn name(&self) -> &'static str {
         match self {
-            Call::Mmap { .. } => "mmap",
+            Call::Mmap { .. } | Call::OldMmap { .. } => "mmap",
             Call::Munmap { .. } => "munmap",
             Call::Mprotect { .. } => "mprotect",
             Call::Mremap { .. } => "mremap",
@@ -157,6 +165,7 @@ impl Kernel {
     pub fn dispatch(&mut self, pid: Pid, call: &Call) -> SysResult<u64> {
         match *call {
             Call::Mmap { addr, len, prot, flags, fd, off } => self.mmap(pid, addr, len, prot, flags, fd, off),
+            Call::OldMmap { args } => self.old_mmap(pid, args),
             Call::Munmap { addr, len } => self.munmap(pid, addr, len),
             Call::Mprotect { addr, len, prot } => self.mprotect(pid, addr, len, prot),
             Call::Mremap { old_addr, old_len, new_len, flags, new_addr } => {
@@ -206,6 +215,7 @@ impl fmt::Display for Call {
                 let off = if off == 0 { "0".to_string() } else { format!("{off:#x}") };
                 write!(f, "{name}({}, {len}, {prot}, {flags}, {fd}, {off})", Addr(addr))
             }
+            Call::OldMmap { args } => write!(f, "{name}({})", Addr(args)),
             Call::Munmap { addr, len } | Call::Mlock { addr, len } | Call::Munlock { addr, len } => {
                 write!(f, "{name}({}, {len})", Addr(addr))
             }
@@ -390,6 +400,8 @@ mod tests {
             Call::Msync { addr: at, len: 0x1000, flags: MS_ASYNC | MS_SYNC },
             Call::Mlockall { flags: MCL_CURRENT },
             Call::Munlockall,
+            Call::OldMmap { args: 0x10 },
+            Call::OldMmap { args: at },
             Call::Mincore { addr: at + 0x2000, len: 0x2000, vec: at + 0x3000 },
             Call::Mincore { addr: at, len: 0x2000, vec: 0 },
             Call::Mremap {
@@ -430,6 +442,7 @@ mod tests {
             let by_dispatch = a.dispatch(pid, &call);
             let direct = match call {
                 Call::Mmap { addr, len, prot, flags, fd, off } => b.mmap(pid, addr, len, prot, flags, fd, off),
+                Call::OldMmap { args } => b.old_mmap(pid, args),
                 Call::Munmap { addr, len } => b.munmap(pid, addr, len),
                 Call::Mprotect { addr, len, prot } => b.mprotect(pid, addr, len, prot),
                 Call::Mremap { old_addr, old_len, new_len, flags, new_addr } => {

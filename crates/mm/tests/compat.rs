@@ -158,3 +158,20 @@ fn an_interpreter_of_the_other_class_is_refused_before_the_point_of_no_return() 
     assert_eq!(k.execve(pid, &req).unwrap_err(), Errno::ELIBBAD);
     assert!(k.task(pid).unwrap().exit_code.is_none());
 }
+
+#[test]
+fn the_old_mmap_reads_its_arguments_from_memory() {
+    let mut k = kernel();
+    let pid = spawn32(&mut k, ElfKind::Exec, 0x0804_8000);
+    let anon = MAP_PRIVATE | MAP_ANONYMOUS;
+    let block = k.mmap(pid, 0, 4096, PROT_READ | PROT_WRITE, anon, -1, 0).unwrap();
+    let words: [u32; 6] = [0, 8192, PROT_READ as u32, anon as u32, u32::MAX, 0];
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    k.copy_to_user(pid, block, &bytes).unwrap();
+    let got = k.dispatch(pid, &mm::Call::OldMmap { args: block }).unwrap();
+    assert_eq!(got, block - 8192);
+    // An unreadable block: EFAULT, as the host gave for mmap(0x10).
+    assert_eq!(k.dispatch(pid, &mm::Call::OldMmap { args: 0x10 }), Err(Errno::EFAULT));
+    assert_eq!(mm::Call::OldMmap { args: 0x10 }.to_string(), "mmap(0x10)");
+    check_kernel(&k);
+}

@@ -20,6 +20,8 @@ pub fn call_of(c: &Syscall) -> Option<Call> {
 pub(crate) fn call_with(c: &Syscall, mut flag: impl FnMut(&Syscall, usize) -> u64) -> Option<Call> {
     let a = |i| c.arg_u64(i).unwrap_or(0);
     Some(match c.name.as_ref() {
+        // i386's old mmap whose argument block strace could not read.
+        "mmap" if c.args.len() == 1 => Call::OldMmap { args: a(0) },
         "mmap" | "mmap2" => Call::Mmap {
             addr: a(0),
             len: a(1),

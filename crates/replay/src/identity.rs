@@ -101,7 +101,10 @@ impl Identities {
         let mut fds: HashMap<(u32, u64), String> = HashMap::new();
         let text = wanted_lines(input);
         let mut cwd = CwdLearner::default();
-        for event in Parser::new(&text[..]).flatten() {
+        for mut event in Parser::new(&text[..]).flatten() {
+            if let EventKind::Syscall(c) = &mut event.kind {
+                crate::compat::normalize(c);
+            }
             cwd.observe(&event);
             let EventKind::Syscall(call) = &event.kind else { continue };
             let pid = event.pid.unwrap_or(0);
@@ -279,6 +282,9 @@ fn wanted_line(resumed: &memchr::memmem::Finder<'_>, line: &[u8]) -> bool {
     name.ends_with(b"at")
         || name.ends_with(b"stat")
         || name.ends_with(b"statx")
+        // The stat calls of 32-bit processes (`fstat64`, `lstat64`, `fstatat64`).
+        || name.ends_with(b"stat64")
+        || name.ends_with(b"at64")
         || name == b"open"
         || [&b"getcwd"[..], b"readlink", b"chdir", b"execve"].iter().any(|n| name.ends_with(n))
 }

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod call;
+pub mod compat;
 mod cwd;
 pub mod files;
 mod identity;

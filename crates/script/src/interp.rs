@@ -1049,7 +1049,7 @@ fn shown(c: &Call) -> String {
         Call::Mprotect { addr, len, prot } => {
             format!("{addr:#x}, {len}, {}", abi::format_bits(prot, abi::PROT_NAMES, "PROT_NONE"))
         }
-        Call::Brk { addr } => fmt_addr(addr),
+        Call::Brk { addr } | Call::OldMmap { args: addr } => fmt_addr(addr),
         Call::Ftruncate { fd, len } => format!("{fd}, {len}"),
         Call::Mremap { old_addr, old_len, new_len, flags, new_addr } => format!(
             "{old_addr:#x}, {old_len}, {new_len}, {}, {}",

@@ -82,7 +82,7 @@ impl Kernel {
     ) -> SysResult<()> {
         let id = self.mm_id(pid)?;
         let mm = self.mm_mut(id);
-        mm.mmap_base = mmap_base;
+        mm.mmap_base = mmap_base.min(mm.space.task_size);
         if let Some((start, end)) = heap {
             mm.start_brk = start;
             mm.brk = end;

@@ -56,6 +56,17 @@ impl Kernel {
         r
     }
 
+    /// i386's old `mmap(args)`: reads the six 32-bit arguments from the caller's memory
+    /// (EFAULT when it cannot), then maps as `mmap` does (the offset in bytes, page-aligned
+    /// or EINVAL; the descriptor a signed 32-bit number).
+    pub fn old_mmap(&mut self, pid: Pid, args: u64) -> SysResult<u64> {
+        let raw = self.copy_from_user(pid, args, 24)?;
+        let word =
+            |i: usize| u64::from(u32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]]));
+        let fd = i64::from(word(4) as u32 as i32);
+        self.mmap(pid, word(0), word(1), word(2), word(3), fd, word(5))
+    }
+
     /// do_mmap: everything after the file lookup.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn do_mmap(

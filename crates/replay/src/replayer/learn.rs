@@ -45,9 +45,8 @@ pub(super) struct ExecCtx {
     pub(super) relro: Option<u64>,
 }
 
+use mm::layout::PMD_SIZE;
 pub(super) use mm::layout::{page_floor, TASK_SIZE};
-use mm::layout::{PMD_SIZE, TASK_UNMAPPED_BASE};
-use mm::{MMAP_RND_RANGE, STACK_RND_RANGE};
 
 impl Replayer {
     /// After an exec that used bound values: each must be one Linux could have drawn.
@@ -74,15 +73,19 @@ impl Replayer {
                 None => wrong.push((b.line, "load_bias", "none: the program is not a PIE".into(), b.value)),
             }
         }
+        // The ranges of the address space the exec built (64-bit or ia32 compat).
+        let space = info.space;
+        let rnd_range = space.mmap_rnd_range();
         if let Some(b) = u.mmap_rnd {
-            if b.value >= MMAP_RND_RANGE || !aligned(b.value) {
-                wrong.push((b.line, "mmap_rnd", format!("a page below {MMAP_RND_RANGE:#x}"), b.value));
+            if b.value >= rnd_range || !aligned(b.value) {
+                wrong.push((b.line, "mmap_rnd", format!("a page below {rnd_range:#x}"), b.value));
             }
         }
         if let Some(b) = u.stack_top {
-            let lo = TASK_SIZE - STACK_RND_RANGE - 2 * PAGE_SIZE;
-            if !(lo..=TASK_SIZE).contains(&b.value) || !aligned(b.value) {
-                wrong.push((b.line, "stack_top", format!("a page in [{lo:#x}, {TASK_SIZE:#x}]"), b.value));
+            let top = space.stack_top;
+            let lo = top - space.stack_max_random() - 2 * PAGE_SIZE;
+            if !(lo..=top).contains(&b.value) || !aligned(b.value) {
+                wrong.push((b.line, "stack_top", format!("a page in [{lo:#x}, {top:#x}]"), b.value));
             }
         }
         for (at, what, range, value) in wrong {
@@ -111,9 +114,9 @@ impl Replayer {
     pub(super) fn mmap_rnd_now(&self, pid: Pid, ctx: &ExecCtx) -> Option<u64> {
         let m = self.k.mm(pid).ok()?;
         if m.legacy_layout {
-            return Some(m.mmap_legacy_base.wrapping_sub(TASK_UNMAPPED_BASE));
+            return Some(m.mmap_legacy_base.wrapping_sub(m.space.unmapped_base));
         }
-        let base0 = mm::mmap_base(ctx.info.rlimit_stack, self.k.config().stack_guard_gap, true, 0);
+        let base0 = m.space.mmap_base(ctx.info.rlimit_stack, self.k.config().stack_guard_gap, true, 0);
         Some(base0.wrapping_sub(m.mmap_base))
     }
 
@@ -131,11 +134,12 @@ impl Replayer {
         let pid = self.mpid(tpid);
         let Ok(m) = self.k.mm(pid) else { return false };
         let legacy = m.legacy_layout;
+        let (rnd_range, unmapped_base) = (m.space.mmap_rnd_range(), m.space.unmapped_base);
         let Some(now) = self.mmap_rnd_now(pid, &ctx) else { return false };
         let delta = want.wrapping_sub(got);
         // Top-down, a larger draw moves the area down; bottom-up, up.
         let rnd = if legacy { now.wrapping_add(delta) } else { now.wrapping_sub(delta) };
-        if rnd < MMAP_RND_RANGE && rnd % PAGE_SIZE == 0 {
+        if rnd < rnd_range && rnd % PAGE_SIZE == 0 {
             let u = self.unknowns(ctx.line);
             u.mmap_rnd = Some(Bound { value: rnd, line });
             u.mmap_rnd_weak = weak;
@@ -143,7 +147,7 @@ impl Replayer {
         }
         // An address in the bottom-up area where the model went top-down: the first task
         // came with the legacy layout (an unlimited stack, or ADDR_COMPAT_LAYOUT).
-        let in_legacy_area = (TASK_UNMAPPED_BASE..TASK_UNMAPPED_BASE + 2 * MMAP_RND_RANGE).contains(&want);
+        let in_legacy_area = (unmapped_base..unmapped_base + 2 * rnd_range).contains(&want);
         if !legacy && in_legacy_area && self.learned.start_legacy.is_none() && !self.stack_limit_set.contains(&pid) {
             self.learned.start_legacy = Some(Bound { value: true, line });
             return true;
@@ -345,6 +349,7 @@ impl Replayer {
         let pid = self.mpid(tpid);
         let Ok(id) = self.k.mm_id(pid) else { return };
         let rlimit_stack = self.k.rlimit(id, mm::Rlimit::Stack);
+        let space = self.k.mm(pid).map(|m| m.space).unwrap_or_default();
         let info = mm::ExecInfo {
             entry: 0,
             sp: 0,
@@ -354,10 +359,11 @@ impl Replayer {
             randomized: true,
             legacy_layout: false,
             rlimit_stack,
-            stack_top: TASK_SIZE,
+            stack_top: space.stack_top,
             start_brk: 0,
             brk_range: (0, u64::MAX),
             load_bias_range: None,
+            space,
         };
         self.execs.insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None });
         self.attached_calls = Some(AttachedCalls::default());
@@ -377,7 +383,7 @@ impl Replayer {
             let _ = self.k.adopt_vma(pid, v);
         }
         if let Some(b) = self.learned.execs.get(&ATTACHED).and_then(|u| u.mmap_rnd) {
-            let base = mm::mmap_base(rlimit_stack, gap, true, b.value);
+            let base = space.mmap_base(rlimit_stack, gap, true, b.value);
             let _ = self.k.adopt_layout(pid, base, None, None);
         }
     }

@@ -139,7 +139,10 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
     let parser = std::thread::spawn(move || {
         const BATCH: usize = 256;
         let mut batch = Vec::with_capacity(BATCH);
-        for item in Parser::new(input).report_call_starts(true) {
+        for mut item in Parser::new(input).report_call_starts(true) {
+            if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
+                crate::compat::normalize(c);
+            }
             batch.push(item);
             if batch.len() == BATCH {
                 let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));

@@ -379,6 +379,7 @@ impl Kernel {
             start_brk: brk,
             brk_range,
             load_bias_range: layout.load_bias_range,
+            space,
         })
     }
 

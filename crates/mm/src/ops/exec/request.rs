@@ -259,4 +259,6 @@ pub struct ExecInfo {
     pub brk_range: (u64, u64),
     /// The range a PIE's load bias is drawn from, for a PIE with an interpreter.
     pub load_bias_range: Option<(u64, u64)>,
+    /// The shape of the new address space (64-bit or ia32 compat).
+    pub space: crate::space::UserSpace,
 }
