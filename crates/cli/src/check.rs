@@ -151,6 +151,9 @@ impl Translator {
 
     fn stmt(&mut self, line: usize, proc: Option<&script::ast::Name>, kind: &StmtKind) -> Result<(), Unsupported> {
         match kind {
+            StmtKind::Process { i386: true, .. } => {
+                return unsupported(line, "`process NAME i386`: the host side runs the 64-bit child only");
+            }
             StmtKind::Process { name, .. } => {
                 if !self.procs.is_empty() {
                     return unsupported(line, "a second `process`: the host side has one root process (use fork)");

@@ -22,6 +22,7 @@ pub const LESSONS: &[(&str, &str)] = &[
     ("oom-killer", include_str!("../../../examples/oom-killer.mm")),
     ("kernel-x86_64", include_str!("../../../examples/kernel-x86_64.mm")),
     ("kernel-i386", include_str!("../../../examples/kernel-i386.mm")),
+    ("ia32", include_str!("../../../examples/ia32.mm")),
 ];
 
 /// The title of a lesson: its first comment line.

@@ -33,13 +33,16 @@ pub struct Name {
 /// What a statement does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StmtKind {
-    /// `process NAME [empty]`: a new process running the demo program (or with an empty
-    /// address space); it becomes the current process.
+    /// `process NAME [empty | i386]`: a new process running the demo program (or with an
+    /// empty address space, or the demo program built for i386, which runs as a 32-bit
+    /// compat process); it becomes the current process.
     Process {
         /// Its name.
         name: Name,
         /// `empty`: no program, no VMAs.
         empty: bool,
+        /// `i386`: the 32-bit demo program.
+        i386: bool,
     },
     /// `use NAME`: makes a process the current one.
     Use(Name),

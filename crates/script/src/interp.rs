@@ -130,7 +130,7 @@ impl Interpreter {
     pub fn run_stmt(&mut self, stmt: &Stmt, out: &mut dyn Output) -> RResult<()> {
         let cx = Cx { proc: stmt.proc.as_ref(), pos: stmt.pos };
         match &stmt.kind {
-            StmtKind::Process { name, empty } => self.process(name, *empty, out)?,
+            StmtKind::Process { name, empty, i386 } => self.process(name, *empty, *i386, out)?,
             StmtKind::Use(name) => {
                 self.live(name)?;
                 self.current = Some(name.name.clone());
@@ -252,7 +252,7 @@ impl Interpreter {
 
     // ---- processes ----
 
-    fn process(&mut self, name: &Name, empty: bool, out: &mut dyn Output) -> RResult<()> {
+    fn process(&mut self, name: &Name, empty: bool, i386: bool, out: &mut dyn Output) -> RResult<()> {
         if self.procs.get(&name.name).is_some_and(|p| p.alive) {
             return Err(name.pos.error(format!("process `{}` already exists", name.name)));
         }
@@ -268,13 +268,17 @@ impl Interpreter {
         } else {
             let path = program::program_path(&name.name);
             let file = self.kernel.create_file(&path, &program::program_bytes(&name.name));
-            let image = program::program_image();
+            let image = if i386 { program::program_image_i386() } else { program::program_image() };
             self.kernel.spawn(&mm::ExecRequest::new(&path, mm::ExecFile { file, image }))
         };
         let pid = spawned.map_err(|e| name.pos.error(format!("cannot create process `{}`: {e}", name.name)))?;
         self.procs.insert(name.name.clone(), Proc { pid, events_seq, alive: true, status: None });
         self.current = Some(name.name.clone());
-        let what = if empty { "an empty address space".to_string() } else { program::program_path(&name.name) };
+        let what = match (empty, i386) {
+            (true, _) => "an empty address space".to_string(),
+            (false, true) => format!("{} (32-bit)", program::program_path(&name.name)),
+            (false, false) => program::program_path(&name.name),
+        };
         emit(out, format!("process {}: pid {pid}, {what}", name.name));
         Ok(())
     }

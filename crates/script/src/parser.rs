@@ -218,15 +218,21 @@ impl Parser {
                 no_prefix(&proc, "process")?;
                 self.i += 1;
                 let name = self.name("a process name")?;
-                let empty = match self.peek_ident() {
+                let (empty, i386) = match self.peek_ident() {
                     Some("empty") => {
                         self.i += 1;
-                        true
+                        (true, false)
                     }
-                    Some(_) => return self.error(format!("expected `empty` or end of line, found {}", self.found())),
-                    None => false,
+                    Some("i386") => {
+                        self.i += 1;
+                        (false, true)
+                    }
+                    Some(_) => {
+                        return self.error(format!("expected `empty`, `i386` or end of line, found {}", self.found()))
+                    }
+                    None => (false, false),
                 };
-                StmtKind::Process { name, empty }
+                StmtKind::Process { name, empty, i386 }
             }
             "use" => {
                 no_prefix(&proc, "use")?;
@@ -862,7 +868,7 @@ mod tests {
             ("errno = 3", 1, "cannot assign to `errno`: it is set by the interpreter"),
             ("PROT_READ = 3", 1, "cannot assign to `PROT_READ`: it is a constant"),
             ("A: process B", 1, "`process` does not take a `A:` process prefix"),
-            ("process A full", 11, "expected `empty` or end of line, found `full`"),
+            ("process A full", 11, "expected `empty`, `i386` or end of line, found `full`"),
             ("maps A B", 8, "expected end of line, found `B`"),
             ("x = 1 + mmap(1,2,3,4,5,6)", 9, "`mmap` is a system call: write it as a statement, e.g. `r = mmap(...)`"),
             ("expect A: maps", 11, "expected `load` after `A:`, found `maps`"),

@@ -73,6 +73,24 @@ pub fn program_image() -> ElfImage {
     }
 }
 
+/// How far the i386 build of the demo program is linked above the x86-64 one: its headers
+/// at 0x08048000, where `ld -m elf_i386` puts an executable.
+pub const I386_SHIFT: u64 = 0x0804_8000 - 0x40_0000;
+
+/// Returns the headers of the demo program built for i386 (`gcc -m32 -no-pie -static`): the
+/// same segments and file, linked at 0x08048000, with 32-bit program headers. Exec makes it
+/// an ia32 compat process: a 4 GiB address space, no `[vsyscall]`.
+pub fn program_image_i386() -> ElfImage {
+    let mut img = program_image();
+    img.machine = mm::Machine::I386;
+    img.entry += I386_SHIFT;
+    img.phoff = 52;
+    for s in &mut img.segments {
+        s.vaddr += I386_SHIFT;
+    }
+    img
+}
+
 /// Returns the contents `file "PATH" SIZE` gives a file: each page says `page N` on every
 /// line, so a load shows which page of the file a mapping reaches.
 pub fn patterned_contents(size: usize) -> Vec<u8> {
