@@ -252,3 +252,29 @@ fn a_changed_file_is_named_in_one_line() {
     assert!(lines[0].contains("data.bin: 10000 bytes in the trace (line "), "{out}");
     assert!(lines[0].ends_with("20000 bytes here"), "{out}");
 }
+
+#[test]
+fn a_changed_program_without_bundle_is_named_by_its_layout() {
+    // No stat of the program is in the trace (execve and ld.so never stat it): only its
+    // layout, against the calls, can tell that it changed.
+    let dir = scratch("changed-layout");
+    let prog = dir.join("prog");
+    if !compile(&prog, 4096) {
+        return;
+    }
+    let trace = dir.join("prog.trace");
+    record(&dir, &trace, &[], &[prog.to_str().unwrap()]);
+    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
+    assert_clean(&replay(&trace, &[]), 5);
+
+    // Rebuilt with a 3 MiB bss: its heap cannot start where the trace's brk(NULL) says.
+    assert!(compile(&prog, 3 << 20));
+    let o = replay(&trace, &[]);
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].contains(&format!("file differs: {}: its ELF layout here puts the heap", prog.display())), "{out}");
+    assert!(lines[0].contains("the program run when recording was smaller"), "{out}");
+    assert!(out.lines().filter(|l| l.contains(": expected ")).count() <= 3, "{out}");
+}

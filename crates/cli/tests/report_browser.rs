@@ -177,6 +177,9 @@ fn reports_of_a_recorded_program_and_of_every_lesson_work_in_chromium() {
     assert_fault_walks_to_a_frame(&b, "sh.trace");
     let mismatches = b.texts("#mismatches").unwrap().join("");
     assert!(mismatches.contains("every check held"), "{mismatches}");
+    // A replay's page says why most pages are drawn not present (a scenario's does not).
+    let note = b.texts("#legend-note").unwrap().join("");
+    assert!(note.contains("a trace records system calls only"), "{note}");
     assert_eq!(b.errors().unwrap(), Vec::<String>::new());
 
     // Every lesson of the tour.
@@ -215,6 +218,7 @@ fn reports_of_a_recorded_program_and_of_every_lesson_work_in_chromium() {
         if source.contains("fork()") {
             assert_fork_shows_sharing(&b, &name);
         }
+        assert_eq!(b.texts("#legend-note").unwrap().join(""), "", "{name}");
         assert_eq!(b.errors().unwrap(), Vec::<String>::new(), "{name}");
     }
     assert!(lessons >= 7, "only {lessons} lessons found in {}", examples.display());

@@ -509,7 +509,9 @@ impl Files {
         }
     }
 
-    fn differ(&self, path: &str, how: String) {
+    /// Records that the file at `path` is not the one the trace recorded, and how (the
+    /// first reason found stands).
+    pub(crate) fn differ(&self, path: &str, how: String) {
         lock(&self.state).differs.entry(path.to_string()).or_insert_with(|| format!("file differs: {path}: {how}"));
     }
 

@@ -68,11 +68,19 @@
           const ctx = u.ctx, top = u.bbox.top, h = u.bbox.height;
           ctx.save();
           ctx.lineWidth = 1;
+          ctx.globalAlpha = 0.5;
+          // One path per kind of marker, one line per pixel column: thousands of markers
+          // (a shell loop's forks and exits) stroke as fast as a few.
+          const columns = new Map();
           for (const m of D.markers) {
-            const x = Math.round(u.valToPos(m.x, "x", true));
-            ctx.strokeStyle = MARK_COLOURS[m.kind] || "#777";
-            ctx.globalAlpha = 0.5;
-            ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
+            if (!columns.has(m.kind)) columns.set(m.kind, new Set());
+            columns.get(m.kind).add(Math.round(u.valToPos(m.x, "x", true)));
+          }
+          for (const [kind, xs] of columns) {
+            ctx.strokeStyle = MARK_COLOURS[kind] || "#777";
+            ctx.beginPath();
+            for (const x of xs) { ctx.moveTo(x, top); ctx.lineTo(x, top + h); }
+            ctx.stroke();
           }
           const s = D.stops[current];
           if (s) {
@@ -118,14 +126,28 @@
     charts.push(new uPlot(mem, [s.x, s.vm_size, s.rss_anon, s.rss_file, s.rss_shmem], $("chart")));
     charts.push(new uPlot(counts, [s.x, s.vmas, s.minflt, s.majflt], $("chart")));
   }
+  // The chart draws every marker; their buttons come a few hundred at a time (a shell
+  // loop has thousands, and each button costs the page's opening).
+  const MARKER_BUTTONS = 300;
   function buildMarkers() {
     const box = $("markers");
-    for (const m of D.markers) {
-      const b = el("button", { class: "marker " + m.kind, "data-kind": m.kind, "data-x": m.x,
-        title: D.x_label + " " + m.x, text: m.kind + " · " + m.text + " @" + m.x });
-      b.addEventListener("click", () => setStop(m.stop != null ? m.stop : stopAtOrAfter(m.x)));
-      box.append(b);
-    }
+    let shown = 0;
+    const more = el("button", { class: "more" });
+    const showMore = () => {
+      const end = Math.min(D.markers.length, shown + MARKER_BUTTONS);
+      for (const m of D.markers.slice(shown, end)) {
+        const b = el("button", { class: "marker " + m.kind, "data-kind": m.kind, "data-x": m.x,
+          title: D.x_label + " " + m.x, text: m.kind + " · " + m.text + " @" + m.x });
+        b.addEventListener("click", () => setStop(m.stop != null ? m.stop : stopAtOrAfter(m.x)));
+        more.before(b);
+      }
+      shown = end;
+      if (shown < D.markers.length) more.textContent = "show " + Math.min(MARKER_BUTTONS, D.markers.length - shown) + " more of the " + (D.markers.length - shown) + " left";
+      else more.remove();
+    };
+    more.addEventListener("click", showMore);
+    box.append(more);
+    showMore();
     if (D.markers_dropped) box.append(el("span", { class: "none", text: "… and " + D.markers_dropped + " more" }));
   }
 
@@ -136,7 +158,18 @@
     l.append(el("span", { style: "--c: var(--np)", text: "page not present" }));
     for (const [s, t] of Object.entries(STATES)) l.append(el("span", { style: "--c: var(--" + (s === "shared" ? "sharedpg" : s) + ")", text: t }));
     l.append(el("span", { style: "--c: var(--locked)", text: "locked (top edge)" }));
+    if (D.source === "trace") $("legend-note").textContent = TRACE_RESIDENCY_NOTE;
   }
+  // Why a replay's page strips are mostly "not present": what a trace can and cannot tell.
+  const TRACE_RESIDENCY_NOTE = "Pages of a replayed trace: a trace records system calls only. The pages " +
+    "the program touched by running (its code as it executed, its data and stack as it loaded and stored, " +
+    "the dynamic loader's relocations) leave no line in it, so the model cannot know them and draws them " +
+    "not present, although on the recording machine most were resident. What is drawn resident was faulted " +
+    "in by something the trace shows: the kernel's own accesses (execve writing the new stack and clearing " +
+    "the end of the data segment, a read() or write() copying into or out of a buffer) or a call that " +
+    "populates (MAP_POPULATE, mlock, MADV_POPULATE_*). Residency the trace only " +
+    "reports (a mincore vector, an smaps read) is checked against the model with --strict, for programs " +
+    "that touch their memory through calls only; it is never copied into the drawing, nor guessed.";
   // The live address spaces at a stop, one column each (threads share one).
   function columns(stop) {
     const cols = [];
@@ -249,6 +282,7 @@
   }
 
   // ---- processes ----
+  const TREE_SIBLINGS = 30;
   function drawTree(stop) {
     const alive = new Set(stop.procs.map((p) => p.pid));
     const box = $("tree");
@@ -261,18 +295,41 @@
       kids.get(parent).push(p);
     }
     const seen = new Set();
+    const isAlive = (p) => alive.has(p.pid) && (p.exited == null || p.exited > stop.x);
+    // Whether `p` or one of its descendants is alive at this stop.
+    const lives = new Map();
+    const livesOn = (p) => {
+      if (!lives.has(p.pid)) lives.set(p.pid, isAlive(p) || (kids.get(p.pid) || []).some((c) => c !== p && livesOn(c)));
+      return lives.get(p.pid);
+    };
+    const item = (p) => {
+      let t = procName(p) + " — from " + D.x_label + " " + p.born;
+      if (p.execs.length) t += ", exec at " + p.execs.join(", ");
+      if (p.exited != null) t += ", exited at " + p.exited;
+      const li = el("li", {}, el("span", { class: "proc " + (isAlive(p) ? "alive" : "dead"), "data-pid": p.pid, text: t }));
+      if (kids.has(p.pid)) li.append(list(p.pid));
+      return li;
+    };
+    // A shell loop has thousands of children: beyond the first few, only those alive at
+    // this stop are drawn, the others behind a summary that draws them when opened.
     const list = (parent) => {
       const ul = el("ul");
+      const folded = [];
       for (const p of kids.get(parent) || []) {
         if (seen.has(p)) continue;
         seen.add(p);
-        let t = procName(p) + " — from " + D.x_label + " " + p.born;
-        if (p.execs.length) t += ", exec at " + p.execs.join(", ");
-        if (p.exited != null) t += ", exited at " + p.exited;
-        const li = el("li", {}, el("span", { class: "proc " + (alive.has(p.pid) && (p.exited == null || p.exited > stop.x) ? "alive" : "dead"),
-          "data-pid": p.pid, text: t }));
-        if (kids.has(p.pid)) li.append(list(p.pid));
-        ul.append(li);
+        if (ul.childElementCount < TREE_SIBLINGS || livesOn(p)) ul.append(item(p));
+        else folded.push(p);
+      }
+      if (folded.length) {
+        const more = el("details", { class: "folded" }, el("summary", { text: folded.length + " more, not alive at this stop" }));
+        more.addEventListener("toggle", () => {
+          if (!more.open || more.childElementCount > 1) return;
+          const inner = el("ul");
+          for (const p of folded) inner.append(item(p));
+          more.append(inner);
+        });
+        ul.append(el("li", {}, more));
       }
       return ul;
     };
@@ -373,7 +430,8 @@
       box.append(el("div", { class: "walk-frame", text: r[2] === "swapped" ? "the entry is a swap entry: the page is swapped out"
         : "frame 0x" + pfn.toString(16) + ", physical address 0x" + phys.toString(16) + ": " + STATES[r[2]] + (r[4] > 1 ? ", mapped by " + r[4] + " page-table entries" : "") }));
     } else if (!stopped) {
-      box.append(el("div", { class: "stopped", text: "the PTE is empty: the page is not present (the first access faults it in)" }));
+      box.append(el("div", { class: "stopped", text: "the PTE is empty: the page is not present (the first access faults it in)" +
+        (D.source === "trace" ? "; in a replay, an access the trace cannot show may have faulted it in on the recording machine (see the note above the address space)" : "") }));
     }
   }
   // The leaf entry of `addr`, from the page runs of its VMA.
@@ -389,9 +447,16 @@
   }
 
   // ---- faults ----
+  // A long list of choices is filled when the list is first opened.
   function fillSelect(sel, values, all) {
     sel.replaceChildren(el("option", { value: "", text: all }));
-    for (const v of values) sel.append(el("option", { value: String(v), text: String(v) }));
+    const fill = () => { for (const v of values) sel.append(el("option", { value: String(v), text: String(v) })); };
+    if (values.length <= 300) fill();
+    else {
+      sel.append(el("option", { value: "", text: "(" + values.length + " to choose from)" }));
+      sel.addEventListener("pointerdown", () => { if (sel.options.length === 2) { sel.lastChild.remove(); fill(); } });
+      sel.addEventListener("focus", () => { if (sel.options.length === 2) { sel.lastChild.remove(); fill(); } });
+    }
   }
   function buildFaultFilters() {
     const uniq = (i) => [...new Set(D.faults.map((f) => f[i]))].sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
@@ -414,19 +479,30 @@
       rows.push(f);
     }
     if (!rows.length) { box.append(el("div", { class: "none", text: "no fault" })); return; }
-    const LIMIT = 1000;
     const t = el("table", {}, el("tr", {}, el("th", { text: D.x_label }), el("th", { text: "pid" }), el("th", { text: "access" }),
       el("th", { text: "address" }), el("th", { text: "VMA" }), el("th", { text: "what the kernel did" })));
-    for (const f of rows.slice(0, LIMIT)) {
-      const tr = el("tr", { class: "fault", "data-kind": f[4] }, el("td", { class: "num", text: String(f[0]) }), el("td", { text: String(f[1]) }),
-        el("td", { text: f[3] ? "write" : "read" }), el("td", { class: "mono", text: "0x" + hex(f[2]) }), el("td", { text: f[6] }),
-        el("td", { text: f[5] }));
-      tr.addEventListener("click", () => { setStop(stopAtOrAfter(f[0])); walk(f[1], f[2]); });
-      t.append(tr);
-    }
     box.append(t);
-    if (rows.length > LIMIT) box.append(el("div", { class: "none", text: (rows.length - LIMIT) + " more (narrow the filters)" }));
+    // Rows are drawn a page at a time: a long log's table would slow the page's opening.
+    let shown = 0;
+    const more = el("button", { class: "more" });
+    const showMore = () => {
+      const end = Math.min(rows.length, shown + FAULT_ROWS);
+      for (const f of rows.slice(shown, end)) {
+        const tr = el("tr", { class: "fault", "data-kind": f[4] }, el("td", { class: "num", text: String(f[0]) }), el("td", { text: String(f[1]) }),
+          el("td", { text: f[3] ? "write" : "read" }), el("td", { class: "mono", text: "0x" + hex(f[2]) }), el("td", { text: f[6] }),
+          el("td", { text: f[5] }));
+        tr.addEventListener("click", () => { setStop(stopAtOrAfter(f[0])); walk(f[1], f[2]); });
+        t.append(tr);
+      }
+      shown = end;
+      if (shown < rows.length) more.textContent = "show " + Math.min(FAULT_ROWS, rows.length - shown) + " more of the " + (rows.length - shown) + " left";
+      else more.remove();
+    };
+    more.addEventListener("click", showMore);
+    box.append(more);
+    showMore();
   }
+  const FAULT_ROWS = 200;
 
   // ---- mismatches ----
   function drawMismatches() {
@@ -468,6 +544,8 @@
   }
   function init() {
     legend();
+    // First: reading the chart's width forces a layout, cheap while the page is still short.
+    buildCharts();
     buildMarkers();
     buildFaultFilters();
     drawFaults();
@@ -483,12 +561,15 @@
       const addr = text.startsWith("0x") ? parseInt(text.slice(2), 16) : parseInt(text, text.match(/[a-f]/i) ? 16 : 10);
       if (!Number.isNaN(addr)) walk(Number($("walk-pid").value), addr);
     });
-    buildCharts();
     if (D.stops.length) setStop(D.initial_stop);
     else $("space").append(el("div", { class: "none", text: "nothing was recorded" }));
     window.mmsimReport = { setStop, walk, stops: D.stops.length, data: D };
-    window.__mmsimReadyMs = performance.now();
-    window.__mmsimReady = true;
+    // Ready once the first frame is painted: the animation frame's callback runs before
+    // the paint, a task queued from it after.
+    requestAnimationFrame(() => setTimeout(() => {
+      window.__mmsimReadyMs = performance.now();
+      window.__mmsimReady = true;
+    }, 0));
   }
   init();
 })();

@@ -57,13 +57,15 @@ impl Replayer {
         let info = &ctx.info;
         let aligned = |v: u64| v % PAGE_SIZE == 0;
         let mut wrong = Vec::new();
-        // The heap's range follows from where the program went: unknown while a PIE's
-        // load bias is.
-        let bias_known = info.load_bias_range.is_none() || u.load_bias.is_some();
-        if let (Some(b), true) = (u.start_brk, bias_known) {
-            let (lo, hi) = info.brk_range;
+        // The heap starts past the program's end, wherever the program went: while a PIE's
+        // load bias is unknown, any bias Linux could draw widens the range.
+        if let Some(b) = u.start_brk {
+            let (lo, hi) = self.start_brk_range(info, u);
             if !(lo..hi).contains(&b.value) || !aligned(b.value) {
                 wrong.push((b.line, "start_brk", format!("a page in [{lo:#x}, {hi:#x})"), b.value));
+                if b.value < lo {
+                    self.program_too_large(ctx, b, lo);
+                }
             }
         }
         if let Some(b) = u.load_bias {
@@ -97,6 +99,40 @@ impl Replayer {
                 diff: None,
             });
         }
+    }
+
+    /// Where Linux could have put the start of the heap after the exec `info`, given what
+    /// is bound of it: the program's end (a page further when randomized) plus the heap's
+    /// random offset, over every load bias still possible.
+    pub(super) fn start_brk_range(&self, info: &mm::ExecInfo, u: &ExecUnknowns) -> (u64, u64) {
+        let (lo, hi) = info.brk_range;
+        match (info.load_bias_range, u.load_bias) {
+            (Some((bias_lo, bias_hi)), None) => {
+                // The model placed the program at `info.load_bias`: the heap's range moves
+                // with the bias, by as much as the bias can.
+                let past_bias = lo.wrapping_sub(info.load_bias);
+                (bias_lo.saturating_add(past_bias), (bias_hi - PAGE_SIZE).saturating_add(past_bias).saturating_add(hi - lo))
+            }
+            _ => (lo, hi),
+        }
+    }
+
+    /// A heap start below where the program's own end puts it: the program here is larger
+    /// than the one the trace ran. Said once, as a differing file, so that the mismatches
+    /// that follow read as its consequences.
+    fn program_too_large(&self, ctx: &ExecCtx, start_brk: Bound<u64>, lowest: u64) {
+        let Some(f) = ctx.program else { return };
+        let path = self.k.file(f).path.clone();
+        let past_bias = ctx.info.brk_range.0.wrapping_sub(ctx.info.load_bias);
+        self.files.differ(
+            &path,
+            format!(
+                "its ELF layout here puts the heap at least {past_bias:#x} bytes past its load address, at \
+                 {lowest:#x} or above; the trace's heap starts at {:#x} (line {}): the program run when recording \
+                 was smaller",
+                start_brk.value, start_brk.line
+            ),
+        );
     }
 
     /// The exec behind `tpid`'s address space, with the model's id of that space.
