@@ -274,7 +274,10 @@ fn a_changed_program_without_bundle_is_named_by_its_layout() {
     assert!(!o.status.success(), "{out}");
     let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
     assert_eq!(lines.len(), 1, "{out}");
-    assert!(lines[0].contains(&format!("file differs: {}: its ELF layout here puts the heap", prog.display())), "{out}");
+    assert!(
+        lines[0].contains(&format!("file differs: {}: its ELF layout here puts the heap", prog.display())),
+        "{out}"
+    );
     assert!(lines[0].contains("the program run when recording was smaller"), "{out}");
     assert!(out.lines().filter(|l| l.contains(": expected ")).count() <= 3, "{out}");
 }

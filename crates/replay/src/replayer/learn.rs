@@ -111,7 +111,10 @@ impl Replayer {
                 // The model placed the program at `info.load_bias`: the heap's range moves
                 // with the bias, by as much as the bias can.
                 let past_bias = lo.wrapping_sub(info.load_bias);
-                (bias_lo.saturating_add(past_bias), (bias_hi - PAGE_SIZE).saturating_add(past_bias).saturating_add(hi - lo))
+                (
+                    bias_lo.saturating_add(past_bias),
+                    (bias_hi - PAGE_SIZE).saturating_add(past_bias).saturating_add(hi - lo),
+                )
             }
             _ => (lo, hi),
         }
