@@ -5,65 +5,14 @@
 use abi::*;
 use hostdiff::compare::compare;
 use hostdiff::model::run_on_model;
-use hostdiff::{Addr, Fd, HostScript, Op, OpenMode};
+use hostdiff::{Addr, Fd, Op, OpenMode};
 
+mod common;
 mod pins;
 
-const P: u64 = 4096;
+use common::{at, Script, P};
 
-/// A script under construction, with shortcuts for the common steps.
-struct S {
-    s: HostScript,
-}
-
-fn at(op: usize, pages: i64) -> Addr {
-    Addr::Result { op, offset: pages * P as i64 }
-}
-
-impl S {
-    fn new() -> Self {
-        let mut s = HostScript::new();
-        // Room between the harness's mappings and the script's (see gen.rs).
-        s.push(
-            0,
-            Op::Mmap {
-                addr: Addr::Abs(0),
-                len: (8 << 20) + P,
-                prot: PROT_NONE,
-                flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                fd: Fd::None,
-                offset: 0,
-            },
-        );
-        S { s }
-    }
-    fn op(&mut self, op: Op) -> usize {
-        self.s.push(0, op)
-    }
-    fn on(&mut self, proc: usize, op: Op) -> usize {
-        self.s.push(proc, op)
-    }
-    fn anon(&mut self, pages: u64, prot: u64) -> usize {
-        self.map(pages, prot, MAP_PRIVATE | MAP_ANONYMOUS, Fd::None, 0)
-    }
-    fn map(&mut self, pages: u64, prot: u64, flags: u64, fd: Fd, offset: u64) -> usize {
-        self.op(Op::Mmap { addr: Addr::Abs(0), len: pages * P, prot, flags, fd, offset })
-    }
-    fn store(&mut self, m: usize, page: i64, pages: u64) {
-        self.op(Op::Store { addr: at(m, page), len: pages * P, byte: 0x5a });
-    }
-    fn madvise(&mut self, m: usize, page: i64, pages: u64, advice: u64) {
-        self.op(Op::Madvise { addr: at(m, page), len: pages * P, advice });
-    }
-    fn views(&mut self, m: usize, pages: u64) {
-        self.op(Op::Smaps);
-        self.op(Op::Mincore { addr: at(m, 0), len: pages * P });
-        self.op(Op::Pagemap { addr: at(m, 0), pages });
-        self.op(Op::Status);
-    }
-}
-
-fn check(name: &str, s: S) {
+fn check(name: &str, s: Script) {
     if hostreq::need(name, hostdiff::support()).is_none() {
         return;
     }
@@ -100,7 +49,7 @@ fn check(name: &str, s: S) {
 
 #[test]
 fn mremap_errno_table() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let a = s.anon(4, PROT_READ | PROT_WRITE);
     let mr = |addr, old_len, new_len, flags, new_addr| Op::Mremap { addr, old_len, new_len, flags, new_addr };
     s.op(mr(Addr::Result { op: a, offset: 1 }, P, P, 0, Addr::Abs(0)));
@@ -131,7 +80,7 @@ fn mremap_errno_table() {
 
 #[test]
 fn mremap_moves_grow_and_merge() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // Several VMAs moved by one same-size MREMAP_FIXED, gaps kept.
     let m = s.anon(8, PROT_READ | PROT_WRITE);
     s.store(m, 0, 8);
@@ -193,7 +142,7 @@ fn mremap_moves_grow_and_merge() {
 
 #[test]
 fn madvise_errno_table() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let file = s.s.add_file(16 * P);
     let ro = s.s.open(file, OpenMode::ReadOnly);
     let rw = s.s.open(file, OpenMode::ReadWrite);
@@ -258,7 +207,7 @@ fn madvise_errno_table() {
 
 #[test]
 fn madvise_page_behaviours() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // DONTNEED: private anonymous pages read back as zeros.
     let a = s.anon(8, PROT_READ | PROT_WRITE);
     s.store(a, 0, 8);
@@ -307,7 +256,7 @@ fn madvise_page_behaviours() {
 
 #[test]
 fn mlock_mincore_msync_tables() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let file = s.s.add_file(16 * P);
     let rw = s.s.open(file, OpenMode::ReadWrite);
     let a = s.anon(4, PROT_READ | PROT_WRITE);
@@ -372,7 +321,7 @@ fn mlock_mincore_msync_tables() {
 
 #[test]
 fn limits_and_capabilities() {
-    let mut s = S::new();
+    let mut s = Script::new();
     s.op(Op::Setrlimit { resource: 2, value: 1 << 20 });
     s.anon(1024, PROT_READ | PROT_WRITE);
     s.anon(1024, PROT_READ);
@@ -439,7 +388,7 @@ fn limits_and_capabilities() {
 
 #[test]
 fn pageout_takes_a_large_folio_whole_or_leaves_it() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // Written in one go, the file's pages form folios of 8, 2, 1 and 1 pages (ext4).
     let file = s.s.add_file(12 * P - 1000);
     let ro = s.s.open(file, OpenMode::ReadOnly);
@@ -464,7 +413,7 @@ fn pageout_takes_a_large_folio_whole_or_leaves_it() {
 
 #[test]
 fn mincore_of_a_file_mapping_split_by_mprotect() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let file = s.s.add_file(40 * P);
     let rw = s.s.open(file, OpenMode::ReadWrite);
     // Pieces with different protections, a failed mlock across the end (it locks what it
@@ -493,7 +442,7 @@ fn mincore_of_a_file_mapping_split_by_mprotect() {
 
 #[test]
 fn hole_punching_leaves_a_cut_large_folio_whole() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // 40 pages written at once: folios of 32 and 8 pages (ext4).
     let file = s.s.add_file(40 * P);
     let rw = s.s.open(file, OpenMode::ReadWrite);
@@ -558,7 +507,7 @@ const VVAR: i64 = (8 << 20) + P as i64;
 
 #[test]
 fn map_fixed_noreplace_is_fixed_before_rounding() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let a = s.anon(8, PROT_READ | PROT_WRITE);
     s.op(Op::Munmap { addr: at(a, 4), len: 4 * P });
     let nr = |addr, len| Op::Mmap {
@@ -585,7 +534,7 @@ fn map_fixed_noreplace_is_fixed_before_rounding() {
 
 #[test]
 fn map_fixed_at_an_error_value_returns_it() {
-    let mut s = S::new();
+    let mut s = Script::new();
     for flags in [MAP_FIXED, MAP_FIXED_NOREPLACE] {
         for addr in [u64::MAX, 0u64.wrapping_sub(11), 0u64.wrapping_sub(22), 0u64.wrapping_sub(4095)] {
             s.op(Op::Mmap {
@@ -613,7 +562,7 @@ fn map_fixed_at_an_error_value_returns_it() {
 
 #[test]
 fn kernel_copies_check_the_whole_range_first() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let a = s.anon(4, PROT_READ | PROT_WRITE);
     s.store(a, 0, 4);
     for addr in [u64::MAX, 0u64.wrapping_sub(4096), TASK_TOP, TASK_TOP - 99, 1 << 47] {
@@ -633,7 +582,7 @@ const TASK_TOP: u64 = 0x7fff_ffff_f000;
 
 #[test]
 fn mremap_fixed_that_unmaps_its_own_source_gives_efault() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let a = s.anon(16, PROT_READ | PROT_WRITE);
     s.store(a, 0, 16);
     let mr = |addr, old_len, new_len, new_addr| Op::Mremap {
@@ -658,7 +607,7 @@ fn mremap_fixed_that_unmaps_its_own_source_gives_efault() {
 
 #[test]
 fn a_range_ending_inside_the_vdso_fails_after_the_first_split() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // Four pages right below [vvar], in the harness's reserved region.
     let low = |pages: i64| at(0, VVAR / P as i64 - pages);
     let fixed = |addr, len| Op::Mmap {
@@ -713,7 +662,7 @@ fn a_range_ending_inside_the_vdso_fails_after_the_first_split() {
 
 #[test]
 fn mincore_of_the_vdso_reports_every_page() {
-    let mut s = S::new();
+    let mut s = Script::new();
     s.op(Op::Mincore { addr: at(0, VVAR / P as i64), len: 8 * P });
     s.op(Op::Mincore { addr: at(0, VVAR / P as i64 - 1), len: 9 * P });
     s.op(Op::Mincore { addr: at(0, VVAR / P as i64), len: 8 * P });
@@ -722,7 +671,7 @@ fn mincore_of_the_vdso_reports_every_page() {
 
 #[test]
 fn brk_in_a_forked_child_does_not_extend_the_shared_heap() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let b0 = s.op(Op::Brk { addr: Addr::Abs(0) });
     s.op(Op::Brk { addr: Addr::Result { op: b0, offset: 4 * P as i64 } });
     s.op(Op::Store { addr: at(b0, 0), len: 8, byte: 1 });
@@ -744,7 +693,7 @@ fn brk_in_a_forked_child_does_not_extend_the_shared_heap() {
 
 #[test]
 fn vdso_data_pages_without_backing_fault() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let page = |i: i64| at(0, VVAR / P as i64 + i);
     // [vvar]'s time-namespace (1) and architecture (3) pages, [vvar_vclock]'s Hyper-V
     // page (5): SIGBUS for the process, EFAULT for a kernel copy.
@@ -760,7 +709,7 @@ fn vdso_data_pages_without_backing_fault() {
 
 #[test]
 fn a_write_through_a_writable_shared_pte_dirties_the_pte_only() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // Shared anonymous memory: a read fault maps the page writable but clean (shmem needs
     // no write notification); the store then dirties the PTE, not the folio. The child's
     // copy of the PTE is made clean, so it sees the page clean.
@@ -792,7 +741,7 @@ fn a_write_through_a_writable_shared_pte_dirties_the_pte_only() {
 
 #[test]
 fn a_read_fault_on_a_hole_reads_ahead_and_maps_around() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // Four written pages, then a hole to page 64 and beyond (the read-ahead window of the
     // disk is measured by the model side from the host).
     let file = s.s.add_file(4 * P);
@@ -817,7 +766,7 @@ fn a_read_fault_on_a_hole_reads_ahead_and_maps_around() {
 
 #[test]
 fn files_in_dev_shm_are_tmpfs() {
-    let mut s = S::new();
+    let mut s = Script::new();
     s.s.tmpfs = true;
     // Eight written pages, then a hole up to 4 MiB.
     let file = s.s.add_file(8 * P);
@@ -847,7 +796,7 @@ fn files_in_dev_shm_are_tmpfs() {
 
 #[test]
 fn the_vdso_holds_the_kernels_image() {
-    let mut s = S::new();
+    let mut s = Script::new();
     let vdso = |off: i64| Addr::Result { op: 0, offset: VVAR + 6 * P as i64 + off };
     // The start of its ELF header (e_ident, e_type, e_machine: the same in every x86-64
     // kernel build, so they can be pinned), by the process and by a kernel copy; the whole
@@ -865,7 +814,7 @@ fn the_whole_vdso_image_is_the_hosts() {
     if hostreq::need("the whole vDSO image", hostdiff::support()).is_none() {
         return;
     }
-    let mut s = S::new();
+    let mut s = Script::new();
     let vdso = |off: i64| Addr::Result { op: 0, offset: VVAR + 6 * P as i64 + off };
     s.op(Op::Load { addr: vdso(0), len: 2 * P });
     s.op(Op::KRead { addr: vdso(100), len: 2 * P - 100 });
@@ -878,7 +827,7 @@ fn the_whole_vdso_image_is_the_hosts() {
 
 #[test]
 fn anon_vma_prepare_tries_the_next_vma_first() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // Three pieces of one mapping, the middle one write-only (flags that differ only in
     // access bits still share an anon_vma). The upper and lower pieces get anon_vmas of
     // their own; the middle one, touched last, takes its next neighbour's.
@@ -896,7 +845,7 @@ fn anon_vma_prepare_tries_the_next_vma_first() {
 
 #[test]
 fn mprotect_makes_shared_memory_ptes_writable_at_once() {
-    let mut s = S::new();
+    let mut s = Script::new();
     // Shared anonymous memory has write permission in its page protection (no write
     // notification): after a round trip through PROT_READ the read-faulted PTEs are
     // writable again, so the store dirties the PTE only and the folio stays clean; a

@@ -15,73 +15,21 @@ use abi::*;
 use hostdiff::compare::compare;
 use hostdiff::model::run_on_model_with;
 use hostdiff::swapfile::HostSwap;
-use hostdiff::{Addr, Fd, HostScript, Op};
+use hostdiff::Op;
 
-const P: u64 = 4096;
+mod common;
+
+use common::{at, Script, P};
+
 /// 4 MiB: 1023 usable slots, two clusters.
 const SWAP_SIZE: u64 = 4 << 20;
-
-struct S {
-    s: HostScript,
-}
-
-fn at(op: usize, pages: i64) -> Addr {
-    Addr::Result { op, offset: pages * P as i64 }
-}
-
-impl S {
-    fn new() -> Self {
-        let mut s = HostScript::new();
-        // Room between the harness's mappings and the script's (see gen.rs).
-        s.push(
-            0,
-            Op::Mmap {
-                addr: Addr::Abs(0),
-                len: (8 << 20) + P,
-                prot: PROT_NONE,
-                flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                fd: Fd::None,
-                offset: 0,
-            },
-        );
-        S { s }
-    }
-    fn op(&mut self, op: Op) -> usize {
-        self.s.push(0, op)
-    }
-    fn on(&mut self, proc: usize, op: Op) -> usize {
-        self.s.push(proc, op)
-    }
-    fn anon(&mut self, pages: u64) -> usize {
-        self.op(Op::Mmap {
-            addr: Addr::Abs(0),
-            len: pages * P,
-            prot: PROT_READ | PROT_WRITE,
-            flags: MAP_PRIVATE | MAP_ANONYMOUS,
-            fd: Fd::None,
-            offset: 0,
-        })
-    }
-    fn store(&mut self, proc: usize, m: usize, page: i64, pages: u64, byte: u8) {
-        self.on(proc, Op::Store { addr: at(m, page), len: pages * P, byte });
-    }
-    fn madvise(&mut self, proc: usize, m: usize, page: i64, pages: u64, advice: u64) {
-        self.on(proc, Op::Madvise { addr: at(m, page), len: pages * P, advice });
-    }
-    fn views(&mut self, proc: usize, m: usize, pages: u64) {
-        self.on(proc, Op::Smaps);
-        self.on(proc, Op::Mincore { addr: at(m, 0), len: pages * P });
-        self.on(proc, Op::Pagemap { addr: at(m, 0), pages });
-        self.on(proc, Op::Status);
-    }
-}
 
 /// Runs `s` on the host with a fresh swap file and on the model with the same device,
 /// and compares. A run that differs while the swap file still has slots in use once the
 /// script's process is gone is run again (up to three times): those are pages that are
 /// not the script's (DAMON's pageout of idle tmpfs pages), or swap-cache pages still under
 /// writeback when their last swap PTE went, which keep their slots until reclaim.
-fn check(name: &str, s: S) {
+fn check(name: &str, s: Script) {
     if hostreq::need(name, hostdiff::support()).is_none() {
         return;
     }
@@ -116,73 +64,73 @@ fn proc_swaps_line_matches_the_host() {
 
 #[test]
 fn pageout_to_swap_and_back() {
-    let mut s = S::new();
-    let m = s.anon(8);
-    s.store(0, m, 0, 8, 0x11);
-    s.madvise(0, m, 0, 8, MADV_PAGEOUT);
-    s.views(0, m, 8);
+    let mut s = Script::new();
+    let m = s.anon(8, PROT_READ | PROT_WRITE);
+    s.store_on(0, m, 0, 8, 0x11);
+    s.madvise_on(0, m, 0, 8, MADV_PAGEOUT);
+    s.views_on(0, m, 8);
     // A read maps the page back from the swap cache, writable (it is exclusive).
     s.op(Op::Load { addr: at(m, 2), len: 8 });
-    s.store(0, m, 3, 1, 0x22);
-    s.views(0, m, 8);
+    s.store_on(0, m, 3, 1, 0x22);
+    s.views_on(0, m, 8);
     s.op(Op::Load { addr: at(m, 0), len: 8 * P });
     // Slots freed behind the allocation cursor are not reused yet.
-    let n = s.anon(4);
-    s.store(0, n, 0, 4, 0x33);
+    let n = s.anon(4, PROT_READ | PROT_WRITE);
+    s.store_on(0, n, 0, 4, 0x33);
     s.op(Op::Munmap { addr: at(m, 0), len: 8 * P });
-    s.madvise(0, n, 0, 4, MADV_PAGEOUT);
-    s.views(0, n, 4);
+    s.madvise_on(0, n, 0, 4, MADV_PAGEOUT);
+    s.views_on(0, n, 4);
     s.op(Op::Load { addr: at(n, 0), len: 4 * P });
     check("pageout to swap and back", s);
 }
 
 #[test]
 fn swapped_pages_after_fork() {
-    let mut s = S::new();
-    let m = s.anon(4);
-    s.store(0, m, 0, 4, 0x44);
-    s.madvise(0, m, 0, 4, MADV_PAGEOUT);
+    let mut s = Script::new();
+    let m = s.anon(4, PROT_READ | PROT_WRITE);
+    s.store_on(0, m, 0, 4, 0x44);
+    s.madvise_on(0, m, 0, 4, MADV_PAGEOUT);
     s.op(Op::Fork);
     // Both share each slot: SwapPss is half of Swap.
-    s.views(1, m, 4);
-    s.views(0, m, 4);
+    s.views_on(1, m, 4);
+    s.views_on(0, m, 4);
     // The child writes one page: its own copy; the parent keeps the slot.
-    s.store(1, m, 1, 1, 0x55);
-    s.views(1, m, 4);
-    s.views(0, m, 4);
+    s.store_on(1, m, 1, 1, 0x55);
+    s.views_on(1, m, 4);
+    s.views_on(0, m, 4);
     s.on(0, Op::Load { addr: at(m, 0), len: 4 * P });
     s.on(1, Op::Load { addr: at(m, 0), len: 4 * P });
     s.on(1, Op::Exit);
-    s.views(0, m, 4);
+    s.views_on(0, m, 4);
     check("swapped pages after fork", s);
 }
 
 #[test]
 fn free_and_dontneed_of_swapped_pages() {
-    let mut s = S::new();
-    let m = s.anon(8);
-    s.store(0, m, 0, 8, 0x66);
-    s.madvise(0, m, 0, 8, MADV_PAGEOUT);
-    s.madvise(0, m, 0, 2, MADV_FREE);
-    s.madvise(0, m, 2, 2, MADV_DONTNEED);
-    s.views(0, m, 8);
+    let mut s = Script::new();
+    let m = s.anon(8, PROT_READ | PROT_WRITE);
+    s.store_on(0, m, 0, 8, 0x66);
+    s.madvise_on(0, m, 0, 8, MADV_PAGEOUT);
+    s.madvise_on(0, m, 0, 2, MADV_FREE);
+    s.madvise_on(0, m, 2, 2, MADV_DONTNEED);
+    s.views_on(0, m, 8);
     s.op(Op::Load { addr: at(m, 0), len: 8 * P });
-    s.views(0, m, 8);
+    s.views_on(0, m, 8);
     check("free and dontneed of swapped pages", s);
 }
 
 #[test]
 fn lazily_freed_pages_are_dropped_not_swapped() {
-    let mut s = S::new();
-    let m = s.anon(6);
-    s.store(0, m, 0, 6, 0x77);
-    s.madvise(0, m, 0, 6, MADV_FREE);
+    let mut s = Script::new();
+    let m = s.anon(6, PROT_READ | PROT_WRITE);
+    s.store_on(0, m, 0, 6, 0x77);
+    s.madvise_on(0, m, 0, 6, MADV_FREE);
     // One written again since: swap-backed again, so it goes to swap.
-    s.store(0, m, 5, 1, 0x78);
-    s.madvise(0, m, 0, 6, MADV_PAGEOUT);
-    s.views(0, m, 6);
-    s.madvise(0, m, 0, 6, MADV_COLD);
+    s.store_on(0, m, 5, 1, 0x78);
+    s.madvise_on(0, m, 0, 6, MADV_PAGEOUT);
+    s.views_on(0, m, 6);
+    s.madvise_on(0, m, 0, 6, MADV_COLD);
     s.op(Op::Load { addr: at(m, 0), len: 6 * P });
-    s.views(0, m, 6);
+    s.views_on(0, m, 6);
     check("lazily freed pages are dropped, not swapped", s);
 }

@@ -9,10 +9,10 @@
 //! and LRU list, and the fault counters (v2 leaves out the kernel's slab, socket, zswap and
 //! reclaim-scan lines, v1 the workingset ones).
 
-use mm::frame::{Owner, PageFlags};
+use crate::frame_class::{classify, FrameUse, Lru};
 use mm::memcg::files::{show_v1, show_v2, PAGE_COUNTER_MAX};
 use mm::memcg::{CgroupVersion, MemcgEvents, MemcgId, NO_LIMIT};
-use mm::{FileKind, Kernel, Pid, SysResult};
+use mm::{Kernel, Pid, SysResult};
 use std::fmt::Write;
 
 /// Pages charged to a group and its descendants, by kind.
@@ -50,43 +50,28 @@ pub fn memcg_stat(k: &Kernel, id: MemcgId) -> MemcgStat {
         if !memcgs.is_descendant(m.memcg, id) {
             continue;
         }
-        let active = m.flags.contains(PageFlags::ACTIVE);
-        let lru_anon = match m.owner {
-            Owner::Anon => {
-                s.anon += 1;
-                true
-            }
-            Owner::File { file, .. } => {
+        let class = classify(k, &m);
+        match class.use_ {
+            FrameUse::Anon => s.anon += 1,
+            FrameUse::File { shmem } => {
                 s.file += 1;
-                let shmem = k
-                    .machine()
-                    .files
-                    .get(file as usize)
-                    .and_then(|f| f.as_ref())
-                    .is_some_and(|f| f.kind != FileKind::Regular);
                 s.shmem += u64::from(shmem);
-                s.file_mapped += u64::from(m.mapcount > 0);
-                s.file_dirty += u64::from(m.flags.contains(PageFlags::DIRTY));
-                shmem
+                s.file_mapped += u64::from(class.mapped);
+                s.file_dirty += u64::from(class.dirty);
             }
-            Owner::PageTable => {
-                s.pagetables += 1;
-                continue;
-            }
+            FrameUse::PageTable => s.pagetables += 1,
             // Kernel allocations are charged to no group (no __GFP_ACCOUNT in the model).
-            Owner::Free | Owner::Reserved | Owner::Kernel(_) => continue,
-        };
-        if m.flags.contains(PageFlags::MLOCKED) {
-            s.unevictable += 1;
-        } else {
-            let slot = match (lru_anon, active) {
-                (true, false) => &mut s.inactive_anon,
-                (true, true) => &mut s.active_anon,
-                (false, false) => &mut s.inactive_file,
-                (false, true) => &mut s.active_file,
-            };
-            *slot += 1;
+            FrameUse::Kernel(_) | FrameUse::None => {}
         }
+        let slot = match class.lru {
+            None => continue,
+            Some(Lru::Unevictable) => &mut s.unevictable,
+            Some(Lru::InactiveAnon) => &mut s.inactive_anon,
+            Some(Lru::ActiveAnon) => &mut s.active_anon,
+            Some(Lru::InactiveFile) => &mut s.inactive_file,
+            Some(Lru::ActiveFile) => &mut s.active_file,
+        };
+        *slot += 1;
     }
     s
 }

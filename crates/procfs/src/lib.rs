@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod cgroup;
+mod frame_class;
 mod maps;
 mod meminfo;
 mod pagemap;

@@ -8,7 +8,8 @@
 //! real page cache), and MemFree leaves room for them.
 
 use mm::file::FileKind;
-use mm::frame::{KernelUse, Owner, PageFlags};
+use crate::frame_class::{classify, FrameUse, Lru};
+use mm::frame::{KernelUse, PageFlags};
 use mm::Kernel;
 use std::fmt::Write;
 
@@ -74,53 +75,27 @@ pub fn mem_counts(k: &Kernel) -> MemCounts {
         }
     }
     for (_, meta) in k.machine().frames.allocated() {
-        let evictable = !meta.flags.contains(PageFlags::MLOCKED);
-        let active = meta.flags.contains(PageFlags::ACTIVE);
-        match meta.owner {
-            Owner::Anon => {
-                if meta.mapcount > 0 {
-                    c.anon += 1;
-                }
-                if evictable {
-                    let swapbacked = meta.flags.contains(PageFlags::SWAPBACKED);
-                    match (swapbacked, active) {
-                        (true, true) => c.active_anon += 1,
-                        (true, false) => c.inactive_anon += 1,
-                        (false, true) => c.active_file += 1,
-                        (false, false) => c.inactive_file += 1,
-                    }
-                }
-            }
-            Owner::File { file, .. } => {
+        let class = classify(k, &meta);
+        match class.use_ {
+            FrameUse::Anon => c.anon += u64::from(class.mapped),
+            FrameUse::File { shmem } => {
                 c.file_pages += 1;
-                if meta.mapcount > 0 {
-                    c.mapped += 1;
-                }
-                let shmem = k
-                    .machine()
-                    .files
-                    .get(file as usize)
-                    .and_then(|f| f.as_ref())
-                    .is_some_and(|f| f.kind != FileKind::Regular);
-                if shmem {
-                    c.shmem += 1;
-                } else if meta.flags.contains(PageFlags::DIRTY) {
-                    c.dirty += 1;
-                }
-                if evictable {
-                    match (shmem, active) {
-                        (true, true) => c.active_anon += 1,
-                        (true, false) => c.inactive_anon += 1,
-                        (false, true) => c.active_file += 1,
-                        (false, false) => c.inactive_file += 1,
-                    }
-                }
+                c.mapped += u64::from(class.mapped);
+                c.shmem += u64::from(shmem);
+                c.dirty += u64::from(class.dirty);
             }
-            Owner::PageTable | Owner::Kernel(KernelUse::PageTable) => c.page_tables += 1,
-            Owner::Kernel(KernelUse::Slab) => c.slab += 1,
-            Owner::Kernel(KernelUse::Vmalloc) => c.vmalloc += 1,
-            Owner::Kernel(KernelUse::Pages) => c.kernel_pages += 1,
-            Owner::Free | Owner::Reserved => {}
+            FrameUse::PageTable | FrameUse::Kernel(KernelUse::PageTable) => c.page_tables += 1,
+            FrameUse::Kernel(KernelUse::Slab) => c.slab += 1,
+            FrameUse::Kernel(KernelUse::Vmalloc) => c.vmalloc += 1,
+            FrameUse::Kernel(KernelUse::Pages) => c.kernel_pages += 1,
+            FrameUse::None => {}
+        }
+        match class.lru {
+            Some(Lru::InactiveAnon) => c.inactive_anon += 1,
+            Some(Lru::ActiveAnon) => c.active_anon += 1,
+            Some(Lru::InactiveFile) => c.inactive_file += 1,
+            Some(Lru::ActiveFile) => c.active_file += 1,
+            Some(Lru::Unevictable) | None => {}
         }
         if meta.flags.contains(PageFlags::MLOCKED) {
             c.mlocked += 1;

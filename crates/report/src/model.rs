@@ -69,6 +69,22 @@ pub struct Series {
     pub majflt: Vec<u64>,
 }
 
+impl Series {
+    /// Every column, the x axis first: a point is one entry of each.
+    pub fn columns_mut(&mut self) -> [&mut Vec<u64>; 8] {
+        [
+            &mut self.x,
+            &mut self.vm_size,
+            &mut self.rss_anon,
+            &mut self.rss_file,
+            &mut self.rss_shmem,
+            &mut self.vmas,
+            &mut self.minflt,
+            &mut self.majflt,
+        ]
+    }
+}
+
 /// Something worth marking on the timeline.
 #[derive(Clone, Debug, Serialize)]
 pub struct Marker {

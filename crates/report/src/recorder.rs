@@ -234,16 +234,7 @@ impl Recorder {
         let s = &mut self.data.series;
         let keep: Vec<bool> =
             self.pinned.iter().enumerate().map(|(i, &p)| p || i % 2 == 0 || i + 1 == self.pinned.len()).collect();
-        for v in [
-            &mut s.x,
-            &mut s.vm_size,
-            &mut s.rss_anon,
-            &mut s.rss_file,
-            &mut s.rss_shmem,
-            &mut s.vmas,
-            &mut s.minflt,
-            &mut s.majflt,
-        ] {
+        for v in s.columns_mut() {
             let mut i = 0;
             v.retain(|_| {
                 i += 1;
@@ -412,16 +403,7 @@ impl Recorder {
 }
 
 fn pop_point(s: &mut Series) {
-    for v in [
-        &mut s.x,
-        &mut s.vm_size,
-        &mut s.rss_anon,
-        &mut s.rss_file,
-        &mut s.rss_shmem,
-        &mut s.vmas,
-        &mut s.minflt,
-        &mut s.majflt,
-    ] {
+    for v in s.columns_mut() {
         v.pop();
     }
 }

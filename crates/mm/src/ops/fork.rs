@@ -175,27 +175,28 @@ impl Kernel {
 }
 
 impl crate::mm::Mm {
-    /// A copy of the layout fields and counters with no VMAs and no page tables: the start
-    /// of a forked child's mm.
+    /// The start of a forked child's mm (dup_mm): the parent's layout on a new mm's empty
+    /// VMA tree, page tables and counters ([`Mm::new`](crate::mm::Mm::new) says what those
+    /// start at). A field added to `Mm` starts fresh in the child unless it is copied here.
     fn clone_shell(&self) -> crate::mm::Mm {
         crate::mm::Mm {
-            vmas: crate::vma_tree::VmaTree::new(self.vmas.guard_gap()),
-            pgd: 0,
-            users: 1,
-            count: 1,
-            total_vm: 0,
-            locked_vm: 0,
-            locked_vm_stale: 0,
-            pinned_vm: 0,
-            data_vm: 0,
-            exec_vm: 0,
-            stack_vm: 0,
-            hiwater_vm: 0,
-            hiwater_rss: 0,
-            rss: Default::default(),
-            pgtable_pages: 0,
-            def_flags: VmFlags::empty(),
-            ..*self
+            space: self.space,
+            mmap_base: self.mmap_base,
+            mmap_legacy_base: self.mmap_legacy_base,
+            legacy_layout: self.legacy_layout,
+            start_brk: self.start_brk,
+            brk: self.brk,
+            start_stack: self.start_stack,
+            start_code: self.start_code,
+            end_code: self.end_code,
+            start_data: self.start_data,
+            end_data: self.end_data,
+            arg_start: self.arg_start,
+            arg_end: self.arg_end,
+            env_start: self.env_start,
+            env_end: self.env_end,
+            thp_disabled: self.thp_disabled,
+            ..crate::mm::Mm::new(0, self.vmas.guard_gap(), self.mmap_base)
         }
     }
 }
