@@ -53,8 +53,12 @@ pub(crate) fn classify(k: &Kernel, meta: &FrameMeta) -> FrameClass {
     let use_ = match meta.owner {
         Owner::Anon => FrameUse::Anon,
         Owner::File { file, .. } => {
-            let shmem =
-                k.machine().files.get(file as usize).and_then(|f| f.as_ref()).is_some_and(|f| f.kind != FileKind::Regular);
+            let shmem = k
+                .machine()
+                .files
+                .get(file as usize)
+                .and_then(|f| f.as_ref())
+                .is_some_and(|f| f.kind != FileKind::Regular);
             FrameUse::File { shmem }
         }
         Owner::PageTable => FrameUse::PageTable,

@@ -7,8 +7,8 @@
 //! first touched; the counts below include the pages not yet given one (they are in the
 //! real page cache), and MemFree leaves room for them.
 
-use mm::file::FileKind;
 use crate::frame_class::{classify, FrameUse, Lru};
+use mm::file::FileKind;
 use mm::frame::{KernelUse, PageFlags};
 use mm::Kernel;
 use std::fmt::Write;
