@@ -20,6 +20,14 @@ trap 'rm -rf "$work"' EXIT
 
 gcc -m32 -static -O1 -o "$work/exam" "$src/exam.c"
 
+# The headers of the two programs the guest runs (the ELF header and program headers sit in
+# the first page), with each file's size: the golden tests exec the same images in the model.
+heads=$repo/tests/golden/i386/programs
+mkdir -p "$heads"
+for prog in "$work/exam" /bin/busybox; do
+  { echo "size $(stat -c %s "$prog")"; od -An -v -tx1 -w32 -N 4096 "$prog"; } >"$heads/$(basename "$prog").head"
+done
+
 for flavour in 686 686-pae; do
   vmlinuz=$(ls /boot/vmlinuz-*-"$flavour" | sort -V | tail -1)
   kver=${vmlinuz#/boot/vmlinuz-}

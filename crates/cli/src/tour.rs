@@ -23,6 +23,7 @@ pub const LESSONS: &[(&str, &str)] = &[
     ("kernel-x86_64", include_str!("../../../examples/kernel-x86_64.mm")),
     ("kernel-i386", include_str!("../../../examples/kernel-i386.mm")),
     ("ia32", include_str!("../../../examples/ia32.mm")),
+    ("i386-process", include_str!("../../../examples/i386-process.mm")),
 ];
 
 /// The title of a lesson: its first comment line.

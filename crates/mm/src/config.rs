@@ -115,6 +115,15 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// This configuration on the kernel `arch`: a native i386 kernel also brings the vDSO
+    /// its processes get (Linux 6.1 i386: four `[vvar]` pages, two `[vdso]` pages).
+    pub fn with_kernel_arch(self, arch: crate::kalloc::KernelArch) -> Config {
+        let vdso = if arch.is_i386() { crate::ops::exec::VdsoLayout::I386_LINUX_6_1 } else { self.vdso };
+        Config { kernel_arch: arch, vdso, ..self }
+    }
+}
+
 /// The resource limits (soft limits, in bytes) a task can set for itself with setrlimit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rlimit {

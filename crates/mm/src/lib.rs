@@ -44,6 +44,7 @@ pub mod oom;
 pub mod ops;
 pub mod page_cache;
 pub mod pgtable;
+pub mod pgtable_i386;
 pub mod signal;
 pub mod space;
 pub mod swap;

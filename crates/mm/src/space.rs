@@ -23,6 +23,8 @@ pub enum Abi {
     X86_64,
     /// A 32-bit process on the 64-bit kernel (ia32 compat: `gcc -m32` programs).
     Ia32Compat,
+    /// A process of the native i386 kernel (`set arch i386` or `i386-pae`): the 3G/1G split.
+    I386,
 }
 
 /// The layout constants of one address space.
@@ -60,6 +62,10 @@ pub struct UserSpace {
     /// Whether unplaced file and large anonymous mappings are 2 MiB-aligned for THP (Linux
     /// skips it in compat system calls).
     pub thp_align: bool,
+    /// Whether a VMA that only touches the heap's bounds (ending at `start_brk`, as the rest
+    /// of a static program's bss does) is named `[heap]` too: Linux 6.1, the native i386
+    /// oracle, compares with `<=`/`>=`; 6.6 and later (the host) only name VMAs that overlap.
+    pub heap_name_touching: bool,
 }
 
 /// `PAGE_ALIGN(task_size / 3)` (`__TASK_UNMAPPED_BASE`).
@@ -71,6 +77,11 @@ const fn unmapped_base(task_size: u64) -> u64 {
 pub const IA32_TASK_SIZE: u64 = 0xffff_e000;
 /// The compat `TASK_SIZE` under the `ADDR_LIMIT_3GB` personality.
 pub const IA32_TASK_SIZE_3GB: u64 = 0xc000_0000;
+/// The native i386 kernel's `TASK_SIZE`, equal to its `PAGE_OFFSET` (the 3G/1G split).
+pub const I386_TASK_SIZE: u64 = 0xc000_0000;
+/// The native i386 `ELF_ET_DYN_BASE`: a 32-bit kernel loads a PIE with an interpreter at
+/// 4 MiB (`mmap_is_ia32()` is always true there), not two thirds of the way up.
+pub const I386_ELF_ET_DYN_BASE: u64 = 0x40_0000;
 
 impl UserSpace {
     /// A 64-bit process's address space (4-level paging).
@@ -88,6 +99,7 @@ impl UserSpace {
             word_size: 8,
             vsyscall: true,
             thp_align: true,
+            heap_name_touching: false,
         }
     }
 
@@ -109,7 +121,40 @@ impl UserSpace {
             word_size: 4,
             vsyscall: false,
             thp_align: false,
+            heap_name_touching: false,
         }
+    }
+
+    /// A process's address space on the native i386 kernel (with or without PAE: the user
+    /// layout is the same). User space ends at `PAGE_OFFSET` 0xc0000000, where the kernel's
+    /// direct map starts; the stack ends there too (`STACK_TOP` = `TASK_SIZE`), the mmap area
+    /// starts 128 MiB below it (0xb8000000 with an 8 MiB stack limit), the legacy one at
+    /// 1 GiB. The randomization ranges are those of 32-bit x86 (`mmap_rnd_bits` 8, stack mask
+    /// 0x7ff pages, 32 MiB of brk). Measured on Debian's 6.1 686 and 686-pae kernels under
+    /// QEMU (tests/golden/i386).
+    pub const fn i386_native() -> Self {
+        UserSpace {
+            abi: Abi::I386,
+            task_size: I386_TASK_SIZE,
+            stack_top: I386_TASK_SIZE,
+            unmapped_base: unmapped_base(I386_TASK_SIZE),
+            elf_et_dyn_base: I386_ELF_ET_DYN_BASE,
+            mmap_rnd_bits: 8,
+            stack_rnd_mask: 0x7ff,
+            brk_rnd_range: 32 << 20,
+            word_size: 4,
+            vsyscall: false,
+            // Linux 6.1 aligns no unplaced anonymous mapping, and a 32-bit kernel's THP
+            // alignment of files does not apply without huge pages in the page cache.
+            thp_align: false,
+            heap_name_touching: true,
+        }
+    }
+
+    /// Whether this address space belongs to a native 32-bit kernel, whose `unsigned long`
+    /// (and so every field `/proc` sizes by `sizeof(void *)`) is 4 bytes wide.
+    pub fn native_32bit_kernel(&self) -> bool {
+        self.abi == Abi::I386
     }
 
     /// Whether this is a 32-bit address space.
@@ -165,6 +210,15 @@ mod tests {
         assert_eq!(s.mmap_base(1000 << 20, 1 << 20, false, 0), 0xc16f_e000);
         let s3 = UserSpace::ia32_compat(abi::ADDR_LIMIT_3GB);
         assert_eq!((s3.unmapped_base, s3.mmap_base(8 << 20, 1 << 20, false, 0)), (0x4000_0000, 0xb800_0000));
+    }
+
+    #[test]
+    fn the_native_i386_bases_are_those_the_oracle_printed() {
+        let s = UserSpace::i386_native();
+        // tests/golden/i386/*/exam.txt: the vDSO (4 + 2 pages) ends at 0xb8000000.
+        assert_eq!(s.mmap_base(8 << 20, 1 << 20, false, 0), 0xb800_0000);
+        assert_eq!(s.unmapped_base, 0x4000_0000);
+        assert!(s.native_32bit_kernel() && s.is_32bit() && !s.vsyscall);
     }
 
     #[test]

@@ -18,7 +18,12 @@ pub fn vma_name(k: &Kernel, mm: &Mm, v: &Vma) -> Option<String> {
     if let Some(sp) = v.special {
         return Some(sp.name().to_string());
     }
-    if v.start < mm.brk && v.end > mm.start_brk {
+    let heap = if mm.space.heap_name_touching {
+        v.start <= mm.brk && v.end >= mm.start_brk
+    } else {
+        v.start < mm.brk && v.end > mm.start_brk
+    };
+    if heap {
         return Some("[heap]".into());
     }
     if v.start <= mm.start_stack && v.end >= mm.start_stack {
@@ -46,7 +51,15 @@ pub fn maps_line(k: &Kernel, mm: &Mm, v: &Vma) -> String {
         minor,
         ino,
         vma_name(k, mm, v).as_deref(),
+        name_column(mm),
     )
+}
+
+/// Where seq_pad starts the name column: 25 + 6 * sizeof(void *) - 1, so column 72 on a
+/// 64-bit kernel (ia32 compat processes included) and column 48 on a native i386 one.
+pub fn name_column(mm: &Mm) -> usize {
+    let long_bytes = if mm.space.native_32bit_kernel() { 4 } else { 8 };
+    25 + 6 * long_bytes - 1
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -59,13 +72,14 @@ pub(crate) fn header(
     minor: u32,
     ino: u64,
     name: Option<&str>,
+    name_column: usize,
 ) -> String {
     let mut s = String::with_capacity(96);
     let _ = write!(s, "{start:08x}-{end:08x} {perms} {pgoff:08x} {major:02x}:{minor:02x} {ino} ");
     if let Some(name) = name {
-        // seq_pad: the name starts after column 72 (25 + 6 * sizeof(void *) - 1), with at
-        // least the one space already written.
-        while s.len() < 72 {
+        // seq_pad: the name starts after `name_column`, with at least the one space already
+        // written.
+        while s.len() < name_column {
             s.push(' ');
         }
         s.push(' ');

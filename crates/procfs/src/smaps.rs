@@ -218,7 +218,7 @@ pub fn smaps_rollup(k: &Kernel, pid: Pid) -> SysResult<String> {
     }
     let first = mm.vmas.iter().next().map(|v| v.start).unwrap_or(0);
     let last = mm.vmas.iter().next_back().map(|v| v.end).unwrap_or(0);
-    let mut s = header(first, last, "---p", 0, 0, 0, 0, Some("[rollup]"));
+    let mut s = header(first, last, "---p", 0, 0, 0, 0, Some("[rollup]"), crate::maps::name_column(mm));
     usage_lines(&mut s, &total, true);
     Ok(s)
 }

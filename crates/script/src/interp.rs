@@ -256,12 +256,9 @@ impl Interpreter {
         if self.procs.get(&name.name).is_some_and(|p| p.alive) {
             return Err(name.pos.error(format!("process `{}` already exists", name.name)));
         }
-        if self.kernel.machine().config.kernel_arch.is_i386() {
-            return Err(name.pos.error(
-                "native i386 processes are not modelled yet: with `set arch i386` the model has the i386 \
-                 kernel's side (zones, kmalloc, vmalloc, kmap); processes run on x86_64",
-            ));
-        }
+        // A native i386 kernel runs only i386 programs: there the demo program is its i386 build.
+        let native_i386 = self.kernel.machine().config.kernel_arch.is_i386();
+        let i386 = i386 || native_i386;
         let events_seq = self.kernel.machine().events.next_seq();
         let spawned = if empty {
             self.kernel.spawn_empty(&name.name)
@@ -276,6 +273,7 @@ impl Interpreter {
         self.current = Some(name.name.clone());
         let what = match (empty, i386) {
             (true, _) => "an empty address space".to_string(),
+            (false, true) if native_i386 => format!("{} (i386, 3G/1G split)", program::program_path(&name.name)),
             (false, true) => format!("{} (32-bit)", program::program_path(&name.name)),
             (false, false) => program::program_path(&name.name),
         };
@@ -395,7 +393,7 @@ impl Interpreter {
                 if self.kernel.tasks().next().is_some() || !self.kernel.machine().files.is_empty() {
                     return Err(name.pos.error("`set arch` must come before the first process or file"));
                 }
-                let config = Config { kernel_arch: arch, ..self.kernel.machine().config.clone() };
+                let config = self.kernel.machine().config.clone().with_kernel_arch(arch);
                 self.kernel = Kernel::new(config);
             }
             other => {

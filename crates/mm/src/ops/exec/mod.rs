@@ -75,12 +75,16 @@ pub fn mmap_base(rlimit_stack: u64, guard_gap: u64, randomized: bool, rnd: u64) 
     UserSpace::x86_64().mmap_base(rlimit_stack, guard_gap, randomized, rnd)
 }
 
-/// The address space an exec of `prog` builds on the x86-64 kernel, for the personality the
-/// task has (SET_PERSONALITY: a 32-bit program gets the compat space).
-pub fn exec_space(prog: &ElfImage, personality: u32) -> UserSpace {
-    match prog.machine {
-        Machine::X86_64 => UserSpace::x86_64(),
-        Machine::I386 => UserSpace::ia32_compat(personality),
+/// The address space an exec of `prog` builds on the kernel `arch`, for the personality the
+/// task has (SET_PERSONALITY: on x86-64 a 32-bit program gets the compat space), or `None`
+/// when that kernel cannot run the program (an x86-64 program on a native i386 kernel, which
+/// its `elf_check_arch` refuses with ENOEXEC).
+pub fn exec_space(prog: &ElfImage, personality: u32, arch: crate::kalloc::KernelArch) -> Option<UserSpace> {
+    match (arch.is_i386(), prog.machine) {
+        (false, Machine::X86_64) => Some(UserSpace::x86_64()),
+        (false, Machine::I386) => Some(UserSpace::ia32_compat(personality)),
+        (true, Machine::I386) => Some(UserSpace::i386_native()),
+        (true, Machine::X86_64) => None,
     }
 }
 
@@ -98,7 +102,9 @@ impl Kernel {
         }
         self.check_exec_file(req.program.file)?;
         let prog = &req.program.image;
-        if !matches!(prog.kind, ElfKind::Exec | ElfKind::Dyn) {
+        if !matches!(prog.kind, ElfKind::Exec | ElfKind::Dyn)
+            || exec_space(prog, task.personality, self.m.config.kernel_arch).is_none()
+        {
             return Err(Errno::ENOEXEC);
         }
         // The kernel opens the interpreter named by PT_INTERP; the caller found it.
@@ -196,7 +202,7 @@ impl Kernel {
         let task = self.tasks.get(&pid).expect("live task");
         let rlimit_stack = task.limits.stack.unwrap_or(cfg.rlimit_stack);
         // SET_PERSONALITY: the program's class decides the address space's shape.
-        let space = exec_space(prog, task.personality);
+        let space = exec_space(prog, task.personality, cfg.kernel_arch).ok_or(Errno::ENOEXEC)?;
         let task_size = space.task_size;
         // mmap_is_legacy on x86: ADDR_COMPAT_LAYOUT only (vm.legacy_va_layout is 0). An
         // unlimited stack keeps the top-down layout, with mmap_base at the lowest the gap
@@ -299,6 +305,7 @@ impl Kernel {
                 let v = match t {
                     at::SYSINFO_EHDR => vdso,
                     // The 32-bit vDSO's system-call entry (__kernel_vsyscall).
+                    at::SYSINFO if space.native_32bit_kernel() => vdso + vdso::I386_LINUX_6_1_SYSINFO_OFFSET,
                     at::SYSINFO => vdso + vdso::VDSO32_SYSINFO_OFFSET,
                     at::PHDR => layout.phdr,
                     at::PHNUM => u64::from(prog.phnum),

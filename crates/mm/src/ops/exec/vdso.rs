@@ -33,6 +33,10 @@ pub struct VdsoLayout {
 /// `LD_SHOW_AUXV=1` on a `gcc -m32` program: AT_SYSINFO − AT_SYSINFO_EHDR).
 pub const VDSO32_SYSINFO_OFFSET: u64 = 0x5e0;
 
+/// Where `__kernel_vsyscall` lies in the vDSO of Debian's 6.1 686 and 686-pae kernels
+/// (tests/golden/i386/*/cat-self-auxv.txt: AT_SYSINFO 0xb7ffe550, AT_SYSINFO_EHDR 0xb7ffe000).
+pub const I386_LINUX_6_1_SYSINFO_OFFSET: u64 = 0x550;
+
 /// The data pages without backing on the modelled machine (Linux 6.18, a KVM guest outside
 /// any time namespace), measured: the time-namespace page and the architecture page of
 /// `[vvar]`, and the Hyper-V clock page of `[vvar_vclock]`; the pvclock page is there.
@@ -45,6 +49,14 @@ impl Default for VdsoLayout {
 }
 
 impl VdsoLayout {
+    /// The vDSO of Debian's 6.1 686 and 686-pae kernels (tests/golden/i386: `[vvar]`
+    /// b7ffa000-b7ffe000, `[vdso]` b7ffe000-b8000000): the data pages are the vvar page, the
+    /// HPET page, the pvclock page and the Hyper-V page, of which only the first is assumed
+    /// backed (the guest, under TCG, has neither kvm-clock nor Hyper-V; the HPET page is
+    /// mapped only once the vDSO has used the HPET clock: not measured).
+    pub const I386_LINUX_6_1: VdsoLayout =
+        VdsoLayout { vvar_pages: 4, vvar_vclock_pages: 0, vdso_pages: 2, unbacked: 1 << 1 | 1 << 2 | 1 << 3 };
+
     /// Total size in bytes.
     pub fn len(&self) -> u64 {
         (self.vvar_pages + self.vvar_vclock_pages + self.vdso_pages) * PAGE_SIZE

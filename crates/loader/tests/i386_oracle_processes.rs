@@ -1,0 +1,209 @@
+//! Native i386 processes against the i386 oracle (tests/golden/i386, made by
+//! scripts/i386-oracle.sh on Debian's 6.1 686 and 686-pae kernels under QEMU, ASLR off).
+//!
+//! Each test execs, in the model under `KernelArch::I386` / `I386Pae`, the very program the
+//! guest ran (its ELF headers are kept in tests/golden/i386/programs), makes the memory calls
+//! the program makes (glibc's static start-up: the TLS block from brk, the RELRO mprotect,
+//! malloc's first brk; then the program's own calls, as `strace` of the same binary shows on
+//! the host), and compares what the guest printed:
+//!
+//! * **exact**: every maps line (addresses, permissions, offsets, names and the name column
+//!   of a 32-bit kernel), the addresses exam.c printed for brk and its two mmaps, the VMA list
+//!   the oracle module walked with `for_each_vma`, the `AT_SYSINFO`/`AT_SYSINFO_EHDR` of the
+//!   auxiliary vector, and `VmPTE`, `VmSize`, `VmData`, `VmStk`, `VmExe`, `VmLib`;
+//! * **taken as given**: the files' device and inode (the guest's initramfs; the model gives
+//!   its files the numbers the guest's maps show);
+//! * **not compared**: the resident counts (`VmRSS`, smaps `Rss`/`Pss`): the model runs no
+//!   instructions, so it touches only the pages named below, not every page the program reads.
+
+use mm::kalloc::KernelArch;
+use mm::{Config, ExecFile, ExecRequest, Kernel, Pid};
+use std::path::PathBuf;
+
+const FLAVOURS: [(&str, KernelArch); 2] = [("686", KernelArch::I386), ("686-pae", KernelArch::I386Pae)];
+/// The oracle guest's usable RAM (tests/golden/i386/README.md).
+const ORACLE_RAM: u64 = 0x3ffe_0000;
+const PROT_READ: u64 = 1;
+const PROT_WRITE: u64 = 2;
+const MAP_PRIVATE: u64 = 2;
+const MAP_ANONYMOUS: u64 = 0x20;
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/i386")
+}
+
+fn golden(flavour: &str, name: &str) -> String {
+    let p = golden_dir().join(flavour).join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A program's recorded head (`size N`, then its first bytes in hex), as a file of its real
+/// size whose first bytes are the recorded ones.
+fn program_bytes(name: &str) -> Vec<u8> {
+    let p = golden_dir().join("programs").join(format!("{name}.head"));
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let mut lines = text.lines();
+    let size: usize =
+        lines.next().and_then(|l| l.strip_prefix("size ")).and_then(|n| n.parse().ok()).expect("size line");
+    let mut bytes: Vec<u8> =
+        lines.flat_map(|l| l.split_whitespace()).map(|h| u8::from_str_radix(h, 16).expect("hex byte")).collect();
+    assert!(bytes.len() <= size);
+    bytes.resize(size, 0);
+    bytes
+}
+
+/// The device and inode the guest's maps give `path`.
+fn identity(maps: &str, path: &str) -> (u32, u32, u64) {
+    let line = maps.lines().find(|l| l.ends_with(path)).expect("the program's line");
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let (maj, min) = f[3].split_once(':').unwrap();
+    (u32::from_str_radix(maj, 16).unwrap(), u32::from_str_radix(min, 16).unwrap(), f[4].parse().unwrap())
+}
+
+/// A kernel of the oracle's shape running `path` (argv as given) from the recorded headers.
+fn exec(arch: KernelArch, name: &str, path: &str, argv: &[&str], guest_maps: &str) -> (Kernel, Pid) {
+    let mut k = Kernel::new(Config { ram_bytes: ORACLE_RAM, ..Config::default() }.with_kernel_arch(arch));
+    let bytes = program_bytes(name);
+    let image = loader::parse(&bytes).expect("the recorded headers parse");
+    let (major, minor, ino) = identity(guest_maps, path);
+    let file = k.import_file(path, major, minor, ino, bytes.into());
+    let pid = k.spawn(&ExecRequest::new(path, ExecFile { file, image }).args(argv.iter().copied())).expect("exec");
+    (k, pid)
+}
+
+/// glibc's static start-up: the TLS block from brk (0x880 bytes, written), malloc's first
+/// brk (132 KiB, rounded to the page), and the RELRO segment made read-only.
+fn static_glibc_start(k: &mut Kernel, pid: Pid, relro: (u64, u64)) {
+    let start = k.brk(pid, 0).unwrap();
+    assert_eq!(k.brk(pid, start + 0x880).unwrap(), start + 0x880);
+    k.store(pid, start + 0x380, &[1; 0x80]).unwrap();
+    let cur = k.brk(pid, 0).unwrap();
+    k.brk(pid, cur + 0x21000).unwrap();
+    k.brk(pid, (cur + 0x21000 + 0xfff) & !0xfff).unwrap();
+    k.mprotect(pid, relro.0, relro.1, PROT_READ).unwrap();
+}
+
+fn maps(k: &Kernel, pid: Pid) -> String {
+    procfs::maps(k, pid).unwrap()
+}
+
+/// The maps block after `--- maps TITLE` in exam.txt, up to the next line that is not a
+/// maps line.
+fn exam_maps(exam: &str, title: &str) -> String {
+    let start = exam.find(&format!("--- maps {title}\n")).expect(title);
+    exam[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.len() > 17 && l.as_bytes()[8] == b'-')
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn printed(exam: &str, what: &str) -> u64 {
+    let line = exam.lines().find(|l| l.split_whitespace().next() == Some(what)).expect(what);
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+#[test]
+fn exam_lays_out_its_process_as_the_i386_kernels_did() {
+    for (flavour, arch) in FLAVOURS {
+        let exam = golden(flavour, "exam.txt");
+        let before = exam_maps(&exam, "after malloc and mmap");
+        let (mut k, pid) = exec(arch, "exam", "/exam", &["/exam"], &before);
+        // Text at the program's own address, the stack ending at PAGE_OFFSET.
+        k.exec_at(pid, 0x0804_95a0).unwrap();
+        static_glibc_start(&mut k, pid, (0x080e_9000, 0x3000));
+        assert_eq!(k.brk(pid, 0).unwrap(), printed(&exam, "brk0"), "{flavour}");
+        let anon = k.mmap(pid, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).unwrap();
+        assert_eq!(anon, printed(&exam, "mmap"), "{flavour}");
+        assert_eq!(maps(&k, pid), before, "{flavour}: maps after malloc and mmap");
+        let big = k.mmap(pid, 0, 1 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).unwrap();
+        assert_eq!(big, printed(&exam, "mmap1M"), "{flavour}");
+        let b = k.brk(pid, 0).unwrap();
+        assert_eq!(k.brk(pid, b + 65536).unwrap(), printed(&exam, "brk1"), "{flavour}");
+        assert_eq!(maps(&k, pid), exam_maps(&exam, "after brk +64K and mmap 1M"), "{flavour}: maps at the end");
+        let local = printed(&exam, "local");
+        let stack = k.mm(pid).unwrap().vmas.iter().next_back().map(|v| (v.start, v.end)).unwrap();
+        assert!(stack.0 <= local && local < stack.1, "{flavour}: the local {local:#x} is on the stack {stack:x?}");
+        mm::invariants::check_kernel(&k);
+    }
+}
+
+/// busybox `cat /proc/self/maps`: its start-up, then a 64 KiB read buffer while it reads.
+fn cat_self_maps(arch: KernelArch, guest_maps: &str) -> (Kernel, Pid) {
+    let (mut k, pid) = exec(arch, "busybox", "/bin/busybox", &["cat", "/proc/self/maps"], guest_maps);
+    k.exec_at(pid, 0x0804_9000).unwrap();
+    static_glibc_start(&mut k, pid, (0x0823_a000, 0x4000));
+    (k, pid)
+}
+
+#[test]
+fn busybox_cat_shows_the_maps_status_and_auxv_the_i386_kernels_showed() {
+    for (flavour, arch) in FLAVOURS {
+        let guest = golden(flavour, "cat-self-maps.txt");
+        let (mut k, pid) = cat_self_maps(arch, &guest);
+        let buf = k.mmap(pid, 0, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).unwrap();
+        k.store(pid, buf, b"08048000-08049000").unwrap();
+        // The vDSO's code runs (AT_SYSINFO's __kernel_vsyscall makes every system call).
+        let vdso =
+            k.mm(pid).unwrap().vmas.iter().find(|v| v.special.is_some_and(|s| s.name() == "[vdso]")).unwrap().start;
+        k.exec_at(pid, vdso).unwrap();
+        assert_eq!(maps(&k, pid), guest, "{flavour}: cat /proc/self/maps");
+
+        let status = procfs::status(&k, pid).unwrap();
+        let guest_status = golden(flavour, "cat-self-status.txt");
+        for field in ["VmPeak", "VmSize", "VmData", "VmStk", "VmExe", "VmLib", "VmPTE"] {
+            let pick = |s: &str| s.lines().find(|l| l.starts_with(&format!("{field}:"))).map(str::to_string);
+            assert_eq!(pick(&status), pick(&guest_status), "{flavour}: {field}");
+        }
+        mm::invariants::check_kernel(&k);
+    }
+}
+
+#[test]
+fn the_module_walks_the_vmas_of_insmod_as_the_model_lists_them() {
+    for (flavour, arch) in FLAVOURS {
+        let guest = golden(flavour, "cat-self-maps.txt");
+        let module = golden(flavour, "module.txt");
+        let walked: Vec<&str> = module.lines().filter_map(|l| l.strip_prefix("mmsim: vma ")).collect();
+        assert!(!walked.is_empty(), "{flavour}: the golden has the walk");
+        // insmod is busybox too, and maps nothing more than its start-up before the module's
+        // init runs in its context.
+        let (k, pid) = cat_self_maps(arch, &guest);
+        let model: Vec<String> =
+            k.mm(pid).unwrap().vmas.iter().map(|v| format!("{:#x}-{:#x}", v.start, v.end)).collect();
+        assert_eq!(model, walked, "{flavour}: for_each_vma");
+    }
+}
+
+#[test]
+fn the_auxiliary_vector_points_at_the_i386_vdso() {
+    for (flavour, arch) in FLAVOURS {
+        let guest = golden(flavour, "cat-self-maps.txt");
+        let auxv_dump = golden(flavour, "cat-self-auxv.txt");
+        // od -t x4: offset, then four words; the vector's (type, value) pairs.
+        let words: Vec<u64> = auxv_dump
+            .lines()
+            .flat_map(|l| l.split_whitespace().skip(1).map(|w| u64::from_str_radix(w, 16).unwrap()).collect::<Vec<_>>())
+            .collect();
+        let guest_auxv: Vec<(u64, u64)> = words.chunks(2).filter(|c| c.len() == 2).map(|c| (c[0], c[1])).collect();
+        let (mut k, pid) = cat_self_maps(arch, &guest);
+        // The model's initial stack: argc, argv, NULL, envp, NULL, then the pairs (4-byte words).
+        let sp = k.mm(pid).unwrap().start_stack;
+        let bytes = k.load(pid, sp, (0xc000_0000 - sp).min(1024)).unwrap();
+        let stack: Vec<u64> = bytes.chunks(4).map(|c| u64::from(u32::from_le_bytes(c.try_into().unwrap()))).collect();
+        let argc = stack[0] as usize;
+        let envp = 1 + argc + 1;
+        let auxv = envp + stack[envp..].iter().position(|&w| w == 0).unwrap() + 1;
+        let model_auxv: Vec<(u64, u64)> =
+            stack[auxv..].chunks(2).map(|c| (c[0], c[1])).take_while(|p| p.0 != 0).collect();
+        let value = |v: &[(u64, u64)], t: u64| v.iter().find(|p| p.0 == t).map(|p| p.1);
+        let vdso =
+            k.mm(pid).unwrap().vmas.iter().find(|v| v.special.is_some_and(|s| s.name() == "[vdso]")).unwrap().start;
+        for (name, t) in [("AT_SYSINFO", 32), ("AT_SYSINFO_EHDR", 33), ("AT_PHDR", 3), ("AT_PHNUM", 5), ("AT_ENTRY", 9)]
+        {
+            assert_eq!(value(&model_auxv, t), value(&guest_auxv, t), "{flavour}: {name}");
+        }
+        assert_eq!(value(&model_auxv, 33), Some(vdso));
+    }
+}
