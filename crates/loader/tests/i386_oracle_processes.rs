@@ -207,3 +207,19 @@ fn the_auxiliary_vector_points_at_the_i386_vdso() {
         assert_eq!(value(&model_auxv, 33), Some(vdso));
     }
 }
+
+#[test]
+fn an_i386_kernel_refuses_an_x86_64_program_and_leaves_the_caller_intact() {
+    for (_, arch) in FLAVOURS {
+        let guest = golden("686", "cat-self-maps.txt");
+        let (mut k, pid) = cat_self_maps(arch, &guest);
+        let before = maps(&k, pid);
+        // The x86-64 demo program's headers: elf_check_arch of the i386 kernel says no.
+        let mut image = loader::parse(&program_bytes("busybox")).unwrap();
+        image.machine = mm::Machine::X86_64;
+        let file = k.create_file("/x86_64", &[0; 4096]);
+        let r = k.execve(pid, &ExecRequest::new("/x86_64", ExecFile { file, image }));
+        assert_eq!(r.err(), Some(abi::Errno::ENOEXEC));
+        assert_eq!(maps(&k, pid), before);
+    }
+}
