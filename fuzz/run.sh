@@ -25,6 +25,11 @@ fi
 # AFL++'s runtime for this toolchain (built once; an error when it already is).
 cargo afl config --build >/dev/null 2>&1 || true
 
+# cargo-afl instruments every basic block (prune-blocks=0) and calls AFL's runtime at each;
+# pruning the blocks that other blocks' coverage implies (LLVM's default) keeps the same
+# edge coverage and runs the targets 20-40% faster (measured on the replay and script
+# queues). The flags after cargo-afl's own win.
+export RUSTFLAGS="${RUSTFLAGS:-} -C llvm-args=-sanitizer-coverage-prune-blocks=1"
 (cd afl && nice -n 19 cargo afl build --release --bin "$target")
 
 out=out/$target

@@ -45,6 +45,9 @@ const EDGES: [u64; 24] = [
 /// host allocation, not the model's.
 const MAX_ACCESS: u64 = 3 * 4096 + 17;
 
+/// The simulated RAM.
+const RAM: u64 = 16 << 20;
+
 /// Most processes alive at once (forks beyond fail as if out of pids).
 const MAX_PROCS: usize = 8;
 
@@ -138,11 +141,20 @@ impl Input<'_> {
     }
 }
 
-/// A fresh machine: a small RAM, a file `/data` of six and a half pages, two processes
-/// (one running the scenario language's demo program, one empty) each with `/data` open
-/// read-write as fd 3 and read-only as fd 4.
+/// A fresh machine: a small RAM (16 MiB: every populate, OOM kill and invariant check is
+/// bounded by it), a file `/data` of six and a half pages, two processes (one running the
+/// scenario language's demo program, one empty) each with `/data` open read-write as fd 3
+/// and read-only as fd 4. Built once per thread and cloned for each input: building it
+/// (the program's image, the files) costs more than most inputs' calls.
 fn machine() -> (Kernel, Vec<Pid>) {
-    let mut k = Kernel::new(Config { ram_bytes: 64 << 20, event_capacity: 64, ..Config::default() });
+    thread_local! {
+        static TEMPLATE: (Kernel, Vec<Pid>) = build_machine();
+    }
+    TEMPLATE.with(|t| t.clone())
+}
+
+fn build_machine() -> (Kernel, Vec<Pid>) {
+    let mut k = Kernel::new(Config { ram_bytes: RAM, event_capacity: 64, ..Config::default() });
     let data: Vec<u8> = (0..6 * 4096 + 2048).map(|i: u32| (i / 4096 * 17 + i % 251) as u8 | 1).collect();
     k.create_file("/data", &data);
     let path = script::program::program_path("a");

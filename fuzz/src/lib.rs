@@ -29,25 +29,45 @@ pub type Target = fn(&[u8]);
 /// The fuzz targets, by the name `fuzz/run.sh` and the corpus directories use.
 pub const TARGETS: [(&str, Target); 3] = [("replay", replay_trace), ("script", run_scenario), ("calls", run_calls)];
 
+/// The simulated RAM of the replay and scenario targets: enough for the programs of the
+/// corpora, small enough that an input that populates everything (an `mlockall`, a
+/// MAP_POPULATE of terabytes) runs out of memory, and is OOM-killed, within milliseconds.
+/// A log or scenario that asks for more is run with this all the same.
+pub const RAM: u64 = 64 << 20;
+
 /// Replays `data` as a strace log: identities first, then the replay itself in verify mode
-/// with `keep_going`, as `mmsim replay --verify --keep-going` does. Relative paths in the
-/// log are relative to `/`.
+/// with `keep_going`, as `mmsim replay --verify --keep-going` does, on a model with [`RAM`].
+/// Relative paths in the log are relative to `/`.
 pub fn replay_trace(data: &[u8]) {
     let ids = replay::Identities::collect(data);
     let bytes = data.to_vec();
     let opts = replay::Options { mode: replay::Mode::Verify, keep_going: true, cwd: Some("/".into()) };
-    let report = replay::replay(|| Ok(std::io::Cursor::new(bytes.clone())), ids, opts, |_| {});
+    let files = std::sync::Arc::new(replay::Files::host());
+    let open = || Ok(std::io::Cursor::new(bytes.clone()));
+    let report = replay::replay_observed(open, ids, opts, files, |_| {}, &mut SmallMachine);
     // Rendering the report is part of what a user sees.
     let _ = report.summary();
 }
 
+/// Watches nothing; asks for a model with [`RAM`].
+#[derive(Debug)]
+struct SmallMachine;
+
+impl replay::Observer for SmallMachine {
+    fn ram_bytes(&self) -> u64 {
+        RAM
+    }
+    fn after(&mut self, _ev: &trace::Event, _r: &replay::Replayer) {}
+}
+
 /// Parses and runs `data` as a scenario (invalid UTF-8 is replaced, as a lossy reader
 /// would), statement by statement until the first error, with the model's invariants
-/// checked after every system call; then renders nothing but counts the expects.
+/// checked after every system call, on a machine of [`RAM`] unless the scenario sets
+/// another (`set ram`); then renders nothing but counts the expects.
 pub fn run_scenario(data: &[u8]) {
     let source = String::from_utf8_lossy(data);
     let Ok(program) = script::parse_program(&source) else { return };
-    let mut interp = script::Interpreter::new(script::Options { paranoid: true });
+    let mut interp = interpreter();
     let mut out = script::Transcript::default();
     for stmt in &program.stmts {
         if interp.run_stmt(stmt, &mut out).is_err() {
@@ -55,4 +75,22 @@ pub fn run_scenario(data: &[u8]) {
         }
     }
     let _ = interp.expect_counts();
+}
+
+/// A fresh paranoid interpreter on a machine of [`RAM`]; built once per thread and cloned
+/// (a machine of the default 4 GiB costs more to build, and each invariant check walks
+/// more of it).
+fn interpreter() -> script::Interpreter {
+    thread_local! {
+        static TEMPLATE: script::Interpreter = {
+            let mut interp = script::Interpreter::new(script::Options { paranoid: true });
+            let set = script::parse_program(&format!("set ram {}", RAM)).expect("a valid statement");
+            let mut out = script::Transcript::default();
+            for stmt in &set.stmts {
+                interp.run_stmt(stmt, &mut out).expect("a machine of RAM");
+            }
+            interp
+        };
+    }
+    TEMPLATE.with(|t| t.clone())
 }

@@ -180,6 +180,16 @@ impl EventLog {
         self.next_seq += 1;
     }
 
+    /// Appends `count` events of the same kind at `addr`, `addr + 4096`, ... (one a page,
+    /// as a run of faults logs them), making only those the log keeps.
+    pub fn push_run(&mut self, pid: u32, addr: u64, count: u64, write: bool, kind: EventKind) {
+        let kept = count.min(self.capacity as u64);
+        self.next_seq += count - kept;
+        for i in count - kept..count {
+            self.push(pid, addr + i * crate::layout::PAGE_SIZE, write, kind.clone());
+        }
+    }
+
     /// Events in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> + '_ {
         self.events.iter()

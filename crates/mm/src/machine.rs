@@ -428,6 +428,11 @@ impl Machine {
         self.events.push(pid, addr, write, kind);
     }
 
+    /// Logs `count` events of one kind, a page apart from `addr` ([`EventLog::push_run`]).
+    pub fn log_run(&mut self, pid: Pid, addr: u64, count: u64, write: bool, kind: EventKind) {
+        self.events.push_run(pid, addr, count, write, kind);
+    }
+
     /// Which RSS counter a mapped frame belongs to.
     pub fn rss_kind(&self, pfn: Pfn) -> RssKind {
         match self.frames.meta(pfn).owner {

@@ -234,12 +234,13 @@ fn collect_leaves(
 ) {
     let span = entry_span(level);
     let first = if start > base { ((start - base) / span) as usize } else { 0 };
-    for i in first..512 {
+    let entries = frames.table(table);
+    for (i, &e) in entries.iter().enumerate().skip(first) {
         let va = base + i as u64 * span;
         if va >= end {
             break;
         }
-        let e = Pte(frames.table(table)[i]);
+        let e = Pte(e);
         if !e.present() {
             continue;
         }

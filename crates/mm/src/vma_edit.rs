@@ -156,7 +156,12 @@ impl Kernel {
             if entries[first..=last].iter().all(|&e| e == 0) {
                 continue;
             }
-            self.m.frames.table_mut(table)[first..=last].fill(0);
+            if first == 0 && last == 511 {
+                // Without copying a shared table's entries first only to clear them.
+                self.m.frames.clear_table(table);
+            } else {
+                self.m.frames.table_mut(table)[first..=last].fill(0);
+            }
             for (i, &e) in entries.iter().enumerate().take(last + 1).skip(first) {
                 let pte = Pte(e);
                 if pte.is_none() {

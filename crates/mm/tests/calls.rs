@@ -241,3 +241,102 @@ fn truncating_a_large_folio_under_a_locked_mapping_mlocks_the_pages_it_leaves() 
     k.munmap(pid, a, 4 * P).unwrap();
     finish(k, pid);
 }
+
+/// Populating a read-only private mapping (MAP_POPULATE, mlock, MADV_POPULATE_READ) fills a
+/// page table's run of empty PTEs with the zero page at once; the result must be what a
+/// read fault on each page, one after the other, gives (the reference: a load of each page,
+/// then the same call, which finds nothing left to do): the same entries, the same fault
+/// counts (pgfault, the task's minor faults), the same events (the log's last ones and its
+/// sequence numbers) and the same page tables. The range starts and ends inside a page
+/// table, crosses several, and (but for MAP_POPULATE of a new mapping) has pages already
+/// mapped in its middle, which the runs stop at and resume after.
+#[test]
+fn populating_the_zero_page_equals_a_read_fault_a_page() {
+    let len = 5 * (2 << 20) + 37 * P;
+    let start = 0x4000_0000 + 300 * P;
+    let written = [start + 5 * P, start + (2 << 20), start + 3 * (2 << 20) - 3 * P];
+    for how in ["mlock", "madvise", "mmap"] {
+        let run = |by_faults: bool| {
+            let config = Config { ram_bytes: 256 << 20, paranoid: true, event_capacity: 700, ..Config::default() };
+            let mut k = Kernel::new(config);
+            let pid = k.spawn_empty("t").unwrap();
+            let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+            k.mmap(pid, start, len, PROT_READ | PROT_WRITE, flags, -1, 0).unwrap();
+            for &w in &written {
+                k.store(pid, w, &[1]).unwrap();
+            }
+            k.mprotect(pid, start, len, PROT_READ).unwrap();
+            if how == "mmap" {
+                let populate = if by_faults { 0 } else { MAP_POPULATE };
+                k.mmap(pid, start, len, PROT_READ, flags | populate, -1, 0).unwrap();
+            }
+            if by_faults {
+                for va in (start..start + len).step_by(P as usize) {
+                    k.load(pid, va, 1).unwrap();
+                }
+            }
+            match how {
+                "mlock" => {
+                    k.mlock(pid, start, len).unwrap();
+                }
+                "madvise" => {
+                    k.madvise(pid, start, len, MADV_POPULATE_READ).unwrap();
+                }
+                _ => {}
+            }
+            (k, pid)
+        };
+        let (a, pa) = run(false);
+        let (b, pb) = run(true);
+        let (ida, idb) = (a.mm_id(pa).unwrap(), b.mm_id(pb).unwrap());
+        for va in (start - 400 * P..start + len + 600 * P).step_by(P as usize) {
+            assert_eq!(a.pte(ida, va), b.pte(idb, va), "{how}: PTE at {va:#x}");
+        }
+        let zero = a.machine().frames.zero_pfn();
+        assert_eq!(a.pte(ida, start + len - P).pfn(), zero, "{how}");
+        assert_eq!(a.task(pa).unwrap().min_flt, b.task(pb).unwrap().min_flt, "{how}: minor faults");
+        assert_eq!(a.machine().vmstat.pgfault, b.machine().vmstat.pgfault, "{how}: pgfault");
+        assert_eq!(a.machine().events.next_seq(), b.machine().events.next_seq(), "{how}: event count");
+        let ev = |k: &Kernel| k.machine().events.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>();
+        assert_eq!(ev(&a), ev(&b), "{how}: events");
+        assert_eq!(a.mm(pa).unwrap().pgtable_pages, b.mm(pb).unwrap().pgtable_pages, "{how}: page tables");
+        // Sharing a table's entries is host bookkeeping that populating does (loads do not):
+        // comparable where the reference populated too.
+        if how != "mmap" {
+            assert_eq!(a.machine().frames.shared_tables(), b.machine().frames.shared_tables(), "{how}: shared");
+        }
+        finish(a, pa);
+    }
+}
+
+/// The same when the page tables of the populated range do not fit in RAM: the OOM killer
+/// ends the task at the same page either way, after the same faults and events.
+#[test]
+fn populating_the_zero_page_past_the_ram_ends_as_a_fault_a_page_does() {
+    let len = 8u64 << 30;
+    let run = |by_faults: bool| {
+        let config = Config { ram_bytes: 8 << 20, paranoid: false, event_capacity: 300, ..Config::default() };
+        let mut k = Kernel::new(config);
+        let pid = k.spawn_empty("t").unwrap();
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+        let a = k.mmap(pid, 0, len, PROT_READ, flags, -1, 0).unwrap();
+        let mut loaded = 0;
+        if by_faults {
+            while k.load(pid, a + loaded * P, 1).is_ok() {
+                loaded += 1;
+            }
+        } else {
+            assert!(k.mlock(pid, a, len).is_err());
+        }
+        assert!(k.task(pid).map_or(true, |t| t.exit_code.is_some()), "the OOM killer ended the task");
+        k
+    };
+    let (a, b) = (run(false), run(true));
+    assert!(a.machine().vmstat.pgfault > 512 * 1000, "a thousand page tables filled first");
+    assert_eq!(a.machine().vmstat.pgfault, b.machine().vmstat.pgfault, "pgfault");
+    assert_eq!(a.machine().events.next_seq(), b.machine().events.next_seq(), "event count");
+    let ev = |k: &Kernel| k.machine().events.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>();
+    assert_eq!(ev(&a), ev(&b), "events");
+    assert_eq!(a.machine().frames.free_frames(), b.machine().frames.free_frames(), "free frames");
+    mm::invariants::check_kernel(&a);
+}

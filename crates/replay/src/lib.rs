@@ -37,5 +37,5 @@ pub use call::call_of;
 pub use cwd::StartCwd;
 pub use files::{bundle_path, Bundle, Files};
 pub use identity::{Identities, Identity, StatFacts};
-pub use replayer::{replay, replay_observed, replay_with, Observer, Options, Replayer};
+pub use replayer::{replay, replay_observed, replay_with, Observer, Options, Replayer, DEFAULT_RAM};
 pub use report::{Mismatch, Mode, ReplayError, Report};

@@ -36,6 +36,10 @@ use process::*;
 use reorder::*;
 pub use run::{replay, replay_observed, replay_with, Observer};
 
+/// The model's RAM in a replay: more than the programs one records use, so that memory
+/// runs out where it ran out on the recording machine, or not at all.
+pub const DEFAULT_RAM: u64 = 16 << 30;
+
 /// How a replay runs.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -209,7 +213,7 @@ impl Replayer {
 
     /// A replayer that knows the unknowns `learned` binds.
     pub fn with_learned(ids: Identities, opts: Options, learned: Learned) -> Self {
-        Replayer::with_files(ids, opts, learned, std::sync::Arc::new(Files::host()), 0)
+        Replayer::with_files(ids, opts, learned, std::sync::Arc::new(Files::host()), 0, DEFAULT_RAM)
     }
 
     fn with_files(
@@ -218,11 +222,12 @@ impl Replayer {
         learned: Learned,
         files: std::sync::Arc<Files>,
         event_capacity: usize,
+        ram_bytes: u64,
     ) -> Self {
         for (path, b) in &learned.files {
             ids.learn(path, b.value);
         }
-        let mut config = Config { event_capacity, pkeys: files.pkeys(), ram_bytes: 16 << 30, ..Config::default() };
+        let mut config = Config { event_capacity, pkeys: files.pkeys(), ram_bytes, ..Config::default() };
         // The recording machine's vDSO, where a maps read showed it; else the bundle's, else
         // this machine's.
         if let Some(v) = files.vdso() {

@@ -47,7 +47,7 @@ struct Proc {
 }
 
 /// The state of a running script.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Interpreter {
     kernel: Kernel,
     opts: Options,

@@ -552,6 +552,13 @@ impl FrameTable {
         }
     }
 
+    /// Empties the page-table frame `pfn` (every entry none): its own entries or its share
+    /// of a common copy are dropped, and nothing is allocated.
+    pub fn clear_table(&mut self, pfn: Pfn) {
+        let c = self.chunk_mut(pfn);
+        c.data[pfn as usize & (CHUNK_FRAMES - 1)] = None;
+    }
+
     /// Makes the page-table frame `pfn` share its entries with every other table like it when
     /// all 512 of them map the zero page with the same bits (a populated read-only private
     /// mapping): its own copy is freed. What the table holds does not change.

@@ -329,6 +329,13 @@ impl Memcgs {
         }
     }
 
+    /// Counts `n` minor faults in `id`, as `n` calls of [`Memcgs::count_fault`] would.
+    pub fn count_minor_faults(&mut self, id: MemcgId, n: u64) {
+        if let Some(Some(g)) = self.groups.get_mut(usize::from(id)) {
+            g.pgfault += n;
+        }
+    }
+
     /// Sets a limit in pages.
     pub fn set_limit(&mut self, id: MemcgId, which: Limit, pages: u64) {
         let g = self.get_mut(id);

@@ -670,6 +670,8 @@ impl Kernel {
                 return Err(if gup.madv_populate { Errno::EINVAL } else { e });
             }
             let pte = self.pte(id, va);
+            // Pages after `va` that were faulted in along with it (see zero_run).
+            let mut more = 0;
             if !Self::pte_allows(pte, access) {
                 match self.handle_fault(pid, va, access) {
                     Ok(()) => {}
@@ -677,6 +679,9 @@ impl Kernel {
                     // A fatal signal stops GUP with EINTR; the task is gone.
                     Err(FaultError::Killed) => return Err(Errno::EINTR),
                     Err(_) => return Err(Errno::EFAULT),
+                }
+                if pte.is_none() && !gup.write {
+                    more = self.zero_run(id, pid, va, end);
                 }
             } else if gup.write && !pte.dirty() {
                 // FOLL_TOUCH on a writable but clean PTE dirties the folio instead.
@@ -687,7 +692,7 @@ impl Kernel {
             }
             let pfn = self.pte(id, va).pfn();
             self.m.mark_accessed(pfn);
-            va += PAGE_SIZE;
+            va += (1 + more) * PAGE_SIZE;
             // A leaf table just filled with the zero page (a populated read-only mapping)
             // shares one copy with all such tables: no host memory a table.
             if pfn == self.m.frames.zero_pfn() && (va & ((PAGE_SIZE << 9) - 1) == 0 || va >= end) {
@@ -698,6 +703,80 @@ impl Kernel {
             }
         }
         Ok(())
+    }
+
+    /// After a read fault at `va` (whose PTE was empty) mapped the zero page: the empty PTEs
+    /// that follow it in the same VMA and `[va, end)` would each fault the same way, one
+    /// after the other (a read of an empty PTE of an anonymous private VMA maps the zero
+    /// page with the bits the VMA gives it, allocating the page table first where there is
+    /// none), and nothing between those faults changes that. This does them all at once: the
+    /// same entry written in every slot, the tables allocated as those faults would, and
+    /// what each fault counts (pgfault, the task's minor faults, its memory cgroup's faults,
+    /// one zero-page event a page, of which only those the event log keeps are made). So
+    /// populating a huge read-only mapping costs a page-table allocation a table, bounded by
+    /// the simulated RAM, instead of a fault a page; the result is the same. Returns how many
+    /// pages after `va` it mapped; the caller faults the next one (which may need the OOM
+    /// killer) as usual. Does nothing where the faults would differ: another kind of VMA, a
+    /// page that is not empty, a memory cgroup above its high limit (each fault would then
+    /// reclaim); and stays in the one page table when the task is in a memory cgroup (a
+    /// table it allocates could take the group above its high limit).
+    fn zero_run(&mut self, id: MmId, pid: Pid, va: u64, end: u64) -> u64 {
+        let zero = self.m.frames.zero_pfn();
+        let entry = self.pte(id, va);
+        let Some(vma) = self.mms[id].vmas.containing(va) else { return 0 };
+        if !entry.present() || entry.pfn() != zero || !vma.is_private_anon() {
+            return 0;
+        }
+        let run_end = end.min(vma.end);
+        let pgd = self.mms[id].pgd;
+        let before = self.charging_as(pid);
+        let memcg = self.m.frames.memcgs.charge_to;
+        if !self.m.frames.memcgs.above_high(memcg).is_empty() {
+            self.m.frames.memcgs.charge_to = before;
+            return 0;
+        }
+        let mut done = 0;
+        let mut at = va + PAGE_SIZE;
+        while at < run_end {
+            let table_end = (at | (PMD_SIZE - 1)) + 1;
+            let span_end = run_end.min(table_end);
+            let table = match pgtable::leaf_table(&self.m.frames, pgd, at) {
+                Some(t) => t,
+                None if memcg == crate::memcg::ROOT_MEMCG => {
+                    // The fault at `at` would allocate the table (charged as the fault's).
+                    let mut new = 0;
+                    let t = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, at, &mut new);
+                    self.mm_mut(id).pgtable_pages += new;
+                    match t {
+                        Some(t) => t,
+                        None => break,
+                    }
+                }
+                None => break,
+            };
+            let first = pgtable::index(at, 0);
+            let count = ((span_end - at) >> PAGE_SHIFT) as usize;
+            let slots = &self.m.frames.table(table)[first..first + count];
+            let n = slots.iter().take_while(|&&e| Pte(e).is_none()).count();
+            self.m.frames.table_mut(table)[first..first + n].fill(entry.0);
+            done += n as u64;
+            if n < count {
+                break;
+            }
+            at = span_end;
+            if at == table_end && at < run_end {
+                // A table left behind full of the zero page (the caller shares the last one).
+                self.m.frames.share_zero_table(table);
+            }
+        }
+        self.m.frames.memcgs.charge_to = before;
+        self.m.vmstat.pgfault += done;
+        self.m.frames.memcgs.count_minor_faults(memcg, done);
+        if let Some(t) = self.tasks.get_mut(&pid) {
+            t.min_flt += done;
+        }
+        self.m.log_run(pid, va + PAGE_SIZE, done, false, EventKind::ZeroPage);
+        done
     }
 
     /// check_vma_flags: what GUP may do in a VMA.

@@ -13,9 +13,10 @@ impl Kernel {
         if fd < 0 {
             return Err(Errno::EBADF);
         }
-        self.m.get_open(open);
-        let task = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        // Not in an exited task: nothing would close it (exit closed the others).
+        let task = self.tasks.get_mut(&pid).filter(|t| t.exit_code.is_none()).ok_or(Errno::ESRCH)?;
         let old = task.fds.insert(fd, open);
+        self.m.get_open(open);
         if cloexec {
             task.cloexec.insert(fd);
         } else {

@@ -111,6 +111,7 @@ impl Kernel {
 
     fn install_fd(&mut self, pid: Pid, o: crate::file::OpenFileId) -> SysResult<u64> {
         let task = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?;
+        debug_assert!(task.exit_code.is_none(), "a descriptor installed in exited task {pid}");
         let mut fd = 0;
         while task.fds.contains_key(&fd) {
             fd += 1;
@@ -122,7 +123,9 @@ impl Kernel {
 
     /// `open(path, flags)`: returns the lowest free descriptor.
     pub fn open(&mut self, pid: Pid, path: &str, flags: u64) -> SysResult<u64> {
-        self.task(pid).ok_or(Errno::ESRCH)?;
+        // An exited task (a zombie the OOM killer left, say) makes no more calls: its
+        // descriptors were closed at exit and nothing would close a new one.
+        self.task(pid).filter(|t| t.exit_code.is_none()).ok_or(Errno::ESRCH)?;
         let id = match self.lookup(path) {
             Some(id) => {
                 if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
@@ -161,7 +164,7 @@ impl Kernel {
 
     /// `memfd_create(name, flags)`: an anonymous shmem file, shown as `/memfd:NAME (deleted)`.
     pub fn memfd_create(&mut self, pid: Pid, name: &str, flags: u64) -> SysResult<u64> {
-        self.task(pid).ok_or(Errno::ESRCH)?;
+        self.task(pid).filter(|t| t.exit_code.is_none()).ok_or(Errno::ESRCH)?;
         let ino = self.m.new_ino();
         let id = self.m.add_file(File {
             always_deleted: true,

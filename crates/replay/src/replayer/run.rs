@@ -40,6 +40,11 @@ pub trait Observer {
     fn event_capacity(&self) -> usize {
         0
     }
+    /// The model's RAM ([`crate::DEFAULT_RAM`] unless the observer says otherwise): a fuzzer
+    /// asks for less, so that a log that populates everything runs out of memory sooner.
+    fn ram_bytes(&self) -> u64 {
+        super::DEFAULT_RAM
+    }
     /// A run over the log begins: what the observer saw of an earlier run is void (that run
     /// learned something and the replay starts again).
     fn run_started(&mut self) {}
@@ -154,7 +159,7 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
         }
         let _ = tx.send(batch);
     });
-    let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity());
+    let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity(), observer.ram_bytes());
     'outer: for batch in rx {
         for (i, item) in batch.iter().enumerate() {
             if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
