@@ -105,10 +105,49 @@ impl Kernel {
     }
 
     /// Maps the vDSO and its data pages with the data pages starting at `base`, as an
-    /// adopted address space showed them.
+    /// adopted address space showed them. EINVAL for an unaligned base or one that puts
+    /// them beyond TASK_SIZE; EEXIST if they would overlap a VMA (a maps text whose lines
+    /// overlap, which no kernel writes, must not corrupt the model).
     pub fn adopt_vdso(&mut self, pid: Pid, base: u64) -> SysResult<u64> {
         let id = self.mm_id(pid)?;
         let layout = self.m.config.vdso;
+        let pages = layout.vvar_pages + layout.vvar_vclock_pages + layout.vdso_pages;
+        let end = pages.checked_mul(PAGE_SIZE).and_then(|len| base.checked_add(len));
+        let end = end.filter(|&e| base & !PAGE_MASK == 0 && e <= self.task_size(id)).ok_or(Errno::EINVAL)?;
+        if self.mms[id].vmas.find(base).is_some_and(|o| o.start < end) {
+            return Err(Errno::EEXIST);
+        }
         self.link_vdso(id, layout, base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// The vDSO of an adopted address space goes only where nothing is mapped (a fuzzed
+    /// maps text with overlapping lines put it over an adopted library, and the VMA tree
+    /// held two VMAs over the same pages).
+    #[test]
+    fn the_vdso_is_adopted_only_where_the_range_is_free() {
+        let mut k = Kernel::new(Config { ram_bytes: 16 << 20, paranoid: true, ..Config::default() });
+        let pid = k.spawn_empty("t").unwrap();
+        let lib = AdoptedVma {
+            start: 0x7fff_f7df_b000,
+            end: 0x7fff_fef5_1000,
+            prot: PROT_READ | PROT_EXEC,
+            shared: false,
+            file: None,
+            grows_down: false,
+        };
+        k.adopt_vma(pid, lib).unwrap();
+        assert_eq!(k.adopt_vdso(pid, 0x7fff_f7fc_2000), Err(Errno::EEXIST));
+        assert_eq!(k.adopt_vdso(pid, 0x7fff_f7df_a000), Err(Errno::EEXIST), "its last pages overlap");
+        assert_eq!(k.adopt_vdso(pid, 0x7fff_f7fc_2001), Err(Errno::EINVAL));
+        assert_eq!(k.adopt_vdso(pid, u64::MAX & PAGE_MASK), Err(Errno::EINVAL));
+        assert_eq!(k.mm(pid).unwrap().vmas.iter().count(), 1);
+        assert!(k.adopt_vdso(pid, 0x7fff_ff00_0000).is_ok());
+        crate::invariants::check_kernel(&k);
     }
 }
