@@ -20,6 +20,7 @@ pub const LESSONS: &[(&str, &str)] = &[
     ("munmap-split", include_str!("../../../examples/munmap-split.mm")),
     ("mprotect", include_str!("../../../examples/mprotect.mm")),
     ("oom-killer", include_str!("../../../examples/oom-killer.mm")),
+    ("memory-pressure", include_str!("../../../examples/memory-pressure.mm")),
     ("kernel-x86_64", include_str!("../../../examples/kernel-x86_64.mm")),
     ("kernel-i386", include_str!("../../../examples/kernel-i386.mm")),
     ("ia32", include_str!("../../../examples/ia32.mm")),

@@ -66,6 +66,10 @@ pub struct Config {
     pub cap_sys_admin: bool,
     /// `vm.page-cluster`: swap readahead reads at most 2^page_cluster pages (at most 32).
     pub page_cluster: u32,
+    /// `vm.swappiness` (0-200): how much of reclaim's scan goes to anonymous memory.
+    pub swappiness: u32,
+    /// `vm.min_free_kbytes`; `None` computes Linux's boot default from the RAM size.
+    pub min_free_kbytes: Option<u64>,
     /// `vm.overcommit_memory`: 0 heuristic, 1 always, 2 never (strict accounting).
     pub overcommit_memory: u8,
     /// `vm.overcommit_ratio` (percent of RAM in the commit limit when `overcommit_kbytes` is 0).
@@ -105,6 +109,8 @@ impl Default for Config {
             cap_ipc_lock: true,
             cap_sys_admin: true,
             page_cluster: 3,
+            swappiness: 60,
+            min_free_kbytes: None,
             overcommit_memory: 0,
             overcommit_ratio: 50,
             overcommit_kbytes: 0,

@@ -87,6 +87,42 @@ pub enum EventKind {
         /// The slot.
         offset: u64,
     },
+    /// A reclaim run ended.
+    Reclaim {
+        /// Who ran it.
+        run: ReclaimRun,
+        /// Inactive pages scanned.
+        scanned: u64,
+        /// Frames freed.
+        freed: u64,
+    },
+    /// Reclaim discarded a lazily freed page nobody wrote since MADV_FREE.
+    LazyFreeDiscarded,
+    /// Reclaim wrote a dirty page of a file back before evicting it.
+    FileWriteback {
+        /// The file's inode number.
+        ino: u64,
+        /// The page's index in the file.
+        index: u64,
+    },
+    /// Reclaim dropped a clean page of a file from the page cache.
+    FileEvicted {
+        /// The file's inode number.
+        ino: u64,
+        /// The page's index in the file.
+        index: u64,
+    },
+}
+
+/// Which reclaim an [`EventKind::Reclaim`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReclaimRun {
+    /// kswapd, woken below the low watermark.
+    Kswapd,
+    /// Direct reclaim by a task whose allocation failed.
+    Direct,
+    /// Reclaim inside the memory cgroup with this id, at its limit or above `memory.high`.
+    Memcg(u16),
 }
 
 /// One logged event.
@@ -148,6 +184,23 @@ impl fmt::Display for Event {
             }
             EventKind::Unuse { swap_type, offset } => {
                 write!(f, "swapoff: page of swap slot {swap_type}:{offset} mapped back (unuse_pte)")
+            }
+            EventKind::Reclaim { run, scanned, freed } => {
+                let (who, func) = match run {
+                    ReclaimRun::Kswapd => ("kswapd woke below the low watermark".to_string(), "balance_pgdat"),
+                    ReclaimRun::Direct => ("direct reclaim: no free frame".to_string(), "try_to_free_pages"),
+                    ReclaimRun::Memcg(g) => (format!("memory cgroup {g} at its limit"), "try_to_free_mem_cgroup_pages"),
+                };
+                write!(f, "{who}: scanned {scanned} inactive page(s), freed {freed} ({func}, shrink_folio_list)")
+            }
+            EventKind::LazyFreeDiscarded => {
+                write!(f, "lazily freed page still clean: discarded, not swapped (shrink_folio_list)")
+            }
+            EventKind::FileWriteback { ino, index } => {
+                write!(f, "dirty page {index} of inode {ino} written back before eviction (shrink_folio_list, pageout)")
+            }
+            EventKind::FileEvicted { ino, index } => {
+                write!(f, "clean page {index} of inode {ino} dropped from the page cache (shrink_folio_list, __remove_mapping)")
             }
         }
     }

@@ -199,6 +199,9 @@ pub struct File {
     /// Pages below EOF of a regular file that are not in the page cache (evicted by
     /// MADV_PAGEOUT or punched out by MADV_REMOVE); every other page is cached.
     pub evicted: std::collections::BTreeSet<u64>,
+    /// The disk's copy of pages reclaim wrote back (dirty pages it evicted), without
+    /// trailing zeros: read instead of `source` when they come back.
+    pub written_back: BTreeMap<u64, Box<[u8]>>,
     /// Pages this object holds charged to the commit limit: the size of a shared anonymous
     /// object at creation (shmem_acct_size), or the allocated pages of a memfd
     /// (VM_NORESERVE objects charge per page, shmem_acct_blocks).
@@ -231,6 +234,7 @@ impl File {
             unwritten: false,
             folios: BTreeMap::new(),
             evicted: Default::default(),
+            written_back: BTreeMap::new(),
             acct_pages: 0,
             acct_per_page: false,
         }
@@ -325,10 +329,20 @@ impl File {
         self.always_deleted || self.nlink == 0
     }
 
-    /// The bytes of page `index` from the imported source (zeros past its end).
+    /// Records the bytes of page `index` as written to the disk (writeback before
+    /// eviction).
+    pub fn write_back(&mut self, index: u64, page: &[u8]) {
+        let used = page.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        self.written_back.insert(index, page[..used].into());
+    }
+
+    /// The bytes of page `index` on the disk: as reclaim wrote them back, or from the
+    /// imported source (zeros past its end).
     pub fn source_page(&self, index: u64) -> Vec<u8> {
         let mut page = vec![0u8; crate::layout::PAGE_SIZE as usize];
-        if let Some(src) = &self.source {
+        if let Some(w) = self.written_back.get(&index) {
+            page[..w.len()].copy_from_slice(w);
+        } else if let Some(src) = &self.source {
             src.read_at(index.saturating_mul(crate::layout::PAGE_SIZE), &mut page);
         }
         let valid = self.size.saturating_sub(index.saturating_mul(crate::layout::PAGE_SIZE));

@@ -25,6 +25,9 @@
 //!   swap cache and the slots agree; an anonymous page's references are its mappings plus
 //!   one if the swap cache holds it, and only a swap-cache page may be mapped nowhere;
 //!   MM_SWAPENTS equals the swap PTEs.
+//! * reclaim: only user pages carry LRU flags (active, referenced); the clock hands lie in
+//!   RAM; kswapd's failure count stays within MAX_RECLAIM_RETRIES; reclaim's written-back
+//!   copies are of regular files' pages below their end.
 
 use crate::file::FileKind;
 use crate::flags::VmFlags;
@@ -111,7 +114,15 @@ pub fn check_kernel(k: &Kernel) {
                 assert_eq!(f.cache.get(index), Some(pfn), "pfn {pfn:#x} not in its file's cache at index {index}");
                 assert_eq!(meta.refcount, meta.mapcount + 1, "page-cache pfn {pfn:#x}: refcount must be mappings + 1");
             }
-            Owner::PageTable | Owner::Kernel(_) => assert_eq!(meta.refcount, 1),
+            Owner::PageTable | Owner::Kernel(_) => {
+                assert_eq!(meta.refcount, 1);
+                assert!(
+                    !meta.flags.intersects(PageFlags::ACTIVE | PageFlags::REFERENCED),
+                    "pfn {pfn:#x} ({:?}) is on no LRU list but has LRU flags {:?}",
+                    meta.owner,
+                    meta.flags
+                );
+            }
             Owner::Free | Owner::Reserved => unreachable!(),
         }
         assert_ne!(pfn, zero);
@@ -141,6 +152,7 @@ pub fn check_kernel(k: &Kernel) {
         }
     }
     check_memcgs(k);
+    check_reclaim(k);
     let shmem_charges: u64 = k.m.files.iter().flatten().map(|f| f.acct_pages).sum();
     assert_eq!(
         k.m.committed,
@@ -155,6 +167,22 @@ pub fn check_kernel(k: &Kernel) {
         f.cache.check_invariants();
         for (idx, pfn) in f.cache.iter() {
             assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx as u32 });
+        }
+    }
+}
+
+/// Reclaim's state: clock hands inside RAM, kswapd's failure count bounded, written-back
+/// copies only of pages of regular files below their end.
+fn check_reclaim(k: &Kernel) {
+    let total = k.m.frames.total_frames();
+    for hand in k.m.reclaim.hands {
+        assert!(hand <= total, "reclaim clock hand {hand} past the last frame {total}");
+    }
+    assert!(k.m.reclaim.kswapd_failures <= crate::reclaim::MAX_RECLAIM_RETRIES);
+    for f in k.m.files.iter().flatten() {
+        if let Some((&last, _)) = f.written_back.iter().next_back() {
+            assert_eq!(f.kind, FileKind::Regular, "{}: written back but not a regular file", f.path);
+            assert!(last < f.size_pages(), "{}: written-back page {last} past the end", f.path);
         }
     }
 }

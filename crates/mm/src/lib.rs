@@ -45,6 +45,7 @@ pub mod ops;
 pub mod page_cache;
 pub mod pgtable;
 pub mod pgtable_i386;
+pub mod reclaim;
 pub mod signal;
 pub mod space;
 pub mod swap;

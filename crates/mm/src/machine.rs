@@ -38,6 +38,40 @@ pub struct VmEvents {
     pub thp_fault_alloc: u64,
     /// oom_kill: processes the OOM killer killed.
     pub oom_kill: u64,
+    /// pgscan_kswapd: inactive pages kswapd scanned.
+    pub pgscan_kswapd: u64,
+    /// pgscan_direct: inactive pages direct and memcg reclaim scanned.
+    pub pgscan_direct: u64,
+    /// pgsteal_kswapd: pages kswapd freed.
+    pub pgsteal_kswapd: u64,
+    /// pgsteal_direct: pages direct and memcg reclaim freed.
+    pub pgsteal_direct: u64,
+    /// pgscan_anon: inactive anonymous pages scanned.
+    pub pgscan_anon: u64,
+    /// pgscan_file: inactive file pages scanned.
+    pub pgscan_file: u64,
+    /// pgsteal_anon: anonymous pages reclaimed.
+    pub pgsteal_anon: u64,
+    /// pgsteal_file: file pages reclaimed.
+    pub pgsteal_file: u64,
+    /// pgrefill: active pages scanned for aging.
+    pub pgrefill: u64,
+    /// pglazyfreed: lazily freed pages reclaim discarded.
+    pub pglazyfreed: u64,
+    /// workingset_refault_anon: reclaimed anonymous pages read back from swap.
+    pub workingset_refault_anon: u64,
+    /// workingset_refault_file: evicted file pages read back.
+    pub workingset_refault_file: u64,
+    /// pageoutrun: kswapd wake-ups.
+    pub pageoutrun: u64,
+    /// allocstall_normal: machine-wide direct reclaim runs.
+    pub allocstall: u64,
+    /// nr_vmscan_write: dirty pages reclaim wrote (to swap or to their file).
+    pub nr_vmscan_write: u64,
+    /// drop_pagecache: writes of 1 or 3 to drop_caches.
+    pub drop_pagecache: u64,
+    /// drop_slab: writes of 2 or 3 to drop_caches.
+    pub drop_slab: u64,
 }
 
 /// Everything but the tasks and address spaces: physical memory, files, settings, the log.
@@ -67,6 +101,8 @@ pub struct Machine {
     pub(crate) read_io: bool,
     /// Swap devices and the swap cache.
     pub swap: crate::swap::Swap,
+    /// Reclaim's clock hands and kswapd's state.
+    pub reclaim: crate::reclaim::ReclaimState,
     /// The kernel's copy of the vDSO code ([`Config::vdso_image`]), made when a process
     /// first faults on `[vdso]`: a file the machine holds open, whose pages every `[vdso]`
     /// VMA maps.
@@ -98,6 +134,7 @@ impl Machine {
             vmstat: VmEvents::default(),
             read_io: false,
             swap: crate::swap::Swap::new(),
+            reclaim: Default::default(),
             vdso_file: None,
             kmsg: Vec::new(),
             kalloc,
@@ -191,6 +228,7 @@ impl Machine {
         // A regular-file page that was evicted is read back from the disk: a major fault.
         if self.file_mut(file).evicted.remove(&index) {
             self.read_io = true;
+            self.vmstat.workingset_refault_file += 1;
         }
         // A memfd charges each page it allocates (shmem_acct_blocks).
         if self.file(file).acct_per_page {

@@ -5,8 +5,8 @@
 //! 1. An allocation fails: the buddy allocator is empty (a *global* OOM), or the charge
 //!    would take a memory cgroup over `memory.max` (a *memcg* OOM, whose `max` event counts
 //!    the refusal).
-//! 2. Reclaim tries to free pages in that scope ([`Kernel::reclaim_for_allocation`]: for
-//!    now clean page cache only); if it frees some, the allocation is retried.
+//! 2. Reclaim tries to free pages in that scope ([`Kernel::reclaim_for_allocation`], the
+//!    LRU scan of [`crate::reclaim`]); if it frees some, the allocation is retried.
 //! 3. Otherwise `out_of_memory` picks a victim among the tasks of the scope (every task, or
 //!    the tasks of the cgroup and its descendants): the one with the highest
 //!    [`Kernel::oom_badness`] — its resident pages, swap entries and page-table pages, plus
@@ -179,10 +179,12 @@ impl Kernel {
     /// for an allocation that failed, if it can; returns how many it freed. This is the one
     /// place the OOM path asks reclaim for memory.
     ///
-    /// Until the model has LRU scanning and swap, reclaim drops clean, unmapped page-cache
-    /// pages ([`crate::clean_cache`]); anonymous, dirty and mapped pages stay.
+    /// The LRU scan ([`crate::reclaim`]) sends anonymous pages to swap, writes dirty file
+    /// pages back and evicts them, unmapping what it takes; if it falls short, clean
+    /// unmapped large page-cache folios, which the scan leaves alone, are dropped whole
+    /// ([`crate::clean_cache`]).
     pub(crate) fn reclaim_for_allocation(&mut self, scope: OomScope, nr_pages: u64) -> u64 {
-        self.drop_clean_cache(scope, nr_pages.max(crate::clean_cache::SWAP_CLUSTER_MAX))
+        self.direct_reclaim(scope, nr_pages)
     }
 
     /// Kills `victim` for an OOM in `scope` that task `current` ran into: logs Linux's
@@ -260,7 +262,7 @@ impl Kernel {
                 mm.rss.file,
                 mm.rss.shmem,
                 mm.pgtable_pages * PAGE_SIZE,
-                0,
+                mm.rss.swap,
                 t.oom_score_adj,
                 t.comm
             );

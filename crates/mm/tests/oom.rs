@@ -272,8 +272,9 @@ fn a_group_at_its_limit_drops_clean_page_cache_before_killing() {
     assert_eq!(k.machine().vmstat.oom_kill, 0);
     let m = k.mmap(p, 0, 3 * MIB, PROT_READ, MAP_PRIVATE, fd as i64, 0).unwrap();
     let majors = k.task(p).unwrap().maj_flt;
-    assert_eq!(k.load(p, m, 1).unwrap(), vec![5]);
-    assert!(k.task(p).unwrap().maj_flt > majors, "a dropped page comes back from the disk");
+    // Which pages reclaim dropped is reclaim order, not checked (docs/reclaim.md).
+    assert_eq!(k.load(p, m, 3 * MIB).unwrap(), vec![5; (3 * MIB) as usize]);
+    assert!(k.task(p).unwrap().maj_flt > majors, "dropped pages come back from the disk");
     check_kernel(&k);
 }
 

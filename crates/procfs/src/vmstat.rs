@@ -9,7 +9,7 @@ use std::fmt::Write;
 pub fn vmstat(k: &Kernel) -> String {
     let c = mem_counts(k);
     let e = &k.machine().vmstat;
-    let lines: [(&str, u64); 30] = [
+    let lines: [(&str, u64); 48] = [
         ("nr_free_pages", c.free),
         ("nr_inactive_anon", c.inactive_anon),
         ("nr_active_anon", c.active_anon),
@@ -23,6 +23,7 @@ pub fn vmstat(k: &Kernel) -> String {
         ("nr_dirty", c.dirty),
         ("nr_shmem", c.shmem),
         ("nr_page_table_pages", c.page_tables),
+        ("nr_writeback", 0),
         ("nr_swapcached", c.swap_cached),
         ("pgalloc_normal", k.machine().frames.allocs),
         ("pgfree", k.machine().frames.frees),
@@ -33,6 +34,23 @@ pub fn vmstat(k: &Kernel) -> String {
         ("pswpout", k.machine().swap.pswpout),
         ("pgfault", e.pgfault),
         ("pgmajfault", e.pgmajfault),
+        ("pgrefill", e.pgrefill),
+        ("pgsteal_kswapd", e.pgsteal_kswapd),
+        ("pgsteal_direct", e.pgsteal_direct),
+        ("pgscan_kswapd", e.pgscan_kswapd),
+        ("pgscan_direct", e.pgscan_direct),
+        ("pgscan_anon", e.pgscan_anon),
+        ("pgscan_file", e.pgscan_file),
+        ("pgsteal_anon", e.pgsteal_anon),
+        ("pgsteal_file", e.pgsteal_file),
+        ("pglazyfreed", e.pglazyfreed),
+        ("workingset_refault_anon", e.workingset_refault_anon),
+        ("workingset_refault_file", e.workingset_refault_file),
+        ("nr_vmscan_write", e.nr_vmscan_write),
+        ("pageoutrun", e.pageoutrun),
+        ("allocstall_normal", e.allocstall),
+        ("drop_pagecache", e.drop_pagecache),
+        ("drop_slab", e.drop_slab),
         ("oom_kill", e.oom_kill),
         ("unevictable_pgs_mlocked", e.mlocked),
         ("unevictable_pgs_munlocked", e.munlocked),

@@ -323,6 +323,17 @@ impl Interpreter {
         };
         match name.name.as_str() {
             "max_map_count" => self.kernel.config_mut().max_map_count = self.int(cx, value)?,
+            "swappiness" => {
+                let v = self.int(cx, value)?;
+                let v = u32::try_from(v).map_err(|_| vpos.error("swappiness must be 0 to 200"))?;
+                self.kernel.set_swappiness(v).map_err(|_| vpos.error("swappiness must be 0 to 200"))?;
+            }
+            "min_free_kbytes" => {
+                let v = self.int(cx, value)?;
+                self.kernel
+                    .set_min_free_kbytes(v)
+                    .map_err(|_| vpos.error("min_free_kbytes must be 0 to 2147483647"))?;
+            }
             "page_cluster" => {
                 let v = self.int(cx, value)?;
                 self.kernel.config_mut().page_cluster = u32::try_from(v)
@@ -399,7 +410,8 @@ impl Interpreter {
             other => {
                 return Err(name.pos.error(format!(
                     "unknown setting `{other}` (known: arch, max_map_count, ram, rlimit_stack, rlimit_data, \
-                     rlimit_as, thp, fault_around_bytes, cgroup, overcommit_memory, page_cluster)"
+                     rlimit_as, thp, fault_around_bytes, cgroup, overcommit_memory, page_cluster, swappiness, \
+                     min_free_kbytes)"
                 )))
             }
         }

@@ -90,6 +90,7 @@ impl Kernel {
         };
         if r.is_ok() {
             self.handle_over_high();
+            self.wakeup_kswapd();
         }
         self.m.frames.memcgs.charge_to = before;
         r

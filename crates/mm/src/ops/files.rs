@@ -356,6 +356,12 @@ impl Kernel {
                 f.cache.remove(*i);
             }
             f.evicted = f.evicted.split_off(&0).into_iter().filter(|&i| i < keep_pages).collect();
+            f.written_back.split_off(&keep_pages);
+            // Bytes past the new end in a written-back last page read as zero afterwards.
+            if let Some(w) = f.written_back.get_mut(&(len >> PAGE_SHIFT)) {
+                let keep = ((len % PAGE_SIZE) as usize).min(w.len());
+                *w = w[..keep].into();
+            }
             if f.acct_per_page {
                 let n = dropped.len() as u64;
                 f.acct_pages -= n;

@@ -484,6 +484,8 @@ impl Kernel {
             if f.kind == FileKind::Regular {
                 for i in lo..hi.min(f.size_pages()) {
                     f.evicted.insert(i);
+                    // The hole reads as zeros: the written-back copy is gone too.
+                    f.written_back.remove(&i);
                 }
             }
         }

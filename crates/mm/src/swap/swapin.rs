@@ -66,6 +66,7 @@ impl Kernel {
             .update(e.offset, |s| s.cached = true);
         self.m.swap.cache_insert(e, pfn);
         self.m.swap.pswpin += 1;
+        self.m.vmstat.workingset_refault_anon += 1;
         Some(pfn)
     }
 

@@ -1,6 +1,7 @@
 //! The files a scenario reads and writes by path (`cat`, `echo VALUE > PATH`, `mkdir`,
 //! `rmdir`, `file_value`, `file_key`): `/proc/PID/...` (and `/proc/self/...`, the
-//! statement's process), `/proc/meminfo`, `/proc/vmstat`, and the memory cgroup file system
+//! statement's process), `/proc/meminfo`, `/proc/vmstat`, `/proc/sys/vm/swappiness`,
+//! `min_free_kbytes` and `drop_caches`, and the memory cgroup file system
 //! below `/sys/fs/cgroup` (v2) or `/sys/fs/cgroup/memory` (v1, after `set cgroup 1`); plus
 //! the kernel log (`dmesg`) and the processes the OOM killer ends.
 
@@ -104,6 +105,10 @@ impl Interpreter {
         match path {
             "/proc/meminfo" => return Ok(procfs::meminfo(k)),
             "/proc/vmstat" => return Ok(procfs::vmstat(k)),
+            "/proc/sys/vm/swappiness" => return Ok(format!("{}\n", k.machine().config.swappiness)),
+            "/proc/sys/vm/min_free_kbytes" => return Ok(format!("{}\n", k.min_free_kbytes())),
+            // Mode 0200: not even root may read it.
+            "/proc/sys/vm/drop_caches" => return Err(Errno::EACCES),
             _ => {}
         }
         if let Some(rest) = path.strip_prefix("/proc/") {
@@ -130,6 +135,17 @@ impl Interpreter {
     /// Writes `text` to the file at `path`, as the statement's process if it has one.
     fn write_path(&mut self, cx: Cx, path: &str, text: &str) -> Result<(), Errno> {
         let writer = self.target(cx, None).map(|(_, p)| p).unwrap_or(0);
+        if let Some(name) = path.strip_prefix("/proc/sys/vm/") {
+            // proc_dointvec_minmax: an int, within the file's range, else EINVAL.
+            let v: i64 = text.trim().parse().map_err(|_| Errno::EINVAL)?;
+            let v = u64::try_from(v).map_err(|_| Errno::EINVAL)?;
+            return match name {
+                "swappiness" => self.kernel.set_swappiness(u32::try_from(v).map_err(|_| Errno::EINVAL)?),
+                "min_free_kbytes" => self.kernel.set_min_free_kbytes(v),
+                "drop_caches" => self.kernel.drop_caches(u32::try_from(v).map_err(|_| Errno::EINVAL)?).map(|_| ()),
+                _ => Err(Errno::ENOENT),
+            };
+        }
         if let Some(rest) = path.strip_prefix("/proc/") {
             let (which, file) = rest.split_once('/').ok_or(Errno::ENOENT)?;
             let pid = self.proc_pid(cx, which)?;
