@@ -56,7 +56,7 @@ fn a_process_larger_than_ram_pages_to_swap_and_back() {
     let pages = 24 * MIB / P;
     let a = k.mmap(p, 0, pages * P, RW, ANON, -1, 0).unwrap();
     fill(&mut k, p, a, pages);
-    let v = k.machine().vmstat.clone();
+    let v = k.machine().vmstat;
     assert!(k.machine().swap.pswpout > 0 && v.pgsteal_anon > 0, "anonymous pages went to swap");
     assert_eq!(v.oom_kill, 0);
     assert!(v.pgscan_direct + v.pgscan_kswapd >= v.pgsteal_direct + v.pgsteal_kswapd);
@@ -113,7 +113,7 @@ fn dirty_shared_file_pages_are_written_back_then_read_back_by_major_faults() {
     let fd = k.open(p, "/data", O_RDWR).unwrap();
     let m = k.mmap(p, 0, len, RW, MAP_SHARED, fd as i64, 0).unwrap();
     fill(&mut k, p, m, len / P);
-    let v = k.machine().vmstat.clone();
+    let v = k.machine().vmstat;
     assert!(v.nr_vmscan_write > 0 && v.pgsteal_file > 0, "dirty pages written back and evicted");
     assert_eq!(v.oom_kill, 0);
     let majors = k.task(p).unwrap().maj_flt;

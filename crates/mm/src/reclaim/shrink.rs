@@ -58,6 +58,17 @@ enum Refs {
     Reclaim,
 }
 
+/// What one reclaim run carries from list to list.
+struct Run {
+    /// The reverse map, built when the run started.
+    rmap: Rmap,
+    /// kswapd or direct reclaim.
+    who: Reclaimer,
+    /// Pages this run deactivated: Linux puts them at the head of the inactive list,
+    /// which the run does not reach again.
+    deactivated: HashSet<Pfn>,
+}
+
 /// One list's pages in scope, in frame order, and how many are active.
 struct ListPages {
     pfns: Vec<Pfn>,
@@ -132,13 +143,10 @@ impl Kernel {
     /// shrink_node (or a memcg's shrink_lruvec): reclaims up to `nr` frames from `scope`;
     /// returns (pages scanned, frames freed).
     pub(crate) fn shrink(&mut self, scope: OomScope, nr: u64, who: Reclaimer) -> (u64, u64) {
-        let rmap = self.build_rmap();
+        let mut run = Run { rmap: self.build_rmap(), who, deactivated: HashSet::new() };
         let groups = self.scope_groups(scope);
         let swappiness = u64::from(self.m.config.swappiness.min(200));
         let (mut scanned, mut freed) = (0, 0);
-        // Pages this run deactivated: Linux puts them at the head of the inactive list,
-        // which the run does not reach again.
-        let mut deactivated = HashSet::new();
         for priority in (0..=DEF_PRIORITY).rev() {
             let can_swap = swappiness > 0 && self.m.swap.free_pages() > 0;
             let lists = self.lru_pages(&groups);
@@ -154,11 +162,11 @@ impl Kernel {
                     (scan * frac).div_ceil(200)
                 };
                 let (inactive_quota, active_quota) = (share(list.inactive()), share(list.active));
-                let (s, f) = self.shrink_inactive_list(lru, list, inactive_quota, nr - freed, &rmap, who, &deactivated);
+                let (s, f) = self.shrink_inactive_list(lru, list, inactive_quota, nr - freed, &run);
                 scanned += s;
                 freed += f;
                 if list.inactive_is_low() {
-                    self.shrink_active_list(lru, list, active_quota, &rmap, &mut deactivated);
+                    self.shrink_active_list(lru, list, active_quota, &mut run);
                 }
             }
             if freed >= nr {
@@ -201,16 +209,7 @@ impl Kernel {
 
     /// shrink_inactive_list: scans up to `quota` inactive pages of `list`, stopping once
     /// `want` frames are freed; returns (scanned, freed).
-    fn shrink_inactive_list(
-        &mut self,
-        lru: Lru,
-        list: &ListPages,
-        quota: u64,
-        want: u64,
-        rmap: &Rmap,
-        who: Reclaimer,
-        deactivated: &HashSet<Pfn>,
-    ) -> (u64, u64) {
+    fn shrink_inactive_list(&mut self, lru: Lru, list: &ListPages, quota: u64, want: u64, run: &Run) -> (u64, u64) {
         let (mut scanned, mut freed, mut visited) = (0, 0, 0);
         let hand = self.m.reclaim.hands[lru as usize];
         let start = list.pfns.partition_point(|&p| p < hand);
@@ -221,13 +220,13 @@ impl Kernel {
             let meta = self.m.frames.meta(pfn);
             if meta.flags.contains(PageFlags::ACTIVE)
                 || self.lru_of(pfn, &meta) != Some(lru)
-                || deactivated.contains(&pfn)
+                || run.deactivated.contains(&pfn)
             {
                 continue;
             }
             scanned += 1;
-            self.count_scan(lru, who);
-            let maps = self.live_maps(pfn, rmap.get(&pfn).map_or(&[], |v| v.as_slice()));
+            self.count_scan(lru, run.who);
+            let maps = self.live_maps(pfn, run.rmap.get(&pfn).map_or(&[], |v| v.as_slice()));
             let dirty = meta.flags.contains(PageFlags::DIRTY) || maps.iter().any(|&(id, va)| self.pte(id, va).dirty());
             match self.folio_check_references(pfn, lru, &maps) {
                 Refs::Activate => self.activate(pfn),
@@ -236,7 +235,7 @@ impl Kernel {
                 Refs::ReclaimClean | Refs::Reclaim => {
                     if self.shrink_folio(pfn, &maps) {
                         freed += 1;
-                        self.count_steal(lru, who);
+                        self.count_steal(lru, run.who);
                     }
                 }
             }
@@ -249,14 +248,7 @@ impl Kernel {
     }
 
     /// shrink_active_list: ages up to `quota` active pages of `list` onto the inactive one.
-    fn shrink_active_list(
-        &mut self,
-        lru: Lru,
-        list: &ListPages,
-        quota: u64,
-        rmap: &Rmap,
-        deactivated: &mut HashSet<Pfn>,
-    ) {
+    fn shrink_active_list(&mut self, lru: Lru, list: &ListPages, quota: u64, run: &mut Run) {
         let mut scanned = 0;
         for pfn in list.pfns.iter().copied() {
             if scanned >= quota {
@@ -268,14 +260,14 @@ impl Kernel {
             }
             scanned += 1;
             self.m.vmstat.pgrefill += 1;
-            let maps = self.live_maps(pfn, rmap.get(&pfn).map_or(&[], |v| v.as_slice()));
+            let maps = self.live_maps(pfn, run.rmap.get(&pfn).map_or(&[], |v| v.as_slice()));
             let (young, exec) = self.referenced_ptes(pfn, &maps);
             if young > 0 && exec && matches!(meta.owner, Owner::File { .. }) {
                 continue;
             }
             self.m.frames.meta_mut(pfn).flags -= PageFlags::ACTIVE;
             self.m.vmstat.pgdeactivate += 1;
-            deactivated.insert(pfn);
+            run.deactivated.insert(pfn);
         }
     }
 

@@ -33,7 +33,7 @@ pub fn default_min_free_kbytes(ram_kb: u64) -> u64 {
 /// ⌊√x⌋ (`u64::isqrt` is newer than the crate's minimum Rust).
 fn int_sqrt(x: u64) -> u64 {
     let mut r = (x as f64).sqrt() as u64;
-    while r.checked_mul(r).map_or(true, |sq| sq > x) {
+    while !matches!(r.checked_mul(r), Some(sq) if sq <= x) {
         r -= 1;
     }
     while (r + 1).checked_mul(r + 1).is_some_and(|sq| sq <= x) {
