@@ -574,8 +574,19 @@ impl Kernel {
             return Ok(());
         }
         let zero = self.m.frames.zero_pfn();
-        let meta = self.m.frames.meta(pfn);
+        let mut meta = self.m.frames.meta(pfn);
         if pfn != zero && meta.owner == Owner::Anon {
+            // wp_can_reuse_anon_folio: a page held only by this PTE and the swap cache, whose
+            // slot no swap PTE names any more, leaves the swap cache and is reused (else it
+            // would be copied and its old frame left in the swap cache, mapped by no one).
+            if !meta.flags.contains(PageFlags::ANON_EXCLUSIVE) && meta.refcount == 2 {
+                if let Some(e) = self.m.swap.slot_of(pfn) {
+                    if self.m.swap.count(e) == 0 {
+                        self.folio_free_swap(pfn);
+                        meta = self.m.frames.meta(pfn);
+                    }
+                }
+            }
             // Reuse when no one else can see the page.
             let exclusive = meta.flags.contains(PageFlags::ANON_EXCLUSIVE) || meta.refcount == 1;
             if exclusive {
