@@ -68,7 +68,9 @@ impl Kernel {
             OomScope::Global => ReclaimRun::Direct,
             OomScope::Memcg(g) => ReclaimRun::Memcg(g),
         };
-        self.m.log(0, 0, false, EventKind::Reclaim { run, scanned, freed });
+        if scanned + freed > 0 {
+            self.m.log(0, 0, false, EventKind::Reclaim { run, scanned, freed });
+        }
         freed
     }
 

@@ -73,7 +73,10 @@ impl Kernel {
         if freed == 0 {
             self.m.reclaim.kswapd_failures += 1;
         }
-        self.m.log(0, 0, false, EventKind::Reclaim { run: ReclaimRun::Kswapd, scanned, freed });
+        // A run that found no page on the lists to look at says nothing.
+        if scanned > 0 {
+            self.m.log(0, 0, false, EventKind::Reclaim { run: ReclaimRun::Kswapd, scanned, freed });
+        }
     }
 }
 
