@@ -52,8 +52,16 @@ impl Kernel {
                 return Ok(pte.pfn());
             }
         }
-        self.handle_fault(pid, addr, access)?;
-        Ok(self.pte(id, va).pfn())
+        // The access is retried after the fault, as the CPU retries the instruction; reclaim
+        // on the way out of the fault (memory.high) may have taken the page again.
+        for _ in 0..=Self::MAX_FAULT_RETRIES {
+            self.handle_fault(pid, addr, access)?;
+            let pte = self.pte(id, va);
+            if Self::pte_allows(pte, access) {
+                return Ok(pte.pfn());
+            }
+        }
+        Err(super::fault::FaultError::Oom)
     }
 
     /// The process reads `len` bytes at `addr` itself (user path). On a fault it cannot

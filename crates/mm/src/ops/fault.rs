@@ -72,8 +72,17 @@ impl Kernel {
     /// The pages it allocates are charged to the task's memory cgroup; when an allocation
     /// fails, reclaim and then the OOM killer make room and the fault starts over
     /// ([`crate::oom`]).
+    /// How often an access faults the same page again because reclaim took it between the
+    /// fault and the retried access, before the model gives up (Linux would keep retrying;
+    /// a bound keeps a pathological script from spinning).
+    pub(crate) const MAX_FAULT_RETRIES: u32 = 16;
+
     pub(crate) fn handle_fault(&mut self, pid: Pid, addr: u64, access: Access) -> Result<(), FaultError> {
         let before = self.charging_as(pid);
+        // kswapd runs for what earlier allocations took, before this fault maps its page:
+        // run after it, the model's synchronous kswapd could take the very page the access
+        // is about to use (Linux's runs beside the task and finds that page young).
+        self.wakeup_kswapd();
         let mut rounds = 0;
         let r = loop {
             match self.handle_fault_once(pid, addr, access) {
@@ -90,7 +99,6 @@ impl Kernel {
         };
         if r.is_ok() {
             self.handle_over_high();
-            self.wakeup_kswapd();
         }
         self.m.frames.memcgs.charge_to = before;
         r
@@ -673,6 +681,7 @@ impl Kernel {
         let id = self.mm_id(pid)?;
         let access = if gup.write { Access::Write } else { Access::Read };
         let mut va = start;
+        let mut retries = 0;
         while va < end {
             let mm = &self.mms[id];
             let Some(v) = mm.vmas.containing(va).cloned() else {
@@ -691,6 +700,15 @@ impl Kernel {
                     // A fatal signal stops GUP with EINTR; the task is gone.
                     Err(FaultError::Killed) => return Err(Errno::EINTR),
                     Err(_) => return Err(Errno::EFAULT),
+                }
+                if !Self::pte_allows(self.pte(id, va), access) {
+                    // Reclaim on the way out of the fault (memory.high) took the page again:
+                    // GUP faults it once more, as the retried access would.
+                    retries += 1;
+                    if retries > Self::MAX_FAULT_RETRIES {
+                        return Err(Errno::ENOMEM);
+                    }
+                    continue;
                 }
                 if pte.is_none() && !gup.write {
                     more = self.zero_run(id, pid, va, end);
