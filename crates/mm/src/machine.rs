@@ -96,9 +96,6 @@ pub struct Machine {
     pub(crate) committed_leaked: u64,
     /// Event counters.
     pub vmstat: VmEvents,
-    /// Set when a page had to be read from the disk since the flag was last cleared (the
-    /// fault handler turns it into a major fault).
-    pub(crate) read_io: bool,
     /// Swap devices and the swap cache.
     pub swap: crate::swap::Swap,
     /// Reclaim's clock hands and kswapd's state.
@@ -132,7 +129,6 @@ impl Machine {
             committed: 0,
             committed_leaked: 0,
             vmstat: VmEvents::default(),
-            read_io: false,
             swap: crate::swap::Swap::new(),
             reclaim: Default::default(),
             vdso_file: None,
@@ -222,12 +218,18 @@ impl Machine {
     /// The frame holding page `index` of `file`, reading it into the page cache if needed.
     /// `None` when out of memory.
     pub fn cache_page(&mut self, file: FileId, index: u64) -> Option<Pfn> {
+        self.cache_page_read(file, index).map(|(pfn, _)| pfn)
+    }
+
+    /// Like [`Machine::cache_page`], and says whether the page had to be read back from the
+    /// disk (which makes the fault that needed it a major one).
+    pub(crate) fn cache_page_read(&mut self, file: FileId, index: u64) -> Option<(Pfn, bool)> {
         if let Some(pfn) = self.file(file).cache.get(index) {
-            return Some(pfn);
+            return Some((pfn, false));
         }
-        // A regular-file page that was evicted is read back from the disk: a major fault.
-        if self.file_mut(file).evicted.remove(&index) {
-            self.read_io = true;
+        // A regular-file page that was evicted is read back from the disk.
+        let read = self.file_mut(file).evicted.remove(&index);
+        if read {
             self.vmstat.workingset_refault_file += 1;
         }
         // A memfd charges each page it allocates (shmem_acct_blocks).
@@ -258,7 +260,7 @@ impl Machine {
             self.frames.fill(pfn, &data);
         }
         self.file_mut(file).cache.insert(index, pfn);
-        Some(pfn)
+        Some((pfn, read))
     }
 
     /// folio_mark_dirty: the whole folio holding `pfn` becomes dirty (smaps then counts
@@ -351,8 +353,6 @@ impl Machine {
                 self.cache_page(file, i)?;
             }
         }
-        // The fault that needed this is a major one.
-        self.read_io = true;
         Some(true)
     }
 

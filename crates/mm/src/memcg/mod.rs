@@ -321,18 +321,13 @@ impl Memcgs {
         }
     }
 
-    /// Counts a page fault of a task in `id` (a major one if `major`).
-    pub fn count_fault(&mut self, id: MemcgId, major: bool) {
-        if let Some(Some(g)) = self.groups.get_mut(usize::from(id)) {
-            g.pgfault += 1;
-            g.pgmajfault += u64::from(major);
-        }
-    }
-
-    /// Counts `n` minor faults in `id`, as `n` calls of [`Memcgs::count_fault`] would.
-    pub fn count_minor_faults(&mut self, id: MemcgId, n: u64) {
+    /// Counts `n` page faults of tasks in `id`, all major ones if `major`.
+    pub fn count_faults(&mut self, id: MemcgId, n: u64, major: bool) {
         if let Some(Some(g)) = self.groups.get_mut(usize::from(id)) {
             g.pgfault += n;
+            if major {
+                g.pgmajfault += n;
+            }
         }
     }
 

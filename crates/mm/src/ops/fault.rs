@@ -16,6 +16,10 @@
 //!   a private one reuses the page if it is anonymous and exclusive to this process (or its
 //!   only reference), and otherwise copies it.
 
+mod outcome;
+
+pub(crate) use outcome::{FaultInfo, FaultOutcome, Mapped, RssDelta};
+
 use crate::event::EventKind;
 use crate::file::FileKind;
 use crate::flags::VmFlags;
@@ -77,7 +81,7 @@ impl Kernel {
     /// a bound keeps a pathological script from spinning).
     pub(crate) const MAX_FAULT_RETRIES: u32 = 16;
 
-    pub(crate) fn handle_fault(&mut self, pid: Pid, addr: u64, access: Access) -> Result<(), FaultError> {
+    pub(crate) fn handle_fault(&mut self, pid: Pid, addr: u64, access: Access) -> Result<FaultOutcome, FaultError> {
         let before = self.charging_as(pid);
         // kswapd runs for what earlier allocations took, before this fault maps its page:
         // run after it, the model's synchronous kswapd could take the very page the access
@@ -105,7 +109,7 @@ impl Kernel {
     }
 
     /// One attempt at a fault; `Err(FaultError::Oom)` when an allocation failed.
-    fn handle_fault_once(&mut self, pid: Pid, addr: u64, access: Access) -> Result<(), FaultError> {
+    fn handle_fault_once(&mut self, pid: Pid, addr: u64, access: Access) -> Result<FaultOutcome, FaultError> {
         let id = self.mm_id(pid).map_err(|_| FaultError::Segv(SegvCode::MapErr))?;
         let write = access == Access::Write;
         if !canonical(addr) {
@@ -137,23 +141,24 @@ impl Kernel {
         }
         // mm_account_fault: pgfault counts every fault that reached a VMA, failed or not.
         self.m.vmstat.pgfault += 1;
-        self.m.read_io = false;
         let va = page_floor(addr);
         let pte = self.pte(id, va);
+        let f = FaultInfo { id, pid, vma: &vma, addr, va, access };
+        let rss_before = self.mms[id].rss;
         let r = if crate::swap::is_swap_pte(pte) {
-            self.do_swap_page(id, pid, &vma, addr, write, pte)
+            self.do_swap_page(&f, pte)
         } else if !pte.mapped() && self.vdso_page_unbacked(&vma, va) {
             Err(FaultError::Bus)
         } else if !pte.mapped() && vma.special.is_some() && self.m.config.vdso_image.is_some() {
-            match self.vdso_fault(id, &vma, va) {
-                Ok(true) => Ok(()),
-                Ok(false) => self.fault_none(id, pid, &vma, va, addr, write),
+            match self.vdso_fault(&f) {
+                Ok(Some(outcome)) => Ok(outcome),
+                Ok(None) => self.fault_none(&f),
                 Err(e) => Err(e),
             }
         } else if !pte.mapped() {
-            self.fault_none(id, pid, &vma, va, addr, write)
+            self.fault_none(&f)
         } else if write && !pte.writable() {
-            self.fault_wp(id, pid, &vma, va, addr, pte)
+            self.fault_wp(&f, pte)
         } else {
             // The MMU would set accessed/dirty itself.
             let mut p = pte.with(PteFlags::ACCESSED);
@@ -161,31 +166,44 @@ impl Kernel {
                 p = p.with(PteFlags::DIRTY);
             }
             let _ = self.set_pte(id, va, p);
-            Ok(())
+            Ok(FaultOutcome::minor(Mapped::Spurious, RssDelta::default()))
         };
         match r {
-            Ok(()) => {
-                // A fault that had to read the page from the disk is major (filemap_fault).
-                let major = std::mem::take(&mut self.m.read_io);
-                if major {
-                    self.m.vmstat.pgmajfault += 1;
+            Ok(outcome) => {
+                debug_assert_eq!(
+                    outcome.rss,
+                    RssDelta::between(&rss_before, &self.mms[id].rss),
+                    "the RSS change a fault reports is the one it made ({outcome:?})"
+                );
+                for kind in outcome.events() {
+                    self.m.log(pid, addr, write, kind);
                 }
-                let memcg = self.m.frames.memcgs.charge_to;
-                self.m.frames.memcgs.count_fault(memcg, major);
-                if let Some(t) = self.tasks.get_mut(&pid) {
-                    if major {
-                        t.maj_flt += 1;
-                    } else {
-                        t.min_flt += 1;
-                    }
-                }
-                Ok(())
+                self.count_faults(pid, 1, outcome.major);
+                Ok(outcome)
             }
             Err(FaultError::Bus) => {
                 self.m.log(pid, addr, write, EventKind::Sigbus);
                 Err(FaultError::Bus)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Counts `n` resolved faults of `pid`, all major or all minor, where Linux's
+    /// mm_account_fault does besides pgfault: pgmajfault, the task's min_flt or maj_flt
+    /// and the memory cgroup being charged.
+    fn count_faults(&mut self, pid: Pid, n: u64, major: bool) {
+        let memcg = self.m.frames.memcgs.charge_to;
+        self.m.frames.memcgs.count_faults(memcg, n, major);
+        if let Some(t) = self.tasks.get_mut(&pid) {
+            if major {
+                t.maj_flt += n;
+            } else {
+                t.min_flt += n;
+            }
+        }
+        if major {
+            self.m.vmstat.pgmajfault += n;
         }
     }
 
@@ -241,10 +259,12 @@ impl Kernel {
     }
 
     /// A fault on an empty PTE.
-    fn fault_none(&mut self, id: MmId, pid: Pid, vma: &Vma, va: u64, addr: u64, write: bool) -> Result<(), FaultError> {
-        let Some(f) = vma.file else {
-            return self.do_anonymous_page(id, pid, vma, va, addr, write);
+    fn fault_none(&mut self, f: &FaultInfo) -> Result<FaultOutcome, FaultError> {
+        let (id, vma, va, write) = (f.id, f.vma, f.va, f.write());
+        let Some(mapping) = vma.file else {
+            return self.do_anonymous_page(f);
         };
+        let file_id = mapping.file;
         let index = vma.page_index(va);
         if write && !vma.flags.contains(VmFlags::SHARED) {
             // do_cow_fault prepares the anon_vma before it looks the page up, so the VMA
@@ -252,7 +272,7 @@ impl Kernel {
             let start = self.vma_start_of(id, va);
             self.anon_vma_prepare(id, start);
         }
-        let file = self.m.file(f.file);
+        let file = self.m.file(file_id);
         let beyond_eof = match file.kind {
             FileKind::Regular | FileKind::Shmem => index >= file.size_pages(),
             _ => false,
@@ -266,39 +286,32 @@ impl Kernel {
             return Err(FaultError::Bus);
         }
         if !write {
-            return self.do_read_fault(id, pid, vma, va, addr);
+            return self.do_read_fault(f);
         }
         if !vma.flags.contains(VmFlags::SHARED) {
             // do_cow_fault: a private copy of the file page.
-            self.m.read_around(f.file, index).ok_or(FaultError::Oom)?;
-            let src = self.m.cache_page(f.file, index).ok_or(FaultError::Oom)?;
+            let read = self.m.read_around(file_id, index).ok_or(FaultError::Oom)?;
+            let (src, read_page) = self.m.cache_page_read(file_id, index).ok_or(FaultError::Oom)?;
             let start = self.vma_start_of(id, va);
             self.anon_vma_prepare(id, start);
-            let new = self
-                .m
-                .frames
-                .alloc(
-                    Owner::Anon,
-                    PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED,
-                )
-                .ok_or(FaultError::Oom)?;
+            let new = self.alloc_anon_page()?;
             self.m.frames.copy_frame(src, new);
-            self.map_page(id, vma, va, new, true, true)?;
-            self.m.log(pid, addr, true, EventKind::CowFile);
-            return Ok(());
+            let kind = self.map_page(id, vma, va, new, true, true)?;
+            return Ok(FaultOutcome::new(read || read_page, Mapped::CowFile, RssDelta::one(kind)));
         }
         // do_shared_fault: finish_fault maps the folio writable and dirty.
-        self.m.read_around(f.file, index).ok_or(FaultError::Oom)?;
+        let mut major = self.m.read_around(file_id, index).ok_or(FaultError::Oom)?;
+        let mut rss = RssDelta::default();
         let (lo, count) = self.finish_fault_span(id, vma, va);
         for i in 0..count {
             let a = lo + (i << PAGE_SHIFT);
-            let pfn = self.m.cache_page(f.file, vma.page_index(a)).ok_or(FaultError::Oom)?;
+            let (pfn, read) = self.m.cache_page_read(file_id, vma.page_index(a)).ok_or(FaultError::Oom)?;
+            major |= read;
             self.m.folio_mark_dirty(pfn);
             self.m.frames.get(pfn);
-            self.map_page(id, vma, a, pfn, true, true)?;
+            rss.add(self.map_page(id, vma, a, pfn, true, true)?, 1);
         }
-        self.m.log(pid, addr, true, EventKind::SharedWrite);
-        Ok(())
+        Ok(FaultOutcome::new(major, Mapped::SharedWrite, rss))
     }
 
     /// The pages finish_fault maps for a fault at `va` of a file VMA: the whole large folio
@@ -334,13 +347,14 @@ impl Kernel {
         self.mms[id].vmas.containing(va).map(|v| v.start).unwrap_or(va)
     }
 
-    /// Maps a page of a special mapping (the vDSO code) read-only, as its fault handler does.
-    pub(crate) fn map_special_page(&mut self, id: MmId, vma: &Vma, va: u64, pfn: Pfn) -> Result<(), FaultError> {
+    /// Maps a page of a special mapping (the vDSO code) read-only, as its fault handler does;
+    /// returns the RSS counter it went to.
+    pub(crate) fn map_special_page(&mut self, id: MmId, vma: &Vma, va: u64, pfn: Pfn) -> Result<RssKind, FaultError> {
         self.map_page(id, vma, va, pfn, false, false)
     }
 
     /// Installs a PTE for `pfn` (whose reference the caller already holds for this mapping)
-    /// and does the rmap and RSS accounting.
+    /// and does the rmap and RSS accounting; returns the RSS counter the page went to.
     fn map_page(
         &mut self,
         id: MmId,
@@ -349,7 +363,7 @@ impl Kernel {
         pfn: Pfn,
         writable: bool,
         dirty: bool,
-    ) -> Result<(), FaultError> {
+    ) -> Result<RssKind, FaultError> {
         let flags = self.pte_flags_for(vma, writable, dirty);
         if self.set_pte(id, va, Pte::new(pfn, flags)).is_err() {
             self.m.frames.put(pfn);
@@ -361,31 +375,23 @@ impl Kernel {
         }
         let kind = self.m.rss_kind(pfn);
         rss_add(self.mm_mut(id), kind, 1);
-        Ok(())
+        Ok(kind)
     }
 
-    fn do_anonymous_page(
-        &mut self,
-        id: MmId,
-        pid: Pid,
-        vma: &Vma,
-        va: u64,
-        addr: u64,
-        write: bool,
-    ) -> Result<(), FaultError> {
-        if !write {
+    /// do_anonymous_page: the zero page for a read, a new zeroed page for a write.
+    fn do_anonymous_page(&mut self, f: &FaultInfo) -> Result<FaultOutcome, FaultError> {
+        let (id, vma, va) = (f.id, f.vma, f.va);
+        if !f.write() {
             let zero = self.m.frames.zero_pfn();
             let flags = self.pte_flags_for(vma, false, false) | PteFlags::SPECIAL;
             self.set_pte(id, va, Pte::new(zero, flags)).map_err(|_| FaultError::Oom)?;
-            self.m.log(pid, addr, false, EventKind::ZeroPage);
-            return Ok(());
+            return Ok(FaultOutcome::minor(Mapped::ZeroPage, RssDelta::default()));
         }
         let start = self.vma_start_of(id, va);
         self.anon_vma_prepare(id, start);
         let pfn = self.alloc_anon_page()?;
-        self.map_page(id, vma, va, pfn, true, true)?;
-        self.m.log(pid, addr, true, EventKind::AnonPage);
-        Ok(())
+        let kind = self.map_page(id, vma, va, pfn, true, true)?;
+        Ok(FaultOutcome::minor(Mapped::AnonPage, RssDelta::one(kind)))
     }
 
     /// Whether read faults of this VMA map its pages writable at once: shared writable
@@ -533,53 +539,50 @@ impl Kernel {
     }
 
     /// do_read_fault: fault-around, then the faulting page itself if still unmapped.
-    fn do_read_fault(&mut self, id: MmId, pid: Pid, vma: &Vma, va: u64, addr: u64) -> Result<(), FaultError> {
-        let f = vma.file.expect("file VMA");
-        let kind = self.m.file(f.file).kind;
+    fn do_read_fault(&mut self, f: &FaultInfo) -> Result<FaultOutcome, FaultError> {
+        let (id, vma, va) = (f.id, f.vma, f.va);
+        let file_id = vma.file.expect("file VMA").file;
+        let kind = self.m.file(file_id).kind;
+        let rss_kind = if kind == FileKind::Regular { RssKind::File } else { RssKind::Shmem };
         let writable_now = self.read_maps_writable(vma);
         let mut mapped = self.fault_around(id, vma, va)?;
         let index = vma.page_index(va);
-        if !self.pte(id, va).mapped() && self.m.read_around(f.file, index).ok_or(FaultError::Oom)? {
+        let mut major = false;
+        if !self.pte(id, va).mapped() && self.m.read_around(file_id, index).ok_or(FaultError::Oom)? {
             // filemap_fault dropped the mmap lock to read the window in and asked for a
             // retry: the retried fault's fault-around maps the window's pages now cached.
+            major = true;
             mapped += self.fault_around(id, vma, va)?;
         }
+        let mut rss = RssDelta::default();
+        rss.add(rss_kind, mapped as i64);
         if !self.pte(id, va).mapped() {
-            let fresh = !self.m.file(f.file).cache.contains(index);
+            let fresh = !self.m.file(file_id).cache.contains(index);
             let (lo, count) = self.finish_fault_span(id, vma, va);
             for i in 0..count {
                 let a = lo + (i << PAGE_SHIFT);
-                let pfn = self.m.cache_page(f.file, vma.page_index(a)).ok_or(FaultError::Oom)?;
+                let (pfn, read) = self.m.cache_page_read(file_id, vma.page_index(a)).ok_or(FaultError::Oom)?;
+                major |= read;
                 self.m.frames.get(pfn);
-                self.map_page(id, vma, a, pfn, writable_now, false)?;
+                rss.add(self.map_page(id, vma, a, pfn, writable_now, false)?, 1);
                 mapped += 1;
             }
             if fresh && kind == FileKind::Shmem {
-                self.m.log(pid, addr, false, EventKind::ShmemPage);
-                return Ok(());
+                return Ok(FaultOutcome::new(major, Mapped::ShmemPage, rss));
             }
         }
-        self.m.log(pid, addr, false, EventKind::FileRead { around: mapped });
-        Ok(())
+        Ok(FaultOutcome::new(major, Mapped::FilePages { around: mapped }, rss))
     }
 
     /// do_wp_page: a write to a present, write-protected PTE in a writable VMA.
-    pub(crate) fn fault_wp(
-        &mut self,
-        id: MmId,
-        pid: Pid,
-        vma: &Vma,
-        va: u64,
-        addr: u64,
-        pte: Pte,
-    ) -> Result<(), FaultError> {
+    pub(crate) fn fault_wp(&mut self, f: &FaultInfo, pte: Pte) -> Result<FaultOutcome, FaultError> {
+        let (id, vma, va) = (f.id, f.vma, f.va);
         let pfn = pte.pfn();
         if vma.flags.contains(VmFlags::SHARED) {
             self.m.folio_mark_dirty(pfn);
             self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED))
                 .map_err(|_| FaultError::Oom)?;
-            self.m.log(pid, addr, true, EventKind::SharedWrite);
-            return Ok(());
+            return Ok(FaultOutcome::minor(Mapped::SharedWrite, RssDelta::default()));
         }
         let zero = self.m.frames.zero_pfn();
         let mut meta = self.m.frames.meta(pfn);
@@ -601,8 +604,7 @@ impl Kernel {
                 self.m.frames.meta_mut(pfn).flags |= PageFlags::ANON_EXCLUSIVE;
                 self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED))
                     .map_err(|_| FaultError::Oom)?;
-                self.m.log(pid, addr, true, EventKind::CowReuse);
-                return Ok(());
+                return Ok(FaultOutcome::minor(Mapped::CowReuse, RssDelta::default()));
             }
         }
         // wp_page_copy: a new anonymous page replaces the shared one.
@@ -618,19 +620,19 @@ impl Kernel {
             self.m.mlock_page(new);
         }
         rss_add(self.mm_mut(id), RssKind::Anon, 1);
+        let mut rss = RssDelta::one(RssKind::Anon);
         if pfn == zero {
-            self.m.log(pid, addr, true, EventKind::ZeroCow);
-        } else {
-            let old_kind = self.m.rss_kind(pfn);
-            rss_add(self.mm_mut(id), old_kind, -1);
-            if locked {
-                self.m.munlock_page(pfn);
-            }
-            self.m.frames.meta_mut(pfn).mapcount -= 1;
-            self.m.frames.put(pfn);
-            self.m.log(pid, addr, true, EventKind::CowCopy);
+            return Ok(FaultOutcome::minor(Mapped::ZeroCow, rss));
         }
-        Ok(())
+        let old_kind = self.m.rss_kind(pfn);
+        rss_add(self.mm_mut(id), old_kind, -1);
+        rss.add(old_kind, -1);
+        if locked {
+            self.m.munlock_page(pfn);
+        }
+        self.m.frames.meta_mut(pfn).mapcount -= 1;
+        self.m.frames.put(pfn);
+        Ok(FaultOutcome::minor(Mapped::CowCopy, rss))
     }
 
     /// Faults in every page of `[start, end)` the way mm_populate does for MAP_POPULATE,
@@ -695,7 +697,7 @@ impl Kernel {
             let mut more = 0;
             if !Self::pte_allows(pte, access) {
                 match self.handle_fault(pid, va, access) {
-                    Ok(()) => {}
+                    Ok(_) => {}
                     Err(FaultError::Oom) => return Err(Errno::ENOMEM),
                     // A fatal signal stops GUP with EINTR; the task is gone.
                     Err(FaultError::Killed) => return Err(Errno::EINTR),
@@ -799,12 +801,9 @@ impl Kernel {
                 self.m.frames.share_zero_table(table);
             }
         }
-        self.m.frames.memcgs.charge_to = before;
         self.m.vmstat.pgfault += done;
-        self.m.frames.memcgs.count_minor_faults(memcg, done);
-        if let Some(t) = self.tasks.get_mut(&pid) {
-            t.min_flt += done;
-        }
+        self.count_faults(pid, done, false);
+        self.m.frames.memcgs.charge_to = before;
         self.m.log_run(pid, va + PAGE_SIZE, done, false, EventKind::ZeroPage);
         done
     }

@@ -383,7 +383,6 @@ impl Kernel {
         for i in evicted {
             self.m.cache_page(f.file, i);
         }
-        self.m.read_io = false;
     }
 
     /// madvise_collapse: refused (EINVAL) where THP cannot be used; collapsing itself is not

@@ -24,12 +24,11 @@
 //! swap cache, and its slot keeps the contents in case it goes out again unchanged.
 
 use super::{is_swap_pte, SwapEntry, SwapReadahead};
-use crate::event::EventKind;
 use crate::flags::VmFlags;
 use crate::frame::{Owner, PageFlags, Pfn};
-use crate::kernel::{rss_add, Kernel, Pid, RssKind};
+use crate::kernel::{rss_add, Kernel, RssKind};
 use crate::layout::*;
-use crate::ops::fault::FaultError;
+use crate::ops::fault::{FaultError, FaultInfo, FaultOutcome, Mapped, RssDelta};
 use crate::pgtable::Pte;
 use crate::vma::Vma;
 
@@ -117,17 +116,9 @@ impl Kernel {
         self.swap_cache_page(e)
     }
 
-    /// do_swap_page: a fault at `addr` on the swap PTE `pte`.
-    pub(crate) fn do_swap_page(
-        &mut self,
-        id: crate::mm_table::MmId,
-        pid: Pid,
-        vma: &Vma,
-        addr: u64,
-        write: bool,
-        pte: Pte,
-    ) -> Result<(), FaultError> {
-        let va = page_floor(addr);
+    /// do_swap_page: a fault on the swap PTE `pte`.
+    pub(crate) fn do_swap_page(&mut self, f: &FaultInfo, pte: Pte) -> Result<FaultOutcome, FaultError> {
+        let (id, vma, va, write) = (f.id, f.vma, f.va, f.write());
         let (e, mut exclusive) = SwapEntry::from_pte(pte).expect("a swap PTE");
         let (pfn, major) = match self.m.swap.lookup(e) {
             Some(pfn) => {
@@ -146,9 +137,6 @@ impl Kernel {
             }
             None => (self.swap_vma_readahead(id, vma, va, e).ok_or(FaultError::Oom)?, true),
         };
-        if major {
-            self.m.read_io = true;
-        }
         let mut new_tables = 0;
         let pgd = self.mms[id].pgd;
         crate::pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new_tables).ok_or(FaultError::Oom)?;
@@ -183,12 +171,24 @@ impl Kernel {
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, 1);
         mm.rss.swap -= 1;
-        self.m.log(pid, addr, write, EventKind::SwapIn { swap_type: e.swap_type, offset: e.offset, major });
-        if write && !writable {
-            let pte = self.pte(id, va);
-            return self.fault_wp(id, pid, vma, va, addr, pte);
+        let mut rss = RssDelta::one(RssKind::Anon);
+        rss.swap = -1;
+        let swapped_in = FaultOutcome::new(major, Mapped::SwapIn { swap_type: e.swap_type, offset: e.offset }, rss);
+        if !write || writable {
+            return Ok(swapped_in);
         }
-        Ok(())
+        // A write to a page others may still see: the write-protect fault follows.
+        let pte = self.pte(id, va);
+        match self.fault_wp(f, pte) {
+            Ok(wp) => Ok(swapped_in.followed_by(wp)),
+            Err(err) => {
+                // The page is back in place even though the copy failed: its event stands.
+                for kind in swapped_in.events() {
+                    self.m.log(f.pid, f.addr, write, kind);
+                }
+                Err(err)
+            }
+        }
     }
 
     /// MADV_WILLNEED on anonymous memory (`swapin_walk_pmd_entry`): every swapped-out

@@ -6,6 +6,7 @@ use crate::flags::VmFlags;
 use crate::kernel::Kernel;
 use crate::layout::*;
 use crate::mm_table::MmId;
+use crate::ops::fault::{FaultError, FaultInfo, FaultOutcome, Mapped, RssDelta};
 use crate::vma::{Special, Vma};
 use abi::SysResult;
 
@@ -102,21 +103,21 @@ impl Kernel {
     }
 
     /// A fault on a page of `[vdso]` with an image: the image's page is mapped (the special
-    /// mapping's fault handler; no fault-around). Returns `false` without an image.
-    pub(crate) fn vdso_fault(&mut self, id: MmId, vma: &Vma, va: u64) -> Result<bool, super::super::fault::FaultError> {
-        use super::super::fault::FaultError;
+    /// mapping's fault handler; no fault-around). Returns `None` without an image.
+    pub(crate) fn vdso_fault(&mut self, f: &FaultInfo) -> Result<Option<FaultOutcome>, FaultError> {
+        let vma = f.vma;
         if vma.special != Some(Special::Vdso) {
-            return Ok(false);
+            return Ok(None);
         }
-        let Some(file) = self.vdso_file() else { return Ok(false) };
-        let index = (va - vma.start) >> PAGE_SHIFT;
+        let Some(file) = self.vdso_file() else { return Ok(None) };
+        let index = (f.va - vma.start) >> PAGE_SHIFT;
         if index >= self.m.file(file).size_pages() {
             return Err(FaultError::Bus);
         }
-        let pfn = self.m.cache_page(file, index).ok_or(FaultError::Oom)?;
+        let (pfn, major) = self.m.cache_page_read(file, index).ok_or(FaultError::Oom)?;
         self.m.frames.get(pfn);
-        self.map_special_page(id, vma, va, pfn)?;
-        Ok(true)
+        let kind = self.map_special_page(f.id, vma, f.va, pfn)?;
+        Ok(Some(FaultOutcome::new(major, Mapped::Special, RssDelta::one(kind))))
     }
 
     /// map_vdso: places the vDSO with no hint and returns the address of its code (what
