@@ -32,6 +32,7 @@ const PROG: &str = r#"
 #include <sys/stat.h>
 #include <unistd.h>
 static volatile char bss[BSS];
+const char pad[PAD] = {1};
 int main(int argc, char **argv) {
     if (argc > 1) {
         int fd = open(argv[1], O_RDONLY);
@@ -42,7 +43,7 @@ int main(int argc, char **argv) {
         close(fd);
     }
     char *p = malloc(200000);
-    p[0] = bss[0];
+    p[0] = bss[0] + pad[argc];
     FILE *f = fopen("/proc/self/maps", "r");
     char b[8192];
     size_t n;
@@ -53,12 +54,24 @@ int main(int argc, char **argv) {
 
 /// Compiles [`PROG`] with a bss of `bss` bytes to `out`.
 fn compile(out: &Path, bss: usize) -> bool {
+    compile_padded(out, bss, 1)
+}
+
+/// Compiles [`PROG`] with a bss of `bss` bytes and `pad` bytes of read-only data to `out`.
+fn compile_padded(out: &Path, bss: usize, pad: usize) -> bool {
     if !hostreq::need_tools("portable replays", &["gcc", "strace", "setarch"]) {
         return false;
     }
     let src = out.with_extension("c");
     std::fs::write(&src, PROG).unwrap();
-    let o = Command::new("gcc").arg(format!("-DBSS={bss}")).args(["-O1", "-o"]).arg(out).arg(&src).output().unwrap();
+    let o = Command::new("gcc")
+        .arg(format!("-DBSS={bss}"))
+        .arg(format!("-DPAD={pad}"))
+        .args(["-O1", "-o"])
+        .arg(out)
+        .arg(&src)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "gcc: {}", text(&o));
     true
 }
@@ -152,7 +165,10 @@ fn mirror(root: &Path, path: &Path) {
             return mirror(root, &std::fs::canonicalize(resolved).unwrap().join(rest));
         }
         if i + 1 == comps.len() {
+            // As an image unpacked from a tar file has it: the same bytes and time stamp.
             std::fs::copy(&here, &inside).unwrap();
+            let mtime = std::fs::metadata(&here).unwrap().modified().unwrap();
+            std::fs::File::options().write(true).open(&inside).unwrap().set_modified(mtime).unwrap();
         } else {
             std::fs::create_dir_all(&inside).unwrap();
         }
@@ -249,8 +265,11 @@ fn a_changed_file_is_named_in_one_line() {
     assert!(!o.status.success(), "{out}");
     let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
     assert_eq!(lines.len(), 1, "{out}");
-    assert!(lines[0].contains("data.bin: 10000 bytes in the trace (line "), "{out}");
-    assert!(lines[0].ends_with("20000 bytes here"), "{out}");
+    // (Rewritten, it may also have another modification time: said after the size.)
+    assert!(lines[0].contains("data.bin: 10000 bytes"), "{out}");
+    assert!(lines[0].contains(" in the trace (line "), "{out}");
+    assert!(lines[0].contains("), 20000 bytes"), "{out}");
+    assert!(lines[0].ends_with(" here"), "{out}");
 }
 
 #[test]
@@ -280,4 +299,87 @@ fn a_changed_program_without_bundle_is_named_by_its_layout() {
     );
     assert!(lines[0].contains("the program run when recording was smaller"), "{out}");
     assert!(out.lines().filter(|l| l.contains(": expected ")).count() <= 3, "{out}");
+}
+
+/// Replays `trace` without its bundle and returns what it printed, after checking that it
+/// failed with exactly one `file differs` line, for `prog`, saying `how`, and at most three
+/// mismatches.
+#[track_caller]
+fn named_once(trace: &Path, prog: &Path, how: &str) -> String {
+    let o = replay(trace, &[]);
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].contains(&format!("file differs: {}: ", prog.display())), "{out}");
+    assert!(lines[0].contains(how), "{out}");
+    assert!(out.lines().filter(|l| l.contains(": expected ")).count() <= 3, "{out}");
+    out
+}
+
+#[test]
+fn a_shrunk_program_without_bundle_is_named_by_its_layout() {
+    // Recorded with a 3 MiB bss, replayed with a 4 KiB one: the trace's heap starts 3 MiB
+    // past where this program ends. A heap start inside the brk randomization range could be
+    // a random draw, but the trace's mmaps sit where only an unrandomized layout puts them.
+    let dir = scratch("shrunk");
+    let prog = dir.join("prog");
+    if !compile(&prog, 3 << 20) {
+        return;
+    }
+    let trace = dir.join("prog.trace");
+    record(&dir, &trace, &[], &[prog.to_str().unwrap()]);
+    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
+    assert_clean(&replay(&trace, &[]), 5);
+    assert!(compile(&prog, 4096));
+    let out = named_once(&trace, &prog, "the program run when recording was larger");
+    assert!(out.contains("bound no address randomization from line"), "{out}");
+}
+
+#[test]
+fn a_program_whose_segments_changed_is_named_by_its_maps_lines() {
+    // Rebuilt with more, then less, read-only data than when recorded: the trace's maps
+    // read shows the program's pages spanning another length than its ELF layout here.
+    let dir = scratch("segments");
+    let prog = dir.join("prog");
+    if !compile_padded(&prog, 4096, 100_000) {
+        return;
+    }
+    let trace = dir.join("prog.trace");
+    record(&dir, &trace, &[], &[prog.to_str().unwrap()]);
+    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
+    assert_clean(&replay(&trace, &[]), 5);
+    for pad in [20_000, 300_000] {
+        assert!(compile_padded(&prog, 4096, pad));
+        named_once(&trace, &prog, "its ELF layout here maps ");
+    }
+}
+
+#[test]
+fn a_file_touched_since_the_trace_is_named_with_its_times() {
+    // Same bytes, another modification time than the trace's fstat showed: without a bundle
+    // nothing else tells it from another version of the file.
+    let dir = scratch("touched");
+    let prog = dir.join("prog");
+    if !compile(&prog, 4096) {
+        return;
+    }
+    let data = dir.join("data.bin");
+    std::fs::write(&data, vec![7u8; 10000]).unwrap();
+    let trace = dir.join("prog.trace");
+    record(&dir, &trace, &[], &[prog.to_str().unwrap(), "data.bin"]);
+    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
+    assert_clean(&replay(&trace, &[]), 5);
+    let then = std::fs::metadata(&data).unwrap().modified().unwrap();
+    let later = then + std::time::Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&data).unwrap().set_modified(later).unwrap();
+    let o = replay(&trace, &[]);
+    let out = text(&o);
+    assert!(!o.status.success(), "{out}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    let secs = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let want = format!("data.bin: modified at {} in the trace (line ", secs(then));
+    assert!(lines[0].contains(&want), "{out}");
+    assert!(lines[0].ends_with(&format!("modified at {} here", secs(later))), "{out}");
 }

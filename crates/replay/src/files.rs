@@ -17,8 +17,8 @@
 //! A question the bundle cannot answer falls back to the root or this machine, with a note
 //! in the report. A file read from the root or this machine is compared with what the
 //! recording saw — the bundle's record of it, or the trace's own stat results — and a file
-//! whose size (or, with a bundle, recorded bytes) differs is reported as one line that says
-//! which file and how ([`Files::differs`]).
+//! whose size or modification time (or, with a bundle, recorded bytes) differs is reported
+//! as one line that says which file and how ([`Files::differs`]).
 //!
 //! Nothing is read up front: a file's bytes come from the file itself, a page at a time,
 //! when the model asks ([`mm::Content`]). Every answer is kept, so the runs of a replay over
@@ -439,8 +439,9 @@ impl Files {
     }
 
     /// Compares a file read from the base with what the recording saw of it: the bundle's
-    /// record, else the trace's first stat of it. A different size, or different recorded
-    /// bytes, make it a differing file; a different modification time alone a note.
+    /// record, else the trace's first stat of it. A different size, different recorded
+    /// bytes, or (where no recorded page was compared) a different modification time make it
+    /// a differing file.
     fn check(&self, canonical: &str, names: &[&str], here: &Meta, content: &dyn Content) {
         // Kernel-made files (sysfs, procfs, devices, runtime state) change by themselves.
         if ["/sys/", "/proc/", "/dev/", "/run/"].iter().any(|d| canonical.starts_with(d)) {
@@ -474,11 +475,17 @@ impl Files {
                 }
             }
             if let Some(was) = was {
+                // Recorded pages that are the same say more than a time stamp; without any,
+                // the time stamp is all there is to tell another version of the file by.
                 if (was.mtime, was.mtime_nsec) != (here.mtime, here.mtime_nsec) && !p_checked(m, canonical) {
-                    self.note(format!(
-                        "{canonical}: modified at {} when recorded, {} {where_} (same size; contents not checked)",
-                        was.mtime, here.mtime
-                    ));
+                    self.differ(
+                        canonical,
+                        format!(
+                            "modified at {} when recorded (the bundle), at {} {where_} (same size; no page of it \
+                             recorded to compare)",
+                            was.mtime, here.mtime
+                        ),
+                    );
                 }
                 return;
             }
@@ -491,21 +498,23 @@ impl Files {
             return;
         }
         let Some(st) = names.iter().find_map(|n| ids.stat(n)) else { return };
-        if let Some(size) = st.size {
-            if size != here.size {
-                return self.differ(
-                    canonical,
-                    format!("{size} bytes in the trace (line {}), {} bytes {where_}", st.line, here.size),
-                );
-            }
+        // The trace's stat tells the file the program saw: another size or modification time
+        // here is another version of it (its device and inode are the trace's anyway).
+        let mut was = Vec::new();
+        let mut now = Vec::new();
+        if let Some(size) = st.size.filter(|&s| s != here.size) {
+            was.push(format!("{size} bytes"));
+            now.push(format!("{} bytes", here.size));
         }
-        if st.mtime.is_some_and(|t| t != here.mtime) {
-            self.note(format!(
-                "{canonical}: modified at {} in the trace (line {}), {} {where_} (same size; contents not checked)",
-                st.mtime.unwrap_or(0),
-                st.line,
-                here.mtime
-            ));
+        if let Some(mtime) = st.mtime.filter(|&t| t != here.mtime) {
+            was.push(format!("modified at {mtime}"));
+            now.push(format!("modified at {}", here.mtime));
+        }
+        if !was.is_empty() {
+            self.differ(
+                canonical,
+                format!("{} in the trace (line {}), {} {where_}", was.join(", "), st.line, now.join(", ")),
+            );
         }
     }
 

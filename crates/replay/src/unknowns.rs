@@ -42,12 +42,23 @@ pub struct ExecUnknowns {
     pub load_bias: Option<Bound<u64>>,
     /// The start of the heap.
     pub start_brk: Option<Bound<u64>>,
+    /// The line whose result only an unrandomized layout explains, once a heap start the
+    /// program's end here does not give had made the exec look randomized: the exec was
+    /// not randomized, and the heap starts where the trace says (so the program here is not
+    /// the one recorded; see [`ExecUnknowns::randomized`]).
+    pub not_randomized: Option<u64>,
 }
 
 impl ExecUnknowns {
     /// Whether anything is bound (then the exec was randomized).
     pub fn any(&self) -> bool {
         self.mmap_rnd.is_some() || self.stack_top.is_some() || self.load_bias.is_some() || self.start_brk.is_some()
+    }
+
+    /// Whether the exec is laid out randomized: something is bound, and no line showed
+    /// that the layout had no random draw.
+    pub fn randomized(&self) -> bool {
+        self.any() && self.not_randomized.is_none()
     }
 }
 
@@ -111,6 +122,7 @@ impl Learned {
                     + usize::from(e.stack_top.is_some())
                     + usize::from(e.load_bias.is_some())
                     + usize::from(e.start_brk.is_some())
+                    + usize::from(e.not_randomized.is_some())
             })
             .sum();
         execs
@@ -169,6 +181,9 @@ impl Learned {
             }
             if let Some(b) = u.stack_top {
                 out.push(format!("bound stack_top = {:#x} from line {} {at}", b.value, b.line));
+            }
+            if let Some(line) = u.not_randomized {
+                out.push(format!("bound no address randomization from line {line} {at}"));
             }
         }
         if let Some(b) = self.vdso_pages {

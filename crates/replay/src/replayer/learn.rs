@@ -4,6 +4,7 @@
 //! that reveals it.
 
 use super::*;
+use crate::unknowns::MapsLine;
 use crate::unknowns::{AttachedStart, ExecUnknowns};
 use procfs::parse::parse_maps;
 
@@ -62,9 +63,12 @@ impl Replayer {
         if let Some(b) = u.start_brk {
             let (lo, hi) = self.start_brk_range(info, u);
             if !(lo..hi).contains(&b.value) || !aligned(b.value) {
-                wrong.push((b.line, "start_brk", format!("a page in [{lo:#x}, {hi:#x})"), b.value));
+                let want = if hi == lo + 1 { format!("{lo:#x}") } else { format!("a page in [{lo:#x}, {hi:#x})") };
+                wrong.push((b.line, "start_brk", want, b.value));
                 if b.value < lo {
                     self.program_too_large(ctx, b, lo);
+                } else if let Some(shown) = u.not_randomized {
+                    self.program_too_small(ctx, b, lo, shown);
                 }
             }
         }
@@ -107,7 +111,7 @@ impl Replayer {
     pub(super) fn start_brk_range(&self, info: &mm::ExecInfo, u: &ExecUnknowns) -> (u64, u64) {
         let (lo, hi) = info.brk_range;
         match (info.load_bias_range, u.load_bias) {
-            (Some((bias_lo, bias_hi)), None) => {
+            (Some((bias_lo, bias_hi)), None) if u.not_randomized.is_none() => {
                 // The model placed the program at `info.load_bias`: the heap's range moves
                 // with the bias, by as much as the bias can.
                 let past_bias = lo.wrapping_sub(info.load_bias);
@@ -133,6 +137,23 @@ impl Replayer {
                 "its ELF layout here puts the heap at least {past_bias:#x} bytes past its load address, at \
                  {lowest:#x} or above; the trace's heap starts at {:#x} (line {}): the program run when recording \
                  was smaller",
+                start_brk.value, start_brk.line
+            ),
+        );
+    }
+
+    /// A heap start past where the program's own end puts it, in an exec that line `shown`
+    /// proved unrandomized: the program here is smaller than the one the trace ran.
+    fn program_too_small(&self, ctx: &ExecCtx, start_brk: Bound<u64>, here: u64, shown: u64) {
+        let Some(f) = ctx.program else { return };
+        let path = self.k.file(f).path.clone();
+        let past_bias = ctx.info.brk_range.0.wrapping_sub(ctx.info.load_bias);
+        self.files.differ(
+            &path,
+            format!(
+                "its ELF layout here ends {past_bias:#x} bytes past its load address, which puts the heap at \
+                 {here:#x}; the trace's heap starts at {:#x} (line {}) in a layout without random draws (line \
+                 {shown}): the program run when recording was larger",
                 start_brk.value, start_brk.line
             ),
         );
@@ -183,6 +204,21 @@ impl Replayer {
             u.mmap_rnd = Some(Bound { value: rnd, line });
             u.mmap_rnd_weak = weak;
             return true;
+        }
+        // Only the heap's start made the exec look randomized, yet the mmap area is where an
+        // unrandomized layout has it (a draw explains that once in 2^28): the exec was not
+        // randomized, and the heap's start came from a program other than the one here.
+        let only_brk = known.start_brk.is_some()
+            && known.mmap_rnd.is_none()
+            && known.stack_top.is_none()
+            && known.load_bias.is_none()
+            && known.not_randomized.is_none();
+        if !legacy && only_brk {
+            let plain = m.space.mmap_base(ctx.info.rlimit_stack, self.k.config().stack_guard_gap, false, 0);
+            if plain.wrapping_sub(m.mmap_base) == delta {
+                self.unknowns(ctx.line).not_randomized = Some(line);
+                return true;
+            }
         }
         // An address in the bottom-up area where the model went top-down: the first task
         // came with the legacy layout (an unlimited stack, or ADDR_COMPAT_LAYOUT).
@@ -289,8 +325,10 @@ impl Replayer {
             }
             return;
         }
-        let log = parse_maps(log_text);
+        // Only whole lines: a read may end inside one.
+        let log = parse_maps(&log_text[..log_text.rfind('\n').map_or(0, |i| i + 1)]);
         let model = parse_maps(model_text);
+        self.check_elf_extents(&ctx, line, &log, &model);
         let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
             lines.iter().find(|l| l.name == path && (l.offset == 0 || path.starts_with('['))).cloned()
         };
@@ -358,6 +396,33 @@ impl Replayer {
             if got != want && self.ids.get(&l.name).is_none() {
                 let id = Identity { major: l.major, minor: l.minor, ino: l.ino };
                 self.learned.files.insert(l.name.clone(), Bound { value: id, line });
+            }
+        }
+    }
+
+    /// The program's and the interpreter's mappings in a maps read against the model's: the
+    /// span from a file's first page to its last is its ELF layout's, whatever the random
+    /// draws, so a different span means the file here is not the one the trace ran.
+    fn check_elf_extents(&self, ctx: &ExecCtx, line: u64, log: &[MapsLine], model: &[MapsLine]) {
+        for f in [ctx.program, ctx.interp].into_iter().flatten() {
+            let path = &self.k.file(f).path;
+            let span = |lines: &[MapsLine]| -> Option<u64> {
+                let first = lines.iter().position(|l| &l.name == path)?;
+                let last = lines.iter().rposition(|l| &l.name == path)?;
+                // From the file's start, and the read shows what follows its last line (a
+                // partial read may stop inside the file's lines).
+                (lines[first].offset == 0 && last + 1 < lines.len())
+                    .then(|| lines[last].end.wrapping_sub(lines[first].start))
+            };
+            let (Some(shown), Some(here)) = (span(log), span(model)) else { continue };
+            if shown != here {
+                self.files.differ(
+                    path,
+                    format!(
+                        "its ELF layout here maps {here:#x} bytes from its first page to its last; the maps read \
+                         at line {line} shows {shown:#x} bytes"
+                    ),
+                );
             }
         }
     }

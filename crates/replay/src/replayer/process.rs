@@ -155,7 +155,7 @@ impl Replayer {
             Ok(mut req) => {
                 req.filename = file.clone();
                 req.placement = mm::ExecPlacement {
-                    randomized: unknowns.any(),
+                    randomized: unknowns.randomized(),
                     mmap_rnd: unknowns.mmap_rnd.map(|b| b.value),
                     stack_top: unknowns.stack_top.map(|b| b.value),
                     load_bias: unknowns.load_bias.map(|b| b.value),
