@@ -248,73 +248,64 @@ fn a_changed_file_is_named_in_one_line() {
     // this machine's file is named as the one that differs, with how.
     assert!(compile(&prog, 3 << 20));
     assert_clean(&replay(&trace, &[]), 5);
-    let o = replay(&trace, &["--no-bundle"]);
-    let out = text(&o);
-    assert!(!o.status.success(), "{out}");
-    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
-    assert_eq!(lines.len(), 1, "{out}");
-    assert!(lines[0].contains(&format!("file differs: {}: ", prog.display())), "{out}");
-    assert!(out.lines().filter(|l| l.contains(": expected ")).count() <= 3, "{out}");
+    named_once(&replay(&trace, &["--no-bundle"]), &format!("{}: ", prog.display()));
 
     // No bundle at all: the trace's own fstat of the data file tells its size.
     assert!(compile(&prog, 4096));
     std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
     std::fs::write(dir.join("data.bin"), vec![7u8; 20000]).unwrap();
     let o = mmsim().args(["replay", "--verify"]).arg(&trace).current_dir(&dir).output().unwrap();
-    let out = text(&o);
-    assert!(!o.status.success(), "{out}");
-    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
-    assert_eq!(lines.len(), 1, "{out}");
+    let line = named_once(&o, "data.bin: 10000 bytes");
     // (Rewritten, it may also have another modification time: said after the size.)
-    assert!(lines[0].contains("data.bin: 10000 bytes"), "{out}");
-    assert!(lines[0].contains(" in the trace (line "), "{out}");
-    assert!(lines[0].contains("), 20000 bytes"), "{out}");
-    assert!(lines[0].ends_with(" here"), "{out}");
+    assert!(line.contains(" in the trace (line ") && line.contains("), 20000 bytes"), "{line}");
+    assert!(line.ends_with(" here"), "{line}");
+}
+
+/// A scratch directory `name` holding the program compiled with `bss` and `pad` bytes (and,
+/// unless `data` is 0, a file `data.bin` of that many bytes that it maps), and its trace
+/// recorded there, checked to replay cleanly; the bundle is removed, so that replays read
+/// this machine's files. None where the tools are missing.
+fn recorded_without_bundle(name: &str, bss: usize, pad: usize, data: usize) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let dir = scratch(name);
+    let prog = dir.join("prog");
+    if !compile_padded(&prog, bss, pad) {
+        return None;
+    }
+    let trace = dir.join("prog.trace");
+    let mut cmd = vec![prog.to_str().unwrap()];
+    if data > 0 {
+        std::fs::write(dir.join("data.bin"), vec![7u8; data]).unwrap();
+        cmd.push("data.bin");
+    }
+    record(&dir, &trace, &[], &cmd);
+    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
+    assert_clean(&replay(&trace, &[]), 5);
+    Some((dir, prog, trace))
 }
 
 #[test]
 fn a_changed_program_without_bundle_is_named_by_its_layout() {
     // No stat of the program is in the trace (execve and ld.so never stat it): only its
     // layout, against the calls, can tell that it changed.
-    let dir = scratch("changed-layout");
-    let prog = dir.join("prog");
-    if !compile(&prog, 4096) {
-        return;
-    }
-    let trace = dir.join("prog.trace");
-    record(&dir, &trace, &[], &[prog.to_str().unwrap()]);
-    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
-    assert_clean(&replay(&trace, &[]), 5);
+    let Some((_dir, prog, trace)) = recorded_without_bundle("changed-layout", 4096, 1, 0) else { return };
 
     // Rebuilt with a 3 MiB bss: its heap cannot start where the trace's brk(NULL) says.
     assert!(compile(&prog, 3 << 20));
-    let o = replay(&trace, &[]);
-    let out = text(&o);
-    assert!(!o.status.success(), "{out}");
-    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
-    assert_eq!(lines.len(), 1, "{out}");
-    assert!(
-        lines[0].contains(&format!("file differs: {}: its ELF layout here puts the heap", prog.display())),
-        "{out}"
-    );
-    assert!(lines[0].contains("the program run when recording was smaller"), "{out}");
-    assert!(out.lines().filter(|l| l.contains(": expected ")).count() <= 3, "{out}");
+    let line = named_once(&replay(&trace, &[]), &format!("{}: its ELF layout here puts the heap", prog.display()));
+    assert!(line.contains("the program run when recording was smaller"), "{line}");
 }
 
-/// Replays `trace` without its bundle and returns what it printed, after checking that it
-/// failed with exactly one `file differs` line, for `prog`, saying `how`, and at most three
-/// mismatches.
+/// Checks that a replay failed with exactly one `file differs` line, which says `what`, and
+/// at most three mismatches (the ones that follow from it); returns that line.
 #[track_caller]
-fn named_once(trace: &Path, prog: &Path, how: &str) -> String {
-    let o = replay(trace, &[]);
-    let out = text(&o);
+fn named_once(o: &Output, what: &str) -> String {
+    let out = text(o);
     assert!(!o.status.success(), "{out}");
-    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs: ")).collect();
     assert_eq!(lines.len(), 1, "{out}");
-    assert!(lines[0].contains(&format!("file differs: {}: ", prog.display())), "{out}");
-    assert!(lines[0].contains(how), "{out}");
+    assert!(lines[0].contains(what), "{out}");
     assert!(out.lines().filter(|l| l.contains(": expected ")).count() <= 3, "{out}");
-    out
+    lines[0].to_string()
 }
 
 #[test]
@@ -322,36 +313,22 @@ fn a_shrunk_program_without_bundle_is_named_by_its_layout() {
     // Recorded with a 3 MiB bss, replayed with a 4 KiB one: the trace's heap starts 3 MiB
     // past where this program ends. A heap start inside the brk randomization range could be
     // a random draw, but the trace's mmaps sit where only an unrandomized layout puts them.
-    let dir = scratch("shrunk");
-    let prog = dir.join("prog");
-    if !compile(&prog, 3 << 20) {
-        return;
-    }
-    let trace = dir.join("prog.trace");
-    record(&dir, &trace, &[], &[prog.to_str().unwrap()]);
-    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
-    assert_clean(&replay(&trace, &[]), 5);
+    let Some((_dir, prog, trace)) = recorded_without_bundle("shrunk", 3 << 20, 1, 0) else { return };
     assert!(compile(&prog, 4096));
-    let out = named_once(&trace, &prog, "the program run when recording was larger");
-    assert!(out.contains("bound no address randomization from line"), "{out}");
+    let o = replay(&trace, &[]);
+    let line = named_once(&o, &format!("{}: its ELF layout here puts the heap", prog.display()));
+    assert!(line.contains("the program run when recording was larger"), "{line}");
+    assert!(text(&o).contains("bound no address randomization from line"), "{}", text(&o));
 }
 
 #[test]
 fn a_program_whose_segments_changed_is_named_by_its_maps_lines() {
     // Rebuilt with more, then less, read-only data than when recorded: the trace's maps
     // read shows the program's pages spanning another length than its ELF layout here.
-    let dir = scratch("segments");
-    let prog = dir.join("prog");
-    if !compile_padded(&prog, 4096, 100_000) {
-        return;
-    }
-    let trace = dir.join("prog.trace");
-    record(&dir, &trace, &[], &[prog.to_str().unwrap()]);
-    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
-    assert_clean(&replay(&trace, &[]), 5);
+    let Some((_dir, prog, trace)) = recorded_without_bundle("segments", 4096, 100_000, 0) else { return };
     for pad in [20_000, 300_000] {
         assert!(compile_padded(&prog, 4096, pad));
-        named_once(&trace, &prog, "its ELF layout here maps ");
+        named_once(&replay(&trace, &[]), &format!("{}: its ELF layout here maps ", prog.display()));
     }
 }
 
@@ -359,27 +336,12 @@ fn a_program_whose_segments_changed_is_named_by_its_maps_lines() {
 fn a_file_touched_since_the_trace_is_named_with_its_times() {
     // Same bytes, another modification time than the trace's fstat showed: without a bundle
     // nothing else tells it from another version of the file.
-    let dir = scratch("touched");
-    let prog = dir.join("prog");
-    if !compile(&prog, 4096) {
-        return;
-    }
+    let Some((dir, _prog, trace)) = recorded_without_bundle("touched", 4096, 1, 10000) else { return };
     let data = dir.join("data.bin");
-    std::fs::write(&data, vec![7u8; 10000]).unwrap();
-    let trace = dir.join("prog.trace");
-    record(&dir, &trace, &[], &[prog.to_str().unwrap(), "data.bin"]);
-    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
-    assert_clean(&replay(&trace, &[]), 5);
     let then = std::fs::metadata(&data).unwrap().modified().unwrap();
     let later = then + std::time::Duration::from_secs(3600);
     std::fs::File::options().write(true).open(&data).unwrap().set_modified(later).unwrap();
-    let o = replay(&trace, &[]);
-    let out = text(&o);
-    assert!(!o.status.success(), "{out}");
-    let lines: Vec<&str> = out.lines().filter(|l| l.contains("file differs")).collect();
-    assert_eq!(lines.len(), 1, "{out}");
     let secs = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let want = format!("data.bin: modified at {} in the trace (line ", secs(then));
-    assert!(lines[0].contains(&want), "{out}");
-    assert!(lines[0].ends_with(&format!("modified at {} here", secs(later))), "{out}");
+    let line = named_once(&replay(&trace, &[]), &format!("data.bin: modified at {} in the trace (line ", secs(then)));
+    assert!(line.ends_with(&format!("modified at {} here", secs(later))), "{line}");
 }

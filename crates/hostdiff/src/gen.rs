@@ -47,6 +47,23 @@ struct Region {
     /// Made as private anonymous memory (page-level LRU advice stays on such regions).
     anon: bool,
 }
+/// Pushes, in process 0, a PROT_NONE mapping that keeps the harness's own mappings (the vDSO
+/// just above) apart from the script's: steps addressed relative to the script's mappings can
+/// run past their ends, and must not reach memory the harness needs to keep running. (Not a
+/// multiple of 2 MiB, so it is not THP-aligned away from the vDSO.) Returns its step.
+pub fn push_harness_guard(s: &mut HostScript) -> usize {
+    s.push(
+        0,
+        Op::Mmap {
+            addr: Addr::Abs(0),
+            len: (8 << 20) + PAGE,
+            prot: PROT_NONE,
+            flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+            fd: Fd::None,
+            offset: 0,
+        },
+    )
+}
 
 /// Builds a random script of about `steps` steps from `seed`.
 pub fn random_script(seed: u64, steps: usize) -> HostScript {
@@ -63,21 +80,7 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
     // Per process: alive, and the regions it can name.
     let mut procs: Vec<Option<Vec<Region>>> = vec![Some(Vec::new())];
     let brk0 = s.push(0, Op::Brk { addr: Addr::Abs(0) });
-    // A buffer between the harness's own mappings (the vDSO just above) and the script's:
-    // steps addressed relative to the script's mappings can run past their ends, and must
-    // not reach memory the harness needs to keep running. (Not a multiple of 2 MiB, so it is
-    // not THP-aligned away from the vDSO.)
-    s.push(
-        0,
-        Op::Mmap {
-            addr: Addr::Abs(0),
-            len: (8 << 20) + PAGE,
-            prot: PROT_NONE,
-            flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-            fd: Fd::None,
-            offset: 0,
-        },
-    );
+    push_harness_guard(&mut s);
     let prots = [
         PROT_READ,
         PROT_READ | PROT_WRITE,

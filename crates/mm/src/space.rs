@@ -130,8 +130,10 @@ impl UserSpace {
     /// direct map starts; the stack ends there too (`STACK_TOP` = `TASK_SIZE`), the mmap area
     /// starts 128 MiB below it (0xb8000000 with an 8 MiB stack limit), the legacy one at
     /// 1 GiB. The randomization ranges are those of 32-bit x86 (`mmap_rnd_bits` 8, stack mask
-    /// 0x7ff pages, 32 MiB of brk). Measured on Debian's 6.1 686 and 686-pae kernels under
-    /// QEMU (tests/golden/i386).
+    /// 0x7ff pages, 32 MiB of brk, like the compat space's). Linux 6.1 aligns no unplaced
+    /// anonymous mapping, and a 32-bit kernel's THP alignment of files does not apply without
+    /// huge pages in the page cache: no THP alignment either. Measured on Debian's 6.1 686
+    /// and 686-pae kernels under QEMU (tests/golden/i386).
     pub const fn i386_native() -> Self {
         UserSpace {
             abi: Abi::I386,
@@ -139,15 +141,8 @@ impl UserSpace {
             stack_top: I386_TASK_SIZE,
             unmapped_base: unmapped_base(I386_TASK_SIZE),
             elf_et_dyn_base: I386_ELF_ET_DYN_BASE,
-            mmap_rnd_bits: 8,
-            stack_rnd_mask: 0x7ff,
-            brk_rnd_range: 32 << 20,
-            word_size: 4,
-            vsyscall: false,
-            // Linux 6.1 aligns no unplaced anonymous mapping, and a 32-bit kernel's THP
-            // alignment of files does not apply without huge pages in the page cache.
-            thp_align: false,
             heap_name_touching: true,
+            ..Self::ia32_compat(0)
         }
     }
 

@@ -36,6 +36,7 @@ use std::cell::Cell;
 use crate::arena::Arena;
 
 mod search;
+pub use search::GapRequest;
 #[cfg(test)]
 mod tests;
 

@@ -10,7 +10,7 @@
 
 use crate::flags::VmFlags;
 use crate::vma::Vma;
-use crate::vma_index::{Span, VmaIndex};
+use crate::vma_index::{GapRequest, Span, VmaIndex};
 
 impl Span for Vma {
     fn start(&self) -> u64 {
@@ -139,7 +139,7 @@ impl VmaTree {
     pub fn find_top_down(&self, low: u64, high: u64, len: u64, align: u64, slack: u64, offset: u64) -> Option<u64> {
         let mut high = high;
         loop {
-            let (a, next) = self.vmas.gap_top_down(low, high, len, align, slack, offset)?;
+            let (a, next) = self.vmas.gap_top_down(GapRequest::new(low, high, len, align, slack, offset))?;
             match next {
                 // Linux lowers the limit to the stack guard and searches again from there.
                 Some(next)
@@ -156,7 +156,7 @@ impl VmaTree {
     pub fn find_bottom_up(&self, low: u64, high: u64, len: u64, align: u64, slack: u64, offset: u64) -> Option<u64> {
         let mut low = low;
         loop {
-            let (a, next) = self.vmas.gap_bottom_up(low, high, len, align, slack, offset)?;
+            let (a, next) = self.vmas.gap_bottom_up(GapRequest::new(low, high, len, align, slack, offset))?;
             match next {
                 // A stack's guard overlapping the candidate moves the search above that stack.
                 Some(next) if next.flags.contains(VmFlags::GROWSDOWN) && self.start_gap(next) < a + len => {

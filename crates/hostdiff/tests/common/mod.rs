@@ -22,18 +22,7 @@ pub struct Script {
 impl Script {
     pub fn new() -> Self {
         let mut s = HostScript::new();
-        // Room between the harness's mappings and the script's (see gen.rs).
-        s.push(
-            0,
-            Op::Mmap {
-                addr: Addr::Abs(0),
-                len: (8 << 20) + P,
-                prot: PROT_NONE,
-                flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                fd: Fd::None,
-                offset: 0,
-            },
-        );
+        hostdiff::gen::push_harness_guard(&mut s);
         Script { s }
     }
     pub fn op(&mut self, op: Op) -> usize {

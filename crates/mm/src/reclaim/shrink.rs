@@ -321,25 +321,29 @@ impl Kernel {
 
     fn count_scan(&mut self, lru: Lru, who: Reclaimer) {
         let v = &mut self.m.vmstat;
-        match who {
-            Reclaimer::Kswapd => v.pgscan_kswapd += 1,
-            Reclaimer::Direct => v.pgscan_direct += 1,
-        }
-        match lru {
-            Lru::Anon => v.pgscan_anon += 1,
-            Lru::File => v.pgscan_file += 1,
-        }
+        count_page(who, lru, [&mut v.pgscan_kswapd, &mut v.pgscan_direct], [&mut v.pgscan_anon, &mut v.pgscan_file]);
     }
 
     fn count_steal(&mut self, lru: Lru, who: Reclaimer) {
         let v = &mut self.m.vmstat;
-        match who {
-            Reclaimer::Kswapd => v.pgsteal_kswapd += 1,
-            Reclaimer::Direct => v.pgsteal_direct += 1,
-        }
-        match lru {
-            Lru::Anon => v.pgsteal_anon += 1,
-            Lru::File => v.pgsteal_file += 1,
-        }
+        count_page(
+            who,
+            lru,
+            [&mut v.pgsteal_kswapd, &mut v.pgsteal_direct],
+            [&mut v.pgsteal_anon, &mut v.pgsteal_file],
+        );
     }
+}
+
+/// Counts one page in the counter of the reclaimer that took it (kswapd's or direct
+/// reclaim's) and in that of the list it came from (anon or file).
+fn count_page(who: Reclaimer, lru: Lru, [kswapd, direct]: [&mut u64; 2], [anon, file]: [&mut u64; 2]) {
+    *match who {
+        Reclaimer::Kswapd => kswapd,
+        Reclaimer::Direct => direct,
+    } += 1;
+    *match lru {
+        Lru::Anon => anon,
+        Lru::File => file,
+    } += 1;
 }

@@ -7,6 +7,32 @@
 
 use super::{squeeze, Pos, Span, VmaIndex};
 
+/// What a placement search looks for: `length` bytes inside the window `[low, high)`, at an
+/// address `a` with `(a - align_offset) % align == 0`, in a gap at least `length +
+/// align_slack` long once clipped to the window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GapRequest {
+    /// The window's lowest address.
+    pub low: u64,
+    /// The window's end (exclusive).
+    pub high: u64,
+    /// How many bytes to place.
+    pub length: u64,
+    /// The alignment, a power of two.
+    pub align: u64,
+    /// How much longer than `length` a gap must be to be chosen.
+    pub align_slack: u64,
+    /// The address's remainder modulo `align`.
+    pub align_offset: u64,
+}
+
+impl GapRequest {
+    /// The request with these fields.
+    pub const fn new(low: u64, high: u64, length: u64, align: u64, align_slack: u64, align_offset: u64) -> Self {
+        GapRequest { low, high, length, align, align_slack, align_offset }
+    }
+}
+
 /// Parameters of one placement search, validated once up front.
 struct Query {
     low: u64,
@@ -23,7 +49,8 @@ struct Query {
 impl Query {
     /// `None` when no gap can ever qualify (empty window, overflowing size) or the alignment
     /// is not a power of two.
-    fn new(low: u64, high: u64, length: u64, align: u64, align_slack: u64, align_offset: u64) -> Option<Self> {
+    fn new(r: GapRequest) -> Option<Self> {
+        let GapRequest { low, high, length, align, align_slack, align_offset } = r;
         if low >= high || !align.is_power_of_two() {
             return None;
         }
@@ -84,24 +111,16 @@ impl<V: Span> VmaIndex<V> {
     /// Top-down search, as Linux `unmapped_area_topdown`, over the gaps below each entry and
     /// the top gap `[last end, u64::MAX)`.
     ///
-    /// Each gap is clipped to the window `[low, high)`. Among the clipped gaps whose length
-    /// is at least `length + align_slack`, the highest one is chosen and the highest address
+    /// Each gap is clipped to the request's window. Among the clipped gaps whose length is
+    /// at least `length + align_slack`, the highest one is chosen and the highest address
     /// `a` is returned such that `[a, a + length)` lies inside it and
     /// `(a - align_offset) % align == 0`, with the entry just above the gap (`None` for the
     /// top gap). If that address does not fit (possible when `align_slack` is smaller than
     /// `align - 1`), the gap is skipped and the next lower candidate is tried. `align` must be
     /// a power of two; otherwise, or if the window is empty or no gap qualifies, returns
     /// `None`.
-    pub fn gap_top_down(
-        &self,
-        low: u64,
-        high: u64,
-        length: u64,
-        align: u64,
-        align_slack: u64,
-        align_offset: u64,
-    ) -> Option<(u64, Option<&V>)> {
-        let q = Query::new(low, high, length, align, align_slack, align_offset)?;
+    pub fn gap_top_down(&self, r: GapRequest) -> Option<(u64, Option<&V>)> {
+        let q = Query::new(r)?;
         let top = self.last_end();
         if let Some(a) = q.qualifying(top, u64::MAX).and_then(|(cs, ce)| q.fit_top(cs, ce)) {
             return Some((a, None));
@@ -167,16 +186,8 @@ impl<V: Span> VmaIndex<V> {
     /// Bottom-up search, as Linux `unmapped_area`: the mirror image of
     /// [`VmaIndex::gap_top_down`], lowest gap first, returning the lowest aligned address in
     /// the chosen clipped gap.
-    pub fn gap_bottom_up(
-        &self,
-        low: u64,
-        high: u64,
-        length: u64,
-        align: u64,
-        align_slack: u64,
-        align_offset: u64,
-    ) -> Option<(u64, Option<&V>)> {
-        let q = Query::new(low, high, length, align, align_slack, align_offset)?;
+    pub fn gap_bottom_up(&self, r: GapRequest) -> Option<(u64, Option<&V>)> {
+        let q = Query::new(r)?;
         let top = self.last_end();
         if self.len > 0 {
             let first = self.leaf(self.end_leaf(false)).item(0);

@@ -105,9 +105,9 @@ fn found(r: Option<(u64, Option<&E>)>) -> Option<(u64, u64)> {
 }
 
 fn check_search(t: &VmaIndex<E>, m: &Model, p: &Params) {
-    let top = found(t.gap_top_down(p.low, p.high, p.length, p.align, p.slack, p.offset));
+    let top = found(t.gap_top_down(GapRequest::new(p.low, p.high, p.length, p.align, p.slack, p.offset)));
     assert_eq!(top, naive_top(m, p), "top-down {p:x?}");
-    let bottom = found(t.gap_bottom_up(p.low, p.high, p.length, p.align, p.slack, p.offset));
+    let bottom = found(t.gap_bottom_up(GapRequest::new(p.low, p.high, p.length, p.align, p.slack, p.offset)));
     assert_eq!(bottom, naive_bottom(m, p), "bottom-up {p:x?}");
 }
 
@@ -270,7 +270,10 @@ fn grows_and_shrinks_in_address_order_both_ways() {
     }
     index.check_invariants();
     assert!(index.is_empty() && index.iter().next().is_none() && index.last_le(u64::MAX).is_none());
-    assert_eq!(index.gap_top_down(0, u64::MAX, PAGE, PAGE, 0, 0).map(|r| r.0), Some(u64::MAX - 2 * PAGE + 1));
+    assert_eq!(
+        index.gap_top_down(GapRequest::new(0, u64::MAX, PAGE, PAGE, 0, 0)).map(|r| r.0),
+        Some(u64::MAX - 2 * PAGE + 1)
+    );
 }
 
 /// An index whose free gaps are exactly `gaps` (sorted, disjoint, not adjacent), and its
@@ -296,11 +299,11 @@ fn tree_of(gaps: &[(u64, u64)]) -> (VmaIndex<E>, Model) {
 }
 
 fn top(t: &VmaIndex<E>, low: u64, high: u64, len: u64) -> Option<u64> {
-    t.gap_top_down(low, high, len, PAGE, 0, 0).map(|r| r.0)
+    t.gap_top_down(GapRequest::new(low, high, len, PAGE, 0, 0)).map(|r| r.0)
 }
 
 fn bottom(t: &VmaIndex<E>, low: u64, high: u64, len: u64) -> Option<u64> {
-    t.gap_bottom_up(low, high, len, PAGE, 0, 0).map(|r| r.0)
+    t.gap_bottom_up(GapRequest::new(low, high, len, PAGE, 0, 0)).map(|r| r.0)
 }
 
 #[test]
@@ -310,7 +313,7 @@ fn empty_tree_is_one_gap() {
     assert_eq!(t.last_end(), 0);
     assert_eq!(top(&t, 0, u64::MAX, PAGE), Some(u64::MAX - 2 * PAGE + 1));
     assert_eq!(bottom(&t, 0, u64::MAX, PAGE), Some(0));
-    assert_eq!(t.gap_bottom_up(0, u64::MAX, PAGE, PAGE, 0, 0).map(|r| r.1.is_none()), Some(true));
+    assert_eq!(t.gap_bottom_up(GapRequest::new(0, u64::MAX, PAGE, PAGE, 0, 0)).map(|r| r.1.is_none()), Some(true));
 }
 
 #[test]
@@ -320,7 +323,10 @@ fn top_down_picks_highest_fitting_gap() {
     assert_eq!(top(&t, 0, u64::MAX, 0x2000), Some(0xa000));
     assert_eq!(top(&t, 0, u64::MAX, 0x3000), Some(0x6000));
     assert_eq!(top(&t, 0, u64::MAX, 0x9000), None);
-    assert_eq!(t.gap_top_down(0, u64::MAX, 0x2000, PAGE, 0, 0).map(|r| r.1.map(|e| e.start)), Some(Some(0xc000)));
+    assert_eq!(
+        t.gap_top_down(GapRequest::new(0, u64::MAX, 0x2000, PAGE, 0, 0)).map(|r| r.1.map(|e| e.start)),
+        Some(Some(0xc000))
+    );
 }
 
 #[test]
@@ -356,16 +362,19 @@ fn alignment_and_offset() {
     let (t, _) = tree_of(&[(0x1000, 0x40_0000)]);
     let m2 = 0x20_0000;
     // Linux style: slack = align - page.
-    assert_eq!(t.gap_top_down(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0).map(|r| r.0), Some(0x20_0000));
-    assert_eq!(t.gap_bottom_up(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0).map(|r| r.0), Some(0x20_0000));
+    assert_eq!(t.gap_top_down(GapRequest::new(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0)).map(|r| r.0), Some(0x20_0000));
+    assert_eq!(t.gap_bottom_up(GapRequest::new(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0)).map(|r| r.0), Some(0x20_0000));
     // With an offset the congruence class shifts.
-    assert_eq!(t.gap_top_down(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0x3000).map(|r| r.0), Some(0x20_3000));
-    assert_eq!(t.gap_bottom_up(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0x3000).map(|r| r.0), Some(0x3000));
+    assert_eq!(
+        t.gap_top_down(GapRequest::new(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0x3000)).map(|r| r.0),
+        Some(0x20_3000)
+    );
+    assert_eq!(t.gap_bottom_up(GapRequest::new(0, u64::MAX, 0x1000, m2, m2 - PAGE, 0x3000)).map(|r| r.0), Some(0x3000));
     // Offsets larger than the alignment act modulo the alignment.
-    assert_eq!(t.gap_bottom_up(0, u64::MAX, 0x1000, m2, 0, 0x7_0020_3000).map(|r| r.0), Some(0x3000));
+    assert_eq!(t.gap_bottom_up(GapRequest::new(0, u64::MAX, 0x1000, m2, 0, 0x7_0020_3000)).map(|r| r.0), Some(0x3000));
     // Non-power-of-two alignment is rejected rather than misbehaving.
-    assert!(t.gap_top_down(0, u64::MAX, 0x1000, 3 * PAGE, 0, 0).is_none());
-    assert!(t.gap_bottom_up(0, u64::MAX, 0x1000, 0, 0, 0).is_none());
+    assert!(t.gap_top_down(GapRequest::new(0, u64::MAX, 0x1000, 3 * PAGE, 0, 0)).is_none());
+    assert!(t.gap_bottom_up(GapRequest::new(0, u64::MAX, 0x1000, 0, 0, 0)).is_none());
 }
 
 #[test]
@@ -373,23 +382,23 @@ fn skips_gap_when_aligned_address_does_not_fit() {
     // The upper gap is big enough by length but holds no 64K-aligned slot; the lower does.
     let k64 = 0x1_0000;
     let (t, _) = tree_of(&[(0x10_0000, 0x12_0000), (0x20_1000, 0x20_3000)]);
-    assert_eq!(t.gap_top_down(0, u64::MAX, 0x1000, k64, 0, 0).map(|r| r.0), Some(0x11_0000));
-    assert_eq!(t.gap_top_down(0, u64::MAX, 0x2000, k64, 0, 0).map(|r| r.0), Some(0x11_0000));
+    assert_eq!(t.gap_top_down(GapRequest::new(0, u64::MAX, 0x1000, k64, 0, 0)).map(|r| r.0), Some(0x11_0000));
+    assert_eq!(t.gap_top_down(GapRequest::new(0, u64::MAX, 0x2000, k64, 0, 0)).map(|r| r.0), Some(0x11_0000));
     let (t, _) = tree_of(&[(0x1000, 0x3000), (0x10_0000, 0x12_0000)]);
-    assert_eq!(t.gap_bottom_up(0, u64::MAX, 0x2000, k64, 0, 0).map(|r| r.0), Some(0x10_0000));
+    assert_eq!(t.gap_bottom_up(GapRequest::new(0, u64::MAX, 0x2000, k64, 0, 0)).map(|r| r.0), Some(0x10_0000));
     // Nothing aligned fits anywhere.
     let (t, _) = tree_of(&[(0x1000, 0x3000), (0x5000, 0x7000)]);
-    assert!(t.gap_top_down(0, u64::MAX, 0x2000, k64, 0, 0).is_none());
-    assert!(t.gap_bottom_up(0, u64::MAX, 0x2000, k64, 0, 0).is_none());
+    assert!(t.gap_top_down(GapRequest::new(0, u64::MAX, 0x2000, k64, 0, 0)).is_none());
+    assert!(t.gap_bottom_up(GapRequest::new(0, u64::MAX, 0x2000, k64, 0, 0)).is_none());
 }
 
 #[test]
 fn slack_is_part_of_need() {
     let (t, _) = tree_of(&[(0x1000, 0x3000), (0x10000, 0x11000)]);
     // The upper gap is exactly one page: with slack it no longer qualifies.
-    assert_eq!(t.gap_top_down(0, u64::MAX, 0x1000, PAGE, 0, 0).map(|r| r.0), Some(0x10000));
-    assert_eq!(t.gap_top_down(0, u64::MAX, 0x1000, PAGE, 0x1000, 0).map(|r| r.0), Some(0x2000));
-    assert!(t.gap_top_down(0, u64::MAX, 0x1000, PAGE, 0x2000, 0).is_none());
+    assert_eq!(t.gap_top_down(GapRequest::new(0, u64::MAX, 0x1000, PAGE, 0, 0)).map(|r| r.0), Some(0x10000));
+    assert_eq!(t.gap_top_down(GapRequest::new(0, u64::MAX, 0x1000, PAGE, 0x1000, 0)).map(|r| r.0), Some(0x2000));
+    assert!(t.gap_top_down(GapRequest::new(0, u64::MAX, 0x1000, PAGE, 0x2000, 0)).is_none());
 }
 
 #[test]
@@ -407,14 +416,17 @@ fn extreme_values_near_u64_max() {
     ] {
         check_search(&t, &m, &p);
     }
-    assert_eq!(t.gap_top_down(0, u64::MAX, 0x1000, PAGE, 0, u64::MAX).map(|r| r.0), Some(u64::MAX - 0x1000));
+    assert_eq!(
+        t.gap_top_down(GapRequest::new(0, u64::MAX, 0x1000, PAGE, 0, u64::MAX)).map(|r| r.0),
+        Some(u64::MAX - 0x1000)
+    );
     // The whole address space as one gap.
     let (whole, _) = tree_of(&[(0, u64::MAX)]);
-    assert_eq!(whole.gap_top_down(0, u64::MAX, u64::MAX, 1, 0, 0).map(|r| r.0), Some(0));
-    assert_eq!(whole.gap_bottom_up(0, u64::MAX, u64::MAX, 1, 0, 0).map(|r| r.0), Some(0));
-    assert!(whole.gap_bottom_up(1, u64::MAX, u64::MAX - 1, 1 << 63, 0, 0).is_none());
-    assert_eq!(whole.gap_top_down(0, u64::MAX, 1, 1 << 63, 0, 0).map(|r| r.0), Some(1 << 63));
-    assert_eq!(whole.gap_bottom_up(1, u64::MAX, 1, 1 << 63, 0, 0).map(|r| r.0), Some(1 << 63));
+    assert_eq!(whole.gap_top_down(GapRequest::new(0, u64::MAX, u64::MAX, 1, 0, 0)).map(|r| r.0), Some(0));
+    assert_eq!(whole.gap_bottom_up(GapRequest::new(0, u64::MAX, u64::MAX, 1, 0, 0)).map(|r| r.0), Some(0));
+    assert!(whole.gap_bottom_up(GapRequest::new(1, u64::MAX, u64::MAX - 1, 1 << 63, 0, 0)).is_none());
+    assert_eq!(whole.gap_top_down(GapRequest::new(0, u64::MAX, 1, 1 << 63, 0, 0)).map(|r| r.0), Some(1 << 63));
+    assert_eq!(whole.gap_bottom_up(GapRequest::new(1, u64::MAX, 1, 1 << 63, 0, 0)).map(|r| r.0), Some(1 << 63));
     // An entry up to the top: no top gap.
     let (full, m) = tree_of(&[(0x1000, 0x2000)]);
     assert_eq!(full.last_end(), u64::MAX);

@@ -65,11 +65,7 @@ impl Replayer {
             if !(lo..hi).contains(&b.value) || !aligned(b.value) {
                 let want = if hi == lo + 1 { format!("{lo:#x}") } else { format!("a page in [{lo:#x}, {hi:#x})") };
                 wrong.push((b.line, "start_brk", want, b.value));
-                if b.value < lo {
-                    self.program_too_large(ctx, b, lo);
-                } else if let Some(shown) = u.not_randomized {
-                    self.program_too_small(ctx, b, lo, shown);
-                }
+                self.program_differs(ctx, b, lo, u.not_randomized);
             }
         }
         if let Some(b) = u.load_bias {
@@ -124,36 +120,25 @@ impl Replayer {
         }
     }
 
-    /// A heap start below where the program's own end puts it: the program here is larger
-    /// than the one the trace ran. Said once, as a differing file, so that the mismatches
-    /// that follow read as its consequences.
-    fn program_too_large(&self, ctx: &ExecCtx, start_brk: Bound<u64>, lowest: u64) {
+    /// A heap start the program's own end here (which puts the heap at `here`) does not
+    /// give: below it, the program here is larger than the one the trace ran; above it, in
+    /// an exec that line `unrandomized` showed had no random draws, smaller. Said once, as a
+    /// differing file, so that the mismatches that follow read as its consequences.
+    fn program_differs(&self, ctx: &ExecCtx, start_brk: Bound<u64>, here: u64, unrandomized: Option<u64>) {
         let Some(f) = ctx.program else { return };
-        let path = self.k.file(f).path.clone();
         let past_bias = ctx.info.brk_range.0.wrapping_sub(ctx.info.load_bias);
+        let (at, why, run) = match unrandomized {
+            _ if start_brk.value < here => (format!("at {here:#x} or above"), String::new(), "smaller"),
+            Some(line) => {
+                (format!("at {here:#x}"), format!(" in a layout without random draws (line {line})"), "larger")
+            }
+            None => return,
+        };
         self.files.differ(
-            &path,
+            &self.k.file(f).path,
             format!(
-                "its ELF layout here puts the heap at least {past_bias:#x} bytes past its load address, at \
-                 {lowest:#x} or above; the trace's heap starts at {:#x} (line {}): the program run when recording \
-                 was smaller",
-                start_brk.value, start_brk.line
-            ),
-        );
-    }
-
-    /// A heap start past where the program's own end puts it, in an exec that line `shown`
-    /// proved unrandomized: the program here is smaller than the one the trace ran.
-    fn program_too_small(&self, ctx: &ExecCtx, start_brk: Bound<u64>, here: u64, shown: u64) {
-        let Some(f) = ctx.program else { return };
-        let path = self.k.file(f).path.clone();
-        let past_bias = ctx.info.brk_range.0.wrapping_sub(ctx.info.load_bias);
-        self.files.differ(
-            &path,
-            format!(
-                "its ELF layout here ends {past_bias:#x} bytes past its load address, which puts the heap at \
-                 {here:#x}; the trace's heap starts at {:#x} (line {}) in a layout without random draws (line \
-                 {shown}): the program run when recording was larger",
+                "its ELF layout here puts the heap at least {past_bias:#x} bytes past its load address, {at}; the \
+                 trace's heap starts at {:#x} (line {}){why}: the program run when recording was {run}",
                 start_brk.value, start_brk.line
             ),
         );
