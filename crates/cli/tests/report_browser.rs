@@ -3,7 +3,9 @@
 //! Each page must load without an error, show every VMA of the final maps text with its
 //! range, show the child and the pages it shares when the scrubber moves to a fork, show a
 //! page-table walk when an address is clicked, and draw something (its screenshot is not
-//! blank). One browser session serves every page.
+//! blank). A scenario with hundreds of short-lived children checks the lists that come a
+//! page at a time (markers, fault rows, the process choice). One browser session serves
+//! every page.
 //!
 //! Needs chromium, chromium-driver, strace and setarch: skipped with a note where they are
 //! missing, failed under `MMSIM_REQUIRE_HOST=1` (see the `hostreq` crate).
@@ -129,6 +131,72 @@ fn assert_not_blank_with(b: &Browser, what: &str, dir: &Path, min_ink: f64) {
     );
 }
 
+/// A scenario whose report pages every long list: 310 children, each forked, faulting one
+/// page and exiting, make 621 markers (the buttons come 300 at a time), 313 faults (the
+/// table shows 200 rows at a time) by 311 processes (a choice list of over 300 entries is
+/// filled when first opened).
+fn many_children_scenario() -> String {
+    let mut s = String::from(
+        "process A\np = mmap(NULL, 4K, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nstore p \"x\"\n",
+    );
+    for i in 0..310 {
+        s.push_str(&format!("C{i} = fork(A)\nC{i}: store p \"y\"\nC{i}: exit(0)\n"));
+    }
+    s
+}
+
+/// How many elements `css` selects now.
+fn count(b: &Browser, css: &str) -> u64 {
+    b.eval(&format!("return document.querySelectorAll('{css}').length;")).unwrap().as_u64().unwrap()
+}
+
+/// Clicks the "show more" button of the list `list` until it is gone, checking that each
+/// click adds `page` rows (fewer only at the end) of `rows` (a selector), up to `total`.
+#[track_caller]
+fn assert_pages_through(b: &Browser, list: &str, rows: &str, page: u64, total: u64) {
+    let more = format!("{list} button.more");
+    let mut shown = count(b, rows);
+    assert_eq!(shown, page.min(total), "{list}: rows shown at first");
+    while shown < total {
+        let label = b.texts(&more).unwrap().join("");
+        let left = total - shown;
+        assert_eq!(label, format!("show {} more of the {left} left", page.min(left)), "{list}");
+        b.click(&more).unwrap();
+        let now = count(b, rows);
+        assert_eq!(now, shown + page.min(left), "{list}: rows after a click on {label:?}");
+        shown = now;
+    }
+    assert_eq!(count(b, &more), 0, "{list}: the button stays once every row is shown");
+}
+
+/// The report of [`many_children_scenario`]: every paged list pages.
+fn assert_long_lists_page(b: &Browser, dir: &Path) {
+    let scenario = dir.join("many-children.mm");
+    std::fs::write(&scenario, many_children_scenario()).unwrap();
+    let page = dir.join("many-children.html");
+    let out = mmsim().arg("report").arg(&scenario).arg("-o").arg(&page).output().unwrap();
+    assert!(out.status.success(), "report: {}", String::from_utf8_lossy(&out.stderr));
+    b.open(&page).unwrap();
+    let total = |what: &str| b.eval(&format!("return mmsimReport.data.{what}.length;")).unwrap().as_u64().unwrap();
+    let (markers, faults) = (total("markers"), total("faults"));
+    assert!(markers > 600 && faults > 200, "{markers} markers, {faults} faults: too few to page");
+    assert_pages_through(b, "#markers", "#markers button.marker", 300, markers);
+    assert_pages_through(b, "#faults", "#faults tr.fault", 200, faults);
+    // The process choice: two entries until it is opened, then every faulting process.
+    let pids = b.eval("return new Set(mmsimReport.data.faults.map(f => f[1])).size;").unwrap().as_u64().unwrap();
+    assert!(pids > 300, "only {pids} processes fault");
+    assert_eq!(count(b, "#f-pid option"), 2);
+    b.click("#f-pid").unwrap();
+    assert_eq!(count(b, "#f-pid option"), pids + 1, "the process choice once opened");
+    // Choosing one process leaves its rows only.
+    b.eval("const s = document.getElementById('f-pid'); s.value = s.options[5].value; s.dispatchEvent(new Event('change'));")
+        .unwrap();
+    let chosen = b.eval("return document.getElementById('f-pid').value;").unwrap();
+    let pids_shown = b.eval("return [...new Set([...document.querySelectorAll('#faults tr.fault')].map(r => r.children[1].textContent))];").unwrap();
+    assert_eq!(pids_shown, serde_json::json!([chosen]), "rows after choosing process {chosen}");
+    assert_eq!(b.errors().unwrap(), Vec::<String>::new());
+}
+
 fn start_browser() -> Option<Browser> {
     if !hostreq::need_tools("browser tests of mmsim report", &["chromium", "chromedriver"]) {
         return None;
@@ -181,6 +249,9 @@ fn reports_of_a_recorded_program_and_of_every_lesson_work_in_chromium() {
     let note = b.texts("#legend-note").unwrap().join("");
     assert!(note.contains("a trace records system calls only"), "{note}");
     assert_eq!(b.errors().unwrap(), Vec::<String>::new());
+
+    // Lists long enough to come a page at a time.
+    assert_long_lists_page(&b, &dir);
 
     // Every lesson of the tour.
     let pages = dir.join("tour");

@@ -39,6 +39,15 @@ fn replay_file(path: &Path) -> Report {
     common::replay_file(path, Mode::Verify)
 }
 
+/// Records `script` as [`record`] does, in the scratch directory `name`, replays the trace
+/// and asserts that it held, with at least `min_checks` checks; returns the report.
+fn recorded_clean(name: &str, flags: &str, script: &str, min_checks: u64) -> Option<Report> {
+    let t = record(name, flags, script, &scratch(name))?;
+    let r = replay_file(&t);
+    assert_clean(name, &r, min_checks);
+    Some(r)
+}
+
 /// Asserts that a binding whose text contains `what` was made.
 #[track_caller]
 fn assert_bound(name: &str, r: &Report, what: &str) {
@@ -61,10 +70,7 @@ fn compile_from(source: &str, name: &str, flags: &[&str], dir: &Path) -> Option<
 
 #[test]
 fn plain_strace_of_cat_with_aslr() {
-    let dir = scratch("cat");
-    let Some(t) = record("cat", "", "$STRACE cat /proc/self/maps >/dev/null", &dir) else { return };
-    let r = replay_file(&t);
-    assert_clean("cat", &r, 30);
+    let Some(r) = recorded_clean("cat", "", "$STRACE cat /proc/self/maps >/dev/null", 30) else { return };
     for what in ["mmap_rnd", "load_bias", "start_brk"] {
         assert_bound("cat", &r, what);
     }
@@ -80,10 +86,7 @@ fn plain_strace_of_cat_with_aslr() {
 
 #[test]
 fn a_whole_maps_read_binds_the_stack() {
-    let dir = scratch("cat-full");
-    let Some(t) = record("cat-full", "-s 65536", "$STRACE cat /proc/self/maps >/dev/null", &dir) else { return };
-    let r = replay_file(&t);
-    assert_clean("cat -s 65536", &r, 30);
+    let Some(r) = recorded_clean("cat-full", "-s 65536", "$STRACE cat /proc/self/maps >/dev/null", 30) else { return };
     assert_bound("cat -s 65536", &r, "stack_top");
 }
 
@@ -110,23 +113,13 @@ fn programs_of_every_kind_with_aslr() {
 
 #[test]
 fn a_shell_raising_its_stack_limit_before_exec() {
-    let dir = scratch("ulimit");
-    let Some(t) = record("ulimit", "", "$STRACE sh -c 'ulimit -s unlimited; cat /proc/self/maps' >/dev/null", &dir)
-    else {
-        return;
-    };
-    let r = replay_file(&t);
-    assert_clean("sh -c 'ulimit -s unlimited; cat'", &r, 40);
+    recorded_clean("ulimit", "", "$STRACE sh -c 'ulimit -s unlimited; cat /proc/self/maps' >/dev/null", 40);
 }
 
 #[test]
 fn a_stack_limit_inherited_from_before_the_trace() {
-    let dir = scratch("inherited");
-    let Some(t) = record("inherited", "", "ulimit -s unlimited; $STRACE cat /proc/self/maps >/dev/null", &dir) else {
-        return;
-    };
-    let r = replay_file(&t);
-    assert_clean("ulimit -s unlimited; strace cat", &r, 30);
+    let script = "ulimit -s unlimited; $STRACE cat /proc/self/maps >/dev/null";
+    let Some(r) = recorded_clean("inherited", "", script, 30) else { return };
     // cat asks for its stack limit: that is where the replay learns it.
     assert!(r.bindings.iter().any(|b| b.starts_with("bound RLIMIT_STACK at start = unlimited")), "{:?}", r.bindings);
 }
@@ -234,10 +227,8 @@ fn python_with_aslr() {
     if !hostreq::need_tools("python with aslr", &["python3"]) {
         return;
     }
-    let dir = scratch("python");
     let script = "$STRACE python3 -c \"print(open('/proc/self/maps').read()[:10])\" >/dev/null";
-    let Some(t) = record("python", "", script, &dir) else { return };
-    assert_clean("python3", &replay_file(&t), 100);
+    recorded_clean("python", "", script, 100);
 }
 
 /// Starts `exe ARG`, waits for it to be ready, attaches `strace -f <flags> -p` to it, lets
@@ -351,28 +342,17 @@ fn the_vdso_size_of_the_recording_kernel_is_learned_from_maps() {
 
 #[test]
 fn a_memory_filter_hiding_every_execve_with_aslr() {
-    let dir = scratch("trace-memory");
-    let Some(t) =
-        record("trace-memory", "-e trace=memory", "$STRACE sh -c 'cat /proc/self/maps; true' >/dev/null", &dir)
-    else {
-        return;
-    };
-    let r = replay_file(&t);
     // The execve lines are filtered out: where each program's heap and mappings went is
     // unknown, and said so; nothing is reported as a mismatch.
-    assert_clean("strace -e trace=memory", &r, 5);
+    let script = "$STRACE sh -c 'cat /proc/self/maps; true' >/dev/null";
+    let Some(r) = recorded_clean("trace-memory", "-e trace=memory", script, 5) else { return };
     assert!(!r.unchecked.is_empty(), "{}", r.summary());
 }
 
 #[test]
 fn a_maps_text_read_in_small_pieces() {
-    let dir = scratch("chunks");
     // dd reads the text 100 bytes at a time: no piece holds more than one whole line.
-    let Some(t) = record("chunks", "-s 65536", "$STRACE dd if=/proc/self/maps bs=100 status=none >/dev/null", &dir)
-    else {
-        return;
-    };
-    let r = replay_file(&t);
-    assert_clean("dd bs=100 of maps", &r, 20);
+    let script = "$STRACE dd if=/proc/self/maps bs=100 status=none >/dev/null";
+    let Some(r) = recorded_clean("chunks", "-s 65536", script, 20) else { return };
     assert!(!r.bindings.iter().any(|b| b.contains("vDSO's pages")), "{:?}", r.bindings);
 }

@@ -193,21 +193,10 @@ fn grep_rewinding_its_maps() {
 /// Runs `cmd` in `dir` under `setarch -R strace -ff <flags> -o PREFIX`; returns the merged
 /// log of the per-process files and how many there were.
 fn record_ff(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<(Vec<u8>, usize)> {
-    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
+    let prefix = dir.join(name);
+    if !common::strace_unrandomized(name, "-ff", flags, &prefix, cmd, dir) {
         return None;
     }
-    let prefix = dir.join(name);
-    let status = Command::new("setarch")
-        .args(["x86_64", "-R", "strace", "-ff"])
-        .args(flags)
-        .arg("-o")
-        .arg(&prefix)
-        .arg("--")
-        .args(cmd)
-        .current_dir(dir)
-        .output()
-        .expect("run strace");
-    assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
     let files = trace::per_pid_files(&prefix).unwrap();
     let logs: Vec<(u32, Vec<u8>)> = files.iter().map(|(pid, p)| (*pid, std::fs::read(p).unwrap())).collect();
     Some((trace::merge_per_pid(&logs), files.len()))

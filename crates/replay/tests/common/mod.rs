@@ -21,22 +21,29 @@ pub fn scratch(group: &str, name: &str) -> PathBuf {
 /// OUT, `DIR/NAME.trace`; `None`, with the note `hostreq` gives, where strace or setarch is
 /// missing.
 pub fn record(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<PathBuf> {
-    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
-        return None;
-    }
     let out = dir.join(format!("{name}.trace"));
+    strace_unrandomized(name, "-f", flags, &out, cmd, dir).then_some(out)
+}
+
+/// Runs `cmd` in `dir` under `setarch -R strace <follow> <flags> -o OUT` (ASLR off; `follow`
+/// is `-f` or `-ff`); false, with the note `hostreq` gives, where strace or setarch is
+/// missing.
+pub fn strace_unrandomized(name: &str, follow: &str, flags: &[&str], out: &Path, cmd: &[&str], dir: &Path) -> bool {
+    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
+        return false;
+    }
     let status = Command::new("setarch")
-        .args(["x86_64", "-R", "strace", "-f"])
+        .args(["x86_64", "-R", "strace", follow])
         .args(flags)
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         .arg("--")
         .args(cmd)
         .current_dir(dir)
         .output()
         .expect("run strace");
     assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
-    Some(out)
+    true
 }
 
 /// Builds `tests/progs/SOURCE` into `DIR/NAME` with `gcc -O1 <flags>`; `None`, with a
