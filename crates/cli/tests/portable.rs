@@ -54,11 +54,12 @@ int main(int argc, char **argv) {
 
 /// Compiles [`PROG`] with a bss of `bss` bytes to `out`.
 fn compile(out: &Path, bss: usize) -> bool {
-    compile_padded(out, bss, 1)
+    compile_padded(out, bss, 1, &[])
 }
 
-/// Compiles [`PROG`] with a bss of `bss` bytes and `pad` bytes of read-only data to `out`.
-fn compile_padded(out: &Path, bss: usize, pad: usize) -> bool {
+/// Compiles [`PROG`] with a bss of `bss` bytes and `pad` bytes of read-only data to `out`,
+/// with `flags` for gcc.
+fn compile_padded(out: &Path, bss: usize, pad: usize, flags: &[&str]) -> bool {
     if !hostreq::need_tools("portable replays", &["gcc", "strace", "setarch"]) {
         return false;
     }
@@ -67,6 +68,7 @@ fn compile_padded(out: &Path, bss: usize, pad: usize) -> bool {
     let o = Command::new("gcc")
         .arg(format!("-DBSS={bss}"))
         .arg(format!("-DPAD={pad}"))
+        .args(flags)
         .args(["-O1", "-o"])
         .arg(out)
         .arg(&src)
@@ -266,9 +268,20 @@ fn a_changed_file_is_named_in_one_line() {
 /// recorded there, checked to replay cleanly; the bundle is removed, so that replays read
 /// this machine's files. None where the tools are missing.
 fn recorded_without_bundle(name: &str, bss: usize, pad: usize, data: usize) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    recorded_with_flags(name, bss, pad, data, &[])
+}
+
+/// [`recorded_without_bundle`], the program built with `flags` for gcc.
+fn recorded_with_flags(
+    name: &str,
+    bss: usize,
+    pad: usize,
+    data: usize,
+    flags: &[&str],
+) -> Option<(PathBuf, PathBuf, PathBuf)> {
     let dir = scratch(name);
     let prog = dir.join("prog");
-    if !compile_padded(&prog, bss, pad) {
+    if !compile_padded(&prog, bss, pad, flags) {
         return None;
     }
     let trace = dir.join("prog.trace");
@@ -327,7 +340,7 @@ fn a_program_whose_segments_changed_is_named_by_its_maps_lines() {
     // read shows the program's pages spanning another length than its ELF layout here.
     let Some((_dir, prog, trace)) = recorded_without_bundle("segments", 4096, 100_000, 0) else { return };
     for pad in [20_000, 300_000] {
-        assert!(compile_padded(&prog, 4096, pad));
+        assert!(compile_padded(&prog, 4096, pad, &[]));
         named_once(&replay(&trace, &[]), &format!("{}: its ELF layout here maps ", prog.display()));
     }
 }
@@ -344,4 +357,25 @@ fn a_file_touched_since_the_trace_is_named_with_its_times() {
     let secs = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let line = named_once(&replay(&trace, &[]), &format!("data.bin: modified at {} in the trace (line ", secs(then)));
     assert!(line.ends_with(&format!("modified at {} here", secs(later))), "{line}");
+}
+
+#[test]
+fn an_interpreter_replaced_since_the_trace_is_named_by_its_maps_lines() {
+    // The program names its own copy of the dynamic loader as its interpreter; after the
+    // recording another shared object (the C library: any ELF the kernel can load as one)
+    // takes its place. The maps read shows the loader's lines, whose span is not the
+    // replacement's.
+    if !hostreq::need_tools("portable replays", &["gcc", "strace", "setarch"]) {
+        return;
+    }
+    let loader = scratch("interp-loader").join("ld.so");
+    let system = ["/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("an x86-64 dynamic loader");
+    std::fs::copy(system, &loader).unwrap();
+    let flag = format!("-Wl,--dynamic-linker={}", loader.display());
+    let Some((_dir, _prog, trace)) = recorded_with_flags("interp", 4096, 1, 0, &[&flag]) else { return };
+    std::fs::copy("/lib/x86_64-linux-gnu/libc.so.6", &loader).unwrap();
+    named_once(&replay(&trace, &[]), &format!("{}: its ELF layout here maps ", loader.display()));
 }

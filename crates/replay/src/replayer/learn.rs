@@ -44,6 +44,18 @@ pub(super) struct ExecCtx {
     pub(super) interp: Option<FileId>,
     /// The program's PT_GNU_RELRO start (link-time address).
     pub(super) relro: Option<u64>,
+    /// By path, the span of the maps lines naming the program and the interpreter right
+    /// after the exec (from the first page to the last): their ELF layouts here.
+    pub(super) spans: Vec<(String, u64)>,
+}
+
+/// The span from the first page to the last of the maps lines naming `path`, when they begin
+/// at the file's start and the text shows what follows the last of them (a partial read may
+/// stop inside them).
+pub(super) fn maps_span(lines: &[MapsLine], path: &str) -> Option<u64> {
+    let first = lines.iter().position(|l| l.name == path)?;
+    let last = lines.iter().rposition(|l| l.name == path)?;
+    (lines[first].offset == 0 && last + 1 < lines.len()).then(|| lines[last].end.wrapping_sub(lines[first].start))
 }
 
 use mm::layout::PMD_SIZE;
@@ -313,7 +325,7 @@ impl Replayer {
         // Only whole lines: a read may end inside one.
         let log = parse_maps(&log_text[..log_text.rfind('\n').map_or(0, |i| i + 1)]);
         let model = parse_maps(model_text);
-        self.check_elf_extents(&ctx, line, &log, &model);
+        self.check_elf_spans(&ctx, line, &log);
         let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
             lines.iter().find(|l| l.name == path && (l.offset == 0 || path.starts_with('['))).cloned()
         };
@@ -385,22 +397,14 @@ impl Replayer {
         }
     }
 
-    /// The program's and the interpreter's mappings in a maps read against the model's: the
-    /// span from a file's first page to its last is its ELF layout's, whatever the random
-    /// draws, so a different span means the file here is not the one the trace ran.
-    fn check_elf_extents(&self, ctx: &ExecCtx, line: u64, log: &[MapsLine], model: &[MapsLine]) {
-        for f in [ctx.program, ctx.interp].into_iter().flatten() {
-            let path = &self.k.file(f).path;
-            let span = |lines: &[MapsLine]| -> Option<u64> {
-                let first = lines.iter().position(|l| &l.name == path)?;
-                let last = lines.iter().rposition(|l| &l.name == path)?;
-                // From the file's start, and the read shows what follows its last line (a
-                // partial read may stop inside the file's lines).
-                (lines[first].offset == 0 && last + 1 < lines.len())
-                    .then(|| lines[last].end.wrapping_sub(lines[first].start))
-            };
-            let (Some(shown), Some(here)) = (span(log), span(model)) else { continue };
-            if shown != here {
+    /// The program's and the interpreter's lines in a maps read against their ELF layouts
+    /// here (as the exec mapped them, before any later call could move them): the span from
+    /// a file's first page to its last is its layout's whatever the random draws, so another
+    /// span means the file here is not the one the trace ran.
+    fn check_elf_spans(&self, ctx: &ExecCtx, line: u64, log: &[MapsLine]) {
+        for (path, here) in &ctx.spans {
+            let Some(shown) = maps_span(log, path) else { continue };
+            if shown != *here {
                 self.files.differ(
                     path,
                     format!(
@@ -454,7 +458,8 @@ impl Replayer {
             load_bias_range: None,
             space,
         };
-        self.execs.insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None });
+        self.execs
+            .insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None, spans: Vec::new() });
         self.attached_calls = Some(AttachedCalls::default());
         let gap = self.k.config().stack_guard_gap;
         if let Some(b) = self.learned.attached.clone() {
