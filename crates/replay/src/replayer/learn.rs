@@ -397,6 +397,23 @@ impl Replayer {
         }
     }
 
+    /// For each of `files`, its path and the span from the first page to the last of the
+    /// VMAs of `pid` that map it, when the first maps its start (what [`maps_span`] finds in
+    /// a maps text, without writing one).
+    pub(super) fn mapped_spans(&self, pid: Pid, files: [Option<FileId>; 2]) -> Vec<(String, u64)> {
+        let Ok(mm) = self.k.mm(pid) else { return Vec::new() };
+        files
+            .into_iter()
+            .flatten()
+            .filter_map(|f| {
+                let mut of_file = mm.vmas.iter().filter(|v| v.file.is_some_and(|o| o.file == f));
+                let first = of_file.next()?;
+                let last = of_file.next_back().unwrap_or(first);
+                (first.pgoff == 0).then(|| (self.k.file(f).path.clone(), last.end - first.start))
+            })
+            .collect()
+    }
+
     /// The program's and the interpreter's lines in a maps read against their ELF layouts
     /// here (as the exec mapped them, before any later call could move them): the span from
     /// a file's first page to its last is its layout's whatever the random draws, so another

@@ -165,20 +165,8 @@ impl Replayer {
                 if let Ok(info) = &r {
                     let program = req.program.file;
                     let interp = req.interp.as_ref().map(|i| i.file);
-                    let spans = if self.verify() {
-                        let maps = procfs::maps(&self.k, pid).unwrap_or_default();
-                        let lines = procfs::parse::parse_maps(&maps);
-                        [Some(program), interp]
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|f| {
-                                let path = self.k.file(f).path.clone();
-                                learn::maps_span(&lines, &path).map(|s| (path, s))
-                            })
-                            .collect()
-                    } else {
-                        Vec::new()
-                    };
+                    let spans =
+                        if self.verify() { self.mapped_spans(pid, [Some(program), interp]) } else { Vec::new() };
                     ctx = Some(ExecCtx {
                         line,
                         info: info.clone(),
