@@ -1,13 +1,14 @@
 #!/bin/bash
 # Regenerates tests/golden/i386/{686,686-pae}/: boots Debian's native i386 kernel under
-# qemu-system-i386 (TCG) with a busybox initramfs holding the static 32-bit exam program and
-# the oracle module (scripts/i386-oracle/), and keeps what each experiment printed.
+# qemu-system-i386 (TCG) with a busybox initramfs holding the 32-bit test programs (exam.c
+# static, static-pie and dynamic PIE; pgtables.c), the i386 loader and libc, and the oracle
+# module (scripts/i386-oracle/), and keeps what each experiment printed.
 #
 # Needs (Debian bookworm, as root):
 #   dpkg --add-architecture i386 && apt-get update
 #   apt-get install -y qemu-system-x86 busybox-static:i386 gcc-multilib cpio \
 #     linux-image-686:i386 linux-image-686-pae:i386 \
-#     linux-headers-$KVER-686:i386 linux-headers-$KVER-686-pae:i386
+#     linux-headers-$KVER-686:i386 linux-headers-$KVER-686-pae:i386 libc6:i386
 # The guest runs with ASLR off (randomize_va_space=0), one CPU and $RAM of memory (the model
 # is run with the same values by the golden tests; see tests/golden/i386/README.md).
 set -euo pipefail
@@ -19,12 +20,20 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 gcc -m32 -static -O1 -o "$work/exam" "$src/exam.c"
+gcc -m32 -static -O1 -o "$work/pgtables" "$src/pgtables.c"
+# exam.c again as a static PIE (no interpreter) and as a dynamic PIE (ld-linux.so.2 and the
+# i386 libc copied into the initramfs), for where the kernel puts an ET_DYN program.
+gcc -m32 -static-pie -O1 -o "$work/exam-pie" "$src/exam.c"
+gcc -m32 -fPIE -pie -O1 -o "$work/exam-dyn" "$src/exam.c"
+ldso=$(readlink -f /lib/ld-linux.so.2)
+libc=$(readlink -f /lib/i386-linux-gnu/libc.so.6)
+cp "$ldso" "$work/ld-linux.so.2"
 
 # The headers of the two programs the guest runs (the ELF header and program headers sit in
 # the first page), with each file's size: the golden tests exec the same images in the model.
 heads=$repo/tests/golden/i386/programs
 mkdir -p "$heads"
-for prog in "$work/exam" /bin/busybox; do
+for prog in "$work/exam" "$work/pgtables" "$work/exam-pie" "$work/exam-dyn" "$work/ld-linux.so.2" /bin/busybox; do
   { echo "size $(stat -c %s "$prog")"; od -An -v -tx1 -w32 -N 4096 "$prog"; } >"$heads/$(basename "$prog").head"
 done
 
@@ -38,7 +47,10 @@ for flavour in 686 686-pae; do
   cp /bin/busybox "$root/bin/busybox"
   file -L "$root/bin/busybox" | grep -q 'Intel 80386' || { echo "busybox is not i386 (install busybox-static:i386)"; exit 1; }
   cp "$src/init" "$root/init"
-  cp "$work/exam" "$root/exam"
+  cp "$work/exam" "$work/pgtables" "$work/exam-pie" "$work/exam-dyn" "$root/"
+  mkdir -p "$root/lib/i386-linux-gnu"
+  cp "$ldso" "$root/lib/ld-linux.so.2"
+  cp "$libc" "$root/lib/i386-linux-gnu/libc.so.6"
   # The module, built against this kernel's headers (kbuild's host tools from the i386
   # headers package run through multiarch).
   mod=$work/mod-$flavour

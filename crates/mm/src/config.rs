@@ -128,6 +128,12 @@ impl Config {
         let vdso = if arch.is_i386() { crate::ops::exec::VdsoLayout::I386_LINUX_6_1 } else { self.vdso };
         Config { kernel_arch: arch, vdso, ..self }
     }
+
+    /// The shape of the page tables the kernel profile has (what page-table counts and walks
+    /// are told in).
+    pub fn page_table_geometry(&self) -> crate::pgtable_geometry::PageTableGeometry {
+        self.kernel_arch.page_table_geometry()
+    }
 }
 
 /// The resource limits (soft limits, in bytes) a task can set for itself with setrlimit.

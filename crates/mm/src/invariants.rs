@@ -268,6 +268,22 @@ fn check_mm(
         pgtable::count_tables(&k.m.frames, mm.pgd),
         "mm {id}: VmPTE does not match the tables reachable"
     );
+    // The profile's geometry: its PTE tables are unions of whole stored leaves, all below
+    // the addresses its walk translates, so it has at least one table per span that holds a
+    // leaf and never more than the stored leaves and the preallocated tables.
+    let geometry = k.m.config.page_table_geometry();
+    let leaves = pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE);
+    let reach = 1u64 << geometry.address_bits();
+    assert!(leaves.iter().all(|&(va, _)| va < reach), "mm {id}: a leaf table beyond the profile's address width");
+    if !geometry.stored {
+        let derived = k.m.pgtables_pages(mm) - geometry.preallocated;
+        let per_table = geometry.pte_table_span() / crate::layout::PMD_SIZE;
+        assert!(
+            derived <= leaves.len() as u64 && leaves.len() as u64 <= derived * per_table,
+            "mm {id}: {derived} page tables of the profile for {} stored leaves",
+            leaves.len()
+        );
+    }
     let zero = k.m.frames.zero_pfn();
     let mut rss = Rss::default();
     for (base, table) in pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE) {

@@ -94,6 +94,12 @@ impl Kernel {
         Ok(&self.mms[id])
     }
 
+    /// The page-table pages below the roots of every address space, in the profile's
+    /// page-table geometry: the processes' share of meminfo's `PageTables`.
+    pub fn user_pgtables_pages(&self) -> u64 {
+        self.mms.iter().map(|(_, mm)| self.m.pgtables_pages(mm)).sum()
+    }
+
     /// A task.
     pub fn task(&self, pid: Pid) -> Option<&Task> {
         self.tasks.get(&pid)

@@ -44,7 +44,7 @@ pub mod oom;
 pub mod ops;
 pub mod page_cache;
 pub mod pgtable;
-pub mod pgtable_i386;
+pub mod pgtable_geometry;
 pub mod reclaim;
 pub mod signal;
 pub mod space;

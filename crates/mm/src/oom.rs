@@ -91,7 +91,7 @@ impl Kernel {
             return None;
         }
         let swapents = mm.rss.swap;
-        let points = (mm.rss.total() + swapents + mm.pgtable_pages) as i64;
+        let points = (mm.rss.total() + swapents + self.m.pgtables_pages(mm)) as i64;
         let adj = i64::from(t.oom_score_adj) * (totalpages / 1000) as i64;
         Some(points + adj)
     }
@@ -261,7 +261,7 @@ impl Kernel {
                 mm.rss.anon,
                 mm.rss.file,
                 mm.rss.shmem,
-                mm.pgtable_pages * PAGE_SIZE,
+                self.m.pgtables_pages(mm) * PAGE_SIZE,
                 mm.rss.swap,
                 t.oom_score_adj,
                 t.comm
@@ -293,7 +293,7 @@ impl Kernel {
             mm.rss.anon * 4,
             mm.rss.file * 4,
             mm.rss.shmem * 4,
-            mm.pgtable_pages * 4,
+            self.m.pgtables_pages(mm) * 4,
             v.oom_score_adj
         ));
         self.m.kmsg.extend(lines);

@@ -102,6 +102,11 @@ pub fn mem_counts(k: &Kernel) -> MemCounts {
         }
     }
     c.free = k.machine().frames.free_frames().saturating_sub(unmaterialized);
+    if !k.config().page_table_geometry().stored {
+        // The processes' tables as the profile's geometry has them (the frames above are
+        // the model's four-level storage); the kernel's own tables are in its format already.
+        c.page_tables = k.kalloc().tables.count() + k.user_pgtables_pages();
+    }
     c
 }
 

@@ -33,10 +33,7 @@ pub fn status(k: &Kernel, pid: Pid) -> SysResult<String> {
     line(&mut s, "VmStk", kb(mm.stack_vm));
     line(&mut s, "VmExe", text_bytes >> 10);
     line(&mut s, "VmLib", lib_bytes >> 10);
-    // A native i386 kernel's tables are shaped differently from the model's four levels.
-    let table_pages = mm::pgtable_i386::user_table_pages(&k.machine().frames, mm.pgd, k.machine().config.kernel_arch)
-        .unwrap_or(mm.pgtable_pages);
-    line(&mut s, "VmPTE", table_pages * 4);
+    line(&mut s, "VmPTE", k.machine().pgtables_pages(mm) * 4);
     line(&mut s, "VmSwap", kb(mm.rss.swap));
     Ok(s)
 }

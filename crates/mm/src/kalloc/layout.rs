@@ -52,28 +52,30 @@ impl KernelArch {
         self != KernelArch::X86_64
     }
 
-    /// Levels of page tables below and including the top one.
-    pub fn table_levels(self) -> u32 {
+    /// The shape of this profile's page tables.
+    pub fn page_table_geometry(self) -> crate::pgtable_geometry::PageTableGeometry {
+        use crate::pgtable_geometry::PageTableGeometry;
         match self {
-            KernelArch::X86_64 => 4,
-            KernelArch::I386 => 2,
-            KernelArch::I386Pae => 3,
+            KernelArch::X86_64 => PageTableGeometry::X86_64,
+            KernelArch::I386 => PageTableGeometry::I386,
+            KernelArch::I386Pae => PageTableGeometry::I386_PAE,
         }
     }
 
-    /// Entries in one (non-top) page table: 1024 four-byte entries without PAE, 512
-    /// eight-byte entries otherwise.
+    /// Levels of page tables below and including the top one.
+    pub fn table_levels(self) -> u32 {
+        self.page_table_geometry().levels.len() as u32
+    }
+
+    /// Entries in one PTE table: 1024 four-byte entries without PAE, 512 eight-byte entries
+    /// otherwise.
     pub fn ptrs_per_pte(self) -> u64 {
-        if self == KernelArch::I386 {
-            1024
-        } else {
-            512
-        }
+        self.page_table_geometry().leaf().entries()
     }
 
     /// Bytes mapped by one PTE table (what one entry of the level above covers).
     pub fn pte_table_span(self) -> u64 {
-        self.ptrs_per_pte() * PAGE_SIZE
+        self.page_table_geometry().pte_table_span()
     }
 }
 
