@@ -139,7 +139,7 @@ impl PageTableGeometry {
             return stored_count;
         }
         let span = self.pte_table_span();
-        debug_assert!(span % PMD_SIZE == 0, "a PTE table spans whole model leaves");
+        debug_assert!(span.is_multiple_of(PMD_SIZE), "a PTE table spans whole model leaves");
         let mut pte_tables = 0;
         let mut last = None;
         for (va, _) in crate::pgtable::leaf_tables(frames, root, 0, 1 << self.address_bits()) {
