@@ -15,6 +15,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The levels of an x86-64 walk.
+const X86_64_WALK: [&str; 4] = ["PGD", "PUD", "PMD", "PTE"];
+
 fn mmsim() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mmsim"))
 }
@@ -82,22 +85,27 @@ fn assert_fork_shows_sharing(b: &Browser, what: &str) {
     );
 }
 
-/// Clicks the first VMA drawn and checks the walk: the PGD index of its address, the
-/// address in the VMA.
+/// Clicks the first VMA drawn and checks the walk: its levels are the machine's page-table
+/// geometry (`names`), the root's index is that of its address, the address is in the VMA.
 #[track_caller]
-fn assert_click_walks(b: &Browser, what: &str) {
+fn assert_click_walks(b: &Browser, what: &str, names: &[&str]) {
     b.click("#space .vma").unwrap_or_else(|e| panic!("{what}: {e}"));
     let walk = b
         .eval(
             "const rows = [...document.querySelectorAll('#walk tr.walk-level')].map(r => [r.dataset.level, r.children[1].textContent]);\
-             return { rows, addr: document.getElementById('walk-addr').value, vma: (document.querySelector('#walk .walk-vma') || {}).textContent };",
+             return { rows, levels: mmsimReport.data.walk.levels, addr: document.getElementById('walk-addr').value, vma: (document.querySelector('#walk .walk-vma') || {}).textContent };",
         )
         .unwrap();
     let addr = u64::from_str_radix(walk["addr"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap();
     let rows = walk["rows"].as_array().unwrap();
+    let levels = walk["levels"].as_array().unwrap();
+    let level_names: Vec<&str> = levels.iter().map(|l| l[0].as_str().unwrap()).collect();
+    assert_eq!(level_names, names, "{what}: the page's walk geometry");
     assert!(!rows.is_empty(), "{what}: no walk shown after a click: {walk}");
-    assert_eq!(rows[0][0], "PGD", "{what}: {walk}");
-    assert_eq!(rows[0][1].as_str().unwrap(), ((addr >> 39) & 511).to_string(), "{what}: PGD index of {addr:#x}");
+    assert_eq!(rows[0][0], names[0], "{what}: {walk}");
+    let (shift, bits) = (levels[0][1].as_u64().unwrap(), levels[0][2].as_u64().unwrap());
+    let index = (addr >> shift) & ((1 << bits) - 1);
+    assert_eq!(rows[0][1].as_str().unwrap(), index.to_string(), "{what}: {} index of {addr:#x}", names[0]);
     assert!(walk["vma"].as_str().unwrap_or("").starts_with("in VMA"), "{what}: {walk}");
 }
 
@@ -241,7 +249,7 @@ fn reports_of_a_recorded_program_and_of_every_lesson_work_in_chromium() {
     assert_maps_drawn(&b, "sh.trace", maps);
     assert_not_blank(&b, "sh-trace", &dir);
     assert_fork_shows_sharing(&b, "sh.trace");
-    assert_click_walks(&b, "sh.trace");
+    assert_click_walks(&b, "sh.trace", &X86_64_WALK);
     assert_fault_walks_to_a_frame(&b, "sh.trace");
     let mismatches = b.texts("#mismatches").unwrap().join("");
     assert!(mismatches.contains("every check held"), "{mismatches}");
@@ -284,7 +292,15 @@ fn reports_of_a_recorded_program_and_of_every_lesson_work_in_chromium() {
         }
         assert_not_blank_with(&b, &name, &dir, if any_process { 0.05 } else { 0.02 });
         if any_process {
-            assert_click_walks(&b, &name);
+            // Each kernel profile's own page-table levels.
+            let names: &[&str] = if source.contains("set arch i386-pae") {
+                &["PDPT", "PMD", "PTE"]
+            } else if source.contains("set arch i386\n") {
+                &["PGD", "PTE"]
+            } else {
+                &X86_64_WALK
+            };
+            assert_click_walks(&b, &name, names);
         }
         if source.contains("fork()") {
             assert_fork_shows_sharing(&b, &name);

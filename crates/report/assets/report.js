@@ -362,13 +362,15 @@
   }
 
   // ---- page-table walk ----
-  const LEVELS = [["PGD", 39], ["PUD", 30], ["PMD", 21], ["PTE", 12]];
-  function flagText(e) {
+  // The levels of the machine's page tables, root first: [name, lowest index bit, index bits,
+  // entry bytes] (x86-64: PGD PUD PMD PTE; i386 PAE: PDPT PMD PTE; i386: PGD PTE).
+  const WALK = D.walk || { levels: [["PGD", 39, 9, 8], ["PUD", 30, 9, 8], ["PMD", 21, 9, 8], ["PTE", 12, 9, 8]], user_top: 2 ** 47, note: "" };
+  function flagText(e, wide) {
     const f = [];
     const b = (n) => (e >> BigInt(n)) & 1n;
     f.push(b(0) ? "P" : "not-present");
     if (b(1)) f.push("RW"); if (b(2)) f.push("US"); if (b(5)) f.push("A"); if (b(6)) f.push("D");
-    if (b(8)) f.push("PROTNONE"); if (b(9)) f.push("SPECIAL"); if (b(63)) f.push("NX");
+    if (b(8)) f.push("PROTNONE"); if (b(9)) f.push("SPECIAL"); if (wide && b(63)) f.push("NX");
     return f.join(" ");
   }
   function walk(pid, addr) {
@@ -388,39 +390,50 @@
     const space = { vmas: sp.vmas.map((i) => D.vmas[i]), pgd: sp.pgd, tables: sp.tables };
     const a = BigInt(Math.floor(walkTarget.addr));
     box.append(el("div", { class: "walk-head", text: "process " + procName(p) + ", address 0x" + a.toString(16) + " at " + stopName(stop) }));
-    if (a >= (1n << 47n)) { box.append(el("div", { class: "stopped", text: "not a user address (above the 47-bit user half)" })); return; }
-    const upper = new Map(space.tables.map((t) => [t[0] + ":" + t[1], BigInt("0x" + t[2])]));
+    if (a >= BigInt(WALK.user_top)) { box.append(el("div", { class: "stopped", text: "not a user address (at or above TASK_SIZE 0x" + BigInt(WALK.user_top).toString(16) + ")" })); return; }
+    const upper = new Map(space.tables.map((t) => [t[0] + ":" + t[1], t[2]]));
     const t = el("table", {}, el("tr", {}, el("th", { text: "level" }), el("th", { text: "index" }),
       el("th", { text: "table frame" }), el("th", { text: "entry" }), el("th", { text: "flags" }), el("th", { text: "points to" })));
     let table = BigInt(space.pgd);
     let stopped = null;
     let leaf = null;
-    for (let i = 0; i < 4; i++) {
-      const [name, shift] = LEVELS[i];
-      const idx = (a >> BigInt(shift)) & 511n;
+    const n = WALK.levels.length;
+    for (let i = 0; i < n; i++) {
+      const [name, shift, bits, bytes] = WALK.levels[i];
+      const idx = (a >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n);
+      const wide = bytes === 8;
+      const mask = wide ? (1n << 64n) - 1n : 0xffffffffn;
       let entry;
-      if (i < 3) {
+      if (i < n - 1) {
         const span = 1n << BigInt(shift);
-        entry = upper.get((3 - i) + ":" + Number(a - (a % span)));
+        const text = upper.get((n - 1 - i) + ":" + Number(a - (a % span)));
+        entry = text == null ? null : text === "" ? "preallocated" : BigInt("0x" + text);
       } else {
         leaf = leafEntry(space, Number(a));
-        entry = leaf.entry;
+        entry = leaf.entry & mask;
       }
       const row = el("tr", { class: "walk-level", "data-level": name },
-        el("td", { text: name }), el("td", { class: "num", text: String(idx) }), el("td", { text: "0x" + table.toString(16) }));
+        el("td", { text: name }), el("td", { class: "num", text: String(idx) }), el("td", { text: table == null ? "—" : "0x" + table.toString(16) }));
+      if (entry === "preallocated") {
+        row.append(el("td", { text: "—" }), el("td", { text: "P" }), el("td", { text: "a table allocated with the address space, that maps nothing yet" }));
+        t.append(row);
+        table = null;
+        continue;
+      }
       if (entry == null || entry === 0n) {
         row.append(el("td", { text: "0" }), el("td", { text: "none" }), el("td", { class: "stopped", text: "empty: the walk stops, an access faults" }));
         t.append(row);
         stopped = name;
         break;
       }
-      const pfn = (entry & 0x000ffffffffff000n) >> 12n;
-      row.append(el("td", { text: entry.toString(16).padStart(16, "0") }), el("td", { text: flagText(entry) }),
-        el("td", { text: i < 3 ? "table at frame 0x" + pfn.toString(16) : (leaf.run ? "frame 0x" + pfn.toString(16) : "—") }));
+      const pfn = (entry & (wide ? 0x000ffffffffff000n : 0xfffff000n)) >> 12n;
+      row.append(el("td", { text: entry.toString(16).padStart(bytes * 2, "0") }), el("td", { text: flagText(entry, wide) }),
+        el("td", { text: i < n - 1 ? "table at frame 0x" + pfn.toString(16) : (leaf.run ? "frame 0x" + pfn.toString(16) : "—") }));
       t.append(row);
       table = pfn;
     }
     box.append(t);
+    if (WALK.note) box.append(el("div", { class: "walk-note", text: WALK.note }));
     const v = space.vmas.find((x) => x.start <= Number(a) && Number(a) < x.end);
     box.append(el("div", { class: "walk-vma", text: v ? "in VMA " + mapsLine(v) + " (" + v.kind + ")" : "in no VMA: an access is SIGSEGV (SEGV_MAPERR)" }));
     if (!stopped && leaf && leaf.run) {

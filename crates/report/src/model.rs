@@ -45,6 +45,50 @@ pub struct ReportData {
     pub summary: String,
     /// The stop the page opens at: the last one where a process still had an address space.
     pub initial_stop: usize,
+    /// The shape of the page-table walk the page draws (the kernel profile's geometry).
+    pub walk: Walk,
+}
+
+/// The page-table geometry of the machine the report is of.
+#[derive(Clone, Debug, Serialize)]
+pub struct Walk {
+    /// The levels, root first: `[name, lowest index bit, index bits, entry bytes]`.
+    pub levels: Vec<(String, u32, u32, u32)>,
+    /// The first address that is not a user address (TASK_SIZE of the profile).
+    pub user_top: u64,
+    /// How the model's stored tables stand for the drawn ones (empty on x86-64).
+    pub note: String,
+}
+
+impl Walk {
+    /// The walk of `k`'s kernel profile.
+    pub fn of(k: &mm::Kernel) -> Walk {
+        let arch = k.config().kernel_arch;
+        let g = arch.page_table_geometry();
+        let note = match g.levels.len() {
+            4 => String::new(),
+            3 => "PAE: the model keeps its tables in the x86-64 format; the PDPT is its PUD table for the first 4 GiB, and the PMD and PTE tables are its own frames. The PDPT's four PMDs are allocated with the address space.".to_string(),
+            _ => "Without PAE a PTE table has 1024 four-byte entries mapping 4 MiB; the model keeps them in two of its 512-entry tables, and the directory entry shows the first of those frames. Four-byte entries have no NX bit.".to_string(),
+        };
+        Walk {
+            levels: g.levels.iter().map(|l| (l.name.to_string(), l.shift, l.bits, l.entry_bytes)).collect(),
+            user_top: if arch.is_i386() { mm::space::I386_TASK_SIZE } else { mm::layout::TASK_SIZE },
+            note,
+        }
+    }
+}
+
+impl Default for Walk {
+    fn default() -> Self {
+        Walk {
+            levels: [("PGD", 39), ("PUD", 30), ("PMD", 21), ("PTE", 12)]
+                .iter()
+                .map(|&(n, shift)| (n.to_string(), shift, 9, 8))
+                .collect(),
+            user_top: mm::layout::TASK_SIZE,
+            note: String::new(),
+        }
+    }
 }
 
 /// The timeline: one entry per kept step, all vectors of the same length. Sizes in KiB,
@@ -159,10 +203,12 @@ pub struct Sharing {
 pub struct Space {
     /// Its VMAs, in address order: indices into [`ReportData::vmas`].
     pub vmas: Vec<u32>,
-    /// The root table's frame.
+    /// The frame of the walk's root table.
     pub pgd: u64,
-    /// Entries of the upper three levels that are set: (level 3 = PGD, 2 = PUD, 1 = PMD,
-    /// the first address the entry covers, the entry in hex).
+    /// Entries of the levels above the PTE level that are set, in the profile's geometry
+    /// ([`Walk`]): (levels above the PTE level, e.g. 3 = PGD, 2 = PUD, 1 = PMD on x86-64; the
+    /// first address the entry covers; the entry in hex, empty for a preallocated table whose
+    /// entry the model does not hold).
     pub tables: Vec<(u8, u64, String)>,
     /// VmSize, RSS and page-table KiB (as `/proc/PID/status` shows them).
     pub status: Vec<(String, u64)>,

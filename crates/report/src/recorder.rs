@@ -250,6 +250,9 @@ impl Recorder {
     }
 
     fn take_stop(&mut self, k: &Kernel, x: u64, before: bool, text: &str) -> usize {
+        if self.data.stops.is_empty() {
+            self.data.walk = crate::model::Walk::of(k);
+        }
         let mut procs = Vec::new();
         let mut spaces: Vec<(usize, Pid)> = Vec::new();
         for t in k.tasks() {

@@ -34,7 +34,8 @@ pub fn space(k: &Kernel, pid: Pid, mut intern: impl FnMut(VmaView) -> u32) -> Op
                 .collect()
         })
         .unwrap_or_default();
-    Some(Space { vmas, pgd: mm.pgd, tables: upper_tables(k, mm.pgd), status })
+    let (root, tables) = upper_tables(k, mm.pgd);
+    Some(Space { vmas, pgd: root, tables, status })
 }
 
 /// One VMA with its pages; `prev` is the VMA just below it (a bss follows its data).
@@ -158,9 +159,9 @@ fn page_runs(k: &Kernel, mm: &Mm, v: &Vma) -> Vec<PageRun> {
     runs
 }
 
-/// The set entries of the PGD and of every PUD and PMD table under it: (level, first
-/// address covered, entry in hex).
-fn upper_tables(k: &Kernel, pgd: u64) -> Vec<(u8, u64, String)> {
+/// The set entries of the stored PGD and of every PUD and PMD table under it: (level 3 =
+/// PGD, 2 = PUD, 1 = PMD, first address covered, entry).
+fn stored_upper_entries(k: &Kernel, pgd: u64) -> Vec<(u8, u64, u64)> {
     let frames = &k.machine().frames;
     let mut out = Vec::new();
     let mut stack = vec![(pgd, 3u32, 0u64)];
@@ -172,7 +173,7 @@ fn upper_tables(k: &Kernel, pgd: u64) -> Vec<(u8, u64, String)> {
                 continue;
             }
             let va = base + i as u64 * pgtable::entry_span(level);
-            out.push((level as u8, va, format!("{e:x}")));
+            out.push((level as u8, va, e));
             if level > 1 {
                 stack.push((pte.pfn(), level - 1, va));
             }
@@ -180,6 +181,52 @@ fn upper_tables(k: &Kernel, pgd: u64) -> Vec<(u8, u64, String)> {
     }
     out.sort_by_key(|&(level, va, _)| (std::cmp::Reverse(level), va));
     out
+}
+
+/// The walk's root table and the set entries of every table above the PTE level, in the
+/// kernel profile's page-table geometry: (levels above the PTE level: 3 = PGD of x86-64 ... 1
+/// = the level pointing at PTE tables; first address covered; the entry in hex, as wide as
+/// the geometry's entries, or empty for a table the profile preallocates whose entry the
+/// model does not hold).
+///
+/// The model stores x86-64 tables; an i386 geometry's tables are made of them: with PAE
+/// the PDPT is the stored PUD table of the first 4 GiB and the PMD and PTE tables are the
+/// stored ones; without PAE a page-directory entry stands for the one or two stored 2 MiB
+/// leaves of its 4 MiB, and is shown as the stored entry of its first one, in 4 bytes.
+fn upper_tables(k: &Kernel, pgd: u64) -> (u64, Vec<(u8, u64, String)>) {
+    let geometry = k.config().page_table_geometry();
+    let stored = stored_upper_entries(k, pgd);
+    if geometry.stored {
+        return (pgd, stored.into_iter().map(|(l, va, e)| (l, va, format!("{e:x}"))).collect());
+    }
+    let reach = 1u64 << geometry.address_bits();
+    let below = stored.iter().filter(|&&(_, va, _)| va < reach);
+    match geometry.levels.len() {
+        // PAE: the PDPT's four entries (each PMD preallocated) and the PMD entries.
+        3 => {
+            let pdpt = stored.iter().find(|&&(l, va, _)| l == 3 && va == 0).map_or(pgd, |&(_, _, e)| Pte(e).pfn());
+            let mut out = Vec::new();
+            let span = geometry.levels[0].entry_span();
+            for i in 0..geometry.levels[0].entries() {
+                let e = stored.iter().find(|&&(l, va, _)| l == 2 && va == i * span);
+                out.push((2, i * span, e.map_or(String::new(), |&(_, _, e)| format!("{e:x}"))));
+            }
+            out.extend(below.filter(|&&(l, _, _)| l == 1).map(|&(_, va, e)| (1, va, format!("{e:x}"))));
+            (pdpt, out)
+        }
+        // Without PAE: one page-directory entry per 4 MiB that holds a stored leaf.
+        _ => {
+            let span = geometry.levels[0].entry_span();
+            let mut out: Vec<(u8, u64, String)> = Vec::new();
+            for &(_, va, e) in below.filter(|&&(l, _, _)| l == 1) {
+                let first = va / span * span;
+                if out.last().map(|o| o.1) != Some(first) {
+                    out.push((1, first, format!("{:x}", e & 0xffff_ffff)));
+                }
+            }
+            (pgd, out)
+        }
+    }
 }
 
 /// The frames each pair of address spaces both map, by kind (anonymous copy-on-write, file
@@ -295,5 +342,46 @@ mod tests {
         let mut all = Vec::new();
         space(&k, p, keep(&mut all)).unwrap();
         assert_eq!(all[0].kind, "guard");
+    }
+}
+
+#[cfg(test)]
+mod i386_tests {
+    use super::*;
+    use mm::kalloc::KernelArch;
+    use mm::{Config, Kernel};
+
+    /// A process of `arch` with 8 MiB mapped at 4 MiB and its first page and the page 2 MiB
+    /// in touched.
+    fn touched(arch: KernelArch) -> (Kernel, Pid) {
+        let mut k = Kernel::new(Config::default().with_kernel_arch(arch));
+        let p = k.spawn_empty("a").unwrap();
+        let a = k.mmap(p, 0x40_0000, 8 << 20, 3, 0x22 | 0x10, -1, 0).unwrap();
+        k.store(p, a, &[1]).unwrap();
+        k.store(p, a + (2 << 20), &[1]).unwrap();
+        (k, p)
+    }
+
+    #[test]
+    fn without_pae_one_directory_entry_stands_for_both_stored_leaves_of_its_4_mib() {
+        let (k, p) = touched(KernelArch::I386);
+        let (root, tables) = upper_tables(&k, k.mm(p).unwrap().pgd);
+        assert_eq!(root, k.mm(p).unwrap().pgd);
+        assert_eq!(tables.len(), 1, "{tables:x?}");
+        let (level, va, entry) = &tables[0];
+        assert_eq!((*level, *va), (1, 0x40_0000));
+        assert!(entry.len() <= 8, "a four-byte entry: {entry}");
+    }
+
+    #[test]
+    fn with_pae_the_pdpt_has_its_four_preallocated_entries() {
+        let (k, p) = touched(KernelArch::I386Pae);
+        let (root, tables) = upper_tables(&k, k.mm(p).unwrap().pgd);
+        assert_ne!(root, k.mm(p).unwrap().pgd, "the PDPT is the stored PUD table");
+        let pdpt: Vec<_> = tables.iter().filter(|t| t.0 == 2).collect();
+        assert_eq!(pdpt.len(), 4);
+        assert!(!pdpt[0].2.is_empty() && pdpt[1..].iter().all(|t| t.2.is_empty()), "{pdpt:x?}");
+        let pmd: Vec<u64> = tables.iter().filter(|t| t.0 == 1).map(|t| t.1).collect();
+        assert_eq!(pmd, vec![0x40_0000, 0x60_0000]);
     }
 }
