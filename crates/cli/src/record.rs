@@ -387,13 +387,15 @@ fn run<R: std::io::BufRead + Send + 'static>(
         say(Stream::Out, format!("{file}:{m}"));
     }
     if report.failed > shown as u64 {
-        say(
-            Stream::Out,
-            format!(
-                "{file}: ... and {} more mismatches, likely consequences of the differing files above",
-                report.failed - shown as u64
-            ),
-        );
+        let rest = &report.mismatches[shown.min(report.mismatches.len())..];
+        let following = rest.iter().filter(|m| m.cause.is_some()).count() as u64;
+        let more = report.failed - shown as u64;
+        let why = if following == more {
+            ", all following from the differing files above".to_string()
+        } else {
+            format!(" ({following} of them follow from the differing files above, the others likely too)")
+        };
+        say(Stream::Out, format!("{file}: ... and {more} more mismatches{why}"));
     }
     let secs = started.elapsed().as_secs_f64();
     let runs = if report.runs > 1 { format!(", {} runs to learn the unknowns", report.runs) } else { String::new() };

@@ -610,6 +610,11 @@ impl Files {
         lock(&self.state).differs.values().cloned().collect()
     }
 
+    /// The paths of the files found to differ from the recording's.
+    pub fn differing(&self) -> BTreeSet<String> {
+        lock(&self.state).differs.keys().cloned().collect()
+    }
+
     /// Notes on where answers came from (files the bundle lacks, pages it lacks, files
     /// modified since).
     pub fn notes(&self) -> Vec<String> {

@@ -179,6 +179,8 @@ pub struct Replayer {
     maps_seen: HashMap<(TracePid, TracePid), String>,
     /// The line of the event being replayed (what an error is about).
     line: u64,
+    /// The task of the event being replayed (whose files a mismatch may follow from).
+    at: Option<TracePid>,
 }
 
 /// Whether an event is an execve (the start of a trace that ran its program).
@@ -269,7 +271,40 @@ impl Replayer {
             attached_calls: None,
             maps_seen: HashMap::default(),
             line: 0,
+            at: None,
         }
+    }
+
+    /// Counts a mismatch, with the differing file it follows from when the task it is about
+    /// runs one as its program or interpreter, or maps one.
+    fn mismatch(&mut self, mut m: Mismatch) {
+        if m.cause.is_none() {
+            m.cause = self.differing_file_in_use();
+        }
+        self.report.mismatch(m);
+    }
+
+    /// The first differing file (see [`Files::differs`]) that the current task's program or
+    /// interpreter is, or that its address space maps.
+    fn differing_file_in_use(&self) -> Option<String> {
+        let differing = self.files.differing();
+        if differing.is_empty() {
+            return None;
+        }
+        let tpid = self.at?;
+        if let Some((_, ctx)) = self.exec_of(tpid) {
+            let mut run = [ctx.program, ctx.interp].into_iter().flatten().map(|f| &self.k.file(f).path);
+            if let Some(p) = run.find(|p| differing.contains(*p)) {
+                return Some(p.clone());
+            }
+        }
+        let mm = self.k.mm(self.procs.get(&tpid)?.pid).ok()?;
+        mm.vmas
+            .iter()
+            .filter_map(|v| v.file)
+            .map(|o| &self.k.file(o.file).path)
+            .find(|p| differing.contains(*p))
+            .cloned()
     }
 
     /// The model after (part of) the replay.
@@ -333,12 +368,13 @@ impl Replayer {
         if ok {
             self.report.passed += 1;
         } else {
-            self.report.mismatch(Mismatch {
+            self.mismatch(Mismatch {
                 line,
                 call: what.to_string(),
                 expected: ret_text(expected),
                 got: result_text(&got),
                 diff: None,
+                cause: None,
             });
         }
     }
@@ -384,6 +420,7 @@ impl Replayer {
 
     fn dispatch(&mut self, tpid: TracePid, ev: &Event) {
         self.line = ev.line;
+        self.at = Some(tpid);
         if !self.procs.contains_key(&tpid) {
             // Held until its clone returned, then its task exited before this line.
             let exit = self.exited.get(&tpid).copied().unwrap_or(0);

@@ -28,11 +28,17 @@ pub struct Mismatch {
     pub got: String,
     /// For /proc text: the lines that differ.
     pub diff: Option<String>,
+    /// The file, found not to be the one recorded, that this mismatch follows from: the
+    /// program or interpreter of the process, or a file it maps, or one the text names.
+    pub cause: Option<String>,
 }
 
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}: {}: expected {}, got {}", self.line, self.call, self.expected, self.got)?;
+        if let Some(c) = &self.cause {
+            write!(f, " (follows from the differing {c})")?;
+        }
         if let Some(d) = &self.diff {
             write!(f, "\n{}", d.trim_end())?;
         }

@@ -196,12 +196,13 @@ impl Replayer {
                         .and_then(|mm| mm.vmas.range(at, at.saturating_add(len)).next().map(|v| (v.start, v.end)));
                     match over {
                         None => self.report.passed += 1,
-                        Some((s, e)) => self.report.mismatch(Mismatch {
+                        Some((s, e)) => self.mismatch(Mismatch {
                             line,
                             call: "mmap".into(),
                             expected: format!("{at:#x} (in a hole)"),
                             got: format!("a mapping at {s:#x}-{e:#x} that the trace made there and did not unmap"),
                             diff: None,
+                            cause: None,
                         }),
                     }
                 }

@@ -373,12 +373,13 @@ impl Replayer {
                 if want[..n] == have[..] {
                     self.report.passed += 1;
                 } else {
-                    self.report.mismatch(Mismatch {
+                    self.mismatch(Mismatch {
                         line,
                         call: "mincore vector".into(),
                         expected: format!("{:?}", &want[..n]),
                         got: format!("{have:?}"),
                         diff: None,
+                        cause: None,
                     });
                 }
             }

@@ -242,19 +242,21 @@ impl Replayer {
                         let what = format!("{} from {buf:#x} (memory contents)", c.name);
                         match got {
                             Ok(None) => self.report.passed += 1,
-                            Ok(Some((want, bytes))) => self.report.mismatch(Mismatch {
+                            Ok(Some((want, bytes))) => self.mismatch(Mismatch {
                                 line: io.line,
                                 call: what,
                                 expected: format!("{want:02x?}"),
                                 got: format!("{bytes:02x?}"),
                                 diff: None,
+                                cause: None,
                             }),
-                            Err(e) => self.report.mismatch(Mismatch {
+                            Err(e) => self.mismatch(Mismatch {
                                 line: io.line,
                                 call: what,
                                 expected: format!("{n} bytes"),
                                 got: format!("-1 {}", e.name()),
                                 diff: None,
+                                cause: None,
                             }),
                         }
                     }

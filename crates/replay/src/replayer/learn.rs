@@ -103,12 +103,13 @@ impl Replayer {
             }
         }
         for (at, what, range, value) in wrong {
-            self.report.mismatch(Mismatch {
+            self.mismatch(Mismatch {
                 line: at,
                 call: format!("{what} of the execve at line {line} (learned here)"),
                 expected: range,
                 got: format!("{value:#x}"),
                 diff: None,
+                cause: None,
             });
         }
     }

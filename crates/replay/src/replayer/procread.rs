@@ -152,12 +152,13 @@ impl Replayer {
         if want == got || earlier_matches {
             self.report.passed += 1;
         } else {
-            self.report.mismatch(Mismatch {
+            self.mismatch(Mismatch {
                 line,
                 call: name.into(),
                 expected: format!("{} bytes of text", want.len()),
                 got: format!("{} bytes", got.len()),
                 diff: Some(diff(&want, &got)),
+                cause: None,
             });
         }
     }

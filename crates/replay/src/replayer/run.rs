@@ -77,6 +77,14 @@ where
     files.set_trace(&identities);
     let done = |mut report: Report| {
         report.differs = files.differs();
+        // A file found to differ late in the last run: the mismatches that name it follow
+        // from it too.
+        let differing = files.differing();
+        for m in report.mismatches.iter_mut().filter(|m| m.cause.is_none()) {
+            let text = [&m.call, &m.expected, &m.got].into_iter().chain(&m.diff);
+            let named = |t: &String| differing.iter().find(|p| t.contains(p.as_str())).cloned();
+            m.cause = text.into_iter().find_map(named);
+        }
         report.notes.extend(files.notes());
         report
     };
