@@ -139,3 +139,66 @@ fn an_i386_kernel_refuses_an_x86_64_program_and_leaves_the_caller_intact() {
         assert_eq!(maps(&k, pid), before);
     }
 }
+
+/// The smaps fields the model knows without running the program's instructions: compared
+/// exactly. The rest (`Rss`, `Pss`, `Pss_Dirty`, `Shared_*`, `Private_*`, `Referenced`,
+/// `Anonymous`) count the pages the program touched by executing and, for the busybox file,
+/// the page-cache pages it shares with the guest's shell: the model runs no instructions and
+/// no shell, so they are tolerated (only their presence and order are compared).
+const SMAPS_EXACT: [&str; 14] = [
+    "Size",
+    "KernelPageSize",
+    "MMUPageSize",
+    "LazyFree",
+    "AnonHugePages",
+    "ShmemPmdMapped",
+    "FilePmdMapped",
+    "Shared_Hugetlb",
+    "Private_Hugetlb",
+    "Swap",
+    "SwapPss",
+    "Locked",
+    "THPeligible",
+    "VmFlags",
+];
+
+/// smaps text as (header line, [(field, value)]) per VMA.
+fn smaps_entries(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in text.lines() {
+        match line.split_once(':') {
+            Some((field, value)) if !field.contains(' ') && !field.contains('-') => {
+                let entry = out.last_mut().expect("a header first");
+                entry.1.push((field.to_string(), value.trim().to_string()));
+            }
+            _ => out.push((line.to_string(), Vec::new())),
+        }
+    }
+    out
+}
+
+#[test]
+fn busybox_cat_shows_the_smaps_the_i386_kernels_showed() {
+    for (flavour, arch) in FLAVOURS {
+        let guest_maps = golden(flavour, "cat-self-maps.txt");
+        let (mut k, pid) = cat_self_maps(arch, &guest_maps);
+        let buf = k.mmap(pid, 0, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).unwrap();
+        k.store(pid, buf, b"08048000-08049000").unwrap();
+        let vdso =
+            k.mm(pid).unwrap().vmas.iter().find(|v| v.special.is_some_and(|s| s.name() == "[vdso]")).unwrap().start;
+        k.exec_at(pid, vdso).unwrap();
+        let guest = smaps_entries(&golden(flavour, "cat-self-smaps.txt"));
+        let model = smaps_entries(&procfs::smaps(&k, pid).unwrap());
+        let headers = |e: &[(String, Vec<(String, String)>)]| e.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+        assert_eq!(headers(&model), headers(&guest), "{flavour}: the smaps headers");
+        for ((header, g), (_, m)) in guest.iter().zip(&model) {
+            let names = |f: &[(String, String)]| f.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+            assert_eq!(names(m), names(g), "{flavour}: the fields of {header}");
+            for ((name, gv), (_, mv)) in g.iter().zip(m) {
+                if SMAPS_EXACT.contains(&name.as_str()) {
+                    assert_eq!(mv, gv, "{flavour}: {name} of {header}");
+                }
+            }
+        }
+    }
+}

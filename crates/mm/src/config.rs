@@ -53,6 +53,9 @@ pub struct Config {
     pub paranoid: bool,
     /// The CPU has protection keys (smaps prints a ProtectionKey line).
     pub pkeys: bool,
+    /// smaps prints a `KSM` line in each record: the x86-64 host's kernel does, the 6.1
+    /// kernels of the i386 profiles do not (tests/golden/i386/*/cat-self-smaps.txt).
+    pub smaps_ksm_line: bool,
     /// Pages of the vDSO parts execve maps.
     pub vdso: crate::ops::exec::VdsoLayout,
     /// The bytes of the vDSO's code pages (`[vdso]`), as the kernel being modelled has
@@ -104,6 +107,7 @@ impl Default for Config {
             event_capacity: 100_000,
             paranoid: false,
             pkeys: true,
+            smaps_ksm_line: true,
             vdso: Default::default(),
             vdso_image: None,
             cap_ipc_lock: true,
@@ -124,9 +128,15 @@ impl Default for Config {
 impl Config {
     /// This configuration on the kernel `arch`: a native i386 kernel also brings the vDSO
     /// its processes get (Linux 6.1 i386: four `[vvar]` pages, two `[vdso]` pages).
+    /// Protection keys and the smaps `KSM` line go too: an i386 kernel cannot have protection
+    /// keys (the option needs x86-64), and its 6.1 smaps has no `KSM` line.
     pub fn with_kernel_arch(self, arch: crate::kalloc::KernelArch) -> Config {
-        let vdso = if arch.is_i386() { crate::ops::exec::VdsoLayout::I386_LINUX_6_1 } else { self.vdso };
-        Config { kernel_arch: arch, vdso, ..self }
+        if arch.is_i386() {
+            let vdso = crate::ops::exec::VdsoLayout::I386_LINUX_6_1;
+            Config { kernel_arch: arch, vdso, pkeys: false, smaps_ksm_line: false, ..self }
+        } else {
+            Config { kernel_arch: arch, ..self }
+        }
     }
 
     /// The shape of the page tables the kernel profile has (what page-table counts and walks

@@ -137,7 +137,7 @@ fn kb(s: &mut String, name: &str, bytes: u64) {
     let _ = writeln!(s, "{:<16}{:>8} kB", format!("{name}:"), bytes >> 10);
 }
 
-fn usage_lines(s: &mut String, u: &MemUsage, rollup: bool) {
+fn usage_lines(s: &mut String, k: &Kernel, u: &MemUsage, rollup: bool) {
     kb(s, "Rss", u.rss);
     kb(s, "Pss", u.pss >> PSS_SHIFT);
     kb(s, "Pss_Dirty", u.pss_dirty >> PSS_SHIFT);
@@ -152,7 +152,9 @@ fn usage_lines(s: &mut String, u: &MemUsage, rollup: bool) {
     kb(s, "Private_Dirty", u.private_dirty);
     kb(s, "Referenced", u.referenced);
     kb(s, "Anonymous", u.anonymous);
-    kb(s, "KSM", 0);
+    if k.config().smaps_ksm_line {
+        kb(s, "KSM", 0);
+    }
     kb(s, "LazyFree", u.lazyfree);
     kb(s, "AnonHugePages", 0);
     kb(s, "ShmemPmdMapped", 0);
@@ -186,7 +188,7 @@ fn record(s: &mut String, k: &Kernel, size: u64, usage: &MemUsage, thp: bool, fl
     kb(s, "Size", size);
     kb(s, "KernelPageSize", 4096);
     kb(s, "MMUPageSize", 4096);
-    usage_lines(s, usage, false);
+    usage_lines(s, k, usage, false);
     let _ = writeln!(s, "THPeligible:    {:>8}", thp as u8);
     if k.config().pkeys {
         let _ = writeln!(s, "ProtectionKey:  {:>8}", 0);
@@ -219,6 +221,6 @@ pub fn smaps_rollup(k: &Kernel, pid: Pid) -> SysResult<String> {
     let first = mm.vmas.iter().next().map(|v| v.start).unwrap_or(0);
     let last = mm.vmas.iter().next_back().map(|v| v.end).unwrap_or(0);
     let mut s = header(first, last, "---p", 0, 0, 0, 0, Some("[rollup]"), crate::maps::name_column(mm));
-    usage_lines(&mut s, &total, true);
+    usage_lines(&mut s, k, &total, true);
     Ok(s)
 }
