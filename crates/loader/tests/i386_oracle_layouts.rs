@@ -184,9 +184,12 @@ fn draws(maps: &str, build: Build, what: &str) -> ExecPlacement {
     // The unrandomized base with the stack's randomization room kept free (8 MiB stack).
     let unrandomized = space.mmap_base(8 << 20, 256 * 4096, true, 0);
     let mmap_rnd = unrandomized - top_down_end;
-    assert!(mmap_rnd < space.mmap_rnd_range() && mmap_rnd % 4096 == 0, "{what}: mmap_base offset {mmap_rnd:#x}");
+    assert!(
+        mmap_rnd < space.mmap_rnd_range() && mmap_rnd.is_multiple_of(4096),
+        "{what}: mmap_base offset {mmap_rnd:#x}"
+    );
     let drop = space.stack_top - stack.1;
-    assert!(drop <= space.stack_max_random() && drop % 4096 == 0, "{what}: stack top {:#x}", stack.1);
+    assert!(drop <= space.stack_max_random() && drop.is_multiple_of(4096), "{what}: stack top {:#x}", stack.1);
     let program = maps.lines().find(|l| l.ends_with(build.path())).map(range_of).unwrap();
     let heap = maps.lines().find(|l| l.ends_with("[heap]")).map(range_of).expect("a heap");
     let load_bias = match build {
@@ -194,7 +197,7 @@ fn draws(maps: &str, build: Build, what: &str) -> ExecPlacement {
         Build::StaticPie => Some(program.0),
         Build::DynPie => {
             let bias = program.0 - space.elf_et_dyn_base;
-            assert!(bias < space.mmap_rnd_range() && bias % 4096 == 0, "{what}: PIE at {:#x}", program.0);
+            assert!(bias < space.mmap_rnd_range() && bias.is_multiple_of(4096), "{what}: PIE at {:#x}", program.0);
             Some(program.0)
         }
     };
