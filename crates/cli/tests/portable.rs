@@ -103,14 +103,7 @@ fn assert_clean(o: &Output, min_checks: u64) {
 
 #[test]
 fn a_bundle_replays_programs_whose_files_are_gone() {
-    let dir = scratch("bundle");
-    let prog = dir.join("prog");
-    if !compile(&prog, 4096) {
-        return;
-    }
-    std::fs::write(dir.join("data.bin"), vec![7u8; 10000]).unwrap();
-    let trace = dir.join("prog.trace");
-    record(&dir, &trace, &[], &[prog.to_str().unwrap(), "data.bin"]);
+    let Some((dir, prog, trace)) = recorded("bundle", 4096, 1, 10000, &[]) else { return };
     // cat, from a path that will be gone too.
     let cat = dir.join("cat");
     std::fs::copy(hostreq::find_tool("cat").expect("cat"), &cat).unwrap();
@@ -237,14 +230,7 @@ fn root_dir_stands_for_the_recording_machine() {
 
 #[test]
 fn a_changed_file_is_named_in_one_line() {
-    let dir = scratch("changed");
-    let prog = dir.join("prog");
-    if !compile(&prog, 4096) {
-        return;
-    }
-    std::fs::write(dir.join("data.bin"), vec![7u8; 10000]).unwrap();
-    let trace = dir.join("prog.trace");
-    record(&dir, &trace, &[], &[prog.to_str().unwrap(), "data.bin"]);
+    let Some((dir, prog, trace)) = recorded("changed", 4096, 1, 10000, &[]) else { return };
 
     // The program rebuilt with a larger bss: its brk moves. The bundle still replays it;
     // this machine's file is named as the one that differs, with how.
@@ -263,10 +249,8 @@ fn a_changed_file_is_named_in_one_line() {
     assert!(line.ends_with(" here"), "{line}");
 }
 
-/// A scratch directory `name` holding the program compiled with `bss` and `pad` bytes (and,
-/// unless `data` is 0, a file `data.bin` of that many bytes that it maps), and its trace
-/// recorded there, checked to replay cleanly; the bundle is removed, so that replays read
-/// this machine's files. None where the tools are missing.
+/// [`recorded`] without the program's gcc flags, then without the bundle (so that replays
+/// read this machine's files), checked to replay cleanly. None where the tools are missing.
 fn recorded_without_bundle(name: &str, bss: usize, pad: usize, data: usize) -> Option<(PathBuf, PathBuf, PathBuf)> {
     recorded_with_flags(name, bss, pad, data, &[])
 }
@@ -279,6 +263,16 @@ fn recorded_with_flags(
     data: usize,
     flags: &[&str],
 ) -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let (dir, prog, trace) = recorded(name, bss, pad, data, flags)?;
+    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
+    assert_clean(&replay(&trace, &[]), 5);
+    Some((dir, prog, trace))
+}
+
+/// A scratch directory `name` holding the program compiled with `bss` and `pad` bytes and
+/// `flags` for gcc (and, unless `data` is 0, a file `data.bin` of that many bytes that it
+/// maps), and its trace recorded there, with its bundle: (directory, program, trace).
+fn recorded(name: &str, bss: usize, pad: usize, data: usize, flags: &[&str]) -> Option<(PathBuf, PathBuf, PathBuf)> {
     let dir = scratch(name);
     let prog = dir.join("prog");
     if !compile_padded(&prog, bss, pad, flags) {
@@ -291,8 +285,6 @@ fn recorded_with_flags(
         cmd.push("data.bin");
     }
     record(&dir, &trace, &[], &cmd);
-    std::fs::remove_file(replay::bundle_path(&trace)).unwrap();
-    assert_clean(&replay(&trace, &[]), 5);
     Some((dir, prog, trace))
 }
 
