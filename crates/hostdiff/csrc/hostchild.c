@@ -20,6 +20,10 @@
  *               and walks the steps.  Its forks are processes 1, 2, ...
  *   file-bytes  prints file_byte(FILE, OFFSET .. OFFSET+LEN) to stdout, so
  *               tests can check that C and Rust agree on file contents.
+ *   calls       reads a script on stdin and prints the system call each
+ *               step would make (name and arguments) without running it,
+ *               so tests can check that the steps carry the model's calls
+ *               (hostdiff's protocol test, against mm::Call).
  *
  * Input (script) protocol, one item per line, numbers in decimal:
  *
@@ -124,6 +128,7 @@
 #define SYNC_SLOTS 504 /* result slots in the shared page */
 #define STACK_PREGROW (256u << 10)
 #define EXEC_FD 9 /* the fd process 0 is executed from */
+#define FAKE_FD_BASE 3 /* `calls`: open slot i is fd 3 + i, as a run opens them */
 
 /* The shared page: the only memory the processes of a run share. */
 #ifndef MAP_FIXED_NOREPLACE
@@ -854,9 +859,89 @@ static void do_pagemap(uint64_t i, uint64_t addr, uint64_t pages)
     emit_step("bytes", i);
 }
 
-static void do_mincore(uint64_t i, uint64_t addr, uint64_t len)
+/* The system call a step makes, with its arguments in C order: what the
+ * runner passes to syscall() and what `hostchild calls` prints, so that
+ * hostdiff's tests can hold it against the model's Call. */
+struct sys_call {
+    const char *name;
+    long nr;
+    int argc;
+    uint64_t a[6];
+};
+
+#define SET_CALL(c, n, ...)                                                   \
+    do {                                                                      \
+        const uint64_t args_[] = { __VA_ARGS__ };                             \
+        (c)->name = #n;                                                       \
+        (c)->nr = SYS_##n;                                                    \
+        (c)->argc = (int)(sizeof args_ / sizeof args_[0]);                    \
+        memcpy((c)->a, args_, sizeof args_);                                  \
+    } while (0)
+
+/* Fills `c` for a step that is one system call of the model's vocabulary;
+ * returns 0 for the other steps.  ADDR and ADDR2 are the step's addresses,
+ * resolved. */
+static int step_call(const struct step *st, uint64_t addr, uint64_t addr2,
+                     struct sys_call *c)
 {
-    long r = syscall(SYS_mincore, addr, len, g_io);
+    memset(c, 0, sizeof *c);
+    switch (st->kind) {
+    case K_MMAP:
+        SET_CALL(c, mmap, addr, st->len, st->prot, st->flags,
+                 (uint64_t)st->fd, st->offset);
+        return 1;
+    case K_MUNMAP:
+        SET_CALL(c, munmap, addr, st->len);
+        return 1;
+    case K_MPROTECT:
+        SET_CALL(c, mprotect, addr, st->len, st->prot);
+        return 1;
+    case K_BRK:
+        SET_CALL(c, brk, addr);
+        return 1;
+    case K_FTRUNCATE:
+        SET_CALL(c, ftruncate, (uint64_t)st->fd, st->len);
+        return 1;
+    case K_MREMAP:
+        SET_CALL(c, mremap, addr, st->len, st->len2, st->flags, addr2);
+        return 1;
+    case K_MADVISE:
+        SET_CALL(c, madvise, addr, st->len, st->flags);
+        return 1;
+    case K_MLOCK:
+        SET_CALL(c, mlock2, addr, st->len, st->flags);
+        return 1;
+    case K_MUNLOCK:
+        SET_CALL(c, munlock, addr, st->len);
+        return 1;
+    case K_MLOCKALL:
+        SET_CALL(c, mlockall, st->flags);
+        return 1;
+    case K_MUNLOCKALL:
+        c->name = "munlockall";
+        c->nr = SYS_munlockall;
+        return 1;
+    case K_MSYNC:
+        SET_CALL(c, msync, addr, st->len, st->flags);
+        return 1;
+    case K_MINCORE:
+        /* The vector is the child's own buffer. */
+        SET_CALL(c, mincore, addr, st->len, (uint64_t)(uintptr_t)g_io);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static long do_call(const struct sys_call *c)
+{
+    return syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
+}
+
+static void do_mincore(uint64_t i, const struct sys_call *c)
+{
+    uint64_t len = c->a[1];
+    long r = do_call(c);
     if (r < 0) {
         emit_step_u64("err", i, (uint64_t)errno);
         return;
@@ -885,6 +970,63 @@ static long set_soft_limit(int resource, uint64_t value)
     return setrlimit(resource, &rl);
 }
 
+/* Reads the script's header up to its `steps K` line and returns K (and the number of files in FILES).  Opens
+ * the files of `opens` in the working directory if OPEN_FILES, else gives
+ * them the numbers FAKE_FD_BASE, FAKE_FD_BASE + 1, ... (for `calls`). */
+static uint64_t parse_header(const char **cur, int open_files, uint64_t *files)
+{
+    expect_word(cur, "mmsim-hostchild");
+    if (parse_u64(cur) != 1)
+        fail("script: unsupported protocol version", NULL);
+    end_line(cur);
+    expect_word(cur, "files");
+    uint64_t nfiles = parse_u64(cur);
+    *files = nfiles;
+    end_line(cur);
+    for (uint64_t i = 0; i < nfiles; i++) {
+        parse_u64(cur);
+        end_line(cur);
+    }
+    expect_word(cur, "opens");
+    uint64_t nopens = parse_u64(cur);
+    end_line(cur);
+    if (nopens > MAX_OPENS)
+        fail("script: too many opens", NULL);
+    for (uint64_t i = 0; i < MAX_OPENS; i++)
+        g_fds[i] = -1;
+    for (uint64_t i = 0; i < nopens; i++) {
+        uint64_t file = parse_u64(cur);
+        size_t wn;
+        const char *w = word(cur, &wn);
+        int mode;
+        if (word_is(w, wn, "r"))
+            mode = O_RDONLY;
+        else if (word_is(w, wn, "w"))
+            mode = O_WRONLY;
+        else if (word_is(w, wn, "rw"))
+            mode = O_RDWR;
+        else
+            fail("script: bad open mode", NULL);
+        end_line(cur);
+        if (file >= nfiles)
+            fail("script: open of an unknown file", NULL);
+        if (!open_files) {
+            g_fds[i] = FAKE_FD_BASE + (int)i;
+            continue;
+        }
+        set_path("", "f", file);
+        g_fds[i] = open(g_path, mode | O_CLOEXEC);
+        if (g_fds[i] < 0)
+            fail_errno(g_path);
+    }
+    expect_word(cur, "steps");
+    uint64_t nsteps = parse_u64(cur);
+    end_line(cur);
+    if (nsteps >= UINT32_MAX)
+        fail("script: too many steps", NULL);
+    return nsteps;
+}
+
 static void __attribute__((noreturn))
 run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
 {
@@ -908,6 +1050,8 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
         int has_value = 0;
         uint64_t value = 0;
         long r;
+        struct sys_call call;
+        step_call(&st, addr, addr2, &call);
 
         switch (st.kind) {
         case K_MMAP:
@@ -915,8 +1059,7 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
              * process from the others: refuse rather than hang. */
             if ((st.flags & MAP_FIXED) && overlaps_sync_page(addr, st.len))
                 fail("step would map over the harness's sync page", NULL);
-            r = syscall(SYS_mmap, addr, st.len, st.prot, st.flags, st.fd,
-                        st.offset);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
@@ -924,7 +1067,7 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
         case K_MUNMAP:
             if (overlaps_sync_page(addr, st.len))
                 fail("step would unmap the harness's sync page", NULL);
-            r = syscall(SYS_munmap, addr, st.len);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
@@ -932,20 +1075,20 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
         case K_MPROTECT:
             if (overlaps_sync_page(addr, st.len))
                 fail("step would change the harness's sync page", NULL);
-            r = syscall(SYS_mprotect, addr, st.len, st.prot);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
             break;
         case K_BRK:
             /* The raw brk returns the (possibly unchanged) break. */
-            r = syscall(SYS_brk, addr);
+            r = do_call(&call);
             emit_step_u64("val", i, (uint64_t)r);
             has_value = 1;
             value = (uint64_t)r;
             break;
         case K_FTRUNCATE:
-            r = syscall(SYS_ftruncate, st.fd, st.len);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
@@ -954,7 +1097,7 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             if (overlaps_sync_page(addr, st.len) ||
                 ((st.flags & MREMAP_FIXED) && overlaps_sync_page(addr2, st.len2)))
                 fail("step would move the harness's sync page", NULL);
-            r = syscall(SYS_mremap, addr, st.len, st.len2, st.flags, addr2);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
@@ -962,7 +1105,7 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
         case K_MADVISE:
             if (overlaps_sync_page(addr, st.len))
                 fail("step would advise on the harness's sync page", NULL);
-            r = syscall(SYS_madvise, addr, st.len, st.flags);
+            r = do_call(&call);
             {
                 int e = errno;
                 drain_lru_batches();
@@ -973,37 +1116,37 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             value = (uint64_t)r;
             break;
         case K_MLOCK:
-            r = syscall(SYS_mlock2, addr, st.len, st.flags);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
             break;
         case K_MUNLOCK:
-            r = syscall(SYS_munlock, addr, st.len);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
             break;
         case K_MLOCKALL:
-            r = syscall(SYS_mlockall, st.flags);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
             break;
         case K_MUNLOCKALL:
-            r = syscall(SYS_munlockall);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
             break;
         case K_MSYNC:
-            r = syscall(SYS_msync, addr, st.len, st.flags);
+            r = do_call(&call);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
             break;
         case K_MINCORE:
-            do_mincore(i, addr, st.len);
+            do_mincore(i, &call);
             break;
         case K_PAGEMAP:
             do_pagemap(i, addr, st.len);
@@ -1127,50 +1270,8 @@ static int child_main(void)
     g_script[n] = 0;
 
     const char *cur = g_script;
-    expect_word(&cur, "mmsim-hostchild");
-    if (parse_u64(&cur) != 1)
-        fail("script: unsupported protocol version", NULL);
-    end_line(&cur);
-    expect_word(&cur, "files");
-    uint64_t nfiles = parse_u64(&cur);
-    end_line(&cur);
-    for (uint64_t i = 0; i < nfiles; i++) {
-        parse_u64(&cur);
-        end_line(&cur);
-    }
-    expect_word(&cur, "opens");
-    uint64_t nopens = parse_u64(&cur);
-    end_line(&cur);
-    if (nopens > MAX_OPENS)
-        fail("script: too many opens", NULL);
-    for (uint64_t i = 0; i < MAX_OPENS; i++)
-        g_fds[i] = -1;
-    for (uint64_t i = 0; i < nopens; i++) {
-        uint64_t file = parse_u64(&cur);
-        size_t wn;
-        const char *w = word(&cur, &wn);
-        int mode;
-        if (word_is(w, wn, "r"))
-            mode = O_RDONLY;
-        else if (word_is(w, wn, "w"))
-            mode = O_WRONLY;
-        else if (word_is(w, wn, "rw"))
-            mode = O_RDWR;
-        else
-            fail("script: bad open mode", NULL);
-        end_line(&cur);
-        if (file >= nfiles)
-            fail("script: open of an unknown file", NULL);
-        set_path("", "f", file);
-        g_fds[i] = open(g_path, mode | O_CLOEXEC);
-        if (g_fds[i] < 0)
-            fail_errno(g_path);
-    }
-    expect_word(&cur, "steps");
-    uint64_t nsteps = parse_u64(&cur);
-    end_line(&cur);
-    if (nsteps >= UINT32_MAX)
-        fail("script: too many steps", NULL);
+    uint64_t nfiles;
+    uint64_t nsteps = parse_header(&cur, 1, &nfiles);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -1409,6 +1510,55 @@ static int supervise(const char *tmpdir, unsigned timeout)
     return 0;
 }
 
+/* `hostchild calls`: reads a script on stdin and prints, for each step, the
+ * system call the runner would make (`call NAME ARG...`, addresses relative
+ * to a result slot taken from slot value 0) or `other` for a step that is
+ * not one.  Nothing is run. */
+static int list_calls(void)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(0, g_script + n, sizeof g_script - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            fail_errno("read");
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n == sizeof g_script - 1)
+            fail("script: too long", NULL);
+    }
+    g_script[n] = 0;
+    const char *cur = g_script;
+    uint64_t nfiles;
+    uint64_t nsteps = parse_header(&cur, 0, &nfiles);
+    (void)nfiles;
+    for (uint64_t i = 0; i < nsteps; i++) {
+        struct step st;
+        struct sys_call c;
+        parse_step(&cur, &st);
+        uint64_t addr = st.addr.abs + (uint64_t)st.addr.off;
+        uint64_t addr2 = st.addr2.abs + (uint64_t)st.addr2.off;
+        lb_begin();
+        if (step_call(&st, addr, addr2, &c)) {
+            lb_str("call ");
+            lb_str(c.name);
+            for (int k = 0; k < c.argc; k++) {
+                /* The child's own buffers are not the script's business. */
+                if (st.kind == K_MINCORE && k == 2)
+                    lb_str(" own");
+                else
+                    lb_u64(c.a[k]);
+            }
+        } else {
+            lb_str("other");
+        }
+        lb_end();
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "supervise") == 0) {
@@ -1419,6 +1569,8 @@ int main(int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[1], "child") == 0)
         return child_main();
+    if (argc == 2 && strcmp(argv[1], "calls") == 0)
+        return list_calls();
     if (argc == 5 && strcmp(argv[1], "file-bytes") == 0) {
         uint64_t file = strtoull(argv[2], NULL, 10);
         uint64_t off = strtoull(argv[3], NULL, 10);
@@ -1435,6 +1587,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr,
             "usage: hostchild supervise TMPDIR [TIMEOUT] < script\n"
-            "       hostchild file-bytes FILE OFFSET LEN\n");
+            "       hostchild file-bytes FILE OFFSET LEN\n"
+            "       hostchild calls < script\n");
     return 2;
 }

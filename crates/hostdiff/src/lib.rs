@@ -38,6 +38,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
+mod calls;
 pub mod compare;
 pub mod gen;
 mod host;

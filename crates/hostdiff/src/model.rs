@@ -2,11 +2,11 @@
 //! address space ([`HostInit`]), runs the same steps on it, and returns outcomes in the
 //! host's terms, so the two can be compared field by field.
 
-use crate::host::{file_byte, Addr, Fd, HostInit, HostScript, Op, OpenMode, Outcome};
+use crate::host::{file_byte, Addr, HostInit, HostScript, Op, OpenMode, Outcome};
 use abi::*;
 use mm::file::FileKind;
 use mm::vma::{Special, Vma, VmaFile};
-use mm::{Call, Config, Kernel, Pid, VmFlags};
+use mm::{Config, Kernel, Pid, VmFlags};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -187,11 +187,6 @@ fn rlimit_of(resource: u32) -> Option<mm::Rlimit> {
     }
 }
 
-/// The fd number of open slot `i` in process 0 (after 0, 1, 2).
-fn slot_fd(i: usize) -> i64 {
-    3 + i as i64
-}
-
 /// Runs every step on the model; returns outcomes in the host's terms.
 pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>, String> {
     run_on_model_with(script, init, &|_| Ok(()))
@@ -231,37 +226,7 @@ pub fn run_on_model_with(
             Err(e) => Outcome::Errno(e as i32),
         };
         // The address-space calls, as the model's one vocabulary has them.
-        let call = match &step.op {
-            Op::Mmap { addr, len, prot, flags, fd, offset } => {
-                let fd = match fd {
-                    Fd::None => -1,
-                    Fd::Slot(s) => slot_fd(*s),
-                    Fd::Raw(r) => *r,
-                };
-                Some(Call::Mmap { addr: resolve(*addr), len: *len, prot: *prot, flags: *flags, fd, off: *offset })
-            }
-            Op::Munmap { addr, len } => Some(Call::Munmap { addr: resolve(*addr), len: *len }),
-            Op::Mprotect { addr, len, prot } => Some(Call::Mprotect { addr: resolve(*addr), len: *len, prot: *prot }),
-            Op::Brk { addr } => Some(Call::Brk { addr: resolve(*addr) }),
-            Op::Ftruncate { fd, len } => Some(Call::Ftruncate { fd: slot_fd(*fd), len: *len }),
-            Op::Mremap { addr, old_len, new_len, flags, new_addr } => Some(Call::Mremap {
-                old_addr: resolve(*addr),
-                old_len: *old_len,
-                new_len: *new_len,
-                flags: *flags,
-                new_addr: resolve(*new_addr),
-            }),
-            Op::Madvise { addr, len, advice } => {
-                Some(Call::Madvise { addr: resolve(*addr), len: *len, advice: *advice })
-            }
-            // The host child calls mlock2 for every mlock step.
-            Op::Mlock { addr, len, flags } => Some(Call::Mlock2 { addr: resolve(*addr), len: *len, flags: *flags }),
-            Op::Munlock { addr, len } => Some(Call::Munlock { addr: resolve(*addr), len: *len }),
-            Op::Mlockall { flags } => Some(Call::Mlockall { flags: *flags }),
-            Op::Munlockall => Some(Call::Munlockall),
-            Op::Msync { addr, len, flags } => Some(Call::Msync { addr: resolve(*addr), len: *len, flags: *flags }),
-            _ => None,
-        };
+        let call = crate::calls::call_of_op(&step.op, resolve);
         let out = match &step.op {
             Op::Mmap { .. }
             | Op::Munmap { .. }

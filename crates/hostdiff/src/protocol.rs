@@ -5,7 +5,8 @@
 //! - [`parse`] reads the records it writes on stdout into a [`Parsed`].
 //!
 //! The authoritative description of both directions is the header comment of
-//! `hostchild.c`; the two must change together.
+//! `hostchild.c`; the two must change together. Which system call each step makes is held
+//! against the model's `Call` by the tests of `calls.rs` (through `hostchild calls`).
 
 use std::fmt::Write as _;
 
