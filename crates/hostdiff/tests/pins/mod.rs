@@ -90,6 +90,11 @@ fn is_placing(op: &Op) -> bool {
 /// `v` as the nearest base plus a distance (pages when aligned), or `addr` when no base is
 /// within 1 TiB.
 fn relative(bases: &[(String, u64)], v: u64) -> String {
+    // Below the 64 KiB hint floor only a fixed address lands: shown as it is, not against a
+    // base whose distance depends on the size of the host child's own binary.
+    if v < 0x10000 {
+        return format!("{v:#x}");
+    }
     let Some((name, base)) = bases.iter().rev().min_by_key(|(_, b)| b.abs_diff(v)) else { return "addr".into() };
     let d = v.abs_diff(*base);
     if d > 1 << 40 {
