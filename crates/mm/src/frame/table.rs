@@ -4,12 +4,18 @@
 //! allocator hands out a frame inside them, and frame bytes are allocated only when first
 //! written (a frame with no bytes reads as zeros), so a large simulated RAM costs nothing
 //! until it is used.
+//!
+//! Chunks are shared between copies of a table and copied on the first write (an `Arc` each):
+//! a copy of the machine (the replay's snapshots of the states threads may have been in, the
+//! fuzz harness's fresh machine for each input) costs one reference a chunk, and what the
+//! copy then changes costs the chunks it touches, not the whole RAM in use.
 
 use super::buddy::BuddyAllocator;
 use crate::layout::{PAGE_SIZE, PMD_SIZE};
 use bitflags::bitflags;
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A physical frame number.
 pub type Pfn = u64;
@@ -185,7 +191,7 @@ impl Chunk {
 #[derive(Clone, Debug)]
 pub struct FrameTable {
     buddy: BuddyAllocator,
-    chunks: Vec<Option<Box<Chunk>>>,
+    chunks: Vec<Option<Arc<Chunk>>>,
     zero_pfn: Pfn,
     /// Frames allocated as page-table pages.
     pub pagetable_frames: u64,
@@ -275,7 +281,7 @@ impl FrameTable {
 
     fn chunk_mut(&mut self, pfn: Pfn) -> &mut Chunk {
         let i = (pfn >> CHUNK_SHIFT) as usize;
-        self.chunks[i].get_or_insert_with(|| Box::new(Chunk::new()))
+        Arc::make_mut(self.chunks[i].get_or_insert_with(|| Arc::new(Chunk::new())))
     }
 
     /// Metadata of `pfn`.
@@ -596,8 +602,10 @@ impl FrameTable {
     /// Moves every frame charged to `from` to `to` (an ancestor that already counts them):
     /// rmdir of a group leaves its page-cache pages charged to its parent.
     pub fn recharge_frames(&mut self, from: crate::memcg::MemcgId, to: crate::memcg::MemcgId) {
-        for c in self.chunks.iter_mut().flatten() {
-            for m in c.meta.iter_mut().filter(|m| m.memcg == from && !matches!(m.owner, Owner::Free)) {
+        let moves = |m: &FrameMeta| m.memcg == from && !matches!(m.owner, Owner::Free);
+        // Only the chunks that hold such a frame are written (and so copied if shared).
+        for c in self.chunks.iter_mut().flatten().filter(|c| c.meta.iter().any(moves)) {
+            for m in Arc::make_mut(c).meta.iter_mut().filter(|m| moves(m)) {
                 m.memcg = to;
             }
         }

@@ -9,34 +9,50 @@ use crate::frame::Pfn;
 use crate::kernel::Kernel;
 use crate::mm_table::MmId;
 use crate::pgtable::{self, Pte};
-use std::collections::HashMap;
 
-/// Frame → the (address space, virtual address) of each PTE mapping it.
-pub(crate) type Rmap = HashMap<Pfn, Vec<(MmId, u64)>>;
+/// Frame → the (address space, virtual address) of each PTE mapping it: one flat list
+/// sorted by frame (the PTEs of a frame in walk order), searched by bisection. A reclaim
+/// run under memory pressure builds one for every fault, so it is built with one
+/// allocation and no hashing.
+#[derive(Debug, Default)]
+pub(crate) struct Rmap {
+    entries: Vec<(Pfn, MmId, u64)>,
+}
+
+impl Rmap {
+    /// The PTEs that mapped `pfn` when the map was built.
+    pub(crate) fn get(&self, pfn: Pfn) -> &[(Pfn, MmId, u64)] {
+        let lo = self.entries.partition_point(|e| e.0 < pfn);
+        let hi = lo + self.entries[lo..].partition_point(|e| e.0 == pfn);
+        &self.entries[lo..hi]
+    }
+}
 
 impl Kernel {
     /// The reverse map of every mapped frame but the zero page.
     pub(crate) fn build_rmap(&self) -> Rmap {
         let zero = self.m.frames.zero_pfn();
-        let mut map: Rmap = HashMap::new();
+        let mut entries = Vec::new();
         for (id, mm) in self.mms.iter() {
             for (base, table) in pgtable::leaf_tables(&self.m.frames, mm.pgd, 0, crate::layout::TASK_SIZE) {
                 for (i, &e) in self.m.frames.table(table).iter().enumerate() {
                     let pte = Pte(e);
                     if pte.mapped() && pte.pfn() != zero {
                         let va = base + ((i as u64) << crate::layout::PAGE_SHIFT);
-                        map.entry(pte.pfn()).or_default().push((id, va));
+                        entries.push((pte.pfn(), id, va));
                     }
                 }
             }
         }
-        map
+        // Stable: the PTEs of one frame stay in walk order.
+        entries.sort_by_key(|e| e.0);
+        Rmap { entries }
     }
 
     /// The mappings among `maps` that still map `pfn`.
-    pub(crate) fn live_maps(&self, pfn: Pfn, maps: &[(MmId, u64)]) -> Vec<(MmId, u64)> {
+    pub(crate) fn live_maps(&self, pfn: Pfn, maps: &[(Pfn, MmId, u64)]) -> Vec<(MmId, u64)> {
         maps.iter()
-            .copied()
+            .map(|&(_, id, va)| (id, va))
             .filter(|&(id, va)| {
                 self.mms.get(id).is_some() && {
                     let pte = self.pte(id, va);

@@ -226,7 +226,7 @@ impl Kernel {
             }
             scanned += 1;
             self.count_scan(lru, run.who);
-            let maps = self.live_maps(pfn, run.rmap.get(&pfn).map_or(&[], |v| v.as_slice()));
+            let maps = self.live_maps(pfn, run.rmap.get(pfn));
             let dirty = meta.flags.contains(PageFlags::DIRTY) || maps.iter().any(|&(id, va)| self.pte(id, va).dirty());
             match self.folio_check_references(pfn, lru, &maps) {
                 Refs::Activate => self.activate(pfn),
@@ -260,7 +260,7 @@ impl Kernel {
             }
             scanned += 1;
             self.m.vmstat.pgrefill += 1;
-            let maps = self.live_maps(pfn, run.rmap.get(&pfn).map_or(&[], |v| v.as_slice()));
+            let maps = self.live_maps(pfn, run.rmap.get(pfn));
             let (young, exec) = self.referenced_ptes(pfn, &maps);
             if young > 0 && exec && matches!(meta.owner, Owner::File { .. }) {
                 continue;
