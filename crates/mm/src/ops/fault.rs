@@ -508,12 +508,26 @@ impl Kernel {
                     }
                 }
             }
-            for slot in to_map.iter_mut() {
-                let pfn = match slot.2 {
-                    Some(pfn) => pfn,
-                    None => self.m.cache_page(f.file, slot.1).ok_or(FaultError::Oom)?,
-                };
-                slot.2 = Some(pfn);
+            // An imported page not read in yet gets its frame now. Linux's fault-around maps
+            // only pages already in memory and never allocates, so a failed allocation ends
+            // the window where it is: what was mapped so far stays mapped and counted, and
+            // the faulting page itself, if it is beyond, takes the fault's own path (with
+            // reclaim and a retry) rather than this one returning half done.
+            let mut short = false;
+            for n in 0..to_map.len() {
+                if to_map[n].2.is_none() {
+                    match self.m.cache_page(f.file, to_map[n].1) {
+                        Some(pfn) => to_map[n].2 = Some(pfn),
+                        None => {
+                            to_map.truncate(n);
+                            short = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            for slot in &to_map {
+                let pfn = slot.2.expect("resolved above");
                 let meta = self.m.frames.meta_mut(pfn);
                 meta.refcount += 1;
                 meta.mapcount += 1;
@@ -526,6 +540,9 @@ impl Kernel {
                 entries[i] = Pte::new(pfn.expect("resolved above"), pte_flags).0;
             }
             mapped += to_map.len() as u64;
+            if short {
+                break;
+            }
             pva = hi.max(pva + PAGE_SIZE);
         }
         let rss = if kind == FileKind::Regular { RssKind::File } else { RssKind::Shmem };
