@@ -15,7 +15,7 @@ use abi::*;
 use hostdiff::compare::compare;
 use hostdiff::model::run_on_model_with;
 use hostdiff::swapfile::HostSwap;
-use hostdiff::Op;
+use hostdiff::{Fd, Op, OpenMode};
 
 mod common;
 
@@ -133,4 +133,48 @@ fn lazily_freed_pages_are_dropped_not_swapped() {
     s.op(Op::Load { addr: at(m, 0), len: 6 * P });
     s.views_on(0, m, 6);
     check("lazily freed pages are dropped, not swapped", s);
+}
+
+/// Six written pages and one only read of a shmem mapping at `m` (8 pages) go out with
+/// MADV_PAGEOUT; then a read and a write bring two back, and a read of everything the rest.
+fn shmem_pageout_and_back(s: &mut Script, m: usize) {
+    s.store_on(0, m, 0, 6, 0x21);
+    s.op(Op::Load { addr: at(m, 6), len: 8 });
+    // The written pages go to swap, their PTEs cleared (pagemap empty, Rss 0, no VmSwap:
+    // the object holds the slots, so smaps shows Swap but no SwapPss); they stay in the
+    // swap cache while written (mincore 1). The page only read is dropped (mincore 0).
+    s.madvise_on(0, m, 0, 8, MADV_PAGEOUT);
+    s.views_on(0, m, 8);
+    // Minor faults from the swap cache; each page's slot is freed as it comes back.
+    s.op(Op::Load { addr: at(m, 0), len: 8 });
+    s.store_on(0, m, 2, 1, 0x22);
+    s.views_on(0, m, 8);
+    s.op(Op::Load { addr: at(m, 0), len: 8 * P });
+    s.views_on(0, m, 8);
+}
+
+#[test]
+fn shared_anonymous_pages_to_swap_and_back() {
+    let mut s = Script::new();
+    let m = s.map(8, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
+    shmem_pageout_and_back(&mut s, m);
+    check("shared anonymous pages to swap and back", s);
+}
+
+#[test]
+fn tmpfs_file_pages_to_swap_and_back() {
+    let mut s = Script::new();
+    s.s.tmpfs = true;
+    let file = s.s.add_file(0);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    s.op(Op::Ftruncate { fd: rw, len: 8 * P });
+    let m = s.map(8, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    shmem_pageout_and_back(&mut s, m);
+    // A private mapping of the object: its reads find the pages in the object, and a
+    // pageout of a page it only reads is refused while the shared mapping maps it too.
+    let p = s.map(8, PROT_READ, MAP_PRIVATE, Fd::Slot(rw), 0);
+    s.op(Op::Load { addr: at(p, 0), len: 8 * P });
+    s.madvise_on(0, p, 0, 8, MADV_PAGEOUT);
+    s.views_on(0, p, 8);
+    check("tmpfs file pages to swap and back", s);
 }

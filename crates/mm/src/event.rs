@@ -112,6 +112,14 @@ pub enum EventKind {
         /// The page's index in the file.
         index: u64,
     },
+    /// Reclaim dropped a shmem page never written (all zeros) from its object instead of
+    /// swapping it.
+    ShmemDropped {
+        /// The object's inode number.
+        ino: u64,
+        /// The page's index in the file.
+        index: u64,
+    },
 }
 
 /// Which reclaim an [`EventKind::Reclaim`] reports.
@@ -201,6 +209,9 @@ impl fmt::Display for Event {
             }
             EventKind::FileEvicted { ino, index } => {
                 write!(f, "clean page {index} of inode {ino} dropped from the page cache (shrink_folio_list, __remove_mapping)")
+            }
+            EventKind::ShmemDropped { ino, index } => {
+                write!(f, "clean shmem page {index} of inode {ino} dropped, not swapped: it reads back as zeros (shrink_folio_list, __remove_mapping)")
             }
         }
     }

@@ -202,6 +202,10 @@ pub struct File {
     /// The disk's copy of pages reclaim wrote back (dirty pages it evicted), without
     /// trailing zeros: read instead of `source` when they come back.
     pub written_back: BTreeMap<u64, Box<[u8]>>,
+    /// Pages of a shmem object that are out on swap: page index → the slot holding them
+    /// (the swap entries Linux keeps in the object's page-cache xarray). Each holds one
+    /// count of its slot; such a page is not in `cache`.
+    pub swapped: BTreeMap<u64, crate::swap::SwapEntry>,
     /// Pages this object holds charged to the commit limit: the size of a shared anonymous
     /// object at creation (shmem_acct_size), or the allocated pages of a memfd
     /// (VM_NORESERVE objects charge per page, shmem_acct_blocks).
@@ -235,6 +239,7 @@ impl File {
             folios: BTreeMap::new(),
             evicted: Default::default(),
             written_back: BTreeMap::new(),
+            swapped: BTreeMap::new(),
             acct_pages: 0,
             acct_per_page: false,
         }

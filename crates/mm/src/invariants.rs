@@ -21,7 +21,10 @@
 //!   its limit unless it has no task the OOM killer could kill (a limit lowered below the
 //!   usage of page cache alone).
 //! * swap: each slot's count equals the swap PTEs naming it, in private anonymous memory
-//!   only; a slot in use is named by a PTE or held by the swap cache (none leaked); the
+//!   only, plus the shmem objects' entries naming it (a shmem page out on swap is not in
+//!   its object's cache, and its swap-cache page, if any, is used by nobody else; a
+//!   memfd's per-page charge counts its pages cached or on swap); a slot in use is named
+//!   by a PTE or an object or held by the swap cache (none leaked); the
 //!   swap cache and the slots agree; an anonymous page's references are its mappings plus
 //!   one if the swap cache holds it, and only a swap-cache page may be mapped nowhere;
 //!   MM_SWAPENTS equals the swap PTEs.
@@ -127,16 +130,42 @@ pub fn check_kernel(k: &Kernel) {
         }
         assert_ne!(pfn, zero);
     }
+    for (i, f) in k.m.files.iter().enumerate() {
+        let Some(f) = f else { continue };
+        if !f.swapped.is_empty() {
+            assert_eq!(f.kind, FileKind::Shmem, "file {i} ({}): swap entries in a non-shmem file", f.path);
+        }
+        for (&index, &e) in &f.swapped {
+            assert!(!f.cache.contains(index), "file {i}: page {index} both cached and on swap");
+            *swapcounts.entry(e).or_default() += 1;
+            // Nobody maps the page while it is out; if the swap cache holds it, only that.
+            if let Some(pfn) = k.m.swap.lookup(e) {
+                let meta = k.m.frames.meta(pfn);
+                assert!(
+                    meta.mapcount == 0 && meta.refcount == 1,
+                    "file {i}: swap-cache page {pfn:#x} of page {index} in use"
+                );
+            }
+        }
+        if f.acct_per_page {
+            let held = f.cache.len() as u64 + f.swapped.len() as u64;
+            assert_eq!(f.acct_pages, held, "file {i}: per-page commit charge against pages cached or on swap");
+        }
+    }
     for (t, d) in k.m.swap.devices.iter().enumerate() {
         let Some(d) = d else { continue };
         for (offset, slot) in d.slots() {
             let e = crate::swap::SwapEntry { swap_type: t as u8, offset };
             let named = swapcounts.remove(&e).unwrap_or(0);
-            assert_eq!(slot.count, named, "swap slot {t}:{offset}: count {} but {named} swap PTEs", slot.count);
+            assert_eq!(
+                slot.count, named,
+                "swap slot {t}:{offset}: count {} but {named} swap PTEs and shmem entries",
+                slot.count
+            );
         }
     }
     if let Some((e, n)) = swapcounts.iter().next() {
-        panic!("{n} swap PTEs name free swap slot {}:{}", e.swap_type, e.offset);
+        panic!("{n} swap PTEs or shmem entries name free swap slot {}:{}", e.swap_type, e.offset);
     }
     k.m.kalloc.check_invariants(&k.m.frames);
     for (i, o) in k.m.opens.iter().enumerate() {

@@ -215,6 +215,7 @@ impl Machine {
         let acct = f.acct_pages;
         let pages: Vec<Pfn> = f.cache.frames().collect();
         self.vm_unacct_memory(acct);
+        self.shmem_free_swap(id, 0, u64::MAX);
         for pfn in pages {
             self.frames.put(pfn);
         }
@@ -232,6 +233,10 @@ impl Machine {
     pub(crate) fn cache_page_read(&mut self, file: FileId, index: u64) -> Option<(Pfn, bool)> {
         if let Some(pfn) = self.file(file).cache.get(index) {
             return Some((pfn, false));
+        }
+        // A shmem page out on swap comes back from there (it keeps its commit charge).
+        if self.file(file).swapped.contains_key(&index) {
+            return self.shmem_swapin(file, index);
         }
         // A regular-file page that was evicted is read back from the disk.
         let read = self.file_mut(file).evicted.remove(&index);

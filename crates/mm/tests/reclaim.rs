@@ -360,7 +360,11 @@ fn scripts(seed: u64) -> ProptestConfig {
     use proptest::test_runner::RngSeed;
     let random = std::env::var_os("MMSIM_RANDOM_SCRIPTS").is_some_and(|v| v != "0");
     let cases = if std::env::var_os("PROPTEST_CASES").is_some() { ProptestConfig::default().cases } else { 64 };
-    ProptestConfig { cases, rng_seed: if random { RngSeed::Random } else { RngSeed::Fixed(seed) }, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        rng_seed: if random { RngSeed::Random } else { RngSeed::Fixed(seed) },
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
@@ -405,5 +409,28 @@ fn regression_file_rss_under_reclaim_of_a_shared_file_map() {
         Fork,
         Touch { area: 6, page: 13, write: true },
         Mlock { area: 4 },
+    ]);
+}
+
+/// MADV_FREE of anonymous pages still in the swap cache (paged out, read back) left them
+/// there, lazily freeable: reclaim then discarded them by unmapping alone, and the swap
+/// cache's reference kept each frame, and its slot, forever.
+#[test]
+fn regression_madv_free_of_pages_in_the_swap_cache() {
+    use Op::*;
+    run(vec![
+        FileMap { pages: 1 },
+        FileMap { pages: 295 },
+        Map { pages: 26, shared: false },
+        Touch { area: 2, page: 26, write: true },
+        Map { pages: 507, shared: false },
+        FileMap { pages: 1 },
+        FileMap { pages: 1 },
+        Touch { area: 7, page: 0, write: false },
+        Pageout { area: 2 },
+        Touch { area: 2, page: 0, write: false },
+        Free { area: 2 },
+        Free { area: 0 },
+        Touch { area: 3, page: 0, write: true },
     ]);
 }

@@ -248,3 +248,29 @@ fn swapon_checks_its_arguments_and_numbers_priorities_down() {
     let (e, _) = SwapEntry::from_pte(k.pte(id, a)).unwrap();
     assert_eq!(k.machine().swap.device(e.swap_type).unwrap().path, "/c");
 }
+
+#[test]
+fn madv_free_of_a_page_read_back_from_swap_gives_its_slot_up_unless_named_elsewhere() {
+    let (mut k, pid) = setup();
+    let a = anon(&mut k, pid, 4);
+    fill(&mut k, pid, a, 4);
+    k.madvise(pid, a, 4 * P, MADV_PAGEOUT).unwrap();
+    // The child's swap PTEs name all four slots; it drops those of pages 0-1.
+    let child = k.fork(pid).unwrap();
+    k.madvise(child, a, 2 * P, MADV_DONTNEED).unwrap();
+    k.load(pid, a, 4 * P).unwrap();
+    assert_eq!(k.machine().swap.cached_pages(), 4, "read back, still in the swap cache");
+    k.madvise(pid, a, 4 * P, MADV_FREE).unwrap();
+    // Pages 0-1 left the swap cache and their slots (folio_free_swap); pages 2-3 stay,
+    // not lazily freed, as the child still needs their slots.
+    let total = k.machine().swap.total_pages();
+    assert_eq!(k.machine().swap.cached_pages(), 2);
+    assert_eq!(k.machine().swap.free_pages(), total - 2);
+    let id = k.mm_id(pid).unwrap();
+    for (i, lazy) in [(0, true), (1, true), (2, false), (3, false)] {
+        let swapbacked =
+            k.machine().frames.meta(k.pte(id, a + i * P).pfn()).flags.contains(mm::frame::PageFlags::SWAPBACKED);
+        assert_eq!(!swapbacked, lazy, "page {i}");
+    }
+    finish(k, &[child, pid]);
+}

@@ -130,7 +130,28 @@ pub fn vma_usage(k: &Kernel, mm: &Mm, v: &Vma) -> MemUsage {
             }
         }
     }
+    u.swap += shmem_swap(k, mm, v);
     u
+}
+
+/// Bytes of the VMA's shmem object that are out on swap where the VMA maps nothing
+/// (shmem_swap_usage, or the hole-by-hole count of a private writable mapping, whose COW
+/// copies hide the object's pages). They count in Swap, not in SwapPss (the object, not
+/// the process, holds the slot).
+fn shmem_swap(k: &Kernel, mm: &Mm, v: &Vma) -> u64 {
+    let Some(f) = v.file else { return 0 };
+    let file = k.machine().file(f.file);
+    let last = v.pgoff.saturating_add(v.pages());
+    let holes = file
+        .swapped
+        .range(v.pgoff..last)
+        .filter(|(&index, _)| {
+            let va = v.start + ((index - v.pgoff) << 12);
+            let pte = pgtable::lookup(&k.machine().frames, mm.pgd, va);
+            !pte.mapped() && mm::swap::SwapEntry::from_pte(pte).is_none()
+        })
+        .count();
+    holes as u64 * 4096
 }
 
 fn kb(s: &mut String, name: &str, bytes: u64) {

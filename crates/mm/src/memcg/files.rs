@@ -16,6 +16,14 @@ pub fn parse_limit(text: &str) -> Result<u64, Errno> {
     if t == "max" || t == "-1" {
         return Ok(NO_LIMIT);
     }
+    let pages = parse_bytes(t)? >> PAGE_SHIFT;
+    Ok(if pages >= PAGE_COUNTER_MAX { NO_LIMIT } else { pages })
+}
+
+/// Parses a byte count with an optional K/M/G/T/P/E suffix (memparse, saturating), as
+/// `memory.reclaim` takes it. EINVAL for anything else.
+pub fn parse_bytes(text: &str) -> Result<u64, Errno> {
+    let t = text.trim();
     let (digits, shift) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
             let shift = match c.to_ascii_uppercase() {
@@ -35,10 +43,7 @@ pub fn parse_limit(text: &str) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     let n: u64 = digits.parse().map_err(|_| Errno::EINVAL)?;
-    // memparse saturates; anything at or beyond PAGE_COUNTER_MAX pages is "max".
-    let bytes = n.checked_shl(shift).filter(|b| b >> shift == n).unwrap_or(u64::MAX);
-    let pages = bytes >> PAGE_SHIFT;
-    Ok(if pages >= PAGE_COUNTER_MAX { NO_LIMIT } else { pages })
+    Ok(n.checked_shl(shift).filter(|b| b >> shift == n).unwrap_or(u64::MAX))
 }
 
 /// The largest page count a counter holds (LONG_MAX / PAGE_SIZE on 64-bit).

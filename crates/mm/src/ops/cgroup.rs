@@ -78,7 +78,7 @@ impl Kernel {
 
     /// Writes `value` to the file `file` of the group at `path`, as task `writer` (whose
     /// name the OOM report shows if the write has to kill). The writable files are
-    /// `memory.max`, `memory.high`, `memory.swap.max` (v2), `memory.limit_in_bytes`,
+    /// `memory.max`, `memory.high`, `memory.swap.max`, `memory.reclaim` (v2), `memory.limit_in_bytes`,
     /// `memory.memsw.limit_in_bytes` (v1), and `cgroup.procs` (v1 `tasks` too).
     pub fn cgroup_write(&mut self, writer: Pid, path: &str, file: &str, value: &str) -> SysResult<()> {
         let id = self.memcg_lookup(path)?;
@@ -88,6 +88,7 @@ impl Kernel {
                 let pid: Pid = value.trim().parse().map_err(|_| Errno::EINVAL)?;
                 return self.cgroup_attach(path, pid);
             }
+            ("memory.reclaim", false) => return self.memory_reclaim(id, value),
             _ if id == crate::memcg::ROOT_MEMCG => return Err(Errno::EINVAL),
             _ => {}
         }
@@ -124,6 +125,27 @@ impl Kernel {
                 self.m.frames.memcgs.set_limit(id, Limit::SwapMax, swap);
             }
             _ => return Err(Errno::EACCES),
+        }
+        Ok(())
+    }
+
+    /// `memory.reclaim` (v2, the root included): proactive reclaim of the bytes written
+    /// from the group and its descendants, in batches of SWAP_CLUSTER_MAX; EAGAIN once 16
+    /// batches in a row free nothing before the amount is reached (memory_reclaim).
+    fn memory_reclaim(&mut self, id: MemcgId, value: &str) -> SysResult<()> {
+        let bytes = crate::memcg::files::parse_bytes(value)?;
+        let want = bytes.div_ceil(crate::layout::PAGE_SIZE);
+        let (mut freed, mut retries) = (0, crate::reclaim::MAX_RECLAIM_RETRIES);
+        while freed < want {
+            let batch = (want - freed).min(crate::clean_cache::SWAP_CLUSTER_MAX);
+            let got = self.direct_reclaim(OomScope::Memcg(id), batch).min(want - freed);
+            if got == 0 {
+                if retries == 0 {
+                    return Err(Errno::EAGAIN);
+                }
+                retries -= 1;
+            }
+            freed += got;
         }
         Ok(())
     }

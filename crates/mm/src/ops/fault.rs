@@ -574,7 +574,8 @@ impl Kernel {
         let mut rss = RssDelta::default();
         rss.add(rss_kind, mapped as i64);
         if !self.pte(id, va).mapped() {
-            let fresh = !self.m.file(file_id).cache.contains(index);
+            let fresh =
+                !self.m.file(file_id).cache.contains(index) && !self.m.file(file_id).swapped.contains_key(&index);
             let (lo, count) = self.finish_fault_span(id, vma, va);
             for i in 0..count {
                 let a = lo + (i << PAGE_SHIFT);

@@ -362,8 +362,10 @@ impl Kernel {
                 let keep = ((len % PAGE_SIZE) as usize).min(w.len());
                 *w = w[..keep].into();
             }
+            let swapped = self.m.shmem_free_swap(file, keep_pages, u64::MAX);
+            let f = self.m.file_mut(file);
             if f.acct_per_page {
-                let n = dropped.len() as u64;
+                let n = dropped.len() as u64 + swapped;
                 f.acct_pages -= n;
                 self.m.vm_unacct_memory(n);
             }
@@ -373,6 +375,10 @@ impl Kernel {
             self.mlock_split_pages(file, split_from, keep_pages);
             // The bytes past EOF in the last page read as zero afterwards.
             if !len.is_multiple_of(PAGE_SIZE) {
+                // A shmem page out on swap is read back to be cut (shmem_get_partial_folio).
+                if self.m.file(file).swapped.contains_key(&(len >> PAGE_SHIFT)) {
+                    let _ = self.m.shmem_swapin(file, len >> PAGE_SHIFT);
+                }
                 if let Some(pfn) = self.m.file(file).cache.get(len >> PAGE_SHIFT) {
                     self.m.frames.zero_from(pfn, (len % PAGE_SIZE) as usize);
                 }

@@ -8,16 +8,16 @@
 //! instead: a missing VMA is ENOMEM, a VMA whose protections refuse the access EINVAL, a
 //! page beyond EOF EFAULT.
 //!
-//! Page advice, without swap:
+//! Page advice:
 //! * DONTNEED zaps the range (private anonymous pages read back as zeros, file pages from
 //!   the page cache) and frees PTE tables it emptied completely (CONFIG_PT_RECLAIM);
 //! * FREE cleans the exclusive anonymous pages and makes them lazily freeable (PG_swapbacked
 //!   cleared: smaps LazyFree); a later write dirties them again and keeps the new data, a
 //!   read finds the old data, as nothing reclaims them here;
 //! * COLD clears the young bit and PG_referenced of pages mapped only here and deactivates
-//!   them; PAGEOUT clears PG_referenced and tries to reclaim: anonymous pages cannot be
-//!   swapped and are activated, clean page-cache pages are unmapped and evicted, dirty ones
-//!   unmapped and kept; a large page-cache folio goes whole when the range holds all of it
+//!   them; PAGEOUT clears PG_referenced and tries to reclaim: anonymous and shmem pages go
+//!   to swap if there is a free slot and are activated otherwise (see `swap`), clean
+//!   page-cache pages are unmapped and evicted, dirty ones unmapped and kept; a large page-cache folio goes whole when the range holds all of it
 //!   and is left alone when the range cuts it;
 //! * REMOVE punches a hole in the file of a shared writable mapping; WILLNEED reads evicted
 //!   file pages back into the page cache.
@@ -201,10 +201,19 @@ impl Kernel {
             if meta.owner != Owner::Anon {
                 continue;
             }
-            // A dirty folio is cleaned only when this mapping is its only one.
-            if meta.flags.contains(PageFlags::DIRTY) {
+            // A dirty folio, or one in the swap cache, is cleaned only when this mapping is
+            // its only one; a swap-cache page first gives its slot up (folio_free_swap),
+            // unless swap PTEs elsewhere still name the slot: then it is left alone.
+            let cached = self.m.swap.slot_of(pfn);
+            if cached.is_some() || meta.flags.contains(PageFlags::DIRTY) {
                 if meta.mapcount != 1 {
                     continue;
+                }
+                if let Some(e) = cached {
+                    if self.m.swap.count(e) != 0 {
+                        continue;
+                    }
+                    self.folio_free_swap(pfn);
                 }
                 self.m.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
             }
@@ -287,7 +296,8 @@ impl Kernel {
     }
 
     /// shrink_folio_list for a page-cache folio MADV_PAGEOUT isolated (a single page, or a
-    /// large folio whole): unmapped, then evicted if clean, kept (activated) if dirty or shmem.
+    /// large folio whole): unmapped, then evicted if clean, kept (activated) if dirty; a
+    /// shmem page is written to swap.
     fn pageout_folio(&mut self, id: MmId, v: &Vma, va: u64, pfns: &[u64]) {
         for (k, &p) in pfns.iter().enumerate() {
             self.m.frames.meta_mut(p).flags -= PageFlags::REFERENCED;
@@ -299,6 +309,15 @@ impl Kernel {
         self.zap_vma_range(id, va, va + ((pfns.len() as u64) << PAGE_SHIFT), v.flags | VmFlags::RAND_READ);
         let f = crate::file::FileId(file);
         let regular = self.m.file(f).kind == FileKind::Regular;
+        if self.m.file(f).kind == FileKind::Shmem && pfns.len() == 1 && self.m.frames.meta(pfns[0]).mapcount == 0 {
+            // shmem goes to swap (it stays in the swap cache while the write runs), or is
+            // dropped if never written; kept, unmapped, without a free slot.
+            let pid = self.task_of_mm(id).map_or(0, |t| t.pid);
+            if self.shmem_writeout(pid, va, pfns[0], false) == crate::swap::shmem::ShmemOut::NoSwap {
+                self.pageout_activate(pfns[0]);
+            }
+            return;
+        }
         let clean = !self.m.frames.meta(pfns[0]).flags.contains(PageFlags::DIRTY);
         if regular && clean && pfns.iter().all(|&p| self.m.frames.meta(p).mapcount == 0) {
             let first = u64::from(index);
@@ -471,9 +490,12 @@ impl Kernel {
             for (i, _) in &gone {
                 f.cache.remove(*i);
             }
+            // shmem pages out on swap in the hole go too.
+            let swapped = self.m.shmem_free_swap(file, lo, hi);
+            let f = self.m.file_mut(file);
             if f.acct_per_page {
-                f.acct_pages -= gone.len() as u64;
-                let n = gone.len() as u64;
+                let n = gone.len() as u64 + swapped;
+                f.acct_pages -= n;
                 self.m.vm_unacct_memory(n);
             }
             for (_, p) in gone {

@@ -99,7 +99,10 @@ impl Kernel {
                 // A swapped-out page is resident while the swap cache holds it.
                 self.m.swap.lookup(e).is_some()
             } else if let Some(f) = v.file {
-                self.m.file(f.file).page_cached(v.page_index(page))
+                // A shmem page out on swap likewise (filemap_get_incore_folio).
+                let file = self.m.file(f.file);
+                let index = v.page_index(page);
+                file.page_cached(index) || file.swapped.get(&index).is_some_and(|&e| self.m.swap.lookup(e).is_some())
             } else {
                 false
             };

@@ -5,17 +5,20 @@
 //!   with no free slot it is activated and stays;
 //! * lazily freed (MADV_FREE) and still clean: every PTE cleared and the page freed
 //!   (pglazyfreed); written again since MADV_FREE: swap-backed again and activated;
+//! * shmem (tmpfs, memfd, shared anonymous): every PTE cleared, written to swap and freed
+//!   (`shmem_writeout`; a page never written is dropped instead); kept without a slot;
 //! * page cache of a regular file: every PTE cleared, written back first if dirty, then
 //!   dropped from the page cache; the next access reads it back (a major fault). Linux
 //!   leaves dirty file pages to the flusher threads and frees them once clean; the model
 //!   writes the page back synchronously, as if that had already happened.
 
 use crate::event::EventKind;
-use crate::file::FileId;
+use crate::file::{FileId, FileKind};
 use crate::frame::{Owner, PageFlags, Pfn};
 use crate::kernel::{rss_add, Kernel, RssKind};
 use crate::mm_table::MmId;
 use crate::pgtable::Pte;
+use crate::swap::shmem::ShmemOut;
 use crate::swap::swapout::SwapOutResult;
 
 impl Kernel {
@@ -29,6 +32,9 @@ impl Kernel {
         match meta.owner {
             Owner::Anon if meta.flags.contains(PageFlags::SWAPBACKED) => self.reclaim_anon(pfn, maps),
             Owner::Anon => self.reclaim_lazyfree(pfn, maps),
+            Owner::File { file, .. } if self.m.file(FileId(file)).kind == FileKind::Shmem => {
+                self.reclaim_shmem(pfn, maps)
+            }
             Owner::File { file, index } => self.reclaim_file(pfn, FileId(file), u64::from(index), maps),
             _ => false,
         }
@@ -107,6 +113,29 @@ impl Kernel {
         self.m.frames.put(pfn);
         self.m.log(pid, va, false, EventKind::FileEvicted { ino: self.m.file(file).ino, index });
         true
+    }
+
+    /// A shmem page: unmapped, then written to swap (`shmem_writeout`) and freed, or
+    /// dropped if never written; with no free slot it is activated and stays, unmapped.
+    fn reclaim_shmem(&mut self, pfn: Pfn, maps: &[(MmId, u64)]) -> bool {
+        let (pid, va) = self.first_user(maps);
+        for &(id, a) in maps {
+            if self.pte(id, a).dirty() {
+                self.m.folio_mark_dirty(pfn);
+            }
+            self.unmap_one(id, a, pfn, RssKind::Shmem);
+        }
+        let dirty = self.m.frames.meta(pfn).flags.contains(PageFlags::DIRTY);
+        match self.shmem_writeout(pid, va, pfn, true) {
+            ShmemOut::NoSwap => {
+                self.activate(pfn);
+                false
+            }
+            out => {
+                self.m.vmstat.nr_vmscan_write += u64::from(dirty);
+                out != ShmemOut::Written
+            }
+        }
     }
 
     /// Clears one PTE mapping `pfn` (try_to_unmap_one for a page that leaves no swap

@@ -89,8 +89,9 @@ impl ListPages {
 }
 
 impl Kernel {
-    /// The evictable list `meta`'s page is on; `None` for unevictable (mlocked) pages,
-    /// shmem, page tables, kernel pages, large page-cache folios (dropped whole by
+    /// The evictable list `meta`'s page is on (shmem pages on the anon one, as they are
+    /// swap-backed); `None` for unevictable (mlocked) pages, page tables, kernel pages,
+    /// large page-cache folios (dropped whole by
     /// [`crate::clean_cache`] when clean and unmapped) and pages of files whose initial
     /// contents were never written back.
     pub(crate) fn lru_of(&self, pfn: Pfn, meta: &FrameMeta) -> Option<Lru> {
@@ -102,11 +103,13 @@ impl Kernel {
             Owner::Anon => Some(Lru::File),
             Owner::File { file, .. } => {
                 let f = self.m.files.get(file as usize).and_then(|f| f.as_ref())?;
-                let evictable = f.kind == FileKind::Regular
-                    && !f.unwritten
-                    && Some(FileId(file)) != self.m.vdso_file
-                    && !self.m.in_large_folio(pfn);
-                evictable.then_some(Lru::File)
+                let evictable = !f.unwritten && Some(FileId(file)) != self.m.vdso_file && !self.m.in_large_folio(pfn);
+                match f.kind {
+                    // shmem is swap-backed: it sits on the anon lists.
+                    FileKind::Shmem if evictable => Some(Lru::Anon),
+                    FileKind::Regular if evictable => Some(Lru::File),
+                    _ => None,
+                }
             }
             _ => None,
         }
@@ -262,7 +265,7 @@ impl Kernel {
             self.m.vmstat.pgrefill += 1;
             let maps = self.live_maps(pfn, run.rmap.get(pfn));
             let (young, exec) = self.referenced_ptes(pfn, &maps);
-            if young > 0 && exec && matches!(meta.owner, Owner::File { .. }) {
+            if young > 0 && exec && lru == Lru::File && matches!(meta.owner, Owner::File { .. }) {
                 continue;
             }
             self.m.frames.meta_mut(pfn).flags -= PageFlags::ACTIVE;

@@ -22,7 +22,7 @@ pub const SWAPFILE_CLUSTER: u64 = 512;
 /// One slot in use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Slot {
-    /// Swap PTEs that refer to the slot (the count in `swap_map`).
+    /// Swap PTEs and shmem entries that refer to the slot (the count in `swap_map`).
     pub count: u32,
     /// A page of the swap cache holds the slot (`SWAP_HAS_CACHE`).
     pub cached: bool,

@@ -1,5 +1,5 @@
-//! Swap: devices, the swap cache, and the paths that move anonymous pages out to a device
-//! and back.
+//! Swap: devices, the swap cache, and the paths that move anonymous and shmem pages out
+//! to a device and back.
 //!
 //! * [`entry`]: swap entries and the non-present PTEs that hold them;
 //! * [`device`]: one device's slots, counts, contents and slot allocator;
@@ -8,16 +8,19 @@
 //! * `swapout`: `shrink_folio_list` for an anonymous page (`add_to_swap`,
 //!   `try_to_unmap`, `pageout`), used by MADV_PAGEOUT and by reclaim;
 //! * `swapin`: `do_swap_page` with VMA-based swap readahead, and MADV_WILLNEED;
+//! * `shmem`: shmem pages (tmpfs, memfd, shared anonymous memory) out to swap and back;
 //! * `swapfile`: the `swapon` and `swapoff` calls (`try_to_unuse`).
 //!
 //! # Counts
-//! A slot is held by each swap PTE that names it (its count) and by the swap-cache page
-//! that holds its contents, if any. A swap-cache page holds one frame reference of its
-//! own, like a page-cache page. A slot with neither is free; a page in the swap cache
-//! that no PTE maps and whose slot no PTE names is reclaimable at once.
+//! A slot is held by each swap PTE and each shmem object's entry that names it (its
+//! count), and by the swap-cache page that holds its contents, if any. A swap-cache page
+//! holds one frame reference of its own, like a page-cache page. A slot with neither is
+//! free; a page in the swap cache that no PTE maps and whose slot nothing names is
+//! reclaimable at once.
 
 pub mod device;
 pub mod entry;
+pub(crate) mod shmem;
 mod swapfile;
 mod swapin;
 pub mod swapout;
@@ -131,7 +134,8 @@ impl Swap {
         self.cache.iter().map(|(&e, &p)| (e, p))
     }
 
-    /// The count of PTEs naming `e` (0 for a free or cache-only slot).
+    /// The count of swap PTEs and shmem entries naming `e` (0 for a free or cache-only
+    /// slot).
     pub fn count(&self, e: SwapEntry) -> u32 {
         self.device(e.swap_type).and_then(|d| d.slot(e.offset)).map_or(0, |s| s.count)
     }

@@ -4,7 +4,8 @@
 //! priority is the one given (0..=32767) or, without one, the next below every earlier
 //! default (-2, -3, ...). Pages go to the highest-priority device with room.
 //!
-//! swapoff (`try_to_unuse`) brings every page of the device back: each swap PTE naming
+//! swapoff (`try_to_unuse`) brings every page of the device back: first the shmem pages,
+//! into their objects' page caches, unmapped (`shmem_unuse`); then each swap PTE naming
 //! it, in every address space, is replaced by a mapping of the page (`unuse_pte`:
 //! read-only and old, exclusive if the swap PTE said so), reading the page in if the swap
 //! cache does not hold it; then every swap-cache page of the device leaves the cache,
@@ -99,6 +100,7 @@ impl Kernel {
     /// try_to_unuse: maps back every page swapped to device `t` and empties its part of
     /// the swap cache.
     fn try_to_unuse(&mut self, t: u8) -> SysResult<()> {
+        self.shmem_unuse(t)?;
         let ids: Vec<crate::mm_table::MmId> = self.mms.iter().map(|(id, _)| id).collect();
         for id in ids {
             let pgd = self.mms[id].pgd;
