@@ -434,3 +434,40 @@ fn regression_madv_free_of_pages_in_the_swap_cache() {
         Touch { area: 3, page: 0, write: true },
     ]);
 }
+
+/// A fork that ran out of memory for a page table part-way through a VMA tore the
+/// half-made child down with the entries already copied not yet counted in its RSS and
+/// swap counters (they were added once the whole VMA was copied): MM_SWAPENTS went below
+/// zero.
+#[test]
+fn regression_fork_out_of_memory_in_the_middle_of_a_vma() {
+    use Op::*;
+    run(vec![
+        Map { pages: 397, shared: true },
+        Touch { area: 0, page: 139, write: false },
+        Map { pages: 438, shared: false },
+        FileMap { pages: 181 },
+        Touch { area: 7, page: 0, write: false },
+        Fork,
+        Touch { area: 7, page: 438, write: true },
+        Unmap { area: 2 },
+        Map { pages: 212, shared: false },
+        Exit,
+        Fork,
+        Touch { area: 0, page: 136, write: true },
+        Mlock { area: 0 },
+        Touch { area: 1, page: 200, write: true },
+        Fork,
+        Touch { area: 3, page: 250, write: true },
+        Pageout { area: 2 },
+        Swappiness(91),
+        Touch { area: 4, page: 414, write: true },
+        Map { pages: 8, shared: true },
+        FileMap { pages: 1 },
+        Touch { area: 7, page: 343, write: true },
+        Swappiness(0),
+        Touch { area: 4, page: 248, write: false },
+        Touch { area: 0, page: 141, write: false },
+        Fork,
+    ]);
+}

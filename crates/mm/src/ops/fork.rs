@@ -96,8 +96,11 @@ impl Kernel {
         let cow = v.is_cow();
         let shared = v.flags.contains(VmFlags::SHARED);
         let zero = self.m.frames.zero_pfn();
-        let (mut anon, mut file, mut shmem, mut swap) = (0i64, 0i64, 0i64, 0u64);
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
+            // Counted a table at a time (copy_pte_range's add_mm_rss_vec): a later table
+            // that cannot be allocated leaves the entries already copied counted, so that
+            // the teardown of the half-made child uncounts exactly them.
+            let (mut anon, mut file, mut shmem, mut swap) = (0i64, 0i64, 0i64, 0u64);
             // copy_pte_range allocates the child's table for every table the parent has in
             // the range, whether or not any entry in it is copied.
             let child_pgd = self.mms[to].pgd;
@@ -164,12 +167,12 @@ impl Kernel {
             if child_changed {
                 *self.m.frames.table_mut(child_table) = child;
             }
+            let mm = self.mm_mut(to);
+            rss_add(mm, RssKind::Anon, anon);
+            rss_add(mm, RssKind::File, file);
+            rss_add(mm, RssKind::Shmem, shmem);
+            mm.rss.swap += swap;
         }
-        let mm = self.mm_mut(to);
-        rss_add(mm, RssKind::Anon, anon);
-        rss_add(mm, RssKind::File, file);
-        rss_add(mm, RssKind::Shmem, shmem);
-        mm.rss.swap += swap;
         Ok(())
     }
 }
