@@ -492,9 +492,13 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
             let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
             for _ in 0..s.replay_real_rounds {
                 for (name, log) in traces {
+                    // As `mmsim replay` takes a log of this size: parsed once, for the identities
+                    // and the replay.
                     let t = timed(|| {
-                        let ids = replay::Identities::collect(&log[..]);
-                        let r = replay::replay(|| Ok(std::io::Cursor::new(log.clone())), ids, opts.clone(), |_| {});
+                        let parsed = replay::ParsedLog::parse(log.clone());
+                        let ids = replay::Identities::of_parsed(&parsed);
+                        let files = std::sync::Arc::new(replay::Files::host());
+                        let r = replay::replay_parsed(&parsed, ids, opts.clone(), files, |_| {});
                         assert_eq!(r.failed, 0, "replay-real {name}: {}", r.summary());
                         r.lines
                     });

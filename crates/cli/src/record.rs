@@ -247,19 +247,48 @@ pub fn replay(
 fn replay_one(t: &TraceFiles, opts: replay::Options, fopts: &FileOptions, bar: bool) -> anyhow::Result<Replayed> {
     let mut notes = Vec::new();
     let (label, input, opts, found) = prepare(t, opts, fopts, &mut notes)?;
-    let mut r = match input {
+    let started = std::time::Instant::now();
+    let keep_going = opts.keep_going;
+    // A log of moderate size is parsed once, for the identities and every run; a larger one
+    // is streamed (parsed for the identities, then again by each run), so that memory stays
+    // bounded.
+    let whole = match input {
         Input::File(file) => {
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            if size <= replay::ParsedLog::MAX_TEXT {
+                Ok(std::fs::read(&file).with_context(|| format!("cannot open {}", file.display()))?)
+            } else {
+                Err(Input::File(file))
+            }
+        }
+        Input::Merged(text) if text.len() as u64 <= replay::ParsedLog::MAX_TEXT => Ok(text),
+        big => Err(big),
+    };
+    let mut r = match whole {
+        Ok(text) => {
+            let size = text.len() as u64;
+            let log = replay::ParsedLog::parse(text);
+            let ids = replay::Identities::of_parsed(&log);
+            run(&label, started, size, keep_going, bar, |progress| {
+                replay::replay_parsed(&log, ids, opts, found, progress)
+            })
+        }
+        Err(Input::File(file)) => {
             let open = || std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()));
             let ids = replay::Identities::collect(BufReader::new(open()?));
             let size = open()?.metadata().map(|m| m.len()).unwrap_or(0);
             let reopen = || open().map(|f| BufReader::with_capacity(1 << 20, f)).map_err(std::io::Error::other);
-            run(&label, reopen, ids, size, opts, found, bar)
+            run(&label, started, size, keep_going, bar, |progress| {
+                replay::replay_with(reopen, ids, opts, found, progress)
+            })
         }
-        Input::Merged(text) => {
+        Err(Input::Merged(text)) => {
             let ids = replay::Identities::collect(&text[..]);
             let size = text.len() as u64;
             let text: std::sync::Arc<[u8]> = text.into();
-            run(&label, || Ok(std::io::Cursor::new(text.clone())), ids, size, opts, found, bar)
+            run(&label, started, size, keep_going, bar, |progress| {
+                replay::replay_with(|| Ok(std::io::Cursor::new(text.clone())), ids, opts, found, progress)
+            })
         }
     };
     notes.append(&mut r.lines);
@@ -337,16 +366,16 @@ fn prepare(
     Ok((label, input, opts, std::sync::Arc::new(found)))
 }
 
-fn run<R: std::io::BufRead + Send + 'static>(
+/// Runs `replay` (given the progress callback) and turns its report into the lines to print;
+/// `started` is when reading the trace began.
+fn run(
     file: &str,
-    reopen: impl FnMut() -> std::io::Result<R>,
-    ids: replay::Identities,
+    started: std::time::Instant,
     size: u64,
-    opts: replay::Options,
-    found: std::sync::Arc<replay::Files>,
+    keep_going: bool,
     bar: bool,
+    replay: impl FnOnce(&mut dyn FnMut(u64)) -> replay::Report,
 ) -> Replayed {
-    let keep_going = opts.keep_going;
     let bar = if bar {
         let b = indicatif::ProgressBar::new(size);
         b.set_style(
@@ -357,8 +386,7 @@ fn run<R: std::io::BufRead + Send + 'static>(
     } else {
         None
     };
-    let started = std::time::Instant::now();
-    let report = replay::replay_with(reopen, ids, opts, found, |lines| {
+    let report = replay(&mut |lines| {
         if let Some(b) = &bar {
             b.set_message(format!("{lines} lines"));
         }

@@ -96,62 +96,97 @@ impl Identities {
     /// Reads a whole log and collects identities. Lines that do not parse are skipped here;
     /// the replay itself reports them.
     pub fn collect<R: BufRead>(input: R) -> Identities {
-        let mut ids = Identities::default();
-        // Per pid, descriptor → path, to attribute fstat results.
-        let mut fds: HashMap<(u32, u64), String> = HashMap::new();
         let text = wanted_lines(input);
-        let mut cwd = CwdLearner::default();
-        for mut event in Parser::new(&text[..]).flatten() {
+        let events = Parser::new(&text[..]).flatten().map(|mut event| {
             if let EventKind::Syscall(c) = &mut event.kind {
                 crate::compat::normalize(c);
             }
-            cwd.observe(&event);
-            let EventKind::Syscall(call) = &event.kind else { continue };
-            let pid = event.pid.unwrap_or(0);
-            match call.name.as_ref() {
-                "openat" | "open" | "creat" => {
-                    let path_arg = if call.name == "openat" { 1 } else { 0 };
-                    if let (Some(path), Some(fd)) = (call.arg_str(path_arg), call.ret.value()) {
-                        let path = String::from_utf8_lossy(path).into_owned();
-                        let flags = if call.name == "creat" { 1 } else { call.arg_flags(path_arg + 1).unwrap_or(0) };
-                        if flags & (abi::O_ACCMODE | abi::O_CREAT | abi::O_TRUNC) != 0 {
-                            ids.written.insert(path.clone());
-                        }
-                        fds.insert((pid, fd), path);
-                    }
+            event
+        });
+        let mut from = FromEvents::default();
+        for event in events {
+            from.observe(&event);
+        }
+        from.finish()
+    }
+
+    /// [`Identities::collect`] from the events of a log parsed beforehand: no second parse.
+    /// The calls looked at are those whose lines [`Identities::collect`] parses (by name:
+    /// [`wanted_name`]), so that both find the same.
+    pub fn of_parsed(log: &crate::ParsedLog) -> Identities {
+        let mut from = FromEvents::default();
+        for event in log.events() {
+            if let EventKind::Syscall(call) = &event.kind {
+                if wanted_name(call.name.as_bytes()) {
+                    from.observe(event);
                 }
-                "fstat" => {
-                    if let (Some(fd), Some(id)) = (call.arg_u64(0), stat_identity(call, 1)) {
-                        if let Some(p) = fds.get(&(pid, fd)) {
-                            ids.insert(p.clone(), id, call, 1, event.line);
-                        }
-                    }
-                }
-                "stat" | "lstat" => {
-                    if let (Some(path), Some(id)) = (call.arg_str(0), stat_identity(call, 1)) {
-                        ids.insert(String::from_utf8_lossy(path).into_owned(), id, call, 1, event.line);
-                    }
-                }
-                "newfstatat" | "fstatat64" | "statx" => {
-                    // statx(dirfd, path, flags, mask, statxbuf); the others (dirfd, path, statbuf, flags).
-                    let buf = if call.name == "statx" { 4 } else { 2 };
-                    let Some(id) = stat_identity(call, buf) else { continue };
-                    let path = call.arg_str(1).map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
-                    if path.is_empty() {
-                        if let Some(fd) = call.arg_u64(0) {
-                            if let Some(p) = fds.get(&(pid, fd)) {
-                                ids.insert(p.clone(), id, call, buf, event.line);
-                            }
-                        }
-                    } else {
-                        ids.insert(path, id, call, buf, event.line);
-                    }
-                }
-                _ => {}
             }
         }
-        ids.start_cwd = cwd.result();
-        ids
+        from.finish()
+    }
+}
+
+/// Identities collected event by event.
+#[derive(Default)]
+struct FromEvents {
+    ids: Identities,
+    /// Per pid, descriptor → path, to attribute fstat results.
+    fds: HashMap<(u32, u64), String>,
+    cwd: CwdLearner,
+}
+
+impl FromEvents {
+    fn finish(mut self) -> Identities {
+        self.ids.start_cwd = self.cwd.result();
+        self.ids
+    }
+
+    fn observe(&mut self, event: &trace::Event) {
+        let FromEvents { ids, fds, cwd } = self;
+        cwd.observe(event);
+        let EventKind::Syscall(call) = &event.kind else { return };
+        let pid = event.pid.unwrap_or(0);
+        match call.name.as_ref() {
+            "openat" | "open" | "creat" => {
+                let path_arg = if call.name == "openat" { 1 } else { 0 };
+                if let (Some(path), Some(fd)) = (call.arg_str(path_arg), call.ret.value()) {
+                    let path = String::from_utf8_lossy(path).into_owned();
+                    let flags = if call.name == "creat" { 1 } else { call.arg_flags(path_arg + 1).unwrap_or(0) };
+                    if flags & (abi::O_ACCMODE | abi::O_CREAT | abi::O_TRUNC) != 0 {
+                        ids.written.insert(path.clone());
+                    }
+                    fds.insert((pid, fd), path);
+                }
+            }
+            "fstat" => {
+                if let (Some(fd), Some(id)) = (call.arg_u64(0), stat_identity(call, 1)) {
+                    if let Some(p) = fds.get(&(pid, fd)) {
+                        ids.insert(p.clone(), id, call, 1, event.line);
+                    }
+                }
+            }
+            "stat" | "lstat" => {
+                if let (Some(path), Some(id)) = (call.arg_str(0), stat_identity(call, 1)) {
+                    ids.insert(String::from_utf8_lossy(path).into_owned(), id, call, 1, event.line);
+                }
+            }
+            "newfstatat" | "fstatat64" | "statx" => {
+                // statx(dirfd, path, flags, mask, statxbuf); the others (dirfd, path, statbuf, flags).
+                let buf = if call.name == "statx" { 4 } else { 2 };
+                let Some(id) = stat_identity(call, buf) else { return };
+                let path = call.arg_str(1).map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
+                if path.is_empty() {
+                    if let Some(fd) = call.arg_u64(0) {
+                        if let Some(p) = fds.get(&(pid, fd)) {
+                            ids.insert(p.clone(), id, call, buf, event.line);
+                        }
+                    }
+                } else {
+                    ids.insert(path, id, call, buf, event.line);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -279,6 +314,12 @@ fn wanted_line(resumed: &memchr::memmem::Finder<'_>, line: &[u8]) -> bool {
             &head[start..p]
         }
     };
+    wanted_name(name)
+}
+
+/// Whether a call of this name may open or stat a file or show the starting directory (see
+/// [`wanted_line`]).
+fn wanted_name(name: &[u8]) -> bool {
     name.ends_with(b"at")
         || name.ends_with(b"stat")
         || name.ends_with(b"statx")

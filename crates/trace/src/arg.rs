@@ -125,7 +125,10 @@ impl Default for Text {
 
 #[derive(Clone, Debug)]
 struct Escaped {
-    printed: Box<[u8]>,
+    /// The text between the quotes: a slice of the parser's input when the whole input is
+    /// one shared buffer ([`crate::Parser::from_bytes`]), so that the megabytes of a
+    /// `-s 1048576` read are not copied; a copy of it otherwise.
+    printed: bytes::Bytes,
     decoded: std::sync::OnceLock<Box<[u8]>>,
 }
 
@@ -139,14 +142,21 @@ impl QuotedStr {
         QuotedStr { text: Text::Plain(bytes.into()), truncated, at_sign }
     }
 
-    /// A string as strace printed it between the quotes, C escapes and all.
-    pub(crate) fn printed(printed: &[u8], truncated: bool, at_sign: bool) -> QuotedStr {
+    /// A string as strace printed it between the quotes, C escapes and all; `shared` gives
+    /// the same text as a slice of a shared buffer, when it is in one.
+    pub(crate) fn printed(
+        printed: &[u8],
+        shared: impl FnOnce() -> Option<bytes::Bytes>,
+        truncated: bool,
+        at_sign: bool,
+    ) -> QuotedStr {
         let text = if memchr::memchr(b'\\', printed).is_none() {
             Text::Plain(printed.into())
         } else if printed.len() <= DECODE_AT_ONCE {
             Text::Plain(crate::escape::unescape(printed).into())
         } else {
-            Text::Escaped(Box::new(Escaped { printed: printed.into(), decoded: std::sync::OnceLock::new() }))
+            let printed = shared().unwrap_or_else(|| bytes::Bytes::copy_from_slice(printed));
+            Text::Escaped(Box::new(Escaped { printed, decoded: std::sync::OnceLock::new() }))
         };
         QuotedStr { text, truncated, at_sign }
     }

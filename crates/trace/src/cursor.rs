@@ -12,11 +12,28 @@ pub(crate) struct Fail {
 pub(crate) struct Cursor<'a> {
     pub bytes: &'a [u8],
     pub pos: usize,
+    /// The shared buffer `bytes` lies in, when it does: long strings are then kept as
+    /// slices of it instead of copies (see [`Cursor::share`]).
+    pub owner: Option<&'a bytes::Bytes>,
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Cursor { bytes, pos: 0 }
+        Cursor { bytes, pos: 0, owner: None }
+    }
+
+    /// A cursor over `bytes`, a part of `owner`.
+    pub fn within(bytes: &'a [u8], owner: Option<&'a bytes::Bytes>) -> Self {
+        Cursor { bytes, pos: 0, owner }
+    }
+
+    /// `part` (of this cursor's text) as a slice of the shared buffer, when the text lies
+    /// in one; `None` otherwise.
+    pub fn share(&self, part: &[u8]) -> Option<bytes::Bytes> {
+        let owner = self.owner?;
+        let (start, end) = (owner.as_ptr() as usize, owner.as_ptr() as usize + owner.len());
+        let (from, to) = (part.as_ptr() as usize, part.as_ptr() as usize + part.len());
+        (start <= from && to <= end).then(|| owner.slice(from - start..to - start))
     }
 
     pub fn peek(&self) -> Option<u8> {

@@ -380,7 +380,8 @@ fn parse_string(c: &mut Cursor<'_>, at_sign: bool) -> Result<Arg, Fail> {
     };
     c.advance(end + 1);
     let truncated = c.eat_str(b"...");
-    Ok(Arg::Str(QuotedStr::printed(&rest[..end], truncated, at_sign)))
+    let printed = &rest[..end];
+    Ok(Arg::Str(QuotedStr::printed(printed, || c.share(printed), truncated, at_sign)))
 }
 
 /// Parses `[…]` (the `~` already consumed when `negated`): an array, or a signal set when

@@ -12,6 +12,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, BufRead};
 
+use bytes::Bytes;
+
 use crate::cursor::Cursor;
 use crate::error::ParseError;
 use crate::event::{Event, EventKind, Ret, Syscall, Timestamp};
@@ -48,7 +50,13 @@ const UNFINISHED: &[u8] = b"<unfinished ...>";
 #[derive(Debug)]
 pub struct Parser<R> {
     reader: R,
-    /// The line being parsed, reused from line to line.
+    /// The whole input, when it is one shared buffer ([`Parser::from_bytes`]): lines are
+    /// then read in place, and long strings are slices of it rather than copies.
+    shared: Option<Bytes>,
+    /// In a shared input, where the next line starts, and where the line being parsed is.
+    shared_pos: usize,
+    shared_line: std::ops::Range<usize>,
+    /// The line being parsed, reused from line to line (when the input is not shared).
     line: Vec<u8>,
     /// Scratch space for joining the two parts of a split call.
     joined: Vec<u8>,
@@ -247,6 +255,9 @@ impl<R: BufRead> Parser<R> {
     pub fn new(reader: R) -> Self {
         Parser {
             reader,
+            shared: None,
+            shared_pos: 0,
+            shared_line: 0..0,
             line: Vec::new(),
             joined: Vec::new(),
             line_no: 0,
@@ -296,13 +307,21 @@ impl<R: BufRead> Parser<R> {
     /// event just returned, except for split calls (their other part), incomplete calls
     /// reported late, and lines interrupted by a `strace:` message.
     pub fn current_line(&self) -> &[u8] {
-        &self.line
+        match &self.shared {
+            Some(text) => &text[self.shared_line.clone()],
+            None => &self.line,
+        }
     }
 
     /// Reads the next line into `self.line`; returns `Ok(false)` at the end of the input (also
     /// when a line is endless: longer than twice the limit, which ends the input with an
     /// error).
     fn read_line(&mut self) -> io::Result<bool> {
+        if let Some(text) = self.shared.take() {
+            let more = self.read_shared_line(&text);
+            self.shared = Some(text);
+            return Ok(more);
+        }
         self.line.clear();
         let mut read_any = false;
         let mut too_long = false;
@@ -355,9 +374,59 @@ impl<R: BufRead> Parser<R> {
         Ok(read_any)
     }
 
-    /// Queues the events of the line just read into `self.line`.
+    /// [`Parser::read_line`] for a shared input: the same lines and the same errors, without
+    /// copying the line.
+    fn read_shared_line(&mut self, text: &Bytes) -> bool {
+        let start = self.shared_pos;
+        self.shared_line = start..start;
+        let rest = &text[start.min(text.len())..];
+        if rest.is_empty() {
+            return false;
+        }
+        let (chunk_len, ends_line) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (i + 1, true),
+            None => (rest.len(), false),
+        };
+        let length = chunk_len - usize::from(ends_line);
+        self.shared_pos += chunk_len;
+        self.next_offset += chunk_len as u64;
+        if length > self.max_line_len {
+            if !ends_line && length > self.max_line_len.saturating_mul(2) {
+                let message = format!(
+                    "line longer than {} bytes, and no end of line after {length} bytes: reading stops here",
+                    self.max_line_len
+                );
+                self.ready.push_back(Err(ParseError::at(self.line_no + 1, self.max_line_len, message)));
+                return false;
+            }
+            let message = format!("line longer than {} bytes, skipped", self.max_line_len);
+            self.ready.push_back(Err(ParseError::at(self.line_no + 1, self.max_line_len, message)));
+            return true;
+        }
+        let end = start + length - usize::from(rest[..length].last() == Some(&b'\r'));
+        self.shared_line = start..end;
+        true
+    }
+
+    /// Queues the events of the line just read (into `self.line`, or in place in a shared
+    /// input).
     fn process_line(&mut self, offset: u64) {
-        let line = std::mem::take(&mut self.line);
+        match self.shared.take() {
+            Some(text) => {
+                let line = &text[self.shared_line.clone()];
+                self.process_text(line, offset, Some(&text));
+                self.shared = Some(text);
+            }
+            None => {
+                let line = std::mem::take(&mut self.line);
+                self.process_text(&line, offset, None);
+                self.line = line;
+            }
+        }
+    }
+
+    /// Queues the events of `line`, a part of `owner` when that is given.
+    fn process_text(&mut self, line: &[u8], offset: u64, owner: Option<&Bytes>) {
         if let Some(split) = find_interrupting_message(&line) {
             // `vfork(strace: Process 3989 attached`: report the message now, keep the start of
             // the call for the next line, which holds its rest.
@@ -370,7 +439,7 @@ impl<R: BufRead> Parser<R> {
                 carry.text.extend_from_slice(fragment);
             }
             let message = &line[split..];
-            self.process(message, offset, Origin { line: self.line_no, continued: None }, parse_prefix(message));
+            self.process(message, offset, Origin { line: self.line_no, continued: None }, parse_prefix(message), None);
         } else if let Some(carry) = self.carry.take() {
             let mut joined = carry.text;
             let carried = joined.len();
@@ -378,14 +447,13 @@ impl<R: BufRead> Parser<R> {
             let origin = Origin { line: carry.line, continued: Some((carried, self.line_no)) };
             let mut prefix = parse_prefix(&joined);
             prefix.pid = prefix.pid.or(carry.pid);
-            self.process(&joined, carry.offset, origin, prefix);
+            self.process(&joined, carry.offset, origin, prefix, None);
         } else if !line.trim_ascii().is_empty() {
-            self.process(&line, offset, Origin { line: self.line_no, continued: None }, parse_prefix(&line));
+            self.process(line, offset, Origin { line: self.line_no, continued: None }, parse_prefix(line), owner);
         }
-        self.line = line;
     }
 
-    fn process(&mut self, line: &[u8], offset: u64, origin: Origin, prefix: Prefix) {
+    fn process(&mut self, line: &[u8], offset: u64, origin: Origin, prefix: Prefix, owner: Option<&Bytes>) {
         let body = match classify(line, prefix.body_start) {
             Ok(body) => body,
             Err(fail) => {
@@ -451,7 +519,7 @@ impl<R: BufRead> Parser<R> {
                 self.pids.on_line(prefix.pid);
                 let pid = self.pids.resolve(prefix.pid);
                 self.flush_pending(pid);
-                let mut c = Cursor::new(line);
+                let mut c = Cursor::within(line, owner);
                 c.pos = args_start;
                 match parse_call_tail(&mut c, name, false) {
                     Ok(call) => {
@@ -592,7 +660,7 @@ impl<R: BufRead> Parser<R> {
             let origin = Origin { line: carry.line, continued: None };
             let mut prefix = parse_prefix(&carry.text);
             prefix.pid = prefix.pid.or(carry.pid);
-            self.process(&carry.text, carry.offset, origin, prefix);
+            self.process(&carry.text, carry.offset, origin, prefix, None);
         }
         let mut left: Vec<_> = self.pending.drain().collect();
         left.sort_by_key(|(_, p)| p.line);
@@ -617,6 +685,18 @@ fn find_interrupting_message(line: &[u8]) -> Option<usize> {
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     let tail = &rest[digits..];
     (digits > 0 && (tail == b" attached" || tail == b" detached")).then_some(start)
+}
+
+impl Parser<io::Empty> {
+    /// Returns a parser of a log held whole in one shared buffer: it yields what
+    /// [`Parser::new`] over the same bytes does, but reads lines in place, and keeps long
+    /// escaped strings (the file contents of `-s 1048576` reads) as slices of `text`
+    /// instead of copying them, so they cost nothing until someone reads their bytes.
+    pub fn from_bytes(text: Bytes) -> Self {
+        let mut parser = Parser::new(io::empty());
+        parser.shared = Some(text);
+        parser
+    }
 }
 
 impl<R: BufRead> Iterator for Parser<R> {

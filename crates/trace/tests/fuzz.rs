@@ -119,6 +119,15 @@ fn check(input: &[u8]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Checks that a parser of `input` held in one shared buffer yields what a parser reading it
+/// through `BufRead` does, line limits included.
+fn same_when_shared(input: &[u8], max_line_len: usize) -> Result<(), TestCaseError> {
+    let streamed: Vec<_> = Parser::new(input).max_line_len(max_line_len).collect();
+    let shared: Vec<_> = Parser::from_bytes(bytes::Bytes::copy_from_slice(input)).max_line_len(max_line_len).collect();
+    prop_assert_eq!(streamed, shared);
+    Ok(())
+}
+
 /// One edit of a trace text.
 #[derive(Clone, Debug)]
 enum Mutation {
@@ -204,6 +213,19 @@ proptest! {
             apply(&mut text, m);
         }
         check(&text)?;
+    }
+
+    #[test]
+    fn a_shared_input_parses_as_a_streamed_one(
+        picks in proptest::collection::vec(0..CORPUS.len(), 1..12),
+        mutations in proptest::collection::vec(mutation(), 0..8),
+        max_line_len in prop_oneof![Just(trace::DEFAULT_MAX_LINE_LEN), 1usize..200],
+    ) {
+        let mut text = picks.iter().map(|&i| CORPUS[i]).collect::<Vec<_>>().join("\n").into_bytes();
+        for m in &mutations {
+            apply(&mut text, m);
+        }
+        same_when_shared(&text, max_line_len)?;
     }
 
     #[test]

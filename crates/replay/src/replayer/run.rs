@@ -1,8 +1,17 @@
 //! Running a replay: the parser in its own thread feeding batches of events to a
-//! [`Replayer`], and the runs over the log repeated while each one binds unknowns the last
-//! did not know.
+//! [`Replayer`] (or the events of a log parsed beforehand, [`ParsedLog`]), and the runs over
+//! the log repeated while each one binds unknowns the last did not know.
 
 use super::*;
+use crate::parsed::ParsedLog;
+
+/// Where the events of one run over the log come from.
+enum RunInput<'a, R> {
+    /// A reader of the log's text, parsed as the run goes.
+    Stream(R),
+    /// The events of a log parsed once for every run.
+    Parsed(&'a ParsedLog),
+}
 
 /// Replays a log on a fresh model. `open` reads the log from its start; it is called again
 /// for each further run over the log, as long as a run binds unknowns the earlier runs did
@@ -74,6 +83,32 @@ where
     R: BufRead + Send + 'static,
     F: FnMut() -> std::io::Result<R>,
 {
+    replay_runs(|| open().map(RunInput::Stream), identities, opts, files, &mut progress, observer)
+}
+
+/// [`replay_observed`] of a log parsed beforehand ([`ParsedLog::parse`]): every run goes
+/// over the same events, and no run parses the text again. Its report is the one
+/// [`replay_observed`] gives for the same text.
+pub fn replay_parsed(
+    log: &ParsedLog,
+    identities: Identities,
+    opts: Options,
+    files: std::sync::Arc<Files>,
+    mut progress: impl FnMut(u64),
+) -> Report {
+    let input = || Ok(RunInput::<std::io::Empty>::Parsed(log));
+    replay_runs(input, identities, opts, files, &mut progress, &mut NoObserver)
+}
+
+/// The runs over a log, each reading it from `open`, until one learns nothing new.
+fn replay_runs<'a, R: BufRead + Send + 'static>(
+    mut open: impl FnMut() -> std::io::Result<RunInput<'a, R>>,
+    identities: Identities,
+    opts: Options,
+    files: std::sync::Arc<Files>,
+    progress: &mut impl FnMut(u64),
+    observer: &mut dyn Observer,
+) -> Report {
     files.set_trace(&identities);
     let done = |mut report: Report| {
         report.differs = files.differs();
@@ -105,15 +140,8 @@ where
             }
         };
         observer.run_started();
-        let (mut report, now) = replay_once(
-            input,
-            identities.clone(),
-            opts.clone(),
-            learned.clone(),
-            files.clone(),
-            &mut progress,
-            observer,
-        );
+        let (mut report, now) =
+            replay_once(input, identities.clone(), opts.clone(), learned.clone(), files.clone(), progress, observer);
         // A run that bound nothing new replayed with everything it could know: it stands.
         // Each run binds at least one more value, and there are finitely many; the cap is
         // for logs that contradict themselves in ways that keep moving.
@@ -133,9 +161,9 @@ where
 pub(super) const MAX_RUNS: u32 = 8;
 
 /// One run over the log with what earlier runs learned; returns its report and everything
-/// known at its end. The parser runs in its own thread.
-pub(super) fn replay_once<R: BufRead + Send + 'static>(
-    input: R,
+/// known at its end.
+fn replay_once<R: BufRead + Send + 'static>(
+    input: RunInput<'_, R>,
     identities: Identities,
     opts: Options,
     learned: Learned,
@@ -143,6 +171,52 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
     progress: &mut impl FnMut(u64),
     observer: &mut dyn Observer,
 ) -> (Report, Learned) {
+    let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity(), observer.ram_bytes());
+    match input {
+        RunInput::Stream(input) => stream(input, &mut r, progress, observer),
+        RunInput::Parsed(log) => {
+            'outer: for batch in log.items().chunks(BATCH) {
+                for item in batch {
+                    if step(&mut r, item, observer) {
+                        break 'outer;
+                    }
+                }
+                progress(r.report.lines);
+            }
+        }
+    }
+    r.finish()
+}
+
+/// Events per batch: what the parser thread hands over at once, and how often progress is
+/// told.
+const BATCH: usize = 256;
+
+/// Replays one event (or reports a line that did not parse); returns whether the replay
+/// stops there.
+fn step(r: &mut Replayer, item: &Result<Event, ParseError>, observer: &mut dyn Observer) -> bool {
+    match item {
+        Ok(ev) => {
+            r.report.lines = r.report.lines.max(ev.line);
+            observer.before(ev, r);
+            r.event(ev);
+            observer.after(ev, r);
+        }
+        Err(e) => {
+            r.report.lines = r.report.lines.max(e.line);
+            r.error_at(e.line, e.column, e.message.clone());
+        }
+    }
+    r.stop
+}
+
+/// Replays the events of `input`, parsed in a thread of its own.
+fn stream<R: BufRead + Send + 'static>(
+    input: R,
+    r: &mut Replayer,
+    progress: &mut impl FnMut(u64),
+    observer: &mut dyn Observer,
+) {
     // Batches go to the replayer and come back to the parser thread, which drops their
     // events there: freeing memory in the thread that allocated it is the cheap case, and the
     // replayer thread, the slower of the two, is spared the work. A few small batches in
@@ -150,7 +224,6 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
     let (tx, rx) = mpsc::sync_channel::<Vec<Result<Event, ParseError>>>(4);
     let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
     let parser = std::thread::spawn(move || {
-        const BATCH: usize = 256;
         let mut batch = Vec::with_capacity(BATCH);
         for mut item in Parser::new(input).report_call_starts(true) {
             if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
@@ -167,25 +240,12 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
         }
         let _ = tx.send(batch);
     });
-    let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity(), observer.ram_bytes());
     'outer: for batch in rx {
         for (i, item) in batch.iter().enumerate() {
             if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
                 warm(ahead);
             }
-            match item {
-                Ok(ev) => {
-                    r.report.lines = r.report.lines.max(ev.line);
-                    observer.before(ev, &r);
-                    r.event(ev);
-                    observer.after(ev, &r);
-                }
-                Err(e) => {
-                    r.report.lines = r.report.lines.max(e.line);
-                    r.error_at(e.line, e.column, e.message.clone());
-                }
-            }
-            if r.stop {
+            if step(r, item, observer) {
                 break 'outer;
             }
         }
@@ -193,7 +253,6 @@ pub(super) fn replay_once<R: BufRead + Send + 'static>(
         let _ = back_tx.send(batch);
     }
     drop(parser);
-    r.finish()
 }
 
 /// How many events ahead of the one being replayed [`warm`] reads.
