@@ -427,7 +427,7 @@ impl<R: BufRead> Parser<R> {
 
     /// Queues the events of `line`, a part of `owner` when that is given.
     fn process_text(&mut self, line: &[u8], offset: u64, owner: Option<&Bytes>) {
-        if let Some(split) = find_interrupting_message(&line) {
+        if let Some(split) = find_interrupting_message(line) {
             // `vfork(strace: Process 3989 attached`: report the message now, keep the start of
             // the call for the next line, which holds its rest.
             let fragment = &line[..split];
@@ -443,7 +443,7 @@ impl<R: BufRead> Parser<R> {
         } else if let Some(carry) = self.carry.take() {
             let mut joined = carry.text;
             let carried = joined.len();
-            joined.extend_from_slice(&line);
+            joined.extend_from_slice(line);
             let origin = Origin { line: carry.line, continued: Some((carried, self.line_no)) };
             let mut prefix = parse_prefix(&joined);
             prefix.pid = prefix.pid.or(carry.pid);
