@@ -1,7 +1,8 @@
 //! `cargo bench -p bench --bench replay_real`: the parts of the `replay-real` row (the
-//! recorded real programs `mmsim bench` replays), each on its own: parsing the traces, the
-//! file-identity pass, and the whole replay with --verify. Needs strace and setarch, as the
-//! row does.
+//! recorded real programs `mmsim bench` replays), each on its own: parsing the traces
+//! (streamed, and whole into a `ParsedLog`), the file-identity pass (over the text, and over
+//! a parsed log), and the whole replay with --verify (streamed, and parsed once as the row
+//! and `mmsim replay` do). Needs strace and setarch, as the row does.
 
 use divan::counter::ItemsCount;
 
@@ -26,6 +27,33 @@ fn parse(b: divan::Bencher, name: &str) {
     let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
     b.counter(ItemsCount::new(lines(log)))
         .bench(|| trace::Parser::new(divan::black_box(&log[..])).report_call_starts(true).count());
+}
+
+#[divan::bench(args = ["cat", "sh", "python3"])]
+fn parse_whole(b: divan::Bencher, name: &str) {
+    let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
+    b.counter(ItemsCount::new(lines(log))).bench(|| replay::ParsedLog::parse(divan::black_box(log.clone())).items().len());
+}
+
+#[divan::bench(args = ["cat", "sh", "python3"])]
+fn identities_of_parsed(b: divan::Bencher, name: &str) {
+    let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
+    let parsed = replay::ParsedLog::parse(log.clone());
+    b.counter(ItemsCount::new(lines(log))).bench(|| replay::Identities::of_parsed(divan::black_box(&parsed)).len());
+}
+
+#[divan::bench(args = ["cat", "sh", "python3"])]
+fn replay_verify_parsed(b: divan::Bencher, name: &str) {
+    let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
+    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+    b.counter(ItemsCount::new(lines(log))).bench(|| {
+        let parsed = replay::ParsedLog::parse(log.clone());
+        let ids = replay::Identities::of_parsed(&parsed);
+        let files = std::sync::Arc::new(replay::Files::host());
+        let r = replay::replay_parsed(&parsed, ids, opts.clone(), files, |_| {});
+        assert_eq!(r.failed, 0, "{name}: {}", r.summary());
+        r.lines
+    });
 }
 
 #[divan::bench(args = ["cat", "sh", "python3"])]

@@ -20,7 +20,16 @@ fn log(pattern: &[&str]) -> Vec<u8> {
 }
 
 fn parse_all(b: divan::Bencher, text: &[u8]) {
-    b.counter(ItemsCount::new(LINES)).bench(|| Parser::new(divan::black_box(text)).filter(Result::is_ok).count());
+    let lines = memchr::memchr_iter(b'\n', text).count();
+    b.counter(ItemsCount::new(lines)).bench(|| Parser::new(divan::black_box(text)).filter(Result::is_ok).count());
+}
+
+/// The same, the text held in one shared buffer ([`Parser::from_bytes`]).
+fn parse_all_shared(b: divan::Bencher, text: &[u8]) {
+    let lines = memchr::memchr_iter(b'\n', text).count();
+    let text = bytes::Bytes::copy_from_slice(text);
+    b.counter(ItemsCount::new(lines))
+        .bench(|| Parser::from_bytes(divan::black_box(text.clone())).filter(Result::is_ok).count());
 }
 
 #[divan::bench]
@@ -42,4 +51,22 @@ fn strings_and_structs(b: divan::Bencher) {
         "1000  close(3)                                = 0",
     ]);
     parse_all(b, &text);
+}
+
+/// Reads of 64 KiB of binary data, printed escaped (a `-s 1048576` trace of a program
+/// reading compiled files): streamed, and from a shared buffer that keeps them in place.
+fn big_reads() -> Vec<u8> {
+    let data: String = (0..65536u32).map(|i| format!("\\{}", (i * 7) % 8)).collect();
+    let line = format!("1000  read(3, \"{data}\", 65536) = 65536\n");
+    line.repeat(200).into_bytes()
+}
+
+#[divan::bench(sample_count = 20)]
+fn big_reads_streamed(b: divan::Bencher) {
+    parse_all(b, &big_reads());
+}
+
+#[divan::bench(sample_count = 20)]
+fn big_reads_shared(b: divan::Bencher) {
+    parse_all_shared(b, &big_reads());
 }
