@@ -32,7 +32,8 @@ fn parse(b: divan::Bencher, name: &str) {
 #[divan::bench(args = ["cat", "sh", "python3"])]
 fn parse_whole(b: divan::Bencher, name: &str) {
     let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
-    b.counter(ItemsCount::new(lines(log))).bench(|| replay::ParsedLog::parse(divan::black_box(log.clone())).items().len());
+    b.counter(ItemsCount::new(lines(log)))
+        .bench(|| replay::ParsedLog::parse(divan::black_box(log.clone())).items().len());
 }
 
 #[divan::bench(args = ["cat", "sh", "python3"])]
