@@ -23,6 +23,7 @@
 //! reclaim frees it like one once written. No swap readahead for shmem (Linux reads the
 //! slot's neighbours into the swap cache, `swap_cluster_readahead`).
 
+use super::swapout::SwapOutResult;
 use super::SwapEntry;
 use crate::event::EventKind;
 use crate::file::{FileId, FileKind};
@@ -132,19 +133,13 @@ impl Kernel {
         self.m.swap.dup(e);
         self.m.frames.meta_mut(pfn).owner = Owner::Anon;
         self.m.log(pid, va, false, EventKind::AddToSwap { swap_type: e.swap_type, offset: e.offset });
-        let page = self.m.frames.page(pfn);
-        self.m.swap.devices[e.swap_type as usize].as_mut().expect("active device").write(e.offset, &page);
-        self.m.swap.pswpout += 1;
-        self.m.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
-        self.m.log(pid, va, false, EventKind::SwapWrite { swap_type: e.swap_type, offset: e.offset });
-        if !free_now {
-            self.m.frames.meta_mut(pfn).flags -= PageFlags::ACTIVE | PageFlags::REFERENCED;
-            return ShmemOut::Written;
+        // From here it is a dirty swap-cache page mapped nowhere, which anonymous pageout
+        // writes and frees the same way.
+        match self.finish_swap_out(pid, va, pfn, e, free_now) {
+            SwapOutResult::Written => ShmemOut::Written,
+            SwapOutResult::Freed => ShmemOut::Freed,
+            SwapOutResult::NoSwap => unreachable!("the slot was allocated above"),
         }
-        self.m.swap.cache_remove(pfn);
-        self.m.frames.put(pfn);
-        self.m.log(pid, va, false, EventKind::SwapCacheFreed { swap_type: e.swap_type, offset: e.offset });
-        ShmemOut::Freed
     }
 
     /// `shmem_unuse` for swapoff: reads every shmem page out on device `t` back into its
