@@ -148,11 +148,53 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl EventKind {
+    /// The kind's name without its data (`"FileRead"`, `"SwapIn"`), the key tools group
+    /// events by.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::AnonPage => "AnonPage",
+            EventKind::ZeroPage => "ZeroPage",
+            EventKind::FileRead { .. } => "FileRead",
+            EventKind::ShmemPage => "ShmemPage",
+            EventKind::CowFile => "CowFile",
+            EventKind::CowCopy => "CowCopy",
+            EventKind::CowReuse => "CowReuse",
+            EventKind::ZeroCow => "ZeroCow",
+            EventKind::SharedWrite => "SharedWrite",
+            EventKind::StackGrow { .. } => "StackGrow",
+            EventKind::SegvMaperr => "SegvMaperr",
+            EventKind::SegvAccerr => "SegvAccerr",
+            EventKind::Sigbus => "Sigbus",
+            EventKind::Efault => "Efault",
+            EventKind::Oom => "Oom",
+            EventKind::OomKill { .. } => "OomKill",
+            EventKind::AddToSwap { .. } => "AddToSwap",
+            EventKind::SwapWrite { .. } => "SwapWrite",
+            EventKind::SwapCacheFreed { .. } => "SwapCacheFreed",
+            EventKind::SwapIn { .. } => "SwapIn",
+            EventKind::Unuse { .. } => "Unuse",
+            EventKind::Reclaim { .. } => "Reclaim",
+            EventKind::LazyFreeDiscarded => "LazyFreeDiscarded",
+            EventKind::FileWriteback { .. } => "FileWriteback",
+            EventKind::FileEvicted { .. } => "FileEvicted",
+            EventKind::ShmemDropped { .. } => "ShmemDropped",
+        }
+    }
+}
+
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rw = if self.write { "write" } else { "read" };
-        write!(f, "#{} pid {} {rw} {:#x}: ", self.seq, self.pid, self.addr)?;
-        match &self.kind {
+        write!(f, "#{} pid {} {rw} {:#x}: {}", self.seq, self.pid, self.addr, self.kind)
+    }
+}
+
+/// What the kernel did, in its own words (the part of an [`Event`]'s line after the task
+/// and the address).
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             EventKind::AnonPage => write!(f, "anonymous page: new zeroed page mapped (do_anonymous_page)"),
             EventKind::ZeroPage => write!(f, "zero page mapped read-only (do_anonymous_page, read)"),
             EventKind::FileRead { around } => {
@@ -267,5 +309,53 @@ impl EventLog {
     /// The sequence number the next event will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tools keyed events by the variant's name before `name` existed: it must stay that.
+    #[test]
+    fn kind_name_is_the_variant_name() {
+        let kinds = [
+            EventKind::AnonPage,
+            EventKind::ZeroPage,
+            EventKind::FileRead { around: 16 },
+            EventKind::ShmemPage,
+            EventKind::CowFile,
+            EventKind::CowCopy,
+            EventKind::CowReuse,
+            EventKind::ZeroCow,
+            EventKind::SharedWrite,
+            EventKind::StackGrow { new_start: 0x7ffd_0000_0000 },
+            EventKind::SegvMaperr,
+            EventKind::SegvAccerr,
+            EventKind::Sigbus,
+            EventKind::Efault,
+            EventKind::Oom,
+            EventKind::OomKill { victim: 7 },
+            EventKind::AddToSwap { swap_type: 0, offset: 1 },
+            EventKind::SwapWrite { swap_type: 0, offset: 1 },
+            EventKind::SwapCacheFreed { swap_type: 0, offset: 1 },
+            EventKind::SwapIn { swap_type: 0, offset: 1, major: true },
+            EventKind::Unuse { swap_type: 0, offset: 1 },
+            EventKind::Reclaim { run: ReclaimRun::Memcg(3), scanned: 4, freed: 2 },
+            EventKind::LazyFreeDiscarded,
+            EventKind::FileWriteback { ino: 9, index: 1 },
+            EventKind::FileEvicted { ino: 9, index: 1 },
+            EventKind::ShmemDropped { ino: 9, index: 1 },
+        ];
+        for kind in kinds {
+            let debug = format!("{kind:?}");
+            assert_eq!(kind.name(), debug.split([' ', '{']).next().unwrap(), "{debug}");
+        }
+    }
+
+    #[test]
+    fn event_line_is_the_task_the_address_then_the_kind() {
+        let e = Event { seq: 3, pid: 100, addr: 0x1000, write: true, kind: EventKind::CowCopy };
+        assert_eq!(e.to_string(), format!("#3 pid 100 write 0x1000: {}", e.kind));
     }
 }

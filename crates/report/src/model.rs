@@ -284,9 +284,10 @@ pub struct ProcessLife {
     pub exited: Option<u64>,
 }
 
-/// One fault of the model's event log: `[x, pid, address, write, kind, explanation, vma]`
-/// (the VMA as maps would name it, or its range).
-pub type Fault = (u64, u32, u64, bool, String, String, String);
+/// One fault of the model's event log: `[x, pid, address, write, kind, explanation, vma]`:
+/// the kind is [`mm::EventKind::name`], the explanation the kind's text, the VMA as maps
+/// would name it (or its range).
+pub type Fault = (u64, u32, u64, bool, &'static str, String, String);
 
 /// A replay mismatch, with the trace line it is about.
 #[derive(Clone, Debug, Serialize)]

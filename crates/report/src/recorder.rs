@@ -329,10 +329,7 @@ impl Recorder {
             if self.data.faults.len() >= MAX_FAULTS {
                 break;
             }
-            let text = e.to_string();
-            let explanation = text.split_once(": ").map_or(text.as_str(), |(_, t)| t).to_string();
-            let kind = format!("{:?}", e.kind);
-            let kind = kind.split([' ', '{']).next().unwrap_or_default().to_string();
+            let (kind, explanation) = (e.kind.name(), e.kind.to_string());
             self.data.faults.push((x, e.pid, e.addr, e.write, kind, explanation, vma_label(k, e.pid, e.addr)));
         }
         self.events_seq = next;
