@@ -471,3 +471,35 @@ fn regression_fork_out_of_memory_in_the_middle_of_a_vma() {
         Fork,
     ]);
 }
+
+/// The states a replay learns for lazily freed pages (mm::reclaim::observed): a page read
+/// as still swap-backed leaves LazyFree and can move there later; a lazily free one can be
+/// discarded, and then reads as zeros. Anything else is refused with EINVAL. Every
+/// invariant holds after each.
+#[test]
+fn lazily_freed_pages_take_the_states_a_replay_observes() {
+    use mm::reclaim::LazyFreeFate::{Discarded, Moved, SwapBacked};
+    let mut k = kernel(16 * MIB, 0);
+    let p = k.spawn_empty("p").unwrap();
+    let a = k.mmap(p, 0, 4 * P, RW, ANON, -1, 0).unwrap();
+    fill(&mut k, p, a, 4);
+    k.madvise(p, a + P, 2 * P, MADV_FREE).unwrap();
+    let lazy = |k: &Kernel| k.lazyfree_pages(p, a, a + 4 * P, true).unwrap();
+    assert_eq!(lazy(&k), vec![a + P, a + 2 * P]);
+    // Pages MADV_FREE did not free cannot take these states.
+    assert_eq!(k.observe_lazyfree(p, a, Discarded), Err(Errno::EINVAL));
+    assert_eq!(k.observe_lazyfree(p, a + P, Moved), Err(Errno::EINVAL));
+    k.observe_lazyfree(p, a + P, SwapBacked { referenced: true }).unwrap();
+    check_kernel(&k);
+    assert_eq!(lazy(&k), vec![a + 2 * P]);
+    assert_eq!(k.observe_lazyfree(p, a + P, Discarded), Err(Errno::EINVAL));
+    k.observe_lazyfree(p, a + P, Moved).unwrap();
+    check_kernel(&k);
+    assert_eq!(lazy(&k), vec![a + P, a + 2 * P]);
+    k.observe_lazyfree(p, a + 2 * P, Discarded).unwrap();
+    check_kernel(&k);
+    assert_eq!(lazy(&k), vec![a + P]);
+    assert_eq!(k.load(p, a + 2 * P, 4).unwrap(), vec![0; 4]);
+    assert_eq!(k.load(p, a + 3 * P, 4).unwrap(), 3u32.to_le_bytes());
+    finish(k, &[p]);
+}

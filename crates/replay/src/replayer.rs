@@ -5,7 +5,8 @@
 //! handler, [`process`] has execve, clone and exits, [`fds`] descriptors and paths, [`io`]
 //! reads and writes with their raw buffers, [`procread`] and [`seq`] reads of `/proc`,
 //! [`reorder`] threads whose lines strace printed out of order, [`learn`] the unknowns a log
-//! binds, [`blind`] logs that do not show every call.
+//! binds, [`lazyfree`] the states of lazily freed pages reads show,
+//! [`blind`] logs that do not show every call.
 
 use crate::call::call_with;
 use crate::files::Files;
@@ -25,6 +26,7 @@ mod blind;
 mod dispatch;
 mod fds;
 mod io;
+mod lazyfree;
 mod learn;
 mod process;
 mod procread;
@@ -177,6 +179,9 @@ pub struct Replayer {
     attached_calls: Option<AttachedCalls>,
     /// The maps text each reader has read of each target so far, from offset 0.
     maps_seen: HashMap<(TracePid, TracePid), String>,
+    /// Pages MADV_FREE freed that a read showed still swap-backed (model pid, address): a
+    /// later read may show them moved to the lazy-free list (see `lazyfree`).
+    lazyfree_pending: std::collections::BTreeSet<(Pid, u64)>,
     /// The line of the event being replayed (what an error is about).
     line: u64,
     /// The task of the event being replayed (whose files a mismatch may follow from).
@@ -270,6 +275,7 @@ impl Replayer {
             stack_limit_set: HashSet::default(),
             attached_calls: None,
             maps_seen: HashMap::default(),
+            lazyfree_pending: Default::default(),
             line: 0,
             at: None,
         }

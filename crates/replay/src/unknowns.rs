@@ -98,6 +98,28 @@ pub struct Learned {
     /// successful mprotect, madvise, mlock ... where the model had nothing), with the
     /// protection the call gave them.
     pub attached_touched: Vec<Bound<(u64, u64, u64)>>,
+    /// States of pages MADV_FREE freed that smaps reads showed differing from the model's:
+    /// the move to the lazy-free list waits in a per-CPU batch until something drains it,
+    /// and reclaim may discard a lazily free page or make it swap-backed again, each at a
+    /// moment the trace does not show.
+    pub lazyfree_seen: Vec<Bound<LazyFreeSeen>>,
+}
+
+/// Pages MADV_FREE freed in one mapping whose states an smaps read showed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LazyFreeSeen {
+    /// The mapping (its range as smaps showed it).
+    pub start: u64,
+    /// Its end.
+    pub end: u64,
+    /// Lazily free pages discarded (no longer resident).
+    pub discarded: u64,
+    /// Lazily free pages still (or again) swap-backed.
+    pub kept: u64,
+    /// Pages an earlier read showed swap-backed, now lazily free (their move done).
+    pub moved: u64,
+    /// Of the kept pages, how many the read showed referenced.
+    pub referenced: u64,
 }
 
 /// The address space a traced process had when the trace attached to it.
@@ -135,6 +157,15 @@ impl Learned {
             + usize::from(self.attached.is_some())
             + usize::from(self.attached_before.is_some())
             + self.attached_touched.len()
+            + self.lazyfree_seen.len()
+    }
+
+    /// Whether `self` binds something `before` did not that decides lines before the one
+    /// it was learned from, so that the log must be replayed again. The states of lazily
+    /// freed pages are bound where a read shows them and decide nothing before it.
+    pub fn binds_more_than(&self, before: &Learned) -> bool {
+        let earlier = |l: &Learned| Learned { lazyfree_seen: Vec::new(), ..l.clone() };
+        earlier(self) != earlier(before)
     }
 
     /// Whether nothing is bound.
@@ -198,6 +229,14 @@ impl Learned {
         }
         for (model, b) in &self.shmem_inos {
             out.push(format!("bound the inode of shared memory object {model} = {} from line {}", b.value, b.line));
+        }
+        for b in &self.lazyfree_seen {
+            let r = b.value;
+            out.push(format!(
+                "bound the states of MADV_FREE'd pages of {:#x}-{:#x}: {} discarded, {} still swap-backed ({} \
+                 referenced), {} moved to the lazy-free list since, from line {}",
+                r.start, r.end, r.discarded, r.kept, r.referenced, r.moved, b.line
+            ));
         }
         for (path, b) in &self.files {
             let i = b.value;

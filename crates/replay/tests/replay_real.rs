@@ -193,3 +193,66 @@ fn a_missing_strace_skips_and_fails_under_require_host() {
     assert!(text.contains(&format!("recording cat cannot run on this host: {reason}")), "{text}");
     assert!(text.contains("1 failed"), "{text}");
 }
+
+/// Pages MADV_FREE freed take states no line of a trace shows: their move to the lazy-free
+/// list waits in a per-CPU batch until something drains it, and reclaim running outside
+/// the program (here another process's `process_madvise(MADV_PAGEOUT)`, as DAMON's pageout
+/// scheme or kswapd would) discards them. The program reads its smaps while the move is
+/// pending (as a rule: another task on its CPU may drain the batch first), after a drain,
+/// and after the outside pageout; the replay learns each state from the read that shows it
+/// and ends with zero mismatches, the discard listed among its bindings.
+#[test]
+fn lazily_freed_pages_in_states_only_reads_show() {
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
+    let dir = scratch("replay-real", "lazily_freed_pages_in_states_only_reads_show");
+    let Some(exe) = compile("lazyfree", "lazyfree_reclaimed.c", &[], &dir) else { return };
+    let Some(pageout) = compile("pageout_other", "pageout_other.c", &[], &dir) else { return };
+    if !hostreq::need_tools("recording lazyfree", &["strace", "setarch"]) {
+        return;
+    }
+    let trace = dir.join("lazyfree.trace");
+    let mut strace = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-f", "-v", "-s", "1048576"])
+        .args(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(&exe)
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run strace");
+    let mut ready = String::new();
+    std::io::BufReader::new(strace.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n");
+    // The traced program is strace's only child; its mapping with lazily free pages is the
+    // one to page out.
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap();
+    let pid = children.split_whitespace().next().expect("strace runs the program");
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let (mut range, mut lazy) = (None, None);
+    for line in smaps.lines() {
+        if let Some(m) = procfs::parse::parse_maps_line(line) {
+            range = Some((m.start, m.end));
+        } else if line.starts_with("LazyFree:") && !line.ends_with(" 0 kB") {
+            lazy = range;
+        }
+    }
+    let (start, end) = lazy.expect("the drained batch left the two pages lazily free");
+    let out = Command::new(&pageout).args([pid, &format!("{start:x}"), &(end - start).to_string()]).output().unwrap();
+    let paged = out.status.success();
+    strace.stdin.take().unwrap().write_all(b"x").unwrap();
+    assert!(strace.wait().unwrap().success());
+    if !paged {
+        let why = String::from_utf8_lossy(&out.stderr);
+        return hostreq::skip("paging another process's memory out", &format!("process_madvise: {why}"));
+    }
+    let report = replay_file(&trace, Mode::Strict);
+    assert_clean("lazyfree", &report, 40);
+    assert!(
+        report.bindings.iter().any(|b| b.contains("2 discarded")),
+        "the outside pageout is learned from the last read:\n{}",
+        report.bindings.join("\n")
+    );
+}

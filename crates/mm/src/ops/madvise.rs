@@ -24,7 +24,7 @@
 
 use crate::file::FileKind;
 use crate::flags::VmFlags;
-use crate::frame::{Owner, PageFlags};
+use crate::frame::{Owner, PageFlags, Pfn};
 use crate::kernel::{Kernel, Pid, ThpMode};
 use crate::layout::*;
 use crate::mm_table::MmId;
@@ -218,12 +218,19 @@ impl Kernel {
                 self.m.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
             }
             self.m.frames.table_mut(table)[i] = pte.without(PteFlags::ACCESSED | PteFlags::DIRTY).0;
-            // folio_mark_lazyfree (its LRU move taken as done: the per-CPU batch drained).
-            let m = self.m.frames.meta_mut(pfn);
-            if m.flags.contains(PageFlags::SWAPBACKED) && !m.flags.contains(PageFlags::MLOCKED) {
-                m.flags -= PageFlags::SWAPBACKED | PageFlags::ACTIVE | PageFlags::REFERENCED;
-                self.m.vmstat.pglazyfree += 1;
-            }
+            // Its LRU move taken as done: the per-CPU batch drained (a replay learns
+            // otherwise from the reads that show it, see reclaim::observed).
+            self.folio_mark_lazyfree(pfn);
+        }
+    }
+
+    /// folio_mark_lazyfree's move of an anonymous page to the lazy-free (inactive file)
+    /// list: no longer swap-backed, inactive, unreferenced. Mlocked pages stay.
+    pub(crate) fn folio_mark_lazyfree(&mut self, pfn: Pfn) {
+        let m = self.m.frames.meta_mut(pfn);
+        if m.flags.contains(PageFlags::SWAPBACKED) && !m.flags.contains(PageFlags::MLOCKED) {
+            m.flags -= PageFlags::SWAPBACKED | PageFlags::ACTIVE | PageFlags::REFERENCED;
+            self.m.vmstat.pglazyfree += 1;
         }
     }
 

@@ -10,6 +10,8 @@
 //! * `shrink`: the LRU scan (`shrink_lruvec`, `shrink_active_list`,
 //!   `shrink_inactive_list`, `folio_check_references`).
 //! * `evict`: what `shrink_folio_list` does with a page it decided to reclaim.
+//! * `observed`: what a replayed trace shows the recording machine's reclaim did to
+//!   lazily freed pages, applied to the model.
 //!
 //! # The LRU lists
 //! Each user page is on one list, told by its flags: active or inactive
@@ -22,10 +24,12 @@
 //! concurrent faults); docs/reclaim.md lists what is checked against the kernel instead.
 
 mod evict;
+mod observed;
 mod rmap;
 mod shrink;
 mod watermark;
 
+pub use observed::LazyFreeFate;
 pub use watermark::{default_min_free_kbytes, Watermarks};
 
 use crate::event::{EventKind, ReclaimRun};

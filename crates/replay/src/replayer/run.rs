@@ -145,7 +145,7 @@ fn replay_runs<'a, R: BufRead + Send + 'static>(
         // A run that bound nothing new replayed with everything it could know: it stands.
         // Each run binds at least one more value, and there are finitely many; the cap is
         // for logs that contradict themselves in ways that keep moving.
-        if now == learned || runs == MAX_RUNS {
+        if !now.binds_more_than(&learned) || runs == MAX_RUNS {
             report.bindings = now.lines();
             report.runs = runs;
             return done(report);

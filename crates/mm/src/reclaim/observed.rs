@@ -1,0 +1,97 @@
+//! What another machine was seen doing to lazily freed pages: the page states a replayed
+//! trace's `/proc` reads show, applied to the model.
+//!
+//! MADV_FREE does not make a page lazily free at once: the page waits in a per-CPU batch
+//! until something drains that CPU's batches (a munmap or exit on that CPU, reclaim, a full
+//! batch), and only then is it taken off the swap-backed list. Once moved, a clean page is
+//! the kernel's to discard whenever reclaim runs (kswapd, or a proactive reclaimer such as
+//! DAMON's `pageout` scheme), or reclaim may find it busy and make it swap-backed again.
+//! Which CPU a task ran on and what else ran there are not in a trace of system calls, so
+//! the model takes every move as done at once, and a replay learns otherwise from the first
+//! read that shows it (the smaps `Rss`, `LazyFree` and `Referenced` of the mapping) and
+//! carries the pages' states on from there, as the recording machine did.
+
+use crate::frame::{Owner, PageFlags};
+use crate::kernel::Kernel;
+use crate::Pid;
+use abi::{Errno, SysResult};
+
+/// A state the recording machine was seen to give an anonymous page MADV_FREE had freed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LazyFreeFate {
+    /// Lazily free and clean, then freed: every PTE cleared (shrink_folio_list's discard).
+    Discarded,
+    /// Still swap-backed: its move to the lazy-free list still waiting in a per-CPU batch,
+    /// or undone by reclaim that found it busy. `referenced`: the read shows it referenced
+    /// (PG_referenced, which the move would have cleared).
+    SwapBacked {
+        /// Whether the read shows the page referenced.
+        referenced: bool,
+    },
+    /// Moved to the lazy-free list since (the batch drained): a page an earlier read showed
+    /// [`LazyFreeFate::SwapBacked`] becomes lazily free as MADV_FREE left it.
+    Moved,
+}
+
+impl Kernel {
+    /// The addresses of `pid`'s anonymous pages in `start..end` that smaps counts as
+    /// LazyFree when `lazy` (not swap-backed, clean in the page and every PTE), or that
+    /// could still be moved there when not (swap-backed, clean, not in the swap cache, not
+    /// mlocked), in address order.
+    pub fn lazyfree_pages(&self, pid: Pid, start: u64, end: u64, lazy: bool) -> SysResult<Vec<u64>> {
+        let id = self.mm_id(pid)?;
+        let zero = self.m.frames.zero_pfn();
+        let mut out = Vec::new();
+        for slot in crate::pgtable::mapped_ptes(&self.m.frames, self.mms[id].pgd, start, end) {
+            let pfn = slot.pte.pfn();
+            if pfn == zero {
+                continue;
+            }
+            let meta = self.m.frames.meta(pfn);
+            let clean = !meta.flags.contains(PageFlags::DIRTY) && !slot.pte.dirty();
+            let state = if lazy {
+                !meta.flags.contains(PageFlags::SWAPBACKED)
+            } else {
+                meta.flags.contains(PageFlags::SWAPBACKED)
+                    && !meta.flags.contains(PageFlags::MLOCKED)
+                    && self.m.swap.slot_of(pfn).is_none()
+            };
+            if meta.owner == Owner::Anon && clean && state {
+                out.push(slot.va);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Gives the page `pid` maps at `va` the state `fate`: it must be one of
+    /// [`Kernel::lazyfree_pages`] (lazily free for `Discarded` and `SwapBacked`, movable for
+    /// `Moved`); EINVAL otherwise.
+    pub fn observe_lazyfree(&mut self, pid: Pid, va: u64, fate: LazyFreeFate) -> SysResult<()> {
+        let lazy = fate != LazyFreeFate::Moved;
+        if !self.lazyfree_pages(pid, va, va.saturating_add(4096), lazy)?.contains(&va) {
+            return Err(Errno::EINVAL);
+        }
+        let id = self.mm_id(pid)?;
+        let pfn = self.pte(id, va).pfn();
+        match fate {
+            LazyFreeFate::Discarded => {
+                // Clean (checked above), so the model's reclaim frees it as Linux did.
+                let rmap = self.build_rmap();
+                let maps = self.live_maps(pfn, rmap.get(pfn));
+                let freed = self.shrink_folio(pfn, &maps);
+                debug_assert!(freed);
+            }
+            LazyFreeFate::SwapBacked { referenced } => {
+                let meta = self.m.frames.meta_mut(pfn);
+                meta.flags |= PageFlags::SWAPBACKED;
+                if referenced {
+                    meta.flags |= PageFlags::REFERENCED;
+                }
+                // The move was not counted where it did not happen.
+                self.m.vmstat.pglazyfree = self.m.vmstat.pglazyfree.saturating_sub(1);
+            }
+            LazyFreeFate::Moved => self.folio_mark_lazyfree(pfn),
+        }
+        Ok(())
+    }
+}
