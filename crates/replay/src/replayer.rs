@@ -5,8 +5,9 @@
 //! handler, [`process`] has execve, clone and exits, [`fds`] descriptors and paths, [`io`]
 //! reads and writes with their raw buffers, [`procread`] and [`seq`] reads of `/proc`,
 //! [`reorder`] threads whose lines strace printed out of order, [`learn`] the unknowns a log
-//! binds, [`lazyfree`] the states of lazily freed pages reads show,
-//! [`blind`] logs that do not show every call.
+//! binds, [`lazyfree`] the states of lazily freed pages reads show, [`attach`] (with
+//! [`undo`]) the start of a process strace attached to, [`blind`] logs that do not show
+//! every call.
 
 use crate::call::call_with;
 use crate::files::Files;
@@ -14,7 +15,8 @@ use crate::identity::{Identities, Identity};
 use crate::report::{Mismatch, Mode, ReplayError, Report};
 use crate::unknowns::{Bound, Learned};
 use abi::*;
-use learn::{AttachedCalls, ExecCtx, ATTACHED, UNSEEN_PLACEMENT};
+use attach::{ATTACHED, UNSEEN_PLACEMENT};
+use learn::ExecCtx;
 use mm::{Call, Config, FileId, Kernel, MmId, OpenFileId, Pid};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ use std::io::BufRead;
 use std::sync::mpsc;
 use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
 
+mod attach;
 mod blind;
 mod dispatch;
 mod fds;
@@ -33,6 +36,7 @@ mod procread;
 mod reorder;
 mod run;
 mod seq;
+mod undo;
 pub(crate) use fds::join as join_path;
 use process::*;
 use reorder::*;
@@ -174,9 +178,12 @@ pub struct Replayer {
     /// Model tasks whose stack limit a call in the log set (theirs or a parent's): what
     /// they report of it is not what the first task inherited.
     stack_limit_set: HashSet<Pid>,
-    /// For a log attached to a running process: what its calls showed before its first
-    /// maps read.
-    attached_calls: Option<AttachedCalls>,
+    /// For a log attached to a running process, until its state at the attach is known:
+    /// by address space of that process (and of those forked from it), what the calls of
+    /// the log did to its mappings, in order (see `attach`).
+    attach_history: HashMap<MmId, Vec<undo::Effect>>,
+    /// Tasks strace said run in 32-bit mode before their first call.
+    compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
     maps_seen: HashMap<(TracePid, TracePid), String>,
     /// Pages MADV_FREE freed that a read showed still swap-backed (model pid, address): a
@@ -273,7 +280,8 @@ impl Replayer {
             learned,
             execs: HashMap::default(),
             stack_limit_set: HashSet::default(),
-            attached_calls: None,
+            attach_history: HashMap::default(),
+            compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
             lazyfree_pending: Default::default(),
             line: 0,
@@ -393,9 +401,12 @@ impl Replayer {
             return;
         }
         self.flush_raw_io();
-        if matches!(ev.kind, EventKind::Other(_)) {
+        if let EventKind::Other(text) = &ev.kind {
             // `-k` stack frames and notes: nothing happened (and after a task's exit they
-            // must not start a new one).
+            // must not start a new one). A task in 32-bit mode is said before its calls.
+            if let Some(t) = attach::runs_in_32_bit_mode(text) {
+                self.compat_tasks.insert(t);
+            }
             return;
         }
         let tpid = match ev.pid {

@@ -94,6 +94,9 @@ pub struct Learned {
     /// For a log that attached to a running process: its address space before the log
     /// began, from its first whole maps read.
     pub attached: Option<Bound<AttachedStart>>,
+    /// For an attached process whose maps read showed no heap: the program break then (and
+    /// the heap's start), from the first brk call after the read that changed nothing.
+    pub attached_brk: Option<Bound<u64>>,
     /// For an attached process without a maps read: ranges calls showed mapped (a
     /// successful mprotect, madvise, mlock ... where the model had nothing), with the
     /// protection the call gave them.
@@ -129,8 +132,10 @@ pub struct AttachedStart {
     pub vmas: Vec<MapsLine>,
     /// Where unplaced mappings went below: the top of the mmap area.
     pub mmap_base: u64,
-    /// The heap, and the program break when the log began (if a brk call showed it).
+    /// The heap (`start_brk`) and the program break when the log began.
     pub heap: Option<(u64, u64)>,
+    /// How many calls of the log before the read were undone to get there.
+    pub undone: usize,
 }
 
 impl Learned {
@@ -156,6 +161,7 @@ impl Learned {
             + usize::from(self.start_legacy.is_some())
             + usize::from(self.attached.is_some())
             + usize::from(self.attached_before.is_some())
+            + usize::from(self.attached_brk.is_some())
             + self.attached_touched.len()
             + self.lazyfree_seen.len()
     }
@@ -188,11 +194,20 @@ impl Learned {
         }
         if let Some(b) = &self.attached {
             let a = &b.value;
+            let heap = a.heap.map_or(String::new(), |(s, b)| format!(", start_brk {s:#x}, brk {b:#x}"));
             out.push(format!(
-                "bound the attached process's {} mappings (mmap_base {:#x}) from line {}",
+                "bound the attached process's {} mappings (mmap_base {:#x}{heap}) at the attach from line {} less \
+                 the {} calls before it",
                 a.vmas.len(),
                 a.mmap_base,
-                b.line
+                b.line,
+                a.undone
+            ));
+        }
+        if let Some(b) = self.attached_brk {
+            out.push(format!(
+                "bound the attached process's heap start and break = {:#x} (its maps read showed no heap) from line {}",
+                b.value, b.line
             ));
         }
         for b in &self.attached_touched {

@@ -231,39 +231,6 @@ fn python_with_aslr() {
     recorded_clean("python", "", script, 100);
 }
 
-/// Starts `exe ARG`, waits for it to be ready, attaches `strace -f <flags> -p` to it, lets
-/// it go on, and returns the trace.
-fn record_attached(name: &str, exe: &Path, arg: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
-    use std::io::{BufRead, Write};
-    use std::process::Stdio;
-    if !hostreq::need_tools(name, &["strace"]) {
-        return None;
-    }
-    let out = dir.join(format!("{name}.trace"));
-    let mut prog = Command::new(exe).arg(arg).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    let mut ready = String::new();
-    std::io::BufReader::new(prog.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready, "ready\n");
-    let mut strace = Command::new("strace")
-        .arg("-f")
-        .args(flags)
-        .arg("-o")
-        .arg(&out)
-        .arg("-p")
-        .arg(prog.id().to_string())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // strace says on stderr when it has attached.
-    let mut said = String::new();
-    std::io::BufReader::new(strace.stderr.take().unwrap()).read_line(&mut said).unwrap();
-    assert!(said.contains("attached"), "{name}: strace said {said:?}");
-    prog.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    assert!(prog.wait().unwrap().success());
-    assert!(strace.wait().unwrap().success());
-    Some(out)
-}
-
 fn compile_attach(dir: &Path) -> Option<PathBuf> {
     if !hostreq::need_tools("attach.c", &["gcc"]) {
         return None;
@@ -281,7 +248,9 @@ fn a_process_attached_to_with_strace_p() {
     let Some(exe) = compile_attach(&dir) else { return };
     // With a whole maps read: the address space before the trace is learned from it, and
     // every placement and the maps text are checked.
-    let Some(t) = record_attached("attached-maps", &exe, "maps", &["-s", "65536"], &dir) else { return };
+    let Some(t) = common::record_attached("attached-maps", &exe, &["maps"], false, &["-s", "65536"], &dir) else {
+        return;
+    };
     let r = replay_file(&t);
     assert_clean("strace -p with a maps read", &r, 6);
     assert!(r.bindings.iter().any(|b| b.contains("attached process's")), "{:?}", r.bindings);
@@ -289,7 +258,7 @@ fn a_process_attached_to_with_strace_p() {
     // Without one (or with plain strace's 32-byte strings): what the trace cannot tell is
     // listed as not checkable, never a mismatch.
     for (name, arg, flags) in [("attached-no-maps", "none", &[][..]), ("attached-cut-maps", "maps", &[][..])] {
-        let Some(t) = record_attached(name, &exe, arg, flags, &dir) else { return };
+        let Some(t) = common::record_attached(name, &exe, &[arg], false, flags, &dir) else { return };
         let r = replay_file(&t);
         assert_clean(name, &r, 3);
         assert!(!r.unchecked.is_empty(), "{name}: {}", r.summary());

@@ -93,6 +93,20 @@ impl Kernel {
         Ok(())
     }
 
+    /// Gives an adopted address space that has no mapping yet the shape `space` (a 32-bit
+    /// process attached to is an ia32 compat one); EBUSY once it maps anything, whose
+    /// checks were made against the old shape.
+    pub fn adopt_space(&mut self, pid: Pid, space: crate::space::UserSpace) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        if self.mms[id].vmas.iter().next().is_some() {
+            return Err(Errno::EBUSY);
+        }
+        let mm = self.mm_mut(id);
+        mm.space = space;
+        mm.mmap_base = mm.mmap_base.min(space.task_size);
+        Ok(())
+    }
+
     /// Sets the heap of an adopted address space to `start`..`brk` as a log showed it (an
     /// execve the log does not show may have moved it); a heap VMA beyond the new break
     /// stays until the log's calls remove it.
@@ -148,6 +162,28 @@ mod tests {
         assert_eq!(k.adopt_vdso(pid, PAGE_MASK), Err(Errno::EINVAL));
         assert_eq!(k.mm(pid).unwrap().vmas.iter().count(), 1);
         assert!(k.adopt_vdso(pid, 0x7fff_ff00_0000).is_ok());
+        crate::invariants::check_kernel(&k);
+    }
+
+    /// An empty adopted address space takes a 32-bit shape; one that maps something keeps
+    /// its own.
+    #[test]
+    fn an_empty_adopted_space_becomes_a_compat_one() {
+        let mut k = Kernel::new(Config { ram_bytes: 16 << 20, paranoid: true, ..Config::default() });
+        let pid = k.spawn_empty("t").unwrap();
+        let compat = crate::space::UserSpace::ia32_compat(0);
+        k.adopt_space(pid, compat).unwrap();
+        assert_eq!(k.mm(pid).unwrap().space, compat);
+        let stack = AdoptedVma {
+            start: 0xfffd_d000,
+            end: 0xffff_e000,
+            prot: PROT_READ | PROT_WRITE,
+            shared: false,
+            file: None,
+            grows_down: true,
+        };
+        k.adopt_vma(pid, stack).unwrap();
+        assert_eq!(k.adopt_space(pid, crate::space::UserSpace::x86_64()), Err(Errno::EBUSY));
         crate::invariants::check_kernel(&k);
     }
 }

@@ -112,11 +112,14 @@ impl Replayer {
                 return None;
             }
             self.k.adopt_heap(pid, now, now).ok()?;
+            if self.bind_attached_brk(tpid, line, c) {
+                return Some(true);
+            }
             self.unchecked(UNSEEN_START);
             return Some(true);
         }
         // A process attached to (`strace -p`) is learned by the runs (see `learn`).
-        if !self.hidden.calls_hidden || self.execs.get(&id).is_some_and(|e| e.line == super::learn::ATTACHED) {
+        if !self.hidden.calls_hidden || self.execs.get(&id).is_some_and(|e| e.line == super::ATTACHED) {
             return None;
         }
         let arg = |i| c.arg_u64(i).unwrap_or(0);

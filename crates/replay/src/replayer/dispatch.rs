@@ -203,6 +203,7 @@ impl Replayer {
     }
 
     pub(super) fn syscall(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        self.note_attached_effect(tpid, c);
         if self.blind_call(tpid, line, c) {
             return;
         }

@@ -4,21 +4,9 @@
 //! that reveals it.
 
 use super::*;
+use crate::unknowns::ExecUnknowns;
 use crate::unknowns::MapsLine;
-use crate::unknowns::{AttachedStart, ExecUnknowns};
 use procfs::parse::parse_maps;
-
-/// What the calls of an attached process showed before its first maps read.
-#[derive(Clone, Debug, Default)]
-pub(super) struct AttachedCalls {
-    /// Ranges the log's own calls mapped.
-    pub(super) created: Vec<(u64, u64)>,
-    /// The program break the first brk call returned.
-    pub(super) first_brk: Option<u64>,
-}
-
-/// The key of the unknowns of a process the trace attached to (no execve line).
-pub(super) const ATTACHED: u64 = 0;
 
 /// Whether a maps name is that of a shared memory object (shmem inode numbers come from
 /// the machine-wide counter).
@@ -27,10 +15,6 @@ pub(super) fn is_shmem_name(path: &str) -> bool {
         || (path.starts_with("/memfd:") && path.ends_with(" (deleted)"))
         || path.starts_with("/SYSV")
 }
-
-/// What the report calls the checks an attached process's unseen mappings make impossible.
-pub(super) const UNSEEN_PLACEMENT: &str =
-    "placements and maps text of a process attached to before the trace showed its mappings";
 
 /// The exec behind an address space: what the learning of its unknowns needs.
 #[derive(Clone, Debug)]
@@ -58,8 +42,8 @@ pub(super) fn maps_span(lines: &[MapsLine], path: &str) -> Option<u64> {
     (lines[first].offset == 0 && last + 1 < lines.len()).then(|| lines[last].end.wrapping_sub(lines[first].start))
 }
 
+pub(super) use mm::layout::page_floor;
 use mm::layout::PMD_SIZE;
-pub(super) use mm::layout::{page_floor, TASK_SIZE};
 
 impl Replayer {
     /// After an exec that used bound values: each must be one Linux could have drawn.
@@ -245,20 +229,7 @@ impl Replayer {
         };
         let Some((_, ctx)) = self.exec_of(tpid) else { return };
         if ctx.line == ATTACHED {
-            // A log without an execve: the process is taken to start empty, with the
-            // layout of a fresh exec, until a result shows it had mappings before the log.
-            let contradicted = match (want, got) {
-                (Ok(a), Ok(b)) => a != *b,
-                (Ok(_), Err(_)) | (Err(_), Ok(_)) => true,
-                _ => false,
-            };
-            if contradicted && self.learned.attached_before.is_none() {
-                self.learned.attached_before = Some(Bound { value: true, line });
-            }
-            if self.learned.attached.is_none() {
-                self.learn_attached_call(line, c, want.is_ok(), got);
-            }
-            return;
+            return self.learn_attached_result(tpid, line, c, want, got);
         }
         if want.ok() == got.ok() && want.is_ok() {
             return;
@@ -318,9 +289,6 @@ impl Replayer {
     pub(super) fn learn_from_maps(&mut self, target: TracePid, line: u64, log_text: &str, model_text: &str) {
         let Some((_, ctx)) = self.exec_of(target) else { return };
         if ctx.line == ATTACHED {
-            if self.learned.attached.is_none() && self.learned.attached_before.is_some() {
-                self.learn_attached_start(line, log_text);
-            }
             return;
         }
         // Only whole lines: a read may end inside one.
@@ -432,189 +400,6 @@ impl Replayer {
                 );
             }
         }
-    }
-
-    /// Whether `tpid`'s process existed before the log showed how it began (attached to,
-    /// or its execve filtered out) and no whole maps read has shown its address space.
-    pub(super) fn unseen_start(&self, tpid: TracePid) -> bool {
-        self.learned.attached.is_none()
-            && self.learned.attached_before.is_some()
-            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
-    }
-
-    /// Whether `c` is an mmap of a process the trace attached to, placed by the kernel (no
-    /// MAP_FIXED), while nothing in the log has shown that process's whole address space.
-    pub(super) fn placed_by_the_unknown(&self, tpid: TracePid, c: &Syscall) -> bool {
-        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
-        self.learned.attached.is_none()
-            && self.learned.attached_before.is_some()
-            && c.ret.value().is_some()
-            && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0
-            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
-    }
-
-    /// A process the trace attached to: its address space existed before the first line.
-    /// What earlier runs learned of it is installed now; what this run learns comes from
-    /// its first maps read, or from the calls that touch it.
-    pub(super) fn start_attached(&mut self, tpid: TracePid) {
-        let pid = self.mpid(tpid);
-        let Ok(id) = self.k.mm_id(pid) else { return };
-        let rlimit_stack = self.k.rlimit(id, mm::Rlimit::Stack);
-        let space = self.k.mm(pid).map(|m| m.space).unwrap_or_default();
-        let info = mm::ExecInfo {
-            entry: 0,
-            sp: 0,
-            load_bias: 0,
-            interp_base: 0,
-            auxv: Vec::new(),
-            randomized: true,
-            legacy_layout: false,
-            rlimit_stack,
-            stack_top: space.stack_top,
-            start_brk: 0,
-            brk_range: (0, u64::MAX),
-            load_bias_range: None,
-            space,
-        };
-        self.execs
-            .insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None, spans: Vec::new() });
-        self.attached_calls = Some(AttachedCalls::default());
-        let gap = self.k.config().stack_guard_gap;
-        if let Some(b) = self.learned.attached.clone() {
-            let a = b.value;
-            for v in &a.vmas {
-                self.adopt_line(pid, v);
-            }
-            let stack = a.vmas.iter().find(|v| v.name == "[stack]").map(|v| v.end - PAGE_SIZE);
-            let _ = self.k.adopt_layout(pid, a.mmap_base, a.heap, stack);
-            return;
-        }
-        for b in self.learned.attached_touched.clone() {
-            let (start, end, prot) = b.value;
-            let v = mm::AdoptedVma { start, end, prot, shared: false, file: None, grows_down: false };
-            let _ = self.k.adopt_vma(pid, v);
-        }
-        if let Some(b) = self.learned.execs.get(&ATTACHED).and_then(|u| u.mmap_rnd) {
-            let base = space.mmap_base(rlimit_stack, gap, true, b.value);
-            let _ = self.k.adopt_layout(pid, base, None, None);
-        }
-    }
-
-    /// Installs one mapping of an attached process as its maps line shows it.
-    pub(super) fn adopt_line(&mut self, pid: Pid, v: &crate::unknowns::MapsLine) {
-        let p = v.perms.as_bytes();
-        let prot = (if p.first() == Some(&b'r') { PROT_READ } else { 0 })
-            | (if p.get(1) == Some(&b'w') { PROT_WRITE } else { 0 })
-            | (if p.get(2) == Some(&b'x') { PROT_EXEC } else { 0 });
-        let shared = p.get(3) == Some(&b's');
-        let file = if v.name.starts_with('/') && v.ino != 0 {
-            let path = v.name.trim_end_matches(" (deleted)").to_string();
-            self.file_for(&path, &path, false).map(|f| (f, v.offset))
-        } else {
-            None
-        };
-        match v.name.as_str() {
-            "[vvar]" => {
-                let _ = self.k.adopt_vdso(pid, v.start);
-            }
-            "[vvar_vclock]" | "[vdso]" | "[vsyscall]" => {}
-            _ => {
-                let grows_down = v.name == "[stack]";
-                let a = mm::AdoptedVma { start: v.start, end: v.end, prot, shared, file, grows_down };
-                if let Err(e) = self.k.adopt_vma(pid, a) {
-                    self.error(format!(
-                        "cannot install the attached process's mapping {:#x}-{:#x}: {e}",
-                        v.start, v.end
-                    ));
-                }
-            }
-        }
-    }
-
-    /// Notes what a call of an attached process shows before its first maps read: the
-    /// ranges the log's own calls mapped, the program break, and mappings a call found
-    /// that the model does not have.
-    pub(super) fn learn_attached_call(&mut self, line: u64, c: &Syscall, ok: bool, got: &SysResult<u64>) {
-        let Some(calls) = self.attached_calls.as_mut() else { return };
-        let (addr, len) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
-        match (c.name.as_ref(), c.ret.value()) {
-            ("mmap" | "mmap2", Some(r)) => calls.created.push((r, r.saturating_add(len))),
-            ("mremap", Some(r)) => calls.created.push((r, r.saturating_add(c.arg_u64(2).unwrap_or(0)))),
-            ("brk", Some(r)) => {
-                calls.first_brk.get_or_insert(r);
-            }
-            ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync", Some(_))
-                if ok && got.is_err() =>
-            {
-                let prot = if c.name.contains("mprotect") {
-                    c.arg(2).and_then(Arg::flags_value).unwrap_or(0)
-                } else {
-                    PROT_READ | PROT_WRITE
-                };
-                let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
-                let b = Bound { value: (page_floor(addr), end, prot), line };
-                self.learned.attached_touched.push(b);
-            }
-            _ => {}
-        }
-    }
-
-    /// An attached process's first maps read: its mappings less those the log's calls
-    /// made before it are what it had when the trace began.
-    pub(super) fn learn_attached_start(&mut self, line: u64, log_text: &str) {
-        let Some(calls) = self.attached_calls.clone() else { return };
-        // Only a whole text shows the whole address space ([vsyscall] is its last line).
-        if !log_text.contains("[vsyscall]") {
-            return;
-        }
-        let mut vmas = Vec::new();
-        for l in parse_maps(log_text) {
-            // The parts of the line no call of the log made.
-            let mut pieces = vec![(l.start, l.end)];
-            for &(cs, ce) in &calls.created {
-                pieces = pieces
-                    .into_iter()
-                    .flat_map(|(s, e)| {
-                        let ce = ce.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
-                        if ce <= s || cs >= e {
-                            vec![(s, e)]
-                        } else {
-                            [(s, cs.max(s)), (ce.min(e), e)].into_iter().filter(|(a, b)| a < b).collect()
-                        }
-                    })
-                    .collect();
-            }
-            for (s, e) in pieces {
-                let offset = if l.ino != 0 { l.offset + (s - l.start) } else { l.offset };
-                vmas.push(crate::unknowns::MapsLine { start: s, end: e, offset, ..l.clone() });
-            }
-        }
-        // The mmap area ends where the highest mapping below the stack ends (the
-        // interpreter, or the vDSO of a static program, went first below mmap_base).
-        let stack_start = vmas.iter().find(|v| v.name == "[stack]").map_or(TASK_SIZE, |v| v.start);
-        let mmap_base = vmas.iter().filter(|v| v.end <= stack_start).map(|v| v.end).max().unwrap_or(TASK_SIZE);
-        let heap = vmas.iter().find(|v| v.name == "[heap]").map(|v| {
-            let brk = calls.first_brk.filter(|&b| b >= v.start && b <= v.end).unwrap_or(v.end);
-            (v.start, brk)
-        });
-        if let Some((start, brk)) = heap {
-            // The heap before the log: up to the break the first brk call showed.
-            let end = brk.saturating_add(PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
-            for v in vmas.iter_mut().filter(|v| v.name == "[heap]") {
-                v.end = v.end.min(end.max(start + PAGE_SIZE));
-            }
-        }
-        // The identities maps shows are the files'.
-        for v in &vmas {
-            if v.name.starts_with('/') && v.ino != 0 && self.ids.get(&v.name).is_none() {
-                let id = Identity { major: v.major, minor: v.minor, ino: v.ino };
-                self.learned.files.entry(v.name.clone()).or_insert(Bound { value: id, line });
-            }
-        }
-        let start = AttachedStart { vmas, mmap_base, heap };
-        self.learned.attached = Some(Bound { value: start, line });
-        // The whole address space supersedes what single calls showed of it.
-        self.learned.attached_touched.clear();
     }
 
     /// What a prlimit64/getrlimit in the log showed of RLIMIT_STACK: the limit the first

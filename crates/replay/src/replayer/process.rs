@@ -198,6 +198,7 @@ impl Replayer {
             if let Ok(id) = self.k.mm_id(pid) {
                 self.created.remove(&id);
                 self.started.remove(&id);
+                self.end_attached_history(id);
             }
         }
         self.check(line, "execve", &c.ret, got);
@@ -244,6 +245,7 @@ impl Replayer {
                 if let Some(r) = self.created.get(&from).cloned() {
                     self.created.insert(to, r);
                 }
+                self.fork_attached_history(from, to);
             }
         }
         self.procs.insert(child_tid, Proc { pid: child, table, cwd: parent.cwd });

@@ -108,8 +108,8 @@ impl Replayer {
         }
         if attached && self.learned.attached.is_none() && self.learned.attached_before.is_some() {
             // The text shows mappings made before the trace, which it never showed whole.
-            if what == ProcText::Maps && pos == 0 {
-                self.learn_attached_start(line, &String::from_utf8_lossy(data));
+            if what == ProcText::Maps {
+                self.learn_attached_start(reader, target, line, pos, data);
             }
             *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;
             return;

@@ -46,6 +46,58 @@ pub fn strace_unrandomized(name: &str, follow: &str, flags: &[&str], out: &Path,
     true
 }
 
+/// Starts `exe ARGS` (under `setarch -R` when `unrandomized`), waits for the line "ready"
+/// on its stdout, attaches `strace -f <flags> -o DIR/NAME.trace -p` to it, sends it a line
+/// to go on, and returns the trace once both ended; `None`, with the note `hostreq` gives,
+/// where strace or setarch is missing.
+pub fn record_attached(
+    name: &str,
+    exe: &Path,
+    args: &[&str],
+    unrandomized: bool,
+    flags: &[&str],
+    dir: &Path,
+) -> Option<PathBuf> {
+    use std::io::{BufRead, Read, Write};
+    use std::process::Stdio;
+    if !hostreq::need_tools(name, &["strace", "setarch"]) {
+        return None;
+    }
+    let out = dir.join(format!("{name}.trace"));
+    let mut prog = if unrandomized {
+        let mut c = Command::new("setarch");
+        c.args(["x86_64", "-R"]).arg(exe);
+        c
+    } else {
+        Command::new(exe)
+    };
+    let mut prog = prog.args(args).current_dir(dir).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut ready = String::new();
+    std::io::BufReader::new(prog.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n", "{name}");
+    let mut strace = Command::new("strace")
+        .arg("-f")
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg("-p")
+        .arg(prog.id().to_string())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // strace says on stderr when it has attached (and again for each task the program
+    // starts: the pipe stays open until strace ends).
+    let mut said = String::new();
+    let mut stderr = std::io::BufReader::new(strace.stderr.take().unwrap());
+    stderr.read_line(&mut said).unwrap();
+    assert!(said.contains("attached"), "{name}: strace said {said:?}");
+    prog.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(prog.wait().unwrap().success(), "{name}");
+    stderr.read_to_string(&mut said).unwrap();
+    assert!(strace.wait().unwrap().success(), "{name}: {said}");
+    Some(out)
+}
+
 /// Builds `tests/progs/SOURCE` into `DIR/NAME` with `gcc -O1 <flags>`; `None`, with a
 /// note, where gcc is missing or the build fails.
 pub fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {

@@ -1,0 +1,283 @@
+//! A process the trace attached to (`strace -p`): no execve shows how its address space
+//! was built. Its state when the trace began is an unknown ([`crate::unknowns`]):
+//!
+//! - a whole read of its maps (by itself, a thread, or a child forked inside the trace)
+//!   shows the state at that read; the calls the trace shows between the attach and the
+//!   read, in that address space and in the ones it was forked from, undone on the read's
+//!   lines (see [`undo`](super::undo)), give the state at the attach, which the next run
+//!   installs before the first line; later reads are checks;
+//! - without one, the process starts empty, the first result that contradicts that binds
+//!   that it existed before, placements go where the trace says (not checkable), and each
+//!   range a call finds mapped where the model has nothing is learned as it is touched.
+//!
+//! `[ Process PID=N runs in 32 bit mode. ]` before its first call makes the attached
+//! process an ia32 compat one.
+
+use super::undo::{effect_of, undo};
+use super::*;
+use crate::unknowns::{AttachedStart, MapsLine};
+use mm::layout::page_floor;
+use procfs::parse::parse_maps;
+
+/// The key of the unknowns of a process the trace attached to (no execve line).
+pub(super) const ATTACHED: u64 = 0;
+
+/// What the report calls the checks an attached process's unseen mappings make impossible.
+pub(super) const UNSEEN_PLACEMENT: &str =
+    "placements and maps text of a process attached to before the trace showed its mappings";
+
+/// The lines of a maps text when it is whole: it ends with the last mapping of an address
+/// space (`[vsyscall]` of a 64-bit one, or `[stack]`, the highest of a 32-bit one, after
+/// which a 64-bit text has only `[vsyscall]`, which is not installed).
+fn whole_maps(text: &str) -> Option<Vec<MapsLine>> {
+    let text = &text[..text.rfind('\n')? + 1];
+    let lines = parse_maps(text);
+    let last = lines.last()?;
+    matches!(last.name.as_str(), "[vsyscall]" | "[stack]").then_some(lines)
+}
+
+/// The task a `[ Process PID=N runs in 32 bit mode. ]` line is about.
+pub(super) fn runs_in_32_bit_mode(text: &str) -> Option<TracePid> {
+    let rest = text.trim().strip_prefix("[ Process PID=")?;
+    let (pid, mode) = rest.split_once(' ')?;
+    (mode.trim_end() == "runs in 32 bit mode. ]").then_some(TracePid(pid.parse().ok()?))
+}
+
+impl Replayer {
+    /// Whether `tpid`'s process existed before the log showed how it began (attached to,
+    /// or its execve filtered out) and no whole maps read has shown its address space.
+    pub(super) fn unseen_start(&self, tpid: TracePid) -> bool {
+        self.learned.attached.is_none()
+            && self.learned.attached_before.is_some()
+            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
+    }
+
+    /// Whether `c` is an mmap of a process the trace attached to, placed by the kernel (no
+    /// MAP_FIXED), while nothing in the log has shown that process's whole address space.
+    pub(super) fn placed_by_the_unknown(&self, tpid: TracePid, c: &Syscall) -> bool {
+        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
+        self.learned.attached.is_none()
+            && self.learned.attached_before.is_some()
+            && c.ret.value().is_some()
+            && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0
+            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
+    }
+
+    /// A process the trace attached to: its address space existed before the first line.
+    /// What earlier runs learned of it is installed now; what this run learns comes from
+    /// its first maps read, or from the calls that touch it.
+    pub(super) fn start_attached(&mut self, tpid: TracePid) {
+        let pid = self.mpid(tpid);
+        if self.compat_tasks.contains(&tpid) {
+            // strace said the process runs in 32-bit mode: an ia32 compat address space.
+            let _ = self.k.adopt_space(pid, mm::UserSpace::ia32_compat(0));
+        }
+        let Ok(id) = self.k.mm_id(pid) else { return };
+        self.attach_history.insert(id, Vec::new());
+        let rlimit_stack = self.k.rlimit(id, mm::Rlimit::Stack);
+        let space = self.k.mm(pid).map(|m| m.space).unwrap_or_default();
+        let info = mm::ExecInfo {
+            entry: 0,
+            sp: 0,
+            load_bias: 0,
+            interp_base: 0,
+            auxv: Vec::new(),
+            randomized: true,
+            legacy_layout: false,
+            rlimit_stack,
+            stack_top: space.stack_top,
+            start_brk: 0,
+            brk_range: (0, u64::MAX),
+            load_bias_range: None,
+            space,
+        };
+        self.execs
+            .insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None, spans: Vec::new() });
+        let gap = self.k.config().stack_guard_gap;
+        if let Some(b) = self.learned.attached.clone() {
+            let a = b.value;
+            for v in &a.vmas {
+                self.adopt_line(pid, v);
+            }
+            let stack = a.vmas.iter().find(|v| v.name == "[stack]").map(|v| v.end - PAGE_SIZE);
+            let heap = a.heap.or(self.learned.attached_brk.map(|b| (b.value, b.value)));
+            let _ = self.k.adopt_layout(pid, a.mmap_base, heap, stack);
+            return;
+        }
+        for b in self.learned.attached_touched.clone() {
+            let (start, end, prot) = b.value;
+            let v = mm::AdoptedVma { start, end, prot, shared: false, file: None, grows_down: false };
+            let _ = self.k.adopt_vma(pid, v);
+        }
+        if let Some(b) = self.learned.execs.get(&ATTACHED).and_then(|u| u.mmap_rnd) {
+            let base = space.mmap_base(rlimit_stack, gap, true, b.value);
+            let _ = self.k.adopt_layout(pid, base, None, None);
+        }
+    }
+
+    /// Installs one mapping of an attached process as its maps line shows it.
+    pub(super) fn adopt_line(&mut self, pid: Pid, v: &crate::unknowns::MapsLine) {
+        let p = v.perms.as_bytes();
+        let prot = (if p.first() == Some(&b'r') { PROT_READ } else { 0 })
+            | (if p.get(1) == Some(&b'w') { PROT_WRITE } else { 0 })
+            | (if p.get(2) == Some(&b'x') { PROT_EXEC } else { 0 });
+        let shared = p.get(3) == Some(&b's');
+        let file = if v.name.starts_with('/') && v.ino != 0 {
+            let path = v.name.trim_end_matches(" (deleted)").to_string();
+            self.file_for(&path, &path, false).map(|f| (f, v.offset))
+        } else {
+            None
+        };
+        match v.name.as_str() {
+            "[vvar]" => {
+                let _ = self.k.adopt_vdso(pid, v.start);
+            }
+            "[vvar_vclock]" | "[vdso]" | "[vsyscall]" => {}
+            _ => {
+                let grows_down = v.name == "[stack]";
+                let a = mm::AdoptedVma { start: v.start, end: v.end, prot, shared, file, grows_down };
+                if let Err(e) = self.k.adopt_vma(pid, a) {
+                    self.error(format!(
+                        "cannot install the attached process's mapping {:#x}-{:#x}: {e}",
+                        v.start, v.end
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Notes, in the history of `tpid`'s address space, what a call it made did to its
+    /// mappings, while the attach-time state is still to learn.
+    pub(super) fn note_attached_effect(&mut self, tpid: TracePid, c: &Syscall) {
+        if self.attach_history.is_empty() || self.learned.attached.is_some() {
+            return;
+        }
+        let Some(p) = self.procs.get(&tpid) else { return };
+        let Ok(id) = self.k.mm_id(p.pid) else { return };
+        let Some(history) = self.attach_history.get_mut(&id) else { return };
+        if let Some(e) = crate::call::call_of(c).and_then(|call| effect_of(&call, c.ret.value())) {
+            history.push(e);
+        }
+    }
+
+    /// The first brk call of an attached process whose whole maps read showed no heap: with
+    /// none, the break was at the heap's start, and a call that did not move it (brk(NULL),
+    /// or one that failed) shows where. True when that binds it.
+    pub(super) fn bind_attached_brk(&mut self, tpid: TracePid, line: u64, c: &Syscall) -> bool {
+        let (Some(a), None) = (&self.learned.attached, self.learned.attached_brk) else { return false };
+        let Some(now) = c.ret.value() else { return false };
+        let unmoved = c.arg_u64(0).is_some_and(|arg| arg == 0 || arg != now);
+        if a.value.heap.is_some() || !unmoved || !self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED) {
+            return false;
+        }
+        self.learned.attached_brk = Some(Bound { value: now, line });
+        true
+    }
+
+    /// A process forked inside the trace from an attached one: its history so far is its
+    /// parent's.
+    pub(super) fn fork_attached_history(&mut self, from: MmId, to: MmId) {
+        if let Some(h) = self.attach_history.get(&from).cloned() {
+            self.attach_history.insert(to, h);
+        }
+    }
+
+    /// After an execve: the address space is a known one from now on.
+    pub(super) fn end_attached_history(&mut self, id: MmId) {
+        self.attach_history.remove(&id);
+    }
+
+    /// A result of a call of an attached process (no execve line) that the model did not
+    /// predict. The process is taken to start empty, with the layout of a fresh exec, until
+    /// a result shows it had mappings before the log; then, until a maps read shows them,
+    /// an mmap goes where the trace says, and a range a call finds mapped where the model
+    /// has nothing is learned as a mapping that existed before.
+    pub(super) fn learn_attached_result(
+        &mut self,
+        tpid: TracePid,
+        line: u64,
+        c: &Syscall,
+        want: Result<u64, ()>,
+        got: &SysResult<u64>,
+    ) {
+        let contradicted = match (want, got) {
+            (Ok(a), Ok(b)) => a != *b,
+            (Ok(_), Err(_)) | (Err(_), Ok(_)) => true,
+            _ => false,
+        };
+        if contradicted && self.learned.attached_before.is_none() {
+            self.learned.attached_before = Some(Bound { value: true, line });
+        }
+        if self.learned.attached.is_some() {
+            return;
+        }
+        let pid = self.mpid(tpid);
+        let (addr, len) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
+        match (c.name.as_ref(), want, got) {
+            ("mmap" | "mmap2", Ok(at), Ok(model_at)) if at != *model_at && flags & MAP_FIXED == 0 => {
+                // The model's empty start put it elsewhere: it goes where the trace says,
+                // so that the calls on it that follow find it.
+                let _ = self.k.munmap(pid, *model_at, len);
+                let mut placed = c.clone();
+                if placed.args.len() > 3 {
+                    placed.args[0] = Arg::Int(at);
+                    placed.args[3] = Arg::Int(flags | MAP_FIXED_NOREPLACE);
+                }
+                let _ = self.maps_call(tpid, &placed);
+            }
+            ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync", Ok(_), Err(_)) => {
+                // Success on a range the model does not map (the trace's own mappings are
+                // where the trace put them): it was mapped before the trace.
+                let prot = if c.name.contains("mprotect") {
+                    c.arg(2).and_then(Arg::flags_value).unwrap_or(0)
+                } else {
+                    PROT_READ | PROT_WRITE
+                };
+                let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
+                self.learned.attached_touched.push(Bound { value: (page_floor(addr), end, prot), line });
+            }
+            _ => {}
+        }
+    }
+
+    /// A read of an attached process's maps before its state at the attach is known: the
+    /// text read so far from offset 0 by `reader`, once whole, gives it (see [`undo`]).
+    pub(super) fn learn_attached_start(
+        &mut self,
+        reader: TracePid,
+        target: TracePid,
+        line: u64,
+        pos: u64,
+        data: &[u8],
+    ) {
+        let seen = self.maps_seen.entry((reader, target)).or_default();
+        if pos == 0 {
+            seen.clear();
+        }
+        if pos != seen.len() as u64 {
+            return;
+        }
+        seen.push_str(&String::from_utf8_lossy(data));
+        let Some(read) = whole_maps(seen) else { return };
+        let Some(pid) = self.procs.get(&target).map(|p| p.pid) else { return };
+        let (Ok(id), Ok(task_size)) = (self.k.mm_id(pid), self.k.mm(pid).map(|m| m.space.task_size)) else { return };
+        let Some(history) = self.attach_history.get(&id) else { return };
+        let (vmas, heap) = undo(&read, history);
+        // The mmap area ends where the highest mapping below the stack ends (the
+        // interpreter, or the vDSO of a static program, went first below mmap_base).
+        let stack_start = vmas.iter().find(|v| v.name == "[stack]").map_or(task_size, |v| v.start);
+        let mmap_base = vmas.iter().filter(|v| v.end <= stack_start).map(|v| v.end).max().unwrap_or(task_size);
+        // The identities maps shows are the files'.
+        for v in &vmas {
+            if v.name.starts_with('/') && v.ino != 0 && self.ids.get(&v.name).is_none() {
+                let id = Identity { major: v.major, minor: v.minor, ino: v.ino };
+                self.learned.files.entry(v.name.clone()).or_insert(Bound { value: id, line });
+            }
+        }
+        let undone = history.len();
+        self.learned.attached = Some(Bound { value: AttachedStart { vmas, mmap_base, heap, undone }, line });
+        // The whole address space supersedes what single calls showed of it.
+        self.learned.attached_touched.clear();
+    }
+}

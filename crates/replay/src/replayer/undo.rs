@@ -1,0 +1,304 @@
+//! The address space a process had when strace attached to it (`strace -p`), from a maps
+//! read later in the trace. The read shows the mappings at its line; the calls the trace
+//! shows between the attach and the read made some of them. Undoing those calls, last
+//! first, on the read's lines gives the mappings at the attach:
+//!
+//! - an mmap's range was not mapped before it (a placed mmap went into a hole; what a
+//!   `MAP_FIXED` one replaced nothing in the trace shows, and it is taken to be a hole);
+//! - a munmap's range held something or nothing: nothing the trace shows tells which, and
+//!   an empty range explains every result (munmap of a hole succeeds), so it is a hole;
+//! - an mprotect's range was mapped whole (else ENOMEM): where the undone state has a hole
+//!   there (a later munmap emptied it), it held anonymous memory with the call's protection;
+//!   the protection before the call is not in the trace, and the read's is kept;
+//! - an mremap's pages go back to the old range, its grown part is dropped and a shrunk
+//!   part comes back as the rest of the same mapping;
+//! - brk: the heap at the attach ends at the break the first brk call saw (its result when
+//!   it asked for nothing or failed; when it moved the break, the break it asked for, so
+//!   that the first call is one that changed nothing visible).
+//!
+//! A guess stands for what nothing in the trace shows; every later line is checked against
+//! the result, so a guess no line confirms is never the reason for a pass.
+
+use crate::unknowns::MapsLine;
+use abi::*;
+use mm::Call;
+
+/// What one successful call the trace shows did to the mappings of an address space.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Effect {
+    /// mmap made `[start, end)`.
+    Map { start: u64, end: u64 },
+    /// munmap emptied `[start, end)`.
+    Unmap { start: u64, end: u64 },
+    /// mprotect gave `[start, end)`, mapped whole before, protection `prot`.
+    Protect { start: u64, end: u64, prot: u64 },
+    /// mremap moved `[old, old + old_len)` to `[new, new + new_len)`; `keep_old`: the old
+    /// range stayed mapped (`MREMAP_DONTUNMAP`, or a zero `old_len` that duplicates).
+    Remap { old: u64, old_len: u64, new: u64, new_len: u64, keep_old: bool },
+    /// brk(`arg`) returned `result`.
+    Brk { arg: u64, result: u64 },
+}
+
+/// `len` rounded up to whole pages (saturating: an absurd length fails in the kernel, and
+/// failed calls have no effect here).
+fn pages(len: u64) -> u64 {
+    len.saturating_add(PAGE_SIZE - 1) & PAGE_MASK
+}
+
+/// The effect of address-space call `call` that returned `result`, if it changed mappings.
+pub(super) fn effect_of(call: &Call, result: Option<u64>) -> Option<Effect> {
+    let r = result?;
+    Some(match *call {
+        Call::Mmap { len, .. } => Effect::Map { start: r, end: r.saturating_add(pages(len)) },
+        Call::Munmap { addr, len } => Effect::Unmap { start: addr, end: addr.saturating_add(pages(len)) },
+        Call::Mprotect { addr, len, prot } => {
+            Effect::Protect { start: addr, end: addr.saturating_add(pages(len)), prot }
+        }
+        Call::Mremap { old_addr, old_len, new_len, flags, .. } => Effect::Remap {
+            old: old_addr,
+            old_len: pages(old_len),
+            new: r,
+            new_len: pages(new_len),
+            keep_old: old_len == 0 || flags & MREMAP_DONTUNMAP != 0,
+        },
+        Call::Brk { addr } => Effect::Brk { arg: addr, result: r },
+        _ => return None,
+    })
+}
+
+/// Whether a maps line shows a file (its offset moves with its start).
+fn is_file(l: &MapsLine) -> bool {
+    l.ino != 0
+}
+
+/// `l` cut to `[start, end)` (inside it).
+fn piece(l: &MapsLine, start: u64, end: u64) -> MapsLine {
+    let offset = if is_file(l) { l.offset + (start - l.start) } else { l.offset };
+    MapsLine { start, end, offset, ..l.clone() }
+}
+
+/// Removes `[start, end)` from `lines`, splitting the lines it cuts; returns the removed
+/// pieces.
+fn cut(lines: &mut Vec<MapsLine>, start: u64, end: u64) -> Vec<MapsLine> {
+    let mut kept = Vec::with_capacity(lines.len() + 1);
+    let mut removed = Vec::new();
+    for l in lines.drain(..) {
+        if l.end <= start || l.start >= end {
+            kept.push(l);
+            continue;
+        }
+        if l.start < start {
+            kept.push(piece(&l, l.start, start));
+        }
+        removed.push(piece(&l, l.start.max(start), l.end.min(end)));
+        if l.end > end {
+            kept.push(piece(&l, end, l.end));
+        }
+    }
+    *lines = kept;
+    removed
+}
+
+/// Inserts `new` (over a hole) keeping `lines` sorted.
+fn insert(lines: &mut Vec<MapsLine>, new: MapsLine) {
+    let at = lines.partition_point(|l| l.start < new.start);
+    lines.insert(at, new);
+}
+
+/// Makes the line that starts at `start` reach `end` (over a hole).
+fn extend(lines: &mut [MapsLine], start: u64, end: u64) {
+    if let Some(l) = lines.iter_mut().find(|l| l.start == start) {
+        l.end = end;
+    }
+}
+
+/// An anonymous private mapping of `[start, end)` with protection `prot`.
+fn anon(start: u64, end: u64, prot: u64) -> MapsLine {
+    let perms = format!(
+        "{}{}{}p",
+        if prot & PROT_READ != 0 { 'r' } else { '-' },
+        if prot & PROT_WRITE != 0 { 'w' } else { '-' },
+        if prot & PROT_EXEC != 0 { 'x' } else { '-' }
+    );
+    MapsLine { start, end, perms, offset: 0, major: 0, minor: 0, ino: 0, name: String::new() }
+}
+
+/// The holes of `lines` inside `[start, end)`.
+fn holes(lines: &[MapsLine], start: u64, end: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut at = start;
+    for l in lines.iter().filter(|l| l.end > start && l.start < end) {
+        if l.start > at {
+            out.push((at, l.start));
+        }
+        at = at.max(l.end);
+    }
+    if at < end {
+        out.push((at, end));
+    }
+    out
+}
+
+/// The mappings `read` shows, with `effects` (the calls between the attach and the read, in
+/// order) undone: the mappings at the attach, and the heap then.
+pub(super) fn undo(read: &[MapsLine], effects: &[Effect]) -> (Vec<MapsLine>, Option<(u64, u64)>) {
+    let mut lines: Vec<MapsLine> = read.to_vec();
+    lines.sort_by_key(|l| l.start);
+    // The heap as the read shows it, before the brk calls are undone.
+    let heap_lines: Vec<(u64, u64)> = lines.iter().filter(|l| l.name == "[heap]").map(|l| (l.start, l.end)).collect();
+    for e in effects.iter().rev() {
+        match *e {
+            Effect::Map { start, end } | Effect::Unmap { start, end } => {
+                cut(&mut lines, start, end);
+            }
+            Effect::Protect { start, end, prot } => {
+                for (s, e) in holes(&lines, start, end) {
+                    insert(&mut lines, anon(s, e, prot));
+                }
+            }
+            Effect::Remap { old, old_len, new, new_len, keep_old } => {
+                let moved = cut(&mut lines, new, new.saturating_add(new_len));
+                if keep_old {
+                    continue;
+                }
+                let kept = old_len.min(new_len);
+                let mut last: Option<MapsLine> = None;
+                for m in moved.into_iter().filter(|m| m.start < new + kept) {
+                    let (s, e) = (m.start - new + old, m.end.min(new + kept) - new + old);
+                    let back = MapsLine { start: s, end: e, ..piece(&m, m.start, m.end.min(new + kept)) };
+                    cut(&mut lines, s, e);
+                    insert(&mut lines, back.clone());
+                    last = Some(back);
+                }
+                // A shrink unmapped the old range's tail: it was the rest of its last mapping.
+                if let (true, Some(l)) = (old_len > new_len, last) {
+                    let end = old.saturating_add(old_len);
+                    if l.end == old + kept {
+                        cut(&mut lines, l.end, end);
+                        extend(&mut lines, l.start, end);
+                    }
+                }
+            }
+            Effect::Brk { .. } => {}
+        }
+    }
+    let heap = heap_at_attach(&mut lines, &heap_lines, effects);
+    (lines, heap)
+}
+
+/// The heap at the attach (start_brk, break), with the heap's lines of `lines` trimmed or
+/// extended to it: the read's `[heap]` lines `heap_lines` give its start, the first brk call
+/// its break.
+fn heap_at_attach(lines: &mut Vec<MapsLine>, heap_lines: &[(u64, u64)], effects: &[Effect]) -> Option<(u64, u64)> {
+    let first_brk = effects.iter().find_map(|e| match *e {
+        Effect::Brk { result, .. } => Some(result),
+        _ => None,
+    });
+    let last_brk = effects.iter().rev().find_map(|e| match *e {
+        Effect::Brk { result, .. } => Some(result),
+        _ => None,
+    });
+    let start = match (heap_lines.first(), last_brk) {
+        (Some(&(s, _)), _) => s,
+        // No heap at the read: the break was at its start then (page-aligned).
+        (None, Some(b)) => pages(b),
+        (None, None) => return None,
+    };
+    let read_end = heap_lines.last().map_or(start, |&(_, e)| e);
+    let brk = first_brk.unwrap_or(read_end).max(start);
+    let end = pages(brk);
+    if end < read_end {
+        cut(lines, end, read_end);
+    } else if end > read_end {
+        // The trace shrank the heap: it reached further at the attach.
+        cut(lines, read_end, end);
+        match lines.iter().find(|l| l.name == "[heap]" && l.end == read_end).map(|l| l.start) {
+            Some(last) => extend(lines, last, end),
+            None => insert(lines, MapsLine { name: "[heap]".into(), ..anon(start, end, PROT_READ | PROT_WRITE) }),
+        }
+    }
+    Some((start, brk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(start: u64, end: u64, perms: &str, name: &str) -> MapsLine {
+        let ino = u64::from(name.starts_with('/'));
+        MapsLine { start, end, perms: perms.into(), offset: 0, major: 0, minor: 0, ino, name: name.into() }
+    }
+
+    fn ranges(lines: &[MapsLine]) -> Vec<(u64, u64, &str)> {
+        lines.iter().map(|l| (l.start, l.end, l.perms.as_str())).collect()
+    }
+
+    #[test]
+    fn a_read_before_any_change_is_the_start() {
+        let read = vec![line(0x1000, 0x3000, "r--p", "/bin/x"), line(0x7000, 0x9000, "rw-p", "")];
+        assert_eq!(undo(&read, &[]), (read.clone(), None));
+    }
+
+    #[test]
+    fn mappings_the_trace_made_are_taken_out_and_merged_neighbours_split() {
+        // An mmap of 16 pages merged with a mapping that existed before; its first page was
+        // made read-only, its third and fourth unmapped.
+        let read = vec![
+            line(0x10000, 0x11000, "r--p", ""),
+            line(0x11000, 0x12000, "rw-p", ""),
+            line(0x14000, 0x23000, "rw-p", ""),
+        ];
+        let effects = [
+            Effect::Map { start: 0x10000, end: 0x20000 },
+            Effect::Protect { start: 0x10000, end: 0x11000, prot: PROT_READ },
+            Effect::Unmap { start: 0x12000, end: 0x14000 },
+        ];
+        let (start, heap) = undo(&read, &effects);
+        assert_eq!(ranges(&start), vec![(0x20000, 0x23000, "rw-p")]);
+        assert_eq!(heap, None);
+    }
+
+    #[test]
+    fn a_range_protected_then_unmapped_was_mapped() {
+        let effects = [
+            Effect::Protect { start: 0x5000, end: 0x7000, prot: PROT_READ },
+            Effect::Unmap { start: 0x5000, end: 0x7000 },
+        ];
+        let (start, _) = undo(&[], &effects);
+        assert_eq!(ranges(&start), vec![(0x5000, 0x7000, "r--p")]);
+    }
+
+    #[test]
+    fn the_heap_goes_back_to_the_first_break() {
+        let read = vec![line(0x5555_5555_9000, 0x5555_5555_f000, "rw-p", "[heap]")];
+        let effects = [
+            Effect::Brk { arg: 0, result: 0x5555_5555_9000 },
+            Effect::Brk { arg: 0x5555_5555_b000, result: 0x5555_5555_b000 },
+            Effect::Brk { arg: 0x5555_5555_f000, result: 0x5555_5555_f000 },
+        ];
+        let (start, heap) = undo(&read, &effects);
+        assert!(start.is_empty(), "{start:?}");
+        assert_eq!(heap, Some((0x5555_5555_9000, 0x5555_5555_9000)));
+        // A heap the trace shrank reached further.
+        let effects = [
+            Effect::Brk { arg: 0, result: 0x5555_5556_0800 },
+            Effect::Brk { arg: 0x5555_5555_f000, result: 0x5555_5555_f000 },
+        ];
+        let (start, heap) = undo(&read, &effects);
+        assert_eq!(ranges(&start), vec![(0x5555_5555_9000, 0x5555_5556_1000, "rw-p")]);
+        assert_eq!(heap, Some((0x5555_5555_9000, 0x5555_5556_0800)));
+    }
+
+    #[test]
+    fn a_moved_mapping_goes_back_and_a_shrunk_one_regrows() {
+        let mut lib = line(0x9000, 0xa000, "rw-p", "/lib/y");
+        lib.offset = 0x2000;
+        let read = vec![lib];
+        // mremap(0x4000, 0x2000, 0x1000, MAYMOVE) = 0x9000: the first page moved, the
+        // second was unmapped.
+        let effects = [Effect::Remap { old: 0x4000, old_len: 0x2000, new: 0x9000, new_len: 0x1000, keep_old: false }];
+        let (start, _) = undo(&read, &effects);
+        assert_eq!(ranges(&start), vec![(0x4000, 0x6000, "rw-p")]);
+        assert_eq!(start[0].offset, 0x2000);
+    }
+}

@@ -1,0 +1,140 @@
+//! Traces of a process strace attached to (`strace -p PID`), recorded here as a user
+//! records them: the program runs, strace attaches, the program changes its address space
+//! (mmap, mprotect, munmap of new and old mappings, brk) and someone reads its maps — or
+//! nobody does. The state at the attach is an unknown: a maps read shows the state at that
+//! read, and the trace's own calls before it, undone, give the state at the attach. Each
+//! recording, 64-bit and `gcc -m32`, with address-space randomization on and off, must
+//! replay with zero mismatches; a trace edited to contradict what was learned must not.
+
+mod common;
+
+use common::{assert_clean, problems, record_attached, replay_file};
+use replay::{Mode, Report};
+use std::path::{Path, PathBuf};
+
+/// Who reads the program's maps, and when (see tests/progs/attach_changes.c).
+const MODES: [&str; 6] = ["maps", "first", "none", "fork", "thread", "exec"];
+
+/// Builds tests/progs/attach_changes.c with `gcc -O1 -pthread <flags>`.
+fn build(name: &str, flags: &[&str], dir: &Path) -> Option<PathBuf> {
+    let mut all = vec!["-pthread"];
+    all.extend(flags);
+    common::compile(name, "attach_changes.c", &all, dir)
+}
+
+/// The line number a binding names (`... from line N ...`).
+fn bound_at(r: &Report, what: &str) -> Option<u64> {
+    let b = r.bindings.iter().find(|b| b.contains(what))?;
+    b.split("from line ").nth(1)?.split(' ').next()?.parse().ok()
+}
+
+/// The line of the trace at `path` (1-based) on which the first read of /proc/self/maps
+/// whose text is whole returned.
+fn first_maps_read(path: &Path) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap();
+    let at = text
+        .lines()
+        .position(|l| (l.contains(" read(") || l.contains("read resumed>")) && l.contains("[stack]"))
+        .expect("a whole maps read");
+    at as u64 + 1
+}
+
+/// Records `exe` attached to in every mode, with ASLR on and off, replays each trace and
+/// checks what it learned.
+fn every_mode(bits: &str, exe: &Path, dir: &Path) {
+    for mode in MODES {
+        for unrandomized in [false, true] {
+            let name = format!("{bits}-{mode}-{}", if unrandomized { "norandom" } else { "aslr" });
+            let Some(t) = record_attached(&name, exe, &[mode], unrandomized, &["-v", "-s", "1048576"], dir) else {
+                return;
+            };
+            let r = replay_file(&t, Mode::Verify);
+            assert_clean(&name, &r, 9);
+            assert!(r.bindings.iter().any(|b| b.contains("existed before the trace")), "{name}: {:?}", r.bindings);
+            match mode {
+                // A read of the process itself, a thread or a forked child: the state at
+                // the attach is learned there, and everything is checked.
+                "maps" | "first" | "fork" | "thread" => {
+                    let read = first_maps_read(&t);
+                    assert_eq!(bound_at(&r, "attached process's"), Some(read), "{name}: {:?}", r.bindings);
+                    assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
+                }
+                // Nothing shows the process whole before its exec (or ever): the placements
+                // that depend on what was mapped are said to be unchecked, never mismatches;
+                // the mapping made before the trace that the program protects is learned
+                // where the call shows it.
+                _ => {
+                    assert!(!r.unchecked.is_empty(), "{name}: {}", r.summary());
+                    assert!(bound_at(&r, "a mapping").is_some(), "{name}: {:?}", r.bindings);
+                    assert!(bound_at(&r, "attached process's").is_none(), "{name}: {:?}", r.bindings);
+                }
+            }
+            if mode == "first" {
+                // The read before any change shows no heap: the first brk gives it.
+                assert!(bound_at(&r, "heap start and break").is_some(), "{name}: {:?}", r.bindings);
+            }
+            if mode == "maps" || mode == "fork" {
+                // The heap was empty at the attach: its three sbrk calls are undone.
+                let b = r.bindings.iter().find(|b| b.contains("attached process's")).unwrap();
+                let heap: Vec<&str> = b.split("start_brk ").nth(1).unwrap().split([',', ')']).collect();
+                assert_eq!(heap[0], heap[1].trim_start_matches(" brk "), "{name}: {b}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_64_bit_process_attached_to_in_every_mode() {
+    let dir = common::scratch("replay-attach", "64");
+    let Some(exe) = build("attach_changes", &[], &dir) else { return };
+    every_mode("64", &exe, &dir);
+}
+
+#[test]
+fn a_32_bit_process_attached_to_in_every_mode() {
+    let dir = common::scratch("replay-attach", "32");
+    if hostreq::need("building attach_changes with gcc -m32", hostreq::check_gcc_m32()).is_none() {
+        return;
+    }
+    let Some(exe) = build("attach_changes32", &["-m32"], &dir) else { return };
+    every_mode("32", &exe, &dir);
+    // The process ran in 32-bit mode: its address space is an ia32 compat one, whose mmap
+    // area lies below 4 GiB.
+    let t = dir.join("32-maps-aslr.trace");
+    let r = replay_file(&t, Mode::Verify);
+    let b = r.bindings.iter().find(|b| b.contains("attached process's")).unwrap();
+    let base = b.split("mmap_base 0x").nth(1).unwrap().split([',', ')']).next().unwrap();
+    assert!(u64::from_str_radix(base, 16).unwrap() < 1 << 32, "{b}");
+}
+
+/// A trace edited after what it teaches is known: a brk result, and the first brk's (which
+/// gives the heap of a process whose maps read showed none) made to contradict the read
+/// that follows. Each is a mismatch, not something learned.
+#[test]
+fn an_edited_attached_trace_is_a_mismatch() {
+    let dir = common::scratch("replay-attach", "edited");
+    let Some(exe) = build("attach_changes", &[], &dir) else { return };
+    let Some(t) = record_attached("first", &exe, &["first"], false, &["-v", "-s", "1048576"], &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    let brks: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| l.contains(" brk(")).collect();
+    assert!(brks.len() >= 3, "{text}");
+    // `brk(0x...) = 0x...`: a result one page above the break asked for.
+    let moved = |line: &str| {
+        let (call, result) = line.rsplit_once("= 0x").unwrap();
+        let value = u64::from_str_radix(result.trim(), 16).unwrap() + 0x1000;
+        format!("{call}= {value:#x}")
+    };
+    for (which, (at, line)) in [("second", brks[1]), ("first", brks[0])] {
+        let edited: Vec<String> =
+            text.lines().enumerate().map(|(i, l)| if i == at { moved(line) } else { l.to_string() }).collect();
+        let path = dir.join(format!("edited-{which}-brk.trace"));
+        std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+        let r = replay_file(&path, Mode::Verify);
+        assert!(
+            r.failed > 0 && r.errors.is_empty(),
+            "{which} brk edited: {}\n{}",
+            r.summary(),
+            problems(&r).join("\n")
+        );
+    }
+}
