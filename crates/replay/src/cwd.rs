@@ -47,8 +47,9 @@ fn is_at_fdcwd(arg: Option<&Arg>) -> bool {
 }
 
 impl CwdLearner {
-    /// Looks at one event of the trace (any event; only calls matter).
-    pub(crate) fn observe(&mut self, event: &Event) {
+    /// Looks at one event of the trace (any event; only calls matter), of task `pid` (none:
+    /// the first process, in a log whose lines do not name it).
+    pub(crate) fn observe(&mut self, event: &Event, pid: Option<u32>) {
         if self.found.is_some() || self.moved {
             return;
         }
@@ -57,7 +58,7 @@ impl CwdLearner {
             return;
         }
         let name = call.name.as_ref();
-        let who = event.pid.map_or_else(String::new, |p| format!(" of pid {p}"));
+        let who = pid.map_or_else(String::new, |p| format!(" of pid {p}"));
         let found = match name {
             "chdir" | "fchdir" => {
                 self.moved = true;
@@ -66,7 +67,7 @@ impl CwdLearner {
             "getcwd" => full_string(call, 0).and_then(|p| absolute(&p)).map(|p| (p, format!("the getcwd result{who}"))),
             "readlink" | "readlinkat" => {
                 let (path, buf) = if name == "readlink" { (0, 1) } else { (1, 2) };
-                let own = event.pid.map(|p| format!("/proc/{p}/cwd"));
+                let own = pid.map(|p| format!("/proc/{p}/cwd"));
                 match call.arg_str(path) {
                     Some(p)
                         if p == b"/proc/self/cwd"
@@ -170,7 +171,7 @@ mod tests {
     fn learn(log: &str) -> Option<StartCwd> {
         let mut l = CwdLearner::default();
         for ev in trace::Parser::new(log.as_bytes()).flatten() {
-            l.observe(&ev);
+            l.observe(&ev, ev.pid);
         }
         l.result()
     }

@@ -114,7 +114,9 @@ impl Identities {
     /// The calls looked at are those whose lines [`Identities::collect`] parses (by name:
     /// [`wanted_name`]), so that both find the same.
     pub fn of_parsed(log: &crate::ParsedLog) -> Identities {
-        let mut from = FromEvents::default();
+        // The streamed pass never sees the calls that name an unprefixed log's first
+        // process, so it knows that process's lines by no pid: so here.
+        let mut from = FromEvents { unnamed_root: log.unprefixed_root(), ..FromEvents::default() };
         for event in log.events() {
             if let EventKind::Syscall(call) = &event.kind {
                 if wanted_name(call.name.as_bytes()) {
@@ -133,6 +135,8 @@ struct FromEvents {
     /// Per pid, descriptor → path, to attribute fstat results.
     fds: HashMap<(u32, u64), String>,
     cwd: CwdLearner,
+    /// The pid of the first process of a log whose lines do not name it, read as none.
+    unnamed_root: Option<u32>,
 }
 
 impl FromEvents {
@@ -142,10 +146,11 @@ impl FromEvents {
     }
 
     fn observe(&mut self, event: &trace::Event) {
-        let FromEvents { ids, fds, cwd } = self;
-        cwd.observe(event);
+        let FromEvents { ids, fds, cwd, unnamed_root } = self;
+        let pid = event.pid.filter(|p| Some(*p) != *unnamed_root);
+        cwd.observe(event, pid);
         let EventKind::Syscall(call) = &event.kind else { return };
-        let pid = event.pid.unwrap_or(0);
+        let pid = pid.unwrap_or(0);
         match call.name.as_ref() {
             "openat" | "open" | "creat" => {
                 let path_arg = if call.name == "openat" { 1 } else { 0 };

@@ -13,6 +13,9 @@ use trace::{Event, EventKind, ParseError, Parser};
 #[derive(Debug)]
 pub struct ParsedLog {
     items: Vec<Result<Event, ParseError>>,
+    /// The first process's pid, when its first lines had no pid prefix (strace writing to
+    /// stderr without `-f`) and the parser learned it later from a call's result.
+    unprefixed_root: Option<u32>,
 }
 
 impl ParsedLog {
@@ -24,13 +27,23 @@ impl ParsedLog {
     /// reported, and old spellings normalized ([`crate::compat`]).
     pub fn parse(text: impl AsRef<[u8]> + Send + 'static) -> ParsedLog {
         let text = bytes::Bytes::from_owner(text);
-        let mut items: Vec<_> = Parser::from_bytes(text).report_call_starts(true).collect();
+        let mut parser = Parser::from_bytes(text).report_call_starts(true);
+        let mut items: Vec<_> = parser.by_ref().collect();
+        let first_unprefixed = items.iter().find_map(|i| i.as_ref().ok()).is_some_and(|e| e.pid.is_none());
+        let unprefixed_root = parser.root_pid().filter(|_| first_unprefixed);
         for item in &mut items {
             if let Ok(Event { kind: EventKind::Syscall(c), .. }) = item {
                 crate::compat::normalize(c);
             }
         }
-        ParsedLog { items }
+        ParsedLog { items, unprefixed_root }
+    }
+
+    /// The first process's pid when the log named it only after its first lines (see
+    /// [`trace::Event::pid`]): the identity pass reads a log streamed without the calls
+    /// that name it, and words what it found of that process without its pid.
+    pub(crate) fn unprefixed_root(&self) -> Option<u32> {
+        self.unprefixed_root
     }
 
     /// The events and errors, in the order the parser gave them.

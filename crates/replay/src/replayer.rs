@@ -65,6 +65,9 @@ pub struct Options {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct TracePid(pub(crate) u32);
 
+/// The first process of a log whose first lines name no task, until a line names it.
+pub(crate) const UNNAMED: TracePid = TracePid(0);
+
 impl std::fmt::Display for TracePid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -406,6 +409,10 @@ impl Replayer {
             // must not start a new one). A task in 32-bit mode is said before its calls.
             if let Some(t) = attach::runs_in_32_bit_mode(text) {
                 self.compat_tasks.insert(t);
+                if ev.pid.is_none() && matches!(self.root, None | Some(UNNAMED)) {
+                    // Of the first process, before a line names it.
+                    self.compat_tasks.insert(UNNAMED);
+                }
             }
             return;
         }
@@ -413,6 +420,9 @@ impl Replayer {
             Some(p) => TracePid(p),
             None => self.root.unwrap_or_default(),
         };
+        if self.names_the_root(tpid) {
+            self.name_root(tpid);
+        }
         if !self.procs.contains_key(&tpid) {
             if let (true, Some(&exit)) = (self.procs.is_empty(), self.exited.get(&tpid)) {
                 // No task is left to clone a new one with this id.
@@ -476,6 +486,61 @@ impl Replayer {
             }
             _ => {}
         }
+    }
+
+    /// Whether `tpid`, a task the replay does not know, is the first process of a log whose
+    /// first lines did not name it (strace writing to stderr without `-f` prefixes no line;
+    /// the parser names their task once a result shows its pid): no clone made it, and the
+    /// process the replay calls [`UNNAMED`] is the only one and not in a clone that may.
+    fn names_the_root(&self, tpid: TracePid) -> bool {
+        let cloning = self
+            .in_progress
+            .get(&UNNAMED)
+            .is_some_and(|(name, _)| matches!(name.as_str(), "clone" | "clone3" | "fork" | "vfork"));
+        tpid != UNNAMED
+            && self.root == Some(UNNAMED)
+            && self.procs.len() == 1
+            && self.procs.contains_key(&UNNAMED)
+            && !self.pending.contains_key(&tpid)
+            && !cloning
+    }
+
+    /// The first process, known so far as [`UNNAMED`], is `tpid`.
+    fn name_root(&mut self, tpid: TracePid) {
+        let rename = |t: &mut TracePid| {
+            if *t == UNNAMED {
+                *t = tpid;
+            }
+        };
+        fn rekey<V>(map: &mut HashMap<TracePid, V>, to: TracePid) {
+            if let Some(v) = map.remove(&UNNAMED) {
+                map.insert(to, v);
+            }
+        }
+        rekey(&mut self.procs, tpid);
+        rekey(&mut self.in_progress, tpid);
+        rekey(&mut self.applied_early, tpid);
+        rekey(&mut self.read_starts, tpid);
+        for table in &mut self.tables {
+            table.members.iter_mut().for_each(rename);
+            for kind in table.kinds.values_mut() {
+                if let FdKind::Proc { target, .. } = kind {
+                    rename(target);
+                }
+            }
+        }
+        self.maps_seen = std::mem::take(&mut self.maps_seen)
+            .into_iter()
+            .map(|((mut reader, mut target), text)| {
+                rename(&mut reader);
+                rename(&mut target);
+                ((reader, target), text)
+            })
+            .collect();
+        if self.compat_tasks.remove(&UNNAMED) {
+            self.compat_tasks.insert(tpid);
+        }
+        self.root = Some(tpid);
     }
 
     fn mpid(&self, tpid: TracePid) -> Pid {

@@ -310,3 +310,68 @@ fn a_thread_changes_the_directory_of_its_process() {
     assert!(text.contains("/sub/file\\n"), "the maps read shows the file");
     assert_clean("thread_chdir", &replay_file(&t), 10);
 }
+
+/// The starting directory's source as the streamed identity pass and the parsed-once one
+/// word it, for a log's text.
+fn cwd_sources(text: &[u8]) -> (String, String) {
+    let streamed = replay::Identities::collect(text).start_cwd().map(|c| c.source.clone()).unwrap_or_default();
+    let log = replay::ParsedLog::parse(text.to_vec());
+    let parsed = replay::Identities::of_parsed(&log).start_cwd().map(|c| c.source.clone()).unwrap_or_default();
+    (streamed, parsed)
+}
+
+/// strace writing to stderr without `-f` prefixes no line with a pid; the parser names the
+/// process once a result shows its pid (`set_tid_address`). Both ways of reading a log say
+/// where the directory came from in the same words, naming no pid the lines do not show;
+/// a prefixed log names the task.
+#[test]
+fn an_unprefixed_log_names_no_pid_for_its_starting_directory() {
+    let unprefixed = b"execve(\"/bin/true\", [\"true\"], 0x7ffd0 /* 3 vars */) = 0\n\
+        brk(NULL) = 0x555555559000\n\
+        set_tid_address(0x7ffff7fcea10) = 4321\n\
+        getcwd(\"/tmp/x\", 4096) = 7\n\
+        exit_group(0) = ?\n\
+        +++ exited with 0 +++\n";
+    let (streamed, parsed) = cwd_sources(unprefixed);
+    assert_eq!((streamed.as_str(), parsed.as_str()), ("the getcwd result", "the getcwd result"));
+    let prefixed = String::from_utf8_lossy(unprefixed).lines().map(|l| format!("4321  {l}\n")).collect::<String>();
+    let (streamed, parsed) = cwd_sources(prefixed.as_bytes());
+    assert_eq!(streamed, "the getcwd result of pid 4321");
+    assert_eq!(parsed, streamed);
+}
+
+/// The same kind of log recorded: `strace` without `-f` writing to stderr. Its lines name the
+/// process only once the parser learned its pid; the replay must take them for one process
+/// (not a second one that appeared without a fork), streamed or parsed once, and check
+/// everything.
+#[test]
+fn an_unprefixed_stderr_log_is_one_process() {
+    if !hostreq::need_tools("strace to stderr", &["strace", "setarch", "sh", "cat"]) {
+        return;
+    }
+    let dir = scratch("stderr");
+    let out = dir.join("stderr.trace");
+    let status = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-s", "65536", "sh", "-c"])
+        .arg(format!("cd {}; exec cat /proc/self/maps", dir.display()))
+        .current_dir(&dir)
+        .env_remove("PWD")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&out).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read(&out).unwrap();
+    assert!(text.starts_with(b"execve("), "no prefix expected: {}", String::from_utf8_lossy(&text[..40]));
+    let (streamed, parsed) = cwd_sources(&text);
+    assert_eq!(streamed, parsed);
+    let log = replay::ParsedLog::parse(text.clone());
+    let opts = Options { mode: Mode::Verify, keep_going: false, cwd: None };
+    let files = std::sync::Arc::new(replay::Files::host());
+    let once = replay::replay_parsed(&log, replay::Identities::of_parsed(&log), opts, files, |_| {});
+    for (how, r) in [("streamed", replay_text(text.clone(), None)), ("parsed once", once)] {
+        assert_clean(how, &r, 10);
+        assert!(r.unchecked.is_empty(), "{how}: {}", r.summary());
+        assert!(!r.notes.iter().any(|n| n.contains("does not show how")), "{how}: {:?}", r.notes);
+    }
+}
