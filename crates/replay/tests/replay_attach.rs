@@ -138,3 +138,38 @@ fn an_edited_attached_trace_is_a_mismatch() {
         );
     }
 }
+
+/// A real program attached to: python, waiting on stdin, then allocating (malloc's arenas
+/// and the heap), mapping and unmapping, importing modules (which maps their libraries),
+/// and reading its maps twice — a text of many lines, which python reads in several pieces
+/// of odd sizes. The state at the attach is learned from the first read, less the calls
+/// before it; everything is checked.
+#[test]
+fn python_attached_to() {
+    if !hostreq::need_tools("python attached to", &["python3"]) {
+        return;
+    }
+    let dir = common::scratch("replay-attach", "python");
+    let code = "import sys, mmap\n\
+        print('ready'); sys.stdin.readline()\n\
+        a = [bytearray(300000) for i in range(20)]\n\
+        m = mmap.mmap(-1, 1 << 20); m[0:1] = b'x'; m.close()\n\
+        del a\n\
+        import json, decimal\n\
+        open('/proc/self/maps').read()\n\
+        b = [bytearray(200000) for i in range(5)]\n\
+        open('/proc/self/maps').read()\n";
+    let python = hostreq::find_tool("python3").expect("python3");
+    for unrandomized in [false, true] {
+        let name = format!("python-{}", if unrandomized { "norandom" } else { "aslr" });
+        let Some(t) =
+            record_attached(&name, &python, &["-u", "-c", code], unrandomized, &["-v", "-s", "1048576"], &dir)
+        else {
+            return;
+        };
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(&name, &r, 30);
+        assert_eq!(bound_at(&r, "attached process's"), Some(first_maps_read(&t)), "{name}: {:?}", r.bindings);
+        assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
+    }
+}

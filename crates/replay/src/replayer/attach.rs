@@ -242,7 +242,8 @@ impl Replayer {
     }
 
     /// A read of an attached process's maps before its state at the attach is known: the
-    /// text read so far from offset 0 by `reader`, once whole, gives it (see [`undo`]).
+    /// text read so far from offset 0 by `reader` (`pos`: where this read began in the
+    /// log's text), once whole, gives it (see [`undo`]).
     pub(super) fn learn_attached_start(
         &mut self,
         reader: TracePid,
@@ -251,6 +252,10 @@ impl Replayer {
         pos: u64,
         data: &[u8],
     ) {
+        let attached = self.exec_of(target).is_some_and(|(_, c)| c.line == ATTACHED);
+        if !attached || self.learned.attached.is_some() || self.learned.attached_before.is_none() || !self.verify() {
+            return;
+        }
         let seen = self.maps_seen.entry((reader, target)).or_default();
         if pos == 0 {
             seen.clear();

@@ -107,10 +107,8 @@ impl Replayer {
             }
         }
         if attached && self.learned.attached.is_none() && self.learned.attached_before.is_some() {
-            // The text shows mappings made before the trace, which it never showed whole.
-            if what == ProcText::Maps {
-                self.learn_attached_start(reader, target, line, pos, data);
-            }
+            // The text shows mappings made before the trace, which it never showed whole
+            // (what it shows is learned once the read is done: see `learn_attached_start`).
             *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;
             return;
         }
