@@ -8,7 +8,7 @@
 //! shmem, anonymous memory and mapped pages need writeback or swap and are left alone.
 
 use crate::file::{FileId, FileKind};
-use crate::frame::PageFlags;
+use crate::frame::{PageFlags, Pfn};
 use crate::kernel::Kernel;
 use crate::oom::OomScope;
 
@@ -26,7 +26,7 @@ impl Kernel {
                 if freed >= nr_pages {
                     return freed;
                 }
-                let pfns: Vec<u64> = (first..first + count).filter_map(|i| self.m.file(file).cache.get(i)).collect();
+                let pfns: Vec<Pfn> = (first..first + count).filter_map(|i| self.m.file(file).cache.get(i)).collect();
                 let f = self.m.file_mut(file);
                 f.folios.remove(&first);
                 for i in first..first + count {

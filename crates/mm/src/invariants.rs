@@ -203,9 +203,9 @@ pub fn check_kernel(k: &Kernel) {
 /// Reclaim's state: clock hands inside RAM, kswapd's failure count bounded, written-back
 /// copies only of pages of regular files below their end.
 fn check_reclaim(k: &Kernel) {
-    let total = k.m.frames.total_frames();
+    let end = k.m.frames.end_pfn();
     for hand in k.m.reclaim.hands {
-        assert!(hand <= total, "reclaim clock hand {hand} past the last frame {total}");
+        assert!(hand <= end, "reclaim clock hand {hand:?} past the last frame ({end:?} is one past it)");
     }
     assert!(k.m.reclaim.kswapd_failures <= crate::reclaim::MAX_RECLAIM_RETRIES);
     for f in k.m.files.iter().flatten() {

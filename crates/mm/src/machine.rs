@@ -334,7 +334,7 @@ impl Machine {
                 let start = self.files.get(file as usize).and_then(|f| f.as_ref()).map(|f| f.folio_of(index).0);
                 (file, start.unwrap_or(index))
             }
-            _ => (u32::MAX, pfn),
+            _ => (u32::MAX, pfn.as_u64()),
         }
     }
 

@@ -145,7 +145,7 @@ impl Mm {
     /// An address space with nothing in it, for unit tests that need one.
     #[cfg(test)]
     pub(crate) fn empty_for_tests() -> Mm {
-        Mm::new(0, 0, 0)
+        Mm::new(Pfn::new(0), 0, 0)
     }
 
     /// Number of VMAs (`map_count`).

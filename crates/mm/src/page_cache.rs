@@ -66,7 +66,10 @@ impl PageCache {
     /// Caches `pfn` as page `index`; returns the frame it replaces.
     pub fn insert(&mut self, index: u64, pfn: Pfn) -> Option<Pfn> {
         let (b, i) = split(index);
-        let block = self.blocks.entry(b).or_insert_with(|| Box::new(Block { present: 0, frames: [0; BLOCK as usize] }));
+        let block = self
+            .blocks
+            .entry(b)
+            .or_insert_with(|| Box::new(Block { present: 0, frames: [Pfn::default(); BLOCK as usize] }));
         let old = (block.present >> i & 1 == 1).then(|| block.frames[i]);
         block.present |= 1 << i;
         block.frames[i] = pfn;
@@ -240,6 +243,7 @@ mod tests {
             let mut cache = PageCache::new();
             let mut model = BTreeMap::new();
             for &(insert, index, pfn) in &ops {
+                let pfn = Pfn::new(pfn);
                 if insert {
                     prop_assert_eq!(cache.insert(index, pfn), model.insert(index, pfn));
                 } else {
@@ -278,11 +282,11 @@ mod tests {
     #[test]
     fn the_ends_of_the_index_space() {
         let mut cache = PageCache::new();
-        cache.insert(u64::MAX, 7);
-        cache.insert(0, 1);
+        cache.insert(u64::MAX, Pfn::new(7));
+        cache.insert(0, Pfn::new(1));
         assert_eq!(cache.range((Excluded(u64::MAX), Unbounded)).count(), 0);
-        assert_eq!(cache.range(u64::MAX..).collect::<Vec<_>>(), [(u64::MAX, 7)]);
-        assert_eq!(cache.range(..=0).collect::<Vec<_>>(), [(0, 1)]);
+        assert_eq!(cache.range(u64::MAX..).collect::<Vec<_>>(), [(u64::MAX, Pfn::new(7))]);
+        assert_eq!(cache.range(..=0).collect::<Vec<_>>(), [(0, Pfn::new(1))]);
         assert_eq!(cache.iter().count(), 2);
     }
 }

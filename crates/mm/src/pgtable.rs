@@ -47,11 +47,11 @@ pub struct Pte(pub u64);
 impl Pte {
     /// An entry mapping `pfn` with `flags`.
     pub fn new(pfn: Pfn, flags: PteFlags) -> Pte {
-        Pte((pfn << PAGE_SHIFT) & PFN_MASK | flags.bits())
+        Pte(pfn.phys_addr() & PFN_MASK | flags.bits())
     }
     /// The frame mapped.
     pub fn pfn(self) -> Pfn {
-        (self.0 & PFN_MASK) >> PAGE_SHIFT
+        Pfn::from_phys_addr(self.0 & PFN_MASK)
     }
     /// The flag bits.
     pub fn flags(self) -> PteFlags {
@@ -344,8 +344,8 @@ mod tests {
         assert_eq!(n, 3);
         let t2 = leaf_table_alloc(&mut frames, root, 0x7fff_ffe0_0000, &mut n).unwrap();
         assert_eq!((t, n), (t2, 3));
-        frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = Pte::new(42, PteFlags::PRESENT).0;
-        assert_eq!(lookup(&frames, root, 0x7fff_ffff_e123).pfn(), 42);
+        frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = Pte::new(Pfn::new(42), PteFlags::PRESENT).0;
+        assert_eq!(lookup(&frames, root, 0x7fff_ffff_e123).pfn(), Pfn::new(42));
         frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = 0;
         assert_eq!(free_tables(&mut frames, root, 0, 0, 0, 0), 3);
         assert_eq!(count_tables(&frames, root), 0);

@@ -61,7 +61,7 @@ pub fn pagemap(k: &Kernel, pid: Pid, reader: Pid, vpn: u64, count: u64) -> SysRe
         let pfn = pte.pfn();
         let mut e = PM_PRESENT;
         if show_pfn {
-            e |= pfn & PM_PFN_MASK;
+            e |= pfn.as_u64() & PM_PFN_MASK;
         }
         if pfn != zero {
             let meta = k.machine().frames.meta(pfn);

@@ -13,7 +13,7 @@ pub fn buddyinfo(k: &Kernel) -> String {
     let mut s = String::new();
     for z in k.kalloc().zones.iter().filter(|z| z.spanned() > 0) {
         let _ = write!(s, "Node 0, zone {:>8} ", z.kind.name());
-        for n in k.machine().frames.buddy().free_blocks_in(z.start_pfn, z.end_pfn) {
+        for n in k.machine().frames.free_blocks_in(z.start_pfn, z.end_pfn) {
             let _ = write!(s, "{n:>6} ");
         }
         s.push('\n');
@@ -27,7 +27,7 @@ pub fn zone_free_pages(k: &Kernel) -> Vec<(&'static str, u64)> {
         .zones
         .iter()
         .map(|z| {
-            let blocks = k.machine().frames.buddy().free_blocks_in(z.start_pfn, z.end_pfn);
+            let blocks = k.machine().frames.free_blocks_in(z.start_pfn, z.end_pfn);
             (z.kind.name(), blocks.iter().enumerate().map(|(o, n)| n << o).sum())
         })
         .collect()
@@ -39,13 +39,13 @@ pub fn zoneinfo(k: &Kernel) -> String {
     let free = zone_free_pages(k);
     for (z, (_, free)) in k.kalloc().zones.iter().zip(free) {
         // Frames never handed out (pfn 0 and the zero page) are not managed.
-        let reserved = (z.start_pfn..z.end_pfn.min(2)).count() as u64;
+        let reserved = mm::frame::Pfn::range(z.start_pfn, z.end_pfn.min(mm::frame::Pfn::new(2))).count() as u64;
         let _ = write!(s, "Node 0, zone {:>8}", z.kind.name());
         let _ = write!(s, "\n  pages free     {free}");
         let _ = write!(s, "\n        spanned  {}", z.spanned());
         let _ = write!(s, "\n        present  {}", z.spanned());
         let _ = write!(s, "\n        managed  {}", z.spanned() - reserved);
-        let _ = writeln!(s, "\n  start_pfn:           {}", z.start_pfn);
+        let _ = writeln!(s, "\n  start_pfn:           {}", z.start_pfn.as_u64());
     }
     s
 }

@@ -160,7 +160,7 @@ fn vmalloc_of_a_million_bytes_lands_where_the_oracle_put_it() {
         // The oracle's delta also has the module's own 5 pages (load_module's area).
         assert_eq!(model_delta + 5 * 4, oracle_delta, "{flavour}: VmallocUsed grows by the pages only");
         let first = k.kalloc().vmap.find(got).unwrap().pages[0];
-        let oracle_first = hex(&module_values(flavour, "mmsim: vmalloc(1000000)")["first_pfn"]);
+        let oracle_first = mm::frame::Pfn::new(hex(&module_values(flavour, "mmsim: vmalloc(1000000)")["first_pfn"]));
         let l = k.kalloc().layout;
         assert!(
             first >= l.max_low_pfn && oracle_first >= l.max_low_pfn,
@@ -195,7 +195,7 @@ fn the_other_module_addresses_satisfy_the_oracle_invariants() {
         // kmap of a highmem page: the first kmap takes slot 1 of the window (exact).
         let v = module_values(flavour, "mmsim: alloc_page(GFP_HIGHUSER)");
         let high = k.alloc_pages(mm::kalloc::Gfp::HighUser, 0).unwrap();
-        assert!(high >= l.max_low_pfn && hex(&v["pfn"]) >= l.max_low_pfn);
+        assert!(high >= l.max_low_pfn && mm::frame::Pfn::new(hex(&v["pfn"])) >= l.max_low_pfn);
         assert_eq!(k.kmap(high), Some(hex(&v["kmap"])), "{flavour}");
         mm::invariants::check_kernel(&k);
     }

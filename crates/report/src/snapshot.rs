@@ -6,7 +6,7 @@
 //! spaces maps, [`vma_kind`] names what a VMA is for the drawing's colours.
 
 use crate::model::{PageRun, PageState, Sharing, Space, VmaView};
-use mm::frame::PageFlags;
+use mm::frame::{PageFlags, Pfn};
 use mm::kernel::RssKind;
 use mm::pgtable::{self, Pte, PteFlags};
 use mm::vma::{Special, Vma};
@@ -35,7 +35,7 @@ pub fn space(k: &Kernel, pid: Pid, mut intern: impl FnMut(VmaView) -> u32) -> Op
         })
         .unwrap_or_default();
     let (root, tables) = upper_tables(k, mm.pgd);
-    Some(Space { vmas, pgd: root, tables, status })
+    Some(Space { vmas, pgd: root.as_u64(), tables, status })
 }
 
 /// One VMA with its pages; `prev` is the VMA just below it (a bss follows its data).
@@ -134,7 +134,7 @@ fn page_runs(k: &Kernel, mm: &Mm, v: &Vma) -> Vec<PageRun> {
                 } else {
                     PageState::Clean
                 };
-                (state, pfn as i64, meta.mapcount, locked)
+                (state, pfn.as_u64() as i64, meta.mapcount, locked)
             } else {
                 (PageState::Swapped, -1, 0, false)
             };
@@ -161,7 +161,7 @@ fn page_runs(k: &Kernel, mm: &Mm, v: &Vma) -> Vec<PageRun> {
 
 /// The set entries of the stored PGD and of every PUD and PMD table under it: (level 3 =
 /// PGD, 2 = PUD, 1 = PMD, first address covered, entry).
-fn stored_upper_entries(k: &Kernel, pgd: u64) -> Vec<(u8, u64, u64)> {
+fn stored_upper_entries(k: &Kernel, pgd: Pfn) -> Vec<(u8, u64, u64)> {
     let frames = &k.machine().frames;
     let mut out = Vec::new();
     let mut stack = vec![(pgd, 3u32, 0u64)];
@@ -193,7 +193,7 @@ fn stored_upper_entries(k: &Kernel, pgd: u64) -> Vec<(u8, u64, u64)> {
 /// the PDPT is the stored PUD table of the first 4 GiB and the PMD and PTE tables are the
 /// stored ones; without PAE a page-directory entry stands for the one or two stored 2 MiB
 /// leaves of its 4 MiB, and is shown as the stored entry of its first one, in 4 bytes.
-fn upper_tables(k: &Kernel, pgd: u64) -> (u64, Vec<(u8, u64, String)>) {
+fn upper_tables(k: &Kernel, pgd: Pfn) -> (Pfn, Vec<(u8, u64, String)>) {
     let geometry = k.config().page_table_geometry();
     let stored = stored_upper_entries(k, pgd);
     if geometry.stored {
@@ -235,7 +235,7 @@ fn upper_tables(k: &Kernel, pgd: u64) -> (u64, Vec<(u8, u64, String)>) {
 pub fn sharing(k: &Kernel, spaces: &[(usize, Pid)]) -> Vec<Sharing> {
     let frames = &k.machine().frames;
     let zero = frames.zero_pfn();
-    let mut owners: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut owners: HashMap<Pfn, Vec<usize>> = HashMap::new();
     for &(id, pid) in spaces {
         let Ok(mm) = k.mm(pid) else { continue };
         for v in mm.vmas.iter() {

@@ -7,6 +7,7 @@ use crate::error::Pos;
 use crate::interp::Interpreter;
 use crate::output::Output;
 use crate::value::Value;
+use mm::frame::Pfn;
 use mm::kalloc::{explain, Gfp};
 use mm::Kernel;
 
@@ -50,14 +51,14 @@ impl Interpreter {
             KernelCall::GetFreePages => Outcome::Value(k.get_free_pages(order(v[0])?).unwrap_or(0)),
             KernelCall::FreePage => freed(k.free_pages(v[0], 0))?,
             KernelCall::FreePages => freed(k.free_pages(v[0], order(v[1])?))?,
-            KernelCall::AllocPage => Outcome::Value(k.alloc_pages(Gfp::HighUser, 0).unwrap_or(0)),
-            KernelCall::FreePagePfn => freed(k.free_pages_pfn(v[0], 0))?,
+            KernelCall::AllocPage => Outcome::Value(k.alloc_pages(Gfp::HighUser, 0).map_or(0, Pfn::as_u64)),
+            KernelCall::FreePagePfn => freed(k.free_pages_pfn(Pfn::new(v[0]), 0))?,
             KernelCall::Kmalloc => Outcome::Value(k.kmalloc(v[0]).unwrap_or(0)),
             KernelCall::Kfree => freed(k.kfree(v[0]))?,
             KernelCall::Vmalloc => Outcome::Value(k.vmalloc(v[0], "script_vmalloc [scenario]").unwrap_or(0)),
             KernelCall::Vfree => freed(k.vfree(v[0]))?,
-            KernelCall::Kmap => Outcome::Value(k.kmap(v[0]).unwrap_or(0)),
-            KernelCall::Kunmap => freed(k.kunmap(v[0]))?,
+            KernelCall::Kmap => Outcome::Value(k.kmap(Pfn::new(v[0])).unwrap_or(0)),
+            KernelCall::Kunmap => freed(k.kunmap(Pfn::new(v[0])))?,
         };
         let shown: Vec<String> = v.iter().map(|x| format!("{x:#x}")).collect();
         let line = format!("kernel: {}({})", call.name(), shown.join(", "));

@@ -4,6 +4,10 @@
 //! each order `0..=MAX_ORDER`, the set of free naturally aligned blocks of
 //! `2^order` frames, identified by their first page frame number (pfn). It
 //! stores no page contents, only which frames are free.
+//!
+//! It works on plain frame numbers, since finding a buddy is bit arithmetic on
+//! them (`pfn ^ 2^order`); its one user, the frame table, hands them out as
+//! [`super::Pfn`]s.
 
 use std::collections::BTreeSet;
 

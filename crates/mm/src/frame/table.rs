@@ -11,17 +11,26 @@
 //! copy then changes costs the chunks it touches, not the whole RAM in use.
 
 use super::buddy::BuddyAllocator;
+use super::Pfn;
 use crate::layout::{PAGE_SIZE, PMD_SIZE};
 use bitflags::bitflags;
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// A physical frame number.
-pub type Pfn = u64;
-
 const CHUNK_SHIFT: u32 = 9;
 const CHUNK_FRAMES: usize = 1 << CHUNK_SHIFT;
+
+/// The chunk holding `pfn`'s metadata (frame numbers are below the frame count, whose chunks
+/// [`FrameTable::new`] made).
+fn chunk_index(pfn: Pfn) -> usize {
+    (pfn.as_u64() >> CHUNK_SHIFT) as usize
+}
+
+/// `pfn`'s place inside its chunk.
+fn slot_index(pfn: Pfn) -> usize {
+    pfn.as_u64() as usize & (CHUNK_FRAMES - 1)
+}
 
 bitflags! {
     /// Page flags (the subset of `enum pageflags` the model uses).
@@ -223,7 +232,7 @@ impl FrameTable {
         let mut t = FrameTable {
             buddy: BuddyAllocator::new(total_frames),
             chunks: vec![None; nchunks],
-            zero_pfn: 1,
+            zero_pfn: Pfn::new(1),
             pagetable_frames: 0,
             allocs: 0,
             frees: 0,
@@ -233,7 +242,7 @@ impl FrameTable {
             memcgs: Default::default(),
         };
         t.buddy.reserve(0, 2);
-        for pfn in 0..2 {
+        for pfn in Pfn::new(0).span(2) {
             let m = t.meta_mut(pfn);
             m.owner = Owner::Reserved;
             m.flags = PageFlags::RESERVED | PageFlags::UPTODATE;
@@ -280,14 +289,25 @@ impl FrameTable {
     }
 
     fn chunk_mut(&mut self, pfn: Pfn) -> &mut Chunk {
-        let i = (pfn >> CHUNK_SHIFT) as usize;
+        let i = chunk_index(pfn);
         Arc::make_mut(self.chunks[i].get_or_insert_with(|| Arc::new(Chunk::new())))
+    }
+
+    /// Free blocks of each order inside the frames `[start, end)` (a zone's line of
+    /// `/proc/buddyinfo`).
+    pub fn free_blocks_in(&self, start: Pfn, end: Pfn) -> [u64; super::MAX_ORDER as usize + 1] {
+        self.buddy.free_blocks_in(start.as_u64(), end.as_u64())
+    }
+
+    /// One past the last frame.
+    pub fn end_pfn(&self) -> Pfn {
+        Pfn::new(self.buddy.total_frames())
     }
 
     /// Metadata of `pfn`.
     pub fn meta(&self, pfn: Pfn) -> FrameMeta {
-        match &self.chunks[(pfn >> CHUNK_SHIFT) as usize] {
-            Some(c) => c.meta[pfn as usize & (CHUNK_FRAMES - 1)],
+        match &self.chunks[chunk_index(pfn)] {
+            Some(c) => c.meta[slot_index(pfn)],
             None => FrameMeta::default(),
         }
     }
@@ -317,7 +337,7 @@ impl FrameTable {
 
     /// Mutable metadata of `pfn`.
     pub fn meta_mut(&mut self, pfn: Pfn) -> &mut FrameMeta {
-        &mut self.chunk_mut(pfn).meta[pfn as usize & (CHUNK_FRAMES - 1)]
+        &mut self.chunk_mut(pfn).meta[slot_index(pfn)]
     }
 
     /// Allocates one frame for `owner` with refcount 1, charged to the memory cgroup being
@@ -327,7 +347,7 @@ impl FrameTable {
     pub fn alloc(&mut self, owner: Owner, flags: PageFlags) -> Option<Pfn> {
         self.memcgs.last_refusal = None;
         let memcg = self.memcgs.try_charge(1).ok()?;
-        let Some(pfn) = self.buddy.alloc(0) else {
+        let Some(pfn) = self.buddy.alloc(0).map(Pfn::new) else {
             self.memcgs.uncharge(memcg, 1);
             return None;
         };
@@ -345,8 +365,8 @@ impl FrameTable {
     /// `[lo, hi)`; every frame of it gets refcount 1 and the owner. `None` when the zone has
     /// no free block that large.
     pub fn alloc_kernel_block(&mut self, order: u8, lo: Pfn, hi: Pfn, used: KernelUse) -> Option<Pfn> {
-        let pfn = self.buddy.alloc_in(order, lo, hi)?;
-        for p in pfn..pfn + (1 << order) {
+        let pfn = Pfn::new(self.buddy.alloc_in(order, lo.as_u64(), hi.as_u64())?);
+        for p in pfn.span(1 << order) {
             let m = self.meta_mut(p);
             debug_assert_eq!(m.owner, Owner::Free);
             // Kernel allocations without __GFP_ACCOUNT charge no memory cgroup.
@@ -364,21 +384,22 @@ impl FrameTable {
 
     /// Returns a block from [`FrameTable::alloc_kernel_block`] to the free lists.
     pub fn free_kernel_block(&mut self, pfn: Pfn, order: u8) {
-        for p in pfn..pfn + (1 << order) {
+        for p in pfn.span(1 << order) {
             debug_assert!(matches!(self.meta(p).owner, Owner::Kernel(_)), "pfn {p:#x} is not the kernel's");
             let c = self.chunk_mut(p);
-            let i = p as usize & (CHUNK_FRAMES - 1);
+            let i = slot_index(p);
             c.meta[i] = FrameMeta::default();
             c.data[i] = None;
         }
         self.frees += 1 << order;
-        self.buddy.free(pfn, order);
+        self.buddy.free(pfn.as_u64(), order);
     }
 
     /// Splits the free lists into zones (see [`BuddyAllocator::set_zone_boundaries`]); only
     /// right after [`FrameTable::new`].
     pub fn set_zone_boundaries(&mut self, boundaries: &[Pfn]) {
-        self.buddy.set_zone_boundaries(boundaries);
+        let numbers: Vec<u64> = boundaries.iter().map(|pfn| pfn.as_u64()).collect();
+        self.buddy.set_zone_boundaries(&numbers);
     }
 
     /// Returns a frame to the allocator, dropping its contents.
@@ -393,10 +414,10 @@ impl FrameTable {
         debug_assert_eq!(self.mlock_count(pfn), 0, "freeing mlocked pfn {pfn:#x}");
         self.memcgs.uncharge(m.memcg, 1);
         let c = self.chunk_mut(pfn);
-        let i = pfn as usize & (CHUNK_FRAMES - 1);
+        let i = slot_index(pfn);
         c.meta[i] = FrameMeta::default();
         c.data[i] = None;
-        self.buddy.free(pfn, 0);
+        self.buddy.free(pfn.as_u64(), 0);
     }
 
     /// Takes a reference.
@@ -423,8 +444,8 @@ impl FrameTable {
     }
 
     fn stored(&self, pfn: Pfn) -> &[u8] {
-        match &self.chunks[(pfn >> CHUNK_SHIFT) as usize] {
-            Some(c) => c.data[pfn as usize & (CHUNK_FRAMES - 1)].as_ref().map(FrameData::bytes).unwrap_or(&[]),
+        match &self.chunks[chunk_index(pfn)] {
+            Some(c) => c.data[slot_index(pfn)].as_ref().map(FrameData::bytes).unwrap_or(&[]),
             None => &[],
         }
     }
@@ -478,7 +499,7 @@ impl FrameTable {
             return;
         }
         let c = self.chunk_mut(pfn);
-        let slot = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)];
+        let slot = &mut c.data[slot_index(pfn)];
         let cur = slot.as_ref().map(|d| d.bytes().len()).unwrap_or(0);
         if need > cur {
             if data.iter().all(|&b| b == 0) && cur <= off {
@@ -500,7 +521,7 @@ impl FrameTable {
     /// Sets bytes `[from, PAGE_SIZE)` of the frame to zero.
     pub fn zero_from(&mut self, pfn: Pfn, from: usize) {
         let c = self.chunk_mut(pfn);
-        if let Some(d) = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)] {
+        if let Some(d) = &mut c.data[slot_index(pfn)] {
             let b = d.bytes_mut();
             if from < b.len() {
                 b[from..].fill(0);
@@ -519,22 +540,22 @@ impl FrameTable {
             Some(d)
         };
         let c = self.chunk_mut(to);
-        c.data[to as usize & (CHUNK_FRAMES - 1)] = data;
+        c.data[slot_index(to)] = data;
     }
 
     /// Fills a frame with `bytes` (shorter input is zero-padded).
     pub fn fill(&mut self, pfn: Pfn, bytes: &[u8]) {
         let used = used_len(bytes);
         let c = self.chunk_mut(pfn);
-        c.data[pfn as usize & (CHUNK_FRAMES - 1)] = None;
+        c.data[slot_index(pfn)] = None;
         self.write(pfn, 0, &bytes[..used]);
     }
 
     /// The entries of a page-table frame.
     pub fn table(&self, pfn: Pfn) -> &[u64; 512] {
         static EMPTY: [u64; 512] = [0; 512];
-        match &self.chunks[(pfn >> CHUNK_SHIFT) as usize] {
-            Some(c) => match &c.data[pfn as usize & (CHUNK_FRAMES - 1)] {
+        match &self.chunks[chunk_index(pfn)] {
+            Some(c) => match &c.data[slot_index(pfn)] {
                 Some(FrameData::Table(t)) => t,
                 Some(FrameData::SharedTable(t)) => t,
                 _ => &EMPTY,
@@ -546,7 +567,7 @@ impl FrameTable {
     /// The entries of a page-table frame, for writing.
     pub fn table_mut(&mut self, pfn: Pfn) -> &mut [u64; 512] {
         let c = self.chunk_mut(pfn);
-        let slot = &mut c.data[pfn as usize & (CHUNK_FRAMES - 1)];
+        let slot = &mut c.data[slot_index(pfn)];
         match slot {
             Some(FrameData::Table(_)) => {}
             Some(FrameData::SharedTable(t)) => *slot = Some(FrameData::Table(Box::new(**t))),
@@ -562,7 +583,7 @@ impl FrameTable {
     /// of a common copy are dropped, and nothing is allocated.
     pub fn clear_table(&mut self, pfn: Pfn) {
         let c = self.chunk_mut(pfn);
-        c.data[pfn as usize & (CHUNK_FRAMES - 1)] = None;
+        c.data[slot_index(pfn)] = None;
     }
 
     /// Makes the page-table frame `pfn` share its entries with every other table like it when
@@ -577,7 +598,7 @@ impl FrameTable {
         }
         let shared = self.zero_tables.entry(first).or_insert_with(|| std::sync::Arc::new([first; 512])).clone();
         let c = self.chunk_mut(pfn);
-        c.data[pfn as usize & (CHUNK_FRAMES - 1)] = Some(FrameData::SharedTable(shared));
+        c.data[slot_index(pfn)] = Some(FrameData::SharedTable(shared));
     }
 
     /// How many page-table frames share their entries ([`FrameTable::share_zero_table`]).
@@ -594,7 +615,7 @@ impl FrameTable {
                     .iter()
                     .enumerate()
                     .filter(|(_, m)| !matches!(m.owner, Owner::Free | Owner::Reserved))
-                    .map(move |(i, m)| (((ci << CHUNK_SHIFT) + i) as Pfn, *m))
+                    .map(move |(i, m)| (Pfn::new(((ci << CHUNK_SHIFT) + i) as u64), *m))
             })
         })
     }

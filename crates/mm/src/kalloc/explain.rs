@@ -23,7 +23,8 @@ pub fn explain(ka: &KernelAlloc, frames: &FrameTable, addr: u64) -> String {
             addr - l.page_offset,
             if ka.arch().is_i386() { "lowmem" } else { "RAM" },
         );
-        if let Some((&first, &order)) = ka.page_blocks.range(..=pfn).next_back().filter(|(&f, &o)| pfn < f + (1 << o)) {
+        if let Some((&first, &order)) = ka.page_blocks.range(..=pfn).next_back().filter(|(&f, &o)| pfn < f.plus(1 << o))
+        {
             s += &format!(
                 "; it is a block of {} page(s) from the buddy allocator (order {order}, first pfn {first:#x}): \
                  a free block of the smallest order that has one, in the first zone of GFP_KERNEL's zonelist \
@@ -32,7 +33,7 @@ pub fn explain(ka: &KernelAlloc, frames: &FrameTable, addr: u64) -> String {
             );
         } else if let Some(c) = ka.caches.iter().find(|c| c.slab_of(pfn).is_some()) {
             let first = c.slab_of(pfn).unwrap_or(pfn);
-            let base = l.page_offset + (first << PAGE_SHIFT);
+            let base = l.page_offset + first.phys_addr();
             s += &format!(
                 "; it is object {} of a {}-page slab of {} ({} objects of {} bytes each, so the address is a multiple \
                  of {} from the slab's start {base:#x}); a request is served by the smallest kmalloc cache it fits in",
@@ -68,7 +69,7 @@ pub fn explain(ka: &KernelAlloc, frames: &FrameTable, addr: u64) -> String {
             if a.pages.is_empty() {
                 s += &format!("reserved by {} ({})", a.caller, a.kind);
             } else {
-                let contiguous = a.pages.windows(2).filter(|w| w[1] != w[0] + 1).count();
+                let contiguous = a.pages.windows(2).filter(|w| w[1] != w[0].plus(1)).count();
                 let high = a.pages.iter().filter(|&&p| p >= l.max_low_pfn).count();
                 s += &format!(
                     "its pages are {} separate frame(s) taken one at a time ({} physical run(s), {high} in highmem), \

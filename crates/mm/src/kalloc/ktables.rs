@@ -66,7 +66,7 @@ impl KernelTables {
             {
                 // The PMD entry pointing at the new PTE table (a table entry: present, writable).
                 let slot = ((va >> 21) & 511) as usize;
-                frames.table_mut(*pmd)[slot] = (pte << PAGE_SHIFT) | 0x63;
+                frames.table_mut(*pmd)[slot] = pte.phys_addr() | 0x63;
             }
         }
     }
@@ -89,11 +89,11 @@ impl KernelTables {
         let index = ((va >> PAGE_SHIFT) % arch.ptrs_per_pte()) as usize;
         let words = frames.table_mut(table);
         if arch == KernelArch::I386 {
-            let value = pfn.map_or(0, |p| (p << PAGE_SHIFT) | PAGE_KERNEL_NOEXEC_BITS);
+            let value = pfn.map_or(0, |p| p.phys_addr() | PAGE_KERNEL_NOEXEC_BITS);
             let shift = (index % 2) * 32;
             words[index / 2] = (words[index / 2] & !(0xffff_ffff << shift)) | (value << shift);
         } else {
-            words[index] = pfn.map_or(0, |p| (p << PAGE_SHIFT) | PAGE_KERNEL_NOEXEC_BITS | PTE_NX);
+            words[index] = pfn.map_or(0, |p| p.phys_addr() | PAGE_KERNEL_NOEXEC_BITS | PTE_NX);
         }
     }
 }

@@ -136,7 +136,7 @@ impl KernelLayout {
                 arch,
                 task_size: crate::layout::TASK_SIZE,
                 page_offset: X86_64_PAGE_OFFSET,
-                max_low_pfn: total_frames,
+                max_low_pfn: Pfn::new(total_frames),
                 high_memory: X86_64_PAGE_OFFSET + (total_frames << PAGE_SHIFT),
                 vmalloc_start: X86_64_VMALLOC_START,
                 vmalloc_end: X86_64_VMALLOC_START + X86_64_VMALLOC_SIZE,
@@ -153,8 +153,8 @@ impl KernelLayout {
                 let page_offset = 0xc000_0000;
                 // MAXMEM: lowmem stops where vmalloc would have less than its reserve.
                 let maxmem = vmalloc_end - page_offset - VMALLOC_RESERVE;
-                let max_low_pfn = total_frames.min(maxmem >> PAGE_SHIFT);
-                let high_memory = page_offset + (max_low_pfn << PAGE_SHIFT);
+                let max_low_pfn = Pfn::new(total_frames.min(maxmem >> PAGE_SHIFT));
+                let high_memory = page_offset + max_low_pfn.phys_addr();
                 // Not rounded: the oracle's areas start exactly 8 MiB above high_memory.
                 let vmalloc_start = high_memory + VMALLOC_OFFSET;
                 KernelLayout {
@@ -175,12 +175,12 @@ impl KernelLayout {
 
     /// The direct-map address of `pfn` (`page_address`), or `None` for a highmem frame.
     pub fn direct_map(&self, pfn: Pfn) -> Option<u64> {
-        (pfn < self.max_low_pfn).then(|| self.page_offset + (pfn << PAGE_SHIFT))
+        (pfn < self.max_low_pfn).then(|| self.page_offset + pfn.phys_addr())
     }
 
     /// The frame behind a direct-map address (`virt_to_pfn`), or `None` outside it.
     pub fn direct_map_pfn(&self, va: u64) -> Option<Pfn> {
-        (self.page_offset..self.high_memory).contains(&va).then(|| (va - self.page_offset) >> PAGE_SHIFT)
+        (self.page_offset..self.high_memory).contains(&va).then(|| Pfn::from_phys_addr(va - self.page_offset))
     }
 
     /// Whether `va` lies in the vmalloc area.
@@ -210,14 +210,14 @@ mod tests {
         // What the oracle printed with 1 GiB of RAM (tests/golden/i386/686/module.txt).
         let oracle = KernelLayout::new(KernelArch::I386, 0x3ffe0);
         assert_eq!((oracle.high_memory, oracle.vmalloc_start), (0xf6bf_e000, 0xf73f_e000));
-        assert_eq!(small.direct_map(0x100), Some(0xc010_0000));
-        assert_eq!(small.direct_map_pfn(0xc010_0fff), Some(0x100));
+        assert_eq!(small.direct_map(Pfn::new(0x100)), Some(0xc010_0000));
+        assert_eq!(small.direct_map_pfn(0xc010_0fff), Some(Pfn::new(0x100)));
     }
 
     #[test]
     fn x86_64_maps_all_ram_directly() {
         let l = KernelLayout::new(KernelArch::X86_64, 1 << 20);
-        assert_eq!(l.direct_map(0x12345), Some(0xffff_8880_1234_5000));
+        assert_eq!(l.direct_map(Pfn::new(0x12345)), Some(0xffff_8880_1234_5000));
         assert_eq!(l.vmalloc_start, 0xffff_c900_0000_0000);
         assert_eq!(KernelArch::from_name("i386-pae"), Some(KernelArch::I386Pae));
     }

@@ -121,11 +121,11 @@ impl KernelAlloc {
             assert!(held.insert(pfn, used).is_none(), "pfn {pfn:#x} held twice by the kernel allocators");
         };
         for (&pfn, &order) in &self.page_blocks {
-            (pfn..pfn + (1 << order)).for_each(|p| hold(p, KernelUse::Pages));
+            pfn.span(1 << order).for_each(|p| hold(p, KernelUse::Pages));
         }
         for c in &self.caches {
             for (&pfn, s) in &c.slabs {
-                (pfn..pfn + (1 << c.order)).for_each(|p| hold(p, KernelUse::Slab));
+                pfn.span(1 << c.order).for_each(|p| hold(p, KernelUse::Slab));
                 assert!(s.free.iter().all(|&i| i < c.objects), "{}: free object out of its slab", c.name);
                 assert!(pfn < self.layout.max_low_pfn, "{}: slab {pfn:#x} outside lowmem", c.name);
             }
@@ -137,7 +137,11 @@ impl KernelAlloc {
             for (i, &pfn) in a.pages.iter().enumerate() {
                 hold(pfn, KernelUse::Vmalloc);
                 let va = a.start + ((i as u64) << crate::layout::PAGE_SHIFT);
-                assert_eq!(self.tables.entry(self.arch(), frames, va) >> 12 & 0xff_ffff_ffff, pfn, "vmalloc {va:#x}");
+                assert_eq!(
+                    Pfn::new(self.tables.entry(self.arch(), frames, va) >> 12 & 0xff_ffff_ffff),
+                    pfn,
+                    "vmalloc {va:#x}"
+                );
             }
         }
         self.tables.frames().for_each(|p| hold(p, KernelUse::PageTable));

@@ -44,7 +44,7 @@ impl Kernel {
 
     /// `__free_pages(page, order)`.
     pub fn free_pages_pfn(&mut self, pfn: Pfn, order: u8) -> Result<(), KfreeError> {
-        let addr = pfn << PAGE_SHIFT;
+        let addr = pfn.phys_addr();
         if self.m.kalloc.page_blocks.get(&pfn) != Some(&order) {
             return Err(KfreeError::NotAllocated(addr));
         }
@@ -258,7 +258,7 @@ impl Kernel {
         if let Some(va) = ka.layout.direct_map(pfn) {
             return Some(va);
         }
-        if pfn >= self.m.frames.total_frames() {
+        if pfn >= self.m.frames.end_pfn() {
             return None;
         }
         let (base, _) = ka.layout.pkmap_range()?;
@@ -299,7 +299,7 @@ impl Kernel {
         if ka.layout.direct_map(pfn).is_some() {
             return Ok(());
         }
-        let slot = *ka.pkmap_slot.get(&pfn).ok_or(KfreeError::NotAllocated(pfn << PAGE_SHIFT))?;
+        let slot = *ka.pkmap_slot.get(&pfn).ok_or(KfreeError::NotAllocated(pfn.phys_addr()))?;
         ka.pkmap_count[slot as usize] -= 1;
         if ka.pkmap_count[slot as usize] == 1 {
             ka.pkmap_slot.remove(&pfn);

@@ -126,7 +126,7 @@ impl KmemCache {
     /// The slab holding the object at frame `pfn` (any frame of the slab), and its first frame.
     pub(crate) fn slab_of(&self, pfn: Pfn) -> Option<Pfn> {
         let (&first, _) = self.slabs.range(..=pfn).next_back()?;
-        (pfn < first + (1 << self.order)).then_some(first)
+        (pfn < first.plus(1 << self.order)).then_some(first)
     }
 }
 

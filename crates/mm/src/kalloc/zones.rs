@@ -15,9 +15,9 @@ use super::layout::{KernelArch, KernelLayout};
 use crate::frame::Pfn;
 
 /// 16 MiB: the end of `ZONE_DMA` in frames.
-pub const MAX_DMA_PFN: Pfn = (16 << 20) >> 12;
+pub const MAX_DMA_PFN: Pfn = Pfn::new((16 << 20) >> 12);
 /// 4 GiB: the end of `ZONE_DMA32` in frames.
-pub const MAX_DMA32_PFN: Pfn = (4 << 30) >> 12;
+pub const MAX_DMA32_PFN: Pfn = Pfn::new((4 << 30) >> 12);
 
 /// A zone type (`enum zone_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -61,7 +61,7 @@ pub struct Zone {
 impl Zone {
     /// Frames spanned.
     pub fn spanned(&self) -> u64 {
-        self.end_pfn - self.start_pfn
+        self.end_pfn.frames_from(self.start_pfn)
     }
 
     /// Whether `pfn` lies in the zone.
@@ -83,9 +83,10 @@ pub enum Gfp {
 
 /// The zones of a machine, in `enum zone_type` order (empty ones included).
 pub fn zones_for(layout: &KernelLayout, total_frames: u64) -> Vec<Zone> {
+    let total_frames = Pfn::new(total_frames);
     let dma_end = total_frames.min(MAX_DMA_PFN);
     // The BIOS keeps the first page, so ZONE_DMA starts at pfn 1 (zoneinfo: spanned 4095).
-    let mut zones = vec![Zone { kind: ZoneKind::Dma, start_pfn: 1.min(dma_end), end_pfn: dma_end }];
+    let mut zones = vec![Zone { kind: ZoneKind::Dma, start_pfn: Pfn::new(1).min(dma_end), end_pfn: dma_end }];
     match layout.arch {
         KernelArch::X86_64 => {
             let dma32_end = total_frames.min(MAX_DMA32_PFN).max(dma_end);
@@ -145,7 +146,7 @@ mod tests {
     fn x86_64_with_four_gib_has_an_empty_normal_zone() {
         let total = (4u64 << 30) >> 12;
         let zones = zones_for(&KernelLayout::new(KernelArch::X86_64, total), total);
-        assert_eq!(zones[1], Zone { kind: ZoneKind::Dma32, start_pfn: MAX_DMA_PFN, end_pfn: total });
+        assert_eq!(zones[1], Zone { kind: ZoneKind::Dma32, start_pfn: MAX_DMA_PFN, end_pfn: Pfn::new(total) });
         assert_eq!(zones[2].spanned(), 0);
         assert_eq!(boundaries(&zones), [MAX_DMA_PFN]);
     }

@@ -2,6 +2,7 @@
 //! in a signal) and the kernel copy path (copy_to_user / copy_from_user, which end in EFAULT).
 
 use crate::event::EventKind;
+use crate::frame::Pfn;
 use crate::kernel::{Access, Kernel, Pid, Signal};
 use crate::layout::*;
 use crate::pgtable::PteFlags;
@@ -21,7 +22,7 @@ pub fn access_ok(addr: u64, len: u64) -> bool {
 
 impl Kernel {
     /// Makes the page of `addr` accessible for `access`, faulting if needed; returns the frame.
-    fn touch(&mut self, pid: Pid, addr: u64, access: Access) -> Result<u64, super::fault::FaultError> {
+    fn touch(&mut self, pid: Pid, addr: u64, access: Access) -> Result<Pfn, super::fault::FaultError> {
         let id = self.mm_id(pid).map_err(|_| super::fault::FaultError::Segv(crate::SegvCode::MapErr))?;
         let va = page_floor(addr);
         if addr >= TASK_SIZE && !is_vsyscall(addr) && super::fault::canonical(addr) {
@@ -128,7 +129,7 @@ impl Kernel {
         a: u64,
         max: u64,
         access: Access,
-    ) -> Result<(u64, usize, usize), super::fault::FaultError> {
+    ) -> Result<(Pfn, usize, usize), super::fault::FaultError> {
         let pfn = self.touch(pid, a, access)?;
         let off = (a & (PAGE_SIZE - 1)) as usize;
         let n = ((PAGE_SIZE as usize - off) as u64).min(max) as usize;

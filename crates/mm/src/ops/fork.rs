@@ -199,7 +199,7 @@ impl crate::mm::Mm {
             env_start: self.env_start,
             env_end: self.env_end,
             thp_disabled: self.thp_disabled,
-            ..crate::mm::Mm::new(0, self.vmas.guard_gap(), self.mmap_base)
+            ..crate::mm::Mm::new(crate::frame::Pfn::new(0), self.vmas.guard_gap(), self.mmap_base)
         }
     }
 }

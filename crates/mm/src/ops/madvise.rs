@@ -284,7 +284,7 @@ impl Kernel {
     /// The large folio of the page `pfn` mapped at `va`, as (address of its first page, its
     /// frames), when this is its first page, all of it lies in `[start, end)` mapped in
     /// order, and no other mapping maps any of it.
-    fn whole_folio_at(&self, id: MmId, va: u64, pfn: u64, start: u64, end: u64) -> Option<(u64, Vec<u64>)> {
+    fn whole_folio_at(&self, id: MmId, va: u64, pfn: Pfn, start: u64, end: u64) -> Option<(u64, Vec<Pfn>)> {
         let Owner::File { file, index } = self.m.frames.meta(pfn).owner else { return None };
         let (first, order) = self.m.file(crate::file::FileId(file)).folio_of(u64::from(index));
         if first != u64::from(index) {
@@ -305,7 +305,7 @@ impl Kernel {
     /// shrink_folio_list for a page-cache folio MADV_PAGEOUT isolated (a single page, or a
     /// large folio whole): unmapped, then evicted if clean, kept (activated) if dirty; a
     /// shmem page is written to swap.
-    fn pageout_folio(&mut self, id: MmId, v: &Vma, va: u64, pfns: &[u64]) {
+    fn pageout_folio(&mut self, id: MmId, v: &Vma, va: u64, pfns: &[Pfn]) {
         for (k, &p) in pfns.iter().enumerate() {
             self.m.frames.meta_mut(p).flags -= PageFlags::REFERENCED;
             if self.pte(id, va + ((k as u64) << PAGE_SHIFT)).dirty() {
@@ -346,7 +346,7 @@ impl Kernel {
 
     /// What reclaim does with a page it cannot free: puts it on the active list (an mlocked
     /// page stays on the unevictable one).
-    fn pageout_activate(&mut self, pfn: u64) {
+    fn pageout_activate(&mut self, pfn: Pfn) {
         let m = self.m.frames.meta_mut(pfn);
         if !m.flags.contains(PageFlags::ACTIVE) && !m.flags.contains(PageFlags::MLOCKED) {
             m.flags |= PageFlags::ACTIVE;
@@ -357,7 +357,7 @@ impl Kernel {
     /// shrink_folio_list for one page MADV_PAGEOUT isolated: anonymous memory goes to swap
     /// (and is activated when there is no swap slot for it); a page-cache page goes as a
     /// folio of one.
-    fn pageout_page(&mut self, id: MmId, v: &Vma, va: u64, pfn: u64) {
+    fn pageout_page(&mut self, id: MmId, v: &Vma, va: u64, pfn: Pfn) {
         let meta = self.m.frames.meta(pfn);
         if matches!(meta.owner, Owner::File { .. }) {
             self.pageout_folio(id, v, va, &[pfn]);
@@ -493,7 +493,7 @@ impl Kernel {
         }
         for (lo, hi) in remove {
             let f = self.m.file_mut(file);
-            let gone: Vec<(u64, u64)> = f.cache.range(lo..hi).collect();
+            let gone: Vec<(u64, Pfn)> = f.cache.range(lo..hi).collect();
             for (i, _) in &gone {
                 f.cache.remove(*i);
             }

@@ -9,7 +9,7 @@
 
 use crate::file::{FileId, FileKind};
 use crate::flags::VmFlags;
-use crate::frame::PageFlags;
+use crate::frame::{PageFlags, Pfn};
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
 use crate::mm_table::MmId;
@@ -82,7 +82,7 @@ impl Kernel {
         // Folio by folio, whole folios even where they stick out of the range. Pages the
         // model has not materialized yet are brought in first: they are in the real page
         // cache, and come out of the writeback clean.
-        let mut folios: Vec<Vec<u64>> = Vec::new();
+        let mut folios: Vec<Vec<Pfn>> = Vec::new();
         let size = self.m.file(file).size_pages();
         let mut i = first;
         while i <= last && i < size {
@@ -117,7 +117,7 @@ impl Kernel {
     }
 
     /// Every (mm, address) whose PTE maps one of `pfns` (an rmap walk over the file's VMAs).
-    fn mappings_of(&self, pfns: &[u64]) -> Vec<(MmId, u64)> {
+    fn mappings_of(&self, pfns: &[Pfn]) -> Vec<(MmId, u64)> {
         let Some(&first) = pfns.first() else { return Vec::new() };
         let crate::frame::Owner::File { file, .. } = self.m.frames.meta(first).owner else { return Vec::new() };
         let mut out = Vec::new();

@@ -33,6 +33,7 @@ pub use observed::LazyFreeFate;
 pub use watermark::{default_min_free_kbytes, Watermarks};
 
 use crate::event::{EventKind, ReclaimRun};
+use crate::frame::Pfn;
 use crate::kernel::Kernel;
 use crate::oom::OomScope;
 
@@ -49,7 +50,7 @@ pub(crate) enum Reclaimer {
 #[derive(Clone, Debug, Default)]
 pub struct ReclaimState {
     /// Where the next scan of each list starts: [anon, file].
-    pub(crate) hands: [u64; 2],
+    pub(crate) hands: [Pfn; 2],
     /// kswapd runs in a row that freed nothing (`kswapd_failures`); at
     /// [`MAX_RECLAIM_RETRIES`] kswapd is no longer woken until reclaim frees a page again.
     pub kswapd_failures: u32,

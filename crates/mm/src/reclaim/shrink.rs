@@ -245,7 +245,7 @@ impl Kernel {
         }
         if visited > 0 {
             // The clock hand moves past the last page visited.
-            self.m.reclaim.hands[lru as usize] = list.pfns[(start + visited - 1) % n] + 1;
+            self.m.reclaim.hands[lru as usize] = list.pfns[(start + visited - 1) % n].plus(1);
         }
         (scanned, freed)
     }

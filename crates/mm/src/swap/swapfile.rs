@@ -14,7 +14,7 @@
 
 use super::{SwapDevice, SwapEntry, MAX_SWAPFILES};
 use crate::event::EventKind;
-use crate::frame::PageFlags;
+use crate::frame::{PageFlags, Pfn};
 use crate::kernel::{rss_add, Kernel, RssKind};
 use crate::layout::*;
 use crate::pgtable::{Pte, PteFlags};
@@ -137,7 +137,7 @@ impl Kernel {
         id: crate::mm_table::MmId,
         v: &crate::vma::Vma,
         va: u64,
-        pfn: u64,
+        pfn: Pfn,
         e: SwapEntry,
         exclusive: bool,
     ) {

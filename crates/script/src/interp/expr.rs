@@ -110,7 +110,7 @@ impl Interpreter {
         match func {
             Func::FreeFrames => return Ok(frames.free_frames()),
             Func::TotalFrames => return Ok(frames.total_frames()),
-            Func::ZeroPfn => return Ok(frames.zero_pfn()),
+            Func::ZeroPfn => return Ok(frames.zero_pfn().as_u64()),
             _ => {}
         }
         let fcx = Cx { proc: cx.proc, pos };
@@ -127,7 +127,7 @@ impl Interpreter {
                 return None;
             }
             let pte = mm::pgtable::lookup(&k.machine().frames, mm.pgd, addr & PAGE_MASK);
-            pte.mapped().then(|| pte.pfn())
+            pte.mapped().then(|| pte.pfn().as_u64())
         };
         Ok(match func {
             Func::Rss => mm.rss.total() * PAGE_SIZE,
