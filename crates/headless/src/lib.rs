@@ -6,6 +6,10 @@
 //! loaded in that one session ([`Browser::open`]), which keeps the tests fast. The calls
 //! block: the WebDriver client is asynchronous and runs on a runtime of its own here.
 //! [`png_variety`] tells whether a screenshot shows anything.
+//!
+//! It depends on no crate of the workspace but `hostreq` (a missing browser is a missing host
+//! tool), and no library crate may depend on it: only tests use it (the report's and the
+//! CLI's browser tests) and the report's load-time bench.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 

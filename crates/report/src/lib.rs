@@ -9,6 +9,10 @@
 //! Modules: [`model`] (the page's data), [`snapshot`] (reading the model), [`recorder`]
 //! (watching a run), [`trace`] (replays), [`scenario`] (scenarios and the `report`
 //! statement), [`html`] (the page).
+//!
+//! It depends on the model (`mm`), `procfs`, the strace parser, the replayer and the scenario
+//! language, since it watches runs of both; only the CLI depends on it. It must not depend on
+//! the host comparison, the bench or the browser driver (`headless` is for its tests only).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
