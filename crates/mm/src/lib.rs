@@ -18,6 +18,22 @@
 //!
 //! The model has no I/O and no `unsafe`, and is deterministic.
 //!
+//! **Overflow policy.** A number from outside is checked once, where it comes in: each system
+//! call checks its arguments in Linux's order before it changes anything, rounding lengths
+//! with [`layout::page_ceil`] and ending ranges with `checked_add`, and comparing them with the
+//! address space's task size, so that a length near 2^64, an unaligned start or a range that
+//! wraps gets the errno Linux gives (`EINVAL`, `ENOMEM`, `EFAULT`, per call). What passed the
+//! check is small by construction: user addresses are below the task size (2^47), page counts
+//! below 2^35, frame numbers ([`frame::Pfn`], a type of its own) below the simulated RAM's frame
+//! count; so arithmetic inside the model on such values cannot overflow and uses the plain
+//! operators, with no checked arithmetic on hot paths. A debug build (every test and fuzz run)
+//! traps an overflow there as the bug it would be, and `debug_assert!` states the bound where the
+//! proof is local. Counters that move by signed deltas (RSS, the VM counters) add them with
+//! `wrapping_add_signed`, and [`invariants`] checks that they equal what they count after every
+//! operation. Addresses and page counts are still plain `u64` inside the model (issue 11 asks for
+//! newtypes for them too); a front end that builds a value out of a trace or a script goes
+//! through the same system-call checks.
+//!
 //! It depends only on `abi` (and `bitflags`); it must not depend on any front end (scenario
 //! language, replay, host comparison, `/proc` text), which all depend on it.
 #![forbid(unsafe_code)]
