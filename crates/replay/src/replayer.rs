@@ -257,9 +257,21 @@ impl Replayer {
         // The recording machine's vDSO code (the bundle's, else this machine's), where it
         // has the recording machine's size.
         config.vdso_image = files.vdso_image().filter(|img| img.len() as u64 == config.vdso.vdso_pages * PAGE_SIZE);
+        let mut k = Kernel::new(config);
+        if let Some(b) = learned.settings.get(learn::SWAP_TOTAL).filter(|b| b.value > 0) {
+            // The recording machine's swap, as one device of that size (its header page
+            // besides), so that what counts swap counts the same.
+            let spec = mm::swap::SwapSpec {
+                path: "/recorded-swap".into(),
+                size: b.value.saturating_add(PAGE_SIZE),
+                priority: None,
+                partition: true,
+            };
+            let _ = k.swapon(&spec);
+        }
         Replayer {
             files,
-            k: Kernel::new(config),
+            k,
             opts,
             ids,
             procs: HashMap::default(),

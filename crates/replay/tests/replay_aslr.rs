@@ -325,3 +325,34 @@ fn a_maps_text_read_in_small_pieces() {
     let Some(r) = recorded_clean("chunks", "-s 65536", script, 20) else { return };
     assert!(!r.bindings.iter().any(|b| b.contains("vDSO's pages")), "{:?}", r.bindings);
 }
+
+/// The recording machine's RAM and swap, from a read of /proc/meminfo: under the heuristic
+/// overcommit mode one mapping may be as large as both together, so a mapping just below
+/// succeeds and one just above fails there, whatever RAM the model was given. With the swap
+/// a read shows counted too, a trace edited to show 1 GiB of swap predicts the second one
+/// to succeed: a mismatch.
+#[test]
+fn ram_and_swap_are_learned_from_meminfo() {
+    let dir = scratch("meminfo");
+    let Some(exe) = common::compile("meminfo_mmap", "meminfo_mmap.c", &[], &dir) else { return };
+    let Some(t) = common::record("meminfo", &["-v", "-s", "65536"], &[exe.to_str().unwrap()], &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    if !text.contains("= -1 ENOMEM") {
+        // Not the heuristic mode here: the program mapped nothing.
+        assert!(!std::fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap().starts_with('0'));
+        return;
+    }
+    let r = replay_file(&t);
+    assert_clean("meminfo", &r, 10);
+    assert!(r.bindings.iter().any(|b| b.contains("MemTotal")), "{:?}", r.bindings);
+    // The swap the read shows, 1 GiB more.
+    let at = text.find("SwapTotal:").expect("a whole meminfo read") + "SwapTotal:".len();
+    let end = at + text[at..].find(" kB").unwrap();
+    let kb: u64 = text[at..end].trim().parse().unwrap();
+    let swap_shown = format!("{} {}{}", &text[..at], kb + (1 << 20), &text[end..]);
+    let edited = dir.join("meminfo-swap.trace");
+    std::fs::write(&edited, swap_shown).unwrap();
+    let r = replay_file(&edited);
+    assert!(r.bindings.iter().any(|b| b.contains("SwapTotal")), "{:?}", r.bindings);
+    assert!(r.mismatches.iter().any(|m| m.expected.contains("ENOMEM")), "{}", common::problems(&r).join("\n"));
+}

@@ -454,6 +454,17 @@ impl Replayer {
     /// overcommit, fault-around): binds it, where it differs from what the model assumed.
     pub(super) fn learn_setting(&mut self, line: u64, path: &str, data: &[u8]) {
         let text = String::from_utf8_lossy(data);
+        if path == MEMINFO {
+            // RAM and swap: what mmap's overcommit heuristic and the commit limit count.
+            for (field, key) in [("MemTotal:", MEM_TOTAL), ("SwapTotal:", SWAP_TOTAL)] {
+                let Some(kb) = meminfo_kb(&text, field) else { continue };
+                let now = if key == MEM_TOTAL { self.k.config().ram_bytes } else { 0 };
+                if !self.learned.settings.contains_key(key) && kb.saturating_mul(1024) != now {
+                    self.learned.settings.insert(key.to_string(), Bound { value: kb.saturating_mul(1024), line });
+                }
+            }
+            return;
+        }
         let Some(value) = setting_value(path, &text) else { return };
         if self.learned.settings.contains_key(path) {
             return;
@@ -474,7 +485,21 @@ const SETTINGS: [&str; 4] = [
 
 /// Whether `path` is one of the files whose contents are settings the model has.
 pub(super) fn is_setting(path: &str) -> bool {
-    SETTINGS.contains(&path)
+    SETTINGS.contains(&path) || path == MEMINFO
+}
+
+/// The file that shows the recording machine's RAM and swap.
+const MEMINFO: &str = "/proc/meminfo";
+/// The settings' names of the RAM (`MemTotal`) and the swap (`SwapTotal`) a read of
+/// /proc/meminfo showed, in bytes.
+pub(super) const MEM_TOTAL: &str = "MemTotal in /proc/meminfo (bytes)";
+pub(super) const SWAP_TOTAL: &str = "SwapTotal in /proc/meminfo (bytes)";
+
+/// The value in kB of `field` (`MemTotal:`) in a meminfo text, when the text shows the
+/// whole line.
+fn meminfo_kb(text: &str, field: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line.strip_prefix(field)?.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
 /// The value a read of setting file `path` shows (THP: 0 never, 1 madvise, 2 always).
@@ -520,6 +545,7 @@ pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
             "/proc/sys/vm/overcommit_memory" => c.overcommit_memory = v.min(2) as u8,
             "/proc/sys/vm/overcommit_ratio" => c.overcommit_ratio = v,
             "/sys/kernel/debug/fault_around_bytes" => c.fault_around_bytes = v,
+            MEM_TOTAL => c.ram_bytes = v.max(PAGE_SIZE << 10),
             _ => {}
         }
     }
@@ -542,5 +568,9 @@ mod tests {
         l.settings.insert("/sys/kernel/mm/transparent_hugepage/enabled".into(), Bound { value: 0, line: 9 });
         apply_settings(&mut c, &l);
         assert_eq!((c.overcommit_memory, c.thp), (2, mm::ThpMode::Never));
+        let meminfo = "MemTotal:       24683792 kB\nMemFree:  1 kB\nSwapTotal:        524284 kB\n";
+        assert_eq!(meminfo_kb(meminfo, "MemTotal:"), Some(24683792));
+        assert_eq!(meminfo_kb(meminfo, "SwapTotal:"), Some(524284));
+        assert_eq!(meminfo_kb("MemTotal:       2468", "MemTotal:"), None, "a line cut short");
     }
 }
