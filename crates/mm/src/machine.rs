@@ -283,6 +283,20 @@ impl Machine {
         self.update_folio(pfn, |m| m.flags |= PageFlags::DIRTY);
     }
 
+    /// Writes page `index` of regular file `file`, cached in frame `pfn`, to the disk and
+    /// cleans it (the filesystem's writepage): the part of the page past EOF is zeroed in
+    /// the page cache first (ext4 zeroes it at every writeback, since a shared mapping
+    /// may have stored there), and the disk keeps what is below EOF.
+    pub fn write_back_page(&mut self, file: FileId, index: u64, pfn: Pfn) {
+        let valid = self.file(file).size.saturating_sub(index.saturating_mul(crate::layout::PAGE_SIZE));
+        if valid < crate::layout::PAGE_SIZE {
+            self.frames.zero_from(pfn, valid as usize);
+        }
+        let page = self.frames.page(pfn);
+        self.file_mut(file).write_back(index, &page);
+        self.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
+    }
+
     /// Applies `f` to the metadata of every frame of the folio holding `pfn`, without
     /// collecting them first (munmap of a file mapping does this once a folio).
     fn update_folio(&mut self, pfn: Pfn, mut f: impl FnMut(&mut crate::frame::FrameMeta)) {

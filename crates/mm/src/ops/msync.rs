@@ -73,8 +73,9 @@ impl Kernel {
     }
 
     /// Writes back the dirty folios of `file` overlapping pages `first..=last`
-    /// (filemap_write_and_wait_range): each is cleaned, and every PTE mapping it is made
-    /// clean and read-only (folio_mkclean).
+    /// (filemap_write_and_wait_range): each is written to the disk (what a shared mapping
+    /// stored past EOF zeroed) and cleaned, and every PTE mapping it is made clean and
+    /// read-only (folio_mkclean).
     pub(crate) fn writeback_range(&mut self, file: FileId, first: u64, last: u64) {
         if self.m.file(file).kind != FileKind::Regular {
             return;
@@ -107,7 +108,9 @@ impl Kernel {
                 continue;
             }
             for &p in &pfns {
-                self.m.frames.meta_mut(p).flags -= PageFlags::DIRTY;
+                if let crate::frame::Owner::File { index, .. } = self.m.frames.meta(p).owner {
+                    self.m.write_back_page(file, u64::from(index), p);
+                }
             }
             for (id, va) in maps {
                 let pte = self.pte(id, va);

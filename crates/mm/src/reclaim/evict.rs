@@ -101,9 +101,7 @@ impl Kernel {
             self.unmap_one(id, a, pfn, kind);
         }
         if self.m.frames.meta(pfn).flags.contains(PageFlags::DIRTY) {
-            let page = self.m.frames.page(pfn);
-            self.m.file_mut(file).write_back(index, &page);
-            self.m.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
+            self.m.write_back_page(file, index, pfn);
             self.m.vmstat.nr_vmscan_write += 1;
             self.m.log(pid, va, true, EventKind::FileWriteback { ino: self.m.file(file).ino, index });
         }
