@@ -246,20 +246,26 @@ impl Kernel {
                 continue;
             }
             let pfn = pte.pfn();
+            if self.pte(id, va) != pte {
+                // Unmapped by the split of a folio met earlier in the range.
+                continue;
+            }
             if self.m.in_large_folio(pfn) {
                 // A large folio is paged out, or made cold (every PTE old, unreferenced,
                 // deactivated: measured on 6.18, ext4, a 16-page folio a write made), whole
-                // when the range holds all of it and only this address space maps it; one
-                // the range cuts is left alone, not split (measured on 6.18, ext4: pageout of
-                // pages 0-8 of a file in folios 0-7 and 8-9 unmaps 0-7 and leaves 8-9 mapped;
-                // MADV_COLD of pages 0-5 of a dirty 16-page folio changes nothing. Linux
-                // does split a clean cut folio, which the model does not do).
+                // when the range holds all of it and only this address space maps it. One
+                // the range cuts is split if it is clean, and left alone if it is dirty
+                // (measured on 6.18, ext4: pageout of pages 0-8 of a file in dirty folios
+                // 0-7 and 8-9 unmaps 0-7 and leaves 8-9 mapped; MADV_COLD of pages 0-5 of a
+                // dirty 16-page folio changes nothing, of a clean one unmaps all 16).
                 if let Some(folio) = self.whole_folio_at(id, va, pfn, start, end) {
                     if pageout {
                         folios.push(folio);
                     } else {
                         self.cold_folio(id, folio);
                     }
+                } else {
+                    self.split_cut_folio(id, pfn);
                 }
                 continue;
             }
@@ -286,10 +292,37 @@ impl Kernel {
         }
     }
 
+    /// split_folio of a page-cache folio a MADV_COLD or MADV_PAGEOUT range cuts: a clean
+    /// folio of a regular file that only this address space maps is split into small
+    /// folios, which unmaps every page of it (a file folio is unmapped to be split, and
+    /// nothing maps it back; its pages stay in the page cache). A dirty folio is left
+    /// alone: its buffers cannot be released, so the split fails.
+    fn split_cut_folio(&mut self, id: MmId, pfn: Pfn) {
+        let Owner::File { file, index } = self.m.frames.meta(pfn).owner else { return };
+        let file = crate::file::FileId(file);
+        if self.m.file(file).kind != FileKind::Regular {
+            return;
+        }
+        let (first, _) = self.m.file(file).folio_of(u64::from(index));
+        let pfns = self.m.folio_pfns(pfn);
+        let maps = self.mappings_of(&pfns);
+        let dirty = pfns.iter().any(|&p| self.m.frames.meta(p).flags.contains(PageFlags::DIRTY))
+            || maps.iter().any(|&(m, a)| self.pte(m, a).dirty());
+        if dirty || maps.iter().any(|&(m, _)| m != id) {
+            return;
+        }
+        for (m, a) in maps {
+            let p = self.pte(m, a).pfn();
+            let kind = self.m.rss_kind(p);
+            self.unmap_one(m, a, p, kind);
+        }
+        self.m.file_mut(file).folios.remove(&first);
+    }
+
     /// MADV_COLD of a large folio this address space alone maps whole from `va`: its PTEs
     /// made old, its pages unreferenced, and the folio deactivated (pgdeactivate counts
     /// its pages).
-    fn cold_folio(&mut self, id: MmId, (va, pfns): (u64, Vec<u64>)) {
+    fn cold_folio(&mut self, id: MmId, (va, pfns): (u64, Vec<Pfn>)) {
         let mut active = false;
         for (k, &p) in pfns.iter().enumerate() {
             let at = va + ((k as u64) << PAGE_SHIFT);

@@ -120,7 +120,7 @@ impl Kernel {
     }
 
     /// Every (mm, address) whose PTE maps one of `pfns` (an rmap walk over the file's VMAs).
-    fn mappings_of(&self, pfns: &[Pfn]) -> Vec<(MmId, u64)> {
+    pub(crate) fn mappings_of(&self, pfns: &[Pfn]) -> Vec<(MmId, u64)> {
         let Some(&first) = pfns.first() else { return Vec::new() };
         let crate::frame::Owner::File { file, .. } = self.m.frames.meta(first).owner else { return Vec::new() };
         let mut out = Vec::new();

@@ -138,7 +138,7 @@ impl Kernel {
 
     /// Clears one PTE mapping `pfn` (try_to_unmap_one for a page that leaves no swap
     /// entry behind) and drops its reference; the frame is freed with the last one.
-    fn unmap_one(&mut self, id: MmId, va: u64, pfn: Pfn, kind: RssKind) {
+    pub(crate) fn unmap_one(&mut self, id: MmId, va: u64, pfn: Pfn, kind: RssKind) {
         self.set_pte(id, va, Pte(0)).expect("the PTE's table exists");
         self.m.frames.meta_mut(pfn).mapcount -= 1;
         self.m.frames.put(pfn);
