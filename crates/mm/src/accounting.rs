@@ -25,7 +25,7 @@ pub fn rss_add(mm: &mut Mm, kind: RssKind, delta: i64) {
         RssKind::File => &mut mm.rss.file,
         RssKind::Shmem => &mut mm.rss.shmem,
     };
-    *c = c.wrapping_add_signed(delta);
+    c.add_signed(delta);
 }
 
 /// Accounts `pages` of a VMA with `flags` to the mm's per-kind counters (vm_stat_account).
@@ -33,16 +33,16 @@ pub fn vm_stat_account(mm: &mut Mm, flags: VmFlags, pages: i64) {
     if pages < 0 {
         mm.update_hiwater_vm();
     }
-    mm.total_vm = mm.total_vm.wrapping_add_signed(pages);
+    mm.total_vm.add_signed(pages);
     if flags.contains(VmFlags::LOCKED) {
-        mm.locked_vm = mm.locked_vm.wrapping_add_signed(pages);
+        mm.locked_vm.add_signed(pages);
     }
     let stack = flags.contains(VmFlags::GROWSDOWN);
     if flags.contains(VmFlags::EXEC) && !flags.contains(VmFlags::WRITE) && !stack {
-        mm.exec_vm = mm.exec_vm.wrapping_add_signed(pages);
+        mm.exec_vm.add_signed(pages);
     } else if stack {
-        mm.stack_vm = mm.stack_vm.wrapping_add_signed(pages);
+        mm.stack_vm.add_signed(pages);
     } else if flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE {
-        mm.data_vm = mm.data_vm.wrapping_add_signed(pages);
+        mm.data_vm.add_signed(pages);
     }
 }

@@ -39,6 +39,7 @@ use crate::kernel::{Kernel, RssKind};
 use crate::layout::*;
 use crate::mm::{Mm, Rss};
 use crate::mm_table::MmId;
+use crate::pages::PageCount;
 use crate::pgtable::{self, Pte};
 use std::collections::HashMap;
 
@@ -253,7 +254,8 @@ fn check_mm(
     swapcounts: &mut HashMap<crate::swap::SwapEntry, u32>,
 ) {
     mm.vmas.check_invariants();
-    let (mut total, mut data, mut exec, mut stack, mut locked) = (0, 0, 0, 0, 0);
+    let zero = PageCount::ZERO;
+    let (mut total, mut data, mut exec, mut stack, mut locked) = (zero, zero, zero, zero, zero);
     for v in mm.vmas.iter() {
         assert!(
             v.start.is_multiple_of(PAGE_SIZE) && v.end.is_multiple_of(PAGE_SIZE),
@@ -263,7 +265,7 @@ fn check_mm(
         );
         assert!(v.end <= mm.space.task_size, "mm {id}: VMA above TASK_SIZE");
         assert!(!v.flags.contains(VmFlags::SHARED) || v.flags.contains(VmFlags::MAYSHARE));
-        let p = v.pages();
+        let p = PageCount::new(v.pages());
         total += p;
         if v.flags.contains(VmFlags::LOCKED) {
             locked += p;
@@ -329,7 +331,7 @@ fn check_mm(
                     "mm {id}: swap PTE at {va:#x} outside private anonymous memory"
                 );
                 *swapcounts.entry(e).or_default() += 1;
-                rss.swap += 1;
+                rss.swap += PageCount::new(1);
                 continue;
             }
             let pfn = pte.pfn();
@@ -364,9 +366,9 @@ fn check_mm(
                     assert_eq!((va - v.start) >> 12, u64::from(index), "mm {id}: wrong vDSO page at {va:#x}");
                     assert!(!pte.writable(), "mm {id}: writable vDSO page at {va:#x}");
                     match k.m.rss_kind(pfn) {
-                        RssKind::Anon => rss.anon += 1,
-                        RssKind::File => rss.file += 1,
-                        RssKind::Shmem => rss.shmem += 1,
+                        RssKind::Anon => rss.anon += PageCount::new(1),
+                        RssKind::File => rss.file += PageCount::new(1),
+                        RssKind::Shmem => rss.shmem += PageCount::new(1),
                     }
                     continue;
                 }
@@ -384,9 +386,9 @@ fn check_mm(
                 assert!(!v.flags.contains(VmFlags::SHARED), "mm {id}: anonymous page in a shared mapping");
             }
             match k.m.rss_kind(pfn) {
-                RssKind::Anon => rss.anon += 1,
-                RssKind::File => rss.file += 1,
-                RssKind::Shmem => rss.shmem += 1,
+                RssKind::Anon => rss.anon += PageCount::new(1),
+                RssKind::File => rss.file += PageCount::new(1),
+                RssKind::Shmem => rss.shmem += PageCount::new(1),
             }
         }
     }

@@ -159,7 +159,7 @@ impl Kernel {
     /// security_vm_enough_memory_mm for mm `id`: whether `pages` more may be committed
     /// (the check only; the charge follows from the VMA or object that takes the pages).
     pub(crate) fn may_commit(&self, id: MmId, pages: u64) -> bool {
-        let total_vm = self.mms.get(id).map(|m| m.total_vm);
+        let total_vm = self.mms.get(id).map(|m| m.total_vm.as_u64());
         self.m.vm_enough_memory(pages, total_vm, self.capable(id, Cap::SysAdmin))
     }
 

@@ -30,9 +30,10 @@
 //! traps an overflow there as the bug it would be, and `debug_assert!` states the bound where the
 //! proof is local. Counters that move by signed deltas (RSS, the VM counters) add them with
 //! `wrapping_add_signed`, and [`invariants`] checks that they equal what they count after every
-//! operation. Addresses and page counts are still plain `u64` inside the model (issue 11 asks for
-//! newtypes for them too); a front end that builds a value out of a trace or a script goes
-//! through the same system-call checks.
+//! operation. The address space's counters (RSS and the VM counters) are a [`pages::PageCount`];
+//! addresses, VMA sizes in pages and the other page counts (page-table pages, file charges) are
+//! still plain `u64` inside the model (issue 11 asks for newtypes for them too); a front end
+//! that builds a value out of a trace or a script goes through the same system-call checks.
 //!
 //! It depends only on `abi` (and `bitflags`); it must not depend on any front end (scenario
 //! language, replay, host comparison, `/proc` text), which all depend on it.
@@ -59,6 +60,7 @@ pub mod mm_table;
 pub mod oom;
 pub mod ops;
 pub mod page_cache;
+pub mod pages;
 pub mod pgtable;
 pub mod pgtable_geometry;
 pub mod reclaim;

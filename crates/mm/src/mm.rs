@@ -2,24 +2,25 @@
 //! counters.
 
 use crate::frame::Pfn;
+use crate::pages::PageCount;
 use crate::vma_tree::VmaTree;
 
 /// Resident-page counters of an address space (Linux `mm_rss_stat`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rss {
     /// MM_ANONPAGES.
-    pub anon: u64,
+    pub anon: PageCount,
     /// MM_FILEPAGES.
-    pub file: u64,
+    pub file: PageCount,
     /// MM_SHMEMPAGES.
-    pub shmem: u64,
+    pub shmem: PageCount,
     /// MM_SWAPENTS: swap PTEs (not resident, so not in [`Rss::total`]).
-    pub swap: u64,
+    pub swap: PageCount,
 }
 
 impl Rss {
     /// All resident pages.
-    pub fn total(&self) -> u64 {
+    pub fn total(&self) -> PageCount {
         self.anon + self.file + self.shmem
     }
 }
@@ -73,24 +74,24 @@ pub struct Mm {
     /// End of environment strings.
     pub env_end: u64,
     /// Pages in all VMAs.
-    pub total_vm: u64,
+    pub total_vm: PageCount,
     /// Pages of VM_LOCKED VMAs, plus `locked_vm_stale`.
-    pub locked_vm: u64,
+    pub locked_vm: PageCount,
     /// Pages that stay counted in `locked_vm` although no VMA holds them locked any more:
     /// MREMAP_DONTUNMAP unlocks the old VMA without uncounting it, as Linux does.
-    pub locked_vm_stale: u64,
+    pub locked_vm_stale: PageCount,
     /// Pages pinned.
-    pub pinned_vm: u64,
+    pub pinned_vm: PageCount,
     /// Pages of private writable non-stack VMAs.
-    pub data_vm: u64,
+    pub data_vm: PageCount,
     /// Pages of executable, non-writable, non-stack VMAs.
-    pub exec_vm: u64,
+    pub exec_vm: PageCount,
     /// Pages of stack VMAs.
-    pub stack_vm: u64,
+    pub stack_vm: PageCount,
     /// Highest total_vm seen (VmPeak).
-    pub hiwater_vm: u64,
+    pub hiwater_vm: PageCount,
     /// Highest RSS seen (VmHWM).
-    pub hiwater_rss: u64,
+    pub hiwater_rss: PageCount,
     /// Resident pages.
     pub rss: Rss,
     /// Page-table pages below the PGD.
@@ -126,15 +127,15 @@ impl Mm {
             arg_end: 0,
             env_start: 0,
             env_end: 0,
-            total_vm: 0,
-            locked_vm: 0,
-            locked_vm_stale: 0,
-            pinned_vm: 0,
-            data_vm: 0,
-            exec_vm: 0,
-            stack_vm: 0,
-            hiwater_vm: 0,
-            hiwater_rss: 0,
+            total_vm: PageCount::ZERO,
+            locked_vm: PageCount::ZERO,
+            locked_vm_stale: PageCount::ZERO,
+            pinned_vm: PageCount::ZERO,
+            data_vm: PageCount::ZERO,
+            exec_vm: PageCount::ZERO,
+            stack_vm: PageCount::ZERO,
+            hiwater_vm: PageCount::ZERO,
+            hiwater_rss: PageCount::ZERO,
             rss: Default::default(),
             pgtable_pages: 0,
             thp_disabled: false,

@@ -28,6 +28,7 @@ use crate::event::EventKind;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
 use crate::memcg::{MemcgEvent, MemcgId, ROOT_MEMCG};
+use crate::pages::PageCount;
 use abi::{Errno, SysResult};
 use std::fmt::Write;
 
@@ -91,7 +92,7 @@ impl Kernel {
             return None;
         }
         let swapents = mm.rss.swap;
-        let points = (mm.rss.total() + swapents + self.m.pgtables_pages(mm)) as i64;
+        let points = (mm.rss.total() + swapents + PageCount::new(self.m.pgtables_pages(mm))).as_u64() as i64;
         let adj = i64::from(t.oom_score_adj) * (totalpages / 1000) as i64;
         Some(points + adj)
     }
@@ -289,10 +290,10 @@ impl Kernel {
             "{who}: Killed process {} ({}) total-vm:{}kB, anon-rss:{}kB, file-rss:{}kB, shmem-rss:{}kB, UID:0 pgtables:{}kB oom_score_adj:{}",
             v.pid,
             v.comm,
-            mm.total_vm * 4,
-            mm.rss.anon * 4,
-            mm.rss.file * 4,
-            mm.rss.shmem * 4,
+            mm.total_vm.kib(),
+            mm.rss.anon.kib(),
+            mm.rss.file.kib(),
+            mm.rss.shmem.kib(),
             self.m.pgtables_pages(mm) * 4,
             v.oom_score_adj
         ));

@@ -64,7 +64,7 @@ fn dontunmap_leaves_an_empty_source() {
     assert_eq!(k.load(pid, b, 1).unwrap(), vec![3]);
     assert_eq!(k.load(pid, a, 1).unwrap(), vec![0]);
     // Linux keeps counting the old range in locked_vm.
-    assert_eq!(k.mm(pid).unwrap().locked_vm, 4);
+    assert_eq!(k.mm(pid).unwrap().locked_vm.as_u64(), 4);
     finish(k, pid);
 }
 
@@ -92,12 +92,12 @@ fn mlock_populates_and_counts() {
     let (mut k, pid) = setup();
     let a = anon(&mut k, pid, 0x1000_0000, 4 * P);
     k.mlock(pid, a + 1, 10).unwrap();
-    assert_eq!(k.mm(pid).unwrap().locked_vm, 1);
-    assert_eq!(k.mm(pid).unwrap().rss.anon, 1);
+    assert_eq!(k.mm(pid).unwrap().locked_vm.as_u64(), 1);
+    assert_eq!(k.mm(pid).unwrap().rss.anon.as_u64(), 1);
     k.mlock2(pid, a + P, P, MLOCK_ONFAULT).unwrap();
-    assert_eq!(k.mm(pid).unwrap().rss.anon, 1);
+    assert_eq!(k.mm(pid).unwrap().rss.anon.as_u64(), 1);
     k.munlock(pid, a, 4 * P).unwrap();
-    assert_eq!(k.mm(pid).unwrap().locked_vm, 0);
+    assert_eq!(k.mm(pid).unwrap().locked_vm.as_u64(), 0);
     let n = k.mmap(pid, 0, P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).unwrap();
     assert_eq!(k.mlock(pid, n, P), Err(Errno::ENOMEM));
     assert_eq!(k.mlockall(pid, MCL_ONFAULT), Err(Errno::EINVAL));

@@ -79,7 +79,7 @@ fn a_static_program_is_laid_out_like_linux_does() {
     assert_eq!((mm.start_code, mm.end_code), (0x40_1000, 0x40_3000));
     assert_eq!((mm.start_data, mm.end_data), (0x40_3e10, 0x40_4010));
     // One stack page (strings and tables) and the bss page cleared by padzero.
-    assert_eq!(mm.rss.anon, 2);
+    assert_eq!(mm.rss.anon.as_u64(), 2);
     // The tail of the last file page reads zero; the file bytes before it are the file's.
     assert_eq!(k.load(pid, 0x40_400f, 2).unwrap(), vec![0x5a, 0]);
     check_kernel(&k);

@@ -86,7 +86,7 @@ fn oom_score_adj_steers_the_choice_and_minus_1000_protects() {
     assert_eq!(k.set_oom_score_adj(tiny, -1001), Err(Errno::EINVAL));
     // proc_oom_score: (1000 + badness * 1000 / totalpages) * 2 / 3.
     k.set_oom_score_adj(tiny, 0).unwrap();
-    let pages = k.mm(tiny).unwrap().rss.total() + k.mm(tiny).unwrap().pgtable_pages;
+    let pages = k.mm(tiny).unwrap().rss.total().as_u64() + k.mm(tiny).unwrap().pgtable_pages;
     assert_eq!(k.oom_score(tiny), Ok((1000 + pages * 1000 / 4096) * 2 / 3));
     // Equal badness: the task met last (the newest) is chosen.
     let mut k = kernel(16 * MIB);

@@ -64,7 +64,7 @@ fn pageout_of_shared_anonymous_memory_swaps_written_pages_and_drops_the_read_one
     assert_eq!(k.machine().swap.pswpout, 6);
     assert_eq!(k.machine().swap.cached_pages(), 6, "written, still in the swap cache");
     let rss = k.mm(pid).unwrap().rss;
-    assert_eq!((rss.shmem, rss.swap), (0, 0), "no PTE left, and no swap PTE either");
+    assert_eq!((rss.shmem.as_u64(), rss.swap.as_u64()), (0, 0), "no PTE left, and no swap PTE either");
     let (vec, _) = k.mincore_vec(pid, a, 8 * P).unwrap();
     assert_eq!(vec, [1, 1, 1, 1, 1, 1, 0, 0]);
     // Back from the swap cache: minor faults, the slot freed at once.
@@ -74,7 +74,7 @@ fn pageout_of_shared_anonymous_memory_swaps_written_pages_and_drops_the_read_one
     assert_eq!(k.task(pid).unwrap().maj_flt, maj);
     assert_eq!(k.task(pid).unwrap().min_flt, min + 2);
     assert_eq!(k.machine().swap.free_pages(), free - 4);
-    assert_eq!(k.mm(pid).unwrap().rss.shmem, 2);
+    assert_eq!(k.mm(pid).unwrap().rss.shmem.as_u64(), 2);
     // The page only read reads back as zeros.
     assert_eq!(k.load(pid, a + 6 * P, 1).unwrap(), [0]);
     finish(k, pid);
@@ -153,7 +153,7 @@ fn swapoff_reads_shmem_pages_back_into_their_object_unmapped() {
     let f = object(&k, pid, a);
     assert!(k.machine().file(f).swapped.is_empty());
     assert_eq!(k.machine().file(f).cache.len(), 6);
-    assert_eq!(k.mm(pid).unwrap().rss.shmem, 0, "back in the object, mapped by nobody");
+    assert_eq!(k.mm(pid).unwrap().rss.shmem.as_u64(), 0, "back in the object, mapped by nobody");
     for i in 0..6 {
         assert_eq!(k.load(pid, a + i * P, 1).unwrap(), [i as u8 + 1]);
     }

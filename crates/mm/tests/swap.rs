@@ -58,8 +58,8 @@ fn pageout_writes_pages_to_consecutive_slots_and_keeps_them_cached() {
     assert_eq!(k.machine().swap.pswpout, 8);
     assert_eq!(k.machine().swap.cached_pages(), 8);
     assert_eq!(k.machine().swap.free_pages(), k.machine().swap.total_pages() - 8);
-    assert_eq!(k.mm(pid).unwrap().rss.swap, 8);
-    assert_eq!(k.mm(pid).unwrap().rss.anon, 0);
+    assert_eq!(k.mm(pid).unwrap().rss.swap.as_u64(), 8);
+    assert_eq!(k.mm(pid).unwrap().rss.anon.as_u64(), 0);
     // Still in the swap cache: resident for mincore, and touching is a minor fault.
     assert_eq!(k.mincore_vec(pid, a, 8 * P).unwrap().0, vec![1; 8]);
     let before = maj_min(&k, pid);
@@ -118,7 +118,7 @@ fn fork_shares_slots_and_halves_swap_pss() {
     // Neither keeps the exclusive mark.
     assert_eq!(swap_slot(&k, pid, a), Some((1, false)));
     assert_eq!(swap_slot(&k, child, a), Some((1, false)));
-    assert_eq!(k.mm(child).unwrap().rss.swap, 4);
+    assert_eq!(k.mm(child).unwrap().rss.swap.as_u64(), 4);
     // The child writes page 0: it gets its own copy; the parent still has the slot.
     k.store(child, a, &[0x55]).unwrap();
     assert_eq!(k.load(pid, a, 1).unwrap(), vec![1]);
@@ -211,15 +211,15 @@ fn swapoff_brings_everything_back() {
     assert_eq!(k.swapoff("/nope"), Err(Errno::EINVAL));
     k.swapoff("/swapfile").unwrap();
     assert!(k.machine().swap.devices.is_empty());
-    assert_eq!(k.mm(pid).unwrap().rss.swap, 0);
-    assert_eq!(k.mm(pid).unwrap().rss.anon, 8);
+    assert_eq!(k.mm(pid).unwrap().rss.swap.as_u64(), 0);
+    assert_eq!(k.mm(pid).unwrap().rss.anon.as_u64(), 8);
     for i in 0..8 {
         assert_eq!(swap_slot(&k, pid, a + i * P), None);
         assert_eq!(k.load(pid, a + i * P, 1).unwrap(), vec![i as u8 + 1]);
     }
     // Without swap, MADV_PAGEOUT leaves anonymous memory where it is.
     k.madvise(pid, a, 8 * P, MADV_PAGEOUT).unwrap();
-    assert_eq!(k.mm(pid).unwrap().rss.anon, 8);
+    assert_eq!(k.mm(pid).unwrap().rss.anon.as_u64(), 8);
     finish(k, &[pid]);
 }
 

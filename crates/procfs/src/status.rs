@@ -10,15 +10,15 @@ fn line(s: &mut String, name: &str, kb: u64) {
 /// The Vm*/Rss* lines of `/proc/PID/status`, in Linux's order.
 pub fn status(k: &Kernel, pid: Pid) -> SysResult<String> {
     let mm = k.mm(pid)?;
-    let kb = |pages: u64| pages << 2;
+    let kb = |pages: mm::pages::PageCount| pages.kib();
     let rss = mm.rss.total();
     let hiwater_rss = mm.hiwater_rss.max(rss);
     let hiwater_vm = mm.hiwater_vm.max(mm.total_vm);
     let text_bytes = {
         let t = ((mm.end_code + 4095) & !4095).saturating_sub(mm.start_code & !4095);
-        t.min(mm.exec_vm << 12)
+        t.min(mm.exec_vm.bytes())
     };
-    let lib_bytes = (mm.exec_vm << 12) - text_bytes;
+    let lib_bytes = mm.exec_vm.bytes() - text_bytes;
     let mut s = String::new();
     line(&mut s, "VmPeak", kb(hiwater_vm));
     line(&mut s, "VmSize", kb(mm.total_vm));

@@ -433,10 +433,10 @@ impl Totals {
             }
             seen.push(id);
             if let Ok(mm) = k.mm(task.pid) {
-                t.vm_kb += mm.total_vm * 4;
-                t.anon_kb += mm.rss.anon * 4;
-                t.file_kb += mm.rss.file * 4;
-                t.shmem_kb += mm.rss.shmem * 4;
+                t.vm_kb += mm.total_vm.kib();
+                t.anon_kb += mm.rss.anon.kib();
+                t.file_kb += mm.rss.file.kib();
+                t.shmem_kb += mm.rss.shmem.kib();
                 t.vmas += mm.map_count() as u64;
             }
         }

@@ -12,6 +12,7 @@ use crate::frame::PageFlags;
 use crate::kernel::{rss_add, Kernel, Pid, RssKind, Task};
 use crate::layout::*;
 use crate::mm_table::MmId;
+use crate::pages::PageCount;
 use crate::pgtable::{self, Pte, PteFlags};
 use abi::{Errno, SysResult};
 
@@ -171,7 +172,7 @@ impl Kernel {
             rss_add(mm, RssKind::Anon, anon);
             rss_add(mm, RssKind::File, file);
             rss_add(mm, RssKind::Shmem, shmem);
-            mm.rss.swap += swap;
+            mm.rss.swap += PageCount::new(swap);
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ use crate::flags::VmFlags;
 use crate::kernel::{vm_stat_account, Cap, Kernel, Pid, Rlimit};
 use crate::layout::*;
 use crate::mm_table::MmId;
+use crate::pages::PageCount;
 use crate::pgtable;
 use abi::*;
 
@@ -55,7 +56,7 @@ impl Kernel {
         if !self.can_do_mlock(id) {
             return Err(Errno::EPERM);
         }
-        let limit = self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT;
+        let limit = PageCount::of_len(self.rlimit(id, Rlimit::Memlock));
         let total_vm = self.mms[id].total_vm;
         if flags & MCL_CURRENT != 0 && total_vm > limit && !self.capable(id, Cap::IpcLock) {
             return Err(Errno::ENOMEM);
@@ -96,12 +97,12 @@ impl Kernel {
             return Err(Errno::EPERM);
         }
         let (start, len) = Self::mlock_range(addr, len);
-        let limit = self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT;
-        let mut locked = (len >> PAGE_SHIFT) + self.mms[id].locked_vm;
+        let limit = PageCount::of_len(self.rlimit(id, Rlimit::Memlock));
+        let mut locked = PageCount::of_len(len) + self.mms[id].locked_vm;
         let cap = self.capable(id, Cap::IpcLock);
         if locked > limit && !cap {
             // Pages of the range already locked are not counted twice.
-            locked -= self.count_mlocked_pages(id, start, len);
+            locked -= PageCount::new(self.count_mlocked_pages(id, start, len));
         }
         let r =
             if locked <= limit || cap { self.apply_vma_lock_flags(id, start, len, flags) } else { Err(Errno::ENOMEM) };

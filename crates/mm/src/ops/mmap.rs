@@ -6,6 +6,7 @@ use crate::flags::VmFlags;
 use crate::kernel::{can_merge, Cap, Kernel, Pid, Rlimit};
 use crate::layout::*;
 use crate::mm_table::MmId;
+use crate::pages::PageCount;
 use crate::vma::{Vma, VmaFile};
 use abi::*;
 
@@ -228,14 +229,14 @@ impl Kernel {
     /// Checks RLIMIT_AS and RLIMIT_DATA for `pages` more of a VMA with `flags` (may_expand_vm).
     pub(crate) fn may_expand_vm(&self, id: MmId, flags: VmFlags, pages: u64) -> bool {
         let mm = &self.mms[id];
-        if mm.total_vm + pages > self.rlimit(id, Rlimit::As) >> PAGE_SHIFT {
+        if mm.total_vm + PageCount::new(pages) > PageCount::of_len(self.rlimit(id, Rlimit::As)) {
             return false;
         }
         let data = flags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::GROWSDOWN) == VmFlags::WRITE;
         let limit = self.rlimit(id, Rlimit::Data);
         // Linux lets a soft limit of 0 pass while the hard limit allows (the Valgrind
         // workaround); the model's hard limits are unlimited.
-        if data && mm.data_vm + pages > limit >> PAGE_SHIFT && limit != 0 {
+        if data && mm.data_vm + PageCount::new(pages) > PageCount::of_len(limit) && limit != 0 {
             return false;
         }
         true
@@ -251,8 +252,8 @@ impl Kernel {
         if !flags.contains(VmFlags::LOCKED) || self.capable(id, Cap::IpcLock) {
             return true;
         }
-        let locked = (bytes >> PAGE_SHIFT) + self.mms[id].locked_vm;
-        locked <= self.rlimit(id, Rlimit::Memlock) >> PAGE_SHIFT
+        let locked = PageCount::of_len(bytes) + self.mms[id].locked_vm;
+        locked <= PageCount::of_len(self.rlimit(id, Rlimit::Memlock))
     }
 
     /// get_unmapped_area: where a mapping of `len` bytes goes.

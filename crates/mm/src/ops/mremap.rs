@@ -23,6 +23,7 @@ use crate::flags::VmFlags;
 use crate::kernel::{can_merge, Kernel, Pid};
 use crate::layout::*;
 use crate::mm_table::MmId;
+use crate::pages::PageCount;
 use crate::pgtable::{self, Pte};
 use crate::vma::Vma;
 use abi::*;
@@ -465,7 +466,7 @@ impl Kernel {
             }
         });
         if old.flags.contains(VmFlags::LOCKED) {
-            mm.locked_vm_stale += old.pages();
+            mm.locked_vm_stale += PageCount::new(old.pages());
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::event::EventKind;
 use crate::frame::{PageFlags, Pfn};
 use crate::kernel::{rss_add, Kernel, RssKind};
 use crate::layout::*;
+use crate::pages::PageCount;
 use crate::pgtable::{Pte, PteFlags};
 use abi::{Errno, SysResult};
 
@@ -157,7 +158,7 @@ impl Kernel {
         self.m.swap.put(e);
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, 1);
-        mm.rss.swap -= 1;
+        mm.rss.swap -= PageCount::new(1);
         let pid = self.task_of_mm(id).map_or(0, |t| t.pid);
         self.m.log(pid, va, false, EventKind::Unuse { swap_type: e.swap_type, offset: e.offset });
     }

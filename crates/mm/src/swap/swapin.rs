@@ -29,6 +29,7 @@ use crate::frame::{Owner, PageFlags, Pfn};
 use crate::kernel::{rss_add, Kernel, RssKind};
 use crate::layout::*;
 use crate::ops::fault::{FaultError, FaultInfo, FaultOutcome, Mapped, RssDelta};
+use crate::pages::PageCount;
 use crate::pgtable::Pte;
 use crate::vma::Vma;
 
@@ -170,7 +171,7 @@ impl Kernel {
         }
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, 1);
-        mm.rss.swap -= 1;
+        mm.rss.swap -= PageCount::new(1);
         let mut rss = RssDelta::one(RssKind::Anon);
         rss.swap = -1;
         let swapped_in = FaultOutcome::new(major, Mapped::SwapIn { swap_type: e.swap_type, offset: e.offset }, rss);

@@ -20,6 +20,7 @@ use super::SwapEntry;
 use crate::event::EventKind;
 use crate::frame::{Owner, PageFlags, Pfn};
 use crate::kernel::{rss_add, Kernel, RssKind};
+use crate::pages::PageCount;
 
 /// What happened to a page reclaim tried to swap out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +84,7 @@ impl Kernel {
         self.m.swap.dup(e);
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, -1);
-        mm.rss.swap += 1;
+        mm.rss.swap += PageCount::new(1);
     }
 
     /// pageout and the end of shrink_folio_list for a swap-cache page just unmapped.
@@ -172,7 +173,7 @@ impl Kernel {
     /// zap of one swap PTE (`free_swap_and_cache`): the slot loses a reference, and when
     /// none is left the swap-cache page goes too if nothing maps it.
     pub(crate) fn zap_swap_pte(&mut self, id: crate::mm_table::MmId, e: SwapEntry) {
-        self.mm_mut(id).rss.swap -= 1;
+        self.mm_mut(id).rss.swap -= PageCount::new(1);
         if self.m.swap.put(e) == 0 {
             self.try_to_reclaim_swap(e);
         }

@@ -130,14 +130,14 @@ impl Interpreter {
             pte.mapped().then(|| pte.pfn().as_u64())
         };
         Ok(match func {
-            Func::Rss => mm.rss.total() * PAGE_SIZE,
+            Func::Rss => mm.rss.total().bytes(),
             // smaps keeps Pss in bytes << 12; the sum over VMAs is exact until shifted back.
             Func::Pss => mm.vmas.iter().map(|v| procfs::vma_usage(k, mm, v).pss).sum::<u64>() >> 12,
-            Func::Anon => mm.rss.anon * PAGE_SIZE,
-            Func::FileRss => mm.rss.file * PAGE_SIZE,
-            Func::Shmem => mm.rss.shmem * PAGE_SIZE,
+            Func::Anon => mm.rss.anon.bytes(),
+            Func::FileRss => mm.rss.file.bytes(),
+            Func::Shmem => mm.rss.shmem.bytes(),
             Func::Vmas => mm.map_count() as u64,
-            Func::Vmsize => mm.total_vm * PAGE_SIZE,
+            Func::Vmsize => mm.total_vm.bytes(),
             Func::Minflt => task.map(|t| t.min_flt).unwrap_or(0),
             Func::Majflt => task.map(|t| t.maj_flt).unwrap_or(0),
             Func::Pid => u64::from(pid),

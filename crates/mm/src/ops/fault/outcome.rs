@@ -11,6 +11,7 @@ use crate::accounting::RssKind;
 use crate::event::EventKind;
 use crate::kernel::{Access, Pid};
 use crate::mm_table::MmId;
+use crate::pages::PageCount;
 use crate::vma::Vma;
 
 /// A fault the handler is resolving (`struct vm_fault`).
@@ -119,7 +120,7 @@ impl RssDelta {
 
     /// The change from `before` to `after`.
     pub fn between(before: &crate::mm::Rss, after: &crate::mm::Rss) -> Self {
-        let diff = |a: u64, b: u64| b.wrapping_sub(a) as i64;
+        let diff = |a: PageCount, b: PageCount| b.as_u64().wrapping_sub(a.as_u64()) as i64;
         RssDelta {
             anon: diff(before.anon, after.anon),
             file: diff(before.file, after.file),
@@ -207,8 +208,18 @@ mod tests {
 
     #[test]
     fn rss_delta_between_counts_drops_as_negative() {
-        let before = crate::mm::Rss { anon: 3, file: 5, shmem: 0, swap: 2 };
-        let after = crate::mm::Rss { anon: 4, file: 5, shmem: 0, swap: 1 };
+        let before = crate::mm::Rss {
+            anon: PageCount::new(3),
+            file: PageCount::new(5),
+            shmem: PageCount::ZERO,
+            swap: PageCount::new(2),
+        };
+        let after = crate::mm::Rss {
+            anon: PageCount::new(4),
+            file: PageCount::new(5),
+            shmem: PageCount::ZERO,
+            swap: PageCount::new(1),
+        };
         let d = RssDelta::between(&before, &after);
         assert_eq!(d, RssDelta { anon: 1, file: 0, shmem: 0, swap: -1 });
     }
