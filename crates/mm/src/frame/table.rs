@@ -443,7 +443,10 @@ impl FrameTable {
         }
     }
 
-    fn stored(&self, pfn: Pfn) -> &[u8] {
+    /// The bytes the frame stores: a prefix of the page (possibly empty) beyond which every
+    /// byte is zero. Cheaper than [`FrameTable::page`] for a consumer that keeps only the
+    /// bytes that are not trailing zeros (a swap slot).
+    pub fn stored(&self, pfn: Pfn) -> &[u8] {
         match &self.chunks[chunk_index(pfn)] {
             Some(c) => c.data[slot_index(pfn)].as_ref().map(FrameData::bytes).unwrap_or(&[]),
             None => &[],

@@ -172,9 +172,10 @@ impl SwapDevice {
         None
     }
 
-    /// Stores the bytes of a page written to `offset`.
+    /// Stores the bytes of a page written to `offset`: `bytes` is the page, or a prefix of
+    /// it when the rest is zero.
     pub fn write(&mut self, offset: u64, bytes: &[u8]) {
-        let used = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let used = without_trailing_zeros(bytes).len();
         if used == 0 {
             self.data.remove(&offset);
         } else {
@@ -206,6 +207,29 @@ impl SwapDevice {
             assert!(self.slots.contains_key(o), "{}: bytes kept for free slot {o}", self.path);
         }
     }
+}
+
+/// `bytes` up to its last byte that is not zero. Whole words are tested first: a page
+/// written near its start is thousands of zeros, which a byte-at-a-time scan from the end
+/// walks one by one.
+fn without_trailing_zeros(bytes: &[u8]) -> &[u8] {
+    const WORD: usize = std::mem::size_of::<u64>();
+    let mut end = bytes.len();
+    while end > 0 && end % WORD != 0 && bytes[end - 1] == 0 {
+        end -= 1;
+    }
+    if end % WORD == 0 {
+        let zero_words = bytes[..end]
+            .chunks_exact(WORD)
+            .rev()
+            .take_while(|w| u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) == 0)
+            .count();
+        end -= zero_words * WORD;
+    }
+    while end > 0 && bytes[end - 1] == 0 {
+        end -= 1;
+    }
+    &bytes[..end]
 }
 
 #[cfg(test)]
@@ -263,5 +287,25 @@ mod tests {
         assert_eq!(d.data_bytes(), 11);
         d.write(o, &[0; 4096]);
         assert_eq!(d.read(o), &[] as &[u8]);
+    }
+
+    #[test]
+    fn trailing_zeros_go_at_every_length_and_position() {
+        // Against the byte-at-a-time definition, for every length up to three words and
+        // every position of the last byte that is not zero.
+        for len in 0..=24 {
+            for last in (0..len).map(Some).chain([None]) {
+                let mut bytes = vec![0u8; len];
+                if let Some(i) = last {
+                    bytes[i] = 7;
+                    bytes[..i].iter_mut().step_by(3).for_each(|b| *b = 1);
+                }
+                let expect = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                assert_eq!(without_trailing_zeros(&bytes).len(), expect, "len {len}, last {last:?}");
+            }
+        }
+        let mut page = vec![0u8; 4096];
+        page[0] = 1;
+        assert_eq!(without_trailing_zeros(&page), &[1]);
     }
 }

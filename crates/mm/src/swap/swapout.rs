@@ -98,8 +98,10 @@ impl Kernel {
     ) -> SwapOutResult {
         let dirty = self.m.frames.meta(pfn).flags.contains(PageFlags::DIRTY);
         if dirty {
-            let page = self.m.frames.page(pfn);
-            self.m.swap.devices[e.swap_type as usize].as_mut().expect("active device").write(e.offset, &page);
+            // The frame's stored prefix is the page: the rest reads as zero, which the slot
+            // does not keep anyway.
+            let page = self.m.frames.stored(pfn);
+            self.m.swap.devices[e.swap_type as usize].as_mut().expect("active device").write(e.offset, page);
             self.m.swap.pswpout += 1;
             self.m.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
             self.m.log(pid, va, false, EventKind::SwapWrite { swap_type: e.swap_type, offset: e.offset });
