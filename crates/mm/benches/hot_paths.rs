@@ -1,8 +1,8 @@
 //! Benchmarks of the model's hot paths (`cargo bench -p mm`): page-table walk, VMA lookup,
 //! free-gap search, the anonymous fault, the file read fault (fault-around), the COW copy,
-//! fork's copy of the page tables, and fork plus exit. They use the public API only, and the
-//! allocator the `mmsim` binary uses; `mmsim bench` compares whole workloads with the host
-//! kernel.
+//! fork's copy of the page tables, fork plus exit, and swap-out. They use the public API
+//! only, and the allocator the `mmsim` binary uses; `mmsim bench` compares whole workloads
+//! with the host kernel.
 
 use abi::*;
 use mm::{pgtable, Config, Kernel, Pid};
@@ -101,6 +101,28 @@ fn file_read_fault(b: divan::Bencher, pages: u64) {
             for i in 0..pages {
                 k.load_into(p, a + i * 4096, &mut byte).unwrap();
             }
+            k
+        });
+}
+
+/// MADV_PAGEOUT of anonymous pages each written with one byte: the write of every page to
+/// its swap slot (the swap-out row of `mmsim bench`).
+#[divan::bench(args = [64, 4096])]
+fn swap_out(b: divan::Bencher, pages: u64) {
+    b.counter(divan::counter::ItemsCount::new(pages as usize))
+        .with_inputs(|| {
+            let (mut k, p) = kernel();
+            let spec =
+                mm::swap::SwapSpec { path: "/swap".into(), size: (pages + 1) * 4096, priority: None, partition: false };
+            k.swapon(&spec).unwrap();
+            let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
+            for i in 0..pages {
+                k.store(p, a + i * 4096, &[1]).unwrap();
+            }
+            (k, p, a)
+        })
+        .bench_local_values(|(mut k, p, a)| {
+            k.madvise(p, a, pages * 4096, MADV_PAGEOUT).unwrap();
             k
         });
 }
