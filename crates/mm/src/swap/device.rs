@@ -215,10 +215,10 @@ impl SwapDevice {
 fn without_trailing_zeros(bytes: &[u8]) -> &[u8] {
     const WORD: usize = std::mem::size_of::<u64>();
     let mut end = bytes.len();
-    while end > 0 && end % WORD != 0 && bytes[end - 1] == 0 {
+    while end > 0 && end & (WORD - 1) != 0 && bytes[end - 1] == 0 {
         end -= 1;
     }
-    if end % WORD == 0 {
+    if end & (WORD - 1) == 0 {
         let zero_words = bytes[..end]
             .chunks_exact(WORD)
             .rev()
