@@ -82,6 +82,10 @@ pub fn check_kernel(k: &Kernel) {
         }
         check_mm(k, id, mm, &mut mapcounts, &mut lockcounts, &mut swapcounts);
     }
+    // Every user page-table frame is a table of one address space in the profile's
+    // geometry, or its root: the frames the tables take (MemFree) follow the geometry.
+    let user_tables: u64 = k.mms.iter().map(|(_, mm)| mm.pgtable_pages + 1).sum();
+    assert_eq!(k.m.frames.pagetable_frames, user_tables, "page-table frames that are no address space's tables");
     let zero = k.m.frames.zero_pfn();
     for (pfn, meta) in k.m.frames.allocated() {
         let mapped = mapcounts.get(&pfn).copied().unwrap_or(0);
@@ -294,27 +298,32 @@ fn check_mm(
     assert_eq!(mm.exec_vm, exec, "mm {id}: exec_vm");
     assert_eq!(mm.stack_vm, stack, "mm {id}: stack_vm");
     assert_eq!(mm.locked_vm, locked + mm.locked_vm_stale, "mm {id}: locked_vm");
+    // The tables are stored in the profile's geometry: VmPTE is the tables the walk reaches
+    // below the root, and the one PAE's page-table isolation keeps outside it.
+    let geometry = k.m.frames.page_table_geometry();
+    assert_eq!(
+        mm.pti_pmd.is_some(),
+        geometry.preallocated_outside_walk > 0,
+        "mm {id}: the isolation PMD does not follow the geometry"
+    );
+    if let Some(pmd) = mm.pti_pmd {
+        assert_eq!(k.m.frames.meta(pmd).owner, Owner::PageTable, "mm {id}: the isolation PMD is not a page table");
+    }
     assert_eq!(
         mm.pgtable_pages,
-        pgtable::count_tables(&k.m.frames, mm.pgd),
+        pgtable::count_tables(&k.m.frames, mm.pgd) + u64::from(mm.pti_pmd.is_some()),
         "mm {id}: VmPTE does not match the tables reachable"
     );
-    // The profile's geometry: its PTE tables are unions of whole stored leaves, all below
-    // the addresses its walk translates, so it has at least one table per span that holds a
-    // leaf and never more than the stored leaves and the preallocated tables.
-    let geometry = k.m.config.page_table_geometry();
-    let leaves = pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE);
+    // The root uses only its level's entries (a PAE PDPT has four), and the leaves lie
+    // below the addresses the walk translates.
+    let root_entries = geometry.levels[0].entries() as usize;
+    assert!(
+        k.m.frames.table(mm.pgd)[root_entries..].iter().all(|&e| e == 0),
+        "mm {id}: entries past the root level's {root_entries}"
+    );
     let reach = 1u64 << geometry.address_bits();
+    let leaves = pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE);
     assert!(leaves.iter().all(|&(va, _)| va < reach), "mm {id}: a leaf table beyond the profile's address width");
-    if !geometry.stored {
-        let derived = k.m.pgtables_pages(mm) - geometry.preallocated;
-        let per_table = geometry.pte_table_span() / crate::layout::PMD_SIZE;
-        assert!(
-            derived <= leaves.len() as u64 && leaves.len() as u64 <= derived * per_table,
-            "mm {id}: {derived} page tables of the profile for {} stored leaves",
-            leaves.len()
-        );
-    }
     let zero = k.m.frames.zero_pfn();
     let mut rss = Rss::default();
     for (base, table) in pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE) {

@@ -216,9 +216,9 @@ impl Kernel {
     /// Allocates an address space with no VMAs and one user (mm_alloc), laid out for the
     /// configured stack limit without randomization.
     pub(crate) fn new_mm(&mut self) -> SysResult<MmId> {
-        let pgd = pgtable::alloc_root(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
+        let roots = pgtable::pgd_alloc(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
         let base = Self::mmap_base_for(self.m.config.rlimit_stack, self.m.config.stack_guard_gap);
-        let mm = Mm::new(pgd, self.m.config.stack_guard_gap, base);
+        let mm = Mm::new(roots, self.m.config.stack_guard_gap, base);
         Ok(self.insert_mm(mm))
     }
 

@@ -117,12 +117,13 @@ impl Machine {
     /// The page-table pages of `mm` in the profile's page-table geometry
     /// (`mm_pgtables_bytes` / 4 KiB): what VmPTE, the OOM report and OOM badness count.
     pub fn pgtables_pages(&self, mm: &crate::Mm) -> u64 {
-        self.config.page_table_geometry().table_pages(&self.frames, mm.pgd, mm.pgtable_pages)
+        mm.pgtable_pages
     }
 
     /// A machine with `config`'s RAM free, no files and an empty event log.
     pub(crate) fn new(config: Config) -> Self {
         let mut frames = FrameTable::new(config.ram_bytes / PAGE_SIZE);
+        frames.set_page_table_geometry(config.page_table_geometry());
         let kalloc = crate::kalloc::KernelAlloc::boot(config.kernel_arch, &mut frames);
         let events = EventLog::new(config.event_capacity);
         Machine {

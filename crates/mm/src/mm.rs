@@ -94,8 +94,11 @@ pub struct Mm {
     pub hiwater_rss: PageCount,
     /// Resident pages.
     pub rss: Rss,
-    /// Page-table pages below the PGD.
+    /// Page-table pages below the PGD (`mm_pgtables_bytes` in pages), `pti_pmd` included.
     pub pgtable_pages: u64,
+    /// PAE with page-table isolation: the PMD of the user copy of the PDPT's kernel entry,
+    /// made with the root and freed with it, outside the user walk.
+    pub pti_pmd: Option<Pfn>,
     /// THP is disabled for this address space (prctl PR_SET_THP_DISABLE, MMF_DISABLE_THP):
     /// smaps says THPeligible 0 and MADV_COLLAPSE fails.
     pub thp_disabled: bool,
@@ -104,12 +107,13 @@ pub struct Mm {
 }
 
 impl Mm {
-    /// An address space with no VMAs and one user, its page-table root at `pgd`, laid out
-    /// top-down from `mmap_base`.
-    pub(crate) fn new(pgd: Pfn, stack_guard_gap: u64, mmap_base: u64) -> Mm {
+    /// An address space with no VMAs and one user, with the page tables `roots` (the root
+    /// and what the geometry preallocates with it), laid out top-down from `mmap_base`.
+    pub(crate) fn new(roots: crate::pgtable::RootTables, stack_guard_gap: u64, mmap_base: u64) -> Mm {
         Mm {
             vmas: VmaTree::new(stack_guard_gap),
-            pgd,
+            pgd: roots.root,
+            pti_pmd: roots.pti_pmd,
             users: 1,
             count: 1,
             space: crate::space::UserSpace::x86_64(),
@@ -137,7 +141,7 @@ impl Mm {
             hiwater_vm: PageCount::ZERO,
             hiwater_rss: PageCount::ZERO,
             rss: Default::default(),
-            pgtable_pages: 0,
+            pgtable_pages: roots.counted,
             thp_disabled: false,
             def_flags: crate::flags::VmFlags::empty(),
         }
@@ -146,7 +150,15 @@ impl Mm {
     /// An address space with nothing in it, for unit tests that need one.
     #[cfg(test)]
     pub(crate) fn empty_for_tests() -> Mm {
-        Mm::new(Pfn::new(0), 0, 0)
+        Mm::new(crate::pgtable::RootTables::NONE, 0, 0)
+    }
+
+    /// Gives this address space the page tables `roots` (a fork's child, made without any).
+    pub(crate) fn set_roots(&mut self, roots: crate::pgtable::RootTables) {
+        debug_assert_eq!(self.pgtable_pages, 0, "an address space gets its roots once");
+        self.pgd = roots.root;
+        self.pti_pmd = roots.pti_pmd;
+        self.pgtable_pages = roots.counted;
     }
 
     /// Number of VMAs (`map_count`).

@@ -1,13 +1,20 @@
-//! x86-64 four-level page tables: PGD → PUD → PMD → PTE, 512 eight-byte entries per level,
-//! 48-bit virtual addresses, 4 KiB pages.
+//! Page tables in the kernel profile's geometry ([`crate::pgtable_geometry`]): x86-64's four
+//! levels (PGD → PUD → PMD → PTE, 512 entries each), i386 PAE's three (PDPT → PMD → PTE) or
+//! i386's two (page directory → PTE, 1024 entries each, a PTE table mapping 4 MiB). Walks,
+//! allocation and freeing follow the geometry's levels, so a table lives exactly as long as
+//! its Linux counterpart does (without PAE a PTE table stays while any of its 4 MiB is still
+//! mapped, and fork or mremap copies one whenever the source has it).
 //!
-//! Every table is a frame from the frame allocator whose contents are its 512 entries, so
-//! page-table memory is real and accounted (VmPTE counts PUD, PMD and PTE tables, as Linux's
-//! `mm_pgtables_bytes` does). The functions here only walk and edit tables; what an entry
-//! means for a page (refcounts, rmap) is the caller's business.
+//! Every table is a frame from the frame allocator whose contents are its entries, so
+//! page-table memory is real and accounted (VmPTE counts the tables below the root, as
+//! Linux's `mm_pgtables_bytes` does). Entries are kept in the model's 64-bit form whatever the
+//! geometry's entry width (an i386 entry has the same low flag bits and frame number; what it
+//! lacks, NX, no i386 process without PAE can ask for). The functions here only walk and edit
+//! tables; what an entry means for a page (refcounts, rmap) is the caller's business.
 
 use crate::frame::{FrameTable, Owner, PageFlags, Pfn};
 use crate::layout::PAGE_SHIFT;
+use crate::pgtable_geometry::PageTableGeometry;
 use bitflags::bitflags;
 
 bitflags! {
@@ -87,24 +94,89 @@ impl Pte {
     }
 }
 
-/// Index into the table at `level` (3 = PGD, 2 = PUD, 1 = PMD, 0 = PTE) for `va`.
-pub fn index(va: u64, level: u32) -> usize {
-    ((va >> (PAGE_SHIFT + 9 * level)) & 511) as usize
+/// The shape of the tables `frames` holds.
+fn geometry(frames: &FrameTable) -> PageTableGeometry {
+    frames.page_table_geometry()
 }
 
-/// Bytes covered by one entry at `level`.
-pub fn entry_span(level: u32) -> u64 {
-    1u64 << (PAGE_SHIFT + 9 * level)
+/// Index into the table at `level` (0 = PTE table, 1 = the table above it ... the root is
+/// level `depth - 1`) for `va`, in the geometry of `frames`.
+pub fn index_in(frames: &FrameTable, va: u64, level: u32) -> usize {
+    geometry(frames).table_level(level).index(va) as usize
+}
+
+/// Index of `va` in its PTE table.
+pub fn pte_index(frames: &FrameTable, va: u64) -> usize {
+    index_in(frames, va, 0)
+}
+
+/// Bytes covered by one entry of a table at `level`.
+pub fn entry_span_in(frames: &FrameTable, level: u32) -> u64 {
+    geometry(frames).table_level(level).entry_span()
+}
+
+/// Bytes one PTE table maps (2 MiB on x86-64 and PAE, 4 MiB without PAE).
+pub fn leaf_span(frames: &FrameTable) -> u64 {
+    geometry(frames).pte_table_span()
 }
 
 const TABLE_ENTRY: PteFlags =
     PteFlags::PRESENT.union(PteFlags::WRITABLE).union(PteFlags::USER).union(PteFlags::ACCESSED);
 
-/// Allocates an empty top-level table (PGD).
+/// Allocates an empty top-level table (PGD), and nothing below it.
 pub fn alloc_root(frames: &mut FrameTable) -> Option<Pfn> {
     let pfn = frames.alloc(Owner::PageTable, PageFlags::PGTABLE)?;
     frames.table_mut(pfn);
     Some(pfn)
+}
+
+/// The tables an address space gets when it is made (`pgd_alloc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RootTables {
+    /// The root of the walk.
+    pub root: Pfn,
+    /// PAE with page-table isolation: the PMD of the user copy of the PDPT's kernel entry,
+    /// counted with the address space's tables but outside its walk.
+    pub pti_pmd: Option<Pfn>,
+    /// Tables below the root counted in the address space: the preallocated ones in the
+    /// walk and `pti_pmd`.
+    pub counted: u64,
+}
+
+impl RootTables {
+    /// No tables at all (an address space that gets its tables later).
+    pub const NONE: RootTables = RootTables { root: Pfn::new(0), pti_pmd: None, counted: 0 };
+}
+
+/// Allocates the root and what the geometry preallocates with it (PAE: a PMD for each PDPT
+/// entry and the isolation copy's). `None` when memory is exhausted (nothing is kept).
+pub fn pgd_alloc(frames: &mut FrameTable) -> Option<RootTables> {
+    let g = geometry(frames);
+    let root = alloc_root(frames)?;
+    let mut counted = 0;
+    for i in 0..g.preallocated_in_walk {
+        let Some(t) = frames.alloc(Owner::PageTable, PageFlags::PGTABLE) else {
+            free_tables(frames, root, 0, 0, 0, 0);
+            frames.free(root);
+            return None;
+        };
+        frames.table_mut(t);
+        frames.table_mut(root)[i as usize] = Pte::new(t, TABLE_ENTRY).0;
+        counted += 1;
+    }
+    let pti_pmd = if g.preallocated_outside_walk > 0 {
+        let Some(t) = frames.alloc(Owner::PageTable, PageFlags::PGTABLE) else {
+            free_tables(frames, root, 0, 0, 0, 0);
+            frames.free(root);
+            return None;
+        };
+        frames.table_mut(t);
+        counted += 1;
+        Some(t)
+    } else {
+        None
+    };
+    Some(RootTables { root, pti_pmd, counted })
 }
 
 /// Returns the leaf (PTE-level) table covering `va`, if it exists.
@@ -115,7 +187,7 @@ pub fn leaf_table(frames: &FrameTable, root: Pfn, va: u64) -> Option<Pfn> {
 /// Returns the entry mapping `va` (empty if any level is missing).
 pub fn lookup(frames: &FrameTable, root: Pfn, va: u64) -> Pte {
     match leaf_table(frames, root, va) {
-        Some(t) => Pte(frames.table(t)[index(va, 0)]),
+        Some(t) => Pte(frames.table(t)[pte_index(frames, va)]),
         None => Pte(0),
     }
 }
@@ -126,17 +198,23 @@ pub fn leaf_table_alloc(frames: &mut FrameTable, root: Pfn, va: u64, new_tables:
     table_at_alloc(frames, root, va, 0, new_tables)
 }
 
-/// Returns the table of `level` (2 = PUD table, 1 = PMD table, 0 = PTE table) on the walk
-/// to `va`, if every table above it exists.
+/// Returns the table of `level` (0 = PTE table, 1 = the table pointing at PTE tables, 2 =
+/// the one above...) on the walk to `va`, if every table above it exists. A level at or
+/// above the geometry's root is the root (a two-level walk's PMD table is its directory).
 pub fn table_at(frames: &FrameTable, root: Pfn, va: u64, level: u32) -> Option<Pfn> {
     if level == 0 {
         if let Some(table) = frames.remembered_leaf(root, va) {
             return Some(table);
         }
     }
+    let g = geometry(frames);
+    if va >> g.address_bits() != 0 {
+        // Beyond what the walk translates (an i386 walk would wrap around).
+        return None;
+    }
     let mut table = root;
-    for l in (level + 1..=3).rev() {
-        let e = Pte(frames.table(table)[index(va, l)]);
+    for l in (level + 1..g.depth()).rev() {
+        let e = Pte(frames.table(table)[g.table_level(l).index(va) as usize]);
         if !e.present() {
             return None;
         }
@@ -156,9 +234,11 @@ pub fn table_at_alloc(frames: &mut FrameTable, root: Pfn, va: u64, level: u32, n
             return Some(table);
         }
     }
+    let g = geometry(frames);
+    debug_assert_eq!(va >> g.address_bits(), 0, "a table for an address the walk cannot translate");
     let mut table = root;
-    for l in (level + 1..=3).rev() {
-        let i = index(va, l);
+    for l in (level + 1..g.depth()).rev() {
+        let i = g.table_level(l).index(va) as usize;
         let e = Pte(frames.table(table)[i]);
         table = if e.present() {
             e.pfn()
@@ -180,7 +260,8 @@ pub fn table_at_alloc(frames: &mut FrameTable, root: Pfn, va: u64, level: u32, n
 /// `child`, a table of `level` (pmd_populate / pud_populate).
 pub fn set_table_entry(frames: &mut FrameTable, parent: Pfn, va: u64, level: u32, child: Option<Pfn>) {
     frames.forget_leaf();
-    frames.table_mut(parent)[index(va, level + 1)] = child.map(|c| Pte::new(c, TABLE_ENTRY).0).unwrap_or(0);
+    let i = index_in(frames, va, level + 1);
+    frames.table_mut(parent)[i] = child.map(|c| Pte::new(c, TABLE_ENTRY).0).unwrap_or(0);
 }
 
 /// A present or PROT_NONE entry found by [`mapped_ptes`]: the leaf table holding it, its
@@ -201,11 +282,12 @@ pub struct PteSlot {
 /// caller acts on them, so a caller may rewrite or clear each entry as it goes.
 pub fn mapped_ptes(frames: &FrameTable, root: Pfn, start: u64, end: u64) -> Vec<PteSlot> {
     let mut out = Vec::new();
+    let span = leaf_span(frames);
     for (base, table) in leaf_tables(frames, root, start, end) {
         let entries = frames.table(table);
-        let (lo, hi) = (start.max(base), end.min(base + crate::layout::PMD_SIZE));
+        let (lo, hi) = (start.max(base), end.min(base + span));
         for va in (lo..hi).step_by(crate::layout::PAGE_SIZE as usize) {
-            let index = index(va, 0);
+            let index = ((va - base) >> PAGE_SHIFT) as usize;
             let pte = Pte(entries[index]);
             if pte.mapped() {
                 out.push(PteSlot { table, index, va, pte });
@@ -219,12 +301,15 @@ pub fn mapped_ptes(frames: &FrameTable, root: Pfn, start: u64, end: u64) -> Vec<
 /// address each one starts at.
 pub fn leaf_tables(frames: &FrameTable, root: Pfn, start: u64, end: u64) -> Vec<(u64, Pfn)> {
     let mut out = Vec::new();
-    collect_leaves(frames, root, 3, 0, start, end, &mut out);
+    let g = geometry(frames);
+    collect_leaves(frames, &g, root, g.depth() - 1, 0, start, end, &mut out);
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn collect_leaves(
     frames: &FrameTable,
+    g: &PageTableGeometry,
     table: Pfn,
     level: u32,
     base: u64,
@@ -232,9 +317,10 @@ fn collect_leaves(
     end: u64,
     out: &mut Vec<(u64, Pfn)>,
 ) {
-    let span = entry_span(level);
+    let l = g.table_level(level);
+    let span = l.entry_span();
     let first = if start > base { ((start - base) / span) as usize } else { 0 };
-    let entries = frames.table(table);
+    let entries = &frames.table(table)[..l.entries() as usize];
     for (i, &e) in entries.iter().enumerate().skip(first) {
         let va = base + i as u64 * span;
         if va >= end {
@@ -247,7 +333,7 @@ fn collect_leaves(
         if level == 1 {
             out.push((va, e.pfn()));
         } else {
-            collect_leaves(frames, e.pfn(), level - 1, va, start, end, out);
+            collect_leaves(frames, g, e.pfn(), level - 1, va, start, end, out);
         }
     }
 }
@@ -256,6 +342,8 @@ fn collect_leaves(
 /// whose whole span lies inside `[floor, ceiling)` (`ceiling` 0 meaning the top of the
 /// address space), like Linux's `free_pgtables` after an unmap: `floor` and `ceiling` are the
 /// ends of the neighbouring VMAs, whose tables must stay. Returns how many tables were freed.
+/// The spans are the geometry's: without PAE a PTE table goes only when all of its 4 MiB
+/// may.
 ///
 /// The caller must already have cleared every leaf entry in that range.
 pub fn free_tables(frames: &mut FrameTable, root: Pfn, start: u64, end: u64, floor: u64, ceiling: u64) -> u64 {
@@ -263,7 +351,8 @@ pub fn free_tables(frames: &mut FrameTable, root: Pfn, start: u64, end: u64, flo
     let end = if end == 0 { u64::MAX } else { end };
     let mut freed = 0;
     let bounds = Bounds { start, end, floor, ceiling };
-    free_within(frames, root, 3, 0, &bounds, &mut freed);
+    let g = geometry(frames);
+    free_within(frames, &g, root, g.depth() - 1, 0, &bounds, &mut freed);
     freed
 }
 
@@ -275,36 +364,48 @@ struct Bounds {
     ceiling: u64,
 }
 
-fn free_within(frames: &mut FrameTable, table: Pfn, level: u32, base: u64, b: &Bounds, freed: &mut u64) {
-    let span = entry_span(level);
+fn free_within(
+    frames: &mut FrameTable,
+    g: &PageTableGeometry,
+    table: Pfn,
+    level: u32,
+    base: u64,
+    b: &Bounds,
+    freed: &mut u64,
+) {
+    if level == 0 {
+        return;
+    }
+    let l = g.table_level(level);
+    let span = l.entry_span();
     // Only the entries that cover part of the unmapped range: its neighbours' tables stay,
     // and elsewhere there is nothing left to free.
     let first = if b.start > base { ((b.start - base) / span) as usize } else { 0 };
-    for i in first..512 {
+    for i in first..l.entries() as usize {
         let lo = base + i as u64 * span;
         if lo >= b.end || lo >= b.ceiling {
             break;
         }
         let e = Pte(frames.table(table)[i]);
-        if !e.present() || level == 0 {
+        if !e.present() {
             continue;
         }
         let hi = lo + span - 1; // inclusive, so the top entry does not overflow
         if lo >= b.floor && hi < b.ceiling {
-            free_subtree(frames, e.pfn(), level - 1, freed);
+            free_subtree(frames, g, e.pfn(), level - 1, freed);
             frames.table_mut(table)[i] = 0;
         } else {
-            free_within(frames, e.pfn(), level - 1, lo, b, freed);
+            free_within(frames, g, e.pfn(), level - 1, lo, b, freed);
         }
     }
 }
 
-fn free_subtree(frames: &mut FrameTable, table: Pfn, level: u32, freed: &mut u64) {
+fn free_subtree(frames: &mut FrameTable, g: &PageTableGeometry, table: Pfn, level: u32, freed: &mut u64) {
     if level > 0 {
-        for i in 0..512 {
+        for i in 0..g.table_level(level).entries() as usize {
             let e = Pte(frames.table(table)[i]);
             if e.present() {
-                free_subtree(frames, e.pfn(), level - 1, freed);
+                free_subtree(frames, g, e.pfn(), level - 1, freed);
             }
         }
     } else {
@@ -314,21 +415,21 @@ fn free_subtree(frames: &mut FrameTable, table: Pfn, level: u32, freed: &mut u64
     *freed += 1;
 }
 
-/// Counts page tables below the root (PUD, PMD and PTE tables).
+/// Counts the page tables below the root reachable from it.
 pub fn count_tables(frames: &FrameTable, root: Pfn) -> u64 {
-    fn walk(frames: &FrameTable, t: Pfn, level: u32) -> u64 {
+    fn walk(frames: &FrameTable, g: &PageTableGeometry, t: Pfn, level: u32) -> u64 {
         if level == 0 {
             return 0;
         }
-        frames
-            .table(t)
+        frames.table(t)[..g.table_level(level).entries() as usize]
             .iter()
             .map(|&e| Pte(e))
             .filter(|e| e.present())
-            .map(|e| 1 + walk(frames, e.pfn(), level - 1))
+            .map(|e| 1 + walk(frames, g, e.pfn(), level - 1))
             .sum()
     }
-    walk(frames, root, 3)
+    let g = geometry(frames);
+    walk(frames, &g, root, g.depth() - 1)
 }
 
 #[cfg(test)]
@@ -344,9 +445,10 @@ mod tests {
         assert_eq!(n, 3);
         let t2 = leaf_table_alloc(&mut frames, root, 0x7fff_ffe0_0000, &mut n).unwrap();
         assert_eq!((t, n), (t2, 3));
-        frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = Pte::new(Pfn::new(42), PteFlags::PRESENT).0;
+        let i = pte_index(&frames, 0x7fff_ffff_e000);
+        frames.table_mut(t)[i] = Pte::new(Pfn::new(42), PteFlags::PRESENT).0;
         assert_eq!(lookup(&frames, root, 0x7fff_ffff_e123).pfn(), Pfn::new(42));
-        frames.table_mut(t)[index(0x7fff_ffff_e000, 0)] = 0;
+        frames.table_mut(t)[i] = 0;
         assert_eq!(free_tables(&mut frames, root, 0, 0, 0, 0), 3);
         assert_eq!(count_tables(&frames, root), 0);
     }
@@ -388,5 +490,46 @@ mod tests {
         // A neighbour still ends inside the first table's 2 MiB: only the second is freed.
         assert_eq!(free_tables(&mut frames, root, 0x40_1000, 0x8000_0000, 0x40_1000, 0x8000_0000), 1);
         assert_eq!(count_tables(&frames, root), 3);
+    }
+
+    /// Frames of the geometry `g`, with a root.
+    fn frames_of(g: PageTableGeometry) -> (FrameTable, RootTables) {
+        let mut frames = FrameTable::new(1024);
+        frames.set_page_table_geometry(g);
+        let roots = pgd_alloc(&mut frames).unwrap();
+        (frames, roots)
+    }
+
+    #[test]
+    fn without_pae_one_pte_table_maps_4_mib_and_goes_only_with_all_of_it() {
+        let (mut frames, roots) = frames_of(PageTableGeometry::I386);
+        let root = roots.root;
+        assert_eq!((roots.counted, roots.pti_pmd), (0, None));
+        let mut n = 0;
+        let t = leaf_table_alloc(&mut frames, root, 0x0840_0000, &mut n).unwrap();
+        assert_eq!(leaf_table_alloc(&mut frames, root, 0x087f_f000, &mut n), Some(t));
+        assert_eq!((n, frames.table(t).len(), frames.table(root).len()), (1, 1024, 1024));
+        assert_eq!(pte_index(&frames, 0x087f_f000), 1023);
+        assert_eq!(leaf_tables(&frames, root, 0, 1 << 32), vec![(0x0840_0000, t)]);
+        // A neighbour still maps the lower 2 MiB: unmapping the upper half keeps the table.
+        assert_eq!(free_tables(&mut frames, root, 0x0860_0000, 0x0880_0000, 0x0860_0000, 0x0880_0000), 0);
+        assert_eq!(free_tables(&mut frames, root, 0x0840_0000, 0x0880_0000, 0x0840_0000, 0x0880_0000), 1);
+        assert_eq!(count_tables(&frames, root), 0);
+        // Addresses past 4 GiB are not on a 32-bit walk (they would wrap around).
+        leaf_table_alloc(&mut frames, root, 0x0840_0000, &mut n).unwrap();
+        assert_eq!(leaf_table(&frames, root, 0x1_0840_0000), None);
+    }
+
+    #[test]
+    fn pae_preallocates_the_pdpt_pmds_and_the_isolation_copy() {
+        let (mut frames, roots) = frames_of(PageTableGeometry::I386_PAE);
+        assert_eq!(roots.counted, 5);
+        assert!(roots.pti_pmd.is_some());
+        assert_eq!(count_tables(&frames, roots.root), 4);
+        let mut n = 0;
+        leaf_table_alloc(&mut frames, roots.root, 0xbfff_f000, &mut n).unwrap();
+        assert_eq!(n, 1, "only the PTE table: the PMD was there");
+        assert_eq!(table_at(&frames, roots.root, 0xbfff_f000, 2), Some(roots.root));
+        assert_eq!(free_tables(&mut frames, roots.root, 0, 0, 0, 0), 5);
     }
 }

@@ -9,17 +9,12 @@
 //! | i386 + PAE | PDPT, PMD, PTE                 | 2/9/9 (+12)  | 8 B   | 4, 512    |
 //! | i386       | PGD (page directory), PTE      | 10/10 (+12)  | 4 B   | 1024      |
 //!
-//! The model stores every address space's entries in four-level x86-64 tables
-//! ([`crate::pgtable`]). That storage is this geometry's own on x86-64. For the i386
-//! geometries it holds the same entries, and their tables follow from it exactly: a PTE
-//! table of either i386 geometry spans a whole number of the model's 2 MiB leaf tables (two
-//! without PAE, one with PAE), and Linux builds and frees a PTE table under the same rule as
-//! the model's leaves (`free_pgtables` frees a table whose whole span lies between the
-//! neighbouring VMAs), so an i386 PTE table exists exactly when one of the model's leaves in
-//! its span does. Above the PTE level i386 has nothing to derive: without PAE the page
-//! directory is the root, and with PAE `pgd_alloc` preallocates the PMD of each of the four
-//! PDPT entries (plus, with page-table isolation on, one for the user copy of the kernel's
-//! entry) and keeps them until the address space goes.
+//! The model stores every address space's tables in this geometry ([`crate::pgtable`]):
+//! its walks have these levels, a table is allocated when the walk first needs it and freed
+//! when `free_pgtables` would free it (its whole span between the neighbouring VMAs), so
+//! without PAE a PTE table covers 4 MiB in the model as in the kernel. With PAE `pgd_alloc`
+//! preallocates the PMD of each of the four PDPT entries, plus, with page-table isolation
+//! on, one for the user copy of the kernel's entry, outside the user walk.
 //!
 //! What `mm_pgtables_bytes` counts (VmPTE, the OOM report's `pgtables_bytes`, badness) and
 //! what meminfo's `PageTables` adds up are the tables below the root: measured on the i386
@@ -27,9 +22,6 @@
 //! child's `VmPTE` exactly, on both geometries, so the root is not counted.
 //!
 //! Reference: <https://elixir.bootlin.com/linux/v6.1/source/arch/x86/mm/pgtable.c>
-
-use crate::frame::{FrameTable, Pfn};
-use crate::layout::PMD_SIZE;
 
 /// One level of a page-table walk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +50,12 @@ impl TableLevel {
 
     /// Bytes of virtual address one whole table maps.
     pub const fn table_span(&self) -> u64 {
-        1 << (self.shift + self.bits)
+        1 << self.table_shift()
+    }
+
+    /// The lowest virtual-address bit above this level's index (log2 of [`Self::table_span`]).
+    pub const fn table_shift(&self) -> u32 {
+        self.shift + self.bits
     }
 
     /// The index of `va` in this level's table.
@@ -72,12 +69,12 @@ impl TableLevel {
 pub struct PageTableGeometry {
     /// The levels, root first, PTE last.
     pub levels: &'static [TableLevel],
-    /// Tables below the root every address space has from its creation to its end, counted
-    /// in its page-table bytes: PAE's four PMDs and the page-table-isolation user PMD.
-    pub preallocated: u64,
-    /// Whether these are the tables the model stores ([`crate::pgtable`]): then the counts
-    /// are the model's own, not derived.
-    pub stored: bool,
+    /// Tables `pgd_alloc` hangs from the root's first entries when it makes an address
+    /// space (PAE: the four PMDs); they are ordinary tables of the walk afterwards.
+    pub preallocated_in_walk: u64,
+    /// Tables `pgd_alloc` makes outside the user walk and counts in the address space until
+    /// it goes (PAE with page-table isolation: the PMD of the user copy of the kernel entry).
+    pub preallocated_outside_walk: u64,
 }
 
 const fn level(name: &'static str, shift: u32, bits: u32, entry_bytes: u32) -> TableLevel {
@@ -92,28 +89,31 @@ const fn level(name: &'static str, shift: u32, bits: u32, entry_bytes: u32) -> T
 /// tables + 5), 12 kB on 686 (3 PTE tables).
 pub const PAE_PREALLOCATED_PMDS: u64 = 5;
 
+/// Of [`PAE_PREALLOCATED_PMDS`], those the PDPT's entries point at.
+const PAE_PDPT_ENTRIES: u64 = 4;
+
 impl PageTableGeometry {
     /// x86-64 with 4-level paging: 48-bit addresses, the model's own tables.
     pub const X86_64: PageTableGeometry = PageTableGeometry {
         levels: &[level("PGD", 39, 9, 8), level("PUD", 30, 9, 8), level("PMD", 21, 9, 8), level("PTE", 12, 9, 8)],
-        preallocated: 0,
-        stored: true,
+        preallocated_in_walk: 0,
+        preallocated_outside_walk: 0,
     };
 
     /// i386 with PAE: a 4-entry PDPT, PMDs of 512 eight-byte entries (2 MiB each), PTE tables
     /// of 512 eight-byte entries.
     pub const I386_PAE: PageTableGeometry = PageTableGeometry {
         levels: &[level("PDPT", 30, 2, 8), level("PMD", 21, 9, 8), level("PTE", 12, 9, 8)],
-        preallocated: PAE_PREALLOCATED_PMDS,
-        stored: false,
+        preallocated_in_walk: PAE_PDPT_ENTRIES,
+        preallocated_outside_walk: PAE_PREALLOCATED_PMDS - PAE_PDPT_ENTRIES,
     };
 
     /// i386 without PAE: a page directory of 1024 four-byte entries (4 MiB each), PTE tables
     /// of 1024 four-byte entries.
     pub const I386: PageTableGeometry = PageTableGeometry {
         levels: &[level("PGD", 22, 10, 4), level("PTE", 12, 10, 4)],
-        preallocated: 0,
-        stored: false,
+        preallocated_in_walk: 0,
+        preallocated_outside_walk: 0,
     };
 
     /// The leaf (PTE) level.
@@ -131,25 +131,21 @@ impl PageTableGeometry {
         self.levels.first().map_or(0, |l| l.shift + l.bits)
     }
 
-    /// The page-table pages below the root of the address space whose stored root is
-    /// `root` (`mm_pgtables_bytes` / 4 KiB: what VmPTE shows). `stored_count` is the model's
-    /// own count of its tables below the root, the answer when the geometry is the stored one.
-    pub fn table_pages(&self, frames: &FrameTable, root: Pfn, stored_count: u64) -> u64 {
-        if self.stored {
-            return stored_count;
-        }
-        let span = self.pte_table_span();
-        debug_assert!(span.is_multiple_of(PMD_SIZE), "a PTE table spans whole model leaves");
-        let mut pte_tables = 0;
-        let mut last = None;
-        for (va, _) in crate::pgtable::leaf_tables(frames, root, 0, 1 << self.address_bits()) {
-            // Leaves come in address order: one table per run of leaves in one span.
-            if last != Some(va / span) {
-                pte_tables += 1;
-                last = Some(va / span);
-            }
-        }
-        pte_tables + self.preallocated
+    /// Levels of the walk (4, 3 or 2).
+    pub fn depth(&self) -> u32 {
+        self.levels.len() as u32
+    }
+
+    /// The level whose entries a table at `height` above the PTE tables holds (0: the PTE
+    /// tables' own level; `depth - 1` and above: the root's).
+    pub fn table_level(&self, height: u32) -> &TableLevel {
+        let depth = self.levels.len();
+        &self.levels[depth - 1 - (height as usize).min(depth - 1)]
+    }
+
+    /// Entries a page-table page holds (4 KiB of entries; a PAE PDPT uses four of them).
+    pub fn table_entries(&self) -> usize {
+        (crate::layout::PAGE_SIZE / u64::from(self.leaf().entry_bytes)) as usize
     }
 
     /// The index of `va` at each level, root first.
@@ -184,18 +180,5 @@ mod tests {
         }
         assert_eq!(PageTableGeometry::I386.indices(0xbfff_f123), vec![0x2ff, 0x3ff]);
         assert_eq!(PageTableGeometry::I386_PAE.indices(0xbfff_f123), vec![2, 0x1ff, 0x1ff]);
-    }
-
-    #[test]
-    fn two_leaves_of_one_4_mib_span_are_one_i386_table() {
-        let mut frames = FrameTable::new(64);
-        let root = crate::pgtable::alloc_root(&mut frames).unwrap();
-        let mut new = 0;
-        for va in [0x0804_8000, 0x0824_0000, 0xbfff_f000] {
-            crate::pgtable::leaf_table_alloc(&mut frames, root, va, &mut new).unwrap();
-        }
-        assert_eq!(PageTableGeometry::I386.table_pages(&frames, root, new), 2);
-        assert_eq!(PageTableGeometry::I386_PAE.table_pages(&frames, root, new), 3 + PAE_PREALLOCATED_PMDS);
-        assert_eq!(PageTableGeometry::X86_64.table_pages(&frames, root, new), new);
     }
 }

@@ -147,16 +147,20 @@ impl Kernel {
         let mut file = 0i64;
         let mut shmem = 0i64;
         let mut batch: Option<((u32, u64), u64, bool, Pfn)> = None;
+        let span = pgtable::leaf_span(&self.m.frames);
         for (base, table) in tables {
             let lo = start.max(base);
-            let hi = end.min(base + PMD_SIZE);
-            let (first, last) = (pgtable::index(lo, 0), pgtable::index(hi - 1, 0));
+            let hi = end.min(base + span);
+            let (first, last) = (((lo - base) >> PAGE_SHIFT) as usize, ((hi - 1 - base) >> PAGE_SHIFT) as usize);
             // The entries are read and cleared a table at a time (nothing below reads them).
-            let entries = *self.m.frames.table(table);
+            let mut copy = [0u64; 1024];
+            let stored = self.m.frames.table(table);
+            let entries = &mut copy[..stored.len()];
+            entries.copy_from_slice(stored);
             if entries[first..=last].iter().all(|&e| e == 0) {
                 continue;
             }
-            if first == 0 && last == 511 {
+            if first == 0 && last == entries.len() - 1 {
                 // Without copying a shared table's entries first only to clear them.
                 self.m.frames.clear_table(table);
             } else {
@@ -277,7 +281,8 @@ impl Kernel {
         let t = pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new);
         self.mm_mut(id).pgtable_pages += new;
         let t = t.ok_or(OutOfMemory)?;
-        self.m.frames.table_mut(t)[pgtable::index(va, 0)] = pte.0;
+        let i = pgtable::pte_index(&self.m.frames, va);
+        self.m.frames.table_mut(t)[i] = pte.0;
         Ok(())
     }
 

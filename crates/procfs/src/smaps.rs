@@ -76,9 +76,9 @@ pub fn vma_usage(k: &Kernel, mm: &Mm, v: &Vma) -> MemUsage {
     let locked = v.flags.contains(VmFlags::LOCKED);
     for (base, table) in pgtable::leaf_tables(&k.machine().frames, mm.pgd, v.start, v.end) {
         let lo = v.start.max(base);
-        let hi = v.end.min(base + (1 << 21));
+        let hi = v.end.min(base + pgtable::leaf_span(&k.machine().frames));
         for va in (lo..hi).step_by(4096) {
-            let pte = Pte(k.machine().frames.table(table)[pgtable::index(va, 0)]);
+            let pte = Pte(k.machine().frames.table(table)[((va - base) >> 12) as usize]);
             if let Some((e, _)) = mm::swap::SwapEntry::from_pte(pte) {
                 // smaps_pte_entry: a slot named by n PTEs counts 1/n to each.
                 u.swap += 4096;

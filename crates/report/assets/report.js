@@ -407,19 +407,13 @@
       if (i < n - 1) {
         const span = 1n << BigInt(shift);
         const text = upper.get((n - 1 - i) + ":" + Number(a - (a % span)));
-        entry = text == null ? null : text === "" ? "preallocated" : BigInt("0x" + text);
+        entry = text == null ? null : BigInt("0x" + text);
       } else {
         leaf = leafEntry(space, Number(a));
         entry = leaf.entry & mask;
       }
       const row = el("tr", { class: "walk-level", "data-level": name },
         el("td", { text: name }), el("td", { class: "num", text: String(idx) }), el("td", { text: table == null ? "—" : "0x" + table.toString(16) }));
-      if (entry === "preallocated") {
-        row.append(el("td", { text: "—" }), el("td", { text: "P" }), el("td", { text: "a table allocated with the address space, that maps nothing yet" }));
-        t.append(row);
-        table = null;
-        continue;
-      }
       if (entry == null || entry === 0n) {
         row.append(el("td", { text: "0" }), el("td", { text: "none" }), el("td", { class: "stopped", text: "empty: the walk stops, an access faults" }));
         t.append(row);

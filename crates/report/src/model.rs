@@ -67,8 +67,8 @@ impl Walk {
         let g = arch.page_table_geometry();
         let note = match g.levels.len() {
             4 => String::new(),
-            3 => "PAE: the model keeps its tables in the x86-64 format; the PDPT is its PUD table for the first 4 GiB, and the PMD and PTE tables are its own frames. The PDPT's four PMDs are allocated with the address space.".to_string(),
-            _ => "Without PAE a PTE table has 1024 four-byte entries mapping 4 MiB; the model keeps them in two of its 512-entry tables, and the directory entry shows the first of those frames. Four-byte entries have no NX bit.".to_string(),
+            3 => "PAE: the PDPT's four PMDs are allocated with the address space (a fifth, for page-table isolation's user copy of the kernel entry, is counted in VmPTE but is not on this walk).".to_string(),
+            _ => "Without PAE a PTE table has 1024 four-byte entries mapping 4 MiB. Four-byte entries have no NX bit.".to_string(),
         };
         Walk {
             levels: g.levels.iter().map(|l| (l.name.to_string(), l.shift, l.bits, l.entry_bytes)).collect(),
@@ -207,8 +207,7 @@ pub struct Space {
     pub pgd: u64,
     /// Entries of the levels above the PTE level that are set, in the profile's geometry
     /// ([`Walk`]): (levels above the PTE level, e.g. 3 = PGD, 2 = PUD, 1 = PMD on x86-64; the
-    /// first address the entry covers; the entry in hex, empty for a preallocated table whose
-    /// entry the model does not hold).
+    /// first address the entry covers; the entry in hex, as wide as the geometry's entries).
     pub tables: Vec<(u8, u64, String)>,
     /// VmSize, RSS and page-table KiB (as `/proc/PID/status` shows them).
     pub status: Vec<(String, u64)>,

@@ -108,11 +108,12 @@ fn page_runs(k: &Kernel, mm: &Mm, v: &Vma) -> Vec<PageRun> {
     let zero = frames.zero_pfn();
     let shared_vma = v.flags.intersects(VmFlags::SHARED | VmFlags::MAYSHARE);
     let mut runs: Vec<PageRun> = Vec::new();
+    let span = pgtable::leaf_span(frames);
     for (base, table) in pgtable::leaf_tables(frames, mm.pgd, v.start, v.end) {
         let entries = frames.table(table);
-        let (lo, hi) = (v.start.max(base), v.end.min(base + pgtable::entry_span(1)));
+        let (lo, hi) = (v.start.max(base), v.end.min(base + span));
         for va in (lo..hi).step_by(4096) {
-            let pte = Pte(entries[pgtable::index(va, 0)]);
+            let pte = Pte(entries[((va - base) >> 12) as usize]);
             if pte.is_none() {
                 continue;
             }
@@ -159,74 +160,33 @@ fn page_runs(k: &Kernel, mm: &Mm, v: &Vma) -> Vec<PageRun> {
     runs
 }
 
-/// The set entries of the stored PGD and of every PUD and PMD table under it: (level 3 =
-/// PGD, 2 = PUD, 1 = PMD, first address covered, entry).
-fn stored_upper_entries(k: &Kernel, pgd: Pfn) -> Vec<(u8, u64, u64)> {
+/// The walk's root table and the set entries of every table above the PTE level, in the
+/// kernel profile's page-table geometry, as stored: (the table's height above the PTE
+/// tables: 3 = PGD of x86-64 ... 1 = the level pointing at PTE tables; first address
+/// covered; the entry in hex, as wide as the geometry's entries: without PAE the four bytes
+/// the i386 MMU reads).
+fn upper_tables(k: &Kernel, pgd: Pfn) -> (Pfn, Vec<(u8, u64, String)>) {
     let frames = &k.machine().frames;
+    let geometry = frames.page_table_geometry();
+    let mask = if geometry.leaf().entry_bytes == 4 { 0xffff_ffff } else { u64::MAX };
     let mut out = Vec::new();
-    let mut stack = vec![(pgd, 3u32, 0u64)];
-    while let Some((table, level, base)) = stack.pop() {
-        let entries = frames.table(table);
-        for (i, &e) in entries.iter().enumerate() {
+    let mut stack = vec![(pgd, geometry.depth() - 1, 0u64)];
+    while let Some((table, height, base)) = stack.pop() {
+        let level = geometry.table_level(height);
+        for (i, &e) in frames.table(table)[..level.entries() as usize].iter().enumerate() {
             let pte = Pte(e);
             if !pte.flags().contains(PteFlags::PRESENT) {
                 continue;
             }
-            let va = base + i as u64 * pgtable::entry_span(level);
-            out.push((level as u8, va, e));
-            if level > 1 {
-                stack.push((pte.pfn(), level - 1, va));
+            let va = base + i as u64 * level.entry_span();
+            out.push((height as u8, va, format!("{:x}", e & mask)));
+            if height > 1 {
+                stack.push((pte.pfn(), height - 1, va));
             }
         }
     }
-    out.sort_by_key(|&(level, va, _)| (std::cmp::Reverse(level), va));
-    out
-}
-
-/// The walk's root table and the set entries of every table above the PTE level, in the
-/// kernel profile's page-table geometry: (levels above the PTE level: 3 = PGD of x86-64 ... 1
-/// = the level pointing at PTE tables; first address covered; the entry in hex, as wide as
-/// the geometry's entries, or empty for a table the profile preallocates whose entry the
-/// model does not hold).
-///
-/// The model stores x86-64 tables; an i386 geometry's tables are made of them: with PAE
-/// the PDPT is the stored PUD table of the first 4 GiB and the PMD and PTE tables are the
-/// stored ones; without PAE a page-directory entry stands for the one or two stored 2 MiB
-/// leaves of its 4 MiB, and is shown as the stored entry of its first one, in 4 bytes.
-fn upper_tables(k: &Kernel, pgd: Pfn) -> (Pfn, Vec<(u8, u64, String)>) {
-    let geometry = k.config().page_table_geometry();
-    let stored = stored_upper_entries(k, pgd);
-    if geometry.stored {
-        return (pgd, stored.into_iter().map(|(l, va, e)| (l, va, format!("{e:x}"))).collect());
-    }
-    let reach = 1u64 << geometry.address_bits();
-    let below = stored.iter().filter(|&&(_, va, _)| va < reach);
-    match geometry.levels.len() {
-        // PAE: the PDPT's four entries (each PMD preallocated) and the PMD entries.
-        3 => {
-            let pdpt = stored.iter().find(|&&(l, va, _)| l == 3 && va == 0).map_or(pgd, |&(_, _, e)| Pte(e).pfn());
-            let mut out = Vec::new();
-            let span = geometry.levels[0].entry_span();
-            for i in 0..geometry.levels[0].entries() {
-                let e = stored.iter().find(|&&(l, va, _)| l == 2 && va == i * span);
-                out.push((2, i * span, e.map_or(String::new(), |&(_, _, e)| format!("{e:x}"))));
-            }
-            out.extend(below.filter(|&&(l, _, _)| l == 1).map(|&(_, va, e)| (1, va, format!("{e:x}"))));
-            (pdpt, out)
-        }
-        // Without PAE: one page-directory entry per 4 MiB that holds a stored leaf.
-        _ => {
-            let span = geometry.levels[0].entry_span();
-            let mut out: Vec<(u8, u64, String)> = Vec::new();
-            for &(_, va, e) in below.filter(|&&(l, _, _)| l == 1) {
-                let first = va / span * span;
-                if out.last().map(|o| o.1) != Some(first) {
-                    out.push((1, first, format!("{:x}", e & 0xffff_ffff)));
-                }
-            }
-            (pgd, out)
-        }
-    }
+    out.sort_by_key(|&(height, va, _)| (std::cmp::Reverse(height), va));
+    (pgd, out)
 }
 
 /// The frames each pair of address spaces both map, by kind (anonymous copy-on-write, file
@@ -363,7 +323,7 @@ mod i386_tests {
     }
 
     #[test]
-    fn without_pae_one_directory_entry_stands_for_both_stored_leaves_of_its_4_mib() {
+    fn without_pae_one_directory_entry_points_at_the_4_mib_pte_table() {
         let (k, p) = touched(KernelArch::I386);
         let (root, tables) = upper_tables(&k, k.mm(p).unwrap().pgd);
         assert_eq!(root, k.mm(p).unwrap().pgd);
@@ -371,16 +331,21 @@ mod i386_tests {
         let (level, va, entry) = &tables[0];
         assert_eq!((*level, *va), (1, 0x40_0000));
         assert!(entry.len() <= 8, "a four-byte entry: {entry}");
+        // Both touched pages are in that one table of 1024 entries.
+        let pte_table = Pfn::new(u64::from_str_radix(entry, 16).unwrap() >> 12);
+        let entries = k.machine().frames.table(pte_table);
+        assert_eq!(entries.len(), 1024);
+        assert_eq!(entries.iter().filter(|&&e| e != 0).count(), 2);
+        assert_ne!(entries[512], 0, "the page 2 MiB in is entry 512");
     }
 
     #[test]
     fn with_pae_the_pdpt_has_its_four_preallocated_entries() {
         let (k, p) = touched(KernelArch::I386Pae);
         let (root, tables) = upper_tables(&k, k.mm(p).unwrap().pgd);
-        assert_ne!(root, k.mm(p).unwrap().pgd, "the PDPT is the stored PUD table");
-        let pdpt: Vec<_> = tables.iter().filter(|t| t.0 == 2).collect();
-        assert_eq!(pdpt.len(), 4);
-        assert!(!pdpt[0].2.is_empty() && pdpt[1..].iter().all(|t| t.2.is_empty()), "{pdpt:x?}");
+        assert_eq!(root, k.mm(p).unwrap().pgd, "the PDPT is the root");
+        let pdpt: Vec<_> = tables.iter().filter(|t| t.0 == 2).map(|t| t.1).collect();
+        assert_eq!(pdpt, vec![0, 1 << 30, 2 << 30, 3 << 30]);
         let pmd: Vec<u64> = tables.iter().filter(|t| t.0 == 1).map(|t| t.1).collect();
         assert_eq!(pmd, vec![0x40_0000, 0x60_0000]);
     }

@@ -12,7 +12,8 @@
 
 use super::buddy::BuddyAllocator;
 use super::Pfn;
-use crate::layout::{PAGE_SIZE, PMD_SIZE};
+use crate::layout::PAGE_SIZE;
+use crate::pgtable_geometry::PageTableGeometry;
 use bitflags::bitflags;
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -138,8 +139,11 @@ pub enum FrameData {
     Bytes2k(Box<[u8; 2048]>),
     /// A whole page.
     Bytes(Box<[u8; PAGE_SIZE as usize]>),
-    /// A page-table page: 512 entries.
+    /// A page-table page of a geometry with 512 entries a table (x86-64, i386 PAE).
     Table(Box<[u64; 512]>),
+    /// A page-table page of a geometry with 1024 entries a table (i386 without PAE: 1024
+    /// four-byte entries in the page, each kept here as the model's 64-bit entry).
+    WideTable(Box<[u64; 1024]>),
     /// A page-table page whose 512 entries all map the zero page the same way, sharing one
     /// copy with every other such table (see [`FrameTable::share_zero_table`]): populating a
     /// huge read-only mapping then costs no host memory for its tables. Written to, it gets
@@ -165,7 +169,7 @@ impl FrameData {
             FrameData::Bytes512(b) => &b[..],
             FrameData::Bytes2k(b) => &b[..],
             FrameData::Bytes(b) => &b[..],
-            FrameData::Table(_) | FrameData::SharedTable(_) => &[],
+            FrameData::Table(_) | FrameData::WideTable(_) | FrameData::SharedTable(_) => &[],
         }
     }
 
@@ -175,7 +179,7 @@ impl FrameData {
             FrameData::Bytes512(b) => &mut b[..],
             FrameData::Bytes2k(b) => &mut b[..],
             FrameData::Bytes(b) => &mut b[..],
-            FrameData::Table(_) | FrameData::SharedTable(_) => &mut [],
+            FrameData::Table(_) | FrameData::WideTable(_) | FrameData::SharedTable(_) => &mut [],
         }
     }
 }
@@ -208,7 +212,9 @@ pub struct FrameTable {
     pub allocs: u64,
     /// Frames given back since boot (vmstat pgfree).
     pub frees: u64,
-    /// The leaf table last found on a walk: (root, 2 MiB span of the address, leaf table).
+    /// The shape of every page table these frames hold: the kernel profile's.
+    geometry: PageTableGeometry,
+    /// The leaf table last found on a walk: (root, the address's leaf-table span, leaf table).
     /// It plays the part of the paging-structure caches of a real MMU: walks of one address
     /// space come in runs over neighbouring pages, and this spares each of them the three
     /// upper levels. Freeing any page-table frame, or repointing an upper entry, forgets it.
@@ -236,6 +242,7 @@ impl FrameTable {
             pagetable_frames: 0,
             allocs: 0,
             frees: 0,
+            geometry: PageTableGeometry::X86_64,
             leaf_hint: Cell::new(None),
             mlock_counts: BTreeMap::new(),
             zero_tables: BTreeMap::new(),
@@ -250,17 +257,28 @@ impl FrameTable {
         t
     }
 
+    /// The page-table geometry of the tables these frames hold.
+    pub fn page_table_geometry(&self) -> PageTableGeometry {
+        self.geometry
+    }
+
+    /// Sets the page-table geometry, before any table is allocated (at boot).
+    pub(crate) fn set_page_table_geometry(&mut self, geometry: PageTableGeometry) {
+        debug_assert_eq!(self.pagetable_frames, 0, "the geometry is chosen before the first table");
+        self.geometry = geometry;
+    }
+
     /// The leaf table remembered for `va` in the address space of `root`.
     pub(crate) fn remembered_leaf(&self, root: Pfn, va: u64) -> Option<Pfn> {
         match self.leaf_hint.get() {
-            Some((r, span, table)) if r == root && span == va / PMD_SIZE => Some(table),
+            Some((r, span, table)) if r == root && span == va >> self.geometry.leaf().table_shift() => Some(table),
             _ => None,
         }
     }
 
     /// Remembers that `table` is the leaf table for `va` under `root`.
     pub(crate) fn remember_leaf(&self, root: Pfn, va: u64, table: Pfn) {
-        self.leaf_hint.set(Some((root, va / PMD_SIZE, table)));
+        self.leaf_hint.set(Some((root, va >> self.geometry.leaf().table_shift(), table)));
     }
 
     /// Forgets the remembered leaf table (an upper-level entry changed).
@@ -554,30 +572,36 @@ impl FrameTable {
         self.write(pfn, 0, &bytes[..used]);
     }
 
-    /// The entries of a page-table frame.
-    pub fn table(&self, pfn: Pfn) -> &[u64; 512] {
-        static EMPTY: [u64; 512] = [0; 512];
+    /// The entries of a page-table frame: as many as a table of the geometry has (a PAE
+    /// PDPT uses the first four).
+    pub fn table(&self, pfn: Pfn) -> &[u64] {
+        static EMPTY: [u64; 1024] = [0; 1024];
+        let empty = &EMPTY[..self.geometry.table_entries()];
         match &self.chunks[chunk_index(pfn)] {
             Some(c) => match &c.data[slot_index(pfn)] {
-                Some(FrameData::Table(t)) => t,
-                Some(FrameData::SharedTable(t)) => t,
-                _ => &EMPTY,
+                Some(FrameData::Table(t)) => &t[..],
+                Some(FrameData::WideTable(t)) => &t[..],
+                Some(FrameData::SharedTable(t)) => &t[..],
+                _ => empty,
             },
-            None => &EMPTY,
+            None => empty,
         }
     }
 
     /// The entries of a page-table frame, for writing.
-    pub fn table_mut(&mut self, pfn: Pfn) -> &mut [u64; 512] {
+    pub fn table_mut(&mut self, pfn: Pfn) -> &mut [u64] {
+        let wide = self.geometry.table_entries() == 1024;
         let c = self.chunk_mut(pfn);
         let slot = &mut c.data[slot_index(pfn)];
         match slot {
-            Some(FrameData::Table(_)) => {}
+            Some(FrameData::Table(_) | FrameData::WideTable(_)) => {}
             Some(FrameData::SharedTable(t)) => *slot = Some(FrameData::Table(Box::new(**t))),
+            _ if wide => *slot = Some(FrameData::WideTable(Box::new([0; 1024]))),
             _ => *slot = Some(FrameData::Table(Box::new([0; 512]))),
         }
         match slot {
-            Some(FrameData::Table(t)) => t,
+            Some(FrameData::Table(t)) => &mut t[..],
+            Some(FrameData::WideTable(t)) => &mut t[..],
             _ => unreachable!(),
         }
     }
@@ -596,7 +620,9 @@ impl FrameTable {
         let entries = self.table(pfn);
         let first = entries[0];
         let zero = crate::pgtable::Pte(first);
-        if !zero.mapped() || zero.pfn() != self.zero_pfn || entries.iter().any(|&e| e != first) {
+        // Only 512-entry tables are shared (a wide table keeps its own entries).
+        if entries.len() != 512 || !zero.mapped() || zero.pfn() != self.zero_pfn || entries.iter().any(|&e| e != first)
+        {
             return;
         }
         let shared = self.zero_tables.entry(first).or_insert_with(|| std::sync::Arc::new([first; 512])).clone();

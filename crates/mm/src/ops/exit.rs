@@ -51,6 +51,10 @@ impl Kernel {
         let freed = crate::pgtable::free_tables(&mut self.m.frames, pgd, 0, 0, 0, 0);
         let mm = self.mm_mut(id);
         mm.pgtable_pages -= freed;
+        if let Some(pmd) = mm.pti_pmd.take() {
+            mm.pgtable_pages -= 1;
+            self.m.frames.free(pmd);
+        }
         self.m.frames.free(pgd);
     }
 

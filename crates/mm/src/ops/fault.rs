@@ -327,7 +327,7 @@ impl Kernel {
         let whole = order > 0
             && file.kind == FileKind::Regular
             && folio_va.is_some_and(|a| {
-                Self::folio_fits(vma, a, a + (n << PAGE_SHIFT))
+                Self::folio_fits(vma, a, a + (n << PAGE_SHIFT), pgtable::leaf_span(&self.m.frames))
                     && (0..n).all(|i| !self.pte(id, a + (i << PAGE_SHIFT)).mapped())
             });
         match folio_va {
@@ -414,11 +414,12 @@ impl Kernel {
             return Ok(0);
         }
         // The window is aligned on the PTE index and clamped to the VMA and page table.
-        let pte_off = pgtable::index(va, 0) as u64;
+        let pte_off = pgtable::pte_index(&self.m.frames, va) as u64;
+        let span = pgtable::leaf_span(&self.m.frames);
         let vma_off = (va - vma.start) >> PAGE_SHIFT;
         let from = (pte_off & !(nr - 1)).max(pte_off - pte_off.min(vma_off));
-        let to = (from + nr).min(512).min(pte_off + vma.pages() - vma_off);
-        let table_base = va & !(PMD_SIZE - 1);
+        let to = (from + nr).min(span >> PAGE_SHIFT).min(pte_off + vma.pages() - vma_off);
+        let table_base = va & !(span - 1);
         let (win_lo, win_hi) = (table_base + (from << PAGE_SHIFT), table_base + (to << PAGE_SHIFT));
         let size_pages = self.m.file(f.file).size_pages();
         let first = vma.page_index(win_lo);
@@ -478,7 +479,9 @@ impl Kernel {
             // PTE is set across i_size (filemap_map_pages checks it folio by folio).
             let ends_before_eof = kind != FileKind::Regular || fstart + n < size_pages;
             let whole = match (folio_va, folio_end) {
-                (Some(a), Some(e)) => can_map_large && ends_before_eof && order > 0 && Self::folio_fits(vma, a, e),
+                (Some(a), Some(e)) => {
+                    can_map_large && ends_before_eof && order > 0 && Self::folio_fits(vma, a, e, span)
+                }
                 _ => false,
             };
             let (lo, hi) = if whole {
@@ -499,7 +502,7 @@ impl Kernel {
             to_map.clear();
             let entries = self.m.frames.table(table);
             for (idx, cached) in (idx_lo..).zip(in_cache) {
-                let i = pgtable::index(lo + ((idx - idx_lo) << PAGE_SHIFT), 0);
+                let i = ((lo + ((idx - idx_lo) << PAGE_SHIFT) - table_base) >> PAGE_SHIFT) as usize;
                 if entries[i] == 0 {
                     match cached {
                         Some(pfn) => to_map.push((i, idx, Some(pfn))),
@@ -550,9 +553,10 @@ impl Kernel {
         Ok(mapped)
     }
 
-    /// Whether a folio at virtual `[start, end)` lies inside the VMA and one page table.
-    fn folio_fits(vma: &Vma, start: u64, end: u64) -> bool {
-        start >= vma.start && end <= vma.end && start & !(PMD_SIZE - 1) == (end - 1) & !(PMD_SIZE - 1)
+    /// Whether a folio at virtual `[start, end)` lies inside the VMA and one page table
+    /// (spanning `table_span` bytes).
+    fn folio_fits(vma: &Vma, start: u64, end: u64, table_span: u64) -> bool {
+        start >= vma.start && end <= vma.end && start & !(table_span - 1) == (end - 1) & !(table_span - 1)
     }
 
     /// do_read_fault: fault-around, then the faulting page itself if still unmapped.
@@ -745,7 +749,7 @@ impl Kernel {
             va += (1 + more) * PAGE_SIZE;
             // A leaf table just filled with the zero page (a populated read-only mapping)
             // shares one copy with all such tables: no host memory a table.
-            if pfn == self.m.frames.zero_pfn() && (va & ((PAGE_SIZE << 9) - 1) == 0 || va >= end) {
+            if pfn == self.m.frames.zero_pfn() && (va & (pgtable::leaf_span(&self.m.frames) - 1) == 0 || va >= end) {
                 let pgd = self.mms[id].pgd;
                 if let Some(t) = crate::pgtable::leaf_table(&self.m.frames, pgd, va - PAGE_SIZE) {
                     self.m.frames.share_zero_table(t);
@@ -788,7 +792,7 @@ impl Kernel {
         let mut done = 0;
         let mut at = va + PAGE_SIZE;
         while at < run_end {
-            let table_end = (at | (PMD_SIZE - 1)) + 1;
+            let table_end = (at | (pgtable::leaf_span(&self.m.frames) - 1)) + 1;
             let span_end = run_end.min(table_end);
             let table = match pgtable::leaf_table(&self.m.frames, pgd, at) {
                 Some(t) => t,
@@ -804,7 +808,7 @@ impl Kernel {
                 }
                 None => break,
             };
-            let first = pgtable::index(at, 0);
+            let first = pgtable::pte_index(&self.m.frames, at);
             let count = ((span_end - at) >> PAGE_SHIFT) as usize;
             let slots = &self.m.frames.table(table)[first..first + count];
             let n = slots.iter().take_while(|&&e| Pte(e).is_none()).count();

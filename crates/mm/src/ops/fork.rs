@@ -29,9 +29,9 @@ impl Kernel {
     fn dup_process(&mut self, pid: Pid) -> SysResult<Pid> {
         let pid_mm = self.mm_id(pid)?;
         let parent = self.mms[pid_mm].clone_shell();
-        let child_pgd = pgtable::alloc_root(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
+        let roots = pgtable::pgd_alloc(&mut self.m.frames).ok_or(Errno::ENOMEM)?;
         let mut child = parent;
-        child.pgd = child_pgd;
+        child.set_roots(roots);
         let cid = self.insert_mm(child);
         let vmas: Vec<_> = self.mms[pid_mm].vmas.iter().cloned().collect();
         for v in vmas {
@@ -97,6 +97,7 @@ impl Kernel {
         let cow = v.is_cow();
         let shared = v.flags.contains(VmFlags::SHARED);
         let zero = self.m.frames.zero_pfn();
+        let span = pgtable::leaf_span(&self.m.frames);
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
             // Counted a table at a time (copy_pte_range's add_mm_rss_vec): a later table
             // that cannot be allocated leaves the entries already copied counted, so that
@@ -111,13 +112,15 @@ impl Kernel {
             self.mm_mut(to).pgtable_pages += new;
             let child_table = child_table.ok_or(crate::frame::OutOfMemory)?;
             let lo = v.start.max(base);
-            let hi = v.end.min(base + PMD_SIZE);
-            let (first, last) = (pgtable::index(lo, 0), pgtable::index(hi - 1, 0));
+            let hi = v.end.min(base + span);
+            let (first, last) = (((lo - base) >> PAGE_SHIFT) as usize, ((hi - 1 - base) >> PAGE_SHIFT) as usize);
             // The table is copied a whole table at a time: both tables are read once and
             // written once, not looked up again for each entry.
-            let parent = *self.m.frames.table(table);
-            let mut parent_after = parent;
-            let mut child = *self.m.frames.table(child_table);
+            let (mut parent, mut parent_after, mut child) = ([0u64; 1024], [0u64; 1024], [0u64; 1024]);
+            let n = self.m.frames.table(table).len();
+            parent[..n].copy_from_slice(self.m.frames.table(table));
+            parent_after[..n].copy_from_slice(&parent[..n]);
+            child[..n].copy_from_slice(self.m.frames.table(child_table));
             let (mut parent_changed, mut child_changed) = (false, false);
             for i in first..=last {
                 let mut pte = Pte(parent[i]);
@@ -163,10 +166,10 @@ impl Kernel {
                 child_changed = true;
             }
             if parent_changed {
-                *self.m.frames.table_mut(table) = parent_after;
+                self.m.frames.table_mut(table).copy_from_slice(&parent_after[..n]);
             }
             if child_changed {
-                *self.m.frames.table_mut(child_table) = child;
+                self.m.frames.table_mut(child_table).copy_from_slice(&child[..n]);
             }
             let mm = self.mm_mut(to);
             rss_add(mm, RssKind::Anon, anon);
@@ -200,7 +203,7 @@ impl crate::mm::Mm {
             env_start: self.env_start,
             env_end: self.env_end,
             thp_disabled: self.thp_disabled,
-            ..crate::mm::Mm::new(crate::frame::Pfn::new(0), self.vmas.guard_gap(), self.mmap_base)
+            ..crate::mm::Mm::new(crate::pgtable::RootTables::NONE, self.vmas.guard_gap(), self.mmap_base)
         }
     }
 }

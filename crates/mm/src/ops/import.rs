@@ -53,13 +53,14 @@ impl Kernel {
     pub fn import_page_tables(&mut self, pid: Pid, start: u64, end: u64) -> SysResult<()> {
         let id = self.mm_id(pid)?;
         let pgd = self.mms[id].pgd;
-        let mut va = start & !(PMD_SIZE - 1);
+        let span = crate::pgtable::leaf_span(&self.m.frames);
+        let mut va = start & !(span - 1);
         while va < end {
             let mut new = 0;
             let t = crate::pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new);
             self.mm_mut(id).pgtable_pages += new;
             t.ok_or(Errno::ENOMEM)?;
-            va += PMD_SIZE;
+            va += span;
         }
         Ok(())
     }

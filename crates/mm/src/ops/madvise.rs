@@ -485,8 +485,9 @@ impl Kernel {
     /// inside it (CONFIG_PT_RECLAIM, done for MADV_DONTNEED).
     fn reclaim_empty_pte_tables(&mut self, id: MmId, start: u64, end: u64) {
         let pgd = self.mms[id].pgd;
+        let span = pgtable::leaf_span(&self.m.frames);
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
-            if base < start || base + PMD_SIZE > end {
+            if base < start || base + span > end {
                 continue;
             }
             if self.m.frames.table(table).iter().any(|&e| e != 0) {

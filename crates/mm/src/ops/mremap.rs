@@ -406,13 +406,14 @@ impl Kernel {
 
     /// move_page_tables: the PTEs of `[old, old + len)` move to `new`. Where the source has
     /// a table, the destination gets one at that level; a PTE table covering a whole aligned
-    /// 2 MiB extent on both sides moves as it is (move_normal_pmd).
+    /// extent (2 MiB, or 4 MiB without PAE) on both sides moves as it is (move_normal_pmd).
     fn move_page_tables(&mut self, id: MmId, old: u64, new: u64, len: u64) {
         let pgd = self.mms[id].pgd;
+        let span = pgtable::leaf_span(&self.m.frames);
         let mut done = 0;
         while done < len {
             let (o, n) = (old + done, new + done);
-            let extent = (PMD_SIZE - (o & (PMD_SIZE - 1))).min(PMD_SIZE - (n & (PMD_SIZE - 1))).min(len - done);
+            let extent = (span - (o & (span - 1))).min(span - (n & (span - 1))).min(len - done);
             done += extent;
             // get_old_pud / alloc_new_pud: a PMD table in the source means a PUD table in the
             // destination; get_old_pmd / alloc_new_pmd: a PTE table means a PMD table.
@@ -431,7 +432,7 @@ impl Kernel {
                 break;
             };
             self.mm_mut(id).pgtable_pages += new_tables;
-            if extent == PMD_SIZE && pgtable::table_at(&self.m.frames, pgd, n, 0).is_none() {
+            if extent == span && pgtable::table_at(&self.m.frames, pgd, n, 0).is_none() {
                 pgtable::set_table_entry(&mut self.m.frames, old_pmd, o, 0, None);
                 pgtable::set_table_entry(&mut self.m.frames, new_pmd, n, 0, Some(old_pte));
                 continue;
@@ -442,7 +443,8 @@ impl Kernel {
             };
             self.mm_mut(id).pgtable_pages += new_tables;
             for off in (0..extent).step_by(PAGE_SIZE as usize) {
-                let (oi, ni) = (pgtable::index(o + off, 0), pgtable::index(n + off, 0));
+                let (oi, ni) =
+                    (pgtable::pte_index(&self.m.frames, o + off), pgtable::pte_index(&self.m.frames, n + off));
                 let pte = Pte(self.m.frames.table(old_pte)[oi]);
                 if pte.is_none() {
                     continue;

@@ -126,11 +126,12 @@ impl Kernel {
         let mut out = Vec::new();
         for (id, mm) in self.mms.iter() {
             for v in mm.vmas.iter().filter(|v| v.file.is_some_and(|f| f.file.0 == file)) {
+                let span = pgtable::leaf_span(&self.m.frames);
                 for (base, table) in pgtable::leaf_tables(&self.m.frames, mm.pgd, v.start, v.end) {
                     let lo = v.start.max(base);
-                    let hi = v.end.min(base + PMD_SIZE);
+                    let hi = v.end.min(base + span);
                     for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                        let pte = Pte(self.m.frames.table(table)[pgtable::index(va, 0)]);
+                        let pte = Pte(self.m.frames.table(table)[((va - base) >> PAGE_SHIFT) as usize]);
                         if pte.mapped() && pfns.contains(&pte.pfn()) {
                             out.push((id, va));
                         }

@@ -111,9 +111,9 @@ impl Kernel {
                     continue;
                 }
                 for (base, table) in crate::pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
-                    let (lo, hi) = (v.start.max(base), v.end.min(base + PMD_SIZE));
+                    let (lo, hi) = (v.start.max(base), v.end.min(base + crate::pgtable::leaf_span(&self.m.frames)));
                     for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                        let pte = Pte(self.m.frames.table(table)[crate::pgtable::index(va, 0)]);
+                        let pte = Pte(self.m.frames.table(table)[((va - base) >> PAGE_SHIFT) as usize]);
                         let Some((e, exclusive)) = SwapEntry::from_pte(pte) else { continue };
                         if e.swap_type != t {
                             continue;

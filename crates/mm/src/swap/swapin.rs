@@ -98,9 +98,10 @@ impl Kernel {
                 let left = (win - 1) / 2;
                 (fpn - left, fpn + win - left)
             };
-            let table_lo = (va & !(PMD_SIZE - 1)) >> PAGE_SHIFT;
+            let span = crate::pgtable::leaf_span(&self.m.frames);
+            let table_lo = (va & !(span - 1)) >> PAGE_SHIFT;
             let lo = lo.max(vma.start >> PAGE_SHIFT).max(table_lo);
-            let hi = hi.min(vma.end >> PAGE_SHIFT).min(table_lo + 512);
+            let hi = hi.min(vma.end >> PAGE_SHIFT).min(table_lo + (span >> PAGE_SHIFT));
             for p in lo..hi {
                 let a = p << PAGE_SHIFT;
                 let Some((re, _)) = SwapEntry::from_pte(self.pte(id, a)) else { continue };
@@ -197,9 +198,9 @@ impl Kernel {
     pub(crate) fn swapin_range(&mut self, id: crate::mm_table::MmId, start: u64, end: u64) {
         let pgd = self.mms[id].pgd;
         for (base, table) in crate::pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
-            let (lo, hi) = (start.max(base), end.min(base + PMD_SIZE));
+            let (lo, hi) = (start.max(base), end.min(base + crate::pgtable::leaf_span(&self.m.frames)));
             for va in (lo..hi).step_by(PAGE_SIZE as usize) {
-                let pte = Pte(self.m.frames.table(table)[crate::pgtable::index(va, 0)]);
+                let pte = Pte(self.m.frames.table(table)[((va - base) >> PAGE_SHIFT) as usize]);
                 if !is_swap_pte(pte) {
                     continue;
                 }

@@ -160,9 +160,9 @@ impl Kernel {
     pub(crate) fn drop_swap_ptes(&mut self, id: crate::mm_table::MmId, start: u64, end: u64) {
         let pgd = self.mms[id].pgd;
         for (base, table) in crate::pgtable::leaf_tables(&self.m.frames, pgd, start, end) {
-            let (lo, hi) = (start.max(base), end.min(base + crate::layout::PMD_SIZE));
+            let (lo, hi) = (start.max(base), end.min(base + crate::pgtable::leaf_span(&self.m.frames)));
             for va in (lo..hi).step_by(crate::layout::PAGE_SIZE as usize) {
-                let i = crate::pgtable::index(va, 0);
+                let i = ((va - base) >> crate::layout::PAGE_SHIFT) as usize;
                 let pte = crate::pgtable::Pte(self.m.frames.table(table)[i]);
                 if let Some((e, _)) = SwapEntry::from_pte(pte) {
                     self.m.frames.table_mut(table)[i] = 0;
