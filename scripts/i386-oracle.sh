@@ -1,8 +1,8 @@
 #!/bin/bash
 # Regenerates tests/golden/i386/{686,686-pae}/: boots Debian's native i386 kernel under
 # qemu-system-i386 (TCG) with a busybox initramfs holding the 32-bit test programs (exam.c
-# static, static-pie and dynamic PIE; pgtables.c), the i386 loader and libc, and the oracle
-# module (scripts/i386-oracle/), and keeps what each experiment printed.
+# static, static-pie and dynamic PIE; pgtables.c; rie.c three ways), the i386 loader and libc,
+# and the oracle module (scripts/i386-oracle/), and keeps what each experiment printed.
 #
 # Needs (Debian bookworm, as root):
 #   dpkg --add-architecture i386 && apt-get update
@@ -21,6 +21,25 @@ trap 'rm -rf "$work"' EXIT
 
 gcc -m32 -static -O1 -o "$work/exam" "$src/exam.c"
 gcc -m32 -static -O1 -o "$work/pgtables" "$src/pgtables.c"
+# rie.c three ways, for READ_IMPLIES_EXEC: PT_GNU_STACK RW (gcc's default), RWX, and none.
+gcc -m32 -static -O1 -o "$work/rie" "$src/rie.c"
+gcc -m32 -static -O1 -z execstack -o "$work/rie-execstack" "$src/rie.c"
+cp "$work/rie" "$work/rie-nostack"
+# ld has no switch to leave PT_GNU_STACK out on x86: its program header becomes PT_NULL.
+drop_gnu_stack() {
+  local f=$1 phoff phentsize phnum i off
+  phoff=$(od -An -tu4 -j28 -N4 "$f" | tr -d ' ')
+  phentsize=$(od -An -tu2 -j42 -N2 "$f" | tr -d ' ')
+  phnum=$(od -An -tu2 -j44 -N2 "$f" | tr -d ' ')
+  for ((i = 0; i < phnum; i++)); do
+    off=$((phoff + i * phentsize))
+    if [ "$(od -An -tx4 -j"$off" -N4 "$f" | tr -d ' ')" = 6474e551 ]; then
+      printf '\0\0\0\0' | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+    fi
+  done
+  if readelf -lW "$f" | grep -q GNU_STACK; then echo "PT_GNU_STACK still in $f"; exit 1; fi
+}
+drop_gnu_stack "$work/rie-nostack"
 # exam.c again as a static PIE (no interpreter) and as a dynamic PIE (ld-linux.so.2 and the
 # i386 libc copied into the initramfs), for where the kernel puts an ET_DYN program.
 gcc -m32 -static-pie -O1 -o "$work/exam-pie" "$src/exam.c"
@@ -33,7 +52,7 @@ cp "$ldso" "$work/ld-linux.so.2"
 # the first page), with each file's size: the golden tests exec the same images in the model.
 heads=$repo/tests/golden/i386/programs
 mkdir -p "$heads"
-for prog in "$work/exam" "$work/pgtables" "$work/exam-pie" "$work/exam-dyn" "$work/ld-linux.so.2" /bin/busybox; do
+for prog in "$work/exam" "$work/pgtables" "$work/rie" "$work/rie-execstack" "$work/rie-nostack" "$work/exam-pie" "$work/exam-dyn" "$work/ld-linux.so.2" /bin/busybox; do
   { echo "size $(stat -c %s "$prog")"; od -An -v -tx1 -w32 -N 4096 "$prog"; } >"$heads/$(basename "$prog").head"
 done
 
@@ -47,7 +66,7 @@ for flavour in 686 686-pae; do
   cp /bin/busybox "$root/bin/busybox"
   file -L "$root/bin/busybox" | grep -q 'Intel 80386' || { echo "busybox is not i386 (install busybox-static:i386)"; exit 1; }
   cp "$src/init" "$root/init"
-  cp "$work/exam" "$work/pgtables" "$work/exam-pie" "$work/exam-dyn" "$root/"
+  cp "$work/exam" "$work/pgtables" "$work/rie" "$work/rie-execstack" "$work/rie-nostack" "$work/exam-pie" "$work/exam-dyn" "$root/"
   mkdir -p "$root/lib/i386-linux-gnu"
   cp "$ldso" "$root/lib/ld-linux.so.2"
   cp "$libc" "$root/lib/i386-linux-gnu/libc.so.6"

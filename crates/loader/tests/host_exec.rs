@@ -121,10 +121,30 @@ fn progs() -> Option<&'static Progs> {
                     .expect("run gcc");
                 assert!(out.status.success(), "gcc {name}: {}", String::from_utf8_lossy(&out.stderr));
             }
+            if m32.is_ok() {
+                // The 32-bit static program without PT_GNU_STACK (ld cannot leave it out on
+                // x86): its program header made PT_NULL.
+                let mut bytes = std::fs::read(dir.join("static32")).expect("read static32");
+                drop_pt_gnu_stack(&mut bytes);
+                let path = dir.join("static32_nognustack");
+                std::fs::write(&path, bytes).expect("write static32_nognustack");
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
             Ok(Progs { dir, m32 })
         })
         .as_ref();
     hostreq::need("a host exec comparison", built.map_err(String::clone))
+}
+
+/// Turns the PT_GNU_STACK program header of a 32-bit little-endian ELF file into PT_NULL.
+fn drop_pt_gnu_stack(elf: &mut [u8]) {
+    const PT_GNU_STACK: u32 = 0x6474_e551;
+    let word = |at: usize| u32::from_le_bytes(elf[at..at + 4].try_into().unwrap());
+    let half = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]) as usize;
+    let (phoff, phentsize, phnum) = (word(0x1c) as usize, half(0x2a), half(0x2c));
+    let at = (0..phnum).map(|i| phoff + i * phentsize).find(|&at| word(at) == PT_GNU_STACK).expect("PT_GNU_STACK");
+    elf[at..at + 4].fill(0);
 }
 
 /// A stack limit as `ulimit -s` takes it (KiB or "unlimited") and as the model takes it.
@@ -397,6 +417,25 @@ fn ia32_static_exec_matches_host() {
         compare("static32", &["a"], &env_of(20_000), stack);
     }
     compare("static32_execstack", &[], &[], Stack::Kib(8192));
+}
+
+/// An ia32 program without PT_GNU_STACK runs with READ_IMPLIES_EXEC (personality 0x400000 on
+/// the host, as `/proc/self/personality` shows it): its readable segments are executable
+/// (merging into one r-x VMA), and so is its stack.
+#[test]
+fn ia32_without_pt_gnu_stack_reads_imply_exec_as_on_host() {
+    compare("static32_nognustack", &[], &[], Stack::Kib(8192));
+    let Some(p) = progs() else { return };
+    if hostreq::need("a 32-bit host exec comparison", p.m32.clone()).is_none() {
+        return;
+    }
+    let path = p.path("static32_nognustack");
+    let (k, pid, _) = run_model(&path, std::slice::from_ref(&path), &[], Stack::Kib(8192), [0; 16]);
+    assert_eq!(procfs::personality(&k, pid).unwrap(), "00400000\n");
+    assert!(
+        procfs::maps(&k, pid).unwrap().lines().all(|l| l.contains("[vvar") || !l.contains(" r--")),
+        "readable is executable"
+    );
 }
 
 #[test]

@@ -56,6 +56,13 @@ pub struct Config {
     /// smaps prints a `KSM` line in each record: the x86-64 host's kernel does, the 6.1
     /// kernels of the i386 profiles do not (tests/golden/i386/*/cat-self-smaps.txt).
     pub smaps_ksm_line: bool,
+    /// mprotect taking write permission away from a private anonymous VMA that never had a
+    /// page (no anon_vma) also stops charging it (drops VM_ACCOUNT), as the x86-64 host's
+    /// kernel does; the 6.1 kernels of the i386 profiles keep the charge, so such a VMA does
+    /// not merge with a neighbour that was never writable (tests/golden/i386/*/rie.txt: a
+    /// PROT_NONE page mprotect'ed to PROT_READ and the PROT_READ|PROT_WRITE page after it
+    /// mprotect'ed to PROT_READ stay two VMAs).
+    pub mprotect_unaccounts_unfaulted: bool,
     /// Pages of the vDSO parts execve maps.
     pub vdso: crate::ops::exec::VdsoLayout,
     /// The bytes of the vDSO's code pages (`[vdso]`), as the kernel being modelled has
@@ -108,6 +115,7 @@ impl Default for Config {
             paranoid: false,
             pkeys: true,
             smaps_ksm_line: true,
+            mprotect_unaccounts_unfaulted: true,
             vdso: Default::default(),
             vdso_image: None,
             cap_ipc_lock: true,
@@ -129,11 +137,19 @@ impl Config {
     /// This configuration on the kernel `arch`: a native i386 kernel also brings the vDSO
     /// its processes get (Linux 6.1 i386: four `[vvar]` pages, two `[vdso]` pages).
     /// Protection keys and the smaps `KSM` line go too: an i386 kernel cannot have protection
-    /// keys (the option needs x86-64), and its 6.1 smaps has no `KSM` line.
+    /// keys (the option needs x86-64), and its 6.1 smaps has no `KSM` line; its mprotect
+    /// keeps charging an unfaulted VMA it makes read-only.
     pub fn with_kernel_arch(self, arch: crate::kalloc::KernelArch) -> Config {
         if arch.is_i386() {
             let vdso = crate::ops::exec::VdsoLayout::I386_LINUX_6_1;
-            Config { kernel_arch: arch, vdso, pkeys: false, smaps_ksm_line: false, ..self }
+            Config {
+                kernel_arch: arch,
+                vdso,
+                pkeys: false,
+                smaps_ksm_line: false,
+                mprotect_unaccounts_unfaulted: false,
+                ..self
+            }
         } else {
             Config { kernel_arch: arch, ..self }
         }

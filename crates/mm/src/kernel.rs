@@ -156,6 +156,13 @@ impl Kernel {
         }
     }
 
+    /// Whether the task using mm `id` runs with the READ_IMPLIES_EXEC personality: mmap and
+    /// mprotect then add PROT_EXEC to PROT_READ, and brk, the bss and a stack that did not ask
+    /// otherwise are executable (TASK_EXEC in the data and stack defaults).
+    pub(crate) fn read_implies_exec(&self, id: MmId) -> bool {
+        self.task_of_mm(id).is_some_and(|t| t.personality & abi::READ_IMPLIES_EXEC != 0)
+    }
+
     /// security_vm_enough_memory_mm for mm `id`: whether `pages` more may be committed
     /// (the check only; the charge follows from the VMA or object that takes the pages).
     pub(crate) fn may_commit(&self, id: MmId, pages: u64) -> bool {

@@ -1,5 +1,5 @@
 //! `procfs`: pure functions from the model's state to the exact text Linux prints in
-//! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines), `statm` and
+//! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines), `statm`, `personality` and
 //! `pagemap` (fs/proc/task_mmu.c, fs/proc/array.c), and in `/proc/meminfo` and
 //! `/proc/vmstat`, `/proc/swaps`, the kernel-allocator views `/proc/buddyinfo`, `/proc/zoneinfo`
 //! (essentials), `/proc/slabinfo` and `/proc/vmallocinfo`; and the memory cgroup files and
@@ -33,7 +33,7 @@ pub use pagemap::{
 };
 pub use slabinfo::{slabinfo, SLABINFO_HEADER};
 pub use smaps::{smaps, smaps_rollup, vma_usage, MemUsage};
-pub use status::{statm, status};
+pub use status::{personality, statm, status};
 pub use swaps::swaps;
 pub use vmallocinfo::vmallocinfo;
 pub use vmstat::vmstat;

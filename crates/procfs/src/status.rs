@@ -1,5 +1,6 @@
 //! The memory lines of `/proc/PID/status` (task_mem) and `/proc/PID/statm`.
 
+use abi::Errno;
 use mm::{Kernel, Pid, SysResult};
 use std::fmt::Write;
 
@@ -45,4 +46,10 @@ pub fn statm(k: &Kernel, pid: Pid) -> SysResult<String> {
     let text = (((mm.end_code + 4095) & !4095).saturating_sub(mm.start_code & !4095)) >> 12;
     let resident = shared + mm.rss.anon;
     Ok(format!("{} {} {} {} 0 {} 0\n", mm.total_vm, resident, shared, text, mm.data_vm + mm.stack_vm))
+}
+
+/// `/proc/PID/personality`: the task's personality word, eight hex digits (proc_pid_personality).
+pub fn personality(k: &Kernel, pid: Pid) -> SysResult<String> {
+    let task = k.task(pid).filter(|t| t.exit_code.is_none()).ok_or(Errno::ESRCH)?;
+    Ok(format!("{:08x}\n", task.personality))
 }

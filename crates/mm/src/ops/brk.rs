@@ -83,8 +83,11 @@ impl Kernel {
         prev_limit: u64,
     ) -> SysResult<()> {
         let pages = len >> PAGE_SHIFT;
+        // VM_DATA_DEFAULT_FLAGS has TASK_EXEC: executable under READ_IMPLIES_EXEC.
+        let task_exec = if self.read_implies_exec(id) { VmFlags::EXEC } else { VmFlags::empty() };
         let mm = &self.mms[id];
         let flags = extra
+            | task_exec
             | VmFlags::READ
             | VmFlags::WRITE
             | VmFlags::MAYREAD

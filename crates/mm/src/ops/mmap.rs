@@ -106,6 +106,10 @@ impl Kernel {
             return Err(Errno::ENOMEM);
         }
         let file = open.map(|o| self.m.open_file(o).file);
+        // READ_IMPLIES_EXEC: a readable mapping is executable too, but of a file on a noexec
+        // mount.
+        let noexec = file.is_some_and(|f| self.m.file(f).noexec);
+        let prot = if prot & PROT_READ != 0 && !noexec && self.read_implies_exec(id) { prot | PROT_EXEC } else { prot };
         // Anonymous shared memory is a shmem object of its own; its pgoff is 0.
         let anon_shared = file.is_none() && flags & MAP_TYPE == MAP_SHARED;
         // __get_unmapped_area hands a fixed address through unchanged and then takes one in

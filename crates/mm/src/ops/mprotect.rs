@@ -54,7 +54,10 @@ impl Kernel {
         } else if first.start > start {
             return Err(Errno::ENOMEM);
         }
-        let want = VmFlags::from_prot(prot);
+        let mut want = VmFlags::from_prot(prot);
+        // READ_IMPLIES_EXEC: PROT_READ asks for PROT_EXEC too, from the first VMA that may be
+        // executable on (the request keeps it for the VMAs after, as Linux's loop does).
+        let rier = prot & PROT_READ != 0 && self.read_implies_exec(id);
         let mut at = start;
         while at < end {
             let mm = &self.mms[id];
@@ -62,6 +65,9 @@ impl Kernel {
             if v.start > at {
                 // A hole: the VMAs before it stay changed.
                 return Err(Errno::ENOMEM);
+            }
+            if rier && v.flags.contains(VmFlags::MAYEXEC) {
+                want |= VmFlags::EXEC;
             }
             let new_flags = want | (v.flags - VmFlags::ACCESS);
             let may = VmFlags::from_bits_truncate((new_flags.bits() >> 4) & VmFlags::ACCESS.bits());
@@ -86,7 +92,8 @@ impl Kernel {
         }
         let pages = ((end - start) >> PAGE_SHIFT) as i64;
         // Making private memory writable charges it to the commit limit (ENOMEM before any
-        // change); an anonymous VMA that never had pages stops being charged.
+        // change); an anonymous VMA that never had pages stops being charged (on kernels that
+        // do: not the 6.1 of the i386 profiles).
         let mut charge = 0i64;
         if new_flags.contains(VmFlags::WRITE) {
             if !old
@@ -98,7 +105,12 @@ impl Kernel {
                 charge = pages;
                 new_flags |= VmFlags::ACCOUNT;
             }
-        } else if old.contains(VmFlags::ACCOUNT) && v.file.is_none() && v.special.is_none() && v.anon_vma.is_none() {
+        } else if self.m.config.mprotect_unaccounts_unfaulted
+            && old.contains(VmFlags::ACCOUNT)
+            && v.file.is_none()
+            && v.special.is_none()
+            && v.anon_vma.is_none()
+        {
             charge = -pages;
             new_flags -= VmFlags::ACCOUNT;
         }

@@ -120,6 +120,7 @@ impl Interpreter {
                 "smaps_rollup" => procfs::smaps_rollup(k, pid),
                 "status" => procfs::status(k, pid),
                 "statm" => procfs::statm(k, pid),
+                "personality" => procfs::personality(k, pid),
                 "oom_score" => procfs::cgroup::oom_score(k, pid),
                 "oom_score_adj" => procfs::cgroup::oom_score_adj(k, pid),
                 _ => Err(Errno::ENOENT),

@@ -208,6 +208,18 @@ impl Kernel {
         // unlimited stack keeps the top-down layout, with mmap_base at the lowest the gap
         // clamp allows (TASK_SIZE / 6).
         let legacy = task.personality & abi::ADDR_COMPAT_LAYOUT != 0;
+        // SET_PERSONALITY and elf_read_implies_exec: a 64-bit program drops
+        // READ_IMPLIES_EXEC (set_personality_64bit), a 32-bit one keeps what it inherited and
+        // gets it when it has no PT_GNU_STACK (mmap_is_ia32 with EXSTACK_DEFAULT), on the
+        // native i386 kernels and in compat alike. Measured: tests/golden/i386/*/rie*.txt,
+        // and host_exec's ia32 program without PT_GNU_STACK.
+        let mut personality = task.personality;
+        if !space.is_32bit() {
+            personality &= !abi::READ_IMPLIES_EXEC;
+        } else if prog.stack == StackExec::Default {
+            personality |= abi::READ_IMPLIES_EXEC;
+        }
+        self.tasks.get_mut(&pid).expect("live task").personality = personality;
 
         // setup_new_exec: the mmap layout for this stack limit.
         let drawn = rng.as_mut().map_or(0, |r| r.mmap_rnd(&space));
@@ -251,9 +263,15 @@ impl Kernel {
             | VmFlags::MAYEXEC
             | VmFlags::GROWSDOWN
             | VmFlags::ACCOUNT;
-        // x86-64 has no READ_IMPLIES_EXEC for 64-bit programs: only PF_X makes it executable.
-        if prog.stack == StackExec::Enable {
+        // VM_STACK_FLAGS has TASK_EXEC (executable under READ_IMPLIES_EXEC); PT_GNU_STACK
+        // then decides: PF_X makes it executable, its absence of PF_X not.
+        if personality & abi::READ_IMPLIES_EXEC != 0 {
             flags |= VmFlags::EXEC;
+        }
+        match prog.stack {
+            StackExec::Enable => flags |= VmFlags::EXEC,
+            StackExec::Disable => flags -= VmFlags::EXEC,
+            StackExec::Default => {}
         }
         self.vma_link(
             id,
