@@ -233,6 +233,18 @@ fn check_memcgs(k: &Kernel) {
     for t in k.tasks.values() {
         assert!(memcgs.get(t.memcg).is_some(), "task {} in removed memcg {}", t.pid, t.memcg);
     }
+    // Swap charges: each slot holding one counts in its group and every ancestor.
+    let mut swap_charged: HashMap<crate::memcg::MemcgId, u64> = HashMap::new();
+    for (t, d) in k.m.swap.devices.iter().enumerate() {
+        for (o, slot) in d.iter().flat_map(|d| d.slots()) {
+            assert!(memcgs.get(slot.memcg).is_some(), "swap slot {t}:{o} charged to removed memcg {}", slot.memcg);
+            if memcgs.slot_charged(&slot) {
+                for g in memcgs.ancestry(slot.memcg) {
+                    *swap_charged.entry(g).or_default() += 1;
+                }
+            }
+        }
+    }
     for (id, g) in memcgs.iter() {
         if id == crate::memcg::ROOT_MEMCG {
             continue;
@@ -240,6 +252,14 @@ fn check_memcgs(k: &Kernel) {
         let want = charged.get(&id).copied().unwrap_or(0);
         assert_eq!(g.usage, want, "memcg /{}: usage {} but {want} frames charged to it and below", g.path, g.usage);
         assert!(g.watermark >= g.usage, "memcg /{}: peak below usage", g.path);
+        let swap = swap_charged.get(&id).copied().unwrap_or(0);
+        assert_eq!(
+            g.swap_usage, swap,
+            "memcg /{}: swap usage {} but {swap} slots charged to it and below",
+            g.path, g.swap_usage
+        );
+        assert!(g.swap_watermark >= g.swap_usage, "memcg /{}: swap peak below swap usage", g.path);
+        assert!(g.swap_events.max >= g.swap_events.fail, "memcg /{}: more swap fails than max events", g.path);
         if g.usage > g.max {
             let killable = k.tasks.values().any(|t| {
                 t.mm.is_some() && memcgs.is_descendant(t.memcg, id) && t.oom_score_adj != crate::oom::OOM_SCORE_ADJ_MIN

@@ -1,7 +1,9 @@
 //! The memory cgroup files (mm/memcontrol.c): v2's `memory.current`, `memory.max`,
-//! `memory.high`, `memory.swap.max`, `memory.peak`, `memory.events`, `memory.stat` and
-//! `cgroup.procs`; v1's `memory.usage_in_bytes`, `memory.limit_in_bytes`,
-//! `memory.max_usage_in_bytes`, `memory.failcnt`, `memory.memsw.limit_in_bytes`,
+//! `memory.high`, `memory.swap.max`, `memory.swap.current`, `memory.swap.peak`,
+//! `memory.swap.events`, `memory.peak`, `memory.events`, `memory.stat` and `cgroup.procs`;
+//! v1's `memory.usage_in_bytes`, `memory.limit_in_bytes`, `memory.max_usage_in_bytes`,
+//! `memory.failcnt`, `memory.memsw.limit_in_bytes`, `memory.memsw.usage_in_bytes`,
+//! `memory.memsw.max_usage_in_bytes`, `memory.memsw.failcnt`,
 //! `memory.oom_control`, `memory.stat` and `tasks`; and `/proc/PID/oom_score`,
 //! `oom_score_adj`.
 //!
@@ -40,16 +42,19 @@ pub struct MemcgStat {
     pub active_file: u64,
     /// mlocked pages.
     pub unevictable: u64,
+    /// Pages in the swap cache.
+    pub swapcached: u64,
 }
 
 /// Counts the frames charged to group `id` and its descendants.
 pub fn memcg_stat(k: &Kernel, id: MemcgId) -> MemcgStat {
     let memcgs = &k.machine().frames.memcgs;
     let mut s = MemcgStat::default();
-    for (_, m) in k.machine().frames.allocated() {
+    for (pfn, m) in k.machine().frames.allocated() {
         if !memcgs.is_descendant(m.memcg, id) {
             continue;
         }
+        s.swapcached += u64::from(k.machine().swap.slot_of(pfn).is_some());
         let class = classify(k, &m);
         match class.use_ {
             FrameUse::Anon => s.anon += 1,
@@ -99,16 +104,23 @@ pub fn cgroup_file(k: &Kernel, path: &str, file: &str) -> SysResult<String> {
         (CgroupVersion::V2, "memory.high") if !root => show_v2(g.high) + "\n",
         (CgroupVersion::V2, "memory.low" | "memory.min") if !root => "0\n".into(),
         (CgroupVersion::V2, "memory.swap.max") if !root => show_v2(g.swap_max) + "\n",
-        (CgroupVersion::V2, "memory.swap.current") if !root => "0\n".into(),
+        (CgroupVersion::V2, "memory.swap.current") if !root => bytes(g.swap_usage),
+        (CgroupVersion::V2, "memory.swap.peak") if !root => bytes(g.swap_watermark),
+        (CgroupVersion::V2, "memory.swap.high") if !root => "max\n".into(),
+        (CgroupVersion::V2, "memory.swap.events") if !root => {
+            format!("high 0\nmax {}\nfail {}\n", g.swap_events.max, g.swap_events.fail)
+        }
         (CgroupVersion::V2, "memory.events") if !root => events(&g.events),
         (CgroupVersion::V2, "memory.events.local") if !root => events(&g.events_local),
         (CgroupVersion::V2, "memory.stat") => stat_v2(k, id),
         (CgroupVersion::V1, "memory.usage_in_bytes") => bytes(g.usage),
-        (CgroupVersion::V1, "memory.memsw.usage_in_bytes") => bytes(g.usage),
+        (CgroupVersion::V1, "memory.memsw.usage_in_bytes") => bytes(g.memsw_usage()),
         (CgroupVersion::V1, "memory.max_usage_in_bytes") => bytes(g.watermark),
-        (CgroupVersion::V1, "memory.memsw.max_usage_in_bytes") => bytes(g.watermark),
+        (CgroupVersion::V1, "memory.memsw.max_usage_in_bytes") => bytes(g.memsw_watermark),
+        // Linux 6.18 keeps a failcnt for the memory counter alone.
+        (CgroupVersion::V1, "memory.memsw.failcnt") => "0\n".into(),
         (CgroupVersion::V1, "memory.limit_in_bytes") => show_v1(g.max) + "\n",
-        (CgroupVersion::V1, "memory.memsw.limit_in_bytes") => show_v1(g.max.saturating_add(g.swap_max)) + "\n",
+        (CgroupVersion::V1, "memory.memsw.limit_in_bytes") => show_v1(g.memsw_max()) + "\n",
         (CgroupVersion::V1, "memory.failcnt") => format!("{}\n", g.failcnt),
         (CgroupVersion::V1, "memory.oom_control") => {
             format!("oom_kill_disable 0\nunder_oom 0\noom_kill {}\n", g.events.oom_kill)
@@ -140,7 +152,7 @@ fn stat_v2(k: &Kernel, id: MemcgId) -> String {
         ("file_mapped", b(s.file_mapped)),
         ("file_dirty", b(s.file_dirty)),
         ("file_writeback", 0),
-        ("swapcached", 0),
+        ("swapcached", b(s.swapcached)),
         ("anon_thp", 0),
         ("file_thp", 0),
         ("shmem_thp", 0),
@@ -185,9 +197,12 @@ fn stat_v1(k: &Kernel, id: MemcgId) -> String {
         local.inactive_file -= cs.inactive_file;
         local.active_file -= cs.active_file;
         local.unevictable -= cs.unevictable;
+        local.swapcached -= cs.swapcached;
     }
+    let swap_local =
+        g.swap_usage - memcgs.children(id).filter_map(|c| memcgs.get(c)).map(|c| c.swap_usage).sum::<u64>();
     let b = |p: u64| p << 12;
-    let rows = |s: &MemcgStat, pgpgin: u64, pgpgout: u64, pgfault: u64, pgmajfault: u64| {
+    let rows = |s: &MemcgStat, swap: u64, pgpgin: u64, pgpgout: u64, pgfault: u64, pgmajfault: u64| {
         [
             ("cache", b(s.file)),
             ("rss", b(s.anon)),
@@ -196,8 +211,8 @@ fn stat_v1(k: &Kernel, id: MemcgId) -> String {
             ("mapped_file", b(s.file_mapped)),
             ("dirty", b(s.file_dirty)),
             ("writeback", 0),
-            ("swap", 0),
-            ("swapcached", 0),
+            ("swap", b(swap)),
+            ("swapcached", b(s.swapcached)),
             ("pgpgin", pgpgin),
             ("pgpgout", pgpgout),
             ("pgfault", pgfault),
@@ -210,7 +225,7 @@ fn stat_v1(k: &Kernel, id: MemcgId) -> String {
         ]
     };
     let mut out = String::new();
-    for (name, v) in rows(&local, g.pgpgin, g.pgpgout, g.pgfault, g.pgmajfault) {
+    for (name, v) in rows(&local, swap_local, g.pgpgin, g.pgpgout, g.pgfault, g.pgmajfault) {
         let _ = writeln!(out, "{name} {v}");
     }
     // hierarchical_*: the lowest limit on the way to the root.
@@ -219,9 +234,10 @@ fn stat_v1(k: &Kernel, id: MemcgId) -> String {
         chain.iter().filter_map(|&c| memcgs.get(c)).map(f).min().unwrap_or(NO_LIMIT).min(PAGE_COUNTER_MAX)
     };
     let _ = writeln!(out, "hierarchical_memory_limit {}", lowest(&|m| m.max) << 12);
-    let _ = writeln!(out, "hierarchical_memsw_limit {}", lowest(&|m| m.max.saturating_add(m.swap_max)) << 12);
+    let _ = writeln!(out, "hierarchical_memsw_limit {}", lowest(&|m| m.memsw_max()) << 12);
     let totals = rows(
         &total,
+        g.swap_usage,
         subtree(k, id, |m| m.pgpgin),
         subtree(k, id, |m| m.pgpgout),
         subtree(k, id, |m| m.pgfault),

@@ -16,6 +16,9 @@
 //! of a task ([`crate::Kernel::charging_as`]).
 
 pub mod files;
+pub mod swap_charge;
+
+pub use swap_charge::SwapEvents;
 
 /// A memory cgroup's id: an index into [`Memcgs`]; 0 is the root group.
 pub type MemcgId = u16;
@@ -68,8 +71,8 @@ impl MemcgEvents {
 /// One memory cgroup.
 ///
 /// # Invariants
-/// `usage` is the number of frames charged to this group or a descendant; `watermark` ≥
-/// `usage`.
+/// `usage` is the number of frames charged to this group or a descendant, `swap_usage` the
+/// number of swap slots; `watermark` ≥ `usage`, `swap_watermark` ≥ `swap_usage`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Memcg {
     /// Its path below the hierarchy's root, without a leading slash ("" for the root).
@@ -88,6 +91,16 @@ pub struct Memcg {
     pub watermark: u64,
     /// Charges refused at this group's limit (v1 `memory.failcnt`).
     pub failcnt: u64,
+    /// Swap slots charged to this group or below (`memory.swap.current`; v1 counts them in
+    /// `memory.memsw.usage_in_bytes`); see [`swap_charge`].
+    pub swap_usage: u64,
+    /// The highest `swap_usage` reached (`memory.swap.peak`).
+    pub swap_watermark: u64,
+    /// The highest `usage + swap_usage` a page charge reached (v1
+    /// `memory.memsw.max_usage_in_bytes`).
+    pub memsw_watermark: u64,
+    /// `memory.swap.events` of this group and its descendants.
+    pub swap_events: SwapEvents,
     /// Events in this group and its descendants (`memory.events`).
     pub events: MemcgEvents,
     /// Events of this group alone (`memory.events.local`).
@@ -113,6 +126,10 @@ impl Memcg {
             usage: 0,
             watermark: 0,
             failcnt: 0,
+            swap_usage: 0,
+            swap_watermark: 0,
+            memsw_watermark: 0,
+            swap_events: SwapEvents::default(),
             events: MemcgEvents::default(),
             events_local: MemcgEvents::default(),
             pgpgin: 0,
@@ -264,11 +281,20 @@ impl Memcgs {
             return Ok(id);
         }
         let chain = self.ancestry(id);
-        if let Some(&over) = chain.iter().find(|&&g| {
-            let g = self.get(g).expect("memcg in ancestry");
-            g.usage.saturating_add(pages) > g.max
-        }) {
+        // v1 tries the memory+swap counter first; a refusal there counts no failcnt
+        // (see swap_charge).
+        let memsw_over = (self.version == CgroupVersion::V1)
+            .then(|| chain.iter().copied().find(|&g| self.get(g).expect("memcg in ancestry").memsw_full(pages)))
+            .flatten();
+        let over = memsw_over.or_else(|| {
+            let over = chain.iter().copied().find(|&g| {
+                let g = self.get(g).expect("memcg in ancestry");
+                g.usage.saturating_add(pages) > g.max
+            })?;
             self.get_mut(over).failcnt += 1;
+            Some(over)
+        });
+        if let Some(over) = over {
             self.event(over, MemcgEvent::Max);
             self.last_refusal = Some(OverLimit(over));
             return Err(OverLimit(over));
@@ -276,7 +302,7 @@ impl Memcgs {
         for g in chain {
             let m = self.get_mut(g);
             m.usage += pages;
-            m.watermark = m.watermark.max(m.usage);
+            m.note_watermarks();
         }
         self.get_mut(id).pgpgin += pages;
         Ok(id)

@@ -62,6 +62,7 @@ impl Kernel {
         }
         let parent = self.m.frames.memcgs.remove(id)?;
         self.m.frames.recharge_frames(id, parent);
+        self.m.swap.recharge_slots(id, parent);
         for t in self.tasks.values_mut().filter(|t| t.memcg == id) {
             t.memcg = parent;
         }
@@ -120,6 +121,17 @@ impl Kernel {
             ("memory.memsw.limit_in_bytes", true) => {
                 if pages < g.max {
                     return Err(Errno::EINVAL);
+                }
+                // Below the memory+swap usage: reclaim, EBUSY if that is not enough
+                // (mem_cgroup_resize_max). With the new limit in place the reclaim may not
+                // swap, which would not lower the usage.
+                if g.memsw_usage() > pages {
+                    self.m.frames.memcgs.set_limit(id, Limit::SwapMax, pages - g.max);
+                    self.reclaim_for_allocation(OomScope::Memcg(id), g.memsw_usage() - pages);
+                    if self.m.frames.memcgs.get(id).is_some_and(|g| g.memsw_usage() > pages) {
+                        self.m.frames.memcgs.set_limit(id, Limit::SwapMax, g.swap_max);
+                        return Err(Errno::EBUSY);
+                    }
                 }
                 let swap = if pages == NO_LIMIT { NO_LIMIT } else { pages - g.max };
                 self.m.frames.memcgs.set_limit(id, Limit::SwapMax, swap);

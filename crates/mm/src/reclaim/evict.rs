@@ -51,7 +51,7 @@ impl Kernel {
         let e = match self.m.swap.slot_of(pfn) {
             Some(e) => e,
             None => {
-                let Some(e) = self.m.swap.alloc() else {
+                let Some(e) = self.m.swap_alloc(pfn) else {
                     self.activate(pfn);
                     return false;
                 };

@@ -4,7 +4,8 @@
 //! A run goes through priorities 12 down to 0 until it has freed what it was asked for.
 //! At each priority every list gets a scan of its size >> priority (all of it at 0),
 //! scaled as `get_scan_count` balances anon against file:
-//! * no free swap, or `swappiness` 0: file only;
+//! * no free swap, `swappiness` 0, or (reclaim in a memory cgroup) no room under its swap
+//!   limits ([`crate::memcg::Memcgs::may_swap`]): file only;
 //! * machine-wide, when file pages plus free memory are below the high watermark: anon
 //!   only (the file cache is too small to help);
 //! * plenty of inactive file pages (the list is not low): file only (`cache_trim_mode`);
@@ -151,7 +152,7 @@ impl Kernel {
         let swappiness = u64::from(self.m.config.swappiness.min(200));
         let (mut scanned, mut freed) = (0, 0);
         for priority in (0..=DEF_PRIORITY).rev() {
-            let can_swap = swappiness > 0 && self.m.swap.free_pages() > 0;
+            let can_swap = swappiness > 0 && self.m.swap.free_pages() > 0 && self.scope_may_swap(scope);
             let lists = self.lru_pages(&groups);
             let [anon_frac, file_frac] = self.scan_balance(scope, &lists, priority, can_swap, swappiness);
             for lru in [Lru::Anon, Lru::File] {
@@ -180,6 +181,15 @@ impl Kernel {
             self.m.reclaim.kswapd_failures = 0;
         }
         (scanned, freed)
+    }
+
+    /// Whether a reclaim of `scope` may swap: a group's swap limits can forbid it
+    /// ([`crate::memcg::Memcgs::may_swap`]).
+    fn scope_may_swap(&self, scope: OomScope) -> bool {
+        match scope {
+            OomScope::Global => true,
+            OomScope::Memcg(g) => self.m.frames.memcgs.may_swap(g),
+        }
     }
 
     /// get_scan_count: the shares of the scan, out of 200, that go to [anon, file].

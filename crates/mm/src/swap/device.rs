@@ -26,6 +26,9 @@ pub struct Slot {
     pub count: u32,
     /// A page of the swap cache holds the slot (`SWAP_HAS_CACHE`).
     pub cached: bool,
+    /// The memory cgroup the slot is charged to, when it holds a charge (`swap_cgroup`):
+    /// the group of the page swapped out (see [`crate::memcg::swap_charge`]).
+    pub memcg: crate::memcg::MemcgId,
 }
 
 /// An active swap device.
@@ -134,7 +137,7 @@ impl SwapDevice {
             found = self.scan(c, 0);
         }
         let o = found?;
-        self.slots.insert(o, Slot { count: 0, cached: true });
+        self.slots.insert(o, Slot { count: 0, cached: true, memcg: crate::memcg::ROOT_MEMCG });
         *self.cluster_used.entry(o / SWAPFILE_CLUSTER).or_default() += 1;
         self.nonfull.retain(|&c| c != o / SWAPFILE_CLUSTER);
         // The cursor stays inside its cluster: past the end, the next allocation takes a
@@ -170,6 +173,13 @@ impl SwapDevice {
             self.nonfull.push_back(c);
         }
         None
+    }
+
+    /// Moves the charge records of every slot charged to `from` to `to`.
+    pub(crate) fn recharge_slots(&mut self, from: crate::memcg::MemcgId, to: crate::memcg::MemcgId) {
+        for s in self.slots.values_mut().filter(|s| s.memcg == from) {
+            s.memcg = to;
+        }
     }
 
     /// Stores the bytes of a page written to `offset`: `bytes` is the page, or a prefix of

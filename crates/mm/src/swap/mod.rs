@@ -30,6 +30,7 @@ pub use entry::{is_swap_pte, SwapEntry, MAX_SWAPFILES};
 pub use swapfile::SwapSpec;
 
 use crate::frame::Pfn;
+use crate::memcg::{MemcgId, Memcgs};
 use std::collections::BTreeMap;
 
 /// The VMA-based swap readahead state of a VMA (`swap_readahead_info`). The model keeps
@@ -141,17 +142,45 @@ impl Swap {
     }
 
     /// Allocates a slot on the highest-priority device with room (`folio_alloc_swap`),
-    /// marked as held by the swap cache.
-    pub(crate) fn alloc(&mut self) -> Option<SwapEntry> {
+    /// marked as held by the swap cache, for a page of group `owner`, and charges it
+    /// (v2): `None` when no device has room or the charge is refused (the slot is then
+    /// given back).
+    pub(crate) fn alloc(&mut self, memcgs: &mut Memcgs, owner: MemcgId) -> Option<SwapEntry> {
         let mut order: Vec<(i32, usize)> =
             self.devices.iter().enumerate().filter_map(|(t, d)| d.as_ref().map(|d| (d.prio, t))).collect();
         order.sort_by_key(|&(prio, t)| (std::cmp::Reverse(prio), t));
-        for (_, t) in order {
-            if let Some(offset) = self.devices[t].as_mut().and_then(|d| d.alloc_slot()) {
-                return Some(SwapEntry { swap_type: t as u8, offset });
-            }
+        let e = order.into_iter().find_map(|(_, t)| {
+            let offset = self.devices[t].as_mut().and_then(|d| d.alloc_slot())?;
+            Some(SwapEntry { swap_type: t as u8, offset })
+        })?;
+        self.device_mut(e.swap_type).update(e.offset, |s| s.memcg = owner);
+        if memcgs.try_charge_swap(owner).is_err() {
+            self.device_mut(e.swap_type).update(e.offset, |s| s.cached = false);
+            return None;
         }
-        None
+        Some(e)
+    }
+
+    /// Changes slot `e` with `f`, moving its memory cgroup charge along.
+    fn change(&mut self, memcgs: &mut Memcgs, e: SwapEntry, f: impl FnOnce(&mut Slot)) -> Option<Slot> {
+        let d = self.device_mut(e.swap_type);
+        let before = d.slot(e.offset).expect("change of a free swap slot");
+        let after = d.update(e.offset, f);
+        memcgs.slot_changed(&before, after.as_ref());
+        after
+    }
+
+    /// Marks slot `e` as held by a swap-cache page again (a page read back from it); in v1
+    /// the page takes the slot's charge.
+    pub(crate) fn mark_cached(&mut self, memcgs: &mut Memcgs, e: SwapEntry) {
+        self.change(memcgs, e, |s| s.cached = true);
+    }
+
+    /// Moves the charges of the slots charged to `from` to `to` (a removed group's parent).
+    pub(crate) fn recharge_slots(&mut self, from: MemcgId, to: MemcgId) {
+        for d in self.devices.iter_mut().flatten() {
+            d.recharge_slots(from, to);
+        }
     }
 
     /// Puts `pfn` in the swap cache as the page of `e` (whose slot is already marked cached).
@@ -161,13 +190,21 @@ impl Swap {
         self.slot_of.insert(pfn, e);
     }
 
-    /// Takes `pfn` out of the swap cache (`__delete_from_swap_cache`), releasing the
-    /// cache's hold on the slot; the caller drops the frame reference.
-    pub(crate) fn cache_remove(&mut self, pfn: Pfn) -> SwapEntry {
+    /// Takes `pfn`, a page of group `page_memcg`, out of the swap cache
+    /// (`__delete_from_swap_cache`), releasing the cache's hold on the slot; the caller
+    /// drops the frame reference. In v1 a slot still in use takes the page's charge then
+    /// (`mem_cgroup_swapout`).
+    pub(crate) fn cache_remove(&mut self, memcgs: &mut Memcgs, pfn: Pfn, page_memcg: MemcgId) -> SwapEntry {
         let e = self.slot_of.remove(&pfn).expect("page not in the swap cache");
         self.cache.remove(&e);
         self.readahead.remove(&pfn);
-        self.device_mut(e.swap_type).update(e.offset, |s| s.cached = false);
+        let v1 = memcgs.version == crate::memcg::CgroupVersion::V1;
+        self.change(memcgs, e, |s| {
+            s.cached = false;
+            if v1 {
+                s.memcg = page_memcg;
+            }
+        });
         e
     }
 
@@ -177,8 +214,8 @@ impl Swap {
     }
 
     /// One PTE naming `e` fewer (`swap_free`). Returns the PTEs still naming it.
-    pub(crate) fn put(&mut self, e: SwapEntry) -> u32 {
-        self.device_mut(e.swap_type).update(e.offset, |s| s.count -= 1).map_or(0, |s| s.count)
+    pub(crate) fn put(&mut self, memcgs: &mut Memcgs, e: SwapEntry) -> u32 {
+        self.change(memcgs, e, |s| s.count -= 1).map_or(0, |s| s.count)
     }
 
     /// Marks `pfn` as brought in by readahead.
@@ -213,5 +250,24 @@ impl Swap {
         for p in &self.readahead {
             assert!(self.slot_of.contains_key(p), "readahead mark on pfn {p:#x} outside the swap cache");
         }
+    }
+}
+
+impl crate::machine::Machine {
+    /// [`Swap::alloc`] for page `pfn`, charged to the page's group.
+    pub(crate) fn swap_alloc(&mut self, pfn: Pfn) -> Option<SwapEntry> {
+        let owner = self.frames.meta(pfn).memcg;
+        self.swap.alloc(&mut self.frames.memcgs, owner)
+    }
+
+    /// [`Swap::cache_remove`] of page `pfn`.
+    pub(crate) fn swap_cache_remove(&mut self, pfn: Pfn) -> SwapEntry {
+        let page_memcg = self.frames.meta(pfn).memcg;
+        self.swap.cache_remove(&mut self.frames.memcgs, pfn, page_memcg)
+    }
+
+    /// [`Swap::put`] of slot `e`.
+    pub(crate) fn swap_put(&mut self, e: SwapEntry) -> u32 {
+        self.swap.put(&mut self.frames.memcgs, e)
     }
 }

@@ -54,7 +54,7 @@ impl Machine {
         let (pfn, read) = match self.swap.lookup(e) {
             Some(pfn) => {
                 // The swap cache's reference becomes the page cache's.
-                self.swap.cache_remove(pfn);
+                self.swap_cache_remove(pfn);
                 (pfn, false)
             }
             None => {
@@ -73,7 +73,7 @@ impl Machine {
         // Its only copy is in memory again: dirty, and the slot goes.
         m.flags |= PageFlags::DIRTY | PageFlags::UPTODATE | PageFlags::SWAPBACKED;
         m.flags -= PageFlags::ANON | PageFlags::ANON_EXCLUSIVE;
-        self.swap.put(e);
+        self.swap_put(e);
         let f = self.file_mut(file);
         f.swapped.remove(&index);
         f.cache.insert(index, pfn);
@@ -90,9 +90,9 @@ impl Machine {
         let gone: Vec<(u64, SwapEntry)> = self.file(file).swapped.range(lo..hi).map(|(&i, &e)| (i, e)).collect();
         for &(i, e) in &gone {
             self.file_mut(file).swapped.remove(&i);
-            if self.swap.put(e) == 0 {
+            if self.swap_put(e) == 0 {
                 if let Some(pfn) = self.swap.lookup(e) {
-                    self.swap.cache_remove(pfn);
+                    self.swap_cache_remove(pfn);
                     self.frames.put(pfn);
                 }
             }
@@ -123,7 +123,7 @@ impl Kernel {
             self.m.log(pid, va, false, EventKind::ShmemDropped { ino: self.m.file(file).ino, index });
             return ShmemOut::Dropped;
         }
-        let Some(e) = self.m.swap.alloc() else { return ShmemOut::NoSwap };
+        let Some(e) = self.m.swap_alloc(pfn) else { return ShmemOut::NoSwap };
         let f = self.m.file_mut(file);
         f.cache.remove(index);
         f.swapped.insert(index, e);

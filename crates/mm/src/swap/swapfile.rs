@@ -155,7 +155,7 @@ impl Kernel {
         if v.flags.contains(crate::flags::VmFlags::LOCKED) {
             self.m.mlock_page(pfn);
         }
-        self.m.swap.put(e);
+        self.m.swap_put(e);
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, 1);
         mm.rss.swap -= PageCount::new(1);

@@ -60,10 +60,7 @@ impl Kernel {
         if !bytes.is_empty() {
             self.m.frames.write(pfn, 0, &bytes);
         }
-        self.m.swap.devices[e.swap_type as usize]
-            .as_mut()
-            .expect("active device")
-            .update(e.offset, |s| s.cached = true);
+        self.m.swap.mark_cached(&mut self.m.frames.memcgs, e);
         self.m.swap.cache_insert(e, pfn);
         self.m.swap.pswpin += 1;
         self.m.vmstat.workingset_refault_anon += 1;
@@ -143,7 +140,7 @@ impl Kernel {
         let pgd = self.mms[id].pgd;
         crate::pgtable::leaf_table_alloc(&mut self.m.frames, pgd, va, &mut new_tables).ok_or(FaultError::Oom)?;
         self.mm_mut(id).pgtable_pages += new_tables;
-        let left = self.m.swap.put(e);
+        let left = self.m.swap_put(e);
         let meta = self.m.frames.meta(pfn);
         let locked = vma.flags.contains(VmFlags::LOCKED) || meta.flags.contains(PageFlags::MLOCKED);
         let free_swap = self.m.swap.vm_swap_full() || locked || (write && meta.mapcount == 0);

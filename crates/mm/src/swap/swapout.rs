@@ -50,7 +50,7 @@ impl Kernel {
         let e = match self.m.swap.slot_of(pfn) {
             Some(e) => e,
             None => {
-                let Some(e) = self.m.swap.alloc() else { return SwapOutResult::NoSwap };
+                let Some(e) = self.m.swap_alloc(pfn) else { return SwapOutResult::NoSwap };
                 self.m.swap.cache_insert(e, pfn);
                 self.m.frames.get(pfn);
                 self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
@@ -115,7 +115,7 @@ impl Kernel {
         if self.m.frames.meta(pfn).mapcount > 0 {
             return SwapOutResult::Written;
         }
-        self.m.swap.cache_remove(pfn);
+        self.m.swap_cache_remove(pfn);
         self.m.frames.put(pfn);
         self.m.log(pid, va, false, EventKind::SwapCacheFreed { swap_type: e.swap_type, offset: e.offset });
         SwapOutResult::Freed
@@ -150,7 +150,7 @@ impl Kernel {
     /// `folio_free_swap`: takes `pfn` out of the swap cache, dirty (its slot no longer
     /// backs it), and drops the cache's reference (freeing an unmapped page).
     pub(crate) fn folio_free_swap(&mut self, pfn: Pfn) {
-        self.m.swap.cache_remove(pfn);
+        self.m.swap_cache_remove(pfn);
         self.m.frames.meta_mut(pfn).flags |= PageFlags::DIRTY;
         self.m.frames.put(pfn);
     }
@@ -176,7 +176,7 @@ impl Kernel {
     /// none is left the swap-cache page goes too if nothing maps it.
     pub(crate) fn zap_swap_pte(&mut self, id: crate::mm_table::MmId, e: SwapEntry) {
         self.mm_mut(id).rss.swap -= PageCount::new(1);
-        if self.m.swap.put(e) == 0 {
+        if self.m.swap_put(e) == 0 {
             self.try_to_reclaim_swap(e);
         }
     }
