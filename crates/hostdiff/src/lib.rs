@@ -42,6 +42,7 @@ mod calls;
 pub mod compare;
 pub mod gen;
 mod host;
+pub mod host_memcg;
 pub mod model;
 mod protocol;
 pub mod swapfile;

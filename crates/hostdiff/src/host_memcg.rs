@@ -1,0 +1,92 @@
+//! A memory cgroup on the host for the cgroup comparisons, removed when dropped (also when
+//! a test fails).
+//!
+//! The interface is the one the machine mounts: cgroup v2 when the unified hierarchy at
+//! `/sys/fs/cgroup` offers the memory controller (it is then enabled for the root's
+//! children), else the v1 memory hierarchy at `/sys/fs/cgroup/memory`. The model is set to
+//! the same version ([`HostGroup::version`]).
+
+use mm::memcg::CgroupVersion;
+use std::path::{Path, PathBuf};
+
+/// A memory cgroup made on the host.
+#[derive(Debug)]
+pub struct HostGroup {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// The interface it has.
+    pub version: CgroupVersion,
+}
+
+impl HostGroup {
+    /// Makes the group `name` below the memory hierarchy's root. Err with the reason when
+    /// the machine has no memory controller or the caller may not make groups.
+    pub fn create(name: &str) -> Result<HostGroup, String> {
+        if !rustix::process::geteuid().is_root() {
+            return Err("making a memory cgroup needs root".into());
+        }
+        let controllers = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
+        let v2 = controllers.split_whitespace().any(|w| w == "memory");
+        let v1_root = Path::new("/sys/fs/cgroup/memory");
+        let (root, version) = if v2 {
+            let sub = Path::new("/sys/fs/cgroup/cgroup.subtree_control");
+            let on = std::fs::read_to_string(sub).unwrap_or_default();
+            if !on.split_whitespace().any(|w| w == "memory") {
+                std::fs::write(sub, "+memory").map_err(|e| format!("enabling the memory controller: {e}"))?;
+            }
+            (PathBuf::from("/sys/fs/cgroup"), CgroupVersion::V2)
+        } else if v1_root.join("memory.limit_in_bytes").exists() {
+            (v1_root.to_path_buf(), CgroupVersion::V1)
+        } else {
+            return Err("no memory cgroup controller (neither cgroup v2 with memory nor v1 memory)".into());
+        };
+        let dir = root.join(name);
+        std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        Ok(HostGroup { dir, version })
+    }
+
+    /// Whether the group has the file `file` (v1 `memory.memsw.*` needs swap accounting).
+    pub fn has(&self, file: &str) -> bool {
+        self.dir.join(file).exists()
+    }
+
+    /// Writes `value` to `file`; Err with the errno's text.
+    pub fn write(&self, file: &str, value: &str) -> Result<(), String> {
+        std::fs::write(self.dir.join(file), value).map_err(|e| format!("writing {value} to {file}: {e}"))
+    }
+
+    /// The text of `file` ("" if it cannot be read).
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.join(file)).unwrap_or_default()
+    }
+
+    /// The number a one-number file holds.
+    pub fn number(&self, file: &str) -> Option<u64> {
+        self.read(file).trim().parse().ok()
+    }
+
+    /// The value of the line `key N` of a flat-keyed file (memory.stat, memory.events).
+    pub fn key(&self, file: &str, key: &str) -> Option<u64> {
+        self.read(file).lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+}
+
+impl Drop for HostGroup {
+    fn drop(&mut self) {
+        // Leftover tasks (a failed run) are killed, then the group goes.
+        for pid in self.read("cgroup.procs").split_whitespace() {
+            if let Ok(pid) = pid.parse::<i32>() {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+            }
+        }
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        eprintln!("could not remove {}", self.dir.display());
+    }
+}
