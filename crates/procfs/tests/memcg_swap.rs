@@ -52,7 +52,7 @@ fn v2_pages_beyond_memory_max_go_to_swap_charged_to_the_group() {
     assert!(g.usage <= 64, "usage {} within memory.max", g.usage);
     // Every page written is either resident or in swap; the swap charge is those slots.
     let rss = k.mm(p).unwrap().rss;
-    assert_eq!(rss.swap, g.swap_usage, "VmSwap and memory.swap.current agree");
+    assert_eq!(rss.swap, mm::pages::PageCount::new(g.swap_usage), "VmSwap and memory.swap.current agree");
     assert!(g.swap_usage >= 192 - 64, "swap {}", g.swap_usage);
     for i in 0..192 {
         assert_eq!(k.load(p, a + i * P, 4).unwrap(), (i as u32 + 1).to_le_bytes(), "page {i}");
@@ -93,7 +93,7 @@ fn v2_pageout_past_swap_max_counts_max_and_fail_and_keeps_the_page() {
     let g = group(&k);
     assert_eq!(g.swap_usage, 2);
     assert_eq!((g.swap_events.max, g.swap_events.fail), (2, 2));
-    assert_eq!(k.mm(p).unwrap().rss.swap, 2);
+    assert_eq!(k.mm(p).unwrap().rss.swap, mm::pages::PageCount::new(2));
     assert_eq!(procfs::cgroup::cgroup_file(&k, "g", "memory.swap.events").unwrap(), "high 0\nmax 2\nfail 2\n");
 }
 
@@ -120,7 +120,11 @@ fn v1_memsw_counts_memory_plus_swap_and_a_full_memsw_ooms() {
     assert_eq!(k.cgroup_write(p, "g", "memory.limit_in_bytes", "-1"), Err(Errno::EINVAL), "above memsw");
     let a = touch(&mut k, p, 96).unwrap();
     let g = group(&k);
-    assert_eq!(k.mm(p).unwrap().rss.swap, g.swap_usage, "slots leave the swap cache charged");
+    assert_eq!(
+        k.mm(p).unwrap().rss.swap,
+        mm::pages::PageCount::new(g.swap_usage),
+        "slots leave the swap cache charged"
+    );
     assert!(g.swap_usage >= 32 && g.memsw_usage() <= 128, "swap {} memsw {}", g.swap_usage, g.memsw_usage());
     let usage = procfs::cgroup::cgroup_file(&k, "g", "memory.memsw.usage_in_bytes").unwrap();
     assert_eq!(usage, format!("{}\n", g.memsw_usage() * P));
