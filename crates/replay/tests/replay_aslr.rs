@@ -356,3 +356,22 @@ fn ram_and_swap_are_learned_from_meminfo() {
     assert!(r.bindings.iter().any(|b| b.contains("SwapTotal")), "{:?}", r.bindings);
     assert!(r.mismatches.iter().any(|m| m.expected.contains("ENOMEM")), "{}", common::problems(&r).join("\n"));
 }
+
+/// Plain strace shows the first 32 bytes of each read: a program reading a maps text of
+/// more than a page gets it a page of lines at a time, and the log shows where each read
+/// begins but not where the one before ended. A read that begins at the `[stack]` line shows
+/// only the stack's addresses, cut: the model's text, line for line, says which mapping they
+/// are (bound: the stack's top).
+#[test]
+fn maps_reads_that_strace_cut_short() {
+    let dir = scratch("pieces");
+    let Some(exe) = common::compile("maps_pieces", "maps_pieces.c", &["-pthread"], &dir) else { return };
+    for (name, arg) in [("pieces-pages", ""), ("pieces-stack", "stack")] {
+        let Some(t) = record(name, "", &format!("$STRACE {} {arg}", exe.display()), &dir) else { return };
+        let r = replay_file(&t);
+        assert_clean(name, &r, 50);
+        if arg == "stack" {
+            assert_bound(name, &r, "stack_top");
+        }
+    }
+}

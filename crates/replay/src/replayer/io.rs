@@ -121,17 +121,21 @@ impl Replayer {
             let text = self.proc_text_now(what, target);
             let pread_at = if pread { Some(c.arg_u64(3).unwrap_or(0)) } else { None };
             let pos = self.seq_read_start(open, text.as_deref(), pread_at);
+            let pos = match &text {
+                Some(t) if !pread => super::seq::resync(t, pos, data),
+                _ => pos,
+            };
             // The byte offset in the text the recording machine made: where the read began
             // in the log's own text (`pos` is an offset in the model's).
             let log_pos = pread_at.unwrap_or_else(|| open.and_then(|o| self.positions.get(&o).copied()).unwrap_or(0));
             if self.blind_maps_read(target) {
                 // Not comparable, but what it shows is still learned.
                 let (passed, failed, shown) = (self.report.passed, self.report.failed, self.report.mismatches.len());
-                self.check_proc_read(tpid, line, what, target, pos, data, window);
+                self.check_proc_read(tpid, line, what, target, (pos, log_pos), data, window);
                 (self.report.passed, self.report.failed) = (passed, failed);
                 self.report.mismatches.truncate(shown);
             } else {
-                self.check_proc_read(tpid, line, what, target, pos, data, window);
+                self.check_proc_read(tpid, line, what, target, (pos, log_pos), data, window);
             }
             if what == ProcText::Maps {
                 self.learn_attached_start(tpid, target, line, log_pos, data);

@@ -42,6 +42,43 @@ pub(super) fn maps_span(lines: &[MapsLine], path: &str) -> Option<u64> {
     (lines[first].offset == 0 && last + 1 < lines.len()).then(|| lines[last].end.wrapping_sub(lines[first].start))
 }
 
+/// The model's maps line that begins at byte `at` of its text, if one does.
+fn maps_line_at(text: &str, at: usize) -> Option<MapsLine> {
+    if at > 0 && text.as_bytes().get(at - 1) != Some(&b'\n') {
+        return None;
+    }
+    let rest = text.get(at..)?;
+    procfs::parse::parse_maps_line(rest.split('\n').next()?)
+}
+
+/// The end address of a maps line as a cut text shows it.
+#[derive(Debug, PartialEq, Eq)]
+enum CutEnd {
+    Whole(u64),
+    /// The hex digits shown before the cut.
+    Prefix(String),
+}
+
+/// The address range at the start of `text`, a maps line possibly cut short: the start
+/// must be whole (followed by `-`), the end may be cut.
+fn cut_maps_range(text: &str) -> Option<(u64, CutEnd)> {
+    let (start, rest) = text.split_once('-')?;
+    if start.is_empty() || start.len() > 16 || !start.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let start = u64::from_str_radix(start, 16).ok()?;
+    let digits: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    if digits.len() > 16 {
+        return None;
+    }
+    let end = match rest[digits.len()..].chars().next() {
+        Some(' ') if !digits.is_empty() => CutEnd::Whole(u64::from_str_radix(&digits, 16).ok()?),
+        None => CutEnd::Prefix(digits),
+        _ => return None,
+    };
+    Some((start, end))
+}
+
 pub(super) use mm::layout::page_floor;
 use mm::layout::PMD_SIZE;
 
@@ -348,7 +385,11 @@ impl Replayer {
             if is_shmem_name(&l.name) {
                 // The object the model has at the same place, under the same name.
                 let Some(m) = model.iter().find(|m| m.start == l.start && m.name == l.name) else { continue };
-                if m.ino != l.ino && !self.learned.shmem_inos.contains_key(&m.ino) {
+                // Live objects have distinct numbers: a number bound to another object is that
+                // object's, seen by a read that began before a thread replaced it here.
+                // A model object already given a number is named.
+                let taken = |ino: u64| self.learned.shmem_inos.values().any(|b| b.value == ino);
+                if m.ino != l.ino && !taken(l.ino) && !taken(m.ino) && !self.learned.shmem_inos.contains_key(&m.ino) {
                     self.learned.shmem_inos.insert(m.ino, Bound { value: l.ino, line });
                 }
                 continue;
@@ -363,6 +404,99 @@ impl Replayer {
                 let id = Identity { major: l.major, minor: l.minor, ino: l.ino };
                 self.learned.files.insert(l.name.clone(), Bound { value: id, line });
             }
+        }
+    }
+
+    /// A maps read whose text strace cut short (`-s`, 32 bytes by default) shows only the
+    /// first bytes of what the kernel returned: often the start of a line, whose name is cut
+    /// off. Where the model's text has a line beginning at the same offset (so everything
+    /// before it has the same length), that line's name says which mapping the log's
+    /// addresses are of, and the unknown they reveal is bound as a whole line would bind it.
+    pub(super) fn learn_from_maps_piece(
+        &mut self,
+        target: TracePid,
+        line: u64,
+        pos: u64,
+        data: &[u8],
+        model_text: &str,
+    ) {
+        let Some((_, ctx)) = self.exec_of(target) else { return };
+        if ctx.line == ATTACHED {
+            return;
+        }
+        let piece = String::from_utf8_lossy(data);
+        // The whole lines the piece shows, from the first that surely begins a line.
+        let aligned = usize::try_from(pos).ok().and_then(|p| maps_line_at(model_text, p)).is_some();
+        let first_line = if aligned { Some(0) } else { piece.find('\n').map(|i| i + 1) };
+        if let Some(k) = first_line.filter(|&k| k < piece.len()) {
+            self.learn_from_maps(target, line, &piece[k..], model_text);
+        }
+        let line_starts = std::iter::once(0).chain(piece.match_indices('\n').map(|(i, _)| i + 1));
+        let mut found = Vec::new();
+        for k in line_starts {
+            let Some(at) = usize::try_from(pos).ok().and_then(|p| p.checked_add(k)) else { continue };
+            let (Some(model), Some((start, end))) = (maps_line_at(model_text, at), cut_maps_range(&piece[k..])) else {
+                continue;
+            };
+            if start != model.start {
+                found.push((model, start, end));
+            }
+        }
+        for (model, start, end) in found {
+            let end = match end {
+                CutEnd::Whole(e) => e,
+                // The mapping's size here, checked against the digits the log shows.
+                CutEnd::Prefix(digits) => {
+                    let e = start.wrapping_add(model.end.wrapping_sub(model.start));
+                    if !format!("{e:x}").starts_with(&digits) {
+                        continue;
+                    }
+                    e
+                }
+            };
+            self.learn_layout_line(target, line, &ctx, &model, start, end);
+        }
+    }
+
+    /// One maps line of the log at `start`-`end` that the model has as `model`: binds what
+    /// it reveals of the exec's random draws (the stack's top, the heap's start, the
+    /// program's load bias, the mmap area's draw), where still open.
+    fn learn_layout_line(
+        &mut self,
+        target: TracePid,
+        line: u64,
+        ctx: &ExecCtx,
+        model: &MapsLine,
+        start: u64,
+        end: u64,
+    ) {
+        let u = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
+        let name = |k: &Kernel, f: Option<FileId>| f.map(|f| k.file(f).path.clone());
+        let program = name(&self.k, ctx.program);
+        // The interpreter (or, for a static program, the vDSO) is the first thing in the
+        // mmap area.
+        let first = name(&self.k, ctx.interp).unwrap_or_else(|| "[vdso]".into());
+        let whole_file = model.offset == 0 || model.name.starts_with('[');
+        match model.name.as_str() {
+            "[stack]" if u.stack_top.is_none() && end != model.end => {
+                self.unknowns(ctx.line).stack_top = Some(Bound { value: end, line });
+            }
+            "[heap]" if u.start_brk.is_none() && start != model.start => {
+                self.unknowns(ctx.line).start_brk = Some(Bound { value: start, line });
+            }
+            n if Some(n) == program.as_deref()
+                && whole_file
+                && u.load_bias.is_none()
+                && ctx.info.load_bias_range.is_some()
+                && start != model.start =>
+            {
+                let bias = ctx.info.load_bias.wrapping_add(start.wrapping_sub(model.start));
+                self.unknowns(ctx.line).load_bias = Some(Bound { value: bias, line });
+            }
+            n if n == first && whole_file && (u.mmap_rnd.is_none() || u.mmap_rnd_weak) && start != model.start => {
+                self.bind_mmap_area(target, line, start, model.start, false);
+            }
+            _ => {}
         }
     }
 
@@ -554,6 +688,26 @@ pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_maps_line_shows_its_start_and_part_of_its_end() {
+        assert_eq!(cut_maps_range("7ffc95c9f000-7ffc95cc"), Some((0x7ffc95c9f000, CutEnd::Prefix("7ffc95cc".into()))));
+        assert_eq!(cut_maps_range("1000-2000 r--p 0"), Some((0x1000, CutEnd::Whole(0x2000))));
+        assert_eq!(cut_maps_range("1000-"), Some((0x1000, CutEnd::Prefix(String::new()))));
+        // The start cut, or not a range at all.
+        assert_eq!(cut_maps_range("7ffc95c9"), None);
+        assert_eq!(cut_maps_range("so.6\n7f00-"), None);
+        assert_eq!(cut_maps_range("1000-2000x"), None);
+    }
+
+    #[test]
+    fn the_model_line_at_an_offset_must_begin_there() {
+        let text =
+            "1000-2000 r--p 00000000 00:00 0 \n3000-4000 rw-p 00000000 00:00 0                          [stack]\n";
+        assert_eq!(maps_line_at(text, 0).map(|l| l.start), Some(0x1000));
+        assert_eq!(maps_line_at(text, 33).map(|l| l.name), Some("[stack]".to_string()));
+        assert!(maps_line_at(text, 5).is_none());
+    }
 
     #[test]
     fn settings_read_as_linux_prints_them() {

@@ -87,7 +87,7 @@ impl Replayer {
         line: u64,
         what: ProcText,
         target: TracePid,
-        pos: u64,
+        (pos, log_pos): (u64, u64),
         data: &[u8],
         window: Option<ReadWindow>,
     ) {
@@ -139,14 +139,22 @@ impl Replayer {
             // The text read so far, from offset 0: a line a small read cut in two is whole
             // once the next read brings its end.
             let seen = self.maps_seen.entry((reader, target)).or_default();
-            if pos == 0 {
+            if log_pos == 0 {
                 seen.clear();
             }
-            if pos == seen.len() as u64 {
+            if log_pos == seen.len() as u64 {
                 seen.push_str(&String::from_utf8_lossy(data));
                 let seen = seen.clone();
                 self.learn_from_maps(target, line, &seen, &text);
+                // The read may have shown a mapping another thread removed meanwhile: the
+                // objects of the state when it began can be learned too.
+                if let Some(then) = window.as_ref().and_then(|w| w.start.proc_text_now(what, target)) {
+                    self.learn_from_maps(target, line, &seen, &then);
+                }
             }
+            // A read that does not continue the text from offset 0 (strace cut an earlier
+            // one short, or the read began elsewhere), or that strace cut itself.
+            self.learn_from_maps_piece(target, line, pos, data, &text);
         }
         if want == got || earlier_matches {
             self.report.passed += 1;

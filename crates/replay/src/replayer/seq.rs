@@ -55,6 +55,26 @@ fn state_at(text: &str, offset: u64) -> SeqState {
     st
 }
 
+/// Where in `text` a read that showed `data` began, when not at `pos`: the kernel goes on
+/// from the first mapping above the last one it showed, so a read whose bytes begin with a
+/// record's header began at that record, wherever the model's text puts it. The model's
+/// offset can be off when it could not follow the recording's: an earlier read whose end
+/// strace cut from the log, or threads that mapped and unmapped while it went on.
+pub(super) fn resync(text: &str, pos: u64, data: &[u8]) -> u64 {
+    let at = |o: usize| text.as_bytes().get(o..).is_some_and(|t| t.starts_with(data) || data.starts_with(t));
+    if usize::try_from(pos).is_ok_and(at) {
+        return pos;
+    }
+    // The header as shown: up to its end or strace's cut, and at least its address range.
+    let header = data.split(|&b| b == b'\n').next().unwrap_or_default();
+    let shown_range = header.iter().position(|&b| b == b' ').is_some_and(|i| header[..i].contains(&b'-'));
+    if !shown_range {
+        return pos;
+    }
+    let mut starts = records(text).into_iter().map(|r| r.0);
+    starts.find(|&o| text.as_bytes()[o..].starts_with(header)).map_or(pos, |o| o as u64)
+}
+
 /// The offset in `text` (the text now) where the reader in state `st` goes on.
 fn offset_of(text: &str, st: SeqState) -> u64 {
     let Some(shown) = st.shown_to else { return 0 };
@@ -139,5 +159,16 @@ mod tests {
         assert_eq!(offset_of(fewer, st), 5);
         assert_eq!(state_at(TEXT, 0), SeqState::default());
         assert_eq!(state_at(TEXT, 50), SeqState { read_pos: 50, shown_to: Some(0x4000), leftover: 0 });
+    }
+
+    #[test]
+    fn a_read_that_shows_a_header_began_at_that_record() {
+        // Where the model's offset agrees, or the bytes do not begin with a range: kept.
+        assert_eq!(resync(TEXT, 25, b"3000-4000 rw-p 0"), 25);
+        assert_eq!(resync(TEXT, 25, b"00 rw-p 0 00:00 0\n"), 25);
+        // A read whose bytes begin with the third line's header began there.
+        assert_eq!(resync(TEXT, 25, b"5000-6000 r-xp 0"), 50);
+        // A header the text does not hold: kept, and the comparison reports it.
+        assert_eq!(resync(TEXT, 25, b"7000-8000 r-xp 0"), 25);
     }
 }
