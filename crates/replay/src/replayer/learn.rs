@@ -268,10 +268,11 @@ impl Replayer {
         if ctx.line == ATTACHED {
             return self.learn_attached_result(tpid, line, c, want, got);
         }
-        if want.ok() == got.ok() && want.is_ok() {
+        let addr = c.arg_u64(0).unwrap_or(0);
+        let is_mprotect = matches!(c.name.as_ref(), "mprotect" | "pkey_mprotect");
+        if want.ok() == got.ok() && want.is_ok() && !is_mprotect {
             return;
         }
-        let addr = c.arg_u64(0).unwrap_or(0);
         match c.name.as_ref() {
             "brk" => {
                 // brk(NULL) before the heap moved tells where it starts.
@@ -301,7 +302,11 @@ impl Replayer {
                 // ld.so (or a static-pie's own start code) makes the program's RELRO
                 // read-only: that reveals the load bias.
                 let Some(relro) = ctx.relro else { return };
+                let agreed = want.ok() == got.ok();
                 let Some((lo, hi)) = ctx.info.load_bias_range else {
+                    if agreed {
+                        return;
+                    }
                     // A program without an interpreter that is its own loader sits in the
                     // mmap area: its RELRO shows where the area is.
                     let model_at = ctx.info.load_bias.wrapping_add(page_floor(relro));
@@ -311,6 +316,12 @@ impl Replayer {
                     return;
                 };
                 let bias = addr.wrapping_sub(page_floor(relro));
+                // The model's mprotect may succeed at the wrong address too, when the
+                // program's bss there is large enough (a 32-bit PIE's small draw): a RELRO
+                // elsewhere than the model's still tells the bias.
+                if agreed && bias == ctx.info.load_bias {
+                    return;
+                }
                 let u = self.unknowns(ctx.line);
                 if want.is_ok() && u.load_bias.is_none() && (lo..hi).contains(&bias) && bias % PAGE_SIZE == 0 {
                     u.load_bias = Some(Bound { value: bias, line });
