@@ -189,6 +189,8 @@ pub struct Replayer {
     compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
     maps_seen: HashMap<(TracePid, TracePid), String>,
+    /// The smaps text each reader has read of each target so far, from offset 0.
+    smaps_seen: HashMap<(TracePid, TracePid), String>,
     /// Pages MADV_FREE freed that a read showed still swap-backed (model pid, address): a
     /// later read may show them moved to the lazy-free list (see `lazyfree`).
     lazyfree_pending: std::collections::BTreeSet<(Pid, u64)>,
@@ -258,12 +260,18 @@ impl Replayer {
         // has the recording machine's size.
         config.vdso_image = files.vdso_image().filter(|img| img.len() as u64 == config.vdso.vdso_pages * PAGE_SIZE);
         let mut k = Kernel::new(config);
-        if let Some(b) = learned.settings.get(learn::SWAP_TOTAL).filter(|b| b.value > 0) {
-            // The recording machine's swap, as one device of that size (its header page
-            // besides), so that what counts swap counts the same.
+        // The recording machine's swap, as one device of the size a read showed (its header
+        // page besides), so that what counts swap counts the same; where reads showed only
+        // that pages were swapped, one as large as the RAM.
+        let swap_size = match (learned.settings.get(learn::SWAP_TOTAL), learned.settings.get(learn::SWAP_SHOWN)) {
+            (Some(b), _) => b.value,
+            (None, Some(_)) => k.config().ram_bytes,
+            (None, None) => 0,
+        };
+        if swap_size > 0 {
             let spec = mm::swap::SwapSpec {
                 path: "/recorded-swap".into(),
-                size: b.value.saturating_add(PAGE_SIZE),
+                size: swap_size.saturating_add(PAGE_SIZE),
                 priority: None,
                 partition: true,
             };
@@ -298,6 +306,7 @@ impl Replayer {
             attach_history: HashMap::default(),
             compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
+            smaps_seen: HashMap::default(),
             lazyfree_pending: Default::default(),
             line: 0,
             at: None,
@@ -541,14 +550,16 @@ impl Replayer {
                 }
             }
         }
-        self.maps_seen = std::mem::take(&mut self.maps_seen)
-            .into_iter()
-            .map(|((mut reader, mut target), text)| {
-                rename(&mut reader);
-                rename(&mut target);
-                ((reader, target), text)
-            })
-            .collect();
+        for seen in [&mut self.maps_seen, &mut self.smaps_seen] {
+            *seen = std::mem::take(seen)
+                .into_iter()
+                .map(|((mut reader, mut target), text)| {
+                    rename(&mut reader);
+                    rename(&mut target);
+                    ((reader, target), text)
+                })
+                .collect();
+        }
         if self.compat_tasks.remove(&UNNAMED) {
             self.compat_tasks.insert(tpid);
         }

@@ -106,6 +106,11 @@ pub struct Learned {
     /// and reclaim may discard a lazily free page or make it swap-backed again, each at a
     /// moment the trace does not show.
     pub lazyfree_seen: Vec<Bound<LazyFreeSeen>>,
+    /// Swapped-out pages whose presence in the swap cache a mincore read showed differing
+    /// from the model's: whether a page written out is still cached depends on when its
+    /// write completed, reclaim elsewhere frees clean cached pages, and readahead windows
+    /// depend on history before the trace. Each is (the page's address, cached or not).
+    pub swap_cache_seen: Vec<Bound<(u64, bool)>>,
 }
 
 /// Pages MADV_FREE freed in one mapping whose states an smaps read showed.
@@ -164,13 +169,15 @@ impl Learned {
             + usize::from(self.attached_brk.is_some())
             + self.attached_touched.len()
             + self.lazyfree_seen.len()
+            + self.swap_cache_seen.len()
     }
 
     /// Whether `self` binds something `before` did not that decides lines before the one
     /// it was learned from, so that the log must be replayed again. The states of lazily
-    /// freed pages are bound where a read shows them and decide nothing before it.
+    /// freed pages and of swap-cache pages are bound where a read shows them and decide
+    /// nothing before it.
     pub fn binds_more_than(&self, before: &Learned) -> bool {
-        let earlier = |l: &Learned| Learned { lazyfree_seen: Vec::new(), ..l.clone() };
+        let earlier = |l: &Learned| Learned { lazyfree_seen: Vec::new(), swap_cache_seen: Vec::new(), ..l.clone() };
         earlier(self) != earlier(before)
     }
 
@@ -252,6 +259,11 @@ impl Learned {
                  referenced), {} moved to the lazy-free list since, from line {}",
                 r.start, r.end, r.discarded, r.kept, r.referenced, r.moved, b.line
             ));
+        }
+        for b in &self.swap_cache_seen {
+            let (va, cached) = b.value;
+            let state = if cached { "in the swap cache" } else { "out of the swap cache" };
+            out.push(format!("bound swapped-out page {va:#x} {state} from line {}", b.line));
         }
         for (path, b) in &self.files {
             let i = b.value;

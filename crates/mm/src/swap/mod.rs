@@ -24,6 +24,7 @@ pub(crate) mod shmem;
 mod swapfile;
 mod swapin;
 pub mod swapout;
+mod unseen;
 
 pub use device::{Slot, SwapDevice, SWAPFILE_CLUSTER};
 pub use entry::{is_swap_pte, SwapEntry, MAX_SWAPFILES};

@@ -128,6 +128,9 @@ impl Replayer {
             // The byte offset in the text the recording machine made: where the read began
             // in the log's own text (`pos` is an offset in the model's).
             let log_pos = pread_at.unwrap_or_else(|| open.and_then(|o| self.positions.get(&o).copied()).unwrap_or(0));
+            if what == ProcText::Smaps {
+                self.learn_swap(line, "smaps", data);
+            }
             if self.blind_maps_read(target) {
                 // Not comparable, but what it shows is still learned.
                 let (passed, failed, shown) = (self.report.passed, self.report.failed, self.report.mismatches.len());
@@ -172,6 +175,16 @@ impl Replayer {
                     let path = path.clone();
                     self.learn_setting(line, &path, d);
                 }
+            }
+        }
+        // A read that may show the recording machine's swap.
+        let shows_swap = |p: &str| {
+            p == learn::PROC_SWAPS
+                || p.strip_prefix("/proc/").and_then(|r| r.split_once('/')).is_some_and(|(_, f)| f == "status")
+        };
+        if let Some(path) = self.tables[table].paths.get(&(fd as i32)).filter(|p| shows_swap(p)).cloned() {
+            if let Some(d) = data() {
+                self.learn_swap(line, &path, d);
             }
         }
         // Advance the file position of ordinary reads.

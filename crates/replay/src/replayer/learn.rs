@@ -620,6 +620,56 @@ impl Replayer {
     }
 }
 
+impl Replayer {
+    /// A read that shows the recording machine's swap: `/proc/swaps` (its devices' sizes,
+    /// the SwapTotal meminfo shows), or a status or smaps text with swapped pages (swap was
+    /// there; its size nothing in the trace shows). Binds it once, at the first such read.
+    pub(super) fn learn_swap(&mut self, line: u64, path: &str, data: &[u8]) {
+        if self.learned.settings.contains_key(SWAP_TOTAL) {
+            return;
+        }
+        let text = String::from_utf8_lossy(data);
+        if path == PROC_SWAPS {
+            if let Some(kb) = proc_swaps_kb(&text).filter(|&kb| kb > 0) {
+                self.learned.settings.insert(SWAP_TOTAL.to_string(), Bound { value: kb.saturating_mul(1024), line });
+            }
+            return;
+        }
+        let swapped = |field: &str| {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(field)?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+                .any(|kb| kb > 0)
+        };
+        if !self.learned.settings.contains_key(SWAP_SHOWN) && (swapped("Swap:") || swapped("VmSwap:")) {
+            self.learned.settings.insert(SWAP_SHOWN.to_string(), Bound { value: 1, line });
+        }
+    }
+}
+
+/// The file listing the recording machine's swap devices.
+pub(super) const PROC_SWAPS: &str = "/proc/swaps";
+/// The setting's name for swap a status or smaps read showed in use, its size not shown
+/// by any read: the replay then gives the model a swap device as large as its RAM.
+pub(super) const SWAP_SHOWN: &str = "swap in use (a read shows swapped pages; its size unknown)";
+
+/// The swap /proc/swaps lists, in KiB: the sum of its devices' sizes (pages past each
+/// header page), as meminfo's SwapTotal counts; `None` when the text does not show its
+/// header and every line whole.
+fn proc_swaps_kb(text: &str) -> Option<u64> {
+    let mut lines = text.split_inclusive('\n');
+    if !lines.next()?.starts_with("Filename") {
+        return None;
+    }
+    let mut kb = 0u64;
+    for l in lines {
+        if !l.ends_with('\n') {
+            return None;
+        }
+        kb = kb.saturating_add(l.split_whitespace().nth(2)?.parse::<u64>().ok()?);
+    }
+    Some(kb)
+}
+
 /// The files whose contents are settings the model has, and how each reads.
 const SETTINGS: [&str; 4] = [
     "/sys/kernel/mm/transparent_hugepage/enabled",
@@ -737,5 +787,10 @@ mod tests {
         assert_eq!(meminfo_kb(meminfo, "MemTotal:"), Some(24683792));
         assert_eq!(meminfo_kb(meminfo, "SwapTotal:"), Some(524284));
         assert_eq!(meminfo_kb("MemTotal:       2468", "MemTotal:"), None, "a line cut short");
+        let swaps = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/var/tmp/a.swap                         file\t\t65532\t\t0\t\t32767\n/dev/vdb partition\t1024\t0\t-2\n";
+        assert_eq!(proc_swaps_kb(swaps), Some(66556));
+        assert_eq!(proc_swaps_kb("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"), Some(0), "no swap");
+        assert_eq!(proc_swaps_kb(&swaps[..60]), None, "a line cut short");
+        assert_eq!(proc_swaps_kb("Filenam"), None);
     }
 }

@@ -156,6 +156,24 @@ impl Replayer {
             // one short, or the read began elsewhere), or that strace cut itself.
             self.learn_from_maps_piece(target, line, pos, data, &text);
         }
+        if what == ProcText::Smaps && !earlier_matches {
+            // An smaps text's header lines are its maps lines: what they show (the inode of
+            // a shared memory object, ...) is learned as from a maps read.
+            let seen = self.smaps_seen.entry((reader, target)).or_default();
+            if pos == 0 {
+                seen.clear();
+            }
+            seen.push_str(&String::from_utf8_lossy(data));
+            let whole_lines = &seen[..seen.rfind('\n').map_or(0, |i| i + 1)];
+            let headers: String = whole_lines
+                .lines()
+                .filter(|l| procfs::parse::parse_maps_line(l).is_some())
+                .flat_map(|l| [l, "\n"])
+                .collect();
+            if let Some(maps) = self.proc_text_now(ProcText::Maps, target) {
+                self.learn_from_maps(target, line, &headers, &maps);
+            }
+        }
         if want == got || earlier_matches {
             self.report.passed += 1;
         } else {

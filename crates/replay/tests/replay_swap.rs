@@ -1,0 +1,72 @@
+//! Replays of programs paging their memory to swap and back, recorded fresh on this
+//! machine with a swap file active (made here and removed after each recording; see
+//! `hostdiff::swapfile`, whose lock keeps other host runs apart from it). Each program is
+//! recorded as `mmsim record --buffers` records (replayed `--strict`) and with plain
+//! `strace -f -o` (ASLR on, strings cut at 32 bytes; replayed `--verify`). Every replay must
+//! end with zero mismatches, learning the machine's swap from the reads that show it.
+//! Failed instead of skipped under `MMSIM_REQUIRE_HOST=1` where swap cannot be made.
+
+mod common;
+
+use common::{assert_clean, compile, replay_file, scratch};
+use hostdiff::swapfile::HostSwap;
+use replay::{Mode, Report};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// One swap file at a time in this process (the lock file allows one per machine).
+static SWAP: Mutex<()> = Mutex::new(());
+
+/// Records `cmd` twice while a 64 MiB swap file is active: under `setarch -R strace -f -v -s
+/// 1048576` with the buffers of reads and writes (as `mmsim record --buffers`), and under
+/// plain `strace -f -o`; `None`, with the note `hostreq` gives, where that cannot run.
+fn record_with_swap(name: &str, cmd: &[&str], dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch", "mkswap", "swapon", "swapoff"]) {
+        return None;
+    }
+    let _one = SWAP.lock().unwrap_or_else(|e| e.into_inner());
+    let _swap = hostreq::need(&format!("recording {name} with swap"), HostSwap::new(64 << 20))?;
+    let flags = ["-v", "-s", "1048576", "-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"];
+    let strict = common::record(&format!("{name}-buffers"), &flags, cmd, dir)?;
+    let plain = dir.join(format!("{name}-plain.trace"));
+    let out = Command::new("strace").arg("-f").arg("-o").arg(&plain).arg("--").args(cmd).current_dir(dir).output();
+    let out = out.expect("run strace");
+    assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    Some((strict, plain))
+}
+
+/// The bindings of a replay, one a line.
+fn bindings(r: &Report) -> String {
+    r.bindings.join("\n")
+}
+
+/// Private anonymous and shmem pages out with MADV_PAGEOUT and back through system calls,
+/// a fork after the swap-out; the program reads /proc/swaps and /proc/meminfo, so the
+/// replay learns the swap's size from them.
+#[test]
+fn pages_to_swap_and_back_with_the_swap_shown() {
+    let dir = scratch("replay-swap", "pages_to_swap_and_back_with_the_swap_shown");
+    let Some(exe) = compile("swap_roundtrip", "swap_roundtrip.c", &[], &dir) else { return };
+    let Some((strict, plain)) = record_with_swap("swap_roundtrip", &[exe.to_str().unwrap()], &dir) else { return };
+    let r = replay_file(&strict, Mode::Strict);
+    assert_clean("swap_roundtrip --strict", &r, 120);
+    assert!(bindings(&r).contains("SwapTotal in /proc/meminfo (bytes) = 67"), "{}", bindings(&r));
+    assert!(bindings(&r).contains("bound the inode of shared memory object"), "{}", bindings(&r));
+    assert_clean("swap_roundtrip --verify", &replay_file(&plain, Mode::Verify), 25);
+}
+
+/// The same program reading neither /proc/swaps nor /proc/meminfo: the replay learns that
+/// the machine swaps from the first smaps read showing swapped pages.
+#[test]
+fn pages_to_swap_and_back_learning_the_swap_from_smaps() {
+    let dir = scratch("replay-swap", "pages_to_swap_and_back_learning_the_swap_from_smaps");
+    let Some(exe) = compile("swap_roundtrip", "swap_roundtrip.c", &[], &dir) else { return };
+    let Some((strict, plain)) = record_with_swap("swap_quiet", &[exe.to_str().unwrap(), "quiet"], &dir) else {
+        return;
+    };
+    let r = replay_file(&strict, Mode::Strict);
+    assert_clean("swap_roundtrip quiet --strict", &r, 120);
+    assert!(bindings(&r).contains("bound swap in use (a read shows swapped pages"), "{}", bindings(&r));
+    assert_clean("swap_roundtrip quiet --verify", &replay_file(&plain, Mode::Verify), 25);
+}
