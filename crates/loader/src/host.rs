@@ -364,6 +364,8 @@ pub fn vdso_image() -> std::io::Result<std::sync::Arc<[u8]>> {
     Ok(std::sync::Arc::from(bytes))
 }
 
+pub use crate::host_vdso32::vdso32_image;
+
 /// Reads the vDSO parts from a maps text (absent parts count 0 pages).
 pub fn vdso_layout_from_maps(maps: &str) -> VdsoLayout {
     let mut layout = VdsoLayout { vvar_pages: 0, vvar_vclock_pages: 0, vdso_pages: 0, ..VdsoLayout::default() };

@@ -16,6 +16,7 @@
 mod elf;
 mod error;
 pub mod host;
+mod host_vdso32;
 
 pub use elf::{parse, parse_content, parse_interpreter, parse_interpreter_content};
 pub use error::{LoadError, Role};

@@ -69,6 +69,11 @@ pub struct Config {
     /// them (the caller reads them from the host, e.g. through `/proc/self/mem` at
     /// `AT_SYSINFO_EHDR`). `None`: the pages read as zeros.
     pub vdso_image: Option<std::sync::Arc<[u8]>>,
+    /// The bytes of the 32-bit vDSO's code pages an x86-64 kernel maps into ia32 compat
+    /// processes (its `vdso32` image, built apart from the 64-bit one: a 32-bit process of
+    /// the host can read it from its own `[vdso]`). `None`: those pages read as zeros. The
+    /// native i386 profiles have no compat processes: their image is `vdso_image`.
+    pub vdso32_image: Option<std::sync::Arc<[u8]>>,
     /// Processes have CAP_IPC_LOCK (root): mlock ignores RLIMIT_MEMLOCK.
     pub cap_ipc_lock: bool,
     /// Processes have CAP_SYS_ADMIN (root): pagemap shows PFNs, and the overcommit check
@@ -118,6 +123,7 @@ impl Default for Config {
             mprotect_unaccounts_unfaulted: true,
             vdso: Default::default(),
             vdso_image: None,
+            vdso32_image: None,
             cap_ipc_lock: true,
             cap_sys_admin: true,
             page_cluster: 3,

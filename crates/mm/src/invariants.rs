@@ -197,7 +197,9 @@ pub fn check_kernel(k: &Kernel) {
     for (i, f) in k.m.files.iter().enumerate() {
         let Some(f) = f else { continue };
         let opens = k.m.opens.iter().flatten().filter(|o| o.file.0 == i as u32).count() as u32;
-        assert_eq!(f.opens, opens, "file {i} ({}): open count", f.path);
+        // The kernel holds its vDSO images for good.
+        let held = [k.m.vdso_file, k.m.vdso32_file].iter().flatten().filter(|v| v.0 == i as u32).count() as u32;
+        assert_eq!(f.opens, opens + held, "file {i} ({}): open count", f.path);
         f.cache.check_invariants();
         for (idx, pfn) in f.cache.iter() {
             assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx as u32 });
@@ -390,7 +392,10 @@ fn check_mm(
             if let Owner::File { file, index } = meta.owner {
                 if v.special.is_some() {
                     // The vDSO image's pages, in [vdso] only, at their page of it.
-                    assert_eq!(k.m.vdso_file.map(|f| f.0), Some(file), "mm {id}: special mapping maps a file page");
+                    // A compat process maps the 32-bit image, any other the kernel's own.
+                    let image =
+                        if mm.space.abi == crate::space::Abi::Ia32Compat { k.m.vdso32_file } else { k.m.vdso_file };
+                    assert_eq!(image.map(|f| f.0), Some(file), "mm {id}: special mapping maps another file's page");
                     assert_eq!(v.special, Some(crate::vma::Special::Vdso), "mm {id}: vDSO page outside [vdso]");
                     assert_eq!((va - v.start) >> 12, u64::from(index), "mm {id}: wrong vDSO page at {va:#x}");
                     assert!(!pte.writable(), "mm {id}: writable vDSO page at {va:#x}");

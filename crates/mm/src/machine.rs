@@ -104,6 +104,9 @@ pub struct Machine {
     /// first faults on `[vdso]`: a file the machine holds open, whose pages every `[vdso]`
     /// VMA maps.
     pub(crate) vdso_file: Option<FileId>,
+    /// The same for the compat vDSO ([`Config::vdso32_image`]), which the `[vdso]` of ia32
+    /// compat processes maps.
+    pub(crate) vdso32_file: Option<FileId>,
     /// The kernel log (`dmesg`): the lines the model prints as Linux would, e.g. the OOM
     /// killer's report.
     pub kmsg: Vec<String>,
@@ -139,6 +142,7 @@ impl Machine {
             swap: crate::swap::Swap::new(),
             reclaim: Default::default(),
             vdso_file: None,
+            vdso32_file: None,
             kmsg: Vec::new(),
             kalloc,
             next_anon_vma: 0,

@@ -605,6 +605,18 @@ impl Files {
         v
     }
 
+    /// The compat vDSO image (`vdso32`) of the recording kernel, if known: this machine's,
+    /// when the recording kernel's 64-bit image is this machine's (the same kernel build;
+    /// the bundle keeps the 64-bit image only).
+    pub fn vdso32_image(&self) -> Option<Arc<[u8]>> {
+        let native = self.vdso_image()?;
+        let host = host_facts();
+        if host.vdso_image.as_ref() != Some(&native) {
+            return None;
+        }
+        host.vdso32_image.get_or_init(|| loader::host::vdso32_image().ok()).clone()
+    }
+
     /// The files found to differ from the recording's, one line each.
     pub fn differs(&self) -> Vec<String> {
         lock(&self.state).differs.values().cloned().collect()
@@ -680,6 +692,8 @@ struct HostFacts {
     pkeys: bool,
     vdso: Option<VdsoLayout>,
     vdso_image: Option<Arc<[u8]>>,
+    /// Read on first use only: it runs a 32-bit child.
+    vdso32_image: std::sync::OnceLock<Option<Arc<[u8]>>>,
 }
 
 fn host_facts() -> &'static HostFacts {
@@ -689,6 +703,7 @@ fn host_facts() -> &'static HostFacts {
         pkeys: std::fs::read_to_string("/proc/self/smaps").map(|s| s.contains("ProtectionKey:")).unwrap_or(false),
         vdso: loader::host::vdso_layout().ok(),
         vdso_image: loader::host::vdso_image().ok(),
+        vdso32_image: std::sync::OnceLock::new(),
     })
 }
 

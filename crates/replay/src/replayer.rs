@@ -130,6 +130,8 @@ struct Proc {
 pub struct Replayer {
     /// The recording machine's files.
     files: std::sync::Arc<Files>,
+    /// Whether the compat vDSO image was looked for (see `load_vdso32_image`).
+    vdso32_tried: bool,
     k: Kernel,
     opts: Options,
     ids: Identities,
@@ -279,6 +281,7 @@ impl Replayer {
         }
         Replayer {
             files,
+            vdso32_tried: false,
             k,
             opts,
             ids,

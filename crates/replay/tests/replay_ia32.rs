@@ -197,3 +197,25 @@ fn strict_replays_of_32_bit_programs() {
         assert_clean(name, &replay_file(&t, Mode::Strict), 25);
     }
 }
+
+#[test]
+fn a_32_bit_program_writing_its_vdso_replays_strict() {
+    // One write(2) of the whole [vdso]: the strict replay compares its bytes with the
+    // model's compat image (this machine's vdso32, read from a 32-bit child), and for the
+    // 64-bit build with the 64-bit image.
+    let dir = scratch("replay-ia32", "vdso");
+    let buffers = ["-v", "-s", "1048576", "-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"];
+    for (name, flags) in [("vdso32", &["-m32"][..]), ("vdso32_static", &["-m32", "-static"]), ("vdso64", &[])] {
+        if flags.contains(&"-m32")
+            && hostreq::need(&format!("building {name} with gcc -m32"), hostreq::check_gcc_m32()).is_none()
+        {
+            return;
+        }
+        let Some(exe) = common::compile(name, "vdso_write.c", flags, &dir) else { return };
+        let Some(t) = common::record(name, &buffers, &[exe.to_str().unwrap()], &dir) else { return };
+        let log = std::fs::read_to_string(&t).unwrap();
+        let class = if name.starts_with("vdso32") { "01 01 01" } else { "02 01 01" };
+        assert!(log.contains(&format!("| 00000  7f 45 4c 46 {class}")), "{name}: the vDSO written: {log}");
+        assert_clean(name, &replay_file(&t, Mode::Strict), 8);
+    }
+}

@@ -149,7 +149,10 @@ impl Kernel {
             self.do_swap_page(&f, pte)
         } else if !pte.mapped() && self.vdso_page_unbacked(&vma, va) {
             Err(FaultError::Bus)
-        } else if !pte.mapped() && vma.special.is_some() && self.m.config.vdso_image.is_some() {
+        } else if !pte.mapped()
+            && vma.special.is_some()
+            && (self.m.config.vdso_image.is_some() || self.m.config.vdso32_image.is_some())
+        {
             match self.vdso_fault(&f) {
                 Ok(Some(outcome)) => Ok(outcome),
                 Ok(None) => self.fault_none(&f),

@@ -104,7 +104,8 @@ impl Kernel {
             Owner::Anon => Some(Lru::File),
             Owner::File { file, .. } => {
                 let f = self.m.files.get(file as usize).and_then(|f| f.as_ref())?;
-                let evictable = !f.unwritten && Some(FileId(file)) != self.m.vdso_file && !self.m.in_large_folio(pfn);
+                let vdso = [self.m.vdso_file, self.m.vdso32_file].contains(&Some(FileId(file)));
+                let evictable = !f.unwritten && !vdso && !self.m.in_large_folio(pfn);
                 match f.kind {
                     // shmem is swap-backed: it sits on the anon lists.
                     FileKind::Shmem if evictable => Some(Lru::Anon),

@@ -82,6 +82,22 @@ pub(super) fn shebang(head: &[u8]) -> Option<(String, Option<String>)> {
 }
 
 impl Replayer {
+    /// Gives the model the recording kernel's compat vDSO image, where known, before the
+    /// first exec of a 32-bit program (reading this machine's runs a 32-bit child, so only
+    /// traces with ia32 processes pay for it).
+    fn load_vdso32_image(&mut self) {
+        let config = self.k.config();
+        if config.vdso32_image.is_some() || self.vdso32_tried {
+            return;
+        }
+        self.vdso32_tried = true;
+        let pages = config.vdso.vdso_pages;
+        let image = self.files.vdso32_image().filter(|img| img.len() as u64 == pages * abi::PAGE_SIZE);
+        self.k.config_mut().vdso32_image = image;
+    }
+}
+
+impl Replayer {
     pub(super) fn start_root(&mut self, tpid: TracePid) {
         self.root = Some(tpid);
         let pid = match self.k.spawn_empty("strace-child") {
@@ -161,6 +177,9 @@ impl Replayer {
                     load_bias: unknowns.load_bias.map(|b| b.value),
                     start_brk: unknowns.start_brk.map(|b| b.value),
                 };
+                if req.program.image.machine == mm::Machine::I386 {
+                    self.load_vdso32_image();
+                }
                 let r = self.k.execve(pid, &req);
                 if let Ok(info) = &r {
                     let program = req.program.file;

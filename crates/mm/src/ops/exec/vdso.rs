@@ -83,12 +83,14 @@ impl Kernel {
         bit < 64 && layout.unbacked & (1 << bit) != 0
     }
 
-    /// The file holding the vDSO image, made on first use; `None` without an image.
-    fn vdso_file(&mut self) -> Option<crate::file::FileId> {
-        if let Some(f) = self.m.vdso_file {
+    /// The file holding the vDSO image (the compat `vdso32` one for an ia32 compat
+    /// process), made on first use; `None` without an image.
+    fn vdso_file(&mut self, compat: bool) -> Option<crate::file::FileId> {
+        let made = if compat { self.m.vdso32_file } else { self.m.vdso_file };
+        if let Some(f) = made {
             return Some(f);
         }
-        let image = self.m.config.vdso_image.clone()?;
+        let image = if compat { self.m.config.vdso32_image.clone()? } else { self.m.config.vdso_image.clone()? };
         let ino = self.m.new_ino();
         let f = self.m.add_file(crate::file::File {
             size: image.len() as u64,
@@ -98,7 +100,11 @@ impl Kernel {
             always_deleted: true,
             ..crate::file::File::new("[vdso]".into(), (0, 0), ino, crate::file::FileKind::Regular)
         });
-        self.m.vdso_file = Some(f);
+        if compat {
+            self.m.vdso32_file = Some(f);
+        } else {
+            self.m.vdso_file = Some(f);
+        }
         Some(f)
     }
 
@@ -109,7 +115,8 @@ impl Kernel {
         if vma.special != Some(Special::Vdso) {
             return Ok(None);
         }
-        let Some(file) = self.vdso_file() else { return Ok(None) };
+        let compat = self.mms[f.id].space.abi == crate::space::Abi::Ia32Compat;
+        let Some(file) = self.vdso_file(compat) else { return Ok(None) };
         let index = (f.va - vma.start) >> PAGE_SHIFT;
         if index >= self.m.file(file).size_pages() {
             return Err(FaultError::Bus);
