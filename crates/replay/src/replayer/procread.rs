@@ -132,8 +132,14 @@ impl Replayer {
         };
         let (want, got) = (view(data), part(&text));
         let earlier_matches = want != got
-            && (self.concurrent_state_explains(reader, what, target, window.as_ref(), &|t: &str| part(t) == want)
-                || (what == ProcText::Smaps && self.lazyfree_state_explains(target, line, &want, &got, &part)));
+            && (self.concurrent_state_explains(
+                reader,
+                what,
+                target,
+                window.as_ref(),
+                (what == ProcText::Maps).then_some(want.as_str()),
+                &|t: &str| part(t) == want,
+            ) || (what == ProcText::Smaps && self.lazyfree_state_explains(target, line, &want, &got, &part)));
         let name = if what == ProcText::Maps { "read(/proc/PID/maps)" } else { "read(/proc/PID/smaps)" };
         if what == ProcText::Maps && !earlier_matches {
             // The text read so far, from offset 0: a line a small read cut in two is whole

@@ -135,6 +135,7 @@ impl Replayer {
         what: ProcText,
         target: TracePid,
         window: Option<&ReadWindow>,
+        shown: Option<&str>,
         fits: &dyn Fn(&str) -> bool,
     ) -> bool {
         let mut calls: Vec<(TracePid, Syscall)> = window.map(|w| w.since.clone()).unwrap_or_default();
@@ -143,6 +144,10 @@ impl Replayer {
             return false;
         }
         let base: &Replayer = window.map_or(self, |w| &w.start);
+        // The inode numbers of the shared memory objects that already exist or that reads
+        // named: any other object is one a call made while the read went on.
+        let known: HashSet<u64> =
+            base.k.files().map(|(_, f)| f.ino).chain(self.learned.shmem_inos.values().map(|b| b.value)).collect();
         // At most a handful of calls overlap one read; beyond six, only the first six vary.
         let n = calls.len().min(6);
         (0..1u32 << n).any(|set| {
@@ -154,7 +159,62 @@ impl Replayer {
                     copy.syscall(*t, 0, call);
                 }
             }
-            copy.proc_text_now(what, target).is_some_and(|text| fits(&text))
+            copy.proc_text_now(what, target).is_some_and(|text| match shown {
+                Some(shown) => fits(&made_meanwhile_as_shown(&text, shown, &|ino| known.contains(&ino))),
+                None => fits(&text),
+            })
         })
+    }
+}
+
+/// `text`, a maps text of a state the model went through, with the line of each shared
+/// memory object made while the read went on (its inode number neither one that existed
+/// nor one a read named: `known` tells) replaced by the line `shown` has for the same
+/// mapping, when the two differ in that number only. The recording machine's counter gave
+/// the object a number that nothing before this read tells, and the line's padding keeps
+/// its length whatever the number.
+pub(super) fn made_meanwhile_as_shown(text: &str, shown: &str, known: &dyn Fn(u64) -> bool) -> String {
+    use procfs::parse::parse_maps_line;
+    let shown_lines: Vec<(&str, crate::unknowns::MapsLine)> = shown
+        .split_inclusive('\n')
+        .filter_map(|l| Some((l, parse_maps_line(l.strip_suffix('\n')?)?)))
+        .filter(|(_, l)| super::learn::is_shmem_name(&l.name))
+        .collect();
+    if shown_lines.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let made = line.strip_suffix('\n').and_then(parse_maps_line).filter(|m| !known(m.ino));
+        let same_but_number = |l: &crate::unknowns::MapsLine, m: &crate::unknowns::MapsLine| {
+            (l.start, l.end, &l.perms, l.offset, l.major, l.minor, &l.name)
+                == (m.start, m.end, &m.perms, m.offset, m.major, m.minor, &m.name)
+        };
+        let instead = made.and_then(|m| shown_lines.iter().find(|(_, l)| same_but_number(l, &m)).map(|(s, _)| *s));
+        out.push_str(instead.filter(|s| s.len() == line.len()).unwrap_or(line));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_made_during_a_read_takes_the_number_the_read_shows() {
+        let pad = |ino: u64| {
+            let head = format!("7f0000001000-7f0000003000 rw-s 00000000 00:01 {ino}");
+            format!("{head:<73}/dev/zero (deleted)\n")
+        };
+        let anon = "7f0000003000-7f0000004000 rw-p 00000000 00:00 0 \n";
+        let model = format!("{}{anon}", pad(1028));
+        let shown = format!("{}{anon}", pad(221014));
+        // Made meanwhile: the shown number stands.
+        assert_eq!(made_meanwhile_as_shown(&model, &shown, &|_| false), shown);
+        // An object that existed (or was named) keeps the model's number: a mismatch.
+        assert_eq!(made_meanwhile_as_shown(&model, &shown, &|ino| ino == 1028), model);
+        // Another mapping is not taken for it.
+        let elsewhere = shown.replacen("7f0000001000", "7f0000000000", 1);
+        assert_eq!(made_meanwhile_as_shown(&model, &elsewhere, &|_| false), model);
     }
 }
