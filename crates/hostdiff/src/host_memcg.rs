@@ -5,6 +5,8 @@
 //! `/sys/fs/cgroup` offers the memory controller (it is then enabled for the root's
 //! children), else the v1 memory hierarchy at `/sys/fs/cgroup/memory`. The model is set to
 //! the same version ([`HostGroup::version`]).
+//!
+//! [`build_child`] builds the C child the memory cgroup tests run in a group.
 
 use mm::memcg::CgroupVersion;
 use std::path::{Path, PathBuf};
@@ -89,4 +91,30 @@ impl Drop for HostGroup {
         }
         eprintln!("could not remove {}", self.dir.display());
     }
+}
+
+/// The child of the memory cgroup tests (`memcg_child.c`): joins the group whose
+/// `cgroup.procs` is its first argument, maps as many MiB of private anonymous memory as
+/// its second says, writes one byte in each page, prints the mapping's address and waits
+/// for its stdin to close.
+pub const CHILD_SOURCE: &str = include_str!("memcg_child.c");
+
+/// The command name of the child [`build_child`] builds (as kill lines show it).
+pub const CHILD_COMM: &str = "memcgchild";
+
+/// Builds [`CHILD_SOURCE`] into `dir` with gcc; the binary's path, or why not.
+pub fn build_child(dir: &Path) -> Result<PathBuf, String> {
+    let src = dir.join(format!("{CHILD_COMM}.c"));
+    std::fs::write(&src, CHILD_SOURCE).map_err(|e| format!("{}: {e}", src.display()))?;
+    let bin = dir.join(CHILD_COMM);
+    let out = std::process::Command::new("gcc")
+        .args(["-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .map_err(|e| format!("gcc: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("gcc: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(bin)
 }

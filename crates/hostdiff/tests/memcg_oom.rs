@@ -12,105 +12,40 @@
 //!
 //! The group is removed at the end, also when the test fails.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use hostdiff::host_memcg::{self, HostGroup};
+use mm::memcg::CgroupVersion;
+use std::process::{Command, Stdio};
 
 const LIMIT: u64 = 16 << 20;
 const TOUCH_MIB: u64 = 64;
 
-/// A memory cgroup made for the test, removed on drop.
-struct HostGroup {
-    dir: PathBuf,
-    v2: bool,
-}
-
-impl HostGroup {
-    fn create(name: &str) -> Result<HostGroup, String> {
-        let unified = Path::new("/sys/fs/cgroup/cgroup.controllers");
-        let v2 = std::fs::read_to_string(unified).is_ok_and(|c| c.split_whitespace().any(|w| w == "memory"));
-        let v1_root = Path::new("/sys/fs/cgroup/memory");
-        let root = if v2 {
-            let sub = Path::new("/sys/fs/cgroup/cgroup.subtree_control");
-            let on = std::fs::read_to_string(sub).unwrap_or_default();
-            if !on.split_whitespace().any(|w| w == "memory") {
-                std::fs::write(sub, "+memory").map_err(|e| format!("enabling the memory controller: {e}"))?;
-            }
-            PathBuf::from("/sys/fs/cgroup")
-        } else if v1_root.join("memory.limit_in_bytes").exists() {
-            v1_root.to_path_buf()
-        } else {
-            return Err("no memory cgroup controller (neither cgroup v2 with memory nor v1 memory)".into());
-        };
-        let dir = root.join(name);
-        std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
-        let g = HostGroup { dir, v2 };
-        let limit = LIMIT.to_string();
-        if v2 {
+/// Makes the group and limits it to [`LIMIT`] with no swap allowed.
+fn limited_group(name: &str) -> Result<HostGroup, String> {
+    let g = HostGroup::create(name)?;
+    let limit = LIMIT.to_string();
+    match g.version {
+        CgroupVersion::V2 => {
             g.write("memory.max", &limit)?;
-            if g.dir.join("memory.swap.max").exists() {
+            if g.has("memory.swap.max") {
                 g.write("memory.swap.max", "0")?;
             }
-        } else {
+        }
+        CgroupVersion::V1 => {
             g.write("memory.limit_in_bytes", &limit)?;
-            if g.dir.join("memory.memsw.limit_in_bytes").exists() {
+            if g.has("memory.memsw.limit_in_bytes") {
                 g.write("memory.memsw.limit_in_bytes", &limit)?;
             } else if swap_total_kb() > 0 {
                 return Err("swap is on and this v1 kernel has no memory+swap limit".into());
             }
         }
-        Ok(g)
     }
-
-    fn write(&self, file: &str, value: &str) -> Result<(), String> {
-        std::fs::write(self.dir.join(file), value).map_err(|e| format!("writing {value} to {file}: {e}"))
-    }
-
-    fn read(&self, file: &str) -> String {
-        std::fs::read_to_string(self.dir.join(file)).unwrap_or_default()
-    }
-
-    fn key(&self, file: &str, key: &str) -> Option<u64> {
-        self.read(file).lines().find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
-    }
-}
-
-impl Drop for HostGroup {
-    fn drop(&mut self) {
-        // Leftover tasks (a failed run) are killed, then the group goes.
-        for pid in self.read("cgroup.procs").split_whitespace() {
-            let _ = Command::new("kill").args(["-9", pid]).status();
-        }
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        eprintln!("could not remove {}", self.dir.display());
-    }
+    Ok(g)
 }
 
 fn swap_total_kb() -> u64 {
     let m = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     m.lines().find_map(|l| l.strip_prefix("SwapTotal:")?.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
 }
-
-const CHILD: &str = r#"
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
-int main(int argc, char **argv) {
-    FILE *f = fopen(argv[1], "w");
-    if (!f || fprintf(f, "%d", getpid()) < 0 || fclose(f)) { perror("join"); return 2; }
-    size_t n = (size_t)atol(argv[2]) << 20;
-    char *m = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) { perror("mmap"); return 3; }
-    for (size_t i = 0; i < n; i += 4096) m[i] = 1;
-    return 0;
-}
-"#;
 
 /// The shape of a kill line: the text after `Killed process PID (COMM) ` with every number
 /// replaced by `N`, so that the field names and their order compare.
@@ -139,13 +74,12 @@ fn field_kb(line: &str, field: &str) -> u64 {
 }
 
 /// What the model does with the same scenario: (wait status, oom_kill, peak bytes, kill line).
-fn model_run(group: &str, comm: &str, v2: bool) -> (i32, u64, u64, String) {
+fn model_run(group: &str, v: CgroupVersion) -> (i32, u64, u64, String) {
     let mut k = mm::Kernel::new(mm::Config { ram_bytes: 1 << 30, ..mm::Config::default() });
-    if !v2 {
-        k.set_cgroup_version(mm::memcg::CgroupVersion::V1).unwrap();
-    }
+    k.set_cgroup_version(v).unwrap();
     k.cgroup_mkdir(group).unwrap();
-    let p = k.spawn_empty(comm).unwrap();
+    let p = k.spawn_empty(host_memcg::CHILD_COMM).unwrap();
+    let v2 = v == CgroupVersion::V2;
     let (max_file, value) =
         if v2 { ("memory.max", LIMIT.to_string()) } else { ("memory.limit_in_bytes", LIMIT.to_string()) };
     k.cgroup_write(p, group, max_file, &value).unwrap();
@@ -174,18 +108,24 @@ fn a_child_over_its_memory_cgroup_limit_is_killed_as_the_model_kills_it() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("oomchild.c");
-    std::fs::write(&src, CHILD).unwrap();
-    let bin = dir.path().join("oomchild");
-    let cc = Command::new("gcc").args(["-O1", "-o"]).arg(&bin).arg(&src).status().unwrap();
-    assert!(cc.success(), "gcc failed");
+    let bin = host_memcg::build_child(dir.path()).expect("building the child");
     let name = format!("mmsim-oom-test-{}", std::process::id());
-    let Some(group) = hostreq::need("the memory cgroup OOM test", HostGroup::create(&name)) else { return };
-    let status = Command::new(&bin).arg(group.dir.join("cgroup.procs")).arg(TOUCH_MIB.to_string()).status().unwrap();
+    let Some(group) = hostreq::need("the memory cgroup OOM test", limited_group(&name)) else { return };
+    let status = Command::new(&bin)
+        .arg(group.dir.join("cgroup.procs"))
+        .arg(TOUCH_MIB.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
     use std::os::unix::process::ExitStatusExt;
     let host_status = status.into_raw();
-    let (oom_file, peak_file) =
-        if group.v2 { ("memory.events", "memory.peak") } else { ("memory.oom_control", "memory.max_usage_in_bytes") };
+    let v = group.version;
+    let (oom_file, peak_file) = if v == CgroupVersion::V2 {
+        ("memory.events", "memory.peak")
+    } else {
+        ("memory.oom_control", "memory.max_usage_in_bytes")
+    };
     let host_kills = group.key(oom_file, "oom_kill").expect("an oom_kill count");
     let host_peak: Option<u64> = group.read(peak_file).trim().parse().ok();
     let log = Command::new("dmesg").output().unwrap();
@@ -193,12 +133,11 @@ fn a_child_over_its_memory_cgroup_limit_is_killed_as_the_model_kills_it() {
     let host_line = log
         .lines()
         .rev()
-        .find(|l| l.contains("Killed process") && l.contains("(oomchild)"))
+        .find(|l| l.contains("Killed process") && l.contains(&format!("({})", host_memcg::CHILD_COMM)))
         .map(|l| l.split_once("] ").map_or(l, |(_, r)| r).to_string());
-    let v2 = group.v2;
     drop(group);
 
-    let (model_status, model_kills, model_peak, model_line) = model_run(&name, "oomchild", v2);
+    let (model_status, model_kills, model_peak, model_line) = model_run(&name, v);
     assert_eq!(host_status, 9, "the host child was not SIGKILLed (status {host_status:#x})");
     assert_eq!(model_status, host_status, "wait status");
     assert_eq!((host_kills, model_kills), (1, 1), "oom_kill counts");
@@ -206,7 +145,7 @@ fn a_child_over_its_memory_cgroup_limit_is_killed_as_the_model_kills_it() {
         assert_eq!(peak, LIMIT, "host peak usage");
     }
     assert_eq!(model_peak, LIMIT, "model peak usage");
-    let host_line = host_line.expect("the host's kernel log has no kill line for oomchild (dmesg restricted?)");
+    let host_line = host_line.expect("the host's kernel log has no kill line for the child (dmesg restricted?)");
     let prefix = "Memory cgroup out of memory: Killed process ";
     assert!(host_line.starts_with(prefix), "{host_line}");
     assert!(model_line.starts_with(prefix), "{model_line}");

@@ -25,7 +25,7 @@
 //! Under MMSIM_REQUIRE_HOST=1 a machine without root, a memory cgroup, swap accounting
 //! (v1 memsw files) or gcc fails the test with the reason.
 
-use hostdiff::host_memcg::HostGroup;
+use hostdiff::host_memcg::{self, HostGroup};
 use hostdiff::swapfile::HostSwap;
 use mm::memcg::CgroupVersion;
 use std::io::{BufRead, BufReader, Write};
@@ -34,37 +34,6 @@ use std::process::{Command, Stdio};
 const MIB: u64 = 1 << 20;
 const LIMIT: u64 = 16 * MIB;
 const SWAP_FILE: u64 = 64 * MIB;
-
-/// Joins the group (writes its pid to argv[1]), maps argv[2] MiB, writes each page, prints
-/// the mapping's address and waits for its stdin to close.
-const CHILD: &str = r#"
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-#include <sys/mman.h>
-int main(int argc, char **argv) {
-    FILE *f = fopen(argv[1], "w");
-    if (!f || fprintf(f, "%d", getpid()) < 0 || fclose(f)) { perror("join"); return 2; }
-    size_t n = (size_t)atol(argv[2]) << 20;
-    char *m = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) { perror("mmap"); return 3; }
-    for (size_t i = 0; i < n; i += 4096) m[i] = 1;
-    printf("%lx\n", (unsigned long)m);
-    fflush(stdout);
-    char c;
-    while (read(0, &c, 1) > 0) {}
-    return 0;
-}
-"#;
-
-fn build_child(dir: &std::path::Path) -> std::path::PathBuf {
-    let src = dir.join("memcgswap.c");
-    std::fs::write(&src, CHILD).unwrap();
-    let bin = dir.join("memcgswap");
-    let cc = Command::new("gcc").args(["-O1", "-o"]).arg(&bin).arg(&src).status().unwrap();
-    assert!(cc.success(), "gcc failed");
-    bin
-}
 
 /// The limits of a run: memory, and v1's memory+swap or v2's swap.
 struct Limits {
@@ -190,7 +159,7 @@ fn model_run(name: &str, v: CgroupVersion, limits: &Limits, touch_mib: u64) -> S
         mm::swap::SwapSpec { path: "/swapfile".into(), size: SWAP_FILE, priority: Some(32767), partition: false };
     k.swapon(&spec).unwrap();
     k.cgroup_mkdir(name).unwrap();
-    let p = k.spawn_empty("memcgswap").unwrap();
+    let p = k.spawn_empty(host_memcg::CHILD_COMM).unwrap();
     for (file, value) in limits.files(v) {
         k.cgroup_write(p, name, file, &value).unwrap();
     }
@@ -246,7 +215,7 @@ fn prepare(test: &str) -> Option<(tempfile::TempDir, std::path::PathBuf)> {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let bin = build_child(dir.path());
+    let bin = host_memcg::build_child(dir.path()).expect("building the child");
     Some((dir, bin))
 }
 

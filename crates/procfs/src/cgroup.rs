@@ -57,7 +57,8 @@ pub fn memcg_stat(k: &Kernel, id: MemcgId) -> MemcgStat {
         s.swapcached += u64::from(k.machine().swap.slot_of(pfn).is_some());
         let class = classify(k, &m);
         match class.use_ {
-            FrameUse::Anon => s.anon += 1,
+            // NR_ANON_MAPPED: a page only the swap cache holds is not counted.
+            FrameUse::Anon => s.anon += u64::from(class.mapped),
             FrameUse::File { shmem } => {
                 s.file += 1;
                 s.shmem += u64::from(shmem);

@@ -30,7 +30,7 @@ pub use device::{Slot, SwapDevice, SWAPFILE_CLUSTER};
 pub use entry::{is_swap_pte, SwapEntry, MAX_SWAPFILES};
 pub use swapfile::SwapSpec;
 
-use crate::frame::Pfn;
+use crate::frame::{Owner, PageFlags, Pfn};
 use crate::memcg::{MemcgId, Memcgs};
 use std::collections::BTreeMap;
 
@@ -259,6 +259,20 @@ impl crate::machine::Machine {
     pub(crate) fn swap_alloc(&mut self, pfn: Pfn) -> Option<SwapEntry> {
         let owner = self.frames.meta(pfn).memcg;
         self.swap.alloc(&mut self.frames.memcgs, owner)
+    }
+
+    /// Allocates the page slot `e`'s contents come back into, charged to the group the slot
+    /// records while that group exists, whichever task faults (`mem_cgroup_swapin_charge_folio`
+    /// looks the slot's record up first); otherwise to the group being charged.
+    pub(crate) fn alloc_swapin(&mut self, e: SwapEntry, owner: Owner, flags: PageFlags) -> Option<Pfn> {
+        let recorded = self.swap.device(e.swap_type).and_then(|d| d.slot(e.offset)).map(|s| s.memcg);
+        let before = self.frames.memcgs.charge_to;
+        if let Some(g) = recorded.filter(|&g| self.frames.memcgs.get(g).is_some()) {
+            self.frames.memcgs.charge_to = g;
+        }
+        let pfn = self.frames.alloc(owner, flags);
+        self.frames.memcgs.charge_to = before;
+        pfn
     }
 
     /// [`Swap::cache_remove`] of page `pfn`.

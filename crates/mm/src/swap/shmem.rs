@@ -58,7 +58,7 @@ impl Machine {
                 (pfn, false)
             }
             None => {
-                let pfn = self.frames.alloc(owner, PageFlags::UPTODATE | PageFlags::SWAPBACKED)?;
+                let pfn = self.alloc_swapin(e, owner, PageFlags::UPTODATE | PageFlags::SWAPBACKED)?;
                 let bytes = self.swap.device(e.swap_type).expect("active device").read(e.offset).to_vec();
                 if !bytes.is_empty() {
                     self.frames.write(pfn, 0, &bytes);

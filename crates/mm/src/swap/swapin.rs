@@ -55,7 +55,7 @@ impl Kernel {
     /// `swap_read_folio`). `None` when no frame is free.
     fn read_swap_page(&mut self, e: SwapEntry) -> Option<Pfn> {
         let flags = PageFlags::ANON | PageFlags::UPTODATE | PageFlags::SWAPBACKED;
-        let pfn = self.m.frames.alloc(Owner::Anon, flags)?;
+        let pfn = self.m.alloc_swapin(e, Owner::Anon, flags)?;
         let bytes = self.m.swap.device(e.swap_type).expect("active device").read(e.offset).to_vec();
         if !bytes.is_empty() {
             self.m.frames.write(pfn, 0, &bytes);
