@@ -375,3 +375,29 @@ fn an_unprefixed_stderr_log_is_one_process() {
         assert!(!r.notes.iter().any(|n| n.contains("does not show how")), "{how}: {:?}", r.notes);
     }
 }
+
+/// A program that runs itself again through `/proc/self/exe`: the link names the traced
+/// program (not the replaying process's own executable), so the second image's maps read
+/// checks clean. Its sysinfo result shows the recording machine's RAM, which is bound from
+/// that line (in bytes: totalram × mem_unit).
+#[test]
+fn a_program_reexecuted_through_proc_self_exe() {
+    let dir = scratch("reexec");
+    let Some(exe) = compile("reexec", "reexec.c", &[], &dir) else { return };
+    for (mode, flags) in [("v", &["-v", "-s", "1048576"][..]), ("plain", &[][..])] {
+        let name = format!("reexec-{mode}");
+        let Some(t) = record(&name, flags, &[exe.to_str().unwrap()], &dir) else { return };
+        let text = std::fs::read_to_string(&t).unwrap();
+        assert_eq!(text.matches("execve(").count(), 2, "{name}: {text}");
+        let r = replay_file(&t);
+        assert_clean(&name, &r, 10);
+        assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
+        let (at, sysinfo) = text.lines().enumerate().find(|(_, l)| l.contains("sysinfo({")).expect("a sysinfo line");
+        let field = |f: &str| -> u64 {
+            sysinfo.split(&format!("{f}=")).nth(1).unwrap().split([',', '}']).next().unwrap().parse().unwrap()
+        };
+        let ram = field("totalram") * field("mem_unit");
+        let want = format!("bound the RAM (MemTotal, sysinfo totalram; bytes) = {ram} from line {}", at + 1);
+        assert!(r.bindings.contains(&want) || ram == replay::DEFAULT_RAM, "{name}: {want}\n{:?}", r.bindings);
+    }
+}

@@ -51,7 +51,6 @@ pub(super) const NO_MM_EFFECT: &[&str] = &[
     "readlink",
     "readlinkat",
     "getcwd",
-    "sysinfo",
     "clock_gettime",
     "clock_getres",
     "clock_nanosleep",
@@ -339,6 +338,7 @@ impl Replayer {
                 }
             }
             "chdir" | "fchdir" => self.chdir(tpid, c),
+            "sysinfo" => self.learn_sysinfo(line, c),
             "close_range" => self.close_range(tpid, c),
             "clone" | "clone3" | "fork" | "vfork" => self.clone(tpid, line, c),
             "rseq" | "set_robust_list" => {

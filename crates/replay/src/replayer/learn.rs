@@ -603,10 +603,7 @@ impl Replayer {
             // RAM and swap: what mmap's overcommit heuristic and the commit limit count.
             for (field, key) in [("MemTotal:", MEM_TOTAL), ("SwapTotal:", SWAP_TOTAL)] {
                 let Some(kb) = meminfo_kb(&text, field) else { continue };
-                let now = if key == MEM_TOTAL { self.k.config().ram_bytes } else { 0 };
-                if !self.learned.settings.contains_key(key) && kb.saturating_mul(1024) != now {
-                    self.learned.settings.insert(key.to_string(), Bound { value: kb.saturating_mul(1024), line });
-                }
+                self.bind_memory_size(key, kb.saturating_mul(1024), line);
             }
             return;
         }
@@ -621,6 +618,28 @@ impl Replayer {
 }
 
 impl Replayer {
+    /// A sysinfo result: `totalram` and `totalswap` (in units of `mem_unit`) are the
+    /// recording machine's RAM and swap, the facts /proc/meminfo's MemTotal and SwapTotal
+    /// show, bound the same way (whichever the log shows first).
+    pub(super) fn learn_sysinfo(&mut self, line: u64, c: &Syscall) {
+        let Some(info) = c.arg(0).filter(|_| c.ret.value() == Some(0)) else { return };
+        let unit = info.field("mem_unit").and_then(Arg::as_u64).unwrap_or(1).max(1);
+        for (field, key) in [("totalram", MEM_TOTAL), ("totalswap", SWAP_TOTAL)] {
+            if let Some(v) = info.field(field).and_then(Arg::as_u64) {
+                self.bind_memory_size(key, v.saturating_mul(unit), line);
+            }
+        }
+    }
+
+    /// Binds the recording machine's RAM or swap size (`key`) to `bytes`, seen on `line`,
+    /// unless bound already or the model's value already.
+    fn bind_memory_size(&mut self, key: &str, bytes: u64, line: u64) {
+        let now = if key == MEM_TOTAL { self.k.config().ram_bytes } else { 0 };
+        if !self.learned.settings.contains_key(key) && bytes != now {
+            self.learned.settings.insert(key.to_string(), Bound { value: bytes, line });
+        }
+    }
+
     /// A read that shows the recording machine's swap: `/proc/swaps` (its devices' sizes,
     /// the SwapTotal meminfo shows), or a status or smaps text with swapped pages (swap was
     /// there; its size nothing in the trace shows). Binds it once, at the first such read.
@@ -685,10 +704,11 @@ pub(super) fn is_setting(path: &str) -> bool {
 
 /// The file that shows the recording machine's RAM and swap.
 const MEMINFO: &str = "/proc/meminfo";
-/// The settings' names of the RAM (`MemTotal`) and the swap (`SwapTotal`) a read of
-/// /proc/meminfo showed, in bytes.
-pub(super) const MEM_TOTAL: &str = "MemTotal in /proc/meminfo (bytes)";
-pub(super) const SWAP_TOTAL: &str = "SwapTotal in /proc/meminfo (bytes)";
+/// The settings' names of the RAM and the swap a read of /proc/meminfo (`MemTotal`,
+/// `SwapTotal`), of /proc/swaps, or a sysinfo result (`totalram`, `totalswap`) showed, in
+/// bytes.
+pub(super) const MEM_TOTAL: &str = "the RAM (MemTotal, sysinfo totalram; bytes)";
+pub(super) const SWAP_TOTAL: &str = "the swap (SwapTotal, sysinfo totalswap; bytes)";
 
 /// The value in kB of `field` (`MemTotal:`) in a meminfo text, when the text shows the
 /// whole line.

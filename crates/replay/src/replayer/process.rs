@@ -148,6 +148,9 @@ impl Replayer {
         let mut argv = strings(c.arg(1));
         let envp = strings(c.arg(2));
         let mut path = self.abs_path(tpid, &file);
+        if let Some(program) = self.proc_exe_target(tpid, &path) {
+            path = program;
+        }
         // binfmt_script: `#!INTERPRETER [ARG]` runs the interpreter with the script's path
         // in place of argv[0] (nested up to the kernel's limit of four levels).
         let mut name = file.clone();
@@ -221,6 +224,18 @@ impl Replayer {
             }
         }
         self.check(line, "execve", &c.ret, got);
+    }
+
+    /// The program a `/proc/self/exe` (or `/proc/thread-self/exe`, `/proc/PID/exe` of a
+    /// traced PID) link names: the one the process's last execve loaded, on the recording
+    /// machine, never the replaying machine's own executable that the link names here.
+    fn proc_exe_target(&self, tpid: TracePid, path: &str) -> Option<String> {
+        let whose = match path.strip_prefix("/proc/")?.strip_suffix("/exe")? {
+            "self" | "thread-self" => tpid,
+            pid => TracePid(pid.parse().ok()?),
+        };
+        let program = self.exec_of(whose)?.1.program?;
+        Some(self.k.file(program).path.clone())
     }
 
     pub(super) fn clone(&mut self, tpid: TracePid, line: u64, c: &Syscall) {

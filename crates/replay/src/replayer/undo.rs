@@ -5,8 +5,11 @@
 //!
 //! - an mmap's range was not mapped before it (a placed mmap went into a hole; what a
 //!   `MAP_FIXED` one replaced nothing in the trace shows, and it is taken to be a hole);
-//! - a munmap's range held something or nothing: nothing the trace shows tells which, and
-//!   an empty range explains every result (munmap of a hole succeeds), so it is a hole;
+//! - a munmap's range held something or nothing (munmap of a hole succeeds too): programs
+//!   unmap what they mapped, so what of it the trace did not map before (those mmaps are
+//!   undone next, leaving their holes) was mapped at the attach, taken to be anonymous
+//!   read-write memory (an allocator's arena, a freed thread stack); a hole there would
+//!   draw the placements of the mmaps before the munmap into it;
 //! - an mprotect's range was mapped whole (else ENOMEM): where the undone state has a hole
 //!   there (a later munmap emptied it), it held anonymous memory with the call's protection;
 //!   the protection before the call is not in the trace, and the read's is kept;
@@ -123,6 +126,24 @@ fn anon(start: u64, end: u64, prot: u64) -> MapsLine {
     MapsLine { start, end, perms, offset: 0, major: 0, minor: 0, ino: 0, name: String::new() }
 }
 
+/// Puts anonymous read-write memory in the hole `[start, end)` of `lines`, as part of the
+/// anonymous read-write lines next to it: the kernel would have merged it with them (one
+/// VMA, one anon_vma, which the mappings the trace makes there later merge with too).
+fn fill_anon(lines: &mut Vec<MapsLine>, start: u64, end: u64) {
+    let mergeable = |l: &MapsLine| l.ino == 0 && l.name.is_empty() && l.perms == "rw-p";
+    let below = lines.iter().position(|l| l.end == start && mergeable(l));
+    let above = lines.iter().position(|l| l.start == end && mergeable(l));
+    match (below, above) {
+        (Some(b), Some(a)) => {
+            lines[b].end = lines[a].end;
+            lines.remove(a);
+        }
+        (Some(b), None) => lines[b].end = end,
+        (None, Some(a)) => lines[a].start = start,
+        (None, None) => insert(lines, anon(start, end, PROT_READ | PROT_WRITE)),
+    }
+}
+
 /// The holes of `lines` inside `[start, end)`.
 fn holes(lines: &[MapsLine], start: u64, end: u64) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
@@ -146,12 +167,27 @@ pub(super) fn undo(read: &[MapsLine], effects: &[Effect]) -> (Vec<MapsLine>, Opt
     lines.sort_by_key(|l| l.start);
     // The heap as the read shows it, before the brk calls are undone.
     let heap_lines: Vec<(u64, u64)> = lines.iter().filter(|l| l.name == "[heap]").map(|l| (l.start, l.end)).collect();
+    // The ranges a munmap emptied, guessed to have held anonymous memory.
+    let mut guessed: Vec<(u64, u64)> = Vec::new();
     for e in effects.iter().rev() {
         match *e {
-            Effect::Map { start, end } | Effect::Unmap { start, end } => {
+            Effect::Map { start, end } => {
                 cut(&mut lines, start, end);
             }
+            Effect::Unmap { start, end } => {
+                for (s, e) in holes(&lines, start, end) {
+                    fill_anon(&mut lines, s, e);
+                    guessed.push((s, e));
+                }
+            }
             Effect::Protect { start, end, prot } => {
+                // What a munmap after this call emptied had this protection then (its
+                // guessed one is replaced), as had every hole.
+                for &(s, e) in &guessed {
+                    if s.max(start) < e.min(end) {
+                        cut(&mut lines, s.max(start), e.min(end));
+                    }
+                }
                 for (s, e) in holes(&lines, start, end) {
                     insert(&mut lines, anon(s, e, prot));
                 }
@@ -266,6 +302,23 @@ mod tests {
         ];
         let (start, _) = undo(&[], &effects);
         assert_eq!(ranges(&start), vec![(0x5000, 0x7000, "r--p")]);
+    }
+
+    #[test]
+    fn a_range_the_trace_unmapped_without_mapping_it_was_mapped() {
+        // mmap of 16 pages placed below a mapping made before the trace, then that mapping
+        // unmapped: it was there at the attach (else the mmap would have gone into it).
+        let read = vec![line(0x10000, 0x20000, "rw-p", "")];
+        let effects = [Effect::Map { start: 0x10000, end: 0x20000 }, Effect::Unmap { start: 0x20000, end: 0x30000 }];
+        let (start, _) = undo(&read, &effects);
+        assert_eq!(ranges(&start), vec![(0x20000, 0x30000, "rw-p")]);
+        // Next to anonymous memory, it was part of it.
+        let (start, _) = undo(&[line(0x30000, 0x38000, "rw-p", "")], &effects[1..]);
+        assert_eq!(ranges(&start), vec![(0x20000, 0x38000, "rw-p")]);
+        // What the trace mapped and then unmapped was a hole before.
+        let effects = [Effect::Map { start: 0x40000, end: 0x50000 }, Effect::Unmap { start: 0x40000, end: 0x50000 }];
+        let (start, _) = undo(&read, &effects[..]);
+        assert_eq!(ranges(&start), vec![(0x10000, 0x20000, "rw-p")]);
     }
 
     #[test]

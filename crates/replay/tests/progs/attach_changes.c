@@ -2,7 +2,9 @@
  * stdout and waits for a line on stdin (the test attaches strace -p meanwhile); then three
  * times it maps 64 KiB, makes the first page read-only, unmaps 8 KiB at +8 KiB and grows
  * the heap by 8 KiB with sbrk (writing to what it maps, as real programs do), and it protects and unmaps pages of the 16 KiB it mapped
- * before the trace. Its argument says who reads its maps and when:
+ * before the trace. Before those, it maps 64 KiB (placed below the 64 KiB it mapped last
+ * before the trace) and unmaps those older 64 KiB whole: nothing but the placement shows
+ * they were there. Its argument says who reads its maps and when:
  *   maps    itself, after the changes          first   itself, before and after them
  *   none    nobody                             fork    a child forked after them, which
  *   thread  a thread, after the main thread's          changes its own copy first
@@ -53,12 +55,17 @@ int main(int argc, char **argv) {
     }
     char *keep = mmap(0, 16384, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     memset(keep, 1, 16384);
+    char *old = mmap(0, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(old, 3, 65536);
     write(1, "ready\n", 6);
     char line[16];
     if (read(0, line, sizeof line) <= 0)
         return 1;
     if (strcmp(mode, "first") == 0)
         read_maps();
+    char *fresh = mmap(0, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    fresh[0] = 1;
+    munmap(old, 65536);
     changes();
     mprotect(keep, 4096, PROT_READ);
     munmap(keep + 12288, 4096);
