@@ -397,7 +397,7 @@ fn a_program_reexecuted_through_proc_self_exe() {
             sysinfo.split(&format!("{f}=")).nth(1).unwrap().split([',', '}']).next().unwrap().parse().unwrap()
         };
         let ram = field("totalram") * field("mem_unit");
-        let want = format!("bound the RAM (MemTotal, sysinfo totalram; bytes) = {ram} from line {}", at + 1);
+        let want = format!("bound MemTotal in /proc/meminfo (bytes) = {ram} from line {}", at + 1);
         assert!(r.bindings.contains(&want) || ram == replay::DEFAULT_RAM, "{name}: {want}\n{:?}", r.bindings);
     }
 }

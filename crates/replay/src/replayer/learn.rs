@@ -707,8 +707,9 @@ const MEMINFO: &str = "/proc/meminfo";
 /// The settings' names of the RAM and the swap a read of /proc/meminfo (`MemTotal`,
 /// `SwapTotal`), of /proc/swaps, or a sysinfo result (`totalram`, `totalswap`) showed, in
 /// bytes.
-pub(super) const MEM_TOTAL: &str = "the RAM (MemTotal, sysinfo totalram; bytes)";
-pub(super) const SWAP_TOTAL: &str = "the swap (SwapTotal, sysinfo totalswap; bytes)";
+/// (The names say meminfo's fields, whichever line showed them.)
+pub(super) const MEM_TOTAL: &str = "MemTotal in /proc/meminfo (bytes)";
+pub(super) const SWAP_TOTAL: &str = "SwapTotal in /proc/meminfo (bytes)";
 
 /// The value in kB of `field` (`MemTotal:`) in a meminfo text, when the text shows the
 /// whole line.
