@@ -187,6 +187,9 @@ pub struct Replayer {
     /// by address space of that process (and of those forked from it), what the calls of
     /// the log did to its mappings, in order (see `attach`).
     attach_history: HashMap<MmId, Vec<undo::Effect>>,
+    /// This run installed an attached process's start learned by an earlier run (the
+    /// model's numbering of shared memory objects then follows that start).
+    attached_installed: bool,
     /// Tasks strace said run in 32-bit mode before their first call.
     compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
@@ -307,6 +310,7 @@ impl Replayer {
             execs: HashMap::default(),
             stack_limit_set: HashSet::default(),
             attach_history: HashMap::default(),
+            attached_installed: false,
             compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
             smaps_seen: HashMap::default(),

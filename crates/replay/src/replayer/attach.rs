@@ -95,6 +95,7 @@ impl Replayer {
             .insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None, spans: Vec::new() });
         let gap = self.k.config().stack_guard_gap;
         if let Some(b) = self.learned.attached.clone() {
+            self.attached_installed = true;
             let a = b.value;
             for v in &a.vmas {
                 self.adopt_line(pid, v);

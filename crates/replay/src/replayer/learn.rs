@@ -336,12 +336,19 @@ impl Replayer {
     /// still open.
     pub(super) fn learn_from_maps(&mut self, target: TracePid, line: u64, log_text: &str, model_text: &str) {
         let Some((_, ctx)) = self.exec_of(target) else { return };
-        if ctx.line == ATTACHED {
+        if ctx.line == ATTACHED && !self.attached_installed {
+            // A run that learned an attached process's start midway: the model's objects
+            // are not those of a run that installs it from the first line.
             return;
         }
         // Only whole lines: a read may end inside one.
         let log = parse_maps(&log_text[..log_text.rfind('\n').map_or(0, |i| i + 1)]);
         let model = parse_maps(model_text);
+        self.learn_identities_from_maps(line, &log, &model);
+        if ctx.line == ATTACHED {
+            // No exec placed it: its layout comes from its first whole read (see `attach`).
+            return;
+        }
         self.check_elf_spans(&ctx, line, &log);
         let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
             lines.iter().find(|l| l.name == path && (l.offset == 0 || path.starts_with('['))).cloned()
@@ -392,7 +399,12 @@ impl Replayer {
                 }
             }
         }
-        for l in &log {
+    }
+
+    /// What a maps read shows of identities: the inode numbers of shared memory objects
+    /// (from the machine-wide counter) and of files no stat showed.
+    fn learn_identities_from_maps(&mut self, line: u64, log: &[MapsLine], model: &[MapsLine]) {
+        for l in log {
             if is_shmem_name(&l.name) {
                 // The object the model has at the same place, under the same name.
                 let Some(m) = model.iter().find(|m| m.start == l.start && m.name == l.name) else { continue };

@@ -2,9 +2,10 @@
  * stdout and waits for a line on stdin (the test attaches strace -p meanwhile); then three
  * times it maps 64 KiB, makes the first page read-only, unmaps 8 KiB at +8 KiB and grows
  * the heap by 8 KiB with sbrk (writing to what it maps, as real programs do), and it protects and unmaps pages of the 16 KiB it mapped
- * before the trace. Before those, it maps 64 KiB (placed below the 64 KiB it mapped last
- * before the trace) and unmaps those older 64 KiB whole: nothing but the placement shows
- * they were there. Its argument says who reads its maps and when:
+ * before the trace. Before those, it maps 64 KiB of shared memory (placed below the 64 KiB
+ * it mapped last before the trace; maps shows its inode number, from a machine-wide
+ * counter) and unmaps those older 64 KiB whole: nothing but the placement shows they were
+ * there. Its argument says who reads its maps and when:
  *   maps    itself, after the changes          first   itself, before and after them
  *   none    nobody                             fork    a child forked after them, which
  *   thread  a thread, after the main thread's          changes its own copy first
@@ -63,7 +64,7 @@ int main(int argc, char **argv) {
         return 1;
     if (strcmp(mode, "first") == 0)
         read_maps();
-    char *fresh = mmap(0, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *fresh = mmap(0, 65536, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     fresh[0] = 1;
     munmap(old, 65536);
     changes();
