@@ -256,3 +256,15 @@ fn lazily_freed_pages_in_states_only_reads_show() {
         report.bindings.join("\n")
     );
 }
+
+/// strace reads a write's buffer to print it (process_vm_readv): the read pin gives a forked
+/// child its own clean copy of a page it shared with its parent, which the child's smaps
+/// then shows as Private_Clean (see tests/progs/tracer_unshare.c). The strict replay models
+/// the tracer's read.
+#[test]
+fn strict_replay_of_a_child_printing_a_page_it_shares() {
+    let dir = scratch("replay-real", "strict_replay_of_a_child_printing_a_page_it_shares");
+    let Some(exe) = compile("tracer_unshare", "tracer_unshare.c", &[], &dir) else { return };
+    let Some(t) = record("tracer_unshare", &[exe.to_str().unwrap()], true, &dir) else { return };
+    assert_clean("tracer_unshare", &replay_file(&t, Mode::Strict), 25);
+}

@@ -340,7 +340,7 @@ impl Kernel {
     }
 
     /// A new anonymous page, exclusive to the process that faults it in.
-    fn alloc_anon_page(&mut self) -> Result<Pfn, FaultError> {
+    pub(super) fn alloc_anon_page(&mut self) -> Result<Pfn, FaultError> {
         let flags = PageFlags::ANON | PageFlags::ANON_EXCLUSIVE | PageFlags::UPTODATE | PageFlags::SWAPBACKED;
         self.m.frames.alloc(Owner::Anon, flags).ok_or(FaultError::Oom)
     }

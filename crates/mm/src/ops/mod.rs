@@ -20,6 +20,7 @@ mod mprotect;
 mod mremap;
 mod msync;
 mod munmap;
+mod remote;
 mod spawn;
 mod task;
 

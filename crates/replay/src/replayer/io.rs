@@ -326,8 +326,9 @@ impl Replayer {
     }
 
     /// Whether the `n` bytes of user memory at `buf` are `data` followed by zeros, read a
-    /// piece at a time: None when they are, otherwise the first 32 bytes expected and the
-    /// first 32 read; EFAULT when not even the first byte can be read.
+    /// piece at a time as strace read them to print them (process_vm_readv, which unshares
+    /// pages a fork left shared): None when they are, otherwise the first 32 bytes expected
+    /// and the first 32 read; EFAULT when not even the first byte can be read.
     #[allow(clippy::type_complexity)]
     pub(super) fn user_bytes_differ(
         &mut self,
@@ -344,7 +345,7 @@ impl Replayer {
         let mut first = Vec::new();
         while done < n {
             let len = (n - done).min(IO_PIECE);
-            let piece = match self.k.copy_from_user(pid, buf.wrapping_add(done), len) {
+            let piece = match self.k.process_vm_read(pid, buf.wrapping_add(done), len) {
                 Ok(p) => p,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => Vec::new(),
