@@ -239,7 +239,15 @@ pub fn run_on_model_with(
             | Op::Munlock { .. }
             | Op::Mlockall { .. }
             | Op::Munlockall
-            | Op::Msync { .. } => val(call.map_or(Err(Errno::ENOSYS), |c| k.dispatch(pid, &c))),
+            | Op::Msync { .. } => {
+                let r = val(call.map_or(Err(Errno::ENOSYS), |c| k.dispatch(pid, &c)));
+                if matches!(step.op, Op::Madvise { .. }) {
+                    // The host child drains its CPU's LRU batches after every madvise step
+                    // (MADV_POPULATE_READ of its drain page, see hostchild.c).
+                    k.lru_add_drain();
+                }
+                r
+            }
             Op::Load { addr, len } => {
                 let a = resolve(*addr);
                 match k.load_partial(pid, a, *len) {

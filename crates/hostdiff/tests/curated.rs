@@ -943,3 +943,51 @@ fn mprotect_makes_shared_memory_ptes_writable_at_once() {
     s.on(1, Op::Exit);
     check("mprotect of shared memory", s);
 }
+
+#[test]
+fn an_access_activates_a_page_whose_mlock_move_waits_in_the_batch() {
+    // A page mlocked at fault time (MLOCK_ONFAULT) is PG_mlocked at once, but its move to
+    // the unevictable list waits in the per-CPU mlock batch; nothing here drains it (munmap
+    // does not), so a second mark_page_accessed activates it and clears PG_referenced.
+    let mut s = Script::new();
+    // Every step is pinned to the host; the smaps comparison sees PG_referenced through the
+    // `seen` mapping, whose PTE MADV_COLD made old.
+    // One page: an order-0 folio (a large folio is not mlocked at fault, and would not
+    // wait in the batch anyway).
+    let file = s.s.add_file(P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let shared = |s: &mut Script| s.map(1, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    let seen = shared(&mut s);
+    s.op(Op::Load { addr: at(seen, 0), len: 8 });
+    // Old PTE, PG_referenced clear: what smaps of `seen` shows is the page flag alone.
+    s.madvise(seen, 0, 1, MADV_COLD);
+    let locked = shared(&mut s);
+    s.op(Op::Mlock { addr: at(locked, 0), len: P, flags: MLOCK_ONFAULT });
+    s.op(Op::Load { addr: at(locked, 0), len: 8 });
+    // Each munmap of a young PTE marks the page accessed once.
+    for _ in 0..2 {
+        let other = shared(&mut s);
+        s.op(Op::Load { addr: at(other, 0), len: 8 });
+        s.op(Op::Munmap { addr: at(other, 0), len: P });
+        s.views(seen, 1);
+    }
+    // A fork drains nothing here: two more accesses set PG_referenced and clear it again.
+    s.op(Op::Fork);
+    for _ in 0..2 {
+        let other = shared(&mut s);
+        s.op(Op::Load { addr: at(other, 0), len: 8 });
+        s.op(Op::Munmap { addr: at(other, 0), len: P });
+        s.views(seen, 1);
+    }
+    // MADV_POPULATE_READ touches the page once more, then drains: the page is now active
+    // and unevictable, and later accesses set PG_referenced and leave it set.
+    s.madvise(locked, 0, 1, MADV_POPULATE_READ);
+    s.views(seen, 1);
+    for _ in 0..2 {
+        let other = shared(&mut s);
+        s.op(Op::Load { addr: at(other, 0), len: 8 });
+        s.op(Op::Munmap { addr: at(other, 0), len: P });
+        s.views(seen, 1);
+    }
+    check("an access activates a page whose mlock move waits in the batch", s);
+}

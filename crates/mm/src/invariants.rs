@@ -86,6 +86,8 @@ pub fn check_kernel(k: &Kernel) {
     // geometry, or its root: the frames the tables take (MemFree) follow the geometry.
     let user_tables: u64 = k.mms.iter().map(|(_, mm)| mm.pgtable_pages + 1).sum();
     assert_eq!(k.m.frames.pagetable_frames, user_tables, "page-table frames that are no address space's tables");
+    assert!(k.m.mlock_fbatch.len() < crate::folio_batch::FOLIO_BATCH_SIZE, "a full mlock batch was not drained");
+    assert!(k.m.lru_activate.len() < crate::folio_batch::FOLIO_BATCH_SIZE, "a full activate batch was not drained");
     let zero = k.m.frames.zero_pfn();
     for (pfn, meta) in k.m.frames.allocated() {
         let mapped = mapcounts.get(&pfn).copied().unwrap_or(0);
@@ -102,6 +104,19 @@ pub fn check_kernel(k: &Kernel) {
             locked > 0,
             "pfn {pfn:#x}: PG_mlocked does not match its locked mappings"
         );
+        if meta.flags.contains(PageFlags::ACTIVATE_BATCHED) {
+            assert!(k.m.lru_activate.contains(pfn), "pfn {pfn:#x}: marked for activation but in no activate batch");
+        }
+        // The mlock batch: an mlocked page is on the unevictable list, or its move there
+        // still waits in the batch; only mlocked pages are on that list.
+        if meta.flags.contains(PageFlags::UNEVICTABLE) {
+            assert!(meta.flags.contains(PageFlags::MLOCKED), "pfn {pfn:#x}: PG_unevictable without PG_mlocked");
+        } else if meta.flags.contains(PageFlags::MLOCKED) {
+            assert!(
+                k.m.mlock_fbatch.contains(pfn),
+                "pfn {pfn:#x}: mlocked, not unevictable, and not waiting in the mlock batch"
+            );
+        }
         match meta.owner {
             Owner::Anon => {
                 let cached = k.m.swap.slot_of(pfn).is_some();

@@ -48,6 +48,7 @@ pub mod config;
 pub mod event;
 pub mod file;
 pub mod flags;
+pub mod folio_batch;
 pub mod frame;
 pub mod invariants;
 pub mod kalloc;

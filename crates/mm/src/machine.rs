@@ -112,6 +112,10 @@ pub struct Machine {
     pub kmsg: Vec<String>,
     /// The kernel's own allocators (zones, slab, vmalloc, kmap) and its page tables.
     pub(crate) kalloc: crate::kalloc::KernelAlloc,
+    /// This CPU's mlock folio batch: mlocked pages not yet moved to the unevictable list.
+    pub mlock_fbatch: crate::folio_batch::FolioBatch,
+    /// This CPU's activate batch (`lru_activate`): pages whose PG_active is yet to be set.
+    pub lru_activate: crate::folio_batch::FolioBatch,
     next_anon_vma: u64,
     next_ino: u64,
 }
@@ -145,6 +149,8 @@ impl Machine {
             vdso32_file: None,
             kmsg: Vec::new(),
             kalloc,
+            mlock_fbatch: Default::default(),
+            lru_activate: Default::default(),
             next_anon_vma: 0,
             next_ino: 1000,
         }
@@ -327,22 +333,49 @@ impl Machine {
 
     /// mark_page_accessed on the folio holding `pfn` (classic LRU): the first touch sets
     /// PG_referenced; the next activates the folio and clears it; later touches set it again.
+    /// A small folio's activation waits in this CPU's activate batch (a large one is never
+    /// batched): until it drains, the folio is off the LRU and a further second touch only
+    /// clears PG_referenced again.
     pub fn mark_accessed(&mut self, pfn: Pfn) {
         if pfn == self.frames.zero_pfn() {
             return;
         }
         let flags = self.frames.meta(pfn).flags;
-        self.update_folio(pfn, |m| {
-            if !flags.contains(PageFlags::REFERENCED) {
-                m.flags |= PageFlags::REFERENCED;
-            } else if flags.contains(PageFlags::MLOCKED) {
-                // An mlocked folio sits on the unevictable list, which is never rotated:
-                // a further access changes nothing.
-            } else if !flags.contains(PageFlags::ACTIVE) {
-                m.flags |= PageFlags::ACTIVE;
-                m.flags -= PageFlags::REFERENCED;
+        if !flags.contains(PageFlags::REFERENCED) {
+            self.update_folio(pfn, |m| m.flags |= PageFlags::REFERENCED);
+        } else if flags.contains(PageFlags::UNEVICTABLE) {
+            // The unevictable list is never rotated: a further access changes nothing. An
+            // mlocked folio whose move there still waits in the mlock batch is activated
+            // like any other (the mlock drain then takes PG_active off again).
+        } else if !flags.contains(PageFlags::ACTIVE) {
+            if self.large_folio(pfn).is_some() {
+                self.update_folio(pfn, |m| m.flags = (m.flags | PageFlags::ACTIVE) - PageFlags::REFERENCED);
+                return;
             }
-        });
+            let m = self.frames.meta_mut(pfn);
+            m.flags -= PageFlags::REFERENCED;
+            if !m.flags.contains(PageFlags::ACTIVATE_BATCHED) {
+                m.flags |= PageFlags::ACTIVATE_BATCHED;
+                if self.lru_activate.add(pfn) {
+                    self.lru_activate_drain();
+                }
+            }
+        }
+    }
+
+    /// Drains this CPU's activate batch: each page still waiting is put back on the LRU,
+    /// on the active list unless it is unevictable by now. (Freed pages lost the mark and
+    /// are skipped.)
+    fn lru_activate_drain(&mut self) {
+        for pfn in self.lru_activate.take() {
+            let m = self.frames.meta_mut(pfn);
+            if m.flags.contains(PageFlags::ACTIVATE_BATCHED) {
+                m.flags -= PageFlags::ACTIVATE_BATCHED;
+                if !m.flags.contains(PageFlags::UNEVICTABLE) {
+                    m.flags |= PageFlags::ACTIVE;
+                }
+            }
+        }
     }
 
     /// Identifies the page-cache folio holding `pfn`: (file, first index).
@@ -474,6 +507,31 @@ impl Machine {
             m.flags |= PageFlags::MLOCKED;
             self.vmstat.mlocked += 1;
         }
+        if self.mlock_fbatch.add(pfn) {
+            self.mlock_drain_local();
+        }
+    }
+
+    /// mlock_drain_local: the pages waiting in this CPU's mlock batch that are still
+    /// mlocked move to the unevictable list (PG_unevictable set, PG_active cleared); pages
+    /// munlocked meanwhile are left where they are. (Linux skips a page that is off the LRU
+    /// in another batch when a full mlock batch drains; the model moves it anyway.)
+    pub fn mlock_drain_local(&mut self) {
+        for pfn in self.mlock_fbatch.take() {
+            let m = self.frames.meta_mut(pfn);
+            if m.flags.contains(PageFlags::MLOCKED) {
+                m.flags |= PageFlags::UNEVICTABLE;
+                m.flags -= PageFlags::ACTIVE;
+            }
+        }
+    }
+
+    /// lru_add_drain: empties this CPU's LRU batches, the activate batch before the mlock
+    /// one as Linux does. The model keeps these two (the other batches' moves, e.g.
+    /// lru_add, lazyfree and deactivate, are taken as done at once).
+    pub fn lru_add_drain(&mut self) {
+        self.lru_activate_drain();
+        self.mlock_drain_local();
     }
 
     /// Undoes [`Machine::mlock_page`] (munlock_vma_folio): the last locked mapping gone
@@ -486,7 +544,8 @@ impl Machine {
         let left = self.frames.mlock_count_dec(pfn);
         let m = self.frames.meta_mut(pfn);
         if left == 0 && m.flags.contains(PageFlags::MLOCKED) {
-            m.flags -= PageFlags::MLOCKED;
+            // Linux clears both when its munlock batch drains; the model does it at once.
+            m.flags -= PageFlags::MLOCKED | PageFlags::UNEVICTABLE;
             self.vmstat.munlocked += 1;
         }
     }

@@ -57,6 +57,12 @@ bitflags! {
         const RESERVED = 1 << 8;
         /// On the active LRU list.
         const ACTIVE = 1 << 9;
+        /// On the unevictable LRU list: set when the mlock batch holding an mlocked page
+        /// drains (see [`crate::folio_batch`]), cleared when it is munlocked.
+        const UNEVICTABLE = 1 << 10;
+        /// Waiting in this CPU's activate batch (Linux has it off the LRU, PG_lru clear):
+        /// PG_active comes when the batch drains (see [`crate::folio_batch`]).
+        const ACTIVATE_BATCHED = 1 << 11;
     }
 }
 

@@ -689,7 +689,11 @@ impl Kernel {
                 Err(Errno::EFAULT)
             } else {
                 let write = v.flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
-                self.get_user_pages(pid, lo, hi, Gup { write, force: !write, madv_populate: false })
+                let r = self.get_user_pages(pid, lo, hi, Gup { write, force: !write, madv_populate: false });
+                // populate_vma_page_range drains this CPU's LRU batches after its GUP
+                // (measured: pages MAP_POPULATE or mlock faulted in are unevictable at once).
+                self.m.lru_add_drain();
+                r
             };
             if let Err(e) = r {
                 // EINTR: the OOM killer took the task (and its address space).

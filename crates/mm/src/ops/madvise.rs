@@ -52,7 +52,15 @@ impl Kernel {
             MADV_HWPOISON | MADV_SOFT_OFFLINE => Err(Errno::EPERM),
             MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
                 let write = advice == MADV_POPULATE_WRITE;
-                self.get_user_pages(pid, start, end, super::fault::Gup { write, force: false, madv_populate: true })
+                let r = self.get_user_pages(
+                    pid,
+                    start,
+                    end,
+                    super::fault::Gup { write, force: false, madv_populate: true },
+                );
+                // faultin_page_range drains this CPU's LRU batches when done.
+                self.m.lru_add_drain();
+                r
             }
             _ => self.madvise_walk(id, start, end, advice),
         };
@@ -107,6 +115,8 @@ impl Kernel {
                 if v.flags.intersects(VmFlags::LOCKED | VmFlags::PFNMAP | VmFlags::HUGETLB) {
                     return Err(Errno::EINVAL);
                 }
+                // madvise_cold and madvise_pageout drain this CPU's LRU batches first.
+                self.m.lru_add_drain();
                 self.madvise_cold_or_pageout(id, v, start, end, advice == MADV_PAGEOUT);
                 return Ok(());
             }
@@ -188,6 +198,8 @@ impl Kernel {
 
     /// madvise_free_pte_range over `[start, end)` of a private anonymous VMA.
     fn madvise_free(&mut self, id: MmId, start: u64, end: u64) {
+        // madvise_free_single_vma drains this CPU's LRU batches before its walk.
+        self.m.lru_add_drain();
         // Swapped-out pages are simply dropped, slot and all.
         self.drop_swap_ptes(id, start, end);
         let pgd = self.mms[id].pgd;

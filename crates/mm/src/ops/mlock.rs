@@ -152,6 +152,12 @@ impl Kernel {
         Ok(())
     }
 
+    /// lru_add_drain on the simulated CPU: what a harness that drains its CPU's batches on
+    /// purpose (hostdiff's drain page) does to the model.
+    pub fn lru_add_drain(&mut self) {
+        self.m.lru_add_drain();
+    }
+
     /// mlock_fixup: one VMA's part gets `new_flags`; special, hugetlb and gate VMAs are left
     /// as they are. Pages already mapped there are mlocked or munlocked.
     fn mlock_fixup(
@@ -178,6 +184,8 @@ impl Kernel {
         let now = new_flags.contains(VmFlags::LOCKED);
         if was != now {
             self.mlock_present_pages(id, start, end, now);
+            // mlock_vma_pages_range ends by draining this CPU's LRU batches.
+            self.m.lru_add_drain();
         }
         Ok(())
     }
