@@ -337,24 +337,24 @@ impl File {
     /// Records the bytes of page `index` as written to the disk (writeback before
     /// eviction).
     pub fn write_back(&mut self, index: u64, page: &[u8]) {
-        let used = page.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let used = crate::frame::table::used_len(page);
         self.written_back.insert(index, page[..used].into());
     }
 
-    /// The bytes of page `index` on the disk: as reclaim wrote them back, or from the
-    /// imported source (zeros past its end).
-    pub fn source_page(&self, index: u64) -> Vec<u8> {
-        let mut page = vec![0u8; crate::layout::PAGE_SIZE as usize];
+    /// Reads the bytes of page `index` on the disk into `page`: as reclaim wrote them back,
+    /// or from the imported source (zeros past its end). Into the caller's buffer: a page
+    /// read into the cache needs no allocation of its own before the frame stores it.
+    pub fn read_source_page(&self, index: u64, page: &mut [u8; crate::layout::PAGE_SIZE as usize]) {
+        page.fill(0);
         if let Some(w) = self.written_back.get(&index) {
             page[..w.len()].copy_from_slice(w);
         } else if let Some(src) = &self.source {
-            src.read_at(index.saturating_mul(crate::layout::PAGE_SIZE), &mut page);
+            src.read_at(index.saturating_mul(crate::layout::PAGE_SIZE), page);
         }
         let valid = self.size.saturating_sub(index.saturating_mul(crate::layout::PAGE_SIZE));
         if valid < page.len() as u64 {
             page[valid as usize..].fill(0);
         }
-        page
     }
 }
 

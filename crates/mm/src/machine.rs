@@ -278,7 +278,8 @@ impl Machine {
         }
         let pfn = self.frames.alloc(Owner::File { file: file.0, index: u32::try_from(index).ok()? }, flags)?;
         if !shmem {
-            let data = self.file(file).source_page(index);
+            let mut data = [0u8; crate::layout::PAGE_SIZE as usize];
+            self.file(file).read_source_page(index, &mut data);
             self.frames.fill(pfn, &data);
         }
         self.file_mut(file).cache.insert(index, pfn);

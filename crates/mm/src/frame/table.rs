@@ -123,7 +123,7 @@ pub struct FrameMeta {
 ///
 /// Whole 64-byte blocks are tested first, with an OR the compiler turns into vector code: a
 /// byte-by-byte scan of a zeroed page took about half of the time of writing a new file.
-fn used_len(bytes: &[u8]) -> usize {
+pub(crate) fn used_len(bytes: &[u8]) -> usize {
     let mut end = bytes.len();
     while end >= 64 && bytes[end - 64..end].iter().fold(0, |acc, &b| acc | b) == 0 {
         end -= 64;
