@@ -35,16 +35,24 @@ pub const TARGETS: [(&str, Target); 3] = [("replay", replay_trace), ("script", r
 /// A log or scenario that asks for more is run with this all the same.
 pub const RAM: u64 = 64 << 20;
 
-/// Replays `data` as a strace log: identities first, then the replay itself in verify mode
-/// with `keep_going`, as `mmsim replay --verify --keep-going` does, on a model with [`RAM`].
-/// Relative paths in the log are relative to `/`.
+/// Replays `data` as a strace log the way `mmsim replay --verify --keep-going` reads a log
+/// that fits in memory: parsed once ([`replay::ParsedLog`]), identities from its events, then
+/// the replay itself in verify mode going on after errors, on a model with [`RAM`]. Relative
+/// paths in the log are relative to `/`. The two other readers of a log run over it too:
+/// the identity pass of a streamed log ([`replay::Identities::collect`]), and the streaming
+/// parser, whose events must be those of the in-place parse.
 pub fn replay_trace(data: &[u8]) {
-    let ids = replay::Identities::collect(data);
-    let bytes = data.to_vec();
+    let _ = replay::Identities::collect(data);
+    let streamed: Vec<_> = trace::Parser::new(data).report_call_starts(true).collect();
+    let in_place: Vec<_> =
+        trace::Parser::from_bytes(bytes::Bytes::copy_from_slice(data)).report_call_starts(true).collect();
+    assert_eq!(streamed, in_place, "the streaming and in-place parsers disagree");
+    drop((streamed, in_place));
+    let log = replay::ParsedLog::parse(data.to_vec());
+    let ids = replay::Identities::of_parsed(&log);
     let opts = replay::Options { mode: replay::Mode::Verify, keep_going: true, cwd: Some("/".into()) };
     let files = std::sync::Arc::new(replay::Files::host());
-    let open = || Ok(std::io::Cursor::new(bytes.clone()));
-    let report = replay::replay_observed(open, ids, opts, files, |_| {}, &mut SmallMachine);
+    let report = replay::replay_parsed_observed(&log, ids, opts, files, |_| {}, &mut SmallMachine);
     // Rendering the report is part of what a user sees.
     let _ = report.summary();
 }

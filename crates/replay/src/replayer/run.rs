@@ -94,10 +94,23 @@ pub fn replay_parsed(
     identities: Identities,
     opts: Options,
     files: std::sync::Arc<Files>,
+    progress: impl FnMut(u64),
+) -> Report {
+    replay_parsed_observed(log, identities, opts, files, progress, &mut NoObserver)
+}
+
+/// [`replay_parsed`] with an [`Observer`] (which also chooses the simulated RAM), as
+/// [`replay_observed`] is for a streamed log.
+pub fn replay_parsed_observed(
+    log: &ParsedLog,
+    identities: Identities,
+    opts: Options,
+    files: std::sync::Arc<Files>,
     mut progress: impl FnMut(u64),
+    observer: &mut dyn Observer,
 ) -> Report {
     let input = || Ok(RunInput::<std::io::Empty>::Parsed(log));
-    replay_runs(input, identities, opts, files, &mut progress, &mut NoObserver)
+    replay_runs(input, identities, opts, files, &mut progress, observer)
 }
 
 /// The runs over a log, each reading it from `open`, until one learns nothing new.
