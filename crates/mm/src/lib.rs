@@ -64,6 +64,7 @@ pub mod page_cache;
 pub mod pages;
 pub mod pgtable;
 pub mod pgtable_geometry;
+pub mod placement;
 pub mod reclaim;
 pub mod signal;
 pub mod space;
@@ -88,6 +89,7 @@ pub use ops::exec::{
     at, exec_space, mmap_base, AuxvProfile, ElfImage, ElfKind, ExecFile, ExecInfo, ExecPlacement, ExecRequest,
     LoadSegment, Machine, StackExec, VdsoLayout, EXEC_FATAL_STATUS, MMAP_RND_RANGE, STACK_RND_RANGE,
 };
+pub use placement::PlacementSketch;
 pub use space::{Abi, UserSpace};
 pub use vma::Vma;
 pub use vma_tree::VmaTree;

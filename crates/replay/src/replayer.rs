@@ -165,10 +165,19 @@ pub struct Replayer {
     /// was when the read began, and the calls of other threads that ended since.
     read_starts: HashMap<TracePid, ReadWindow>,
     /// Calls strace showed started and not yet finished, by task: name and the arguments
-    /// shown. A `/proc` read may see the effect of one of them before its line completes.
-    in_progress: HashMap<TracePid, (String, trace::Args)>,
-    /// Calls of other threads done ahead of their end line, by task, with their result.
-    applied_early: HashMap<TracePid, (Syscall, SysResult<u64>)>,
+    /// shown, and the line that started it. A `/proc` read may see the effect of one of them
+    /// before its line completes.
+    in_progress: HashMap<TracePid, (String, trace::Args, u64)>,
+    /// Calls of other threads done ahead of their end line, by task, with their result and
+    /// the line at which the model did them.
+    applied_early: HashMap<TracePid, (Syscall, SysResult<u64>, u64)>,
+    /// By task with an `mmap` in progress: the mapping calls other tasks of its address
+    /// space ended meanwhile (the kernel may have placed the mapping before them), with when
+    /// the model did each (see [`reorder::DoneAt`]).
+    ended_during: HashMap<TracePid, Vec<(Syscall, DoneAt)>>,
+    /// Where the next `mmap` is to go (see `syscall_placed_first`), instead of where the
+    /// model would place it.
+    place_at: Option<u64>,
     report: Report,
     stop: bool,
     /// Address spaces whose start the trace does not show, or that calls a filter hid
@@ -298,6 +307,8 @@ impl Replayer {
             read_starts: HashMap::default(),
             in_progress: HashMap::default(),
             applied_early: HashMap::default(),
+            ended_during: HashMap::default(),
+            place_at: None,
             other_file: None,
             root: None,
             exited: HashMap::default(),
@@ -486,18 +497,26 @@ impl Replayer {
                 if name == "read" || name == "pread64" {
                     self.read_started(tpid, args.first().and_then(Arg::as_u64));
                 }
-                self.in_progress.insert(tpid, (name.clone(), args.clone()));
+                self.in_progress.insert(tpid, (name.clone(), args.clone(), ev.line));
             }
             EventKind::Syscall(call) => {
                 self.in_progress.remove(&tpid);
-                if let Some((_, result)) = self.applied_early.remove(&tpid) {
+                let ended_during = self.ended_during.remove(&tpid).unwrap_or_default();
+                let done_at =
+                    self.applied_early.get(&tpid).map_or(DoneAt::Own(ev.line), |early| DoneAt::Early(early.2));
+                if let Some((_, result, _)) = self.applied_early.remove(&tpid) {
                     // Done already, ahead of its line (see `syscall_reordered`).
                     self.check(ev.line, &call.name, &call.ret, result);
                 } else if let Some(twin) = self.early_twin(tpid, call) {
                     // Another thread's identical mmap, done ahead, made the mapping this one
                     // returned: this call made it, and the other one is still to come.
-                    let (_, result) = self.applied_early.remove(&twin).expect("found above");
+                    let (_, result, _) = self.applied_early.remove(&twin).expect("found above");
                     self.check(ev.line, &call.name, &call.ret, result);
+                } else if self.verify()
+                    && call.name.as_ref() == "mmap"
+                    && (!ended_during.is_empty() || !self.concurrent_calls(tpid).is_empty())
+                {
+                    self.syscall_placed_first(tpid, ev.line, call, &ended_during);
                 } else if self.verify()
                     && matches!(call.name.as_ref(), "mmap" | "mremap" | "brk")
                     && !self.concurrent_calls(tpid).is_empty()
@@ -507,6 +526,7 @@ impl Replayer {
                     self.syscall(tpid, ev.line, call);
                 }
                 self.note_call_during_reads(tpid, call);
+                self.note_call_during_placements(tpid, call, done_at);
             }
             EventKind::Exited { .. } | EventKind::Killed { .. } => {
                 self.exited.insert(tpid, ev.line);
@@ -524,7 +544,7 @@ impl Replayer {
         let cloning = self
             .in_progress
             .get(&UNNAMED)
-            .is_some_and(|(name, _)| matches!(name.as_str(), "clone" | "clone3" | "fork" | "vfork"));
+            .is_some_and(|(name, _, _)| matches!(name.as_str(), "clone" | "clone3" | "fork" | "vfork"));
         tpid != UNNAMED
             && self.root == Some(UNNAMED)
             && self.procs.len() == 1
@@ -548,6 +568,7 @@ impl Replayer {
         rekey(&mut self.procs, tpid);
         rekey(&mut self.in_progress, tpid);
         rekey(&mut self.applied_early, tpid);
+        rekey(&mut self.ended_during, tpid);
         rekey(&mut self.read_starts, tpid);
         for table in &mut self.tables {
             table.members.iter_mut().for_each(rename);

@@ -8,10 +8,28 @@ use crate::layout::*;
 use crate::mm_table::MmId;
 use crate::pages::PageCount;
 use crate::vma::{Vma, VmaFile};
+use crate::vma_tree::VmaTree;
 use abi::*;
 
 /// The last address of the default 47-bit mmap window.
 const DEFAULT_MAP_WINDOW: u64 = TASK_SIZE;
+
+/// Where `mmap` puts a mapping, as [`Kernel::place_mmap`] finds it.
+pub(crate) enum Placed {
+    /// At `addr`, with the length rounded and the flags as the rest of mmap reads them.
+    At(Placement),
+    /// A fixed address in the error range whose code has no name: returned as it is.
+    ErrorValue(u64),
+}
+
+/// A placed mapping: its address and length, and the flags and offset mmap goes on with.
+pub(crate) struct Placement {
+    pub(crate) addr: u64,
+    pub(crate) len: u64,
+    pub(crate) flags: u64,
+    pub(crate) pgoff: u64,
+    pub(crate) anon_shared: bool,
+}
 
 impl Kernel {
     /// `mmap(addr, len, prot, flags, fd, offset)`: returns the address of the new mapping.
@@ -57,6 +75,61 @@ impl Kernel {
         r
     }
 
+    /// do_mmap up to and including get_unmapped_area: the argument checks that come before
+    /// placement, then where the mapping goes, in address space `id` as if its VMAs were
+    /// `vmas` (its own, or a what-if copy: see [`crate::placement`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn place_mmap(
+        &self,
+        id: MmId,
+        vmas: &VmaTree,
+        file: Option<crate::file::FileId>,
+        addr: u64,
+        len: u64,
+        mut flags: u64,
+        pgoff: u64,
+    ) -> SysResult<Placed> {
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        // MAP_FIXED_NOREPLACE is MAP_FIXED from here on (before the hint rounding): an
+        // unaligned address fails, and a low one is taken as it is.
+        if flags & MAP_FIXED_NOREPLACE != 0 {
+            flags |= MAP_FIXED;
+        }
+        let mut addr = addr;
+        if flags & MAP_FIXED == 0 {
+            addr = self.round_hint_to_min(addr);
+        }
+        let len = match page_ceil(len) {
+            Some(l) if l != 0 => l,
+            _ => return Err(Errno::ENOMEM),
+        };
+        if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
+            return Err(Errno::EOVERFLOW);
+        }
+        if vmas.len() as u64 > self.m.config.max_map_count {
+            return Err(Errno::ENOMEM);
+        }
+        // Anonymous shared memory is a shmem object of its own; its pgoff is 0.
+        let anon_shared = file.is_none() && flags & MAP_TYPE == MAP_SHARED;
+        // __get_unmapped_area hands a fixed address through unchanged and then takes one in
+        // the last 4095 bytes for an error code (IS_ERR_VALUE): mmap returns it as it is, so
+        // the caller sees errno -addr. A code the model has no name for comes back as the raw
+        // value the kernel returns.
+        if flags & MAP_FIXED != 0 && len <= self.task_size(id) && is_err_value(addr) {
+            return match i32::try_from(addr.wrapping_neg()).ok().and_then(Errno::from_raw) {
+                Some(e) => Err(e),
+                None => Ok(Placed::ErrorValue(addr)),
+            };
+        }
+        let addr = self.unmapped_area_in(id, vmas, file, addr, len, pgoff, flags, anon_shared)?;
+        if flags & MAP_FIXED_NOREPLACE != 0 && vmas.range(addr, addr + len).next().is_some() {
+            return Err(Errno::EEXIST);
+        }
+        Ok(Placed::At(Placement { addr, len, flags, pgoff, anon_shared }))
+    }
+
     /// i386's old `mmap(args)`: reads the six 32-bit arguments from the caller's memory
     /// (EFAULT when it cannot), then maps as `mmap` does (the offset in bytes, page-aligned
     /// or EINVAL; the descriptor a signed 32-bit number).
@@ -77,58 +150,20 @@ impl Kernel {
         addr: u64,
         len: u64,
         prot: u64,
-        mut flags: u64,
+        flags: u64,
         pgoff: u64,
     ) -> SysResult<u64> {
         let cfg = self.m.config.clone();
-        if len == 0 {
-            return Err(Errno::EINVAL);
-        }
-        // MAP_FIXED_NOREPLACE is MAP_FIXED from here on (before the hint rounding): an
-        // unaligned address fails, and a low one is taken as it is.
-        if flags & MAP_FIXED_NOREPLACE != 0 {
-            flags |= MAP_FIXED;
-        }
-        let mut addr = addr;
-        if flags & MAP_FIXED == 0 {
-            addr = self.round_hint_to_min(addr);
-        }
-        let len = match page_ceil(len) {
-            Some(l) if l != 0 => l,
-            _ => return Err(Errno::ENOMEM),
-        };
-        let mut pgoff = pgoff;
-        if pgoff.checked_add(len >> PAGE_SHIFT).is_none() {
-            return Err(Errno::EOVERFLOW);
-        }
-        let mm = &self.mms[id];
-        if mm.map_count() as u64 > cfg.max_map_count {
-            return Err(Errno::ENOMEM);
-        }
         let file = open.map(|o| self.m.open_file(o).file);
+        let Placement { addr, len, mut flags, mut pgoff, anon_shared } =
+            match self.place_mmap(id, &self.mms[id].vmas, file, addr, len, flags, pgoff)? {
+                Placed::At(p) => p,
+                Placed::ErrorValue(v) => return Ok(v),
+            };
         // READ_IMPLIES_EXEC: a readable mapping is executable too, but of a file on a noexec
         // mount.
         let noexec = file.is_some_and(|f| self.m.file(f).noexec);
         let prot = if prot & PROT_READ != 0 && !noexec && self.read_implies_exec(id) { prot | PROT_EXEC } else { prot };
-        // Anonymous shared memory is a shmem object of its own; its pgoff is 0.
-        let anon_shared = file.is_none() && flags & MAP_TYPE == MAP_SHARED;
-        // __get_unmapped_area hands a fixed address through unchanged and then takes one in
-        // the last 4095 bytes for an error code (IS_ERR_VALUE): mmap returns it as it is, so
-        // the caller sees errno -addr. A code the model has no name for comes back as the raw
-        // value the kernel returns.
-        if flags & MAP_FIXED != 0 && len <= self.task_size(id) && is_err_value(addr) {
-            return match i32::try_from(addr.wrapping_neg()).ok().and_then(Errno::from_raw) {
-                Some(e) => Err(e),
-                None => Ok(addr),
-            };
-        }
-        let addr = self.get_unmapped_area(id, file, addr, len, pgoff, flags, anon_shared)?;
-        if flags & MAP_FIXED_NOREPLACE != 0 {
-            let mm = &self.mms[id];
-            if mm.vmas.range(addr, addr + len).next().is_some() {
-                return Err(Errno::EEXIST);
-            }
-        }
         let mut vm_flags = VmFlags::from_prot(prot) | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC;
         if flags & MAP_GROWSDOWN != 0 {
             vm_flags |= VmFlags::GROWSDOWN;
@@ -272,6 +307,23 @@ impl Kernel {
         flags: u64,
         anon_shared: bool,
     ) -> SysResult<u64> {
+        self.unmapped_area_in(id, &self.mms[id].vmas, file, addr, len, pgoff, flags, anon_shared)
+    }
+
+    /// get_unmapped_area of address space `id` as if its VMAs were `vmas` (its own, or a
+    /// what-if copy: see [`crate::placement`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn unmapped_area_in(
+        &self,
+        id: MmId,
+        vmas: &VmaTree,
+        file: Option<crate::file::FileId>,
+        addr: u64,
+        len: u64,
+        pgoff: u64,
+        flags: u64,
+        anon_shared: bool,
+    ) -> SysResult<u64> {
         let mm = &self.mms[id];
         let task_size = mm.space.task_size;
         if len > task_size {
@@ -292,11 +344,11 @@ impl Kernel {
             let pgoff = if file.is_none() { 0 } else { pgoff };
             let mut found = None;
             if thp_align {
-                found = self.thp_unmapped_area(mm, addr, len, pgoff << PAGE_SHIFT);
+                found = self.thp_unmapped_area(mm, vmas, addr, len, pgoff << PAGE_SHIFT);
             }
             match found {
                 Some(a) => a,
-                None => self.arch_unmapped_area(mm, addr, len)?,
+                None => self.arch_unmapped_area(mm, vmas, addr, len)?,
             }
         };
         if result > task_size - len {
@@ -313,7 +365,7 @@ impl Kernel {
 
     /// __thp_get_unmapped_area: search with 2 MiB of slack, then align the result so the
     /// file offset and the address agree modulo 2 MiB.
-    fn thp_unmapped_area(&self, mm: &crate::mm::Mm, addr: u64, len: u64, off: u64) -> Option<u64> {
+    fn thp_unmapped_area(&self, mm: &crate::mm::Mm, vmas: &VmaTree, addr: u64, len: u64, off: u64) -> Option<u64> {
         let size = PMD_SIZE;
         let off_end = off.checked_add(len)?;
         let off_align = off.checked_add(size - 1)? & !(size - 1);
@@ -322,7 +374,7 @@ impl Kernel {
         }
         let len_pad = len.checked_add(size)?;
         off.checked_add(len_pad)?;
-        let ret = self.arch_unmapped_area(mm, addr, len_pad).ok()?;
+        let ret = self.arch_unmapped_area(mm, vmas, addr, len_pad).ok()?;
         if ret == addr {
             return Some(addr);
         }
@@ -335,17 +387,17 @@ impl Kernel {
 
     /// The address space's own placement: top-down below mmap_base, or bottom-up in the
     /// legacy layout.
-    fn arch_unmapped_area(&self, mm: &crate::mm::Mm, addr: u64, len: u64) -> SysResult<u64> {
+    fn arch_unmapped_area(&self, mm: &crate::mm::Mm, vmas: &VmaTree, addr: u64, len: u64) -> SysResult<u64> {
         if mm.legacy_layout {
-            self.arch_unmapped_area_bottom_up(mm, addr, len)
+            self.arch_unmapped_area_bottom_up(mm, vmas, addr, len)
         } else {
-            self.arch_unmapped_area_topdown(mm, addr, len)
+            self.arch_unmapped_area_topdown(mm, vmas, addr, len)
         }
     }
 
     /// arch_get_unmapped_area (x86-64, the legacy layout): a usable hint rounded up to a
     /// page, else the lowest gap above the legacy base.
-    fn arch_unmapped_area_bottom_up(&self, mm: &crate::mm::Mm, addr: u64, len: u64) -> SysResult<u64> {
+    fn arch_unmapped_area_bottom_up(&self, mm: &crate::mm::Mm, vmas: &VmaTree, addr: u64, len: u64) -> SysResult<u64> {
         // 4-level paging: the 64-bit window is all of TASK_SIZE; a compat call ends at its own.
         let end = mm.space.task_size;
         if len > end {
@@ -354,21 +406,21 @@ impl Kernel {
         if addr != 0 {
             if let Some(a) = page_ceil(addr) {
                 if end - len >= a {
-                    match mm.vmas.find(a) {
+                    match vmas.find(a) {
                         None => return Ok(a),
-                        Some(v) if a + len <= mm.vmas.start_gap(v) => return Ok(a),
+                        Some(v) if a + len <= vmas.start_gap(v) => return Ok(a),
                         _ => {}
                     }
                 }
             }
         }
         let low = mm.mmap_legacy_base.max(self.m.config.lsm_mmap_min_addr);
-        mm.vmas.find_bottom_up(low, end, len, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)
+        vmas.find_bottom_up(low, end, len, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)
     }
 
     /// arch_get_unmapped_area_topdown (x86-64): honour a usable hint, else the highest gap
     /// below mmap_base, else bottom-up from the legacy base.
-    fn arch_unmapped_area_topdown(&self, mm: &crate::mm::Mm, addr: u64, len: u64) -> SysResult<u64> {
+    fn arch_unmapped_area_topdown(&self, mm: &crate::mm::Mm, vmas: &VmaTree, addr: u64, len: u64) -> SysResult<u64> {
         let task_size = mm.space.task_size;
         if len > task_size {
             return Err(Errno::ENOMEM);
@@ -377,20 +429,20 @@ impl Kernel {
             let a = addr & PAGE_MASK;
             let valid = task_size - len >= a && (a > DEFAULT_MAP_WINDOW) == (a + len > DEFAULT_MAP_WINDOW);
             if valid {
-                match mm.vmas.find(a) {
+                match vmas.find(a) {
                     None => return Ok(a),
-                    Some(v) if a + len <= mm.vmas.start_gap(v) => return Ok(a),
+                    Some(v) if a + len <= vmas.start_gap(v) => return Ok(a),
                     _ => {}
                 }
             }
         }
         let low = PAGE_SIZE.max(self.m.config.lsm_mmap_min_addr);
-        if let Some(a) = mm.vmas.find_top_down(low, mm.mmap_base, len, PAGE_SIZE, 0, 0) {
+        if let Some(a) = vmas.find_top_down(low, mm.mmap_base, len, PAGE_SIZE, 0, 0) {
             return Ok(a);
         }
         // A failed top-down search falls back to bottom-up from the legacy base.
         let low = mm.mmap_legacy_base.max(self.m.config.lsm_mmap_min_addr);
-        mm.vmas.find_bottom_up(low, task_size, len, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)
+        vmas.find_bottom_up(low, task_size, len, PAGE_SIZE, 0, 0).ok_or(Errno::ENOMEM)
     }
 
     /// mmap_region: unmap what a fixed mapping replaces, then merge or insert the VMA.

@@ -15,7 +15,7 @@ mod limits;
 mod madvise;
 mod mincore;
 mod mlock;
-mod mmap;
+pub(crate) mod mmap;
 mod mprotect;
 mod mremap;
 mod msync;

@@ -429,7 +429,10 @@ impl Replayer {
     /// bookkeeping; returns the name its result is checked under, and the result.
     pub(super) fn maps_call(&mut self, tpid: TracePid, c: &Syscall) -> (&'static str, SysResult<u64>) {
         let pid = self.mpid(tpid);
-        let Some(call) = self.model_call(c) else { return ("mmap", Err(Errno::ENOSYS)) };
+        let Some(mut call) = self.model_call(c) else { return ("mmap", Err(Errno::ENOSYS)) };
+        if let (Some(at), Call::Mmap { addr, flags, .. }) = (self.place_at.take(), &mut call) {
+            (*addr, *flags) = (at, *flags | MAP_FIXED_NOREPLACE);
+        }
         match call {
             Call::Mprotect { addr, prot, .. } => {
                 let got = self.k.dispatch(pid, &call);

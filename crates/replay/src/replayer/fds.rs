@@ -213,7 +213,7 @@ impl Replayer {
             && !self
                 .in_progress
                 .values()
-                .any(|(name, _)| matches!(name.as_str(), "clone" | "clone3" | "fork" | "vfork"))
+                .any(|(name, _, _)| matches!(name.as_str(), "clone" | "clone3" | "fork" | "vfork"))
     }
 
     /// Starts task `tpid` as a process of its own, with the standard descriptors, in the

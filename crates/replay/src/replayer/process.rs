@@ -129,6 +129,7 @@ impl Replayer {
     pub(super) fn task_exit(&mut self, tpid: TracePid) {
         self.in_progress.remove(&tpid);
         self.applied_early.remove(&tpid);
+        self.ended_during.remove(&tpid);
         self.read_starts.remove(&tpid);
         let Some(p) = self.procs.remove(&tpid) else { return };
         self.tables[p.table].members.retain(|&m| m != tpid);

@@ -3,6 +3,7 @@
 //! calls in flight explains what a read or a result showed.
 
 use super::*;
+use mm::PlacementSketch;
 
 /// A read of `/proc` in progress in a threaded program. The kernel made its text at one
 /// moment of the read, before or after each call other threads made meanwhile (strace's
@@ -14,6 +15,26 @@ pub(super) struct ReadWindow {
     pub(super) start: Box<Replayer>,
     /// Calls of other threads that ended while the read was in progress, in order.
     pub(super) since: Vec<(TracePid, Syscall)>,
+}
+
+/// When the model did a call: at its own line, or ahead of it at an earlier line (before
+/// that line's own call: the order derived here is the order the model did them in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum DoneAt {
+    /// Ahead of its line, at this line.
+    Early(u64),
+    /// At its own line.
+    Own(u64),
+}
+
+impl DoneAt {
+    /// The order in which the model did calls.
+    fn key(self) -> (u64, bool) {
+        match self {
+            DoneAt::Early(line) => (line, false),
+            DoneAt::Own(line) => (line, true),
+        }
+    }
 }
 
 /// Calls that change an address space's mappings.
@@ -36,7 +57,8 @@ pub(super) fn started_call(name: &str, args: &trace::Args) -> Syscall {
 
 impl Replayer {
     /// The calls that tasks other than `except`, sharing `task`'s address space, have in
-    /// progress and `wanted` picks (by name and the arguments shown), as calls, in task order.
+    /// progress and `wanted` picks (by name and the arguments shown), as calls, in the order
+    /// they started (the order in which they most likely reached the kernel).
     pub(super) fn calls_in_progress(
         &self,
         task: TracePid,
@@ -48,11 +70,11 @@ impl Replayer {
         let mut calls: Vec<_> = self
             .in_progress
             .iter()
-            .filter(|(t, (name, args))| **t != except && wanted(name, args) && mm_of(t) == Some(mm))
-            .map(|(&t, (name, args))| (t, started_call(name, args)))
+            .filter(|(t, (name, args, _))| **t != except && wanted(name, args) && mm_of(t) == Some(mm))
+            .map(|(&t, (name, args, started))| (*started, t, started_call(name, args)))
             .collect();
-        calls.sort_by_key(|c| c.0);
-        calls
+        calls.sort_by_key(|c| (c.0, c.1));
+        calls.into_iter().map(|(_, t, call)| (t, call)).collect()
     }
 
     /// The `mmap`, `munmap` and `mprotect` calls that tasks sharing `tpid`'s address space
@@ -69,8 +91,10 @@ impl Replayer {
     /// Replays a placing call (`mmap`, `mremap`, `brk`) made while other threads had mapping
     /// calls in progress. The kernel may have done those first, though strace prints their
     /// ends later: when the call's result does not match in the order of the lines, the
-    /// replay tries again with them done first, and keeps that order if it matches (their
-    /// own results are checked when their lines come).
+    /// replay tries again with some of them done first, and keeps the first order that
+    /// matches (their own results are checked when their lines come). Which of them went
+    /// first, and in which order, is unknown: smaller sets first, each in the order the
+    /// calls started, then (for a few calls) in every other order.
     pub(super) fn syscall_reordered(&mut self, tpid: TracePid, line: u64, call: &Syscall) {
         let before = Clone::clone(&*self);
         let failed = self.report.failed;
@@ -78,18 +102,14 @@ impl Replayer {
         if self.report.failed == failed {
             return;
         }
-        // Which of them went first is unknown: try the smaller sets first, each in task
-        // order. A handful of threads at most are ever caught in the middle of such calls.
         let early = before.concurrent_calls(tpid);
+        // A handful of threads at most are ever caught in the middle of such calls.
         let n = early.len().min(4);
-        let mut sets: Vec<u32> = (1..1u32 << n).collect();
-        sets.sort_by_key(|set| set.count_ones());
-        for set in sets {
+        for order in early_orders(n) {
             let mut other = Clone::clone(&before);
-            for (i, (t, call)) in early.iter().take(n).enumerate() {
-                if set & (1 << i) != 0 {
-                    other.apply_early(*t, call);
-                }
+            for &i in &order {
+                let (t, call) = &early[i];
+                other.apply_early(*t, call);
             }
             other.syscall(tpid, line, call);
             if other.report.failed == failed {
@@ -107,7 +127,7 @@ impl Replayer {
         }
         let (_, result) = self.maps_call(t, early);
         self.in_progress.remove(&t);
-        self.applied_early.insert(t, (early.clone(), result));
+        self.applied_early.insert(t, (early.clone(), result, self.line));
     }
 
     /// A task other than `tpid` whose `mmap`, done ahead of its line with the same arguments
@@ -120,9 +140,160 @@ impl Replayer {
         let want = call.ret.value()?;
         self.applied_early
             .iter()
-            .filter(|(&t, (early, result))| t != tpid && early.args == call.args && *result == Ok(want))
+            .filter(|(&t, (early, result, _))| t != tpid && early.args == call.args && *result == Ok(want))
             .map(|(&t, _)| t)
             .min()
+    }
+
+    /// After task `tpid`'s call ended (the model did it at `done_at`): other tasks of
+    /// its address space with an `mmap` in progress may have had their mapping placed before
+    /// this call changed the mappings.
+    pub(super) fn note_call_during_placements(&mut self, tpid: TracePid, call: &Syscall, done_at: DoneAt) {
+        if !self.verify() || !CHANGES_MAPS.contains(&call.name.as_ref()) || call.ret.value().is_none() {
+            return;
+        }
+        let mm_of = |t: &TracePid| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
+        let Some(mm) = mm_of(&tpid) else { return };
+        let placing: Vec<TracePid> = self
+            .in_progress
+            .iter()
+            .filter(|(t, (name, _, _))| **t != tpid && name == "mmap" && mm_of(t) == Some(mm))
+            .map(|(&t, _)| t)
+            .collect();
+        for t in placing {
+            self.ended_during.entry(t).or_default().push((call.clone(), done_at));
+        }
+    }
+
+    /// Replays an `mmap` made while other tasks of its address space changed the mappings:
+    /// calls of theirs that ended while it was in progress (`ended`), and calls still in
+    /// progress. strace's order of lines is not the kernel's: the mapping may have been
+    /// placed before some of the ended calls ran, and after some of those in progress. When
+    /// the order of the lines does not put it where the log says, the replay asks where it
+    /// would have gone in each such order (smaller sets first; see [`late_sets`],
+    /// [`early_orders`] and [`Self::sketch_placement`]), on sketches of the address space
+    /// rather than copies of the model. If an order puts it where the log says, it goes
+    /// there: the address is free now, and the calls it overtook touched other addresses, so
+    /// the order leaves the same mappings. Calls in progress that place nothing (an
+    /// `munmap`, an `mprotect`) are done ahead of their line when the order needs them; an
+    /// `mmap` in progress is not, as where it went is checked, the same way, at its line.
+    pub(super) fn syscall_placed_first(
+        &mut self,
+        tpid: TracePid,
+        line: u64,
+        call: &Syscall,
+        ended: &[(Syscall, DoneAt)],
+    ) {
+        let pid = self.mpid(tpid);
+        let (Some(want), Some(Call::Mmap { len, .. }), Ok(now)) =
+            (call.ret.value(), self.quiet_model_call(call), self.k.placement_sketch(pid))
+        else {
+            return self.syscall(tpid, line, call);
+        };
+        if self.sketch_placement(&now, call, None.into_iter(), None.into_iter()) == Some(want) {
+            return self.syscall(tpid, line, call);
+        }
+        let early = self.concurrent_calls(tpid);
+        // The calls that may have come after this one: those that ended meanwhile, and those
+        // of other tasks done ahead of their line, with what each returned, in the order the
+        // model did them (at one line, calls done ahead of theirs come before the call the
+        // line ends).
+        let mm = self.k.mm_id(pid).ok();
+        let mut ended: Vec<((u64, bool), &Syscall, u64)> = ended
+            .iter()
+            .filter_map(|(c, done_at)| Some((done_at.key(), c, c.ret.value()?)))
+            .chain(
+                self.applied_early
+                    .iter()
+                    .filter(|(t, _)| **t != tpid && self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok()) == mm)
+                    .filter_map(|(_, (c, r, done_at))| Some((DoneAt::Early(*done_at).key(), c, r.ok()?))),
+            )
+            .collect();
+        ended.sort_by_key(|e| e.0);
+        let ended: Vec<(&Syscall, u64)> = ended.into_iter().map(|(_, c, r)| (c, r)).collect();
+        let orders: Vec<Vec<usize>> = std::iter::once(Vec::new()).chain(early_orders(early.len().min(3))).collect();
+        for set in late_sets(ended.len()) {
+            for order in orders.iter().filter(|o| !set.is_empty() || !o.is_empty()) {
+                let later = set.iter().map(|&i| ended[i]);
+                let sooner = order.iter().map(|&i| &early[i]);
+                if self.sketch_placement(&now, call, later, sooner) != Some(want) {
+                    continue;
+                }
+                // The address must be free once the calls in progress this order does
+                // first, and that place nothing, are done.
+                let mut then = now.clone();
+                let placing_nothing = || order.iter().map(|&i| &early[i]).filter(|(_, c)| c.name.as_ref() != "mmap");
+                for (_, c) in placing_nothing() {
+                    if let (Some(Call::Munmap { addr, len }), "munmap") = (self.quiet_model_call(c), c.name.as_ref()) {
+                        then.free(addr, len);
+                    }
+                }
+                if !then.is_free(want, len) {
+                    continue;
+                }
+                let first: Vec<(TracePid, Syscall)> = placing_nothing().cloned().collect();
+                for (t, c) in &first {
+                    self.apply_early(*t, c);
+                }
+                self.place_at = Some(want);
+                self.syscall(tpid, line, call);
+                self.place_at = None;
+                return;
+            }
+        }
+        self.syscall(tpid, line, call);
+    }
+
+    /// The model's [`Call`] for line `c`, flag names it does not know reported nowhere (for
+    /// what-if questions; the line's own replay reports them).
+    fn quiet_model_call(&self, c: &Syscall) -> Option<Call> {
+        crate::call::call_with(c, |c, i| c.arg(i).and_then(Arg::flags_value_known).map_or(0, |(value, _)| value))
+    }
+
+    /// Where `call` (an `mmap`) would have put its mapping had the calls `later` (done in
+    /// the model before it, each with its result, in the order the model did them) not been
+    /// done yet, and the calls in progress `sooner` been done: on a copy of the address
+    /// space's layout (`now`), each of `later` is undone, latest first, as far as placement
+    /// goes (an unmapped range taken again, a made mapping removed; protection and advice
+    /// changes move nothing), then `sooner` are done in order. `None` when one of them
+    /// cannot be undone or done so.
+    fn sketch_placement<'a>(
+        &self,
+        now: &PlacementSketch,
+        call: &Syscall,
+        later: impl DoubleEndedIterator<Item = (&'a Syscall, u64)>,
+        sooner: impl Iterator<Item = &'a (TracePid, Syscall)>,
+    ) -> Option<u64> {
+        let mut sketch = now.clone();
+        // Latest first, as each may have reused what an earlier one freed.
+        for (c, result) in later.rev() {
+            match (c.name.as_ref(), self.quiet_model_call(c)?) {
+                ("munmap", Call::Munmap { addr, len }) if result == 0 => {
+                    if !sketch.occupy(addr, len) {
+                        return None;
+                    }
+                }
+                ("mmap", Call::Mmap { len, .. }) => sketch.free(result, len),
+                ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => {}
+                _ => return None,
+            }
+        }
+        for (_, c) in sooner {
+            match (c.name.as_ref(), self.quiet_model_call(c)?) {
+                ("munmap", Call::Munmap { addr, len }) => sketch.free(addr, len),
+                ("mmap", Call::Mmap { addr, len, flags, fd, off, .. }) => {
+                    self.k.sketch_mmap(&mut sketch, addr, len, flags, fd, off).ok()?;
+                }
+                ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => {}
+                _ => return None,
+            }
+        }
+        match self.quiet_model_call(call)? {
+            Call::Mmap { addr, len, flags, fd, off, .. } => {
+                self.k.sketch_mmap(&mut sketch, addr, len, flags, fd, off).ok()
+            }
+            _ => None,
+        }
     }
 
     /// Whether the text a `/proc` read of `target` by `reader` gave (`fits` tells) is the
@@ -196,9 +367,80 @@ pub(super) fn made_meanwhile_as_shown(text: &str, shown: &str, known: &dyn Fn(u6
     out
 }
 
+/// The orders in which some of `n` calls in progress may have been done first, by index in
+/// the order they started: every non-empty subset in that order, smaller subsets first; then
+/// every other order of each subset of two or more.
+fn early_orders(n: usize) -> Vec<Vec<usize>> {
+    let mut sets: Vec<u32> = (1..1u32 << n).collect();
+    sets.sort_by_key(|set| set.count_ones());
+    let members = |set: u32| (0..n).filter(|i| set & (1 << i) != 0).collect::<Vec<usize>>();
+    let mut orders: Vec<Vec<usize>> = sets.iter().map(|&set| members(set)).collect();
+    for &set in sets.iter().filter(|set| set.count_ones() >= 2) {
+        let mut others = Vec::new();
+        permutations(&mut members(set), 0, &mut others);
+        orders.extend(others.into_iter().skip(1));
+    }
+    orders
+}
+
+/// The sets of `n` calls done in order that may have come after a call placed while they
+/// ran, by index, the empty set first. The call was placed at one moment: the calls that
+/// the model did after that moment are a tail of the order, so every tail comes first
+/// (shortest first); then, as a call may end after that moment though the kernel did it
+/// before, every other set of the last four. Bounded: at most `n` + 11 sets.
+fn late_sets(n: usize) -> Vec<Vec<usize>> {
+    let mut sets: Vec<Vec<usize>> = (0..=n).map(|k| (n - k..n).collect()).collect();
+    let last = n.min(4);
+    let mut others: Vec<Vec<usize>> = (1..1u32 << last)
+        .map(|bits| (0..last).filter(|i| bits & (1 << i) != 0).map(|i| n - last + i).collect())
+        .filter(|set: &Vec<usize>| !sets.contains(set))
+        .collect();
+    others.sort_by_key(|set| set.len());
+    sets.extend(others);
+    sets
+}
+
+/// Every order of `items[k..]` after `items[..k]`, the given order first.
+fn permutations(items: &mut Vec<usize>, k: usize, out: &mut Vec<Vec<usize>>) {
+    if k + 1 >= items.len() {
+        out.push(items.clone());
+        return;
+    }
+    for i in k..items.len() {
+        items.swap(k, i);
+        permutations(items, k + 1, out);
+        items.swap(k, i);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn late_sets_try_every_tail_first_then_other_sets_of_the_last_four() {
+        let sets = late_sets(5);
+        assert_eq!(&sets[..6], &[vec![], vec![4], vec![3, 4], vec![2, 3, 4], vec![1, 2, 3, 4], vec![0, 1, 2, 3, 4]]);
+        // The 15 non-empty sets of the last four, less the 4 tails among them.
+        assert_eq!(sets.len(), 6 + 11);
+        assert!(sets.contains(&vec![1, 3]));
+        assert!(!sets.contains(&vec![0, 2]), "beyond the last four, only tails");
+        assert_eq!(late_sets(0), vec![Vec::<usize>::new()]);
+    }
+
+    #[test]
+    fn early_orders_try_each_set_in_start_order_before_any_other_order() {
+        let orders = early_orders(3);
+        assert_eq!(&orders[..7], &[vec![0], vec![1], vec![2], vec![0, 1], vec![0, 2], vec![1, 2], vec![0, 1, 2]]);
+        // Each order once: 3 + 3 * 2 + 3! = 15.
+        assert_eq!(orders.len(), 15);
+        let mut unique = orders.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 15);
+        assert!(orders[7..].contains(&vec![2, 1, 0]));
+        assert!(early_orders(0).is_empty());
+    }
 
     #[test]
     fn an_object_made_during_a_read_takes_the_number_the_read_shows() {
