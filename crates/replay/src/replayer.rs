@@ -175,6 +175,10 @@ pub struct Replayer {
     /// space ended meanwhile (the kernel may have placed the mapping before them), with when
     /// the model did each (see [`reorder::DoneAt`]).
     ended_during: HashMap<TracePid, Vec<(Syscall, DoneAt)>>,
+    /// The pages strace read of each address space to print a buffer (process_vm_readv),
+    /// by address space and page address: a read pin may have given the process its own
+    /// copy of one (see [`learn::UNSHARE_KEEPS_DIRTY`]).
+    tracer_read: HashSet<(MmId, u64)>,
     /// Where the next `mmap` is to go (see `syscall_placed_first`), instead of where the
     /// model would place it.
     place_at: Option<u64>,
@@ -309,6 +313,7 @@ impl Replayer {
             applied_early: HashMap::default(),
             ended_during: HashMap::default(),
             place_at: None,
+            tracer_read: HashSet::default(),
             other_file: None,
             root: None,
             exited: HashMap::default(),

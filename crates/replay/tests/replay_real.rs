@@ -258,9 +258,10 @@ fn lazily_freed_pages_in_states_only_reads_show() {
 }
 
 /// strace reads a write's buffer to print it (process_vm_readv): the read pin gives a forked
-/// child its own clean copy of a page it shared with its parent, which the child's smaps
-/// then shows as Private_Clean (see tests/progs/tracer_unshare.c). The strict replay models
-/// the tracer's read.
+/// child its own copy of a page it shared with its parent, which the child's smaps then
+/// shows as Private_Dirty on the 6.18.44 kernel and as Private_Clean on an earlier 6.18
+/// build (see tests/progs/tracer_unshare.c). The strict replay models the tracer's read,
+/// and learns from the log's smaps which way the recording kernel copies.
 #[test]
 fn strict_replay_of_a_child_printing_a_page_it_shares() {
     let dir = scratch("replay-real", "strict_replay_of_a_child_printing_a_page_it_shares");

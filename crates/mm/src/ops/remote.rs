@@ -3,8 +3,10 @@
 //! FOLL_FORCE), and a read pin of an anonymous page of a private mapping that another
 //! address space may still map (not exclusive since a fork) unshares it first: a page
 //! mapped elsewhere too is copied, and the copy is mapped clean, write-protected and
-//! young, so that what the pin holds stays what this process sees. A tracer's reads thus
-//! change the target's smaps (Private_Clean where Shared_Dirty was).
+//! young (and dirty as the shared entry was, on kernels that keep that bit: see
+//! [`crate::Config::unshare_keeps_dirty`]), so that what the pin holds stays what this
+//! process sees. A tracer's reads thus change the target's smaps (Private_Dirty, or
+//! Private_Clean, where Shared_Dirty was).
 
 use super::fault::Gup;
 use crate::flags::VmFlags;
@@ -41,7 +43,7 @@ impl Kernel {
 
     /// FAULT_FLAG_UNSHARE at `va`: a present anonymous page of a private VMA that is not
     /// exclusive to this address space becomes so: kept when nothing else holds it, else
-    /// replaced by a copy mapped read-only and clean.
+    /// replaced by a copy mapped read-only (dirty only as the module says).
     fn unshare_anon_page(&mut self, pid: Pid, id: MmId, va: u64) {
         let pte = self.pte(id, va);
         let Some(vma) = self.mms[id].vmas.containing(va).cloned() else { return };
@@ -63,7 +65,7 @@ impl Kernel {
         self.m.frames.memcgs.charge_to = before;
         let Ok(new) = new else { return };
         self.m.frames.copy_frame(pfn, new);
-        let flags = self.pte_flags_for(&vma, false, false);
+        let flags = self.pte_flags_for(&vma, false, self.m.config.unshare_keeps_dirty && pte.dirty());
         if self.set_pte(id, va, Pte::new(new, flags)).is_err() {
             self.m.frames.put(new);
             return;

@@ -343,6 +343,14 @@ impl Replayer {
         let heads = |first: &[u8]| (want_at(0, (n as usize).min(32)), first[..first.len().min(32)].to_vec());
         let mut done = 0u64;
         let mut first = Vec::new();
+        if let Ok(id) = self.k.mm_id(pid) {
+            let end = buf.saturating_add(n);
+            let mut page = buf & PAGE_MASK;
+            while page < end {
+                self.tracer_read.insert((id, page));
+                page = page.saturating_add(PAGE_SIZE);
+            }
+        }
         while done < n {
             let len = (n - done).min(IO_PIECE);
             let piece = match self.k.process_vm_read(pid, buf.wrapping_add(done), len) {

@@ -677,6 +677,26 @@ impl Replayer {
     }
 }
 
+impl Replayer {
+    /// An smaps read of `target` that differs from the model's text only in how much of
+    /// mappings strace read a buffer of is clean or dirty: the recording kernel copies a
+    /// page a read pin unshares the other way than the model (see [`UNSHARE_KEEPS_DIRTY`]).
+    /// Bound once, at the first such read; the next run replays with the other behaviour
+    /// and checks it on every read from then on.
+    pub(super) fn learn_unshare_dirt(&mut self, target: TracePid, line: u64, want: &str, got: &str) {
+        if self.learned.settings.contains_key(UNSHARE_KEEPS_DIRTY) {
+            return;
+        }
+        let Some(id) = self.procs.get(&target).and_then(|p| self.k.mm_id(p.pid).ok()) else { return };
+        let read =
+            |start: u64, end: u64| self.tracer_read.iter().any(|&(m, page)| m == id && start <= page && page < end);
+        if differ_in_dirt_of(want, got, &read) {
+            let value = u64::from(!self.k.config().unshare_keeps_dirty);
+            self.learned.settings.insert(UNSHARE_KEEPS_DIRTY.to_string(), Bound { value, line });
+        }
+    }
+}
+
 /// The file listing the recording machine's swap devices.
 pub(super) const PROC_SWAPS: &str = "/proc/swaps";
 /// The setting's name for swap a status or smaps read showed in use, its size not shown
@@ -722,6 +742,38 @@ const MEMINFO: &str = "/proc/meminfo";
 /// (The names say meminfo's fields, whichever line showed them.)
 pub(super) const MEM_TOTAL: &str = "MemTotal in /proc/meminfo (bytes)";
 pub(super) const SWAP_TOTAL: &str = "SwapTotal in /proc/meminfo (bytes)";
+/// Whether the recording kernel maps the copy a read pin makes of a page a fork left shared
+/// with the shared entry's dirty bit (1) or clean (0) (see
+/// [`mm::Config::unshare_keeps_dirty`]): smaps shows which, for a page strace read to
+/// print a buffer.
+pub(super) const UNSHARE_KEEPS_DIRTY: &str = "a page a read pin unshared stays dirty (smaps)";
+
+/// The smaps fields in which a page copied dirty and one copied clean differ.
+const DIRTY_OR_CLEAN: [&str; 5] = ["Pss_Dirty:", "Private_Clean:", "Private_Dirty:", "Shared_Clean:", "Shared_Dirty:"];
+
+/// Whether smaps texts `want` and `got` differ only in how much of some mappings is clean
+/// or dirty, and only in mappings that hold a page `read` says strace read.
+pub(super) fn differ_in_dirt_of(want: &str, got: &str, read: &dyn Fn(u64, u64) -> bool) -> bool {
+    let (want, got): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    if want.len() != got.len() || want == got {
+        return false;
+    }
+    let mut record = None;
+    for (w, g) in want.iter().zip(&got) {
+        if let Some(m) = procfs::parse::parse_maps_line(w) {
+            record = Some((m.start, m.end));
+        }
+        if w == g {
+            continue;
+        }
+        let field = |l: &str| DIRTY_OR_CLEAN.iter().find(|f| l.starts_with(**f)).copied();
+        match (field(w), field(g), record) {
+            (Some(a), Some(b), Some((start, end))) if a == b && read(start, end) => {}
+            _ => return false,
+        }
+    }
+    true
+}
 
 /// The value in kB of `field` (`MemTotal:`) in a meminfo text, when the text shows the
 /// whole line.
@@ -774,6 +826,7 @@ pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
             "/proc/sys/vm/overcommit_ratio" => c.overcommit_ratio = v,
             "/sys/kernel/debug/fault_around_bytes" => c.fault_around_bytes = v,
             MEM_TOTAL => c.ram_bytes = v.max(PAGE_SIZE << 10),
+            UNSHARE_KEEPS_DIRTY => c.unshare_keeps_dirty = v != 0,
             _ => {}
         }
     }
@@ -782,6 +835,25 @@ pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_dirt_of_a_read_mapping_tells_how_an_unshared_copy_is_mapped() {
+        let record = |clean: u64, dirty: u64| {
+            format!(
+                "7f0000000000-7f0000002000 rwxp 00000000 00:00 0 \nRss:                   8 kB\nPss_Dirty:             {dirty} kB\nShared_Dirty:          4 kB\nPrivate_Clean:         {clean} kB\nPrivate_Dirty:         {dirty} kB\n"
+            )
+        };
+        let (log, model) = (record(0, 4), record(4, 0));
+        let read_there = |start: u64, end: u64| start <= 0x7f0000000000 && 0x7f0000000000 < end;
+        assert!(differ_in_dirt_of(&log, &model, &read_there));
+        // Nothing strace read there, the same text, or another field differing: no.
+        assert!(!differ_in_dirt_of(&log, &model, &|_, _| false));
+        assert!(!differ_in_dirt_of(&log, &log, &read_there));
+        let rss = model.replace("Rss:                   8 kB", "Rss:                   4 kB");
+        assert!(!differ_in_dirt_of(&log, &rss, &read_there));
+        let moved = model.replace("Private_Clean:         4 kB", "Private_Dirty:         4 kB");
+        assert!(!differ_in_dirt_of(&log, &moved, &read_there), "a field for another");
+    }
 
     #[test]
     fn a_cut_maps_line_shows_its_start_and_part_of_its_end() {

@@ -183,6 +183,9 @@ impl Replayer {
         if want == got || earlier_matches {
             self.report.passed += 1;
         } else {
+            if what == ProcText::Smaps {
+                self.learn_unshare_dirt(target, line, &want, &got);
+            }
             self.mismatch(Mismatch {
                 line,
                 call: name.into(),

@@ -1,7 +1,8 @@
 /* A child forked after its parent filled two pages writes one of them to /dev/null: strace
  * reads the buffer to print it (process_vm_readv), which pins the page for reading, and the
- * kernel first gives the child its own clean copy of a page it shares with its parent. Both
- * read their smaps (the child's page: Private_Clean, not Shared_Dirty). Memory is touched
+ * kernel first gives the child its own copy of a page it shares with its parent. Both
+ * read their smaps (the child's page: Private_Dirty on 6.18.44, Private_Clean on an earlier
+ * 6.18 build; not Shared_Dirty). Memory is touched
  * through system calls only; the mapping is executable too, so that it merges with no
  * neighbour. */
 #include <fcntl.h>
