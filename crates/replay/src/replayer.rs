@@ -179,6 +179,9 @@ pub struct Replayer {
     /// by address space and page address: a read pin may have given the process its own
     /// copy of one (see [`learn::UNSHARE_KEEPS_DIRTY`]).
     tracer_read: HashSet<(MmId, u64)>,
+    /// This run learned the stack limit the first task inherited: its tasks laid their mmap
+    /// areas out under another limit, so it binds no more draws (the next run does).
+    stack_limit_learned_now: bool,
     /// Where the next `mmap` is to go (see `syscall_placed_first`), instead of where the
     /// model would place it.
     place_at: Option<u64>,
@@ -313,6 +316,7 @@ impl Replayer {
             applied_early: HashMap::default(),
             ended_during: HashMap::default(),
             place_at: None,
+            stack_limit_learned_now: false,
             tracer_read: HashSet::default(),
             other_file: None,
             root: None,

@@ -417,3 +417,33 @@ fn threads_mapping_and_unmapping_at_once() {
         r.mismatches
     );
 }
+
+/// Mappings of whole huge pages are placed 2 MiB-aligned: top-down, an aligned padded
+/// search result moves up a huge page; bottom-up (the legacy layout of `setarch -L`,
+/// inherited or not, randomized or not) it stands. And a finite stack limit other than the
+/// default, inherited from the shell, moves the mmap area: learned from the getrlimit that
+/// comes after the first mappings, it sends the replay round again to learn their draw anew.
+#[test]
+fn huge_page_aligned_mappings_in_every_layout() {
+    let dir = scratch("huge-aligned");
+    let Some(exe) = common::compile("huge_aligned", "huge_aligned.c", &[], &dir) else { return };
+    let exe = exe.display();
+    for (name, script) in [
+        ("huge-topdown", format!("$STRACE {exe}")),
+        ("huge-L", format!("$STRACE setarch -L {exe}")),
+        ("huge-LR", format!("$STRACE setarch -L -R {exe}")),
+        ("huge-inherited-L", format!("setarch -L $STRACE {exe}")),
+        ("huge-stack-100000", format!("ulimit -s 100000; $STRACE {exe}")),
+    ] {
+        let Some(t) = record(name, "", &format!("{script} >/dev/null"), &dir) else { return };
+        let r = replay_file(&t);
+        assert_clean(name, &r, 15);
+        if name == "huge-stack-100000" {
+            assert!(
+                r.bindings.iter().any(|b| b.starts_with("bound RLIMIT_STACK at start = 102400000")),
+                "{:?}",
+                r.bindings
+            );
+        }
+    }
+}

@@ -379,7 +379,9 @@ impl Kernel {
             return Some(addr);
         }
         let off_sub = off.wrapping_sub(ret) & (size - 1);
-        if off_sub == 0 {
+        // An aligned result moves up by a whole huge page only in the top-down layout (the
+        // padded search found the top of its range there); bottom-up it stands.
+        if off_sub == 0 && !mm.legacy_layout {
             return Some(ret + size);
         }
         Some(ret + off_sub)

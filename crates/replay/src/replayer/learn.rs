@@ -207,7 +207,7 @@ impl Replayer {
         if known.mmap_rnd.is_some() && (weak || !known.mmap_rnd_weak) {
             return false;
         }
-        if ctx.line == ATTACHED {
+        if ctx.line == ATTACHED || self.stack_limit_learned_now {
             return false;
         }
         let pid = self.mpid(tpid);
@@ -579,6 +579,17 @@ impl Replayer {
                 let now = self.k.mm_id(pid).map(|id| self.k.rlimit(id, mm::Rlimit::Stack)).unwrap_or(0);
                 if now != v {
                     self.learned.start_rlimit_stack = Some(Bound { value: v, line });
+                    // The draws bound so far were worked out from where the mmap area would
+                    // start under the limit assumed until now, which the limit moves, and
+                    // so are those of this run's execs to come (their tasks inherited the
+                    // assumed limit): they are learned again by the next run, whose tasks
+                    // start with this one.
+                    for e in self.learned.execs.values_mut() {
+                        if e.mmap_rnd.is_some_and(|b| b.line < line) {
+                            (e.mmap_rnd, e.mmap_rnd_weak) = (None, false);
+                        }
+                    }
+                    self.stack_limit_learned_now = true;
                 }
             }
         }
