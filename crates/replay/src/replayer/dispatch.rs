@@ -418,9 +418,13 @@ impl Replayer {
     /// A real program writes the private writable memory it maps (heap, bss, relocations,
     /// stacks) with plain stores the trace cannot show; those first writes give the VMA an
     /// anon_vma, which decides how later neighbours merge. In verify mode the replay assumes
-    /// them; strict mode is for programs that touch memory only through system calls.
+    /// them; strict mode is for programs that touch memory only through system calls, and
+    /// assumes them only of what the loader and the C library map before the program starts
+    /// (their code is not the program's: a forked child's copy of such a VMA then merges with
+    /// no new neighbour, as it does not on Linux).
     pub(super) fn program_writes(&mut self, pid: Pid, addr: u64) {
-        if self.opts.mode != Mode::Strict {
+        let before_start = self.k.mm_id(pid).is_ok_and(|id| !self.started.contains(&id));
+        if self.opts.mode != Mode::Strict || before_start {
             let _ = self.k.assume_written(pid, addr);
         }
     }

@@ -417,15 +417,18 @@ impl Replayer {
                 }
                 continue;
             }
-            if !l.name.starts_with('/') || l.ino == 0 || self.learned.files.contains_key(&l.name) {
+            // A file unlinked since it was mapped shows as `PATH (deleted)`: its identity is
+            // that of the file the trace opened as PATH.
+            let path = l.name.strip_suffix(" (deleted)").unwrap_or(&l.name);
+            if !path.starts_with('/') || l.ino == 0 || self.learned.files.contains_key(path) {
                 continue;
             }
             let Some(m) = model.iter().find(|m| m.name == l.name) else { continue };
             let (got, want) = ((m.major, m.minor, m.ino), (l.major, l.minor, l.ino));
             // A stat in the log wins: then a different identity here is a mismatch.
-            if got != want && self.ids.get(&l.name).is_none() {
+            if got != want && self.ids.get(path).is_none() {
                 let id = Identity { major: l.major, minor: l.minor, ino: l.ino };
-                self.learned.files.insert(l.name.clone(), Bound { value: id, line });
+                self.learned.files.insert(path.to_string(), Bound { value: id, line });
             }
         }
     }

@@ -143,3 +143,5 @@ pub fn assert_clean(name: &str, r: &Report, min_checks: u64) {
     assert!(r.passed >= min_checks, "{name}: only {} checks ran\n{}", r.passed, r.summary());
     assert_eq!(r.failed, 0);
 }
+
+pub mod randprog;

@@ -1,0 +1,82 @@
+//! Random address-space programs (see `common/randprog.rs`), compiled and recorded on this
+//! machine, replayed with zero mismatches: with plain `strace -f` and ASLR on (`--verify`),
+//! and as `mmsim record --buffers` records them (ASLR off, every buffer) with `--strict`.
+//! `MMSIM_RANDPROG_SEEDS=A..B` runs other seeds (the default set runs on every test run),
+//! and `MMSIM_RANDPROG_STEPS=N` makes longer programs.
+
+mod common;
+
+use common::{problems, randprog, replay_file, scratch};
+use replay::Mode;
+use std::path::Path;
+use std::process::Command;
+
+/// The seeds of a test run: `MMSIM_RANDPROG_SEEDS=A..B`, or a fixed set.
+fn seeds() -> std::ops::Range<u64> {
+    let parsed = std::env::var("MMSIM_RANDPROG_SEEDS").ok().and_then(|s| {
+        let (a, b) = s.split_once("..")?;
+        Some(a.parse().ok()?..b.parse().ok()?)
+    });
+    parsed.unwrap_or(1..13)
+}
+
+fn steps() -> u32 {
+    std::env::var("MMSIM_RANDPROG_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(40)
+}
+
+/// Writes and builds seed `seed`'s program in `dir` (with direct stores, or touching memory
+/// through system calls only); `None` where gcc is missing.
+fn build(seed: u64, stores: bool, dir: &Path) -> Option<std::path::PathBuf> {
+    if !hostreq::need_tools("building random programs", &["gcc"]) {
+        return None;
+    }
+    let name = if stores { format!("rand{seed}") } else { format!("rand{seed}-calls") };
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, randprog::program(seed, steps(), stores)).unwrap();
+    let exe = dir.join(name);
+    let out = Command::new("gcc").args(["-O1", "-w", "-o"]).arg(&exe).arg(&src).output().unwrap();
+    assert!(out.status.success(), "seed {seed}: {}", String::from_utf8_lossy(&out.stderr));
+    Some(exe)
+}
+
+/// Records `exe` with plain `strace -f` (ASLR as the machine has it) into `out`.
+fn record_plain(exe: &Path, out: &Path, dir: &Path) -> bool {
+    if !hostreq::need_tools("recording random programs", &["strace"]) {
+        return false;
+    }
+    let status = Command::new("strace").arg("-f").arg("-o").arg(out).arg(exe).current_dir(dir).output().unwrap();
+    assert!(status.status.success(), "{}: {}", exe.display(), String::from_utf8_lossy(&status.stderr));
+    true
+}
+
+#[test]
+fn random_programs_replay_clean() {
+    let dir = scratch("replay-random", "programs");
+    let mut failures = Vec::new();
+    let mut checks = 0;
+    for seed in seeds() {
+        let Some(exe) = build(seed, true, &dir) else { return };
+        let Some(calls_only) = build(seed, false, &dir) else { return };
+        let plain = dir.join(format!("rand{seed}.trace"));
+        if !record_plain(&exe, &plain, &dir) {
+            return;
+        }
+        let name = format!("rand{seed}");
+        let flags =
+            ["-v", "-s", "1048576", "-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"];
+        let Some(strict) = common::record(&format!("{name}-buffers"), &flags, &[calls_only.to_str().unwrap()], &dir)
+        else {
+            return;
+        };
+        for (log, mode) in [(&plain, Mode::Verify), (&strict, Mode::Strict)] {
+            let r = replay_file(log, mode);
+            checks += r.passed;
+            let p = problems(&r);
+            if !p.is_empty() {
+                failures.push(format!("{} ({mode:?}):\n  {}", log.display(), p.join("\n  ")));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of the logs did not replay clean:\n{}", failures.len(), failures.join("\n"));
+    assert!(checks >= 100 * seeds().count() as u64, "only {checks} checks");
+}
