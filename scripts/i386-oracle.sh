@@ -1,7 +1,7 @@
 #!/bin/bash
 # Regenerates tests/golden/i386/{686,686-pae}/: boots Debian's native i386 kernel under
 # qemu-system-i386 (TCG) with a busybox initramfs holding the 32-bit test programs (exam.c
-# static, static-pie and dynamic PIE; pgtables.c; rie.c three ways), the i386 loader and libc,
+# static, static-pie and dynamic PIE; pgtables.c; rie.c three ways; vdso.c), the i386 loader and libc,
 # and the oracle module (scripts/i386-oracle/), and keeps what each experiment printed.
 #
 # Needs (Debian bookworm, as root):
@@ -21,6 +21,7 @@ trap 'rm -rf "$work"' EXIT
 
 gcc -m32 -static -O1 -o "$work/exam" "$src/exam.c"
 gcc -m32 -static -O1 -o "$work/pgtables" "$src/pgtables.c"
+gcc -m32 -static -O1 -o "$work/vdso" "$src/vdso.c"
 # rie.c three ways, for READ_IMPLIES_EXEC: PT_GNU_STACK RW (gcc's default), RWX, and none.
 gcc -m32 -static -O1 -o "$work/rie" "$src/rie.c"
 gcc -m32 -static -O1 -z execstack -o "$work/rie-execstack" "$src/rie.c"
@@ -52,7 +53,7 @@ cp "$ldso" "$work/ld-linux.so.2"
 # the first page), with each file's size: the golden tests exec the same images in the model.
 heads=$repo/tests/golden/i386/programs
 mkdir -p "$heads"
-for prog in "$work/exam" "$work/pgtables" "$work/rie" "$work/rie-execstack" "$work/rie-nostack" "$work/exam-pie" "$work/exam-dyn" "$work/ld-linux.so.2" /bin/busybox; do
+for prog in "$work/exam" "$work/pgtables" "$work/vdso" "$work/rie" "$work/rie-execstack" "$work/rie-nostack" "$work/exam-pie" "$work/exam-dyn" "$work/ld-linux.so.2" /bin/busybox; do
   { echo "size $(stat -c %s "$prog")"; od -An -v -tx1 -w32 -N 4096 "$prog"; } >"$heads/$(basename "$prog").head"
 done
 
@@ -66,7 +67,7 @@ for flavour in 686 686-pae; do
   cp /bin/busybox "$root/bin/busybox"
   file -L "$root/bin/busybox" | grep -q 'Intel 80386' || { echo "busybox is not i386 (install busybox-static:i386)"; exit 1; }
   cp "$src/init" "$root/init"
-  cp "$work/exam" "$work/pgtables" "$work/rie" "$work/rie-execstack" "$work/rie-nostack" "$work/exam-pie" "$work/exam-dyn" "$root/"
+  cp "$work/exam" "$work/pgtables" "$work/rie" "$work/rie-execstack" "$work/rie-nostack" "$work/exam-pie" "$work/exam-dyn" "$work/vdso" "$root/"
   mkdir -p "$root/lib/i386-linux-gnu"
   cp "$ldso" "$root/lib/ld-linux.so.2"
   cp "$libc" "$root/lib/i386-linux-gnu/libc.so.6"

@@ -149,16 +149,19 @@ impl Default for Config {
 
 impl Config {
     /// This configuration on the kernel `arch`: a native i386 kernel also brings the vDSO
-    /// its processes get (Linux 6.1 i386: four `[vvar]` pages, two `[vdso]` pages).
+    /// its processes get (Linux 6.1 i386: four `[vvar]` pages, two `[vdso]` pages, and the
+    /// image of the kernel build, PAE or not, the QEMU oracle dumped).
     /// Protection keys and the smaps `KSM` line go too: an i386 kernel cannot have protection
     /// keys (the option needs x86-64), and its 6.1 smaps has no `KSM` line; its mprotect
     /// keeps charging an unfaulted VMA it makes read-only.
     pub fn with_kernel_arch(self, arch: crate::kalloc::KernelArch) -> Config {
         if arch.is_i386() {
             let vdso = crate::ops::exec::VdsoLayout::I386_LINUX_6_1;
+            let pae = arch == crate::kalloc::KernelArch::I386Pae;
             Config {
                 kernel_arch: arch,
                 vdso,
+                vdso_image: crate::ops::exec::vdso_i386::i386_linux_6_1_image(pae),
                 pkeys: false,
                 smaps_ksm_line: false,
                 mprotect_unaccounts_unfaulted: false,

@@ -39,6 +39,12 @@ impl KernelTables {
         self.pte_tables.values().chain(self.pmd_tables.values()).copied()
     }
 
+    /// The PTE tables with the addresses they start at, in address order.
+    pub fn pte_tables(&self, arch: KernelArch) -> impl Iterator<Item = (u64, Pfn)> + '_ {
+        let span = arch.pte_table_span();
+        self.pte_tables.iter().map(move |(&i, &pfn)| (i * span, pfn))
+    }
+
     /// Number of kernel page-table frames.
     pub fn count(&self) -> u64 {
         (self.pte_tables.len() + self.pmd_tables.len()) as u64
@@ -75,25 +81,16 @@ impl KernelTables {
     pub fn entry(&self, arch: KernelArch, frames: &FrameTable, va: u64) -> u64 {
         let Some(table) = self.pte_table(arch, va) else { return 0 };
         let index = ((va >> PAGE_SHIFT) % arch.ptrs_per_pte()) as usize;
-        let words = frames.table(table);
-        if arch == KernelArch::I386 {
-            (words[index / 2] >> ((index % 2) * 32)) & 0xffff_ffff
-        } else {
-            words[index]
-        }
+        frames.table(table)[index]
     }
 
     /// Sets the entry for `va` to map `pfn` (or clears it with `None`); the table exists.
     pub fn set(&self, arch: KernelArch, frames: &mut FrameTable, va: u64, pfn: Option<Pfn>) {
         let table = self.pte_table(arch, va).expect("kernel PTE table built before its entries");
         let index = ((va >> PAGE_SHIFT) % arch.ptrs_per_pte()) as usize;
-        let words = frames.table_mut(table);
-        if arch == KernelArch::I386 {
-            let value = pfn.map_or(0, |p| p.phys_addr() | PAGE_KERNEL_NOEXEC_BITS);
-            let shift = (index % 2) * 32;
-            words[index / 2] = (words[index / 2] & !(0xffff_ffff << shift)) | (value << shift);
-        } else {
-            words[index] = pfn.map_or(0, |p| p.phys_addr() | PAGE_KERNEL_NOEXEC_BITS | PTE_NX);
-        }
+        // A table holds one entry a slot, as many as its format has (the frame table gives
+        // the profile's count); i386 entries are four bytes, without NX.
+        let nx = if arch == KernelArch::I386 { 0 } else { PTE_NX };
+        frames.table_mut(table)[index] = pfn.map_or(0, |p| p.phys_addr() | PAGE_KERNEL_NOEXEC_BITS | nx);
     }
 }

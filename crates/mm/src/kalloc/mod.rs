@@ -145,6 +145,15 @@ impl KernelAlloc {
             }
         }
         self.tables.frames().for_each(|p| hold(p, KernelUse::PageTable));
+        for (va, table) in self.tables.pte_tables(self.arch()) {
+            // One entry a slot, in the profile's format: 1024 four-byte entries on i386, 512
+            // eight-byte ones with PAE and on x86-64.
+            let entries = frames.table(table);
+            assert_eq!(entries.len() as u64, self.arch().ptrs_per_pte(), "kernel PTE table at {va:#x}");
+            if self.arch() == KernelArch::I386 {
+                assert!(entries.iter().all(|&e| e >> 32 == 0), "kernel PTE table at {va:#x}: an entry past 32 bits");
+            }
+        }
         let owned: BTreeMap<Pfn, KernelUse> = frames
             .allocated()
             .filter_map(|(pfn, m)| match m.owner {

@@ -37,6 +37,7 @@ pub mod image;
 mod random;
 pub mod request;
 pub mod vdso;
+pub mod vdso_i386;
 
 pub use image::{ElfImage, ElfKind, LoadSegment, Machine, StackExec};
 pub use request::{at, AuxvProfile, ExecFile, ExecInfo, ExecPlacement, ExecRequest};
