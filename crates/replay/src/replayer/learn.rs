@@ -464,6 +464,12 @@ impl Replayer {
             let (Some(model), Some((start, end))) = (maps_line_at(model_text, at), cut_maps_range(&piece[k..])) else {
                 continue;
             };
+            // The line the model has at the same offset is the log's only if what the log
+            // shows of its permissions agrees (the texts before may differ and still have
+            // the same length).
+            if !model.perms.starts_with(shown_perms(&piece[k..])) {
+                continue;
+            }
             if start != model.start {
                 found.push((model, start, end));
             }
@@ -711,6 +717,13 @@ impl Replayer {
     }
 }
 
+/// What a maps line cut anywhere shows of its permissions (`r-` of `1000-2000 r-`; nothing
+/// when the cut comes before them).
+pub(super) fn shown_perms(line: &str) -> &str {
+    let line = line.lines().next().unwrap_or("");
+    line.split_once(' ').map_or("", |(_, rest)| rest.get(..rest.len().min(4)).unwrap_or(""))
+}
+
 /// The file listing the recording machine's swap devices.
 pub(super) const PROC_SWAPS: &str = "/proc/swaps";
 /// The setting's name for swap a status or smaps read showed in use, its size not shown
@@ -849,6 +862,14 @@ pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_line_shows_what_it_shows_of_its_permissions() {
+        assert_eq!(shown_perms("7f2baa0ac000-7f2baa0ad000 r--p 0"), "r--p");
+        assert_eq!(shown_perms("7f2baa0ac000-7f2baa0ad000 rw"), "rw");
+        assert_eq!(shown_perms("7f2baa0ac000-7f2baa0ad000"), "");
+        assert_eq!(shown_perms("1000-2000 rw-p 00000000 00:00 0\n3000-4000 r--p"), "rw-p");
+    }
 
     #[test]
     fn only_dirt_of_a_read_mapping_tells_how_an_unshared_copy_is_mapped() {
