@@ -196,6 +196,9 @@ pub struct File {
     /// order-0 folios). The folio layout decides how much a fault maps (fault-around maps
     /// whole folios), so it follows how the file was written.
     pub folios: BTreeMap<u64, u8>,
+    /// Pages of the page cache that carry the readahead mark (PG_readahead): a read that
+    /// reaches one reads the next window (see [`crate::readahead`]).
+    pub ra_marks: std::collections::BTreeSet<u64>,
     /// Pages below EOF of a regular file that are not in the page cache (evicted by
     /// MADV_PAGEOUT or punched out by MADV_REMOVE); every other page is cached.
     pub evicted: std::collections::BTreeSet<u64>,
@@ -237,6 +240,7 @@ impl File {
             noexec: false,
             unwritten: false,
             folios: BTreeMap::new(),
+            ra_marks: Default::default(),
             evicted: Default::default(),
             written_back: BTreeMap::new(),
             swapped: BTreeMap::new(),
@@ -371,4 +375,6 @@ pub struct OpenFile {
     pub refs: u32,
     /// File position.
     pub pos: u64,
+    /// Readahead state (`file_ra_state`).
+    pub ra: crate::readahead::FileRa,
 }

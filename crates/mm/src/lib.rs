@@ -65,6 +65,7 @@ pub mod pages;
 pub mod pgtable;
 pub mod pgtable_geometry;
 pub mod placement;
+pub mod readahead;
 pub mod reclaim;
 pub mod signal;
 pub mod space;

@@ -183,6 +183,11 @@ impl Machine {
         self.opens[id.0 as usize].as_ref().expect("dangling open file id")
     }
 
+    /// An open file description, to change its position or readahead state.
+    pub(crate) fn open_file_mut(&mut self, id: OpenFileId) -> &mut OpenFile {
+        self.opens[id.0 as usize].as_mut().expect("dangling open file id")
+    }
+
     /// Takes a reference on an open file description (a new fd or VMA uses it).
     pub fn get_open(&mut self, id: OpenFileId) {
         self.opens[id.0 as usize].as_mut().expect("dangling open file id").refs += 1;
@@ -212,7 +217,7 @@ impl Machine {
     pub fn add_open(&mut self, file: FileId, readable: bool, writable: bool) -> OpenFileId {
         self.file_mut(file).opens += 1;
         let id = OpenFileId(self.opens.len() as u32);
-        self.opens.push(Some(OpenFile { file, readable, writable, refs: 1, pos: 0 }));
+        self.opens.push(Some(OpenFile { file, readable, writable, refs: 1, pos: 0, ra: Default::default() }));
         id
     }
 

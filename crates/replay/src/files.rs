@@ -564,6 +564,12 @@ impl Files {
         a
     }
 
+    /// The readahead window of the recording machine's disk, in KiB: nothing in a trace
+    /// shows it, so this machine's (the disk holding `/`), when it has one.
+    pub fn read_ahead_kb(&self) -> Option<u64> {
+        host_facts().read_ahead_kb
+    }
+
     /// Whether the recording kernel shows protection keys in smaps.
     pub fn pkeys(&self) -> bool {
         if let Some(p) = lock(&self.state).pkeys {
@@ -694,6 +700,30 @@ struct HostFacts {
     vdso_image: Option<Arc<[u8]>>,
     /// Read on first use only: it runs a 32-bit child.
     vdso32_image: std::sync::OnceLock<Option<Arc<[u8]>>>,
+    /// The readahead window of the disk holding `/`, in KiB.
+    read_ahead_kb: Option<u64>,
+}
+
+/// The `read_ahead_kb` of the block device holding `path` (its queue, or its whole disk's
+/// for a partition).
+fn host_read_ahead_kb(path: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = std::fs::metadata(path).ok()?.dev();
+    let (major, minor) = (libc_major(dev), libc_minor(dev));
+    let base = format!("/sys/dev/block/{major}:{minor}");
+    [format!("{base}/queue/read_ahead_kb"), format!("{base}/../queue/read_ahead_kb")]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
+}
+
+/// The major number of a `dev_t` (glibc's encoding).
+fn libc_major(dev: u64) -> u64 {
+    ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0000_0fff)
+}
+
+/// The minor number of a `dev_t` (glibc's encoding).
+fn libc_minor(dev: u64) -> u64 {
+    ((dev >> 12) & 0xffff_ff00) | (dev & 0x0000_00ff)
 }
 
 fn host_facts() -> &'static HostFacts {
@@ -704,6 +734,7 @@ fn host_facts() -> &'static HostFacts {
         vdso: loader::host::vdso_layout().ok(),
         vdso_image: loader::host::vdso_image().ok(),
         vdso32_image: std::sync::OnceLock::new(),
+        read_ahead_kb: host_read_ahead_kb("/"),
     })
 }
 

@@ -273,6 +273,9 @@ impl Replayer {
         if let Some(v) = files.vdso() {
             config.vdso = v;
         }
+        if let Some(kb) = files.read_ahead_kb() {
+            config.read_ahead_kb = kb;
+        }
         learn::apply_settings(&mut config, &learned);
         if let Some(b) = learned.vdso_pages {
             (config.vdso.vvar_pages, config.vdso.vvar_vclock_pages, config.vdso.vdso_pages) = b.value;

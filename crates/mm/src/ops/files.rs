@@ -299,7 +299,10 @@ impl Kernel {
             return Err(Errno::EFAULT);
         }
         let before = self.charging_as(pid);
-        let data = self.file_read(of.file, of.pos, len.min(MAX_RW_COUNT as u64));
+        let count = len.min(MAX_RW_COUNT as u64);
+        // Out of memory, readahead stops short; the read itself then says so.
+        let _ = self.read_ahead(o, of.pos, count);
+        let data = self.file_read(of.file, of.pos, count);
         self.m.frames.memcgs.charge_to = before;
         let n = self.copy_to_user(pid, buf, &data?)?;
         self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;

@@ -187,6 +187,20 @@ impl Replayer {
                 self.learn_swap(line, &path, d);
             }
         }
+        // The pages the read and its readahead brought into the page cache.
+        if let (Some(FdKind::File(_)), Some(_)) = (&kind, c.ret.value()) {
+            let pid = self.mpid(tpid);
+            if let Some(o) = self.k.fd_description(pid, fd as i32) {
+                let at = match c.name.as_ref() {
+                    "pread64" => c.arg_u64(3),
+                    "read" => Some(self.positions.get(&o).copied().unwrap_or(0)),
+                    _ => None,
+                };
+                if let (Some(at), Some(count)) = (at, c.arg_u64(2)) {
+                    let _ = self.k.read_ahead(o, at, count);
+                }
+            }
+        }
         // Advance the file position of ordinary reads.
         if let (Some(FdKind::File(_)), Some(n), "read") = (&kind, c.ret.value(), c.name.as_ref()) {
             let pid = self.mpid(tpid);

@@ -1,0 +1,228 @@
+//! Readahead of read(2): which pages of a regular file a read brings into the page cache
+//! besides those it returns, following each open file's readahead state (`file_ra_state`).
+//!
+//! A read that misses the cache at the start of the file, or right after where the last
+//! read through the same open file ended, starts a window of `get_init_ra_size` pages (the
+//! request rounded up to a power of two, times four or two while small) and marks the page
+//! where the window's tail begins; a later read that reaches the marked page reads the next
+//! window, ramped up (`get_next_ra_size`), ahead of need. A miss elsewhere reads just what
+//! was asked, unless the pages before it are cached (a stream the state lost), which the
+//! window then follows. Windows stop at the end of the file and skip pages already cached;
+//! a hole reads as a page of zeros. The largest window is the device's `read_ahead_kb`
+//! ([`crate::Config::read_ahead_kb`]). Pages come in order-0 folios; the pages read are
+//! those Linux reads with larger ones too. Shared memory files have no readahead.
+
+use crate::file::{FileId, FileKind, OpenFileId};
+use crate::kernel::Kernel;
+use crate::layout::{PAGE_SHIFT, PAGE_SIZE};
+
+/// An open file's readahead state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FileRa {
+    /// First page of the current window.
+    pub start: u64,
+    /// Pages in the current window.
+    pub size: u64,
+    /// Pages at the window's end whose reaching starts the next window.
+    pub async_size: u64,
+    /// Where the last read ended (`prev_pos`), if any read happened.
+    pub prev_pos: Option<u64>,
+}
+
+/// The first window for a request of `req` pages (get_init_ra_size).
+fn init_size(req: u64, max: u64) -> u64 {
+    let size = req.max(1).checked_next_power_of_two().unwrap_or(u64::MAX);
+    if size <= max / 32 {
+        size * 4
+    } else if size <= max / 4 {
+        size * 2
+    } else {
+        max
+    }
+}
+
+/// The window after one of `cur` pages (get_next_ra_size).
+fn next_size(cur: u64, max: u64) -> u64 {
+    if cur < max / 16 {
+        cur * 4
+    } else if cur <= max / 2 {
+        cur * 2
+    } else {
+        max
+    }
+}
+
+impl Kernel {
+    /// The page-cache side of reading `count` bytes at `pos` through open file `o`
+    /// (filemap_read): the pages it returns and those readahead brings along, with `o`'s
+    /// readahead state updated. Copies nothing; [`Kernel::file_read`] reads the bytes.
+    pub fn read_ahead(&mut self, o: OpenFileId, pos: u64, count: u64) -> Option<()> {
+        let file = self.m.open_file(o).file;
+        let f = self.m.file(file);
+        if f.kind != FileKind::Regular || count == 0 {
+            return Some(());
+        }
+        let size = f.size;
+        let last_index = pos.saturating_add(count).div_ceil(PAGE_SIZE);
+        let end = pos.saturating_add(count).min(size);
+        let mut at = pos;
+        let mut read_any = false;
+        while at < end {
+            let index = at >> PAGE_SHIFT;
+            if !self.m.file(file).page_cached(index) {
+                self.sync_readahead(o, file, index, last_index - index)?;
+                if !self.m.file(file).page_cached(index) {
+                    self.m.cache_page(file, index)?;
+                }
+            }
+            // The cached pages from here on that one batch takes (up to 31 folios).
+            let mut last = index;
+            while last + 1 < last_index && last + 1 - index < 31 && self.m.file(file).page_cached(last + 1) {
+                last += 1;
+            }
+            if self.take_readahead_mark(file, last) {
+                self.async_readahead(o, file, last, last_index - last)?;
+            }
+            at = ((last + 1) << PAGE_SHIFT).min(end);
+            read_any = true;
+        }
+        if read_any {
+            self.m.open_file_mut(o).ra.prev_pos = Some(end);
+        }
+        Some(())
+    }
+
+    /// The device's largest readahead window, in pages.
+    fn ra_pages(&self) -> u64 {
+        (self.m.config.read_ahead_kb >> (PAGE_SHIFT - 10)).max(1)
+    }
+
+    /// page_cache_sync_ra: a miss at `index` wanting `req` pages.
+    fn sync_readahead(&mut self, o: OpenFileId, file: FileId, index: u64, req: u64) -> Option<()> {
+        let max = self.ra_pages();
+        let ra = self.m.open_file(o).ra;
+        // A read that never happened ends at -1: page index 2^52 - 1.
+        let prev_index = ra.prev_pos.map_or(u64::MAX >> PAGE_SHIFT, |p| p >> PAGE_SHIFT);
+        let mut new = ra;
+        if index == 0 || req > max || index.wrapping_sub(prev_index) <= 1 {
+            new.start = index;
+            new.size = init_size(req, max);
+            new.async_size = if new.size > req { new.size - req } else { new.size >> 1 };
+        } else {
+            // The cached pages before it, as a stream would leave them (page_cache_prev_miss
+            // from the page before, which it steps off before looking): the first gap, the
+            // page where the search gave up, or none down to the file's start.
+            let mut miss = Some(index - 1);
+            for _ in 0..max {
+                match miss {
+                    Some(0) | None => {
+                        miss = None;
+                        break;
+                    }
+                    Some(j) if !self.m.file(file).page_cached(j - 1) => {
+                        miss = Some(j - 1);
+                        break;
+                    }
+                    Some(j) => miss = Some(j - 1),
+                }
+            }
+            let contig = match miss {
+                Some(m) => index - m - 1,
+                None => index,
+            };
+            if contig <= req {
+                // A lone small read: what was asked, and the state stays as it was.
+                return self.read_window(file, index, req, 0);
+            }
+            // Cached from the file's start: a long stream.
+            let contig = if miss.is_none() { contig * 2 } else { contig };
+            new.start = index;
+            new.size = (contig + req).min(max);
+            new.async_size = 1;
+        }
+        self.m.open_file_mut(o).ra = new;
+        self.read_window(file, new.start, new.size, new.async_size)
+    }
+
+    /// page_cache_async_ra: a read reached the marked page `index`, wanting `req` pages.
+    fn async_readahead(&mut self, o: OpenFileId, file: FileId, index: u64, req: u64) -> Option<()> {
+        let max = self.ra_pages();
+        let mut ra = self.m.open_file(o).ra;
+        if index == ra.start + ra.size - ra.async_size {
+            // The expected page: the stream goes on, the window ramps up.
+            ra.start += ra.size;
+            ra.size = ra.size.max(next_size(ra.size, max));
+            ra.async_size = ra.size;
+        } else {
+            // Another stream's mark, or the state was lost: go on from the first page past
+            // it that is not cached.
+            let mut start = index + 1;
+            while start - index <= max && self.m.file(file).page_cached(start) {
+                start += 1;
+            }
+            if start - index > max {
+                return Some(());
+            }
+            ra.start = start;
+            ra.size = next_size(start - index + req, max);
+            ra.async_size = ra.size;
+        }
+        self.m.open_file_mut(o).ra = ra;
+        self.read_window(file, ra.start, ra.size, ra.async_size)
+    }
+
+    /// Reads `nr` pages from `index` into the page cache (do_page_cache_ra), skipping those
+    /// there, stopping at the end of the file, and marks the page `lookahead` pages before
+    /// the window's end.
+    fn read_window(&mut self, file: FileId, index: u64, nr: u64, lookahead: u64) -> Option<()> {
+        let size = self.m.file(file).size;
+        if size == 0 {
+            return Some(());
+        }
+        let end_index = (size - 1) >> PAGE_SHIFT;
+        if index > end_index {
+            return Some(());
+        }
+        let nr = nr.min(end_index - index + 1);
+        let mark = nr.checked_sub(lookahead).filter(|_| lookahead > 0);
+        for i in 0..nr {
+            if self.m.file(file).page_cached(index + i) {
+                continue;
+            }
+            self.m.cache_page(file, index + i)?;
+            // A mark left on a page that has since left the cache goes with it.
+            let marks = &mut self.m.file_mut(file).ra_marks;
+            marks.remove(&(index + i));
+            if Some(i) == mark {
+                marks.insert(index + i);
+            }
+        }
+        Some(())
+    }
+
+    /// Whether page `index` carried the readahead mark (PG_readahead), which it no longer
+    /// does.
+    fn take_readahead_mark(&mut self, file: FileId, index: u64) -> bool {
+        self.m.file_mut(file).ra_marks.remove(&index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_grow_as_linux_grows_them() {
+        // 128 KiB: 32 pages.
+        assert_eq!(init_size(1, 32), 4);
+        assert_eq!(init_size(3, 32), 8);
+        assert_eq!(init_size(16, 32), 32);
+        // 8 MiB: 2048 pages.
+        assert_eq!(init_size(1, 2048), 4);
+        assert_eq!(init_size(3, 2048), 16);
+        assert_eq!(init_size(4, 2048), 16);
+        assert_eq!(next_size(4, 2048), 16);
+        assert_eq!(next_size(1024, 2048), 2048);
+        assert_eq!(next_size(8, 32), 16);
+    }
+}

@@ -1,0 +1,46 @@
+/* Reads a file in the patterns that decide read(2)'s readahead, and asks mincore after each
+ * which pages are in the page cache: a read at the start (the first window), a read
+ * continuing it (the window after the marked page), a read far into the file (only what
+ * was asked), one right after it (a new window there), and a read whose first page is
+ * cached and next ones not (a lone small read). Each on a fresh file of its own, so that
+ * only the pattern decides. Memory is touched through system calls only. */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static char buf[1 << 16];
+static unsigned char vec[256];
+
+static void pattern(const char *name, long pages, int written, long at1, long n1, long at2, long n2)
+{
+    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ftruncate(fd, pages * 4096);
+    if (written) {
+        pwrite(fd, "x", 1, 0);
+        pwrite(fd, "y", 1, 5 * 4096);
+    }
+    char *m = mmap(0, pages * 4096, PROT_READ, MAP_SHARED, fd, 0);
+    mincore(m, pages * 4096, vec);
+    pread(fd, buf, n1 * 4096, at1 * 4096);
+    mincore(m, pages * 4096, vec);
+    pread(fd, buf, n2 * 4096, at2 * 4096);
+    mincore(m, pages * 4096, vec);
+    lseek(fd, 0, SEEK_SET);
+    read(fd, buf, 4096);
+    read(fd, buf, 4096);
+    mincore(m, pages * 4096, vec);
+    munmap(m, pages * 4096);
+    close(fd);
+    unlink(name);
+}
+
+int main(void)
+{
+    pattern("ra-a", 16, 1, 0, 3, 3, 3);
+    pattern("ra-b", 16, 0, 0, 3, 3, 3);
+    pattern("ra-c", 64, 0, 0, 1, 1, 1);
+    pattern("ra-d", 64, 0, 10, 2, 12, 2);
+    pattern("ra-e", 64, 1, 0, 4, 4, 4);
+    pattern("ra-f", 200, 0, 100, 8, 108, 8);
+    return 0;
+}
