@@ -82,6 +82,14 @@ impl Replayer {
         })
     }
 
+    /// Whether descriptor `fd` of task `tpid` is a device whose writes take the count and
+    /// read nothing from the buffer (`/dev/null` and `/dev/zero`: write_null).
+    pub(super) fn writes_discarded(&self, tpid: TracePid, fd: Option<u64>) -> bool {
+        let table = self.procs[&tpid].table;
+        let path = fd.and_then(|fd| self.tables[table].paths.get(&(fd as i32)));
+        path.is_some_and(|p| p == "/dev/null" || p == "/dev/zero")
+    }
+
     /// The kernel's copy of `n` bytes from `buf`, a piece at a time, for its faults only.
     pub(super) fn fault_in_user_bytes(&mut self, pid: Pid, buf: u64, n: u64) {
         let mut done = 0;
@@ -269,9 +277,10 @@ impl Replayer {
                 } else {
                     // No dump means strace could not read the buffer. Where its VMA lacks
                     // VM_READ (PROT_WRITE or PROT_EXEC only) the kernel still could: its
-                    // pages are faulted in. Otherwise (a write to /dev/null reads nothing)
-                    // there is nothing to check.
-                    if io.bytes.is_empty() && n > 0 && self.unreadable_for_tracer(pid, buf) {
+                    // pages are faulted in, unless the file takes the count without reading
+                    // a byte (/dev/null, /dev/zero). Otherwise there is nothing to check.
+                    let discards = self.writes_discarded(io.tpid, c.arg_u64(0));
+                    if io.bytes.is_empty() && n > 0 && !discards && self.unreadable_for_tracer(pid, buf) {
                         self.fault_in_user_bytes(pid, buf, n);
                     }
                     if self.opts.mode >= Mode::Strict && !io.bytes.is_empty() {
