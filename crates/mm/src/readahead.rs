@@ -53,18 +53,20 @@ fn next_size(cur: u64, max: u64) -> u64 {
 }
 
 impl Kernel {
-    /// The page-cache side of reading `count` bytes at `pos` through open file `o`
-    /// (filemap_read): the pages it returns and those readahead brings along, with `o`'s
-    /// readahead state updated. Copies nothing; [`Kernel::file_read`] reads the bytes.
-    pub fn read_ahead(&mut self, o: OpenFileId, pos: u64, count: u64) -> Option<()> {
+    /// The page-cache side of a read of `count` bytes at `pos` through open file `o` that
+    /// returned `got` bytes (filemap_read): the pages it returned and those readahead
+    /// brought along, with `o`'s readahead state updated. Copies nothing;
+    /// [`Kernel::file_read`] reads the bytes. (A read asks for at most MAX_RW_COUNT bytes.)
+    pub fn read_ahead(&mut self, o: OpenFileId, pos: u64, count: u64, got: u64) -> Option<()> {
         let file = self.m.open_file(o).file;
         let f = self.m.file(file);
+        let count = count.min(crate::ops::files::MAX_RW_COUNT as u64);
         if f.kind != FileKind::Regular || count == 0 {
             return Some(());
         }
         let size = f.size;
         let last_index = pos.saturating_add(count).div_ceil(PAGE_SIZE);
-        let end = pos.saturating_add(count).min(size);
+        let end = pos.saturating_add(count.min(got)).min(size);
         let mut at = pos;
         let mut read_any = false;
         while at < end {

@@ -8,7 +8,7 @@ pub mod exec;
 mod exit;
 pub(crate) mod fault;
 mod fdtable;
-mod files;
+pub(crate) mod files;
 mod fork;
 mod import;
 mod limits;

@@ -196,7 +196,7 @@ impl Replayer {
             }
         }
         // The pages the read and its readahead brought into the page cache.
-        if let (Some(FdKind::File(_)), Some(_)) = (&kind, c.ret.value()) {
+        if let (Some(FdKind::File(_)), Some(got)) = (&kind, c.ret.value()) {
             let pid = self.mpid(tpid);
             if let Some(o) = self.k.fd_description(pid, fd as i32) {
                 let at = match c.name.as_ref() {
@@ -205,7 +205,7 @@ impl Replayer {
                     _ => None,
                 };
                 if let (Some(at), Some(count)) = (at, c.arg_u64(2)) {
-                    let _ = self.k.read_ahead(o, at, count);
+                    let _ = self.k.read_ahead(o, at, count, got);
                 }
             }
         }
