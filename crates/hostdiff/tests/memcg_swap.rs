@@ -9,10 +9,12 @@
 //!    (exit 0), the mapping's smaps `Rss + Swap` (every written page is resident or has a
 //!    swap entry: 24 MiB), the group's peak (`max_usage_in_bytes`/`memory.peak`: the
 //!    limit), no OOM kill, memsw usage = usage + `swap` of memory.stat (v1) on each side.
-//!    Within a tolerance: `VmSwap` and the group's swap charge differ by at most 1 MiB. The
-//!    host charges the group kernel memory (page tables, the child's other pages) and
-//!    charges in batches of 64 pages; which page went first depends on per-CPU LRU batches
-//!    (see docs/reclaim.md), so only the sums compare.
+//!    Within a tolerance: `VmSwap` and the group's swap charge are at least what the limit
+//!    needs on both sides, the model's within 1 MiB of that, the host's not less than the
+//!    model's less 1 MiB. The host charges the group kernel memory (page tables, the
+//!    child's other pages) and charges in batches of 64 pages; which page went first
+//!    depends on per-CPU LRU batches (see docs/reclaim.md), and a loaded host may reclaim
+//!    more than the limit needs (docs/swap.md), so only the sums compare, one-sidedly.
 //! 2. **40 MiB with memory+swap capped at 32 MiB** (v1 memsw 32 MiB, v2 swap.max 16 MiB):
 //!    swapping stops at the cap, reclaim may then drop only file pages, and the child is
 //!    OOM-killed inside the group. Compared exactly: SIGKILL, `oom_kill 1`, `under_oom 0`
@@ -233,11 +235,15 @@ fn pages_beyond_a_memory_cgroup_limit_go_to_swap_as_in_the_model() {
     assert_eq!(model.rss_plus_swap_kb, host.rss_plus_swap_kb, "mapping Rss + Swap");
     assert_eq!((host.oom_kill, model.oom_kill), (0, 0), "oom_kill");
     assert_eq!((host.peak, model.peak), (LIMIT, LIMIT), "peak usage is the limit");
+    // The model reclaims what the limit needs; a loaded host may reclaim more in one go
+    // (pages still in other CPUs' LRU batches are not found, and reclaim raises its
+    // priority: docs/swap.md), never less.
     let (h, m) = (host.vm_swap_kb.unwrap(), model.vm_swap_kb.unwrap());
     assert!(h >= 8 * 1024 && m >= 8 * 1024, "the pages beyond the limit are in swap: host {h} kB, model {m} kB");
-    assert!(h.abs_diff(m) <= 1024, "VmSwap: host {h} kB, model {m} kB");
+    assert!(m <= 9 * 1024, "model: VmSwap {m} kB, beyond what the limit needs");
+    assert!(h + 1024 >= m && h <= 24 * 1024, "VmSwap: host {h} kB, model {m} kB");
     let (h, m) = (host.swap_bytes.unwrap(), model.swap_bytes.unwrap());
-    assert!(h.abs_diff(m) <= MIB, "group swap charge: host {h}, model {m}");
+    assert!(h + MIB >= m && h <= 24 * MIB, "group swap charge: host {h}, model {m}");
     if v == CgroupVersion::V1 {
         let (memsw, sum) = host.memsw_consistent.unwrap();
         assert!(memsw.abs_diff(sum) <= 64 * 4096, "host memsw {memsw} vs usage + swap {sum}");
