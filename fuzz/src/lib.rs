@@ -50,7 +50,12 @@ pub fn replay_trace(data: &[u8]) {
     drop((streamed, in_place));
     let log = replay::ParsedLog::parse(data.to_vec());
     let ids = replay::Identities::of_parsed(&log);
-    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: true, cwd: Some("/".into()) };
+    let opts = replay::Options {
+        mode: replay::Mode::Verify,
+        keep_going: true,
+        cwd: Some("/".into()),
+        threads_unordered: false,
+    };
     let files = std::sync::Arc::new(replay::Files::host());
     let report = replay::replay_parsed_observed(&log, ids, opts, files, |_| {}, &mut SmallMachine);
     // Rendering the report is part of what a user sees.

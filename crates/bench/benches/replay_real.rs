@@ -46,7 +46,7 @@ fn identities_of_parsed(b: divan::Bencher, name: &str) {
 #[divan::bench(args = ["cat", "sh", "python3"])]
 fn replay_verify_parsed(b: divan::Bencher, name: &str) {
     let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
-    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
     b.counter(ItemsCount::new(lines(log))).bench(|| {
         let parsed = replay::ParsedLog::parse(log.clone());
         let ids = replay::Identities::of_parsed(&parsed);
@@ -66,7 +66,7 @@ fn identities(b: divan::Bencher, name: &str) {
 #[divan::bench(args = ["cat", "sh", "python3"])]
 fn replay_verify(b: divan::Bencher, name: &str) {
     let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
-    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
     b.counter(ItemsCount::new(lines(log))).bench(|| {
         let ids = replay::Identities::collect(&log[..]);
         let r = replay::replay(|| Ok(std::io::Cursor::new(log.clone())), ids, opts.clone(), |_| {});

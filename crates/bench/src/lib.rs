@@ -475,7 +475,8 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 log.extend_from_slice(b"1000  mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7ffff7ffd000\n");
                 log.extend_from_slice(b"1000  munmap(0x7ffff7ffd000, 8192)     = 0\n");
             }
-            let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+            let opts =
+                replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
             let log: std::sync::Arc<[u8]> = log.into();
             out.timing = timed(|| {
                 let ids = replay::Identities::collect(&log[..]);
@@ -489,7 +490,8 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 Ok(t) => t,
                 Err(e) => panic!("replay-real: {e}"),
             };
-            let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None };
+            let opts =
+                replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
             for _ in 0..s.replay_real_rounds {
                 for (name, log) in traces {
                     // As `mmsim replay` takes a log of this size: parsed once, for the identities

@@ -209,7 +209,7 @@ impl ReplayFlags {
             replay::Mode::Run
         };
         (
-            replay::Options { mode, keep_going: self.keep_going, cwd: self.cwd.clone() },
+            replay::Options { mode, keep_going: self.keep_going, cwd: self.cwd.clone(), threads_unordered: false },
             record::FileOptions { root: self.root.clone(), no_bundle: self.no_bundle },
         )
     }

@@ -110,9 +110,11 @@ fn traces(files: &[PathBuf]) -> anyhow::Result<Vec<TraceFiles>> {
 
 /// A trace's name in the report, and where its text comes from. `notes` gets a line for a
 /// merged `strace -ff` set.
-fn input(t: &TraceFiles, notes: &mut Vec<(Stream, String)>) -> anyhow::Result<(String, Input)> {
+/// Also whether the log orders the calls of threads running at the same time (not when
+/// it merges `strace -ff` files: see [`replay::Options::threads_unordered`]).
+fn input(t: &TraceFiles, notes: &mut Vec<(Stream, String)>) -> anyhow::Result<(String, Input, bool)> {
     let per_pid = match t {
-        TraceFiles::One(f) => return Ok((f.display().to_string(), Input::File(f.clone()))),
+        TraceFiles::One(f) => return Ok((f.display().to_string(), Input::File(f.clone()), true)),
         TraceFiles::PerPid(v) => v,
     };
     let mut logs = Vec::new();
@@ -127,7 +129,10 @@ fn input(t: &TraceFiles, notes: &mut Vec<(Stream, String)>) -> anyhow::Result<(S
             per_pid.len()
         ),
     ));
-    Ok((label, Input::Merged(trace::merge_per_pid(&logs))))
+    // Each file's lines are whole calls, stamped (if at all) when they began: how the calls
+    // of threads sharing an address space interleaved in the kernel is not in the files.
+    let (text, _) = trace::merge_per_pid_ordered(&logs);
+    Ok((label, Input::Merged(text), per_pid.len() < 2))
 }
 
 /// Replays the trace just recorded on this machine's files, keeping what it asks of them,
@@ -138,7 +143,12 @@ fn keep_files(trace: &Path, bundle: &Path, whole: bool) -> anyhow::Result<(usize
     let cwd = std::env::current_dir().context("no current directory")?;
     let files = std::sync::Arc::new(replay::Files::recorder(whole));
     // Strict: it reads whatever the other modes read, and the memory contents too.
-    let opts = replay::Options { mode: replay::Mode::Strict, keep_going: true, cwd: Some(cwd.clone()) };
+    let opts = replay::Options {
+        mode: replay::Mode::Strict,
+        keep_going: true,
+        cwd: Some(cwd.clone()),
+        threads_unordered: false,
+    };
     let reopen = || open().map(|f| BufReader::with_capacity(1 << 20, f)).map_err(std::io::Error::other);
     replay::replay_with(reopen, ids, opts, files.clone(), |_| {});
     files
@@ -346,7 +356,8 @@ fn prepare(
     fopts: &FileOptions,
     notes: &mut Vec<(Stream, String)>,
 ) -> anyhow::Result<(String, Input, replay::Options, std::sync::Arc<replay::Files>)> {
-    let (label, input) = input(t, notes)?;
+    let (label, input, ordered) = input(t, notes)?;
+    opts.threads_unordered = !ordered;
     let mut found = match &fopts.root {
         Some(dir) => {
             anyhow::ensure!(dir.is_dir(), "--root {}: not a directory", dir.display());

@@ -57,6 +57,13 @@ pub struct Options {
     /// to it); when not given, what the trace shows of it ([`crate::StartCwd`]), else this
     /// process's own directory. The report's notes say which.
     pub cwd: Option<std::path::PathBuf>,
+    /// The log does not order the calls of threads sharing an address space: merged
+    /// `strace -ff` files, whose lines are whole calls (stamped, if at all, when they began:
+    /// a call may have run after calls of other threads that began later). Where a thread's
+    /// mapping went then depends on an interleaving nothing in the log shows: once threads
+    /// have shared an address space, its mappings go where the log says, unchecked, and
+    /// reads of its maps are not compared (the report counts both).
+    pub threads_unordered: bool,
 }
 
 /// A task as the log names it (the pid strace prints), as opposed to the model's pid for
@@ -182,6 +189,11 @@ pub struct Replayer {
     /// This run learned the stack limit the first task inherited: its tasks laid their mmap
     /// areas out under another limit, so it binds no more draws (the next run does).
     stack_limit_learned_now: bool,
+    /// `place_at` replaces what is mapped there (MAP_FIXED), instead of failing.
+    place_replacing: bool,
+    /// Address spaces that threads have shared in a log that does not order their calls
+    /// (see [`Options::threads_unordered`]).
+    unordered_mms: HashSet<MmId>,
     /// Where the next `mmap` is to go (see `syscall_placed_first`), instead of where the
     /// model would place it.
     place_at: Option<u64>,
@@ -319,6 +331,8 @@ impl Replayer {
             applied_early: HashMap::default(),
             ended_during: HashMap::default(),
             place_at: None,
+            unordered_mms: HashSet::default(),
+            place_replacing: false,
             stack_limit_learned_now: false,
             tracer_read: HashSet::default(),
             other_file: None,

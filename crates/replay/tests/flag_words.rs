@@ -10,7 +10,7 @@ use replay::{Mode, Options, Report};
 fn replay_text(text: &str) -> Report {
     common::replay_bytes(
         text.as_bytes(),
-        Options { mode: Mode::Verify, keep_going: true, cwd: Some(std::env::temp_dir()) },
+        Options { mode: Mode::Verify, keep_going: true, cwd: Some(std::env::temp_dir()), threads_unordered: false },
     )
 }
 
@@ -59,7 +59,8 @@ fn a_write_from_a_buffer_without_prot_read_faults_it_in() {
 100 exit_group(0) = ?
 100 +++ exited with 0 +++
 ";
-    let opts = Options { mode: Mode::Strict, keep_going: true, cwd: Some(std::env::temp_dir()) };
+    let opts =
+        Options { mode: Mode::Strict, keep_going: true, cwd: Some(std::env::temp_dir()), threads_unordered: false };
     let r = common::replay_bytes(text.as_bytes(), opts);
     assert_eq!(r.failed, 0, "{}\n{:?}", r.summary(), r.mismatches);
 }

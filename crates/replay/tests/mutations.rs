@@ -206,7 +206,10 @@ fn mutated_traces_replay_without_panics() {
             let cwd = Some(dir.clone());
             let text = mutant.clone();
             let caught = std::panic::catch_unwind(move || {
-                common::replay_bytes(text.as_bytes(), Options { mode: Mode::Strict, keep_going: true, cwd })
+                common::replay_bytes(
+                    text.as_bytes(),
+                    Options { mode: Mode::Strict, keep_going: true, cwd, threads_unordered: false },
+                )
             });
             replayed += 1;
             if caught.is_err() || PANICS.load(Ordering::SeqCst) != before {

@@ -18,7 +18,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn replay_text(text: Vec<u8>, cwd: Option<PathBuf>) -> Report {
-    common::replay_bytes(&text, Options { mode: Mode::Verify, keep_going: false, cwd })
+    common::replay_bytes(&text, Options { mode: Mode::Verify, keep_going: false, cwd, threads_unordered: false })
 }
 
 fn replay_file(path: &Path) -> Report {
@@ -366,7 +366,7 @@ fn an_unprefixed_stderr_log_is_one_process() {
     let (streamed, parsed) = cwd_sources(&text);
     assert_eq!(streamed, parsed);
     let log = replay::ParsedLog::parse(text.clone());
-    let opts = Options { mode: Mode::Verify, keep_going: false, cwd: None };
+    let opts = Options { mode: Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
     let files = std::sync::Arc::new(replay::Files::host());
     let once = replay::replay_parsed(&log, replay::Identities::of_parsed(&log), opts, files, |_| {});
     for (how, r) in [("streamed", replay_text(text.clone(), None)), ("parsed once", once)] {
@@ -399,5 +399,29 @@ fn a_program_reexecuted_through_proc_self_exe() {
         let ram = field("totalram") * field("mem_unit");
         let want = format!("bound MemTotal in /proc/meminfo (bytes) = {ram} from line {}", at + 1);
         assert!(r.bindings.contains(&want) || ram == replay::DEFAULT_RAM, "{name}: {want}\n{:?}", r.bindings);
+    }
+}
+
+/// `-ff` files of threads mapping and unmapping at once (tests/progs/threads_mapping.c),
+/// without and with time stamps, replayed as `mmsim replay PREFIX` replays them: their lines
+/// are whole calls, so how the threads' calls interleaved in the kernel is not in the files
+/// (`threads_unordered`). Each thread's mappings go where its file says, unchecked, and the
+/// report counts them; everything before the threads start, and every call's own result
+/// where the order cannot matter, is still checked. Two recordings of each, all clean.
+#[test]
+fn per_thread_files_of_threads_mapping_at_once() {
+    let dir = scratch("ff-threads");
+    let Some(exe) = compile("threads_mapping", "threads_mapping.c", &["-pthread"], &dir) else { return };
+    for (mode, flags) in [("plain", &[][..]), ("tt", &["-tt"][..])] {
+        for run in 0..2 {
+            let name = format!("threads-mapping-{mode}-{run}");
+            let Some((text, files)) = record_ff(&name, flags, &[exe.to_str().unwrap()], &dir) else { return };
+            assert_eq!(files, 6, "{name}: the process and its five threads");
+            let opts =
+                Options { mode: Mode::Verify, keep_going: false, cwd: Some(dir.clone()), threads_unordered: true };
+            let r = common::replay_bytes(&text, opts);
+            assert_clean(&name, &r, 100);
+            assert!(r.unchecked.keys().any(|k| k.contains("strace -ff")), "{name}: {:?}", r.unchecked);
+        }
     }
 }

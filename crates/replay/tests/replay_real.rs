@@ -139,7 +139,7 @@ fn broken_logs_give_line_numbers_and_keep_going_continues() {
     let stop = replay::replay(
         || std::fs::File::open(&broken).map(BufReader::new),
         ids.clone(),
-        Options { mode: Mode::Verify, keep_going: false, cwd: None },
+        Options { mode: Mode::Verify, keep_going: false, cwd: None, threads_unordered: false },
         |_| {},
     );
     // Line 2 stops at its end, where the call's arguments go on no further: column 32.
@@ -147,7 +147,7 @@ fn broken_logs_give_line_numbers_and_keep_going_continues() {
     let going = replay::replay(
         || std::fs::File::open(&broken).map(BufReader::new),
         ids,
-        Options { mode: Mode::Verify, keep_going: true, cwd: None },
+        Options { mode: Mode::Verify, keep_going: true, cwd: None, threads_unordered: false },
         |_| {},
     );
     assert_eq!(going.failed, 0, "{}", going.summary());

@@ -8,7 +8,10 @@ mod common;
 use replay::{Mode, Options, Report};
 
 fn replay_text(text: &str) -> Report {
-    common::replay_bytes(text.as_bytes(), Options { mode: Mode::Verify, keep_going: true, cwd: Some("/".into()) })
+    common::replay_bytes(
+        text.as_bytes(),
+        Options { mode: Mode::Verify, keep_going: true, cwd: Some("/".into()), threads_unordered: false },
+    )
 }
 
 const EXEC: &str = "100 execve(\"/bin/true\", [\"true\"], 0x7ffc00000000 /* 0 vars */) = 0\n";

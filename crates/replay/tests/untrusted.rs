@@ -8,7 +8,7 @@ use replay::{Identities, Mode, Options, Report};
 use std::io::BufReader;
 
 fn opts(keep_going: bool) -> Options {
-    Options { mode: Mode::Strict, keep_going, cwd: Some(std::env::temp_dir()) }
+    Options { mode: Mode::Strict, keep_going, cwd: Some(std::env::temp_dir()), threads_unordered: false }
 }
 
 /// Replays `text` (both passes, as `mmsim replay` does), catching a panic as a failure.
@@ -161,7 +161,12 @@ fn lengths_near_2_64_in_a_trace_that_hides_calls_are_not_an_overflow() {
         t[26] = call.to_string();
         let text = t.join("\n") + "\n";
         let r = std::panic::catch_unwind(|| {
-            let opts = Options { mode: Mode::Strict, keep_going: true, cwd: Some(std::env::temp_dir()) };
+            let opts = Options {
+                mode: Mode::Strict,
+                keep_going: true,
+                cwd: Some(std::env::temp_dir()),
+                threads_unordered: false,
+            };
             common::replay_bytes(text.as_bytes(), opts)
         });
         let r = r.unwrap_or_else(|_| panic!("{call}: the replay panicked"));

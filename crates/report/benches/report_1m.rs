@@ -75,7 +75,7 @@ fn recorded_trace(dir: &Path) -> Result<PathBuf, String> {
 /// numbers.
 fn measure(name: &str, text: Arc<[u8]>, cwd: Option<PathBuf>, dir: &Path, browser: Option<&headless::Browser>) {
     let lines = report::trace::count_lines(&text[..]).expect("count");
-    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: true, cwd };
+    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: true, cwd, threads_unordered: false };
     let files = Arc::new(replay::Files::host());
 
     let started = Instant::now();

@@ -63,7 +63,7 @@ pub use arg::{Arg, CallArg, Field, FlagPart, FlagSet, QuotedStr};
 pub use error::ParseError;
 pub use event::{Args, Event, EventKind, Ret, Syscall, Timestamp};
 pub use parser::{Parser, DEFAULT_MAX_LINE_LEN};
-pub use perpid::{merge_per_pid, per_pid_files, pid_suffix};
+pub use perpid::{merge_per_pid, merge_per_pid_ordered, per_pid_files, pid_suffix};
 
 /// Parses the argument list of one call, `text` being what strace printed between the
 /// parentheses (for consumers that hold argument text from elsewhere, and for tests).

@@ -67,6 +67,13 @@ struct Log<'a> {
 /// Joins per-process logs (pid, text) into one `strace -f -o` log; see the module
 /// documentation for the order.
 pub fn merge_per_pid(logs: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    merge_per_pid_ordered(logs).0
+}
+
+/// [`merge_per_pid`], and whether the time stamps ordered the lines of different files
+/// (false: each child's file was spliced in whole after its creation, so the log does not
+/// say how the calls of processes or threads running at the same time interleaved).
+pub fn merge_per_pid_ordered(logs: &[(u32, Vec<u8>)]) -> (Vec<u8>, bool) {
     let mut parsed: Vec<Log<'_>> = logs
         .iter()
         .map(|(pid, text)| {
@@ -102,7 +109,9 @@ pub fn merge_per_pid(logs: &[(u32, Vec<u8>)]) -> Vec<u8> {
         }
     }
     let mut out = Vec::new();
-    match by_time_stamps(&parsed) {
+    let order = by_time_stamps(&parsed);
+    let ordered = order.is_some() || parsed.len() < 2;
+    match order {
         Some(order) => {
             // A child's first lines may be stamped before its parent's clone returned; they
             // wait for that line, so that each child follows its creation in the log too.
@@ -152,7 +161,7 @@ pub fn merge_per_pid(logs: &[(u32, Vec<u8>)]) -> Vec<u8> {
             }
         }
     }
-    out
+    (out, ordered)
 }
 
 /// Emits file `start` and, after each line that created a child with a file, that child's

@@ -95,7 +95,7 @@ impl Replayer {
             return;
         }
         self.name_shmem_objects();
-        let Some(p) = self.procs.get(&target) else {
+        let Some(target_pid) = self.procs.get(&target).map(|p| p.pid) else {
             return self.error_at(line, 1, format!("read of /proc of an unknown task {target}"));
         };
         let Some(text) = self.proc_text_now(what, target) else { return };
@@ -115,7 +115,11 @@ impl Replayer {
         if what == ProcText::Smaps && self.opts.mode < Mode::Strict {
             return;
         }
-        let created = self.k.mm_id(p.pid).ok().and_then(|id| self.created.get(&id)).cloned().unwrap_or_default();
+        if self.threads_unordered_at(target) {
+            *self.report.unchecked.entry(UNORDERED_PLACEMENT.into()).or_default() += 1;
+            return;
+        }
+        let created = self.k.mm_id(target_pid).ok().and_then(|id| self.created.get(&id)).cloned().unwrap_or_default();
         // The part of a text this read covers, as compared (smaps: the fields checked).
         let view = |bytes: &[u8]| {
             let text = String::from_utf8_lossy(bytes);

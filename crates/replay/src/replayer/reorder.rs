@@ -37,6 +37,11 @@ impl DoneAt {
     }
 }
 
+/// Why a thread's mapping and its maps text go unchecked in a log whose threads' calls
+/// are not in order (see [`crate::Options::threads_unordered`]).
+pub(super) const UNORDERED_PLACEMENT: &str =
+    "placements, maps texts and ranges of threads in merged strace -ff files (their calls' order is unknown)";
+
 /// Calls that change an address space's mappings.
 pub(super) const CHANGES_MAPS: [&str; 9] =
     ["mmap", "munmap", "mprotect", "mremap", "brk", "madvise", "mlock", "munlock", "pkey_mprotect"];
@@ -56,6 +61,29 @@ pub(super) fn started_call(name: &str, args: &trace::Args) -> Syscall {
 }
 
 impl Replayer {
+    /// Whether the log leaves the order of `tpid`'s calls among other threads' unknown
+    /// (`strace -ff` files without time stamps) in its address space: once two tasks have
+    /// shared it, for good, as the merged log shows a thread's calls, its exit included,
+    /// all before the calls its creator made meanwhile.
+    pub(super) fn threads_unordered_at(&mut self, tpid: TracePid) -> bool {
+        if !self.opts.threads_unordered {
+            return false;
+        }
+        let mm_of = |t: &TracePid| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
+        let Some(mm) = mm_of(&tpid) else { return false };
+        if self.procs.keys().filter(|t| mm_of(t) == Some(mm)).nth(1).is_some() {
+            self.unordered_mms.insert(mm);
+        }
+        self.unordered_mms.contains(&mm)
+    }
+
+    /// An `mmap` with a result, not fixed, whose placement the order of other threads' calls
+    /// decides, and the log does not show that order.
+    pub(super) fn placed_in_an_unknown_order(&mut self, tpid: TracePid, c: &Syscall) -> bool {
+        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
+        c.ret.value().is_some() && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0 && self.threads_unordered_at(tpid)
+    }
+
     /// The calls that tasks other than `except`, sharing `task`'s address space, have in
     /// progress and `wanted` picks (by name and the arguments shown), as calls, in the order
     /// they started (the order in which they most likely reached the kernel).

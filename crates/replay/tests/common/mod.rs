@@ -118,7 +118,8 @@ pub fn compile(name: &str, source: &str, flags: &[&str], dir: &Path) -> Option<P
 /// relative to the log's directory (where it was recorded).
 pub fn replay_file(path: &Path, mode: Mode) -> Report {
     let ids = Identities::collect(BufReader::new(std::fs::File::open(path).unwrap()));
-    let opts = Options { mode, keep_going: false, cwd: Some(path.parent().unwrap().to_path_buf()) };
+    let opts =
+        Options { mode, keep_going: false, cwd: Some(path.parent().unwrap().to_path_buf()), threads_unordered: false };
     replay::replay(|| std::fs::File::open(path).map(BufReader::new), ids, opts, |_| {})
 }
 
