@@ -189,6 +189,9 @@ pub struct Replayer {
     /// This run learned the stack limit the first task inherited: its tasks laid their mmap
     /// areas out under another limit, so it binds no more draws (the next run does).
     stack_limit_learned_now: bool,
+    /// Pages of the loader's and the C library's memory whose bytes dumps showed (see
+    /// `bind_loader_bytes`), by address space and page address.
+    loader_pages: HashSet<(MmId, u64)>,
     /// `place_at` replaces what is mapped there (MAP_FIXED), instead of failing.
     place_replacing: bool,
     /// Address spaces that threads have shared in a log that does not order their calls
@@ -333,6 +336,7 @@ impl Replayer {
             place_at: None,
             unordered_mms: HashSet::default(),
             place_replacing: false,
+            loader_pages: HashSet::default(),
             stack_limit_learned_now: false,
             tracer_read: HashSet::default(),
             other_file: None,

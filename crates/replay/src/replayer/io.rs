@@ -82,6 +82,38 @@ impl Replayer {
         })
     }
 
+    /// The bytes a write dumped from memory the loader or the C library mapped before the
+    /// program started (anonymous private writable memory outside what the program mapped
+    /// itself), on pages the model had none of when a dump first showed them: code the log
+    /// does not show writes them, whenever it runs, so each dump binds them (they are
+    /// copied into the model) rather than being checked. A page the program's own calls
+    /// gave the model first stays checked.
+    pub(super) fn bind_loader_bytes(&mut self, pid: Pid, buf: u64, data: &[u8]) {
+        let Ok(id) = self.k.mm_id(pid) else { return };
+        if !self.started.contains(&id) {
+            return;
+        }
+        let created = self.created.get(&id).cloned().unwrap_or_default();
+        let mut off = 0usize;
+        while off < data.len() {
+            let a = buf.wrapping_add(off as u64);
+            let len = ((PAGE_SIZE - (a & !PAGE_MASK)) as usize).min(data.len() - off);
+            let ours = created.iter().any(|&(s, e)| s <= a && a < e);
+            let loaders = self.k.mm(pid).ok().and_then(|m| m.vmas.containing(a)).is_some_and(|v| {
+                v.file.is_none()
+                    && v.special.is_none()
+                    && v.flags.contains(mm::VmFlags::WRITE)
+                    && !v.flags.contains(mm::VmFlags::SHARED)
+            });
+            let page = a & PAGE_MASK;
+            let unseen = !self.k.pte(id, page).present() || self.loader_pages.contains(&(id, page));
+            if !ours && loaders && unseen && self.k.copy_to_user(pid, a, &data[off..off + len]).is_ok() {
+                self.loader_pages.insert((id, page));
+            }
+            off += len;
+        }
+    }
+
     /// Whether descriptor `fd` of task `tpid` is a device whose writes take the count and
     /// read nothing from the buffer (`/dev/null` and `/dev/zero`: write_null).
     pub(super) fn writes_discarded(&self, tpid: TracePid, fd: Option<u64>) -> bool {
@@ -284,6 +316,7 @@ impl Replayer {
                         self.fault_in_user_bytes(pid, buf, n);
                     }
                     if self.opts.mode >= Mode::Strict && !io.bytes.is_empty() {
+                        self.bind_loader_bytes(pid, buf, &data);
                         let got = self.user_bytes_differ(pid, buf, &data, n);
                         let what = format!("{} from {buf:#x} (memory contents)", c.name);
                         match got {
