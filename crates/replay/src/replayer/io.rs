@@ -82,6 +82,31 @@ impl Replayer {
         })
     }
 
+    /// Completes `data`, the bytes a read of `n` bytes dumped, from the model's copy of the
+    /// regular file it read (at its offset: pread64's, or the descriptor's position), when
+    /// the dump showed fewer (strace cannot read a buffer whose mapping lacks PROT_READ),
+    /// for reads up to [`MAX_PADDED_READ`] bytes.
+    fn fill_from_file(&mut self, tpid: TracePid, c: &Syscall, data: &mut Vec<u8>, n: u64) {
+        if data.len() as u64 >= n || n > MAX_PADDED_READ {
+            return;
+        }
+        let Some(fd) = c.arg_u64(0) else { return };
+        let table = self.procs[&tpid].table;
+        let Some(FdKind::File(file)) = self.tables[table].kinds.get(&(fd as i32)).cloned() else { return };
+        let pid = self.mpid(tpid);
+        let Some(o) = self.k.fd_description(pid, fd as i32) else { return };
+        let offset = match c.name.as_ref() {
+            "pread64" => c.arg_u64(3),
+            "read" => Some(self.positions.get(&o).copied().unwrap_or(0)),
+            _ => None,
+        };
+        let Some(offset) = offset else { return };
+        let have = data.len() as u64;
+        if let Ok(rest) = self.k.file_read(file, offset.saturating_add(have), n - have) {
+            data.extend_from_slice(&rest);
+        }
+    }
+
     /// The bytes a write dumped from memory the loader or the C library mapped before the
     /// program started (anonymous private writable memory outside what the program mapped
     /// itself), on pages the model had none of when a dump first showed them: code the log
@@ -297,6 +322,9 @@ impl Replayer {
                 let mut data = io.bytes.clone();
                 data.truncate(n as usize);
                 if reading {
+                    // Bytes strace could not dump (a buffer without PROT_READ) that came from
+                    // a file the model has: the file's bytes.
+                    self.fill_from_file(io.tpid, c, &mut data, n);
                     // The bytes not dumped are taken as zeros, copied a piece at a time.
                     let got = self.copy_to_user_padded(pid, buf, &data, n);
                     if got.is_err() {
