@@ -219,3 +219,20 @@ fn a_32_bit_program_writing_its_vdso_replays_strict() {
         assert_clean(name, &replay_file(&t, Mode::Strict), 8);
     }
 }
+
+/// A 32-bit PIE whose random load bias the kernel drew as 0 (1 exec in 256): the program
+/// sits where an unrandomized exec puts it, so its RELRO mprotect agrees with the model's
+/// guess and binds nothing. A later maps read, cut at 32 bytes, begins with a line the
+/// program's own `mremap(MREMAP_FIXED)` made; taken for the program's first line, it bound
+/// a bias of 0x30000000, outside any draw, and the replay failed. A maps line binds only a
+/// bias the exec could have drawn. The trace was recorded with plain `strace -f` (ASLR on)
+/// of calls32.c built as `gcc -m32 -O1`, the same build this test makes.
+#[test]
+fn a_32_bit_pie_whose_bias_was_drawn_as_zero() {
+    let dir = scratch("replay-ia32", "bias-zero");
+    let Some(_) = calls32("calls_pie", &[], &dir) else { return };
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/ia32_pie_bias_zero.trace");
+    let trace = dir.join("bias-zero.trace");
+    std::fs::copy(&kept, &trace).unwrap();
+    assert_clean("bias-zero", &replay_file(&trace, Mode::Verify), 40);
+}

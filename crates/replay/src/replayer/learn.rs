@@ -381,10 +381,10 @@ impl Replayer {
         }
         let name = |k: &Kernel, f: FileId| k.file(f).path.clone();
         let program = ctx.program.map(|f| name(&self.k, f)).unwrap_or_default();
-        if u.load_bias.is_none() && ctx.info.load_bias_range.is_some() {
+        if let (None, Some(range)) = (u.load_bias, ctx.info.load_bias_range) {
             if let (Some(l), Some(m)) = (by_path(&log, &program), by_path(&model, &program)) {
-                if l.start != m.start {
-                    let bias = ctx.info.load_bias.wrapping_add(l.start.wrapping_sub(m.start));
+                let bias = ctx.info.load_bias.wrapping_add(l.start.wrapping_sub(m.start));
+                if l.start != m.start && possible_bias(range, bias) {
                     self.unknowns(ctx.line).load_bias = Some(Bound { value: bias, line });
                 }
             }
@@ -519,7 +519,9 @@ impl Replayer {
             n if Some(n) == program.as_deref()
                 && whole_file
                 && u.load_bias.is_none()
-                && ctx.info.load_bias_range.is_some()
+                && ctx.info.load_bias_range.is_some_and(|r| {
+                    possible_bias(r, ctx.info.load_bias.wrapping_add(start.wrapping_sub(model.start)))
+                })
                 && start != model.start =>
             {
                 let bias = ctx.info.load_bias.wrapping_add(start.wrapping_sub(model.start));
@@ -715,6 +717,13 @@ impl Replayer {
             self.learned.settings.insert(UNSHARE_KEEPS_DIRTY.to_string(), Bound { value, line });
         }
     }
+}
+
+/// Whether `bias` is a load bias the exec could have drawn (a page in `range`): a maps line
+/// that would bind another is not the program's first (the program mapped its own file
+/// elsewhere, say, and the lines before it differ from the model's).
+fn possible_bias((lo, hi): (u64, u64), bias: u64) -> bool {
+    (lo..hi).contains(&bias) && bias % PAGE_SIZE == 0
 }
 
 /// What a maps line cut anywhere shows of its permissions (`r-` of `1000-2000 r-`; nothing
