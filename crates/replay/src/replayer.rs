@@ -218,9 +218,22 @@ pub struct Replayer {
     /// by address space of that process (and of those forked from it), what the calls of
     /// the log did to its mappings, in order (see `attach`).
     attach_history: HashMap<MmId, Vec<undo::Effect>>,
-    /// This run installed an attached process's start learned by an earlier run (the
-    /// model's numbering of shared memory objects then follows that start).
-    attached_installed: bool,
+    /// The attached processes (by the task that began each) whose start, learned by an
+    /// earlier run, this run installed (the model's numbering of shared memory objects then
+    /// follows that start).
+    attached_installed: HashSet<TracePid>,
+    /// The log attached to running processes: a task whose start it does not show is one
+    /// more of them (or a thread of one), not a process a hidden fork made.
+    attach_log: bool,
+    /// The tasks that began attached processes, in the order their first lines came, with
+    /// the address space each began in (the key of its history).
+    attached_began: Vec<(TracePid, MmId)>,
+    /// This run found tasks begun apart sharing an address space: the histories it kept
+    /// are not those of the next run, which starts them as one process.
+    attached_regrouped: bool,
+    /// A task of an attached log, shown with no start, was taken for a process that calls
+    /// a filter hid made (see `process_calls_shown`).
+    found_blind: bool,
     /// Tasks strace said run in 32-bit mode before their first call.
     compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
@@ -351,7 +364,11 @@ impl Replayer {
             execs: HashMap::default(),
             stack_limit_set: HashSet::default(),
             attach_history: HashMap::default(),
-            attached_installed: false,
+            attached_installed: HashSet::default(),
+            attach_log: false,
+            attached_began: Vec::new(),
+            attached_regrouped: false,
+            found_blind: false,
             compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
             smaps_seen: HashMap::default(),
@@ -501,9 +518,13 @@ impl Replayer {
                 let first = self.root.is_none();
                 self.start_root(tpid);
                 if first && !is_exec(ev) {
+                    self.attach_log = true;
                     self.start_attached(tpid);
                 }
+            } else if self.attach_log && self.learned.process_calls_shown.is_some() && self.creation_hidden(tpid, ev) {
+                self.start_found(tpid, is_exec(ev));
             } else if self.creation_hidden(tpid, ev) {
+                self.found_blind |= self.attach_log;
                 self.adopt(tpid);
                 self.check_start_shown(tpid, ev);
             } else {
@@ -521,6 +542,25 @@ impl Replayer {
             // Held until its clone returned, then its task exited before this line.
             let exit = self.exited.get(&tpid).copied().unwrap_or(0);
             return self.after_exit(ev.line, tpid, exit);
+        }
+        if self.attach_log && self.learned.process_calls_shown.is_none() {
+            let name = match &ev.kind {
+                EventKind::CallStarted { name, .. } => Some(name.as_str()),
+                EventKind::Syscall(c) => Some(c.name.as_ref()),
+                _ => None,
+            };
+            if name.is_some_and(attach::a_process_call) {
+                self.learned.process_calls_shown = Some(ev.line);
+                if self.found_blind {
+                    // The tasks begun with no start shown were taken for processes a hidden
+                    // fork made: a start learned with them so is not learned here.
+                    for u in self.learned.attached.values_mut() {
+                        u.start = None;
+                        u.brk = None;
+                    }
+                    self.attached_regrouped = true;
+                }
+            }
         }
         match &ev.kind {
             EventKind::CallStarted { name, args } => {

@@ -88,19 +88,19 @@ pub struct Learned {
     /// Whether the first task inherited the legacy mmap layout (an unlimited stack or
     /// ADDR_COMPAT_LAYOUT, before the log starts).
     pub start_legacy: Option<Bound<bool>>,
-    /// A log without an execve whose results show the process had mappings before the
-    /// log began (it was attached to, `strace -p`).
-    pub attached_before: Option<Bound<bool>>,
-    /// For a log that attached to a running process: its address space before the log
-    /// began, from its first whole maps read.
-    pub attached: Option<Bound<AttachedStart>>,
-    /// For an attached process whose maps read showed no heap: the program break then (and
-    /// the heap's start), from the first brk call after the read that changed nothing.
-    pub attached_brk: Option<Bound<u64>>,
-    /// For an attached process without a maps read: ranges calls showed mapped (a
-    /// successful mprotect, madvise, mlock ... where the model had nothing), with the
-    /// protection the call gave them.
-    pub attached_touched: Vec<Bound<(u64, u64, u64)>>,
+    /// Processes the trace attached to (`strace -p`), by the trace's id of the task whose
+    /// first line began one: what the log showed of each one's address space before it.
+    pub attached: BTreeMap<u32, AttachedUnknowns>,
+    /// Tasks of an attached log whose start the log does not show (`strace -f -p` attaches
+    /// every thread of a process; `-p A -p B` names several): the task whose address space
+    /// each shares, where a read of that address space showed the mappings the task made.
+    /// A task not here is a process of its own.
+    pub attached_threads: BTreeMap<u32, Bound<u32>>,
+    /// In a log whose first task began before it (no execve): the line of the first call
+    /// that makes, replaces or ends a task. A filter would have hidden it, so the tasks
+    /// the log shows no start of were attached to too (`strace -p`), not started by calls
+    /// a filter hid.
+    pub process_calls_shown: Option<u64>,
     /// States of pages MADV_FREE freed that smaps reads showed differing from the model's:
     /// the move to the lazy-free list waits in a per-CPU batch until something drains it,
     /// and reclaim may discard a lazily free page or make it swap-backed again, each at a
@@ -128,6 +128,30 @@ pub struct LazyFreeSeen {
     pub moved: u64,
     /// Of the kept pages, how many the read showed referenced.
     pub referenced: u64,
+}
+
+/// What the log showed of one process's address space from before strace attached to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttachedUnknowns {
+    /// Results show the process had mappings before the log began.
+    pub before: Option<Bound<bool>>,
+    /// Its address space at the attach, from its first whole maps read.
+    pub start: Option<Bound<AttachedStart>>,
+    /// Where its maps read showed no heap: the program break then (and the heap's start),
+    /// from the first brk call after the read that changed nothing.
+    pub brk: Option<Bound<u64>>,
+    /// Without a maps read: ranges calls showed mapped (a successful mprotect, madvise,
+    /// mlock ... where the model had nothing), with the protection the call gave them.
+    pub touched: Vec<Bound<(u64, u64, u64)>>,
+}
+
+impl AttachedUnknowns {
+    fn len(&self) -> usize {
+        usize::from(self.before.is_some())
+            + usize::from(self.start.is_some())
+            + usize::from(self.brk.is_some())
+            + self.touched.len()
+    }
 }
 
 /// The address space a traced process had when the trace attached to it.
@@ -164,10 +188,9 @@ impl Learned {
             + self.settings.len()
             + usize::from(self.start_rlimit_stack.is_some())
             + usize::from(self.start_legacy.is_some())
-            + usize::from(self.attached.is_some())
-            + usize::from(self.attached_before.is_some())
-            + usize::from(self.attached_brk.is_some())
-            + self.attached_touched.len()
+            + self.attached.values().map(AttachedUnknowns::len).sum::<usize>()
+            + self.attached_threads.len()
+            + usize::from(self.process_calls_shown.is_some())
             + self.lazyfree_seen.len()
             + self.swap_cache_seen.len()
     }
@@ -196,30 +219,52 @@ impl Learned {
         if let Some(b) = self.start_legacy {
             out.push(format!("bound legacy mmap layout at start = {} from line {}", b.value, b.line));
         }
-        if let Some(b) = self.attached_before {
-            out.push(format!("bound the process existed before the trace (attached) from line {}", b.line));
+        for (pid, a) in &self.attached {
+            if let Some(b) = a.before {
+                out.push(format!(
+                    "bound task {pid}'s process existed before the trace (attached) from line {}",
+                    b.line
+                ));
+            }
+            if let Some(b) = &a.start {
+                let s = &b.value;
+                let heap = s.heap.map_or(String::new(), |(s, b)| format!(", start_brk {s:#x}, brk {b:#x}"));
+                out.push(format!(
+                    "bound the attached process's {} mappings (task {pid}, mmap_base {:#x}{heap}) at the attach from \
+                     line {} less the {} calls before it",
+                    s.vmas.len(),
+                    s.mmap_base,
+                    b.line,
+                    s.undone
+                ));
+            }
+            if let Some(b) = a.brk {
+                out.push(format!(
+                    "bound the attached process's heap start and break = {:#x} (task {pid}: its maps read showed no \
+                     heap) from line {}",
+                    b.value, b.line
+                ));
+            }
+            for b in &a.touched {
+                let (s, e, _) = b.value;
+                out.push(format!(
+                    "bound a mapping {s:#x}-{e:#x} of the attached process of task {pid} from line {}",
+                    b.line
+                ));
+            }
         }
-        if let Some(b) = &self.attached {
-            let a = &b.value;
-            let heap = a.heap.map_or(String::new(), |(s, b)| format!(", start_brk {s:#x}, brk {b:#x}"));
+        if let Some(line) = self.process_calls_shown {
             out.push(format!(
-                "bound the attached process's {} mappings (mmap_base {:#x}{heap}) at the attach from line {} less \
-                 the {} calls before it",
-                a.vmas.len(),
-                a.mmap_base,
-                b.line,
-                a.undone
+                "bound no filter hid how tasks began (a call that starts or ends one is shown) from line {line}: \
+                 tasks shown with no start were attached to"
             ));
         }
-        if let Some(b) = self.attached_brk {
+        for (task, b) in &self.attached_threads {
             out.push(format!(
-                "bound the attached process's heap start and break = {:#x} (its maps read showed no heap) from line {}",
+                "bound task {task} shares the address space of attached task {} (a maps read shows the mappings \
+                 it made) from line {}",
                 b.value, b.line
             ));
-        }
-        for b in &self.attached_touched {
-            let (s, e, _) = b.value;
-            out.push(format!("bound a mapping {s:#x}-{e:#x} of the attached process from line {}", b.line));
         }
         for (exec, u) in &self.execs {
             let at = format!("(execve at line {exec})");

@@ -173,3 +173,73 @@ fn python_attached_to() {
         assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
     }
 }
+
+/// Processes with a thread the trace never saw created (`strace -f -p` attaches every
+/// thread of a process at once), one process or two (`-p A -p B`). A task whose start the
+/// trace does not show is a process of its own until a maps read shows the mappings it
+/// made in another's address space; then it is that process's thread, the calls of both
+/// are undone to learn the start, and everything is checked. Two processes started alike
+/// with randomization off map alike, so a read cannot tell whose thread made what: then
+/// nothing is bound, the placements that depend on it are unchecked, and none is a
+/// mismatch.
+#[test]
+fn threads_and_processes_attached_to_together() {
+    let dir = common::scratch("replay-attach", "group");
+    let Some(exe) = common::compile("attach_threads", "attach_threads.c", &["-pthread"], &dir) else { return };
+    let maps: &[&str] = &["maps"];
+    let quiet: &[&str] = &[];
+    let shares = |r: &Report| r.bindings.iter().filter(|b| b.contains("shares the address space")).count();
+    let starts = |r: &Report| r.bindings.iter().filter(|b| b.contains("attached process's")).count();
+    for unrandomized in [false, true] {
+        let aslr = if unrandomized { "norandom" } else { "aslr" };
+        let record = |name: &str, progs: &[(&Path, &[&str])]| {
+            common::record_attached_many(name, progs, unrandomized, &["-v", "-s", "1048576"], &dir)
+        };
+
+        let name = format!("one-{aslr}");
+        let Some(t) = record(&name, &[(&exe, maps)]) else { return };
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(&name, &r, 10);
+        assert_eq!((shares(&r), starts(&r)), (1, 1), "{name}: {:?}", r.bindings);
+        assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
+        assert_eq!(bound_at(&r, "attached process's"), Some(first_maps_read(&t)), "{name}: {:?}", r.bindings);
+
+        let name = format!("unread-{aslr}");
+        let Some(t) = record(&name, &[(&exe, quiet)]) else { return };
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(&name, &r, 3);
+        assert_eq!((shares(&r), starts(&r)), (0, 0), "{name}: {:?}", r.bindings);
+        assert!(!r.unchecked.is_empty(), "{name}: {}", r.summary());
+
+        let name = format!("two-{aslr}");
+        let Some(t) = record(&name, &[(&exe, maps), (&exe, maps)]) else { return };
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(&name, &r, 10);
+        assert_eq!(starts(&r), 2, "{name}: {:?}", r.bindings);
+        if !unrandomized {
+            assert_eq!(shares(&r), 2, "{name}: {:?}", r.bindings);
+            assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
+        }
+    }
+
+    // What the thread's binding makes checkable is checked: the main thread's last mapping,
+    // before its read, moved 1 GiB lower, is a mismatch.
+    let t = dir.join("one-aslr.trace");
+    let text = std::fs::read_to_string(&t).unwrap();
+    let at = text.lines().position(|l| l.contains("mmap(NULL, 8192, PROT_READ,")).expect("the last mmap");
+    let edited: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i != at {
+                return l.to_string();
+            }
+            let (call, result) = l.rsplit_once("= 0x").unwrap();
+            format!("{call}= {:#x}", u64::from_str_radix(result.trim(), 16).unwrap() - (1 << 30))
+        })
+        .collect();
+    let path = dir.join("one-edited.trace");
+    std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+    let r = replay_file(&path, Mode::Verify);
+    assert!(r.failed > 0 && r.errors.is_empty(), "{}\n{}", r.summary(), problems(&r).join("\n"));
+}

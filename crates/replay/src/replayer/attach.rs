@@ -13,9 +13,9 @@
 //! `[ Process PID=N runs in 32 bit mode. ]` before its first call makes the attached
 //! process an ia32 compat one.
 
-use super::undo::{effect_of, undo};
+use super::undo::{covers, effect_of, made_by, overlap, undo};
 use super::*;
-use crate::unknowns::{AttachedStart, MapsLine};
+use crate::unknowns::{AttachedStart, AttachedUnknowns, MapsLine};
 use mm::layout::page_floor;
 use procfs::parse::parse_maps;
 
@@ -43,24 +43,50 @@ pub(super) fn runs_in_32_bit_mode(text: &str) -> Option<TracePid> {
     (mode.trim_end() == "runs in 32 bit mode. ]").then_some(TracePid(pid.parse().ok()?))
 }
 
+/// Whether a call named `name` is one of those that make, replace or end tasks, which a
+/// filter that hides how a task began (`-e trace=memory`) hides too: a log that shows one
+/// and no start of a task attached to that task (`strace -p`).
+pub(super) fn a_process_call(name: &str) -> bool {
+    matches!(
+        name,
+        "clone" | "clone3" | "fork" | "vfork" | "execve" | "execveat" | "exit" | "exit_group" | "wait4" | "waitid"
+    )
+}
+
 impl Replayer {
+    /// The task that began the attached process `tpid` is in (the key of its unknowns),
+    /// while its address space is the one it had at the attach (no execve since).
+    pub(super) fn attached_key(&self, tpid: TracePid) -> Option<TracePid> {
+        self.exec_of(tpid).and_then(|(_, ctx)| ctx.attached)
+    }
+
+    /// What the runs have learned of the attached process that task `key` began.
+    fn attached_unknowns(&self, key: TracePid) -> Option<&AttachedUnknowns> {
+        self.learned.attached.get(&key.0)
+    }
+
+    /// The unknowns of the attached process `key`, to bind one.
+    fn attached_unknowns_mut(&mut self, key: TracePid) -> &mut AttachedUnknowns {
+        self.learned.attached.entry(key.0).or_default()
+    }
+
+    /// Whether the attached process `key` is known to have existed before the log, and no
+    /// whole maps read has shown its address space.
+    fn start_unseen(&self, key: TracePid) -> bool {
+        self.attached_unknowns(key).is_some_and(|u| u.start.is_none() && u.before.is_some())
+    }
+
     /// Whether `tpid`'s process existed before the log showed how it began (attached to,
     /// or its execve filtered out) and no whole maps read has shown its address space.
     pub(super) fn unseen_start(&self, tpid: TracePid) -> bool {
-        self.learned.attached.is_none()
-            && self.learned.attached_before.is_some()
-            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
+        self.attached_key(tpid).is_some_and(|k| self.start_unseen(k))
     }
 
     /// Whether `c` is an mmap of a process the trace attached to, placed by the kernel (no
     /// MAP_FIXED), while nothing in the log has shown that process's whole address space.
     pub(super) fn placed_by_the_unknown(&self, tpid: TracePid, c: &Syscall) -> bool {
         let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
-        self.learned.attached.is_none()
-            && self.learned.attached_before.is_some()
-            && c.ret.value().is_some()
-            && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0
-            && self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED)
+        c.ret.value().is_some() && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0 && self.unseen_start(tpid)
     }
 
     /// A process the trace attached to: its address space existed before the first line.
@@ -74,6 +100,7 @@ impl Replayer {
         }
         let Ok(id) = self.k.mm_id(pid) else { return };
         self.attach_history.insert(id, Vec::new());
+        self.attached_began.push((tpid, id));
         let rlimit_stack = self.k.rlimit(id, mm::Rlimit::Stack);
         let space = self.k.mm(pid).map(|m| m.space).unwrap_or_default();
         let info = mm::ExecInfo {
@@ -91,21 +118,30 @@ impl Replayer {
             load_bias_range: None,
             space,
         };
-        self.execs
-            .insert(id, ExecCtx { line: ATTACHED, info, program: None, interp: None, relro: None, spans: Vec::new() });
+        let ctx = ExecCtx {
+            line: ATTACHED,
+            info,
+            program: None,
+            interp: None,
+            relro: None,
+            spans: Vec::new(),
+            attached: Some(tpid),
+        };
+        self.execs.insert(id, ctx);
         let gap = self.k.config().stack_guard_gap;
-        if let Some(b) = self.learned.attached.clone() {
-            self.attached_installed = true;
+        let known = self.attached_unknowns(tpid).cloned().unwrap_or_default();
+        if let Some(b) = known.start {
+            self.attached_installed.insert(tpid);
             let a = b.value;
             for v in &a.vmas {
                 self.adopt_line(pid, v);
             }
             let stack = a.vmas.iter().find(|v| v.name == "[stack]").map(|v| v.end - PAGE_SIZE);
-            let heap = a.heap.or(self.learned.attached_brk.map(|b| (b.value, b.value)));
+            let heap = a.heap.or(known.brk.map(|b| (b.value, b.value)));
             let _ = self.k.adopt_layout(pid, a.mmap_base, heap, stack);
             return;
         }
-        for b in self.learned.attached_touched.clone() {
+        for b in known.touched {
             let (start, end, prot) = b.value;
             let v = mm::AdoptedVma { start, end, prot, shared: false, file: None, grows_down: false };
             let _ = self.k.adopt_vma(pid, v);
@@ -113,6 +149,26 @@ impl Replayer {
         if let Some(b) = self.learned.execs.get(&ATTACHED).and_then(|u| u.mmap_rnd) {
             let base = space.mmap_base(rlimit_stack, gap, true, b.value);
             let _ = self.k.adopt_layout(pid, base, None, None);
+        }
+    }
+
+    /// A task of a log that attached to running processes, whose start the log does not
+    /// show: strace attached to it too (`strace -f -p` attaches every thread of a process,
+    /// `-p A -p B` several processes). It is a thread of the attached process a maps read
+    /// showed it sharing (see `learn_attached_threads`); until then, a process of its own,
+    /// whose address space at the attach is learned as the first one's is.
+    pub(super) fn start_found(&mut self, tpid: TracePid, execs: bool) {
+        if let Some(b) = self.learned.attached_threads.get(&tpid.0).copied() {
+            if let Some(with) = self.procs.get(&TracePid(b.value)).cloned() {
+                if let Ok(pid) = self.k.clone_task(with.pid, true) {
+                    self.tables[with.table].members.push(tpid);
+                    self.procs.insert(tpid, Proc { pid, table: with.table, cwd: with.cwd });
+                    return;
+                }
+            }
+        }
+        if self.new_process(tpid).is_some() && !execs {
+            self.start_attached(tpid);
         }
     }
 
@@ -150,7 +206,8 @@ impl Replayer {
     /// Notes, in the history of `tpid`'s address space, what a call it made did to its
     /// mappings, while the attach-time state is still to learn.
     pub(super) fn note_attached_effect(&mut self, tpid: TracePid, c: &Syscall) {
-        if self.attach_history.is_empty() || self.learned.attached.is_some() {
+        let start_known = |k| self.attached_unknowns(k).is_some_and(|u| u.start.is_some());
+        if self.attach_history.is_empty() || self.attached_key(tpid).map_or(true, start_known) {
             return;
         }
         let Some(p) = self.procs.get(&tpid) else { return };
@@ -165,13 +222,15 @@ impl Replayer {
     /// none, the break was at the heap's start, and a call that did not move it (brk(NULL),
     /// or one that failed) shows where. True when that binds it.
     pub(super) fn bind_attached_brk(&mut self, tpid: TracePid, line: u64, c: &Syscall) -> bool {
-        let (Some(a), None) = (&self.learned.attached, self.learned.attached_brk) else { return false };
+        let Some(key) = self.attached_key(tpid) else { return false };
+        let Some(u) = self.attached_unknowns(key) else { return false };
+        let (Some(a), None) = (&u.start, u.brk) else { return false };
         let Some(now) = c.ret.value() else { return false };
         let unmoved = c.arg_u64(0).is_some_and(|arg| arg == 0 || arg != now);
-        if a.value.heap.is_some() || !unmoved || !self.exec_of(tpid).is_some_and(|(_, ctx)| ctx.line == ATTACHED) {
+        if a.value.heap.is_some() || !unmoved {
             return false;
         }
-        self.learned.attached_brk = Some(Bound { value: now, line });
+        self.attached_unknowns_mut(key).brk = Some(Bound { value: now, line });
         true
     }
 
@@ -206,10 +265,12 @@ impl Replayer {
             (Ok(_), Err(_)) | (Err(_), Ok(_)) => true,
             _ => false,
         };
-        if contradicted && self.learned.attached_before.is_none() {
-            self.learned.attached_before = Some(Bound { value: true, line });
+        let Some(key) = self.attached_key(tpid) else { return };
+        let known = self.attached_unknowns(key).cloned().unwrap_or_default();
+        if contradicted && known.before.is_none() {
+            self.attached_unknowns_mut(key).before = Some(Bound { value: true, line });
         }
-        if self.learned.attached.is_some() {
+        if known.start.is_some() {
             return;
         }
         let pid = self.mpid(tpid);
@@ -236,10 +297,48 @@ impl Replayer {
                     PROT_READ | PROT_WRITE
                 };
                 let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
-                self.learned.attached_touched.push(Bound { value: (page_floor(addr), end, prot), line });
+                self.attached_unknowns_mut(key).touched.push(Bound { value: (page_floor(addr), end, prot), line });
             }
             _ => {}
         }
+    }
+
+    /// A whole maps read `read` of the address space `id` of the attached process `key`:
+    /// another task of the log whose start it does not show (begun as a process of its
+    /// own) shares that address space when the read shows every mapping that task made
+    /// and still has, and none of them is where `key`'s own calls mapped (two mappings
+    /// cannot be at one place in one address space). Binds the later-begun task to the
+    /// earlier; true when one was bound.
+    fn learn_attached_threads(&mut self, key: TracePid, id: MmId, read: &[MapsLine], line: u64) -> bool {
+        let made = |r: &Self, id: MmId| r.attach_history.get(&id).map(|h| made_by(h)).unwrap_or_default();
+        let own = made(self, id);
+        let mut shown: Vec<(TracePid, Vec<(u64, u64)>)> = Vec::new();
+        for (other, theirs_id) in self.attached_began.clone() {
+            if other == key || theirs_id == id || self.learned.attached_threads.contains_key(&other.0) {
+                continue;
+            }
+            // (The other task may have exited since: what it made then went with it, unless
+            // it shared this address space.)
+            let theirs = made(self, theirs_id);
+            if !theirs.is_empty() && covers(read, &theirs) && !overlap(&own, &theirs) {
+                shown.push((other, theirs));
+            }
+        }
+        let mut bound = false;
+        for (other, theirs) in &shown {
+            // Two tasks that made mappings at one place are not both in this address space
+            // (processes started alike, with randomization off, map alike): neither is taken.
+            if shown.iter().any(|(o, t)| o != other && overlap(t, theirs)) {
+                continue;
+            }
+            let order = |t: TracePid| self.attached_began.iter().position(|&(b, _)| b == t);
+            let (later, earlier) = if order(*other) > order(key) { (*other, key) } else { (key, *other) };
+            self.learned.attached.remove(&later.0);
+            self.learned.attached_threads.insert(later.0, Bound { value: earlier.0, line });
+            bound = true;
+        }
+        self.attached_regrouped |= bound;
+        bound
     }
 
     /// A read of an attached process's maps before its state at the attach is known: the
@@ -253,8 +352,8 @@ impl Replayer {
         pos: u64,
         data: &[u8],
     ) {
-        let attached = self.exec_of(target).is_some_and(|(_, c)| c.line == ATTACHED);
-        if !attached || self.learned.attached.is_some() || self.learned.attached_before.is_none() || !self.verify() {
+        let Some(key) = self.attached_key(target) else { return };
+        if !self.start_unseen(key) || !self.verify() || self.attached_regrouped {
             return;
         }
         let seen = self.maps_seen.entry((reader, target)).or_default();
@@ -268,6 +367,11 @@ impl Replayer {
         let Some(read) = whole_maps(seen) else { return };
         let Some(pid) = self.procs.get(&target).map(|p| p.pid) else { return };
         let (Ok(id), Ok(task_size)) = (self.k.mm_id(pid), self.k.mm(pid).map(|m| m.space.task_size)) else { return };
+        if self.learn_attached_threads(key, id, &read, line) {
+            // The read's address space is that of several tasks begun apart: the next run
+            // starts them as one process and undoes all their calls.
+            return;
+        }
         let Some(history) = self.attach_history.get(&id) else { return };
         let (vmas, heap) = undo(&read, history);
         // The mmap area ends where the highest mapping below the stack ends (the
@@ -282,8 +386,9 @@ impl Replayer {
             }
         }
         let undone = history.len();
-        self.learned.attached = Some(Bound { value: AttachedStart { vmas, mmap_base, heap, undone }, line });
+        let u = self.attached_unknowns_mut(key);
+        u.start = Some(Bound { value: AttachedStart { vmas, mmap_base, heap, undone }, line });
         // The whole address space supersedes what single calls showed of it.
-        self.learned.attached_touched.clear();
+        u.touched.clear();
     }
 }

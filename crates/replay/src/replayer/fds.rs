@@ -220,15 +220,8 @@ impl Replayer {
     /// directory the first task started in.
     pub(super) fn adopt(&mut self, tpid: TracePid) {
         self.hidden.calls_hidden = true;
-        let pid = match self.k.spawn_empty("strace-child") {
-            Ok(p) => p,
-            Err(e) => return self.error(format!("cannot create task {tpid}: {e}")),
-        };
-        let cwd = self.start_cwd();
-        self.tables.push(super::FdTable { members: vec![tpid], ..Default::default() });
-        self.procs.insert(tpid, super::Proc { pid, table: self.tables.len() - 1, cwd });
-        for fd in 0..3 {
-            self.install_other(tpid, fd, false);
+        if self.new_process(tpid).is_none() {
+            return;
         }
         *self
             .report

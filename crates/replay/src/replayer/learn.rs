@@ -31,6 +31,9 @@ pub(super) struct ExecCtx {
     /// By path, the span of the maps lines naming the program and the interpreter right
     /// after the exec (from the first page to the last): their ELF layouts here.
     pub(super) spans: Vec<(String, u64)>,
+    /// For a process the trace attached to (`line` is [`ATTACHED`]): the task whose first
+    /// line began it, the key of its unknowns.
+    pub(super) attached: Option<TracePid>,
 }
 
 /// The span from the first page to the last of the maps lines naming `path`, when they begin
@@ -336,7 +339,7 @@ impl Replayer {
     /// still open.
     pub(super) fn learn_from_maps(&mut self, target: TracePid, line: u64, log_text: &str, model_text: &str) {
         let Some((_, ctx)) = self.exec_of(target) else { return };
-        if ctx.line == ATTACHED && !self.attached_installed {
+        if ctx.attached.is_some_and(|a| !self.attached_installed.contains(&a)) {
             // A run that learned an attached process's start midway: the model's objects
             // are not those of a run that installs it from the first line.
             return;

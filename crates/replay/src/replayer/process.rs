@@ -100,17 +100,7 @@ impl Replayer {
 impl Replayer {
     pub(super) fn start_root(&mut self, tpid: TracePid) {
         self.root = Some(tpid);
-        let pid = match self.k.spawn_empty("strace-child") {
-            Ok(p) => p,
-            Err(e) => return self.error(format!("cannot create the first task: {e}")),
-        };
-        let cwd = self.start_cwd();
-        self.tables.push(FdTable { members: vec![tpid], ..FdTable::default() });
-        self.procs.insert(tpid, Proc { pid, table: self.tables.len() - 1, cwd });
-        // The traced program inherits stdin, stdout and stderr.
-        for fd in 0..3 {
-            self.install_other(tpid, fd, false);
-        }
+        let Some(pid) = self.new_process(tpid) else { return };
         // And what the log showed of its limits and personality from before it started.
         if let Some(b) = self.learned.start_rlimit_stack {
             let _ = self.k.setrlimit(pid, mm::Rlimit::Stack, b.value);
@@ -119,6 +109,26 @@ impl Replayer {
         if self.learned.start_legacy.is_some_and(|b| b.value) && !unlimited {
             let _ = self.k.personality(pid, u64::from(ADDR_COMPAT_LAYOUT));
         }
+    }
+
+    /// Starts task `tpid` as a process of its own with an empty address space, the standard
+    /// descriptors (a traced program inherits stdin, stdout and stderr), in the directory
+    /// the first task started in.
+    pub(super) fn new_process(&mut self, tpid: TracePid) -> Option<Pid> {
+        let pid = match self.k.spawn_empty("strace-child") {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(format!("cannot create task {tpid}: {e}"));
+                return None;
+            }
+        };
+        let cwd = self.start_cwd();
+        self.tables.push(FdTable { members: vec![tpid], ..FdTable::default() });
+        self.procs.insert(tpid, Proc { pid, table: self.tables.len() - 1, cwd });
+        for fd in 0..3 {
+            self.install_other(tpid, fd, false);
+        }
+        Some(pid)
     }
 
     /// A line of task `tpid` after its exit on line `exit`, which no clone has reused.
@@ -197,6 +207,7 @@ impl Replayer {
                         interp,
                         relro: req.program.image.relro.map(|r| r.0),
                         spans,
+                        attached: None,
                     });
                 }
                 r.map(|_| 0)

@@ -99,14 +99,16 @@ impl Replayer {
             return self.error_at(line, 1, format!("read of /proc of an unknown task {target}"));
         };
         let Some(text) = self.proc_text_now(what, target) else { return };
-        let attached = self.exec_of(target).is_some_and(|(_, c)| c.line == ATTACHED);
-        if attached && self.learned.attached_before.is_none() && self.learned.attached.is_none() {
-            let (want, got) = (String::from_utf8_lossy(data), text.as_bytes().get(pos as usize..).unwrap_or(&[]));
-            if !got.starts_with(want.as_bytes()) {
-                self.learned.attached_before = Some(Bound { value: true, line });
+        if let Some(key) = self.attached_key(target) {
+            let u = self.learned.attached.get(&key.0);
+            if u.map_or(true, |u| u.before.is_none() && u.start.is_none()) {
+                let (want, got) = (String::from_utf8_lossy(data), text.as_bytes().get(pos as usize..).unwrap_or(&[]));
+                if !got.starts_with(want.as_bytes()) {
+                    self.learned.attached.entry(key.0).or_default().before = Some(Bound { value: true, line });
+                }
             }
         }
-        if attached && self.learned.attached.is_none() && self.learned.attached_before.is_some() {
+        if self.unseen_start(target) {
             // The text shows mappings made before the trace, which it never showed whole
             // (what it shows is learned once the read is done: see `learn_attached_start`).
             *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;

@@ -160,6 +160,60 @@ fn holes(lines: &[MapsLine], start: u64, end: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// The ranges the calls `effects` mapped (or moved mappings to) that are still mapped after
+/// the last of them, in address order.
+pub(super) fn made_by(effects: &[Effect]) -> Vec<(u64, u64)> {
+    let mut made: Vec<(u64, u64)> = Vec::new();
+    let remove = |made: &mut Vec<(u64, u64)>, start: u64, end: u64| {
+        let mut kept = Vec::with_capacity(made.len() + 1);
+        for &(s, e) in made.iter() {
+            if e <= start || s >= end {
+                kept.push((s, e));
+                continue;
+            }
+            if s < start {
+                kept.push((s, start));
+            }
+            if e > end {
+                kept.push((end, e));
+            }
+        }
+        *made = kept;
+    };
+    for e in effects {
+        match *e {
+            Effect::Map { start, end } => {
+                remove(&mut made, start, end);
+                made.push((start, end));
+            }
+            Effect::Unmap { start, end } => remove(&mut made, start, end),
+            Effect::Remap { old, old_len, new, new_len, keep_old } => {
+                if !keep_old {
+                    remove(&mut made, old, old.saturating_add(old_len));
+                }
+                remove(&mut made, new, new.saturating_add(new_len));
+                made.push((new, new.saturating_add(new_len)));
+            }
+            Effect::Protect { .. } | Effect::Brk { .. } => {}
+        }
+    }
+    made.retain(|&(s, e)| s < e);
+    made.sort_unstable();
+    made
+}
+
+/// Whether the mappings `lines` cover every range of `ranges`.
+pub(super) fn covers(lines: &[MapsLine], ranges: &[(u64, u64)]) -> bool {
+    let mut sorted: Vec<MapsLine> = lines.to_vec();
+    sorted.sort_by_key(|l| l.start);
+    ranges.iter().all(|&(s, e)| holes(&sorted, s, e).is_empty())
+}
+
+/// Whether some range of `a` overlaps some range of `b`.
+pub(super) fn overlap(a: &[(u64, u64)], b: &[(u64, u64)]) -> bool {
+    a.iter().any(|&(s, e)| b.iter().any(|&(t, f)| s < f && t < e))
+}
+
 /// The mappings `read` shows, with `effects` (the calls between the attach and the read, in
 /// order) undone: the mappings at the attach, and the heap then.
 pub(super) fn undo(read: &[MapsLine], effects: &[Effect]) -> (Vec<MapsLine>, Option<(u64, u64)>) {
@@ -267,6 +321,27 @@ mod tests {
 
     fn ranges(lines: &[MapsLine]) -> Vec<(u64, u64, &str)> {
         lines.iter().map(|l| (l.start, l.end, l.perms.as_str())).collect()
+    }
+
+    #[test]
+    fn what_calls_made_is_what_they_mapped_less_what_they_unmapped() {
+        let effects = [
+            Effect::Map { start: 0x10000, end: 0x20000 },
+            Effect::Map { start: 0x30000, end: 0x34000 },
+            Effect::Unmap { start: 0x14000, end: 0x15000 },
+            Effect::Remap { old: 0x30000, old_len: 0x4000, new: 0x50000, new_len: 0x8000, keep_old: false },
+            Effect::Protect { start: 0x10000, end: 0x11000, prot: PROT_READ },
+        ];
+        assert_eq!(made_by(&effects), vec![(0x10000, 0x14000), (0x15000, 0x20000), (0x50000, 0x58000)]);
+        let read = [
+            line(0x10000, 0x14000, "rw-p", ""),
+            line(0x15000, 0x20000, "rw-p", ""),
+            line(0x50000, 0x60000, "rw-p", ""),
+        ];
+        assert!(covers(&read, &made_by(&effects)));
+        assert!(!covers(&read[..2], &made_by(&effects)));
+        assert!(overlap(&[(0x1000, 0x3000)], &[(0x2000, 0x2001)]));
+        assert!(!overlap(&[(0x1000, 0x3000)], &[(0x3000, 0x4000)]));
     }
 
     #[test]

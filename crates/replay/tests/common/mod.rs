@@ -58,41 +58,61 @@ pub fn record_attached(
     flags: &[&str],
     dir: &Path,
 ) -> Option<PathBuf> {
+    record_attached_many(name, &[(exe, args)], unrandomized, flags, dir)
+}
+
+/// [`record_attached`] of several programs at once: each is started and says "ready", one
+/// strace attaches to all (`-p A -p B ...`), then each is sent its line to go on.
+pub fn record_attached_many(
+    name: &str,
+    progs: &[(&Path, &[&str])],
+    unrandomized: bool,
+    flags: &[&str],
+    dir: &Path,
+) -> Option<PathBuf> {
     use std::io::{BufRead, Read, Write};
     use std::process::Stdio;
     if !hostreq::need_tools(name, &["strace", "setarch"]) {
         return None;
     }
     let out = dir.join(format!("{name}.trace"));
-    let mut prog = if unrandomized {
-        let mut c = Command::new("setarch");
-        c.args(["x86_64", "-R"]).arg(exe);
-        c
-    } else {
-        Command::new(exe)
-    };
-    let mut prog = prog.args(args).current_dir(dir).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    let mut ready = String::new();
-    std::io::BufReader::new(prog.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready, "ready\n", "{name}");
-    let mut strace = Command::new("strace")
-        .arg("-f")
-        .args(flags)
-        .arg("-o")
-        .arg(&out)
-        .arg("-p")
-        .arg(prog.id().to_string())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // strace says on stderr when it has attached (and again for each task the program
-    // starts: the pipe stays open until strace ends).
+    let mut running = Vec::new();
+    for (exe, args) in progs {
+        let mut prog = if unrandomized {
+            let mut c = Command::new("setarch");
+            c.args(["x86_64", "-R"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        let mut prog = prog.args(*args).current_dir(dir).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut ready = String::new();
+        std::io::BufReader::new(prog.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+        assert_eq!(ready, "ready\n", "{name}");
+        running.push(prog);
+    }
+    let mut strace = Command::new("strace");
+    strace.arg("-f").args(flags).arg("-o").arg(&out);
+    for prog in &running {
+        strace.arg("-p").arg(prog.id().to_string());
+    }
+    let mut strace = strace.stderr(Stdio::piped()).spawn().unwrap();
+    // strace says on stderr when it has attached to each process (and again for each task
+    // a program starts: the pipe stays open until strace ends).
     let mut said = String::new();
     let mut stderr = std::io::BufReader::new(strace.stderr.take().unwrap());
-    stderr.read_line(&mut said).unwrap();
-    assert!(said.contains("attached"), "{name}: strace said {said:?}");
-    prog.stdin.take().unwrap().write_all(b"go\n").unwrap();
-    assert!(prog.wait().unwrap().success(), "{name}");
+    for _ in &running {
+        let mut one = String::new();
+        stderr.read_line(&mut one).unwrap();
+        assert!(one.contains("attached"), "{name}: strace said {one:?}");
+        said.push_str(&one);
+    }
+    for prog in &mut running {
+        prog.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    }
+    for prog in &mut running {
+        assert!(prog.wait().unwrap().success(), "{name}");
+    }
     stderr.read_to_string(&mut said).unwrap();
     assert!(strace.wait().unwrap().success(), "{name}: {said}");
     Some(out)
