@@ -165,6 +165,10 @@ pub struct AttachedStart {
     pub heap: Option<(u64, u64)>,
     /// How many calls of the log before the read were undone to get there.
     pub undone: usize,
+    /// The starts of the mappings that a mapping the log placed right next to them, alike
+    /// in what maps shows, did not merge with (something maps does not show sets them
+    /// apart).
+    pub apart: Vec<u64>,
 }
 
 impl Learned {
@@ -229,9 +233,15 @@ impl Learned {
             if let Some(b) = &a.start {
                 let s = &b.value;
                 let heap = s.heap.map_or(String::new(), |(s, b)| format!(", start_brk {s:#x}, brk {b:#x}"));
+                let apart = if s.apart.is_empty() {
+                    String::new()
+                } else {
+                    let at: Vec<String> = s.apart.iter().map(|a| format!("{a:#x}")).collect();
+                    format!(", kept apart from new neighbours: {}", at.join(" "))
+                };
                 out.push(format!(
-                    "bound the attached process's {} mappings (task {pid}, mmap_base {:#x}{heap}) at the attach from \
-                     line {} less the {} calls before it",
+                    "bound the attached process's {} mappings (task {pid}, mmap_base {:#x}{heap}{apart}) at the attach \
+                     from line {} less the {} calls before it",
                     s.vmas.len(),
                     s.mmap_base,
                     b.line,

@@ -243,3 +243,23 @@ fn threads_and_processes_attached_to_together() {
     let r = replay_file(&path, Mode::Verify);
     assert!(r.failed > 0 && r.errors.is_empty(), "{}\n{}", r.summary(), problems(&r).join("\n"));
 }
+
+/// Memory made before the attach that Linux keeps apart from a plain new neighbour although
+/// maps shows nothing that tells them apart (progs/attach_apart.c: MAP_NORESERVE). The first
+/// read shows the new mapping unmerged next to it: the learned start keeps it apart, and the
+/// mapping after it, which merges with the new one, is checked by the second read.
+#[test]
+fn memory_kept_apart_from_new_neighbours() {
+    let dir = common::scratch("replay-attach", "apart");
+    let Some(exe) = common::compile("attach_apart", "attach_apart.c", &[], &dir) else { return };
+    for unrandomized in [false, true] {
+        let name = format!("apart-{}", if unrandomized { "norandom" } else { "aslr" });
+        let Some(t) = record_attached(&name, &exe, &[], unrandomized, &["-v", "-s", "1048576"], &dir) else {
+            return;
+        };
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(&name, &r, 6);
+        assert!(r.bindings.iter().any(|b| b.contains("kept apart from new neighbours")), "{name}: {:?}", r.bindings);
+        assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
+    }
+}

@@ -29,6 +29,11 @@ pub struct AdoptedVma {
     pub file: Option<(FileId, u64)>,
     /// A stack that grows down (`[stack]`).
     pub grows_down: bool,
+    /// Private memory that a mapping placed right next to it, alike in all maps shows, was
+    /// not merged with: something maps does not show sets it apart. It is given an
+    /// anon_vma that a fork passed down, which Linux never merges with a neighbour that
+    /// has none (a new mapping), and which is the one such state that changes nothing else.
+    pub apart: bool,
 }
 
 impl Kernel {
@@ -63,7 +68,8 @@ impl Kernel {
             }
             None => (None, v.start >> PAGE_SHIFT),
         };
-        let anon_vma = (!v.shared && (file.is_none() || v.prot & PROT_WRITE != 0)).then(|| self.m.new_anon_vma(false));
+        let anon_vma =
+            (!v.shared && (file.is_none() || v.prot & PROT_WRITE != 0)).then(|| self.m.new_anon_vma(v.apart));
         self.vma_link(id, Vma { start: v.start, end: v.end, flags, pgoff, file, anon_vma, special: None });
         if let Some(f) = file {
             self.m.put_open(f.open);
@@ -154,6 +160,7 @@ mod tests {
             shared: false,
             file: None,
             grows_down: false,
+            apart: false,
         };
         k.adopt_vma(pid, lib).unwrap();
         assert_eq!(k.adopt_vdso(pid, 0x7fff_f7fc_2000), Err(Errno::EEXIST));
@@ -181,6 +188,7 @@ mod tests {
             shared: false,
             file: None,
             grows_down: true,
+            apart: false,
         };
         k.adopt_vma(pid, stack).unwrap();
         assert_eq!(k.adopt_space(pid, crate::space::UserSpace::x86_64()), Err(Errno::EBUSY));

@@ -13,7 +13,7 @@
 //! `[ Process PID=N runs in 32 bit mode. ]` before its first call makes the attached
 //! process an ia32 compat one.
 
-use super::undo::{covers, effect_of, made_by, overlap, undo};
+use super::undo::{covers, effect_of, kept_apart, made_by, overlap, undo};
 use super::*;
 use crate::unknowns::{AttachedStart, AttachedUnknowns, MapsLine};
 use mm::layout::page_floor;
@@ -134,7 +134,7 @@ impl Replayer {
             self.attached_installed.insert(tpid);
             let a = b.value;
             for v in &a.vmas {
-                self.adopt_line(pid, v);
+                self.adopt_line(pid, v, a.apart.contains(&v.start));
             }
             let stack = a.vmas.iter().find(|v| v.name == "[stack]").map(|v| v.end - PAGE_SIZE);
             let heap = a.heap.or(known.brk.map(|b| (b.value, b.value)));
@@ -143,7 +143,7 @@ impl Replayer {
         }
         for b in known.touched {
             let (start, end, prot) = b.value;
-            let v = mm::AdoptedVma { start, end, prot, shared: false, file: None, grows_down: false };
+            let v = mm::AdoptedVma { start, end, prot, shared: false, file: None, grows_down: false, apart: false };
             let _ = self.k.adopt_vma(pid, v);
         }
         if let Some(b) = self.learned.execs.get(&ATTACHED).and_then(|u| u.mmap_rnd) {
@@ -173,7 +173,9 @@ impl Replayer {
     }
 
     /// Installs one mapping of an attached process as its maps line shows it.
-    pub(super) fn adopt_line(&mut self, pid: Pid, v: &crate::unknowns::MapsLine) {
+    /// `apart`: a mapping the trace placed next to it was not merged with it (see
+    /// [`mm::AdoptedVma::apart`]).
+    pub(super) fn adopt_line(&mut self, pid: Pid, v: &crate::unknowns::MapsLine, apart: bool) {
         let p = v.perms.as_bytes();
         let prot = (if p.first() == Some(&b'r') { PROT_READ } else { 0 })
             | (if p.get(1) == Some(&b'w') { PROT_WRITE } else { 0 })
@@ -192,7 +194,7 @@ impl Replayer {
             "[vvar_vclock]" | "[vdso]" | "[vsyscall]" => {}
             _ => {
                 let grows_down = v.name == "[stack]";
-                let a = mm::AdoptedVma { start: v.start, end: v.end, prot, shared, file, grows_down };
+                let a = mm::AdoptedVma { start: v.start, end: v.end, prot, shared, file, grows_down, apart };
                 if let Err(e) = self.k.adopt_vma(pid, a) {
                     self.error(format!(
                         "cannot install the attached process's mapping {:#x}-{:#x}: {e}",
@@ -386,8 +388,9 @@ impl Replayer {
             }
         }
         let undone = history.len();
+        let apart = kept_apart(&read, history, &vmas);
         let u = self.attached_unknowns_mut(key);
-        u.start = Some(Bound { value: AttachedStart { vmas, mmap_base, heap, undone }, line });
+        u.start = Some(Bound { value: AttachedStart { vmas, mmap_base, heap, undone, apart }, line });
         // The whole address space supersedes what single calls showed of it.
         u.touched.clear();
     }

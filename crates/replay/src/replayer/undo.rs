@@ -202,6 +202,46 @@ pub(super) fn made_by(effects: &[Effect]) -> Vec<(u64, u64)> {
     made
 }
 
+/// The starts of the anonymous private mappings at the attach (`start`) that a mapping the
+/// trace placed right next to them, with the same permissions, did not merge with: the read
+/// shows the edge between them, and no other call of the trace has an edge there (an
+/// mprotect or munmap would have made one).
+pub(super) fn kept_apart(read: &[MapsLine], effects: &[Effect], start: &[MapsLine]) -> Vec<u64> {
+    let plain = |l: &MapsLine| l.ino == 0 && l.name.is_empty() && l.perms.ends_with('p');
+    let edges = |e: &Effect| -> Vec<u64> {
+        match *e {
+            Effect::Map { start, end } | Effect::Unmap { start, end } | Effect::Protect { start, end, .. } => {
+                vec![start, end]
+            }
+            Effect::Remap { old, old_len, new, new_len, .. } => {
+                vec![old, old.saturating_add(old_len), new, new.saturating_add(new_len)]
+            }
+            Effect::Brk { .. } => Vec::new(),
+        }
+    };
+    let mut out = Vec::new();
+    for (i, e) in effects.iter().enumerate() {
+        let Effect::Map { start: s, end: e_ } = *e else { continue };
+        for at in [s, e_] {
+            let others = effects.iter().enumerate().any(|(j, o)| j != i && edges(o).contains(&at));
+            let below = read.iter().find(|l| l.end == at);
+            let above = read.iter().find(|l| l.start == at);
+            let (Some(below), Some(above)) = (below, above) else { continue };
+            if others || !plain(below) || !plain(above) || below.perms != above.perms {
+                continue;
+            }
+            // The side the trace did not map is the one at the attach.
+            let old = if at == s { start.iter().find(|l| l.end == at) } else { start.iter().find(|l| l.start == at) };
+            if let Some(old) = old.filter(|l| plain(l) && l.perms == below.perms) {
+                out.push(old.start);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Whether the mappings `lines` cover every range of `ranges`.
 pub(super) fn covers(lines: &[MapsLine], ranges: &[(u64, u64)]) -> bool {
     let mut sorted: Vec<MapsLine> = lines.to_vec();
@@ -342,6 +382,33 @@ mod tests {
         assert!(!covers(&read[..2], &made_by(&effects)));
         assert!(overlap(&[(0x1000, 0x3000)], &[(0x2000, 0x2001)]));
         assert!(!overlap(&[(0x1000, 0x3000)], &[(0x3000, 0x4000)]));
+    }
+
+    #[test]
+    fn a_new_neighbour_left_unmerged_sets_the_old_mapping_apart() {
+        let read = [
+            line(0x10000, 0x20000, "rw-p", ""),
+            line(0x20000, 0x22000, "rw-p", ""),
+            line(0x22000, 0x30000, "rw-p", ""),
+            line(0x40000, 0x50000, "rw-p", ""),
+            line(0x50000, 0x52000, "rw-p", ""),
+        ];
+        // The trace mapped 0x10000 next to 0x20000 (apart), 0x22000 above it (apart too),
+        // and 0x40000 below 0x50000, then protected the page at the edge (the edge is the
+        // mprotect's, not proof of anything).
+        let effects = [
+            Effect::Map { start: 0x10000, end: 0x20000 },
+            Effect::Map { start: 0x22000, end: 0x30000 },
+            Effect::Map { start: 0x40000, end: 0x50000 },
+            Effect::Protect { start: 0x4f000, end: 0x50000, prot: PROT_READ | PROT_WRITE },
+        ];
+        let (start, _) = undo(&read, &effects);
+        assert_eq!(kept_apart(&read, &effects, &start), vec![0x20000]);
+        // A new mapping with other permissions says nothing.
+        let read = [line(0x10000, 0x20000, "r--p", ""), line(0x20000, 0x22000, "rw-p", "")];
+        let effects = [Effect::Map { start: 0x10000, end: 0x20000 }];
+        let (start, _) = undo(&read, &effects);
+        assert!(kept_apart(&read, &effects, &start).is_empty());
     }
 
     #[test]
