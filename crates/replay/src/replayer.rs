@@ -234,6 +234,10 @@ pub struct Replayer {
     /// A task of an attached log, shown with no start, was taken for a process that calls
     /// a filter hid made (see `process_calls_shown`).
     found_blind: bool,
+    /// In an attached log: the tasks that called exit or exit_group themselves, and those
+    /// whose exit_group is ending their thread group now (see `note_exits`).
+    own_exit: HashSet<TracePid>,
+    exiting_groups: Vec<TracePid>,
     /// Tasks strace said run in 32-bit mode before their first call.
     compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
@@ -369,6 +373,8 @@ impl Replayer {
             attached_began: Vec::new(),
             attached_regrouped: false,
             found_blind: false,
+            own_exit: HashSet::default(),
+            exiting_groups: Vec::new(),
             compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
             smaps_seen: HashMap::default(),
@@ -561,6 +567,9 @@ impl Replayer {
                     self.attached_regrouped = true;
                 }
             }
+        }
+        if self.attach_log {
+            self.note_exits(tpid, ev);
         }
         match &ev.kind {
             EventKind::CallStarted { name, args } => {

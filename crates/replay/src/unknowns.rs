@@ -95,7 +95,7 @@ pub struct Learned {
     /// every thread of a process; `-p A -p B` names several): the task whose address space
     /// each shares, where a read of that address space showed the mappings the task made.
     /// A task not here is a process of its own.
-    pub attached_threads: BTreeMap<u32, Bound<u32>>,
+    pub attached_threads: BTreeMap<u32, Bound<(u32, SameProcess)>>,
     /// In a log whose first task began before it (no execve): the line of the first call
     /// that makes, replaces or ends a task. A filter would have hidden it, so the tasks
     /// the log shows no start of were attached to too (`strace -p`), not started by calls
@@ -128,6 +128,27 @@ pub struct LazyFreeSeen {
     pub moved: u64,
     /// Of the kept pages, how many the read showed referenced.
     pub referenced: u64,
+}
+
+/// What showed that two tasks a log attached to are threads of one process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SameProcess {
+    /// A whole maps read of one shows every mapping the other made and still has.
+    MapsRead,
+    /// One ended without calling exit or exit_group while the other's exit_group ran.
+    ExitGroup,
+    /// A call of one succeeded on memory that only the other's address space maps.
+    CallOnItsMemory,
+}
+
+impl fmt::Display for SameProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SameProcess::MapsRead => "a maps read shows the mappings one made in the other's address space",
+            SameProcess::ExitGroup => "one ended, without an exit of its own, by the other's exit_group",
+            SameProcess::CallOnItsMemory => "a call of one succeeded on memory only the other's address space maps",
+        })
+    }
 }
 
 /// What the log showed of one process's address space from before strace attached to it.
@@ -271,9 +292,8 @@ impl Learned {
         }
         for (task, b) in &self.attached_threads {
             out.push(format!(
-                "bound task {task} shares the address space of attached task {} (a maps read shows the mappings \
-                 it made) from line {}",
-                b.value, b.line
+                "bound task {task} shares the address space of attached task {} ({}) from line {}",
+                b.value.0, b.value.1, b.line
             ));
         }
         for (exec, u) in &self.execs {

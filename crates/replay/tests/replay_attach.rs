@@ -263,3 +263,30 @@ fn memory_kept_apart_from_new_neighbours() {
         assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
     }
 }
+
+/// A pool of threads made before the attach that map nothing (progs/attach_pool.c): one is
+/// ended by the main thread's exit_group, one frees memory only the main thread's address
+/// space maps, one opens a page of a reservation next to an arena (which merges with it).
+/// With randomization on, each is learned to be the process's thread, and everything is
+/// checked; with it off, memory another process started alike would map alike tells
+/// nothing, and no line is a mismatch either way.
+#[test]
+fn a_pool_of_threads_that_map_nothing() {
+    let dir = common::scratch("replay-attach", "pool");
+    let Some(exe) = common::compile("attach_pool", "attach_pool.c", &["-pthread"], &dir) else { return };
+    for unrandomized in [false, true] {
+        let name = format!("pool-{}", if unrandomized { "norandom" } else { "aslr" });
+        let Some(t) = record_attached(&name, &exe, &[], unrandomized, &["-v", "-s", "1048576"], &dir) else {
+            return;
+        };
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(&name, &r, 5);
+        let by =
+            |why: &str| r.bindings.iter().filter(|b| b.contains("shares the address space") && b.contains(why)).count();
+        assert!(by("exit_group") >= 1, "{name}: {:?}", r.bindings);
+        if !unrandomized {
+            assert_eq!(by("memory only the other's"), 2, "{name}: {:?}", r.bindings);
+            assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
+        }
+    }
+}

@@ -68,8 +68,11 @@ impl Kernel {
             }
             None => (None, v.start >> PAGE_SHIFT),
         };
-        let anon_vma =
-            (!v.shared && (file.is_none() || v.prot & PROT_WRITE != 0)).then(|| self.m.new_anon_vma(v.apart));
+        // Private memory that may have been written has pages of its own, so an anon_vma; a
+        // PROT_NONE reservation was never touched (else a later mprotect that opens part of
+        // it could not merge that part with the memory next to it, as Linux does).
+        let touched = v.prot & PROT_WRITE != 0 || (file.is_none() && v.prot != PROT_NONE);
+        let anon_vma = (!v.shared && touched).then(|| self.m.new_anon_vma(v.apart));
         self.vma_link(id, Vma { start: v.start, end: v.end, flags, pgoff, file, anon_vma, special: None });
         if let Some(f) = file {
             self.m.put_open(f.open);

@@ -15,7 +15,7 @@
 
 use super::undo::{covers, effect_of, kept_apart, made_by, overlap, undo};
 use super::*;
-use crate::unknowns::{AttachedStart, AttachedUnknowns, MapsLine};
+use crate::unknowns::{AttachedStart, AttachedUnknowns, MapsLine, SameProcess};
 use mm::layout::page_floor;
 use procfs::parse::parse_maps;
 
@@ -56,8 +56,12 @@ pub(super) fn a_process_call(name: &str) -> bool {
 impl Replayer {
     /// The task that began the attached process `tpid` is in (the key of its unknowns),
     /// while its address space is the one it had at the attach (no execve since).
+    /// None, too, for a process this run found to be another's thread: what it would learn
+    /// of its own is moot, and the next run starts it as that thread.
     pub(super) fn attached_key(&self, tpid: TracePid) -> Option<TracePid> {
-        self.exec_of(tpid).and_then(|(_, ctx)| ctx.attached)
+        self.exec_of(tpid)
+            .and_then(|(_, ctx)| ctx.attached)
+            .filter(|k| !self.learned.attached_threads.contains_key(&k.0))
     }
 
     /// What the runs have learned of the attached process that task `key` began.
@@ -159,7 +163,7 @@ impl Replayer {
     /// whose address space at the attach is learned as the first one's is.
     pub(super) fn start_found(&mut self, tpid: TracePid, execs: bool) {
         if let Some(b) = self.learned.attached_threads.get(&tpid.0).copied() {
-            if let Some(with) = self.procs.get(&TracePid(b.value)).cloned() {
+            if let Some(with) = self.procs.get(&TracePid(b.value.0)).cloned() {
                 if let Ok(pid) = self.k.clone_task(with.pid, true) {
                     self.tables[with.table].members.push(tpid);
                     self.procs.insert(tpid, Proc { pid, table: with.table, cwd: with.cwd });
@@ -202,6 +206,41 @@ impl Replayer {
                     ));
                 }
             }
+        }
+    }
+
+    /// A call of an attached task that succeeded on a range its own address space has only
+    /// because an earlier run learned it was mapped before the log (`touched`), while
+    /// exactly one other attached process maps it: the task is that process's thread.
+    pub(super) fn note_call_on_other_memory(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        let ranged = matches!(
+            c.name.as_ref(),
+            "mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync"
+        );
+        if !ranged || c.ret.value().is_none() || self.attached_began.len() < 2 {
+            return;
+        }
+        let Some(key) = self.attached_key(tpid) else { return };
+        let (addr, len) = (page_floor(c.arg_u64(0).unwrap_or(0)), c.arg_u64(1).unwrap_or(0));
+        let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
+        let learned = self
+            .attached_unknowns(key)
+            .is_some_and(|u| u.touched.iter().any(|b| b.value.0 <= addr && end <= b.value.1));
+        if !learned {
+            return;
+        }
+        let Some(owner) = self.sole_other_mapping(key, addr, end) else { return };
+        // Other attached processes whose address spaces are not known may map the range
+        // too: only where the owner's layout was randomized is that not to be expected
+        // (processes started alike with randomization off have alike layouts).
+        let randomized = self.attached_unknowns(owner).and_then(|u| u.start.as_ref()).is_some_and(|b| {
+            let Some(pid) = self.live_task_of(owner) else { return false };
+            let Ok(id) = self.k.mm_id(pid) else { return false };
+            let (Ok(m), rlimit) = (self.k.mm(pid), self.k.rlimit(id, mm::Rlimit::Stack)) else { return false };
+            b.value.mmap_base != m.space.mmap_base(rlimit, self.k.config().stack_guard_gap, false, 0)
+        });
+        if randomized {
+            self.bind_same_process(key, owner, SameProcess::CallOnItsMemory, line);
         }
     }
 
@@ -333,14 +372,129 @@ impl Replayer {
             if shown.iter().any(|(o, t)| o != other && overlap(t, theirs)) {
                 continue;
             }
-            let order = |t: TracePid| self.attached_began.iter().position(|&(b, _)| b == t);
-            let (later, earlier) = if order(*other) > order(key) { (*other, key) } else { (key, *other) };
-            self.learned.attached.remove(&later.0);
-            self.learned.attached_threads.insert(later.0, Bound { value: earlier.0, line });
-            bound = true;
+            bound |= self.bind_same_process(key, *other, SameProcess::MapsRead, line);
         }
         self.attached_regrouped |= bound;
         bound
+    }
+
+    /// In a log that attached to running processes, what the exits show of who shares an
+    /// address space: a task that ends (`+++ exited`) without having called exit or
+    /// exit_group itself was ended by another thread of its group calling exit_group, so
+    /// while exactly one task's exit_group is under way, the two are threads of one
+    /// process. Binds the later-begun one's process to the earlier's (see
+    /// `learn_attached_threads`).
+    pub(super) fn note_exits(&mut self, tpid: TracePid, ev: &Event) {
+        let name = match &ev.kind {
+            EventKind::CallStarted { name, .. } => name.as_str(),
+            EventKind::Syscall(c) => c.name.as_ref(),
+            EventKind::Exited { .. } => {
+                self.exiting_groups.retain(|&t| t != tpid);
+                if !self.own_exit.contains(&tpid) {
+                    if let [by] = self.exiting_groups[..] {
+                        if let (Some(a), Some(b)) = (self.attached_key(tpid), self.attached_key(by)) {
+                            self.bind_same_process(a, b, SameProcess::ExitGroup, ev.line);
+                        }
+                    }
+                }
+                return;
+            }
+            EventKind::Killed { .. } => {
+                self.exiting_groups.retain(|&t| t != tpid);
+                return;
+            }
+            _ => return,
+        };
+        match name {
+            "exit" => {
+                self.own_exit.insert(tpid);
+            }
+            "exit_group" => {
+                self.own_exit.insert(tpid);
+                if !self.exiting_groups.contains(&tpid) {
+                    self.exiting_groups.push(tpid);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The attached processes begun by tasks `a` and `b` are one, as line `line` shows
+    /// (`why`): the later-begun is bound to be a thread of the earlier. True when bound.
+    fn bind_same_process(&mut self, a: TracePid, b: TracePid, why: SameProcess, line: u64) -> bool {
+        let order = |t: TracePid| self.attached_began.iter().position(|&(x, _)| x == t);
+        let (Some(oa), Some(ob)) = (order(a), order(b)) else { return false };
+        if a == b {
+            return false;
+        }
+        let (later, earlier) = if oa > ob { (a, b) } else { (b, a) };
+        if self.learned.attached_threads.contains_key(&later.0) {
+            return false;
+        }
+        // What one side learned of the process's start stands for both when the other
+        // side's calls changed no mapping; otherwise it is learned again with them.
+        let changed = |t: TracePid| {
+            let id = self.attached_began.iter().find(|&&(x, _)| x == t).map(|&(_, id)| id);
+            id.and_then(|id| self.attach_history.get(&id)).is_some_and(|h| !h.is_empty())
+        };
+        let (later_changed, earlier_changed) = (changed(later), changed(earlier));
+        let theirs = self.learned.attached.remove(&later.0).unwrap_or_default();
+        let ours = self.learned.attached.entry(earlier.0).or_default();
+        if ours.start.is_none() && theirs.start.is_some() && !earlier_changed {
+            ours.start = theirs.start;
+            ours.brk = theirs.brk;
+        } else if later_changed {
+            ours.start = None;
+            ours.brk = None;
+        }
+        if ours.before.is_none() {
+            ours.before = theirs.before;
+        }
+        if ours.start.is_some() {
+            // The whole address space supersedes what single calls showed of it.
+            ours.touched.clear();
+        }
+        self.learned.attached_threads.insert(later.0, Bound { value: (earlier.0, why), line });
+        self.attached_regrouped = true;
+        true
+    }
+
+    /// A task still alive in the attached process that task `key` began, and its model pid.
+    fn live_task_of(&self, key: TracePid) -> Option<Pid> {
+        let mut live: Vec<(&TracePid, &Proc)> = self.procs.iter().collect();
+        live.sort_by_key(|(t, _)| **t);
+        live.into_iter().find(|(t, _)| self.attached_key(**t) == Some(key)).map(|(_, p)| p.pid)
+    }
+
+    /// The one attached process other than `key`'s that maps all of `[start, end)`, when
+    /// exactly one does.
+    fn sole_other_mapping(&self, key: TracePid, start: u64, end: u64) -> Option<TracePid> {
+        let maps_whole = |pid: Pid| {
+            let Ok(m) = self.k.mm(pid) else { return false };
+            let mut at = start;
+            for v in m.vmas.range(start, end) {
+                if v.start > at {
+                    return false;
+                }
+                at = v.end;
+            }
+            at >= end
+        };
+        let mut found: Option<TracePid> = None;
+        for &(other, _) in &self.attached_began {
+            if other == key || self.attached_key(other).is_some_and(|k| k != other) {
+                continue;
+            }
+            let Some(pid) = self.live_task_of(other) else { continue };
+            if !maps_whole(pid) {
+                continue;
+            }
+            if found.is_some() {
+                return None;
+            }
+            found = Some(other);
+        }
+        found
     }
 
     /// A read of an attached process's maps before its state at the attach is known: the

@@ -202,6 +202,9 @@ impl Replayer {
     }
 
     pub(super) fn syscall(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        if self.attach_log {
+            self.note_call_on_other_memory(tpid, line, c);
+        }
         self.note_attached_effect(tpid, c);
         if self.blind_call(tpid, line, c) {
             return;

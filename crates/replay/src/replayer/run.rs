@@ -171,7 +171,7 @@ fn replay_runs<'a, R: BufRead + Send + 'static>(
 }
 
 /// At most this many runs over a log.
-pub(super) const MAX_RUNS: u32 = 8;
+pub(super) const MAX_RUNS: u32 = 12;
 
 /// One run over the log with what earlier runs learned; returns its report and everything
 /// known at its end.
