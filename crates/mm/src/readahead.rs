@@ -65,11 +65,17 @@ impl Kernel {
             return Some(());
         }
         let size = f.size;
+        if pos >= size {
+            // Nothing to look up: the state stays as it was.
+            return Some(());
+        }
         let last_index = pos.saturating_add(count).div_ceil(PAGE_SIZE);
-        let end = pos.saturating_add(count.min(got)).min(size);
+        let req_end = pos.saturating_add(count).min(size);
+        // Where the copy stopped: the request's end, or short of it (EFAULT), after which
+        // no more pages are looked up.
+        let copied_end = pos.saturating_add(got.min(count)).min(req_end);
         let mut at = pos;
-        let mut read_any = false;
-        while at < end {
+        loop {
             let index = at >> PAGE_SHIFT;
             if !self.m.file(file).page_cached(index) {
                 self.sync_readahead(o, file, index, last_index - index)?;
@@ -85,17 +91,19 @@ impl Kernel {
             if self.take_readahead_mark(file, last) {
                 self.async_readahead(o, file, last, last_index - last)?;
             }
-            at = ((last + 1) << PAGE_SHIFT).min(end);
-            read_any = true;
+            let batch_end = ((last + 1) << PAGE_SHIFT).min(req_end);
+            if copied_end < batch_end || batch_end >= req_end {
+                break;
+            }
+            at = batch_end;
         }
-        if read_any {
-            self.m.open_file_mut(o).ra.prev_pos = Some(end);
-        }
+        // Even a read that copied nothing (EFAULT) leaves the position it stopped at.
+        self.m.open_file_mut(o).ra.prev_pos = Some(copied_end);
         Some(())
     }
 
     /// The device's largest readahead window, in pages.
-    fn ra_pages(&self) -> u64 {
+    pub(crate) fn ra_pages(&self) -> u64 {
         (self.m.config.read_ahead_kb >> (PAGE_SHIFT - 10)).max(1)
     }
 
@@ -147,7 +155,7 @@ impl Kernel {
     }
 
     /// page_cache_async_ra: a read reached the marked page `index`, wanting `req` pages.
-    fn async_readahead(&mut self, o: OpenFileId, file: FileId, index: u64, req: u64) -> Option<()> {
+    pub(crate) fn async_readahead(&mut self, o: OpenFileId, file: FileId, index: u64, req: u64) -> Option<()> {
         let max = self.ra_pages();
         let mut ra = self.m.open_file(o).ra;
         if index == ra.start + ra.size - ra.async_size {
@@ -175,7 +183,10 @@ impl Kernel {
 
     /// Reads `nr` pages from `index` into the page cache (do_page_cache_ra), skipping those
     /// there, stopping at the end of the file, and marks the page `lookahead` pages before
-    /// the window's end.
+    /// the window's end: the end of the window asked for, not of the part of it inside
+    /// the file (page_cache_ra_order places the mark before it trims at EOF; measured on
+    /// 6.18 ext4: a 16-page file read at 0 after a 1-byte read there marks page 4, which
+    /// fault-around then leaves unmapped).
     fn read_window(&mut self, file: FileId, index: u64, nr: u64, lookahead: u64) -> Option<()> {
         let size = self.m.file(file).size;
         if size == 0 {
@@ -185,8 +196,8 @@ impl Kernel {
         if index > end_index {
             return Some(());
         }
-        let nr = nr.min(end_index - index + 1);
         let mark = nr.checked_sub(lookahead).filter(|_| lookahead > 0);
+        let nr = nr.min(end_index - index + 1);
         for i in 0..nr {
             if self.m.file(file).page_cached(index + i) {
                 continue;

@@ -15,7 +15,10 @@ use std::process::Command;
 /// `MMSIM_RANDPROG_STEPS`, default 40), or a fixed set: seeds 1-12 of 40 steps, and longer
 /// seeds that once found a bug (46: read(2) readahead; 47: a write to /dev/null faulting in a
 /// page it never reads; 101: readahead; 156: a write from memory the C library wrote;
-/// 194: a read into memory without PROT_READ, whose bytes strace could not dump).
+/// 194: a read into memory without PROT_READ, whose bytes strace could not dump; 82: strace
+/// faulting in the first page of a buffer it could not dump whole; 48: a read that failed
+/// with EFAULT moving the readahead position; 133: the readahead mark past the end of the
+/// file, which fault-around leaves unmapped).
 fn seeds() -> Vec<(u64, u32)> {
     let steps = std::env::var("MMSIM_RANDPROG_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
     let parsed = std::env::var("MMSIM_RANDPROG_SEEDS").ok().and_then(|s| {
@@ -24,7 +27,7 @@ fn seeds() -> Vec<(u64, u32)> {
     });
     match parsed {
         Some(range) => range.map(|s| (s, steps)).collect(),
-        None => (1..13).map(|s| (s, 40)).chain([46, 47, 101, 156, 194].map(|s| (s, 80))).collect(),
+        None => (1..13).map(|s| (s, 40)).chain([46, 47, 48, 82, 101, 133, 156, 194].map(|s| (s, 80))).collect(),
     }
 }
 

@@ -283,3 +283,15 @@ fn readahead_of_reads_as_mincore_shows_it() {
     assert_eq!(mincores, 24);
     assert_clean("readahead", &replay_file(&t, Mode::Strict), 40);
 }
+
+/// The page readahead marks, as fault-around shows it (see tests/progs/readahead_marks.c):
+/// the mark goes where the window asked for places it, even past the end of the file; a
+/// read that failed with EFAULT still moved the readahead state's position; fault-around
+/// leaves the marked page unmapped. Strict: smaps shows each mapping's resident pages.
+#[test]
+fn readahead_marks_as_fault_around_shows_them() {
+    let dir = scratch("replay-real", "readahead_marks_as_fault_around_shows_them");
+    let Some(exe) = compile("readahead_marks", "readahead_marks.c", &[], &dir) else { return };
+    let Some(t) = record("readahead_marks", &[exe.to_str().unwrap()], true, &dir) else { return };
+    assert_clean("readahead_marks", &replay_file(&t, Mode::Strict), 20);
+}

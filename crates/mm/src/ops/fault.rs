@@ -506,7 +506,9 @@ impl Kernel {
             let entries = self.m.frames.table(table);
             for (idx, cached) in (idx_lo..).zip(in_cache) {
                 let i = ((lo + ((idx - idx_lo) << PAGE_SHIFT) - table_base) >> PAGE_SHIFT) as usize;
-                if entries[i] == 0 {
+                // A page readahead marked is left for a real fault, which starts the next
+                // window (filemap_map_pages skips PG_readahead folios).
+                if entries[i] == 0 && !file.ra_marks.contains(&idx) {
                     match cached {
                         Some(pfn) => to_map.push((i, idx, Some(pfn))),
                         None if file.page_cached(idx) => to_map.push((i, idx, None)),
@@ -571,6 +573,15 @@ impl Kernel {
         let writable_now = self.read_maps_writable(vma);
         let mut mapped = self.fault_around(id, vma, va)?;
         let index = vma.page_index(va);
+        if !self.pte(id, va).mapped() && !vma.flags.contains(VmFlags::RAND_READ) {
+            // The page readahead marked, reached by a fault: the next window is read ahead
+            // through the mapping's open file (do_async_mmap_readahead).
+            let open = vma.file.expect("file VMA").open;
+            if self.m.file_mut(file_id).ra_marks.remove(&index) {
+                let max = self.ra_pages();
+                self.async_readahead(open, file_id, index, max).ok_or(FaultError::Oom)?;
+            }
+        }
         let mut major = false;
         if !self.pte(id, va).mapped() && self.m.read_around(file_id, index).ok_or(FaultError::Oom)? {
             // filemap_fault dropped the mmap lock to read the window in and asked for a

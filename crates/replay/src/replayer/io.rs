@@ -159,6 +159,41 @@ impl Replayer {
         }
     }
 
+    /// strace read the `n` bytes at `buf` to dump them (process_vm_readv) and printed
+    /// nothing: it stopped at a page it could not read (unmapped, or without VM_READ; a
+    /// write to /dev/null succeeds without reading its buffer), and the pages before that
+    /// one were faulted in by its read.
+    fn tracer_read_prefix(&mut self, pid: Pid, buf: u64, n: u64) {
+        let mut done = 0;
+        while done < n {
+            let len = (n - done).min(IO_PIECE);
+            match self.k.process_vm_read(pid, buf.wrapping_add(done), len) {
+                Ok(b) if b.len() as u64 == len => done += len,
+                _ => break,
+            }
+        }
+    }
+
+    /// The page-cache side of read or pread64 `c` of task `tpid` that copied `got` bytes
+    /// (none for EFAULT: the pages are looked up, and read ahead, before the copy fails).
+    fn read_ahead_of(&mut self, tpid: TracePid, c: &Syscall, got: u64) {
+        let Some(fd) = c.arg_u64(0) else { return };
+        let table = self.procs[&tpid].table;
+        if !matches!(self.tables[table].kinds.get(&(fd as i32)), Some(FdKind::File(_))) {
+            return;
+        }
+        let pid = self.mpid(tpid);
+        let Some(o) = self.k.fd_description(pid, fd as i32) else { return };
+        let at = match c.name.as_ref() {
+            "pread64" => c.arg_u64(3),
+            "read" => Some(self.positions.get(&o).copied().unwrap_or(0)),
+            _ => None,
+        };
+        if let (Some(at), Some(count)) = (at, c.arg_u64(2)) {
+            let _ = self.k.read_ahead(o, at, count, got);
+        }
+    }
+
     /// Whether descriptor `fd` of task `tpid` is a pipe end.
     pub(super) fn is_pipe(&self, tpid: TracePid, fd: Option<u64>) -> bool {
         let table = self.procs[&tpid].table;
@@ -253,18 +288,8 @@ impl Replayer {
             }
         }
         // The pages the read and its readahead brought into the page cache.
-        if let (Some(FdKind::File(_)), Some(got)) = (&kind, c.ret.value()) {
-            let pid = self.mpid(tpid);
-            if let Some(o) = self.k.fd_description(pid, fd as i32) {
-                let at = match c.name.as_ref() {
-                    "pread64" => c.arg_u64(3),
-                    "read" => Some(self.positions.get(&o).copied().unwrap_or(0)),
-                    _ => None,
-                };
-                if let (Some(at), Some(count)) = (at, c.arg_u64(2)) {
-                    let _ = self.k.read_ahead(o, at, count, got);
-                }
-            }
+        if let Some(got) = c.ret.value() {
+            self.read_ahead_of(tpid, c, got);
         }
         // Advance the file position of ordinary reads.
         if let (Some(FdKind::File(_)), Some(n), "read") = (&kind, c.ret.value(), c.name.as_ref()) {
@@ -343,6 +368,10 @@ impl Replayer {
                     if io.bytes.is_empty() && n > 0 && !discards && self.unreadable_for_tracer(pid, buf) {
                         self.fault_in_user_bytes(pid, buf, n);
                     }
+                    if io.bytes.is_empty() && n > 0 {
+                        // strace's try read the pages before the first it could not.
+                        self.tracer_read_prefix(pid, buf, n);
+                    }
                     if self.opts.mode >= Mode::Strict && !io.bytes.is_empty() {
                         self.bind_loader_bytes(pid, buf, &data);
                         let got = self.user_bytes_differ(pid, buf, &data, n);
@@ -372,6 +401,9 @@ impl Replayer {
             }
             Ret::Error { ref errno, .. } if errno == "EFAULT" => {
                 let len = c.arg_u64(2).unwrap_or(1);
+                if reading && mm::access_ok(buf, len) {
+                    self.read_ahead_of(io.tpid, c, 0);
+                }
                 let pipe = self.is_pipe(io.tpid, c.arg_u64(0));
                 let got = self.efault_copy(pid, reading, pipe, buf, len);
                 self.check(io.line, &format!("{} at {buf:#x}", c.name), &c.ret, got.map(|_| 0));

@@ -1,0 +1,53 @@
+/* The page read(2)'s readahead marks (PG_readahead), seen through fault-around: a fault
+ * on a file mapping maps the cached pages around it, except a marked one, which is left
+ * for a fault of its own to start the next window. For each case: a sparse file with two
+ * pages written, a first read at 0 (of one byte, into a good or a bad buffer: a read that
+ * fails with EFAULT still leaves the position it stopped at, so the next read is
+ * sequential), a second read at 0 of a few pages, then a private mapping of the first 8
+ * pages, faulted by a write(2) from it; mincore shows the page cache and smaps what the
+ * fault mapped. Memory is touched only through system calls (a strict replay sees it). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static void one(int n, int pages, int first, int bad_first, int second) {
+    static char buf[1 << 16];
+    char name[32];
+    static char text[1 << 16];
+    unsigned char vec[64];
+    snprintf(name, sizeof name, "marks%d.dat", n);
+    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int sink = open("marks.out", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || sink < 0 || ftruncate(fd, pages * 4096L))
+        exit(1);
+    pwrite(fd, "written page", 12, 0);
+    pwrite(fd, "written page", 12, 0x5000);
+    if (first)
+        pread(fd, bad_first ? (char *)16 : buf, first, 0);
+    pread(fd, buf, second, 0);
+    char *q = mmap(0, 8 * 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (q == MAP_FAILED)
+        exit(1);
+    mincore(q, 8 * 4096, vec);
+    write(sink, q, 1);
+    int s = open("/proc/self/smaps", O_RDONLY);
+    while (read(s, text, sizeof text) > 0)
+        ;
+    close(s);
+    munmap(q, 8 * 4096);
+    close(sink);
+    close(fd);
+    unlink(name);
+    unlink("marks.out");
+}
+
+int main(void) {
+    one(0, 16, 1, 0, 16384);
+    one(1, 16, 1, 1, 16384);
+    one(2, 16, 1, 0, 10240);
+    one(3, 16, 0, 0, 16384);
+    one(4, 32, 1, 0, 8192);
+    return 0;
+}
