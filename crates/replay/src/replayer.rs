@@ -37,6 +37,7 @@ mod reorder;
 mod run;
 mod seq;
 mod undo;
+mod unwritten;
 pub(crate) use fds::join as join_path;
 use process::*;
 use reorder::*;
@@ -238,6 +239,9 @@ pub struct Replayer {
     /// whose exit_group is ending their thread group now (see `note_exits`).
     own_exit: HashSet<TracePid>,
     exiting_groups: Vec<TracePid>,
+    /// The writes the replay assumed a program made with plain stores: address and line
+    /// (see `unwritten`).
+    assumed_writes: Vec<(u64, u64)>,
     /// Tasks strace said run in 32-bit mode before their first call.
     compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
@@ -375,6 +379,7 @@ impl Replayer {
             found_blind: false,
             own_exit: HashSet::default(),
             exiting_groups: Vec::new(),
+            assumed_writes: Vec::new(),
             compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
             smaps_seen: HashMap::default(),

@@ -101,6 +101,11 @@ pub struct Learned {
     /// the log shows no start of were attached to too (`strace -p`), not started by calls
     /// a filter hid.
     pub process_calls_shown: Option<u64>,
+    /// Writes the replay assumed a program made with plain stores (by the line that made
+    /// the mapping) that a maps read showed did not happen: a fork's copy of the memory
+    /// merged with a new neighbour, as a copy of memory never written does. The value is
+    /// the line of that read.
+    pub unwritten: BTreeMap<u64, Bound<u64>>,
     /// States of pages MADV_FREE freed that smaps reads showed differing from the model's:
     /// the move to the lazy-free list waits in a per-CPU batch until something drains it,
     /// and reclaim may discard a lazily free page or make it swap-backed again, each at a
@@ -216,6 +221,7 @@ impl Learned {
             + self.attached.values().map(AttachedUnknowns::len).sum::<usize>()
             + self.attached_threads.len()
             + usize::from(self.process_calls_shown.is_some())
+            + self.unwritten.len()
             + self.lazyfree_seen.len()
             + self.swap_cache_seen.len()
     }
@@ -288,6 +294,13 @@ impl Learned {
             out.push(format!(
                 "bound no filter hid how tasks began (a call that starts or ends one is shown) from line {line}: \
                  tasks shown with no start were attached to"
+            ));
+        }
+        for (at, b) in &self.unwritten {
+            out.push(format!(
+                "bound the memory the call at line {at} made was not written (a maps read shows a merge only \
+                 memory never written allows) from line {}",
+                b.line
             ));
         }
         for (task, b) in &self.attached_threads {

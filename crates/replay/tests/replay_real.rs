@@ -295,3 +295,30 @@ fn readahead_marks_as_fault_around_shows_them() {
     let Some(t) = record("readahead_marks", &[exe.to_str().unwrap()], true, &dir) else { return };
     assert_clean("readahead_marks", &replay_file(&t, Mode::Strict), 20);
 }
+
+/// Private writable memory never written, which a plain trace cannot tell from memory the
+/// program writes with plain stores (see tests/progs/unwritten.c): the replay assumes
+/// such memory written, and a maps read showing a merge only unwritten memory allows (a
+/// read-only neighbour after mprotect; a new neighbour of a fork's copy) binds that it was
+/// not. Recorded as a user records: plain `strace -f`, ASLR on, whole strings.
+#[test]
+fn memory_a_program_never_wrote() {
+    let dir = scratch("replay-real", "memory_a_program_never_wrote");
+    let Some(exe) = compile("unwritten", "unwritten.c", &[], &dir) else { return };
+    if !hostreq::need_tools("memory a program never wrote", &["strace"]) {
+        return;
+    }
+    let t = dir.join("unwritten.trace");
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-s", "65536", "-o"])
+        .arg(&t)
+        .arg(&exe)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = replay_file(&t, Mode::Verify);
+    assert_clean("unwritten", &r, 10);
+    let unwritten = r.bindings.iter().filter(|b| b.contains("was not written")).count();
+    assert_eq!(unwritten, 2, "{:?}", r.bindings);
+}

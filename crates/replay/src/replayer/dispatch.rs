@@ -461,8 +461,9 @@ impl Replayer {
     /// no new neighbour, as it does not on Linux).
     pub(super) fn program_writes(&mut self, pid: Pid, addr: u64) {
         let before_start = self.k.mm_id(pid).is_ok_and(|id| !self.started.contains(&id));
-        if self.opts.mode != Mode::Strict || before_start {
+        if (self.opts.mode != Mode::Strict || before_start) && !self.write_disproved() {
             let _ = self.k.assume_written(pid, addr);
+            self.note_assumed_write(addr);
         }
     }
 

@@ -189,6 +189,9 @@ impl Replayer {
         if want == got || earlier_matches {
             self.report.passed += 1;
         } else {
+            if what == ProcText::Maps {
+                self.learn_unwritten(target, line, &text, &|t: &str| part(t) == want);
+            }
             if what == ProcText::Smaps {
                 self.learn_unshare_dirt(target, line, &want, &got);
             }
