@@ -287,7 +287,11 @@ impl Machine {
             self.file(file).read_source_page(index, &mut data);
             self.frames.fill(pfn, &data);
         }
-        self.file_mut(file).cache.insert(index, pfn);
+        let f = self.file_mut(file);
+        f.cache.insert(index, pfn);
+        // A readahead mark went with the page when it left the cache; a page read in anew
+        // carries none unless the window reading it sets one (see `readahead`).
+        f.ra_marks.remove(&index);
         Some((pfn, read))
     }
 

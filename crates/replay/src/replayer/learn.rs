@@ -82,6 +82,29 @@ fn cut_maps_range(text: &str) -> Option<(u64, CutEnd)> {
     Some((start, end))
 }
 
+/// Whether `piece`, what strace showed of a read of a maps text at byte `pos` (cut inside
+/// its first line), could be text `text` there but for where that mapping lies: `text`
+/// has a line beginning at `pos` with the permissions and size the piece shows (its
+/// addresses are what a read there binds).
+pub(super) fn piece_fits_line(text: &str, pos: u64, piece: &[u8]) -> bool {
+    let piece = String::from_utf8_lossy(piece);
+    if piece.contains('\n') {
+        // Not a piece strace cut inside its first line: whole lines are compared whole.
+        return false;
+    }
+    let (Some(model), Some((start, end))) =
+        (usize::try_from(pos).ok().and_then(|p| maps_line_at(text, p)), cut_maps_range(&piece))
+    else {
+        return false;
+    };
+    let size = model.end.wrapping_sub(model.start);
+    let size_fits = match end {
+        CutEnd::Whole(e) => e.wrapping_sub(start) == size,
+        CutEnd::Prefix(digits) => format!("{:x}", start.wrapping_add(size)).starts_with(&digits),
+    };
+    size_fits && model.perms.starts_with(shown_perms(&piece))
+}
+
 pub(super) use mm::layout::page_floor;
 use mm::layout::PMD_SIZE;
 

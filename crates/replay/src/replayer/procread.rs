@@ -190,7 +190,11 @@ impl Replayer {
             self.report.passed += 1;
         } else {
             if what == ProcText::Maps {
-                self.learn_unwritten(target, line, &text, &|t: &str| part(t) == want);
+                // (Or fits a line there that the read binds the addresses of.)
+                let fits = |t: &str| part(t) == want || learn::piece_fits_line(t, pos, data);
+                if !fits(&text) {
+                    self.learn_unwritten(target, line, &text, &fits);
+                }
             }
             if what == ProcText::Smaps {
                 self.learn_unshare_dirt(target, line, &want, &got);
