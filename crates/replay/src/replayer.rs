@@ -226,6 +226,8 @@ pub struct Replayer {
     /// The log attached to running processes: a task whose start it does not show is one
     /// more of them (or a thread of one), not a process a hidden fork made.
     attach_log: bool,
+    /// The log's first line named no task: strace traced one task (no `-f`, one `-p`).
+    unprefixed: bool,
     /// The tasks that began attached processes, in the order their first lines came, with
     /// the address space each began in (the key of its history).
     attached_began: Vec<(TracePid, MmId)>,
@@ -374,6 +376,7 @@ impl Replayer {
             attach_history: HashMap::default(),
             attached_installed: HashSet::default(),
             attach_log: false,
+            unprefixed: false,
             attached_began: Vec::new(),
             attached_regrouped: false,
             found_blind: false,
@@ -528,6 +531,9 @@ impl Replayer {
             if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) {
                 let first = self.root.is_none();
                 self.start_root(tpid);
+                if first {
+                    self.unprefixed = ev.pid.is_none();
+                }
                 if first && !is_exec(ev) {
                     self.attach_log = true;
                     self.start_attached(tpid);

@@ -251,11 +251,10 @@ impl Learned {
             out.push(format!("bound legacy mmap layout at start = {} from line {}", b.value, b.line));
         }
         for (pid, a) in &self.attached {
+            // The key 0: the task of a log whose lines name none (one task traced).
+            let whose = if *pid == 0 { "the traced".to_string() } else { format!("task {pid}'s") };
             if let Some(b) = a.before {
-                out.push(format!(
-                    "bound task {pid}'s process existed before the trace (attached) from line {}",
-                    b.line
-                ));
+                out.push(format!("bound {whose} process existed before the trace (attached) from line {}", b.line));
             }
             if let Some(b) = &a.start {
                 let s = &b.value;

@@ -62,6 +62,35 @@ impl Replayer {
         ));
     }
 
+    /// Whether `tpid` is the one task of a log that attached to a running process without
+    /// following its threads (strace printed no task ids: `strace -p PID` without `-f`), and
+    /// its start is known: the process's other threads may change its address space with
+    /// calls the trace does not show.
+    pub(super) fn others_untraced(&self, tpid: TracePid) -> bool {
+        self.attach_log
+            && self.unprefixed
+            && self.attached_key(tpid).and_then(|k| self.learned.attached.get(&k.0)).is_some_and(|u| u.start.is_some())
+    }
+
+    /// A maps read of `target` that the model's text does not match, where the process's
+    /// other threads are not traced (see [`Self::others_untraced`]): from here on the replay
+    /// follows that address space, and the read is not checkable. True when so.
+    pub(super) fn maps_changed_by_untraced(&mut self, reader: TracePid, target: TracePid, line: u64) -> bool {
+        if !self.others_untraced(target) {
+            return false;
+        }
+        let Some(pid) = self.procs.get(&target).map(|p| p.pid) else { return false };
+        let Ok(id) = self.k.mm_id(pid) else { return false };
+        self.blind.insert(id);
+        self.unchecked(MAPS_READ);
+        self.report.notes.push(format!(
+            "line {line}: pid {reader}'s maps read shows an address space the model does not have, and strace -p \
+             without -f traced one thread of a process whose other threads' calls are not in the trace: from \
+             here on the replay follows that address space"
+        ));
+        true
+    }
+
     /// Whether task `tpid`'s address space is one whose start the trace does not show.
     pub(super) fn blind_task(&self, tpid: TracePid) -> bool {
         let Some(p) = self.procs.get(&tpid) else { return false };
@@ -118,8 +147,12 @@ impl Replayer {
             self.unchecked(UNSEEN_START);
             return Some(true);
         }
-        // A process attached to (`strace -p`) is learned by the runs (see `learn`).
-        if !self.hidden.calls_hidden || self.execs.get(&id).is_some_and(|e| e.line == super::ATTACHED) {
+        // A process attached to (`strace -p`) is learned by the runs (see `learn`), until
+        // its start is known; then, where strace traced only one of its threads, the others'
+        // calls are what the trace hides.
+        let untraced = self.others_untraced(tpid);
+        let attached = self.execs.get(&id).is_some_and(|e| e.line == super::ATTACHED);
+        if !untraced && (!self.hidden.calls_hidden || attached) {
             return None;
         }
         let arg = |i| c.arg_u64(i).unwrap_or(0);
@@ -152,9 +185,15 @@ impl Replayer {
         {
             self.blind.insert(id);
             self.unchecked(HIDDEN);
+            let why = if untraced {
+                "strace -p without -f traced one thread of a process whose other threads' calls are not in \
+                 the trace"
+            } else {
+                "the trace hides calls"
+            };
             self.report.notes.push(format!(
-                "line {line}: pid {tpid}'s {} shows an address space the model does not have, and the trace \
-                 hides calls: from here on the replay follows that address space",
+                "line {line}: pid {tpid}'s {} shows an address space the model does not have, and {why}: from \
+                 here on the replay follows that address space",
                 c.name
             ));
         }

@@ -58,15 +58,17 @@ pub fn record_attached(
     flags: &[&str],
     dir: &Path,
 ) -> Option<PathBuf> {
-    record_attached_many(name, &[(exe, args)], unrandomized, flags, dir)
+    record_attached_many(name, &[(exe, args)], unrandomized, true, flags, dir)
 }
 
 /// [`record_attached`] of several programs at once: each is started and says "ready", one
-/// strace attaches to all (`-p A -p B ...`), then each is sent its line to go on.
+/// strace attaches to all (`-p A -p B ...`, with `-f` when `follow`), then each is sent its
+/// line to go on.
 pub fn record_attached_many(
     name: &str,
     progs: &[(&Path, &[&str])],
     unrandomized: bool,
+    follow: bool,
     flags: &[&str],
     dir: &Path,
 ) -> Option<PathBuf> {
@@ -92,7 +94,10 @@ pub fn record_attached_many(
         running.push(prog);
     }
     let mut strace = Command::new("strace");
-    strace.arg("-f").args(flags).arg("-o").arg(&out);
+    if follow {
+        strace.arg("-f");
+    }
+    strace.args(flags).arg("-o").arg(&out);
     for prog in &running {
         strace.arg("-p").arg(prog.id().to_string());
     }

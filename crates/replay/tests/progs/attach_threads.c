@@ -2,7 +2,8 @@
  * attaches every thread: the trace never shows the thread's creation). It says "ready" on
  * stdout and waits for a line on stdin; then the main thread maps memory and wakes the
  * worker, which maps and unmaps memory of its own and ends; the main thread maps again and
- * (with an argument "maps") reads its maps. */
+ * (with an argument "maps") reads its maps; with "twice" it reads them before it wakes the
+ * worker too. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,8 +26,16 @@ static void *worker(void *arg) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+static void read_maps(void) {
     static char buf[65536];
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f || fread(buf, 1, sizeof buf, f) == 0)
+        _exit(1);
+    fclose(f);
+}
+
+int main(int argc, char **argv) {
+    int twice = argc > 1 && strcmp(argv[1], "twice") == 0;
     pthread_t t;
     if (pipe(wake) != 0 || pthread_create(&t, 0, worker, 0) != 0)
         return 1;
@@ -36,14 +45,12 @@ int main(int argc, char **argv) {
         return 1;
     char *q = mmap(0, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     q[0] = 1;
+    if (twice)
+        read_maps();
     write(wake[1], "x", 1);
     pthread_join(t, 0);
     mmap(0, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (argc > 1 && strcmp(argv[1], "maps") == 0) {
-        FILE *f = fopen("/proc/self/maps", "r");
-        if (!f || fread(buf, 1, sizeof buf, f) == 0)
-            return 1;
-        fclose(f);
-    }
+    if (argc > 1)
+        read_maps();
     return 0;
 }
