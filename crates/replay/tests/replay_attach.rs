@@ -319,3 +319,21 @@ fn one_thread_of_a_threaded_process_attached_to() {
         );
     }
 }
+
+/// A pool log (progs/attach_pool.c, recorded by this file's pool test in a CI run) whose
+/// first line is a thread's, and where the thread that frees the main thread's memory
+/// showed before the task whose address space the runs learn: each task found to be a
+/// thread of a process begins that process when it shows first, and the others join it.
+/// Before, the thread became a process of its own and its mprotect of the process's arena
+/// failed (ENOMEM) in the model.
+#[test]
+fn a_thread_of_a_pool_that_shows_before_its_process() {
+    let dir = common::scratch("replay-attach", "thread-first");
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/attach_pool_thread_first.trace");
+    let trace = dir.join("pool.trace");
+    std::fs::copy(&kept, &trace).unwrap();
+    let r = replay_file(&trace, Mode::Verify);
+    assert_clean("thread-first", &r, 6);
+    let shares = r.bindings.iter().filter(|b| b.contains("shares the address space")).count();
+    assert_eq!(shares, 3, "{:?}", r.bindings);
+}

@@ -97,6 +97,12 @@ impl Replayer {
     /// What earlier runs learned of it is installed now; what this run learns comes from
     /// its first maps read, or from the calls that touch it.
     pub(super) fn start_attached(&mut self, tpid: TracePid) {
+        self.start_attached_as(tpid, tpid);
+    }
+
+    /// [`Self::start_attached`] of task `tpid`, the first of the attached process `key`
+    /// (itself, or a task a run found to share its address space) to show in the log.
+    fn start_attached_as(&mut self, tpid: TracePid, key: TracePid) {
         let pid = self.mpid(tpid);
         if self.compat_tasks.contains(&tpid) {
             // strace said the process runs in 32-bit mode: an ia32 compat address space.
@@ -104,7 +110,7 @@ impl Replayer {
         }
         let Ok(id) = self.k.mm_id(pid) else { return };
         self.attach_history.insert(id, Vec::new());
-        self.attached_began.push((tpid, id));
+        self.attached_began.push((key, id));
         let rlimit_stack = self.k.rlimit(id, mm::Rlimit::Stack);
         let space = self.k.mm(pid).map(|m| m.space).unwrap_or_default();
         let info = mm::ExecInfo {
@@ -129,13 +135,13 @@ impl Replayer {
             interp: None,
             relro: None,
             spans: Vec::new(),
-            attached: Some(tpid),
+            attached: Some(key),
         };
         self.execs.insert(id, ctx);
         let gap = self.k.config().stack_guard_gap;
-        let known = self.attached_unknowns(tpid).cloned().unwrap_or_default();
+        let known = self.attached_unknowns(key).cloned().unwrap_or_default();
         if let Some(b) = known.start {
-            self.attached_installed.insert(tpid);
+            self.attached_installed.insert(key);
             let a = b.value;
             for v in &a.vmas {
                 self.adopt_line(pid, v, a.apart.contains(&v.start));
@@ -162,17 +168,26 @@ impl Replayer {
     /// showed it sharing (see `learn_attached_threads`); until then, a process of its own,
     /// whose address space at the attach is learned as the first one's is.
     pub(super) fn start_found(&mut self, tpid: TracePid, execs: bool) {
-        if let Some(b) = self.learned.attached_threads.get(&tpid.0).copied() {
-            if let Some(with) = self.procs.get(&TracePid(b.value.0)).cloned() {
-                if let Ok(pid) = self.k.clone_task(with.pid, true) {
-                    self.tables[with.table].members.push(tpid);
-                    self.procs.insert(tpid, Proc { pid, table: with.table, cwd: with.cwd });
-                    return;
-                }
+        // The process it is a thread of, as the runs found it (the task that begins it in
+        // the log may come later: then this one begins it).
+        let mut key = tpid;
+        for _ in 0..self.learned.attached_threads.len() {
+            match self.learned.attached_threads.get(&key.0) {
+                Some(b) => key = TracePid(b.value.0),
+                None => break,
+            }
+        }
+        let mut live: Vec<(TracePid, Proc)> = self.procs.iter().map(|(t, p)| (*t, p.clone())).collect();
+        live.sort_by_key(|(t, _)| *t);
+        if let Some((_, with)) = live.into_iter().find(|(t, _)| self.attached_key(*t) == Some(key)) {
+            if let Ok(pid) = self.k.clone_task(with.pid, true) {
+                self.tables[with.table].members.push(tpid);
+                self.procs.insert(tpid, Proc { pid, table: with.table, cwd: with.cwd });
+                return;
             }
         }
         if self.new_process(tpid).is_some() && !execs {
-            self.start_attached(tpid);
+            self.start_attached_as(tpid, key);
         }
     }
 
