@@ -244,6 +244,9 @@ pub struct Replayer {
     /// The writes the replay assumed a program made with plain stores: address and line
     /// (see `unwritten`).
     assumed_writes: Vec<(u64, u64)>,
+    /// Tasks made at their first line, which came while the clone that made them was in
+    /// progress (see `sole_clone_in_progress`).
+    made_early: HashSet<TracePid>,
     /// Tasks strace said run in 32-bit mode before their first call.
     compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
@@ -383,6 +386,7 @@ impl Replayer {
             own_exit: HashSet::default(),
             exiting_groups: Vec::new(),
             assumed_writes: Vec::new(),
+            made_early: HashSet::default(),
             compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
             smaps_seen: HashMap::default(),
@@ -544,6 +548,10 @@ impl Replayer {
                 self.found_blind |= self.attach_log;
                 self.adopt(tpid);
                 self.check_start_shown(tpid, ev);
+            } else if let Some((parent, flags)) =
+                self.sole_clone_in_progress().filter(|_| !self.exited.contains_key(&tpid))
+            {
+                self.make_child_early(parent, tpid, flags, ev.line);
             } else {
                 self.pending.entry(tpid).or_default().push(ev.clone());
                 return;

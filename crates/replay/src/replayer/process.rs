@@ -81,6 +81,16 @@ pub(super) fn shebang(head: &[u8]) -> Option<(String, Option<String>)> {
     (!interp.is_empty()).then(|| (interp.to_string(), arg.filter(|a| !a.is_empty())))
 }
 
+/// The clone flags of `c`, a clone, clone3, fork or vfork (its start or its whole line).
+fn clone_flags(c: &Syscall) -> u64 {
+    match c.name.as_ref() {
+        "fork" => SIGCHLD_FLAGS,
+        "vfork" => CLONE_VM | CLONE_VFORK,
+        "clone3" => c.arg(0).and_then(|a| a.field("flags")).and_then(Arg::flags_value_with_clone).unwrap_or(0),
+        _ => c.arg_named("flags").or_else(|| c.arg(1)).and_then(Arg::flags_value_with_clone).unwrap_or(0),
+    }
+}
+
 impl Replayer {
     /// Gives the model the recording kernel's compat vDSO image, where known, before the
     /// first exec of a 32-bit program (reading this machine's runs a 32-bit child, so only
@@ -253,12 +263,52 @@ impl Replayer {
     pub(super) fn clone(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let Some(child_tid) = c.ret.value() else { return };
         let child_tid = TracePid(child_tid as u32);
-        let flags = match c.name.as_ref() {
-            "fork" => SIGCHLD_FLAGS,
-            "vfork" => CLONE_VM | CLONE_VFORK,
-            "clone3" => c.arg(0).and_then(|a| a.field("flags")).and_then(Arg::flags_value_with_clone).unwrap_or(0),
-            _ => c.arg_named("flags").or_else(|| c.arg(1)).and_then(Arg::flags_value_with_clone).unwrap_or(0),
-        };
+        if self.made_early.remove(&child_tid) {
+            // Made at its first line, which came while this call was in progress; lines it
+            // had after it exited were held for now (and are errors).
+            if let Some(events) = self.pending.remove(&child_tid) {
+                for ev in events {
+                    self.dispatch(child_tid, &ev);
+                }
+            }
+            return;
+        }
+        let flags = clone_flags(c);
+        self.make_child(tpid, child_tid, flags, line);
+        if let Some(events) = self.pending.remove(&child_tid) {
+            for ev in events {
+                self.dispatch(child_tid, &ev);
+            }
+        }
+    }
+
+    /// The task whose clone, clone3, fork or vfork is in progress, and its flags, when
+    /// exactly one is: a task the log has not shown yet whose line comes now is its child,
+    /// which the kernel made before the call returned (and which runs meanwhile: its calls
+    /// come before those the log shows after the parent's return).
+    pub(super) fn sole_clone_in_progress(&self) -> Option<(TracePid, u64)> {
+        let mut cloning = self
+            .in_progress
+            .iter()
+            .filter(|(_, (name, _, _))| matches!(name.as_str(), "clone" | "clone3" | "fork" | "vfork"));
+        let (t, (name, args, _)) = cloning.next()?;
+        if cloning.next().is_some() {
+            return None;
+        }
+        Some((*t, clone_flags(&reorder::started_call(name, args))))
+    }
+
+    /// Task `tpid`, a new task the log shows before the call that made it returned: made now
+    /// as that call's child (see [`Self::sole_clone_in_progress`]).
+    pub(super) fn make_child_early(&mut self, parent: TracePid, tpid: TracePid, flags: u64, line: u64) {
+        self.make_child(parent, tpid, flags, line);
+        if self.procs.contains_key(&tpid) {
+            self.made_early.insert(tpid);
+        }
+    }
+
+    /// Makes task `child_tid` as a clone with `flags` of task `tpid`.
+    fn make_child(&mut self, tpid: TracePid, child_tid: TracePid, flags: u64, line: u64) {
         let pid = self.mpid(tpid);
         let child = match self.k.clone_task(pid, flags & CLONE_VM != 0) {
             Ok(p) => p,
@@ -296,11 +346,6 @@ impl Replayer {
         }
         self.procs.insert(child_tid, Proc { pid: child, table, cwd: parent.cwd });
         self.exited.remove(&child_tid);
-        if let Some(events) = self.pending.remove(&child_tid) {
-            for ev in events {
-                self.dispatch(child_tid, &ev);
-            }
-        }
     }
 
     // ---- descriptors ----
