@@ -24,6 +24,7 @@ use std::io::BufRead;
 use std::sync::mpsc;
 use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
 
+mod aged;
 mod attach;
 mod blind;
 mod dispatch;

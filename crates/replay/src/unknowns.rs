@@ -116,6 +116,10 @@ pub struct Learned {
     /// write completed, reclaim elsewhere frees clean cached pages, and readahead windows
     /// depend on history before the trace. Each is (the page's address, cached or not).
     pub swap_cache_seen: Vec<Bound<(u64, bool)>>,
+    /// Mappings an smaps read showed with fewer pages referenced than the model had (their
+    /// accessed bits cleared by what the trace does not show: DAMON's monitoring, idle page
+    /// tracking, reclaim's aging): start, end, and how many pages.
+    pub aged_seen: Vec<Bound<(u64, u64, u64)>>,
 }
 
 /// Pages MADV_FREE freed in one mapping whose states an smaps read showed.
@@ -224,6 +228,7 @@ impl Learned {
             + self.unwritten.len()
             + self.lazyfree_seen.len()
             + self.swap_cache_seen.len()
+            + self.aged_seen.len()
     }
 
     /// Whether `self` binds something `before` did not that decides lines before the one
@@ -231,7 +236,12 @@ impl Learned {
     /// freed pages and of swap-cache pages are bound where a read shows them and decide
     /// nothing before it.
     pub fn binds_more_than(&self, before: &Learned) -> bool {
-        let earlier = |l: &Learned| Learned { lazyfree_seen: Vec::new(), swap_cache_seen: Vec::new(), ..l.clone() };
+        let earlier = |l: &Learned| Learned {
+            lazyfree_seen: Vec::new(),
+            swap_cache_seen: Vec::new(),
+            aged_seen: Vec::new(),
+            ..l.clone()
+        };
         earlier(self) != earlier(before)
     }
 
@@ -351,6 +361,14 @@ impl Learned {
             let (va, cached) = b.value;
             let state = if cached { "in the swap cache" } else { "out of the swap cache" };
             out.push(format!("bound swapped-out page {va:#x} {state} from line {}", b.line));
+        }
+        for b in &self.aged_seen {
+            let (start, end, n) = b.value;
+            out.push(format!(
+                "bound {n} pages of {start:#x}-{end:#x} not referenced (their accessed bits cleared by what the trace \
+                 does not show: DAMON, idle page tracking, reclaim) from line {}",
+                b.line
+            ));
         }
         for (path, b) in &self.files {
             let i = b.value;

@@ -322,3 +322,60 @@ fn memory_a_program_never_wrote() {
     let unwritten = r.bindings.iter().filter(|b| b.contains("was not written")).count();
     assert_eq!(unwritten, 2, "{:?}", r.bindings);
 }
+
+/// Pages whose accessed bits something outside the program clears, as DAMON's monitoring
+/// (kdamond runs on these machines), idle page tracking or reclaim's aging does: here
+/// another process's `process_madvise(MADV_COLD)` of two of four pages the program faulted
+/// in (tests/progs/aged.c). The second smaps read shows them unreferenced; the replay
+/// learns that from the read instead of reporting a mismatch nothing in the trace could
+/// have predicted, and ends with zero mismatches.
+#[test]
+fn pages_aged_from_outside_the_trace() {
+    use std::io::{BufRead, Write};
+    use std::process::Stdio;
+    let dir = scratch("replay-real", "pages_aged_from_outside_the_trace");
+    let Some(exe) = compile("aged", "aged.c", &[], &dir) else { return };
+    let Some(cold) = compile("pageout_other", "pageout_other.c", &[], &dir) else { return };
+    if !hostreq::need_tools("recording aged pages", &["strace", "setarch"]) {
+        return;
+    }
+    let trace = dir.join("aged.trace");
+    let mut strace = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-f", "-v", "-s", "1048576"])
+        .args(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all", "-o"])
+        .arg(&trace)
+        .arg("--")
+        .arg(&exe)
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run strace");
+    let mut ready = String::new();
+    std::io::BufReader::new(strace.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n");
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap();
+    let pid = children.split_whitespace().next().expect("strace runs the program");
+    // The four-page mapping: the one of 16 KiB with 16 KiB referenced.
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let (mut range, mut four) = (None, None);
+    for line in smaps.lines() {
+        if let Some(m) = procfs::parse::parse_maps_line(line) {
+            range = Some((m.start, m.end));
+        } else if line.starts_with("Referenced:") && line.ends_with(" 16 kB") {
+            four = range.filter(|(s, e)| e - s == 4 * 4096);
+        }
+    }
+    let (start, _) = four.expect("four pages faulted in and referenced");
+    let out = Command::new(&cold).args([pid, &format!("{start:x}"), "8192", "cold"]).output().unwrap();
+    strace.stdin.take().unwrap().write_all(b"x").unwrap();
+    assert!(strace.wait().unwrap().success());
+    assert!(out.status.success(), "process_madvise: {}", String::from_utf8_lossy(&out.stderr));
+    let report = replay_file(&trace, Mode::Strict);
+    assert_clean("aged", &report, 20);
+    assert!(
+        report.bindings.iter().any(|b| b.contains("2 pages of") && b.contains("not referenced")),
+        "the aging is learned from the last read:\n{}",
+        report.bindings.join("\n")
+    );
+}

@@ -10,6 +10,11 @@
 //! the model takes every move as done at once, and a replay learns otherwise from the first
 //! read that shows it (the smaps `Rss`, `LazyFree` and `Referenced` of the mapping) and
 //! carries the pages' states on from there, as the recording machine did.
+//!
+//! The accessed bits of pages are cleared, too, by what no trace shows: DAMON's monitoring
+//! samples pages by clearing them, and idle page tracking and reclaim's aging do as well. A
+//! read showing a page unreferenced that the model has referenced is applied as such an
+//! aging ([`Kernel::observe_aged`]).
 
 use crate::frame::{Owner, PageFlags};
 use crate::kernel::Kernel;
@@ -92,6 +97,22 @@ impl Kernel {
             }
             LazyFreeFate::Moved => self.folio_mark_lazyfree(pfn),
         }
+        Ok(())
+    }
+
+    /// `pid`'s page at `va` was seen unreferenced: its PTE's accessed bit and the page's
+    /// PG_referenced cleared, as an aging the trace does not show would (DAMON's
+    /// `folio_mkold`). EINVAL where no page is mapped there.
+    pub fn observe_aged(&mut self, pid: Pid, va: u64) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let pte = self.pte(id, va);
+        if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
+            return Err(Errno::EINVAL);
+        }
+        if pte.flags().contains(crate::pgtable::PteFlags::ACCESSED) {
+            self.set_pte(id, va, pte.without(crate::pgtable::PteFlags::ACCESSED)).map_err(|_| Errno::ENOMEM)?;
+        }
+        self.m.frames.meta_mut(pte.pfn()).flags -= PageFlags::REFERENCED;
         Ok(())
     }
 }

@@ -19,15 +19,15 @@ use mm::reclaim::LazyFreeFate;
 use procfs::parse::parse_maps_line;
 
 /// One mapping's smaps record: its range and its lines.
-struct Record<'a> {
-    start: u64,
-    end: u64,
-    text: Vec<&'a str>,
+pub(super) struct Record<'a> {
+    pub(super) start: u64,
+    pub(super) end: u64,
+    pub(super) text: Vec<&'a str>,
 }
 
 impl Record<'_> {
     /// A `NAME: N kB` field, in pages.
-    fn pages(&self, name: &str) -> Option<u64> {
+    pub(super) fn pages(&self, name: &str) -> Option<u64> {
         self.text.iter().find_map(|l| {
             let rest = l.strip_prefix(name)?.strip_prefix(':')?;
             rest.trim().strip_suffix("kB")?.trim().parse::<u64>().ok().map(|kb| kb / 4)
@@ -35,7 +35,7 @@ impl Record<'_> {
     }
 }
 
-fn records(text: &str) -> Vec<Record<'_>> {
+pub(super) fn records(text: &str) -> Vec<Record<'_>> {
     let mut out: Vec<Record> = Vec::new();
     for line in text.lines() {
         if let Some(h) = parse_maps_line(line) {

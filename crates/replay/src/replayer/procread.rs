@@ -145,7 +145,8 @@ impl Replayer {
                 window.as_ref(),
                 (what == ProcText::Maps).then_some(want.as_str()),
                 &|t: &str| part(t) == want,
-            ) || (what == ProcText::Smaps && self.lazyfree_state_explains(target, line, &want, &got, &part)));
+            ) || (what == ProcText::Smaps && self.lazyfree_state_explains(target, line, &want, &got, &part))
+                || (what == ProcText::Smaps && self.aging_explains(target, line, &want, &got, &part)));
         let name = if what == ProcText::Maps { "read(/proc/PID/maps)" } else { "read(/proc/PID/smaps)" };
         if what == ProcText::Maps && !earlier_matches {
             // The text read so far, from offset 0: a line a small read cut in two is whole
