@@ -337,3 +337,22 @@ fn a_thread_of_a_pool_that_shows_before_its_process() {
     let shares = r.bindings.iter().filter(|b| b.contains("shares the address space")).count();
     assert_eq!(shares, 3, "{:?}", r.bindings);
 }
+
+/// Memory from before the attach that an mlock in the log splits (maps shows three lines
+/// where there was one) and an munlock joins again (progs/attach_mlock.c): the start
+/// learned from the first read undoes the split, so that the munlock's merge happens in the
+/// model too and the second read matches.
+#[test]
+fn memory_from_before_the_attach_locked_and_unlocked() {
+    let dir = common::scratch("replay-attach", "mlock");
+    let Some(exe) = common::compile("attach_mlock", "attach_mlock.c", &[], &dir) else { return };
+    for unrandomized in [false, true] {
+        let name = format!("mlock-{}", if unrandomized { "norandom" } else { "aslr" });
+        let Some(t) = record_attached(&name, &exe, &[], unrandomized, &["-v", "-s", "1048576"], &dir) else {
+            return;
+        };
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(&name, &r, 4);
+        assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
+    }
+}

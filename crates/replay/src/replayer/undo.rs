@@ -15,6 +15,9 @@
 //!   the protection before the call is not in the trace, and the read's is kept;
 //! - an mremap's pages go back to the old range, its grown part is dropped and a shrunk
 //!   part comes back as the rest of the same mapping;
+//! - an mlock, munlock or madvise that changes VMA flags maps does not show split the
+//!   mappings at its range's ends: where the read shows, across such an end, two lines that
+//!   could be one (same permissions and object, contiguous), they were one;
 //! - brk: the heap at the attach ends at the break the first brk call saw (its result when
 //!   it asked for nothing or failed; when it moved the break, the break it asked for, so
 //!   that the first call is one that changed nothing visible).
@@ -40,6 +43,9 @@ pub(super) enum Effect {
     Remap { old: u64, old_len: u64, new: u64, new_len: u64, keep_old: bool },
     /// brk(`arg`) returned `result`.
     Brk { arg: u64, result: u64 },
+    /// mlock, munlock or a madvise that changes VMA flags over `[start, end)`: mappings
+    /// split at its ends.
+    Flags { start: u64, end: u64 },
 }
 
 /// `len` rounded up to whole pages (saturating: an absurd length fails in the kernel, and
@@ -65,8 +71,56 @@ pub(super) fn effect_of(call: &Call, result: Option<u64>) -> Option<Effect> {
             keep_old: old_len == 0 || flags & MREMAP_DONTUNMAP != 0,
         },
         Call::Brk { addr } => Effect::Brk { arg: addr, result: r },
+        Call::Mlock { addr, len } | Call::Munlock { addr, len } | Call::Mlock2 { addr, len, .. } => Effect::Flags {
+            start: addr & PAGE_MASK,
+            end: addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK,
+        },
+        Call::Madvise { addr, len, advice } if changes_vma_flags(advice) => {
+            Effect::Flags { start: addr, end: addr.saturating_add(pages(len)) }
+        }
         _ => return None,
     })
+}
+
+/// Whether madvise `advice` changes flags of the VMAs in its range (splitting them at its
+/// ends) without changing anything maps shows.
+fn changes_vma_flags(advice: u64) -> bool {
+    matches!(
+        advice,
+        MADV_NORMAL
+            | MADV_RANDOM
+            | MADV_SEQUENTIAL
+            | MADV_DONTFORK
+            | MADV_DOFORK
+            | MADV_MERGEABLE
+            | MADV_UNMERGEABLE
+            | MADV_HUGEPAGE
+            | MADV_NOHUGEPAGE
+            | MADV_DONTDUMP
+            | MADV_DODUMP
+            | MADV_WIPEONFORK
+            | MADV_KEEPONFORK
+    )
+}
+
+/// Whether maps lines `lo` and `hi` (adjacent, `lo` below) could be one mapping: the same
+/// permissions and object, its offset going on.
+fn one_mapping(lo: &MapsLine, hi: &MapsLine) -> bool {
+    let offset_goes_on = if is_file(lo) { lo.offset.wrapping_add(lo.end - lo.start) == hi.offset } else { true };
+    lo.end == hi.start
+        && (lo.perms.as_str(), lo.major, lo.minor, lo.ino, lo.name.as_str())
+            == (hi.perms.as_str(), hi.major, hi.minor, hi.ino, hi.name.as_str())
+        && offset_goes_on
+        && !lo.name.starts_with('[')
+}
+
+/// Makes the lines on both sides of `at` one, where they could be (see [`one_mapping`]).
+fn join_at(lines: &mut Vec<MapsLine>, at: u64) {
+    let Some(i) = lines.iter().position(|l| l.end == at) else { return };
+    if i + 1 < lines.len() && one_mapping(&lines[i], &lines[i + 1]) {
+        let hi = lines.remove(i + 1);
+        lines[i].end = hi.end;
+    }
 }
 
 /// Whether a maps line shows a file (its offset moves with its start).
@@ -194,7 +248,7 @@ pub(super) fn made_by(effects: &[Effect]) -> Vec<(u64, u64)> {
                 remove(&mut made, new, new.saturating_add(new_len));
                 made.push((new, new.saturating_add(new_len)));
             }
-            Effect::Protect { .. } | Effect::Brk { .. } => {}
+            Effect::Protect { .. } | Effect::Brk { .. } | Effect::Flags { .. } => {}
         }
     }
     made.retain(|&(s, e)| s < e);
@@ -210,9 +264,10 @@ pub(super) fn kept_apart(read: &[MapsLine], effects: &[Effect], start: &[MapsLin
     let plain = |l: &MapsLine| l.ino == 0 && l.name.is_empty() && l.perms.ends_with('p');
     let edges = |e: &Effect| -> Vec<u64> {
         match *e {
-            Effect::Map { start, end } | Effect::Unmap { start, end } | Effect::Protect { start, end, .. } => {
-                vec![start, end]
-            }
+            Effect::Map { start, end }
+            | Effect::Unmap { start, end }
+            | Effect::Protect { start, end, .. }
+            | Effect::Flags { start, end } => vec![start, end],
             Effect::Remap { old, old_len, new, new_len, .. } => {
                 vec![old, old.saturating_add(old_len), new, new.saturating_add(new_len)]
             }
@@ -310,6 +365,10 @@ pub(super) fn undo(read: &[MapsLine], effects: &[Effect]) -> (Vec<MapsLine>, Opt
                 }
             }
             Effect::Brk { .. } => {}
+            Effect::Flags { start, end } => {
+                join_at(&mut lines, start);
+                join_at(&mut lines, end);
+            }
         }
     }
     let heap = heap_at_attach(&mut lines, &heap_lines, effects);
@@ -409,6 +468,21 @@ mod tests {
         let effects = [Effect::Map { start: 0x10000, end: 0x20000 }];
         let (start, _) = undo(&read, &effects);
         assert!(kept_apart(&read, &effects, &start).is_empty());
+    }
+
+    #[test]
+    fn a_mapping_an_mlock_split_was_one() {
+        let read = [
+            line(0x10000, 0x11000, "rw-p", ""),
+            line(0x11000, 0x12000, "rw-p", ""),
+            line(0x12000, 0x13000, "rw-p", ""),
+            line(0x13000, 0x14000, "r--p", ""),
+        ];
+        let (start, _) = undo(&read, &[Effect::Flags { start: 0x11000, end: 0x12000 }]);
+        assert_eq!(ranges(&start), vec![(0x10000, 0x13000, "rw-p"), (0x13000, 0x14000, "r--p")]);
+        // Across another permission nothing is joined, nor at an edge no such call made.
+        let (start, _) = undo(&read, &[Effect::Flags { start: 0x13000, end: 0x14000 }]);
+        assert_eq!(ranges(&start).len(), 4);
     }
 
     #[test]
