@@ -302,12 +302,21 @@ impl Kernel {
 
     /// mem_cgroup_handle_over_high, on the way back to the task after a fault: each group of
     /// the task's chain that is above its `memory.high` counts a `high` event and reclaims
-    /// its excess (the task is not throttled).
+    /// its excess; then each one whose swap is above its `memory.swap.high` (the reclaim may
+    /// have swapped) counts a `high` swap event, as swap_find_max_overage does. The task is not throttled (the model has no time to spend).
     pub(crate) fn handle_over_high(&mut self) {
         let charge_to = self.m.frames.memcgs.charge_to;
-        for (g, excess) in self.m.frames.memcgs.above_high(charge_to) {
+        let memory = self.m.frames.memcgs.above_high(charge_to);
+        let swap = self.m.frames.memcgs.above_swap_high(charge_to);
+        if memory.is_empty() && swap.is_empty() {
+            return;
+        }
+        for (g, excess) in memory {
             self.m.frames.memcgs.event(g, MemcgEvent::High);
             self.reclaim_for_allocation(OomScope::Memcg(g), excess);
+        }
+        for g in self.m.frames.memcgs.above_swap_high(charge_to) {
+            self.m.frames.memcgs.swap_high_event(g);
         }
     }
 

@@ -107,9 +107,9 @@ pub fn cgroup_file(k: &Kernel, path: &str, file: &str) -> SysResult<String> {
         (CgroupVersion::V2, "memory.swap.max") if !root => show_v2(g.swap_max) + "\n",
         (CgroupVersion::V2, "memory.swap.current") if !root => bytes(g.swap_usage),
         (CgroupVersion::V2, "memory.swap.peak") if !root => bytes(g.swap_watermark),
-        (CgroupVersion::V2, "memory.swap.high") if !root => "max\n".into(),
+        (CgroupVersion::V2, "memory.swap.high") if !root => show_v2(g.swap_high) + "\n",
         (CgroupVersion::V2, "memory.swap.events") if !root => {
-            format!("high 0\nmax {}\nfail {}\n", g.swap_events.max, g.swap_events.fail)
+            format!("high {}\nmax {}\nfail {}\n", g.swap_events.high, g.swap_events.max, g.swap_events.fail)
         }
         (CgroupVersion::V2, "memory.events") if !root => events(&g.events),
         (CgroupVersion::V2, "memory.events.local") if !root => events(&g.events_local),

@@ -211,3 +211,33 @@ fn random_scripts_with_swap_limits_keep_the_charges_straight() {
         check_kernel(&k);
     }
 }
+
+/// v2's `memory.swap.high`: no limit on swapping, but a task that charges memory while its
+/// group's swap is above it counts a `high` swap event on its way back (the kernel then
+/// throttles it; the model has no time to spend). Before the swap passes the mark no event
+/// is counted; charges after it count events; the file shows the mark as written. (How
+/// many events: Linux charges in batches of 64 pages through a per-CPU stock and counts at
+/// most one a batch, the model one a charging fault, as it does for `memory.high`; this
+/// machine's cgroups are v1, so the count is not checked against it.)
+#[test]
+fn v2_memory_swap_high_counts_a_high_event_for_each_charge_above_it() {
+    let (mut k, p) = setup(CgroupVersion::V2);
+    k.cgroup_write(p, "g", "memory.max", "256K").unwrap();
+    k.cgroup_write(p, "g", "memory.swap.high", "128K").unwrap();
+    assert_eq!(procfs::cgroup::cgroup_file(&k, "g", "memory.swap.high").unwrap(), "131072\n");
+    touch(&mut k, p, 64).unwrap();
+    assert_eq!(group(&k).swap_events.high, 0, "swap below the mark: {}", group(&k).swap_usage);
+    // Beyond memory.max the group swaps; once more than 32 pages are out, every page the
+    // task charges counts an event.
+    touch(&mut k, p, 64).unwrap();
+    let g = group(&k);
+    assert!(g.swap_usage > 32, "swap {}", g.swap_usage);
+    assert!(g.swap_events.high > 0 && g.swap_events.high < 64, "high events {}", g.swap_events.high);
+    let before = g.swap_events.high;
+    touch(&mut k, p, 8).unwrap();
+    let after = group(&k).swap_events.high;
+    assert!(after > before, "more charges above the mark count more events");
+    let events = procfs::cgroup::cgroup_file(&k, "g", "memory.swap.events").unwrap();
+    assert!(events.starts_with(&format!("high {after}\n")), "{events}");
+    assert_eq!(group(&k).swap_events.max, 0, "no memory.swap.max to reach");
+}

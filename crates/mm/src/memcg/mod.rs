@@ -85,6 +85,9 @@ pub struct Memcg {
     pub high: u64,
     /// `memory.swap.max` in pages (v1: `memory.memsw.limit_in_bytes` less `max`).
     pub swap_max: u64,
+    /// `memory.swap.high` in pages (v2): above it, a task that charges memory counts a
+    /// `high` swap event on its way back (and is throttled; see `handle_over_high`).
+    pub swap_high: u64,
     /// Pages charged here or below (`memory.current`, v1 `memory.usage_in_bytes`).
     pub usage: u64,
     /// The highest `usage` reached (`memory.peak`, v1 `memory.max_usage_in_bytes`).
@@ -123,6 +126,7 @@ impl Memcg {
             max: NO_LIMIT,
             high: NO_LIMIT,
             swap_max: NO_LIMIT,
+            swap_high: NO_LIMIT,
             usage: 0,
             watermark: 0,
             failcnt: 0,
@@ -321,6 +325,15 @@ impl Memcgs {
         }
     }
 
+    /// The groups among `id` and its ancestors whose swap usage is above memory.swap.high.
+    pub fn above_swap_high(&self, id: MemcgId) -> Vec<MemcgId> {
+        self.ancestry(id)
+            .into_iter()
+            .filter(|&g| g != ROOT_MEMCG)
+            .filter(|&g| self.get(g).is_some_and(|m| m.swap_usage > m.swap_high))
+            .collect()
+    }
+
     /// The groups among `id` and its ancestors whose usage is above memory.high.
     pub fn above_high(&self, id: MemcgId) -> Vec<(MemcgId, u64)> {
         self.ancestry(id)
@@ -364,6 +377,7 @@ impl Memcgs {
             Limit::Max => g.max = pages,
             Limit::High => g.high = pages,
             Limit::SwapMax => g.swap_max = pages,
+            Limit::SwapHigh => g.swap_high = pages,
         }
     }
 }
@@ -377,6 +391,8 @@ pub enum Limit {
     High,
     /// `memory.swap.max`.
     SwapMax,
+    /// `memory.swap.high`.
+    SwapHigh,
 }
 
 #[cfg(test)]

@@ -32,6 +32,9 @@ use crate::swap::Slot;
 /// The events of `memory.swap.events` (v2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SwapEvents {
+    /// `high`: a task that charged memory found the group's swap above memory.swap.high on
+    /// its way back (swap_find_max_overage).
+    pub high: u64,
     /// `max`: a swap charge would have gone over memory.swap.max.
     pub max: u64,
     /// `fail`: a swap-out failed because of that.
@@ -96,6 +99,14 @@ impl Memcgs {
         Ok(())
     }
 
+    /// Counts a `high` event in `memory.swap.events` of `id` and its ancestors below the
+    /// root (memcg_memory_event of MEMCG_SWAP_HIGH).
+    pub fn swap_high_event(&mut self, id: MemcgId) {
+        for g in self.ancestry(id).into_iter().filter(|&g| g != ROOT_MEMCG) {
+            self.get_mut(g).swap_events.high += 1;
+        }
+    }
+
     /// A slot changed from `before` to `after` (`None`: freed): its charge follows.
     pub fn slot_changed(&mut self, before: &Slot, after: Option<&Slot>) {
         if self.slot_charged(before) {
@@ -152,7 +163,7 @@ mod tests {
         assert_eq!(m.try_charge_swap(b), Ok(()));
         assert_eq!((m.get(a).unwrap().swap_usage, m.get(b).unwrap().swap_usage), (1, 1));
         assert_eq!(m.try_charge_swap(b), Err(super::super::OverLimit(a)));
-        assert_eq!(m.get(b).unwrap().swap_events, SwapEvents { max: 1, fail: 1 });
+        assert_eq!(m.get(b).unwrap().swap_events, SwapEvents { high: 0, max: 1, fail: 1 });
         assert!(!m.may_swap(b));
         // Leaving the swap cache keeps the charge; freeing the slot drops it.
         m.slot_changed(&slot(true, 1, b), Some(&slot(false, 1, b)));

@@ -102,6 +102,7 @@ impl Kernel {
             }
             ("memory.high", false) => self.m.frames.memcgs.set_limit(id, Limit::High, pages),
             ("memory.swap.max", false) => self.m.frames.memcgs.set_limit(id, Limit::SwapMax, pages),
+            ("memory.swap.high", false) => self.m.frames.memcgs.set_limit(id, Limit::SwapHigh, pages),
             ("memory.limit_in_bytes", true) => {
                 // v1 keeps memory+swap at or above memory: the memsw limit is max + swap_max.
                 let memsw = g.max.saturating_add(g.swap_max);
