@@ -194,6 +194,36 @@ fn a_missing_strace_skips_and_fails_under_require_host() {
     assert!(text.contains("1 failed"), "{text}");
 }
 
+/// Runs `exe` in `dir` under `setarch -R strace` recording every buffer (as `mmsim record
+/// --buffers` does) into `trace`, until the program says "ready" on stdout: the running
+/// strace (its stdin is the program's) and the program's pid. None, with the note
+/// `hostreq` gives, where strace or setarch is missing.
+fn strict_until_ready(exe: &Path, trace: &Path, dir: &Path) -> Option<(std::process::Child, String)> {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    if !hostreq::need_tools("recording a waiting program", &["strace", "setarch"]) {
+        return None;
+    }
+    let mut strace = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-f", "-v", "-s", "1048576"])
+        .args(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all", "-o"])
+        .arg(trace)
+        .arg("--")
+        .arg(exe)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run strace");
+    let mut ready = String::new();
+    std::io::BufReader::new(strace.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n");
+    // The traced program is strace's only child.
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap();
+    let pid = children.split_whitespace().next().expect("strace runs the program").to_string();
+    Some((strace, pid))
+}
+
 /// Pages MADV_FREE freed take states no line of a trace shows: their move to the lazy-free
 /// list waits in a per-CPU batch until something drains it, and reclaim running outside
 /// the program (here another process's `process_madvise(MADV_PAGEOUT)`, as DAMON's pageout
@@ -203,33 +233,14 @@ fn a_missing_strace_skips_and_fails_under_require_host() {
 /// and ends with zero mismatches, the discard listed among its bindings.
 #[test]
 fn lazily_freed_pages_in_states_only_reads_show() {
-    use std::io::{BufRead, Write};
-    use std::process::Stdio;
+    use std::io::Write;
     let dir = scratch("replay-real", "lazily_freed_pages_in_states_only_reads_show");
     let Some(exe) = compile("lazyfree", "lazyfree_reclaimed.c", &[], &dir) else { return };
     let Some(pageout) = compile("pageout_other", "pageout_other.c", &[], &dir) else { return };
-    if !hostreq::need_tools("recording lazyfree", &["strace", "setarch"]) {
-        return;
-    }
     let trace = dir.join("lazyfree.trace");
-    let mut strace = Command::new("setarch")
-        .args(["x86_64", "-R", "strace", "-f", "-v", "-s", "1048576"])
-        .args(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all", "-o"])
-        .arg(&trace)
-        .arg("--")
-        .arg(&exe)
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run strace");
-    let mut ready = String::new();
-    std::io::BufReader::new(strace.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready, "ready\n");
-    // The traced program is strace's only child; its mapping with lazily free pages is the
-    // one to page out.
-    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap();
-    let pid = children.split_whitespace().next().expect("strace runs the program");
+    let Some((mut strace, pid)) = strict_until_ready(&exe, &trace, &dir) else { return };
+    let pid = pid.as_str();
+    // Its mapping with lazily free pages is the one to page out.
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
     let (mut range, mut lazy) = (None, None);
     for line in smaps.lines() {
@@ -331,31 +342,13 @@ fn memory_a_program_never_wrote() {
 /// have predicted, and ends with zero mismatches.
 #[test]
 fn pages_aged_from_outside_the_trace() {
-    use std::io::{BufRead, Write};
-    use std::process::Stdio;
+    use std::io::Write;
     let dir = scratch("replay-real", "pages_aged_from_outside_the_trace");
     let Some(exe) = compile("aged", "aged.c", &[], &dir) else { return };
     let Some(cold) = compile("pageout_other", "pageout_other.c", &[], &dir) else { return };
-    if !hostreq::need_tools("recording aged pages", &["strace", "setarch"]) {
-        return;
-    }
     let trace = dir.join("aged.trace");
-    let mut strace = Command::new("setarch")
-        .args(["x86_64", "-R", "strace", "-f", "-v", "-s", "1048576"])
-        .args(["-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all", "-o"])
-        .arg(&trace)
-        .arg("--")
-        .arg(&exe)
-        .current_dir(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run strace");
-    let mut ready = String::new();
-    std::io::BufReader::new(strace.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready, "ready\n");
-    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap();
-    let pid = children.split_whitespace().next().expect("strace runs the program");
+    let Some((mut strace, pid)) = strict_until_ready(&exe, &trace, &dir) else { return };
+    let pid = pid.as_str();
     // The four-page mapping: the one of 16 KiB with 16 KiB referenced.
     let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
     let (mut range, mut four) = (None, None);

@@ -634,6 +634,27 @@ impl Kernel {
     }
 }
 
+/// Whether madvise `advice` changes only flags of the VMAs in its range (splitting them at
+/// its ends), nothing that maps shows.
+pub fn advice_changes_vma_flags(advice: u64) -> bool {
+    matches!(
+        advice,
+        MADV_NORMAL
+            | MADV_RANDOM
+            | MADV_SEQUENTIAL
+            | MADV_DONTFORK
+            | MADV_DOFORK
+            | MADV_MERGEABLE
+            | MADV_UNMERGEABLE
+            | MADV_HUGEPAGE
+            | MADV_NOHUGEPAGE
+            | MADV_DONTDUMP
+            | MADV_DODUMP
+            | MADV_WIPEONFORK
+            | MADV_KEEPONFORK
+    )
+}
+
 /// madvise_behavior_valid for this kernel's configuration (KSM, THP, memory failure).
 fn advice_valid(advice: u64) -> bool {
     matches!(

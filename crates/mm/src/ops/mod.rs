@@ -13,6 +13,7 @@ mod fork;
 mod import;
 mod limits;
 mod madvise;
+pub use madvise::advice_changes_vma_flags;
 mod mincore;
 mod mlock;
 pub(crate) mod mmap;

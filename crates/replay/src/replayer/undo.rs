@@ -75,32 +75,11 @@ pub(super) fn effect_of(call: &Call, result: Option<u64>) -> Option<Effect> {
             start: addr & PAGE_MASK,
             end: addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK,
         },
-        Call::Madvise { addr, len, advice } if changes_vma_flags(advice) => {
+        Call::Madvise { addr, len, advice } if mm::ops::advice_changes_vma_flags(advice) => {
             Effect::Flags { start: addr, end: addr.saturating_add(pages(len)) }
         }
         _ => return None,
     })
-}
-
-/// Whether madvise `advice` changes flags of the VMAs in its range (splitting them at its
-/// ends) without changing anything maps shows.
-fn changes_vma_flags(advice: u64) -> bool {
-    matches!(
-        advice,
-        MADV_NORMAL
-            | MADV_RANDOM
-            | MADV_SEQUENTIAL
-            | MADV_DONTFORK
-            | MADV_DOFORK
-            | MADV_MERGEABLE
-            | MADV_UNMERGEABLE
-            | MADV_HUGEPAGE
-            | MADV_NOHUGEPAGE
-            | MADV_DONTDUMP
-            | MADV_DODUMP
-            | MADV_WIPEONFORK
-            | MADV_KEEPONFORK
-    )
 }
 
 /// Whether maps lines `lo` and `hi` (adjacent, `lo` below) could be one mapping: the same
