@@ -157,15 +157,63 @@ consts!(MFD_NAMES, u64, "Names of the `memfd_create` flags.", {
     MFD_EXEC = 0x10,
 });
 
+consts!(IPC_KEY_NAMES, u64, "The one named SysV IPC key.", {
+    IPC_PRIVATE = 0,
+});
+
+consts!(SHMGET_NAMES, u64, "Names of the `shmget` flags (the low nine bits are the mode).", {
+    IPC_CREAT = 0o1000,
+    IPC_EXCL = 0o2000,
+    SHM_HUGETLB = 0o4000,
+    SHM_NORESERVE = 0o10000,
+});
+
+consts!(SHMAT_NAMES, u64, "Names of the `shmat` flags.", {
+    SHM_RDONLY = 0o10000,
+    SHM_RND = 0o20000,
+    SHM_REMAP = 0o40000,
+    SHM_EXEC = 0o100000,
+});
+
+consts!(SHMCTL_NAMES, u64, "Names of the `shmctl` commands.", {
+    IPC_RMID = 0,
+    IPC_SET = 1,
+    IPC_STAT = 2,
+    IPC_INFO = 3,
+    SHM_LOCK = 11,
+    SHM_UNLOCK = 12,
+    SHM_STAT = 13,
+    SHM_INFO = 14,
+    SHM_STAT_ANY = 15,
+});
+
+/// The bit of a `shmctl` command that asks for the 64-bit structure layouts (strace shows
+/// it as `IPC_64|` in 32-bit processes' calls).
+pub const IPC_64: u64 = 0x100;
+
 /// Every table above, for looking a name up without knowing which call it belongs to.
-pub const ALL_NAMES: &[&[(&str, u64)]] =
-    &[PROT_NAMES, MAP_NAMES, MREMAP_NAMES, MADV_NAMES, MS_NAMES, MCL_NAMES, MLOCK_NAMES, O_NAMES, MFD_NAMES];
+pub const ALL_NAMES: &[&[(&str, u64)]] = &[
+    PROT_NAMES,
+    MAP_NAMES,
+    MREMAP_NAMES,
+    MADV_NAMES,
+    MS_NAMES,
+    MCL_NAMES,
+    MLOCK_NAMES,
+    O_NAMES,
+    MFD_NAMES,
+    IPC_KEY_NAMES,
+    SHMGET_NAMES,
+    SHMAT_NAMES,
+    SHMCTL_NAMES,
+];
 
 /// Returns the value of the constant called `name` in any table (`"MAP_ANON"` included).
 pub fn constant(name: &str) -> Option<u64> {
     match name {
         "MAP_ANON" => return Some(MAP_ANON),
         "MAP_HUGE_SHIFT" => return Some(MAP_HUGE_SHIFT),
+        "IPC_64" => return Some(IPC_64),
         _ => {}
     }
     ALL_NAMES.iter().flat_map(|t| t.iter()).find(|(n, _)| *n == name).map(|&(_, v)| v)

@@ -17,6 +17,7 @@ pub const LESSONS: &[(&str, &str)] = &[
     ("zero-page", include_str!("../../../examples/zero-page.mm")),
     ("fork-cow", include_str!("../../../examples/fork-cow.mm")),
     ("four-mmaps", include_str!("../../../examples/four-mmaps.mm")),
+    ("sysv-shm", include_str!("../../../examples/sysv-shm.mm")),
     ("munmap-split", include_str!("../../../examples/munmap-split.mm")),
     ("mprotect", include_str!("../../../examples/mprotect.mm")),
     ("oom-killer", include_str!("../../../examples/oom-killer.mm")),

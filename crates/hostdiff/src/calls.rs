@@ -103,6 +103,10 @@ mod tests {
                 Fd::Slot(slot) => Op::Ftruncate { fd: slot, len },
                 _ => return Err("ftruncate steps name an fd the run opened"),
             },
+            Call::Shmget { .. } | Call::Shmat { .. } | Call::Shmdt { .. } | Call::Shmctl { .. } => {
+                return Err("SysV segments outlive the run's child and are compared by the replay of recorded \
+                            programs (replay_sysv_shm), not by random host steps")
+            }
         })
     }
 
@@ -125,6 +129,10 @@ mod tests {
             Call::Munlockall => Vec::new(),
             Call::Mincore { addr, len, .. } => vec![Some(addr), Some(len), None],
             Call::Ftruncate { fd, len } => v(&[fd as u64, len]),
+            Call::Shmget { key, size, flags } => v(&[key as u64, size, flags]),
+            Call::Shmat { shmid, addr, flags } => v(&[shmid as u64, addr, flags]),
+            Call::Shmdt { addr } => v(&[addr]),
+            Call::Shmctl { shmid, cmd, buf } => v(&[shmid as u64, cmd, buf]),
         };
         (call.name(), args)
     }
@@ -150,6 +158,10 @@ mod tests {
             Call::Msync { addr: 0x1900_0000, len: 0x7000, flags: 4 },
             Call::Mincore { addr: 0x1a00_0000, len: 0x8000, vec: 0x1b00_0000 },
             Call::Ftruncate { fd: 3, len: 0x9000 },
+            Call::Shmget { key: 0x1234, size: 0xa000, flags: 0o1600 },
+            Call::Shmat { shmid: 5, addr: 0x1c00_0000, flags: 0o10000 },
+            Call::Shmdt { addr: 0x1d00_0000 },
+            Call::Shmctl { shmid: 6, cmd: 2, buf: 0x1e00_0000 },
         ]
     }
 

@@ -135,6 +135,38 @@ pub enum Call {
         /// The new size in bytes.
         len: u64,
     },
+    /// `shmget(key, size, shmflg)`.
+    Shmget {
+        /// The key (`IPC_PRIVATE` is 0); a C `int`.
+        key: i64,
+        /// The size in bytes.
+        size: u64,
+        /// `IPC_CREAT`, `IPC_EXCL`, `SHM_*` bits and the mode in the low nine bits.
+        flags: u64,
+    },
+    /// `shmat(shmid, shmaddr, shmflg)`.
+    Shmat {
+        /// The segment's identifier.
+        shmid: i64,
+        /// Where to attach it (0: where the kernel chooses).
+        addr: u64,
+        /// `SHM_RDONLY`, `SHM_RND`, `SHM_REMAP`, `SHM_EXEC` bits.
+        flags: u64,
+    },
+    /// `shmdt(shmaddr)`.
+    Shmdt {
+        /// The address the attach begins at.
+        addr: u64,
+    },
+    /// `shmctl(shmid, cmd, buf)`.
+    Shmctl {
+        /// The segment's identifier (a slot for `SHM_STAT`).
+        shmid: i64,
+        /// An `IPC_*` or `SHM_*` command.
+        cmd: u64,
+        /// The user address of the structure the command reads or writes.
+        buf: u64,
+    },
 }
 
 impl Call {
@@ -155,6 +187,10 @@ impl Call {
             Call::Msync { .. } => "msync",
             Call::Mincore { .. } => "mincore",
             Call::Ftruncate { .. } => "ftruncate",
+            Call::Shmget { .. } => "shmget",
+            Call::Shmat { .. } => "shmat",
+            Call::Shmdt { .. } => "shmdt",
+            Call::Shmctl { .. } => "shmctl",
         }
     }
 }
@@ -181,6 +217,10 @@ impl Kernel {
             Call::Msync { addr, len, flags } => self.msync(pid, addr, len, flags),
             Call::Mincore { addr, len, vec } => self.mincore(pid, addr, len, vec),
             Call::Ftruncate { fd, len } => self.ftruncate(pid, fd, len),
+            Call::Shmget { key, size, flags } => self.shmget(pid, key, size, flags),
+            Call::Shmat { shmid, addr, flags } => self.shmat(pid, shmid, addr, flags),
+            Call::Shmdt { addr } => self.shmdt(pid, addr),
+            Call::Shmctl { shmid, cmd, buf } => self.shmctl(pid, shmid, cmd, buf),
         }
     }
 }
@@ -246,6 +286,43 @@ impl fmt::Display for Call {
             Call::Mincore { addr, len, vec } => write!(f, "{name}({}, {len}, {})", Addr(addr), Addr(vec)),
             // off_t: strace prints it signed.
             Call::Ftruncate { fd, len } => write!(f, "{name}({fd}, {})", len as i64),
+            Call::Shmget { key, size, flags } => {
+                let key = key as i32;
+                let key = if key == 0 { "IPC_PRIVATE".to_string() } else { format!("{:#x}", key as u32) };
+                let flags = flags & 0xffff_ffff;
+                let bits = flags & !0o777;
+                // C's "%#03o": a leading 0, at least three digits.
+                let mode = match flags & 0o777 {
+                    0 => "000".to_string(),
+                    m => format!("{:0>3}", format!("0{m:o}")),
+                };
+                if bits == 0 {
+                    write!(f, "{name}({key}, {size}, {mode})")
+                } else {
+                    write!(f, "{name}({key}, {size}, {}|{mode})", format_bits(bits, SHMGET_NAMES, "0"))
+                }
+            }
+            Call::Shmat { shmid, addr, flags } => {
+                write!(
+                    f,
+                    "{name}({}, {}, {})",
+                    shmid as i32,
+                    Addr(addr),
+                    format_bits(flags & 0xffff_ffff, SHMAT_NAMES, "0")
+                )
+            }
+            Call::Shmdt { addr } => write!(f, "{name}({})", Addr(addr)),
+            Call::Shmctl { shmid, cmd, buf } => {
+                let cmd = cmd & 0xffff_ffff;
+                let ver = if cmd & IPC_64 != 0 { "IPC_64|" } else { "" };
+                write!(
+                    f,
+                    "{name}({}, {ver}{}, {})",
+                    shmid as i32,
+                    xval(cmd & !IPC_64, SHMCTL_NAMES, "IPC_???"),
+                    Addr(buf)
+                )
+            }
         }
     }
 }
@@ -367,6 +444,21 @@ mod tests {
             (Call::Brk { addr: 0 }, "brk(NULL)"),
             (Call::Brk { addr: 0x55a6a621e000 }, "brk(0x55a6a621e000)"),
             (Call::Ftruncate { fd: 3, len: 8192 }, "ftruncate(3, 8192)"),
+            (
+                Call::Shmget { key: 0, size: 10000, flags: IPC_CREAT | 0o600 },
+                "shmget(IPC_PRIVATE, 10000, IPC_CREAT|0600)",
+            ),
+            (Call::Shmget { key: 0x777, size: 0, flags: 0 }, "shmget(0x777, 0, 000)"),
+            (
+                Call::Shmget { key: 0, size: 104857600, flags: IPC_CREAT | SHM_NORESERVE | 0o600 },
+                "shmget(IPC_PRIVATE, 104857600, IPC_CREAT|SHM_NORESERVE|0600)",
+            ),
+            (Call::Shmat { shmid: 1, addr: 0, flags: 0 }, "shmat(1, NULL, 0)"),
+            (Call::Shmat { shmid: 4, addr: 0, flags: SHM_RDONLY | SHM_EXEC }, "shmat(4, NULL, SHM_RDONLY|SHM_EXEC)"),
+            (Call::Shmat { shmid: 3, addr: 0x123, flags: SHM_RND | SHM_REMAP }, "shmat(3, 0x123, SHM_RND|SHM_REMAP)"),
+            (Call::Shmdt { addr: 0x7f68f3712000 }, "shmdt(0x7f68f3712000)"),
+            (Call::Shmctl { shmid: 3, cmd: IPC_RMID, buf: 0 }, "shmctl(3, IPC_RMID, NULL)"),
+            (Call::Shmctl { shmid: 3, cmd: IPC_STAT, buf: 0x7ffee7187f60 }, "shmctl(3, IPC_STAT, 0x7ffee7187f60)"),
         ];
         for (call, line) in cases {
             assert_eq!(call.to_string(), *line);
@@ -422,6 +514,17 @@ mod tests {
             Call::Ftruncate { fd: 7, len: 0 },
             Call::Munmap { addr: at + 0x1000, len: 0x1000 },
             Call::Munmap { addr: at + 1, len: 0x1000 },
+            Call::Shmget { key: 0, size: 10000, flags: IPC_CREAT | 0o600 },
+            Call::Shmget { key: 0x777, size: 10, flags: 0 },
+            Call::Shmat { shmid: 0, addr: 0, flags: 0 },
+            Call::Shmat { shmid: 0, addr: at + 0x40000, flags: SHM_RDONLY },
+            Call::Shmat { shmid: 0, addr: at + 0x40000, flags: 0 },
+            Call::Shmat { shmid: -1, addr: 0, flags: 0 },
+            Call::Shmctl { shmid: 0, cmd: IPC_STAT, buf: at + 0x2000 },
+            Call::Shmctl { shmid: 0, cmd: IPC_RMID, buf: 0 },
+            Call::Shmdt { addr: at + 0x40000 },
+            Call::Shmdt { addr: at + 0x40000 },
+            Call::Shmctl { shmid: 0, cmd: 99, buf: 0 },
         ]
     }
 
@@ -458,6 +561,10 @@ mod tests {
                 Call::Msync { addr, len, flags } => b.msync(pid, addr, len, flags),
                 Call::Mincore { addr, len, vec } => b.mincore(pid, addr, len, vec),
                 Call::Ftruncate { fd, len } => b.ftruncate(pid, fd, len),
+                Call::Shmget { key, size, flags } => b.shmget(pid, key, size, flags),
+                Call::Shmat { shmid, addr, flags } => b.shmat(pid, shmid, addr, flags),
+                Call::Shmdt { addr } => b.shmdt(pid, addr),
+                Call::Shmctl { shmid, cmd, buf } => b.shmctl(pid, shmid, cmd, buf),
             };
             assert_eq!(by_dispatch, direct, "{call}");
             let maps =

@@ -215,6 +215,13 @@ pub struct File {
     pub acct_pages: u64,
     /// The object was created VM_NORESERVE (memfd): it charges pages as they are allocated.
     pub acct_per_page: bool,
+    /// For the shmem object of a SysV segment: the segment's identifier. Each VMA that maps
+    /// it (an attach, and the pieces a split or a fork makes of one) is one of the
+    /// segment's attaches (`shm_nattch`).
+    pub sysv_shm: Option<u32>,
+    /// For a SysV segment's object: the references its attaches' open file descriptions
+    /// hold (VMAs, plus one while shmat is mapping), that is `shm_nattch`.
+    pub shm_attaches: u32,
 }
 
 /// The largest page-cache folio order for a regular file (PMD size).
@@ -246,6 +253,8 @@ impl File {
             swapped: BTreeMap::new(),
             acct_pages: 0,
             acct_per_page: false,
+            sysv_shm: None,
+            shm_attaches: 0,
         }
     }
 

@@ -202,6 +202,7 @@ pub fn check_kernel(k: &Kernel) {
     }
     check_memcgs(k);
     check_reclaim(k);
+    check_sysv_shm(k);
     let shmem_charges: u64 = k.m.files.iter().flatten().map(|f| f.acct_pages).sum();
     assert_eq!(
         k.m.committed,
@@ -218,6 +219,38 @@ pub fn check_kernel(k: &Kernel) {
         f.cache.check_invariants();
         for (idx, pfn) in f.cache.iter() {
             assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx as u32 });
+        }
+    }
+}
+
+/// SysV segments: each one's object names it back and has its identifier as inode number,
+/// its attach count is the number of VMAs mapping it, the pages of all add up to `shm_tot`,
+/// and no object claims a segment that is gone.
+fn check_sysv_shm(k: &Kernel) {
+    k.m.shm.check_invariants();
+    let mut vmas_of: HashMap<u32, u32> = HashMap::new();
+    for (_, mm) in k.mms.iter() {
+        for v in mm.vmas.iter() {
+            if let Some(f) = v.file {
+                *vmas_of.entry(f.file.0).or_default() += 1;
+            }
+        }
+    }
+    let mut pages = 0;
+    for s in k.m.shm.iter() {
+        let f = k.m.files[s.file.0 as usize].as_ref().expect("a segment's object was freed");
+        assert_eq!(f.sysv_shm, Some(s.id), "segment {}'s object names another", s.id);
+        assert_eq!(f.ino, u64::from(s.id), "segment {}'s inode number", s.id);
+        assert_eq!(f.size, s.segsz, "segment {}'s object size", s.id);
+        let mapped = vmas_of.get(&s.file.0).copied().unwrap_or(0);
+        assert_eq!(f.shm_attaches, mapped, "segment {}: shm_nattch against the VMAs mapping it", s.id);
+        assert!(!s.dest || mapped > 0, "segment {} was removed with nothing attached, yet lives", s.id);
+        pages += s.segsz.div_ceil(crate::layout::PAGE_SIZE);
+    }
+    assert_eq!(k.m.shm.total_pages, pages, "shm_tot");
+    for f in k.m.files.iter().flatten() {
+        if let Some(id) = f.sysv_shm {
+            assert!(k.m.shm.get(i64::from(id)).is_some(), "{} claims segment {id}, which is gone", f.path);
         }
     }
 }

@@ -70,6 +70,7 @@ pub mod reclaim;
 pub mod signal;
 pub mod space;
 pub mod swap;
+pub mod sysv_shm;
 pub mod task;
 pub mod vma;
 pub mod vma_edit;

@@ -118,6 +118,8 @@ pub struct Machine {
     pub lru_activate: crate::folio_batch::FolioBatch,
     next_anon_vma: u64,
     next_ino: u64,
+    /// SysV shared memory segments (the IPC namespace's).
+    pub shm: crate::sysv_shm::ShmIds,
 }
 
 impl Machine {
@@ -153,6 +155,7 @@ impl Machine {
             lru_activate: Default::default(),
             next_anon_vma: 0,
             next_ino: 1000,
+            shm: Default::default(),
         }
     }
 
@@ -190,14 +193,31 @@ impl Machine {
 
     /// Takes a reference on an open file description (a new fd or VMA uses it).
     pub fn get_open(&mut self, id: OpenFileId) {
-        self.opens[id.0 as usize].as_mut().expect("dangling open file id").refs += 1;
+        let o = self.opens[id.0 as usize].as_mut().expect("dangling open file id");
+        o.refs += 1;
+        let file = o.file;
+        let f = self.file_mut(file);
+        if f.sysv_shm.is_some() {
+            // A VMA of an attach was copied (split, fork): one more attach (shm_open).
+            f.shm_attaches += 1;
+        }
     }
 
     /// Drops a reference on an open file description, releasing it (and maybe its file).
     pub fn put_open(&mut self, id: OpenFileId) {
         let o = self.opens[id.0 as usize].as_mut().expect("dangling open file id");
         o.refs -= 1;
-        if o.refs == 0 {
+        let (refs, file) = (o.refs, o.file);
+        if let Some(shmid) = self.file(file).sysv_shm {
+            // One attach fewer (shm_close): a segment marked for removal goes with its last.
+            let f = self.file_mut(file);
+            f.shm_attaches -= 1;
+            if f.shm_attaches == 0 {
+                self.shm_may_destroy(shmid);
+            }
+        }
+        let o = self.opens[id.0 as usize].as_mut().expect("dangling open file id");
+        if refs == 0 {
             let file = o.file;
             self.opens[id.0 as usize] = None;
             let f = self.file_mut(file);
@@ -219,6 +239,27 @@ impl Machine {
         let id = OpenFileId(self.opens.len() as u32);
         self.opens.push(Some(OpenFile { file, readable, writable, refs: 1, pos: 0, ra: Default::default() }));
         id
+    }
+
+    /// Removes SysV segment `id` if IPC_RMID asked for it and nothing attaches it any more
+    /// (shm_may_destroy): its object goes with its pages and its commit charge.
+    pub(crate) fn shm_may_destroy(&mut self, id: u32) {
+        let Some(seg) = self.shm.get(i64::from(id)) else { return };
+        let file = seg.file;
+        if !seg.dest || self.file(file).shm_attaches > 0 {
+            return;
+        }
+        self.shm_destroy(id);
+    }
+
+    /// Removes SysV segment `id` whatever holds it (shm_destroy).
+    pub(crate) fn shm_destroy(&mut self, id: u32) {
+        let Some(seg) = self.shm.remove(id) else { return };
+        self.shm.total_pages -= seg.segsz.div_ceil(PAGE_SIZE);
+        let f = self.file_mut(seg.file);
+        f.nlink = 0;
+        f.sysv_shm = None;
+        self.maybe_destroy_file(seg.file);
     }
 
     /// Frees a file's page cache and the file once it has no names and no users; a shmem

@@ -45,6 +45,17 @@ pub(crate) fn call_with(c: &Syscall, mut flag: impl FnMut(&Syscall, usize) -> u6
         "msync" => Call::Msync { addr: a(0), len: a(1), flags: flag(c, 2) },
         "mincore" => Call::Mincore { addr: a(0), len: a(1), vec: c.arg_u64(2)? },
         "ftruncate" => Call::Ftruncate { fd: c.arg_i64(0).unwrap_or(-1), len: a(1) },
+        // The key is a C int (IPC_PRIVATE or hex); the mode sits in the flags in octal.
+        "shmget" => Call::Shmget { key: i64::from(flag(c, 0) as i32), size: a(1), flags: flag(c, 2) },
+        "shmat" => Call::Shmat { shmid: c.arg_i64(0).unwrap_or(-1), addr: a(1), flags: flag(c, 2) },
+        "shmdt" => Call::Shmdt { addr: a(0) },
+        // A structure strace decoded (IPC_STAT's result, IPC_SET's input) hides the buffer's
+        // address: the call is not one the model can make.
+        "shmctl" => Call::Shmctl {
+            shmid: c.arg_i64(0).unwrap_or(-1),
+            cmd: flag(c, 1),
+            buf: if c.arg(2).is_some_and(|b| b.as_u64().is_none() && !b.is_null()) { return None } else { a(2) },
+        },
         _ => return None,
     })
 }
@@ -91,6 +102,22 @@ mod tests {
             (int(), int(), bits()).prop_map(|(addr, len, flags)| Call::Msync { addr, len, flags }),
             (int(), int(), int()).prop_map(|(addr, len, vec)| Call::Mincore { addr, len, vec }),
             (fd, int()).prop_map(|(fd, len)| Call::Ftruncate { fd, len }),
+            (any::<i32>(), int(), bits()).prop_map(|(key, size, flags)| Call::Shmget {
+                key: i64::from(key),
+                size,
+                flags
+            }),
+            (any::<i32>(), int(), bits()).prop_map(|(shmid, addr, flags)| Call::Shmat {
+                shmid: i64::from(shmid),
+                addr,
+                flags
+            }),
+            int().prop_map(|addr| Call::Shmdt { addr }),
+            (any::<i32>(), 0..20u64, int()).prop_map(|(shmid, cmd, buf)| Call::Shmctl {
+                shmid: i64::from(shmid),
+                cmd,
+                buf
+            }),
         ]
     }
 
@@ -111,6 +138,11 @@ mod tests {
             "mremap(0xffffffffffffffff, 16384, 16384, MREMAP_MAYMOVE|MREMAP_FIXED, 0xfffff)",
             "mlock2(0x7f2cc9dc2000, 4096, 0)",
             "munlockall()",
+            "shmget(IPC_PRIVATE, 10000, IPC_CREAT|0600)",
+            "shmget(0x777, 0, 000)",
+            "shmat(3, NULL, SHM_RDONLY|SHM_EXEC)",
+            "shmdt(0x7f68f3712000)",
+            "shmctl(3, IPC_RMID, NULL)",
         ];
         for line in cases {
             assert_eq!(call_of(&parse(line)).map(|c| c.to_string()).as_deref(), Some(line));

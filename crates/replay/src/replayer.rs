@@ -37,6 +37,7 @@ mod procread;
 mod reorder;
 mod run;
 mod seq;
+mod sysv;
 mod undo;
 mod unwritten;
 pub(crate) use fds::join as join_path;

@@ -76,6 +76,9 @@ pub struct Learned {
     /// number is not determined by the trace: each object's is bound when a read first
     /// shows it, and checked from then on.
     pub shmem_inos: BTreeMap<u64, Bound<u64>>,
+    /// Where the machine's SysV identifier allocator stood: the identifier the log's first
+    /// new segment got, by the line of its shmget.
+    pub shm_ids: BTreeMap<u64, Bound<u32>>,
     /// The sizes in pages of `[vvar]`, `[vvar_vclock]` and `[vdso]` on the recording
     /// machine's kernel, from the first maps read that shows them.
     pub vdso_pages: Option<Bound<(u64, u64, u64)>>,
@@ -218,6 +221,7 @@ impl Learned {
         execs
             + self.files.len()
             + self.shmem_inos.len()
+            + self.shm_ids.len()
             + usize::from(self.vdso_pages.is_some())
             + self.settings.len()
             + usize::from(self.start_rlimit_stack.is_some())
@@ -345,6 +349,9 @@ impl Learned {
         }
         for (file, b) in &self.settings {
             out.push(format!("bound {file} = {} from line {}", b.value, b.line));
+        }
+        for b in self.shm_ids.values() {
+            out.push(format!("bound the SysV segment identifier allocator = {} from line {}", b.value, b.line));
         }
         for (model, b) in &self.shmem_inos {
             out.push(format!("bound the inode of shared memory object {model} = {} from line {}", b.value, b.line));

@@ -504,11 +504,19 @@ pub enum Syscall {
     Mincore,
     /// `msync(addr, len, flags)`
     Msync,
+    /// `shmget(key, size, flags)`
+    Shmget,
+    /// `shmat(shmid, addr, flags)`
+    Shmat,
+    /// `shmdt(addr)`
+    Shmdt,
+    /// `shmctl(shmid, cmd, buf)`
+    Shmctl,
 }
 
 impl Syscall {
     /// Every call with its name and the argument counts it accepts.
-    pub const ALL: [(Syscall, &'static str, usize, usize); 24] = [
+    pub const ALL: [(Syscall, &'static str, usize, usize); 28] = [
         (Syscall::Mmap, "mmap", 6, 6),
         (Syscall::Munmap, "munmap", 2, 2),
         (Syscall::Mprotect, "mprotect", 3, 3),
@@ -533,6 +541,10 @@ impl Syscall {
         (Syscall::Munlockall, "munlockall", 0, 0),
         (Syscall::Mincore, "mincore", 3, 3),
         (Syscall::Msync, "msync", 3, 3),
+        (Syscall::Shmget, "shmget", 3, 3),
+        (Syscall::Shmat, "shmat", 3, 3),
+        (Syscall::Shmdt, "shmdt", 1, 1),
+        (Syscall::Shmctl, "shmctl", 3, 3),
     ];
 
     /// Returns the call with this name.
@@ -656,6 +668,8 @@ pub enum Func {
     TotalFrames,
     /// The shared zero page's frame number.
     ZeroPfn,
+    /// The attach count (`shm_nattch`) of a SysV segment, by identifier.
+    ShmNattch,
     /// 1 if a page-table entry maps the page at the address (Linux `pte_present`).
     PtePresent,
     /// The frame mapped at the address, or 0.
@@ -685,7 +699,7 @@ pub enum ProcArg {
 
 impl Func {
     /// Every function: name, process argument, and the number of other arguments.
-    pub const ALL: [(Func, &'static str, ProcArg, usize); 21] = [
+    pub const ALL: [(Func, &'static str, ProcArg, usize); 22] = [
         (Func::Rss, "rss", ProcArg::Optional, 0),
         (Func::Pss, "pss", ProcArg::Optional, 0),
         (Func::Anon, "anon", ProcArg::Optional, 0),
@@ -699,6 +713,7 @@ impl Func {
         (Func::FreeFrames, "free_frames", ProcArg::None, 0),
         (Func::TotalFrames, "total_frames", ProcArg::None, 0),
         (Func::ZeroPfn, "zero_pfn", ProcArg::None, 0),
+        (Func::ShmNattch, "shm_nattch", ProcArg::None, 1),
         (Func::PtePresent, "pte_present", ProcArg::Optional, 1),
         (Func::Pfn, "pfn", ProcArg::Optional, 1),
         (Func::LoadByte, "load_byte", ProcArg::Optional, 1),

@@ -494,16 +494,21 @@ impl Interpreter {
             | Syscall::Mlockall
             | Syscall::Munlockall
             | Syscall::Mincore
-            | Syscall::Msync => {
+            | Syscall::Msync
+            | Syscall::Shmget
+            | Syscall::Shmat
+            | Syscall::Shmdt
+            | Syscall::Shmctl => {
                 let v = self.ints(cx, args)?;
                 let Some(c) = mm_call(call, &v) else {
                     return Err(cx.pos.error(format!("`{}` is not an address-space call", call.name())));
                 };
-                let ret = if matches!(c, Call::Mmap { .. } | Call::Mremap { .. } | Call::Brk { .. }) {
-                    Ret::Hex
-                } else {
-                    Ret::Dec
-                };
+                let ret =
+                    if matches!(c, Call::Mmap { .. } | Call::Mremap { .. } | Call::Brk { .. } | Call::Shmat { .. }) {
+                        Ret::Hex
+                    } else {
+                        Ret::Dec
+                    };
                 (shown(&c), self.kernel.dispatch(pid, &c), ret)
             }
             Syscall::Open => {

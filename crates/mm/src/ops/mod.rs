@@ -22,6 +22,7 @@ mod mremap;
 mod msync;
 mod munmap;
 mod remote;
+pub mod shm;
 mod spawn;
 mod task;
 

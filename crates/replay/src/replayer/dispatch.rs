@@ -303,6 +303,13 @@ impl Replayer {
                 self.check(line, &c.name, &c.ret, got);
             }
             "mincore" => self.mincore(tpid, line, c),
+            "shmget" => self.shmget(tpid, line, c),
+            "shmat" => self.shmat(tpid, line, c),
+            "shmdt" => {
+                let got = self.apply(pid, c);
+                self.check_unless_unordered(tpid, line, "shmdt", c, got);
+            }
+            "shmctl" => self.shmctl(tpid, line, c),
             "prlimit64" | "setrlimit" | "getrlimit" => {
                 self.learn_stack_limit(tpid, line, c);
                 if c.name != "getrlimit" {

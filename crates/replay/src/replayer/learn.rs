@@ -8,12 +8,17 @@ use crate::unknowns::ExecUnknowns;
 use crate::unknowns::MapsLine;
 use procfs::parse::parse_maps;
 
-/// Whether a maps name is that of a shared memory object (shmem inode numbers come from
-/// the machine-wide counter).
+/// Whether a maps name is that of a shared memory object whose inode number comes from the
+/// machine-wide counter (a SysV segment's is its identifier, which shmget showed).
 pub(super) fn is_shmem_name(path: &str) -> bool {
-    path == "/dev/zero (deleted)"
-        || (path.starts_with("/memfd:") && path.ends_with(" (deleted)"))
-        || path.starts_with("/SYSV")
+    path == "/dev/zero (deleted)" || (path.starts_with("/memfd:") && path.ends_with(" (deleted)"))
+}
+
+/// Whether a maps name is that of a SysV shared memory segment (`/SYSV%08x (deleted)`).
+pub(super) fn is_sysv_name(path: &str) -> bool {
+    path.strip_prefix("/SYSV")
+        .and_then(|rest| rest.strip_suffix(" (deleted)"))
+        .is_some_and(|key| key.len() == 8 && key.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The exec behind an address space: what the learning of its unknowns needs.
@@ -310,9 +315,16 @@ impl Replayer {
                     }
                 }
             }
-            "mmap" | "mmap2" | "mremap" => {
+            "mmap" | "mmap2" | "mremap" | "shmat" => {
                 let flags = if c.name == "mremap" {
                     0
+                } else if c.name == "shmat" {
+                    // An attach at an address is a fixed mapping.
+                    if addr != 0 {
+                        MAP_FIXED
+                    } else {
+                        0
+                    }
                 } else {
                     c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v)
                 };
@@ -320,7 +332,8 @@ impl Replayer {
                 if let (Ok(r), Ok(g), false, false) = (want, got, fixed, c.name == "mremap") {
                     // A mapping of 2 MiB or more may be placed 2 MiB-aligned (THP), which
                     // hides the low bits of the draw.
-                    let len = c.arg_u64(1).unwrap_or(0);
+                    // shmem (an attach) is never placed 2 MiB-aligned.
+                    let len = if c.name == "shmat" { 0 } else { c.arg_u64(1).unwrap_or(0) };
                     self.bind_mmap_area(tpid, line, r, *g, len >= PMD_SIZE);
                 }
             }
@@ -441,6 +454,11 @@ impl Replayer {
                 if m.ino != l.ino && !taken(l.ino) && !taken(m.ino) && !self.learned.shmem_inos.contains_key(&m.ino) {
                     self.learned.shmem_inos.insert(m.ino, Bound { value: l.ino, line });
                 }
+                continue;
+            }
+            // A SysV segment's number is its identifier, which the log's shmget showed: checked,
+            // not learned (and several segments share a name).
+            if is_sysv_name(&l.name) {
                 continue;
             }
             // A file unlinked since it was mapped shows as `PATH (deleted)`: its identity is

@@ -111,6 +111,11 @@ impl Interpreter {
             Func::FreeFrames => return Ok(frames.free_frames()),
             Func::TotalFrames => return Ok(frames.total_frames()),
             Func::ZeroPfn => return Ok(frames.zero_pfn().as_u64()),
+            Func::ShmNattch => {
+                let id = self.int(cx, &args[0])?;
+                let stat = u32::try_from(id).ok().and_then(|id| self.kernel.shm_stat(id));
+                return stat.map(|s| s.nattch).ok_or_else(|| pos.error(format!("no SysV segment {id}")));
+            }
             _ => {}
         }
         let fcx = Cx { proc: cx.proc, pos };
@@ -153,6 +158,7 @@ impl Interpreter {
             Func::FreeFrames
             | Func::TotalFrames
             | Func::ZeroPfn
+            | Func::ShmNattch
             | Func::Hex
             | Func::WaitStatus
             | Func::FileValue

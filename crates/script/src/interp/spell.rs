@@ -30,6 +30,10 @@ pub(super) fn mm_call(call: Syscall, v: &[u64]) -> Option<Call> {
         Syscall::Munlockall => Call::Munlockall,
         Syscall::Mincore => Call::Mincore { addr: at(0), len: at(1), vec: at(2) },
         Syscall::Msync => Call::Msync { addr: at(0), len: at(1), flags: at(2) },
+        Syscall::Shmget => Call::Shmget { key: at(0) as i64, size: at(1), flags: at(2) },
+        Syscall::Shmat => Call::Shmat { shmid: at(0) as i64, addr: at(1), flags: at(2) },
+        Syscall::Shmdt => Call::Shmdt { addr: at(0) },
+        Syscall::Shmctl => Call::Shmctl { shmid: at(0) as i64, cmd: at(1), buf: at(2) },
         _ => return None,
     })
 }
@@ -70,6 +74,12 @@ pub(super) fn shown(c: &Call) -> String {
         Call::Mincore { addr, len, vec } => format!("{addr:#x}, {len}, {vec:#x}"),
         Call::Msync { addr, len, flags } => {
             format!("{addr:#x}, {len}, {}", abi::format_bits(flags, abi::MS_NAMES, "0"))
+        }
+        // As strace prints them, without the name and parentheses.
+        Call::Shmget { .. } | Call::Shmat { .. } | Call::Shmdt { .. } | Call::Shmctl { .. } => {
+            let text = c.to_string();
+            let inner = text.split_once('(').map_or("", |(_, rest)| rest);
+            inner.strip_suffix(')').unwrap_or(inner).to_string()
         }
     }
 }

@@ -1,0 +1,142 @@
+//! SysV shared memory in a log (`shmget`, `shmat`, `shmdt`, `shmctl`).
+//!
+//! A segment's identifier comes from an allocator the whole machine shares: the log's first
+//! new segment binds where it stands, and each later one is predicted. Processes outside the
+//! trace may take identifiers meanwhile, which only moves the allocator forward (a higher
+//! slot, or a later pass over the slots): such an identifier is accepted and counted as not
+//! checkable; one the allocator could not have reached is a mismatch. The model then
+//! follows the log. An attach is a mapping: placed, learned from and checked as mmap's are.
+//! `IPC_STAT`'s report (decoded by strace, so its buffer's address is not shown) is checked
+//! field by field against the model's segment.
+
+use super::*;
+use crate::unknowns::Bound;
+use mm::sysv_shm::SEQ_SHIFT;
+
+/// Why a segment identifier is not checked.
+pub(super) const SHM_ID_TAKEN: &str = "SysV segment identifiers moved on by processes outside the trace";
+/// Why a segment is not checked.
+pub(super) const SHM_BEFORE: &str = "SysV segments made before the trace (their size as the call asked)";
+
+impl Replayer {
+    pub(super) fn shmget(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        let pid = self.mpid(tpid);
+        let Some(Call::Shmget { key, size, flags }) = self.model_call(c) else { return };
+        let known = key != 0 && self.k.machine().shm.by_key(key as i32).is_some();
+        let creates = key == 0 || (!known && flags & IPC_CREAT != 0);
+        let logged = c.ret.value().and_then(|v| u32::try_from(v).ok());
+        if let (true, Some(id)) = (creates, logged) {
+            self.follow_shm_id(line, id);
+        }
+        let mut got = self.k.dispatch(pid, &Call::Shmget { key, size, flags });
+        if let (false, false, Some(id), Err(Errno::ENOENT)) = (known, creates, logged, got) {
+            // The key's segment was made before the trace began: made now with the size
+            // the call asked for (the real one may be larger; nothing in the log says).
+            if self.k.shm_set_next_id(id).is_ok() {
+                got = self.k.shmget(pid, key, size.max(1), IPC_CREAT | (flags & 0o777));
+                *self.report.unchecked.entry(SHM_BEFORE.into()).or_default() += 1;
+            }
+        }
+        self.check(line, "shmget", &c.ret, got);
+    }
+
+    /// Moves the model's identifier allocator to `id`, the one the log's shmget at `line`
+    /// got for a new segment: a binding for the first, a prediction checked loosely after.
+    fn follow_shm_id(&mut self, line: u64, id: u32) {
+        let shm = &self.k.machine().shm;
+        let predicted = shm.next_id();
+        if predicted == Some(id) && shm.allocated_any() {
+            return;
+        }
+        if !shm.allocated_any() {
+            self.learned.shm_ids.entry(line).or_insert(Bound { value: id, line });
+        } else {
+            // The allocator moves forward only: a higher slot than the last in this pass over
+            // the slots, or a later pass. (Where a pass ends depends on how many segments the
+            // whole machine has, which the log does not show.)
+            let order = |v: u32| (v >> SEQ_SHIFT, v & ((1 << SEQ_SHIFT) - 1));
+            let last = shm.last_id();
+            if last.is_some_and(|l| order(id) <= order(l)) && self.verify() {
+                self.mismatch(Mismatch {
+                    line,
+                    call: "shmget identifier".into(),
+                    expected: id.to_string(),
+                    got: format!(
+                        "{} (or one after {}: the allocator never goes back within a pass over its slots)",
+                        predicted.unwrap_or(0),
+                        last.unwrap_or(0)
+                    ),
+                    diff: None,
+                    cause: None,
+                });
+            } else {
+                *self.report.unchecked.entry(SHM_ID_TAKEN.into()).or_default() += 1;
+            }
+        }
+        if self.k.shm_set_next_id(id).is_err() {
+            self.error(format!("line {line}: shmget returned {id}, a segment the model still has"));
+        }
+    }
+
+    pub(super) fn shmat(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        let pid = self.mpid(tpid);
+        let Some(Call::Shmat { shmid, addr, flags }) = self.model_call(c) else { return };
+        let logged = c.ret.value();
+        // Where an attach goes without an address depends, like an mmap's, on mappings the
+        // log never showed (an attached process) or on how threads' calls interleaved.
+        let unknowable = if addr != 0 || logged.is_none() {
+            None
+        } else if self.unseen_start(tpid) {
+            Some(UNSEEN_PLACEMENT)
+        } else if self.threads_unordered_at(tpid) {
+            Some(reorder::UNORDERED_PLACEMENT)
+        } else {
+            None
+        };
+        let (call, why) = match (unknowable, logged) {
+            (Some(why), Some(r)) => (Call::Shmat { shmid, addr: r, flags: flags & !SHM_REMAP }, Some(why)),
+            _ => (Call::Shmat { shmid, addr, flags }, None),
+        };
+        let got = self.k.dispatch(pid, &call);
+        self.learn_from_result(tpid, line, c, (0, 0), &got);
+        if let Ok(a) = got {
+            if let Ok(id) = self.k.mm_id(pid) {
+                if self.started.contains(&id) {
+                    let size = self.k.machine().shm.get(shmid).map_or(0, |s| s.segsz);
+                    self.created.entry(id).or_default().push((a, a.saturating_add(size)));
+                }
+            }
+        }
+        match why {
+            Some(why) if got.ok() == logged => *self.report.unchecked.entry(why.into()).or_default() += 1,
+            _ => self.check(line, "shmat", &c.ret, got),
+        }
+    }
+
+    pub(super) fn shmctl(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        let pid = self.mpid(tpid);
+        if let Some(call) = self.model_call(c) {
+            let got = self.k.dispatch(pid, &call);
+            return self.check(line, "shmctl", &c.ret, got);
+        }
+        // IPC_STAT with the structure strace read back: the call's result, then what the
+        // structure says of the segment.
+        let cmd = self.flag_arg(c, 1) & !IPC_64;
+        let shmid = c.arg_i64(0).unwrap_or(-1);
+        let stat = u32::try_from(shmid).ok().and_then(|id| self.k.shm_stat(id));
+        if cmd != IPC_STAT {
+            return;
+        }
+        let got = match stat {
+            Some(_) => Ok(0),
+            None => Err(Errno::EINVAL),
+        };
+        self.check(line, "shmctl", &c.ret, got);
+        let (Some(s), Some(buf), Ret::Value(_)) = (stat, c.arg(2), &c.ret) else { return };
+        let fields = [("shm_segsz", s.segsz), ("shm_nattch", s.nattch)];
+        for (name, have) in fields {
+            let Some(want) = buf.field(name).and_then(Arg::as_u64) else { continue };
+            self.check(line, &format!("shmctl IPC_STAT {name}"), &Ret::Value(want), Ok(have));
+        }
+    }
+}
