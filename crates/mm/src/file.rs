@@ -219,6 +219,9 @@ pub struct File {
     /// it (an attach, and the pieces a split or a fork makes of one) is one of the
     /// segment's attaches (`shm_nattch`).
     pub sysv_shm: Option<u32>,
+    /// The object's pages may not be reclaimed (`mapping_unevictable`: a SysV segment
+    /// SHM_LOCK locked).
+    pub unevictable: bool,
     /// For a SysV segment's object: the references its attaches' open file descriptions
     /// hold (VMAs, plus one while shmat is mapping), that is `shm_nattch`.
     pub shm_attaches: u32,
@@ -254,6 +257,7 @@ impl File {
             acct_pages: 0,
             acct_per_page: false,
             sysv_shm: None,
+            unevictable: false,
             shm_attaches: 0,
         }
     }

@@ -70,3 +70,17 @@ fn pages_to_swap_and_back_learning_the_swap_from_smaps() {
     assert!(bindings(&r).contains("bound swap in use (a read shows swapped pages"), "{}", bindings(&r));
     assert_clean("swap_roundtrip quiet --verify", &replay_file(&plain, Mode::Verify), 25);
 }
+
+/// SysV segments under MADV_PAGEOUT (tests/progs/sysv_swap.c): one SHM_LOCKed keeps its
+/// pages, the other's go to swap, and the first's go too once unlocked; mincore and smaps
+/// show where each page is, and the bytes come back through system calls.
+#[test]
+fn sysv_segments_locked_and_not_under_pageout() {
+    let dir = scratch("replay-swap", "sysv_segments_locked_and_not_under_pageout");
+    let Some(exe) = compile("sysv_swap", "sysv_swap.c", &[], &dir) else { return };
+    let Some((strict, plain)) = record_with_swap("sysv_swap", &[exe.to_str().unwrap()], &dir) else { return };
+    let r = replay_file(&strict, Mode::Strict);
+    assert_clean("sysv_swap --strict", &r, 70);
+    assert!(bindings(&r).contains("bound swap in use"), "{}", bindings(&r));
+    assert_clean("sysv_swap --verify", &replay_file(&plain, Mode::Verify), 30);
+}

@@ -376,6 +376,16 @@ impl Kernel {
     /// large folio whole): unmapped, then evicted if clean, kept (activated) if dirty; a
     /// shmem page is written to swap.
     fn pageout_folio(&mut self, id: MmId, v: &Vma, va: u64, pfns: &[Pfn]) {
+        if let Owner::File { file, .. } = self.m.frames.meta(pfns[0]).owner {
+            if self.m.file(crate::file::FileId(file)).unevictable {
+                // folio_evictable fails before anything is unmapped: a locked SysV
+                // segment's page stays where it is.
+                for &p in pfns {
+                    self.m.frames.meta_mut(p).flags -= PageFlags::REFERENCED;
+                }
+                return;
+            }
+        }
         for (k, &p) in pfns.iter().enumerate() {
             self.m.frames.meta_mut(p).flags -= PageFlags::REFERENCED;
             if self.pte(id, va + ((k as u64) << PAGE_SHIFT)).dirty() {

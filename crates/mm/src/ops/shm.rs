@@ -369,6 +369,7 @@ impl Kernel {
                 Ok(max)
             }
             SHM_LOCK | SHM_UNLOCK => {
+                // Every task is root (CAP_IPC_LOCK): RLIMIT_MEMLOCK does not limit it.
                 let s = self.m.shm.get_mut(shmid).ok_or(Errno::EINVAL)?;
                 s.locked = cmd == SHM_LOCK;
                 if s.locked {
@@ -376,6 +377,8 @@ impl Kernel {
                 } else {
                     s.mode &= !SHM_LOCKED;
                 }
+                let (file, locked) = (s.file, s.locked);
+                self.m.file_mut(file).unevictable = locked;
                 Ok(0)
             }
             _ => Err(Errno::EINVAL),

@@ -30,6 +30,10 @@ impl Kernel {
         // (check_invariants), so nothing else holds it and it can go.
         debug_assert_eq!(meta.mapcount as usize, maps.len());
         match meta.owner {
+            // folio_evictable: a locked SysV segment's pages stay (Linux moves them to the
+            // unevictable list as it finds them; the model leaves them where they are, so
+            // meminfo's Unevictable does not count them).
+            Owner::File { file, .. } if self.m.file(FileId(file)).unevictable => false,
             Owner::Anon if meta.flags.contains(PageFlags::SWAPBACKED) => self.reclaim_anon(pfn, maps),
             Owner::Anon => self.reclaim_lazyfree(pfn, maps),
             Owner::File { file, .. } if self.m.file(FileId(file)).kind == FileKind::Shmem => {
