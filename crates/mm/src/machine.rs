@@ -235,7 +235,12 @@ impl Machine {
 
     /// Opens a file description on `file`, with one reference.
     pub fn add_open(&mut self, file: FileId, readable: bool, writable: bool) -> OpenFileId {
-        self.file_mut(file).opens += 1;
+        let f = self.file_mut(file);
+        f.opens += 1;
+        if f.sysv_shm.is_some() {
+            // An attach being made (shmat, or a VMA found existing): it counts from now on.
+            f.shm_attaches += 1;
+        }
         let id = OpenFileId(self.opens.len() as u32);
         self.opens.push(Some(OpenFile { file, readable, writable, refs: 1, pos: 0, ra: Default::default() }));
         id

@@ -221,6 +221,10 @@ pub struct Replayer {
     /// by address space of that process (and of those forked from it), what the calls of
     /// the log did to its mappings, in order (see `attach`).
     attach_history: HashMap<MmId, Vec<undo::Effect>>,
+    /// SysV segments the log never made, found attached in a process it attached to: their
+    /// size is what its mappings showed (at least), their attaches in untraced processes
+    /// unknown.
+    shm_adopted: std::collections::BTreeSet<u32>,
     /// The attached processes (by the task that began each) whose start, learned by an
     /// earlier run, this run installed (the model's numbering of shared memory objects then
     /// follows that start).
@@ -379,6 +383,7 @@ impl Replayer {
             execs: HashMap::default(),
             stack_limit_set: HashSet::default(),
             attach_history: HashMap::default(),
+            shm_adopted: Default::default(),
             attached_installed: HashSet::default(),
             attach_log: false,
             unprefixed: false,

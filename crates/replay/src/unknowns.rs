@@ -79,6 +79,9 @@ pub struct Learned {
     /// Where the machine's SysV identifier allocator stood: the identifier the log's first
     /// new segment got, by the line of its shmget.
     pub shm_ids: BTreeMap<u64, Bound<u32>>,
+    /// SysV segments made before the trace (found attached in a process it attached to)
+    /// that a later line showed had been removed (IPC_RMID) before it: by identifier.
+    pub shm_removed: BTreeMap<u32, Bound<()>>,
     /// The sizes in pages of `[vvar]`, `[vvar_vclock]` and `[vdso]` on the recording
     /// machine's kernel, from the first maps read that shows them.
     pub vdso_pages: Option<Bound<(u64, u64, u64)>>,
@@ -222,6 +225,7 @@ impl Learned {
             + self.files.len()
             + self.shmem_inos.len()
             + self.shm_ids.len()
+            + self.shm_removed.len()
             + usize::from(self.vdso_pages.is_some())
             + self.settings.len()
             + usize::from(self.start_rlimit_stack.is_some())
@@ -352,6 +356,12 @@ impl Learned {
         }
         for b in self.shm_ids.values() {
             out.push(format!("bound the SysV segment identifier allocator = {} from line {}", b.value, b.line));
+        }
+        for (id, b) in &self.shm_removed {
+            out.push(format!(
+                "bound SysV segment {id} (made before the trace) was removed before it, from line {}",
+                b.line
+            ));
         }
         for (model, b) in &self.shmem_inos {
             out.push(format!("bound the inode of shared memory object {model} = {} from line {}", b.value, b.line));

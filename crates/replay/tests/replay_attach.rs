@@ -356,3 +356,22 @@ fn memory_from_before_the_attach_locked_and_unlocked() {
         assert!(r.unchecked.is_empty(), "{name}: {}", r.summary());
     }
 }
+
+/// A process attached to with SysV segments attached from before the attach
+/// (progs/attach_sysv.c): the segments its first maps read shows are made then, with the
+/// identifiers and keys maps names, so that shmget of the key, IPC_STAT, shmdt of each
+/// attach (one cut in two) and a new attach replay as the kernel ran them.
+#[test]
+fn sysv_segments_attached_before_the_attach() {
+    let dir = common::scratch("replay-attach", "sysv");
+    let Some(exe) = common::compile("attach_sysv", "attach_sysv.c", &[], &dir) else { return };
+    for unrandomized in [false, true] {
+        let name = format!("sysv-{}", if unrandomized { "norandom" } else { "aslr" });
+        let Some(t) = record_attached(&name, &exe, &[], unrandomized, &["-v", "-s", "1048576"], &dir) else {
+            return;
+        };
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(&name, &r, 8);
+        assert!(r.bindings.iter().any(|b| b.contains("SysV segment")), "{name}: {:?}", r.bindings);
+    }
+}

@@ -5,7 +5,7 @@
 //! Every task runs as root in the model, so the permission checks of the mode bits always
 //! pass; the model has no clock, so the times `IPC_STAT` reports are 0.
 
-use crate::file::{File, FileKind};
+use crate::file::{File, FileId, FileKind};
 use crate::flags::VmFlags;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
@@ -152,7 +152,18 @@ impl Kernel {
         if acct > 0 && !self.may_commit(id, acct) {
             return Err(Errno::ENOMEM);
         }
-        let shmid = self.m.shm.next_id().ok_or(Errno::ENOSPC)?;
+        self.m.shm.next_id().ok_or(Errno::ENOSPC)?;
+        let file = self.shm_insert(key, size, (shmflg & 0o777) as u32, noreserve, pid);
+        Ok(self.m.file(file).ino)
+    }
+
+    /// Adds a segment of `size` bytes under `key` with the next identifier (the caller
+    /// checked that a slot is free), charging its pages unless `noreserve`; returns its
+    /// shmem object.
+    fn shm_insert(&mut self, key: i32, size: u64, mode: u32, noreserve: bool, cpid: Pid) -> FileId {
+        let pages = size.div_ceil(PAGE_SIZE);
+        let acct = if noreserve { 0 } else { pages };
+        let shmid = self.m.shm.next_id().expect("a free slot");
         let file = self.m.add_file(File {
             size,
             nlink: 1,
@@ -167,16 +178,16 @@ impl Kernel {
         let got = self.m.shm.add(Segment {
             id: shmid,
             key,
-            mode: (shmflg & 0o777) as u32,
+            mode,
             segsz: size,
             file,
-            cpid: pid,
+            cpid,
             lpid: 0,
             dest: false,
             locked: false,
         });
         debug_assert_eq!(got, shmid);
-        Ok(u64::from(shmid))
+        file
     }
 
     /// `shmat(shmid, shmaddr, shmflg)`: maps the segment shared (read-only with SHM_RDONLY)
@@ -213,7 +224,6 @@ impl Kernel {
         // Each attach has an open file description of its own; while it is being mapped it
         // counts as an attach (so a removal meanwhile cannot free the segment).
         let open = self.m.add_open(file, true, writable);
-        self.m.file_mut(file).shm_attaches += 1;
         let r = if addr != 0
             && shmflg & SHM_REMAP == 0
             && addr.checked_add(size).is_none_or(|end| self.mms[id].vmas.range(addr, end).next().is_some())
@@ -390,6 +400,37 @@ impl Kernel {
     /// stood). Fails with EEXIST when the model has a segment in that slot.
     pub fn shm_set_next_id(&mut self, shmid: u32) -> SysResult<()> {
         self.m.shm.set_next_id(shmid)
+    }
+
+    /// A segment that existed before what the model was shown (the attaches a process a
+    /// trace attached to had): made with identifier `shmid`, key `key` and at least `size`
+    /// bytes, or grown to `size` if made already. Returns its shmem object, for the VMAs
+    /// that map it. EINVAL for a size no segment has, EEXIST if another segment has the
+    /// slot.
+    pub fn shm_adopt(&mut self, key: i32, shmid: u32, size: u64) -> SysResult<FileId> {
+        if let Some(s) = self.m.shm.get(i64::from(shmid)) {
+            let (file, old) = (s.file, s.segsz);
+            if size > old {
+                let grown = size.div_ceil(PAGE_SIZE) - old.div_ceil(PAGE_SIZE);
+                if size > self.m.shm.ctlmax {
+                    return Err(Errno::EINVAL);
+                }
+                self.m.shm.total_pages += grown;
+                self.m.shm.get_mut(i64::from(shmid)).expect("found").segsz = size;
+                let f = self.m.file_mut(file);
+                f.size = size;
+                if !f.acct_per_page {
+                    f.acct_pages += grown;
+                    self.m.vm_acct_memory(grown);
+                }
+            }
+            return Ok(file);
+        }
+        if size < 1 || size > self.m.shm.ctlmax {
+            return Err(Errno::EINVAL);
+        }
+        self.m.shm.set_next_id(shmid)?;
+        Ok(self.shm_insert(key, size, 0o600, false, 0))
     }
 
     /// What IPC_STAT reports of segment `shmid`.

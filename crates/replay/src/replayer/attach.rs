@@ -200,7 +200,22 @@ impl Replayer {
             | (if p.get(1) == Some(&b'w') { PROT_WRITE } else { 0 })
             | (if p.get(2) == Some(&b'x') { PROT_EXEC } else { 0 });
         let shared = p.get(3) == Some(&b's');
-        let file = if v.name.starts_with('/') && v.ino != 0 {
+        let file = if learn::is_sysv_name(&v.name) {
+            // A SysV attach: its segment is made with the identifier (the inode) and key
+            // maps shows, as large as its mappings reach.
+            let key = u32::from_str_radix(&v.name[5..13], 16).unwrap_or(0) as i32;
+            let reach = v.offset.saturating_add(v.end - v.start);
+            let known = self.k.shm_stat(v.ino as u32).is_some() && !self.shm_adopted.contains(&(v.ino as u32));
+            match u32::try_from(v.ino).ok().map(|id| (id, self.k.shm_adopt(key, id, reach))) {
+                Some((id, Ok(f))) => {
+                    if !known {
+                        self.shm_adopted.insert(id);
+                    }
+                    Some((f, v.offset))
+                }
+                _ => None,
+            }
+        } else if v.name.starts_with('/') && v.ino != 0 {
             let path = v.name.trim_end_matches(" (deleted)").to_string();
             self.file_for(&path, &path, false).map(|f| (f, v.offset))
         } else {
@@ -551,7 +566,8 @@ impl Replayer {
         let mmap_base = vmas.iter().filter(|v| v.end <= stack_start).map(|v| v.end).max().unwrap_or(task_size);
         // The identities maps shows are the files'.
         for v in &vmas {
-            if v.name.starts_with('/') && v.ino != 0 && self.ids.get(&v.name).is_none() {
+            if v.name.starts_with('/') && v.ino != 0 && self.ids.get(&v.name).is_none() && !learn::is_sysv_name(&v.name)
+            {
                 let id = Identity { major: v.major, minor: v.minor, ino: v.ino };
                 self.learned.files.entry(v.name.clone()).or_insert(Bound { value: id, line });
             }

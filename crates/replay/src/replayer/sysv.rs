@@ -16,15 +16,24 @@ use mm::sysv_shm::SEQ_SHIFT;
 /// Why a segment identifier is not checked.
 pub(super) const SHM_ID_TAKEN: &str = "SysV segment identifiers moved on by processes outside the trace";
 /// Why a segment is not checked.
-pub(super) const SHM_BEFORE: &str = "SysV segments made before the trace (their size as the call asked)";
+pub(super) const SHM_BEFORE: &str =
+    "SysV segments made before the trace (their size as a call asked or IPC_STAT said; attaches outside the trace)";
 
 impl Replayer {
     pub(super) fn shmget(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let pid = self.mpid(tpid);
         let Some(Call::Shmget { key, size, flags }) = self.model_call(c) else { return };
+        let logged = c.ret.value().and_then(|v| u32::try_from(v).ok());
+        // A segment from before the trace found under this key, while the log's segment
+        // for it is another: the old one had been removed (its name keeps the key).
+        let adopted = self.k.machine().shm.by_key(key as i32).map(|s| s.id).filter(|id| self.shm_adopted.contains(id));
+        if let (Some(old), Some(new), true) = (adopted, logged, key != 0) {
+            if old != new {
+                self.adopted_shm_removed(pid, line, old);
+            }
+        }
         let known = key != 0 && self.k.machine().shm.by_key(key as i32).is_some();
         let creates = key == 0 || (!known && flags & IPC_CREAT != 0);
-        let logged = c.ret.value().and_then(|v| u32::try_from(v).ok());
         if let (true, Some(id)) = (creates, logged) {
             self.follow_shm_id(line, id);
         }
@@ -78,10 +87,31 @@ impl Replayer {
         }
     }
 
+    /// A call on segment `shmid` that the log says failed with EINVAL, where the model has
+    /// the segment from before the trace and nothing attaches it: it had been removed
+    /// before the trace, and went with its last attach.
+    fn gone_unless_attached(&mut self, pid: Pid, line: u64, shmid: i64, ret: &Ret) {
+        let Ok(id) = u32::try_from(shmid) else { return };
+        let einval = matches!(ret, Ret::Error { errno, .. } if errno == "EINVAL");
+        let unattached = self.k.shm_stat(id).is_some_and(|s| s.nattch == 0);
+        if einval && unattached && self.shm_adopted.contains(&id) {
+            self.adopted_shm_removed(pid, line, id);
+        }
+    }
+
+    /// Segment `id`, made before the trace, had been removed before it (IPC_RMID): bound
+    /// at `line`, and removed in the model too.
+    fn adopted_shm_removed(&mut self, pid: Pid, line: u64, id: u32) {
+        self.learned.shm_removed.entry(id).or_insert(Bound { value: (), line });
+        self.shm_adopted.remove(&id);
+        let _ = self.k.shmctl(pid, i64::from(id), IPC_RMID, 0);
+    }
+
     pub(super) fn shmat(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let pid = self.mpid(tpid);
         let Some(Call::Shmat { shmid, addr, flags }) = self.model_call(c) else { return };
         let logged = c.ret.value();
+        self.gone_unless_attached(pid, line, shmid, &c.ret);
         // Where an attach goes without an address depends, like an mmap's, on mappings the
         // log never showed (an attached process) or on how threads' calls interleaved.
         let unknowable = if addr != 0 || logged.is_none() {
@@ -115,6 +145,7 @@ impl Replayer {
 
     pub(super) fn shmctl(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let pid = self.mpid(tpid);
+        self.gone_unless_attached(pid, line, c.arg_i64(0).unwrap_or(-1), &c.ret);
         if let Some(call) = self.model_call(c) {
             let got = self.k.dispatch(pid, &call);
             return self.check(line, "shmctl", &c.ret, got);
@@ -133,6 +164,17 @@ impl Replayer {
         };
         self.check(line, "shmctl", &c.ret, got);
         let (Some(s), Some(buf), Ret::Value(_)) = (stat, c.arg(2), &c.ret) else { return };
+        if self.shm_adopted.contains(&(shmid as u32)) {
+            // A segment from before the trace: its size is learned here (its mappings showed
+            // only how far they reach), and untraced processes may hold attaches of it.
+            if let Some(size) = buf.field("shm_segsz").and_then(Arg::as_u64) {
+                if size >= s.segsz {
+                    let _ = self.k.shm_adopt(s.key, shmid as u32, size);
+                    *self.report.unchecked.entry(SHM_BEFORE.into()).or_default() += 1;
+                    return;
+                }
+            }
+        }
         let fields = [("shm_segsz", s.segsz), ("shm_nattch", s.nattch)];
         for (name, have) in fields {
             let Some(want) = buf.field(name).and_then(Arg::as_u64) else { continue };
