@@ -244,10 +244,19 @@ impl Learned {
     /// freed pages and of swap-cache pages are bound where a read shows them and decide
     /// nothing before it.
     pub fn binds_more_than(&self, before: &Learned) -> bool {
+        // An exec or attached process with nothing bound yet (an entry made on the way to
+        // binding something that then was not) binds nothing.
         let earlier = |l: &Learned| Learned {
             lazyfree_seen: Vec::new(),
             swap_cache_seen: Vec::new(),
             aged_seen: Vec::new(),
+            execs: l.execs.iter().filter(|(_, u)| **u != ExecUnknowns::default()).map(|(k, u)| (*k, *u)).collect(),
+            attached: l
+                .attached
+                .iter()
+                .filter(|(_, u)| **u != AttachedUnknowns::default())
+                .map(|(k, u)| (*k, u.clone()))
+                .collect(),
             ..l.clone()
         };
         earlier(self) != earlier(before)
