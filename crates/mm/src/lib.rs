@@ -68,6 +68,7 @@ pub mod placement;
 pub mod readahead;
 pub mod reclaim;
 pub mod signal;
+pub mod size_use;
 pub mod space;
 pub mod swap;
 pub mod sysv_shm;

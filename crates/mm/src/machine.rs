@@ -120,6 +120,8 @@ pub struct Machine {
     next_ino: u64,
     /// SysV shared memory segments (the IPC namespace's).
     pub shm: crate::sysv_shm::ShmIds,
+    /// What the run so far depended on of the RAM's size.
+    pub size_use: crate::size_use::SizeUse,
 }
 
 impl Machine {
@@ -156,6 +158,7 @@ impl Machine {
             next_anon_vma: 0,
             next_ino: 1000,
             shm: Default::default(),
+            size_use: Default::default(),
         }
     }
 
@@ -538,9 +541,14 @@ impl Machine {
                     let reserve = self.user_reserve_kbytes() >> (PAGE_SHIFT - 10);
                     allowed -= (total_vm / 32).min(reserve) as i64;
                 }
+                self.size_use.commit_limit();
                 ((self.committed + pages) as i64) < allowed
             }
-            _ => pages <= self.totalram_pages() + self.swap.total_pages(),
+            _ => {
+                let ok = pages <= self.totalram_pages() + self.swap.total_pages();
+                self.size_use.heuristic(pages, ok);
+                ok
+            }
         }
     }
 

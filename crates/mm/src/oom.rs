@@ -155,6 +155,7 @@ impl Kernel {
     /// the failure names, then the OOM killer. `rounds` counts the reclaim attempts of this
     /// allocation so far.
     pub(crate) fn make_room(&mut self, pid: Pid, rounds: &mut u32) -> Room {
+        self.m.size_use.pressure();
         let scope = match self.m.frames.memcgs.last_refusal {
             Some(crate::memcg::OverLimit(g)) => OomScope::Memcg(g),
             None => OomScope::Global,
@@ -192,6 +193,7 @@ impl Kernel {
     /// report, counts the kill, sends SIGKILL to every task using the victim's address
     /// space and tears it down.
     fn oom_kill_process(&mut self, current: Pid, victim: Pid, scope: OomScope) {
+        self.m.size_use.pressure();
         self.log_oom_report(current, victim, scope);
         let Some(mm) = self.tasks.get(&victim).and_then(|t| t.mm) else { return };
         let sharers: Vec<Pid> = self.tasks.values().filter(|t| t.mm == Some(mm)).map(|t| t.pid).collect();

@@ -357,6 +357,39 @@ fn ram_and_swap_are_learned_from_meminfo() {
     assert!(r.mismatches.iter().any(|m| m.expected.contains("ENOMEM")), "{}", common::problems(&r).join("\n"));
 }
 
+/// The RAM shown only after a mapping the overcommit heuristic weighed: when the model's
+/// default RAM would have decided that mapping as the recording machine's did, the first
+/// run over the log stands (nothing it did depended on the size); when not, the replay
+/// runs again with the RAM known from the start. Clean either way.
+#[test]
+fn ram_learned_late_needs_a_second_run_only_when_something_depended_on_it() {
+    let dir = scratch("meminfo-late");
+    let Some(exe) = common::compile("meminfo_late", "meminfo_late.c", &[], &dir) else { return };
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kb = |field: &str| -> u64 {
+        let at = meminfo.find(field).unwrap() + field.len();
+        meminfo[at..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let ram = kb("MemTotal:") << 10;
+    let heuristic = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap().starts_with('0');
+    // A page, and nine tenths of this machine's RAM.
+    for len in [4096, ram / 10 * 9] {
+        let name = format!("late-{len}");
+        let arg = len.to_string();
+        let Some(t) = common::record(&name, &["-v", "-s", "65536"], &[exe.to_str().unwrap(), &arg], &dir) else {
+            return;
+        };
+        let r = replay_file(&t);
+        assert_clean(&name, &r, 3);
+        assert!(r.bindings.iter().any(|b| b.contains("MemTotal")), "{name}: {:?}", r.bindings);
+        let swap_bound = r.bindings.iter().any(|b| b.contains("SwapTotal"));
+        // The model's default RAM refuses what this machine's let through.
+        let decided_otherwise = heuristic && len > replay::DEFAULT_RAM;
+        let expected = if swap_bound || decided_otherwise { 2 } else { 1 };
+        assert_eq!(r.runs, expected, "{name}: {:?}", r.bindings);
+    }
+}
+
 /// Plain strace shows the first 32 bytes of each read: a program reading a maps text of
 /// more than a page gets it a page of lines at a time, and the log shows where each read
 /// begins but not where the one before ended. A read that begins at the `[stack]` line shows

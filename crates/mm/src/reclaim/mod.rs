@@ -63,6 +63,7 @@ impl Kernel {
     /// Reclaims at least `nr_pages` (a batch of SWAP_CLUSTER_MAX at least) from `scope` for
     /// an allocation that failed; returns how many frames were freed.
     pub(crate) fn direct_reclaim(&mut self, scope: OomScope, nr_pages: u64) -> u64 {
+        self.m.size_use.pressure();
         self.m.vmstat.allocstall += u64::from(scope == OomScope::Global);
         let want = nr_pages.max(crate::clean_cache::SWAP_CLUSTER_MAX);
         let (scanned, mut freed) = self.shrink(scope, want, Reclaimer::Direct);

@@ -25,6 +25,16 @@ pub struct Watermarks {
     pub high: u64,
 }
 
+impl Watermarks {
+    /// The watermarks of a zone of `total` frames with `min_free_kbytes` set to
+    /// `min_free_kb`.
+    pub fn of(total: u64, min_free_kb: u64) -> Watermarks {
+        let min = min_free_kb >> (PAGE_SHIFT - 10);
+        let step = (min / 4).max(total * 10 / 10_000);
+        Watermarks { min, low: min + step, high: min + 2 * step }
+    }
+}
+
 /// The boot default of `min_free_kbytes` for `ram_kb` KiB of RAM.
 pub fn default_min_free_kbytes(ram_kb: u64) -> u64 {
     int_sqrt(ram_kb.saturating_mul(16)).clamp(128, 262_144)
@@ -45,20 +55,30 @@ fn int_sqrt(x: u64) -> u64 {
 impl Kernel {
     /// The watermarks from `min_free_kbytes` (the setting, or the boot default).
     pub fn watermarks(&self) -> Watermarks {
-        let total = self.m.frames.total_frames();
-        let kb = self.min_free_kbytes();
-        let min = kb >> (PAGE_SHIFT - 10);
-        let step = (min / 4).max(total * 10 / 10_000);
-        Watermarks { min, low: min + step, high: min + 2 * step }
+        Watermarks::of(self.m.frames.total_frames(), self.min_free_kbytes())
+    }
+
+    /// Whether everything the machine did so far would have gone the same with `ram_bytes`
+    /// of RAM (see [`crate::size_use`]): the overcommit decisions, and no kswapd, reclaim or
+    /// OOM killer on either machine.
+    pub fn would_go_the_same_with_ram(&self, ram_bytes: u64) -> bool {
+        let pages = ram_bytes >> PAGE_SHIFT;
+        let min_free_kb = self.m.config.min_free_kbytes.unwrap_or_else(|| default_min_free_kbytes(ram_bytes >> 10));
+        let low = Watermarks::of(pages, min_free_kb).low;
+        let extra_free = pages as i64 - self.m.frames.total_frames() as i64;
+        self.m.size_use.same_with(pages, self.total_swap_pages(), extra_free, low)
     }
 
     /// Wakes kswapd if free memory is below the low watermark (and kswapd has not given
     /// up); it reclaims until free memory is above high or a pass frees nothing.
     pub(crate) fn wakeup_kswapd(&mut self) {
         let w = self.watermarks();
-        if self.m.frames.free_frames() >= w.low || self.m.reclaim.kswapd_failures >= MAX_RECLAIM_RETRIES {
+        let free = self.m.frames.free_frames();
+        self.m.size_use.free_seen(free);
+        if free >= w.low || self.m.reclaim.kswapd_failures >= MAX_RECLAIM_RETRIES {
             return;
         }
+        self.m.size_use.pressure();
         self.m.vmstat.pageoutrun += 1;
         let (mut scanned, mut freed) = (0, 0);
         while self.m.frames.free_frames() < w.high {

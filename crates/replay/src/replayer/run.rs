@@ -153,12 +153,12 @@ fn replay_runs<'a, R: BufRead + Send + 'static>(
             }
         };
         observer.run_started();
-        let (mut report, now) =
+        let (mut report, now, stands) =
             replay_once(input, identities.clone(), opts.clone(), learned.clone(), files.clone(), progress, observer);
         // A run that bound nothing new replayed with everything it could know: it stands.
         // Each run binds at least one more value, and there are finitely many; the cap is
         // for logs that contradict themselves in ways that keep moving.
-        if !now.binds_more_than(&learned) || runs == MAX_RUNS {
+        if !now.binds_more_than(&learned) || stands || runs == MAX_RUNS {
             report.bindings = now.lines();
             report.runs = runs;
             return done(report);
@@ -183,7 +183,8 @@ fn replay_once<R: BufRead + Send + 'static>(
     files: std::sync::Arc<Files>,
     progress: &mut impl FnMut(u64),
     observer: &mut dyn Observer,
-) -> (Report, Learned) {
+) -> (Report, Learned, bool) {
+    let before = learned.clone();
     let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity(), observer.ram_bytes());
     match input {
         RunInput::Stream(input) => stream(input, &mut r, progress, observer),
@@ -198,7 +199,25 @@ fn replay_once<R: BufRead + Send + 'static>(
             }
         }
     }
-    r.finish()
+    let stands = stands_despite_ram(&r, &before);
+    let (report, learned) = r.finish();
+    (report, learned, stands)
+}
+
+/// Whether a run whose one new binding is the recording machine's RAM (shown late in the
+/// log, by /proc/meminfo or sysinfo) stands as it is: nothing it did depended on the size
+/// (see [`mm::size_use`]), so a run with the size known from the start would go the same.
+fn stands_despite_ram(r: &Replayer, before: &Learned) -> bool {
+    let Some(ram) = r.learned.settings.get(learn::MEM_TOTAL) else { return false };
+    // A swap whose size nothing showed is made as large as the RAM.
+    let swap_follows_ram =
+        r.learned.settings.contains_key(learn::SWAP_SHOWN) && !r.learned.settings.contains_key(learn::SWAP_TOTAL);
+    if before.settings.contains_key(learn::MEM_TOTAL) || swap_follows_ram {
+        return false;
+    }
+    let mut rest = r.learned.clone();
+    rest.settings.remove(learn::MEM_TOTAL);
+    !rest.binds_more_than(before) && r.k.would_go_the_same_with_ram(ram.value)
 }
 
 /// Events per batch: what the parser thread hands over at once, and how often progress is
