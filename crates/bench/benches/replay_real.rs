@@ -1,8 +1,9 @@
 //! `cargo bench -p bench --bench replay_real`: the parts of the `replay-real` row (the
 //! recorded real programs `mmsim bench` replays), each on its own: parsing the traces
 //! (streamed, and whole into a `ParsedLog`), the file-identity pass (over the text, and over
-//! a parsed log), and the whole replay with --verify (streamed, and parsed once as the row
-//! and `mmsim replay` do). Needs strace and setarch, as the row does.
+//! a parsed log), and the whole replay with --verify (streamed; parsed once beforehand; and
+//! parsed by the first run as it goes, keeping the events, as the row and `mmsim replay`
+//! do). Needs strace and setarch, as the row does.
 
 use divan::counter::ItemsCount;
 
@@ -52,6 +53,19 @@ fn replay_verify_parsed(b: divan::Bencher, name: &str) {
         let ids = replay::Identities::of_parsed(&parsed);
         let files = std::sync::Arc::new(replay::Files::host());
         let r = replay::replay_parsed(&parsed, ids, opts.clone(), files, |_| {});
+        assert_eq!(r.failed, 0, "{name}: {}", r.summary());
+        r.lines
+    });
+}
+
+#[divan::bench(args = ["cat", "sh", "python3"])]
+fn replay_verify_text(b: divan::Bencher, name: &str) {
+    let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
+    let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
+    b.counter(ItemsCount::new(lines(log))).bench(|| {
+        let ids = replay::Identities::collect(&log[..]);
+        let files = std::sync::Arc::new(replay::Files::host());
+        let r = replay::replay_text(log.clone(), ids, opts.clone(), files, |_| {});
         assert_eq!(r.failed, 0, "{name}: {}", r.summary());
         r.lines
     });

@@ -498,13 +498,12 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
             for _ in 0..s.replay_real_rounds {
                 for (name, log) in traces {
-                    // As `mmsim replay` takes a log of this size: parsed once, for the identities
-                    // and the replay.
+                    // As `mmsim replay` takes a log of this size: the identities from the text,
+                    // then runs whose first parses the log as it goes, keeping its events.
                     let t = timed(|| {
-                        let parsed = replay::ParsedLog::parse(log.clone());
-                        let ids = replay::Identities::of_parsed(&parsed);
+                        let ids = replay::Identities::collect(&log[..]);
                         let files = std::sync::Arc::new(replay::Files::host());
-                        let r = replay::replay_parsed(&parsed, ids, opts.clone(), files, |_| {});
+                        let r = replay::replay_text(log.clone(), ids, opts.clone(), files, |_| {});
                         assert_eq!(r.failed, 0, "replay-real {name}: {}", r.summary());
                         r.lines
                     });

@@ -259,9 +259,9 @@ fn replay_one(t: &TraceFiles, opts: replay::Options, fopts: &FileOptions, bar: b
     let (label, input, opts, found) = prepare(t, opts, fopts, &mut notes)?;
     let started = std::time::Instant::now();
     let keep_going = opts.keep_going;
-    // A log of moderate size is parsed once, for the identities and every run; a larger one
-    // is streamed (parsed for the identities, then again by each run), so that memory stays
-    // bounded.
+    // A log of moderate size is read whole: its first run parses it in a thread of its own
+    // while it replays, keeping the events for any run after it; a larger one is streamed
+    // (parsed by each run), so that memory stays bounded.
     let whole = match input {
         Input::File(file) => {
             let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
@@ -277,10 +277,9 @@ fn replay_one(t: &TraceFiles, opts: replay::Options, fopts: &FileOptions, bar: b
     let mut r = match whole {
         Ok(text) => {
             let size = text.len() as u64;
-            let log = replay::ParsedLog::parse(text);
-            let ids = replay::Identities::of_parsed(&log);
+            let ids = replay::Identities::collect(&text[..]);
             run(&label, started, size, keep_going, bar, |progress| {
-                replay::replay_parsed(&log, ids, opts, found, progress)
+                replay::replay_text(text, ids, opts, found, progress)
             })
         }
         Err(Input::File(file)) => {

@@ -40,7 +40,7 @@ pub use files::{bundle_path, Bundle, Files};
 pub use identity::{Identities, Identity, StatFacts};
 pub use parsed::ParsedLog;
 pub use replayer::{
-    replay, replay_observed, replay_parsed, replay_parsed_observed, replay_with, Observer, Options, Replayer,
-    DEFAULT_RAM,
+    replay, replay_observed, replay_parsed, replay_parsed_observed, replay_text, replay_with, Observer, Options,
+    Replayer, DEFAULT_RAM,
 };
 pub use report::{Mismatch, Mode, ReplayError, Report};

@@ -43,7 +43,7 @@ mod unwritten;
 pub(crate) use fds::join as join_path;
 use process::*;
 use reorder::*;
-pub use run::{replay, replay_observed, replay_parsed, replay_parsed_observed, replay_with, Observer};
+pub use run::{replay, replay_observed, replay_parsed, replay_parsed_observed, replay_text, replay_with, Observer};
 
 /// The model's RAM in a replay: more than the programs one records use, so that memory
 /// runs out where it ran out on the recording machine, or not at all.

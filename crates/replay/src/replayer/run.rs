@@ -9,9 +9,17 @@ use crate::parsed::ParsedLog;
 enum RunInput<'a, R> {
     /// A reader of the log's text, parsed as the run goes.
     Stream(R),
+    /// The same, the events kept in `.1` once the run went over all of them, for the runs
+    /// after it.
+    StreamKeeping(R, &'a std::sync::OnceLock<KeptLog>),
+    /// The events a [`RunInput::StreamKeeping`] run kept.
+    Kept(&'a KeptLog),
     /// The events of a log parsed once for every run.
     Parsed(&'a ParsedLog),
 }
+
+/// The events of a log a run parsed as it went, in the batches the parser handed over.
+struct KeptLog(Vec<Vec<Result<Event, ParseError>>>);
 
 /// Replays a log on a fresh model. `open` reads the log from its start; it is called again
 /// for each further run over the log, as long as a run binds unknowns the earlier runs did
@@ -84,6 +92,33 @@ where
     F: FnMut() -> std::io::Result<R>,
 {
     replay_runs(|| open().map(RunInput::Stream), identities, opts, files, &mut progress, observer)
+}
+
+/// Replays a log held in memory as [`replay_with`] does: the first run parses the text in a
+/// thread of its own while it replays (the two overlap), keeping the events, and the runs
+/// after it, if any, go over the kept events without parsing again. `identities` are those
+/// of [`Identities::collect`] over the same text.
+pub fn replay_text(
+    text: impl AsRef<[u8]> + Send + 'static,
+    identities: Identities,
+    opts: Options,
+    files: std::sync::Arc<Files>,
+    mut progress: impl FnMut(u64),
+) -> Report {
+    let text = bytes::Bytes::from_owner(text);
+    let kept = std::sync::OnceLock::new();
+    let open = || {
+        Ok(match kept.get() {
+            Some(log) => RunInput::Kept(log),
+            None => RunInput::StreamKeeping(std::io::Cursor::new(text.clone()), &kept),
+        })
+    };
+    let report = replay_runs(open, identities, opts, files, &mut progress, &mut NoObserver);
+    // Freeing the events is work for the thread that made them; the caller need not wait.
+    if let Some(log) = kept.into_inner() {
+        std::thread::spawn(move || drop(log));
+    }
+    report
 }
 
 /// [`replay_observed`] of a log parsed beforehand ([`ParsedLog::parse`]): every run goes
@@ -188,6 +223,21 @@ fn replay_once<R: BufRead + Send + 'static>(
     let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity(), observer.ram_bytes());
     match input {
         RunInput::Stream(input) => stream(input, &mut r, progress, observer),
+        RunInput::StreamKeeping(input, kept) => {
+            if let Some(log) = stream_keeping(input, &mut r, progress, observer) {
+                let _ = kept.set(log);
+            }
+        }
+        RunInput::Kept(log) => {
+            'outer: for batch in &log.0 {
+                for item in batch {
+                    if step(&mut r, item, observer) {
+                        break 'outer;
+                    }
+                }
+                progress(r.report.lines);
+            }
+        }
         RunInput::Parsed(log) => {
             'outer: for batch in log.items().chunks(BATCH) {
                 for item in batch {
@@ -285,6 +335,50 @@ fn stream<R: BufRead + Send + 'static>(
         let _ = back_tx.send(batch);
     }
     drop(parser);
+}
+
+/// [`stream`], keeping the events: returns them when the run went over all of them (a run
+/// that stopped early leaves the rest unparsed).
+fn stream_keeping<R: BufRead + Send + 'static>(
+    input: R,
+    r: &mut Replayer,
+    progress: &mut impl FnMut(u64),
+    observer: &mut dyn Observer,
+) -> Option<KeptLog> {
+    let (tx, rx) = mpsc::sync_channel::<Vec<Result<Event, ParseError>>>(4);
+    let parser = std::thread::spawn(move || {
+        let parser = Parser::new(input).report_call_starts(true);
+        let mut batch = Vec::with_capacity(BATCH);
+        for mut item in parser {
+            if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
+                crate::compat::normalize(c);
+            }
+            batch.push(item);
+            if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                return None;
+            }
+        }
+        let _ = tx.send(batch);
+        Some(())
+    });
+    let mut batches = Vec::new();
+    let mut stopped = false;
+    'outer: for batch in rx.iter() {
+        for (i, item) in batch.iter().enumerate() {
+            if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
+                warm(ahead);
+            }
+            if step(r, item, observer) {
+                stopped = true;
+                break 'outer;
+            }
+        }
+        progress(r.report.lines);
+        batches.push(batch);
+    }
+    drop(rx);
+    let finished = parser.join().ok().flatten().is_some();
+    (finished && !stopped).then_some(KeptLog(batches))
 }
 
 /// How many events ahead of the one being replayed [`warm`] reads.
