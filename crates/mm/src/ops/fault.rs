@@ -409,6 +409,10 @@ impl Kernel {
     /// many pages it mapped.
     fn fault_around(&mut self, id: MmId, vma: &Vma, va: u64) -> Result<u64, FaultError> {
         let f = vma.file.expect("file VMA");
+        // A SysV attach's vm_ops have no map_pages: its faults map one page each.
+        if self.m.file(f.file).sysv_shm.is_some() {
+            return Ok(0);
+        }
         let kind = self.m.file(f.file).kind;
         let writable_now = self.read_maps_writable(vma);
         let mut mapped = 0;

@@ -153,6 +153,14 @@ impl Kernel {
         if v.special.is_some() && (start > v.start || end < v.end) {
             return Err(Errno::EINVAL);
         }
+        // A VMA whose removal would run a close hook (a SysV attach: it counts in
+        // shm_nattch) is never merged away whole: it only changes in place. Part of one may
+        // still go to a neighbour (Linux moves the boundary; the model splits, then merges).
+        let whole = start == v.start && end == v.end;
+        if whole && v.file.is_some_and(|f| self.m.file(f.file).sysv_shm.is_some()) {
+            self.mm_mut(id).vmas.update(start, |x| change(x));
+            return Ok(start);
+        }
         let mut changed = v.slice(start, end);
         change(&mut changed);
         let mm = &self.mms[id];

@@ -3,7 +3,9 @@
 //! sparse file grown with ftruncate, of a memfd and of a /dev/shm file), unmapping,
 //! protection changes, remapping, the heap, advice, locking, residency queries, syncs,
 //! kernel copies to and from the mappings, stores, forks whose children touch memory, and
-//! reads of the process's own maps and smaps; some calls with bad arguments. The program
+//! reads of the process's own maps and smaps; some calls with bad arguments; with
+//! [`Features::sysv`], SysV shared memory segments too (made, attached where the kernel
+//! places them and over other regions, detached, asked for their state). The program
 //! touches memory directly only where it is sure it may (a region it has just mapped
 //! writable), and otherwise through system calls, which fail with EFAULT instead of
 //! killing it: every run ends normally, whatever the draw.
@@ -53,11 +55,18 @@ const PREAMBLE: &str = r#"#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static char *slot[6];
+/* SysV segments (-1: none) and their sizes. Each is removed right after its first attach,
+ * so that it goes with its last attach: a run never leaves one behind. */
+static int seg[3] = {-1, -1, -1};
+static size_t seg_len[3];
+static struct shmid_ds seg_ds;
 static size_t len[6];
 static char text[1 << 16];
 static unsigned char vec[4096];
@@ -120,10 +129,23 @@ const POSTAMBLE: &str = r#"    read_all("/proc/self/maps");
 /// memory directly; without, it touches its mappings through system calls only (what a
 /// `--strict` replay needs: the model sees no store a log does not show).
 pub fn program(seed: u64, steps: u32, stores: bool) -> String {
+    program_with(seed, steps, stores, Features::default())
+}
+
+/// Calls a program may make besides the ones every program draws from. A seed's program
+/// without them is the same whatever this says of the others.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Features {
+    /// SysV shared memory: shmget, shmat, shmdt, shmctl.
+    pub sysv: bool,
+}
+
+/// [`program`] with the calls of `features` among the draws.
+pub fn program_with(seed: u64, steps: u32, stores: bool, features: Features) -> String {
     let mut r = Rng::new(seed);
     let mut c = String::from(PREAMBLE);
     for _ in 0..steps {
-        step(&mut r, &mut c, stores);
+        step(&mut r, &mut c, stores, features);
     }
     c.push_str(POSTAMBLE);
     c
@@ -134,7 +156,7 @@ fn prot(r: &mut Rng) -> &'static str {
 }
 
 /// One step: a call (or a few that belong together) on a random slot.
-fn step(r: &mut Rng, c: &mut String, stores: bool) {
+fn step(r: &mut Rng, c: &mut String, stores: bool, features: Features) {
     // A store, or a kernel copy into the same bytes from the file.
     let store = |at: &str, byte: u64| {
         if stores {
@@ -147,7 +169,42 @@ fn step(r: &mut Rng, c: &mut String, stores: bool) {
     let t = r.below(SLOTS);
     let pages = 1 + r.below(8);
     let off = r.below(4);
-    match r.below(22) {
+    let kinds = if features.sysv { 26 } else { 22 };
+    match r.below(kinds) {
+        22..=23 => {
+            // A new segment (a page-multiple or not), attached where the kernel places it or
+            // read-only, then removed: it lives while attached.
+            let k = r.below(3);
+            let size = pages * 4096 - if r.chance(30) { 100 } else { 0 };
+            let flags = r.pick(&["0", "0", "SHM_RDONLY"]);
+            let _ = writeln!(
+                c,
+                "    seg[{k}] = shmget(IPC_PRIVATE, {size}, IPC_CREAT | 0600); seg_len[{k}] = {pages} * 4096;\n    if (seg[{k}] >= 0) {{ p = shmat(seg[{k}], NULL, {flags}); if (p != (void *)-1) {{ slot[{s}] = p; len[{s}] = seg_len[{k}];{} }} shmctl(seg[{k}], IPC_RMID, NULL); }}",
+                if flags == "0" { format!(" {}", store("p[0]", 4)) } else { String::new() }
+            );
+        }
+        24 => {
+            // Another attach of a segment still attached somewhere: where the kernel places
+            // it, or over part of a region (SHM_REMAP), or at an address taken (EINVAL).
+            let k = r.below(3);
+            let addr = r.pick(&["NULL", "at", "at_remap"]);
+            let (a, f) = match addr {
+                "NULL" => ("NULL".to_string(), "0"),
+                "at" => (format!("inside({t}, {off})"), "0"),
+                _ => (format!("inside({t}, {off})"), "SHM_REMAP"),
+            };
+            let _ = writeln!(
+                c,
+                "    if (seg[{k}] >= 0) {{ p = shmat(seg[{k}], {a}, {f}); if (p != (void *)-1) {{ slot[{s}] = p; len[{s}] = seg_len[{k}]; }} shmctl(seg[{k}], IPC_STAT, &seg_ds); }}"
+            );
+        }
+        25 => {
+            // Detach the attach a region begins with (EINVAL if it is none).
+            let _ = writeln!(c, "    if (slot[{s}]) shmdt(at({s}, {off}));");
+            if off == 0 && r.chance(50) {
+                let _ = writeln!(c, "    slot[{s}] = 0;");
+            }
+        }
         0..=3 => {
             // A fresh anonymous mapping, stored to when writable.
             let shared = if r.chance(30) { "MAP_SHARED" } else { "MAP_PRIVATE" };
