@@ -144,3 +144,23 @@ fn what_no_kernel_would_have_given_is_a_mismatch() {
     assert!(r.mismatches.iter().any(|m| m.call.contains("shm_nattch")), "{}", r.summary());
     assert_eq!(r.failed, 1, "{}", r.summary());
 }
+
+/// The same program recorded in other strace modes: `-X verbose` (numbers with the names of
+/// their bits in comments, `0x600 /* IPC_CREAT|IPC_EXCL */|0600`) and filters that hide the
+/// forks, the mprotects that cut attaches, or the shmget calls that made the segments. What
+/// the hidden calls decide is not checkable; nothing is a mismatch.
+#[test]
+fn segments_replay_clean_in_other_modes() {
+    let dir = scratch("replay-sysv-shm", "modes");
+    let Some(exe) = compile("sysv_shm", "sysv_shm.c", &[], &dir) else { return };
+    let modes: [(&str, &[&str], u64); 4] = [
+        ("verbose", &["-X", "verbose", "-s", "65536"], 75),
+        ("ipc", &["-e", "trace=ipc"], 30),
+        ("memory-ipc", &["-e", "trace=memory,ipc", "-s", "65536"], 40),
+        ("attach-detach", &["-e", "trace=shmat,shmdt"], 5),
+    ];
+    for (name, flags, min_checks) in modes {
+        let Some(t) = record_plain(name, &exe, flags, &dir) else { return };
+        assert_clean(name, &replay_file(&t, Mode::Verify), min_checks);
+    }
+}

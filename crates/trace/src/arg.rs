@@ -429,9 +429,49 @@ impl Arg {
 /// The operands of the flag set printed as `text`; strace's comment on a number it has no
 /// name for (`0x4 /* MAP_??? */`) is dropped.
 fn flag_operands(text: &str) -> impl Iterator<Item = FlagPart<'_>> {
-    text.split('|').map(strip_comment).filter(|s| !s.is_empty()).map(|part| match parse_flag_number(part) {
-        Some(v) => FlagPart::Number(v),
-        None => FlagPart::Name(part),
+    split_outside_comments(text).map(strip_comment).filter(|s| !s.is_empty()).map(|part| {
+        match parse_flag_number(part) {
+            Some(v) => FlagPart::Number(v),
+            None => FlagPart::Name(part),
+        }
+    })
+}
+
+/// `text` split at each `|` that is not inside a `/* ... */` comment (`-X verbose` writes
+/// the names of a number's bits there: `0x600 /* IPC_CREAT|IPC_EXCL */|0600`).
+fn split_outside_comments(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    let mut in_comment = false;
+    std::iter::from_fn(move || {
+        if start > text.len() {
+            return None;
+        }
+        while i < bytes.len() {
+            match bytes[i] {
+                b'/' if !in_comment && bytes.get(i + 1) == Some(&b'*') => {
+                    in_comment = true;
+                    i += 2;
+                    continue;
+                }
+                b'*' if in_comment && bytes.get(i + 1) == Some(&b'/') => {
+                    in_comment = false;
+                    i += 2;
+                    continue;
+                }
+                b'|' if !in_comment => {
+                    let part = &text[start..i];
+                    i += 1;
+                    start = i;
+                    return Some(part);
+                }
+                _ => i += 1,
+            }
+        }
+        let part = &text[start..];
+        start = text.len() + 1;
+        Some(part)
     })
 }
 
@@ -529,6 +569,14 @@ mod tests {
         assert_eq!(Arg::Other("MAP_PRIVATE|16<<MAP_HUGE_SHIFT".into()).flags_value(), Some(0x4000_0002));
         assert_eq!(Arg::Ident("MAP_FILE".into()).flags_value(), Some(0));
         assert_eq!(Arg::Other("a b|c".into()).flags_value_known(), None);
+    }
+
+    #[test]
+    fn a_comment_naming_several_bits_is_one_operand() {
+        // `strace -X verbose`: a number whose comment names its bits, then the mode.
+        assert_eq!(Arg::Other("0x600 /* IPC_CREAT|IPC_EXCL */|0600".into()).flags_value(), Some(0o3600));
+        assert_eq!(Arg::Other("0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */".into()).flags_value(), Some(0x22));
+        assert_eq!(Arg::Other("0x200 /* IPC_CREAT */|0600".into()).flags_value(), Some(0o1600));
     }
 
     #[test]

@@ -280,6 +280,29 @@ impl Replayer {
                 self.unchecked(UNSEEN_START);
                 true
             }
+            "shmat" if arg(1) == 0 => {
+                // Placed by the kernel among mappings the trace does not show: it goes where
+                // the trace says, if that is free.
+                let Ret::Value(at) = c.ret else {
+                    self.unchecked(UNSEEN_START);
+                    return true;
+                };
+                let flags = c.arg(2).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v) & !SHM_REMAP;
+                let got = self.k.shmat(pid, c.arg_i64(0).unwrap_or(-1), at, flags);
+                self.unchecked(if got == Ok(at) { PLACEMENT } else { UNSEEN_START });
+                true
+            }
+            "shmdt" => {
+                // The attach may be one the process had before the trace showed it (a fork
+                // the trace does not show passed it down): what the model has is checked.
+                let got = self.apply(pid, c);
+                if got.ok() == c.ret.value() {
+                    self.report.passed += 1;
+                } else {
+                    self.unchecked(UNSEEN_START);
+                }
+                true
+            }
             "brk" => {
                 if let (Ret::Value(now), Ok(mm)) = (&c.ret, self.k.mm(pid)) {
                     let known = mm.start_brk != 0;

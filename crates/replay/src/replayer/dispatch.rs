@@ -305,10 +305,7 @@ impl Replayer {
             "mincore" => self.mincore(tpid, line, c),
             "shmget" => self.shmget(tpid, line, c),
             "shmat" => self.shmat(tpid, line, c),
-            "shmdt" => {
-                let got = self.apply(pid, c);
-                self.check_unless_unordered(tpid, line, "shmdt", c, got);
-            }
+            "shmdt" => self.shmdt(tpid, line, c),
             "shmctl" => self.shmctl(tpid, line, c),
             "prlimit64" | "setrlimit" | "getrlimit" => {
                 self.learn_stack_limit(tpid, line, c);
@@ -451,7 +448,14 @@ impl Replayer {
     /// [`crate::Options::threads_unordered`]) a range the log found mapped and the model
     /// does not (ENOMEM for the log's success) is one whose mapping another thread's call,
     /// at a line the merged log puts elsewhere, had made or removed: not checkable.
-    fn check_unless_unordered(&mut self, tpid: TracePid, line: u64, what: &str, c: &Syscall, got: SysResult<u64>) {
+    pub(super) fn check_unless_unordered(
+        &mut self,
+        tpid: TracePid,
+        line: u64,
+        what: &str,
+        c: &Syscall,
+        got: SysResult<u64>,
+    ) {
         if got == Err(Errno::ENOMEM) && c.ret.value().is_some() && self.threads_unordered_at(tpid) {
             *self.report.unchecked.entry(UNORDERED_PLACEMENT.into()).or_default() += 1;
             return;

@@ -15,6 +15,9 @@ use mm::sysv_shm::SEQ_SHIFT;
 
 /// Why a segment identifier is not checked.
 pub(super) const SHM_ID_TAKEN: &str = "SysV segment identifiers moved on by processes outside the trace";
+/// Why an attach count or a detach is not checked.
+pub(super) const SHM_HIDDEN: &str =
+    "SysV segments, attaches and attach counts that calls the trace does not show made (a filter, or an attach)";
 /// Why a segment is not checked.
 pub(super) const SHM_BEFORE: &str =
     "SysV segments made before the trace (their size as a call asked or IPC_STAT said; attaches outside the trace)";
@@ -112,6 +115,14 @@ impl Replayer {
         let Some(Call::Shmat { shmid, addr, flags }) = self.model_call(c) else { return };
         let logged = c.ret.value();
         self.gone_unless_attached(pid, line, shmid, &c.ret);
+        let unknown = u32::try_from(shmid).ok().and_then(|id| self.k.shm_stat(id)).is_none();
+        let einval = matches!(&c.ret, Ret::Error { errno, .. } if errno == "EINVAL");
+        if unknown && !einval && self.shm_partly_seen() {
+            // A segment made by a call the log does not show: its size, and so the attach
+            // (or why it failed), is unknown.
+            *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
+            return;
+        }
         // Where an attach goes without an address depends, like an mmap's, on mappings the
         // log never showed (an attached process) or on how threads' calls interleaved.
         let unknowable = if addr != 0 || logged.is_none() {
@@ -148,6 +159,10 @@ impl Replayer {
         self.gone_unless_attached(pid, line, c.arg_i64(0).unwrap_or(-1), &c.ret);
         if let Some(call) = self.model_call(c) {
             let got = self.k.dispatch(pid, &call);
+            if got.ok() != c.ret.value() && self.shm_partly_seen() {
+                *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
+                return;
+            }
             return self.check(line, "shmctl", &c.ret, got);
         }
         // IPC_STAT with the structure strace read back: the call's result, then what the
@@ -162,6 +177,10 @@ impl Replayer {
             Some(_) => Ok(0),
             None => Err(Errno::EINVAL),
         };
+        if got.ok() != c.ret.value() && self.shm_partly_seen() {
+            *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
+            return;
+        }
         self.check(line, "shmctl", &c.ret, got);
         let (Some(s), Some(buf), Ret::Value(_)) = (stat, c.arg(2), &c.ret) else { return };
         if self.shm_adopted.contains(&(shmid as u32)) {
@@ -178,7 +197,31 @@ impl Replayer {
         let fields = [("shm_segsz", s.segsz), ("shm_nattch", s.nattch)];
         for (name, have) in fields {
             let Some(want) = buf.field(name).and_then(Arg::as_u64) else { continue };
+            if name == "shm_nattch" && self.shm_partly_seen() {
+                // Calls a filter hid (forks, mprotects that cut attaches) change the count.
+                *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
+                continue;
+            }
             self.check(line, &format!("shmctl IPC_STAT {name}"), &Ret::Value(want), Ok(have));
         }
+    }
+}
+
+impl Replayer {
+    /// Whether calls the log does not show may have changed the SysV state: a filter hid
+    /// some, or the trace attached to processes that had attaches before it.
+    fn shm_partly_seen(&self) -> bool {
+        self.hidden.calls_hidden || self.attach_log
+    }
+
+    pub(super) fn shmdt(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        let pid = self.mpid(tpid);
+        let got = self.apply(pid, c);
+        if got.ok() != c.ret.value() && self.shm_partly_seen() {
+            // The attach may come from calls a filter hid (a fork, an mremap).
+            *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
+            return;
+        }
+        self.check_unless_unordered(tpid, line, "shmdt", c, got);
     }
 }
