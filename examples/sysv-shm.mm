@@ -32,8 +32,10 @@ expect A: load a 12 == "written by B"       # no copy-on-write: the mapping is s
 mprotect(a + 4K, 4K, PROT_READ)
 expect shm_nattch(id) == 4
 
-# Removed while attached: still usable, even attachable again (Linux allows it).
+# Removed while attached: still usable, even attachable again (Linux allows it). Its mode
+# shows SHM_DEST (01000) in /proc/sysvipc/shm, what `ipcs -m` reads.
 shmctl(id, IPC_RMID, NULL)
+sysvipc_shm
 r = shmat(id, NULL, SHM_RDONLY)
 expect r != MAP_FAILED
 expect shm_nattch(id) == 5

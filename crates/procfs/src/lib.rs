@@ -2,7 +2,7 @@
 //! `/proc/PID/maps`, `smaps`, `smaps_rollup`, `status` (the Vm and Rss lines), `statm`, `personality` and
 //! `pagemap` (fs/proc/task_mmu.c, fs/proc/array.c), and in `/proc/meminfo` and
 //! `/proc/vmstat`, `/proc/swaps`, the kernel-allocator views `/proc/buddyinfo`, `/proc/zoneinfo`
-//! (essentials), `/proc/slabinfo` and `/proc/vmallocinfo`; and the memory cgroup files and
+//! (essentials), `/proc/slabinfo` and `/proc/vmallocinfo`, `/proc/sysvipc/shm`; and the memory cgroup files and
 //! `/proc/PID/oom_score` ([`cgroup`]).
 //!
 //! It depends on the model (`mm`) and `abi` only, and reads the model through `Kernel`'s read
@@ -21,6 +21,7 @@ mod slabinfo;
 mod smaps;
 mod status;
 mod swaps;
+mod sysvipc;
 mod vmallocinfo;
 mod vmstat;
 mod zones;
@@ -35,6 +36,7 @@ pub use slabinfo::{slabinfo, SLABINFO_HEADER};
 pub use smaps::{smaps, smaps_rollup, vma_usage, MemUsage};
 pub use status::{personality, statm, status};
 pub use swaps::swaps;
+pub use sysvipc::{sysvipc_shm, SYSVIPC_SHM_HEADER};
 pub use vmallocinfo::vmallocinfo;
 pub use vmstat::vmstat;
 pub use zones::{buddyinfo, zone_free_pages, zoneinfo};

@@ -107,8 +107,12 @@ fn what_no_kernel_would_have_given_is_a_mismatch() {
 
     // A later segment with an identifier the allocator had passed.
     let gets: Vec<&str> = log.lines().filter(|l| l.contains("shmget(") && !l.contains("= -1")).collect();
+    // Other processes (and the other tests of this binary) make segments too: b follows a
+    // directly, or was already taken further on.
     let (a, b) = (result(gets[0]), result(gets[1]));
-    assert_eq!(b, a + 1, "{log}");
+    let moved =
+        |r: &Report| r.unchecked.iter().find(|(k, _)| k.contains("SysV segment identifiers")).map_or(0, |(_, n)| *n);
+    let before = moved(&replay_file(&t, Mode::Verify));
     let renumber = |log: &str, from: u64, to: u64| {
         let lines: Vec<String> = log
             .lines()
@@ -128,13 +132,14 @@ fn what_no_kernel_would_have_given_is_a_mismatch() {
     assert!(r.mismatches.iter().any(|m| m.call == "shmget identifier"), "{}", r.summary());
     assert_eq!(r.failed, 1, "{}", r.summary());
     // Segments b and c (made next) numbered further on, as if other processes took
-    // identifiers before b: b's is not checkable, c's is predicted from it, and nothing else
-    // differs.
+    // identifiers before b: b's is not checkable, and nothing differs.
     let c = result(gets[2]);
     let on = renumber(&renumber(&log, c, c + 7), b, b + 7);
     let r = replay_text("on", &on, &dir);
     assert_clean("identifiers taken by others", &r, 75);
-    assert!(r.unchecked.iter().any(|(k, n)| k.contains("SysV segment identifiers") && *n == 1), "{}", r.summary());
+    // (Where the allocator's pass over its slots ends depends on how many segments the whole
+    // machine has, so whether c's is predicted from b's is not certain: at least b's moved.)
+    assert!(moved(&r) >= before.max(1), "{}", r.summary());
 
     // IPC_STAT counting one attach fewer than the VMAs mapping the segment.
     let stat = log.lines().find(|l| l.contains("IPC_STAT")).unwrap();
@@ -163,4 +168,48 @@ fn segments_replay_clean_in_other_modes() {
         let Some(t) = record_plain(name, &exe, flags, &dir) else { return };
         assert_clean(name, &replay_file(&t, Mode::Verify), min_checks);
     }
+}
+
+/// `/proc/sysvipc/shm` (what `ipcs -m` reads), asked of the kernel and of the model after the
+/// same calls (tests/progs/sysvipc_list.c): every column but the ones that differ between
+/// any two runs (identifier, pids, times) the same.
+#[test]
+fn the_sysvipc_shm_lines_are_the_kernels() {
+    let dir = scratch("replay-sysv-shm", "sysvipc");
+    let Some(exe) = compile("sysvipc_list", "sysvipc_list.c", &[], &dir) else { return };
+    let out = Command::new(&exe).output().expect("run sysvipc_list");
+    assert!(out.status.success());
+    let host = String::from_utf8(out.stdout).unwrap();
+    // The same calls on the model.
+    let mut k = mm::Kernel::new(mm::Config::default());
+    let pid = k.spawn_empty("sysvipc_list").expect("spawn");
+    let a = k.shmget(pid, 0, 10000, abi::IPC_CREAT | 0o640).expect("shmget");
+    let key = i64::from(
+        host.lines().find(|l| l.starts_with("k ")).expect("the keyed segment's line")[2..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse::<i32>()
+            .unwrap(),
+    );
+    let keyed = k.shmget(pid, key, 5000, abi::IPC_CREAT | 0o600).expect("shmget");
+    let at = k.shmat(pid, a as i64, 0, 0).expect("shmat");
+    k.store(pid, at, &[1]).expect("store");
+    k.store(pid, at + 5000, &[2]).expect("store");
+    let text = procfs::sysvipc_shm(&k);
+    // key, shmid, perms, size, cpid, lpid, nattch, uid, gid, cuid, cgid, atime, dtime, ctime,
+    // rss, swap: the identifier, pids and times are left out.
+    let kept = |line: &str| -> Vec<String> {
+        line.split_whitespace()
+            .enumerate()
+            .filter(|(i, _)| ![1, 4, 5, 11, 12, 13].contains(i))
+            .map(|(_, w)| w.to_string())
+            .collect()
+    };
+    let model_line = |id: u64| text.lines().find(|l| l.split_whitespace().nth(1) == Some(&id.to_string())).unwrap();
+    for (name, id) in [("a", a), ("k", keyed)] {
+        let host_line = host.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap()[2..].to_string();
+        assert_eq!(kept(model_line(id)), kept(&host_line), "{name}:\n{host_line}\n{}", model_line(id));
+    }
+    assert!(text.starts_with(procfs::SYSVIPC_SHM_HEADER));
 }

@@ -165,7 +165,8 @@ pub enum StmtKind {
         /// Its arguments.
         args: Vec<Expr>,
     },
-    /// `buddyinfo`, `zoneinfo`, `slabinfo`, `vmallocinfo`, `meminfo`: machine-wide /proc files.
+    /// `buddyinfo`, `zoneinfo`, `slabinfo`, `vmallocinfo`, `meminfo`, `sysvipc_shm`: machine-wide
+    /// /proc files.
     KernelView(KernelView),
     /// `module vmas [NAME]` or `module alloc`: the seeds' two kernel modules.
     Module {
@@ -259,16 +260,19 @@ pub enum KernelView {
     Vmallocinfo,
     /// `/proc/meminfo`.
     Meminfo,
+    /// `/proc/sysvipc/shm`.
+    SysvipcShm,
 }
 
 impl KernelView {
     /// Every view with its keyword.
-    pub const ALL: [(KernelView, &'static str); 5] = [
+    pub const ALL: [(KernelView, &'static str); 6] = [
         (KernelView::Buddyinfo, "buddyinfo"),
         (KernelView::Zoneinfo, "zoneinfo"),
         (KernelView::Slabinfo, "slabinfo"),
         (KernelView::Vmallocinfo, "vmallocinfo"),
         (KernelView::Meminfo, "meminfo"),
+        (KernelView::SysvipcShm, "sysvipc_shm"),
     ];
 
     /// The view a keyword names.

@@ -85,6 +85,7 @@ impl Interpreter {
             KernelView::Slabinfo => ("slabinfo", procfs::slabinfo(k)),
             KernelView::Vmallocinfo => ("vmallocinfo", procfs::vmallocinfo(k)),
             KernelView::Meminfo => ("meminfo", procfs::meminfo(k)),
+            KernelView::SysvipcShm => ("sysvipc/shm", procfs::sysvipc_shm(k)),
         };
         emit(out, format!("kernel: cat /proc/{file}"));
         out.text(&text);
