@@ -194,9 +194,18 @@ impl Replayer {
                 }
             }
         }
-        let fields = [("shm_segsz", s.segsz), ("shm_nattch", s.nattch)];
-        for (name, have) in fields {
-            let Some(want) = buf.field(name).and_then(Arg::as_u64) else { continue };
+        // shm_perm's mode (SHM_DEST and SHM_LOCKED above the permission bits) and key (0 once
+        // removed); the pids and times are the recording's own.
+        let perm = buf.field("shm_perm");
+        let perm_field = |name: &str| perm.and_then(|p| p.field(name)).and_then(|v| v.flags_value());
+        let fields = [
+            ("shm_segsz", buf.field("shm_segsz").and_then(Arg::as_u64), s.segsz),
+            ("shm_nattch", buf.field("shm_nattch").and_then(Arg::as_u64), s.nattch),
+            ("shm_perm.mode", perm_field("mode"), u64::from(s.mode)),
+            ("shm_perm.key", perm_field("key").map(|k| u64::from(k as u32)), u64::from(s.key as u32)),
+        ];
+        for (name, want, have) in fields {
+            let Some(want) = want else { continue };
             if name == "shm_nattch" && self.shm_partly_seen() {
                 // Calls a filter hid (forks, mprotects that cut attaches) change the count.
                 *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
