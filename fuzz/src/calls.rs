@@ -318,7 +318,21 @@ pub fn run_calls(data: &[u8]) {
             }
             30 => {
                 let b = inp.byte();
-                if b & 1 == 0 {
+                if b & 4 != 0 {
+                    // SysV shared memory: identifiers are small (the machine's first is 0).
+                    let shmid = i64::from(inp.byte() % 4) - i64::from(b & 8 != 0);
+                    let c = match (b >> 4) % 4 {
+                        0 => Call::Shmget {
+                            key: if b & 8 != 0 { 0x77 } else { 0 },
+                            size: inp.num(),
+                            flags: inp.flags(SHMGET_NAMES) | 0o600,
+                        },
+                        1 => Call::Shmat { shmid, addr: inp.num(), flags: inp.flags(SHMAT_NAMES) },
+                        2 => Call::Shmdt { addr: inp.num() },
+                        _ => Call::Shmctl { shmid, cmd: inp.one_of(SHMCTL_NAMES), buf: inp.num() },
+                    };
+                    call(&mut k, pid, c);
+                } else if b & 1 == 0 {
                     let _ = k.set_thp_disable(pid, b & 2 != 0);
                 } else {
                     let _ = k.drop_capabilities(pid);
