@@ -104,7 +104,7 @@ impl Kernel {
     }
 
     /// Joins two adjacent mergeable VMAs into the lower one.
-    fn merge_pair(&mut self, id: MmId, lo: u64, hi: u64) {
+    pub(crate) fn merge_pair(&mut self, id: MmId, lo: u64, hi: u64) {
         let mm = self.mm_mut(id);
         let upper = mm.vmas.remove(hi).expect("merge of a missing VMA");
         let anon = upper.anon_vma;

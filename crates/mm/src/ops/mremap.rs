@@ -396,11 +396,18 @@ impl Kernel {
         }
         let copy = Vma { start: new_addr, end: new_addr + len, pgoff, ..vma.clone() };
         let mm = &self.mms[id];
-        let mergeable = mm.vmas.prev_of(new_addr).is_some_and(|p| can_merge(p, &copy))
-            || mm.vmas.next_of(copy.end).is_some_and(|n| can_merge(&copy, n));
+        let prev = mm.vmas.prev_of(new_addr).filter(|p| can_merge(p, &copy)).map(|p| p.start);
+        let next_ok = mm.vmas.next_of(copy.end).is_some_and(|n| can_merge(&copy, n));
+        // Merging with both neighbours would remove the next one, which a VMA with a close
+        // hook (a SysV attach) forbids: the copy then joins the previous one only.
+        let sysv = copy.file.is_some_and(|f| self.m.file(f.file).sysv_shm.is_some());
         self.vma_link(id, copy);
-        if mergeable {
-            self.try_merge_around(id, new_addr);
+        match prev {
+            Some(p) if sysv && next_ok => self.merge_pair(id, p, new_addr),
+            _ if prev.is_some() || next_ok => {
+                self.try_merge_around(id, new_addr);
+            }
+            _ => {}
         }
     }
 

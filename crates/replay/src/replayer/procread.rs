@@ -86,9 +86,17 @@ impl Replayer {
     /// cannot know: numbers nothing in the log showed yet (the inode of a file no stat and
     /// no read showed, of a shared memory object). Where the recording's text was by then,
     /// and so which line the read began with, is then not known either.
-    fn cut_after_unknown_widths(&self, reader: TracePid, target: TracePid, pos: u64, log_pos: u64, text: &str) -> bool {
+    fn cut_after_unknown_widths(
+        &self,
+        reader: TracePid,
+        target: TracePid,
+        (pos, log_pos): (u64, u64),
+        shown: u64,
+        text: &str,
+    ) -> bool {
+        // The text seen so far, this read's bytes included when they continued it.
         let seen = self.maps_seen.get(&(reader, target)).map_or(0, String::len) as u64;
-        if log_pos == 0 || log_pos == seen {
+        if log_pos == 0 || seen == log_pos + shown {
             return false;
         }
         let before = &text[..(pos as usize).min(text.len())];
@@ -224,7 +232,7 @@ impl Replayer {
         if want != got
             && !earlier_matches
             && what == ProcText::Maps
-            && self.cut_after_unknown_widths(reader, target, pos, log_pos, &text)
+            && self.cut_after_unknown_widths(reader, target, (pos, log_pos), data.len() as u64, &text)
         {
             *self.report.unchecked.entry(CUT_AFTER_UNKNOWN_WIDTHS.into()).or_default() += 1;
             return;

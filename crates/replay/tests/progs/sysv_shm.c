@@ -100,6 +100,18 @@ int main(void)
     shmdt(anon + 4096);
     shmat(a_id, 0, 0); /* EINVAL: the last attach went, and the segment with it */
     shmctl(a_id, IPC_RMID, 0);
+    /* A piece of an attach moved away and back into its hole: it joins the piece before it
+     * only (the one after has a close hook, so it is never merged away). */
+    int m_id = shmget(IPC_PRIVATE, 4 * 4096, IPC_CREAT | 0600);
+    char *m = shmat(m_id, 0, 0);
+    char *away = mmap(0, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(away, 4096);
+    mremap(m + 4096, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, away);
+    mremap(away, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, m + 4096);
+    shmctl(m_id, IPC_STAT, &ds);
+    show("/proc/self/maps");
+    shmdt(m);
+    shmctl(m_id, IPC_RMID, 0);
     shmctl(k_id, IPC_RMID, 0);
     shmctl(big_id, IPC_RMID, 0);
     shmctl(big_id, 99, 0);
