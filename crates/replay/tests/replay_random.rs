@@ -22,15 +22,19 @@ use std::process::Command;
 /// file, which fault-around leaves unmapped; 19: a mark left by a page truncation took out
 /// of the cache).
 fn seeds() -> Vec<(u64, u32)> {
-    let steps = std::env::var("MMSIM_RANDPROG_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
-    let parsed = std::env::var("MMSIM_RANDPROG_SEEDS").ok().and_then(|s| {
-        let (a, b) = s.split_once("..")?;
-        Some(a.parse().ok()?..b.parse().ok()?)
-    });
-    match parsed {
-        Some(range) => range.map(|s| (s, steps)).collect(),
-        None => (1..13).map(|s| (s, 40)).chain([19, 46, 47, 48, 82, 101, 133, 156, 194].map(|s| (s, 80))).collect(),
-    }
+    seeds_from("MMSIM_RANDPROG_SEEDS", 40).unwrap_or_else(|| {
+        (1..13).map(|s| (s, 40)).chain([19, 46, 47, 48, 82, 101, 133, 156, 194].map(|s| (s, 80))).collect()
+    })
+}
+
+/// The seeds `A..B` of environment variable `var`, each of `MMSIM_RANDPROG_STEPS` steps
+/// (default `steps`); `None` when it is not set.
+fn seeds_from(var: &str, steps: u32) -> Option<Vec<(u64, u32)>> {
+    let steps = std::env::var("MMSIM_RANDPROG_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(steps);
+    let text = std::env::var(var).ok()?;
+    let (a, b) = text.split_once("..")?;
+    let range: std::ops::Range<u64> = a.parse().ok()?..b.parse().ok()?;
+    Some(range.map(|s| (s, steps)).collect())
 }
 
 /// Writes and builds seed `seed`'s program with `features` in `dir` (with direct stores, or
@@ -69,15 +73,8 @@ fn random_programs_replay_clean() {
 /// does to a VMA with a close hook; 55: a maps read strace cut after lines whose numbers the
 /// log never showed; 58: fault-around in an attach, whose faults map one page each).
 fn sysv_seeds() -> Vec<(u64, u32)> {
-    let steps = std::env::var("MMSIM_RANDPROG_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
-    let parsed = std::env::var("MMSIM_RANDPROG_SYSV_SEEDS").ok().and_then(|s| {
-        let (a, b) = s.split_once("..")?;
-        Some(a.parse().ok()?..b.parse().ok()?)
-    });
-    match parsed {
-        Some(range) => range.map(|s| (s, steps)).collect(),
-        None => (1..7).map(|s| (s, 60)).chain([26, 55, 58].map(|s| (s, 80))).collect(),
-    }
+    seeds_from("MMSIM_RANDPROG_SYSV_SEEDS", 60)
+        .unwrap_or_else(|| (1..7).map(|s| (s, 60)).chain([26, 55, 58].map(|s| (s, 80))).collect())
 }
 
 #[test]
