@@ -1,5 +1,7 @@
-# SysV shared memory: a segment lives in the kernel, apart from any process, until it is
-# removed and the last process detaches it.
+# SysV shared memory: a segment lives in the kernel until removed and detached by all.
+#
+# A segment belongs to no process: it stays until it is removed and the last process detaches
+# it.
 #
 # shmget makes the segment: a shmem object (the same kind of object a shared anonymous
 # mapping or a memfd is) named /SYSV<key>, whose inode number is the segment's identifier.
