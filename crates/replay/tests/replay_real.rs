@@ -370,8 +370,13 @@ fn pages_aged_from_outside_the_trace() {
     assert!(out.status.success(), "process_madvise: {}", String::from_utf8_lossy(&out.stderr));
     let report = replay_file(&trace, Mode::Strict);
     assert_clean("aged", &report, 20);
+    // Both pages, or one: the other may still sit in a per-CPU batch when MADV_COLD runs
+    // (CI saw 1 once), and then the kernel leaves it referenced.
     assert!(
-        report.bindings.iter().any(|b| b.contains("2 pages of") && b.contains("not referenced")),
+        report
+            .bindings
+            .iter()
+            .any(|b| (b.contains("2 pages of") || b.contains("1 pages of")) && b.contains("not referenced")),
         "the aging is learned from the last read:\n{}",
         report.bindings.join("\n")
     );
