@@ -244,7 +244,7 @@ fn check_sysv_shm(k: &Kernel) {
         assert_eq!(f.size, s.segsz, "segment {}'s object size", s.id);
         let mapped = vmas_of.get(&s.file.0).copied().unwrap_or(0);
         assert_eq!(f.shm_attaches, mapped, "segment {}: shm_nattch against the VMAs mapping it", s.id);
-        assert!(!s.dest || mapped > 0, "segment {} was removed with nothing attached, yet lives", s.id);
+        assert!(!s.removed() || mapped > 0, "segment {} was removed with nothing attached, yet lives", s.id);
         pages += s.segsz.div_ceil(crate::layout::PAGE_SIZE);
     }
     assert_eq!(k.m.shm.total_pages, pages, "shm_tot");

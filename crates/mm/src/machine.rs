@@ -253,15 +253,9 @@ impl Machine {
     /// (shm_may_destroy): its object goes with its pages and its commit charge.
     pub(crate) fn shm_may_destroy(&mut self, id: u32) {
         let Some(seg) = self.shm.get(i64::from(id)) else { return };
-        let file = seg.file;
-        if !seg.dest || self.file(file).shm_attaches > 0 {
+        if !seg.removed() || self.file(seg.file).shm_attaches > 0 {
             return;
         }
-        self.shm_destroy(id);
-    }
-
-    /// Removes SysV segment `id` whatever holds it (shm_destroy).
-    pub(crate) fn shm_destroy(&mut self, id: u32) {
         let Some(seg) = self.shm.remove(id) else { return };
         self.shm.total_pages -= seg.segsz.div_ceil(PAGE_SIZE);
         let f = self.file_mut(seg.file);

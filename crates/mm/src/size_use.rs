@@ -48,9 +48,8 @@ impl SizeUse {
     }
 
     /// Whether everything so far would have gone the same on a machine with `ram_pages`
-    /// frames (and the same swap), of which `in_use_now` more (or fewer) are free than
-    /// here: `extra_free` is the difference in free frames, and `low` that machine's low
-    /// watermark, `swap_pages` its swap.
+    /// frames and `swap_pages` of swap, `extra_free` more free frames than this one (fewer
+    /// when negative) and `low` as its low watermark.
     pub fn same_with(&self, ram_pages: u64, swap_pages: u64, extra_free: i64, low: u64) -> bool {
         let total = ram_pages.saturating_add(swap_pages);
         let heuristic = self.heuristic_passed.get() <= total && self.heuristic_refused.get().is_none_or(|r| r > total);

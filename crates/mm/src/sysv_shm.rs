@@ -36,10 +36,18 @@ pub struct Segment {
     pub cpid: Pid,
     /// The task that last attached or detached it.
     pub lpid: Pid,
-    /// IPC_RMID was asked: it goes when the last attach does (`SHM_DEST`).
-    pub dest: bool,
-    /// SHM_LOCK was asked: its pages stay in memory.
-    pub locked: bool,
+}
+
+impl Segment {
+    /// IPC_RMID was asked (`SHM_DEST` in the mode): it goes when the last attach does.
+    pub fn removed(&self) -> bool {
+        self.mode & SHM_DEST != 0
+    }
+}
+
+/// The slot of identifier `id`.
+pub fn slot_of(id: u32) -> u32 {
+    id & ((1 << SEQ_SHIFT) - 1)
 }
 
 /// `mode` bit: removal asked.
@@ -95,12 +103,12 @@ impl ShmIds {
     /// The segment with identifier `id` (its slot holds it and its sequence count matches).
     pub fn get(&self, id: i64) -> Option<&Segment> {
         let id = u32::try_from(id).ok().filter(|&i| i <= i32::MAX as u32)?;
-        self.segs.get(&(id & ((1 << SEQ_SHIFT) - 1))).filter(|s| s.id == id)
+        self.segs.get(&slot_of(id)).filter(|s| s.id == id)
     }
 
     pub(crate) fn get_mut(&mut self, id: i64) -> Option<&mut Segment> {
         let id = u32::try_from(id).ok().filter(|&i| i <= i32::MAX as u32)?;
-        self.segs.get_mut(&(id & ((1 << SEQ_SHIFT) - 1))).filter(|s| s.id == id)
+        self.segs.get_mut(&slot_of(id)).filter(|s| s.id == id)
     }
 
     /// The segment with key `key` (not IPC_PRIVATE).
@@ -141,7 +149,7 @@ impl ShmIds {
 
     fn next_slot(&self) -> Option<(u32, u32)> {
         if let Some(id) = self.forced {
-            return Some((id & ((1 << SEQ_SHIFT) - 1), id >> SEQ_SHIFT));
+            return Some((slot_of(id), id >> SEQ_SHIFT));
         }
         let in_use = self.segs.len() as u32;
         if in_use >= self.ctlmni {
@@ -167,7 +175,7 @@ impl ShmIds {
     /// a trace does not show) had moved the allocator there; the search goes on after it.
     /// Fails with EEXIST when the slot is taken, EINVAL for a number no identifier has.
     pub fn set_next_id(&mut self, id: u32) -> abi::SysResult<()> {
-        let idx = id & ((1 << SEQ_SHIFT) - 1);
+        let idx = slot_of(id);
         if id > i32::MAX as u32 {
             return Err(abi::Errno::EINVAL);
         }
@@ -206,7 +214,7 @@ impl ShmIds {
 
     /// Removes a segment; returns it.
     pub(crate) fn remove(&mut self, id: u32) -> Option<Segment> {
-        let idx = id & ((1 << SEQ_SHIFT) - 1);
+        let idx = slot_of(id);
         let seg = self.segs.remove(&idx)?;
         if seg.key != 0 {
             self.keys.remove(&seg.key);
@@ -221,7 +229,7 @@ impl ShmIds {
             assert_eq!(s.key, *key, "segment {} has key {} but is indexed under {key}", s.id, s.key);
         }
         for (idx, s) in &self.segs {
-            assert_eq!(s.id & ((1 << SEQ_SHIFT) - 1), *idx, "segment {} in slot {idx}", s.id);
+            assert_eq!(slot_of(s.id), *idx, "segment {} in slot {idx}", s.id);
             assert!(s.key == 0 || self.keys.get(&s.key) == Some(idx), "segment {}'s key is not indexed", s.id);
         }
     }
@@ -232,7 +240,7 @@ mod tests {
     use super::*;
 
     fn seg() -> Segment {
-        Segment { id: 0, key: 0, mode: 0o600, segsz: 1, file: FileId(0), cpid: 1, lpid: 1, dest: false, locked: false }
+        Segment { id: 0, key: 0, mode: 0o600, segsz: 1, file: FileId(0), cpid: 1, lpid: 1 }
     }
 
     #[test]

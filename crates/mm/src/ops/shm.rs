@@ -9,7 +9,7 @@ use crate::file::{File, FileId, FileKind};
 use crate::flags::VmFlags;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
-use crate::sysv_shm::{Segment, SHM_DEST, SHM_LOCKED};
+use crate::sysv_shm::{slot_of, Segment, SHM_DEST, SHM_LOCKED};
 use abi::*;
 
 /// The attach alignment (SHMLBA): a page on x86.
@@ -152,18 +152,16 @@ impl Kernel {
         if acct > 0 && !self.may_commit(id, acct) {
             return Err(Errno::ENOMEM);
         }
-        self.m.shm.next_id().ok_or(Errno::ENOSPC)?;
-        let file = self.shm_insert(key, size, (shmflg & 0o777) as u32, noreserve, pid);
-        Ok(self.m.file(file).ino)
+        let shmid = self.m.shm.next_id().ok_or(Errno::ENOSPC)?;
+        self.shm_insert(shmid, key, size, (shmflg & 0o777) as u32, noreserve, pid);
+        Ok(u64::from(shmid))
     }
 
-    /// Adds a segment of `size` bytes under `key` with the next identifier (the caller
-    /// checked that a slot is free), charging its pages unless `noreserve`; returns its
-    /// shmem object.
-    fn shm_insert(&mut self, key: i32, size: u64, mode: u32, noreserve: bool, cpid: Pid) -> FileId {
+    /// Adds segment `shmid` (the allocator's next identifier) of `size` bytes under `key`,
+    /// charging its pages unless `noreserve`; returns its shmem object.
+    fn shm_insert(&mut self, shmid: u32, key: i32, size: u64, mode: u32, noreserve: bool, cpid: Pid) -> FileId {
         let pages = size.div_ceil(PAGE_SIZE);
         let acct = if noreserve { 0 } else { pages };
-        let shmid = self.m.shm.next_id().expect("a free slot");
         let file = self.m.add_file(File {
             size,
             nlink: 1,
@@ -175,17 +173,7 @@ impl Kernel {
         });
         self.m.vm_acct_memory(acct);
         self.m.shm.total_pages += pages;
-        let got = self.m.shm.add(Segment {
-            id: shmid,
-            key,
-            mode,
-            segsz: size,
-            file,
-            cpid,
-            lpid: 0,
-            dest: false,
-            locked: false,
-        });
+        let got = self.m.shm.add(Segment { id: shmid, key, mode, segsz: size, file, cpid, lpid: 0 });
         debug_assert_eq!(got, shmid);
         file
     }
@@ -312,7 +300,6 @@ impl Kernel {
         match cmd {
             IPC_RMID => {
                 let s = self.m.shm.get_mut(shmid).ok_or(Errno::EINVAL)?;
-                s.dest = true;
                 s.mode |= SHM_DEST;
                 let id = s.id;
                 self.m.shm.forget_key(id);
@@ -324,7 +311,7 @@ impl Kernel {
                 let seg = if cmd == IPC_STAT {
                     self.m.shm.get(shmid)
                 } else {
-                    self.m.shm.iter().find(|s| i64::from(s.id & ((1 << crate::sysv_shm::SEQ_SHIFT) - 1)) == shmid)
+                    self.m.shm.iter().find(|s| i64::from(slot_of(s.id)) == shmid)
                 };
                 let seg = seg.ok_or(Errno::EINVAL)?;
                 let id = seg.id;
@@ -381,13 +368,13 @@ impl Kernel {
             SHM_LOCK | SHM_UNLOCK => {
                 // Every task is root (CAP_IPC_LOCK): RLIMIT_MEMLOCK does not limit it.
                 let s = self.m.shm.get_mut(shmid).ok_or(Errno::EINVAL)?;
-                s.locked = cmd == SHM_LOCK;
-                if s.locked {
+                let locked = cmd == SHM_LOCK;
+                if locked {
                     s.mode |= SHM_LOCKED;
                 } else {
                     s.mode &= !SHM_LOCKED;
                 }
-                let (file, locked) = (s.file, s.locked);
+                let file = s.file;
                 self.m.file_mut(file).unevictable = locked;
                 Ok(0)
             }
@@ -430,7 +417,7 @@ impl Kernel {
             return Err(Errno::EINVAL);
         }
         self.m.shm.set_next_id(shmid)?;
-        Ok(self.shm_insert(key, size, 0o600, false, 0))
+        Ok(self.shm_insert(shmid, key, size, 0o600, false, 0))
     }
 
     /// What IPC_STAT reports of segment `shmid`.
@@ -448,7 +435,7 @@ impl Kernel {
 
     /// The highest slot in use, or 0 (what IPC_INFO and SHM_INFO return).
     fn shm_max_idx(&self) -> u64 {
-        self.m.shm.iter().map(|s| u64::from(s.id & ((1 << crate::sysv_shm::SEQ_SHIFT) - 1))).max().unwrap_or(0)
+        self.m.shm.iter().map(|s| u64::from(slot_of(s.id))).max().unwrap_or(0)
     }
 }
 
