@@ -106,7 +106,8 @@ impl Replayer {
         blind
     }
 
-    fn unchecked(&mut self, what: &str) {
+    /// Counts one check the trace cannot decide, under `what` (the report's reason).
+    pub(super) fn unchecked(&mut self, what: &str) {
         *self.report.unchecked.entry(what.to_string()).or_default() += 1;
     }
 

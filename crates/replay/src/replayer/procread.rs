@@ -234,7 +234,7 @@ impl Replayer {
             && what == ProcText::Maps
             && self.cut_after_unknown_widths(reader, target, (pos, log_pos), data.len() as u64, &text)
         {
-            *self.report.unchecked.entry(CUT_AFTER_UNKNOWN_WIDTHS.into()).or_default() += 1;
+            self.unchecked(CUT_AFTER_UNKNOWN_WIDTHS);
             return;
         }
         if want == got || earlier_matches {

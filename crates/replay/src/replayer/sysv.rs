@@ -11,7 +11,7 @@
 
 use super::*;
 use crate::unknowns::Bound;
-use mm::sysv_shm::SEQ_SHIFT;
+use mm::sysv_shm::{slot_of, SEQ_SHIFT};
 
 /// Why a segment identifier is not checked.
 pub(super) const SHM_ID_TAKEN: &str = "SysV segment identifiers moved on by processes outside the trace";
@@ -21,6 +21,11 @@ pub(super) const SHM_HIDDEN: &str =
 /// Why a segment is not checked.
 pub(super) const SHM_BEFORE: &str =
     "SysV segments made before the trace (their size as a call asked or IPC_STAT said; attaches outside the trace)";
+
+/// Whether the log says the call failed with EINVAL.
+fn is_einval(ret: &Ret) -> bool {
+    matches!(ret, Ret::Error { errno, .. } if errno == "EINVAL")
+}
 
 impl Replayer {
     pub(super) fn shmget(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
@@ -46,7 +51,7 @@ impl Replayer {
             // the call asked for (the real one may be larger; nothing in the log says).
             if self.k.shm_set_next_id(id).is_ok() {
                 got = self.k.shmget(pid, key, size.max(1), IPC_CREAT | (flags & 0o777));
-                *self.report.unchecked.entry(SHM_BEFORE.into()).or_default() += 1;
+                self.unchecked(SHM_BEFORE);
             }
         }
         self.check(line, "shmget", &c.ret, got);
@@ -66,7 +71,7 @@ impl Replayer {
             // The allocator moves forward only: a higher slot than the last in this pass over
             // the slots, or a later pass. (Where a pass ends depends on how many segments the
             // whole machine has, which the log does not show.)
-            let order = |v: u32| (v >> SEQ_SHIFT, v & ((1 << SEQ_SHIFT) - 1));
+            let order = |v: u32| (v >> SEQ_SHIFT, slot_of(v));
             let last = shm.last_id();
             if last.is_some_and(|l| order(id) <= order(l)) && self.verify() {
                 self.mismatch(Mismatch {
@@ -82,7 +87,7 @@ impl Replayer {
                     cause: None,
                 });
             } else {
-                *self.report.unchecked.entry(SHM_ID_TAKEN.into()).or_default() += 1;
+                self.unchecked(SHM_ID_TAKEN);
             }
         }
         if self.k.shm_set_next_id(id).is_err() {
@@ -95,7 +100,7 @@ impl Replayer {
     /// before the trace, and went with its last attach.
     fn gone_unless_attached(&mut self, pid: Pid, line: u64, shmid: i64, ret: &Ret) {
         let Ok(id) = u32::try_from(shmid) else { return };
-        let einval = matches!(ret, Ret::Error { errno, .. } if errno == "EINVAL");
+        let einval = is_einval(ret);
         let unattached = self.k.shm_stat(id).is_some_and(|s| s.nattch == 0);
         if einval && unattached && self.shm_adopted.contains(&id) {
             self.adopted_shm_removed(pid, line, id);
@@ -116,11 +121,10 @@ impl Replayer {
         let logged = c.ret.value();
         self.gone_unless_attached(pid, line, shmid, &c.ret);
         let unknown = u32::try_from(shmid).ok().and_then(|id| self.k.shm_stat(id)).is_none();
-        let einval = matches!(&c.ret, Ret::Error { errno, .. } if errno == "EINVAL");
-        if unknown && !einval && self.shm_partly_seen() {
+        if unknown && !is_einval(&c.ret) && self.shm_partly_seen() {
             // A segment made by a call the log does not show: its size, and so the attach
             // (or why it failed), is unknown.
-            *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
+            self.unchecked(SHM_HIDDEN);
             return;
         }
         // Where an attach goes without an address depends, like an mmap's, on mappings the
@@ -149,7 +153,7 @@ impl Replayer {
             }
         }
         match why {
-            Some(why) if got.ok() == logged => *self.report.unchecked.entry(why.into()).or_default() += 1,
+            Some(why) if got.ok() == logged => self.unchecked(why),
             _ => self.check(line, "shmat", &c.ret, got),
         }
     }
@@ -159,11 +163,10 @@ impl Replayer {
         self.gone_unless_attached(pid, line, c.arg_i64(0).unwrap_or(-1), &c.ret);
         if let Some(call) = self.model_call(c) {
             let got = self.k.dispatch(pid, &call);
-            if got.ok() != c.ret.value() && self.shm_partly_seen() {
-                *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
-                return;
+            if !self.decided_by_hidden_calls(&c.ret, &got) {
+                self.check(line, "shmctl", &c.ret, got);
             }
-            return self.check(line, "shmctl", &c.ret, got);
+            return;
         }
         // IPC_STAT with the structure strace read back: the call's result, then what the
         // structure says of the segment.
@@ -177,8 +180,7 @@ impl Replayer {
             Some(_) => Ok(0),
             None => Err(Errno::EINVAL),
         };
-        if got.ok() != c.ret.value() && self.shm_partly_seen() {
-            *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
+        if self.decided_by_hidden_calls(&c.ret, &got) {
             return;
         }
         self.check(line, "shmctl", &c.ret, got);
@@ -189,7 +191,7 @@ impl Replayer {
             if let Some(size) = buf.field("shm_segsz").and_then(Arg::as_u64) {
                 if size >= s.segsz {
                     let _ = self.k.shm_adopt(s.key, shmid as u32, size);
-                    *self.report.unchecked.entry(SHM_BEFORE.into()).or_default() += 1;
+                    self.unchecked(SHM_BEFORE);
                     return;
                 }
             }
@@ -208,29 +210,36 @@ impl Replayer {
             let Some(want) = want else { continue };
             if name == "shm_nattch" && self.shm_partly_seen() {
                 // Calls a filter hid (forks, mprotects that cut attaches) change the count.
-                *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
+                self.unchecked(SHM_HIDDEN);
                 continue;
             }
             self.check(line, &format!("shmctl IPC_STAT {name}"), &Ret::Value(want), Ok(have));
         }
     }
-}
 
-impl Replayer {
     /// Whether calls the log does not show may have changed the SysV state: a filter hid
     /// some, or the trace attached to processes that had attaches before it.
     fn shm_partly_seen(&self) -> bool {
         self.hidden.calls_hidden || self.attach_log
     }
 
+    /// Whether the model's result `got` differs from the log's `ret` where calls the log
+    /// does not show may have decided it (see [`Self::shm_partly_seen`]): then counted as
+    /// not checkable.
+    fn decided_by_hidden_calls(&mut self, ret: &Ret, got: &SysResult<u64>) -> bool {
+        let hidden = got.ok() != ret.value() && self.shm_partly_seen();
+        if hidden {
+            self.unchecked(SHM_HIDDEN);
+        }
+        hidden
+    }
+
     pub(super) fn shmdt(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let pid = self.mpid(tpid);
         let got = self.apply(pid, c);
-        if got.ok() != c.ret.value() && self.shm_partly_seen() {
-            // The attach may come from calls a filter hid (a fork, an mremap).
-            *self.report.unchecked.entry(SHM_HIDDEN.into()).or_default() += 1;
-            return;
+        // The attach may come from calls a filter hid (a fork, an mremap).
+        if !self.decided_by_hidden_calls(&c.ret, &got) {
+            self.check_unless_unordered(tpid, line, "shmdt", c, got);
         }
-        self.check_unless_unordered(tpid, line, "shmdt", c, got);
     }
 }
