@@ -222,32 +222,16 @@ fn replay_once<R: BufRead + Send + 'static>(
     let before = learned.clone();
     let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity(), observer.ram_bytes());
     match input {
-        RunInput::Stream(input) => stream(input, &mut r, progress, observer),
+        RunInput::Stream(input) => {
+            stream(input, false, &mut r, progress, observer);
+        }
         RunInput::StreamKeeping(input, kept) => {
-            if let Some(log) = stream_keeping(input, &mut r, progress, observer) {
+            if let Some(log) = stream(input, true, &mut r, progress, observer) {
                 let _ = kept.set(log);
             }
         }
-        RunInput::Kept(log) => {
-            'outer: for batch in &log.0 {
-                for item in batch {
-                    if step(&mut r, item, observer) {
-                        break 'outer;
-                    }
-                }
-                progress(r.report.lines);
-            }
-        }
-        RunInput::Parsed(log) => {
-            'outer: for batch in log.items().chunks(BATCH) {
-                for item in batch {
-                    if step(&mut r, item, observer) {
-                        break 'outer;
-                    }
-                }
-                progress(r.report.lines);
-            }
-        }
+        RunInput::Kept(log) => replay_batches(log.0.iter().map(Vec::as_slice), &mut r, progress, observer),
+        RunInput::Parsed(log) => replay_batches(log.items().chunks(BATCH), &mut r, progress, observer),
     }
     let stands = stands_despite_ram(&r, &before);
     let (report, learned) = r.finish();
@@ -292,17 +276,20 @@ fn step(r: &mut Replayer, item: &Result<Event, ParseError>, observer: &mut dyn O
     r.stop
 }
 
-/// Replays the events of `input`, parsed in a thread of its own.
+/// Replays the events of `input`, parsed in a thread of its own. With `keep`, returns the
+/// events when the run went over all of them (a run that stopped early leaves the rest
+/// unparsed); without, hands each batch back to the parser thread.
 fn stream<R: BufRead + Send + 'static>(
     input: R,
+    keep: bool,
     r: &mut Replayer,
     progress: &mut impl FnMut(u64),
     observer: &mut dyn Observer,
-) {
-    // Batches go to the replayer and come back to the parser thread, which drops their
-    // events there: freeing memory in the thread that allocated it is the cheap case, and the
-    // replayer thread, the slower of the two, is spared the work. A few small batches in
-    // flight keep the events still in cache when the replayer reads them.
+) -> Option<KeptLog> {
+    // Batches go to the replayer and (unless kept) come back to the parser thread, which
+    // drops their events there: freeing memory in the thread that allocated it is the cheap
+    // case, and the replayer thread, the slower of the two, is spared the work. A few small
+    // batches in flight keep the events still in cache when the replayer reads them.
     let (tx, rx) = mpsc::sync_channel::<Vec<Result<Event, ParseError>>>(4);
     let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
     let parser = std::thread::spawn(move || {
@@ -316,69 +303,57 @@ fn stream<R: BufRead + Send + 'static>(
                 let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
                 next.clear();
                 if tx.send(std::mem::replace(&mut batch, next)).is_err() {
-                    return;
+                    return false;
                 }
             }
         }
-        let _ = tx.send(batch);
+        tx.send(batch).is_ok()
     });
-    'outer: for batch in rx {
-        for (i, item) in batch.iter().enumerate() {
-            if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
-                warm(ahead);
-            }
-            if step(r, item, observer) {
-                break 'outer;
-            }
+    let mut kept = Vec::new();
+    for batch in rx.iter() {
+        if step_batch(r, &batch, observer) {
+            // The parser thread ends at its next send.
+            return None;
         }
         progress(r.report.lines);
-        let _ = back_tx.send(batch);
+        if keep {
+            kept.push(batch);
+        } else {
+            let _ = back_tx.send(batch);
+        }
     }
-    drop(parser);
+    // The parser thread has sent everything: it has ended, or is about to.
+    let finished = keep && parser.join().unwrap_or(false);
+    finished.then_some(KeptLog(kept))
 }
 
-/// [`stream`], keeping the events: returns them when the run went over all of them (a run
-/// that stopped early leaves the rest unparsed).
-fn stream_keeping<R: BufRead + Send + 'static>(
-    input: R,
+/// Replays batches of events parsed beforehand until the replay stops.
+fn replay_batches<'b>(
+    batches: impl Iterator<Item = &'b [Result<Event, ParseError>]>,
     r: &mut Replayer,
     progress: &mut impl FnMut(u64),
     observer: &mut dyn Observer,
-) -> Option<KeptLog> {
-    let (tx, rx) = mpsc::sync_channel::<Vec<Result<Event, ParseError>>>(4);
-    let parser = std::thread::spawn(move || {
-        let parser = Parser::new(input).report_call_starts(true);
-        let mut batch = Vec::with_capacity(BATCH);
-        for mut item in parser {
-            if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
-                crate::compat::normalize(c);
-            }
-            batch.push(item);
-            if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
-                return None;
-            }
-        }
-        let _ = tx.send(batch);
-        Some(())
-    });
-    let mut batches = Vec::new();
-    let mut stopped = false;
-    'outer: for batch in rx.iter() {
-        for (i, item) in batch.iter().enumerate() {
-            if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
-                warm(ahead);
-            }
-            if step(r, item, observer) {
-                stopped = true;
-                break 'outer;
-            }
+) {
+    for batch in batches {
+        if step_batch(r, batch, observer) {
+            return;
         }
         progress(r.report.lines);
-        batches.push(batch);
     }
-    drop(rx);
-    let finished = parser.join().ok().flatten().is_some();
-    (finished && !stopped).then_some(KeptLog(batches))
+}
+
+/// Replays one batch of events, reading a few ahead of the one being replayed (see
+/// [`warm`]); returns whether the replay stops there.
+fn step_batch(r: &mut Replayer, batch: &[Result<Event, ParseError>], observer: &mut dyn Observer) -> bool {
+    for (i, item) in batch.iter().enumerate() {
+        if let Some(Ok(ahead)) = batch.get(i + LOOK_AHEAD) {
+            warm(ahead);
+        }
+        if step(r, item, observer) {
+            return true;
+        }
+    }
+    false
 }
 
 /// How many events ahead of the one being replayed [`warm`] reads.
