@@ -205,16 +205,14 @@ impl Replayer {
             // maps shows, as large as its mappings reach.
             let key = u32::from_str_radix(&v.name[5..13], 16).unwrap_or(0) as i32;
             let reach = v.offset.saturating_add(v.end - v.start);
-            let known = self.k.shm_stat(v.ino as u32).is_some() && !self.shm_adopted.contains(&(v.ino as u32));
-            match u32::try_from(v.ino).ok().map(|id| (id, self.k.shm_adopt(key, id, reach))) {
-                Some((id, Ok(f))) => {
-                    if !known {
-                        self.shm_adopted.insert(id);
-                    }
-                    Some((f, v.offset))
+            u32::try_from(v.ino).ok().and_then(|id| {
+                let made_by_the_log = self.k.shm_stat(id).is_some() && !self.shm_adopted.contains(&id);
+                let f = self.k.shm_adopt(key, id, reach).ok()?;
+                if !made_by_the_log {
+                    self.shm_adopted.insert(id);
                 }
-                _ => None,
-            }
+                Some((f, v.offset))
+            })
         } else if v.name.starts_with('/') && v.ino != 0 {
             let path = v.name.trim_end_matches(" (deleted)").to_string();
             self.file_for(&path, &path, false).map(|f| (f, v.offset))
