@@ -318,6 +318,19 @@ fn a_memory_filter_hiding_every_execve_with_aslr() {
     assert!(!r.unchecked.is_empty(), "{}", r.summary());
 }
 
+/// `-e trace=%memory,%process` shows each execve and mmap but no open, read or maps text:
+/// the program's RELRO made read-only is the first sight of where it was loaded, and the
+/// load bias is learned from it as in a whole log, so every later placement is checked.
+#[test]
+fn a_memory_and_process_filter_learns_the_load_bias_from_relro() {
+    let script = "$STRACE sh -c 'cat /proc/self/maps; true' >/dev/null";
+    let Some(r) = recorded_clean("trace-memory-process", "-e trace=%memory,%process", script, 20) else { return };
+    assert_bound("trace-memory-process", &r, "load_bias");
+    let summary = r.summary();
+    assert!(!summary.contains("made differ from the model"), "{summary}");
+    assert!(!summary.contains("placement of mmap"), "{summary}");
+}
+
 #[test]
 fn a_maps_text_read_in_small_pieces() {
     // dd reads the text 100 bytes at a time: no piece holds more than one whole line.

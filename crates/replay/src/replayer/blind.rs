@@ -180,6 +180,9 @@ impl Replayer {
                 if c.ret.value().is_none() || self.all_known(tpid, arg(0), arg(1)) {
                     return None;
                 }
+                // A layout unknown (the program's RELRO made read-only gives the load bias)
+                // is learned from the call as in a whole trace; the next run then maps there.
+                self.learn_from_result(tpid, line, c, (0, 0), &Err(Errno::ENOMEM));
             }
             _ => return None,
         }
