@@ -100,6 +100,35 @@ fn a_shmem_page_read_from_the_device_is_a_major_fault() {
 }
 
 #[test]
+fn willneed_reads_a_shmem_range_from_the_device_into_the_swap_cache() {
+    let (mut k, pid) = kernel(64 * MIB, 4 * MIB);
+    let a = shared_anon(&mut k, pid, 6);
+    for i in 0..6 {
+        k.store(pid, a + i * P, &[0x50 + i as u8; 8]).unwrap();
+    }
+    k.madvise(pid, a, 6 * P, MADV_PAGEOUT).unwrap();
+    k.cgroup_write(pid, "", "memory.reclaim", "24K").unwrap();
+    assert_eq!(k.machine().swap.cached_pages(), 0);
+    assert_eq!(k.mincore_vec(pid, a, 6 * P).unwrap().0, [0; 6]);
+    // Pages 1 to 3: read into the swap cache, still the object's swap entries, mapped
+    // nowhere.
+    k.madvise(pid, a + P, 3 * P, MADV_WILLNEED).unwrap();
+    assert_eq!(k.machine().swap.pswpin, 3);
+    assert_eq!(k.machine().swap.cached_pages(), 3);
+    assert_eq!(k.mincore_vec(pid, a, 6 * P).unwrap().0, [0, 1, 1, 1, 0, 0]);
+    assert_eq!(k.machine().file(object(&k, pid, a)).swapped.len(), 6);
+    assert_eq!(k.mm(pid).unwrap().rss.shmem.as_u64(), 0);
+    // Taken from the swap cache: minor faults, each freeing its slot.
+    let (maj, free) = (k.task(pid).unwrap().maj_flt, k.machine().swap.free_pages());
+    for i in 1..4 {
+        assert_eq!(k.load(pid, a + i * P, 8).unwrap(), vec![0x50 + i as u8; 8]);
+    }
+    assert_eq!(k.task(pid).unwrap().maj_flt, maj);
+    assert_eq!(k.machine().swap.free_pages(), free + 3);
+    finish(k, pid);
+}
+
+#[test]
 fn memfd_pages_come_back_by_read_and_go_with_truncate_and_close() {
     let (mut k, pid) = kernel(64 * MIB, 4 * MIB);
     let fd = k.memfd_create(pid, "m", 0).unwrap() as i64;

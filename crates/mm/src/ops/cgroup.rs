@@ -80,7 +80,7 @@ impl Kernel {
     /// Writes `value` to the file `file` of the group at `path`, as task `writer` (whose
     /// name the OOM report shows if the write has to kill). The writable files are
     /// `memory.max`, `memory.high`, `memory.swap.max`, `memory.reclaim` (v2), `memory.limit_in_bytes`,
-    /// `memory.memsw.limit_in_bytes` (v1), and `cgroup.procs` (v1 `tasks` too).
+    /// `memory.memsw.limit_in_bytes`, `memory.force_empty` (v1), and `cgroup.procs` (v1 `tasks` too).
     pub fn cgroup_write(&mut self, writer: Pid, path: &str, file: &str, value: &str) -> SysResult<()> {
         let id = self.memcg_lookup(path)?;
         let v1 = self.m.frames.memcgs.version == CgroupVersion::V1;
@@ -91,6 +91,10 @@ impl Kernel {
             }
             ("memory.reclaim", false) => return self.memory_reclaim(id, value),
             _ if id == crate::memcg::ROOT_MEMCG => return Err(Errno::EINVAL),
+            ("memory.force_empty", true) => {
+                self.force_empty(id);
+                return Ok(());
+            }
             _ => {}
         }
         let pages = parse_limit(value)?;
@@ -161,6 +165,20 @@ impl Kernel {
             freed += got;
         }
         Ok(())
+    }
+
+    /// v1 `memory.force_empty` (mem_cgroup_force_empty): reclaim from the group until it
+    /// holds nothing, or until reclaim has come back empty-handed MAX_RECLAIM_RETRIES times
+    /// (pages it cannot free: mlocked, or anonymous with no swap). The write succeeds
+    /// either way, whatever was written.
+    fn force_empty(&mut self, id: MemcgId) {
+        self.m.lru_add_drain();
+        let mut retries = crate::reclaim::MAX_RECLAIM_RETRIES;
+        while retries > 0 && self.m.frames.memcgs.get(id).is_some_and(|g| g.usage > 0) {
+            if self.direct_reclaim(OomScope::Memcg(id), crate::clean_cache::SWAP_CLUSTER_MAX) == 0 {
+                retries -= 1;
+            }
+        }
     }
 
     /// memory_max_write's loop: reclaim, then OOM-kill tasks of the group, until its usage

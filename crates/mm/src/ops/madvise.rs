@@ -20,7 +20,8 @@
 //!   page-cache pages are unmapped and evicted, dirty ones unmapped and kept; a large page-cache folio goes whole when the range holds all of it
 //!   and is left alone when the range cuts it;
 //! * REMOVE punches a hole in the file of a shared writable mapping; WILLNEED reads evicted
-//!   file pages back into the page cache.
+//!   file pages back into the page cache, and a shmem object's pages out on swap into the
+//!   swap cache.
 
 use crate::file::FileKind;
 use crate::flags::VmFlags;
@@ -479,6 +480,19 @@ impl Kernel {
     /// page cache (readahead); anonymous and shmem memory have nothing to read without swap.
     fn madvise_willneed(&mut self, v: &Vma, start: u64, end: u64) {
         let Some(f) = v.file else { return };
+        if self.m.file(f.file).kind == FileKind::Shmem {
+            // shmem_swapin_range: every page of the range the object has out on swap is
+            // read into the swap cache (read_swap_cache_async), not into the object: the
+            // next access takes it from there as a minor fault.
+            let (first, last) = (v.page_index(start), v.page_index(end - PAGE_SIZE));
+            let out: Vec<_> = self.m.file(f.file).swapped.range(first..=last).map(|(_, &e)| e).collect();
+            for e in out {
+                if self.swap_cache_page(e).is_none() {
+                    break;
+                }
+            }
+            return;
+        }
         if self.m.file(f.file).kind != FileKind::Regular {
             return;
         }
