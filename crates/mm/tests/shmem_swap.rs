@@ -202,3 +202,31 @@ fn without_a_free_slot_shmem_pages_stay_in_memory() {
     }
     finish(k, pid);
 }
+
+/// Reads of 32 pages out on swap, in order, from a fresh machine: the slot-based readahead
+/// starts at one page, grows on adjacent faults and on pages it read being used, and
+/// settles at 2^page-cluster = 8 slots aligned (the host's pattern once past its first
+/// faults, whose window depends on swap-ins before: crates/hostdiff/tests/shmem_swapin.rs).
+#[test]
+fn sequential_shmem_major_faults_read_ahead_by_slot() {
+    let (mut k, pid) = kernel(64 * MIB, 4 * MIB);
+    let a = shared_anon(&mut k, pid, 32);
+    for i in 0..32 {
+        k.store(pid, a + i * P, &[0x50 + i as u8; 8]).unwrap();
+    }
+    k.madvise(pid, a, 32 * P, MADV_PAGEOUT).unwrap();
+    k.cgroup_write(pid, "", "memory.reclaim", "128K").unwrap();
+    assert_eq!(k.machine().swap.cached_pages(), 0);
+    let mut majors = String::new();
+    for i in 0..32 {
+        let m = k.task(pid).unwrap().maj_flt;
+        assert_eq!(k.load(pid, a + i * P, 8).unwrap(), vec![0x50 + i as u8; 8]);
+        majors.push(if k.task(pid).unwrap().maj_flt > m { '1' } else { '0' });
+    }
+    // Slots 1 to 32: a window of 2 at slot 1 (the header is not read), 2 at slot 2 (slot 3
+    // read ahead), 4 at slot 4 after that hit, then 8.
+    assert_eq!(majors, "11010001000000010000000100000001");
+    let swap = &k.machine().swap;
+    assert_eq!((swap.pswpin, swap.swap_ra, swap.swap_ra_hit), (32, 25, 25));
+    finish(k, pid);
+}

@@ -68,6 +68,10 @@ pub struct Swap {
     readahead: std::collections::BTreeSet<Pfn>,
     /// Readahead state per (address space, VMA start).
     pub ra: BTreeMap<(crate::mm_table::MmId, u64), SwapReadahead>,
+    /// The machine-wide state of the slot-based readahead that shmem swap-ins use
+    /// (`swapin_nr_pages`'s `prev_offset`, `last_readahead_pages` and
+    /// `swapin_readahead_hits`): `prev_vpn` holds the slot offset of the last major fault.
+    pub cluster_ra: SwapReadahead,
     /// The priority the next swapon without one gets (Linux starts at -2 and counts down).
     pub least_priority: i32,
     /// vmstat pswpin: pages read from swap.
@@ -83,7 +87,7 @@ pub struct Swap {
 impl Swap {
     /// No device.
     pub fn new() -> Swap {
-        Swap { least_priority: -1, ..Swap::default() }
+        Swap { least_priority: -1, cluster_ra: SwapReadahead { prev_vpn: 0, win: 0, hits: 0 }, ..Swap::default() }
     }
 
     /// Forgets the readahead state of a torn-down address space (its id may be reused).

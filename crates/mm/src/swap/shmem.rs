@@ -20,8 +20,10 @@
 //!
 //! While in the swap cache the page belongs to no object (Linux's folio has left the
 //! shmem mapping): the model keeps it as an anonymous swap-cache page mapped nowhere, so
-//! reclaim frees it like one once written. No swap readahead for shmem (Linux reads the
-//! slot's neighbours into the swap cache, `swap_cluster_readahead`).
+//! reclaim frees it like one once written. A major fault first reads the slot's
+//! neighbours into the swap cache (`swap_cluster_readahead`: a window aligned around the
+//! slot, sized by the machine-wide state of the previous such fault, as shmem has no VMA
+//! to keep it in); MADV_WILLNEED reads a range's pages there without mapping them.
 
 use super::swapout::SwapOutResult;
 use super::SwapEntry;
@@ -51,8 +53,17 @@ impl Machine {
     pub(crate) fn shmem_swapin(&mut self, file: FileId, index: u64) -> Option<(Pfn, bool)> {
         let e = *self.file(file).swapped.get(&index).expect("a swapped shmem page");
         let owner = Owner::File { file: file.0, index: u32::try_from(index).ok()? };
+        if self.swap.lookup(e).is_none() {
+            self.swap_cluster_readahead(e);
+        }
         let (pfn, read) = match self.swap.lookup(e) {
             Some(pfn) => {
+                // A page read ahead counts as a hit for the next window (no VMA keeps
+                // shmem's readahead state: the machine-wide one does).
+                if self.swap.take_readahead(pfn) {
+                    self.swap.swap_ra_hit += 1;
+                    self.swap.cluster_ra.hits += 1;
+                }
                 // The swap cache's reference becomes the page cache's.
                 self.swap_cache_remove(pfn);
                 (pfn, false)

@@ -50,29 +50,66 @@ fn swapin_nr_pages(prev: u64, fpn: u64, hits: u64, max: u64, prev_win: u64) -> u
     pages.min(max).max(prev_win / 2)
 }
 
-impl Kernel {
+impl crate::machine::Machine {
     /// Reads slot `e` into a new swap-cache page (`__read_swap_cache_async` then
     /// `swap_read_folio`). `None` when no frame is free.
-    fn read_swap_page(&mut self, e: SwapEntry) -> Option<Pfn> {
+    pub(crate) fn read_swap_page(&mut self, e: SwapEntry) -> Option<Pfn> {
         let flags = PageFlags::ANON | PageFlags::UPTODATE | PageFlags::SWAPBACKED;
-        let pfn = self.m.alloc_swapin(e, Owner::Anon, flags)?;
-        let bytes = self.m.swap.device(e.swap_type).expect("active device").read(e.offset).to_vec();
+        let pfn = self.alloc_swapin(e, Owner::Anon, flags)?;
+        let bytes = self.swap.device(e.swap_type).expect("active device").read(e.offset).to_vec();
         if !bytes.is_empty() {
-            self.m.frames.write(pfn, 0, &bytes);
+            self.frames.write(pfn, 0, &bytes);
         }
-        self.m.swap.mark_cached(&mut self.m.frames.memcgs, e);
-        self.m.swap.cache_insert(e, pfn);
-        self.m.swap.pswpin += 1;
-        self.m.vmstat.workingset_refault_anon += 1;
+        self.swap.mark_cached(&mut self.frames.memcgs, e);
+        self.swap.cache_insert(e, pfn);
+        self.swap.pswpin += 1;
+        self.vmstat.workingset_refault_anon += 1;
         Some(pfn)
     }
 
+    /// `swap_cluster_readahead` before a major fault on slot `e` of a shmem object (shmem
+    /// has no VMA to judge by): a window of slots around `e`, aligned to its size, is read
+    /// into the swap cache, the window sized by [`swapin_nr_pages`] from the machine-wide
+    /// state of the previous such fault. Free slots and slots already in the swap cache
+    /// are skipped; the slot of `e` itself is left to the caller.
+    pub(crate) fn swap_cluster_readahead(&mut self, e: SwapEntry) {
+        let max = 1u64 << self.config.page_cluster.min(SWAP_RA_ORDER_CEILING);
+        if max <= 1 {
+            return;
+        }
+        let ra = &mut self.swap.cluster_ra;
+        let hits = std::mem::take(&mut ra.hits);
+        let win = swapin_nr_pages(ra.prev_vpn, e.offset, hits, max, ra.win);
+        if hits == 0 {
+            ra.prev_vpn = e.offset;
+        }
+        ra.win = win;
+        let mask = win - 1;
+        if mask == 0 {
+            return;
+        }
+        let Some(dev) = self.swap.device(e.swap_type) else { return };
+        // The first slot of a device is its header.
+        let (lo, hi) = ((e.offset & !mask).max(1), (e.offset | mask).min(dev.max - 1));
+        for offset in lo..=hi {
+            let re = SwapEntry { offset, ..e };
+            if offset == e.offset || self.swap.lookup(re).is_some() || self.swap.count(re) == 0 {
+                continue;
+            }
+            let Some(pfn) = self.read_swap_page(re) else { return };
+            self.swap.mark_readahead(pfn);
+            self.swap.swap_ra += 1;
+        }
+    }
+}
+
+impl Kernel {
     /// The swap-cache page for `e`, reading it if needed (`read_swap_cache_async`, as
     /// MADV_WILLNEED and swapoff use it). `None` when no frame is free.
     pub(crate) fn swap_cache_page(&mut self, e: SwapEntry) -> Option<Pfn> {
         match self.m.swap.lookup(e) {
             Some(p) => Some(p),
-            None => self.read_swap_page(e),
+            None => self.m.read_swap_page(e),
         }
     }
 
@@ -105,7 +142,7 @@ impl Kernel {
                 if self.m.swap.lookup(re).is_some() {
                     continue;
                 }
-                let Some(pfn) = self.read_swap_page(re) else { continue };
+                let Some(pfn) = self.m.read_swap_page(re) else { continue };
                 if a != va {
                     self.m.swap.mark_readahead(pfn);
                     self.m.swap.swap_ra += 1;
