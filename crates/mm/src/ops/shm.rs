@@ -285,7 +285,11 @@ impl Kernel {
     /// A 32-bit process's C library reaches it through the `ipc()` multiplexer, which takes
     /// the IPC_64 bit off the command to pick the structures' layout (strace shows the call
     /// as `shmctl` either way, so the model takes every 32-bit call so); a 64-bit process's
-    /// command has no such bit, and one with it set is unknown (EINVAL).
+    /// command has no such bit, and one with it set is unknown (EINVAL). (The direct i386
+    /// shmctl, which only raw `syscall()` uses, lays the structure out as IPC_64 does
+    /// without the flag; strace prints it as it prints ipc() without IPC_64, so a log cannot
+    /// tell the two apart. The three layouts are compared with this kernel's bytes in
+    /// crates/hostdiff/tests/shm_stat_layouts.rs.)
     pub fn shmctl(&mut self, pid: Pid, shmid: i64, cmd: u64, buf: u64) -> SysResult<u64> {
         let id = self.mm_id(pid)?;
         let (cmd, layout) = match self.mms[id].space.abi {
