@@ -9,10 +9,11 @@ use crate::parsed::ParsedLog;
 enum RunInput<'a, R> {
     /// A reader of the log's text, parsed as the run goes.
     Stream(R),
-    /// The same, the events kept in `.1` once the run went over all of them, for the runs
-    /// after it.
-    StreamKeeping(R, &'a std::sync::OnceLock<KeptLog>),
-    /// The events a [`RunInput::StreamKeeping`] run kept.
+    /// A log's text held in memory, parsed in place as the run goes (long strings are
+    /// slices of the text, not copies), the events kept in `.1` once the run went over all
+    /// of them, for the runs after it.
+    TextKeeping(bytes::Bytes, &'a std::sync::OnceLock<KeptLog>),
+    /// The events a [`RunInput::TextKeeping`] run kept.
     Kept(&'a KeptLog),
     /// The events of a log parsed once for every run.
     Parsed(&'a ParsedLog),
@@ -110,10 +111,10 @@ pub fn replay_text(
     let open = || {
         Ok(match kept.get() {
             Some(log) => RunInput::Kept(log),
-            None => RunInput::StreamKeeping(std::io::Cursor::new(text.clone()), &kept),
+            None => RunInput::TextKeeping(text.clone(), &kept),
         })
     };
-    let report = replay_runs(open, identities, opts, files, &mut progress, &mut NoObserver);
+    let report = replay_runs::<std::io::Empty>(open, identities, opts, files, &mut progress, &mut NoObserver);
     // Freeing the events is work for the thread that made them; the caller need not wait.
     if let Some(log) = kept.into_inner() {
         std::thread::spawn(move || drop(log));
@@ -223,10 +224,11 @@ fn replay_once<R: BufRead + Send + 'static>(
     let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity(), observer.ram_bytes());
     match input {
         RunInput::Stream(input) => {
-            stream(input, false, &mut r, progress, observer);
+            stream(move || Parser::new(input).report_call_starts(true), false, &mut r, progress, observer);
         }
-        RunInput::StreamKeeping(input, kept) => {
-            if let Some(log) = stream(input, true, &mut r, progress, observer) {
+        RunInput::TextKeeping(text, kept) => {
+            let parse = move || Parser::from_bytes(text).report_call_starts(true);
+            if let Some(log) = stream(parse, true, &mut r, progress, observer) {
                 let _ = kept.set(log);
             }
         }
@@ -276,11 +278,11 @@ fn step(r: &mut Replayer, item: &Result<Event, ParseError>, observer: &mut dyn O
     r.stop
 }
 
-/// Replays the events of `input`, parsed in a thread of its own. With `keep`, returns the
+/// Replays the events of the parser `parse` makes, run in a thread of its own. With `keep`, returns the
 /// events when the run went over all of them (a run that stopped early leaves the rest
 /// unparsed); without, hands each batch back to the parser thread.
-fn stream<R: BufRead + Send + 'static>(
-    input: R,
+fn stream<P: Iterator<Item = Result<Event, ParseError>>>(
+    parse: impl FnOnce() -> P + Send + 'static,
     keep: bool,
     r: &mut Replayer,
     progress: &mut impl FnMut(u64),
@@ -294,7 +296,7 @@ fn stream<R: BufRead + Send + 'static>(
     let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
     let parser = std::thread::spawn(move || {
         let mut batch = Vec::with_capacity(BATCH);
-        for mut item in Parser::new(input).report_call_starts(true) {
+        for mut item in parse() {
             if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
                 crate::compat::normalize(c);
             }
