@@ -1,17 +1,17 @@
 //! shmem pages brought back from swap, on this machine's kernel and on the model side by
-//! side. In each, a C child in a memory cgroup puts pages of a shared anonymous mapping out
+//! side. In each, the C child `shmem_swapin.c` in a memory cgroup puts pages of a shared anonymous mapping out
 //! with MADV_PAGEOUT and empties its group (v1 `memory.force_empty`, v2 `memory.reclaim`)
 //! so that the written pages leave the swap cache too; emptying a group is best effort on
 //! the host, and a run where a page stayed in the swap cache is run again, up to five
 //! times.
 //!
-//! - **MADV_WILLNEED** (`shmem_willneed.c`): over pages 1 to 3 of six, they are read from
+//! - **MADV_WILLNEED** (`shmem_swapin.c willneed`): over pages 1 to 3 of six, they are read from
 //!   the device into the swap cache (mincore shows them, pswpin counts them), not mapped,
 //!   and the reads that follow are minor faults. Compared at each step: the mincore
 //!   residency (exactly), this process's major faults (exactly), the machine's pswpin
 //!   growth (the host's counts every process's swap-ins: at least the model's, at most 8
 //!   more).
-//! - **Readahead** (`shmem_readahead.c`): 32 pages read in order. shmem swap-ins read
+//! - **Readahead** (`shmem_swapin.c readahead`): 32 pages read in order. shmem swap-ins read
 //!   ahead by slot, a window aligned around the faulting slot whose size comes from the
 //!   machine-wide state of the previous such fault (`swapin_nr_pages`). The host's first
 //!   windows depend on swap-ins before the test, the model starts from a fresh machine;
@@ -27,8 +27,7 @@ use hostdiff::swapfile::HostSwap;
 use mm::memcg::CgroupVersion;
 use std::process::Command;
 
-const WILLNEED: &str = include_str!("shmem_willneed.c");
-const READAHEAD: &str = include_str!("shmem_readahead.c");
+const CHILD: &str = include_str!("shmem_swapin.c");
 const PAGE: u64 = 4096;
 
 /// (step, mincore residency, pswpin growth, major faults) per step.
@@ -52,16 +51,16 @@ fn emptier(v: CgroupVersion) -> (&'static str, &'static str) {
     }
 }
 
-/// Builds the C child `source` and runs it in a fresh memory cgroup with a swap file, again
+/// Builds the C child and runs it in `mode` in a fresh memory cgroup with a swap file, again
 /// while `emptied` says its output shows a page left in the swap cache (five runs at
 /// most); returns the last output and the group's interface.
-fn host_run(what: &str, source: &str, emptied: impl Fn(&str) -> bool) -> Option<(String, CgroupVersion)> {
+fn host_run(what: &str, mode: &str, emptied: impl Fn(&str) -> bool) -> Option<(String, CgroupVersion)> {
     if !hostreq::need_tools(what, &["gcc", "mkswap", "swapon", "swapoff"]) {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("child.c");
-    std::fs::write(&src, source).unwrap();
+    std::fs::write(&src, CHILD).unwrap();
     let bin = dir.path().join("child");
     let cc = Command::new("gcc").args(["-O1", "-o"]).arg(&bin).arg(&src).output().unwrap();
     assert!(cc.status.success(), "gcc: {}", String::from_utf8_lossy(&cc.stderr));
@@ -71,7 +70,13 @@ fn host_run(what: &str, source: &str, emptied: impl Fn(&str) -> bool) -> Option<
         let g =
             hostreq::need(what, HostGroup::create(&format!("mmsim-shmem-swapin-{}-{attempt}", std::process::id())))?;
         let (file, value) = emptier(g.version);
-        let out = Command::new(&bin).arg(g.dir.join("cgroup.procs")).arg(g.dir.join(file)).arg(value).output().unwrap();
+        let out = Command::new(&bin)
+            .arg(mode)
+            .arg(g.dir.join("cgroup.procs"))
+            .arg(g.dir.join(file))
+            .arg(value)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "the child failed: {}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let done = emptied(&text);
@@ -135,7 +140,7 @@ fn model_willneed(v: CgroupVersion) -> Steps {
 fn willneed_reads_swapped_shmem_into_the_swap_cache() {
     let what = "the shmem MADV_WILLNEED test";
     let emptied = |text: &str| text.lines().next().is_some_and(|l| l.split_whitespace().nth(1) == Some("000000"));
-    let Some((text, v)) = host_run(what, WILLNEED, emptied) else { return };
+    let Some((text, v)) = host_run(what, "willneed", emptied) else { return };
     let host = parse(&text);
     let model = model_willneed(v);
     eprintln!("host  {host:?}\nmodel {model:?}");
@@ -163,7 +168,7 @@ fn sequential_shmem_swapins_read_ahead_by_slot() {
     const N: u64 = 32;
     let what = "the shmem swap readahead test";
     let emptied = |text: &str| text.split_whitespace().next().is_some_and(|r| r.bytes().all(|b| b == b'0'));
-    let Some((text, v)) = host_run(what, READAHEAD, emptied) else { return };
+    let Some((text, v)) = host_run(what, "readahead", emptied) else { return };
     let w: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(w.len(), 2, "{text}");
     let host = majors(w[1]);
