@@ -297,16 +297,9 @@ impl Machine {
         if self.file(file).swapped.contains_key(&index) {
             return self.shmem_swapin(file, index);
         }
-        // A regular-file page that was evicted is read back from the disk.
-        let read = self.file_mut(file).evicted.remove(&index);
-        if read {
-            self.vmstat.workingset_refault_file += 1;
-        }
-        // A memfd charges each page it allocates (shmem_acct_blocks).
-        if self.file(file).acct_per_page {
-            self.vm_acct_memory(1);
-            self.file_mut(file).acct_pages += 1;
-        }
+        // A regular-file page that was evicted is read back from the disk (once a frame
+        // holds it: a failed allocation leaves the file as it was).
+        let read = self.file(file).evicted.contains(&index);
         let shmem = self.file(file).kind != crate::file::FileKind::Regular;
         let mut flags = PageFlags::UPTODATE;
         // Just-written initial contents are dirty; a hole read in is a clean page of zeros.
@@ -325,6 +318,16 @@ impl Machine {
             flags |= self.frames.meta(sib).flags & (PageFlags::REFERENCED | PageFlags::ACTIVE | PageFlags::DIRTY);
         }
         let pfn = self.frames.alloc(Owner::File { file: file.0, index: u32::try_from(index).ok()? }, flags)?;
+        if read {
+            self.file_mut(file).evicted.remove(&index);
+            self.vmstat.workingset_refault_file += 1;
+        }
+        // A memfd charges each page it allocates (shmem_acct_blocks; Linux charges first
+        // and gives the charge back when no page comes: the same once done).
+        if self.file(file).acct_per_page {
+            self.vm_acct_memory(1);
+            self.file_mut(file).acct_pages += 1;
+        }
         if !shmem {
             let mut data = [0u8; crate::layout::PAGE_SIZE as usize];
             self.file(file).read_source_page(index, &mut data);

@@ -341,3 +341,51 @@ fn populating_the_zero_page_past_the_ram_ends_as_a_fault_a_page_does() {
     assert_eq!(a.machine().frames.free_frames(), b.machine().frames.free_frames(), "free frames");
     mm::invariants::check_kernel(&a);
 }
+
+/// Found by AFL (`fuzz/corpus/calls/dontunmap-part-of-a-locked-vma`): MREMAP_DONTUNMAP of
+/// the first page of a locked two-page VMA. The source VMA loses VM_LOCKED whole, so the
+/// page that stayed behind is mapped only unlocked: it must not stay mlocked.
+#[test]
+fn dontunmap_of_part_of_a_locked_vma_unlocks_the_pages_left_behind() {
+    let (mut k, pid) = setup();
+    let rw = PROT_READ | PROT_WRITE;
+    let a = k.mmap(pid, 0x2000_0000, 36 * P, rw, MAP_SHARED | MAP_ANONYMOUS, -1, 0).unwrap();
+    k.mlock(pid, a, 2 * P).unwrap();
+    let to = 0x3000_0000;
+    let flags = MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+    assert_eq!(k.mremap(pid, a, P, P, flags, to), Ok(to));
+    let locked = |k: &Kernel, at: u64| k.mm(pid).unwrap().vmas.find(at).unwrap().flags.contains(mm::VmFlags::LOCKED);
+    assert!(locked(&k, to), "the moved page's VMA stays locked");
+    assert!(!locked(&k, a), "the source loses VM_LOCKED");
+    // Config::paranoid checked after the call that every mlocked page has a locked mapping.
+    finish(k, pid);
+}
+
+/// Found by AFL: a memfd-like segment charged page by page (SysV SHM_NORESERVE) mapped
+/// under mlockall(MCL_FUTURE) is populated until memory runs out; the page whose frame
+/// never came is not charged.
+#[test]
+fn a_page_that_found_no_frame_is_not_charged() {
+    // Not paranoid: the OOM kill inside shmat checks the kernel while shmat still holds
+    // the attach's open file description, which only the end of the call gives back.
+    let mut k = Kernel::new(Config { ram_bytes: 16 << 20, ..Config::default() });
+    let pid = k.spawn_empty("t").unwrap();
+    let id = k.shmget(pid, IPC_PRIVATE as i64, 4 << 30, IPC_CREAT | SHM_NORESERVE | 0o600).unwrap();
+    k.mlockall(pid, MCL_FUTURE).unwrap();
+    // The populate runs out of memory (the OOM killer may take the task).
+    let _ = k.shmat(pid, id as i64, 0, 0);
+    mm::invariants::check_kernel(&k);
+}
+
+/// Found by AFL: an mprotect that makes a locked private VMA writable populates it, and
+/// the OOM killer took the calling task in the middle: the call ends there.
+#[test]
+fn an_mprotect_whose_populate_kills_its_task_ends_there() {
+    let mut k = Kernel::new(Config { ram_bytes: 16 << 20, paranoid: true, ..Config::default() });
+    let pid = k.spawn_empty("t").unwrap();
+    let a = k.mmap(pid, 0, 1 << 30, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_NORESERVE, -1, 0);
+    let Ok(a) = a else { return };
+    let _ = k.mmap(pid, a + (1 << 30), P, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    let _ = k.mprotect(pid, a, (1 << 30) + P, PROT_READ | PROT_WRITE);
+    mm::invariants::check_kernel(&k);
+}

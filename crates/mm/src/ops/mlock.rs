@@ -192,7 +192,7 @@ impl Kernel {
 
     /// mlock_vma_pages_range: the pages mapped in `[start, end)` become (or stop being)
     /// mlocked.
-    fn mlock_present_pages(&mut self, id: MmId, start: u64, end: u64, lock: bool) {
+    pub(crate) fn mlock_present_pages(&mut self, id: MmId, start: u64, end: u64, lock: bool) {
         let pgd = self.mms[id].pgd;
         let zero = self.m.frames.zero_pfn();
         for slot in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {

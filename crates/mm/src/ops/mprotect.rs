@@ -76,6 +76,11 @@ impl Kernel {
             }
             let to = v.end.min(end);
             self.mprotect_fixup(id, &v, at, to, new_flags)?;
+            if self.mms.get(id).is_none() {
+                // Populating a locked VMA made writable ran out of memory and the OOM killer
+                // took this very task: nothing is left to change, and nobody to tell.
+                return Err(Errno::EINTR);
+            }
             at = to;
         }
         if at < end {

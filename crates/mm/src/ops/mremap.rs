@@ -476,6 +476,11 @@ impl Kernel {
         });
         if old.flags.contains(VmFlags::LOCKED) {
             mm.locked_vm_stale += PageCount::new(old.pages());
+            // Pages of the source that did not move (a part of the VMA was moved) are
+            // mapped only unlocked now. Linux leaves them PG_mlocked until they are freed
+            // or reclaim finds them; the model unlocks them here, so that every mlocked page
+            // has a locked mapping (its invariant).
+            self.mlock_present_pages(id, old.start, old.end, false);
         }
     }
 }
