@@ -199,6 +199,12 @@ impl Kernel {
     /// Runs `call` as task `pid`: the same as calling the method of that name.
     #[inline]
     pub fn dispatch(&mut self, pid: Pid, call: &Call) -> SysResult<u64> {
+        let r = self.dispatch_call(pid, call);
+        self.shm_record_user(pid);
+        r
+    }
+
+    fn dispatch_call(&mut self, pid: Pid, call: &Call) -> SysResult<u64> {
         match *call {
             Call::Mmap { addr, len, prot, flags, fd, off } => self.mmap(pid, addr, len, prot, flags, fd, off),
             Call::OldMmap { args } => self.old_mmap(pid, args),

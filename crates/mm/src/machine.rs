@@ -120,6 +120,10 @@ pub struct Machine {
     next_ino: u64,
     /// SysV shared memory segments (the IPC namespace's).
     pub shm: crate::sysv_shm::ShmIds,
+    /// Segments an attach of which was opened or closed (shm_open, shm_close: a fork, a
+    /// split, an unmap, an exit) since the task the kernel ran for was last recorded as
+    /// their last user ([`crate::Kernel::shm_record_user`]).
+    pub(crate) shm_touched: Vec<u32>,
     /// What the run so far depended on of the RAM's size.
     pub size_use: crate::size_use::SizeUse,
 }
@@ -158,6 +162,7 @@ impl Machine {
             next_anon_vma: 0,
             next_ino: 1000,
             shm: Default::default(),
+            shm_touched: Vec::new(),
             size_use: Default::default(),
         }
     }
@@ -200,9 +205,10 @@ impl Machine {
         o.refs += 1;
         let file = o.file;
         let f = self.file_mut(file);
-        if f.sysv_shm.is_some() {
+        if let Some(shmid) = f.sysv_shm {
             // A VMA of an attach was copied (split, fork): one more attach (shm_open).
             f.shm_attaches += 1;
+            self.shm_touched.push(shmid);
         }
     }
 
@@ -213,6 +219,7 @@ impl Machine {
         let (refs, file) = (o.refs, o.file);
         if let Some(shmid) = self.file(file).sysv_shm {
             // One attach fewer (shm_close): a segment marked for removal goes with its last.
+            self.shm_touched.push(shmid);
             let f = self.file_mut(file);
             f.shm_attaches -= 1;
             if f.shm_attaches == 0 {
@@ -240,9 +247,10 @@ impl Machine {
     pub fn add_open(&mut self, file: FileId, readable: bool, writable: bool) -> OpenFileId {
         let f = self.file_mut(file);
         f.opens += 1;
-        if f.sysv_shm.is_some() {
+        if let Some(shmid) = f.sysv_shm {
             // An attach being made (shmat, or a VMA found existing): it counts from now on.
             f.shm_attaches += 1;
+            self.shm_touched.push(shmid);
         }
         let id = OpenFileId(self.opens.len() as u32);
         self.opens.push(Some(OpenFile { file, readable, writable, refs: 1, pos: 0, ra: Default::default() }));

@@ -23,6 +23,8 @@ impl Kernel {
             self.detach_mm(pid, id);
             self.mmput(id);
         }
+        // The last user of an address space closed its attaches (shm_lpid).
+        self.shm_record_user(pid);
         if self.m.config.paranoid {
             crate::invariants::check_kernel(self);
         }

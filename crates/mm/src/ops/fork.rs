@@ -23,6 +23,8 @@ impl Kernel {
         let before = self.charging_as(pid);
         let r = self.dup_process(pid);
         self.m.frames.memcgs.charge_to = before;
+        // The parent's copies of its attaches opened them (shm_lpid).
+        self.shm_record_user(pid);
         r
     }
 

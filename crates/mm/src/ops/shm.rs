@@ -236,6 +236,19 @@ impl Kernel {
         r
     }
 
+    /// Records `pid` as the last user (`shm_lpid`) of every segment an attach of which it
+    /// opened or closed since the last record: by attaching or detaching, and also by a
+    /// fork, a split, an unmap or its exit (shm_open and shm_close, as measured on 6.18).
+    /// The model has no thread groups: a thread records its own pid where Linux records
+    /// its group leader's.
+    pub(crate) fn shm_record_user(&mut self, pid: Pid) {
+        for id in std::mem::take(&mut self.m.shm_touched) {
+            if let Some(s) = self.m.shm.get_mut(i64::from(id)) {
+                s.lpid = pid;
+            }
+        }
+    }
+
     /// `shmdt(shmaddr)`: unmaps the attach that begins at `shmaddr`: the first VMA of a
     /// segment at or above it whose offset in the segment is its distance from `shmaddr`,
     /// then every other piece of the same attach within the segment's size (mprotect or

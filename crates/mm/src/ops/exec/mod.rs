@@ -97,6 +97,13 @@ impl Kernel {
     /// EACCES, E2BIG, ENOMEM) leave the process untouched. Errors after it leave the
     /// process exited with [`EXEC_FATAL_STATUS`].
     pub fn execve(&mut self, pid: Pid, req: &ExecRequest) -> SysResult<ExecInfo> {
+        let r = self.do_execve(pid, req);
+        // The old address space's attaches closed with it (shm_lpid).
+        self.shm_record_user(pid);
+        r
+    }
+
+    fn do_execve(&mut self, pid: Pid, req: &ExecRequest) -> SysResult<ExecInfo> {
         let task = self.tasks.get(&pid).ok_or(Errno::ESRCH)?;
         if task.exit_code.is_some() {
             return Err(Errno::ESRCH);
