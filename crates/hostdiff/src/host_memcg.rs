@@ -104,17 +104,5 @@ pub const CHILD_COMM: &str = "memcgchild";
 
 /// Builds [`CHILD_SOURCE`] into `dir` with gcc; the binary's path, or why not.
 pub fn build_child(dir: &Path) -> Result<PathBuf, String> {
-    let src = dir.join(format!("{CHILD_COMM}.c"));
-    std::fs::write(&src, CHILD_SOURCE).map_err(|e| format!("{}: {e}", src.display()))?;
-    let bin = dir.join(CHILD_COMM);
-    let out = std::process::Command::new("gcc")
-        .args(["-O1", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .output()
-        .map_err(|e| format!("gcc: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("gcc: {}", String::from_utf8_lossy(&out.stderr)));
-    }
-    Ok(bin)
+    crate::cc::build_c(CHILD_COMM, CHILD_SOURCE, &[], dir)
 }

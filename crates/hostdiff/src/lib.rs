@@ -39,6 +39,7 @@
 #![forbid(unsafe_code)]
 
 mod calls;
+pub mod cc;
 pub mod compare;
 pub mod gen;
 mod host;

@@ -42,11 +42,7 @@ fn host_run(what: &str) -> Option<(Steps, CgroupVersion)> {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("swapin_charge.c");
-    std::fs::write(&src, CHILD).unwrap();
-    let bin = dir.path().join("swapin_charge");
-    let cc = Command::new("gcc").args(["-O1", "-o"]).arg(&bin).arg(&src).output().unwrap();
-    assert!(cc.status.success(), "gcc: {}", String::from_utf8_lossy(&cc.stderr));
+    let bin = hostdiff::cc::build_c("swapin_charge", CHILD, &[], dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let _swap = hostreq::need(what, HostSwap::new(32 << 20))?;
     let pid = std::process::id();
     let a = hostreq::need(what, HostGroup::create(&format!("mmsim-swapin-a-{pid}")))?;

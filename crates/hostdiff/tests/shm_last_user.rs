@@ -17,11 +17,7 @@ fn host() -> Option<String> {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("child.c");
-    std::fs::write(&src, CHILD).unwrap();
-    let bin = dir.path().join("child");
-    let cc = Command::new("gcc").args(["-O1", "-o"]).arg(&bin).arg(&src).output().unwrap();
-    assert!(cc.status.success(), "gcc: {}", String::from_utf8_lossy(&cc.stderr));
+    let bin = hostdiff::cc::build_c("shm_last_user", CHILD, &[], dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let out = Command::new(&bin).output().unwrap();
     assert!(out.status.success(), "the child failed: {}", String::from_utf8_lossy(&out.stderr));
     Some(String::from_utf8_lossy(&out.stdout).into_owned())

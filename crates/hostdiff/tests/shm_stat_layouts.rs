@@ -28,14 +28,9 @@ fn host(flags: &[&str], dir: &std::path::Path) -> Option<HostRun> {
     if !hostreq::need_tools(&what, &["gcc"]) {
         return None;
     }
-    let src = dir.join("child.c");
-    std::fs::write(&src, CHILD).unwrap();
-    let bin = dir.join(format!("child{}", flags.len()));
-    let cc = Command::new("gcc").args(flags).args(["-O1", "-o"]).arg(&bin).arg(&src).output().unwrap();
-    if !cc.status.success() {
-        let why = format!("gcc {flags:?} failed (no gcc-multilib?): {}", String::from_utf8_lossy(&cc.stderr));
-        hostreq::need::<()>(&what, Err(why))?;
-    }
+    let name = format!("shm_stat_layouts{}", flags.len());
+    let built = hostdiff::cc::build_c(&name, CHILD, flags, dir).map_err(|e| format!("{e} (no gcc-multilib?)"));
+    let bin = hostreq::need(&what, built)?;
     let out = Command::new(&bin).arg(SIZE.to_string()).output().unwrap();
     assert!(out.status.success(), "the child failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -59,11 +59,7 @@ fn host_run(what: &str, mode: &str, emptied: impl Fn(&str) -> bool) -> Option<(S
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("child.c");
-    std::fs::write(&src, CHILD).unwrap();
-    let bin = dir.path().join("child");
-    let cc = Command::new("gcc").args(["-O1", "-o"]).arg(&bin).arg(&src).output().unwrap();
-    assert!(cc.status.success(), "gcc: {}", String::from_utf8_lossy(&cc.stderr));
+    let bin = hostdiff::cc::build_c("shmem_swapin", CHILD, &[], dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let _swap = hostreq::need(what, HostSwap::new(32 << 20))?;
     let mut last = None;
     for attempt in 0..5 {
