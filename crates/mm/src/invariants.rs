@@ -41,19 +41,19 @@ use crate::mm::{Mm, Rss};
 use crate::mm_table::MmId;
 use crate::pages::PageCount;
 use crate::pgtable::{self, Pte};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Checks every invariant of the whole machine; panics with a description on the first
 /// violation.
 pub fn check_kernel(k: &Kernel) {
     k.m.frames.check_invariants();
     k.m.swap.check_invariants();
-    let mut swapcounts: HashMap<crate::swap::SwapEntry, u32> = HashMap::new();
-    let mut mapcounts: HashMap<Pfn, u32> = HashMap::new();
-    let mut lockcounts: HashMap<Pfn, u32> = HashMap::new();
+    let mut swapcounts: HashMap<crate::swap::SwapEntry, u32> = HashMap::default();
+    let mut mapcounts: HashMap<Pfn, u32> = HashMap::default();
+    let mut lockcounts: HashMap<Pfn, u32> = HashMap::default();
     let mut accounted = 0u64;
-    let mut open_refs: HashMap<u32, u32> = HashMap::new();
-    let mut users: HashMap<MmId, u32> = HashMap::new();
+    let mut open_refs: HashMap<u32, u32> = HashMap::default();
+    let mut users: HashMap<MmId, u32> = HashMap::default();
     for t in k.tasks.values() {
         for o in t.fds.values() {
             *open_refs.entry(o.0).or_default() += 1;
@@ -228,7 +228,7 @@ pub fn check_kernel(k: &Kernel) {
 /// and no object claims a segment that is gone.
 fn check_sysv_shm(k: &Kernel) {
     k.m.shm.check_invariants();
-    let mut vmas_of: HashMap<u32, u32> = HashMap::new();
+    let mut vmas_of: HashMap<u32, u32> = HashMap::default();
     for (_, mm) in k.mms.iter() {
         for v in mm.vmas.iter() {
             if let Some(f) = v.file {
@@ -273,7 +273,7 @@ fn check_reclaim(k: &Kernel) {
 
 fn check_memcgs(k: &Kernel) {
     let memcgs = &k.m.frames.memcgs;
-    let mut charged: HashMap<crate::memcg::MemcgId, u64> = HashMap::new();
+    let mut charged: HashMap<crate::memcg::MemcgId, u64> = HashMap::default();
     for (pfn, meta) in k.m.frames.allocated() {
         assert!(memcgs.get(meta.memcg).is_some(), "pfn {pfn:#x} charged to removed memcg {}", meta.memcg);
         for g in memcgs.ancestry(meta.memcg) {
@@ -284,7 +284,7 @@ fn check_memcgs(k: &Kernel) {
         assert!(memcgs.get(t.memcg).is_some(), "task {} in removed memcg {}", t.pid, t.memcg);
     }
     // Swap charges: each slot holding one counts in its group and every ancestor.
-    let mut swap_charged: HashMap<crate::memcg::MemcgId, u64> = HashMap::new();
+    let mut swap_charged: HashMap<crate::memcg::MemcgId, u64> = HashMap::default();
     for (t, d) in k.m.swap.devices.iter().enumerate() {
         for (o, slot) in d.iter().flat_map(|d| d.slots()) {
             assert!(memcgs.get(slot.memcg).is_some(), "swap slot {t}:{o} charged to removed memcg {}", slot.memcg);
@@ -396,14 +396,20 @@ fn check_mm(
     assert!(leaves.iter().all(|&(va, _)| va < reach), "mm {id}: a leaf table beyond the profile's address width");
     let zero = k.m.frames.zero_pfn();
     let mut rss = Rss::default();
-    for (base, table) in pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE) {
+    // The PTEs come in address order, so the VMA of the last one usually holds the next.
+    let mut last: Option<&crate::vma::Vma> = None;
+    for (base, table) in leaves {
         for (i, &e) in k.m.frames.table(table).iter().enumerate() {
             let pte = Pte(e);
             if pte.is_none() {
                 continue;
             }
             let va = base + ((i as u64) << PAGE_SHIFT);
-            let v = mm.vmas.containing(va).unwrap_or_else(|| panic!("mm {id}: PTE at {va:#x} outside every VMA"));
+            let v = match last {
+                Some(v) if v.start <= va && va < v.end => v,
+                _ => mm.vmas.containing(va).unwrap_or_else(|| panic!("mm {id}: PTE at {va:#x} outside every VMA")),
+            };
+            last = Some(v);
             if let Some((e, _)) = crate::swap::SwapEntry::from_pte(pte) {
                 assert!(
                     v.anon_vma.is_some() && !v.flags.contains(VmFlags::SHARED),
