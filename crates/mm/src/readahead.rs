@@ -83,9 +83,15 @@ impl Kernel {
                     self.m.cache_page(file, index)?;
                 }
             }
-            // The cached pages from here on that one batch takes (up to 31 folios).
+            // The cached pages from here on that one batch takes (up to 31 folios), ending
+            // at a page that carries the readahead mark (filemap_get_read_batch stops there,
+            // so that the mark starts the next window before the copy reaches it).
             let mut last = index;
-            while last + 1 < last_index && last + 1 - index < 31 && self.m.file(file).page_cached(last + 1) {
+            while last + 1 < last_index
+                && last + 1 - index < 31
+                && !self.m.file(file).ra_marks.contains(&last)
+                && self.m.file(file).page_cached(last + 1)
+            {
                 last += 1;
             }
             if self.take_readahead_mark(file, last) {

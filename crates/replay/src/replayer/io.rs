@@ -287,8 +287,9 @@ impl Replayer {
                 self.learn_swap(line, &path, d);
             }
         }
-        // The pages the read and its readahead brought into the page cache.
-        if let Some(got) = c.ret.value() {
+        // The pages the read and its readahead brought into the page cache (a read whose
+        // buffer was dumped had them brought in before its bytes were copied).
+        if let (Some(got), None) = (c.ret.value(), dumped) {
             self.read_ahead_of(tpid, c, got);
         }
         // Advance the file position of ordinary reads.
@@ -347,6 +348,8 @@ impl Replayer {
                 let mut data = io.bytes.clone();
                 data.truncate(n as usize);
                 if reading {
+                    // The kernel looks the pages up (reading ahead) before it copies them.
+                    self.read_ahead_of(io.tpid, c, n);
                     // Bytes strace could not dump (a buffer without PROT_READ) that came from
                     // a file the model has: the file's bytes.
                     self.fill_from_file(io.tpid, c, &mut data, n);

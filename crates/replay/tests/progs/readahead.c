@@ -34,8 +34,32 @@ static void pattern(const char *name, long pages, int written, long at1, long n1
     unlink(name);
 }
 
+/* A read whose window marks a page it does not return, then a longer read from the start
+ * that reaches the marked page: its batch of cached pages ends at the mark, which starts the
+ * next window before the copy goes on. The first read's buffer is write-only memory (strace
+ * cannot dump what it read there). */
+static void marked_in_batch(const char *name)
+{
+    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ftruncate(fd, 16 * 4096);
+    pwrite(fd, "x", 1, 0);
+    pwrite(fd, "y", 1, 5 * 4096);
+    char *m = mmap(0, 16 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+    char *w = mmap(0, 4 * 4096, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    pread(fd, buf, 1, 0);
+    pread(fd, w + 4096, 0x1575, 0);
+    mincore(m, 16 * 4096, vec);
+    pread(fd, buf, 0x3800, 0);
+    mincore(m, 16 * 4096, vec);
+    munmap(w, 4 * 4096);
+    munmap(m, 16 * 4096);
+    close(fd);
+    unlink(name);
+}
+
 int main(void)
 {
+    marked_in_batch("ra-g");
     pattern("ra-a", 16, 1, 0, 3, 3, 3);
     pattern("ra-b", 16, 0, 0, 3, 3, 3);
     pattern("ra-c", 64, 0, 0, 1, 1, 1);
