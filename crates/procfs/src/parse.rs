@@ -95,11 +95,42 @@ pub fn parse_smaps(text: &str) -> Vec<SmapsVma> {
 
 /// The lines only in `left` (marked `- LEFT:`) and only in `right` (`+ RIGHT:`), each side
 /// in its order; the labels are padded to one width.
+///
+/// Two texts of one shape (as many lines, each pair both maps lines or both fields of one
+/// name: smaps records whose counters differ, a maps line whose range moved) are compared
+/// line by line instead: each pair that differs is shown side by
+/// side, under the maps line of the mapping it belongs to (`  in 7f…-7f… rw-p …`) when that
+/// line is the same on both sides, since an smaps field such as `Rss:` says nothing alone.
 pub fn diff_lines(left_label: &str, left: &str, right_label: &str, right: &str) -> String {
     let l: Vec<&str> = left.lines().collect();
     let r: Vec<&str> = right.lines().collect();
     let width = left_label.len().max(right_label.len());
     let mut out = String::new();
+    // Two lines of one shape: both maps lines, or fields of one name (`Rss:`).
+    let same_shape = |x: &&str, y: &&str| {
+        x == y
+            || (parse_maps_line(x).is_some() && parse_maps_line(y).is_some())
+            || matches!((x.split_once(':'), y.split_once(':')), (Some((a, _)), Some((b, _))) if a == b)
+    };
+    if l.len() == r.len() && l.iter().zip(&r).all(|(x, y)| same_shape(x, y)) {
+        let mut header: Option<&str> = None;
+        let mut shown: Option<&str> = None;
+        for (x, y) in l.iter().zip(&r) {
+            if x == y {
+                if parse_maps_line(x).is_some() {
+                    header = Some(x);
+                }
+                continue;
+            }
+            if let Some(h) = header.filter(|h| parse_maps_line(x).is_none() && shown != Some(*h)) {
+                let _ = writeln!(out, "  in {h}");
+                shown = Some(h);
+            }
+            let _ = writeln!(out, "  - {left_label:<width$}: {x}");
+            let _ = writeln!(out, "  + {right_label:<width$}: {y}");
+        }
+        return out;
+    }
     for x in l.iter().filter(|x| !r.contains(x)) {
         let _ = writeln!(out, "  - {left_label:<width$}: {x}");
     }
@@ -138,5 +169,22 @@ mod tests {
     fn the_diff_lists_each_side_s_own_lines() {
         let d = diff_lines("log", "a\nb\nc\n", "model", "a\nc\nd\n");
         assert_eq!(d, "  - log  : b\n  + model: d\n");
+    }
+
+    #[test]
+    fn texts_of_as_many_lines_are_compared_line_by_line_under_their_mapping() {
+        let head = "7ffff7d89000-7ffff7d8c000 ---p 00002000 fe:00 12 /f";
+        let log = format!("{head}\nSize: 12 kB\nRss: 12 kB\nPss: 12 kB\n");
+        let model = format!("{head}\nSize: 12 kB\nRss: 8 kB\nPss: 8 kB\n");
+        let d = diff_lines("log", &log, "model", &model);
+        assert_eq!(
+            d,
+            format!(
+                "  in {head}\n  - log  : Rss: 12 kB\n  + model: Rss: 8 kB\n  - log  : Pss: 12 kB\n  + model: Pss: 8 kB\n"
+            )
+        );
+        // A maps line that differs is its own context.
+        let d = diff_lines("host", "a\n1000-2000 r--p 0 00:00 0\n", "model", "a\n1000-3000 r--p 0 00:00 0\n");
+        assert_eq!(d, "  - host : 1000-2000 r--p 0 00:00 0\n  + model: 1000-3000 r--p 0 00:00 0\n");
     }
 }

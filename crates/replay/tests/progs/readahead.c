@@ -10,6 +10,7 @@
 
 static char buf[1 << 16];
 static unsigned char vec[256];
+static char smaps[1 << 16];
 
 static void pattern(const char *name, long pages, int written, long at1, long n1, long at2, long n2)
 {
@@ -57,8 +58,35 @@ static void marked_in_batch(const char *name)
     unlink(name);
 }
 
+/* A fault on a page readahead marked: it reads the next window ahead and is retried, and
+ * the retry's fault-around maps every cached page of the five-page mapping, the faulting
+ * one among them. The kernel's copy from the mapping (a write to a file) is the fault;
+ * smaps shows what it mapped. */
+static void fault_on_the_mark(const char *name)
+{
+    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    ftruncate(fd, 16 * 4096);
+    pwrite(fd, "x", 1, 0);
+    pwrite(fd, "y", 1, 5 * 4096);
+    pread(fd, buf, 1, 0);
+    pread(fd, buf, 0x1800, 0);
+    char *m = mmap(0, 5 * 4096, PROT_READ, MAP_PRIVATE, fd, 2 * 4096);
+    int out = open("ra-out", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    write(out, m, 0x2ad5);
+    close(out);
+    unlink("ra-out");
+    int s = open("/proc/self/smaps", O_RDONLY);
+    while (read(s, smaps, sizeof smaps) > 0)
+        ;
+    close(s);
+    munmap(m, 5 * 4096);
+    close(fd);
+    unlink(name);
+}
+
 int main(void)
 {
+    fault_on_the_mark("ra-h");
     marked_in_batch("ra-g");
     pattern("ra-a", 16, 1, 0, 3, 3, 3);
     pattern("ra-b", 16, 0, 0, 3, 3, 3);
