@@ -19,7 +19,7 @@ use attach::{ATTACHED, UNSEEN_PLACEMENT};
 use learn::ExecCtx;
 use mm::{Call, Config, FileId, Kernel, MmId, OpenFileId, Pid};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::sync::mpsc;
 use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
@@ -195,6 +195,9 @@ pub struct Replayer {
     /// Pages of the loader's and the C library's memory whose bytes dumps showed (see
     /// `bind_loader_bytes`), by address space and page address.
     loader_pages: HashSet<(MmId, u64)>,
+    /// Pages a MADV_COLD in the trace made old (see `aged.rs`): Linux skips a page that is
+    /// not on an LRU list yet, which the trace cannot show.
+    made_old_by_cold: BTreeSet<(MmId, u64)>,
     /// `place_at` replaces what is mapped there (MAP_FIXED), instead of failing.
     place_replacing: bool,
     /// Address spaces that threads have shared in a log that does not order their calls
@@ -369,6 +372,7 @@ impl Replayer {
             unordered_mms: HashSet::default(),
             place_replacing: false,
             loader_pages: HashSet::default(),
+            made_old_by_cold: BTreeSet::new(),
             stack_limit_learned_now: false,
             tracer_read: HashSet::default(),
             other_file: None,

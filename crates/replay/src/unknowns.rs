@@ -126,6 +126,10 @@ pub struct Learned {
     /// accessed bits cleared by what the trace does not show: DAMON's monitoring, idle page
     /// tracking, reclaim's aging): start, end, and how many pages.
     pub aged_seen: Vec<Bound<(u64, u64, u64)>>,
+    /// Mappings an smaps read showed with more pages referenced than the model had, as
+    /// many as a MADV_COLD made old there (Linux skips a page not yet on an LRU list):
+    /// start, end, and how many pages.
+    pub cold_skipped_seen: Vec<Bound<(u64, u64, u64)>>,
 }
 
 /// Pages MADV_FREE freed in one mapping whose states an smaps read showed.
@@ -237,6 +241,7 @@ impl Learned {
             + self.lazyfree_seen.len()
             + self.swap_cache_seen.len()
             + self.aged_seen.len()
+            + self.cold_skipped_seen.len()
     }
 
     /// Whether `self` binds something `before` did not that decides lines before the one
@@ -250,6 +255,7 @@ impl Learned {
             lazyfree_seen: Vec::new(),
             swap_cache_seen: Vec::new(),
             aged_seen: Vec::new(),
+            cold_skipped_seen: Vec::new(),
             execs: l.execs.iter().filter(|(_, u)| **u != ExecUnknowns::default()).map(|(k, u)| (*k, *u)).collect(),
             attached: l
                 .attached
@@ -393,6 +399,14 @@ impl Learned {
             out.push(format!(
                 "bound {n} pages of {start:#x}-{end:#x} not referenced (their accessed bits cleared by what the trace \
                  does not show: DAMON, idle page tracking, reclaim) from line {}",
+                b.line
+            ));
+        }
+        for b in &self.cold_skipped_seen {
+            let (start, end, n) = b.value;
+            out.push(format!(
+                "bound {n} pages of {start:#x}-{end:#x} still referenced after MADV_COLD (Linux leaves a page not \
+                 yet on an LRU list, in a per-CPU batch, as it is) from line {}",
                 b.line
             ));
         }

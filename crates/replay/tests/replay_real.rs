@@ -338,6 +338,27 @@ fn memory_a_program_never_wrote() {
     assert_eq!(unwritten, 2, "{:?}", r.bindings);
 }
 
+/// MADV_COLD of pages that still wait in another CPU's LRU batch leaves them referenced
+/// (tests/progs/cold_skipped.c: four pages faulted in on CPU 0, the call made on CPU 1).
+/// The model has one CPU and makes them old; the smaps read after shows them referenced,
+/// and the replay takes as many pages as the call made old there as skipped. Whether the
+/// batch was drained meanwhile is scheduling, so the program is recorded until a log shows
+/// the skip (it did in 11 of 12 recordings here), at most three times.
+#[test]
+fn pages_madv_cold_left_in_another_cpu_s_batch() {
+    let dir = scratch("replay-real", "pages_madv_cold_left_in_another_cpu_s_batch");
+    let Some(exe) = compile("cold_skipped", "cold_skipped.c", &[], &dir) else { return };
+    for _ in 0..3 {
+        let Some(t) = record("cold_skipped", &[exe.to_str().unwrap()], true, &dir) else { return };
+        let report = replay_file(&t, Mode::Strict);
+        assert_clean("cold_skipped", &report, 10);
+        if report.bindings.iter().any(|b| b.contains("pages of") && b.contains("still referenced after MADV_COLD")) {
+            return;
+        }
+    }
+    panic!("three recordings and MADV_COLD never left a page referenced: is the machine down to one CPU?");
+}
+
 /// Pages whose accessed bits something outside the program clears, as DAMON's monitoring
 /// (kdamond runs on these machines), idle page tracking or reclaim's aging does: here
 /// another process's `process_madvise(MADV_COLD)` of two of four pages the program faulted

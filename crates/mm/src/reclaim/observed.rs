@@ -115,4 +115,16 @@ impl Kernel {
         self.m.frames.meta_mut(pte.pfn()).flags -= PageFlags::REFERENCED;
         Ok(())
     }
+
+    /// `pid`'s page at `va` was seen referenced where the model had made it old: its PTE's
+    /// accessed bit set again, as if the MADV_COLD that cleared it had skipped the page (it
+    /// does so to a page not yet on an LRU list). EINVAL where no page is mapped there.
+    pub fn observe_referenced(&mut self, pid: Pid, va: u64) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let pte = self.pte(id, va);
+        if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
+            return Err(Errno::EINVAL);
+        }
+        self.set_pte(id, va, pte.with(crate::pgtable::PteFlags::ACCESSED)).map_err(|_| Errno::ENOMEM)
+    }
 }

@@ -294,7 +294,12 @@ impl Replayer {
                 self.check(line, "mremap", &c.ret, got);
             }
             "madvise" | "mlock" | "munlock" | "mlock2" => {
+                let cold = c.name == "madvise" && c.arg(2).and_then(Arg::flags_value) == Some(abi::MADV_COLD);
+                let referenced = if cold { self.referenced_pages(pid, c) } else { Vec::new() };
                 let got = self.apply(pid, c);
+                if got.is_ok() {
+                    self.note_made_old(pid, referenced);
+                }
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 self.check_unless_unordered(tpid, line, &c.name, c, got);
             }
