@@ -282,6 +282,11 @@ impl Replayer {
             }
             "mremap" => {
                 let got = self.apply(pid, c);
+                if got.is_err() && c.ret.value().is_some() {
+                    if let (Some(old), Some(len)) = (c.arg_u64(0), c.arg_u64(1)) {
+                        self.learn_unwritten_from_span(tpid, line, old, old.saturating_add(len));
+                    }
+                }
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 if let Ok(new) = got {
                     if let Ok(id) = self.k.mm_id(pid) {

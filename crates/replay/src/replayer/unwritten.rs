@@ -7,7 +7,8 @@
 //! an mprotect makes read-only before any write stops being charged (VM_ACCOUNT), so it
 //! merges with read-only neighbours. A maps read whose text such a merge explains binds
 //! that the mapping behind it was not written (by the line that assumed it), and the next
-//! run does not assume it.
+//! run does not assume it; so does an mremap the log shows succeed over a range the model
+//! has in several VMAs that such a merge makes one.
 
 use super::*;
 use mm::vma::Vma;
@@ -110,5 +111,38 @@ impl Replayer {
             }
             _ => false,
         }
+    }
+
+    /// A call on `[start, end)` that the log shows succeed and the model refused because the
+    /// range spans several VMAs (mremap takes one): when the VMAs there would be one had the
+    /// memory the replay assumed written at one line not been (see [`never_written`]), that
+    /// write did not happen. Binds it (the next run does not assume it); true when it did.
+    pub(super) fn learn_unwritten_from_span(&mut self, tpid: TracePid, line: u64, start: u64, end: u64) -> bool {
+        if self.opts.mode == Mode::Strict || end <= start {
+            return false;
+        }
+        let Some(pid) = self.procs.get(&tpid).map(|p| p.pid) else { return false };
+        let Ok(m) = self.k.mm(pid) else { return false };
+        let vmas: Vec<Vma> =
+            m.vmas.iter().skip_while(|v| v.end <= start).take_while(|v| v.start < end).cloned().collect();
+        let contiguous = vmas.windows(2).all(|w| w[0].end == w[1].start);
+        if vmas.len() < 2 || !contiguous || vmas[0].start > start || vmas[vmas.len() - 1].end < end {
+            return false;
+        }
+        let Some(&(addr, at)) = self
+            .assumed_writes
+            .iter()
+            .rev()
+            .find(|&&(a, l)| start <= a && a < end && !self.learned.unwritten.contains_key(&l))
+        else {
+            return false;
+        };
+        let as_if: Vec<Vma> =
+            vmas.iter().map(|v| if v.start <= addr && addr < v.end { never_written(v) } else { v.clone() }).collect();
+        if !as_if.windows(2).all(|w| can_merge(&w[0], &w[1])) {
+            return false;
+        }
+        self.learned.unwritten.insert(at, Bound { value: line, line });
+        true
     }
 }

@@ -4,7 +4,10 @@
  * anonymous memory that loses PROT_WRITE before any write, so the two halves merge; (2) a
  * mapping a fork copies, next to which the child maps: a copy of memory never written
  * merges with the new neighbour, a copy of written memory (3) does not. Each reads its
- * maps. */
+ * maps. (4) A page made writable and never written, then made inaccessible with its
+ * neighbours: the whole is one VMA again, which mremap (one VMA only) moves; no maps read
+ * shows it, the call's success does. */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,5 +46,11 @@ int main(void) {
     char *r = mmap(hole + (3 << 18), 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     memset(r, 1, 8192);
     child_maps_next_to(r);
+    char *s = mmap(hole + (7 << 17), 6 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    mprotect(s, 4096, PROT_READ | PROT_WRITE);
+    mprotect(s + 2 * 4096, 4 * 4096, PROT_NONE);
+    mprotect(s, 6 * 4096, PROT_NONE);
+    if (mremap(s, 6 * 4096, 11 * 4096, MREMAP_MAYMOVE) == MAP_FAILED)
+        return 2;
     return 0;
 }
