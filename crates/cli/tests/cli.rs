@@ -157,6 +157,36 @@ fn check_runs_a_scenario_on_the_host_and_the_model() {
     assert!(out.contains("basics.mm:8: [same] p0 Mmap"), "{out}");
 }
 
+/// Truncation into a large page-cache folio unmaps the folio's pages below the new end
+/// (examples/check/truncate.mm): host and model agree step by step, and the model's smaps
+/// shows the mapped page gone after the truncation.
+#[test]
+fn check_a_truncation_that_splits_a_large_folio() {
+    let o = mmsim().arg("run").arg(examples().join("check/truncate.mm")).output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    // The Rss of the file's mapping in each smaps: one page, none, then the fault-around
+    // of a new fault (the host shows the same, below).
+    let mut rss = Vec::new();
+    let mut in_file = false;
+    for l in out.lines() {
+        if l.contains(" r--p ") && l.contains("-") {
+            in_file = l.ends_with(" big");
+        } else if in_file && l.starts_with("Rss:") {
+            rss.push(l.split_whitespace().nth(1).unwrap_or("").to_string());
+            in_file = false;
+        }
+    }
+    assert_eq!(rss, ["4", "0", "16"], "{out}");
+    if !host_supported() {
+        return;
+    }
+    let o = mmsim().arg("check").arg(examples().join("check/truncate.mm")).output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.ends_with("7 steps, 0 differences\n"), "{out}");
+}
+
 #[test]
 fn check_reports_what_it_cannot_run_on_the_host() {
     let path = scenario("uncheckable.mm", "process A\np = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nq = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmunmap(p, 4K)\nmunmap(p + q, 4K)\n");

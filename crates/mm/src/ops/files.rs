@@ -350,7 +350,14 @@ impl Kernel {
                 }
             }
             // The large folio that straddles the new end is split (truncate_inode_partial_folio):
-            // its pages below the end become small folios.
+            // its pages below the end become small folios. The split unmaps the whole folio
+            // first, and a page-cache folio is not mapped back after (measured on 6.18: a
+            // 64 KiB file written at once, eight pages of it mapped, truncated to 20 KiB,
+            // leaves none of the eight mapped; truncated to 64 KiB, all).
+            let (straddling, order) = self.m.file(file).folio_of(len >> PAGE_SHIFT);
+            if order > 0 && straddling.saturating_mul(PAGE_SIZE) < len {
+                self.unmap_file_range(file, straddling, keep_pages);
+            }
             let split_from = self.m.file(file).folio_of(keep_pages).0.min(keep_pages);
             let f = self.m.file_mut(file);
             f.drop_folios_from(keep_pages);

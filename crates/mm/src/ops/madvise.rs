@@ -622,7 +622,7 @@ impl Kernel {
 
     /// unmap_mapping_range without even_cows over page indexes `[first, last)` of `file`,
     /// in every address space.
-    fn unmap_file_range(&mut self, file: crate::file::FileId, first: u64, last: u64) {
+    pub(crate) fn unmap_file_range(&mut self, file: crate::file::FileId, first: u64, last: u64) {
         for id in self.mms.ids() {
             for (s, e) in self.file_page_ranges(id, file, first, last) {
                 self.zap_file_pages(id, s, e, file);
