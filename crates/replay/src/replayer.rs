@@ -563,6 +563,13 @@ impl Replayer {
                 self.sole_clone_in_progress().filter(|_| !self.exited.contains_key(&tpid))
             {
                 self.make_child_early(parent, tpid, flags, ev.line);
+            } else if self.attach_log
+                && matches!(ev.kind, EventKind::Exited { .. })
+                && self.creation_hidden_at_exit(tpid)
+            {
+                // A task attached to that did nothing the log shows but end.
+                self.unseen_task_exited(tpid, ev.line);
+                return;
             } else {
                 self.pending.entry(tpid).or_default().push(ev.clone());
                 return;

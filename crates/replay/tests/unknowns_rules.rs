@@ -91,3 +91,27 @@ fn a_stack_limit_shown_before_any_call_set_it_is_the_inherited_one() {
     let r = replay_text(&format!("{EXEC}{set}{shown}"));
     assert!(!r.bindings.iter().any(|b| b.contains("RLIMIT_STACK")), "{:?}", r.bindings);
 }
+
+/// A task of a log that attached to a running process (`strace -f -p`) whose only line is
+/// its end: an idle thread blocked in a call strace attached to without printing it (seen
+/// under load). It called no exit of its own, so the one exit_group under way ended it: it
+/// is bound to that process, as a task with calls of its own would be.
+#[test]
+fn a_task_whose_only_line_is_its_end_belongs_to_the_exiting_group() {
+    let r = replay_text(
+        "200   write(1, \"x\", 1)                = 1\n200   exit_group(0)                     = ?\n201   +++ exited with 0 +++\n200   +++ exited with 0 +++\n",
+    );
+    assert!(r.errors.is_empty() && r.failed == 0, "{}", r.summary());
+    assert!(
+        r.bindings
+            .iter()
+            .any(|b| b.contains("task 201 shares the address space of attached task 200") && b.contains("exit_group")),
+        "{:?}",
+        r.bindings
+    );
+    // A task that ends on its own call is no evidence of anything.
+    let r = replay_text(
+        "200   write(1, \"x\", 1)                = 1\n200   exit_group(0)                     = ?\n201   exit(0) = ?\n201   +++ exited with 0 +++\n200   +++ exited with 0 +++\n",
+    );
+    assert!(!r.bindings.iter().any(|b| b.contains("task 201 shares")), "{:?}", r.bindings);
+}

@@ -447,6 +447,29 @@ impl Replayer {
         }
     }
 
+    /// Whether task `tpid`, unknown to the replay, whose first line is its end, was there
+    /// before the log (attached to) rather than made by a clone still under way.
+    pub(super) fn creation_hidden_at_exit(&self, tpid: TracePid) -> bool {
+        !self.pending.contains_key(&tpid)
+            && !self
+                .in_progress
+                .values()
+                .any(|(name, _, _)| matches!(name.as_str(), "clone" | "clone3" | "fork" | "vfork"))
+    }
+
+    /// A task attached to whose only line is its end (`+++ exited`), as an idle thread
+    /// blocked in a call strace did not print shows: with no exit or exit_group of its
+    /// own, it was ended by the one exit_group under way, so it was a thread of that
+    /// process. That is bound; nothing else of it is known or needed.
+    pub(super) fn unseen_task_exited(&mut self, tpid: TracePid, line: u64) {
+        let [by] = self.exiting_groups[..] else { return };
+        let Some(key) = self.attached_key(by) else { return };
+        if key == tpid || self.learned.attached_threads.contains_key(&tpid.0) {
+            return;
+        }
+        self.learned.attached_threads.insert(tpid.0, Bound { value: (key.0, SameProcess::ExitGroup), line });
+    }
+
     /// The attached processes begun by tasks `a` and `b` are one, as line `line` shows
     /// (`why`): the later-begun is bound to be a thread of the earlier. True when bound.
     fn bind_same_process(&mut self, a: TracePid, b: TracePid, why: SameProcess, line: u64) -> bool {
