@@ -12,7 +12,9 @@ static char buf[1 << 16];
 static unsigned char vec[256];
 static char smaps[1 << 16];
 
-static void pattern(const char *name, long pages, int written, long at1, long n1, long at2, long n2)
+/* A fresh sparse file of `pages` pages, with a byte written in pages 0 and 5 when asked:
+ * only those two are in the page cache. */
+static int sparse_file(const char *name, long pages, int written)
 {
     int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
     ftruncate(fd, pages * 4096);
@@ -20,6 +22,12 @@ static void pattern(const char *name, long pages, int written, long at1, long n1
         pwrite(fd, "x", 1, 0);
         pwrite(fd, "y", 1, 5 * 4096);
     }
+    return fd;
+}
+
+static void pattern(const char *name, long pages, int written, long at1, long n1, long at2, long n2)
+{
+    int fd = sparse_file(name, pages, written);
     char *m = mmap(0, pages * 4096, PROT_READ, MAP_SHARED, fd, 0);
     mincore(m, pages * 4096, vec);
     pread(fd, buf, n1 * 4096, at1 * 4096);
@@ -41,10 +49,7 @@ static void pattern(const char *name, long pages, int written, long at1, long n1
  * cannot dump what it read there). */
 static void marked_in_batch(const char *name)
 {
-    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    ftruncate(fd, 16 * 4096);
-    pwrite(fd, "x", 1, 0);
-    pwrite(fd, "y", 1, 5 * 4096);
+    int fd = sparse_file(name, 16, 1);
     char *m = mmap(0, 16 * 4096, PROT_READ, MAP_SHARED, fd, 0);
     char *w = mmap(0, 4 * 4096, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     pread(fd, buf, 1, 0);
@@ -64,10 +69,7 @@ static void marked_in_batch(const char *name)
  * smaps shows what it mapped. */
 static void fault_on_the_mark(const char *name)
 {
-    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    ftruncate(fd, 16 * 4096);
-    pwrite(fd, "x", 1, 0);
-    pwrite(fd, "y", 1, 5 * 4096);
+    int fd = sparse_file(name, 16, 1);
     pread(fd, buf, 1, 0);
     pread(fd, buf, 0x1800, 0);
     char *m = mmap(0, 5 * 4096, PROT_READ, MAP_PRIVATE, fd, 2 * 4096);
