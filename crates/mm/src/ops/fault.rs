@@ -512,7 +512,7 @@ impl Kernel {
                 let i = ((lo + ((idx - idx_lo) << PAGE_SHIFT) - table_base) >> PAGE_SHIFT) as usize;
                 // A page readahead marked is left for a real fault, which starts the next
                 // window (filemap_map_pages skips PG_readahead folios).
-                if entries[i] == 0 && !file.ra_marks.contains(&idx) {
+                if entries[i] == 0 && !file.ra_marks.contains(&file.folio_of(idx).0) {
                     match cached {
                         Some(pfn) => to_map.push((i, idx, Some(pfn))),
                         None if file.page_cached(idx) => to_map.push((i, idx, None)),
@@ -585,9 +585,10 @@ impl Kernel {
             // (measured on 6.18: a GUP read of the first of five pages of a private mapping,
             // whose first page is marked, maps all five).
             let open = vma.file.expect("file VMA").open;
-            if self.m.file_mut(file_id).ra_marks.remove(&index) {
+            let (folio, order) = self.m.file(file_id).folio_of(index);
+            if self.m.file_mut(file_id).ra_marks.remove(&folio) {
                 let max = self.ra_pages();
-                self.async_readahead(open, file_id, index, max).ok_or(FaultError::Oom)?;
+                self.async_readahead_at(open, file_id, index, order, max).ok_or(FaultError::Oom)?;
                 mapped += self.fault_around(id, vma, va)?;
             }
         }
