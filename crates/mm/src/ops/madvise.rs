@@ -499,6 +499,10 @@ impl Kernel {
         let size = self.m.file(f.file).size_pages();
         let first = v.page_index(start);
         let last = v.page_index(end - PAGE_SIZE).min(size.saturating_sub(1));
+        // A range wholly past the end of the file has nothing to read.
+        if size == 0 || first > last {
+            return;
+        }
         let evicted: Vec<u64> = self.m.file(f.file).evicted.range(first..=last).copied().collect();
         for i in evicted {
             self.m.cache_page(f.file, i);
