@@ -512,7 +512,8 @@ impl Kernel {
                 let i = ((lo + ((idx - idx_lo) << PAGE_SHIFT) - table_base) >> PAGE_SHIFT) as usize;
                 // A page readahead marked is left for a real fault, which starts the next
                 // window (filemap_map_pages skips PG_readahead folios).
-                if entries[i] == 0 && !file.ra_marks.contains(&file.folio_of(idx).0) {
+                let marked = !file.ra_marks.is_empty() && file.ra_marks.contains(&file.folio_of(idx).0);
+                if entries[i] == 0 && !marked {
                     match cached {
                         Some(pfn) => to_map.push((i, idx, Some(pfn))),
                         None if file.page_cached(idx) => to_map.push((i, idx, None)),
