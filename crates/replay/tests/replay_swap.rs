@@ -35,25 +35,14 @@ fn record_with_swap(name: &str, cmd: &[&str], dir: &Path) -> Option<(PathBuf, Pa
     let _one = SWAP.lock().unwrap_or_else(|e| e.into_inner());
     let _swap = hostreq::need(&format!("recording {name} with swap"), HostSwap::new(64 << 20))?;
     let flags = ["-v", "-s", "1048576", "-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"];
-    let run = |args: &[&str], out: &Path| {
-        let status = Command::new("taskset")
-            .args(["-c", "0"])
-            .args(args)
-            .arg("-o")
-            .arg(out)
-            .arg("--")
-            .args(cmd)
-            .current_dir(dir)
-            .output()
-            .expect("run strace");
-        assert!(status.status.success(), "{name}: {}", String::from_utf8_lossy(&status.stderr));
-    };
+    let one_cpu = ["taskset", "-c", "0"];
     let strict = dir.join(format!("{name}-buffers.trace"));
-    let mut args = vec!["setarch", "x86_64", "-R", "strace", "-f"];
-    args.extend(flags);
-    run(&args, &strict);
+    common::strace_unrandomized_under(&one_cpu, name, "-f", &flags, &strict, cmd, dir).then_some(())?;
     let plain = dir.join(format!("{name}-plain.trace"));
-    run(&["strace", "-f"], &plain);
+    let mut strace = Command::new("taskset");
+    strace.args(["-c", "0", "strace", "-f", "-o"]).arg(&plain).arg("--").args(cmd).current_dir(dir);
+    let out = strace.output().expect("run strace");
+    assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
     Some((strict, plain))
 }
 

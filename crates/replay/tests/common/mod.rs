@@ -29,10 +29,28 @@ pub fn record(name: &str, flags: &[&str], cmd: &[&str], dir: &Path) -> Option<Pa
 /// is `-f` or `-ff`); false, with the note `hostreq` gives, where strace or setarch is
 /// missing.
 pub fn strace_unrandomized(name: &str, follow: &str, flags: &[&str], out: &Path, cmd: &[&str], dir: &Path) -> bool {
+    strace_unrandomized_under(&[], name, follow, flags, out, cmd, dir)
+}
+
+/// [`strace_unrandomized`] run under `wrapper` (e.g. `taskset -c 0`), which the tracer and
+/// the program inherit.
+pub fn strace_unrandomized_under(
+    wrapper: &[&str],
+    name: &str,
+    follow: &str,
+    flags: &[&str],
+    out: &Path,
+    cmd: &[&str],
+    dir: &Path,
+) -> bool {
     if !hostreq::need_tools(&format!("recording {name}"), &["strace", "setarch"]) {
         return false;
     }
-    let status = Command::new("setarch")
+    let (program, before) = wrapper.split_first().map_or(("setarch", &[][..]), |(p, rest)| (*p, rest));
+    let setarch: &[&str] = if wrapper.is_empty() { &[] } else { &["setarch"] };
+    let status = Command::new(program)
+        .args(before)
+        .args(setarch)
         .args(["x86_64", "-R", "strace", follow])
         .args(flags)
         .arg("-o")
