@@ -462,27 +462,6 @@ impl Machine {
         }
     }
 
-    /// Brings page `index` of a regular file into the page cache if it is not there, the way
-    /// a fault on it does: mmap read-around reads the read-ahead window centred on it
-    /// ([`Config::read_ahead_kb`], pages past EOF excluded), each page in an order-0 folio;
-    /// a never-written page (a hole) comes in as a clean page of zeros. Returns whether it
-    /// had to (a major fault).
-    pub fn read_around(&mut self, file: FileId, index: u64) -> Option<bool> {
-        let f = self.file(file);
-        if f.kind != crate::file::FileKind::Regular || f.page_cached(index) {
-            return Some(false);
-        }
-        let window = (self.config.read_ahead_kb >> (PAGE_SHIFT - 10)).max(1);
-        let lo = index.saturating_sub(window / 2);
-        let hi = (lo + window).min(f.size_pages());
-        for i in lo..hi {
-            if !self.file(file).page_cached(i) {
-                self.cache_page(file, i)?;
-            }
-        }
-        Some(true)
-    }
-
     /// Charges `pages` to the commit limit without checking it (vm_acct_memory).
     pub fn vm_acct_memory(&mut self, pages: u64) {
         self.committed += pages;

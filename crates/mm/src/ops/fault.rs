@@ -293,7 +293,8 @@ impl Kernel {
         }
         if !vma.flags.contains(VmFlags::SHARED) {
             // do_cow_fault: a private copy of the file page.
-            let read = self.m.read_around(file_id, index).ok_or(FaultError::Oom)?;
+            self.fault_async_readahead(vma, index).ok_or(FaultError::Oom)?;
+            let read = self.fault_sync_readahead(vma, index).ok_or(FaultError::Oom)?;
             let (src, read_page) = self.m.cache_page_read(file_id, index).ok_or(FaultError::Oom)?;
             let start = self.vma_start_of(id, va);
             self.anon_vma_prepare(id, start);
@@ -303,7 +304,8 @@ impl Kernel {
             return Ok(FaultOutcome::new(read || read_page, Mapped::CowFile, RssDelta::one(kind)));
         }
         // do_shared_fault: finish_fault maps the folio writable and dirty.
-        let mut major = self.m.read_around(file_id, index).ok_or(FaultError::Oom)?;
+        self.fault_async_readahead(vma, index).ok_or(FaultError::Oom)?;
+        let mut major = self.fault_sync_readahead(vma, index).ok_or(FaultError::Oom)?;
         let mut rss = RssDelta::default();
         let (lo, count) = self.finish_fault_span(id, vma, va);
         for i in 0..count {
@@ -578,23 +580,16 @@ impl Kernel {
         let writable_now = self.read_maps_writable(vma);
         let mut mapped = self.fault_around(id, vma, va)?;
         let index = vma.page_index(va);
-        if !self.pte(id, va).mapped() && !vma.flags.contains(VmFlags::RAND_READ) {
-            // The page readahead marked, reached by a fault: the next window is read ahead
-            // through the mapping's open file (do_async_mmap_readahead). filemap_fault drops
-            // the mmap lock for that and asks for a retry, whose fault-around maps the
-            // window's cached pages, the faulting one among them now that it is unmarked
-            // (measured on 6.18: a GUP read of the first of five pages of a private mapping,
-            // whose first page is marked, maps all five).
-            let open = vma.file.expect("file VMA").open;
-            let (folio, order) = self.m.file(file_id).folio_of(index);
-            if self.m.file_mut(file_id).ra_marks.remove(&folio) {
-                let max = self.ra_pages();
-                self.async_readahead_at(open, file_id, index, order, max).ok_or(FaultError::Oom)?;
-                mapped += self.fault_around(id, vma, va)?;
-            }
+        // The page readahead marked, reached by a fault: the next window is read ahead
+        // through the mapping's open file. filemap_fault drops the mmap lock for that and
+        // asks for a retry, whose fault-around maps the window's cached pages, the faulting
+        // one among them now that it is unmarked (measured on 6.18: a GUP read of the first
+        // of five pages of a private mapping, whose first page is marked, maps all five).
+        if !self.pte(id, va).mapped() && self.fault_async_readahead(vma, index).ok_or(FaultError::Oom)? {
+            mapped += self.fault_around(id, vma, va)?;
         }
         let mut major = false;
-        if !self.pte(id, va).mapped() && self.m.read_around(file_id, index).ok_or(FaultError::Oom)? {
+        if !self.pte(id, va).mapped() && self.fault_sync_readahead(vma, index).ok_or(FaultError::Oom)? {
             // filemap_fault dropped the mmap lock to read the window in and asked for a
             // retry: the retried fault's fault-around maps the window's pages now cached.
             major = true;

@@ -86,8 +86,58 @@ static void fault_on_the_mark(const char *name)
     unlink(name);
 }
 
+/* A write fault on a page readahead marked, through a kernel copy into a shared and into a
+ * private writable mapping: filemap_fault reads the next window ahead for a write as for
+ * a read. The 1-byte read marks page 1 of its first window; mincore shows what followed. */
+static void write_fault_on_the_mark(const char *name, int flags)
+{
+    int fd = sparse_file(name, 16, 0);
+    char *view = mmap(0, 16 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+    char *m = mmap(0, 4 * 4096, PROT_READ | PROT_WRITE, flags, fd, 0);
+    pread(fd, buf, 1, 0);
+    mincore(view, 16 * 4096, vec);
+    pread(fd, m + 4096, 4096, 0);
+    mincore(view, 16 * 4096, vec);
+    munmap(m, 4 * 4096);
+    munmap(view, 16 * 4096);
+    close(fd);
+    unlink(name);
+}
+
+/* A fault on a page not cached, in a mapping given `advice`, at page `at` of a large sparse
+ * file: read-around reads a window centred on the page and marks a page a quarter of the
+ * window before its end; MADV_RANDOM reads the page alone; MADV_SEQUENTIAL reads as a read
+ * of the device's whole window would. Then the kernel copies one byte from each page
+ * after it, faulting them in, which reaches the mark if there is one (its place depends on
+ * the device's read_ahead_kb): the next window is read. mincore shows each step. */
+static void fault_read_around(const char *name, int advice, long at)
+{
+    enum { PAGES = 4096 };
+    static unsigned char big[PAGES];
+    int fd = sparse_file(name, PAGES, 0);
+    char *m = mmap(0, PAGES * 4096L, PROT_READ, MAP_SHARED, fd, 0);
+    madvise(m, PAGES * 4096L, advice);
+    int out = open("ra-out", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    write(out, m + at * 4096, 1);
+    mincore(m, PAGES * 4096L, big);
+    for (long i = at + 1; i < at + 600 && i < PAGES; i++)
+        write(out, m + i * 4096, 1);
+    mincore(m, PAGES * 4096L, big);
+    close(out);
+    unlink("ra-out");
+    munmap(m, PAGES * 4096L);
+    close(fd);
+    unlink(name);
+}
+
 int main(void)
 {
+    write_fault_on_the_mark("ra-i", MAP_SHARED);
+    write_fault_on_the_mark("ra-j", MAP_PRIVATE);
+    fault_read_around("ra-k", MADV_NORMAL, 2048);
+    fault_read_around("ra-l", MADV_RANDOM, 2048);
+    fault_read_around("ra-m", MADV_SEQUENTIAL, 0);
+    fault_read_around("ra-n", MADV_SEQUENTIAL, 2048);
     fault_on_the_mark("ra-h");
     marked_in_batch("ra-g");
     pattern("ra-a", 16, 1, 0, 3, 3, 3);
