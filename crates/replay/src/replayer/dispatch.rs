@@ -419,8 +419,8 @@ impl Replayer {
                     self.mismatch(Mismatch {
                         line,
                         call: "mincore vector".into(),
-                        expected: format!("{:?}", &want[..n]),
-                        got: format!("{have:?}"),
+                        expected: residency(&want[..n]),
+                        got: residency(&have),
                         diff: None,
                         cause: None,
                     });
@@ -524,5 +524,46 @@ impl Replayer {
             }
             other => (other.name(), self.k.dispatch(pid, &other)),
         }
+    }
+}
+
+/// A mincore vector as a mismatch shows it: as strace prints it when short, else as the
+/// ranges of resident pages (a vector of thousands of entries is unreadable).
+fn residency(v: &[u8]) -> String {
+    if v.len() <= 32 {
+        return format!("{v:?}");
+    }
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] & 1 == 0 {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < v.len() && v[i] & 1 == 1 {
+            i += 1;
+        }
+        ranges.push(if i - start == 1 { start.to_string() } else { format!("{start}-{}", i - 1) });
+    }
+    if ranges.is_empty() {
+        return format!("no page resident (of {})", v.len());
+    }
+    format!("pages {} resident (of {})", ranges.join(", "), v.len())
+}
+
+#[cfg(test)]
+mod residency_tests {
+    use super::residency;
+
+    #[test]
+    fn long_vectors_are_shown_as_ranges() {
+        let mut v = vec![0u8; 40];
+        v[0..4].fill(1);
+        v[7] = 1;
+        v[39] = 1;
+        assert_eq!(residency(&v), "pages 0-3, 7, 39 resident (of 40)");
+        assert_eq!(residency(&[0; 33]), "no page resident (of 33)");
+        assert_eq!(residency(&[1, 0]), "[1, 0]");
     }
 }
