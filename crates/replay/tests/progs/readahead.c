@@ -130,8 +130,36 @@ static void fault_read_around(const char *name, int advice, long at)
     unlink(name);
 }
 
+/* MADV_PAGEOUT over part of a large folio that readahead made (pages 4-7 of the second
+ * window), of a mapping that has every page mapped: the folio is split, which unmaps all
+ * its pages and leaves them cached; over a whole folio, its pages are unmapped and dropped.
+ * smaps and mincore show it. */
+static void pageout_of_a_folio(const char *name, int flags, long at, long n)
+{
+    int fd = sparse_file(name, 64, 0);
+    pread(fd, buf, 1, 0);
+    pread(fd, buf, 4 * 4096, 4096);
+    char *view = mmap(0, 64 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+    char *m = mmap(0, 64 * 4096, PROT_READ, flags, fd, 0);
+    madvise(m, 64 * 4096, MADV_POPULATE_READ);
+    madvise(m + at * 4096, n * 4096, MADV_PAGEOUT);
+    mincore(view, 64 * 4096, vec);
+    int s = open("/proc/self/smaps", O_RDONLY);
+    while (read(s, smaps, sizeof smaps) > 0)
+        ;
+    close(s);
+    munmap(m, 64 * 4096);
+    munmap(view, 64 * 4096);
+    close(fd);
+    unlink(name);
+}
+
 int main(void)
 {
+    pageout_of_a_folio("ra-o", MAP_PRIVATE, 5, 2);
+    pageout_of_a_folio("ra-p", MAP_PRIVATE, 4, 4);
+    pageout_of_a_folio("ra-q", MAP_SHARED, 22, 1);
+    pageout_of_a_folio("ra-r", MAP_SHARED, 2, 4);
     write_fault_on_the_mark("ra-i", MAP_SHARED);
     write_fault_on_the_mark("ra-j", MAP_PRIVATE);
     fault_read_around("ra-k", MADV_NORMAL, 2048);
