@@ -296,7 +296,7 @@ fn readahead_of_reads_as_mincore_shows_it() {
     let Some(exe) = compile("readahead", "readahead.c", &[], &dir) else { return };
     let Some(t) = record("readahead", &[exe.to_str().unwrap()], true, &dir) else { return };
     let mincores = std::fs::read_to_string(&t).unwrap().lines().filter(|l| l.contains("mincore(")).count();
-    assert_eq!(mincores, 42);
+    assert_eq!(mincores, 44);
     assert_clean("readahead", &replay_file(&t, Mode::Strict), 40);
 }
 

@@ -154,8 +154,26 @@ static void pageout_of_a_folio(const char *name, int flags, long at, long n)
     unlink(name);
 }
 
+/* MADV_WILLNEED over a file mapping reads every page of its range that is not cached, up to
+ * the end of the file: pages never read, and pages a truncation dropped. */
+static void willneed(const char *name)
+{
+    int fd = sparse_file(name, 10, 1);
+    char *m = mmap(0, 16 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+    madvise(m + 2 * 4096, 4 * 4096, MADV_WILLNEED);
+    mincore(m, 10 * 4096, vec);
+    ftruncate(fd, 3 * 4096);
+    ftruncate(fd, 10 * 4096);
+    madvise(m + 4096, 15 * 4096, MADV_WILLNEED);
+    mincore(m, 10 * 4096, vec);
+    munmap(m, 16 * 4096);
+    close(fd);
+    unlink(name);
+}
+
 int main(void)
 {
+    willneed("ra-s");
     pageout_of_a_folio("ra-o", MAP_PRIVATE, 5, 2);
     pageout_of_a_folio("ra-p", MAP_PRIVATE, 4, 4);
     pageout_of_a_folio("ra-q", MAP_SHARED, 22, 1);
