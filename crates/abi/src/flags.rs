@@ -191,6 +191,15 @@ consts!(SHMCTL_NAMES, u64, "Names of the `shmctl` commands.", {
 /// it as `IPC_64|` in 32-bit processes' calls).
 pub const IPC_64: u64 = 0x100;
 
+consts!(POSIX_FADV_NAMES, u64, "Names of the `fadvise64` advice values.", {
+    POSIX_FADV_NORMAL = 0,
+    POSIX_FADV_RANDOM = 1,
+    POSIX_FADV_SEQUENTIAL = 2,
+    POSIX_FADV_WILLNEED = 3,
+    POSIX_FADV_DONTNEED = 4,
+    POSIX_FADV_NOREUSE = 5,
+});
+
 /// Every table above, for looking a name up without knowing which call it belongs to.
 pub const ALL_NAMES: &[&[(&str, u64)]] = &[
     PROT_NAMES,
@@ -206,6 +215,7 @@ pub const ALL_NAMES: &[&[(&str, u64)]] = &[
     SHMGET_NAMES,
     SHMAT_NAMES,
     SHMCTL_NAMES,
+    POSIX_FADV_NAMES,
 ];
 
 /// Returns the value of the constant called `name` in any table (`"MAP_ANON"` included).

@@ -26,18 +26,26 @@ impl Kernel {
                 if freed >= nr_pages {
                     return freed;
                 }
-                let pfns: Vec<Pfn> = (first..first + count).filter_map(|i| self.m.file(file).cache.get(i)).collect();
-                let f = self.m.file_mut(file);
-                f.folios.remove(&first);
-                for i in first..first + count {
-                    f.cache.remove(i);
-                    f.evicted.insert(i);
-                }
-                for p in pfns {
-                    self.m.frames.put(p);
-                    freed += 1;
-                }
+                freed += self.evict_clean_folio(file, first, first + count);
             }
+        }
+        freed
+    }
+
+    /// Drops the clean, unmapped folio of pages `first..end` of `file` from the page cache
+    /// (its bytes are on the disk); returns how many frames were freed.
+    pub(crate) fn evict_clean_folio(&mut self, file: FileId, first: u64, end: u64) -> u64 {
+        let pfns: Vec<Pfn> = (first..end).filter_map(|i| self.m.file(file).cache.get(i)).collect();
+        let f = self.m.file_mut(file);
+        f.folios.remove(&first);
+        for i in first..end {
+            f.cache.remove(i);
+            f.evicted.insert(i);
+            f.ra_marks.remove(&i);
+        }
+        let freed = pfns.len() as u64;
+        for p in pfns {
+            self.m.frames.put(p);
         }
         freed
     }

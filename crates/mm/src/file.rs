@@ -390,4 +390,10 @@ pub struct OpenFile {
     pub pos: u64,
     /// Readahead state (`file_ra_state`).
     pub ra: crate::readahead::FileRa,
+    /// The largest readahead window through this open file, when posix_fadvise set one
+    /// (`ra->ra_pages`: twice the device's for POSIX_FADV_SEQUENTIAL); else the device's.
+    pub ra_pages: Option<u64>,
+    /// POSIX_FADV_RANDOM (FMODE_RANDOM): a read that misses the cache reads just what it
+    /// asks for.
+    pub random: bool,
 }

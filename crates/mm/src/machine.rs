@@ -116,6 +116,11 @@ pub struct Machine {
     pub mlock_fbatch: crate::folio_batch::FolioBatch,
     /// This CPU's activate batch (`lru_activate`): pages whose PG_active is yet to be set.
     pub lru_activate: crate::folio_batch::FolioBatch,
+    /// Pages waiting in another CPU's `lru_add` batch, not on an LRU list yet, for the next
+    /// madvise: the model runs on one CPU and has none of its own, but a replay learns
+    /// from a read that the recording machine's MADV_PAGEOUT or MADV_COLD skipped pages
+    /// so held ([`crate::Kernel::observe_batched_elsewhere`]). The next madvise empties it.
+    pub(crate) batched_elsewhere: std::collections::BTreeSet<Pfn>,
     next_anon_vma: u64,
     next_ino: u64,
     /// SysV shared memory segments (the IPC namespace's).
@@ -158,6 +163,7 @@ impl Machine {
             kmsg: Vec::new(),
             kalloc,
             mlock_fbatch: Default::default(),
+            batched_elsewhere: Default::default(),
             lru_activate: Default::default(),
             next_anon_vma: 0,
             next_ino: 1000,
@@ -253,7 +259,16 @@ impl Machine {
             self.shm_touched.push(shmid);
         }
         let id = OpenFileId(self.opens.len() as u32);
-        self.opens.push(Some(OpenFile { file, readable, writable, refs: 1, pos: 0, ra: Default::default() }));
+        self.opens.push(Some(OpenFile {
+            file,
+            readable,
+            writable,
+            refs: 1,
+            pos: 0,
+            ra: Default::default(),
+            ra_pages: None,
+            random: false,
+        }));
         id
     }
 

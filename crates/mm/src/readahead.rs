@@ -136,9 +136,36 @@ impl Kernel {
         (self.m.config.read_ahead_kb >> (PAGE_SHIFT - 10)).max(1)
     }
 
+    /// The largest readahead window through open file `o` (`ra->ra_pages`).
+    pub(crate) fn ra_pages_of(&self, o: OpenFileId) -> u64 {
+        self.m.open_file(o).ra_pages.unwrap_or_else(|| self.ra_pages())
+    }
+
+    /// force_page_cache_ra: reads the pages `first..=last` of `file` (through open file
+    /// `o`) that are not in the page cache, up to the largest readahead window and the end
+    /// of the file, in order-0 folios and with no mark; the readahead state is left as it
+    /// was. (Linux allows the larger of the window and the device's optimal I/O size, which
+    /// the model does not know.)
+    pub(crate) fn force_readahead(&mut self, o: OpenFileId, file: FileId, first: u64, last: u64) -> Option<()> {
+        let f = self.m.file(file);
+        if f.kind != FileKind::Regular || f.size_pages() == 0 || first >= f.size_pages() {
+            return Some(());
+        }
+        let last = last.min(f.size_pages() - 1).min(first.saturating_add(self.ra_pages_of(o) - 1));
+        for i in first..=last {
+            if !self.m.file(file).page_cached(i) {
+                self.m.cache_page(file, i)?;
+            }
+        }
+        Some(())
+    }
+
     /// page_cache_sync_ra: a miss at `index` wanting `req` pages.
     fn sync_readahead(&mut self, o: OpenFileId, file: FileId, index: u64, req: u64) -> Option<()> {
-        let max = self.ra_pages();
+        if self.m.open_file(o).random {
+            return self.force_readahead(o, file, index, index.saturating_add(req.max(1) - 1));
+        }
+        let max = self.ra_pages_of(o);
         let ra = self.m.open_file(o).ra;
         // A read that never happened ends at -1: page index 2^52 - 1.
         let prev_index = ra.prev_pos.map_or(u64::MAX >> PAGE_SHIFT, |p| p >> PAGE_SHIFT);
@@ -197,7 +224,7 @@ impl Kernel {
         folio_order: u8,
         req: u64,
     ) -> Option<()> {
-        let max = self.ra_pages();
+        let max = self.ra_pages_of(o);
         let mut ra = self.m.open_file(o).ra;
         let expected = (ra.start + ra.size - ra.async_size) & !((1u64 << folio_order) - 1);
         if index == expected {
@@ -288,7 +315,7 @@ impl Kernel {
         if !self.take_readahead_mark(file, folio) {
             return Some(false);
         }
-        let max = self.ra_pages();
+        let max = self.ra_pages_of(open);
         self.async_readahead_at(open, file, index, order, max)?;
         Some(true)
     }
@@ -311,7 +338,7 @@ impl Kernel {
         if f.kind != FileKind::Regular || f.page_cached(index) {
             return Some(false);
         }
-        let max = self.ra_pages();
+        let max = self.ra_pages_of(open);
         if vma.flags.contains(VmFlags::RAND_READ) {
             self.m.cache_page(file, index)?;
         } else if vma.flags.contains(VmFlags::SEQ_READ) {

@@ -32,6 +32,7 @@ mod fds;
 mod io;
 mod lazyfree;
 mod learn;
+mod pageout;
 mod process;
 mod procread;
 mod reorder;
@@ -198,6 +199,9 @@ pub struct Replayer {
     /// Pages a MADV_COLD in the trace made old (see `aged.rs`): Linux skips a page that is
     /// not on an LRU list yet, which the trace cannot show.
     made_old_by_cold: BTreeSet<(MmId, u64)>,
+    /// Pages a MADV_PAGEOUT in the trace took out of the model's address spaces, with the
+    /// line of the call (see `pageout.rs`): Linux skips a page not yet on an LRU list.
+    paged_out: BTreeMap<(MmId, u64), u64>,
     /// `place_at` replaces what is mapped there (MAP_FIXED), instead of failing.
     place_replacing: bool,
     /// Address spaces that threads have shared in a log that does not order their calls
@@ -373,6 +377,7 @@ impl Replayer {
             place_replacing: false,
             loader_pages: HashSet::default(),
             made_old_by_cold: BTreeSet::new(),
+            paged_out: BTreeMap::new(),
             stack_limit_learned_now: false,
             tracer_read: HashSet::default(),
             other_file: None,

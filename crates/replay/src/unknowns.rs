@@ -16,7 +16,7 @@
 //! the binding is itself reported as a mismatch.
 
 use crate::identity::Identity;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// A value bound from the log, and the line that revealed it.
@@ -130,6 +130,10 @@ pub struct Learned {
     /// many as a MADV_COLD made old there (Linux skips a page not yet on an LRU list):
     /// start, end, and how many pages.
     pub cold_skipped_seen: Vec<Bound<(u64, u64, u64)>>,
+    /// Pages a MADV_PAGEOUT left as they were, by the line of the call: pages not yet on an
+    /// LRU list, waiting in another CPU's per-CPU batch, which an smaps read later showed
+    /// still resident. The next run's call skips them.
+    pub pageout_skipped: BTreeMap<u64, Bound<BTreeSet<u64>>>,
 }
 
 /// Pages MADV_FREE freed in one mapping whose states an smaps read showed.
@@ -242,6 +246,7 @@ impl Learned {
             + self.swap_cache_seen.len()
             + self.aged_seen.len()
             + self.cold_skipped_seen.len()
+            + self.pageout_skipped.len()
     }
 
     /// Whether `self` binds something `before` did not that decides lines before the one
@@ -407,6 +412,17 @@ impl Learned {
             out.push(format!(
                 "bound {n} pages of {start:#x}-{end:#x} still referenced after MADV_COLD (Linux leaves a page not \
                  yet on an LRU list, in a per-CPU batch, as it is) from line {}",
+                b.line
+            ));
+        }
+        for (at, b) in &self.pageout_skipped {
+            let pages: Vec<String> = b.value.iter().map(|va| format!("{va:#x}")).collect();
+            out.push(format!(
+                "bound the MADV_PAGEOUT at line {at} left page{} {} as {} (not yet on an LRU list: in another \
+                 CPU's per-CPU batch) from line {}",
+                if pages.len() == 1 { "" } else { "s" },
+                pages.join(", "),
+                if pages.len() == 1 { "it was" } else { "they were" },
                 b.line
             ));
         }

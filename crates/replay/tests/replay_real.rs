@@ -361,6 +361,41 @@ fn pages_madv_cold_left_in_another_cpu_s_batch() {
     panic!("three recordings and MADV_COLD never left a page referenced: is the machine down to one CPU?");
 }
 
+/// fsync, fdatasync and posix_fadvise as the page cache shows them (tests/progs/fadvise.c):
+/// DONTNEED drops the clean, unmapped whole pages of its range and keeps dirty or mapped
+/// ones, a sync cleans, WILLNEED reads a range in, RANDOM reads just what a read asks for
+/// and NORMAL brings readahead back; mincore after each step, strict.
+#[test]
+fn fsync_and_fadvise_as_mincore_shows_them() {
+    let dir = scratch("replay-real", "fsync_and_fadvise_as_mincore_shows_them");
+    let Some(exe) = compile("fadvise", "fadvise.c", &[], &dir) else { return };
+    let Some(t) = record("fadvise", &[exe.to_str().unwrap()], true, &dir) else { return };
+    let mincores = std::fs::read_to_string(&t).unwrap().lines().filter(|l| l.contains("mincore(")).count();
+    assert_eq!(mincores, 8);
+    assert_clean("fadvise", &replay_file(&t, Mode::Strict), 15);
+}
+
+/// MADV_PAGEOUT of pages that still wait in another CPU's LRU batch leaves them resident
+/// (tests/progs/cold_skipped.c with `pageout`: four pages of a file faulted in on CPU 0,
+/// the call made on CPU 1). The model has one CPU and drops them; the smaps read after
+/// shows them resident, the replay binds that the call skipped them and replays the log
+/// again with the call skipping them. Whether the batch was drained meanwhile is
+/// scheduling, so the program is recorded until a log shows the skip, at most three times.
+#[test]
+fn pages_madv_pageout_left_in_another_cpu_s_batch() {
+    let dir = scratch("replay-real", "pages_madv_pageout_left_in_another_cpu_s_batch");
+    let Some(exe) = compile("cold_skipped", "cold_skipped.c", &[], &dir) else { return };
+    for _ in 0..3 {
+        let Some(t) = record("cold_skipped", &[exe.to_str().unwrap(), "pageout"], true, &dir) else { return };
+        let report = replay_file(&t, Mode::Strict);
+        assert_clean("cold_skipped pageout", &report, 10);
+        if report.bindings.iter().any(|b| b.contains("MADV_PAGEOUT at line") && b.contains("another CPU's")) {
+            return;
+        }
+    }
+    panic!("three recordings and MADV_PAGEOUT never left a page resident: is the machine down to one CPU?");
+}
+
 /// Pages whose accessed bits something outside the program clears, as DAMON's monitoring
 /// (kdamond runs on these machines), idle page tracking or reclaim's aging does: here
 /// another process's `process_madvise(MADV_COLD)` of two of four pages the program faulted

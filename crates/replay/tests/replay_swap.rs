@@ -24,9 +24,10 @@ static SWAP: Mutex<()> = Mutex::new(());
 ///
 /// Both run on one CPU (`taskset -c 0`). MADV_PAGEOUT takes only pages on an LRU list, and
 /// drains only its own CPU's batch of pages not yet there: a page faulted in just before,
-/// on another CPU, stays resident. Which one that is is scheduling, which the trace does
-/// not show and the replay does not learn yet (seen once in CI, under load: one page of 16
-/// left in). On one CPU the batch is always the one drained.
+/// on another CPU, stays resident (seen once in CI, under load: one page of 16 left in).
+/// The replay learns such a skip from the smaps read that shows it (`pageout.rs`), but
+/// these tests check the whole round trip of every page, so the batch drained must always
+/// be the right one: on one CPU it is.
 fn record_with_swap(name: &str, cmd: &[&str], dir: &Path) -> Option<(PathBuf, PathBuf)> {
     let tools = ["strace", "setarch", "taskset", "mkswap", "swapon", "swapoff"];
     if !hostreq::need_tools(&format!("recording {name}"), &tools) {

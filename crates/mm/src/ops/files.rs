@@ -197,7 +197,7 @@ impl Kernel {
         self.install_fd(pid, o)
     }
 
-    fn fd_open(&self, pid: Pid, fd: i64) -> SysResult<crate::file::OpenFileId> {
+    pub(crate) fn fd_open(&self, pid: Pid, fd: i64) -> SysResult<crate::file::OpenFileId> {
         let fd = i32::try_from(fd).map_err(|_| Errno::EBADF)?;
         self.task(pid).ok_or(Errno::ESRCH)?.fds.get(&fd).copied().ok_or(Errno::EBADF)
     }

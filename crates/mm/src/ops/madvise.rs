@@ -50,6 +50,14 @@ impl Kernel {
             return Ok(0);
         }
         let end = start + plen;
+        let r = self.madvise_range(pid, id, start, end, advice);
+        // Pages held in another CPU's batch were so for this call only.
+        self.m.batched_elsewhere.clear();
+        r
+    }
+
+    /// `madvise` of the page-aligned, non-empty range `[start, end)`.
+    fn madvise_range(&mut self, pid: Pid, id: MmId, start: u64, end: u64, advice: u64) -> SysResult<u64> {
         let r = match advice {
             MADV_HWPOISON | MADV_SOFT_OFFLINE => Err(Errno::EPERM),
             MADV_POPULATE_READ | MADV_POPULATE_WRITE => {
@@ -262,6 +270,11 @@ impl Kernel {
             let pfn = pte.pfn();
             if self.pte(id, va) != pte {
                 // Unmapped by the split of a folio met earlier in the range.
+                continue;
+            }
+            if self.m.batched_elsewhere.contains(&pfn) {
+                // In another CPU's lru_add batch, not on an LRU list: left as it is
+                // (folio_test_lru fails), referenced and mapped.
                 continue;
             }
             if self.m.in_large_folio(pfn) {
@@ -504,18 +517,10 @@ impl Kernel {
         if size == 0 || first > last {
             return;
         }
-        // force_page_cache_ra: every page of the range not in the page cache is read (never
-        // read, evicted, or dropped by a truncation since), in order-0 folios and with no
-        // mark, up to the device's readahead window (Linux allows the larger of that and
-        // the device's optimal I/O size, which the model does not know). Measured on 6.18:
+        // vfs_fadvise(POSIX_FADV_WILLNEED): every page of the range not in the page cache
+        // is read (never read, evicted, or dropped by a truncation since). Measured on 6.18:
         // WILLNEED over pages 4-15 of a fresh 10-page file caches pages 4-9.
-        let max = self.ra_pages();
-        let last = last.min(first.saturating_add(max - 1));
-        for i in first..=last {
-            if !self.m.file(f.file).page_cached(i) && self.m.cache_page(f.file, i).is_none() {
-                break;
-            }
-        }
+        let _ = self.force_readahead(f.open, f.file, first, last);
     }
 
     /// madvise_collapse: refused (EINVAL) where THP cannot be used; collapsing itself is not

@@ -24,6 +24,7 @@ mod munmap;
 mod remote;
 pub mod shm;
 mod spawn;
+mod sync;
 mod task;
 
 pub use access::access_ok;

@@ -80,14 +80,31 @@ impl Kernel {
         if self.m.file(file).kind != FileKind::Regular {
             return;
         }
-        // Folio by folio, whole folios even where they stick out of the range. Pages the
-        // model has not materialized yet are brought in first: they are in the real page
-        // cache, and come out of the writeback clean.
+        // Folio by folio, whole folios even where they stick out of the range. Pages of a
+        // file given contents unwritten that the model has not materialized yet are dirty:
+        // they are brought in first, to come out of the writeback clean (the initial pages
+        // of any other file are clean already). Only cached pages are looked at: the range
+        // may span a huge sparse file.
+        let f = self.m.file(file);
+        let size = f.size_pages();
+        let last = last.min(size.saturating_sub(1));
+        if size == 0 || first > last {
+            return;
+        }
+        let mut cached: Vec<u64> = f.cache.range(first..last + 1).map(|(i, _)| i).collect();
+        if f.unwritten {
+            cached.extend((first..=last.min(f.source_pages().saturating_sub(1))).filter(|&i| f.page_cached(i)));
+            cached.sort_unstable();
+            cached.dedup();
+        }
         let mut folios: Vec<Vec<Pfn>> = Vec::new();
-        let size = self.m.file(file).size_pages();
-        let mut i = first;
-        while i <= last && i < size {
+        let mut seen = None;
+        for i in cached {
             let (fs, order) = self.m.file(file).folio_of(i);
+            if seen == Some(fs) {
+                continue;
+            }
+            seen = Some(fs);
             let fe = (fs + (1u64 << order)).min(size);
             let mut pfns = Vec::new();
             for j in fs..fe {
@@ -98,7 +115,6 @@ impl Kernel {
                 }
             }
             folios.push(pfns);
-            i = fe;
         }
         for pfns in folios {
             let mut dirty = pfns.iter().any(|&p| self.m.frames.meta(p).flags.contains(PageFlags::DIRTY));

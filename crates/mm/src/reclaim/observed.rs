@@ -127,4 +127,19 @@ impl Kernel {
         }
         self.set_pte(id, va, pte.with(crate::pgtable::PteFlags::ACCESSED)).map_err(|_| Errno::ENOMEM)
     }
+
+    /// `pid`'s page at `va` was, on the recording machine, in another CPU's `lru_add`
+    /// batch (faulted in there shortly before, not on an LRU list yet) when the next
+    /// madvise ran: a MADV_PAGEOUT or MADV_COLD leaves it as it is (measured on 6.18: a
+    /// page faulted in on one CPU and paged out from another stays resident). Holds for the
+    /// next madvise call only. EINVAL where no page but the zero page is mapped there.
+    pub fn observe_batched_elsewhere(&mut self, pid: Pid, va: u64) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let pte = self.pte(id, va);
+        if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
+            return Err(Errno::EINVAL);
+        }
+        self.m.batched_elsewhere.insert(pte.pfn());
+        Ok(())
+    }
 }

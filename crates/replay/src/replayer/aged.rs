@@ -101,6 +101,17 @@ impl Replayer {
     /// The pages of `[addr, addr + len)` (a MADV_COLD call's range) that are referenced
     /// now, before the call.
     pub(super) fn referenced_pages(&self, pid: Pid, c: &Syscall) -> Vec<(MmId, u64)> {
+        self.pages_in_range(pid, c, |k, id, va| referenced(k, id, va) == Some(true))
+    }
+
+    /// The pages of the range `[addr, addr + len)` of call `c` (its first two arguments)
+    /// for which `wanted` holds, in address order.
+    pub(super) fn pages_in_range(
+        &self,
+        pid: Pid,
+        c: &Syscall,
+        wanted: impl Fn(&Kernel, MmId, u64) -> bool,
+    ) -> Vec<(MmId, u64)> {
         let (Some(addr), Some(len)) = (c.arg_u64(0), c.arg_u64(1)) else { return Vec::new() };
         let Ok(id) = self.k.mm_id(pid) else { return Vec::new() };
         let Ok(mm) = self.k.mm(pid) else { return Vec::new() };
@@ -110,7 +121,7 @@ impl Replayer {
         for v in mm.vmas.iter().skip_while(|v| v.end <= addr).take_while(|v| v.start < end) {
             let mut va = v.start.max(addr & !(PAGE_SIZE - 1));
             while va < v.end.min(end) {
-                if referenced(&self.k, id, va) == Some(true) {
+                if wanted(&self.k, id, va) {
                     out.push((id, va));
                 }
                 va += PAGE_SIZE;
@@ -132,7 +143,7 @@ impl Replayer {
 
 /// Whether the page mapped at `va` in `id` is referenced (accessed bit or PG_referenced);
 /// None where no page but the zero page is mapped.
-fn referenced(k: &Kernel, id: MmId, va: u64) -> Option<bool> {
+pub(super) fn referenced(k: &Kernel, id: MmId, va: u64) -> Option<bool> {
     let pte = k.pte(id, va);
     if !pte.present() || pte.pfn() == k.machine().frames.zero_pfn() {
         return None;

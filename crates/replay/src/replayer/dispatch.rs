@@ -98,11 +98,6 @@ pub(super) const NO_MM_EFFECT: &[&str] = &[
     "setgid",
     "setresuid",
     "setresgid",
-    "fadvise64",
-    "fsync",
-    "fdatasync",
-    "sync",
-    "syncfs",
     "flock",
     "utimensat",
     "fchmod",
@@ -299,11 +294,14 @@ impl Replayer {
                 self.check(line, "mremap", &c.ret, got);
             }
             "madvise" | "mlock" | "munlock" | "mlock2" => {
-                let cold = c.name == "madvise" && c.arg(2).and_then(Arg::flags_value) == Some(abi::MADV_COLD);
-                let referenced = if cold { self.referenced_pages(pid, c) } else { Vec::new() };
+                let advice = if c.name == "madvise" { c.arg(2).and_then(Arg::flags_value) } else { None };
+                let referenced =
+                    if advice == Some(abi::MADV_COLD) { self.referenced_pages(pid, c) } else { Vec::new() };
+                let mapped = if advice == Some(abi::MADV_PAGEOUT) { self.before_pageout(pid, c) } else { Vec::new() };
                 let got = self.apply(pid, c);
                 if got.is_ok() {
                     self.note_made_old(pid, referenced);
+                    self.note_paged_out(line, mapped);
                 }
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 self.check_unless_unordered(tpid, line, &c.name, c, got);
@@ -349,6 +347,24 @@ impl Replayer {
             "write" | "pwrite64" => {
                 let data = c.arg_str(1).map(<[u8]>::to_vec);
                 self.write(tpid, line, c, data);
+            }
+            "fsync" | "fdatasync" => {
+                if let (Some(fd), Ret::Value(_)) = (c.arg_u64(0), &c.ret) {
+                    let _ = self.k.fsync(pid, fd as i64);
+                }
+            }
+            "sync" | "syncfs" => {
+                if let Ret::Value(_) = &c.ret {
+                    self.k.sync();
+                }
+            }
+            "fadvise64" => {
+                let advice = c.arg(3).and_then(Arg::flags_value);
+                if let (Some(fd), Some(off), Some(len), Some(advice), Ret::Value(_)) =
+                    (c.arg_u64(0), c.arg_i64(1), c.arg_i64(2), advice, &c.ret)
+                {
+                    let _ = self.k.fadvise(pid, fd as i64, off, len, advice);
+                }
             }
             "ftruncate" => {
                 if let (Some(fd), Some(len), Ret::Value(_)) = (c.arg_u64(0), c.arg_u64(1), &c.ret) {

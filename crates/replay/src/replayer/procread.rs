@@ -181,7 +181,8 @@ impl Replayer {
                 (what == ProcText::Maps).then_some(want.as_str()),
                 &|t: &str| part(t) == want,
             ) || (what == ProcText::Smaps && self.lazyfree_state_explains(target, line, &want, &got, &part))
-                || (what == ProcText::Smaps && self.aging_explains(target, line, &want, &got, &part)));
+                || (what == ProcText::Smaps && self.aging_explains(target, line, &want, &got, &part))
+                || (what == ProcText::Smaps && self.pageout_skip_explains(target, line, &want, &got)));
         let name = if what == ProcText::Maps { "read(/proc/PID/maps)" } else { "read(/proc/PID/smaps)" };
         if what == ProcText::Maps && !earlier_matches {
             // The text read so far, from offset 0: a line a small read cut in two is whole
