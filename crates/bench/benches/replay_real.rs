@@ -63,9 +63,8 @@ fn replay_verify_text(b: divan::Bencher, name: &str) {
     let Some((_, log)) = traces().iter().find(|(n, _)| *n == name) else { return };
     let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
     b.counter(ItemsCount::new(lines(log))).bench(|| {
-        let ids = replay::Identities::collect(&log[..]);
         let files = std::sync::Arc::new(replay::Files::host());
-        let r = replay::replay_text(log.clone(), ids, opts.clone(), files, |_| {});
+        let r = replay::replay_text(log.clone(), opts.clone(), files, |_| {});
         assert_eq!(r.failed, 0, "{name}: {}", r.summary());
         r.lines
     });

@@ -498,12 +498,12 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                 replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
             for _ in 0..s.replay_real_rounds {
                 for (name, log) in traces {
-                    // As `mmsim replay` takes a log of this size: the identities from the text,
-                    // then runs whose first parses the log as it goes, keeping its events.
+                    // As `mmsim replay` takes a log of this size: the identities from the text
+                    // while a thread parses it, then runs whose first replays the events as
+                    // they come, keeping them.
                     let t = timed(|| {
-                        let ids = replay::Identities::collect(&log[..]);
                         let files = std::sync::Arc::new(replay::Files::host());
-                        let r = replay::replay_text(log.clone(), ids, opts.clone(), files, |_| {});
+                        let r = replay::replay_text(log.clone(), opts.clone(), files, |_| {});
                         assert_eq!(r.failed, 0, "replay-real {name}: {}", r.summary());
                         r.lines
                     });

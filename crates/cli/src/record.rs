@@ -277,10 +277,7 @@ fn replay_one(t: &TraceFiles, opts: replay::Options, fopts: &FileOptions, bar: b
     let mut r = match whole {
         Ok(text) => {
             let size = text.len() as u64;
-            let ids = replay::Identities::collect(&text[..]);
-            run(&label, started, size, keep_going, bar, |progress| {
-                replay::replay_text(text, ids, opts, found, progress)
-            })
+            run(&label, started, size, keep_going, bar, |progress| replay::replay_text(text, opts, found, progress))
         }
         Err(Input::File(file)) => {
             let open = || std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()));

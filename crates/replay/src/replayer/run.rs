@@ -13,7 +13,10 @@ enum RunInput<'a, R> {
     /// slices of the text, not copies), the events kept in `.1` once the run went over all
     /// of them, for the runs after it.
     TextKeeping(bytes::Bytes, &'a std::sync::OnceLock<KeptLog>),
-    /// The events a [`RunInput::TextKeeping`] run kept.
+    /// As [`RunInput::TextKeeping`], the parser already running (started before the
+    /// identities were collected, so that the two overlap).
+    Started(ParserThread, &'a std::sync::OnceLock<KeptLog>),
+    /// The events a [`RunInput::TextKeeping`] or [`RunInput::Started`] run kept.
     Kept(&'a KeptLog),
     /// The events of a log parsed once for every run.
     Parsed(&'a ParsedLog),
@@ -95,23 +98,28 @@ where
     replay_runs(|| open().map(RunInput::Stream), identities, opts, files, &mut progress, observer)
 }
 
-/// Replays a log held in memory as [`replay_with`] does: the first run parses the text in a
-/// thread of its own while it replays (the two overlap), keeping the events, and the runs
-/// after it, if any, go over the kept events without parsing again. `identities` are those
-/// of [`Identities::collect`] over the same text.
+/// Replays a log held in memory as [`replay_with`] does, collecting the file identities
+/// itself ([`Identities::collect`]): the first run parses the text in a thread of its own,
+/// started before the identities are collected so that the two overlap, and replays the
+/// events as they come, keeping them; the runs after it, if any, go over the kept events
+/// without parsing again.
 pub fn replay_text(
     text: impl AsRef<[u8]> + Send + 'static,
-    identities: Identities,
     opts: Options,
     files: std::sync::Arc<Files>,
     mut progress: impl FnMut(u64),
 ) -> Report {
     let text = bytes::Bytes::from_owner(text);
+    let parsing = text.clone();
+    let started = ParserThread::start(move || Parser::from_bytes(parsing).report_call_starts(true), true);
+    let identities = Identities::collect(&text[..]);
     let kept = std::sync::OnceLock::new();
+    let mut first = Some(started);
     let open = || {
-        Ok(match kept.get() {
-            Some(log) => RunInput::Kept(log),
-            None => RunInput::TextKeeping(text.clone(), &kept),
+        Ok(match (first.take(), kept.get()) {
+            (_, Some(log)) => RunInput::Kept(log),
+            (Some(p), None) => RunInput::Started(p, &kept),
+            (None, None) => RunInput::TextKeeping(text.clone(), &kept),
         })
     };
     let report = replay_runs::<std::io::Empty>(open, identities, opts, files, &mut progress, &mut NoObserver);
@@ -232,6 +240,11 @@ fn replay_once<R: BufRead + Send + 'static>(
                 let _ = kept.set(log);
             }
         }
+        RunInput::Started(parser, kept) => {
+            if let Some(log) = parser.replay(true, &mut r, progress, observer) {
+                let _ = kept.set(log);
+            }
+        }
         RunInput::Kept(log) => replay_batches(log.0.iter().map(Vec::as_slice), &mut r, progress, observer),
         RunInput::Parsed(log) => replay_batches(log.items().chunks(BATCH), &mut r, progress, observer),
     }
@@ -288,45 +301,103 @@ fn stream<P: Iterator<Item = Result<Event, ParseError>>>(
     progress: &mut impl FnMut(u64),
     observer: &mut dyn Observer,
 ) -> Option<KeptLog> {
-    // Batches go to the replayer and (unless kept) come back to the parser thread, which
-    // drops their events there: freeing memory in the thread that allocated it is the cheap
-    // case, and the replayer thread, the slower of the two, is spared the work. A few small
-    // batches in flight keep the events still in cache when the replayer reads them.
-    let (tx, rx) = mpsc::sync_channel::<Vec<Result<Event, ParseError>>>(4);
-    let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
-    let parser = std::thread::spawn(move || {
-        let mut batch = Vec::with_capacity(BATCH);
-        for mut item in parse() {
-            if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
-                crate::compat::normalize(c);
-            }
-            batch.push(item);
-            if batch.len() == BATCH {
-                let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                next.clear();
-                if tx.send(std::mem::replace(&mut batch, next)).is_err() {
-                    return false;
+    ParserThread::start(parse, !keep).replay(keep, r, progress, observer)
+}
+
+/// A parser at work in a thread of its own, handing its events over in batches.
+pub(super) struct ParserThread {
+    batches: mpsc::Receiver<Vec<Result<Event, ParseError>>>,
+    /// Batches the replay is done with, for the parser to fill again.
+    back: mpsc::Sender<Vec<Result<Event, ParseError>>>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl ParserThread {
+    /// Starts the parser `parse` makes. `bounded`: it waits when a few batches are ahead of
+    /// the replay (memory stays small when the events are not kept); otherwise it parses
+    /// the whole log as fast as it can, however far ahead.
+    fn start<P: Iterator<Item = Result<Event, ParseError>>>(
+        parse: impl FnOnce() -> P + Send + 'static,
+        bounded: bool,
+    ) -> ParserThread {
+        // Batches go to the replayer and (unless kept) come back to the parser thread,
+        // which drops their events there: freeing memory in the thread that allocated it is
+        // the cheap case, and the replayer thread, the slower of the two, is spared the
+        // work. A few small batches in flight keep the events still in cache when the
+        // replayer reads them.
+        let (tx, rx) = if bounded { Batches::bounded() } else { Batches::unbounded() };
+        let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
+        let thread = std::thread::spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for mut item in parse() {
+                if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
+                    crate::compat::normalize(c);
+                }
+                batch.push(item);
+                if batch.len() == BATCH {
+                    let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    next.clear();
+                    if !tx.send(std::mem::replace(&mut batch, next)) {
+                        return false;
+                    }
                 }
             }
+            tx.send(batch)
+        });
+        ParserThread { batches: rx, back: back_tx, thread }
+    }
+
+    /// Replays the events as they come (see [`stream`]).
+    fn replay(
+        self,
+        keep: bool,
+        r: &mut Replayer,
+        progress: &mut impl FnMut(u64),
+        observer: &mut dyn Observer,
+    ) -> Option<KeptLog> {
+        let mut kept = Vec::new();
+        for batch in self.batches.iter() {
+            if step_batch(r, &batch, observer) {
+                // The parser thread ends at its next send.
+                return None;
+            }
+            progress(r.report.lines);
+            if keep {
+                kept.push(batch);
+            } else {
+                let _ = self.back.send(batch);
+            }
         }
-        tx.send(batch).is_ok()
-    });
-    let mut kept = Vec::new();
-    for batch in rx.iter() {
-        if step_batch(r, &batch, observer) {
-            // The parser thread ends at its next send.
-            return None;
-        }
-        progress(r.report.lines);
-        if keep {
-            kept.push(batch);
-        } else {
-            let _ = back_tx.send(batch);
+        // The parser thread has sent everything: it has ended, or is about to.
+        let finished = keep && self.thread.join().unwrap_or(false);
+        finished.then_some(KeptLog(kept))
+    }
+}
+
+/// The sending end of a parser thread's channel, bounded or not.
+enum Batches {
+    Bounded(mpsc::SyncSender<Vec<Result<Event, ParseError>>>),
+    Unbounded(mpsc::Sender<Vec<Result<Event, ParseError>>>),
+}
+
+impl Batches {
+    fn bounded() -> (Batches, mpsc::Receiver<Vec<Result<Event, ParseError>>>) {
+        let (tx, rx) = mpsc::sync_channel(4);
+        (Batches::Bounded(tx), rx)
+    }
+
+    fn unbounded() -> (Batches, mpsc::Receiver<Vec<Result<Event, ParseError>>>) {
+        let (tx, rx) = mpsc::channel();
+        (Batches::Unbounded(tx), rx)
+    }
+
+    /// Sends a batch; false when the replay has gone.
+    fn send(&self, batch: Vec<Result<Event, ParseError>>) -> bool {
+        match self {
+            Batches::Bounded(tx) => tx.send(batch).is_ok(),
+            Batches::Unbounded(tx) => tx.send(batch).is_ok(),
         }
     }
-    // The parser thread has sent everything: it has ended, or is about to.
-    let finished = keep && parser.join().unwrap_or(false);
-    finished.then_some(KeptLog(kept))
 }
 
 /// Replays batches of events parsed beforehand until the replay stops.
