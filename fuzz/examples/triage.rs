@@ -1,7 +1,8 @@
 //! Runs inputs through one fuzz target without AFL and says which panic, and where:
-//! `cargo run --release -p fuzz --example triage TARGET FILE...` (TARGET: replay, script or
-//! calls; FILE may be a fuzzer's `crashes/id:*`). Each panic's message and location are
-//! printed by the panic hook as it happens; a line per input that panicked follows them.
+//! `cargo run -p fuzz --example triage TARGET FILE...` (TARGET: replay, script or calls;
+//! FILE may be a fuzzer's `crashes/id:*`). Each panic's message and location are printed by
+//! the panic hook as it happens; a line per input that panicked follows them. A debug build,
+//! as AFL's checks integer overflow (a release build would let an overflow wrap and pass).
 
 fn main() {
     let mut args = std::env::args().skip(1);

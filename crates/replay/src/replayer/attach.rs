@@ -146,7 +146,8 @@ impl Replayer {
             for v in &a.vmas {
                 self.adopt_line(pid, v, a.apart.contains(&v.start));
             }
-            let stack = a.vmas.iter().find(|v| v.name == "[stack]").map(|v| v.end - PAGE_SIZE);
+            // (A `[stack]` line ending below one page is not one Linux prints: no stack top.)
+            let stack = a.vmas.iter().find(|v| v.name == "[stack]").and_then(|v| v.end.checked_sub(PAGE_SIZE));
             let heap = a.heap.or(known.brk.map(|b| (b.value, b.value)));
             let _ = self.k.adopt_layout(pid, a.mmap_base, heap, stack);
             return;
