@@ -283,6 +283,20 @@ fn strict_replay_of_a_child_printing_a_page_it_shares() {
     let Some(exe) = compile("tracer_unshare", "tracer_unshare.c", &[], &dir) else { return };
     let Some(t) = record("tracer_unshare", &[exe.to_str().unwrap()], true, &dir) else { return };
     assert_clean("tracer_unshare", &replay_file(&t, Mode::Strict), 25);
+    // The pin takes the page after the unshare: the parent's old page stays unreferenced,
+    // as the model predicts (not as an aging the replay would have to learn).
+    let Some(t) = record("tracer_unshare", &[exe.to_str().unwrap(), "cold"], true, &dir) else { return };
+    let report = replay_file(&t, Mode::Strict);
+    assert_clean("tracer_unshare cold", &report, 25);
+    // (Only the two-page mapping's: DAMON may age other pages on the recording machine.)
+    let two_pages = |b: &&String| {
+        let range = b.split(" of 0x").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or("");
+        let (lo, hi) = range.split_once("-0x").unwrap_or(("", ""));
+        let (lo, hi) = (u64::from_str_radix(lo, 16), u64::from_str_radix(hi, 16));
+        matches!((lo, hi), (Ok(lo), Ok(hi)) if hi - lo == 8192)
+    };
+    let aged: Vec<_> = report.bindings.iter().filter(|b| b.contains("not referenced")).filter(two_pages).collect();
+    assert!(aged.is_empty(), "the parent's pages were predicted referenced: {aged:?}");
 }
 
 /// read(2)'s readahead: which pages a read brings into the page cache besides those it

@@ -706,7 +706,12 @@ impl Kernel {
                 Err(Errno::EFAULT)
             } else {
                 let write = v.flags & (VmFlags::WRITE | VmFlags::SHARED) == VmFlags::WRITE;
-                let r = self.get_user_pages(pid, lo, hi, Gup { write, force: !write, madv_populate: false });
+                let r = self.get_user_pages(
+                    pid,
+                    lo,
+                    hi,
+                    Gup { write, force: !write, madv_populate: false, pin_unshare: false },
+                );
                 // populate_vma_page_range drains this CPU's LRU batches after its GUP
                 // (measured: pages MAP_POPULATE or mlock faulted in are unevictable at once).
                 self.m.lru_add_drain();
@@ -767,6 +772,9 @@ impl Kernel {
                 if pfn != self.m.frames.zero_pfn() {
                     self.m.folio_mark_dirty(pfn);
                 }
+            }
+            if gup.pin_unshare {
+                self.unshare_anon_page(pid, id, va);
             }
             let pfn = self.pte(id, va).pfn();
             self.m.mark_accessed(pfn);
@@ -883,4 +891,8 @@ pub(crate) struct Gup {
     pub force: bool,
     /// FOLL_MADV_POPULATE: a missing VMA is ENOMEM and a refused one EINVAL.
     pub madv_populate: bool,
+    /// FOLL_PIN for reading: an anonymous page another address space may still map is
+    /// unshared before it is taken (and touched: the copy is marked accessed, not the
+    /// shared page, which follow_page_pte turns away before its FOLL_TOUCH).
+    pub pin_unshare: bool,
 }

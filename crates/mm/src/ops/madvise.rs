@@ -66,7 +66,7 @@ impl Kernel {
                     pid,
                     start,
                     end,
-                    super::fault::Gup { write, force: false, madv_populate: true },
+                    super::fault::Gup { write, force: false, madv_populate: true, pin_unshare: false },
                 );
                 // faultin_page_range drains this CPU's LRU batches when done.
                 self.m.lru_add_drain();

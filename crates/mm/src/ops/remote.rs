@@ -19,19 +19,20 @@ use abi::{Errno, SysResult};
 
 impl Kernel {
     /// Reads `[addr, addr + len)` of `pid`'s memory as another process's process_vm_readv
-    /// does: faults each page in for reading, unshares it (see the module), then copies.
+    /// does: faults each page in for reading, unshares it (see the module) and marks the
+    /// page it then maps accessed (a shared page the unshare replaced stays untouched),
+    /// then copies.
     /// Returns the bytes up to the first page that cannot be read; EFAULT when that is the
     /// first.
     pub fn process_vm_read(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<Vec<u8>> {
-        let id = self.mm_id(pid)?;
+        self.mm_id(pid)?;
         let end = addr.checked_add(len).ok_or(Errno::EFAULT)?;
         let mut page = addr & PAGE_MASK;
         while page < end {
-            let gup = Gup { write: false, force: false, madv_populate: false };
+            let gup = Gup { write: false, force: false, madv_populate: false, pin_unshare: true };
             if self.get_user_pages(pid, page, page + PAGE_SIZE, gup).is_err() {
                 break;
             }
-            self.unshare_anon_page(pid, id, page);
             page += PAGE_SIZE;
         }
         let readable = page.clamp(addr, end) - addr;
@@ -44,7 +45,7 @@ impl Kernel {
     /// FAULT_FLAG_UNSHARE at `va`: a present anonymous page of a private VMA that is not
     /// exclusive to this address space becomes so: kept when nothing else holds it, else
     /// replaced by a copy mapped read-only (dirty only as the module says).
-    fn unshare_anon_page(&mut self, pid: Pid, id: MmId, va: u64) {
+    pub(crate) fn unshare_anon_page(&mut self, pid: Pid, id: MmId, va: u64) {
         let pte = self.pte(id, va);
         let Some(vma) = self.mms[id].vmas.containing(va).cloned() else { return };
         let pfn = pte.pfn();

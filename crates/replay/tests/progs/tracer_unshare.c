@@ -4,8 +4,15 @@
  * read their smaps (the child's page: Private_Dirty on 6.18.44, Private_Clean on an earlier
  * 6.18 build; not Shared_Dirty). Memory is touched
  * through system calls only; the mapping is executable too, so that it merges with no
- * neighbour. */
+ * neighbour.
+ *
+ * With `cold`, the parent makes its pages old (MADV_COLD, on one CPU, whose batch the call
+ * drains) before the fork: the pin marks accessed the child's copy, not the page the
+ * parent keeps, whose smaps then shows nothing referenced (measured on 6.18). */
+#define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,12 +26,21 @@ static void read_smaps(void) {
     close(fd);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    int cold = argc > 1 && strcmp(argv[1], "cold") == 0;
+    if (cold) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(0, &set);
+        sched_setaffinity(0, sizeof set, &set);
+    }
     char *p = mmap(0, 8192, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     int maps = open("/proc/self/maps", O_RDONLY);
     if (read(maps, p, 8192) <= 0)
         return 1;
     close(maps);
+    if (cold)
+        madvise(p, 8192, MADV_COLD);
     pid_t child = fork();
     if (child == 0) {
         int null = open("/dev/null", O_WRONLY);
