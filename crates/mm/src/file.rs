@@ -336,6 +336,31 @@ impl File {
         }
     }
 
+    /// The folios (first index, order) holding the cached pages of `first..=last`, in index
+    /// order: the pages materialized in the cache and, with `initial`, the pages of the
+    /// initial contents not evicted. Only cached pages are looked at, so a range spanning a
+    /// huge sparse file costs what its cached pages do.
+    pub fn cached_folios(&self, first: u64, last: u64, initial: bool) -> Vec<(u64, u8)> {
+        if first > last {
+            return Vec::new();
+        }
+        let mut cached: Vec<u64> = self.cache.range(first..=last).map(|(i, _)| i).collect();
+        if initial {
+            let source_last = last.min(self.source_pages().saturating_sub(1));
+            cached.extend((first..=source_last).filter(|&i| self.page_cached(i)));
+            cached.sort_unstable();
+            cached.dedup();
+        }
+        let mut out: Vec<(u64, u8)> = Vec::new();
+        for i in cached {
+            let folio = self.folio_of(i);
+            if out.last() != Some(&folio) {
+                out.push(folio);
+            }
+        }
+        out
+    }
+
     /// Pages spanned by the initial contents.
     pub fn source_pages(&self) -> u64 {
         self.source.as_ref().map(|s| s.len().div_ceil(crate::layout::PAGE_SIZE)).unwrap_or(0)

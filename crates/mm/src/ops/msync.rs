@@ -91,20 +91,8 @@ impl Kernel {
         if size == 0 || first > last {
             return;
         }
-        let mut cached: Vec<u64> = f.cache.range(first..last + 1).map(|(i, _)| i).collect();
-        if f.unwritten {
-            cached.extend((first..=last.min(f.source_pages().saturating_sub(1))).filter(|&i| f.page_cached(i)));
-            cached.sort_unstable();
-            cached.dedup();
-        }
         let mut folios: Vec<Vec<Pfn>> = Vec::new();
-        let mut seen = None;
-        for i in cached {
-            let (fs, order) = self.m.file(file).folio_of(i);
-            if seen == Some(fs) {
-                continue;
-            }
-            seen = Some(fs);
+        for (fs, order) in f.cached_folios(first, last, f.unwritten) {
             let fe = (fs + (1u64 << order)).min(size);
             let mut pfns = Vec::new();
             for j in fs..fe {

@@ -120,20 +120,7 @@ impl Kernel {
             self.writeback_range(file, i, i);
         }
         // mapping_try_invalidate: folios wholly inside the range, clean, unmapped, unlocked.
-        // The cached pages are those materialized and those of the initial contents not
-        // evicted: only they are looked at (the range may span a huge sparse file).
-        let f = self.m.file(file);
-        let mut cached: Vec<u64> = f.cache.range(first..last + 1).map(|(i, _)| i).collect();
-        cached.extend((first..=last.min(f.source_pages().saturating_sub(1))).filter(|&i| f.page_cached(i)));
-        cached.sort_unstable();
-        cached.dedup();
-        let mut seen = None;
-        for i in cached {
-            let (start, order) = self.m.file(file).folio_of(i);
-            if seen == Some(start) {
-                continue;
-            }
-            seen = Some(start);
+        for (start, order) in self.m.file(file).cached_folios(first, last, true) {
             let end = start + (1u64 << order);
             let f = self.m.file(file);
             let droppable = start >= first
