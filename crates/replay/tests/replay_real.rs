@@ -377,15 +377,16 @@ fn pages_madv_cold_left_in_another_cpu_s_batch() {
 
 /// fsync, fdatasync and posix_fadvise as the page cache shows them (tests/progs/fadvise.c):
 /// DONTNEED drops the clean, unmapped whole pages of its range and keeps dirty or mapped
-/// ones, a sync cleans, WILLNEED reads a range in, RANDOM reads just what a read asks for
-/// and NORMAL brings readahead back; mincore after each step, strict.
+/// ones, a sync cleans, WILLNEED reads a range in, RANDOM reads just what a read asks for,
+/// SEQUENTIAL doubles the window and NORMAL brings readahead back; mincore after each step,
+/// strict.
 #[test]
 fn fsync_and_fadvise_as_mincore_shows_them() {
     let dir = scratch("replay-real", "fsync_and_fadvise_as_mincore_shows_them");
     let Some(exe) = compile("fadvise", "fadvise.c", &[], &dir) else { return };
     let Some(t) = record("fadvise", &[exe.to_str().unwrap()], true, &dir) else { return };
     let mincores = std::fs::read_to_string(&t).unwrap().lines().filter(|l| l.contains("mincore(")).count();
-    assert_eq!(mincores, 8);
+    assert_eq!(mincores, 10);
     assert_clean("fadvise", &replay_file(&t, Mode::Strict), 15);
 }
 
