@@ -216,7 +216,12 @@ fn take_call_name<'a>(c: &mut Cursor<'a>) -> &'a [u8] {
 ///
 /// The call is built in its box from the start, so its arguments are parsed in place rather
 /// than moved there afterwards.
-pub(crate) fn parse_call_tail(c: &mut Cursor<'_>, name: &[u8], eof_ok: bool) -> Result<Box<Syscall>, Fail> {
+pub(crate) fn parse_call_tail(
+    c: &mut Cursor<'_>,
+    name: &[u8],
+    eof_ok: bool,
+    skip_args: bool,
+) -> Result<Box<Syscall>, Fail> {
     let mut call = Box::new(Syscall {
         name: call_name(name),
         args: Args::new(),
@@ -227,7 +232,11 @@ pub(crate) fn parse_call_tail(c: &mut Cursor<'_>, name: &[u8], eof_ok: bool) -> 
         unfinished_line: None,
         incomplete: false,
     });
-    parse_list(c, b')', eof_ok, 0, &mut call.args)?;
+    if skip_args {
+        skip_list(c, eof_ok)?;
+    } else {
+        parse_list(c, b')', eof_ok, 0, &mut call.args)?;
+    }
     c.skip_spaces();
     if c.at_end() && eof_ok {
         return Ok(call);
@@ -238,6 +247,57 @@ pub(crate) fn parse_call_tail(c: &mut Cursor<'_>, name: &[u8], eof_ok: bool) -> 
     c.skip_spaces();
     parse_ret(c, &mut call)?;
     Ok(call)
+}
+
+/// Passes over an argument list and its closing `)` without building the arguments (for a
+/// call whose arguments the consumer never reads: a verbose `stat` structure or a signal
+/// action costs more to parse than anything a replay does with the line). Strings,
+/// comments and nesting are minded, so that a `)` inside them does not end the list.
+fn skip_list(c: &mut Cursor<'_>, eof_ok: bool) -> Result<(), Fail> {
+    let open = c.pos;
+    let mut depth = 0u32;
+    while let Some(b) = c.peek() {
+        match b {
+            b'"' => {
+                // To the quote that ends the string: one not escaped (an even run of
+                // backslashes before it).
+                let string = c.pos;
+                c.advance(1);
+                loop {
+                    let rest = c.rest();
+                    let Some(q) = memchr::memchr(b'"', rest) else {
+                        return Err(Fail { pos: string, message: "unterminated string" });
+                    };
+                    let backslashes = rest[..q].iter().rev().take_while(|&&x| x == b'\\').count();
+                    c.advance(q + 1);
+                    if backslashes % 2 == 0 {
+                        break;
+                    }
+                }
+                continue;
+            }
+            b'/' if c.peek_at(1) == Some(b'*') => {
+                let Some(end) = memchr::memmem::find(c.rest(), b"*/") else {
+                    return Err(Fail { pos: c.pos, message: "unterminated comment" });
+                };
+                c.advance(end + 2);
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' if depth == 0 => {
+                c.advance(1);
+                return Ok(());
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        c.advance(1);
+    }
+    if eof_ok {
+        Ok(())
+    } else {
+        Err(Fail { pos: open, message: "unclosed `(`" })
+    }
 }
 
 /// Parses the return value and what may follow it: an errno with its message, a `-y`
@@ -421,7 +481,7 @@ fn parse_complete(line: &str) -> Result<Box<Syscall>, Fail> {
         Body::Call { name, args_start, unfinished: None } => {
             let mut c = Cursor::new(line.as_bytes());
             c.pos = args_start;
-            parse_call_tail(&mut c, name, false)
+            parse_call_tail(&mut c, name, false, false)
         }
         other => panic!("not a complete call: {other:?}"),
     }

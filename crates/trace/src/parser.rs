@@ -74,6 +74,8 @@ pub struct Parser<R> {
     max_line_len: usize,
     /// Whether the first part of a split call makes an [`EventKind::CallStarted`] event.
     report_call_starts: bool,
+    /// Calls whose arguments are passed over, not parsed (see [`Parser::skip_args_of`]).
+    skip_args: Option<fn(&str) -> bool>,
     finished: bool,
 }
 
@@ -268,6 +270,7 @@ impl<R: BufRead> Parser<R> {
             carry: None,
             max_line_len: DEFAULT_MAX_LINE_LEN,
             report_call_starts: false,
+            skip_args: None,
             finished: false,
         }
     }
@@ -285,6 +288,20 @@ impl<R: BufRead> Parser<R> {
     pub fn report_call_starts(mut self, yes: bool) -> Self {
         self.report_call_starts = yes;
         self
+    }
+
+    /// Calls for which `unread` is true (by name) come out with no arguments: the parser
+    /// passes over their argument lists without building them (a consumer that never reads
+    /// them is spared the cost; their results are parsed as ever). A malformed list is then
+    /// not reported unless it leaves the `)` or a string unclosed.
+    pub fn skip_args_of(mut self, unread: fn(&str) -> bool) -> Self {
+        self.skip_args = Some(unread);
+        self
+    }
+
+    /// Whether the arguments of the call named `name` are passed over.
+    fn skips(&self, name: &[u8]) -> bool {
+        self.skip_args.is_some_and(|unread| std::str::from_utf8(name).is_ok_and(unread))
     }
 
     /// Returns the pid of the first process of the trace, once the parser has learned it.
@@ -521,7 +538,7 @@ impl<R: BufRead> Parser<R> {
                 self.flush_pending(pid);
                 let mut c = Cursor::within(line, owner);
                 c.pos = args_start;
-                match parse_call_tail(&mut c, name, false) {
+                match parse_call_tail(&mut c, name, false, self.skips(name)) {
                     Ok(call) => {
                         if prefix.pid.is_none() {
                             self.pids.on_unprefixed_call(&call);
@@ -602,7 +619,7 @@ impl<R: BufRead> Parser<R> {
         joined.extend_from_slice(&first.text);
         joined.extend_from_slice(&line[rest_start..]);
         let mut c = Cursor::new(&joined);
-        match parse_call_tail(&mut c, name, false) {
+        match parse_call_tail(&mut c, name, false, self.skips(name)) {
             Ok(mut call) => {
                 call.unfinished_line = Some(first.line);
                 if prefix_pid.is_none() {
@@ -634,7 +651,7 @@ impl<R: BufRead> Parser<R> {
 
     fn push_incomplete(&mut self, pid: Option<u32>, first: Pending) {
         let mut c = Cursor::new(&first.text);
-        match parse_call_tail(&mut c, &first.name, true) {
+        match parse_call_tail(&mut c, &first.name, true, self.skips(&first.name)) {
             Ok(mut call) => {
                 call.unfinished_line = Some(first.line);
                 call.incomplete = true;

@@ -405,3 +405,27 @@ fn hex_dump_lines_follow_raw_reads_and_writes() {
     }
     assert!(matches!(&events[2].kind, trace::EventKind::Dump { offset: 0x10, bytes } if bytes == b"AB"));
 }
+
+#[test]
+fn calls_whose_arguments_are_unread_come_out_without_them_and_with_their_results() {
+    let text = "\
+100 newfstatat(3, \"a) b\\\" (\", {st_mode=S_IFREG|0644, st_atime=1 /* 2026) */}, 0) = 0
+100 rt_sigaction(SIGINT, {sa_handler=0x1, sa_mask=[], sa_flags=SA_RESTORER}, NULL, 8) = 0
+100 newfstatat(AT_FDCWD, \"/nowhere\", 0x7ffe0, 0) = -1 ENOENT (No such file or directory)
+100 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
+100 newfstatat(4, \"x\", <unfinished ...>
+100 <... newfstatat resumed>{st_mode=S_IFDIR|0755}, 0) = 0
+";
+    let unread = |name: &str| matches!(name, "newfstatat" | "rt_sigaction");
+    let all: Vec<Event> = Parser::new(text.as_bytes()).skip_args_of(unread).collect::<Result<_, _>>().expect("parses");
+    assert_eq!(all.len(), 5);
+    for (i, ret) in [(0, Ret::Value(0)), (1, Ret::Value(0)), (4, Ret::Value(0))] {
+        assert!(call(&all[i]).args.is_empty(), "{:?}", all[i]);
+        assert_eq!(call(&all[i]).ret, ret);
+    }
+    assert_eq!(call(&all[2]).errno(), Some("ENOENT"));
+    assert_eq!(call(&all[3]).args.len(), 6, "other calls keep their arguments");
+    // An argument list left unclosed is still an error.
+    let bad: Vec<_> = Parser::new(&b"100 newfstatat(3, \"a\", {st_mode=0 = 0\n"[..]).skip_args_of(unread).collect();
+    assert!(bad.iter().any(Result::is_err), "{bad:?}");
+}

@@ -4,6 +4,37 @@
 
 use super::*;
 
+/// Whether the replay never reads the arguments of the call `name`: calls of
+/// [`NO_MM_EFFECT`] that no handler, no learning rule and nothing the replay reports looks
+/// into, whose argument lists are long or common (a verbose `stat` structure, a signal
+/// action). The identity pass, which reads stat results and paths, parses on its own.
+pub(crate) fn args_unread(name: &str) -> bool {
+    matches!(
+        name,
+        "rt_sigaction"
+            | "rt_sigprocmask"
+            | "newfstatat"
+            | "fstat"
+            | "stat"
+            | "lstat"
+            | "statx"
+            | "statfs"
+            | "fstatfs"
+            | "getdents64"
+            | "ioctl"
+            | "futex"
+            | "getrandom"
+            | "clock_gettime"
+            | "clock_nanosleep"
+            | "nanosleep"
+            | "uname"
+            | "sched_getaffinity"
+            | "poll"
+            | "ppoll"
+            | "epoll_wait"
+    )
+}
+
 /// Calls with no effect on the address space or the descriptors the model tracks; they are
 /// known, and not checked.
 pub(super) const NO_MM_EFFECT: &[&str] = &[

@@ -111,7 +111,7 @@ pub fn replay_text(
 ) -> Report {
     let text = bytes::Bytes::from_owner(text);
     let parsing = text.clone();
-    let started = ParserThread::start(move || Parser::from_bytes(parsing).report_call_starts(true), true);
+    let started = ParserThread::start(move || in_memory_parser(parsing), false);
     let identities = Identities::collect(&text[..]);
     let kept = std::sync::OnceLock::new();
     let mut first = Some(started);
@@ -235,7 +235,7 @@ fn replay_once<R: BufRead + Send + 'static>(
             stream(move || Parser::new(input).report_call_starts(true), false, &mut r, progress, observer);
         }
         RunInput::TextKeeping(text, kept) => {
-            let parse = move || Parser::from_bytes(text).report_call_starts(true);
+            let parse = move || in_memory_parser(text);
             if let Some(log) = stream(parse, true, &mut r, progress, observer) {
                 let _ = kept.set(log);
             }
@@ -289,6 +289,12 @@ fn step(r: &mut Replayer, item: &Result<Event, ParseError>, observer: &mut dyn O
         }
     }
     r.stop
+}
+
+/// The parser of a log held in memory that [`replay_text`] replays: calls whose arguments the
+/// replay never reads come out without them ([`super::dispatch::args_unread`]).
+fn in_memory_parser(text: bytes::Bytes) -> Parser<std::io::Empty> {
+    Parser::from_bytes(text).report_call_starts(true).skip_args_of(super::dispatch::args_unread)
 }
 
 /// Replays the events of the parser `parse` makes, run in a thread of its own. With `keep`, returns the
