@@ -64,12 +64,12 @@ pub struct Config {
     /// mprotect'ed to PROT_READ stay two VMAs).
     pub mprotect_unaccounts_unfaulted: bool,
     /// A read pin (a tracer's process_vm_readv) that gives a process its own copy of an
-    /// anonymous page it still shared since a fork maps the copy with the shared entry's
-    /// dirty bit, so that smaps counts it Private_Dirty: the 6.18.44 kernel does
-    /// (`tests/progs/tracer_unshare.c` in `replay`, recorded when its test runs), an earlier
-    /// 6.18 build mapped the copy clean (Private_Clean). A replay learns which from the
-    /// log's smaps.
-    pub unshare_keeps_dirty: bool,
+    /// anonymous page it still shared since a fork maps the copy dirty, whatever the shared
+    /// entry's dirty bit, so that smaps counts it Private_Dirty: the 6.18.44 kernel does
+    /// (`tests/progs/tracer_unshare.c` in `replay`, recorded when its test runs: a page
+    /// written before the fork, and one MADV_FREE cleaned), an earlier 6.18 build mapped the
+    /// copy clean (Private_Clean). A replay learns which from the log's smaps.
+    pub unshare_copies_dirty: bool,
     /// Pages of the vDSO parts execve maps.
     pub vdso: crate::ops::exec::VdsoLayout,
     /// The bytes of the vDSO's code pages (`[vdso]`), as the kernel being modelled has
@@ -128,7 +128,7 @@ impl Default for Config {
             pkeys: true,
             smaps_ksm_line: true,
             mprotect_unaccounts_unfaulted: true,
-            unshare_keeps_dirty: true,
+            unshare_copies_dirty: true,
             vdso: Default::default(),
             vdso_image: None,
             vdso32_image: None,

@@ -188,7 +188,7 @@ pub struct Replayer {
     ended_during: HashMap<TracePid, Vec<(Syscall, DoneAt)>>,
     /// The pages strace read of each address space to print a buffer (process_vm_readv),
     /// by address space and page address: a read pin may have given the process its own
-    /// copy of one (see [`learn::UNSHARE_KEEPS_DIRTY`]).
+    /// copy of one (see [`learn::UNSHARE_COPIES_DIRTY`]).
     tracer_read: HashSet<(MmId, u64)>,
     /// This run learned the stack limit the first task inherited: its tasks laid their mmap
     /// areas out under another limit, so it binds no more draws (the next run does).

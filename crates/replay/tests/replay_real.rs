@@ -275,8 +275,9 @@ fn lazily_freed_pages_in_states_only_reads_show() {
 /// strace reads a write's buffer to print it (process_vm_readv): the read pin gives a forked
 /// child its own copy of a page it shared with its parent, which the child's smaps then
 /// shows as Private_Dirty on the 6.18.44 kernel and as Private_Clean on an earlier 6.18
-/// build (see tests/progs/tracer_unshare.c). The strict replay models the tracer's read,
-/// and learns from the log's smaps which way the recording kernel copies.
+/// build (see tests/progs/tracer_unshare.c), also when the shared page was clean (a page
+/// MADV_FREE cleaned). The strict replay models the tracer's read, and learns from the
+/// log's smaps which way the recording kernel copies.
 #[test]
 fn strict_replay_of_a_child_printing_a_page_it_shares() {
     let dir = scratch("replay-real", "strict_replay_of_a_child_printing_a_page_it_shares");
@@ -297,6 +298,9 @@ fn strict_replay_of_a_child_printing_a_page_it_shares() {
     };
     let aged: Vec<_> = report.bindings.iter().filter(|b| b.contains("not referenced")).filter(two_pages).collect();
     assert!(aged.is_empty(), "the parent's pages were predicted referenced: {aged:?}");
+    // A copy of a page MADV_FREE cleaned is dirty as well.
+    let Some(t) = record("tracer_unshare", &[exe.to_str().unwrap(), "free"], true, &dir) else { return };
+    assert_clean("tracer_unshare free", &replay_file(&t, Mode::Strict), 25);
 }
 
 /// read(2)'s readahead: which pages a read brings into the page cache besides those it

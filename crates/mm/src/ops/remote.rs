@@ -2,9 +2,9 @@
 //! to print a buffer). The pages are pinned for reading (pin_user_pages_remote, without
 //! FOLL_FORCE), and a read pin of an anonymous page of a private mapping that another
 //! address space may still map (not exclusive since a fork) unshares it first: a page
-//! mapped elsewhere too is copied, and the copy is mapped clean, write-protected and
-//! young (and dirty as the shared entry was, on kernels that keep that bit: see
-//! [`crate::Config::unshare_keeps_dirty`]), so that what the pin holds stays what this
+//! mapped elsewhere too is copied, and the copy is mapped write-protected and young, and
+//! dirty on kernels that make it so whatever the shared entry was (see
+//! [`crate::Config::unshare_copies_dirty`]), so that what the pin holds stays what this
 //! process sees. A tracer's reads thus change the target's smaps (Private_Dirty, or
 //! Private_Clean, where Shared_Dirty was).
 
@@ -66,7 +66,7 @@ impl Kernel {
         self.m.frames.memcgs.charge_to = before;
         let Ok(new) = new else { return };
         self.m.frames.copy_frame(pfn, new);
-        let flags = self.pte_flags_for(&vma, false, self.m.config.unshare_keeps_dirty && pte.dirty());
+        let flags = self.pte_flags_for(&vma, false, self.m.config.unshare_copies_dirty);
         if self.set_pte(id, va, Pte::new(new, flags)).is_err() {
             self.m.frames.put(new);
             return;

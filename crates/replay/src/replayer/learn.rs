@@ -746,19 +746,19 @@ impl Replayer {
 impl Replayer {
     /// An smaps read of `target` that differs from the model's text only in how much of
     /// mappings strace read a buffer of is clean or dirty: the recording kernel copies a
-    /// page a read pin unshares the other way than the model (see [`UNSHARE_KEEPS_DIRTY`]).
+    /// page a read pin unshares the other way than the model (see [`UNSHARE_COPIES_DIRTY`]).
     /// Bound once, at the first such read; the next run replays with the other behaviour
     /// and checks it on every read from then on.
     pub(super) fn learn_unshare_dirt(&mut self, target: TracePid, line: u64, want: &str, got: &str) {
-        if self.learned.settings.contains_key(UNSHARE_KEEPS_DIRTY) {
+        if self.learned.settings.contains_key(UNSHARE_COPIES_DIRTY) {
             return;
         }
         let Some(id) = self.procs.get(&target).and_then(|p| self.k.mm_id(p.pid).ok()) else { return };
         let read =
             |start: u64, end: u64| self.tracer_read.iter().any(|&(m, page)| m == id && start <= page && page < end);
         if differ_in_dirt_of(want, got, &read) {
-            let value = u64::from(!self.k.config().unshare_keeps_dirty);
-            self.learned.settings.insert(UNSHARE_KEEPS_DIRTY.to_string(), Bound { value, line });
+            let value = u64::from(!self.k.config().unshare_copies_dirty);
+            self.learned.settings.insert(UNSHARE_COPIES_DIRTY.to_string(), Bound { value, line });
         }
     }
 }
@@ -823,10 +823,10 @@ const MEMINFO: &str = "/proc/meminfo";
 pub(super) const MEM_TOTAL: &str = "MemTotal in /proc/meminfo (bytes)";
 pub(super) const SWAP_TOTAL: &str = "SwapTotal in /proc/meminfo (bytes)";
 /// Whether the recording kernel maps the copy a read pin makes of a page a fork left shared
-/// with the shared entry's dirty bit (1) or clean (0) (see
-/// [`mm::Config::unshare_keeps_dirty`]): smaps shows which, for a page strace read to
+/// dirty (1) or clean (0) (see
+/// [`mm::Config::unshare_copies_dirty`]): smaps shows which, for a page strace read to
 /// print a buffer.
-pub(super) const UNSHARE_KEEPS_DIRTY: &str = "a page a read pin unshared stays dirty (smaps)";
+pub(super) const UNSHARE_COPIES_DIRTY: &str = "a page a read pin unshared is dirty (smaps)";
 
 /// The smaps fields in which a page copied dirty and one copied clean differ.
 const DIRTY_OR_CLEAN: [&str; 5] = ["Pss_Dirty:", "Private_Clean:", "Private_Dirty:", "Shared_Clean:", "Shared_Dirty:"];
@@ -906,7 +906,7 @@ pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
             "/proc/sys/vm/overcommit_ratio" => c.overcommit_ratio = v,
             "/sys/kernel/debug/fault_around_bytes" => c.fault_around_bytes = v,
             MEM_TOTAL => c.ram_bytes = v.max(PAGE_SIZE << 10),
-            UNSHARE_KEEPS_DIRTY => c.unshare_keeps_dirty = v != 0,
+            UNSHARE_COPIES_DIRTY => c.unshare_copies_dirty = v != 0,
             _ => {}
         }
     }

@@ -8,7 +8,10 @@
  *
  * With `cold`, the parent makes its pages old (MADV_COLD, on one CPU, whose batch the call
  * drains) before the fork: the pin marks accessed the child's copy, not the page the
- * parent keeps, whose smaps then shows nothing referenced (measured on 6.18). */
+ * parent keeps, whose smaps then shows nothing referenced (measured on 6.18).
+ *
+ * With `free`, the parent cleans the page the child prints (MADV_FREE) before the fork:
+ * the copy is dirty all the same on 6.18.44. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -41,6 +44,8 @@ int main(int argc, char **argv) {
     close(maps);
     if (cold)
         madvise(p, 8192, MADV_COLD);
+    if (argc > 1 && strcmp(argv[1], "free") == 0)
+        madvise(p, 4096, MADV_FREE);
     pid_t child = fork();
     if (child == 0) {
         int null = open("/dev/null", O_WRONLY);
