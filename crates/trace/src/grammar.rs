@@ -365,23 +365,27 @@ fn parse_string(c: &mut Cursor<'_>, at_sign: bool) -> Result<Arg, Fail> {
     let open = c.pos;
     c.advance(1);
     let rest = c.rest();
-    let mut from = 0;
-    let end = loop {
-        let Some(found) = memchr::memchr(b'"', &rest[from..]) else {
-            return Err(Fail { pos: open, message: "unterminated string" });
-        };
-        let quote = from + found;
-        // The run cannot reach back past `from`: the byte before it is a quote.
-        let backslashes = rest[from..quote].iter().rev().take_while(|&&b| b == b'\\').count();
-        if backslashes % 2 == 0 {
-            break quote;
-        }
-        from = quote + 1;
-    };
+    let end = string_end(rest).ok_or(Fail { pos: open, message: "unterminated string" })?;
     c.advance(end + 1);
     let truncated = c.eat_str(b"...");
     let printed = &rest[..end];
     Ok(Arg::Str(QuotedStr::printed(printed, || c.share(printed), truncated, at_sign)))
+}
+
+/// Where the string whose text `text` begins (just after its opening quote) ends: the
+/// index of its first quote that no backslash escapes (one after an even run of them);
+/// None when it does not end.
+pub(crate) fn string_end(text: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let quote = from + memchr::memchr(b'"', &text[from..])?;
+        // The run cannot reach back past `from`: the byte before it is a quote.
+        let backslashes = text[from..quote].iter().rev().take_while(|&&b| b == b'\\').count();
+        if backslashes % 2 == 0 {
+            return Some(quote);
+        }
+        from = quote + 1;
+    }
 }
 
 /// Parses `[…]` (the `~` already consumed when `negated`): an array, or a signal set when

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::arg::Arg;
 use crate::cursor::{ident_string, is_ident_byte, parse_decimal, Cursor, Fail};
 use crate::event::{Args, EventKind, Ret, Syscall, Timestamp};
-use crate::grammar::{parse_decoration, parse_list, parse_number, parse_value};
+use crate::grammar::{parse_decoration, parse_list, parse_number, parse_value, string_end};
 use crate::names::call_name;
 
 const UNFINISHED: &[u8] = b"<unfinished ...>";
@@ -259,21 +259,10 @@ fn skip_list(c: &mut Cursor<'_>, eof_ok: bool) -> Result<(), Fail> {
     while let Some(b) = c.peek() {
         match b {
             b'"' => {
-                // To the quote that ends the string: one not escaped (an even run of
-                // backslashes before it).
-                let string = c.pos;
-                c.advance(1);
-                loop {
-                    let rest = c.rest();
-                    let Some(q) = memchr::memchr(b'"', rest) else {
-                        return Err(Fail { pos: string, message: "unterminated string" });
-                    };
-                    let backslashes = rest[..q].iter().rev().take_while(|&&x| x == b'\\').count();
-                    c.advance(q + 1);
-                    if backslashes % 2 == 0 {
-                        break;
-                    }
-                }
+                let Some(end) = string_end(&c.rest()[1..]) else {
+                    return Err(Fail { pos: c.pos, message: "unterminated string" });
+                };
+                c.advance(end + 2);
                 continue;
             }
             b'/' if c.peek_at(1) == Some(b'*') => {
