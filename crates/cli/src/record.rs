@@ -108,13 +108,39 @@ fn traces(files: &[PathBuf]) -> anyhow::Result<Vec<TraceFiles>> {
     Ok(out)
 }
 
+/// Where the text of the trace `file` comes from: the file itself when it is a regular
+/// file (read whole or streamed, and read again by each run); otherwise (a pipe, as
+/// `<(strace ...)` gives, or a device) what comes out of it, read once, up to
+/// [`replay::ParsedLog::MAX_TEXT`] bytes: an endless device such as /dev/zero is an error
+/// then, not a read until the host's memory runs out.
+fn one_input(file: &Path) -> anyhow::Result<Input> {
+    use std::io::Read;
+    let regular = std::fs::metadata(file).with_context(|| format!("cannot open {}", file.display()))?.is_file();
+    if regular {
+        return Ok(Input::File(file.to_path_buf()));
+    }
+    let limit = replay::ParsedLog::MAX_TEXT;
+    let mut text = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut text))
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    anyhow::ensure!(
+        text.len() as u64 <= limit,
+        "cannot replay {}: not a regular file, and more than {} MiB came out of it (save the trace to a \
+         file first)",
+        file.display(),
+        limit >> 20
+    );
+    Ok(Input::Merged(text))
+}
+
 /// A trace's name in the report, and where its text comes from. `notes` gets a line for a
 /// merged `strace -ff` set.
 /// Also whether the log orders the calls of threads running at the same time (not when
 /// it merges `strace -ff` files: see [`replay::Options::threads_unordered`]).
 fn input(t: &TraceFiles, notes: &mut Vec<(Stream, String)>) -> anyhow::Result<(String, Input, bool)> {
     let per_pid = match t {
-        TraceFiles::One(f) => return Ok((f.display().to_string(), Input::File(f.clone()), true)),
+        TraceFiles::One(f) => return Ok((f.display().to_string(), one_input(f)?, true)),
         TraceFiles::PerPid(v) => v,
     };
     let mut logs = Vec::new();

@@ -244,8 +244,12 @@ fn bad_files_and_arguments_are_errors() {
     let _ = std::fs::remove_file(&fifo);
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let fifo = fifo.display().to_string();
-    let cases: [(&[&str], String); 6] = [
+    let endless = "mmsim: error: cannot replay /dev/zero: not a regular file, and more than 64 MiB came out of it \
+                   (save the trace to a file first)\n";
+    let cases: [(&[&str], String); 8] = [
         (&["run", "/dev/zero"], "mmsim: error: cannot read /dev/zero: a character device\n".into()),
+        (&["replay", "/dev/zero"], endless.into()),
+        (&["report", "/dev/zero", "-o", "/dev/null"], endless.into()),
         (&["check", "/dev/zero"], "mmsim: error: cannot read /dev/zero: a character device\n".into()),
         (&["run", &fifo], format!("mmsim: error: cannot read {fifo}: a FIFO\n")),
         (&["run", "/"], "mmsim: error: cannot read /: a directory\n".into()),
