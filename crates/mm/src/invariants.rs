@@ -104,6 +104,12 @@ pub fn check_kernel(k: &Kernel) {
             locked > 0,
             "pfn {pfn:#x}: PG_mlocked does not match its locked mappings"
         );
+        if meta.flags.contains(PageFlags::LAZYFREE_BATCHED) {
+            assert!(
+                meta.owner == Owner::Anon && meta.flags.contains(PageFlags::SWAPBACKED),
+                "pfn {pfn:#x}: waiting to become lazily free but not a swap-backed anonymous page"
+            );
+        }
         if meta.flags.contains(PageFlags::ACTIVATE_BATCHED) {
             assert!(k.m.lru_activate.contains(pfn), "pfn {pfn:#x}: marked for activation but in no activate batch");
         }

@@ -489,7 +489,7 @@ fn lazily_freed_pages_take_the_states_a_replay_observes() {
     // Pages MADV_FREE did not free cannot take these states.
     assert_eq!(k.observe_lazyfree(p, a, Discarded), Err(Errno::EINVAL));
     assert_eq!(k.observe_lazyfree(p, a + P, Moved), Err(Errno::EINVAL));
-    k.observe_lazyfree(p, a + P, SwapBacked { referenced: true }).unwrap();
+    k.observe_lazyfree(p, a + P, SwapBacked { referenced: true, dirty: false }).unwrap();
     check_kernel(&k);
     assert_eq!(lazy(&k), vec![a + 2 * P]);
     assert_eq!(k.observe_lazyfree(p, a + P, Discarded), Err(Errno::EINVAL));
@@ -501,5 +501,28 @@ fn lazily_freed_pages_take_the_states_a_replay_observes() {
     assert_eq!(lazy(&k), vec![a + P]);
     assert_eq!(k.load(p, a + 2 * P, 4).unwrap(), vec![0; 4]);
     assert_eq!(k.load(p, a + 3 * P, 4).unwrap(), 3u32.to_le_bytes());
+    finish(k, &[p]);
+}
+
+/// A page MADV_FREE passed over (its folio locked by another task) is seen dirty and
+/// swap-backed: it is no longer lazily free, cannot move there later, and reclaim must
+/// swap it, not discard it: its bytes survive a MADV_PAGEOUT.
+#[test]
+fn a_lazily_freed_page_seen_dirty_was_passed_over() {
+    use mm::reclaim::LazyFreeFate::{Moved, SwapBacked};
+    let mut k = kernel(16 * MIB, 16 * MIB);
+    let p = k.spawn_empty("p").unwrap();
+    let a = k.mmap(p, 0, 2 * P, RW, ANON, -1, 0).unwrap();
+    fill(&mut k, p, a, 2);
+    k.madvise(p, a, 2 * P, MADV_FREE).unwrap();
+    k.observe_lazyfree(p, a + P, SwapBacked { referenced: false, dirty: true }).unwrap();
+    check_kernel(&k);
+    assert_eq!(k.lazyfree_pages(p, a, a + 2 * P, true).unwrap(), vec![a]);
+    assert_eq!(k.lazyfree_pages(p, a, a + 2 * P, false).unwrap(), vec![]);
+    assert_eq!(k.observe_lazyfree(p, a + P, Moved), Err(Errno::EINVAL));
+    k.madvise(p, a, 2 * P, MADV_PAGEOUT).unwrap();
+    check_kernel(&k);
+    assert_eq!(k.load(p, a, 4).unwrap(), vec![0; 4]);
+    assert_eq!(k.load(p, a + P, 4).unwrap(), 1u32.to_le_bytes());
     finish(k, &[p]);
 }

@@ -151,6 +151,9 @@ pub struct LazyFreeSeen {
     pub moved: u64,
     /// Of the kept pages, how many the read showed referenced.
     pub referenced: u64,
+    /// Of the kept pages, how many the read showed dirty: pages MADV_FREE passed over
+    /// because another task held their folio's lock.
+    pub dirty: u64,
 }
 
 /// What showed that two tasks a log attached to are threads of one process.
@@ -390,8 +393,8 @@ impl Learned {
             let r = b.value;
             out.push(format!(
                 "bound the states of MADV_FREE'd pages of {:#x}-{:#x}: {} discarded, {} still swap-backed ({} \
-                 referenced), {} moved to the lazy-free list since, from line {}",
-                r.start, r.end, r.discarded, r.kept, r.referenced, r.moved, b.line
+                 referenced, {} dirty), {} moved to the lazy-free list since, from line {}",
+                r.start, r.end, r.discarded, r.kept, r.referenced, r.dirty, r.moved, b.line
             ));
         }
         for b in &self.swap_cache_seen {

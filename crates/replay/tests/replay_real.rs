@@ -301,6 +301,18 @@ fn strict_replay_of_a_child_printing_a_page_it_shares() {
     // A copy of a page MADV_FREE cleaned is dirty as well.
     let Some(t) = record("tracer_unshare", &[exe.to_str().unwrap(), "free"], true, &dir) else { return };
     assert_clean("tracer_unshare free", &replay_file(&t, Mode::Strict), 25);
+    // A page waiting in a per-CPU lazy-free batch is copied by the pin, not kept: the model
+    // predicts the copy's dirt; no rule may have to learn it.
+    let Some(t) = record("tracer_unshare", &[exe.to_str().unwrap(), "pending"], true, &dir) else { return };
+    let report = replay_file(&t, Mode::Strict);
+    assert_clean("tracer_unshare pending", &report, 20);
+    let learned: Vec<_> = report
+        .bindings
+        .iter()
+        .filter(|b| b.contains("read pin") || b.contains(" dirty)"))
+        .filter(|b| !b.contains(" 0 dirty)"))
+        .collect();
+    assert!(learned.is_empty(), "the copy's dirt was learned, not predicted: {learned:?}");
 }
 
 /// read(2)'s readahead: which pages a read brings into the page cache besides those it

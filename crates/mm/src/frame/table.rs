@@ -63,6 +63,12 @@ bitflags! {
         /// Waiting in this CPU's activate batch (Linux has it off the LRU, PG_lru clear):
         /// PG_active comes when the batch drains (see [`crate::folio_batch`]).
         const ACTIVATE_BATCHED = 1 << 11;
+        /// An anonymous page MADV_FREE freed whose move to the lazy-free list a replayed
+        /// read showed still waiting in the per-CPU batch of the CPU that called it (off
+        /// the LRU, PG_lru clear): the batch holds a reference to it until it drains, so
+        /// a read pin from another CPU (a tracer's) cannot reuse it and unshares it by a
+        /// copy (see [`crate::reclaim::observed`]).
+        const LAZYFREE_BATCHED = 1 << 12;
     }
 }
 

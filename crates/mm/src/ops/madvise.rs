@@ -250,6 +250,7 @@ impl Kernel {
     /// list: no longer swap-backed, inactive, unreferenced. Mlocked pages stay.
     pub(crate) fn folio_mark_lazyfree(&mut self, pfn: Pfn) {
         let m = self.m.frames.meta_mut(pfn);
+        m.flags -= PageFlags::LAZYFREE_BATCHED;
         if m.flags.contains(PageFlags::SWAPBACKED) && !m.flags.contains(PageFlags::MLOCKED) {
             m.flags -= PageFlags::SWAPBACKED | PageFlags::ACTIVE | PageFlags::REFERENCED;
             self.m.vmstat.pglazyfree += 1;

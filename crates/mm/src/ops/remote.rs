@@ -56,7 +56,9 @@ impl Kernel {
         if meta.owner != Owner::Anon || meta.flags.contains(PageFlags::ANON_EXCLUSIVE) {
             return;
         }
-        if meta.refcount == 1 {
+        // A reference held by another CPU's lazy-free batch counts: this CPU cannot drain it.
+        let batched = u32::from(meta.flags.contains(PageFlags::LAZYFREE_BATCHED));
+        if meta.refcount + batched == 1 {
             self.m.frames.meta_mut(pfn).flags |= PageFlags::ANON_EXCLUSIVE;
             return;
         }

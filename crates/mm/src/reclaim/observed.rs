@@ -11,6 +11,14 @@
 //! read that shows it (the smaps `Rss`, `LazyFree` and `Referenced` of the mapping) and
 //! carries the pages' states on from there, as the recording machine did.
 //!
+//! A page still waiting in that batch is off the LRU and the batch holds a reference to it.
+//! When strace reads it to print a buffer after a fork left it shared (a read pin, which
+//! unshares a page no longer exclusive), the kernel on strace's CPU cannot drain the other
+//! CPU's batch, sees the extra reference, and gives the process a copy (dirty on 6.18.44)
+//! instead of keeping the page (measured: a page shared by a fork, then MADV_FREE'd, then
+//! printed by strace, reads Private_Dirty afterwards, 3 of 3 runs; without the fork it stays
+//! clean).
+//!
 //! The accessed bits of pages are cleared, too, by what no trace shows: DAMON's monitoring
 //! samples pages by clearing them, and idle page tracking and reclaim's aging do as well. A
 //! read showing a page unreferenced that the model has referenced is applied as such an
@@ -26,12 +34,17 @@ use abi::{Errno, SysResult};
 pub enum LazyFreeFate {
     /// Lazily free and clean, then freed: every PTE cleared (shrink_folio_list's discard).
     Discarded,
-    /// Still swap-backed: its move to the lazy-free list still waiting in a per-CPU batch,
-    /// or undone by reclaim that found it busy. `referenced`: the read shows it referenced
-    /// (PG_referenced, which the move would have cleared).
+    /// Still swap-backed: its move to the lazy-free list still waiting in a per-CPU batch
+    /// (taken as the reason when it is clean: the batch's reference then keeps a tracer's
+    /// read pin from reusing the page, see [`PageFlags::LAZYFREE_BATCHED`]), or undone by
+    /// reclaim that found it busy; or never made, when it is dirty: MADV_FREE passes over a
+    /// dirty page whose folio lock someone else holds at that moment.
     SwapBacked {
-        /// Whether the read shows the page referenced.
+        /// Whether the read shows the page referenced (PG_referenced, which the move would
+        /// have cleared).
         referenced: bool,
+        /// Whether the read shows the page dirty: MADV_FREE passed over it.
+        dirty: bool,
     },
     /// Moved to the lazy-free list since (the batch drained): a page an earlier read showed
     /// [`LazyFreeFate::SwapBacked`] becomes lazily free as MADV_FREE left it.
@@ -86,11 +99,16 @@ impl Kernel {
                 let freed = self.shrink_folio(pfn, &maps);
                 debug_assert!(freed);
             }
-            LazyFreeFate::SwapBacked { referenced } => {
+            LazyFreeFate::SwapBacked { referenced, dirty } => {
                 let meta = self.m.frames.meta_mut(pfn);
                 meta.flags |= PageFlags::SWAPBACKED;
                 if referenced {
                     meta.flags |= PageFlags::REFERENCED;
+                }
+                if dirty {
+                    meta.flags |= PageFlags::DIRTY;
+                } else {
+                    meta.flags |= PageFlags::LAZYFREE_BATCHED;
                 }
                 // The move was not counted where it did not happen.
                 self.m.vmstat.pglazyfree = self.m.vmstat.pglazyfree.saturating_sub(1);

@@ -6,8 +6,9 @@
 //! DAMON's `pageout` scheme) or made swap-backed again by reclaim that found it busy (see
 //! mm's `reclaim::observed`). None of it has a line in the trace. When a read's only
 //! differences from the model are ones these explain — in a mapping with lazily freed
-//! pages, fewer resident (discarded) or fewer LazyFree (still swap-backed, referenced as the
-//! read shows); or more LazyFree among pages an earlier read showed still swap-backed (moved
+//! pages, fewer resident (discarded) or fewer LazyFree (still swap-backed, referenced and
+//! dirty as the read shows: MADV_FREE passes over a dirty page whose folio lock another task
+//! holds); or more LazyFree among pages an earlier read showed still swap-backed (moved
 //! since) — the replay learns the states from the read and carries them on, instead of
 //! reporting a mismatch nothing in the trace could have predicted. smaps counts pages, not
 //! which ones: where it cannot tell, the model takes the first pages in address order, and a
@@ -33,6 +34,11 @@ impl Record<'_> {
             rest.trim().strip_suffix("kB")?.trim().parse::<u64>().ok().map(|kb| kb / 4)
         })
     }
+
+    /// The dirty pages, private and shared, in pages.
+    fn dirty_pages(&self) -> Option<u64> {
+        Some(self.pages("Private_Dirty")? + self.pages("Shared_Dirty")?)
+    }
 }
 
 pub(super) fn records(text: &str) -> Vec<Record<'_>> {
@@ -56,6 +62,8 @@ struct Plan {
     pending: Vec<u64>,
     /// The pages the read shows referenced.
     referenced: u64,
+    /// The pages the read shows dirty.
+    dirty: u64,
 }
 
 impl Replayer {
@@ -84,9 +92,14 @@ impl Replayer {
             if (w.start, w.end, w.text[0]) != (g.start, g.end, g.text[0]) {
                 return false;
             }
-            let (Some(rss_w), Some(rss_g), Some(lazy_w), Some(lazy_g), Some(referenced)) =
-                (w.pages("Rss"), g.pages("Rss"), w.pages("LazyFree"), g.pages("LazyFree"), w.pages("Referenced"))
-            else {
+            let (Some(rss_w), Some(rss_g), Some(lazy_w), Some(lazy_g), Some(referenced), Some(dirty)) = (
+                w.pages("Rss"),
+                g.pages("Rss"),
+                w.pages("LazyFree"),
+                g.pages("LazyFree"),
+                w.pages("Referenced"),
+                w.dirty_pages(),
+            ) else {
                 return false;
             };
             let Ok(lazy) = self.k.lazyfree_pages(pid, g.start, g.end, true) else { return false };
@@ -100,24 +113,30 @@ impl Replayer {
             if lazy.len() as u64 != lazy_g || moved > pending.len() as u64 || discarded + kept + moved == 0 {
                 return false;
             }
-            let seen = LazyFreeSeen { start: g.start, end: g.end, discarded, kept, moved, referenced: 0 };
-            plan.push(Plan { seen, lazy, pending, referenced });
+            let seen = LazyFreeSeen { start: g.start, end: g.end, discarded, kept, moved, referenced: 0, dirty: 0 };
+            plan.push(Plan { seen, lazy, pending, referenced, dirty });
         }
         if plan.is_empty() {
             return false;
         }
-        // How many kept pages are referenced: what the read shows beyond the model once the
-        // other states are applied.
+        // How many kept pages are referenced and how many dirty: what the read shows beyond
+        // the model once the other states are applied.
         let Some(k) = self.with_states(pid, &plan) else { return false };
         let Ok(text) = procfs::smaps(&k, pid) else { return false };
         let now = records(&text);
+        let beyond = |want: u64, have: Option<u64>, kept: u64| {
+            have.and_then(|have| want.checked_sub(have)).filter(|&extra| extra <= kept)
+        };
         for p in &mut plan {
-            match now.iter().find(|r| r.start == p.seen.start).and_then(|r| r.pages("Referenced")) {
-                Some(have) if p.referenced >= have && p.referenced - have <= p.seen.kept => {
-                    p.seen.referenced = p.referenced - have;
-                }
-                _ => return false,
-            }
+            let Some(r) = now.iter().find(|r| r.start == p.seen.start) else { return false };
+            let (Some(referenced), Some(dirty)) = (
+                beyond(p.referenced, r.pages("Referenced"), p.seen.kept),
+                beyond(p.dirty, r.dirty_pages(), p.seen.kept),
+            ) else {
+                return false;
+            };
+            p.seen.referenced = referenced;
+            p.seen.dirty = dirty;
         }
         let Some(k) = self.with_states(pid, &plan) else { return false };
         let Ok(text) = procfs::smaps(&k, pid) else { return false };
@@ -127,8 +146,10 @@ impl Replayer {
         self.k = k;
         for p in plan {
             let s = p.seen;
+            // A dirty page MADV_FREE passed over stays swap-backed until it is freed again.
             let (_, rest) = p.lazy.split_at(s.discarded as usize);
-            self.lazyfree_pending.extend(rest.iter().take(s.kept as usize).map(|&va| (pid, va)));
+            let waiting = rest.iter().take(s.kept as usize).skip(s.dirty as usize);
+            self.lazyfree_pending.extend(waiting.map(|&va| (pid, va)));
             for va in p.pending.iter().take(s.moved as usize) {
                 self.lazyfree_pending.remove(&(pid, *va));
             }
@@ -150,7 +171,10 @@ impl Replayer {
             let states = gone
                 .iter()
                 .map(|&va| (va, LazyFreeFate::Discarded))
-                .chain(kept.map(|(i, &va)| (va, LazyFreeFate::SwapBacked { referenced: (i as u64) < s.referenced })))
+                .chain(kept.map(|(i, &va)| {
+                    let i = i as u64;
+                    (va, LazyFreeFate::SwapBacked { referenced: i < s.referenced, dirty: i < s.dirty })
+                }))
                 .chain(p.pending.iter().take(s.moved as usize).map(|&va| (va, LazyFreeFate::Moved)));
             for (va, state) in states {
                 k.observe_lazyfree(pid, va, state).ok()?;

@@ -11,7 +11,13 @@
  * parent keeps, whose smaps then shows nothing referenced (measured on 6.18).
  *
  * With `free`, the parent cleans the page the child prints (MADV_FREE) before the fork:
- * the copy is dirty all the same on 6.18.44. */
+ * the copy is dirty all the same on 6.18.44.
+ *
+ * With `pending`, a child forked and gone leaves the parent's pages no longer exclusive;
+ * the parent frees one (MADV_FREE), reads its smaps (the page still swap-backed, its move
+ * to the lazy-free list waiting in the per-CPU batch of the parent's CPU), then prints it:
+ * strace's pin, from another CPU, finds the batch's reference and copies the page, which
+ * then reads dirty (measured on 6.18.44). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -46,6 +52,17 @@ int main(int argc, char **argv) {
         madvise(p, 8192, MADV_COLD);
     if (argc > 1 && strcmp(argv[1], "free") == 0)
         madvise(p, 4096, MADV_FREE);
+    if (argc > 1 && strcmp(argv[1], "pending") == 0) {
+        if (fork() == 0)
+            _exit(0);
+        wait(0);
+        madvise(p, 4096, MADV_FREE);
+        read_smaps();
+        int null = open("/dev/null", O_WRONLY);
+        write(null, p, 100);
+        read_smaps();
+        return 0;
+    }
     pid_t child = fork();
     if (child == 0) {
         int null = open("/dev/null", O_WRONLY);
