@@ -186,10 +186,10 @@ pub struct Replayer {
     /// space ended meanwhile (the kernel may have placed the mapping before them), with when
     /// the model did each (see [`reorder::DoneAt`]).
     ended_during: HashMap<TracePid, Vec<(Syscall, DoneAt)>>,
-    /// The pages strace read of each address space to print a buffer (process_vm_readv),
-    /// by address space and page address: a read pin may have given the process its own
-    /// copy of one (see [`learn::UNSHARE_COPIES_DIRTY`]).
-    tracer_read: HashSet<(MmId, u64)>,
+    /// The pages strace's reads (process_vm_readv, to print a buffer) gave a process its
+    /// own copy of, by address space and page address: the read pin unshared them (see
+    /// [`learn::UNSHARE_COPIES_DIRTY`]).
+    tracer_copied: HashSet<(MmId, u64)>,
     /// This run learned the stack limit the first task inherited: its tasks laid their mmap
     /// areas out under another limit, so it binds no more draws (the next run does).
     stack_limit_learned_now: bool,
@@ -379,7 +379,7 @@ impl Replayer {
             made_old_by_cold: BTreeSet::new(),
             paged_out: BTreeMap::new(),
             stack_limit_learned_now: false,
-            tracer_read: HashSet::default(),
+            tracer_copied: HashSet::default(),
             other_file: None,
             root: None,
             exited: HashMap::default(),

@@ -159,6 +159,27 @@ impl Replayer {
         }
     }
 
+    /// strace's process_vm_readv of `len` bytes at `buf` of `pid`'s memory, noting the
+    /// pages its read pin replaced by a copy (see [`learn::UNSHARE_COPIES_DIRTY`]).
+    fn tracer_pin(&mut self, pid: Pid, buf: u64, len: u64) -> SysResult<Vec<u8>> {
+        let id = self.k.mm_id(pid)?;
+        let first = buf & PAGE_MASK;
+        let pages = buf.saturating_add(len).saturating_sub(first).div_ceil(PAGE_SIZE);
+        let mapped = |k: &mm::Kernel, i: u64| {
+            let pte = k.pte(id, first.saturating_add(i * PAGE_SIZE));
+            pte.present().then(|| pte.pfn())
+        };
+        let before: Vec<_> = (0..pages).map(|i| mapped(&self.k, i)).collect();
+        let read = self.k.process_vm_read(pid, buf, len);
+        for (i, was) in before.into_iter().enumerate() {
+            let now = mapped(&self.k, i as u64);
+            if was.is_some() && now.is_some() && was != now {
+                self.tracer_copied.insert((id, first + i as u64 * PAGE_SIZE));
+            }
+        }
+        read
+    }
+
     /// strace read the `n` bytes at `buf` to dump them (process_vm_readv) and printed
     /// nothing: it stopped at a page it could not read (unmapped, or without VM_READ; a
     /// write to /dev/null succeeds without reading its buffer), and the pages before that
@@ -167,7 +188,7 @@ impl Replayer {
         let mut done = 0;
         while done < n {
             let len = (n - done).min(IO_PIECE);
-            match self.k.process_vm_read(pid, buf.wrapping_add(done), len) {
+            match self.tracer_pin(pid, buf.wrapping_add(done), len) {
                 Ok(b) if b.len() as u64 == len => done += len,
                 _ => break,
             }
@@ -462,17 +483,9 @@ impl Replayer {
         let heads = |first: &[u8]| (want_at(0, (n as usize).min(32)), first[..first.len().min(32)].to_vec());
         let mut done = 0u64;
         let mut first = Vec::new();
-        if let Ok(id) = self.k.mm_id(pid) {
-            let end = buf.saturating_add(n);
-            let mut page = buf & PAGE_MASK;
-            while page < end {
-                self.tracer_read.insert((id, page));
-                page = page.saturating_add(PAGE_SIZE);
-            }
-        }
         while done < n {
             let len = (n - done).min(IO_PIECE);
-            let piece = match self.k.process_vm_read(pid, buf.wrapping_add(done), len) {
+            let piece = match self.tracer_pin(pid, buf.wrapping_add(done), len) {
                 Ok(p) => p,
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => Vec::new(),

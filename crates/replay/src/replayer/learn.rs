@@ -745,7 +745,7 @@ impl Replayer {
 
 impl Replayer {
     /// An smaps read of `target` that differs from the model's text only in how much of
-    /// mappings strace read a buffer of is clean or dirty: the recording kernel copies a
+    /// mappings in which strace's reads made the model copy a page is clean or dirty: the recording kernel copies a
     /// page a read pin unshares the other way than the model (see [`UNSHARE_COPIES_DIRTY`]).
     /// Bound once, at the first such read; the next run replays with the other behaviour
     /// and checks it on every read from then on.
@@ -755,7 +755,7 @@ impl Replayer {
         }
         let Some(id) = self.procs.get(&target).and_then(|p| self.k.mm_id(p.pid).ok()) else { return };
         let read =
-            |start: u64, end: u64| self.tracer_read.iter().any(|&(m, page)| m == id && start <= page && page < end);
+            |start: u64, end: u64| self.tracer_copied.iter().any(|&(m, page)| m == id && start <= page && page < end);
         if differ_in_dirt_of(want, got, &read) {
             let value = u64::from(!self.k.config().unshare_copies_dirty);
             self.learned.settings.insert(UNSHARE_COPIES_DIRTY.to_string(), Bound { value, line });
