@@ -9,8 +9,10 @@
 //! start from the same address space: the host runner's own process, which the model imports.
 //! Files declared with `file "PATH" SIZE` are created by the host runner (with its byte
 //! pattern, whatever the scenario's contents) and opened by `open` calls, which are hoisted
-//! before the first step. `expect` lines, `print`, `events` and other model-only views are
-//! skipped; use `mmsim run` for them.
+//! before the first step. Swap files named by `swapon` are made by the host runner (as root)
+//! and activated and deactivated by steps, mid-run as in the scenario (see docs/swap.md).
+//! `expect` lines, `print`, `events` and other model-only views are skipped; use `mmsim run`
+//! for them.
 
 use crate::jobs::Shard;
 use abi::Errno;
@@ -65,6 +67,8 @@ struct Translator {
     current: Option<usize>,
     files: BTreeMap<Vec<u8>, usize>,
     fds: BTreeMap<u64, usize>,
+    /// Swap files by the scenario's path: the host makes each once, at a path of its own.
+    swaps: BTreeMap<Vec<u8>, usize>,
 }
 
 fn unsupported<T>(line: usize, what: impl Into<String>) -> Result<T, Unsupported> {
@@ -127,6 +131,15 @@ impl Translator {
         match self.eval(line, e)? {
             Sym::Const(v) => Ok(v),
             Sym::Step(..) => unsupported(line, "a call result where a constant is needed"),
+        }
+    }
+
+    /// The process to make a machine-wide call (swapon, swapoff, a read of /proc/swaps): the
+    /// current one, or any still alive.
+    fn any_proc(&self, line: usize) -> Result<usize, Unsupported> {
+        match self.current.filter(|&p| self.alive[p]).or_else(|| self.alive.iter().position(|&a| a)) {
+            Some(p) => Ok(p),
+            None => unsupported(line, "no process is alive to make the call"),
         }
     }
 
@@ -223,8 +236,61 @@ impl Translator {
                     _ => self.t.skipped.push((line, "a view only the model has".into())),
                 }
             }
-            StmtKind::Swapon { .. } | StmtKind::Swapoff { .. } | StmtKind::Swaps => {
-                self.t.skipped.push((line, "swap statements are not run on the host by `mmsim check`".into()));
+            StmtKind::Swapon { path, size, priority } => {
+                let Expr::Str(path, _) = path else {
+                    return unsupported(line, "a swap file path that is not a string");
+                };
+                let size = self.num(line, size)?;
+                let priority = match priority {
+                    None => None,
+                    Some(e) => match i32::try_from(self.num(line, e)?) {
+                        Ok(p) if p <= 32767 => Some(p),
+                        _ => {
+                            return unsupported(
+                                line,
+                                "a swap priority outside 0..=32767: swapon(2)'s flags cannot carry it",
+                            )
+                        }
+                    },
+                };
+                let device = match self.swaps.get(path) {
+                    Some(&d) if self.t.script.swap_files[d] == hostdiff::SwapFileSpec { size, priority } => d,
+                    Some(_) => return unsupported(line, "a second swapon of a path with another size or priority"),
+                    None => {
+                        if !(hostdiff::MIN_SWAP_FILE_SIZE..=hostdiff::MAX_SWAP_FILE_SIZE).contains(&size) {
+                            return unsupported(
+                                line,
+                                format!(
+                                    "a swap file of {size} bytes: the host makes them between {} and {} bytes",
+                                    hostdiff::MIN_SWAP_FILE_SIZE,
+                                    hostdiff::MAX_SWAP_FILE_SIZE
+                                ),
+                            );
+                        }
+                        if self.swaps.len() >= hostdiff::MAX_SWAP_FILES {
+                            return unsupported(line, "more swap files than the host runner makes");
+                        }
+                        let d = self.t.script.add_swap_file(size, priority);
+                        self.swaps.insert(path.clone(), d);
+                        d
+                    }
+                };
+                let p = self.any_proc(line)?;
+                self.push(line, p, Op::Swapon { device });
+            }
+            StmtKind::Swapoff { path } => {
+                let Expr::Str(path, _) = path else {
+                    return unsupported(line, "a swap file path that is not a string");
+                };
+                let Some(&device) = self.swaps.get(path) else {
+                    return unsupported(line, "swapoff of a path no earlier swapon of the scenario named");
+                };
+                let p = self.any_proc(line)?;
+                self.push(line, p, Op::Swapoff { device });
+            }
+            StmtKind::Swaps => {
+                let p = self.any_proc(line)?;
+                self.push(line, p, Op::Swaps);
             }
             StmtKind::Exec { .. }
             | StmtKind::Free

@@ -187,6 +187,25 @@ fn check_a_truncation_that_splits_a_large_folio() {
     assert!(out.ends_with("7 steps, 0 differences\n"), "{out}");
 }
 
+/// Swap mid-run (examples/check/swap.mm): the host side makes a real swap file, the steps
+/// activate it, page out to it, fork, swap in and deactivate it, and the model agrees on
+/// every step (smaps' Swap lines, mincore, /proc/swaps with its Used column).
+#[test]
+fn check_runs_swap_statements_on_the_host() {
+    if !host_supported() {
+        return;
+    }
+    if !rustix::process::geteuid().is_root() {
+        hostreq::skip("`mmsim check` with swap files", "making a swap file active needs root");
+        return;
+    }
+    let o = mmsim().arg("check").arg(examples().join("check/swap.mm")).output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.ends_with("21 steps, 0 differences\n"), "{out}");
+    assert!(out.contains("swap.mm:12: [same] p0 Swapon"), "{out}");
+}
+
 #[test]
 fn check_reports_what_it_cannot_run_on_the_host() {
     let path = scenario("uncheckable.mm", "process A\np = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nq = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmunmap(p, 4K)\nmunmap(p + q, 4K)\n");

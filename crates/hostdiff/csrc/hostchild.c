@@ -30,6 +30,8 @@
  *     mmsim-hostchild 1
  *     files N             then N lines: SIZE
  *     opens M             then M lines: FILE MODE   (MODE is r, w or rw)
+ *     swaps S             then S lines: FLAGS PATH  (swap files made by the
+ *                         caller with mkswap; FLAGS as swapon(2) takes them)
  *     steps K             then K lines: PROC SAVE KIND ARGS...
  *
  * SAVE is '-' or the index of a result slot in the shared page that receives
@@ -50,6 +52,8 @@
  *     pagemap ADDR PAGES   (pread of /proc/self/pagemap, at most 8192 pages)
  *     setrlimit RESOURCE VALUE  (the soft limit; the hard one stays)
  *     dropcaps             (capset to an empty set)
+ *     swapon DEV  swapoff DEV  (swapon(2)/swapoff(2) of swap file DEV)
+ *     swaps                (the text of /proc/swaps)
  *
  * Output protocol: records, each a header line of space-separated words,
  * numbers in decimal.  `C N` is followed by N raw bytes that are appended to
@@ -125,6 +129,7 @@
 #define SCRIPT_MAX (4u << 20) /* bytes of script text */
 #define IOBUF_SIZE 65536u     /* chunk size; also the kernel-copy limit */
 #define MAX_OPENS 256
+#define MAX_SWAPS 32 /* swap files of one run */
 #define SYNC_SLOTS 504 /* result slots in the shared page */
 #define STACK_PREGROW (256u << 10)
 #define EXEC_FD 9 /* the fd process 0 is executed from */
@@ -153,6 +158,7 @@ enum kind {
     K_FORK, K_EXIT, K_MAPS, K_SMAPS, K_FTRUNCATE,
     K_MREMAP, K_MADVISE, K_MLOCK, K_MUNLOCK, K_MLOCKALL, K_MUNLOCKALL,
     K_MINCORE, K_MSYNC, K_PAGEMAP, K_STATUS, K_SETRLIMIT, K_DROPCAPS,
+    K_SWAPON, K_SWAPOFF, K_SWAPS,
 };
 
 struct addr {
@@ -180,6 +186,9 @@ static unsigned char g_fill[IOBUF_SIZE]; /* kwrite's source bytes */
 static char g_line[1024];                /* one header line */
 static char g_path[4096];
 static int g_fds[MAX_OPENS];
+static char g_swap_path[MAX_SWAPS][256];
+static int g_swap_flags[MAX_SWAPS];
+static uint64_t g_nswaps;
 static struct sync_page *g_sync;
 
 /* Fault recovery for user accesses. */
@@ -526,6 +535,13 @@ static void parse_step(const char **cur, struct step *st)
         st->len = parse_u64(cur);
     } else if (word_is(w, n, "dropcaps")) {
         st->kind = K_DROPCAPS;
+    } else if (word_is(w, n, "swapon") || word_is(w, n, "swapoff")) {
+        st->kind = n == 6 ? K_SWAPON : K_SWAPOFF;
+        st->len = parse_u64(cur);
+        if (st->len >= g_nswaps)
+            fail("script: swap step of an unknown swap file", NULL);
+    } else if (word_is(w, n, "swaps")) {
+        st->kind = K_SWAPS;
     } else if (word_is(w, n, "ftruncate")) {
         st->kind = K_FTRUNCATE;
         uint64_t slot = parse_u64(cur);
@@ -1019,6 +1035,21 @@ static uint64_t parse_header(const char **cur, int open_files, uint64_t *files)
         if (g_fds[i] < 0)
             fail_errno(g_path);
     }
+    expect_word(cur, "swaps");
+    g_nswaps = parse_u64(cur);
+    end_line(cur);
+    if (g_nswaps > MAX_SWAPS)
+        fail("script: too many swap files", NULL);
+    for (uint64_t i = 0; i < g_nswaps; i++) {
+        g_swap_flags[i] = (int)parse_u64(cur);
+        size_t wn;
+        const char *w = word(cur, &wn);
+        if (wn == 0 || wn >= sizeof g_swap_path[i])
+            fail("script: bad swap file path", NULL);
+        memcpy(g_swap_path[i], w, wn);
+        g_swap_path[i][wn] = 0;
+        end_line(cur);
+    }
     expect_word(cur, "steps");
     uint64_t nsteps = parse_u64(cur);
     end_line(cur);
@@ -1153,6 +1184,19 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             break;
         case K_STATUS:
             stream_proc("/proc/self/status");
+            emit_step("text", i);
+            break;
+        case K_SWAPON:
+        case K_SWAPOFF:
+            r = st.kind == K_SWAPON
+                    ? syscall(SYS_swapon, g_swap_path[st.len], g_swap_flags[st.len])
+                    : syscall(SYS_swapoff, g_swap_path[st.len]);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_SWAPS:
+            stream_proc("/proc/swaps");
             emit_step("text", i);
             break;
         case K_SETRLIMIT:

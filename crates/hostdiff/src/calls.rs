@@ -57,7 +57,10 @@ pub(crate) fn call_of_op(op: &Op, resolve: impl Fn(Addr) -> u64) -> Option<Call>
         | Op::Pagemap { .. }
         | Op::Status
         | Op::Setrlimit { .. }
-        | Op::DropCaps => return None,
+        | Op::DropCaps
+        | Op::Swapon { .. }
+        | Op::Swapoff { .. }
+        | Op::Swaps => return None,
     };
     Some(call)
 }
@@ -224,7 +227,7 @@ mod tests {
             }
         }
         let slots = vec![None; script.steps.len()];
-        let text = crate::protocol::encode(&script, &slots);
+        let text = crate::protocol::encode(&script, &slots, &[]);
         let mut cmd = std::process::Command::new(child);
         cmd.arg("calls").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
         let mut proc = cmd.spawn().expect("start the host child");

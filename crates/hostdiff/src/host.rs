@@ -265,6 +265,18 @@ pub enum Op {
     },
     /// The process drops every capability (`capset` to an empty set).
     DropCaps,
+    /// `swapon(2)` of swap file `device` ([`HostScript::swap_files`]), with its priority.
+    Swapon {
+        /// An index into [`HostScript::swap_files`].
+        device: usize,
+    },
+    /// `swapoff(2)` of swap file `device`: every page on it is brought back first.
+    Swapoff {
+        /// An index into [`HostScript::swap_files`].
+        device: usize,
+    },
+    /// The text of `/proc/swaps`.
+    Swaps,
 }
 
 /// The longest [`Op::Mincore`] range: one vector byte per page of the harness's buffer.
@@ -305,7 +317,10 @@ impl Op {
             | Op::Mlockall { .. }
             | Op::Munlockall
             | Op::Setrlimit { .. }
-            | Op::DropCaps => vec![],
+            | Op::DropCaps
+            | Op::Swapon { .. }
+            | Op::Swapoff { .. }
+            | Op::Swaps => vec![],
         }
     }
 }
@@ -360,7 +375,27 @@ pub struct HostScript {
     /// Create the files on tmpfs (in a directory under `/dev/shm`) instead of the temporary
     /// directory's disk.
     pub tmpfs: bool,
+    /// Swap files to make (as mkswap makes them) for [`Op::Swapon`], numbered by index. A
+    /// script with any needs root; see [`run_on_host`].
+    pub swap_files: Vec<SwapFileSpec>,
 }
+
+/// A swap file a script activates with [`Op::Swapon`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SwapFileSpec {
+    /// Its size in bytes, the header page included; at least [`MIN_SWAP_FILE_SIZE`], at
+    /// most [`MAX_SWAP_FILE_SIZE`].
+    pub size: u64,
+    /// The priority swapon gives it (0 to 32767), or none for the kernel's next default.
+    pub priority: Option<i32>,
+}
+
+/// The smallest swap file: mkswap wants ten pages.
+pub const MIN_SWAP_FILE_SIZE: u64 = 10 * 4096;
+/// The largest swap file a script may make (it is written out in full on the host's disk).
+pub const MAX_SWAP_FILE_SIZE: u64 = 1 << 30;
+/// The most swap files of one script (as in the C program).
+pub const MAX_SWAP_FILES: usize = 32;
 
 impl HostScript {
     /// Returns an empty script.
@@ -378,6 +413,12 @@ impl HostScript {
     pub fn open(&mut self, file: usize, mode: OpenMode) -> usize {
         self.opens.push(OpenSpec { file, mode });
         self.opens.len() - 1
+    }
+
+    /// Adds a swap file of `size` bytes with `priority` and returns its number.
+    pub fn add_swap_file(&mut self, size: u64, priority: Option<i32>) -> usize {
+        self.swap_files.push(SwapFileSpec { size, priority });
+        self.swap_files.len() - 1
     }
 
     /// Adds a step and returns its index (for [`Addr::Result`]).
@@ -446,6 +487,9 @@ pub struct HostInit {
     pub sync_page: u64,
     /// The created files, by number.
     pub files: Vec<HostFile>,
+    /// The paths of the swap files made for [`HostScript::swap_files`], by number: a model
+    /// activates its devices under the same names, so that `/proc/swaps` reads the same.
+    pub swap_files: Vec<String>,
 }
 
 /// The identity of a created file, as `/proc/PID/maps` shows it.
@@ -587,7 +631,9 @@ pub fn run_on_host(script: &HostScript) -> Result<HostRun, HostError> {
 /// run is killed and [`HostError::Timeout`] returned.
 pub fn run_on_host_with_timeout(script: &HostScript, timeout: Duration) -> Result<HostRun, HostError> {
     let slots = plan(script)?;
-    let input = protocol::encode(script, &slots);
+    // The swap files' paths are not known yet: placeholders of the longest length.
+    let placeholders = vec![crate::swapfile::longest_swap_path(); script.swap_files.len()];
+    let input = protocol::encode(script, &slots, &placeholders);
     if input.len() > MAX_SCRIPT_BYTES {
         return Err(HostError::InvalidScript(format!(
             "the encoded script has {} bytes, more than the host child's {MAX_SCRIPT_BYTES}",
@@ -600,10 +646,19 @@ pub fn run_on_host_with_timeout(script: &HostScript, timeout: Duration) -> Resul
     let mut builder = tempfile::Builder::new();
     builder.prefix("mmsim-host");
     let dir = if script.tmpfs { builder.tempdir_in("/dev/shm")? } else { builder.tempdir()? };
-    // Kept apart from any host swap file another test has active (see swapfile.rs).
-    let _lock = crate::swapfile::shared_lock();
+    // Kept apart from any host swap file another test has active (see swapfile.rs); a
+    // script with swap files of its own holds the lock alone while they exist.
+    let swaps = match script.swap_files.is_empty() {
+        true => None,
+        false => Some(crate::swapfile::ScriptSwaps::make(&script.swap_files).map_err(HostError::Unsupported)?),
+    };
+    let _lock = if swaps.is_none() { crate::swapfile::shared_lock() } else { None };
+    let paths = swaps.as_ref().map(|s| s.paths.clone()).unwrap_or_default();
+    let input = protocol::encode(script, &slots, &paths);
     let raw = run_child(&child, dir.path(), input.into_bytes(), timeout)?;
-    interpret(raw, script.steps.len())
+    let mut run = interpret(raw, script.steps.len())?;
+    run.init.swap_files = paths;
+    Ok(run)
 }
 
 /// Checks `script` and assigns a shared result slot to every step whose
@@ -624,6 +679,23 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
                 "file {i} has {} bytes, more than {MAX_FILE_SIZE}",
                 file.size
             )));
+        }
+    }
+    if script.swap_files.len() > MAX_SWAP_FILES {
+        return Err(HostError::InvalidScript(format!(
+            "{} swap files, more than {MAX_SWAP_FILES}",
+            script.swap_files.len()
+        )));
+    }
+    for (i, swap) in script.swap_files.iter().enumerate() {
+        if !(MIN_SWAP_FILE_SIZE..=MAX_SWAP_FILE_SIZE).contains(&swap.size) {
+            return Err(HostError::InvalidScript(format!(
+                "swap file {i} has {} bytes, not between {MIN_SWAP_FILE_SIZE} and {MAX_SWAP_FILE_SIZE}",
+                swap.size
+            )));
+        }
+        if swap.priority.is_some_and(|p| !(0..=32767).contains(&p)) {
+            return Err(HostError::InvalidScript(format!("swap file {i} has a priority outside 0..=32767")));
         }
     }
     for (i, open) in script.opens.iter().enumerate() {
@@ -664,6 +736,9 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
         match step.op {
             Op::Mmap { fd: Fd::Slot(s), .. } | Op::Ftruncate { fd: s, .. } if s >= script.opens.len() => {
                 return Err(bad(format!("fd slot {s} does not exist ({} opens)", script.opens.len())));
+            }
+            Op::Swapon { device } | Op::Swapoff { device } if device >= script.swap_files.len() => {
+                return Err(bad(format!("swap file {device} does not exist ({})", script.swap_files.len())));
             }
             Op::Load { len, .. } => check_len(len, MAX_USER_ACCESS, "a load")?,
             Op::Store { len, .. } => check_len(len, MAX_USER_ACCESS, "a store")?,

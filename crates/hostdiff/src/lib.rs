@@ -50,7 +50,7 @@ pub mod swapfile;
 
 pub use host::{
     file_byte, host_child_path, is_supported, run_on_host, run_on_host_with_timeout, support, Addr, Fd, FileSpec,
-    HostError, HostFile, HostInit, HostRun, HostScript, Op, OpenMode, OpenSpec, Outcome, Step, DEFAULT_TIMEOUT,
-    MAX_FILE_SIZE, MAX_KERNEL_COPY, MAX_LIVE_RESULTS, MAX_MINCORE_LEN, MAX_OPENS, MAX_PAGEMAP_PAGES, MAX_PROCESSES,
-    MAX_STEPS, MAX_USER_ACCESS, NO_VALUE_BASE,
+    HostError, HostFile, HostInit, HostRun, HostScript, Op, OpenMode, OpenSpec, Outcome, Step, SwapFileSpec,
+    DEFAULT_TIMEOUT, MAX_FILE_SIZE, MAX_KERNEL_COPY, MAX_LIVE_RESULTS, MAX_MINCORE_LEN, MAX_OPENS, MAX_PAGEMAP_PAGES,
+    MAX_PROCESSES, MAX_STEPS, MAX_SWAP_FILES, MAX_SWAP_FILE_SIZE, MAX_USER_ACCESS, MIN_SWAP_FILE_SIZE, NO_VALUE_BASE,
 };

@@ -187,6 +187,14 @@ fn rlimit_of(resource: u32) -> Option<mm::Rlimit> {
     }
 }
 
+/// Swap file `device` of the script and the path the host made it at.
+fn swap_file(script: &HostScript, init: &HostInit, device: usize) -> Result<(crate::SwapFileSpec, String), String> {
+    match (script.swap_files.get(device), init.swap_files.get(device)) {
+        (Some(spec), Some(path)) => Ok((*spec, path.clone())),
+        _ => Err(format!("swap file {device}: the host run made no such file")),
+    }
+}
+
 /// Runs every step on the model; returns outcomes in the host's terms.
 pub fn run_on_model(script: &HostScript, init: &HostInit) -> Result<Vec<Outcome>, String> {
     run_on_model_with(script, init, &|_| Ok(()))
@@ -304,6 +312,16 @@ pub fn run_on_model_with(
                 None => return Err(format!("step {i}: resource {resource} is not modelled")),
             },
             Op::DropCaps => val(k.drop_capabilities(pid)),
+            Op::Swapon { device } => {
+                let (spec, path) = swap_file(script, init, *device)?;
+                let spec = mm::swap::SwapSpec { path, size: spec.size, priority: spec.priority, partition: false };
+                val(k.swapon(&spec).map(|()| 0))
+            }
+            Op::Swapoff { device } => {
+                let (_, path) = swap_file(script, init, *device)?;
+                val(k.swapoff(&path).map(|()| 0))
+            }
+            Op::Swaps => Outcome::Text(procfs::swaps(k)),
         };
         outcomes.push(out);
     }

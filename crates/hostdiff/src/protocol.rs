@@ -14,7 +14,8 @@ use crate::host::{Addr, Fd, HostFile, HostInit, HostScript, Op, OpenMode, Outcom
 
 /// Returns the script text for `script`; `slots[i]` is the shared result slot
 /// that step `i` fills (every step referenced by an [`Addr::Result`] has one).
-pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>]) -> String {
+/// `swap_paths[i]` is where swap file `i` was made.
+pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>], swap_paths: &[String]) -> String {
     let mut out = String::new();
     // `write!` to a String cannot fail.
     let _ = writeln!(out, "mmsim-hostchild 1");
@@ -30,6 +31,12 @@ pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>]) -> String {
             OpenMode::ReadWrite => "rw",
         };
         let _ = writeln!(out, "{} {mode}", open.file);
+    }
+    let _ = writeln!(out, "swaps {}", script.swap_files.len());
+    for (spec, path) in script.swap_files.iter().zip(swap_paths) {
+        // swapon(2)'s flags: SWAP_FLAG_PREFER and the priority, or nothing for the default.
+        let flags = spec.priority.map_or(0, |p| 0x8000 | (p as u32 & 0x7fff));
+        let _ = writeln!(out, "{flags} {path}");
     }
     let _ = writeln!(out, "steps {}", script.steps.len());
     let addr = |a: Addr| match a {
@@ -81,6 +88,9 @@ pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>]) -> String {
             Op::Status => write!(out, "status"),
             Op::Setrlimit { resource, value } => write!(out, "setrlimit {resource} {value}"),
             Op::DropCaps => write!(out, "dropcaps"),
+            Op::Swapon { device } => write!(out, "swapon {device}"),
+            Op::Swapoff { device } => write!(out, "swapoff {device}"),
+            Op::Swaps => write!(out, "swaps"),
         };
         out.push('\n');
     }
@@ -209,6 +219,7 @@ fn parse_into(bytes: &[u8], parsed: &mut Parsed) -> Result<(), String> {
                         stack_rlimit,
                         sync_page,
                         files: b.files,
+                        swap_files: Vec::new(),
                     });
                 }
                 _ => return Err(format!("unexpected record in the init block: {line:?}")),
@@ -293,11 +304,12 @@ mod tests {
                 Step { proc: 0, op: Op::Load { addr: Addr::Result { op: 0, offset: -4 }, len: 8 } },
             ],
             tmpfs: false,
+            swap_files: vec![crate::SwapFileSpec { size: 40960, priority: Some(5) }],
         };
-        let text = encode(&script, &[Some(3), None]);
+        let text = encode(&script, &[Some(3), None], &["/s0".to_string()]);
         assert_eq!(
             text,
-            "mmsim-hostchild 1\nfiles 1\n5\nopens 1\n0 rw\nsteps 2\n\
+            "mmsim-hostchild 1\nfiles 1\n5\nopens 1\n0 rw\nswaps 1\n32773 /s0\nsteps 2\n\
              0 3 mmap a0 4096 1 2 o0 0\n0 - load r3:-4 8\n"
         );
     }

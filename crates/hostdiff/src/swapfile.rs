@@ -13,9 +13,15 @@
 //! The swap file is made as `mkswap` makes it, activated with priority 32767 (so it is
 //! the one used even if the machine has other swap), and removed with `swapoff` when the
 //! [`HostSwap`] is dropped, also when a test fails.
+//!
+//! A script can also bring swap files of its own ([`crate::HostScript::swap_files`]), which
+//! its steps activate and deactivate in the middle of the run ([`crate::Op::Swapon`]):
+//! [`ScriptSwaps`] makes them before the run, holds the lock exclusively while they exist,
+//! and deactivates and removes them after it, whatever the run did.
 
 use mm::swap::SwapSpec;
 use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -132,6 +138,73 @@ impl HostSwap {
             k.swapon(&filler).map_err(|e| e.to_string())?;
         }
         k.swapon(&self.spec).map_err(|e| e.to_string())
+    }
+}
+
+/// The swap files of one script's run: made with mkswap (not active), removed on drop.
+#[derive(Debug)]
+pub(crate) struct ScriptSwaps {
+    /// Their paths, by number.
+    pub paths: Vec<String>,
+    _lock: File,
+}
+
+/// The longest path [`ScriptSwaps::make`] gives a swap file.
+pub(crate) fn longest_swap_path() -> String {
+    script_swap_path(u32::MAX, u64::MAX)
+}
+
+fn script_swap_path(pid: u32, n: u64) -> String {
+    // /var/tmp is on a disk (swapon refuses files on tmpfs) and kept across reboots.
+    format!("/var/tmp/mmsim-script-{pid}-{n}.swap")
+}
+
+impl ScriptSwaps {
+    /// Makes the swap files `specs` asks for, with the lock held exclusively. Needs root and
+    /// `mkswap`; the reason otherwise.
+    pub(crate) fn make(specs: &[crate::SwapFileSpec]) -> Result<ScriptSwaps, String> {
+        if !rustix::process::geteuid().is_root() {
+            return Err("a script with swap files needs root".into());
+        }
+        let lock = open_lock().map_err(|e| format!("{LOCK_PATH}: {e}"))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).map_err(|e| format!("flock: {e}"))?;
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let mut this = ScriptSwaps { paths: Vec::new(), _lock: lock };
+        for spec in specs {
+            let path = script_swap_path(std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+            this.paths.push(path.clone());
+            // swapon refuses files with holes: the zeros are written.
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| format!("{path}: {e}"))?;
+            let mut left = spec.size;
+            let zeros = vec![0u8; 1 << 20];
+            let mut w = std::io::BufWriter::new(file);
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                std::io::Write::write_all(&mut w, &zeros[..n]).map_err(|e| format!("{path}: {e}"))?;
+                left -= n as u64;
+            }
+            std::io::Write::flush(&mut w).map_err(|e| format!("{path}: {e}"))?;
+            let out = Command::new("mkswap").arg(&path).output().map_err(|e| format!("mkswap: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("mkswap {path}: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            }
+        }
+        Ok(this)
+    }
+}
+
+impl Drop for ScriptSwaps {
+    fn drop(&mut self) {
+        for path in &self.paths {
+            // Still active if the run stopped before its swapoff step; an error otherwise.
+            let _ = Command::new("swapoff").arg(path).stderr(std::process::Stdio::null()).status();
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

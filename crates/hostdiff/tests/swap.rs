@@ -178,3 +178,72 @@ fn tmpfs_file_pages_to_swap_and_back() {
     s.views_on(0, p, 8);
     check("tmpfs file pages to swap and back", s);
 }
+
+/// A script that brings its own swap files: activated mid-run by a step (before it,
+/// MADV_PAGEOUT of anonymous memory has nowhere to go), used, and deactivated by another
+/// step, which brings every page back. The host run makes the files and removes them; the
+/// model activates devices of the same names, so `/proc/swaps` reads the same; both agree
+/// step by step, and the host really swapped (its `/proc/swaps` showed slots in use).
+#[test]
+fn swap_files_of_the_script_activated_mid_run() {
+    let name = "swap files of the script";
+    if hostreq::need(name, hostdiff::support()).is_none() {
+        return;
+    }
+    let mut s = Script::new();
+    let first = s.s.add_swap_file(SWAP_SIZE, None);
+    let second = s.s.add_swap_file(64 * P, Some(7));
+    let m = s.anon(8, PROT_READ | PROT_WRITE);
+    s.store_on(0, m, 0, 8, 0x11);
+    s.madvise_on(0, m, 0, 2, MADV_PAGEOUT);
+    s.views_on(0, m, 8);
+    s.op(Op::Swapon { device: first });
+    s.op(Op::Swapon { device: second });
+    // Twice: EBUSY.
+    s.op(Op::Swapon { device: second });
+    s.madvise_on(0, m, 0, 6, MADV_PAGEOUT);
+    let used = s.op(Op::Swaps);
+    s.views_on(0, m, 8);
+    s.op(Op::Load { addr: at(m, 1), len: 8 });
+    s.op(Op::Swapoff { device: second });
+    s.views_on(0, m, 8);
+    s.op(Op::Swapoff { device: first });
+    s.op(Op::Swapoff { device: first });
+    let after = s.op(Op::Swaps);
+    s.views_on(0, m, 8);
+    s.op(Op::Load { addr: at(m, 0), len: 8 * P });
+    let script = s.s;
+    for attempt in 1..=3 {
+        let host = match hostdiff::run_on_host(&script) {
+            Ok(h) => h,
+            // Not root, or no mkswap: a skip, or a failure under MMSIM_REQUIRE_HOST=1.
+            Err(hostdiff::HostError::Unsupported(why)) => {
+                hostreq::need::<()>(name, Err(why));
+                return;
+            }
+            Err(e) => panic!("{name}: host run failed: {e}"),
+        };
+        let model = hostdiff::model::run_on_model(&script, &host.init)
+            .unwrap_or_else(|e| panic!("{name}: model run failed: {e}"));
+        let report: Vec<String> =
+            compare(&script, &host, &model).iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+        if !report.is_empty() && attempt < 3 {
+            eprintln!("{name}: differs, running again (another program may have used the swap files)");
+            continue;
+        }
+        assert!(report.is_empty(), "{name}: {} mismatches:\n{}", report.len(), report.join("\n"));
+        let text = |i: usize| match &host.outcomes[i] {
+            hostdiff::Outcome::Text(t) => t.clone(),
+            o => panic!("{name}: step {i} gave {o:?}"),
+        };
+        // The second file has the higher priority: the six pages went there.
+        let line = text(used).lines().find(|l| l.starts_with(&host.init.swap_files[second])).map(String::from);
+        let used_kb = line.as_deref().and_then(|l| l.split_whitespace().nth(3)).and_then(|u| u.parse::<u64>().ok());
+        assert_eq!(used_kb, Some(24), "{name}: {}", text(used));
+        assert_eq!(text(after).lines().count(), 1, "{name}: swap left active: {}", text(after));
+        for path in &host.init.swap_files {
+            assert!(!std::path::Path::new(path).exists(), "{name}: {path} was not removed");
+        }
+        return;
+    }
+}
