@@ -109,6 +109,7 @@ pub fn check_kernel(k: &Kernel) {
                 meta.owner == Owner::Anon && meta.flags.contains(PageFlags::SWAPBACKED),
                 "pfn {pfn:#x}: waiting to become lazily free but not a swap-backed anonymous page"
             );
+            assert!(k.m.lazyfree_batched.contains_key(&pfn), "pfn {pfn:#x}: waiting to become lazily free in no batch");
         }
         if meta.flags.contains(PageFlags::ACTIVATE_BATCHED) {
             assert!(k.m.lru_activate.contains(pfn), "pfn {pfn:#x}: marked for activation but in no activate batch");

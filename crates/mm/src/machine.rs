@@ -121,6 +121,11 @@ pub struct Machine {
     /// from a read that the recording machine's MADV_PAGEOUT or MADV_COLD skipped pages
     /// so held ([`crate::Kernel::observe_batched_elsewhere`]). The next madvise empties it.
     pub(crate) batched_elsewhere: std::collections::BTreeSet<Pfn>,
+    /// The pages [`crate::frame::PageFlags::LAZYFREE_BATCHED`] marks, each with the address
+    /// space that freed it: its move waits in the batch of that process's CPU, and a drain
+    /// that process makes ([`crate::Kernel::lru_add_drain_of`]) completes it. (A freed
+    /// frame loses the flag; its entry is then ignored.)
+    pub(crate) lazyfree_batched: std::collections::BTreeMap<Pfn, crate::mm_table::MmId>,
     next_anon_vma: u64,
     next_ino: u64,
     /// SysV shared memory segments (the IPC namespace's).
@@ -164,6 +169,7 @@ impl Machine {
             kalloc,
             mlock_fbatch: Default::default(),
             batched_elsewhere: Default::default(),
+            lazyfree_batched: Default::default(),
             lru_activate: Default::default(),
             next_anon_vma: 0,
             next_ino: 1000,
@@ -383,7 +389,12 @@ impl Machine {
             self.frames.zero_from(pfn, valid as usize);
         }
         let page = self.frames.page(pfn);
-        self.file_mut(file).write_back(index, &page);
+        let f = self.file_mut(file);
+        f.write_back(index, &page);
+        // PG_readahead is PG_reclaim's bit, which the end of a folio's writeback clears
+        // (measured: a page a read marked, written and fsync'ed, is mapped by fault-around
+        // afterwards; written only, it is still skipped).
+        f.ra_marks.remove(&index);
         self.frames.meta_mut(pfn).flags -= PageFlags::DIRTY;
     }
 

@@ -504,6 +504,33 @@ fn lazily_freed_pages_take_the_states_a_replay_observes() {
     finish(k, &[p]);
 }
 
+/// A lazily freed page seen still swap-backed waits in the batch of the CPU of the process
+/// that freed it: another process's drain leaves it waiting, the process's own (a
+/// MADV_COLD anywhere) completes the move.
+#[test]
+fn a_page_waiting_in_the_lazy_free_batch_moves_when_its_process_drains() {
+    use mm::reclaim::LazyFreeFate::SwapBacked;
+    let mut k = kernel(16 * MIB, 0);
+    let p = k.spawn_empty("p").unwrap();
+    let q = k.spawn_empty("q").unwrap();
+    let a = k.mmap(p, 0, 2 * P, RW, ANON, -1, 0).unwrap();
+    let b = k.mmap(q, 0, P, RW, ANON, -1, 0).unwrap();
+    fill(&mut k, p, a, 2);
+    fill(&mut k, q, b, 1);
+    k.madvise(p, a, 2 * P, MADV_FREE).unwrap();
+    k.observe_lazyfree(p, a, SwapBacked { referenced: false, dirty: false }).unwrap();
+    check_kernel(&k);
+    let lazy = |k: &Kernel| k.lazyfree_pages(p, a, a + 2 * P, true).unwrap();
+    assert_eq!(lazy(&k), vec![a + P]);
+    k.madvise(q, b, P, MADV_COLD).unwrap();
+    check_kernel(&k);
+    assert_eq!(lazy(&k), vec![a + P]);
+    k.madvise(p, a + P, P, MADV_COLD).unwrap();
+    check_kernel(&k);
+    assert_eq!(lazy(&k), vec![a, a + P]);
+    finish(k, &[p, q]);
+}
+
 /// A page MADV_FREE passed over (its folio locked by another task) is seen dirty and
 /// swap-backed: it is no longer lazily free, cannot move there later, and reclaim must
 /// swap it, not discard it: its bytes survive a MADV_PAGEOUT.

@@ -333,7 +333,8 @@ fn readahead_of_reads_as_mincore_shows_it() {
 /// The page readahead marks, as fault-around shows it (see tests/progs/readahead_marks.c):
 /// the mark goes where the window asked for places it, even past the end of the file; a
 /// read that failed with EFAULT still moved the readahead state's position; fault-around
-/// leaves the marked page unmapped. Strict: smaps shows each mapping's resident pages.
+/// leaves the marked page unmapped, unless the end of a writeback (an fsync) cleared the
+/// mark. Strict: smaps shows each mapping's resident pages.
 #[test]
 fn readahead_marks_as_fault_around_shows_them() {
     let dir = scratch("replay-real", "readahead_marks_as_fault_around_shows_them");

@@ -714,7 +714,7 @@ impl Kernel {
                 );
                 // populate_vma_page_range drains this CPU's LRU batches after its GUP
                 // (measured: pages MAP_POPULATE or mlock faulted in are unevictable at once).
-                self.m.lru_add_drain();
+                self.lru_add_drain_of(id);
                 r
             };
             if let Err(e) = r {

@@ -69,7 +69,7 @@ impl Kernel {
                     super::fault::Gup { write, force: false, madv_populate: true, pin_unshare: false },
                 );
                 // faultin_page_range drains this CPU's LRU batches when done.
-                self.m.lru_add_drain();
+                self.lru_add_drain_of(id);
                 r
             }
             _ => self.madvise_walk(id, start, end, advice),
@@ -126,7 +126,7 @@ impl Kernel {
                     return Err(Errno::EINVAL);
                 }
                 // madvise_cold and madvise_pageout drain this CPU's LRU batches first.
-                self.m.lru_add_drain();
+                self.lru_add_drain_of(id);
                 self.madvise_cold_or_pageout(id, v, start, end, advice == MADV_PAGEOUT);
                 return Ok(());
             }
@@ -209,7 +209,7 @@ impl Kernel {
     /// madvise_free_pte_range over `[start, end)` of a private anonymous VMA.
     fn madvise_free(&mut self, id: MmId, start: u64, end: u64) {
         // madvise_free_single_vma drains this CPU's LRU batches before its walk.
-        self.m.lru_add_drain();
+        self.lru_add_drain_of(id);
         // Swapped-out pages are simply dropped, slot and all.
         self.drop_swap_ptes(id, start, end);
         let pgd = self.mms[id].pgd;

@@ -9,6 +9,7 @@
 //! why mlock of a PROT_NONE mapping fails yet leaves it locked.
 
 use crate::flags::VmFlags;
+use crate::frame::{PageFlags, Pfn};
 use crate::kernel::{vm_stat_account, Cap, Kernel, Pid, Rlimit};
 use crate::layout::*;
 use crate::mm_table::MmId;
@@ -158,6 +159,24 @@ impl Kernel {
         self.m.lru_add_drain();
     }
 
+    /// lru_add_drain by a task of address space `id`: the simulated CPU's batches, and the
+    /// lazy-free moves of pages this address space freed that a replay found still waiting
+    /// in its CPU's batch ([`PageFlags::LAZYFREE_BATCHED`]): those pages become lazily free.
+    pub(crate) fn lru_add_drain_of(&mut self, id: MmId) {
+        self.m.lru_add_drain();
+        if self.m.lazyfree_batched.is_empty() {
+            return;
+        }
+        let mine: Vec<Pfn> =
+            self.m.lazyfree_batched.iter().filter(|&(_, &owner)| owner == id).map(|(&pfn, _)| pfn).collect();
+        for pfn in mine {
+            self.m.lazyfree_batched.remove(&pfn);
+            if self.m.frames.meta(pfn).flags.contains(PageFlags::LAZYFREE_BATCHED) {
+                self.folio_mark_lazyfree(pfn);
+            }
+        }
+    }
+
     /// mlock_fixup: one VMA's part gets `new_flags`; special, hugetlb and gate VMAs are left
     /// as they are. Pages already mapped there are mlocked or munlocked.
     fn mlock_fixup(
@@ -185,7 +204,7 @@ impl Kernel {
         if was != now {
             self.mlock_present_pages(id, start, end, now);
             // mlock_vma_pages_range ends by draining this CPU's LRU batches.
-            self.m.lru_add_drain();
+            self.lru_add_drain_of(id);
         }
         Ok(())
     }

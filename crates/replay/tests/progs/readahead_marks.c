@@ -5,7 +5,13 @@
  * fails with EFAULT still leaves the position it stopped at, so the next read is
  * sequential), a second read at 0 of a few pages, then a private mapping of the first 8
  * pages, faulted by a write(2) from it; mincore shows the page cache and smaps what the
- * fault mapped. Memory is touched only through system calls (a strict replay sees it). */
+ * fault mapped. Memory is touched only through system calls (a strict replay sees it).
+ *
+ * `rewritten`: a file written whole, synced and dropped from the page cache; a one-byte
+ * read at 0 caches pages 0-3 and marks page 1; the four pages are written again, with an
+ * fsync or not. The writeback clears the mark (PG_readahead is PG_reclaim's bit, which the
+ * end of writeback clears), so fault-around then maps page 1; without it, page 1 is left
+ * out (measured on 6.18). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +49,45 @@ static void one(int n, int pages, int first, int bad_first, int second) {
     unlink("marks.out");
 }
 
+static void rewritten(int n, int sync) {
+    static char page[4096], text[1 << 16];
+    char name[32];
+    snprintf(name, sizeof name, "marks%d.dat", n);
+    int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int sink = open("marks.out", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || sink < 0)
+        exit(1);
+    for (int i = 0; i < 16; i++)
+        pwrite(fd, page, sizeof page, i * 4096L);
+    fsync(fd);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    pread(fd, page, 1, 0);
+    for (int i = 0; i < 4; i++)
+        pwrite(fd, "rewritten", 9, i * 4096L);
+    if (sync)
+        fsync(fd);
+    char *q = mmap(0, 8 * 4096, PROT_READ, MAP_SHARED, fd, 0);
+    if (q == MAP_FAILED)
+        exit(1);
+    write(sink, q, 1);
+    int s = open("/proc/self/smaps", O_RDONLY);
+    while (read(s, text, sizeof text) > 0)
+        ;
+    close(s);
+    munmap(q, 8 * 4096);
+    close(sink);
+    close(fd);
+    unlink(name);
+    unlink("marks.out");
+}
+
 int main(void) {
     one(0, 16, 1, 0, 16384);
     one(1, 16, 1, 1, 16384);
     one(2, 16, 1, 0, 10240);
     one(3, 16, 0, 0, 16384);
     one(4, 32, 1, 0, 8192);
+    rewritten(5, 1);
+    rewritten(6, 0);
     return 0;
 }
