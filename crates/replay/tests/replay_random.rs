@@ -120,3 +120,30 @@ fn replay_clean(group: &str, seeds: &[(u64, u32)], features: Features) {
     assert!(failures.is_empty(), "{} of the logs did not replay clean:\n{}", failures.len(), failures.join("\n"));
     assert!(checks >= 100 * seeds.len() as u64, "only {checks} checks");
 }
+
+/// A plain `strace -f` log (ASLR on, strings cut at 32 bytes) of seed 2503 (250 steps),
+/// kept: its last maps read comes in three pieces, and the third begins with a line at the
+/// byte offset where the model's text, shorter before it, has the `[stack]` line, with the
+/// same permissions. Taken for the stack's line, it bound a stack top outside any draw,
+/// and every later placement failed. A line of a cut read now binds only where its size
+/// agrees with the model's line too. The program is rebuilt here as the recording built it
+/// (the log's execve names it `./rand2503`), in a directory whose path is as long as the
+/// recording's (`/work/wt-coord/target/tmp/replay-random/programs`), so that the model's
+/// maps text lines up with the log's as it did.
+#[test]
+fn a_cut_maps_read_whose_piece_lines_up_with_another_line() {
+    let recorded = "/work/wt-coord/target/tmp/replay-random/programs";
+    let prefix = "/tmp/mmsim-cut-maps-2503-";
+    let dir = std::path::PathBuf::from(format!("{prefix}{}", "x".repeat(recorded.len() - prefix.len())));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(_) = build_with(2503, 250, true, Features::default(), &dir) else { return };
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/rand2503_cut_maps.trace");
+    let trace = dir.join("rand2503.trace");
+    std::fs::copy(&kept, &trace).unwrap();
+    let report = replay_file(&trace, Mode::Verify);
+    let problems = problems(&report);
+    assert!(problems.is_empty(), "{}\n{}", report.summary(), problems.join("\n"));
+    assert!(report.passed >= 250, "{}", report.summary());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -520,6 +520,9 @@ impl Replayer {
         }
         for (model, start, end) in found {
             let end = match end {
+                // Offsets and permissions agree by chance, too (a text before that differs
+                // and has the same length): the mapping's size must agree as well.
+                CutEnd::Whole(e) if e.wrapping_sub(start) != model.end - model.start => continue,
                 CutEnd::Whole(e) => e,
                 // The mapping's size here, checked against the digits the log shows.
                 CutEnd::Prefix(digits) => {
