@@ -73,6 +73,25 @@ impl Kernel {
     /// brought along, with `o`'s readahead state updated. Copies nothing;
     /// [`Kernel::file_read`] reads the bytes. (A read asks for at most MAX_RW_COUNT bytes.)
     pub fn read_ahead(&mut self, o: OpenFileId, pos: u64, count: u64, got: u64) -> Option<()> {
+        self.read_ahead_into(o, pos, count, got, None)
+    }
+
+    /// [`Kernel::read_ahead`] of a read into `dest` (a task and its buffer): filemap_read
+    /// copies each batch of cached folios before it looks up the next, so the faults the
+    /// copy takes on the buffer come between the batches. A buffer in a mapping of the same
+    /// file thus reads pages in (measured: a read of pages 0-1 with only page 0 cached, into
+    /// a private mapping of the file's pages 1-2, caches the whole file by the mapping's
+    /// read-around and leaves no readahead mark; into anonymous memory, it caches pages 1-4
+    /// with page 2 marked). The buffer is faulted in here as the copy would (for writing),
+    /// batch by batch, up to where the copy stopped; the bytes are the caller's to copy.
+    pub fn read_ahead_into(
+        &mut self,
+        o: OpenFileId,
+        pos: u64,
+        count: u64,
+        got: u64,
+        dest: Option<(crate::Pid, u64)>,
+    ) -> Option<()> {
         let file = self.m.open_file(o).file;
         let f = self.m.file(file);
         let count = count.min(crate::ops::files::MAX_RW_COUNT as u64);
@@ -124,11 +143,27 @@ impl Kernel {
             if copied_end < batch_end || batch_end >= req_end {
                 break;
             }
+            if let Some((pid, buf)) = dest {
+                self.fault_in_copy_target(pid, buf.wrapping_add(at - pos), batch_end - at);
+            }
             at = batch_end;
         }
         // Even a read that copied nothing (EFAULT) leaves the position it stopped at.
         self.m.open_file_mut(o).ra.prev_pos = Some(copied_end);
         Some(())
+    }
+
+    /// The faults a kernel copy of `len` bytes into `pid`'s memory at `addr` takes, page by
+    /// page, without writing: up to the first that fails.
+    fn fault_in_copy_target(&mut self, pid: crate::Pid, addr: u64, len: u64) {
+        let end = addr.saturating_add(len);
+        let mut page = addr & !(PAGE_SIZE - 1);
+        while page < end {
+            if self.touch(pid, page.max(addr), crate::kernel::Access::Write).is_err() {
+                return;
+            }
+            page += PAGE_SIZE;
+        }
     }
 
     /// The device's largest readahead window, in pages.

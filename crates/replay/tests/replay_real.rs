@@ -334,7 +334,9 @@ fn readahead_of_reads_as_mincore_shows_it() {
 /// the mark goes where the window asked for places it, even past the end of the file; a
 /// read that failed with EFAULT still moved the readahead state's position; fault-around
 /// leaves the marked page unmapped, unless the end of a writeback (an fsync) cleared the
-/// mark. Strict: smaps shows each mapping's resident pages.
+/// mark; a read copies each batch of cached pages before it looks up the next, so a buffer
+/// in a mapping of the file faults pages in first. Strict: smaps shows each mapping's
+/// resident pages.
 #[test]
 fn readahead_marks_as_fault_around_shows_them() {
     let dir = scratch("replay-real", "readahead_marks_as_fault_around_shows_them");

@@ -22,7 +22,7 @@ pub fn access_ok(addr: u64, len: u64) -> bool {
 
 impl Kernel {
     /// Makes the page of `addr` accessible for `access`, faulting if needed; returns the frame.
-    fn touch(&mut self, pid: Pid, addr: u64, access: Access) -> Result<Pfn, super::fault::FaultError> {
+    pub(crate) fn touch(&mut self, pid: Pid, addr: u64, access: Access) -> Result<Pfn, super::fault::FaultError> {
         let id = self.mm_id(pid).map_err(|_| super::fault::FaultError::Segv(crate::SegvCode::MapErr))?;
         let va = page_floor(addr);
         if addr >= TASK_SIZE && !is_vsyscall(addr) && super::fault::canonical(addr) {

@@ -301,7 +301,7 @@ impl Kernel {
         let before = self.charging_as(pid);
         let count = len.min(MAX_RW_COUNT as u64);
         // Out of memory, readahead stops short; the read itself then says so.
-        let _ = self.read_ahead(o, of.pos, count, count);
+        let _ = self.read_ahead_into(o, of.pos, count, count, Some((pid, buf)));
         let data = self.file_read(of.file, of.pos, count);
         self.m.frames.memcgs.charge_to = before;
         let n = self.copy_to_user(pid, buf, &data?)?;

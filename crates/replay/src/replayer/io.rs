@@ -211,7 +211,7 @@ impl Replayer {
             _ => None,
         };
         if let (Some(at), Some(count)) = (at, c.arg_u64(2)) {
-            let _ = self.k.read_ahead(o, at, count, got);
+            let _ = self.k.read_ahead_into(o, at, count, got, c.arg_u64(1).map(|buf| (pid, buf)));
         }
     }
 
