@@ -339,7 +339,8 @@ impl Learned {
         for (at, b) in &self.unwritten {
             out.push(format!(
                 "bound the memory the call at line {at} made was not written (a maps read, or a call that needs \
-                 one VMA there, shows a merge only memory never written allows) from line {}",
+                 one VMA there, shows a merge only memory never written allows, or a call fails where only \
+                 memory never written keeps two VMAs apart) from line {}",
                 b.line
             ));
         }

@@ -308,9 +308,11 @@ impl Replayer {
             }
             "mremap" => {
                 let got = self.apply(pid, c);
-                if got.is_err() && c.ret.value().is_some() {
-                    if let (Some(old), Some(len)) = (c.arg_u64(0), c.arg_u64(1)) {
+                if let (Some(old), Some(len)) = (c.arg_u64(0), c.arg_u64(1)) {
+                    if got.is_err() && c.ret.value().is_some() {
                         self.learn_unwritten_from_span(tpid, line, old, old.saturating_add(len));
+                    } else if got.is_ok() && c.ret.errno() == Some("EFAULT") {
+                        self.learn_unwritten_from_merge(tpid, line, old, old.saturating_add(len));
                     }
                 }
                 self.learn_from_result(tpid, line, c, (0, 0), &got);

@@ -6,7 +6,11 @@
  * merges with the new neighbour, a copy of written memory (3) does not. Each reads its
  * maps. (4) A page made writable and never written, then made inaccessible with its
  * neighbours: the whole is one VMA again, which mremap (one VMA only) moves; no maps read
- * shows it, the call's success does. */
+ * shows it, the call's success does. (5) The other way: a mapping never written below one
+ * written; its upper pages made write-only merge into the written one (and share its
+ * anon_vma), then all of it made inaccessible: the never-written page stays a VMA of its
+ * own (it has no anon_vma; memory written would have taken its neighbour's), so mremap of
+ * the whole fails with EFAULT; the call's failure shows it. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
@@ -52,5 +56,14 @@ int main(void) {
     mprotect(s, 6 * 4096, PROT_NONE);
     if (mremap(s, 6 * 4096, 11 * 4096, MREMAP_MAYMOVE) == MAP_FAILED)
         return 2;
+    char *base = mmap(hole + (1 << 16), 7 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    char *a = mmap(base + 3 * 4096, 4 * 4096, PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    a[0] = 1;
+    a[4 * 4096 - 1] = 2;
+    char *b = mmap(base, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    mprotect(b + 4096, 2 * 4096, PROT_WRITE);
+    mprotect(b, 3 * 4096, PROT_NONE);
+    if (mremap(b, 3 * 4096, 12 * 4096, MREMAP_MAYMOVE) != MAP_FAILED)
+        return 3;
     return 0;
 }
