@@ -19,6 +19,14 @@
 //! not. (A fork drained the batch of freshly faulted anonymous pages in one probe but not
 //! that of a file page; the model's fork does not drain.) The model's tasks all run on
 //! one simulated CPU, so there is one batch of each kind.
+//!
+//! Two batches are kept per process instead, because a trace shows them drained by that
+//! process only (its child may run on the other CPU): the lazy-free moves of pages a replay
+//! found still waiting ([`crate::frame::PageFlags::LAZYFREE_BATCHED`]), and MADV_COLD's
+//! deactivations ([`crate::frame::PageFlags::DEACTIVATE_BATCHED`]): an active page waits
+//! there, still active, and the drain clears PG_active and PG_referenced, also a
+//! PG_referenced set after the call (measured: MADV_COLD, then a child's access, then the
+//! caller's mlock: the page reads unreferenced; without the drain it stays referenced).
 
 use crate::frame::Pfn;
 

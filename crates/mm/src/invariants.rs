@@ -111,6 +111,13 @@ pub fn check_kernel(k: &Kernel) {
             );
             assert!(k.m.lazyfree_batched.contains_key(&pfn), "pfn {pfn:#x}: waiting to become lazily free in no batch");
         }
+        if meta.flags.contains(PageFlags::DEACTIVATE_BATCHED) {
+            assert!(k.m.lru_deactivate.contains_key(&pfn), "pfn {pfn:#x}: marked for deactivation but in no batch");
+            assert!(
+                !meta.flags.contains(PageFlags::ACTIVATE_BATCHED),
+                "pfn {pfn:#x}: waiting in the activate and the deactivate batch at once"
+            );
+        }
         if meta.flags.contains(PageFlags::ACTIVATE_BATCHED) {
             assert!(k.m.lru_activate.contains(pfn), "pfn {pfn:#x}: marked for activation but in no activate batch");
         }

@@ -126,6 +126,10 @@ pub struct Machine {
     /// that process makes ([`crate::Kernel::lru_add_drain_of`]) completes it. (A freed
     /// frame loses the flag; its entry is then ignored.)
     pub(crate) lazyfree_batched: std::collections::BTreeMap<Pfn, crate::mm_table::MmId>,
+    /// The pages [`PageFlags::DEACTIVATE_BATCHED`] marks, each with the address space whose
+    /// MADV_COLD queued it: the batch is on that process's CPU, and its own drains
+    /// ([`crate::Kernel::lru_add_drain_of`]) empty it.
+    pub(crate) lru_deactivate: std::collections::BTreeMap<Pfn, crate::mm_table::MmId>,
     next_anon_vma: u64,
     next_ino: u64,
     /// SysV shared memory segments (the IPC namespace's).
@@ -170,6 +174,7 @@ impl Machine {
             mlock_fbatch: Default::default(),
             batched_elsewhere: Default::default(),
             lazyfree_batched: Default::default(),
+            lru_deactivate: Default::default(),
             lru_activate: Default::default(),
             next_anon_vma: 0,
             next_ino: 1000,
@@ -596,6 +601,30 @@ impl Machine {
             if m.flags.contains(PageFlags::MLOCKED) {
                 m.flags |= PageFlags::UNEVICTABLE;
                 m.flags -= PageFlags::ACTIVE;
+            }
+        }
+    }
+
+    /// Drains the deactivate batch of `owner`'s CPU (every one's for `None`): each page still
+    /// waiting, if active and evictable, loses PG_active and PG_referenced
+    /// (lru_deactivate_fn; measured: a page MADV_COLD queued, then referenced by a child's
+    /// access, reads unreferenced in smaps after the caller's next mlock drains the batch).
+    pub(crate) fn lru_deactivate_drain(&mut self, owner: Option<crate::mm_table::MmId>) {
+        if self.lru_deactivate.is_empty() {
+            return;
+        }
+        let due: Vec<Pfn> =
+            self.lru_deactivate.iter().filter(|&(_, &o)| owner.is_none_or(|w| w == o)).map(|(&p, _)| p).collect();
+        for pfn in due {
+            self.lru_deactivate.remove(&pfn);
+            let m = self.frames.meta_mut(pfn);
+            if !m.flags.contains(PageFlags::DEACTIVATE_BATCHED) {
+                continue;
+            }
+            m.flags -= PageFlags::DEACTIVATE_BATCHED;
+            if m.flags.contains(PageFlags::ACTIVE) && !m.flags.contains(PageFlags::UNEVICTABLE) {
+                m.flags -= PageFlags::ACTIVE | PageFlags::REFERENCED;
+                self.vmstat.pgdeactivate += 1;
             }
         }
     }

@@ -95,6 +95,15 @@ impl Kernel {
         let file = self.m.open_file(o).file;
         let f = self.m.file(file);
         let count = count.min(crate::ops::files::MAX_RW_COUNT as u64);
+        if f.kind == FileKind::Shmem && count > 0 {
+            // shmem_file_read_iter reads no ahead; it marks the pages it copies accessed
+            // (a hole reads as zeros, from no page of the object).
+            let end = pos.saturating_add(got.min(count)).min(f.size);
+            let prev = self.m.open_file(o).ra.prev_pos;
+            self.mark_read_accessed(file, pos, end, prev);
+            self.m.open_file_mut(o).ra.prev_pos = Some(end.max(pos));
+            return Some(());
+        }
         if f.kind != FileKind::Regular || count == 0 {
             return Some(());
         }
@@ -108,6 +117,7 @@ impl Kernel {
         // Where the copy stopped: the request's end, or short of it (EFAULT), after which
         // no more pages are looked up.
         let copied_end = pos.saturating_add(got.min(count)).min(req_end);
+        let prev_pos = self.m.open_file(o).ra.prev_pos;
         let mut at = pos;
         loop {
             let index = at >> PAGE_SHIFT;
@@ -140,6 +150,8 @@ impl Kernel {
                 self.async_readahead_at(o, file, marked, order, last_index.saturating_sub(marked))?;
             }
             let batch_end = ((last + 1) << PAGE_SHIFT).min(req_end);
+            // The copy marks each folio it reads from accessed.
+            self.mark_read_accessed(file, at, batch_end.min(copied_end), prev_pos);
             if copied_end < batch_end || batch_end >= req_end {
                 break;
             }
@@ -151,6 +163,33 @@ impl Kernel {
         // Even a read that copied nothing (EFAULT) leaves the position it stopped at.
         self.m.open_file_mut(o).ra.prev_pos = Some(copied_end);
         Some(())
+    }
+
+    /// filemap_read's marks: every folio of `file` the copy of `[start, end)` reads from is
+    /// accessed once (mark_page_accessed), except a first one the previous read through the
+    /// same open file ended in (`prev_pos`), which a read going on within one folio would
+    /// otherwise activate (measured, ext4: one read of four cached pages makes each
+    /// referenced, a second activates them; tmpfs the same, after writes that marked them).
+    fn mark_read_accessed(&mut self, file: FileId, start: u64, end: u64, prev_pos: Option<u64>) {
+        if start >= end {
+            return;
+        }
+        let folio_of = |k: &Kernel, i: u64| k.m.file(file).folio_of(i).0;
+        let skip = prev_pos
+            .filter(|&p| p > 0)
+            .map(|p| folio_of(self, (p - 1) >> PAGE_SHIFT))
+            .filter(|&f| f == folio_of(self, start >> PAGE_SHIFT));
+        let mut index = start >> PAGE_SHIFT;
+        let last = (end - 1) >> PAGE_SHIFT;
+        while index <= last {
+            let (first, order) = self.m.file(file).folio_of(index);
+            if Some(first) != skip {
+                if let Some(pfn) = self.m.file(file).cache.get(first) {
+                    self.m.mark_accessed(pfn);
+                }
+            }
+            index = first + (1u64 << order);
+        }
     }
 
     /// The faults a kernel copy of `len` bytes into `pid`'s memory at `addr` takes, page by

@@ -345,6 +345,26 @@ fn readahead_marks_as_fault_around_shows_them() {
     assert_clean("readahead_marks", &replay_file(&t, Mode::Strict), 20);
 }
 
+/// The page-cache pages read(2) and write(2) mark accessed, and MADV_COLD's deactivation
+/// waiting in its caller's CPU batch until that caller drains it, as smaps' Referenced shows
+/// them (see tests/progs/page_accessed.c). Strict.
+#[test]
+fn pages_reads_and_writes_mark_accessed() {
+    let dir = scratch("replay-real", "pages_reads_and_writes_mark_accessed");
+    let Some(exe) = compile("page_accessed", "page_accessed.c", &[], &dir) else { return };
+    let Some(t) = record("page_accessed", &[exe.to_str().unwrap()], true, &dir) else { return };
+    let report = replay_file(&t, Mode::Strict);
+    assert_clean("page_accessed", &report, 20);
+    // Predicted, not learned: no rule for what the trace cannot show (a MADV_COLD that
+    // skipped pages, an aging nothing in the trace did) may have been needed.
+    let learned: Vec<_> = report
+        .bindings
+        .iter()
+        .filter(|b| b.contains("still referenced after MADV_COLD") || b.contains("not referenced (their accessed"))
+        .collect();
+    assert!(learned.is_empty(), "{learned:?}");
+}
+
 /// Private writable memory never written, which a plain trace cannot tell from memory the
 /// program writes with plain stores (see tests/progs/unwritten.c): the replay assumes
 /// such memory written, and a maps read showing a merge only unwritten memory allows (a

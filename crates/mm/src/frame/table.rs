@@ -69,6 +69,10 @@ bitflags! {
         /// a read pin from another CPU (a tracer's) cannot reuse it and unshares it by a
         /// copy (see [`crate::reclaim::observed`]).
         const LAZYFREE_BATCHED = 1 << 12;
+        /// An active page MADV_COLD deactivates whose move waits in the deactivate batch of
+        /// the caller's CPU (off the LRU): the drain clears PG_active and PG_referenced,
+        /// whatever set PG_referenced meanwhile (see [`crate::folio_batch`]).
+        const DEACTIVATE_BATCHED = 1 << 13;
     }
 }
 

@@ -44,7 +44,7 @@ impl Kernel {
 
     /// Unmaps everything and frees every page table, the PGD included.
     pub(crate) fn exit_mmap(&mut self, id: MmId) {
-        self.m.lru_add_drain();
+        self.lru_add_drain_of(id);
         let starts: Vec<u64> = self.mms[id].vmas.iter().map(|v| v.start).collect();
         self.zap_range(id, 0, crate::layout::TASK_SIZE);
         for s in starts {

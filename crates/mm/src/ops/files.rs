@@ -216,6 +216,10 @@ impl Kernel {
         let data = &data[..data.len().min((EXT4_MAX_BYTES - offset) as usize).min(MAX_RW_COUNT)];
         let end = offset.checked_add(data.len() as u64).ok_or(Errno::EFBIG)?;
         self.m.file_mut(file).form_folios(offset, data.len() as u64, |f, i| f.page_cached(i));
+        // shmem_write_begin looks each page up for writing, which marks it accessed; ext4's
+        // write_begin does not (measured with kpageflags: a tmpfs page written once is
+        // referenced, twice active; an ext4 page written is neither).
+        let shmem = self.m.file(file).kind == FileKind::Shmem;
         let mut done = 0usize;
         while done < data.len() {
             let pos = offset + done as u64;
@@ -225,6 +229,9 @@ impl Kernel {
             let n = (PAGE_SIZE as usize - off).min(data.len() - done);
             self.m.frames.write(pfn, off, &data[done..done + n]);
             self.m.folio_mark_dirty(pfn);
+            if shmem {
+                self.m.mark_accessed(pfn);
+            }
             done += n;
         }
         let f = self.m.file_mut(file);

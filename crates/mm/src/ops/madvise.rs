@@ -248,6 +248,24 @@ impl Kernel {
 
     /// folio_mark_lazyfree's move of an anonymous page to the lazy-free (inactive file)
     /// list: no longer swap-backed, inactive, unreferenced. Mlocked pages stay.
+    /// folio_deactivate by a task of address space `id`: an active, evictable page on the
+    /// LRU goes into the deactivate batch of the task's CPU, which clears PG_active and
+    /// PG_referenced when it drains (its next MADV_COLD or MADV_PAGEOUT, a populate, an
+    /// mlock, its exit: [`Kernel::lru_add_drain_of`]), or when it fills.
+    fn folio_deactivate(&mut self, id: MmId, pfn: Pfn) {
+        let off_lru = PageFlags::ACTIVATE_BATCHED | PageFlags::DEACTIVATE_BATCHED | PageFlags::UNEVICTABLE;
+        let m = self.m.frames.meta_mut(pfn);
+        if !m.flags.contains(PageFlags::ACTIVE) || m.flags.intersects(off_lru) {
+            return;
+        }
+        m.flags |= PageFlags::DEACTIVATE_BATCHED;
+        self.m.lru_deactivate.insert(pfn, id);
+        let queued = self.m.lru_deactivate.values().filter(|&&o| o == id).count();
+        if queued >= crate::folio_batch::FOLIO_BATCH_SIZE {
+            self.m.lru_deactivate_drain(Some(id));
+        }
+    }
+
     pub(crate) fn folio_mark_lazyfree(&mut self, pfn: Pfn) {
         let m = self.m.frames.meta_mut(pfn);
         m.flags -= PageFlags::LAZYFREE_BATCHED;
@@ -306,10 +324,8 @@ impl Kernel {
             self.m.frames.meta_mut(pfn).flags -= PageFlags::REFERENCED;
             if pageout {
                 reclaim.push((va, pfn));
-            } else if self.m.frames.meta(pfn).flags.contains(PageFlags::ACTIVE) {
-                // folio_deactivate (the per-CPU batch taken as drained).
-                self.m.frames.meta_mut(pfn).flags -= PageFlags::ACTIVE;
-                self.m.vmstat.pgdeactivate += 1;
+            } else {
+                self.folio_deactivate(id, pfn);
             }
         }
         for (va, pfn) in reclaim {

@@ -156,6 +156,7 @@ impl Kernel {
     /// lru_add_drain on the simulated CPU: what a harness that drains its CPU's batches on
     /// purpose (hostdiff's drain page) does to the model.
     pub fn lru_add_drain(&mut self) {
+        self.m.lru_deactivate_drain(None);
         self.m.lru_add_drain();
     }
 
@@ -163,6 +164,7 @@ impl Kernel {
     /// lazy-free moves of pages this address space freed that a replay found still waiting
     /// in its CPU's batch ([`PageFlags::LAZYFREE_BATCHED`]): those pages become lazily free.
     pub(crate) fn lru_add_drain_of(&mut self, id: MmId) {
+        self.m.lru_deactivate_drain(Some(id));
         self.m.lru_add_drain();
         if self.m.lazyfree_batched.is_empty() {
             return;
