@@ -130,16 +130,19 @@ impl Replayer {
         if !self.procs.contains_key(&tpid) {
             return false;
         }
-        let Some(&(_, at)) = self
-            .assumed_writes
+        let Some((_, at)) = self.latest_assumed_write(start, end) else { return false };
+        self.learned.unwritten.insert(at, Bound { value: line, line });
+        true
+    }
+
+    /// The latest write the replay assumed in `[start, end)` that no run disproved yet: its
+    /// address and its line.
+    fn latest_assumed_write(&self, start: u64, end: u64) -> Option<(u64, u64)> {
+        self.assumed_writes
             .iter()
             .rev()
             .find(|&&(a, l)| start <= a && a < end && !self.learned.unwritten.contains_key(&l))
-        else {
-            return false;
-        };
-        self.learned.unwritten.insert(at, Bound { value: line, line });
-        true
+            .copied()
     }
 
     /// A call on `[start, end)` that the log shows succeed and the model refused because the
@@ -158,14 +161,7 @@ impl Replayer {
         if vmas.len() < 2 || !contiguous || vmas[0].start > start || vmas[vmas.len() - 1].end < end {
             return false;
         }
-        let Some(&(addr, at)) = self
-            .assumed_writes
-            .iter()
-            .rev()
-            .find(|&&(a, l)| start <= a && a < end && !self.learned.unwritten.contains_key(&l))
-        else {
-            return false;
-        };
+        let Some((addr, at)) = self.latest_assumed_write(start, end) else { return false };
         let as_if: Vec<Vma> =
             vmas.iter().map(|v| if v.start <= addr && addr < v.end { never_written(v) } else { v.clone() }).collect();
         if !as_if.windows(2).all(|w| can_merge(&w[0], &w[1])) {
