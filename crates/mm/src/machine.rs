@@ -613,10 +613,7 @@ impl Machine {
         if self.lru_deactivate.is_empty() {
             return;
         }
-        let due: Vec<Pfn> =
-            self.lru_deactivate.iter().filter(|&(_, &o)| owner.is_none_or(|w| w == o)).map(|(&p, _)| p).collect();
-        for pfn in due {
-            self.lru_deactivate.remove(&pfn);
+        for pfn in take_owned(&mut self.lru_deactivate, owner) {
             let m = self.frames.meta_mut(pfn);
             if !m.flags.contains(PageFlags::DEACTIVATE_BATCHED) {
                 continue;
@@ -674,4 +671,17 @@ impl Machine {
             _ => RssKind::File,
         }
     }
+}
+
+/// Takes out of a batch kept per address space (page → the address space that queued it)
+/// the pages `owner` queued (every page for `None`).
+pub(crate) fn take_owned(
+    batch: &mut BTreeMap<Pfn, crate::mm_table::MmId>,
+    owner: Option<crate::mm_table::MmId>,
+) -> Vec<Pfn> {
+    let due: Vec<Pfn> = batch.iter().filter(|&(_, &o)| owner.is_none_or(|w| w == o)).map(|(&p, _)| p).collect();
+    for pfn in &due {
+        batch.remove(pfn);
+    }
+    due
 }

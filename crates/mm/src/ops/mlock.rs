@@ -9,7 +9,7 @@
 //! why mlock of a PROT_NONE mapping fails yet leaves it locked.
 
 use crate::flags::VmFlags;
-use crate::frame::{PageFlags, Pfn};
+use crate::frame::PageFlags;
 use crate::kernel::{vm_stat_account, Cap, Kernel, Pid, Rlimit};
 use crate::layout::*;
 use crate::mm_table::MmId;
@@ -166,13 +166,7 @@ impl Kernel {
     pub(crate) fn lru_add_drain_of(&mut self, id: MmId) {
         self.m.lru_deactivate_drain(Some(id));
         self.m.lru_add_drain();
-        if self.m.lazyfree_batched.is_empty() {
-            return;
-        }
-        let mine: Vec<Pfn> =
-            self.m.lazyfree_batched.iter().filter(|&(_, &owner)| owner == id).map(|(&pfn, _)| pfn).collect();
-        for pfn in mine {
-            self.m.lazyfree_batched.remove(&pfn);
+        for pfn in crate::machine::take_owned(&mut self.m.lazyfree_batched, Some(id)) {
             if self.m.frames.meta(pfn).flags.contains(PageFlags::LAZYFREE_BATCHED) {
                 self.folio_mark_lazyfree(pfn);
             }
