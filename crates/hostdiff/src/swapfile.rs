@@ -82,10 +82,6 @@ impl HostSwap {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));
-        // swapon refuses files with holes: write the zeros.
-        std::fs::write(&path, vec![0u8; size as usize]).map_err(|e| format!("{}: {e}", path.display()))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(|e| e.to_string())?;
         let spec = SwapSpec {
             path: path.to_string_lossy().into_owned(),
             size,
@@ -100,7 +96,7 @@ impl HostSwap {
                 Err(format!("{cmd} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
             }
         };
-        if let Err(e) = run("mkswap", &[&spec.path]) {
+        if let Err(e) = make_swap_file(&spec.path, size) {
             let _ = std::fs::remove_file(&path);
             return Err(e);
         }
@@ -173,29 +169,40 @@ impl ScriptSwaps {
         for spec in specs {
             let path = script_swap_path(std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
             this.paths.push(path.clone());
-            // swapon refuses files with holes: the zeros are written.
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| format!("{path}: {e}"))?;
-            let mut left = spec.size;
-            let zeros = vec![0u8; 1 << 20];
-            let mut w = std::io::BufWriter::new(file);
-            while left > 0 {
-                let n = left.min(zeros.len() as u64) as usize;
-                std::io::Write::write_all(&mut w, &zeros[..n]).map_err(|e| format!("{path}: {e}"))?;
-                left -= n as u64;
-            }
-            std::io::Write::flush(&mut w).map_err(|e| format!("{path}: {e}"))?;
-            let out = Command::new("mkswap").arg(&path).output().map_err(|e| format!("mkswap: {e}"))?;
-            if !out.status.success() {
-                return Err(format!("mkswap {path}: {}", String::from_utf8_lossy(&out.stderr).trim()));
-            }
+            make_swap_file(&path, spec.size)?;
         }
         Ok(this)
     }
+}
+
+/// Writes a swap file of `size` bytes at `path` (mode 0600, replacing any file there) as
+/// mkswap makes it:
+/// zeros first, since swapon refuses files with holes.
+fn make_swap_file(path: &str, size: u64) -> Result<(), String> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{path}: {e}"))?;
+    // A file left by an earlier run under the same name keeps its mode otherwise.
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(|e| format!("{path}: {e}"))?;
+    let mut left = size;
+    let zeros = vec![0u8; 1 << 20];
+    let mut w = std::io::BufWriter::new(file);
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        std::io::Write::write_all(&mut w, &zeros[..n]).map_err(|e| format!("{path}: {e}"))?;
+        left -= n as u64;
+    }
+    std::io::Write::flush(&mut w).map_err(|e| format!("{path}: {e}"))?;
+    let out = Command::new("mkswap").arg(path).output().map_err(|e| format!("mkswap: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("mkswap {path}: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
 }
 
 impl Drop for ScriptSwaps {
