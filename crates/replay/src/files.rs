@@ -237,6 +237,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// At most this many files opened ahead of the replay ([`Files::prefetch`]) at a time.
+const OPENED_AHEAD: usize = 64;
+
 /// Answers kept, by path asked.
 #[derive(Default)]
 struct State {
@@ -251,6 +254,9 @@ struct State {
     pkeys: Option<bool>,
     vdso: Option<VdsoLayout>,
     vdso_image: Option<Option<Arc<[u8]>>>,
+    /// Regular files [`Files::prefetch`] opened ahead of the replay, by canonical path, until
+    /// the replay asks for their content.
+    opened_ahead: HashMap<String, (std::fs::File, std::fs::Metadata)>,
 }
 
 /// The recording machine's files, as a replay sees them (see the module documentation).
@@ -416,7 +422,8 @@ impl Files {
                     self.not_in_bundle(canonical);
                 }
                 let base = self.base_path(canonical);
-                match loader::host::open_regular(&base) {
+                let ahead = lock(&self.state).opened_ahead.remove(canonical);
+                match ahead.map_or_else(|| loader::host::open_regular(&base), Ok) {
                     Ok((file, m)) => {
                         let inner = HostContent::new(file, m.len());
                         let here = Meta::of(&m);
@@ -540,6 +547,39 @@ impl Files {
         let content = self.content(&name, &names).ok_or_else(not_found)?;
         let id = known(path).or_else(|| known(&name)).unwrap_or((meta.major, meta.minor, meta.ino));
         Ok(Opened { name, id, size: meta.size, mtime: (meta.mtime, meta.mtime_nsec), content })
+    }
+
+    /// Does ahead of the replay the host's part of opening the file at `path` (absolute), which
+    /// a later [`Files::open`] of it would do: resolving its name, stat'ing it and opening
+    /// it. The parser thread calls this for the files the log shows opened, so that those
+    /// system calls (a fifth of the replay of a program that opens many files) overlap the
+    /// replay instead of stalling it. Only the answers of the files themselves are kept,
+    /// never a judgement: whether the file differs from the trace's is still decided when
+    /// the replay opens it. Files of a bundle, and kernel-made files, are left alone.
+    pub fn prefetch(&self, path: &str) {
+        if self.bundle.is_some() || self.recording || !path.starts_with('/') {
+            return;
+        }
+        if ["/proc/", "/sys/", "/dev/"].iter().any(|d| path.starts_with(d)) {
+            return;
+        }
+        let Some(name) = self.canonical(path) else { return };
+        if !self.stat(&name).is_some_and(|m| m.kind == Kind::File) {
+            return;
+        }
+        {
+            let state = lock(&self.state);
+            // The descriptors held for the replay stay few however far ahead the parser is.
+            if state.contents.contains_key(&name)
+                || state.opened_ahead.contains_key(&name)
+                || state.opened_ahead.len() >= OPENED_AHEAD
+            {
+                return;
+            }
+        }
+        if let Ok(opened) = loader::host::open_regular(&self.base_path(&name)) {
+            lock(&self.state).opened_ahead.entry(name).or_insert(opened);
+        }
     }
 
     /// The first bytes (at most `n`) of the regular file at `path`, if it is one.
@@ -859,6 +899,32 @@ mod tests {
             let realpath = std::fs::canonicalize(p).ok().map(|c| c.to_string_lossy().into_owned());
             assert_eq!(host_canonical(p), realpath, "{p:?}");
         }
+    }
+
+    #[test]
+    fn a_file_opened_ahead_is_the_one_the_replay_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for i in 0..OPENED_AHEAD + 3 {
+            let p = dir.path().join(format!("f{i}"));
+            std::fs::write(&p, format!("file {i}")).unwrap();
+            paths.push(p.to_string_lossy().into_owned());
+        }
+        let files = Files::host();
+        for p in &paths {
+            files.prefetch(p);
+        }
+        // No more descriptors are held than the cap, however many files were asked for.
+        assert_eq!(lock(&files.state).opened_ahead.len(), OPENED_AHEAD);
+        files.prefetch(&dir.path().to_string_lossy());
+        files.prefetch("relative/path");
+        for (i, p) in paths.iter().enumerate() {
+            let f = files.open(p, &[], &|_| None).unwrap();
+            let mut buf = vec![0u8; f.size as usize];
+            f.content.read_at(0, &mut buf);
+            assert_eq!(buf, format!("file {i}").as_bytes());
+        }
+        assert!(lock(&files.state).opened_ahead.is_empty());
     }
 
     #[test]

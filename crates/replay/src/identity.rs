@@ -96,11 +96,12 @@ impl Identities {
     /// Reads a whole log and collects identities. Lines that do not parse are skipped here;
     /// the replay itself reports them.
     pub fn collect<R: BufRead>(input: R) -> Identities {
-        let text = wanted_lines(input);
-        let events = Parser::new(&text[..]).flatten().map(|mut event| {
+        let kept = wanted_lines(input);
+        let events = Parser::new(&kept.text[..]).flatten().map(|mut event| {
             if let EventKind::Syscall(c) = &mut event.kind {
                 crate::compat::normalize(c);
             }
+            event.line = kept.line_in_log(event.line);
             event
         });
         let mut from = FromEvents::default();
@@ -200,10 +201,10 @@ impl FromEvents {
 /// other line before parsing it keeps this pass cheap. Only the call name at the start of each
 /// line is looked at ([`wanted_line`]), never the arguments: a read of a binary file is
 /// megabytes of escaped text in which any spelling turns up.
-fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
+fn wanted_lines<R: BufRead>(mut input: R) -> Kept {
     const BLOCK: usize = 1 << 20;
     let resumed = memchr::memmem::Finder::new(b" resumed>");
-    let mut text = Vec::new();
+    let mut text = Kept::default();
     // The start of a line the reader's buffer cut; every whole line is searched in place.
     let mut carry: Vec<u8> = Vec::new();
     // The bytes of a line too long for the parser read so far (which skips it, and gives up
@@ -225,6 +226,7 @@ fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
             let used = end.map_or(chunk.len(), |i| i + 1);
             if end.is_some() {
                 overlong = None;
+                text.seen += 1;
             }
             input.consume(used);
             continue;
@@ -263,14 +265,44 @@ fn wanted_lines<R: BufRead>(mut input: R) -> Vec<u8> {
     text
 }
 
-/// Appends to `text` the lines of `block` (whole lines) that [`wanted_line`] wants.
-fn copy_wanted(resumed: &memchr::memmem::Finder<'_>, block: &[u8], text: &mut Vec<u8>) {
+/// The lines [`wanted_lines`] kept, and where each was in the log.
+#[derive(Default)]
+struct Kept {
+    text: Vec<u8>,
+    /// The log's line number of each line of `text`.
+    lines: Vec<u64>,
+    /// How many lines of the log were looked at.
+    seen: u64,
+}
+
+impl Kept {
+    /// The log's line number of line `line` (counted from 1) of the kept text.
+    fn line_in_log(&self, line: u64) -> u64 {
+        usize::try_from(line).ok().and_then(|l| self.lines.get(l.checked_sub(1)?)).copied().unwrap_or(line)
+    }
+}
+
+/// Appends to `kept` the lines of `block` (whole lines) that [`wanted_line`] wants.
+fn copy_wanted(resumed: &memchr::memmem::Finder<'_>, block: &[u8], kept: &mut Kept) {
     let mut start = 0;
     while start < block.len() {
         let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i + 1);
         let line = &block[start..end];
-        if wanted_line(resumed, line) {
-            text.extend_from_slice(line);
+        kept.seen += 1;
+        if let Some(wanted) = wanted_line(resumed, line) {
+            kept.lines.push(kept.seen);
+            let text = &mut kept.text;
+            // Stat results are cut to the fields this pass reads before they are parsed.
+            let cut = match (wanted.resumed, wanted.name) {
+                (false, b"newfstatat" | b"fstatat64") => crate::stat_cut::push_cut(line, wanted.open, 2, text),
+                (false, b"fstat" | b"stat" | b"lstat" | b"fstat64" | b"stat64" | b"lstat64") => {
+                    crate::stat_cut::push_cut(line, wanted.open, 1, text)
+                }
+                _ => false,
+            };
+            if !cut {
+                text.extend_from_slice(line);
+            }
             if !text.ends_with(b"\n") {
                 text.push(b'\n');
             }
@@ -301,25 +333,33 @@ const TAIL: usize = 160;
 /// (`open`, and names ending in `at`, `stat` or `statx`: `openat`, `newfstatat`,
 /// `fstat`, `lstat`, ...) or show the starting directory (`getcwd`, `readlink`, `chdir`,
 /// `fchdir`, `execve`; see [`CwdLearner`]); judged by the name alone.
-fn wanted_line(resumed: &memchr::memmem::Finder<'_>, line: &[u8]) -> bool {
+fn wanted_line<'l>(resumed: &memchr::memmem::Finder<'_>, line: &'l [u8]) -> Option<Wanted<'l>> {
     let head = &line[..line.len().min(NAME_WITHIN)];
     let paren = memchr::memchr(b'(', head);
-    let name = match resumed.find(head) {
+    let wanted = match resumed.find(head) {
         // `<... NAME resumed>`, before any parenthesis of the line.
         Some(r) if paren.map_or(true, |p| r < p) => {
-            let Some(open) = memchr::memmem::rfind(&head[..r], b"<... ") else { return false };
-            &head[open + 5..r]
+            let open = memchr::memmem::rfind(&head[..r], b"<... ")?;
+            Wanted { name: &head[open + 5..r], resumed: true, open: r }
         }
         _ => {
-            let Some(p) = paren else { return false };
+            let p = paren?;
             if failed(line) {
-                return false;
+                return None;
             }
             let start = head[..p].iter().rposition(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).map_or(0, |i| i + 1);
-            &head[start..p]
+            Wanted { name: &head[start..p], resumed: false, open: p }
         }
     };
-    wanted_name(name)
+    wanted_name(wanted.name).then_some(wanted)
+}
+
+/// A line [`wanted_line`] wants: its call's name, whether it resumes the call, and where
+/// the call's argument list opens (for a line that does not resume one).
+struct Wanted<'l> {
+    name: &'l [u8],
+    resumed: bool,
+    open: usize,
 }
 
 /// Whether a call of this name may open or stat a file or show the starting directory (see
@@ -382,7 +422,7 @@ mod tests {
     #[test]
     fn lines_are_wanted_by_their_call_name_only() {
         let finder = memchr::memmem::Finder::new(b" resumed>");
-        let wanted = |line: &str| wanted_line(&finder, line.as_bytes());
+        let wanted = |line: &str| wanted_line(&finder, line.as_bytes()).is_some();
         assert!(wanted("100 openat(AT_FDCWD, \"/x\", O_RDONLY) = 3"));
         assert!(wanted("[pid 7] 12:00:00.000001 newfstatat(3, \"\", {st_ino=1}, AT_EMPTY_PATH) = 0"));
         assert!(wanted("100 <... statx resumed>{stx_ino=99}) = 0"));
@@ -397,6 +437,42 @@ mod tests {
         ));
         assert!(wanted("100 openat(AT_FDCWD, \"/x\", O_RDONLY <unfinished ...>"));
         assert!(wanted("100 openat(AT_FDCWD, \"/a) = -1 Eb\", O_RDONLY) = 3"));
+    }
+
+    /// Everything a pass found, in a fixed order.
+    fn found(ids: &Identities) -> String {
+        let mut by_path: Vec<_> = ids.by_path.iter().collect();
+        by_path.sort_by(|a, b| a.0.cmp(b.0));
+        let mut stats: Vec<_> = ids.stats.iter().collect();
+        stats.sort_by(|a, b| a.0.cmp(b.0));
+        let mut written: Vec<_> = ids.written.iter().collect();
+        written.sort();
+        format!("{by_path:?}\n{stats:?}\n{written:?}\n{:?}", ids.start_cwd)
+    }
+
+    #[test]
+    fn cutting_stat_results_finds_what_parsing_them_whole_finds() {
+        // The text pass cuts stat structures ([`crate::stat_cut`]); the pass over parsed events
+        // sees them whole.
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+        let mut texts: Vec<Vec<u8>> =
+            std::fs::read_dir(&corpus).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect();
+        texts.push(LOG.as_bytes().to_vec());
+        texts.push(
+            b"7 newfstatat(AT_FDCWD, \"/a\", {st_dev=makedev(0x8, 0x1), st_ino=5, st_mode=S_IFREG|0644, \
+              st_nlink=1, st_size=10, st_atime=1 /* x, y */, st_mtime=1700000000 /* 2023-11-14T22:13:20+0000 */, \
+              st_mtime_nsec=5}, 0) = 0\n7 stat(\"/b\", {st_dev=0x801, st_ino=6, st_size=3, ...}) = 0\n\
+              7 lstat(\"/c\", {st_mode=S_IFLNK|0777, st_size=3, ...}) = 0\n"
+                .to_vec(),
+        );
+        let mut with_stats = 0;
+        for text in texts {
+            let whole = Identities::of_parsed(&crate::ParsedLog::parse(text.clone()));
+            let cut = Identities::collect(&text[..]);
+            with_stats += usize::from(!whole.stats.is_empty());
+            assert_eq!(found(&cut), found(&whole), "{}", String::from_utf8_lossy(&text[..text.len().min(300)]));
+        }
+        assert!(with_stats >= 5, "{with_stats}");
     }
 
     fn all(ids: &Identities) -> Vec<(String, Identity)> {

@@ -32,6 +32,7 @@ mod identity;
 mod parsed;
 mod replayer;
 mod report;
+mod stat_cut;
 pub mod unknowns;
 
 pub use call::call_of;

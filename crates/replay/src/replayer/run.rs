@@ -111,7 +111,7 @@ pub fn replay_text(
 ) -> Report {
     let text = bytes::Bytes::from_owner(text);
     let parsing = text.clone();
-    let started = ParserThread::start(move || in_memory_parser(parsing), false);
+    let started = ParserThread::start(move || in_memory_parser(parsing), false, Some(files.clone()));
     let identities = Identities::collect(&text[..]);
     let kept = std::sync::OnceLock::new();
     let mut first = Some(started);
@@ -229,14 +229,16 @@ fn replay_once<R: BufRead + Send + 'static>(
     observer: &mut dyn Observer,
 ) -> (Report, Learned, bool) {
     let before = learned.clone();
-    let mut r = Replayer::with_files(identities, opts, learned, files, observer.event_capacity(), observer.ram_bytes());
+    let mut r =
+        Replayer::with_files(identities, opts, learned, files.clone(), observer.event_capacity(), observer.ram_bytes());
     match input {
         RunInput::Stream(input) => {
-            stream(move || Parser::new(input).report_call_starts(true), false, &mut r, progress, observer);
+            let parse = move || Parser::new(input).report_call_starts(true);
+            stream(parse, false, files, &mut r, progress, observer);
         }
         RunInput::TextKeeping(text, kept) => {
             let parse = move || in_memory_parser(text);
-            if let Some(log) = stream(parse, true, &mut r, progress, observer) {
+            if let Some(log) = stream(parse, true, files, &mut r, progress, observer) {
                 let _ = kept.set(log);
             }
         }
@@ -267,6 +269,22 @@ fn stands_despite_ram(r: &Replayer, before: &Learned) -> bool {
     let mut rest = r.learned.clone();
     rest.settings.remove(learn::MEM_TOTAL);
     !rest.binds_more_than(before) && r.k.would_go_the_same_with_ram(ram.value)
+}
+
+/// Opens ahead ([`Files::prefetch`]) the file a successful open or execve of `call` names by
+/// an absolute path.
+fn prefetch(files: &Files, call: &trace::Syscall) {
+    let path = match call.name.as_ref() {
+        "openat" => 1,
+        "open" | "execve" => 0,
+        _ => return,
+    };
+    if call.ret.value().is_none() {
+        return;
+    }
+    if let Some(path) = call.arg_str(path).and_then(|p| std::str::from_utf8(p).ok()) {
+        files.prefetch(path);
+    }
 }
 
 /// Events per batch: what the parser thread hands over at once, and how often progress is
@@ -303,11 +321,12 @@ fn in_memory_parser(text: bytes::Bytes) -> Parser<std::io::Empty> {
 fn stream<P: Iterator<Item = Result<Event, ParseError>>>(
     parse: impl FnOnce() -> P + Send + 'static,
     keep: bool,
+    files: std::sync::Arc<Files>,
     r: &mut Replayer,
     progress: &mut impl FnMut(u64),
     observer: &mut dyn Observer,
 ) -> Option<KeptLog> {
-    ParserThread::start(parse, !keep).replay(keep, r, progress, observer)
+    ParserThread::start(parse, !keep, Some(files)).replay(keep, r, progress, observer)
 }
 
 /// A parser at work in a thread of its own, handing its events over in batches.
@@ -321,10 +340,12 @@ pub(super) struct ParserThread {
 impl ParserThread {
     /// Starts the parser `parse` makes. `bounded`: it waits when a few batches are ahead of
     /// the replay (memory stays small when the events are not kept); otherwise it parses
-    /// the whole log as fast as it can, however far ahead.
+    /// the whole log as fast as it can, however far ahead. With `files`, the thread also
+    /// opens ahead the files the log shows opened ([`Files::prefetch`]).
     fn start<P: Iterator<Item = Result<Event, ParseError>>>(
         parse: impl FnOnce() -> P + Send + 'static,
         bounded: bool,
+        files: Option<std::sync::Arc<Files>>,
     ) -> ParserThread {
         // Batches go to the replayer and (unless kept) come back to the parser thread,
         // which drops their events there: freeing memory in the thread that allocated it is
@@ -338,6 +359,9 @@ impl ParserThread {
             for mut item in parse() {
                 if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
                     crate::compat::normalize(c);
+                    if let Some(files) = &files {
+                        prefetch(files, c);
+                    }
                 }
                 batch.push(item);
                 if batch.len() == BATCH {
