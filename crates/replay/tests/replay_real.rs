@@ -348,21 +348,36 @@ fn readahead_marks_as_fault_around_shows_them() {
 /// The page-cache pages read(2) and write(2) mark accessed, and MADV_COLD's deactivation
 /// waiting in its caller's CPU batch until that caller drains it, as smaps' Referenced shows
 /// them (see tests/progs/page_accessed.c). Strict.
+///
+/// This machine runs DAMON on physical memory (docs/swap.md): it samples pages at random
+/// and clears the accessed bit of each page it samples, which nothing in a trace shows. A
+/// recording during which it sampled one of the program's pages shows a page unreferenced
+/// that the program's calls left referenced; the replay then binds the rule for accessed
+/// bits cleared out of the trace's sight (about one recording in ten here), and such a
+/// recording is made again, at most three times in all. A model that got the calls wrong
+/// fails every recording.
 #[test]
 fn pages_reads_and_writes_mark_accessed() {
     let dir = scratch("replay-real", "pages_reads_and_writes_mark_accessed");
     let Some(exe) = compile("page_accessed", "page_accessed.c", &[], &dir) else { return };
-    let Some(t) = record("page_accessed", &[exe.to_str().unwrap()], true, &dir) else { return };
-    let report = replay_file(&t, Mode::Strict);
-    assert_clean("page_accessed", &report, 20);
-    // Predicted, not learned: no rule for what the trace cannot show (a MADV_COLD that
-    // skipped pages, an aging nothing in the trace did) may have been needed.
-    let learned: Vec<_> = report
-        .bindings
-        .iter()
-        .filter(|b| b.contains("still referenced after MADV_COLD") || b.contains("not referenced (their accessed"))
-        .collect();
-    assert!(learned.is_empty(), "{learned:?}");
+    let unseen_aging = |b: &String| b.contains("not referenced (their accessed");
+    for attempt in 1..=3 {
+        let Some(t) = record("page_accessed", &[exe.to_str().unwrap()], true, &dir) else { return };
+        let report = replay_file(&t, Mode::Strict);
+        if attempt < 3 && report.bindings.iter().any(unseen_aging) {
+            continue;
+        }
+        assert_clean("page_accessed", &report, 20);
+        // Predicted, not learned: no rule for what the trace cannot show (a MADV_COLD that
+        // skipped pages, an aging nothing in the trace did) may have been needed.
+        let learned: Vec<_> = report
+            .bindings
+            .iter()
+            .filter(|b| b.contains("still referenced after MADV_COLD") || unseen_aging(b))
+            .collect();
+        assert!(learned.is_empty(), "{learned:?}");
+        return;
+    }
 }
 
 /// Private writable memory never written, which a plain trace cannot tell from memory the
