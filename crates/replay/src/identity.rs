@@ -292,12 +292,13 @@ fn copy_wanted(resumed: &memchr::memmem::Finder<'_>, block: &[u8], kept: &mut Ke
         if let Some(wanted) = wanted_line(resumed, line) {
             kept.lines.push(kept.seen);
             let text = &mut kept.text;
-            // Stat results are cut to the fields this pass reads before they are parsed.
+            // Stat results and execve lines are cut to what this pass reads before they are parsed.
             let cut = match (wanted.resumed, wanted.name) {
-                (false, b"newfstatat" | b"fstatat64") => crate::stat_cut::push_cut(line, wanted.open, 2, text),
+                (false, b"newfstatat" | b"fstatat64") => crate::identity_cut::push_stat(line, wanted.open, 2, text),
                 (false, b"fstat" | b"stat" | b"lstat" | b"fstat64" | b"stat64" | b"lstat64") => {
-                    crate::stat_cut::push_cut(line, wanted.open, 1, text)
+                    crate::identity_cut::push_stat(line, wanted.open, 1, text)
                 }
+                (false, b"execve") => crate::identity_cut::push_execve(line, wanted.open, text),
                 _ => false,
             };
             if !cut {
@@ -319,10 +320,12 @@ const NAME_WITHIN: usize = 256;
 /// a `-T` duration after): nothing it shows is an identity or a directory (programs that
 /// search a path fail many opens and stats).
 fn failed(line: &[u8]) -> bool {
+    static RESULT: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b") = "));
     let line = line.trim_ascii_end();
     let tail = &line[line.len().saturating_sub(TAIL)..];
     // The last `) = ` is the result's: a path that holds one comes before it.
-    let result = memchr::memmem::rfind(tail, b") = ").map(|i| &tail[i + 4..]);
+    let result = RESULT.rfind(tail).map(|i| &tail[i + 4..]);
     !line.ends_with(b"<unfinished ...>") && result.is_some_and(|r| r.starts_with(b"-1 E"))
 }
 
@@ -452,27 +455,30 @@ mod tests {
 
     #[test]
     fn cutting_stat_results_finds_what_parsing_them_whole_finds() {
-        // The text pass cuts stat structures ([`crate::stat_cut`]); the pass over parsed events
-        // sees them whole.
+        // The text pass cuts stat structures and execve lines ([`crate::identity_cut`]); the pass
+        // over parsed events sees them whole.
         let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
         let mut texts: Vec<Vec<u8>> =
             std::fs::read_dir(&corpus).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect();
         texts.push(LOG.as_bytes().to_vec());
         texts.push(
-            b"7 newfstatat(AT_FDCWD, \"/a\", {st_dev=makedev(0x8, 0x1), st_ino=5, st_mode=S_IFREG|0644, \
+            b"7 execve(\"/bin/x\", [\"x\", \"PWD=/v\"], [\"A=1\", \"PWD=/w\"]) = 0\n\
+              7 newfstatat(AT_FDCWD, \"/a\", {st_dev=makedev(0x8, 0x1), st_ino=5, st_mode=S_IFREG|0644, \
               st_nlink=1, st_size=10, st_atime=1 /* x, y */, st_mtime=1700000000 /* 2023-11-14T22:13:20+0000 */, \
               st_mtime_nsec=5}, 0) = 0\n7 stat(\"/b\", {st_dev=0x801, st_ino=6, st_size=3, ...}) = 0\n\
               7 lstat(\"/c\", {st_mode=S_IFLNK|0777, st_size=3, ...}) = 0\n"
                 .to_vec(),
         );
-        let mut with_stats = 0;
+        let (mut with_stats, mut with_pwd) = (0, 0);
         for text in texts {
             let whole = Identities::of_parsed(&crate::ParsedLog::parse(text.clone()));
             let cut = Identities::collect(&text[..]);
             with_stats += usize::from(!whole.stats.is_empty());
+            with_pwd += usize::from(whole.start_cwd.as_ref().is_some_and(|c| c.path == "/w"));
             assert_eq!(found(&cut), found(&whole), "{}", String::from_utf8_lossy(&text[..text.len().min(300)]));
         }
         assert!(with_stats >= 5, "{with_stats}");
+        assert_eq!(with_pwd, 1);
     }
 
     fn all(ids: &Identities) -> Vec<(String, Identity)> {

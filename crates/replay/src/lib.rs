@@ -29,10 +29,10 @@ pub mod compat;
 mod cwd;
 pub mod files;
 mod identity;
+mod identity_cut;
 mod parsed;
 mod replayer;
 mod report;
-mod stat_cut;
 pub mod unknowns;
 
 pub use call::call_of;

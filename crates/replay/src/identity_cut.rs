@@ -1,10 +1,12 @@
-//! The identity pass's shortcut through stat results. A `newfstatat`, `fstat`, `stat` or
-//! `lstat` line printed with `-v` spends most of its bytes on fields the pass never reads
-//! (mode, links, owners, block counts, three time stamps with their comments), and those
-//! lines are most of what the pass parses (1,391 of 2,223 lines, 590 of 733 KB, in the
-//! `python3` trace of the bench's `replay-real` row). Cutting the result structure down to
-//! the four fields the pass reads ([`KEPT`]) before the line is parsed took the pass over
-//! that trace from 3.8 to 3.4 ms. A line of any other shape is left whole for the parser.
+//! The identity pass's shortcuts: lines cut down to what the pass reads before they are
+//! parsed. A `newfstatat`, `fstat`, `stat` or `lstat` line printed with `-v` spends most
+//! of its bytes on fields the pass never reads (mode, links, owners, block counts, three
+//! time stamps with their comments), and those lines are most of what the pass parses
+//! (1,391 of 2,223 lines, 590 of 733 KB, in the `python3` trace of the bench's
+//! `replay-real` row); an `execve` line is mostly its argument and environment strings, of
+//! which the pass reads only `PWD=`. Cutting them ([`push_stat`], [`push_execve`]) took the
+//! pass over that trace from 3.8 to 2.8 ms. A line of any other shape is left whole for the
+//! parser.
 
 /// The fields of a stat result that the identity pass reads (see `crate::identity`).
 const KEPT: [&[u8]; 4] = [b"st_dev", b"st_ino", b"st_size", b"st_mtime"];
@@ -14,17 +16,12 @@ const KEPT: [&[u8]; 4] = [b"st_dev", b"st_ino", b"st_size", b"st_mtime"];
 /// Returns false, appending nothing, when the line does not have that shape: the arguments
 /// before the structure are not plain words and strings, it is not a structure, or it holds
 /// anything but plain fields (a string, a nested structure), or the line ends inside it.
-pub(crate) fn push_cut(line: &[u8], open: usize, arg: usize, text: &mut Vec<u8>) -> bool {
+pub(crate) fn push_stat(line: &[u8], open: usize, arg: usize, text: &mut Vec<u8>) -> bool {
     let Some((start, end)) = structure(line, open, arg) else { return false };
     let fields = &line[start + 1..end];
     text.extend_from_slice(&line[..=start]);
     let mut first = true;
-    // A field runs from its name to the next `, st_` (a value such as `makedev(0xfe, 0)` or
-    // a time stamp's `/* … */` comment may hold a comma, never a field name).
-    let mut at = 0;
-    while at < fields.len() {
-        let next = memchr::memmem::find(&fields[at..], b", st_").map_or(fields.len(), |i| at + i);
-        let field = &fields[at..next];
+    let mut keep = |field: &[u8]| {
         let name = field.split(|&b| b == b'=').next().unwrap_or_default();
         if KEPT.contains(&name) {
             if !first {
@@ -33,8 +30,19 @@ pub(crate) fn push_cut(line: &[u8], open: usize, arg: usize, text: &mut Vec<u8>)
             text.extend_from_slice(field);
             first = false;
         }
-        at = next + 2;
+    };
+    // A field runs from its name to the next `, st_` (a value such as `makedev(0xfe, 0)` or
+    // a time stamp's `/* … */` comment may hold a comma, never a field name).
+    let (mut from, mut at) = (0, 0);
+    while let Some(i) = memchr::memchr(b',', &fields[at..]) {
+        let comma = at + i;
+        if fields[comma + 1..].starts_with(b" st_") {
+            keep(&fields[from..comma]);
+            from = comma + 2;
+        }
+        at = comma + 1;
     }
+    keep(&fields[from..]);
     text.extend_from_slice(&line[end..]);
     true
 }
@@ -67,6 +75,71 @@ fn structure(line: &[u8], open: usize, arg: usize) -> Option<(usize, usize)> {
     Some((at, end))
 }
 
+/// Appends the `execve` line `line`, whose argument list opens at `open`, to `text` with its
+/// argument strings left out and, of its environment, only the `PWD=` strings kept (what
+/// the starting directory is learned from: see `crate::cwd`). Returns false, appending
+/// nothing, when the line does not have that shape (a path, then two arrays of strings).
+pub(crate) fn push_execve(line: &[u8], open: usize, text: &mut Vec<u8>) -> bool {
+    let at = open + 1;
+    if line.get(at) != Some(&b'"') {
+        return false;
+    }
+    let Some(argv) = string_end(line, at + 1).filter(|&e| line.get(e..e + 2) == Some(b", ")).map(|e| e + 2) else {
+        return false;
+    };
+    let Some((_, after_argv)) = strings(line, argv) else { return false };
+    if line.get(after_argv..after_argv + 2) != Some(b", ") {
+        return false;
+    }
+    let Some((env, end)) = strings(line, after_argv + 2) else { return false };
+    text.extend_from_slice(&line[..argv]);
+    text.extend_from_slice(b"[], [");
+    let mut first = true;
+    for s in env.into_iter().filter(|s| s.starts_with(b"\"PWD=")) {
+        if !first {
+            text.extend_from_slice(b", ");
+        }
+        text.extend_from_slice(s);
+        first = false;
+    }
+    text.push(b']');
+    text.extend_from_slice(&line[end..]);
+    true
+}
+
+/// The elements of the array of strings that starts at `at` (each string as printed, with
+/// its quotes and any `...` after them; an elided tail `...` left out) and the index just
+/// past its `]`.
+fn strings(line: &[u8], mut at: usize) -> Option<(Vec<&[u8]>, usize)> {
+    if line.get(at) != Some(&b'[') {
+        return None;
+    }
+    at += 1;
+    let mut found = Vec::new();
+    if line.get(at) == Some(&b']') {
+        return Some((found, at + 1));
+    }
+    loop {
+        match line.get(at)? {
+            b'"' => {
+                let mut end = string_end(line, at + 1)?;
+                if line.get(end..end + 3) == Some(b"...") {
+                    end += 3;
+                }
+                found.push(&line[at..end]);
+                at = end;
+            }
+            b'.' if line.get(at..at + 3) == Some(b"...") => at += 3,
+            _ => return None,
+        }
+        match line.get(at..at + 2)? {
+            b", " => at += 2,
+            [b']', _] => return Some((found, at + 1)),
+            _ => return None,
+        }
+    }
+}
+
 /// The index just past the closing quote of a string whose text starts at `at`.
 fn string_end(line: &[u8], mut at: usize) -> Option<usize> {
     loop {
@@ -86,7 +159,7 @@ mod tests {
     fn cut(line: &str, arg: usize) -> Option<String> {
         let open = line.find('(').unwrap();
         let mut text = Vec::new();
-        push_cut(line.as_bytes(), open, arg, &mut text).then(|| String::from_utf8(text).unwrap())
+        push_stat(line.as_bytes(), open, arg, &mut text).then(|| String::from_utf8(text).unwrap())
     }
 
     #[test]
@@ -110,6 +183,22 @@ mod tests {
         assert_eq!(cut(line, 2).unwrap(), "newfstatat(AT_FDCWD, \"/x, {st_ino=1}\\\", (y\", {st_ino=9}, 0) = 0");
         // A decoration may hold a comma.
         assert_eq!(cut("newfstatat(AT_FDCWD</a, {b>, \"x\", {st_ino=9, st_nlink=1}, 0) = 0", 2), None);
+    }
+
+    #[test]
+    fn an_execve_keeps_only_its_pwd() {
+        let cut = |line: &str| {
+            let mut text = Vec::new();
+            push_execve(line.as_bytes(), line.find('(').unwrap(), &mut text).then(|| String::from_utf8(text).unwrap())
+        };
+        let line = "9 execve(\"/bin/cat\", [\"cat\", \"a, b\\\"]\"], [\"A=1\", \"PWD=/w/x\", \"B=\"..., \
+                    \"PWD=/y\"...]) = 0\n";
+        assert_eq!(cut(line).unwrap(), "9 execve(\"/bin/cat\", [], [\"PWD=/w/x\", \"PWD=/y\"...]) = 0\n");
+        assert_eq!(cut("execve(\"/x\", [\"x\"], [\"A=1\", ...]) = 0").unwrap(), "execve(\"/x\", [], []) = 0");
+        assert_eq!(cut("execve(\"/x\", [], []) = 0").unwrap(), "execve(\"/x\", [], []) = 0");
+        // Without -v: the environment is an address and a count.
+        assert_eq!(cut("execve(\"/x\", [\"x\"], 0x7ffc /* 5 vars */) = 0"), None);
+        assert_eq!(cut("execve(\"/x\", [\"x\"], [\"A=1\" <unfinished ...>"), None);
     }
 
     #[test]
