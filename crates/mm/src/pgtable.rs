@@ -381,14 +381,13 @@ fn free_within(
     // Only the entries that cover part of the unmapped range: its neighbours' tables stay,
     // and elsewhere there is nothing left to free.
     let first = if b.start > base { ((b.start - base) / span) as usize } else { 0 };
-    for i in first..l.entries() as usize {
+    // The table is looked up once for its present entries (a lookup per entry was most of
+    // the cost of an exit): the walk below changes only tables under them.
+    let present = present_entries(frames, table, first, l.entries() as usize);
+    for (i, e) in present {
         let lo = base + i as u64 * span;
         if lo >= b.end || lo >= b.ceiling {
             break;
-        }
-        let e = Pte(frames.table(table)[i]);
-        if !e.present() {
-            continue;
         }
         let hi = lo + span - 1; // inclusive, so the top entry does not overflow
         if lo >= b.floor && hi < b.ceiling {
@@ -400,13 +399,17 @@ fn free_within(
     }
 }
 
+/// The present entries of `table` from index `first` up to `entries`, with their indices.
+fn present_entries(frames: &FrameTable, table: Pfn, first: usize, entries: usize) -> Vec<(usize, Pte)> {
+    let t = frames.table(table);
+    let t = &t[..entries.min(t.len())];
+    t.iter().enumerate().skip(first).map(|(i, &e)| (i, Pte(e))).filter(|(_, e)| e.present()).collect()
+}
+
 fn free_subtree(frames: &mut FrameTable, g: &PageTableGeometry, table: Pfn, level: u32, freed: &mut u64) {
     if level > 0 {
-        for i in 0..g.table_level(level).entries() as usize {
-            let e = Pte(frames.table(table)[i]);
-            if e.present() {
-                free_subtree(frames, g, e.pfn(), level - 1, freed);
-            }
+        for (_, e) in present_entries(frames, table, 0, g.table_level(level).entries() as usize) {
+            free_subtree(frames, g, e.pfn(), level - 1, freed);
         }
     } else {
         debug_assert!(frames.table(table).iter().all(|&e| e == 0), "freeing a PTE table that still maps pages");

@@ -52,17 +52,22 @@ impl Kernel {
     /// Removes a VMA (whose pages must already be zapped), dropping its file reference and
     /// accounting.
     pub(crate) fn vma_unlink(&mut self, id: MmId, start: u64) -> Vma {
-        let mm = &mut self.mms[id];
-        let vma = mm.vmas.remove(start).expect("unlink of a missing VMA");
-        vm_stat_account(mm, vma.flags, -(vma.pages() as i64));
-        self.m.swap.ra.remove(&(id, start));
+        let vma = self.mms[id].vmas.remove(start).expect("unlink of a missing VMA");
+        self.vma_unlinked(id, &vma);
+        vma
+    }
+
+    /// What taking `vma` out of address space `id` gives back: its pages in the counters,
+    /// its swap readahead state, its commit charge, its file's reference.
+    pub(crate) fn vma_unlinked(&mut self, id: MmId, vma: &Vma) {
+        vm_stat_account(&mut self.mms[id], vma.flags, -(vma.pages() as i64));
+        self.m.swap.ra.remove(&(id, vma.start));
         if vma.flags.contains(VmFlags::ACCOUNT) {
             self.m.vm_unacct_memory(vma.pages());
         }
         if let Some(f) = vma.file {
             self.m.put_open(f.open);
         }
-        vma
     }
 
     /// Splits the VMA containing `at` so that a VMA starts at `at` (no map_count check: the

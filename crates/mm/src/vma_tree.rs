@@ -123,6 +123,12 @@ impl VmaTree {
         self.vmas.insert(vma);
     }
 
+    /// Takes every VMA at once, leaving the tree empty (an exiting address space: one
+    /// removal at a time would rebalance the index for nothing).
+    pub fn take_all(&mut self) -> VmaTree {
+        std::mem::replace(self, VmaTree::new(self.guard_gap))
+    }
+
     /// Removes and returns the VMA starting at `start`.
     pub fn remove(&mut self, start: u64) -> Option<Vma> {
         self.vmas.remove(start)

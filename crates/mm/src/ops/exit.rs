@@ -45,10 +45,10 @@ impl Kernel {
     /// Unmaps everything and frees every page table, the PGD included.
     pub(crate) fn exit_mmap(&mut self, id: MmId) {
         self.lru_add_drain_of(id);
-        let starts: Vec<u64> = self.mms[id].vmas.iter().map(|v| v.start).collect();
         self.zap_range(id, 0, crate::layout::TASK_SIZE);
-        for s in starts {
-            self.vma_unlink(id, s);
+        let vmas = self.mms[id].vmas.take_all();
+        for vma in vmas.iter() {
+            self.vma_unlinked(id, vma);
         }
         let pgd = self.mms[id].pgd;
         let freed = crate::pgtable::free_tables(&mut self.m.frames, pgd, 0, 0, 0, 0);

@@ -161,11 +161,12 @@ impl Replayer {
 
     pub(super) fn execve(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let Some(file) = c.arg_str(0).map(|p| String::from_utf8_lossy(p).into_owned()) else { return };
-        let strings = |a: Option<&Arg>| -> Vec<Vec<u8>> {
+        // Borrowed from the call: the request copies them once, where it keeps them.
+        fn strings(a: Option<&Arg>) -> Vec<std::borrow::Cow<'_, [u8]>> {
             a.and_then(Arg::as_array)
-                .map(|v| v.iter().filter_map(|s| s.as_bytes().map(<[u8]>::to_vec)).collect())
+                .map(|v| v.iter().filter_map(|s| s.as_bytes().map(std::borrow::Cow::Borrowed)).collect())
                 .unwrap_or_default()
-        };
+        }
         let mut argv = strings(c.arg(1));
         let envp = strings(c.arg(2));
         let mut path = self.abs_path(tpid, &file);
@@ -177,9 +178,9 @@ impl Replayer {
         let mut name = file.clone();
         for _ in 0..4 {
             let Some((interp, arg)) = self.files.head(&path, 256).as_deref().and_then(shebang) else { break };
-            let mut next = vec![interp.clone().into_bytes()];
-            next.extend(arg.map(String::into_bytes));
-            next.push(name.clone().into_bytes());
+            let mut next = vec![std::borrow::Cow::Owned(interp.clone().into_bytes())];
+            next.extend(arg.map(|a| std::borrow::Cow::Owned(a.into_bytes())));
+            next.push(std::borrow::Cow::Owned(name.clone().into_bytes()));
             next.extend(argv.iter().skip(1).cloned());
             argv = next;
             name = interp.clone();
