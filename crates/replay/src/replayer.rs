@@ -220,7 +220,7 @@ pub struct Replayer {
     /// Unknowns bound so far: by earlier runs over the log, then by this one.
     learned: Learned,
     /// The exec that laid out each model address space, for learning its unknowns.
-    execs: HashMap<MmId, ExecCtx>,
+    execs: HashMap<MmId, std::sync::Arc<ExecCtx>>,
     /// Model tasks whose stack limit a call in the log set (theirs or a parent's): what
     /// they report of it is not what the first task inherited.
     stack_limit_set: HashSet<Pid>,

@@ -137,7 +137,7 @@ impl Replayer {
             spans: Vec::new(),
             attached: Some(key),
         };
-        self.execs.insert(id, ctx);
+        self.execs.insert(id, std::sync::Arc::new(ctx));
         let gap = self.k.config().stack_guard_gap;
         let known = self.attached_unknowns(key).cloned().unwrap_or_default();
         if let Some(b) = known.start {

@@ -210,7 +210,7 @@ impl Replayer {
     }
 
     /// The exec behind `tpid`'s address space, with the model's id of that space.
-    pub(super) fn exec_of(&self, tpid: TracePid) -> Option<(MmId, ExecCtx)> {
+    pub(super) fn exec_of(&self, tpid: TracePid) -> Option<(MmId, std::sync::Arc<ExecCtx>)> {
         let pid = self.procs.get(&tpid)?.pid;
         let id = self.k.mm_id(pid).ok()?;
         Some((id, self.execs.get(&id)?.clone()))

@@ -228,7 +228,7 @@ impl Replayer {
         if let Some(ctx) = ctx {
             self.check_placement(line, &ctx, &unknowns);
             if let Ok(id) = self.k.mm_id(pid) {
-                self.execs.insert(id, ctx);
+                self.execs.insert(id, std::sync::Arc::new(ctx));
             }
         }
         if got.is_ok() {
