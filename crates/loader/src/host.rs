@@ -90,6 +90,19 @@ pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Met
     Ok((file, meta))
 }
 
+/// Opens for reading the host file at `path` that a stat just showed to be a regular file
+/// (see [`open_regular`], which stats it first): a file that is no longer one when opened
+/// is an error, as there. The caller's stat stands for the first one, a path walk saved.
+pub fn open_known_regular(path: &Path) -> std::io::Result<(std::fs::File, std::fs::Metadata)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(abi::O_NONBLOCK as i32).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, file_kind(&meta).to_string()));
+    }
+    Ok((file, meta))
+}
+
 /// Reads the regular host file at `path` (see [`open_regular`]): at most the size it has
 /// when opened, and an error of kind `InvalidData` when that is more than `max` bytes.
 pub fn read_regular(path: &Path, max: u64) -> std::io::Result<(std::fs::Metadata, Vec<u8>)> {

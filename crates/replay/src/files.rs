@@ -354,7 +354,15 @@ impl Files {
 
     fn base_canonical(&self, path: &str) -> Option<String> {
         match &self.root {
-            None => host_canonical(path),
+            None => {
+                let (name, meta) = host_canonical_stat(path)?;
+                // The descriptor that named the file stat'ed it too: that answer is kept for
+                // the name (unless a bundle has answers of its own), a path walk saved.
+                if let (Some(m), None) = (meta, &self.bundle) {
+                    lock(&self.state).stat.entry(name.clone()).or_insert(Some(Meta::of(&m)));
+                }
+                Some(name)
+            }
             Some(root) => resolve_under(root, path),
         }
     }
@@ -423,7 +431,8 @@ impl Files {
                 }
                 let base = self.base_path(canonical);
                 let ahead = lock(&self.state).opened_ahead.remove(canonical);
-                match ahead.map_or_else(|| loader::host::open_regular(&base), Ok) {
+                // Only [`Files::open`] asks, after its stat found a regular file.
+                match ahead.map_or_else(|| loader::host::open_known_regular(&base), Ok) {
                     Ok((file, m)) => {
                         let inner = HostContent::new(file, m.len());
                         let here = Meta::of(&m);
@@ -577,7 +586,7 @@ impl Files {
                 return;
             }
         }
-        if let Ok(opened) = loader::host::open_regular(&self.base_path(&name)) {
+        if let Ok(opened) = loader::host::open_known_regular(&self.base_path(&name)) {
             lock(&self.state).opened_ahead.entry(name).or_insert(opened);
         }
     }
@@ -799,15 +808,23 @@ impl Opener for FilesOpener<'_> {
     }
 }
 
+/// The name alone of [`host_canonical_stat`] (the tests hold it to `realpath`'s).
+#[cfg(test)]
+fn host_canonical(path: &str) -> Option<String> {
+    host_canonical_stat(path).map(|(name, _)| name)
+}
+
 /// What `path` resolves to on this machine, if it exists: the name the kernel gives an
 /// `O_PATH` descriptor of it. Three system calls (open, readlink, close) where `realpath`
 /// takes a `readlink` per component: a replay-real run made 3,500 readlinks instead of
 /// 23,180. The answer is `realpath`'s for a name the descriptor cannot give (no `/proc`, a
-/// root out of reach, a name that is not UTF-8).
-fn host_canonical(path: &str) -> Option<String> {
+/// root out of reach, a name that is not UTF-8). With the name, what stat shows of the file
+/// when the descriptor could tell (a fourth system call, where a stat of the name would walk
+/// the path again).
+fn host_canonical_stat(path: &str) -> Option<(String, Option<std::fs::Metadata>)> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
-    let realpath = || std::fs::canonicalize(path).ok().map(|p| p.to_string_lossy().into_owned());
+    let realpath = || std::fs::canonicalize(path).ok().map(|p| (p.to_string_lossy().into_owned(), None));
     let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH).open(path) {
         Ok(f) => f,
         // ENOENT and ENOTDIR are realpath's answers too; anything else, let it say.
@@ -816,7 +833,7 @@ fn host_canonical(path: &str) -> Option<String> {
     };
     match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
         Ok(name) => match name.to_str() {
-            Some(n) if n.starts_with('/') && !n.ends_with(" (deleted)") => Some(n.to_string()),
+            Some(n) if n.starts_with('/') && !n.ends_with(" (deleted)") => Some((n.to_string(), file.metadata().ok())),
             _ => realpath(),
         },
         Err(_) => realpath(),
