@@ -379,7 +379,12 @@ impl Files {
                 self.base_canonical(path)
             }
         };
-        lock(&self.state).canonical.insert(path.to_string(), answer.clone());
+        let mut state = lock(&self.state);
+        // A canonical name is its own: the model imports files by it, and asks again.
+        if let Some(name) = answer.as_ref().filter(|n| *n != path && self.bundle.is_none()) {
+            state.canonical.entry(name.clone()).or_insert_with(|| Some(name.clone()));
+        }
+        state.canonical.insert(path.to_string(), answer.clone());
         answer
     }
 

@@ -271,15 +271,17 @@ fn stands_despite_ram(r: &Replayer, before: &Learned) -> bool {
     !rest.binds_more_than(before) && r.k.would_go_the_same_with_ram(ram.value)
 }
 
-/// Opens ahead ([`Files::prefetch`]) the file a successful open or execve of `call` names by
-/// an absolute path.
+/// Opens ahead ([`Files::prefetch`]) the file a successful open, or any execve (the replay
+/// looks for the program of a failed one too: a shell's search of its PATH), of `call`
+/// names by an absolute path.
 fn prefetch(files: &Files, call: &trace::Syscall) {
     let path = match call.name.as_ref() {
         "openat" => 1,
-        "open" | "execve" => 0,
+        "open" => 0,
+        "execve" => 0,
         _ => return,
     };
-    if call.ret.value().is_none() {
+    if call.ret.value().is_none() && call.name != "execve" {
         return;
     }
     if let Some(path) = call.arg_str(path).and_then(|p| std::str::from_utf8(p).ok()) {
