@@ -67,8 +67,74 @@ pub fn push_harness_guard(s: &mut HostScript) -> usize {
 
 /// Builds a random script of about `steps` steps from `seed`.
 pub fn random_script(seed: u64, steps: usize) -> HostScript {
+    generate(seed, steps, Plan { steps: Vec::new(), r: Rng::new(0) }, &[])
+}
+
+/// [`random_script`] on a machine with swap: one swap file, or two (one in three scripts),
+/// of 40 KiB to 8 MiB with a priority or the kernel's default, activated early (`swapon`,
+/// in process 0), shown (`/proc/swaps`) a few times, and in half the scripts deactivated
+/// again before the end (`swapoff`, which brings every page on it back); between them,
+/// process 0 writes and pages out (MADV_PAGEOUT) up to 64 pages of an anonymous region of
+/// its own a few times, besides the script's own MADV_PAGEOUT and MADV_COLD steps, and its
+/// loads and stores fault pages back.
+/// Where and what is drawn from `seed` apart from the script's own steps: up to the first
+/// of these steps, the script is [`random_script`]'s. The host side needs root
+/// (docs/swap.md).
+pub fn random_swap_script(seed: u64, steps: usize) -> HostScript {
+    let mut r = Rng::new(seed ^ 0x5a5a_c0de_0000_5a5a);
+    let n = steps.max(8) as u64;
+    let two = r.chance(33);
+    let size = |r: &mut Rng| crate::host::MIN_SWAP_FILE_SIZE + r.below(2048) * PAGE;
+    let priority = |r: &mut Rng| if r.chance(50) { None } else { Some(r.below(100) as i32) };
+    let mut files = vec![(size(&mut r), priority(&mut r))];
+    let on = 2 + r.below(n / 4);
+    let mut plan = vec![(on as usize, Planned::Op(Op::Swapon { device: 0 }))];
+    if two {
+        files.push((size(&mut r), priority(&mut r)));
+        plan.push(((n / 4 + r.below(n / 4)) as usize, Planned::Op(Op::Swapon { device: 1 })));
+    }
+    for _ in 0..2 + r.below(4) {
+        plan.push(((on + 1 + r.below(n - on)) as usize, Planned::Pageout));
+    }
+    for _ in 0..1 + r.below(3) {
+        plan.push(((on + 1 + r.below(n - on)) as usize, Planned::Op(Op::Swaps)));
+    }
+    if r.chance(50) {
+        let at = (n / 2 + r.below(n / 2 - n / 8)) as usize;
+        plan.push((at, Planned::Op(Op::Swapoff { device: 0 })));
+        plan.push((at + 1, Planned::Op(Op::Swaps)));
+    }
+    // A stable sort: a swapon comes before a step drawn for the same place.
+    plan.sort_by_key(|(at, _)| *at);
+    generate(seed, steps, Plan { steps: plan, r }, &files)
+}
+
+/// A step a [`Plan`] adds.
+#[derive(Clone, Debug)]
+enum Planned {
+    /// This step.
+    Op(Op),
+    /// A store over one of process 0's anonymous regions (its first 64 pages at most), drawn
+    /// then, and MADV_PAGEOUT of what was written.
+    Pageout,
+}
+
+/// Machine-wide steps added to a random script (in process 0, which never exits) where it
+/// reaches the given lengths, and the generator they draw from.
+struct Plan {
+    steps: Vec<(usize, Planned)>,
+    r: Rng,
+}
+
+/// The steps of a random script, with `plan`'s and the swap files `files` (size, priority)
+/// they name.
+fn generate(seed: u64, steps: usize, mut plan: Plan, files: &[(u64, Option<i32>)]) -> HostScript {
     let mut r = Rng::new(seed);
     let mut s = HostScript::new();
+    for &(size, priority) in files {
+        s.add_swap_file(size, priority);
+    }
+    plan.steps.reverse();
     let small = s.add_file(3 * PAGE + 1000);
     let large = s.add_file(40 * PAGE);
     let huge = s.add_file(3 << 20);
@@ -90,6 +156,26 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
         PROT_READ | PROT_WRITE | PROT_EXEC,
     ];
     while s.steps.len() < steps {
+        while plan.steps.last().is_some_and(|&(at, _)| at <= s.steps.len()) {
+            match plan.steps.pop() {
+                Some((_, Planned::Op(op))) => {
+                    s.push(0, op);
+                }
+                Some((_, Planned::Pageout)) => {
+                    let own: Vec<Region> = procs[0].iter().flatten().filter(|g| g.anon).copied().collect();
+                    if !own.is_empty() {
+                        // Written first, so that there is something to swap (a store to a
+                        // region made read-only since is a SIGSEGV, also compared).
+                        let reg = own[plan.r.below(own.len() as u64) as usize];
+                        let addr = Addr::Result { op: reg.step, offset: 0 };
+                        let len = reg.pages.min(64) * PAGE;
+                        s.push(0, Op::Store { addr, len, byte: 1 + plan.r.below(255) as u8 });
+                        s.push(0, Op::Madvise { addr, len, advice: MADV_PAGEOUT });
+                    }
+                }
+                None => {}
+            }
+        }
         let alive: Vec<usize> = procs.iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i).collect();
         let p = r.pick(&alive);
         let regions = procs[p].clone().unwrap_or_default();
@@ -226,6 +312,11 @@ pub fn random_script(seed: u64, steps: usize) -> HostScript {
             _ => {
                 s.push(p, if r.chance(50) { Op::Smaps } else { Op::Maps });
             }
+        }
+    }
+    for (_, planned) in plan.steps.into_iter().rev() {
+        if let Planned::Op(op) = planned {
+            s.push(0, op);
         }
     }
     for (i, p) in procs.iter().enumerate() {

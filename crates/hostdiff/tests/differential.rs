@@ -6,7 +6,7 @@
 //! the first seed, to run many more locally or to replay one.
 
 use hostdiff::compare::compare;
-use hostdiff::gen::random_script;
+use hostdiff::gen::{random_script, random_swap_script};
 use hostdiff::model::run_on_model;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -48,18 +48,86 @@ fn random_scripts_match_the_host_kernel() {
     assert!(failures.is_empty(), "{} of {cases} cases differ:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// Random scripts on a machine with swap ([`random_swap_script`]): swap files activated,
+/// shown and deactivated between the steps, pages going out with MADV_PAGEOUT/MADV_COLD and
+/// coming back on access or swapoff. `MMSIM_DIFF_SWAP_CASES` sets the number (default 20),
+/// `MMSIM_DIFF_SWAP_SEED` the first seed. Needs root (a failure under
+/// MMSIM_REQUIRE_HOST=1, a skip otherwise); each run holds the host swap lock, so the other
+/// host runs wait (docs/swap.md).
+///
+/// Not in the default run yet: of seeds 1-40 (60 steps), 9 used their swap and 2 differ,
+/// both open, not yet analysed: seed 16 pages out a 3-page write-only anonymous region that
+/// the host keeps resident and the model swaps, and seed 28's `/proc/swaps` shows 20 kB
+/// used on the host and 12 kB in the model after pages written, moved by mremap and paged
+/// out twice (the host's count also varied from run to run when the script was cut there).
+#[test]
+#[ignore = "seeds 16 and 28 differ (see the comment); run with --ignored"]
+fn random_swap_scripts_match_the_host_kernel() {
+    let name = "the differential test with swap";
+    if hostreq::need(name, hostdiff::support()).is_none() {
+        return;
+    }
+    let cases = env_u64("MMSIM_DIFF_SWAP_CASES", 20);
+    let first = env_u64("MMSIM_DIFF_SWAP_SEED", 1);
+    let steps = env_u64("MMSIM_DIFF_STEPS", 60) as usize;
+    let mut failures = Vec::new();
+    let mut swapped = 0;
+    for seed in first..first + cases {
+        let script = random_swap_script(seed, steps);
+        let host = match hostdiff::run_on_host(&script) {
+            Ok(h) => h,
+            Err(hostdiff::HostError::Unsupported(why)) => {
+                hostreq::need::<()>(name, Err(why));
+                return;
+            }
+            Err(e) => panic!("swap seed {seed}: host run failed: {e}"),
+        };
+        // That the host used its swap at all: some /proc/swaps read shows a slot in use.
+        swapped += usize::from(script.steps.iter().zip(&host.outcomes).any(|(st, o)| {
+            matches!(st.op, hostdiff::Op::Swaps)
+                && matches!(o, hostdiff::Outcome::Text(t) if t.lines().skip(1).any(|l| {
+                    l.split_whitespace().nth(3).is_some_and(|used| used != "0")
+                }))
+        }));
+        let model = match run_on_model(&script, &host.init) {
+            Ok(m) => m,
+            Err(e) => {
+                failures.push(format!("swap seed {seed}: model run failed: {e}"));
+                continue;
+            }
+        };
+        let mismatches = compare(&script, &host, &model);
+        if let Some(first) = mismatches.first() {
+            failures.push(format!("swap seed {seed}: step {}: {}", first.step, first.what));
+        }
+    }
+    eprintln!("{cases} random differential cases with swap ({swapped} used it), {} with mismatches", failures.len());
+    assert!(failures.is_empty(), "{} of {cases} cases differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(cases < 10 || swapped * 4 >= cases as usize, "only {swapped} of {cases} scripts used their swap");
+}
+
 /// Prints the script, host and model outcomes of one seed: `MMSIM_DIFF_DEBUG=SEED cargo test
-/// -p hostdiff --test differential debug_one_seed -- --nocapture`.
+/// -p hostdiff --test differential debug_one_seed -- --nocapture` (with `MMSIM_DIFF_SWAP=1`,
+/// the seed's script with swap).
 #[test]
 fn debug_one_seed() {
     let Some(seed) = std::env::var("MMSIM_DIFF_DEBUG").ok().and_then(|v| v.parse::<u64>().ok()) else { return };
     let steps = env_u64("MMSIM_DIFF_STEPS", 60) as usize;
-    let mut script = random_script(seed, steps);
-    // MMSIM_DIFF_UPTO=N[:P]: keep the first N steps, then show process P's smaps.
+    // MMSIM_DIFF_SWAP=1: the seed's script with swap.
+    let mut script = if std::env::var_os("MMSIM_DIFF_SWAP").is_some() {
+        random_swap_script(seed, steps)
+    } else {
+        random_script(seed, steps)
+    };
+    // MMSIM_DIFF_UPTO=N[:P]: keep the first N steps, then show process P's smaps (and with
+    // MMSIM_DIFF_SWAPS=1, /proc/swaps).
     if let Ok(upto) = std::env::var("MMSIM_DIFF_UPTO") {
         let (n, p) = upto.split_once(':').unwrap_or((&upto, "0"));
         script.steps.truncate(n.parse().expect("MMSIM_DIFF_UPTO"));
         script.push(p.parse().expect("process"), hostdiff::Op::Smaps);
+        if std::env::var_os("MMSIM_DIFF_SWAPS").is_some() {
+            script.push(0, hostdiff::Op::Swaps);
+        }
     }
     let host = hostdiff::run_on_host(&script).expect("host run");
     let model = run_on_model(&script, &host.init).expect("model run");
