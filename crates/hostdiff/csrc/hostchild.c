@@ -859,6 +859,45 @@ static void drain_lru_batches(void)
     syscall(SYS_madvise, DRAIN_PAGE_ADDR, 4096, 22 /* MADV_POPULATE_READ */);
 }
 
+/* MADV_PAGEOUT starts the writes of the pages it swaps out and returns; what a
+ * step right after it sees of such a page (a second pageout keeps it, a zap
+ * leaves its slot taken, a write fault cannot free its slot) depends on whether
+ * the write has finished, and then on the CPU that finished it: the end of a
+ * reclaim write moves the page to its LRU's tail through that CPU's batch,
+ * which holds a reference until that CPU drains it (a write fault on the page
+ * then keeps its swap slot).  The model takes every write as finished, and
+ * every batch drained, by the next step.  So after a pageout the run waits, up
+ * to two seconds, until meminfo's Writeback is 0 (it counts every writeback of
+ * the machine: the swap lock keeps other host runs out, and a busy disk only
+ * makes the wait longer), then drains the batches of every CPU:
+ * migrate_pages(2) of this process from node 0 to node 0 does that first
+ * (lru_add_drain_all) and then moves nothing. */
+static char g_meminfo[16384];
+
+static void drain_all_lru_batches(void)
+{
+    unsigned long node0 = 1;
+    syscall(SYS_migrate_pages, 0, 8 * sizeof node0, &node0, &node0);
+}
+
+static void wait_for_writeback(void)
+{
+    for (int tries = 0; tries < 2000; tries++) {
+        size_t n = read_file_into("/proc/meminfo", g_meminfo, sizeof g_meminfo - 1);
+        g_meminfo[n] = 0;
+        const char *w = strstr(g_meminfo, "\nWriteback:");
+        if (!w)
+            return;
+        w += strlen("\nWriteback:");
+        while (*w == ' ')
+            w++;
+        if (*w == '0' && (w[1] == ' ' || w[1] == '\n'))
+            return;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
 static void do_pagemap(uint64_t i, uint64_t addr, uint64_t pages)
 {
     int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -1140,6 +1179,10 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             {
                 int e = errno;
                 drain_lru_batches();
+                if (st.flags == 21 /* MADV_PAGEOUT */) {
+                    wait_for_writeback();
+                    drain_all_lru_batches();
+                }
                 errno = e;
             }
             emit_result(i, r);

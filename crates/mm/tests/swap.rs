@@ -223,6 +223,29 @@ fn swapoff_brings_everything_back() {
     finish(k, &[pid]);
 }
 
+/// A private file mapping's written pages are anonymous copies, swapped like any other;
+/// swapoff brings them back too (it once skipped file-backed VMAs, and a later fault read
+/// the slot from the device that was gone: random swap script 283).
+#[test]
+fn swapoff_brings_back_the_copies_in_a_private_file_mapping() {
+    let (mut k, pid) = setup();
+    k.create_file("/data", &[7u8; 4 * P as usize]);
+    let fd = k.open(pid, "/data", O_RDONLY).unwrap();
+    let a = k.mmap(pid, BASE, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd as i64, 0).unwrap();
+    fill(&mut k, pid, a, 2);
+    k.madvise(pid, a, 4 * P, MADV_PAGEOUT).unwrap();
+    assert!(swap_slot(&k, pid, a).is_some() && swap_slot(&k, pid, a + P).is_some());
+    k.swapoff("/swapfile").unwrap();
+    assert!(k.machine().swap.devices.is_empty());
+    assert_eq!(k.mm(pid).unwrap().rss.swap.as_u64(), 0);
+    for i in 0..2 {
+        assert_eq!(swap_slot(&k, pid, a + i * P), None);
+        assert_eq!(k.load(pid, a + i * P, 2).unwrap(), vec![i as u8 + 1, i as u8 + 1]);
+    }
+    assert_eq!(k.load(pid, a + 3 * P, 1).unwrap(), vec![7]);
+    finish(k, &[pid]);
+}
+
 #[test]
 fn swapon_checks_its_arguments_and_numbers_priorities_down() {
     let mut k = Kernel::new(Config::default());

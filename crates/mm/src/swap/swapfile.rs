@@ -107,7 +107,10 @@ impl Kernel {
             let pgd = self.mms[id].pgd;
             let vmas: Vec<crate::vma::Vma> = self.mms[id].vmas.iter().cloned().collect();
             for v in vmas {
-                if v.file.is_some() {
+                // Swap PTEs are in private mappings only, file-backed ones included (their
+                // written, copied pages are anonymous); a shared mapping's swapped pages
+                // are its object's (shmem_unuse, above).
+                if v.flags.contains(crate::flags::VmFlags::MAYSHARE) {
                     continue;
                 }
                 for (base, table) in crate::pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
