@@ -246,6 +246,32 @@ fn swapoff_brings_back_the_copies_in_a_private_file_mapping() {
     finish(k, &[pid]);
 }
 
+/// A full device swapped off: the slots its swapoff frees must not put it back among the
+/// devices a pageout tries (random swap script 592 paged out into the device that was gone).
+#[test]
+fn a_full_device_swapped_off_takes_no_more_pages() {
+    let mut k = Kernel::new(Config { ram_bytes: 64 << 20, paranoid: true, ..Config::default() });
+    let small = SwapSpec { path: "/small".into(), size: 16 * P, priority: Some(1), partition: false };
+    k.swapon(&small).unwrap();
+    k.swapon(&SwapSpec { path: "/big".into(), size: 1 << 20, priority: Some(0), partition: false }).unwrap();
+    let pid = k.spawn_empty("t").unwrap();
+    let a = anon(&mut k, pid, 20);
+    fill(&mut k, pid, a, 20);
+    k.madvise(pid, a, 20 * P, MADV_PAGEOUT).unwrap();
+    let small_type = swap_type_of(&k, "/small");
+    assert_eq!(k.machine().swap.device(small_type).unwrap().inuse(), 15, "the small file is full");
+    k.swapoff("/small").unwrap();
+    k.madvise(pid, a, 20 * P, MADV_PAGEOUT).unwrap();
+    for i in 0..20 {
+        assert_eq!(k.load(pid, a + i * P, 1).unwrap(), vec![i as u8 + 1]);
+    }
+    finish(k, &[pid]);
+}
+
+fn swap_type_of(k: &Kernel, path: &str) -> u8 {
+    k.machine().swap.devices.iter().position(|d| d.as_ref().is_some_and(|d| d.path == path)).unwrap() as u8
+}
+
 #[test]
 fn swapon_checks_its_arguments_and_numbers_priorities_down() {
     let mut k = Kernel::new(Config::default());

@@ -11,7 +11,9 @@
 //! queued behind). Slot 0 holds the swap header, so cluster 0 starts partly used and the
 //! first slot handed out is 1. Slots freed behind the cursor are therefore not reused
 //! until the cursor has left their cluster (measured: pages out at slots 1-8, unmapped,
-//! the next pages out go to 9, 10, ...). The model follows these rules; Linux's
+//! the next pages out go to 9, 10, ...), or no other cluster is left: then the clusters
+//! with holes are scanned from their start (a swap file of one cluster, its cursor at the
+//! end, takes the slots freed behind it). The model follows these rules; Linux's
 //! fragment lists for large folios and discards do not arise (4 KiB pages only).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -131,8 +133,17 @@ impl SwapDevice {
             } else if self.fresh < self.clusters() {
                 self.fresh += 1;
                 self.fresh - 1
+            } else if let Some(c) = self.freed.pop_front() {
+                c
             } else {
-                self.freed.pop_front()?
+                // Last, the clusters with holes that no list holds: those freed behind
+                // the cursor, the cursor's own among them (Linux's fragment clusters, tried
+                // after the free ones). Measured: a swap file of one cluster, its cursor
+                // at the end, takes the slots freed behind it rather than fail.
+                let holes = (0..self.clusters()).find(|&c| {
+                    self.cluster_used.get(&c).copied().unwrap_or(0) < self.cluster_end(c) - c * SWAPFILE_CLUSTER
+                })?;
+                holes
             };
             found = self.scan(c, 0);
         }
@@ -267,6 +278,24 @@ mod tests {
         d.update(2, |s| s.cached = false);
         assert_eq!(d.alloc_slot(), Some(2));
         assert_eq!(d.inuse(), 4);
+        d.check_invariants();
+    }
+
+    #[test]
+    fn a_file_of_one_cluster_takes_the_slots_freed_behind_its_cursor_at_the_end() {
+        // 85 slots (340 KiB): the cursor runs to the end, then the holes are reused rather
+        // than the device refusing (random swap script 550 put the rest on another file).
+        let mut d = SwapDevice::new("/swap", 85, -2, false);
+        for _ in 0..60 {
+            d.alloc_slot().unwrap();
+        }
+        for o in 2..=11 {
+            d.update(o, |s| s.cached = false);
+        }
+        let got: Vec<u64> = std::iter::from_fn(|| d.alloc_slot()).collect();
+        let mut want: Vec<u64> = (61..85).collect();
+        want.extend(2..=11);
+        assert_eq!(got, want);
         d.check_invariants();
     }
 

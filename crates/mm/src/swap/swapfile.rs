@@ -73,6 +73,7 @@ impl Kernel {
             }
         };
         swap.devices[t] = Some(SwapDevice::new(&spec.path, pages, prio, spec.partition));
+        swap.avail_add(t as u8);
         Ok(())
     }
 
@@ -82,7 +83,15 @@ impl Kernel {
     pub fn swapoff(&mut self, path: &str) -> SysResult<()> {
         let t = self.m.swap.devices.iter().position(|d| d.as_ref().is_some_and(|d| d.path == path));
         let Some(t) = t else { return Err(Errno::EINVAL) };
-        self.try_to_unuse(t as u8)?;
+        // No new page goes to the device while its pages come back; it takes pages again
+        // if they cannot all come back.
+        self.m.swap.avail_remove(t as u8);
+        if let Err(e) = self.try_to_unuse(t as u8) {
+            self.m.swap.avail_add(t as u8);
+            return Err(e);
+        }
+        // The slots freed on the way put a device that was full back on the list.
+        self.m.swap.avail_remove(t as u8);
         let dev = self.m.swap.devices[t].take().expect("active device");
         if dev.prio < 0 {
             for d in self.m.swap.devices.iter_mut().flatten() {
