@@ -212,40 +212,47 @@ fn swap_files_of_the_script_activated_mid_run() {
     let after = s.op(Op::Swaps);
     s.views_on(0, m, 8);
     s.op(Op::Load { addr: at(m, 0), len: 8 * P });
-    let script = s.s;
+    let Some(host) = run_with_swap_files(name, &s.s) else { return };
+    let text = |i: usize| match &host.outcomes[i] {
+        hostdiff::Outcome::Text(t) => t.clone(),
+        o => panic!("{name}: step {i} gave {o:?}"),
+    };
+    // The second file has the higher priority: the six pages went there.
+    let line = text(used).lines().find(|l| l.starts_with(&host.init.swap_files[second])).map(String::from);
+    let used_kb = line.as_deref().and_then(|l| l.split_whitespace().nth(3)).and_then(|u| u.parse::<u64>().ok());
+    assert_eq!(used_kb, Some(24), "{name}: {}", text(used));
+    assert_eq!(text(after).lines().count(), 1, "{name}: swap left active: {}", text(after));
+    for path in &host.init.swap_files {
+        assert!(!std::path::Path::new(path).exists(), "{name}: {path} was not removed");
+    }
+}
+
+/// Runs `script`, which makes swap files of its own, on the host and the model, and returns
+/// the host's run once both agree step by step (at most three runs: another program may
+/// have used the files); `None` when the host cannot make swap files (not root, no mkswap:
+/// a skip, or a failure under MMSIM_REQUIRE_HOST=1).
+fn run_with_swap_files(name: &str, script: &hostdiff::HostScript) -> Option<hostdiff::HostRun> {
     for attempt in 1..=3 {
-        let host = match hostdiff::run_on_host(&script) {
+        let host = match hostdiff::run_on_host(script) {
             Ok(h) => h,
-            // Not root, or no mkswap: a skip, or a failure under MMSIM_REQUIRE_HOST=1.
             Err(hostdiff::HostError::Unsupported(why)) => {
                 hostreq::need::<()>(name, Err(why));
-                return;
+                return None;
             }
             Err(e) => panic!("{name}: host run failed: {e}"),
         };
-        let model = hostdiff::model::run_on_model(&script, &host.init)
+        let model = hostdiff::model::run_on_model(script, &host.init)
             .unwrap_or_else(|e| panic!("{name}: model run failed: {e}"));
         let report: Vec<String> =
-            compare(&script, &host, &model).iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+            compare(script, &host, &model).iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
         if !report.is_empty() && attempt < 3 {
             eprintln!("{name}: differs, running again (another program may have used the swap files)");
             continue;
         }
         assert!(report.is_empty(), "{name}: {} mismatches:\n{}", report.len(), report.join("\n"));
-        let text = |i: usize| match &host.outcomes[i] {
-            hostdiff::Outcome::Text(t) => t.clone(),
-            o => panic!("{name}: step {i} gave {o:?}"),
-        };
-        // The second file has the higher priority: the six pages went there.
-        let line = text(used).lines().find(|l| l.starts_with(&host.init.swap_files[second])).map(String::from);
-        let used_kb = line.as_deref().and_then(|l| l.split_whitespace().nth(3)).and_then(|u| u.parse::<u64>().ok());
-        assert_eq!(used_kb, Some(24), "{name}: {}", text(used));
-        assert_eq!(text(after).lines().count(), 1, "{name}: swap left active: {}", text(after));
-        for path in &host.init.swap_files {
-            assert!(!std::path::Path::new(path).exists(), "{name}: {path} was not removed");
-        }
-        return;
+        return Some(host);
     }
+    unreachable!("the third run returns or fails")
 }
 
 /// Two swap files of one priority take pages in turn: Linux tries its devices of the highest
@@ -275,33 +282,12 @@ fn swap_files_of_one_priority_take_pages_in_turn() {
     let later = s.op(Op::Swaps);
     s.views_on(0, m, 8);
     s.op(Op::Load { addr: at(m, 0), len: 8 * P });
-    let script = s.s;
-    for attempt in 1..=3 {
-        let host = match hostdiff::run_on_host(&script) {
-            Ok(h) => h,
-            // Not root, or no mkswap: a skip, or a failure under MMSIM_REQUIRE_HOST=1.
-            Err(hostdiff::HostError::Unsupported(why)) => {
-                hostreq::need::<()>(name, Err(why));
-                return;
-            }
-            Err(e) => panic!("{name}: host run failed: {e}"),
-        };
-        let model = hostdiff::model::run_on_model(&script, &host.init)
-            .unwrap_or_else(|e| panic!("{name}: model run failed: {e}"));
-        let report: Vec<String> =
-            compare(&script, &host, &model).iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
-        if !report.is_empty() && attempt < 3 {
-            eprintln!("{name}: differs, running again (another program may have used the swap files)");
-            continue;
-        }
-        assert!(report.is_empty(), "{name}: {} mismatches:\n{}", report.len(), report.join("\n"));
-        let used = |step: usize, file: usize| -> Option<u64> {
-            let hostdiff::Outcome::Text(t) = &host.outcomes[step] else { return None };
-            let line = t.lines().find(|l| l.starts_with(&host.init.swap_files[file]))?;
-            line.split_whitespace().nth(3)?.parse().ok()
-        };
-        assert_eq!((used(split, first), used(split, second)), (Some(12), Some(8)), "{name}: the first five pages");
-        assert_eq!(used(later, third), Some(12), "{name}: the higher priority file");
-        return;
-    }
+    let Some(host) = run_with_swap_files(name, &s.s) else { return };
+    let used = |step: usize, file: usize| -> Option<u64> {
+        let hostdiff::Outcome::Text(t) = &host.outcomes[step] else { return None };
+        let line = t.lines().find(|l| l.starts_with(&host.init.swap_files[file]))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    };
+    assert_eq!((used(split, first), used(split, second)), (Some(12), Some(8)), "{name}: the first five pages");
+    assert_eq!(used(later, third), Some(12), "{name}: the higher priority file");
 }
