@@ -511,9 +511,17 @@ pub fn run_check(name: &str, t: &Translation) -> anyhow::Result<CheckReport> {
 }
 
 /// Runs `count` random scripts from `seed` on both sides (only `shard`'s slice of them, on
-/// `jobs` threads); returns the report, the same whatever `jobs`: a line for each script that
-/// differed, in seed order, then the count.
-pub fn run_random(count: u64, seed: u64, steps: usize, jobs: usize, shard: Shard) -> anyhow::Result<CheckReport> {
+/// `jobs` threads), with swap files when `swap` (`hostdiff::gen::random_swap_script`);
+/// returns the report, the same whatever `jobs`: a line for each script that differed, in
+/// seed order, then the count.
+pub fn run_random(
+    count: u64,
+    seed: u64,
+    steps: usize,
+    swap: bool,
+    jobs: usize,
+    shard: Shard,
+) -> anyhow::Result<CheckReport> {
     if let Err(reason) = hostdiff::support() {
         anyhow::bail!("cannot compare with the host kernel: {reason}");
     }
@@ -533,7 +541,7 @@ pub fn run_random(count: u64, seed: u64, steps: usize, jobs: usize, shard: Shard
     crate::jobs::run_ordered(
         n,
         jobs,
-        |i| one_random(first + i, steps),
+        |i| one_random(first + i, steps, swap),
         |_, result| match result {
             Ok((steps, difference)) => {
                 total += steps;
@@ -556,14 +564,16 @@ pub fn run_random(count: u64, seed: u64, steps: usize, jobs: usize, shard: Shard
         let seeds = if n == 0 { "no seeds".to_string() } else { format!("seeds {first} to {}", first + n - 1) };
         let _ = write!(text, "shard {shard} ({seeds}): ");
     }
-    let _ = writeln!(text, "{n} random scripts ({total} steps), {differences} with differences");
+    let with = if swap { " with swap" } else { "" };
+    let _ = writeln!(text, "{n} random scripts{with} ({total} steps), {differences} with differences");
     Ok(CheckReport { text, differences })
 }
 
 /// Runs the random script of `seed` on both sides: its number of steps, and the line that
 /// reports its first difference, if any.
-fn one_random(seed: u64, steps: usize) -> anyhow::Result<(usize, Option<String>)> {
-    let script = hostdiff::gen::random_script(seed, steps);
+fn one_random(seed: u64, steps: usize, swap: bool) -> anyhow::Result<(usize, Option<String>)> {
+    let script =
+        if swap { hostdiff::gen::random_swap_script(seed, steps) } else { hostdiff::gen::random_script(seed, steps) };
     let host = hostdiff::run_on_host(&script).map_err(|e| anyhow::anyhow!("seed {seed}: host run failed: {e}"))?;
     let model = hostdiff::model::run_on_model(&script, &host.init)
         .map_err(|e| anyhow::anyhow!("seed {seed}: model run failed: {e}"))?;

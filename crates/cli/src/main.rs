@@ -62,6 +62,10 @@ enum Command {
         /// Steps per random script.
         #[arg(long, default_value_t = 60)]
         steps: usize,
+        /// With --random: scripts on a machine with swap (one or two swap files the host
+        /// side makes, activates and removes between the steps; needs root).
+        #[arg(long, requires = "random")]
+        swap: bool,
         #[command(flatten)]
         spread: Spread,
     },
@@ -351,9 +355,9 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { file, random, seed, steps, spread } => {
+        Command::Check { file, random, seed, steps, swap, spread } => {
             let report = match (file, random) {
-                (_, Some(n)) => check::run_random(n, seed, steps, spread.jobs(), spread.shard)?,
+                (_, Some(n)) => check::run_random(n, seed, steps, swap, spread.jobs(), spread.shard)?,
                 (Some(file), None) => {
                     let source = read_scenario(&file)?;
                     let shown = file.display().to_string();

@@ -224,6 +224,23 @@ fn check_random_scripts_agree() {
     assert!(stdout(&o).ends_with("10 random scripts (") || stdout(&o).contains("0 with differences"), "{}", stdout(&o));
 }
 
+/// `mmsim check --random N --swap`: the random scripts with swap files (as root), the
+/// seeds 314 and 550 among them (devices of one priority in turn; a file's holes reused).
+#[test]
+fn check_random_scripts_with_swap_agree() {
+    if !host_supported() {
+        return;
+    }
+    let o = mmsim().args(["check", "--random", "8", "--seed", "311", "--swap"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("8 random scripts with swap ("), "{}", stdout(&o));
+    assert!(stdout(&o).contains(", 0 with differences"), "{}", stdout(&o));
+    let o = mmsim().args(["check", "--random", "2", "--seed", "548", "--swap"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = mmsim().args(["check", "--swap", "x.mm"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "--swap without --random: {}", stderr(&o));
+}
+
 /// `mmsim replay` takes the `-o` prefix of `strace -ff`, or its files, and merges them.
 #[test]
 fn replay_merges_the_files_of_strace_ff() {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{assert_clean, compile, replay_file, scratch};
+use common::{assert_clean, compile, problems, replay_file, scratch};
 use replay::{Identities, Mode, Options};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -349,13 +349,13 @@ fn readahead_marks_as_fault_around_shows_them() {
 /// waiting in its caller's CPU batch until that caller drains it, as smaps' Referenced shows
 /// them (see tests/progs/page_accessed.c). Strict.
 ///
-/// This machine runs DAMON on physical memory (docs/swap.md): it samples pages at random
-/// and clears the accessed bit of each page it samples, which nothing in a trace shows. A
-/// recording during which it sampled one of the program's pages shows a page unreferenced
-/// that the program's calls left referenced; the replay then binds the rule for accessed
-/// bits cleared out of the trace's sight (about one recording in ten here), and such a
-/// recording is made again, at most three times in all. A model that got the calls wrong
-/// fails every recording.
+/// Two things nothing in a trace shows change Referenced on this machine: DAMON on physical
+/// memory (docs/swap.md) samples pages at random and clears the accessed bit of each page
+/// it samples (the replay then binds the rule for accessed bits cleared out of the trace's
+/// sight: about one recording in ten here), and a program moved to the other CPU between
+/// its MADV_COLD and the drain of that CPU's batch leaves the pages referenced (seen once,
+/// on a CI run beside a build). Such a recording is made again, at most three times in all;
+/// a model that got the calls wrong fails every recording.
 #[test]
 fn pages_reads_and_writes_mark_accessed() {
     let dir = scratch("replay-real", "pages_reads_and_writes_mark_accessed");
@@ -364,7 +364,8 @@ fn pages_reads_and_writes_mark_accessed() {
     for attempt in 1..=3 {
         let Some(t) = record("page_accessed", &[exe.to_str().unwrap()], true, &dir) else { return };
         let report = replay_file(&t, Mode::Strict);
-        if attempt < 3 && report.bindings.iter().any(unseen_aging) {
+        if attempt < 3 && (report.bindings.iter().any(unseen_aging) || !problems(&report).is_empty()) {
+            eprintln!("page_accessed: recording {attempt} saw accessed bits its calls do not explain; again");
             continue;
         }
         assert_clean("page_accessed", &report, 20);
