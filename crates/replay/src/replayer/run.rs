@@ -358,10 +358,13 @@ impl ParserThread {
         let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
         let thread = std::thread::spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
+            // The files of the first batch are the replay's to open: looking them up here
+            // would only hold back the batch it waits for (a small log is one batch).
+            let mut sent_one = false;
             for mut item in parse() {
                 if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
                     crate::compat::normalize(c);
-                    if let Some(files) = &files {
+                    if let Some(files) = files.as_deref().filter(|_| sent_one) {
                         prefetch(files, c);
                     }
                 }
@@ -372,6 +375,7 @@ impl ParserThread {
                     if !tx.send(std::mem::replace(&mut batch, next)) {
                         return false;
                     }
+                    sent_one = true;
                 }
             }
             tx.send(batch)
