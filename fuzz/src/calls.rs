@@ -45,8 +45,12 @@ const EDGES: [u64; 24] = [
 /// host allocation, not the model's.
 const MAX_ACCESS: u64 = 3 * 4096 + 17;
 
-/// The simulated RAM.
-const RAM: u64 = 16 << 20;
+/// The simulated RAM of [`run_calls`]: 4 MiB, 1,024 frames. Filling it takes a
+/// populate of a few hundred pages, so the reclaim and OOM paths are reached as often as with
+/// more, while the invariant check after every step (a walk over every frame and page
+/// table) costs a quarter of what it did at 16 MiB: under AFL's instrumentation the
+/// inputs that fill RAM ran 10-20 ms at 16 MiB and dominated the run.
+pub const RAM: u64 = 4 << 20;
 
 /// Most processes alive at once (forks beyond fail as if out of pids).
 const MAX_PROCS: usize = 8;
@@ -141,20 +145,32 @@ impl Input<'_> {
     }
 }
 
-/// A fresh machine: a small RAM (16 MiB: every populate, OOM kill and invariant check is
-/// bounded by it), a file `/data` of six and a half pages, two processes (one running the
-/// scenario language's demo program, one empty) each with `/data` open read-write as fd 3
-/// and read-only as fd 4. Built once per thread and cloned for each input: building it
-/// (the program's image, the files) costs more than most inputs' calls.
-fn machine() -> (Kernel, Vec<Pid>) {
+/// A kernel and its live processes.
+type Machine = (Kernel, Vec<Pid>);
+
+/// A fresh machine: a small RAM of `ram` bytes (every populate, OOM kill and invariant
+/// check is bounded by it), a file `/data` of six and a half pages, two processes (one
+/// running the scenario language's demo program, one empty) each with `/data` open
+/// read-write as fd 3 and read-only as fd 4. Built once per thread and RAM size and cloned
+/// for each input: building it (the program's image, the files) costs more than most
+/// inputs' calls.
+fn machine(ram: u64) -> Machine {
     thread_local! {
-        static TEMPLATE: (Kernel, Vec<Pid>) = build_machine();
+        static TEMPLATES: std::cell::RefCell<Vec<(u64, Machine)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    TEMPLATE.with(|t| t.clone())
+    TEMPLATES.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some((_, m)) = t.iter().find(|(r, _)| *r == ram) {
+            return m.clone();
+        }
+        let m = build_machine(ram);
+        t.push((ram, m.clone()));
+        m
+    })
 }
 
-fn build_machine() -> (Kernel, Vec<Pid>) {
-    let mut k = Kernel::new(Config { ram_bytes: RAM, event_capacity: 64, ..Config::default() });
+fn build_machine(ram: u64) -> Machine {
+    let mut k = Kernel::new(Config { ram_bytes: ram, event_capacity: 64, ..Config::default() });
     let data: Vec<u8> = (0..6 * 4096 + 2048).map(|i: u32| (i / 4096 * 17 + i % 251) as u8 | 1).collect();
     k.create_file("/data", &data);
     let path = script::program::program_path("a");
@@ -181,10 +197,17 @@ fn call(k: &mut Kernel, pid: Pid, call: Call) {
     let _ = k.dispatch(pid, &call);
 }
 
-/// Decodes `data` into calls and applies them; see the module's documentation.
+/// Decodes `data` into calls and applies them on a machine of [`RAM`]; see the module's
+/// documentation.
 pub fn run_calls(data: &[u8]) {
+    run_calls_with_ram(data, RAM);
+}
+
+/// [`run_calls`] on a machine of `ram` bytes (the corpus test also runs every input at the
+/// 16 MiB the fuzzer once used, where some of the inputs it found first crashed).
+pub fn run_calls_with_ram(data: &[u8], ram: u64) {
     let mut inp = Input { data };
-    let (mut k, mut pids) = machine();
+    let (mut k, mut pids) = machine(ram);
     check_kernel(&k);
     let mut steps = 0;
     while !inp.is_empty() && steps < 256 && !pids.is_empty() {

@@ -21,7 +21,7 @@
 
 mod calls;
 
-pub use calls::run_calls;
+pub use calls::{run_calls, run_calls_with_ram, RAM as CALLS_RAM};
 
 /// A fuzz target: takes any bytes, and panics only on a bug.
 pub type Target = fn(&[u8]);

@@ -157,6 +157,15 @@ impl Kernel {
             let lo = start.max(base);
             let hi = end.min(base + span);
             let (first, last) = (((lo - base) >> PAGE_SHIFT) as usize, ((hi - 1 - base) >> PAGE_SHIFT) as usize);
+            if self.m.frames.is_shared_zero_table(table) {
+                // Zero-page entries only: nothing to count or put back, only to clear.
+                if first == 0 && last == self.m.frames.table(table).len() - 1 {
+                    self.m.frames.clear_table(table);
+                } else {
+                    self.m.frames.table_mut(table)[first..=last].fill(0);
+                }
+                continue;
+            }
             // The entries are read and cleared a table at a time (nothing below reads them).
             let mut copy = [0u64; 1024];
             let stored = self.m.frames.table(table);

@@ -225,6 +225,37 @@ fn zero_page_tables_are_shared_and_unshared_on_write() {
     finish(k, pid);
 }
 
+/// munmap of part of a shared zero-page table gives the table its own entries with the
+/// range cleared (the rest still read as zero pages), and of all of it drops the table; the
+/// reclaim that an allocation under pressure runs walks past such tables.
+#[test]
+fn zero_page_tables_are_cleared_in_part_or_whole() {
+    let mut k = Kernel::new(Config { ram_bytes: 8 << 20, paranoid: true, ..Config::default() });
+    let pid = k.spawn_empty("t").unwrap();
+    let len = 8u64 << 20;
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE | MAP_FIXED;
+    let a = k.mmap(pid, 0x4000_0000, len, PROT_READ, flags, -1, 0).unwrap();
+    assert_eq!(k.machine().frames.shared_tables(), 4);
+    k.munmap(pid, a + 3 * P, 2 * P).unwrap();
+    assert_eq!(k.machine().frames.shared_tables(), 3, "the cut table has entries of its own");
+    assert!(k.load(pid, a + 3 * P, 1).is_err(), "unmapped");
+    assert_eq!(k.load(pid, a + 5 * P, 1).unwrap(), vec![0]);
+    k.munmap(pid, a + (2 << 20), 2 << 20).unwrap();
+    assert_eq!(k.machine().frames.shared_tables(), 2, "a whole table is dropped");
+    // Fill the rest of RAM with anonymous pages until the OOM killer ends the process.
+    let b =
+        k.mmap(pid, 0, 16 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0).unwrap();
+    let mut killed = false;
+    for i in 0..4096 {
+        if k.store(pid, b + i * P, &[1]).is_err() {
+            killed = true;
+            break;
+        }
+    }
+    assert!(killed, "16 MiB of anonymous pages fit in 8 MiB of RAM");
+    mm::invariants::check_kernel(&k);
+}
+
 /// ftruncate splits the large page-cache folio that straddles the new end; the pages it
 /// leaves below the end are small folios mapped by a locked VMA, so each counts that mapping
 /// in its mlock count (found by fuzzing the calls: the invariant check failed, and a later

@@ -646,6 +646,15 @@ impl FrameTable {
         c.data[slot_index(pfn)] = Some(FrameData::SharedTable(shared));
     }
 
+    /// Whether page-table frame `pfn` is one of the tables [`FrameTable::share_zero_table`]
+    /// made share their entries: every entry maps the zero page, so a walk looking for real
+    /// frames has nothing to find in it.
+    pub fn is_shared_zero_table(&self, pfn: Pfn) -> bool {
+        self.chunks[chunk_index(pfn)]
+            .as_ref()
+            .is_some_and(|c| matches!(c.data[slot_index(pfn)], Some(FrameData::SharedTable(_))))
+    }
+
     /// How many page-table frames share their entries ([`FrameTable::share_zero_table`]).
     pub fn shared_tables(&self) -> usize {
         let chunks = self.chunks.iter().flatten();

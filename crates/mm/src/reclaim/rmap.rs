@@ -35,6 +35,10 @@ impl Kernel {
         let mut entries = Vec::new();
         for (id, mm) in self.mms.iter() {
             for (base, table) in pgtable::leaf_tables(&self.m.frames, mm.pgd, 0, crate::layout::TASK_SIZE) {
+                // A populated read-only mapping's tables map nothing but the zero page.
+                if self.m.frames.is_shared_zero_table(table) {
+                    continue;
+                }
                 for (i, &e) in self.m.frames.table(table).iter().enumerate() {
                     let pte = Pte(e);
                     if pte.mapped() && pte.pfn() != zero {
