@@ -412,7 +412,27 @@ fn check_mm(
     let mut rss = Rss::default();
     // The PTEs come in address order, so the VMA of the last one usually holds the next.
     let mut last: Option<&crate::vma::Vma> = None;
+    let span = pgtable::leaf_span(&k.m.frames);
     for (base, table) in leaves {
+        if k.m.frames.is_shared_zero_table(table) {
+            // All its entries are one read-only zero-page PTE: what the loop below checks of
+            // each holds for all once every page of its span lies in private anonymous VMAs.
+            let pte = Pte(k.m.frames.table(table)[0]);
+            assert!(
+                pte.present() && pte.pfn() == zero && !pte.writable(),
+                "mm {id}: shared table {table:?} at {base:#x}"
+            );
+            let mut at = base;
+            while at < base + span {
+                let v = mm.vmas.containing(at).unwrap_or_else(|| panic!("mm {id}: PTE at {at:#x} outside every VMA"));
+                assert!(
+                    !v.flags.contains(VmFlags::SHARED) && v.file.is_none(),
+                    "mm {id}: zero page in a shared or file mapping at {at:#x}"
+                );
+                at = v.end;
+            }
+            continue;
+        }
         for (i, &e) in k.m.frames.table(table).iter().enumerate() {
             let pte = Pte(e);
             if pte.is_none() {

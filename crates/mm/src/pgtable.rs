@@ -319,17 +319,26 @@ fn collect_leaves(
 ) {
     let l = g.table_level(level);
     let span = l.entry_span();
-    let first = if start > base { ((start - base) / span) as usize } else { 0 };
     let entries = &frames.table(table)[..l.entries() as usize];
-    for (i, &e) in entries.iter().enumerate().skip(first) {
-        let va = base + i as u64 * span;
-        if va >= end {
-            break;
+    if end <= base {
+        return;
+    }
+    // The entries whose span meets [start, end), found once rather than per entry: most of a
+    // table's entries are empty, and the scan for the others is what a walk costs.
+    let first = if start > base { ((start - base) / span) as usize } else { 0 };
+    let last = ((end - 1 - base) / span).min(entries.len() as u64 - 1) as usize;
+    if first > last {
+        return;
+    }
+    for (i, &e) in entries[first..=last].iter().enumerate() {
+        if e == 0 {
+            continue;
         }
         let e = Pte(e);
         if !e.present() {
             continue;
         }
+        let va = base + (first + i) as u64 * span;
         if level == 1 {
             out.push((va, e.pfn()));
         } else {
@@ -424,12 +433,14 @@ pub fn count_tables(frames: &FrameTable, root: Pfn) -> u64 {
         if level == 0 {
             return 0;
         }
-        frames.table(t)[..g.table_level(level).entries() as usize]
-            .iter()
-            .map(|&e| Pte(e))
-            .filter(|e| e.present())
-            .map(|e| 1 + walk(frames, g, e.pfn(), level - 1))
-            .sum()
+        let entries = &frames.table(t)[..g.table_level(level).entries() as usize];
+        let mut n = 0;
+        for &e in entries {
+            if e != 0 && Pte(e).present() {
+                n += 1 + walk(frames, g, Pte(e).pfn(), level - 1);
+            }
+        }
+        n
     }
     let g = geometry(frames);
     walk(frames, &g, root, g.depth() - 1)
