@@ -239,6 +239,10 @@ impl Replayer {
             // the position alone.
             let open = self.k.fd_description(self.mpid(tpid), fd as i32);
             let pread = c.name == "pread64";
+            if self.verify() {
+                // As the check below would before making the text: the same text serves both.
+                self.name_shmem_objects();
+            }
             let text = self.proc_text_now(what, target);
             let pread_at = if pread { Some(c.arg_u64(3).unwrap_or(0)) } else { None };
             let pos = self.seq_read_start(open, text.as_deref(), pread_at);
@@ -252,14 +256,17 @@ impl Replayer {
             if what == ProcText::Smaps {
                 self.learn_swap(line, "smaps", data);
             }
+            // A maps text made above is the one the check compares (smaps is made again:
+            // what learn_swap bound may change it).
+            let maps_now = if what == ProcText::Maps { text.as_deref() } else { None };
             if self.blind_maps_read(target) {
                 // Not comparable, but what it shows is still learned.
                 let (passed, failed, shown) = (self.report.passed, self.report.failed, self.report.mismatches.len());
-                self.check_proc_read(tpid, line, what, target, (pos, log_pos), data, window);
+                self.check_proc_read(tpid, line, (what, target, maps_now), (pos, log_pos), data, window);
                 (self.report.passed, self.report.failed) = (passed, failed);
                 self.report.mismatches.truncate(shown);
             } else {
-                self.check_proc_read(tpid, line, what, target, (pos, log_pos), data, window);
+                self.check_proc_read(tpid, line, (what, target, maps_now), (pos, log_pos), data, window);
             }
             if what == ProcText::Maps {
                 self.learn_attached_start(tpid, target, line, log_pos, data);

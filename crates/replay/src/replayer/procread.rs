@@ -120,8 +120,7 @@ impl Replayer {
         &mut self,
         reader: TracePid,
         line: u64,
-        what: ProcText,
-        target: TracePid,
+        (what, target, text_now): (ProcText, TracePid, Option<&str>),
         (pos, log_pos): (u64, u64),
         data: &[u8],
         window: Option<ReadWindow>,
@@ -133,7 +132,13 @@ impl Replayer {
         let Some(target_pid) = self.procs.get(&target).map(|p| p.pid) else {
             return self.error_at(line, 1, format!("read of /proc of an unknown task {target}"));
         };
-        let Some(text) = self.proc_text_now(what, target) else { return };
+        let text = match text_now {
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => match self.proc_text_now(what, target) {
+                Some(t) => std::borrow::Cow::Owned(t),
+                None => return,
+            },
+        };
         if let Some(key) = self.attached_key(target) {
             let u = self.learned.attached.get(&key.0);
             if u.map_or(true, |u| u.before.is_none() && u.start.is_none()) {
