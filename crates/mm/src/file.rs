@@ -215,6 +215,13 @@ pub struct File {
     pub acct_pages: u64,
     /// The object was created VM_NORESERVE (memfd): it charges pages as they are allocated.
     pub acct_per_page: bool,
+    /// Of `acct_pages` (per-page objects): pages reclaim dropped (never written, nothing to
+    /// keep) whose charge is not given back yet. Linux frees such a page without touching the
+    /// object's count of allocated pages; the difference is found and given back at the
+    /// object's next `shmem_recalc_inode` (a page allocated into it, a page written to swap
+    /// or brought back from it, a truncation or hole punched, a stat), so `Committed_AS`
+    /// stays up until then ([`crate::machine::Machine::shmem_recalc`]).
+    pub acct_dropped: u64,
     /// For the shmem object of a SysV segment: the segment's identifier. Each VMA that maps
     /// it (an attach, and the pieces a split or a fork makes of one) is one of the
     /// segment's attaches (`shm_nattch`).
@@ -256,6 +263,7 @@ impl File {
             swapped: BTreeMap::new(),
             acct_pages: 0,
             acct_per_page: false,
+            acct_dropped: 0,
             sysv_shm: None,
             unevictable: false,
             shm_attaches: 0,

@@ -182,8 +182,11 @@ pub fn check_kernel(k: &Kernel) {
             }
         }
         if f.acct_per_page {
-            let held = f.cache.len() as u64 + f.swapped.len() as u64;
-            assert_eq!(f.acct_pages, held, "file {i}: per-page commit charge against pages cached or on swap");
+            let held = f.cache.len() as u64 + f.swapped.len() as u64 + f.acct_dropped;
+            assert_eq!(
+                f.acct_pages, held,
+                "file {i}: per-page commit charge against pages cached, on swap, or dropped and not recounted"
+            );
         }
     }
     for (t, d) in k.m.swap.devices.iter().enumerate() {

@@ -245,12 +245,20 @@ impl Kernel {
         let end = offset.saturating_add(len).min(size);
         let mut out = Vec::new();
         let mut pos = offset;
+        let shmem = self.m.file(file).kind == FileKind::Shmem;
         while pos < end {
             let index = pos >> PAGE_SHIFT;
-            let pfn = self.m.cache_page(file, index).ok_or(Errno::ENOMEM)?;
             let off = (pos & (PAGE_SIZE - 1)) as usize;
             let n = ((PAGE_SIZE - off as u64).min(end - pos)) as usize;
-            self.m.frames.read_append(pfn, off, n, &mut out);
+            let f = self.m.file(file);
+            if shmem && !f.cache.contains(index) && !f.swapped.contains_key(&index) {
+                // shmem_file_read_iter copies a hole's zeros from the zero page: no page is
+                // allocated into the object (nor charged, nor counted resident).
+                out.resize(out.len() + n, 0);
+            } else {
+                let pfn = self.m.cache_page(file, index).ok_or(Errno::ENOMEM)?;
+                self.m.frames.read_append(pfn, off, n, &mut out);
+            }
             pos += n as u64;
         }
         Ok(out)
@@ -385,6 +393,7 @@ impl Kernel {
                 let n = dropped.len() as u64 + swapped;
                 f.acct_pages -= n;
                 self.m.vm_unacct_memory(n);
+                self.m.shmem_recalc(file);
             }
             for (_, p) in dropped {
                 self.m.frames.put(p);

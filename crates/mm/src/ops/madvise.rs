@@ -626,6 +626,7 @@ impl Kernel {
                 let n = gone.len() as u64 + swapped;
                 f.acct_pages -= n;
                 self.m.vm_unacct_memory(n);
+                self.m.shmem_recalc(file);
             }
             for (_, p) in gone {
                 self.m.frames.put(p);

@@ -88,7 +88,19 @@ impl Machine {
         let f = self.file_mut(file);
         f.swapped.remove(&index);
         f.cache.insert(index, pfn);
+        self.shmem_recalc(file);
         Some((pfn, read))
+    }
+
+    /// `shmem_recalc_inode`: gives back the commit charge of the pages of per-page object
+    /// `file` that reclaim dropped since the last recount ([`crate::file::File::acct_dropped`]).
+    pub(crate) fn shmem_recalc(&mut self, file: FileId) {
+        let f = self.file_mut(file);
+        let n = std::mem::take(&mut f.acct_dropped);
+        if n > 0 {
+            f.acct_pages -= n;
+            self.vm_unacct_memory(n);
+        }
     }
 
     /// `shmem_free_swap` over pages `[lo, hi)` of `file`: their slots lose the object's
@@ -127,14 +139,17 @@ impl Kernel {
             let f = self.m.file_mut(file);
             f.cache.remove(index);
             if f.acct_per_page {
-                f.acct_pages -= 1;
-                self.m.vm_unacct_memory(1);
+                f.acct_dropped += 1;
             }
             self.m.frames.put(pfn);
             self.m.log(pid, va, false, EventKind::ShmemDropped { ino: self.m.file(file).ino, index });
             return ShmemOut::Dropped;
         }
         let Some(e) = self.m.swap_alloc(pfn) else { return ShmemOut::NoSwap };
+        // Moving a page to swap recounts the object: what reclaim dropped before is given
+        // back now (measured on 6.18: a memfd whose pages 0-99 were dropped and page 100 then
+        // written to swap by one MADV_PAGEOUT gave back 400 kB at once).
+        self.m.shmem_recalc(file);
         let f = self.m.file_mut(file);
         f.cache.remove(index);
         f.swapped.insert(index, e);
