@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Builds one fuzz target with AFL++ instrumentation and fuzzes it for SECONDS seconds.
 #
-#   fuzz/run.sh TARGET SECONDS        TARGET: replay, script or calls
+#   fuzz/run.sh TARGET SECONDS [INSTANCE]     TARGET: replay, script or calls
+#
+# INSTANCE names a further afl-fuzz on the same target (`-S INSTANCE`), to use another core:
+# it shares the queue of the first (`default`) and of the others, and keeps its own state
+# and findings in fuzz/out/TARGET/INSTANCE/. The executions of a target are the sum of its
+# instances' execs_done.
 #
 # Needs cargo-afl (`cargo install cargo-afl`; it builds AFL++'s runtime on first use,
 # `cargo afl config --build`). Runs at the lowest priority (nice 19); a second run of the
@@ -13,6 +18,7 @@ cd "$(dirname "$0")"
 
 target=${1:?usage: fuzz/run.sh TARGET SECONDS (TARGET: replay, script or calls)}
 seconds=${2:?usage: fuzz/run.sh TARGET SECONDS}
+instance=${3:-default}
 case "$target" in
     replay | script | calls) ;;
     *) echo "unknown target '$target' (replay, script or calls)" >&2; exit 2 ;;
@@ -55,11 +61,13 @@ export AFL_CMPLOG_ONLY_NEW=1 AFL_FAST_CAL=1
 # The words of the input language, where it has them.
 dict=()
 [ -f "dict/$target.dict" ] && dict=(-x "dict/$target.dict")
-nice -n 19 cargo afl fuzz -V "$seconds" -t 2000 -m 2048 "${dict[@]}" -i "corpus/$target" -o "$out" \
+role=()
+[ "$instance" != default ] && role=(-S "$instance")
+nice -n 19 cargo afl fuzz "${role[@]}" -V "$seconds" -t 2000 -m 2048 "${dict[@]}" -i "corpus/$target" -o "$out" \
     -c "afl/target/release/$target" -- "afl/target/plain/release/$target" || true
 
-stats=$out/default/fuzzer_stats
+stats=$out/$instance/fuzzer_stats
 if [ -f "$stats" ]; then
     grep -E '^(run_time|execs_done|execs_per_sec|corpus_count|saved_crashes|saved_hangs) ' "$stats"
-    ls "$out/default/crashes" "$out/default/hangs" 2>/dev/null | grep -v README || true
+    ls "$out/$instance/crashes" "$out/$instance/hangs" 2>/dev/null | grep -v README || true
 fi
