@@ -396,9 +396,10 @@ fn check_mm(
     if let Some(pmd) = mm.pti_pmd {
         assert_eq!(k.m.frames.meta(pmd).owner, Owner::PageTable, "mm {id}: the isolation PMD is not a page table");
     }
+    let (tables, leaves) = pgtable::tables_and_leaves(&k.m.frames, mm.pgd);
     assert_eq!(
         mm.pgtable_pages,
-        pgtable::count_tables(&k.m.frames, mm.pgd) + u64::from(mm.pti_pmd.is_some()),
+        tables + u64::from(mm.pti_pmd.is_some()),
         "mm {id}: VmPTE does not match the tables reachable"
     );
     // The root uses only its level's entries (a PAE PDPT has four), and the leaves lie
@@ -409,7 +410,8 @@ fn check_mm(
         "mm {id}: entries past the root level's {root_entries}"
     );
     let reach = 1u64 << geometry.address_bits();
-    let leaves = pgtable::leaf_tables(&k.m.frames, mm.pgd, 0, TASK_SIZE);
+    // The leaves the walk found lie below TASK_SIZE as the walk's range did.
+    assert!(leaves.iter().all(|&(va, _)| va < TASK_SIZE), "mm {id}: a leaf table above TASK_SIZE");
     assert!(leaves.iter().all(|&(va, _)| va < reach), "mm {id}: a leaf table beyond the profile's address width");
     let zero = k.m.frames.zero_pfn();
     let mut rss = Rss::default();
@@ -436,10 +438,10 @@ fn check_mm(
             }
             continue;
         }
-        for (i, &e) in k.m.frames.table(table).iter().enumerate() {
+        pgtable::for_each_set(k.m.frames.table(table), |i, e| {
             let pte = Pte(e);
             if pte.is_none() {
-                continue;
+                return;
             }
             let va = base + ((i as u64) << PAGE_SHIFT);
             let v = match last {
@@ -454,7 +456,7 @@ fn check_mm(
                 );
                 *swapcounts.entry(e).or_default() += 1;
                 rss.swap += PageCount::new(1);
-                continue;
+                return;
             }
             let pfn = pte.pfn();
             if pte.writable() {
@@ -473,7 +475,7 @@ fn check_mm(
                     "mm {id}: zero page in a shared or file mapping at {va:#x}"
                 );
                 assert!(!pte.writable(), "mm {id}: writable zero page at {va:#x}");
-                continue;
+                return;
             }
             *mapcounts.entry(pfn).or_default() += 1;
             if v.flags.contains(VmFlags::LOCKED) && !k.m.in_large_folio(pfn) {
@@ -495,7 +497,7 @@ fn check_mm(
                         RssKind::File => rss.file += PageCount::new(1),
                         RssKind::Shmem => rss.shmem += PageCount::new(1),
                     }
-                    continue;
+                    return;
                 }
                 let f = v.file.unwrap_or_else(|| panic!("mm {id}: page-cache page in an anonymous VMA at {va:#x}"));
                 assert_eq!(f.file.0, file, "mm {id}: PTE at {va:#x} maps another file's page");
@@ -515,7 +517,7 @@ fn check_mm(
                 RssKind::File => rss.file += PageCount::new(1),
                 RssKind::Shmem => rss.shmem += PageCount::new(1),
             }
-        }
+        });
     }
     assert_eq!(mm.rss, rss, "mm {id}: RSS counters do not match the page tables");
     let _ = FileKind::Regular;
