@@ -44,9 +44,8 @@ pub struct SwapDevice {
     pub max: u64,
     /// Priority: higher is used first.
     pub prio: i32,
-    slots: BTreeMap<u64, Slot>,
-    /// Bytes last written to each slot, without trailing zeros (a zero page keeps none).
-    data: BTreeMap<u64, Box<[u8]>>,
+    /// The slots in use and the bytes last written to each, by cluster.
+    slots: Slots,
     /// Used slots of each cluster that has any (the header counts).
     cluster_used: BTreeMap<u64, u64>,
     /// The allocation cursor: the next slot to try.
@@ -67,8 +66,7 @@ impl SwapDevice {
             partition,
             max: pages,
             prio,
-            slots: BTreeMap::new(),
-            data: BTreeMap::new(),
+            slots: Slots::default(),
             cluster_used: BTreeMap::new(),
             next: None,
             nonfull: VecDeque::new(),
@@ -90,17 +88,17 @@ impl SwapDevice {
 
     /// Slots in use (`si->inuse_pages`).
     pub fn inuse(&self) -> u64 {
-        self.slots.len() as u64
+        self.slots.len
     }
 
     /// The state of `offset`, if in use.
     pub fn slot(&self, offset: u64) -> Option<Slot> {
-        self.slots.get(&offset).copied()
+        self.slots.get(offset).map(|e| e.slot)
     }
 
     /// Every slot in use, in offset order.
     pub fn slots(&self) -> impl Iterator<Item = (u64, Slot)> + '_ {
-        self.slots.iter().map(|(&o, &s)| (o, s))
+        self.slots.iter().map(|(o, e)| (o, e.slot))
     }
 
     fn clusters(&self) -> u64 {
@@ -114,14 +112,8 @@ impl SwapDevice {
     /// The first free slot of cluster `c` at or after `from`.
     fn scan(&self, c: u64, from: u64) -> Option<u64> {
         let end = self.cluster_end(c);
-        let mut o = from.max(c * SWAPFILE_CLUSTER).max(1);
-        for (&used, _) in self.slots.range(o..end) {
-            if used != o {
-                return Some(o);
-            }
-            o += 1;
-        }
-        (o < end).then_some(o)
+        let o = from.max(c * SWAPFILE_CLUSTER).max(1);
+        (o..end).find(|&o| self.slots.get(o).is_none())
     }
 
     /// Allocates a free slot for the swap cache (count 0, cached); `None` when full.
@@ -160,14 +152,13 @@ impl SwapDevice {
     /// Changes a slot in use with `f`; frees it when no PTE and no cache page hold it any
     /// more. Returns the slot's new state (`None`: freed).
     pub fn update(&mut self, offset: u64, f: impl FnOnce(&mut Slot)) -> Option<Slot> {
-        let s = self.slots.get_mut(&offset).expect("update of a free swap slot");
+        let s = &mut self.slots.get_mut(offset).expect("update of a free swap slot").slot;
         f(s);
         let s = *s;
         if s.count > 0 || s.cached {
             return Some(s);
         }
-        self.slots.remove(&offset);
-        self.data.remove(&offset);
+        self.slots.remove(offset);
         let c = offset / SWAPFILE_CLUSTER;
         let cursor_here = self.next.is_some_and(|n| n / SWAPFILE_CLUSTER == c && n < self.cluster_end(c));
         let size = self.cluster_end(c) - c * SWAPFILE_CLUSTER;
@@ -188,8 +179,10 @@ impl SwapDevice {
 
     /// Moves the charge records of every slot charged to `from` to `to`.
     pub(crate) fn recharge_slots(&mut self, from: crate::memcg::MemcgId, to: crate::memcg::MemcgId) {
-        for s in self.slots.values_mut().filter(|s| s.memcg == from) {
-            s.memcg = to;
+        for c in self.slots.clusters.iter_mut().flatten() {
+            for e in c.entries.iter_mut().flatten().filter(|e| e.slot.memcg == from) {
+                e.slot.memcg = to;
+            }
         }
     }
 
@@ -197,36 +190,119 @@ impl SwapDevice {
     /// it when the rest is zero.
     pub fn write(&mut self, offset: u64, bytes: &[u8]) {
         let used = without_trailing_zeros(bytes).len();
-        if used == 0 {
-            self.data.remove(&offset);
-        } else {
-            self.data.insert(offset, bytes[..used].into());
-        }
+        let e = self.slots.get_mut(offset).expect("a write to a free swap slot");
+        e.data = (used > 0).then(|| bytes[..used].into());
     }
 
     /// The bytes stored at `offset` (trailing zeros omitted).
     pub fn read(&self, offset: u64) -> &[u8] {
-        self.data.get(&offset).map_or(&[], |b| &b[..])
+        self.slots.get(offset).and_then(|e| e.data.as_deref()).unwrap_or(&[])
     }
 
     /// Host bytes held for page contents.
     pub fn data_bytes(&self) -> u64 {
-        self.data.values().map(|b| b.len() as u64).sum()
+        self.slots.iter().filter_map(|(_, e)| e.data.as_ref()).map(|b| b.len() as u64).sum()
     }
 
     /// Panics if the allocator's bookkeeping disagrees with the slots.
     pub fn check_invariants(&self) {
         let mut per_cluster: BTreeMap<u64, u64> = BTreeMap::new();
         per_cluster.insert(0, 1);
-        for (&o, s) in &self.slots {
+        let mut count = 0;
+        for (o, e) in self.slots.iter() {
+            let s = e.slot;
             assert!(o >= 1 && o < self.max, "swap slot {o} outside 1..{}", self.max);
             assert!(s.count > 0 || s.cached, "swap slot {o} held by nobody (leaked)");
             *per_cluster.entry(o / SWAPFILE_CLUSTER).or_default() += 1;
+            count += 1;
+        }
+        assert_eq!(count, self.slots.len, "{}: slots in use miscounted", self.path);
+        for (c, chunk) in self.slots.clusters.iter().enumerate() {
+            if let Some(chunk) = chunk {
+                let n = chunk.entries.iter().flatten().count() as u32;
+                assert!(n > 0 && n == chunk.used, "{}: cluster {c} kept with {n} slots in use", self.path);
+            }
         }
         assert_eq!(per_cluster, self.cluster_used, "{}: cluster counts disagree with the slots", self.path);
-        for o in self.data.keys() {
-            assert!(self.slots.contains_key(o), "{}: bytes kept for free slot {o}", self.path);
+    }
+}
+
+/// A slot in use and the bytes last written to it, without trailing zeros (a zero page
+/// keeps none).
+#[derive(Clone, Debug)]
+struct Entry {
+    slot: Slot,
+    data: Option<Box<[u8]>>,
+}
+
+/// The slots in use, a cluster's worth at a time: each cluster that has one keeps an array
+/// of its 512 (Linux's `swap_map` is such an array over the whole device). A swap-out takes
+/// a slot and writes it, and a swap-in or a fork updates its count, each an index instead of
+/// a search of an ordered map (a MADV_PAGEOUT spent a third of its time there).
+#[derive(Clone, Debug, Default)]
+struct Slots {
+    clusters: Vec<Option<Box<ClusterSlots>>>,
+    /// Slots in use.
+    len: u64,
+}
+
+#[derive(Clone, Debug)]
+struct ClusterSlots {
+    entries: [Option<Entry>; SWAPFILE_CLUSTER as usize],
+    /// Entries in use.
+    used: u32,
+}
+
+impl Slots {
+    fn at(offset: u64) -> (usize, usize) {
+        ((offset / SWAPFILE_CLUSTER) as usize, (offset % SWAPFILE_CLUSTER) as usize)
+    }
+
+    fn get(&self, offset: u64) -> Option<&Entry> {
+        let (c, i) = Self::at(offset);
+        self.clusters.get(c)?.as_ref()?.entries[i].as_ref()
+    }
+
+    fn get_mut(&mut self, offset: u64) -> Option<&mut Entry> {
+        let (c, i) = Self::at(offset);
+        self.clusters.get_mut(c)?.as_mut()?.entries[i].as_mut()
+    }
+
+    /// Puts `slot` in use at `offset` (free until now), with no bytes.
+    fn insert(&mut self, offset: u64, slot: Slot) {
+        let (c, i) = Self::at(offset);
+        if self.clusters.len() <= c {
+            self.clusters.resize_with(c + 1, || None);
         }
+        let chunk = self.clusters[c]
+            .get_or_insert_with(|| Box::new(ClusterSlots { entries: std::array::from_fn(|_| None), used: 0 }));
+        debug_assert!(chunk.entries[i].is_none(), "slot {offset} taken twice");
+        chunk.entries[i] = Some(Entry { slot, data: None });
+        chunk.used += 1;
+        self.len += 1;
+    }
+
+    /// Frees the slot at `offset` (in use) and its bytes; a cluster left empty gives back its
+    /// array.
+    fn remove(&mut self, offset: u64) {
+        let (c, i) = Self::at(offset);
+        let chunk = self.clusters[c].as_mut().expect("cluster of a slot in use");
+        chunk.entries[i].take().expect("removal of a free swap slot");
+        chunk.used -= 1;
+        self.len -= 1;
+        if chunk.used == 0 {
+            self.clusters[c] = None;
+        }
+    }
+
+    /// The slots in use, in offset order.
+    fn iter(&self) -> impl Iterator<Item = (u64, &Entry)> + '_ {
+        self.clusters.iter().enumerate().filter_map(|(c, chunk)| chunk.as_ref().map(|k| (c, k))).flat_map(|(c, k)| {
+            k.entries
+                .iter()
+                .enumerate()
+                .filter_map(move |(i, e)| e.as_ref().map(|e| (c as u64 * SWAPFILE_CLUSTER + i as u64, e)))
+        })
     }
 }
 
