@@ -66,10 +66,11 @@ pub struct Swap {
     /// machine's rotational disk every allocation takes that slow path: measured, five
     /// pages out to two swap files of one priority go 3 and 2).
     avail: Vec<u8>,
-    /// The swap cache: slot → page.
-    cache: BTreeMap<SwapEntry, Pfn>,
+    /// The swap cache: slot → page. Hashed: each page swapped out goes in and out of it,
+    /// and an ordered map's insert was a quarter of a MADV_PAGEOUT's time.
+    cache: rustc_hash::FxHashMap<SwapEntry, Pfn>,
     /// The slot of each swap-cache page (`folio->swap`).
-    slot_of: BTreeMap<Pfn, SwapEntry>,
+    slot_of: rustc_hash::FxHashMap<Pfn, SwapEntry>,
     /// Swap-cache pages brought in by readahead and not yet used (`PG_readahead`).
     readahead: std::collections::BTreeSet<Pfn>,
     /// Readahead state per (address space, VMA start).
@@ -141,9 +142,11 @@ impl Swap {
         self.slot_of.get(&pfn).copied()
     }
 
-    /// Every page of the swap cache with its slot.
+    /// Every page of the swap cache with its slot, in slot order.
     pub fn cache_iter(&self) -> impl Iterator<Item = (SwapEntry, Pfn)> + '_ {
-        self.cache.iter().map(|(&e, &p)| (e, p))
+        let mut all: Vec<(SwapEntry, Pfn)> = self.cache.iter().map(|(&e, &p)| (e, p)).collect();
+        all.sort_unstable();
+        all.into_iter()
     }
 
     /// The count of swap PTEs and shmem entries naming `e` (0 for a free or cache-only
