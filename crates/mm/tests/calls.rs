@@ -420,3 +420,46 @@ fn an_mprotect_whose_populate_kills_its_task_ends_there() {
     let _ = k.mprotect(pid, a, (1 << 30) + P, PROT_READ | PROT_WRITE);
     mm::invariants::check_kernel(&k);
 }
+
+/// A same-size MREMAP_FIXED move whose old range wraps past the top of the address space
+/// meets no VMA: EFAULT, and the destination stays mapped (measured on 6.18: mremap of
+/// 0xfffffffffffff000, 278,532 bytes, to a mapped 0x20044000). Found by fuzzing the calls:
+/// the model's walk over the range overflowed computing its end.
+#[test]
+fn a_move_of_a_range_wrapping_past_the_top_is_efault() {
+    let mut k = Kernel::new(Config { paranoid: true, ..Config::default() });
+    let pid = k.spawn_empty("t").unwrap();
+    let dest = 0x2004_4000;
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    k.mmap(pid, dest, 0x45000, PROT_READ | PROT_WRITE, flags, -1, 0).unwrap();
+    let call = mm::Call::Mremap {
+        old_addr: 0xffff_ffff_ffff_f000,
+        old_len: 278_532,
+        new_len: 278_532,
+        flags: MREMAP_MAYMOVE | MREMAP_FIXED,
+        new_addr: dest,
+    };
+    assert_eq!(k.dispatch(pid, &call), Err(abi::Errno::EFAULT));
+    assert_eq!(k.load(pid, dest, 1).unwrap(), vec![0], "the destination stays mapped");
+    finish(k, pid);
+}
+
+/// The kernel copies a structure from user memory whole or not at all: mmap's old argument
+/// block and shmctl's IPC_SET buffer running from a mapped page into a hole are EFAULT (a
+/// `write` from such a buffer takes the part before the hole). Found by fuzzing the
+/// replayer: a block cut by a hole was read short and indexed past its end.
+#[test]
+fn a_structure_cut_by_a_hole_is_efault() {
+    let mut k = Kernel::new(Config { paranoid: true, ..Config::default() });
+    let pid = k.spawn_empty("t").unwrap();
+    let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    let page = k.mmap(pid, 0x1000_0000, P, PROT_READ | PROT_WRITE, flags, -1, 0).unwrap();
+    let tail = page + P - 8;
+    assert_eq!(k.old_mmap(pid, tail), Err(abi::Errno::EFAULT));
+    let id = k.dispatch(pid, &mm::Call::Shmget { key: IPC_PRIVATE as i64, size: P, flags: IPC_CREAT | 0o600 }).unwrap();
+    let set = mm::Call::Shmctl { shmid: id as i64, cmd: IPC_SET, buf: tail };
+    assert_eq!(k.dispatch(pid, &set), Err(abi::Errno::EFAULT));
+    let rmid = mm::Call::Shmctl { shmid: id as i64, cmd: IPC_RMID, buf: 0 };
+    k.dispatch(pid, &rmid).unwrap();
+    finish(k, pid);
+}

@@ -194,6 +194,18 @@ impl Kernel {
         }
     }
 
+    /// The kernel's copy of a structure from user memory (`copy_from_user` of a fixed size,
+    /// as mmap's old argument block or shmctl's IPC_SET buffer): all `len` bytes, or EFAULT
+    /// when any of them cannot be read (a buffer that runs into a hole fails whole, where a
+    /// `write` would take the part before it).
+    pub fn copy_struct_from_user(&mut self, pid: Pid, addr: u64, len: u64) -> SysResult<Vec<u8>> {
+        let raw = self.copy_from_user(pid, addr, len)?;
+        if (raw.len() as u64) < len {
+            return Err(Errno::EFAULT);
+        }
+        Ok(raw)
+    }
+
     /// What `write` to a pipe takes from `[addr, addr + len)` (pipe_write): the buffer is
     /// copied a page-sized piece at a time from its start, and a piece that faults part-way
     /// is dropped with everything after it. Returns the bytes of the whole pieces, or EFAULT

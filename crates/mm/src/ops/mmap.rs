@@ -134,7 +134,7 @@ impl Kernel {
     /// (EFAULT when it cannot), then maps as `mmap` does (the offset in bytes, page-aligned
     /// or EINVAL; the descriptor a signed 32-bit number).
     pub fn old_mmap(&mut self, pid: Pid, args: u64) -> SysResult<u64> {
-        let raw = self.copy_from_user(pid, args, 24)?;
+        let raw = self.copy_struct_from_user(pid, args, 24)?;
         let word =
             |i: usize| u64::from(u32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]]));
         let fd = i64::from(word(4) as u32 as i32);

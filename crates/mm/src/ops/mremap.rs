@@ -323,7 +323,9 @@ impl Kernel {
     /// must start inside a VMA; a failure part-way leaves the parts already moved.
     fn remap_move(&mut self, id: MmId, r: &mut Remap) -> SysResult<u64> {
         let start = r.addr;
-        let end = r.addr + r.old_len;
+        // A range that wraps past the top of the address space meets no VMA from its start
+        // on: EFAULT, as Linux's walk (whose end wraps the same way) finds.
+        let end = r.addr.wrapping_add(r.old_len);
         let mut target = r.new_addr;
         let mut result = Err(Errno::EFAULT);
         let mut last_end = 0;

@@ -338,7 +338,7 @@ impl Kernel {
             }
             IPC_SET => {
                 self.m.shm.get(shmid).ok_or(Errno::EINVAL)?;
-                let raw = self.copy_from_user(pid, buf, layout.size() as u64)?;
+                let raw = self.copy_struct_from_user(pid, buf, layout.size() as u64)?;
                 let (at, width) = layout.mode_at();
                 let mode = raw[at..at + width].iter().rev().fold(0u32, |m, &b| m << 8 | u32::from(b));
                 let s = self.m.shm.get_mut(shmid).ok_or(Errno::EINVAL)?;
