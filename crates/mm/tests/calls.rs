@@ -463,3 +463,32 @@ fn a_structure_cut_by_a_hole_is_efault() {
     k.dispatch(pid, &rmid).unwrap();
     finish(k, pid);
 }
+
+/// A same-size MREMAP_FIXED|MREMAP_DONTUNMAP move of the first page of a locked VMA to just
+/// past it: the walk over the source range ends after its one VMA, though the source's
+/// remains, the rest of the VMA and the destination merge into one (measured on 6.18:
+/// mremap returns 0x20002000 and maps shows 20000000-20003000 and 20003000-2002c000).
+/// Found by fuzzing the calls: the walk went on into the merged VMA and its offset
+/// underflowed.
+#[test]
+fn a_dontunmap_move_ends_its_walk_at_the_range_end() {
+    let mut k = Kernel::new(Config { paranoid: true, ..Config::default() });
+    let pid = k.spawn_empty("t").unwrap();
+    let prot = PROT_READ | PROT_EXEC | PROT_SEM | PROT_GROWSDOWN;
+    let a = k.mmap(pid, 0x2000_0000, 180_224, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).unwrap();
+    assert_eq!(a, 0x2000_0000);
+    k.mlock(pid, a, 2 * P).unwrap();
+    k.madvise(pid, a, 2 * P, MADV_RANDOM).unwrap();
+    let call = mm::Call::Mremap {
+        old_addr: a,
+        old_len: P,
+        new_len: 4089,
+        flags: MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+        new_addr: a + 2 * P,
+    };
+    assert_eq!(k.dispatch(pid, &call), Ok(a + 2 * P));
+    let spans: Vec<(u64, u64)> = k.mm(pid).unwrap().vmas.iter().map(|v| (v.start, v.end)).collect();
+    assert!(spans.contains(&(a, a + 3 * P)), "{spans:x?}");
+    assert!(spans.contains(&(a + 3 * P, a + 180_224)), "{spans:x?}");
+    finish(k, pid);
+}
