@@ -290,31 +290,15 @@ fn check_reclaim(k: &Kernel) {
 
 fn check_memcgs(k: &Kernel) {
     let memcgs = &k.m.frames.memcgs;
-    if memcgs.iter().all(|(id, _)| id == crate::memcg::ROOT_MEMCG) {
-        // No group but the root (whose usage is not kept): everything is charged to it.
-        for (pfn, meta) in k.m.frames.allocated() {
-            assert_eq!(meta.memcg, crate::memcg::ROOT_MEMCG, "pfn {pfn:#x} charged to removed memcg {}", meta.memcg);
-        }
-        for t in k.tasks.values() {
-            assert_eq!(t.memcg, crate::memcg::ROOT_MEMCG, "task {} in removed memcg {}", t.pid, t.memcg);
-        }
-        for (t, d) in k.m.swap.devices.iter().enumerate() {
-            for (o, slot) in d.iter().flat_map(|d| d.slots()) {
-                assert_eq!(
-                    slot.memcg,
-                    crate::memcg::ROOT_MEMCG,
-                    "swap slot {t}:{o} charged to removed memcg {}",
-                    slot.memcg
-                );
-            }
-        }
-        return;
-    }
+    // With no group but the root (whose usage is not kept) there is nothing to add up.
+    let groups = memcgs.iter().any(|(id, _)| id != crate::memcg::ROOT_MEMCG);
     let mut charged: HashMap<crate::memcg::MemcgId, u64> = HashMap::default();
     for (pfn, meta) in k.m.frames.allocated() {
         assert!(memcgs.get(meta.memcg).is_some(), "pfn {pfn:#x} charged to removed memcg {}", meta.memcg);
-        for g in memcgs.ancestry(meta.memcg) {
-            *charged.entry(g).or_default() += 1;
+        if groups {
+            for g in memcgs.ancestry(meta.memcg) {
+                *charged.entry(g).or_default() += 1;
+            }
         }
     }
     for t in k.tasks.values() {
@@ -325,7 +309,7 @@ fn check_memcgs(k: &Kernel) {
     for (t, d) in k.m.swap.devices.iter().enumerate() {
         for (o, slot) in d.iter().flat_map(|d| d.slots()) {
             assert!(memcgs.get(slot.memcg).is_some(), "swap slot {t}:{o} charged to removed memcg {}", slot.memcg);
-            if memcgs.slot_charged(&slot) {
+            if groups && memcgs.slot_charged(&slot) {
                 for g in memcgs.ancestry(slot.memcg) {
                     *swap_charged.entry(g).or_default() += 1;
                 }

@@ -477,21 +477,7 @@ pub fn tables_and_leaves(frames: &FrameTable, root: Pfn) -> (u64, Vec<(u64, Pfn)
 
 /// Counts the page tables below the root reachable from it.
 pub fn count_tables(frames: &FrameTable, root: Pfn) -> u64 {
-    fn walk(frames: &FrameTable, g: &PageTableGeometry, t: Pfn, level: u32) -> u64 {
-        if level == 0 {
-            return 0;
-        }
-        let entries = &frames.table(t)[..g.table_level(level).entries() as usize];
-        let mut n = 0;
-        for_each_set(entries, |_, e| {
-            if Pte(e).present() {
-                n += 1 + walk(frames, g, Pte(e).pfn(), level - 1);
-            }
-        });
-        n
-    }
-    let g = geometry(frames);
-    walk(frames, &g, root, g.depth() - 1)
+    tables_and_leaves(frames, root).0
 }
 
 #[cfg(test)]

@@ -157,28 +157,26 @@ impl Kernel {
             let lo = start.max(base);
             let hi = end.min(base + span);
             let (first, last) = (((lo - base) >> PAGE_SHIFT) as usize, ((hi - 1 - base) >> PAGE_SHIFT) as usize);
-            if self.m.frames.is_shared_zero_table(table) {
-                // Zero-page entries only: nothing to count or put back, only to clear.
-                if first == 0 && last == self.m.frames.table(table).len() - 1 {
-                    self.m.frames.clear_table(table);
-                } else {
-                    self.m.frames.table_mut(table)[first..=last].fill(0);
-                }
-                continue;
-            }
+            // A shared zero-page table maps nothing to count or put back: it is only cleared.
+            let zero_only = self.m.frames.is_shared_zero_table(table);
             // The entries are read and cleared a table at a time (nothing below reads them).
             let mut copy = [0u64; 1024];
             let stored = self.m.frames.table(table);
             let entries = &mut copy[..stored.len()];
-            entries.copy_from_slice(stored);
-            if entries[first..=last].iter().all(|&e| e == 0) {
-                continue;
+            if !zero_only {
+                entries.copy_from_slice(stored);
+                if entries[first..=last].iter().all(|&e| e == 0) {
+                    continue;
+                }
             }
             if first == 0 && last == entries.len() - 1 {
                 // Without copying a shared table's entries first only to clear them.
                 self.m.frames.clear_table(table);
             } else {
                 self.m.frames.table_mut(table)[first..=last].fill(0);
+            }
+            if zero_only {
+                continue;
             }
             for (i, &e) in entries.iter().enumerate().take(last + 1).skip(first) {
                 let pte = Pte(e);

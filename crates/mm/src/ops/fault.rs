@@ -798,21 +798,6 @@ impl Kernel {
         Ok(())
     }
 
-    /// After a read fault at `va` (whose PTE was empty) mapped the zero page: the empty PTEs
-    /// that follow it in the same VMA and `[va, end)` would each fault the same way, one
-    /// after the other (a read of an empty PTE of an anonymous private VMA maps the zero
-    /// page with the bits the VMA gives it, allocating the page table first where there is
-    /// none), and nothing between those faults changes that. This does them all at once: the
-    /// same entry written in every slot, the tables allocated as those faults would, and
-    /// what each fault counts (pgfault, the task's minor faults, its memory cgroup's faults,
-    /// one zero-page event a page, of which only those the event log keeps are made). So
-    /// populating a huge read-only mapping costs a page-table allocation a table, bounded by
-    /// the simulated RAM, instead of a fault a page; the result is the same. Returns how many
-    /// pages after `va` it mapped; the caller faults the next one (which may need the OOM
-    /// killer) as usual. Does nothing where the faults would differ: another kind of VMA, a
-    /// page that is not empty, a memory cgroup above its high limit (each fault would then
-    /// reclaim); and stays in the one page table when the task is in a memory cgroup (a
-    /// table it allocates could take the group above its high limit).
     /// From `va` (below `end`, in one VMA), the pages mapped already so that `access` needs
     /// no fault (and, for a write, dirty already), up to the end of `va`'s leaf table: marks
     /// each accessed, as GUP does page by page, and returns the address of the first page
@@ -839,6 +824,21 @@ impl Kernel {
         va
     }
 
+    /// After a read fault at `va` (whose PTE was empty) mapped the zero page: the empty PTEs
+    /// that follow it in the same VMA and `[va, end)` would each fault the same way, one
+    /// after the other (a read of an empty PTE of an anonymous private VMA maps the zero
+    /// page with the bits the VMA gives it, allocating the page table first where there is
+    /// none), and nothing between those faults changes that. This does them all at once: the
+    /// same entry written in every slot, the tables allocated as those faults would, and
+    /// what each fault counts (pgfault, the task's minor faults, its memory cgroup's faults,
+    /// one zero-page event a page, of which only those the event log keeps are made). So
+    /// populating a huge read-only mapping costs a page-table allocation a table, bounded by
+    /// the simulated RAM, instead of a fault a page; the result is the same. Returns how many
+    /// pages after `va` it mapped; the caller faults the next one (which may need the OOM
+    /// killer) as usual. Does nothing where the faults would differ: another kind of VMA, a
+    /// page that is not empty, a memory cgroup above its high limit (each fault would then
+    /// reclaim); and stays in the one page table when the task is in a memory cgroup (a
+    /// table it allocates could take the group above its high limit).
     fn zero_run(&mut self, id: MmId, pid: Pid, va: u64, end: u64) -> u64 {
         let zero = self.m.frames.zero_pfn();
         let entry = self.pte(id, va);
