@@ -13,7 +13,9 @@
 //! * files: open-file reference counts equal the descriptors and VMAs that hold them;
 //! * accounting: Committed_AS equals the pages of accounted VMAs plus the charges shmem
 //!   objects hold plus the charges Linux leaks; each frame's mlock count equals the PTEs
-//!   that map it from VM_LOCKED VMAs, and PG_mlocked is set exactly while it is non-zero;
+//!   that map it from VM_LOCKED VMAs plus the mappings that lost VM_LOCKED without
+//!   munlocking it (MREMAP_DONTUNMAP), and PG_mlocked is set exactly while it is non-zero
+//!   or the page was left mlocked with its count zeroed;
 //! * memory cgroups: each group's usage equals the frames charged to it and its
 //!   descendants (so no charge outlives its frame, and a machine whose tasks all exited
 //!   and whose files are gone has nothing charged); every task and every charged frame
@@ -98,10 +100,16 @@ pub fn check_kernel(k: &Kernel) {
         );
         let locked = lockcounts.get(&pfn).copied().unwrap_or(0);
         let count = k.m.frames.mlock_count(pfn);
-        assert_eq!(count, locked, "pfn {pfn:#x}: mlock count {count} but {locked} locked PTEs");
+        let stranded = k.m.frames.mlock_stranded(pfn);
+        let kept = stranded.unwrap_or(0);
+        assert_eq!(
+            count,
+            locked + kept,
+            "pfn {pfn:#x}: mlock count {count} but {locked} locked PTEs and {kept} stranded"
+        );
         assert_eq!(
             meta.flags.contains(PageFlags::MLOCKED),
-            locked > 0,
+            count > 0 || stranded.is_some(),
             "pfn {pfn:#x}: PG_mlocked does not match its locked mappings"
         );
         if meta.flags.contains(PageFlags::LAZYFREE_BATCHED) {

@@ -9,7 +9,7 @@ use std::fmt::Write;
 pub fn vmstat(k: &Kernel) -> String {
     let c = mem_counts(k);
     let e = &k.machine().vmstat;
-    let lines: [(&str, u64); 48] = [
+    let lines: [(&str, u64); 49] = [
         ("nr_free_pages", c.free),
         ("nr_inactive_anon", c.inactive_anon),
         ("nr_active_anon", c.active_anon),
@@ -54,6 +54,7 @@ pub fn vmstat(k: &Kernel) -> String {
         ("oom_kill", e.oom_kill),
         ("unevictable_pgs_mlocked", e.mlocked),
         ("unevictable_pgs_munlocked", e.munlocked),
+        ("unevictable_pgs_cleared", k.machine().frames.mlock_cleared),
         ("thp_fault_alloc", e.thp_fault_alloc),
         ("thp_collapse_alloc", 0),
         ("swap_ra", k.machine().swap.swap_ra),

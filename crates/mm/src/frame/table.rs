@@ -268,6 +268,16 @@ pub struct FrameTable {
     /// that have any: few frames do, and a field in every frame's metadata would cost 4 bytes
     /// a page (measured 4159-4162 bytes a whole written page with it, against 4160 allowed).
     mlock_counts: BTreeMap<Pfn, u32>,
+    /// The part of a frame's mlock count that no locked mapping stands for any more: an
+    /// MREMAP_DONTUNMAP clears VM_LOCKED on its source VMA and leaves the pages still mapped
+    /// there mlocked (Linux munlocks nothing then; such a page stays unevictable until it is
+    /// freed or its count runs out). An entry of 0 is a page left mlocked with no count at
+    /// all: Linux zeroes the count of a page it puts back on the unevictable list (after
+    /// MADV_PAGEOUT passed over it), and the next munlock then clears PG_mlocked. Rare, so
+    /// kept apart like the counts.
+    mlock_stranded: BTreeMap<Pfn, u32>,
+    /// Frames freed while still mlocked (vmstat unevictable_pgs_cleared).
+    pub mlock_cleared: u64,
     /// The one copy of a table of 512 equal zero-page entries, by entry (a handful of
     /// permission variants at most), that [`FrameData::SharedTable`]s share.
     zero_tables: BTreeMap<u64, std::sync::Arc<[u64; 512]>>,
@@ -290,6 +300,8 @@ impl FrameTable {
             geometry: PageTableGeometry::X86_64,
             leaf_hint: Cell::new(None),
             mlock_counts: BTreeMap::new(),
+            mlock_stranded: BTreeMap::new(),
+            mlock_cleared: 0,
             zero_tables: BTreeMap::new(),
             memcgs: Default::default(),
         };
@@ -375,9 +387,38 @@ impl FrameTable {
         }
     }
 
-    /// How many VM_LOCKED mappings map `pfn` (PG_mlocked is set exactly while non-zero).
+    /// How many VM_LOCKED mappings map `pfn`, plus the stranded ones
+    /// ([`FrameTable::mlock_stranded`]): Linux's mlock_count.
     pub fn mlock_count(&self, pfn: Pfn) -> u32 {
         self.mlock_counts.get(&pfn).copied().unwrap_or(0)
+    }
+
+    /// How much of `pfn`'s mlock count stands for mappings that lost VM_LOCKED without
+    /// munlocking it: `None` for a page mlocked only by its locked mappings (or not at all).
+    pub fn mlock_stranded(&self, pfn: Pfn) -> Option<u32> {
+        self.mlock_stranded.get(&pfn).copied()
+    }
+
+    /// Keeps one locked mapping's share of `pfn`'s mlock count after the mapping stopped
+    /// being locked (the count itself is unchanged).
+    pub fn mlock_strand(&mut self, pfn: Pfn) {
+        debug_assert!(
+            self.mlock_stranded(pfn).unwrap_or(0) < self.mlock_count(pfn),
+            "stranding more than pfn {pfn:#x} counts"
+        );
+        *self.mlock_stranded.entry(pfn).or_default() += 1;
+    }
+
+    /// Zeroes the mlock count of `pfn`, which no locked mapping maps, keeping it mlocked
+    /// (Linux's lru_add of an unevictable page).
+    pub fn mlock_count_forget(&mut self, pfn: Pfn) {
+        debug_assert_eq!(
+            self.mlock_stranded(pfn).unwrap_or(0),
+            self.mlock_count(pfn),
+            "forgetting the count of pfn {pfn:#x}, which locked mappings map"
+        );
+        self.mlock_counts.remove(&pfn);
+        self.mlock_stranded.insert(pfn, 0);
     }
 
     /// Counts one more VM_LOCKED mapping of `pfn`; returns the new count.
@@ -394,6 +435,7 @@ impl FrameTable {
         let left = *c;
         if left == 0 {
             self.mlock_counts.remove(&pfn);
+            self.mlock_stranded.remove(&pfn);
         }
         left
     }
@@ -474,7 +516,14 @@ impl FrameTable {
             self.forget_leaf();
         }
         self.frees += 1;
-        debug_assert_eq!(self.mlock_count(pfn), 0, "freeing mlocked pfn {pfn:#x}");
+        // Only a stranded count can remain when the last reference goes: Linux clears
+        // PG_mlocked as it frees such a page.
+        debug_assert_eq!(self.mlock_count(pfn), self.mlock_stranded(pfn).unwrap_or(0), "freeing mlocked pfn {pfn:#x}");
+        if m.flags.contains(PageFlags::MLOCKED) {
+            self.mlock_counts.remove(&pfn);
+            self.mlock_stranded.remove(&pfn);
+            self.mlock_cleared += 1;
+        }
         self.memcgs.uncharge(m.memcg, 1);
         let c = self.chunk_mut(pfn);
         let i = slot_index(pfn);

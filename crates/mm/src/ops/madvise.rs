@@ -322,6 +322,17 @@ impl Kernel {
                 self.m.frames.table_mut(table)[i] = pte.without(PteFlags::ACCESSED).0;
             }
             self.m.frames.meta_mut(pfn).flags -= PageFlags::REFERENCED;
+            if pageout && self.m.frames.meta(pfn).flags.contains(PageFlags::MLOCKED) {
+                // Only a page an MREMAP_DONTUNMAP left mlocked in an unlocked VMA gets here.
+                // Unevictable, it is isolated and put back (lru_add), which zeroes its mlock
+                // count: the next munlock of it clears PG_mlocked (measured on 6.18: such
+                // pages mlocked and munlocked once go out with the next MADV_PAGEOUT).
+                let m = self.m.frames.meta_mut(pfn);
+                m.flags -= PageFlags::ACTIVE;
+                m.flags |= PageFlags::UNEVICTABLE;
+                self.m.frames.mlock_count_forget(pfn);
+                continue;
+            }
             if pageout {
                 reclaim.push((va, pfn));
             } else {

@@ -223,6 +223,23 @@ impl Kernel {
         }
     }
 
+    /// The pages mapped in `[start, end)` keep the mlock count their mapping gave them
+    /// although the mapping is no longer locked (see [`FrameTable::mlock_stranded`]).
+    ///
+    /// [`FrameTable::mlock_stranded`]: crate::frame::FrameTable::mlock_stranded
+    pub(crate) fn strand_present_pages(&mut self, id: MmId, start: u64, end: u64) {
+        let pgd = self.mms[id].pgd;
+        let zero = self.m.frames.zero_pfn();
+        let pfns: Vec<_> = pgtable::mapped_ptes(&self.m.frames, pgd, start, end)
+            .into_iter()
+            .map(|slot| slot.pte.pfn())
+            .filter(|&pfn| pfn != zero && !self.m.in_large_folio(pfn))
+            .collect();
+        for pfn in pfns {
+            self.m.frames.mlock_strand(pfn);
+        }
+    }
+
     /// apply_mlockall_flags: def_flags for MCL_FUTURE, and every VMA relocked (or unlocked)
     /// for MCL_CURRENT; failures are ignored VMA by VMA.
     fn apply_mlockall_flags(&mut self, id: MmId, flags: u64) {

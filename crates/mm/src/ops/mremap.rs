@@ -483,10 +483,10 @@ impl Kernel {
         if old.flags.contains(VmFlags::LOCKED) {
             mm.locked_vm_stale += PageCount::new(old.pages());
             // Pages of the source that did not move (a part of the VMA was moved) are
-            // mapped only unlocked now. Linux leaves them PG_mlocked until they are freed
-            // or reclaim finds them; the model unlocks them here, so that every mlocked page
-            // has a locked mapping (its invariant).
-            self.mlock_present_pages(id, old.start, old.end, false);
+            // mapped only unlocked now, and Linux leaves them mlocked (on the unevictable
+            // list, skipped by reclaim and MADV_PAGEOUT) until they are freed: their
+            // count stays, stranded.
+            self.strand_present_pages(id, old.start, old.end);
         }
     }
 }
