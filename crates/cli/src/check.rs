@@ -11,6 +11,9 @@
 //! pattern, whatever the scenario's contents) and opened by `open` calls, which are hoisted
 //! before the first step. Swap files named by `swapon` are made by the host runner (as root)
 //! and activated and deactivated by steps, mid-run as in the scenario (see docs/swap.md).
+//! Memory cgroups named by `mkdir` are made by the host runner before the first step (as
+//! root, below a group of its own); `echo` to and `cat` of their files, and `rmdir`, are
+//! steps; a process the OOM killer ends is reported at its step (see docs/check.md).
 //! `expect` lines, `print`, `events` and other model-only views are skipped; use `mmsim run`
 //! for them.
 
@@ -18,7 +21,8 @@ use crate::jobs::Shard;
 use abi::Errno;
 use hostdiff::compare::{compare, Mismatch};
 use hostdiff::{Addr, Fd, HostScript, Op, OpenMode, Outcome};
-use script::ast::{BinOp, Expr, Program, StmtKind, StoreData, Syscall, UnOp, View};
+use mm::memcg::CgroupVersion;
+use script::ast::{BinOp, Expr, Func, Program, StmtKind, StoreData, Syscall, UnOp, View};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -69,6 +73,11 @@ struct Translator {
     fds: BTreeMap<u64, usize>,
     /// Swap files by the scenario's path: the host makes each once, at a path of its own.
     swaps: BTreeMap<Vec<u8>, usize>,
+    /// The memory cgroup interface the scenario's paths are for (`set cgroup N`).
+    cgroup_version: Option<CgroupVersion>,
+    /// Memory cgroups by the scenario's path below the mount: the host makes each before
+    /// the first step, below a group of the run's own.
+    groups: BTreeMap<String, usize>,
 }
 
 fn unsupported<T>(line: usize, what: impl Into<String>) -> Result<T, Unsupported> {
@@ -143,6 +152,34 @@ impl Translator {
         }
     }
 
+    /// The cgroup interface of the scenario's paths (v2 unless `set cgroup 1`).
+    fn version(&self) -> CgroupVersion {
+        self.cgroup_version.unwrap_or(CgroupVersion::V2)
+    }
+
+    /// The group (below the mount) and file a cgroup path names.
+    fn cgroup_path(&self, line: usize, path: &Expr) -> Result<(String, Option<String>), Unsupported> {
+        let Expr::Str(bytes, _) = path else { return unsupported(line, "a path that is not a string") };
+        let text = String::from_utf8_lossy(bytes);
+        match mm::ops::cgroup::split_cgroup_path(self.version(), &text) {
+            Some((group, file)) if !group.is_empty() => Ok((group, file)),
+            Some(_) => unsupported(line, "the root memory cgroup: the host's is its own"),
+            None => unsupported(
+                line,
+                "a file by path other than a memory cgroup's: the host runner reads and writes only those",
+            ),
+        }
+    }
+
+    /// The number of a group the scenario made, and the file the path names in it.
+    fn known_group(&self, line: usize, path: &Expr) -> Result<(usize, Option<String>), Unsupported> {
+        let (group, file) = self.cgroup_path(line, path)?;
+        match self.groups.get(&group) {
+            Some(&g) => Ok((g, file)),
+            None => unsupported(line, format!("the cgroup `{group}`, which the scenario did not make")),
+        }
+    }
+
     fn proc_of(&self, line: usize, name: Option<&script::ast::Name>) -> Result<usize, Unsupported> {
         let p = match name {
             Some(n) => *self
@@ -162,7 +199,8 @@ impl Translator {
         self.t.script.push(proc, op)
     }
 
-    fn stmt(&mut self, line: usize, proc: Option<&script::ast::Name>, kind: &StmtKind) -> Result<(), Unsupported> {
+    fn stmt(&mut self, line: usize, proc_name: Option<&script::ast::Name>, kind: &StmtKind) -> Result<(), Unsupported> {
+        let proc = proc_name;
         match kind {
             StmtKind::Process { i386: true, .. } => {
                 return unsupported(line, "`process NAME i386`: the host side runs the 64-bit child only");
@@ -188,11 +226,76 @@ impl Translator {
             StmtKind::Import { .. } => {
                 return unsupported(line, "`import`: the host runner maps only the files the scenario declares")
             }
+            StmtKind::Set { name, value } if name.name == "cgroup" => {
+                if !self.groups.is_empty() {
+                    return unsupported(line, "`set cgroup` after a `mkdir` of a cgroup");
+                }
+                self.cgroup_version = match self.num(line, value)? {
+                    1 => Some(CgroupVersion::V1),
+                    2 => Some(CgroupVersion::V2),
+                    _ => return unsupported(line, "`set cgroup` to other than 1 or 2"),
+                };
+            }
             StmtKind::Set { name, .. } => {
                 return unsupported(line, format!("`set {}`: the host's settings are its own", name.name))
             }
-            StmtKind::Cat { .. } | StmtKind::Echo { .. } | StmtKind::Mkdir { .. } | StmtKind::Rmdir { .. } => {
-                return unsupported(line, "files by path and memory cgroups: the host runner does not touch them")
+            StmtKind::Mkdir { path } => {
+                let group = self.cgroup_path(line, path)?.0;
+                if self.groups.contains_key(&group) {
+                    return unsupported(line, "a second mkdir of one cgroup: the host makes each once, before the run");
+                }
+                if let Some((parent, _)) = group.rsplit_once('/') {
+                    if !self.groups.contains_key(parent) {
+                        return unsupported(line, "a cgroup below one the scenario did not make");
+                    }
+                }
+                if self.groups.len() >= hostdiff::MAX_CGROUPS {
+                    return unsupported(line, "more memory cgroups than the host runner makes");
+                }
+                let g = self.t.script.add_memcg(&group);
+                self.t.script.memcg_version = Some(self.version());
+                self.groups.insert(group, g);
+            }
+            StmtKind::Rmdir { path } => {
+                let g = self.known_group(line, path)?.0;
+                let p = self.any_proc(line)?;
+                self.push(line, p, Op::CgroupRmdir { group: g });
+            }
+            StmtKind::Echo { value, path } => {
+                let (group, file) = self.known_group(line, path)?;
+                let Some(file) = file else { return unsupported(line, "`echo` to a cgroup directory") };
+                if file == "cgroup.procs" || file == "tasks" {
+                    // The process moved writes 0 (itself): its pid is each side's own.
+                    let mover = match value {
+                        Expr::Func { func: Func::Pid, proc, args, .. } if args.is_empty() => {
+                            self.proc_of(line, proc.as_ref().or(proc_name))?
+                        }
+                        _ => return unsupported(line, "a pid other than `pid(NAME)` written to cgroup.procs"),
+                    };
+                    self.push(line, mover, Op::CgroupWrite { group, file, value: "0".into() });
+                    return Ok(());
+                }
+                let text = match value {
+                    Expr::Str(bytes, _) => String::from_utf8_lossy(bytes).into_owned(),
+                    Expr::Var(n) if !self.vars.contains_key(&n.name) && abi::constant(&n.name).is_none() => {
+                        n.name.clone()
+                    }
+                    e => self.num(line, e)?.to_string(),
+                };
+                if text.is_empty()
+                    || text.len() > hostdiff::MAX_CGROUP_WORD
+                    || !text.bytes().all(|b| b.is_ascii_graphic())
+                {
+                    return unsupported(line, "a cgroup value that is not one short word");
+                }
+                let p = self.proc_of(line, proc_name)?;
+                self.push(line, p, Op::CgroupWrite { group, file, value: text });
+            }
+            StmtKind::Cat { path } => {
+                let (group, file) = self.known_group(line, path)?;
+                let Some(file) = file else { return unsupported(line, "`cat` of a cgroup directory") };
+                let p = self.proc_of(line, proc_name)?;
+                self.push(line, p, Op::CgroupRead { group, file });
             }
             StmtKind::Dmesg => return unsupported(line, "`dmesg`: the host's kernel log is its own"),
             StmtKind::Let { var, value } => {
@@ -468,6 +571,8 @@ fn describe(o: &Outcome) -> String {
         Outcome::Signal { signo, code, addr, .. } => format!("signal {signo} (code {code}) at {addr:#x}"),
         Outcome::Text(t) => format!("{} lines of text", t.lines().count()),
         Outcome::Done => "ok".into(),
+        Outcome::Killed { signo } => format!("killed by signal {signo}"),
+        Outcome::Gone => "not run: the process was gone".into(),
     }
 }
 

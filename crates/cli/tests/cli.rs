@@ -206,6 +206,70 @@ fn check_runs_swap_statements_on_the_host() {
     assert!(out.contains("swap.mm:12: [same] p0 Swapon"), "{out}");
 }
 
+/// Memory cgroups in `mmsim check` (examples/check/cgroup.mm, or cgroup-v1.mm on a machine
+/// with the v1 interface): the host side makes the group, a forked child joins it and is
+/// OOM-killed in its store on both sides, and the parent's reads of the group's files agree.
+#[test]
+fn check_runs_cgroup_statements_on_the_host() {
+    if !host_supported() {
+        return;
+    }
+    if !rustix::process::geteuid().is_root() {
+        hostreq::skip("`mmsim check` with memory cgroups", "making a memory cgroup needs root");
+        return;
+    }
+    let example = match hostdiff::host_memcg::machine_version() {
+        Some(mm::memcg::CgroupVersion::V1) => "check/cgroup-v1.mm",
+        Some(mm::memcg::CgroupVersion::V2) => "check/cgroup.mm",
+        None => {
+            hostreq::skip("`mmsim check` with memory cgroups", "this machine has no memory cgroup controller");
+            return;
+        }
+    };
+    let child = mmsim()
+        .arg("check")
+        .arg(examples().join(example))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let o = child.wait_with_output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.ends_with("11 steps, 0 differences\n"), "{out}");
+    assert!(out.contains("[same] p1 Store") && out.contains("-> host killed by signal 9"), "{out}");
+    // The groups are gone afterwards.
+    let mount = if example.ends_with("v1.mm") { "/sys/fs/cgroup/memory" } else { "/sys/fs/cgroup" };
+    let left: Vec<_> = std::fs::read_dir(mount)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("mmsim-run-{pid}-")))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn check_refuses_cgroup_files_of_groups_it_did_not_make() {
+    let path =
+        scenario("foreign-group.mm", "process A\nmkdir \"/sys/fs/cgroup/a\"\ncat \"/sys/fs/cgroup/b/memory.max\"\n");
+    let o = mmsim().arg("check").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("foreign-group.mm:3: cannot check: the cgroup `b`, which the scenario did not make"),
+        "{}",
+        stderr(&o)
+    );
+    let path = scenario("proc-echo.mm", "process A\necho 5 > \"/proc/self/oom_score_adj\"\n");
+    let o = mmsim().arg("check").arg(&path).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("proc-echo.mm:2: cannot check: a file by path other than a memory cgroup's"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn check_reports_what_it_cannot_run_on_the_host() {
     let path = scenario("uncheckable.mm", "process A\np = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nq = mmap(NULL, 4K, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)\nmunmap(p, 4K)\nmunmap(p + q, 4K)\n");

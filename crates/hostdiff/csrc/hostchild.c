@@ -32,6 +32,8 @@
  *     opens M             then M lines: FILE MODE   (MODE is r, w or rw)
  *     swaps S             then S lines: FLAGS PATH  (swap files made by the
  *                         caller with mkswap; FLAGS as swapon(2) takes them)
+ *     groups G            then G lines: PATH  (memory cgroup directories made by
+ *                         the caller; G > 0 makes the run kill-tolerant, below)
  *     steps K             then K lines: PROC SAVE KIND ARGS...
  *
  * SAVE is '-' or the index of a result slot in the shared page that receives
@@ -54,6 +56,10 @@
  *     dropcaps             (capset to an empty set)
  *     swapon DEV  swapoff DEV  (swapon(2)/swapoff(2) of swap file DEV)
  *     swaps                (the text of /proc/swaps)
+ *     cgwrite G FILE VALUE (open, write VALUE, close: FILE of group G; writing
+ *                          0 to cgroup.procs moves the writing process)
+ *     cgread G FILE        (the text of FILE of group G)
+ *     cgrmdir G            (rmdir(2) of group G)
  *
  * Output protocol: records, each a header line of space-separated words,
  * numbers in decimal.  `C N` is followed by N raw bytes that are appended to
@@ -68,6 +74,10 @@
  *     val STEP VALUE      err STEP ERRNO     done STEP
  *     bytes STEP (*)      text STEP (*)      (mincore and pagemap give bytes)
  *     sig STEP SIGNO CODE ADDR DONE
+ *     kill STEP SIGNO     the process died of SIGNO during its step (a
+ *                         kill-tolerant run's supervisor writes it)
+ *     gone STEP           a step of a process that died earlier (or was never
+ *                         born, its parent having died first): not run
  *     fail MESSAGE                           the run cannot go on
  *
  * Sequencing: process 0 creates one shared anonymous page holding a step
@@ -87,6 +97,19 @@
  * steps: no malloc, no stdio; every buffer is static and touched in advance,
  * the stack is grown in advance, and /proc files are read with read(2).
  *
+ * Kill-tolerant runs (a script with memory cgroups, whose OOM killer may end
+ * a process): the supervisor opens the sync page's shmem object through
+ * /proc/P0/map_files once process 0 has mapped it (root only; no mapping, so
+ * nothing is shared more than before).  Each process records its pid in the
+ * page while it runs a step of its own.  When a process dies of SIGKILL
+ * during its own step, the supervisor writes `kill STEP 9`, marks it dead in
+ * the page's bitmap and passes the turn on; whoever passes the turn skips the
+ * steps of dead processes, writing `gone STEP` for each (a dead process's
+ * fork leaves its child unborn and dead).  Waiters poll the counter every
+ * 2 ms, since the supervisor cannot wake them.  A process killed outside its
+ * turn (the OOM killer chose another process than the one running) ends the
+ * run as any other abnormal death does.
+ *
  * Per-CPU LRU batches: the kernel moves pages between LRU lists (MADV_FREE's
  * lazy-free move, MADV_COLD's deactivation, new pages' first LRU insertion) in
  * per-CPU batches drained at arbitrary later moments, and a page in a batch
@@ -101,6 +124,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <stddef.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -130,6 +154,9 @@
 #define IOBUF_SIZE 65536u     /* chunk size; also the kernel-copy limit */
 #define MAX_OPENS 256
 #define MAX_SWAPS 32 /* swap files of one run */
+#define MAX_GROUPS 32 /* memory cgroups of one run */
+#define MAX_PROCS 256 /* processes of one run */
+#define CG_WORD 64 /* longest cgroup file name or value, with its NUL */
 #define SYNC_SLOTS 504 /* result slots in the shared page */
 #define STACK_PREGROW (256u << 10)
 #define EXEC_FD 9 /* the fd process 0 is executed from */
@@ -148,7 +175,9 @@
 struct sync_page {
     uint32_t counter;  /* index of the step whose turn it is */
     int32_t exit_pid;  /* a process that exited at the last step, or 0 */
-    uint64_t reserved[7];
+    uint32_t dead[MAX_PROCS / 32]; /* processes killed (kill-tolerant runs) */
+    int32_t turn_pid;  /* the process running a step of its own, or 0 */
+    uint32_t reserved[5];
     uint64_t slots[SYNC_SLOTS];
 };
 _Static_assert(sizeof(struct sync_page) == 4096, "sync page is one page");
@@ -158,7 +187,7 @@ enum kind {
     K_FORK, K_EXIT, K_MAPS, K_SMAPS, K_FTRUNCATE,
     K_MREMAP, K_MADVISE, K_MLOCK, K_MUNLOCK, K_MLOCKALL, K_MUNLOCKALL,
     K_MINCORE, K_MSYNC, K_PAGEMAP, K_STATUS, K_SETRLIMIT, K_DROPCAPS,
-    K_SWAPON, K_SWAPOFF, K_SWAPS,
+    K_SWAPON, K_SWAPOFF, K_SWAPS, K_CGWRITE, K_CGREAD, K_CGRMDIR,
 };
 
 struct addr {
@@ -174,6 +203,7 @@ struct step {
     struct addr addr, addr2;
     uint64_t len, len2, prot, flags, offset, byte;
     int64_t fd;
+    char name[CG_WORD], value[CG_WORD]; /* cgwrite, cgread */
 };
 
 /*
@@ -189,7 +219,11 @@ static int g_fds[MAX_OPENS];
 static char g_swap_path[MAX_SWAPS][256];
 static int g_swap_flags[MAX_SWAPS];
 static uint64_t g_nswaps;
+static char g_group_path[MAX_GROUPS][256];
+static uint64_t g_ngroups; /* > 0: a kill-tolerant run */
 static struct sync_page *g_sync;
+
+static void parse_step(const char **cur, struct step *st);
 
 /* Fault recovery for user accesses. */
 static sigjmp_buf g_jmp;
@@ -447,6 +481,17 @@ static int64_t parse_fd(const char **cur)
     fail("script: bad fd", NULL);
 }
 
+/* Copies the next word into BUF (CG_WORD bytes, NUL-terminated). */
+static void copy_word(const char **cur, char *buf, const char *what)
+{
+    size_t n;
+    const char *w = word(cur, &n);
+    if (n == 0 || n >= CG_WORD)
+        fail(what, NULL);
+    memcpy(buf, w, n);
+    buf[n] = 0;
+}
+
 static void parse_step(const char **cur, struct step *st)
 {
     size_t n;
@@ -542,6 +587,16 @@ static void parse_step(const char **cur, struct step *st)
             fail("script: swap step of an unknown swap file", NULL);
     } else if (word_is(w, n, "swaps")) {
         st->kind = K_SWAPS;
+    } else if (word_is(w, n, "cgwrite") || word_is(w, n, "cgread") ||
+               word_is(w, n, "cgrmdir")) {
+        st->kind = n == 6 ? K_CGREAD : w[2] == 'w' ? K_CGWRITE : K_CGRMDIR;
+        st->len = parse_u64(cur);
+        if (st->len >= g_ngroups)
+            fail("script: cgroup step of an unknown group", NULL);
+        if (st->kind != K_CGRMDIR)
+            copy_word(cur, st->name, "script: bad cgroup file name");
+        if (st->kind == K_CGWRITE)
+            copy_word(cur, st->value, "script: bad cgroup value");
     } else if (word_is(w, n, "ftruncate")) {
         st->kind = K_FTRUNCATE;
         uint64_t slot = parse_u64(cur);
@@ -689,20 +744,61 @@ static long futex(uint32_t *uaddr, int op, uint32_t val)
 
 static void wait_turn(uint64_t step)
 {
+    /* A kill-tolerant run's supervisor moves the counter without a wake. */
+    struct timespec poll_every = { 0, 2000000 };
     for (;;) {
         uint32_t v = __atomic_load_n(&g_sync->counter, __ATOMIC_ACQUIRE);
         if (v == (uint32_t)step)
-            return;
+            break;
         if (v > (uint32_t)step)
             fail("sequencing: the counter passed a step of this process",
                  NULL);
-        futex(&g_sync->counter, FUTEX_WAIT, v);
+        syscall(SYS_futex, &g_sync->counter, FUTEX_WAIT, v,
+                g_ngroups ? &poll_every : NULL, NULL, 0);
     }
+    if (g_ngroups)
+        __atomic_store_n(&g_sync->turn_pid, (int32_t)getpid(), __ATOMIC_RELEASE);
 }
 
-static void advance(uint64_t step)
+static int is_dead(uint64_t proc)
 {
-    __atomic_store_n(&g_sync->counter, (uint32_t)(step + 1), __ATOMIC_RELEASE);
+    return proc < MAX_PROCS &&
+           (__atomic_load_n(&g_sync->dead[proc / 32], __ATOMIC_ACQUIRE) >> (proc % 32)) & 1;
+}
+
+static void mark_dead(uint64_t proc)
+{
+    if (proc < MAX_PROCS)
+        __atomic_fetch_or(&g_sync->dead[proc / 32], 1u << (proc % 32), __ATOMIC_RELEASE);
+}
+
+/* From step NEXT (whose line LOOK points at), passes over the steps of dead
+ * processes, writing `gone` for each; a dead process's fork leaves its child
+ * (index FORK_INDEX onwards, in fork order) dead too.  Returns the first step
+ * of a live process, or NSTEPS. */
+static uint64_t next_live_step(const char *look, uint64_t next, uint64_t nsteps,
+                               uint64_t fork_index)
+{
+    if (!g_ngroups)
+        return next;
+    for (; next < nsteps; next++) {
+        struct step st;
+        parse_step(&look, &st);
+        if (!is_dead(st.proc))
+            break;
+        if (st.kind == K_FORK)
+            mark_dead(fork_index++);
+        emit_step("gone", next);
+    }
+    return next;
+}
+
+/* Passes the turn to step NEXT. */
+static void advance_to(uint64_t next)
+{
+    if (g_ngroups)
+        __atomic_store_n(&g_sync->turn_pid, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_sync->counter, (uint32_t)next, __ATOMIC_RELEASE);
     futex(&g_sync->counter, FUTEX_WAKE, INT_MAX);
 }
 
@@ -942,6 +1038,59 @@ struct sys_call {
         memcpy((c)->a, args_, sizeof args_);                                  \
     } while (0)
 
+/* The path of FILE in group G, in g_path. */
+static void cg_path(uint64_t g, const char *file)
+{
+    size_t gl = strlen(g_group_path[g]), fl = strlen(file);
+    if (gl + fl + 2 > sizeof g_path)
+        fail("cgroup path too long", NULL);
+    memcpy(g_path, g_group_path[g], gl);
+    g_path[gl] = '/';
+    memcpy(g_path + gl + 1, file, fl + 1);
+}
+
+/* Writes the step's value to its group's file: 0, or -1 with errno. */
+static long cg_write(const struct step *st)
+{
+    cg_path(st->len, st->name);
+    int fd = open(g_path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t r = write(fd, st->value, strlen(st->value));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r < 0 ? -1 : 0;
+}
+
+/* Reads the step's group file: its text, or the errno of open or read. */
+static void cg_read(uint64_t i, const struct step *st)
+{
+    cg_path(st->len, st->name);
+    int fd = open(g_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        emit_step_u64("err", i, (uint64_t)errno);
+        return;
+    }
+    for (;;) {
+        ssize_t r = read(fd, g_io, sizeof g_io);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            /* The chunks so far are dropped by the err record. */
+            int e = errno;
+            close(fd);
+            emit_step_u64("err", i, (uint64_t)e);
+            return;
+        }
+        if (r == 0)
+            break;
+        emit_chunk(g_io, (size_t)r);
+    }
+    close(fd);
+    emit_step("text", i);
+}
+
 /* Fills `c` for a step that is one system call of the model's vocabulary;
  * returns 0 for the other steps.  ADDR and ADDR2 are the step's addresses,
  * resolved. */
@@ -1098,6 +1247,20 @@ static uint64_t parse_header(const char **cur, int open_files, uint64_t *files)
         g_swap_path[i][wn] = 0;
         end_line(cur);
     }
+    expect_word(cur, "groups");
+    g_ngroups = parse_u64(cur);
+    end_line(cur);
+    if (g_ngroups > MAX_GROUPS)
+        fail("script: too many memory cgroups", NULL);
+    for (uint64_t i = 0; i < g_ngroups; i++) {
+        size_t wn;
+        const char *w = word(cur, &wn);
+        if (wn == 0 || wn >= sizeof g_group_path[i])
+            fail("script: bad memory cgroup path", NULL);
+        memcpy(g_group_path[i], w, wn);
+        g_group_path[i][wn] = 0;
+        end_line(cur);
+    }
     expect_word(cur, "steps");
     uint64_t nsteps = parse_u64(cur);
     end_line(cur);
@@ -1251,6 +1414,21 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             stream_proc("/proc/swaps");
             emit_step("text", i);
             break;
+        case K_CGWRITE:
+            r = cg_write(&st);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
+        case K_CGREAD:
+            cg_read(i, &st);
+            break;
+        case K_CGRMDIR:
+            r = rmdir(g_group_path[st.len]);
+            emit_result(i, r);
+            has_value = r != -1;
+            value = (uint64_t)r;
+            break;
         case K_SETRLIMIT:
             r = set_soft_limit((int)st.flags, st.len);
             emit_result(i, r);
@@ -1310,12 +1488,12 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             if (st.save >= 0)
                 g_sync->slots[st.save] = NO_VALUE_BASE;
             g_sync->exit_pid = (int32_t)getpid();
-            advance(i);
+            advance_to(next_live_step(cur, i + 1, nsteps, next_index));
             _exit(0);
         }
         if (st.save >= 0)
             g_sync->slots[st.save] = has_value ? value : NO_VALUE_BASE;
-        advance(i);
+        advance_to(next_live_step(cur, i + 1, nsteps, next_index));
     }
     /* Every process stays until the end, so that sharing (COW, Pss) is what
      * the model assumes for processes that never called exit. */
@@ -1471,6 +1649,75 @@ static void create_file(uint64_t index, uint64_t size)
         sup_die("cannot write %s", g_path);
 }
 
+/* Kill-tolerant runs: the supervisor's handle on the sync page's shmem
+ * object, and the script (its steps say whose turn follows whose). */
+static int g_sync_fd = -1;
+static const char *g_sup_text;
+
+/* Opens the sync page of process P0 through /proc/P0/map_files, waiting for
+ * P0 to map it; -1 when P0 died first or the file cannot be opened. */
+static int open_sync_page(pid_t p0)
+{
+    char mf[96];
+    snprintf(mf, sizeof mf, "/proc/%d/map_files/%lx-%lx", (int)p0,
+             SYNC_PAGE_ADDR, SYNC_PAGE_ADDR + 4096);
+    for (;;) {
+        int fd = open(mf, O_RDWR | O_CLOEXEC);
+        if (fd >= 0 || errno != ENOENT)
+            return fd;
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        if (waitid(P_PID, (id_t)p0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            si.si_pid == p0)
+            return -1;
+        usleep(1000);
+    }
+}
+
+/* A process of a kill-tolerant run died of SIGNO: if it was running a step
+ * of its own, writes `kill STEP SIGNO`, marks it dead and passes the turn on
+ * (see "Kill-tolerant runs" above); returns 0 when it was not its turn. */
+static int take_kill(pid_t w, int signo)
+{
+    static struct sync_page page;
+    if (pread(g_sync_fd, &page, sizeof page, 0) != (ssize_t)sizeof page)
+        return 0;
+    if (page.turn_pid != (int32_t)w)
+        return 0;
+    uint64_t k = page.counter, nfiles;
+    const char *cur = g_sup_text;
+    uint64_t nsteps = parse_header(&cur, 0, &nfiles);
+    if (k >= nsteps)
+        return 0;
+    struct step st;
+    uint64_t fork_index = 1; /* process 0's first fork makes process 1 */
+    for (uint64_t i = 0;; i++) {
+        parse_step(&cur, &st);
+        if (i == k)
+            break;
+        if (st.kind == K_FORK)
+            fork_index++;
+    }
+    g_sync = &page; /* this copy: is_dead and mark_dead act on it */
+    mark_dead(st.proc);
+    if (st.kind == K_FORK)
+        mark_dead(fork_index++);
+    emit_step_u64("kill", k, (uint64_t)signo);
+    uint64_t next = next_live_step(cur, k + 1, nsteps, fork_index);
+    /* The bitmap first, the counter last: a waiter that sees its turn sees
+     * who is dead. */
+    int32_t no_turn = 0;
+    uint32_t counter = (uint32_t)next;
+    if (pwrite(g_sync_fd, page.dead, sizeof page.dead,
+               offsetof(struct sync_page, dead)) != (ssize_t)sizeof page.dead ||
+        pwrite(g_sync_fd, &no_turn, sizeof no_turn,
+               offsetof(struct sync_page, turn_pid)) != (ssize_t)sizeof no_turn ||
+        pwrite(g_sync_fd, &counter, sizeof counter,
+               offsetof(struct sync_page, counter)) != (ssize_t)sizeof counter)
+        return 0;
+    return 1;
+}
+
 static int supervise(const char *tmpdir, unsigned timeout)
 {
     /* Own process group, so that ending the run can never reach the
@@ -1533,7 +1780,13 @@ static int supervise(const char *tmpdir, unsigned timeout)
         sup_die("cannot create %s", g_path);
     write_all(fd, text, len);
     close(fd);
-    free(text);
+    /* Kept: a kill-tolerant run reads its steps again after a kill. */
+    g_sup_text = text;
+    {
+        const char *q = text;
+        uint64_t nf;
+        parse_header(&q, 0, &nf);
+    }
 
     int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (self < 0)
@@ -1578,6 +1831,9 @@ static int supervise(const char *tmpdir, unsigned timeout)
         _exit(127);
     }
 
+    if (g_ngroups)
+        g_sync_fd = open_sync_page(p0);
+
     for (;;) {
         int status;
         pid_t w = waitpid(-1, &status, __WALL);
@@ -1587,6 +1843,9 @@ static int supervise(const char *tmpdir, unsigned timeout)
             break; /* ECHILD: everyone is gone */
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && g_sync_fd >= 0 &&
+            take_kill(w, SIGKILL))
             continue;
         char msg[256];
         if (WIFSIGNALED(status))

@@ -20,7 +20,7 @@ pub(crate) fn slot_fd(i: usize) -> i64 {
 
 /// The call of the model's vocabulary that `op` makes, its addresses resolved by `resolve`;
 /// `None` for a step that is not one such call (accesses, `/proc` reads, fork and exit,
-/// mincore into the child's own vector, setrlimit, dropping capabilities).
+/// mincore into the child's own vector, setrlimit, dropping capabilities, cgroup files).
 pub(crate) fn call_of_op(op: &Op, resolve: impl Fn(Addr) -> u64) -> Option<Call> {
     let call = match *op {
         Op::Mmap { addr, len, prot, flags, fd, offset } => {
@@ -60,7 +60,10 @@ pub(crate) fn call_of_op(op: &Op, resolve: impl Fn(Addr) -> u64) -> Option<Call>
         | Op::DropCaps
         | Op::Swapon { .. }
         | Op::Swapoff { .. }
-        | Op::Swaps => return None,
+        | Op::Swaps
+        | Op::CgroupWrite { .. }
+        | Op::CgroupRead { .. }
+        | Op::CgroupRmdir { .. } => return None,
     };
     Some(call)
 }

@@ -81,6 +81,8 @@ fn describe(o: &Outcome) -> String {
         }
         Outcome::Text(_) => "text".into(),
         Outcome::Done => "done".into(),
+        Outcome::Killed { signo } => format!("killed by signal {signo}"),
+        Outcome::Gone => "not run (its process was gone)".into(),
     }
 }
 
@@ -169,6 +171,10 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
     for (i, (h, m)) in host.outcomes.iter().zip(model).enumerate() {
         let op = &script.steps[i].op;
         let ok = match (h, m) {
+            (Outcome::Text(a), Outcome::Text(b)) if matches!(op, crate::host::Op::CgroupRead { .. }) => {
+                let crate::host::Op::CgroupRead { file, .. } = op else { unreachable!() };
+                cgroup_texts_agree(file, a, b)
+            }
             (Outcome::Text(a), Outcome::Text(b)) => norm(op, a) == norm(op, b),
             (Outcome::Bytes(a), Outcome::Bytes(b)) if matches!(op, crate::host::Op::Pagemap { .. }) => {
                 mask_pagemap(a) == mask_pagemap(b)
@@ -177,6 +183,9 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
         };
         if !ok {
             let what = match (h, m) {
+                (Outcome::Text(a), Outcome::Text(b)) if matches!(op, crate::host::Op::CgroupRead { .. }) => {
+                    format!("{op:?}: text differs\n{}", diff_lines(a, b))
+                }
                 (Outcome::Text(a), Outcome::Text(b)) => {
                     format!("{op:?}: text differs\n{}", diff_records(&norm(op, a), &norm(op, b)))
                 }
@@ -198,4 +207,73 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
         });
     }
     out
+}
+
+/// How far a memory cgroup's usage may differ between the host and the model: the host
+/// also charges kernel objects (the task, its kernel stack, VMAs, slab) and keeps up to a
+/// charge batch (64 pages) per CPU charged ahead of use (memcg's stock).
+pub const CGROUP_USAGE_TOLERANCE: u64 = 512 << 10;
+
+/// Whether the host's and the model's text of the memory cgroup file `file` agree as far
+/// as Linux determines it (docs/check.md):
+/// - limits and settings: exactly;
+/// - event files (`memory.events`, `.local`, `memory.swap.events`, v1 `memory.oom_control`):
+///   the OOM counts and settings exactly, the `low`/`high`/`max`/`fail` counts not at all
+///   (Linux counts per charge batch, the model per charging fault);
+/// - usage (`memory.current`, `memory.peak`, `memory.usage_in_bytes`, ...): within
+///   [`CGROUP_USAGE_TOLERANCE`]; `memory.stat`: its page counts of anonymous, file and shmem
+///   memory (v1: rss, cache, shmem, mapped_file, swap) within it, the rest not at all;
+/// - `cgroup.procs`, `tasks`: the number of processes (the pids are each side's own);
+/// - `memory.failcnt`, `memory.memsw.failcnt`: not at all (per charge batch on Linux).
+pub fn cgroup_texts_agree(file: &str, host: &str, model: &str) -> bool {
+    let number = |t: &str| t.trim().parse::<u64>().ok();
+    let keyed = |t: &str| -> Vec<(String, u64)> {
+        t.lines()
+            .filter_map(|l| {
+                let (k, v) = l.split_once(' ')?;
+                Some((k.to_string(), v.trim().parse().ok()?))
+            })
+            .collect()
+    };
+    let key_of = |kv: &[(String, u64)], key: &str| kv.iter().find(|(k, _)| k == key).map(|&(_, v)| v);
+    let near = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => a.abs_diff(b) <= CGROUP_USAGE_TOLERANCE,
+        (a, b) => a == b,
+    };
+    match file {
+        "memory.events" | "memory.events.local" | "memory.swap.events" | "memory.oom_control" => {
+            let (h, m) = (keyed(host), keyed(model));
+            let exact = ["oom", "oom_kill", "oom_group_kill", "oom_kill_disable", "under_oom"];
+            let names = |kv: &[(String, u64)]| kv.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+            names(&h) == names(&m) && exact.iter().all(|k| key_of(&h, k) == key_of(&m, k))
+        }
+        "memory.current"
+        | "memory.peak"
+        | "memory.swap.current"
+        | "memory.swap.peak"
+        | "memory.usage_in_bytes"
+        | "memory.max_usage_in_bytes"
+        | "memory.memsw.usage_in_bytes"
+        | "memory.memsw.max_usage_in_bytes" => near(number(host), number(model)),
+        "memory.stat" => {
+            let (h, m) = (keyed(host), keyed(model));
+            let pages = [
+                "anon",
+                "file",
+                "shmem",
+                "rss",
+                "cache",
+                "mapped_file",
+                "swap",
+                "total_rss",
+                "total_cache",
+                "total_shmem",
+                "total_swap",
+            ];
+            pages.iter().all(|k| near(key_of(&h, k), key_of(&m, k)))
+        }
+        "cgroup.procs" | "tasks" => host.lines().count() == model.lines().count(),
+        "memory.failcnt" | "memory.memsw.failcnt" => true,
+        _ => host == model,
+    }
 }

@@ -277,7 +277,36 @@ pub enum Op {
     },
     /// The text of `/proc/swaps`.
     Swaps,
+    /// Writes `value` to `file` of memory cgroup `group` ([`HostScript::memcgs`]): open,
+    /// write, close; [`Outcome::Value`] 0 or the errno. Writing `0` to `cgroup.procs` moves
+    /// the writing process into the group.
+    CgroupWrite {
+        /// An index into [`HostScript::memcgs`].
+        group: usize,
+        /// The file's name, e.g. `memory.max` ([`MAX_CGROUP_WORD`] bytes at most, no
+        /// whitespace or `/`).
+        file: String,
+        /// What is written (at most [`MAX_CGROUP_WORD`] bytes, no whitespace).
+        value: String,
+    },
+    /// The text of `file` of memory cgroup `group`, or the errno.
+    CgroupRead {
+        /// An index into [`HostScript::memcgs`].
+        group: usize,
+        /// The file's name.
+        file: String,
+    },
+    /// `rmdir(2)` of memory cgroup `group`.
+    CgroupRmdir {
+        /// An index into [`HostScript::memcgs`].
+        group: usize,
+    },
 }
+
+/// The longest file name or value of a cgroup step (as in the C program, less its NUL).
+pub const MAX_CGROUP_WORD: usize = 63;
+/// The most memory cgroups of one script (as in the C program).
+pub const MAX_CGROUPS: usize = 32;
 
 /// The longest [`Op::Mincore`] range: one vector byte per page of the harness's buffer.
 pub const MAX_MINCORE_LEN: u64 = 65536 * 4096;
@@ -320,7 +349,10 @@ impl Op {
             | Op::DropCaps
             | Op::Swapon { .. }
             | Op::Swapoff { .. }
-            | Op::Swaps => vec![],
+            | Op::Swaps
+            | Op::CgroupWrite { .. }
+            | Op::CgroupRead { .. }
+            | Op::CgroupRmdir { .. } => vec![],
         }
     }
 }
@@ -378,6 +410,15 @@ pub struct HostScript {
     /// Swap files to make (as mkswap makes them) for [`Op::Swapon`], numbered by index. A
     /// script with any needs root; see [`run_on_host`].
     pub swap_files: Vec<SwapFileSpec>,
+    /// Memory cgroups to make before the first step, numbered by index, for the cgroup
+    /// steps: paths relative to a group of the run's own (`a`, `a/b`), each after its
+    /// parent. A script with any needs root and a machine whose memory cgroup interface is
+    /// [`HostScript::memcg_version`]; its run is kill-tolerant: a process the OOM killer
+    /// ends during its own step gives [`Outcome::Killed`] there and [`Outcome::Gone`] for
+    /// its later steps (and those of the children it can no longer fork).
+    pub memcgs: Vec<String>,
+    /// The cgroup interface the cgroup steps' file names are written for.
+    pub memcg_version: Option<mm::memcg::CgroupVersion>,
 }
 
 /// A swap file a script activates with [`Op::Swapon`].
@@ -421,6 +462,13 @@ impl HostScript {
         self.swap_files.len() - 1
     }
 
+    /// Adds a memory cgroup (a path relative to the run's own group, after its parent) and
+    /// returns its number.
+    pub fn add_memcg(&mut self, path: &str) -> usize {
+        self.memcgs.push(path.to_string());
+        self.memcgs.len() - 1
+    }
+
     /// Adds a step and returns its index (for [`Addr::Result`]).
     pub fn push(&mut self, proc: usize, op: Op) -> usize {
         self.steps.push(Step { proc, op });
@@ -451,10 +499,18 @@ pub enum Outcome {
         /// How many bytes were accessed before the faulting one.
         done: u64,
     },
-    /// The text of Maps, Smaps or Status.
+    /// The text of Maps, Smaps, Status or a cgroup file.
     Text(String),
     /// A Store or Exit that completed.
     Done,
+    /// The process died of this signal during the step (the OOM killer's SIGKILL).
+    Killed {
+        /// The signal.
+        signo: i32,
+    },
+    /// Not run: the step's process had died before it (or was never born, its parent
+    /// having died before the fork).
+    Gone,
 }
 
 impl Outcome {
@@ -654,7 +710,13 @@ pub fn run_on_host_with_timeout(script: &HostScript, timeout: Duration) -> Resul
     };
     let _lock = if swaps.is_none() { crate::swapfile::shared_lock() } else { None };
     let paths = swaps.as_ref().map(|s| s.paths.clone()).unwrap_or_default();
-    let input = protocol::encode(script, &slots, &paths);
+    // Dropped (every group removed, leftover processes killed first) when the run is over.
+    let groups = match script.memcgs.is_empty() {
+        true => None,
+        false => Some(crate::host_memcg::ScriptGroups::make(script).map_err(HostError::Unsupported)?),
+    };
+    let group_paths = groups.as_ref().map(|g| g.paths()).unwrap_or_default();
+    let input = protocol::encode_with_groups(script, &slots, &paths, &group_paths);
     let raw = run_child(&child, dir.path(), input.into_bytes(), timeout)?;
     let mut run = interpret(raw, script.steps.len())?;
     run.init.swap_files = paths;
@@ -696,6 +758,31 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
         }
         if swap.priority.is_some_and(|p| !(0..=32767).contains(&p)) {
             return Err(HostError::InvalidScript(format!("swap file {i} has a priority outside 0..=32767")));
+        }
+    }
+    if script.memcgs.len() > MAX_CGROUPS {
+        return Err(HostError::InvalidScript(format!(
+            "{} memory cgroups, more than {MAX_CGROUPS}",
+            script.memcgs.len()
+        )));
+    }
+    if !script.memcgs.is_empty() && script.memcg_version.is_none() {
+        return Err(HostError::InvalidScript("memory cgroups without a cgroup version".into()));
+    }
+    for (i, path) in script.memcgs.iter().enumerate() {
+        let parts_ok = !path.is_empty()
+            && path.len() <= 128
+            && path
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".." && c.bytes().all(|b| b.is_ascii_graphic()));
+        let parent_ok = match path.rsplit_once('/') {
+            Some((parent, _)) => script.memcgs[..i].iter().any(|p| p == parent),
+            None => true,
+        };
+        if !parts_ok || !parent_ok || script.memcgs[..i].contains(path) {
+            return Err(HostError::InvalidScript(format!(
+                "memory cgroup {i} ({path:?}) is not a new relative path below an earlier one"
+            )));
         }
     }
     for (i, open) in script.opens.iter().enumerate() {
@@ -740,6 +827,17 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
             Op::Swapon { device } | Op::Swapoff { device } if device >= script.swap_files.len() => {
                 return Err(bad(format!("swap file {device} does not exist ({})", script.swap_files.len())));
             }
+            Op::CgroupWrite { group, .. } | Op::CgroupRead { group, .. } | Op::CgroupRmdir { group }
+                if group >= script.memcgs.len() =>
+            {
+                return Err(bad(format!("memory cgroup {group} does not exist ({})", script.memcgs.len())));
+            }
+            Op::CgroupWrite { ref file, ref value, .. } if !cgroup_word(file, true) || !cgroup_word(value, false) => {
+                return Err(bad(format!("a cgroup write of {value:?} to {file:?}: not one short word each")));
+            }
+            Op::CgroupRead { ref file, .. } if !cgroup_word(file, true) => {
+                return Err(bad(format!("a cgroup read of {file:?}: not a file name")));
+            }
             Op::Load { len, .. } => check_len(len, MAX_USER_ACCESS, "a load")?,
             Op::Store { len, .. } => check_len(len, MAX_USER_ACCESS, "a store")?,
             Op::KRead { len, .. } => check_len(len, MAX_KERNEL_COPY, "a kernel read")?,
@@ -778,6 +876,12 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
         }
     }
     Ok(slots)
+}
+
+/// Whether `w` can be a cgroup step's file name (`file`) or value: one word of
+/// [`MAX_CGROUP_WORD`] printable bytes at most, and no `/` in a file name.
+fn cgroup_word(w: &str, file: bool) -> bool {
+    !w.is_empty() && w.len() <= MAX_CGROUP_WORD && w.bytes().all(|b| b.is_ascii_graphic() && !(file && b == b'/'))
 }
 
 /// What the host child left behind.

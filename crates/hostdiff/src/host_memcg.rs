@@ -11,6 +11,20 @@
 use mm::memcg::CgroupVersion;
 use std::path::{Path, PathBuf};
 
+/// The memory cgroup interface this machine mounts: v2 when the unified hierarchy at
+/// `/sys/fs/cgroup` offers the memory controller, else v1 when `/sys/fs/cgroup/memory` is
+/// the v1 memory hierarchy, else none.
+pub fn machine_version() -> Option<CgroupVersion> {
+    let controllers = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
+    if controllers.split_whitespace().any(|w| w == "memory") {
+        Some(CgroupVersion::V2)
+    } else if Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists() {
+        Some(CgroupVersion::V1)
+    } else {
+        None
+    }
+}
+
 /// A memory cgroup made on the host.
 #[derive(Debug)]
 pub struct HostGroup {
@@ -27,8 +41,7 @@ impl HostGroup {
         if !rustix::process::geteuid().is_root() {
             return Err("making a memory cgroup needs root".into());
         }
-        let controllers = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
-        let v2 = controllers.split_whitespace().any(|w| w == "memory");
+        let v2 = machine_version() == Some(CgroupVersion::V2);
         let v1_root = Path::new("/sys/fs/cgroup/memory");
         let (root, version) = if v2 {
             let sub = Path::new("/sys/fs/cgroup/cgroup.subtree_control");
@@ -70,6 +83,75 @@ impl HostGroup {
     /// The value of the line `key N` of a flat-keyed file (memory.stat, memory.events).
     pub fn key(&self, file: &str, key: &str) -> Option<u64> {
         self.read(file).lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+}
+
+impl HostGroup {
+    /// Makes the group `name` below `parent` (in v2 with the memory controller enabled
+    /// for the parent's children).
+    pub fn create_in(parent: &HostGroup, name: &str) -> Result<HostGroup, String> {
+        if parent.version == CgroupVersion::V2 {
+            let on = parent.read("cgroup.subtree_control");
+            if !on.split_whitespace().any(|w| w == "memory") {
+                parent.write("cgroup.subtree_control", "+memory")?;
+            }
+        }
+        let dir = parent.dir.join(name);
+        std::fs::create_dir(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
+        Ok(HostGroup { dir, version: parent.version })
+    }
+}
+
+/// The memory cgroups of a script ([`crate::HostScript::memcgs`]), made below a group of
+/// the run's own (`mmsim-run-PID-N` below the hierarchy's root); all removed when dropped,
+/// children first, their leftover processes killed.
+#[derive(Debug)]
+pub struct ScriptGroups {
+    /// The run's own group, then the script's, in the script's order.
+    groups: Vec<HostGroup>,
+}
+
+impl ScriptGroups {
+    /// Makes the groups of `script`. Err when this machine cannot (not root, no memory
+    /// controller) or mounts another interface than the script's file names are for.
+    pub fn make(script: &crate::HostScript) -> Result<ScriptGroups, String> {
+        static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let root = HostGroup::create(&format!("mmsim-run-{}-{n}", std::process::id()))?;
+        let name = |v: CgroupVersion| match v {
+            CgroupVersion::V1 => "cgroup v1",
+            CgroupVersion::V2 => "cgroup v2",
+        };
+        if Some(root.version) != script.memcg_version {
+            return Err(format!(
+                "the memory cgroup files are {}'s (`set cgroup 1` chooses v1), and this machine mounts {}",
+                script.memcg_version.map_or("no interface", name),
+                name(root.version)
+            ));
+        }
+        let mut groups = vec![root];
+        for path in &script.memcgs {
+            let (parent, name) = match path.rsplit_once('/') {
+                Some((parent, name)) => (1 + script.memcgs.iter().position(|p| p == parent).expect("checked"), name),
+                None => (0, path.as_str()),
+            };
+            let g = HostGroup::create_in(&groups[parent], name)?;
+            groups.push(g);
+        }
+        Ok(ScriptGroups { groups })
+    }
+
+    /// The directory of each of the script's groups.
+    pub fn paths(&self) -> Vec<String> {
+        self.groups[1..].iter().map(|g| g.dir.display().to_string()).collect()
+    }
+}
+
+impl Drop for ScriptGroups {
+    fn drop(&mut self) {
+        while let Some(g) = self.groups.pop() {
+            drop(g);
+        }
     }
 }
 

@@ -144,6 +144,13 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
         k.release_open(oid);
     }
     k.set_layout(pid, init.start_brk, init.brk, init.start_stack).map_err(|e| e.to_string())?;
+    // The script's memory cgroups exist before the first step, as the host runner makes them.
+    if let Some(version) = script.memcg_version {
+        k.set_cgroup_version(version).map_err(|e| format!("cgroup version: {e}"))?;
+    }
+    for path in &script.memcgs {
+        k.cgroup_mkdir(path).map_err(|e| format!("mkdir of memory cgroup {path}: {e}"))?;
+    }
     Ok(ModelRun { kernel: k, pids: vec![Some(pid)] })
 }
 
@@ -211,12 +218,18 @@ pub fn run_on_model_with(
     prepare(&mut run.kernel)?;
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(script.steps.len());
     for (i, step) in script.steps.iter().enumerate() {
-        let pid = run
-            .pids
-            .get(step.proc)
-            .copied()
-            .flatten()
-            .ok_or_else(|| format!("step {i}: process {} is not alive", step.proc))?;
+        let Some(&slot) = run.pids.get(step.proc) else {
+            return Err(format!("step {i}: process {} does not exist", step.proc));
+        };
+        // A process the OOM killer ended (plan() rules out steps after an exit): its steps
+        // are not run, and a fork of it leaves its child unborn.
+        let Some(pid) = slot else {
+            if matches!(step.op, Op::Fork) {
+                run.pids.push(None);
+            }
+            outcomes.push(Outcome::Gone);
+            continue;
+        };
         let resolve = |a: Addr| match a {
             Addr::Abs(v) => v,
             Addr::Result { op, offset } => outcomes
@@ -322,7 +335,27 @@ pub fn run_on_model_with(
                 val(k.swapoff(&path).map(|()| 0))
             }
             Op::Swaps => Outcome::Text(procfs::swaps(k)),
+            Op::CgroupWrite { group, file, value } => {
+                val(k.cgroup_write(pid, &script.memcgs[*group], file, value).map(|()| 0))
+            }
+            Op::CgroupRead { group, file } => match procfs::cgroup::cgroup_file(k, &script.memcgs[*group], file) {
+                Ok(t) => Outcome::Text(t),
+                Err(e) => Outcome::Errno(e as i32),
+            },
+            Op::CgroupRmdir { group } => val(k.cgroup_rmdir(&script.memcgs[*group]).map(|()| 0)),
         };
+        // The processes the OOM killer ended during the step are reaped (the host's
+        // supervisor reaps its children at once); the step of a victim is its death.
+        let mut out = out;
+        for (index, slot) in run.pids.iter_mut().enumerate() {
+            let Some(p) = *slot else { continue };
+            let Some(signo) = k.task(p).and_then(|t| t.killed_by) else { continue };
+            k.reap(p).map_err(|e| format!("step {i}: reaping a killed process: {e}"))?;
+            *slot = None;
+            if index == step.proc {
+                out = Outcome::Killed { signo };
+            }
+        }
         outcomes.push(out);
     }
     Ok(outcomes)

@@ -16,6 +16,17 @@ use crate::host::{Addr, Fd, HostFile, HostInit, HostScript, Op, OpenMode, Outcom
 /// that step `i` fills (every step referenced by an [`Addr::Result`] has one).
 /// `swap_paths[i]` is where swap file `i` was made.
 pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>], swap_paths: &[String]) -> String {
+    let placeholders: Vec<String> = script.memcgs.iter().map(|g| format!("/sys/fs/cgroup/{g}")).collect();
+    encode_with_groups(script, slots, swap_paths, &placeholders)
+}
+
+/// Like [`encode`], with `group_paths[i]` the host directory of memory cgroup `i`.
+pub(crate) fn encode_with_groups(
+    script: &HostScript,
+    slots: &[Option<usize>],
+    swap_paths: &[String],
+    group_paths: &[String],
+) -> String {
     let mut out = String::new();
     // `write!` to a String cannot fail.
     let _ = writeln!(out, "mmsim-hostchild 1");
@@ -37,6 +48,10 @@ pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>], swap_paths: &
         // swapon(2)'s flags: SWAP_FLAG_PREFER and the priority, or nothing for the default.
         let flags = spec.priority.map_or(0, |p| 0x8000 | (p as u32 & 0x7fff));
         let _ = writeln!(out, "{flags} {path}");
+    }
+    let _ = writeln!(out, "groups {}", group_paths.len());
+    for path in group_paths {
+        let _ = writeln!(out, "{path}");
     }
     let _ = writeln!(out, "steps {}", script.steps.len());
     let addr = |a: Addr| match a {
@@ -91,6 +106,9 @@ pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>], swap_paths: &
             Op::Swapon { device } => write!(out, "swapon {device}"),
             Op::Swapoff { device } => write!(out, "swapoff {device}"),
             Op::Swaps => write!(out, "swaps"),
+            Op::CgroupWrite { group, ref file, ref value } => write!(out, "cgwrite {group} {file} {value}"),
+            Op::CgroupRead { group, ref file } => write!(out, "cgread {group} {file}"),
+            Op::CgroupRmdir { group } => write!(out, "cgrmdir {group}"),
         };
         out.push('\n');
     }
@@ -254,6 +272,14 @@ fn parse_into(bytes: &[u8], parsed: &mut Parsed) -> Result<(), String> {
                 fields_n::<0>(fields, line)?;
                 Outcome::Done
             }
+            "kill" => {
+                let [signo] = fields_n(fields, line)?;
+                Outcome::Killed { signo: number(signo, line)? }
+            }
+            "gone" => {
+                fields_n::<0>(fields, line)?;
+                Outcome::Gone
+            }
             "sig" => {
                 let [signo, code, addr, done] = fields_n(fields, line)?;
                 Outcome::Signal {
@@ -305,11 +331,13 @@ mod tests {
             ],
             tmpfs: false,
             swap_files: vec![crate::SwapFileSpec { size: 40960, priority: Some(5) }],
+            memcgs: Vec::new(),
+            memcg_version: None,
         };
         let text = encode(&script, &[Some(3), None], &["/s0".to_string()]);
         assert_eq!(
             text,
-            "mmsim-hostchild 1\nfiles 1\n5\nopens 1\n0 rw\nswaps 1\n32773 /s0\nsteps 2\n\
+            "mmsim-hostchild 1\nfiles 1\n5\nopens 1\n0 rw\nswaps 1\n32773 /s0\ngroups 0\nsteps 2\n\
              0 3 mmap a0 4096 1 2 o0 0\n0 - load r3:-4 8\n"
         );
     }
@@ -317,7 +345,7 @@ mod tests {
     #[test]
     fn parses_records_and_chunks() {
         let out = b"pid 0 7\ninit 1 2 3 4 5 1\nC 3\n/f0file 0 254 1 99 10\nC 2\nm\nmaps\nsmaps\nready\n\
-val 0 42\nC 2\nabbytes 1\nC 5\nxxxxxsig 2 11 1 4096 0\nerr 3 14\nC 1\nttext 4\ndone 5\n";
+val 0 42\nC 2\nabbytes 1\nC 5\nxxxxxsig 2 11 1 4096 0\nerr 3 14\nC 1\nttext 4\ndone 5\nkill 6 9\ngone 7\n";
         let p = parse(out);
         assert_eq!(p.error, None);
         let init = p.init.unwrap();
@@ -334,6 +362,8 @@ val 0 42\nC 2\nabbytes 1\nC 5\nxxxxxsig 2 11 1 4096 0\nerr 3 14\nC 1\nttext 4\nd
                 Outcome::Errno(14),
                 Outcome::Text("t".into()),
                 Outcome::Done,
+                Outcome::Killed { signo: 9 },
+                Outcome::Gone,
             ]
         );
         assert_eq!(p.pids, vec![(0, 7)]);

@@ -141,6 +141,21 @@ fn lowering_memory_max_below_the_usage_kills_until_it_fits() {
     check_kernel(&k);
 }
 
+/// Writing 0 to `cgroup.procs` moves the writer itself (measured: `sh -c 'echo 0 >
+/// .../cgroup.procs'` puts the shell in the group); another pid moves that process.
+#[test]
+fn zero_written_to_cgroup_procs_moves_the_writer() {
+    let mut k = kernel(64 * MIB);
+    let g = k.cgroup_mkdir("g").unwrap();
+    let (a, _) = hog(&mut k, "a", 0);
+    let (b, _) = hog(&mut k, "b", 0);
+    k.cgroup_write(a, "g", "cgroup.procs", "0").unwrap();
+    assert_eq!(k.task(a).unwrap().memcg, g);
+    assert_ne!(k.task(b).unwrap().memcg, g);
+    k.cgroup_write(a, "g", "cgroup.procs", &b.to_string()).unwrap();
+    assert_eq!(k.task(b).unwrap().memcg, g);
+}
+
 #[test]
 fn v1_limits_refuse_what_v2_would_kill_for() {
     let mut k = kernel(64 * MIB);

@@ -72,6 +72,8 @@ pub fn summarize(script: &HostScript, init: &HostInit, outcomes: &[Outcome]) -> 
                 _ => "text".into(),
             },
             Outcome::Done => "done".into(),
+            Outcome::Killed { signo } => format!("killed by signal {signo}"),
+            Outcome::Gone => "gone".into(),
         };
         if let (Outcome::Value(v), true) = (o, is_placing(&step.op)) {
             if *v >= 0x10000 {

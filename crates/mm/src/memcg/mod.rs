@@ -145,7 +145,7 @@ impl Memcg {
 }
 
 /// Which interface the cgroup file system shows (`set cgroup 1|2` in scenarios).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CgroupVersion {
     /// cgroup v1: the memory controller mounted at `/sys/fs/cgroup/memory`.
     V1,

@@ -87,7 +87,8 @@ impl Kernel {
         match (file, v1) {
             ("cgroup.procs", _) | ("tasks", true) => {
                 let pid: Pid = value.trim().parse().map_err(|_| Errno::EINVAL)?;
-                return self.cgroup_attach(path, pid);
+                // 0 is the writer itself (measured: `echo 0 > cgroup.procs` moves the shell).
+                return self.cgroup_attach(path, if pid == 0 { writer } else { pid });
             }
             ("memory.reclaim", false) => return self.memory_reclaim(id, value),
             _ if id == crate::memcg::ROOT_MEMCG => return Err(Errno::EINVAL),

@@ -1,0 +1,95 @@
+//! Memory cgroup steps in a host script (what `mmsim check` runs for a scenario's `mkdir`,
+//! `echo` and `cat` of cgroup files), on this machine's kernel and on the model side by
+//! side: a forked child joins a group limited to 8 MiB and writes 32 MiB, and the OOM killer
+//! ends it in that step on both; its later steps are not run; its parent reads the group's
+//! files and removes it. Compared as `compare` does it (docs/check.md): the kill and the
+//! steps after it exactly, the limit and the OOM counts exactly, the usage within the
+//! documented tolerance.
+
+use abi::*;
+use hostdiff::host_memcg::machine_version;
+use hostdiff::{Addr, Fd, HostScript, Op, Outcome};
+use mm::memcg::CgroupVersion;
+
+const LIMIT: u64 = 8 << 20;
+
+fn script(version: CgroupVersion) -> HostScript {
+    let mut s = HostScript::new();
+    hostdiff::gen::push_harness_guard(&mut s);
+    s.memcg_version = Some(version);
+    let g = s.add_memcg("box");
+    let write = |s: &mut HostScript, file: &str, value: String| {
+        s.push(0, Op::CgroupWrite { group: g, file: file.into(), value })
+    };
+    let read =
+        |s: &mut HostScript, proc: usize, file: &str| s.push(proc, Op::CgroupRead { group: g, file: file.into() });
+    let (limit, events, peak) = match version {
+        CgroupVersion::V2 => ("memory.max", "memory.events", "memory.peak"),
+        CgroupVersion::V1 => ("memory.limit_in_bytes", "memory.oom_control", "memory.max_usage_in_bytes"),
+    };
+    write(&mut s, limit, LIMIT.to_string());
+    // No swap for the group where the kernel lets it be said (the host may have swap on).
+    match version {
+        CgroupVersion::V2 if std::path::Path::new("/sys/fs/cgroup/memory.swap.current").exists() => {
+            write(&mut s, "memory.swap.max", "0".into());
+        }
+        CgroupVersion::V1 if std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() => {
+            write(&mut s, "memory.memsw.limit_in_bytes", LIMIT.to_string());
+        }
+        _ => {}
+    }
+    read(&mut s, 0, limit);
+    s.push(0, Op::Fork);
+    s.push(1, Op::CgroupWrite { group: g, file: "cgroup.procs".into(), value: "0".into() });
+    read(&mut s, 0, "cgroup.procs");
+    let m = s.push(
+        1,
+        Op::Mmap {
+            addr: Addr::Abs(0),
+            len: 32 << 20,
+            prot: PROT_READ | PROT_WRITE,
+            flags: MAP_PRIVATE | MAP_ANONYMOUS,
+            fd: Fd::None,
+            offset: 0,
+        },
+    );
+    s.push(1, Op::Store { addr: Addr::Result { op: m, offset: 0 }, len: 32 << 20, byte: 0x5a });
+    s.push(1, Op::Maps);
+    s.push(1, Op::Fork);
+    read(&mut s, 0, events);
+    read(&mut s, 0, peak);
+    read(&mut s, 0, "cgroup.procs");
+    s.push(0, Op::CgroupRmdir { group: g });
+    s.push(0, Op::Maps);
+    s
+}
+
+#[test]
+fn an_oom_kill_in_a_limited_group_matches_the_host() {
+    let name = "memory cgroup steps";
+    if hostreq::need(name, hostdiff::support()).is_none() {
+        return;
+    }
+    let Some(version) =
+        hostreq::need(name, machine_version().ok_or_else(|| "no memory cgroup controller on this machine".to_string()))
+    else {
+        return;
+    };
+    let s = script(version);
+    let host = match hostdiff::run_on_host(&s) {
+        Ok(h) => h,
+        Err(hostdiff::HostError::Unsupported(why)) => {
+            hostreq::need::<()>(name, Err(why));
+            return;
+        }
+        Err(e) => panic!("host run failed: {e}"),
+    };
+    let store = s.steps.iter().position(|st| matches!(st.op, Op::Store { .. })).unwrap();
+    assert_eq!(host.outcomes[store], Outcome::Killed { signo: 9 }, "the host's child was not OOM-killed in its store");
+    assert_eq!(host.outcomes[store + 1], Outcome::Gone);
+    assert_eq!(host.outcomes[store + 2], Outcome::Gone);
+    let model = hostdiff::model::run_on_model(&s, &host.init).expect("model run");
+    let mismatches = hostdiff::compare::compare(&s, &host, &model);
+    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+    assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
+}
