@@ -1,3 +1,6 @@
+//! Times read faults on a 64 MiB page-cached file through fresh private mappings, as the
+//! bench's fault-file row does, for profiling (`PASSES=N`, 40; `NOUNMAP=1` keeps every
+//! mapping, so munmap's cost stays out of a profile); prints ns a page.
 use abi::*;
 use mm::Call;
 fn main() {

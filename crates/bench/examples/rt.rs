@@ -1,3 +1,7 @@
+//! Times replays of real traces, for profiling the replayer (`perf record` around it): the
+//! bench's replay-real traces, or the trace files given as arguments. `ROUNDS=N` rounds
+//! (20), `ONLY=ids|parse|rp` times one phase alone (the identity pass, the parse, the replay
+//! of a parsed log); prints the median and fastest ns a line.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {

@@ -1,3 +1,5 @@
+//! Times MADV_PAGEOUT of 64 MiB of written anonymous memory to a model swap device, 40
+//! times (each written again in between), for profiling swap-out; prints ns a page.
 use abi::*;
 fn main() {
     let len: u64 = 64 << 20;
