@@ -1844,11 +1844,17 @@ static int supervise(const char *tmpdir, unsigned timeout)
         }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
             continue;
-        if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && g_sync_fd >= 0 &&
-            take_kill(w, SIGKILL))
+        int tolerated = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && g_sync_fd >= 0;
+        if (tolerated && take_kill(w, SIGKILL))
             continue;
         char msg[256];
-        if (WIFSIGNALED(status))
+        if (tolerated)
+            snprintf(msg, sizeof msg,
+                     "hostchild supervisor: process pid %d was killed by SIGKILL "
+                     "while another process ran its step (the OOM killer chose a "
+                     "process that was not running); the run cannot follow that\n",
+                     (int)w);
+        else if (WIFSIGNALED(status))
             snprintf(msg, sizeof msg,
                      "hostchild supervisor: process pid %d was killed by "
                      "signal %d (%s)\n",

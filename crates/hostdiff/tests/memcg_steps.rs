@@ -93,3 +93,59 @@ fn an_oom_kill_in_a_limited_group_matches_the_host() {
     let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
     assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
 }
+
+/// The OOM killer's victim is not the process whose step runs (the child holds more than its
+/// parent, whose allocation goes over the limit): the moment of that kill is the kernel's,
+/// not the script's, so the host run ends with an error that says so.
+#[test]
+fn a_kill_outside_the_victims_turn_ends_the_host_run_with_a_reason() {
+    let name = "memory cgroup steps";
+    if hostreq::need(name, hostdiff::support()).is_none() {
+        return;
+    }
+    let Some(version) =
+        hostreq::need(name, machine_version().ok_or_else(|| "no memory cgroup controller on this machine".to_string()))
+    else {
+        return;
+    };
+    let mut s = HostScript::new();
+    hostdiff::gen::push_harness_guard(&mut s);
+    s.memcg_version = Some(version);
+    let g = s.add_memcg("box");
+    let limit = match version {
+        CgroupVersion::V2 => "memory.max",
+        CgroupVersion::V1 => "memory.limit_in_bytes",
+    };
+    s.push(0, Op::CgroupWrite { group: g, file: limit.into(), value: LIMIT.to_string() });
+    if version == CgroupVersion::V1
+        && std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
+    {
+        s.push(0, Op::CgroupWrite { group: g, file: "memory.memsw.limit_in_bytes".into(), value: LIMIT.to_string() });
+    }
+    if version == CgroupVersion::V2 && std::path::Path::new("/sys/fs/cgroup/memory.swap.current").exists() {
+        s.push(0, Op::CgroupWrite { group: g, file: "memory.swap.max".into(), value: "0".into() });
+    }
+    s.push(0, Op::Fork);
+    for p in [0, 1] {
+        s.push(p, Op::CgroupWrite { group: g, file: "cgroup.procs".into(), value: "0".into() });
+    }
+    let anon = |len: u64| Op::Mmap {
+        addr: Addr::Abs(0),
+        len,
+        prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS,
+        fd: Fd::None,
+        offset: 0,
+    };
+    let big = s.push(1, anon(6 << 20));
+    s.push(1, Op::Store { addr: Addr::Result { op: big, offset: 0 }, len: 6 << 20, byte: 1 });
+    let more = s.push(0, anon(4 << 20));
+    s.push(0, Op::Store { addr: Addr::Result { op: more, offset: 0 }, len: 4 << 20, byte: 2 });
+    match hostdiff::run_on_host(&s) {
+        Err(hostdiff::HostError::Child { stderr, .. }) => {
+            assert!(stderr.contains("while another process ran its step"), "{stderr}")
+        }
+        Err(hostdiff::HostError::Unsupported(why)) => hostreq::need::<()>(name, Err(why)).unwrap_or(()),
+        other => panic!("the host run should have ended at the kill of the child: {other:?}"),
+    }
+}
