@@ -12,47 +12,65 @@ use hostdiff::{Addr, Fd, HostScript, Op, Outcome};
 use mm::memcg::CgroupVersion;
 
 const LIMIT: u64 = 8 << 20;
+const NAME: &str = "memory cgroup steps";
 
-fn script(version: CgroupVersion) -> HostScript {
+/// This machine's memory cgroup interface, when host runs and groups can be had (a failure
+/// under MMSIM_REQUIRE_HOST=1 otherwise).
+fn host_version() -> Option<CgroupVersion> {
+    hostreq::need(NAME, hostdiff::support())?;
+    hostreq::need(NAME, machine_version().ok_or_else(|| "no memory cgroup controller on this machine".to_string()))
+}
+
+/// A script with one group, "box", limited to [`LIMIT`] with no swap where the kernel lets
+/// that be said (the host may have swap on); returns it and the group.
+fn limited_box(version: CgroupVersion) -> (HostScript, usize) {
     let mut s = HostScript::new();
     hostdiff::gen::push_harness_guard(&mut s);
     s.memcg_version = Some(version);
     let g = s.add_memcg("box");
-    let write = |s: &mut HostScript, file: &str, value: String| {
-        s.push(0, Op::CgroupWrite { group: g, file: file.into(), value })
-    };
+    let mut write = |file: &str, value: String| s.push(0, Op::CgroupWrite { group: g, file: file.into(), value });
+    match version {
+        CgroupVersion::V2 => {
+            write("memory.max", LIMIT.to_string());
+            if std::path::Path::new("/sys/fs/cgroup/memory.swap.current").exists() {
+                write("memory.swap.max", "0".into());
+            }
+        }
+        CgroupVersion::V1 => {
+            write("memory.limit_in_bytes", LIMIT.to_string());
+            if std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+                write("memory.memsw.limit_in_bytes", LIMIT.to_string());
+            }
+        }
+    }
+    (s, g)
+}
+
+/// An anonymous private read-write mapping of `len` bytes.
+fn anon(len: u64) -> Op {
+    Op::Mmap {
+        addr: Addr::Abs(0),
+        len,
+        prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS,
+        fd: Fd::None,
+        offset: 0,
+    }
+}
+
+fn script(version: CgroupVersion) -> HostScript {
+    let (mut s, g) = limited_box(version);
     let read =
         |s: &mut HostScript, proc: usize, file: &str| s.push(proc, Op::CgroupRead { group: g, file: file.into() });
     let (limit, events, peak) = match version {
         CgroupVersion::V2 => ("memory.max", "memory.events", "memory.peak"),
         CgroupVersion::V1 => ("memory.limit_in_bytes", "memory.oom_control", "memory.max_usage_in_bytes"),
     };
-    write(&mut s, limit, LIMIT.to_string());
-    // No swap for the group where the kernel lets it be said (the host may have swap on).
-    match version {
-        CgroupVersion::V2 if std::path::Path::new("/sys/fs/cgroup/memory.swap.current").exists() => {
-            write(&mut s, "memory.swap.max", "0".into());
-        }
-        CgroupVersion::V1 if std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() => {
-            write(&mut s, "memory.memsw.limit_in_bytes", LIMIT.to_string());
-        }
-        _ => {}
-    }
     read(&mut s, 0, limit);
     s.push(0, Op::Fork);
     s.push(1, Op::CgroupWrite { group: g, file: "cgroup.procs".into(), value: "0".into() });
     read(&mut s, 0, "cgroup.procs");
-    let m = s.push(
-        1,
-        Op::Mmap {
-            addr: Addr::Abs(0),
-            len: 32 << 20,
-            prot: PROT_READ | PROT_WRITE,
-            flags: MAP_PRIVATE | MAP_ANONYMOUS,
-            fd: Fd::None,
-            offset: 0,
-        },
-    );
+    let m = s.push(1, anon(32 << 20));
     s.push(1, Op::Store { addr: Addr::Result { op: m, offset: 0 }, len: 32 << 20, byte: 0x5a });
     s.push(1, Op::Maps);
     s.push(1, Op::Fork);
@@ -66,20 +84,12 @@ fn script(version: CgroupVersion) -> HostScript {
 
 #[test]
 fn an_oom_kill_in_a_limited_group_matches_the_host() {
-    let name = "memory cgroup steps";
-    if hostreq::need(name, hostdiff::support()).is_none() {
-        return;
-    }
-    let Some(version) =
-        hostreq::need(name, machine_version().ok_or_else(|| "no memory cgroup controller on this machine".to_string()))
-    else {
-        return;
-    };
+    let Some(version) = host_version() else { return };
     let s = script(version);
     let host = match hostdiff::run_on_host(&s) {
         Ok(h) => h,
         Err(hostdiff::HostError::Unsupported(why)) => {
-            hostreq::need::<()>(name, Err(why));
+            hostreq::need::<()>(NAME, Err(why));
             return;
         }
         Err(e) => panic!("host run failed: {e}"),
@@ -99,44 +109,12 @@ fn an_oom_kill_in_a_limited_group_matches_the_host() {
 /// not the script's, so the host run ends with an error that says so.
 #[test]
 fn a_kill_outside_the_victims_turn_ends_the_host_run_with_a_reason() {
-    let name = "memory cgroup steps";
-    if hostreq::need(name, hostdiff::support()).is_none() {
-        return;
-    }
-    let Some(version) =
-        hostreq::need(name, machine_version().ok_or_else(|| "no memory cgroup controller on this machine".to_string()))
-    else {
-        return;
-    };
-    let mut s = HostScript::new();
-    hostdiff::gen::push_harness_guard(&mut s);
-    s.memcg_version = Some(version);
-    let g = s.add_memcg("box");
-    let limit = match version {
-        CgroupVersion::V2 => "memory.max",
-        CgroupVersion::V1 => "memory.limit_in_bytes",
-    };
-    s.push(0, Op::CgroupWrite { group: g, file: limit.into(), value: LIMIT.to_string() });
-    if version == CgroupVersion::V1
-        && std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
-    {
-        s.push(0, Op::CgroupWrite { group: g, file: "memory.memsw.limit_in_bytes".into(), value: LIMIT.to_string() });
-    }
-    if version == CgroupVersion::V2 && std::path::Path::new("/sys/fs/cgroup/memory.swap.current").exists() {
-        s.push(0, Op::CgroupWrite { group: g, file: "memory.swap.max".into(), value: "0".into() });
-    }
+    let Some(version) = host_version() else { return };
+    let (mut s, g) = limited_box(version);
     s.push(0, Op::Fork);
     for p in [0, 1] {
         s.push(p, Op::CgroupWrite { group: g, file: "cgroup.procs".into(), value: "0".into() });
     }
-    let anon = |len: u64| Op::Mmap {
-        addr: Addr::Abs(0),
-        len,
-        prot: PROT_READ | PROT_WRITE,
-        flags: MAP_PRIVATE | MAP_ANONYMOUS,
-        fd: Fd::None,
-        offset: 0,
-    };
     let big = s.push(1, anon(6 << 20));
     s.push(1, Op::Store { addr: Addr::Result { op: big, offset: 0 }, len: 6 << 20, byte: 1 });
     let more = s.push(0, anon(4 << 20));
@@ -145,7 +123,7 @@ fn a_kill_outside_the_victims_turn_ends_the_host_run_with_a_reason() {
         Err(hostdiff::HostError::Child { stderr, .. }) => {
             assert!(stderr.contains("while another process ran its step"), "{stderr}")
         }
-        Err(hostdiff::HostError::Unsupported(why)) => hostreq::need::<()>(name, Err(why)).unwrap_or(()),
+        Err(hostdiff::HostError::Unsupported(why)) => hostreq::need::<()>(NAME, Err(why)).unwrap_or(()),
         other => panic!("the host run should have ended at the kill of the child: {other:?}"),
     }
 }
