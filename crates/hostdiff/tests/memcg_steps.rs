@@ -127,3 +127,45 @@ fn a_kill_outside_the_victims_turn_ends_the_host_run_with_a_reason() {
         other => panic!("the host run should have ended at the kill of the child: {other:?}"),
     }
 }
+
+/// The words each interface takes for "no limit" (v1 `-1` only, v2 `max` only), and v1's
+/// reset files (a write of anything restarts `memory.max_usage_in_bytes` from the current
+/// usage, `memory.failcnt` from 0), against the host.
+#[test]
+fn limit_words_and_v1_resets_match_the_host() {
+    let Some(version) = host_version() else { return };
+    let mut s = HostScript::new();
+    hostdiff::gen::push_harness_guard(&mut s);
+    s.memcg_version = Some(version);
+    let g = s.add_memcg("box");
+    let write = |s: &mut HostScript, proc: usize, file: &str, value: &str| {
+        s.push(proc, Op::CgroupWrite { group: g, file: file.into(), value: value.into() })
+    };
+    let read = |s: &mut HostScript, file: &str| s.push(0, Op::CgroupRead { group: g, file: file.into() });
+    let (limit, peak) = match version {
+        CgroupVersion::V2 => ("memory.max", "memory.peak"),
+        CgroupVersion::V1 => ("memory.limit_in_bytes", "memory.max_usage_in_bytes"),
+    };
+    for word in ["16M", "max", "-1", "12582912", "max", "-1"] {
+        write(&mut s, 0, limit, word);
+        read(&mut s, limit);
+    }
+    s.push(0, Op::Fork);
+    write(&mut s, 1, "cgroup.procs", "0");
+    let m = s.push(1, anon(4 << 20));
+    s.push(1, Op::Store { addr: Addr::Result { op: m, offset: 0 }, len: 4 << 20, byte: 3 });
+    s.push(1, Op::Munmap { addr: Addr::Result { op: m, offset: 0 }, len: 4 << 20 });
+    read(&mut s, peak);
+    if version == CgroupVersion::V1 {
+        write(&mut s, 0, "memory.max_usage_in_bytes", "0");
+        read(&mut s, peak);
+        write(&mut s, 0, "memory.failcnt", "0");
+        read(&mut s, "memory.failcnt");
+    }
+    s.push(1, Op::Exit);
+    let host = hostdiff::run_on_host(&s).expect("host run");
+    let model = hostdiff::model::run_on_model(&s, &host.init).expect("model run");
+    let mismatches = hostdiff::compare::compare(&s, &host, &model);
+    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+    assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
+}

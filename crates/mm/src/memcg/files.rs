@@ -9,11 +9,17 @@ use super::NO_LIMIT;
 use crate::layout::PAGE_SHIFT;
 use abi::Errno;
 
-/// Parses a limit written to a cgroup file into pages; `max` (v2) and `-1` (v1) mean no
-/// limit. EINVAL for anything else that is not a number with an optional suffix.
-pub fn parse_limit(text: &str) -> Result<u64, Errno> {
+/// Parses a limit written to a cgroup file into pages; `max` (v2) or `-1` (v1) means no
+/// limit, and each interface takes its own word only (page_counter_memparse; measured: v1
+/// refuses `max` with EINVAL). EINVAL for anything else that is not a number with an
+/// optional suffix.
+pub fn parse_limit(text: &str, version: super::CgroupVersion) -> Result<u64, Errno> {
     let t = text.trim();
-    if t == "max" || t == "-1" {
+    let unlimited = match version {
+        super::CgroupVersion::V1 => "-1",
+        super::CgroupVersion::V2 => "max",
+    };
+    if t == unlimited {
         return Ok(NO_LIMIT);
     }
     let pages = parse_bytes(t)? >> PAGE_SHIFT;
@@ -70,15 +76,18 @@ mod tests {
 
     #[test]
     fn limits_parse_like_memparse_rounded_down_to_pages() {
-        assert_eq!(parse_limit("max\n"), Ok(NO_LIMIT));
-        assert_eq!(parse_limit("-1"), Ok(NO_LIMIT));
-        assert_eq!(parse_limit("16M"), Ok(4096));
-        assert_eq!(parse_limit("4097"), Ok(1));
-        assert_eq!(parse_limit("100k"), Ok(25));
-        assert_eq!(parse_limit("99999999999999999999"), Err(Errno::EINVAL));
-        assert_eq!(parse_limit("16E"), Ok(NO_LIMIT));
+        use super::super::CgroupVersion::{V1, V2};
+        assert_eq!(parse_limit("max\n", V2), Ok(NO_LIMIT));
+        assert_eq!(parse_limit("-1", V1), Ok(NO_LIMIT));
+        assert_eq!(parse_limit("max", V1), Err(Errno::EINVAL));
+        assert_eq!(parse_limit("-1", V2), Err(Errno::EINVAL));
+        assert_eq!(parse_limit("16M", V2), Ok(4096));
+        assert_eq!(parse_limit("4097", V1), Ok(1));
+        assert_eq!(parse_limit("100k", V2), Ok(25));
+        assert_eq!(parse_limit("99999999999999999999", V2), Err(Errno::EINVAL));
+        assert_eq!(parse_limit("16E", V1), Ok(NO_LIMIT));
         for bad in ["", "x", "1.5M", "-2", "12Q"] {
-            assert_eq!(parse_limit(bad), Err(Errno::EINVAL), "{bad:?}");
+            assert_eq!(parse_limit(bad, V2), Err(Errno::EINVAL), "{bad:?}");
         }
         assert_eq!(show_v1(NO_LIMIT), "9223372036854771712");
         assert_eq!(show_v2(NO_LIMIT), "max");

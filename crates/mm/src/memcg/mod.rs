@@ -198,6 +198,20 @@ impl Memcgs {
         self.groups.get(usize::from(id)).and_then(|g| g.as_ref())
     }
 
+    /// A write to one of v1's reset files: `memory.max_usage_in_bytes` and
+    /// `memory.memsw.max_usage_in_bytes` restart their peak from the current usage,
+    /// `memory.failcnt` from 0 (`memory.memsw.failcnt`, which the model keeps at 0 as Linux
+    /// 6.18 does, has nothing to reset).
+    pub fn reset_v1(&mut self, id: MemcgId, file: &str) {
+        let g = self.get_mut(id);
+        match file {
+            "memory.max_usage_in_bytes" => g.watermark = g.usage,
+            "memory.memsw.max_usage_in_bytes" => g.memsw_watermark = g.usage + g.swap_usage,
+            "memory.failcnt" => g.failcnt = 0,
+            _ => {}
+        }
+    }
+
     fn get_mut(&mut self, id: MemcgId) -> &mut Memcg {
         self.groups[usize::from(id)].as_mut().expect("dangling memcg id")
     }

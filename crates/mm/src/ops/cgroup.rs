@@ -96,9 +96,21 @@ impl Kernel {
                 self.force_empty(id);
                 return Ok(());
             }
+            // v1's resets take any text (mem_cgroup_reset; measured: writing 0 to
+            // memory.max_usage_in_bytes leaves the current usage there).
+            (
+                "memory.max_usage_in_bytes"
+                | "memory.memsw.max_usage_in_bytes"
+                | "memory.failcnt"
+                | "memory.memsw.failcnt",
+                true,
+            ) => {
+                self.m.frames.memcgs.reset_v1(id, file);
+                return Ok(());
+            }
             _ => {}
         }
-        let pages = parse_limit(value)?;
+        let pages = parse_limit(value, self.m.frames.memcgs.version)?;
         let g = self.m.frames.memcgs.get(id).expect("looked-up memcg").clone();
         match (file, v1) {
             ("memory.max", false) => {
