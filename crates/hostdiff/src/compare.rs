@@ -222,7 +222,9 @@ pub const CGROUP_USAGE_TOLERANCE: u64 = 512 << 10;
 ///   (Linux counts per charge batch, the model per charging fault);
 /// - usage (`memory.current`, `memory.peak`, `memory.usage_in_bytes`, ...): within
 ///   [`CGROUP_USAGE_TOLERANCE`]; `memory.stat`: its page counts of anonymous, file and shmem
-///   memory (v1: rss, cache, shmem, mapped_file, swap) within it, the rest not at all;
+///   memory (v1: rss, cache, shmem, mapped_file, swap) within it, the rest not at all; v1
+///   `memory.numa_stat`: every count within it (the host child's own code, which the model
+///   does not run, breaks COW on a few pages of its stack and data once in a group);
 /// - `cgroup.procs`, `tasks`: the number of processes (the pids are each side's own);
 /// - `memory.failcnt`, `memory.memsw.failcnt`: not at all (per charge batch on Linux).
 pub fn cgroup_texts_agree(file: &str, host: &str, model: &str) -> bool {
@@ -271,6 +273,20 @@ pub fn cgroup_texts_agree(file: &str, host: &str, model: &str) -> bool {
                 "total_swap",
             ];
             pages.iter().all(|k| near(key_of(&h, k), key_of(&m, k)))
+        }
+        "memory.numa_stat" => {
+            // `name=PAGES N0=PAGES` lines, page counts of the LRU lists.
+            let pages = |t: &str| -> Vec<(String, Option<u64>)> {
+                t.lines()
+                    .filter_map(|l| {
+                        let (k, rest) = l.split_once('=')?;
+                        let v = rest.split_whitespace().next()?.parse::<u64>().ok();
+                        Some((k.to_string(), v.map(|p| p << 12)))
+                    })
+                    .collect()
+            };
+            let (h, m) = (pages(host), pages(model));
+            h.len() == m.len() && h.iter().zip(&m).all(|((hk, hv), (mk, mv))| hk == mk && near(*hv, *mv))
         }
         "cgroup.procs" | "tasks" => host.lines().count() == model.lines().count(),
         "memory.failcnt" | "memory.memsw.failcnt" => true,

@@ -128,9 +128,9 @@ fn a_kill_outside_the_victims_turn_ends_the_host_run_with_a_reason() {
     }
 }
 
-/// The words each interface takes for "no limit" (v1 `-1` only, v2 `max` only), and v1's
+/// The words each interface takes for "no limit" (v1 `-1` only, v2 `max` only), v1's
 /// reset files (a write of anything restarts `memory.max_usage_in_bytes` from the current
-/// usage, `memory.failcnt` from 0), against the host.
+/// usage, `memory.failcnt` from 0) and its settings at their defaults, against the host.
 #[test]
 fn limit_words_and_v1_resets_match_the_host() {
     let Some(version) = host_version() else { return };
@@ -161,6 +161,17 @@ fn limit_words_and_v1_resets_match_the_host() {
         read(&mut s, peak);
         write(&mut s, 0, "memory.failcnt", "0");
         read(&mut s, "memory.failcnt");
+        for file in [
+            "memory.numa_stat",
+            "memory.soft_limit_in_bytes",
+            "memory.move_charge_at_immigrate",
+            "memory.use_hierarchy",
+            "memory.swappiness",
+            "memory.force_empty",
+            "cgroup.clone_children",
+        ] {
+            read(&mut s, file);
+        }
     }
     s.push(1, Op::Exit);
     let host = hostdiff::run_on_host(&s).expect("host run");

@@ -127,6 +127,17 @@ pub fn cgroup_file(k: &Kernel, path: &str, file: &str) -> SysResult<String> {
             format!("oom_kill_disable 0\nunder_oom 0\noom_kill {}\n", g.events.oom_kill)
         }
         (CgroupVersion::V1, "memory.stat") => stat_v1(k, id),
+        (CgroupVersion::V1, "memory.numa_stat") => numa_stat(k, id),
+        // Settings the model keeps at Linux's defaults (measured on 6.18): no soft limit,
+        // charges that stay behind when a task moves, the hierarchy always on, and the
+        // machine's swappiness.
+        (CgroupVersion::V1, "memory.soft_limit_in_bytes") => show_v1(NO_LIMIT) + "\n",
+        (CgroupVersion::V1, "memory.move_charge_at_immigrate") => "0\n".into(),
+        (CgroupVersion::V1, "memory.use_hierarchy") => "1\n".into(),
+        (CgroupVersion::V1, "memory.swappiness") => format!("{}\n", k.machine().config.swappiness),
+        (CgroupVersion::V1, "cgroup.clone_children") => "0\n".into(),
+        // Write-only: a read is EINVAL (measured).
+        (CgroupVersion::V1, "memory.force_empty") => return Err(mm::Errno::EINVAL),
         _ => return Err(mm::Errno::ENOENT),
     };
     Ok(text)
@@ -180,12 +191,10 @@ fn subtree(k: &Kernel, id: MemcgId, f: impl Fn(&mm::memcg::Memcg) -> u64) -> u64
     memcgs.iter().filter(|(g, _)| memcgs.is_descendant(*g, id)).map(|(_, m)| f(m)).sum()
 }
 
-fn stat_v1(k: &Kernel, id: MemcgId) -> String {
+/// The counts of a group's own frames (v1's local numbers): its stat less its children's.
+fn local_stat(k: &Kernel, id: MemcgId) -> MemcgStat {
     let memcgs = &k.machine().frames.memcgs;
-    let g = memcgs.get(id).expect("memcg");
-    // The local numbers count this group's own frames: its stat less its children's.
-    let total = memcg_stat(k, id);
-    let mut local = total;
+    let mut local = memcg_stat(k, id);
     for c in memcgs.children(id) {
         let cs = memcg_stat(k, c);
         local.anon -= cs.anon;
@@ -200,6 +209,31 @@ fn stat_v1(k: &Kernel, id: MemcgId) -> String {
         local.unevictable -= cs.unevictable;
         local.swapcached -= cs.swapcached;
     }
+    local
+}
+
+/// v1 `memory.numa_stat`: the group's pages on each LRU kind, its own and with its
+/// descendants', in pages, on the model's one node.
+fn numa_stat(k: &Kernel, id: MemcgId) -> String {
+    let (local, total) = (local_stat(k, id), memcg_stat(k, id));
+    let mut out = String::new();
+    for (prefix, s) in [("", &local), ("hierarchical_", &total)] {
+        let file = s.inactive_file + s.active_file;
+        let anon = s.inactive_anon + s.active_anon;
+        for (name, pages) in
+            [("total", file + anon + s.unevictable), ("file", file), ("anon", anon), ("unevictable", s.unevictable)]
+        {
+            let _ = writeln!(out, "{prefix}{name}={pages} N0={pages}");
+        }
+    }
+    out
+}
+
+fn stat_v1(k: &Kernel, id: MemcgId) -> String {
+    let memcgs = &k.machine().frames.memcgs;
+    let g = memcgs.get(id).expect("memcg");
+    let total = memcg_stat(k, id);
+    let local = local_stat(k, id);
     let swap_local =
         g.swap_usage - memcgs.children(id).filter_map(|c| memcgs.get(c)).map(|c| c.swap_usage).sum::<u64>();
     let b = |p: u64| p << 12;
