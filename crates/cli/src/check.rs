@@ -13,7 +13,8 @@
 //! and activated and deactivated by steps, mid-run as in the scenario (see docs/swap.md).
 //! Memory cgroups named by `mkdir` are made by the host runner before the first step (as
 //! root, below a group of its own); `echo` to and `cat` of their files, and `rmdir`, are
-//! steps; a process the OOM killer ends is reported at its step (see docs/check.md).
+//! steps; a process the OOM killer ends is reported at its step, and `/proc/self/oom_score`
+//! and `oom_score_adj` are read and written by the statement's process (see docs/check.md).
 //! `expect` lines, `print`, `events` and other model-only views are skipped; use `mmsim run`
 //! for them.
 
@@ -260,6 +261,30 @@ impl Translator {
                 let g = self.known_group(line, path)?.0;
                 let p = self.any_proc(line)?;
                 self.push(line, p, Op::CgroupRmdir { group: g });
+            }
+            StmtKind::Echo { value, path } if proc_self_file(path).is_some() => {
+                let file = proc_self_file(path).unwrap_or_default();
+                if !hostdiff::PROC_WRITABLE.contains(&file.as_str()) {
+                    return unsupported(
+                        line,
+                        format!("a write to /proc/self/{file}: the host runner writes oom_score_adj only"),
+                    );
+                }
+                // oom_score_adj is signed: a negative value is written as C prints an int.
+                let text = match self.num(line, value)? as i64 {
+                    v if v < 0 => v.to_string(),
+                    v => (v as u64).to_string(),
+                };
+                let p = self.proc_of(line, proc_name)?;
+                self.push(line, p, Op::ProcWrite { file, value: text });
+            }
+            StmtKind::Cat { path } if proc_self_file(path).is_some() => {
+                let file = proc_self_file(path).unwrap_or_default();
+                if !hostdiff::PROC_READABLE.contains(&file.as_str()) {
+                    return unsupported(line, format!("a read of /proc/self/{file}: the host runner reads oom_score and oom_score_adj (and the views smaps, maps, status)"));
+                }
+                let p = self.proc_of(line, proc_name)?;
+                self.push(line, p, Op::ProcRead { file });
             }
             StmtKind::Echo { value, path } => {
                 let (group, file) = self.known_group(line, path)?;
@@ -550,6 +575,13 @@ impl Translator {
         }
         Ok(())
     }
+}
+
+/// The file a `/proc/self/FILE` path names (the statement's own process).
+fn proc_self_file(path: &Expr) -> Option<String> {
+    let Expr::Str(bytes, _) = path else { return None };
+    let file = std::str::from_utf8(bytes).ok()?.strip_prefix("/proc/self/")?;
+    (!file.is_empty() && !file.contains('/')).then(|| file.to_string())
 }
 
 /// Translates a parsed scenario; stops at the first statement that cannot be checked.

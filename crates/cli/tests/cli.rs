@@ -249,6 +249,27 @@ fn check_runs_cgroup_statements_on_the_host() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// `/proc/self/oom_score_adj` written and read, and `oom_score` read, on both sides: the
+/// model takes the host's capabilities, so a write below the floor agrees whether or not
+/// this machine's root holds CAP_SYS_RESOURCE.
+#[test]
+fn check_runs_oom_score_adj_on_the_host() {
+    if !host_supported() {
+        return;
+    }
+    let path = scenario(
+        "adj.mm",
+        "process A\ncat \"/proc/self/oom_score\"\necho 500 > \"/proc/self/oom_score_adj\"\n\
+         cat \"/proc/self/oom_score_adj\"\necho -1 > \"/proc/self/oom_score_adj\"\necho 1001 > \"/proc/self/oom_score_adj\"\n\
+         cat \"/proc/self/oom_score\"\n",
+    );
+    let o = mmsim().arg("check").arg(&path).output().unwrap();
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.ends_with("6 steps, 0 differences\n"), "{out}");
+    assert!(out.contains("ProcWrite { file: \"oom_score_adj\", value: \"1001\" } -> host -1 EINVAL"), "{out}");
+}
+
 #[test]
 fn check_refuses_cgroup_files_of_groups_it_did_not_make() {
     let path =
@@ -260,7 +281,7 @@ fn check_refuses_cgroup_files_of_groups_it_did_not_make() {
         "{}",
         stderr(&o)
     );
-    let path = scenario("proc-echo.mm", "process A\necho 5 > \"/proc/self/oom_score_adj\"\n");
+    let path = scenario("proc-echo.mm", "process A\ncat \"/proc/meminfo\"\n");
     let o = mmsim().arg("check").arg(&path).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(

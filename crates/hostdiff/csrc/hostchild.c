@@ -60,6 +60,8 @@
  *                          0 to cgroup.procs moves the writing process)
  *     cgread G FILE        (the text of FILE of group G)
  *     cgrmdir G            (rmdir(2) of group G)
+ *     pwrite FILE VALUE    (open, write VALUE, close: /proc/self/FILE)
+ *     pread FILE           (the text of /proc/self/FILE)
  *
  * Output protocol: records, each a header line of space-separated words,
  * numbers in decimal.  `C N` is followed by N raw bytes that are appended to
@@ -188,6 +190,7 @@ enum kind {
     K_MREMAP, K_MADVISE, K_MLOCK, K_MUNLOCK, K_MLOCKALL, K_MUNLOCKALL,
     K_MINCORE, K_MSYNC, K_PAGEMAP, K_STATUS, K_SETRLIMIT, K_DROPCAPS,
     K_SWAPON, K_SWAPOFF, K_SWAPS, K_CGWRITE, K_CGREAD, K_CGRMDIR,
+    K_PROCWRITE, K_PROCREAD,
 };
 
 struct addr {
@@ -597,6 +600,11 @@ static void parse_step(const char **cur, struct step *st)
             copy_word(cur, st->name, "script: bad cgroup file name");
         if (st->kind == K_CGWRITE)
             copy_word(cur, st->value, "script: bad cgroup value");
+    } else if (word_is(w, n, "pwrite") || word_is(w, n, "pread")) {
+        st->kind = n == 6 ? K_PROCWRITE : K_PROCREAD;
+        copy_word(cur, st->name, "script: bad /proc file name");
+        if (st->kind == K_PROCWRITE)
+            copy_word(cur, st->value, "script: bad /proc value");
     } else if (word_is(w, n, "ftruncate")) {
         st->kind = K_FTRUNCATE;
         uint64_t slot = parse_u64(cur);
@@ -1049,10 +1057,20 @@ static void cg_path(uint64_t g, const char *file)
     memcpy(g_path + gl + 1, file, fl + 1);
 }
 
-/* Writes the step's value to its group's file: 0, or -1 with errno. */
-static long cg_write(const struct step *st)
+/* The path of FILE of /proc/self, in g_path. */
+static void self_path(const char *file)
 {
-    cg_path(st->len, st->name);
+    static const char dir[] = "/proc/self/";
+    size_t fl = strlen(file);
+    if (sizeof dir + fl > sizeof g_path)
+        fail("/proc path too long", NULL);
+    memcpy(g_path, dir, sizeof dir - 1);
+    memcpy(g_path + sizeof dir - 1, file, fl + 1);
+}
+
+/* Writes the step's value to the file at g_path: 0, or -1 with errno. */
+static long write_value(const struct step *st)
+{
     int fd = open(g_path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -1063,10 +1081,9 @@ static long cg_write(const struct step *st)
     return r < 0 ? -1 : 0;
 }
 
-/* Reads the step's group file: its text, or the errno of open or read. */
-static void cg_read(uint64_t i, const struct step *st)
+/* Reads the file at g_path: its text, or the errno of open or read. */
+static void read_text(uint64_t i)
 {
-    cg_path(st->len, st->name);
     int fd = open(g_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         emit_step_u64("err", i, (uint64_t)errno);
@@ -1415,13 +1432,23 @@ run_steps(const char *cur, uint64_t nsteps, uint64_t me, uint64_t next_index)
             emit_step("text", i);
             break;
         case K_CGWRITE:
-            r = cg_write(&st);
+        case K_PROCWRITE:
+            if (st.kind == K_CGWRITE)
+                cg_path(st.len, st.name);
+            else
+                self_path(st.name);
+            r = write_value(&st);
             emit_result(i, r);
             has_value = r != -1;
             value = (uint64_t)r;
             break;
         case K_CGREAD:
-            cg_read(i, &st);
+            cg_path(st.len, st.name);
+            read_text(i);
+            break;
+        case K_PROCREAD:
+            self_path(st.name);
+            read_text(i);
             break;
         case K_CGRMDIR:
             r = rmdir(g_group_path[st.len]);

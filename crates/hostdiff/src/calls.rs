@@ -63,7 +63,9 @@ pub(crate) fn call_of_op(op: &Op, resolve: impl Fn(Addr) -> u64) -> Option<Call>
         | Op::Swaps
         | Op::CgroupWrite { .. }
         | Op::CgroupRead { .. }
-        | Op::CgroupRmdir { .. } => return None,
+        | Op::CgroupRmdir { .. }
+        | Op::ProcWrite { .. }
+        | Op::ProcRead { .. } => return None,
     };
     Some(call)
 }

@@ -301,7 +301,26 @@ pub enum Op {
         /// An index into [`HostScript::memcgs`].
         group: usize,
     },
+    /// Writes `value` to `file` of the process's own `/proc/self` ([`PROC_WRITABLE`]): open,
+    /// write, close; [`Outcome::Value`] 0 or the errno.
+    ProcWrite {
+        /// The file's name.
+        file: String,
+        /// What is written (one word, at most [`MAX_CGROUP_WORD`] bytes).
+        value: String,
+    },
+    /// The text of `file` of the process's own `/proc/self` ([`PROC_READABLE`]), or the
+    /// errno.
+    ProcRead {
+        /// The file's name.
+        file: String,
+    },
 }
+
+/// The `/proc/self` files a [`Op::ProcRead`] reads.
+pub const PROC_READABLE: &[&str] = &["oom_score", "oom_score_adj"];
+/// The `/proc/self` files a [`Op::ProcWrite`] writes.
+pub const PROC_WRITABLE: &[&str] = &["oom_score_adj"];
 
 /// The longest file name or value of a cgroup step (as in the C program, less its NUL).
 pub const MAX_CGROUP_WORD: usize = 63;
@@ -352,7 +371,9 @@ impl Op {
             | Op::Swaps
             | Op::CgroupWrite { .. }
             | Op::CgroupRead { .. }
-            | Op::CgroupRmdir { .. } => vec![],
+            | Op::CgroupRmdir { .. }
+            | Op::ProcWrite { .. }
+            | Op::ProcRead { .. } => vec![],
         }
     }
 }
@@ -837,6 +858,14 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
             }
             Op::CgroupRead { ref file, .. } if !cgroup_word(file, true) => {
                 return Err(bad(format!("a cgroup read of {file:?}: not a file name")));
+            }
+            Op::ProcWrite { ref file, ref value }
+                if !PROC_WRITABLE.contains(&file.as_str()) || !cgroup_word(value, false) =>
+            {
+                return Err(bad(format!("a write of {value:?} to /proc/self/{file}: not one the host runner makes")));
+            }
+            Op::ProcRead { ref file } if !PROC_READABLE.contains(&file.as_str()) => {
+                return Err(bad(format!("a read of /proc/self/{file}: not one the host runner makes")));
             }
             Op::Load { len, .. } => check_len(len, MAX_USER_ACCESS, "a load")?,
             Op::Store { len, .. } => check_len(len, MAX_USER_ACCESS, "a store")?,

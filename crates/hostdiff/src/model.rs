@@ -38,6 +38,20 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
         vdso_image: host_vdso_image(),
         ..Config::default()
     };
+    // The host child has this process's capabilities (root in a container may lack some).
+    let config = match host_capabilities() {
+        Some(caps) => {
+            let has = |bit: u32| caps >> bit & 1 == 1;
+            Config {
+                cap_ipc_lock: has(14),
+                cap_sys_rawio: has(17),
+                cap_sys_admin: has(21),
+                cap_sys_resource: has(24),
+                ..config
+            }
+        }
+        None => config,
+    };
     let mut k = Kernel::new(config);
     let pid = k.spawn_empty("hostchild").map_err(|e| e.to_string())?;
     // The host child disabled THP for itself (PR_SET_THP_DISABLE) before the init block.
@@ -152,6 +166,13 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
         k.cgroup_mkdir(path).map_err(|e| format!("mkdir of memory cgroup {path}: {e}"))?;
     }
     Ok(ModelRun { kernel: k, pids: vec![Some(pid)] })
+}
+
+/// The effective capability set of this process (`CapEff` of /proc/self/status).
+fn host_capabilities() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = text.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
+    u64::from_str_radix(hex, 16).ok()
 }
 
 /// MemTotal of the host, in bytes (the model's RAM for differential runs).
@@ -343,6 +364,26 @@ pub fn run_on_model_with(
                 Err(e) => Outcome::Errno(e as i32),
             },
             Op::CgroupRmdir { group } => val(k.cgroup_rmdir(&script.memcgs[*group]).map(|()| 0)),
+            Op::ProcWrite { file, value } => match file.as_str() {
+                "oom_score_adj" => val(value
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| Errno::EINVAL)
+                    .and_then(|v| k.set_oom_score_adj(pid, pid, v))
+                    .map(|()| 0)),
+                _ => Outcome::Errno(Errno::EACCES as i32),
+            },
+            Op::ProcRead { file } => {
+                let text = match file.as_str() {
+                    "oom_score" => procfs::cgroup::oom_score(k, pid),
+                    "oom_score_adj" => procfs::cgroup::oom_score_adj(k, pid),
+                    _ => Err(Errno::ENOENT),
+                };
+                match text {
+                    Ok(t) => Outcome::Text(t),
+                    Err(e) => Outcome::Errno(e as i32),
+                }
+            }
         };
         // The processes the OOM killer ended during the step are reaped (the host's
         // supervisor reaps its children at once); the step of a victim is its death.

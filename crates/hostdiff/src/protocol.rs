@@ -109,6 +109,8 @@ pub(crate) fn encode_with_groups(
             Op::CgroupWrite { group, ref file, ref value } => write!(out, "cgwrite {group} {file} {value}"),
             Op::CgroupRead { group, ref file } => write!(out, "cgread {group} {file}"),
             Op::CgroupRmdir { group } => write!(out, "cgrmdir {group}"),
+            Op::ProcWrite { ref file, ref value } => write!(out, "pwrite {file} {value}"),
+            Op::ProcRead { ref file } => write!(out, "pread {file}"),
         };
         out.push('\n');
     }

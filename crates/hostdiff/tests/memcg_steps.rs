@@ -180,3 +180,40 @@ fn limit_words_and_v1_resets_match_the_host() {
     let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
     assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
 }
+
+/// `oom_score_adj` chooses the victim: of two processes in a limited group, the smaller
+/// one, with oom_score_adj 1000, is killed in its own store. Its `oom_score`, and the
+/// bigger one's attempt at -1000 (EACCES where the host lacks CAP_SYS_RESOURCE, as root in
+/// a container may: the model takes the host's capabilities), compare too.
+#[test]
+fn oom_score_adj_chooses_the_victim_in_a_group() {
+    let Some(version) = host_version() else { return };
+    let (mut s, g) = limited_box(version);
+    let adj = |s: &mut HostScript, proc: usize, v: &str| {
+        s.push(proc, Op::ProcWrite { file: "oom_score_adj".into(), value: v.into() })
+    };
+    let read = |s: &mut HostScript, proc: usize, f: &str| s.push(proc, Op::ProcRead { file: f.into() });
+    read(&mut s, 0, "oom_score");
+    s.push(0, Op::Fork);
+    s.push(1, Op::CgroupWrite { group: g, file: "cgroup.procs".into(), value: "0".into() });
+    let m = s.push(1, anon(4 << 20));
+    s.push(1, Op::Store { addr: Addr::Result { op: m, offset: 0 }, len: 4 << 20, byte: 1 });
+    read(&mut s, 1, "oom_score");
+    adj(&mut s, 1, "-1000");
+    read(&mut s, 1, "oom_score_adj");
+    adj(&mut s, 1, "-1001");
+    s.push(1, Op::Fork);
+    adj(&mut s, 2, "1000");
+    read(&mut s, 2, "oom_score");
+    let n = s.push(2, anon(8 << 20));
+    s.push(2, Op::Store { addr: Addr::Result { op: n, offset: 0 }, len: 8 << 20, byte: 2 });
+    read(&mut s, 1, "oom_score");
+    s.push(0, Op::CgroupRead { group: g, file: "cgroup.procs".into() });
+    s.push(1, Op::Exit);
+    let host = hostdiff::run_on_host(&s).expect("host run");
+    assert!(host.outcomes.contains(&Outcome::Killed { signo: 9 }), "nothing was killed on the host");
+    let model = hostdiff::model::run_on_model(&s, &host.init).expect("model run");
+    let mismatches = hostdiff::compare::compare(&s, &host, &model);
+    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+    assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
+}

@@ -86,6 +86,8 @@ pub struct Config {
     /// Processes have CAP_SYS_ADMIN (root): pagemap shows PFNs, and the overcommit check
     /// does not keep the admin reserve back.
     pub cap_sys_admin: bool,
+    /// Whether tasks hold CAP_SYS_RESOURCE (see [`Cap::SysResource`]).
+    pub cap_sys_resource: bool,
     /// `vm.page-cluster`: swap readahead reads at most 2^page_cluster pages (at most 32).
     pub page_cluster: u32,
     /// `vm.swappiness` (0-200): how much of reclaim's scan goes to anonymous memory.
@@ -134,6 +136,7 @@ impl Default for Config {
             vdso32_image: None,
             cap_ipc_lock: true,
             cap_sys_admin: true,
+            cap_sys_resource: true,
             page_cluster: 3,
             swappiness: 60,
             min_free_kbytes: None,
@@ -201,4 +204,7 @@ pub enum Cap {
     IpcLock,
     /// CAP_SYS_ADMIN: PFNs in pagemap, the admin reserve of strict overcommit.
     SysAdmin,
+    /// CAP_SYS_RESOURCE: lowering `oom_score_adj` below the floor the task's last
+    /// privileged write set (root in a container may lack it).
+    SysResource,
 }

@@ -153,6 +153,7 @@ impl Kernel {
             Cap::SysRawio => c.cap_sys_rawio,
             Cap::IpcLock => c.cap_ipc_lock,
             Cap::SysAdmin => c.cap_sys_admin,
+            Cap::SysResource => c.cap_sys_resource,
         }
     }
 
@@ -213,6 +214,7 @@ impl Kernel {
                 personality: 0,
                 memcg: crate::memcg::ROOT_MEMCG,
                 oom_score_adj: 0,
+                oom_score_adj_min: 0,
                 killed_by: None,
             },
         );

@@ -108,16 +108,27 @@ impl Kernel {
         })
     }
 
-    /// Writes `/proc/PID/oom_score_adj`: -1000..=1000, else EINVAL. Every task sharing the
-    /// address space takes the value too (Linux keeps it per mm's users).
-    pub fn set_oom_score_adj(&mut self, pid: Pid, adj: i64) -> SysResult<()> {
+    /// `writer` writes `/proc/PID/oom_score_adj` of `pid`: -1000..=1000, else EINVAL. A
+    /// writer without CAP_SYS_RESOURCE may not go below the task's floor (EACCES; measured:
+    /// root without that capability cannot write -1000); one with it sets the floor too
+    /// (__set_oom_adj). Every task sharing the address space takes the value (Linux keeps
+    /// it per mm's users).
+    pub fn set_oom_score_adj(&mut self, writer: Pid, pid: Pid, adj: i64) -> SysResult<()> {
         let t = self.tasks.get(&pid).filter(|t| t.exit_code.is_none()).ok_or(Errno::ESRCH)?;
         if !(i64::from(OOM_SCORE_ADJ_MIN)..=i64::from(OOM_SCORE_ADJ_MAX)).contains(&adj) {
             return Err(Errno::EINVAL);
         }
         let mm = t.mm;
+        let floor = t.oom_score_adj_min;
+        let capable = self.tasks.get(&writer).is_some_and(|w| !w.caps_dropped) && self.m.config.cap_sys_resource;
+        if adj < i64::from(floor) && !capable {
+            return Err(Errno::EACCES);
+        }
         for t in self.tasks.values_mut().filter(|t| t.pid == pid || (mm.is_some() && t.mm == mm)) {
             t.oom_score_adj = adj as i16;
+            if capable {
+                t.oom_score_adj_min = adj as i16;
+            }
         }
         Ok(())
     }

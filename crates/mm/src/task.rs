@@ -38,6 +38,9 @@ pub struct Task {
     pub memcg: crate::memcg::MemcgId,
     /// `/proc/PID/oom_score_adj`, -1000 (never killed) to 1000 (inherited across fork).
     pub oom_score_adj: i16,
+    /// The lowest `oom_score_adj` the task may set without CAP_SYS_RESOURCE: the value of
+    /// the last write by a task holding it (signal->oom_score_adj_min; inherited across fork).
+    pub oom_score_adj_min: i16,
     /// The signal that killed the task, once it was killed (the OOM killer's SIGKILL).
     pub killed_by: Option<i32>,
 }

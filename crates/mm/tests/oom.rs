@@ -76,16 +76,16 @@ fn oom_score_adj_steers_the_choice_and_minus_1000_protects() {
     let (big, _) = hog(&mut k, "big", 6 * MIB);
     let (mid, _) = hog(&mut k, "mid", 2 * MIB);
     assert_eq!(k.oom_victim(mm::oom::OomScope::Global), Some(big));
-    k.set_oom_score_adj(big, -1000).unwrap();
+    k.set_oom_score_adj(big, big, -1000).unwrap();
     assert_eq!(k.oom_score(big), Ok(0));
     assert_eq!(k.oom_victim(mm::oom::OomScope::Global), Some(mid));
-    k.set_oom_score_adj(mid, -500).unwrap();
+    k.set_oom_score_adj(mid, mid, -500).unwrap();
     let (tiny, _) = hog(&mut k, "tiny", 0);
     assert_eq!(k.oom_victim(mm::oom::OomScope::Global), Some(tiny), "-500 outweighs 2 MiB on 16 MiB");
-    assert_eq!(k.set_oom_score_adj(tiny, 1001), Err(Errno::EINVAL));
-    assert_eq!(k.set_oom_score_adj(tiny, -1001), Err(Errno::EINVAL));
+    assert_eq!(k.set_oom_score_adj(tiny, tiny, 1001), Err(Errno::EINVAL));
+    assert_eq!(k.set_oom_score_adj(tiny, tiny, -1001), Err(Errno::EINVAL));
     // proc_oom_score: (1000 + badness * 1000 / totalpages) * 2 / 3.
-    k.set_oom_score_adj(tiny, 0).unwrap();
+    k.set_oom_score_adj(tiny, tiny, 0).unwrap();
     let pages = k.mm(tiny).unwrap().rss.total().as_u64() + k.mm(tiny).unwrap().pgtable_pages;
     assert_eq!(k.oom_score(tiny), Ok((1000 + pages * 1000 / 4096) * 2 / 3));
     // Equal badness: the task met last (the newest) is chosen.
@@ -139,6 +139,28 @@ fn lowering_memory_max_below_the_usage_kills_until_it_fits() {
     assert_eq!(k.machine().frames.memcgs.get(g).unwrap().usage, 0);
     assert_eq!(k.cgroup_write(a, "g", "memory.max", "lots"), Err(Errno::EINVAL));
     check_kernel(&k);
+}
+
+/// Without CAP_SYS_RESOURCE a task may raise its oom_score_adj but not lower it below the
+/// floor the last privileged write set (EACCES; measured as root without the capability);
+/// with it, a write sets the floor too, which a fork inherits.
+#[test]
+fn oom_score_adj_below_the_floor_needs_cap_sys_resource() {
+    let mut k =
+        Kernel::new(Config { ram_bytes: 64 * MIB, paranoid: true, cap_sys_resource: false, ..Config::default() });
+    let (a, _) = hog(&mut k, "a", 0);
+    assert_eq!(k.set_oom_score_adj(a, a, -1000), Err(Errno::EACCES));
+    k.set_oom_score_adj(a, a, 500).unwrap();
+    k.set_oom_score_adj(a, a, 0).unwrap();
+    assert_eq!(k.set_oom_score_adj(a, a, -1), Err(Errno::EACCES));
+    let mut k = kernel(64 * MIB);
+    let (a, _) = hog(&mut k, "a", 0);
+    k.set_oom_score_adj(a, a, -500).unwrap();
+    let b = k.fork(a).unwrap();
+    k.drop_capabilities(b).unwrap();
+    k.set_oom_score_adj(b, b, -200).unwrap();
+    k.set_oom_score_adj(b, b, -500).unwrap();
+    assert_eq!(k.set_oom_score_adj(b, b, -501), Err(Errno::EACCES));
 }
 
 /// Writing 0 to `cgroup.procs` moves the writer itself (measured: `sh -c 'echo 0 >
@@ -214,7 +236,7 @@ fn random_scripts_under_memory_pressure_never_panic_or_leak() {
                         k.cgroup_attach("g", p).unwrap();
                     }
                     if next(3) == 0 {
-                        k.set_oom_score_adj(p, -1000).unwrap();
+                        k.set_oom_score_adj(p, p, -1000).unwrap();
                     }
                     pids.push(p);
                 }

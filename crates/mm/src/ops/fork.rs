@@ -83,6 +83,7 @@ impl Kernel {
                 personality: parent_task.personality,
                 memcg: parent_task.memcg,
                 oom_score_adj: parent_task.oom_score_adj,
+                oom_score_adj_min: parent_task.oom_score_adj_min,
                 killed_by: None,
             },
         );

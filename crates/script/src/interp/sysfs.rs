@@ -154,7 +154,7 @@ impl Interpreter {
                 "oom_score_adj" => {
                     let t = text.trim();
                     let v: i64 = t.parse().map_err(|_| Errno::EINVAL)?;
-                    self.kernel.set_oom_score_adj(pid, v)
+                    self.kernel.set_oom_score_adj(writer, pid, v)
                 }
                 "maps" | "smaps" | "smaps_rollup" | "status" | "statm" | "oom_score" => Err(Errno::EACCES),
                 _ => Err(Errno::ENOENT),
