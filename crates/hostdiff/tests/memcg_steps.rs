@@ -82,26 +82,30 @@ fn script(version: CgroupVersion) -> HostScript {
     s
 }
 
+/// Runs `s` on the host (`None` when the host cannot, under the rules of `hostreq`) and on
+/// the model, and fails on any difference; returns the host's run.
+fn matches_the_host(s: &HostScript) -> Option<hostdiff::HostRun> {
+    let host = match hostdiff::run_on_host(s) {
+        Ok(h) => h,
+        Err(hostdiff::HostError::Unsupported(why)) => return hostreq::need(NAME, Err(why)),
+        Err(e) => panic!("host run failed: {e}"),
+    };
+    let model = hostdiff::model::run_on_model(s, &host.init).expect("model run");
+    let mismatches = hostdiff::compare::compare(s, &host, &model);
+    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
+    assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
+    Some(host)
+}
+
 #[test]
 fn an_oom_kill_in_a_limited_group_matches_the_host() {
     let Some(version) = host_version() else { return };
     let s = script(version);
-    let host = match hostdiff::run_on_host(&s) {
-        Ok(h) => h,
-        Err(hostdiff::HostError::Unsupported(why)) => {
-            hostreq::need::<()>(NAME, Err(why));
-            return;
-        }
-        Err(e) => panic!("host run failed: {e}"),
-    };
+    let Some(host) = matches_the_host(&s) else { return };
     let store = s.steps.iter().position(|st| matches!(st.op, Op::Store { .. })).unwrap();
     assert_eq!(host.outcomes[store], Outcome::Killed { signo: 9 }, "the host's child was not OOM-killed in its store");
     assert_eq!(host.outcomes[store + 1], Outcome::Gone);
     assert_eq!(host.outcomes[store + 2], Outcome::Gone);
-    let model = hostdiff::model::run_on_model(&s, &host.init).expect("model run");
-    let mismatches = hostdiff::compare::compare(&s, &host, &model);
-    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
-    assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
 }
 
 /// The OOM killer's victim is not the process whose step runs (the child holds more than its
@@ -174,11 +178,7 @@ fn limit_words_and_v1_resets_match_the_host() {
         }
     }
     s.push(1, Op::Exit);
-    let host = hostdiff::run_on_host(&s).expect("host run");
-    let model = hostdiff::model::run_on_model(&s, &host.init).expect("model run");
-    let mismatches = hostdiff::compare::compare(&s, &host, &model);
-    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
-    assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
+    matches_the_host(&s);
 }
 
 /// `oom_score_adj` chooses the victim: of two processes in a limited group, the smaller
@@ -210,10 +210,6 @@ fn oom_score_adj_chooses_the_victim_in_a_group() {
     read(&mut s, 1, "oom_score");
     s.push(0, Op::CgroupRead { group: g, file: "cgroup.procs".into() });
     s.push(1, Op::Exit);
-    let host = hostdiff::run_on_host(&s).expect("host run");
+    let Some(host) = matches_the_host(&s) else { return };
     assert!(host.outcomes.contains(&Outcome::Killed { signo: 9 }), "nothing was killed on the host");
-    let model = hostdiff::model::run_on_model(&s, &host.init).expect("model run");
-    let mismatches = hostdiff::compare::compare(&s, &host, &model);
-    let report: Vec<String> = mismatches.iter().map(|m| format!("step {}: {}", m.step, m.what)).collect();
-    assert!(report.is_empty(), "{} mismatches:\n{}", report.len(), report.join("\n"));
 }
