@@ -445,6 +445,22 @@ impl FrameTable {
         &mut self.chunk_mut(pfn).meta[slot_index(pfn)]
     }
 
+    /// Applies `f` to the metadata of each of `pfns`, making each chunk its own once for a
+    /// run of frames in it rather than once a frame (a chunk is shared copy-on-write, and
+    /// making it one's own is an atomic operation): fault-around maps a folio's pages, all
+    /// in one chunk, at once.
+    pub fn update_metas(&mut self, pfns: impl IntoIterator<Item = Pfn>, mut f: impl FnMut(&mut FrameMeta)) {
+        let mut pfns = pfns.into_iter().peekable();
+        while let Some(first) = pfns.next() {
+            let ci = chunk_index(first);
+            let chunk = Arc::make_mut(self.chunks[ci].get_or_insert_with(|| Arc::new(Chunk::new())));
+            f(&mut chunk.meta[slot_index(first)]);
+            while let Some(pfn) = pfns.next_if(|p| chunk_index(*p) == ci) {
+                f(&mut chunk.meta[slot_index(pfn)]);
+            }
+        }
+    }
+
     /// Allocates one frame for `owner` with refcount 1, charged to the memory cgroup being
     /// charged ([`crate::memcg::Memcgs::charge_to`]), or `None` when memory is exhausted or
     /// the charge would exceed a group's limit (then [`crate::memcg::Memcgs::last_refusal`]

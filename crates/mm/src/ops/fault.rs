@@ -541,13 +541,13 @@ impl Kernel {
                     }
                 }
             }
-            for slot in &to_map {
-                let pfn = slot.2.expect("resolved above");
-                let meta = self.m.frames.meta_mut(pfn);
+            self.m.frames.update_metas(to_map.iter().map(|slot| slot.2.expect("resolved above")), |meta| {
                 meta.refcount += 1;
                 meta.mapcount += 1;
-                if locked {
-                    self.m.mlock_page(pfn);
+            });
+            if locked {
+                for slot in &to_map {
+                    self.m.mlock_page(slot.2.expect("resolved above"));
                 }
             }
             let entries = self.m.frames.table_mut(table);
