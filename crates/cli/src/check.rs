@@ -271,10 +271,7 @@ impl Translator {
                     );
                 }
                 // oom_score_adj is signed: a negative value is written as C prints an int.
-                let text = match self.num(line, value)? as i64 {
-                    v if v < 0 => v.to_string(),
-                    v => (v as u64).to_string(),
-                };
+                let text = (self.num(line, value)? as i64).to_string();
                 let p = self.proc_of(line, proc_name)?;
                 self.push(line, p, Op::ProcWrite { file, value: text });
             }
@@ -307,10 +304,7 @@ impl Translator {
                     }
                     e => self.num(line, e)?.to_string(),
                 };
-                if text.is_empty()
-                    || text.len() > hostdiff::MAX_CGROUP_WORD
-                    || !text.bytes().all(|b| b.is_ascii_graphic())
-                {
+                if !hostdiff::cgroup_word(&text, false) {
                     return unsupported(line, "a cgroup value that is not one short word");
                 }
                 let p = self.proc_of(line, proc_name)?;

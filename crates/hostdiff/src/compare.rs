@@ -171,14 +171,11 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
     for (i, (h, m)) in host.outcomes.iter().zip(model).enumerate() {
         let op = &script.steps[i].op;
         let ok = match (h, m) {
-            (Outcome::Text(a), Outcome::Text(b)) if matches!(op, crate::host::Op::CgroupRead { .. }) => {
-                let crate::host::Op::CgroupRead { file, .. } = op else { unreachable!() };
-                cgroup_texts_agree(file, a, b)
-            }
-            (Outcome::Text(a), Outcome::Text(b)) if matches!(op, crate::host::Op::ProcRead { file } if file == "oom_score") => {
-                oom_scores_agree(a, b)
-            }
-            (Outcome::Text(a), Outcome::Text(b)) => norm(op, a) == norm(op, b),
+            (Outcome::Text(a), Outcome::Text(b)) => match op {
+                crate::host::Op::CgroupRead { file, .. } => cgroup_texts_agree(file, a, b),
+                crate::host::Op::ProcRead { file } if file == "oom_score" => oom_scores_agree(a, b),
+                _ => norm(op, a) == norm(op, b),
+            },
             (Outcome::Bytes(a), Outcome::Bytes(b)) if matches!(op, crate::host::Op::Pagemap { .. }) => {
                 mask_pagemap(a) == mask_pagemap(b)
             }

@@ -909,7 +909,7 @@ fn plan(script: &HostScript) -> Result<Vec<Option<usize>>, HostError> {
 
 /// Whether `w` can be a cgroup step's file name (`file`) or value: one word of
 /// [`MAX_CGROUP_WORD`] printable bytes at most, and no `/` in a file name.
-fn cgroup_word(w: &str, file: bool) -> bool {
+pub fn cgroup_word(w: &str, file: bool) -> bool {
     !w.is_empty() && w.len() <= MAX_CGROUP_WORD && w.bytes().all(|b| b.is_ascii_graphic() && !(file && b == b'/'))
 }
 

@@ -49,8 +49,8 @@ mod protocol;
 pub mod swapfile;
 
 pub use host::{
-    file_byte, host_child_path, is_supported, run_on_host, run_on_host_with_timeout, support, Addr, Fd, FileSpec,
-    HostError, HostFile, HostInit, HostRun, HostScript, Op, OpenMode, OpenSpec, Outcome, Step, SwapFileSpec,
+    cgroup_word, file_byte, host_child_path, is_supported, run_on_host, run_on_host_with_timeout, support, Addr, Fd,
+    FileSpec, HostError, HostFile, HostInit, HostRun, HostScript, Op, OpenMode, OpenSpec, Outcome, Step, SwapFileSpec,
     DEFAULT_TIMEOUT, MAX_CGROUPS, MAX_CGROUP_WORD, MAX_FILE_SIZE, MAX_KERNEL_COPY, MAX_LIVE_RESULTS, MAX_MINCORE_LEN,
     MAX_OPENS, MAX_PAGEMAP_PAGES, MAX_PROCESSES, MAX_STEPS, MAX_SWAP_FILES, MAX_SWAP_FILE_SIZE, MAX_USER_ACCESS,
     MIN_SWAP_FILE_SIZE, NO_VALUE_BASE, PROC_READABLE, PROC_WRITABLE,

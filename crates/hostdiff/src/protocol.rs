@@ -16,7 +16,12 @@ use crate::host::{Addr, Fd, HostFile, HostInit, HostScript, Op, OpenMode, Outcom
 /// that step `i` fills (every step referenced by an [`Addr::Result`] has one).
 /// `swap_paths[i]` is where swap file `i` was made.
 pub(crate) fn encode(script: &HostScript, slots: &[Option<usize>], swap_paths: &[String]) -> String {
-    let placeholders: Vec<String> = script.memcgs.iter().map(|g| format!("/sys/fs/cgroup/{g}")).collect();
+    // As long as the host runner's paths can be (its run group's name at its longest).
+    let placeholders: Vec<String> = script
+        .memcgs
+        .iter()
+        .map(|g| format!("/sys/fs/cgroup/memory/mmsim-run-{}-{}/{g}", u32::MAX, u64::MAX))
+        .collect();
     encode_with_groups(script, slots, swap_paths, &placeholders)
 }
 

@@ -24,6 +24,7 @@
 //! Where Linux has no victim it panics (a global OOM) or retries the fault forever (a memcg
 //! OOM); the model stops the access with SIGBUS instead and logs an `Oom` event.
 
+use crate::config::Cap;
 use crate::event::EventKind;
 use crate::kernel::{Kernel, Pid};
 use crate::layout::*;
@@ -120,7 +121,7 @@ impl Kernel {
         }
         let mm = t.mm;
         let floor = t.oom_score_adj_min;
-        let capable = self.tasks.get(&writer).is_some_and(|w| !w.caps_dropped) && self.m.config.cap_sys_resource;
+        let capable = self.tasks.get(&writer).and_then(|w| w.mm).is_some_and(|id| self.capable(id, Cap::SysResource));
         if adj < i64::from(floor) && !capable {
             return Err(Errno::EACCES);
         }
