@@ -141,6 +141,27 @@ fn lowering_memory_max_below_the_usage_kills_until_it_fits() {
     check_kernel(&k);
 }
 
+/// Group names may hold dots (systemd's slices and scopes); a name that is one of the
+/// parent's files is EEXIST (measured on v1: `tasks` and `cgroup.procs` so, while
+/// `memory.max`, not a v1 file, makes a group).
+#[test]
+fn group_names_with_dots_and_names_of_files() {
+    let mut k = kernel(64 * MIB);
+    k.set_cgroup_version(mm::memcg::CgroupVersion::V1).unwrap();
+    assert!(k.cgroup_mkdir("user.slice").is_ok());
+    assert!(k.cgroup_mkdir("user.slice/run-u7.scope").is_ok());
+    assert!(k.cgroup_mkdir("memory.max").is_ok());
+    assert_eq!(k.cgroup_mkdir("tasks"), Err(Errno::EEXIST));
+    assert_eq!(k.cgroup_mkdir("user.slice/cgroup.procs"), Err(Errno::EEXIST));
+    assert_eq!(k.cgroup_mkdir("a/../b"), Err(Errno::EINVAL));
+    let a = k.spawn_empty("a").unwrap();
+    assert!(!k.memcg_limited(a));
+    k.cgroup_attach("user.slice/run-u7.scope", a).unwrap();
+    k.cgroup_write(a, "user.slice", "memory.limit_in_bytes", "8M").unwrap();
+    assert!(k.memcg_limited(a), "a limit above the task's group counts");
+    check_kernel(&k);
+}
+
 /// Without CAP_SYS_RESOURCE a task may raise its oom_score_adj but not lower it below the
 /// floor the last privileged write set (EACCES; measured as root without the capability);
 /// with it, a write sets the floor too, which a fork inherits.

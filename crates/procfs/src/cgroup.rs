@@ -294,3 +294,107 @@ pub fn oom_score_adj(k: &Kernel, pid: Pid) -> SysResult<String> {
     let t = k.task(pid).ok_or(mm::Errno::ESRCH)?;
     Ok(format!("{}\n", t.oom_score_adj))
 }
+
+/// Whether the text of memory cgroup file `file` follows the pages its tasks have in memory
+/// and in swap (usage, peaks, the statistics): what a replay of a trace that cannot show
+/// plain stores does not know.
+pub fn follows_residency(file: &str) -> bool {
+    matches!(
+        file,
+        "memory.current"
+            | "memory.peak"
+            | "memory.swap.current"
+            | "memory.swap.peak"
+            | "memory.stat"
+            | "memory.numa_stat"
+            | "memory.usage_in_bytes"
+            | "memory.max_usage_in_bytes"
+            | "memory.memsw.usage_in_bytes"
+            | "memory.memsw.max_usage_in_bytes"
+    )
+}
+
+/// How far a memory cgroup's usage may differ between the host and the model: the host
+/// also charges kernel objects (the task, its kernel stack, VMAs, slab) and keeps up to a
+/// charge batch (64 pages) per CPU charged ahead of use (memcg's stock).
+pub const USAGE_TOLERANCE: u64 = 512 << 10;
+
+/// Whether a real kernel's text (`host`) and the model's of the memory cgroup file `file`
+/// agree as far as Linux determines it (docs/check.md):
+/// - limits and settings: exactly;
+/// - event files (`memory.events`, `.local`, `memory.swap.events`, v1 `memory.oom_control`):
+///   the OOM counts and settings exactly, the `low`/`high`/`max`/`fail` counts not at all
+///   (Linux counts per charge batch, the model per charging fault);
+/// - usage (`memory.current`, `memory.peak`, `memory.usage_in_bytes`, ...): within
+///   [`USAGE_TOLERANCE`]; `memory.stat`: its page counts of anonymous, file and shmem
+///   memory (v1: rss, cache, shmem, mapped_file, swap) within it, the rest not at all; v1
+///   `memory.numa_stat`: every count within it (the host child's own code, which the model
+///   does not run, breaks COW on a few pages of its stack and data once in a group);
+/// - `cgroup.procs`, `tasks`: the number of processes (the pids are each side's own);
+/// - `memory.failcnt`, `memory.memsw.failcnt`: not at all (per charge batch on Linux).
+pub fn texts_agree(file: &str, host: &str, model: &str) -> bool {
+    let number = |t: &str| t.trim().parse::<u64>().ok();
+    let keyed = |t: &str| -> Vec<(String, u64)> {
+        t.lines()
+            .filter_map(|l| {
+                let (k, v) = l.split_once(' ')?;
+                Some((k.to_string(), v.trim().parse().ok()?))
+            })
+            .collect()
+    };
+    let key_of = |kv: &[(String, u64)], key: &str| kv.iter().find(|(k, _)| k == key).map(|&(_, v)| v);
+    let near = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => a.abs_diff(b) <= USAGE_TOLERANCE,
+        (a, b) => a == b,
+    };
+    match file {
+        "memory.events" | "memory.events.local" | "memory.swap.events" | "memory.oom_control" => {
+            let (h, m) = (keyed(host), keyed(model));
+            let exact = ["oom", "oom_kill", "oom_group_kill", "oom_kill_disable", "under_oom"];
+            let names = |kv: &[(String, u64)]| kv.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+            names(&h) == names(&m) && exact.iter().all(|k| key_of(&h, k) == key_of(&m, k))
+        }
+        "memory.current"
+        | "memory.peak"
+        | "memory.swap.current"
+        | "memory.swap.peak"
+        | "memory.usage_in_bytes"
+        | "memory.max_usage_in_bytes"
+        | "memory.memsw.usage_in_bytes"
+        | "memory.memsw.max_usage_in_bytes" => near(number(host), number(model)),
+        "memory.stat" => {
+            let (h, m) = (keyed(host), keyed(model));
+            let pages = [
+                "anon",
+                "file",
+                "shmem",
+                "rss",
+                "cache",
+                "mapped_file",
+                "swap",
+                "total_rss",
+                "total_cache",
+                "total_shmem",
+                "total_swap",
+            ];
+            pages.iter().all(|k| near(key_of(&h, k), key_of(&m, k)))
+        }
+        "memory.numa_stat" => {
+            // `name=PAGES N0=PAGES` lines, page counts of the LRU lists.
+            let pages = |t: &str| -> Vec<(String, Option<u64>)> {
+                t.lines()
+                    .filter_map(|l| {
+                        let (k, rest) = l.split_once('=')?;
+                        let v = rest.split_whitespace().next()?.parse::<u64>().ok();
+                        Some((k.to_string(), v.map(|p| p << 12)))
+                    })
+                    .collect()
+            };
+            let (h, m) = (pages(host), pages(model));
+            h.len() == m.len() && h.iter().zip(&m).all(|((hk, hv), (mk, mv))| hk == mk && near(*hv, *mv))
+        }
+        "cgroup.procs" | "tasks" => host.lines().count() == model.lines().count(),
+        "memory.failcnt" | "memory.memsw.failcnt" => true,
+        _ => host == model,
+    }
+}

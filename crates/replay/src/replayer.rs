@@ -27,6 +27,7 @@ use trace::{Arg, Event, EventKind, ParseError, Parser, Ret, Syscall};
 mod aged;
 mod attach;
 mod blind;
+mod cgroup;
 mod dispatch;
 mod fds;
 mod io;
@@ -93,6 +94,8 @@ enum FdKind {
     /// A /proc text of a process: what, and whose (trace pid). How far it was read is the
     /// position of its open file description (shared with its duplicates).
     Proc { what: ProcText, target: TracePid },
+    /// A file of a memory cgroup the trace made.
+    Cgroup(cgroup::CgroupFile),
     /// A descriptor whose open the trace does not show (a filter such as `-e trace=memory`
     /// hid it, or the trace began later): a file the model knows nothing of but what the
     /// calls on it show.
@@ -269,6 +272,12 @@ pub struct Replayer {
     /// Pages MADV_FREE freed that a read showed still swap-backed (model pid, address): a
     /// later read may show them moved to the lazy-free list (see `lazyfree`).
     lazyfree_pending: std::collections::BTreeSet<(Pid, u64)>,
+    /// The memory cgroups the trace made and has not removed, by path below the mount.
+    cgroups_made: BTreeSet<String>,
+    /// Tasks a traced kill, tgkill or tkill sent SIGKILL to (their `killed by SIGKILL` is
+    /// not an OOM kill), and whether one sent it to a process group or to every process.
+    sigkilled: HashSet<TracePid>,
+    sigkill_broadcast: bool,
     /// The line of the event being replayed (what an error is about).
     line: u64,
     /// The task of the event being replayed (whose files a mismatch may follow from).
@@ -355,6 +364,10 @@ impl Replayer {
             };
             let _ = k.swapon(&spec);
         }
+        if let Some(b) = learned.settings.get(crate::unknowns::CGROUP_VERSION) {
+            let v = if b.value == 1 { mm::memcg::CgroupVersion::V1 } else { mm::memcg::CgroupVersion::V2 };
+            let _ = k.set_cgroup_version(v);
+        }
         Replayer {
             files,
             vdso32_tried: false,
@@ -407,6 +420,9 @@ impl Replayer {
             maps_seen: HashMap::default(),
             smaps_seen: HashMap::default(),
             lazyfree_pending: Default::default(),
+            cgroups_made: BTreeSet::new(),
+            sigkilled: HashSet::default(),
+            sigkill_broadcast: false,
             line: 0,
             at: None,
         }
@@ -650,6 +666,9 @@ impl Replayer {
                 self.note_call_during_placements(tpid, call, done_at);
             }
             EventKind::Exited { .. } | EventKind::Killed { .. } => {
+                if matches!(&ev.kind, EventKind::Killed { signal, .. } if signal == "SIGKILL") {
+                    self.killed_by_sigkill(tpid, ev.line);
+                }
                 self.exited.insert(tpid, ev.line);
                 self.task_exit(tpid);
             }

@@ -19,6 +19,10 @@ use crate::identity::Identity;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+/// The setting that binds the recording machine's memory cgroup interface (1: v1, the
+/// memory controller at /sys/fs/cgroup/memory; 2: v2), from the first path that shows it.
+pub(crate) const CGROUP_VERSION: &str = "memory cgroup interface (1: v1, 2: v2)";
+
 /// A value bound from the log, and the line that revealed it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bound<T> {
@@ -264,6 +268,8 @@ impl Learned {
             swap_cache_seen: Vec::new(),
             aged_seen: Vec::new(),
             cold_skipped_seen: Vec::new(),
+            // Bound at the first cgroup path, and used by nothing before it.
+            settings: l.settings.iter().filter(|(k, _)| *k != CGROUP_VERSION).map(|(k, v)| (k.clone(), *v)).collect(),
             execs: l.execs.iter().filter(|(_, u)| **u != ExecUnknowns::default()).map(|(k, u)| (*k, *u)).collect(),
             attached: l
                 .attached

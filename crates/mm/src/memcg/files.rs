@@ -70,6 +70,88 @@ pub fn show_v1(pages: u64) -> String {
     (pages.min(PAGE_COUNTER_MAX) << PAGE_SHIFT).to_string()
 }
 
+/// The files every non-root memory cgroup directory holds, by interface (a `mkdir` of one
+/// of these names fails with EEXIST). v1: a group's listing on this machine's Linux 6.18
+/// with the memory controller alone on its hierarchy; v2: the core files and the memory
+/// controller's (Documentation/admin-guide/cgroup-v2.rst), with the pressure files.
+pub fn interface_files(version: super::CgroupVersion) -> &'static [&'static str] {
+    match version {
+        super::CgroupVersion::V1 => &[
+            "cgroup.clone_children",
+            "cgroup.event_control",
+            "cgroup.procs",
+            "memory.failcnt",
+            "memory.force_empty",
+            "memory.kmem.failcnt",
+            "memory.kmem.limit_in_bytes",
+            "memory.kmem.max_usage_in_bytes",
+            "memory.kmem.slabinfo",
+            "memory.kmem.tcp.failcnt",
+            "memory.kmem.tcp.limit_in_bytes",
+            "memory.kmem.tcp.max_usage_in_bytes",
+            "memory.kmem.tcp.usage_in_bytes",
+            "memory.kmem.usage_in_bytes",
+            "memory.limit_in_bytes",
+            "memory.max_usage_in_bytes",
+            "memory.memsw.failcnt",
+            "memory.memsw.limit_in_bytes",
+            "memory.memsw.max_usage_in_bytes",
+            "memory.memsw.usage_in_bytes",
+            "memory.move_charge_at_immigrate",
+            "memory.numa_stat",
+            "memory.oom_control",
+            "memory.pressure_level",
+            "memory.soft_limit_in_bytes",
+            "memory.stat",
+            "memory.swappiness",
+            "memory.usage_in_bytes",
+            "memory.use_hierarchy",
+            "notify_on_release",
+            "tasks",
+        ],
+        super::CgroupVersion::V2 => &[
+            "cgroup.controllers",
+            "cgroup.events",
+            "cgroup.freeze",
+            "cgroup.kill",
+            "cgroup.max.depth",
+            "cgroup.max.descendants",
+            "cgroup.pressure",
+            "cgroup.procs",
+            "cgroup.stat",
+            "cgroup.subtree_control",
+            "cgroup.threads",
+            "cgroup.type",
+            "cpu.pressure",
+            "cpu.stat",
+            "cpu.stat.local",
+            "io.pressure",
+            "irq.pressure",
+            "memory.current",
+            "memory.events",
+            "memory.events.local",
+            "memory.high",
+            "memory.low",
+            "memory.max",
+            "memory.min",
+            "memory.numa_stat",
+            "memory.oom.group",
+            "memory.peak",
+            "memory.pressure",
+            "memory.reclaim",
+            "memory.stat",
+            "memory.swap.current",
+            "memory.swap.events",
+            "memory.swap.high",
+            "memory.swap.max",
+            "memory.swap.peak",
+            "memory.zswap.current",
+            "memory.zswap.max",
+            "memory.zswap.writeback",
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,13 +44,31 @@ impl Kernel {
         self.m.frames.memcgs.lookup(path.trim_matches('/')).ok_or(Errno::ENOENT)
     }
 
-    /// `mkdir` of a group below the cgroup mount.
+    /// `mkdir` of a group below the cgroup mount. A name may hold dots (systemd's
+    /// `user.slice`, `run-u7.scope`); one that names an interface file of the parent is
+    /// EEXIST (measured on v1: `mkdir tasks` and `mkdir cgroup.procs` fail so, `mkdir
+    /// memory.max` makes a group).
     pub fn cgroup_mkdir(&mut self, path: &str) -> SysResult<MemcgId> {
         let path = path.trim_matches('/');
-        if path.split('/').any(|p| p.is_empty() || p == "." || p == ".." || p.contains('.')) {
-            return Err(if path.is_empty() { Errno::EEXIST } else { Errno::EINVAL });
+        if path.is_empty() {
+            return Err(Errno::EEXIST);
+        }
+        if path.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
+            return Err(Errno::EINVAL);
+        }
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if crate::memcg::files::interface_files(self.m.frames.memcgs.version).contains(&name) {
+            return Err(Errno::EEXIST);
         }
         self.m.frames.memcgs.create(path)
+    }
+
+    /// Whether task `pid`'s memory cgroup, or one above it, limits its memory (or its
+    /// memory and swap): then its group can run out and OOM-kill it.
+    pub fn memcg_limited(&self, pid: Pid) -> bool {
+        let Some(t) = self.tasks.get(&pid) else { return false };
+        let groups = &self.m.frames.memcgs;
+        groups.ancestry(t.memcg).into_iter().filter_map(|id| groups.get(id)).any(|g| g.max != NO_LIMIT)
     }
 
     /// `rmdir` of a group: EBUSY while a task is in it or it has children. Pages still

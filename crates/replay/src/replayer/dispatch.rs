@@ -426,6 +426,8 @@ impl Replayer {
                 }
             }
             "chdir" | "fchdir" => self.chdir(tpid, c),
+            "mkdir" | "mkdirat" | "rmdir" if self.cgroup_dir_call(tpid, line, c) => {}
+            "kill" | "tgkill" | "tkill" => self.note_sigkill(c),
             "sysinfo" => self.learn_sysinfo(line, c),
             "close_range" => self.close_range(tpid, c),
             "clone" | "clone3" | "fork" | "vfork" => self.clone(tpid, line, c),

@@ -471,6 +471,14 @@ impl Replayer {
         };
         let flags = if c.name == "creat" { O_CREAT | O_WRONLY | O_TRUNC } else { c.arg_flags(flags_arg).unwrap_or(0) };
         let cloexec = flags & O_CLOEXEC != 0;
+        if let Some(f) = self.cgroup_file_at(line, &path) {
+            let other = self.other_file();
+            let o = self.k.open_description(other, true, false);
+            self.install(tpid, fd, o, FdKind::Cgroup(f), cloexec);
+            self.k.release_open(o);
+            self.set_fd_path(tpid, fd, path);
+            return;
+        }
         if let Some((what, target)) = self.proc_text(tpid, &path) {
             let f = self.other_file();
             let o = self.k.open_description(f, true, false);
@@ -491,7 +499,6 @@ impl Replayer {
                 self.k.release_open(o);
             }
             None => {
-                let _ = line;
                 self.install_other(tpid, fd, cloexec);
             }
         }

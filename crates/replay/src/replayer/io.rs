@@ -277,6 +277,20 @@ impl Replayer {
             }
             return;
         }
+        if let Some(FdKind::Cgroup(f)) = &kind {
+            if let Some(n) = c.ret.value() {
+                let open = self.k.fd_description(self.mpid(tpid), fd as i32);
+                let at = match c.name.as_ref() {
+                    "pread64" => c.arg_u64(3).unwrap_or(0),
+                    _ => open.and_then(|o| self.positions.get(&o).copied()).unwrap_or(0),
+                };
+                self.cgroup_read(line, f, at, data().unwrap_or_default(), n);
+                if let (Some(o), "read") = (open, c.name.as_ref()) {
+                    *self.positions.entry(o).or_default() += n;
+                }
+            }
+            return;
+        }
         let proc_path = |d: &[u8]| d.starts_with(b"/proc/") && (d.ends_with(b"/maps") || d.ends_with(b"/smaps"));
         if !matches!(kind, Some(FdKind::Proc { .. })) && c.arg(0).and_then(Arg::decoration).is_some_and(proc_path) {
             // A /proc file opened out of the trace's sight: where the read began is unknown.
@@ -331,6 +345,10 @@ impl Replayer {
 
     pub(super) fn write(&mut self, tpid: TracePid, line: u64, c: &Syscall, data: Option<Vec<u8>>) {
         let Some(fd) = c.arg_u64(0) else { return };
+        let table = self.procs[&tpid].table;
+        if let Some(FdKind::Cgroup(f)) = self.tables[table].kinds.get(&(fd as i32)).cloned() {
+            return self.cgroup_write(tpid, line, c, &f, data.as_deref());
+        }
         let Some(n) = self.io_result(line, c) else { return };
         let table = self.procs[&tpid].table;
         let Some(FdKind::File(file)) = self.tables[table].kinds.get(&(fd as i32)).cloned() else { return };
@@ -439,6 +457,8 @@ impl Replayer {
                 let got = self.efault_copy(pid, reading, pipe, buf, len);
                 self.check(io.line, &format!("{} at {buf:#x}", c.name), &c.ret, got.map(|_| 0));
             }
+            // A failed write shows no bytes; one to a cgroup file still counts.
+            Ret::Error { .. } if !reading => self.write(io.tpid, io.line, c, None),
             _ => {}
         }
     }

@@ -153,7 +153,9 @@ impl Replayer {
         self.read_starts.remove(&tpid);
         let Some(p) = self.procs.remove(&tpid) else { return };
         self.tables[p.table].members.retain(|&m| m != tpid);
-        if let Err(e) = self.k.exit(p.pid, 0) {
+        // A task the model's OOM killer ended has exited already.
+        let ended = self.k.task(p.pid).is_some_and(|t| t.exit_code.is_some());
+        if let (false, Err(e)) = (ended, self.k.exit(p.pid, 0)) {
             self.error(format!("exit of task {tpid}: {e}"));
         }
         let _ = self.k.reap(p.pid);

@@ -1,0 +1,147 @@
+//! Replays of a program that makes a memory cgroup limited to 8 MiB, runs two children in
+//! it (one of which its OOM killer ends), reads the group's files and removes it
+//! (`progs/cgroup_oom.c`), recorded fresh on this machine as root with its own cgroup
+//! interface (v1 or v2): with plain `strace -f -o` (ASLR on, strings cut at 32 bytes), with
+//! `-s 4096` (whole texts), and, filling its memory in the kernel (MAP_POPULATE), as `mmsim
+//! record --buffers` records, replayed `--strict` so that usage reads are compared too.
+//! Every replay must end with zero mismatches, and an edited OOM count, limit or peak must
+//! be a mismatch. Failed instead of skipped under `MMSIM_REQUIRE_HOST=1` where memory
+//! cgroups cannot be made.
+
+mod common;
+
+use common::{assert_clean, compile, problems, replay_file, scratch};
+use replay::{Mode, Report};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The program, built, where this machine has memory cgroups and this process may make
+/// them (a failure under MMSIM_REQUIRE_HOST=1 otherwise).
+fn program(dir: &Path) -> Option<PathBuf> {
+    let what = "recording a program in a memory cgroup";
+    let root = if effective_uid() == 0 { Ok(()) } else { Err("not root".to_string()) };
+    hostreq::need(what, root)?;
+    hostreq::need(
+        what,
+        hostdiff::host_memcg::machine_version()
+            .ok_or_else(|| "no memory cgroup controller on this machine".to_string()),
+    )?;
+    compile("cgroup_oom", "cgroup_oom.c", &[], dir)
+}
+
+/// This process's effective user id, from /proc (no libc call needed).
+fn effective_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+/// Runs `exe args` under plain `strace -f <flags> -o DIR/NAME.trace` (ASLR as the machine
+/// has it).
+fn record_plain(name: &str, flags: &[&str], exe: &Path, args: &[&str], dir: &Path) -> Option<PathBuf> {
+    if !hostreq::need_tools(&format!("recording {name}"), &["strace"]) {
+        return None;
+    }
+    let out = dir.join(format!("{name}.trace"));
+    let run = Command::new("strace").arg("-f").args(flags).arg("-o").arg(&out).arg("--").arg(exe).args(args).output();
+    let run = run.expect("run strace");
+    assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+    Some(out)
+}
+
+/// A copy of the log at `path` with `from` replaced by `to` on the lines that name `file`'s
+/// read (the line after its open): must change something.
+fn edited(path: &Path, file: &str, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut changed = 0;
+    for i in 1..lines.len() {
+        let opened = lines[i - 1].contains(&format!("/{file}\", O_RDONLY"));
+        if opened && lines[i].contains(" read(") && lines[i].contains(from) {
+            lines[i] = lines[i].replacen(from, to, 1);
+            changed += 1;
+        }
+    }
+    assert!(changed > 0, "no read of {file} showing {from:?} in {}", path.display());
+    let out = path.with_extension(format!("{}.trace", file.replace('.', "_")));
+    std::fs::write(&out, lines.join("\n") + "\n").unwrap();
+    out
+}
+
+/// The files the program reads for the OOM counts, the limit and the peak, by interface.
+fn files(r: &Report) -> (&'static str, &'static str, &'static str) {
+    if r.bindings.iter().any(|b| b.contains("memory cgroup interface (1: v1, 2: v2) = 1")) {
+        ("memory.oom_control", "memory.limit_in_bytes", "memory.max_usage_in_bytes")
+    } else {
+        ("memory.events", "memory.max", "memory.peak")
+    }
+}
+
+#[track_caller]
+fn assert_mismatch(name: &str, r: &Report, about: &str) {
+    let p = problems(r);
+    assert!(
+        r.failed >= 1 && p.iter().any(|m| m.contains(about)),
+        "{name}: expected a mismatch about {about}:\n{}",
+        p.join("\n")
+    );
+}
+
+/// A child writes 32 MiB with memset in a group limited to 8 MiB: the replay writes its
+/// memory for it until the model's OOM killer ends it, and the limits and OOM counts read
+/// after agree; the usage reads are left unchecked (plain stores decide them).
+#[test]
+fn a_child_killed_by_its_groups_oom_killer_with_plain_strace() {
+    let dir = scratch("replay-memcg", "plain");
+    let Some(exe) = program(&dir) else { return };
+    let Some(plain) = record_plain("cgroup_oom-plain", &[], &exe, &[], &dir) else { return };
+    let r = replay_file(&plain, Mode::Verify);
+    assert_clean("cgroup_oom plain --verify", &r, 20);
+    assert!(r.bindings.iter().any(|b| b.contains("memory cgroup interface")), "{}", r.bindings.join("\n"));
+    assert!(r.unchecked.keys().any(|k| k.contains("memory cgroup usage")), "{:?}", r.unchecked);
+
+    let Some(whole) = record_plain("cgroup_oom-whole", &["-s", "4096"], &exe, &[], &dir) else { return };
+    let r = replay_file(&whole, Mode::Verify);
+    assert_clean("cgroup_oom -s 4096 --verify", &r, 20);
+    let (events, limit, _) = files(&r);
+    let r2 = replay_file(&edited(&whole, events, "oom_kill 1", "oom_kill 0"), Mode::Verify);
+    assert_mismatch("an OOM kill count edited", &r2, events);
+    let r3 = replay_file(&edited(&whole, limit, "8388608", "8392704"), Mode::Verify);
+    assert_mismatch("a limit edited", &r3, limit);
+}
+
+/// The children fill their memory with MAP_POPULATE: the OOM kill happens inside a call
+/// the log shows, and `--strict` compares the usage, the statistics and the peak too.
+#[test]
+fn a_program_filling_its_memory_in_the_kernel_replays_strict() {
+    let dir = scratch("replay-memcg", "strict");
+    let Some(exe) = program(&dir) else { return };
+    let flags = ["-v", "-s", "1048576", "-e", "raw=read,write,pread64,pwrite64", "-e", "read=all", "-e", "write=all"];
+    let out = dir.join("cgroup_oom-strict.trace");
+    if !common::strace_unrandomized("cgroup_oom", "-f", &flags, &out, &[exe.to_str().unwrap(), "populate"], &dir) {
+        return;
+    }
+    let r = replay_file(&out, Mode::Strict);
+    assert_clean("cgroup_oom populate --strict", &r, 25);
+    assert!(!r.unchecked.keys().any(|k| k.contains("memory cgroup usage")), "{:?}", r.unchecked);
+    let (_, _, peak) = files(&r);
+    // The peak read's bytes are in the dump line after it: edit the hex of "8388608".
+    let text = std::fs::read_to_string(&out).unwrap();
+    let hex = " 38 33 38 38 36 30 38 ";
+    assert!(text.contains(hex), "no dump of 8388608 in {}", out.display());
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(&format!("/{peak}\", O_RDONLY")))
+        .and_then(|i| (i..lines.len()).find(|&j| lines[j].contains(hex)))
+        .expect("the peak read's dump");
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[at] = edited[at].replacen(hex, " 34 31 39 34 33 30 34 ", 1);
+    let halved = dir.join("cgroup_oom-strict-peak.trace");
+    std::fs::write(&halved, edited.join("\n") + "\n").unwrap();
+    assert_mismatch("a peak edited to 4194304", &replay_file(&halved, Mode::Strict), peak);
+}
