@@ -14,11 +14,13 @@ use replay::{Mode, Options};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-const CORPUS: [(&str, &str); 4] = [
+const CORPUS: [(&str, &str); 5] = [
     ("cat", include_str!("corpus/cat.trace")),
     ("sh", include_str!("corpus/sh.trace")),
     ("threads", include_str!("corpus/threads.trace")),
     ("strict", include_str!("corpus/strict.trace")),
+    // A shell making a memory cgroup whose OOM killer ends a `tail` in it.
+    ("cgroup_oom", include_str!("corpus/cgroup_oom.trace")),
 ];
 
 /// Values that have broken parsers and replayers: zero, page edges, the top of the user

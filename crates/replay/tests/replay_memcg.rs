@@ -53,17 +53,22 @@ fn record_plain(name: &str, flags: &[&str], exe: &Path, args: &[&str], dir: &Pat
     Some(out)
 }
 
-/// A copy of the log at `path` with `from` replaced by `to` on the lines that name `file`'s
-/// read (the line after its open): must change something.
+/// A copy of the log at `path` with `from` replaced by `to` in the first read after each
+/// open of `file`: must change something.
 fn edited(path: &Path, file: &str, from: &str, to: &str) -> PathBuf {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let mut changed = 0;
-    for i in 1..lines.len() {
-        let opened = lines[i - 1].contains(&format!("/{file}\", O_RDONLY"));
-        if opened && lines[i].contains(" read(") && lines[i].contains(from) {
-            lines[i] = lines[i].replacen(from, to, 1);
-            changed += 1;
+    let mut opened = false;
+    for line in &mut lines {
+        if line.contains(&format!("/{file}\", O_RDONLY")) {
+            opened = true;
+        } else if opened && line.contains(" read(") {
+            opened = false;
+            if line.contains(from) {
+                *line = line.replacen(from, to, 1);
+                changed += 1;
+            }
         }
     }
     assert!(changed > 0, "no read of {file} showing {from:?} in {}", path.display());
@@ -103,6 +108,7 @@ fn a_child_killed_by_its_groups_oom_killer_with_plain_strace() {
     assert_clean("cgroup_oom plain --verify", &r, 20);
     assert!(r.bindings.iter().any(|b| b.contains("memory cgroup interface")), "{}", r.bindings.join("\n"));
     assert!(r.unchecked.keys().any(|k| k.contains("memory cgroup usage")), "{:?}", r.unchecked);
+    assert!(!r.unchecked.keys().any(|k| k.contains("SIGKILL")), "the kill is the OOM killer's: {:?}", r.unchecked);
 
     let Some(whole) = record_plain("cgroup_oom-whole", &["-s", "4096"], &exe, &[], &dir) else { return };
     let r = replay_file(&whole, Mode::Verify);
@@ -144,4 +150,38 @@ fn a_program_filling_its_memory_in_the_kernel_replays_strict() {
     let halved = dir.join("cgroup_oom-strict-peak.trace");
     std::fs::write(&halved, edited.join("\n") + "\n").unwrap();
     assert_mismatch("a peak edited to 4194304", &replay_file(&halved, Mode::Strict), peak);
+}
+
+/// A shell makes a group limited to 32 MiB, moves itself in (its own pid, as the trace
+/// numbers it, written to cgroup.procs), runs python3 making a 64 MiB bytearray there (the
+/// group's OOM killer ends python), reads the OOM counts, moves itself back to the root
+/// group (a group out of the trace's sight) and removes the group.
+#[test]
+fn a_shell_moving_itself_into_a_group_where_python_is_oom_killed() {
+    let dir = scratch("replay-memcg", "shell");
+    if program(&dir).is_none() || !hostreq::need_tools("recording python3 in a memory cgroup", &["python3"]) {
+        return;
+    }
+    let v1 = hostdiff::host_memcg::machine_version() == Some(mm::memcg::CgroupVersion::V1);
+    let (mount, limits, events) = if v1 {
+        ("/sys/fs/cgroup/memory", ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"], "memory.oom_control")
+    } else {
+        ("/sys/fs/cgroup", ["memory.max", "memory.swap.max"], "memory.events")
+    };
+    let g = format!("{mount}/mmsim-replay-shell-{}", std::process::id());
+    let swap_limit = if v1 { "32M" } else { "0" };
+    let script = format!(
+        "mkdir {g}; echo 32M > {g}/{}; echo {swap_limit} > {g}/{}; echo $$ > {g}/cgroup.procs; \
+         python3 -c 'x = bytearray(64 << 20)'; cat {g}/{events}; echo $$ > {mount}/cgroup.procs; rmdir {g}",
+        limits[0], limits[1]
+    );
+    let Some(trace) = record_plain("shell-python", &["-s", "256"], Path::new("/bin/sh"), &["-c", &script], &dir) else {
+        return;
+    };
+    let r = replay_file(&trace, Mode::Verify);
+    let _ = std::fs::remove_dir(&g);
+    assert_clean("a shell running python3 in a memory cgroup", &r, 200);
+    assert!(!r.unchecked.keys().any(|k| k.contains("SIGKILL")), "the kill is the OOM killer's: {:?}", r.unchecked);
+    let r2 = replay_file(&edited(&trace, events, "oom_kill 1", "oom_kill 2"), Mode::Verify);
+    assert_mismatch("an OOM kill count edited", &r2, events);
 }

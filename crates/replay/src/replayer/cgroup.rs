@@ -63,6 +63,9 @@ pub(super) struct CgroupFile {
     pub group: String,
     /// The file's name.
     pub file: String,
+    /// Whether the trace made the group. Of a group out of its sight only `cgroup.procs`
+    /// (and v1 `tasks`) matters: a task written there leaves the trace's groups.
+    pub made: bool,
 }
 
 impl Replayer {
@@ -101,15 +104,16 @@ impl Replayer {
         Some(rel.trim_matches('/').to_string())
     }
 
-    /// Makes the groups above `rel` the model lacks: groups out of the trace's sight.
-    fn cgroup_parents(&mut self, rel: &str) {
-        let mut at = 0;
-        while let Some(i) = rel[at..].find('/') {
-            let parent = &rel[..at + i];
-            if self.k.memcg_lookup(parent).is_err() {
-                let _ = self.k.cgroup_mkdir(parent);
+    /// Makes group `rel` and those above it that the model lacks: groups out of the
+    /// trace's sight, unlimited in the model.
+    fn out_of_sight_groups(&mut self, rel: &str) {
+        if rel.is_empty() {
+            return;
+        }
+        for end in rel.match_indices('/').map(|(i, _)| i).chain([rel.len()]) {
+            if self.k.memcg_lookup(&rel[..end]).is_err() {
+                let _ = self.k.cgroup_mkdir(&rel[..end]);
             }
-            at += i + 1;
         }
     }
 
@@ -141,12 +145,10 @@ impl Replayer {
             }
             return true;
         }
-        self.cgroup_parents(&rel);
+        self.out_of_sight_groups(rel.rsplit_once('/').map_or("", |(parent, _)| parent));
         if errno == Some("EEXIST") && !self.cgroups_made.contains(&rel) {
             // A group made before the trace, or by a process it does not follow.
-            if self.k.memcg_lookup(&rel).is_err() {
-                let _ = self.k.cgroup_mkdir(&rel);
-            }
+            self.out_of_sight_groups(&rel);
             *self.report.unchecked.entry(OUT_OF_SIGHT.into()).or_default() += 1;
             return true;
         }
@@ -163,10 +165,14 @@ impl Replayer {
         let rel = self.cgroup_rel(line, path)?;
         let (group, file) = rel.rsplit_once('/').unwrap_or(("", &rel));
         if self.cgroups_made.contains(group) {
-            return Some(CgroupFile { group: group.to_string(), file: file.to_string() });
+            return Some(CgroupFile { group: group.to_string(), file: file.to_string(), made: true });
         }
-        if !rel.is_empty() && !self.cgroups_made.contains(&rel) {
-            *self.report.unchecked.entry(OUT_OF_SIGHT.into()).or_default() += 1;
+        if rel.is_empty() || self.cgroups_made.contains(&rel) {
+            return None;
+        }
+        *self.report.unchecked.entry(OUT_OF_SIGHT.into()).or_default() += 1;
+        if matches!(file, "cgroup.procs" | "tasks") {
+            return Some(CgroupFile { group: group.to_string(), file: file.to_string(), made: false });
         }
         None
     }
@@ -183,6 +189,9 @@ impl Replayer {
             return;
         };
         let count = c.arg_u64(2).unwrap_or(data.len() as u64);
+        if !f.made && c.ret.value().is_none() {
+            return;
+        }
         let mut value = String::from_utf8_lossy(&data[..data.len().min(count as usize)]).into_owned();
         let pid = self.mpid(tpid);
         if matches!(f.file.as_str(), "cgroup.procs" | "tasks") {
@@ -197,6 +206,13 @@ impl Replayer {
                     }
                 },
             }
+        }
+        if !f.made {
+            // Into a group out of the trace's sight (the root, the one it started in): the
+            // model has it, unlimited, and the task goes there.
+            self.out_of_sight_groups(&f.group);
+            let _ = self.k.cgroup_write(pid, &f.group, &f.file, &value);
+            return;
         }
         if self.within_kernel_memory(f, &value) {
             // Whether Linux could reclaim the group down to the new limit depends on the
@@ -230,7 +246,7 @@ impl Replayer {
     /// from where the read began (`at`). `data` is what the log shows of the bytes read,
     /// `n` how many there were (strace cuts long strings: then the whole lines shown count).
     pub(super) fn cgroup_read(&mut self, line: u64, f: &CgroupFile, at: u64, data: &[u8], n: u64) {
-        if !self.verify() || n == 0 || at > 0 {
+        if !self.verify() || n == 0 || at > 0 || !f.made {
             return;
         }
         let usage = procfs::cgroup::follows_residency(&f.file);
