@@ -36,6 +36,8 @@ pub struct Kernel {
     /// of its mm's task without scanning every task (twice per mmap).
     mm_tasks: BTreeMap<MmId, BTreeSet<Pid>>,
     next_pid: Pid,
+    /// How many tasks a signal has ended so far (see [`Kernel::kills`]).
+    pub(crate) kills: u64,
 }
 
 impl Kernel {
@@ -47,7 +49,15 @@ impl Kernel {
             tasks: BTreeMap::new(),
             mm_tasks: BTreeMap::new(),
             next_pid: 1000,
+            kills: 0,
         }
+    }
+
+    /// How many tasks a signal (the OOM killer's SIGKILL among them) has ended so far: a
+    /// front end that reports such ends looks for them only when this has grown, instead of
+    /// asking every task after every call.
+    pub fn kills(&self) -> u64 {
+        self.kills
     }
 
     /// The configuration.

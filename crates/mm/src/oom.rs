@@ -226,6 +226,7 @@ impl Kernel {
             return;
         }
         t.killed_by = Some(sig);
+        self.kills += 1;
         let _ = self.exit(pid, 128 + sig);
     }
 

@@ -67,6 +67,8 @@ pub struct Interpreter {
     failed: usize,
     /// Kernel log lines `dmesg` has shown.
     kmsg_shown: usize,
+    /// The kernel's count of tasks signals ended, when kills were last looked for.
+    kills_noticed: u64,
 }
 
 type RResult<T> = Result<T, ScriptError>;
@@ -96,6 +98,7 @@ impl Interpreter {
             passed: 0,
             failed: 0,
             kmsg_shown: 0,
+            kills_noticed: 0,
         }
     }
 

@@ -233,6 +233,10 @@ impl Interpreter {
     /// reported as the shell would (`+++ B killed by SIGKILL +++`), reaped, and its wait
     /// status kept for `wait_status`.
     pub(super) fn notice_kills(&mut self, out: &mut dyn Output) {
+        if self.kernel.kills() == self.kills_noticed {
+            return;
+        }
+        self.kills_noticed = self.kernel.kills();
         let mut ended = Vec::new();
         for (name, p) in self.procs.iter_mut().filter(|(_, p)| p.alive) {
             let Some(status) = self.kernel.task(p.pid).and_then(|t| t.killed_by.and(t.wait_status())) else { continue };
