@@ -274,6 +274,9 @@ pub struct Replayer {
     lazyfree_pending: std::collections::BTreeSet<(Pid, u64)>,
     /// The memory cgroups the trace made and has not removed, by path below the mount.
     cgroups_made: BTreeSet<String>,
+    /// Files of those groups the trace wrote and the model did not (group, file): what
+    /// reads of them show is the recording machine's.
+    cgroup_writes_unmodelled: BTreeSet<(String, String)>,
     /// Tasks a traced kill, tgkill or tkill sent SIGKILL to (their `killed by SIGKILL` is
     /// not an OOM kill), and whether one sent it to a process group or to every process.
     sigkilled: HashSet<TracePid>,
@@ -421,6 +424,7 @@ impl Replayer {
             smaps_seen: HashMap::default(),
             lazyfree_pending: Default::default(),
             cgroups_made: BTreeSet::new(),
+            cgroup_writes_unmodelled: BTreeSet::new(),
             sigkilled: HashSet::default(),
             sigkill_broadcast: false,
             line: 0,

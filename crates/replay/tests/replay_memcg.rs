@@ -155,7 +155,9 @@ fn a_program_filling_its_memory_in_the_kernel_replays_strict() {
 /// A shell makes a group limited to 32 MiB, moves itself in (its own pid, as the trace
 /// numbers it, written to cgroup.procs), runs python3 making a 64 MiB bytearray there (the
 /// group's OOM killer ends python), reads the OOM counts, moves itself back to the root
-/// group (a group out of the trace's sight) and removes the group.
+/// group (a group out of the trace's sight) and removes the group. On the way it sets and
+/// reads a setting the model keeps at its default (v1 `memory.swappiness`, v2
+/// `memory.oom.group`): not checked.
 #[test]
 fn a_shell_moving_itself_into_a_group_where_python_is_oom_killed() {
     let dir = scratch("replay-memcg", "shell");
@@ -163,15 +165,21 @@ fn a_shell_moving_itself_into_a_group_where_python_is_oom_killed() {
         return;
     }
     let v1 = hostdiff::host_memcg::machine_version() == Some(mm::memcg::CgroupVersion::V1);
-    let (mount, limits, events) = if v1 {
-        ("/sys/fs/cgroup/memory", ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"], "memory.oom_control")
+    let (mount, limits, events, setting) = if v1 {
+        (
+            "/sys/fs/cgroup/memory",
+            ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
+            "memory.oom_control",
+            "memory.swappiness",
+        )
     } else {
-        ("/sys/fs/cgroup", ["memory.max", "memory.swap.max"], "memory.events")
+        ("/sys/fs/cgroup", ["memory.max", "memory.swap.max"], "memory.events", "memory.oom.group")
     };
     let g = format!("{mount}/mmsim-replay-shell-{}", std::process::id());
     let swap_limit = if v1 { "32M" } else { "0" };
     let script = format!(
-        "mkdir {g}; echo 32M > {g}/{}; echo {swap_limit} > {g}/{}; echo $$ > {g}/cgroup.procs; \
+        "mkdir {g}; echo 32M > {g}/{}; echo {swap_limit} > {g}/{}; echo 1 > {g}/{setting}; cat {g}/{setting}; \
+         echo $$ > {g}/cgroup.procs; \
          python3 -c 'x = bytearray(64 << 20)'; cat {g}/{events}; echo $$ > {mount}/cgroup.procs; rmdir {g}",
         limits[0], limits[1]
     );
@@ -182,6 +190,7 @@ fn a_shell_moving_itself_into_a_group_where_python_is_oom_killed() {
     let _ = std::fs::remove_dir(&g);
     assert_clean("a shell running python3 in a memory cgroup", &r, 200);
     assert!(!r.unchecked.keys().any(|k| k.contains("SIGKILL")), "the kill is the OOM killer's: {:?}", r.unchecked);
+    assert!(r.unchecked.keys().any(|k| k.contains("keeps at their default")), "{:?}", r.unchecked);
     let r2 = replay_file(&edited(&trace, events, "oom_kill 1", "oom_kill 2"), Mode::Verify);
     assert_mismatch("an OOM kill count edited", &r2, events);
 }

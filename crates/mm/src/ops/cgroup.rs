@@ -29,6 +29,31 @@ pub fn split_cgroup_path(version: CgroupVersion, path: &str) -> Option<(String, 
     }
 }
 
+/// Whether the model carries out a write to `file` of a group (the files
+/// [`Kernel::cgroup_write`] takes); writes to other files (other controllers', v2's
+/// `cgroup.subtree_control`, v1's `memory.swappiness` or `memory.oom_control`) it refuses
+/// with EACCES, as Linux refuses a file without write permission.
+pub fn models_write(version: CgroupVersion, file: &str) -> bool {
+    match version {
+        CgroupVersion::V1 => matches!(
+            file,
+            "cgroup.procs"
+                | "tasks"
+                | "memory.force_empty"
+                | "memory.max_usage_in_bytes"
+                | "memory.memsw.max_usage_in_bytes"
+                | "memory.failcnt"
+                | "memory.memsw.failcnt"
+                | "memory.limit_in_bytes"
+                | "memory.memsw.limit_in_bytes"
+        ),
+        CgroupVersion::V2 => matches!(
+            file,
+            "cgroup.procs" | "memory.reclaim" | "memory.max" | "memory.high" | "memory.swap.max" | "memory.swap.high"
+        ),
+    }
+}
+
 impl Kernel {
     /// Chooses the cgroup interface (v1 or v2); EBUSY once a group exists.
     pub fn set_cgroup_version(&mut self, version: CgroupVersion) -> SysResult<()> {
@@ -101,6 +126,9 @@ impl Kernel {
     /// `memory.memsw.limit_in_bytes`, `memory.force_empty` (v1), and `cgroup.procs` (v1 `tasks` too).
     pub fn cgroup_write(&mut self, writer: Pid, path: &str, file: &str, value: &str) -> SysResult<()> {
         let id = self.memcg_lookup(path)?;
+        if !models_write(self.m.frames.memcgs.version, file) {
+            return Err(Errno::EACCES);
+        }
         let v1 = self.m.frames.memcgs.version == CgroupVersion::V1;
         match (file, v1) {
             ("cgroup.procs", _) | ("tasks", true) => {
