@@ -31,6 +31,10 @@ pub struct Config {
     pub stack_guard_gap: u64,
     /// `fault_around_bytes`.
     pub fault_around_bytes: u64,
+    /// Whether the kernel places large mappings 2 MiB-aligned (thp_get_unmapped_area for
+    /// anonymous mappings of a multiple of 2 MiB and for regular files): Linux 6.7 and
+    /// later do; older kernels place them where the search finds room (measured on 6.1).
+    pub thp_aligned_placement: bool,
     /// The read-ahead window of the disk files are on (`read_ahead_kb` of its backing
     /// device), in KiB: how much a page-cache miss of a mapped file reads around the page.
     /// 128 is the kernel's default (VM_READAHEAD_PAGES); disks often set more.
@@ -118,6 +122,7 @@ impl Default for Config {
             lsm_mmap_min_addr: 65536,
             stack_guard_gap: 256 * PAGE_SIZE,
             fault_around_bytes: 64 << 10,
+            thp_aligned_placement: true,
             read_ahead_kb: 128,
             cap_sys_rawio: true,
             thp: ThpMode::Madvise,

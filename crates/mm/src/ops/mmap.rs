@@ -337,6 +337,7 @@ impl Kernel {
             // mode: with `never`, a 4 MiB file or anonymous mapping is still placed 2 MiB-
             // aligned (measured on 6.18). A compat (32-bit) call never aligns.
             let thp_align = mm.space.thp_align
+                && self.m.config.thp_aligned_placement
                 && match file {
                     Some(f) => self.m.file(f).kind == FileKind::Regular,
                     None => !anon_shared && addr == 0 && len.is_multiple_of(PMD_SIZE),

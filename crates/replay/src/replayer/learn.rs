@@ -334,7 +334,18 @@ impl Replayer {
                     // hides the low bits of the draw.
                     // shmem (an attach) is never placed 2 MiB-aligned.
                     let len = if c.name == "shmat" { 0 } else { c.arg_u64(1).unwrap_or(0) };
-                    self.bind_mmap_area(tpid, line, r, *g, len >= PMD_SIZE);
+                    let explained = self.bind_mmap_area(tpid, line, r, *g, len >= PMD_SIZE);
+                    // The model aligned an anonymous mapping down to 2 MiB where the log
+                    // shows it right above that, unaligned, in a layout whose draw is known
+                    // (or was not randomized): a kernel before 6.7.
+                    let u = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
+                    let layout_known = !u.any() || u.mmap_rnd.is_some_and(|_| !u.mmap_rnd_weak);
+                    let anon = flags & MAP_ANONYMOUS != 0 && flags & MAP_TYPE == MAP_PRIVATE;
+                    let aligned_down = *g % PMD_SIZE == 0 && r % PMD_SIZE != 0 && r > *g && r - *g < PMD_SIZE;
+                    let large = len > 0 && len % PMD_SIZE == 0;
+                    if !explained && layout_known && anon && addr == 0 && large && aligned_down {
+                        self.learned.settings.entry(THP_PLACEMENT.into()).or_insert(Bound { value: 0, line });
+                    }
                 }
             }
             "mprotect" | "pkey_mprotect" => {
@@ -824,6 +835,10 @@ const MEMINFO: &str = "/proc/meminfo";
 /// bytes.
 /// (The names say meminfo's fields, whichever line showed them.)
 pub(super) const MEM_TOTAL: &str = "MemTotal in /proc/meminfo (bytes)";
+/// The setting that says whether the recording kernel placed large mappings 2 MiB-aligned
+/// (see [`mm::Config::thp_aligned_placement`]): bound to 0 by the first anonymous mapping
+/// of a multiple of 2 MiB the log shows placed just above where the model aligned it.
+pub(super) const THP_PLACEMENT: &str = "large mappings placed 2 MiB-aligned (0: as before Linux 6.7)";
 pub(super) const SWAP_TOTAL: &str = "SwapTotal in /proc/meminfo (bytes)";
 /// Whether the recording kernel maps the copy a read pin makes of a page a fork left shared
 /// dirty (1) or clean (0) (see
@@ -910,6 +925,7 @@ pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
             "/sys/kernel/debug/fault_around_bytes" => c.fault_around_bytes = v,
             MEM_TOTAL => c.ram_bytes = v.max(PAGE_SIZE << 10),
             UNSHARE_COPIES_DIRTY => c.unshare_copies_dirty = v != 0,
+            THP_PLACEMENT => c.thp_aligned_placement = v != 0,
             _ => {}
         }
     }

@@ -7,7 +7,9 @@
  *
  * With argument "populate" the children fill their memory with MAP_POPULATE, in the
  * kernel (a replay can follow that exactly: `--strict`); otherwise with memset, in the
- * program, as most programs do. Works on cgroup v1 and v2; needs root. */
+ * program, as most programs do. With argument "hog" it only maps 32 MiB and writes it, in
+ * whatever group it runs (for a shell that put it in one). Works on cgroup v1 and v2;
+ * needs root. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,6 +69,11 @@ int main(int argc, char **argv)
 {
     struct stat st;
     populate = argc > 1 && strcmp(argv[1], "populate") == 0;
+    if (argc > 1 && strcmp(argv[1], "hog") == 0) {
+        char *p = mmap(NULL, 32 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        memset(p, 0x5a, 32 << 20);
+        return 0;
+    }
     v1 = stat("/sys/fs/cgroup/memory", &st) == 0;
     snprintf(group, sizeof group, "%s/mmsim-oom-%d", v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup", getpid());
     if (mkdir(group, 0755) != 0)
