@@ -457,8 +457,8 @@ impl Replayer {
                 let got = self.efault_copy(pid, reading, pipe, buf, len);
                 self.check(io.line, &format!("{} at {buf:#x}", c.name), &c.ret, got.map(|_| 0));
             }
-            // A failed write shows no bytes; one to a cgroup file still counts.
-            Ret::Error { .. } if !reading => self.write(io.tpid, io.line, c, None),
+            // A failed or unfinished write shows no bytes; one to a cgroup file still counts.
+            Ret::Error { .. } | Ret::Unknown if !reading => self.write(io.tpid, io.line, c, None),
             _ => {}
         }
     }

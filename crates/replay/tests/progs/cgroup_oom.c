@@ -2,8 +2,11 @@
  * reads its limits back, and runs two children in it. Each child moves itself into the
  * group (writing 0 to cgroup.procs) and maps memory: the first 32 MiB, which its group's
  * OOM killer ends it in; the second 2 MiB, after which it reads the group's usage and
- * statistics and exits. Between them the parent reads the group's OOM counts and peak;
- * last it reads who is left in the group and removes it.
+ * statistics and exits; the third 4 MiB, after which it lowers the group's limit to 1 MiB
+ * (v1 refuses with EBUSY, as no reclaim frees anonymous memory without swap; v2 sets it
+ * and its OOM killer ends the writer). Between them the parent reads the group's OOM
+ * counts and peak; last it reads who is left in the group and removes it. It reads
+ * /proc/swaps first, so that a replay knows whether the machine swaps.
  *
  * With argument "populate" the children fill their memory with MAP_POPULATE, in the
  * kernel (a replay can follow that exactly: `--strict`); otherwise with memset, in the
@@ -45,7 +48,7 @@ static void show(const char *file)
     close(fd);
 }
 
-static void child(size_t bytes, int look)
+static void child(size_t bytes, int look, int lower)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -58,11 +61,26 @@ static void child(size_t bytes, int look)
             show(v1 ? "memory.usage_in_bytes" : "memory.current");
             show("memory.stat");
         }
+        if (lower) {
+            put(v1 ? "memory.limit_in_bytes" : "memory.max", "1M\n");
+            show(v1 ? "memory.limit_in_bytes" : "memory.max");
+        }
         munmap(p, bytes);
         _exit(0);
     }
     int status;
     waitpid(pid, &status, 0);
+}
+
+static void show_path(const char *path)
+{
+    char buf[8192];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return;
+    while (read(fd, buf, sizeof buf) > 0)
+        ;
+    close(fd);
 }
 
 int main(int argc, char **argv)
@@ -74,6 +92,7 @@ int main(int argc, char **argv)
         memset(p, 0x5a, 32 << 20);
         return 0;
     }
+    show_path("/proc/swaps");
     v1 = stat("/sys/fs/cgroup/memory", &st) == 0;
     snprintf(group, sizeof group, "%s/mmsim-oom-%d", v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup", getpid());
     if (mkdir(group, 0755) != 0)
@@ -89,10 +108,12 @@ int main(int argc, char **argv)
         show("memory.max");
         show("memory.swap.max");
     }
-    child(32 << 20, 0);
+    child(32 << 20, 0, 0);
     show(v1 ? "memory.oom_control" : "memory.events");
     show(v1 ? "memory.max_usage_in_bytes" : "memory.peak");
-    child(2 << 20, 1);
+    child(2 << 20, 1, 0);
+    show(v1 ? "memory.oom_control" : "memory.events");
+    child(4 << 20, 0, 1);
     show(v1 ? "memory.oom_control" : "memory.events");
     show("cgroup.procs");
     return rmdir(group) != 0;
