@@ -433,7 +433,7 @@ impl Machine {
     /// PG_referenced; the next activates the folio and clears it; later touches set it again.
     /// A small folio's activation waits in this CPU's activate batch (a large one is never
     /// batched): until it drains, the folio is off the LRU and a further second touch only
-    /// clears PG_referenced again.
+    /// clears PG_referenced again, as it does for a folio waiting in another batch.
     pub fn mark_accessed(&mut self, pfn: Pfn) {
         if pfn == self.frames.zero_pfn() {
             return;
@@ -452,7 +452,11 @@ impl Machine {
             }
             let m = self.frames.meta_mut(pfn);
             m.flags -= PageFlags::REFERENCED;
-            if !m.flags.contains(PageFlags::ACTIVATE_BATCHED) {
+            // A folio waiting in another batch (deactivate, lazy-free) is off the LRU too:
+            // Linux only looks for it in this CPU's lru_add batch, so it is not queued for
+            // activation (every batch takes the folio off the LRU as it queues it, 6.11+).
+            let batched = PageFlags::ACTIVATE_BATCHED | PageFlags::DEACTIVATE_BATCHED | PageFlags::LAZYFREE_BATCHED;
+            if !m.flags.intersects(batched) {
                 m.flags |= PageFlags::ACTIVATE_BATCHED;
                 if self.lru_activate.add(pfn) {
                     self.lru_activate_drain();
