@@ -16,15 +16,22 @@ use crate::oom::{OomScope, Room};
 use abi::{Errno, SysResult};
 
 /// A path below the cgroup mount split into the group (relative path, "" for the root) and
-/// the file name, if it names a file; None when the path is not below the mount.
+/// the file name, if it names a file; None when the path is not below the mount. A last
+/// component names a file when it is one of a group's files or looks like one (`memory.`,
+/// `cgroup.`); otherwise a group, dots and all (`user.slice`).
 pub fn split_cgroup_path(version: CgroupVersion, path: &str) -> Option<(String, Option<String>)> {
     let rest = path.strip_prefix(version.mount())?;
     if !(rest.is_empty() || rest.starts_with('/')) {
         return None;
     }
     let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+    let is_file = |name: &str| {
+        crate::memcg::files::interface_files(version).contains(&name)
+            || name.starts_with("memory.")
+            || name.starts_with("cgroup.")
+    };
     match parts.split_last() {
-        Some((last, dirs)) if last.contains('.') || *last == "tasks" => Some((dirs.join("/"), Some(last.to_string()))),
+        Some((last, dirs)) if is_file(last) => Some((dirs.join("/"), Some(last.to_string()))),
         _ => Some((parts.join("/"), None)),
     }
 }
@@ -273,5 +280,10 @@ mod tests {
         assert_eq!(split_cgroup_path(v2, "/sys/fs/cgroupx/a"), None);
         let v1 = CgroupVersion::V1;
         assert_eq!(split_cgroup_path(v1, "/sys/fs/cgroup/memory/g/tasks"), Some(("g".into(), Some("tasks".into()))));
+        assert_eq!(split_cgroup_path(v2, "/sys/fs/cgroup/user.slice"), Some(("user.slice".into(), None)));
+        assert_eq!(
+            split_cgroup_path(v2, "/sys/fs/cgroup/user.slice/run-u7.scope/memory.max"),
+            Some(("user.slice/run-u7.scope".into(), Some("memory.max".into())))
+        );
     }
 }
