@@ -367,8 +367,7 @@ impl Replayer {
             };
             let _ = k.swapon(&spec);
         }
-        if let Some(b) = learned.settings.get(crate::unknowns::CGROUP_VERSION) {
-            let v = if b.value == 1 { mm::memcg::CgroupVersion::V1 } else { mm::memcg::CgroupVersion::V2 };
+        if let Some(v) = cgroup::bound_version(&learned) {
             let _ = k.set_cgroup_version(v);
         }
         Replayer {

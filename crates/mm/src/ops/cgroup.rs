@@ -95,8 +95,9 @@ impl Kernel {
         self.m.frames.memcgs.create(path)
     }
 
-    /// Whether task `pid`'s memory cgroup, or one above it, limits its memory (or its
-    /// memory and swap): then its group can run out and OOM-kill it.
+    /// Whether task `pid`'s memory cgroup, or one above it, limits its memory: then its
+    /// group can run out and OOM-kill it (a v1 memory+swap limit is never below the memory
+    /// limit, and a swap limit alone never OOM-kills).
     pub fn memcg_limited(&self, pid: Pid) -> bool {
         let Some(t) = self.tasks.get(&pid) else { return false };
         let groups = &self.m.frames.memcgs;

@@ -72,11 +72,17 @@ pub(super) struct CgroupFile {
     pub made: bool,
 }
 
+/// The memory cgroup interface `learned` binds, if it binds one.
+pub(super) fn bound_version(learned: &Learned) -> Option<CgroupVersion> {
+    let b = learned.settings.get(CGROUP_VERSION)?;
+    Some(if b.value == 1 { CgroupVersion::V1 } else { CgroupVersion::V2 })
+}
+
 impl Replayer {
     /// The memory cgroup interface the trace shows, bound at the first path that shows it.
     fn cgroup_version(&mut self, line: u64, rest: &str) -> Option<CgroupVersion> {
-        if let Some(b) = self.learned.settings.get(CGROUP_VERSION) {
-            return Some(if b.value == 1 { CgroupVersion::V1 } else { CgroupVersion::V2 });
+        if let Some(v) = bound_version(&self.learned) {
+            return Some(v);
         }
         let first = rest.trim_start_matches('/').split('/').next().unwrap_or("");
         let version = match first {
@@ -243,7 +249,7 @@ impl Replayer {
             *self.report.unchecked.entry(USAGE.into()).or_default() += 1;
             return;
         }
-        if self.within_kernel_memory(f, &value) {
+        if v1_limit && self.within_kernel_memory(f, &value) {
             // Whether Linux could reclaim the group down to the new limit depends on the
             // kernel objects charged to it, which the model does not charge: the log's
             // result is taken (a refused limit is not set), unchecked.
@@ -261,9 +267,6 @@ impl Replayer {
     /// above the model's usage of the group that the kernel memory Linux also charges (up
     /// to [`procfs::cgroup::USAGE_TOLERANCE`]) decides whether the write succeeds.
     fn within_kernel_memory(&self, f: &CgroupFile, value: &str) -> bool {
-        if !matches!(f.file.as_str(), "memory.limit_in_bytes" | "memory.memsw.limit_in_bytes") {
-            return false;
-        }
         let groups = &self.k.machine().frames.memcgs;
         let Some(g) = self.k.memcg_lookup(&f.group).ok().and_then(|id| groups.get(id)) else { return false };
         let Ok(limit) = mm::memcg::files::parse_limit(value, groups.version) else { return false };
@@ -272,7 +275,7 @@ impl Replayer {
         // it by less than what kernel objects may add, only Linux may refuse it.
         limit != mm::memcg::NO_LIMIT
             && limit >= usage
-            && (limit << 12) < (usage << 12).saturating_add(procfs::cgroup::USAGE_TOLERANCE)
+            && (limit << PAGE_SHIFT) < (usage << PAGE_SHIFT).saturating_add(procfs::cgroup::USAGE_TOLERANCE)
     }
 
     /// A read of a file of a memory cgroup the trace made, compared with the model's text

@@ -471,18 +471,15 @@ impl Replayer {
         };
         let flags = if c.name == "creat" { O_CREAT | O_WRONLY | O_TRUNC } else { c.arg_flags(flags_arg).unwrap_or(0) };
         let cloexec = flags & O_CLOEXEC != 0;
-        if let Some(f) = self.cgroup_file_at(line, &path) {
-            let other = self.other_file();
-            let o = self.k.open_description(other, true, false);
-            self.install(tpid, fd, o, FdKind::Cgroup(f), cloexec);
-            self.k.release_open(o);
-            self.set_fd_path(tpid, fd, path);
-            return;
-        }
-        if let Some((what, target)) = self.proc_text(tpid, &path) {
+        // Kernel-made texts the replay makes itself: a memory cgroup's file, a /proc text.
+        let made_here = match self.cgroup_file_at(line, &path) {
+            Some(f) => Some(FdKind::Cgroup(f)),
+            None => self.proc_text(tpid, &path).map(|(what, target)| FdKind::Proc { what, target }),
+        };
+        if let Some(kind) = made_here {
             let f = self.other_file();
             let o = self.k.open_description(f, true, false);
-            self.install(tpid, fd, o, FdKind::Proc { what, target }, cloexec);
+            self.install(tpid, fd, o, kind, cloexec);
             self.k.release_open(o);
             self.set_fd_path(tpid, fd, path);
             return;

@@ -350,7 +350,6 @@ impl Replayer {
             return self.cgroup_write(tpid, line, c, &f, data.as_deref());
         }
         let Some(n) = self.io_result(line, c) else { return };
-        let table = self.procs[&tpid].table;
         let Some(FdKind::File(file)) = self.tables[table].kinds.get(&(fd as i32)).cloned() else { return };
         let pid = self.mpid(tpid);
         let Some(o) = self.k.fd_description(pid, fd as i32) else { return };
