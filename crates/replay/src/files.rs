@@ -355,13 +355,23 @@ impl Files {
     fn base_canonical(&self, path: &str) -> Option<String> {
         match &self.root {
             None => {
-                let (name, meta) = host_canonical_stat(path)?;
+                let found = host_canonical_stat(path)?;
                 // The descriptor that named the file stat'ed it too: that answer is kept for
-                // the name (unless a bundle has answers of its own), a path walk saved.
-                if let (Some(m), None) = (meta, &self.bundle) {
-                    lock(&self.state).stat.entry(name.clone()).or_insert(Some(Meta::of(&m)));
+                // the name (unless a bundle has answers of its own), a path walk saved; and
+                // a regular file's descriptor, open for reading, waits for its content.
+                if let (Some(m), None) = (&found.meta, &self.bundle) {
+                    let mut state = lock(&self.state);
+                    state.stat.entry(found.name.clone()).or_insert(Some(Meta::of(m)));
+                    if let Some(file) = found.readable {
+                        if !self.recording
+                            && state.opened_ahead.len() < OPENED_AHEAD
+                            && !state.contents.contains_key(&found.name)
+                        {
+                            state.opened_ahead.entry(found.name.clone()).or_insert((file, m.clone()));
+                        }
+                    }
                 }
-                Some(name)
+                Some(found.name)
             }
             Some(root) => resolve_under(root, path),
         }
@@ -816,29 +826,63 @@ impl Opener for FilesOpener<'_> {
 /// The name alone of [`host_canonical_stat`] (the tests hold it to `realpath`'s).
 #[cfg(test)]
 fn host_canonical(path: &str) -> Option<String> {
-    host_canonical_stat(path).map(|(name, _)| name)
+    host_canonical_stat(path).map(|found| found.name)
 }
 
-/// What `path` resolves to on this machine, if it exists: the name the kernel gives an
-/// `O_PATH` descriptor of it. Three system calls (open, readlink, close) where `realpath`
-/// takes a `readlink` per component: a replay-real run made 3,500 readlinks instead of
-/// 23,180. The answer is `realpath`'s for a name the descriptor cannot give (no `/proc`, a
-/// root out of reach, a name that is not UTF-8). With the name, what stat shows of the file
-/// when the descriptor could tell (a fourth system call, where a stat of the name would walk
-/// the path again).
-fn host_canonical_stat(path: &str) -> Option<(String, Option<std::fs::Metadata>)> {
+/// What [`host_canonical_stat`] found of a path on this machine.
+struct HostFound {
+    /// The canonical name.
+    name: String,
+    /// What stat shows of the file, when the descriptor that named it could tell.
+    meta: Option<std::fs::Metadata>,
+    /// That descriptor, when the file is a regular one opened for reading: the replay reads
+    /// the file through it rather than opening it a second time.
+    readable: Option<std::fs::File>,
+}
+
+/// What `path` resolves to on this machine, if it exists: the name the kernel gives a
+/// descriptor of it, read back through `/proc/self/fd`, where `realpath` takes a `readlink`
+/// per component (a replay-real run made 3,500 readlinks instead of 23,180). The answer is
+/// `realpath`'s for a name the descriptor cannot give (no `/proc`, a root out of reach, a
+/// name that is not UTF-8). With the name, what stat shows of the file (asked of the same
+/// descriptor, where a stat of the name would walk the path again).
+///
+/// The descriptor is opened for reading, so that a regular file (what a replay resolves
+/// nearly every time: the programs and libraries it maps) needs no second open: three
+/// system calls and a close instead of six and two closes. Kernel-made files (`/dev`,
+/// `/proc`, `/sys`), where opening may do something, and files this process may not read,
+/// are named through an `O_PATH` descriptor, which opens nothing.
+fn host_canonical_stat(path: &str) -> Option<HostFound> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
-    let realpath = || std::fs::canonicalize(path).ok().map(|p| (p.to_string_lossy().into_owned(), None));
-    let file = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH).open(path) {
-        Ok(f) => f,
-        // ENOENT and ENOTDIR are realpath's answers too; anything else, let it say.
+    let realpath = || {
+        std::fs::canonicalize(path).ok().map(|p| HostFound {
+            name: p.to_string_lossy().into_owned(),
+            meta: None,
+            readable: None,
+        })
+    };
+    let special = ["/dev/", "/proc/", "/sys/"].iter().any(|d| path.starts_with(d));
+    let open = |flags: i32| std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path);
+    let readable_flags = abi::O_NONBLOCK as i32 | libc::O_NOCTTY;
+    let (file, readable) = match if special { open(libc::O_PATH) } else { open(readable_flags) } {
+        Ok(f) => (f, !special),
+        // ENOENT and ENOTDIR are realpath's answers too; anything else, let it say, after a
+        // try that needs no right to read.
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => return None,
+        Err(_) if !special => match open(libc::O_PATH) {
+            Ok(f) => (f, false),
+            Err(_) => return realpath(),
+        },
         Err(_) => return realpath(),
     };
     match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
         Ok(name) => match name.to_str() {
-            Some(n) if n.starts_with('/') && !n.ends_with(" (deleted)") => Some((n.to_string(), file.metadata().ok())),
+            Some(n) if n.starts_with('/') && !n.ends_with(" (deleted)") => {
+                let meta = file.metadata().ok();
+                let regular = meta.as_ref().is_some_and(|m| m.is_file());
+                Some(HostFound { name: n.to_string(), meta, readable: (readable && regular).then_some(file) })
+            }
             _ => realpath(),
         },
         Err(_) => realpath(),
