@@ -5,6 +5,7 @@
 //! the trace never stat'ed.
 
 use crate::cwd::{CwdLearner, StartCwd};
+use crate::identity_direct::{Direct, Target};
 use std::collections::HashMap;
 use std::io::BufRead;
 use trace::{Arg, EventKind, Parser, Syscall};
@@ -65,11 +66,16 @@ impl Identities {
 
     /// Records `id` for `path`, and the first stat facts of it.
     fn insert(&mut self, path: String, id: Identity, call: &Syscall, buf: usize, line: u64) {
+        let (size, mtime) = stat_size_mtime(call, buf);
+        self.insert_facts(path, StatFacts { id, size, mtime, line });
+    }
+
+    /// Records `facts.id` for `path`, and `facts` if they are the first of it.
+    fn insert_facts(&mut self, path: String, facts: StatFacts) {
         if !self.stats.contains_key(&path) {
-            let (size, mtime) = stat_size_mtime(call, buf);
-            self.stats.insert(path.clone(), StatFacts { id, size, mtime, line });
+            self.stats.insert(path.clone(), facts);
         }
-        self.by_path.insert(path, id);
+        self.by_path.insert(path, facts.id);
     }
 
     /// Adds an identity learned elsewhere (a `/proc` read) for a path no stat showed.
@@ -105,8 +111,18 @@ impl Identities {
             event
         });
         let mut from = FromEvents::default();
+        // The lines read in place and the parsed events, in the order of their lines: the
+        // order a pass parsing every line would see them in (an event comes out at its
+        // last line, the one that completes it).
+        let mut direct = kept.direct.iter().peekable();
         for event in events {
+            while let Some((line, d)) = direct.next_if(|(line, _)| *line < event.line) {
+                from.observe_direct(d, *line);
+            }
             from.observe(&event);
+        }
+        for (line, d) in direct {
+            from.observe_direct(d, *line);
         }
         from.finish()
     }
@@ -144,6 +160,30 @@ impl FromEvents {
     fn finish(mut self) -> Identities {
         self.ids.start_cwd = self.cwd.result();
         self.ids
+    }
+
+    /// What a line read in place ([`crate::identity_direct`]) showed, as [`FromEvents::observe`]
+    /// takes it from the line's event.
+    fn observe_direct(&mut self, d: &Direct, line: u64) {
+        match d {
+            Direct::Opened { pid, fd, path, written } => {
+                if *written {
+                    self.ids.written.insert(path.clone());
+                }
+                self.fds.insert((*pid, *fd), path.clone());
+            }
+            Direct::Stat { pid, target, id, size, mtime } => {
+                let path = match target {
+                    Target::Path(p) => p.clone(),
+                    Target::Fd(fd) => match self.fds.get(&(*pid, *fd)) {
+                        Some(p) => p.clone(),
+                        None => return,
+                    },
+                };
+                self.ids.insert_facts(path, StatFacts { id: *id, size: *size, mtime: *mtime, line });
+            }
+            Direct::Nothing => {}
+        }
     }
 
     fn observe(&mut self, event: &trace::Event) {
@@ -273,9 +313,45 @@ struct Kept {
     lines: Vec<u64>,
     /// How many lines of the log were looked at.
     seen: u64,
+    /// What the lines read in place showed, by the log's line number (ascending).
+    direct: Vec<(u64, Direct)>,
+    /// No more lines are read in place (the log has a line without a pid).
+    in_place_off: bool,
 }
 
 impl Kept {
+    /// Gives the lines read in place so far back to the parser, each where it was in the
+    /// log (as a line that parses to the same call), and reads none in place from now on.
+    fn give_back(&mut self) {
+        self.in_place_off = true;
+        if self.direct.is_empty() {
+            return;
+        }
+        let text = std::mem::take(&mut self.text);
+        let lines = std::mem::take(&mut self.lines);
+        let mut direct = std::mem::take(&mut self.direct).into_iter().peekable();
+        let mut at = 0;
+        for line in lines {
+            while let Some((l, d)) = direct.next_if(|(l, _)| *l < line) {
+                self.push_given_back(l, &d);
+            }
+            let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i + 1);
+            self.text.extend_from_slice(&text[at..end]);
+            self.lines.push(line);
+            at = end;
+        }
+        for (l, d) in direct {
+            self.push_given_back(l, &d);
+        }
+    }
+
+    fn push_given_back(&mut self, line: u64, d: &Direct) {
+        if let Some(text) = d.to_line() {
+            self.text.extend_from_slice(text.as_bytes());
+            self.lines.push(line);
+        }
+    }
+
     /// The log's line number of line `line` (counted from 1) of the kept text.
     fn line_in_log(&self, line: u64) -> u64 {
         usize::try_from(line).ok().and_then(|l| self.lines.get(l.checked_sub(1)?)).copied().unwrap_or(line)
@@ -290,6 +366,19 @@ fn copy_wanted(resumed: &memchr::memmem::Finder<'_>, block: &[u8], kept: &mut Ke
         let line = &block[start..end];
         kept.seen += 1;
         if let Some(wanted) = wanted_line(resumed, line) {
+            if !kept.in_place_off {
+                if !pid_prefixed(line) {
+                    // A log whose lines may lack a pid: the parser follows which process
+                    // such a line is, from every line it reads, so it reads them all.
+                    kept.give_back();
+                } else if !wanted.resumed {
+                    if let Some(d) = crate::identity_direct::read(line, wanted.name, wanted.open) {
+                        kept.direct.push((kept.seen, d));
+                        start = end;
+                        continue;
+                    }
+                }
+            }
             kept.lines.push(kept.seen);
             let text = &mut kept.text;
             // Stat results and execve lines are cut to what this pass reads before they are parsed.
@@ -310,6 +399,12 @@ fn copy_wanted(resumed: &memchr::memmem::Finder<'_>, block: &[u8], kept: &mut Ke
         }
         start = end;
     }
+}
+
+/// Whether a line names its process: `PID ` or `[pid PID] ` first.
+fn pid_prefixed(line: &[u8]) -> bool {
+    let digits = line.iter().take_while(|b| b.is_ascii_digit()).count();
+    (digits > 0 && line.get(digits) == Some(&b' ')) || line.starts_with(b"[pid ")
 }
 
 /// How far into a line its call name can start: after a pid, time stamps, `-i`/`-n`
@@ -467,6 +562,19 @@ mod tests {
               st_nlink=1, st_size=10, st_atime=1 /* x, y */, st_mtime=1700000000 /* 2023-11-14T22:13:20+0000 */, \
               st_mtime_nsec=5}, 0) = 0\n7 stat(\"/b\", {st_dev=0x801, st_ino=6, st_size=3, ...}) = 0\n\
               7 lstat(\"/c\", {st_mode=S_IFLNK|0777, st_size=3, ...}) = 0\n"
+                .to_vec(),
+        );
+        // Lines read in place, then a line without a pid: the parser is given them back.
+        texts.push(
+            b"7 openat(AT_FDCWD, \"/a\", O_RDONLY) = 3\n\
+              7 fstat(3, {st_dev=makedev(0x8, 0x1), st_ino=5, st_size=10, st_mtime=1}) = 0\n\
+              8 newfstatat(AT_FDCWD, \"/b\", {st_dev=makedev(0x8, 0x1), st_ino=6}, 0) = 0\n\
+              8 openat(AT_FDCWD, \"/c\", O_RDWR <unfinished ...>\n\
+              7 stat(\"/b\", {st_dev=makedev(0x8, 0x2), st_ino=9, st_size=1, ...}) = 0\n\
+              8 <... openat resumed>) = 4\n\
+              openat(AT_FDCWD, \"/d\", O_RDONLY) = 5\n\
+              fstat(5, {st_dev=makedev(0x8, 0x1), st_ino=7}) = 0\n\
+              7 fstat(4, {st_dev=makedev(0x8, 0x1), st_ino=8}) = 0\n"
                 .to_vec(),
         );
         let (mut with_stats, mut with_pwd) = (0, 0);

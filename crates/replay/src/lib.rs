@@ -30,6 +30,7 @@ mod cwd;
 pub mod files;
 mod identity;
 mod identity_cut;
+mod identity_direct;
 mod parsed;
 mod replayer;
 mod report;
