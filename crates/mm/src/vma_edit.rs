@@ -159,17 +159,20 @@ impl Kernel {
             let (first, last) = (((lo - base) >> PAGE_SHIFT) as usize, ((hi - 1 - base) >> PAGE_SHIFT) as usize);
             // A shared zero-page table maps nothing to count or put back: it is only cleared.
             let zero_only = self.m.frames.is_shared_zero_table(table);
-            // The entries are read and cleared a table at a time (nothing below reads them).
-            let mut copy = [0u64; 1024];
+            // The entries are read and cleared a table at a time (nothing below reads them);
+            // only the range's, so that a small VMA does not pay for its whole table.
             let stored = self.m.frames.table(table);
-            let entries = &mut copy[..stored.len()];
-            if !zero_only {
-                entries.copy_from_slice(stored);
-                if entries[first..=last].iter().all(|&e| e == 0) {
+            let whole_table = first == 0 && last == stored.len() - 1;
+            let entries: Vec<u64> = if zero_only {
+                Vec::new()
+            } else {
+                let range = &stored[first..=last];
+                if range.iter().all(|&e| e == 0) {
                     continue;
                 }
-            }
-            if first == 0 && last == entries.len() - 1 {
+                range.to_vec()
+            };
+            if whole_table {
                 // Without copying a shared table's entries first only to clear them.
                 self.m.frames.clear_table(table);
             } else {
@@ -178,7 +181,7 @@ impl Kernel {
             if zero_only {
                 continue;
             }
-            for (i, &e) in entries.iter().enumerate().take(last + 1).skip(first) {
+            for (i, &e) in (first..).zip(&entries) {
                 let pte = Pte(e);
                 if pte.is_none() {
                     continue;

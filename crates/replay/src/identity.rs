@@ -415,13 +415,20 @@ const NAME_WITHIN: usize = 256;
 /// a `-T` duration after): nothing it shows is an identity or a directory (programs that
 /// search a path fail many opens and stats).
 fn failed(line: &[u8]) -> bool {
-    static RESULT: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(b") = "));
     let line = line.trim_ascii_end();
+    if line.ends_with(b"<unfinished ...>") {
+        return false;
+    }
     let tail = &line[line.len().saturating_sub(TAIL)..];
     // The last `) = ` is the result's: a path that holds one comes before it.
-    let result = RESULT.rfind(tail).map(|i| &tail[i + 4..]);
-    !line.ends_with(b"<unfinished ...>") && result.is_some_and(|r| r.starts_with(b"-1 E"))
+    let mut end = tail.len();
+    while let Some(i) = memchr::memrchr(b')', &tail[..end]) {
+        if tail[i..].starts_with(b") = ") {
+            return tail[i + 4..].starts_with(b"-1 E");
+        }
+        end = i;
+    }
+    false
 }
 
 /// How far from its end a line's result is: an errno name and its message, a duration.

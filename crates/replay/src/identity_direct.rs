@@ -191,7 +191,7 @@ impl<'l> Reader<'l> {
             return None;
         }
         self.at += len;
-        std::str::from_utf8(digits).ok()?.parse().ok()
+        digits.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
     }
 
     /// A mode as strace prints it (`0644`, `0`).

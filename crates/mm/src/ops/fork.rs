@@ -117,21 +117,18 @@ impl Kernel {
             let lo = v.start.max(base);
             let hi = v.end.min(base + span);
             let (first, last) = (((lo - base) >> PAGE_SHIFT) as usize, ((hi - 1 - base) >> PAGE_SHIFT) as usize);
-            // The table is copied a whole table at a time: both tables are read once and
-            // written once, not looked up again for each entry.
-            let (mut parent, mut parent_after, mut child) = ([0u64; 1024], [0u64; 1024], [0u64; 1024]);
-            let n = self.m.frames.table(table).len();
-            parent[..n].copy_from_slice(self.m.frames.table(table));
-            parent_after[..n].copy_from_slice(&parent[..n]);
-            child[..n].copy_from_slice(self.m.frames.table(child_table));
+            // The VMA's entries of both tables are copied out at once, read and changed
+            // there, and written back at once: not looked up again for each entry.
+            let mut parent = self.m.frames.table(table)[first..=last].to_vec();
+            let mut child = self.m.frames.table(child_table)[first..=last].to_vec();
             let (mut parent_changed, mut child_changed) = (false, false);
-            for i in first..=last {
+            for i in 0..parent.len() {
                 let mut pte = Pte(parent[i]);
                 if let Some((e, exclusive)) = crate::swap::SwapEntry::from_pte(pte) {
                     // copy_nonpresent_pte: both now share the slot, neither exclusively.
                     self.m.swap.dup(e);
                     if exclusive {
-                        parent_after[i] = e.to_pte(false).0;
+                        parent[i] = e.to_pte(false).0;
                         parent_changed = true;
                     }
                     child[i] = e.to_pte(false).0;
@@ -145,7 +142,7 @@ impl Kernel {
                 let pfn = pte.pfn();
                 if cow && pte.writable() {
                     pte = pte.without(PteFlags::WRITABLE);
-                    parent_after[i] = pte.0;
+                    parent[i] = pte.0;
                     parent_changed = true;
                 }
                 let mut child_pte = pte.without(PteFlags::ACCESSED);
@@ -169,10 +166,10 @@ impl Kernel {
                 child_changed = true;
             }
             if parent_changed {
-                self.m.frames.table_mut(table).copy_from_slice(&parent_after[..n]);
+                self.m.frames.table_mut(table)[first..=last].copy_from_slice(&parent);
             }
             if child_changed {
-                self.m.frames.table_mut(child_table).copy_from_slice(&child[..n]);
+                self.m.frames.table_mut(child_table)[first..=last].copy_from_slice(&child);
             }
             let mm = self.mm_mut(to);
             rss_add(mm, RssKind::Anon, anon);
