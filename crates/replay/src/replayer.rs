@@ -267,6 +267,8 @@ pub struct Replayer {
     compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
     maps_seen: HashMap<(TracePid, TracePid), String>,
+    /// The maps texts [`Replayer::learn_from_maps`] parsed last (see [`learn::MapsParses`]).
+    maps_parses: learn::MapsParses,
     /// The smaps text each reader has read of each target so far, from offset 0.
     smaps_seen: HashMap<(TracePid, TracePid), String>,
     /// Pages MADV_FREE freed that a read showed still swap-backed (model pid, address): a
@@ -420,6 +422,7 @@ impl Replayer {
             made_early: HashSet::default(),
             compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
+            maps_parses: learn::MapsParses::default(),
             smaps_seen: HashMap::default(),
             lazyfree_pending: Default::default(),
             cgroups_made: BTreeSet::new(),

@@ -392,14 +392,27 @@ impl Replayer {
             return;
         }
         // Only whole lines: a read may end inside one.
-        let log = parse_maps(&log_text[..log_text.rfind('\n').map_or(0, |i| i + 1)]);
-        let model = parse_maps(model_text);
-        self.learn_identities_from_maps(line, &log, &model);
+        let mut parses = std::mem::take(&mut self.maps_parses);
+        let (log, model) = parses.parse(&log_text[..log_text.rfind('\n').map_or(0, |i| i + 1)], model_text);
+        self.learn_from_parsed_maps(target, line, &ctx, log, model);
+        self.maps_parses = parses;
+    }
+
+    /// [`Replayer::learn_from_maps`] of the texts' lines.
+    fn learn_from_parsed_maps(
+        &mut self,
+        target: TracePid,
+        line: u64,
+        ctx: &ExecCtx,
+        log: &[crate::unknowns::MapsLine],
+        model: &[crate::unknowns::MapsLine],
+    ) {
+        self.learn_identities_from_maps(line, log, model);
         if ctx.line == ATTACHED {
             // No exec placed it: its layout comes from its first whole read (see `attach`).
             return;
         }
-        self.check_elf_spans(&ctx, line, &log);
+        self.check_elf_spans(ctx, line, log);
         let by_path = |lines: &[crate::unknowns::MapsLine], path: &str| {
             lines.iter().find(|l| l.name == path && (l.offset == 0 || path.starts_with('['))).cloned()
         };
@@ -407,8 +420,8 @@ impl Replayer {
             let pages = |lines: &[crate::unknowns::MapsLine], name: &str| {
                 lines.iter().find(|l| l.name == name).map_or(0, |l| (l.end - l.start) / PAGE_SIZE)
             };
-            let shown = (pages(&log, "[vvar]"), pages(&log, "[vvar_vclock]"), pages(&log, "[vdso]"));
-            let have = (pages(&model, "[vvar]"), pages(&model, "[vvar_vclock]"), pages(&model, "[vdso]"));
+            let shown = (pages(log, "[vvar]"), pages(log, "[vvar_vclock]"), pages(log, "[vdso]"));
+            let have = (pages(model, "[vvar]"), pages(model, "[vvar_vclock]"), pages(model, "[vdso]"));
             // A read of part of the text may show some of the three lines only.
             if shown.0 != 0 && shown.2 != 0 && shown != have {
                 self.learned.vdso_pages = Some(Bound { value: shown, line });
@@ -416,15 +429,15 @@ impl Replayer {
         }
         let u = self.learned.execs.get(&ctx.line).copied().unwrap_or_default();
         if u.stack_top.is_none() {
-            if let Some(l) = by_path(&log, "[stack]") {
-                if by_path(&model, "[stack]").map(|m| m.end) != Some(l.end) {
+            if let Some(l) = by_path(log, "[stack]") {
+                if by_path(model, "[stack]").map(|m| m.end) != Some(l.end) {
                     self.unknowns(ctx.line).stack_top = Some(Bound { value: l.end, line });
                 }
             }
         }
         if u.start_brk.is_none() {
-            if let Some(l) = by_path(&log, "[heap]") {
-                if by_path(&model, "[heap]").map(|m| m.start) != Some(l.start) {
+            if let Some(l) = by_path(log, "[heap]") {
+                if by_path(model, "[heap]").map(|m| m.start) != Some(l.start) {
                     self.unknowns(ctx.line).start_brk = Some(Bound { value: l.start, line });
                 }
             }
@@ -432,7 +445,7 @@ impl Replayer {
         let name = |k: &Kernel, f: FileId| k.file(f).path.clone();
         let program = ctx.program.map(|f| name(&self.k, f)).unwrap_or_default();
         if let (None, Some(range)) = (u.load_bias, ctx.info.load_bias_range) {
-            if let (Some(l), Some(m)) = (by_path(&log, &program), by_path(&model, &program)) {
+            if let (Some(l), Some(m)) = (by_path(log, &program), by_path(model, &program)) {
                 let bias = ctx.info.load_bias.wrapping_add(l.start.wrapping_sub(m.start));
                 if l.start != m.start && possible_bias(range, bias) {
                     self.unknowns(ctx.line).load_bias = Some(Bound { value: bias, line });
@@ -443,7 +456,7 @@ impl Replayer {
             // The interpreter (or, for a static program, the vDSO) is the first thing in the
             // mmap area.
             let first = ctx.interp.map(|f| name(&self.k, f)).unwrap_or_else(|| "[vdso]".into());
-            if let (Some(l), Some(m)) = (by_path(&log, &first), by_path(&model, &first)) {
+            if let (Some(l), Some(m)) = (by_path(log, &first), by_path(model, &first)) {
                 if l.start != m.start {
                     self.bind_mmap_area(target, line, l.start, m.start, false);
                 }
@@ -928,6 +941,33 @@ pub(super) fn apply_settings(c: &mut mm::Config, learned: &Learned) {
             THP_PLACEMENT => c.thp_aligned_placement = v != 0,
             _ => {}
         }
+    }
+}
+
+/// The maps texts [`Replayer::learn_from_maps`] parsed last, with their lines: a program's
+/// read of its maps comes in pieces, and each piece is learned from with the text read so
+/// far (whose lines up to the last piece are parsed already) and the model's text (the same
+/// for every piece of one read, unless a call came between).
+#[derive(Clone, Debug, Default)]
+pub(super) struct MapsParses {
+    log: (String, Vec<crate::unknowns::MapsLine>),
+    model: (String, Vec<crate::unknowns::MapsLine>),
+}
+
+impl MapsParses {
+    /// The lines of `log` (whole lines only) and of `model`.
+    fn parse(&mut self, log: &str, model: &str) -> (&[crate::unknowns::MapsLine], &[crate::unknowns::MapsLine]) {
+        match log.strip_prefix(self.log.0.as_str()) {
+            Some(rest) => {
+                self.log.1.extend(parse_maps(rest));
+                self.log.0.push_str(rest);
+            }
+            None => self.log = (log.to_string(), parse_maps(log)),
+        }
+        if self.model.0 != model {
+            self.model = (model.to_string(), parse_maps(model));
+        }
+        (&self.log.1, &self.model.1)
     }
 }
 
