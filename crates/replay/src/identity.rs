@@ -6,7 +6,7 @@
 
 use crate::cwd::{CwdLearner, StartCwd};
 use crate::identity_direct::{Direct, Target};
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::io::BufRead;
 use trace::{Arg, EventKind, Parser, Syscall};
 
@@ -45,7 +45,7 @@ pub struct Identities {
     stats: HashMap<String, StatFacts>,
     /// Paths the trace opened for writing, created or truncated: their
     /// contents on the replaying machine need not be what the program first saw.
-    written: std::collections::HashSet<String>,
+    written: HashSet<String>,
 }
 
 impl Identities {
@@ -441,9 +441,9 @@ const TAIL: usize = 160;
 fn wanted_line<'l>(resumed: &memchr::memmem::Finder<'_>, line: &'l [u8]) -> Option<Wanted<'l>> {
     let head = &line[..line.len().min(NAME_WITHIN)];
     let paren = memchr::memchr(b'(', head);
-    let wanted = match resumed.find(head) {
-        // `<... NAME resumed>`, before any parenthesis of the line.
-        Some(r) if paren.map_or(true, |p| r < p) => {
+    // `<... NAME resumed>`, before any parenthesis of the line.
+    let wanted = match resumed.find(&head[..paren.unwrap_or(head.len())]) {
+        Some(r) => {
             let open = memchr::memmem::rfind(&head[..r], b"<... ")?;
             Wanted { name: &head[open + 5..r], resumed: true, open: r }
         }

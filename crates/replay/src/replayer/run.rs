@@ -13,10 +13,12 @@ enum RunInput<'a, R> {
     /// slices of the text, not copies), the events kept in `.1` once the run went over all
     /// of them, for the runs after it.
     TextKeeping(bytes::Bytes, &'a std::sync::OnceLock<KeptLog>),
-    /// As [`RunInput::TextKeeping`], the parser already running (started before the
-    /// identities were collected, so that the two overlap).
-    Started(ParserThread, &'a std::sync::OnceLock<KeptLog>),
-    /// The events a [`RunInput::TextKeeping`] or [`RunInput::Started`] run kept.
+    /// The events of a parser already running (started before the identities were
+    /// collected, so that the two overlap), not kept: each batch goes back to the parser
+    /// thread, which frees it while the replay goes on (a log is most often replayed in one
+    /// run; a second run parses the text again, as [`RunInput::TextKeeping`]).
+    Started(ParserThread),
+    /// The events a [`RunInput::TextKeeping`] run kept.
     Kept(&'a KeptLog),
     /// The events of a log parsed once for every run.
     Parsed(&'a ParsedLog),
@@ -101,8 +103,8 @@ where
 /// Replays a log held in memory as [`replay_with`] does, collecting the file identities
 /// itself ([`Identities::collect`]): the first run parses the text in a thread of its own,
 /// started before the identities are collected so that the two overlap, and replays the
-/// events as they come, keeping them; the runs after it, if any, go over the kept events
-/// without parsing again.
+/// events as they come, handing each batch back to that thread to be freed there; a second
+/// run, if any, parses the text again, keeping the events for the runs after it.
 pub fn replay_text(
     text: impl AsRef<[u8]> + Send + 'static,
     opts: Options,
@@ -118,7 +120,7 @@ pub fn replay_text(
     let open = || {
         Ok(match (first.take(), kept.get()) {
             (_, Some(log)) => RunInput::Kept(log),
-            (Some(p), None) => RunInput::Started(p, &kept),
+            (Some(p), None) => RunInput::Started(p),
             (None, None) => RunInput::TextKeeping(text.clone(), &kept),
         })
     };
@@ -242,10 +244,8 @@ fn replay_once<R: BufRead + Send + 'static>(
                 let _ = kept.set(log);
             }
         }
-        RunInput::Started(parser, kept) => {
-            if let Some(log) = parser.replay(true, &mut r, progress, observer) {
-                let _ = kept.set(log);
-            }
+        RunInput::Started(parser) => {
+            parser.replay(false, &mut r, progress, observer);
         }
         RunInput::Kept(log) => replay_batches(log.0.iter().map(Vec::as_slice), &mut r, progress, observer),
         RunInput::Parsed(log) => replay_batches(log.items().chunks(BATCH), &mut r, progress, observer),
@@ -378,7 +378,14 @@ impl ParserThread {
                     sent_one = true;
                 }
             }
-            tx.send(batch)
+            let sent = tx.send(batch);
+            // The batches the replay is done with come back until it ends (the events of
+            // the rest of a log it stopped early in are freed here too): free them here.
+            drop(tx);
+            for returned in back_rx {
+                drop(returned);
+            }
+            sent
         });
         ParserThread { batches: rx, back: back_tx, thread }
     }
@@ -391,8 +398,9 @@ impl ParserThread {
         progress: &mut impl FnMut(u64),
         observer: &mut dyn Observer,
     ) -> Option<KeptLog> {
+        let ParserThread { batches, back, thread } = self;
         let mut kept = Vec::new();
-        for batch in self.batches.iter() {
+        for batch in batches.iter() {
             if step_batch(r, &batch, observer) {
                 // The parser thread ends at its next send.
                 return None;
@@ -401,11 +409,12 @@ impl ParserThread {
             if keep {
                 kept.push(batch);
             } else {
-                let _ = self.back.send(batch);
+                let _ = back.send(batch);
             }
         }
-        // The parser thread has sent everything: it has ended, or is about to.
-        let finished = keep && self.thread.join().unwrap_or(false);
+        // The parser thread has sent everything: it ends once it has nothing more to free.
+        drop(back);
+        let finished = keep && thread.join().unwrap_or(false);
         finished.then_some(KeptLog(kept))
     }
 }
