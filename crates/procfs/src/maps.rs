@@ -2,7 +2,6 @@
 
 use mm::vma::Vma;
 use mm::{Kernel, Mm, Pid, SysResult};
-use std::fmt::Write;
 
 /// The name column of a VMA, as get_vma_name chooses it: file path (with ` (deleted)`), a
 /// special mapping's name, `[heap]`, `[stack]`, or nothing.
@@ -75,7 +74,20 @@ pub(crate) fn header(
     name_column: usize,
 ) -> String {
     let mut s = String::with_capacity(96);
-    let _ = write!(s, "{start:08x}-{end:08x} {perms} {pgoff:08x} {major:02x}:{minor:02x} {ino} ");
+    push_hex(&mut s, start, 8);
+    s.push('-');
+    push_hex(&mut s, end, 8);
+    s.push(' ');
+    s.push_str(perms);
+    s.push(' ');
+    push_hex(&mut s, pgoff, 8);
+    s.push(' ');
+    push_hex(&mut s, u64::from(major), 2);
+    s.push(':');
+    push_hex(&mut s, u64::from(minor), 2);
+    s.push(' ');
+    push_decimal(&mut s, ino);
+    s.push(' ');
     if let Some(name) = name {
         // seq_pad: the name starts after `name_column`, with at least the one space already
         // written.
@@ -87,6 +99,33 @@ pub(crate) fn header(
     }
     s.push('\n');
     s
+}
+
+/// Appends `n` in lowercase hexadecimal, zero-padded to `width` digits (`{n:0width$x}`):
+/// written by hand, as every replay renders the model's maps text beside each one a program
+/// read (the formatting machinery was a tenth of replaying `cat /proc/self/maps`).
+fn push_hex(s: &mut String, n: u64, width: usize) {
+    let digits = (16 - n.leading_zeros() as usize / 4).max(1).max(width);
+    for i in (0..digits).rev() {
+        let d = ((n >> (4 * i)) & 0xf) as u8;
+        s.push(char::from(if d < 10 { b'0' + d } else { b'a' + d - 10 }));
+    }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(s: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(buf[at..].iter().map(|&b| char::from(b)));
 }
 
 /// The `[vsyscall]` gate line every 64-bit process shows last.
@@ -104,4 +143,23 @@ pub fn maps(k: &Kernel, pid: Pid) -> SysResult<String> {
         s.push_str(VSYSCALL_LINE);
     }
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_the_formatter_writes_them() {
+        for n in [0u64, 1, 9, 10, 15, 16, 255, 256, 0xfe, 0x1000, 0x7fff_ffff_f000, 0xffff_ffff_ff60_0000, u64::MAX] {
+            for width in [2, 8, 16] {
+                let mut s = String::new();
+                push_hex(&mut s, n, width);
+                assert_eq!(s, format!("{n:0width$x}"), "{n:#x} width {width}");
+            }
+            let mut s = String::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+    }
 }

@@ -271,27 +271,37 @@ fn stands_despite_ram(r: &Replayer, before: &Learned) -> bool {
     !rest.binds_more_than(before) && r.k.would_go_the_same_with_ram(ram.value)
 }
 
-/// Opens ahead ([`Files::prefetch`]) the file a successful open, or any execve (the replay
-/// looks for the program of a failed one too: a shell's search of its PATH), of `call`
-/// names by an absolute path.
-fn prefetch(files: &Files, call: &trace::Syscall) {
+/// The file to open ahead ([`Files::prefetch`]) for `call`: what a successful open, or any
+/// execve (the replay looks for the program of a failed one too: a shell's search of its
+/// PATH), names.
+fn prefetched_path(call: &trace::Syscall) -> Option<&str> {
     let path = match call.name.as_ref() {
         "openat" => 1,
         "open" => 0,
         "execve" => 0,
-        _ => return,
+        _ => return None,
     };
     if call.ret.value().is_none() && call.name != "execve" {
-        return;
+        return None;
     }
-    if let Some(path) = call.arg_str(path).and_then(|p| std::str::from_utf8(p).ok()) {
-        files.prefetch(path);
+    call.arg_str(path).and_then(|p| std::str::from_utf8(p).ok())
+}
+
+/// Opens ahead the files at `paths`, emptying it.
+fn prefetch_all(files: Option<&Files>, paths: &mut Vec<String>) {
+    for path in paths.drain(..) {
+        if let Some(files) = files {
+            files.prefetch(&path);
+        }
     }
 }
 
 /// Events per batch: what the parser thread hands over at once, and how often progress is
 /// told.
 const BATCH: usize = 256;
+
+/// Events of the first batch: few, so that the replay starts as soon as it can.
+const FIRST_BATCH: usize = 16;
 
 /// Replays one event (or reports a line that did not parse); returns whether the replay
 /// stops there.
@@ -357,28 +367,39 @@ impl ParserThread {
         let (tx, rx) = if bounded { Batches::bounded() } else { Batches::unbounded() };
         let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
         let thread = std::thread::spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            // The files of the first batch are the replay's to open: looking them up here
-            // would only hold back the batch it waits for (a small log is one batch).
+            let mut batch = Vec::with_capacity(FIRST_BATCH);
+            // The first batch is small and goes at once, the replay waiting for it; the
+            // files it opens are opened ahead just after, while the replay starts (the
+            // program's execve comes first, and takes a while): a small log is all first
+            // batch, and its opens were the replay's own to do.
             let mut sent_one = false;
+            let mut first_paths = Vec::new();
             for mut item in parse() {
                 if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
                     crate::compat::normalize(c);
-                    if let Some(files) = files.as_deref().filter(|_| sent_one) {
-                        prefetch(files, c);
+                    if let Some(files) = files.as_deref() {
+                        match prefetched_path(c) {
+                            Some(path) if sent_one => files.prefetch(path),
+                            Some(path) => first_paths.push(path.to_string()),
+                            None => {}
+                        }
                     }
                 }
                 batch.push(item);
-                if batch.len() == BATCH {
+                if batch.len() == if sent_one { BATCH } else { FIRST_BATCH } {
                     let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
                     next.clear();
                     if !tx.send(std::mem::replace(&mut batch, next)) {
                         return false;
                     }
-                    sent_one = true;
+                    if !sent_one {
+                        sent_one = true;
+                        prefetch_all(files.as_deref(), &mut first_paths);
+                    }
                 }
             }
             let sent = tx.send(batch);
+            prefetch_all(files.as_deref(), &mut first_paths);
             // The batches the replay is done with come back until it ends (the events of
             // the rest of a log it stopped early in are freed here too): free them here.
             drop(tx);
