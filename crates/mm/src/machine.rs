@@ -669,14 +669,20 @@ impl Machine {
 
     /// Which RSS counter a mapped frame belongs to.
     pub fn rss_kind(&self, pfn: Pfn) -> RssKind {
-        match self.frames.meta(pfn).owner {
-            Owner::Anon => RssKind::Anon,
-            Owner::File { file, .. } => match self.files[file as usize].as_ref().map(|f| f.kind) {
-                Some(crate::file::FileKind::Regular) | None => RssKind::File,
-                Some(_) => RssKind::Shmem,
-            },
-            _ => RssKind::File,
-        }
+        rss_kind_of(self.frames.meta(pfn).owner, &self.files)
+    }
+}
+
+/// Which RSS counter a mapped frame owned by `owner` belongs to, `files` being the
+/// machine's files (for a caller that holds the frame's metadata already).
+pub(crate) fn rss_kind_of(owner: Owner, files: &[Option<File>]) -> RssKind {
+    match owner {
+        Owner::Anon => RssKind::Anon,
+        Owner::File { file, .. } => match files[file as usize].as_ref().map(|f| f.kind) {
+            Some(crate::file::FileKind::Regular) | None => RssKind::File,
+            Some(_) => RssKind::Shmem,
+        },
+        _ => RssKind::File,
     }
 }
 

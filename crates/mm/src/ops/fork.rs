@@ -8,7 +8,7 @@
 //! write on either side takes a COW fault.
 
 use crate::flags::VmFlags;
-use crate::frame::PageFlags;
+use crate::frame::{PageFlags, Pfn};
 use crate::kernel::{rss_add, Kernel, Pid, RssKind, Task};
 use crate::layout::*;
 use crate::mm_table::MmId;
@@ -101,6 +101,7 @@ impl Kernel {
         let shared = v.flags.contains(VmFlags::SHARED);
         let zero = self.m.frames.zero_pfn();
         let span = pgtable::leaf_span(&self.m.frames);
+        let mut mapped: Vec<Pfn> = Vec::new();
         for (base, table) in pgtable::leaf_tables(&self.m.frames, pgd, v.start, v.end) {
             // Counted a table at a time (copy_pte_range's add_mm_rss_vec): a later table
             // that cannot be allocated leaves the entries already copied counted, so that
@@ -150,21 +151,27 @@ impl Kernel {
                     child_pte = child_pte.without(PteFlags::DIRTY);
                 }
                 if pfn != zero {
-                    match self.m.rss_kind(pfn) {
-                        RssKind::Anon => anon += 1,
-                        RssKind::File => file += 1,
-                        RssKind::Shmem => shmem += 1,
-                    }
-                    let meta = self.m.frames.meta_mut(pfn);
-                    meta.refcount += 1;
-                    meta.mapcount += 1;
-                    if cow {
-                        meta.flags -= PageFlags::ANON_EXCLUSIVE;
-                    }
+                    mapped.push(pfn);
                 }
                 child[i] = child_pte.0;
                 child_changed = true;
             }
+            // The frames now mapped once more, their metadata changed a chunk at a time
+            // (making a shared chunk one's own is an atomic operation; a table's frames
+            // are most often in one or two chunks), each counted in the child's RSS.
+            let files = &self.m.files;
+            self.m.frames.update_metas(mapped.drain(..), |meta| {
+                match crate::machine::rss_kind_of(meta.owner, files) {
+                    RssKind::Anon => anon += 1,
+                    RssKind::File => file += 1,
+                    RssKind::Shmem => shmem += 1,
+                }
+                meta.refcount += 1;
+                meta.mapcount += 1;
+                if cow {
+                    meta.flags -= PageFlags::ANON_EXCLUSIVE;
+                }
+            });
             if parent_changed {
                 self.m.frames.table_mut(table)[first..=last].copy_from_slice(&parent);
             }
