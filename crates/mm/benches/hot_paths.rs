@@ -1,6 +1,7 @@
 //! Benchmarks of the model's hot paths (`cargo bench -p mm`): page-table walk, VMA lookup,
 //! free-gap search, the anonymous fault, the file read fault (fault-around), the COW copy,
-//! fork's copy of the page tables, fork plus exit, and swap-out. They use the public API
+//! fork's copy of the page tables, fork plus exit, swap-out, and mmap/munmap among many
+//! VMAs (alone, and with a random lookup as in a `vma-1m` round). They use the public API
 //! only, and the allocator the `mmsim` binary uses; `mmsim bench` compares whole workloads
 //! with the host kernel.
 
@@ -185,6 +186,27 @@ fn mmap_munmap_among(b: divan::Bencher, n: usize) {
     b.bench_local(|| {
         let a = k.mmap(p, 0, 4096, PROT_READ, ANON | MAP_NORESERVE, -1, 0).unwrap();
         k.munmap(p, a, 4096).unwrap();
+    });
+}
+
+/// One round of `mmsim bench vma-1m` among `n` one-page VMAs side by side: mmap(NULL) of a
+/// page, its munmap, and a lookup of a random address in the span. At a million VMAs the
+/// lookup's leaf comes from memory, and the mmap after it must not wait for it.
+#[divan::bench(args = [1_000, 1_000_000])]
+fn vma_round_among(b: divan::Bencher, n: usize) {
+    let (mut k, p, v) = with_vmas(n);
+    let lo = *v.iter().min().unwrap();
+    let pages = n as u64;
+    assert_eq!(*v.iter().max().unwrap() + 4096 - lo, pages * 4096, "the VMAs cover one span");
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    b.bench_local(|| {
+        let a = k.mmap(p, 0, 4096, PROT_READ, ANON | MAP_NORESERVE, -1, 0).unwrap();
+        k.munmap(p, a, 4096).unwrap();
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let target = lo + rng % pages * 4096;
+        divan::black_box(k.mm(p).unwrap().vmas.find(target).map(|v| v.end))
     });
 }
 

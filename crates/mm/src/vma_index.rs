@@ -8,7 +8,19 @@
 //! lookup waits for (keys in the leaf and VMAs in a slab of their own cost a second miss: a
 //! random lookup at a million VMAs measured 470-520 ns that way, 360-410 this way). Inner
 //! nodes of 64 children make the tree four levels deep at a million VMAs where `BTreeMap`'s
-//! nodes of 11 make it seven, and the levels above the leaves stay in cache.
+//! nodes of 11 make it seven; the two levels above the lowest inner one stay in cache.
+//!
+//! **What a million VMAs cost.** Measured with `mmsim bench vma-1m`'s rounds (mmap of a
+//! page, its munmap, a lookup of a random address) on the development machine, a 2-core VM
+//! on an AMD EPYC where a chain of dependent loads through 64 MiB takes 160 ns a load and
+//! the cache that one core gets to use holds about 4 MiB: a round costs 355-390 ns at a
+//! thousand VMAs and 605-690 at a million, 1.68-1.77 times as much (before the changes of
+//! issue 15: 540-570 and 925-990 ns, 1.68-1.75 times). Nearly all of the 250 ns between
+//! them is the random lookup: about 35 for the walk through the lowest inner level (3 MiB of
+//! nodes, partly in cache) and about 200 for the leaf, which comes from memory. 120 MB of
+//! VMAs cannot be in cache, so a round at a million VMAs costs at least one load from
+//! memory more than at a thousand, whatever the tree; the faster the rest of a round, the
+//! larger that ratio.
 //!
 //! Inner nodes hold, for each child but the first, a lower bound of the keys below it (the
 //! smallest key when the child was made; removals may leave it lower than the smallest key
@@ -27,9 +39,12 @@
 //! [`VmaIndex::insert`], [`VmaIndex::remove`] and [`VmaIndex::update`], which keep the gaps
 //! of the leaves and the maxima above them up to date.
 //!
-//! The leaf of the last lookup is remembered: one `mmap` or `munmap` looks up the same few
-//! neighbouring VMAs a dozen times, and a walk from the root costs a level per lookup that
-//! grows with the address space (three inner levels at a million VMAs, one at a thousand).
+//! The leaf of the last walk is remembered with the range of keys that lead there: one
+//! `mmap` or `munmap` looks up the same few neighbouring VMAs a dozen times, and a walk from
+//! the root costs a level per lookup that grows with the address space (three inner levels
+//! at a million VMAs, one at a thousand). The range comes from the bounds on the walk, so
+//! checking the hint reads no leaf (see [`VmaIndex::leaf_for`]). The two leaves at the ends
+//! of the list, where every gap search starts, are remembered too.
 
 use std::cell::Cell;
 
@@ -40,8 +55,10 @@ pub use search::GapRequest;
 #[cfg(test)]
 mod tests;
 
-/// Entries per leaf: sixteen 64-byte VMAs, whose lines a lookup's scan fetches together.
-const LEAF_CAP: usize = 16;
+/// Entries per leaf: eight 64-byte VMAs, whose lines a lookup's scan fetches together.
+/// Sixteen cost more at both sizes of `mmsim bench vma-1m` (at a thousand VMAs each insert
+/// and removal moves more of them; at a million a random lookup fetches more lines).
+const LEAF_CAP: usize = 8;
 /// Smallest entry count of a leaf other than the root. A quarter rather than a half lets
 /// splits be lopsided: address spaces grow in address order, up or down, and an even split
 /// would leave every leaf half empty.
@@ -50,7 +67,7 @@ const LEAF_MIN: usize = LEAF_CAP / 4;
 const INNER_CAP: usize = 64;
 /// Smallest child count of an inner node other than the root.
 const INNER_MIN: usize = INNER_CAP / 4;
-/// Deepest tree the path arrays hold: 4 * 16^7 entries at the least, beyond any address space.
+/// Deepest tree the path arrays hold: 2 * 16^7 entries at the least, beyond any address space.
 const MAX_HEIGHT: usize = 8;
 /// No leaf (the ends of the leaf list).
 const NIL: u32 = u32::MAX;
@@ -66,37 +83,57 @@ pub trait Span {
 
 /// Where a full node of `cap` entries (`min` at least per node) that is about to receive an
 /// entry at `pos` splits: the number of entries the left half keeps. Appends at either end
-/// keep the old node nearly full.
+/// keep the old node nearly full. Position 1 counts as the front: when the first leaf of an
+/// address space that grows downwards splits, its new right half goes in after it, at
+/// position 1 of the parent; split in the middle, those parents stayed half full (32
+/// children of 64 at a million VMAs, and half as many again of them to keep in cache).
 fn split_point(cap: usize, min: usize, pos: usize) -> usize {
     if pos == cap {
         cap + 1 - min
-    } else if pos == 0 {
+    } else if pos <= 1 && pos < min - 1 {
+        // The new entry goes to the left half, which has `min` entries with it.
         min - 1
     } else {
         cap / 2
     }
 }
 
+/// A leaf. Aligned to a cache line and with the entries first, so that each 64-byte VMA
+/// fills one line of its own (unaligned, most of them straddled two, and a lookup fetched
+/// both).
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 struct Leaf<V> {
+    /// `Some` below `len`, `None` from there on.
+    items: [Option<V>; LEAF_CAP],
     len: usize,
     prev: u32,
     next: u32,
     /// The end of the value before this leaf's first one (0 for the first leaf): where the
     /// gap below the first value starts.
     lo: u64,
-    /// `Some` below `len`, `None` from there on.
-    items: [Option<V>; LEAF_CAP],
 }
 
+/// One child of an inner node, with what the node knows of it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    /// Bounds the keys of `child` from below (not used in the first slot).
+    bound: u64,
+    child: u32,
+    /// The largest gap below a value in `child`'s subtree, in [`squeeze`]d form.
+    gap: u32,
+}
+
+/// An inner node. Each child's bound, address and gap share a slot, four slots to a cache
+/// line, so that a lookup's scan of the bounds has already fetched the child it descends
+/// into: at a million VMAs the nodes above the leaves are in L3 at best, and a child array
+/// of its own cost a second wait per level.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 struct Inner {
+    /// First, so that it shares a cache line with the first slots.
     len: usize,
-    /// `bounds[i]` bounds the keys of `child[i]` from below; `bounds[0]` is not used.
-    bounds: [u64; INNER_CAP],
-    child: [u32; INNER_CAP],
-    /// `gap[i]`: the largest gap below a value in `child[i]`'s subtree, in [`squeeze`]d form.
-    gap: [u32; INNER_CAP],
+    slots: [Slot; INNER_CAP],
 }
 
 impl<V: Span> Leaf<V> {
@@ -151,9 +188,11 @@ impl<V: Span> Leaf<V> {
         max
     }
 
-    /// How many entries have keys `<= x`. A scan from the front (see [`count_le`]).
+    /// How many entries have keys `<= x`. A scan from the front (see [`Inner::child_for`])
+    /// that stops at the first empty slot, so that it does not read `len`: that sits in the
+    /// leaf's last cache line, one more line for a random lookup to wait for.
     fn count_le(&self, x: u64) -> usize {
-        (0..self.len).position(|i| self.key(i) > x).unwrap_or(self.len)
+        self.items.iter().position(|v| v.as_ref().is_none_or(|v| v.start() > x)).unwrap_or(LEAF_CAP)
     }
 
     /// How many entries have keys `< x`.
@@ -186,55 +225,64 @@ impl<V: Span> Leaf<V> {
 
 impl Inner {
     fn empty() -> Inner {
-        Inner { len: 0, bounds: [0; INNER_CAP], child: [0; INNER_CAP], gap: [0; INNER_CAP] }
+        Inner { len: 0, slots: [Slot::default(); INNER_CAP] }
     }
 
-    /// The child to descend into for `x`.
+    fn bound(&self, i: usize) -> u64 {
+        self.slots[i].bound
+    }
+
+    fn child(&self, i: usize) -> u32 {
+        self.slots[i].child
+    }
+
+    fn gap(&self, i: usize) -> u32 {
+        self.slots[i].gap
+    }
+
+    /// The child to descend into for `x`: how many of the bounds after the first are `<= x`.
+    ///
+    /// A scan from the front rather than a binary search: it reads the node's cache lines in
+    /// order, which the hardware fetches ahead, where a binary search waits for each probe's
+    /// line in turn.
     fn child_for(&self, x: u64) -> usize {
-        count_le(&self.bounds[1..self.len], x)
+        let bounds = &self.slots[1..self.len];
+        bounds.iter().position(|s| s.bound > x).unwrap_or(bounds.len())
+    }
+
+    /// The keys `[lo, hi)` that lead to child `c`, where `[lo, hi)` lead to this node.
+    fn child_keys(&self, c: usize, lo: u64, hi: u64) -> (u64, u64) {
+        let lo = if c > 0 { self.bound(c) } else { lo };
+        let hi = if c + 1 < self.len { self.bound(c + 1) } else { hi };
+        (lo, hi)
     }
 
     /// The largest gap below a value in this subtree.
     fn max_gap(&self) -> u32 {
-        self.gap[..self.len].iter().copied().max().unwrap_or(0)
+        self.slots[..self.len].iter().map(|s| s.gap).max().unwrap_or(0)
     }
 
     fn insert_at(&mut self, pos: usize, bound: u64, child: u32, gap: u32) {
-        let n = self.len;
-        self.bounds.copy_within(pos..n, pos + 1);
-        self.child.copy_within(pos..n, pos + 1);
-        self.gap.copy_within(pos..n, pos + 1);
-        (self.bounds[pos], self.child[pos], self.gap[pos]) = (bound, child, gap);
+        self.slots.copy_within(pos..self.len, pos + 1);
+        self.slots[pos] = Slot { bound, child, gap };
         self.len += 1;
     }
 
     fn remove_at(&mut self, pos: usize) -> (u64, u32, u32) {
-        let n = self.len;
-        let out = (self.bounds[pos], self.child[pos], self.gap[pos]);
-        self.bounds.copy_within(pos + 1..n, pos);
-        self.child.copy_within(pos + 1..n, pos);
-        self.gap.copy_within(pos + 1..n, pos);
+        let Slot { bound, child, gap } = self.slots[pos];
+        self.slots.copy_within(pos + 1..self.len, pos);
         self.len -= 1;
-        out
+        (bound, child, gap)
     }
 }
 
 /// A gap's length as inner nodes keep it: in pages, rounded up, at most `u32::MAX`. Half
-/// the size of the length in bytes, so that a search's and an update's scans of a node's
-/// 64 gaps read four cache lines instead of eight; as it never decreases as the length
+/// the size of the length in bytes, so that a child's bound, address and gap fit a 16-byte
+/// [`Slot`], four to a cache line; as it never decreases as the length
 /// grows, the largest squeezed gap is the squeezed largest gap, and a gap of at least `n`
 /// bytes has a squeezed length of at least `squeeze(n)`.
 pub(crate) fn squeeze(len: u64) -> u32 {
     u32::try_from(len.div_ceil(1 << 12)).unwrap_or(u32::MAX)
-}
-
-/// How many of the sorted `keys` are `<= x`: the index of the first one above it.
-///
-/// A scan from the front rather than a binary search: it reads the node's cache lines in
-/// order, which the hardware fetches ahead, where a binary search waits for each probe's
-/// line in turn.
-fn count_le(keys: &[u64], x: u64) -> usize {
-    keys.iter().position(|&k| k > x).unwrap_or(keys.len())
 }
 
 /// A position in the leaf list: leaf and entry.
@@ -247,6 +295,19 @@ struct Pos {
 /// The inner nodes a walk passed, each with the child it took.
 type Path = [(u32, usize); MAX_HEIGHT];
 
+/// The leaf a walk from the root ended in, with the keys `[lo, hi)` that every walk sends
+/// there, as the bounds on its path give them.
+#[derive(Clone, Copy, Debug)]
+struct Hint {
+    leaf: u32,
+    lo: u64,
+    hi: u64,
+}
+
+impl Hint {
+    const NONE: Hint = Hint { leaf: NIL, lo: 0, hi: 0 };
+}
+
 /// Values ordered by start, with their gaps; see the module documentation.
 #[derive(Clone, Debug)]
 pub struct VmaIndex<V> {
@@ -256,8 +317,19 @@ pub struct VmaIndex<V> {
     /// Levels of inner nodes above the leaves (0: the root is a leaf).
     height: usize,
     len: usize,
-    /// The leaf the last lookup ended in (`NIL`: none); forgotten when a leaf is freed.
-    hint: Cell<u32>,
+    /// The first and the last leaf of the list. The first is the leaf the index starts
+    /// with, as a merge keeps the left leaf of two; the last changes with splits and merges.
+    /// Kept so that the gap searches, which start at both ends of the address space on every
+    /// `mmap`, do not walk down to them (three inner levels at a million VMAs).
+    ends: [u32; 2],
+    /// The largest gap below a value in the whole tree, in [`squeeze`]d form: what a parent
+    /// of the root would hold. The gap searches look at it before they scan the root's
+    /// children (at a million VMAs side by side, 60 children with no gap, a third of the
+    /// cost of a search).
+    top_gap: u32,
+    /// The leaf the last walk ended in and the keys that lead there (`NIL`: none);
+    /// forgotten whenever a bound changes.
+    hint: Cell<Hint>,
 }
 
 impl<V: Span> Default for VmaIndex<V> {
@@ -270,8 +342,17 @@ impl<V: Span> VmaIndex<V> {
     /// An empty index.
     pub fn new() -> VmaIndex<V> {
         let mut leaves = Arena::default();
-        leaves.alloc(Leaf::empty());
-        VmaIndex { leaves, inners: Arena::default(), root: 0, height: 0, len: 0, hint: Cell::new(NIL) }
+        let first = leaves.alloc(Leaf::empty());
+        VmaIndex {
+            leaves,
+            inners: Arena::default(),
+            root: first,
+            height: 0,
+            len: 0,
+            ends: [first; 2],
+            top_gap: 0,
+            hint: Cell::new(Hint::NONE),
+        }
     }
 
     /// Number of entries.
@@ -288,37 +369,33 @@ impl<V: Span> VmaIndex<V> {
         &self.leaves[i]
     }
 
-    /// Whether the last key `<= x` is in `leaf` (true when `x` lies between the leaf's first
-    /// key and the next leaf's), so that a lookup may start there instead of at the root.
-    fn leaf_holds(&self, leaf: u32, x: u64) -> bool {
-        let l = self.leaf(leaf);
-        l.len > 0 && l.key(0) <= x && (l.next == NIL || x < self.leaf(l.next).key(0))
-    }
-
     /// The leaf whose key range holds `x`, or the one after it when a stale bound misleads
     /// the walk (see [`VmaIndex::pos_le`]).
+    ///
+    /// The hint is checked against the keys that lead to its leaf, which the walk read in
+    /// the inner nodes, not against the keys of the leaf and the next one: after a lookup of
+    /// a random address at a million VMAs those are lines from memory that the next `mmap`'s
+    /// first lookup waited for (checked this way, an mmap/munmap pair took 25-30 ns less at
+    /// both sizes).
     fn leaf_for(&self, x: u64) -> u32 {
         let hint = self.hint.get();
-        if hint != NIL && self.leaf_holds(hint, x) {
-            return hint;
+        if hint.leaf != NIL && hint.lo <= x && x < hint.hi {
+            return hint.leaf;
         }
-        let mut node = self.root;
+        let (mut node, mut lo, mut hi) = (self.root, 0, u64::MAX);
         for _ in 0..self.height {
             let inner = &self.inners[node];
-            node = inner.child[inner.child_for(x)];
+            let c = inner.child_for(x);
+            (lo, hi) = inner.child_keys(c, lo, hi);
+            node = inner.child(c);
         }
-        self.hint.set(node);
+        self.hint.set(Hint { leaf: node, lo, hi });
         node
     }
 
     /// The leaf at one end of the list.
     fn end_leaf(&self, last: bool) -> u32 {
-        let mut node = self.root;
-        for _ in 0..self.height {
-            let inner = &self.inners[node];
-            node = inner.child[if last { inner.len - 1 } else { 0 }];
-        }
-        node
+        self.ends[usize::from(last)]
     }
 
     /// The end of the last entry (0 when there is none): where the top gap starts.
@@ -432,14 +509,15 @@ impl<V: Span> VmaIndex<V> {
     /// the leaf, and where `key` is or would go in it.
     fn walk_to(&self, key: u64) -> (Path, u32, usize) {
         let mut path = [(0u32, 0usize); MAX_HEIGHT];
-        let mut node = self.root;
+        let (mut node, mut lo, mut hi) = (self.root, 0, u64::MAX);
         for slot in path.iter_mut().take(self.height) {
             let inner = &self.inners[node];
             let c = inner.child_for(key);
             *slot = (node, c);
-            node = inner.child[c];
+            (lo, hi) = inner.child_keys(c, lo, hi);
+            node = inner.child(c);
         }
-        self.hint.set(node);
+        self.hint.set(Hint { leaf: node, lo, hi });
         (path, node, self.leaf(node).count_lt(key))
     }
 
@@ -454,30 +532,33 @@ impl<V: Span> VmaIndex<V> {
         let mut gap = gap;
         for &(parent, c) in path[..self.height].iter().rev() {
             let p = &mut self.inners[parent];
-            p.gap[c] = gap;
+            p.slots[c].gap = gap;
             gap = p.max_gap();
         }
+        self.top_gap = gap;
     }
 
     /// Records `gap` as the new largest gap of the node `depth` levels below the root on
     /// `path`, where the rest of the tree is up to date: stops at the first level whose value
     /// did not change, and works out each node's new largest gap from its old one (which its
     /// parent holds) without a scan of its children, unless the child that changed held the
-    /// largest gap and it shrank.
+    /// largest gap and it shrank. The root's largest gap is `top_gap`.
     fn lift(&mut self, path: &Path, depth: usize, mut gap: u32) {
         for level in (0..depth).rev() {
             let (parent, c) = path[level];
             let p = &mut self.inners[parent];
-            let old = p.gap[c];
+            let old = p.gap(c);
             if old == gap {
                 return;
             }
-            p.gap[c] = gap;
-            if level == 0 {
-                return;
-            }
-            let (grand, gc) = path[level - 1];
-            let was = self.inners[grand].gap[gc];
+            p.slots[c].gap = gap;
+            let was = match level.checked_sub(1) {
+                Some(up) => {
+                    let (grand, gc) = path[up];
+                    self.inners[grand].gap(gc)
+                }
+                None => self.top_gap,
+            };
             gap = if gap >= was {
                 gap
             } else if old < was {
@@ -486,6 +567,7 @@ impl<V: Span> VmaIndex<V> {
                 self.inners[parent].max_gap()
             };
         }
+        self.top_gap = gap;
     }
 
     /// Sets the `lo` of `leaf` (the end of the entry before it) and, if it changed, the
@@ -531,7 +613,9 @@ impl<V: Span> VmaIndex<V> {
             }
             return None;
         }
-        // Split the full leaf, then push the new right half's bound up the path.
+        // Split the full leaf, then push the new right half's bound up the path. The keys
+        // that lead to the leaf change.
+        self.hint.set(Hint::NONE);
         let keep = split_point(LEAF_CAP, LEAF_MIN, pos);
         let mut right = Leaf::empty();
         leaf.move_tail(keep, &mut right);
@@ -541,6 +625,8 @@ impl<V: Span> VmaIndex<V> {
         let after = self.leaves[right_id].next;
         if after != NIL {
             self.leaves[after].prev = right_id;
+        } else {
+            self.ends[1] = right_id;
         }
         self.leaves[node].next = right_id;
         if pos < keep {
@@ -554,7 +640,7 @@ impl<V: Span> VmaIndex<V> {
         for level in (0..self.height).rev() {
             let (parent, c) = path[level];
             let p = &mut self.inners[parent];
-            p.gap[c] = child_gap;
+            p.slots[c].gap = child_gap;
             if let Some((bound, new_child, new_gap)) = carry.take() {
                 if p.len < INNER_CAP {
                     p.insert_at(c + 1, bound, new_child, new_gap);
@@ -562,16 +648,14 @@ impl<V: Span> VmaIndex<V> {
                     let keep = split_point(INNER_CAP, INNER_MIN, c + 1);
                     let mut right = Inner::empty();
                     right.len = INNER_CAP - keep;
-                    right.bounds[..right.len].copy_from_slice(&p.bounds[keep..]);
-                    right.child[..right.len].copy_from_slice(&p.child[keep..]);
-                    right.gap[..right.len].copy_from_slice(&p.gap[keep..]);
+                    right.slots[..right.len].copy_from_slice(&p.slots[keep..]);
                     p.len = keep;
                     if c + 1 < keep {
                         p.insert_at(c + 1, bound, new_child, new_gap);
                     } else {
                         right.insert_at(c + 1 - keep, bound, new_child, new_gap);
                     }
-                    let (rb, rg) = (right.bounds[0], right.max_gap());
+                    let (rb, rg) = (right.bound(0), right.max_gap());
                     carry = Some((rb, self.inners.alloc(right), rg));
                 }
             }
@@ -581,11 +665,12 @@ impl<V: Span> VmaIndex<V> {
             // The root split: a new root above both halves.
             let mut root = Inner::empty();
             root.len = 2;
-            (root.child[0], root.gap[0]) = (self.root, child_gap);
-            (root.bounds[1], root.child[1], root.gap[1]) = (bound, new_child, new_gap);
+            root.slots[0] = Slot { bound: 0, child: self.root, gap: child_gap };
+            root.slots[1] = Slot { bound, child: new_child, gap: new_gap };
             self.root = self.inners.alloc(root);
             self.height += 1;
         }
+        self.top_gap = self.inners[self.root].max_gap();
         let next = self.leaf(right_id).next;
         self.sync_lo(next);
         None
@@ -615,7 +700,9 @@ impl<V: Span> VmaIndex<V> {
             }
             return val;
         }
-        // The leaf is short: borrow from a sibling, or merge with it and go up.
+        // The leaf is short: borrow from a sibling, or merge with it and go up. Either moves
+        // a bound or takes one away.
+        self.hint.set(Hint::NONE);
         let was_last = pos == leaf.len;
         let (parent, c) = path[self.height - 1];
         let mut merged = self.fix_leaf(parent, c);
@@ -639,7 +726,7 @@ impl<V: Span> VmaIndex<V> {
         }
         let root = &self.inners[self.root];
         if self.height > 0 && root.len == 1 {
-            let only = root.child[0];
+            let only = root.child(0);
             self.inners.release(self.root);
             self.root = only;
             self.height -= 1;
@@ -684,12 +771,12 @@ impl<V: Span> VmaIndex<V> {
         true
     }
 
-    /// Refills the short leaf `child[c]` of `parent`; returns whether two leaves merged (the
+    /// Refills the short leaf in slot `c` of `parent`; returns whether two leaves merged (the
     /// parent lost a child). Sets the parent's gaps of the leaves it changes.
     fn fix_leaf(&mut self, parent: u32, c: usize) -> bool {
         let p = &self.inners[parent];
         let (left_c, right_c) = if c > 0 { (c - 1, c) } else { (c, c + 1) };
-        let (left, right) = (p.child[left_c], p.child[right_c]);
+        let (left, right) = (p.child(left_c), p.child(right_c));
         let (ll, rl) = (self.leaf(left).len, self.leaf(right).len);
         let merged = if c > 0 && ll > LEAF_MIN {
             // Borrow the left sibling's last entry.
@@ -697,14 +784,14 @@ impl<V: Span> VmaIndex<V> {
             let k = v.start();
             self.leaves[right].insert_at(0, v);
             self.leaves[right].lo = self.leaf(left).last_end();
-            self.inners[parent].bounds[right_c] = k;
+            self.inners[parent].slots[right_c].bound = k;
             false
         } else if c == 0 && rl > LEAF_MIN {
             // Borrow the right sibling's first entry.
             let v = self.leaves[right].remove_at(0);
             self.leaves[left].insert_at(ll, v);
             self.leaves[right].lo = self.leaf(left).last_end();
-            self.inners[parent].bounds[right_c] = self.leaf(right).key(0);
+            self.inners[parent].slots[right_c].bound = self.leaf(right).key(0);
             false
         } else {
             // Merge the right leaf into the left one.
@@ -714,27 +801,28 @@ impl<V: Span> VmaIndex<V> {
             l.next = r.next;
             if r.next != NIL {
                 self.leaves[r.next].prev = left;
+            } else {
+                self.ends[1] = left;
             }
             self.leaves.release(right);
-            self.hint.set(NIL);
             self.inners[parent].remove_at(right_c);
             true
         };
         let gl = squeeze(self.leaf(left).max_gap());
-        self.inners[parent].gap[left_c] = gl;
+        self.inners[parent].slots[left_c].gap = gl;
         if !merged {
             let gr = squeeze(self.leaf(right).max_gap());
-            self.inners[parent].gap[right_c] = gr;
+            self.inners[parent].slots[right_c].gap = gr;
         }
         merged
     }
 
-    /// Refills the short inner node `child[c]` of `parent`, like [`VmaIndex::fix_leaf`].
+    /// Refills the short inner node in slot `c` of `parent`, like [`VmaIndex::fix_leaf`].
     fn fix_inner(&mut self, parent: u32, c: usize) -> bool {
         let p = &self.inners[parent];
         let (left_c, right_c) = if c > 0 { (c - 1, c) } else { (c, c + 1) };
-        let (left, right) = (p.child[left_c], p.child[right_c]);
-        let between = p.bounds[right_c];
+        let (left, right) = (p.child(left_c), p.child(right_c));
+        let between = p.bound(right_c);
         let (ll, rl) = (self.inners[left].len, self.inners[right].len);
         let merged = if c > 0 && ll > INNER_MIN {
             // The left sibling's last child moves over; the old first child of this node
@@ -742,39 +830,38 @@ impl<V: Span> VmaIndex<V> {
             let (b, ch, g) = {
                 let l = &mut self.inners[left];
                 l.len -= 1;
-                (l.bounds[l.len], l.child[l.len], l.gap[l.len])
+                let Slot { bound, child, gap } = l.slots[l.len];
+                (bound, child, gap)
             };
             let r = &mut self.inners[right];
-            r.bounds[0] = between;
+            r.slots[0].bound = between;
             r.insert_at(0, b, ch, g);
-            self.inners[parent].bounds[right_c] = b;
+            self.inners[parent].slots[right_c].bound = b;
             false
         } else if c == 0 && rl > INNER_MIN {
             let r = &mut self.inners[right];
             let (_, ch, g) = r.remove_at(0);
-            let next_bound = r.bounds[0];
+            let next_bound = r.bound(0);
             let l = &mut self.inners[left];
             let n = l.len;
             l.insert_at(n, between, ch, g);
-            self.inners[parent].bounds[right_c] = next_bound;
+            self.inners[parent].slots[right_c].bound = next_bound;
             false
         } else {
             let r = self.inners[right].clone();
             let l = &mut self.inners[left];
-            l.bounds[ll] = between;
-            l.bounds[ll + 1..ll + rl].copy_from_slice(&r.bounds[1..rl]);
-            l.child[ll..ll + rl].copy_from_slice(&r.child[..rl]);
-            l.gap[ll..ll + rl].copy_from_slice(&r.gap[..rl]);
+            l.slots[ll..ll + rl].copy_from_slice(&r.slots[..rl]);
+            l.slots[ll].bound = between;
             l.len = ll + rl;
             self.inners.release(right);
             self.inners[parent].remove_at(right_c);
             true
         };
         let gl = self.inners[left].max_gap();
-        self.inners[parent].gap[left_c] = gl;
+        self.inners[parent].slots[left_c].gap = gl;
         if !merged {
             let gr = self.inners[right].max_gap();
-            self.inners[parent].gap[right_c] = gr;
+            self.inners[parent].slots[right_c].gap = gr;
         }
         merged
     }
@@ -784,8 +871,9 @@ impl<V: Span> VmaIndex<V> {
     /// entries.
     pub fn check_invariants(&self) {
         let mut leaves_in_order = Vec::new();
-        let (count, _) = self.check_node(self.root, self.height, true, None, None, &mut leaves_in_order);
+        let (count, gap) = self.check_node(self.root, self.height, true, None, None, &mut leaves_in_order);
         assert_eq!(count, self.len, "entry count");
+        assert_eq!(self.top_gap, squeeze(gap), "the largest gap of the tree");
         let mut prev = NIL;
         let mut prev_end = 0;
         for (i, &leaf) in leaves_in_order.iter().enumerate() {
@@ -804,8 +892,18 @@ impl<V: Span> VmaIndex<V> {
             prev = leaf;
         }
         assert_eq!(self.last_end(), prev_end, "the top gap's start");
+        assert_eq!(self.ends[0], leaves_in_order[0], "the first leaf");
+        assert_eq!(self.ends[1], leaves_in_order[leaves_in_order.len() - 1], "the last leaf");
         let hint = self.hint.get();
-        assert!(hint == NIL || leaves_in_order.contains(&hint), "the lookup hint names a leaf in the tree");
+        if hint.leaf != NIL {
+            assert!(leaves_in_order.contains(&hint.leaf), "the lookup hint names a leaf in the tree");
+            assert!(hint.lo < hint.hi, "the lookup hint's keys");
+            for x in [hint.lo, hint.hi - 1] {
+                let (_, leaf, _) = self.walk_to(x);
+                assert_eq!(leaf, hint.leaf, "the lookup hint's keys lead to its leaf");
+            }
+            self.hint.set(hint);
+        }
     }
 
     /// Checks the subtree at `node` (`height` levels above the leaves) against the bounds
@@ -833,16 +931,16 @@ impl<V: Span> VmaIndex<V> {
         }
         let n = &self.inners[node];
         assert!(n.len <= INNER_CAP && n.len >= if is_root { 2 } else { INNER_MIN }, "inner size {}", n.len);
-        assert!(n.bounds[1..n.len].windows(2).all(|w| w[0] < w[1]), "inner bounds in order");
+        assert!(n.slots[1..n.len].windows(2).all(|w| w[0].bound < w[1].bound), "inner bounds in order");
         let (mut count, mut gap) = (0, 0);
         for i in 0..n.len {
-            let clo = if i == 0 { lo } else { Some(n.bounds[i]) };
-            let chi = if i + 1 < n.len { Some(n.bounds[i + 1]) } else { hi };
+            let clo = if i == 0 { lo } else { Some(n.bound(i)) };
+            let chi = if i + 1 < n.len { Some(n.bound(i + 1)) } else { hi };
             if i > 0 {
-                assert!(within(n.bounds[i]), "inner bound within the parent's");
+                assert!(within(n.bound(i)), "inner bound within the parent's");
             }
-            let (c, g) = self.check_node(n.child[i], height - 1, false, clo, chi, leaves);
-            assert_eq!(n.gap[i], squeeze(g), "inner node {node} child {i}: largest gap out of date");
+            let (c, g) = self.check_node(n.child(i), height - 1, false, clo, chi, leaves);
+            assert_eq!(n.gap(i), squeeze(g), "inner node {node} child {i}: largest gap out of date");
             count += c;
             gap = gap.max(g);
         }

@@ -129,12 +129,17 @@ impl<V: Span> VmaIndex<V> {
             return None;
         }
         let b = Bounds { key_lo: 0, gap_lo: 0, gap_hi: top };
-        if let Some((a, p)) = self.top_rec(&q, self.root, self.height, b) {
+        if let Some((a, p)) = self.indexed_gaps(&q).then(|| self.top_rec(&q, self.root, self.height, b)).flatten() {
             return Some((a, Some(self.entry(p))));
         }
         let first = self.leaf(self.end_leaf(false)).item(0);
         let a = q.qualifying(0, first.start()).and_then(|(cs, ce)| q.fit_top(cs, ce))?;
         Some((a, Some(first)))
+    }
+
+    /// Whether any gap in the tree's maxima (all but the two at the ends) may be long enough.
+    fn indexed_gaps(&self, q: &Query) -> bool {
+        self.top_gap >= q.need_squeezed
     }
 
     /// Searches node `node` at `height`, highest gap first.
@@ -154,7 +159,7 @@ impl<V: Span> VmaIndex<V> {
             return None;
         }
         let n = &self.inners[node];
-        let key_lo = |k: usize| if k == 0 { b.key_lo } else { n.bounds[k] };
+        let key_lo = |k: usize| if k == 0 { b.key_lo } else { n.bound(k) };
         let mut k = n.len;
         loop {
             // Children whose largest gap is too small first, in a tight loop.
@@ -163,20 +168,20 @@ impl<V: Span> VmaIndex<V> {
                     return None;
                 }
                 k -= 1;
-                if n.gap[k] >= q.need_squeezed {
+                if n.gap(k) >= q.need_squeezed {
                     break;
                 }
             }
             let c = Bounds {
                 key_lo: key_lo(k),
                 gap_lo: if k == 0 { b.gap_lo } else { key_lo(k - 1) },
-                gap_hi: if k + 1 < n.len { n.bounds[k + 1] } else { b.gap_hi },
+                gap_hi: if k + 1 < n.len { n.bound(k + 1) } else { b.gap_hi },
             };
             if c.gap_hi <= q.low {
                 return None;
             }
             if c.gap_lo < q.high && q.may_fit(c.gap_lo, c.gap_hi) {
-                if let Some(found) = self.top_rec(q, n.child[k], height - 1, c) {
+                if let Some(found) = self.top_rec(q, n.child(k), height - 1, c) {
                     return Some(found);
                 }
             }
@@ -195,7 +200,9 @@ impl<V: Span> VmaIndex<V> {
                 return Some((a, Some(first)));
             }
             let b = Bounds { key_lo: 0, gap_lo: 0, gap_hi: top };
-            if let Some((a, p)) = self.bottom_rec(&q, self.root, self.height, b) {
+            if let Some((a, p)) =
+                self.indexed_gaps(&q).then(|| self.bottom_rec(&q, self.root, self.height, b)).flatten()
+            {
                 return Some((a, Some(self.entry(p))));
             }
         }
@@ -220,24 +227,24 @@ impl<V: Span> VmaIndex<V> {
             return None;
         }
         let n = &self.inners[node];
-        let key_lo = |k: usize| if k == 0 { b.key_lo } else { n.bounds[k] };
+        let key_lo = |k: usize| if k == 0 { b.key_lo } else { n.bound(k) };
         // Children whose successor's keys start at or below `low` hold no gap above it.
-        let mut k = n.bounds[1..n.len].iter().take_while(|&&x| x <= q.low).count();
+        let mut k = (1..n.len).take_while(|&i| n.bound(i) <= q.low).count();
         while k < n.len {
-            if n.gap[k] < q.need_squeezed {
+            if n.gap(k) < q.need_squeezed {
                 k += 1;
                 continue;
             }
             let c = Bounds {
                 key_lo: key_lo(k),
                 gap_lo: if k == 0 { b.gap_lo } else { key_lo(k - 1) },
-                gap_hi: if k + 1 < n.len { n.bounds[k + 1] } else { b.gap_hi },
+                gap_hi: if k + 1 < n.len { n.bound(k + 1) } else { b.gap_hi },
             };
             if c.gap_lo >= q.high {
                 return None;
             }
             if q.may_fit(c.gap_lo, c.gap_hi) {
-                if let Some(found) = self.bottom_rec(q, n.child[k], height - 1, c) {
+                if let Some(found) = self.bottom_rec(q, n.child(k), height - 1, c) {
                     return Some(found);
                 }
             }

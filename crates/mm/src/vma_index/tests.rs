@@ -622,3 +622,19 @@ proptest! {
         }
     }
 }
+
+/// An address space growing downwards (mmap's top-down placement) adds each new leaf at
+/// position 1 of its parent: those parents split lopsided too, so that inner nodes stay
+/// three-quarters full instead of half.
+#[test]
+fn downward_growth_keeps_inner_nodes_full() {
+    let mut index = VmaIndex::new();
+    for i in 0..200_000u64 {
+        let k = (1 << 40) - i * PAGE;
+        index.insert(E { start: k, end: k + PAGE, val: 0 });
+    }
+    index.check_invariants();
+    let (leaves, inners) = (index.leaves.len(), index.inners.len());
+    // Half-full inner nodes would number a 32nd of the leaves, and more above them.
+    assert!(inners < leaves / 40, "{inners} inner nodes above {leaves} leaves");
+}
