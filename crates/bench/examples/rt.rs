@@ -12,6 +12,13 @@ fn main() {
         args.iter().map(|a| (&*Box::leak(a.clone().into_boxed_str()), std::fs::read(a).unwrap().into())).collect()
     };
     let traces = &owned;
+    // `DUMP=DIR` writes the traces there (the bench's own, recorded at start), to replay
+    // them again later or elsewhere.
+    if let Some(dir) = std::env::var_os("DUMP") {
+        for (name, log) in traces {
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.trace")), &log[..]).unwrap();
+        }
+    }
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let only = std::env::var("ONLY").unwrap_or_default();
     let opts = replay::Options { mode: replay::Mode::Verify, keep_going: false, cwd: None, threads_unordered: false };
