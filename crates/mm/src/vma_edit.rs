@@ -142,6 +142,32 @@ impl Kernel {
     }
 
     /// Zaps `[start, end)`, which lies in one VMA with flags `vm_flags`.
+    /// Unmaps the anonymous pages of `run` (PTEs already cleared, in address order),
+    /// emptying it, and returns how many there were: each loses a mapping and a reference
+    /// (their metadata changed a chunk at a time: making a shared chunk one's own is an
+    /// atomic operation), then, in order, those left unreferenced are freed and those left
+    /// unmapped in the swap cache leave it as a page by page zap would.
+    fn zap_anon_run(&mut self, run: &mut Vec<Pfn>) -> i64 {
+        if run.is_empty() {
+            return 0;
+        }
+        self.m.frames.update_metas(run.iter().copied(), |meta| {
+            meta.mapcount -= 1;
+            meta.refcount -= 1;
+        });
+        for &pfn in run.iter() {
+            let meta = self.m.frames.meta(pfn);
+            // (A page met twice is freed once.)
+            if meta.refcount == 0 && meta.owner != Owner::Free {
+                self.m.frames.free(pfn);
+            }
+            self.free_swap_cache(pfn);
+        }
+        let n = run.len() as i64;
+        run.clear();
+        n
+    }
+
     pub(crate) fn zap_vma_range(&mut self, id: MmId, start: u64, end: u64, vm_flags: VmFlags) {
         let recency = !vm_flags.intersects(VmFlags::SEQ_READ | VmFlags::RAND_READ);
         let locked = vm_flags.contains(VmFlags::LOCKED);
@@ -152,6 +178,8 @@ impl Kernel {
         let mut file = 0i64;
         let mut shmem = 0i64;
         let mut batch: Option<((u32, u64), u64, bool, Pfn)> = None;
+        // Unlocked anonymous pages met in a row, unmapped together (see `zap_anon_run`).
+        let mut anon_run: Vec<Pfn> = Vec::new();
         let span = pgtable::leaf_span(&self.m.frames);
         for (base, table) in tables {
             let lo = start.max(base);
@@ -186,12 +214,18 @@ impl Kernel {
                 if pte.is_none() {
                     continue;
                 }
+                let pfn = pte.pfn();
+                if pte.mapped() && pfn != zero && !locked && self.m.frames.meta(pfn).owner == Owner::Anon {
+                    anon_run.push(pfn);
+                    continue;
+                }
+                // Anything else in the order it comes: the anonymous pages before it first.
+                anon -= self.zap_anon_run(&mut anon_run);
                 if let Some((e, _)) = crate::swap::SwapEntry::from_pte(pte) {
                     self.zap_swap_pte(id, e);
                     continue;
                 }
                 let va = base + ((i as u64) << PAGE_SHIFT);
-                let pfn = pte.pfn();
                 if pfn == zero {
                     continue;
                 }
@@ -232,6 +266,7 @@ impl Kernel {
                     self.free_swap_cache(pfn);
                 }
             }
+            anon -= self.zap_anon_run(&mut anon_run);
         }
         if let Some((_, _, true, p)) = batch {
             self.m.mark_accessed(p);
