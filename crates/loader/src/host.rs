@@ -153,21 +153,22 @@ pub fn import_file_as(k: &mut Kernel, path: &Path, known: KnownIdentity) -> Resu
 pub struct HostContent {
     file: std::fs::File,
     len: u64,
+    /// The file's first [`HEAD`] bytes, read once at the first read that lies in them: every
+    /// execve of a program reads its ELF and program headers, and a replay of a shell
+    /// script runs the same few programs hundreds of times.
+    head: std::sync::OnceLock<Box<[u8]>>,
 }
+
+/// How many of a file's first bytes [`HostContent`] keeps.
+const HEAD: u64 = 4096;
 
 impl HostContent {
     /// Wraps an open file of `len` bytes.
     pub fn new(file: std::fs::File, len: u64) -> HostContent {
-        HostContent { file, len }
-    }
-}
-
-impl Content for HostContent {
-    fn len(&self) -> u64 {
-        self.len
+        HostContent { file, len, head: std::sync::OnceLock::new() }
     }
 
-    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+    fn read_file_at(&self, offset: u64, buf: &mut [u8]) {
         use std::os::unix::fs::FileExt;
         let mut done = 0;
         while done < buf.len() {
@@ -179,6 +180,26 @@ impl Content for HostContent {
             }
         }
         buf[done..].fill(0);
+    }
+}
+
+impl Content for HostContent {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        match offset.checked_add(buf.len() as u64) {
+            Some(end) if end <= HEAD.min(self.len) => {
+                let head = self.head.get_or_init(|| {
+                    let mut head = vec![0; HEAD.min(self.len) as usize];
+                    self.read_file_at(0, &mut head);
+                    head.into_boxed_slice()
+                });
+                buf.copy_from_slice(&head[offset as usize..end as usize]);
+            }
+            _ => self.read_file_at(offset, buf),
+        }
     }
 }
 

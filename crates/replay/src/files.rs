@@ -33,8 +33,9 @@
 use crate::identity::Identities;
 use loader::host::{HostContent, KnownIdentity, Opened, Opener};
 use mm::{AuxvProfile, Content, VdsoLayout};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -20,6 +20,9 @@ const AT_FDCWD: i64 = -100;
 /// `path` resolved against the directory `base` (when relative), with `.` and empty
 /// components dropped and `..` taken lexically (a trace shows no symlinks).
 pub(crate) fn join(base: &str, path: &str) -> String {
+    if is_plain_absolute(path) {
+        return path.to_string();
+    }
     let mut parts: Vec<&str> = Vec::new();
     let whole = if path.starts_with('/') { [path, ""] } else { [base, path] };
     for piece in whole {
@@ -42,6 +45,22 @@ pub(crate) fn join(base: &str, path: &str) -> String {
         out.push('/');
     }
     out
+}
+
+/// Whether `path` is absolute with nothing for [`join`] to resolve: no empty, `.` or `..`
+/// component, no `/` at the end (most paths a program opens are such).
+fn is_plain_absolute(path: &str) -> bool {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') || (b.len() > 1 && b.ends_with(b"/")) {
+        return false;
+    }
+    // Each `/` starts a component that must be neither empty nor a run of one or two dots.
+    memchr::memchr_iter(b'/', b).all(|i| {
+        let rest = &b[i + 1..];
+        let end = memchr::memchr(b'/', rest).unwrap_or(rest.len());
+        let part = &rest[..end];
+        !(part.is_empty() && b.len() > 1) && part != b"." && part != b".."
+    })
 }
 
 /// The `-y` decoration of an argument when it names a path.
@@ -505,6 +524,35 @@ impl Replayer {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_absolute_path_joins_to_itself_and_nothing_else_is_taken_for_one() {
+        for path in
+            ["/", "/a", "/a/b.c", "/a/...", "/.a/b..", "//", "/a/", "/a//b", "/./a", "/a/.", "/a/..", "/../a", "a", ""]
+        {
+            // The long way round: what join gives when the shortcut is not taken.
+            let mut parts: Vec<&str> = Vec::new();
+            for part in path.split('/') {
+                match part {
+                    "" | "." => {}
+                    ".." => {
+                        parts.pop();
+                    }
+                    p => parts.push(p),
+                }
+            }
+            let long = if parts.is_empty() { "/".to_string() } else { parts.iter().map(|p| format!("/{p}")).collect() };
+            if is_plain_absolute(path) {
+                assert_eq!(long, path, "{path:?}");
+            }
+            if path.starts_with('/') {
+                assert_eq!(join("/x", path), long, "{path:?}");
+            }
+        }
+        assert!(is_plain_absolute("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+        assert!(!is_plain_absolute("/usr//lib"));
+    }
     use super::join;
 
     #[test]
