@@ -9,7 +9,7 @@
 //! them (`pfn ^ 2^order`); its one user, the frame table, hands them out as
 //! [`super::Pfn`]s.
 
-use std::collections::BTreeSet;
+use super::free_list::FreeList;
 
 /// Largest block order: blocks range from `2^0 = 1` to `2^10 = 1024` frames.
 pub const MAX_ORDER: u8 = 10;
@@ -35,7 +35,7 @@ pub struct BuddyAllocator {
     free_frames: u64,
     reserved_frames: u64,
     /// `free_lists[k]` holds the first pfn of every free block of order `k`.
-    free_lists: [BTreeSet<u64>; NR_ORDERS],
+    free_lists: [FreeList; NR_ORDERS],
     /// Half-open ranges passed to [`BuddyAllocator::reserve`], kept so that
     /// freeing a reserved frame can be caught.
     reserved: Vec<(u64, u64)>,
@@ -49,10 +49,9 @@ impl BuddyAllocator {
     /// of 1024: the tail is split into the largest aligned blocks that fit.
     pub fn new(total_frames: u64) -> Self {
         let max_blocks = total_frames >> MAX_ORDER;
-        let mut free_lists: [BTreeSet<u64>; NR_ORDERS] = std::array::from_fn(|_| BTreeSet::new());
-        // Collecting sorted keys builds the tree in bulk, several times
-        // faster than inserting one by one; this dominates construction time.
-        free_lists[MAX_ORDER as usize] = (0..max_blocks).map(|i| i << MAX_ORDER).collect();
+        let mut free_lists: [FreeList; NR_ORDERS] = std::array::from_fn(|_| FreeList::default());
+        // Every largest block free, as a run rather than one entry each (see FreeList).
+        free_lists[MAX_ORDER as usize] = FreeList::with_run(0, max_blocks << MAX_ORDER, block_frames(MAX_ORDER));
         let mut this = Self {
             total_frames,
             free_frames: max_blocks << MAX_ORDER,
@@ -95,7 +94,7 @@ impl BuddyAllocator {
         for (order, list) in (0..=MAX_ORDER).zip(&self.free_lists) {
             let size = block_frames(order);
             let lowest = start.saturating_sub(size - 1);
-            overlapping.extend(list.range(lowest..end).map(|&pfn| (pfn, order)));
+            overlapping.extend(list.range(lowest..end).map(|pfn| (pfn, order)));
         }
         for (pfn, order) in overlapping {
             let block_end = pfn + block_frames(order);
@@ -136,7 +135,7 @@ impl BuddyAllocator {
             let size = block_frames(order);
             for &b in boundaries {
                 let lowest = b.saturating_sub(size - 1);
-                cut.extend(list.range(lowest..b).filter(|&&pfn| pfn < b && b < pfn + size).map(|&pfn| (pfn, order)));
+                cut.extend(list.range(lowest..b).filter(|&pfn| pfn < b && b < pfn + size).map(|pfn| (pfn, order)));
             }
         }
         self.boundaries = boundaries.to_vec();
@@ -167,7 +166,7 @@ impl BuddyAllocator {
             return None;
         }
         let (found, pfn) =
-            (order..=MAX_ORDER).find_map(|o| self.free_lists[o as usize].range(lo..hi).next().map(|&p| (o, p)))?;
+            (order..=MAX_ORDER).find_map(|o| self.free_lists[o as usize].range(lo..hi).next().map(|p| (o, p)))?;
         self.free_lists[found as usize].remove(&pfn);
         for split in (order..found).rev() {
             self.free_lists[split as usize].insert(pfn + block_frames(split));
@@ -248,7 +247,7 @@ impl BuddyAllocator {
         let mut free_sum = 0u64;
         for (order, list) in (0..=MAX_ORDER).zip(&self.free_lists) {
             let size = block_frames(order);
-            for &pfn in list {
+            for pfn in list.iter() {
                 assert!(pfn % size == 0, "free block {pfn} of order {order} is not aligned");
                 assert!(
                     pfn < self.total_frames && size <= self.total_frames - pfn,
@@ -312,7 +311,7 @@ impl BuddyAllocator {
         (0..=MAX_ORDER).zip(&self.free_lists).find_map(|(order, list)| {
             // Free blocks of one order are disjoint and equally sized, so the
             // last one starting before `end` is the only candidate.
-            let &pfn = list.range(..end).next_back()?;
+            let pfn = list.range(..end).next_back()?;
             (pfn + block_frames(order) > start).then_some((pfn, order))
         })
     }

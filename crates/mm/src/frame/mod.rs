@@ -3,6 +3,7 @@
 //! ([`table`]).
 
 pub mod buddy;
+mod free_list;
 pub mod pfn;
 pub mod table;
 
