@@ -1,9 +1,9 @@
 //! `cargo bench -p bench --bench replay_real`: the parts of the `replay-real` row (the
 //! recorded real programs `mmsim bench` replays), each on its own: parsing the traces
 //! (streamed, and whole into a `ParsedLog`), the file-identity pass (over the text, and over
-//! a parsed log), and the whole replay with --verify (streamed; parsed once beforehand; and
-//! parsed by the first run as it goes, keeping the events, as the row and `mmsim replay`
-//! do). Needs strace and setarch, as the row does.
+//! a parsed log), the whole replay with --verify (streamed; parsed once beforehand; and
+//! parsed by a thread as the first run goes, as the row and `mmsim replay` do), and the
+//! maps text a replay renders and parses. Needs strace and setarch, as the row does.
 
 use divan::counter::ItemsCount;
 
@@ -85,5 +85,22 @@ fn replay_verify(b: divan::Bencher, name: &str) {
         let r = replay::replay(|| Ok(std::io::Cursor::new(log.clone())), ids, opts.clone(), |_| {});
         assert_eq!(r.failed, 0, "{name}: {}", r.summary());
         r.lines
+    });
+}
+
+/// A process's maps text rendered, then parsed back: a replay renders the model's text for
+/// every maps read a program made, and parses both texts.
+#[divan::bench(args = [100, 1000])]
+fn maps_render_and_parse(b: divan::Bencher, vmas: u64) {
+    use abi::*;
+    let mut k = mm::Kernel::new(mm::Config { ram_bytes: 1 << 30, event_capacity: 0, ..mm::Config::default() });
+    let p = k.spawn_empty("bench").unwrap();
+    for i in 0..vmas {
+        let prot = if i % 2 == 0 { PROT_READ | PROT_WRITE } else { PROT_READ };
+        k.mmap(p, 0, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).unwrap();
+    }
+    b.counter(ItemsCount::new(vmas as usize)).bench_local(|| {
+        let text = procfs::maps(&k, p).unwrap();
+        procfs::parse::parse_maps(divan::black_box(&text)).len()
     });
 }

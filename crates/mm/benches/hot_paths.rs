@@ -1,7 +1,8 @@
 //! Benchmarks of the model's hot paths (`cargo bench -p mm`): page-table walk, VMA lookup,
 //! free-gap search, the anonymous fault, the file read fault (fault-around), the COW copy,
 //! fork's copy of the page tables, fork plus exit, swap-out, and mmap/munmap among many
-//! VMAs (alone, and with a random lookup as in a `vma-1m` round). They use the public API
+//! VMAs (alone, and with a random lookup as in a `vma-1m` round), a fresh model made and
+//! dropped (what every replay starts with), and maps text rendered. They use the public API
 //! only, and the allocator the `mmsim` binary uses; `mmsim bench` compares whole workloads
 //! with the host kernel.
 
@@ -222,4 +223,10 @@ fn mmap_munmap_beside_tasks(b: divan::Bencher, n: usize) {
         let a = k.mmap(p, 0, 4096, PROT_READ, ANON, -1, 0).unwrap();
         k.munmap(p, a, 4096).unwrap();
     });
+}
+
+/// A fresh model of `gib` GiB made and dropped: every replay and scenario starts with one.
+#[divan::bench(args = [1, 16, 64])]
+fn kernel_new_and_drop(b: divan::Bencher, gib: u64) {
+    b.bench(|| Kernel::new(Config { ram_bytes: gib << 30, event_capacity: 0, ..Config::default() }));
 }
