@@ -266,7 +266,7 @@ fn skip_list(c: &mut Cursor<'_>, eof_ok: bool) -> Result<(), Fail> {
                 continue;
             }
             b'/' if c.peek_at(1) == Some(b'*') => {
-                let Some(end) = memchr::memmem::find(c.rest(), b"*/") else {
+                let Some(end) = crate::grammar::comment_end(c.rest()) else {
                     return Err(Fail { pos: c.pos, message: "unterminated comment" });
                 };
                 c.advance(end + 2);
