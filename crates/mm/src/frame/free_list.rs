@@ -77,14 +77,19 @@ impl FreeList {
 
     /// Takes the lowest block.
     pub(super) fn pop_first(&mut self) -> Option<u64> {
-        let from_set = self.set.first().copied();
-        let from_run = (self.run_len() > 0).then_some(self.lo);
-        let first = match (from_set, from_run) {
-            (Some(s), Some(r)) => s.min(r),
-            (s, r) => s.or(r)?,
-        };
-        self.remove(&first);
-        Some(first)
+        if self.run_len() == 0 {
+            return self.set.pop_first();
+        }
+        // The run's first block, unless the tree has a lower one (tree entries lie below
+        // the run or above it).
+        match self.set.first() {
+            Some(&s) if s < self.lo => self.set.pop_first(),
+            _ => {
+                let first = self.lo;
+                self.lo += self.step;
+                Some(first)
+            }
+        }
     }
 
     /// The blocks whose first pfn lies in `range`, in order.
