@@ -1,11 +1,12 @@
 //! `FreeList`: the first pfns of a buddy allocator's free blocks of one order, in order.
 //!
 //! A fresh allocator has every largest block free: 4,096 of them for the 16 GiB a replay
-//! models, and building and freeing a tree of them was a sixth of replaying a 120-line
-//! trace. Blocks never taken since are kept as a run (`lo`, `lo + step`, ... below `hi`)
-//! instead, and the tree holds the others; a block taken from the middle of the run (a
-//! reservation, a zone's allocation) turns the run into tree entries first. No tree entry
-//! lies inside the run: an entry there would be a block free twice.
+//! models, and building and freeing a tree of them was a twelfth of replaying a 120-line
+//! trace (`cat /proc/self/maps`). Blocks never taken since are kept as a run (`lo`,
+//! `lo + step`, ... below `hi`) instead, and the tree holds the others; a block taken from
+//! the middle of the run (a reservation, a zone's allocation) turns the run into tree
+//! entries first. No tree entry lies inside the run: an entry there would be a block free
+//! twice.
 
 use std::collections::BTreeSet;
 use std::ops::{Bound, RangeBounds};
