@@ -222,6 +222,8 @@ pub struct ModelRun {
     pub meta_bytes_per_page: Option<f64>,
     /// Host memory (bytes) per VMA, where measured.
     pub bytes_per_vma: Option<f64>,
+    /// For replay-real: each program's timed rounds, by name.
+    pub per_program: Vec<(&'static str, Timing)>,
     /// Peak resident memory of this process after the run, in KiB.
     pub peak_rss_kb: u64,
 }
@@ -258,6 +260,9 @@ pub struct Row {
     /// Host bytes per VMA.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model_bytes_per_vma: Option<f64>,
+    /// replay-real: each program's ns per trace line (median of the runs), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_program: Vec<(String, f64)>,
     /// Peak RSS of the process that ran the workload on the model (KiB).
     pub peak_rss_kb: u64,
 }
@@ -513,6 +518,10 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
                     });
                     if timed_rounds {
                         out.timing.add(t);
+                        match out.per_program.iter_mut().find(|(n, _)| n == name) {
+                            Some((_, sum)) => sum.add(t),
+                            None => out.per_program.push((name, t)),
+                        }
                     }
                 }
             }
@@ -721,6 +730,7 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
     }
     let with_host = vs_host && !matches!(w, Workload::Replay | Workload::ReplayReal | Workload::CheckRandom);
     let (mut model, mut scalings, mut host, mut host_small) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut programs: Vec<(String, Vec<f64>)> = Vec::new();
     let mut last = ModelRun::default();
     let mut first: Option<ModelRun> = None;
     // The model's and the host's runs take turns, so that both medians sample the same
@@ -730,6 +740,12 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
         // Memory is measured on a fresh process only: later runs reuse freed host memory.
         first.get_or_insert_with(|| last.clone());
         model.push(last.timing.per_op());
+        for (name, t) in &last.per_program {
+            match programs.iter_mut().find(|(n, _)| n == name) {
+                Some((_, v)) => v.push(t.per_op()),
+                None => programs.push((name.to_string(), vec![t.per_op()])),
+            }
+        }
         if let Some(t) = last.small {
             scalings.push(last.timing.per_op() / t.per_op());
         }
@@ -757,6 +773,7 @@ pub fn measure(w: Workload, s: &Scale, runs: usize, vs_host: bool) -> Result<Row
         model_bytes_per_full_page: first.as_ref().and_then(|f| f.bytes_per_full_page),
         model_meta_bytes_per_page: first.as_ref().and_then(|f| f.meta_bytes_per_page),
         model_bytes_per_vma: first.as_ref().and_then(|f| f.bytes_per_vma),
+        per_program: programs.into_iter().map(|(n, v)| (n, median(v))).collect(),
         peak_rss_kb: last.peak_rss_kb,
     })
 }
@@ -787,6 +804,10 @@ pub fn table(rows: &[Row]) -> String {
         }
         if let Some(b) = r.model_bytes_per_vma {
             notes.push(format!("{b:.0} B/VMA"));
+        }
+        if !r.per_program.is_empty() {
+            let each: Vec<String> = r.per_program.iter().map(|(n, ns)| format!("{n} {ns:.0}")).collect();
+            notes.push(format!("ns/line {}", each.join(" ")));
         }
         if r.workload == Workload::CheckRandom.name() {
             notes.push(format!("{:.1} scripts/s on one thread", 1e9 / r.model_ns_per_op));
