@@ -260,6 +260,21 @@ struct State {
     opened_ahead: HashMap<String, (std::fs::File, std::fs::Metadata)>,
 }
 
+impl State {
+    /// Whether a descriptor of the file `name` may be held for the replay: its content is
+    /// not read yet, none is held, and the descriptors held stay few however far ahead the
+    /// parser is.
+    fn may_hold(&self, name: &str) -> bool {
+        !self.contents.contains_key(name)
+            && !self.opened_ahead.contains_key(name)
+            && self.opened_ahead.len() < OPENED_AHEAD
+    }
+}
+
+/// Where the kernel makes files, whose opening may do something: never opened ahead, and
+/// named through an `O_PATH` descriptor only.
+const KERNEL_MADE: [&str; 3] = ["/dev/", "/proc/", "/sys/"];
+
 /// The recording machine's files, as a replay sees them (see the module documentation).
 pub struct Files {
     root: Option<PathBuf>,
@@ -363,13 +378,8 @@ impl Files {
                 if let (Some(m), None) = (&found.meta, &self.bundle) {
                     let mut state = lock(&self.state);
                     state.stat.entry(found.name.clone()).or_insert(Some(Meta::of(m)));
-                    if let Some(file) = found.readable {
-                        if !self.recording
-                            && state.opened_ahead.len() < OPENED_AHEAD
-                            && !state.contents.contains_key(&found.name)
-                        {
-                            state.opened_ahead.entry(found.name.clone()).or_insert((file, m.clone()));
-                        }
+                    if let Some(file) = found.readable.filter(|_| !self.recording && state.may_hold(&found.name)) {
+                        state.opened_ahead.insert(found.name.clone(), (file, m.clone()));
                     }
                 }
                 Some(found.name)
@@ -585,22 +595,12 @@ impl Files {
         if self.bundle.is_some() || self.recording || !path.starts_with('/') {
             return;
         }
-        if ["/proc/", "/sys/", "/dev/"].iter().any(|d| path.starts_with(d)) {
+        if KERNEL_MADE.iter().any(|d| path.starts_with(d)) {
             return;
         }
         let Some(name) = self.canonical(path) else { return };
-        if !self.stat(&name).is_some_and(|m| m.kind == Kind::File) {
+        if !self.stat(&name).is_some_and(|m| m.kind == Kind::File) || !lock(&self.state).may_hold(&name) {
             return;
-        }
-        {
-            let state = lock(&self.state);
-            // The descriptors held for the replay stay few however far ahead the parser is.
-            if state.contents.contains_key(&name)
-                || state.opened_ahead.contains_key(&name)
-                || state.opened_ahead.len() >= OPENED_AHEAD
-            {
-                return;
-            }
         }
         if let Ok(opened) = loader::host::open_known_regular(&self.base_path(&name)) {
             lock(&self.state).opened_ahead.entry(name).or_insert(opened);
@@ -850,9 +850,9 @@ struct HostFound {
 ///
 /// The descriptor is opened for reading, so that a regular file (what a replay resolves
 /// nearly every time: the programs and libraries it maps) needs no second open: three
-/// system calls and a close instead of six and two closes. Kernel-made files (`/dev`,
-/// `/proc`, `/sys`), where opening may do something, and files this process may not read,
-/// are named through an `O_PATH` descriptor, which opens nothing.
+/// system calls and a close instead of six and two closes. Kernel-made files
+/// ([`KERNEL_MADE`]) and files this process may not read are named through an `O_PATH`
+/// descriptor, which opens nothing.
 fn host_canonical_stat(path: &str) -> Option<HostFound> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
@@ -863,7 +863,7 @@ fn host_canonical_stat(path: &str) -> Option<HostFound> {
             readable: None,
         })
     };
-    let special = ["/dev/", "/proc/", "/sys/"].iter().any(|d| path.starts_with(d));
+    let special = KERNEL_MADE.iter().any(|d| path.starts_with(d));
     let open = |flags: i32| std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path);
     let readable_flags = abi::O_NONBLOCK as i32 | libc::O_NOCTTY;
     let (file, readable) = match if special { open(libc::O_PATH) } else { open(readable_flags) } {

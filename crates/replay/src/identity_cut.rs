@@ -31,20 +31,30 @@ pub(crate) fn push_stat(line: &[u8], open: usize, arg: usize, text: &mut Vec<u8>
             first = false;
         }
     };
-    // A field runs from its name to the next `, st_` (a value such as `makedev(0xfe, 0)` or
-    // a time stamp's `/* … */` comment may hold a comma, never a field name).
-    let (mut from, mut at) = (0, 0);
-    while let Some(i) = memchr::memchr(b',', &fields[at..]) {
-        let comma = at + i;
-        if fields[comma + 1..].starts_with(b" st_") {
-            keep(&fields[from..comma]);
-            from = comma + 2;
-        }
-        at = comma + 1;
-    }
-    keep(&fields[from..]);
+    stat_fields(fields).for_each(&mut keep);
     text.extend_from_slice(&line[end..]);
     true
+}
+
+/// The fields of a stat structure's text (between its braces), each from its `st_` name to
+/// the next `, st_`: a value such as `makedev(0xfe, 0)` or a time stamp's `/* … */` comment
+/// may hold a comma, never a field name.
+pub(crate) fn stat_fields(fields: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut from = Some(0);
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let start = from?;
+        while let Some(i) = memchr::memchr(b',', &fields[at..]) {
+            let comma = at + i;
+            at = comma + 1;
+            if fields[comma + 1..].starts_with(b" st_") {
+                from = Some(comma + 2);
+                return Some(&fields[start..comma]);
+            }
+        }
+        from = None;
+        Some(&fields[start..])
+    })
 }
 
 /// The indices of the `{` and `}` of argument `arg` of the list opening at `open`, when the

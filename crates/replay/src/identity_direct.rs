@@ -238,7 +238,10 @@ impl<'l> Reader<'l> {
 
     /// A stat structure of plain `st_` fields.
     fn stat(&mut self) -> Option<StatFields> {
-        let rest = self.line.get(self.at..)?.strip_prefix(b"{st_")?;
+        let rest = self.line.get(self.at..)?.strip_prefix(b"{")?;
+        if !rest.starts_with(b"st_") {
+            return None;
+        }
         let close = memchr::memchr(b'}', rest)?;
         // An elided tail (`, ...}`) is no field.
         let body = rest[..close].strip_suffix(b", ...").unwrap_or(&rest[..close]);
@@ -246,19 +249,10 @@ impl<'l> Reader<'l> {
             return None;
         }
         let mut fields = StatFields::default();
-        // A field runs from its name to the next `, st_` (a device's `makedev(0xfe, 0)` or a
-        // time's `/* … */` comment may hold a comma, never a field name).
-        let (mut from, mut at) = (0, 0);
-        while let Some(i) = memchr::memchr(b',', &body[at..]) {
-            let comma = at + i;
-            if body[comma + 1..].starts_with(b" st_") {
-                field(&body[from..comma], &mut fields)?;
-                from = comma + 5;
-            }
-            at = comma + 1;
+        for text in crate::identity_cut::stat_fields(body) {
+            field(text.strip_prefix(b"st_")?, &mut fields)?;
         }
-        field(&body[from..], &mut fields)?;
-        self.at += 4 + close + 1;
+        self.at += 1 + close + 1;
         Some(fields)
     }
 
