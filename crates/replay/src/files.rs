@@ -287,6 +287,9 @@ pub struct Files {
     trace: Mutex<Option<Arc<Identities>>>,
     state: Mutex<State>,
     notes: Arc<Mutex<BTreeSet<String>>>,
+    /// This machine's directories resolved so far (no root): canonical name (empty for `/`)
+    /// by path as asked.
+    dirs: Mutex<HashMap<String, Arc<str>>>,
 }
 
 impl std::fmt::Debug for Files {
@@ -317,6 +320,7 @@ impl Files {
             trace: Mutex::new(None),
             state: Mutex::new(State::default()),
             notes: Arc::default(),
+            dirs: Mutex::default(),
         }
     }
 
@@ -371,7 +375,7 @@ impl Files {
     fn base_canonical(&self, path: &str) -> Option<String> {
         match &self.root {
             None => {
-                let found = host_canonical_stat(path)?;
+                let found = self.host_found(path)?;
                 // The descriptor that named the file stat'ed it too: that answer is kept for
                 // the name (unless a bundle has answers of its own), a path walk saved; and
                 // a regular file's descriptor, open for reading, waits for its content.
@@ -824,10 +828,56 @@ impl Opener for FilesOpener<'_> {
     }
 }
 
-/// The name alone of [`host_canonical_stat`] (the tests hold it to `realpath`'s).
+impl Files {
+    /// [`host_canonical_stat`], with a shortcut for the commonest path, an absolute one with
+    /// nothing to resolve but symbolic links, outside the kernel-made directories. Such a
+    /// file is opened without following a link at its end: opened, it is no link, so its
+    /// canonical name is its directory's with its own name after, and the name read back
+    /// for one file of a directory gives the directory's for the next ones (a replay opens
+    /// many files in few directories), which are opened by that name and need no read back.
+    /// A link, or any other failure than absence, takes the long way.
+    fn host_found(&self, path: &str) -> Option<HostFound> {
+        use rustix::fs::{Mode, OFlags};
+        let simple = crate::replayer::is_plain_absolute(path) && !KERNEL_MADE.iter().any(|d| path.starts_with(d));
+        let Some(cut) = path.rfind('/').filter(|_| simple && path.len() > 1) else {
+            return host_canonical_stat(path);
+        };
+        let (dir, name) = (&path[..cut], &path[cut + 1..]);
+        let known = lock(&self.dirs).get(dir).cloned();
+        let full = known.as_ref().map(|d| format!("{d}/{name}"));
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let file = match rustix::fs::open(full.as_deref().unwrap_or(path), flags, Mode::empty()) {
+            Ok(fd) => std::fs::File::from(fd),
+            Err(e) if e == rustix::io::Errno::NOENT || e == rustix::io::Errno::NOTDIR => return None,
+            Err(_) => return host_canonical_stat(path),
+        };
+        let full = match full {
+            Some(f) => f,
+            None => {
+                use std::os::fd::AsRawFd;
+                let read_back = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok();
+                let Some(n) = read_back.as_ref().and_then(|n| n.to_str()).filter(|n| {
+                    n.starts_with('/')
+                        && !n.ends_with(" (deleted)")
+                        && n.ends_with(name)
+                        && n[..n.len() - name.len()].ends_with('/')
+                }) else {
+                    return host_canonical_stat(path);
+                };
+                lock(&self.dirs).insert(dir.to_string(), n[..n.len() - name.len() - 1].into());
+                n.to_string()
+            }
+        };
+        let meta = file.metadata().ok();
+        let regular = meta.as_ref().is_some_and(|m| m.is_file());
+        Some(HostFound { name: full, meta, readable: regular.then_some(file) })
+    }
+}
+
+/// The name alone of [`Files::host_found`] (the tests hold it to `realpath`'s).
 #[cfg(test)]
-fn host_canonical(path: &str) -> Option<String> {
-    host_canonical_stat(path).map(|found| found.name)
+fn host_canonical(files: &Files, path: &str) -> Option<String> {
+    files.host_found(path).map(|found| found.name)
 }
 
 /// What [`host_canonical_stat`] found of a path on this machine.
@@ -962,9 +1012,18 @@ mod tests {
                 .chain(["/proc/self/exe", "/proc/self/maps", "/dev/null", "/", "/nothing", "", "/.."].map(String::from))
                 .collect();
         paths.push(at("missing/x"));
-        for p in &paths {
+        paths.push(at("usr/lib/libx.so.1/x"));
+        paths.push(at("lib/libx.so.1"));
+        paths.push(at("lib/dangling"));
+        paths.push(at("usr"));
+        paths.push(at("usr/lib/libx.so"));
+        paths.push("/usr".into());
+        paths.push("/etc/passwd".into());
+        // Asked twice of one set of files: the second time, the directories are known.
+        let files = Files::host();
+        for p in paths.iter().chain(&paths) {
             let realpath = std::fs::canonicalize(p).ok().map(|c| c.to_string_lossy().into_owned());
-            assert_eq!(host_canonical(p), realpath, "{p:?}");
+            assert_eq!(host_canonical(&files, p), realpath, "{p:?}");
         }
     }
 

@@ -42,6 +42,7 @@ mod seq;
 mod sysv;
 mod undo;
 mod unwritten;
+pub(crate) use fds::is_plain_absolute;
 pub(crate) use fds::join as join_path;
 use process::*;
 use reorder::*;

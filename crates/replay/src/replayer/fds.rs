@@ -49,7 +49,7 @@ pub(crate) fn join(base: &str, path: &str) -> String {
 
 /// Whether `path` is absolute with nothing for [`join`] to resolve: no empty, `.` or `..`
 /// component, no `/` at the end (most paths a program opens are such).
-fn is_plain_absolute(path: &str) -> bool {
+pub(crate) fn is_plain_absolute(path: &str) -> bool {
     let b = path.as_bytes();
     if b.first() != Some(&b'/') || (b.len() > 1 && b.ends_with(b"/")) {
         return false;
