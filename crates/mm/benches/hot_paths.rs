@@ -1,5 +1,6 @@
 //! Benchmarks of the model's hot paths (`cargo bench -p mm`): page-table walk, VMA lookup,
-//! free-gap search, the anonymous fault, the file read fault (fault-around), the COW copy,
+//! free-gap search, the anonymous fault, the file read fault (fault-around), a load from a
+//! mapped page, the munmap of a file mapping in large folios, the COW copy,
 //! fork's copy of the page tables, fork plus exit, swap-out, and mmap/munmap among many
 //! VMAs (alone, and with a random lookup as in a `vma-1m` round), a fresh model made and
 //! dropped (what every replay starts with), and maps text rendered. They use the public API
@@ -103,6 +104,50 @@ fn file_read_fault(b: divan::Bencher, pages: u64) {
             for i in 0..pages {
                 k.load_into(p, a + i * 4096, &mut byte).unwrap();
             }
+            k
+        });
+}
+
+/// A cached file written in 64 KiB pieces (16-page folios), mapped privately and read
+/// a byte a page so that every page is mapped: (kernel, pid, address).
+fn file_mapped_in(pages: u64) -> (Kernel, Pid, u64) {
+    let (mut k, p) = kernel();
+    let f = k.create_file("/tmp/bench", &[]);
+    let chunk = vec![7u8; 65536];
+    for off in (0..pages * 4096).step_by(chunk.len()) {
+        k.file_write(f, off, &chunk).unwrap();
+    }
+    let fd = k.open(p, "/tmp/bench", O_RDONLY).unwrap() as i64;
+    let a = k.mmap(p, 0, pages * 4096, PROT_READ, MAP_PRIVATE, fd, 0).unwrap();
+    let mut byte = [0u8];
+    for i in 0..pages {
+        k.load_into(p, a + i * 4096, &mut byte).unwrap();
+    }
+    (k, p, a)
+}
+
+/// A one-byte load from a page already mapped (no fault): the MMU's walk and the read, the
+/// call an emulator makes for each of its loads.
+#[divan::bench(args = [64, 4096])]
+fn load_mapped_byte(b: divan::Bencher, pages: u64) {
+    let (mut k, p, a) = file_mapped_in(pages);
+    let mut byte = [0u8];
+    b.counter(divan::counter::ItemsCount::new(pages as usize)).bench_local(|| {
+        for i in 0..pages {
+            k.load_into(p, a + i * 4096, &mut byte).unwrap();
+        }
+        divan::black_box(byte)
+    });
+}
+
+/// munmap of a private file mapping whose every page is mapped, in 16-page folios: the
+/// zap looks up each page's folio.
+#[divan::bench(args = [64, 4096])]
+fn munmap_file_folios(b: divan::Bencher, pages: u64) {
+    b.counter(divan::counter::ItemsCount::new(pages as usize))
+        .with_inputs(|| file_mapped_in(pages))
+        .bench_local_values(|(mut k, p, a)| {
+            k.munmap(p, a, pages * 4096).unwrap();
             k
         });
 }

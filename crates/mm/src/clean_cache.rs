@@ -37,7 +37,7 @@ impl Kernel {
     pub(crate) fn evict_clean_folio(&mut self, file: FileId, first: u64, end: u64) -> u64 {
         let pfns: Vec<Pfn> = (first..end).filter_map(|i| self.m.file(file).cache.get(i)).collect();
         let f = self.m.file_mut(file);
-        f.folios.remove(&first);
+        f.remove_folio(first);
         for i in first..end {
             f.cache.remove(i);
             f.evicted.insert(i);

@@ -194,8 +194,12 @@ pub struct File {
     pub unwritten: bool,
     /// Large folios of the page cache: first page index → order (pages not listed are in
     /// order-0 folios). The folio layout decides how much a fault maps (fault-around maps
-    /// whole folios), so it follows how the file was written.
-    pub folios: BTreeMap<u64, u8>,
+    /// whole folios), so it follows how the file was written. Changed only through
+    /// [`File::insert_folio`] and [`File::remove_folio`], which keep `folio_hint` true.
+    pub(crate) folios: BTreeMap<u64, u8>,
+    /// The large folio [`File::folio_of`] found last, if `folios` has not changed since: the
+    /// pages of a folio are asked about one after another (a zap asks for every page).
+    pub(crate) folio_hint: std::cell::Cell<Option<(u64, u8)>>,
     /// Pages of the page cache that carry the readahead mark (PG_readahead): a read that
     /// reaches one reads the next window (see [`crate::readahead`]).
     pub ra_marks: std::collections::BTreeSet<u64>,
@@ -257,6 +261,7 @@ impl File {
             noexec: false,
             unwritten: false,
             folios: BTreeMap::new(),
+            folio_hint: std::cell::Cell::new(None),
             ra_marks: Default::default(),
             evicted: Default::default(),
             written_back: BTreeMap::new(),
@@ -272,10 +277,40 @@ impl File {
 
     /// The folio holding page `index`: its first page index and order.
     pub fn folio_of(&self, index: u64) -> (u64, u8) {
+        // The common answers first: no large folio at all, or one that starts at `index`
+        // (a fault-around window starts at a folio's first page): a lookup, not a range.
+        if self.folios.is_empty() {
+            return (index, 0);
+        }
+        if let Some((start, order)) = self.folio_hint.get() {
+            if index >= start && index - start < 1u64 << order {
+                return (start, order);
+            }
+        }
         match self.folios.range(..=index).next_back() {
-            Some((&start, &order)) if index < start + (1u64 << order) => (start, order),
+            Some((&start, &order)) if index < start + (1u64 << order) => {
+                self.folio_hint.set(Some((start, order)));
+                (start, order)
+            }
             _ => (index, 0),
         }
+    }
+
+    /// Records a large folio of `2^order` pages from page `first`.
+    pub fn insert_folio(&mut self, first: u64, order: u8) {
+        self.folio_hint.set(None);
+        self.folios.insert(first, order);
+    }
+
+    /// Forgets the large folio that starts at page `first` (its pages become order-0 ones).
+    pub fn remove_folio(&mut self, first: u64) {
+        self.folio_hint.set(None);
+        self.folios.remove(&first);
+    }
+
+    /// The large folios: first page index and order.
+    pub fn large_folios(&self) -> &BTreeMap<u64, u8> {
+        &self.folios
     }
 
     /// Records the folios a buffered write of `[pos, pos + len)` creates for pages not yet
@@ -308,7 +343,7 @@ impl File {
                     order -= 1;
                 }
                 if order > 0 {
-                    self.folios.insert(index, order);
+                    self.insert_folio(index, order);
                 }
                 (index, order)
             };
@@ -322,7 +357,7 @@ impl File {
         let (start, _) = self.folio_of(index);
         let gone: Vec<u64> = self.folios.range(start.min(index)..).map(|(&s, _)| s).collect();
         for s in gone {
-            self.folios.remove(&s);
+            self.remove_folio(s);
         }
     }
 

@@ -140,6 +140,9 @@ pub struct Machine {
     pub(crate) shm_touched: Vec<u32>,
     /// What the run so far depended on of the RAM's size.
     pub size_use: crate::size_use::SizeUse,
+    /// Fault-around's list of the entries it fills (empty between faults): kept so that a
+    /// fault allocates none.
+    pub(crate) fault_around_slots: Vec<(usize, u64, Option<Pfn>)>,
 }
 
 impl Machine {
@@ -181,6 +184,7 @@ impl Machine {
             shm: Default::default(),
             shm_touched: Vec::new(),
             size_use: Default::default(),
+            fault_around_slots: Vec::new(),
         }
     }
 

@@ -321,6 +321,10 @@ impl Kernel {
     /// have swapped) counts a `high` swap event, as swap_find_max_overage does. The task is not throttled (the model has no time to spend).
     pub(crate) fn handle_over_high(&mut self) {
         let charge_to = self.m.frames.memcgs.charge_to;
+        // The root has no memory.high: nothing to look at for its tasks (every fault asks).
+        if charge_to == ROOT_MEMCG {
+            return;
+        }
         let memory = self.m.frames.memcgs.above_high(charge_to);
         let swap = self.m.frames.memcgs.above_swap_high(charge_to);
         if memory.is_empty() && swap.is_empty() {

@@ -107,7 +107,7 @@ pub fn index_in(frames: &FrameTable, va: u64, level: u32) -> usize {
 
 /// Index of `va` in its PTE table.
 pub fn pte_index(frames: &FrameTable, va: u64) -> usize {
-    index_in(frames, va, 0)
+    frames.leaf_index(va)
 }
 
 /// Bytes covered by one entry of a table at `level`.
@@ -187,7 +187,7 @@ pub fn leaf_table(frames: &FrameTable, root: Pfn, va: u64) -> Option<Pfn> {
 /// Returns the entry mapping `va` (empty if any level is missing).
 pub fn lookup(frames: &FrameTable, root: Pfn, va: u64) -> Pte {
     match leaf_table(frames, root, va) {
-        Some(t) => Pte(frames.table(t)[pte_index(frames, va)]),
+        Some(t) => Pte(frames.entry(t, pte_index(frames, va))),
         None => Pte(0),
     }
 }
@@ -214,7 +214,7 @@ pub fn table_at(frames: &FrameTable, root: Pfn, va: u64, level: u32) -> Option<P
     }
     let mut table = root;
     for l in (level + 1..g.depth()).rev() {
-        let e = Pte(frames.table(table)[g.table_level(l).index(va) as usize]);
+        let e = Pte(frames.entry(table, g.table_level(l).index(va) as usize));
         if !e.present() {
             return None;
         }

@@ -360,7 +360,7 @@ impl Kernel {
                 f.ra_marks.remove(&i);
             }
             if o > 0 {
-                f.folios.insert(at, o);
+                f.insert_folio(at, o);
             }
             if mark.is_some_and(|m| (at..at + pages).contains(&m)) {
                 f.ra_marks.insert(at);

@@ -259,6 +259,10 @@ pub struct FrameTable {
     pub frees: u64,
     /// The shape of every page table these frames hold: the kernel profile's.
     geometry: PageTableGeometry,
+    /// The PTE level of `geometry`: where its index starts in an address and how many bits
+    /// it has (every user access asks; the geometry's level list is a walk away).
+    leaf_shift: u32,
+    leaf_bits: u32,
     /// The leaf table last found on a walk: (root, the address's leaf-table span, leaf table).
     /// It plays the part of the paging-structure caches of a real MMU: walks of one address
     /// space come in runs over neighbouring pages, and this spares each of them the three
@@ -298,6 +302,8 @@ impl FrameTable {
             allocs: 0,
             frees: 0,
             geometry: PageTableGeometry::X86_64,
+            leaf_shift: PageTableGeometry::X86_64.leaf().shift,
+            leaf_bits: PageTableGeometry::X86_64.leaf().bits,
             leaf_hint: Cell::new(None),
             mlock_counts: BTreeMap::new(),
             mlock_stranded: BTreeMap::new(),
@@ -323,19 +329,26 @@ impl FrameTable {
     pub(crate) fn set_page_table_geometry(&mut self, geometry: PageTableGeometry) {
         debug_assert_eq!(self.pagetable_frames, 0, "the geometry is chosen before the first table");
         self.geometry = geometry;
+        self.leaf_shift = geometry.leaf().shift;
+        self.leaf_bits = geometry.leaf().bits;
+    }
+
+    /// The index of `va` in its PTE table.
+    pub(crate) fn leaf_index(&self, va: u64) -> usize {
+        ((va >> self.leaf_shift) & ((1 << self.leaf_bits) - 1)) as usize
     }
 
     /// The leaf table remembered for `va` in the address space of `root`.
     pub(crate) fn remembered_leaf(&self, root: Pfn, va: u64) -> Option<Pfn> {
         match self.leaf_hint.get() {
-            Some((r, span, table)) if r == root && span == va >> self.geometry.leaf().table_shift() => Some(table),
+            Some((r, span, table)) if r == root && span == va >> (self.leaf_shift + self.leaf_bits) => Some(table),
             _ => None,
         }
     }
 
     /// Remembers that `table` is the leaf table for `va` under `root`.
     pub(crate) fn remember_leaf(&self, root: Pfn, va: u64, table: Pfn) {
-        self.leaf_hint.set(Some((root, va >> self.geometry.leaf().table_shift(), table)));
+        self.leaf_hint.set(Some((root, va >> (self.leaf_shift + self.leaf_bits), table)));
     }
 
     /// Forgets the remembered leaf table (an upper-level entry changed).
@@ -588,8 +601,15 @@ impl FrameTable {
         let stored = self.stored(pfn);
         let have = stored.len().saturating_sub(off).min(buf.len());
         let (got, rest) = buf.split_at_mut(have);
-        if have > 0 {
-            got.copy_from_slice(&stored[off..off + have]);
+        // The sizes of a CPU's loads are copied in place, not through a call to memcpy (an
+        // emulator reads a few bytes at a time).
+        match have {
+            0 => {}
+            1 => got[0] = stored[off],
+            2 => got[..2].copy_from_slice(&stored[off..off + 2]),
+            4 => got[..4].copy_from_slice(&stored[off..off + 4]),
+            8 => got[..8].copy_from_slice(&stored[off..off + 8]),
+            _ => got.copy_from_slice(&stored[off..off + have]),
         }
         // Most reads end inside the stored bytes: no call to memset for nothing.
         if !rest.is_empty() {
@@ -695,6 +715,18 @@ impl FrameTable {
                 _ => empty,
             },
             None => empty,
+        }
+    }
+
+    /// Entry `i` of the page-table frame `pfn` (as [`FrameTable::table`] gives it, without
+    /// making the slice: the MMU's read of one entry on every user access).
+    pub fn entry(&self, pfn: Pfn, i: usize) -> u64 {
+        let Some(c) = &self.chunks[chunk_index(pfn)] else { return 0 };
+        match &c.data[slot_index(pfn)] {
+            Some(FrameData::Table(t)) => t.get(i).copied().unwrap_or(0),
+            Some(FrameData::WideTable(t)) => t.get(i).copied().unwrap_or(0),
+            Some(FrameData::SharedTable(t)) => t.get(i).copied().unwrap_or(0),
+            _ => 0,
         }
     }
 

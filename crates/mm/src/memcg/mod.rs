@@ -233,13 +233,12 @@ impl Memcgs {
 
     /// `id` and its ancestors up to the root, nearest first.
     pub fn ancestry(&self, id: MemcgId) -> Vec<MemcgId> {
-        let mut out = vec![id];
-        let mut cur = id;
-        while let Some(p) = self.get(cur).and_then(|g| g.parent) {
-            out.push(p);
-            cur = p;
-        }
-        out
+        self.ancestors(id).collect()
+    }
+
+    /// [`Memcgs::ancestry`] as it is walked, with nothing allocated (every fault asks).
+    pub fn ancestors(&self, id: MemcgId) -> impl Iterator<Item = MemcgId> + '_ {
+        std::iter::successors(Some(id), move |&g| self.get(g).and_then(|g| g.parent))
     }
 
     /// Whether `id` is `ancestor` or lies below it.
@@ -341,8 +340,7 @@ impl Memcgs {
 
     /// The groups among `id` and its ancestors whose swap usage is above memory.swap.high.
     pub fn above_swap_high(&self, id: MemcgId) -> Vec<MemcgId> {
-        self.ancestry(id)
-            .into_iter()
+        self.ancestors(id)
             .filter(|&g| g != ROOT_MEMCG)
             .filter(|&g| self.get(g).is_some_and(|m| m.swap_usage > m.swap_high))
             .collect()
@@ -350,8 +348,7 @@ impl Memcgs {
 
     /// The groups among `id` and its ancestors whose usage is above memory.high.
     pub fn above_high(&self, id: MemcgId) -> Vec<(MemcgId, u64)> {
-        self.ancestry(id)
-            .into_iter()
+        self.ancestors(id)
             .filter(|&g| g != ROOT_MEMCG)
             .filter_map(|g| {
                 let m = self.get(g)?;

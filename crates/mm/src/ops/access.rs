@@ -41,7 +41,7 @@ impl Kernel {
             if super::fault::canonical(addr) { crate::pgtable::leaf_table(&self.m.frames, pgd, va) } else { None };
         if let Some(table) = leaf {
             let i = crate::pgtable::pte_index(&self.m.frames, va);
-            let pte = crate::pgtable::Pte(self.m.frames.table(table)[i]);
+            let pte = crate::pgtable::Pte(self.m.frames.entry(table, i));
             if Self::pte_allows(pte, access) {
                 let mut p = pte.with(PteFlags::ACCESSED);
                 if access == Access::Write {

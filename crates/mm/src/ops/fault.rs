@@ -463,7 +463,9 @@ impl Kernel {
         let locked = vma.flags.contains(VmFlags::LOCKED);
         // Sized for the window: one allocation a fault (a folio mapped whole past the
         // window grows it).
-        let mut to_map: Vec<(usize, u64, Option<Pfn>)> = Vec::with_capacity(nr as usize);
+        // The machine's buffer, kept from one fault to the next (one allocation a fault
+        // otherwise), given back below.
+        let mut to_map = std::mem::take(&mut self.m.fault_around_slots);
         let mut pva = win_lo;
         while pva < win_hi {
             let index = vma.page_index(pva);
@@ -560,6 +562,8 @@ impl Kernel {
             }
             pva = hi.max(pva + PAGE_SIZE);
         }
+        to_map.clear();
+        self.m.fault_around_slots = to_map;
         let rss = if kind == FileKind::Regular { RssKind::File } else { RssKind::Shmem };
         rss_add(self.mm_mut(id), rss, mapped as i64);
         Ok(mapped)
@@ -579,25 +583,31 @@ impl Kernel {
         let rss_kind = if kind == FileKind::Regular { RssKind::File } else { RssKind::Shmem };
         let writable_now = self.read_maps_writable(vma);
         let mut mapped = self.fault_around(id, vma, va)?;
+        // Only fault-around sets the entry below: it is looked at again after each one.
+        let mut here = mapped > 0 && self.pte(id, va).mapped();
         let index = vma.page_index(va);
         // The page readahead marked, reached by a fault: the next window is read ahead
         // through the mapping's open file. filemap_fault drops the mmap lock for that and
         // asks for a retry, whose fault-around maps the window's cached pages, the faulting
         // one among them now that it is unmarked (measured on 6.18: a GUP read of the first
         // of five pages of a private mapping, whose first page is marked, maps all five).
-        if !self.pte(id, va).mapped() && self.fault_async_readahead(vma, index).ok_or(FaultError::Oom)? {
-            mapped += self.fault_around(id, vma, va)?;
+        if !here && self.fault_async_readahead(vma, index).ok_or(FaultError::Oom)? {
+            let more = self.fault_around(id, vma, va)?;
+            mapped += more;
+            here = more > 0 && self.pte(id, va).mapped();
         }
         let mut major = false;
-        if !self.pte(id, va).mapped() && self.fault_sync_readahead(vma, index).ok_or(FaultError::Oom)? {
+        if !here && self.fault_sync_readahead(vma, index).ok_or(FaultError::Oom)? {
             // filemap_fault dropped the mmap lock to read the window in and asked for a
             // retry: the retried fault's fault-around maps the window's pages now cached.
             major = true;
-            mapped += self.fault_around(id, vma, va)?;
+            let more = self.fault_around(id, vma, va)?;
+            mapped += more;
+            here = more > 0 && self.pte(id, va).mapped();
         }
         let mut rss = RssDelta::default();
         rss.add(rss_kind, mapped as i64);
-        if !self.pte(id, va).mapped() {
+        if !here {
             let fresh =
                 !self.m.file(file_id).cache.contains(index) && !self.m.file(file_id).swapped.contains_key(&index);
             let (lo, count) = self.finish_fault_span(id, vma, va);

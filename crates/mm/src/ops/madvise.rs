@@ -371,7 +371,7 @@ impl Kernel {
             let kind = self.m.rss_kind(p);
             self.unmap_one(m, a, p, kind);
         }
-        self.m.file_mut(file).folios.remove(&first);
+        self.m.file_mut(file).remove_folio(first);
     }
 
     /// MADV_COLD of a large folio this address space alone maps whole from `va`: its PTEs
@@ -452,7 +452,7 @@ impl Kernel {
         if regular && clean && pfns.iter().all(|&p| self.m.frames.meta(p).mapcount == 0) {
             let first = u64::from(index);
             let fm = self.m.file_mut(f);
-            fm.folios.remove(&first);
+            fm.remove_folio(first);
             for k in 0..pfns.len() as u64 {
                 fm.cache.remove(first + k);
                 fm.evicted.insert(first + k);
