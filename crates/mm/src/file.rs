@@ -286,6 +286,14 @@ impl File {
             if index >= start && index - start < 1u64 << order {
                 return (start, order);
             }
+            // The page just past it, as a walk through the file asks next: a large folio
+            // starting there is found with a lookup rather than a search.
+            if index == start + (1u64 << order) {
+                if let Some(&next) = self.folios.get(&index) {
+                    self.folio_hint.set(Some((index, next)));
+                    return (index, next);
+                }
+            }
         }
         match self.folios.range(..=index).next_back() {
             Some((&start, &order)) if index < start + (1u64 << order) => {

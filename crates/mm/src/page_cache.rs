@@ -131,6 +131,19 @@ impl PageCache {
         FramesOf { cache: self, next: lo, hi, block: None }
     }
 
+    /// The frames of pages `lo..hi` when every one of them is cached and they lie in one
+    /// block (a folio always does): one lookup, and the frames side by side.
+    pub fn all_in_one_block(&self, lo: u64, hi: u64) -> Option<&[Pfn]> {
+        let ((b, i), (b_last, _)) = (split(lo), split(hi.checked_sub(1)?));
+        if lo >= hi || b != b_last {
+            return None;
+        }
+        let block = self.blocks.get(&b)?;
+        let n = (hi - lo) as usize;
+        let want = if n == BLOCK as usize { u64::MAX } else { ((1u64 << n) - 1) << i };
+        (block.present & want == want).then(|| &block.frames[i..i + n])
+    }
+
     /// Every cached page, in order, as (index, frame).
     pub fn iter(&self) -> impl Iterator<Item = (u64, Pfn)> + '_ {
         self.range(..)

@@ -180,7 +180,12 @@ pub fn pgd_alloc(frames: &mut FrameTable) -> Option<RootTables> {
 }
 
 /// Returns the leaf (PTE-level) table covering `va`, if it exists.
+#[inline]
 pub fn leaf_table(frames: &FrameTable, root: Pfn, va: u64) -> Option<Pfn> {
+    // The remembered table without a call: every user access asks.
+    if let Some(table) = frames.remembered_leaf(root, va) {
+        return Some(table);
+    }
     table_at(frames, root, va, 0)
 }
 

@@ -334,11 +334,13 @@ impl FrameTable {
     }
 
     /// The index of `va` in its PTE table.
+    #[inline]
     pub(crate) fn leaf_index(&self, va: u64) -> usize {
         ((va >> self.leaf_shift) & ((1 << self.leaf_bits) - 1)) as usize
     }
 
     /// The leaf table remembered for `va` in the address space of `root`.
+    #[inline]
     pub(crate) fn remembered_leaf(&self, root: Pfn, va: u64) -> Option<Pfn> {
         match self.leaf_hint.get() {
             Some((r, span, table)) if r == root && span == va >> (self.leaf_shift + self.leaf_bits) => Some(table),
@@ -720,6 +722,7 @@ impl FrameTable {
 
     /// Entry `i` of the page-table frame `pfn` (as [`FrameTable::table`] gives it, without
     /// making the slice: the MMU's read of one entry on every user access).
+    #[inline]
     pub fn entry(&self, pfn: Pfn, i: usize) -> u64 {
         let Some(c) = &self.chunks[chunk_index(pfn)] else { return 0 };
         match &c.data[slot_index(pfn)] {

@@ -22,7 +22,47 @@ pub fn access_ok(addr: u64, len: u64) -> bool {
 
 impl Kernel {
     /// Makes the page of `addr` accessible for `access`, faulting if needed; returns the frame.
+    #[inline]
     pub(crate) fn touch(&mut self, pid: Pid, addr: u64, access: Access) -> Result<Pfn, super::fault::FaultError> {
+        match self.touch_mapped(pid, addr, access) {
+            Some(pfn) => Ok(pfn),
+            None => self.touch_slow(pid, addr, access),
+        }
+    }
+
+    /// The TLB-hit path of [`Kernel::touch`], kept small enough to inline into every access:
+    /// a user address whose PTE already allows `access` (its accessed and dirty bits set
+    /// as the MMU sets them). `None` sends the access down the whole path, which decides
+    /// everything again.
+    #[inline(always)]
+    fn touch_mapped(&mut self, pid: Pid, addr: u64, access: Access) -> Option<Pfn> {
+        // Below TASK_SIZE an address is canonical and neither the kernel's nor vsyscall's.
+        if addr >= TASK_SIZE {
+            return None;
+        }
+        let id = self.tasks.get(&pid)?.mm?;
+        let pgd = self.mms.get(id)?.pgd;
+        let va = page_floor(addr);
+        let table = crate::pgtable::leaf_table(&self.m.frames, pgd, va)?;
+        let i = crate::pgtable::pte_index(&self.m.frames, va);
+        let pte = crate::pgtable::Pte(self.m.frames.entry(table, i));
+        if !Self::pte_allows(pte, access) {
+            return None;
+        }
+        let mut p = pte.with(PteFlags::ACCESSED);
+        if access == Access::Write {
+            p = p.with(PteFlags::DIRTY);
+        }
+        if p != pte {
+            self.m.frames.table_mut(table)[i] = p.0;
+        }
+        Some(pte.pfn())
+    }
+
+    /// [`Kernel::touch`] when [`Kernel::touch_mapped`] could not: the checks, the walk
+    /// and, when the entry does not allow the access, the fault.
+    #[inline(never)]
+    fn touch_slow(&mut self, pid: Pid, addr: u64, access: Access) -> Result<Pfn, super::fault::FaultError> {
         let id = self.mm_id(pid).map_err(|_| super::fault::FaultError::Segv(crate::SegvCode::MapErr))?;
         let va = page_floor(addr);
         if addr >= TASK_SIZE && !is_vsyscall(addr) && super::fault::canonical(addr) {

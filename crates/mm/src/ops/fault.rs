@@ -473,10 +473,6 @@ impl Kernel {
                 break;
             }
             let file = self.m.file(f.file);
-            if !file.page_cached(index) {
-                pva += PAGE_SIZE;
-                continue;
-            }
             // A large folio that lies wholly inside the VMA, one page table and the file is
             // mapped whole, even beyond the window; otherwise only its pages in the window.
             let (fstart, order) = match first_folio.take() {
@@ -506,12 +502,25 @@ impl Kernel {
             // than one a page.
             let idx_lo = vma.page_index(lo);
             let idx_hi = idx_lo + (hi.saturating_sub(lo) >> PAGE_SHIFT);
-            let file = self.m.file(f.file);
-            let in_cache = file.cache.frames_of(idx_lo, idx_hi);
+            // The common span: every page cached in one block (`index` among them), none
+            // marked for readahead.
+            let all_cached = if file.ra_marks.is_empty() { file.cache.all_in_one_block(idx_lo, idx_hi) } else { None };
+            if all_cached.is_none() && !file.page_cached(index) {
+                pva += PAGE_SIZE;
+                continue;
+            }
             // First the empty entries of the span and what goes in them (read with one look
             // at the table), then the frames' counts, then the entries (written in one go).
             to_map.clear();
             let entries = self.m.frames.table(table);
+            let first_entry = ((lo - table_base) >> PAGE_SHIFT) as usize;
+            let all_were_cached = all_cached.is_some();
+            let in_cache = file.cache.frames_of(idx_lo, if all_were_cached { idx_lo } else { idx_hi });
+            for (k, &pfn) in all_cached.unwrap_or_default().iter().enumerate() {
+                if entries[first_entry + k] == 0 {
+                    to_map.push((first_entry + k, idx_lo + k as u64, Some(pfn)));
+                }
+            }
             for (idx, cached) in (idx_lo..).zip(in_cache) {
                 let i = ((lo + ((idx - idx_lo) << PAGE_SHIFT) - table_base) >> PAGE_SHIFT) as usize;
                 // A page readahead marked is left for a real fault, which starts the next
@@ -531,7 +540,8 @@ impl Kernel {
             // the faulting page itself, if it is beyond, takes the fault's own path (with
             // reclaim and a retry) rather than this one returning half done.
             let mut short = false;
-            for n in 0..to_map.len() {
+            // (Every frame is known when the whole span was cached.)
+            for n in 0..if all_were_cached { 0 } else { to_map.len() } {
                 if to_map[n].2.is_none() {
                     match self.m.cache_page(f.file, to_map[n].1) {
                         Some(pfn) => to_map[n].2 = Some(pfn),
