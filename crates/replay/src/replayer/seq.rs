@@ -25,13 +25,8 @@ pub(super) struct SeqState {
 fn records(text: &str) -> Vec<(usize, usize, u64)> {
     let mut out: Vec<(usize, usize, u64)> = Vec::new();
     let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let header = line
-            .split(' ')
-            .next()
-            .and_then(|r| r.split_once('-'))
-            .and_then(|(a, b)| u64::from_str_radix(a, 16).ok().and(u64::from_str_radix(b, 16).ok()));
-        match (header, out.last_mut()) {
+    for line in text.as_bytes().split_inclusive(|&b| b == b'\n') {
+        match (header_end(line), out.last_mut()) {
             (Some(end), _) => out.push((at, at + line.len(), end)),
             (None, Some(last)) => last.1 = at + line.len(),
             (None, None) => {}
@@ -41,6 +36,22 @@ fn records(text: &str) -> Vec<(usize, usize, u64)> {
     out
 }
 
+/// The end address of a record's header line (`START-END ...`, both hexadecimal), if
+/// `line` is one. Read byte by byte: every read of a /proc text goes over all its lines.
+fn header_end(line: &[u8]) -> Option<u64> {
+    let range = &line[..memchr::memchr(b' ', line).unwrap_or(line.len())];
+    let dash = memchr::memchr(b'-', range)?;
+    let hex = |digits: &[u8]| {
+        let digits = digits.strip_prefix(b"+").unwrap_or(digits);
+        if digits.is_empty() {
+            return None;
+        }
+        digits.iter().try_fold(0u64, |n, &b| n.checked_mul(16)?.checked_add(u64::from(char::from(b).to_digit(16)?)))
+    };
+    hex(&range[..dash])?;
+    hex(&range[dash + 1..])
+}
+
 /// The state of a reader that has had the first `offset` bytes of `text`.
 fn state_at(text: &str, offset: u64) -> SeqState {
     let off = offset as usize;
@@ -48,7 +59,8 @@ fn state_at(text: &str, offset: u64) -> SeqState {
     if off == 0 {
         return st;
     }
-    if let Some(&(_, end, addr)) = records(text).iter().find(|r| r.1 >= off).or(records(text).last()) {
+    let recs = records(text);
+    if let Some(&(_, end, addr)) = recs.iter().find(|r| r.1 >= off).or(recs.last()) {
         st.shown_to = Some(addr);
         st.leftover = end.saturating_sub(off);
     }
@@ -159,6 +171,18 @@ mod tests {
         assert_eq!(offset_of(fewer, st), 5);
         assert_eq!(state_at(TEXT, 0), SeqState::default());
         assert_eq!(state_at(TEXT, 50), SeqState { read_pos: 50, shown_to: Some(0x4000), leftover: 0 });
+    }
+
+    #[test]
+    fn record_headers_are_ranges_of_two_hexadecimal_numbers() {
+        assert_eq!(header_end(b"7f00-7f10 r--p 0 00:00 0 x\n"), Some(0x7f10));
+        assert_eq!(header_end(b"+7f00-+7F10\n"), None);
+        assert_eq!(header_end(b"+7f00-+7F10 x"), Some(0x7f10));
+        for not in [&b"Rss: 4 kB\n"[..], b"-10 x", b"10- x", b"1x-20 y", b"", b"ffffffffffffffffff-1 x"] {
+            assert_eq!(header_end(not), None, "{:?}", String::from_utf8_lossy(not));
+        }
+        assert_eq!(header_end(b"10-20"), Some(0x20));
+        assert_eq!(records("a\n1-2 x\nRss: 1\n3-4 y\n"), vec![(2, 15, 2), (15, 21, 4)]);
     }
 
     #[test]
