@@ -179,6 +179,13 @@ impl Kernel {
     /// The process reads `buf.len()` bytes at `addr` into `buf` itself (user path), like
     /// [`Kernel::load`] but without allocating: the call an emulator makes for each load.
     pub fn load_into(&mut self, pid: Pid, addr: u64, buf: &mut [u8]) -> Result<(), Signal> {
+        // A load within one page, as a CPU's loads nearly always are: one touch, one read.
+        let off = (addr & (PAGE_SIZE - 1)) as usize;
+        if !buf.is_empty() && buf.len() <= PAGE_SIZE as usize - off {
+            let pfn = self.touch(pid, addr, Access::Read).map_err(|e| e.signal(addr))?;
+            self.m.frames.read(pfn, off, buf);
+            return Ok(());
+        }
         let mut done = 0;
         while done < buf.len() {
             let a = addr.wrapping_add(done as u64);

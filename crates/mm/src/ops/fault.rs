@@ -472,7 +472,7 @@ impl Kernel {
             if kind == FileKind::Regular && index >= size_pages {
                 break;
             }
-            let file = self.m.file(f.file);
+            let file = self.m.files[f.file.0 as usize].as_ref().expect("dangling file id");
             // A large folio that lies wholly inside the VMA, one page table and the file is
             // mapped whole, even beyond the window; otherwise only its pages in the window.
             let (fstart, order) = match first_folio.take() {
@@ -509,11 +509,31 @@ impl Kernel {
                 pva += PAGE_SIZE;
                 continue;
             }
+            let first_entry = ((lo - table_base) >> PAGE_SHIFT) as usize;
+            // The commonest span of all, a whole folio cached and not mapped yet: its frames
+            // are counted and entered straight from the page cache's block. (The file and
+            // the frames are two fields of the machine: borrowed apart.)
+            if let (Some(block), false) = (all_cached, locked) {
+                let frames = &mut self.m.frames;
+                let n = block.len();
+                if frames.table(table)[first_entry..first_entry + n].iter().all(|&e| e == 0) {
+                    frames.update_metas(block.iter().copied(), |meta| {
+                        meta.refcount += 1;
+                        meta.mapcount += 1;
+                    });
+                    let entries = &mut frames.table_mut(table)[first_entry..first_entry + n];
+                    for (e, &pfn) in entries.iter_mut().zip(block) {
+                        *e = Pte::new(pfn, pte_flags).0;
+                    }
+                    mapped += n as u64;
+                    pva = hi.max(pva + PAGE_SIZE);
+                    continue;
+                }
+            }
             // First the empty entries of the span and what goes in them (read with one look
             // at the table), then the frames' counts, then the entries (written in one go).
             to_map.clear();
             let entries = self.m.frames.table(table);
-            let first_entry = ((lo - table_base) >> PAGE_SHIFT) as usize;
             let all_were_cached = all_cached.is_some();
             let in_cache = file.cache.frames_of(idx_lo, if all_were_cached { idx_lo } else { idx_hi });
             for (k, &pfn) in all_cached.unwrap_or_default().iter().enumerate() {
