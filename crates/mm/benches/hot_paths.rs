@@ -87,30 +87,17 @@ fn anonymous_write_fault(b: divan::Bencher, pages: u64) {
 /// 64 KiB pieces (16-page folios): one fault a folio, fault-around mapping the rest.
 #[divan::bench(args = [64, 4096])]
 fn file_read_fault(b: divan::Bencher, pages: u64) {
-    b.counter(divan::counter::ItemsCount::new(pages as usize))
-        .with_inputs(|| {
-            let (mut k, p) = kernel();
-            let f = k.create_file("/tmp/bench", &[]);
-            let chunk = vec![7u8; 65536];
-            for off in (0..pages * 4096).step_by(chunk.len()) {
-                k.file_write(f, off, &chunk).unwrap();
-            }
-            let fd = k.open(p, "/tmp/bench", O_RDONLY).unwrap() as i64;
-            let a = k.mmap(p, 0, pages * 4096, PROT_READ, MAP_PRIVATE, fd, 0).unwrap();
-            (k, p, a)
-        })
-        .bench_local_values(|(mut k, p, a)| {
-            let mut byte = [0u8];
-            for i in 0..pages {
-                k.load_into(p, a + i * 4096, &mut byte).unwrap();
-            }
+    b.counter(divan::counter::ItemsCount::new(pages as usize)).with_inputs(|| file_mapped(pages)).bench_local_values(
+        |(mut k, p, a)| {
+            read_a_byte_a_page(&mut k, p, a, pages);
             k
-        });
+        },
+    );
 }
 
-/// A cached file written in 64 KiB pieces (16-page folios), mapped privately and read
-/// a byte a page so that every page is mapped: (kernel, pid, address).
-fn file_mapped_in(pages: u64) -> (Kernel, Pid, u64) {
+/// A cached file of `pages` pages written in 64 KiB pieces (16-page folios), mapped
+/// privately: (kernel, pid, address).
+fn file_mapped(pages: u64) -> (Kernel, Pid, u64) {
     let (mut k, p) = kernel();
     let f = k.create_file("/tmp/bench", &[]);
     let chunk = vec![7u8; 65536];
@@ -119,10 +106,21 @@ fn file_mapped_in(pages: u64) -> (Kernel, Pid, u64) {
     }
     let fd = k.open(p, "/tmp/bench", O_RDONLY).unwrap() as i64;
     let a = k.mmap(p, 0, pages * 4096, PROT_READ, MAP_PRIVATE, fd, 0).unwrap();
+    (k, p, a)
+}
+
+/// Reads one byte of each of the `pages` pages at `a`.
+fn read_a_byte_a_page(k: &mut Kernel, p: Pid, a: u64, pages: u64) {
     let mut byte = [0u8];
     for i in 0..pages {
         k.load_into(p, a + i * 4096, &mut byte).unwrap();
     }
+}
+
+/// [`file_mapped`], read a byte a page so that every page is mapped.
+fn file_mapped_in(pages: u64) -> (Kernel, Pid, u64) {
+    let (mut k, p, a) = file_mapped(pages);
+    read_a_byte_a_page(&mut k, p, a, pages);
     (k, p, a)
 }
 
@@ -131,13 +129,7 @@ fn file_mapped_in(pages: u64) -> (Kernel, Pid, u64) {
 #[divan::bench(args = [64, 4096])]
 fn load_mapped_byte(b: divan::Bencher, pages: u64) {
     let (mut k, p, a) = file_mapped_in(pages);
-    let mut byte = [0u8];
-    b.counter(divan::counter::ItemsCount::new(pages as usize)).bench_local(|| {
-        for i in 0..pages {
-            k.load_into(p, a + i * 4096, &mut byte).unwrap();
-        }
-        divan::black_box(byte)
-    });
+    b.counter(divan::counter::ItemsCount::new(pages as usize)).bench_local(|| read_a_byte_a_page(&mut k, p, a, pages));
 }
 
 /// munmap of a private file mapping whose every page is mapped, in 16-page folios: the
