@@ -287,9 +287,8 @@ pub struct Files {
     trace: Mutex<Option<Arc<Identities>>>,
     state: Mutex<State>,
     notes: Arc<Mutex<BTreeSet<String>>>,
-    /// This machine's directories resolved so far (no root): canonical name (empty for `/`)
-    /// by path as asked.
-    dirs: Mutex<HashMap<String, Arc<str>>>,
+    /// This machine's directories resolved so far (no root), by path as asked.
+    dirs: Mutex<HashMap<String, HostDir>>,
 }
 
 impl std::fmt::Debug for Files {
@@ -828,49 +827,90 @@ impl Opener for FilesOpener<'_> {
     }
 }
 
+/// Links followed at most while resolving one directory (the kernel's limit).
+const MAX_LINKS: u32 = 40;
+
+/// What [`Files::host_dir`] found of a directory of this machine.
+#[derive(Clone)]
+enum HostDir {
+    /// Its canonical name (empty for the root).
+    Found(Arc<str>),
+    /// It does not exist, or is not a directory.
+    Missing,
+    /// Its name takes a way the shortcut does not follow (`..` in a link, no right to look).
+    Other,
+}
+
 impl Files {
     /// [`host_canonical_stat`], with a shortcut for the commonest path, an absolute one with
-    /// nothing to resolve but symbolic links, outside the kernel-made directories. Such a
-    /// file is opened without following a link at its end: opened, it is no link, so its
-    /// canonical name is its directory's with its own name after, and the name read back
-    /// for one file of a directory gives the directory's for the next ones (a replay opens
-    /// many files in few directories), which are opened by that name and need no read back.
-    /// A link, or any other failure than absence, takes the long way.
+    /// nothing to resolve but symbolic links, outside the kernel-made directories: its
+    /// directory's canonical name is found once ([`Files::host_dir`]: a replay opens many
+    /// files in few directories), and the file is opened by that name and its own without
+    /// following a link at its end. Opened, it is no link, so that is its canonical name:
+    /// one open and one stat, where the long way also reads the name back from `/proc`. A
+    /// link at the end, or any other failure than absence, takes the long way.
     fn host_found(&self, path: &str) -> Option<HostFound> {
         use rustix::fs::{Mode, OFlags};
         let simple = crate::replayer::is_plain_absolute(path) && !KERNEL_MADE.iter().any(|d| path.starts_with(d));
         let Some(cut) = path.rfind('/').filter(|_| simple && path.len() > 1) else {
             return host_canonical_stat(path);
         };
-        let (dir, name) = (&path[..cut], &path[cut + 1..]);
-        let known = lock(&self.dirs).get(dir).cloned();
-        let full = known.as_ref().map(|d| format!("{d}/{name}"));
+        let full = match self.host_dir(&path[..cut], 0) {
+            HostDir::Found(dir) => format!("{dir}/{}", &path[cut + 1..]),
+            HostDir::Missing => return None,
+            HostDir::Other => return host_canonical_stat(path),
+        };
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let file = match rustix::fs::open(full.as_deref().unwrap_or(path), flags, Mode::empty()) {
+        let file = match rustix::fs::open(full.as_str(), flags, Mode::empty()) {
             Ok(fd) => std::fs::File::from(fd),
             Err(e) if e == rustix::io::Errno::NOENT || e == rustix::io::Errno::NOTDIR => return None,
             Err(_) => return host_canonical_stat(path),
         };
-        let full = match full {
-            Some(f) => f,
-            None => {
-                use std::os::fd::AsRawFd;
-                let read_back = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok();
-                let Some(n) = read_back.as_ref().and_then(|n| n.to_str()).filter(|n| {
-                    n.starts_with('/')
-                        && !n.ends_with(" (deleted)")
-                        && n.ends_with(name)
-                        && n[..n.len() - name.len()].ends_with('/')
-                }) else {
-                    return host_canonical_stat(path);
-                };
-                lock(&self.dirs).insert(dir.to_string(), n[..n.len() - name.len() - 1].into());
-                n.to_string()
-            }
-        };
         let meta = file.metadata().ok();
         let regular = meta.as_ref().is_some_and(|m| m.is_file());
         Some(HostFound { name: full, meta, readable: regular.then_some(file) })
+    }
+
+    /// The directory `dir` of this machine (absolute and plain; empty for the root), resolved
+    /// as `realpath` resolves it, a component at a time, each directory once per [`Files`]:
+    /// a new directory in a known one costs one `lstat` (and a `readlink` if it is a link),
+    /// not a walk of the whole path.
+    fn host_dir(&self, dir: &str, links: u32) -> HostDir {
+        if dir.is_empty() {
+            return HostDir::Found("".into());
+        }
+        if let Some(d) = lock(&self.dirs).get(dir) {
+            return d.clone();
+        }
+        let cut = dir.rfind('/').unwrap_or(0);
+        let parent = match self.host_dir(&dir[..cut], links) {
+            HostDir::Found(p) => p,
+            other => return other,
+        };
+        let here = format!("{parent}/{}", &dir[cut + 1..]);
+        let found = match std::fs::symlink_metadata(&here) {
+            Ok(m) if m.is_dir() => HostDir::Found(here.into()),
+            Ok(m) if m.is_symlink() && links < MAX_LINKS => match std::fs::read_link(&here) {
+                Ok(target) => match target.to_str() {
+                    Some(t) if t.starts_with('/') && crate::replayer::is_plain_absolute(t) => {
+                        self.host_dir(t.strip_suffix('/').unwrap_or(t), links + 1)
+                    }
+                    Some(t) if !t.starts_with('/') && crate::replayer::is_plain_absolute(&format!("/{t}")) => {
+                        self.host_dir(&format!("{parent}/{t}"), links + 1)
+                    }
+                    _ => HostDir::Other,
+                },
+                Err(_) => HostDir::Other,
+            },
+            Ok(m) if m.is_symlink() => HostDir::Other,
+            Ok(_) => HostDir::Missing,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => HostDir::Missing,
+            Err(_) => HostDir::Other,
+        };
+        if !matches!(found, HostDir::Other) {
+            lock(&self.dirs).insert(dir.to_string(), found.clone());
+        }
+        found
     }
 }
 
@@ -1004,6 +1044,13 @@ mod tests {
         std::os::unix::fs::symlink(d.join("usr/lib/libx.so.1"), d.join("usr/lib/libx.so")).unwrap();
         std::os::unix::fs::symlink("nowhere", d.join("dangling")).unwrap();
         std::os::unix::fs::symlink("loop", d.join("loop")).unwrap();
+        // Directories reached through links: absolute, chained, with `..`, looping, dangling.
+        std::os::unix::fs::symlink(d.join("usr"), d.join("abs")).unwrap();
+        std::os::unix::fs::symlink("lib", d.join("usr/chain")).unwrap();
+        std::os::unix::fs::symlink("../usr/lib", d.join("usr/up")).unwrap();
+        std::os::unix::fs::symlink("dirloop", d.join("dirloop")).unwrap();
+        std::fs::create_dir_all(d.join("usr/lib/sub")).unwrap();
+        std::fs::write(d.join("usr/lib/sub/f"), b"f").unwrap();
         let at = |p: &str| format!("{}/{p}", d.display());
         let mut paths: Vec<String> =
             ["lib/libx.so", "lib/../lib/./libx.so.1", "lib/", "usr/lib/libx.so.1/", "dangling", "loop"]
@@ -1017,6 +1064,10 @@ mod tests {
         paths.push(at("lib/dangling"));
         paths.push(at("usr"));
         paths.push(at("usr/lib/libx.so"));
+        for p in ["abs/lib/libx.so.1", "abs/chain/sub/f", "usr/up/sub/f", "usr/up/libx.so", "dirloop/x", "dangling/x"] {
+            paths.push(at(p));
+        }
+        paths.push(at("abs/lib/sub/missing"));
         paths.push("/usr".into());
         paths.push("/etc/passwd".into());
         // Asked twice of one set of files: the second time, the directories are known.
