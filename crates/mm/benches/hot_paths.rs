@@ -1,6 +1,6 @@
 //! Benchmarks of the model's hot paths (`cargo bench -p mm`): page-table walk, VMA lookup,
-//! free-gap search, the anonymous fault, the file read fault (fault-around), a load from a
-//! mapped page, the munmap of a file mapping in large folios, the COW copy,
+//! free-gap search, the anonymous fault, the file read fault (fault-around), a load from and
+//! a store to a mapped page, the munmap of a file mapping in large folios, the COW copy,
 //! fork's copy of the page tables, fork plus exit, swap-out, and mmap/munmap among many
 //! VMAs (alone, and with a random lookup as in a `vma-1m` round), a fresh model made and
 //! dropped (what every replay starts with), and maps text rendered. They use the public API
@@ -130,6 +130,22 @@ fn file_mapped_in(pages: u64) -> (Kernel, Pid, u64) {
 fn load_mapped_byte(b: divan::Bencher, pages: u64) {
     let (mut k, p, a) = file_mapped_in(pages);
     b.counter(divan::counter::ItemsCount::new(pages as usize)).bench_local(|| read_a_byte_a_page(&mut k, p, a, pages));
+}
+
+/// A one-byte store to an anonymous page already written (no fault): the walk, the dirty
+/// bit, the write; the call an emulator makes for each of its stores.
+#[divan::bench(args = [64, 4096])]
+fn store_mapped_byte(b: divan::Bencher, pages: u64) {
+    let (mut k, p) = kernel();
+    let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
+    for i in 0..pages {
+        k.store(p, a + i * 4096, &[1]).unwrap();
+    }
+    b.counter(divan::counter::ItemsCount::new(pages as usize)).bench_local(|| {
+        for i in 0..pages {
+            k.store(p, a + i * 4096, &[2]).unwrap();
+        }
+    });
 }
 
 /// munmap of a private file mapping whose every page is mapped, in 16-page folios: the

@@ -204,6 +204,13 @@ impl Kernel {
         data: &[u8],
         access: Access,
     ) -> Result<(), (super::fault::FaultError, u64, usize)> {
+        // A store within one page, as a CPU's stores nearly always are: one touch, one write.
+        let off = (addr & (PAGE_SIZE - 1)) as usize;
+        if !data.is_empty() && data.len() <= PAGE_SIZE as usize - off {
+            let pfn = self.touch(pid, addr, access).map_err(|e| (e, addr, 0))?;
+            self.m.frames.write(pfn, off, data);
+            return Ok(());
+        }
         let mut done = 0usize;
         while done < data.len() {
             let a = addr.wrapping_add(done as u64);
