@@ -461,10 +461,8 @@ impl Kernel {
         let table = table.ok_or(FaultError::Oom)?;
         let pte_flags = self.pte_flags_for(vma, writable_now, false);
         let locked = vma.flags.contains(VmFlags::LOCKED);
-        // Sized for the window: one allocation a fault (a folio mapped whole past the
-        // window grows it).
-        // The machine's buffer, kept from one fault to the next (one allocation a fault
-        // otherwise), given back below.
+        // The entries to fill, in the machine's buffer: kept from one fault to the next (one
+        // allocation a fault otherwise), given back below.
         let mut to_map = std::mem::take(&mut self.m.fault_around_slots);
         let mut pva = win_lo;
         while pva < win_hi {
