@@ -109,6 +109,21 @@ fn file_mapped(pages: u64) -> (Kernel, Pid, u64) {
     (k, p, a)
 }
 
+/// Anonymous read-write memory of `pages` pages mapped in `p`, each page written (a byte of
+/// 1): its address.
+fn anon_written(k: &mut Kernel, p: Pid, pages: u64) -> u64 {
+    let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
+    write_a_byte_a_page(k, p, a, pages, 1);
+    a
+}
+
+/// Writes `byte` at the start of each of the `pages` pages at `a`.
+fn write_a_byte_a_page(k: &mut Kernel, p: Pid, a: u64, pages: u64, byte: u8) {
+    for i in 0..pages {
+        k.store(p, a + i * 4096, &[byte]).unwrap();
+    }
+}
+
 /// Reads one byte of each of the `pages` pages at `a`.
 fn read_a_byte_a_page(k: &mut Kernel, p: Pid, a: u64, pages: u64) {
     let mut byte = [0u8];
@@ -137,14 +152,9 @@ fn load_mapped_byte(b: divan::Bencher, pages: u64) {
 #[divan::bench(args = [64, 4096])]
 fn store_mapped_byte(b: divan::Bencher, pages: u64) {
     let (mut k, p) = kernel();
-    let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
-    for i in 0..pages {
-        k.store(p, a + i * 4096, &[1]).unwrap();
-    }
+    let a = anon_written(&mut k, p, pages);
     b.counter(divan::counter::ItemsCount::new(pages as usize)).bench_local(|| {
-        for i in 0..pages {
-            k.store(p, a + i * 4096, &[2]).unwrap();
-        }
+        write_a_byte_a_page(&mut k, p, a, pages, 2);
     });
 }
 
@@ -170,10 +180,7 @@ fn swap_out(b: divan::Bencher, pages: u64) {
             let spec =
                 mm::swap::SwapSpec { path: "/swap".into(), size: (pages + 1) * 4096, priority: None, partition: false };
             k.swapon(&spec).unwrap();
-            let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
-            for i in 0..pages {
-                k.store(p, a + i * 4096, &[1]).unwrap();
-            }
+            let a = anon_written(&mut k, p, pages);
             (k, p, a)
         })
         .bench_local_values(|(mut k, p, a)| {
@@ -205,10 +212,7 @@ fn fork_page_tables(b: divan::Bencher, pages: u64) {
     b.counter(divan::counter::ItemsCount::new(pages as usize))
         .with_inputs(|| {
             let (mut k, p) = kernel();
-            let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
-            for i in 0..pages {
-                k.store(p, a + i * 4096, &[1]).unwrap();
-            }
+            anon_written(&mut k, p, pages);
             (k, p)
         })
         .bench_local_values(|(mut k, p)| {
@@ -222,10 +226,7 @@ fn fork_page_tables(b: divan::Bencher, pages: u64) {
 #[divan::bench(args = [4096, 65536])]
 fn fork_exit_populated(b: divan::Bencher, pages: u64) {
     let (mut k, p) = kernel();
-    let a = k.mmap(p, 0, pages * 4096, RW, ANON, -1, 0).unwrap();
-    for i in 0..pages {
-        k.store(p, a + i * 4096, &[1]).unwrap();
-    }
+    anon_written(&mut k, p, pages);
     b.counter(divan::counter::ItemsCount::new(pages as usize)).bench_local(|| {
         let c = k.fork(p).unwrap();
         k.exit(c, 0).unwrap();
