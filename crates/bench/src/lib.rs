@@ -395,10 +395,11 @@ pub fn run_model(w: Workload, s: &Scale) -> ModelRun {
             let fd = k.open(p, "/tmp/bench", O_RDONLY).expect("open") as i64;
             // Several passes, each through a new mapping, as the host side does: one pass
             // takes a few milliseconds, short enough for one hiccup of the machine to show.
-            // Every pass is timed, the first too, on both sides: each side's first pass is
-            // slower (the host's ~200 ns a page against ~96 for the next ones on the
-            // development machine, the first mapping of the cached pages; the model's 46-49
-            // against 27-35, the growth of its heap), and a fresh process pays both.
+            // Every pass is timed, the first too, on both sides: each side's first mapping of
+            // the cached pages is the slower (the host's ~200 ns a page against ~96 for the
+            // next ones on the development machine; the model's 45-49 against 27-38, with
+            // the same instructions, and as slow for a second file after the first one's
+            // passes), and a fresh process pays both.
             for _ in 0..s.fault_file_passes {
                 let a = k
                     .dispatch(p, &Call::Mmap { addr: 0, len, prot: PROT_READ, flags: MAP_PRIVATE, fd, off: 0 })
