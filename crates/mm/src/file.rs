@@ -277,8 +277,8 @@ impl File {
 
     /// The folio holding page `index`: its first page index and order.
     pub fn folio_of(&self, index: u64) -> (u64, u8) {
-        // The common answers first: no large folio at all, or one that starts at `index`
-        // (a fault-around window starts at a folio's first page): a lookup, not a range.
+        // The common answers first: no large folio at all, or the one found last, or the
+        // one after it; a search of the map otherwise.
         if self.folios.is_empty() {
             return (index, 0);
         }
@@ -314,11 +314,6 @@ impl File {
     pub fn remove_folio(&mut self, first: u64) {
         self.folio_hint.set(None);
         self.folios.remove(&first);
-    }
-
-    /// The large folios: first page index and order.
-    pub fn large_folios(&self) -> &BTreeMap<u64, u8> {
-        &self.folios
     }
 
     /// Records the folios a buffered write of `[pos, pos + len)` creates for pages not yet

@@ -75,7 +75,12 @@ pub fn parse_maps_line(line: &str) -> Option<MapsLine> {
 /// A hexadecimal number as `u64::from_str_radix(s, 16)` reads it (a `+` may lead), without
 /// its per-digit dispatch.
 fn hex(s: &str) -> Option<u64> {
-    let digits = s.strip_prefix('+').unwrap_or(s).as_bytes();
+    hex_bytes(s.as_bytes())
+}
+
+/// [`hex`] of bytes (a part of a text cut at ASCII bytes).
+pub fn hex_bytes(s: &[u8]) -> Option<u64> {
+    let digits = s.strip_prefix(b"+").unwrap_or(s);
     if digits.is_empty() {
         return None;
     }

@@ -708,15 +708,18 @@ impl FrameTable {
     /// PDPT uses the first four).
     pub fn table(&self, pfn: Pfn) -> &[u64] {
         static EMPTY: [u64; 1024] = [0; 1024];
-        let empty = &EMPTY[..self.geometry.table_entries()];
-        match &self.chunks[chunk_index(pfn)] {
-            Some(c) => match &c.data[slot_index(pfn)] {
-                Some(FrameData::Table(t)) => &t[..],
-                Some(FrameData::WideTable(t)) => &t[..],
-                Some(FrameData::SharedTable(t)) => &t[..],
-                _ => empty,
-            },
-            None => empty,
+        self.entries_of(pfn).unwrap_or(&EMPTY[..self.geometry.table_entries()])
+    }
+
+    /// The entries the page-table frame `pfn` holds, if it holds any (none yet reads as
+    /// all empty).
+    #[inline]
+    fn entries_of(&self, pfn: Pfn) -> Option<&[u64]> {
+        match self.chunks[chunk_index(pfn)].as_ref()?.data[slot_index(pfn)].as_ref()? {
+            FrameData::Table(t) => Some(&t[..]),
+            FrameData::WideTable(t) => Some(&t[..]),
+            FrameData::SharedTable(t) => Some(&t[..]),
+            _ => None,
         }
     }
 
@@ -724,13 +727,7 @@ impl FrameTable {
     /// making the slice: the MMU's read of one entry on every user access).
     #[inline]
     pub fn entry(&self, pfn: Pfn, i: usize) -> u64 {
-        let Some(c) = &self.chunks[chunk_index(pfn)] else { return 0 };
-        match &c.data[slot_index(pfn)] {
-            Some(FrameData::Table(t)) => t.get(i).copied().unwrap_or(0),
-            Some(FrameData::WideTable(t)) => t.get(i).copied().unwrap_or(0),
-            Some(FrameData::SharedTable(t)) => t.get(i).copied().unwrap_or(0),
-            _ => 0,
-        }
+        self.entries_of(pfn).and_then(|t| t.get(i)).copied().unwrap_or(0)
     }
 
     /// The entries of a page-table frame, for writing.

@@ -59,8 +59,8 @@ impl Kernel {
         Some(pte.pfn())
     }
 
-    /// [`Kernel::touch`] when [`Kernel::touch_mapped`] could not: the checks, the walk
-    /// and, when the entry does not allow the access, the fault.
+    /// [`Kernel::touch`] when [`Kernel::touch_mapped`] could not: the checks, then the
+    /// fault.
     #[inline(never)]
     fn touch_slow(&mut self, pid: Pid, addr: u64, access: Access) -> Result<Pfn, super::fault::FaultError> {
         let id = self.mm_id(pid).map_err(|_| super::fault::FaultError::Segv(crate::SegvCode::MapErr))?;
@@ -74,25 +74,8 @@ impl Kernel {
             self.m.log(pid, addr, access == Access::Write, EventKind::SegvMaperr);
             return Err(super::fault::FaultError::Segv(crate::SegvCode::MapErr));
         }
-        // The MMU's walk: one lookup of the leaf table, and the accessed/dirty bits set in
-        // place when the access needs no fault.
-        let pgd = self.mms[id].pgd;
-        let leaf =
-            if super::fault::canonical(addr) { crate::pgtable::leaf_table(&self.m.frames, pgd, va) } else { None };
-        if let Some(table) = leaf {
-            let i = crate::pgtable::pte_index(&self.m.frames, va);
-            let pte = crate::pgtable::Pte(self.m.frames.entry(table, i));
-            if Self::pte_allows(pte, access) {
-                let mut p = pte.with(PteFlags::ACCESSED);
-                if access == Access::Write {
-                    p = p.with(PteFlags::DIRTY);
-                }
-                if p != pte {
-                    self.m.frames.table_mut(table)[i] = p.0;
-                }
-                return Ok(pte.pfn());
-            }
-        }
+        // The MMU's walk without a fault was touch_mapped's, for every address that can get
+        // this far (below TASK_SIZE, or not canonical and so never mapped).
         // The access is retried after the fault, as the CPU retries the instruction; reclaim
         // on the way out of the fault (memory.high) may have taken the page again.
         for _ in 0..=Self::MAX_FAULT_RETRIES {

@@ -553,7 +553,6 @@ mod tests {
         assert!(is_plain_absolute("/usr/lib/x86_64-linux-gnu/libc.so.6"));
         assert!(!is_plain_absolute("/usr//lib"));
     }
-    use super::join;
 
     #[test]
     fn paths_join_lexically() {

@@ -41,15 +41,8 @@ fn records(text: &str) -> Vec<(usize, usize, u64)> {
 fn header_end(line: &[u8]) -> Option<u64> {
     let range = &line[..memchr::memchr(b' ', line).unwrap_or(line.len())];
     let dash = memchr::memchr(b'-', range)?;
-    let hex = |digits: &[u8]| {
-        let digits = digits.strip_prefix(b"+").unwrap_or(digits);
-        if digits.is_empty() {
-            return None;
-        }
-        digits.iter().try_fold(0u64, |n, &b| n.checked_mul(16)?.checked_add(u64::from(char::from(b).to_digit(16)?)))
-    };
-    hex(&range[..dash])?;
-    hex(&range[dash + 1..])
+    procfs::parse::hex_bytes(&range[..dash])?;
+    procfs::parse::hex_bytes(&range[dash + 1..])
 }
 
 /// The state of a reader that has had the first `offset` bytes of `text`.
