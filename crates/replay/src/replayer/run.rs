@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::parsed::ParsedLog;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// Where the events of one run over the log come from.
 enum RunInput<'a, R> {
@@ -101,8 +102,9 @@ where
 }
 
 /// Replays a log held in memory as [`replay_with`] does, collecting the file identities
-/// itself ([`Identities::collect`]): the first run parses the text in a thread of its own,
-/// started before the identities are collected so that the two overlap, and replays the
+/// itself ([`Identities::collect`]): the first run parses the text in a thread of its own
+/// (its first events here: see [`ParserThread::start`]), started before the identities are
+/// collected so that the two overlap, and replays the
 /// events as they come, handing each batch back to that thread to be freed there; a second
 /// run, if any, parses the text again, keeping the events for the runs after it.
 pub fn replay_text(
@@ -300,8 +302,11 @@ fn prefetch_all(files: Option<&Files>, paths: &mut Vec<String>) {
 /// told.
 const BATCH: usize = 256;
 
-/// Events of the first batch: few, so that the replay starts as soon as it can.
+/// Events parsed before the parser thread starts (see [`ParserThread::start`]).
 const FIRST_BATCH: usize = 16;
+
+/// Events the parser sends at once, before its batch is full, to a replay waiting for them.
+const HUNGRY_BATCH: usize = 16;
 
 /// Replays one event (or reports a line that did not parse); returns whether the replay
 /// stops there.
@@ -330,8 +335,8 @@ fn in_memory_parser(text: bytes::Bytes) -> Parser<std::io::Empty> {
 /// Replays the events of the parser `parse` makes, run in a thread of its own. With `keep`, returns the
 /// events when the run went over all of them (a run that stopped early leaves the rest
 /// unparsed); without, hands each batch back to the parser thread.
-fn stream<P: Iterator<Item = Result<Event, ParseError>>>(
-    parse: impl FnOnce() -> P + Send + 'static,
+fn stream<P: Iterator<Item = Result<Event, ParseError>> + Send + 'static>(
+    parse: impl FnOnce() -> P,
     keep: bool,
     files: std::sync::Arc<Files>,
     r: &mut Replayer,
@@ -343,7 +348,12 @@ fn stream<P: Iterator<Item = Result<Event, ParseError>>>(
 
 /// A parser at work in a thread of its own, handing its events over in batches.
 pub(super) struct ParserThread {
+    /// The first events, parsed before the thread started.
+    first: Vec<Result<Event, ParseError>>,
     batches: mpsc::Receiver<Vec<Result<Event, ParseError>>>,
+    /// Set by the replay when it has run out of events and waits for the next batch: the
+    /// parser then sends what it has at once rather than when its batch is full.
+    hungry: std::sync::Arc<AtomicBool>,
     /// Batches the replay is done with, for the parser to fill again.
     back: mpsc::Sender<Vec<Result<Event, ParseError>>>,
     thread: std::thread::JoinHandle<bool>,
@@ -354,11 +364,28 @@ impl ParserThread {
     /// the replay (memory stays small when the events are not kept); otherwise it parses
     /// the whole log as fast as it can, however far ahead. With `files`, the thread also
     /// opens ahead the files the log shows opened ([`Files::prefetch`]).
-    fn start<P: Iterator<Item = Result<Event, ParseError>>>(
-        parse: impl FnOnce() -> P + Send + 'static,
+    ///
+    /// The first few events are parsed here, before the thread starts, so that the replay
+    /// can begin at once: a new thread runs some time after its spawn (~90 us on the
+    /// development machine, a 2-core VM) and parses its first lines slowly, its caches and
+    /// heap cold; the replay of a 120-line `cat` log spent ~40% of its time waiting for them.
+    fn start<P: Iterator<Item = Result<Event, ParseError>> + Send + 'static>(
+        parse: impl FnOnce() -> P,
         bounded: bool,
         files: Option<std::sync::Arc<Files>>,
     ) -> ParserThread {
+        let mut parser = parse();
+        let mut first = Vec::with_capacity(FIRST_BATCH);
+        let mut first_paths = Vec::new();
+        for mut item in parser.by_ref().take(FIRST_BATCH) {
+            if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
+                crate::compat::normalize(c);
+                if files.is_some() {
+                    first_paths.extend(prefetched_path(c).map(str::to_string));
+                }
+            }
+            first.push(item);
+        }
         // Batches go to the replayer and (unless kept) come back to the parser thread,
         // which drops their events there: freeing memory in the thread that allocated it is
         // the cheap case, and the replayer thread, the slower of the two, is spared the
@@ -366,40 +393,37 @@ impl ParserThread {
         // replayer reads them.
         let (tx, rx) = if bounded { Batches::bounded() } else { Batches::unbounded() };
         let (back_tx, back_rx) = mpsc::channel::<Vec<Result<Event, ParseError>>>();
+        let hungry = std::sync::Arc::new(AtomicBool::new(false));
+        let waiting = hungry.clone();
         let thread = std::thread::spawn(move || {
-            let mut batch = Vec::with_capacity(FIRST_BATCH);
-            // The first batch is small and goes at once, the replay waiting for it; the
-            // files it opens are opened ahead just after, while the replay starts (the
-            // program's execve comes first, and takes a while): a small log is all first
-            // batch, and its opens were the replay's own to do.
-            let mut sent_one = false;
-            let mut first_paths = Vec::new();
-            for mut item in parse() {
+            // The first events' files first: the replay is about to open them (the
+            // program's execve comes first, and takes a while).
+            prefetch_all(files.as_deref(), &mut first_paths);
+            let mut batch = Vec::with_capacity(BATCH);
+            let send = |batch: &mut Vec<_>| {
+                let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                next.clear();
+                tx.send(std::mem::replace(batch, next))
+            };
+            for mut item in parser {
                 if let Ok(Event { kind: trace::EventKind::Syscall(c), .. }) = &mut item {
                     crate::compat::normalize(c);
-                    if let Some(files) = files.as_deref() {
-                        match prefetched_path(c) {
-                            Some(path) if sent_one => files.prefetch(path),
-                            Some(path) => first_paths.push(path.to_string()),
-                            None => {}
+                    if let Some((files, path)) = files.as_deref().zip(prefetched_path(c)) {
+                        // Opening ahead takes a few system calls: a replay that waits
+                        // gets the events before this one first.
+                        if !batch.is_empty() && waiting.swap(false, Relaxed) && !send(&mut batch) {
+                            return false;
                         }
+                        files.prefetch(path);
                     }
                 }
                 batch.push(item);
-                if batch.len() == if sent_one { BATCH } else { FIRST_BATCH } {
-                    let mut next = back_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                    next.clear();
-                    if !tx.send(std::mem::replace(&mut batch, next)) {
-                        return false;
-                    }
-                    if !sent_one {
-                        sent_one = true;
-                        prefetch_all(files.as_deref(), &mut first_paths);
-                    }
+                let hungry = || batch.len() >= HUNGRY_BATCH && waiting.load(Relaxed) && waiting.swap(false, Relaxed);
+                if (batch.len() == BATCH || hungry()) && !send(&mut batch) {
+                    return false;
                 }
             }
             let sent = tx.send(batch);
-            prefetch_all(files.as_deref(), &mut first_paths);
             // The batches the replay is done with come back until it ends (the events of
             // the rest of a log it stopped early in are freed here too): free them here.
             drop(tx);
@@ -408,7 +432,7 @@ impl ParserThread {
             }
             sent
         });
-        ParserThread { batches: rx, back: back_tx, thread }
+        ParserThread { first, batches: rx, hungry, back: back_tx, thread }
     }
 
     /// Replays the events as they come (see [`stream`]).
@@ -419,9 +443,18 @@ impl ParserThread {
         progress: &mut impl FnMut(u64),
         observer: &mut dyn Observer,
     ) -> Option<KeptLog> {
-        let ParserThread { batches, back, thread } = self;
+        let ParserThread { first, batches, hungry, back, thread } = self;
         let mut kept = Vec::new();
-        for batch in batches.iter() {
+        let next = || match batches.try_recv() {
+            Ok(batch) => Some(batch),
+            Err(mpsc::TryRecvError::Disconnected) => None,
+            Err(mpsc::TryRecvError::Empty) => {
+                hungry.store(true, Relaxed);
+                batches.recv().ok()
+            }
+        };
+        let mut first = Some(first);
+        while let Some(batch) = first.take().or_else(next) {
             if step_batch(r, &batch, observer) {
                 // The parser thread ends at its next send.
                 return None;
