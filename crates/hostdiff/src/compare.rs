@@ -172,7 +172,7 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
         let op = &script.steps[i].op;
         let ok = match (h, m) {
             (Outcome::Text(a), Outcome::Text(b)) => match op {
-                crate::host::Op::CgroupRead { file, .. } => cgroup_texts_agree(file, a, b),
+                crate::host::Op::CgroupRead { file, .. } => cgroup_texts_agree(file, a, b, online_cpus()),
                 crate::host::Op::ProcRead { file } if file == "oom_score" => oom_scores_agree(a, b),
                 _ => norm(op, a) == norm(op, b),
             },
@@ -223,3 +223,9 @@ pub fn oom_scores_agree(host: &str, model: &str) -> bool {
 }
 
 pub use procfs::cgroup::{texts_agree as cgroup_texts_agree, USAGE_TOLERANCE as CGROUP_USAGE_TOLERANCE};
+
+/// How many CPUs this machine has online, where its host children ran (each may keep a
+/// charge batch of a memory cgroup: [`procfs::cgroup::usage_tolerance`]).
+pub fn online_cpus() -> Option<u32> {
+    std::fs::read_to_string("/sys/devices/system/cpu/online").ok().and_then(|t| procfs::cgroup::cpu_list_count(&t))
+}

@@ -314,14 +314,48 @@ pub fn follows_residency(file: &str) -> bool {
     )
 }
 
-/// How far a memory cgroup's usage may differ between the host and the model: the host
-/// keeps up to a charge batch (64 pages) per CPU charged ahead of use (memcg's stock), and
-/// also charges kernel objects (the task, its kernel stack, VMAs, slab), which the model
-/// does not. Two CPUs' batches (the machines the tests record on have two) and 32 pages of
-/// kernel objects: a task that ran on both CPUs showed 130 pages more than the model (two
-/// batches and two pages) where 128 were allowed. A trace from a machine with more CPUs
-/// can show more; its CPU count is not learned (a trace seldom shows it).
-pub const USAGE_TOLERANCE: u64 = (2 * 64 + 32) << 12;
+/// The bytes a CPU keeps charged to a memory cgroup ahead of use (memcg's per-CPU stock of
+/// a charge batch, 64 pages): a group's usage counter includes the stock of every CPU its
+/// tasks charged from, which the model does not keep.
+pub const CHARGE_BATCH_BYTES: u64 = 64 << 12;
+
+/// The bytes of kernel objects Linux charges to a group of the tests' programs and the model
+/// does not (the task, its kernel stack, VMAs, slab): 32 pages.
+pub const KERNEL_OBJECTS_BYTES: u64 = 32 << 12;
+
+/// How far a memory cgroup's usage may differ between the host and the model when its
+/// tasks could run on `cpus` CPUs: a charge batch a CPU, and the kernel objects. (A task
+/// of the tests that ran on both CPUs of a 2-CPU machine showed 130 pages more than the
+/// model: two batches and two pages.)
+pub fn usage_tolerance(cpus: u32) -> u64 {
+    u64::from(cpus.max(1)) * CHARGE_BATCH_BYTES + KERNEL_OBJECTS_BYTES
+}
+
+/// [`usage_tolerance`] of two CPUs, what the machines the tests record on have: the margin
+/// of a count per-CPU stocks do not change (the pages of `memory.stat`) and of a limit
+/// write near the usage.
+pub const USAGE_TOLERANCE: u64 = 2 * CHARGE_BATCH_BYTES + KERNEL_OBJECTS_BYTES;
+
+/// The number of CPUs a kernel CPU list names (`0-3,8,10-11`: 7), as
+/// `/sys/devices/system/cpu/online` shows them; `None` if `text` is not one.
+pub fn cpu_list_count(text: &str) -> Option<u32> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut n = 0u32;
+    for part in text.split(',') {
+        let (lo, hi) = match part.split_once('-') {
+            Some((lo, hi)) => (lo.parse::<u32>().ok()?, hi.parse::<u32>().ok()?),
+            None => {
+                let one = part.parse::<u32>().ok()?;
+                (one, one)
+            }
+        };
+        n = n.checked_add(hi.checked_sub(lo)?.checked_add(1)?)?;
+    }
+    Some(n)
+}
 
 /// Whether a real kernel's text (`host`) and the model's of the memory cgroup file `file`
 /// agree as far as Linux determines it (docs/check.md):
@@ -330,13 +364,16 @@ pub const USAGE_TOLERANCE: u64 = (2 * 64 + 32) << 12;
 ///   the OOM counts and settings exactly, the `low`/`high`/`max`/`fail` counts not at all
 ///   (Linux counts per charge batch, the model per charging fault);
 /// - usage (`memory.current`, `memory.peak`, `memory.usage_in_bytes`, ...): within
-///   [`USAGE_TOLERANCE`]; `memory.stat`: its page counts of anonymous, file and shmem
-///   memory (v1: rss, cache, shmem, mapped_file, swap) within it, the rest not at all; v1
+///   [`usage_tolerance`] of `cpus`, the CPUs the group's tasks could run on; with `cpus`
+///   unknown (`None`), the host's may exceed the model's by any amount, and fall short of
+///   it by [`USAGE_TOLERANCE`] at most;
+/// - `memory.stat`: its page counts of anonymous, file and shmem
+///   memory (v1: rss, cache, shmem, mapped_file, swap) within [`USAGE_TOLERANCE`], the rest not at all; v1
 ///   `memory.numa_stat`: every count within it (the host child's own code, which the model
 ///   does not run, breaks COW on a few pages of its stack and data once in a group);
 /// - `cgroup.procs`, `tasks`: the number of processes (the pids are each side's own);
 /// - `memory.failcnt`, `memory.memsw.failcnt`: not at all (per charge batch on Linux).
-pub fn texts_agree(file: &str, host: &str, model: &str) -> bool {
+pub fn texts_agree(file: &str, host: &str, model: &str, cpus: Option<u32>) -> bool {
     let number = |t: &str| t.trim().parse::<u64>().ok();
     let keyed = |t: &str| -> Vec<(String, u64)> {
         t.lines()
@@ -389,10 +426,51 @@ pub fn texts_agree(file: &str, host: &str, model: &str) -> bool {
             let (h, m) = (pages(host), pages(model));
             h.len() == m.len() && h.iter().zip(&m).all(|((hk, hv), (mk, mv))| hk == mk && near(*hv, *mv))
         }
-        // The usage and peak counters, one number each.
-        f if follows_residency(f) => near(number(host), number(model)),
+        // The usage and peak counters, one number each: they count the CPUs' stocks.
+        f if follows_residency(f) => match (number(host), number(model)) {
+            (Some(h), Some(m)) if h >= m => cpus.is_none_or(|n| h - m <= usage_tolerance(n)),
+            (h, m) => near(h, m),
+        },
         "cgroup.procs" | "tasks" => host.lines().count() == model.lines().count(),
         "memory.failcnt" | "memory.memsw.failcnt" => true,
         _ => host == model,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_count_their_cpus() {
+        assert_eq!(cpu_list_count("0-1\n"), Some(2));
+        assert_eq!(cpu_list_count("0"), Some(1));
+        assert_eq!(cpu_list_count("0-3,8,10-11"), Some(7));
+        for bad in ["", "\n", "a", "3-1", "0-", "1,,2", "0-4294967295,1"] {
+            assert_eq!(cpu_list_count(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn usage_may_exceed_the_model_by_a_charge_batch_a_cpu() {
+        let model = 100 << 20;
+        let read = |extra_pages: u64| format!("{}\n", model + (extra_pages << 12));
+        let m = format!("{model}\n");
+        // Two CPUs: two batches and the kernel objects.
+        assert!(texts_agree("memory.current", &read(160), &m, Some(2)));
+        assert!(!texts_agree("memory.current", &read(161), &m, Some(2)));
+        // Eight: eight batches.
+        assert!(texts_agree("memory.usage_in_bytes", &read(8 * 64 + 32), &m, Some(8)));
+        assert!(!texts_agree("memory.usage_in_bytes", &read(8 * 64 + 33), &m, Some(8)));
+        // Unknown: any excess, but no more than two CPUs' margin short of the model.
+        assert!(texts_agree("memory.current", &read(100_000), &m, None));
+        let short = |pages: u64| format!("{}\n", model - (pages << 12));
+        assert!(texts_agree("memory.current", &short(160), &m, None));
+        assert!(!texts_agree("memory.current", &short(161), &m, None));
+        assert!(!texts_agree("memory.current", &short(161), &m, Some(64)));
+        // The page counts of memory.stat are not per-CPU stocks: two CPUs' margin whatever
+        // the count.
+        let stat = |anon: u64| format!("anon {anon}\nfile 0\n");
+        assert!(!texts_agree("memory.stat", &stat(model + (161 << 12)), &stat(model), None));
     }
 }

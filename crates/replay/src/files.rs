@@ -116,6 +116,9 @@ struct Manifest {
     /// The vDSO image: where its bytes are after the manifest, and how many.
     #[serde(default)]
     vdso_image: Option<(u64, u64)>,
+    /// How many CPUs the recording machine had online.
+    #[serde(default)]
+    cpus: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -638,6 +641,12 @@ impl Files {
         host_facts().read_ahead_kb
     }
 
+    /// How many CPUs the recording machine had online, as its bundle says (a bundle
+    /// `mmsim record` kept; none without one: this machine's would be a guess).
+    pub fn recorded_cpus(&self) -> Option<u32> {
+        self.bundle.as_ref().and_then(|b| b.manifest.cpus)
+    }
+
     /// Whether the recording kernel shows protection keys in smaps.
     pub fn pkeys(&self) -> bool {
         if let Some(p) = lock(&self.state).pkeys {
@@ -725,6 +734,7 @@ impl Files {
             pkeys: st.pkeys,
             vdso: st.vdso.map(|v| [v.vvar_pages, v.vvar_vclock_pages, v.vdso_pages, v.unbacked]),
             vdso_image: None,
+            cpus: host_facts().cpus,
         };
         let mut blob = Vec::new();
         if let Some(Some(img)) = &st.vdso_image {
@@ -770,6 +780,8 @@ struct HostFacts {
     vdso32_image: std::sync::OnceLock<Option<Arc<[u8]>>>,
     /// The readahead window of the disk holding `/`, in KiB.
     read_ahead_kb: Option<u64>,
+    /// How many CPUs are online.
+    cpus: Option<u32>,
 }
 
 /// The `read_ahead_kb` of the block device holding `path` (its queue, or its whole disk's
@@ -803,6 +815,9 @@ fn host_facts() -> &'static HostFacts {
         vdso_image: loader::host::vdso_image().ok(),
         vdso32_image: std::sync::OnceLock::new(),
         read_ahead_kb: host_read_ahead_kb("/"),
+        cpus: std::fs::read_to_string("/sys/devices/system/cpu/online")
+            .ok()
+            .and_then(|t| procfs::cgroup::cpu_list_count(&t)),
     })
 }
 
@@ -1121,6 +1136,11 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         let files = Files::host().with_bundle(Bundle::read(&out).unwrap(), false);
         assert_eq!(files.bundle.as_ref().unwrap().cwd(), Some("/w"));
+        // The recording machine's online CPUs are kept too (none without a bundle).
+        let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+        assert_eq!(files.recorded_cpus(), procfs::cgroup::cpu_list_count(&online));
+        assert!(files.recorded_cpus().is_some());
+        assert_eq!(Files::host().recorded_cpus(), None);
         let g = files.open(&path, &[], &|_| None).unwrap();
         assert_eq!(g.size, bytes.len() as u64);
         let mut page = vec![0u8; PAGE as usize];

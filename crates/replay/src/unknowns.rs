@@ -23,6 +23,12 @@ use std::fmt;
 /// memory controller at /sys/fs/cgroup/memory; 2: v2), from the first path that shows it.
 pub(crate) const CGROUP_VERSION: &str = "memory cgroup interface (1: v1, 2: v2)";
 
+/// The setting that binds how many CPUs the recording machine's tasks could run on (the
+/// most a `sched_getaffinity` result or a read of `/sys/devices/system/cpu/online` showed):
+/// each CPU may keep a charge batch of a memory cgroup, which its usage counts
+/// ([`procfs::cgroup::usage_tolerance`]).
+pub(crate) const CPUS: &str = "CPUs the recording machine's tasks could run on";
+
 /// A value bound from the log, and the line that revealed it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bound<T> {
@@ -268,8 +274,15 @@ impl Learned {
             swap_cache_seen: Vec::new(),
             aged_seen: Vec::new(),
             cold_skipped_seen: Vec::new(),
-            // Bound at the first cgroup path, and used by nothing before it.
-            settings: l.settings.iter().filter(|(k, _)| *k != CGROUP_VERSION).map(|(k, v)| (k.clone(), *v)).collect(),
+            // Bound at the first cgroup path, and used by nothing before it; the CPUs change
+            // only how far a usage read may exceed the model's, and a read before their
+            // binding that exceeded it by more than two CPUs' batches was left unchecked.
+            settings: l
+                .settings
+                .iter()
+                .filter(|(k, _)| *k != CGROUP_VERSION && *k != CPUS)
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
             execs: l.execs.iter().filter(|(_, u)| **u != ExecUnknowns::default()).map(|(k, u)| (*k, *u)).collect(),
             attached: l
                 .attached

@@ -134,6 +134,10 @@ fn a_program_filling_its_memory_in_the_kernel_replays_strict() {
     let r = replay_file(&out, Mode::Strict);
     assert_clean("cgroup_oom populate --strict", &r, 25);
     assert!(!r.unchecked.keys().any(|k| k.contains("memory cgroup usage")), "{:?}", r.unchecked);
+    // The usage may count a charge batch of each CPU the program read were online.
+    let cpus = hostdiff::compare::online_cpus().expect("this machine's online CPUs");
+    let bound = format!("bound CPUs the recording machine's tasks could run on = {cpus} from line");
+    assert!(r.bindings.iter().any(|b| b.starts_with(&bound)), "{:?}", r.bindings);
     let (_, _, peak) = files(&r);
     // The peak read's bytes are in the dump line after it: edit the hex of "8388608".
     let text = std::fs::read_to_string(&out).unwrap();

@@ -115,3 +115,30 @@ fn a_task_whose_only_line_is_its_end_belongs_to_the_exiting_group() {
     );
     assert!(!r.bindings.iter().any(|b| b.contains("task 201 shares")), "{:?}", r.bindings);
 }
+
+/// The CPUs the recording machine's tasks could run on (how many memory cgroup charge
+/// batches a usage read may count) are bound by the largest number a sched_getaffinity
+/// mask or a read of /sys/devices/system/cpu/online shows; a cut read binds nothing.
+#[test]
+fn the_cpu_count_is_the_largest_a_mask_or_the_online_list_shows() {
+    if !need_true() {
+        return;
+    }
+    let cpus = |r: &Report| -> Vec<String> {
+        r.bindings.iter().filter(|b| b.contains("CPUs the recording machine")).cloned().collect()
+    };
+    let r = replay_text(&format!(
+        "{EXEC}100 sched_getaffinity(0, 128, [0 1]) = 8\n100 sched_getaffinity(0, 128, [3]) = 8\n\
+         100 sched_getaffinity(0, 128, [0 1 2 5]) = 8\n"
+    ));
+    assert_eq!(cpus(&r), ["bound CPUs the recording machine's tasks could run on = 4 from line 4"], "{}", r.summary());
+    let online = "100 openat(AT_FDCWD, \"/sys/devices/system/cpu/online\", O_RDONLY|O_CLOEXEC) = 3\n";
+    let r = replay_text(&format!("{EXEC}{online}100 read(3, \"0-3,8-11\\n\", 1024) = 9\n100 close(3) = 0\n"));
+    assert_eq!(cpus(&r), ["bound CPUs the recording machine's tasks could run on = 8 from line 3"], "{}", r.summary());
+    // strace cut the text (`-s 3`): nothing is bound from it.
+    let r = replay_text(&format!("{EXEC}{online}100 read(3, \"0-1\"..., 1024) = 5\n100 close(3) = 0\n"));
+    assert!(cpus(&r).is_empty(), "{:?}", r.bindings);
+    // A failed call, or a mask of names, binds nothing.
+    let r = replay_text(&format!("{EXEC}100 sched_getaffinity(0, 4, 0x7ffc0000) = -1 EINVAL (Invalid argument)\n"));
+    assert!(cpus(&r).is_empty(), "{:?}", r.bindings);
+}

@@ -28,7 +28,6 @@ pub(crate) fn args_unread(name: &str) -> bool {
             | "clock_nanosleep"
             | "nanosleep"
             | "uname"
-            | "sched_getaffinity"
             | "poll"
             | "ppoll"
             | "epoll_wait"
@@ -429,6 +428,7 @@ impl Replayer {
             "mkdir" | "mkdirat" | "rmdir" if self.cgroup_dir_call(tpid, line, c) => {}
             "kill" | "tgkill" | "tkill" => self.note_sigkill(c),
             "sysinfo" => self.learn_sysinfo(line, c),
+            "sched_getaffinity" => self.learn_affinity(line, c),
             "close_range" => self.close_range(tpid, c),
             "clone" | "clone3" | "fork" | "vfork" => self.clone(tpid, line, c),
             "rseq" | "set_robust_list" => {

@@ -317,6 +317,12 @@ impl Replayer {
                     let path = path.clone();
                     self.learn_setting(line, &path, d);
                 }
+            } else if path == learn::ONLINE_CPUS {
+                // The whole text (strace may cut it: `0-1` of `0-15`).
+                let whole = data().filter(|d| c.ret.value() == Some(d.len() as u64));
+                if let Some(n) = whole.and_then(|d| procfs::cgroup::cpu_list_count(&String::from_utf8_lossy(d))) {
+                    self.bind_cpus(u64::from(n), line);
+                }
             }
         }
         // A read that may show the recording machine's swap.

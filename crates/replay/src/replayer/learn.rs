@@ -6,6 +6,7 @@
 use super::*;
 use crate::unknowns::ExecUnknowns;
 use crate::unknowns::MapsLine;
+use crate::unknowns::CPUS;
 use procfs::parse::parse_maps;
 
 /// Whether a maps name is that of a shared memory object whose inode number comes from the
@@ -736,6 +737,24 @@ impl Replayer {
         }
     }
 
+    /// A sched_getaffinity result: the CPUs its mask lists (`[0 1]`) are CPUs the task
+    /// could run on.
+    pub(super) fn learn_affinity(&mut self, line: u64, c: &Syscall) {
+        let Some(mask) = c.arg(2).filter(|_| c.ret.value().is_some()) else { return };
+        let Some((false, cpus)) = mask.sigset_names() else { return };
+        if cpus.iter().all(|n| n.parse::<u32>().is_ok()) {
+            self.bind_cpus(cpus.len() as u64, line);
+        }
+    }
+
+    /// Binds the CPUs the recording machine's tasks could run on ([`CPUS`]) to `n`, seen
+    /// on `line`, unless a larger number is bound already.
+    pub(super) fn bind_cpus(&mut self, n: u64, line: u64) {
+        if n > self.learned.settings.get(CPUS).map_or(0, |b| b.value) {
+            self.learned.settings.insert(CPUS.to_string(), Bound { value: n, line });
+        }
+    }
+
     /// Binds the recording machine's RAM or swap size (`key`) to `bytes`, seen on `line`,
     /// unless bound already or the model's value already.
     fn bind_memory_size(&mut self, key: &str, bytes: u64, line: u64) {
@@ -803,6 +822,9 @@ pub(super) fn shown_perms(line: &str) -> &str {
     let line = line.lines().next().unwrap_or("");
     line.split_once(' ').map_or("", |(_, rest)| rest.get(..rest.len().min(4)).unwrap_or(""))
 }
+
+/// The file listing the recording machine's online CPUs (`0-1`).
+pub(super) const ONLINE_CPUS: &str = "/sys/devices/system/cpu/online";
 
 /// The file listing the recording machine's swap devices.
 pub(super) const PROC_SWAPS: &str = "/proc/swaps";

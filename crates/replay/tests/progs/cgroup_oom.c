@@ -6,7 +6,8 @@
  * (v1 refuses with EBUSY, as no reclaim frees anonymous memory without swap; v2 sets it
  * and its OOM killer ends the writer). Between them the parent reads the group's OOM
  * counts and peak; last it reads who is left in the group and removes it. It reads
- * /proc/swaps first, so that a replay knows whether the machine swaps.
+ * /proc/swaps first, so that a replay knows whether the machine swaps, and the list of
+ * online CPUs, each of which may keep a charge batch of the group (usage reads count it).
  *
  * With argument "populate" the children fill their memory with MAP_POPULATE, in the
  * kernel (a replay can follow that exactly: `--strict`); otherwise with memset, in the
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
         return 0;
     }
     show_path("/proc/swaps");
+    show_path("/sys/devices/system/cpu/online");
     v1 = stat("/sys/fs/cgroup/memory", &st) == 0;
     snprintf(group, sizeof group, "%s/mmsim-oom-%d", v1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup", getpid());
     if (mkdir(group, 0755) != 0)
