@@ -338,6 +338,7 @@ fn check_memcgs(k: &Kernel) {
             g.path, g.swap_usage
         );
         assert!(g.swap_watermark >= g.swap_usage, "memcg /{}: swap peak below swap usage", g.path);
+        assert!(g.swappiness <= 200, "memcg /{}: swappiness {} above 200", g.path, g.swappiness);
         assert!(g.swap_events.max >= g.swap_events.fail, "memcg /{}: more swap fails than max events", g.path);
         if g.usage > g.max {
             let killable = k.tasks.values().any(|t| {

@@ -129,12 +129,11 @@ pub fn cgroup_file(k: &Kernel, path: &str, file: &str) -> SysResult<String> {
         (CgroupVersion::V1, "memory.stat") => stat_v1(k, id),
         (CgroupVersion::V1, "memory.numa_stat") => numa_stat(k, id),
         // Settings the model keeps at Linux's defaults (measured on 6.18): no soft limit,
-        // charges that stay behind when a task moves, the hierarchy always on, and the
-        // machine's swappiness.
+        // charges that stay behind when a task moves, the hierarchy always on.
         (CgroupVersion::V1, "memory.soft_limit_in_bytes") => show_v1(NO_LIMIT) + "\n",
         (CgroupVersion::V1, "memory.move_charge_at_immigrate") => "0\n".into(),
         (CgroupVersion::V1, "memory.use_hierarchy") => "1\n".into(),
-        (CgroupVersion::V1, "memory.swappiness") => format!("{}\n", k.machine().config.swappiness),
+        (CgroupVersion::V1, "memory.swappiness") => format!("{}\n", k.memcg_swappiness(id)),
         (CgroupVersion::V1, "cgroup.clone_children") => "0\n".into(),
         // Write-only: a read is EINVAL (measured).
         (CgroupVersion::V1, "memory.force_empty") => return Err(mm::Errno::EINVAL),

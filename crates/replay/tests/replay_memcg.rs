@@ -160,8 +160,9 @@ fn a_program_filling_its_memory_in_the_kernel_replays_strict() {
 /// numbers it, written to cgroup.procs), runs python3 making a 64 MiB bytearray there (the
 /// group's OOM killer ends python), reads the OOM counts, moves itself back to the root
 /// group (a group out of the trace's sight) and removes the group. On the way it sets and
-/// reads a setting the model keeps at its default (v1 `memory.swappiness`, v2
-/// `memory.oom.group`): not checked.
+/// reads a setting the model keeps at its default (v1 `memory.soft_limit_in_bytes`, v2
+/// `memory.oom.group`): not checked; and (v1) the group's `memory.swappiness`, which the
+/// model keeps: checked.
 #[test]
 fn a_shell_moving_itself_into_a_group_where_python_is_oom_killed() {
     let dir = scratch("replay-memcg", "shell");
@@ -174,16 +175,18 @@ fn a_shell_moving_itself_into_a_group_where_python_is_oom_killed() {
             "/sys/fs/cgroup/memory",
             ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
             "memory.oom_control",
-            "memory.swappiness",
+            "memory.soft_limit_in_bytes",
         )
     } else {
         ("/sys/fs/cgroup", ["memory.max", "memory.swap.max"], "memory.events", "memory.oom.group")
     };
     let g = format!("{mount}/mmsim-replay-shell-{}", std::process::id());
     let swap_limit = if v1 { "32M" } else { "0" };
+    let swappiness =
+        if v1 { format!("echo 0x3c > {g}/memory.swappiness; cat {g}/memory.swappiness; ") } else { String::new() };
     let script = format!(
         "mkdir {g}; echo 32M > {g}/{}; echo {swap_limit} > {g}/{}; echo 1 > {g}/{setting}; cat {g}/{setting}; \
-         echo $$ > {g}/cgroup.procs; \
+         {swappiness}echo $$ > {g}/cgroup.procs; \
          python3 -c 'x = bytearray(64 << 20)'; cat {g}/{events}; echo $$ > {mount}/cgroup.procs; rmdir {g}",
         limits[0], limits[1]
     );
@@ -197,6 +200,11 @@ fn a_shell_moving_itself_into_a_group_where_python_is_oom_killed() {
     assert!(r.unchecked.keys().any(|k| k.contains("keeps at their default")), "{:?}", r.unchecked);
     let r2 = replay_file(&edited(&trace, events, "oom_kill 1", "oom_kill 2"), Mode::Verify);
     assert_mismatch("an OOM kill count edited", &r2, events);
+    if v1 {
+        // The swappiness the shell wrote (0x3c) is read back as 60, and checked.
+        let r3 = replay_file(&edited(&trace, "memory.swappiness", "\"60\\n\"", "\"61\\n\""), Mode::Verify);
+        assert_mismatch("a swappiness edited", &r3, "memory.swappiness");
+    }
 }
 
 /// A trace of the golden set `scripts/cgroup-v2-traces.sh` recorded with `mmsim record`

@@ -116,6 +116,11 @@ pub struct Memcg {
     pub pgfault: u64,
     /// Major faults of its tasks (`pgmajfault`).
     pub pgmajfault: u64,
+    /// v1 `memory.swappiness`, how its reclaim weighs anonymous memory against file
+    /// memory: its parent's when it was made (the root's is the machine's `vm.swappiness`,
+    /// [`crate::Kernel::memcg_swappiness`]); later changes above it do not reach it
+    /// (measured on 6.18). v2 has no such file: its reclaim uses the machine's.
+    pub swappiness: u32,
 }
 
 impl Memcg {
@@ -140,6 +145,7 @@ impl Memcg {
             pgpgout: 0,
             pgfault: 0,
             pgmajfault: 0,
+            swappiness: 60,
         }
     }
 }
@@ -379,6 +385,11 @@ impl Memcgs {
                 g.pgmajfault += n;
             }
         }
+    }
+
+    /// Sets group `id`'s v1 `memory.swappiness`.
+    pub fn set_swappiness(&mut self, id: MemcgId, value: u32) {
+        self.get_mut(id).swappiness = value;
     }
 
     /// Sets a limit in pages.

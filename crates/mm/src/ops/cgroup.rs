@@ -38,7 +38,7 @@ pub fn split_cgroup_path(version: CgroupVersion, path: &str) -> Option<(String, 
 
 /// Whether the model carries out a write to `file` of a group (the files
 /// [`Kernel::cgroup_write`] takes); writes to other files (other controllers', v2's
-/// `cgroup.subtree_control`, v1's `memory.swappiness` or `memory.oom_control`) it refuses
+/// `cgroup.subtree_control`, v1's `memory.oom_control`) it refuses
 /// with EACCES, as Linux refuses a file without write permission.
 pub fn models_write(version: CgroupVersion, file: &str) -> bool {
     match version {
@@ -53,12 +53,33 @@ pub fn models_write(version: CgroupVersion, file: &str) -> bool {
                 | "memory.memsw.failcnt"
                 | "memory.limit_in_bytes"
                 | "memory.memsw.limit_in_bytes"
+                | "memory.swappiness"
         ),
         CgroupVersion::V2 => matches!(
             file,
             "cgroup.procs" | "memory.reclaim" | "memory.max" | "memory.high" | "memory.swap.max" | "memory.swap.high"
         ),
     }
+}
+
+/// A number as the kernel's `kstrtoull` with base 0 reads one, what a cgroup file of one
+/// number takes: an optional `+`, then decimal, octal after `0`, or hexadecimal after `0x`,
+/// and one newline at most after it (measured on 6.18 with `memory.swappiness`: `0x10` is
+/// 16, `010` is 8, `+5` is 5, ` 5`, `7x`, `-1` and `0b1` are EINVAL).
+fn parse_u64_like_kstrtoull(text: &str) -> Option<u64> {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let (digits, radix) = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        (hex, 16)
+    } else if text.len() > 1 && text.starts_with('0') {
+        (&text[1..], 8)
+    } else {
+        (text, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
 }
 
 impl Kernel {
@@ -92,7 +113,22 @@ impl Kernel {
         if crate::memcg::files::interface_files(self.m.frames.memcgs.version).contains(&name) {
             return Err(Errno::EEXIST);
         }
-        self.m.frames.memcgs.create(path)
+        let id = self.m.frames.memcgs.create(path)?;
+        let parent = self.m.frames.memcgs.get(id).and_then(|g| g.parent).unwrap_or(crate::memcg::ROOT_MEMCG);
+        let inherited = self.memcg_swappiness(parent);
+        self.m.frames.memcgs.set_swappiness(id, inherited);
+        Ok(id)
+    }
+
+    /// The swappiness reclaim in group `id` uses: v1's `memory.swappiness` of the group,
+    /// the machine's `vm.swappiness` for the root group and under v2 (which has no
+    /// per-group swappiness).
+    pub fn memcg_swappiness(&self, id: MemcgId) -> u32 {
+        let groups = &self.m.frames.memcgs;
+        match groups.get(id) {
+            Some(g) if id != crate::memcg::ROOT_MEMCG && groups.version == CgroupVersion::V1 => g.swappiness,
+            _ => self.m.config.swappiness,
+        }
     }
 
     /// Whether task `pid`'s memory cgroup, or one above it, limits its memory: then its
@@ -145,6 +181,15 @@ impl Kernel {
                 return self.cgroup_attach(path, if pid == 0 { writer } else { pid });
             }
             ("memory.reclaim", false) => return self.memory_reclaim(id, value),
+            ("memory.swappiness", true) => {
+                let v = parse_u64_like_kstrtoull(value).filter(|&v| v <= 200).ok_or(Errno::EINVAL)? as u32;
+                // The root group's is the machine's vm.swappiness.
+                if id == crate::memcg::ROOT_MEMCG {
+                    return self.set_swappiness(v);
+                }
+                self.m.frames.memcgs.set_swappiness(id, v);
+                return Ok(());
+            }
             _ if id == crate::memcg::ROOT_MEMCG => return Err(Errno::EINVAL),
             ("memory.force_empty", true) => {
                 self.force_empty(id);
@@ -286,5 +331,49 @@ mod tests {
             split_cgroup_path(v2, "/sys/fs/cgroup/user.slice/run-u7.scope/memory.max"),
             Some(("user.slice/run-u7.scope".into(), Some("memory.max".into())))
         );
+    }
+
+    #[test]
+    fn numbers_read_as_kstrtoull_with_base_0_reads_them() {
+        for (text, want) in [("5", Some(5)), ("5\n", Some(5)), ("+5", Some(5)), ("0x10", Some(16)), ("010", Some(8))] {
+            assert_eq!(parse_u64_like_kstrtoull(text), want, "{text:?}");
+        }
+        assert_eq!(parse_u64_like_kstrtoull("0"), Some(0));
+        for bad in ["", " 5", "7x", "-1", "0b1", "5\n\n", "08", "0x", "+"] {
+            assert_eq!(parse_u64_like_kstrtoull(bad), None, "{bad:?}");
+        }
+    }
+
+    /// The values measured on 6.18 (v1): a group takes its parent's swappiness when made and
+    /// keeps its own from then on; the root's is vm.swappiness.
+    #[test]
+    fn a_v1_group_copies_its_parents_swappiness_when_made() {
+        let mut k = Kernel::new(crate::Config::default());
+        k.set_cgroup_version(CgroupVersion::V1).unwrap();
+        let p = k.spawn_empty("sh").unwrap();
+        let show = |k: &Kernel, g: &str| k.memcg_swappiness(k.memcg_lookup(g).unwrap());
+        k.cgroup_mkdir("g").unwrap();
+        assert_eq!(show(&k, "g"), 60);
+        k.cgroup_write(p, "g", "memory.swappiness", "30").unwrap();
+        k.cgroup_mkdir("g/c").unwrap();
+        k.cgroup_write(p, "g", "memory.swappiness", "40\n").unwrap();
+        assert_eq!((show(&k, "g"), show(&k, "g/c")), (40, 30));
+        k.set_swappiness(10).unwrap();
+        assert_eq!((show(&k, ""), show(&k, "g")), (10, 40));
+        k.cgroup_mkdir("n").unwrap();
+        assert_eq!(show(&k, "n"), 10);
+        k.cgroup_write(p, "", "memory.swappiness", "25").unwrap();
+        assert_eq!(k.config().swappiness, 25);
+        for bad in ["201", "-1", "abc", " 5"] {
+            assert_eq!(k.cgroup_write(p, "g", "memory.swappiness", bad), Err(Errno::EINVAL), "{bad:?}");
+        }
+        assert_eq!(k.cgroup_write(p, "g", "memory.swappiness", "200"), Ok(()));
+        crate::invariants::check_kernel(&k);
+        // v2 has no per-group swappiness: its groups reclaim with the machine's.
+        let mut k = Kernel::new(crate::Config::default());
+        k.cgroup_mkdir("g").unwrap();
+        let p = k.spawn_empty("sh").unwrap();
+        assert_eq!(k.cgroup_write(p, "g", "memory.swappiness", "0"), Err(Errno::EACCES));
+        assert_eq!(show(&k, "g"), 60);
     }
 }

@@ -150,7 +150,14 @@ impl Kernel {
     pub(crate) fn shrink(&mut self, scope: OomScope, nr: u64, who: Reclaimer) -> (u64, u64) {
         let mut run = Run { rmap: self.build_rmap(), who, deactivated: HashSet::new() };
         let groups = self.scope_groups(scope);
-        let swappiness = u64::from(self.m.config.swappiness.min(200));
+        // A group's reclaim weighs by the group's swappiness (v1), the machine's by
+        // vm.swappiness. (Linux weighs each group's lists by that group's own as it walks
+        // them, descendants included; the model scans them as one and uses the target's.)
+        let swappiness = match scope {
+            OomScope::Memcg(g) => self.memcg_swappiness(g),
+            OomScope::Global => self.m.config.swappiness,
+        };
+        let swappiness = u64::from(swappiness.min(200));
         let (mut scanned, mut freed) = (0, 0);
         for priority in (0..=DEF_PRIORITY).rev() {
             let can_swap = swappiness > 0 && self.m.swap.free_pages() > 0 && self.scope_may_swap(scope);
