@@ -17,7 +17,8 @@
 //!
 //! A fault on a file page that is not cached reads the window the VMA's advice asks for
 //! (do_sync_mmap_readahead): MADV_RANDOM just the page; MADV_SEQUENTIAL what a read of the
-//! device's whole window would; otherwise mmap's read-around, the window centred on the
+//! device's whole window would; an executable mapping the window from the page on, up to
+//! the VMA's end, unmarked; otherwise mmap's read-around, the window centred on the
 //! page, in order-0 folios, with the mark a quarter of the window before its end (measured
 //! on 6.18 ext4 with /proc/kpageflags and mincore). A fault that finds its page carrying
 //! the mark starts the next window, as a read reaching it does (do_async_mmap_readahead).
@@ -398,9 +399,13 @@ impl Kernel {
     /// regular file into the page cache, with the window the VMA's advice asks for, if it
     /// is not there. Returns whether it had to (a major fault).
     ///
-    /// - MADV_RANDOM: the page alone.
+    /// - MADV_RANDOM: the page alone (unless the mapping is executable).
     /// - MADV_SEQUENTIAL: what a read(2) of the device's whole window through the mapping's
     ///   open file would read (page_cache_sync_ra).
+    /// - An executable mapping: the window from the page on, cut at the VMA's end, with no
+    ///   mark (measured on 6.18: a fault at file page 38 of a PROT_EXEC mapping of pages
+    ///   8-67 caches 38-67; at 18 of one of 8-27, 18-27; at 100 of a 128-page file mapped
+    ///   whole, 100-127), where a mapping without PROT_EXEC reads around the page.
     /// - Otherwise read-around: the window centred on the page (past EOF excluded) in order-0
     ///   folios, the mark a quarter of the window before its end, and the open file's
     ///   readahead state set to that window, so that a fault on the mark reads the next one
@@ -413,10 +418,18 @@ impl Kernel {
             return Some(false);
         }
         let max = self.ra_pages_of(open);
-        if vma.flags.contains(VmFlags::RAND_READ) {
+        let exec = vma.flags.contains(VmFlags::EXEC);
+        if vma.flags.contains(VmFlags::RAND_READ) && !exec {
             self.m.cache_page(file, index)?;
         } else if vma.flags.contains(VmFlags::SEQ_READ) {
             self.sync_readahead(open, file, index, max)?;
+        } else if exec {
+            // x86 asks no folio order for executable memory (exec_folio_order is 0).
+            let start = index.max(vma.pgoff);
+            let end = start.saturating_add(max).min(vma.pgoff + vma.pages());
+            let ra = &mut self.m.open_file_mut(open).ra;
+            (ra.start, ra.size, ra.async_size, ra.order) = (start, end - start, 0, 0);
+            self.read_window(file, start, end - start, 0)?;
         } else {
             let start = index.saturating_sub(max / 2);
             let ra = &mut self.m.open_file_mut(open).ra;
