@@ -542,6 +542,34 @@ fn hole_punching_leaves_a_cut_large_folio_whole() {
     check("hole punching in large folios", s);
 }
 
+/// The same cuts once the file is written back (msync MS_SYNC): a clean folio the hole cuts
+/// is split, and its pages in the hole leave the cache (ext4 can release its buffers);
+/// also the last page of a file whose end is not page-aligned, with the hole reaching past
+/// EOF.
+#[test]
+fn hole_punching_splits_a_cut_large_folio_once_it_is_clean() {
+    let mut s = Script::new();
+    let file = s.s.add_file(40 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let m = s.map(40, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    s.op(Op::Msync { addr: at(m, 0), len: 40 * P, flags: MS_SYNC });
+    for (lo, n) in [(37, 1), (2, 1), (38, 2), (5, 20)] {
+        s.madvise(m, lo, n, MADV_REMOVE);
+        s.op(Op::Mincore { addr: at(m, 0), len: 40 * P });
+    }
+    s.op(Op::Load { addr: at(m, 0), len: 40 * P });
+    s.views(m, 40);
+    // 13,288 bytes: folios of pages 0-1 and 2-3, the last holding EOF.
+    let small = s.s.add_file(13288);
+    let rw = s.s.open(small, OpenMode::ReadWrite);
+    let m = s.map(4, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    s.op(Op::Msync { addr: at(m, 0), len: 4 * P, flags: MS_SYNC });
+    s.madvise(m, 1, 3, MADV_REMOVE);
+    s.op(Op::Mincore { addr: at(m, 0), len: 4 * P });
+    s.views(m, 4);
+    check("hole punching in clean large folios", s);
+}
+
 /// Runs one test of this binary again in a child process with `env` set (and
 /// `MMSIM_REQUIRE_HOST` as `require` says); returns whether it passed and all it printed.
 fn rerun_self(test: &str, env: &[(&str, &str)], require: bool) -> (bool, String) {

@@ -245,6 +245,17 @@ pub fn check_kernel(k: &Kernel) {
         for (idx, pfn) in f.cache.iter() {
             assert_eq!(k.m.frames.meta(pfn).owner, Owner::File { file: i as u32, index: idx as u32 });
         }
+        // A large folio is in the page cache whole or not at all: a record of one whose
+        // pages left would make pages read back later one folio again.
+        for (&start, &order) in &f.folios {
+            let cached = (start..start + (1u64 << order)).filter(|&p| f.page_cached(p)).count() as u64;
+            assert!(
+                cached == 1u64 << order,
+                "file {i} ({}): folio of pages {start}+{} has {cached} of them cached",
+                f.path,
+                1u64 << order
+            );
+        }
     }
 }
 

@@ -585,7 +585,10 @@ impl Kernel {
         // The page ranges to unmap, and which of them leave the cache.
         let mut unmap: Vec<(u64, u64)> = Vec::new();
         let mut remove: Vec<(u64, u64)> = Vec::new();
-        let mut split: Vec<u64> = Vec::new();
+        let mut forget: Vec<u64> = Vec::new();
+        // Large folios the hole cuts: split if clean, kept whole if dirty (decided once their
+        // PTEs' dirt is in them, below).
+        let mut cut: Vec<(u64, u64)> = Vec::new();
         // ext4 ends a hole reaching past EOF at the end of the page holding EOF, so that page
         // goes too.
         if regular {
@@ -600,16 +603,14 @@ impl Kernel {
                 if fs >= first && fe <= full {
                     remove.push((fs, fe));
                     unmap.push((fs, fe));
+                    if order > 0 {
+                        // The folio leaves the cache whole: pages read back later come in
+                        // folios of their own making.
+                        forget.push(fs);
+                    }
                 } else if order > 0 {
-                    // A large folio the hole cuts is split (truncate_inode_partial_folio): its
-                    // pages in the hole leave the cache, the others stay as small folios. The
-                    // split unmaps the whole folio, which is not mapped back (as a truncation's:
-                    // see `truncate_file`). (Measured on 6.18 by a random host-differential
-                    // script, seed 778484: pages 1-3 punched out of a 13,288-byte file written
-                    // whole leave page 0 alone in the cache.)
                     unmap.push((fs, fe));
-                    split.push(fs);
-                    remove.push((fs.max(first), fe.min(full)));
+                    cut.push((fs, fe));
                 }
                 i = fe;
             }
@@ -620,7 +621,33 @@ impl Kernel {
         for &(lo, hi) in &unmap {
             self.unmap_file_range(file, lo, hi);
         }
-        for fs in split {
+        // truncate_inode_partial_folio zeroes the hole's part of a folio it cuts and tries to
+        // split it. ext4 cannot release the buffers of a dirty folio, so a dirty one stays
+        // whole, zeroed; a clean one is split, and its pages in the hole leave the cache with
+        // the rest of the hole's. The split unmaps the whole folio, which is not mapped back
+        // (as a truncation's: see `truncate_file`). Measured on 6.18: pages 1-3 punched out
+        // of a 13,288-byte file just written leave pages 0-1 cached (a folio of 0-1 kept, one
+        // of 2-3 gone), after an fsync page 0 alone; page 37 of a 40-page file, pages 0-39
+        // and 0-36 plus 38-39.
+        let mut zero_pages: Vec<u64> = Vec::new();
+        for (fs, fe) in cut {
+            let f = self.m.file(file);
+            let dirty = (fs..fe)
+                .any(|i| f.cache.get(i).is_some_and(|p| self.m.frames.meta(p).flags.contains(PageFlags::DIRTY)));
+            if dirty {
+                zero_pages.extend(first.max(fs)..last.min(fe));
+            } else {
+                forget.push(fs);
+                let full = last.min(f.size_pages());
+                remove.push((fs.max(first), fe.min(full)));
+            }
+        }
+        for i in zero_pages {
+            if let Some(p) = self.m.file(file).cache.get(i) {
+                self.m.frames.fill(p, &[]);
+            }
+        }
+        for fs in forget {
             self.m.file_mut(file).remove_folio(fs);
         }
         for (lo, hi) in remove {
