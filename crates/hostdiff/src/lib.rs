@@ -41,6 +41,7 @@
 mod calls;
 pub mod cc;
 pub mod compare;
+pub mod disk;
 pub mod gen;
 mod host;
 pub mod host_memcg;

@@ -30,19 +30,6 @@ const CASES: &[&str] = &[
     "5:40:8:7",
 ];
 
-/// The `read_ahead_kb` of the disk holding `dir` (its queue, or its whole disk's for a
-/// partition): the largest window, which the model must share with this machine.
-fn read_ahead_kb(dir: &std::path::Path) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    let dev = std::fs::metadata(dir).ok()?.dev();
-    let major = ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0000_0fff);
-    let minor = ((dev >> 12) & 0xffff_ff00) | (dev & 0x0000_00ff);
-    let base = format!("/sys/dev/block/{major}:{minor}");
-    [format!("{base}/queue/read_ahead_kb"), format!("{base}/../queue/read_ahead_kb")]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
-}
-
 /// What the model leaves cached for one case, as the child prints it.
 fn model_case(read_ahead_kb: u64, case: &str) -> String {
     let parts: Vec<&str> = case.split(':').collect();
@@ -89,7 +76,8 @@ fn a_fault_reads_the_window_its_mappings_protection_and_advice_ask_for() {
     let out = Command::new(&bin).arg(dir.path()).args(CASES).output().unwrap();
     assert!(out.status.success(), "the child failed: {:?}", out.status);
     let host = String::from_utf8_lossy(&out.stdout);
-    let kb = read_ahead_kb(dir.path()).expect("the readahead window of the disk holding the test's directory");
+    let kb = hostdiff::disk::read_ahead_kb(dir.path())
+        .expect("the readahead window of the disk holding the test's directory");
     let host: Vec<&str> = host.lines().collect();
     assert_eq!(host.len(), CASES.len(), "{host:?}");
     for (case, host) in CASES.iter().zip(host) {

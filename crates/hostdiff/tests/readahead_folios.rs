@@ -15,19 +15,6 @@ use std::process::Command;
 const CHILD: &str = include_str!("readahead_folios.c");
 const PAGES: u64 = 64;
 
-/// The `read_ahead_kb` of the disk holding `dir` (its queue, or its whole disk's for a
-/// partition): the largest window, which the model must share with this machine.
-fn read_ahead_kb(dir: &std::path::Path) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    let dev = std::fs::metadata(dir).ok()?.dev();
-    let major = ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0000_0fff);
-    let minor = ((dev >> 12) & 0xffff_ff00) | (dev & 0x0000_00ff);
-    let base = format!("/sys/dev/block/{major}:{minor}");
-    [format!("{base}/queue/read_ahead_kb"), format!("{base}/../queue/read_ahead_kb")]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
-}
-
 /// The layout the model gives after the child's two reads, with the disk's readahead
 /// window of `read_ahead_kb`: ranges of large folios, single pages alone, space-separated.
 fn model_layout(read_ahead_kb: u64) -> String {
@@ -70,7 +57,8 @@ fn readahead_windows_grow_their_folios_as_linux_does() {
     };
     assert!(out.status.success(), "the child failed: {:?}", out.status);
     let host = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let kb = read_ahead_kb(dir.path()).expect("the readahead window of the disk holding the test's directory");
+    let kb = hostdiff::disk::read_ahead_kb(dir.path())
+        .expect("the readahead window of the disk holding the test's directory");
     let model = model_layout(kb);
     assert_eq!(model, host, "model (left) and this kernel (right)");
 }
