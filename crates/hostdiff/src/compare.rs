@@ -227,5 +227,5 @@ pub use procfs::cgroup::{texts_agree as cgroup_texts_agree, USAGE_TOLERANCE as C
 /// How many CPUs this machine has online, where its host children ran (each may keep a
 /// charge batch of a memory cgroup: [`procfs::cgroup::usage_tolerance`]).
 pub fn online_cpus() -> Option<u32> {
-    std::fs::read_to_string("/sys/devices/system/cpu/online").ok().and_then(|t| procfs::cgroup::cpu_list_count(&t))
+    std::fs::read_to_string(procfs::cgroup::ONLINE_CPUS).ok().and_then(|t| procfs::cgroup::cpu_list_count(&t))
 }

@@ -326,17 +326,24 @@ pub const KERNEL_OBJECTS_BYTES: u64 = 32 << 12;
 /// tasks could run on `cpus` CPUs: a charge batch a CPU, and the kernel objects. (A task
 /// of the tests that ran on both CPUs of a 2-CPU machine showed 130 pages more than the
 /// model: two batches and two pages.)
-pub fn usage_tolerance(cpus: u32) -> u64 {
-    u64::from(cpus.max(1)) * CHARGE_BATCH_BYTES + KERNEL_OBJECTS_BYTES
+pub const fn usage_tolerance(cpus: u32) -> u64 {
+    let cpus = if cpus == 0 { 1 } else { cpus as u64 };
+    cpus * CHARGE_BATCH_BYTES + KERNEL_OBJECTS_BYTES
 }
 
-/// [`usage_tolerance`] of two CPUs, what the machines the tests record on have: the margin
-/// of a count per-CPU stocks do not change (the pages of `memory.stat`) and of a limit
-/// write near the usage.
-pub const USAGE_TOLERANCE: u64 = 2 * CHARGE_BATCH_BYTES + KERNEL_OBJECTS_BYTES;
+/// The CPUs a check assumes where it cannot know them: two, what the machines the tests
+/// record on have.
+pub const ASSUMED_CPUS: u32 = 2;
 
-/// The number of CPUs a kernel CPU list names (`0-3,8,10-11`: 7), as
-/// `/sys/devices/system/cpu/online` shows them; `None` if `text` is not one.
+/// [`usage_tolerance`] of [`ASSUMED_CPUS`]: the margin of a count per-CPU stocks do not
+/// change (the pages of `memory.stat`) and of a limit write near the usage.
+pub const USAGE_TOLERANCE: u64 = usage_tolerance(ASSUMED_CPUS);
+
+/// The file that lists the online CPUs (`0-1`; see [`cpu_list_count`]).
+pub const ONLINE_CPUS: &str = "/sys/devices/system/cpu/online";
+
+/// The number of CPUs a kernel CPU list names (`0-3,8,10-11`: 7), as [`ONLINE_CPUS`] shows
+/// them; `None` if `text` is not one.
 pub fn cpu_list_count(text: &str) -> Option<u32> {
     let text = text.trim();
     if text.is_empty() {

@@ -815,7 +815,7 @@ fn host_facts() -> &'static HostFacts {
         vdso_image: loader::host::vdso_image().ok(),
         vdso32_image: std::sync::OnceLock::new(),
         read_ahead_kb: host_read_ahead_kb("/"),
-        cpus: std::fs::read_to_string("/sys/devices/system/cpu/online")
+        cpus: std::fs::read_to_string(procfs::cgroup::ONLINE_CPUS)
             .ok()
             .and_then(|t| procfs::cgroup::cpu_list_count(&t)),
     })
@@ -1137,7 +1137,7 @@ mod tests {
         let files = Files::host().with_bundle(Bundle::read(&out).unwrap(), false);
         assert_eq!(files.bundle.as_ref().unwrap().cwd(), Some("/w"));
         // The recording machine's online CPUs are kept too (none without a bundle).
-        let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+        let online = std::fs::read_to_string(procfs::cgroup::ONLINE_CPUS).unwrap();
         assert_eq!(files.recorded_cpus(), procfs::cgroup::cpu_list_count(&online));
         assert!(files.recorded_cpus().is_some());
         assert_eq!(Files::host().recorded_cpus(), None);

@@ -328,7 +328,7 @@ impl Replayer {
             Some(b) => Some(u32::try_from(b.value).unwrap_or(u32::MAX)),
             None => self.files.recorded_cpus(),
         };
-        if procfs::cgroup::texts_agree(&f.file, &want, &got, Some(cpus.unwrap_or(2))) {
+        if procfs::cgroup::texts_agree(&f.file, &want, &got, Some(cpus.unwrap_or(procfs::cgroup::ASSUMED_CPUS))) {
             self.report.passed += 1;
         } else if cpus.is_none() && procfs::cgroup::texts_agree(&f.file, &want, &got, None) {
             *self.report.unchecked.entry(CPUS_UNKNOWN.into()).or_default() += 1;

@@ -317,7 +317,7 @@ impl Replayer {
                     let path = path.clone();
                     self.learn_setting(line, &path, d);
                 }
-            } else if path == learn::ONLINE_CPUS {
+            } else if path == procfs::cgroup::ONLINE_CPUS {
                 // The whole text (strace may cut it: `0-1` of `0-15`).
                 let whole = data().filter(|d| c.ret.value() == Some(d.len() as u64));
                 if let Some(n) = whole.and_then(|d| procfs::cgroup::cpu_list_count(&String::from_utf8_lossy(d))) {

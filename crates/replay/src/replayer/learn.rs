@@ -823,9 +823,6 @@ pub(super) fn shown_perms(line: &str) -> &str {
     line.split_once(' ').map_or("", |(_, rest)| rest.get(..rest.len().min(4)).unwrap_or(""))
 }
 
-/// The file listing the recording machine's online CPUs (`0-1`).
-pub(super) const ONLINE_CPUS: &str = "/sys/devices/system/cpu/online";
-
 /// The file listing the recording machine's swap devices.
 pub(super) const PROC_SWAPS: &str = "/proc/swaps";
 /// The setting's name for swap a status or smaps read showed in use, its size not shown
