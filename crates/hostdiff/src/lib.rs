@@ -41,7 +41,6 @@
 mod calls;
 pub mod cc;
 pub mod compare;
-pub mod disk;
 pub mod gen;
 mod host;
 pub mod host_memcg;

@@ -76,8 +76,8 @@ fn a_fault_reads_the_window_its_mappings_protection_and_advice_ask_for() {
     let out = Command::new(&bin).arg(dir.path()).args(CASES).output().unwrap();
     assert!(out.status.success(), "the child failed: {:?}", out.status);
     let host = String::from_utf8_lossy(&out.stdout);
-    let kb = hostdiff::disk::read_ahead_kb(dir.path())
-        .expect("the readahead window of the disk holding the test's directory");
+    let kb =
+        loader::host::read_ahead_kb(dir.path()).expect("the readahead window of the disk holding the test's directory");
     let host: Vec<&str> = host.lines().collect();
     assert_eq!(host.len(), CASES.len(), "{host:?}");
     for (case, host) in CASES.iter().zip(host) {

@@ -57,8 +57,8 @@ fn readahead_windows_grow_their_folios_as_linux_does() {
     };
     assert!(out.status.success(), "the child failed: {:?}", out.status);
     let host = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let kb = hostdiff::disk::read_ahead_kb(dir.path())
-        .expect("the readahead window of the disk holding the test's directory");
+    let kb =
+        loader::host::read_ahead_kb(dir.path()).expect("the readahead window of the disk holding the test's directory");
     let model = model_layout(kb);
     assert_eq!(model, host, "model (left) and this kernel (right)");
 }

@@ -54,6 +54,17 @@ pub fn dev_major_minor(dev: u64) -> (u32, u32) {
     (major as u32, minor as u32)
 }
 
+/// The `read_ahead_kb` of the block device holding `path` (its queue, or its whole disk's
+/// for a partition): the largest readahead window of a file there.
+pub fn read_ahead_kb(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let (major, minor) = dev_major_minor(std::fs::metadata(path).ok()?.dev());
+    let base = format!("/sys/dev/block/{major}:{minor}");
+    [format!("{base}/queue/read_ahead_kb"), format!("{base}/../queue/read_ahead_kb")]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
+}
+
 /// What kind of file `meta` describes, for messages.
 fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;

@@ -784,28 +784,6 @@ struct HostFacts {
     cpus: Option<u32>,
 }
 
-/// The `read_ahead_kb` of the block device holding `path` (its queue, or its whole disk's
-/// for a partition).
-fn host_read_ahead_kb(path: &str) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    let dev = std::fs::metadata(path).ok()?.dev();
-    let (major, minor) = (libc_major(dev), libc_minor(dev));
-    let base = format!("/sys/dev/block/{major}:{minor}");
-    [format!("{base}/queue/read_ahead_kb"), format!("{base}/../queue/read_ahead_kb")]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
-}
-
-/// The major number of a `dev_t` (glibc's encoding).
-fn libc_major(dev: u64) -> u64 {
-    ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0000_0fff)
-}
-
-/// The minor number of a `dev_t` (glibc's encoding).
-fn libc_minor(dev: u64) -> u64 {
-    ((dev >> 12) & 0xffff_ff00) | (dev & 0x0000_00ff)
-}
-
 fn host_facts() -> &'static HostFacts {
     static FACTS: std::sync::OnceLock<HostFacts> = std::sync::OnceLock::new();
     FACTS.get_or_init(|| HostFacts {
@@ -814,7 +792,7 @@ fn host_facts() -> &'static HostFacts {
         vdso: loader::host::vdso_layout().ok(),
         vdso_image: loader::host::vdso_image().ok(),
         vdso32_image: std::sync::OnceLock::new(),
-        read_ahead_kb: host_read_ahead_kb("/"),
+        read_ahead_kb: loader::host::read_ahead_kb(Path::new("/")),
         cpus: std::fs::read_to_string(procfs::cgroup::ONLINE_CPUS)
             .ok()
             .and_then(|t| procfs::cgroup::cpu_list_count(&t)),

@@ -591,8 +591,8 @@ impl Kernel {
         let mut cut: Vec<(u64, u64)> = Vec::new();
         // ext4 ends a hole reaching past EOF at the end of the page holding EOF, so that page
         // goes too.
+        let full = last.min(self.m.file(file).size_pages());
         if regular {
-            let full = last.min(self.m.file(file).size_pages());
             if first >= full {
                 return;
             }
@@ -638,7 +638,6 @@ impl Kernel {
                 zero_pages.extend(first.max(fs)..last.min(fe));
             } else {
                 forget.push(fs);
-                let full = last.min(f.size_pages());
                 remove.push((fs.max(first), fe.min(full)));
             }
         }

@@ -104,9 +104,9 @@ where
 /// Replays a log held in memory as [`replay_with`] does, collecting the file identities
 /// itself ([`Identities::collect`]): the first run parses the text in a thread of its own
 /// (its first events here: see [`ParserThread::start`]), started before the identities are
-/// collected so that the two overlap, and replays the
-/// events as they come, handing each batch back to that thread to be freed there; a second
-/// run, if any, parses the text again, keeping the events for the runs after it.
+/// collected so that the two overlap, and replays the events as they come, handing each
+/// batch back to that thread to be freed there; a second run, if any, parses the text
+/// again, keeping the events for the runs after it.
 pub fn replay_text(
     text: impl AsRef<[u8]> + Send + 'static,
     opts: Options,
