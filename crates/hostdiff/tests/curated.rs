@@ -1019,3 +1019,109 @@ fn an_access_activates_a_page_whose_mlock_move_waits_in_the_batch() {
     }
     check("an access activates a page whose mlock move waits in the batch", s);
 }
+
+/// MADV_PAGEOUT of a dirty page-cache folio unmaps it and keeps it (only kswapd writes file
+/// folios back), flagged PG_reclaim: the bit PG_readahead also uses, so fault-around skips
+/// the folio as it skips a readahead mark, until the flag goes (a fault on the folio, its
+/// writeback). Found by `mmsim check --random 3000 --seed 1500000 --steps 120` (seed
+/// 1500240: the model mapped such a page by fault-around).
+#[test]
+fn pageout_of_a_dirty_folio_flags_it_for_reclaim() {
+    let mut s = Script::new();
+    // Written in one go (and dirty): folios of 8, 2, 1 and 1 pages (ext4).
+    let file = s.s.add_file(12 * P - 1000);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let m = s.map(12, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 0);
+    s.op(Op::Load { addr: at(m, 0), len: 12 * P });
+    s.madvise(m, 10, 1, MADV_PAGEOUT);
+    s.madvise(m, 8, 2, MADV_PAGEOUT);
+    s.views(m, 12);
+    // Fault-around of another mapping passes over the flagged folios.
+    let p = s.map(12, PROT_READ, MAP_PRIVATE, Fd::Slot(rw), 0);
+    s.op(Op::Load { addr: at(p, 0), len: 1 });
+    s.views(p, 12);
+    // A store through the shared mapping into one of them, then fault-around again.
+    s.store(m, 10, 1);
+    let q = s.map(12, PROT_READ, MAP_PRIVATE, Fd::Slot(rw), 0);
+    s.op(Op::Load { addr: at(q, 0), len: 1 });
+    s.views(q, 12);
+    // A read fault on the other, then its writeback.
+    s.op(Op::Load { addr: at(p, 9), len: 1 });
+    s.views(p, 12);
+    s.op(Op::Msync { addr: at(m, 0), len: 12 * P, flags: MS_SYNC });
+    let r = s.map(12, PROT_READ, MAP_PRIVATE, Fd::Slot(rw), 0);
+    s.op(Op::Load { addr: at(r, 0), len: 1 });
+    s.views(r, 12);
+    check("pageout of dirty folios", s);
+}
+
+/// A page-cache page an mlocked mapping faulted in (PG_referenced from the populate's
+/// touch) keeps PG_referenced when that mapping goes, by exit or munmap: the unmap's access
+/// finds the folio still unevictable, its munlock waiting in the mlock batch. A child
+/// forked afterwards (its PTEs copied old) shows it Referenced; without the mlock it is
+/// not. Found by `mmsim check --random 3000 --seed 1500000 --steps 120` (seed 1502428).
+#[test]
+fn an_unmapped_mlocked_page_keeps_its_referenced_flag() {
+    let mut s = Script::new();
+    // 13,288 bytes: folios of pages 0-1, 2 and 3 (ext4); the last two are mlocked below.
+    let file = s.s.add_file(13288);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    // A private mapping with an anon_vma (its store past EOF prepares one), so that fork
+    // copies its PTEs.
+    let m = s.map(5, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(rw), 0);
+    s.store(m, 4, 1);
+    s.op(Op::Fork);
+    s.on(1, Op::Mlockall { flags: MCL_FUTURE });
+    let one = |page| Op::Mmap {
+        addr: Addr::Abs(0),
+        len: P,
+        prot: PROT_READ,
+        flags: MAP_PRIVATE,
+        fd: Fd::Slot(rw),
+        offset: page * P,
+    };
+    s.on(1, one(2));
+    let locked = s.on(1, one(3));
+    s.on(1, Op::Munmap { addr: at(locked, 0), len: P });
+    s.on(1, Op::Exit);
+    s.op(Op::Load { addr: at(m, 0), len: 13288 });
+    s.op(Op::Fork);
+    s.views_on(2, m, 5);
+    check("unmapped mlocked pages", s);
+}
+
+/// A large page-cache folio is mlocked only when a VM_LOCKED mapping maps all of it at
+/// once (Linux 6.18), and then leaves the LRU lists: accesses while it is mlocked change
+/// nothing, so once munlocked it is referenced but inactive, and the next access (an unmap
+/// of young PTEs) activates it, clearing PG_referenced. A child forked after shows that
+/// through another mapping whose PTEs it gets old. Without the mlock the accesses of the
+/// populate would have activated it already, and it would stay referenced. Found by `mmsim
+/// check --random 3000 --seed 1200000 --steps 120` (seed 1200578: a child's mlockall).
+#[test]
+fn a_large_folio_mapped_whole_by_a_locked_mapping_is_mlocked() {
+    let mut s = Script::new();
+    // Written in one go: folios of 32 and 8 pages (ext4).
+    let file = s.s.add_file(40 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    // The mapping the child shows (its store past EOF prepares an anon_vma, so that fork
+    // copies its PTEs).
+    let seen = s.map(42, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(rw), 0);
+    s.store(seen, 41, 1);
+    s.op(Op::Load { addr: at(seen, 0), len: 40 * P });
+    let locked = s.map(40, PROT_READ, MAP_SHARED, Fd::Slot(rw), 0);
+    s.op(Op::Mlock { addr: at(locked, 0), len: 40 * P, flags: 0 });
+    s.op(Op::Munlock { addr: at(locked, 0), len: 40 * P });
+    s.op(Op::Munmap { addr: at(locked, 0), len: 40 * P });
+    s.op(Op::Fork);
+    s.views_on(1, seen, 42);
+    // Faults in an MLOCK_ONFAULT range: a folio a fault-around maps whole is mlocked, one
+    // it maps in part is not (the window stops at a page table's end or the VMA's).
+    let onfault = s.map(40, PROT_READ, MAP_SHARED, Fd::Slot(rw), 0);
+    s.op(Op::Mlock { addr: at(onfault, 0), len: 40 * P, flags: MLOCK_ONFAULT });
+    s.op(Op::Load { addr: at(onfault, 0), len: 1 });
+    s.op(Op::Load { addr: at(onfault, 39), len: 1 });
+    s.op(Op::Munmap { addr: at(onfault, 0), len: 40 * P });
+    s.op(Op::Fork);
+    s.views_on(2, seen, 42);
+    check("large folios of locked mappings", s);
+}

@@ -20,8 +20,11 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// on (see exec_readahead.rs); 778757, a large folio punched out whole and read back in
 /// small folios, which the model still took for one (a write fault then mapped two pages);
 /// 901463 (`--seed 900000`), the vDSO's pages read through pagemap, which are never mapped
-/// by one process alone.
-const FOUND: &[u64] = &[777037, 777941, 778484, 778757, 901463];
+/// by one process alone; 1500240 (`--seed 1500000`), a dirty page-cache page MADV_PAGEOUT
+/// left flagged for reclaim, which fault-around passes over; 1502428, a page an mlocked
+/// mapping faulted in, still referenced once that mapping is gone; 1200578 (`--seed
+/// 1200000`), a large folio a child's mlockall mapped whole, which Linux mlocks.
+const FOUND: &[u64] = &[777037, 777941, 778484, 778757, 901463, 1200578, 1500240, 1502428];
 
 #[test]
 fn scripts_that_once_differed_match_the_host_kernel() {
@@ -168,6 +171,10 @@ fn debug_one_seed() {
             script.push(0, hostdiff::Op::Swaps);
         }
     }
+    // MMSIM_DIFF_MIN=1: the shortest script found that still differs at its last step.
+    if std::env::var_os("MMSIM_DIFF_MIN").is_some() {
+        script = minimize(script);
+    }
     println!("files {:?}\nopens {:?}", script.files, script.opens);
     if let Ok(at) = std::env::var("MMSIM_DIFF_PROBE") {
         let mut it = at.split(':').map(|v| v.parse::<usize>().unwrap());
@@ -212,4 +219,41 @@ fn debug_one_seed() {
             }
         }
     }
+}
+
+/// The steps of a script that differs from the host's kernel, cut down while the
+/// difference stays: the script ends at its first differing step, and earlier steps are
+/// made harmless (a maps read of the same process, so that later steps' indices and the
+/// processes stay as they were) a block at a time, then one at a time, where the last step
+/// still differs. Forks stay: their children's steps need them.
+fn minimize(mut script: hostdiff::HostScript) -> hostdiff::HostScript {
+    let first_difference = |s: &hostdiff::HostScript| -> Option<usize> {
+        let host = hostdiff::run_on_host(s).ok()?;
+        let model = run_on_model(s, &host.init).ok()?;
+        compare(s, &host, &model).first().map(|m| m.step)
+    };
+    let Some(last) = first_difference(&script) else { return script };
+    script.steps.truncate(last + 1);
+    let harmless = |op: &hostdiff::Op| matches!(op, hostdiff::Op::Maps | hostdiff::Op::Fork);
+    let mut block = 32;
+    while block > 0 {
+        let mut end = last;
+        while end > 0 {
+            let start = end.saturating_sub(block);
+            let mut trial = script.clone();
+            let mut changed = false;
+            for st in &mut trial.steps[start..end] {
+                if !harmless(&st.op) {
+                    st.op = hostdiff::Op::Maps;
+                    changed = true;
+                }
+            }
+            if changed && first_difference(&trial) == Some(last) {
+                script = trial;
+            }
+            end = start;
+        }
+        block /= 2;
+    }
+    script
 }

@@ -36,8 +36,8 @@ impl Kernel {
     /// (its bytes are on the disk); returns how many frames were freed.
     pub(crate) fn evict_clean_folio(&mut self, file: FileId, first: u64, end: u64) -> u64 {
         let pfns: Vec<Pfn> = (first..end).filter_map(|i| self.m.file(file).cache.get(i)).collect();
+        self.m.remove_folio(file, first);
         let f = self.m.file_mut(file);
-        f.remove_folio(first);
         for i in first..end {
             f.cache.remove(i);
             f.evicted.insert(i);

@@ -200,6 +200,10 @@ pub struct File {
     /// The large folio [`File::folio_of`] found last, if `folios` has not changed since: the
     /// pages of a folio are asked about one after another (a zap asks for every page).
     pub(crate) folio_hint: std::cell::Cell<Option<(u64, u8)>>,
+    /// The mlock count of each large folio that is mlocked, by its first page: how many
+    /// times a VM_LOCKED mapping mapped it whole at once (Linux mlocks a large folio only
+    /// then, and munlocks it at each unmap of a run of its pages from such a mapping).
+    pub(crate) large_mlock: BTreeMap<u64, u32>,
     /// Pages of the page cache that carry the readahead mark (PG_readahead): a read that
     /// reaches one reads the next window (see [`crate::readahead`]).
     pub ra_marks: std::collections::BTreeSet<u64>,
@@ -262,6 +266,7 @@ impl File {
             unwritten: false,
             folios: BTreeMap::new(),
             folio_hint: std::cell::Cell::new(None),
+            large_mlock: BTreeMap::new(),
             ra_marks: Default::default(),
             evicted: Default::default(),
             written_back: BTreeMap::new(),
@@ -311,9 +316,13 @@ impl File {
     }
 
     /// Forgets the large folio that starts at page `first` (its pages become order-0 ones).
+    /// Its mlock count goes with it: a folio is split or dropped only once unmapped, which
+    /// munlocked it (a mapping that still mapped it whole is the exception the model does
+    /// not follow: Linux leaves such pages mlocked until reclaim looks at them).
     pub fn remove_folio(&mut self, first: u64) {
         self.folio_hint.set(None);
         self.folios.remove(&first);
+        self.large_mlock.remove(&first);
     }
 
     /// Records the folios a buffered write of `[pos, pos + len)` creates for pages not yet

@@ -67,3 +67,21 @@ impl FolioBatch {
         self.pending.is_empty()
     }
 }
+
+/// Splits a walk of PTEs into the runs Linux unmaps (and munlocks) a large folio by: the
+/// consecutive entries that map pages of one folio (zap_present_folio_ptes, folio_mlock_step).
+#[derive(Default)]
+pub(crate) struct FolioRuns {
+    /// The folio of the last entry seen and the address that would continue its run.
+    last: Option<((u32, u64), u64)>,
+}
+
+impl FolioRuns {
+    /// Whether the entry at `va`, mapping a page of folio `key` ([`crate::machine::Machine::folio_key`]),
+    /// starts a new run.
+    pub(crate) fn starts_run(&mut self, key: (u32, u64), va: u64) -> bool {
+        let continues = matches!(self.last, Some((k, next)) if k == key && next == va);
+        self.last = Some((key, va + crate::layout::PAGE_SIZE));
+        !continues
+    }
+}

@@ -15,7 +15,9 @@
 //!   objects hold plus the charges Linux leaks; each frame's mlock count equals the PTEs
 //!   that map it from VM_LOCKED VMAs plus the mappings that lost VM_LOCKED without
 //!   munlocking it (MREMAP_DONTUNMAP), and PG_mlocked is set exactly while it is non-zero
-//!   or the page was left mlocked with its count zeroed;
+//!   or the page was left mlocked with its count zeroed; a large page-cache folio counts
+//!   its mlocks as a whole instead (one for each time a locked mapping mapped all of it),
+//!   and its pages are mlocked exactly while that count is non-zero;
 //! * memory cgroups: each group's usage equals the frames charged to it and its
 //!   descendants (so no charge outlives its frame, and a machine whose tasks all exited
 //!   and whose files are gone has nothing charged); every task and every charged frame
@@ -90,6 +92,11 @@ pub fn check_kernel(k: &Kernel) {
     assert_eq!(k.m.frames.pagetable_frames, user_tables, "page-table frames that are no address space's tables");
     assert!(k.m.mlock_fbatch.len() < crate::folio_batch::FOLIO_BATCH_SIZE, "a full mlock batch was not drained");
     assert!(k.m.lru_activate.len() < crate::folio_batch::FOLIO_BATCH_SIZE, "a full activate batch was not drained");
+    for f in k.m.files.iter().flatten() {
+        for first in f.large_mlock.keys() {
+            assert!(f.folios.contains_key(first), "an mlock count kept for a large folio at page {first} that is gone");
+        }
+    }
     let zero = k.m.frames.zero_pfn();
     for (pfn, meta) in k.m.frames.allocated() {
         let mapped = mapcounts.get(&pfn).copied().unwrap_or(0);
@@ -107,11 +114,23 @@ pub fn check_kernel(k: &Kernel) {
             locked + kept,
             "pfn {pfn:#x}: mlock count {count} but {locked} locked PTEs and {kept} stranded"
         );
-        assert_eq!(
-            meta.flags.contains(PageFlags::MLOCKED),
-            count > 0 || stranded.is_some(),
-            "pfn {pfn:#x}: PG_mlocked does not match its locked mappings"
-        );
+        if let Some((file, pages)) = k.m.large_folio(pfn) {
+            // A large folio's mlock count is the folio's, not its pages'.
+            let mlocks = k.m.file(file).large_mlock.get(&pages.start).copied();
+            assert!(mlocks != Some(0), "pfn {pfn:#x}: a large folio recorded with no mlock");
+            assert!(count == 0 && stranded.is_none(), "pfn {pfn:#x}: a page of a large folio with a count of its own");
+            assert_eq!(
+                meta.flags.contains(PageFlags::MLOCKED),
+                mlocks.is_some(),
+                "pfn {pfn:#x}: PG_mlocked does not match its large folio's mlocks"
+            );
+        } else {
+            assert_eq!(
+                meta.flags.contains(PageFlags::MLOCKED),
+                count > 0 || stranded.is_some(),
+                "pfn {pfn:#x}: PG_mlocked does not match its locked mappings"
+            );
+        }
         if meta.flags.contains(PageFlags::LAZYFREE_BATCHED) {
             assert!(
                 meta.owner == Owner::Anon && meta.flags.contains(PageFlags::SWAPBACKED),

@@ -353,7 +353,12 @@ impl Machine {
         let sibling = (fstart..fstart + (1u64 << order)).find_map(|i| self.file(file).cache.get(i));
         if let Some(sib) = sibling {
             flags -= PageFlags::DIRTY;
-            flags |= self.frames.meta(sib).flags & (PageFlags::REFERENCED | PageFlags::ACTIVE | PageFlags::DIRTY);
+            let folio_wide = PageFlags::REFERENCED
+                | PageFlags::ACTIVE
+                | PageFlags::DIRTY
+                | PageFlags::MLOCKED
+                | PageFlags::UNEVICTABLE;
+            flags |= self.frames.meta(sib).flags & folio_wide;
         }
         let pfn = self.frames.alloc(Owner::File { file: file.0, index: u32::try_from(index).ok()? }, flags)?;
         if read {
@@ -426,7 +431,7 @@ impl Machine {
     }
 
     /// The file and page range of the large page-cache folio holding `pfn`, if it is in one.
-    fn large_folio(&self, pfn: Pfn) -> Option<(FileId, std::ops::Range<u64>)> {
+    pub(crate) fn large_folio(&self, pfn: Pfn) -> Option<(FileId, std::ops::Range<u64>)> {
         let Owner::File { file, index } = self.frames.meta(pfn).owner else { return None };
         let f = self.files.get(file as usize)?.as_ref()?;
         let (start, order) = f.folio_of(u64::from(index));
@@ -578,11 +583,59 @@ impl Machine {
         }
     }
 
-    /// Whether `pfn` belongs to a large page-cache folio. Linux mlocks such a folio only when
-    /// one mlock() covers all of it, and never at fault time; the model leaves them all
-    /// unlocked.
+    /// Whether `pfn` belongs to a large page-cache folio (mlocked as a whole: see
+    /// [`Machine::mlock_large_folio`]).
     pub fn in_large_folio(&self, pfn: Pfn) -> bool {
         self.large_folio(pfn).is_some()
+    }
+
+    /// The large folio holding `pfn` was mapped whole at once by a VM_LOCKED mapping (a
+    /// fault that mapped all its pages, or mlock finding them all mapped in its range):
+    /// Linux 6.18 mlocks a large folio only then (a partial mapping could leave pages
+    /// outside the locked range unevictable). It counts one more mlock and, the first
+    /// time, goes straight to the unevictable list (a large folio never waits in the mlock
+    /// batch): PG_mlocked and PG_unevictable set, PG_active cleared. Measured: a read fault
+    /// in an mlock2(MLOCK_ONFAULT) range maps a 32-page folio whole and mlocks it, and the
+    /// 8-page folio after it, mapped two pages at a time there, stays evictable.
+    pub fn mlock_large_folio(&mut self, pfn: Pfn) {
+        let Some((file, pages)) = self.large_folio(pfn) else { return };
+        let count = self.file_mut(file).large_mlock.entry(pages.start).or_default();
+        *count += 1;
+        if *count == 1 {
+            self.update_folio(pfn, |m| {
+                m.flags = (m.flags | PageFlags::MLOCKED | PageFlags::UNEVICTABLE) - PageFlags::ACTIVE
+            });
+            self.vmstat.mlocked += pages.end - pages.start;
+        }
+    }
+
+    /// munlock_folio for the large folio holding `pfn`, which a run of its pages left a
+    /// VM_LOCKED mapping (an unmap, a COW, munlock): one mlock fewer; at none it leaves the
+    /// unevictable list. A folio that was never mlocked is left as it is.
+    pub fn munlock_large_folio(&mut self, pfn: Pfn) {
+        let Some((file, pages)) = self.large_folio(pfn) else { return };
+        let mlocks = &mut self.file_mut(file).large_mlock;
+        let Some(count) = mlocks.get_mut(&pages.start) else { return };
+        *count -= 1;
+        if *count == 0 {
+            mlocks.remove(&pages.start);
+            self.update_folio(pfn, |m| m.flags -= PageFlags::MLOCKED | PageFlags::UNEVICTABLE);
+            self.vmstat.munlocked += pages.end - pages.start;
+        }
+    }
+
+    /// Forgets the large folio of `file` that starts at page `first` (split or dropped);
+    /// if it was still mlocked, its pages are munlocked (see [`crate::file::File::remove_folio`]).
+    pub fn remove_folio(&mut self, file: FileId, first: u64) {
+        if self.file(file).large_mlock.contains_key(&first) {
+            let (_, order) = self.file(file).folio_of(first);
+            let cached = self.file(file).cache.range(first..first + (1u64 << order)).next();
+            if let Some((_, pfn)) = cached {
+                self.file_mut(file).large_mlock.insert(first, 1);
+                self.munlock_large_folio(pfn);
+            }
+        }
+        self.file_mut(file).remove_folio(first);
     }
 
     /// Marks a frame mapped once more from a VM_LOCKED VMA (mlock_vma_folio): the first such
@@ -648,7 +701,11 @@ impl Machine {
     /// Undoes [`Machine::mlock_page`] (munlock_vma_folio): the last locked mapping gone
     /// clears PG_mlocked.
     pub fn munlock_page(&mut self, pfn: Pfn) {
-        if pfn == self.frames.zero_pfn() || self.in_large_folio(pfn) {
+        if pfn == self.frames.zero_pfn() {
+            return;
+        }
+        if self.in_large_folio(pfn) {
+            self.munlock_large_folio(pfn);
             return;
         }
         debug_assert!(self.frames.mlock_count(pfn) > 0, "munlock of a page that is not mlocked");

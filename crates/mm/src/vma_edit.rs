@@ -178,6 +178,8 @@ impl Kernel {
         let mut file = 0i64;
         let mut shmem = 0i64;
         let mut batch: Option<((u32, u64), u64, bool, Pfn)> = None;
+        let mut lock_runs = crate::folio_batch::FolioRuns::default();
+        let mut large_munlocks: Vec<Pfn> = Vec::new();
         // Unlocked anonymous pages met in a row, unmapped together (see `zap_anon_run`).
         let mut anon_run: Vec<Pfn> = Vec::new();
         let span = pgtable::leaf_span(&self.m.frames);
@@ -234,16 +236,29 @@ impl Kernel {
                     RssKind::File => file -= 1,
                     RssKind::Shmem => shmem -= 1,
                 }
-                if locked {
+                let is_file = matches!(self.m.frames.meta(pfn).owner, Owner::File { .. });
+                // Linux marks the folio accessed before it queues the munlock, which takes
+                // effect only when the mlock batch drains: the access finds the folio still
+                // unevictable and leaves its PG_referenced as it is. The model munlocks at
+                // once, so the access comes first here (an mlocked folio is a small one: a
+                // batch of its own; a large folio in a locked VMA is not mlocked).
+                let small_locked = locked && !self.m.in_large_folio(pfn);
+                if small_locked {
+                    if is_file && recency && pte.flags().contains(PteFlags::ACCESSED) {
+                        self.m.mark_accessed(pfn);
+                    }
                     self.m.munlock_page(pfn);
+                } else if locked && lock_runs.starts_run(self.m.folio_key(pfn), va) {
+                    // A large folio: munlocked once a run of its pages, after the run's
+                    // access is marked (below, once the walk is done).
+                    large_munlocks.push(pfn);
                 }
                 let meta = self.m.frames.meta_mut(pfn);
                 meta.mapcount -= 1;
-                let is_file = matches!(meta.owner, Owner::File { .. });
                 if pte.dirty() && is_file {
                     self.m.folio_mark_dirty(pfn);
                 }
-                if is_file && recency {
+                if is_file && recency && !small_locked {
                     // zap handles the PTEs of one folio as a batch: one access for the batch
                     // if any of them is young.
                     let key = self.m.folio_key(pfn);
@@ -270,6 +285,9 @@ impl Kernel {
         }
         if let Some((_, _, true, p)) = batch {
             self.m.mark_accessed(p);
+        }
+        for p in large_munlocks {
+            self.m.munlock_large_folio(p);
         }
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, anon);

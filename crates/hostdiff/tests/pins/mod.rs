@@ -6,7 +6,7 @@
 //! names, plain values, addresses relative to an earlier result (`#3+2p`: step 3's address
 //! plus two pages; `brk0`: the initial break), byte runs (`00*4095 01`), masked pagemap
 //! entries (flag bits), signals, and for maps and smaps texts the script's own mappings
-//! (relative start, size, permissions, file, residency fields, VmFlags). The texts (also
+//! (relative start, size, permissions, file, residency fields and Referenced, VmFlags). The texts (also
 //! status, whose VmLck after mlockall counts the harness's own pages) are compared in full
 //! between host and model.
 //!
@@ -143,7 +143,7 @@ fn squash(line: &str) -> String {
 
 /// The script's own mappings of a maps or smaps text, one continuation line each.
 fn mappings(text: &str, init_ranges: &[(u64, u64)], init: &HostInit, bases: &[(String, u64)]) -> String {
-    const FIELDS: [&str; 9] = [
+    const FIELDS: [&str; 10] = [
         "Rss:",
         "Shared_Clean:",
         "Shared_Dirty:",
@@ -151,6 +151,7 @@ fn mappings(text: &str, init_ranges: &[(u64, u64)], init: &HostInit, bases: &[(S
         "Private_Dirty:",
         "Anonymous:",
         "Swap:",
+        "Referenced:",
         "Locked:",
         "VmFlags:",
     ];

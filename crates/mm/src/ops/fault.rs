@@ -579,6 +579,10 @@ impl Kernel {
                 for slot in &to_map {
                     self.m.mlock_page(slot.2.expect("resolved above"));
                 }
+                // A large folio is mlocked when this maps all of it at once.
+                if order > 0 && to_map.len() as u64 == 1u64 << order {
+                    self.m.mlock_large_folio(to_map[0].2.expect("resolved above"));
+                }
             }
             let entries = self.m.frames.table_mut(table);
             for &(i, _, pfn) in &to_map {

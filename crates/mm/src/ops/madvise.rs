@@ -371,7 +371,7 @@ impl Kernel {
             let kind = self.m.rss_kind(p);
             self.unmap_one(m, a, p, kind);
         }
-        self.m.file_mut(file).remove_folio(first);
+        self.m.remove_folio(file, first);
     }
 
     /// MADV_COLD of a large folio this address space alone maps whole from `va`: its PTEs
@@ -416,8 +416,8 @@ impl Kernel {
     }
 
     /// shrink_folio_list for a page-cache folio MADV_PAGEOUT isolated (a single page, or a
-    /// large folio whole): unmapped, then evicted if clean, kept (activated) if dirty; a
-    /// shmem page is written to swap.
+    /// large folio whole): unmapped, then evicted if clean, kept (activated and flagged for
+    /// reclaim) if dirty; a shmem page is written to swap.
     fn pageout_folio(&mut self, id: MmId, v: &Vma, va: u64, pfns: &[Pfn]) {
         if let Owner::File { file, .. } = self.m.frames.meta(pfns[0]).owner {
             if self.m.file(crate::file::FileId(file)).unevictable {
@@ -451,8 +451,8 @@ impl Kernel {
         let clean = !self.m.frames.meta(pfns[0]).flags.contains(PageFlags::DIRTY);
         if regular && clean && pfns.iter().all(|&p| self.m.frames.meta(p).mapcount == 0) {
             let first = u64::from(index);
+            self.m.remove_folio(f, first);
             let fm = self.m.file_mut(f);
-            fm.remove_folio(first);
             for k in 0..pfns.len() as u64 {
                 fm.cache.remove(first + k);
                 fm.evicted.insert(first + k);
@@ -461,6 +461,13 @@ impl Kernel {
                 self.m.frames.put(p);
             }
         } else {
+            if regular && !clean {
+                // Only kswapd writes a file folio back: this one is flagged PG_reclaim for
+                // when its writeback ends, the bit PG_readahead shares, so fault-around and
+                // faults treat it as readahead marked until a fault or its writeback takes
+                // the flag off.
+                self.m.file_mut(f).ra_marks.insert(u64::from(index));
+            }
             for &p in pfns {
                 self.pageout_activate(p);
             }
@@ -647,7 +654,7 @@ impl Kernel {
             }
         }
         for fs in forget {
-            self.m.file_mut(file).remove_folio(fs);
+            self.m.remove_folio(file, fs);
         }
         for (lo, hi) in remove {
             let f = self.m.file_mut(file);
@@ -702,18 +709,22 @@ impl Kernel {
         let mm = &self.mms[id];
         let locked = mm.vmas.containing(start).is_some_and(|v| v.flags.contains(VmFlags::LOCKED));
         let pgd = mm.pgd;
-        for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
+        let mut runs = crate::folio_batch::FolioRuns::default();
+        for pgtable::PteSlot { table, index: i, pte, va } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
             let pfn = pte.pfn();
             if !matches!(self.m.frames.meta(pfn).owner, Owner::File { file: f, .. } if f == file.0) {
                 continue;
             }
+            // A large folio is munlocked once a run of its pages (zap_present_folio_ptes).
+            let large = self.m.in_large_folio(pfn);
+            let run_starts = runs.starts_run(self.m.folio_key(pfn), va);
             self.m.frames.table_mut(table)[i] = 0;
             if pte.dirty() {
                 self.m.folio_mark_dirty(pfn);
             }
             let kind = self.m.rss_kind(pfn);
             crate::kernel::rss_add(self.mm_mut(id), kind, -1);
-            if locked {
+            if locked && (!large || run_starts) {
                 self.m.munlock_page(pfn);
             }
             self.m.frames.meta_mut(pfn).mapcount -= 1;

@@ -206,20 +206,53 @@ impl Kernel {
     }
 
     /// mlock_vma_pages_range: the pages mapped in `[start, end)` become (or stop being)
-    /// mlocked.
+    /// mlocked. A large folio goes a run of its mapped pages at a time (folio_mlock_step):
+    /// munlocked once a run, mlocked only where one run maps all of it inside the range
+    /// (allow_mlock_munlock).
     pub(crate) fn mlock_present_pages(&mut self, id: MmId, start: u64, end: u64, lock: bool) {
         let pgd = self.mms[id].pgd;
         let zero = self.m.frames.zero_pfn();
-        for slot in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
-            let pfn = slot.pte.pfn();
+        let slots = pgtable::mapped_ptes(&self.m.frames, pgd, start, end);
+        let mut k = 0;
+        while k < slots.len() {
+            let pfn = slots[k].pte.pfn();
             if pfn == zero {
+                k += 1;
                 continue;
             }
-            if lock {
-                self.m.mlock_page(pfn);
-            } else {
-                self.m.munlock_page(pfn);
+            let Some((file, pages)) = self.m.large_folio(pfn) else {
+                if lock {
+                    self.m.mlock_page(pfn);
+                } else {
+                    self.m.munlock_page(pfn);
+                }
+                k += 1;
+                continue;
+            };
+            // The run: the entries after this one that map the folio's next pages.
+            let index = |p: crate::frame::Pfn| match self.m.frames.meta(p).owner {
+                crate::frame::Owner::File { file: f, index } if f == file.0 => Some(u64::from(index)),
+                _ => None,
+            };
+            let mut run = 1;
+            while let Some(next) = slots.get(k + run) {
+                let expected = index(pfn).map(|i| i + run as u64);
+                let contiguous = next.va == slots[k].va + ((run as u64) << crate::layout::PAGE_SHIFT);
+                if !contiguous
+                    || expected.is_none()
+                    || index(next.pte.pfn()) != expected
+                    || !pages.contains(&expected.unwrap_or(0))
+                {
+                    break;
+                }
+                run += 1;
             }
+            if !lock {
+                self.m.munlock_large_folio(pfn);
+            } else if run as u64 == pages.end - pages.start && index(pfn) == Some(pages.start) {
+                self.m.mlock_large_folio(pfn);
+            }
+            k += run;
         }
     }
 
