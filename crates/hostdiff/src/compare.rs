@@ -163,6 +163,18 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
     let mut out = Vec::new();
     let init_ranges: Vec<(u64, u64)> =
         host.init.maps.lines().filter_map(crate::model::parse_maps_line).map(|p| (p.start, p.end)).collect();
+    // The host child's own mappings (its program, libraries, stack): which of their pages
+    // it has touched is its C library's business (a fork reads ld.so's data, say), not the
+    // script's, as for smaps' residency lines. The kernel's special mappings ([vdso],
+    // [vvar]) are the model's to get right and stay compared.
+    let harness_ranges: Vec<(u64, u64)> = host
+        .init
+        .maps
+        .lines()
+        .filter_map(crate::model::parse_maps_line)
+        .filter(|p| !(p.name.starts_with('[') && p.name != "[heap]" && p.name != "[stack]"))
+        .map(|p| (p.start, p.end))
+        .collect();
     let norm = |op: &crate::host::Op, t: &str| match op {
         crate::host::Op::Smaps => normalize_smaps(t, &init_ranges),
         crate::host::Op::Status => normalize_status(t),
@@ -177,7 +189,15 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
                 _ => norm(op, a) == norm(op, b),
             },
             (Outcome::Bytes(a), Outcome::Bytes(b)) if matches!(op, crate::host::Op::Pagemap { .. }) => {
-                mask_pagemap(a) == mask_pagemap(b)
+                let first = op.addr().map_or(0, |a| resolve_on_host(host, a)) >> 12;
+                let harness = |k: usize| {
+                    let at = (first.wrapping_add(k as u64)) << 12;
+                    harness_ranges.iter().any(|&(s, e)| s <= at && at < e)
+                };
+                let keep = |v: Vec<u64>| {
+                    v.into_iter().enumerate().map(|(k, e)| if harness(k) { 0 } else { e }).collect::<Vec<_>>()
+                };
+                keep(mask_pagemap(a)) == keep(mask_pagemap(b))
             }
             _ => h == m,
         };
@@ -209,6 +229,19 @@ pub fn compare(script: &HostScript, host: &HostRun, model: &[Outcome]) -> Vec<Mi
     out
 }
 
+/// The address `a` stands for in the host's run (an earlier step's value plus an offset).
+fn resolve_on_host(host: &HostRun, a: crate::host::Addr) -> u64 {
+    match a {
+        crate::host::Addr::Abs(v) => v,
+        crate::host::Addr::Result { op, offset } => host
+            .outcomes
+            .get(op)
+            .and_then(|o| o.value())
+            .unwrap_or(crate::host::NO_VALUE_BASE)
+            .wrapping_add(offset as u64),
+    }
+}
+
 /// How far `/proc/self/oom_score` may differ: the host child's own resident pages (its
 /// program, stack and buffers, which the model maps without holding) count in the host's
 /// badness; on a machine of 2 GiB or more they move the score by a point or two.
@@ -228,4 +261,38 @@ pub use procfs::cgroup::{texts_agree as cgroup_texts_agree, USAGE_TOLERANCE as C
 /// charge batch of a memory cgroup: [`procfs::cgroup::usage_tolerance`]).
 pub fn online_cpus() -> Option<u32> {
     std::fs::read_to_string(procfs::cgroup::ONLINE_CPUS).ok().and_then(|t| procfs::cgroup::cpu_list_count(&t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{Addr, HostInit, HostScript, Op};
+
+    /// A pagemap read over the host child's own stack and its [vdso]: the stack's pages
+    /// are the child's C library's business and may differ, the vDSO's may not.
+    #[test]
+    fn pagemap_entries_of_the_childs_own_mappings_are_not_compared() {
+        let init = HostInit {
+            maps: "7ffff7ffd000-7ffff7fff000 r-xp 00000000 00:00 0 [vdso]\n\
+                   7ffffffbe000-7ffffffff000 rw-p 00000000 00:00 0 [stack]\n"
+                .into(),
+            smaps: String::new(),
+            start_brk: 0,
+            brk: 0,
+            start_stack: 0,
+            stack_rlimit: u64::MAX,
+            sync_page: 0,
+            files: Vec::new(),
+            swap_files: Vec::new(),
+        };
+        let mut script = HostScript::default();
+        script.push(0, Op::Pagemap { addr: Addr::Abs(0x7ffffffbe000), pages: 1 });
+        script.push(0, Op::Pagemap { addr: Addr::Abs(0x7ffff7ffd000), pages: 1 });
+        let present = (1u64 << 63 | 0x1234).to_le_bytes().to_vec();
+        let absent = vec![0u8; 8];
+        let host = HostRun { init, outcomes: vec![Outcome::Bytes(present.clone()), Outcome::Bytes(present)] };
+        let model = [Outcome::Bytes(absent.clone()), Outcome::Bytes(absent)];
+        let found = compare(&script, &host, &model);
+        assert_eq!(found.iter().map(|m| m.step).collect::<Vec<_>>(), [1], "{found:?}");
+    }
 }

@@ -153,6 +153,15 @@ pub fn build_model(script: &HostScript, init: &HostInit) -> Result<ModelRun, Str
         if v.rss_kb > 0 {
             k.import_page_tables(pid, v.maps.start, v.maps.end).map_err(|e| e.to_string())?;
         }
+        if special == Some(Special::Vdso) {
+            // The host child's C library read the vDSO's ELF header and symbols at startup
+            // (a static glibc finds its functions there), so the image's first pages, as
+            // many as its Rss says, are mapped in the child's page table from the start
+            // (pagemap shows them); they read from the beginning of the image.
+            for page in 0..(v.rss_kb / 4).min((v.maps.end - v.maps.start) >> 12) {
+                let _ = k.load_partial(pid, v.maps.start + (page << 12), 1);
+            }
+        }
     }
     for (_, (_, oid)) in opened {
         k.release_open(oid);

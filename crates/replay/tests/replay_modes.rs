@@ -31,6 +31,8 @@ fn maps_reads(path: &Path) -> usize {
     let mut fds = Vec::new();
     let mut reads = 0;
     for l in text.lines() {
+        // `-xx` prints every string byte as `\xNN`.
+        let l = &unescape_hex(l);
         if l.contains("\"/proc/self/maps\"") {
             if let Some(fd) = l.rsplit("= ").next().and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next()) {
                 fds.push(format!("read({fd}"));
@@ -41,6 +43,27 @@ fn maps_reads(path: &Path) -> usize {
         }
     }
     reads
+}
+
+/// `line` with each `\xNN` escape replaced by its byte (as a character).
+fn unescape_hex(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("\\x") {
+        out.push_str(&rest[..at]);
+        match rest.get(at + 2..at + 4).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) => {
+                out.push(char::from(b));
+                rest = &rest[at + 4..];
+            }
+            None => {
+                out.push_str("\\x");
+                rest = &rest[at + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The modes that change how lines look, each on `cat` and on a shell running two.
@@ -56,6 +79,9 @@ const LOOKS: &[(&str, &[&str])] = &[
     ("X-raw", &["-X", "raw", "-s", "4096"]),
     ("X-verbose", &["-X", "verbose", "-s", "4096"]),
     ("k", &["-k", "-s", "4096"]),
+    // The instruction pointer (question marks on the exit lines) and the syscall number.
+    ("i-n", &["-i", "-n", "-s", "4096"]),
+    ("a-xx", &["-a", "20", "-xx"]),
 ];
 
 #[test]

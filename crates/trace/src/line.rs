@@ -77,11 +77,12 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
         }
         _ => c.pos = before_time,
     }
-    // `-i` prints the instruction pointer, `[00007ffff7fe3c8b] `, and `-n` the syscall number,
-    // `[  9] `; neither matters here.
+    // `-i` prints the instruction pointer, `[00007ffff7fe3c8b] ` (question marks where there
+    // is none, as on an exit line: `[????????????????] +++ exited with 0 +++`), and `-n` the
+    // syscall number, `[  9] `; neither matters here.
     while c.peek() == Some(b'[') {
         let rest = c.rest();
-        let inner = rest[1..].iter().take_while(|b| b.is_ascii_hexdigit() || **b == b' ').count();
+        let inner = rest[1..].iter().take_while(|b| b.is_ascii_hexdigit() || matches!(**b, b' ' | b'?')).count();
         if inner > 0 && rest.get(1 + inner) == Some(&b']') && rest.get(2 + inner) == Some(&b' ') {
             c.advance(2 + inner);
             c.skip_spaces();
@@ -499,6 +500,9 @@ mod tests {
         let p = parse_prefix(b"[pid 1234<thr>] [00007ffff7fe3c8b] brk(NULL) = 0x1000");
         assert_eq!(p.pid, Some(1234));
         assert_eq!(&b"[pid 1234<thr>] [00007ffff7fe3c8b] brk(NULL) = 0x1000"[p.body_start..], b"brk(NULL) = 0x1000");
+        let exit = b"13426 [????????????????] +++ exited with 0 +++";
+        let p = parse_prefix(exit);
+        assert_eq!((p.pid, &exit[p.body_start..]), (Some(13426), &b"+++ exited with 0 +++"[..]));
         let p = parse_prefix(b"1234<cat> [  9] mmap(");
         assert_eq!((p.pid, p.body_start), (Some(1234), 16));
         let p = parse_prefix(b"[ Process PID=1234 runs in 32 bit mode. ]");
