@@ -204,6 +204,11 @@ pub struct File {
     /// times a VM_LOCKED mapping mapped it whole at once (Linux mlocks a large folio only
     /// then, and munlocks it at each unmap of a run of its pages from such a mapping).
     pub(crate) large_mlock: BTreeMap<u64, u32>,
+    /// Pages of dirty large folios whose buffers a punched hole discarded (the folio stays
+    /// dirty, but these blocks hold nothing to write). ext4 can release a dirty folio's
+    /// buffers, and so split it, only once every page's are discarded; making the folio
+    /// dirty again (block_dirty_folio) dirties all its buffers, which empties its entries.
+    pub(crate) clean_buffers: std::collections::BTreeSet<u64>,
     /// Pages of the page cache that carry the readahead mark (PG_readahead): a read that
     /// reaches one reads the next window (see [`crate::readahead`]).
     pub ra_marks: std::collections::BTreeSet<u64>,
@@ -267,6 +272,7 @@ impl File {
             folios: BTreeMap::new(),
             folio_hint: std::cell::Cell::new(None),
             large_mlock: BTreeMap::new(),
+            clean_buffers: Default::default(),
             ra_marks: Default::default(),
             evicted: Default::default(),
             written_back: BTreeMap::new(),
@@ -321,8 +327,22 @@ impl File {
     /// not follow: Linux leaves such pages mlocked until reclaim looks at them).
     pub fn remove_folio(&mut self, first: u64) {
         self.folio_hint.set(None);
-        self.folios.remove(&first);
+        if let Some(order) = self.folios.remove(&first) {
+            self.forget_clean_buffers(first..first + (1u64 << order));
+        }
         self.large_mlock.remove(&first);
+    }
+
+    /// Forgets which buffers of pages `pages` a hole discarded (their folio was dirtied
+    /// again, or is gone).
+    pub(crate) fn forget_clean_buffers(&mut self, pages: std::ops::Range<u64>) {
+        if self.clean_buffers.is_empty() {
+            return;
+        }
+        let gone: Vec<u64> = self.clean_buffers.range(pages).copied().collect();
+        for i in gone {
+            self.clean_buffers.remove(&i);
+        }
     }
 
     /// Records the folios a buffered write of `[pos, pos + len)` creates for pages not yet

@@ -394,6 +394,39 @@ impl Machine {
             return;
         }
         self.update_folio(pfn, |m| m.flags |= PageFlags::DIRTY);
+        // block_dirty_folio dirties every buffer of the folio, those a hole discarded too.
+        if let Some((file, pages)) = self.large_folio(pfn) {
+            self.file_mut(file).forget_clean_buffers(pages);
+        }
+    }
+
+    /// Whether ext4 can release the buffers of the large folio `[first, end)` of `file`
+    /// once those of `hole` are discarded, which a split needs: it can unless the folio is
+    /// dirty and a page of it, within the file, still has a dirty buffer (measured on 6.18:
+    /// a 32-page folio just written, punched at pages 0-1, 2-3, then 4-7, is split by the
+    /// third punch only; after an fsync, by the first). A dirty folio whose buffers all
+    /// go is clean (try_to_free_buffers cancels its dirt): that is done here.
+    pub(crate) fn release_large_folio(
+        &mut self,
+        file: FileId,
+        first: u64,
+        end: u64,
+        hole: std::ops::Range<u64>,
+    ) -> bool {
+        let f = self.file(file);
+        let pfns: Vec<Pfn> = f.cache.range(first..end).map(|(_, p)| p).collect();
+        let dirty = pfns.iter().any(|&p| self.frames.meta(p).flags.contains(PageFlags::DIRTY));
+        if !dirty {
+            return true;
+        }
+        let within = end.min(f.size_pages().max(first + 1));
+        if !(first..within).all(|i| hole.contains(&i) || f.clean_buffers.contains(&i)) {
+            return false;
+        }
+        for p in pfns {
+            self.frames.meta_mut(p).flags -= PageFlags::DIRTY;
+        }
+        true
     }
 
     /// Writes page `index` of regular file `file`, cached in frame `pfn`, to the disk and
