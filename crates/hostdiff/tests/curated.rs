@@ -1156,3 +1156,54 @@ fn holes_punched_piece_by_piece_split_a_dirty_folio_at_the_last_piece() {
     }
     check("holes punched piece by piece", s);
 }
+
+/// mremap growing a VMA in place merges it with the VMA after it only: a fork leaves the
+/// child two mergeable neighbours where the parent had an mlocked part (VM_LOCKED is not
+/// inherited, and fork does not merge), and growing the upper one keeps them two; grown up
+/// to an untouched VMA it absorbs it, although a fork gave it its anon_vma. Found by
+/// `mmsim check --random 1500 --seed 1700000 --steps 300` (seed 1701190).
+#[test]
+fn mremap_growing_in_place_merges_with_the_next_vma_only() {
+    let mut s = Script::new();
+    let a = s.anon(10, PROT_READ | PROT_WRITE);
+    s.op(Op::Munmap { addr: at(a, 8), len: 2 * P });
+    // Locked on fault: no page, no anon_vma, so the child's two halves could merge.
+    s.op(Op::Mlock { addr: at(a, 4), len: 4 * P, flags: MLOCK_ONFAULT });
+    s.op(Op::Fork);
+    s.on(1, Op::Maps);
+    s.on(1, Op::Mremap { addr: at(a, 7), old_len: P, new_len: 2 * P, flags: 0, new_addr: Addr::Abs(0) });
+    s.on(1, Op::Maps);
+    // Growing into a neighbour that can merge: one VMA from there on.
+    let b = s.on(
+        1,
+        Op::Mmap {
+            addr: at(a, 10),
+            len: P,
+            prot: PROT_READ | PROT_WRITE,
+            flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+            fd: Fd::None,
+            offset: 0,
+        },
+    );
+    s.on(1, Op::Mremap { addr: at(a, 8), old_len: P, new_len: 2 * P, flags: 0, new_addr: Addr::Abs(0) });
+    s.on(1, Op::Maps);
+    s.on(1, Op::Munmap { addr: at(b, 0), len: P });
+    s.views_on(1, a, 11);
+    // Two halves of one VMA that had pages (one anon_vma between them), split by mprotect:
+    // fork gives each of the child's copies an anon_vma of its own, so that the child's
+    // halves never merge again, neither by mprotect nor by growing the lower one up to the
+    // upper. The parent's do.
+    let c = s.anon(8, PROT_READ | PROT_WRITE);
+    s.store(c, 0, 8);
+    s.op(Op::Mprotect { addr: at(c, 4), len: 3 * P, prot: PROT_READ });
+    s.op(Op::Munmap { addr: at(c, 7), len: P });
+    s.op(Op::Fork);
+    s.on(2, Op::Mprotect { addr: at(c, 4), len: 3 * P, prot: PROT_READ | PROT_WRITE });
+    s.on(2, Op::Maps);
+    s.on(2, Op::Munmap { addr: at(c, 3), len: P });
+    s.on(2, Op::Mremap { addr: at(c, 2), old_len: P, new_len: 2 * P, flags: 0, new_addr: Addr::Abs(0) });
+    s.on(2, Op::Maps);
+    s.op(Op::Mprotect { addr: at(c, 4), len: 3 * P, prot: PROT_READ | PROT_WRITE });
+    s.op(Op::Maps);
+    check("mremap growth in place", s);
+}
