@@ -1207,3 +1207,49 @@ fn mremap_growing_in_place_merges_with_the_next_vma_only() {
     s.op(Op::Maps);
     check("mremap growth in place", s);
 }
+
+/// A small page whose last locked mapping goes stays mlocked and unevictable until this
+/// CPU's mlock batch drains (munlock_folio only queues it), and the batch holds a reference
+/// to it. So an access by another mapping's unmap in between leaves its PG_referenced set
+/// (seed 1700991 of `mmsim check --random 1500 --seed 1700000 --steps 300`: an exit that
+/// unmapped a locked mapping, then an unlocked one, of the same page), and a write to an
+/// anonymous page shared with a parent that just unmapped its locked copy copies the page
+/// instead of reusing it (seed 779453 of `--seed 777000 --steps 120`). Each shows as
+/// Referenced in a child forked after, whose PTEs are old.
+#[test]
+fn a_munlocked_page_waits_in_the_mlock_batch() {
+    let mut s = Script::new();
+    // Small folios at pages 2 and 3 (ext4).
+    let file = s.s.add_file(13288);
+    let ro = s.s.open(file, OpenMode::ReadOnly);
+    // The mapping children show (an anon_vma from its store past EOF: fork copies its PTEs).
+    let seen = s.map(5, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(ro), 0);
+    s.store(seen, 4, 1);
+    s.op(Op::Load { addr: at(seen, 0), len: 13288 });
+    s.op(Op::Fork);
+    // The unlocked mapping first (it lies above the locked one), its PTE young.
+    let one = |page: u64| Op::Mmap {
+        addr: Addr::Abs(0),
+        len: P,
+        prot: PROT_READ,
+        flags: MAP_PRIVATE,
+        fd: Fd::Slot(ro),
+        offset: page * P,
+    };
+    let unlocked = s.on(1, one(2));
+    s.on(1, Op::Load { addr: at(unlocked, 0), len: 1 });
+    s.on(1, Op::Mlockall { flags: MCL_FUTURE });
+    s.on(1, one(2));
+    s.on(1, Op::Exit);
+    s.op(Op::Fork);
+    s.views_on(2, seen, 5);
+    // MAP_LOCKED anonymous memory (populated: each page touched once), shared with a child;
+    // the parent unmaps it, the child writes a page.
+    let locked = s.map(2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, Fd::None, 0);
+    s.op(Op::Fork);
+    s.op(Op::Munmap { addr: at(locked, 0), len: 2 * P });
+    s.on(3, Op::Store { addr: at(locked, 0), len: 1, byte: 7 });
+    s.on(3, Op::Fork);
+    s.views_on(4, locked, 2);
+    check("munlock batch", s);
+}

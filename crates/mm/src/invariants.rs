@@ -15,7 +15,8 @@
 //!   objects hold plus the charges Linux leaks; each frame's mlock count equals the PTEs
 //!   that map it from VM_LOCKED VMAs plus the mappings that lost VM_LOCKED without
 //!   munlocking it (MREMAP_DONTUNMAP), and PG_mlocked is set exactly while it is non-zero
-//!   or the page was left mlocked with its count zeroed; a large page-cache folio counts
+//!   or the page was left mlocked with its count zeroed (or its munlock waits in the
+//!   mlock batch); a large page-cache folio counts
 //!   its mlocks as a whole instead (one for each time a locked mapping mapped all of it),
 //!   and its pages are mlocked exactly while that count is non-zero;
 //! * memory cgroups: each group's usage equals the frames charged to it and its
@@ -125,9 +126,11 @@ pub fn check_kernel(k: &Kernel) {
                 "pfn {pfn:#x}: PG_mlocked does not match its large folio's mlocks"
             );
         } else {
-            assert_eq!(
-                meta.flags.contains(PageFlags::MLOCKED),
-                count > 0 || stranded.is_some(),
+            let locked = count > 0 || stranded.is_some();
+            // A page whose last locked mapping went stays mlocked until the mlock batch it
+            // waits in drains.
+            assert!(
+                meta.flags.contains(PageFlags::MLOCKED) == locked || (!locked && k.m.mlock_fbatch.contains(pfn)),
                 "pfn {pfn:#x}: PG_mlocked does not match its locked mappings"
             );
         }

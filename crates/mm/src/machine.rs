@@ -688,16 +688,34 @@ impl Machine {
         }
     }
 
-    /// mlock_drain_local: the pages waiting in this CPU's mlock batch that are still
-    /// mlocked move to the unevictable list (PG_unevictable set, PG_active cleared); pages
-    /// munlocked meanwhile are left where they are. (Linux skips a page that is off the LRU
-    /// in another batch when a full mlock batch drains; the model moves it anyway.)
+    /// Whether `pfn`, mlocked, waits in the mlock batch to be munlocked (no locked mapping
+    /// is left).
+    pub fn munlock_pending(&self, pfn: Pfn) -> bool {
+        self.frames.meta(pfn).flags.contains(PageFlags::MLOCKED)
+            && self.frames.mlock_count(pfn) == 0
+            && self.frames.mlock_stranded(pfn).is_none()
+            && self.mlock_fbatch.contains(pfn)
+    }
+
+    /// mlock_drain_local: the pages waiting in this CPU's mlock batch move: those still
+    /// mlocked (by a locked mapping, or left mlocked) to the unevictable list (PG_unevictable
+    /// set, PG_active cleared), those whose last locked mapping went back to the evictable
+    /// lists (PG_mlocked and PG_unevictable cleared: __munlock_folio). (Linux skips a page
+    /// that is off the LRU in another batch when a full mlock batch drains; the model moves
+    /// it anyway.)
     pub fn mlock_drain_local(&mut self) {
         for pfn in self.mlock_fbatch.take() {
+            let locked = self.frames.mlock_count(pfn) > 0 || self.frames.mlock_stranded(pfn).is_some();
             let m = self.frames.meta_mut(pfn);
-            if m.flags.contains(PageFlags::MLOCKED) {
+            if m.owner == Owner::Free || !m.flags.contains(PageFlags::MLOCKED) {
+                continue;
+            }
+            if locked {
                 m.flags |= PageFlags::UNEVICTABLE;
                 m.flags -= PageFlags::ACTIVE;
+            } else {
+                m.flags -= PageFlags::MLOCKED | PageFlags::UNEVICTABLE;
+                self.vmstat.munlocked += 1;
             }
         }
     }
@@ -743,11 +761,13 @@ impl Machine {
         }
         debug_assert!(self.frames.mlock_count(pfn) > 0, "munlock of a page that is not mlocked");
         let left = self.frames.mlock_count_dec(pfn);
-        let m = self.frames.meta_mut(pfn);
-        if left == 0 && m.flags.contains(PageFlags::MLOCKED) {
-            // Linux clears both when its munlock batch drains; the model does it at once.
-            m.flags -= PageFlags::MLOCKED | PageFlags::UNEVICTABLE;
-            self.vmstat.munlocked += 1;
+        if left == 0 && self.frames.meta(pfn).flags.contains(PageFlags::MLOCKED) {
+            // munlock_folio queues the page in this CPU's mlock batch: it stays mlocked and
+            // unevictable until the batch drains (an access meanwhile finds it unevictable,
+            // and the batch's reference keeps a COW from reusing it).
+            if self.mlock_fbatch.add(pfn) {
+                self.mlock_drain_local();
+            }
         }
     }
 
