@@ -333,6 +333,26 @@ impl File {
         self.large_mlock.remove(&first);
     }
 
+    /// folio_split of the large folio that starts at page `first` so that page `at` ends in
+    /// a folio of its own: the folio is halved again and again, each half without `at`
+    /// kept as a folio of that order (so a 16-page folio split at page 14 leaves folios of
+    /// pages 0-7, 8-11, 12-13, 14 and 15). Linux 6.18 splits so where truncation or a hole
+    /// cuts a folio (truncate_inode_partial_folio); measured with kpageflags.
+    pub fn split_folio_at(&mut self, first: u64, at: u64) {
+        let Some(&order) = self.folios.get(&first) else { return };
+        self.remove_folio(first);
+        let (mut lo, mut order) = (first, order);
+        while order > 0 {
+            order -= 1;
+            let half = 1u64 << order;
+            let (with_at, other) = if at < lo + half { (lo, lo + half) } else { (lo + half, lo) };
+            if order > 0 {
+                self.insert_folio(other, order);
+            }
+            lo = with_at;
+        }
+    }
+
     /// Forgets which buffers of pages `pages` a hole discarded (their folio was dirtied
     /// again, or is gone).
     pub(crate) fn forget_clean_buffers(&mut self, pages: std::ops::Range<u64>) {

@@ -657,9 +657,16 @@ impl Machine {
         }
     }
 
-    /// Forgets the large folio of `file` that starts at page `first` (split or dropped);
-    /// if it was still mlocked, its pages are munlocked (see [`crate::file::File::remove_folio`]).
-    pub fn remove_folio(&mut self, file: FileId, first: u64) {
+    /// Splits the large folio of `file` that starts at page `first` so that page `at` is in
+    /// a folio of its own ([`crate::file::File::split_folio_at`]); if it was mlocked, it is
+    /// munlocked first (see [`Machine::remove_folio`]).
+    pub fn split_folio_at(&mut self, file: FileId, first: u64, at: u64) {
+        self.munlock_folio_fully(file, first);
+        self.file_mut(file).split_folio_at(first, at);
+    }
+
+    /// Munlocks the large folio of `file` at page `first` however many mlocks it has.
+    fn munlock_folio_fully(&mut self, file: FileId, first: u64) {
         if self.file(file).large_mlock.contains_key(&first) {
             let (_, order) = self.file(file).folio_of(first);
             let cached = self.file(file).cache.range(first..first + (1u64 << order)).next();
@@ -668,6 +675,12 @@ impl Machine {
                 self.munlock_large_folio(pfn);
             }
         }
+    }
+
+    /// Forgets the large folio of `file` that starts at page `first` (split or dropped);
+    /// if it was still mlocked, its pages are munlocked (see [`crate::file::File::remove_folio`]).
+    pub fn remove_folio(&mut self, file: FileId, first: u64) {
+        self.munlock_folio_fully(file, first);
         self.file_mut(file).remove_folio(first);
     }
 

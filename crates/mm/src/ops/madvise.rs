@@ -643,10 +643,11 @@ impl Kernel {
         // of 2-3 gone), after an fsync page 0 alone; page 37 of a 40-page file, pages 0-39
         // and 0-36 plus 38-39.
         let mut zero_pages: Vec<u64> = Vec::new();
+        let mut split: Vec<(u64, u64, u64)> = Vec::new();
         for (fs, fe) in cut {
             let hole = first.max(fs)..last.min(fe);
             if self.m.release_large_folio(file, fs, fe, hole.clone()) {
-                forget.push(fs);
+                split.push((fs, hole.start, hole.end));
                 remove.push((fs.max(first), fe.min(full)));
             } else {
                 self.m.file_mut(file).clean_buffers.extend(hole.clone());
@@ -660,6 +661,19 @@ impl Kernel {
         }
         for fs in forget {
             self.m.remove_folio(file, fs);
+        }
+        // A cut folio is split at the hole's first page, then the folio holding the first
+        // page after the hole at that page, and the pieces inside the hole go with it.
+        for (fs, lo, hi) in split {
+            self.m.split_folio_at(file, fs, lo);
+            let (at, order) = self.m.file(file).folio_of(hi);
+            if order > 0 && at < hi {
+                self.m.split_folio_at(file, at, hi);
+            }
+            let inside: Vec<u64> = self.m.file(file).folios.range(lo..hi).map(|(&s, _)| s).collect();
+            for s in inside {
+                self.m.remove_folio(file, s);
+            }
         }
         for (lo, hi) in remove {
             let f = self.m.file_mut(file);
