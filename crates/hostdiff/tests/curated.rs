@@ -1278,3 +1278,28 @@ fn a_hole_splits_a_clean_folio_into_buddies() {
     }
     check("holes split clean folios into buddies", s);
 }
+
+/// Unmapping a file's pages for a hole (unmap_mapping_range) marks each folio whose PTEs
+/// were young accessed, as every zap does, so a folio a read had just mapped comes out of
+/// the punch referenced. A child forked after shows it through another mapping, whose PTEs
+/// it gets old. Found by `mmsim check --random 1500 --seed 1800000 --steps 300` (seed
+/// 1800726).
+#[test]
+fn a_hole_marks_the_folios_it_unmaps_accessed() {
+    let mut s = Script::new();
+    let file = s.s.add_file(40 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    // The mapping the child shows (its store past EOF prepares an anon_vma).
+    let seen = s.map(42, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(rw), 0);
+    s.store(seen, 41, 1);
+    let m = s.map(5, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 20 * P);
+    s.op(Op::Load { addr: at(m, 4), len: 1 });
+    s.madvise(m, 2, 2, MADV_REMOVE);
+    // A hole through a folio nothing maps marks nothing.
+    s.madvise(seen, 34, 1, MADV_REMOVE);
+    // The punches unmapped the folios they cut; a read maps them again (not marking them).
+    s.op(Op::Load { addr: at(seen, 0), len: 40 * P });
+    s.op(Op::Fork);
+    s.views_on(1, seen, 42);
+    check("holes mark unmapped folios accessed", s);
+}

@@ -723,31 +723,56 @@ impl Kernel {
 
 impl Kernel {
     /// Clears the PTEs of `[start, end)` that map page-cache pages of `file`, leaving
-    /// private copies.
+    /// private copies. As zap_present_folio_ptes, a run of one folio's pages marks the
+    /// folio accessed if any of its PTEs was young (unless the VMA declared its access
+    /// pattern), then munlocks it in a locked VMA (measured: a hole punched through a
+    /// folio a read had just mapped leaves it referenced).
     fn zap_file_pages(&mut self, id: MmId, start: u64, end: u64, file: crate::file::FileId) {
         let mm = &self.mms[id];
-        let locked = mm.vmas.containing(start).is_some_and(|v| v.flags.contains(VmFlags::LOCKED));
+        let vma = mm.vmas.containing(start);
+        let locked = vma.is_some_and(|v| v.flags.contains(VmFlags::LOCKED));
+        let recency = vma.is_some_and(|v| !v.flags.intersects(VmFlags::SEQ_READ | VmFlags::RAND_READ));
         let pgd = mm.pgd;
         let mut runs = crate::folio_batch::FolioRuns::default();
+        // The run being zapped: a page of it, and whether a PTE of it was young.
+        let mut run: Option<(Pfn, bool)> = None;
         for pgtable::PteSlot { table, index: i, pte, va } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
             let pfn = pte.pfn();
             if !matches!(self.m.frames.meta(pfn).owner, Owner::File { file: f, .. } if f == file.0) {
                 continue;
             }
-            // A large folio is munlocked once a run of its pages (zap_present_folio_ptes).
-            let large = self.m.in_large_folio(pfn);
-            let run_starts = runs.starts_run(self.m.folio_key(pfn), va);
+            if runs.starts_run(self.m.folio_key(pfn), va) {
+                if let Some(done) = run.take() {
+                    self.end_file_zap_run(done, recency, locked);
+                }
+                run = Some((pfn, false));
+            }
+            if let Some(r) = run.as_mut() {
+                r.1 |= pte.flags().contains(crate::pgtable::PteFlags::ACCESSED);
+            }
             self.m.frames.table_mut(table)[i] = 0;
             if pte.dirty() {
                 self.m.folio_mark_dirty(pfn);
             }
             let kind = self.m.rss_kind(pfn);
             crate::kernel::rss_add(self.mm_mut(id), kind, -1);
-            if locked && (!large || run_starts) {
-                self.m.munlock_page(pfn);
-            }
             self.m.frames.meta_mut(pfn).mapcount -= 1;
             self.m.frames.put(pfn);
+        }
+        if let Some(done) = run {
+            self.end_file_zap_run(done, recency, locked);
+        }
+    }
+
+    /// The end of a run of one folio's pages [`Kernel::zap_file_pages`] unmapped: the
+    /// folio's access, then its munlock.
+    fn end_file_zap_run(&mut self, (pfn, young): (Pfn, bool), recency: bool, locked: bool) {
+        if young && recency {
+            self.m.mark_accessed(pfn);
+        }
+        if locked {
+            // A small folio's run is its one page; a large folio is munlocked once a run.
+            self.m.munlock_page(pfn);
         }
     }
 }
