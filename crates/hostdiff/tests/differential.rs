@@ -29,9 +29,10 @@ fn env_u64(name: &str, default: u64) -> u64 {
 /// a second hole that reached its last page with a dirty buffer, which ext4 then splits;
 /// 779453, a child's write to MAP_LOCKED memory its parent had just unmapped, which copies
 /// the page while its munlock waits in the mlock batch; 1900084 (`--seed 1900000`), a clean
-/// large folio a hole cut, which folio_split leaves in pieces as large as they can be.
+/// large folio a hole cut, which folio_split leaves in pieces as large as they can be;
+/// 2001701 (`--seed 2000000`), MADV_PAGEOUT of a large folio through a PROT_NONE mapping.
 const FOUND: &[u64] =
-    &[777037, 777941, 778484, 778757, 779453, 901463, 902510, 1200578, 1500240, 1502428, 1700161, 1900084];
+    &[777037, 777941, 778484, 778757, 779453, 901463, 902510, 1200578, 1500240, 1502428, 1700161, 1900084, 2001701];
 
 #[test]
 fn scripts_that_once_differed_match_the_host_kernel() {

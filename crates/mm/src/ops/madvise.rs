@@ -413,7 +413,7 @@ impl Kernel {
         }
         let whole = pfns.iter().enumerate().all(|(k, &p)| {
             let pte = self.pte(id, va + ((k as u64) << PAGE_SHIFT));
-            pte.present() && pte.pfn() == p && self.m.frames.meta(p).mapcount == 1
+            pte.mapped() && pte.pfn() == p && self.m.frames.meta(p).mapcount == 1
         });
         whole.then_some((va, pfns))
     }
