@@ -1126,6 +1126,128 @@ fn a_large_folio_mapped_whole_by_a_locked_mapping_is_mlocked() {
     check("large folios of locked mappings", s);
 }
 
+/// A large folio that finish_fault maps whole in a VM_LOCKED mapping is mlocked, as one
+/// fault-around maps whole is. In a process with no page table there yet, fault-around maps
+/// nothing when the folio reaches EOF (the 8-page folio at the end of a 40-page file), and
+/// finish_fault maps all of it (measured on 6.18 with MLOCK_ONFAULT reads and writes).
+/// Mlocked, the populate's accesses leave it referenced but inactive, and the unmap after
+/// the munlock activates it; had it stayed evictable, the populate would have activated
+/// it and left it referenced. The parent shows it through a mapping whose PTEs its fork
+/// made old. Found by `mmsim check --random 2500 --seed 2400000 --steps 300` (seed 2400698).
+#[test]
+fn a_large_folio_finish_fault_maps_whole_is_mlocked() {
+    let mut s = Script::new();
+    let file = s.s.add_file(40 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let ro = s.s.open(file, OpenMode::ReadOnly);
+    // The child that locks, forked before anything is mapped near its mapping.
+    s.op(Op::Fork);
+    let seen = s.map(16, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(rw), 28 * P);
+    s.op(Op::Load { addr: at(seen, 7), len: 100 });
+    // A store past EOF prepares an anon_vma, so that fork copies the PTEs.
+    s.store(seen, 12, 1);
+    let locked = s.on(
+        1,
+        Op::Mmap {
+            addr: Addr::Abs(0),
+            len: 8 * P,
+            prot: PROT_READ,
+            flags: MAP_SHARED,
+            fd: Fd::Slot(ro),
+            offset: 32 * P,
+        },
+    );
+    s.on(1, Op::Mlock { addr: at(locked, 0), len: 8 * P, flags: 0 });
+    s.on(1, Op::Munlock { addr: at(locked, 0), len: 8 * P });
+    s.on(1, Op::Munmap { addr: at(locked, 0), len: 8 * P });
+    s.op(Op::Fork);
+    s.views_on(2, seen, 16);
+    check("finish_fault mlocks a large folio it maps whole", s);
+}
+
+/// Linux unmaps a page table at a time, so a large folio whose pages sit on either side of
+/// a table boundary is two runs: an exit with both PTEs young marks it accessed twice,
+/// which activates it (PG_referenced cleared), where one run would leave it referenced.
+/// Here the 2-page folio at the start of a 13,288-byte file is mapped at the last page
+/// below 32 TiB. Found by `mmsim check --random 2500 --seed 2400000 --steps 300` (seed
+/// 2400839).
+#[test]
+fn a_folio_across_a_page_table_boundary_is_two_runs() {
+    let mut s = Script::new();
+    let file = s.s.add_file(13288);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    s.op(Op::Fork);
+    let m = s.on(
+        1,
+        Op::Mmap {
+            addr: Addr::Abs(0x2000_0000_0000 - P),
+            len: 16 * P,
+            prot: PROT_READ | PROT_WRITE,
+            flags: MAP_PRIVATE,
+            fd: Fd::Slot(rw),
+            offset: 0,
+        },
+    );
+    // Past EOF: SIGBUS, and an anon_vma for fork to copy the PTEs by.
+    s.on(1, Op::Store { addr: at(m, 5), len: 1, byte: 1 });
+    s.on(1, Op::Load { addr: at(m, 0), len: 2 * P });
+    s.on(1, Op::Fork);
+    s.on(1, Op::Exit);
+    s.views_on(2, m, 16);
+    check("a folio across a page table boundary", s);
+}
+
+/// munlock_folio drains the CPU's mlock batch whenever a large folio passes through it,
+/// mlocked or not. At this exit, a small page's munlock waits in the batch after its locked
+/// VMA is unmapped (the access found it unevictable); the next VMA, locked, holds part of a
+/// large folio, whose munlock drains the batch; the last one maps the small page with a
+/// young PTE, which now finds it evictable and referenced and activates it. Without the
+/// drain it would stay referenced. Found by `mmsim check --random 2500 --seed 2400000
+/// --steps 300` (seed 2400734).
+#[test]
+fn a_large_folio_s_munlock_drains_the_mlock_batch() {
+    let mut s = Script::new();
+    // Folios of pages 0-1, 2 and 3; and a 40-page file of folios 0-15, 16-31, 32-39.
+    let small = s.s.add_file(13288);
+    let small_rw = s.s.open(small, OpenMode::ReadWrite);
+    let big = s.s.add_file(40 * P);
+    let big_ro = s.s.open(big, OpenMode::ReadOnly);
+    // Mapped first, highest: unmapped last at exit.
+    let seen = s.map(8, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(small_rw), 3 * P);
+    s.store(seen, 4, 1);
+    s.op(Op::Fork);
+    s.on(1, Op::Load { addr: at(seen, 0), len: 1 });
+    s.on(1, Op::Fork);
+    // Four pages of the first 16-page folio: mlocked mapping, folio not mlocked.
+    let part = s.on(
+        1,
+        Op::Mmap {
+            addr: Addr::Abs(0),
+            len: 4 * P,
+            prot: PROT_READ,
+            flags: MAP_SHARED,
+            fd: Fd::Slot(big_ro),
+            offset: 0,
+        },
+    );
+    s.on(1, Op::Mlock { addr: at(part, 0), len: 4 * P, flags: 0 });
+    s.on(1, Op::Mlockall { flags: MCL_FUTURE });
+    s.on(
+        1,
+        Op::Mmap {
+            addr: Addr::Abs(0),
+            len: P,
+            prot: PROT_READ,
+            flags: MAP_SHARED,
+            fd: Fd::Slot(small_rw),
+            offset: 3 * P,
+        },
+    );
+    s.on(1, Op::Exit);
+    s.views_on(2, seen, 8);
+    check("a large folio's munlock drains the mlock batch", s);
+}
+
 /// Holes punched piece by piece through a dirty large folio (the 8-page folio at the end of
 /// a 40-page file just written): ext4 cannot release a dirty buffer, so the folio stays
 /// whole, zeroed where punched and still dirty, until the punch that reaches its last page

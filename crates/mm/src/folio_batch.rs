@@ -69,18 +69,28 @@ impl FolioBatch {
 }
 
 /// Splits a walk of PTEs into the runs Linux unmaps (and munlocks) a large folio by: the
-/// consecutive entries that map pages of one folio (zap_present_folio_ptes, folio_mlock_step).
-#[derive(Default)]
+/// consecutive entries that map pages of one folio (zap_present_folio_ptes, folio_mlock_step)
+/// within one page table, since Linux walks the entries a table at a time (measured on 6.18:
+/// a folio whose two pages sit on either side of a table boundary, both PTEs young, is
+/// marked accessed twice at exit, which activates it).
 pub(crate) struct FolioRuns {
     /// The folio of the last entry seen and the address that would continue its run.
     last: Option<((u32, u64), u64)>,
+    /// The span of addresses one leaf page table maps.
+    table_span: u64,
 }
 
 impl FolioRuns {
+    /// Runs over the entries of page tables that each map `table_span` bytes.
+    pub(crate) fn new(table_span: u64) -> FolioRuns {
+        FolioRuns { last: None, table_span }
+    }
+
     /// Whether the entry at `va`, mapping a page of folio `key` ([`crate::machine::Machine::folio_key`]),
     /// starts a new run.
     pub(crate) fn starts_run(&mut self, key: (u32, u64), va: u64) -> bool {
-        let continues = matches!(self.last, Some((k, next)) if k == key && next == va);
+        let continues =
+            !va.is_multiple_of(self.table_span) && matches!(self.last, Some((k, next)) if k == key && next == va);
         self.last = Some((key, va + crate::layout::PAGE_SIZE));
         !continues
     }

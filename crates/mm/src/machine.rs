@@ -632,6 +632,8 @@ impl Machine {
     /// 8-page folio after it, mapped two pages at a time there, stays evictable.
     pub fn mlock_large_folio(&mut self, pfn: Pfn) {
         let Some((file, pages)) = self.large_folio(pfn) else { return };
+        // mlock_folio drains this CPU's mlock batch whenever a large folio enters it.
+        self.mlock_drain_local();
         let count = self.file_mut(file).large_mlock.entry(pages.start).or_default();
         *count += 1;
         if *count == 1 {
@@ -644,9 +646,14 @@ impl Machine {
 
     /// munlock_folio for the large folio holding `pfn`, which a run of its pages left a
     /// VM_LOCKED mapping (an unmap, a COW, munlock): one mlock fewer; at none it leaves the
-    /// unevictable list. A folio that was never mlocked is left as it is.
+    /// unevictable list. A folio that was never mlocked is left as it is, but the mlock
+    /// batch drains all the same: munlock_folio drains it whenever a large folio enters it
+    /// (measured on 6.18: a small page whose munlock waited in the batch, unmapped at exit,
+    /// is evictable again once the exit has unmapped a locked VMA's part of a large folio
+    /// that was never mlocked, and the next young PTE of it activates it).
     pub fn munlock_large_folio(&mut self, pfn: Pfn) {
         let Some((file, pages)) = self.large_folio(pfn) else { return };
+        self.mlock_drain_local();
         let mlocks = &mut self.file_mut(file).large_mlock;
         let Some(count) = mlocks.get_mut(&pages.start) else { return };
         *count -= 1;

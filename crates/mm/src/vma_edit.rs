@@ -178,11 +178,11 @@ impl Kernel {
         let mut file = 0i64;
         let mut shmem = 0i64;
         let mut batch: Option<((u32, u64), u64, bool, Pfn)> = None;
-        let mut lock_runs = crate::folio_batch::FolioRuns::default();
+        let span = pgtable::leaf_span(&self.m.frames);
+        let mut lock_runs = crate::folio_batch::FolioRuns::new(span);
         let mut large_munlocks: Vec<Pfn> = Vec::new();
         // Unlocked anonymous pages met in a row, unmapped together (see `zap_anon_run`).
         let mut anon_run: Vec<Pfn> = Vec::new();
-        let span = pgtable::leaf_span(&self.m.frames);
         for (base, table) in tables {
             let lo = start.max(base);
             let hi = end.min(base + span);
@@ -264,7 +264,8 @@ impl Kernel {
                     let key = self.m.folio_key(pfn);
                     let young = pte.flags().contains(PteFlags::ACCESSED);
                     match &mut batch {
-                        Some((k, end, y, _)) if *k == key && *end == va => {
+                        // (A batch never crosses a page table: see FolioRuns.)
+                        Some((k, end, y, _)) if *k == key && *end == va && !va.is_multiple_of(span) => {
                             *y |= young;
                             *end = va + PAGE_SIZE;
                         }

@@ -733,7 +733,7 @@ impl Kernel {
         let locked = vma.is_some_and(|v| v.flags.contains(VmFlags::LOCKED));
         let recency = vma.is_some_and(|v| !v.flags.intersects(VmFlags::SEQ_READ | VmFlags::RAND_READ));
         let pgd = mm.pgd;
-        let mut runs = crate::folio_batch::FolioRuns::default();
+        let mut runs = crate::folio_batch::FolioRuns::new(pgtable::leaf_span(&self.m.frames));
         // The run being zapped: a page of it, and whether a PTE of it was young.
         let mut run: Option<(Pfn, bool)> = None;
         for pgtable::PteSlot { table, index: i, pte, va } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {

@@ -237,7 +237,9 @@ impl Kernel {
             let mut run = 1;
             while let Some(next) = slots.get(k + run) {
                 let expected = index(pfn).map(|i| i + run as u64);
-                let contiguous = next.va == slots[k].va + ((run as u64) << crate::layout::PAGE_SHIFT);
+                // (mlock walks a page table at a time: a run never crosses one.)
+                let contiguous = next.va == slots[k].va + ((run as u64) << crate::layout::PAGE_SHIFT)
+                    && !next.va.is_multiple_of(pgtable::leaf_span(&self.m.frames));
                 if !contiguous
                     || expected.is_none()
                     || index(next.pte.pfn()) != expected
