@@ -1248,6 +1248,52 @@ fn a_large_folio_s_munlock_drains_the_mlock_batch() {
     check("a large folio's munlock drains the mlock batch", s);
 }
 
+/// Within one zap, a large folio's munlock comes when its batch of PTEs ends, before the
+/// pages after it are unmapped: the mlock batch it drains holds only the munlocks queued
+/// before it. Here a locked mapping's first page belongs to a 2-page folio and its next two
+/// are small mlocked pages; their munlocks, queued after the drain, still wait when the
+/// exit reaches a shared mapping where one of them has a young PTE, so that access leaves
+/// it referenced. Found by `mmsim check --random 600 --seed 2500000 --steps 200 --swap`
+/// (seed 2500145), after the drain above was first made at the end of the whole VMA.
+#[test]
+fn a_large_folio_s_munlock_drains_only_the_munlocks_before_it() {
+    let mut s = Script::new();
+    // Folios of pages 0-1, 2 and 3.
+    let file = s.s.add_file(13288);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let ro = s.s.open(file, OpenMode::ReadOnly);
+    // The parent's view of pages 0-3 (mapped by a kernel read), and a shared mapping of
+    // page 3 right above an anonymous one.
+    let seen = s.map(14, PROT_WRITE, MAP_PRIVATE, Fd::Slot(ro), 0);
+    s.map(3, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, Fd::Slot(rw), 3 * P);
+    s.op(Op::KRead { addr: at(seen, 0), len: 1160 });
+    let anon = s.anon(7, PROT_READ | PROT_WRITE);
+    s.op(Op::Fork);
+    s.on(1, Op::Fork);
+    // Past EOF: SIGBUS, and an anon_vma for fork to copy the PTEs by.
+    s.store(seen, 9, 1);
+    // A store running off the anonymous mapping's end into the shared one: page 3 gets a
+    // young, dirty PTE there.
+    s.on(2, Op::Store { addr: Addr::Result { op: anon, offset: 6 * P as i64 + 1901 }, len: 3656, byte: 3 });
+    s.on(2, Op::Mlockall { flags: MCL_FUTURE });
+    // Below everything else (unmapped first at exit): page 1 (folio 0-1), pages 2 and 3.
+    s.on(
+        2,
+        Op::Mmap {
+            addr: Addr::Abs(0x2000_0000_0000 - P),
+            len: 10 * P,
+            prot: PROT_READ | PROT_EXEC,
+            flags: MAP_SHARED | MAP_FIXED,
+            fd: Fd::Slot(rw),
+            offset: P,
+        },
+    );
+    s.on(2, Op::Exit);
+    s.op(Op::Fork);
+    s.views_on(3, seen, 14);
+    check("a large folio's munlock drains the munlocks before it", s);
+}
+
 /// Holes punched piece by piece through a dirty large folio (the 8-page folio at the end of
 /// a 40-page file just written): ext4 cannot release a dirty buffer, so the folio stays
 /// whole, zeroed where punched and still dirty, until the punch that reaches its last page

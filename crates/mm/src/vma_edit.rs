@@ -168,6 +168,17 @@ impl Kernel {
         n
     }
 
+    /// The end of a batch of one file folio's PTEs [`Kernel::zap_vma_range`] unmapped: the
+    /// folio's access (when a PTE of it was young), then, in a locked VMA, its munlock.
+    fn end_zap_run(&mut self, run: ZapRun, recency: bool) {
+        if run.young && recency {
+            self.m.mark_accessed(run.pfn);
+        }
+        if run.munlock {
+            self.m.munlock_large_folio(run.pfn);
+        }
+    }
+
     pub(crate) fn zap_vma_range(&mut self, id: MmId, start: u64, end: u64, vm_flags: VmFlags) {
         let recency = !vm_flags.intersects(VmFlags::SEQ_READ | VmFlags::RAND_READ);
         let locked = vm_flags.contains(VmFlags::LOCKED);
@@ -177,10 +188,9 @@ impl Kernel {
         let mut anon = 0i64;
         let mut file = 0i64;
         let mut shmem = 0i64;
-        let mut batch: Option<((u32, u64), u64, bool, Pfn)> = None;
+        // The batch of one file folio's PTEs being unmapped.
+        let mut run: Option<ZapRun> = None;
         let span = pgtable::leaf_span(&self.m.frames);
-        let mut lock_runs = crate::folio_batch::FolioRuns::new(span);
-        let mut large_munlocks: Vec<Pfn> = Vec::new();
         // Unlocked anonymous pages met in a row, unmapped together (see `zap_anon_run`).
         let mut anon_run: Vec<Pfn> = Vec::new();
         for (base, table) in tables {
@@ -237,45 +247,41 @@ impl Kernel {
                     RssKind::Shmem => shmem -= 1,
                 }
                 let is_file = matches!(self.m.frames.meta(pfn).owner, Owner::File { .. });
+                let young = pte.flags().contains(PteFlags::ACCESSED);
+                // zap handles the PTEs of one folio in one page table as a batch: one access
+                // for the batch if any of them is young, then (in a locked VMA) one munlock.
+                // A batch ends where the next entry maps another folio.
+                let key = self.m.folio_key(pfn);
+                let continues = matches!(&run, Some(r) if r.key == key && r.end == va && !va.is_multiple_of(span));
+                if !continues {
+                    if let Some(done) = run.take() {
+                        self.end_zap_run(done, recency);
+                    }
+                }
                 // Linux marks the folio accessed before it queues the munlock, which takes
                 // effect only when the mlock batch drains: the access finds the folio still
                 // unevictable and leaves its PG_referenced as it is. The model munlocks at
                 // once, so the access comes first here (an mlocked folio is a small one: a
-                // batch of its own; a large folio in a locked VMA is not mlocked).
+                // batch of its own; a large folio is munlocked at its batch's end).
                 let small_locked = locked && !self.m.in_large_folio(pfn);
                 if small_locked {
-                    if is_file && recency && pte.flags().contains(PteFlags::ACCESSED) {
+                    if is_file && recency && young {
                         self.m.mark_accessed(pfn);
                     }
                     self.m.munlock_page(pfn);
-                } else if locked && lock_runs.starts_run(self.m.folio_key(pfn), va) {
-                    // A large folio: munlocked once a run of its pages, after the run's
-                    // access is marked (below, once the walk is done).
-                    large_munlocks.push(pfn);
+                } else if is_file {
+                    match &mut run {
+                        Some(r) => {
+                            r.young |= young;
+                            r.end = va + PAGE_SIZE;
+                        }
+                        None => run = Some(ZapRun { key, end: va + PAGE_SIZE, young, pfn, munlock: locked }),
+                    }
                 }
                 let meta = self.m.frames.meta_mut(pfn);
                 meta.mapcount -= 1;
                 if pte.dirty() && is_file {
                     self.m.folio_mark_dirty(pfn);
-                }
-                if is_file && recency && !small_locked {
-                    // zap handles the PTEs of one folio as a batch: one access for the batch
-                    // if any of them is young.
-                    let key = self.m.folio_key(pfn);
-                    let young = pte.flags().contains(PteFlags::ACCESSED);
-                    match &mut batch {
-                        // (A batch never crosses a page table: see FolioRuns.)
-                        Some((k, end, y, _)) if *k == key && *end == va && !va.is_multiple_of(span) => {
-                            *y |= young;
-                            *end = va + PAGE_SIZE;
-                        }
-                        _ => {
-                            if let Some((_, _, true, p)) = batch.take() {
-                                self.m.mark_accessed(p);
-                            }
-                            batch = Some((key, va + PAGE_SIZE, young, pfn));
-                        }
-                    }
                 }
                 self.m.frames.put(pfn);
                 if !is_file {
@@ -284,11 +290,8 @@ impl Kernel {
             }
             anon -= self.zap_anon_run(&mut anon_run);
         }
-        if let Some((_, _, true, p)) = batch {
-            self.m.mark_accessed(p);
-        }
-        for p in large_munlocks {
-            self.m.munlock_large_folio(p);
+        if let Some(done) = run {
+            self.end_zap_run(done, recency);
         }
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, anon);
@@ -381,4 +384,18 @@ impl Kernel {
         }
         f
     }
+}
+
+/// A batch of one file folio's PTEs in one page table that a zap unmaps together.
+struct ZapRun {
+    /// The folio ([`crate::machine::Machine::folio_key`]).
+    key: (u32, u64),
+    /// The address that would continue the batch.
+    end: u64,
+    /// Whether a PTE of the batch was young.
+    young: bool,
+    /// A page of the folio.
+    pfn: Pfn,
+    /// Whether the VMA is locked: the folio (a large one) is munlocked once the batch ends.
+    munlock: bool,
 }
