@@ -1294,6 +1294,68 @@ fn a_large_folio_s_munlock_drains_only_the_munlocks_before_it() {
     check("a large folio's munlock drains the munlocks before it", s);
 }
 
+/// mprotect changes the PTEs of a large folio's consecutive pages a batch at a time and
+/// gives every PTE of the batch the accessed and dirty bits any of them had: a child whose
+/// fork left its PTEs of the folio old reads one page, and after mprotect all five of its
+/// pages there count as referenced. Found by `mmsim check --random 3000 --seed 2600000
+/// --steps 300` (seed 2601907).
+#[test]
+fn mprotect_gives_a_large_folio_s_ptes_the_batch_s_accessed_bit() {
+    let mut s = Script::new();
+    // Written in one go: folios of 32 and 8 pages (ext4); the mapping covers page 31 of the
+    // first and pages 32-36 of the second.
+    let file = s.s.add_file(40 * P);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let m = s.map(6, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(rw), 31 * P);
+    s.op(Op::Load { addr: at(m, 5), len: 100 });
+    // A private copy of page 31 (and an anon_vma, so that fork copies the PTEs).
+    s.store(m, 0, 1);
+    s.op(Op::Fork);
+    s.on(1, Op::Load { addr: at(m, 1), len: 100 });
+    s.views_on(1, m, 6);
+    s.on(1, Op::Mprotect { addr: at(m, 0), len: 6 * P, prot: PROT_NONE });
+    s.views_on(1, m, 6);
+    s.on(1, Op::Mprotect { addr: at(m, 0), len: 6 * P, prot: PROT_READ });
+    s.views_on(1, m, 6);
+    check("mprotect batches a large folio's PTEs", s);
+}
+
+/// Fault-around finds no page it may map past EOF and returns before it touches the page
+/// tables, for shmem as for a file: a read past the end of a shared anonymous object (its
+/// mapping grown by mremap) installs no page table, so the next mapping in the same 2 MiB,
+/// whose fault-around has only a file's EOF folio to map (which needs a table already
+/// there), maps nothing before its own fault past EOF ends in SIGBUS. Found by `mmsim check
+/// --random 3000 --seed 2600000 --steps 300` (seed 2602049).
+#[test]
+fn a_fault_past_eof_installs_no_page_table() {
+    let mut s = Script::new();
+    let file = s.s.add_file(13288);
+    let ro = s.s.open(file, OpenMode::ReadOnly);
+    // An empty 2 MiB region: no page table yet.
+    let base = 0x6000_0000_0000;
+    let fixed = |addr: u64, len, prot, flags, fd, offset| Op::Mmap {
+        addr: Addr::Abs(addr),
+        len,
+        prot,
+        flags: flags | MAP_FIXED,
+        fd,
+        offset,
+    };
+    let shared = s.op(fixed(base, 6 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0));
+    s.op(Op::Mremap { addr: at(shared, 0), old_len: 6 * P, new_len: 25 * P, flags: 0, new_addr: Addr::Abs(0) });
+    s.op(Op::Load { addr: at(shared, 21), len: 1 });
+    let m = s.op(fixed(base + 32 * P, 12 * P, PROT_READ | PROT_EXEC, MAP_PRIVATE, Fd::Slot(ro), 3 * P));
+    s.op(Op::Load { addr: at(m, 11), len: 1 });
+    s.op(Op::Mincore { addr: at(m, 0), len: 12 * P });
+    s.op(Op::Pagemap { addr: at(m, 0), pages: 12 });
+    // The same with the table there: fault-around maps the EOF folio.
+    s.op(Op::Load { addr: at(shared, 0), len: 1 });
+    s.op(Op::Load { addr: at(m, 11), len: 1 });
+    s.op(Op::Mincore { addr: at(m, 0), len: 12 * P });
+    s.op(Op::Pagemap { addr: at(m, 0), pages: 12 });
+    check("a fault past EOF installs no page table", s);
+}
+
 /// Holes punched piece by piece through a dirty large folio (the 8-page folio at the end of
 /// a 40-page file just written): ext4 cannot release a dirty buffer, so the folio stays
 /// whole, zeroed where punched and still dirty, until the punch that reaches its last page

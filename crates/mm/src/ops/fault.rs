@@ -284,7 +284,7 @@ impl Kernel {
             // Fault-around runs before the page itself is looked up, so the cached pages
             // around a SIGBUS address still get mapped.
             if !write {
-                self.fault_around(id, vma, va)?;
+                self.fault_around(id, vma, va, true)?;
             }
             return Err(FaultError::Bus);
         }
@@ -420,8 +420,8 @@ impl Kernel {
 
     /// do_fault_around: maps the cached pages in the `fault_around_bytes` window around `va`
     /// (aligned on the PTE index, clamped to the VMA, the page table and EOF). Returns how
-    /// many pages it mapped.
-    fn fault_around(&mut self, id: MmId, vma: &Vma, va: u64) -> Result<u64, FaultError> {
+    /// many pages it mapped. `past_eof`: the fault itself is past EOF (it ends in SIGBUS).
+    fn fault_around(&mut self, id: MmId, vma: &Vma, va: u64, past_eof: bool) -> Result<u64, FaultError> {
         let f = vma.file.expect("file VMA");
         // A SysV attach's vm_ops have no map_pages: its faults map one page each.
         if self.m.file(f.file).sysv_shm.is_some() {
@@ -444,20 +444,38 @@ impl Kernel {
         let (win_lo, win_hi) = (table_base + (from << PAGE_SHIFT), table_base + (to << PAGE_SHIFT));
         let size_pages = self.m.file(f.file).size_pages();
         let first = vma.page_index(win_lo);
-        // Whether large folios may be mapped whole: filemap_map_pages allows it (and installs
-        // a missing page table) only when the file extends past the window's first folio, so
-        // that nothing maps across EOF. Without a page table it then maps nothing at all
-        // (measured on 6.18: visible when the fault is past EOF and ends in SIGBUS).
+        // filemap_map_pages looks for the first folio it can map in the window (cached, not
+        // marked for readahead, not past EOF); with none it returns before it touches the
+        // page tables. Large folios may be mapped whole (and a missing page table installed)
+        // only when the file extends past that folio (always for shmem), so that nothing
+        // maps across EOF; otherwise, without a page table it maps nothing at all. Measured
+        // on 6.18: a fault past EOF, ending in SIGBUS, installs no page table, so a later
+        // fault of a mapping beside it with only the EOF folio to map maps nothing.
         let mut can_map_large = true;
         // The first page's folio, looked up once for both uses below.
         let mut first_folio = None;
-        if kind == FileKind::Regular {
+        if matches!(kind, FileKind::Regular | FileKind::Shmem) {
+            let last = vma.page_index(win_hi - PAGE_SIZE).min(size_pages.saturating_sub(1));
             if first >= size_pages {
                 return Ok(0);
             }
-            let (fstart, order) = self.m.file(f.file).folio_of(first);
-            first_folio = Some((fstart, order));
-            can_map_large = fstart + (1u64 << order) < size_pages;
+            let file = self.m.file(f.file);
+            let mappable = |i: u64| {
+                file.page_cached(i) && (file.ra_marks.is_empty() || !file.ra_marks.contains(&file.folio_of(i).0))
+            };
+            let found = (first..=last).find(|&i| mappable(i));
+            // With nothing to map, a fault past EOF ends here, leaving no page table; one
+            // inside the file goes on to read the page in, and the page table Linux
+            // allocated before calling map_pages (charged then, installed by finish_fault)
+            // is made here as before.
+            if found.is_none() && past_eof {
+                return Ok(0);
+            }
+            let (fstart, order) = file.folio_of(found.unwrap_or(first));
+            if found.is_none_or(|i| i == first) {
+                first_folio = Some((fstart, order));
+            }
+            can_map_large = kind == FileKind::Shmem || fstart + (1u64 << order) < size_pages;
             let pgd = self.mms[id].pgd;
             if !can_map_large && pgtable::leaf_table(&self.m.frames, pgd, va).is_none() {
                 return Ok(0);
@@ -626,7 +644,7 @@ impl Kernel {
         let kind = self.m.file(file_id).kind;
         let rss_kind = if kind == FileKind::Regular { RssKind::File } else { RssKind::Shmem };
         let writable_now = self.read_maps_writable(vma);
-        let mut mapped = self.fault_around(id, vma, va)?;
+        let mut mapped = self.fault_around(id, vma, va, false)?;
         // Only fault-around sets the entry below: it is looked at again after each one.
         let mut here = mapped > 0 && self.pte(id, va).mapped();
         let index = vma.page_index(va);
@@ -636,7 +654,7 @@ impl Kernel {
         // one among them now that it is unmarked (measured on 6.18: a GUP read of the first
         // of five pages of a private mapping, whose first page is marked, maps all five).
         if !here && self.fault_async_readahead(vma, index).ok_or(FaultError::Oom)? {
-            let more = self.fault_around(id, vma, va)?;
+            let more = self.fault_around(id, vma, va, false)?;
             mapped += more;
             here = more > 0 && self.pte(id, va).mapped();
         }
@@ -645,7 +663,7 @@ impl Kernel {
             // filemap_fault dropped the mmap lock to read the window in and asked for a
             // retry: the retried fault's fault-around maps the window's pages now cached.
             major = true;
-            let more = self.fault_around(id, vma, va)?;
+            let more = self.fault_around(id, vma, va, false)?;
             mapped += more;
             here = more > 0 && self.pte(id, va).mapped();
         }

@@ -201,29 +201,75 @@ impl Kernel {
         // A shared writable mapping without write notification (shmem) has write permission
         // in its page protection itself: every present PTE becomes writable.
         let no_writenotify = self.read_maps_writable(vma);
-        for pgtable::PteSlot { table, index: i, pte, .. } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
-            let pfn = pte.pfn();
-            let mut p = pte.without(PteFlags::WRITABLE | PteFlags::NX | PteFlags::PRESENT | PteFlags::PROTNONE);
-            p = p.with(if accessible { PteFlags::PRESENT } else { PteFlags::PROTNONE });
-            if !vma.flags.contains(VmFlags::EXEC) {
-                p = p.with(PteFlags::NX);
-            }
-            // Otherwise a write upgrade happens only where no write fault is needed later:
-            // exclusive anonymous pages, or shared pages already dirty.
-            let keep_write = writable
-                && pfn != zero
-                && if shared {
-                    no_writenotify || pte.dirty()
-                } else {
-                    self.m.frames.meta(pfn).flags.contains(PageFlags::ANON_EXCLUSIVE)
-                };
-            if keep_write && accessible {
-                p = p.with(PteFlags::WRITABLE);
-            }
-            // An entry that stays the same is left alone (a shared zero-page table stays shared).
-            if p != pte {
-                self.m.frames.table_mut(table)[i] = p.0;
+        let slots = pgtable::mapped_ptes(&self.m.frames, pgd, start, end);
+        let mut k = 0;
+        while k < slots.len() {
+            // Linux changes the PTEs of a large folio's consecutive pages a batch at a time
+            // (mprotect_folio_pte_batch): the batch's accessed and dirty bits are gathered
+            // and every PTE of it gets them (measured on 6.18: after a fork left a child's
+            // PTEs of a large folio old and it read one page, mprotect made all five young).
+            let n = self.mprotect_batch_len(&slots[k..]);
+            let batch = &slots[k..k + n];
+            let gathered = batch
+                .iter()
+                .fold(PteFlags::empty(), |acc, s| acc | (s.pte.flags() & (PteFlags::ACCESSED | PteFlags::DIRTY)));
+            k += n;
+            for &pgtable::PteSlot { table, index: i, pte: stored, .. } in batch {
+                let pte = stored.with(gathered);
+                let pfn = pte.pfn();
+                let mut p = pte.without(PteFlags::WRITABLE | PteFlags::NX | PteFlags::PRESENT | PteFlags::PROTNONE);
+                p = p.with(if accessible { PteFlags::PRESENT } else { PteFlags::PROTNONE });
+                if !vma.flags.contains(VmFlags::EXEC) {
+                    p = p.with(PteFlags::NX);
+                }
+                // Otherwise a write upgrade happens only where no write fault is needed later:
+                // exclusive anonymous pages, or shared pages already dirty.
+                let keep_write = writable
+                    && pfn != zero
+                    && if shared {
+                        no_writenotify || pte.dirty()
+                    } else {
+                        self.m.frames.meta(pfn).flags.contains(PageFlags::ANON_EXCLUSIVE)
+                    };
+                if keep_write && accessible {
+                    p = p.with(PteFlags::WRITABLE);
+                }
+                // An entry that stays the same is left alone (a shared zero-page table stays shared).
+                if p != stored {
+                    self.m.frames.table_mut(table)[i] = p.0;
+                }
             }
         }
+    }
+
+    /// How many of `slots` (mapped PTEs in address order), from the first, Linux's mprotect
+    /// changes as one batch: consecutive entries of one page table that map consecutive
+    /// pages of one large folio, all writable or all not (folio_pte_batch with
+    /// FPB_RESPECT_WRITE).
+    fn mprotect_batch_len(&self, slots: &[pgtable::PteSlot]) -> usize {
+        let first = &slots[0];
+        let pfn = first.pte.pfn();
+        let Some((file, pages)) = self.m.large_folio(pfn) else { return 1 };
+        let index = |p: crate::frame::Pfn| match self.m.frames.meta(p).owner {
+            crate::frame::Owner::File { file: f, index } if f == file.0 => Some(u64::from(index)),
+            _ => None,
+        };
+        let Some(start) = index(pfn) else { return 1 };
+        let span = pgtable::leaf_span(&self.m.frames);
+        let writable = first.pte.flags().contains(PteFlags::WRITABLE);
+        let mut n = 1;
+        while let Some(next) = slots.get(n) {
+            let expected = start + n as u64;
+            let fits = next.va == first.va + ((n as u64) << crate::layout::PAGE_SHIFT)
+                && !next.va.is_multiple_of(span)
+                && pages.contains(&expected)
+                && index(next.pte.pfn()) == Some(expected)
+                && next.pte.flags().contains(PteFlags::WRITABLE) == writable;
+            if !fits {
+                break;
+            }
+            n += 1;
+        }
+        n
     }
 }
