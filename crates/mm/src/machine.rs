@@ -471,6 +471,40 @@ impl Machine {
         (order > 0).then(|| (FileId(file), start..start + (1u64 << order)))
     }
 
+    /// How many of `slots` (mapped PTEs in address order), from the first, map consecutive
+    /// pages of one large page-cache folio within one page table, each also accepted by
+    /// `alike` (compared with the first): the batch Linux's PTE walks take a folio by
+    /// (folio_pte_batch; mlock's folio_mlock_step; zap's and mprotect's batches). 1 for a
+    /// page of no large folio.
+    pub(crate) fn folio_pte_batch(
+        &self,
+        slots: &[crate::pgtable::PteSlot],
+        alike: impl Fn(&crate::pgtable::PteSlot, &crate::pgtable::PteSlot) -> bool,
+    ) -> usize {
+        let first = &slots[0];
+        let Some((file, pages)) = self.large_folio(first.pte.pfn()) else { return 1 };
+        let index = |p: Pfn| match self.frames.meta(p).owner {
+            Owner::File { file: f, index } if f == file.0 => Some(u64::from(index)),
+            _ => None,
+        };
+        let Some(start) = index(first.pte.pfn()) else { return 1 };
+        let span = crate::pgtable::leaf_span(&self.frames);
+        let mut n = 1;
+        while let Some(next) = slots.get(n) {
+            let expected = start + n as u64;
+            let fits = next.va == first.va + ((n as u64) << crate::layout::PAGE_SHIFT)
+                && !next.va.is_multiple_of(span)
+                && pages.contains(&expected)
+                && index(next.pte.pfn()) == Some(expected)
+                && alike(first, next);
+            if !fits {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
     /// mark_page_accessed on the folio holding `pfn` (classic LRU): the first touch sets
     /// PG_referenced; the next activates the folio and clears it; later touches set it again.
     /// A small folio's activation waits in this CPU's activate batch (a large one is never

@@ -229,29 +229,16 @@ impl Kernel {
                 k += 1;
                 continue;
             };
-            // The run: the entries after this one that map the folio's next pages.
-            let index = |p: crate::frame::Pfn| match self.m.frames.meta(p).owner {
+            // The run: the entries after this one that map the folio's next pages (mlock
+            // walks a page table at a time: a run never crosses one).
+            let run = self.m.folio_pte_batch(&slots[k..], |_, _| true);
+            let first_index = match self.m.frames.meta(pfn).owner {
                 crate::frame::Owner::File { file: f, index } if f == file.0 => Some(u64::from(index)),
                 _ => None,
             };
-            let mut run = 1;
-            while let Some(next) = slots.get(k + run) {
-                let expected = index(pfn).map(|i| i + run as u64);
-                // (mlock walks a page table at a time: a run never crosses one.)
-                let contiguous = next.va == slots[k].va + ((run as u64) << crate::layout::PAGE_SHIFT)
-                    && !next.va.is_multiple_of(pgtable::leaf_span(&self.m.frames));
-                if !contiguous
-                    || expected.is_none()
-                    || index(next.pte.pfn()) != expected
-                    || !pages.contains(&expected.unwrap_or(0))
-                {
-                    break;
-                }
-                run += 1;
-            }
             if !lock {
                 self.m.munlock_large_folio(pfn);
-            } else if run as u64 == pages.end - pages.start && index(pfn) == Some(pages.start) {
+            } else if run as u64 == pages.end - pages.start && first_index == Some(pages.start) {
                 self.m.mlock_large_folio(pfn);
             }
             k += run;

@@ -243,33 +243,12 @@ impl Kernel {
     }
 
     /// How many of `slots` (mapped PTEs in address order), from the first, Linux's mprotect
-    /// changes as one batch: consecutive entries of one page table that map consecutive
-    /// pages of one large folio, all writable or all not (folio_pte_batch with
-    /// FPB_RESPECT_WRITE).
+    /// changes as one batch: a large folio's run ([`Machine::folio_pte_batch`]) whose entries
+    /// are all writable or all not (FPB_RESPECT_WRITE).
+    ///
+    /// [`Machine::folio_pte_batch`]: crate::machine::Machine::folio_pte_batch
     fn mprotect_batch_len(&self, slots: &[pgtable::PteSlot]) -> usize {
-        let first = &slots[0];
-        let pfn = first.pte.pfn();
-        let Some((file, pages)) = self.m.large_folio(pfn) else { return 1 };
-        let index = |p: crate::frame::Pfn| match self.m.frames.meta(p).owner {
-            crate::frame::Owner::File { file: f, index } if f == file.0 => Some(u64::from(index)),
-            _ => None,
-        };
-        let Some(start) = index(pfn) else { return 1 };
-        let span = pgtable::leaf_span(&self.m.frames);
-        let writable = first.pte.flags().contains(PteFlags::WRITABLE);
-        let mut n = 1;
-        while let Some(next) = slots.get(n) {
-            let expected = start + n as u64;
-            let fits = next.va == first.va + ((n as u64) << crate::layout::PAGE_SHIFT)
-                && !next.va.is_multiple_of(span)
-                && pages.contains(&expected)
-                && index(next.pte.pfn()) == Some(expected)
-                && next.pte.flags().contains(PteFlags::WRITABLE) == writable;
-            if !fits {
-                break;
-            }
-            n += 1;
-        }
-        n
+        let writable = |s: &pgtable::PteSlot| s.pte.flags().contains(PteFlags::WRITABLE);
+        self.m.folio_pte_batch(slots, |a, b| writable(a) == writable(b))
     }
 }
