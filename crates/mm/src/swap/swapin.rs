@@ -59,10 +59,11 @@ impl crate::machine::Machine {
         let bytes = self.swap.device(e.swap_type).expect("active device").read(e.offset).to_vec();
         if !bytes.is_empty() {
             self.frames.write(pfn, 0, &bytes);
+            // A zero-filled slot (the zeromap) reads without I/O: no pswpin.
+            self.swap.pswpin += 1;
         }
         self.swap.mark_cached(&mut self.frames.memcgs, e);
         self.swap.cache_insert(e, pfn);
-        self.swap.pswpin += 1;
         self.vmstat.workingset_refault_anon += 1;
         Some(pfn)
     }
