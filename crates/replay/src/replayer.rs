@@ -258,9 +258,9 @@ pub struct Replayer {
     /// whose exit_group is ending their thread group now (see `note_exits`).
     own_exit: HashSet<TracePid>,
     exiting_groups: Vec<TracePid>,
-    /// The writes the replay assumed a program made with plain stores: address and line
-    /// (see `unwritten`).
-    assumed_writes: Vec<(u64, u64)>,
+    /// The writes the replay assumed a program made with plain stores: the range of the VMA
+    /// written then, and the line (see `unwritten`).
+    assumed_writes: Vec<(u64, u64, u64)>,
     /// Tasks made at their first line, which came while the clone that made them was in
     /// progress (see `sole_clone_in_progress`).
     made_early: HashSet<TracePid>,

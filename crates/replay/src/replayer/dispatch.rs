@@ -535,7 +535,7 @@ impl Replayer {
         let before_start = self.k.mm_id(pid).is_ok_and(|id| !self.started.contains(&id));
         if (self.opts.mode != Mode::Strict || before_start) && !self.write_disproved() {
             let _ = self.k.assume_written(pid, addr);
-            self.note_assumed_write(addr);
+            self.note_assumed_write(pid, addr);
         }
     }
 

@@ -58,8 +58,17 @@ fn never_written(v: &Vma) -> Vma {
 
 impl Replayer {
     /// Notes that the replay assumed the memory at `addr` written at the current line.
-    pub(super) fn note_assumed_write(&mut self, addr: u64) {
-        self.assumed_writes.push((addr, self.line));
+    pub(super) fn note_assumed_write(&mut self, pid: Pid, addr: u64) {
+        // The whole VMA the write went to: a later call may cut it so that only a part of it,
+        // not holding `addr`, lies in the range a merge decides (a MAP_FIXED mapping over
+        // the start of a neighbour, then an mprotect from the middle).
+        let (start, end) = self
+            .k
+            .mm(pid)
+            .ok()
+            .and_then(|m| m.vmas.find(addr).filter(|v| v.contains(addr)).map(|v| (v.start, v.end)))
+            .unwrap_or((addr, addr.saturating_add(1)));
+        self.assumed_writes.push((start, end, self.line));
     }
 
     /// Whether the write assumed at the current line is one a run found did not happen.
@@ -108,7 +117,7 @@ impl Replayer {
             }
         }
         let Some((start, end)) = found else { return false };
-        let assumed = self.assumed_writes.iter().rev().find(|&&(a, _)| start <= a && a < end).map(|&(_, l)| l);
+        let assumed = self.assumed_writes.iter().rev().find(|&&(a, b, _)| a < end && start < b).map(|&(_, _, l)| l);
         match assumed {
             Some(at) if !self.learned.unwritten.contains_key(&at) => {
                 self.learned.unwritten.insert(at, Bound { value: line, line });
@@ -130,18 +139,18 @@ impl Replayer {
         if !self.procs.contains_key(&tpid) {
             return false;
         }
-        let Some((_, at)) = self.latest_assumed_write(start, end) else { return false };
+        let Some((_, _, at)) = self.latest_assumed_write(start, end) else { return false };
         self.learned.unwritten.insert(at, Bound { value: line, line });
         true
     }
 
-    /// The latest write the replay assumed in `[start, end)` that no run disproved yet: its
-    /// address and its line.
-    fn latest_assumed_write(&self, start: u64, end: u64) -> Option<(u64, u64)> {
+    /// The latest write the replay assumed to a VMA overlapping `[start, end)` that no run
+    /// disproved yet: that VMA's range when the write was assumed, and the write's line.
+    fn latest_assumed_write(&self, start: u64, end: u64) -> Option<(u64, u64, u64)> {
         self.assumed_writes
             .iter()
             .rev()
-            .find(|&&(a, l)| start <= a && a < end && !self.learned.unwritten.contains_key(&l))
+            .find(|&&(a, b, l)| a < end && start < b && !self.learned.unwritten.contains_key(&l))
             .copied()
     }
 
@@ -161,9 +170,9 @@ impl Replayer {
         if vmas.len() < 2 || !contiguous || vmas[0].start > start || vmas[vmas.len() - 1].end < end {
             return false;
         }
-        let Some((addr, at)) = self.latest_assumed_write(start, end) else { return false };
+        let Some((lo, hi, at)) = self.latest_assumed_write(start, end) else { return false };
         let as_if: Vec<Vma> =
-            vmas.iter().map(|v| if v.start <= addr && addr < v.end { never_written(v) } else { v.clone() }).collect();
+            vmas.iter().map(|v| if v.start < hi && lo < v.end { never_written(v) } else { v.clone() }).collect();
         if !as_if.windows(2).all(|w| can_merge(&w[0], &w[1])) {
             return false;
         }
