@@ -68,9 +68,10 @@ impl FolioBatch {
     }
 }
 
-/// Splits a walk of PTEs into the runs Linux unmaps (and munlocks) a large folio by: the
-/// consecutive entries that map pages of one folio (zap_present_folio_ptes, folio_mlock_step)
-/// within one page table, since Linux walks the entries a table at a time (measured on 6.18:
+/// Splits a zap's walk of PTEs into the runs Linux unmaps (and munlocks) a folio by: the
+/// consecutive entries that map pages of one folio (zap_present_folio_ptes) within one page
+/// table (walks over a slice of entries take theirs from
+/// [`crate::machine::Machine::folio_pte_batch`]), since Linux walks the entries a table at a time (measured on 6.18:
 /// a folio whose two pages sit on either side of a table boundary, both PTEs young, is
 /// marked accessed twice at exit, which activates it).
 pub(crate) struct FolioRuns {

@@ -168,14 +168,17 @@ impl Kernel {
         n
     }
 
-    /// The end of a batch of one file folio's PTEs [`Kernel::zap_vma_range`] unmapped: the
-    /// folio's access (when a PTE of it was young), then, in a locked VMA, its munlock.
-    fn end_zap_run(&mut self, run: ZapRun, recency: bool) {
-        if run.young && recency {
-            self.m.mark_accessed(run.pfn);
+    /// The end of a run of one page-cache folio's PTEs a zap unmapped together (see
+    /// [`crate::folio_batch::FolioRuns`]), given as a page of the folio and whether a PTE
+    /// of the run was young: the folio's access (unless the VMA declared its access
+    /// pattern), then, in a locked VMA, its munlock (a small folio's run is its one page; a
+    /// large folio is munlocked once a run).
+    pub(crate) fn end_file_zap_run(&mut self, (pfn, young): (Pfn, bool), recency: bool, locked: bool) {
+        if young && recency {
+            self.m.mark_accessed(pfn);
         }
-        if run.munlock {
-            self.m.munlock_large_folio(run.pfn);
+        if locked {
+            self.m.munlock_page(pfn);
         }
     }
 
@@ -188,9 +191,11 @@ impl Kernel {
         let mut anon = 0i64;
         let mut file = 0i64;
         let mut shmem = 0i64;
-        // The batch of one file folio's PTEs being unmapped.
-        let mut run: Option<ZapRun> = None;
         let span = pgtable::leaf_span(&self.m.frames);
+        // The batch of one file folio's PTEs being unmapped: a page of it, and whether a
+        // PTE of it was young.
+        let mut runs = crate::folio_batch::FolioRuns::new(span);
+        let mut run: Option<(Pfn, bool)> = None;
         // Unlocked anonymous pages met in a row, unmapped together (see `zap_anon_run`).
         let mut anon_run: Vec<Pfn> = Vec::new();
         for (base, table) in tables {
@@ -251,11 +256,9 @@ impl Kernel {
                 // zap handles the PTEs of one folio in one page table as a batch: one access
                 // for the batch if any of them is young, then (in a locked VMA) one munlock.
                 // A batch ends where the next entry maps another folio.
-                let key = self.m.folio_key(pfn);
-                let continues = matches!(&run, Some(r) if r.key == key && r.end == va && !va.is_multiple_of(span));
-                if !continues {
+                if runs.starts_run(self.m.folio_key(pfn), va) {
                     if let Some(done) = run.take() {
-                        self.end_zap_run(done, recency);
+                        self.end_file_zap_run(done, recency, locked);
                     }
                 }
                 // Linux marks the folio accessed before it queues the munlock, which takes
@@ -270,13 +273,8 @@ impl Kernel {
                     }
                     self.m.munlock_page(pfn);
                 } else if is_file {
-                    match &mut run {
-                        Some(r) => {
-                            r.young |= young;
-                            r.end = va + PAGE_SIZE;
-                        }
-                        None => run = Some(ZapRun { key, end: va + PAGE_SIZE, young, pfn, munlock: locked }),
-                    }
+                    let r = run.get_or_insert((pfn, false));
+                    r.1 |= young;
                 }
                 let meta = self.m.frames.meta_mut(pfn);
                 meta.mapcount -= 1;
@@ -291,7 +289,7 @@ impl Kernel {
             anon -= self.zap_anon_run(&mut anon_run);
         }
         if let Some(done) = run {
-            self.end_zap_run(done, recency);
+            self.end_file_zap_run(done, recency, locked);
         }
         let mm = self.mm_mut(id);
         rss_add(mm, RssKind::Anon, anon);
@@ -384,18 +382,4 @@ impl Kernel {
         }
         f
     }
-}
-
-/// A batch of one file folio's PTEs in one page table that a zap unmaps together.
-struct ZapRun {
-    /// The folio ([`crate::machine::Machine::folio_key`]).
-    key: (u32, u64),
-    /// The address that would continue the batch.
-    end: u64,
-    /// Whether a PTE of the batch was young.
-    young: bool,
-    /// A page of the folio.
-    pfn: Pfn,
-    /// Whether the VMA is locked: the folio (a large one) is munlocked once the batch ends.
-    munlock: bool,
 }

@@ -763,18 +763,6 @@ impl Kernel {
             self.end_file_zap_run(done, recency, locked);
         }
     }
-
-    /// The end of a run of one folio's pages [`Kernel::zap_file_pages`] unmapped: the
-    /// folio's access, then its munlock.
-    fn end_file_zap_run(&mut self, (pfn, young): (Pfn, bool), recency: bool, locked: bool) {
-        if young && recency {
-            self.m.mark_accessed(pfn);
-        }
-        if locked {
-            // A small folio's run is its one page; a large folio is munlocked once a run.
-            self.m.munlock_page(pfn);
-        }
-    }
 }
 
 /// Whether madvise `advice` changes only flags of the VMAs in its range (splitting them at
