@@ -473,6 +473,11 @@ fn pages_madv_pageout_left_in_another_cpu_s_batch() {
 /// in (tests/progs/aged.c). The second smaps read shows them unreferenced; the replay
 /// learns that from the read instead of reporting a mismatch nothing in the trace could
 /// have predicted, and ends with zero mismatches.
+///
+/// The other process's MADV_COLD skips a page that still waits in the program's CPU's LRU
+/// batch: one page or both (a CI run beside a build saw both), and then there is nothing
+/// to learn. Such a recording is made again, at most three times in all; every replay must
+/// be clean, and a replay that never learns the aging fails.
 #[test]
 fn pages_aged_from_outside_the_trace() {
     use std::io::Write;
@@ -480,33 +485,36 @@ fn pages_aged_from_outside_the_trace() {
     let Some(exe) = compile("aged", "aged.c", &[], &dir) else { return };
     let Some(cold) = compile("pageout_other", "pageout_other.c", &[], &dir) else { return };
     let trace = dir.join("aged.trace");
-    let Some((mut strace, pid)) = strict_until_ready(&exe, &trace, &dir) else { return };
-    let pid = pid.as_str();
-    // The four-page mapping: the one of 16 KiB with 16 KiB referenced.
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
-    let (mut range, mut four) = (None, None);
-    for line in smaps.lines() {
-        if let Some(m) = procfs::parse::parse_maps_line(line) {
-            range = Some((m.start, m.end));
-        } else if line.starts_with("Referenced:") && line.ends_with(" 16 kB") {
-            four = range.filter(|(s, e)| e - s == 4 * 4096);
+    for attempt in 1..=3 {
+        let Some((mut strace, pid)) = strict_until_ready(&exe, &trace, &dir) else { return };
+        let pid = pid.as_str();
+        // The four-page mapping: the one of 16 KiB with 16 KiB referenced.
+        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+        let (mut range, mut four) = (None, None);
+        for line in smaps.lines() {
+            if let Some(m) = procfs::parse::parse_maps_line(line) {
+                range = Some((m.start, m.end));
+            } else if line.starts_with("Referenced:") && line.ends_with(" 16 kB") {
+                four = range.filter(|(s, e)| e - s == 4 * 4096);
+            }
         }
-    }
-    let (start, _) = four.expect("four pages faulted in and referenced");
-    let out = Command::new(&cold).args([pid, &format!("{start:x}"), "8192", "cold"]).output().unwrap();
-    strace.stdin.take().unwrap().write_all(b"x").unwrap();
-    assert!(strace.wait().unwrap().success());
-    assert!(out.status.success(), "process_madvise: {}", String::from_utf8_lossy(&out.stderr));
-    let report = replay_file(&trace, Mode::Strict);
-    assert_clean("aged", &report, 20);
-    // Both pages, or one: the other may still sit in a per-CPU batch when MADV_COLD runs
-    // (CI saw 1 once), and then the kernel leaves it referenced.
-    assert!(
-        report
+        let (start, _) = four.expect("four pages faulted in and referenced");
+        let out = Command::new(&cold).args([pid, &format!("{start:x}"), "8192", "cold"]).output().unwrap();
+        strace.stdin.take().unwrap().write_all(b"x").unwrap();
+        assert!(strace.wait().unwrap().success());
+        assert!(out.status.success(), "process_madvise: {}", String::from_utf8_lossy(&out.stderr));
+        let report = replay_file(&trace, Mode::Strict);
+        assert_clean("aged", &report, 20);
+        let aged = report
             .bindings
             .iter()
-            .any(|b| (b.contains("2 pages of") || b.contains("1 pages of")) && b.contains("not referenced")),
-        "the aging is learned from the last read:\n{}",
-        report.bindings.join("\n")
-    );
+            .any(|b| (b.contains("2 pages of") || b.contains("1 pages of")) && b.contains("not referenced"));
+        if aged {
+            return;
+        }
+        eprintln!("aged: recording {attempt}: the other process's MADV_COLD aged no page; again");
+        if attempt == 3 {
+            panic!("the aging is never learned from the last read:\n{}", report.bindings.join("\n"));
+        }
+    }
 }
