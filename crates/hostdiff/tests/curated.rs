@@ -1553,3 +1553,69 @@ fn pageout_takes_a_large_folio_whole_through_prot_none() {
     }
     check("pageout through PROT_NONE", s);
 }
+
+/// Dropping pages from a file's page cache drains the CPU's LRU batches, the mlock batch
+/// with them (truncation releases the pages a batch at a time, and the first release
+/// drains): the munlocks a child queued for pages it shared with its parent complete, and
+/// the parent's write to such a page reuses it, keeping its PG_referenced (populate marked
+/// it accessed), which a later child's smaps shows. With no page to drop the munlock still
+/// waits and holds a reference, and the write copies the page. The drops: the last close
+/// of a shared anonymous mapping with a page in it (at the child's exit), a hole punched
+/// in one (MADV_REMOVE), and an ftruncate of a file; each child queues its munlocks by
+/// exiting or by unmapping its locked copy. Found by `mmsim check --random 3000 --seed
+/// 3300000 --steps 300` (seed 3300283: a failed mlock had locked pages shared with the
+/// parent, and the child had read a page of a shared anonymous mapping).
+#[test]
+fn a_page_cache_truncation_drains_the_mlock_batch() {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Drop {
+        LastClose,
+        Nothing,
+        Punch,
+        Truncate,
+    }
+    let mut s = Script::new();
+    let file = s.s.add_file(13288);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let mut child = 0;
+    for drop in [Drop::LastClose, Drop::Nothing, Drop::Punch, Drop::Truncate] {
+        let m = s.map(4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, Fd::None, 0);
+        s.op(Op::Fork);
+        child += 1;
+        s.on(child, Op::Mlock { addr: at(m, 0), len: 4 * P, flags: MLOCK_ONFAULT });
+        let shared = s.on(
+            child,
+            Op::Mmap {
+                addr: Addr::Abs(0),
+                len: P,
+                prot: PROT_READ,
+                flags: MAP_SHARED | MAP_ANONYMOUS,
+                fd: Fd::None,
+                offset: 0,
+            },
+        );
+        if drop != Drop::Nothing {
+            s.on(child, Op::Load { addr: at(shared, 0), len: 1 });
+        }
+        match drop {
+            Drop::LastClose | Drop::Nothing => {
+                s.on(child, Op::Exit);
+            }
+            Drop::Punch => {
+                s.on(child, Op::Munmap { addr: at(m, 0), len: 4 * P });
+                s.madvise_on(child, shared, 0, 1, MADV_REMOVE);
+            }
+            Drop::Truncate => {
+                s.on(child, Op::Munmap { addr: at(m, 0), len: 4 * P });
+                s.on(child, Op::Ftruncate { fd: rw, len: 0 });
+            }
+        }
+        s.store(m, 0, 1);
+        s.op(Op::Fork);
+        child += 1;
+        s.views_on(child, m, 4);
+        // The next part's mapping must not merge with this one.
+        s.map(1, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, Fd::None, 0);
+    }
+    check("a page-cache truncation drains the mlock batch", s);
+}

@@ -159,6 +159,10 @@ fn random_swap_scripts_match_the_host_kernel() {
 /// the seed's script with swap). `MMSIM_DIFF_PROBE=STEP:OP[:PAGES]` runs the steps before
 /// STEP, then mincore and pagemap of the mapping step OP made (PAGES pages, 10 by default)
 /// around step STEP: where the page cache or the page tables parted.
+/// `MMSIM_DIFF_SMAPS=N[,N…]` turns steps N (after `MMSIM_DIFF_MIN`'s cut, a harmless maps
+/// read of some process) into smaps reads and prints both texts: a process's state in the
+/// middle of a script, the later steps' indices unchanged. `MMSIM_DIFF_PM=1` prints every
+/// pagemap entry of both sides (a changed PFN after a write fault: the page was copied).
 #[test]
 fn debug_one_seed() {
     let Some(seed) = std::env::var("MMSIM_DIFF_DEBUG").ok().and_then(|v| v.parse::<u64>().ok()) else { return };
@@ -182,6 +186,12 @@ fn debug_one_seed() {
     // MMSIM_DIFF_MIN=1: the shortest script found that still differs at its last step.
     if std::env::var_os("MMSIM_DIFF_MIN").is_some() {
         script = minimize(script);
+    }
+    let smaps_at: Vec<usize> = std::env::var("MMSIM_DIFF_SMAPS")
+        .map(|v| v.split(',').map(|x| x.parse().unwrap()).collect())
+        .unwrap_or_default();
+    for &n in &smaps_at {
+        script.steps[n].op = hostdiff::Op::Smaps;
     }
     println!("files {:?}\nopens {:?}", script.files, script.opens);
     if let Ok(at) = std::env::var("MMSIM_DIFF_PROBE") {
@@ -209,6 +219,24 @@ fn debug_one_seed() {
             o => format!("{o:?}"),
         };
         println!("{i}: p{} {:?} -> {}", st.proc, st.op, fmt(&host.outcomes[i]));
+        if std::env::var_os("MMSIM_DIFF_PM").is_some() && matches!(st.op, hostdiff::Op::Pagemap { .. }) {
+            if let (hostdiff::Outcome::Bytes(h), hostdiff::Outcome::Bytes(m)) = (&host.outcomes[i], &model[i]) {
+                for (x, y) in h.chunks(8).zip(m.chunks(8)) {
+                    println!(
+                        "     host {:016x} model {:016x}",
+                        u64::from_le_bytes(x.try_into().unwrap()),
+                        u64::from_le_bytes(y.try_into().unwrap())
+                    );
+                }
+            }
+        }
+        if smaps_at.contains(&i) {
+            for (who, outcomes) in [("host", &host.outcomes), ("model", &model)] {
+                if let hostdiff::Outcome::Text(t) = &outcomes[i] {
+                    println!("--- {who} at {i}:\n{t}");
+                }
+            }
+        }
         for m in mismatches.iter().filter(|m| m.step == i) {
             println!("   MISMATCH {}", m.what);
             if let (hostdiff::Outcome::Bytes(h), hostdiff::Outcome::Bytes(m), true) =

@@ -74,6 +74,13 @@ pub struct Config {
     /// written before the fork, and one MADV_FREE cleaned), an earlier 6.18 build mapped the
     /// copy clean (Private_Clean). A replay learns which from the log's smaps.
     pub unshare_copies_dirty: bool,
+    /// The inode number after which the model numbers the objects it makes (shared memory,
+    /// memfd, pipes): the first gets `first_ino + 1`. Linux hands them out from a counter
+    /// shared by the whole machine (each CPU takes batches of it), so no number is
+    /// predictable; a replay starts above every number Linux can give (they are 32-bit),
+    /// so that the model's numbers, which name the objects until a read shows theirs, never
+    /// equal a number the log shows.
+    pub first_ino: u64,
     /// Pages of the vDSO parts execve maps.
     pub vdso: crate::ops::exec::VdsoLayout,
     /// The bytes of the vDSO's code pages (`[vdso]`), as the kernel being modelled has
@@ -136,6 +143,7 @@ impl Default for Config {
             smaps_ksm_line: true,
             mprotect_unaccounts_unfaulted: true,
             unshare_copies_dirty: true,
+            first_ino: 1000,
             vdso: Default::default(),
             vdso_image: None,
             vdso32_image: None,

@@ -2,8 +2,13 @@
 //!
 //! Activation: the second `mark_page_accessed` of a page on an inactive list clears
 //! PG_referenced at once, but PG_active is set only when this CPU's activate batch drains;
-//! meanwhile the page is off the LRU, so further accesses see it inactive and clear
-//! PG_referenced again (measured: accesses 1-4 give referenced, not, referenced, not).
+//! meanwhile further accesses see it inactive and clear PG_referenced again (measured:
+//! accesses 1-4 give referenced, not, referenced, not). The page stays on its LRU list
+//! while it waits, with the batch's reference (6.18 takes the LRU flag off only as the
+//! batch drains; /proc/kpageflags shows LRU set, neither referenced nor active): reclaim
+//! can isolate and unmap it but not free it. With one CPU the model drains the batch
+//! before every MADV_PAGEOUT; a replay learns where the recording machine's batch was
+//! another CPU's ([`crate::Kernel::observe_held_elsewhere`]).
 //!
 //! mlocking a page sets PG_mlocked at once, but its move to the unevictable LRU list
 //! (PG_unevictable) waits in this CPU's batch until the batch is drained: when it fills, or

@@ -121,6 +121,10 @@ pub struct Machine {
     /// from a read that the recording machine's MADV_PAGEOUT or MADV_COLD skipped pages
     /// so held ([`crate::Kernel::observe_batched_elsewhere`]). The next madvise empties it.
     pub(crate) batched_elsewhere: std::collections::BTreeSet<Pfn>,
+    /// Pages that, on the recording machine, another CPU's activate batch held a reference
+    /// to while they stayed on their LRU list ([`crate::Kernel::observe_held_elsewhere`]).
+    /// The next madvise empties it.
+    pub(crate) held_elsewhere: std::collections::BTreeSet<Pfn>,
     /// The pages [`crate::frame::PageFlags::LAZYFREE_BATCHED`] marks, each with the address
     /// space that freed it: its move waits in the batch of that process's CPU, and a drain
     /// that process makes ([`crate::Kernel::lru_add_drain_of`]) completes it. (A freed
@@ -158,6 +162,7 @@ impl Machine {
         frames.set_page_table_geometry(config.page_table_geometry());
         let kalloc = crate::kalloc::KernelAlloc::boot(config.kernel_arch, &mut frames);
         let events = EventLog::new(config.event_capacity);
+        let next_ino = config.first_ino;
         Machine {
             config,
             frames,
@@ -176,11 +181,12 @@ impl Machine {
             kalloc,
             mlock_fbatch: Default::default(),
             batched_elsewhere: Default::default(),
+            held_elsewhere: Default::default(),
             lazyfree_batched: Default::default(),
             lru_deactivate: Default::default(),
             lru_activate: Default::default(),
             next_anon_vma: 0,
-            next_ino: 1000,
+            next_ino,
             shm: Default::default(),
             shm_touched: Vec::new(),
             size_use: Default::default(),
@@ -313,6 +319,9 @@ impl Machine {
         let pages: Vec<Pfn> = f.cache.frames().collect();
         self.vm_unacct_memory(acct);
         self.shmem_free_swap(id, 0, u64::MAX);
+        if !pages.is_empty() {
+            self.truncation_drain();
+        }
         for pfn in pages {
             self.frames.put(pfn);
         }
@@ -793,6 +802,17 @@ impl Machine {
                 self.vmstat.pgdeactivate += 1;
             }
         }
+    }
+
+    /// The drain of a page-cache truncation (truncate_inode_pages_range, shmem_undo_range,
+    /// mapping_try_invalidate): they hand the folios they took out of the cache back a batch
+    /// at a time, and releasing a batch that holds a folio first drains this CPU's LRU
+    /// batches (__folio_batch_release), the mlock batch with them. Swap entries alone do
+    /// not. So the last close of a shared anonymous mapping with pages in it completes the
+    /// munlocks its exiting process queued (measured on 6.18: a parent's write then reuses
+    /// the page its child had mlocked, where with no shmem page to free it copies it).
+    pub(crate) fn truncation_drain(&mut self) {
+        self.lru_add_drain();
     }
 
     /// lru_add_drain: empties this CPU's LRU batches, the activate batch before the mlock

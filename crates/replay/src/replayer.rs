@@ -336,7 +336,15 @@ impl Replayer {
         for (path, b) in &learned.files {
             ids.learn(path, b.value);
         }
-        let mut config = Config { event_capacity, pkeys: files.pkeys(), ram_bytes, ..Config::default() };
+        let mut config = Config {
+            event_capacity,
+            pkeys: files.pkeys(),
+            ram_bytes,
+            // Shared memory objects are known by the model's number until a read shows
+            // theirs (Learned::shmem_inos): the two kinds of number must never meet.
+            first_ino: 1 << 32,
+            ..Config::default()
+        };
         // The recording machine's vDSO, where a maps read showed it; else the bundle's, else
         // this machine's.
         if let Some(v) = files.vdso() {

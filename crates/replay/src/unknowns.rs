@@ -144,6 +144,11 @@ pub struct Learned {
     /// LRU list, waiting in another CPU's per-CPU batch, which an smaps read later showed
     /// still resident. The next run's call skips them.
     pub pageout_skipped: BTreeMap<u64, Bound<BTreeSet<u64>>>,
+    /// Pages a MADV_PAGEOUT unmapped but could not free, by the line of the call: queued
+    /// for activation in another CPU's batch (a second access made there, such as the
+    /// tracer's read of the page), whose reference kept them in the page cache, as a
+    /// mincore vector later showed. The next run's call keeps them.
+    pub pageout_held: BTreeMap<u64, Bound<BTreeSet<u64>>>,
 }
 
 /// Pages MADV_FREE freed in one mapping whose states an smaps read showed.
@@ -260,6 +265,7 @@ impl Learned {
             + self.aged_seen.len()
             + self.cold_skipped_seen.len()
             + self.pageout_skipped.len()
+            + self.pageout_held.len()
     }
 
     /// Whether `self` binds something `before` did not that decides lines before the one
@@ -446,6 +452,17 @@ impl Learned {
                 if pages.len() == 1 { "" } else { "s" },
                 pages.join(", "),
                 if pages.len() == 1 { "it was" } else { "they were" },
+                b.line
+            ));
+        }
+        for (at, b) in &self.pageout_held {
+            let pages: Vec<String> = b.value.iter().map(|va| format!("{va:#x}")).collect();
+            out.push(format!(
+                "bound the MADV_PAGEOUT at line {at} unmapped page{} {} but left {} cached (queued for activation in \
+                 another CPU's per-CPU batch, whose reference it could not drop) from line {}",
+                if pages.len() == 1 { "" } else { "s" },
+                pages.join(", "),
+                if pages.len() == 1 { "it" } else { "them" },
                 b.line
             ));
         }

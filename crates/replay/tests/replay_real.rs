@@ -467,6 +467,30 @@ fn pages_madv_pageout_left_in_another_cpu_s_batch() {
     panic!("three recordings and MADV_PAGEOUT never left a page resident: is the machine down to one CPU?");
 }
 
+/// MADV_PAGEOUT of pages another CPU's activate batch holds (tests/progs/held_elsewhere.c:
+/// four file pages read twice on CPU 0, which queues them for activation there, then paged
+/// out from CPU 1). 6.18 leaves a queued page on its LRU list with the batch's reference:
+/// the call unmaps it and cannot free it, so it stays in the page cache. The model has one
+/// CPU, whose own drain at the call activates the pages, and frees them; the mincore vector
+/// after shows them resident, and the replay binds that the call kept them and replays the
+/// log again with the call keeping them (the smaps read after, which shows them unmapped,
+/// then agrees). Whether CPU 0's batch was drained meanwhile is scheduling, so the program
+/// is recorded until a log shows the pages kept, at most three times.
+#[test]
+fn pages_madv_pageout_held_by_another_cpu_s_batch() {
+    let dir = scratch("replay-real", "pages_madv_pageout_held_by_another_cpu_s_batch");
+    let Some(exe) = compile("held_elsewhere", "held_elsewhere.c", &[], &dir) else { return };
+    for _ in 0..3 {
+        let Some(t) = record("held_elsewhere", &[exe.to_str().unwrap()], true, &dir) else { return };
+        let report = replay_file(&t, Mode::Strict);
+        assert_clean("held_elsewhere", &report, 10);
+        if report.bindings.iter().any(|b| b.contains("MADV_PAGEOUT at line") && b.contains("left them cached")) {
+            return;
+        }
+    }
+    panic!("three recordings and MADV_PAGEOUT never kept a page: is the machine down to one CPU?");
+}
+
 /// Pages whose accessed bits something outside the program clears, as DAMON's monitoring
 /// (kdamond runs on these machines), idle page tracking or reclaim's aging does: here
 /// another process's `process_madvise(MADV_COLD)` of two of four pages the program faulted

@@ -387,6 +387,9 @@ impl Kernel {
                 let keep = ((len % PAGE_SIZE) as usize).min(w.len());
                 *w = w[..keep].into();
             }
+            if !dropped.is_empty() {
+                self.m.truncation_drain();
+            }
             let swapped = self.m.shmem_free_swap(file, keep_pages, u64::MAX);
             let f = self.m.file_mut(file);
             if f.acct_per_page {

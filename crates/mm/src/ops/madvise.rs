@@ -53,6 +53,7 @@ impl Kernel {
         let r = self.madvise_range(pid, id, start, end, advice);
         // Pages held in another CPU's batch were so for this call only.
         self.m.batched_elsewhere.clear();
+        self.m.held_elsewhere.clear();
         r
     }
 
@@ -442,6 +443,12 @@ impl Kernel {
         self.zap_vma_range(id, va, va + ((pfns.len() as u64) << PAGE_SHIFT), v.flags | VmFlags::RAND_READ);
         let f = crate::file::FileId(file);
         let regular = self.m.file(f).kind == FileKind::Regular;
+        let clean = !self.m.frames.meta(pfns[0]).flags.contains(PageFlags::DIRTY);
+        if clean && pfns.iter().any(|p| self.m.held_elsewhere.contains(p)) {
+            // Another CPU's batch holds a reference: __remove_mapping cannot freeze the
+            // count, so the clean folio, unmapped now, stays in the page cache as it is.
+            return;
+        }
         if self.m.file(f).kind == FileKind::Shmem && pfns.len() == 1 && self.m.frames.meta(pfns[0]).mapcount == 0 {
             // shmem goes to swap (it stays in the swap cache while the write runs), or is
             // dropped if never written; kept, unmapped, without a free slot.
@@ -451,7 +458,6 @@ impl Kernel {
             }
             return;
         }
-        let clean = !self.m.frames.meta(pfns[0]).flags.contains(PageFlags::DIRTY);
         if regular && clean && pfns.iter().all(|&p| self.m.frames.meta(p).mapcount == 0) {
             let first = u64::from(index);
             self.m.remove_folio(f, first);
@@ -675,11 +681,15 @@ impl Kernel {
                 self.m.remove_folio(file, s);
             }
         }
+        let mut drained = false;
         for (lo, hi) in remove {
             let f = self.m.file_mut(file);
             let gone: Vec<(u64, Pfn)> = f.cache.range(lo..hi).collect();
             for (i, _) in &gone {
                 f.cache.remove(*i);
+            }
+            if !gone.is_empty() && !std::mem::replace(&mut drained, true) {
+                self.m.truncation_drain();
             }
             // shmem pages out on swap in the hole go too.
             let swapped = self.m.shmem_free_swap(file, lo, hi);

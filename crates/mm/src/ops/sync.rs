@@ -102,6 +102,12 @@ impl Kernel {
             }
             last -= 1;
         }
+        // generic_fadvise drains this CPU's LRU batches before it drops pages, for a range
+        // of whole pages whether or not the file reaches it (a page still in a batch
+        // could not be freed).
+        if first <= last {
+            self.m.lru_add_drain();
+        }
         let last = last.min(size.saturating_sub(1));
         if size == 0 || first > last {
             return;

@@ -165,4 +165,21 @@ impl Kernel {
         self.m.batched_elsewhere.insert(pte.pfn());
         Ok(())
     }
+
+    /// `pid`'s page at `va` was, on the recording machine, held by another CPU's activate
+    /// batch when the next madvise ran: queued for activation by a second access made on
+    /// that CPU (the tracer reading the page, say), still on its LRU list but with the
+    /// batch's reference (6.18 takes the LRU flag only when the batch drains). A
+    /// MADV_PAGEOUT isolates and unmaps it, and then cannot free it: a clean page stays in
+    /// the page cache, unmapped. Holds for the next madvise call only. EINVAL where no page
+    /// but the zero page is mapped there.
+    pub fn observe_held_elsewhere(&mut self, pid: Pid, va: u64) -> SysResult<()> {
+        let id = self.mm_id(pid)?;
+        let pte = self.pte(id, va);
+        if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
+            return Err(Errno::EINVAL);
+        }
+        self.m.held_elsewhere.insert(pte.pfn());
+        Ok(())
+    }
 }

@@ -461,7 +461,10 @@ impl Replayer {
             if let (Some(want), Ok((have, None))) = (logged, model) {
                 let n = want.len().min(have.len());
                 let mut have: Vec<u8> = have[..n].iter().map(|b| b & 1).collect();
-                if want[..n] != have[..] && self.swap_cache_explains(pid, line, a, &want[..n], &have) {
+                if want[..n] != have[..]
+                    && (self.swap_cache_explains(pid, line, a, &want[..n], &have)
+                        || self.pageout_skip_explains_mincore(pid, line, a, &want[..n], &have))
+                {
                     have = want[..n].to_vec();
                 }
                 if want[..n] == have[..] {

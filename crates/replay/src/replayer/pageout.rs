@@ -1,4 +1,5 @@
-//! smaps reads that show pages resident that a MADV_PAGEOUT in the trace took out.
+//! smaps reads and mincore vectors that show pages resident that a MADV_PAGEOUT in the
+//! trace took out.
 //!
 //! MADV_PAGEOUT reclaims only pages on an LRU list, and a page faulted in shortly before may
 //! still wait in another CPU's per-CPU `lru_add` batch (the call drains its own CPU's only):
@@ -9,7 +10,8 @@
 //! a mapping with more pages resident than the model, where the model's last MADV_PAGEOUT
 //! there took at least that many still out, binds that the call skipped that many (the last
 //! in address order: smaps counts, it does not say which), and the next run's call skips
-//! them; every check after it, the read's own included, then holds or is reported.
+//! them; every check after it, the read's own included, then holds or is reported. A mincore
+//! vector names the pages themselves, and binds those.
 
 use super::lazyfree::records;
 use super::*;
@@ -22,6 +24,11 @@ impl Replayer {
             for &va in &b.value {
                 // A page the model does not have there: the read will say so.
                 let _ = self.k.observe_batched_elsewhere(pid, va);
+            }
+        }
+        if let Some(b) = self.learned.pageout_held.get(&self.line) {
+            for &va in &b.value {
+                let _ = self.k.observe_held_elsewhere(pid, va);
             }
         }
         self.pages_in_range(pid, c, |k, id, va| super::aged::referenced(k, id, va).is_some())
@@ -80,6 +87,42 @@ impl Replayer {
         }
         for (at, pages) in plan {
             self.learned.pageout_skipped.insert(at, Bound { value: pages, line });
+        }
+        true
+    }
+
+    /// Whether the mincore vector `want` (the log's, of the pages from `start`, at `line`)
+    /// differs from the model's `have` only in pages resident in the log that the model's
+    /// last MADV_PAGEOUT of each took out and that are still out. If so, binds that those
+    /// calls unmapped them but could not free them (the log is replayed again) and returns
+    /// true. A page the call left mapped as well (not on an LRU list at all) is resident
+    /// too; an smaps read that shows it mapped binds that (see
+    /// [`Replayer::pageout_skip_explains`]), which takes precedence in the next run.
+    pub(super) fn pageout_skip_explains_mincore(
+        &mut self,
+        pid: Pid,
+        line: u64,
+        start: u64,
+        want: &[u8],
+        have: &[u8],
+    ) -> bool {
+        let Ok(id) = self.k.mm_id(pid) else { return false };
+        let mut plan: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+        for (va, (&w, &h)) in (0u64..).map(|i| start + i * PAGE_SIZE).zip(want.iter().zip(have)) {
+            if w == h {
+                continue;
+            }
+            let Some(&at) = self.paged_out.get(&(id, va)) else { return false };
+            if w != 1 || self.k.pte(id, va).present() || self.learned.pageout_held.contains_key(&at) {
+                return false;
+            }
+            plan.entry(at).or_default().insert(va);
+        }
+        if plan.is_empty() {
+            return false;
+        }
+        for (at, pages) in plan {
+            self.learned.pageout_held.insert(at, Bound { value: pages, line });
         }
         true
     }
