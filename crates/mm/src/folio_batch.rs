@@ -19,9 +19,12 @@
 //! fault time (MCL_FUTURE, MLOCK_ONFAULT) is mlocked but not unevictable until a drain;
 //! mlock(), munlock() and mlockall(MCL_CURRENT) drain at the end of each VMA they change
 //! (mlock_vma_pages_range), as does every populate (MAP_POPULATE, MAP_LOCKED, mlock,
-//! mremap growing a locked VMA: populate_vma_page_range), exit, MADV_POPULATE_READ/WRITE,
-//! MADV_COLD, MADV_PAGEOUT and MADV_FREE; munmap, MADV_DONTNEED, mprotect, mmap and reading smaps do
-//! not. (A fork drained the batch of freshly faulted anonymous pages in one probe but not
+//! mremap growing a locked VMA: populate_vma_page_range), MADV_POPULATE_READ/WRITE,
+//! MADV_COLD, MADV_PAGEOUT and MADV_FREE, and dropping pages from a file's page cache;
+//! munmap, exit, MADV_DONTNEED, mprotect, mmap and reading smaps do not (an exit only
+//! seemed to, where something else on the machine drained the batch meanwhile, which
+//! happens at random: the harness pins its processes to one CPU, and a munmap's munlocks
+//! were found drained by the next probe in about half of the runs). (A fork drained the batch of freshly faulted anonymous pages in one probe but not
 //! that of a file page; the model's fork does not drain.) The model's tasks all run on
 //! one simulated CPU, so there is one batch of each kind.
 //!

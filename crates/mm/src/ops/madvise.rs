@@ -252,7 +252,7 @@ impl Kernel {
     /// folio_deactivate by a task of address space `id`: an active, evictable page on the
     /// LRU goes into the deactivate batch of the task's CPU, which clears PG_active and
     /// PG_referenced when it drains (its next MADV_COLD or MADV_PAGEOUT, a populate, an
-    /// mlock, its exit: [`Kernel::lru_add_drain_of`]), or when it fills.
+    /// mlock: [`Kernel::lru_add_drain_of`]), or when it fills.
     fn folio_deactivate(&mut self, id: MmId, pfn: Pfn) {
         let off_lru = PageFlags::ACTIVATE_BATCHED | PageFlags::DEACTIVATE_BATCHED | PageFlags::UNEVICTABLE;
         let m = self.m.frames.meta_mut(pfn);
