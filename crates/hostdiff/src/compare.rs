@@ -110,8 +110,15 @@ pub fn normalize_smaps(text: &str, init_ranges: &[(u64, u64)]) -> String {
     for rec in smaps_records(text) {
         let range = crate::model::parse_maps_line(rec[0]).map(|p| (p.start, p.end));
         let inherited = range.is_some_and(|(s, e)| init_ranges.iter().any(|&(a, b)| s < b && a < e));
+        // A vDSO page's share is the machine's: every process that touched that page maps it
+        // (one page of a run's [vdso] read Pss 0 kB, another 1 kB), so its Pss lines say
+        // how many did, which no model of the script's processes can know.
+        let vdso = rec[0].ends_with(" [vdso]");
         for line in rec {
             if inherited && !(line == rec_header(line) || line.starts_with("VmFlags:") || line.starts_with("Size:")) {
+                continue;
+            }
+            if vdso && line.starts_with("Pss") {
                 continue;
             }
             out.push_str(line);

@@ -92,7 +92,14 @@ pub fn vma_usage(k: &Kernel, mm: &Mm, v: &Vma) -> MemUsage {
             let anon = meta.owner == Owner::Anon;
             let size = 4096u64;
             let dirty = pte.dirty() || meta.flags.contains(PageFlags::DIRTY);
-            let (pss, private) = if meta.refcount == 1 || meta.mapcount < 2 {
+            let (pss, private) = if v.special.is_some() {
+                // A vDSO page is mapped by every process of the machine that touched it
+                // (see the pagemap module), hundreds of them: shared, its share below a
+                // byte's worth of a kB (measured on 6.18: a random host-differential
+                // script, seed 3602996, moved its only process's [vdso] with mremap and
+                // read Shared_Clean 4 kB, Pss 0 kB there).
+                (0, false)
+            } else if meta.refcount == 1 || meta.mapcount < 2 {
                 (size << PSS_SHIFT, true)
             } else {
                 ((size << PSS_SHIFT) / meta.mapcount as u64, false)
