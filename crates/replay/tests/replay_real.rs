@@ -467,6 +467,22 @@ fn pages_madv_pageout_left_in_another_cpu_s_batch() {
     panic!("three recordings and MADV_PAGEOUT never left a page resident: is the machine down to one CPU?");
 }
 
+/// A read from a file into a shared mapping of the same file, one page further on
+/// (tests/progs/read_overlap.c): the kernel copies a page at a time, reading each from the
+/// page cache just before it copies it, so the second page of the buffer gets the bytes the
+/// first page of the copy had just put into the file. The buffer is write-only during the
+/// read, so the log has no dump of it and the replay makes the bytes itself; the write
+/// after it shows them. Strict.
+#[test]
+fn a_read_into_a_mapping_of_its_own_file_copies_a_page_at_a_time() {
+    let dir = scratch("replay-real", "a_read_into_a_mapping_of_its_own_file_copies_a_page_at_a_time");
+    let Some(exe) = compile("read_overlap", "read_overlap.c", &[], &dir) else { return };
+    let Some(t) = record("read_overlap", &[exe.to_str().unwrap()], true, &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    assert!(text.contains("file page zero"), "the log shows the copied bytes");
+    assert_clean("read_overlap", &replay_file(&t, Mode::Strict), 8);
+}
+
 /// MADV_PAGEOUT of pages another CPU's activate batch holds (tests/progs/held_elsewhere.c:
 /// four file pages read twice on CPU 0, which queues them for activation there, then paged
 /// out from CPU 1). 6.18 leaves a queued page on its LRU list with the batch's reference:

@@ -264,6 +264,50 @@ impl Kernel {
         Ok(out)
     }
 
+    /// Copies up to `count` bytes of `file` from `offset` into `pid`'s memory at `buf` the
+    /// way filemap_read does: a piece at a time, each read from the page cache just before
+    /// it is copied (pieces end at page boundaries of the file and of the buffer). A buffer
+    /// in a shared mapping of the same file therefore sees the earlier pieces' bytes: a
+    /// read of file pages 0-1 into a mapping of pages 1-2 copies page 0's bytes into both
+    /// (measured on 6.18, random program 3760: page 2 then read `file page zero`). Returns
+    /// the bytes copied; EFAULT when the first piece cannot be.
+    pub fn file_read_to_user(
+        &mut self,
+        pid: Pid,
+        file: FileId,
+        offset: u64,
+        buf: u64,
+        count: u64,
+    ) -> SysResult<Vec<u8>> {
+        let end = offset.saturating_add(count).min(self.m.file(file).size);
+        let total = end.saturating_sub(offset);
+        let mut done = 0u64;
+        let mut copied = Vec::new();
+        while done < total {
+            let (src, dst) = (offset + done, buf.wrapping_add(done));
+            let piece =
+                (PAGE_SIZE - (src & (PAGE_SIZE - 1))).min(PAGE_SIZE - (dst & (PAGE_SIZE - 1))).min(total - done);
+            let data = match self.file_read(file, src, piece) {
+                Ok(d) if !d.is_empty() => d,
+                Ok(_) => break,
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            };
+            match self.copy_to_user(pid, dst, &data) {
+                Ok(w) => {
+                    done += w;
+                    copied.extend_from_slice(&data[..w as usize]);
+                    if w < data.len() as u64 {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(copied)
+    }
+
     /// `pwrite(fd, <data>, offset)` with the data given directly (not from process memory).
     pub fn pwrite_bytes(&mut self, pid: Pid, fd: i64, data: &[u8], offset: u64) -> SysResult<u64> {
         let o = self.fd_open(pid, fd)?;
@@ -317,9 +361,9 @@ impl Kernel {
         let count = len.min(MAX_RW_COUNT as u64);
         // Out of memory, readahead stops short; the read itself then says so.
         let _ = self.read_ahead_into(o, of.pos, count, count, Some((pid, buf)));
-        let data = self.file_read(of.file, of.pos, count);
+        let n = self.file_read_to_user(pid, of.file, of.pos, buf, count);
         self.m.frames.memcgs.charge_to = before;
-        let n = self.copy_to_user(pid, buf, &data?)?;
+        let n = n?.len() as u64;
         self.m.opens[o.0 as usize].as_mut().expect("open file").pos += n;
         Ok(n)
     }

@@ -100,9 +100,16 @@ impl Replayer {
             "read" => Some(self.positions.get(&o).copied().unwrap_or(0)),
             _ => None,
         };
-        let Some(offset) = offset else { return };
+        let (Some(offset), Some(buf)) = (offset, c.arg_u64(1)) else { return };
+        // The kernel copies a piece at a time, each read from the page cache as it goes: a
+        // buffer in a shared mapping of the file sees the earlier pieces' bytes, so the rest
+        // is copied the same way, after the bytes the log showed, and read back.
         let have = data.len() as u64;
-        if let Ok(rest) = self.k.file_read(file, offset.saturating_add(have), n - have) {
+        if have > 0 && self.k.copy_to_user(pid, buf, data).is_err() {
+            return;
+        }
+        let at = buf.wrapping_add(have);
+        if let Ok(rest) = self.k.file_read_to_user(pid, file, offset.saturating_add(have), at, n - have) {
             data.extend_from_slice(&rest);
         }
     }
