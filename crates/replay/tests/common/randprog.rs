@@ -185,13 +185,18 @@ fn step(r: &mut Rng, c: &mut String, stores: bool, features: Features) {
         }
         24 => {
             // Another attach of a segment still attached somewhere: where the kernel places
-            // it, or over part of a region (SHM_REMAP), or at an address taken (EINVAL).
+            // it, or over part of a region (SHM_REMAP, only where the whole segment fits in
+            // the region: beyond it could be the C library's memory), or at an address taken
+            // (EINVAL).
             let k = r.below(3);
             let addr = r.pick(&["NULL", "at", "at_remap"]);
             let (a, f) = match addr {
                 "NULL" => ("NULL".to_string(), "0"),
                 "at" => (format!("inside({t}, {off})"), "0"),
-                _ => (format!("inside({t}, {off})"), "SHM_REMAP"),
+                _ => (
+                    format!("(fit({t}, {off}, seg_len[{k}]) == seg_len[{k}] ? at({t}, {off}) : (char *)0x10000)"),
+                    "SHM_REMAP",
+                ),
             };
             let _ = writeln!(
                 c,
