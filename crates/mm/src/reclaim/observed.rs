@@ -157,13 +157,18 @@ impl Kernel {
     /// page faulted in on one CPU and paged out from another stays resident). Holds for the
     /// next madvise call only. EINVAL where no page but the zero page is mapped there.
     pub fn observe_batched_elsewhere(&mut self, pid: Pid, va: u64) -> SysResult<()> {
-        let id = self.mm_id(pid)?;
-        let pte = self.pte(id, va);
+        let pfn = self.page_mapped_at(pid, va)?;
+        self.m.batched_elsewhere.insert(pfn);
+        Ok(())
+    }
+
+    /// The page (not the zero page) `pid` maps at `va`; EINVAL where there is none.
+    fn page_mapped_at(&self, pid: Pid, va: u64) -> SysResult<crate::frame::Pfn> {
+        let pte = self.pte(self.mm_id(pid)?, va);
         if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
             return Err(Errno::EINVAL);
         }
-        self.m.batched_elsewhere.insert(pte.pfn());
-        Ok(())
+        Ok(pte.pfn())
     }
 
     /// `pid`'s page at `va` was, on the recording machine, held by another CPU's activate
@@ -174,12 +179,8 @@ impl Kernel {
     /// the page cache, unmapped. Holds for the next madvise call only. EINVAL where no page
     /// but the zero page is mapped there.
     pub fn observe_held_elsewhere(&mut self, pid: Pid, va: u64) -> SysResult<()> {
-        let id = self.mm_id(pid)?;
-        let pte = self.pte(id, va);
-        if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
-            return Err(Errno::EINVAL);
-        }
-        self.m.held_elsewhere.insert(pte.pfn());
+        let pfn = self.page_mapped_at(pid, va)?;
+        self.m.held_elsewhere.insert(pfn);
         Ok(())
     }
 }
