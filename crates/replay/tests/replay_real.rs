@@ -245,15 +245,7 @@ fn lazily_freed_pages_in_states_only_reads_show() {
     let Some((mut strace, pid)) = strict_until_ready(&exe, &trace, &dir) else { return };
     let pid = pid.as_str();
     // Its mapping with lazily free pages is the one to page out.
-    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
-    let (mut range, mut lazy) = (None, None);
-    for line in smaps.lines() {
-        if let Some(m) = procfs::parse::parse_maps_line(line) {
-            range = Some((m.start, m.end));
-        } else if line.starts_with("LazyFree:") && !line.ends_with(" 0 kB") {
-            lazy = range;
-        }
-    }
+    let lazy = last_mapping_where(pid, |_, line| line.starts_with("LazyFree:") && !line.ends_with(" 0 kB"));
     let (start, end) = lazy.expect("the drained batch left the two pages lazily free");
     let out = Command::new(&pageout).args([pid, &format!("{start:x}"), &(end - start).to_string()]).output().unwrap();
     let paged = out.status.success();
@@ -541,15 +533,8 @@ fn pages_aged_from_outside_the_trace() {
         let Some((mut strace, pid)) = strict_until_ready(&exe, &trace, &dir) else { return };
         let pid = pid.as_str();
         // The four-page mapping: the one of 16 KiB with 16 KiB referenced.
-        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
-        let (mut range, mut four) = (None, None);
-        for line in smaps.lines() {
-            if let Some(m) = procfs::parse::parse_maps_line(line) {
-                range = Some((m.start, m.end));
-            } else if line.starts_with("Referenced:") && line.ends_with(" 16 kB") {
-                four = range.filter(|(s, e)| e - s == 4 * 4096);
-            }
-        }
+        let four = last_mapping_where(pid, |_, line| line.starts_with("Referenced:") && line.ends_with(" 16 kB"))
+            .filter(|(s, e)| e - s == 4 * 4096);
         let (start, _) = four.expect("four pages faulted in and referenced");
         let out = Command::new(&cold).args([pid, &format!("{start:x}"), "8192", "cold"]).output().unwrap();
         strace.stdin.take().unwrap().write_all(b"x").unwrap();
@@ -569,4 +554,19 @@ fn pages_aged_from_outside_the_trace() {
             panic!("the aging is never learned from the last read:\n{}", report.bindings.join("\n"));
         }
     }
+}
+
+/// The last mapping of process `pid` whose smaps record has a line `wanted` accepts (given
+/// the mapping's range and the line).
+fn last_mapping_where(pid: &str, wanted: impl Fn((u64, u64), &str) -> bool) -> Option<(u64, u64)> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let (mut range, mut found) = (None, None);
+    for line in smaps.lines() {
+        if let Some(m) = procfs::parse::parse_maps_line(line) {
+            range = Some((m.start, m.end));
+        } else if let Some(r) = range.filter(|&r| wanted(r, line)) {
+            found = Some(r);
+        }
+    }
+    found
 }
