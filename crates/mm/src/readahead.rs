@@ -12,8 +12,10 @@
 //! ([`crate::Config::read_ahead_kb`]). A first window comes in order-0 folios; each window
 //! read ahead of need in folios two orders larger than the last (page_cache_ra_order), each
 //! cut to its index's alignment and the file's end, up to the window's size; the mark is on
-//! a folio, which a batch or fault-around takes whole. Shared memory files have no
-//! readahead.
+//! a folio, which a batch or fault-around takes whole. A window is read up to the first
+//! page already cached; from there on it is read skipping cached pages, its mark placed
+//! again from that page and the file's end (measured on 6.18 ext4: see
+//! [`Kernel::ra_order`]). Shared memory files have no readahead.
 //!
 //! A fault on a file page that is not cached reads the window the VMA's advice asks for
 //! (do_sync_mmap_readahead): MADV_RANDOM just the page; MADV_SEQUENTIAL what a read of the
@@ -274,7 +276,7 @@ impl Kernel {
             };
             if contig <= req {
                 // A lone small read: what was asked, and the state stays as it was.
-                return self.read_window(file, index, req, 0);
+                return self.do_page_cache_ra(file, index, req, 0);
             }
             // Cached from the file's start: a long stream.
             let contig = if miss.is_none() { contig * 2 } else { contig };
@@ -284,7 +286,7 @@ impl Kernel {
             new.order = 0;
         }
         self.m.open_file_mut(o).ra = new;
-        self.read_window(file, new.start, new.size, new.async_size)
+        self.ra_order(file, new.start, new.size, new.async_size, 0)
     }
 
     /// page_cache_async_ra for a marked folio of `folio_order` that a read or fault reached
@@ -324,25 +326,32 @@ impl Kernel {
         let grown = ra.order.saturating_add(2).min(crate::file::MAX_FOLIO_ORDER);
         ra.order = grown.min(63 - ra.size.max(1).leading_zeros() as u8);
         self.m.open_file_mut(o).ra = ra;
-        self.read_window_in_folios(file, ra.start, ra.size, ra.async_size, ra.order)
+        self.ra_order(file, ra.start, ra.size, ra.async_size, ra.order)
     }
 
-    /// page_cache_ra_order: reads `nr` pages from `index` in folios of `order` pages' order,
-    /// each cut down to its index's alignment and to the end of the file, marking the folio
-    /// that holds the page `lookahead` pages before the window's end. A page already cached
-    /// in a folio's range ends the large folios; the rest of the window is read as
-    /// [`Kernel::read_window`] reads it (Linux's fallback to order 0).
-    fn read_window_in_folios(&mut self, file: FileId, index: u64, nr: u64, lookahead: u64, order: u8) -> Option<()> {
+    /// page_cache_ra_order: reads `nr` pages from `index` in folios of `order` pages' order
+    /// (order 0 too), each cut down to its index's alignment and to the end of the file,
+    /// marking the folio that holds the page `lookahead` pages before the end of the window
+    /// asked for (not of its part inside the file: the mark is placed before the trim at
+    /// EOF). A page already cached in a folio's range ends the loop, and the rest of the
+    /// window is read as [`Kernel::do_page_cache_ra`] reads it, from that page, its mark
+    /// placed again from there (measured on 6.18 ext4: a 4-page read at page 0 of a 16-page
+    /// file whose pages 0, 2 and 5 are cached reads from page 1 and marks page 3, which the
+    /// read itself then reaches; with only page 0 cached it marks page 4). A window under
+    /// four pages, or a file whose page cache takes no large folios, is read by
+    /// [`Kernel::do_page_cache_ra`] alone.
+    fn ra_order(&mut self, file: FileId, index: u64, nr: u64, lookahead: u64, order: u8) -> Option<()> {
         let size = self.m.file(file).size;
-        if order == 0 || size == 0 || self.m.file(file).kind != FileKind::Regular {
-            return self.read_window(file, index, nr, lookahead);
+        if nr < 4 || size == 0 || self.m.file(file).kind != FileKind::Regular {
+            return self.do_page_cache_ra(file, index, nr, lookahead);
         }
         let end_index = (size - 1) >> PAGE_SHIFT;
         if index > end_index {
             return Some(());
         }
-        let limit = end_index.min(index + nr.max(1) - 1);
-        let mark = (lookahead > 0).then(|| index + nr - lookahead);
+        let limit = end_index.min(index + nr - 1);
+        // Past `limit` when `lookahead` is 0: no page is marked.
+        let mark = (index + nr).checked_sub(lookahead);
         let mut at = index;
         while at <= limit {
             let mut o = order.min(at.trailing_zeros().min(63) as u8);
@@ -351,7 +360,7 @@ impl Kernel {
             }
             let pages = 1u64 << o;
             if (at..at + pages).any(|i| self.m.file(file).page_cached(i)) {
-                break;
+                return self.do_page_cache_ra(file, at, nr - (at - index), lookahead);
             }
             for i in at..at + pages {
                 self.m.cache_page(file, i)?;
@@ -367,9 +376,6 @@ impl Kernel {
                 f.ra_marks.insert(at);
             }
             at += pages;
-        }
-        if at <= limit {
-            self.read_window(file, at, nr - (at - index), lookahead)?;
         }
         Some(())
     }
@@ -429,12 +435,12 @@ impl Kernel {
             let end = start.saturating_add(max).min(vma.pgoff + vma.pages());
             let ra = &mut self.m.open_file_mut(open).ra;
             (ra.start, ra.size, ra.async_size, ra.order) = (start, end - start, 0, 0);
-            self.read_window(file, start, end - start, 0)?;
+            self.ra_order(file, start, end - start, 0, 0)?;
         } else {
             let start = index.saturating_sub(max / 2);
             let ra = &mut self.m.open_file_mut(open).ra;
             (ra.start, ra.size, ra.async_size, ra.order) = (start, max, max / 4, 0);
-            self.read_window(file, start, max, max / 4)?;
+            self.ra_order(file, start, max, max / 4, 0)?;
         }
         if !self.m.file(file).page_cached(index) {
             self.m.cache_page(file, index)?;
@@ -442,13 +448,11 @@ impl Kernel {
         Some(true)
     }
 
-    /// Reads `nr` pages from `index` into the page cache (do_page_cache_ra), skipping those
-    /// there, stopping at the end of the file, and marks the page `lookahead` pages before
-    /// the window's end: the end of the window asked for, not of the part of it inside
-    /// the file (page_cache_ra_order places the mark before it trims at EOF; measured on
-    /// 6.18 ext4: a 16-page file read at 0 after a 1-byte read there marks page 4, which
-    /// fault-around then leaves unmapped).
-    fn read_window(&mut self, file: FileId, index: u64, nr: u64, lookahead: u64) -> Option<()> {
+    /// do_page_cache_ra: reads the pages of `nr` from `index` that are not in the page
+    /// cache, in order-0 folios, the window first cut at the end of the file, and marks the
+    /// page `lookahead` pages before the end of what is left (none when `lookahead` is 0 or
+    /// more than that).
+    fn do_page_cache_ra(&mut self, file: FileId, index: u64, nr: u64, lookahead: u64) -> Option<()> {
         let size = self.m.file(file).size;
         if size == 0 {
             return Some(());
@@ -457,8 +461,8 @@ impl Kernel {
         if index > end_index {
             return Some(());
         }
-        let mark = nr.checked_sub(lookahead).filter(|_| lookahead > 0);
         let nr = nr.min(end_index - index + 1);
+        let mark = nr.checked_sub(lookahead).filter(|_| lookahead > 0);
         for i in 0..nr {
             if self.m.file(file).page_cached(index + i) {
                 continue;
