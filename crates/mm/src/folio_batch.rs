@@ -45,24 +45,36 @@ pub const FOLIO_BATCH_SIZE: usize = 31;
 /// once (each mlock of it adds an entry, as in Linux).
 #[derive(Clone, Debug, Default)]
 pub struct FolioBatch {
-    pending: Vec<Pfn>,
+    /// Each entry's page, and whether it is a munlock (mlock batch only).
+    pending: Vec<(Pfn, bool)>,
 }
 
 impl FolioBatch {
     /// Adds `pfn`; returns whether the batch is now full and must be drained.
     pub fn add(&mut self, pfn: Pfn) -> bool {
-        self.pending.push(pfn);
+        self.pending.push((pfn, false));
         self.pending.len() >= FOLIO_BATCH_SIZE
     }
 
-    /// Empties the batch, returning what it held.
+    /// Adds a munlock of `pfn` (mlock batch); returns whether the batch is now full.
+    pub fn add_munlock(&mut self, pfn: Pfn) -> bool {
+        self.pending.push((pfn, true));
+        self.pending.len() >= FOLIO_BATCH_SIZE
+    }
+
+    /// Empties the batch, returning the pages it held.
     pub fn take(&mut self) -> Vec<Pfn> {
+        std::mem::take(&mut self.pending).into_iter().map(|(pfn, _)| pfn).collect()
+    }
+
+    /// Empties the batch, returning its entries: each page, and whether it is a munlock.
+    pub fn take_entries(&mut self) -> Vec<(Pfn, bool)> {
         std::mem::take(&mut self.pending)
     }
 
     /// Whether `pfn` waits in the batch.
     pub fn contains(&self, pfn: Pfn) -> bool {
-        self.pending.contains(&pfn)
+        self.pending.iter().any(|&(p, _)| p == pfn)
     }
 
     /// How many entries wait (never [`FOLIO_BATCH_SIZE`] or more between calls).

@@ -16,7 +16,8 @@
 //!   that map it from VM_LOCKED VMAs plus the mappings that lost VM_LOCKED without
 //!   munlocking it (MREMAP_DONTUNMAP), and PG_mlocked is set exactly while it is non-zero
 //!   or the page was left mlocked with its count zeroed (or its munlock waits in the
-//!   mlock batch); a large page-cache folio counts
+//!   mlock batch), unless a drain's munlock left the page unmlocked under a newer locked
+//!   mapping; a large page-cache folio counts
 //!   its mlocks as a whole instead (one for each time a locked mapping mapped all of it),
 //!   and its pages are mlocked exactly while that count is non-zero;
 //! * memory cgroups: each group's usage equals the frames charged to it and its
@@ -127,10 +128,13 @@ pub fn check_kernel(k: &Kernel) {
             );
         } else {
             let locked = count > 0 || stranded.is_some();
+            let escaped = k.m.frames.mlock_escaped(pfn);
+            assert!(!escaped || count > 0, "pfn {pfn:#x}: left unmlocked with no locked mapping");
             // A page whose last locked mapping went stays mlocked until the mlock batch it
-            // waits in drains.
+            // waits in drains; one a drain's munlock left unmlocked is not mlocked.
             assert!(
-                meta.flags.contains(PageFlags::MLOCKED) == locked || (!locked && k.m.mlock_fbatch.contains(pfn)),
+                meta.flags.contains(PageFlags::MLOCKED) == (locked && !escaped)
+                    || (!locked && k.m.mlock_fbatch.contains(pfn)),
                 "pfn {pfn:#x}: PG_mlocked does not match its locked mappings"
             );
         }

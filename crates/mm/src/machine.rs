@@ -746,6 +746,9 @@ impl Machine {
             return;
         }
         self.frames.mlock_count_inc(pfn);
+        // A page whose PG_mlocked an earlier drain cleared is mlocked by this mapping:
+        // mlock_folio sets the flag again.
+        self.frames.mlock_escape(pfn, false);
         let m = self.frames.meta_mut(pfn);
         if !m.flags.contains(PageFlags::MLOCKED) {
             m.flags |= PageFlags::MLOCKED;
@@ -765,25 +768,41 @@ impl Machine {
             && self.mlock_fbatch.contains(pfn)
     }
 
-    /// mlock_drain_local: the pages waiting in this CPU's mlock batch move: those still
-    /// mlocked (by a locked mapping, or left mlocked) to the unevictable list (PG_unevictable
-    /// set, PG_active cleared), those whose last locked mapping went back to the evictable
-    /// lists (PG_mlocked and PG_unevictable cleared: __munlock_folio). (Linux skips a page
+    /// mlock_drain_local: the pages waiting in this CPU's mlock batch move, entry by entry in
+    /// the order they came: an mlock puts a page still mlocked on the unevictable list
+    /// (PG_unevictable set, PG_active cleared); a munlock (queued when the last locked
+    /// mapping went) puts it back on the evictable lists (PG_mlocked and PG_unevictable
+    /// cleared: __munlock_folio), and an mlock queued after it then finds the page evictable
+    /// and leaves it so, even though a locked mapping maps it again
+    /// ([`FrameTable::mlock_escape`]; random script 3800615: a MAP_FIXED over a locked shared
+    /// mapping in a process with MCL_FUTURE, which maps the same file page again, leaves it
+    /// evictable, and another process's access then activates it). (Linux skips a page
     /// that is off the LRU in another batch when a full mlock batch drains; the model moves
     /// it anyway.)
+    ///
+    /// [`FrameTable::mlock_escape`]: crate::frame::FrameTable::mlock_escape
     pub fn mlock_drain_local(&mut self) {
-        for pfn in self.mlock_fbatch.take() {
+        for (pfn, munlock) in self.mlock_fbatch.take_entries() {
             let locked = self.frames.mlock_count(pfn) > 0 || self.frames.mlock_stranded(pfn).is_some();
             let m = self.frames.meta_mut(pfn);
-            if m.owner == Owner::Free || !m.flags.contains(PageFlags::MLOCKED) {
+            if m.owner == Owner::Free {
                 continue;
             }
-            if locked {
+            if !m.flags.contains(PageFlags::MLOCKED) {
+                // Evictable: an mlock finding it so leaves it on (or moves it to) an
+                // evictable list.
+                m.flags -= PageFlags::UNEVICTABLE;
+                continue;
+            }
+            if locked && !munlock {
                 m.flags |= PageFlags::UNEVICTABLE;
                 m.flags -= PageFlags::ACTIVE;
             } else {
                 m.flags -= PageFlags::MLOCKED | PageFlags::UNEVICTABLE;
                 self.vmstat.munlocked += 1;
+                if locked {
+                    self.frames.mlock_escape(pfn, true);
+                }
             }
         }
     }
@@ -844,7 +863,7 @@ impl Machine {
             // munlock_folio queues the page in this CPU's mlock batch: it stays mlocked and
             // unevictable until the batch drains (an access meanwhile finds it unevictable,
             // and the batch's reference keeps a COW from reusing it).
-            if self.mlock_fbatch.add(pfn) {
+            if self.mlock_fbatch.add_munlock(pfn) {
                 self.mlock_drain_local();
             }
         }

@@ -280,6 +280,13 @@ pub struct FrameTable {
     /// MADV_PAGEOUT passed over it), and the next munlock then clears PG_mlocked. Rare, so
     /// kept apart like the counts.
     mlock_stranded: BTreeMap<Pfn, u32>,
+    /// Frames that locked mappings map but that are not mlocked: the munlock of the last
+    /// locked mapping and the mlock of a new one waited in the same mlock batch, and the
+    /// drain, taking them in order, cleared PG_mlocked first, so the mlock found the page
+    /// evictable and left it so (__mlock_folio). Until a new locked mapping maps it or the
+    /// last one goes, the page is evictable (Linux's reclaim would mlock it again on
+    /// finding the locked mapping; the model's leaves it alone).
+    mlock_escaped: std::collections::BTreeSet<Pfn>,
     /// Frames freed while still mlocked (vmstat unevictable_pgs_cleared).
     pub mlock_cleared: u64,
     /// The one copy of a table of 512 equal zero-page entries, by entry (a handful of
@@ -307,6 +314,7 @@ impl FrameTable {
             leaf_hint: Cell::new(None),
             mlock_counts: BTreeMap::new(),
             mlock_stranded: BTreeMap::new(),
+            mlock_escaped: Default::default(),
             mlock_cleared: 0,
             zero_tables: BTreeMap::new(),
             memcgs: Default::default(),
@@ -414,6 +422,22 @@ impl FrameTable {
         self.mlock_stranded.get(&pfn).copied()
     }
 
+    /// Whether locked mappings map `pfn` without its being mlocked
+    /// ([`FrameTable::mlock_escape`]).
+    pub fn mlock_escaped(&self, pfn: Pfn) -> bool {
+        !self.mlock_escaped.is_empty() && self.mlock_escaped.contains(&pfn)
+    }
+
+    /// Records that `pfn`, which locked mappings map, lost PG_mlocked to a munlock drained
+    /// before a later mlock of it (or, with `false`, that it is mlocked again).
+    pub fn mlock_escape(&mut self, pfn: Pfn, escaped: bool) {
+        if escaped {
+            self.mlock_escaped.insert(pfn);
+        } else {
+            self.mlock_escaped.remove(&pfn);
+        }
+    }
+
     /// Keeps one locked mapping's share of `pfn`'s mlock count after the mapping stopped
     /// being locked (the count itself is unchanged).
     pub fn mlock_strand(&mut self, pfn: Pfn) {
@@ -451,6 +475,7 @@ impl FrameTable {
         if left == 0 {
             self.mlock_counts.remove(&pfn);
             self.mlock_stranded.remove(&pfn);
+            self.mlock_escaped.remove(&pfn);
         }
         left
     }

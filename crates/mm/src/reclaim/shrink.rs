@@ -96,7 +96,10 @@ impl Kernel {
     /// [`crate::clean_cache`] when clean and unmapped) and pages of files whose initial
     /// contents were never written back.
     pub(crate) fn lru_of(&self, pfn: Pfn, meta: &FrameMeta) -> Option<Lru> {
-        if meta.flags.contains(PageFlags::MLOCKED) {
+        // A page a locked mapping maps but a drain left unmlocked is on an evictable list;
+        // Linux's reclaim would find the locked mapping and mlock it again rather than
+        // evict it: the model leaves it out.
+        if meta.flags.contains(PageFlags::MLOCKED) || self.m.frames.mlock_escaped(pfn) {
             return None;
         }
         match meta.owner {
