@@ -37,7 +37,7 @@ const FOUND: &[u64] =
 /// Seeds of 300 steps that once differed: 4001606 (`--seed 4000000 --steps 300`), an
 /// exit's zap that activated a large folio, which moves the whole activate batch at once
 /// (a small page's activation queued before it then completes).
-const FOUND_LONG: &[u64] = &[4001606];
+const FOUND_LONG: &[u64] = &[4001606, 4101848];
 
 #[test]
 fn scripts_that_once_differed_match_the_host_kernel() {

@@ -62,6 +62,11 @@ impl FolioBatch {
         self.pending.len() >= FOLIO_BATCH_SIZE
     }
 
+    /// Drops the munlocks of `pfn` (a page freed since, whose frame a new page now uses).
+    pub fn forget_munlocks(&mut self, pfn: Pfn) {
+        self.pending.retain(|&(p, munlock)| !(munlock && p == pfn));
+    }
+
     /// Empties the batch, returning the pages it held.
     pub fn take(&mut self) -> Vec<Pfn> {
         std::mem::take(&mut self.pending).into_iter().map(|(pfn, _)| pfn).collect()

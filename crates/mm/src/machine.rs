@@ -745,6 +745,12 @@ impl Machine {
         if pfn == self.frames.zero_pfn() || self.in_large_folio(pfn) {
             return;
         }
+        if self.frames.mlock_count(pfn) == 0 && !self.frames.meta(pfn).flags.contains(PageFlags::MLOCKED) {
+            // A munlock still queued for this frame was of the page that used it before:
+            // Linux's batch holds a reference that keeps such a page from being freed until
+            // it drains; the model freed it, and this is another page.
+            self.mlock_fbatch.forget_munlocks(pfn);
+        }
         self.frames.mlock_count_inc(pfn);
         // A page whose PG_mlocked an earlier drain cleared is mlocked by this mapping:
         // mlock_folio sets the flag again.
