@@ -283,8 +283,11 @@ impl Kernel {
         let zero = self.m.frames.zero_pfn();
         let mut reclaim = Vec::new();
         let mut folios = Vec::new();
+        // The end of the last large folio met whole: its other PTEs were handled with it
+        // (Linux steps over a folio's batch of PTEs at once).
+        let mut folio_end = 0;
         for pgtable::PteSlot { table, index: i, va, pte } in pgtable::mapped_ptes(&self.m.frames, pgd, start, end) {
-            if pte.pfn() == zero {
+            if pte.pfn() == zero || va < folio_end {
                 continue;
             }
             let pfn = pte.pfn();
@@ -306,6 +309,17 @@ impl Kernel {
                 // 0-7 and 8-9 unmaps 0-7 and leaves 8-9 mapped; MADV_COLD of pages 0-5 of a
                 // dirty 16-page folio changes nothing, of a clean one unmaps all 16).
                 if let Some(folio) = self.whole_folio_at(id, va, pfn, start, end) {
+                    folio_end = folio.va + ((folio.pfns.len() as u64) << PAGE_SHIFT);
+                    // A folio the range holds whole but that another mapping also maps
+                    // (another VMA of this address space too) is left as it is: its
+                    // mapcount is not its page count (measured on 6.18, ext4: a 16-page
+                    // folio inside the range, five of its pages also mapped by a second
+                    // mapping, stays mapped and referenced through a MADV_PAGEOUT, clean
+                    // or dirty; random script 4300987).
+                    if folio.shared {
+                        continue;
+                    }
+                    let folio = (folio.va, folio.pfns);
                     if pageout {
                         folios.push(folio);
                     } else {
@@ -398,10 +412,11 @@ impl Kernel {
         }
     }
 
-    /// The large folio of the page `pfn` mapped at `va`, as (address of its first page, its
-    /// frames), when this is its first page, all of it lies in `[start, end)` mapped in
-    /// order, and no other mapping maps any of it.
-    fn whole_folio_at(&self, id: MmId, va: u64, pfn: Pfn, start: u64, end: u64) -> Option<(u64, Vec<Pfn>)> {
+    /// How the large folio of the page `pfn` mapped at `va` lies in `[start, end)`: whole
+    /// (this is its first page and the range maps all of it, in order), with its first
+    /// page's address and its frames, and whether any of its pages is mapped elsewhere too.
+    /// `None` when the range cuts it.
+    fn whole_folio_at(&self, id: MmId, va: u64, pfn: Pfn, start: u64, end: u64) -> Option<WholeFolio> {
         let Owner::File { file, index } = self.m.frames.meta(pfn).owner else { return None };
         let (first, order) = self.m.file(crate::file::FileId(file)).folio_of(u64::from(index));
         if first != u64::from(index) {
@@ -414,9 +429,10 @@ impl Kernel {
         }
         let whole = pfns.iter().enumerate().all(|(k, &p)| {
             let pte = self.pte(id, va + ((k as u64) << PAGE_SHIFT));
-            pte.mapped() && pte.pfn() == p && self.m.frames.meta(p).mapcount == 1
+            pte.mapped() && pte.pfn() == p
         });
-        whole.then_some((va, pfns))
+        let shared = pfns.iter().any(|&p| self.m.frames.meta(p).mapcount != 1);
+        whole.then_some(WholeFolio { va, pfns, shared })
     }
 
     /// shrink_folio_list for a page-cache folio MADV_PAGEOUT isolated (a single page, or a
@@ -828,4 +844,14 @@ fn advice_valid(advice: u64) -> bool {
             | MADV_GUARD_INSTALL
             | MADV_GUARD_REMOVE
     )
+}
+
+/// A large folio a madvise range holds whole ([`Kernel::whole_folio_at`]).
+struct WholeFolio {
+    /// The address of its first page.
+    va: u64,
+    /// Its frames, in order.
+    pfns: Vec<Pfn>,
+    /// Whether a page of it is mapped elsewhere too.
+    shared: bool,
 }
