@@ -1710,8 +1710,9 @@ fn mlock_completes_the_munlocks_waiting_before_it() {
 /// all of it but another mapping maps some of it too, another VMA of the same process
 /// included: the folio's mapcount is not its page count. The folio's other pages are
 /// stepped over with it, not split off one by one. The file is written 64 KiB at a time
-/// (16-page folios on ext4) and written back; the second mapping covers pages 12-20, inside the folios of
-/// pages 0-15 and 16-31; a third part maps nothing else (the folio is paged out whole).
+/// (16-page folios on ext4) and written back; the second mapping covers pages 12-20,
+/// inside the folios of pages 0-15 and 16-31; a third part maps nothing else (the folio is
+/// paged out whole).
 /// Found by `mmsim check --random 3000 --seed 4300000 --steps 300` (seed 4300987: the
 /// model split the folio at its second page, unmapping all of it from both mappings).
 #[test]
