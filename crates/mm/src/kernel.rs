@@ -143,14 +143,20 @@ impl Kernel {
 
     /// The soft limit `r` of the task using mm `id`, in bytes (u64::MAX = unlimited).
     pub fn rlimit(&self, id: MmId, r: Rlimit) -> u64 {
+        let [limit] = self.rlimits(id, [r]);
+        limit
+    }
+
+    /// Several of [`Kernel::rlimit`]'s limits with one look-up of the task.
+    pub(crate) fn rlimits<const N: usize>(&self, id: MmId, rs: [Rlimit; N]) -> [u64; N] {
         let own = self.task_of_mm(id).map(|t| t.limits).unwrap_or_default();
         let c = &self.m.config;
-        match r {
+        rs.map(|r| match r {
             Rlimit::Stack => own.stack.unwrap_or(c.rlimit_stack),
             Rlimit::Data => own.data.unwrap_or(c.rlimit_data),
             Rlimit::As => own.as_.unwrap_or(c.rlimit_as),
             Rlimit::Memlock => own.memlock.unwrap_or(c.rlimit_memlock),
-        }
+        })
     }
 
     /// Whether the task using mm `id` has capability `cap`.

@@ -60,9 +60,17 @@ impl Kernel {
             if self.m.config.paranoid {
                 crate::invariants::check_kernel(self);
             }
-            // MAP_POPULATE (without MAP_NONBLOCK) or VM_LOCKED prefaults the range.
-            let vma_flags = self.mm(pid)?.vmas.containing(a).map(|v| v.flags).unwrap_or_default();
-            if flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE || vma_flags.contains(VmFlags::LOCKED) {
+            // MAP_POPULATE (without MAP_NONBLOCK) or VM_LOCKED prefaults the range. VM_LOCKED
+            // comes from MAP_LOCKED or mlockall(MCL_FUTURE) (a VMA merges only with one of
+            // the same flags): without either, no look-up of the new VMA.
+            let populate = flags & (MAP_POPULATE | MAP_NONBLOCK) == MAP_POPULATE;
+            let may_lock = flags & MAP_LOCKED != 0 || self.mm(pid)?.def_flags.contains(VmFlags::LOCKED);
+            let vma_flags = if populate || may_lock {
+                self.mm(pid)?.vmas.containing(a).map(|v| v.flags).unwrap_or_default()
+            } else {
+                VmFlags::empty()
+            };
+            if populate || vma_flags.contains(VmFlags::LOCKED) {
                 let len = page_ceil(len).unwrap_or(0);
                 self.populate(
                     pid,
@@ -153,7 +161,6 @@ impl Kernel {
         flags: u64,
         pgoff: u64,
     ) -> SysResult<u64> {
-        let cfg = self.m.config.clone();
         let file = open.map(|o| self.m.open_file(o).file);
         let Placement { addr, len, mut flags, mut pgoff, anon_shared } =
             match self.place_mmap(id, &self.mms[id].vmas, file, addr, len, flags, pgoff)? {
@@ -230,7 +237,7 @@ impl Kernel {
             }
         }
         // MAP_NORESERVE is honoured only while overcommit is allowed.
-        if flags & MAP_NORESERVE != 0 && cfg.overcommit_memory != 2 {
+        if flags & MAP_NORESERVE != 0 && self.m.config.overcommit_memory != 2 {
             vm_flags |= VmFlags::NORESERVE;
         }
         self.mmap_region(id, open, addr, len, vm_flags, pgoff, anon_shared)
@@ -268,11 +275,13 @@ impl Kernel {
     /// Checks RLIMIT_AS and RLIMIT_DATA for `pages` more of a VMA with `flags` (may_expand_vm).
     pub(crate) fn may_expand_vm(&self, id: MmId, flags: VmFlags, pages: u64) -> bool {
         let mm = &self.mms[id];
-        if mm.total_vm + PageCount::new(pages) > PageCount::of_len(self.rlimit(id, Rlimit::As)) {
+        // One look-up of the task for both limits: this runs for every mmap.
+        let [as_limit, data_limit] = self.rlimits(id, [Rlimit::As, Rlimit::Data]);
+        if mm.total_vm + PageCount::new(pages) > PageCount::of_len(as_limit) {
             return false;
         }
         let data = flags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::GROWSDOWN) == VmFlags::WRITE;
-        let limit = self.rlimit(id, Rlimit::Data);
+        let limit = data_limit;
         // Linux lets a soft limit of 0 pass while the hard limit allows (the Valgrind
         // workaround); the model's hard limits are unlimited.
         if data && mm.data_vm + PageCount::new(pages) > PageCount::of_len(limit) && limit != 0 {

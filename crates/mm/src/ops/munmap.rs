@@ -73,9 +73,13 @@ impl Kernel {
         let mm = self.mm_mut(id);
         mm.update_hiwater_vm();
         self.zap_range(id, start, end);
-        // Every VMA the range touches now lies inside it.
-        while let Some(s) = self.mms[id].vmas.next_of(start).map(|v| v.start).filter(|&s| s < end) {
+        // Every VMA the range touches now lies inside it; the one reaching `end` is the last
+        // (no look-up after it).
+        while let Some((s, e)) = self.mms[id].vmas.next_of(start).map(|v| (v.start, v.end)).filter(|&(s, _)| s < end) {
             self.vma_unlink(id, s);
+            if e >= end {
+                break;
+            }
         }
         self.free_pgtables(id, start, end);
         Ok(())

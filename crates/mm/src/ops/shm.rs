@@ -241,7 +241,11 @@ impl Kernel {
     /// fork, a split, an unmap or its exit (shm_open and shm_close, as measured on 6.18).
     /// The model has no thread groups: a thread records its own pid where Linux records
     /// its group leader's.
+    #[inline]
     pub(crate) fn shm_record_user(&mut self, pid: Pid) {
+        if self.m.shm_touched.is_empty() {
+            return;
+        }
         for id in std::mem::take(&mut self.m.shm_touched) {
             if let Some(s) = self.m.shm.get_mut(i64::from(id)) {
                 s.lpid = pid;

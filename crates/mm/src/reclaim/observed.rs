@@ -129,7 +129,7 @@ impl Kernel {
     pub fn observe_aged(&mut self, pid: Pid, va: u64) -> SysResult<()> {
         let id = self.mm_id(pid)?;
         let pte = self.pte(id, va);
-        if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
+        if !pte.mapped() || pte.pfn() == self.m.frames.zero_pfn() {
             return Err(Errno::EINVAL);
         }
         if pte.flags().contains(crate::pgtable::PteFlags::ACCESSED) {
@@ -145,7 +145,7 @@ impl Kernel {
     pub fn observe_referenced(&mut self, pid: Pid, va: u64) -> SysResult<()> {
         let id = self.mm_id(pid)?;
         let pte = self.pte(id, va);
-        if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
+        if !pte.mapped() || pte.pfn() == self.m.frames.zero_pfn() {
             return Err(Errno::EINVAL);
         }
         self.set_pte(id, va, pte.with(crate::pgtable::PteFlags::ACCESSED)).map_err(|_| Errno::ENOMEM)
@@ -165,7 +165,7 @@ impl Kernel {
     /// The page (not the zero page) `pid` maps at `va`; EINVAL where there is none.
     fn page_mapped_at(&self, pid: Pid, va: u64) -> SysResult<crate::frame::Pfn> {
         let pte = self.pte(self.mm_id(pid)?, va);
-        if !pte.present() || pte.pfn() == self.m.frames.zero_pfn() {
+        if !pte.mapped() || pte.pfn() == self.m.frames.zero_pfn() {
             return Err(Errno::EINVAL);
         }
         Ok(pte.pfn())

@@ -145,7 +145,7 @@ impl Replayer {
 /// None where no page but the zero page is mapped.
 pub(super) fn referenced(k: &Kernel, id: MmId, va: u64) -> Option<bool> {
     let pte = k.pte(id, va);
-    if !pte.present() || pte.pfn() == k.machine().frames.zero_pfn() {
+    if !pte.mapped() || pte.pfn() == k.machine().frames.zero_pfn() {
         return None;
     }
     Some(

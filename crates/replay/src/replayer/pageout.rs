@@ -38,7 +38,7 @@ impl Replayer {
     /// out of the address space.
     pub(super) fn note_paged_out(&mut self, line: u64, before: Vec<(MmId, u64)>) {
         for (id, va) in before {
-            if !self.k.pte(id, va).present() {
+            if !self.k.pte(id, va).mapped() {
                 self.paged_out.insert((id, va), line);
             }
         }
@@ -69,7 +69,7 @@ impl Replayer {
             // the call's line; the latest call with enough of them, not bound before.
             let mut by_call: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
             for (&(_, va), &at) in self.paged_out.range((id, g.start)..(id, g.end)) {
-                if !self.k.pte(id, va).present() {
+                if !self.k.pte(id, va).mapped() {
                     by_call.entry(at).or_default().push(va);
                 }
             }
@@ -113,7 +113,7 @@ impl Replayer {
                 continue;
             }
             let Some(&at) = self.paged_out.get(&(id, va)) else { return false };
-            if w != 1 || self.k.pte(id, va).present() || self.learned.pageout_held.contains_key(&at) {
+            if w != 1 || self.k.pte(id, va).mapped() || self.learned.pageout_held.contains_key(&at) {
                 return false;
             }
             plan.entry(at).or_default().insert(va);

@@ -2,8 +2,9 @@
  * idle page tracking, reclaim's aging). The program fills four pages through the kernel
  * (a read into each faults it in, referenced) and reads its smaps; then it says it is
  * ready and waits for a byte on stdin while the test, outside the trace, ages the first
- * two pages with process_madvise(MADV_COLD) (pageout_other.c); then it reads smaps again.
- * Memory is touched only through system calls, for a strict replay. */
+ * three pages with process_madvise(MADV_COLD) (pageout_other.c); then it makes all but the
+ * first page PROT_NONE (a PROT_NONE page is still mapped, and smaps counts it) and reads
+ * smaps again. Memory is touched only through system calls, for a strict replay. */
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ int main(void)
     write(1, "ready\n", 6);
     char c;
     read(0, &c, 1);
+    mprotect(a + 4096, 3 * 4096, PROT_NONE);
     read_smaps();
     return 0;
 }
