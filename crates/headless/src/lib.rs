@@ -28,6 +28,10 @@ pub struct Browser {
     rt: tokio::runtime::Runtime,
     client: Option<Client>,
     driver: Child,
+    /// chromedriver's and Chromium's temporary directory (the profile chromedriver makes,
+    /// Chromium's singleton socket): without one of its own, each session left a few MB
+    /// behind in /tmp. Removed after the browser has quit (fields drop after `drop`).
+    _scratch: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for Browser {
@@ -57,8 +61,13 @@ impl Browser {
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free local port: {e}"))?
             .port();
+        let scratch = tempfile::Builder::new()
+            .prefix("mmsim-headless-")
+            .tempdir()
+            .map_err(|e| format!("no temporary directory for the browser: {e}"))?;
         let driver = Command::new(&driver_path)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", scratch.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -67,7 +76,7 @@ impl Browser {
             .enable_all()
             .build()
             .map_err(|e| format!("no async runtime: {e}"))?;
-        let mut browser = Browser { rt, client: None, driver };
+        let mut browser = Browser { rt, client: None, driver, _scratch: scratch };
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
