@@ -652,6 +652,21 @@ impl Kernel {
             remove.push((first, last));
             unmap.push((first, last));
         }
+        // A cut folio that a mapping maps dirty outside the hole gets all its buffers dirtied
+        // again by the zap of those PTEs, which comes after the hole's buffers were
+        // discarded: no later punch can release it (measured on 6.18: a 40-page file just
+        // written, a store through a shared mapping of pages 28-41 (the folio of pages
+        // 32-39 mapped whole), then MADV_REMOVE of 28-36 and of 37-39 leaves pages 32-39
+        // cached and dirty; with the mapping covering pages 28-36 only, or unmapped before
+        // the punches, the second punch frees 37-39 and leaves 32-36 clean).
+        let redirtied: Vec<u64> = cut
+            .iter()
+            .filter(|&&(fs, fe)| {
+                let (lo, hi) = (first.max(fs), last.min(fe));
+                self.file_pages_mapped_dirty(file, fs, lo) || self.file_pages_mapped_dirty(file, hi, fe)
+            })
+            .map(|&(fs, _)| fs)
+            .collect();
         for &(lo, hi) in &unmap {
             self.unmap_file_range(file, lo, hi);
         }
@@ -668,11 +683,16 @@ impl Kernel {
         let mut split: Vec<(u64, u64, u64)> = Vec::new();
         for (fs, fe) in cut {
             let hole = first.max(fs)..last.min(fe);
-            if self.m.release_large_folio(file, fs, fe, hole.clone()) {
+            let redirty = redirtied.contains(&fs);
+            if !redirty && self.m.release_large_folio(file, fs, fe, hole.clone()) {
                 split.push((fs, hole.start, hole.end));
                 remove.push((fs.max(first), fe.min(full)));
             } else {
-                self.m.file_mut(file).clean_buffers.extend(hole.clone());
+                if redirty {
+                    self.m.file_mut(file).forget_clean_buffers(fs..fe);
+                } else {
+                    self.m.file_mut(file).clean_buffers.extend(hole.clone());
+                }
                 zero_pages.extend(hole);
             }
         }
@@ -738,6 +758,20 @@ impl Kernel {
 
     /// unmap_mapping_range without even_cows over page indexes `[first, last)` of `file`,
     /// in every address space.
+    /// Whether some process maps a page-cache page of `file` in `[first, last)` (page
+    /// indexes) through a dirty PTE.
+    fn file_pages_mapped_dirty(&self, file: crate::file::FileId, first: u64, last: u64) -> bool {
+        first < last
+            && self.mms.ids().into_iter().any(|id| {
+                self.file_page_ranges(id, file, first, last).into_iter().any(|(s, e)| {
+                    pgtable::mapped_ptes(&self.m.frames, self.mms[id].pgd, s, e).iter().any(|slot| {
+                        slot.pte.dirty()
+                            && matches!(self.m.frames.meta(slot.pte.pfn()).owner, Owner::File { file: f, .. } if f == file.0)
+                    })
+                })
+            })
+    }
+
     pub(crate) fn unmap_file_range(&mut self, file: crate::file::FileId, first: u64, last: u64) {
         for id in self.mms.ids() {
             for (s, e) in self.file_page_ranges(id, file, first, last) {
