@@ -198,7 +198,7 @@ fn debug_one_seed() {
     for &n in &smaps_at {
         script.steps[n].op = hostdiff::Op::Smaps;
     }
-    println!("files {:?}\nopens {:?}", script.files, script.opens);
+    println!("files {:?}\nopens {:?}\nswap files {:?}", script.files, script.opens, script.swap_files);
     if let Ok(at) = std::env::var("MMSIM_DIFF_PROBE") {
         let mut it = at.split(':').map(|v| v.parse::<usize>().unwrap());
         let (n, op, pages) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap_or(10) as u64);

@@ -351,3 +351,38 @@ fn swap_files_of_one_priority_take_pages_in_turn() {
     assert_eq!((used(split, first), used(split, second)), (Some(12), Some(8)), "{name}: the first five pages");
     assert_eq!(used(later, third), Some(12), "{name}: the higher priority file");
 }
+
+/// A slot only the swap cache holds (its page swapped in by a read, still mapped) is taken
+/// for a new page where the allocator's scan meets it before a free slot, once more than
+/// half of swap is in use; the page leaves the swap cache dirty (cluster_scan_range, then
+/// __try_to_reclaim_swap). A swap file of 100 slots: pages out at slots 1-10; pages 2-5
+/// read back (slots 3-6 now held by the cache alone); the slots of pages 0-1 freed; slots
+/// 11-100 filled, which moves the cursor off the end; slot 50 freed. The next four pages
+/// out take slots 1 and 2, then 3 and 4 from the cache, not 50 (so the device never fills
+/// and no asynchronous reclaim is scheduled: the outcome does not depend on timing).
+#[test]
+fn a_cache_only_slot_the_scan_meets_is_taken_when_swap_is_more_than_half_full() {
+    let name = "cache-only slot reused";
+    if hostreq::need(name, hostdiff::support()).is_none() {
+        return;
+    }
+    let mut s = Script::new();
+    let dev = s.s.add_swap_file(101 * P, None);
+    let m = s.anon(104, PROT_READ | PROT_WRITE);
+    s.store_on(0, m, 0, 104, 0x5a);
+    s.op(Op::Swapon { device: dev });
+    s.madvise_on(0, m, 0, 10, MADV_PAGEOUT);
+    s.op(Op::Load { addr: at(m, 2), len: 4 * P });
+    s.madvise_on(0, m, 0, 2, MADV_DONTNEED);
+    s.madvise_on(0, m, 10, 90, MADV_PAGEOUT);
+    s.op(Op::Swaps);
+    s.madvise_on(0, m, 49, 1, MADV_DONTNEED);
+    s.views_on(0, m, 12);
+    s.madvise_on(0, m, 100, 4, MADV_PAGEOUT);
+    s.op(Op::Swaps);
+    s.views_on(0, m, 12);
+    s.views_on(0, m, 104);
+    s.op(Op::Swapoff { device: dev });
+    s.views_on(0, m, 104);
+    run_with_swap_files(name, &s.s);
+}

@@ -21,6 +21,15 @@ use std::collections::{BTreeMap, VecDeque};
 /// Slots per cluster.
 pub const SWAPFILE_CLUSTER: u64 = 512;
 
+/// What [`SwapDevice::pick_slot`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// A free slot, now taken.
+    Free(u64),
+    /// A slot only the swap cache holds, not taken.
+    CacheOnly(u64),
+}
+
 /// One slot in use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Slot {
@@ -109,16 +118,34 @@ impl SwapDevice {
         ((c + 1) * SWAPFILE_CLUSTER).min(self.max)
     }
 
-    /// The first free slot of cluster `c` at or after `from`.
-    fn scan(&self, c: u64, from: u64) -> Option<u64> {
+    /// The first slot of cluster `c` at or after `from` that is free, or (with
+    /// `reuse_cached`) that only the swap cache holds: `(offset, cache_only)`.
+    fn scan(&self, c: u64, from: u64, reuse_cached: bool) -> Option<(u64, bool)> {
         let end = self.cluster_end(c);
         let o = from.max(c * SWAPFILE_CLUSTER).max(1);
-        (o..end).find(|&o| self.slots.get(o).is_none())
+        (o..end).find_map(|o| match self.slots.get(o) {
+            None => Some((o, false)),
+            Some(e) if reuse_cached && e.slot.count == 0 && e.slot.cached => Some((o, true)),
+            Some(_) => None,
+        })
     }
 
     /// Allocates a free slot for the swap cache (count 0, cached); `None` when full.
     pub fn alloc_slot(&mut self) -> Option<u64> {
-        let mut found = self.next.and_then(|n| self.scan(n / SWAPFILE_CLUSTER, n));
+        match self.pick_slot(false)? {
+            Pick::Free(o) => Some(o),
+            Pick::CacheOnly(_) => unreachable!("a cache-only slot picked without reuse"),
+        }
+    }
+
+    /// The allocator's walk: the first slot at or after the cursor in its cluster, then in
+    /// the clusters the lists give, that is free (taken, as [`SwapDevice::alloc_slot`]) or,
+    /// with `reuse_cached`, that only the swap cache holds (returned untaken: the caller
+    /// takes the page out of the swap cache, then [`SwapDevice::take_slot`]). Linux's
+    /// cluster_scan_range reclaims such a slot where its scan meets it while swap is more
+    /// than half full (`vm_swap_full`), before any free slot further on.
+    pub fn pick_slot(&mut self, reuse_cached: bool) -> Option<Pick> {
+        let mut found = self.next.and_then(|n| self.scan(n / SWAPFILE_CLUSTER, n, reuse_cached));
         while found.is_none() {
             let c = if let Some(c) = self.nonfull.pop_front() {
                 c
@@ -137,16 +164,26 @@ impl SwapDevice {
                 })?;
                 holes
             };
-            found = self.scan(c, 0);
+            found = self.scan(c, 0, reuse_cached);
         }
-        let o = found?;
+        let (o, cache_only) = found?;
+        if cache_only {
+            return Some(Pick::CacheOnly(o));
+        }
+        self.take_slot(o);
+        Some(Pick::Free(o))
+    }
+
+    /// Takes the free slot `o` for the swap cache (count 0, cached), the cursor moving past
+    /// it.
+    pub fn take_slot(&mut self, o: u64) {
+        debug_assert!(self.slots.get(o).is_none(), "slot {o} taken twice");
         self.slots.insert(o, Slot { count: 0, cached: true, memcg: crate::memcg::ROOT_MEMCG });
         *self.cluster_used.entry(o / SWAPFILE_CLUSTER).or_default() += 1;
         self.nonfull.retain(|&c| c != o / SWAPFILE_CLUSTER);
         // The cursor stays inside its cluster: past the end, the next allocation takes a
         // cluster from the lists.
-        self.next = ((o + 1) % SWAPFILE_CLUSTER != 0).then_some(o + 1);
-        Some(o)
+        self.next = (!(o + 1).is_multiple_of(SWAPFILE_CLUSTER)).then_some(o + 1);
     }
 
     /// Changes a slot in use with `f`; frees it when no PTE and no cache page hold it any

@@ -159,12 +159,33 @@ impl Swap {
     /// marked as held by the swap cache, for a page of group `owner`, and charges it
     /// (v2): `None` when no device has room or the charge is refused (the slot is then
     /// given back).
-    pub(crate) fn alloc(&mut self, memcgs: &mut Memcgs, owner: MemcgId) -> Option<SwapEntry> {
+    pub(crate) fn alloc(
+        &mut self,
+        memcgs: &mut Memcgs,
+        owner: MemcgId,
+        page_memcg: impl Fn(Pfn) -> MemcgId,
+        reclaimed: &mut Vec<Pfn>,
+    ) -> Option<SwapEntry> {
         let mut found = None;
         for t in self.avail.clone() {
             self.avail_requeue(t);
+            // More than half of all swap in use: a slot only the swap cache holds is taken
+            // where the scan meets it, its page leaving the swap cache (cluster_scan_range,
+            // then __try_to_reclaim_swap, which dirties the page).
+            let reuse = self.vm_swap_full();
+            let offset = match self.device_mut(t).pick_slot(reuse) {
+                Some(device::Pick::Free(o)) => Some(o),
+                Some(device::Pick::CacheOnly(o)) => {
+                    let e = SwapEntry { swap_type: t, offset: o };
+                    let pfn = self.cache[&e];
+                    self.cache_remove(memcgs, pfn, page_memcg(pfn));
+                    reclaimed.push(pfn);
+                    self.device_mut(t).take_slot(o);
+                    Some(o)
+                }
+                None => None,
+            };
             let d = self.device_mut(t);
-            let offset = d.alloc_slot();
             if d.inuse() >= d.pages() {
                 self.avail_remove(t);
             }
@@ -320,7 +341,23 @@ impl crate::machine::Machine {
     /// [`Swap::alloc`] for page `pfn`, charged to the page's group.
     pub(crate) fn swap_alloc(&mut self, pfn: Pfn) -> Option<SwapEntry> {
         let owner = self.frames.meta(pfn).memcg;
-        self.swap.alloc(&mut self.frames.memcgs, owner)
+        let mut reclaimed = Vec::new();
+        // The groups of the pages an allocation may take out of the swap cache (only when
+        // more than half of swap is in use: see `Swap::alloc`).
+        let groups: BTreeMap<Pfn, MemcgId> = if self.swap.vm_swap_full() {
+            self.swap.cache.values().map(|&p| (p, self.frames.meta(p).memcg)).collect()
+        } else {
+            BTreeMap::new()
+        };
+        let page_memcg = |p: Pfn| groups.get(&p).copied().unwrap_or_default();
+        let e = self.swap.alloc(&mut self.frames.memcgs, owner, page_memcg, &mut reclaimed);
+        // Out of the swap cache (which loses its reference), the page is the only copy of
+        // its contents: dirty, as folio_free_swap leaves it.
+        for p in reclaimed {
+            self.frames.meta_mut(p).flags |= PageFlags::DIRTY;
+            self.frames.put(p);
+        }
+        e
     }
 
     /// Allocates the page slot `e`'s contents come back into, charged to the group the slot
