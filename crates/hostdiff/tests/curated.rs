@@ -1687,9 +1687,9 @@ fn a_munlock_drained_before_a_new_mlock_leaves_the_page_evictable() {
     check("a munlock drained before a new mlock leaves the page evictable", s);
 }
 
-/// mlock() drains the LRU batches before it locks anything (lru_add_drain_all): a page a
-/// parent munmapped, its munlock still waiting in the mlock batch, is mlocked again by its
-/// child's mlock and stays unevictable, so the populate's access (a read) leaves its
+/// mlock() drains the LRU batches before it locks a VMA's pages (mlock_vma_pages_range): a
+/// page a parent munmapped, its munlock still waiting in the mlock batch, is mlocked again
+/// by its child's mlock and stays unevictable, so the populate's access (a read) leaves its
 /// PG_referenced set (the child's PTE, copied old by the fork, is not young). Were the munlock drained
 /// together with the child's mlock, the page would end evictable and the access would
 /// activate it, clearing PG_referenced (see
@@ -1711,6 +1711,27 @@ fn mlock_completes_the_munlocks_waiting_before_it() {
         s.views_on(child, m, 2);
     }
     check("mlock completes the munlocks waiting before it", s);
+}
+
+/// An mlock that changes no VMA drains nothing: one that fails at once with ENOMEM (no
+/// mapping at its start) leaves the munlocks a munmap queued waiting, and the references
+/// they hold keep the child's write faults from reusing the pages it then maps alone: it
+/// gets copies, without the PG_referenced the originals had from the mlock's populate, so a
+/// grandchild (whose PTEs the fork made old) reads one page referenced, not three. Found by
+/// `mmsim check --random 3000 --seed 4800000 --steps 300` (seed 4802311; the model drained
+/// at every mlock call).
+#[test]
+fn a_failed_mlock_leaves_the_waiting_munlocks() {
+    let mut s = Script::new();
+    let m = s.anon(3, PROT_READ | PROT_WRITE);
+    s.op(Op::Mlock { addr: at(m, 0), len: 3 * P, flags: 0 });
+    s.op(Op::Fork);
+    s.op(Op::Munmap { addr: at(m, 0), len: 3 * P });
+    s.op(Op::Mlock { addr: at(m, 0), len: 3 * P, flags: MLOCK_ONFAULT });
+    s.on(1, Op::Store { addr: Addr::Result { op: m, offset: 692 }, len: 6908, byte: 79 });
+    s.on(1, Op::Fork);
+    s.views_on(2, m, 3);
+    check("a failed mlock leaves the waiting munlocks", s);
 }
 
 /// MADV_PAGEOUT (and MADV_COLD) leave a large page-cache folio alone when the range holds

@@ -57,10 +57,6 @@ impl Kernel {
         if !self.can_do_mlock(id) {
             return Err(Errno::EPERM);
         }
-        if flags & MCL_CURRENT != 0 {
-            // lru_add_drain_all, as do_mlock does first.
-            self.m.lru_add_drain();
-        }
         let limit = PageCount::of_len(self.rlimit(id, Rlimit::Memlock));
         let total_vm = self.mms[id].total_vm;
         if flags & MCL_CURRENT != 0 && total_vm > limit && !self.capable(id, Cap::IpcLock) {
@@ -101,13 +97,6 @@ impl Kernel {
         if !self.can_do_mlock(id) {
             return Err(Errno::EPERM);
         }
-        // lru_add_drain_all before anything else: the munlocks other processes left
-        // waiting complete first, so a page one of them munlocked and this call mlocks
-        // again stays mlocked (measured on 6.18, both processes pinned to one CPU: a page a
-        // parent munmapped, still mlocked while its munlock waits, is mlocked and
-        // unevictable after the child's mlock; where the same two entries meet in one
-        // drain, the page ends evictable: see `Machine::mlock_drain_local`).
-        self.m.lru_add_drain();
         let (start, len) = Self::mlock_range(addr, len);
         let limit = PageCount::of_len(self.rlimit(id, Rlimit::Memlock));
         let mut locked = PageCount::of_len(len) + self.mms[id].locked_vm;
@@ -209,8 +198,18 @@ impl Kernel {
         let was = old.contains(VmFlags::LOCKED);
         let now = new_flags.contains(VmFlags::LOCKED);
         if was != now {
+            // mlock_vma_pages_range drains this CPU's LRU batches before its walk and after
+            // it. The drain before completes the munlocks other processes left waiting, so
+            // a page one of them munlocked and this call mlocks again stays mlocked
+            // (measured on 6.18, both processes pinned to one CPU: a page a parent
+            // munmapped, still mlocked while its munlock waits, is mlocked and unevictable
+            // after the child's mlock; where the same two entries meet in one drain, the
+            // page ends evictable: see `Machine::mlock_drain_local`). A call that changes no
+            // VMA drains nothing: an mlock2 that fails at once with ENOMEM leaves another
+            // process's munlocks waiting, whose references then keep that process's write
+            // fault from reusing the page (random script seed 4802311).
+            self.lru_add_drain_of(id);
             self.mlock_present_pages(id, start, end, now);
-            // mlock_vma_pages_range ends by draining this CPU's LRU batches.
             self.lru_add_drain_of(id);
         }
         Ok(())

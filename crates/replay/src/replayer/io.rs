@@ -415,6 +415,13 @@ impl Replayer {
                     let got = self.copy_to_user_padded(pid, buf, &data, n);
                     if got.is_err() {
                         self.check(io.line, &format!("{} into {buf:#x}", c.name), &c.ret, got);
+                    } else if n > 0 {
+                        // strace then reads the buffer back to dump it (process_vm_readv, a
+                        // read pin: each page marked accessed, as for a write's buffer), up to
+                        // a page it cannot read. Measured: a page a fork had write-protected,
+                        // read into after the child exited, then lazily freed again, reads
+                        // Referenced in smaps under strace only (random program 5050).
+                        self.tracer_read_prefix(pid, buf, n);
                     }
                     if n <= MAX_PADDED_READ {
                         data.resize(n as usize, 0);
