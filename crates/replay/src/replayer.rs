@@ -201,8 +201,9 @@ pub struct Replayer {
     /// `bind_loader_bytes`), by address space and page address.
     loader_pages: HashSet<(MmId, u64)>,
     /// Pages a MADV_COLD in the trace made old (see `aged.rs`): Linux skips a page that is
-    /// not on an LRU list yet, which the trace cannot show.
-    made_old_by_cold: BTreeSet<(MmId, u64)>,
+    /// not on an LRU list yet, which the trace cannot show. Kept by frame, so that a page
+    /// an mremap moved is still found.
+    made_old_by_cold: BTreeSet<(MmId, mm::frame::Pfn)>,
     /// Pages a MADV_PAGEOUT in the trace took out of the model's address spaces, with the
     /// line of the call (see `pageout.rs`): Linux skips a page not yet on an LRU list.
     paged_out: BTreeMap<(MmId, u64), u64>,

@@ -20,18 +20,19 @@ use std::process::Command;
 /// faulting in the first page of a buffer it could not dump whole; 48: a read that failed
 /// with EFAULT moving the readahead position; 133: the readahead mark past the end of the
 /// file, which fault-around leaves unmapped; 19: a mark left by a page truncation took out
-/// of the cache), and five of 250 steps (1420: a write fault on a readahead mark; 1496:
+/// of the cache), and six of 250 steps (1420: a write fault on a readahead mark; 1496:
 /// MADV_WILLNEED of never-read pages; 1669: a tracer's read pin touching the page it
 /// unshares; 3389: a MAP_FIXED mapping assumed written over the start of a neighbour, whose
 /// never-written part an mprotect then merged with the neighbour's rest: the write to
 /// disprove is found by the VMA it went to, not by its first address; 5050: strace reading
-/// a read's buffer back to dump it, which marks a lazily freed page accessed).
+/// a read's buffer back to dump it, which marks a lazily freed page accessed; 5248: pages a
+/// MADV_COLD skipped, found again after an mremap moved them).
 fn seeds() -> Vec<(u64, u32)> {
     seeds_from("MMSIM_RANDPROG_SEEDS", 40).unwrap_or_else(|| {
         (1..13)
             .map(|s| (s, 40))
             .chain([19, 46, 47, 48, 82, 101, 133, 156, 194].map(|s| (s, 80)))
-            .chain([1420, 1496, 1669, 3389, 5050].map(|s| (s, 250)))
+            .chain([1420, 1496, 1669, 3389, 5050, 5248].map(|s| (s, 250)))
             .collect()
     })
 }

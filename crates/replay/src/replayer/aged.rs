@@ -67,11 +67,14 @@ impl Replayer {
                         return false;
                     }
                     n -= 1;
-                } else if delta > 0 && referenced == Some(false) && self.made_old_by_cold.contains(&(id, va)) {
+                } else if delta > 0
+                    && referenced == Some(false)
+                    && self.made_old_by_cold.contains(&(id, k.pte(id, va).pfn()))
+                {
                     if k.observe_referenced(pid, va).is_err() {
                         return false;
                     }
-                    skipped.push((id, va));
+                    skipped.push((id, k.pte(id, va).pfn()));
                     n -= 1;
                 }
                 va += PAGE_SIZE;
@@ -135,7 +138,8 @@ impl Replayer {
         let Ok(id) = self.k.mm_id(pid) else { return };
         for (i, va) in before {
             if i == id && referenced(&self.k, id, va) == Some(false) {
-                self.made_old_by_cold.insert((id, va));
+                // By page, not address: an mremap may move it before the read that shows it.
+                self.made_old_by_cold.insert((id, self.k.pte(id, va).pfn()));
             }
         }
     }
