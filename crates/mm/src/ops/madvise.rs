@@ -756,8 +756,6 @@ impl Kernel {
         }
     }
 
-    /// unmap_mapping_range without even_cows over page indexes `[first, last)` of `file`,
-    /// in every address space.
     /// Whether some process maps a page-cache page of `file` in `[first, last)` (page
     /// indexes) through a dirty PTE.
     fn file_pages_mapped_dirty(&self, file: crate::file::FileId, first: u64, last: u64) -> bool {
@@ -772,6 +770,8 @@ impl Kernel {
             })
     }
 
+    /// unmap_mapping_range without even_cows over page indexes `[first, last)` of `file`,
+    /// in every address space.
     pub(crate) fn unmap_file_range(&mut self, file: crate::file::FileId, first: u64, last: u64) {
         for id in self.mms.ids() {
             for (s, e) in self.file_page_ranges(id, file, first, last) {

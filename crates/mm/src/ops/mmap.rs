@@ -281,10 +281,9 @@ impl Kernel {
             return false;
         }
         let data = flags & (VmFlags::WRITE | VmFlags::SHARED | VmFlags::GROWSDOWN) == VmFlags::WRITE;
-        let limit = data_limit;
         // Linux lets a soft limit of 0 pass while the hard limit allows (the Valgrind
         // workaround); the model's hard limits are unlimited.
-        if data && mm.data_vm + PageCount::new(pages) > PageCount::of_len(limit) && limit != 0 {
+        if data && mm.data_vm + PageCount::new(pages) > PageCount::of_len(data_limit) && data_limit != 0 {
             return false;
         }
         true
