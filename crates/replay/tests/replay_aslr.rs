@@ -111,9 +111,16 @@ fn programs_of_every_kind_with_aslr() {
     }
 }
 
+/// In every way strace can print the limit's name and value (`-X raw` prints `0x3` and
+/// `18446744073709551615` for RLIMIT_STACK and RLIM64_INFINITY), the second cat, run
+/// under a limit lowered again, included.
 #[test]
 fn a_shell_raising_its_stack_limit_before_exec() {
-    recorded_clean("ulimit", "", "$STRACE sh -c 'ulimit -s unlimited; cat /proc/self/maps' >/dev/null", 40);
+    let script =
+        "$STRACE sh -c 'ulimit -s unlimited; cat /proc/self/maps; ulimit -s 4096; cat /proc/self/maps' >/dev/null";
+    for (name, flags) in [("ulimit", ""), ("ulimit-X-raw", "-X raw"), ("ulimit-X-verbose", "-X verbose")] {
+        recorded_clean(name, flags, script, 60);
+    }
 }
 
 #[test]

@@ -653,7 +653,7 @@ impl Replayer {
             "setrlimit" => (c.arg(0), c.arg(1), None),
             _ => return,
         };
-        if resource.and_then(Arg::as_ident) != Some("RLIMIT_STACK") {
+        if resource.and_then(super::process::rlimit_resource) != Some(mm::Rlimit::Stack) {
             return;
         }
         if let Some(v) = old.and_then(|o| o.field("rlim_cur")).and_then(rlim_value) {

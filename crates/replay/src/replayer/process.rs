@@ -48,6 +48,27 @@ impl CloneFlags for Arg {
     }
 }
 
+/// The memory limit a prlimit64/getrlimit/setrlimit names, by name or (`-X raw`) by number.
+pub(super) fn rlimit_resource(arg: &Arg) -> Option<mm::Rlimit> {
+    let number = match arg.as_ident() {
+        Some(name) => match name {
+            "RLIMIT_DATA" => 2,
+            "RLIMIT_STACK" => 3,
+            "RLIMIT_MEMLOCK" => 8,
+            "RLIMIT_AS" => 9,
+            _ => return None,
+        },
+        None => arg.as_u64()?,
+    };
+    Some(match number {
+        2 => mm::Rlimit::Data,
+        3 => mm::Rlimit::Stack,
+        8 => mm::Rlimit::Memlock,
+        9 => mm::Rlimit::As,
+        _ => return None,
+    })
+}
+
 /// A limit as strace prints it: a number, `N*1024`, or RLIM64_INFINITY.
 pub(super) fn rlim_value(cur: &Arg) -> Option<u64> {
     match cur.as_ident() {
@@ -364,14 +385,7 @@ impl Replayer {
         } else {
             (c.arg(0), c.arg(1))
         };
-        let Some(res) = resource.and_then(Arg::as_ident) else { return };
-        let which = match res {
-            "RLIMIT_STACK" => mm::Rlimit::Stack,
-            "RLIMIT_DATA" => mm::Rlimit::Data,
-            "RLIMIT_AS" => mm::Rlimit::As,
-            "RLIMIT_MEMLOCK" => mm::Rlimit::Memlock,
-            _ => return,
-        };
+        let Some(which) = resource.and_then(rlimit_resource) else { return };
         let Some(value) = new.and_then(|n| n.field("rlim_cur")).and_then(rlim_value) else { return };
         let pid = self.mpid(tpid);
         let _ = self.k.setrlimit(pid, which, value);
