@@ -1734,6 +1734,43 @@ fn a_failed_mlock_leaves_the_waiting_munlocks() {
     check("a failed mlock leaves the waiting munlocks", s);
 }
 
+/// Every munlock waits in the mlock batch with a reference to its page, also one that
+/// leaves the page locked by another mapping: a parent's pages, locked by its mlockall and
+/// by its child's, are unmapped from the child by a MAP_FIXED mapping over them (after a
+/// grandchild that shared them exits), and the parent's next write then copies the two
+/// pages it touches instead of reusing them: a later fork's child reads those copies
+/// unreferenced. Found by `mmsim check --random 3000 --seed 5100000 --steps 300` (seed
+/// 5101673: the model queued a munlock only for a page's last locked mapping, reused the
+/// pages, and read all six referenced).
+#[test]
+fn a_munlock_that_leaves_the_page_locked_still_holds_it() {
+    let mut s = Script::new();
+    let file = s.s.add_file(163840);
+    let rw = s.s.open(file, OpenMode::ReadWrite);
+    let m = s.anon(6, PROT_READ | PROT_WRITE);
+    s.op(Op::Mlockall { flags: MCL_CURRENT });
+    s.op(Op::Fork);
+    s.on(1, Op::Fork);
+    s.on(1, Op::Mlockall { flags: MCL_CURRENT | MCL_ONFAULT });
+    s.on(
+        1,
+        Op::Mmap {
+            addr: at(m, -1),
+            len: 13 * P,
+            prot: PROT_WRITE,
+            flags: MAP_SHARED | MAP_FIXED,
+            fd: Fd::Slot(rw),
+            offset: 25 * P,
+        },
+    );
+    s.on(2, Op::Exit);
+    s.op(Op::Store { addr: Addr::Result { op: m, offset: 1000 }, len: 5000, byte: 72 });
+    s.op(Op::Fork);
+    s.views_on(3, m, 6);
+    s.views(m, 6);
+    check("a munlock that leaves the page locked still holds it", s);
+}
+
 /// MADV_PAGEOUT (and MADV_COLD) leave a large page-cache folio alone when the range holds
 /// all of it but another mapping maps some of it too, another VMA of the same process
 /// included: the folio's mapcount is not its page count. The folio's other pages are

@@ -41,30 +41,44 @@ use crate::frame::Pfn;
 /// Folios a per-CPU folio batch holds before it drains by itself (PAGEVEC_SIZE).
 pub const FOLIO_BATCH_SIZE: usize = 31;
 
+/// What an entry of the mlock batch asks of its page when the batch drains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MlockEntry {
+    /// mlock_folio (and entries of the other batches): the page goes to the unevictable list
+    /// if it is still mlocked.
+    Mlock,
+    /// munlock_folio of the page's last locked mapping: it goes back to an evictable list.
+    Munlock,
+    /// munlock_folio of a locked mapping while others remain: Linux queues every munlock
+    /// and counts the mappings down as the batch drains, so the entry fills the batch and
+    /// holds the page (a COW cannot reuse it) like any other, and then changes nothing (the
+    /// model counts down at once).
+    MunlockStillLocked,
+}
+
 /// Pages waiting in one of this CPU's batches, oldest first. A page may appear more than
-/// once (each mlock of it adds an entry, as in Linux).
+/// once (each mlock or munlock of it adds an entry, as in Linux).
 #[derive(Clone, Debug, Default)]
 pub struct FolioBatch {
-    /// Each entry's page, and whether it is a munlock (mlock batch only).
-    pending: Vec<(Pfn, bool)>,
+    /// Each entry's page, and what it asks (mlock batch only; others hold `Mlock`).
+    pending: Vec<(Pfn, MlockEntry)>,
 }
 
 impl FolioBatch {
     /// Adds `pfn`; returns whether the batch is now full and must be drained.
     pub fn add(&mut self, pfn: Pfn) -> bool {
-        self.pending.push((pfn, false));
-        self.pending.len() >= FOLIO_BATCH_SIZE
+        self.add_entry(pfn, MlockEntry::Mlock)
     }
 
-    /// Adds a munlock of `pfn` (mlock batch); returns whether the batch is now full.
-    pub fn add_munlock(&mut self, pfn: Pfn) -> bool {
-        self.pending.push((pfn, true));
+    /// Adds an entry of the mlock batch; returns whether the batch is now full.
+    pub fn add_entry(&mut self, pfn: Pfn, entry: MlockEntry) -> bool {
+        self.pending.push((pfn, entry));
         self.pending.len() >= FOLIO_BATCH_SIZE
     }
 
     /// Drops the munlocks of `pfn` (a page freed since, whose frame a new page now uses).
     pub fn forget_munlocks(&mut self, pfn: Pfn) {
-        self.pending.retain(|&(p, munlock)| !(munlock && p == pfn));
+        self.pending.retain(|&(p, entry)| p != pfn || entry == MlockEntry::Mlock);
     }
 
     /// Empties the batch, returning the pages it held.
@@ -72,8 +86,8 @@ impl FolioBatch {
         std::mem::take(&mut self.pending).into_iter().map(|(pfn, _)| pfn).collect()
     }
 
-    /// Empties the batch, returning its entries: each page, and whether it is a munlock.
-    pub fn take_entries(&mut self) -> Vec<(Pfn, bool)> {
+    /// Empties the batch, returning its entries: each page, and what it asks.
+    pub fn take_entries(&mut self) -> Vec<(Pfn, MlockEntry)> {
         std::mem::take(&mut self.pending)
     }
 

@@ -7,6 +7,7 @@ use crate::accounting::RssKind;
 use crate::config::Config;
 use crate::event::{EventKind, EventLog};
 use crate::file::{File, FileId, OpenFile, OpenFileId};
+use crate::folio_batch::MlockEntry;
 use crate::frame::{FrameTable, Owner, PageFlags, Pfn};
 use crate::kernel::Pid;
 use crate::layout::*;
@@ -765,13 +766,10 @@ impl Machine {
         }
     }
 
-    /// Whether `pfn`, mlocked, waits in the mlock batch to be munlocked (no locked mapping
-    /// is left).
-    pub fn munlock_pending(&self, pfn: Pfn) -> bool {
-        self.frames.meta(pfn).flags.contains(PageFlags::MLOCKED)
-            && self.frames.mlock_count(pfn) == 0
-            && self.frames.mlock_stranded(pfn).is_none()
-            && self.mlock_fbatch.contains(pfn)
+    /// Whether this CPU's mlock batch holds a reference to `pfn`: an mlock or munlock of it
+    /// waits there (Linux takes a reference for every entry until the batch drains).
+    pub fn held_by_mlock_batch(&self, pfn: Pfn) -> bool {
+        self.mlock_fbatch.contains(pfn)
     }
 
     /// mlock_drain_local: the pages waiting in this CPU's mlock batch move, entry by entry in
@@ -788,7 +786,12 @@ impl Machine {
     ///
     /// [`FrameTable::mlock_escape`]: crate::frame::FrameTable::mlock_escape
     pub fn mlock_drain_local(&mut self) {
-        for (pfn, munlock) in self.mlock_fbatch.take_entries() {
+        for (pfn, entry) in self.mlock_fbatch.take_entries() {
+            let munlock = match entry {
+                MlockEntry::Mlock => false,
+                MlockEntry::Munlock => true,
+                MlockEntry::MunlockStillLocked => continue,
+            };
             let locked = self.frames.mlock_count(pfn) > 0 || self.frames.mlock_stranded(pfn).is_some();
             let m = self.frames.meta_mut(pfn);
             if m.owner == Owner::Free {
@@ -865,11 +868,14 @@ impl Machine {
         }
         debug_assert!(self.frames.mlock_count(pfn) > 0, "munlock of a page that is not mlocked");
         let left = self.frames.mlock_count_dec(pfn);
-        if left == 0 && self.frames.meta(pfn).flags.contains(PageFlags::MLOCKED) {
-            // munlock_folio queues the page in this CPU's mlock batch: it stays mlocked and
-            // unevictable until the batch drains (an access meanwhile finds it unevictable,
-            // and the batch's reference keeps a COW from reusing it).
-            if self.mlock_fbatch.add_munlock(pfn) {
+        if self.frames.meta(pfn).flags.contains(PageFlags::MLOCKED) {
+            // munlock_folio queues the page in this CPU's mlock batch: the last locked
+            // mapping gone, it stays mlocked and unevictable until the batch drains (an
+            // access meanwhile finds it unevictable); in every case the batch's reference
+            // keeps a COW from reusing it (random script 5101673: a child's munmap of pages
+            // its parent keeps locked makes the parent's next write copy them).
+            let entry = if left == 0 { MlockEntry::Munlock } else { MlockEntry::MunlockStillLocked };
+            if self.mlock_fbatch.add_entry(pfn, entry) {
                 self.mlock_drain_local();
             }
         }

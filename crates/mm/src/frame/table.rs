@@ -402,6 +402,19 @@ impl FrameTable {
         Pfn::new(self.buddy.total_frames())
     }
 
+    /// The memory cgroups, to change, beside a look-up of any frame's group: what an
+    /// operation on the groups needs when it learns on the way which frames it concerns.
+    pub(crate) fn memcgs_and_groups(
+        &mut self,
+    ) -> (&mut crate::memcg::Memcgs, impl Fn(Pfn) -> crate::memcg::MemcgId + '_) {
+        let chunks = &self.chunks;
+        let group = move |pfn: Pfn| match &chunks[chunk_index(pfn)] {
+            Some(c) => c.meta[slot_index(pfn)].memcg,
+            None => FrameMeta::default().memcg,
+        };
+        (&mut self.memcgs, group)
+    }
+
     /// Metadata of `pfn`.
     pub fn meta(&self, pfn: Pfn) -> FrameMeta {
         match &self.chunks[chunk_index(pfn)] {

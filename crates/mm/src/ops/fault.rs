@@ -713,12 +713,12 @@ impl Kernel {
                     }
                 }
             }
-            // Reuse when no one else can see the page. A page whose munlock waits in the mlock
-            // batch (its last locked mapping gone) has a reference of the batch's there: it
-            // is copied (measured: MAP_LOCKED memory a parent unmaps after a fork is copied
-            // by the child's write until something drains the batch).
-            let exclusive =
-                meta.flags.contains(PageFlags::ANON_EXCLUSIVE) || (meta.refcount == 1 && !self.m.munlock_pending(pfn));
+            // Reuse when no one else can see the page. A page whose mlock or munlock waits in
+            // the mlock batch has a reference of the batch's there: it is copied (measured:
+            // MAP_LOCKED memory a parent unmaps after a fork is copied by the child's write
+            // until something drains the batch).
+            let exclusive = meta.flags.contains(PageFlags::ANON_EXCLUSIVE)
+                || (meta.refcount == 1 && !self.m.held_by_mlock_batch(pfn));
             if exclusive {
                 self.m.frames.meta_mut(pfn).flags |= PageFlags::ANON_EXCLUSIVE;
                 self.set_pte(id, va, pte.with(PteFlags::WRITABLE | PteFlags::DIRTY | PteFlags::ACCESSED))

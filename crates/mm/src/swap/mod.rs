@@ -342,15 +342,8 @@ impl crate::machine::Machine {
     pub(crate) fn swap_alloc(&mut self, pfn: Pfn) -> Option<SwapEntry> {
         let owner = self.frames.meta(pfn).memcg;
         let mut reclaimed = Vec::new();
-        // The groups of the pages an allocation may take out of the swap cache (only when
-        // more than half of swap is in use: see `Swap::alloc`).
-        let groups: BTreeMap<Pfn, MemcgId> = if self.swap.vm_swap_full() {
-            self.swap.cache.values().map(|&p| (p, self.frames.meta(p).memcg)).collect()
-        } else {
-            BTreeMap::new()
-        };
-        let page_memcg = |p: Pfn| groups.get(&p).copied().unwrap_or_default();
-        let e = self.swap.alloc(&mut self.frames.memcgs, owner, page_memcg, &mut reclaimed);
+        let (memcgs, page_memcg) = self.frames.memcgs_and_groups();
+        let e = self.swap.alloc(memcgs, owner, page_memcg, &mut reclaimed);
         // Out of the swap cache (which loses its reference), the page is the only copy of
         // its contents: dirty, as folio_free_swap leaves it.
         for p in reclaimed {
