@@ -1771,6 +1771,41 @@ fn a_munlock_that_leaves_the_page_locked_still_holds_it() {
     check("a munlock that leaves the page locked still holds it", s);
 }
 
+/// A hole punched through part of a large page-cache folio unmaps the folio whole, but only
+/// a young PTE of a page in the hole marks it accessed (the rest is unmapped by
+/// unmap_mapping_folio, which marks nothing). A 40-page file just written (16-page
+/// folios); a shared mapping of pages 6-19 stores to page 7 (outside the hole), stores to
+/// page 14 (inside), or loads page 7 (its fault-around maps pages 13-15 too);
+/// MADV_REMOVE of pages 13-19; then a private mapping of pages 10-29 reads two pages and writes three (an
+/// anon_vma, so a fork copies the PTEs, old), and the fork's child shows in smaps which
+/// folios are PG_referenced. Found by `mmsim check --random 3000 --seed 5600000 --steps
+/// 300` (seed 5600867: the model marked the folio accessed for the young PTE outside the
+/// hole, and the child read 24 kB referenced where Linux shows none).
+#[test]
+fn a_hole_punch_marks_a_cut_folio_accessed_only_through_the_hole() {
+    let mut s = Script::new();
+    let mut child = 0;
+    for (page, store) in [(1, true), (8, true), (1, false)] {
+        let file = s.s.add_file(163840);
+        let rw = s.s.open(file, OpenMode::ReadWrite);
+        let a = s.map(14, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 6 * P);
+        if store {
+            s.store(a, page, 1);
+        } else {
+            s.op(Op::Load { addr: at(a, page), len: 8 });
+        }
+        s.madvise(a, 7, 7, MADV_REMOVE);
+        let b = s.map(20, PROT_READ | PROT_WRITE, MAP_PRIVATE, Fd::Slot(rw), 10 * P);
+        s.op(Op::Load { addr: at(b, 0), len: 2 * P });
+        s.store(b, 6, 3);
+        s.op(Op::Fork);
+        child += 1;
+        s.views_on(child, b, 20);
+        s.views(a, 14);
+    }
+    check("a hole punch marks a cut folio accessed only through the hole", s);
+}
+
 /// MADV_PAGEOUT (and MADV_COLD) leave a large page-cache folio alone when the range holds
 /// all of it but another mapping maps some of it too, another VMA of the same process
 /// included: the folio's mapcount is not its page count. The folio's other pages are

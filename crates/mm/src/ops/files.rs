@@ -415,7 +415,7 @@ impl Kernel {
             // leaves none of the eight mapped; truncated to 64 KiB, all).
             let (straddling, order) = self.m.file(file).folio_of(len >> PAGE_SHIFT);
             if order > 0 && straddling.saturating_mul(PAGE_SIZE) < len {
-                self.unmap_file_range(file, straddling, keep_pages);
+                self.unmap_file_range(file, straddling, keep_pages, true);
             }
             let split_from = self.m.file(file).folio_of(keep_pages).0.min(keep_pages);
             let f = self.m.file_mut(file);
