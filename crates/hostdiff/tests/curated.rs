@@ -1806,6 +1806,29 @@ fn a_hole_punch_marks_a_cut_folio_accessed_only_through_the_hole() {
     check("a hole punch marks a cut folio accessed only through the hole", s);
 }
 
+/// A hole punched inside a clean large folio splits it at the hole's first page and again at
+/// the first page after the hole, even where that page starts a piece of the first split:
+/// it becomes a folio of its own. A 40-page file just written (16-page folios), a shared
+/// mapping of pages 16-31 written back by msync, MADV_REMOVE of page 29 (or of pages 28-29),
+/// a store to page 30, then loads of every page: only page 30 is dirty. Found by `mmsim
+/// check --random 3000 --seed 5800000 --steps 300` (seed 5800731: the model left pages
+/// 30-31 one folio, and the store dirtied page 31 too).
+#[test]
+fn a_hole_splits_a_clean_folio_at_the_page_after_it() {
+    let mut s = Script::new();
+    for (hole_first, hole_pages) in [(13, 1), (12, 2), (8, 6)] {
+        let file = s.s.add_file(163840);
+        let rw = s.s.open(file, OpenMode::ReadWrite);
+        let m = s.map(16, PROT_READ | PROT_WRITE, MAP_SHARED, Fd::Slot(rw), 16 * P);
+        s.op(Op::Msync { addr: at(m, 0), len: 16 * P, flags: MS_SYNC });
+        s.madvise(m, hole_first, hole_pages, MADV_REMOVE);
+        s.op(Op::Store { addr: Addr::Result { op: m, offset: 14 * P as i64 + 100 }, len: 8, byte: 9 });
+        s.op(Op::Load { addr: at(m, 0), len: 16 * P });
+        s.views(m, 16);
+    }
+    check("a hole splits a clean folio at the page after it", s);
+}
+
 /// MADV_PAGEOUT (and MADV_COLD) leave a large page-cache folio alone when the range holds
 /// all of it but another mapping maps some of it too, another VMA of the same process
 /// included: the folio's mapcount is not its page count. The folio's other pages are
