@@ -300,10 +300,12 @@ impl FrameTable {
     /// Creates the physical memory of `total_frames` frames, reserving pfn 0 (never handed
     /// out, like the real first page) and the shared zero page.
     pub fn new(total_frames: u64) -> Self {
-        let nchunks = total_frames.div_ceil(CHUNK_FRAMES as u64) as usize;
         let mut t = FrameTable {
             buddy: BuddyAllocator::new(total_frames),
-            chunks: vec![None; nchunks],
+            // Grown as frames are first written (see `chunk_slot`): a replay's machine has
+            // 16 GiB of frames, and filling (and later dropping) a table of all their chunks
+            // was a tenth of replaying a short log.
+            chunks: Vec::new(),
             zero_pfn: Pfn::new(1),
             pagetable_frames: 0,
             allocs: 0,
@@ -387,8 +389,21 @@ impl FrameTable {
     }
 
     fn chunk_mut(&mut self, pfn: Pfn) -> &mut Chunk {
-        let i = chunk_index(pfn);
-        Arc::make_mut(self.chunks[i].get_or_insert_with(|| Arc::new(Chunk::new())))
+        Arc::make_mut(self.chunk_slot(chunk_index(pfn)).get_or_insert_with(|| Arc::new(Chunk::new())))
+    }
+
+    /// The place of chunk `i`, the table grown to hold it.
+    fn chunk_slot(&mut self, i: usize) -> &mut Option<Arc<Chunk>> {
+        if i >= self.chunks.len() {
+            self.chunks.resize(i + 1, None);
+        }
+        &mut self.chunks[i]
+    }
+
+    /// The chunk holding `pfn`'s metadata, if any frame of it was ever written.
+    #[inline]
+    fn chunk(&self, pfn: Pfn) -> Option<&Chunk> {
+        self.chunks.get(chunk_index(pfn)).and_then(Option::as_deref)
     }
 
     /// Free blocks of each order inside the frames `[start, end)` (a zone's line of
@@ -408,7 +423,7 @@ impl FrameTable {
         &mut self,
     ) -> (&mut crate::memcg::Memcgs, impl Fn(Pfn) -> crate::memcg::MemcgId + '_) {
         let chunks = &self.chunks;
-        let group = move |pfn: Pfn| match &chunks[chunk_index(pfn)] {
+        let group = move |pfn: Pfn| match chunks.get(chunk_index(pfn)).and_then(Option::as_deref) {
             Some(c) => c.meta[slot_index(pfn)].memcg,
             None => FrameMeta::default().memcg,
         };
@@ -417,7 +432,7 @@ impl FrameTable {
 
     /// Metadata of `pfn`.
     pub fn meta(&self, pfn: Pfn) -> FrameMeta {
-        match &self.chunks[chunk_index(pfn)] {
+        match self.chunk(pfn) {
             Some(c) => c.meta[slot_index(pfn)],
             None => FrameMeta::default(),
         }
@@ -506,7 +521,7 @@ impl FrameTable {
         let mut pfns = pfns.into_iter().peekable();
         while let Some(first) = pfns.next() {
             let ci = chunk_index(first);
-            let chunk = Arc::make_mut(self.chunks[ci].get_or_insert_with(|| Arc::new(Chunk::new())));
+            let chunk = Arc::make_mut(self.chunk_slot(ci).get_or_insert_with(|| Arc::new(Chunk::new())));
             f(&mut chunk.meta[slot_index(first)]);
             while let Some(pfn) = pfns.next_if(|p| chunk_index(*p) == ci) {
                 f(&mut chunk.meta[slot_index(pfn)]);
@@ -628,7 +643,7 @@ impl FrameTable {
     /// byte is zero. Cheaper than [`FrameTable::page`] for a consumer that keeps only the
     /// bytes that are not trailing zeros (a swap slot).
     pub fn stored(&self, pfn: Pfn) -> &[u8] {
-        match &self.chunks[chunk_index(pfn)] {
+        match self.chunk(pfn) {
             Some(c) => c.data[slot_index(pfn)].as_ref().map(FrameData::bytes).unwrap_or(&[]),
             None => &[],
         }
@@ -753,7 +768,7 @@ impl FrameTable {
     /// all empty).
     #[inline]
     fn entries_of(&self, pfn: Pfn) -> Option<&[u64]> {
-        match self.chunks[chunk_index(pfn)].as_ref()?.data[slot_index(pfn)].as_ref()? {
+        match self.chunk(pfn)?.data[slot_index(pfn)].as_ref()? {
             FrameData::Table(t) => Some(&t[..]),
             FrameData::WideTable(t) => Some(&t[..]),
             FrameData::SharedTable(t) => Some(&t[..]),
@@ -814,9 +829,7 @@ impl FrameTable {
     /// made share their entries: every entry maps the zero page, so a walk looking for real
     /// frames has nothing to find in it.
     pub fn is_shared_zero_table(&self, pfn: Pfn) -> bool {
-        self.chunks[chunk_index(pfn)]
-            .as_ref()
-            .is_some_and(|c| matches!(c.data[slot_index(pfn)], Some(FrameData::SharedTable(_))))
+        self.chunk(pfn).is_some_and(|c| matches!(c.data[slot_index(pfn)], Some(FrameData::SharedTable(_))))
     }
 
     /// How many page-table frames share their entries ([`FrameTable::share_zero_table`]).
