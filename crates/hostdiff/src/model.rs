@@ -213,17 +213,6 @@ fn host_read_ahead_kb(major: u32, minor: u32) -> Option<u64> {
     text.trim().parse().ok()
 }
 
-/// The model's name for a host RLIMIT_* number.
-fn rlimit_of(resource: u32) -> Option<mm::Rlimit> {
-    match resource {
-        2 => Some(mm::Rlimit::Data),
-        3 => Some(mm::Rlimit::Stack),
-        8 => Some(mm::Rlimit::Memlock),
-        9 => Some(mm::Rlimit::As),
-        _ => None,
-    }
-}
-
 /// Swap file `device` of the script and the path the host made it at.
 fn swap_file(script: &HostScript, init: &HostInit, device: usize) -> Result<(crate::SwapFileSpec, String), String> {
     match (script.swap_files.get(device), init.swap_files.get(device)) {
@@ -350,7 +339,7 @@ pub fn run_on_model_with(
                 }
             }
             Op::Status => Outcome::Text(procfs::status(k, pid).map_err(|e| e.to_string())?),
-            Op::Setrlimit { resource, value } => match rlimit_of(*resource) {
+            Op::Setrlimit { resource, value } => match mm::Rlimit::from_resource(u64::from(*resource)) {
                 Some(r) => val(k.setrlimit(pid, r, *value)),
                 None => return Err(format!("step {i}: resource {resource} is not modelled")),
             },

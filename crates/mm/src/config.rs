@@ -208,6 +208,20 @@ pub enum Rlimit {
     Memlock,
 }
 
+impl Rlimit {
+    /// The limit Linux's resource number `resource` (RLIMIT_*, as setrlimit takes it) names,
+    /// if it is one the model keeps.
+    pub fn from_resource(resource: u64) -> Option<Rlimit> {
+        match resource {
+            2 => Some(Rlimit::Data),
+            3 => Some(Rlimit::Stack),
+            8 => Some(Rlimit::Memlock),
+            9 => Some(Rlimit::As),
+            _ => None,
+        }
+    }
+}
+
 /// The capabilities the model knows about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cap {

@@ -28,6 +28,13 @@ fn chunk_index(pfn: Pfn) -> usize {
     (pfn.as_u64() >> CHUNK_SHIFT) as usize
 }
 
+/// The chunk of `chunks` holding `pfn`'s metadata, if any frame of it was ever written
+/// (the list grows as chunks are first written).
+#[inline]
+fn chunk_of(chunks: &[Option<Arc<Chunk>>], pfn: Pfn) -> Option<&Chunk> {
+    chunks.get(chunk_index(pfn)).and_then(Option::as_deref)
+}
+
 /// `pfn`'s place inside its chunk.
 fn slot_index(pfn: Pfn) -> usize {
     pfn.as_u64() as usize & (CHUNK_FRAMES - 1)
@@ -403,7 +410,7 @@ impl FrameTable {
     /// The chunk holding `pfn`'s metadata, if any frame of it was ever written.
     #[inline]
     fn chunk(&self, pfn: Pfn) -> Option<&Chunk> {
-        self.chunks.get(chunk_index(pfn)).and_then(Option::as_deref)
+        chunk_of(&self.chunks, pfn)
     }
 
     /// Free blocks of each order inside the frames `[start, end)` (a zone's line of
@@ -423,10 +430,8 @@ impl FrameTable {
         &mut self,
     ) -> (&mut crate::memcg::Memcgs, impl Fn(Pfn) -> crate::memcg::MemcgId + '_) {
         let chunks = &self.chunks;
-        let group = move |pfn: Pfn| match chunks.get(chunk_index(pfn)).and_then(Option::as_deref) {
-            Some(c) => c.meta[slot_index(pfn)].memcg,
-            None => FrameMeta::default().memcg,
-        };
+        let group =
+            move |pfn: Pfn| chunk_of(chunks, pfn).map_or(FrameMeta::default().memcg, |c| c.meta[slot_index(pfn)].memcg);
         (&mut self.memcgs, group)
     }
 

@@ -51,22 +51,14 @@ impl CloneFlags for Arg {
 /// The memory limit a prlimit64/getrlimit/setrlimit names, by name or (`-X raw`) by number.
 pub(super) fn rlimit_resource(arg: &Arg) -> Option<mm::Rlimit> {
     let number = match arg.as_ident() {
-        Some(name) => match name {
-            "RLIMIT_DATA" => 2,
-            "RLIMIT_STACK" => 3,
-            "RLIMIT_MEMLOCK" => 8,
-            "RLIMIT_AS" => 9,
-            _ => return None,
-        },
+        Some("RLIMIT_DATA") => 2,
+        Some("RLIMIT_STACK") => 3,
+        Some("RLIMIT_MEMLOCK") => 8,
+        Some("RLIMIT_AS") => 9,
+        Some(_) => return None,
         None => arg.as_u64()?,
     };
-    Some(match number {
-        2 => mm::Rlimit::Data,
-        3 => mm::Rlimit::Stack,
-        8 => mm::Rlimit::Memlock,
-        9 => mm::Rlimit::As,
-        _ => return None,
-    })
+    mm::Rlimit::from_resource(number)
 }
 
 /// A limit as strace prints it: a number, `N*1024`, or RLIM64_INFINITY.
