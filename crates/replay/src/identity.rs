@@ -496,6 +496,9 @@ fn stat_size_mtime(call: &Syscall, index: usize) -> (Option<u64>, Option<i64>) {
 fn stat_identity(call: &Syscall, index: usize) -> Option<Identity> {
     call.ret.value()?;
     let st = call.arg(index)?;
+    if ["st_mode", "stx_mode"].iter().any(|m| st.field(m).is_some_and(mode_is_symlink)) {
+        return None;
+    }
     if let (Some(ino), Some(dev)) = (st.field("st_ino").and_then(Arg::as_u64), st.field("st_dev")) {
         let (major, minor) = match dev.as_call() {
             Some(("makedev", args)) if args.len() == 2 => (args[0].as_u64()? as u32, args[1].as_u64()? as u32),
@@ -508,6 +511,16 @@ fn stat_identity(call: &Syscall, index: usize) -> Option<Identity> {
     let major = st.field("stx_dev_major")?.as_u64()? as u32;
     let minor = st.field("stx_dev_minor")?.as_u64()? as u32;
     Some(Identity { major, minor, ino })
+}
+
+/// Whether a stat's mode shows a symbolic link. An lstat, or a `newfstatat` with
+/// `AT_SYMLINK_NOFOLLOW` (a shell's search of PATH), of a link describes the link itself:
+/// its inode is not that of the file an exec or open of the same path reaches.
+fn mode_is_symlink(mode: &Arg) -> bool {
+    mode.flag_parts().any(|p| match p {
+        trace::FlagPart::Name(n) => n == "S_IFLNK",
+        trace::FlagPart::Number(n) => n & 0o170000 == 0o120000,
+    })
 }
 
 #[cfg(test)]
@@ -600,6 +613,29 @@ mod tests {
         let mut v: Vec<_> = ids.by_path.iter().map(|(p, i)| (p.clone(), *i)).collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
+    }
+
+    #[test]
+    fn a_symbolic_link_stat_ed_itself_gives_its_target_no_identity() {
+        // A shell's search of PATH stats each candidate without following links; the
+        // exec of that path then maps the file behind the link, whose inode is another.
+        let log = "\
+7 newfstatat(AT_FDCWD, \"/usr/bin/php\", {st_dev=makedev(0xfe, 0), st_ino=5, st_mode=S_IFLNK|0777, st_nlink=1, \
+st_size=21}, AT_SYMLINK_NOFOLLOW) = 0
+7 lstat(\"/a\", {st_dev=makedev(0xfe, 0), st_ino=6, st_mode=S_IFLNK|0777, st_size=3}) = 0
+7 newfstatat(AT_FDCWD, \"/b\", {st_dev=0xfe00, st_ino=7, st_mode=0120777, st_size=3}, 0x100) = 0
+7 statx(AT_FDCWD, \"/c\", AT_SYMLINK_NOFOLLOW, STATX_ALL, {stx_mask=STATX_ALL, stx_mode=S_IFLNK|0777, stx_ino=8, \
+stx_dev_major=254, stx_dev_minor=0}) = 0
+7 newfstatat(AT_FDCWD, \"/usr/bin/php8.2\", {st_dev=makedev(0xfe, 0), st_ino=9, st_mode=S_IFREG|0755, st_size=5}, 0) = 0
+";
+        let parsed = Identities::of_parsed(&crate::ParsedLog::parse(log.as_bytes().to_vec()));
+        for ids in [Identities::collect(log.as_bytes()), parsed] {
+            for path in ["/usr/bin/php", "/a", "/b", "/c"] {
+                assert_eq!(ids.get(path), None, "{path}");
+                assert_eq!(ids.stat(path), None, "{path}");
+            }
+            assert_eq!(ids.get("/usr/bin/php8.2"), Some(Identity { major: 0xfe, minor: 0, ino: 9 }));
+        }
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! pass over that trace from 3.8 to 2.8 ms. A line of any other shape is left whole for the
 //! parser.
 
-/// The fields of a stat result that the identity pass reads (see `crate::identity`).
-const KEPT: [&[u8]; 4] = [b"st_dev", b"st_ino", b"st_size", b"st_mtime"];
+/// The fields of a stat result that the identity pass reads (see `crate::identity`): the mode
+/// only to tell a symbolic link's own identity (an lstat's) from its target's.
+const KEPT: [&[u8]; 5] = [b"st_dev", b"st_ino", b"st_mode", b"st_size", b"st_mtime"];
 
 /// Appends `line` to `text` with the structure that is argument `arg` of the call whose
 /// argument list opens at `open` (the index of its `(`) cut down to the [`KEPT`] fields.
@@ -173,18 +174,18 @@ mod tests {
     }
 
     #[test]
-    fn a_verbose_stat_result_keeps_the_four_fields_the_pass_reads() {
+    fn a_verbose_stat_result_keeps_the_five_fields_the_pass_reads() {
         let line = "7 newfstatat(3, \"\", {st_dev=makedev(0xfe, 0), st_ino=326279, st_mode=S_IFREG|0755, \
                     st_nlink=2, st_uid=0, st_gid=0, st_blksize=4096, st_blocks=3768, st_size=1922136, \
                     st_atime=1733000000 /* 2024-11-30T20:53:20+0000 */, st_atime_nsec=0, \
                     st_mtime=1731000000 /* 2024-11-07T17:20:00, local */, st_mtime_nsec=0}, AT_EMPTY_PATH) = 0\n";
         assert_eq!(
             cut(line, 2).unwrap(),
-            "7 newfstatat(3, \"\", {st_dev=makedev(0xfe, 0), st_ino=326279, st_size=1922136, \
+            "7 newfstatat(3, \"\", {st_dev=makedev(0xfe, 0), st_ino=326279, st_mode=S_IFREG|0755, st_size=1922136, \
              st_mtime=1731000000 /* 2024-11-07T17:20:00, local */}, AT_EMPTY_PATH) = 0\n"
         );
         let fstat = "fstat(3, {st_mode=S_IFREG|0644, st_size=5, ...}) = 0\n";
-        assert_eq!(cut(fstat, 1).unwrap(), "fstat(3, {st_size=5, ...}) = 0\n");
+        assert_eq!(cut(fstat, 1).unwrap(), "fstat(3, {st_mode=S_IFREG|0644, st_size=5, ...}) = 0\n");
     }
 
     #[test]

@@ -138,12 +138,14 @@ struct StatFields {
     ino: Option<u64>,
     size: Option<u64>,
     mtime: Option<i64>,
+    /// `st_mode` shows a symbolic link (see `crate::identity::mode_is_symlink`).
+    symlink: bool,
 }
 
 impl StatFields {
     fn direct(self, pid: u32, target: Target) -> Direct {
         match (self.dev, self.ino) {
-            (Some((major, minor)), Some(ino)) => {
+            (Some((major, minor)), Some(ino)) if !self.symlink => {
                 // As the pass reads an event: the time only beside a size.
                 let mtime = self.size.and(self.mtime);
                 Direct::Stat { pid, target, id: Identity { major, minor, ino }, size: self.size, mtime }
@@ -284,6 +286,12 @@ fn field(text: &[u8], fields: &mut StatFields) -> Option<()> {
                 let dev = c.number_or_hex().filter(|_| whole(&c))?;
                 fields.dev = Some(loader::host::dev_major_minor(dev));
             }
+        }
+        b"mode" => {
+            fields.symlink = value.starts_with(b"S_IFLNK|")
+                || (value.starts_with(b"0")
+                    && value.iter().all(|b| (b'0'..=b'7').contains(b))
+                    && u64::from_str_radix(std::str::from_utf8(value).ok()?, 8).ok()? & 0o170000 == 0o120000)
         }
         b"ino" => fields.ino = Some(c.number().filter(|_| whole(&c))?),
         b"size" => fields.size = Some(c.number().filter(|_| whole(&c))?),

@@ -39,6 +39,7 @@ mod procread;
 mod reorder;
 mod run;
 mod seq;
+mod stack;
 mod sysv;
 mod undo;
 mod unwritten;

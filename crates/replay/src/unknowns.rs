@@ -136,6 +136,10 @@ pub struct Learned {
     /// accessed bits cleared by what the trace does not show: DAMON's monitoring, idle page
     /// tracking, reclaim's aging): start, end, and how many pages.
     pub aged_seen: Vec<Bound<(u64, u64, u64)>>,
+    /// Main-thread stacks a maps read showed reaching lower than the model's: the program
+    /// grew them with its own stores (deep calls, alloca), which no call shows. The trace's
+    /// task and the stack's start the read showed.
+    pub stack_grown_seen: Vec<Bound<(u32, u64)>>,
     /// Mappings an smaps read showed with more pages referenced than the model had, as
     /// many as a MADV_COLD made old there (Linux skips a page not yet on an LRU list):
     /// start, end, and how many pages.
@@ -263,6 +267,7 @@ impl Learned {
             + self.lazyfree_seen.len()
             + self.swap_cache_seen.len()
             + self.aged_seen.len()
+            + self.stack_grown_seen.len()
             + self.cold_skipped_seen.len()
             + self.pageout_skipped.len()
             + self.pageout_held.len()
@@ -279,6 +284,7 @@ impl Learned {
             lazyfree_seen: Vec::new(),
             swap_cache_seen: Vec::new(),
             aged_seen: Vec::new(),
+            stack_grown_seen: Vec::new(),
             cold_skipped_seen: Vec::new(),
             // Bound at the first cgroup path, and used by nothing before it; the CPUs change
             // only how far a usage read may exceed the model's, and a read before their
@@ -433,6 +439,14 @@ impl Learned {
             out.push(format!(
                 "bound {n} pages of {start:#x}-{end:#x} not referenced (their accessed bits cleared by what the trace \
                  does not show: DAMON, idle page tracking, reclaim) from line {}",
+                b.line
+            ));
+        }
+        for b in &self.stack_grown_seen {
+            let (task, start) = b.value;
+            out.push(format!(
+                "bound the stack of task {task} grown down to {start:#x} by the program's own stores (no call shows \
+                 them) from line {}",
                 b.line
             ));
         }

@@ -3,7 +3,8 @@
 //! open (where each exec put the mmap area, the stack, the program and the heap; the stack
 //! limit the first task inherited) must be learned from the log itself, and the replay must
 //! end with zero mismatches. Also: a log edited to contradict itself after a binding gives a
-//! mismatch, never a silent pass.
+//! mismatch, never a silent pass; a stack the program grew with its own stores, and a
+//! program run through a symbolic link it stat'ed, replay clean.
 
 mod common;
 
@@ -121,6 +122,39 @@ fn a_shell_raising_its_stack_limit_before_exec() {
     for (name, flags) in [("ulimit", ""), ("ulimit-X-raw", "-X raw"), ("ulimit-X-verbose", "-X verbose")] {
         recorded_clean(name, flags, script, 60);
     }
+}
+
+/// A program that grows its stack by 2 MiB with a store (no call shows it) and then reads
+/// its maps: the read binds how far the stack reached, and the maps then match.
+#[test]
+fn a_stack_grown_by_the_program_s_own_stores() {
+    let dir = scratch("deep-stack");
+    let Some(exe) = compile_from("deep_stack.c", "deep_stack", &[], &dir) else { return };
+    for (name, flags) in [("deep-stack", "-s 65536"), ("deep-stack-plain", "")] {
+        let script = format!("$STRACE {} >/dev/null", exe.display());
+        let Some(t) = record(name, flags, &script, &dir) else { return };
+        let r = replay_file(&t);
+        assert_clean(name, &r, 10);
+        if flags.is_empty() {
+            // strace cut the text at 32 bytes: nothing showed the stack.
+            continue;
+        }
+        assert!(r.bindings.iter().any(|b| b.contains("grown down to")), "{name}: {:?}", r.bindings);
+    }
+}
+
+/// A program that stats a symbolic link without following it (a PATH search, `stat`), then
+/// runs the same path: the stat shows the link's own inode, which is not the program's.
+#[test]
+fn a_program_run_through_a_symbolic_link_it_stat_ed() {
+    let dir = scratch("symlink");
+    let link = dir.join("cat-link");
+    let _ = std::fs::remove_file(&link);
+    let Some(cat) = hostreq::find_tool("cat") else { return };
+    std::os::unix::fs::symlink(cat, &link).unwrap();
+    let script = format!("$STRACE sh -c 'stat {0} >/dev/null; {0} /proc/self/maps' >/dev/null", link.display());
+    let Some(t) = record("symlink", "-v -s 65536", &script, &dir) else { return };
+    assert_clean("symlink", &replay_file(&t), 20);
 }
 
 #[test]

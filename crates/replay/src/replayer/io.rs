@@ -250,16 +250,19 @@ impl Replayer {
                 // As the check below would before making the text: the same text serves both.
                 self.name_shmem_objects();
             }
-            let text = self.proc_text_now(what, target);
             let pread_at = if pread { Some(c.arg_u64(3).unwrap_or(0)) } else { None };
+            // The byte offset in the text the recording machine made: where the read began
+            // in the log's own text (`pos` below is an offset in the model's).
+            let log_pos = pread_at.unwrap_or_else(|| open.and_then(|o| self.positions.get(&o).copied()).unwrap_or(0));
+            if self.verify() {
+                self.learn_stack_growth(target, line, log_pos, data);
+            }
+            let text = self.proc_text_now(what, target);
             let pos = self.seq_read_start(open, text.as_deref(), pread_at);
             let pos = match &text {
                 Some(t) if !pread => super::seq::resync(t, pos, data),
                 _ => pos,
             };
-            // The byte offset in the text the recording machine made: where the read began
-            // in the log's own text (`pos` is an offset in the model's).
-            let log_pos = pread_at.unwrap_or_else(|| open.and_then(|o| self.positions.get(&o).copied()).unwrap_or(0));
             if what == ProcText::Smaps {
                 self.learn_swap(line, "smaps", data);
             }
