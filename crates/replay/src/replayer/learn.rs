@@ -42,12 +42,14 @@ pub(super) struct ExecCtx {
     pub(super) attached: Option<TracePid>,
 }
 
-/// The span from the first page to the last of the maps lines naming `path`, when they begin
-/// at the file's start and the text shows what follows the last of them (a partial read may
-/// stop inside them).
+/// The span from the first page to the last of the first run of maps lines naming `path`
+/// one after the other (an exec's segments; a later mmap of the same file, such as node's
+/// second mapping of its own text, lies elsewhere), when the run begins at the file's start
+/// and the text shows what follows it (a partial read may stop inside it).
 pub(super) fn maps_span(lines: &[MapsLine], path: &str) -> Option<u64> {
     let first = lines.iter().position(|l| l.name == path)?;
-    let last = lines.iter().rposition(|l| l.name == path)?;
+    let run = lines[first..].iter().take_while(|l| l.name == path).count();
+    let last = first + run - 1;
     (lines[first].offset == 0 && last + 1 < lines.len()).then(|| lines[last].end.wrapping_sub(lines[first].start))
 }
 
@@ -1019,6 +1021,24 @@ mod tests {
         assert!(!differ_in_dirt_of(&log, &rss, &read_there));
         let moved = model.replace("Private_Clean:         4 kB", "Private_Dirty:         4 kB");
         assert!(!differ_in_dirt_of(&log, &moved, &read_there), "a field for another");
+    }
+
+    #[test]
+    fn a_file_s_span_is_its_first_run_of_lines() {
+        let text = "\
+00400000-00b6f000 r--p 00000000 fe:00 7 /usr/bin/node
+00b72000-025fe000 r-xp 00772000 fe:00 7 /usr/bin/node
+0563e000-0565d000 rw-p 0523d000 fe:00 7 /usr/bin/node
+0565d000-0567d000 rw-p 00000000 00:00 0 
+7fffefe40000-7fffeffd2000 r-xp 014c4000 fe:00 7 /usr/bin/node
+7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0 [stack]
+";
+        let lines: Vec<_> = text.lines().filter_map(procfs::parse::parse_maps_line).collect();
+        // The later mapping of the program's own text is not part of its exec's layout.
+        assert_eq!(maps_span(&lines, "/usr/bin/node"), Some(0x565d000 - 0x400000));
+        // A read that stops after the run's last line does not show where it ends.
+        assert_eq!(maps_span(&lines[..3], "/usr/bin/node"), None);
+        assert_eq!(maps_span(&lines[1..], "/usr/bin/node"), None, "the run does not begin at the file's start");
     }
 
     #[test]
