@@ -36,6 +36,7 @@ mod learn;
 mod pageout;
 mod process;
 mod procread;
+mod remap;
 mod reorder;
 mod run;
 mod seq;
@@ -213,8 +214,8 @@ pub struct Replayer {
     /// Address spaces that threads have shared in a log that does not order their calls
     /// (see [`Options::threads_unordered`]).
     unordered_mms: HashSet<MmId>,
-    /// Where the next `mmap` is to go (see `syscall_placed_first`), instead of where the
-    /// model would place it.
+    /// Where the next `mmap` is to go, or `mremap` to move its mapping to (see
+    /// `syscall_placed_first`), instead of where the model would place it.
     place_at: Option<u64>,
     report: Report,
     stop: bool,
@@ -667,7 +668,7 @@ impl Replayer {
                     let (_, result, _) = self.applied_early.remove(&twin).expect("found above");
                     self.check(ev.line, &call.name, &call.ret, result);
                 } else if self.verify()
-                    && call.name.as_ref() == "mmap"
+                    && (call.name.as_ref() == "mmap" || Self::moved(call))
                     && (!ended_during.is_empty() || !self.concurrent_calls(tpid).is_empty())
                 {
                     self.syscall_placed_first(tpid, ev.line, call, &ended_during);

@@ -143,6 +143,20 @@ fn a_stack_grown_by_the_program_s_own_stores() {
     }
 }
 
+/// `-e trace=memory` hides the execve: the address space's start is unknown, so where an
+/// `mremap` moved a mapping to is taken from the log, as an `mmap`'s placement is.
+#[test]
+fn mremap_moves_in_an_address_space_whose_start_the_log_hides() {
+    let dir = scratch("mremap-memory");
+    let Some(exe) = compile_from("grow_mremap.c", "grow_mremap", &[], &dir) else { return };
+    let script = format!("$STRACE {}", exe.display());
+    let Some(t) = record("mremap-memory", "-e trace=memory", &script, &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    assert!(text.lines().any(|l| l.contains("mremap(") && l.contains("MREMAP_MAYMOVE)")), "{text}");
+    let r = replay_file(&t);
+    assert_clean("mremap-memory", &r, 5);
+}
+
 /// A program that stats a symbolic link without following it (a PATH search, `stat`), then
 /// runs the same path: the stat shows the link's own inode, which is not the program's.
 #[test]

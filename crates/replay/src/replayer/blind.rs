@@ -9,7 +9,7 @@
 //!
 //! - an `mmap` placed by the kernel (no `MAP_FIXED`) goes where the trace says; when the
 //!   trace shows munmap calls, what is checked is that nothing the trace mapped (and did not
-//!   unmap) was there;
+//!   unmap) was there; an `mremap` that moved a mapping moves it where the trace says;
 //! - `munmap`, whose result depends on its arguments only, is checked as usual, so are calls
 //!   on ranges the trace mapped itself; calls on ranges it never showed are followed where
 //!   they can be and not checked;
@@ -38,7 +38,7 @@ pub(super) struct Hidden {
 
 const HIDDEN: &str = "address spaces that calls the trace does not show (a filter hid them) made differ from the model";
 const UNSEEN_START: &str = "calls in an address space whose start (execve) the trace does not show";
-const PLACEMENT: &str =
+pub(super) const PLACEMENT: &str =
     "placement of mmap in an address space the trace does not show whole (its start, or calls a filter hid)";
 const MAPS_READ: &str = "reads of /proc/PID/maps of an address space whose start the trace does not show";
 

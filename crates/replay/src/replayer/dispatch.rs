@@ -305,26 +305,7 @@ impl Replayer {
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 self.check_unless_unordered(tpid, line, what, c, got);
             }
-            "mremap" => {
-                let got = self.apply(pid, c);
-                if let (Some(old), Some(len)) = (c.arg_u64(0), c.arg_u64(1)) {
-                    if got.is_err() && c.ret.value().is_some() {
-                        self.learn_unwritten_from_span(tpid, line, old, old.saturating_add(len));
-                    } else if got.is_ok() && c.ret.errno() == Some("EFAULT") {
-                        self.learn_unwritten_from_merge(tpid, line, old, old.saturating_add(len));
-                    }
-                }
-                self.learn_from_result(tpid, line, c, (0, 0), &got);
-                if let Ok(new) = got {
-                    if let Ok(id) = self.k.mm_id(pid) {
-                        if self.started.contains(&id) {
-                            let new_len = c.arg_u64(2).unwrap_or(0);
-                            self.created.entry(id).or_default().push((new, new.saturating_add(new_len)));
-                        }
-                    }
-                }
-                self.check(line, "mremap", &c.ret, got);
-            }
+            "mremap" => self.mremap(tpid, line, c),
             "madvise" | "mlock" | "munlock" | "mlock2" => {
                 let advice = if c.name == "madvise" { c.arg(2).and_then(Arg::flags_value) } else { None };
                 let referenced =

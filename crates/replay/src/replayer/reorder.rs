@@ -84,6 +84,27 @@ impl Replayer {
         c.ret.value().is_some() && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0 && self.threads_unordered_at(tpid)
     }
 
+    /// The address an `mremap` that may move (not to a fixed place) moved its mapping to,
+    /// when it did and what decided where is not in the log, with the report's reason: the
+    /// order of other threads' calls, or mappings the log never showed (an address space
+    /// whose start it does not show, or whose calls a filter hid).
+    pub(super) fn moved_where_the_log_says(&mut self, tpid: TracePid, c: &Syscall) -> Option<(u64, &'static str)> {
+        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
+        let to = c.ret.value()?;
+        if flags & MREMAP_MAYMOVE == 0 || flags & MREMAP_FIXED != 0 || Some(to) == c.arg_u64(0) {
+            return None;
+        }
+        if self.threads_unordered_at(tpid) {
+            Some((to, UNORDERED_PLACEMENT))
+        } else if self.unseen_start(tpid) {
+            Some((to, UNSEEN_PLACEMENT))
+        } else if self.blind_task(tpid) {
+            Some((to, super::blind::PLACEMENT))
+        } else {
+            None
+        }
+    }
+
     /// The calls that tasks other than `except`, sharing `task`'s address space, have in
     /// progress and `wanted` picks (by name and the arguments shown), as calls, in the order
     /// they started (the order in which they most likely reached the kernel).
@@ -111,6 +132,7 @@ impl Replayer {
         self.calls_in_progress(tpid, tpid, |name, args| match name {
             "mmap" => args.len() == 6,
             "munmap" => args.len() == 2,
+            "mremap" => args.len() >= 4,
             "mprotect" => args.len() == 3,
             _ => false,
         })
@@ -185,7 +207,7 @@ impl Replayer {
         let placing: Vec<TracePid> = self
             .in_progress
             .iter()
-            .filter(|(t, (name, _, _))| **t != tpid && name == "mmap" && mm_of(t) == Some(mm))
+            .filter(|(t, (name, _, _))| **t != tpid && (name == "mmap" || name == "mremap") && mm_of(t) == Some(mm))
             .map(|(&t, _)| t)
             .collect();
         for t in placing {
@@ -213,13 +235,21 @@ impl Replayer {
         ended: &[(Syscall, DoneAt)],
     ) {
         let pid = self.mpid(tpid);
-        let (Some(want), Some(Call::Mmap { len, .. }), Ok(now)) =
-            (call.ret.value(), self.quiet_model_call(call), self.k.placement_sketch(pid))
+        // The placement in question: an mmap's own, or, for an mremap that moved its mapping,
+        // that of an mmap of the new length (the kernel looks for room with the old range
+        // still mapped).
+        let probe = if call.name.as_ref() == "mremap" { self.remap_probe(pid, call) } else { Some(call.clone()) };
+        let (Some(want), Some(probe)) = (call.ret.value(), probe) else {
+            return self.syscall(tpid, line, call);
+        };
+        let (Some(Call::Mmap { len, .. }), Ok(now)) = (self.quiet_model_call(&probe), self.k.placement_sketch(pid))
         else {
             return self.syscall(tpid, line, call);
         };
+        let call_as_placed = call;
+        let call = &probe;
         if self.sketch_placement(&now, call, None.into_iter(), None.into_iter()) == Some(want) {
-            return self.syscall(tpid, line, call);
+            return self.syscall(tpid, line, call_as_placed);
         }
         let early = self.concurrent_calls(tpid);
         // The calls that may have come after this one: those that ended meanwhile, and those
@@ -251,12 +281,15 @@ impl Replayer {
                 // first, and that place nothing, are done.
                 let mut then = now.clone();
                 let placing_nothing = || order.iter().map(|&i| &early[i]).filter(|(_, c)| c.name.as_ref() != "mmap");
-                for (_, c) in placing_nothing() {
-                    if let (Some(Call::Munmap { addr, len }), "munmap") = (self.quiet_model_call(c), c.name.as_ref()) {
-                        then.free(addr, len);
+                let mut possible = true;
+                for (t, c) in placing_nothing() {
+                    match (self.quiet_model_call(c), c.name.as_ref()) {
+                        (Some(Call::Munmap { addr, len }), "munmap") => then.free(addr, len),
+                        (_, "mremap") => possible &= self.sketch_remap(&mut then, *t, c).is_some(),
+                        _ => {}
                     }
                 }
-                if !then.is_free(want, len) {
+                if !possible || !then.is_free(want, len) {
                     continue;
                 }
                 let first: Vec<(TracePid, Syscall)> = placing_nothing().cloned().collect();
@@ -264,12 +297,79 @@ impl Replayer {
                     self.apply_early(*t, c);
                 }
                 self.place_at = Some(want);
-                self.syscall(tpid, line, call);
+                self.syscall(tpid, line, call_as_placed);
                 self.place_at = None;
                 return;
             }
         }
-        self.syscall(tpid, line, call);
+        self.syscall(tpid, line, call_as_placed);
+    }
+
+    /// For an `mremap` call `c` that moved an anonymous mapping (not to a fixed place): the
+    /// `mmap` whose placement is the move's.
+    pub(super) fn remap_probe(&self, pid: Pid, c: &Syscall) -> Option<Syscall> {
+        let Some(Call::Mremap { old_addr, new_len, flags, .. }) = self.quiet_model_call(c) else { return None };
+        let moved = flags & MREMAP_MAYMOVE != 0 && flags & MREMAP_FIXED == 0 && c.ret.value()? != old_addr;
+        let vma = self.k.mm(pid).ok()?.vmas.find(old_addr).filter(|v| v.contains(old_addr))?;
+        if !moved || vma.file.is_some() && !vma.flags.contains(mm::VmFlags::SHARED) {
+            return None;
+        }
+        let kind = if vma.flags.contains(mm::VmFlags::SHARED) { MAP_SHARED } else { MAP_PRIVATE };
+        let mut probe = c.clone();
+        probe.name = "mmap".into();
+        probe.args.clear();
+        probe
+            .args
+            .extend([0, new_len, PROT_READ | PROT_WRITE, kind | MAP_ANONYMOUS, u64::MAX, 0].into_iter().map(Arg::Int));
+        Some(probe)
+    }
+
+    /// Does on `sketch` what `mremap` call `c` of task `t`, whose result is not known yet,
+    /// would do now: shrink, grow in place when the pages above are free, else move where an
+    /// `mmap` of the new length would go (when it may move). `None` for a call it cannot
+    /// tell (a file mapping's move, a range the model does not have as one mapping).
+    fn sketch_remap(&self, sketch: &mut PlacementSketch, t: TracePid, c: &Syscall) -> Option<()> {
+        let Some(Call::Mremap { old_addr, old_len, new_len, flags, new_addr }) = self.quiet_model_call(c) else {
+            return None;
+        };
+        let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
+        let pid = self.procs.get(&t)?.pid;
+        let vma = self.k.mm(pid).ok()?.vmas.find(old_addr).filter(|v| v.contains(old_addr))?.clone();
+        if old_len == 0 || old_addr.checked_add(old_len)? > vma.end {
+            return None;
+        }
+        if flags & MREMAP_FIXED != 0 {
+            sketch.free(old_addr, old_len);
+            sketch.free(new_addr, new_len);
+            sketch.occupy(new_addr, new_len).then_some(())
+        } else if new_len <= old_len {
+            sketch.free(old_addr + new_len, old_len - new_len);
+            Some(())
+        } else if sketch.is_free(old_addr + old_len, new_len - old_len) {
+            sketch.occupy(old_addr + old_len, new_len - old_len).then_some(())
+        } else if flags & MREMAP_MAYMOVE != 0 {
+            let mut moved = c.clone();
+            moved.ret = Ret::Value(u64::MAX);
+            let probe = self.remap_probe(pid, &moved)?;
+            let Some(Call::Mmap { addr, len, flags, fd, off, .. }) = self.quiet_model_call(&probe) else { return None };
+            self.k.sketch_mmap(sketch, addr, len, flags, fd, off).ok()?;
+            sketch.free(old_addr, old_len);
+            Some(())
+        } else {
+            // ENOMEM: nothing changes.
+            Some(())
+        }
+    }
+
+    /// Whether `c` is an `mremap` that moved its mapping, not to a fixed place (the
+    /// placement question [`Self::syscall_placed_first`] answers for threads' overlapping
+    /// calls).
+    pub(super) fn moved(c: &Syscall) -> bool {
+        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
+        c.name.as_ref() == "mremap"
+            && flags & MREMAP_MAYMOVE != 0
+            && flags & MREMAP_FIXED == 0
+            && c.ret.value().is_some_and(|r| Some(r) != c.arg_u64(0))
     }
 
     /// The model's [`Call`] for line `c`, flag names it does not know reported nowhere (for
@@ -302,16 +402,30 @@ impl Replayer {
                     }
                 }
                 ("mmap", Call::Mmap { len, .. }) => sketch.free(result, len),
+                ("mremap", Call::Mremap { old_addr, old_len, new_len, .. }) => {
+                    let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
+                    if result != old_addr {
+                        sketch.free(result, new_len);
+                        if !sketch.occupy(old_addr, old_len) {
+                            return None;
+                        }
+                    } else if new_len > old_len {
+                        sketch.free(old_addr + old_len, new_len - old_len);
+                    } else if old_len > new_len && !sketch.occupy(old_addr + new_len, old_len - new_len) {
+                        return None;
+                    }
+                }
                 ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => {}
                 _ => return None,
             }
         }
-        for (_, c) in sooner {
+        for (t, c) in sooner {
             match (c.name.as_ref(), self.quiet_model_call(c)?) {
                 ("munmap", Call::Munmap { addr, len }) => sketch.free(addr, len),
                 ("mmap", Call::Mmap { addr, len, flags, fd, off, .. }) => {
                     self.k.sketch_mmap(&mut sketch, addr, len, flags, fd, off).ok()?;
                 }
+                ("mremap", _) => self.sketch_remap(&mut sketch, *t, c)?,
                 ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => {}
                 _ => return None,
             }
@@ -440,6 +554,11 @@ fn permutations(items: &mut Vec<usize>, k: usize, out: &mut Vec<Vec<usize>>) {
         permutations(items, k + 1, out);
         items.swap(k, i);
     }
+}
+
+/// `len` rounded up to whole pages, as the kernel takes a length.
+fn page_up(len: u64) -> Option<u64> {
+    len.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1))
 }
 
 #[cfg(test)]

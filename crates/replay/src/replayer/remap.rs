@@ -1,0 +1,90 @@
+//! `mremap`: where a mapping that may move went, and what the log leaves open about it.
+//!
+//! A move's destination is chosen like an `mmap`'s placement, so the same unknowns decide
+//! it: in an address space whose start the log does not show, or whose calls a filter hid,
+//! the mapping moves where the log says (unchecked); in merged `strace -ff` files, whose
+//! threads' calls are not in order, it moves where the log says, and a call whose result
+//! another thread's call explains (a mapping of theirs still in the way, or this one gone,
+//! in the order of the lines) follows the log, unchecked. A failure the log shows changed
+//! nothing in the kernel, so it changes nothing in the model either. Where threads' calls
+//! overlapped in a plain `strace -f` log, [`Replayer::syscall_placed_first`] finds the order
+//! that puts the mapping where the log says and leaves it in `place_at`.
+
+use super::*;
+use reorder::UNORDERED_PLACEMENT;
+
+impl Replayer {
+    /// Replays `mremap` call `c` of task `tpid`.
+    pub(super) fn mremap(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        let pid = self.mpid(tpid);
+        let unordered = self.threads_unordered_at(tpid);
+        let moved = self.moved_where_the_log_says(tpid, c);
+        let to = self.place_at.take().or(moved.map(|(to, _)| to));
+        let before_failure = (unordered && c.ret.errno().is_some()).then(|| self.k.clone());
+        let mut got = match to {
+            Some(to) => {
+                let mut placed = c.clone();
+                let flags = self.flag_arg(c, 3) | MREMAP_FIXED;
+                placed.args.truncate(3);
+                placed.args.extend([Arg::Int(flags), Arg::Int(to)]);
+                self.apply(pid, &placed)
+            }
+            None => self.apply(pid, c),
+        };
+        if let (Some(k), true) = (before_failure, got.is_ok()) {
+            // The kernel refused it: the range was not one mapping when the call ran.
+            self.k = k;
+        }
+        let mut followed = false;
+        if let Some(r) = c.ret.value().filter(|&r| unordered && got != Ok(r)) {
+            // A mapping of another thread's was in the way, or this one was gone: the merged
+            // log puts that thread's unmap or move after this call, but the kernel did it
+            // first. The mapping is where the log says now.
+            self.follow_remap(pid, c, got, r);
+            (got, followed) = (Ok(r), true);
+        }
+        if let (Some(old), Some(len), false) = (c.arg_u64(0), c.arg_u64(1), unordered) {
+            if got.is_err() && c.ret.value().is_some() {
+                self.learn_unwritten_from_span(tpid, line, old, old.saturating_add(len));
+            } else if got.is_ok() && c.ret.errno() == Some("EFAULT") {
+                self.learn_unwritten_from_merge(tpid, line, old, old.saturating_add(len));
+            }
+        }
+        self.learn_from_result(tpid, line, c, (0, 0), &got);
+        if let (Ok(new), Ok(id)) = (got, self.k.mm_id(pid)) {
+            if self.started.contains(&id) {
+                let new_len = c.arg_u64(2).unwrap_or(0);
+                self.created.entry(id).or_default().push((new, new.saturating_add(new_len)));
+            }
+        }
+        let failed_otherwise = unordered && c.ret.errno().is_some() && c.ret.errno() != got.err().map(Errno::name);
+        if followed || failed_otherwise {
+            self.unchecked(UNORDERED_PLACEMENT);
+        } else if let Some((_, why)) = moved.filter(|&(to, _)| got == Ok(to)) {
+            self.unchecked(why);
+        } else {
+            self.check(line, "mremap", &c.ret, got);
+        }
+    }
+
+    /// Makes the model's mapping that `mremap` call `c` moved or resized (or failed to) the
+    /// mapping at `to` that the log shows: an anonymous one of the same protection and
+    /// sharing, of the new length (its pages are the program's, which the log does not show).
+    fn follow_remap(&mut self, pid: Pid, c: &Syscall, got: SysResult<u64>, to: u64) {
+        let arg = |i| c.arg_u64(i).unwrap_or(0);
+        let (at, len) = match got {
+            Ok(at) => (at, arg(2)),
+            Err(_) => (arg(0), arg(1)),
+        };
+        let shown = |v: &mm::vma::Vma| (v.flags.bits() & 7, v.flags.contains(mm::VmFlags::SHARED));
+        let (prot, shared) = self
+            .k
+            .mm(pid)
+            .ok()
+            .and_then(|m| m.vmas.find(at).filter(|v| v.contains(at)).map(shown))
+            .unwrap_or((PROT_READ | PROT_WRITE, false));
+        let _ = self.k.munmap(pid, at, len);
+        let kind = if shared { MAP_SHARED } else { MAP_PRIVATE };
+        let _ = self.k.mmap(pid, to, arg(2), prot, kind | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    }
+}
