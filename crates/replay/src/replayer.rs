@@ -561,6 +561,12 @@ impl Replayer {
         if let EventKind::Other(text) = &ev.kind {
             // `-k` stack frames and notes: nothing happened (and after a task's exit they
             // must not start a new one). A task in 32-bit mode is said before its calls.
+            if text.starts_with("% time ") {
+                self.report.notes.push(format!(
+                    "line {}: the summary table of strace -c/-C (counts of calls, not calls) is not replayed",
+                    ev.line
+                ));
+            }
             if let Some(t) = attach::runs_in_32_bit_mode(text) {
                 self.compat_tasks.insert(t);
                 if ev.pid.is_none() && matches!(self.root, None | Some(UNNAMED)) {

@@ -82,6 +82,9 @@ const LOOKS: &[(&str, &[&str])] = &[
     // The instruction pointer (question marks on the exit lines) and the syscall number.
     ("i-n", &["-i", "-n", "-s", "4096"]),
     ("a-xx", &["-a", "20", "-xx"]),
+    // The summary table of the calls after them, and each pid's command name.
+    ("C", &["-C", "-s", "4096"]),
+    ("Y", &["-Y", "-tt", "-s", "4096"]),
 ];
 
 #[test]

@@ -160,6 +160,30 @@ fn parse_dump(body: &[u8]) -> Option<EventKind> {
     (!bytes.is_empty()).then_some(EventKind::Dump { offset, bytes })
 }
 
+/// Whether `line` is a line of the summary table `strace -c` prints instead of the calls
+/// (and `-C` after them): its header (`% time     seconds  usecs/call     calls    errors
+/// syscall`), a rule of dashes, or a row (`  0.00    0.000012           1        33        13
+/// openat`, the errors column blank when there were none, `total` last).
+pub(crate) fn is_summary_line(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
+    if line.starts_with(b"% time ") {
+        return true;
+    }
+    if !line.is_empty() && line.iter().all(|&b| b == b'-' || b == b' ') {
+        return true;
+    }
+    let Ok(text) = std::str::from_utf8(line) else { return false };
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    let Some((name, numbers)) = words.split_last() else { return false };
+    let decimal =
+        |w: &str| w.split_once('.').is_some_and(|(a, b)| a.parse::<u64>().is_ok() && b.parse::<u64>().is_ok());
+    (5..=6).contains(&words.len())
+        && decimal(numbers[0])
+        && decimal(numbers[1])
+        && numbers[2..].iter().all(|w| w.parse::<u64>().is_ok())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Classifies the body of a line that starts at `body_start`.
 pub(crate) fn classify(line: &[u8], body_start: usize) -> Result<Body<'_>, Fail> {
     let mut c = Cursor::new(line);
@@ -616,6 +640,18 @@ mod tests {
         assert_eq!(kind("strace: Process 20209 detached"), EventKind::Detached);
         assert_eq!(kind("strace: exec of 'x' failed"), EventKind::Diagnostic("exec of 'x' failed".into()));
         assert_eq!(kind("--- stopped by SIGSTOP ---"), EventKind::Other("--- stopped by SIGSTOP ---".into()));
+        for summary in [
+            "% time     seconds  usecs/call     calls    errors syscall",
+            "------ ----------- ----------- --------- --------- ----------------",
+            "  0.00    0.000000           0        33        13 openat",
+            " 23.81    0.000005           5         1           munmap",
+            "100.00    0.000021           0       182        24 total",
+        ] {
+            assert!(is_summary_line(summary.as_bytes()), "{summary}");
+        }
+        for call in ["brk(NULL) = 0x1000", "123 0.5 0.5 1 2 x(", "12:00:00.000001 mmap(NULL, 4096) = 0x1000"] {
+            assert!(!is_summary_line(call.as_bytes()), "{call}");
+        }
         assert_eq!(diagnostic_pid(b"strace: Process 20209 attached", 0), Some(20209));
     }
 
