@@ -471,14 +471,14 @@ impl<R: BufRead> Parser<R> {
     }
 
     fn process(&mut self, line: &[u8], offset: u64, origin: Origin, prefix: Prefix, owner: Option<&Bytes>) {
-        if crate::line::is_summary_line(line) {
-            // The table `-c`/`-C` print at the end: counts of the calls, not calls.
-            let kind = EventKind::Other(String::from_utf8_lossy(line.trim_ascii()).into_owned());
-            self.ready.push_back(Ok(Event { line: origin.line, offset, pid: None, timestamp: None, kind }));
-            return;
-        }
         let body = match classify(line, prefix.body_start) {
             Ok(body) => body,
+            Err(_) if crate::line::is_summary_line(line) => {
+                // The table `-c`/`-C` print at the end: counts of the calls, not calls.
+                let kind = EventKind::Other(String::from_utf8_lossy(line.trim_ascii()).into_owned());
+                self.ready.push_back(Ok(Event { line: origin.line, offset, pid: None, timestamp: None, kind }));
+                return;
+            }
             Err(fail) => {
                 self.ready.push_back(Err(origin.error(fail.pos, fail.message)));
                 return;
