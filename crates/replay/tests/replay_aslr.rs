@@ -157,6 +157,29 @@ fn mremap_moves_in_an_address_space_whose_start_the_log_hides() {
     assert_clean("mremap-memory", &r, 5);
 }
 
+/// `mremap(MREMAP_DONTUNMAP)` without `MREMAP_FIXED`: the kernel takes the fifth argument
+/// as a hint, which strace does not print. A copy at a free address, one placed as for no
+/// hint (the hint was taken), an unaligned hint's EINVAL: clean, the hint's unchecked.
+#[test]
+fn dontunmap_copies_placed_at_a_hint_the_log_does_not_show() {
+    let dir = scratch("dontunmap");
+    let Some(exe) = compile_from("dontunmap_hint.c", "dontunmap_hint", &[], &dir) else { return };
+    let Some(t) = record("dontunmap", "-s 65536", &format!("$STRACE {} >/dev/null", exe.display()), &dir) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&t).unwrap();
+    assert_eq!(text.matches("MREMAP_MAYMOVE|MREMAP_DONTUNMAP) = ").count(), 3, "{text}");
+    assert!(text.contains("MREMAP_MAYMOVE|MREMAP_DONTUNMAP) = -1 EINVAL"), "{text}");
+    let r = replay_file(&t);
+    assert_clean("dontunmap", &r, 10);
+    assert_eq!(
+        r.unchecked.iter().find(|(k, _)| k.contains("MREMAP_DONTUNMAP")).map(|(_, n)| *n),
+        Some(2),
+        "{:?}",
+        r.unchecked
+    );
+}
+
 /// A program that stats a symbolic link without following it (a PATH search, `stat`), then
 /// runs the same path: the stat shows the link's own inode, which is not the program's.
 #[test]

@@ -13,10 +13,27 @@
 use super::*;
 use reorder::UNORDERED_PLACEMENT;
 
+/// Why an `mremap(MREMAP_DONTUNMAP)` without `MREMAP_FIXED` goes unchecked.
+pub(super) const HINT_PLACEMENT: &str =
+    "mremap(MREMAP_DONTUNMAP) placements at the address of its fifth argument, which Linux takes as a hint \
+     and strace does not print without MREMAP_FIXED (glibc passes whatever the register held)";
+
+/// Whether `mremap` call `c` (with flags `flags`) had a fifth argument the kernel used and
+/// the log does not show: with `MREMAP_DONTUNMAP` the kernel reads `new_addr` as a hint
+/// (and refuses an unaligned one), but strace prints it only with `MREMAP_FIXED`.
+pub(super) fn hint_not_shown(c: &Syscall, flags: u64) -> bool {
+    flags & MREMAP_DONTUNMAP != 0 && flags & MREMAP_FIXED == 0 && c.args.len() < 5
+}
+
 impl Replayer {
     /// Replays `mremap` call `c` of task `tpid`.
     pub(super) fn mremap(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let pid = self.mpid(tpid);
+        let flags = self.flag_arg(c, 3);
+        if c.ret.errno() == Some("EINVAL") && hint_not_shown(c, flags) {
+            // The hint the log does not show was not page-aligned: nothing changed.
+            return self.unchecked(HINT_PLACEMENT);
+        }
         let unordered = self.threads_unordered_at(tpid);
         let moved = self.moved_where_the_log_says(tpid, c);
         let to = self.place_at.take().or(moved.map(|(to, _)| to));
@@ -24,9 +41,8 @@ impl Replayer {
         let mut got = match to {
             Some(to) => {
                 let mut placed = c.clone();
-                let flags = self.flag_arg(c, 3) | MREMAP_FIXED;
                 placed.args.truncate(3);
-                placed.args.extend([Arg::Int(flags), Arg::Int(to)]);
+                placed.args.extend([Arg::Int(flags | MREMAP_FIXED), Arg::Int(to)]);
                 self.apply(pid, &placed)
             }
             None => self.apply(pid, c),

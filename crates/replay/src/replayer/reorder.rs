@@ -94,6 +94,18 @@ impl Replayer {
         if flags & MREMAP_MAYMOVE == 0 || flags & MREMAP_FIXED != 0 || Some(to) == c.arg_u64(0) {
             return None;
         }
+        if super::remap::hint_not_shown(c, flags) {
+            // The kernel took the hint if that room was free; else it placed the mapping
+            // as for no hint, which the model does and checks.
+            let (pid, len) = (self.mpid(tpid), c.arg_u64(2)?.max(1));
+            let now = self.k.placement_sketch(pid).ok()?;
+            let as_for_no_hint = self
+                .remap_probe(pid, c)
+                .and_then(|probe| self.sketch_placement(&now, &probe, std::iter::empty(), std::iter::empty()));
+            if as_for_no_hint != Some(to) && now.is_free(to, len) {
+                return Some((to, super::remap::HINT_PLACEMENT));
+            }
+        }
         if self.threads_unordered_at(tpid) {
             Some((to, UNORDERED_PLACEMENT))
         } else if self.unseen_start(tpid) {
