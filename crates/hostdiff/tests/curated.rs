@@ -1863,3 +1863,127 @@ fn madvise_pageout_leaves_a_folio_mapped_elsewhere_too() {
     }
     check("madvise pageout leaves a folio mapped elsewhere too", s);
 }
+
+/// Guard regions (MADV_GUARD_INSTALL 102, MADV_GUARD_REMOVE 103, Linux 6.13+): the range's
+/// pages go, an access there is a SIGSEGV, a kernel copy EFAULT, population EFAULT (mlock
+/// ENOMEM, the VMA still locked); the markers stay through MADV_DONTNEED, MADV_FREE and
+/// mprotect, move with mremap, are copied by fork (not into a WIPEONFORK mapping), go with
+/// munmap and MADV_GUARD_REMOVE; a locked VMA refuses an install, not a removal; the VMA
+/// gets the sticky `gu` flag and an anon_vma and is not split; pagemap shows a marker.
+/// Private and shared anonymous, private and shared file mappings.
+#[test]
+fn guard_regions() {
+    let mut s = Script::new();
+    let a = s.anon(8, PROT_READ | PROT_WRITE);
+    s.store(a, 0, 8);
+    s.madvise(a, 2, 2, MADV_GUARD_INSTALL);
+    s.views(a, 8);
+    s.op(Op::Load { addr: at(a, 2), len: 1 });
+    s.op(Op::Store { addr: at(a, 3), len: 1, byte: 1 });
+    s.op(Op::Load { addr: at(a, 4), len: 1 });
+    s.op(Op::KRead { addr: at(a, 2), len: 3 });
+    s.op(Op::KWrite { addr: at(a, 1), len: 2 * P, byte: 2 });
+    s.madvise(a, 0, 8, MADV_POPULATE_WRITE);
+    s.madvise(a, 0, 8, MADV_DONTNEED);
+    s.op(Op::Load { addr: at(a, 2), len: 1 });
+    s.op(Op::Mlock { addr: at(a, 0), len: 8 * P, flags: 0 });
+    s.views(a, 8);
+    s.madvise(a, 5, 1, MADV_GUARD_INSTALL);
+    s.madvise(a, 0, 8, MADV_GUARD_REMOVE);
+    s.op(Op::Load { addr: at(a, 2), len: 2 * P });
+    s.op(Op::Munlock { addr: at(a, 0), len: 8 * P });
+    s.op(Op::Mprotect { addr: at(a, 6), len: P, prot: PROT_NONE });
+    s.madvise(a, 6, 1, MADV_GUARD_INSTALL);
+    s.madvise(a, 1, 1, MADV_GUARD_INSTALL);
+    s.madvise(a, 1, 1, MADV_GUARD_INSTALL);
+    s.op(Op::Mprotect { addr: at(a, 0), len: 6 * P, prot: PROT_READ });
+    s.op(Op::Load { addr: at(a, 0), len: 2 * P });
+    s.views(a, 8);
+    // A new neighbour merges with a VMA that had guards (the flag is sticky).
+    let c = s.anon(4, PROT_READ | PROT_WRITE);
+    s.madvise(c, 0, 1, MADV_GUARD_INSTALL);
+    s.madvise(c, 0, 1, MADV_GUARD_REMOVE);
+    s.op(Op::Mmap {
+        addr: at(c, -4),
+        len: 4 * P,
+        prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+        fd: Fd::None,
+        offset: 0,
+    });
+    s.op(Op::Maps);
+    // Moved, freed, unmapped and mapped again.
+    let m = s.anon(4, PROT_READ | PROT_WRITE);
+    s.store(m, 0, 4);
+    s.madvise(m, 1, 1, MADV_GUARD_INSTALL);
+    let moved = s.op(Op::Mremap {
+        addr: at(m, 0),
+        old_len: 4 * P,
+        new_len: 8 * P,
+        flags: MREMAP_MAYMOVE,
+        new_addr: Addr::Abs(0),
+    });
+    s.op(Op::Load { addr: at(moved, 1), len: 1 });
+    s.op(Op::Load { addr: at(moved, 0), len: 1 });
+    s.madvise(moved, 0, 4, MADV_FREE);
+    s.op(Op::Load { addr: at(moved, 1), len: 1 });
+    s.views(moved, 8);
+    s.op(Op::Munmap { addr: at(moved, 1), len: P });
+    s.op(Op::Mmap {
+        addr: at(moved, 1),
+        len: P,
+        prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+        fd: Fd::None,
+        offset: 0,
+    });
+    s.op(Op::Load { addr: at(moved, 1), len: 1 });
+    // Shared anonymous, private and shared file mappings; then a fork.
+    let sa = s.map(4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, Fd::None, 0);
+    s.store(sa, 0, 4);
+    s.madvise(sa, 1, 1, MADV_GUARD_INSTALL);
+    let file = s.s.add_file(5 * P);
+    let ro = s.s.open(file, OpenMode::ReadOnly);
+    let f = s.map(4, PROT_READ, MAP_PRIVATE, Fd::Slot(ro), 0);
+    s.op(Op::Load { addr: at(f, 0), len: 4 * P });
+    s.madvise(f, 1, 1, MADV_GUARD_INSTALL);
+    s.op(Op::Load { addr: at(f, 0), len: 1 });
+    s.op(Op::Load { addr: at(f, 1), len: 1 });
+    s.views(f, 4);
+    let fs = s.map(4, PROT_READ, MAP_SHARED, Fd::Slot(ro), 0);
+    s.madvise(fs, 2, 1, MADV_GUARD_INSTALL);
+    s.op(Op::Load { addr: at(fs, 0), len: 4 * P });
+    s.views(fs, 4);
+    let w = s.anon(2, PROT_READ | PROT_WRITE);
+    s.store(w, 0, 1);
+    s.madvise(w, 0, 2, MADV_WIPEONFORK);
+    s.madvise(w, 1, 1, MADV_GUARD_INSTALL);
+    s.op(Op::Fork);
+    s.on(1, Op::Load { addr: at(sa, 1), len: 1 });
+    s.on(1, Op::Load { addr: at(sa, 0), len: 1 });
+    s.on(1, Op::Load { addr: at(moved, 0), len: 1 });
+    s.on(1, Op::Load { addr: at(w, 1), len: 1 });
+    s.on(1, Op::Load { addr: at(a, 6), len: 1 });
+    s.on(1, Op::Load { addr: at(a, 1), len: 1 });
+    s.views_on(1, a, 8);
+    s.on(1, Op::Exit);
+    check("guard regions", s);
+}
+
+/// A guard installed inside a transparent huge page splits it: the pages around the marker
+/// stay, the guarded one goes; removed, the page reads back as zeros.
+#[test]
+fn a_guard_region_inside_a_huge_page() {
+    let mut s = Script::new();
+    let a = s.anon(1024, PROT_READ | PROT_WRITE);
+    s.madvise(a, 0, 1024, MADV_HUGEPAGE);
+    s.store(a, 0, 1024);
+    s.views(a, 1024);
+    s.madvise(a, 600, 2, MADV_GUARD_INSTALL);
+    s.views(a, 1024);
+    s.op(Op::Load { addr: at(a, 599), len: 3 * P });
+    s.madvise(a, 0, 1024, MADV_GUARD_REMOVE);
+    s.op(Op::Load { addr: at(a, 599), len: 3 * P });
+    s.views(a, 1024);
+    check("a guard region inside a huge page", s);
+}

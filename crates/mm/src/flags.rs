@@ -29,6 +29,9 @@ bitflags! {
         const UFFD_MISSING = 0x200;
         /// Raw PFN mapping with no `struct page`.
         const PFNMAP = 0x400;
+        /// Guard regions may have been installed here (MADV_GUARD_INSTALL): sticky, it
+        /// stays through splits, merges, moves and forks, and never stops a merge.
+        const MAYBE_GUARD = 0x800;
         /// userfaultfd write-protect tracking.
         const UFFD_WP = 0x1000;
         /// Pages are locked in memory (mlock).
@@ -84,6 +87,7 @@ const LETTERS: &[(VmFlags, &str)] = &[
     (VmFlags::MAYSHARE, "ms"),
     (VmFlags::GROWSDOWN, "gd"),
     (VmFlags::PFNMAP, "pf"),
+    (VmFlags::MAYBE_GUARD, "gu"),
     (VmFlags::LOCKED, "lo"),
     (VmFlags::IO, "io"),
     (VmFlags::SEQ_READ, "sr"),
@@ -114,8 +118,11 @@ impl VmFlags {
     /// READ, WRITE and EXEC (Linux `VM_ACCESS_FLAGS`).
     pub const ACCESS: VmFlags = VmFlags::READ.union(VmFlags::WRITE).union(VmFlags::EXEC);
 
+    /// Flags a merged VMA keeps if either part had them (Linux `VM_STICKY`).
+    pub const STICKY: VmFlags = VmFlags::SOFTDIRTY.union(VmFlags::MAYBE_GUARD);
+
     /// Flags ignored when deciding whether two neighbours can merge.
-    pub const IGNORE_MERGE: VmFlags = VmFlags::SOFTDIRTY;
+    pub const IGNORE_MERGE: VmFlags = VmFlags::STICKY;
 
     /// Returns the smaps `VmFlags:` text, each letter pair followed by a space.
     pub fn smaps_letters(self) -> String {

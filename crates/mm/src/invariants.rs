@@ -395,6 +395,18 @@ fn check_mm(
     swapcounts: &mut HashMap<crate::swap::SwapEntry, u32>,
 ) {
     mm.vmas.check_invariants();
+    // A guard marker is a page of a VMA that had one installed, with an empty PTE in an
+    // existing PTE table (the marker's place in Linux).
+    for &g in &mm.guards {
+        assert!(g.is_multiple_of(PAGE_SIZE), "mm {id}: unaligned guard marker {g:#x}");
+        let v = mm.vmas.containing(g).unwrap_or_else(|| panic!("mm {id}: guard marker {g:#x} outside every VMA"));
+        assert!(v.flags.contains(VmFlags::MAYBE_GUARD), "mm {id}: guard marker {g:#x} in a VMA without VM_MAYBE_GUARD");
+        assert!(k.pte(id, g).is_none(), "mm {id}: guard marker {g:#x} over a PTE");
+        assert!(
+            crate::pgtable::leaf_table(&k.m.frames, mm.pgd, g).is_some(),
+            "mm {id}: guard marker {g:#x} without its PTE table"
+        );
+    }
     let zero = PageCount::ZERO;
     let (mut total, mut data, mut exec, mut stack, mut locked) = (zero, zero, zero, zero, zero);
     for v in mm.vmas.iter() {

@@ -104,6 +104,10 @@ pub struct Mm {
     pub thp_disabled: bool,
     /// Flags applied to every new mapping (VM_LOCKED after mlockall(MCL_FUTURE)).
     pub def_flags: crate::flags::VmFlags,
+    /// Pages that hold a guard marker (MADV_GUARD_INSTALL): no page, and an access is a
+    /// SIGSEGV. Linux keeps the marker in the PTE; here it is beside the page tables, whose
+    /// PTE at the address stays empty (see `ops::guard`).
+    pub guards: std::collections::BTreeSet<u64>,
 }
 
 impl Mm {
@@ -144,6 +148,7 @@ impl Mm {
             pgtable_pages: roots.counted,
             thp_disabled: false,
             def_flags: crate::flags::VmFlags::empty(),
+            guards: std::collections::BTreeSet::new(),
         }
     }
 

@@ -61,6 +61,9 @@ impl Kernel {
     /// its swap readahead state, its commit charge, its file's reference.
     pub(crate) fn vma_unlinked(&mut self, id: MmId, vma: &Vma) {
         vm_stat_account(&mut self.mms[id], vma.flags, -(vma.pages() as i64));
+        if vma.flags.contains(VmFlags::MAYBE_GUARD) {
+            self.mms[id].drop_guards(vma.start, vma.end);
+        }
         self.m.swap.ra.remove(&(id, vma.start));
         if vma.flags.contains(VmFlags::ACCOUNT) {
             self.m.vm_unacct_memory(vma.pages());
@@ -115,6 +118,7 @@ impl Kernel {
         let anon = upper.anon_vma;
         mm.vmas.update(lo, |v| {
             v.end = upper.end;
+            v.flags |= upper.flags & VmFlags::STICKY;
             if v.anon_vma.is_none() {
                 v.anon_vma = anon;
             }

@@ -5,7 +5,8 @@
 //! is soft-dirty (never set: this kernel has no CONFIG_MEM_SOFT_DIRTY); bit 56 says the page
 //! is mapped exactly once (its mapcount, not the anon-exclusive flag); bit 61 marks a
 //! page-cache or shmem page; bit 62 a swap entry, whose type (bits 0-4) and
-//! slot offset (bits 5-54) replace the PFN, shown under the same condition; bit 63 a present PTE, PROT_NONE
+//! slot offset (bits 5-54) replace the PFN, shown under the same condition (a guard marker
+//! is one, with bit 58); bit 63 a present PTE, PROT_NONE
 //! ones included. The shared zero page is present with its PFN but neither file nor
 //! exclusive, as it has no `struct page` to count; a vDSO page is never exclusive, every
 //! process of the machine mapping it (measured on 6.18: a random host-differential script,
@@ -51,6 +52,12 @@ pub fn pagemap(k: &Kernel, pid: Pid, reader: Pid, vpn: u64, count: u64) -> SysRe
             out.push(0);
             continue;
         };
+        if mm.is_guarded(va) {
+            // A guard marker reads as a swap entry (the slot shown only to CAP_SYS_ADMIN).
+            let slot = if show_pfn { mm::ops::guard::GUARD_PAGEMAP_BITS } else { 0 };
+            out.push(PM_SWAP | PM_GUARD_REGION | slot);
+            continue;
+        }
         let pte: Pte = k.pte(id, va);
         if let Some((e, _)) = mm::swap::SwapEntry::from_pte(pte) {
             // The slot is shown only to CAP_SYS_ADMIN, like a PFN.

@@ -142,6 +142,10 @@ impl Kernel {
         // mm_account_fault: pgfault counts every fault that reached a VMA, failed or not.
         self.m.vmstat.pgfault += 1;
         let va = page_floor(addr);
+        if self.mms[id].is_guarded(va) {
+            self.m.log(pid, addr, write, EventKind::SegvMaperr);
+            return Err(FaultError::Segv(SegvCode::MapErr));
+        }
         let pte = self.pte(id, va);
         let f = FaultInfo { id, pid, vma: &vma, addr, va, access };
         let rss_before = self.mms[id].rss;
@@ -494,6 +498,9 @@ impl Kernel {
         // The entries to fill, in the machine's buffer: kept from one fault to the next (one
         // allocation a fault otherwise), given back below.
         let mut to_map = std::mem::take(&mut self.m.fault_around_slots);
+        // Entries holding a guard marker are not empty: nothing is mapped there.
+        let guarded: Vec<usize> =
+            self.mms[id].guards.range(win_lo..win_hi).map(|&g| ((g - table_base) >> PAGE_SHIFT) as usize).collect();
         let mut pva = win_lo;
         while pva < win_hi {
             let index = vma.page_index(pva);
@@ -544,7 +551,8 @@ impl Kernel {
             if let (Some(block), false) = (all_cached, locked) {
                 let frames = &mut self.m.frames;
                 let n = block.len();
-                if frames.table(table)[first_entry..first_entry + n].iter().all(|&e| e == 0) {
+                let no_guard = !guarded.iter().any(|&g| (first_entry..first_entry + n).contains(&g));
+                if no_guard && frames.table(table)[first_entry..first_entry + n].iter().all(|&e| e == 0) {
                     frames.update_metas(block.iter().copied(), |meta| {
                         meta.refcount += 1;
                         meta.mapcount += 1;
@@ -565,7 +573,7 @@ impl Kernel {
             let all_were_cached = all_cached.is_some();
             let in_cache = file.cache.frames_of(idx_lo, if all_were_cached { idx_lo } else { idx_hi });
             for (k, &pfn) in all_cached.unwrap_or_default().iter().enumerate() {
-                if entries[first_entry + k] == 0 {
+                if entries[first_entry + k] == 0 && !guarded.contains(&(first_entry + k)) {
                     to_map.push((first_entry + k, idx_lo + k as u64, Some(pfn)));
                 }
             }
@@ -574,7 +582,7 @@ impl Kernel {
                 // A page readahead marked is left for a real fault, which starts the next
                 // window (filemap_map_pages skips PG_readahead folios).
                 let marked = !file.ra_marks.is_empty() && file.ra_marks.contains(&file.folio_of(idx).0);
-                if entries[i] == 0 && !marked {
+                if entries[i] == 0 && !marked && !guarded.contains(&i) {
                     match cached {
                         Some(pfn) => to_map.push((i, idx, Some(pfn))),
                         None if file.page_cached(idx) => to_map.push((i, idx, None)),

@@ -152,7 +152,8 @@ impl Kernel {
                 return Ok(());
             }
             MADV_COLLAPSE => return self.madvise_collapse(id, v),
-            MADV_GUARD_INSTALL | MADV_GUARD_REMOVE => return Err(Errno::EINVAL),
+            MADV_GUARD_INSTALL => return self.guard_install(id, v, start, end),
+            MADV_GUARD_REMOVE => return self.guard_remove(id, v, start, end),
             MADV_NORMAL => f -= VmFlags::RAND_READ | VmFlags::SEQ_READ,
             MADV_SEQUENTIAL => f = (f - VmFlags::RAND_READ) | VmFlags::SEQ_READ,
             MADV_RANDOM => f = (f - VmFlags::SEQ_READ) | VmFlags::RAND_READ,
@@ -596,7 +597,7 @@ impl Kernel {
             if base < start || base + span > end {
                 continue;
             }
-            if self.m.frames.table(table).iter().any(|&e| e != 0) {
+            if self.m.frames.table(table).iter().any(|&e| e != 0) || self.mms[id].has_guard_in(base, base + span) {
                 continue;
             }
             let pmd = pgtable::table_at(&self.m.frames, pgd, base, 1).expect("PMD table of a PTE table");

@@ -10,6 +10,7 @@ pub(crate) mod fault;
 mod fdtable;
 pub(crate) mod files;
 mod fork;
+pub mod guard;
 mod import;
 mod limits;
 mod madvise;

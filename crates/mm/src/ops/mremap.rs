@@ -401,6 +401,7 @@ impl Kernel {
         let hiwater_vm = self.mms[id].hiwater_vm;
         self.copy_vma(id, &vma, r.addr, r.new_addr, r.new_len);
         self.move_page_tables(id, r.addr, r.new_addr, r.old_len);
+        self.move_guards(id, r.addr, r.new_addr, r.old_len);
         if r.flags & MREMAP_DONTUNMAP != 0 {
             self.dontunmap_complete(id, r);
         } else {
