@@ -116,6 +116,18 @@ fn strict_replay_of_a_static_program() {
     assert_clean("strict static", &replay_file(&t, Mode::Strict), 25);
 }
 
+/// Guard regions (MADV_GUARD_INSTALL / REMOVE) through system calls: EFAULTs, a partial
+/// read, population and mlock stopped by a marker, a forked child's copy of it, the smaps.
+#[test]
+fn strict_replay_of_guard_regions() {
+    let dir = scratch("replay-real", "strict_replay_of_guard_regions");
+    let Some(exe) = compile("guard-regions", "guard_regions.c", &[], &dir) else { return };
+    let Some(t) = record("guard-regions", &[exe.to_str().unwrap()], true, &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    assert!(text.contains("= -1 EFAULT") && text.contains("mlock(") && text.contains("= -1 ENOMEM"), "{text}");
+    assert_clean("guard regions", &replay_file(&t, Mode::Strict), 20);
+}
+
 #[test]
 fn a_mismatch_is_reported_with_its_line_and_a_diff() {
     let dir = scratch("replay-real", "a_mismatch_is_reported_with_its_line_and_a_diff");
