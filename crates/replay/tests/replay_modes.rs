@@ -431,7 +431,7 @@ fn a_program_reexecuted_through_proc_self_exe() {
     }
 }
 
-/// `-ff` files of threads mapping, moving and unmapping at once (tests/progs/threads_moving.c),
+/// `-ff` files of threads mapping, moving and unmapping at once (tests/progs/threads_mapping.c built with -DMOVE),
 /// without and with time stamps, replayed as `mmsim replay PREFIX` replays them: their lines
 /// are whole calls, so how the threads' calls interleaved in the kernel is not in the files
 /// (`threads_unordered`). Each thread's mappings go (and move) where its file says, unchecked,
@@ -441,7 +441,7 @@ fn a_program_reexecuted_through_proc_self_exe() {
 #[test]
 fn per_thread_files_of_threads_mapping_at_once() {
     let dir = scratch("ff-threads");
-    let Some(exe) = compile("threads_moving", "threads_moving.c", &["-pthread"], &dir) else { return };
+    let Some(exe) = compile("threads_moving", "threads_mapping.c", &["-pthread", "-DMOVE"], &dir) else { return };
     for (mode, flags) in [("plain", &[][..]), ("tt", &["-tt"][..])] {
         for run in 0..2 {
             let name = format!("threads-mapping-{mode}-{run}");

@@ -1,6 +1,8 @@
 /* Four threads map and unmap regions of varying sizes at once (anonymous private and
  * shared, so that calls of one thread overlap calls of another in strace's output), while a
- * fifth reads /proc/self/maps; the main thread prints its maps at the end. */
+ * fifth reads /proc/self/maps; the main thread prints its maps at the end. Built with
+ * -DMOVE, the threads also grow mappings with mremap, which may move them. */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -16,6 +18,13 @@ static void *mapper(void *arg) {
         if (p == MAP_FAILED) return 0;
         p[0] = (char)i;
         if (i % 5 == 0) mprotect(p, 4096, PROT_READ);
+#ifdef MOVE
+        if (i % 4 == 1) {
+            size_t grown = len + 4096 * (1 + k);
+            char *q = mremap(p, len, grown, MREMAP_MAYMOVE);
+            if (q != MAP_FAILED) p = q, len = grown;
+        }
+#endif
         munmap(p, len);
     }
     return 0;
