@@ -431,13 +431,13 @@ fn a_program_reexecuted_through_proc_self_exe() {
     }
 }
 
-/// `-ff` files of threads mapping, moving and unmapping at once (tests/progs/threads_mapping.c built with -DMOVE),
-/// without and with time stamps, replayed as `mmsim replay PREFIX` replays them: their lines
-/// are whole calls, so how the threads' calls interleaved in the kernel is not in the files
-/// (`threads_unordered`). Each thread's mappings go (and move) where its file says, unchecked,
-/// and the
-/// report counts them; everything before the threads start, and every call's own result
-/// where the order cannot matter, is still checked. Two recordings of each, all clean.
+/// `-ff` files of threads mapping, moving and unmapping at once (tests/progs/threads_mapping.c
+/// built with -DMOVE), without and with time stamps, replayed as `mmsim replay PREFIX`
+/// replays them: their lines are whole calls, so how the threads' calls interleaved in the
+/// kernel is not in the files (`threads_unordered`). Each thread's mappings go (and move)
+/// where its file says, unchecked, and the report counts them; everything before the threads
+/// start, and every call's own result where the order cannot matter, is still checked. Two
+/// recordings of each, all clean.
 #[test]
 fn per_thread_files_of_threads_mapping_at_once() {
     let dir = scratch("ff-threads");
