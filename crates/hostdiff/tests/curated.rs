@@ -1987,3 +1987,48 @@ fn a_guard_region_inside_a_huge_page() {
     s.views(a, 1024);
     check("a guard region inside a huge page", s);
 }
+
+/// Guard markers through the calls that move, shrink, split and page out what holds them:
+/// an mremap shrink drops the tail's, a growth in place keeps them, a DONTUNMAP move takes
+/// them along; mprotect splits and merges back around them; MADV_PAGEOUT and MADV_COLD pass
+/// over them; an install over a page on swap frees its slot; MLOCK_ONFAULT locks around
+/// them; the heap takes them and gives them up as brk shrinks.
+#[test]
+fn guard_markers_through_moves_splits_and_pageout() {
+    let mut s = Script::new();
+    let a = s.anon(8, PROT_READ | PROT_WRITE);
+    s.store(a, 0, 8);
+    s.madvise(a, 1, 1, MADV_GUARD_INSTALL);
+    s.madvise(a, 6, 1, MADV_GUARD_INSTALL);
+    let mr = |addr, old_len, new_len, flags, new_addr| Op::Mremap { addr, old_len, new_len, flags, new_addr };
+    s.op(mr(at(a, 0), 8 * P, 5 * P, 0, Addr::Abs(0)));
+    s.op(mr(at(a, 0), 5 * P, 7 * P, 0, Addr::Abs(0)));
+    s.op(Op::Load { addr: at(a, 6), len: 1 });
+    s.op(Op::Load { addr: at(a, 1), len: 1 });
+    s.views(a, 7);
+    let moved = s.op(mr(at(a, 0), 2 * P, 2 * P, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, Addr::Abs(0)));
+    s.op(Op::Load { addr: at(moved, 1), len: 1 });
+    s.op(Op::Load { addr: at(a, 1), len: 1 });
+    s.views(moved, 2);
+    s.op(Op::Mprotect { addr: at(a, 2), len: 2 * P, prot: PROT_READ });
+    s.op(Op::Mprotect { addr: at(a, 2), len: 2 * P, prot: PROT_READ | PROT_WRITE });
+    s.madvise(a, 0, 7, MADV_COLD);
+    s.madvise(a, 0, 7, MADV_PAGEOUT);
+    s.views(a, 7);
+    let l = s.anon(4, PROT_READ | PROT_WRITE);
+    s.madvise(l, 2, 1, MADV_GUARD_INSTALL);
+    s.op(Op::Mlock { addr: at(l, 0), len: 4 * P, flags: MLOCK_ONFAULT });
+    s.store(l, 0, 2);
+    s.op(Op::Store { addr: at(l, 3), len: 1, byte: 3 });
+    s.views(l, 4);
+    let brk0 = s.op(Op::Brk { addr: Addr::Abs(0) });
+    s.op(Op::Brk { addr: Addr::Result { op: brk0, offset: 4 * P as i64 } });
+    s.op(Op::Store { addr: at(brk0, 0), len: 4 * P, byte: 7 });
+    s.madvise(brk0, 2, 2, MADV_GUARD_INSTALL);
+    s.op(Op::Maps);
+    s.op(Op::Brk { addr: Addr::Result { op: brk0, offset: 3 * P as i64 } });
+    s.op(Op::Brk { addr: Addr::Result { op: brk0, offset: 4 * P as i64 } });
+    s.op(Op::Load { addr: at(brk0, 2), len: 2 * P });
+    s.views(brk0, 4);
+    check("guard markers through moves, splits and pageout", s);
+}
