@@ -62,7 +62,7 @@ impl Kernel {
     pub(crate) fn vma_unlinked(&mut self, id: MmId, vma: &Vma) {
         vm_stat_account(&mut self.mms[id], vma.flags, -(vma.pages() as i64));
         if vma.flags.contains(VmFlags::MAYBE_GUARD) {
-            self.mms[id].drop_guards(vma.start, vma.end);
+            let _ = self.mms[id].drop_guards(vma.start, vma.end);
         }
         self.m.swap.ra.remove(&(id, vma.start));
         if vma.flags.contains(VmFlags::ACCOUNT) {

@@ -519,8 +519,13 @@ fn stat_identity(call: &Syscall, index: usize) -> Option<Identity> {
 fn mode_is_symlink(mode: &Arg) -> bool {
     mode.flag_parts().any(|p| match p {
         trace::FlagPart::Name(n) => n == "S_IFLNK",
-        trace::FlagPart::Number(n) => n & 0o170000 == 0o120000,
+        trace::FlagPart::Number(n) => symlink_mode_bits(n),
     })
+}
+
+/// Whether the file-type bits of a numeric mode (`-X raw`: `0120777`) are a symbolic link's.
+pub(crate) fn symlink_mode_bits(mode: u64) -> bool {
+    mode & 0o170000 == 0o120000
 }
 
 #[cfg(test)]

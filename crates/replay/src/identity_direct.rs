@@ -138,7 +138,7 @@ struct StatFields {
     ino: Option<u64>,
     size: Option<u64>,
     mtime: Option<i64>,
-    /// `st_mode` shows a symbolic link (see `crate::identity::mode_is_symlink`).
+    /// `st_mode` shows a symbolic link (see `crate::identity::symlink_mode_bits`).
     symlink: bool,
 }
 
@@ -288,10 +288,9 @@ fn field(text: &[u8], fields: &mut StatFields) -> Option<()> {
             }
         }
         b"mode" => {
-            fields.symlink = value.starts_with(b"S_IFLNK|")
-                || (value.starts_with(b"0")
-                    && value.iter().all(|b| (b'0'..=b'7').contains(b))
-                    && u64::from_str_radix(std::str::from_utf8(value).ok()?, 8).ok()? & 0o170000 == 0o120000)
+            let digits = value.strip_prefix(b"0").filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+            let octal = || u64::from_str_radix(std::str::from_utf8(digits?).ok()?, 8).ok();
+            fields.symlink = value.starts_with(b"S_IFLNK|") || octal().is_some_and(crate::identity::symlink_mode_bits)
         }
         b"ino" => fields.ino = Some(c.number().filter(|_| whole(&c))?),
         b"size" => fields.size = Some(c.number().filter(|_| whole(&c))?),

@@ -561,7 +561,7 @@ impl Replayer {
         if let EventKind::Other(text) = &ev.kind {
             // `-k` stack frames and notes: nothing happened (and after a task's exit they
             // must not start a new one). A task in 32-bit mode is said before its calls.
-            if text.starts_with("% time ") {
+            if trace::is_summary_header(text.as_bytes()) {
                 self.report.notes.push(format!(
                     "line {}: the summary table of strace -c/-C (counts of calls, not calls) is not replayed",
                     ev.line

@@ -62,6 +62,7 @@ mod perpid;
 pub use arg::{Arg, CallArg, Field, FlagPart, FlagSet, QuotedStr};
 pub use error::ParseError;
 pub use event::{Args, Event, EventKind, Ret, Syscall, Timestamp};
+pub use line::is_summary_header;
 pub use parser::{Parser, DEFAULT_MAX_LINE_LEN};
 pub use perpid::{merge_per_pid, merge_per_pid_ordered, per_pid_files, pid_suffix};
 

@@ -160,13 +160,19 @@ fn parse_dump(body: &[u8]) -> Option<EventKind> {
     (!bytes.is_empty()).then_some(EventKind::Dump { offset, bytes })
 }
 
+/// Whether `line` (trimmed) is the header of the summary table `strace -c`/`-C` print: the
+/// first line of it, which the parser gives as an [`EventKind::Other`] like the rest.
+pub fn is_summary_header(line: &[u8]) -> bool {
+    line.starts_with(b"% time ")
+}
+
 /// Whether `line` is a line of the summary table `strace -c` prints instead of the calls
 /// (and `-C` after them): its header (`% time     seconds  usecs/call     calls    errors
 /// syscall`), a rule of dashes, or a row (`  0.00    0.000012           1        33        13
 /// openat`, the errors column blank when there were none, `total` last).
 pub(crate) fn is_summary_line(line: &[u8]) -> bool {
     let line = line.trim_ascii();
-    if line.starts_with(b"% time ") {
+    if is_summary_header(line) {
         return true;
     }
     if !line.is_empty() && line.iter().all(|&b| b == b'-' || b == b' ') {

@@ -52,8 +52,8 @@ impl Kernel {
             c.anon_vma = if wipe || v.anon_vma.is_none() { None } else { Some(self.m.new_anon_vma(true)) };
             self.vma_link(cid, c.clone());
             let copy = !wipe && (v.anon_vma.is_some() || v.flags.intersects(VmFlags::PFNMAP | VmFlags::MIXEDMAP));
-            if copy && self.mms[pid_mm].has_guard_in(v.start, v.end) {
-                let marks: Vec<u64> = self.mms[pid_mm].guards.range(v.start..v.end).copied().collect();
+            if copy {
+                let marks = self.mms[pid_mm].guards_in(v.start, v.end);
                 self.mm_mut(cid).guards.extend(marks);
             }
             if copy && self.copy_page_range(pid_mm, cid, &v).is_err() {

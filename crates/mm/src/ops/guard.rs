@@ -39,14 +39,22 @@ impl Mm {
         !self.guards.is_empty() && self.guards.range(start..end).next().is_some()
     }
 
-    /// Removes the markers of `[start, end)`.
-    pub(crate) fn drop_guards(&mut self, start: u64, end: u64) {
+    /// The guarded pages of `[start, end)`.
+    pub(crate) fn guards_in(&self, start: u64, end: u64) -> Vec<u64> {
         if self.has_guard_in(start, end) {
-            let gone: Vec<u64> = self.guards.range(start..end).copied().collect();
-            for va in gone {
-                self.guards.remove(&va);
-            }
+            self.guards.range(start..end).copied().collect()
+        } else {
+            Vec::new()
         }
+    }
+
+    /// Removes the markers of `[start, end)`; returns them.
+    pub(crate) fn drop_guards(&mut self, start: u64, end: u64) -> Vec<u64> {
+        let gone = self.guards_in(start, end);
+        for va in &gone {
+            self.guards.remove(va);
+        }
+        gone
     }
 }
 
@@ -86,20 +94,14 @@ impl Kernel {
         if v.flags.intersects(VmFlags::SPECIAL | VmFlags::HUGETLB) || v.special.is_some() {
             return Err(Errno::EINVAL);
         }
-        self.mm_mut(id).drop_guards(start, end);
+        let _ = self.mm_mut(id).drop_guards(start, end);
         Ok(())
     }
 
     /// The markers of `[old, old + len)` move to `new` (mremap moves them with the PTEs).
     pub(crate) fn move_guards(&mut self, id: MmId, old: u64, new: u64, len: u64) {
         let mm = self.mm_mut(id);
-        if !mm.has_guard_in(old, old + len) {
-            return;
-        }
-        let moved: Vec<u64> = mm.guards.range(old..old + len).copied().collect();
-        for va in &moved {
-            mm.guards.remove(va);
-        }
+        let moved = mm.drop_guards(old, old + len);
         mm.guards.extend(moved.into_iter().map(|va| va - old + new));
     }
 }

@@ -83,6 +83,35 @@ impl Replayer {
         }
     }
 
+    /// The address an `mremap` that may move (not to a fixed place) moved its mapping to,
+    /// when it did and what decided where is not in the log, with the report's reason: the
+    /// order of other threads' calls, or mappings the log never showed (an address space
+    /// whose start it does not show, or whose calls a filter hid).
+    pub(super) fn moved_where_the_log_says(&mut self, tpid: TracePid, c: &Syscall) -> Option<(u64, &'static str)> {
+        let to = c.ret.value().filter(|_| Self::moved(c))?;
+        if hint_not_shown(c, self.flag_arg(c, 3)) {
+            // The kernel took the hint if that room was free; else it placed the mapping
+            // as for no hint, which the model does and checks.
+            let (pid, len) = (self.mpid(tpid), c.arg_u64(2)?.max(1));
+            let now = self.k.placement_sketch(pid).ok()?;
+            let as_for_no_hint = self
+                .remap_probe(pid, c)
+                .and_then(|probe| self.sketch_placement(&now, &probe, std::iter::empty(), std::iter::empty()));
+            if as_for_no_hint != Some(to) && now.is_free(to, len) {
+                return Some((to, HINT_PLACEMENT));
+            }
+        }
+        if self.threads_unordered_at(tpid) {
+            Some((to, UNORDERED_PLACEMENT))
+        } else if self.unseen_start(tpid) {
+            Some((to, attach::UNSEEN_PLACEMENT))
+        } else if self.blind_task(tpid) {
+            Some((to, super::blind::PLACEMENT))
+        } else {
+            None
+        }
+    }
+
     /// Makes the model's mapping that `mremap` call `c` moved or resized (or failed to) the
     /// mapping at `to` that the log shows: an anonymous one of the same protection and
     /// sharing, of the new length (its pages are the program's, which the log does not show).

@@ -84,39 +84,6 @@ impl Replayer {
         c.ret.value().is_some() && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) == 0 && self.threads_unordered_at(tpid)
     }
 
-    /// The address an `mremap` that may move (not to a fixed place) moved its mapping to,
-    /// when it did and what decided where is not in the log, with the report's reason: the
-    /// order of other threads' calls, or mappings the log never showed (an address space
-    /// whose start it does not show, or whose calls a filter hid).
-    pub(super) fn moved_where_the_log_says(&mut self, tpid: TracePid, c: &Syscall) -> Option<(u64, &'static str)> {
-        let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
-        let to = c.ret.value()?;
-        if flags & MREMAP_MAYMOVE == 0 || flags & MREMAP_FIXED != 0 || Some(to) == c.arg_u64(0) {
-            return None;
-        }
-        if super::remap::hint_not_shown(c, flags) {
-            // The kernel took the hint if that room was free; else it placed the mapping
-            // as for no hint, which the model does and checks.
-            let (pid, len) = (self.mpid(tpid), c.arg_u64(2)?.max(1));
-            let now = self.k.placement_sketch(pid).ok()?;
-            let as_for_no_hint = self
-                .remap_probe(pid, c)
-                .and_then(|probe| self.sketch_placement(&now, &probe, std::iter::empty(), std::iter::empty()));
-            if as_for_no_hint != Some(to) && now.is_free(to, len) {
-                return Some((to, super::remap::HINT_PLACEMENT));
-            }
-        }
-        if self.threads_unordered_at(tpid) {
-            Some((to, UNORDERED_PLACEMENT))
-        } else if self.unseen_start(tpid) {
-            Some((to, UNSEEN_PLACEMENT))
-        } else if self.blind_task(tpid) {
-            Some((to, super::blind::PLACEMENT))
-        } else {
-            None
-        }
-    }
-
     /// The calls that tasks other than `except`, sharing `task`'s address space, have in
     /// progress and `wanted` picks (by name and the arguments shown), as calls, in the order
     /// they started (the order in which they most likely reached the kernel).
@@ -320,10 +287,9 @@ impl Replayer {
     /// For an `mremap` call `c` that moved an anonymous mapping (not to a fixed place): the
     /// `mmap` whose placement is the move's.
     pub(super) fn remap_probe(&self, pid: Pid, c: &Syscall) -> Option<Syscall> {
-        let Some(Call::Mremap { old_addr, new_len, flags, .. }) = self.quiet_model_call(c) else { return None };
-        let moved = flags & MREMAP_MAYMOVE != 0 && flags & MREMAP_FIXED == 0 && c.ret.value()? != old_addr;
+        let Some(Call::Mremap { old_addr, new_len, .. }) = self.quiet_model_call(c) else { return None };
         let vma = self.k.mm(pid).ok()?.vmas.find(old_addr).filter(|v| v.contains(old_addr))?;
-        if !moved || vma.file.is_some() && !vma.flags.contains(mm::VmFlags::SHARED) {
+        if !Self::moved(c) || vma.file.is_some() && !vma.flags.contains(mm::VmFlags::SHARED) {
             return None;
         }
         let kind = if vma.flags.contains(mm::VmFlags::SHARED) { MAP_SHARED } else { MAP_PRIVATE };
@@ -397,7 +363,7 @@ impl Replayer {
     /// goes (an unmapped range taken again, a made mapping removed; protection and advice
     /// changes move nothing), then `sooner` are done in order. `None` when one of them
     /// cannot be undone or done so.
-    fn sketch_placement<'a>(
+    pub(super) fn sketch_placement<'a>(
         &self,
         now: &PlacementSketch,
         call: &Syscall,
