@@ -528,9 +528,16 @@ impl Replayer {
     pub(super) fn maps_call(&mut self, tpid: TracePid, c: &Syscall) -> (&'static str, SysResult<u64>) {
         let pid = self.mpid(tpid);
         let Some(mut call) = self.model_call(c) else { return ("mmap", Err(Errno::ENOSYS)) };
-        if let (Some(at), Call::Mmap { addr, flags, .. }) = (self.place_at.take(), &mut call) {
-            let fixed = if self.place_replacing { MAP_FIXED } else { MAP_FIXED_NOREPLACE };
-            (*addr, *flags) = (at, *flags | fixed);
+        match (self.place_at.take(), &mut call) {
+            (Some(at), Call::Mmap { addr, flags, .. }) => {
+                let fixed = if self.place_replacing { MAP_FIXED } else { MAP_FIXED_NOREPLACE };
+                (*addr, *flags) = (at, *flags | fixed);
+            }
+            // A move done ahead of its line, in an order that put it at `at`.
+            (Some(at), Call::Mremap { flags, new_addr, .. }) if *flags & MREMAP_MAYMOVE != 0 => {
+                (*new_addr, *flags) = (at, *flags | MREMAP_FIXED);
+            }
+            _ => {}
         }
         match call {
             Call::Mprotect { addr, prot, .. } => {

@@ -94,9 +94,8 @@ impl Replayer {
             // as for no hint, which the model does and checks.
             let (pid, len) = (self.mpid(tpid), c.arg_u64(2)?.max(1));
             let now = self.k.placement_sketch(pid).ok()?;
-            let as_for_no_hint = self
-                .remap_probe(pid, c)
-                .and_then(|probe| self.sketch_placement(&now, &probe, std::iter::empty(), std::iter::empty()));
+            let as_for_no_hint =
+                self.remap_probe(pid, c).and_then(|probe| self.sketch_placement(&now, &probe, None, &[], &[], &[]));
             if as_for_no_hint != Some(to) && now.is_free(to, len) {
                 return Some((to, HINT_PLACEMENT));
             }

@@ -37,6 +37,32 @@ impl DoneAt {
     }
 }
 
+/// The pages an `mremap` that grows its mapping would take above it, were they free (it
+/// grows in place then, and moves otherwise).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Growth {
+    /// The mapping's address (the call's result when it grows in place).
+    old_addr: u64,
+    /// The end of the old range.
+    above: u64,
+    /// How many bytes it grows by.
+    len: u64,
+}
+
+/// A call done in the model, by when ([`DoneAt::key`]), with its result and, for a move
+/// done ahead of its line (where it went is open until that line), its task.
+type DoneCall<'a> = ((u64, bool), &'a Syscall, u64, Option<TracePid>);
+
+/// A move done ahead of its line, to be put where an order of the calls around another
+/// placement puts it: task `task`'s mapping of `len` bytes, at `from` in the model.
+#[derive(Clone, Copy, Debug)]
+struct Relocation {
+    task: TracePid,
+    from: u64,
+    to: u64,
+    len: u64,
+}
+
 /// Why a thread's mapping and its maps text go unchecked in a log whose threads' calls
 /// are not in order (see [`crate::Options::threads_unordered`]).
 pub(super) const UNORDERED_PLACEMENT: &str =
@@ -148,6 +174,82 @@ impl Replayer {
         }
     }
 
+    /// The result at its line of task `tpid`'s `mremap` call `c`, which the model did ahead
+    /// of that line (at `early_line`, with `result`) for another thread's call to come out
+    /// as the log says. Its own result was not known then: the model grew or moved the
+    /// mapping as the order of the lines had it. When the log shows another result, the
+    /// mapping goes there if some order of the calls explains it: undone as far as placement
+    /// goes, with any of the calls done after it (`ended`, in the model's order) undone too
+    /// and any of those still in progress done first, the mapping could not grow where it
+    /// was and an `mmap` of its new length lands where the log says (or it grows in place,
+    /// when the log says so). The calls done after it were checked against the log with
+    /// the mapping where the model had it; they touched other addresses, so the order
+    /// leaves the same mappings.
+    pub(super) fn early_remap_placed(
+        &mut self,
+        tpid: TracePid,
+        c: &Syscall,
+        result: SysResult<u64>,
+        early_line: u64,
+        ended: &[(Syscall, DoneAt)],
+    ) -> SysResult<u64> {
+        let (Some(want), Ok(got)) = (c.ret.value(), result) else { return result };
+        let Some(Call::Mremap { new_len, flags, .. }) = self.quiet_model_call(c) else { return result };
+        if want == got || flags & (MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 || flags & MREMAP_MAYMOVE == 0 {
+            return result;
+        }
+        let Some(new_len) = page_up(new_len) else { return result };
+        let pid = self.mpid(tpid);
+        // (Where it grows in place, the sketch says so before it places anything.)
+        let growth = self.remap_growth(c);
+        let probe = growth.and_then(|_| self.remap_probe_of(pid, c, got));
+        let (Some(probe), Ok(now)) = (probe, self.k.placement_sketch(pid)) else { return result };
+        let as_done = Syscall { ret: Ret::Value(got), ..c.clone() };
+        let mm = self.k.mm_id(pid).ok();
+        // The calls that ended while it was in progress, before or after the model did it,
+        // and those of other tasks done ahead of their line, in the model's order.
+        let mut others: Vec<((u64, bool), &Syscall, u64)> = ended
+            .iter()
+            .filter_map(|(c, d)| Some((d.key(), c, c.ret.value()?)))
+            .chain(
+                self.applied_early
+                    .iter()
+                    .filter(|(t, _)| **t != tpid)
+                    .filter(|(t, _)| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok()) == mm)
+                    .filter_map(|(_, (c, r, at))| Some((DoneAt::Early(*at).key(), c, r.ok()?))),
+            )
+            .collect();
+        others.sort_by_key(|a| a.0);
+        let itself = (DoneAt::Early(early_line).key(), &as_done, got);
+        let early = self.concurrent_calls(tpid);
+        // The move itself is undone in every set, and not done again before itself.
+        for (set, order, redo) in candidate_orders(others.len(), early.len()) {
+            let mut undone: Vec<((u64, bool), &Syscall, u64)> =
+                set.iter().map(|&i| others[i]).chain(std::iter::once(itself)).collect();
+            undone.sort_by_key(|a| a.0);
+            let later: Vec<(&Syscall, u64)> = undone.iter().map(|&(_, c, r)| (c, r)).collect();
+            let redone: Vec<(&Syscall, u64)> =
+                later.iter().copied().filter(|&(c, _)| !std::ptr::eq(c, &as_done)).collect();
+            let sooner: Vec<&(TracePid, Syscall)> = order.iter().map(|&i| &early[i]).collect();
+            if self.sketch_placement(&now, &probe, growth, &later, &sooner, &redone[..redo]) != Some(want) {
+                continue;
+            }
+            let mut vacated = now.clone();
+            vacated.free(got, new_len);
+            let want_len = (want, new_len);
+            let Some(first) = self.first_calls(&now, &vacated, &early, &order, &later, &redone[..redo], want_len, true)
+            else {
+                continue;
+            };
+            let mut moved = result;
+            self.run_first(first, |r| {
+                moved = r.move_mapping(pid, got, new_len, want);
+            });
+            return moved;
+        }
+        result
+    }
+
     /// Does task `t`'s call, known from its start, ahead of its line; its result is checked
     /// when the line comes.
     pub(super) fn apply_early(&mut self, t: TracePid, early: &Syscall) {
@@ -188,6 +290,14 @@ impl Replayer {
             .iter()
             .filter(|(t, (name, _, _))| **t != tpid && (name == "mmap" || name == "mremap") && mm_of(t) == Some(mm))
             .map(|(&t, _)| t)
+            // An mremap done ahead of its line: where it went is open until its line comes
+            // (see `early_remap_placed`).
+            .chain(
+                self.applied_early
+                    .iter()
+                    .filter(|(t, (c, _, _))| **t != tpid && c.name.as_ref() == "mremap" && mm_of(t) == Some(mm))
+                    .map(|(&t, _)| t),
+            )
             .collect();
         for t in placing {
             self.ended_during.entry(t).or_default().push((call.clone(), done_at));
@@ -227,7 +337,10 @@ impl Replayer {
         };
         let call_as_placed = call;
         let call = &probe;
-        if self.sketch_placement(&now, call, None.into_iter(), None.into_iter()) == Some(want) {
+        // A moved mapping could not grow where it was: the order must have had the pages
+        // above it taken when the call ran.
+        let growth = self.remap_growth(call_as_placed);
+        if self.sketch_placement(&now, call, growth, &[], &[], &[]) == Some(want) {
             return self.syscall(tpid, line, call_as_placed);
         }
         let early = self.concurrent_calls(tpid);
@@ -236,59 +349,228 @@ impl Replayer {
         // model did them (at one line, calls done ahead of theirs come before the call the
         // line ends).
         let mm = self.k.mm_id(pid).ok();
-        let mut ended: Vec<((u64, bool), &Syscall, u64)> = ended
+        // (With the task of each move done ahead of its line: where it went is not known yet.)
+        let mut ended: Vec<DoneCall> = ended
             .iter()
-            .filter_map(|(c, done_at)| Some((done_at.key(), c, c.ret.value()?)))
+            .filter_map(|(c, done_at)| Some((done_at.key(), c, c.ret.value()?, None)))
             .chain(
                 self.applied_early
                     .iter()
                     .filter(|(t, _)| **t != tpid && self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok()) == mm)
-                    .filter_map(|(_, (c, r, done_at))| Some((DoneAt::Early(*done_at).key(), c, r.ok()?))),
+                    .filter_map(|(t, (c, r, done_at))| {
+                        let open = (c.name.as_ref() == "mremap").then_some(*t);
+                        Some((DoneAt::Early(*done_at).key(), c, r.ok()?, open))
+                    }),
             )
             .collect();
         ended.sort_by_key(|e| e.0);
-        let ended: Vec<(&Syscall, u64)> = ended.into_iter().map(|(_, c, r)| (c, r)).collect();
-        let orders: Vec<Vec<usize>> = std::iter::once(Vec::new()).chain(early_orders(early.len().min(3))).collect();
-        for set in late_sets(ended.len()) {
-            for order in orders.iter().filter(|o| !set.is_empty() || !o.is_empty()) {
-                let later = set.iter().map(|&i| ended[i]);
-                let sooner = order.iter().map(|&i| &early[i]);
-                if self.sketch_placement(&now, call, later, sooner) != Some(want) {
-                    continue;
-                }
-                // The address must be free once the calls in progress this order does
-                // first, and that place nothing, are done.
-                let mut then = now.clone();
-                let placing_nothing = || order.iter().map(|&i| &early[i]).filter(|(_, c)| c.name.as_ref() != "mmap");
-                let mut possible = true;
-                for (t, c) in placing_nothing() {
-                    match (self.quiet_model_call(c), c.name.as_ref()) {
-                        (Some(Call::Munmap { addr, len }), "munmap") => then.free(addr, len),
-                        (_, "mremap") => possible &= self.sketch_remap(&mut then, *t, c).is_some(),
-                        _ => {}
-                    }
-                }
-                if !possible || !then.is_free(want, len) {
-                    continue;
-                }
-                let first: Vec<(TracePid, Syscall)> = placing_nothing().cloned().collect();
-                for (t, c) in &first {
-                    self.apply_early(*t, c);
-                }
-                self.place_at = Some(want);
-                self.syscall(tpid, line, call_as_placed);
-                self.place_at = None;
-                return;
+        let open_moves: Vec<Option<TracePid>> = ended.iter().map(|e| e.3).collect();
+        let ended: Vec<(&Syscall, u64)> = ended.into_iter().map(|(_, c, r, _)| (c, r)).collect();
+        for (set, order, redo) in candidate_orders(ended.len(), early.len()) {
+            let later: Vec<(&Syscall, u64)> = set.iter().map(|&i| ended[i]).collect();
+            let sooner: Vec<&(TracePid, Syscall)> = order.iter().map(|&i| &early[i]).collect();
+            if self.sketch_placement(&now, call, growth, &later, &sooner, &later[..redo]) != Some(want) {
+                continue;
             }
+            // Moves done ahead of their lines that this order does after the placement
+            // go where it puts them.
+            let open: Vec<Option<TracePid>> = set.iter().map(|&i| open_moves[i]).collect();
+            let Some((relocated, after)) = self.relocated_moves(&now, &later, &sooner, redo, &open, (want, len)) else {
+                continue;
+            };
+            let Some(first) =
+                self.first_calls(&now, &after, &early, &order, &later, &later[..redo], (want, len), false)
+            else {
+                continue;
+            };
+            self.relocate(relocated);
+            self.run_first(first, |_| {});
+            self.place_at = Some(want);
+            self.syscall(tpid, line, call_as_placed);
+            self.place_at = None;
+            return;
         }
         self.syscall(tpid, line, call_as_placed);
+    }
+
+    /// Once an order of the calls around a placement put the mapping at `want` (`.0`, of
+    /// length `.1`) on a sketch: the calls in progress that the order ran first (indexes
+    /// `order` into `early`) and that place nothing of their own (an `munmap`, an
+    /// `mprotect`; an `mremap`, with where the order moved it), to be done ahead of their
+    /// lines ([`Self::run_first`]: those that move nothing, then the moves), when the model
+    /// allows it (`model`: its layout as the caller is about to leave it): `want` free once
+    /// they are done, or, with `placed_between`, free once those that move nothing are done,
+    /// and the moves' places free with the mapping at `want` (the caller puts it there in
+    /// between). An `mmap` in progress is not among them: where it went is checked, the
+    /// same way, at its line.
+    #[allow(clippy::too_many_arguments)]
+    fn first_calls(
+        &self,
+        now: &PlacementSketch,
+        model: &PlacementSketch,
+        early: &[(TracePid, Syscall)],
+        order: &[usize],
+        later: &[(&Syscall, u64)],
+        redone: &[(&Syscall, u64)],
+        want: (u64, u64),
+        placed_between: bool,
+    ) -> Option<Vec<(TracePid, Syscall, Option<u64>)>> {
+        let sooner: Vec<&(TracePid, Syscall)> = order.iter().map(|&i| &early[i]).collect();
+        let (_, moved_to) = self.sketch_order(now, later, &sooner, redone)?;
+        let mut then = model.clone();
+        let mut first = Vec::new();
+        let mut moves = Vec::new();
+        for (&&(t, ref c), &to) in sooner.iter().zip(&moved_to).filter(|((_, c), _)| c.name.as_ref() != "mmap") {
+            match self.quiet_model_call(c) {
+                Some(Call::Munmap { addr, len }) if c.name.as_ref() == "munmap" => then.free(addr, len),
+                Some(Call::Mremap { old_addr, old_len, new_len, .. }) => {
+                    // A move goes where the order put it, not where the model's own order
+                    // would.
+                    moves.push((
+                        (t, c.clone(), Some(to).filter(|&to| to != old_addr)),
+                        (old_addr, old_len, to, new_len),
+                    ));
+                    continue;
+                }
+                _ => {}
+            }
+            first.push((t, c.clone(), None));
+        }
+        if placed_between && !then.occupy(want.0, want.1) {
+            return None;
+        }
+        for (call, (old_addr, old_len, to, new_len)) in moves {
+            then.free(old_addr, old_len);
+            if !then.occupy(to, new_len) {
+                return None;
+            }
+            first.push(call);
+        }
+        (placed_between || then.is_free(want.0, want.1)).then_some(first)
+    }
+
+    /// For an order of the calls around a placement at `want` (`.0`, of length `.1`), in
+    /// which some moves the model did ahead of their lines (`open[i]` names the task of
+    /// `later[i]`, when it is one) come after the placement: where each of those moves
+    /// goes in that order, for those it changes, with the model's layout once they moved.
+    /// After the placement, the calls of `later` from `redo` on are done again, each move
+    /// placed anew from where it was: the moves first (they were in progress, and the model
+    /// did them ahead of calls that had ended by their lines), else in the model's order.
+    /// `None` when neither order can be.
+    fn relocated_moves(
+        &self,
+        now: &PlacementSketch,
+        later: &[(&Syscall, u64)],
+        sooner: &[&(TracePid, Syscall)],
+        redo: usize,
+        open: &[Option<TracePid>],
+        want: (u64, u64),
+    ) -> Option<(Vec<Relocation>, PlacementSketch)> {
+        if !open[redo..].iter().any(Option::is_some) {
+            return Some((Vec::new(), now.clone()));
+        }
+        let (mut placed, _) = self.sketch_order(now, later, sooner, &later[..redo])?;
+        if !placed.occupy(want.0, want.1) {
+            return None;
+        }
+        let after: Vec<(&(&Syscall, u64), &Option<TracePid>)> = later[redo..].iter().zip(&open[redo..]).collect();
+        let moves_first: Vec<_> =
+            after.iter().filter(|a| a.1.is_some()).chain(after.iter().filter(|a| a.1.is_none())).copied().collect();
+        [moves_first, after].into_iter().find_map(|sequence| {
+            let mut sketch = placed.clone();
+            let mut model = now.clone();
+            let mut relocated = Vec::new();
+            for (&(c, result), t) in sequence {
+                match t {
+                    Some(t) => {
+                        let Some(Call::Mremap { new_len, .. }) = self.quiet_model_call(c) else { return None };
+                        let new_len = page_up(new_len)?;
+                        let to = self.sketch_remap_of(&mut sketch, *t, c, Some(result))?;
+                        if to != result {
+                            model.free(result, new_len);
+                            if !model.occupy(to, new_len) {
+                                return None;
+                            }
+                            relocated.push(Relocation { task: *t, from: result, to, len: new_len });
+                        }
+                    }
+                    None => sketch = self.sketch_order(&sketch, &[], &[], &[(c, result)])?.0,
+                }
+            }
+            Some((relocated, model))
+        })
+    }
+
+    /// Moves the mappings [`Self::relocated_moves`] chose, and takes their new places for
+    /// the results of those calls done ahead of their lines.
+    fn relocate(&mut self, relocated: Vec<Relocation>) {
+        for Relocation { task: t, from, to, len } in relocated {
+            let pid = self.mpid(t);
+            let got = self.move_mapping(pid, from, len, to);
+            if let Some(early) = self.applied_early.get_mut(&t) {
+                early.1 = got;
+            }
+        }
+    }
+
+    /// Moves the model's mapping `[from, from + len)` of `pid`, pages and all, to `to`, as
+    /// a move done ahead of its line would have put it there in the first place. The
+    /// kernel refuses a move onto an overlapping range: such a one goes by a place free of
+    /// both.
+    fn move_mapping(&mut self, pid: Pid, from: u64, len: u64, to: u64) -> SysResult<u64> {
+        let fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
+        if from < to.saturating_add(len) && to < from.saturating_add(len) {
+            let mut sketch = self.k.placement_sketch(pid)?;
+            let (lo, hi) = (from.min(to), from.max(to) + len);
+            sketch.free(from, len);
+            sketch.occupy(lo, hi - lo);
+            let by = self.k.sketch_mmap(&mut sketch, 0, len, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)?;
+            self.k.mremap(pid, from, len, len, fixed, by)?;
+            return self.k.mremap(pid, by, len, len, fixed, to);
+        }
+        self.k.mremap(pid, from, len, len, fixed, to)
+    }
+
+    /// Does the calls [`Self::first_calls`] chose ahead of their lines: those that move
+    /// nothing, then `between`, then the moves.
+    fn run_first(&mut self, first: Vec<(TracePid, Syscall, Option<u64>)>, between: impl FnOnce(&mut Self)) {
+        let moves_at = first.iter().position(|(_, c, _)| c.name.as_ref() == "mremap").unwrap_or(first.len());
+        let mut first = first.into_iter();
+        for (t, c, moved) in first.by_ref().take(moves_at) {
+            self.place_at = moved;
+            self.apply_early(t, &c);
+            self.place_at = None;
+        }
+        between(self);
+        for (t, c, moved) in first {
+            self.place_at = moved;
+            self.apply_early(t, &c);
+            self.place_at = None;
+        }
+    }
+
+    /// For an `mremap` call `c` that grows its mapping (not to a fixed place): the pages it
+    /// would take above the old range had it grown in place.
+    fn remap_growth(&self, c: &Syscall) -> Option<Growth> {
+        let Call::Mremap { old_addr, old_len, new_len, flags, .. } = self.quiet_model_call(c)? else { return None };
+        let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
+        if flags & MREMAP_FIXED != 0 || new_len <= old_len {
+            return None;
+        }
+        Some(Growth { old_addr, above: old_addr.checked_add(old_len)?, len: new_len - old_len })
     }
 
     /// For an `mremap` call `c` that moved an anonymous mapping (not to a fixed place): the
     /// `mmap` whose placement is the move's.
     pub(super) fn remap_probe(&self, pid: Pid, c: &Syscall) -> Option<Syscall> {
-        let Some(Call::Mremap { old_addr, new_len, .. }) = self.quiet_model_call(c) else { return None };
-        let vma = self.k.mm(pid).ok()?.vmas.find(old_addr).filter(|v| v.contains(old_addr))?;
+        let Some(Call::Mremap { old_addr, .. }) = self.quiet_model_call(c) else { return None };
+        self.remap_probe_of(pid, c, old_addr)
+    }
+
+    /// [`Self::remap_probe`] of a mapping that the model has at `now_at`.
+    fn remap_probe_of(&self, pid: Pid, c: &Syscall, now_at: u64) -> Option<Syscall> {
+        let Some(Call::Mremap { new_len, .. }) = self.quiet_model_call(c) else { return None };
+        let vma = self.k.mm(pid).ok()?.vmas.find(now_at).filter(|v| v.contains(now_at))?;
         if !Self::moved(c) || vma.file.is_some() && !vma.flags.contains(mm::VmFlags::SHARED) {
             return None;
         }
@@ -304,38 +586,56 @@ impl Replayer {
 
     /// Does on `sketch` what `mremap` call `c` of task `t`, whose result is not known yet,
     /// would do now: shrink, grow in place when the pages above are free, else move where an
-    /// `mmap` of the new length would go (when it may move). `None` for a call it cannot
-    /// tell (a file mapping's move, a range the model does not have as one mapping).
-    fn sketch_remap(&self, sketch: &mut PlacementSketch, t: TracePid, c: &Syscall) -> Option<()> {
+    /// `mmap` of the new length would go (when it may move). Returns where the mapping is
+    /// then. `None` for a call it cannot tell (a file mapping's move, a range the model does
+    /// not have as one mapping).
+    fn sketch_remap(&self, sketch: &mut PlacementSketch, t: TracePid, c: &Syscall) -> Option<u64> {
+        self.sketch_remap_of(sketch, t, c, None)
+    }
+
+    /// [`Self::sketch_remap`] of a call the model did already, ahead of its line: its
+    /// mapping is at `moved_to` in the model (the sketch has it back where it was).
+    fn sketch_remap_of(
+        &self,
+        sketch: &mut PlacementSketch,
+        t: TracePid,
+        c: &Syscall,
+        moved_to: Option<u64>,
+    ) -> Option<u64> {
         let Some(Call::Mremap { old_addr, old_len, new_len, flags, new_addr }) = self.quiet_model_call(c) else {
             return None;
         };
         let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
         let pid = self.procs.get(&t)?.pid;
-        let vma = self.k.mm(pid).ok()?.vmas.find(old_addr).filter(|v| v.contains(old_addr))?.clone();
-        if old_len == 0 || old_addr.checked_add(old_len)? > vma.end {
+        if old_len == 0 {
             return None;
+        }
+        if moved_to.is_none() {
+            let vma = self.k.mm(pid).ok()?.vmas.find(old_addr).filter(|v| v.contains(old_addr))?;
+            if old_addr.checked_add(old_len)? > vma.end {
+                return None;
+            }
         }
         if flags & MREMAP_FIXED != 0 {
             sketch.free(old_addr, old_len);
             sketch.free(new_addr, new_len);
-            sketch.occupy(new_addr, new_len).then_some(())
+            sketch.occupy(new_addr, new_len).then_some(new_addr)
         } else if new_len <= old_len {
             sketch.free(old_addr + new_len, old_len - new_len);
-            Some(())
+            Some(old_addr)
         } else if sketch.is_free(old_addr + old_len, new_len - old_len) {
-            sketch.occupy(old_addr + old_len, new_len - old_len).then_some(())
+            sketch.occupy(old_addr + old_len, new_len - old_len).then_some(old_addr)
         } else if flags & MREMAP_MAYMOVE != 0 {
             let mut moved = c.clone();
             moved.ret = Ret::Value(u64::MAX);
-            let probe = self.remap_probe(pid, &moved)?;
+            let probe = self.remap_probe_of(pid, &moved, moved_to.unwrap_or(old_addr))?;
             let Some(Call::Mmap { addr, len, flags, fd, off, .. }) = self.quiet_model_call(&probe) else { return None };
-            self.k.sketch_mmap(sketch, addr, len, flags, fd, off).ok()?;
+            let to = self.k.sketch_mmap(sketch, addr, len, flags, fd, off).ok()?;
             sketch.free(old_addr, old_len);
-            Some(())
+            Some(to)
         } else {
             // ENOMEM: nothing changes.
-            Some(())
+            Some(old_addr)
         }
     }
 
@@ -361,18 +661,46 @@ impl Replayer {
     /// done yet, and the calls in progress `sooner` been done: on a copy of the address
     /// space's layout (`now`), each of `later` is undone, latest first, as far as placement
     /// goes (an unmapped range taken again, a made mapping removed; protection and advice
-    /// changes move nothing), then `sooner` are done in order. `None` when one of them
-    /// cannot be undone or done so.
+    /// changes move nothing), then `sooner` are done in order. With `growth` (`call` stands
+    /// for an `mremap` that may grow in place), the mapping's old address when the pages
+    /// above it are free then: it grew where it was. `None` when one of them cannot be
+    /// undone or done so.
     pub(super) fn sketch_placement<'a>(
         &self,
         now: &PlacementSketch,
         call: &Syscall,
-        later: impl DoubleEndedIterator<Item = (&'a Syscall, u64)>,
-        sooner: impl Iterator<Item = &'a (TracePid, Syscall)>,
+        growth: Option<Growth>,
+        later: &[(&'a Syscall, u64)],
+        sooner: &[&'a (TracePid, Syscall)],
+        redone: &[(&'a Syscall, u64)],
     ) -> Option<u64> {
+        let (mut sketch, _) = self.sketch_order(now, later, sooner, redone)?;
+        if let Some(g) = growth.filter(|g| sketch.is_free(g.above, g.len)) {
+            return Some(g.old_addr);
+        }
+        match self.quiet_model_call(call)? {
+            Call::Mmap { addr, len, flags, fd, off, .. } => {
+                self.k.sketch_mmap(&mut sketch, addr, len, flags, fd, off).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// The layout `now` with the calls `later` undone, `sooner` done and `redone` done again
+    /// (see [`Self::sketch_placement`]), and where each of `sooner` left its mapping (an
+    /// `mremap`'s new address; 0 for the others). `None` when one of them cannot be undone
+    /// or done so.
+    fn sketch_order<'a>(
+        &self,
+        now: &PlacementSketch,
+        later: &[(&'a Syscall, u64)],
+        sooner: &[&'a (TracePid, Syscall)],
+        redone: &[(&'a Syscall, u64)],
+    ) -> Option<(PlacementSketch, Vec<u64>)> {
         let mut sketch = now.clone();
+        let mut moved_to = Vec::with_capacity(sooner.len());
         // Latest first, as each may have reused what an earlier one freed.
-        for (c, result) in later.rev() {
+        for &(c, result) in later.iter().rev() {
             match (c.name.as_ref(), self.quiet_model_call(c)?) {
                 ("munmap", Call::Munmap { addr, len }) if result == 0 => {
                     if !sketch.occupy(addr, len) {
@@ -397,23 +725,50 @@ impl Replayer {
                 _ => return None,
             }
         }
-        for (t, c) in sooner {
+        for (t, c) in sooner.iter().copied() {
             match (c.name.as_ref(), self.quiet_model_call(c)?) {
                 ("munmap", Call::Munmap { addr, len }) => sketch.free(addr, len),
                 ("mmap", Call::Mmap { addr, len, flags, fd, off, .. }) => {
                     self.k.sketch_mmap(&mut sketch, addr, len, flags, fd, off).ok()?;
                 }
-                ("mremap", _) => self.sketch_remap(&mut sketch, *t, c)?,
+                ("mremap", _) => {
+                    moved_to.push(self.sketch_remap(&mut sketch, *t, c)?);
+                    continue;
+                }
+                ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => {}
+                _ => return None,
+            }
+            moved_to.push(0);
+        }
+        // Calls undone above that ran again after those: their results are known.
+        for &(c, result) in redone {
+            match (c.name.as_ref(), self.quiet_model_call(c)?) {
+                ("munmap", Call::Munmap { addr, len }) if result == 0 => sketch.free(addr, len),
+                ("mmap", Call::Mmap { len, .. }) => {
+                    if !sketch.occupy(result, len) {
+                        return None;
+                    }
+                }
+                ("mremap", Call::Mremap { old_addr, old_len, new_len, .. }) => {
+                    let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
+                    if result != old_addr {
+                        sketch.free(old_addr, old_len);
+                        if !sketch.occupy(result, new_len) {
+                            return None;
+                        }
+                    } else if new_len > old_len {
+                        if !sketch.occupy(old_addr + old_len, new_len - old_len) {
+                            return None;
+                        }
+                    } else {
+                        sketch.free(old_addr + new_len, old_len - new_len);
+                    }
+                }
                 ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => {}
                 _ => return None,
             }
         }
-        match self.quiet_model_call(call)? {
-            Call::Mmap { addr, len, flags, fd, off, .. } => {
-                self.k.sketch_mmap(&mut sketch, addr, len, flags, fd, off).ok()
-            }
-            _ => None,
-        }
+        Some((sketch, moved_to))
     }
 
     /// Whether the text a `/proc` read of `target` by `reader` gave (`fits` tells) is the
@@ -519,6 +874,25 @@ fn late_sets(n: usize) -> Vec<Vec<usize>> {
     others.sort_by_key(|set| set.len());
     sets.extend(others);
     sets
+}
+
+/// The orders of the calls around a placement that the search tries, smaller changes to
+/// the order of the lines first: a set of the `ended` calls (done in the model before it)
+/// that ran after it ([`late_sets`]), an order of some of the `early` calls in progress that
+/// ran before it ([`early_orders`], at most three of them varied), and how many of that set,
+/// from its earliest, ran before it too, though after those calls in progress (a mapping
+/// placed in the room a call in progress left, or lacked, before a call that ended
+/// meanwhile freed or took its own).
+fn candidate_orders(ended: usize, early: usize) -> Vec<(Vec<usize>, Vec<usize>, usize)> {
+    let orders: Vec<Vec<usize>> = std::iter::once(Vec::new()).chain(early_orders(early.min(3))).collect();
+    let mut out = Vec::new();
+    for set in late_sets(ended) {
+        for order in orders.iter().filter(|o| !set.is_empty() || !o.is_empty()) {
+            let redos = if order.is_empty() { 0 } else { set.len() };
+            out.extend((0..=redos).map(|redo| (set.clone(), order.clone(), redo)));
+        }
+    }
+    out
 }
 
 /// Every order of `items[k..]` after `items[..k]`, the given order first.
