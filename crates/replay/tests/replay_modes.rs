@@ -311,6 +311,37 @@ fn the_starting_directory_comes_from_the_trace() {
     assert!(r.notes.iter().any(|n| n.contains("(not in the trace")), "{:?}", r.notes);
 }
 
+/// A program run by a relative path from a directory nothing in the trace shows (no PWD,
+/// getcwd or `-y`): replayed elsewhere, the program is not found, and the report says so
+/// once, as a file that differs, naming the directory taken and `--cwd`; with `--cwd`, the
+/// replay is clean.
+#[test]
+fn a_program_run_by_a_relative_path_from_an_unknown_directory() {
+    let dir = scratch("relative-exec");
+    let Some(exe) = compile("fds", "fds.c", &[], &dir) else { return };
+    if !hostreq::need_tools("recording a relative execve", &["strace", "setarch"]) {
+        return;
+    }
+    let run = dir.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy(&exe, run.join("prog")).unwrap();
+    let out = run.join("t.trace");
+    let status = Command::new("setarch")
+        .args(["x86_64", "-R", "strace", "-f", "-o"])
+        .arg(&out)
+        .args(["--", "./prog"])
+        .current_dir(&run)
+        .env_remove("PWD")
+        .output()
+        .expect("run strace");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let text = std::fs::read(&out).unwrap();
+    let r = replay_text(text.clone(), None);
+    assert!(r.notes.iter().any(|n| n.contains("(not in the trace")), "{:?}", r.notes);
+    assert!(r.differs.iter().any(|d| d.contains("./prog: not found from") && d.contains("--cwd")), "{:?}", r.differs);
+    assert_clean("relative-exec --cwd", &replay_text(text, Some(run)), 35);
+}
+
 /// /proc/self/maps read in short pieces while the program maps and unmaps below and above
 /// the point read to: each read goes on by address after the rest of a cut line, as a
 /// seq_file does; lseek and pread64 at other offsets make the text again from the start.

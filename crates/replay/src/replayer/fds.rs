@@ -222,6 +222,13 @@ impl Replayer {
         path
     }
 
+    /// Whether the directory the traced program started in is this process's own, for want
+    /// of anything in the trace or on the command line that says it (see
+    /// [`Self::start_cwd`]).
+    pub(super) fn start_cwd_unknown(&self) -> bool {
+        self.opts.cwd.is_none() && self.ids.start_cwd().is_none()
+    }
+
     /// Whether `ev`, the first event of a task the replay does not know, starts a process
     /// whose creation a filter hid: a call while no task has a clone, fork or vfork in
     /// progress (when one has, the task is its child, held back until the call returns).

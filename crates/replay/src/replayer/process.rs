@@ -261,6 +261,17 @@ impl Replayer {
                 self.end_attached_history(id);
             }
         }
+        if got == Err(Errno::ENOENT) && c.ret.value().is_some() && !file.starts_with('/') && self.start_cwd_unknown() {
+            // Every later mismatch of this process follows from it: say why, once.
+            let here = self.start_cwd();
+            self.files.differ(
+                &file,
+                format!(
+                    "not found from {here}, taken for the directory the program started in (the trace does not \
+                     show it): replay in the directory it was recorded in, or give it with --cwd"
+                ),
+            );
+        }
         self.check(line, "execve", &c.ret, got);
     }
 
