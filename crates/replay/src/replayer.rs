@@ -667,11 +667,12 @@ impl Replayer {
                     self.applied_early.get(&tpid).map_or(DoneAt::Own(ev.line), |early| DoneAt::Early(early.2));
                 if let Some((_, result, at)) = self.applied_early.remove(&tpid) {
                     // Done already, ahead of its line (see `syscall_reordered`).
-                    let result = match call.name.as_ref() {
-                        "mremap" if self.verify() => self.early_remap_placed(tpid, call, result, at, &ended_during),
-                        _ => result,
-                    };
-                    self.check(ev.line, &call.name, &call.ret, result);
+                    match call.name.as_ref() {
+                        "mremap" if self.verify() => {
+                            self.early_remap_line(tpid, ev.line, call, result, at, &ended_during)
+                        }
+                        _ => self.check(ev.line, &call.name, &call.ret, result),
+                    }
                 } else if let Some(twin) = self.early_twin(tpid, call) {
                     // Another thread's identical mmap, done ahead, made the mapping this one
                     // returned: this call made it, and the other one is still to come.

@@ -292,7 +292,13 @@ impl Replayer {
                     placed.args[0] = Arg::Int(r);
                     placed.args[3] = Arg::Int(flags);
                 }
-                let (what, got) = self.maps_call(tpid, &placed);
+                let (what, mut got) = self.maps_call(tpid, &placed);
+                let len = c.arg_u64(1).unwrap_or(0);
+                if got == Err(Errno::EEXIST) && self.run_removals_in_progress(tpid, r, len) {
+                    // Taken in the model by a mapping another thread's call in progress
+                    // removes: the kernel had done that call first.
+                    got = self.maps_call(tpid, &placed).1;
+                }
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 if got == Ok(r) {
                     *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;

@@ -37,6 +37,21 @@ impl Replayer {
         let unordered = self.threads_unordered_at(tpid);
         let moved = self.moved_where_the_log_says(tpid, c);
         let to = self.place_at.take().or(moved.map(|(to, _)| to));
+        if c.ret.value().is_some() && (moved.is_some() || self.grown_where_the_log_says(tpid, c)) {
+            // Where the log says it went (or grew), a mapping of another thread may still be
+            // in the model, which that thread's call in progress removes: the kernel had done
+            // that call first.
+            let new_len = c.arg_u64(2).unwrap_or(0);
+            let (at, len) = match (to, c.arg_u64(0), c.arg_u64(1)) {
+                (Some(to), _, _) => (to, new_len),
+                (None, Some(old), Some(old_len)) => (old.saturating_add(old_len), new_len.saturating_sub(old_len)),
+                _ => (0, 0),
+            };
+            let taken = self.k.placement_sketch(pid).is_ok_and(|s| len > 0 && !s.is_free(at, len));
+            if taken {
+                self.run_removals_in_progress(tpid, at, len);
+            }
+        }
         let before_failure = (unordered && c.ret.errno().is_some()).then(|| self.k.clone());
         let mut got = match to {
             Some(to) => {
@@ -109,6 +124,48 @@ impl Replayer {
         } else {
             None
         }
+    }
+
+    /// The line of task `tpid`'s `mremap` call `c`, which the model did ahead of it (at
+    /// `early_line`, with `result`), for another thread's call to come out as the log says.
+    /// Where the log shows it went elsewhere: an order of the calls around it may explain
+    /// that ([`Replayer::early_remap_placed`]); in an address space whose placements follow
+    /// the log (see [`Self::moved_where_the_log_says`]), the mapping moves there, unchecked,
+    /// when that room is free.
+    pub(super) fn early_remap_line(
+        &mut self,
+        tpid: TracePid,
+        line: u64,
+        c: &Syscall,
+        result: SysResult<u64>,
+        early_line: u64,
+        ended: &[(Syscall, reorder::DoneAt)],
+    ) {
+        let result = self.early_remap_placed(tpid, c, result, early_line, ended);
+        if let (Ok(got), Some((to, why))) = (result, self.moved_where_the_log_says(tpid, c)) {
+            let len = c.arg_u64(2).and_then(|l| l.checked_add(PAGE_SIZE - 1)).map_or(0, |l| l & !(PAGE_SIZE - 1));
+            let pid = self.mpid(tpid);
+            let free = |r: &Self| {
+                r.k.placement_sketch(pid).is_ok_and(|mut s| {
+                    s.free(got, len);
+                    s.is_free(to, len)
+                })
+            };
+            // (A mapping another thread's call in progress removes may be in the way.)
+            let free = free(self) || (self.run_removals_in_progress(tpid, to, len) && free(self));
+            if got != to && len > 0 && free && self.move_mapping(pid, got, len, to) == Ok(to) {
+                return self.unchecked(why);
+            }
+        }
+        self.check(line, "mremap", &c.ret, result);
+    }
+
+    /// Whether `mremap` call `c` grew its mapping in place, by the log, in an address space
+    /// whose placements follow the log (see [`Self::moved_where_the_log_says`]).
+    fn grown_where_the_log_says(&mut self, tpid: TracePid, c: &Syscall) -> bool {
+        let grew = c.arg_u64(0).is_some_and(|old| c.ret.value() == Some(old))
+            && c.arg_u64(2).zip(c.arg_u64(1)).is_some_and(|(new, old)| new > old);
+        grew && (self.threads_unordered_at(tpid) || self.unseen_start(tpid) || self.blind_task(tpid))
     }
 
     /// Makes the model's mapping that `mremap` call `c` moved or resized (or failed to) the

@@ -250,6 +250,47 @@ impl Replayer {
         result
     }
 
+    /// Does ahead of their lines the calls in progress of tasks other than `tpid`, sharing
+    /// its address space, that unmap or move mappings from `[start, start + len)`: where a
+    /// mapping went there (in an address space whose placements follow the log), the kernel
+    /// had done them first. Returns whether there were any.
+    pub(super) fn run_removals_in_progress(&mut self, tpid: TracePid, start: u64, len: u64) -> bool {
+        let end = start.saturating_add(len.max(1));
+        let removing: Vec<(TracePid, Syscall)> = self
+            .concurrent_calls(tpid)
+            .into_iter()
+            .filter(|(_, c)| match self.quiet_model_call(c) {
+                Some(Call::Munmap { addr, len }) if c.name.as_ref() == "munmap" => {
+                    addr < end && start < addr.saturating_add(len)
+                }
+                Some(Call::Mremap { old_addr, old_len, .. }) => {
+                    old_addr < end && start < old_addr.saturating_add(old_len)
+                }
+                _ => false,
+            })
+            .collect();
+        for (t, c) in &removing {
+            // A move that may grow in place, and would so keep the range, moved: the range
+            // was free. Where to, its own line says; until then, a free place outside it.
+            let mut moved_off = None;
+            if let (Some(Call::Mremap { old_addr, new_len, flags, .. }), Some(p)) =
+                (self.quiet_model_call(c), self.procs.get(t))
+            {
+                let keeps = old_addr < end && start < old_addr.saturating_add(new_len);
+                if flags & MREMAP_MAYMOVE != 0 && flags & MREMAP_FIXED == 0 && keeps {
+                    moved_off = self.k.placement_sketch(p.pid).ok().and_then(|mut sketch| {
+                        sketch.occupy(start, end - start);
+                        self.k.sketch_mmap(&mut sketch, 0, new_len, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).ok()
+                    });
+                }
+            }
+            self.place_at = moved_off;
+            self.apply_early(*t, c);
+            self.place_at = None;
+        }
+        !removing.is_empty()
+    }
+
     /// Does task `t`'s call, known from its start, ahead of its line; its result is checked
     /// when the line comes.
     pub(super) fn apply_early(&mut self, t: TracePid, early: &Syscall) {
@@ -517,7 +558,7 @@ impl Replayer {
     /// a move done ahead of its line would have put it there in the first place. The
     /// kernel refuses a move onto an overlapping range: such a one goes by a place free of
     /// both.
-    fn move_mapping(&mut self, pid: Pid, from: u64, len: u64, to: u64) -> SysResult<u64> {
+    pub(super) fn move_mapping(&mut self, pid: Pid, from: u64, len: u64, to: u64) -> SysResult<u64> {
         let fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
         if from < to.saturating_add(len) && to < from.saturating_add(len) {
             let mut sketch = self.k.placement_sketch(pid)?;

@@ -1,7 +1,9 @@
 /* Four threads map and unmap regions of varying sizes at once (anonymous private and
  * shared, so that calls of one thread overlap calls of another in strace's output), while a
  * fifth reads /proc/self/maps; the main thread prints its maps at the end. Built with
- * -DMOVE, the threads also grow mappings with mremap, which may move them. */
+ * -DMOVE, the threads also grow mappings with mremap, which may move them; with -DATTACH,
+ * the program waits for a line on stdin before it starts its threads (for a tracer that
+ * attaches to it with -p). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -42,6 +44,13 @@ static void *reader(void *arg) {
 }
 
 int main(void) {
+#ifdef ATTACH
+    /* Started before the tracer attaches: says so, then waits for the word to go on. */
+    char go[8];
+    printf("ready\n");
+    fflush(stdout);
+    if (!fgets(go, sizeof go, stdin)) return 1;
+#endif
     pthread_t t[5];
     for (long k = 0; k < 4; k++) pthread_create(&t[k], 0, mapper, (void *)k);
     pthread_create(&t[4], 0, reader, 0);
@@ -49,6 +58,9 @@ int main(void) {
     static char buf[1 << 16];
     int fd = open("/proc/self/maps", O_RDONLY);
     ssize_t n = read(fd, buf, sizeof buf);
+#ifndef ATTACH
+    /* (Attached to, its stdout is a pipe nobody reads any more.) */
     if (n > 0) write(1, buf, n);
+#endif
     return 0;
 }
