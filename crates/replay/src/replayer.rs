@@ -679,12 +679,12 @@ impl Replayer {
                     let (_, result, _) = self.applied_early.remove(&twin).expect("found above");
                     self.check(ev.line, &call.name, &call.ret, result);
                 } else if self.verify()
-                    && (call.name.as_ref() == "mmap" || Self::moved(call))
+                    && (reorder::is_mmap(&call.name) || Self::moved(call))
                     && (!ended_during.is_empty() || !self.concurrent_calls(tpid).is_empty())
                 {
                     self.syscall_placed_first(tpid, ev.line, call, &ended_during);
                 } else if self.verify()
-                    && matches!(call.name.as_ref(), "mmap" | "mremap" | "brk")
+                    && matches!(call.name.as_ref(), "mmap" | "mmap2" | "mremap" | "brk")
                     && !self.concurrent_calls(tpid).is_empty()
                 {
                     self.syscall_reordered(tpid, ev.line, call);

@@ -53,6 +53,10 @@ pub(super) struct Growth {
 /// done ahead of its line (where it went is open until that line), its task.
 type DoneCall<'a> = ((u64, bool), &'a Syscall, u64, Option<TracePid>);
 
+/// A call in progress that an order runs ahead of its line: its task, the call, and for a
+/// move, where the order moved it.
+type FirstCall = (TracePid, Syscall, Option<u64>);
+
 /// A move done ahead of its line, to be put where an order of the calls around another
 /// placement puts it: task `task`'s mapping of `len` bytes, at `from` in the model.
 #[derive(Clone, Copy, Debug)]
@@ -69,8 +73,13 @@ pub(super) const UNORDERED_PLACEMENT: &str =
     "placements, maps texts and ranges of threads in merged strace -ff files (their calls' order is unknown)";
 
 /// Calls that change an address space's mappings.
-pub(super) const CHANGES_MAPS: [&str; 9] =
-    ["mmap", "munmap", "mprotect", "mremap", "brk", "madvise", "mlock", "munlock", "pkey_mprotect"];
+pub(super) const CHANGES_MAPS: [&str; 10] =
+    ["mmap", "mmap2", "munmap", "mprotect", "mremap", "brk", "madvise", "mlock", "munlock", "pkey_mprotect"];
+
+/// Whether a call of this name is `mmap` (`mmap2`, an ia32 process's, counts as one).
+pub(super) fn is_mmap(name: &str) -> bool {
+    matches!(name, "mmap" | "mmap2")
+}
 
 /// A call known only from its start: its name and arguments, the result unknown.
 pub(super) fn started_call(name: &str, args: &trace::Args) -> Syscall {
@@ -135,7 +144,7 @@ impl Replayer {
     /// have in progress (their arguments are all shown when they start).
     pub(super) fn concurrent_calls(&self, tpid: TracePid) -> Vec<(TracePid, Syscall)> {
         self.calls_in_progress(tpid, tpid, |name, args| match name {
-            "mmap" => args.len() == 6,
+            "mmap" | "mmap2" => args.len() == 6,
             "munmap" => args.len() == 2,
             "mremap" => args.len() >= 4,
             "mprotect" => args.len() == 3,
@@ -237,7 +246,8 @@ impl Replayer {
             let mut vacated = now.clone();
             vacated.free(got, new_len);
             let want_len = (want, new_len);
-            let Some(first) = self.first_calls(&now, &vacated, &early, &order, &later, &redone[..redo], want_len, true)
+            let Some((first, _)) =
+                self.first_calls(&now, &vacated, &early, &order, &later, &redone[..redo], want_len, true)
             else {
                 continue;
             };
@@ -306,7 +316,7 @@ impl Replayer {
     /// as `call`, returned what `call` did in the trace. Identical anonymous calls cannot be
     /// told apart until their results come, so the early one may have been the other's.
     pub(super) fn early_twin(&self, tpid: TracePid, call: &Syscall) -> Option<TracePid> {
-        if self.applied_early.is_empty() || call.name != "mmap" {
+        if self.applied_early.is_empty() || !is_mmap(&call.name) {
             return None;
         }
         let want = call.ret.value()?;
@@ -329,7 +339,7 @@ impl Replayer {
         let placing: Vec<TracePid> = self
             .in_progress
             .iter()
-            .filter(|(t, (name, _, _))| **t != tpid && (name == "mmap" || name == "mremap") && mm_of(t) == Some(mm))
+            .filter(|(t, (name, _, _))| **t != tpid && (is_mmap(name) || name == "mremap") && mm_of(t) == Some(mm))
             .map(|(&t, _)| t)
             // An mremap done ahead of its line: where it went is open until its line comes
             // (see `early_remap_placed`).
@@ -419,13 +429,28 @@ impl Replayer {
             let Some((relocated, after)) = self.relocated_moves(&now, &later, &sooner, redo, &open, (want, len)) else {
                 continue;
             };
-            let Some(first) =
+            let Some((first, then)) =
                 self.first_calls(&now, &after, &early, &order, &later, &later[..redo], (want, len), false)
             else {
                 continue;
             };
-            self.relocate(relocated);
-            self.run_first(first, |_| {});
+            if !Self::relocations_fit(&then, &relocated, (want, len)) {
+                continue;
+            }
+            // Out of the way of the calls run first: the places those calls leave or take,
+            // and the placement's own.
+            let mut keep_free = vec![(want, len)];
+            for (_, c, to) in &first {
+                match self.quiet_model_call(c) {
+                    Some(Call::Mremap { old_addr, old_len, new_len, .. }) => {
+                        keep_free.push((old_addr, old_len));
+                        keep_free.extend(to.map(|to| (to, new_len)));
+                    }
+                    Some(Call::Munmap { addr, len }) => keep_free.push((addr, len)),
+                    _ => {}
+                }
+            }
+            self.relocate(relocated, &keep_free, |r| r.run_first(first, |_| {}));
             self.place_at = Some(want);
             self.syscall(tpid, line, call_as_placed);
             self.place_at = None;
@@ -443,7 +468,7 @@ impl Replayer {
     /// they are done, or, with `placed_between`, free once those that move nothing are done,
     /// and the moves' places free with the mapping at `want` (the caller puts it there in
     /// between). An `mmap` in progress is not among them: where it went is checked, the
-    /// same way, at its line.
+    /// same way, at its line. With them, the model's layout once they are done.
     #[allow(clippy::too_many_arguments)]
     fn first_calls(
         &self,
@@ -455,13 +480,13 @@ impl Replayer {
         redone: &[(&Syscall, u64)],
         want: (u64, u64),
         placed_between: bool,
-    ) -> Option<Vec<(TracePid, Syscall, Option<u64>)>> {
+    ) -> Option<(Vec<FirstCall>, PlacementSketch)> {
         let sooner: Vec<&(TracePid, Syscall)> = order.iter().map(|&i| &early[i]).collect();
         let (_, moved_to) = self.sketch_order(now, later, &sooner, redone)?;
         let mut then = model.clone();
         let mut first = Vec::new();
         let mut moves = Vec::new();
-        for (&&(t, ref c), &to) in sooner.iter().zip(&moved_to).filter(|((_, c), _)| c.name.as_ref() != "mmap") {
+        for (&&(t, ref c), &to) in sooner.iter().zip(&moved_to).filter(|((_, c), _)| !is_mmap(&c.name)) {
             match self.quiet_model_call(c) {
                 Some(Call::Munmap { addr, len }) if c.name.as_ref() == "munmap" => then.free(addr, len),
                 Some(Call::Mremap { old_addr, old_len, new_len, .. }) => {
@@ -487,17 +512,18 @@ impl Replayer {
             }
             first.push(call);
         }
-        (placed_between || then.is_free(want.0, want.1)).then_some(first)
+        (placed_between || then.is_free(want.0, want.1)).then_some((first, then))
     }
 
     /// For an order of the calls around a placement at `want` (`.0`, of length `.1`), in
     /// which some moves the model did ahead of their lines (`open[i]` names the task of
     /// `later[i]`, when it is one) come after the placement: where each of those moves
-    /// goes in that order, for those it changes, with the model's layout once they moved.
-    /// After the placement, the calls of `later` from `redo` on are done again, each move
-    /// placed anew from where it was: the moves first (they were in progress, and the model
-    /// did them ahead of calls that had ended by their lines), else in the model's order.
-    /// `None` when neither order can be.
+    /// goes in that order, for those it changes, with the model's layout without those
+    /// mappings (they take their places after the calls the order runs first: see
+    /// [`Self::relocate`]). After the placement, the calls of `later` from `redo` on are
+    /// done again, each move placed anew from where it was: the moves first (they were in
+    /// progress, and the model did them ahead of calls that had ended by their lines), else
+    /// in the model's order. `None` when neither order can be.
     fn relocated_moves(
         &self,
         now: &PlacementSketch,
@@ -529,9 +555,6 @@ impl Replayer {
                         let to = self.sketch_remap_of(&mut sketch, *t, c, Some(result))?;
                         if to != result {
                             model.free(result, new_len);
-                            if !model.occupy(to, new_len) {
-                                return None;
-                            }
                             relocated.push(Relocation { task: *t, from: result, to, len: new_len });
                         }
                     }
@@ -542,13 +565,46 @@ impl Replayer {
         })
     }
 
-    /// Moves the mappings [`Self::relocated_moves`] chose, and takes their new places for
-    /// the results of those calls done ahead of their lines.
-    fn relocate(&mut self, relocated: Vec<Relocation>) {
-        for Relocation { task: t, from, to, len } in relocated {
-            let pid = self.mpid(t);
-            let got = self.move_mapping(pid, from, len, to);
-            if let Some(early) = self.applied_early.get_mut(&t) {
+    /// Whether the places [`Self::relocated_moves`] chose are free in `model` (the model's
+    /// layout once the calls the order runs first are done), apart from `want` and from
+    /// each other.
+    fn relocations_fit(model: &PlacementSketch, relocated: &[Relocation], want: (u64, u64)) -> bool {
+        let mut then = model.clone();
+        then.occupy(want.0, want.1) && relocated.iter().all(|r| then.occupy(r.to, r.len))
+    }
+
+    /// Moves the mappings [`Self::relocated_moves`] chose, around `between` (the calls the
+    /// order runs first, which may need their places): out of the way first, to places
+    /// free of every range in `keep_free` and of their own new places, then to those once
+    /// `between` ran; takes their new places for the results of those calls done ahead of
+    /// their lines.
+    fn relocate(&mut self, relocated: Vec<Relocation>, keep_free: &[(u64, u64)], between: impl FnOnce(&mut Self)) {
+        let mut aside: Vec<u64> = Vec::new();
+        for (i, r) in relocated.iter().enumerate() {
+            let pid = self.mpid(r.task);
+            let spare = self.k.placement_sketch(pid).ok().and_then(|mut sketch| {
+                for &(at, len) in keep_free {
+                    sketch.occupy(at, len);
+                }
+                for other in &relocated {
+                    sketch.occupy(other.to, other.len);
+                }
+                for (other, &at) in relocated.iter().zip(&aside).take(i) {
+                    sketch.occupy(at, other.len);
+                }
+                self.k.sketch_mmap(&mut sketch, 0, r.len, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0).ok()
+            });
+            let at = match spare {
+                Some(spare) if self.move_mapping(pid, r.from, r.len, spare) == Ok(spare) => spare,
+                _ => r.from,
+            };
+            aside.push(at);
+        }
+        between(self);
+        for (r, at) in relocated.iter().zip(aside) {
+            let pid = self.mpid(r.task);
+            let got = self.move_mapping(pid, at, r.len, r.to);
+            if let Some(early) = self.applied_early.get_mut(&r.task) {
                 early.1 = got;
             }
         }
@@ -574,7 +630,7 @@ impl Replayer {
 
     /// Does the calls [`Self::first_calls`] chose ahead of their lines: those that move
     /// nothing, then `between`, then the moves.
-    fn run_first(&mut self, first: Vec<(TracePid, Syscall, Option<u64>)>, between: impl FnOnce(&mut Self)) {
+    fn run_first(&mut self, first: Vec<FirstCall>, between: impl FnOnce(&mut Self)) {
         let moves_at = first.iter().position(|(_, c, _)| c.name.as_ref() == "mremap").unwrap_or(first.len());
         let mut first = first.into_iter();
         for (t, c, moved) in first.by_ref().take(moves_at) {
@@ -748,7 +804,7 @@ impl Replayer {
                         return None;
                     }
                 }
-                ("mmap", Call::Mmap { len, .. }) => sketch.free(result, len),
+                ("mmap" | "mmap2", Call::Mmap { len, .. }) => sketch.free(result, len),
                 ("mremap", Call::Mremap { old_addr, old_len, new_len, .. }) => {
                     let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
                     if result != old_addr {
@@ -769,7 +825,7 @@ impl Replayer {
         for (t, c) in sooner.iter().copied() {
             match (c.name.as_ref(), self.quiet_model_call(c)?) {
                 ("munmap", Call::Munmap { addr, len }) => sketch.free(addr, len),
-                ("mmap", Call::Mmap { addr, len, flags, fd, off, .. }) => {
+                ("mmap" | "mmap2", Call::Mmap { addr, len, flags, fd, off, .. }) => {
                     self.k.sketch_mmap(&mut sketch, addr, len, flags, fd, off).ok()?;
                 }
                 ("mremap", _) => {
@@ -785,7 +841,7 @@ impl Replayer {
         for &(c, result) in redone {
             match (c.name.as_ref(), self.quiet_model_call(c)?) {
                 ("munmap", Call::Munmap { addr, len }) if result == 0 => sketch.free(addr, len),
-                ("mmap", Call::Mmap { len, .. }) => {
+                ("mmap" | "mmap2", Call::Mmap { len, .. }) => {
                     if !sketch.occupy(result, len) {
                         return None;
                     }
