@@ -232,7 +232,7 @@ impl Replayer {
         let itself = (DoneAt::Early(early_line).key(), &as_done, got);
         let early = self.concurrent_calls(tpid);
         // The move itself is undone in every set, and not done again before itself.
-        for (set, order, redo) in candidate_orders(others.len(), early.len()) {
+        for (set, order, redo) in candidate_orders(others.len(), &moves_of(&early)) {
             let mut undone: Vec<((u64, bool), &Syscall, u64)> =
                 set.iter().map(|&i| others[i]).chain(std::iter::once(itself)).collect();
             undone.sort_by_key(|a| a.0);
@@ -417,7 +417,7 @@ impl Replayer {
         ended.sort_by_key(|e| e.0);
         let open_moves: Vec<Option<TracePid>> = ended.iter().map(|e| e.3).collect();
         let ended: Vec<(&Syscall, u64)> = ended.into_iter().map(|(_, c, r, _)| (c, r)).collect();
-        for (set, order, redo) in candidate_orders(ended.len(), early.len()) {
+        for (set, order, redo) in candidate_orders(ended.len(), &moves_of(&early)) {
             let later: Vec<(&Syscall, u64)> = set.iter().map(|&i| ended[i]).collect();
             let sooner: Vec<&(TracePid, Syscall)> = order.iter().map(|&i| &early[i]).collect();
             if self.sketch_placement(&now, call, growth, &later, &sooner, &later[..redo]) != Some(want) {
@@ -975,13 +975,16 @@ fn late_sets(n: usize) -> Vec<Vec<usize>> {
 
 /// The orders of the calls around a placement that the search tries, smaller changes to
 /// the order of the lines first: a set of the `ended` calls (done in the model before it)
-/// that ran after it ([`late_sets`]), an order of some of the `early` calls in progress that
-/// ran before it ([`early_orders`], at most three of them varied), and how many of that set,
+/// that ran after it ([`late_sets`]), an order of some of the calls in progress that ran
+/// before it ([`early_orders`], at most three of them varied), and how many of that set,
 /// from its earliest, ran before it too, though after those calls in progress (a mapping
 /// placed in the room a call in progress left, or lacked, before a call that ended
-/// meanwhile freed or took its own).
-fn candidate_orders(ended: usize, early: usize) -> Vec<(Vec<usize>, Vec<usize>, usize)> {
-    let orders: Vec<Vec<usize>> = std::iter::once(Vec::new()).chain(early_orders(early.min(3))).collect();
+/// meanwhile freed or took its own). `moves[i]` says whether call in progress `i` is an
+/// `mremap`: orders that run one of those first come after all the others, as where it
+/// went is the model's guess until its line (an order that needs no guess is the likelier
+/// one when both explain the placement; a wrong guess shows only later).
+fn candidate_orders(ended: usize, moves: &[bool]) -> Vec<(Vec<usize>, Vec<usize>, usize)> {
+    let orders: Vec<Vec<usize>> = std::iter::once(Vec::new()).chain(early_orders(moves.len().min(3))).collect();
     let mut out = Vec::new();
     for set in late_sets(ended) {
         for order in orders.iter().filter(|o| !set.is_empty() || !o.is_empty()) {
@@ -989,7 +992,13 @@ fn candidate_orders(ended: usize, early: usize) -> Vec<(Vec<usize>, Vec<usize>, 
             out.extend((0..=redos).map(|redo| (set.clone(), order.clone(), redo)));
         }
     }
+    out.sort_by_key(|(_, order, _)| order.iter().any(|&i| moves[i]));
     out
+}
+
+/// Which of the calls in progress `early` are moves (`mremap`), for [`candidate_orders`].
+fn moves_of(early: &[(TracePid, Syscall)]) -> Vec<bool> {
+    early.iter().map(|(_, c)| c.name.as_ref() == "mremap").collect()
 }
 
 /// Every order of `items[k..]` after `items[..k]`, the given order first.
