@@ -556,10 +556,10 @@ fn threads_mapping_and_unmapping_at_once() {
 /// placed in the room a move in progress left, and a move the replay did ahead of its
 /// line (for another thread's mapping to land where the log says) goes where its own
 /// line says when an order explains that. Before these, each recording showed 36-74
-/// mismatches of ~1,550 checks (none of 13 clean); after, 19 of 20 replay clean (the
-/// rest: orders of three or more overlapping moves the search does not try, about one
-/// recording in twenty). Five recordings, three at least clean. Then a moved mapping
-/// edited to a free address 1 GiB lower: a mismatch at that line.
+/// mismatches of ~1,550 checks (none of 13 clean); after, 25 of 25 in a row replay clean
+/// (one kept recording of ~70 still shows 2 mismatches: an interleaving of overlapping
+/// moves the search does not try). Five recordings, three at least clean. Then a moved
+/// mapping edited to a free address 1 GiB lower: a mismatch at that line.
 #[test]
 fn threads_moving_mappings_at_once() {
     let dir = scratch("threads-moving");

@@ -37,10 +37,10 @@ impl Replayer {
         let unordered = self.threads_unordered_at(tpid);
         let moved = self.moved_where_the_log_says(tpid, c);
         let to = self.place_at.take().or(moved.map(|(to, _)| to));
-        if c.ret.value().is_some() && (moved.is_some() || self.grown_where_the_log_says(tpid, c)) {
+        if c.ret.value().is_some() && (moved.is_some() || Self::grown_in_place(c)) {
             // Where the log says it went (or grew), a mapping of another thread may still be
-            // in the model, which that thread's call in progress removes: the kernel had done
-            // that call first.
+            // in the model, which that thread's call in progress removes or moves: the kernel
+            // had done that call first (a move that could have grown in place there moved).
             let new_len = c.arg_u64(2).unwrap_or(0);
             let (at, len) = match (to, c.arg_u64(0), c.arg_u64(1)) {
                 (Some(to), _, _) => (to, new_len),
@@ -160,12 +160,10 @@ impl Replayer {
         self.check(line, "mremap", &c.ret, result);
     }
 
-    /// Whether `mremap` call `c` grew its mapping in place, by the log, in an address space
-    /// whose placements follow the log (see [`Self::moved_where_the_log_says`]).
-    fn grown_where_the_log_says(&mut self, tpid: TracePid, c: &Syscall) -> bool {
-        let grew = c.arg_u64(0).is_some_and(|old| c.ret.value() == Some(old))
-            && c.arg_u64(2).zip(c.arg_u64(1)).is_some_and(|(new, old)| new > old);
-        grew && (self.threads_unordered_at(tpid) || self.unseen_start(tpid) || self.blind_task(tpid))
+    /// Whether `mremap` call `c` grew its mapping in place, by the log.
+    fn grown_in_place(c: &Syscall) -> bool {
+        c.arg_u64(0).is_some_and(|old| c.ret.value() == Some(old))
+            && c.arg_u64(2).zip(c.arg_u64(1)).is_some_and(|(new, old)| new > old)
     }
 
     /// Makes the model's mapping that `mremap` call `c` moved or resized (or failed to) the

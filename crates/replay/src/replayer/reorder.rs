@@ -60,7 +60,7 @@ type FirstCall = (TracePid, Syscall, Option<u64>);
 /// A move done ahead of its line, to be put where an order of the calls around another
 /// placement puts it: task `task`'s mapping of `len` bytes, at `from` in the model.
 #[derive(Clone, Copy, Debug)]
-struct Relocation {
+pub(super) struct Relocation {
     task: TracePid,
     from: u64,
     to: u64,
@@ -211,7 +211,10 @@ impl Replayer {
         let pid = self.mpid(tpid);
         // (Where it grows in place, the sketch says so before it places anything.)
         let growth = self.remap_growth(c);
-        let probe = growth.and_then(|_| self.remap_probe_of(pid, c, got));
+        // (The probe stands for a move; for a call that grew in place by the log, one it
+        // would have made had the pages above been taken.)
+        let as_moved = Syscall { ret: Ret::Value(u64::MAX), ..c.clone() };
+        let probe = growth.and_then(|_| self.remap_probe_of(pid, &as_moved, got));
         let (Some(probe), Ok(now)) = (probe, self.k.placement_sketch(pid)) else { return result };
         let as_done = Syscall { ret: Ret::Value(got), ..c.clone() };
         let mm = self.k.mm_id(pid).ok();
@@ -246,18 +249,48 @@ impl Replayer {
             let mut vacated = now.clone();
             vacated.free(got, new_len);
             let want_len = (want, new_len);
-            let Some((first, _)) =
+            // The calls this order runs first went before the move, or (the order's moves
+            // needing the place the model has the mapping at) around it: the mapping steps
+            // aside while they run.
+            if let Some((first, _)) =
                 self.first_calls(&now, &vacated, &early, &order, &later, &redone[..redo], want_len, true)
+            {
+                let mut moved = result;
+                self.run_first(first, |r| {
+                    moved = r.move_mapping(pid, got, new_len, want);
+                });
+                return moved;
+            }
+            let Some((first, then)) =
+                self.first_calls(&now, &vacated, &early, &order, &later, &redone[..redo], want_len, false)
             else {
                 continue;
             };
-            let mut moved = result;
-            self.run_first(first, |r| {
-                moved = r.move_mapping(pid, got, new_len, want);
-            });
-            return moved;
+            let itself = [Relocation { task: tpid, from: got, to: want, len: new_len }];
+            if !Self::relocations_fit(&then, &[], want_len) {
+                continue;
+            }
+            let keep_free = Self::ranges_of(&first, want_len);
+            return self.relocate(itself.to_vec(), &keep_free, |r| r.run_first(first, |_| {})).remove(0);
         }
         result
+    }
+
+    /// The ranges the calls `first` leave or take, and `want`'s: what a mapping stepping
+    /// aside while they run must keep clear of (see [`Self::relocate`]).
+    fn ranges_of(first: &[FirstCall], want: (u64, u64)) -> Vec<(u64, u64)> {
+        let mut ranges = vec![want];
+        for (_, c, to) in first {
+            match crate::call::call_with(c, |c, i| c.arg(i).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v)) {
+                Some(Call::Mremap { old_addr, old_len, new_len, .. }) => {
+                    ranges.push((old_addr, old_len));
+                    ranges.extend(to.map(|to| (to, new_len)));
+                }
+                Some(Call::Munmap { addr, len }) => ranges.push((addr, len)),
+                _ => {}
+            }
+        }
+        ranges
     }
 
     /// Does ahead of their lines the calls in progress of tasks other than `tpid`, sharing
@@ -439,17 +472,7 @@ impl Replayer {
             }
             // Out of the way of the calls run first: the places those calls leave or take,
             // and the placement's own.
-            let mut keep_free = vec![(want, len)];
-            for (_, c, to) in &first {
-                match self.quiet_model_call(c) {
-                    Some(Call::Mremap { old_addr, old_len, new_len, .. }) => {
-                        keep_free.push((old_addr, old_len));
-                        keep_free.extend(to.map(|to| (to, new_len)));
-                    }
-                    Some(Call::Munmap { addr, len }) => keep_free.push((addr, len)),
-                    _ => {}
-                }
-            }
+            let keep_free = Self::ranges_of(&first, (want, len));
             self.relocate(relocated, &keep_free, |r| r.run_first(first, |_| {}));
             self.place_at = Some(want);
             self.syscall(tpid, line, call_as_placed);
@@ -578,7 +601,12 @@ impl Replayer {
     /// free of every range in `keep_free` and of their own new places, then to those once
     /// `between` ran; takes their new places for the results of those calls done ahead of
     /// their lines.
-    fn relocate(&mut self, relocated: Vec<Relocation>, keep_free: &[(u64, u64)], between: impl FnOnce(&mut Self)) {
+    fn relocate(
+        &mut self,
+        relocated: Vec<Relocation>,
+        keep_free: &[(u64, u64)],
+        between: impl FnOnce(&mut Self),
+    ) -> Vec<SysResult<u64>> {
         let mut aside: Vec<u64> = Vec::new();
         for (i, r) in relocated.iter().enumerate() {
             let pid = self.mpid(r.task);
@@ -601,13 +629,16 @@ impl Replayer {
             aside.push(at);
         }
         between(self);
+        let mut results = Vec::with_capacity(relocated.len());
         for (r, at) in relocated.iter().zip(aside) {
             let pid = self.mpid(r.task);
             let got = self.move_mapping(pid, at, r.len, r.to);
             if let Some(early) = self.applied_early.get_mut(&r.task) {
                 early.1 = got;
             }
+            results.push(got);
         }
+        results
     }
 
     /// Moves the model's mapping `[from, from + len)` of `pid`, pages and all, to `to`, as
