@@ -537,16 +537,7 @@ fn threads_mapping_and_unmapping_at_once() {
     let dir = scratch("threads-mapping");
     let Some(exe) = common::compile("threads_mapping", "threads_mapping.c", &["-pthread"], &dir) else { return };
     let Some(t) = threads_recorded_clean("threads-mapping", &exe, &dir, 3, 3) else { return };
-    let (edited, line) = placed_elsewhere(&t, "mmap");
-    let bad = dir.join("threads-mapping-moved.trace");
-    std::fs::write(&bad, edited).unwrap();
-    let r = replay_file(&bad);
-    assert!(
-        r.mismatches.iter().any(|m| m.call == "mmap" && m.line == line),
-        "a mapping no order explains passed: {}\n{:?}",
-        r.summary(),
-        r.mismatches
-    );
+    placed_elsewhere_is_a_mismatch(&t, "mmap", &dir.join("threads-mapping-moved.trace"));
 }
 
 /// The same threads also growing their mappings with mremap (tests/progs/threads_mapping.c
@@ -567,13 +558,18 @@ fn threads_moving_mappings_at_once() {
         return;
     };
     let Some(t) = threads_recorded_clean("threads-moving", &exe, &dir, 5, 3) else { return };
-    let (edited, line) = placed_elsewhere(&t, "mremap");
-    let bad = dir.join("threads-moving-moved.trace");
-    std::fs::write(&bad, edited).unwrap();
-    let r = replay_file(&bad);
+    placed_elsewhere_is_a_mismatch(&t, "mremap", &dir.join("threads-moving-moved.trace"));
+}
+
+/// The log `t` edited by [`placed_elsewhere`] (written to `bad`) replays with a mismatch
+/// at the edited line: no order of the calls in flight puts the mapping there.
+fn placed_elsewhere_is_a_mismatch(t: &Path, call: &str, bad: &Path) {
+    let (edited, line) = placed_elsewhere(t, call);
+    std::fs::write(bad, edited).unwrap();
+    let r = replay_file(bad);
     assert!(
-        r.mismatches.iter().any(|m| m.call == "mremap" && m.line == line),
-        "a move no order explains passed: {}\n{:?}",
+        r.mismatches.iter().any(|m| m.call == call && m.line == line),
+        "a {call} no order explains passed: {}\n{:?}",
         r.summary(),
         r.mismatches
     );

@@ -814,6 +814,41 @@ impl Replayer {
         }
     }
 
+    /// Does (`forward`) or undoes on `sketch`, as far as placement goes, call `c`, which
+    /// returned `result`: each call frees a range or takes one, or both (an unmap frees, a
+    /// mapping takes, a move frees the old range and takes the new, a resize in place takes
+    /// or frees its tail; protection and advice changes move nothing), and undoing it
+    /// swaps the two. `None` when a range to take is not free, or the call is not one of
+    /// those.
+    fn sketch_known(&self, sketch: &mut PlacementSketch, c: &Syscall, result: u64, forward: bool) -> Option<()> {
+        let (freed, taken) = match (c.name.as_ref(), self.quiet_model_call(c)?) {
+            ("munmap", Call::Munmap { addr, len }) if result == 0 => (Some((addr, len)), None),
+            ("mmap" | "mmap2", Call::Mmap { len, .. }) => (None, Some((result, len))),
+            ("mremap", Call::Mremap { old_addr, old_len, new_len, .. }) => {
+                let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
+                if result != old_addr {
+                    (Some((old_addr, old_len)), Some((result, new_len)))
+                } else if new_len > old_len {
+                    (None, Some((old_addr + old_len, new_len - old_len)))
+                } else if old_len > new_len {
+                    (Some((old_addr + new_len, old_len - new_len)), None)
+                } else {
+                    (None, None)
+                }
+            }
+            ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => (None, None),
+            _ => return None,
+        };
+        let (free, take) = if forward { (freed, taken) } else { (taken, freed) };
+        if let Some((at, len)) = free {
+            sketch.free(at, len);
+        }
+        match take {
+            Some((at, len)) => sketch.occupy(at, len).then_some(()),
+            None => Some(()),
+        }
+    }
+
     /// The layout `now` with the calls `later` undone, `sooner` done and `redone` done again
     /// (see [`Self::sketch_placement`]), and where each of `sooner` left its mapping (an
     /// `mremap`'s new address; 0 for the others). `None` when one of them cannot be undone
@@ -829,29 +864,7 @@ impl Replayer {
         let mut moved_to = Vec::with_capacity(sooner.len());
         // Latest first, as each may have reused what an earlier one freed.
         for &(c, result) in later.iter().rev() {
-            match (c.name.as_ref(), self.quiet_model_call(c)?) {
-                ("munmap", Call::Munmap { addr, len }) if result == 0 => {
-                    if !sketch.occupy(addr, len) {
-                        return None;
-                    }
-                }
-                ("mmap" | "mmap2", Call::Mmap { len, .. }) => sketch.free(result, len),
-                ("mremap", Call::Mremap { old_addr, old_len, new_len, .. }) => {
-                    let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
-                    if result != old_addr {
-                        sketch.free(result, new_len);
-                        if !sketch.occupy(old_addr, old_len) {
-                            return None;
-                        }
-                    } else if new_len > old_len {
-                        sketch.free(old_addr + old_len, new_len - old_len);
-                    } else if old_len > new_len && !sketch.occupy(old_addr + new_len, old_len - new_len) {
-                        return None;
-                    }
-                }
-                ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => {}
-                _ => return None,
-            }
+            self.sketch_known(&mut sketch, c, result, false)?;
         }
         for (t, c) in sooner.iter().copied() {
             match (c.name.as_ref(), self.quiet_model_call(c)?) {
@@ -870,31 +883,7 @@ impl Replayer {
         }
         // Calls undone above that ran again after those: their results are known.
         for &(c, result) in redone {
-            match (c.name.as_ref(), self.quiet_model_call(c)?) {
-                ("munmap", Call::Munmap { addr, len }) if result == 0 => sketch.free(addr, len),
-                ("mmap" | "mmap2", Call::Mmap { len, .. }) => {
-                    if !sketch.occupy(result, len) {
-                        return None;
-                    }
-                }
-                ("mremap", Call::Mremap { old_addr, old_len, new_len, .. }) => {
-                    let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
-                    if result != old_addr {
-                        sketch.free(old_addr, old_len);
-                        if !sketch.occupy(result, new_len) {
-                            return None;
-                        }
-                    } else if new_len > old_len {
-                        if !sketch.occupy(old_addr + old_len, new_len - old_len) {
-                            return None;
-                        }
-                    } else {
-                        sketch.free(old_addr + new_len, old_len - new_len);
-                    }
-                }
-                ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock", _) => {}
-                _ => return None,
-            }
+            self.sketch_known(&mut sketch, c, result, true)?;
         }
         Some((sketch, moved_to))
     }
