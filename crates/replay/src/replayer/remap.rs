@@ -41,15 +41,14 @@ impl Replayer {
             // Where the log says it went (or grew), a mapping of another thread may still be
             // in the model, which that thread's call in progress removes or moves: the kernel
             // had done that call first (a move that could have grown in place there moved).
-            let new_len = c.arg_u64(2).unwrap_or(0);
-            let (at, len) = match (to, c.arg_u64(0), c.arg_u64(1)) {
-                (Some(to), _, _) => (to, new_len),
-                (None, Some(old), Some(old_len)) => (old.saturating_add(old_len), new_len.saturating_sub(old_len)),
-                _ => (0, 0),
+            let place = match to {
+                Some(to) => c.arg_u64(2).map(|len| (to, len)),
+                None => self.remap_growth(c).map(|g| (g.above, g.len)),
             };
-            let taken = self.k.placement_sketch(pid).is_ok_and(|s| len > 0 && !s.is_free(at, len));
-            if taken {
-                self.run_removals_in_progress(tpid, at, len);
+            if let Some((at, len)) = place {
+                if self.k.placement_sketch(pid).is_ok_and(|s| len > 0 && !s.is_free(at, len)) {
+                    self.run_removals_in_progress(tpid, at, len);
+                }
             }
         }
         let before_failure = (unordered && c.ret.errno().is_some()).then(|| self.k.clone());
@@ -143,7 +142,7 @@ impl Replayer {
     ) {
         let result = self.early_remap_placed(tpid, c, result, early_line, ended);
         if let (Ok(got), Some((to, why))) = (result, self.moved_where_the_log_says(tpid, c)) {
-            let len = c.arg_u64(2).and_then(|l| l.checked_add(PAGE_SIZE - 1)).map_or(0, |l| l & !(PAGE_SIZE - 1));
+            let len = c.arg_u64(2).and_then(reorder::page_up).unwrap_or(0);
             let pid = self.mpid(tpid);
             let free = |r: &Self| {
                 r.k.placement_sketch(pid).is_ok_and(|mut s| {

@@ -42,11 +42,11 @@ impl DoneAt {
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Growth {
     /// The mapping's address (the call's result when it grows in place).
-    old_addr: u64,
+    pub(super) old_addr: u64,
     /// The end of the old range.
-    above: u64,
+    pub(super) above: u64,
     /// How many bytes it grows by.
-    len: u64,
+    pub(super) len: u64,
 }
 
 /// A call done in the model, by when ([`DoneAt::key`]), with its result and, for a move
@@ -217,21 +217,9 @@ impl Replayer {
         let probe = growth.and_then(|_| self.remap_probe_of(pid, &as_moved, got));
         let (Some(probe), Ok(now)) = (probe, self.k.placement_sketch(pid)) else { return result };
         let as_done = Syscall { ret: Ret::Value(got), ..c.clone() };
-        let mm = self.k.mm_id(pid).ok();
-        // The calls that ended while it was in progress, before or after the model did it,
-        // and those of other tasks done ahead of their line, in the model's order.
-        let mut others: Vec<((u64, bool), &Syscall, u64)> = ended
-            .iter()
-            .filter_map(|(c, d)| Some((d.key(), c, c.ret.value()?)))
-            .chain(
-                self.applied_early
-                    .iter()
-                    .filter(|(t, _)| **t != tpid)
-                    .filter(|(t, _)| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok()) == mm)
-                    .filter_map(|(_, (c, r, at))| Some((DoneAt::Early(*at).key(), c, r.ok()?))),
-            )
-            .collect();
-        others.sort_by_key(|a| a.0);
+        // The calls that ended while it was in progress, before or after the model did it.
+        let others: Vec<((u64, bool), &Syscall, u64)> =
+            self.calls_done_meanwhile(tpid, ended).into_iter().map(|(at, c, r, _)| (at, c, r)).collect();
         let itself = (DoneAt::Early(early_line).key(), &as_done, got);
         let early = self.concurrent_calls(tpid);
         // The move itself is undone in every set, and not done again before itself.
@@ -261,27 +249,25 @@ impl Replayer {
                 });
                 return moved;
             }
-            let Some((first, then)) =
+            // (`want` is free once they ran: first_calls says so.)
+            let Some((first, _)) =
                 self.first_calls(&now, &vacated, &early, &order, &later, &redone[..redo], want_len, false)
             else {
                 continue;
             };
-            let itself = [Relocation { task: tpid, from: got, to: want, len: new_len }];
-            if !Self::relocations_fit(&then, &[], want_len) {
-                continue;
-            }
-            let keep_free = Self::ranges_of(&first, want_len);
-            return self.relocate(itself.to_vec(), &keep_free, |r| r.run_first(first, |_| {})).remove(0);
+            let itself = Relocation { task: tpid, from: got, to: want, len: new_len };
+            let keep_free = self.ranges_of(&first, want_len);
+            return self.relocate(vec![itself], &keep_free, |r| r.run_first(first, |_| {})).remove(0);
         }
         result
     }
 
     /// The ranges the calls `first` leave or take, and `want`'s: what a mapping stepping
     /// aside while they run must keep clear of (see [`Self::relocate`]).
-    fn ranges_of(first: &[FirstCall], want: (u64, u64)) -> Vec<(u64, u64)> {
+    fn ranges_of(&self, first: &[FirstCall], want: (u64, u64)) -> Vec<(u64, u64)> {
         let mut ranges = vec![want];
         for (_, c, to) in first {
-            match crate::call::call_with(c, |c, i| c.arg(i).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v)) {
+            match self.quiet_model_call(c) {
                 Some(Call::Mremap { old_addr, old_len, new_len, .. }) => {
                     ranges.push((old_addr, old_len));
                     ranges.extend(to.map(|to| (to, new_len)));
@@ -327,11 +313,17 @@ impl Replayer {
                     });
                 }
             }
-            self.place_at = moved_off;
-            self.apply_early(*t, c);
-            self.place_at = None;
+            self.apply_early_at(*t, c, moved_off);
         }
         !removing.is_empty()
+    }
+
+    /// [`Self::apply_early`] of a move (or mapping) that goes `at` a place an order of the
+    /// calls chose, when it says one, rather than where the model's own order would put it.
+    fn apply_early_at(&mut self, t: TracePid, early: &Syscall, at: Option<u64>) {
+        self.place_at = at;
+        self.apply_early(t, early);
+        self.place_at = None;
     }
 
     /// Does task `t`'s call, known from its start, ahead of its line; its result is checked
@@ -428,26 +420,8 @@ impl Replayer {
             return self.syscall(tpid, line, call_as_placed);
         }
         let early = self.concurrent_calls(tpid);
-        // The calls that may have come after this one: those that ended meanwhile, and those
-        // of other tasks done ahead of their line, with what each returned, in the order the
-        // model did them (at one line, calls done ahead of theirs come before the call the
-        // line ends).
-        let mm = self.k.mm_id(pid).ok();
-        // (With the task of each move done ahead of its line: where it went is not known yet.)
-        let mut ended: Vec<DoneCall> = ended
-            .iter()
-            .filter_map(|(c, done_at)| Some((done_at.key(), c, c.ret.value()?, None)))
-            .chain(
-                self.applied_early
-                    .iter()
-                    .filter(|(t, _)| **t != tpid && self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok()) == mm)
-                    .filter_map(|(t, (c, r, done_at))| {
-                        let open = (c.name.as_ref() == "mremap").then_some(*t);
-                        Some((DoneAt::Early(*done_at).key(), c, r.ok()?, open))
-                    }),
-            )
-            .collect();
-        ended.sort_by_key(|e| e.0);
+        // The calls that may have come after this one.
+        let ended = self.calls_done_meanwhile(tpid, ended);
         let open_moves: Vec<Option<TracePid>> = ended.iter().map(|e| e.3).collect();
         let ended: Vec<(&Syscall, u64)> = ended.into_iter().map(|(_, c, r, _)| (c, r)).collect();
         for (set, order, redo) in candidate_orders(ended.len(), &moves_of(&early)) {
@@ -472,7 +446,7 @@ impl Replayer {
             }
             // Out of the way of the calls run first: the places those calls leave or take,
             // and the placement's own.
-            let keep_free = Self::ranges_of(&first, (want, len));
+            let keep_free = self.ranges_of(&first, (want, len));
             self.relocate(relocated, &keep_free, |r| r.run_first(first, |_| {}));
             self.place_at = Some(want);
             self.syscall(tpid, line, call_as_placed);
@@ -480,6 +454,28 @@ impl Replayer {
             return;
         }
         self.syscall(tpid, line, call_as_placed);
+    }
+
+    /// The calls that may have come after task `tpid`'s call in progress: those that ended
+    /// meanwhile (`ended`), and those of other tasks of its address space done ahead of their
+    /// line, with what each returned, in the order the model did them (at one line, calls
+    /// done ahead of theirs come before the call the line ends). A move done ahead of its
+    /// line comes with its task: where it went is not known until that line.
+    fn calls_done_meanwhile<'a>(&'a self, tpid: TracePid, ended: &'a [(Syscall, DoneAt)]) -> Vec<DoneCall<'a>> {
+        let mm_of = |t: &TracePid| self.procs.get(t).and_then(|p| self.k.mm_id(p.pid).ok());
+        let mm = mm_of(&tpid);
+        let mut calls: Vec<DoneCall> = ended
+            .iter()
+            .filter_map(|(c, done_at)| Some((done_at.key(), c, c.ret.value()?, None)))
+            .chain(self.applied_early.iter().filter(|(t, _)| **t != tpid && mm_of(t) == mm).filter_map(
+                |(t, (c, r, done_at))| {
+                    let open = (c.name.as_ref() == "mremap").then_some(*t);
+                    Some((DoneAt::Early(*done_at).key(), c, r.ok()?, open))
+                },
+            ))
+            .collect();
+        calls.sort_by_key(|e| e.0);
+        calls
     }
 
     /// Once an order of the calls around a placement put the mapping at `want` (`.0`, of
@@ -665,21 +661,17 @@ impl Replayer {
         let moves_at = first.iter().position(|(_, c, _)| c.name.as_ref() == "mremap").unwrap_or(first.len());
         let mut first = first.into_iter();
         for (t, c, moved) in first.by_ref().take(moves_at) {
-            self.place_at = moved;
-            self.apply_early(t, &c);
-            self.place_at = None;
+            self.apply_early_at(t, &c, moved);
         }
         between(self);
         for (t, c, moved) in first {
-            self.place_at = moved;
-            self.apply_early(t, &c);
-            self.place_at = None;
+            self.apply_early_at(t, &c, moved);
         }
     }
 
     /// For an `mremap` call `c` that grows its mapping (not to a fixed place): the pages it
     /// would take above the old range had it grown in place.
-    fn remap_growth(&self, c: &Syscall) -> Option<Growth> {
+    pub(super) fn remap_growth(&self, c: &Syscall) -> Option<Growth> {
         let Call::Mremap { old_addr, old_len, new_len, flags, .. } = self.quiet_model_call(c)? else { return None };
         let (old_len, new_len) = (page_up(old_len)?, page_up(new_len)?);
         if flags & MREMAP_FIXED != 0 || new_len <= old_len {
@@ -1035,7 +1027,7 @@ fn permutations(items: &mut Vec<usize>, k: usize, out: &mut Vec<Vec<usize>>) {
 }
 
 /// `len` rounded up to whole pages, as the kernel takes a length.
-fn page_up(len: u64) -> Option<u64> {
+pub(super) fn page_up(len: u64) -> Option<u64> {
     len.checked_add(PAGE_SIZE - 1).map(|l| l & !(PAGE_SIZE - 1))
 }
 
