@@ -46,6 +46,8 @@ pub struct Identities {
     /// Paths the trace opened for writing, created or truncated: their
     /// contents on the replaying machine need not be what the program first saw.
     written: HashSet<String>,
+    /// Which calls that make or move mappings the log shows at all.
+    shown: crate::ShownCalls,
 }
 
 impl Identities {
@@ -57,6 +59,12 @@ impl Identities {
     /// What the trace's first stat of `path` showed (size, mtime, identity, line).
     pub fn stat(&self, path: &str) -> Option<StatFacts> {
         self.stats.get(path).copied()
+    }
+
+    /// Which calls that make or move mappings the log shows at least once (see
+    /// [`crate::ShownCalls`]).
+    pub fn shown_calls(&self) -> crate::ShownCalls {
+        self.shown
     }
 
     /// Whether the trace opened `path` for writing (or created or truncated it).
@@ -124,6 +132,7 @@ impl Identities {
         for (line, d) in direct {
             from.observe_direct(d, *line);
         }
+        from.ids.shown = kept.shown;
         from.finish()
     }
 
@@ -136,6 +145,7 @@ impl Identities {
         let mut from = FromEvents { unnamed_root: log.unprefixed_root(), ..FromEvents::default() };
         for event in log.events() {
             if let EventKind::Syscall(call) = &event.kind {
+                from.ids.shown.saw(call.name.as_bytes());
                 if wanted_name(call.name.as_bytes()) {
                     from.observe(event);
                 }
@@ -317,6 +327,8 @@ struct Kept {
     direct: Vec<(u64, Direct)>,
     /// No more lines are read in place (the log has a line without a pid).
     in_place_off: bool,
+    /// The calls that make or move mappings that the lines show.
+    shown: crate::ShownCalls,
 }
 
 impl Kept {
@@ -365,7 +377,7 @@ fn copy_wanted(resumed: &memchr::memmem::Finder<'_>, block: &[u8], kept: &mut Ke
         let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i + 1);
         let line = &block[start..end];
         kept.seen += 1;
-        if let Some(wanted) = wanted_line(resumed, line) {
+        if let Some(wanted) = wanted_line(resumed, line, &mut kept.shown) {
             if !kept.in_place_off {
                 if !pid_prefixed(line) {
                     // A log whose lines may lack a pid: the parser follows which process
@@ -438,7 +450,11 @@ const TAIL: usize = 160;
 /// (`open`, and names ending in `at`, `stat` or `statx`: `openat`, `newfstatat`,
 /// `fstat`, `lstat`, ...) or show the starting directory (`getcwd`, `readlink`, `chdir`,
 /// `fchdir`, `execve`; see [`CwdLearner`]); judged by the name alone.
-fn wanted_line<'l>(resumed: &memchr::memmem::Finder<'_>, line: &'l [u8]) -> Option<Wanted<'l>> {
+fn wanted_line<'l>(
+    resumed: &memchr::memmem::Finder<'_>,
+    line: &'l [u8],
+    shown: &mut crate::ShownCalls,
+) -> Option<Wanted<'l>> {
     let head = &line[..line.len().min(NAME_WITHIN)];
     let paren = memchr::memchr(b'(', head);
     // `<... NAME resumed>`, before any parenthesis of the line.
@@ -449,10 +465,12 @@ fn wanted_line<'l>(resumed: &memchr::memmem::Finder<'_>, line: &'l [u8]) -> Opti
         }
         _ => {
             let p = paren?;
+            let start = head[..p].iter().rposition(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).map_or(0, |i| i + 1);
+            // A failed call shows its name too (a filter would have hidden it).
+            shown.saw(&head[start..p]);
             if failed(line) {
                 return None;
             }
-            let start = head[..p].iter().rposition(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).map_or(0, |i| i + 1);
             Wanted { name: &head[start..p], resumed: false, open: p }
         }
     };
@@ -545,7 +563,7 @@ mod tests {
     #[test]
     fn lines_are_wanted_by_their_call_name_only() {
         let finder = memchr::memmem::Finder::new(b" resumed>");
-        let wanted = |line: &str| wanted_line(&finder, line.as_bytes()).is_some();
+        let wanted = |line: &str| wanted_line(&finder, line.as_bytes(), &mut crate::ShownCalls::default()).is_some();
         assert!(wanted("100 openat(AT_FDCWD, \"/x\", O_RDONLY) = 3"));
         assert!(wanted("[pid 7] 12:00:00.000001 newfstatat(3, \"\", {st_ino=1}, AT_EMPTY_PATH) = 0"));
         assert!(wanted("100 <... statx resumed>{stx_ino=99}) = 0"));

@@ -34,6 +34,7 @@ mod identity_direct;
 mod parsed;
 mod replayer;
 mod report;
+mod shown_calls;
 pub mod unknowns;
 
 pub use call::call_of;
@@ -46,3 +47,4 @@ pub use replayer::{
     Replayer, DEFAULT_RAM,
 };
 pub use report::{Mismatch, Mode, ReplayError, Report};
+pub use shown_calls::{MapCall, ShownCalls};

@@ -23,17 +23,21 @@
 use super::Replayer;
 use super::TracePid;
 use crate::report::Mismatch;
+use crate::MapCall;
 use abi::*;
+use mm::MmId;
+use rustc_hash::FxHashSet as HashSet;
 use trace::{Arg, Event, EventKind, Ret, Syscall};
 
 /// What the replay saw of calls a filter hid.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Hidden {
     /// Some call was hidden: a descriptor was used that the trace never showed opened, or
     /// a process appeared that no traced call created.
     pub(super) calls_hidden: bool,
-    /// The trace shows munmap calls (a filter hides a call by name, so then all of them).
-    pub(super) munmap_seen: bool,
+    /// The address spaces of processes that appeared with no execve and no call creating
+    /// them: the model's empty one stands for each until the trace shows otherwise.
+    unshown_starts: HashSet<MmId>,
 }
 
 const HIDDEN: &str = "address spaces that calls the trace does not show (a filter hid them) made differ from the model";
@@ -56,6 +60,9 @@ impl Replayer {
         }
         // The model's empty address space stands for it until a call shows otherwise.
         self.hidden.calls_hidden = true;
+        if let Some(id) = self.procs.get(&tpid).and_then(|p| self.k.mm_id(p.pid).ok()) {
+            self.hidden.unshown_starts.insert(id);
+        }
         self.report.notes.push(format!(
             "the trace does not show how pid {tpid}'s program started (no execve: a filter hid it, or strace \
              attached later): from the first call the model's empty start cannot explain, the replay follows it"
@@ -89,6 +96,41 @@ impl Replayer {
              here on the replay follows that address space"
         ));
         true
+    }
+
+    /// A read of `target`'s maps, at `pos` of the model's `text`, showing `data`: when the
+    /// process appeared with no execve and no call creating it, and the model's text is not
+    /// what the read shows, the read shows an address space the model does not have: from
+    /// here on the replay follows it (the read and those after it are not compared).
+    pub(super) fn maps_show_unseen_start(
+        &mut self,
+        target: TracePid,
+        line: u64,
+        text: Option<&str>,
+        pos: u64,
+        data: &[u8],
+    ) {
+        let Some(pid) = self.procs.get(&target).map(|p| p.pid) else { return };
+        let Ok(id) = self.k.mm_id(pid) else { return };
+        if !self.hidden.unshown_starts.contains(&id) || self.blind.contains(&id) {
+            return;
+        }
+        let model = text.map(str::as_bytes).and_then(|t| t.get(usize::try_from(pos).ok()?..)).unwrap_or(&[]);
+        if model.starts_with(data) {
+            return;
+        }
+        self.blind.insert(id);
+        self.report.notes.push(format!(
+            "line {line}: pid {target}'s maps read shows an address space the model does not have, and the trace \
+             does not show how that process started: from here on the replay follows that address space"
+        ));
+    }
+
+    /// Whether a mapping may have moved by a call the trace does not show: the trace hides
+    /// calls (see [`Hidden::calls_hidden`]) and may hide every mremap (see
+    /// [`crate::ShownCalls::mremap_may_be_hidden`]).
+    pub(super) fn mremaps_hidden(&self) -> bool {
+        self.hidden.calls_hidden && self.ids.shown_calls().mremap_may_be_hidden()
     }
 
     /// Whether task `tpid`'s address space is one whose start the trace does not show.
@@ -153,7 +195,12 @@ impl Replayer {
         // calls are what the trace hides.
         let untraced = self.others_untraced(tpid);
         let attached = self.execs.get(&id).is_some_and(|e| e.line == super::ATTACHED);
-        if !untraced && (!self.hidden.calls_hidden || attached) {
+        // A log that shows no mmap at all, of a process with mappings the model lacks (a
+        // library's, say), is one that hides them: `-e trace=!mmap`. (In a log that shows
+        // mmap calls, every one is there, and a call on a range none of them made is a
+        // contradiction, checked as such.)
+        let mmaps_hidden = !self.ids.shown_calls().shows(MapCall::Mmap);
+        if !untraced && (!(self.hidden.calls_hidden || mmaps_hidden) || attached) {
             return None;
         }
         let arg = |i| c.arg_u64(i).unwrap_or(0);
@@ -207,9 +254,6 @@ impl Replayer {
     /// Replays call `c` of task `tpid` when its address space is one whose start the trace
     /// does not show; returns false when the call is to be replayed (and checked) as usual.
     pub(super) fn blind_call(&mut self, tpid: TracePid, line: u64, c: &Syscall) -> bool {
-        if c.name == "munmap" {
-            self.hidden.munmap_seen = true;
-        }
         if !self.blind_task(tpid) {
             match self.hidden_changes(tpid, line, c) {
                 None => return false,
@@ -232,9 +276,11 @@ impl Replayer {
                 if placed {
                     self.unchecked(PLACEMENT);
                 }
-                if placed && self.hidden.munmap_seen {
+                let shown = self.ids.shown_calls();
+                if placed && shown.shows(MapCall::Munmap) && !shown.mremap_may_be_hidden() {
                     // The kernel put it in a hole: nothing the trace mapped (and did not
-                    // unmap: munmap calls are traced) may be there.
+                    // unmap or move away: munmap calls are traced, all of them since some
+                    // are, and so are mremaps) may be there.
                     let over = self
                         .k
                         .mm(pid)

@@ -299,6 +299,12 @@ impl Replayer {
                     // removes: the kernel had done that call first.
                     got = self.maps_call(tpid, &placed).1;
                 }
+                if got == Err(Errno::EEXIST) && self.mremaps_hidden() {
+                    // Taken in the model by a mapping an mremap the trace hides may have
+                    // moved away.
+                    let _ = self.k.munmap(pid, r, len);
+                    got = self.maps_call(tpid, &placed).1;
+                }
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
                 if got == Ok(r) {
                     *self.report.unchecked.entry(UNSEEN_PLACEMENT.into()).or_default() += 1;

@@ -269,6 +269,9 @@ impl Replayer {
             // A maps text made above is the one the check compares (smaps is made again:
             // what learn_swap bound may change it).
             let maps_now = if what == ProcText::Maps { text.as_deref() } else { None };
+            if what == ProcText::Maps {
+                self.maps_show_unseen_start(target, line, maps_now, pos, data);
+            }
             if self.blind_maps_read(target) {
                 // Not comparable, but what it shows is still learned.
                 let (passed, failed, shown) = (self.report.passed, self.report.failed, self.report.mismatches.len());
