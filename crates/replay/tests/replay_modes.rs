@@ -74,6 +74,8 @@ const LOOKS: &[(&str, &[&str])] = &[
     ("tt", &["-tt"]),
     ("ttt-T", &["-ttt", "-T", "-v"]),
     ("r", &["-r"]),
+    // Both stamps: `1796678405.980644 (+     0.000305) brk(`.
+    ("r-ttt", &["-r", "-ttt"]),
     ("y", &["-y", "-s", "4096"]),
     ("yy", &["-yy", "-v", "-s", "4096"]),
     ("X-raw", &["-X", "raw", "-s", "4096"]),
@@ -154,6 +156,19 @@ fn filtered_traces() {
         assert_clean(name, &r, *min);
         assert!(r.summary().contains(unchecked), "{name}: {}", r.summary());
     }
+    // `%desc` shows the calls on descriptors (mmap among them) and hides munmap, mprotect,
+    // brk and execve: a placement over a mapping the log made goes where the log says.
+    let Some(t) = record("desc", &["-e", "trace=%desc"], &["cat", "/proc/self/maps"], &dir) else { return };
+    let r = replay_file(&t);
+    assert_clean("desc", &r, 3);
+    assert!(r.summary().contains("placements and maps text of a process attached to"), "{}", r.summary());
+    // A log that shows no munmap at all is taken to show them all (one edited to map over a
+    // live mapping must not pass); where placements then differ, the report names the
+    // filter that would explain them.
+    let Some(t) = record("not-munmap", &["-e", "trace=!munmap"], &["cat", "/proc/self/maps"], &dir) else { return };
+    let r = replay_file(&t);
+    assert!(r.failed > 0, "{}", r.summary());
+    assert!(r.notes.iter().any(|n| n.contains("shows no munmap at all")), "{}", r.summary());
 }
 
 /// Where the trace does not show the start of an address space (here `-e trace=memory`

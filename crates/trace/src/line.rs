@@ -74,6 +74,7 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
         Some(ts) if c.peek() == Some(b' ') => {
             prefix.timestamp = Some(ts);
             c.skip_spaces();
+            skip_relative_time(&mut c);
         }
         _ => c.pos = before_time,
     }
@@ -92,6 +93,21 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
     }
     prefix.body_start = c.pos;
     prefix
+}
+
+/// Skips the time since the previous call that `-r` prints after an absolute time stamp
+/// (`-r` with `-t`, `-tt` or `-ttt`: `1796678405.980644 (+     0.000305) brk(`): the absolute
+/// stamp is the one kept, as it orders the lines of `-ff` files.
+fn skip_relative_time(c: &mut Cursor<'_>) {
+    let start = c.pos;
+    if c.eat_str(b"(+") {
+        c.skip_spaces();
+        if parse_timestamp(c).is_some() && c.eat(b')') && c.peek() == Some(b' ') {
+            c.skip_spaces();
+            return;
+        }
+    }
+    c.pos = start;
 }
 
 /// Parses a pid, and the `<comm>` that `--decode-pids=comm` adds after it.
@@ -527,6 +543,14 @@ mod tests {
         assert_eq!(&b"19980  1795653895.935651 brk("[p.body_start..], b"brk(");
         let p = parse_prefix(b"     0.000123 brk(NULL) = 0x1000");
         assert_eq!(p.timestamp, Some(Timestamp { seconds: 0, nanos: 123_000 }));
+        let line = b"16210 1796678405.980644 (+     0.000305) brk(NULL) = 0x3ac06000";
+        let p = parse_prefix(line);
+        assert_eq!((p.pid, p.timestamp), (Some(16210), Some(Timestamp { seconds: 1796678405, nanos: 980_644_000 })));
+        assert_eq!(&line[p.body_start..], b"brk(NULL) = 0x3ac06000");
+        let line = b"[pid 7] 12:00:01.000002 (+     1.500000) close(3) = 0";
+        let p = parse_prefix(line);
+        assert_eq!((p.pid, p.timestamp), (Some(7), Some(Timestamp { seconds: 43201, nanos: 2_000 })));
+        assert_eq!(&line[p.body_start..], b"close(3) = 0");
         let p = parse_prefix(b"[pid 1234<thr>] [00007ffff7fe3c8b] brk(NULL) = 0x1000");
         assert_eq!(p.pid, Some(1234));
         assert_eq!(&b"[pid 1234<thr>] [00007ffff7fe3c8b] brk(NULL) = 0x1000"[p.body_start..], b"brk(NULL) = 0x1000");

@@ -38,6 +38,8 @@ pub(super) struct Hidden {
     /// The address spaces of processes that appeared with no execve and no call creating
     /// them: the model's empty one stands for each until the trace shows otherwise.
     unshown_starts: HashSet<MmId>,
+    /// The report said the log shows no munmap (see [`Replayer::note_munmap_unseen`]).
+    munmap_unseen_noted: bool,
 }
 
 const HIDDEN: &str = "address spaces that calls the trace does not show (a filter hid them) made differ from the model";
@@ -126,11 +128,29 @@ impl Replayer {
         ));
     }
 
-    /// Whether a mapping may have moved by a call the trace does not show: the trace hides
-    /// calls (see [`Hidden::calls_hidden`]) and may hide every mremap (see
-    /// [`crate::ShownCalls::mremap_may_be_hidden`]).
-    pub(super) fn mremaps_hidden(&self) -> bool {
-        self.hidden.calls_hidden && self.ids.shown_calls().mremap_may_be_hidden()
+    /// After a mismatch of an mmap the kernel placed, in a log that shows no munmap at all:
+    /// such a log is taken to show every munmap (a program that maps and never unmaps, or
+    /// a log edited to map over a live mapping, must not pass), but a filter that hides
+    /// them (`-e trace=!munmap`) gives the same log; the report says so once.
+    pub(super) fn note_munmap_unseen(&mut self, line: u64) {
+        if self.ids.shown_calls().shows(MapCall::Munmap) || self.hidden.munmap_unseen_noted {
+            return;
+        }
+        self.hidden.munmap_unseen_noted = true;
+        self.report.notes.push(format!(
+            "line {line}: the log shows no munmap at all, so an mmap the kernel placed over a mapping is a \
+             mismatch; if it was recorded with a filter that hides munmap (`-e trace=!munmap`), the munmaps it \
+             hid may explain the placements found different"
+        ));
+    }
+
+    /// In the address space of a process the trace attached to (or whose execve it hides),
+    /// whether a mapping may have gone by a call the trace does not show: the log shows no
+    /// munmap at all, or it hides calls (see [`Hidden::calls_hidden`]) and may hide every
+    /// mremap (see [`crate::ShownCalls::mremap_may_be_hidden`]).
+    pub(super) fn removals_hidden(&self) -> bool {
+        let shown = self.ids.shown_calls();
+        !shown.shows(MapCall::Munmap) || (self.hidden.calls_hidden && shown.mremap_may_be_hidden())
     }
 
     /// Whether task `tpid`'s address space is one whose start the trace does not show.
@@ -198,7 +218,8 @@ impl Replayer {
         // A log that shows no mmap at all, of a process with mappings the model lacks (a
         // library's, say), is one that hides them: `-e trace=!mmap`. (In a log that shows
         // mmap calls, every one is there, and a call on a range none of them made is a
-        // contradiction, checked as such.)
+        // contradiction, checked as such. A log that shows no munmap cannot be told from
+        // one edited to map over a live mapping: see [`Replayer::note_munmap_unseen`].)
         let mmaps_hidden = !self.ids.shown_calls().shows(MapCall::Mmap);
         if !untraced && (!(self.hidden.calls_hidden || mmaps_hidden) || attached) {
             return None;

@@ -299,9 +299,9 @@ impl Replayer {
                     // removes: the kernel had done that call first.
                     got = self.maps_call(tpid, &placed).1;
                 }
-                if got == Err(Errno::EEXIST) && self.mremaps_hidden() {
-                    // Taken in the model by a mapping an mremap the trace hides may have
-                    // moved away.
+                if got == Err(Errno::EEXIST) && self.removals_hidden() {
+                    // Taken in the model by a mapping a call the trace hides (an munmap, an
+                    // mremap that moved it) may have removed.
                     let _ = self.k.munmap(pid, r, len);
                     got = self.maps_call(tpid, &placed).1;
                 }
@@ -315,7 +315,11 @@ impl Replayer {
             "mmap" | "mmap2" | "munmap" | "mprotect" | "pkey_mprotect" => {
                 let (what, got) = self.maps_call(tpid, c);
                 self.learn_from_result(tpid, line, c, (0, 0), &got);
+                let failed = self.report.failed;
                 self.check_unless_unordered(tpid, line, what, c, got);
+                if self.report.failed > failed && c.name.starts_with("mmap") {
+                    self.note_munmap_unseen(line);
+                }
             }
             "mremap" => self.mremap(tpid, line, c),
             "madvise" | "mlock" | "munlock" | "mlock2" => {
