@@ -149,6 +149,8 @@ pub struct Replayer {
     files: std::sync::Arc<Files>,
     /// Whether the compat vDSO image was looked for (see `load_vdso32_image`).
     vdso32_tried: bool,
+    /// Whether the report said that the log does not show clone3's flags.
+    clone3_flags_noted: bool,
     k: Kernel,
     opts: Options,
     ids: Identities,
@@ -387,6 +389,7 @@ impl Replayer {
         Replayer {
             files,
             vdso32_tried: false,
+            clone3_flags_noted: false,
             k,
             opts,
             ids,

@@ -215,6 +215,46 @@ fn a_filter_that_hides_mremap_moves_mappings_out_of_sight() {
     assert_clean("mmap-munmap", &replay_file(&t), 5);
 }
 
+/// `-e verbose=none` prints clone3's argument structure as an address: the flags that tell
+/// a thread from a process are not in the log. glibc's clone3 calls are threads' and
+/// posix_spawn's (whose child runs a program at once): each child is taken for a thread.
+#[test]
+fn clone3_without_its_flags_makes_a_thread() {
+    let dir = scratch("verbose-none");
+    let Some(exe) = compile("threads", "threads.c", &["-lpthread"], &dir) else { return };
+    let Some(t) = record("threads", &["-e", "verbose=none"], &[exe.to_str().unwrap()], &dir) else { return };
+    let text = std::fs::read_to_string(&t).unwrap();
+    assert!(text.contains("clone3(0x"), "{text}");
+    let r = replay_file(&t);
+    assert_clean("threads", &r, 20);
+    assert!(r.notes.iter().any(|n| n.contains("does not show clone3's flags")), "{}", r.summary());
+    // A shell spawning programs (posix_spawn is clone3 too, where the shell uses it) and a
+    // program whose children run others replay clean as well.
+    let Some(t) = record("sh", &["-e", "verbose=none"], &["sh", "-c", "cat /proc/self/maps; true"], &dir) else {
+        return;
+    };
+    assert_clean("sh", &replay_file(&t), 20);
+}
+
+/// strace without -f follows one task: a thread's calls are not in the log, and the mapping
+/// a thread kept moves the main thread's next one. From the first call the model cannot
+/// explain, the replay follows that address space.
+#[test]
+fn threads_strace_did_not_follow() {
+    let dir = scratch("no-follow");
+    let Some(exe) = compile("thread_keeps_mapping", "thread_keeps_mapping.c", &["-lpthread"], &dir) else { return };
+    // `-q` in the place of `-f`: one task followed.
+    let out = dir.join("kept.trace");
+    if !common::strace_unrandomized("kept", "-q", &[], &out, &[exe.to_str().unwrap()], &dir) {
+        return;
+    }
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.matches("mmap(NULL, 1048576,").count(), 1, "the thread's mmap is not in the log: {text}");
+    let r = replay_file(&out);
+    assert_clean("kept", &r, 10);
+    assert!(r.notes.iter().any(|n| n.contains("made a thread, and the log follows one task")), "{}", r.summary());
+}
+
 /// lseek and pread64 of /proc/self/maps, dup/dup2/dup3/F_DUPFD*, close_range, chdir,
 /// fchdir and openat relative to directory descriptors (the mapped files' full paths are in
 /// the maps text), in several recording modes.

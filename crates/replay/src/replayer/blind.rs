@@ -40,6 +40,9 @@ pub(super) struct Hidden {
     unshown_starts: HashSet<MmId>,
     /// The report said the log shows no munmap (see [`Replayer::note_munmap_unseen`]).
     munmap_unseen_noted: bool,
+    /// Address spaces shared with threads whose calls the log does not show (see
+    /// [`Replayer::thread_untraced`]).
+    untraced_threads: HashSet<MmId>,
 }
 
 const HIDDEN: &str = "address spaces that calls the trace does not show (a filter hid them) made differ from the model";
@@ -76,9 +79,27 @@ impl Replayer {
     /// its start is known: the process's other threads may change its address space with
     /// calls the trace does not show.
     pub(super) fn others_untraced(&self, tpid: TracePid) -> bool {
-        self.attach_log
+        let shared = || {
+            let pid = self.procs.get(&tpid).map(|p| p.pid);
+            pid.and_then(|p| self.k.mm_id(p).ok()).is_some_and(|id| self.hidden.untraced_threads.contains(&id))
+        };
+        (self.attach_log
             && self.unprefixed
-            && self.attached_key(tpid).and_then(|k| self.learned.attached.get(&k.0)).is_some_and(|u| u.start.is_some())
+            && self.attached_key(tpid).and_then(|k| self.learned.attached.get(&k.0)).is_some_and(|u| u.start.is_some()))
+            || shared()
+    }
+
+    /// After task `tpid` of a log that follows one task (no `-f`) made a thread (a clone
+    /// sharing its memory, not a vfork's child, which only runs a program): the thread's
+    /// calls are not in the log, and may change the address space they share.
+    pub(super) fn thread_untraced(&mut self, tpid: TracePid, line: u64) {
+        let Some(id) = self.procs.get(&tpid).and_then(|p| self.k.mm_id(p.pid).ok()) else { return };
+        if self.hidden.untraced_threads.insert(id) {
+            self.report.notes.push(format!(
+                "line {line}: pid {tpid} made a thread, and the log follows one task (strace without -f): from the \
+                 first call the model cannot explain, the replay follows that address space"
+            ));
+        }
     }
 
     /// A maps read of `target` that the model's text does not match, where the process's
@@ -258,8 +279,8 @@ impl Replayer {
             self.blind.insert(id);
             self.unchecked(HIDDEN);
             let why = if untraced {
-                "strace -p without -f traced one thread of a process whose other threads' calls are not in \
-                 the trace"
+                "strace without -f traced one thread of a process whose other threads' calls are not in the \
+                 trace"
             } else {
                 "the trace hides calls"
             };

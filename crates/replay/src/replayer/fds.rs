@@ -188,7 +188,7 @@ impl Replayer {
     }
 
     /// Gives `tpid` a copy of the descriptor table it shares with other tasks.
-    fn unshare_table(&mut self, tpid: TracePid) {
+    pub(super) fn unshare_table(&mut self, tpid: TracePid) {
         let table = self.procs[&tpid].table;
         if self.tables[table].members.len() <= 1 {
             return;

@@ -99,7 +99,13 @@ fn clone_flags(c: &Syscall) -> u64 {
     match c.name.as_ref() {
         "fork" => SIGCHLD_FLAGS,
         "vfork" => CLONE_VM | CLONE_VFORK,
-        "clone3" => c.arg(0).and_then(|a| a.field("flags")).and_then(Arg::flags_value_with_clone).unwrap_or(0),
+        // `-e verbose=none` prints the argument structure as an address: taken for a
+        // thread's (see `Replayer::clone`).
+        "clone3" => match c.arg(0).and_then(|a| a.field("flags")) {
+            Some(flags) => flags.flags_value_with_clone().unwrap_or(0),
+            None if c.arg(0).is_some_and(|a| a.as_u64().is_some()) => CLONE_VM | CLONE_FILES,
+            None => 0,
+        },
         _ => c.arg_named("flags").or_else(|| c.arg(1)).and_then(Arg::flags_value_with_clone).unwrap_or(0),
     }
 }
@@ -247,7 +253,9 @@ impl Replayer {
             }
         }
         if got.is_ok() {
-            // The new image keeps the descriptors that were not close-on-exec.
+            // The new image has a descriptor table of its own (exec unshares one a thread
+            // or a clone shared), which keeps the descriptors that were not close-on-exec.
+            self.unshare_table(tpid);
             let table = self.procs[&tpid].table;
             let open: Vec<i32> = self.tables[table].kinds.keys().copied().collect();
             for fd in open {
@@ -289,6 +297,16 @@ impl Replayer {
 
     pub(super) fn clone(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let Some(child_tid) = c.ret.value() else { return };
+        if c.name == "clone3" && c.arg(0).is_some_and(|a| a.as_u64().is_some()) && !self.clone3_flags_noted {
+            // glibc's clone3 calls are a thread's (pthread_create) or a spawned child's that
+            // runs a program at once (posix_spawn), which exec then gives an address space
+            // and descriptor table of its own.
+            self.clone3_flags_noted = true;
+            self.report.notes.push(format!(
+                "line {line}: the log does not show clone3's flags (`-e verbose=none`): each such child is taken \
+                 for a thread, sharing its parent's memory and descriptors until it runs a program"
+            ));
+        }
         let child_tid = TracePid(child_tid as u32);
         if self.made_early.remove(&child_tid) {
             // Made at its first line, which came while this call was in progress; lines it
@@ -301,6 +319,9 @@ impl Replayer {
             return;
         }
         let flags = clone_flags(c);
+        if self.unprefixed && !self.attach_log && flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 {
+            self.thread_untraced(tpid, line);
+        }
         self.make_child(tpid, child_tid, flags, line);
         if let Some(events) = self.pending.remove(&child_tid) {
             for ev in events {
