@@ -296,9 +296,16 @@ pub struct Replayer {
 }
 
 /// Whether an event is an execve (the start of a trace that ran its program).
+/// Whether `ev` runs a program the log names: an execve whose path strace printed as an
+/// address (`-e raw=all`) starts an address space the log does not show, as a filtered-out
+/// execve does.
 fn is_exec(ev: &Event) -> bool {
     match &ev.kind {
-        EventKind::Syscall(c) => matches!(c.name.as_ref(), "execve" | "execveat"),
+        EventKind::Syscall(c) => match c.name.as_ref() {
+            "execve" => c.arg_str(0).is_some(),
+            "execveat" => c.arg_str(1).is_some(),
+            _ => false,
+        },
         EventKind::CallStarted { name, .. } => matches!(name.as_str(), "execve" | "execveat"),
         _ => false,
     }

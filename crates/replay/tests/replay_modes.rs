@@ -147,6 +147,8 @@ fn filtered_traces() {
         ("mmap-munmap-read-y", &["-e", "trace=mmap,munmap,read", "-y", "-s", "4096"], 5, "reads of /proc files opened"),
         ("not-mmap", &["-e", "trace=!mmap"], 10, "address spaces that calls the trace does not show"),
         ("read-openat", &["-e", "trace=read,openat"], 0, "reads of /proc/PID/maps of an address space whose start"),
+        // Every argument as a number: execve's and openat's paths are addresses.
+        ("raw-all", &["-e", "raw=all"], 20, "calls in an address space whose start (execve) the trace does not show"),
     ];
     for (name, flags, min, unchecked) in cases {
         let Some(t) = record(name, flags, &["sh", "-c", "cat /proc/self/maps; cat /proc/self/maps"], &dir) else {

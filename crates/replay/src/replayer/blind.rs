@@ -63,14 +63,31 @@ impl Replayer {
         if execve || !self.procs.contains_key(&tpid) {
             return;
         }
-        // The model's empty address space stands for it until a call shows otherwise.
         self.hidden.calls_hidden = true;
-        if let Some(id) = self.procs.get(&tpid).and_then(|p| self.k.mm_id(p.pid).ok()) {
-            self.hidden.unshown_starts.insert(id);
-        }
+        self.mark_start_unshown(tpid);
         self.report.notes.push(format!(
             "the trace does not show how pid {tpid}'s program started (no execve: a filter hid it, or strace \
              attached later): from the first call the model's empty start cannot explain, the replay follows it"
+        ));
+    }
+
+    /// The model's empty address space of task `tpid` stands for one the trace does not show
+    /// the start of, until a call shows otherwise.
+    fn mark_start_unshown(&mut self, tpid: TracePid) {
+        if let Some(id) = self.procs.get(&tpid).and_then(|p| self.k.mm_id(p.pid).ok()) {
+            self.hidden.unshown_starts.insert(id);
+        }
+    }
+
+    /// Task `tpid` ran, at `line`, a program the log does not name (see
+    /// [`Replayer::execve_unseen`]).
+    pub(super) fn start_unshown(&mut self, tpid: TracePid, line: u64) {
+        self.hidden.calls_hidden = true;
+        self.mark_start_unshown(tpid);
+        self.unchecked(UNSEEN_START);
+        self.report.notes.push(format!(
+            "line {line}: the log does not name the program pid {tpid} ran (strace printed its path as an \
+             address): from the first call the model's empty start cannot explain, the replay follows it"
         ));
     }
 
@@ -172,6 +189,17 @@ impl Replayer {
     pub(super) fn removals_hidden(&self) -> bool {
         let shown = self.ids.shown_calls();
         !shown.shows(MapCall::Munmap) || (self.hidden.calls_hidden && shown.mremap_may_be_hidden())
+    }
+
+    /// Whether task `tpid`'s address space may hold memory the model lacks, its start or
+    /// calls changing it being out of the trace's sight; if so, a copy the model faults on
+    /// is counted as not checkable.
+    pub(super) fn memory_unseen(&mut self, tpid: TracePid) -> bool {
+        let unseen = self.unseen_start(tpid) || self.blind_task(tpid);
+        if unseen {
+            self.unchecked(UNSEEN_START);
+        }
+        unseen
     }
 
     /// Whether task `tpid`'s address space is one whose start the trace does not show.

@@ -488,7 +488,15 @@ impl Replayer {
             "creat" => (0, usize::MAX),
             _ => (0, 1),
         };
-        let Some(raw) = c.arg_str(path_arg) else { return };
+        let Some(raw) = c.arg_str(path_arg) else {
+            // strace printed the path as an address (`-e raw=all`): the file is unknown, and
+            // an mmap of it is one of a descriptor opened out of the trace's sight (the
+            // number was free, or the kernel would not have given it).
+            if self.k.fd_description(self.mpid(tpid), fd).is_some() {
+                self.close_fd(tpid, fd);
+            }
+            return;
+        };
         let raw = String::from_utf8_lossy(raw).into_owned();
         let dirfd = if c.name == "openat" { 0 } else { usize::MAX };
         let Some(path) = self.path_arg_at(tpid, c, dirfd, path_arg) else {

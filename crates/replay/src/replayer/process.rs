@@ -181,7 +181,9 @@ impl Replayer {
     }
 
     pub(super) fn execve(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
-        let Some(file) = c.arg_str(0).map(|p| String::from_utf8_lossy(p).into_owned()) else { return };
+        let Some(file) = c.arg_str(0).map(|p| String::from_utf8_lossy(p).into_owned()) else {
+            return self.execve_unseen(tpid, line, c);
+        };
         // Borrowed from the call: the request copies them once, where it keeps them.
         fn strings(a: Option<&Arg>) -> Vec<std::borrow::Cow<'_, [u8]>> {
             a.and_then(Arg::as_array)
@@ -281,6 +283,34 @@ impl Replayer {
             );
         }
         self.check(line, "execve", &c.ret, got);
+    }
+
+    /// An execve whose program strace printed as an address (`-e raw=all`): the address
+    /// space it starts is one the trace does not show, as a filtered-out execve's is (the
+    /// first process's is learned as an attached one's: see `is_exec`).
+    fn execve_unseen(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        if c.ret.value().is_none() || !self.procs.contains_key(&tpid) {
+            return;
+        }
+        let pid = self.mpid(tpid);
+        let attached = self.k.mm_id(pid).is_ok_and(|id| self.execs.get(&id).is_some_and(|e| e.line == ATTACHED));
+        if attached && self.k.mm(pid).is_ok_and(|m| m.users == 1) {
+            // The first process (not a vfork's child sharing its memory), whose start the
+            // runs learn.
+            return;
+        }
+        if self.k.exec_unseen(pid).is_err() {
+            return;
+        }
+        self.unshare_table(tpid);
+        let table = self.procs[&tpid].table;
+        let open: Vec<i32> = self.tables[table].kinds.keys().copied().collect();
+        for fd in open {
+            if self.k.fd_description(pid, fd).is_none() {
+                self.tables[table].kinds.remove(&fd);
+            }
+        }
+        self.start_unshown(tpid, line);
     }
 
     /// The program a `/proc/self/exe` (or `/proc/thread-self/exe`, `/proc/PID/exe` of a

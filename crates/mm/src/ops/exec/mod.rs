@@ -173,6 +173,30 @@ impl Kernel {
         }
     }
 
+    /// An execve of a program the caller cannot name (a trace that printed its path as an
+    /// address): past the point of no return as [`Kernel::execve`] goes, the task gets a
+    /// new, empty address space (the old one released) and its close-on-exec descriptors
+    /// close; what the program maps is left for the caller to adopt or replay.
+    pub fn exec_unseen(&mut self, pid: Pid) -> SysResult<()> {
+        let task = self.tasks.get(&pid).ok_or(Errno::ESRCH)?;
+        if task.exit_code.is_some() {
+            return Err(Errno::ESRCH);
+        }
+        let new = self.new_mm()?;
+        let old = self.tasks.get_mut(&pid).expect("checked above").mm.replace(new);
+        self.attach_mm(pid, new);
+        if let Some(old) = old {
+            self.detach_mm(pid, old);
+            self.mmput(old);
+        }
+        self.close_on_exec(pid);
+        self.shm_record_user(pid);
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+        Ok(())
+    }
+
     /// Checks that a file may be executed: a regular or memory file on an exec mount.
     fn check_exec_file(&self, file: FileId) -> SysResult<()> {
         let f = self.m.files.get(file.0 as usize).and_then(|f| f.as_ref()).ok_or(Errno::ENOENT)?;
