@@ -67,6 +67,22 @@ pub fn normalize(c: &mut Syscall) {
         c.name = to.into();
     } else if name == "_llseek" {
         llseek_as_lseek(c);
+    } else if name == "mmap2" {
+        raw_page_offset_in_bytes(c);
+    }
+}
+
+/// strace prints `mmap2`'s offset in bytes, except with `-e raw=all` (or `raw=mmap2`), which
+/// prints the call's own argument, a count of pages: an offset that is not a whole number
+/// of pages can only be that. (A raw count that is a multiple of 4096 pages, 16 MiB into a
+/// file, reads as bytes: the log does not tell.)
+fn raw_page_offset_in_bytes(c: &mut Syscall) {
+    if let Some(Arg::Int(pages)) = c.args.get(5) {
+        if pages % 4096 != 0 {
+            if let Some(bytes) = pages.checked_mul(4096) {
+                c.args[5] = Arg::Int(bytes);
+            }
+        }
     }
 }
 
@@ -126,6 +142,10 @@ mod tests {
         let mut m = parse("mmap2(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0xf7fbf000");
         normalize(&mut m);
         assert_eq!(m.name, "mmap2");
+        // `-e raw=all`: the offset in pages.
+        let mut m = parse("mmap2(0xf7cc6000, 0x179000, 0x5, 0x812, 0x3, 0x22) = 0xf7cc6000");
+        normalize(&mut m);
+        assert_eq!(m.args[5].as_u64(), Some(0x22000));
         assert_eq!(normalized_name("fstatat64"), "newfstatat");
         assert_eq!(normalized_name("brk"), "brk");
     }

@@ -209,11 +209,15 @@ pub struct AttachedUnknowns {
     /// Without a maps read: ranges calls showed mapped (a successful mprotect, madvise,
     /// mlock ... where the model had nothing), with the protection the call gave them.
     pub touched: Vec<Bound<(u64, u64, u64)>>,
+    /// The process runs in 32-bit mode, shown by a call only ia32 processes make (`mmap2`),
+    /// where strace did not say so (`-e raw=all`).
+    pub ia32: Option<Bound<bool>>,
 }
 
 impl AttachedUnknowns {
     fn len(&self) -> usize {
         usize::from(self.before.is_some())
+            + usize::from(self.ia32.is_some())
             + usize::from(self.start.is_some())
             + usize::from(self.brk.is_some())
             + self.touched.len()
@@ -327,6 +331,9 @@ impl Learned {
             let whose = if *pid == 0 { "the traced".to_string() } else { format!("task {pid}'s") };
             if let Some(b) = a.before {
                 out.push(format!("bound {whose} process existed before the trace (attached) from line {}", b.line));
+            }
+            if let Some(b) = a.ia32 {
+                out.push(format!("bound {whose} process runs in 32-bit mode (its mmap2) from line {}", b.line));
             }
             if let Some(b) = &a.start {
                 let s = &b.value;

@@ -152,6 +152,10 @@ fn the_32_bit_address_space_calls_recorded_with_aslr_replay_clean() {
     user_recording("unlimited-static", "", "ulimit -s unlimited && $STRACE ./calls_static", &dir, 40);
     // 32 bits to 32 bits to 64 bits, each exec learned on its own.
     user_recording("chain", "", "$STRACE ./calls_pie ./calls_static /bin/true", &dir, 80);
+    // Every argument as a number: mmap2's offset is its count of pages, as the call takes
+    // it (decoded, strace prints bytes).
+    let log = user_recording("raw-all", "-e raw=all", "$STRACE ./calls_pie", &dir, 5).unwrap();
+    assert!(log.lines().any(|l| l.contains("mmap2(0x") && l.contains(", 0x3, 0x")), "{log}");
 }
 
 #[test]

@@ -100,12 +100,28 @@ impl Replayer {
         self.start_attached_as(tpid, tpid);
     }
 
+    /// Before an `mmap2` (a call of ia32 processes only) of task `tpid`: an attached process
+    /// whose address space the model has as a 64-bit one (strace did not say it runs in
+    /// 32-bit mode, as with `-e raw=all`) runs in 32-bit mode; the next run starts it so.
+    pub(super) fn ia32_by_its_calls(&mut self, tpid: TracePid, line: u64) {
+        let Some(key) = self.attached_key(tpid) else { return };
+        let Some(pid) = self.procs.get(&tpid).map(|p| p.pid) else { return };
+        if self.k.mm(pid).is_ok_and(|mm| mm.space.task_size > 1 << 32) {
+            let u = self.attached_unknowns_mut(key);
+            if u.ia32.is_none() {
+                u.ia32 = Some(Bound { value: true, line });
+            }
+        }
+    }
+
     /// [`Self::start_attached`] of task `tpid`, the first of the attached process `key`
     /// (itself, or a task a run found to share its address space) to show in the log.
     fn start_attached_as(&mut self, tpid: TracePid, key: TracePid) {
         let pid = self.mpid(tpid);
-        if self.compat_tasks.contains(&tpid) {
-            // strace said the process runs in 32-bit mode: an ia32 compat address space.
+        let ia32_call = self.attached_unknowns(key).is_some_and(|u| u.ia32.is_some());
+        if self.compat_tasks.contains(&tpid) || ia32_call {
+            // strace said the process runs in 32-bit mode, or an earlier run saw a call that
+            // only ia32 processes make: an ia32 compat address space.
             let _ = self.k.adopt_space(pid, mm::UserSpace::ia32_compat(0));
         }
         let Ok(id) = self.k.mm_id(pid) else { return };
