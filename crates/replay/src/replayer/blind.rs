@@ -38,8 +38,9 @@ pub(super) struct Hidden {
     /// The address spaces of processes that appeared with no execve and no call creating
     /// them: the model's empty one stands for each until the trace shows otherwise.
     unshown_starts: HashSet<MmId>,
-    /// The report said the log shows no munmap (see [`Replayer::note_munmap_unseen`]).
-    munmap_unseen_noted: bool,
+    /// The report said the log shows no munmap or mremap (see
+    /// [`Replayer::note_removal_unseen`]).
+    removal_unseen_noted: bool,
     /// Address spaces shared with threads whose calls the log does not show (see
     /// [`Replayer::thread_untraced`]).
     untraced_threads: HashSet<MmId>,
@@ -166,19 +167,27 @@ impl Replayer {
         ));
     }
 
-    /// After a mismatch of an mmap the kernel placed, in a log that shows no munmap at all:
-    /// such a log is taken to show every munmap (a program that maps and never unmaps, or
-    /// a log edited to map over a live mapping, must not pass), but a filter that hides
-    /// them (`-e trace=!munmap`) gives the same log; the report says so once.
-    pub(super) fn note_munmap_unseen(&mut self, line: u64) {
-        if self.ids.shown_calls().shows(MapCall::Munmap) || self.hidden.munmap_unseen_noted {
+    /// After a mismatch of the mmap `c` the kernel placed: where the log's address is on a
+    /// mapping the model still has, and the log shows no munmap, or no mremap, at all, such
+    /// a log is taken to show every one (a program that never unmaps, or a log edited to map
+    /// over a live mapping, must not pass), but a filter that hides them (`-e trace=!munmap`,
+    /// an explicit list without mremap) gives the same log; the report says so once.
+    pub(super) fn note_removal_unseen(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
+        let shown = self.ids.shown_calls();
+        let hidden =
+            [(MapCall::Munmap, "munmap"), (MapCall::Mremap, "mremap")].into_iter().find(|(m, _)| !shown.shows(*m));
+        let Some((_, name)) = hidden.filter(|_| !self.hidden.removal_unseen_noted) else { return };
+        let (Ret::Value(at), Some(len)) = (&c.ret, c.arg_u64(1)) else { return };
+        let end = at.saturating_add(len.div_ceil(PAGE_SIZE).saturating_mul(PAGE_SIZE));
+        let Ok(mm) = self.k.mm(self.mpid(tpid)) else { return };
+        if mm.vmas.range(*at, end).next().is_none() {
             return;
         }
-        self.hidden.munmap_unseen_noted = true;
+        self.hidden.removal_unseen_noted = true;
         self.report.notes.push(format!(
-            "line {line}: the log shows no munmap at all, so an mmap the kernel placed over a mapping is a \
-             mismatch; if it was recorded with a filter that hides munmap (`-e trace=!munmap`), the munmaps it \
-             hid may explain the placements found different"
+            "line {line}: the log shows no {name} at all, so an mmap the kernel placed over a mapping it shows \
+             made is a mismatch; if it was recorded with a filter that hides {name}, the calls it hid may explain \
+             the placements found different"
         ));
     }
 
@@ -268,7 +277,7 @@ impl Replayer {
         // library's, say), is one that hides them: `-e trace=!mmap`. (In a log that shows
         // mmap calls, every one is there, and a call on a range none of them made is a
         // contradiction, checked as such. A log that shows no munmap cannot be told from
-        // one edited to map over a live mapping: see [`Replayer::note_munmap_unseen`].)
+        // one edited to map over a live mapping: see [`Replayer::note_removal_unseen`].)
         let mmaps_hidden = !self.ids.shown_calls().shows(MapCall::Mmap);
         if !untraced && (!(self.hidden.calls_hidden || mmaps_hidden) || attached) {
             return None;

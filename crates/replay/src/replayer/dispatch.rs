@@ -326,7 +326,7 @@ impl Replayer {
                 let failed = self.report.failed;
                 self.check_unless_unordered(tpid, line, what, c, got);
                 if self.report.failed > failed && c.name.starts_with("mmap") {
-                    self.note_munmap_unseen(line);
+                    self.note_removal_unseen(tpid, line, c);
                 }
             }
             "mremap" => self.mremap(tpid, line, c),
