@@ -398,3 +398,53 @@ fn sysv_segments_attached_before_the_attach() {
         assert!(r.bindings.iter().any(|b| b.contains("SysV segment")), "{name}: {:?}", r.bindings);
     }
 }
+
+/// A block a process mapped before the trace attached, grown (and moved) with mremap in the
+/// trace: the first mremap shows the old range was mapped, which the next run has, and the
+/// growth is replayed on it.
+#[test]
+fn a_mapping_made_before_the_attach_grown_with_mremap() {
+    let dir = common::scratch("replay-attach", "grow");
+    let Some(exe) = common::compile("attach_grow", "attach_grow.c", &[], &dir) else { return };
+    for (name, unrandomized) in [("grow-aslr", false), ("grow", true)] {
+        let Some(t) = record_attached(name, &exe, &[], unrandomized, &[], &dir) else { return };
+        let text = std::fs::read_to_string(&t).unwrap();
+        assert!(text.contains("mremap("), "{text}");
+        let r = replay_file(&t, Mode::Verify);
+        assert_clean(name, &r, 3);
+        assert!(r.bindings.iter().any(|b| b.starts_with("bound a mapping ")), "{:?}", r.bindings);
+    }
+}
+
+/// strace stopped by Ctrl-C detaches, ending the line of the call in progress with
+/// `<detached ...>`: a call that never finishes in the log, not a line that cannot be read.
+#[test]
+fn a_trace_ended_by_detaching_mid_call() {
+    if !hostreq::need_tools("detaching strace", &["strace", "sleep", "kill"]) {
+        return;
+    }
+    let dir = common::scratch("replay-attach", "detached");
+    let mut sleeper = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let out = dir.join("detached.trace");
+    let mut strace = std::process::Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(&out)
+        .args(["-p", &sleeper.id().to_string()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `strace: Process N attached`; the call in progress is written when strace detaches.
+    let mut said = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(strace.stderr.take().unwrap()), &mut said).unwrap();
+    assert!(said.contains("attached"), "{said}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let pid = strace.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    strace.wait().unwrap();
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.trim_end().ends_with("<detached ...>"), "{text}");
+    let r = replay_file(&out, Mode::Verify);
+    assert!(r.errors.is_empty() && r.failed == 0, "{}", r.summary());
+}

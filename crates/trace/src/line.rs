@@ -19,6 +19,9 @@ use crate::grammar::{parse_decoration, parse_list, parse_number, parse_value, st
 use crate::names::call_name;
 
 const UNFINISHED: &[u8] = b"<unfinished ...>";
+/// How strace ends the line of a call in progress when it detaches (`strace -p` stopped by
+/// Ctrl-C): as an unfinished call that never resumes.
+const DETACHED: &[u8] = b"<detached ...>";
 
 /// What comes before the body of a line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -243,7 +246,8 @@ pub(crate) fn classify(line: &[u8], body_start: usize) -> Result<Body<'_>, Fail>
     }
     let args_start = c.pos;
     let trimmed = line.trim_ascii_end();
-    let unfinished = trimmed.ends_with(UNFINISHED).then(|| trimmed.len() - UNFINISHED.len());
+    let unfinished =
+        [UNFINISHED, DETACHED].iter().find(|end| trimmed.ends_with(end)).map(|end| trimmed.len() - end.len());
     Ok(Body::Call { name, args_start, unfinished: unfinished.filter(|&u| u >= args_start) })
 }
 
@@ -626,6 +630,14 @@ mod tests {
 
     #[test]
     fn unfinished_and_resumed_lines_are_recognized() {
+        let line = b"16611 pselect6(0, NULL, NULL, NULL, {tv_sec=0, tv_nsec=3000000}, NULL <detached ...>";
+        let prefix = parse_prefix(line);
+        match classify(line, prefix.body_start).unwrap() {
+            Body::Call { name, unfinished: Some(at), .. } => {
+                assert_eq!((name, &line[at..]), (&b"pselect6"[..], &b"<detached ...>"[..]));
+            }
+            other => panic!("{other:?}"),
+        }
         let line = b"20209 munmap(0x7ffff4000000, 37748736 <unfinished ...>";
         let prefix = parse_prefix(line);
         match classify(line, prefix.body_start).unwrap() {

@@ -385,6 +385,14 @@ impl Replayer {
                 let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
                 self.attached_unknowns_mut(key).touched.push(Bound { value: (page_floor(addr), end, prot), line });
             }
+            ("mremap", Ok(_), Err(_)) if page_floor(addr) == addr && len > 0 => {
+                // Grown, shrunk or moved from a range the model does not map: the old range
+                // was mapped before the trace. Taken for memory a program reads and writes
+                // (what it grows with mremap: a heap's large blocks); the call does not say.
+                let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
+                let value = (addr, end, PROT_READ | PROT_WRITE);
+                self.attached_unknowns_mut(key).touched.push(Bound { value, line });
+            }
             _ => {}
         }
     }
