@@ -255,16 +255,7 @@ impl Replayer {
             }
         }
         if got.is_ok() {
-            // The new image has a descriptor table of its own (exec unshares one a thread
-            // or a clone shared), which keeps the descriptors that were not close-on-exec.
-            self.unshare_table(tpid);
-            let table = self.procs[&tpid].table;
-            let open: Vec<i32> = self.tables[table].kinds.keys().copied().collect();
-            for fd in open {
-                if self.k.fd_description(pid, fd).is_none() {
-                    self.tables[table].kinds.remove(&fd);
-                }
-            }
+            self.exec_descriptors(tpid);
             if let Ok(id) = self.k.mm_id(pid) {
                 self.created.remove(&id);
                 self.started.remove(&id);
@@ -285,6 +276,20 @@ impl Replayer {
         self.check(line, "execve", &c.ret, got);
     }
 
+    /// After task `tpid` ran a program: its descriptor table is its own (exec unshares one
+    /// a thread or a clone shared) and keeps the descriptors that were not close-on-exec.
+    fn exec_descriptors(&mut self, tpid: TracePid) {
+        self.unshare_table(tpid);
+        let pid = self.mpid(tpid);
+        let table = self.procs[&tpid].table;
+        let open: Vec<i32> = self.tables[table].kinds.keys().copied().collect();
+        for fd in open {
+            if self.k.fd_description(pid, fd).is_none() {
+                self.tables[table].kinds.remove(&fd);
+            }
+        }
+    }
+
     /// An execve whose program strace printed as an address (`-e raw=all`): the address
     /// space it starts is one the trace does not show, as a filtered-out execve's is (the
     /// first process's is learned as an attached one's: see `is_exec`).
@@ -302,14 +307,7 @@ impl Replayer {
         if self.k.exec_unseen(pid).is_err() {
             return;
         }
-        self.unshare_table(tpid);
-        let table = self.procs[&tpid].table;
-        let open: Vec<i32> = self.tables[table].kinds.keys().copied().collect();
-        for fd in open {
-            if self.k.fd_description(pid, fd).is_none() {
-                self.tables[table].kinds.remove(&fd);
-            }
-        }
+        self.exec_descriptors(tpid);
         self.start_unshown(tpid, line);
     }
 

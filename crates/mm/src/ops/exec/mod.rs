@@ -134,16 +134,8 @@ impl Kernel {
         let rlimit_stack = task.limits.stack.unwrap_or(cfg.rlimit_stack);
         let rlimit_as = task.limits.as_.unwrap_or(cfg.rlimit_as);
         let strings = args::copy_strings(&req.filename, &req.argv, &req.envp, rlimit_stack, rlimit_as)?;
-        let new = self.new_mm()?;
-
         // The point of no return.
-        let old = self.tasks.get_mut(&pid).expect("checked above").mm.replace(new);
-        self.attach_mm(pid, new);
-        if let Some(old) = old {
-            self.detach_mm(pid, old);
-            self.mmput(old);
-        }
-        self.close_on_exec(pid);
+        let new = self.exec_mmap(pid)?;
         let base = req.filename.rsplit('/').next().unwrap_or("");
         // __set_task_comm keeps the first TASK_COMM_LEN - 1 bytes.
         let mut cut = base.len().min(COMM_LEN);
@@ -182,19 +174,27 @@ impl Kernel {
         if task.exit_code.is_some() {
             return Err(Errno::ESRCH);
         }
+        self.exec_mmap(pid)?;
+        self.shm_record_user(pid);
+        if self.m.config.paranoid {
+            crate::invariants::check_kernel(self);
+        }
+        Ok(())
+    }
+
+    /// Gives live task `pid` a new, empty address space in place of its old one (released),
+    /// and closes its close-on-exec descriptors (exec_mmap and do_close_on_exec); returns
+    /// the new address space.
+    fn exec_mmap(&mut self, pid: Pid) -> SysResult<MmId> {
         let new = self.new_mm()?;
-        let old = self.tasks.get_mut(&pid).expect("checked above").mm.replace(new);
+        let old = self.tasks.get_mut(&pid).ok_or(Errno::ESRCH)?.mm.replace(new);
         self.attach_mm(pid, new);
         if let Some(old) = old {
             self.detach_mm(pid, old);
             self.mmput(old);
         }
         self.close_on_exec(pid);
-        self.shm_record_user(pid);
-        if self.m.config.paranoid {
-            crate::invariants::check_kernel(self);
-        }
-        Ok(())
+        Ok(new)
     }
 
     /// Checks that a file may be executed: a regular or memory file on an exec mount.
