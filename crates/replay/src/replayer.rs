@@ -295,10 +295,9 @@ pub struct Replayer {
     at: Option<TracePid>,
 }
 
-/// Whether an event is an execve (the start of a trace that ran its program).
-/// Whether `ev` runs a program the log names: an execve whose path strace printed as an
-/// address (`-e raw=all`) starts an address space the log does not show, as a filtered-out
-/// execve does.
+/// Whether an event is an execve of a program the log names (the start of a trace that ran
+/// its program): an execve whose path strace printed as an address (`-e raw=all`) starts an
+/// address space the log does not show, as a filtered-out execve does.
 fn is_exec(ev: &Event) -> bool {
     match &ev.kind {
         EventKind::Syscall(c) => match c.name.as_ref() {
@@ -775,5 +774,10 @@ impl Replayer {
 
     fn mpid(&self, tpid: TracePid) -> Pid {
         self.procs[&tpid].pid
+    }
+
+    /// The address space of task `tpid`, if the model has the task and it has one.
+    fn space_of(&self, tpid: TracePid) -> Option<MmId> {
+        self.procs.get(&tpid).and_then(|p| self.k.mm_id(p.pid).ok())
     }
 }

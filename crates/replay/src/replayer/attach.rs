@@ -361,6 +361,8 @@ impl Replayer {
         }
         let pid = self.mpid(tpid);
         let (addr, len) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
+        // The end of the range a call found mapped, where the model has nothing.
+        let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
         let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
         match (c.name.as_ref(), want, got) {
             ("mmap" | "mmap2", Ok(at), Ok(model_at)) if at != *model_at && flags & MAP_FIXED == 0 => {
@@ -382,14 +384,12 @@ impl Replayer {
                 } else {
                     PROT_READ | PROT_WRITE
                 };
-                let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
                 self.attached_unknowns_mut(key).touched.push(Bound { value: (page_floor(addr), end, prot), line });
             }
             ("mremap", Ok(_), Err(_)) if page_floor(addr) == addr && len > 0 => {
                 // Grown, shrunk or moved from a range the model does not map: the old range
                 // was mapped before the trace. Taken for memory a program reads and writes
                 // (what it grows with mremap: a heap's large blocks); the call does not say.
-                let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
                 let value = (addr, end, PROT_READ | PROT_WRITE);
                 self.attached_unknowns_mut(key).touched.push(Bound { value, line });
             }

@@ -75,7 +75,7 @@ impl Replayer {
     /// The model's empty address space of task `tpid` stands for one the trace does not show
     /// the start of, until a call shows otherwise.
     fn mark_start_unshown(&mut self, tpid: TracePid) {
-        if let Some(id) = self.procs.get(&tpid).and_then(|p| self.k.mm_id(p.pid).ok()) {
+        if let Some(id) = self.space_of(tpid) {
             self.hidden.unshown_starts.insert(id);
         }
     }
@@ -97,10 +97,7 @@ impl Replayer {
     /// its start is known: the process's other threads may change its address space with
     /// calls the trace does not show.
     pub(super) fn others_untraced(&self, tpid: TracePid) -> bool {
-        let shared = || {
-            let pid = self.procs.get(&tpid).map(|p| p.pid);
-            pid.and_then(|p| self.k.mm_id(p).ok()).is_some_and(|id| self.hidden.untraced_threads.contains(&id))
-        };
+        let shared = || self.space_of(tpid).is_some_and(|id| self.hidden.untraced_threads.contains(&id));
         (self.attach_log
             && self.unprefixed
             && self.attached_key(tpid).and_then(|k| self.learned.attached.get(&k.0)).is_some_and(|u| u.start.is_some()))
@@ -111,7 +108,7 @@ impl Replayer {
     /// sharing its memory, not a vfork's child, which only runs a program): the thread's
     /// calls are not in the log, and may change the address space they share.
     pub(super) fn thread_untraced(&mut self, tpid: TracePid, line: u64) {
-        let Some(id) = self.procs.get(&tpid).and_then(|p| self.k.mm_id(p.pid).ok()) else { return };
+        let Some(id) = self.space_of(tpid) else { return };
         if self.hidden.untraced_threads.insert(id) {
             self.report.notes.push(format!(
                 "line {line}: pid {tpid} made a thread, and the log follows one task (strace without -f): from the \
@@ -151,8 +148,7 @@ impl Replayer {
         pos: u64,
         data: &[u8],
     ) {
-        let Some(pid) = self.procs.get(&target).map(|p| p.pid) else { return };
-        let Ok(id) = self.k.mm_id(pid) else { return };
+        let Some(id) = self.space_of(target) else { return };
         if !self.hidden.unshown_starts.contains(&id) || self.blind.contains(&id) {
             return;
         }
@@ -200,10 +196,10 @@ impl Replayer {
         !shown.shows(MapCall::Munmap) || (self.hidden.calls_hidden && shown.mremap_may_be_hidden())
     }
 
-    /// Whether task `tpid`'s address space may hold memory the model lacks, its start or
-    /// calls changing it being out of the trace's sight; if so, a copy the model faults on
-    /// is counted as not checkable.
-    pub(super) fn memory_unseen(&mut self, tpid: TracePid) -> bool {
+    /// After a copy into task `tpid`'s memory that faulted in the model: when its address
+    /// space may hold memory the model lacks (its start, or calls changing it, out of the
+    /// trace's sight), the copy is counted as not checkable, and true is returned.
+    pub(super) fn fault_unseen_memory(&mut self, tpid: TracePid) -> bool {
         let unseen = self.unseen_start(tpid) || self.blind_task(tpid);
         if unseen {
             self.unchecked(UNSEEN_START);
@@ -213,8 +209,7 @@ impl Replayer {
 
     /// Whether task `tpid`'s address space is one whose start the trace does not show.
     pub(super) fn blind_task(&self, tpid: TracePid) -> bool {
-        let Some(p) = self.procs.get(&tpid) else { return false };
-        self.k.mm_id(p.pid).is_ok_and(|id| self.blind.contains(&id))
+        self.space_of(tpid).is_some_and(|id| self.blind.contains(&id))
     }
 
     /// A read of `target`'s maps that cannot be compared; true when that is so.

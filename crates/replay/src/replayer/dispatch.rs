@@ -201,6 +201,9 @@ pub(super) fn personality_flag(name: &str) -> Option<u64> {
     PERSONALITY_NAMES.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
 }
 
+/// The report's reason for an old i386 mmap whose argument structure strace did not print.
+const OLD_MMAP_UNSHOWN: &str = "old i386 mmap calls whose argument structure the log does not show";
+
 impl Replayer {
     /// The value of flag-word argument `i`: a name the `abi` tables do not know adds no bits
     /// (instead of making the whole word 0) and is listed among what is not modelled.
@@ -289,7 +292,7 @@ impl Replayer {
             "mmap" if c.args.len() == 1 && c.ret.value().is_some() => {
                 // The old i386 mmap, its arguments in a structure strace did not print
                 // (`-e raw=all`): what it mapped, and how much, the log does not say.
-                self.unchecked("old i386 mmap calls whose argument structure the log does not show");
+                self.unchecked(OLD_MMAP_UNSHOWN);
             }
             "mmap" | "mmap2" if self.placed_by_the_unknown(tpid, c) => {
                 // Where an attached process's mapping goes depends on mappings the trace

@@ -419,10 +419,10 @@ impl Replayer {
                     self.fill_from_file(io.tpid, c, &mut data, n);
                     // The bytes not dumped are taken as zeros, copied a piece at a time.
                     let got = self.copy_to_user_padded(pid, buf, &data, n);
-                    if got.is_err() && self.memory_unseen(io.tpid) {
-                        // Into memory the process had before the trace showed its start.
-                    } else if got.is_err() {
-                        self.check(io.line, &format!("{} into {buf:#x}", c.name), &c.ret, got);
+                    if got.is_err() {
+                        if !self.fault_unseen_memory(io.tpid) {
+                            self.check(io.line, &format!("{} into {buf:#x}", c.name), &c.ret, got);
+                        }
                     } else if n > 0 {
                         // strace then reads the buffer back to dump it (process_vm_readv, a
                         // read pin: each page marked accessed, as for a write's buffer), up to

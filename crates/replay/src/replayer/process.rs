@@ -101,13 +101,15 @@ fn clone_flags(c: &Syscall) -> u64 {
         "vfork" => CLONE_VM | CLONE_VFORK,
         // `-e verbose=none` prints the argument structure as an address: taken for a
         // thread's (see `Replayer::clone`).
-        "clone3" => match c.arg(0).and_then(|a| a.field("flags")) {
-            Some(flags) => flags.flags_value_with_clone().unwrap_or(0),
-            None if c.arg(0).is_some_and(|a| a.as_u64().is_some()) => CLONE_VM | CLONE_FILES,
-            None => 0,
-        },
+        "clone3" if clone3_flags_unshown(c) => CLONE_VM | CLONE_FILES,
+        "clone3" => c.arg(0).and_then(|a| a.field("flags")).and_then(Arg::flags_value_with_clone).unwrap_or(0),
         _ => c.arg_named("flags").or_else(|| c.arg(1)).and_then(Arg::flags_value_with_clone).unwrap_or(0),
     }
+}
+
+/// Whether `c`, a clone3, shows its argument structure as an address (`-e verbose=none`).
+fn clone3_flags_unshown(c: &Syscall) -> bool {
+    c.arg(0).is_some_and(|a| a.as_u64().is_some())
 }
 
 impl Replayer {
@@ -325,7 +327,7 @@ impl Replayer {
 
     pub(super) fn clone(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
         let Some(child_tid) = c.ret.value() else { return };
-        if c.name == "clone3" && c.arg(0).is_some_and(|a| a.as_u64().is_some()) && !self.clone3_flags_noted {
+        if c.name == "clone3" && clone3_flags_unshown(c) && !self.clone3_flags_noted {
             // glibc's clone3 calls are a thread's (pthread_create) or a spawned child's that
             // runs a program at once (posix_spawn), which exec then gives an address space
             // and descriptor table of its own.
