@@ -255,3 +255,19 @@ fn a_huge_read_of_a_huge_sparse_file_reads_ahead_no_more_than_a_read_returns() {
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert!(t.elapsed().as_secs() < 20, "took {:?}", t.elapsed());
 }
+
+/// An attached process's call that succeeded on a range past the end of user space (an
+/// absurd length no kernel accepts) binds no mapping there: it is a mismatch, and the runs
+/// do not go on learning it again to their cap.
+#[test]
+fn a_call_on_a_range_past_user_space_binds_no_mapping() {
+    for call in [
+        "mprotect(0x7f0000000000, 18446744073709551615, PROT_READ) = 0",
+        "mremap(0x7f0000000000, 18446744073709551615, 4096, MREMAP_MAYMOVE) = 0x7f0000000000",
+    ] {
+        let r = replay_text(&format!("1 {call}\n1 mprotect(0x7f0000000000, 4096, PROT_READ) = 0\n"));
+        assert_eq!(r.failed, 1, "{call}: {}", r.summary());
+        assert!(!r.bindings.iter().any(|b| b.contains("-0xfffffffffffff000")), "{call}: {:?}", r.bindings);
+        assert!(r.runs < 3, "{call}: {} runs", r.runs);
+    }
+}

@@ -361,8 +361,11 @@ impl Replayer {
         }
         let pid = self.mpid(tpid);
         let (addr, len) = (c.arg_u64(0).unwrap_or(0), c.arg_u64(1).unwrap_or(0));
-        // The end of the range a call found mapped, where the model has nothing.
+        // The end of the range a call found mapped, where the model has nothing; a range
+        // past the end of user space (a log edited to an absurd length) was never mapped,
+        // and binds nothing.
         let end = addr.saturating_add(len).saturating_add(PAGE_SIZE - 1) & PAGE_MASK;
+        let user_range = addr.checked_add(len).is_some_and(|e| self.k.mm(pid).is_ok_and(|m| e <= m.space.task_size));
         let flags = c.arg(3).and_then(Arg::flags_value_known).map_or(0, |(v, _)| v);
         match (c.name.as_ref(), want, got) {
             ("mmap" | "mmap2", Ok(at), Ok(model_at)) if at != *model_at && flags & MAP_FIXED == 0 => {
@@ -376,7 +379,9 @@ impl Replayer {
                 }
                 let _ = self.maps_call(tpid, &placed);
             }
-            ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync", Ok(_), Err(_)) => {
+            ("mprotect" | "pkey_mprotect" | "madvise" | "mlock" | "munlock" | "mlock2" | "msync", Ok(_), Err(_))
+                if user_range =>
+            {
                 // Success on a range the model does not map (the trace's own mappings are
                 // where the trace put them): it was mapped before the trace.
                 let prot = if c.name.contains("mprotect") {
@@ -386,7 +391,7 @@ impl Replayer {
                 };
                 self.attached_unknowns_mut(key).touched.push(Bound { value: (page_floor(addr), end, prot), line });
             }
-            ("mremap", Ok(_), Err(_)) if page_floor(addr) == addr && len > 0 => {
+            ("mremap", Ok(_), Err(_)) if page_floor(addr) == addr && len > 0 && user_range => {
                 // Grown, shrunk or moved from a range the model does not map: the old range
                 // was mapped before the trace. Taken for memory a program reads and writes
                 // (what it grows with mremap: a heap's large blocks); the call does not say.
