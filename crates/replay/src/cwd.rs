@@ -54,7 +54,7 @@ impl CwdLearner {
             return;
         }
         let EventKind::Syscall(call) = &event.kind else { return };
-        if call.ret.value().is_none() {
+        if call.ret.value().is_none() || call.injected {
             return;
         }
         let name = call.name.as_ref();

@@ -201,6 +201,9 @@ impl FromEvents {
         let pid = event.pid.filter(|p| Some(*p) != *unnamed_root);
         cwd.observe(event, pid);
         let EventKind::Syscall(call) = &event.kind else { return };
+        if call.injected {
+            return;
+        }
         let pid = pid.unwrap_or(0);
         match call.name.as_ref() {
             "openat" | "open" | "creat" => {
@@ -424,8 +427,9 @@ fn pid_prefixed(line: &[u8]) -> bool {
 const NAME_WITHIN: usize = 256;
 
 /// Whether a whole call line failed (`= -1 ENOENT (No such file or directory)`, perhaps with
-/// a `-T` duration after): nothing it shows is an identity or a directory (programs that
-/// search a path fail many opens and stats).
+/// a `-T` duration after) or had its result made up by strace (`(INJECTED)`): nothing it
+/// shows is an identity or a directory (programs that search a path fail many opens and
+/// stats).
 fn failed(line: &[u8]) -> bool {
     let line = line.trim_ascii_end();
     if line.ends_with(b"<unfinished ...>") {
@@ -436,7 +440,8 @@ fn failed(line: &[u8]) -> bool {
     let mut end = tail.len();
     while let Some(i) = memchr::memrchr(b')', &tail[..end]) {
         if tail[i..].starts_with(b") = ") {
-            return tail[i + 4..].starts_with(b"-1 E");
+            let result = &tail[i + 4..];
+            return result.starts_with(b"-1 E") || memchr::memmem::find(result, b" (INJECTED)").is_some();
         }
         end = i;
     }

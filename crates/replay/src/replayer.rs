@@ -83,6 +83,9 @@ pub(crate) struct TracePid(pub(crate) u32);
 /// The first process of a log whose first lines name no task, until a line names it.
 pub(crate) const UNNAMED: TracePid = TracePid(0);
 
+/// The report's reason for calls strace stopped and answered itself (`-e inject`, `-e fault`).
+const INJECTED: &str = "calls whose result strace injected (-e inject, -e fault): the kernel did not run them";
+
 impl std::fmt::Display for TracePid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)
@@ -267,8 +270,13 @@ pub struct Replayer {
     /// written then, and the line (see `unwritten`).
     assumed_writes: Vec<(u64, u64, u64)>,
     /// Tasks made at their first line, which came while the clone that made them was in
-    /// progress (see `sole_clone_in_progress`).
-    made_early: HashSet<TracePid>,
+    /// progress (see `sole_clone_in_progress`), and the task of that clone.
+    made_early: HashMap<TracePid, TracePid>,
+    /// Children made when their clone returned, that no line has named yet, with the line
+    /// of the clone (see `child_in_a_pid_namespace`).
+    unclaimed_children: Vec<(TracePid, u64)>,
+    /// The lowest task id the log's lines name.
+    lowest_line_pid: u32,
     /// Tasks strace said run in 32-bit mode before their first call.
     compat_tasks: HashSet<TracePid>,
     /// The maps text each reader has read of each target so far, from offset 0.
@@ -440,7 +448,9 @@ impl Replayer {
             own_exit: HashSet::default(),
             exiting_groups: Vec::new(),
             assumed_writes: Vec::new(),
-            made_early: HashSet::default(),
+            made_early: HashMap::default(),
+            unclaimed_children: Vec::new(),
+            lowest_line_pid: u32::MAX,
             compat_tasks: HashSet::default(),
             maps_seen: HashMap::default(),
             maps_parses: learn::MapsParses::default(),
@@ -589,6 +599,12 @@ impl Replayer {
             Some(p) => TracePid(p),
             None => self.root.unwrap_or_default(),
         };
+        if !self.unclaimed_children.is_empty() {
+            self.unclaimed_children.retain(|(t, _)| *t != tpid);
+        }
+        if let Some(p) = ev.pid {
+            self.lowest_line_pid = self.lowest_line_pid.min(p);
+        }
         if self.names_the_root(tpid) {
             self.name_root(tpid);
         }
@@ -607,6 +623,8 @@ impl Replayer {
                     self.attach_log = true;
                     self.start_attached(tpid);
                 }
+            } else if let Some(child) = self.child_in_a_pid_namespace(tpid, ev) {
+                self.rename_task(child, tpid);
             } else if self.attach_log && self.learned.process_calls_shown.is_some() && self.creation_hidden(tpid, ev) {
                 self.start_found(tpid, is_exec(ev));
             } else if self.creation_hidden(tpid, ev) {
@@ -674,7 +692,10 @@ impl Replayer {
                 let ended_during = self.ended_during.remove(&tpid).unwrap_or_default();
                 let done_at =
                     self.applied_early.get(&tpid).map_or(DoneAt::Own(ev.line), |early| DoneAt::Early(early.2));
-                if let Some((_, result, at)) = self.applied_early.remove(&tpid) {
+                if call.injected {
+                    // strace answered in the kernel's place: the call changed nothing.
+                    self.unchecked(INJECTED);
+                } else if let Some((_, result, at)) = self.applied_early.remove(&tpid) {
                     // Done already, ahead of its line (see `syscall_reordered`).
                     match call.name.as_ref() {
                         "mremap" if self.verify() => {
@@ -733,21 +754,27 @@ impl Replayer {
 
     /// The first process, known so far as [`UNNAMED`], is `tpid`.
     fn name_root(&mut self, tpid: TracePid) {
+        self.rename_task(UNNAMED, tpid);
+        self.root = Some(tpid);
+    }
+
+    /// Task `from` is task `to` in the log's lines from now on.
+    fn rename_task(&mut self, from: TracePid, to: TracePid) {
         let rename = |t: &mut TracePid| {
-            if *t == UNNAMED {
-                *t = tpid;
+            if *t == from {
+                *t = to;
             }
         };
-        fn rekey<V>(map: &mut HashMap<TracePid, V>, to: TracePid) {
-            if let Some(v) = map.remove(&UNNAMED) {
+        fn rekey<V>(map: &mut HashMap<TracePid, V>, from: TracePid, to: TracePid) {
+            if let Some(v) = map.remove(&from) {
                 map.insert(to, v);
             }
         }
-        rekey(&mut self.procs, tpid);
-        rekey(&mut self.in_progress, tpid);
-        rekey(&mut self.applied_early, tpid);
-        rekey(&mut self.ended_during, tpid);
-        rekey(&mut self.read_starts, tpid);
+        rekey(&mut self.procs, from, to);
+        rekey(&mut self.in_progress, from, to);
+        rekey(&mut self.applied_early, from, to);
+        rekey(&mut self.ended_during, from, to);
+        rekey(&mut self.read_starts, from, to);
         for table in &mut self.tables {
             table.members.iter_mut().for_each(rename);
             for kind in table.kinds.values_mut() {
@@ -766,10 +793,27 @@ impl Replayer {
                 })
                 .collect();
         }
-        if self.compat_tasks.remove(&UNNAMED) {
-            self.compat_tasks.insert(tpid);
+        if self.compat_tasks.remove(&from) {
+            self.compat_tasks.insert(to);
         }
-        self.root = Some(tpid);
+    }
+
+    /// The child that task `tpid`, new in the log at event `ev`, is when the traced program
+    /// made it in a PID namespace of its own and the log does not translate pids: its
+    /// clone returned a number lower than any task id the log's lines name (the namespace
+    /// counts from 1), which no line has named since, and no clone is in progress to
+    /// explain the new task otherwise. The oldest such child is the one.
+    fn child_in_a_pid_namespace(&mut self, tpid: TracePid, ev: &Event) -> Option<TracePid> {
+        if self.unclaimed_children.is_empty() || !self.creation_hidden(tpid, ev) {
+            return None;
+        }
+        let i = self.unclaimed_children.iter().position(|(t, _)| t.0 < self.lowest_line_pid)?;
+        let (child, line) = self.unclaimed_children.remove(i);
+        if !self.procs.contains_key(&child) {
+            return None;
+        }
+        self.learned.namespaced_children.insert(line, Bound { value: (child.0, tpid.0), line: ev.line });
+        Some(child)
     }
 
     fn mpid(&self, tpid: TracePid) -> Pid {

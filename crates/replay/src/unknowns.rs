@@ -144,6 +144,12 @@ pub struct Learned {
     /// many as a MADV_COLD made old there (Linux skips a page not yet on an LRU list):
     /// start, end, and how many pages.
     pub cold_skipped_seen: Vec<Bound<(u64, u64, u64)>>,
+    /// Children made in a PID namespace of the traced program's own (`unshare -p`, a
+    /// sandbox), which a log recorded without `--pidns-translation` shows by two numbers:
+    /// the one their clone returned in the namespace, and strace's, which names their
+    /// lines. By the line of the clone: the pid in the namespace and strace's pid, bound
+    /// at the child's first line.
+    pub namespaced_children: BTreeMap<u64, Bound<(u32, u32)>>,
     /// Pages a MADV_PAGEOUT left as they were, by the line of the call: pages not yet on an
     /// LRU list, waiting in another CPU's per-CPU batch, which an smaps read later showed
     /// still resident. The next run's call skips them.
@@ -272,6 +278,7 @@ impl Learned {
             + self.swap_cache_seen.len()
             + self.aged_seen.len()
             + self.stack_grown_seen.len()
+            + self.namespaced_children.len()
             + self.cold_skipped_seen.len()
             + self.pageout_skipped.len()
             + self.pageout_held.len()
@@ -290,6 +297,8 @@ impl Learned {
             aged_seen: Vec::new(),
             stack_grown_seen: Vec::new(),
             cold_skipped_seen: Vec::new(),
+            // Paired at the child's first line, which nothing before it depends on.
+            namespaced_children: BTreeMap::new(),
             // Bound at the first cgroup path, and used by nothing before it; the CPUs change
             // only how far a usage read may exceed the model's, and a read before their
             // binding that exceeded it by more than two CPUs' batches was left unchecked.
@@ -325,6 +334,14 @@ impl Learned {
         }
         if let Some(b) = self.start_legacy {
             out.push(format!("bound legacy mmap layout at start = {} from line {}", b.value, b.line));
+        }
+        for (clone_line, b) in &self.namespaced_children {
+            let (inner, outer) = b.value;
+            out.push(format!(
+                "bound the child of the clone at line {clone_line} (pid {inner} in the traced program's PID \
+                 namespace) = task {outer} from line {}",
+                b.line
+            ));
         }
         for (pid, a) in &self.attached {
             // The key 0: the task of a log whose lines name none (one task traced).

@@ -129,6 +129,66 @@ fn a_truncated_maps_read_compares_the_prefix_it_shows() {
 /// address space the model never saw begin). Where mremap may be hidden too (the log shows
 /// no call of the `%memory` class but mmap and munmap), a placed mmap is not checked to be
 /// in a hole: a hidden move may have made it.
+/// `-e inject` and `-e fault`: strace stops the call from reaching the kernel and answers
+/// itself, marking the line `(INJECTED)`. The call changed nothing: a failed munmap left its
+/// mapping (the maps reads after show it), an mmap "placed" at a made-up address took no
+/// room, a made-up failure ends a program the model must not have mapped anything for, a
+/// brk said to fail left the break where it was.
+#[test]
+fn results_strace_injected() {
+    let dir = scratch("injected");
+    let two_reads: &[&str] = &["sh", "-c", "cat /proc/self/maps; cat /proc/self/maps"];
+    let cases: &[(&str, &[&str], &[&str], u64)] = &[
+        ("fault-munmap", &["-e", "fault=munmap"], two_reads, 30),
+        ("mmap-enomem", &["-e", "inject=mmap:error=ENOMEM:when=12"], two_reads, 10),
+        // A made-up address for a library's segment, and a call only held back (`(DELAYED)`).
+        (
+            "mmap-retval",
+            &["-e", "inject=mmap:retval=4096:when=5", "-e", "inject=brk:delay_enter=1000"],
+            &["cat", "/proc/self/maps"],
+            3,
+        ),
+        // A break that never moves (malloc goes on with mmap).
+        ("brk-retval", &["-e", "inject=brk:retval=0:when=2+"], two_reads, 30),
+    ];
+    for (name, flags, cmd, min) in cases {
+        let Some(t) = record(name, flags, cmd, &dir) else { return };
+        assert!(std::fs::read_to_string(&t).unwrap().contains("(INJECTED)"), "{name}: nothing injected");
+        let r = replay_file(&t);
+        assert_clean(name, &r, *min);
+        assert!(r.summary().contains("calls whose result strace injected"), "{name}: {}", r.summary());
+    }
+}
+
+/// A program run in a PID namespace of its own (`unshare -p`): its calls see pids from 1,
+/// strace's lines name tasks by strace's pids. With `--pidns-translation` strace adds
+/// each pid a result names, its own way (`= 2 /* 18527 in strace's PID NS */`); without
+/// it, a fork's result is not the number the child's lines go by, and each child is bound
+/// to its lines (whether they come before its fork returned or after), not taken for a
+/// process a hidden fork made.
+#[test]
+fn a_program_in_a_pid_namespace() {
+    let dir = scratch("pidns");
+    if !hostreq::need_tools("a PID namespace", &["unshare"]) {
+        return;
+    }
+    // The shell forks for `&`, vforks for the second cat and runs the last in its place.
+    let script = "cat /proc/self/maps & wait; echo $$; cat /proc/self/maps";
+    let cmd = ["unshare", "-p", "-f", "--mount-proc", "sh", "-c", script];
+    for (name, flags) in [("translated", &["--pidns-translation"][..]), ("plain", &[][..])] {
+        let Some(t) = record(name, flags, &cmd, &dir) else { return };
+        let text = std::fs::read_to_string(&t).unwrap();
+        assert_eq!(text.contains("in strace's PID NS */"), name == "translated", "{name}");
+        let r = replay_file(&t);
+        assert_clean(name, &r, 40);
+        assert_eq!(maps_reads(&t), 2, "{name}");
+        assert!(!r.summary().contains("a fork the trace does not show"), "{name}: {}", r.summary());
+        let paired = r.bindings.iter().filter(|b| b.contains("in the traced program's PID namespace")).count();
+        // The shell's two children (unshare's own is outside the namespace).
+        assert_eq!(paired, if name == "plain" { 2 } else { 0 }, "{name}: {:?}", r.bindings);
+    }
+}
+
 #[test]
 fn filtered_traces() {
     let dir = scratch("filters");

@@ -118,6 +118,14 @@ pub struct Syscall {
     /// `<... resumed>` line: the process was killed, or the log was cut). `ret` is then
     /// [`Ret::Unknown`] and `args` holds only what the first part showed.
     pub incomplete: bool,
+    /// `true` when strace made the result up and marked it `(INJECTED)` (`-e inject=…` with
+    /// `error=` or `retval=`, `-e fault=…`): strace stopped the kernel from running the
+    /// call, so it changed nothing, and what `ret` says is not the kernel's answer.
+    pub injected: bool,
+    /// With `--pidns-translation`, the task id the result names, as strace's own PID
+    /// namespace numbers it (`= 2 /* 18527 in strace's PID NS */`): the number the log's
+    /// lines name that task by, where the traced process saw `ret`.
+    pub ret_tracer_pid: Option<u32>,
 }
 
 /// The result of a system call.

@@ -282,6 +282,8 @@ pub(crate) fn parse_call_tail(
         duration: None,
         unfinished_line: None,
         incomplete: false,
+        injected: false,
+        ret_tracer_pid: None,
     });
     if skip_args {
         skip_list(c, eof_ok)?;
@@ -370,6 +372,16 @@ fn parse_ret(c: &mut Cursor<'_>, call: &mut Syscall) -> Result<(), Fail> {
             }
             Some(b'(') => {
                 let text = take_parenthesized(c)?;
+                // strace's marks of `-e inject` (after the errno's message, if any): a result
+                // it made up, or a call it held back for a while.
+                match text.as_str() {
+                    "INJECTED" => {
+                        call.injected = true;
+                        continue;
+                    }
+                    "DELAYED" => continue,
+                    _ => {}
+                }
                 match &mut call.ret {
                     Ret::Error { message, .. } if message.is_empty() => *message = text,
                     // `-1 (errno 4095)`: an error code errno has no name for.
@@ -377,6 +389,14 @@ fn parse_ret(c: &mut Cursor<'_>, call: &mut Syscall) -> Result<(), Fail> {
                         call.ret = Ret::Error { errno: text, message: String::new() };
                     }
                     _ => call.ret_note = Some(text),
+                }
+            }
+            Some(b'/') if c.rest().starts_with(b"/*") => {
+                let end = memchr::memmem::find(c.rest(), b"*/").ok_or(c.fail("unterminated `/*`"))?;
+                let comment = lossy(&c.rest()[2..end]);
+                c.advance(end + 2);
+                if let Some(pid) = comment.trim().strip_suffix(" in strace's PID NS") {
+                    call.ret_tracer_pid = pid.parse().ok();
                 }
             }
             Some(b'<') => {
@@ -596,6 +616,34 @@ mod tests {
         let call = parse_complete("mmap(NULL, 1, PROT_READ, MAP_PRIVATE, -1, 0) = -1 ENOMEM (Cannot allocate memory)")
             .unwrap();
         assert_eq!(call.errno(), Some("ENOMEM"));
+    }
+
+    #[test]
+    fn results_strace_injected() {
+        let call = parse_complete(
+            "mmap(NULL, 1974096, PROT_READ, MAP_PRIVATE|MAP_DENYWRITE, 3, 0) = -1 ENOMEM (Cannot allocate memory) (INJECTED)",
+        )
+        .unwrap();
+        assert_eq!(call.errno(), Some("ENOMEM"));
+        assert!(call.injected);
+        let call =
+            parse_complete("mmap(0x7f00, 4096, PROT_READ, MAP_PRIVATE, 3, 0) = 0x1000 (INJECTED) <0.000011>").unwrap();
+        assert_eq!((call.ret_u64(), call.ret_note.as_deref(), call.injected), (Some(0x1000), None, true));
+        assert!(call.duration.is_some());
+        // Held back (`delay_enter=`), then run by the kernel: its own result.
+        let call = parse_complete("fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC) (DELAYED)").unwrap();
+        assert_eq!((call.ret_note.as_deref(), call.injected), (Some("flags FD_CLOEXEC"), false));
+        let call = parse_complete("brk(NULL) = 0x5555 (INJECTED) (DELAYED)").unwrap();
+        assert!(call.injected);
+    }
+
+    #[test]
+    fn results_numbered_in_strace_s_pid_namespace() {
+        let call = parse_complete("getpid() = 1 /* 18526 in strace's PID NS */").unwrap();
+        assert_eq!((call.ret_u64(), call.ret_tracer_pid), (Some(1), Some(18526)));
+        let call = parse_complete("vfork() = 2 /* 18527 in strace's PID NS */ <0.000120>").unwrap();
+        assert_eq!((call.ret_u64(), call.ret_tracer_pid), (Some(2), Some(18527)));
+        assert!(call.duration.is_some());
     }
 
     #[test]

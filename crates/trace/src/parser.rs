@@ -156,6 +156,8 @@ impl Pids {
     fn on_unprefixed_call(&mut self, call: &Syscall) {
         let Ret::Value(value) = call.ret else { return };
         let Ok(value) = u32::try_from(value) else { return };
+        // In a PID namespace, as strace numbers the task (and prefixes its lines).
+        let value = call.ret_tracer_pid.unwrap_or(value);
         match &*call.name {
             // The main thread's tid is the pid.
             "getpid" | "gettid" | "set_tid_address" if self.live.is_empty() => self.learn_root(value),

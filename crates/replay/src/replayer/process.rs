@@ -337,8 +337,32 @@ impl Replayer {
                  for a thread, sharing its parent's memory and descriptors until it runs a program"
             ));
         }
-        let child_tid = TracePid(child_tid as u32);
-        if self.made_early.remove(&child_tid) {
+        // In a PID namespace, the log's lines name the child as strace numbers it.
+        let inner = child_tid;
+        let mut child_tid = TracePid(c.ret_tracer_pid.unwrap_or(child_tid as u32));
+        if !self.made_early.contains_key(&child_tid) && child_tid.0 < self.lowest_line_pid {
+            // Not the task made at its first line during this call: that one is named as
+            // strace numbers it, and this call's result in a PID namespace.
+            // Its first line came while this call was in progress: made then, or held
+            // (while other tasks' clones were in progress too) for a call to return its
+            // number.
+            let started = c.unfinished_line.unwrap_or(line);
+            let held = || {
+                self.pending
+                    .iter()
+                    .filter_map(|(t, events)| Some((events.first()?.line, *t)))
+                    .filter(|(first, _)| *first > started)
+                    .min()
+                    .map(|(_, t)| t)
+            };
+            let early = self.made_early.iter().find(|(_, parent)| **parent == tpid).map(|(c, _)| *c);
+            if let Some(early) = early.or_else(held) {
+                let bound = Bound { value: (inner as u32, early.0), line };
+                self.learned.namespaced_children.insert(line, bound);
+                child_tid = early;
+            }
+        }
+        if self.made_early.remove(&child_tid).is_some() {
             // Made at its first line, which came while this call was in progress; lines it
             // had after it exited were held for now (and are errors).
             if let Some(events) = self.pending.remove(&child_tid) {
@@ -353,6 +377,10 @@ impl Replayer {
             self.thread_untraced(tpid, line);
         }
         self.make_child(tpid, child_tid, flags, line);
+        if child_tid.0 < self.lowest_line_pid && !self.pending.contains_key(&child_tid) {
+            // A number lower than any the lines use: maybe a pid in a namespace.
+            self.unclaimed_children.push((child_tid, line));
+        }
         if let Some(events) = self.pending.remove(&child_tid) {
             for ev in events {
                 self.dispatch(child_tid, &ev);
@@ -381,7 +409,7 @@ impl Replayer {
     pub(super) fn make_child_early(&mut self, parent: TracePid, tpid: TracePid, flags: u64, line: u64) {
         self.make_child(parent, tpid, flags, line);
         if self.procs.contains_key(&tpid) {
-            self.made_early.insert(tpid);
+            self.made_early.insert(tpid, parent);
         }
     }
 

@@ -92,6 +92,8 @@ pub(super) fn started_call(name: &str, args: &trace::Args) -> Syscall {
         duration: None,
         unfinished_line: None,
         incomplete: true,
+        injected: false,
+        ret_tracer_pid: None,
     }
 }
 
