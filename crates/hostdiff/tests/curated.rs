@@ -641,6 +641,50 @@ fn map_fixed_noreplace_is_fixed_before_rounding() {
     check("MAP_FIXED_NOREPLACE", s);
 }
 
+/// MAP_HUGETLB on a machine with no huge pages set aside (vm.nr_hugepages 0, as a
+/// machine has unless told; the model's): an anonymous mapping that reserves its pages fails
+/// with ENOMEM once placed (PostgreSQL's `huge_pages=try` and the JVM's large pages see
+/// this and map again without); a file that is not on hugetlbfs, or a page size the CPU
+/// lacks, is EINVAL; a fixed address off a huge page boundary is EINVAL; the descriptor of
+/// an anonymous one is ignored. (With MAP_NORESERVE the kernel maps it, `/anon_hugepage
+/// (deleted)`: not modelled.)
+#[test]
+fn map_hugetlb_without_huge_pages() {
+    let name = "MAP_HUGETLB without huge pages";
+    let none_set_aside = ["hugepages-2048kB", "hugepages-1048576kB"].iter().all(|dir| {
+        let path = format!("/sys/kernel/mm/hugepages/{dir}/nr_hugepages");
+        std::fs::read_to_string(path).map_or(true, |n| n.trim() == "0")
+    });
+    let why = "this machine has huge pages set aside (vm.nr_hugepages), the model's has none";
+    if hostreq::need(name, if none_set_aside { Ok(()) } else { Err(why.to_string()) }).is_none() {
+        return;
+    }
+    let mut s = Script::new();
+    let file = s.s.add_file(8 * P);
+    let ro = s.s.open(file, OpenMode::ReadOnly);
+    let anon = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB;
+    let huge = |addr, len, flags, fd| Op::Mmap { addr, len, prot: PROT_READ | PROT_WRITE, flags, fd, offset: 0 };
+    let a = Addr::Abs(0);
+    s.op(huge(a, P, anon, Fd::None));
+    s.op(huge(a, P, MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB, Fd::None));
+    s.op(huge(a, P, anon | (21 << MAP_HUGE_SHIFT), Fd::None));
+    s.op(huge(a, P, anon | (30 << MAP_HUGE_SHIFT), Fd::None));
+    s.op(huge(a, P, anon | (16 << MAP_HUGE_SHIFT), Fd::None));
+    s.op(huge(a, P, anon, Fd::Raw(99)));
+    s.op(huge(a, 0, anon, Fd::None));
+    s.op(huge(a, 1 << 46, anon, Fd::None));
+    s.op(huge(a, 0u64.wrapping_sub(1 << 20), anon, Fd::None));
+    s.op(huge(Addr::Abs(0x7f00_0000_1000), P, anon | MAP_FIXED, Fd::None));
+    s.op(huge(Addr::Abs(0x7f00_0020_0000), P, anon | MAP_FIXED, Fd::None));
+    s.op(huge(Addr::Abs(0x7f00_0000_1000), P, anon | MAP_FIXED | MAP_NORESERVE, Fd::None));
+    let file_huge =
+        |flags| Op::Mmap { addr: Addr::Abs(0), len: P, prot: PROT_READ, flags, fd: Fd::Slot(ro), offset: 0 };
+    s.op(file_huge(MAP_PRIVATE | MAP_HUGETLB));
+    s.op(file_huge(MAP_PRIVATE | MAP_HUGETLB | MAP_NORESERVE));
+    s.op(Op::Maps);
+    check(name, s);
+}
+
 #[test]
 fn map_fixed_at_an_error_value_returns_it() {
     let mut s = Script::new();

@@ -55,6 +55,18 @@ impl Kernel {
         } else {
             None
         };
+        let len = if flags & MAP_HUGETLB != 0 {
+            // Only a hugetlbfs file maps huge pages, and the model has none: a file is
+            // refused. An anonymous mapping is one of huge pages of a size the CPU has, its
+            // length rounded up to them (a length that wraps is no length at all).
+            if open.is_some() {
+                return Err(Errno::EINVAL);
+            }
+            let size = hugetlb_page_size(flags).ok_or(Errno::EINVAL)?;
+            len.checked_next_multiple_of(size).unwrap_or(0)
+        } else {
+            len
+        };
         let r = self.do_mmap(id, open, addr, len, prot, flags, offset >> PAGE_SHIFT);
         if let Some(a) = r.ok().filter(|&a| !is_err_value(a)) {
             if self.m.config.paranoid {
@@ -121,6 +133,14 @@ impl Kernel {
         }
         // Anonymous shared memory is a shmem object of its own; its pgoff is 0.
         let anon_shared = file.is_none() && flags & MAP_TYPE == MAP_SHARED;
+        // hugetlbfs places its mappings on huge page boundaries, and takes a fixed address
+        // only there.
+        if flags & (MAP_HUGETLB | MAP_FIXED) == MAP_HUGETLB | MAP_FIXED
+            && file.is_none()
+            && hugetlb_page_size(flags).is_some_and(|size| !addr.is_multiple_of(size))
+        {
+            return Err(Errno::EINVAL);
+        }
         // __get_unmapped_area hands a fixed address through unchanged and then takes one in
         // the last 4095 bytes for an error code (IS_ERR_VALUE): mmap returns it as it is, so
         // the caller sees errno -addr. A code the model has no name for comes back as the raw
@@ -239,6 +259,12 @@ impl Kernel {
         // MAP_NORESERVE is honoured only while overcommit is allowed.
         if flags & MAP_NORESERVE != 0 && self.m.config.overcommit_memory != 2 {
             vm_flags |= VmFlags::NORESERVE;
+        }
+        if flags & MAP_HUGETLB != 0 && open.is_none() && flags & MAP_NORESERVE == 0 {
+            // hugetlbfs reserves the mapping's huge pages when it is made (MAP_NORESERVE
+            // alone leaves that to the faults), and the model's machine has none set aside
+            // (vm.nr_hugepages 0, as a machine has unless told).
+            return Err(Errno::ENOMEM);
         }
         self.mmap_region(id, open, addr, len, vm_flags, pgoff, anon_shared)
     }
@@ -535,5 +561,16 @@ impl Kernel {
             self.try_merge_around(id, addr);
         }
         Ok(addr)
+    }
+}
+
+/// The size of the huge pages a MAP_HUGETLB mapping with `flags` asks for: the log2 in
+/// the flags' MAP_HUGE field, or the default (2 MiB) when it is 0. x86-64 has 2 MiB and
+/// 1 GiB pages; another size is none.
+pub(crate) fn hugetlb_page_size(flags: u64) -> Option<u64> {
+    match (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK {
+        0 | 21 => Some(2 << 20),
+        30 => Some(1 << 30),
+        _ => None,
     }
 }
