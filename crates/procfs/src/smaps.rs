@@ -1,7 +1,7 @@
 //! `/proc/PID/smaps` and `smaps_rollup`: per-VMA residency computed page by page the way
 //! smaps_account does it.
 
-use crate::maps::{header, maps_line};
+use crate::maps::header;
 use mm::flags::VmFlags;
 use mm::frame::{Owner, PageFlags};
 use mm::pgtable::{self, Pte, PteFlags};
@@ -229,7 +229,7 @@ pub fn smaps(k: &Kernel, pid: Pid) -> SysResult<String> {
     let mm = k.mm(pid)?;
     let mut s = String::new();
     for v in mm.vmas.iter() {
-        s.push_str(&maps_line(k, mm, v));
+        crate::maps::push_maps_line(&mut s, k, mm, v);
         record(&mut s, k, v.len(), &vma_usage(k, mm, v), thp_eligible(k, mm, v), v.flags);
     }
     if mm.space.vsyscall {

@@ -689,6 +689,9 @@ impl Replayer {
             }
             EventKind::Syscall(call) => {
                 self.in_progress.remove(&tpid);
+                // Before the replay of the call moves any mapping (placements may move others
+                // first).
+                self.keep_read_windows(tpid, &call.name);
                 let ended_during = self.ended_during.remove(&tpid).unwrap_or_default();
                 let done_at =
                     self.applied_early.get(&tpid).map_or(DoneAt::Own(ev.line), |early| DoneAt::Early(early.2));

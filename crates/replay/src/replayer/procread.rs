@@ -61,10 +61,42 @@ impl Replayer {
         self.read_starts.remove(&tpid);
         self.name_shmem_objects();
         let (Some(fd), Some(p)) = (fd, self.procs.get(&tpid)) else { return };
-        if let (true, Some(FdKind::Proc { .. })) = (self.verify(), self.tables[p.table].kinds.get(&(fd as i32))) {
-            let mut start = Clone::clone(self);
-            start.read_starts.clear();
-            self.read_starts.insert(tpid, ReadWindow { start: Box::new(start), since: Vec::new() });
+        if let (true, Some(&FdKind::Proc { target, .. })) =
+            (self.verify(), self.tables[p.table].kinds.get(&(fd as i32)))
+        {
+            self.read_starts.insert(tpid, ReadWindow { target, ..ReadWindow::default() });
+        }
+    }
+
+    /// The readers other than task `tpid` whose `/proc` read in progress shows the address
+    /// space `tpid`'s calls change (another's calls cannot change the text they read).
+    fn readers_of_space_of(&self, tpid: TracePid) -> Vec<TracePid> {
+        let Some(space) = self.space_of(tpid) else { return Vec::new() };
+        self.read_starts
+            .iter()
+            .filter(|&(&reader, w)| reader != tpid && self.space_of(w.target) == Some(space))
+            .map(|(&reader, _)| reader)
+            .collect()
+    }
+
+    /// Before task `tpid`'s call `name` changes mappings: the reads of `/proc` other tasks
+    /// have in progress keep the replay as it is until now, if nothing did before.
+    pub(super) fn keep_read_windows(&mut self, tpid: TracePid, name: &str) {
+        if self.read_starts.is_empty() || !CHANGES_MAPS.contains(&name) {
+            return;
+        }
+        let mut readers = self.readers_of_space_of(tpid);
+        readers.retain(|r| self.read_starts[r].start.is_none());
+        if readers.is_empty() {
+            return;
+        }
+        let mut now = Clone::clone(self);
+        now.read_starts.clear();
+        let now = std::rc::Rc::new(now);
+        for reader in readers {
+            if let Some(window) = self.read_starts.get_mut(&reader) {
+                window.start = Some(now.clone());
+            }
         }
     }
 
@@ -74,8 +106,8 @@ impl Replayer {
         if self.read_starts.is_empty() || !CHANGES_MAPS.contains(&call.name.as_ref()) {
             return;
         }
-        for (&reader, window) in self.read_starts.iter_mut() {
-            if reader != tpid {
+        for reader in self.readers_of_space_of(tpid) {
+            if let Some(window) = self.read_starts.get_mut(&reader) {
                 window.since.push((tpid, call.clone()));
             }
         }
@@ -177,7 +209,13 @@ impl Replayer {
             view(&text.as_bytes()[start..end])
         };
         let (want, got) = (view(data), part(&text));
+        // A maps read whose place in the recording's text is not known: no state explains
+        // it better than another (and trying them all copies the replay dozens of times).
+        let place_unknown = want != got
+            && what == ProcText::Maps
+            && self.cut_after_unknown_widths(reader, target, (pos, log_pos), data.len() as u64, &text);
         let earlier_matches = want != got
+            && !place_unknown
             && (self.concurrent_state_explains(
                 reader,
                 what,
@@ -202,7 +240,7 @@ impl Replayer {
                 self.learn_from_maps(target, line, &seen, &text);
                 // The read may have shown a mapping another thread removed meanwhile: the
                 // objects of the state when it began can be learned too.
-                if let Some(then) = window.as_ref().and_then(|w| w.start.proc_text_now(what, target)) {
+                if let Some(then) = window.as_ref().and_then(|w| w.start.as_ref()?.proc_text_now(what, target)) {
                     self.learn_from_maps(target, line, &seen, &then);
                 }
             }
@@ -235,6 +273,7 @@ impl Replayer {
         {
             return;
         }
+        // (Asked again: the read may have taught the widths.)
         if want != got
             && !earlier_matches
             && what == ProcText::Maps

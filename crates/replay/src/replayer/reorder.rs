@@ -9,10 +9,17 @@ use mm::PlacementSketch;
 /// moment of the read, before or after each call other threads made meanwhile (strace's
 /// order of lines is not the kernel's order), so the text of any state the address space
 /// may have been in is a right answer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct ReadWindow {
-    /// The replay when the read began (without windows of its own).
-    pub(super) start: Box<Replayer>,
+    /// The task whose text is read.
+    pub(super) target: TracePid,
+    /// The replay as it was during the read before any other task's call changed mappings
+    /// (without windows of its own); none while no call has. Taken when the first such
+    /// call comes, not when the read begins: most reads see none, and a copy of the whole
+    /// replay for each read of a /proc text was most of the time of a threaded program's
+    /// replay (Chromium reads its maps in 1 KiB pieces). Shared by the copies of the
+    /// replay that placements try orders in.
+    pub(super) start: Option<std::rc::Rc<Replayer>>,
     /// Calls of other threads that ended while the read was in progress, in order.
     pub(super) since: Vec<(TracePid, Syscall)>,
 }
@@ -900,7 +907,7 @@ impl Replayer {
         if calls.is_empty() {
             return false;
         }
-        let base: &Replayer = window.map_or(self, |w| &w.start);
+        let base: &Replayer = window.and_then(|w| w.start.as_deref()).unwrap_or(self);
         // The inode numbers of the shared memory objects that already exist or that reads
         // named: any other object is one a call made while the read went on.
         let known: HashSet<u64> =

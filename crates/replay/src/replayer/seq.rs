@@ -21,19 +21,39 @@ pub(super) struct SeqState {
     leftover: usize,
 }
 
-/// The records of a maps or smaps text: (start offset, end offset, end address).
-fn records(text: &str) -> Vec<(usize, usize, u64)> {
-    let mut out: Vec<(usize, usize, u64)> = Vec::new();
-    let mut at = 0;
-    for line in text.as_bytes().split_inclusive(|&b| b == b'\n') {
-        match (header_end(line), out.last_mut()) {
-            (Some(end), _) => out.push((at, at + line.len(), end)),
-            (None, Some(last)) => last.1 = at + line.len(),
-            (None, None) => {}
+/// The records of a maps or smaps text, in order: (start offset, end offset, end address).
+/// Made as they are asked for: a reader mostly wants the one where it stands, and reads go
+/// through a text in small pieces (Chromium reads its maps 1 KiB at a time), so looking at
+/// the records past it for each piece made reading a text cost the square of its length.
+fn records(text: &str) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
+    let bytes = text.as_bytes();
+    let line_end = |at: usize| memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1);
+    // The first header at or after `at`.
+    let header_from = move |mut at: usize| {
+        while at < bytes.len() {
+            let end = line_end(at);
+            if let Some(addr) = header_end(&bytes[at..end]) {
+                return Some((at, end, addr));
+            }
+            at = end;
         }
-        at += line.len();
-    }
-    out
+        None
+    };
+    let mut next = header_from(0);
+    std::iter::from_fn(move || {
+        let (start, mut end, addr) = next?;
+        // The lines up to the next header are the record's (an smaps block's fields).
+        next = None;
+        while end < bytes.len() {
+            let line = line_end(end);
+            if let Some(a) = header_end(&bytes[end..line]) {
+                next = Some((end, line, a));
+                break;
+            }
+            end = line;
+        }
+        Some((start, end, addr))
+    })
 }
 
 /// The end address of a record's header line (`START-END ...`, both hexadecimal), if
@@ -52,8 +72,15 @@ fn state_at(text: &str, offset: u64) -> SeqState {
     if off == 0 {
         return st;
     }
-    let recs = records(text);
-    if let Some(&(_, end, addr)) = recs.iter().find(|r| r.1 >= off).or(recs.last()) {
+    // The record the offset falls in, or the last one.
+    let mut at = None;
+    for r in records(text) {
+        at = Some(r);
+        if r.1 >= off {
+            break;
+        }
+    }
+    if let Some((_, end, addr)) = at {
         st.shown_to = Some(addr);
         st.leftover = end.saturating_sub(off);
     }
@@ -76,23 +103,32 @@ pub(super) fn resync(text: &str, pos: u64, data: &[u8]) -> u64 {
     if !shown_range {
         return pos;
     }
-    let mut starts = records(text).into_iter().map(|r| r.0);
+    let mut starts = records(text).map(|r| r.0);
     starts.find(|&o| text.as_bytes()[o..].starts_with(header)).map_or(pos, |o| o as u64)
 }
 
 /// The offset in `text` (the text now) where the reader in state `st` goes on.
 fn offset_of(text: &str, st: SeqState) -> u64 {
     let Some(shown) = st.shown_to else { return 0 };
-    let recs = records(text);
-    // The rest of the record a read cut, when that record is still the same size.
-    if st.leftover > 0 {
-        if let Some(&(start, end, _)) = recs.iter().find(|r| r.2 == shown) {
-            if end - start >= st.leftover {
-                return (end - st.leftover) as u64;
-            }
+    // Records are in address order: the one shown last (if it is still there) comes right
+    // before the first above it.
+    let mut same = None;
+    let mut next = text.len();
+    for r in records(text) {
+        if r.2 == shown {
+            same = Some(r);
+        }
+        if r.2 > shown {
+            next = r.0;
+            break;
         }
     }
-    let next = recs.iter().find(|r| r.2 > shown).map_or(text.len(), |r| r.0);
+    // The rest of the record a read cut, when that record is still the same size.
+    if let (true, Some((start, end, _))) = (st.leftover > 0, same) {
+        if end - start >= st.leftover {
+            return (end - st.leftover) as u64;
+        }
+    }
     next.saturating_sub(st.leftover) as u64
 }
 
@@ -175,7 +211,7 @@ mod tests {
             assert_eq!(header_end(not), None, "{:?}", String::from_utf8_lossy(not));
         }
         assert_eq!(header_end(b"10-20"), Some(0x20));
-        assert_eq!(records("a\n1-2 x\nRss: 1\n3-4 y\n"), vec![(2, 15, 2), (15, 21, 4)]);
+        assert_eq!(records("a\n1-2 x\nRss: 1\n3-4 y\n").collect::<Vec<_>>(), vec![(2, 15, 2), (15, 21, 4)]);
     }
 
     #[test]
