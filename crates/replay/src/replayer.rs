@@ -613,7 +613,22 @@ impl Replayer {
                 // No task is left to clone a new one with this id.
                 return self.after_exit(ev.line, tpid, exit);
             }
-            if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) {
+            // After every task ended, a task whose first line runs a program starts anew (a
+            // second run appended to the log, `strace -A`): no traced task made it, and what
+            // it inherited from an untraced parent, exec left behind.
+            let anew = self.root.is_some()
+                && self.procs.is_empty()
+                && self.pending.is_empty()
+                && !self.attach_log
+                && is_exec(ev);
+            if anew {
+                self.report.notes.push(format!(
+                    "line {}: task {tpid} runs a program after every task before it ended: taken for a new \
+                     process started as the first was (a log appended to with strace -A)",
+                    ev.line
+                ));
+            }
+            if self.root.is_none() || (self.procs.is_empty() && self.root == Some(tpid)) || anew {
                 let first = self.root.is_none();
                 self.start_root(tpid);
                 if first {

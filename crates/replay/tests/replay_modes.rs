@@ -76,6 +76,8 @@ const LOOKS: &[(&str, &[&str])] = &[
     ("r", &["-r"]),
     // Both stamps: `1796678405.980644 (+     0.000305) brk(`.
     ("r-ttt", &["-r", "-ttt"]),
+    // Whole seconds since the epoch: `3918  1796691535 brk(`.
+    ("ttt-s", &["--timestamps=unix,s", "-T"]),
     ("y", &["-y", "-s", "4096"]),
     ("yy", &["-yy", "-v", "-s", "4096"]),
     ("X-raw", &["-X", "raw", "-s", "4096"]),
@@ -187,6 +189,22 @@ fn a_program_in_a_pid_namespace() {
         // The shell's two children (unshare's own is outside the namespace).
         assert_eq!(paired, if name == "plain" { 2 } else { 0 }, "{name}: {:?}", r.bindings);
     }
+}
+
+/// `strace -A -o FILE` run twice: the second run's first process comes after every task of
+/// the first ended, and starts anew as the first did (not as a child of a fork the log
+/// hides: its calls are checked).
+#[test]
+fn two_runs_appended_to_one_log() {
+    let dir = scratch("appended");
+    let _ = std::fs::remove_file(dir.join("both.trace"));
+    let Some(t) = record("both", &["-A"], &["cat", "/proc/self/maps"], &dir) else { return };
+    let Some(_) = record("both", &["-A"], &["sh", "-c", "cat /proc/self/maps"], &dir) else { return };
+    assert_eq!(maps_reads(&t), 2);
+    let r = replay_file(&t);
+    assert_clean("appended", &r, 60);
+    assert!(!r.summary().contains("a fork the trace does not show"), "{}", r.summary());
+    assert!(r.notes.iter().any(|n| n.contains("strace -A")), "{}", r.summary());
 }
 
 #[test]

@@ -65,7 +65,8 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
         }
     } else if c.peek().is_some_and(|b| b.is_ascii_digit()) {
         match parse_pid(&mut c) {
-            Some(pid) if c.peek() == Some(b' ') => {
+            // A number too large for a pid is a time stamp in whole seconds.
+            Some(pid) if c.peek() == Some(b' ') && pid <= PID_MAX_LIMIT => {
                 prefix.pid = Some(pid);
                 c.skip_spaces();
             }
@@ -124,7 +125,11 @@ fn parse_pid(c: &mut Cursor<'_>) -> Option<u32> {
     Some(pid)
 }
 
-/// Parses `SECONDS.FRACTION` or `HH:MM:SS[.FRACTION]`.
+/// The largest pid Linux gives (`PID_MAX_LIMIT` on 64-bit, 4M).
+const PID_MAX_LIMIT: u32 = 1 << 22;
+
+/// Parses `SECONDS.FRACTION` or `HH:MM:SS[.FRACTION]`, or whole seconds since the epoch
+/// (`--timestamps=unix,s`), a number too large for a pid.
 fn parse_timestamp(c: &mut Cursor<'_>) -> Option<Timestamp> {
     let first = parse_decimal(c.take_digits())?;
     let seconds = if c.peek() == Some(b':') {
@@ -137,6 +142,8 @@ fn parse_timestamp(c: &mut Cursor<'_>) -> Option<Timestamp> {
         first.checked_mul(3600)?.checked_add(minutes.checked_mul(60)?)?.checked_add(secs)?
     } else if c.peek() == Some(b'.') {
         first
+    } else if first > u64::from(PID_MAX_LIMIT) {
+        return Some(Timestamp { seconds: first, nanos: 0 });
     } else {
         return None;
     };
@@ -565,6 +572,13 @@ mod tests {
         let p = parse_prefix(b"19980  1795653895.935651 brk(");
         assert_eq!(p.pid, Some(19980));
         assert_eq!(&b"19980  1795653895.935651 brk("[p.body_start..], b"brk(");
+        // `--timestamps=unix,s`: whole seconds, with a pid and without.
+        let line = b"3918  1796691535 brk(NULL) = 0x55b9cdcdf000";
+        let p = parse_prefix(line);
+        assert_eq!((p.pid, p.timestamp), (Some(3918), Some(Timestamp { seconds: 1796691535, nanos: 0 })));
+        assert_eq!(&line[p.body_start..], b"brk(NULL) = 0x55b9cdcdf000");
+        let p = parse_prefix(b"1796691535 brk(NULL) = 0x55b9cdcdf000");
+        assert_eq!((p.pid, p.timestamp), (None, Some(Timestamp { seconds: 1796691535, nanos: 0 })));
         let p = parse_prefix(b"     0.000123 brk(NULL) = 0x1000");
         assert_eq!(p.timestamp, Some(Timestamp { seconds: 0, nanos: 123_000 }));
         let line = b"16210 1796678405.980644 (+     0.000305) brk(NULL) = 0x3ac06000";
