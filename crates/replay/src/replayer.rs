@@ -822,7 +822,13 @@ impl Replayer {
     /// counts from 1), which no line has named since, and no clone is in progress to
     /// explain the new task otherwise. The oldest such child is the one.
     fn child_in_a_pid_namespace(&mut self, tpid: TracePid, ev: &Event) -> Option<TracePid> {
-        if self.unclaimed_children.is_empty() || !self.creation_hidden(tpid, ev) {
+        if self.unclaimed_children.is_empty() {
+            return None;
+        }
+        // (A child that made no call shows only its end.)
+        let ended =
+            matches!(ev.kind, EventKind::Exited { .. } | EventKind::Killed { .. }) && !self.pending.contains_key(&tpid);
+        if !ended && !self.creation_hidden(tpid, ev) {
             return None;
         }
         let i = self.unclaimed_children.iter().position(|(t, _)| t.0 < self.lowest_line_pid)?;

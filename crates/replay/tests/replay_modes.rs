@@ -188,6 +188,27 @@ fn a_program_in_a_pid_namespace() {
         let paired = r.bindings.iter().filter(|b| b.contains("in the traced program's PID namespace")).count();
         // The shell's two children (unshare's own is outside the namespace).
         assert_eq!(paired, if name == "plain" { 2 } else { 0 }, "{name}: {:?}", r.bindings);
+        if name == "plain" {
+            // The first child edited down to its end alone, as a child killed before its
+            // first call shows: it is still the first fork's.
+            let mut pids: Vec<&str> = Vec::new();
+            for l in text.lines() {
+                let pid = l.split(' ').next().unwrap_or_default();
+                if !pids.contains(&pid) {
+                    pids.push(pid);
+                }
+            }
+            let first_child = pids[2];
+            let edited: String = text
+                .lines()
+                .filter(|l| l.split(' ').next() != Some(first_child) || l.contains("+++ exited"))
+                .flat_map(|l| [l, "\n"])
+                .collect();
+            let r = replay_text(edited.into_bytes(), Some(dir.clone()));
+            assert_clean("plain, first child silent", &r, 20);
+            let paired = r.bindings.iter().filter(|b| b.contains("in the traced program's PID namespace")).count();
+            assert_eq!(paired, 2, "{:?}", r.bindings);
+        }
     }
 }
 
