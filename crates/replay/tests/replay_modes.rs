@@ -78,6 +78,8 @@ const LOOKS: &[(&str, &[&str])] = &[
     ("r-ttt", &["-r", "-ttt"]),
     // Whole seconds since the epoch: `3918  1796691535 brk(`.
     ("ttt-s", &["--timestamps=unix,s", "-T"]),
+    // `-r` in whole seconds, flush right: `2562       0 brk(`.
+    ("r-s", &["--relative-timestamps=s"]),
     ("y", &["-y", "-s", "4096"]),
     ("yy", &["-yy", "-v", "-s", "4096"]),
     ("X-raw", &["-X", "raw", "-s", "4096"]),

@@ -53,6 +53,9 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
     let mut c = Cursor::new(line);
     let mut prefix = Prefix::default();
     c.skip_spaces();
+    // strace writes a pid flush left and a time stamp flush right (`     0 brk(` with
+    // `-r` in whole seconds): a number after spaces is no pid.
+    let padded = c.pos > 0;
     let start = c.pos;
     if c.eat_str(b"[pid") {
         c.skip_spaces();
@@ -63,7 +66,7 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
         } else {
             c.pos = start;
         }
-    } else if c.peek().is_some_and(|b| b.is_ascii_digit()) {
+    } else if !padded && c.peek().is_some_and(|b| b.is_ascii_digit()) {
         match parse_pid(&mut c) {
             // A number too large for a pid is a time stamp in whole seconds.
             Some(pid) if c.peek() == Some(b' ') && pid <= PID_MAX_LIMIT => {
@@ -74,7 +77,10 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Prefix {
         }
     }
     let before_time = c.pos;
-    match parse_timestamp(&mut c) {
+    // Whole seconds are a stamp where a number can be nothing else: after a pid, or after
+    // spaces.
+    let whole_seconds = prefix.pid.is_some() || padded;
+    match parse_timestamp(&mut c, whole_seconds) {
         Some(ts) if c.peek() == Some(b' ') => {
             prefix.timestamp = Some(ts);
             c.skip_spaces();
@@ -106,7 +112,7 @@ fn skip_relative_time(c: &mut Cursor<'_>) {
     let start = c.pos;
     if c.eat_str(b"(+") {
         c.skip_spaces();
-        if parse_timestamp(c).is_some() && c.eat(b')') && c.peek() == Some(b' ') {
+        if parse_timestamp(c, true).is_some() && c.eat(b')') && c.peek() == Some(b' ') {
             c.skip_spaces();
             return;
         }
@@ -128,9 +134,10 @@ fn parse_pid(c: &mut Cursor<'_>) -> Option<u32> {
 /// The largest pid Linux gives (`PID_MAX_LIMIT` on 64-bit, 4M).
 const PID_MAX_LIMIT: u32 = 1 << 22;
 
-/// Parses `SECONDS.FRACTION` or `HH:MM:SS[.FRACTION]`, or whole seconds since the epoch
-/// (`--timestamps=unix,s`), a number too large for a pid.
-fn parse_timestamp(c: &mut Cursor<'_>) -> Option<Timestamp> {
+/// Parses `SECONDS.FRACTION` or `HH:MM:SS[.FRACTION]`, or whole seconds: since the epoch
+/// (`--timestamps=unix,s`), a number too large for a pid, or any number where
+/// `whole_seconds` says nothing else can be there.
+fn parse_timestamp(c: &mut Cursor<'_>, whole_seconds: bool) -> Option<Timestamp> {
     let first = parse_decimal(c.take_digits())?;
     let seconds = if c.peek() == Some(b':') {
         c.advance(1);
@@ -142,7 +149,7 @@ fn parse_timestamp(c: &mut Cursor<'_>) -> Option<Timestamp> {
         first.checked_mul(3600)?.checked_add(minutes.checked_mul(60)?)?.checked_add(secs)?
     } else if c.peek() == Some(b'.') {
         first
-    } else if first > u64::from(PID_MAX_LIMIT) {
+    } else if whole_seconds || first > u64::from(PID_MAX_LIMIT) {
         return Some(Timestamp { seconds: first, nanos: 0 });
     } else {
         return None;
@@ -579,6 +586,13 @@ mod tests {
         assert_eq!(&line[p.body_start..], b"brk(NULL) = 0x55b9cdcdf000");
         let p = parse_prefix(b"1796691535 brk(NULL) = 0x55b9cdcdf000");
         assert_eq!((p.pid, p.timestamp), (None, Some(Timestamp { seconds: 1796691535, nanos: 0 })));
+        // `-r` in whole seconds, flush right: with a pid and without.
+        let line = b"2562       0 brk(NULL) = 0x1000";
+        let p = parse_prefix(line);
+        assert_eq!((p.pid, p.timestamp), (Some(2562), Some(Timestamp { seconds: 0, nanos: 0 })));
+        assert_eq!(&line[p.body_start..], b"brk(NULL) = 0x1000");
+        let p = parse_prefix(b"     3 brk(NULL) = 0x1000");
+        assert_eq!((p.pid, p.timestamp), (None, Some(Timestamp { seconds: 3, nanos: 0 })));
         let p = parse_prefix(b"     0.000123 brk(NULL) = 0x1000");
         assert_eq!(p.timestamp, Some(Timestamp { seconds: 0, nanos: 123_000 }));
         let line = b"16210 1796678405.980644 (+     0.000305) brk(NULL) = 0x3ac06000";
