@@ -120,7 +120,7 @@ pub(crate) fn header(
 /// into bytes on the stack and appended at once: a replay makes a whole text for each piece
 /// of one a program reads.
 fn push_numbers(s: &mut String, start: u64, end: u64, perms: &str, pgoff: u64, (major, minor): (u32, u32), ino: u64) {
-    let mut buf = Columns { bytes: [0; 96], len: 0 };
+    let mut buf = Columns::default();
     buf.hex(start, 8);
     buf.push(b"-");
     buf.hex(end, 8);
@@ -135,7 +135,7 @@ fn push_numbers(s: &mut String, start: u64, end: u64, perms: &str, pgoff: u64, (
     buf.push(b" ");
     buf.decimal(ino);
     buf.push(b" ");
-    s.push_str(std::str::from_utf8(&buf.bytes[..buf.len]).unwrap_or_default());
+    s.push_str(buf.text());
 }
 
 /// The columns of a line, as they are written.
@@ -144,7 +144,18 @@ struct Columns {
     len: usize,
 }
 
+impl Default for Columns {
+    fn default() -> Self {
+        Columns { bytes: [0; 96], len: 0 }
+    }
+}
+
 impl Columns {
+    /// What was written (ASCII only).
+    fn text(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+
     fn push(&mut self, b: &[u8]) {
         // (Longer than any line's columns: 2 * 16 + 4 + 16 + 2 * 8 + 20 and separators.)
         let end = (self.len + b.len()).min(self.bytes.len());
@@ -152,7 +163,9 @@ impl Columns {
         self.len = end;
     }
 
-    /// `n` in lowercase hexadecimal, zero-padded to `width` digits (`{n:0width$x}`).
+    /// `n` in lowercase hexadecimal, zero-padded to `width` digits (`{n:0width$x}`):
+    /// written by hand, as every replay renders the model's maps text beside each one a
+    /// program read (the formatting machinery was a tenth of replaying `cat /proc/self/maps`).
     fn hex(&mut self, n: u64, width: usize) {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let digits = (16 - n.leading_zeros() as usize / 4).max(1).max(width).min(16);
@@ -189,24 +202,6 @@ fn pad_to_name(s: &mut String, line: usize, name_column: usize) {
     s.push(' ');
 }
 
-/// Appends `n` in lowercase hexadecimal, zero-padded to `width` digits (`{n:0width$x}`):
-/// written by hand, as every replay renders the model's maps text beside each one a program
-/// read (the formatting machinery was a tenth of replaying `cat /proc/self/maps`).
-#[cfg(test)]
-fn push_hex(s: &mut String, n: u64, width: usize) {
-    let mut c = Columns { bytes: [0; 96], len: 0 };
-    c.hex(n, width);
-    s.push_str(std::str::from_utf8(&c.bytes[..c.len]).unwrap_or_default());
-}
-
-/// Appends `n` in decimal.
-#[cfg(test)]
-fn push_decimal(s: &mut String, n: u64) {
-    let mut c = Columns { bytes: [0; 96], len: 0 };
-    c.decimal(n);
-    s.push_str(std::str::from_utf8(&c.bytes[..c.len]).unwrap_or_default());
-}
-
 /// The `[vsyscall]` gate line every 64-bit process shows last.
 pub const VSYSCALL_LINE: &str = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
 
@@ -232,13 +227,13 @@ mod tests {
     fn numbers_are_written_as_the_formatter_writes_them() {
         for n in [0u64, 1, 9, 10, 15, 16, 255, 256, 0xfe, 0x1000, 0x7fff_ffff_f000, 0xffff_ffff_ff60_0000, u64::MAX] {
             for width in [2, 8, 16] {
-                let mut s = String::new();
-                push_hex(&mut s, n, width);
-                assert_eq!(s, format!("{n:0width$x}"), "{n:#x} width {width}");
+                let mut c = Columns::default();
+                c.hex(n, width);
+                assert_eq!(c.text(), format!("{n:0width$x}"), "{n:#x} width {width}");
             }
-            let mut s = String::new();
-            push_decimal(&mut s, n);
-            assert_eq!(s, n.to_string());
+            let mut c = Columns::default();
+            c.decimal(n);
+            assert_eq!(c.text(), n.to_string());
         }
     }
 }

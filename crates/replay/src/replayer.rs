@@ -704,8 +704,9 @@ impl Replayer {
             }
             EventKind::Syscall(call) => {
                 self.in_progress.remove(&tpid);
-                // Before the replay of the call moves any mapping (placements may move others
-                // first).
+                // Before the replay of the call moves any mapping: its own, or those of the
+                // calls of its address space done ahead of their lines or moved out of its
+                // way to place it (all of them are in the address space this call changes).
                 self.keep_read_windows(tpid, &call.name);
                 let ended_during = self.ended_during.remove(&tpid).unwrap_or_default();
                 let done_at =

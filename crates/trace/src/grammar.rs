@@ -476,7 +476,7 @@ pub(crate) fn comment_end(text: &[u8]) -> Option<usize> {
 }
 
 /// Parses `/* text */` and returns the trimmed text.
-fn parse_comment(c: &mut Cursor<'_>) -> Result<String, Fail> {
+pub(crate) fn parse_comment(c: &mut Cursor<'_>) -> Result<String, Fail> {
     let open = c.pos;
     c.advance(2);
     let rest = c.rest();

@@ -406,10 +406,8 @@ fn parse_ret(c: &mut Cursor<'_>, call: &mut Syscall) -> Result<(), Fail> {
                 }
             }
             Some(b'/') if c.rest().starts_with(b"/*") => {
-                let end = memchr::memmem::find(c.rest(), b"*/").ok_or(c.fail("unterminated `/*`"))?;
-                let comment = lossy(&c.rest()[2..end]);
-                c.advance(end + 2);
-                if let Some(pid) = comment.trim().strip_suffix(" in strace's PID NS") {
+                let comment = crate::grammar::parse_comment(c)?;
+                if let Some(pid) = comment.strip_suffix(" in strace's PID NS") {
                     call.ret_tracer_pid = pid.parse().ok();
                 }
             }

@@ -567,7 +567,7 @@ impl Kernel {
 /// The size of the huge pages a MAP_HUGETLB mapping with `flags` asks for: the log2 in
 /// the flags' MAP_HUGE field, or the default (2 MiB) when it is 0. x86-64 has 2 MiB and
 /// 1 GiB pages; another size is none.
-pub(crate) fn hugetlb_page_size(flags: u64) -> Option<u64> {
+fn hugetlb_page_size(flags: u64) -> Option<u64> {
     match (flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK {
         0 | 21 => Some(2 << 20),
         30 => Some(1 << 30),

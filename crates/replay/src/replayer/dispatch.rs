@@ -230,7 +230,6 @@ impl Replayer {
     }
 
     pub(super) fn syscall(&mut self, tpid: TracePid, line: u64, c: &Syscall) {
-        self.keep_read_windows(tpid, &c.name);
         if c.name == "mmap2" && self.attach_log {
             self.ia32_by_its_calls(tpid, line);
         }
@@ -554,8 +553,6 @@ impl Replayer {
     /// Does an `mmap`, `munmap` or `mprotect` call on the model, with the replay's
     /// bookkeeping; returns the name its result is checked under, and the result.
     pub(super) fn maps_call(&mut self, tpid: TracePid, c: &Syscall) -> (&'static str, SysResult<u64>) {
-        // (Also done ahead of its line: see `apply_early`.)
-        self.keep_read_windows(tpid, &c.name);
         let pid = self.mpid(tpid);
         let Some(mut call) = self.model_call(c) else { return ("mmap", Err(Errno::ENOSYS)) };
         match (self.place_at.take(), &mut call) {

@@ -341,11 +341,10 @@ impl Replayer {
         let inner = child_tid;
         let mut child_tid = TracePid(c.ret_tracer_pid.unwrap_or(child_tid as u32));
         if !self.made_early.contains_key(&child_tid) && child_tid.0 < self.lowest_line_pid {
-            // Not the task made at its first line during this call: that one is named as
-            // strace numbers it, and this call's result in a PID namespace.
-            // Its first line came while this call was in progress: made then, or held
-            // (while other tasks' clones were in progress too) for a call to return its
-            // number.
+            // A pid in a PID namespace, not the number the child's lines go by. Its first
+            // line came while this call was in progress: the child was made then, or its
+            // lines were held (other tasks' clones were in progress too) for a call to
+            // return its number.
             let started = c.unfinished_line.unwrap_or(line);
             let held = || {
                 self.pending

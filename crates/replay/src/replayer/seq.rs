@@ -41,18 +41,10 @@ fn records(text: &str) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
     };
     let mut next = header_from(0);
     std::iter::from_fn(move || {
-        let (start, mut end, addr) = next?;
+        let (start, header_end, addr) = next?;
         // The lines up to the next header are the record's (an smaps block's fields).
-        next = None;
-        while end < bytes.len() {
-            let line = line_end(end);
-            if let Some(a) = header_end(&bytes[end..line]) {
-                next = Some((end, line, a));
-                break;
-            }
-            end = line;
-        }
-        Some((start, end, addr))
+        next = header_from(header_end);
+        Some((start, next.map_or(bytes.len(), |n| n.0), addr))
     })
 }
 
